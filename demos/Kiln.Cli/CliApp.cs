@@ -1,0 +1,53 @@
+namespace Kiln.Cli;
+
+/// <summary>The `kiln` command line: parses arguments and calls the library; no logic of its own.</summary>
+internal static class CliApp
+{
+    const string Usage = """
+        kiln: GPU neural networks on Vulkan
+
+        usage:
+          kiln info [--json]                 Vulkan devices, the chosen one and its compute features
+          kiln conv                          the course's convolution, computed on the GPU
+          kiln plan MODEL [--size WxH] [--train] [--json]
+                                             the compiled graph of a built-in network
+                                             (denoise-unet, inpaint-unet, fashion-ae, playground-mlp)
+
+        environment: KILN_DEVICE=<index or name substring>, KILN_VALIDATION=1
+        """;
+
+    public static int Run(string[] args)
+    {
+        if (args.Length == 0 || args[0] is "-h" or "--help" or "help")
+        {
+            Console.WriteLine(Usage);
+            return args.Length == 0 ? 2 : 0;
+        }
+        try
+        {
+            return args[0] switch
+            {
+                "info" => InfoCommand.Run(args[1..]),
+                "conv" => ConvCommand.Run(args[1..]),
+                "plan" => PlanCommand.Run(args[1..]),
+                _ => Fail($"unknown command '{args[0]}'\n\n{Usage}"),
+            };
+        }
+        catch (KilnException e)
+        {
+            Console.Error.WriteLine($"kiln: {e.Message}");
+            return 1;
+        }
+        catch (ArgumentException e)
+        {
+            Console.Error.WriteLine($"kiln: {e.Message}");
+            return 2;
+        }
+    }
+
+    internal static int Fail(string message)
+    {
+        Console.Error.WriteLine($"kiln: {message}");
+        return 2;
+    }
+}

@@ -1,0 +1,88 @@
+using System.Runtime.InteropServices;
+using Kiln.Vulkan;
+
+namespace Kiln;
+
+/// <summary>
+/// A tensor in GPU memory: shape, element type and layout, with upload from and download to host memory.
+/// Its storage is a range of one of the allocator's blocks; disposing it frees that range once the GPU is
+/// done with every submission that used it.
+/// </summary>
+public sealed class Tensor : IDisposable
+{
+    internal readonly BufferAllocation Storage;
+
+    public GpuContext Context { get; }
+    public Shape Shape { get; }
+    public ElementType ElementType { get; }
+    public TensorLayout Layout { get; }
+    public string Name { get; }
+    public long Elements => Shape.Elements;
+    public long SizeInBytes => Shape.Elements * ElementType.SizeInBytes();
+    public bool IsDisposed => Storage.IsDisposed;
+
+    /// <summary>A new tensor, contents undefined until uploaded or written by a kernel.</summary>
+    public Tensor(GpuContext context, Shape shape, ElementType type = ElementType.F32, TensorLayout? layout = null, string? name = null)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        ArgumentNullException.ThrowIfNull(shape);
+        Context = context;
+        Shape = shape;
+        ElementType = type;
+        Layout = layout ?? (shape.Rank == 4 ? TensorLayout.Nchw : TensorLayout.RowMajor);
+        if (Layout != TensorLayout.RowMajor && shape.Rank != 4)
+            throw new ArgumentException($"Layout {Layout} needs a 4-D shape, got {shape}.");
+        Name = name ?? "tensor";
+        Storage = context.Allocator.Allocate(SizeInBytes, Describe());
+    }
+
+    /// <summary>A new f32 tensor holding <paramref name="data"/>.</summary>
+    public static Tensor From(GpuContext context, Shape shape, ReadOnlySpan<float> data, string? name = null)
+    {
+        var t = new Tensor(context, shape, ElementType.F32, null, name);
+        try { t.Upload(data); }
+        catch { t.Dispose(); throw; }
+        return t;
+    }
+
+    string Describe() => $"tensor '{Name}' {Shape} {ElementType.Name()}";
+
+    public override string ToString() => Describe();
+
+    public void Upload(ReadOnlySpan<float> data) => Upload(data, ElementType.F32);
+    public void Upload(ReadOnlySpan<Half> data) => Upload(data, ElementType.F16);
+
+    void Upload<T>(ReadOnlySpan<T> data, ElementType type) where T : unmanaged
+    {
+        Check(type, data.Length, "upload");
+        Context.Transfers.Upload(Storage, MemoryMarshal.AsBytes(data));
+    }
+
+    public void Download(Span<float> destination) => Download(destination, ElementType.F32);
+    public void Download(Span<Half> destination) => Download(destination, ElementType.F16);
+
+    void Download<T>(Span<T> destination, ElementType type) where T : unmanaged
+    {
+        Check(type, destination.Length, "download");
+        Context.Transfers.Download(Storage, MemoryMarshal.AsBytes(destination));
+    }
+
+    /// <summary>Downloads an f32 tensor into a new array.</summary>
+    public float[] ToArray()
+    {
+        var result = new float[Elements];
+        Download(result.AsSpan());
+        return result;
+    }
+
+    void Check(ElementType type, int length, string what)
+    {
+        Storage.ThrowIfDisposed();
+        if (type != ElementType)
+            throw new ArgumentException($"{what} of {type.Name()} values into {Describe()}: the element types differ.");
+        if (length != Elements)
+            throw new ArgumentException($"{what} of {length} values into {Describe()}, which holds {Elements}.");
+    }
+
+    public void Dispose() => Storage.Dispose();
+}

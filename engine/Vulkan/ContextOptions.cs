@@ -1,0 +1,38 @@
+namespace Kiln;
+
+/// <summary>How a <see cref="GpuContext"/> is created. Every field has a sensible default.</summary>
+public sealed record ContextOptions
+{
+    /// <summary>
+    /// Turn on VK_LAYER_KHRONOS_validation with a debug messenger. Null means: on when the environment
+    /// variable KILN_VALIDATION is 1.
+    /// </summary>
+    public bool? Validation { get; init; }
+
+    /// <summary>Also turn on the layer's synchronization validation (slower; tests use it).</summary>
+    public bool SynchronizationValidation { get; init; }
+
+    /// <summary>
+    /// Device to use: an index into the enumerated devices or a substring of the device name. Null means:
+    /// the KILN_DEVICE environment variable, else a discrete GPU, then an integrated one, then a CPU device.
+    /// </summary>
+    public string? Device { get; init; }
+
+    /// <summary>A memory limit of Kiln's own, below the device's: allocations past it throw <see cref="GpuOutOfMemoryException"/>.</summary>
+    public long? MemoryLimitBytes { get; init; }
+
+    /// <summary>Size of the device-local blocks buffers are carved from. Default 64 MiB.</summary>
+    public long BlockBytes { get; init; } = 64L << 20;
+
+    /// <summary>
+    /// Folder for the pipeline cache file; null means KILN_CACHE_DIR, else $XDG_CACHE_HOME/kiln or ~/.cache/kiln.
+    /// An empty string turns the disk cache off.
+    /// </summary>
+    public string? PipelineCacheDirectory { get; init; }
+
+    /// <summary>Record GPU timestamps around dispatches (off in the fast path).</summary>
+    public bool Profiling { get; init; }
+
+    /// <summary>Receives validation and Kiln warnings (e.g. an ignored pipeline cache file). Default: standard error.</summary>
+    public Action<string>? Log { get; init; }
+}

@@ -1,0 +1,41 @@
+namespace Kiln;
+
+/// <summary>What a Vulkan device offers for compute: the facts Kiln's kernels are specialised on.</summary>
+public sealed record DeviceInfo
+{
+    public int Index { get; init; }
+    public string Name { get; init; } = "";
+    /// <summary>DiscreteGpu, IntegratedGpu, VirtualGpu, Cpu or Other.</summary>
+    public string Type { get; init; } = "";
+    public string ApiVersion { get; init; } = "";
+    public uint DriverVersion { get; init; }
+    public string DriverName { get; init; } = "";
+    public string DriverInfo { get; init; } = "";
+    public uint VendorId { get; init; }
+    public uint DeviceId { get; init; }
+    public Guid DeviceUuid { get; init; }
+    public Guid PipelineCacheUuid { get; init; }
+    public uint SubgroupSize { get; init; }
+    public uint MaxSharedMemoryBytes { get; init; }
+    public uint MaxPushConstantsBytes { get; init; }
+    public uint MaxWorkgroupInvocations { get; init; }
+    public uint[] MaxWorkgroupSize { get; init; } = Array.Empty<uint>();
+    public uint[] MaxWorkgroupCount { get; init; } = Array.Empty<uint>();
+    public ulong MaxStorageBufferRange { get; init; }
+    public ulong MinStorageBufferOffsetAlignment { get; init; }
+    /// <summary>Nanoseconds per timestamp tick; 0 when the compute queue has no timestamps.</summary>
+    public float TimestampPeriodNs { get; init; }
+    public bool ShaderFloat16 { get; init; }
+    public bool StorageBuffer16BitAccess { get; init; }
+    public bool CooperativeMatrix { get; init; }
+    /// <summary>Cooperative-matrix shapes, e.g. "16x16x16 f16*f16+f32->f32 (subgroup)".</summary>
+    public IReadOnlyList<string> CooperativeMatrixShapes { get; init; } = Array.Empty<string>();
+    public bool CooperativeMatrix2 { get; init; }
+    public bool MemoryBudget { get; init; }
+    public IReadOnlyList<MemoryHeapInfo> MemoryHeaps { get; init; } = Array.Empty<MemoryHeapInfo>();
+
+    public bool IsCpu => Type == "Cpu";
+}
+
+/// <summary>One memory heap of a device.</summary>
+public sealed record MemoryHeapInfo(int Index, ulong SizeBytes, bool DeviceLocal);

@@ -1,0 +1,140 @@
+using System.Runtime.InteropServices;
+using Silk.NET.Core.Native;
+using Silk.NET.Vulkan;
+
+namespace Kiln.Vulkan;
+
+/// <summary>Reads a physical device's properties and features into a <see cref="DeviceInfo"/>, and chooses a device.</summary>
+internal static unsafe class DeviceQuery
+{
+    public static HashSet<string> Extensions(Vk vk, PhysicalDevice pd)
+    {
+        uint n = 0;
+        vk.EnumerateDeviceExtensionProperties(pd, (byte*)null, &n, null);
+        var props = new ExtensionProperties[n];
+        fixed (ExtensionProperties* p = props) vk.EnumerateDeviceExtensionProperties(pd, (byte*)null, &n, p);
+        var set = new HashSet<string>();
+        foreach (var e in props) set.Add(SilkMarshal.PtrToString((nint)e.ExtensionName)!);
+        return set;
+    }
+
+    public static DeviceInfo Describe(Vk vk, Instance instance, PhysicalDevice pd, int index)
+    {
+        var ext = Extensions(vk, pd);
+        var subgroup = new PhysicalDeviceSubgroupProperties { SType = StructureType.PhysicalDeviceSubgroupProperties };
+        var idProps = new PhysicalDeviceIDProperties { SType = StructureType.PhysicalDeviceIDProperties, PNext = &subgroup };
+        var driver = new PhysicalDeviceDriverProperties { SType = StructureType.PhysicalDeviceDriverProperties, PNext = &idProps };
+        var props2 = new PhysicalDeviceProperties2 { SType = StructureType.PhysicalDeviceProperties2, PNext = &driver };
+        vk.GetPhysicalDeviceProperties2(pd, &props2);
+        var p = props2.Properties;
+
+        var f16 = new PhysicalDeviceShaderFloat16Int8Features { SType = StructureType.PhysicalDeviceShaderFloat16Int8Features };
+        var s16 = new PhysicalDevice16BitStorageFeatures { SType = StructureType.PhysicalDevice16BitStorageFeatures, PNext = &f16 };
+        var feats2 = new PhysicalDeviceFeatures2 { SType = StructureType.PhysicalDeviceFeatures2, PNext = &s16 };
+        vk.GetPhysicalDeviceFeatures2(pd, &feats2);
+
+        PhysicalDeviceMemoryProperties mem;
+        vk.GetPhysicalDeviceMemoryProperties(pd, &mem);
+        var heaps = new List<MemoryHeapInfo>();
+        for (int i = 0; i < mem.MemoryHeapCount; i++)
+            heaps.Add(new MemoryHeapInfo(i, mem.MemoryHeaps[i].Size, (mem.MemoryHeaps[i].Flags & MemoryHeapFlags.DeviceLocalBit) != 0));
+
+        bool coop = ext.Contains("VK_KHR_cooperative_matrix");
+        var shapes = coop ? CooperativeMatrixShapes(vk, instance, pd) : new List<string>();
+
+        return new DeviceInfo
+        {
+            Index = index,
+            Name = SilkMarshal.PtrToString((nint)p.DeviceName)!,
+            Type = p.DeviceType switch
+            {
+                PhysicalDeviceType.DiscreteGpu => "DiscreteGpu",
+                PhysicalDeviceType.IntegratedGpu => "IntegratedGpu",
+                PhysicalDeviceType.VirtualGpu => "VirtualGpu",
+                PhysicalDeviceType.Cpu => "Cpu",
+                _ => "Other",
+            },
+            ApiVersion = $"{p.ApiVersion >> 22}.{(p.ApiVersion >> 12) & 0x3ff}.{p.ApiVersion & 0xfff}",
+            DriverVersion = p.DriverVersion,
+            DriverName = SilkMarshal.PtrToString((nint)driver.DriverName) ?? "",
+            DriverInfo = SilkMarshal.PtrToString((nint)driver.DriverInfo) ?? "",
+            VendorId = p.VendorID,
+            DeviceId = p.DeviceID,
+            DeviceUuid = new Guid(new ReadOnlySpan<byte>(idProps.DeviceUuid, 16)),
+            PipelineCacheUuid = new Guid(new ReadOnlySpan<byte>(p.PipelineCacheUuid, 16)),
+            SubgroupSize = subgroup.SubgroupSize,
+            MaxSharedMemoryBytes = p.Limits.MaxComputeSharedMemorySize,
+            MaxPushConstantsBytes = p.Limits.MaxPushConstantsSize,
+            MaxWorkgroupInvocations = p.Limits.MaxComputeWorkGroupInvocations,
+            MaxWorkgroupSize = new[] { p.Limits.MaxComputeWorkGroupSize[0], p.Limits.MaxComputeWorkGroupSize[1], p.Limits.MaxComputeWorkGroupSize[2] },
+            MaxWorkgroupCount = new[] { p.Limits.MaxComputeWorkGroupCount[0], p.Limits.MaxComputeWorkGroupCount[1], p.Limits.MaxComputeWorkGroupCount[2] },
+            MaxStorageBufferRange = p.Limits.MaxStorageBufferRange,
+            MinStorageBufferOffsetAlignment = p.Limits.MinStorageBufferOffsetAlignment,
+            TimestampPeriodNs = p.Limits.TimestampComputeAndGraphics ? p.Limits.TimestampPeriod : 0,
+            ShaderFloat16 = f16.ShaderFloat16,
+            StorageBuffer16BitAccess = s16.StorageBuffer16BitAccess,
+            CooperativeMatrix = coop,
+            CooperativeMatrixShapes = shapes,
+            CooperativeMatrix2 = ext.Contains("VK_NV_cooperative_matrix2"),
+            MemoryBudget = ext.Contains("VK_EXT_memory_budget"),
+            MemoryHeaps = heaps,
+        };
+    }
+
+    static List<string> CooperativeMatrixShapes(Vk vk, Instance instance, PhysicalDevice pd)
+    {
+        var result = new List<string>();
+        var fnPtr = (nint)vk.GetInstanceProcAddr(instance, "vkGetPhysicalDeviceCooperativeMatrixPropertiesKHR");
+        if (fnPtr == 0) return result;
+        var fn = (delegate* unmanaged<PhysicalDevice, uint*, CooperativeMatrixPropertiesKHR*, Result>)fnPtr;
+        uint n = 0;
+        if (fn(pd, &n, null) != Result.Success || n == 0) return result;
+        var props = new CooperativeMatrixPropertiesKHR[n];
+        for (int i = 0; i < n; i++) props[i].SType = StructureType.CooperativeMatrixPropertiesKhr;
+        fixed (CooperativeMatrixPropertiesKHR* pp = props) fn(pd, &n, pp);
+        foreach (var c in props.Take((int)n))
+            result.Add($"{c.MSize}x{c.NSize}x{c.KSize} {Short(c.AType)}*{Short(c.BType)}+{Short(c.CType)}->{Short(c.ResultType)} ({(c.Scope == ScopeKHR.SubgroupKhr ? "subgroup" : c.Scope.ToString())})");
+        return result;
+    }
+
+    static string Short(ComponentTypeKHR t) => t switch
+    {
+        ComponentTypeKHR.Float16Khr => "f16",
+        ComponentTypeKHR.Float32Khr => "f32",
+        ComponentTypeKHR.Float64Khr => "f64",
+        ComponentTypeKHR.Sint8Khr => "s8",
+        ComponentTypeKHR.Sint32Khr => "s32",
+        ComponentTypeKHR.Uint8Khr => "u8",
+        ComponentTypeKHR.Uint32Khr => "u32",
+        _ => t.ToString(),
+    };
+
+    /// <summary>
+    /// The device to use: <paramref name="selector"/> (index or name substring) when given, else a discrete GPU,
+    /// then an integrated GPU, then anything else (a CPU implementation such as lavapipe).
+    /// </summary>
+    public static int Choose(IReadOnlyList<DeviceInfo> devices, string? selector)
+    {
+        if (devices.Count == 0)
+            throw new KilnException("No Vulkan device found. On Debian, 'apt-get install mesa-vulkan-drivers libvulkan1' provides a CPU device (lavapipe).");
+        if (!string.IsNullOrWhiteSpace(selector))
+        {
+            if (int.TryParse(selector, out int idx))
+            {
+                if (idx < 0 || idx >= devices.Count)
+                    throw new KilnException($"KILN_DEVICE={selector}: no device with that index; there are {devices.Count}: {string.Join(", ", devices.Select(d => $"{d.Index} {d.Name}"))}.");
+                return idx;
+            }
+            var match = devices.FirstOrDefault(d => d.Name.Contains(selector, StringComparison.OrdinalIgnoreCase));
+            if (match == null)
+                throw new KilnException($"KILN_DEVICE={selector}: no device name contains that; devices: {string.Join(", ", devices.Select(d => $"{d.Index} {d.Name}"))}.");
+            return match.Index;
+        }
+        foreach (var type in new[] { "DiscreteGpu", "IntegratedGpu", "VirtualGpu", "Cpu", "Other" })
+        {
+            var d = devices.FirstOrDefault(x => x.Type == type);
+            if (d != null) return d.Index;
+        }
+        return 0;
+    }
+}

@@ -1,0 +1,348 @@
+using Kiln.Vulkan;
+using Silk.NET.Core;
+using Silk.NET.Core.Native;
+using Silk.NET.Vulkan;
+
+namespace Kiln;
+
+/// <summary>
+/// One Vulkan device and compute queue, with Kiln's allocator, pipeline store and submissions on it.
+/// Create one with <see cref="Create"/> (Kiln owns the instance and device) or <see cref="Adopt"/> (a host
+/// application owns them; Kiln never destroys them). Everything else in Kiln hangs off a context.
+/// </summary>
+public sealed unsafe partial class GpuContext : IDisposable
+{
+    internal readonly Vk Vk;
+    internal readonly Instance Instance;
+    internal readonly PhysicalDevice PhysicalDevice;
+    internal readonly Device Device;
+    internal readonly Queue Queue;
+    internal readonly uint QueueFamily;
+    internal readonly ObjectRegistry Objects = new();
+    internal readonly MemoryAllocator Allocator;
+    internal readonly PipelineStore Pipelines;
+    internal readonly SubmissionQueue Submissions;
+    internal readonly Transfer Transfers;
+    internal readonly Action<string> Log;
+    /// <summary>vkQueueSubmit needs external synchronization of the queue.</summary>
+    internal readonly object QueueGate = new();
+    readonly ValidationMessenger? messenger;
+    readonly bool ownsDevice;
+    int disposed;
+
+    /// <summary>The device in use.</summary>
+    public DeviceInfo Info { get; }
+    /// <summary>True when the host application owns the device (<see cref="Adopt"/>).</summary>
+    public bool IsAdopted => !ownsDevice;
+    /// <summary>Whether the validation layer is on.</summary>
+    public bool ValidationEnabled => messenger != null;
+    /// <summary>Whether GPU timestamps are recorded around dispatches.</summary>
+    public bool Profiling { get; }
+    internal bool Float16Enabled { get; }
+    internal bool Storage16Enabled { get; }
+    internal bool CooperativeMatrixEnabled { get; }
+
+    /// <summary>Creates an instance and a device of Kiln's own.</summary>
+    public static GpuContext Create(ContextOptions? options = null) => new(options ?? new ContextOptions(), null);
+
+    /// <summary>
+    /// Adopts a device that a host application created. Kiln records into the host's command buffers or
+    /// submits to the given queue, and leaves the instance, device and queue alive when disposed.
+    /// </summary>
+    public static GpuContext Adopt(HostDevice host, ContextOptions? options = null)
+    {
+        if (host.Instance == 0 || host.PhysicalDevice == 0 || host.Device == 0 || host.Queue == 0)
+            throw new ArgumentException("HostDevice: instance, physical device, device and queue must all be set.", nameof(host));
+        return new GpuContext(options ?? new ContextOptions(), host);
+    }
+
+    /// <summary>Lists the Vulkan devices on this machine without creating one.</summary>
+    public static IReadOnlyList<DeviceInfo> EnumerateDevices()
+    {
+        var vk = Vk.GetApi();
+        var instance = CreateInstance(vk, false, false, out _);
+        try { return Describe(vk, instance); }
+        finally { vk.DestroyInstance(instance, null); vk.Dispose(); }
+    }
+
+    GpuContext(ContextOptions options, HostDevice? host)
+    {
+        Log = options.Log ?? (s => Console.Error.WriteLine("kiln: " + s));
+        bool validation = options.Validation ?? Environment.GetEnvironmentVariable("KILN_VALIDATION") == "1";
+        Profiling = options.Profiling;
+        Vk = Vk.GetApi();
+        try
+        {
+            if (host is { } h)
+            {
+                ownsDevice = false;
+                Instance = new Instance(h.Instance);
+                PhysicalDevice = new PhysicalDevice(h.PhysicalDevice);
+                Device = new Device(h.Device);
+                Queue = new Queue(h.Queue);
+                QueueFamily = h.QueueFamilyIndex;
+                Vk.CurrentInstance = Instance;
+                Vk.CurrentDevice = Device;
+                Info = DeviceQuery.Describe(Vk, Instance, PhysicalDevice, IndexOf(PhysicalDevice));
+                // The layer (if the host loaded it) reports through the host's messenger; Kiln adds its own
+                // when the host's instance has debug utils, so Kiln's tests see the messages too.
+                if (validation && (nint)Vk.GetInstanceProcAddr(Instance, "vkCreateDebugUtilsMessengerEXT") != 0)
+                    messenger = new ValidationMessenger(Vk, Instance, Log);
+                Float16Enabled = (h.EnabledFeatures & HostDeviceFeatures.ShaderFloat16) != 0;
+                Storage16Enabled = (h.EnabledFeatures & HostDeviceFeatures.StorageBuffer16BitAccess) != 0;
+                CooperativeMatrixEnabled = (h.EnabledFeatures & HostDeviceFeatures.CooperativeMatrix) != 0;
+            }
+            else
+            {
+                ownsDevice = true;
+                Instance = CreateInstance(Vk, validation, options.SynchronizationValidation, out bool haveDebugUtils);
+                Vk.CurrentInstance = Instance;
+                if (validation && haveDebugUtils) messenger = new ValidationMessenger(Vk, Instance, Log);
+                var devices = Describe(Vk, Instance);
+                int chosen = DeviceQuery.Choose(devices, options.Device ?? Environment.GetEnvironmentVariable("KILN_DEVICE"));
+                Info = devices[chosen];
+                PhysicalDevice = PhysicalDeviceOf(chosen);
+                QueueFamily = FindComputeQueueFamily(Vk, PhysicalDevice);
+                Device = CreateDevice(out bool f16, out bool s16, out bool coop);
+                Float16Enabled = f16;
+                Storage16Enabled = s16;
+                CooperativeMatrixEnabled = coop;
+                Vk.CurrentDevice = Device;
+                Queue q;
+                Vk.GetDeviceQueue(Device, QueueFamily, 0, &q);
+                Queue = q;
+            }
+            Allocator = new MemoryAllocator(this, options.MemoryLimitBytes, options.BlockBytes);
+            Pipelines = new PipelineStore(this, PipelineCacheFile.ResolveDirectory(options.PipelineCacheDirectory));
+            Submissions = new SubmissionQueue(this);
+            Transfers = new Transfer(this);
+        }
+        catch
+        {
+            DisposeCore();
+            throw;
+        }
+    }
+
+    PhysicalDevice[] PhysicalDevices()
+    {
+        uint n = 0;
+        Vk.EnumeratePhysicalDevices(Instance, &n, null);
+        var pds = new PhysicalDevice[n];
+        fixed (PhysicalDevice* p = pds) Vk.EnumeratePhysicalDevices(Instance, &n, p);
+        return pds;
+    }
+
+    PhysicalDevice PhysicalDeviceOf(int index) => PhysicalDevices()[index];
+
+    int IndexOf(PhysicalDevice pd) => Array.FindIndex(PhysicalDevices(), x => x.Handle == pd.Handle);
+
+    static List<DeviceInfo> Describe(Vk vk, Instance instance)
+    {
+        uint n = 0;
+        VulkanException.Check(vk.EnumeratePhysicalDevices(instance, &n, null), "vkEnumeratePhysicalDevices");
+        var pds = new PhysicalDevice[n];
+        fixed (PhysicalDevice* p = pds) vk.EnumeratePhysicalDevices(instance, &n, p);
+        return pds.Select((pd, i) => DeviceQuery.Describe(vk, instance, pd, i)).ToList();
+    }
+
+    static Instance CreateInstance(Vk vk, bool validation, bool syncValidation, out bool debugUtils)
+    {
+        var layers = new List<string>();
+        var extensions = new List<string>();
+        var available = InstanceExtensions(vk);
+        if (validation)
+        {
+            if (!InstanceLayers(vk).Contains("VK_LAYER_KHRONOS_validation"))
+                throw new KilnException("Validation was asked for (KILN_VALIDATION=1) but VK_LAYER_KHRONOS_validation is not installed: 'apt-get install vulkan-validationlayers'.");
+            layers.Add("VK_LAYER_KHRONOS_validation");
+        }
+        debugUtils = validation && available.Contains("VK_EXT_debug_utils");
+        if (debugUtils) extensions.Add("VK_EXT_debug_utils");
+        bool features = validation && syncValidation;
+        if (features) extensions.Add("VK_EXT_validation_features");
+
+        var appName = (byte*)SilkMarshal.StringToPtr("Kiln");
+        var app = new ApplicationInfo
+        {
+            SType = StructureType.ApplicationInfo,
+            PApplicationName = appName,
+            PEngineName = appName,
+            ApiVersion = Vk.Version12,
+        };
+        var layerPtrs = (byte**)SilkMarshal.StringArrayToPtr(layers);
+        var extPtrs = (byte**)SilkMarshal.StringArrayToPtr(extensions);
+        try
+        {
+            var enables = stackalloc ValidationFeatureEnableEXT[] { ValidationFeatureEnableEXT.SynchronizationValidationExt };
+            var vfeatures = new ValidationFeaturesEXT
+            {
+                SType = StructureType.ValidationFeaturesExt,
+                EnabledValidationFeatureCount = 1,
+                PEnabledValidationFeatures = enables,
+            };
+            var info = new InstanceCreateInfo
+            {
+                SType = StructureType.InstanceCreateInfo,
+                PApplicationInfo = &app,
+                EnabledLayerCount = (uint)layers.Count,
+                PpEnabledLayerNames = layerPtrs,
+                EnabledExtensionCount = (uint)extensions.Count,
+                PpEnabledExtensionNames = extPtrs,
+                PNext = features ? &vfeatures : null,
+            };
+            Instance instance;
+            var r = vk.CreateInstance(&info, null, &instance);
+            if (r == Result.ErrorIncompatibleDriver || r == Result.ErrorInitializationFailed)
+                throw new KilnException($"vkCreateInstance failed with {r}: no usable Vulkan driver. On Debian, 'apt-get install mesa-vulkan-drivers libvulkan1' provides a CPU device.");
+            VulkanException.Check(r, "vkCreateInstance");
+            return instance;
+        }
+        finally
+        {
+            SilkMarshal.Free((nint)appName);
+            SilkMarshal.Free((nint)layerPtrs);
+            SilkMarshal.Free((nint)extPtrs);
+        }
+    }
+
+    static HashSet<string> InstanceExtensions(Vk vk)
+    {
+        uint n = 0;
+        vk.EnumerateInstanceExtensionProperties((byte*)null, &n, null);
+        var props = new ExtensionProperties[n];
+        fixed (ExtensionProperties* p = props) vk.EnumerateInstanceExtensionProperties((byte*)null, &n, p);
+        return props.Select(e => SilkMarshal.PtrToString((nint)e.ExtensionName)!).ToHashSet();
+    }
+
+    static HashSet<string> InstanceLayers(Vk vk)
+    {
+        uint n = 0;
+        vk.EnumerateInstanceLayerProperties(&n, null);
+        var props = new LayerProperties[n];
+        fixed (LayerProperties* p = props) vk.EnumerateInstanceLayerProperties(&n, p);
+        return props.Select(e => SilkMarshal.PtrToString((nint)e.LayerName)!).ToHashSet();
+    }
+
+    static uint FindComputeQueueFamily(Vk vk, PhysicalDevice pd)
+    {
+        uint n = 0;
+        vk.GetPhysicalDeviceQueueFamilyProperties(pd, &n, null);
+        var fams = new QueueFamilyProperties[n];
+        fixed (QueueFamilyProperties* p = fams) vk.GetPhysicalDeviceQueueFamilyProperties(pd, &n, p);
+        // Prefer a family with compute and timestamps; a dedicated compute family is fine too.
+        for (uint i = 0; i < n; i++)
+            if ((fams[i].QueueFlags & QueueFlags.ComputeBit) != 0 && fams[i].TimestampValidBits > 0) return i;
+        for (uint i = 0; i < n; i++)
+            if ((fams[i].QueueFlags & QueueFlags.ComputeBit) != 0) return i;
+        throw new KilnException("The Vulkan device has no compute queue.");
+    }
+
+    Device CreateDevice(out bool f16, out bool s16, out bool coop)
+    {
+        var ext = DeviceQuery.Extensions(Vk, PhysicalDevice);
+        var wanted = new List<string>();
+        if (ext.Contains("VK_EXT_memory_budget")) wanted.Add("VK_EXT_memory_budget");
+        coop = ext.Contains("VK_KHR_cooperative_matrix") && Info.ShaderFloat16 && Info.StorageBuffer16BitAccess;
+        if (coop) wanted.Add("VK_KHR_cooperative_matrix");
+
+        float priority = 1f;
+        var queueInfo = new DeviceQueueCreateInfo
+        {
+            SType = StructureType.DeviceQueueCreateInfo,
+            QueueFamilyIndex = QueueFamily,
+            QueueCount = 1,
+            PQueuePriorities = &priority,
+        };
+        f16 = Info.ShaderFloat16;
+        s16 = Info.StorageBuffer16BitAccess;
+        var coopFeatures = new PhysicalDeviceCooperativeMatrixFeaturesKHR
+        {
+            SType = StructureType.PhysicalDeviceCooperativeMatrixFeaturesKhr,
+            CooperativeMatrix = true,
+        };
+        var v12 = new PhysicalDeviceVulkan12Features
+        {
+            SType = StructureType.PhysicalDeviceVulkan12Features,
+            ShaderFloat16 = f16,
+            VulkanMemoryModel = coop,
+            PNext = coop ? &coopFeatures : null,
+        };
+        var v11 = new PhysicalDeviceVulkan11Features
+        {
+            SType = StructureType.PhysicalDeviceVulkan11Features,
+            StorageBuffer16BitAccess = s16,
+            PNext = &v12,
+        };
+        var features = new PhysicalDeviceFeatures2 { SType = StructureType.PhysicalDeviceFeatures2, PNext = &v11 };
+        var extPtrs = (byte**)SilkMarshal.StringArrayToPtr(wanted);
+        try
+        {
+            var info = new DeviceCreateInfo
+            {
+                SType = StructureType.DeviceCreateInfo,
+                PNext = &features,
+                QueueCreateInfoCount = 1,
+                PQueueCreateInfos = &queueInfo,
+                EnabledExtensionCount = (uint)wanted.Count,
+                PpEnabledExtensionNames = extPtrs,
+            };
+            Device device;
+            VulkanException.Check(Vk.CreateDevice(PhysicalDevice, &info, null, &device), "vkCreateDevice");
+            return device;
+        }
+        finally { SilkMarshal.Free((nint)extPtrs); }
+    }
+
+    /// <summary>Validation messages (warnings and errors) since the last call; empty when validation is off.</summary>
+    public IReadOnlyList<string> TakeValidationMessages() => messenger?.Take() ?? new List<string>();
+
+    /// <summary>
+    /// Vulkan objects Kiln created on this device that are still alive, other than the context's own
+    /// (pipelines, caches, pools): after every tensor and command list is disposed and its work has
+    /// completed, this is empty.
+    /// </summary>
+    public IReadOnlyList<string> LiveObjects()
+    {
+        Submissions.Collect();
+        return Objects.Live();
+    }
+
+    /// <summary>Bytes currently sub-allocated to tensors and buffers.</summary>
+    public long AllocatedBytes => Allocator.AllocatedBytes;
+
+    /// <summary>Waits for every submission Kiln made to finish and releases what they kept alive.</summary>
+    public void WaitIdle() => Submissions.WaitAll();
+
+    internal void ThrowIfDisposed()
+    {
+        if (Volatile.Read(ref disposed) != 0) throw new ObjectDisposedException(nameof(GpuContext));
+    }
+
+    /// <summary>Waits for Kiln's work, frees everything Kiln created, and (unless adopted) the device and instance.</summary>
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref disposed, 1) != 0) return;
+        DisposeCore();
+    }
+
+    void DisposeCore()
+    {
+        if (Device.Handle != 0)
+        {
+            try { Submissions?.WaitAll(); } catch (KilnException e) { Log(e.Message); }
+            if (ownsDevice) Vk.DeviceWaitIdle(Device);
+        }
+        Transfers?.Dispose();
+        Submissions?.Dispose();
+        Pipelines?.Dispose();
+        Allocator?.Dispose();
+        var leaked = Objects.Live();
+        if (leaked.Count > 0)
+            Log($"{leaked.Count} Vulkan object(s) were still alive when the context was disposed: {string.Join("; ", leaked.Take(10))}");
+        if (ownsDevice && Device.Handle != 0) Vk.DestroyDevice(Device, null);
+        messenger?.Dispose();
+        if (ownsDevice && Instance.Handle != 0) Vk.DestroyInstance(Instance, null);
+        Vk.Dispose();
+    }
+}

@@ -1,0 +1,25 @@
+namespace Kiln.Vulkan;
+
+/// <summary>What a descriptor binding of a kernel holds.</summary>
+internal enum BindingKind { StorageBuffer, UniformBuffer, StorageImage }
+
+/// <summary>
+/// Everything that identifies one compute pipeline: the SPIR-V module, its bindings (set 0, in binding
+/// order), the push-constant size, the workgroup size (specialization constants 100, 101, 102, which every
+/// shader declares as local_size_x_id/y_id/z_id) and the specialization constants 0..n-1 (ints, uints or
+/// floats as raw 32-bit words). Two equal specs share one pipeline.
+/// </summary>
+internal sealed record KernelSpec(string Module, BindingKind[] Bindings, uint PushConstantBytes, uint[] Constants, uint LocalX, uint LocalY = 1, uint LocalZ = 1)
+{
+    public const uint LocalSizeXId = 100;
+
+    public string Key => $"{Module}|{string.Join(",", Bindings.Select(b => (int)b))}|{PushConstantBytes}|{LocalX}x{LocalY}x{LocalZ}|{string.Join(",", Constants)}";
+
+    public static uint Word(float f) => BitConverter.SingleToUInt32Bits(f);
+    public static uint Word(int i) => unchecked((uint)i);
+
+    public static BindingKind[] Buffers(int count) => Enumerable.Repeat(BindingKind.StorageBuffer, count).ToArray();
+
+    public bool Equals(KernelSpec? other) => other is not null && Key == other.Key;
+    public override int GetHashCode() => Key.GetHashCode();
+}

@@ -1,0 +1,112 @@
+#version 450
+// 2-D convolution forward, direct and register-blocked: each invocation computes CO_BLOCK output channels
+// at PX_BLOCK consecutive output columns, reading input and weights straight from global memory (on a CPU
+// device this beats shared-memory tiles; the GPU tier adds tiled variants).
+// Bindings: 0 x [N,Cin,H,W]  1 w [Cout,Cin/groups,KH,KW]  2 bias [Cout] (unused when HAS_BIAS=0)  3 y [N,Cout,OH,OW]
+// Specialization: 0 KH, 1 KW, 2 SH, 3 SW, 4 PH, 5 PW, 6 DH, 7 DW, 8 GROUPS, 9 HAS_BIAS, 10 ACT, 11 SLOPE (float),
+//                 12 CIN, 13 COUT, 14 H, 15 W, 16 OH, 17 OW (0 = from push constants)
+// Push constants: n, cin, cout, h, w, oh, ow
+// Dispatch: x = ceil(OW / PX_BLOCK) / local x, y = OH / local y, z = N * ceil(Cout / CO_BLOCK)
+#include "kiln.glsl"
+
+#define CO_BLOCK 4
+#define PX_BLOCK 4
+
+layout(constant_id = 0) const int KH = 3;
+layout(constant_id = 1) const int KW = 3;
+layout(constant_id = 2) const int SH = 1;
+layout(constant_id = 3) const int SW = 1;
+layout(constant_id = 4) const int PH = 0;
+layout(constant_id = 5) const int PW = 0;
+layout(constant_id = 6) const int DH = 1;
+layout(constant_id = 7) const int DW = 1;
+layout(constant_id = 8) const int GROUPS = 1;
+layout(constant_id = 9) const int HAS_BIAS = 0;
+layout(constant_id = 10) const int ACT = 0;
+layout(constant_id = 11) const float SLOPE = 0.01;
+layout(constant_id = 12) const int S_CIN = 0;
+layout(constant_id = 13) const int S_COUT = 0;
+layout(constant_id = 14) const int S_H = 0;
+layout(constant_id = 15) const int S_W = 0;
+layout(constant_id = 16) const int S_OH = 0;
+layout(constant_id = 17) const int S_OW = 0;
+
+layout(std430, binding = 0) readonly buffer X { float x[]; };
+layout(std430, binding = 1) readonly buffer Wt { float w[]; };
+layout(std430, binding = 2) readonly buffer B { float bias[]; };
+layout(std430, binding = 3) writeonly buffer Y { float y[]; };
+
+layout(push_constant) uniform P { int n, cin, cout, h, w, oh, ow; } p;
+
+void main()
+{
+    const int CIN = BAKED(S_CIN, p.cin), COUT = BAKED(S_COUT, p.cout);
+    const int H = BAKED(S_H, p.h), W = BAKED(S_W, p.w), OH = BAKED(S_OH, p.oh), OW = BAKED(S_OW, p.ow);
+    const int coBlocks = (COUT + CO_BLOCK - 1) / CO_BLOCK;
+    const int ox0 = int(gl_GlobalInvocationID.x) * PX_BLOCK;
+    const int oy = int(gl_GlobalInvocationID.y);
+    const int nb = int(gl_GlobalInvocationID.z);
+    const int b = nb / coBlocks;
+    const int co0 = (nb % coBlocks) * CO_BLOCK;
+    if (ox0 >= OW || oy >= OH || b >= p.n) return;
+
+    const int cinG = CIN / GROUPS, coutG = COUT / GROUPS;
+    float acc[CO_BLOCK][PX_BLOCK];
+    for (int i = 0; i < CO_BLOCK; i++)
+        for (int j = 0; j < PX_BLOCK; j++) acc[i][j] = 0.0;
+
+    // A CO_BLOCK never straddles groups when coutG is a multiple of CO_BLOCK; otherwise each channel
+    // finds its own group (slower path, small grouped layers only).
+    const int g = min(co0, COUT - 1) / coutG;
+    const bool sameGroup = (min(co0 + CO_BLOCK, COUT) - 1) / coutG == g;
+    for (int ci = 0; ci < cinG; ci++)
+    {
+        for (int ky = 0; ky < KH; ky++)
+        {
+            const int iy = oy * SH - PH + ky * DH;
+            if (iy < 0 || iy >= H) continue;
+            for (int kx = 0; kx < KW; kx++)
+            {
+                float xv[PX_BLOCK];
+                for (int j = 0; j < PX_BLOCK; j++)
+                {
+                    const int ix = (ox0 + j) * SW - PW + kx * DW;
+                    xv[j] = 0.0;
+                    if (sameGroup && ix >= 0 && ix < W)
+                        xv[j] = x[((b * CIN + g * cinG + ci) * H + iy) * W + ix];
+                }
+                for (int i = 0; i < CO_BLOCK; i++)
+                {
+                    const int co = co0 + i;
+                    if (co >= COUT) break;
+                    if (sameGroup)
+                    {
+                        const float wv = w[((co * cinG + ci) * KH + ky) * KW + kx];
+                        for (int j = 0; j < PX_BLOCK; j++) acc[i][j] += wv * xv[j];
+                    }
+                    else
+                    {
+                        const int gi = co / coutG;
+                        const float wv = w[((co * cinG + ci) * KH + ky) * KW + kx];
+                        for (int j = 0; j < PX_BLOCK; j++)
+                        {
+                            const int ix = (ox0 + j) * SW - PW + kx * DW;
+                            if (ix >= 0 && ix < W) acc[i][j] += wv * x[((b * CIN + gi * cinG + ci) * H + iy) * W + ix];
+                        }
+                    }
+                }
+            }
+        }
+    }
+    for (int i = 0; i < CO_BLOCK; i++)
+    {
+        const int co = co0 + i;
+        if (co >= COUT) break;
+        const float bv = HAS_BIAS != 0 ? bias[co] : 0.0;
+        for (int j = 0; j < PX_BLOCK; j++)
+        {
+            const int ox = ox0 + j;
+            if (ox < OW) y[((b * COUT + co) * OH + oy) * OW + ox] = kiln_activate(acc[i][j] + bv, ACT, SLOPE);
+        }
+    }
+}
