@@ -1,0 +1,19 @@
+namespace Kiln;
+
+/// <summary>How <see cref="Network.Compile"/> builds a network.</summary>
+public sealed record CompileOptions
+{
+    /// <summary>Shape of each named input.</summary>
+    public IReadOnlyDictionary<string, Shape> InputShapes { get; init; } = new Dictionary<string, Shape>();
+    /// <summary>Also build the backward pass from the loss and an SGD update of every parameter.</summary>
+    public bool Training { get; init; }
+    /// <summary>SGD learning rate; it lives in the step-state buffer, changeable without re-recording.</summary>
+    public float LearningRate { get; init; } = 0.01f;
+    /// <summary>Seed of parameter initialisation (and of random layers): the same seed gives the same run.</summary>
+    public int Seed { get; init; }
+    /// <summary>Fold activations into the conv or linear producing their input.</summary>
+    public bool Fuse { get; init; } = true;
+
+    public static CompileOptions For(string input, Shape shape, bool training = false) =>
+        new() { InputShapes = new Dictionary<string, Shape> { [input] = shape }, Training = training };
+}

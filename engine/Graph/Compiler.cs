@@ -1,0 +1,248 @@
+using Kiln.Vulkan;
+
+namespace Kiln.Graph;
+
+/// <summary>
+/// Turns a <see cref="Network"/> into a <see cref="CompiledNetwork"/>: topological order (cycles rejected),
+/// shape inference, the fusion pass, forward emission, reverse-mode autodiff from the loss (each layer's
+/// own gradient rule), the SGD update, then memory planning and scheduling.
+/// </summary>
+internal static class Compiler
+{
+    /// <summary>A node as compiled: the fusion pass may fold an activation into it.</summary>
+    sealed class CNode
+    {
+        public required Node Source;
+        public required CNode[] Inputs;
+        public Shape Shape = null!;
+        public Activation Fused;
+        public float FusedSlope;
+        public Value Output = null!;
+        public Dictionary<string, Value> Params = new();
+        public Dictionary<string, Value> ParamGrads = new();
+        public List<Value> GradContributions = new();
+        public bool NeedsGrad;
+        public string Name => Source.Name;
+        public Layer? Layer => Source.Layer;
+    }
+
+    public static CompiledNetwork Compile(Network net, GpuContext context, CompileOptions options)
+    {
+        var roots = net.Outputs.Select(o => o.Node).ToList();
+        if (net.Loss != null) roots.Add(net.Loss);
+        if (roots.Count == 0) throw new GraphException("The network has no outputs and no loss: nothing to compute.");
+        if (options.Training && net.Loss == null) throw new GraphException("Training needs a loss: call SetLoss (or Sequential.WithLoss).");
+
+        var order = TopologicalOrder(roots);
+        var cnodes = new Dictionary<Node, CNode>();
+        foreach (var n in order) cnodes[n] = new CNode { Source = n, Inputs = n.Inputs.Select(i => cnodes[i]).ToArray() };
+        var list = order.Select(n => cnodes[n]).ToList();
+
+        InferShapes(list, options);
+        if (options.Fuse) list = FuseActivations(list, net);
+
+        var emitter = new Emitter(context.Info);
+        var outputsByNode = net.Outputs.GroupBy(o => o.Node).ToDictionary(g => g.Key, g => g.First().Name);
+        var inputs = new Dictionary<string, Value>();
+        var outputs = new Dictionary<string, Value>();
+        var parameters = new List<(string Name, Value Value, ParameterSpec Spec)>();
+
+        // Values and parameters.
+        foreach (var c in list)
+        {
+            if (c.Layer == null)
+            {
+                c.Output = emitter.NewValue(c.Shape, ValueKind.Input, c.Name);
+                inputs[c.Name] = c.Output;
+                continue;
+            }
+            foreach (var p in c.Layer.Parameters)
+            {
+                var v = emitter.NewValue(p.Shape, ValueKind.Parameter, $"{c.Name}.{p.Name}");
+                c.Params[p.Name] = v;
+                parameters.Add((v.Name, v, p));
+            }
+        }
+
+        // Forward.
+        emitter.Phase = "forward";
+        foreach (var c in list.Where(c => c.Layer != null))
+        {
+            bool named = outputsByNode.ContainsKey(c.Source) || c.Source == net.Loss;
+            var ins = c.Inputs.Select(i => i.Output).ToArray();
+            if (c.Layer!.IsView)
+            {
+                c.Output = emitter.Alias(ins[0], c.Shape, c.Name);
+                if (named) throw new GraphException($"{c.Source}: a view layer can't be a network output; add it before another layer or output its input.");
+            }
+            else
+            {
+                c.Output = emitter.NewValue(c.Shape, named ? ValueKind.Output : ValueKind.Transient, c.Name);
+                c.Layer.Forward(new ForwardPass(emitter, ins, c.Output, c.Params, c.Name) { Activation = c.Fused, Slope = c.FusedSlope });
+            }
+            if (outputsByNode.TryGetValue(c.Source, out var outName)) outputs[outName] = c.Output;
+        }
+        Value? loss = net.Loss != null ? cnodes[net.Loss].Output : null;
+        if (loss != null) outputs["loss"] = loss;
+        if (loss != null && loss.Shape.Elements != 1)
+            throw new GraphException($"{net.Loss}: a loss must produce one value, it produces {loss.Shape}.");
+
+        var paramGrads = new List<(Value Param, Value Grad)>();
+        if (options.Training)
+        {
+            Backward(list, cnodes[net.Loss!], emitter, paramGrads);
+            emitter.Phase = "update";
+            foreach (var (p, g) in paramGrads) Sgd(emitter, p, g);
+            StepCounter(emitter);
+        }
+        return new CompiledNetwork(context, options, emitter, inputs, outputs, parameters, paramGrads);
+    }
+
+    static List<Node> TopologicalOrder(List<Node> roots)
+    {
+        var order = new List<Node>();
+        var state = new Dictionary<Node, int>(); // 1 visiting, 2 done
+        foreach (var r in roots) Visit(r, new Stack<Node>());
+        return order;
+
+        void Visit(Node n, Stack<Node> path)
+        {
+            if (state.TryGetValue(n, out int s))
+            {
+                if (s == 2) return;
+                var cycle = path.Reverse().SkipWhile(p => p != n).Select(p => p.Name).Append(n.Name);
+                throw new GraphException($"The network has a cycle: {string.Join(" -> ", cycle)}.");
+            }
+            state[n] = 1;
+            path.Push(n);
+            foreach (var i in n.Inputs) Visit(i, path);
+            path.Pop();
+            state[n] = 2;
+            order.Add(n);
+        }
+    }
+
+    static void InferShapes(List<CNode> list, CompileOptions options)
+    {
+        foreach (var c in list)
+        {
+            if (c.Layer == null)
+            {
+                if (!options.InputShapes.TryGetValue(c.Name, out var s))
+                    throw new GraphException($"input '{c.Name}': no shape given in CompileOptions.InputShapes (given: {string.Join(", ", options.InputShapes.Keys)}).");
+                c.Shape = s;
+                continue;
+            }
+            var shapes = c.Inputs.Select(i => i.Shape).ToList();
+            try
+            {
+                c.Shape = c.Layer.OutputShape(shapes);
+            }
+            catch (Exception e) when (e is GraphException or ArgumentException)
+            {
+                throw new GraphException($"{c.Source} (inputs {string.Join(", ", c.Inputs.Select(i => $"'{i.Name}' {i.Shape}"))}): {e.Message}");
+            }
+        }
+        foreach (var extra in options.InputShapes.Keys.Where(k => list.All(c => c.Layer != null || c.Name != k)))
+            throw new GraphException($"CompileOptions.InputShapes names '{extra}', which is not an input this network uses.");
+    }
+
+    /// <summary>
+    /// The fusion pass: an activation whose input is a conv or linear output used nowhere else is folded
+    /// into that producer (one kernel writes act(conv(x))). Training stays exact: the activations' derivatives
+    /// are computed from their outputs, which the fused kernel still writes.
+    /// </summary>
+    static List<CNode> FuseActivations(List<CNode> list, Network net)
+    {
+        var consumers = list.SelectMany(c => c.Inputs.Select(i => (Producer: i, Consumer: c)))
+            .GroupBy(x => x.Producer).ToDictionary(g => g.Key, g => g.Select(x => x.Consumer).ToList());
+        var named = net.Outputs.Select(o => o.Node).Append(net.Loss).Where(n => n != null).ToHashSet();
+        var replaced = new Dictionary<CNode, CNode>();
+        foreach (var c in list)
+        {
+            if (c.Layer is not IActivationLayer act || c.Inputs.Length != 1) continue;
+            var p = c.Inputs[0];
+            if (p.Layer is not IFusableProducer || p.Fused != Activation.None || named.Contains(p.Source)) continue;
+            if (!consumers.TryGetValue(p, out var users) || users.Count != 1) continue;
+            p.Fused = act.Activation;
+            p.FusedSlope = act.Slope;
+            replaced[c] = p;
+        }
+        if (replaced.Count == 0) return list;
+        foreach (var c in list)
+            for (int i = 0; i < c.Inputs.Length; i++)
+                if (replaced.TryGetValue(c.Inputs[i], out var p)) c.Inputs[i] = p;
+        // A fused activation that was a named output or the loss input keeps its name through the producer.
+        var result = new List<CNode>();
+        foreach (var c in list)
+        {
+            if (!replaced.TryGetValue(c, out var producer)) { result.Add(c); continue; }
+            if (named.Contains(c.Source)) { producer.Fused = Activation.None; c.Inputs[0] = producer; result.Add(c); }
+        }
+        return result;
+    }
+
+    static void Backward(List<CNode> list, CNode lossNode, Emitter emitter, List<(Value, Value)> paramGrads)
+    {
+        foreach (var c in list)
+            c.NeedsGrad = c.Layer != null && (c.Layer.Parameters.Count > 0 || c.Inputs.Any(i => i.NeedsGrad));
+        emitter.Phase = "backward";
+        var seed = emitter.NewValue(lossNode.Shape, ValueKind.Transient, "loss.grad");
+        emitter.Fill(seed, 1f, "loss.grad_seed");
+        lossNode.GradContributions.Add(seed);
+
+        for (int k = list.Count - 1; k >= 0; k--)
+        {
+            var c = list[k];
+            if (c.Layer == null || !c.NeedsGrad || c.GradContributions.Count == 0) continue;
+            var grad = Sum(emitter, c.GradContributions, $"{c.Name}.grad");
+            if (c.Fused != Activation.None)
+            {
+                var pre = emitter.NewValue(c.Shape, ValueKind.Transient, $"{c.Name}.grad_pre_act");
+                emitter.UnaryBackward(c.Fused, c.FusedSlope, c.Output, grad, pre, $"{c.Name}.act.bwd");
+                grad = pre;
+            }
+            var gradInputs = c.Inputs.Select((i, n) => i.NeedsGrad
+                ? emitter.NewValue(i.Shape, ValueKind.Transient, $"{c.Name}.grad_in{n}")
+                : null).ToArray();
+            foreach (var (name, p) in c.Params)
+            {
+                var g = emitter.NewValue(p.Shape, ValueKind.ParameterGradient, $"{p.Name}.grad");
+                c.ParamGrads[name] = g;
+                paramGrads.Add((p, g));
+            }
+            var pass = new BackwardPass(emitter, c.Inputs.Select(i => i.Output).ToArray(), c.Output, grad, gradInputs,
+                c.Params, c.ParamGrads, c.Name);
+            c.Layer.Backward(pass);
+            for (int n = 0; n < c.Inputs.Length; n++)
+                if (pass.GradInputs[n] is { } g) c.Inputs[n].GradContributions.Add(g);
+        }
+    }
+
+    /// <summary>Sums gradient contributions when a value feeds several layers (a skip connection's source).</summary>
+    static Value Sum(Emitter emitter, List<Value> parts, string name)
+    {
+        var acc = parts[0];
+        for (int i = 1; i < parts.Count; i++)
+        {
+            var next = emitter.NewValue(acc.Shape, ValueKind.Transient, $"{name}_sum{i}");
+            emitter.AddScaled(acc, 1f, parts[i], 1f, next, $"{name}.sum{i}");
+            acc = next;
+        }
+        return acc;
+    }
+
+    static void Sgd(Emitter emitter, Value param, Value grad)
+    {
+        var spec = new KernelSpec("optim/sgd", new[] { BindingKind.StorageBuffer, BindingKind.StorageBuffer, BindingKind.StorageBuffer }, 4, Array.Empty<uint>(), Emitter.ElementwiseLocal);
+        emitter.Dispatch(spec, emitter.ElementwiseGroups(param.Shape.Elements), PushConstants.Ints((int)param.Shape.Elements),
+            $"{param.Name}.sgd", Arg.State, Arg.In(grad), Arg.InOut(param));
+    }
+
+    /// <summary>Advances the step counter in the step-state buffer on the GPU, so a replayed step needs no upload.</summary>
+    static void StepCounter(Emitter emitter)
+    {
+        var spec = new KernelSpec("optim/step_state", new[] { BindingKind.StorageBuffer }, 0, Array.Empty<uint>(), 1);
+        emitter.Dispatch(spec, (1, 1, 1), Array.Empty<byte>(), "step_state.advance", new Arg(null, Access.ReadWrite));
+    }
+}

@@ -1,0 +1,86 @@
+using Kiln.Vulkan;
+
+namespace Kiln.Graph;
+
+/// <summary>
+/// Collects the steps of a compilation: layers' passes call it to make values and emit dispatches; it
+/// knows the device (for kernel choice) but allocates nothing: memory comes after, from the planner.
+/// </summary>
+internal sealed class Emitter
+{
+    public const uint ElementwiseLocal = 256;
+    readonly List<Value> values = new();
+    readonly List<Step> steps = new();
+
+    public Emitter(DeviceInfo device) => Device = device;
+
+    public DeviceInfo Device { get; }
+    public IReadOnlyList<Value> Values => values;
+    public IReadOnlyList<Step> Steps => steps;
+    /// <summary>forward, backward or update: tags the steps emitted next.</summary>
+    public string Phase { get; set; } = "forward";
+
+    public Value NewValue(Shape shape, ValueKind kind, string name, ElementType type = ElementType.F32, TensorLayout? layout = null)
+    {
+        var v = new Value(values.Count, shape, type, layout ?? (shape.Rank == 4 ? TensorLayout.Nchw : TensorLayout.RowMajor), kind, name);
+        values.Add(v);
+        return v;
+    }
+
+    /// <summary>A view of <paramref name="of"/>'s storage with another shape (Flatten, Reshape): no copy.</summary>
+    public Value Alias(Value of, Shape shape, string name)
+    {
+        if (shape.Elements != of.Shape.Elements)
+            throw new GraphException($"{name}: cannot view {of.Shape} as {shape}: element counts differ.");
+        var v = NewValue(shape, ValueKind.Transient, name, of.ElementType);
+        v.AliasOf = of;
+        return v;
+    }
+
+    public void Dispatch(KernelSpec spec, (uint X, uint Y, uint Z) groups, byte[] push, string label, params Arg[] args)
+    {
+        if (args.Length != spec.Bindings.Length)
+            throw new InvalidOperationException($"{label}: {spec.Module} has {spec.Bindings.Length} bindings, {args.Length} args given.");
+        steps.Add(new Step(spec, args, push, groups.X, groups.Y, groups.Z, label, Phase));
+    }
+
+    /// <summary>Workgroups for one invocation per element, spread over x and y to stay within maxComputeWorkGroupCount.</summary>
+    public (uint X, uint Y, uint Z) ElementwiseGroups(long count)
+    {
+        long groups = (count + ElementwiseLocal - 1) / ElementwiseLocal;
+        long maxX = Math.Min(Device.MaxWorkgroupCount[0], 65535u);
+        uint x = (uint)Math.Min(groups, maxX);
+        uint y = (uint)((groups + x - 1) / x);
+        return (x, y, 1);
+    }
+
+    // Shared elementwise kernels (shaders/elementwise). Their module headers document bindings and codes.
+
+    /// <summary>y = op(x) elementwise (a copy when op is None).</summary>
+    public void Unary(Activation op, float slope, Value x, Value y, string label)
+    {
+        var spec = new KernelSpec("elementwise/unary", KernelSpec.Buffers(2), 4, new[] { (uint)op, KernelSpec.Word(slope) }, ElementwiseLocal);
+        Dispatch(spec, ElementwiseGroups(y.Shape.Elements), PushConstants.Ints((int)y.Shape.Elements), label, Arg.In(x), Arg.Out(y));
+    }
+
+    /// <summary>dx = dy * op'(y), from the op's output y; accumulate adds to dx instead of writing it.</summary>
+    public void UnaryBackward(Activation op, float slope, Value y, Value dy, Value dx, string label)
+    {
+        var spec = new KernelSpec("elementwise/unary.bwd", KernelSpec.Buffers(3), 4, new[] { (uint)op, KernelSpec.Word(slope) }, ElementwiseLocal);
+        Dispatch(spec, ElementwiseGroups(dx.Shape.Elements), PushConstants.Ints((int)dx.Shape.Elements), label, Arg.In(y), Arg.In(dy), Arg.Out(dx));
+    }
+
+    /// <summary>c = alpha * a + beta * b elementwise (same element counts).</summary>
+    public void AddScaled(Value a, float alpha, Value b, float beta, Value c, string label)
+    {
+        var spec = new KernelSpec("elementwise/add", KernelSpec.Buffers(3), 4, new[] { KernelSpec.Word(alpha), KernelSpec.Word(beta) }, ElementwiseLocal);
+        Dispatch(spec, ElementwiseGroups(c.Shape.Elements), PushConstants.Ints((int)c.Shape.Elements), label, Arg.In(a), Arg.In(b), Arg.Out(c));
+    }
+
+    /// <summary>y = value everywhere.</summary>
+    public void Fill(Value y, float value, string label)
+    {
+        var spec = new KernelSpec("elementwise/fill", KernelSpec.Buffers(1), 4, new[] { KernelSpec.Word(value) }, ElementwiseLocal);
+        Dispatch(spec, ElementwiseGroups(y.Shape.Elements), PushConstants.Ints((int)y.Shape.Elements), label, Arg.Out(y));
+    }
+}

@@ -1,0 +1,48 @@
+using Kiln.Graph;
+
+namespace Kiln;
+
+/// <summary>
+/// A network layer: its shape rule, its parameters, its forward pass and its gradient rule. Each layer lives
+/// in one file under engine/Layers with its shaders under shaders/&lt;kind&gt;/; nothing in the graph code
+/// switches on layer types.
+/// </summary>
+public abstract class Layer
+{
+    /// <summary>Short lowercase type name ("conv2d"), used in node names and plans.</summary>
+    public abstract string Kind { get; }
+
+    /// <summary>The learnable tensors, in a fixed order (PyTorch's names: weight, bias).</summary>
+    public virtual IReadOnlyList<ParameterSpec> Parameters => Array.Empty<ParameterSpec>();
+
+    /// <summary>How many inputs the layer takes; null for any number from one up.</summary>
+    public virtual int? InputCount => 1;
+
+    /// <summary>The output shape for these input shapes; throws <see cref="GraphException"/> (via <see cref="Mismatch"/>) when they don't fit.</summary>
+    public abstract Shape OutputShape(IReadOnlyList<Shape> inputs);
+
+    /// <summary>True when the output is a view of the first input's storage (Flatten, Reshape): no kernel runs.</summary>
+    internal virtual bool IsView => false;
+
+    /// <summary>Emits the forward dispatches.</summary>
+    internal abstract void Forward(ForwardPass f);
+
+    /// <summary>Emits the gradient dispatches: of each input that needs one, and of each parameter.</summary>
+    internal virtual void Backward(BackwardPass b) =>
+        throw new GraphException($"{b.Name}: {Kind} has no gradient rule, so it can't be trained through.");
+
+    /// <summary>An exception for input shapes this layer can't take; the compiler adds the node's name.</summary>
+    protected static GraphException Mismatch(string message) => new(message);
+
+    public override string ToString() => Kind;
+}
+
+/// <summary>A layer that can apply an activation to its own output in the same kernel (conv, linear): fusion target.</summary>
+internal interface IFusableProducer { }
+
+/// <summary>An elementwise activation layer that the fusion pass can fold into its producer.</summary>
+internal interface IActivationLayer
+{
+    Activation Activation { get; }
+    float Slope { get; }
+}

@@ -1,0 +1,84 @@
+namespace Kiln;
+
+/// <summary>
+/// A network as a graph of layers: named inputs, layers applied to nodes (any wiring: skips, several inputs
+/// and outputs), named outputs, and optionally a loss to train. Compile it for input shapes on a context.
+/// </summary>
+public class Network
+{
+    readonly List<Node> nodes = new();
+    readonly Dictionary<string, Node> inputs = new();
+    readonly List<(string Name, Node Node)> outputs = new();
+    readonly Dictionary<string, int> kindCounts = new();
+
+    public IReadOnlyList<Node> Nodes => nodes;
+    public IReadOnlyDictionary<string, Node> Inputs => inputs;
+    public IReadOnlyList<(string Name, Node Node)> Outputs => outputs;
+    /// <summary>The scalar the network is trained to lower, when set by <see cref="SetLoss"/>.</summary>
+    public Node? Loss { get; private set; }
+
+    /// <summary>Declares (or returns) the input named <paramref name="name"/>.</summary>
+    public Node Input(string name)
+    {
+        if (inputs.TryGetValue(name, out var existing)) return existing;
+        var n = new Node(this, null, Array.Empty<Node>(), name);
+        inputs[name] = n;
+        nodes.Add(n);
+        return n;
+    }
+
+    /// <summary>Applies <paramref name="layer"/> to <paramref name="from"/>; the node is named after the layer kind and a counter unless <paramref name="name"/> is given.</summary>
+    public Node Add(Layer layer, params Node[] from) => Add(layer, null, from);
+
+    public Node Add(Layer layer, string? name, params Node[] from)
+    {
+        ArgumentNullException.ThrowIfNull(layer);
+        foreach (var f in from)
+            if (f.Network != this) throw new GraphException($"{layer.Kind}: an input node belongs to another network.");
+        if (layer.InputCount is { } count && from.Length != count)
+            throw new GraphException($"{name ?? layer.Kind}: {layer.Kind} takes {count} input(s), {from.Length} given.");
+        if (from.Length == 0) throw new GraphException($"{name ?? layer.Kind}: a layer needs at least one input.");
+        if (name == null)
+        {
+            kindCounts.TryGetValue(layer.Kind, out int k);
+            kindCounts[layer.Kind] = k + 1;
+            name = $"{layer.Kind}_{k}";
+        }
+        if (nodes.Any(n => n.Name == name)) throw new GraphException($"A node named '{name}' already exists.");
+        var node = new Node(this, layer, from.ToArray(), name);
+        nodes.Add(node);
+        return node;
+    }
+
+    /// <summary>Rewires input <paramref name="index"/> of <paramref name="node"/> (free-form graphs; a cycle is caught at compile).</summary>
+    public void Connect(Node from, Node node, int index)
+    {
+        if (node.IsInput) throw new GraphException($"{node}: a network input has no inputs to connect.");
+        if (index < 0 || index >= node.Inputs.Length) throw new GraphException($"{node}: has no input {index}.");
+        var ins = node.Inputs.ToArray();
+        ins[index] = from;
+        node.Inputs = ins;
+    }
+
+    public Node Output(Node node, string name = "y")
+    {
+        if (outputs.Any(o => o.Name == name)) throw new GraphException($"An output named '{name}' already exists.");
+        outputs.Add((name, node));
+        return node;
+    }
+
+    /// <summary>Adds <paramref name="loss"/> applied to the prediction and target (and mask) nodes, as the training objective.</summary>
+    public Node SetLoss(Layer loss, params Node[] from)
+    {
+        Loss = Add(loss, "loss", from);
+        return Loss;
+    }
+
+    /// <summary>Compiles for the given input shapes: shape inference, fusion, autodiff when training, memory planning, scheduling.</summary>
+    public CompiledNetwork Compile(GpuContext context, CompileOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        ArgumentNullException.ThrowIfNull(options);
+        return Graph.Compiler.Compile(this, context, options);
+    }
+}

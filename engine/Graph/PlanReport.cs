@@ -1,0 +1,20 @@
+namespace Kiln;
+
+/// <summary>The compiled graph as `kiln plan` prints it: dispatches by level, barriers, memory.</summary>
+public sealed record PlanReport
+{
+    public required IReadOnlyList<PlannedDispatch> Dispatches { get; init; }
+    /// <summary>Barriers recorded per step (one between consecutive dependency levels).</summary>
+    public int Barriers { get; init; }
+    /// <summary>Bytes the plan allocates: persistent tensors plus the shared transient arena.</summary>
+    public long PlannedBytes { get; init; }
+    /// <summary>Bytes if every tensor had memory of its own.</summary>
+    public long NaiveBytes { get; init; }
+    public long ArenaBytes { get; init; }
+    public long PersistentBytes { get; init; }
+    public long ParameterCount { get; init; }
+    public double Flops { get; init; }
+}
+
+/// <summary>One dispatch of a plan.</summary>
+public sealed record PlannedDispatch(int Level, string Phase, string Label, string Kernel, string Groups, IReadOnlyList<string> Reads, IReadOnlyList<string> Writes);

@@ -1,0 +1,49 @@
+namespace Kiln.Graph;
+
+/// <summary>What a value is for; decides whether the memory planner may share its memory.</summary>
+internal enum ValueKind
+{
+    /// <summary>A network input, written by the host.</summary>
+    Input,
+    /// <summary>A named output (or the loss), read by the host after a step.</summary>
+    Output,
+    Parameter,
+    /// <summary>A parameter's gradient: kept, the optimizer and the host read it.</summary>
+    ParameterGradient,
+    /// <summary>Lives only between its first and last use in the schedule: memory shared by liveness.</summary>
+    Transient,
+}
+
+/// <summary>
+/// One tensor edge of the compiled graph: shape, element type and layout, and where it lives once planned.
+/// Several values can be aliases of one storage (<see cref="AliasOf"/>), e.g. a Flatten's output.
+/// </summary>
+internal sealed class Value
+{
+    public Value(int id, Shape shape, ElementType type, TensorLayout layout, ValueKind kind, string name)
+    {
+        Id = id;
+        Shape = shape;
+        ElementType = type;
+        Layout = layout;
+        Kind = kind;
+        Name = name;
+    }
+
+    public int Id { get; }
+    public Shape Shape { get; }
+    public ElementType ElementType { get; }
+    public TensorLayout Layout { get; }
+    public ValueKind Kind { get; set; }
+    public string Name { get; }
+    /// <summary>The value whose storage this one views (same bytes, another shape).</summary>
+    public Value? AliasOf { get; set; }
+    public Value Root => AliasOf?.Root ?? this;
+    public long Bytes => Shape.Elements * ElementType.SizeInBytes();
+
+    /// <summary>Planned placement: the persistent tensor, or an offset in the shared transient arena.</summary>
+    public Tensor? Tensor { get; set; }
+    public long ArenaOffset { get; set; } = -1;
+
+    public override string ToString() => $"{Name} {Shape} {ElementType.Name()} {Layout}";
+}

@@ -1,0 +1,25 @@
+using Kiln.Graph;
+
+namespace Kiln.Layers;
+
+/// <summary>An elementwise activation (shaders/elementwise/unary*.comp); the fusion pass folds it into a conv or linear before it.</summary>
+public abstract class ActivationLayer : Layer, IActivationLayer
+{
+    private protected ActivationLayer(Activation activation, float slope = 0f)
+    {
+        Activation = activation;
+        Slope = slope;
+    }
+
+    public Activation Activation { get; }
+    public float Slope { get; }
+
+    public override Shape OutputShape(IReadOnlyList<Shape> inputs) => inputs[0];
+
+    internal override void Forward(ForwardPass f) => f.Emitter.Unary(Activation, Slope, f.Input, f.Output, $"{f.Name}.fwd");
+
+    internal override void Backward(BackwardPass b)
+    {
+        if (b.GradInput is { } dx) b.Emitter.UnaryBackward(Activation, Slope, b.Output, b.GradOutput, dx, $"{b.Name}.bwd");
+    }
+}

@@ -1,0 +1,9 @@
+using Kiln.Graph;
+
+namespace Kiln.Layers;
+
+/// <summary>A registered implementation of conv2d forward (with fused bias and activation).</summary>
+internal interface IConv2dForward : IKernelEntry
+{
+    void Emit(Emitter e, ConvAttributes a, Value x, Value w, Value? bias, Value y, Activation act, float slope, string label);
+}

@@ -1,0 +1,16 @@
+#version 450
+// y = op(x) elementwise.
+// Bindings: 0 x, 1 y.  Specialization: 0 OP (Activation code, 0 = copy), 1 SLOPE (float, LeakyReLU).
+// Push: count.  Dispatch: Emitter.ElementwiseGroups(count), local x = 256.
+#include "kiln.glsl"
+#include "elementwise.glsl"
+layout(constant_id = 0) const int OP = 0;
+layout(constant_id = 1) const float SLOPE = 0.01;
+layout(std430, binding = 0) readonly buffer X { float x[]; };
+layout(std430, binding = 1) writeonly buffer Y { float y[]; };
+layout(push_constant) uniform P { uint count; } p;
+void main()
+{
+    uint i = kiln_element_index();
+    if (i < p.count) y[i] = kiln_activate(x[i], OP, SLOPE);
+}
