@@ -11,6 +11,8 @@ public sealed record CompileOptions
     public float LearningRate { get; init; } = 0.01f;
     /// <summary>Seed of parameter initialisation (and of random layers): the same seed gives the same run.</summary>
     public int Seed { get; init; }
+    /// <summary>Also keep the gradient of the loss with respect to each input (CompiledNetwork.InputGradients): for checks and saliency.</summary>
+    public bool InputGradients { get; init; }
     /// <summary>Fold activations into the conv or linear producing their input.</summary>
     public bool Fuse { get; init; } = true;
 

@@ -29,6 +29,8 @@ public sealed class CompiledNetwork : IDisposable
     public IReadOnlyDictionary<string, Tensor> Parameters { get; }
     /// <summary>Parameter gradients by the parameter's name (training only).</summary>
     public IReadOnlyDictionary<string, Tensor> Gradients { get; }
+    /// <summary>Gradient of the loss with respect to each input (with CompileOptions.InputGradients).</summary>
+    public IReadOnlyDictionary<string, Tensor> InputGradients { get; } = new Dictionary<string, Tensor>();
     public PlanReport Plan { get; }
     public bool Training { get; }
     /// <summary>Number of dependency levels: the segments <see cref="Record(CommandTarget,int,int)"/> can record separately.</summary>
@@ -36,7 +38,8 @@ public sealed class CompiledNetwork : IDisposable
 
     internal CompiledNetwork(GpuContext context, CompileOptions options, Emitter emitter,
         Dictionary<string, Value> inputs, Dictionary<string, Value> outputs,
-        List<(string Name, Value Value, ParameterSpec Spec)> parameters, List<(Value Param, Value Grad)> grads)
+        List<(string Name, Value Value, ParameterSpec Spec)> parameters, List<(Value Param, Value Grad)> grads,
+        Dictionary<string, Value> inputGrads)
     {
         Context = context;
         Training = options.Training;
@@ -58,6 +61,7 @@ public sealed class CompiledNetwork : IDisposable
             Outputs = outputs.ToDictionary(kv => kv.Key, kv => kv.Value.Root.Tensor!);
             Parameters = parameters.ToDictionary(p => p.Name, p => p.Value.Tensor!);
             Gradients = grads.ToDictionary(g => g.Param.Name, g => g.Grad.Tensor!);
+            InputGradients = inputGrads.ToDictionary(kv => kv.Key, kv => kv.Value.Tensor!);
             foreach (var (name, value, spec) in parameters)
                 value.Tensor!.Upload(ParameterInitializer.Values(spec, options.Seed, name));
             learningRate = options.LearningRate;

@@ -88,14 +88,23 @@ internal static class Compiler
             throw new GraphException($"{net.Loss}: a loss must produce one value, it produces {loss.Shape}.");
 
         var paramGrads = new List<(Value Param, Value Grad)>();
+        var inputGrads = new Dictionary<string, Value>();
         if (options.Training)
         {
-            Backward(list, cnodes[net.Loss!], emitter, paramGrads);
+            Backward(list, cnodes[net.Loss!], emitter, paramGrads, options.InputGradients);
+            if (options.InputGradients)
+                foreach (var c in list.Where(c => c.Layer == null && c.GradContributions.Count > 0))
+                {
+                    var g = Sum(emitter, c.GradContributions, $"{c.Name}.grad");
+                    var kept = emitter.NewValue(c.Shape, ValueKind.Output, $"{c.Name}.grad");
+                    emitter.Unary(Activation.None, 0, g, kept, $"{c.Name}.grad.keep");
+                    inputGrads[c.Name] = kept;
+                }
             emitter.Phase = "update";
             foreach (var (p, g) in paramGrads) Sgd(emitter, p, g);
             StepCounter(emitter);
         }
-        return new CompiledNetwork(context, options, emitter, inputs, outputs, parameters, paramGrads);
+        return new CompiledNetwork(context, options, emitter, inputs, outputs, parameters, paramGrads, inputGrads);
     }
 
     static List<Node> TopologicalOrder(List<Node> roots)
@@ -182,10 +191,10 @@ internal static class Compiler
         return result;
     }
 
-    static void Backward(List<CNode> list, CNode lossNode, Emitter emitter, List<(Value, Value)> paramGrads)
+    static void Backward(List<CNode> list, CNode lossNode, Emitter emitter, List<(Value, Value)> paramGrads, bool inputGrads)
     {
         foreach (var c in list)
-            c.NeedsGrad = c.Layer != null && (c.Layer.Parameters.Count > 0 || c.Inputs.Any(i => i.NeedsGrad));
+            c.NeedsGrad = c.Layer == null ? inputGrads : c.Layer.Parameters.Count > 0 || c.Inputs.Any(i => i.NeedsGrad);
         emitter.Phase = "backward";
         var seed = emitter.NewValue(lossNode.Shape, ValueKind.Transient, "loss.grad");
         emitter.Fill(seed, 1f, "loss.grad_seed");

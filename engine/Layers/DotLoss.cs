@@ -1,0 +1,40 @@
+using Kiln.Graph;
+using Kiln.Vulkan;
+
+namespace Kiln;
+
+/// <summary>
+/// loss = sum(prediction * weights): its gradient with respect to the prediction is exactly the weights
+/// input, which makes it the way to push a chosen output gradient through a network (gradient checks,
+/// saliency). Inputs: prediction, weights (same element count).
+/// </summary>
+public sealed class DotLoss : Layer
+{
+    public override string Kind => "dot_loss";
+    public override int? InputCount => 2;
+
+    public override Shape OutputShape(IReadOnlyList<Shape> inputs)
+    {
+        if (inputs[0].Elements != inputs[1].Elements)
+            throw Mismatch($"dot_loss: prediction {inputs[0]} and weights {inputs[1]} differ in size.");
+        return new Shape(1);
+    }
+
+    internal override void Forward(ForwardPass f)
+    {
+        var spec = new KernelSpec("loss/dot.fwd", KernelSpec.Buffers(3), 4, Array.Empty<uint>(), 256);
+        f.Emitter.Dispatch(spec, (1, 1, 1), PushConstants.Ints((int)f.Input.Shape.Elements), $"{f.Name}.fwd",
+            Arg.In(f.Inputs[0]), Arg.In(f.Inputs[1]), Arg.Out(f.Output));
+    }
+
+    internal override void Backward(BackwardPass b)
+    {
+        for (int i = 0; i < 2; i++)
+        {
+            if (b.GradInputs[i] is not { } d) continue;
+            var spec = new KernelSpec("loss/dot.bwd", KernelSpec.Buffers(3), 4, Array.Empty<uint>(), Emitter.ElementwiseLocal);
+            b.Emitter.Dispatch(spec, b.Emitter.ElementwiseGroups(d.Shape.Elements), PushConstants.Ints((int)d.Shape.Elements),
+                $"{b.Name}.bwd{i}", Arg.In(b.Inputs[1 - i]), Arg.In(b.GradOutput), Arg.Out(d));
+        }
+    }
+}

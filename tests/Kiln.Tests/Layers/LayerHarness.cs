@@ -1,0 +1,50 @@
+namespace Kiln.Tests.Layers;
+
+/// <summary>What one layer computed on the GPU: the output, and (when asked) the gradients of inputs and parameters.</summary>
+public sealed record LayerResult(float[] Output, Shape OutputShape, float[][] InputGradients, Dictionary<string, float[]> ParameterGradients);
+
+/// <summary>
+/// Runs one layer on the GPU through the real graph compiler: forward, and backward with a chosen output
+/// gradient (a <see cref="DotLoss"/> against a "grad_y" input, whose gradient is exactly grad_y).
+/// Parameters are set by their layer-local names ("weight", "bias").
+/// </summary>
+public static class LayerHarness
+{
+    public static LayerResult Run(GpuContext context, Layer layer, Shape[] inputShapes, float[][] inputs,
+        IReadOnlyDictionary<string, float[]>? parameters = null, float[]? gradOutput = null)
+    {
+        var net = new Network();
+        var ins = inputShapes.Select((s, i) => net.Input(InputName(i))).ToArray();
+        var y = net.Add(layer, "layer", ins);
+        net.Output(y, "y");
+        var shapes = inputShapes.Select((s, i) => (InputName(i), s)).ToDictionary(p => p.Item1, p => p.s);
+        bool backward = gradOutput != null;
+        if (backward)
+        {
+            var outShape = layer.OutputShape(inputShapes);
+            shapes["grad_y"] = outShape;
+            net.SetLoss(new DotLoss(), y, net.Input("grad_y"));
+        }
+        using var compiled = net.Compile(context, new CompileOptions
+        {
+            InputShapes = shapes,
+            Training = backward,
+            InputGradients = backward,
+            LearningRate = 0f,
+            Fuse = false,
+        });
+        for (int i = 0; i < inputs.Length; i++) compiled.SetInput(InputName(i), inputs[i]);
+        if (backward) compiled.SetInput("grad_y", gradOutput);
+        if (parameters != null)
+            foreach (var (name, data) in parameters) compiled.Parameters[$"layer.{name}"].Upload(data);
+        compiled.Run();
+        var output = compiled.GetOutput("y");
+        var inputGrads = backward
+            ? inputShapes.Select((s, i) => compiled.InputGradients.TryGetValue(InputName(i), out var g) ? g.ToArray() : Array.Empty<float>()).ToArray()
+            : Array.Empty<float[]>();
+        var paramGrads = compiled.Gradients.ToDictionary(kv => kv.Key["layer.".Length..], kv => kv.Value.ToArray());
+        return new LayerResult(output, compiled.Outputs["y"].Shape, inputGrads, paramGrads);
+    }
+
+    static string InputName(int i) => i == 0 ? "x" : $"x{i}";
+}
