@@ -17,7 +17,7 @@ public sealed class CompiledNetwork : IDisposable
     readonly List<Tensor> owned = new();
     readonly DescriptorArena descriptors;
     readonly Tensor state;
-    readonly BufferAllocation? arena;
+    readonly List<BufferAllocation> arenas = new();
     CommandList? replay;
     bool disposed;
     float learningRate;
@@ -36,26 +36,22 @@ public sealed class CompiledNetwork : IDisposable
     /// <summary>Number of dependency levels: the segments <see cref="Record(CommandTarget,int,int)"/> can record separately.</summary>
     public int LevelCount => levels.Count;
 
-    internal CompiledNetwork(GpuContext context, CompileOptions options, Emitter emitter,
-        Dictionary<string, Value> inputs, Dictionary<string, Value> outputs,
-        List<(string Name, Value Value, ParameterSpec Spec)> parameters, List<(Value Param, Value Grad)> grads,
-        Dictionary<string, Value> inputGrads)
+    internal CompiledNetwork(GpuContext context, CompileOptions options, GraphPlan plan)
     {
         Context = context;
         Training = options.Training;
         descriptors = new DescriptorArena(context, "compiled network");
         try
         {
-            var memory = MemoryPlanner.Assign(emitter.Values, emitter.Steps);
-            foreach (var v in emitter.Values.Where(v => v.AliasOf == null && v.Kind != ValueKind.Transient))
+            foreach (var v in plan.Emitter.Values.Where(v => v.AliasOf == null && v.Kind != ValueKind.Transient))
                 owned.Add(v.Tensor = new Tensor(context, v.Shape, v.ElementType, v.Layout, v.Name));
-            if (memory.ArenaBytes > 0) arena = context.Allocator.Allocate(memory.ArenaBytes, "compiled network activations");
+            foreach (var bytes in plan.Memory.ArenaBytes)
+                arenas.Add(context.Allocator.Allocate(bytes, $"compiled network activations {arenas.Count}"));
             state = new Tensor(context, new Shape(StateBytes / 4), ElementType.F32, null, "step state");
             owned.Add(state);
-
-            var stepLevels = Scheduler.Levels(emitter.Steps, arena ?? new object(), state);
-            foreach (var level in stepLevels)
+            foreach (var level in plan.Levels)
                 levels.Add(level.Select(Prepare).ToList());
+            var (inputs, outputs, parameters, grads, inputGrads) = (plan.Inputs, plan.Outputs, plan.Parameters, plan.ParameterGradients, plan.InputGradients);
 
             Inputs = inputs.ToDictionary(kv => kv.Key, kv => kv.Value.Tensor!);
             Outputs = outputs.ToDictionary(kv => kv.Key, kv => kv.Value.Root.Tensor!);
@@ -67,16 +63,7 @@ public sealed class CompiledNetwork : IDisposable
             learningRate = options.LearningRate;
             WriteState(step: 0);
 
-            Plan = new PlanReport
-            {
-                Dispatches = stepLevels.SelectMany(l => l).Select(Describe).ToList(),
-                Barriers = Math.Max(0, stepLevels.Count - 1),
-                PlannedBytes = memory.ArenaBytes + memory.PersistentBytes,
-                NaiveBytes = memory.NaiveBytes,
-                ArenaBytes = memory.ArenaBytes,
-                PersistentBytes = memory.PersistentBytes,
-                ParameterCount = parameters.Sum(p => p.Value.Shape.Elements),
-            };
+            Plan = plan.Report();
         }
         catch
         {
@@ -96,14 +83,9 @@ public sealed class CompiledNetwork : IDisposable
         if (a.Value == null) return Binding.Of(state.Storage);
         var root = a.Value.Root;
         if (root.Kind == ValueKind.Transient)
-            return Binding.Range(arena!, (ulong)root.ArenaOffset, (ulong)root.Bytes);
+            return Binding.Range(arenas[root.ArenaIndex], (ulong)root.ArenaOffset, (ulong)root.Bytes);
         return Binding.Of(root.Tensor!.Storage);
     }
-
-    static PlannedDispatch Describe(Step s) => new(s.Level, s.Phase, s.Label, s.Spec.Module,
-        $"{s.GroupsX}x{s.GroupsY}x{s.GroupsZ}",
-        s.Args.Where(a => a.Access != Access.Write).Select(a => a.Value?.Name ?? "step_state").ToList(),
-        s.Args.Where(a => a.Access != Access.Read).Select(a => a.Value?.Name ?? "step_state").ToList());
 
     /// <summary>Records one whole step (forward; backward and update when training).</summary>
     public void Record(CommandTarget target) => Record(target, 0, levels.Count);
@@ -184,7 +166,7 @@ public sealed class CompiledNetwork : IDisposable
         disposed = true;
         replay?.Dispose();
         foreach (var t in owned) t.Dispose();
-        arena?.Dispose();
+        foreach (var a in arenas) a.Dispose();
         descriptors.Dispose();
     }
 }

@@ -26,7 +26,7 @@ internal static class Compiler
         public Layer? Layer => Source.Layer;
     }
 
-    public static CompiledNetwork Compile(Network net, GpuContext context, CompileOptions options)
+    public static GraphPlan Plan(Network net, DeviceInfo device, CompileOptions options)
     {
         var roots = net.Outputs.Select(o => o.Node).ToList();
         if (net.Loss != null) roots.Add(net.Loss);
@@ -41,7 +41,7 @@ internal static class Compiler
         InferShapes(list, options);
         if (options.Fuse) list = FuseActivations(list, net);
 
-        var emitter = new Emitter(context.Info);
+        var emitter = new Emitter(device);
         var outputsByNode = net.Outputs.GroupBy(o => o.Node).ToDictionary(g => g.Key, g => g.First().Name);
         var inputs = new Dictionary<string, Value>();
         var outputs = new Dictionary<string, Value>();
@@ -104,7 +104,18 @@ internal static class Compiler
             foreach (var (p, g) in paramGrads) Sgd(emitter, p, g);
             StepCounter(emitter);
         }
-        return new CompiledNetwork(context, options, emitter, inputs, outputs, parameters, paramGrads, inputGrads);
+        var memory = MemoryPlanner.Assign(emitter.Values, emitter.Steps, (long)Math.Min(device.MaxStorageBufferRange, 1UL << 30));
+        return new GraphPlan
+        {
+            Emitter = emitter,
+            Inputs = inputs,
+            Outputs = outputs,
+            Parameters = parameters,
+            ParameterGradients = paramGrads,
+            InputGradients = inputGrads,
+            Memory = memory,
+            Levels = Scheduler.Levels(emitter.Steps, GraphPlan.StateKey),
+        };
     }
 
     static List<Node> TopologicalOrder(List<Node> roots)

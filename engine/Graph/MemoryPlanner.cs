@@ -9,9 +9,14 @@ internal static class MemoryPlanner
 {
     public const long Alignment = 256;
 
-    public sealed record Plan(long ArenaBytes, long PersistentBytes, long NaiveBytes);
+    /// <summary>Bytes of each arena (the transient values are spread over as many as the buffer size limit needs), of persistent tensors, and of all tensors.</summary>
+    public sealed record Plan(IReadOnlyList<long> ArenaBytes, long PersistentBytes, long NaiveBytes)
+    {
+        public long TotalArenaBytes => ArenaBytes.Sum();
+    }
 
-    public static Plan Assign(IReadOnlyList<Value> values, IReadOnlyList<Step> steps)
+    /// <param name="maxArenaBytes">Largest buffer one arena may be (the device's maxStorageBufferRange).</param>
+    public static Plan Assign(IReadOnlyList<Value> values, IReadOnlyList<Step> steps, long maxArenaBytes)
     {
         var first = new Dictionary<Value, int>();
         var last = new Dictionary<Value, int>();
@@ -27,23 +32,32 @@ internal static class MemoryPlanner
         var roots = values.Where(v => v.AliasOf == null).ToList();
         long naive = roots.Sum(v => v.Bytes);
         long persistent = roots.Where(v => v.Kind != ValueKind.Transient).Sum(v => v.Bytes);
-        var placed = new List<(long Start, long End, int First, int Last)>();
-        long arena = 0;
+        var placed = new List<(int Arena, long Start, long End, int First, int Last)>();
+        var arenas = new List<long>();
         foreach (var v in roots.Where(v => v.Kind == ValueKind.Transient && first.ContainsKey(v)).OrderByDescending(v => v.Bytes).ThenBy(v => v.Id))
         {
             int f = first[v], l = last[v];
             long size = (v.Bytes + Alignment - 1) / Alignment * Alignment;
-            var clashes = placed.Where(p => p.First <= l && f <= p.Last).OrderBy(p => p.Start).ToList();
-            long offset = 0;
-            foreach (var c in clashes)
+            if (v.Bytes > maxArenaBytes)
+                throw new GraphException($"{v.Name} {v.Shape} needs {v.Bytes} bytes, more than the device's largest storage buffer ({maxArenaBytes} bytes): use a smaller size or batch.");
+            for (int a = 0; ; a++)
             {
-                if (offset + size <= c.Start) break;
-                offset = Math.Max(offset, c.End);
+                if (a == arenas.Count) arenas.Add(0);
+                var clashes = placed.Where(p => p.Arena == a && p.First <= l && f <= p.Last).OrderBy(p => p.Start).ToList();
+                long offset = 0;
+                foreach (var c in clashes)
+                {
+                    if (offset + size <= c.Start) break;
+                    offset = Math.Max(offset, c.End);
+                }
+                if (offset + v.Bytes > maxArenaBytes) continue;
+                v.ArenaIndex = a;
+                v.ArenaOffset = offset;
+                placed.Add((a, offset, offset + size, f, l));
+                arenas[a] = Math.Max(arenas[a], offset + size);
+                break;
             }
-            v.ArenaOffset = offset;
-            placed.Add((offset, offset + size, f, l));
-            arena = Math.Max(arena, offset + size);
         }
-        return new Plan(arena, persistent, naive);
+        return new Plan(arenas, persistent, naive);
     }
 }

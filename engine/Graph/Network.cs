@@ -79,6 +79,14 @@ public class Network
     {
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(options);
-        return Graph.Compiler.Compile(this, context, options);
+        return new CompiledNetwork(context, options, Graph.Compiler.Plan(this, context.Info, options));
+    }
+
+    /// <summary>The compiled graph's dispatches, barriers and memory for a device, without allocating anything.</summary>
+    public PlanReport Plan(DeviceInfo device, CompileOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(device);
+        ArgumentNullException.ThrowIfNull(options);
+        return Graph.Compiler.Plan(this, device, options).Report();
     }
 }

@@ -10,9 +10,10 @@ internal static class Scheduler
 {
     readonly record struct Range(object Buffer, long Start, long End, bool Write);
 
-    public static List<List<Step>> Levels(IReadOnlyList<Step> steps, object arena, object state)
+    /// <summary>Arena i is identified by the boxed index i; persistent values by themselves; the step state by <paramref name="state"/>.</summary>
+    public static List<List<Step>> Levels(IReadOnlyList<Step> steps, object state)
     {
-        var ranges = steps.Select(s => s.Args.Select(a => RangeOf(a, arena, state)).ToArray()).ToArray();
+        var ranges = steps.Select(s => s.Args.Select(a => RangeOf(a, state)).ToArray()).ToArray();
         var levels = new int[steps.Count];
         for (int i = 0; i < steps.Count; i++)
         {
@@ -31,12 +32,14 @@ internal static class Scheduler
         return result;
     }
 
-    static Range RangeOf(Arg a, object arena, object state)
+    static readonly object[] ArenaKeys = Enumerable.Range(0, 64).Select(i => (object)i).ToArray();
+
+    static Range RangeOf(Arg a, object state)
     {
         bool write = a.Access != Access.Read;
         if (a.Value == null) return new Range(state, 0, 1, write);
         var root = a.Value.Root;
-        if (root.Kind == ValueKind.Transient) return new Range(arena, root.ArenaOffset, root.ArenaOffset + root.Bytes, write);
+        if (root.Kind == ValueKind.Transient) return new Range(ArenaKeys[root.ArenaIndex], root.ArenaOffset, root.ArenaOffset + root.Bytes, write);
         return new Range(root, 0, root.Bytes, write);
     }
 

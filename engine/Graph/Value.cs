@@ -44,6 +44,7 @@ internal sealed class Value
     /// <summary>Planned placement: the persistent tensor, or an offset in the shared transient arena.</summary>
     public Tensor? Tensor { get; set; }
     public long ArenaOffset { get; set; } = -1;
+    public int ArenaIndex { get; set; } = -1;
 
     public override string ToString() => $"{Name} {Shape} {ElementType.Name()} {Layout}";
 }
