@@ -39,10 +39,14 @@ internal static class Compiler
         var list = order.Select(n => cnodes[n]).ToList();
 
         InferShapes(list, options);
-        if (options.Fuse) list = FuseActivations(list, net);
+        var fusedInto = new Dictionary<CNode, CNode>();
+        if (options.Fuse) list = FuseActivations(list, net, fusedInto);
+        // The compiled node that computes a network node (an activation folded into its producer is computed there).
+        CNode Final(Node n) => fusedInto.TryGetValue(cnodes[n], out var p) ? p : cnodes[n];
 
         var emitter = new Emitter(device);
-        var outputsByNode = net.Outputs.GroupBy(o => o.Node).ToDictionary(g => g.Key, g => g.First().Name);
+        var named = net.Outputs.Select(o => Final(o.Node)).ToHashSet();
+        if (net.Loss != null) named.Add(Final(net.Loss));
         var inputs = new Dictionary<string, Value>();
         var outputs = new Dictionary<string, Value>();
         var parameters = new List<(string Name, Value Value, ParameterSpec Spec)>();
@@ -68,21 +72,21 @@ internal static class Compiler
         emitter.Phase = "forward";
         foreach (var c in list.Where(c => c.Layer != null))
         {
-            bool named = outputsByNode.ContainsKey(c.Source) || c.Source == net.Loss;
+            bool isNamed = named.Contains(c);
             var ins = c.Inputs.Select(i => i.Output).ToArray();
             if (c.Layer!.IsView)
             {
                 c.Output = emitter.Alias(ins[0], c.Shape, c.Name);
-                if (named) throw new GraphException($"{c.Source}: a view layer can't be a network output; add it before another layer or output its input.");
+                if (isNamed) throw new GraphException($"{c.Source}: a view layer can't be a network output; add it before another layer or output its input.");
             }
             else
             {
-                c.Output = emitter.NewValue(c.Shape, named ? ValueKind.Output : ValueKind.Transient, c.Name);
+                c.Output = emitter.NewValue(c.Shape, isNamed ? ValueKind.Output : ValueKind.Transient, c.Name);
                 c.Layer.Forward(new ForwardPass(emitter, ins, c.Output, c.Params, c.Name) { Activation = c.Fused, Slope = c.FusedSlope });
             }
-            if (outputsByNode.TryGetValue(c.Source, out var outName)) outputs[outName] = c.Output;
         }
-        Value? loss = net.Loss != null ? cnodes[net.Loss].Output : null;
+        foreach (var (name, node) in net.Outputs) outputs[name] = Final(node).Output;
+        Value? loss = net.Loss != null ? Final(net.Loss).Output : null;
         if (loss != null) outputs["loss"] = loss;
         if (loss != null && loss.Shape.Elements != 1)
             throw new GraphException($"{net.Loss}: a loss must produce one value, it produces {loss.Shape}.");
@@ -91,7 +95,7 @@ internal static class Compiler
         var inputGrads = new Dictionary<string, Value>();
         if (options.Training)
         {
-            Backward(list, cnodes[net.Loss!], emitter, paramGrads, options.InputGradients);
+            Backward(list, Final(net.Loss!), emitter, paramGrads, options.InputGradients);
             if (options.InputGradients)
                 foreach (var c in list.Where(c => c.Layer == null && c.GradContributions.Count > 0))
                 {
@@ -172,12 +176,11 @@ internal static class Compiler
     /// into that producer (one kernel writes act(conv(x))). Training stays exact: the activations' derivatives
     /// are computed from their outputs, which the fused kernel still writes.
     /// </summary>
-    static List<CNode> FuseActivations(List<CNode> list, Network net)
+    static List<CNode> FuseActivations(List<CNode> list, Network net, Dictionary<CNode, CNode> replaced)
     {
         var consumers = list.SelectMany(c => c.Inputs.Select(i => (Producer: i, Consumer: c)))
             .GroupBy(x => x.Producer).ToDictionary(g => g.Key, g => g.Select(x => x.Consumer).ToList());
         var named = net.Outputs.Select(o => o.Node).Append(net.Loss).Where(n => n != null).ToHashSet();
-        var replaced = new Dictionary<CNode, CNode>();
         foreach (var c in list)
         {
             if (c.Layer is not IActivationLayer act || c.Inputs.Length != 1) continue;
@@ -192,14 +195,8 @@ internal static class Compiler
         foreach (var c in list)
             for (int i = 0; i < c.Inputs.Length; i++)
                 if (replaced.TryGetValue(c.Inputs[i], out var p)) c.Inputs[i] = p;
-        // A fused activation that was a named output or the loss input keeps its name through the producer.
-        var result = new List<CNode>();
-        foreach (var c in list)
-        {
-            if (!replaced.TryGetValue(c, out var producer)) { result.Add(c); continue; }
-            if (named.Contains(c.Source)) { producer.Fused = Activation.None; c.Inputs[0] = producer; result.Add(c); }
-        }
-        return result;
+        // A fused activation that was a named output is now computed (and named) by its producer.
+        return list.Where(c => !replaced.ContainsKey(c)).ToList();
     }
 
     static void Backward(List<CNode> list, CNode lossNode, Emitter emitter, List<(Value, Value)> paramGrads, bool inputGrads)

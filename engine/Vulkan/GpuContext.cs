@@ -65,6 +65,13 @@ public sealed unsafe partial class GpuContext : IDisposable
         finally { vk.DestroyInstance(instance, null); vk.Dispose(); }
     }
 
+    /// <summary>The device <see cref="Create"/> would choose (KILN_DEVICE, else discrete, integrated, CPU), without creating it.</summary>
+    public static DeviceInfo ChooseDevice(string? selector = null)
+    {
+        var devices = EnumerateDevices();
+        return devices[DeviceQuery.Choose(devices, selector ?? Environment.GetEnvironmentVariable("KILN_DEVICE"))];
+    }
+
     GpuContext(ContextOptions options, HostDevice? host)
     {
         Log = options.Log ?? (s => Console.Error.WriteLine("kiln: " + s));

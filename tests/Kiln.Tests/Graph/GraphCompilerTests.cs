@@ -1,0 +1,108 @@
+using NUnit.Framework;
+
+namespace Kiln.Tests.Graph;
+
+/// <summary>The compiler's structure: errors, autodiff wiring, planning and scheduling. Planning needs no GPU.</summary>
+public sealed class GraphCompilerTests
+{
+    static readonly DeviceInfo Device = new() { Name = "plan-only", MaxWorkgroupCount = new[] { 65535u, 65535u, 65535u }, MaxStorageBufferRange = 1UL << 30 };
+
+    static CompileOptions Inputs(params (string Name, Shape Shape)[] inputs) =>
+        new() { InputShapes = inputs.ToDictionary(i => i.Name, i => i.Shape) };
+
+    [Test]
+    public void ChannelMismatch_NamesTheLayerAndShapes()
+    {
+        var net = new Sequential(new Conv2d(3, 8, 3), new Conv2d(4, 8, 3));
+        var e = Assert.Throws<GraphException>(() => net.Plan(Device, Inputs(("x", new Shape(1, 3, 16, 16)))));
+        Assert.That(e!.Message, Does.Contain("conv2d_1").And.Contain("[1,8,14,14]").And.Contain("4 input channels"));
+    }
+
+    [Test]
+    public void Cycle_IsRejectedWithItsPath()
+    {
+        var net = new Network();
+        var x = net.Input("x");
+        var a = net.Add(new ReLU(), "a", x);
+        var b = net.Add(new Tanh(), "b", a);
+        net.Connect(b, a, 0);
+        net.Output(b);
+        var e = Assert.Throws<GraphException>(() => net.Plan(Device, Inputs(("x", new Shape(2, 2)))));
+        Assert.That(e!.Message, Does.Contain("cycle").And.Contain("a").And.Contain("b"));
+    }
+
+    [Test]
+    public void MissingInputShape_IsNamed()
+    {
+        var net = new Sequential(new ReLU());
+        var e = Assert.Throws<GraphException>(() => net.Plan(Device, Inputs(("y", new Shape(2, 2)))));
+        Assert.That(e!.Message, Does.Contain("input 'x'"));
+    }
+
+    [Test]
+    public void TrainingWithoutLoss_IsRejected()
+    {
+        var net = new Sequential(new ReLU());
+        Assert.Throws<GraphException>(() => net.Plan(Device, Inputs(("x", new Shape(2, 2))) with { Training = true }));
+    }
+
+    [Test]
+    public void FusionPass_FoldsActivationIntoConv()
+    {
+        var net = new Sequential(new Conv2d(3, 8, 3, padding: 1), new ReLU(), new Conv2d(8, 8, 3, padding: 1), new Sigmoid());
+        var plan = net.Plan(Device, Inputs(("x", new Shape(1, 3, 8, 8))));
+        Assert.That(plan.Dispatches.Select(d => d.Kernel), Is.EqualTo(new[] { "conv2d/conv2d.fwd", "conv2d/conv2d.fwd" }));
+        var unfused = net.Plan(Device, Inputs(("x", new Shape(1, 3, 8, 8))) with { Fuse = false });
+        Assert.That(unfused.Dispatches, Has.Count.EqualTo(4));
+    }
+
+    [Test]
+    public void MemoryPlanner_SharesMemoryOfTensorsNeverAliveTogether()
+    {
+        var layers = Enumerable.Range(0, 8).Select(_ => (Layer)new Tanh()).ToArray();
+        var net = new Sequential(layers);
+        var plan = net.Plan(Device, Inputs(("x", new Shape(64, 1024))) with { Fuse = false });
+        long tensor = 64 * 1024 * 4;
+        // x and y are persistent; six intermediates alternate between two arena slots.
+        Assert.That(plan.ArenaBytes, Is.EqualTo(2 * tensor));
+        Assert.That(plan.NaiveBytes, Is.EqualTo(9 * tensor));
+        Assert.That(plan.PlannedBytes, Is.EqualTo(4 * tensor));
+    }
+
+    [Test]
+    public void Scheduler_PutsIndependentDispatchesInOneLevel()
+    {
+        var net = new Network();
+        var x = net.Input("x");
+        net.Output(net.Add(new ReLU(), x), "a");
+        net.Output(net.Add(new Tanh(), x), "b");
+        net.Output(net.Add(new Sigmoid(), x), "c");
+        var plan = net.Plan(Device, Inputs(("x", new Shape(4, 4))));
+        Assert.That(plan.Dispatches.Select(d => d.Level).Distinct(), Is.EqualTo(new[] { 0 }));
+        Assert.That(plan.Barriers, Is.Zero);
+    }
+
+    [Test]
+    public void Scheduler_OrdersAChainWithOneBarrierPerLevel()
+    {
+        var net = new Sequential(new ReLU(), new Tanh(), new Sigmoid());
+        var plan = net.Plan(Device, Inputs(("x", new Shape(4, 4))));
+        Assert.That(plan.Dispatches.Select(d => d.Level), Is.EqualTo(new[] { 0, 1, 2 }));
+        Assert.That(plan.Barriers, Is.EqualTo(2));
+    }
+
+    [Test]
+    public void Autodiff_SumsGradientsOfAValueUsedTwice_AndAddsUpdates()
+    {
+        var net = new Network();
+        var x = net.Input("x");
+        var h = net.Add(new Conv2d(1, 1, 1), "h", x);
+        var a = net.Add(new Tanh(), "a", h);
+        var b = net.Add(new Sigmoid(), "b", h);
+        net.SetLoss(new DotLoss(), a, b);
+        var plan = net.Plan(Device, Inputs(("x", new Shape(1, 1, 4, 4))) with { Training = true, Fuse = false });
+        Assert.That(plan.Dispatches.Any(d => d.Label == "h.grad.sum1"), "the two contributions to h's gradient are summed");
+        Assert.That(plan.Dispatches.Count(d => d.Kernel == "optim/sgd"), Is.EqualTo(2), "weight and bias are updated");
+        Assert.That(plan.Dispatches.Last().Kernel, Is.EqualTo("optim/step_state"));
+    }
+}
