@@ -13,6 +13,11 @@ public sealed record CompileOptions
     public int Seed { get; init; }
     /// <summary>Also keep the gradient of the loss with respect to each input (CompiledNetwork.InputGradients): for checks and saliency.</summary>
     public bool InputGradients { get; init; }
+    /// <summary>
+    /// Input buffer sets, 1 or 2. With 2, every input has two tensors (<see cref="CompiledNetwork.InputsOf"/>) and a
+    /// step can run on either, so the next batch uploads (<see cref="Tensor.UploadAsync"/>) while the current step runs.
+    /// </summary>
+    public int InputBuffers { get; init; } = 1;
     /// <summary>Fold activations into the conv or linear producing their input.</summary>
     public bool Fuse { get; init; } = true;
 

@@ -13,12 +13,16 @@ public sealed class CompiledNetwork : IDisposable
 {
     /// <summary>Step state, read by kernels from a GPU buffer: what changes between steps without re-recording.</summary>
     const int StateBytes = 64;
-    readonly List<List<DispatchCall>> levels = new();
+    // levels[slot][level]: the dispatches of each dependency level, per input buffer set. Dispatches that
+    // read no input are shared between the sets.
+    readonly List<List<DispatchCall>>[] levels;
+    readonly Dictionary<Value, Tensor>[] inputSlots;
+    readonly Dictionary<string, Value> inputValues;
     readonly List<Tensor> owned = new();
     readonly DescriptorArena descriptors;
     readonly Tensor state;
     readonly List<BufferAllocation> arenas = new();
-    CommandList? replay;
+    readonly CommandList?[] replay;
     bool disposed;
     float learningRate;
 
@@ -34,12 +38,19 @@ public sealed class CompiledNetwork : IDisposable
     public PlanReport Plan { get; }
     public bool Training { get; }
     /// <summary>Number of dependency levels: the segments <see cref="Record(CommandTarget,int,int)"/> can record separately.</summary>
-    public int LevelCount => levels.Count;
+    public int LevelCount => levels[0].Count;
+    /// <summary>Number of input buffer sets (<see cref="CompileOptions.InputBuffers"/>).</summary>
+    public int InputBufferCount => levels.Length;
 
     internal CompiledNetwork(GpuContext context, CompileOptions options, GraphPlan plan)
     {
         Context = context;
         Training = options.Training;
+        if (options.InputBuffers is < 1 or > 2) throw new ArgumentException($"CompileOptions.InputBuffers must be 1 or 2, got {options.InputBuffers}.");
+        levels = Enumerable.Range(0, options.InputBuffers).Select(_ => new List<List<DispatchCall>>()).ToArray();
+        inputSlots = Enumerable.Range(0, options.InputBuffers).Select(_ => new Dictionary<Value, Tensor>()).ToArray();
+        replay = new CommandList?[options.InputBuffers];
+        inputValues = plan.Inputs;
         descriptors = new DescriptorArena(context, "compiled network");
         try
         {
@@ -49,8 +60,19 @@ public sealed class CompiledNetwork : IDisposable
                 arenas.Add(context.Allocator.Allocate(bytes, $"compiled network activations {arenas.Count}"));
             state = new Tensor(context, new Shape(StateBytes / 4), ElementType.F32, null, "step state");
             owned.Add(state);
+            foreach (var v in plan.Inputs.Values)
+            {
+                inputSlots[0][v] = v.Tensor!;
+                for (int slot = 1; slot < inputSlots.Length; slot++)
+                    owned.Add(inputSlots[slot][v] = new Tensor(context, v.Shape, v.ElementType, v.Layout, $"{v.Name} (input set {slot})"));
+            }
             foreach (var level in plan.Levels)
-                levels.Add(level.Select(Prepare).ToList());
+            {
+                var shared = level.Select(s => Prepare(s, 0)).ToList();
+                levels[0].Add(shared);
+                for (int slot = 1; slot < levels.Length; slot++)
+                    levels[slot].Add(level.Select((s, i) => ReadsInput(s) ? Prepare(s, slot) : shared[i]).ToList());
+            }
             var (inputs, outputs, parameters, grads, inputGrads) = (plan.Inputs, plan.Outputs, plan.Parameters, plan.ParameterGradients, plan.InputGradients);
 
             Inputs = inputs.ToDictionary(kv => kv.Key, kv => kv.Value.Tensor!);
@@ -72,34 +94,45 @@ public sealed class CompiledNetwork : IDisposable
         }
     }
 
-    DispatchCall Prepare(Step s)
+    static bool ReadsInput(Step s) => s.Args.Any(a => a.Value?.Root.Kind == ValueKind.Input);
+
+    DispatchCall Prepare(Step s, int slot)
     {
-        var bindings = s.Args.Select(a => BindingOf(a)).ToArray();
+        var bindings = s.Args.Select(a => BindingOf(a, slot)).ToArray();
         return new DispatchCall(Context, descriptors, Context.Pipelines.Get(s.Spec), bindings, s.Push, s.GroupsX, s.GroupsY, s.GroupsZ, s.Label);
     }
 
-    Binding BindingOf(Arg a)
+    Binding BindingOf(Arg a, int slot)
     {
         if (a.Value == null) return Binding.Of(state.Storage);
         var root = a.Value.Root;
+        if (root.Kind == ValueKind.Input) return Binding.Of(inputSlots[slot][root].Storage);
         if (root.Kind == ValueKind.Transient)
             return Binding.Range(arenas[root.ArenaIndex], (ulong)root.ArenaOffset, (ulong)root.Bytes);
         return Binding.Of(root.Tensor!.Storage);
     }
 
-    /// <summary>Records one whole step (forward; backward and update when training).</summary>
-    public void Record(CommandTarget target) => Record(target, 0, levels.Count);
+    /// <summary>The input tensors of one input buffer set (set 0 is <see cref="Inputs"/>).</summary>
+    public IReadOnlyDictionary<string, Tensor> InputsOf(int slot)
+    {
+        if (slot < 0 || slot >= inputSlots.Length) throw new ArgumentOutOfRangeException(nameof(slot), $"Input set {slot} does not exist; the network has {inputSlots.Length}.");
+        return inputValues.ToDictionary(kv => kv.Key, kv => inputSlots[slot][kv.Value]);
+    }
+
+    /// <summary>Records one whole step (forward; backward and update when training) reading input set <paramref name="slot"/>.</summary>
+    public void Record(CommandTarget target, int slot = 0) => Record(target, 0, LevelCount, slot);
 
     /// <summary>
     /// Records dependency levels [<paramref name="firstLevel"/>, firstLevel + count): a segment of the step, so a
     /// host can spread a network over several frames. Segments must be recorded in order.
     /// </summary>
-    public void Record(CommandTarget target, int firstLevel, int count)
+    public void Record(CommandTarget target, int firstLevel, int count, int slot = 0)
     {
         ThrowIfDisposed();
+        if (slot < 0 || slot >= levels.Length) throw new ArgumentOutOfRangeException(nameof(slot), $"Input set {slot} does not exist; the network has {levels.Length}.");
         if (target.Context != Context) throw new ArgumentException("The command target belongs to another GpuContext.");
-        if (firstLevel < 0 || count < 0 || firstLevel + count > levels.Count)
-            throw new ArgumentOutOfRangeException(nameof(count), $"Levels [{firstLevel}, {firstLevel + count}) are outside 0..{levels.Count}.");
+        if (firstLevel < 0 || count < 0 || firstLevel + count > LevelCount)
+            throw new ArgumentOutOfRangeException(nameof(count), $"Levels [{firstLevel}, {firstLevel + count}) are outside 0..{LevelCount}.");
         var r = target.Recorder;
         r.Use(descriptors);
         for (int i = firstLevel; i < firstLevel + count; i++)
@@ -107,20 +140,28 @@ public sealed class CompiledNetwork : IDisposable
             // The target opens with a full barrier, and each segment's first level may read what the previous
             // segment (another submission) wrote: order it too.
             if (i > firstLevel || firstLevel > 0) r.Barrier(BarrierKind.ComputeToCompute);
-            foreach (var d in levels[i]) r.Record(d);
+            foreach (var d in levels[slot][i]) r.Record(d);
         }
     }
 
     /// <summary>Runs one step on Kiln's own command list (recorded on the first call, replayed after) and waits.</summary>
-    public void Run()
+    public void Run() => RunAsync(0).Wait();
+
+    /// <summary>
+    /// Submits one step on input set <paramref name="slot"/> without waiting (recorded on first use, replayed
+    /// after). Steps run in submission order; the next call on the same set waits for this one first.
+    /// </summary>
+    public Submission RunAsync(int slot = 0)
     {
         ThrowIfDisposed();
-        if (replay == null)
+        if (slot < 0 || slot >= replay.Length) throw new ArgumentOutOfRangeException(nameof(slot), $"Input set {slot} does not exist; the network has {replay.Length}.");
+        if (replay[slot] == null)
         {
-            replay = Context.CreateCommandList("compiled network");
-            Record(replay);
+            var list = Context.CreateCommandList($"compiled network (input set {slot})");
+            Record(list, slot);
+            replay[slot] = list;
         }
-        replay.Run();
+        return replay[slot]!.Submit();
     }
 
     /// <summary>SGD learning rate, in the step-state buffer (takes effect from the next step, no re-recording).</summary>
@@ -164,7 +205,8 @@ public sealed class CompiledNetwork : IDisposable
     {
         if (disposed) return;
         disposed = true;
-        replay?.Dispose();
+        if (replay != null)
+            foreach (var r in replay) r?.Dispose();
         foreach (var t in owned) t.Dispose();
         foreach (var a in arenas) a.Dispose();
         descriptors.Dispose();

@@ -58,6 +58,16 @@ public sealed class Tensor : IDisposable
         Context.Transfers.Upload(Storage, MemoryMarshal.AsBytes(data));
     }
 
+    /// <summary>
+    /// Starts uploading and returns at once; the copy runs on the GPU after the work already submitted and
+    /// before work submitted later. <paramref name="data"/> is copied before this returns.
+    /// </summary>
+    public Submission UploadAsync(ReadOnlySpan<float> data)
+    {
+        Check(ElementType.F32, data.Length, "upload");
+        return Context.Transfers.UploadAsync(Storage, MemoryMarshal.AsBytes(data));
+    }
+
     public void Download(Span<float> destination) => Download(destination, ElementType.F32);
     public void Download(Span<Half> destination) => Download(destination, ElementType.F16);
 

@@ -93,6 +93,60 @@ internal sealed unsafe class Transfer : IDisposable
         }
     }
 
+    /// <summary>
+    /// Starts an upload and returns without waiting: the data goes into a staging buffer of its own, which the
+    /// returned submission keeps alive until the copy is done. The copy runs after Kiln's work already
+    /// submitted to the queue and before work submitted later, so a host can prepare the next batch while the
+    /// current step runs.
+    /// </summary>
+    public Submission UploadAsync(BufferAllocation dst, ReadOnlySpan<byte> data, ulong dstOffset = 0)
+    {
+        if (dstOffset + (ulong)data.Length > dst.Size)
+            throw new ArgumentOutOfRangeException(nameof(data), $"Upload of {data.Length} bytes at offset {dstOffset} runs past the end of {dst.Describe()} ({dst.Size} bytes).");
+        var staging = new StagingBuffer(context, (ulong)Math.Max(4, data.Length), stagingType);
+        try
+        {
+            data.CopyTo(new Span<byte>(staging.Block.Mapped, data.Length));
+            CommandBuffer cmd;
+            lock (gate)
+            {
+                var alloc = new CommandBufferAllocateInfo
+                {
+                    SType = StructureType.CommandBufferAllocateInfo,
+                    CommandPool = pool,
+                    Level = CommandBufferLevel.Primary,
+                    CommandBufferCount = 1,
+                };
+                VulkanException.Check(context.Vk.AllocateCommandBuffers(context.Device, &alloc, &cmd), "vkAllocateCommandBuffers");
+                var begin = new CommandBufferBeginInfo { SType = StructureType.CommandBufferBeginInfo, Flags = CommandBufferUsageFlags.OneTimeSubmitBit };
+                VulkanException.Check(context.Vk.BeginCommandBuffer(cmd, &begin), "vkBeginCommandBuffer");
+                Barrier(cmd, PipelineStageFlags.ComputeShaderBit | PipelineStageFlags.TransferBit, AccessFlags.ShaderReadBit | AccessFlags.ShaderWriteBit | AccessFlags.TransferWriteBit | AccessFlags.TransferReadBit,
+                    PipelineStageFlags.TransferBit, AccessFlags.TransferWriteBit);
+                var region = new BufferCopy(0, dst.Offset + dstOffset, (ulong)data.Length);
+                context.Vk.CmdCopyBuffer(cmd, staging.Block.Buffer, dst.Block.Buffer, 1, &region);
+                Barrier(cmd, PipelineStageFlags.TransferBit, AccessFlags.TransferWriteBit,
+                    PipelineStageFlags.ComputeShaderBit | PipelineStageFlags.TransferBit, AccessFlags.ShaderReadBit | AccessFlags.ShaderWriteBit | AccessFlags.TransferReadBit | AccessFlags.TransferWriteBit);
+                VulkanException.Check(context.Vk.EndCommandBuffer(cmd), "vkEndCommandBuffer");
+            }
+            var c = cmd;
+            var submission = context.Submissions.Submit(cmd, new GpuResource[] { dst, staging }, () =>
+            {
+                lock (gate)
+                {
+                    var done = c;
+                    if (pool.Handle != 0) context.Vk.FreeCommandBuffers(context.Device, pool, 1, &done);
+                }
+            });
+            staging.Dispose(); // destroyed once the submission releases it
+            return submission;
+        }
+        catch
+        {
+            staging.Dispose();
+            throw;
+        }
+    }
+
     void Barrier(CommandBuffer cmd, PipelineStageFlags src, AccessFlags srcAccess, PipelineStageFlags dst, AccessFlags dstAccess)
     {
         var b = new MemoryBarrier { SType = StructureType.MemoryBarrier, SrcAccessMask = srcAccess, DstAccessMask = dstAccess };
