@@ -5,7 +5,7 @@ namespace Kiln;
 
 /// <summary>
 /// A network compiled for fixed input shapes on one context: its tensors planned and allocated, its
-/// dispatches prepared once (pipelines, descriptor sets). <see cref="Record"/> writes a step into any
+/// dispatches prepared once (pipelines, descriptor sets). <c>Record</c> writes a step into any
 /// <see cref="CommandTarget"/> (Kiln's command list or a host's command buffer), whole or one segment
 /// of dependency levels at a time; <see cref="Run"/> replays Kiln's own recording.
 /// </summary>
@@ -37,7 +37,7 @@ public sealed class CompiledNetwork : IDisposable
     public IReadOnlyDictionary<string, Tensor> InputGradients { get; } = new Dictionary<string, Tensor>();
     public PlanReport Plan { get; }
     public bool Training { get; }
-    /// <summary>Number of dependency levels: the segments <see cref="Record(CommandTarget,int,int)"/> can record separately.</summary>
+    /// <summary>Number of dependency levels: the segments <c>Record(target, firstLevel, count)</c> can record separately.</summary>
     public int LevelCount => levels[0].Count;
     /// <summary>Number of input buffer sets (<see cref="CompileOptions.InputBuffers"/>).</summary>
     public int InputBufferCount => levels.Length;

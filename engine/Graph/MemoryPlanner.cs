@@ -15,7 +15,7 @@ internal static class MemoryPlanner
         public long TotalArenaBytes => ArenaBytes.Sum();
     }
 
-    /// <param name="maxArenaBytes">Largest buffer one arena may be (the device's maxStorageBufferRange).</param>
+    /// <summary>Places every transient value; <paramref name="maxArenaBytes"/> is the largest buffer one arena may be (the device's maxStorageBufferRange).</summary>
     public static Plan Assign(IReadOnlyList<Value> values, IReadOnlyList<Step> steps, long maxArenaBytes)
     {
         var first = new Dictionary<Value, int>();

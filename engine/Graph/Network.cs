@@ -27,9 +27,10 @@ public class Network
         return n;
     }
 
-    /// <summary>Applies <paramref name="layer"/> to <paramref name="from"/>; the node is named after the layer kind and a counter unless <paramref name="name"/> is given.</summary>
+    /// <summary>Applies <paramref name="layer"/> to <paramref name="from"/>; the node is named after the layer kind and a counter ("conv2d_0").</summary>
     public Node Add(Layer layer, params Node[] from) => Add(layer, null, from);
 
+    /// <summary>Applies <paramref name="layer"/> to <paramref name="from"/> as a node named <paramref name="name"/> (null: kind and counter).</summary>
     public Node Add(Layer layer, string? name, params Node[] from)
     {
         ArgumentNullException.ThrowIfNull(layer);

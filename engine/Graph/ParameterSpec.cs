@@ -10,5 +10,8 @@ public enum ParameterInit
 }
 
 /// <summary>A learnable tensor a layer declares: its name within the layer, shape, and initialisation.</summary>
+/// <param name="Name">Name within the layer (PyTorch's: weight, bias).</param>
+/// <param name="Shape">Shape of the tensor.</param>
+/// <param name="Init">Initial distribution.</param>
 /// <param name="FanIn">Fan-in used by <see cref="ParameterInit.UniformFanIn"/> (PyTorch's, from the weight's shape).</param>
 public sealed record ParameterSpec(string Name, Shape Shape, ParameterInit Init, int FanIn = 1);
