@@ -40,18 +40,30 @@ public sealed class HostCommandBuffer : CommandTarget
     public void Submitted()
     {
         if (retained) return;
+        // All or nothing: if a recorded resource was disposed meanwhile, this throws and holds nothing.
+        var held = new List<GpuResource>();
+        try
+        {
+            foreach (var r in recorder.Uses) { r.Retain(); held.Add(r); }
+        }
+        catch
+        {
+            foreach (var r in held) r.Release();
+            throw;
+        }
         recorder.Barrier(BarrierKind.Full);
-        foreach (var r in recorder.Uses) r.Retain();
         retained = true;
     }
 
-    /// <summary>The GPU has finished the host's submission of this command buffer: Kiln may free what it used.</summary>
+    /// <summary>
+    /// The GPU has finished the host's submission of this command buffer (or the host abandoned it unsubmitted):
+    /// Kiln may free what it used.
+    /// </summary>
     public void Completed()
     {
         if (completed) return;
-        if (!retained) Submitted();
         completed = true;
-        foreach (var r in recorder.Uses) r.Release();
+        if (retained) foreach (var r in recorder.Uses) r.Release();
         arena.Dispose();
     }
 }

@@ -1,0 +1,72 @@
+using Kiln.Graph;
+using Kiln.Vulkan;
+
+namespace Kiln.Layers;
+
+/// <summary>
+/// The kernels shared by Conv2d's gradient rule and ConvTranspose2d: the transposed convolution as a gather
+/// (shaders/conv_transpose2d/conv_transpose2d.fwd.comp), the weight gradient (shaders/conv2d/conv2d.bwd_weight.comp)
+/// and the bias gradient (shaders/conv2d/conv2d.bwd_bias.comp). None uses atomics.
+/// </summary>
+internal static class ConvKernels
+{
+    const int CoBlock = 4, PxBlock = 4;
+    const uint ReduceLocal = 64, WeightLocal = 64;
+
+    static uint[] Geometry(ConvAttributes a) => new[]
+    {
+        (uint)a.Kernel.H, (uint)a.Kernel.W, (uint)a.Stride.H, (uint)a.Stride.W, (uint)a.Padding.H, (uint)a.Padding.W,
+        (uint)a.Dilation.H, (uint)a.Dilation.W, (uint)a.Groups,
+    };
+
+    /// <summary>
+    /// dst = act(conv_transpose(src, w) + bias) with w [Cs, Cd/groups, KH, KW] and the stride, padding, dilation and
+    /// groups of <paramref name="a"/>; dst's own shape fixes its size (so it also serves as Conv2d's input gradient).
+    /// </summary>
+    public static void Gather(Emitter e, ConvAttributes a, Value src, Value w, Value? bias, Value dst, Activation act, float slope, string label)
+    {
+        var (n, cs, ih, iw) = src.Shape.Nchw;
+        var (_, cd, oh, ow) = dst.Shape.Nchw;
+        var constants = Geometry(a).Concat(new[]
+        {
+            bias != null ? 1u : 0u, (uint)act, KernelSpec.Word(slope), (uint)cs, (uint)cd, (uint)ih, (uint)iw, (uint)oh, (uint)ow,
+        }).ToArray();
+        const uint lx = 8, ly = 8;
+        var spec = new KernelSpec("conv_transpose2d/conv_transpose2d.fwd", KernelSpec.Buffers(4), 28, constants, lx, ly);
+        uint colBlocks = (uint)((ow + PxBlock - 1) / PxBlock);
+        var groups = ((colBlocks + lx - 1) / lx, ((uint)oh + ly - 1) / ly, (uint)(n * ((cd + CoBlock - 1) / CoBlock)));
+        e.Dispatch(spec, groups, PushConstants.Ints(n, cs, cd, ih, iw, oh, ow), label,
+            Arg.In(src), Arg.In(w), Arg.In(bias ?? w), Arg.Out(dst));
+    }
+
+    /// <summary>
+    /// dw[c1, c2l, ky, kx] = sum over b, pixels p of a of a[b, c1, p] * q[b, c2, p * stride - pad + k * dilation]
+    /// (written, not accumulated). Conv2d: a = dY, q = x. ConvTranspose2d: a = x, q = dY.
+    /// </summary>
+    public static void WeightGrad(Emitter e, ConvAttributes a, Value plain, Value shifted, Value dw, string label)
+    {
+        var (n, c1, ah, aw) = plain.Shape.Nchw;
+        var (_, c2, qh, qw) = shifted.Shape.Nchw;
+        var constants = Geometry(a).Concat(new[] { (uint)c1, (uint)c2, (uint)ah, (uint)aw, (uint)qh, (uint)qw }).ToArray();
+        var spec = new KernelSpec("conv2d/conv2d.bwd_weight", KernelSpec.Buffers(3), 28, constants, WeightLocal);
+        e.Dispatch(spec, Groups(e, dw.Shape.Elements, WeightLocal), PushConstants.Ints(n, c1, c2, ah, aw, qh, qw), label,
+            Arg.In(plain), Arg.In(shifted), Arg.Out(dw));
+    }
+
+    /// <summary>db[c] = sum of dY[:, c, :, :].</summary>
+    public static void BiasGrad(Emitter e, Value dy, Value db, string label)
+    {
+        var (n, c, h, w) = dy.Shape.Nchw;
+        var spec = new KernelSpec("conv2d/conv2d.bwd_bias", KernelSpec.Buffers(2), 12, new[] { (uint)c, (uint)(h * w) }, ReduceLocal);
+        uint gx = (uint)Math.Min(c, 65535), gy = (uint)((c + gx - 1) / gx);
+        e.Dispatch(spec, (gx, gy, 1), PushConstants.Ints(n, c, h * w), label, Arg.In(dy), Arg.Out(db));
+    }
+
+    static (uint X, uint Y, uint Z) Groups(Emitter e, long count, uint local)
+    {
+        long groups = (count + local - 1) / local;
+        long maxX = Math.Min(e.Device.MaxWorkgroupCount[0], 65535u);
+        uint x = (uint)Math.Min(groups, maxX);
+        return (x, (uint)((groups + x - 1) / x), 1);
+    }
+}

@@ -1,0 +1,28 @@
+using Kiln.Graph;
+using Kiln.Vulkan;
+
+namespace Kiln.Layers;
+
+/// <summary>Linear's gradient rule: dX = dY W, dW = dY^T X (reducing over the batch), db = column sums of dY.</summary>
+internal static class LinearBackward
+{
+    const uint BiasLocal = 64;
+
+    public static void Emit(BackwardPass b, bool hasBias)
+    {
+        var x = b.Input;
+        var w = b.Param("weight");
+        var dy = b.GradOutput;
+        int batch = x.Shape[0], inF = x.Shape[1], outF = w.Shape[0];
+        if (b.GradInput is { } dx)
+            LinearGemm.Gemm(b.Emitter, dy, false, w, false, null, dx, batch, inF, outF, Activation.None, 0, $"{b.Name}.bwd_input");
+        LinearGemm.Gemm(b.Emitter, dy, true, x, false, null, b.GradParam("weight"), outF, inF, batch, Activation.None, 0, $"{b.Name}.bwd_weight");
+        if (hasBias)
+        {
+            var spec = new KernelSpec("linear/linear.bwd_bias", KernelSpec.Buffers(2), 8, new[] { (uint)batch, (uint)outF }, BiasLocal);
+            uint gx = (uint)Math.Min(outF, 65535), gy = (uint)((outF + gx - 1) / gx);
+            b.Emitter.Dispatch(spec, (gx, gy, 1), PushConstants.Ints(batch, outF), $"{b.Name}.bwd_bias",
+                Arg.In(dy), Arg.Out(b.GradParam("bias")));
+        }
+    }
+}

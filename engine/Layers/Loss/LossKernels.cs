@@ -1,0 +1,89 @@
+using Kiln.Graph;
+using Kiln.Vulkan;
+
+namespace Kiln.Layers;
+
+/// <summary>The pointwise error of a regression loss.</summary>
+internal enum LossKind { Mse = 0, L1 = 1 }
+
+/// <summary>
+/// Shape rules and dispatches of the mean-reduced regression losses (shaders/loss/mse.*, l1.*, masked.*):
+/// the forward is one workgroup reducing over everything; the backward is elementwise (the masked ones first
+/// reduce the mask again to the denominator, since values made in the forward are not visible to the backward).
+/// </summary>
+internal static class LossKernels
+{
+    static string Module(LossKind kind) => kind == LossKind.Mse ? "mse" : "l1";
+
+    public static Shape CheckPair(string kind, IReadOnlyList<Shape> inputs)
+    {
+        if (inputs[0] != inputs[1]) throw new GraphException($"{kind}: prediction {inputs[0]} and target {inputs[1]} differ in shape.");
+        return new Shape(1);
+    }
+
+    /// <summary>Checks prediction, target and mask; true when the mask is [N,1,...] broadcast over the channels.</summary>
+    public static bool CheckMasked(string kind, IReadOnlyList<Shape> inputs)
+    {
+        CheckPair(kind, inputs);
+        Shape p = inputs[0], m = inputs[2];
+        if (m == p) return false;
+        if (p.Rank >= 2 && m == p.With(1, 1)) return true;
+        throw new GraphException($"{kind}: mask {m} must be the prediction's shape {p}" + (p.Rank >= 2 ? $" or {p.With(1, 1)} (broadcast over channels)." : "."));
+    }
+
+    public static void Forward(ForwardPass f, LossKind kind)
+    {
+        var spec = new KernelSpec($"loss/{Module(kind)}.fwd", KernelSpec.Buffers(3), 4, Array.Empty<uint>(), 256);
+        f.Emitter.Dispatch(spec, (1, 1, 1), PushConstants.Ints((int)f.Input.Shape.Elements), $"{f.Name}.fwd",
+            Arg.In(f.Inputs[0]), Arg.In(f.Inputs[1]), Arg.Out(f.Output));
+    }
+
+    public static void Backward(BackwardPass b, LossKind kind)
+    {
+        for (int i = 0; i < 2; i++)
+        {
+            if (b.GradInputs[i] is not { } d) continue;
+            var spec = new KernelSpec($"loss/{Module(kind)}.bwd", KernelSpec.Buffers(4), 4, new[] { KernelSpec.Word(i == 0 ? 1f : -1f) }, Emitter.ElementwiseLocal);
+            b.Emitter.Dispatch(spec, b.Emitter.ElementwiseGroups(d.Shape.Elements), PushConstants.Ints((int)d.Shape.Elements),
+                $"{b.Name}.bwd{i}", Arg.In(b.Inputs[0]), Arg.In(b.Inputs[1]), Arg.In(b.GradOutput), Arg.Out(d));
+        }
+    }
+
+    static (bool Broadcast, int Channels, int Inner) Layout(Value prediction, Value mask)
+    {
+        var p = prediction.Shape;
+        bool broadcast = mask.Shape != p;
+        int channels = broadcast ? p[1] : 1;
+        int inner = broadcast ? (int)(p.Elements / p[0] / p[1]) : 1;
+        return (broadcast, channels, inner);
+    }
+
+    public static void MaskedForward(ForwardPass f, LossKind kind)
+    {
+        var (broadcast, channels, inner) = Layout(f.Inputs[0], f.Inputs[2]);
+        var spec = new KernelSpec("loss/masked.fwd", KernelSpec.Buffers(4), 16, new[] { (uint)kind, broadcast ? 1u : 0u }, 256);
+        f.Emitter.Dispatch(spec, (1, 1, 1),
+            PushConstants.Ints((int)f.Inputs[0].Shape.Elements, (int)f.Inputs[2].Shape.Elements, channels, inner), $"{f.Name}.fwd",
+            Arg.In(f.Inputs[0]), Arg.In(f.Inputs[1]), Arg.In(f.Inputs[2]), Arg.Out(f.Output));
+    }
+
+    public static void MaskedBackward(BackwardPass b, LossKind kind)
+    {
+        // The mask is a constant of the loss (like a detached tensor): its gradient, when asked for, is zero.
+        if (b.GradInputs[2] is { } dm) b.Emitter.Fill(dm, 0f, $"{b.Name}.bwd_mask");
+        if (b.GradInputs[0] == null && b.GradInputs[1] == null) return;
+        var (broadcast, channels, inner) = Layout(b.Inputs[0], b.Inputs[2]);
+        var den = b.Emitter.NewValue(new Shape(1), ValueKind.Transient, $"{b.Name}.mask_sum");
+        var denSpec = new KernelSpec("loss/masked.den", KernelSpec.Buffers(2), 8, Array.Empty<uint>(), 256);
+        b.Emitter.Dispatch(denSpec, (1, 1, 1), PushConstants.Ints((int)b.Inputs[2].Shape.Elements, channels), $"{b.Name}.bwd_den",
+            Arg.In(b.Inputs[2]), Arg.Out(den));
+        for (int i = 0; i < 2; i++)
+        {
+            if (b.GradInputs[i] is not { } d) continue;
+            var spec = new KernelSpec("loss/masked.bwd", KernelSpec.Buffers(6), 12,
+                new[] { (uint)kind, broadcast ? 1u : 0u, KernelSpec.Word(i == 0 ? 1f : -1f) }, Emitter.ElementwiseLocal);
+            b.Emitter.Dispatch(spec, b.Emitter.ElementwiseGroups(d.Shape.Elements), PushConstants.Ints((int)d.Shape.Elements, channels, inner),
+                $"{b.Name}.bwd{i}", Arg.In(b.Inputs[0]), Arg.In(b.Inputs[1]), Arg.In(b.Inputs[2]), Arg.In(den), Arg.In(b.GradOutput), Arg.Out(d));
+        }
+    }
+}

@@ -1,0 +1,25 @@
+using Kiln.Graph;
+using Kiln.Layers;
+
+namespace Kiln;
+
+/// <summary>
+/// Squared error (prediction - target)^2 averaged over the elements a mask selects: loss = sum(mask * err) / max(sum(expanded mask), 1).
+/// Inputs: prediction, target (same shape), mask (the prediction's shape, or [N,1,...] broadcast over the
+/// channels). The mask is a constant: its gradient is zero.
+/// </summary>
+public sealed class MaskedMseLoss : Layer
+{
+    public override string Kind => "masked_mse_loss";
+    public override int? InputCount => 3;
+
+    public override Shape OutputShape(IReadOnlyList<Shape> inputs)
+    {
+        LossKernels.CheckMasked(Kind, inputs);
+        return new Shape(1);
+    }
+
+    internal override void Forward(ForwardPass f) => LossKernels.MaskedForward(f, LossKind.Mse);
+
+    internal override void Backward(BackwardPass b) => LossKernels.MaskedBackward(b, LossKind.Mse);
+}

@@ -1,0 +1,37 @@
+using Kiln.Graph;
+using Kiln.Layers;
+
+namespace Kiln;
+
+/// <summary>
+/// Upsampling of [N, C, H, W] by an integer scale factor to [N, C, H*scale, W*scale] (PyTorch's Upsample with
+/// scale_factor; bilinear uses align_corners=False).
+/// </summary>
+public sealed class Upsample : Layer
+{
+    public Upsample(int scale = 2, UpsampleMode mode = UpsampleMode.Nearest)
+    {
+        if (scale < 1) throw new ArgumentException($"upsample: scale must be an integer >= 1, got {scale}.");
+        if (!Enum.IsDefined(mode)) throw new ArgumentException($"upsample: unknown mode {mode}.");
+        Scale = scale;
+        Mode = mode;
+    }
+
+    public int Scale { get; }
+    public UpsampleMode Mode { get; }
+    public override string Kind => "upsample";
+
+    public override Shape OutputShape(IReadOnlyList<Shape> inputs)
+    {
+        var x = inputs[0];
+        if (x.Rank != 4) throw Mismatch($"upsample takes [N,C,H,W], got {x}.");
+        var (n, c, h, w) = x.Nchw;
+        if ((long)h * Scale * w * Scale * n * c > Shape.MaxElements)
+            throw Mismatch($"upsample: {x} scaled by {Scale} has more than {Shape.MaxElements} elements.");
+        return new Shape(n, c, h * Scale, w * Scale);
+    }
+
+    internal override void Forward(ForwardPass f) => UpsampleKernels.Forward(f, Mode, Scale);
+
+    internal override void Backward(BackwardPass b) => UpsampleKernels.Backward(b, Mode, Scale);
+}

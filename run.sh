@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# Kiln's entry point for people and CI.
+#   ./run.sh demo           install what is missing, build, then run `kiln info` and the convolution demo `kiln conv`
+#   ./run.sh test [ARGS]    install what is missing, build Engine.sln, then `dotnet test Engine.sln -c Release` with
+#                           Vulkan validation on (KILN_VALIDATION=1); ARGS go to dotnet test (e.g. --filter Name~Conv)
+#   ./run.sh deps           only install what is missing (tools/ensure-deps.sh)
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")"
+
+export DOTNET_CLI_TELEMETRY_OPTOUT=1
+export DOTNET_NOLOGO=1
+export DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+
+usage() {
+    sed -n '2,6p' "$0" | sed 's/^# \{0,1\}//'
+}
+
+need_dotnet() {
+    command -v dotnet > /dev/null 2>&1 ||
+        { echo "run.sh: ERROR: the .NET SDK (dotnet, version 10) is not on PATH; see https://dotnet.microsoft.com/download" >&2; exit 1; }
+}
+
+# The Vulkan loader and layers want a runtime folder; give them a private one when the session has none.
+runtime_dir() {
+    if [ -z "${XDG_RUNTIME_DIR:-}" ]; then
+        XDG_RUNTIME_DIR=$(mktemp -d "${TMPDIR:-/tmp}/kiln-xdg.XXXXXXXX")
+        chmod 700 "$XDG_RUNTIME_DIR"
+        export XDG_RUNTIME_DIR
+        trap 'rm -rf "$XDG_RUNTIME_DIR"' EXIT
+    fi
+}
+
+cmd=${1:-}
+[ $# -gt 0 ] && shift
+
+case "$cmd" in
+    demo)
+        need_dotnet
+        bash tools/ensure-deps.sh
+        runtime_dir
+        dotnet build demos/Kiln.Cli -c Release
+        dotnet run --project demos/Kiln.Cli -c Release --no-build -- info
+        dotnet run --project demos/Kiln.Cli -c Release --no-build -- conv
+        ;;
+    test)
+        need_dotnet
+        bash tools/ensure-deps.sh
+        runtime_dir
+        export KILN_VALIDATION=1
+        # dotnet test builds only the test projects and what they reference; build the whole solution
+        # first so that a broken demo fails the run too.
+        dotnet build Engine.sln -c Release
+        dotnet test Engine.sln -c Release --logger "console;verbosity=normal" "$@"
+        ;;
+    deps)
+        bash tools/ensure-deps.sh
+        ;;
+    -h|--help|help)
+        usage
+        ;;
+    *)
+        usage >&2
+        exit 2
+        ;;
+esac

@@ -1,0 +1,128 @@
+#version 450
+// Transposed 2-D convolution as a gather (no atomics): each destination element sums the source positions
+// whose taps land on it, dst[b, co, oy, ox] = bias[co] + sum over ci (co's group), ky, kx with
+// oy + PH - ky*DH = iy*SH and ox + PW - kx*DW = ix*SW of src[b, ci, iy, ix] * w[ci, co % coutG, ky, kx].
+// It is ConvTranspose2d's forward (src = x, dst = y) and Conv2d's input gradient (src = dY, dst = dX, same
+// weight tensor, no bias). Register-blocked: CO_BLOCK destination channels x PX_BLOCK columns per invocation.
+// Bindings: 0 src [N,CS,IH,IW]  1 w [CS,CD/groups,KH,KW]  2 bias [CD] (unused when HAS_BIAS=0)  3 dst [N,CD,OH,OW]
+// Specialization: 0 KH, 1 KW, 2 SH, 3 SW, 4 PH, 5 PW, 6 DH, 7 DW, 8 GROUPS, 9 HAS_BIAS, 10 ACT, 11 SLOPE (float),
+//                 12 CS, 13 CD, 14 IH, 15 IW, 16 OH, 17 OW (0 = from push constants)
+// Push constants: n, cs, cd, ih, iw, oh, ow
+// Dispatch: x = ceil(OW / PX_BLOCK) / local x, y = OH / local y, z = N * ceil(CD / CO_BLOCK)
+#include "kiln.glsl"
+
+#define CO_BLOCK 4
+#define PX_BLOCK 4
+
+layout(constant_id = 0) const int KH = 3;
+layout(constant_id = 1) const int KW = 3;
+layout(constant_id = 2) const int SH = 1;
+layout(constant_id = 3) const int SW = 1;
+layout(constant_id = 4) const int PH = 0;
+layout(constant_id = 5) const int PW = 0;
+layout(constant_id = 6) const int DH = 1;
+layout(constant_id = 7) const int DW = 1;
+layout(constant_id = 8) const int GROUPS = 1;
+layout(constant_id = 9) const int HAS_BIAS = 0;
+layout(constant_id = 10) const int ACT = 0;
+layout(constant_id = 11) const float SLOPE = 0.01;
+layout(constant_id = 12) const int S_CS = 0;
+layout(constant_id = 13) const int S_CD = 0;
+layout(constant_id = 14) const int S_IH = 0;
+layout(constant_id = 15) const int S_IW = 0;
+layout(constant_id = 16) const int S_OH = 0;
+layout(constant_id = 17) const int S_OW = 0;
+
+layout(std430, binding = 0) readonly buffer Src { float src[]; };
+layout(std430, binding = 1) readonly buffer Wt { float w[]; };
+layout(std430, binding = 2) readonly buffer B { float bias[]; };
+layout(std430, binding = 3) writeonly buffer Dst { float dst[]; };
+
+layout(push_constant) uniform P { int n, cs, cd, ih, iw, oh, ow; } p;
+
+void main()
+{
+    const int CS = BAKED(S_CS, p.cs), CD = BAKED(S_CD, p.cd);
+    const int IH = BAKED(S_IH, p.ih), IW = BAKED(S_IW, p.iw), OH = BAKED(S_OH, p.oh), OW = BAKED(S_OW, p.ow);
+    const int coBlocks = (CD + CO_BLOCK - 1) / CO_BLOCK;
+    const int ox0 = int(gl_GlobalInvocationID.x) * PX_BLOCK;
+    const int oy = int(gl_GlobalInvocationID.y);
+    const int nb = int(gl_GlobalInvocationID.z);
+    const int b = nb / coBlocks;
+    const int co0 = (nb % coBlocks) * CO_BLOCK;
+    if (ox0 >= OW || oy >= OH || b >= p.n) return;
+
+    const int csG = CS / GROUPS, cdG = CD / GROUPS;
+    float acc[CO_BLOCK][PX_BLOCK];
+    for (int i = 0; i < CO_BLOCK; i++)
+        for (int j = 0; j < PX_BLOCK; j++) acc[i][j] = 0.0;
+
+    const int g = min(co0, CD - 1) / cdG;
+    const bool sameGroup = (min(co0 + CO_BLOCK, CD) - 1) / cdG == g;
+    for (int ky = 0; ky < KH; ky++)
+    {
+        const int ty = oy + PH - ky * DH;
+        if (ty < 0 || ty % SH != 0) continue;
+        const int iy = ty / SH;
+        if (iy >= IH) continue;
+        for (int kx = 0; kx < KW; kx++)
+        {
+            // The source column each of the PX_BLOCK destination columns reads for tap kx, or -1.
+            int ix[PX_BLOCK];
+            bool any = false;
+            for (int j = 0; j < PX_BLOCK; j++)
+            {
+                const int tx = ox0 + j + PW - kx * DW;
+                ix[j] = (tx >= 0 && tx % SW == 0 && tx / SW < IW) ? tx / SW : -1;
+                any = any || ix[j] >= 0;
+            }
+            if (!any) continue;
+            if (sameGroup)
+            {
+                for (int c = 0; c < csG; c++)
+                {
+                    const int ci = g * csG + c;
+                    const int rowBase = ((b * CS + ci) * IH + iy) * IW;
+                    float xv[PX_BLOCK];
+                    for (int j = 0; j < PX_BLOCK; j++) xv[j] = ix[j] >= 0 ? src[rowBase + ix[j]] : 0.0;
+                    const int wBase = (ci * cdG - g * cdG) * KH * KW + ky * KW + kx;
+                    for (int i = 0; i < CO_BLOCK; i++)
+                    {
+                        const int co = co0 + i;
+                        if (co >= CD) break;
+                        const float wv = w[wBase + co * KH * KW];
+                        for (int j = 0; j < PX_BLOCK; j++) acc[i][j] += wv * xv[j];
+                    }
+                }
+            }
+            else
+            {
+                for (int i = 0; i < CO_BLOCK; i++)
+                {
+                    const int co = co0 + i;
+                    if (co >= CD) break;
+                    const int gi = co / cdG;
+                    for (int c = 0; c < csG; c++)
+                    {
+                        const int ci = gi * csG + c;
+                        const float wv = w[((ci * cdG + co - gi * cdG) * KH + ky) * KW + kx];
+                        const int rowBase = ((b * CS + ci) * IH + iy) * IW;
+                        for (int j = 0; j < PX_BLOCK; j++)
+                            if (ix[j] >= 0) acc[i][j] += wv * src[rowBase + ix[j]];
+                    }
+                }
+            }
+        }
+    }
+    for (int i = 0; i < CO_BLOCK; i++)
+    {
+        const int co = co0 + i;
+        if (co >= CD) break;
+        const float bv = HAS_BIAS != 0 ? bias[co] : 0.0;
+        for (int j = 0; j < PX_BLOCK; j++)
+        {
+            const int ox = ox0 + j;
+            if (ox < OW) dst[((b * CD + co) * OH + oy) * OW + ox] = kiln_activate(acc[i][j] + bv, ACT, SLOPE);
+        }
+    }
+}

@@ -1,0 +1,72 @@
+#version 450
+// General matrix product for Linear, forward and backward: C[M,N] = act(op(A)[M,K] * op(B)[K,N] + bias[N]).
+// op(A) is A [M,K] row-major, or with TRANS_A the transpose of A stored as [K,M]; op(B) is B [K,N], or with
+// TRANS_B the transpose of B stored as [N,K]. Register-blocked: each invocation computes a 4x4 block of C,
+// reading A and B straight from global memory (on a CPU device this beats shared-memory tiles).
+//   forward   y  = x W^T + b : A = x [batch,in], B = W [out,in] with TRANS_B
+//   backward  dX = dY W      : A = dY [batch,out], B = W [out,in]
+//             dW = dY^T X    : A = dY [batch,out] with TRANS_A, B = X [batch,in]  (K = batch: the reduction)
+// Bindings: 0 A  1 B  2 bias [N] (unused when HAS_BIAS=0)  3 C [M,N]
+// Specialization: 0 TRANS_A, 1 TRANS_B, 2 HAS_BIAS, 3 ACT (activation code), 4 SLOPE (float),
+//                 5 M, 6 N, 7 K (0 = from push constants)
+// Push constants: m, n, k
+// Dispatch: x = ceil(N / 4) / local x, y = ceil(M / 4) / local y, z = 1
+#include "kiln.glsl"
+
+#define BM 4
+#define BN 4
+
+layout(constant_id = 0) const int TRANS_A = 0;
+layout(constant_id = 1) const int TRANS_B = 0;
+layout(constant_id = 2) const int HAS_BIAS = 0;
+layout(constant_id = 3) const int ACT = 0;
+layout(constant_id = 4) const float SLOPE = 0.01;
+layout(constant_id = 5) const int S_M = 0;
+layout(constant_id = 6) const int S_N = 0;
+layout(constant_id = 7) const int S_K = 0;
+
+layout(std430, binding = 0) readonly buffer A { float a[]; };
+layout(std430, binding = 1) readonly buffer B { float b[]; };
+layout(std430, binding = 2) readonly buffer Bias { float bias[]; };
+layout(std430, binding = 3) writeonly buffer C { float c[]; };
+
+layout(push_constant) uniform P { int m, n, k; } p;
+
+void main()
+{
+    const int M = BAKED(S_M, p.m), N = BAKED(S_N, p.n), K = BAKED(S_K, p.k);
+    const int n0 = int(gl_GlobalInvocationID.x) * BN;
+    const int m0 = int(gl_GlobalInvocationID.y) * BM;
+    if (n0 >= N || m0 >= M) return;
+
+    // Rows/columns past the edge re-read the last valid one (always in bounds) and are not stored.
+    int rows[BM], cols[BN];
+    for (int i = 0; i < BM; i++) rows[i] = min(m0 + i, M - 1);
+    for (int j = 0; j < BN; j++) cols[j] = min(n0 + j, N - 1);
+
+    float acc[BM][BN];
+    for (int i = 0; i < BM; i++)
+        for (int j = 0; j < BN; j++) acc[i][j] = 0.0;
+
+    for (int kk = 0; kk < K; kk++)
+    {
+        float av[BM], bv[BN];
+        for (int i = 0; i < BM; i++) av[i] = TRANS_A != 0 ? a[kk * M + rows[i]] : a[rows[i] * K + kk];
+        for (int j = 0; j < BN; j++) bv[j] = TRANS_B != 0 ? b[cols[j] * K + kk] : b[kk * N + cols[j]];
+        for (int i = 0; i < BM; i++)
+            for (int j = 0; j < BN; j++) acc[i][j] += av[i] * bv[j];
+    }
+
+    for (int i = 0; i < BM; i++)
+    {
+        const int m = m0 + i;
+        if (m >= M) break;
+        for (int j = 0; j < BN; j++)
+        {
+            const int n = n0 + j;
+            if (n >= N) break;
+            const float bvl = HAS_BIAS != 0 ? bias[n] : 0.0;
+            c[m * N + n] = kiln_activate(acc[i][j] + bvl, ACT, SLOPE);
+        }
+    }
+}

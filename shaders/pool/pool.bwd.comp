@@ -1,0 +1,61 @@
+#version 450
+// 2-D max or average pooling backward as a gather: one invocation per INPUT element, summing over the
+// output windows that contain it (one window when stride == kernel), so no atomics. Max recomputes each
+// window's argmax from x with pool.fwd's exact scan (first maximum, NaN wins) and takes dy only where this
+// element is it. Elements no window covers (the floor rule's leftover rows/columns) get 0.
+// Bindings: 0 x [N,C,H,W] (read for max only)  1 dy [N,C,OH,OW]  2 dx [N,C,H,W]
+// Specialization: 0 MODE (0 max, 1 average), 1 KH, 2 KW, 3 SH, 4 SW, 5 H, 6 W, 7 OH, 8 OW (0 = from push constants)
+// Push constants: count (N*C*H*W), h, w, oh, ow
+// Dispatch: Emitter.ElementwiseGroups(count), local x = 256
+#include "kiln.glsl"
+#include "elementwise.glsl"
+
+layout(constant_id = 0) const int MODE = 0;
+layout(constant_id = 1) const int KH = 2;
+layout(constant_id = 2) const int KW = 2;
+layout(constant_id = 3) const int SH = 2;
+layout(constant_id = 4) const int SW = 2;
+layout(constant_id = 5) const int S_H = 0;
+layout(constant_id = 6) const int S_W = 0;
+layout(constant_id = 7) const int S_OH = 0;
+layout(constant_id = 8) const int S_OW = 0;
+
+layout(std430, binding = 0) readonly buffer X { float x[]; };
+layout(std430, binding = 1) readonly buffer DY { float dy[]; };
+layout(std430, binding = 2) writeonly buffer DX { float dx[]; };
+
+layout(push_constant) uniform P { uint count; int h, w, oh, ow; } p;
+
+void main()
+{
+    const uint i = kiln_element_index();
+    if (i >= p.count) return;
+    const int H = BAKED(S_H, p.h), W = BAKED(S_W, p.w), OH = BAKED(S_OH, p.oh), OW = BAKED(S_OW, p.ow);
+    const int ix = int(i % uint(W));
+    const int iy = int((i / uint(W)) % uint(H));
+    const int plane = int(i / uint(W * H));
+    // Windows oy with oy*SH <= iy < oy*SH + KH, inside the output.
+    const int oy0 = max(0, (iy - KH + SH) / SH), oy1 = min(OH - 1, iy / SH);
+    const int ox0 = max(0, (ix - KW + SW) / SW), ox1 = min(OW - 1, ix / SW);
+    float g = 0.0;
+    for (int oy = oy0; oy <= oy1; oy++)
+        for (int ox = ox0; ox <= ox1; ox++)
+        {
+            const float d = dy[(plane * OH + oy) * OW + ox];
+            if (MODE == 0)
+            {
+                const int base = plane * H * W + oy * SH * W + ox * SW;
+                float best = -1.0 / 0.0;
+                int arg = 0;
+                for (int ky = 0; ky < KH; ky++)
+                    for (int kx = 0; kx < KW; kx++)
+                    {
+                        const float v = x[base + ky * W + kx];
+                        if (v > best || isnan(v)) { best = v; arg = ky * W + kx; }
+                    }
+                if (base + arg == int(i)) g += d;
+            }
+            else g += d;
+        }
+    dx[i] = MODE == 0 ? g : g / float(KH * KW);
+}

@@ -1,0 +1,74 @@
+#version 450
+// Upsampling backward as a gather: one invocation per INPUT element sums the output gradients that used
+// it, so no atomics. Nearest: its SCALE x SCALE block. Bilinear: output rows/columns within [(i-1)*SCALE,
+// (i+2)*SCALE) along each axis (the only ones whose neighbours include i), with upsample.fwd's weights
+// recomputed by the same function.
+// Bindings: 0 dy [N,C,H*SCALE,W*SCALE]  1 dx [N,C,H,W]
+// Specialization: 0 MODE (0 nearest, 1 bilinear), 1 SCALE, 2 H, 3 W (0 = from push constants)
+// Push constants: count (N*C*H*W), h, w
+// Dispatch: Emitter.ElementwiseGroups(count), local x = 256
+#include "kiln.glsl"
+#include "elementwise.glsl"
+
+layout(constant_id = 0) const int MODE = 0;
+layout(constant_id = 1) const int SCALE = 2;
+layout(constant_id = 2) const int S_H = 0;
+layout(constant_id = 3) const int S_W = 0;
+
+layout(push_constant) uniform P { uint count; int h, w; } p;
+
+// Bilinear source along one axis (align_corners=False), identical in upsample.fwd and upsample.bwd:
+// neighbours i0, i1 and the weight l of i1 (i0 gets 1 - l).
+void upsample_source(int o, int size, out int i0, out int i1, out float l)
+{
+    const float src = max((float(o) + 0.5) / float(SCALE) - 0.5, 0.0);
+    i0 = min(int(src), size - 1);
+    i1 = min(i0 + 1, size - 1);
+    l = src - float(i0);
+}
+
+layout(std430, binding = 0) readonly buffer DY { float dy[]; };
+layout(std430, binding = 1) writeonly buffer DX { float dx[]; };
+
+// Weight of input index `at` in output index `o` along one axis.
+float axis_weight(int o, int size, int at)
+{
+    int i0, i1;
+    float l;
+    upsample_source(o, size, i0, i1, l);
+    return (i0 == at ? 1.0 - l : 0.0) + (i1 == at ? l : 0.0);
+}
+
+void main()
+{
+    const uint i = kiln_element_index();
+    if (i >= p.count) return;
+    const int H = BAKED(S_H, p.h), W = BAKED(S_W, p.w), OH = H * SCALE, OW = W * SCALE;
+    const int ix = int(i % uint(W));
+    const int iy = int((i / uint(W)) % uint(H));
+    const int base = int(i / uint(W * H)) * OH * OW;
+    float g = 0.0;
+    if (MODE == 0)
+    {
+        for (int dy0 = 0; dy0 < SCALE; dy0++)
+            for (int dx0 = 0; dx0 < SCALE; dx0++) g += dy[base + (iy * SCALE + dy0) * OW + ix * SCALE + dx0];
+    }
+    else
+    {
+        const int oy0 = max(0, (iy - 1) * SCALE), oy1 = min(OH, (iy + 2) * SCALE);
+        const int ox0 = max(0, (ix - 1) * SCALE), ox1 = min(OW, (ix + 2) * SCALE);
+        for (int oy = oy0; oy < oy1; oy++)
+        {
+            const float wy = axis_weight(oy, H, iy);
+            if (wy == 0.0) continue;
+            float row = 0.0;
+            for (int ox = ox0; ox < ox1; ox++)
+            {
+                const float wx = axis_weight(ox, W, ix);
+                if (wx != 0.0) row += wx * dy[base + oy * OW + ox];
+            }
+            g += wy * row;
+        }
+    }
+    dx[i] = g;
+}

@@ -1,0 +1,51 @@
+#version 450
+// Upsampling by an integer SCALE over [N,C,H,W]: nearest (source pixel dst / SCALE) or bilinear with
+// align_corners=False (PyTorch: src = max((dst + 0.5) / SCALE - 0.5, 0), neighbours i0 = floor(src) and
+// min(i0 + 1, size - 1), weights 1 - frac, frac). One invocation per output element.
+// Bindings: 0 x [N,C,H,W]  1 y [N,C,H*SCALE,W*SCALE]
+// Specialization: 0 MODE (0 nearest, 1 bilinear), 1 SCALE, 2 H, 3 W (0 = from push constants)
+// Push constants: count (N*C*OH*OW), h, w
+// Dispatch: Emitter.ElementwiseGroups(count), local x = 256
+#include "kiln.glsl"
+#include "elementwise.glsl"
+
+layout(constant_id = 0) const int MODE = 0;
+layout(constant_id = 1) const int SCALE = 2;
+layout(constant_id = 2) const int S_H = 0;
+layout(constant_id = 3) const int S_W = 0;
+
+layout(push_constant) uniform P { uint count; int h, w; } p;
+
+// Bilinear source along one axis (align_corners=False), identical in upsample.fwd and upsample.bwd:
+// neighbours i0, i1 and the weight l of i1 (i0 gets 1 - l).
+void upsample_source(int o, int size, out int i0, out int i1, out float l)
+{
+    const float src = max((float(o) + 0.5) / float(SCALE) - 0.5, 0.0);
+    i0 = min(int(src), size - 1);
+    i1 = min(i0 + 1, size - 1);
+    l = src - float(i0);
+}
+
+layout(std430, binding = 0) readonly buffer X { float x[]; };
+layout(std430, binding = 1) writeonly buffer Y { float y[]; };
+
+void main()
+{
+    const uint i = kiln_element_index();
+    if (i >= p.count) return;
+    const int H = BAKED(S_H, p.h), W = BAKED(S_W, p.w), OH = H * SCALE, OW = W * SCALE;
+    const int ox = int(i % uint(OW));
+    const int oy = int((i / uint(OW)) % uint(OH));
+    const int base = int(i / uint(OW * OH)) * H * W;
+    if (MODE == 0)
+    {
+        y[i] = x[base + (oy / SCALE) * W + ox / SCALE];
+        return;
+    }
+    int y0, y1, x0, x1;
+    float ly, lx;
+    upsample_source(oy, H, y0, y1, ly);
+    upsample_source(ox, W, x0, x1, lx);
+    y[i] = (1.0 - ly) * ((1.0 - lx) * x[base + y0 * W + x0] + lx * x[base + y0 * W + x1])
+         + ly * ((1.0 - lx) * x[base + y1 * W + x0] + lx * x[base + y1 * W + x1]);
+}

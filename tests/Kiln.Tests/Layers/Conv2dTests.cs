@@ -1,0 +1,104 @@
+using Kiln.Tests.Reference;
+using NUnit.Framework;
+
+namespace Kiln.Tests.Layers;
+
+/// <summary>Shared helpers of the convolution tests.</summary>
+internal static class ConvTest
+{
+    public static float[] Random(Random r, long n) => Enumerable.Range(0, (int)n).Select(_ => (float)(r.NextDouble() * 2 - 1)).ToArray();
+    public static double[] D(float[] v) => v.Select(f => (double)f).ToArray();
+}
+
+public sealed class Conv2dTests : GpuTest
+{
+    // n, cin, cout, h, w, k, stride, padding, dilation, groups, bias
+    [TestCase(2, 3, 5, 7, 6, 3, 1, 0, 1, 1, true, TestName = "BackwardMatchesReference_Plain")]
+    [TestCase(2, 4, 6, 9, 8, 3, 2, 1, 1, 1, true, TestName = "BackwardMatchesReference_Strided")]
+    [TestCase(1, 3, 4, 8, 9, 3, 1, 2, 2, 1, false, TestName = "BackwardMatchesReference_DilatedPadded")]
+    [TestCase(2, 6, 8, 8, 7, 3, 1, 1, 1, 2, true, TestName = "BackwardMatchesReference_Grouped")]
+    [TestCase(2, 4, 6, 11, 10, 3, 2, 2, 2, 2, true, TestName = "BackwardMatchesReference_GroupedDilatedStrided")]
+    [TestCase(1, 5, 5, 7, 7, 3, 3, 1, 1, 5, true, TestName = "BackwardMatchesReference_Depthwise")]
+    [TestCase(3, 2, 3, 5, 5, 1, 1, 0, 1, 1, true, TestName = "BackwardMatchesReference_Pointwise")]
+    [TestCase(1, 3, 2, 10, 9, 4, 3, 1, 1, 1, true, TestName = "BackwardMatchesReference_StrideLeavesRowsUnused")]
+    public void BackwardMatchesReference(int n, int cin, int cout, int h, int w, int k, int s, int p, int d, int g, bool bias)
+    {
+        var r = new Random(4321 + cin * 7 + cout * 13 + s + 17 * d + 31 * g);
+        var layer = new Conv2d(cin, cout, k, s, p, d, g, bias);
+        var xShape = new Shape(n, cin, h, w);
+        var yShape = layer.OutputShape(new[] { xShape });
+        var x = ConvTest.Random(r, xShape.Elements);
+        var wt = ConvTest.Random(r, (long)cout * (cin / g) * k * k);
+        var b = bias ? ConvTest.Random(r, cout) : null;
+        var gy = ConvTest.Random(r, yShape.Elements);
+        var ps = new Dictionary<string, float[]> { ["weight"] = wt };
+        if (b != null) ps["bias"] = b;
+
+        var res = LayerHarness.Run(Context, layer, new[] { xShape }, new[] { x }, ps, gy);
+
+        var spec = new Conv2dSpec(n, cin, h, w, cout, k, k, s, s, p, p, d, d, g);
+        var y = RefConv2d.Forward(spec, ConvTest.D(x), ConvTest.D(wt), b == null ? null : ConvTest.D(b));
+        var (gx, gw, gb) = RefConv2d.Backward(spec, ConvTest.D(x), ConvTest.D(wt), ConvTest.D(gy));
+        Assert.That(res.OutputShape, Is.EqualTo(yShape));
+        Assert.That(RelativeError.MaxRelative(res.Output, y), Is.LessThan(Tolerances.Forward), "y");
+        Assert.That(RelativeError.MaxRelative(res.InputGradients[0], gx), Is.LessThan(Tolerances.Gradient), "grad_x");
+        Assert.That(RelativeError.MaxRelative(res.ParameterGradients["weight"], gw), Is.LessThan(Tolerances.Gradient), "grad_weight");
+        if (bias) Assert.That(RelativeError.MaxRelative(res.ParameterGradients["bias"], gb), Is.LessThan(Tolerances.Gradient), "grad_bias");
+        else Assert.That(res.ParameterGradients.ContainsKey("bias"), Is.False);
+    }
+
+    /// <summary>The worked example of Dumoulin and Visin's convolution-arithmetic guide (5x5 input, 3x3 kernel, no padding).</summary>
+    [Test]
+    public void GoldenCourseConvolution()
+    {
+        var x = new float[] { 3, 3, 2, 1, 0, 0, 0, 1, 3, 1, 3, 1, 2, 2, 3, 2, 0, 0, 2, 2, 2, 0, 0, 0, 1 };
+        var k = new float[] { 0, 1, 2, 2, 2, 0, 0, 1, 2 };
+        var res = LayerHarness.Run(Context, new Conv2d(1, 1, 3, bias: false), new[] { new Shape(1, 1, 5, 5) }, new[] { x },
+            new Dictionary<string, float[]> { ["weight"] = k });
+        Assert.That(res.OutputShape, Is.EqualTo(new Shape(1, 1, 3, 3)));
+        Assert.That(res.Output, Is.EqualTo(new float[] { 12, 12, 17, 10, 17, 19, 9, 6, 14 }));
+    }
+
+    /// <summary>Training through a fused conv + LeakyReLU: the weight gradient is that of the pre-activation.</summary>
+    [Test]
+    public void BackwardThroughFusedActivationMatchesReference()
+    {
+        var r = new Random(99);
+        int n = 2, cin = 3, cout = 4, h = 6, w = 5, k = 3;
+        var x = ConvTest.Random(r, n * cin * h * w);
+        var wt = ConvTest.Random(r, cout * cin * k * k);
+        var bias = ConvTest.Random(r, cout);
+        int oh = h - 2, ow = w - 2;
+        var gy = ConvTest.Random(r, n * cout * oh * ow);
+        var net = new Network();
+        var y = net.Add(new LeakyReLU(0.1f), "act", net.Add(new Conv2d(cin, cout, k), "conv", net.Input("x")));
+        net.Output(y, "y");
+        net.SetLoss(new DotLoss(), y, net.Input("grad_y"));
+        using var compiled = net.Compile(Context, new CompileOptions
+        {
+            InputShapes = new Dictionary<string, Shape> { ["x"] = new Shape(n, cin, h, w), ["grad_y"] = new Shape(n, cout, oh, ow) },
+            Training = true,
+            LearningRate = 0f,
+        });
+        Assert.That(compiled.Plan.Dispatches.Count(dd => dd.Kernel == "elementwise/unary"), Is.EqualTo(0), "the activation is fused");
+        compiled.SetInput("x", x);
+        compiled.SetInput("grad_y", gy);
+        compiled.Parameters["conv.weight"].Upload(wt);
+        compiled.Parameters["conv.bias"].Upload(bias);
+        compiled.Run();
+
+        var spec = new Conv2dSpec(n, cin, h, w, cout, k, k);
+        var pre = RefConv2d.Forward(spec, ConvTest.D(x), ConvTest.D(wt), ConvTest.D(bias));
+        var gPre = pre.Select((v, i) => gy[i] * (v >= 0 ? 1 : 0.1)).ToArray();
+        var (_, gw, _) = RefConv2d.Backward(spec, ConvTest.D(x), ConvTest.D(wt), gPre);
+        Assert.That(RelativeError.MaxRelative(compiled.GetOutput("y"), pre.Select(v => v >= 0 ? v : 0.1 * v).ToArray()), Is.LessThan(Tolerances.Forward));
+        Assert.That(RelativeError.MaxRelative(compiled.Gradients["conv.weight"].ToArray(), gw), Is.LessThan(Tolerances.Gradient));
+    }
+
+    [Test]
+    public void WrongInputChannels_NamesTheLayer()
+    {
+        var e = Assert.Throws<GraphException>(() => LayerHarness.Run(Context, new Conv2d(3, 4, 3), new[] { new Shape(1, 2, 5, 5) }, new[] { new float[50] }));
+        Assert.That(e!.Message, Does.Contain("layer").And.Contain("3 input channels").And.Contain("[1,2,5,5]"));
+    }
+}

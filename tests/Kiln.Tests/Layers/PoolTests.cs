@@ -1,0 +1,97 @@
+using NUnit.Framework;
+
+namespace Kiln.Tests.Layers;
+
+public sealed class PoolTests : GpuTest
+{
+    static float[] Random(Random r, long n) => Enumerable.Range(0, (int)n).Select(_ => (float)(r.NextDouble() * 2 - 1)).ToArray();
+
+    /// <summary>Naive pooling: forward, and the gradient (max: to the first maximum of each window).</summary>
+    static (double[] Y, double[] Gx) Reference(bool max, float[] x, float[] gy, int n, int c, int h, int w, int k, int s)
+    {
+        int oh = (h - k) / s + 1, ow = (w - k) / s + 1;
+        var y = new double[n * c * oh * ow];
+        var gx = new double[x.Length];
+        for (int p = 0; p < n * c; p++)
+            for (int i = 0; i < oh; i++)
+                for (int j = 0; j < ow; j++)
+                {
+                    int o = (p * oh + i) * ow + j;
+                    double best = double.NegativeInfinity, sum = 0;
+                    int arg = -1;
+                    for (int a = 0; a < k; a++)
+                        for (int b = 0; b < k; b++)
+                        {
+                            int idx = (p * h + i * s + a) * w + j * s + b;
+                            sum += x[idx];
+                            if (arg < 0 || x[idx] > best) { best = x[idx]; arg = idx; }
+                        }
+                    y[o] = max ? best : sum / (k * k);
+                    if (max) gx[arg] += gy[o];
+                    else
+                        for (int a = 0; a < k; a++)
+                            for (int b = 0; b < k; b++) gx[(p * h + i * s + a) * w + j * s + b] += gy[o] / (k * k);
+                }
+        return (y, gx);
+    }
+
+    static IEnumerable<TestCaseData> Cases()
+    {
+        foreach (var max in new[] { true, false })
+        {
+            string name = max ? "maxpool2d" : "avgpool2d";
+            yield return new TestCaseData(max, 2, 3, 8, 6, 2, 2).SetArgDisplayNames(name, "k2s2");
+            yield return new TestCaseData(max, 1, 2, 9, 9, 3, 3).SetArgDisplayNames(name, "k3s3");
+            yield return new TestCaseData(max, 2, 2, 7, 8, 3, 2).SetArgDisplayNames(name, "k3s2_overlapping_floor");
+            yield return new TestCaseData(max, 1, 3, 5, 6, 2, 1).SetArgDisplayNames(name, "k2s1");
+        }
+    }
+
+    [TestCaseSource(nameof(Cases))]
+    public void ForwardAndBackwardMatchReference(bool max, int n, int c, int h, int w, int k, int s)
+    {
+        var r = new Random(99 + h * 7 + k);
+        var x = Random(r, n * c * h * w);
+        if (max) for (int i = 0; i < x.Length; i += 5) x[i] = x[Math.Max(0, i - 1)]; // ties: the first maximum gets the gradient
+        Layer layer = max ? new MaxPool2d(k, s) : new AvgPool2d(k, s);
+        int oh = (h - k) / s + 1, ow = (w - k) / s + 1;
+        var gy = Random(r, n * c * oh * ow);
+        var res = LayerHarness.Run(Context, layer, new[] { new Shape(n, c, h, w) }, new[] { x }, null, gy);
+        Assert.That(res.OutputShape, Is.EqualTo(new Shape(n, c, oh, ow)));
+        var (y, gx) = Reference(max, x, gy, n, c, h, w, k, s);
+        Assert.That(LinearTests.MaxRel(res.Output, y), Is.LessThan(Tolerances.Forward), "y");
+        Assert.That(LinearTests.MaxRel(res.InputGradients[0], gx), Is.LessThan(Tolerances.Gradient), "grad_x");
+    }
+
+    [Test]
+    public void MaxPool_TiedWindow_GradientGoesToTheFirstMaximum()
+    {
+        var x = new float[] { 1, 3, 3, 3, /**/ 2, 2, 0, 0 };
+        var res = LayerHarness.Run(Context, new MaxPool2d(2), new[] { new Shape(1, 1, 2, 4) }, new[] { x }, null, new float[] { 10, 20 });
+        Assert.That(res.Output, Is.EqualTo(new float[] { 3, 3 }));
+        Assert.That(res.InputGradients[0], Is.EqualTo(new float[] { 0, 10, 20, 0, 0, 0, 0, 0 }));
+    }
+
+    [TestCase(true)]
+    [TestCase(false)]
+    public void OddSize_FailsAtCompileTimeNamingTheLayer(bool max)
+    {
+        Layer layer = max ? new MaxPool2d(2) : new AvgPool2d(2);
+        var e = Assert.Throws<GraphException>(() => LayerHarness.Run(Context, layer, new[] { new Shape(1, 2, 5, 6) }, new[] { new float[60] }));
+        Assert.That(e!.Message, Does.Contain("layer").And.Contain(max ? "maxpool2d" : "avgpool2d").And.Contain("even H and W").And.Contain("5x6"));
+    }
+
+    [Test]
+    public void InputSmallerThanWindow_IsAMismatch()
+    {
+        var e = Assert.Throws<GraphException>(() => LayerHarness.Run(Context, new MaxPool2d(3, 1), new[] { new Shape(1, 1, 2, 5) }, new[] { new float[10] }));
+        Assert.That(e!.Message, Does.Contain("layer").And.Contain("smaller"));
+    }
+
+    [Test]
+    public void BadArguments_Throw()
+    {
+        Assert.Throws<ArgumentException>(() => new MaxPool2d(0));
+        Assert.Throws<ArgumentException>(() => new AvgPool2d(2, -1));
+    }
+}

@@ -1,0 +1,74 @@
+using NUnit.Framework;
+
+namespace Kiln.Tests.Layers;
+
+public sealed class UpsampleTests : GpuTest
+{
+    static float[] Random(Random r, long n) => Enumerable.Range(0, (int)n).Select(_ => (float)(r.NextDouble() * 2 - 1)).ToArray();
+
+    /// <summary>Per-axis interpolation weights: (source index, weight) pairs for each output index.</summary>
+    static (int, double)[][] Axis(UpsampleMode mode, int size, int scale)
+    {
+        var res = new (int, double)[size * scale][];
+        for (int o = 0; o < size * scale; o++)
+        {
+            if (mode == UpsampleMode.Nearest) { res[o] = new[] { (o / scale, 1.0) }; continue; }
+            double src = Math.Max((o + 0.5) / scale - 0.5, 0);
+            int i0 = (int)src, i1 = Math.Min(i0 + 1, size - 1);
+            double l = src - i0;
+            res[o] = new[] { (i0, 1 - l), (i1, l) };
+        }
+        return res;
+    }
+
+    static (double[] Y, double[] Gx) Reference(UpsampleMode mode, float[] x, float[] gy, int planes, int h, int w, int s)
+    {
+        var ay = Axis(mode, h, s);
+        var ax = Axis(mode, w, s);
+        int oh = h * s, ow = w * s;
+        var y = new double[planes * oh * ow];
+        var gx = new double[x.Length];
+        for (int p = 0; p < planes; p++)
+            for (int i = 0; i < oh; i++)
+                for (int j = 0; j < ow; j++)
+                {
+                    int o = (p * oh + i) * ow + j;
+                    foreach (var (si, wi) in ay[i])
+                        foreach (var (sj, wj) in ax[j])
+                        {
+                            int idx = (p * h + si) * w + sj;
+                            y[o] += wi * wj * x[idx];
+                            gx[idx] += wi * wj * gy[o];
+                        }
+                }
+        return (y, gx);
+    }
+
+    [TestCase(UpsampleMode.Nearest, 2, 3, 4, 5, 2)]
+    [TestCase(UpsampleMode.Nearest, 1, 2, 3, 3, 3)]
+    [TestCase(UpsampleMode.Bilinear, 2, 3, 4, 5, 2)]
+    [TestCase(UpsampleMode.Bilinear, 1, 2, 3, 4, 3)]
+    [TestCase(UpsampleMode.Bilinear, 1, 1, 1, 6, 4)]
+    [TestCase(UpsampleMode.Bilinear, 1, 2, 4, 4, 1)]
+    public void ForwardAndBackwardMatchReference(UpsampleMode mode, int n, int c, int h, int w, int scale)
+    {
+        var r = new Random(5 + h * 13 + scale);
+        var x = Random(r, n * c * h * w);
+        var gy = Random(r, n * c * h * w * scale * scale);
+        var res = LayerHarness.Run(Context, new Upsample(scale, mode), new[] { new Shape(n, c, h, w) }, new[] { x }, null, gy);
+        Assert.That(res.OutputShape, Is.EqualTo(new Shape(n, c, h * scale, w * scale)));
+        var (y, gx) = Reference(mode, x, gy, n * c, h, w, scale);
+        Assert.That(LinearTests.MaxRel(res.Output, y), Is.LessThan(Tolerances.Forward), "y");
+        Assert.That(LinearTests.MaxRel(res.InputGradients[0], gx), Is.LessThan(Tolerances.Gradient), "grad_x");
+    }
+
+    [Test]
+    public void NonImageInput_NamesTheLayer()
+    {
+        var e = Assert.Throws<GraphException>(() => LayerHarness.Run(Context, new Upsample(2), new[] { new Shape(2, 6) }, new[] { new float[12] }));
+        Assert.That(e!.Message, Does.Contain("layer").And.Contain("[2,6]"));
+    }
+
+    [Test]
+    public void BadArguments_Throw() => Assert.Throws<ArgumentException>(() => new Upsample(0));
+}

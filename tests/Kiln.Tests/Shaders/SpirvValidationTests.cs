@@ -1,0 +1,134 @@
+using System.Diagnostics;
+using System.Reflection;
+using NUnit.Framework;
+
+namespace Kiln.Tests.Shaders;
+
+/// <summary>
+/// Every SPIR-V module embedded in the Kiln assembly ("Kiln.Shaders/&lt;module&gt;.spv") passes
+/// <c>spirv-val --target-env vulkan1.2</c>: one test case per module. Modules in SPIR-V 1.6, which only the
+/// shader variants that ask for TargetEnv="vulkan1.3" produce (GL_NV_cooperative_matrix2 needs it), are
+/// validated as vulkan1.3. The validator is
+/// tools/shaderc/bin/spirv-val when tools/setup-shader-toolchain.sh has provided it (it understands
+/// cooperative-matrix modules), else spirv-val on PATH.
+/// </summary>
+[TestFixture]
+public sealed class SpirvValidationTests
+{
+    const string Prefix = "Kiln.Shaders/";
+    const string Suffix = ".spv";
+
+    static Assembly Kiln => Assembly.Load("Kiln");
+
+    static IEnumerable<string> ResourceNames() =>
+        Kiln.GetManifestResourceNames()
+            .Where(n => n.StartsWith(Prefix, StringComparison.Ordinal) && n.EndsWith(Suffix, StringComparison.Ordinal))
+            .OrderBy(n => n, StringComparer.Ordinal);
+
+    static string ModuleOf(string resource) => resource[Prefix.Length..^Suffix.Length];
+
+    public static IEnumerable<TestCaseData> Modules() =>
+        ResourceNames().Select(r => new TestCaseData(ModuleOf(r)).SetArgDisplayNames(ModuleOf(r)));
+
+    [Test]
+    public void TheAssemblyEmbedsShaderModules()
+    {
+        var names = ResourceNames().ToList();
+        Assert.That(names, Is.Not.Empty,
+            $"the Kiln assembly embeds no '{Prefix}*{Suffix}' resources; are shaders/Shaders.targets imported and shaders/**/*.comp present? " +
+            $"Resources found: {string.Join(", ", Kiln.GetManifestResourceNames())}");
+    }
+
+    [TestCaseSource(nameof(Modules))]
+    public void ModuleIsValidSpirv(string module)
+    {
+        string validator = FindValidator();
+
+        string dir = Path.Combine(Path.GetTempPath(), "kiln-spirv-val-" + Environment.ProcessId + "-" + Guid.NewGuid().ToString("N")[..8]);
+        Directory.CreateDirectory(dir);
+        try
+        {
+            string file = Path.Combine(dir, module.Replace('/', '_') + Suffix);
+            using (var resource = Kiln.GetManifestResourceStream(Prefix + module + Suffix)
+                                  ?? throw new InvalidOperationException($"resource {Prefix}{module}{Suffix} vanished"))
+            using (var output = File.Create(file))
+                resource.CopyTo(output);
+
+            byte[] bytes = File.ReadAllBytes(file);
+            Assert.That(bytes.Length >= 20 && bytes.Length % 4 == 0, Is.True,
+                $"{module}: the embedded module ({bytes.Length} bytes) is not a plausible SPIR-V binary (a header of 5 words and whole 32-bit words)");
+
+            string targetEnv = TargetEnvFor(bytes);
+            var (exit, text) = Run(validator, "--target-env", targetEnv, file);
+            Assert.That(exit, Is.EqualTo(0),
+                $"spirv-val --target-env {targetEnv} rejects shader module '{module}' (validator: {validator}):\n{text}");
+        }
+        finally
+        {
+            try { Directory.Delete(dir, true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+        }
+    }
+
+    /// <summary>vulkan1.2, or vulkan1.3 for a SPIR-V 1.6 module (header word 1 holds the version, 0x00MMmm00).</summary>
+    static string TargetEnvFor(byte[] spirv)
+    {
+        uint magic = BitConverter.ToUInt32(spirv, 0);
+        if (magic != 0x07230203)
+            return "vulkan1.2"; // let spirv-val report the bad (or byte-swapped) module
+        uint version = BitConverter.ToUInt32(spirv, 4);
+        return version >= 0x00010600 ? "vulkan1.3" : "vulkan1.2";
+    }
+
+    /// <summary>tools/shaderc/bin/spirv-val of the repository (found by walking up to Engine.sln), else spirv-val on PATH.</summary>
+    static string FindValidator()
+    {
+        for (var d = new DirectoryInfo(TestContext.CurrentContext.TestDirectory); d != null; d = d.Parent)
+        {
+            if (!File.Exists(Path.Combine(d.FullName, "Engine.sln")))
+                continue;
+            string local = Path.Combine(d.FullName, "tools", "shaderc", "bin", "spirv-val");
+            if (File.Exists(local))
+                return local;
+            break;
+        }
+
+        string? path = Environment.GetEnvironmentVariable("PATH");
+        if (path != null)
+        {
+            foreach (string p in path.Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries))
+            {
+                string candidate = Path.Combine(p, OperatingSystem.IsWindows() ? "spirv-val.exe" : "spirv-val");
+                if (File.Exists(candidate))
+                    return candidate;
+            }
+        }
+
+        Assert.Fail("spirv-val was not found: neither tools/shaderc/bin/spirv-val nor spirv-val on PATH. " +
+                    "Install it with 'apt-get install spirv-tools' and run 'bash tools/setup-shader-toolchain.sh' " +
+                    "(or just './run.sh test', which does both).");
+        return null!;
+    }
+
+    static (int ExitCode, string Output) Run(string exe, params string[] args)
+    {
+        var psi = new ProcessStartInfo(exe)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (string a in args)
+            psi.ArgumentList.Add(a);
+
+        using var process = Process.Start(psi) ?? throw new InvalidOperationException("could not start " + exe);
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        if (!process.WaitForExit(TimeSpan.FromMinutes(1)))
+        {
+            try { process.Kill(true); } catch (InvalidOperationException) { }
+            Assert.Fail($"{exe} did not finish within a minute");
+        }
+        process.WaitForExit();
+        return (process.ExitCode, (stdout.Result + stderr.Result).Trim());
+    }
+}
