@@ -50,6 +50,7 @@ internal static class PlanCommand
                 arena_bytes = plan.ArenaBytes,
                 persistent_bytes = plan.PersistentBytes,
                 parameters = plan.ParameterCount,
+                warnings = plan.Warnings,
             }, new JsonSerializerOptions { WriteIndented = true }));
             return 0;
         }
@@ -68,6 +69,7 @@ internal static class PlanCommand
         Console.WriteLine($"parameters      {plan.ParameterCount}");
         Console.WriteLine($"planned_bytes   {plan.PlannedBytes} ({Mib(plan.PlannedBytes)}: {Mib(plan.PersistentBytes)} persistent + {Mib(plan.ArenaBytes)} shared arena)");
         Console.WriteLine($"naive_bytes     {plan.NaiveBytes} ({Mib(plan.NaiveBytes)}, every tensor on its own)");
+        foreach (var w in plan.Warnings) Console.WriteLine($"warning: can't run on this device: {w}");
         return 0;
     }
 

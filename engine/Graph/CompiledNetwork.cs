@@ -51,6 +51,8 @@ public sealed class CompiledNetwork : IDisposable
         inputSlots = Enumerable.Range(0, options.InputBuffers).Select(_ => new Dictionary<Value, Tensor>()).ToArray();
         replay = new CommandList?[options.InputBuffers];
         inputValues = plan.Inputs;
+        if (plan.Memory.Oversized.Count > 0)
+            throw new GraphException($"The network can't run on {context.Info.Name} at these sizes: {string.Join("; ", plan.Memory.Oversized)}. Use a smaller image or batch, or a device with larger buffers.");
         descriptors = new DescriptorArena(context, "compiled network");
         try
         {

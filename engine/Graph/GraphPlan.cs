@@ -30,5 +30,6 @@ internal sealed class GraphPlan
         ArenaBytes = Memory.TotalArenaBytes,
         PersistentBytes = Memory.PersistentBytes,
         ParameterCount = Parameters.Sum(p => p.Value.Shape.Elements),
+        Warnings = Memory.Oversized,
     };
 }

@@ -10,7 +10,7 @@ internal static class MemoryPlanner
     public const long Alignment = 256;
 
     /// <summary>Bytes of each arena (the transient values are spread over as many as the buffer size limit needs), of persistent tensors, and of all tensors.</summary>
-    public sealed record Plan(IReadOnlyList<long> ArenaBytes, long PersistentBytes, long NaiveBytes)
+    public sealed record Plan(IReadOnlyList<long> ArenaBytes, long PersistentBytes, long NaiveBytes, IReadOnlyList<string> Oversized)
     {
         public long TotalArenaBytes => ArenaBytes.Sum();
     }
@@ -34,12 +34,21 @@ internal static class MemoryPlanner
         long persistent = roots.Where(v => v.Kind != ValueKind.Transient).Sum(v => v.Bytes);
         var placed = new List<(int Arena, long Start, long End, int First, int Last)>();
         var arenas = new List<long>();
+        var oversized = new List<string>();
         foreach (var v in roots.Where(v => v.Kind == ValueKind.Transient && first.ContainsKey(v)).OrderByDescending(v => v.Bytes).ThenBy(v => v.Id))
         {
             int f = first[v], l = last[v];
             long size = (v.Bytes + Alignment - 1) / Alignment * Alignment;
             if (v.Bytes > maxArenaBytes)
-                throw new GraphException($"{v.Name} {v.Shape} needs {v.Bytes} bytes, more than the device's largest storage buffer ({maxArenaBytes} bytes): use a smaller size or batch.");
+            {
+                // Planned (so `kiln plan` can show it) in an arena of its own, but it can't be allocated on this device.
+                oversized.Add($"{v.Name} {v.Shape} needs {v.Bytes} bytes, more than the device's largest storage buffer ({maxArenaBytes} bytes)");
+                v.ArenaIndex = arenas.Count;
+                v.ArenaOffset = 0;
+                arenas.Add(size);
+                placed.Add((v.ArenaIndex, 0, size, f, l));
+                continue;
+            }
             for (int a = 0; ; a++)
             {
                 if (a == arenas.Count) arenas.Add(0);
@@ -50,7 +59,7 @@ internal static class MemoryPlanner
                     if (offset + size <= c.Start) break;
                     offset = Math.Max(offset, c.End);
                 }
-                if (offset + v.Bytes > maxArenaBytes) continue;
+                if (offset + v.Bytes > maxArenaBytes || placed.Any(p => p.Arena == a && p.End - p.Start > maxArenaBytes)) continue;
                 v.ArenaIndex = a;
                 v.ArenaOffset = offset;
                 placed.Add((a, offset, offset + size, f, l));
@@ -58,6 +67,6 @@ internal static class MemoryPlanner
                 break;
             }
         }
-        return new Plan(arenas, persistent, naive);
+        return new Plan(arenas, persistent, naive, oversized);
     }
 }

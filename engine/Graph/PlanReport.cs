@@ -13,7 +13,8 @@ public sealed record PlanReport
     public long ArenaBytes { get; init; }
     public long PersistentBytes { get; init; }
     public long ParameterCount { get; init; }
-    public double Flops { get; init; }
+    /// <summary>Why this plan can't be allocated on the device it was planned for (tensors past the largest storage buffer).</summary>
+    public IReadOnlyList<string> Warnings { get; init; } = Array.Empty<string>();
 }
 
 /// <summary>One dispatch of a plan.</summary>
