@@ -12,6 +12,8 @@ internal static class CliApp
           kiln plan MODEL [--size WxH] [--train] [--json]
                                              the compiled graph of a built-in network
                                              (denoise-unet, inpaint-unet, fashion-ae, playground-mlp)
+          kiln bench conv3x3 [--channels C] [--size S] [--iters N] [--json FILE]
+                                             one 3x3 conv forward and backward, GPU-timed
 
         environment: KILN_DEVICE=<index or name substring>, KILN_VALIDATION=1
         """;
@@ -30,6 +32,7 @@ internal static class CliApp
                 "info" => InfoCommand.Run(args[1..]),
                 "conv" => ConvCommand.Run(args[1..]),
                 "plan" => PlanCommand.Run(args[1..]),
+                "bench" => BenchCommand.Run(args[1..]),
                 _ => Fail($"unknown command '{args[0]}'\n\n{Usage}"),
             };
         }

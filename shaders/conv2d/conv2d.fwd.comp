@@ -9,8 +9,8 @@
 // Dispatch: x = ceil(OW / PX_BLOCK) / local x, y = OH / local y, z = N * ceil(Cout / CO_BLOCK)
 #include "kiln.glsl"
 
-#define CO_BLOCK 4
-#define PX_BLOCK 4
+#define CO_BLOCK 8
+#define PX_BLOCK 8
 
 layout(constant_id = 0) const int KH = 3;
 layout(constant_id = 1) const int KW = 3;
@@ -58,7 +58,7 @@ void main()
     // A CO_BLOCK never straddles groups when coutG is a multiple of CO_BLOCK; otherwise each channel
     // finds its own group (slower path, small grouped layers only).
     const int g = min(co0, COUT - 1) / coutG;
-    const bool sameGroup = (min(co0 + CO_BLOCK, COUT) - 1) / coutG == g;
+    const bool sameGroup = GROUPS == 1 || (min(co0 + CO_BLOCK, COUT) - 1) / coutG == g;
     for (int ci = 0; ci < cinG; ci++)
     {
         for (int ky = 0; ky < KH; ky++)

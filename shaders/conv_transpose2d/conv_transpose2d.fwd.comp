@@ -11,8 +11,8 @@
 // Dispatch: x = ceil(OW / PX_BLOCK) / local x, y = OH / local y, z = N * ceil(CD / CO_BLOCK)
 #include "kiln.glsl"
 
-#define CO_BLOCK 4
-#define PX_BLOCK 4
+#define CO_BLOCK 8
+#define PX_BLOCK 8
 
 layout(constant_id = 0) const int KH = 3;
 layout(constant_id = 1) const int KW = 3;
@@ -58,7 +58,7 @@ void main()
         for (int j = 0; j < PX_BLOCK; j++) acc[i][j] = 0.0;
 
     const int g = min(co0, CD - 1) / cdG;
-    const bool sameGroup = (min(co0 + CO_BLOCK, CD) - 1) / cdG == g;
+    const bool sameGroup = GROUPS == 1 || (min(co0 + CO_BLOCK, CD) - 1) / cdG == g;
     for (int ky = 0; ky < KH; ky++)
     {
         const int ty = oy + PH - ky * DH;

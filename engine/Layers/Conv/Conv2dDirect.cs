@@ -9,7 +9,7 @@ namespace Kiln.Layers;
 /// </summary>
 internal sealed class Conv2dDirect : IConv2dForward
 {
-    const int CoBlock = 4, PxBlock = 4;
+    const int CoBlock = 8, PxBlock = 8; // must match CO_BLOCK, PX_BLOCK in shaders/conv2d/conv2d.fwd.comp
     public string Operation => "conv2d.fwd";
     public ElementType ElementType => ElementType.F32;
     public TensorLayout Layout => TensorLayout.Nchw;

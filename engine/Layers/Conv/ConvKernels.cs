@@ -10,7 +10,7 @@ namespace Kiln.Layers;
 /// </summary>
 internal static class ConvKernels
 {
-    const int CoBlock = 4, PxBlock = 4;
+    const int CoBlock = 8, PxBlock = 8; // must match CO_BLOCK, PX_BLOCK in the shader
     const uint ReduceLocal = 64, WeightLocal = 64;
 
     static uint[] Geometry(ConvAttributes a) => new[]
@@ -49,7 +49,10 @@ internal static class ConvKernels
         var (_, c2, qh, qw) = shifted.Shape.Nchw;
         var constants = Geometry(a).Concat(new[] { (uint)c1, (uint)c2, (uint)ah, (uint)aw, (uint)qh, (uint)qw }).ToArray();
         var spec = new KernelSpec("conv2d/conv2d.bwd_weight", KernelSpec.Buffers(3), 28, constants, WeightLocal);
-        e.Dispatch(spec, Groups(e, dw.Shape.Elements, WeightLocal), PushConstants.Ints(n, c1, c2, ah, aw, qh, qw), label,
+        // One invocation per 4 x 4 block of (c1, c2) channels within a group, per tap.
+        int c1G = c1 / a.Groups, c2G = c2 / a.Groups;
+        long invocations = (long)a.Groups * ((c1G + 3) / 4) * ((c2G + 3) / 4) * a.Kernel.H * a.Kernel.W;
+        e.Dispatch(spec, Groups(e, invocations, WeightLocal), PushConstants.Ints(n, c1, c2, ah, aw, qh, qw), label,
             Arg.In(plain), Arg.In(shifted), Arg.Out(dw));
     }
 
