@@ -1,9 +1,12 @@
 namespace Kiln.Vulkan;
 
 /// <summary>
-/// A Vulkan object with one owner whose destruction waits for the GPU: every recording and submission that
-/// uses it retains it, and <see cref="Dispose"/> destroys it only once the last of them has released it.
-/// Submissions may finish in any order; nothing here assumes they finish in the order they were made.
+/// A Vulkan object with one owner whose destruction waits for the GPU: every submission that uses it (a
+/// command list's, or a host frame from <see cref="HostCommandBuffer.Submitted"/> to
+/// <see cref="HostCommandBuffer.Completed"/>) retains it, and <see cref="Dispose"/> destroys it only once the
+/// last of them has released it. Submissions may finish in any order; nothing here assumes they finish in
+/// the order they were made. Recording alone does not retain: disposing a resource between recording and
+/// submitting makes the submit throw <see cref="ObjectDisposedException"/> naming it.
 /// </summary>
 internal abstract class GpuResource : IDisposable
 {
