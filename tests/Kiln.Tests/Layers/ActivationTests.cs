@@ -1,3 +1,4 @@
+using Kiln.Tests.Reference;
 using NUnit.Framework;
 
 namespace Kiln.Tests.Layers;
@@ -24,5 +25,22 @@ public sealed class ActivationTests : GpuTest
             Assert.That(r.Output[i], Is.EqualTo(f(X[i])).Within(1e-6), $"forward at {X[i]}");
             Assert.That(r.InputGradients[0][i], Is.EqualTo(gy[i] * df(X[i])).Within(1e-5), $"gradient at {X[i]}");
         }
+    }
+
+    static IEnumerable<TestCaseData> PyTorchCases() => new[] { "relu", "leaky_relu", "sigmoid", "tanh" }.SelectMany(Fixture.All);
+
+    [TestCaseSource(nameof(PyTorchCases))]
+    public void ForwardAndBackwardMatchPyTorch(Fixture f)
+    {
+        Layer layer = f.Op switch
+        {
+            "relu" => new ReLU(),
+            "leaky_relu" => new LeakyReLU((float)f.Double("negative_slope")),
+            "sigmoid" => new Sigmoid(),
+            "tanh" => new Tanh(),
+            var op => throw new InvalidDataException($"{f.Name}: op {op}"),
+        };
+        var res = FixtureLayer.Run(Context, layer, f, "x");
+        FixtureLayer.AssertAll(res, f, "x");
     }
 }

@@ -1,3 +1,4 @@
+using Kiln.Tests.Reference;
 using NUnit.Framework;
 
 namespace Kiln.Tests.Layers;
@@ -10,16 +11,23 @@ public sealed class AddTests : GpuTest
     public void ForwardAndBackwardMatchReference(int n, int c, int h, int w)
     {
         var shape = new Shape(n, c, h, w);
-        var r = new Random(n * 100 + c);
-        var a = ConcatTests.Random(r, shape.Elements);
-        var b = ConcatTests.Random(r, shape.Elements);
-        var gy = ConcatTests.Random(r, shape.Elements);
+        int r = n * 100 + c;
+        var a = FixtureLayer.Uniform(shape.Elements, r++);
+        var b = FixtureLayer.Uniform(shape.Elements, r++);
+        var gy = FixtureLayer.Uniform(shape.Elements, r++);
         var res = LayerHarness.Run(Context, new Add(), new[] { shape, shape }, new[] { a, b }, null, gy);
         Assert.That(res.OutputShape, Is.EqualTo(shape));
-        Assert.That(ConcatTests.MaxRel(res.Output, a.Zip(b, (p, q) => (double)p + q).ToArray()), Is.LessThan(Tolerances.Forward), "y");
+        Assert.That(RelativeError.MaxRelative(res.Output, a.Zip(b, (p, q) => (double)p + q).ToArray()), Is.LessThan(Tolerances.Forward), "y");
         var g = gy.Select(v => (double)v).ToArray();
-        Assert.That(ConcatTests.MaxRel(res.InputGradients[0], g), Is.EqualTo(0), "grad_a");
-        Assert.That(ConcatTests.MaxRel(res.InputGradients[1], g), Is.EqualTo(0), "grad_b");
+        Assert.That(RelativeError.MaxRelative(res.InputGradients[0], g), Is.EqualTo(0), "grad_a");
+        Assert.That(RelativeError.MaxRelative(res.InputGradients[1], g), Is.EqualTo(0), "grad_b");
+    }
+
+    [TestCaseSource(typeof(Fixture), nameof(Fixture.All), new object[] { "add" })]
+    public void ForwardAndBackwardMatchPyTorch(Fixture f)
+    {
+        var res = FixtureLayer.Run(Context, new Add(), f, "x0", "x1");
+        FixtureLayer.AssertAll(res, f, "x0", "x1");
     }
 
     /// <summary>y = relu(x) + x: the gradient of x sums the residual path and the relu path.</summary>
@@ -28,7 +36,7 @@ public sealed class AddTests : GpuTest
     {
         var shape = new Shape(2, 5);
         float[] x = { -2, -1, -0.5f, 0.25f, 1, 2, 3, -3, 0.5f, -0.1f };
-        var gy = ConcatTests.Random(new Random(9), 10);
+        var gy = FixtureLayer.Uniform(10, 9);
         var net = new Network();
         var xi = net.Input("x");
         var sum = net.Add(new Add(), net.Add(new ReLU(), xi), xi);
@@ -44,9 +52,9 @@ public sealed class AddTests : GpuTest
         compiled.SetInput("x", x);
         compiled.SetInput("g", gy);
         compiled.Run();
-        Assert.That(ConcatTests.MaxRel(compiled.GetOutput("y"), x.Select(v => Math.Max(v, 0.0) + v).ToArray()), Is.LessThan(Tolerances.Forward));
+        Assert.That(RelativeError.MaxRelative(compiled.GetOutput("y"), x.Select(v => Math.Max(v, 0.0) + v).ToArray()), Is.LessThan(Tolerances.Forward));
         var gx = x.Select((v, i) => (v > 0 ? 2.0 : 1.0) * gy[i]).ToArray();
-        Assert.That(ConcatTests.MaxRel(compiled.InputGradients["x"].ToArray(), gx), Is.LessThan(1e-6));
+        Assert.That(RelativeError.MaxRelative(compiled.InputGradients["x"].ToArray(), gx), Is.LessThan(1e-6));
     }
 
     [Test]

@@ -1,20 +1,10 @@
+using Kiln.Tests.Reference;
 using NUnit.Framework;
 
 namespace Kiln.Tests.Layers;
 
 public sealed class ConcatTests : GpuTest
 {
-    internal static float[] Random(Random r, long n) => Enumerable.Range(0, (int)n).Select(_ => (float)(r.NextDouble() * 2 - 1)).ToArray();
-
-    /// <summary>max |actual - expected| / max |expected| (absolute when expected is all zero).</summary>
-    internal static double MaxRel(float[] actual, double[] expected)
-    {
-        Assert.That(actual.Length, Is.EqualTo(expected.Length), "length");
-        double scale = Math.Max(expected.Select(Math.Abs).DefaultIfEmpty(0).Max(), 1e-30);
-        double err = actual.Zip(expected, (a, e) => Math.Abs(a - e)).DefaultIfEmpty(0).Max();
-        return expected.All(e => e == 0) ? err : err / scale;
-    }
-
     /// <summary>Concatenation along dim 1 and its gradient split, in doubles.</summary>
     static (double[] Y, double[][] Gx) Reference(Shape[] shapes, float[][] xs, float[] gy)
     {
@@ -52,16 +42,25 @@ public sealed class ConcatTests : GpuTest
     [TestCaseSource(nameof(Cases))]
     public void ForwardAndBackwardMatchReference(Shape[] shapes)
     {
-        var r = new Random(11 + shapes.Length * 7 + shapes[0][1]);
-        var xs = shapes.Select(s => Random(r, s.Elements)).ToArray();
+        int r = 11 + shapes.Length * 7 + shapes[0][1];
+        var xs = shapes.Select((s, i) => FixtureLayer.Uniform(s.Elements, r + i)).ToArray();
         var outShape = new Concat().OutputShape(shapes);
-        var gy = Random(r, outShape.Elements);
+        var gy = FixtureLayer.Uniform(outShape.Elements, r++);
         var res = LayerHarness.Run(Context, new Concat(), shapes, xs, null, gy);
         Assert.That(res.OutputShape, Is.EqualTo(shapes[0].With(1, shapes.Sum(s => s[1]))));
         var (y, gx) = Reference(shapes, xs, gy);
-        Assert.That(MaxRel(res.Output, y), Is.EqualTo(0), "y is an exact copy");
+        Assert.That(RelativeError.MaxRelative(res.Output, y), Is.EqualTo(0), "y is an exact copy");
         for (int k = 0; k < shapes.Length; k++)
-            Assert.That(MaxRel(res.InputGradients[k], gx[k]), Is.EqualTo(0), $"grad_x{k} is an exact copy");
+            Assert.That(RelativeError.MaxRelative(res.InputGradients[k], gx[k]), Is.EqualTo(0), $"grad_x{k} is an exact copy");
+    }
+
+    [TestCaseSource(typeof(Fixture), nameof(Fixture.All), new object[] { "concat" })]
+    public void ForwardAndBackwardMatchPyTorch(Fixture f)
+    {
+        Assert.That(f.Int("dim"), Is.EqualTo(1), "Kiln concatenates channels");
+        var inputs = FixtureLayer.NumberedInputs(f);
+        var res = FixtureLayer.Run(Context, new Concat(), f, inputs);
+        FixtureLayer.AssertAll(res, f, inputs);
     }
 
     [Test]
@@ -88,9 +87,9 @@ public sealed class ConcatTests : GpuTest
     public void SkipConnection_SumsTheGradientOfBothPaths()
     {
         var shape = new Shape(2, 3, 4, 4);
-        var r = new Random(3);
-        var x = Random(r, shape.Elements);
-        var gy = Random(r, shape.Elements * 2);
+        int r = 3;
+        var x = FixtureLayer.Uniform(shape.Elements, r++);
+        var gy = FixtureLayer.Uniform(shape.Elements * 2, r++);
         var net = new Network();
         var xi = net.Input("x");
         var relu = net.Add(new ReLU(), xi);
@@ -118,7 +117,7 @@ public sealed class ConcatTests : GpuTest
                 y[second] = x[i];
                 gx[i] = (x[i] > 0 ? gy[first] : 0) + gy[second];
             }
-        Assert.That(MaxRel(compiled.GetOutput("y"), y), Is.EqualTo(0), "y");
-        Assert.That(MaxRel(compiled.InputGradients["x"].ToArray(), gx), Is.LessThan(1e-6), "grad_x sums both paths");
+        Assert.That(RelativeError.MaxRelative(compiled.GetOutput("y"), y), Is.EqualTo(0), "y");
+        Assert.That(RelativeError.MaxRelative(compiled.InputGradients["x"].ToArray(), gx), Is.LessThan(1e-6), "grad_x sums both paths");
     }
 }

@@ -6,7 +6,6 @@ namespace Kiln.Tests.Layers;
 /// <summary>Shared helpers of the convolution tests.</summary>
 internal static class ConvTest
 {
-    public static float[] Random(Random r, long n) => Enumerable.Range(0, (int)n).Select(_ => (float)(r.NextDouble() * 2 - 1)).ToArray();
     public static double[] D(float[] v) => v.Select(f => (double)f).ToArray();
 }
 
@@ -23,14 +22,14 @@ public sealed class Conv2dTests : GpuTest
     [TestCase(1, 3, 2, 10, 9, 4, 3, 1, 1, 1, true, TestName = "BackwardMatchesReference_StrideLeavesRowsUnused")]
     public void BackwardMatchesReference(int n, int cin, int cout, int h, int w, int k, int s, int p, int d, int g, bool bias)
     {
-        var r = new Random(4321 + cin * 7 + cout * 13 + s + 17 * d + 31 * g);
+        int r = 4321 + cin * 7 + cout * 13 + s + 17 * d + 31 * g;
         var layer = new Conv2d(cin, cout, k, s, p, d, g, bias);
         var xShape = new Shape(n, cin, h, w);
         var yShape = layer.OutputShape(new[] { xShape });
-        var x = ConvTest.Random(r, xShape.Elements);
-        var wt = ConvTest.Random(r, (long)cout * (cin / g) * k * k);
-        var b = bias ? ConvTest.Random(r, cout) : null;
-        var gy = ConvTest.Random(r, yShape.Elements);
+        var x = FixtureLayer.Uniform(xShape.Elements, r++);
+        var wt = FixtureLayer.Uniform((long)cout * (cin / g) * k * k, r++);
+        var b = bias ? FixtureLayer.Uniform(cout, r++) : null;
+        var gy = FixtureLayer.Uniform(yShape.Elements, r++);
         var ps = new Dictionary<string, float[]> { ["weight"] = wt };
         if (b != null) ps["bias"] = b;
 
@@ -59,17 +58,60 @@ public sealed class Conv2dTests : GpuTest
         Assert.That(res.Output, Is.EqualTo(new float[] { 12, 12, 17, 10, 17, 19, 9, 6, 14 }));
     }
 
+    /// <summary>Each PyTorch conv2d fixture; the golden case (small integers, every sum exact in f32) must match exactly.</summary>
+    [TestCaseSource(typeof(Fixture), nameof(Fixture.All), new object[] { "conv2d" })]
+    public void ForwardAndBackwardMatchPyTorch(Fixture f)
+    {
+        var spec = FixtureSpecs.Conv2d(f);
+        var layer = new Conv2d(spec.C, spec.Cout, (spec.KH, spec.KW), (spec.SH, spec.SW), (spec.PH, spec.PW), (spec.DH, spec.DW),
+            spec.Groups, f.Has("bias"));
+        var res = FixtureLayer.Run(Context, layer, f, "x");
+        FixtureLayer.AssertAll(res, f, "x");
+        if (f.Name == "conv2d_golden")
+        {
+            Assert.That(res.Output, Is.EqualTo(f["y"].Floats), "golden y is exact");
+            Assert.That(res.InputGradients[0], Is.EqualTo(f["grad_x"].Floats), "golden grad_x is exact");
+            Assert.That(res.ParameterGradients["weight"], Is.EqualTo(f["grad_weight"].Floats), "golden grad_weight is exact");
+        }
+    }
+
+    /// <summary>
+    /// A strided, padded, grouped conv: the GPU's gradients against central differences of the double reference loss
+    /// sum(r * conv(x)), r the output gradient.
+    /// </summary>
+    [Test]
+    public void BackwardMatchesFiniteDifferences()
+    {
+        var spec = new Conv2dSpec(1, 4, 5, 5, 4, 3, 3, SH: 2, SW: 2, PH: 1, PW: 1, Groups: 2);
+        var layer = new Conv2d(4, 4, 3, stride: 2, padding: 1, groups: 2);
+        var x = FixtureLayer.Uniform(1 * 4 * 5 * 5, 71);
+        var w = FixtureLayer.Uniform(4 * 2 * 3 * 3, 72);
+        var b = FixtureLayer.Uniform(4, 73);
+        var gy = FixtureLayer.Uniform(spec.N * spec.Cout * spec.OH * spec.OW, 74);
+        var res = LayerHarness.Run(Context, layer, new[] { new Shape(1, 4, 5, 5) }, new[] { x },
+            new Dictionary<string, float[]> { ["weight"] = w, ["bias"] = b }, gy);
+        Assert.That(res.OutputShape, Is.EqualTo(new Shape(1, 4, 3, 3)));
+        double[] dx = ConvTest.D(x), dw = ConvTest.D(w), db = ConvTest.D(b), r = ConvTest.D(gy);
+        double Loss(double[] xv, double[] wv, double[] bv) => FixtureLayer.Dot(r, RefConv2d.Forward(spec, xv, wv, bv));
+        var gx = FiniteDifferences.Gradient(v => Loss(v, dw, db), dx);
+        var gw = FiniteDifferences.Gradient(v => Loss(dx, v, db), dw);
+        var gb = FiniteDifferences.Gradient(v => Loss(dx, dw, v), db);
+        Assert.That(RelativeError.MaxRelative(res.InputGradients[0], gx), Is.LessThan(Tolerances.Gradient), "grad_x");
+        Assert.That(RelativeError.MaxRelative(res.ParameterGradients["weight"], gw), Is.LessThan(Tolerances.Gradient), "grad_weight");
+        Assert.That(RelativeError.MaxRelative(res.ParameterGradients["bias"], gb), Is.LessThan(Tolerances.Gradient), "grad_bias");
+    }
+
     /// <summary>Training through a fused conv + LeakyReLU: the weight gradient is that of the pre-activation.</summary>
     [Test]
     public void BackwardThroughFusedActivationMatchesReference()
     {
-        var r = new Random(99);
+        int r = 99;
         int n = 2, cin = 3, cout = 4, h = 6, w = 5, k = 3;
-        var x = ConvTest.Random(r, n * cin * h * w);
-        var wt = ConvTest.Random(r, cout * cin * k * k);
-        var bias = ConvTest.Random(r, cout);
+        var x = FixtureLayer.Uniform(n * cin * h * w, r++);
+        var wt = FixtureLayer.Uniform(cout * cin * k * k, r++);
+        var bias = FixtureLayer.Uniform(cout, r++);
         int oh = h - 2, ow = w - 2;
-        var gy = ConvTest.Random(r, n * cout * oh * ow);
+        var gy = FixtureLayer.Uniform(n * cout * oh * ow, r++);
         var net = new Network();
         var y = net.Add(new LeakyReLU(0.1f), "act", net.Add(new Conv2d(cin, cout, k), "conv", net.Input("x")));
         net.Output(y, "y");

@@ -14,16 +14,16 @@ public sealed class ConvTranspose2dTests : GpuTest
     [TestCase(1, 3, 2, 4, 5, 3, 1, 2, 0, 1, 2, true, TestName = "ForwardAndBackwardMatchReference_Dilated")]
     public void ForwardAndBackwardMatchReference(int n, int cin, int cout, int h, int w, int k, int s, int p, int op, int g, int d, bool bias)
     {
-        var r = new Random(777 + cin * 7 + cout * 13 + s + 17 * op + 31 * g + 5 * d);
+        int r = 777 + cin * 7 + cout * 13 + s + 17 * op + 31 * g + 5 * d;
         var layer = new ConvTranspose2d(cin, cout, k, s, p, op, g, bias, d);
         var xShape = new Shape(n, cin, h, w);
         var yShape = layer.OutputShape(new[] { xShape });
         int oh = (h - 1) * s - 2 * p + d * (k - 1) + op + 1, ow = (w - 1) * s - 2 * p + d * (k - 1) + op + 1;
         Assert.That(yShape, Is.EqualTo(new Shape(n, cout, oh, ow)));
-        var x = ConvTest.Random(r, xShape.Elements);
-        var wt = ConvTest.Random(r, (long)cin * (cout / g) * k * k);
-        var b = bias ? ConvTest.Random(r, cout) : null;
-        var gy = ConvTest.Random(r, yShape.Elements);
+        var x = FixtureLayer.Uniform(xShape.Elements, r++);
+        var wt = FixtureLayer.Uniform((long)cin * (cout / g) * k * k, r++);
+        var b = bias ? FixtureLayer.Uniform(cout, r++) : null;
+        var gy = FixtureLayer.Uniform(yShape.Elements, r++);
         var ps = new Dictionary<string, float[]> { ["weight"] = wt };
         if (b != null) ps["bias"] = b;
 
@@ -40,6 +40,16 @@ public sealed class ConvTranspose2dTests : GpuTest
         else Assert.That(res.ParameterGradients.ContainsKey("bias"), Is.False);
     }
 
+    [TestCaseSource(typeof(Fixture), nameof(Fixture.All), new object[] { "conv_transpose2d" })]
+    public void ForwardAndBackwardMatchPyTorch(Fixture f)
+    {
+        var spec = FixtureSpecs.ConvTranspose2d(f);
+        var layer = new ConvTranspose2d(spec.Cin, spec.Cout, (spec.KH, spec.KW), (spec.SH, spec.SW), (spec.PH, spec.PW), (spec.OPH, spec.OPW),
+            spec.Groups, f.Has("bias"), (spec.DH, spec.DW));
+        var res = FixtureLayer.Run(Context, layer, f, "x");
+        FixtureLayer.AssertAll(res, f, "x");
+    }
+
     /// <summary>A 1x1 input through a 2x2 stride-2 kernel stamps the weight, scaled by the input, into the output.</summary>
     [Test]
     public void SinglePixelStampsTheKernel()
@@ -53,11 +63,11 @@ public sealed class ConvTranspose2dTests : GpuTest
     [Test]
     public void ForwardFusesAFollowingActivation()
     {
-        var r = new Random(8);
+        int r = 8;
         int n = 2, cin = 3, cout = 4, h = 3, w = 4, k = 3, s = 2, p = 1, op = 1;
-        var x = ConvTest.Random(r, n * cin * h * w);
-        var wt = ConvTest.Random(r, cin * cout * k * k);
-        var b = ConvTest.Random(r, cout);
+        var x = FixtureLayer.Uniform(n * cin * h * w, r++);
+        var wt = FixtureLayer.Uniform(cin * cout * k * k, r++);
+        var b = FixtureLayer.Uniform(cout, r++);
         int oh = 2 * h, ow = 2 * w;
         var net = new Sequential(new ConvTranspose2d(cin, cout, k, s, p, op), new ReLU());
         using var compiled = net.Compile(Context, CompileOptions.For("x", new Shape(n, cin, h, w)));

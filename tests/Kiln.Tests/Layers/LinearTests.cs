@@ -1,11 +1,10 @@
+using Kiln.Tests.Reference;
 using NUnit.Framework;
 
 namespace Kiln.Tests.Layers;
 
 public sealed class LinearTests : GpuTest
 {
-    static float[] Random(Random r, long n) => Enumerable.Range(0, (int)n).Select(_ => (float)(r.NextDouble() * 2 - 1)).ToArray();
-
     static double[] Forward(float[] x, float[] w, float[]? b, int n, int inF, int outF)
     {
         var y = new double[n * outF];
@@ -25,18 +24,18 @@ public sealed class LinearTests : GpuTest
     [TestCase(13, 6, 1, true)]
     public void ForwardAndBackwardMatchReference(int n, int inF, int outF, bool bias)
     {
-        var r = new Random(1234 + n * 31 + inF);
-        var x = Random(r, n * inF);
-        var w = Random(r, outF * inF);
-        var b = bias ? Random(r, outF) : null;
-        var gy = Random(r, n * outF);
+        int r = 1234 + n * 31 + inF;
+        var x = FixtureLayer.Uniform(n * inF, r++);
+        var w = FixtureLayer.Uniform(outF * inF, r++);
+        var b = bias ? FixtureLayer.Uniform(outF, r++) : null;
+        var gy = FixtureLayer.Uniform(n * outF, r++);
         var ps = new Dictionary<string, float[]> { ["weight"] = w };
         if (b != null) ps["bias"] = b;
         var res = LayerHarness.Run(Context, new Linear(inF, outF, bias), new[] { new Shape(n, inF) }, new[] { x }, ps, gy);
 
         Assert.That(res.OutputShape, Is.EqualTo(new Shape(n, outF)));
         var y = Forward(x, w, b, n, inF, outF);
-        Assert.That(MaxRel(res.Output, y), Is.LessThan(Tolerances.Forward), "y");
+        Assert.That(RelativeError.MaxRelative(res.Output, y), Is.LessThan(Tolerances.Forward), "y");
 
         var gx = new double[n * inF];
         var gw = new double[outF * inF];
@@ -52,20 +51,49 @@ public sealed class LinearTests : GpuTest
                     gw[o * inF + k] += d * x[i * inF + k];
                 }
             }
-        Assert.That(MaxRel(res.InputGradients[0], gx), Is.LessThan(Tolerances.Gradient), "grad_x");
-        Assert.That(MaxRel(res.ParameterGradients["weight"], gw), Is.LessThan(Tolerances.Gradient), "grad_weight");
-        if (bias) Assert.That(MaxRel(res.ParameterGradients["bias"], gb), Is.LessThan(Tolerances.Gradient), "grad_bias");
+        Assert.That(RelativeError.MaxRelative(res.InputGradients[0], gx), Is.LessThan(Tolerances.Gradient), "grad_x");
+        Assert.That(RelativeError.MaxRelative(res.ParameterGradients["weight"], gw), Is.LessThan(Tolerances.Gradient), "grad_weight");
+        if (bias) Assert.That(RelativeError.MaxRelative(res.ParameterGradients["bias"], gb), Is.LessThan(Tolerances.Gradient), "grad_bias");
         else Assert.That(res.ParameterGradients.ContainsKey("bias"), Is.False);
+    }
+
+    [TestCaseSource(typeof(Fixture), nameof(Fixture.All), new object[] { "linear" })]
+    public void ForwardAndBackwardMatchPyTorch(Fixture f)
+    {
+        var layer = new Linear(f.Int("in_features"), f.Int("out_features"), f.Has("bias"));
+        var res = FixtureLayer.Run(Context, layer, f, "x");
+        FixtureLayer.AssertAll(res, f, "x");
+    }
+
+    /// <summary>The GPU's gradients against central differences of the double reference loss sum(r * linear(x)), r the output gradient.</summary>
+    [Test]
+    public void BackwardMatchesFiniteDifferences()
+    {
+        int n = 3, inF = 6, outF = 4;
+        var x = FixtureLayer.Uniform(n * inF, 61);
+        var w = FixtureLayer.Uniform(outF * inF, 62);
+        var b = FixtureLayer.Uniform(outF, 63);
+        var gy = FixtureLayer.Uniform(n * outF, 64);
+        var res = LayerHarness.Run(Context, new Linear(inF, outF), new[] { new Shape(n, inF) }, new[] { x },
+            new Dictionary<string, float[]> { ["weight"] = w, ["bias"] = b }, gy);
+        double[] dx = ConvTest.D(x), dw = ConvTest.D(w), db = ConvTest.D(b), r = ConvTest.D(gy);
+        double Loss(double[] xv, double[] wv, double[] bv) => FixtureLayer.Dot(r, RefLinear.Forward(xv, wv, bv, n, inF, outF));
+        var gx = FiniteDifferences.Gradient(v => Loss(v, dw, db), dx);
+        var gw = FiniteDifferences.Gradient(v => Loss(dx, v, db), dw);
+        var gb = FiniteDifferences.Gradient(v => Loss(dx, dw, v), db);
+        Assert.That(RelativeError.MaxRelative(res.InputGradients[0], gx), Is.LessThan(Tolerances.Gradient), "grad_x");
+        Assert.That(RelativeError.MaxRelative(res.ParameterGradients["weight"], gw), Is.LessThan(Tolerances.Gradient), "grad_weight");
+        Assert.That(RelativeError.MaxRelative(res.ParameterGradients["bias"], gb), Is.LessThan(Tolerances.Gradient), "grad_bias");
     }
 
     [Test]
     public void ForwardFusesAFollowingActivation()
     {
-        var r = new Random(7);
+        int r = 7;
         int n = 5, inF = 9, outF = 6;
-        var x = Random(r, n * inF);
-        var w = Random(r, outF * inF);
-        var b = Random(r, outF);
+        var x = FixtureLayer.Uniform(n * inF, r++);
+        var w = FixtureLayer.Uniform(outF * inF, r++);
+        var b = FixtureLayer.Uniform(outF, r++);
         var net = new Sequential(new Linear(inF, outF), new LeakyReLU(0.2f));
         using var compiled = net.Compile(Context, CompileOptions.For("x", new Shape(n, inF)));
         Assert.That(compiled.Plan.Dispatches.Select(d => d.Kernel), Is.EqualTo(new[] { "linear/linear.gemm" }));
@@ -75,7 +103,7 @@ public sealed class LinearTests : GpuTest
         compiled.Parameters[$"{prefix}.bias"].Upload(b);
         compiled.Run();
         var y = Forward(x, w, b, n, inF, outF).Select(v => v >= 0 ? v : 0.2 * v).ToArray();
-        Assert.That(MaxRel(compiled.GetOutput("y"), y), Is.LessThan(Tolerances.Forward));
+        Assert.That(RelativeError.MaxRelative(compiled.GetOutput("y"), y), Is.LessThan(Tolerances.Forward));
     }
 
     [Test]
@@ -90,13 +118,5 @@ public sealed class LinearTests : GpuTest
     {
         var e = Assert.Throws<GraphException>(() => LayerHarness.Run(Context, new Linear(12, 4), new[] { new Shape(2, 3, 2, 2) }, new[] { new float[24] }));
         Assert.That(e!.Message, Does.Contain("layer").And.Contain("Flatten"));
-    }
-
-    internal static double MaxRel(float[] actual, double[] expected)
-    {
-        Assert.That(actual, Has.Length.EqualTo(expected.Length));
-        double scale = expected.Max(Math.Abs), err = 0;
-        for (int i = 0; i < actual.Length; i++) err = Math.Max(err, Math.Abs(actual[i] - expected[i]));
-        return scale == 0 ? err : err / scale;
     }
 }

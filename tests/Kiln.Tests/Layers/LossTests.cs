@@ -1,3 +1,4 @@
+using Kiln.Tests.Reference;
 using NUnit.Framework;
 
 namespace Kiln.Tests.Layers;
@@ -22,9 +23,9 @@ public sealed class LossTests : GpuTest
     static void Check(LayerResult res, (double Loss, double[] Gp, double[] Gt) expected)
     {
         Assert.That(res.OutputShape, Is.EqualTo(new Shape(1)));
-        Assert.That(ConcatTests.MaxRel(res.Output, new[] { expected.Loss }), Is.LessThan(Tolerances.Forward), $"loss {res.Output[0]} vs {expected.Loss}");
-        Assert.That(ConcatTests.MaxRel(res.InputGradients[0], expected.Gp), Is.LessThan(Tolerances.Gradient), "grad_prediction");
-        Assert.That(ConcatTests.MaxRel(res.InputGradients[1], expected.Gt), Is.LessThan(Tolerances.Gradient), "grad_target");
+        Assert.That(RelativeError.MaxRelative(res.Output, new[] { expected.Loss }), Is.LessThan(Tolerances.Forward), $"loss {res.Output[0]} vs {expected.Loss}");
+        Assert.That(RelativeError.MaxRelative(res.InputGradients[0], expected.Gp), Is.LessThan(Tolerances.Gradient), "grad_prediction");
+        Assert.That(RelativeError.MaxRelative(res.InputGradients[1], expected.Gt), Is.LessThan(Tolerances.Gradient), "grad_target");
     }
 
     static IEnumerable<TestCaseData> Shapes()
@@ -42,9 +43,9 @@ public sealed class LossTests : GpuTest
 
     void Pair(Layer loss, bool l1, Shape shape)
     {
-        var r = new Random((int)shape.Elements);
-        var p = ConcatTests.Random(r, shape.Elements);
-        var t = ConcatTests.Random(r, shape.Elements);
+        int r = (int)shape.Elements;
+        var p = FixtureLayer.Uniform(shape.Elements, r++);
+        var t = FixtureLayer.Uniform(shape.Elements, r++);
         t[0] = p[0]; // equality: L1's gradient is 0 there
         const float gl = 0.75f;
         var res = LayerHarness.Run(Context, loss, new[] { shape, shape }, new[] { p, t }, null, new[] { gl });
@@ -67,11 +68,11 @@ public sealed class LossTests : GpuTest
     [TestCaseSource(nameof(MaskedCases))]
     public void Masked_MatchesReference(bool l1, Shape shape, Shape maskShape, bool soft)
     {
-        var r = new Random((int)(shape.Elements + maskShape.Elements) + (l1 ? 1 : 0));
-        var p = ConcatTests.Random(r, shape.Elements);
-        var t = ConcatTests.Random(r, shape.Elements);
+        int r = (int)(shape.Elements + maskShape.Elements) + (l1 ? 1 : 0);
+        var p = FixtureLayer.Uniform(shape.Elements, r++);
+        var t = FixtureLayer.Uniform(shape.Elements, r++);
         t[1] = p[1];
-        var m = Enumerable.Range(0, (int)maskShape.Elements).Select(_ => soft ? (float)r.NextDouble() : r.Next(2)).ToArray();
+        var m = (soft ? RandomData.Uniform((int)maskShape.Elements, r, 0, 1) : RandomData.Mask((int)maskShape.Elements, r)).Select(v => (float)v).ToArray();
         bool broadcast = maskShape != shape;
         int c = shape[1], inner = (int)(shape.Elements / shape[0] / c);
         Func<int, double> mask = broadcast ? i => m[i / (c * inner) * inner + i % inner] : i => m[i];
@@ -86,9 +87,9 @@ public sealed class LossTests : GpuTest
     public void Masked_EmptyMask_GivesZeroLossAndGradient()
     {
         var shape = new Shape(1, 2, 3, 3);
-        var r = new Random(2);
-        var p = ConcatTests.Random(r, shape.Elements);
-        var t = ConcatTests.Random(r, shape.Elements);
+        int r = 2;
+        var p = FixtureLayer.Uniform(shape.Elements, r++);
+        var t = FixtureLayer.Uniform(shape.Elements, r++);
         var res = LayerHarness.Run(Context, new MaskedMseLoss(), new[] { shape, shape, new Shape(1, 1, 3, 3) }, new[] { p, t, new float[9] }, null, new[] { 1f });
         Assert.That(res.Output[0], Is.EqualTo(0f));
         Assert.That(res.InputGradients[0], Is.All.EqualTo(0f));
@@ -117,6 +118,32 @@ public sealed class LossTests : GpuTest
         // Masked elements (pixel 3 of both channels excluded): |1|, 0, |-1|, |5|, |6|, |-2| over 6.
         Assert.That(compiled.GetOutput("loss")[0], Is.EqualTo(15f / 6).Within(1e-6));
         Assert.That(compiled.InputGradients["x"].ToArray(), Is.EqualTo(new[] { 1f, 0, -1, 0, 1, 1, -1, 0 }.Select(v => v / 6)).Within(1e-7));
+    }
+
+    static IEnumerable<TestCaseData> PyTorchCases() =>
+        new[] { "mse_loss", "l1_loss", "masked_mse_loss", "masked_l1_loss" }.SelectMany(Fixture.All);
+
+    /// <summary>
+    /// Each PyTorch loss fixture: y and grad_y are scalars (shape []); the harness's DotLoss takes grad_y as a
+    /// one-element tensor, so the loss's gradient is exactly grad_y. The fixtures hold grad_pred only.
+    /// </summary>
+    [TestCaseSource(nameof(PyTorchCases))]
+    public void ForwardAndBackwardMatchPyTorch(Fixture f)
+    {
+        Assert.That(f.Str("reduction"), Is.EqualTo("mean"));
+        Layer loss = f.Op switch
+        {
+            "mse_loss" => new MseLoss(),
+            "l1_loss" => new L1Loss(),
+            "masked_mse_loss" => new MaskedMseLoss(),
+            "masked_l1_loss" => new MaskedL1Loss(),
+            var op => throw new InvalidDataException($"{f.Name}: op {op}"),
+        };
+        var inputs = f.Has("mask") ? new[] { "pred", "target", "mask" } : new[] { "pred", "target" };
+        Assert.That(f["grad_y"].Shape, Is.Empty, "grad_y is a scalar");
+        var res = FixtureLayer.Run(Context, loss, f, inputs);
+        FixtureLayer.AssertOutput(res, f);
+        FixtureLayer.AssertGradient(res.InputGradients[0], f, "grad_pred");
     }
 
     [Test]

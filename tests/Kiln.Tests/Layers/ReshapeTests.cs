@@ -1,3 +1,4 @@
+using Kiln.Tests.Reference;
 using NUnit.Framework;
 
 namespace Kiln.Tests.Layers;
@@ -79,9 +80,9 @@ public sealed class ReshapeTests : GpuTest
     [TestCaseSource(nameof(Views))]
     public void ForwardIsTheInputAndBackwardIsTheOutputGradient(Layer view, Shape xShape, Shape yShape)
     {
-        var r = new Random(17);
-        var x = ConcatTests.Random(r, xShape.Elements);
-        var g = ConcatTests.Random(r, xShape.Elements);
+        int r = 17;
+        var x = FixtureLayer.Uniform(xShape.Elements, r++);
+        var g = FixtureLayer.Uniform(xShape.Elements, r++);
         var (y, shape, gx) = RunView(view, xShape, x, g);
         Assert.That(shape, Is.EqualTo(yShape));
         Assert.That(y, Is.EqualTo(x), "y is x, reshaped");
@@ -93,9 +94,9 @@ public sealed class ReshapeTests : GpuTest
     public void FlattenThenReshape_RoundTrips()
     {
         var xShape = new Shape(2, 4, 3, 3);
-        var r = new Random(23);
-        var x = ConcatTests.Random(r, xShape.Elements);
-        var g = ConcatTests.Random(r, xShape.Elements);
+        int r = 23;
+        var x = FixtureLayer.Uniform(xShape.Elements, r++);
+        var g = FixtureLayer.Uniform(xShape.Elements, r++);
         var net = new Network();
         var relu = net.Add(new ReLU(), net.Input("x"));
         var back = net.Add(new Reshape(4, 3, 3), net.Add(new Flatten(), relu));

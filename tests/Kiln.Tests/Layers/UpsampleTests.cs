@@ -1,11 +1,10 @@
+using Kiln.Tests.Reference;
 using NUnit.Framework;
 
 namespace Kiln.Tests.Layers;
 
 public sealed class UpsampleTests : GpuTest
 {
-    static float[] Random(Random r, long n) => Enumerable.Range(0, (int)n).Select(_ => (float)(r.NextDouble() * 2 - 1)).ToArray();
-
     /// <summary>Per-axis interpolation weights: (source index, weight) pairs for each output index.</summary>
     static (int, double)[][] Axis(UpsampleMode mode, int size, int scale)
     {
@@ -52,14 +51,28 @@ public sealed class UpsampleTests : GpuTest
     [TestCase(UpsampleMode.Bilinear, 1, 2, 4, 4, 1)]
     public void ForwardAndBackwardMatchReference(UpsampleMode mode, int n, int c, int h, int w, int scale)
     {
-        var r = new Random(5 + h * 13 + scale);
-        var x = Random(r, n * c * h * w);
-        var gy = Random(r, n * c * h * w * scale * scale);
+        int r = 5 + h * 13 + scale;
+        var x = FixtureLayer.Uniform(n * c * h * w, r++);
+        var gy = FixtureLayer.Uniform(n * c * h * w * scale * scale, r++);
         var res = LayerHarness.Run(Context, new Upsample(scale, mode), new[] { new Shape(n, c, h, w) }, new[] { x }, null, gy);
         Assert.That(res.OutputShape, Is.EqualTo(new Shape(n, c, h * scale, w * scale)));
         var (y, gx) = Reference(mode, x, gy, n * c, h, w, scale);
-        Assert.That(LinearTests.MaxRel(res.Output, y), Is.LessThan(Tolerances.Forward), "y");
-        Assert.That(LinearTests.MaxRel(res.InputGradients[0], gx), Is.LessThan(Tolerances.Gradient), "grad_x");
+        Assert.That(RelativeError.MaxRelative(res.Output, y), Is.LessThan(Tolerances.Forward), "y");
+        Assert.That(RelativeError.MaxRelative(res.InputGradients[0], gx), Is.LessThan(Tolerances.Gradient), "grad_x");
+    }
+
+    [TestCaseSource(typeof(Fixture), nameof(Fixture.All), new object[] { "upsample" })]
+    public void ForwardAndBackwardMatchPyTorch(Fixture f)
+    {
+        var mode = f.Str("mode") switch
+        {
+            "nearest" => UpsampleMode.Nearest,
+            "bilinear" => UpsampleMode.Bilinear,
+            var m => throw new InvalidDataException($"{f.Name}: mode {m}"),
+        };
+        Assert.That(f.Bool("align_corners", false), Is.False, "Kiln's bilinear is align_corners=False");
+        var res = FixtureLayer.Run(Context, new Upsample(f.Int("scale_factor"), mode), f, "x");
+        FixtureLayer.AssertAll(res, f, "x");
     }
 
     [Test]
