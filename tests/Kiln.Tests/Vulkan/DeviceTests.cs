@@ -117,8 +117,7 @@ public sealed class DeviceTests
     [Test]
     public void ChooseDevice_WithoutASelector_IsTheDeviceTheSharedContextUses()
     {
-        if (Environment.GetEnvironmentVariable("KILN_DEVICE") is { Length: > 0 })
-            Assert.Ignore("KILN_DEVICE is set");
+        Assume.That(Environment.GetEnvironmentVariable("KILN_DEVICE"), Is.Null.Or.Empty, "KILN_DEVICE chooses another device");
         Assert.That(GpuContext.ChooseDevice().Index, Is.EqualTo(Gpu.Context.Info.Index));
     }
 }
