@@ -7,7 +7,13 @@ public sealed record CompileOptions
     public IReadOnlyDictionary<string, Shape> InputShapes { get; init; } = new Dictionary<string, Shape>();
     /// <summary>Also build the backward pass from the loss and an SGD update of every parameter.</summary>
     public bool Training { get; init; }
-    /// <summary>SGD learning rate; it lives in the step-state buffer, changeable without re-recording.</summary>
+    /// <summary>How parameters are updated from their gradients when training.</summary>
+    public Optimizer Optimizer { get; init; } = Optimizer.Sgd;
+    /// <summary>Adam's decay rates and epsilon (PyTorch's defaults).</summary>
+    public float AdamBeta1 { get; init; } = 0.9f;
+    public float AdamBeta2 { get; init; } = 0.999f;
+    public float AdamEpsilon { get; init; } = 1e-8f;
+    /// <summary>Learning rate; it lives in the step-state buffer, changeable without re-recording.</summary>
     public float LearningRate { get; init; } = 0.01f;
     /// <summary>Seed of parameter initialisation (and of random layers): the same seed gives the same run.</summary>
     public int Seed { get; init; }

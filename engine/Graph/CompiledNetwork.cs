@@ -84,6 +84,8 @@ public sealed class CompiledNetwork : IDisposable
             InputGradients = inputGrads.ToDictionary(kv => kv.Key, kv => kv.Value.Tensor!);
             foreach (var (name, value, spec) in parameters)
                 value.Tensor!.Upload(ParameterInitializer.Values(spec, options.Seed, name));
+            foreach (var v in plan.Emitter.Values.Where(v => v.Kind == ValueKind.OptimizerState))
+                v.Tensor!.Upload(new float[v.Shape.Elements]);
             learningRate = options.LearningRate;
             WriteState(step: 0);
 
@@ -166,7 +168,7 @@ public sealed class CompiledNetwork : IDisposable
         return replay[slot]!.Submit();
     }
 
-    /// <summary>SGD learning rate, in the step-state buffer (takes effect from the next step, no re-recording).</summary>
+    /// <summary>Learning rate, in the step-state buffer (takes effect from the next step, no re-recording).</summary>
     public float LearningRate
     {
         get => learningRate;

@@ -105,7 +105,11 @@ internal static class Compiler
                     inputGrads[c.Name] = kept;
                 }
             emitter.Phase = "update";
-            foreach (var (p, g) in paramGrads) Sgd(emitter, p, g);
+            foreach (var (p, g) in paramGrads)
+            {
+                if (options.Optimizer == Optimizer.Adam) Adam(emitter, p, g, options);
+                else Sgd(emitter, p, g);
+            }
             StepCounter(emitter);
         }
         var memory = MemoryPlanner.Assign(emitter.Values, emitter.Steps, (long)Math.Min(device.MaxStorageBufferRange, 1UL << 30));
@@ -254,6 +258,16 @@ internal static class Compiler
         var spec = new KernelSpec("optim/sgd", new[] { BindingKind.StorageBuffer, BindingKind.StorageBuffer, BindingKind.StorageBuffer }, 4, Array.Empty<uint>(), Emitter.ElementwiseLocal);
         emitter.Dispatch(spec, emitter.ElementwiseGroups(param.Shape.Elements), PushConstants.Ints((int)param.Shape.Elements),
             $"{param.Name}.sgd", Arg.State, Arg.In(grad), Arg.InOut(param));
+    }
+
+    static void Adam(Emitter emitter, Value param, Value grad, CompileOptions o)
+    {
+        var m = emitter.NewValue(param.Shape, ValueKind.OptimizerState, $"{param.Name}.adam_m");
+        var v = emitter.NewValue(param.Shape, ValueKind.OptimizerState, $"{param.Name}.adam_v");
+        var spec = new KernelSpec("optim/adam", KernelSpec.Buffers(5), 4,
+            new[] { KernelSpec.Word(o.AdamBeta1), KernelSpec.Word(o.AdamBeta2), KernelSpec.Word(o.AdamEpsilon) }, Emitter.ElementwiseLocal);
+        emitter.Dispatch(spec, emitter.ElementwiseGroups(param.Shape.Elements), PushConstants.Ints((int)param.Shape.Elements),
+            $"{param.Name}.adam", Arg.State, Arg.In(grad), Arg.InOut(m), Arg.InOut(v), Arg.InOut(param));
     }
 
     /// <summary>Advances the step counter in the step-state buffer on the GPU, so a replayed step needs no upload.</summary>

@@ -10,6 +10,8 @@ internal enum ValueKind
     Parameter,
     /// <summary>A parameter's gradient: kept, the optimizer and the host read it.</summary>
     ParameterGradient,
+    /// <summary>An optimizer's running state (Adam's moments): kept across steps, starts at zero.</summary>
+    OptimizerState,
     /// <summary>Lives only between its first and last use in the schedule: memory shared by liveness.</summary>
     Transient,
 }

@@ -22,14 +22,20 @@ public sealed class TrainingTests : GpuTest
     static float[] Floats(double[] d) => d.Select(v => (float)v).ToArray();
 
     [Test]
-    public void InpaintingUNet_LossGoesDown()
+    public void InpaintingUNet_LossGoesDown() => InpaintingUNet(Optimizer.Sgd, 5f, 21, 0.99);
+
+    [Test]
+    public void InpaintingUNet_WithAdam_LossDropsFaster() => InpaintingUNet(Optimizer.Adam, 3e-3f, 21, 0.8);
+
+    void InpaintingUNet(Optimizer optimizer, float lr, int steps, double factor)
     {
         var net = InpaintUNet.BuildForTraining(8, 16, 32);
         using var compiled = net.Compile(Context, new CompileOptions
         {
             InputShapes = new Dictionary<string, Shape> { ["x"] = new Shape(2, 4, 16, 16), ["target"] = new Shape(2, 3, 16, 16) },
             Training = true,
-            LearningRate = 5f,
+            Optimizer = optimizer,
+            LearningRate = lr,
             Seed = 1,
         });
         // Smooth colour patterns (learnable), with random holes.
@@ -49,13 +55,14 @@ public sealed class TrainingTests : GpuTest
             }
         compiled.SetInput("x", Floats(x));
         compiled.SetInput("target", Floats(target));
-        var losses = Train(compiled, 21);
-        TestContext.Out.WriteLine("inpaint L1: " + string.Join(" ", losses.Select(l => l.ToString("0.00000"))));
-        // Plain SGD moves a sigmoid-output UNet under an L1 loss slowly (Adam comes with the training issue):
-        // what this checks is that the loss goes down steadily (no step raises it by more than 2e-4).
-        for (int i = 1; i < losses.Count; i++) Assert.That(losses[i], Is.LessThanOrEqualTo(losses[i - 1] + 2e-4f), $"step {i}");
-        Assert.That(losses[^1], Is.LessThan(0.99 * losses[0]));
-        Assert.That(compiled.StepCount, Is.EqualTo(21u), "the GPU advanced the step counter once per replayed step");
+        var losses = Train(compiled, steps);
+        TestContext.Out.WriteLine($"inpaint L1 ({optimizer}): " + string.Join(" ", losses.Select(l => l.ToString("0.00000"))));
+        // Plain SGD moves a sigmoid-output UNet under an L1 loss slowly; what it must do is go down steadily
+        // (no step raises the loss by more than 2e-4). Adam must cut it by a fifth.
+        if (optimizer == Optimizer.Sgd)
+            for (int i = 1; i < losses.Count; i++) Assert.That(losses[i], Is.LessThanOrEqualTo(losses[i - 1] + 2e-4f), $"step {i}");
+        Assert.That(losses[^1], Is.LessThan(factor * losses[0]));
+        Assert.That(compiled.StepCount, Is.EqualTo((uint)steps), "the GPU advanced the step counter once per replayed step");
     }
 
     [Test]
