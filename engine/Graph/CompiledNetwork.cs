@@ -25,6 +25,7 @@ public sealed class CompiledNetwork : IDisposable
     readonly CommandList?[] replay;
     bool disposed;
     float learningRate;
+    readonly uint seed;
 
     public GpuContext Context { get; }
     public IReadOnlyDictionary<string, Tensor> Inputs { get; }
@@ -87,6 +88,7 @@ public sealed class CompiledNetwork : IDisposable
             foreach (var v in plan.Emitter.Values.Where(v => v.Kind == ValueKind.OptimizerState))
                 v.Tensor!.Upload(new float[v.Shape.Elements]);
             learningRate = options.LearningRate;
+            seed = unchecked((uint)options.Seed);
             WriteState(step: 0);
 
             Plan = plan.Report();
@@ -187,6 +189,7 @@ public sealed class CompiledNetwork : IDisposable
         var words = state.ToArray();
         if (step is { } s) words[0] = BitConverter.UInt32BitsToSingle(s);
         words[1] = learningRate;
+        words[2] = BitConverter.UInt32BitsToSingle(seed);
         words[3] = 1f;
         state.Upload(words);
     }

@@ -82,7 +82,7 @@ internal static class Compiler
             else
             {
                 c.Output = emitter.NewValue(c.Shape, isNamed ? ValueKind.Output : ValueKind.Transient, c.Name);
-                c.Layer.Forward(new ForwardPass(emitter, ins, c.Output, c.Params, c.Name) { Activation = c.Fused, Slope = c.FusedSlope });
+                c.Layer.Forward(new ForwardPass(emitter, ins, c.Output, c.Params, c.Name) { Activation = c.Fused, Slope = c.FusedSlope, Training = options.Training });
             }
         }
         foreach (var (name, node) in net.Outputs) outputs[name] = Final(node).Output;
@@ -206,7 +206,7 @@ internal static class Compiler
     static void Backward(List<CNode> list, CNode lossNode, Emitter emitter, List<(Value, Value)> paramGrads, bool inputGrads)
     {
         foreach (var c in list)
-            c.NeedsGrad = c.Layer == null ? inputGrads : c.Layer.Parameters.Count > 0 || c.Inputs.Any(i => i.NeedsGrad);
+            c.NeedsGrad = c.Layer == null ? inputGrads : c.Layer.Parameters.Any(p => p.Trainable) || c.Inputs.Any(i => i.NeedsGrad);
         emitter.Phase = "backward";
         var seed = emitter.NewValue(lossNode.Shape, ValueKind.Transient, "loss.grad");
         emitter.Fill(seed, 1f, "loss.grad_seed");
@@ -228,6 +228,7 @@ internal static class Compiler
                 : null).ToArray();
             foreach (var (name, p) in c.Params)
             {
+                if (!c.Layer.Parameters.First(ps => ps.Name == name).Trainable) continue;
                 var g = emitter.NewValue(p.Shape, ValueKind.ParameterGradient, $"{p.Name}.grad");
                 c.ParamGrads[name] = g;
                 paramGrads.Add((p, g));

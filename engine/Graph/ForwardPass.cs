@@ -23,6 +23,8 @@ internal sealed class ForwardPass
     /// <summary>An activation the fusion pass folded into this layer: apply it to the output in the same kernel.</summary>
     public Activation Activation { get; init; }
     public float Slope { get; init; }
+    /// <summary>True when compiling a training step (Dropout drops, BatchNorm uses batch statistics and updates its running ones).</summary>
+    public bool Training { get; init; }
     public Value Param(string name) => parameters[name];
     public bool HasParam(string name) => parameters.ContainsKey(name);
 }

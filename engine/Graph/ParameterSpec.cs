@@ -14,4 +14,6 @@ public enum ParameterInit
 /// <param name="Shape">Shape of the tensor.</param>
 /// <param name="Init">Initial distribution.</param>
 /// <param name="FanIn">Fan-in used by <see cref="ParameterInit.UniformFanIn"/> (PyTorch's, from the weight's shape).</param>
-public sealed record ParameterSpec(string Name, Shape Shape, ParameterInit Init, int FanIn = 1);
+/// <param name="Trainable">False for state a layer keeps but does not learn (BatchNorm's running statistics):
+/// it gets no gradient and no optimizer update; the layer's forward pass may write it.</param>
+public sealed record ParameterSpec(string Name, Shape Shape, ParameterInit Init, int FanIn = 1, bool Trainable = true);
