@@ -194,6 +194,36 @@ public sealed class CompiledNetwork : IDisposable
         state.Upload(words);
     }
 
+    /// <summary>
+    /// Writes every parameter (trainable or not) to a safetensors file, named as in <see cref="Parameters"/>.
+    /// The file is written beside the target and renamed over it, so an interrupted save never loses the last one.
+    /// </summary>
+    public void SaveParameters(string path, IReadOnlyDictionary<string, string>? metadata = null)
+    {
+        ThrowIfDisposed();
+        IO.Safetensors.Write(path, Parameters.Select(p => (p.Key, p.Value.Shape.ToArray(), p.Value.ToArray())), metadata);
+    }
+
+    /// <summary>
+    /// Loads parameters saved by <see cref="SaveParameters"/> (or any safetensors file with the same names and
+    /// shapes). Every name and shape is checked before anything is uploaded; a file missing a parameter, or
+    /// holding one this network doesn't have, is rejected.
+    /// </summary>
+    public void LoadParameters(string path)
+    {
+        ThrowIfDisposed();
+        var (tensors, _) = IO.Safetensors.Read(path);
+        var missing = Parameters.Keys.Where(k => !tensors.ContainsKey(k)).ToList();
+        var extra = tensors.Keys.Where(k => !Parameters.ContainsKey(k)).ToList();
+        if (missing.Count > 0 || extra.Count > 0)
+            throw new KilnException($"{path}: parameters don't match the network (missing: {string.Join(", ", missing.DefaultIfEmpty("none"))}; not in the network: {string.Join(", ", extra.DefaultIfEmpty("none"))}).");
+        foreach (var (name, t) in Parameters)
+            if (!tensors[name].Shape.SequenceEqual(t.Shape.ToArray()))
+                throw new KilnException($"{path}: parameter '{name}' is [{string.Join(",", tensors[name].Shape)}] in the file, {t.Shape} in the network.");
+        var values = tensors.ToDictionary(kv => kv.Key, kv => kv.Value.ToFloats());
+        foreach (var (name, t) in Parameters) t.Upload(values[name]);
+    }
+
     /// <summary>Uploads an input by name.</summary>
     public void SetInput(string name, ReadOnlySpan<float> data) => Tensor(Inputs, name, "input").Upload(data);
 
