@@ -7,7 +7,8 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-pkgs=(mesa-vulkan-drivers libvulkan1 glslc spirv-tools vulkan-validationlayers vulkan-tools)
+# dataset-fashion-mnist: the real data the IDX reader is tested on and the fashion presets train on.
+pkgs=(mesa-vulkan-drivers libvulkan1 glslc spirv-tools vulkan-validationlayers vulkan-tools dataset-fashion-mnist)
 
 fail() {
     echo "ensure-deps: ERROR: $*" >&2
