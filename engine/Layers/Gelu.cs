@@ -1,0 +1,16 @@
+using Kiln.Graph;
+using Kiln.Layers;
+
+namespace Kiln;
+
+/// <summary>GELU in its exact form, as PyTorch's default nn.GELU(): y = x * Φ(x), Φ the standard normal CDF (via erf).</summary>
+public sealed class Gelu : Layer
+{
+    public override string Kind => "gelu";
+
+    public override Shape OutputShape(IReadOnlyList<Shape> inputs) => inputs[0];
+
+    internal override void Forward(ForwardPass f) => ElementwiseKernels.Gelu(f);
+
+    internal override void Backward(BackwardPass b) => ElementwiseKernels.GeluBackward(b);
+}
