@@ -1,0 +1,68 @@
+using Kiln.Graph;
+using Kiln.Layers;
+using Kiln.Vulkan;
+
+namespace Kiln;
+
+/// <summary>
+/// Batch normalisation over [N, C, H, W] (PyTorch's BatchNorm2d with affine and tracked running statistics):
+/// weight (ones) and bias (zeros) are learned; running_mean (zeros) and running_var (ones) are state. In a training
+/// step the batch mean and biased variance normalise and the running statistics move by momentum towards the
+/// batch mean and unbiased variance; otherwise the running statistics normalise.
+/// </summary>
+public sealed class BatchNorm2d : Layer
+{
+    public BatchNorm2d(int numFeatures, float eps = 1e-5f, float momentum = 0.1f)
+    {
+        if (numFeatures <= 0) throw new ArgumentException($"batchnorm2d: num_features must be positive, got {numFeatures}.");
+        if (!(eps > 0)) throw new ArgumentException($"batchnorm2d: eps must be positive, got {eps}.");
+        if (!(momentum >= 0 && momentum <= 1)) throw new ArgumentException($"batchnorm2d: momentum must be in [0, 1], got {momentum}.");
+        NumFeatures = numFeatures;
+        Eps = eps;
+        Momentum = momentum;
+    }
+
+    public int NumFeatures { get; }
+    public float Eps { get; }
+    public float Momentum { get; }
+    public override string Kind => "batchnorm2d";
+
+    public override IReadOnlyList<ParameterSpec> Parameters => new ParameterSpec[]
+    {
+        new("weight", new Shape(NumFeatures), ParameterInit.Ones),
+        new("bias", new Shape(NumFeatures), ParameterInit.Zeros),
+        new("running_mean", new Shape(NumFeatures), ParameterInit.Zeros, Trainable: false),
+        new("running_var", new Shape(NumFeatures), ParameterInit.Ones, Trainable: false),
+    };
+
+    public override Shape OutputShape(IReadOnlyList<Shape> inputs)
+    {
+        var x = inputs[0];
+        if (x.Rank != 4) throw Mismatch($"batchnorm2d takes [N, {NumFeatures}, H, W], got {x}.");
+        if (x[1] != NumFeatures) throw Mismatch($"batchnorm2d expects {NumFeatures} channels, got {x[1]} ({x}).");
+        return x;
+    }
+
+    internal override void Forward(ForwardPass f)
+    {
+        var x = f.Input.Shape;
+        if (f.Training && x[0] * x[2] * x[3] < 2)
+            throw new GraphException($"{f.Name}: batchnorm2d needs more than one value per channel to train, got {x}.");
+        var spec = new KernelSpec("batchnorm/batchnorm.fwd", KernelSpec.Buffers(6), 12,
+            new[] { f.Training ? 1u : 0u, KernelSpec.Word(Eps), KernelSpec.Word(Momentum) }, NormKernels.ReduceLocal);
+        Arg Stat(string name) => f.Training ? Arg.InOut(f.Param(name)) : Arg.In(f.Param(name));
+        f.Emitter.Dispatch(spec, NormKernels.PerItemGroups(x[1]), PushConstants.Ints(x[0], x[1], x[2] * x[3]), $"{f.Name}.fwd",
+            Arg.In(f.Input), Arg.In(f.Param("weight")), Arg.In(f.Param("bias")), Stat("running_mean"), Stat("running_var"), Arg.Out(f.Output));
+    }
+
+    /// <summary>The gradient of the training form (backward passes are only compiled for training steps).</summary>
+    internal override void Backward(BackwardPass b)
+    {
+        var x = b.Input.Shape;
+        var dx = b.GradInput ?? b.Emitter.NewValue(x, ValueKind.Transient, $"{b.Name}.grad_in_unused");
+        var spec = new KernelSpec("batchnorm/batchnorm.bwd", KernelSpec.Buffers(6), 12, new[] { KernelSpec.Word(Eps) }, NormKernels.ReduceLocal);
+        b.Emitter.Dispatch(spec, NormKernels.PerItemGroups(x[1]), PushConstants.Ints(x[0], x[1], x[2] * x[3]), $"{b.Name}.bwd",
+            Arg.In(b.Input), Arg.In(b.Param("weight")), Arg.In(b.GradOutput), Arg.Out(dx),
+            Arg.Out(b.GradParam("weight")), Arg.Out(b.GradParam("bias")));
+    }
+}

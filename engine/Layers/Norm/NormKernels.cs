@@ -1,0 +1,26 @@
+using Kiln.Graph;
+using Kiln.Vulkan;
+
+namespace Kiln.Layers;
+
+/// <summary>Shared helpers of the normalisation group (softmax, global pooling, dropout, batch norm).</summary>
+internal static class NormKernels
+{
+    /// <summary>Local size of the one-workgroup-per-item reductions (global pooling, batch norm).</summary>
+    public const uint ReduceLocal = 64;
+
+    /// <summary>One workgroup per item, spread over x and y (x up to 65535).</summary>
+    public static (uint X, uint Y, uint Z) PerItemGroups(long items)
+    {
+        uint x = (uint)Math.Min(items, 65535);
+        uint y = (uint)((items + x - 1) / x);
+        return (x, y, 1);
+    }
+
+    /// <summary>Channels and pixels per channel of [N, C] (inner 1) or [N, C, H, W] (inner H*W).</summary>
+    public static (int N, int C, int Inner) Split(Shape s) =>
+        (s[0], s[1], s.Rank == 4 ? s[2] * s[3] : 1);
+
+    /// <summary>y = x elementwise (a copy).</summary>
+    public static void Copy(Emitter e, Value x, Value y, string label) => e.Unary(Activation.None, 0, x, y, label);
+}

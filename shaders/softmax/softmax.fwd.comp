@@ -1,0 +1,32 @@
+#version 450
+// Softmax over dim 1 of [N, C] or [N, C, H, W] (inner = H*W, 1 for rank 2), numerically stable:
+// y = exp(x - max) / sum(exp(x - max)). One invocation per (n, pixel) looping over the C channels.
+// Bindings: 0 x  1 y (same shape)
+// Specialization: 0 C, 1 INNER (0 = from push constants)
+// Push constants: rows (N * inner), channels, inner
+// Dispatch: Emitter.ElementwiseGroups(rows), local x = 256
+#include "kiln.glsl"
+#include "elementwise.glsl"
+
+layout(constant_id = 0) const int S_C = 0;
+layout(constant_id = 1) const int S_INNER = 0;
+
+layout(std430, binding = 0) readonly buffer X { float x[]; };
+layout(std430, binding = 1) writeonly buffer Y { float y[]; };
+
+layout(push_constant) uniform P { uint rows; int channels, inner; } p;
+
+void main()
+{
+    const int C = BAKED(S_C, p.channels), INNER = BAKED(S_INNER, p.inner);
+    const uint r = kiln_element_index();
+    if (r >= p.rows) return;
+    const int n = int(r) / INNER, pix = int(r) % INNER;
+    const int base = n * C * INNER + pix;
+    float m = x[base];
+    for (int c = 1; c < C; c++) m = max(m, x[base + c * INNER]);
+    float s = 0.0;
+    for (int c = 0; c < C; c++) s += exp(x[base + c * INNER] - m);
+    const float inv = 1.0 / s;
+    for (int c = 0; c < C; c++) y[base + c * INNER] = exp(x[base + c * INNER] - m) * inv;
+}
