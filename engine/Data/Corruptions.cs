@@ -71,7 +71,7 @@ public static class Corruptions
 
     /// <summary>
     /// Writes a mask of 1 to <paramref name="maxStrokes"/> brush strokes: thick polylines of 2 to 8 segments
-    /// with round joints, each of a width between 2% and <paramref name="maxWidthFraction"/> of the shorter side.
+    /// with round joints, each of a width between 5% and <paramref name="maxWidthFraction"/> of the shorter side.
     /// </summary>
     public static void BrushStrokes(Span<float> mask, int height, int width, Random random, int maxStrokes = 4, double maxWidthFraction = 0.12)
     {
@@ -83,14 +83,14 @@ public static class Corruptions
         int strokes = 1 + random.Next(maxStrokes);
         for (int s = 0; s < strokes; s++)
         {
-            double minRadius = Math.Max(0.5, 0.01 * side), maxRadius = Math.Max(minRadius, maxWidthFraction * side / 2);
+            double minRadius = Math.Max(1, 0.025 * side), maxRadius = Math.Max(minRadius, maxWidthFraction * side / 2);
             double radius = minRadius + random.NextDouble() * (maxRadius - minRadius);
             double x = random.NextDouble() * width, y = random.NextDouble() * height, angle = random.NextDouble() * 2 * Math.PI;
             int segments = 2 + random.Next(7);
             for (int i = 0; i < segments; i++)
             {
                 angle += (random.NextDouble() - 0.5) * Math.PI; // turn at most 90 degrees either way
-                double length = (0.05 + 0.2 * random.NextDouble()) * side;
+                double length = (0.1 + 0.2 * random.NextDouble()) * side;
                 double nx = Math.Clamp(x + length * Math.Cos(angle), 0, width - 1), ny = Math.Clamp(y + length * Math.Sin(angle), 0, height - 1);
                 Capsule(mask, height, width, x, y, nx, ny, radius);
                 (x, y) = (nx, ny);
