@@ -38,9 +38,14 @@ public class Adam : Optimizer
         var constants = new[]
         {
             KernelSpec.Word(Beta1), KernelSpec.Word(Beta2), KernelSpec.Word(Epsilon), KernelSpec.Word(WeightDecay), Decoupled ? 1u : 0u,
+            KernelSpec.Word((float)(1 - Decimal(Beta1))), KernelSpec.Word((float)(1 - Decimal(Beta2))),
+            KernelSpec.Word((float)Math.Log(Decimal(Beta1))), KernelSpec.Word((float)Math.Log(Decimal(Beta2))),
         };
         u.Dispatch(Amsgrad ? "optim/adam_amsgrad" : "optim/adam", constants, state.ToArray());
     }
+
+    // The decimal a float was written as (0.999f -> 0.999), as PyTorch's Python floats hold it.
+    static double Decimal(float f) => double.Parse(f.ToString("R", System.Globalization.CultureInfo.InvariantCulture), System.Globalization.CultureInfo.InvariantCulture);
 
     public override string ToString() =>
         $"{GetType().Name}(betas=({Beta1}, {Beta2}), eps={Epsilon}, weight_decay={WeightDecay}, amsgrad={Amsgrad})";
