@@ -5,16 +5,20 @@ public sealed record CompileOptions
 {
     /// <summary>Shape of each named input.</summary>
     public IReadOnlyDictionary<string, Shape> InputShapes { get; init; } = new Dictionary<string, Shape>();
-    /// <summary>Also build the backward pass from the loss and an SGD update of every parameter.</summary>
+    /// <summary>Also build the backward pass from the loss and the optimizer's update of every parameter.</summary>
     public bool Training { get; init; }
-    /// <summary>How parameters are updated from their gradients when training.</summary>
-    public Optimizer Optimizer { get; init; } = Optimizer.Sgd;
-    /// <summary>Adam's decay rates and epsilon (PyTorch's defaults).</summary>
-    public float AdamBeta1 { get; init; } = 0.9f;
-    public float AdamBeta2 { get; init; } = 0.999f;
-    public float AdamEpsilon { get; init; } = 1e-8f;
-    /// <summary>Learning rate; it lives in the step-state buffer, changeable without re-recording.</summary>
+    /// <summary>How parameters are updated from their gradients when training: <see cref="Sgd"/> (default), <see cref="Adam"/>, <see cref="AdamW"/>.</summary>
+    public Optimizer Optimizer { get; init; } = new Sgd();
+    /// <summary>Base learning rate; it lives in the step-state buffer, changeable without re-recording (<see cref="CompiledNetwork.LearningRate"/>).</summary>
     public float LearningRate { get; init; } = 0.01f;
+    /// <summary>Learning rate per step from the base rate, computed on the GPU from the step counter.</summary>
+    public LearningRateSchedule Schedule { get; init; } = new ConstantSchedule();
+    /// <summary>Clip the gradients to this global L2 norm before the update (torch.nn.utils.clip_grad_norm_); null: no clipping.</summary>
+    public float? ClipGradientNorm { get; init; }
+    /// <summary>L1 regularisation (TensorFlow Playground): L1 * sign(w) added to each gradient, biases excepted.</summary>
+    public float L1 { get; init; }
+    /// <summary>L2 regularisation (TensorFlow Playground): L2 * w added to each gradient, biases excepted.</summary>
+    public float L2 { get; init; }
     /// <summary>Seed of parameter initialisation (and of random layers): the same seed gives the same run.</summary>
     public int Seed { get; init; }
     /// <summary>Also keep the gradient of the loss with respect to each input (CompiledNetwork.InputGradients): for checks and saliency.</summary>

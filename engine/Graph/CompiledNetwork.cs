@@ -25,7 +25,7 @@ public sealed class CompiledNetwork : IDisposable
     readonly CommandList?[] replay;
     bool disposed;
     float learningRate;
-    readonly uint seed;
+    uint seed;
 
     public GpuContext Context { get; }
     public IReadOnlyDictionary<string, Tensor> Inputs { get; }
@@ -34,6 +34,11 @@ public sealed class CompiledNetwork : IDisposable
     public IReadOnlyDictionary<string, Tensor> Parameters { get; }
     /// <summary>Parameter gradients by the parameter's name (training only).</summary>
     public IReadOnlyDictionary<string, Tensor> Gradients { get; }
+    /// <summary>
+    /// The optimizer's running state by "&lt;param&gt;.&lt;state&gt;" name (e.g. "linear_0.weight.exp_avg"; empty for
+    /// plain SGD): with the parameters and <see cref="ReadStepState"/>, what a checkpoint saves to resume exactly.
+    /// </summary>
+    public IReadOnlyDictionary<string, Tensor> OptimizerState { get; } = new Dictionary<string, Tensor>();
     /// <summary>Gradient of the loss with respect to each input (with CompileOptions.InputGradients).</summary>
     public IReadOnlyDictionary<string, Tensor> InputGradients { get; } = new Dictionary<string, Tensor>();
     public PlanReport Plan { get; }
@@ -85,8 +90,9 @@ public sealed class CompiledNetwork : IDisposable
             InputGradients = inputGrads.ToDictionary(kv => kv.Key, kv => kv.Value.Tensor!);
             foreach (var (name, value, spec) in parameters)
                 value.Tensor!.Upload(ParameterInitializer.Values(spec, options.Seed, name));
-            foreach (var v in plan.Emitter.Values.Where(v => v.Kind == ValueKind.OptimizerState))
-                v.Tensor!.Upload(new float[v.Shape.Elements]);
+            var optimizerState = plan.Emitter.Values.Where(v => v.Kind == ValueKind.OptimizerState).ToList();
+            foreach (var v in optimizerState) v.Tensor!.Upload(new float[v.Shape.Elements]);
+            OptimizerState = optimizerState.ToDictionary(v => v.Name, v => v.Tensor!);
             learningRate = options.LearningRate;
             seed = unchecked((uint)options.Seed);
             WriteState(step: 0);
@@ -170,27 +176,70 @@ public sealed class CompiledNetwork : IDisposable
         return replay[slot]!.Submit();
     }
 
-    /// <summary>Learning rate, in the step-state buffer (takes effect from the next step, no re-recording).</summary>
+    /// <summary>
+    /// Base learning rate, in the step-state buffer (takes effect from the next step, no re-recording); the
+    /// schedule (<see cref="CompileOptions.Schedule"/>) computes each step's rate from it on the GPU.
+    /// </summary>
     public float LearningRate
     {
         get => learningRate;
         set
         {
+            ThrowIfDisposed();
+            if (!float.IsFinite(value)) throw new ArgumentException($"The learning rate must be finite, got {value}.");
             learningRate = value;
             WriteState(step: null);
         }
     }
 
     /// <summary>Steps run so far: the counter the GPU advances at the end of each training step.</summary>
-    public uint StepCount => BitConverter.SingleToUInt32Bits(state.ToArray()[0]);
+    public uint StepCount => ReadStepState().Step;
 
+    /// <summary>Reads the step-state buffer (waits for nothing: call it between steps).</summary>
+    public StepState ReadStepState()
+    {
+        ThrowIfDisposed();
+        var w = state.ToArray();
+        return new StepState(Bits(w[0]), w[4], w[1], w[5], Bits(w[2]));
+    }
+
+    /// <summary>
+    /// Restores the step state (a checkpoint's <see cref="ReadStepState"/>): step counter, base and current rate,
+    /// clipping factor and seed. The next step continues from there as if it had never stopped.
+    /// </summary>
+    public void WriteStepState(StepState s)
+    {
+        ThrowIfDisposed();
+        if (!float.IsFinite(s.BaseLearningRate) || !float.IsFinite(s.LearningRate) || !float.IsFinite(s.GradientScale))
+            throw new ArgumentException($"Step state has a non-finite rate or scale: {s}.");
+        learningRate = s.BaseLearningRate;
+        seed = s.Seed;
+        var w = state.ToArray();
+        w[0] = Word(s.Step);
+        w[1] = s.LearningRate;
+        w[2] = Word(s.Seed);
+        w[4] = s.BaseLearningRate;
+        w[5] = s.GradientScale;
+        state.Upload(w);
+    }
+
+    static uint Bits(float f) => BitConverter.SingleToUInt32Bits(f);
+    static float Word(uint u) => BitConverter.UInt32BitsToSingle(u);
+
+    // Words as in shaders/include/state.glsl. The host writes the base rate into both rate words; the schedule
+    // kernel overwrites word 1 at each training step.
     void WriteState(uint? step)
     {
         var words = state.ToArray();
-        if (step is { } s) words[0] = BitConverter.UInt32BitsToSingle(s);
+        if (step is { } s)
+        {
+            words[0] = Word(s);
+            words[5] = 1f;
+        }
         words[1] = learningRate;
-        words[2] = BitConverter.UInt32BitsToSingle(seed);
+        words[2] = Word(seed);
         words[3] = 1f;
+        words[4] = learningRate;
         state.Upload(words);
     }
 

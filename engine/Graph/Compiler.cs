@@ -1,3 +1,4 @@
+using Kiln.Training;
 using Kiln.Vulkan;
 
 namespace Kiln.Graph;
@@ -5,7 +6,8 @@ namespace Kiln.Graph;
 /// <summary>
 /// Turns a <see cref="Network"/> into a <see cref="CompiledNetwork"/>: topological order (cycles rejected),
 /// shape inference, the fusion pass, forward emission, reverse-mode autodiff from the loss (each layer's
-/// own gradient rule), the SGD update, then memory planning and scheduling.
+/// own gradient rule), the update phase (engine/Training: schedule, clipping, the optimizer), then memory
+/// planning and scheduling.
 /// </summary>
 internal static class Compiler
 {
@@ -104,13 +106,8 @@ internal static class Compiler
                     emitter.Unary(Activation.None, 0, g, kept, $"{c.Name}.grad.keep");
                     inputGrads[c.Name] = kept;
                 }
-            emitter.Phase = "update";
-            foreach (var (p, g) in paramGrads)
-            {
-                if (options.Optimizer == Optimizer.Adam) Adam(emitter, p, g, options);
-                else Sgd(emitter, p, g);
-            }
-            StepCounter(emitter);
+            var specs = parameters.ToDictionary(p => p.Value, p => p.Spec);
+            UpdatePhase.Emit(emitter, paramGrads.Select(pg => (pg.Param, pg.Grad, specs[pg.Param])).ToList(), options);
         }
         var memory = MemoryPlanner.Assign(emitter.Values, emitter.Steps, (long)Math.Min(device.MaxStorageBufferRange, 1UL << 30));
         return new GraphPlan
@@ -252,29 +249,5 @@ internal static class Compiler
             acc = next;
         }
         return acc;
-    }
-
-    static void Sgd(Emitter emitter, Value param, Value grad)
-    {
-        var spec = new KernelSpec("optim/sgd", new[] { BindingKind.StorageBuffer, BindingKind.StorageBuffer, BindingKind.StorageBuffer }, 4, Array.Empty<uint>(), Emitter.ElementwiseLocal);
-        emitter.Dispatch(spec, emitter.ElementwiseGroups(param.Shape.Elements), PushConstants.Ints((int)param.Shape.Elements),
-            $"{param.Name}.sgd", Arg.State, Arg.In(grad), Arg.InOut(param));
-    }
-
-    static void Adam(Emitter emitter, Value param, Value grad, CompileOptions o)
-    {
-        var m = emitter.NewValue(param.Shape, ValueKind.OptimizerState, $"{param.Name}.adam_m");
-        var v = emitter.NewValue(param.Shape, ValueKind.OptimizerState, $"{param.Name}.adam_v");
-        var spec = new KernelSpec("optim/adam", KernelSpec.Buffers(5), 4,
-            new[] { KernelSpec.Word(o.AdamBeta1), KernelSpec.Word(o.AdamBeta2), KernelSpec.Word(o.AdamEpsilon) }, Emitter.ElementwiseLocal);
-        emitter.Dispatch(spec, emitter.ElementwiseGroups(param.Shape.Elements), PushConstants.Ints((int)param.Shape.Elements),
-            $"{param.Name}.adam", Arg.State, Arg.In(grad), Arg.InOut(m), Arg.InOut(v), Arg.InOut(param));
-    }
-
-    /// <summary>Advances the step counter in the step-state buffer on the GPU, so a replayed step needs no upload.</summary>
-    static void StepCounter(Emitter emitter)
-    {
-        var spec = new KernelSpec("optim/step_state", new[] { BindingKind.StorageBuffer }, 0, Array.Empty<uint>(), 1);
-        emitter.Dispatch(spec, (1, 1, 1), Array.Empty<byte>(), "step_state.advance", new Arg(null, Access.ReadWrite));
     }
 }

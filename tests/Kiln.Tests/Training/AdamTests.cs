@@ -19,7 +19,7 @@ public sealed class AdamTests : GpuTest
         {
             InputShapes = new Dictionary<string, Shape> { ["x"] = new Shape(n, inF), ["target"] = new Shape(n, outF) },
             Training = true,
-            Optimizer = Optimizer.Adam,
+            Optimizer = new Adam(),
             LearningRate = (float)lr,
             Seed = 9,
         });

@@ -1,0 +1,56 @@
+using Kiln.Models;
+using NUnit.Framework;
+
+namespace Kiln.Tests.Training;
+
+/// <summary>
+/// Global-norm clipping over a UNet's many gradients (several levels of the pairwise tree) against the
+/// norm computed on the CPU from the same gradients; the factor is exactly 1 below the limit. (The trajectories in
+/// <see cref="OptimizerTrajectoryTests"/> check it against clip_grad_norm_ step by step.)
+/// </summary>
+public sealed class GradientClippingTests : GpuTest
+{
+    /// <summary>A sum of ~10^4 f32 squares in another order than the CPU's double sum.</summary>
+    const double Norm = 1e-5;
+
+    static CompiledNetwork Compile(float clip) => InpaintUNet.BuildForTraining(4, 8, 8).Compile(Gpu.Context, new CompileOptions
+    {
+        InputShapes = new Dictionary<string, Shape> { ["x"] = new Shape(1, 4, 8, 8), ["target"] = new Shape(1, 3, 8, 8) },
+        Training = true,
+        LearningRate = 0,
+        ClipGradientNorm = clip,
+        Seed = 3,
+    });
+
+    static void SetInputs(CompiledNetwork c)
+    {
+        c.SetInput("x", Enumerable.Range(0, 4 * 64).Select(i => (float)Math.Sin(0.3 * i)).ToArray());
+        c.SetInput("target", Enumerable.Range(0, 3 * 64).Select(i => (float)Math.Cos(0.2 * i)).ToArray());
+    }
+
+    static double CpuNorm(CompiledNetwork c) =>
+        Math.Sqrt(c.Gradients.Values.Sum(g => g.ToArray().Sum(v => (double)v * v)));
+
+    [Test]
+    public void Factor_IsMaxNormOverTheGlobalNorm_AboveTheLimit()
+    {
+        const float clip = 1e-4f;
+        using var compiled = Compile(clip);
+        Assert.That(compiled.Gradients.Count, Is.GreaterThan(8), "several levels of the pairwise tree");
+        SetInputs(compiled);
+        compiled.Run();
+        double norm = CpuNorm(compiled);
+        Assert.That(norm, Is.GreaterThan(10 * clip), "the case must clip");
+        double expected = clip / (norm + 1e-6);
+        Assert.That(Math.Abs(compiled.ReadStepState().GradientScale - expected) / expected, Is.LessThan(Norm));
+    }
+
+    [Test]
+    public void Factor_IsOne_BelowTheLimit()
+    {
+        using var compiled = Compile(1e6f);
+        SetInputs(compiled);
+        compiled.Run();
+        Assert.That(compiled.ReadStepState().GradientScale, Is.EqualTo(1f));
+    }
+}
