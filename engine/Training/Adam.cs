@@ -11,8 +11,11 @@ namespace Kiln;
 /// </summary>
 public class Adam : Optimizer
 {
+    /// <summary>Decay of the first moment (mean of the gradient).</summary>
     public float Beta1 { get; init; } = 0.9f;
+    /// <summary>Decay of the second moment (mean of the squared gradient).</summary>
     public float Beta2 { get; init; } = 0.999f;
+    /// <summary>Added to the denominator's square root.</summary>
     public float Epsilon { get; init; } = 1e-8f;
     /// <summary>Adam: L2 penalty added to the gradient. <see cref="AdamW"/>: decoupled decay of the weights.</summary>
     public float WeightDecay { get; init; }

@@ -35,16 +35,16 @@ public sealed class LearningRateScheduleTests : GpuTest
             compiled.Run();
             lrs[k] = compiled.ReadStepState().LearningRate;
         }
-        Assert.That(RelativeError.MaxRelative(lrs, f["lr"].Data), Is.LessThan(Rate));
+        Assert.That(RelativeError.MaxRelative(lrs, f["y"].Data), Is.LessThan(Rate));
         Assert.That(compiled.StepCount, Is.EqualTo((uint)lrs.Length));
     }
 
     [Test]
     public void ChangingTheBaseRateFromTheHost_ScalesTheScheduleFromTheNextStep()
     {
-        var f = Fixture.Load("lr_step");
+        var f = Fixture.Load("lr_schedule_step");
         using var compiled = Compile(OptimFixtures.Schedule(f), (float)f.Double("lr"));
-        var expected = f["lr"].Data.ToArray();
+        var expected = f["y"].Data.ToArray();
         var lrs = new double[expected.Length];
         for (int k = 0; k < lrs.Length; k++)
         {

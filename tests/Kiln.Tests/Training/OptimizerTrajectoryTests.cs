@@ -34,10 +34,12 @@ public sealed class OptimizerTrajectoryTests : GpuTest
         int steps = f.Int("steps");
         var lrs = new double[steps];
         var scales = new double[steps];
+        var losses = new double[steps];
         double worst = 0;
         for (int k = 1; k <= steps; k++)
         {
             compiled.Run();
+            losses[k - 1] = compiled.GetOutput("loss")[0];
             var state = compiled.ReadStepState();
             lrs[k - 1] = state.LearningRate;
             scales[k - 1] = state.GradientScale;
@@ -50,9 +52,10 @@ public sealed class OptimizerTrajectoryTests : GpuTest
         }
         TestContext.Out.WriteLine($"{f.Name}: worst parameter error {worst:E2}");
         Assert.That(compiled.StepCount, Is.EqualTo((uint)steps));
-        Assert.That(RelativeError.MaxRelative(lrs, f["lr"].Data), Is.LessThan(Scalar), "learning rate per step");
-        if (f.Has("clip_scale"))
-            Assert.That(RelativeError.MaxRelative(scales, f["clip_scale"].Data), Is.LessThan(Scalar), "clipping factor per step");
+        Assert.That(RelativeError.MaxRelative(losses, f["y"].Data), Is.LessThan(Tolerances.Forward), "loss of each step");
+        Assert.That(RelativeError.MaxRelative(lrs, f["lr@step"].Data), Is.LessThan(Scalar), "learning rate per step");
+        if (f.Has("clip_scale@step"))
+            Assert.That(RelativeError.MaxRelative(scales, f["clip_scale@step"].Data), Is.LessThan(Scalar), "clipping factor per step");
         else
             Assert.That(scales, Is.All.EqualTo(1.0), "no clipping: the gradients are used as they are");
     }
@@ -60,7 +63,7 @@ public sealed class OptimizerTrajectoryTests : GpuTest
     [Test]
     public void OptimizerState_IsNamedAfterTheParameterAndPyTorchsKeys()
     {
-        var f = Fixture.Load("optim_adam_amsgrad_conv");
+        var f = Fixture.Load("optim_trajectory_adam_amsgrad_conv");
         using var compiled = OptimFixtures.Network("conv").Compile(Context, OptimFixtures.Options(f));
         Assert.That(compiled.OptimizerState.Keys, Is.EquivalentTo(OptimFixtures.ParameterNames(f)
             .SelectMany(n => new[] { $"{n}.exp_avg", $"{n}.exp_avg_sq", $"{n}.max_exp_avg_sq" })));
