@@ -32,7 +32,7 @@ public sealed class ProceduralImages : IDataset
     public void Read(int index, Span<float> input, Span<float> target, Random random)
     {
         DatasetChecks.Read(this, index, input, target);
-        Render(target, new Random(HashCode.Combine(seed, index, 0x1D4A)));
+        Render(target, new Random(Seeds.Mix(seed, index, 0x1D4A)));
         target[..(int)TargetShape.Elements].CopyTo(input);
     }
 
