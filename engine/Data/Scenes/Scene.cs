@@ -18,7 +18,7 @@ public sealed class Scene
     internal Vector3 Horizon { get; }
     internal Vector3 Zenith { get; }
 
-    Scene(SceneObject[] objects, Vector3 eye, Vector3 lookAt, float fovDegrees, Vector3 horizon, Vector3 zenith)
+    internal Scene(SceneObject[] objects, Vector3 eye, Vector3 lookAt, float fovDegrees, Vector3 horizon, Vector3 zenith)
     {
         Objects = objects;
         Eye = eye;

@@ -99,6 +99,40 @@ public sealed class RenderedFramesTests
     }
 
     [Test]
+    public void Furnace_ConvexDiffuseUnderAUniformSky_ReflectsAlbedoTimesSky()
+    {
+        // Under a uniform sky of radiance L every bounce off a lone convex diffuse surface (the ground alone, or a
+        // sphere alone) escapes to the sky, so each path carries exactly albedo * L: no noise, exact value.
+        var sky = new Vector3(0.8f, 0.6f, 0.4f);
+        foreach (var obj in new[]
+        {
+            new SceneObject(SceneObjectKind.Ground, default, default, new Vector3(0.5f, 0.25f, 1f), default),
+            new SceneObject(SceneObjectKind.Sphere, new Vector3(0, 1, 0), new Vector3(1, 0, 0), new Vector3(0.9f, 0.3f, 0.7f), default),
+        })
+        {
+            var scene = new Scene(new[] { obj }, new Vector3(0, 2, 5), new Vector3(0, 0.5f, 0), 50, sky, sky);
+            float[] color = new float[3 * Plane], albedo = new float[3 * Plane], normal = new float[3 * Plane];
+            PathTracer.Render(scene, H, W, 2, new Random(3), color);
+            PathTracer.RenderGuides(scene, H, W, 1, new Random(3), albedo, normal);
+            int hits = 0;
+            for (int p = 0; p < Plane; p++)
+            {
+                bool hit = normal[p] != 0 || normal[Plane + p] != 0 || normal[2 * Plane + p] != 0;
+                var expected = hit ? obj.Albedo * sky : sky;
+                var d = scene.CameraRay(p % W + 0.5f, p / W + 0.5f, H, W);
+                if (hit != (obj.Intersect(scene.Eye, d) < float.PositiveInfinity)) Assert.Fail($"pixel {p}: normal buffer disagrees with the ray");
+                bool Sees(int dx, int dy) => obj.Intersect(scene.Eye, scene.CameraRay(p % W + dx, p / W + dy, H, W)) < float.PositiveInfinity;
+                bool edge = !(Sees(0, 0) == hit && Sees(1, 0) == hit && Sees(0, 1) == hit && Sees(1, 1) == hit);
+                if (edge) continue; // pixels straddling the silhouette mix both values
+                hits += hit ? 1 : 0;
+                for (int c = 0; c < 3; c++)
+                    Assert.That(color[c * Plane + p], Is.EqualTo(c switch { 0 => expected.X, 1 => expected.Y, _ => expected.Z }).Within(1e-5f), $"{obj.Kind} pixel {p} channel {c}");
+            }
+            Assert.That(hits, Is.GreaterThan(Plane / 16), "enough interior pixels checked");
+        }
+    }
+
+    [Test]
     public void RayPrimitiveIntersections_MatchGeometry()
     {
         var sphere = new SceneObject(SceneObjectKind.Sphere, new Vector3(0, 0, 5), new Vector3(1, 0, 0), Vector3.One, default);
