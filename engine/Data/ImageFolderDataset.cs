@@ -15,7 +15,7 @@ public sealed class ImageFolderDataset : IDataset
     public static readonly IReadOnlyList<string> Extensions = new[] { ".png", ".jpg", ".jpeg" };
 
     readonly string[] files;
-    readonly int crop;
+    readonly int crop, perImage;
     readonly bool flips;
     readonly long maxPixels;
     readonly Action<string> warn;
@@ -23,10 +23,12 @@ public sealed class ImageFolderDataset : IDataset
     readonly int[] broken; // 1 once a file has failed to decode
     int brokenCount;
 
-    ImageFolderDataset(string[] files, int crop, bool flips, long maxPixels, long cacheBytes, Action<string> warn)
+    ImageFolderDataset(string[] files, int crop, int perImage, bool flips, long maxPixels, long cacheBytes, Action<string> warn)
     {
+        if (perImage < 1) throw new ArgumentOutOfRangeException(nameof(perImage), perImage, "At least one example per image.");
         this.files = files;
         this.crop = crop;
+        this.perImage = perImage;
         this.flips = flips;
         this.maxPixels = maxPixels;
         this.warn = warn;
@@ -37,15 +39,16 @@ public sealed class ImageFolderDataset : IDataset
 
     /// <summary>
     /// The usable images under <paramref name="folder"/>, cropped to <paramref name="cropSize"/> squares and flipped
-    /// at random when <paramref name="flips"/>. Skipped files are reported to <paramref name="warn"/> (null: standard
+    /// at random when <paramref name="flips"/>, <paramref name="examplesPerImage"/> examples (crops) per image per
+    /// epoch (example i crops image i / examplesPerImage). Skipped files are reported to <paramref name="warn"/> (null: standard
     /// error). Images over <paramref name="maxPixels"/> are skipped; decoded images are cached up to
     /// <paramref name="cacheBytes"/>. A missing folder, or one without a usable image, is a <see cref="KilnException"/>.
     /// </summary>
     public static ImageFolderDataset Open(string folder, int cropSize, bool flips = true, Action<string>? warn = null,
-        long maxPixels = ImageFile.DefaultMaxPixels, long cacheBytes = 1L << 30)
+        long maxPixels = ImageFile.DefaultMaxPixels, long cacheBytes = 1L << 30, int examplesPerImage = 1)
     {
         var w = warn ?? (m => Console.Error.WriteLine($"warning: {m}"));
-        return new ImageFolderDataset(Usable(folder, cropSize, maxPixels, w), cropSize, flips, maxPixels, cacheBytes, w);
+        return new ImageFolderDataset(Usable(folder, cropSize, maxPixels, w), cropSize, examplesPerImage, flips, maxPixels, cacheBytes, w);
     }
 
     /// <summary>
@@ -54,7 +57,7 @@ public sealed class ImageFolderDataset : IDataset
     /// Needs two usable images.
     /// </summary>
     public static (ImageFolderDataset Train, ImageFolderDataset Test) OpenSplit(string folder, int cropSize, double testFraction = 0.1,
-        bool flips = true, Action<string>? warn = null, long maxPixels = ImageFile.DefaultMaxPixels, long cacheBytes = 1L << 30)
+        bool flips = true, Action<string>? warn = null, long maxPixels = ImageFile.DefaultMaxPixels, long cacheBytes = 1L << 30, int examplesPerImage = 1)
     {
         if (!(testFraction > 0 && testFraction < 1)) throw new ArgumentOutOfRangeException(nameof(testFraction), testFraction, "The test fraction must be in (0, 1).");
         var w = warn ?? (m => Console.Error.WriteLine($"warning: {m}"));
@@ -63,13 +66,14 @@ public sealed class ImageFolderDataset : IDataset
         int every = Math.Max(2, (int)Math.Round(1 / testFraction));
         var test = all.Where((_, i) => i % every == 0).ToArray();
         var train = all.Where((_, i) => i % every != 0).ToArray();
-        return (new ImageFolderDataset(train, cropSize, flips, maxPixels, cacheBytes / 2, w), new ImageFolderDataset(test, cropSize, flips, maxPixels, cacheBytes / 2, w));
+        return (new ImageFolderDataset(train, cropSize, examplesPerImage, flips, maxPixels, cacheBytes / 2, w),
+            new ImageFolderDataset(test, cropSize, examplesPerImage, flips, maxPixels, cacheBytes / 2, w));
     }
 
     /// <summary>The image files used, in order.</summary>
     public IReadOnlyList<string> Files => files;
 
-    public int Count => files.Length;
+    public int Count => files.Length * perImage;
     public Shape InputShape { get; }
     public Shape TargetShape { get; }
     public int ClassCount => 0;
@@ -87,7 +91,7 @@ public sealed class ImageFolderDataset : IDataset
     public void Read(int index, Span<float> input, Span<float> target, Random random)
     {
         DatasetChecks.Read(this, index, input, target);
-        var (rgb, height, width) = Decoded(index);
+        var (rgb, height, width) = Decoded(index / perImage);
         int y0 = random.Next(height - crop + 1), x0 = random.Next(width - crop + 1);
         bool mirror = flips && random.Next(2) == 1;
         int plane = crop * crop;

@@ -108,4 +108,20 @@ public sealed class ImageFolderDatasetTests
         Assert.That(train.Count, Is.EqualTo(7));
         Assert.That(train.Files.Intersect(test.Files), Is.Empty);
     }
+
+    [Test]
+    public void ExamplesPerImage_CropTheSameImageSeveralTimes()
+    {
+        Png("a.png", 8, 8);
+        Png("b.png", 16, 16);
+        var data = ImageFolderDataset.Open(folder, 8, flips: false, warn: warnings.Add, examplesPerImage: 3);
+        Assert.That(data.Count, Is.EqualTo(6));
+        float[] first = new float[192], third = new float[192], fourth = new float[192];
+        data.Read(0, new float[192], first, new Random(1));
+        data.Read(2, new float[192], third, new Random(2));
+        data.Read(3, new float[192], fourth, new Random(1));
+        Assert.That(third, Is.EqualTo(first), "an 8x8 image has one 8x8 crop");
+        Assert.That(fourth, Is.Not.EqualTo(first), "example 3 is the second image");
+        Assert.Throws<ArgumentOutOfRangeException>(() => data.Read(6, new float[192], new float[192], new Random()));
+    }
 }
