@@ -2,7 +2,7 @@ using Kiln.Layers;
 
 namespace Kiln;
 
-/// <summary>Elementwise product of two inputs of the same shape: y = a * b (gradients dy * b and dy * a).</summary>
+/// <summary>Elementwise product y = a * b (gradients dy * b and dy * a), with NumPy/ONNX broadcasting (<see cref="BinaryLayer"/>).</summary>
 public sealed class Mul : BinaryLayer
 {
     public Mul() : base(BinaryOp.Mul) { }

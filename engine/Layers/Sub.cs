@@ -2,7 +2,7 @@ using Kiln.Layers;
 
 namespace Kiln;
 
-/// <summary>Elementwise difference of two inputs of the same shape: y = a - b (gradients dy and -dy).</summary>
+/// <summary>Elementwise difference y = a - b (gradients dy and -dy), with NumPy/ONNX broadcasting (<see cref="BinaryLayer"/>).</summary>
 public sealed class Sub : BinaryLayer
 {
     public Sub() : base(BinaryOp.Sub) { }

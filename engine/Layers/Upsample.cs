@@ -4,8 +4,9 @@ using Kiln.Layers;
 namespace Kiln;
 
 /// <summary>
-/// Upsampling of [N, C, H, W] by an integer scale factor to [N, C, H*scale, W*scale] (PyTorch's Upsample with
-/// scale_factor; bilinear uses align_corners=False).
+/// Upsampling of [N, C, H, W] by an integer scale factor to [N, C, H*scale, W*scale] (PyTorch's Upsample /
+/// interpolate with scale_factor): nearest, bilinear with align_corners=False, or bilinear with align_corners=True
+/// (<see cref="UpsampleMode"/>). Forward and backward; the backward gathers (no atomics).
 /// </summary>
 public sealed class Upsample : Layer
 {

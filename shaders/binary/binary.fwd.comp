@@ -1,5 +1,5 @@
 #version 450
-// c = a OP b elementwise over two inputs of the same shape: OP 0 mul (a * b), 1 sub (a - b), 2 div (a / b).
+// c = a OP b elementwise over two inputs of the same shape: OP 0 mul (a * b), 1 sub (a - b), 2 div (a / b), 3 add.
 // Bindings: 0 a, 1 b, 2 c.  Specialization: 0 OP.  Push: count.
 // Dispatch: Emitter.ElementwiseGroups(count), local x = 256.
 #include "kiln.glsl"
@@ -14,5 +14,5 @@ void main()
     uint i = kiln_element_index();
     if (i >= p.count) return;
     float u = a[i], v = b[i];
-    c[i] = OP == 0 ? u * v : OP == 1 ? u - v : u / v;
+    c[i] = OP == 0 ? u * v : OP == 1 ? u - v : OP == 2 ? u / v : u + v;
 }

@@ -11,6 +11,10 @@
 //                 5 M, 6 N, 7 K (0 = from push constants)
 // Push constants: m, n, k
 // Dispatch: x = ceil(N / 4) / local x, y = ceil(M / 4) / local y, z = 1
+// Variant linear/linear.gemm.batched (KILN_BATCHED, shaders/Variants.props; MatMul): z = one product per batch
+// element of C (batch shape up to 4 dimensions, row-major, C's matrices contiguous); push constants add batchDims[4]
+// (C's batch shape, leading 1s) and strideA[4], strideB[4] (element strides of A's and B's matrices per batch
+// dimension, 0 where that operand broadcasts).
 #include "kiln.glsl"
 
 #define BM 4
@@ -30,7 +34,11 @@ layout(std430, binding = 1) readonly buffer B { float b[]; };
 layout(std430, binding = 2) readonly buffer Bias { float bias[]; };
 layout(std430, binding = 3) writeonly buffer C { float c[]; };
 
+#ifdef KILN_BATCHED
+layout(push_constant) uniform P { int m, n, k; int batchDims[4]; int strideA[4]; int strideB[4]; } p;
+#else
 layout(push_constant) uniform P { int m, n, k; } p;
+#endif
 
 void main()
 {
@@ -38,6 +46,19 @@ void main()
     const int n0 = int(gl_GlobalInvocationID.x) * BN;
     const int m0 = int(gl_GlobalInvocationID.y) * BM;
     if (n0 >= N || m0 >= M) return;
+
+    int offA = 0, offB = 0, offC = 0;
+#ifdef KILN_BATCHED
+    offC = int(gl_GlobalInvocationID.z) * M * N;
+    int z = int(gl_GlobalInvocationID.z);
+    for (int d = 3; d >= 0; d--)
+    {
+        const int coord = z % p.batchDims[d];
+        z /= p.batchDims[d];
+        offA += coord * p.strideA[d];
+        offB += coord * p.strideB[d];
+    }
+#endif
 
     // Rows/columns past the edge re-read the last valid one (always in bounds) and are not stored.
     int rows[BM], cols[BN];
@@ -51,8 +72,8 @@ void main()
     for (int kk = 0; kk < K; kk++)
     {
         float av[BM], bv[BN];
-        for (int i = 0; i < BM; i++) av[i] = TRANS_A != 0 ? a[kk * M + rows[i]] : a[rows[i] * K + kk];
-        for (int j = 0; j < BN; j++) bv[j] = TRANS_B != 0 ? b[cols[j] * K + kk] : b[kk * N + cols[j]];
+        for (int i = 0; i < BM; i++) av[i] = TRANS_A != 0 ? a[offA + kk * M + rows[i]] : a[offA + rows[i] * K + kk];
+        for (int j = 0; j < BN; j++) bv[j] = TRANS_B != 0 ? b[offB + cols[j] * K + kk] : b[offB + kk * N + cols[j]];
         for (int i = 0; i < BM; i++)
             for (int j = 0; j < BN; j++) acc[i][j] += av[i] * bv[j];
     }
@@ -66,7 +87,7 @@ void main()
             const int n = n0 + j;
             if (n >= N) break;
             const float bvl = HAS_BIAS != 0 ? bias[n] : 0.0;
-            c[m * N + n] = kiln_activate(acc[i][j] + bvl, ACT, SLOPE);
+            c[offC + m * N + n] = kiln_activate(acc[i][j] + bvl, ACT, SLOPE);
         }
     }
 }

@@ -1,5 +1,5 @@
 #version 450
-// Softmax gradient from its output: dx = y * (dy - sum_c(dy * y)), the sum over dim 1.
+// Softmax gradient from its output: dx = y * (dy - sum_c(dy * y)), the sum along the axis, the input seen as [N, C, inner].
 // One invocation per (n, pixel) looping over the C channels.
 // Bindings: 0 y  1 dy  2 dx (same shape)
 // Specialization: 0 C, 1 INNER (0 = from push constants)

@@ -1,5 +1,5 @@
 #version 450
-// Softmax over dim 1 of [N, C] or [N, C, H, W] (inner = H*W, 1 for rank 2), numerically stable:
+// Softmax along one axis of a tensor seen as [N, C, inner] (N: the dimensions before the axis, inner: those after it), numerically stable:
 // y = exp(x - max) / sum(exp(x - max)). One invocation per (n, pixel) looping over the C channels.
 // Bindings: 0 x  1 y (same shape)
 // Specialization: 0 C, 1 INNER (0 = from push constants)

@@ -1,10 +1,9 @@
 #version 450
 // Upsampling backward as a gather: one invocation per INPUT element sums the output gradients that used
-// it, so no atomics. Nearest: its SCALE x SCALE block. Bilinear: output rows/columns within [(i-1)*SCALE,
-// (i+2)*SCALE) along each axis (the only ones whose neighbours include i), with upsample.fwd's weights
-// recomputed by the same function.
+// it, so no atomics. Nearest: its SCALE x SCALE block. Bilinear: the output rows/columns of output_window along each
+// axis (a superset of those whose neighbours include i), with upsample.fwd's weights recomputed by the same function.
 // Bindings: 0 dy [N,C,H*SCALE,W*SCALE]  1 dx [N,C,H,W]
-// Specialization: 0 MODE (0 nearest, 1 bilinear), 1 SCALE, 2 H, 3 W (0 = from push constants)
+// Specialization: 0 MODE (0 nearest, 1 bilinear, 2 bilinear with align_corners), 1 SCALE, 2 H, 3 W (0 = from push constants)
 // Push constants: count (N*C*H*W), h, w
 // Dispatch: Emitter.ElementwiseGroups(count), local x = 256
 #include "kiln.glsl"
@@ -17,11 +16,22 @@ layout(constant_id = 3) const int S_W = 0;
 
 layout(push_constant) uniform P { uint count; int h, w; } p;
 
-// Bilinear source along one axis (align_corners=False), identical in upsample.fwd and upsample.bwd:
-// neighbours i0, i1 and the weight l of i1 (i0 gets 1 - l).
+// Bilinear source along one axis, identical in upsample.fwd and upsample.bwd: neighbours i0, i1 and the weight l
+// of i1 (i0 gets 1 - l). MODE 1 (align_corners=False, half-pixel): src = max((o + 0.5) / SCALE - 0.5, 0).
+// MODE 2 (align_corners=True): src = o * (size - 1) / (size * SCALE - 1), 0 when either side has one pixel.
+float upsample_src(int o, int size)
+{
+    if (MODE == 2)
+    {
+        const int outSize = size * SCALE;
+        return outSize > 1 ? float(o) * (float(size - 1) / float(outSize - 1)) : 0.0;
+    }
+    return max((float(o) + 0.5) / float(SCALE) - 0.5, 0.0);
+}
+
 void upsample_source(int o, int size, out int i0, out int i1, out float l)
 {
-    const float src = max((float(o) + 0.5) / float(SCALE) - 0.5, 0.0);
+    const float src = upsample_src(o, size);
     i0 = min(int(src), size - 1);
     i1 = min(i0 + 1, size - 1);
     l = src - float(i0);
@@ -37,6 +47,23 @@ float axis_weight(int o, int size, int at)
     float l;
     upsample_source(o, size, i0, i1, l);
     return (i0 == at ? 1.0 - l : 0.0) + (i1 == at ? l : 0.0);
+}
+
+// Output indices [o0, o1) along one axis whose neighbours can include input index i (a superset: weights decide).
+void output_window(int i, int size, out int o0, out int o1)
+{
+    const int outSize = size * SCALE;
+    if (MODE == 2)
+    {
+        if (size == 1) { o0 = 0; o1 = outSize; return; }
+        // src = o * r with r = (size - 1) / (outSize - 1): neighbours include i only for src in (i - 1, i + 1).
+        const float inv = float(outSize - 1) / float(size - 1);
+        o0 = max(0, int(floor(float(i - 1) * inv)));
+        o1 = min(outSize, int(ceil(float(i + 1) * inv)) + 1);
+        return;
+    }
+    o0 = max(0, (i - 1) * SCALE);
+    o1 = min(outSize, (i + 2) * SCALE);
 }
 
 void main()
@@ -55,8 +82,9 @@ void main()
     }
     else
     {
-        const int oy0 = max(0, (iy - 1) * SCALE), oy1 = min(OH, (iy + 2) * SCALE);
-        const int ox0 = max(0, (ix - 1) * SCALE), ox1 = min(OW, (ix + 2) * SCALE);
+        int oy0, oy1, ox0, ox1;
+        output_window(iy, H, oy0, oy1);
+        output_window(ix, W, ox0, ox1);
         for (int oy = oy0; oy < oy1; oy++)
         {
             const float wy = axis_weight(oy, H, iy);

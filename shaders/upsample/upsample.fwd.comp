@@ -1,9 +1,9 @@
 #version 450
-// Upsampling by an integer SCALE over [N,C,H,W]: nearest (source pixel dst / SCALE) or bilinear with
-// align_corners=False (PyTorch: src = max((dst + 0.5) / SCALE - 0.5, 0), neighbours i0 = floor(src) and
+// Upsampling by an integer SCALE over [N,C,H,W]: nearest (source pixel dst / SCALE: PyTorch's nearest, ONNX Resize
+// asymmetric + floor) or bilinear (source coordinate src by upsample_src, neighbours i0 = floor(src) and
 // min(i0 + 1, size - 1), weights 1 - frac, frac). One invocation per output element.
 // Bindings: 0 x [N,C,H,W]  1 y [N,C,H*SCALE,W*SCALE]
-// Specialization: 0 MODE (0 nearest, 1 bilinear), 1 SCALE, 2 H, 3 W (0 = from push constants)
+// Specialization: 0 MODE (0 nearest, 1 bilinear, 2 bilinear with align_corners), 1 SCALE, 2 H, 3 W (0 = from push constants)
 // Push constants: count (N*C*OH*OW), h, w
 // Dispatch: Emitter.ElementwiseGroups(count), local x = 256
 #include "kiln.glsl"
@@ -16,11 +16,22 @@ layout(constant_id = 3) const int S_W = 0;
 
 layout(push_constant) uniform P { uint count; int h, w; } p;
 
-// Bilinear source along one axis (align_corners=False), identical in upsample.fwd and upsample.bwd:
-// neighbours i0, i1 and the weight l of i1 (i0 gets 1 - l).
+// Bilinear source along one axis, identical in upsample.fwd and upsample.bwd: neighbours i0, i1 and the weight l
+// of i1 (i0 gets 1 - l). MODE 1 (align_corners=False, half-pixel): src = max((o + 0.5) / SCALE - 0.5, 0).
+// MODE 2 (align_corners=True): src = o * (size - 1) / (size * SCALE - 1), 0 when either side has one pixel.
+float upsample_src(int o, int size)
+{
+    if (MODE == 2)
+    {
+        const int outSize = size * SCALE;
+        return outSize > 1 ? float(o) * (float(size - 1) / float(outSize - 1)) : 0.0;
+    }
+    return max((float(o) + 0.5) / float(SCALE) - 0.5, 0.0);
+}
+
 void upsample_source(int o, int size, out int i0, out int i1, out float l)
 {
-    const float src = max((float(o) + 0.5) / float(SCALE) - 0.5, 0.0);
+    const float src = upsample_src(o, size);
     i0 = min(int(src), size - 1);
     i1 = min(i0 + 1, size - 1);
     l = src - float(i0);

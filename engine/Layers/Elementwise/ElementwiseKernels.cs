@@ -3,8 +3,11 @@ using Kiln.Vulkan;
 
 namespace Kiln.Layers;
 
-/// <summary>The binary ops of shaders/binary/binary.*.comp; the codes are the shaders' OP specialization constant.</summary>
-internal enum BinaryOp { Mul = 0, Sub = 1, Div = 2 }
+/// <summary>
+/// The binary ops of shaders/binary/binary.*.comp; the codes are the shaders' OP specialization constant. Add (3) only
+/// goes to the broadcasting kernels: same-shape Add uses the shared elementwise/add kernel.
+/// </summary>
+internal enum BinaryOp { Mul = 0, Sub = 1, Div = 2, Add = 3 }
 
 /// <summary>
 /// Dispatches of the elementwise group's kernels: shaders/binary (mul, sub, div, clip), shaders/gelu and shaders/pad.

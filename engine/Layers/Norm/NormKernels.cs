@@ -17,10 +17,6 @@ internal static class NormKernels
         return (x, y, 1);
     }
 
-    /// <summary>Channels and pixels per channel of [N, C] (inner 1) or [N, C, H, W] (inner H*W).</summary>
-    public static (int N, int C, int Inner) Split(Shape s) =>
-        (s[0], s[1], s.Rank == 4 ? s[2] * s[3] : 1);
-
     /// <summary>y = x elementwise (a copy).</summary>
     public static void Copy(Emitter e, Value x, Value y, string label) => e.Unary(Activation.None, 0, x, y, label);
 }

@@ -67,6 +67,35 @@ public sealed class BatchNorm2dTests : GpuTest
         Assert.That(RelativeError.MaxRelative(res.Output, y), Is.LessThan(Tolerances.Forward));
     }
 
+    [TestCase(2, 5, 3, 4)]
+    [TestCase(1, 3, 1, 1)]   // one value per channel: fine for the evaluation form
+    [TestCase(4, 70, 9, 9)]
+    public void RunningStatisticsForm_TrainsWithTheEvalGradientAndKeepsItsStatistics(int n, int c, int h, int w)
+    {
+        int hw = h * w, r = 900 + n + c;
+        var shape = new Shape(n, c, h, w);
+        var x = FixtureLayer.Uniform(shape.Elements, r++).Select(v => v * 2 + 0.5f).ToArray();
+        var weight = FixtureLayer.Uniform(c, r++).Select(v => v * 1.5f).ToArray();
+        var bias = FixtureLayer.Uniform(c, r++);
+        var rm = FixtureLayer.Uniform(c, r++).Select(v => v * 0.5f).ToArray();
+        var rv = FixtureLayer.Uniform(c, r++).Select(v => v * 0.9f + 1f).ToArray();
+        var gy = FixtureLayer.Uniform(shape.Elements, r++);
+        using var rig = new TrainingRig(Context, new BatchNorm2d(c, useRunningStatistics: true), shape);
+        rig.SetParameter("weight", weight);
+        rig.SetParameter("bias", bias);
+        rig.SetParameter("running_mean", rm);
+        rig.SetParameter("running_var", rv);
+        var (y, gx) = rig.Step(x, gy);
+
+        Assert.That(RelativeError.MaxRelative(y, RefBatchNorm2d.ForwardEval(D(x), D(weight), D(bias), D(rm), D(rv), n, c, hw)), Is.LessThan(Tolerances.Forward), "y");
+        var (rgx, rgw, rgb) = RefBatchNorm2d.BackwardEval(D(x), D(weight), D(rm), D(rv), D(gy), n, c, hw);
+        Assert.That(RelativeError.MaxRelative(gx, rgx), Is.LessThan(Tolerances.Gradient), "grad_x");
+        Assert.That(RelativeError.MaxRelative(rig.Gradient("weight"), rgw), Is.LessThan(Tolerances.Gradient), "grad_weight");
+        Assert.That(RelativeError.MaxRelative(rig.Gradient("bias"), rgb), Is.LessThan(Tolerances.Gradient), "grad_bias");
+        Assert.That(rig.Parameter("running_mean"), Is.EqualTo(rm), "running_mean unchanged");
+        Assert.That(rig.Parameter("running_var"), Is.EqualTo(rv), "running_var unchanged");
+    }
+
     [TestCaseSource(typeof(Fixture), nameof(Fixture.All), new object[] { "batch_norm2d" })]
     public void MatchesPyTorch(Fixture f)
     {
@@ -79,6 +108,10 @@ public sealed class BatchNorm2dTests : GpuTest
             ps["running_var"] = f["running_var"].Floats;
             var res = LayerHarness.Run(Context, layer, new[] { shape }, new[] { f["x"].Floats }, ps);
             FixtureLayer.AssertOutput(res, f);
+            // The evaluation form differentiated: PyTorch's gradients with training=False.
+            var frozen = new BatchNorm2d(shape[1], (float)f.Double("eps"), (float)f.Double("momentum"), useRunningStatistics: true);
+            var grads = LayerHarness.Run(Context, frozen, new[] { shape }, new[] { f["x"].Floats }, ps, f["grad_y"].Floats);
+            FixtureLayer.AssertAll(grads, f, "x");
             return;
         }
         using var rig = new TrainingRig(Context, layer, shape);

@@ -26,7 +26,7 @@ public sealed class SoftmaxTests : GpuTest
     [TestCaseSource(typeof(Fixture), nameof(Fixture.All), new object[] { "softmax" })]
     public void ForwardAndBackwardMatchPyTorch(Fixture f)
     {
-        var res = FixtureLayer.Run(Context, new Softmax(), f, "x");
+        var res = FixtureLayer.Run(Context, new Softmax(f.Int("axis", 1)), f, "x");
         FixtureLayer.AssertAll(res, f, "x");
     }
 
@@ -41,10 +41,30 @@ public sealed class SoftmaxTests : GpuTest
             Is.LessThan(Tolerances.Forward));
     }
 
-    [Test]
-    public void ThreeDimensionalInput_NamesTheLayer()
+    [TestCase(new[] { 2, 3, 4 }, -1)]
+    [TestCase(new[] { 2, 3, 4 }, 0)]
+    [TestCase(new[] { 5, 3, 2, 7 }, 2)]
+    [TestCase(new[] { 3, 2, 4, 6 }, -4)]
+    [TestCase(new[] { 130 }, 0)]
+    [TestCase(new[] { 2, 3, 2, 1, 5 }, 4)]
+    public void AnyAxisMatchesReference(int[] dims, int axis)
     {
-        var e = Assert.Throws<GraphException>(() => LayerHarness.Run(Context, new Softmax(), new[] { new Shape(2, 3, 4) }, new[] { new float[24] }));
-        Assert.That(e!.Message, Does.Contain("layer").And.Contain("[2,3,4]"));
+        var shape = new Shape(dims);
+        var (n, c, inner) = RefSoftmax.Split(dims, axis);
+        var x = FixtureLayer.Uniform(shape.Elements, 500 + dims.Sum()).Select(v => v * 4).ToArray();
+        var gy = FixtureLayer.Uniform(shape.Elements, 600 + axis);
+        var res = LayerHarness.Run(Context, new Softmax(axis), new[] { shape }, new[] { x }, null, gy);
+        Assert.That(res.OutputShape, Is.EqualTo(shape));
+        Assert.That(RelativeError.MaxRelative(res.Output, RefSoftmax.Forward(ConvTest.D(x), n, c, inner)), Is.LessThan(Tolerances.Forward), "y");
+        Assert.That(RelativeError.MaxRelative(res.InputGradients[0], RefSoftmax.Backward(ConvTest.D(x), ConvTest.D(gy), n, c, inner)),
+            Is.LessThan(Tolerances.Gradient), "grad_x");
+    }
+
+    [TestCase(3)]
+    [TestCase(-4)]
+    public void AxisOutOfRange_NamesTheLayer(int axis)
+    {
+        var e = Assert.Throws<GraphException>(() => LayerHarness.Run(Context, new Softmax(axis), new[] { new Shape(2, 3, 4) }, new[] { new float[24] }));
+        Assert.That(e!.Message, Does.Contain("layer").And.Contain("[2,3,4]").And.Contain($"axis {axis}"));
     }
 }

@@ -12,7 +12,9 @@ public sealed class UpsampleTests : GpuTest
         for (int o = 0; o < size * scale; o++)
         {
             if (mode == UpsampleMode.Nearest) { res[o] = new[] { (o / scale, 1.0) }; continue; }
-            double src = Math.Max((o + 0.5) / scale - 0.5, 0);
+            double src = mode == UpsampleMode.BilinearAlignCorners
+                ? (size * scale > 1 ? o * (size - 1.0) / (size * scale - 1.0) : 0)
+                : Math.Max((o + 0.5) / scale - 0.5, 0);
             int i0 = (int)src, i1 = Math.Min(i0 + 1, size - 1);
             double l = src - i0;
             res[o] = new[] { (i0, 1 - l), (i1, l) };
@@ -49,6 +51,12 @@ public sealed class UpsampleTests : GpuTest
     [TestCase(UpsampleMode.Bilinear, 1, 2, 3, 4, 3)]
     [TestCase(UpsampleMode.Bilinear, 1, 1, 1, 6, 4)]
     [TestCase(UpsampleMode.Bilinear, 1, 2, 4, 4, 1)]
+    [TestCase(UpsampleMode.BilinearAlignCorners, 2, 3, 4, 5, 2)]
+    [TestCase(UpsampleMode.BilinearAlignCorners, 1, 2, 2, 3, 3)]
+    [TestCase(UpsampleMode.BilinearAlignCorners, 1, 1, 1, 6, 4)]
+    [TestCase(UpsampleMode.BilinearAlignCorners, 1, 1, 1, 1, 3)]
+    [TestCase(UpsampleMode.BilinearAlignCorners, 1, 2, 7, 9, 5)]
+    [TestCase(UpsampleMode.BilinearAlignCorners, 1, 2, 4, 4, 1)]
     public void ForwardAndBackwardMatchReference(UpsampleMode mode, int n, int c, int h, int w, int scale)
     {
         int r = 5 + h * 13 + scale;
@@ -67,10 +75,9 @@ public sealed class UpsampleTests : GpuTest
         var mode = f.Str("mode") switch
         {
             "nearest" => UpsampleMode.Nearest,
-            "bilinear" => UpsampleMode.Bilinear,
+            "bilinear" => f.Bool("align_corners", false) ? UpsampleMode.BilinearAlignCorners : UpsampleMode.Bilinear,
             var m => throw new InvalidDataException($"{f.Name}: mode {m}"),
         };
-        Assert.That(f.Bool("align_corners", false), Is.False, "Kiln's bilinear is align_corners=False");
         var res = FixtureLayer.Run(Context, new Upsample(f.Int("scale_factor"), mode), f, "x");
         FixtureLayer.AssertAll(res, f, "x");
     }

@@ -1,8 +1,19 @@
 namespace Kiln.Tests.Reference;
 
-/// <summary>torch.softmax(x, dim=1) over [N, C] (inner = 1) or [N, C, H, W] (inner = H*W).</summary>
+/// <summary>
+/// torch.softmax(x, dim) over x seen as [N, C, inner]: N the product of the dimensions before dim, C its length, inner
+/// the product of those after it ([N, C] with dim 1: inner = 1; [N, C, H, W]: inner = H*W).
+/// </summary>
 public static class RefSoftmax
 {
+    /// <summary>(N, C, inner) of a shape for softmax along <paramref name="axis"/> (negative counts from the end).</summary>
+    public static (int N, int C, int Inner) Split(int[] shape, int axis)
+    {
+        if (axis < 0) axis += shape.Length;
+        if (axis < 0 || axis >= shape.Length) throw new ArgumentOutOfRangeException(nameof(axis));
+        return (shape.Take(axis).Aggregate(1, (p, d) => p * d), shape[axis], shape.Skip(axis + 1).Aggregate(1, (p, d) => p * d));
+    }
+
     /// <summary>y[n, c, i] = exp(x[n, c, i] - max_c) / sum_c exp(x[n, c, i] - max_c).</summary>
     public static double[] Forward(double[] x, int n, int c, int inner)
     {

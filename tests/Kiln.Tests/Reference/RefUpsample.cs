@@ -4,11 +4,12 @@ namespace Kiln.Tests.Reference;
 /// torch.nn.functional.interpolate with an integer scale_factor s, x [N, C, H, W] → y [N, C, sH, sW].
 /// "nearest": y[oy, ox] = x[oy / s, ox / s]. "bilinear" (align_corners=False): the source coordinate of output row oy is
 /// max((oy + 0.5) / s - 0.5, 0); with y0 = floor of it, y1 = min(y0 + 1, H - 1) and λ = coordinate - y0, the row is
-/// (1 - λ) x[y0] + λ x[y1]; columns likewise, the two blends multiplied.
+/// (1 - λ) x[y0] + λ x[y1]; columns likewise, the two blends multiplied. "bilinear_align_corners" (align_corners=True):
+/// the same blend from the coordinate oy * (H - 1) / (sH - 1) (0 when sH = 1).
 /// </summary>
 public static class RefUpsample
 {
-    /// <summary>x [N, C, H, W] → y [N, C, H*scale, W*scale]; mode is "nearest" or "bilinear", as PyTorch spells it.</summary>
+    /// <summary>x [N, C, H, W] → y [N, C, H*scale, W*scale]; mode is "nearest", "bilinear" (align_corners=False) or "bilinear_align_corners".</summary>
     public static double[] Forward(double[] x, int n, int c, int h, int w, int scale, string mode)
     {
         Check.Length(x, n * c * h * w, nameof(x));
@@ -42,8 +43,10 @@ public static class RefUpsample
                             term((p * h + oy / scale) * w + ox / scale, yi, 1.0);
                             break;
                         case "bilinear":
-                            var (y0, y1, ly) = Source(oy, scale, h);
-                            var (x0, x1, lx) = Source(ox, scale, w);
+                        case "bilinear_align_corners":
+                            bool corners = mode == "bilinear_align_corners";
+                            var (y0, y1, ly) = Source(oy, scale, h, corners);
+                            var (x0, x1, lx) = Source(ox, scale, w, corners);
                             // Four terms even when y0 == y1 (last row): their weights then add up, as in PyTorch.
                             term((p * h + y0) * w + x0, yi, (1 - ly) * (1 - lx));
                             term((p * h + y0) * w + x1, yi, (1 - ly) * lx);
@@ -56,10 +59,13 @@ public static class RefUpsample
                 }
     }
 
-    /// <summary>PyTorch's area_pixel_compute_source_index for align_corners=False: the two neighbours and the blend.</summary>
-    static (int I0, int I1, double Lambda) Source(int dst, int scale, int size)
+    /// <summary>PyTorch's area_pixel_compute_source_index: the two neighbours and the blend.</summary>
+    static (int I0, int I1, double Lambda) Source(int dst, int scale, int size, bool alignCorners)
     {
-        double src = Math.Max((1.0 / scale) * (dst + 0.5) - 0.5, 0); // clamped at 0, never at the far edge
+        int outSize = size * scale;
+        double src = alignCorners
+            ? (outSize > 1 ? dst * (size - 1.0) / (outSize - 1.0) : 0)
+            : Math.Max((1.0 / scale) * (dst + 0.5) - 0.5, 0); // clamped at 0, never at the far edge
         int i0 = (int)Math.Floor(src);
         int i1 = Math.Min(i0 + 1, size - 1);
         return (i0, i1, src - i0);

@@ -3,20 +3,27 @@ using NUnit.Framework;
 
 namespace Kiln.Tests.ReferenceTests;
 
-/// <summary><see cref="RefAdd"/> is element-wise addition of two same-shaped tensors.</summary>
+/// <summary><see cref="RefAdd"/> is element-wise addition of two same-shaped tensors; <see cref="RefBroadcast"/> covers broadcast ones.</summary>
 public sealed class AddReferenceTests
 {
-    [TestCaseSource(typeof(Fixture), nameof(Fixture.All), new object[] { "add" })]
+    static IEnumerable<TestCaseData> SameShape() =>
+        Fixture.All("add").Where(c => c.Arguments[0] is Fixture f && f["x0"].Shape.SequenceEqual(f["x1"].Shape));
+
+    [TestCaseSource(nameof(SameShape))]
     public void ForwardMatchesPyTorch(Fixture f) =>
         ReferenceAssert.MatchesFixture(RefAdd.Forward(f["x0"].Data, f["x1"].Data), f, "y");
 
-    [TestCaseSource(typeof(Fixture), nameof(Fixture.All), new object[] { "add" })]
+    [TestCaseSource(nameof(SameShape))]
     public void BackwardMatchesPyTorch(Fixture f)
     {
         var (ga, gb) = RefAdd.Backward(f["grad_y"].Data);
         ReferenceAssert.MatchesFixture(ga, f, "grad_x0");
         ReferenceAssert.MatchesFixture(gb, f, "grad_x1");
     }
+
+    /// <summary>Every add fixture, broadcast ones included, through <see cref="RefBroadcast"/>.</summary>
+    [TestCaseSource(typeof(Fixture), nameof(Fixture.All), new object[] { "add" })]
+    public void BroadcastingMatchesPyTorch(Fixture f) => ElementwiseReferenceTests.BroadcastMatchesFixture(f);
 
     [Test]
     public void BackwardMatchesFiniteDifferences()

@@ -22,10 +22,50 @@ public sealed class ElementwiseReferenceTests
     [TestCaseSource(nameof(Binary))]
     public void BinaryMatchesPyTorch(Fixture f)
     {
-        var (y, ga, gb) = RunBinary(f.Op, f["x0"].Data, f["x1"].Data, f["grad_y"].Data);
-        ReferenceAssert.MatchesFixture(y, f, "y");
+        var (a, b, gy) = (f["x0"], f["x1"], f["grad_y"].Data);
+        if (a.Shape.SequenceEqual(b.Shape))
+        {
+            var (y, ga, gb) = RunBinary(f.Op, a.Data, b.Data, gy);
+            ReferenceAssert.MatchesFixture(y, f, "y");
+            ReferenceAssert.MatchesFixture(ga, f, "grad_x0");
+            ReferenceAssert.MatchesFixture(gb, f, "grad_x1");
+        }
+        BroadcastMatchesFixture(f);
+    }
+
+    /// <summary>The broadcasting reference on any add/sub/mul/div fixture, same shapes or broadcast.</summary>
+    internal static void BroadcastMatchesFixture(Fixture f)
+    {
+        var (forward, grad) = RefBroadcast.Op(f.Op);
+        var (a, b) = (f["x0"], f["x1"]);
+        ReferenceAssert.MatchesFixture(RefBroadcast.Forward(forward, a.Data, a.Shape, b.Data, b.Shape), f, "y");
+        var (ga, gb) = RefBroadcast.Backward(grad, a.Data, a.Shape, b.Data, b.Shape, f["grad_y"].Data);
         ReferenceAssert.MatchesFixture(ga, f, "grad_x0");
         ReferenceAssert.MatchesFixture(gb, f, "grad_x1");
+    }
+
+    [TestCase("add", new[] { 2, 3, 4 }, new[] { 3, 1 })]
+    [TestCase("sub", new[] { 4, 1 }, new[] { 2, 1, 3 })]
+    [TestCase("mul", new[] { 1, 3, 1 }, new[] { 2, 1, 4 })]
+    [TestCase("div", new[] { 2, 3 }, new[] { 3 })]
+    [TestCase("div", new[] { 3 }, new[] { 2, 3 })]
+    public void BroadcastBackwardMatchesFiniteDifferences(string op, int[] aShape, int[] bShape)
+    {
+        var (forward, grad) = RefBroadcast.Op(op);
+        var a = RandomData.Uniform(RefBroadcast.Count(aShape), 5);
+        var b = RandomData.AwayFromZero(RefBroadcast.Count(bShape), 6, 0.3);
+        ReferenceAssert.MatchesFiniteDifferences("x0", v => RefBroadcast.Forward(forward, v, aShape, b, bShape), a,
+            g => RefBroadcast.Backward(grad, a, aShape, b, bShape, g).GradA);
+        ReferenceAssert.MatchesFiniteDifferences("x1", v => RefBroadcast.Forward(forward, a, aShape, v, bShape), b,
+            g => RefBroadcast.Backward(grad, a, aShape, b, bShape, g).GradB);
+    }
+
+    [Test]
+    public void BroadcastShapesFollowNumPy()
+    {
+        Assert.That(RefBroadcast.Shape(new[] { 5 }, new[] { 2, 3, 5 }), Is.EqualTo(new[] { 2, 3, 5 }));
+        Assert.That(RefBroadcast.Shape(new[] { 3, 1, 5 }, new[] { 4, 1 }), Is.EqualTo(new[] { 3, 4, 5 }));
+        Assert.Throws<ArgumentException>(() => RefBroadcast.Shape(new[] { 2, 3 }, new[] { 4 }));
     }
 
     [TestCase("mul")]

@@ -14,7 +14,7 @@ public sealed class FixtureTests
         "linear", "conv2d", "conv_transpose2d", "max_pool2d", "avg_pool2d", "upsample", "concat", "add",
         "relu", "leaky_relu", "sigmoid", "tanh", "mse_loss", "l1_loss", "masked_mse_loss", "masked_l1_loss", "sgd",
         "mul", "sub", "div", "clip", "gelu", "pad", "huber_loss", "bce_with_logits_loss", "softmax_cross_entropy_loss",
-        "softmax", "global_avg_pool2d", "batch_norm2d", "optim_trajectory", "lr_schedule",
+        "softmax", "global_avg_pool2d", "batch_norm2d", "optim_trajectory", "lr_schedule", "matmul", "transpose",
     };
 
     [Test]

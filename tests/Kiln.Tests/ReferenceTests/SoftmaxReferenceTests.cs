@@ -3,14 +3,10 @@ using NUnit.Framework;
 
 namespace Kiln.Tests.ReferenceTests;
 
-/// <summary><see cref="RefSoftmax"/> is torch.softmax(x, dim=1).</summary>
+/// <summary><see cref="RefSoftmax"/> is torch.softmax(x, dim) (dim 1 unless a fixture says otherwise).</summary>
 public sealed class SoftmaxReferenceTests
 {
-    static (int N, int C, int Inner) Dims(Fixture f)
-    {
-        var s = f["x"].Shape;
-        return (s[0], s[1], s.Length == 4 ? s[2] * s[3] : 1);
-    }
+    static (int N, int C, int Inner) Dims(Fixture f) => RefSoftmax.Split(f["x"].Shape, f.Int("axis", 1));
 
     [TestCaseSource(typeof(Fixture), nameof(Fixture.All), new object[] { "softmax" })]
     public void ForwardMatchesPyTorch(Fixture f)
@@ -33,6 +29,14 @@ public sealed class SoftmaxReferenceTests
     {
         var x = RandomData.Uniform(n * c * inner, 5, -3, 3);
         ReferenceAssert.MatchesFiniteDifferences("x", v => RefSoftmax.Forward(v, n, c, inner), x, g => RefSoftmax.Backward(x, g, n, c, inner));
+    }
+
+    [Test]
+    public void SplitFollowsTheAxis()
+    {
+        Assert.That(RefSoftmax.Split(new[] { 2, 3, 4, 5 }, 1), Is.EqualTo((2, 3, 20)));
+        Assert.That(RefSoftmax.Split(new[] { 2, 3, 4, 5 }, -1), Is.EqualTo((24, 5, 1)));
+        Assert.That(RefSoftmax.Split(new[] { 2, 3, 4 }, 0), Is.EqualTo((1, 2, 12)));
     }
 
     [Test]

@@ -1,0 +1,59 @@
+using Kiln.Graph;
+using Kiln.Vulkan;
+
+namespace Kiln.Layers;
+
+/// <summary>
+/// The batched form of <see cref="LinearGemm"/> (module linear/linear.gemm.batched, the same source built with
+/// KILN_BATCHED): one product C[z] = op(A[z]) op(B[z]) per batch element z of C, where A and B may broadcast along
+/// batch dimensions (stride 0). C's matrices are contiguous. Used by <see cref="MatMul"/>.
+/// </summary>
+internal static class BatchedGemm
+{
+    /// <summary>Batch dimensions the kernel's push constants hold.</summary>
+    public const int MaxBatchRank = 4;
+    const int Block = 4;
+    const uint LocalX = 8, LocalY = 8;
+
+    /// <summary>
+    /// For each batch index of C (shape <paramref name="batch"/>, at most <see cref="MaxBatchRank"/> dimensions):
+    /// C[m,n] = op(A) op(B), A's matrix [m,k] (or [k,m] when transA) at its batch strides, B's [k,n] (or [n,k]).
+    /// </summary>
+    public static void Gemm(Emitter e, Value a, bool transA, int[] aBatch, Value b, bool transB, int[] bBatch, Value c, int[] batch,
+        int m, int n, int k, string label)
+    {
+        if (batch.Length > MaxBatchRank) throw new GraphException($"{label}: at most {MaxBatchRank} batch dimensions, got {batch.Length}.");
+        var dims = Pad(batch);
+        var push = new[] { m, n, k }.Concat(dims).Concat(Strides(aBatch, m * k)).Concat(Strides(bBatch, k * n)).ToArray();
+        var constants = new[] { transA ? 1u : 0u, transB ? 1u : 0u, 0u, (uint)Activation.None, KernelSpec.Word(0f), (uint)m, (uint)n, (uint)k };
+        var spec = new KernelSpec("linear/linear.gemm.batched", KernelSpec.Buffers(4), 4 * (3 + 3 * MaxBatchRank), constants, LocalX, LocalY);
+        uint colBlocks = (uint)((n + Block - 1) / Block), rowBlocks = (uint)((m + Block - 1) / Block);
+        long count = batch.Aggregate(1L, (p, d) => p * d);
+        uint maxZ = e.Device.MaxWorkgroupCount.Length > 2 ? e.Device.MaxWorkgroupCount[2] : 65535u;
+        if (count > maxZ) throw new GraphException($"{label}: {count} matrix products exceed the device's {maxZ} workgroups along z.");
+        var groups = ((colBlocks + LocalX - 1) / LocalX, (rowBlocks + LocalY - 1) / LocalY, (uint)count);
+        e.Dispatch(spec, groups, PushConstants.Ints(push), label, Arg.In(a), Arg.In(b), Arg.In(b), Arg.Out(c));
+    }
+
+    /// <summary><paramref name="dims"/> (a batch shape, right-aligned with C's) into <see cref="MaxBatchRank"/> entries, leading 1s.</summary>
+    static int[] Pad(int[] dims)
+    {
+        var d = Enumerable.Repeat(1, MaxBatchRank).ToArray();
+        for (int i = 0; i < dims.Length; i++) d[MaxBatchRank - dims.Length + i] = dims[i];
+        return d;
+    }
+
+    /// <summary>Element strides of an operand's matrices (each <paramref name="matrix"/> elements) per padded batch dimension of C; 0 where it broadcasts.</summary>
+    static int[] Strides(int[] operandBatch, int matrix)
+    {
+        var padded = Pad(operandBatch);
+        var s = new int[MaxBatchRank];
+        int stride = matrix;
+        for (int i = MaxBatchRank - 1; i >= 0; i--)
+        {
+            s[i] = padded[i] == 1 ? 0 : stride;
+            stride *= padded[i];
+        }
+        return s;
+    }
+}

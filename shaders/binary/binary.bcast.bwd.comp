@@ -1,0 +1,71 @@
+#version 450
+// Gradient of one input of c = a OP b with broadcasting (binary.bcast.fwd), written (not accumulated): for each
+// element of input WHICH, the sum of binary_grad over the `reduce` output elements that read it. A gather in a fixed
+// order, so no atomics and the same result every run. PER_GROUP: one workgroup per input element, its invocations
+// striding over the reduction and summing with kiln_workgroup_sum; else one invocation per input element.
+// Bindings: 0 a, 1 b, 2 dy (output shape), 3 d (shape of input WHICH).
+// Specialization: 0 OP (0 mul, 1 sub, 2 div, 3 add), 1 WHICH (0 = a, 1 = b), 2 PER_GROUP (0/1).
+// Push: count (elements of d), reduce (output elements per element of d), dims[6], sa[6], sb[6] as in binary.bcast.fwd.
+// Dispatch: PER_GROUP: NormKernels.PerItemGroups(count), local x = 64; else Emitter.ElementwiseGroups(count), local x = 256.
+#include "kiln.glsl"
+#include "elementwise.glsl"
+#define REDUCE_SIZE 64
+#include "reduce.glsl"
+#include "binary.glsl"
+layout(constant_id = 0) const int OP = 0;
+layout(constant_id = 1) const int WHICH = 0;
+layout(constant_id = 2) const int PER_GROUP = 0;
+layout(std430, binding = 0) readonly buffer A { float a[]; };
+layout(std430, binding = 1) readonly buffer B { float b[]; };
+layout(std430, binding = 2) readonly buffer DY { float dy[]; };
+layout(std430, binding = 3) writeonly buffer D { float d[]; };
+layout(push_constant) uniform P { uint count; uint reduce; int dims[6]; int sa[6]; int sb[6]; } p;
+
+int own_stride(int k) { return WHICH == 0 ? p.sa[k] : p.sb[k]; }
+
+void main()
+{
+    const uint j = PER_GROUP != 0 ? gl_WorkGroupID.y * gl_NumWorkGroups.x + gl_WorkGroupID.x : kiln_element_index();
+    const uint r0 = PER_GROUP != 0 ? gl_LocalInvocationID.x : 0u;
+    const uint rstep = PER_GROUP != 0 ? uint(REDUCE_SIZE) : 1u;
+    const bool valid = j < p.count;
+    float g = 0.0;
+    if (valid)
+    {
+        // Coordinates of element j of the gradient's input along the dimensions it does not broadcast.
+        int coord[6];
+        uint rem = j;
+        for (int k = 5; k >= 0; k--)
+        {
+            const uint size = own_stride(k) != 0 ? uint(p.dims[k]) : 1u;
+            coord[k] = int(rem % size);
+            rem /= size;
+        }
+        for (uint r = r0; r < p.reduce; r += rstep)
+        {
+            // r enumerates the broadcast dimensions (row-major); the others are fixed by j.
+            uint rr = r;
+            int o = 0, ia = 0, ib = 0, ostride = 1;
+            for (int k = 5; k >= 0; k--)
+            {
+                int c = coord[k];
+                if (own_stride(k) == 0)
+                {
+                    c = int(rr % uint(p.dims[k]));
+                    rr /= uint(p.dims[k]);
+                }
+                o += c * ostride;
+                ostride *= p.dims[k];
+                ia += c * p.sa[k];
+                ib += c * p.sb[k];
+            }
+            g += binary_grad(OP, WHICH, dy[o], a[ia], b[ib]);
+        }
+    }
+    if (PER_GROUP != 0)
+    {
+        const float total = kiln_workgroup_sum(g);
+        if (gl_LocalInvocationID.x == 0 && valid) d[j] = total;
+    }
+    else if (valid) d[j] = g;
+}
