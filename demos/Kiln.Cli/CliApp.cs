@@ -14,6 +14,12 @@ internal static class CliApp
                                              (denoise-unet, inpaint-unet, fashion-ae, playground-mlp)
           kiln bench conv3x3 [--channels C] [--size S] [--iters N] [--json FILE]
                                              one 3x3 conv forward and backward, GPU-timed
+          kiln run MODEL.onnx --input FILE --output FILE
+                                             runs an ONNX model; inputs and outputs are f32
+                                             safetensors named as the model names them
+          kiln grad MODEL.onnx --input FILE --target FILE [--loss mse|l1] --output FILE
+                                             one forward and backward pass: writes loss and the
+                                             gradient of every initializer and input
 
         environment: KILN_DEVICE=<index or name substring>, KILN_VALIDATION=1
         """;
@@ -33,6 +39,8 @@ internal static class CliApp
                 "conv" => ConvCommand.Run(args[1..]),
                 "plan" => PlanCommand.Run(args[1..]),
                 "bench" => BenchCommand.Run(args[1..]),
+                "run" => RunCommand.Run(args[1..]),
+                "grad" => GradCommand.Run(args[1..]),
                 _ => Fail($"unknown command '{args[0]}'\n\n{Usage}"),
             };
         }
@@ -45,6 +53,11 @@ internal static class CliApp
         {
             Console.Error.WriteLine($"kiln: {e.Message}");
             return 2;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            Console.Error.WriteLine($"kiln: {e.Message}");
+            return 1;
         }
     }
 
