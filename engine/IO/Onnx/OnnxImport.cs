@@ -76,7 +76,11 @@ internal sealed partial class OnnxImport
         {
             var v = Value(o.Name, null);
             if (v.IsConstant) throw new KilnException($"{where}: output '{o.Name}' does not depend on any input (a constant).");
-            net.Output(v.Node!, o.Name);
+            var node = v.Node!;
+            // A Kiln output must be computed by a kernel: a view (Reshape, Flatten) or an input passed through gets a copy.
+            if (node.IsInput || node.Layer!.IsView || net.Outputs.Any(x => x.Node == node))
+                node = net.Add(new Kiln.Clip(float.NegativeInfinity, float.PositiveInfinity), $"{o.Name}/copy", node);
+            net.Output(node, o.Name);
             outputs[o.Name] = v.Shape!;
         }
         if (outputs.Count == 0) throw new KilnException($"{where}: the graph has no outputs.");
