@@ -1,0 +1,90 @@
+using Kiln.IO;
+using Kiln.Tests.Reference;
+using NUnit.Framework;
+using static Kiln.Tests.Onnx.OnnxTestModels;
+
+namespace Kiln.Tests.Onnx;
+
+/// <summary>Hand-built models against double-precision references computed here.</summary>
+public sealed class OnnxImportTests : GpuTest
+{
+    static readonly float[] X = { 0.5f, -1f, 2f, 0.25f, 1.5f, -0.75f };
+
+    /// <summary>y = x W (+ b) with W [3, 4] stored [in, out] (Gemm transB=0): Kiln transposes it at import and back for its gradient.</summary>
+    [Test]
+    public void GemmWithUntransposedWeight_ForwardAndGradientsInTheOnnxLayout()
+    {
+        var m = Gemm(out _, out var b);
+        var w = Enumerable.Range(0, 12).Select(i => (i * 7 % 11 - 5) * 0.1f).ToArray(); // [3, 4]
+        m.Graph.Initializer[0] = Floats("W", new long[] { 3, 4 }, w);
+        m.Graph.Node[0].Attribute.Clear();
+        m.Graph.Node[1] = Node("Identity", "same", new[] { "h" }, new[] { "y" });
+        var dir = OnnxFixtures.TempFolder();
+        try
+        {
+            var model = OnnxImporter.Load(Save(m, dir), forGradients: true);
+            var t = new float[] { 0.1f, 0.2f, -0.3f, 0.4f, 0f, 1f, -1f, 0.5f };
+            using var net = model.CompileGradients(Context, new MseLoss());
+            net.SetInput("x", X);
+            net.SetInput(OnnxModel.TargetInput, t);
+            net.Run();
+
+            var y = new double[8];
+            for (int n = 0; n < 2; n++)
+                for (int o = 0; o < 4; o++)
+                {
+                    y[n * 4 + o] = b[o];
+                    for (int i = 0; i < 3; i++) y[n * 4 + o] += X[n * 3 + i] * (double)w[i * 4 + o];
+                }
+            var dy = y.Select((v, k) => 2 * (v - t[k]) / 8).ToArray();
+            var dw = new double[12];
+            var dx = new double[6];
+            for (int n = 0; n < 2; n++)
+                for (int i = 0; i < 3; i++)
+                    for (int o = 0; o < 4; o++)
+                    {
+                        dw[i * 4 + o] += X[n * 3 + i] * dy[n * 4 + o];
+                        dx[n * 3 + i] += w[i * 4 + o] * dy[n * 4 + o];
+                    }
+            var db = Enumerable.Range(0, 4).Select(o => dy[o] + dy[4 + o]).ToArray();
+            var loss = y.Select((v, k) => (v - t[k]) * (v - t[k])).Sum() / 8;
+
+            var grads = model.ParameterGradients(net);
+            Assert.That(RelativeError.MaxRelative(net.GetOutput("loss")[0], loss), Is.LessThan(Tolerances.Forward), "loss");
+            Assert.That(RelativeError.MaxRelative(grads["W"], dw), Is.LessThan(Tolerances.Gradient), "W, in its [3, 4] layout");
+            Assert.That(RelativeError.MaxRelative(grads["b"], db), Is.LessThan(Tolerances.Gradient), "b");
+            Assert.That(RelativeError.MaxRelative(net.InputGradients["x"].ToArray(), dx), Is.LessThan(Tolerances.Gradient), "x");
+        }
+        finally { Directory.Delete(dir, true); }
+    }
+
+    /// <summary>Shape arithmetic folded at import (Shape, Gather, Unsqueeze, Concat, Reshape) and an output that is a view.</summary>
+    [Test]
+    public void FoldedShapeArithmetic_AndAViewAsTheOutput()
+    {
+        var m = Model(13);
+        m.Graph.Input.Add(Value("x", 2, 3, 1, 2));
+        m.Graph.Output.Add(Value("y", 2, 6));
+        m.Graph.Initializer.Add(new global::Onnx.TensorProto { Name = "zero", DataType = (int)global::Onnx.TensorProto.Types.DataType.Int64, Int64Data = { 0 } });
+        m.Graph.Initializer.Add(new global::Onnx.TensorProto { Name = "minus1", DataType = (int)global::Onnx.TensorProto.Types.DataType.Int64, Dims = { 1 }, Int64Data = { -1 } });
+        m.Graph.Initializer.Add(new global::Onnx.TensorProto { Name = "axes0", DataType = (int)global::Onnx.TensorProto.Types.DataType.Int64, Dims = { 1 }, Int64Data = { 0 } });
+        m.Graph.Node.Add(Node("Relu", "relu", new[] { "x" }, new[] { "r" }));
+        m.Graph.Node.Add(Node("Shape", "shape", new[] { "r" }, new[] { "s" }));
+        m.Graph.Node.Add(Node("Gather", "batch", new[] { "s", "zero" }, new[] { "n" }));
+        m.Graph.Node.Add(Node("Unsqueeze", "n1", new[] { "n", "axes0" }, new[] { "n_1" }));
+        m.Graph.Node.Add(Node("Concat", "target", new[] { "n_1", "minus1" }, new[] { "shape2" }, Int("axis", 0)));
+        m.Graph.Node.Add(Node("Reshape", "view", new[] { "r", "shape2" }, new[] { "y" }));
+        var dir = OnnxFixtures.TempFolder();
+        try
+        {
+            var model = OnnxImporter.Load(Save(m, dir));
+            Assert.That(model.OutputShapes["y"], Is.EqualTo(new Shape(2, 6)));
+            using var net = model.Compile(Context);
+            var x = X.Concat(X.Select(v => -v)).ToArray();
+            net.SetInput("x", x);
+            net.Run();
+            Assert.That(net.GetOutput("y"), Is.EqualTo(x.Select(v => Math.Max(v, 0f)).ToArray()));
+        }
+        finally { Directory.Delete(dir, true); }
+    }
+}
