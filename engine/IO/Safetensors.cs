@@ -47,8 +47,10 @@ public static class Safetensors
             var tensors = new Dictionary<string, SafetensorsTensor>();
             var metadata = new Dictionary<string, string>();
             var ranges = new List<(long Begin, long End, string Name)>();
+            var seen = new HashSet<string>();
             foreach (var entry in doc.RootElement.EnumerateObject())
             {
+                if (!seen.Add(entry.Name)) throw new SafetensorsException($"{where}: '{entry.Name}' appears twice in the header.");
                 if (entry.Name == "__metadata__")
                 {
                     if (entry.Value.ValueKind != JsonValueKind.Object) throw new SafetensorsException($"{where}: __metadata__ is not an object of strings.");
@@ -57,9 +59,12 @@ public static class Safetensors
                     continue;
                 }
                 var (dtype, shape, begin, end) = Entry(entry, where);
-                long elements = 1;
-                foreach (var d in shape) elements = checked(elements * d);
-                long expected = checked(elements * DtypeBytes[dtype]);
+                long elements = shape.Contains(0) ? 0 : 1;
+                foreach (var d in shape.Where(_ => elements != 0))
+                    if (elements > long.MaxValue / 8 / d)
+                        throw new SafetensorsException($"{where}: tensor '{entry.Name}' shape [{string.Join(",", shape)}] is too large to hold.");
+                    else elements *= d;
+                long expected = elements * DtypeBytes[dtype];
                 if (end - begin != expected)
                     throw new SafetensorsException($"{where}: tensor '{entry.Name}' {dtype} [{string.Join(",", shape)}] needs {expected} bytes, its offsets [{begin}, {end}) hold {end - begin}.");
                 if (end > data.Length)
@@ -111,6 +116,7 @@ public static class Safetensors
         foreach (var (name, shape, data) in list)
         {
             if (name == "__metadata__") throw new ArgumentException("A tensor can't be named __metadata__.");
+            if (header.ContainsKey(name)) throw new ArgumentException($"Tensor '{name}' is given twice.");
             long elements = shape.Aggregate(1L, (a, b) => a * b);
             if (elements != data.Length) throw new ArgumentException($"Tensor '{name}': shape [{string.Join(",", shape)}] holds {elements} values, {data.Length} given.");
             header[name] = new { dtype = "F32", shape, data_offsets = new[] { offset, offset + 4L * data.Length } };
