@@ -58,9 +58,9 @@ public sealed class OnnxImportTests : GpuTest
         finally { Directory.Delete(dir, true); }
     }
 
-    /// <summary>Shape arithmetic folded at import (Shape, Gather, Unsqueeze, Concat, Reshape) and an output that is a view.</summary>
+    /// <summary>Dropout in inference behaviour (its mask output unused), shape arithmetic folded at import (Shape, Gather, Unsqueeze, Concat, Reshape) and an output that is a view.</summary>
     [Test]
-    public void FoldedShapeArithmetic_AndAViewAsTheOutput()
+    public void DropoutFoldedShapeArithmetic_AndAViewAsTheOutput()
     {
         var m = Model(13);
         m.Graph.Input.Add(Value("x", 2, 3, 1, 2));
@@ -68,7 +68,8 @@ public sealed class OnnxImportTests : GpuTest
         m.Graph.Initializer.Add(new global::Onnx.TensorProto { Name = "zero", DataType = (int)global::Onnx.TensorProto.Types.DataType.Int64, Int64Data = { 0 } });
         m.Graph.Initializer.Add(new global::Onnx.TensorProto { Name = "minus1", DataType = (int)global::Onnx.TensorProto.Types.DataType.Int64, Dims = { 1 }, Int64Data = { -1 } });
         m.Graph.Initializer.Add(new global::Onnx.TensorProto { Name = "axes0", DataType = (int)global::Onnx.TensorProto.Types.DataType.Int64, Dims = { 1 }, Int64Data = { 0 } });
-        m.Graph.Node.Add(Node("Relu", "relu", new[] { "x" }, new[] { "r" }));
+        m.Graph.Node.Add(Node("Relu", "relu", new[] { "x" }, new[] { "r0" }));
+        m.Graph.Node.Add(Node("Dropout", "drop", new[] { "r0" }, new[] { "r", "mask" }));
         m.Graph.Node.Add(Node("Shape", "shape", new[] { "r" }, new[] { "s" }));
         m.Graph.Node.Add(Node("Gather", "batch", new[] { "s", "zero" }, new[] { "n" }));
         m.Graph.Node.Add(Node("Unsqueeze", "n1", new[] { "n", "axes0" }, new[] { "n_1" }));
