@@ -19,7 +19,7 @@ internal static class GradCommand
             "l1" => new L1Loss(),
             var other => throw new ArgumentException($"grad: --loss takes mse or l1, got '{other}'"),
         };
-        var model = RunCommand.LoadWithInputs(modelPath!, o["input"], forGradients: true, out var inputs);
+        var model = RunCommand.LoadWithInputs(modelPath!, o["input"], out var inputs);
         if (model.OutputNames.Count != 1) throw new KilnException($"{modelPath}: grad needs a model with one output, it has {model.OutputNames.Count}.");
         var outputName = model.OutputNames[0];
         var (targetShape, target) = TensorFiles.Read(o["target"], new[] { outputName }, "the target for the model's output")[outputName];

@@ -12,7 +12,7 @@ internal static class RunCommand
     public static int Run(string[] args)
     {
         if (TensorFiles.Options("run", args, new[] { "input", "output" }, out var modelPath, out var o) is { } error) return CliApp.Fail(error);
-        var model = LoadWithInputs(modelPath!, o["input"], forGradients: false, out var inputs);
+        var model = LoadWithInputs(modelPath!, o["input"], out var inputs);
         using var gpu = GpuContext.Create();
         using var net = model.Compile(gpu);
         foreach (var (name, (_, data)) in inputs) net.SetInput(name, data);
@@ -22,10 +22,10 @@ internal static class RunCommand
     }
 
     /// <summary>Imports the model with the shapes of its inputs as found in <paramref name="inputFile"/>.</summary>
-    internal static OnnxModel LoadWithInputs(string modelPath, string inputFile, bool forGradients, out Dictionary<string, (Shape Shape, float[] Data)> inputs)
+    internal static OnnxModel LoadWithInputs(string modelPath, string inputFile, out Dictionary<string, (Shape Shape, float[] Data)> inputs)
     {
         var names = OnnxImporter.InputNames(modelPath);
         inputs = TensorFiles.Read(inputFile, names, "a model input");
-        return OnnxImporter.Load(modelPath, inputs.ToDictionary(kv => kv.Key, kv => kv.Value.Shape), forGradients);
+        return OnnxImporter.Load(modelPath, inputs.ToDictionary(kv => kv.Key, kv => kv.Value.Shape));
     }
 }

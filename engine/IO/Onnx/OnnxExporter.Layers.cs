@@ -24,7 +24,14 @@ public static partial class OnnxExporter
         [typeof(Sub)] = (w, n) => w.Op("Sub", n.Name, new[] { In(n, 0), In(n, 1) }, n.Name),
         [typeof(Mul)] = (w, n) => w.Op("Mul", n.Name, new[] { In(n, 0), In(n, 1) }, n.Name),
         [typeof(Div)] = (w, n) => w.Op("Div", n.Name, new[] { In(n, 0), In(n, 1) }, n.Name),
-        [typeof(Softmax)] = (w, n) => w.Op("Softmax", n.Name, new[] { In(n, 0) }, n.Name, Attr("axis", 1L)),
+        [typeof(Softmax)] = (w, n) => w.Op("Softmax", n.Name, new[] { In(n, 0) }, n.Name, Attr("axis", (long)((Softmax)n.Layer!).Axis)),
+        [typeof(MatMul)] = (w, n) =>
+        {
+            var m = (MatMul)n.Layer!;
+            var b = m.WeightShape is { } shape ? w.Param(n, "weight", shape.ToArray().Select(d => (long)d).ToArray()) : In(n, 1);
+            w.Op("MatMul", n.Name, new[] { In(n, 0), b }, n.Name);
+        },
+        [typeof(Transpose)] = (w, n) => w.Op("Transpose", n.Name, new[] { In(n, 0) }, n.Name, Attr("perm", ((Transpose)n.Layer!).Permutation.Select(p => (long)p).ToArray())),
         [typeof(MaxPool2d)] = (w, n) => Pool(w, n, "MaxPool", ((MaxPool2d)n.Layer!).KernelSize, ((MaxPool2d)n.Layer!).Stride),
         [typeof(AvgPool2d)] = (w, n) => Pool(w, n, "AveragePool", ((AvgPool2d)n.Layer!).KernelSize, ((AvgPool2d)n.Layer!).Stride),
         [typeof(GlobalAvgPool2d)] = (w, n) => w.Op("GlobalAveragePool", n.Name, new[] { In(n, 0) }, n.Name),
@@ -32,9 +39,12 @@ public static partial class OnnxExporter
         {
             var u = (Upsample)n.Layer!;
             var scales = w.Initializer($"{n.Name}.scales", new long[] { 4 }, new[] { 1f, 1f, u.Scale, u.Scale });
-            var attrs = u.Mode == UpsampleMode.Nearest
-                ? new[] { Attr("mode", "nearest"), Attr("coordinate_transformation_mode", "asymmetric"), Attr("nearest_mode", "floor") }
-                : new[] { Attr("mode", "linear"), Attr("coordinate_transformation_mode", "half_pixel") };
+            var attrs = u.Mode switch
+            {
+                UpsampleMode.Nearest => new[] { Attr("mode", "nearest"), Attr("coordinate_transformation_mode", "asymmetric"), Attr("nearest_mode", "floor") },
+                UpsampleMode.Bilinear => new[] { Attr("mode", "linear"), Attr("coordinate_transformation_mode", "half_pixel") },
+                _ => new[] { Attr("mode", "linear"), Attr("coordinate_transformation_mode", "align_corners") },
+            };
             w.Op("Resize", n.Name, new[] { In(n, 0), "", scales }, n.Name, attrs);
         },
         [typeof(Concat)] = (w, n) => w.Op("Concat", n.Name, n.Inputs.Select(i => i.Name).ToArray(), n.Name, Attr("axis", 1L)),

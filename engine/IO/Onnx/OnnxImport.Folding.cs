@@ -45,7 +45,13 @@ internal sealed partial class OnnxImport
             var value = Attr(n, "value") is { T: { } t } ? OnnxTensorReader.Read(t, folder, where) : OnnxTensor.Scalar(0, false);
             return Folded(OnnxFolding.Filled(dims, value.ScalarValue("the value"), value.IsInteger));
         };
-        ops["Transpose"] = (n, i) => Folded(OnnxFolding.Transpose(Const(i[0], n, "the input (Kiln transposes constants only)"), Ints(n, "perm")));
+        ops["Transpose"] = (n, i) =>
+        {
+            var x = Graph(i[0], n, "the input");
+            if (x.IsConstant) return Folded(OnnxFolding.Transpose(x.Constant!, Ints(n, "perm")));
+            var perm = Ints(n, "perm") ?? Enumerable.Range(0, x.Dims.Length).Reverse().Select(p => (long)p).ToArray();
+            return Unary(n, i, new Kiln.Transpose(perm.Select(p => ToInt(p, "perm")).ToArray()));
+        };
     }
 
     static OnnxValue?[] Folded(OnnxTensor t) => new[] { OnnxValue.Const(t) };

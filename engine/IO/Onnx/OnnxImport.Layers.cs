@@ -53,14 +53,7 @@ internal sealed partial class OnnxImport
         var a = Graph(i[0], n, "input A");
         var b = Graph(i[1], n, "input B");
         if (a.IsConstant && b.IsConstant) return new[] { OnnxValue.Const(OnnxFolding.Broadcast(a.Constant!, b.Constant!, fold)) };
-        try
-        {
-            return new[] { AddLayer(n, make(), new[] { AsNode(a, n), AsNode(b, n) }) };
-        }
-        catch (KilnException) when (!a.Dims.SequenceEqual(b.Dims))
-        {
-            throw NotSupported(n, $"broadcasting [{string.Join(",", a.Dims)}] with [{string.Join(",", b.Dims)}] (not supported yet: Kiln's {n.OpType} takes equal shapes)");
-        }
+        return new[] { AddLayer(n, make(), new[] { AsNode(a, n), AsNode(b, n) }) };
     }
 
     (int H, int W) Pair(NodeProto n, string name, long[]? v, int fallback)
@@ -121,11 +114,18 @@ internal sealed partial class OnnxImport
     OnnxValue?[] Gemm(NodeProto n, OnnxValue?[] i)
     {
         var a = Graph(i[0], n, "input A");
+        var b = Graph(i[1], n, "input B");
         if (Int(n, "transA", 0) != 0) throw NotSupported(n, "transA=1");
         if (Float(n, "alpha", 1f) != 1f || Float(n, "beta", 1f) != 1f) throw NotSupported(n, "alpha or beta other than 1");
-        if (i[1]?.Constant == null) throw NotSupported(n, "Gemm of two computed tensors (not supported yet)");
-        var c = i.Length > 2 && i[2] != null ? Const(i[2], n, "input C") : null;
-        return new[] { LinearOf(n, a, i[1]!, transposed: Int(n, "transB", 0) == 0, c, i.Length > 2 ? i[2] : null) };
+        var cValue = i.Length > 2 ? i[2] : null;
+        bool transB = Int(n, "transB", 0) != 0;
+        if (b.IsConstant && (cValue == null || cValue.IsConstant) && (cValue?.Constant is not { } c0 || c0.Count == b.Constant!.Dims[transB ? 0 : 1]))
+            return new[] { LinearOf(n, a, b, transposed: !transB, cValue?.Constant, cValue) };
+        // A computed B (or a bias that is not one value per feature): MatMul, then a broadcasting Add.
+        var bNode = AsNode(b, n);
+        if (transB) bNode = AddLayer(n, new Transpose(1, 0), new[] { bNode }, "/transpose_b").Node!;
+        var product = AddLayer(n, new Kiln.MatMul(), new[] { AsNode(a, n), bNode }, cValue == null ? null : "/matmul");
+        return new[] { cValue == null ? product : AddLayer(n, new Add(), new[] { product.Node!, AsNode(cValue, n) }) };
     }
 
     OnnxValue?[] MatMul(NodeProto n, OnnxValue?[] i)
@@ -133,9 +133,15 @@ internal sealed partial class OnnxImport
         var a = Graph(i[0], n, "input A");
         var b = Graph(i[1], n, "input B");
         if (a.IsConstant && b.IsConstant) throw NotSupported(n, "MatMul of two constants");
-        if (b.Constant == null || b.Constant.Rank != 2 || a.Dims.Length != 2)
-            throw NotSupported(n, $"MatMul of [{string.Join(",", a.Dims)}] by [{string.Join(",", b.Dims)}] (not supported yet: Kiln imports a [N, K] activation times a constant [K, M] matrix)");
-        return new[] { LinearOf(n, a, b, transposed: true, null, null) };
+        // The common case, an activation [N, K] times a constant [K, M], runs as a Linear.
+        if (b.Constant is { Rank: 2 } && a.Dims.Length == 2) return new[] { LinearOf(n, a, b, transposed: true, null, null) };
+        if (b.Constant is { } w)
+        {
+            var v = AddLayer(n, new Kiln.MatMul(w.ToShape()), new[] { AsNode(a, n) });
+            BindParameter(v, "weight", b, w.AsFloats());
+            return new[] { v };
+        }
+        return new[] { AddLayer(n, new Kiln.MatMul(), new[] { AsNode(a, n), AsNode(b, n) }) };
     }
 
     /// <summary>x B (+ c) as a Linear; Kiln keeps the weight [out, in], so a [in, out] B is transposed at import.</summary>
@@ -172,10 +178,12 @@ internal sealed partial class OnnxImport
         int rank = x.Dims.Length;
         long axis = Int(n, "axis", opset < 13 ? 1 : -1);
         if (axis < 0) axis += rank;
-        // Before opset 13 the axis splits the tensor in two: only [N, C] (axis 1) is a plain softmax over C.
-        bool ok = axis == 1 && (rank == 2 || (rank == 4 && opset >= 13));
-        if (!ok) throw NotSupported(n, $"Softmax over axis {Int(n, "axis", opset < 13 ? 1 : -1)} of a rank-{rank} tensor at opset {opset} (not supported yet: Kiln's softmax runs over dim 1)");
-        return Unary(n, i, new Softmax());
+        if (axis < 0 || axis >= rank) throw new KilnException($"axis {Int(n, "axis", 0)} is outside rank {rank}.");
+        // Before opset 13 the axis splits the tensor in two and the softmax runs over all dimensions from it on:
+        // one axis only when it is the last.
+        if (opset < 13 && axis != rank - 1)
+            throw NotSupported(n, $"Softmax over dimensions {axis}..{rank - 1} of a rank-{rank} tensor at opset {opset} (the softmax of opsets before 13 over several axes)");
+        return Unary(n, i, new Softmax((int)axis));
     }
 
     OnnxValue?[] Pool(NodeProto n, OnnxValue?[] i, Func<(int, int), (int, int), Layer> make)

@@ -28,6 +28,7 @@ internal sealed partial class OnnxImport
             // With an integer scale every nearest rounding picks the same source pixel, except align_corners'.
             "nearest" when coordinates is "asymmetric" or "half_pixel" or "pytorch_half_pixel" => UpsampleMode.Nearest,
             "linear" when coordinates is "half_pixel" or "pytorch_half_pixel" => UpsampleMode.Bilinear,
+            "linear" when coordinates is "align_corners" => UpsampleMode.BilinearAlignCorners,
             var m => throw NotSupported(n, $"mode '{m}' with coordinate_transformation_mode '{coordinates}' (not supported yet)"),
         };
         return new[] { UpsampleOf(n, x, scales, mode) };
@@ -65,29 +66,12 @@ internal sealed partial class OnnxImport
         int c = ToInt(x.Dims[1], "channels");
         foreach (var (t, what) in new[] { (scale, "scale"), (bias, "B"), (mean, "mean"), (variance, "var") })
             if (t.Count != c) throw new KilnException($"{what} {t.ShapeText} does not have one value per channel ({c}).");
-        float eps = Float(n, "epsilon", 1e-5f);
-        if (!forGradients)
-        {
-            var v = AddLayer(n, new BatchNorm2d(c, eps), new[] { AsNode(x, n) });
-            BindParameter(v, "weight", i[1]!, scale.AsFloats());
-            BindParameter(v, "bias", i[2]!, bias.AsFloats());
-            BindParameter(v, "running_mean", i[3]!, mean.AsFloats(), trainable: false);
-            BindParameter(v, "running_var", i[4]!, variance.AsFloats(), trainable: false);
-            return new[] { v };
-        }
-        // Inference behaviour, differentiable today: y = x * scale / sqrt(var + eps) + (B - mean * scale / sqrt(var + eps)),
-        // a per-channel 1x1 convolution. Gradients go back to scale and B by the chain rule.
-        var invStd = variance.Values.Select(s => 1.0 / Math.Sqrt(s + eps)).ToArray();
-        var weight = Enumerable.Range(0, c).Select(k => (float)(scale.Values[k] * invStd[k])).ToArray();
-        var shift = Enumerable.Range(0, c).Select(k => (float)(bias.Values[k] - mean.Values[k] * scale.Values[k] * invStd[k])).ToArray();
-        var affine = AddLayer(n, new Conv2d(c, c, 1, groups: c), new[] { AsNode(x, n) });
-        string wName = $"{affine.Node!.Name}.weight", bName = $"{affine.Node.Name}.bias";
-        BindParameter(affine, "weight", i[1]!, weight, gradient: grad =>
-        {
-            var (dw, db) = (grad(wName), grad(bName));
-            return Enumerable.Range(0, c).Select(k => (float)((dw[k] - mean.Values[k] * db[k]) * invStd[k])).ToArray();
-        });
-        BindParameter(affine, "bias", i[2]!, shift);
-        return new[] { affine };
+        // Inference behaviour in every step, gradient steps included: the running statistics normalise and stay constant.
+        var v = AddLayer(n, new BatchNorm2d(c, Float(n, "epsilon", 1e-5f), useRunningStatistics: true), new[] { AsNode(x, n) });
+        BindParameter(v, "weight", i[1]!, scale.AsFloats());
+        BindParameter(v, "bias", i[2]!, bias.AsFloats());
+        BindParameter(v, "running_mean", i[3]!, mean.AsFloats(), trainable: false);
+        BindParameter(v, "running_var", i[4]!, variance.AsFloats(), trainable: false);
+        return new[] { v };
     }
 }

@@ -15,7 +15,6 @@ internal sealed partial class OnnxImport
     readonly string folder;
     readonly string where;
     readonly IReadOnlyDictionary<string, Shape> givenShapes;
-    readonly bool forGradients;
     readonly Network net = new();
     readonly Dictionary<string, OnnxValue> values = new();
     readonly Dictionary<string, Node> constantNodes = new();
@@ -28,13 +27,12 @@ internal sealed partial class OnnxImport
     Node? anchor;
     int opset;
 
-    public OnnxImport(ModelProto model, string folder, string where, IReadOnlyDictionary<string, Shape> givenShapes, bool forGradients)
+    public OnnxImport(ModelProto model, string folder, string where, IReadOnlyDictionary<string, Shape> givenShapes)
     {
         this.model = model;
         this.folder = folder;
         this.where = where;
         this.givenShapes = givenShapes;
-        this.forGradients = forGradients;
         ops = new Dictionary<string, OpHandler>();
         RegisterLayerOps();
         RegisterFoldingOps();
@@ -84,7 +82,7 @@ internal sealed partial class OnnxImport
             outputs[o.Name] = v.Shape!;
         }
         if (outputs.Count == 0) throw new KilnException($"{where}: the graph has no outputs.");
-        return new OnnxModel(net, opset, inputShapes, outputs, parameters, parameterValues, gradients, forGradients);
+        return new OnnxModel(net, opset, inputShapes, outputs, parameters, parameterValues, gradients);
     }
 
     void DeclareInput(ValueInfoProto input)

@@ -16,11 +16,11 @@ public static class OnnxImporter
 
     /// <summary>
     /// Reads <paramref name="path"/>. Input shapes come from <paramref name="inputShapes"/> where given, else from
-    /// the model (every dimension must then be fixed). With <paramref name="forGradients"/> the graph is built to be
-    /// differentiated in inference behaviour (<see cref="OnnxModel.CompileGradients"/>): BatchNormalization becomes
-    /// its per-channel affine form.
+    /// the model (every dimension must then be fixed). The graph keeps inference behaviour in every compile
+    /// (BatchNormalization on its running statistics, Dropout a copy), so <see cref="OnnxModel.CompileGradients"/>
+    /// differentiates the model as defined.
     /// </summary>
-    public static OnnxModel Load(string path, IReadOnlyDictionary<string, Shape>? inputShapes = null, bool forGradients = false)
+    public static OnnxModel Load(string path, IReadOnlyDictionary<string, Shape>? inputShapes = null)
     {
         byte[] bytes;
         try
@@ -34,7 +34,7 @@ public static class OnnxImporter
         {
             throw new KilnException($"{path}: {e.Message}");
         }
-        return Parse(bytes, Path.GetDirectoryName(Path.GetFullPath(path))!, path, inputShapes, forGradients);
+        return Parse(bytes, Path.GetDirectoryName(Path.GetFullPath(path))!, path, inputShapes);
     }
 
     /// <summary>The names of the model's inputs (graph inputs that are not initializers), without importing it.</summary>
@@ -52,7 +52,7 @@ public static class OnnxImporter
     }
 
     /// <summary>Imports a model held in memory; external data is read from <paramref name="modelFolder"/>.</summary>
-    public static OnnxModel Parse(byte[] bytes, string modelFolder, string where = "onnx", IReadOnlyDictionary<string, Shape>? inputShapes = null, bool forGradients = false)
+    public static OnnxModel Parse(byte[] bytes, string modelFolder, string where = "onnx", IReadOnlyDictionary<string, Shape>? inputShapes = null)
     {
         ModelProto model;
         try
@@ -63,6 +63,6 @@ public static class OnnxImporter
         {
             throw new KilnException($"{where}: not a valid ONNX file ({e.Message.Split('\n')[0].TrimEnd('.')}).");
         }
-        return new OnnxImport(model, modelFolder, where, inputShapes ?? new Dictionary<string, Shape>(), forGradients).Run();
+        return new OnnxImport(model, modelFolder, where, inputShapes ?? new Dictionary<string, Shape>()).Run();
     }
 }

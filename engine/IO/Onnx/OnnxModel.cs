@@ -13,12 +13,11 @@ public sealed class OnnxModel
 
     readonly IReadOnlyDictionary<string, float[]> values;
     readonly IReadOnlyList<(string OnnxName, Func<Func<string, float[]>, float[]> Gradient)> gradients;
-    readonly bool forGradients;
     bool lossAdded;
 
     internal OnnxModel(Network network, int opset, IReadOnlyDictionary<string, Shape> inputShapes, IReadOnlyDictionary<string, Shape> outputs,
         IReadOnlyList<OnnxParameter> parameters, IReadOnlyDictionary<string, float[]> values,
-        IReadOnlyList<(string, Func<Func<string, float[]>, float[]>)> gradients, bool forGradients)
+        IReadOnlyList<(string, Func<Func<string, float[]>, float[]>)> gradients)
     {
         Network = network;
         Opset = opset;
@@ -28,7 +27,6 @@ public sealed class OnnxModel
         Parameters = parameters;
         this.values = values;
         this.gradients = gradients;
-        this.forGradients = forGradients;
     }
 
     public Network Network { get; }
@@ -59,7 +57,6 @@ public sealed class OnnxModel
     /// </summary>
     public CompiledNetwork CompileGradients(GpuContext context, Layer loss)
     {
-        if (!forGradients) throw new KilnException("this model was imported for inference; import it with forGradients: true to differentiate it.");
         if (lossAdded) throw new KilnException("a gradient session was already compiled from this import; import the model again.");
         if (OutputNames.Count != 1) throw new KilnException($"gradients need a model with one output, this one has {OutputNames.Count} ({string.Join(", ", OutputNames)}).");
         var output = Network.Outputs.Single().Node;

@@ -1,9 +1,9 @@
 namespace Kiln.IO;
 
 /// <summary>
-/// Where an ONNX initializer went in the imported network: the Kiln parameter ("node.param") holding its values,
-/// and whether Kiln keeps it transposed (a Gemm or MatMul weight stored [out, in]). Gradients are reported back
-/// by <see cref="OnnxName"/> in the initializer's own layout.
+/// Where an ONNX initializer went in the imported network: the Kiln parameter ("node.param") holding its values
+/// (transposed where Kiln keeps a Gemm or MatMul weight [out, in]). Gradients are reported back by
+/// <see cref="OnnxName"/> in the initializer's own layout.
 /// </summary>
 /// <param name="OnnxName">The initializer's name in the model.</param>
 /// <param name="KilnName">The Kiln parameter ("node.param") holding it.</param>

@@ -74,6 +74,33 @@ public sealed class OnnxExporterTests : GpuTest
     }
 
     [Test]
+    public void MatMulTransposeSoftmaxAxisAndAlignCorners_ExportAndRunInOnnxRuntime()
+    {
+        var net = new Network();
+        var x = net.Input("x");
+        var q = net.Add(new MatMul(new Shape(5, 6)), "proj", x);
+        var k = net.Add(new Transpose(0, 1, 3, 2), "qt", q);
+        var s = net.Add(new Softmax(-1), "attn", net.Add(new MatMul(), "scores", q, k));
+        net.Output(net.Add(new Upsample(2, UpsampleMode.BilinearAlignCorners), "up", s), "y");
+        var shape = new Shape(2, 3, 4, 5);
+        var xs = Floats((int)shape.Elements, 5, -1, 1);
+        using var compiled = net.Compile(Context, new CompileOptions { InputShapes = new Dictionary<string, Shape> { ["x"] = shape }, Seed = 3 });
+        compiled.SetInput("x", xs);
+        compiled.Run();
+        var y = compiled.GetOutput("y");
+        var dir = OnnxFixtures.TempFolder();
+        try
+        {
+            var path = Path.Combine(dir, "attn.onnx");
+            OnnxExporter.Save(net, compiled, path);
+            using var session = new InferenceSession(path);
+            using var results = session.Run(new[] { NamedOnnxValue.CreateFromTensor("x", new DenseTensor<float>(xs, shape.ToArray())) });
+            Assert.That(RelativeError.MaxRelative(results.Single().AsTensor<float>().ToArray(), y), Is.LessThan(Tolerances.Forward), "ONNX Runtime");
+        }
+        finally { Directory.Delete(dir, true); }
+    }
+
+    [Test]
     public void LayerWithoutAnOnnxForm_IsNamed()
     {
         var net = new Network();

@@ -10,7 +10,7 @@ namespace Kiln.Tests.Onnx;
 /// </summary>
 public static class OnnxFixtures
 {
-    public static readonly string[] Models = { "mlp", "convnet", "unet", "gelu_softmax" };
+    public static readonly string[] Models = { "mlp", "convnet", "unet", "gelu_softmax", "broadcast_attention" };
     public static readonly int[] Opsets = { 11, 13, 17 };
 
     public static string Folder => Path.Combine(Fixture.FolderPath, "onnx");

@@ -22,7 +22,7 @@ public sealed class OnnxImportTests : GpuTest
         var dir = OnnxFixtures.TempFolder();
         try
         {
-            var model = OnnxImporter.Load(Save(m, dir), forGradients: true);
+            var model = OnnxImporter.Load(Save(m, dir));
             var t = new float[] { 0.1f, 0.2f, -0.3f, 0.4f, 0f, 1f, -1f, 0.5f };
             using var net = model.CompileGradients(Context, new MseLoss());
             net.SetInput("x", X);
