@@ -10,7 +10,9 @@ namespace Kiln.Cli;
 /// </summary>
 internal static class GradCommand
 {
-    public static int Run(string[] args)
+    public static int Run(string[] args) => TensorFiles.OneLineErrors(() => Execute(args));
+
+    static int Execute(string[] args)
     {
         if (TensorFiles.Options("grad", args, new[] { "input", "target", "loss", "output" }, out var modelPath, out var o) is { } error) return CliApp.Fail(error);
         Layer loss = o.GetValueOrDefault("loss", "mse") switch

@@ -9,7 +9,9 @@ namespace Kiln.Cli;
 /// </summary>
 internal static class RunCommand
 {
-    public static int Run(string[] args)
+    public static int Run(string[] args) => TensorFiles.OneLineErrors(() => Execute(args));
+
+    static int Execute(string[] args)
     {
         if (TensorFiles.Options("run", args, new[] { "input", "output" }, out var modelPath, out var o) is { } error) return CliApp.Fail(error);
         var model = LoadWithInputs(modelPath!, o["input"], out var inputs);

@@ -32,6 +32,19 @@ internal static class TensorFiles
         }
     }
 
+    /// <summary>
+    /// Runs a command so that even an error no check anticipated reaches the user as one line (CliApp prints
+    /// KilnException, ArgumentException and IO errors); the exception type is kept in the message for a bug report.
+    /// </summary>
+    public static int OneLineErrors(Func<int> command)
+    {
+        try { return command(); }
+        catch (Exception e) when (e is not (KilnException or ArgumentException or IOException or UnauthorizedAccessException or OutOfMemoryException))
+        {
+            throw new KilnException($"unexpected {e.GetType().Name}: {e.Message.Split('\n')[0]}");
+        }
+    }
+
     /// <summary>Parses `--name value` options; returns an error message or null.</summary>
     public static string? Options(string command, string[] args, string[] allowed, out string? model, out Dictionary<string, string> options)
     {

@@ -13,7 +13,7 @@ internal static class OnnxGeluPattern
 
     public sealed record Matches(HashSet<NodeProto> Skipped, Dictionary<NodeProto, string> Final);
 
-    public static Matches Find(GraphProto g, IReadOnlyDictionary<string, OnnxValue> initializers)
+    public static Matches Find(GraphProto g, IReadOnlyDictionary<string, OnnxValue> initializers, string modelFolder)
     {
         var result = new Matches(new HashSet<NodeProto>(), new Dictionary<NodeProto, string>());
         var producer = new Dictionary<string, NodeProto>();
@@ -37,7 +37,7 @@ internal static class OnnxGeluPattern
                 var a = p.Attribute[0];
                 if (a.Name == "value_float") return a.F;
                 if (a.Name == "value" && a.T is { } tensor)
-                    try { return OnnxTensorReader.Read(tensor, ".", "gelu") is { Count: 1 } c ? c.Values[0] : null; }
+                    try { return OnnxTensorReader.Read(tensor, modelFolder, "gelu") is { Count: 1 } c ? c.Values[0] : null; }
                     catch (KilnException) { return null; }
             }
             return null;

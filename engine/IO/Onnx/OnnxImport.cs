@@ -56,7 +56,7 @@ internal sealed partial class OnnxImport
         foreach (var extra in givenShapes.Keys.Where(k => !inputShapes.ContainsKey(k)))
             throw new KilnException($"{where}: a shape was given for '{extra}', which is not an input of the model (inputs: {string.Join(", ", inputShapes.Keys)}).");
 
-        var gelu = OnnxGeluPattern.Find(g, values);
+        var gelu = OnnxGeluPattern.Find(g, values, folder);
         foreach (var node in g.Node)
         {
             if (gelu.Skipped.Contains(node)) continue;
@@ -129,6 +129,11 @@ internal sealed partial class OnnxImport
         catch (Exception e) when (e is KilnException or ArgumentException or InvalidOperationException or OverflowException or IndexOutOfRangeException)
         {
             throw new KilnException($"{where}: {Where(node)}: {e.Message}");
+        }
+        catch (Exception e) when (e is NullReferenceException or InvalidCastException or KeyNotFoundException or DivideByZeroException)
+        {
+            // A malformed node the checks above did not anticipate: still one line naming the node.
+            throw new KilnException($"{where}: {Where(node)}: malformed ({e.GetType().Name}: {e.Message})");
         }
         Bind(node, outputs);
     }

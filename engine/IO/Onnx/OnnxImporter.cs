@@ -63,6 +63,14 @@ public static class OnnxImporter
         {
             throw new KilnException($"{where}: not a valid ONNX file ({e.Message.Split('\n')[0].TrimEnd('.')}).");
         }
-        return new OnnxImport(model, modelFolder, where, inputShapes ?? new Dictionary<string, Shape>()).Run();
+        try
+        {
+            return new OnnxImport(model, modelFolder, where, inputShapes ?? new Dictionary<string, Shape>()).Run();
+        }
+        catch (KilnException e) when (e.Message.Any(char.IsControl))
+        {
+            // Names come from the file and may hold anything: messages stay one line.
+            throw new KilnException(new string(e.Message.Select(c => char.IsControl(c) ? '?' : c).ToArray()));
+        }
     }
 }

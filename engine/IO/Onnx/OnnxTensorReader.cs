@@ -104,8 +104,8 @@ internal static class OnnxTensorReader
         if (!full.StartsWith(root.TrimEnd(Path.DirectorySeparatorChar) + Path.DirectorySeparatorChar, StringComparison.Ordinal))
             Fail($"location '{location}' leaves the model's folder");
         // A symbolic link anywhere on the way must not lead out of the folder either.
-        var resolved = Resolve(full, root);
-        var resolvedRoot = Resolve(root, null);
+        var resolved = Resolve(full);
+        var resolvedRoot = Resolve(root);
         if (!resolved.StartsWith(resolvedRoot.TrimEnd(Path.DirectorySeparatorChar) + Path.DirectorySeparatorChar, StringComparison.Ordinal))
             Fail($"location '{location}' is a link leading out of the model's folder");
         if (length != bytes) Fail($"length {length} does not match the {bytes} bytes the tensor needs");
@@ -124,7 +124,7 @@ internal static class OnnxTensorReader
     }
 
     /// <summary>The path with every symbolic link on it followed.</summary>
-    static string Resolve(string path, string? stopAt)
+    static string Resolve(string path)
     {
         var parts = new List<string>();
         var current = path;

@@ -101,6 +101,23 @@ public sealed class OnnxImportErrorTests
         }
     }
 
+    /// <summary>Corrupted exports: every outcome is an import or a KilnException, never another exception.</summary>
+    [TestCase("unet_op13")]
+    [TestCase("convnet_op11")]
+    [TestCase("gelu_softmax_op17")]
+    public void CorruptedBytes_ImportOrFailWithAKilnException(string name)
+    {
+        var original = File.ReadAllBytes(Path.Combine(OnnxFixtures.Folder, name + ".onnx"));
+        var rng = new Random(name.Length);
+        for (int i = 0; i < 400; i++)
+        {
+            var bytes = (byte[])original.Clone();
+            for (int k = rng.Next(1, 4); k > 0; k--) bytes[rng.Next(bytes.Length)] = (byte)rng.Next(256);
+            try { OnnxImporter.Parse(bytes, dir, "corrupt.onnx", new Dictionary<string, Shape>()); }
+            catch (KilnException e) { Assert.That(e.Message, Does.Not.Contain('\n')); }
+        }
+    }
+
     [Test]
     public void RawDataSizeLies_AreCaughtBeforeAllocating()
     {
