@@ -50,6 +50,20 @@ public sealed class OnnxModel
     }
 
     /// <summary>
+    /// Uploads the model's parameter values (from the file) into a network compiled from <see cref="Network"/>
+    /// some other way, e.g. with a loss and an optimizer to fine-tune it.
+    /// </summary>
+    public void LoadParameters(CompiledNetwork compiled)
+    {
+        ArgumentNullException.ThrowIfNull(compiled);
+        foreach (var (name, v) in values)
+        {
+            if (!compiled.Parameters.TryGetValue(name, out var t)) throw new KilnException($"the compiled network has no parameter '{name}'; compile it from this model's Network.");
+            t.Upload(v);
+        }
+    }
+
+    /// <summary>
     /// Compiles one forward and backward pass of the graph exactly as defined (inference behaviour) with
     /// <paramref name="loss"/> (MseLoss, L1Loss, ...) between the single output and <see cref="TargetInput"/>. The
     /// learning rate is zero, so running it leaves the parameters as loaded. Read the results with
@@ -72,7 +86,7 @@ public sealed class OnnxModel
     {
         try
         {
-            foreach (var (name, v) in values) compiled.Parameters[name].Upload(v);
+            LoadParameters(compiled);
             return compiled;
         }
         catch

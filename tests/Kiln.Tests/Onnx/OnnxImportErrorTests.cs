@@ -29,6 +29,16 @@ public sealed class OnnxImportErrorTests
     }
 
     [Test]
+    public void SymbolicBatchDimension_TakesTheGivenShape_AndNeedsOne()
+    {
+        var m = Gemm(out _, out _);
+        m.Graph.Input[0].Type.TensorType.Shape.Dim[0].DimParam = "N";
+        var path = Save(m, dir);
+        Assert.That(OnnxImporter.Load(path, new Dictionary<string, Shape> { ["x"] = new(5, 3) }).OutputShapes["y"], Is.EqualTo(new Shape(5, 4)));
+        Assert.That(Fails(() => OnnxImporter.Load(path)).Message, Does.Contain("input 'x' has no fixed shape"));
+    }
+
+    [Test]
     public void UnsupportedOp_NamesTheOpTypeAndTheNode()
     {
         var m = Gemm(out _, out _);
