@@ -58,6 +58,35 @@ public sealed class OnnxImportTests : GpuTest
         finally { Directory.Delete(dir, true); }
     }
 
+    /// <summary>Gemm of two network inputs (transB=1) plus a constant bias: MatMul of x and the transposed w, then a broadcasting Add.</summary>
+    [Test]
+    public void GemmOfTwoInputs_MatchesTheProduct()
+    {
+        var m = Model();
+        m.Graph.Input.Add(Value("x", 2, 3));
+        m.Graph.Input.Add(Value("w", 4, 3));
+        m.Graph.Output.Add(Value("y", 2, 4));
+        var bias = new[] { 0.5f, -1f, 0.25f, 2f };
+        m.Graph.Initializer.Add(Floats("c", new long[] { 4 }, bias));
+        m.Graph.Node.Add(Node("Gemm", "gemm", new[] { "x", "w", "c" }, new[] { "y" }, Int("transB", 1)));
+        var dir = OnnxFixtures.TempFolder();
+        try
+        {
+            var model = OnnxImporter.Load(Save(m, dir));
+            using var net = model.Compile(Context);
+            var w = Enumerable.Range(0, 12).Select(i => (i % 7 - 3) * 0.3f).ToArray();
+            net.SetInput("x", X);
+            net.SetInput("w", w);
+            net.Run();
+            var expected = new double[8];
+            for (int n = 0; n < 2; n++)
+                for (int o = 0; o < 4; o++)
+                    expected[n * 4 + o] = bias[o] + Enumerable.Range(0, 3).Sum(i => (double)X[n * 3 + i] * w[o * 3 + i]);
+            Assert.That(RelativeError.MaxRelative(net.GetOutput("y"), expected), Is.LessThan(Tolerances.Forward));
+        }
+        finally { Directory.Delete(dir, true); }
+    }
+
     /// <summary>Dropout in inference behaviour (its mask output unused), shape arithmetic folded at import (Shape, Gather, Unsqueeze, Concat, Reshape) and an output that is a view.</summary>
     [Test]
     public void DropoutFoldedShapeArithmetic_AndAViewAsTheOutput()
