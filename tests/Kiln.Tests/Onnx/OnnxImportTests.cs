@@ -87,6 +87,55 @@ public sealed class OnnxImportTests : GpuTest
         finally { Directory.Delete(dir, true); }
     }
 
+    /// <summary>Opset-9 forms (Pad and Clip by attributes, Upsample by a scales input) and an opset-13 Resize by sizes.</summary>
+    [Test]
+    public void OlderOpsetForms_AndResizeBySizes()
+    {
+        var old = Model(9);
+        old.Graph.Input.Add(Value("x", 1, 1, 2, 2));
+        old.Graph.Output.Add(Value("y", 1, 1, 8, 8));
+        old.Graph.Initializer.Add(Floats("scales", new long[] { 4 }, new[] { 1f, 1f, 2f, 2f }));
+        old.Graph.Node.Add(Node("Pad", "pad", new[] { "x" }, new[] { "p" }, new global::Onnx.AttributeProto { Name = "pads", Type = global::Onnx.AttributeProto.Types.AttributeType.Ints, Ints = { 0, 0, 1, 1, 0, 0, 1, 1 } }));
+        old.Graph.Node.Add(Node("Upsample", "up", new[] { "p", "scales" }, new[] { "u" }));
+        old.Graph.Node.Add(Node("Clip", "clip", new[] { "u" }, new[] { "y" },
+            new global::Onnx.AttributeProto { Name = "min", Type = global::Onnx.AttributeProto.Types.AttributeType.Float, F = 0.2f },
+            new global::Onnx.AttributeProto { Name = "max", Type = global::Onnx.AttributeProto.Types.AttributeType.Float, F = 0.8f }));
+        var sized = Model(13);
+        sized.Graph.Input.Add(Value("x", 1, 1, 2, 2));
+        sized.Graph.Output.Add(Value("y", 1, 1, 6, 6));
+        sized.Graph.Initializer.Add(new global::Onnx.TensorProto { Name = "sizes", DataType = (int)global::Onnx.TensorProto.Types.DataType.Int64, Dims = { 4 }, Int64Data = { 1, 1, 6, 6 } });
+        sized.Graph.Node.Add(Node("Resize", "resize", new[] { "x", "", "", "sizes" }, new[] { "y" },
+            new global::Onnx.AttributeProto { Name = "mode", Type = global::Onnx.AttributeProto.Types.AttributeType.String, S = Google.Protobuf.ByteString.CopyFromUtf8("nearest") }));
+        float[] x = { 0.1f, 0.5f, 0.9f, 0.3f };
+        var dir = OnnxFixtures.TempFolder();
+        try
+        {
+            using (var net = OnnxImporter.Load(Save(old, dir, "old.onnx")).Compile(Context))
+            {
+                net.SetInput("x", x);
+                net.Run();
+                var y = net.GetOutput("y");
+                var expected = new float[64];
+                for (int r = 0; r < 8; r++)
+                    for (int c = 0; c < 8; c++)
+                    {
+                        int pr = r / 2 - 1, pc = c / 2 - 1; // nearest source in the padded 4x4, minus the border
+                        float v = pr is >= 0 and < 2 && pc is >= 0 and < 2 ? x[pr * 2 + pc] : 0f;
+                        expected[r * 8 + c] = Math.Clamp(v, 0.2f, 0.8f);
+                    }
+                Assert.That(y, Is.EqualTo(expected), "pad, upsample, clip");
+            }
+            using (var net = OnnxImporter.Load(Save(sized, dir, "sized.onnx")).Compile(Context))
+            {
+                net.SetInput("x", x);
+                net.Run();
+                var expected = Enumerable.Range(0, 36).Select(i => x[i / 6 / 3 * 2 + i % 6 / 3]).ToArray();
+                Assert.That(net.GetOutput("y"), Is.EqualTo(expected), "resize by sizes");
+            }
+        }
+        finally { Directory.Delete(dir, true); }
+    }
+
     /// <summary>Dropout in inference behaviour (its mask output unused), shape arithmetic folded at import (Shape, Gather, Unsqueeze, Concat, Reshape) and an output that is a view.</summary>
     [Test]
     public void DropoutFoldedShapeArithmetic_AndAViewAsTheOutput()
