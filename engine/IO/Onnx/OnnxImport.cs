@@ -156,10 +156,10 @@ internal sealed partial class OnnxImport
 
     string Where(NodeProto n) => $"node '{(n.Name.Length > 0 ? n.Name : "(unnamed)")}' ({n.OpType})";
 
-    /// <summary>A unique Kiln node name from the ONNX node's.</summary>
-    string NodeName(NodeProto n)
+    /// <summary>A unique Kiln node name from the ONNX node's (plus a suffix for the extra nodes one ONNX node makes).</summary>
+    string NodeName(NodeProto n, string? suffix = null)
     {
-        var baseName = n.Name.Length > 0 ? n.Name : $"{n.OpType}_{usedNames.Count}";
+        var baseName = (n.Name.Length > 0 ? n.Name : $"{n.OpType}_{usedNames.Count}") + suffix;
         var name = baseName;
         for (int k = 1; !usedNames.Add(name); k++) name = $"{baseName}_{k}";
         return name;
@@ -168,7 +168,7 @@ internal sealed partial class OnnxImport
     /// <summary>Adds <paramref name="layer"/> for <paramref name="n"/> and infers its output shape.</summary>
     OnnxValue AddLayer(NodeProto n, Layer layer, Node[] from, string? nameSuffix = null)
     {
-        var name = NodeName(n) + (nameSuffix ?? "");
+        var name = NodeName(n, nameSuffix);
         var shapes = from.Select(ShapeOf).ToList();
         Shape shape;
         try { shape = layer.OutputShape(shapes); }

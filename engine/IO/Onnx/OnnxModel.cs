@@ -72,6 +72,7 @@ public sealed class OnnxModel
     public CompiledNetwork CompileGradients(GpuContext context, Layer loss)
     {
         if (lossAdded) throw new KilnException("a gradient session was already compiled from this import; import the model again.");
+        if (InputShapes.ContainsKey(TargetInput)) throw new KilnException($"the model has an input named '{TargetInput}', the name gradient sessions give the target.");
         if (OutputNames.Count != 1) throw new KilnException($"gradients need a model with one output, this one has {OutputNames.Count} ({string.Join(", ", OutputNames)}).");
         var output = Network.Outputs.Single().Node;
         lossAdded = true;

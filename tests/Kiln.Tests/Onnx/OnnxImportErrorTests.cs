@@ -56,6 +56,18 @@ public sealed class OnnxImportErrorTests
     }
 
     [Test]
+    public void ConstantOperand_BecomesATrainableConstantNamedAfterItsUser()
+    {
+        var m = Gemm(out _, out _);
+        m.Graph.Initializer.Add(Floats("bias2", new long[] { 4 }, new float[4]));
+        m.Graph.Node[1] = Node("Add", "add_bias", new[] { "h", "bias2" }, new[] { "y" });
+        var model = OnnxImporter.Load(Save(m, dir));
+        Assert.That(model.Parameters.Single(p => p.OnnxName == "bias2").KilnName, Is.EqualTo("add_bias/const.value"));
+        Assert.That(model.Network.Nodes.Select(n => n.Name), Does.Contain("add_bias"));
+        Assert.That(model.TrainableNames, Does.Contain("bias2"));
+    }
+
+    [Test]
     public void AddOfShapesThatDoNotBroadcast_NamesTheNodeAndTheShapes()
     {
         var m = Gemm(out _, out _);
