@@ -47,6 +47,24 @@ public sealed class OnnxImportErrorTests
         Assert.That(e.Message, Does.Contain("LSTM").And.Contain("rnn_7").And.Contain("not supported"));
     }
 
+    /// <summary>The other order exporters use, 0.5 x first and x * (1/sqrt2) inside the erf: still one Gelu.</summary>
+    [Test]
+    public void GeluWrittenAsHalfXTimesOnePlusErf_IsOneGeluLayer()
+    {
+        var m = Gemm(out _, out _);
+        m.Graph.Initializer.Add(Floats("inv_sqrt2", Array.Empty<long>(), new[] { 1 / MathF.Sqrt(2) }));
+        m.Graph.Initializer.Add(Floats("half", Array.Empty<long>(), new[] { 0.5f }));
+        m.Graph.Initializer.Add(Floats("one", Array.Empty<long>(), new[] { 1f }));
+        m.Graph.Node.RemoveAt(1);
+        m.Graph.Node.Add(Node("Mul", "half_x", new[] { "h", "half" }, new[] { "hx" }));
+        m.Graph.Node.Add(Node("Mul", "scaled", new[] { "inv_sqrt2", "h" }, new[] { "s" }));
+        m.Graph.Node.Add(Node("Erf", "erf", new[] { "s" }, new[] { "e" }));
+        m.Graph.Node.Add(Node("Add", "plus_one", new[] { "one", "e" }, new[] { "p" }));
+        m.Graph.Node.Add(Node("Mul", "gelu", new[] { "hx", "p" }, new[] { "y" }));
+        var model = OnnxImporter.Load(Save(m, dir));
+        Assert.That(model.Network.Nodes.Where(n => !n.IsInput).Select(n => n.Layer!.Kind), Is.EqualTo(new[] { "linear", "gelu" }));
+    }
+
     [Test]
     public void ErfOutsideTheGeluPattern_IsNamed()
     {
