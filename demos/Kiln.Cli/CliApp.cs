@@ -12,6 +12,10 @@ internal static class CliApp
           kiln plan MODEL [--size WxH] [--train] [--json]
                                              the compiled graph of a built-in network
                                              (denoise-unet, inpaint-unet, fashion-ae, playground-mlp)
+          kiln bench [WORKLOAD...] [--precision fp32|fp16] [--size full|small] [--iters N] [--warmup N]
+                     [--json FILE] [--peer FILE] [--kernels]
+                                             the workloads of BENCHMARKS.md (ids containing the words),
+                                             GPU- and host-timed; --peer: ratio to torch_peer.py's JSON
           kiln bench conv3x3 [--channels C] [--size S] [--iters N] [--json FILE]
                                              one 3x3 conv forward and backward, GPU-timed
           kiln run MODEL.onnx --input FILE --output FILE
@@ -38,7 +42,7 @@ internal static class CliApp
                 "info" => InfoCommand.Run(args[1..]),
                 "conv" => ConvCommand.Run(args[1..]),
                 "plan" => PlanCommand.Run(args[1..]),
-                "bench" => BenchCommand.Run(args[1..]),
+                "bench" => args.Length > 1 && args[1] == "conv3x3" ? BenchCommand.Run(args[1..]) : Bench.BenchSuite.Run(args[1..]),
                 "run" => RunCommand.Run(args[1..]),
                 "grad" => GradCommand.Run(args[1..]),
                 _ => Fail($"unknown command '{args[0]}'\n\n{Usage}"),

@@ -88,6 +88,17 @@ public sealed unsafe class CommandList : CommandTarget, IDisposable
         return timer.Read();
     }
 
+    /// <summary>
+    /// GPU milliseconds of the last completed replay from the first timed dispatch's start to the last one's end
+    /// (barriers and gaps included); null without <see cref="ContextOptions.Profiling"/> or timestamps.
+    /// </summary>
+    public double? TimedSpanMilliseconds()
+    {
+        if (timer == null) return null;
+        last?.Wait();
+        return timer.SpanMilliseconds();
+    }
+
     /// <summary>Frees the command buffer once the GPU is done with it (waits for the last replay).</summary>
     public void Dispose()
     {

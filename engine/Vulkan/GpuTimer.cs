@@ -63,6 +63,21 @@ internal sealed unsafe class GpuTimer : GpuResource
         return labels.Select((l, i) => (l, (data[2 * i + 1] - data[2 * i]) * nsPerTick / 1e6)).ToList();
     }
 
+    /// <summary>
+    /// Milliseconds from the start of the first timed span to the end of the last one: the whole recording as the
+    /// GPU ran it, barriers and gaps between dispatches included. Null when nothing was timed.
+    /// </summary>
+    public double? SpanMilliseconds()
+    {
+        if (!Supported || labels.Count == 0) return null;
+        var data = new ulong[labels.Count * 2];
+        fixed (ulong* p = data)
+            VulkanException.Check(Context.Vk.GetQueryPoolResults(Context.Device, pool, 0, (uint)data.Length, (nuint)(data.Length * 8), p, 8,
+                QueryResultFlags.Result64Bit | QueryResultFlags.ResultWaitBit), "vkGetQueryPoolResults");
+        ulong first = data.Where((_, i) => i % 2 == 0).Min(), last = data.Where((_, i) => i % 2 == 1).Max();
+        return last <= first ? 0 : (last - first) * nsPerTick / 1e6;
+    }
+
     protected override void DestroyNow()
     {
         Context.Vk.DestroyQueryPool(Context.Device, pool, null);

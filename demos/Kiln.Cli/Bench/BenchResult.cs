@@ -1,0 +1,43 @@
+namespace Kiln.Cli.Bench;
+
+/// <summary>
+/// One workload's measurement, as printed and as written to JSON (snake_case field names). Times are medians over
+/// <see cref="Iters"/> replays after <see cref="Warmup"/> unmeasured ones; a failed workload has only
+/// <see cref="Error"/>.
+/// </summary>
+internal sealed record BenchResult
+{
+    public required string Workload { get; init; }
+    public required string What { get; init; }
+    public required string Config { get; init; }
+    public required string Size { get; init; }
+    public IReadOnlyDictionary<string, int[]> Inputs { get; init; } = new Dictionary<string, int[]>();
+    public int Iters { get; init; }
+    public int Warmup { get; init; }
+    /// <summary>Graph plan + compile + parameter upload, milliseconds (once per workload, not in the step times).</summary>
+    public double? CompileMs { get; init; }
+    /// <summary>GPU timestamps from the first dispatch's start to the last one's end, per replay (barriers included).</summary>
+    public double? GpuMs { get; init; }
+    public double? GpuMinMs { get; init; }
+    /// <summary>Sum of the dispatches' own GPU times per replay (without the gaps and barriers between them).</summary>
+    public double? GpuDispatchSumMs { get; init; }
+    /// <summary>Host time from submit to the fence signalling, per replay.</summary>
+    public double? HostMs { get; init; }
+    public double? HostMinMs { get; init; }
+    public int Dispatches { get; init; }
+    public double? Flops { get; init; }
+    public double? Tflops { get; init; }
+    /// <summary>The device's fp32 FMA limit (TFLOP/s) when known; null: unknown for this device.</summary>
+    public double? LimitTflops { get; init; }
+    public double? FractionOfLimit { get; init; }
+    public long? PlannedBytes { get; init; }
+    public double? PeerMs { get; init; }
+    public string? PeerConfig { get; init; }
+    /// <summary>Kiln GPU ms / peer ms: below 1 means Kiln is faster.</summary>
+    public double? RatioToPeer { get; init; }
+    public IReadOnlyList<KernelTime>? Kernels { get; init; }
+    public string? Error { get; init; }
+}
+
+/// <summary>One dispatch label's median GPU time in a replay and its share of the dispatches' total.</summary>
+internal sealed record KernelTime(string Label, string Kernel, double Ms, double MinMs, double Share);

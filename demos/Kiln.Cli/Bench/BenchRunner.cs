@@ -1,0 +1,99 @@
+using System.Diagnostics;
+
+namespace Kiln.Cli.Bench;
+
+/// <summary>
+/// Compiles one workload on a profiling context, fills its inputs with random values in [0, 1), replays the
+/// recorded step <c>warmup</c> times unmeasured, then <c>iters</c> times measured: per replay the GPU span
+/// (timestamps), the dispatches' own GPU times and the host's submit-to-fence time; the medians are reported.
+/// </summary>
+internal static class BenchRunner
+{
+    public static BenchResult Run(GpuContext context, BenchWorkload workload, BenchSize size, int iters, int warmup, bool kernels, DeviceLimits limits)
+    {
+        var result = new BenchResult
+        {
+            Workload = workload.Id,
+            What = workload.What,
+            Config = "fp32",
+            Size = size == BenchSize.Full ? "full" : "small",
+            Iters = iters,
+            Warmup = warmup,
+            LimitTflops = limits.Fp32Tflops,
+        };
+        BenchSetup setup;
+        try { setup = workload.Build(size); }
+        catch (Exception e) when (e is KilnException or ArgumentException) { return result with { Error = e.Message }; }
+        result = result with { Inputs = setup.Inputs.ToDictionary(kv => kv.Key, kv => kv.Value.ToArray()), Flops = setup.Flops };
+
+        var compileTimer = Stopwatch.StartNew();
+        CompiledNetwork compiled;
+        try { compiled = setup.Network.Compile(context, setup.Options); }
+        catch (Exception e) when (e is KilnException or ArgumentException) { return result with { Error = e.Message }; }
+        using var _ = compiled;
+        var rng = new Random(1234);
+        foreach (var (name, tensor) in compiled.Inputs)
+        {
+            var data = new float[tensor.Shape.Elements];
+            for (int i = 0; i < data.Length; i++) data[i] = rng.NextSingle();
+            compiled.SetInput(name, data);
+        }
+        compileTimer.Stop();
+
+        using var list = context.CreateCommandList(workload.Id);
+        compiled.Record(list);
+        var span = new List<double>();
+        var sum = new List<double>();
+        var host = new List<double>();
+        var perLabel = new Dictionary<string, List<double>>();
+        int dispatches = 0;
+        for (int i = 0; i < warmup + iters; i++)
+        {
+            var sw = Stopwatch.StartNew();
+            list.Run();
+            sw.Stop();
+            if (i < warmup) continue;
+            host.Add(sw.Elapsed.TotalMilliseconds);
+            var timings = list.Timings();
+            dispatches = timings.Count;
+            sum.Add(timings.Sum(t => t.Milliseconds));
+            if (list.TimedSpanMilliseconds() is { } s) span.Add(s);
+            if (kernels)
+                foreach (var g in timings.GroupBy(t => t.Label))
+                    (perLabel.TryGetValue(g.Key, out var l) ? l : perLabel[g.Key] = new List<double>()).Add(g.Sum(t => t.Milliseconds));
+        }
+        if (dispatches == 0) dispatches = compiled.Plan.Dispatches.Count;
+
+        double? gpu = span.Count > 0 ? Median(span) : null;
+        double? tflops = gpu is > 0 ? setup.Flops / (gpu.Value * 1e-3) / 1e12 : null;
+        List<KernelTime>? kernelTimes = null;
+        if (kernels)
+        {
+            var kernelOf = compiled.Plan.Dispatches.GroupBy(d => d.Label).ToDictionary(g => g.Key, g => g.First().Kernel);
+            double total = perLabel.Values.Sum(Median);
+            kernelTimes = perLabel.Select(kv => new KernelTime(kv.Key, kernelOf.GetValueOrDefault(kv.Key, "?"), Median(kv.Value), kv.Value.Min(),
+                    total > 0 ? Median(kv.Value) / total : 0))
+                .OrderByDescending(k => k.Ms).ToList();
+        }
+        return result with
+        {
+            CompileMs = compileTimer.Elapsed.TotalMilliseconds,
+            GpuMs = gpu,
+            GpuMinMs = span.Count > 0 ? span.Min() : null,
+            GpuDispatchSumMs = sum.Count > 0 && span.Count > 0 ? Median(sum) : null,
+            HostMs = Median(host),
+            HostMinMs = host.Min(),
+            Dispatches = dispatches,
+            Tflops = tflops,
+            FractionOfLimit = tflops != null && limits.Fp32Tflops is { } lim ? tflops / lim : null,
+            PlannedBytes = compiled.Plan.PlannedBytes,
+            Kernels = kernelTimes,
+        };
+    }
+
+    internal static double Median(List<double> v)
+    {
+        var s = v.OrderBy(x => x).ToList();
+        return s.Count == 0 ? double.NaN : s[s.Count / 2];
+    }
+}

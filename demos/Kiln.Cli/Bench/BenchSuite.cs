@@ -1,0 +1,121 @@
+using System.Text.Json;
+
+namespace Kiln.Cli.Bench;
+
+/// <summary>
+/// `kiln bench [WORKLOAD...] [--precision fp32|fp16] [--size full|small] [--iters N] [--warmup N] [--json FILE]
+/// [--peer FILE] [--kernels]`: the workloads of BENCHMARKS.md (words pick the ids containing them), each timed
+/// by GPU timestamps and host submit-to-fence, printed as a table with throughput, the fraction of the device's
+/// limit and, with a peer file, the Kiln/peer ratio. Exit 1 when a workload failed (did not fit the device, ...).
+/// </summary>
+internal static class BenchSuite
+{
+    public const string Usage = "kiln bench [WORKLOAD...] [--precision fp32|fp16] [--size full|small] [--iters N] [--warmup N] [--json FILE] [--peer FILE] [--kernels]";
+
+    internal static readonly JsonSerializerOptions Json = new()
+    {
+        WriteIndented = true,
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+    };
+
+    public static int Run(string[] args)
+    {
+        var words = new List<string>();
+        string precision = "fp32";
+        var size = BenchSize.Full;
+        int iters = 20, warmup = -1;
+        string? json = null, peerPath = null;
+        bool kernels = false;
+        for (int i = 0; i < args.Length; i++)
+        {
+            string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"bench: {args[i]} needs a value\nusage: {Usage}");
+            switch (args[i])
+            {
+                case "--precision":
+                    precision = Next();
+                    if (precision is not ("fp32" or "fp16")) return CliApp.Fail($"bench: --precision takes fp32 or fp16, got '{precision}'");
+                    break;
+                case "--size":
+                    size = Next() switch
+                    {
+                        "full" => BenchSize.Full,
+                        "small" => BenchSize.Small,
+                        var s => throw new ArgumentException($"bench: --size takes full or small, got '{s}'"),
+                    };
+                    break;
+                case "--iters": iters = Positive("--iters", Next()); break;
+                case "--warmup": warmup = Positive("--warmup", Next(), allowZero: true); break;
+                case "--json": json = Next(); break;
+                case "--peer": peerPath = Next(); break;
+                case "--kernels": kernels = true; break;
+                default:
+                    if (args[i].StartsWith('-')) return CliApp.Fail($"bench: unknown option '{args[i]}'\nusage: {Usage}");
+                    words.Add(args[i]);
+                    break;
+            }
+        }
+        var workloads = BenchWorkloads.Matching(words);
+        if (workloads.Count == 0)
+            return CliApp.Fail($"bench: no workload id contains {string.Join(" or ", words.Select(w => $"'{w}'"))}; workloads: {string.Join(", ", BenchWorkloads.All.Select(w => w.Id))}");
+        // Kiln's kernels are f32 only so far: an fp16 row would be an fp32 measurement under the wrong name.
+        if (precision == "fp16")
+        {
+            Console.Error.WriteLine("kiln: bench: fp16 kernels are not there yet (every Kiln kernel is f32 today); run with --precision fp32");
+            return 1;
+        }
+        var peer = peerPath != null ? PeerResults.Load(peerPath) : null;
+        if (warmup < 0) warmup = size == BenchSize.Full ? 5 : 2;
+
+        using var context = GpuContext.Create(new ContextOptions { Profiling = true });
+        var device = context.Info;
+        if (device.TimestampPeriodNs <= 0) Console.Error.WriteLine($"kiln: bench: {device.Name} has no compute-queue timestamps; only host times are measured");
+        var limits = DeviceLimits.For(device);
+        Console.WriteLine($"kiln bench on {device.Name} ({device.Type}, {device.DriverName} {device.DriverInfo}), {precision}, {(size == BenchSize.Full ? "full" : "small")} sizes, " +
+                          $"median of {iters} replays after {warmup} warm-up{(iters < 20 ? " (fewer than BENCHMARKS.md's 20)" : "")}");
+        Console.WriteLine($"limit: {limits.Source}");
+        if (peer != null) Console.WriteLine($"peer: {peerPath} ({peer.Count} results{(peer.Gpu != "" ? $" on {peer.Gpu}" : "")}); ratio = Kiln GPU ms / peer ms, below 1 is faster");
+        if (device.IsCpu) Console.WriteLine("note: a CPU Vulkan device: only correctness and host overhead mean anything here, not speed");
+        BenchTable.PrintHeader(peer != null);
+
+        var results = new List<BenchResult>();
+        foreach (var w in workloads)
+        {
+            var r = BenchRunner.Run(context, w, size, iters, warmup, kernels, limits);
+            if (peer?.Find(w.Id, precision) is { } p && r.GpuMs is { } gpu)
+                r = r with { PeerMs = p.Ms, PeerConfig = p.Config, RatioToPeer = gpu / p.Ms };
+            results.Add(r);
+            BenchTable.PrintRow(r, peer != null);
+            if (kernels) BenchTable.PrintKernels(r);
+        }
+
+        if (json != null)
+        {
+            var doc = new
+            {
+                device = device.Name,
+                device_type = device.Type,
+                driver = $"{device.DriverName} {device.DriverInfo}".Trim(),
+                precision,
+                size = size == BenchSize.Full ? "full" : "small",
+                iters,
+                warmup,
+                limits = new { fp32_tflops = limits.Fp32Tflops, copy_tbps = limits.CopyTBps, source = limits.Source },
+                peer = peerPath,
+                peer_gpu = peer?.Gpu,
+                results,
+            };
+            var dir = Path.GetDirectoryName(Path.GetFullPath(json));
+            if (dir != null) Directory.CreateDirectory(dir);
+            File.WriteAllText(json, JsonSerializer.Serialize(doc, Json));
+            Console.WriteLine($"wrote {json}");
+        }
+        int failed = results.Count(r => r.Error != null);
+        if (failed > 0) Console.Error.WriteLine($"kiln: bench: {failed} of {results.Count} workloads failed");
+        return failed > 0 ? 1 : 0;
+    }
+
+    static int Positive(string option, string value, bool allowZero = false) =>
+        int.TryParse(value, out int n) && (n > 0 || allowZero && n == 0) ? n
+            : throw new ArgumentException($"bench: {option} takes a {(allowZero ? "non-negative" : "positive")} whole number, got '{value}'");
+}

@@ -1,0 +1,37 @@
+namespace Kiln.Cli.Bench;
+
+/// <summary>The text table of `kiln bench`: one row per workload, and with --kernels each dispatch's share.</summary>
+internal static class BenchTable
+{
+    public static void PrintHeader(bool peer)
+    {
+        Console.WriteLine();
+        Console.WriteLine($"{"workload",-36} {"GPU ms",10} {"host ms",10} {"TFLOP/s",9} {"of limit",9} {"disp",5} {"compile ms",10}" +
+                          (peer ? $" {"peer ms",9} {"Kiln/peer",9}" : ""));
+    }
+
+    public static void PrintRow(BenchResult r, bool peer)
+    {
+        if (r.Error != null)
+        {
+            Console.WriteLine($"{r.Workload,-36} failed: {r.Error}");
+            return;
+        }
+        string limit = r.FractionOfLimit is { } f ? $"{100 * f:0.0}%" : "unknown";
+        Console.WriteLine($"{r.Workload,-36} {Ms(r.GpuMs),10} {Ms(r.HostMs),10} {Tflops(r.Tflops),9} {limit,9} {r.Dispatches,5} {Ms(r.CompileMs),10}" +
+                          (peer ? $" {Ms(r.PeerMs),9} {Num(r.RatioToPeer, "0.00"),9}" : ""));
+    }
+
+    public static void PrintKernels(BenchResult r)
+    {
+        if (r.Kernels == null || r.Kernels.Count == 0) return;
+        Console.WriteLine($"    {"dispatch",-34} {"kernel",-30} {"median ms",10} {"min ms",10} {"share",6}");
+        foreach (var k in r.Kernels)
+            Console.WriteLine($"    {k.Label,-34} {k.Kernel,-30} {k.Ms,10:0.0000} {k.MinMs,10:0.0000} {100 * k.Share,5:0.0}%");
+        Console.WriteLine($"    sum of dispatches {Ms(r.GpuDispatchSumMs)} ms of a {Ms(r.GpuMs)} ms span (the rest: barriers and gaps)");
+    }
+
+    static string Ms(double? v) => v is { } x ? x.ToString(x >= 100 ? "0.0" : "0.000") : "-";
+    static string Tflops(double? v) => v is { } x ? (x >= 1 ? x.ToString("0.00") : x.ToString("G3")) : "-";
+    static string Num(double? v, string format) => v is { } x ? x.ToString(format) : "-";
+}

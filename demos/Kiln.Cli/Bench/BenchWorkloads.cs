@@ -1,0 +1,86 @@
+using Kiln.Models;
+
+namespace Kiln.Cli.Bench;
+
+/// <summary>
+/// Every workload of BENCHMARKS.md (the ids are torch_peer.py's), each compiled through Kiln's graph. The small
+/// sizes keep each network's structure and shrink images, channels or batch so a run takes seconds on lavapipe.
+/// </summary>
+internal static class BenchWorkloads
+{
+    public static IReadOnlyList<BenchWorkload> All { get; } = new[]
+    {
+        ConvForward("conv3x3_c64_512", 64, 512, 16, 32),
+        ConvBackward("conv3x3_c64_512", 64, 512, 16, 32),
+        ConvForward("conv3x3_c256_128", 256, 128, 32, 16),
+        ConvBackward("conv3x3_c256_128", 256, 128, 32, 16),
+        Denoise(1280, 720, 64, 32),
+        Denoise(1920, 1088, 96, 48),
+        new BenchWorkload("inpaint_unet_256_b8_train_step", "inpainting UNet, L1 loss, Adam: one training step", size =>
+        {
+            int n = size == BenchSize.Full ? 8 : 1, hw = size == BenchSize.Full ? 256 : 32;
+            return BenchSetup.TrainingStep(InpaintUNet.BuildForTraining(),
+                new() { ["x"] = new Shape(n, 4, hw, hw), ["target"] = new Shape(n, 3, hw, hw) }, new Adam(), 1e-3f);
+        }),
+        new BenchWorkload("conv_autoencoder_64_b64_train_step", "conv autoencoder 64x64 RGB, latent 128, MSE, Adam: one training step", size =>
+        {
+            int n = size == BenchSize.Full ? 64 : 1;
+            var image = new Shape(n, 3, 64, 64);
+            return BenchSetup.TrainingStep(ConvAutoencoder64(), new() { ["x"] = image, ["target"] = image }, new Adam(), 1e-3f);
+        }),
+        new BenchWorkload("mlp_64x4_b262144_train_step", "MLP 3 -> 64 x4 (ReLU) -> 3, MSE, SGD: one training step", size =>
+        {
+            int n = size == BenchSize.Full ? 262144 : 2048;
+            var net = new Sequential(new Linear(3, 64), new ReLU(), new Linear(64, 64), new ReLU(), new Linear(64, 64), new ReLU(),
+                new Linear(64, 64), new ReLU(), new Linear(64, 3)).WithLoss(new MseLoss());
+            return BenchSetup.TrainingStep(net, new() { ["x"] = new Shape(n, 3), ["target"] = new Shape(n, 3) }, new Sgd(), 1e-2f);
+        }),
+        new BenchWorkload("playground_mlp_b256_train_step", "MLP 2 -> 8 -> 8 -> 1 (tanh), MSE, SGD: one training step (latency bound)", _ =>
+            BenchSetup.TrainingStep(PlaygroundMlp.Build(), new() { ["x"] = new Shape(256, 2), ["target"] = new Shape(256, 1) }, new Sgd(), 0.03f)),
+    };
+
+    /// <summary>The workloads whose id contains one of <paramref name="words"/> (all of them when there are none), as torch_peer.py picks.</summary>
+    public static IReadOnlyList<BenchWorkload> Matching(IReadOnlyCollection<string> words) =>
+        words.Count == 0 ? All : All.Where(w => words.Any(o => w.Id.Contains(o, StringComparison.Ordinal))).ToList();
+
+    static BenchWorkload ConvForward(string id, int c, int hw, int smallC, int smallHw) =>
+        new(id + "_fwd", $"3x3 conv, pad 1, bias, {c} -> {c} ch at {hw}x{hw}: forward", size =>
+        {
+            var (ch, s) = size == BenchSize.Full ? (c, hw) : (smallC, smallHw);
+            var net = new Network();
+            net.Output(net.Add(new Conv2d(ch, ch, 3, padding: 1), "conv", net.Input("x")));
+            return BenchSetup.Inference(net, new() { ["x"] = new Shape(1, ch, s, s) });
+        });
+
+    // As the peer's autograd.grad(conv(x), [x, weight], g): the forward again, then input, weight and bias gradients.
+    // Kiln's training step also runs the (zero-rate) SGD update of weight and bias: a few small dispatches more.
+    static BenchWorkload ConvBackward(string id, int c, int hw, int smallC, int smallHw) =>
+        new(id + "_bwd", $"3x3 conv, pad 1, bias, {c} -> {c} ch at {hw}x{hw}: forward + input and weight gradients", size =>
+        {
+            var (ch, s) = size == BenchSize.Full ? (c, hw) : (smallC, smallHw);
+            var net = new Network();
+            var y = net.Add(new Conv2d(ch, ch, 3, padding: 1), "conv", net.Input("x"));
+            net.Output(y);
+            net.SetLoss(new DotLoss(), y, net.Input("grad_y"));
+            var shape = new Shape(1, ch, s, s);
+            var inputs = new Dictionary<string, Shape> { ["x"] = shape, ["grad_y"] = shape };
+            var options = new CompileOptions { InputShapes = inputs, Training = true, InputGradients = true, LearningRate = 0 };
+            return new BenchSetup(net, inputs, options, 3 * FlopCounter.Forward(net, inputs));
+        });
+
+    static BenchWorkload Denoise(int w, int h, int smallW, int smallH) =>
+        new($"denoise_unet_{w}x{h}_infer", $"OIDN-style denoiser UNet, 9 -> 3 ch at {w}x{h}: inference", size =>
+        {
+            var (sw, sh) = size == BenchSize.Full ? (w, h) : (smallW, smallH);
+            return BenchSetup.Inference(DenoiseUNet.Build(), new() { ["x"] = new Shape(1, DenoiseUNet.InputChannels, sh, sw) });
+        });
+
+    /// <summary>torch_peer.py's ConvAE: four stride-2 4x4 convs to 256 x 4 x 4, a 128 latent, and the mirror image to a sigmoid.</summary>
+    static Network ConvAutoencoder64() => new Sequential(
+        new Conv2d(3, 32, 4, 2, 1), new ReLU(), new Conv2d(32, 64, 4, 2, 1), new ReLU(),
+        new Conv2d(64, 128, 4, 2, 1), new ReLU(), new Conv2d(128, 256, 4, 2, 1), new ReLU(),
+        new Flatten(), new Linear(256 * 16, 128),
+        new Linear(128, 256 * 16), new Reshape(256, 4, 4), new ReLU(),
+        new ConvTranspose2d(256, 128, 4, 2, 1), new ReLU(), new ConvTranspose2d(128, 64, 4, 2, 1), new ReLU(),
+        new ConvTranspose2d(64, 32, 4, 2, 1), new ReLU(), new ConvTranspose2d(32, 3, 4, 2, 1), new Sigmoid()).WithLoss(new MseLoss());
+}
