@@ -24,6 +24,9 @@ internal static class CliApp
           kiln grad MODEL.onnx --input FILE --target FILE [--loss mse|l1] --output FILE
                                              one forward and backward pass: writes loss and the
                                              gradient of every initializer and input
+          kiln selftest [OPERATION...] [--cases N] [--seed S]
+                                             the kernels picked on this device vs CPU references
+                                             (conv2d, conv_transpose2d, linear, pool2d, upsample)
 
         environment: KILN_DEVICE=<index or name substring>, KILN_VALIDATION=1
         """;
@@ -42,6 +45,7 @@ internal static class CliApp
                 "info" => InfoCommand.Run(args[1..]),
                 "conv" => ConvCommand.Run(args[1..]),
                 "plan" => PlanCommand.Run(args[1..]),
+                "selftest" => SelfTest.SelfTestCommand.Run(args[1..]),
                 "bench" => args.Length > 1 && args[1] == "conv3x3" ? BenchCommand.Run(args[1..]) : Bench.BenchSuite.Run(args[1..]),
                 "run" => RunCommand.Run(args[1..]),
                 "grad" => GradCommand.Run(args[1..]),

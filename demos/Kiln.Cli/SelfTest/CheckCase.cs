@@ -1,0 +1,16 @@
+namespace Kiln.Cli.SelfTest;
+
+/// <summary>
+/// One shape of one operation to check: the layer (run alone through the graph compiler, so the registry picks
+/// its kernels as it would in any network), its input shape, and the CPU reference of its forward and backward.
+/// </summary>
+internal sealed record CheckCase(string Description, Layer Layer, Shape Input, ReferenceFunction Reference);
+
+/// <summary>
+/// The double-precision CPU result of a layer for input <c>x</c>, parameters <c>w</c> and <c>b</c> (null when
+/// the layer has none) and output gradient <c>gy</c>: y, and the gradients of x, w and b.
+/// </summary>
+internal delegate ReferenceResult ReferenceFunction(double[] x, double[]? w, double[]? b, double[] gy);
+
+/// <summary>What <see cref="ReferenceFunction"/> returns.</summary>
+internal sealed record ReferenceResult(double[] Y, double[] GradX, double[]? GradW, double[]? GradB);

@@ -1,0 +1,48 @@
+namespace Kiln.Cli.SelfTest;
+
+/// <summary>Conv2d forward and backward: random kernel sizes, strides, padding, dilation, groups; one 3x3 benchmark-like shape.</summary>
+internal sealed class Conv2dCheck : KernelCheck
+{
+    public override string Operation => "conv2d";
+
+    public override IEnumerable<CheckCase> Cases(Random rng, int count)
+    {
+        yield return Case(2, 16, 16, 19, 21, 3, 1, 1, 1, 1, true);
+        for (int made = 1; made < count;)
+        {
+            int g = rng.Next(3) == 0 ? rng.Next(1, 4) : 1;
+            int cin = g * rng.Next(1, 7), cout = g * rng.Next(1, 9), k = new[] { 1, 3, 3, 5 }[rng.Next(4)];
+            int s = rng.Next(1, 3), d = rng.Next(4) == 0 ? 2 : 1, p = rng.Next(0, k / 2 * d + 1);
+            int h = rng.Next(3, 24), w = rng.Next(3, 24);
+            if ((h + 2 * p - d * (k - 1) - 1) / s + 1 <= 0 || h + 2 * p < d * (k - 1) + 1 || w + 2 * p < d * (k - 1) + 1) continue;
+            made++;
+            yield return Case(rng.Next(1, 3), cin, cout, h, w, k, s, p, d, g, rng.Next(4) != 0);
+        }
+    }
+
+    static CheckCase Case(int n, int cin, int cout, int h, int w, int k, int s, int p, int d, int g, bool bias)
+    {
+        var layer = new Conv2d(cin, cout, k, s, p, d, g, bias);
+        var x = new Shape(n, cin, h, w);
+        var y = layer.OutputShape(new[] { x });
+        int oh = y[2], ow = y[3], cig = cin / g, cog = cout / g;
+        LinearTerms.Enumerate terms = term =>
+        {
+            for (int b = 0; b < n; b++)
+            for (int co = 0; co < cout; co++)
+            for (int oy = 0; oy < oh; oy++)
+            for (int ox = 0; ox < ow; ox++)
+            for (int c = 0; c < cig; c++)
+            for (int ky = 0; ky < k; ky++)
+            for (int kx = 0; kx < k; kx++)
+            {
+                int iy = oy * s - p + ky * d, ix = ox * s - p + kx * d;
+                if (iy < 0 || iy >= h || ix < 0 || ix >= w) continue;
+                int ci = co / cog * cig + c;
+                term(At(cout, oh, ow, b, co, oy, ox), At(cin, h, w, b, ci, iy, ix), ((long)(co * cig + c) * k + ky) * k + kx, 1);
+            }
+        };
+        return new CheckCase($"n{n} {cin}->{cout} {h}x{w} k{k} s{s} p{p} d{d} g{g}{(bias ? "" : " no bias")}", layer, x,
+            LinearTerms.Reference(y.Elements, terms, o => o / ((long)oh * ow) % cout));
+    }
+}

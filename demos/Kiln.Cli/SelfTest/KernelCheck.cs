@@ -1,0 +1,26 @@
+namespace Kiln.Cli.SelfTest;
+
+/// <summary>
+/// The check of one operation: random shapes (with the layer and its CPU reference) on which `kiln selftest`
+/// runs whatever kernels the registry picks for the device at hand. Every non-abstract subclass in this assembly
+/// is found by reflection: a new operation joins by adding its class; a new kernel variant of an existing
+/// operation (a tiled, fp16 or cooperative-matrix kernel registered in engine/Graph/KernelRegistry) is checked
+/// without any change here, on the shapes where the registry picks it.
+/// </summary>
+internal abstract class KernelCheck
+{
+    /// <summary>Short name shown in the table ("conv2d", "linear", ...).</summary>
+    public abstract string Operation { get; }
+
+    /// <summary><paramref name="count"/> random cases (deterministic for a given <paramref name="rng"/> state).</summary>
+    public abstract IEnumerable<CheckCase> Cases(Random rng, int count);
+
+    public static IReadOnlyList<KernelCheck> All { get; } = typeof(KernelCheck).Assembly.GetTypes()
+        .Where(t => t.IsSubclassOf(typeof(KernelCheck)) && !t.IsAbstract && t.GetConstructor(Type.EmptyTypes) != null)
+        .Select(t => (KernelCheck)Activator.CreateInstance(t)!)
+        .OrderBy(c => c.Operation, StringComparer.Ordinal)
+        .ToList();
+
+    /// <summary>Row-major index into an [N, C, H, W] tensor.</summary>
+    protected static long At(int c, int h, int w, int n, int ci, int y, int x) => (((long)n * c + ci) * h + y) * w + x;
+}

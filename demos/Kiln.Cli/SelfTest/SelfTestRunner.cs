@@ -1,0 +1,55 @@
+namespace Kiln.Cli.SelfTest;
+
+/// <summary>
+/// Runs one <see cref="CheckCase"/>: the layer alone in a network, compiled for training with a
+/// <see cref="DotLoss"/> against a chosen output gradient (so the input and parameter gradients are exactly the
+/// layer's backward of it) and a zero learning rate, on random inputs and parameters; then compares y and every
+/// gradient with the CPU reference.
+/// </summary>
+internal static class SelfTestRunner
+{
+    public static SelfTestResult Run(GpuContext context, string operation, CheckCase c, Random rng)
+    {
+        string kernels = "";
+        try
+        {
+            var net = new Network();
+            var y = net.Add(c.Layer, "layer", net.Input("x"));
+            net.Output(y, "y");
+            var yShape = c.Layer.OutputShape(new[] { c.Input });
+            net.SetLoss(new DotLoss(), y, net.Input("grad_y"));
+            using var compiled = net.Compile(context, new CompileOptions
+            {
+                InputShapes = new Dictionary<string, Shape> { ["x"] = c.Input, ["grad_y"] = yShape },
+                Training = true,
+                InputGradients = true,
+                LearningRate = 0,
+                Fuse = false,
+            });
+            kernels = string.Join(", ", compiled.Plan.Dispatches.Where(d => d.Label.StartsWith("layer.", StringComparison.Ordinal) && !d.Kernel.StartsWith("optim/", StringComparison.Ordinal))
+                .Select(d => d.Kernel).Distinct());
+            float[] Random(long n) => Enumerable.Range(0, checked((int)n)).Select(_ => rng.NextSingle() * 2 - 1).ToArray();
+            var x = Random(c.Input.Elements);
+            var gy = Random(yShape.Elements);
+            compiled.SetInput("x", x);
+            compiled.SetInput("grad_y", gy);
+            float[]? w = null, b = null;
+            if (compiled.Parameters.TryGetValue("layer.weight", out var wt)) wt.Upload(w = Random(wt.Shape.Elements));
+            if (compiled.Parameters.TryGetValue("layer.bias", out var bt)) bt.Upload(b = Random(bt.Shape.Elements));
+            compiled.Run();
+
+            var expected = c.Reference(D(x), w == null ? null : D(w), b == null ? null : D(b), D(gy));
+            double forward = SelfTestTolerances.MaxRelative(compiled.GetOutput("y"), expected.Y);
+            double gradient = SelfTestTolerances.MaxRelative(compiled.InputGradients["x"].ToArray(), expected.GradX);
+            if (expected.GradW != null) gradient = Math.Max(gradient, SelfTestTolerances.MaxRelative(compiled.Gradients["layer.weight"].ToArray(), expected.GradW));
+            if (expected.GradB != null) gradient = Math.Max(gradient, SelfTestTolerances.MaxRelative(compiled.Gradients["layer.bias"].ToArray(), expected.GradB));
+            return new SelfTestResult(operation, c.Description, kernels, forward, gradient, null);
+        }
+        catch (Exception e) when (e is KilnException or ArgumentException or KeyNotFoundException or InvalidOperationException)
+        {
+            return new SelfTestResult(operation, c.Description, kernels, double.NaN, double.NaN, e.Message);
+        }
+    }
+
+    static double[] D(float[] v) => Array.ConvertAll(v, f => (double)f);
+}
