@@ -1,0 +1,63 @@
+using NUnit.Framework;
+
+namespace Kiln.Tests.Cli;
+
+/// <summary>`kiln bench` and `kiln selftest` on bad arguments: a one-line reason on stderr and a non-zero exit, before any GPU work.</summary>
+public sealed class BenchArgumentTests
+{
+    static void FailsWith(string mentions, int code, params string[] args)
+    {
+        var r = CliRun.Run(args);
+        Assert.That(r.Code, Is.EqualTo(code), r.Stderr);
+        Assert.That(r.Stderr, Does.StartWith("kiln: ").And.Contain(mentions));
+        Assert.That(r.Stderr, Does.Not.Contain("   at "), "no stack trace");
+    }
+
+    [Test]
+    public void UnknownPrecision() => FailsWith("--precision takes fp32 or fp16", 2, "bench", "--precision", "fp8");
+
+    [Test]
+    public void UnknownSize() => FailsWith("--size takes full or small, got 'medium'", 2, "bench", "--size", "medium");
+
+    [Test]
+    public void NumericSizeOfTheOldConvBenchIsRejected() => FailsWith("--size takes full or small", 2, "bench", "conv3x3_c64", "--size", "64");
+
+    [TestCase("0")]
+    [TestCase("-3")]
+    [TestCase("many")]
+    public void ItersMustBePositive(string n) => FailsWith("--iters takes a positive whole number", 2, "bench", "--iters", n);
+
+    [Test]
+    public void OptionWithoutItsValue() => FailsWith("--json needs a value", 2, "bench", "--json");
+
+    [Test]
+    public void UnknownOption() => FailsWith("unknown option '--fast'", 2, "bench", "--fast");
+
+    [Test]
+    public void WordMatchingNoWorkloadListsTheIds() => FailsWith("no workload id contains 'resnet'", 2, "bench", "resnet");
+
+    [Test]
+    public void Fp16SaysItsKernelsAreNotThereYet() => FailsWith("fp16 kernels are not there yet", 1, "bench", "--precision", "fp16", "--size", "small");
+
+    [Test]
+    public void MissingPeerFile() => FailsWith("does not exist", 2, "bench", "playground", "--peer", "/nonexistent/torch_peer.json");
+
+    [Test]
+    public void PeerFileThatIsNotThePeers()
+    {
+        var dir = CliRun.TempFolder();
+        try
+        {
+            var path = Path.Combine(dir, "peer.json");
+            File.WriteAllText(path, "{\"results\": [{\"workload\": \"playground_mlp_b256_train_step\", \"config\": \"fp32\"}]}");
+            FailsWith("has no positive median_ms", 2, "bench", "playground", "--peer", path);
+        }
+        finally { Directory.Delete(dir, true); }
+    }
+
+    [Test]
+    public void SelftestUnknownOperation() => FailsWith("no operation matches", 2, "selftest", "attention");
+
+    [Test]
+    public void SelftestBadCaseCount() => FailsWith("--cases takes a positive whole number", 2, "selftest", "--cases", "0");
+}

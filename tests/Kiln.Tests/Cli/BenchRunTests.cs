@@ -1,0 +1,94 @@
+using System.Text.Json;
+using Kiln.Cli.Bench;
+using NUnit.Framework;
+
+namespace Kiln.Tests.Cli;
+
+/// <summary>`kiln bench` at the small sizes on the device at hand (lavapipe in CI): the JSON it writes, the peer ratio, the kernel table.</summary>
+public sealed class BenchRunTests : GpuTest
+{
+    [Test]
+    public void SmallRunWritesJsonWithEveryField()
+    {
+        var dir = CliRun.TempFolder();
+        try
+        {
+            var peerPath = Path.Combine(dir, "torch_peer.json");
+            File.WriteAllText(peerPath, """
+                {"info": {"gpu": "NVIDIA H200"}, "results": [
+                 {"workload": "conv3x3_c64_512_fwd", "config": "fp32", "median_ms": 0.546, "tflops": 4.43},
+                 {"workload": "conv3x3_c64_512_fwd", "config": "tf32", "median_ms": 0.243, "tflops": 9.94}]}
+                """);
+            var json = Path.Combine(dir, "out", "bench.json");
+            var r = CliRun.Run("bench", "conv3x3_c64_512_fwd", "playground", "--size", "small", "--iters", "3", "--warmup", "1",
+                "--kernels", "--peer", peerPath, "--json", json);
+            Assert.That(r.Code, Is.Zero, r.Stderr + r.Stdout);
+            Assert.That(r.Stderr, Is.Empty, "no warnings, no validation messages");
+            Assert.That(r.Stdout, Does.Contain("conv3x3_c64_512_fwd").And.Contain("playground_mlp_b256_train_step").And.Contain("Kiln/peer"));
+
+            using var doc = JsonDocument.Parse(File.ReadAllText(json));
+            var root = doc.RootElement;
+            Assert.That(root.GetProperty("device").GetString(), Is.EqualTo(Context.Info.Name));
+            Assert.That(root.GetProperty("precision").GetString(), Is.EqualTo("fp32"));
+            Assert.That(root.GetProperty("size").GetString(), Is.EqualTo("small"));
+            Assert.That(root.GetProperty("peer_gpu").GetString(), Is.EqualTo("NVIDIA H200"));
+            var results = root.GetProperty("results").EnumerateArray().ToList();
+            Assert.That(results.Select(e => e.GetProperty("workload").GetString()), Is.EqualTo(new[] { "conv3x3_c64_512_fwd", "playground_mlp_b256_train_step" }));
+            foreach (var e in results)
+            {
+                foreach (var field in new[] { "gpu_ms", "gpu_min_ms", "gpu_dispatch_sum_ms", "host_ms", "host_min_ms", "compile_ms", "flops", "tflops" })
+                    Assert.That(e.GetProperty(field).GetDouble(), Is.GreaterThan(0), field);
+                Assert.That(e.GetProperty("gpu_min_ms").GetDouble(), Is.LessThanOrEqualTo(e.GetProperty("gpu_ms").GetDouble()));
+                // The dispatches' own times fit inside the span from the first start to the last end.
+                Assert.That(e.GetProperty("gpu_dispatch_sum_ms").GetDouble(), Is.LessThanOrEqualTo(e.GetProperty("gpu_ms").GetDouble() * 1.0001));
+                Assert.That(e.GetProperty("iters").GetInt32(), Is.EqualTo(3));
+                Assert.That(e.GetProperty("config").GetString(), Is.EqualTo("fp32"));
+                Assert.That(e.GetProperty("error").ValueKind, Is.EqualTo(JsonValueKind.Null));
+                Assert.That(e.GetProperty("limit_tflops").ValueKind, Is.EqualTo(JsonValueKind.Null), "lavapipe's limit is unknown");
+                Assert.That(e.GetProperty("fraction_of_limit").ValueKind, Is.EqualTo(JsonValueKind.Null));
+                double tflops = e.GetProperty("flops").GetDouble() / (e.GetProperty("gpu_ms").GetDouble() * 1e-3) / 1e12;
+                Assert.That(e.GetProperty("tflops").GetDouble(), Is.EqualTo(tflops).Within(1e-9).Percent);
+                var kernels = e.GetProperty("kernels").EnumerateArray().ToList();
+                Assert.That(kernels, Is.Not.Empty);
+                Assert.That(kernels.Sum(k => k.GetProperty("share").GetDouble()), Is.EqualTo(1).Within(1e-6));
+                Assert.That(kernels.All(k => k.GetProperty("kernel").GetString() != "?"), "every dispatch label maps to its kernel");
+            }
+
+            var conv = results[0];
+            Assert.That(conv.GetProperty("inputs").GetProperty("x").EnumerateArray().Select(v => v.GetInt32()), Is.EqualTo(new[] { 1, 16, 32, 32 }));
+            Assert.That(conv.GetProperty("flops").GetDouble(), Is.EqualTo(2.0 * 16 * 16 * 9 * 32 * 32));
+            Assert.That(conv.GetProperty("dispatches").GetInt32(), Is.EqualTo(1), "inference of one conv is one dispatch");
+            Assert.That(conv.GetProperty("peer_ms").GetDouble(), Is.EqualTo(0.546), "the strict-fp32 peer row, not tf32");
+            Assert.That(conv.GetProperty("ratio_to_peer").GetDouble(), Is.EqualTo(conv.GetProperty("gpu_ms").GetDouble() / 0.546).Within(1e-9).Percent);
+            var mlp = results[1];
+            Assert.That(mlp.GetProperty("peer_ms").ValueKind, Is.EqualTo(JsonValueKind.Null), "the peer file has no playground row");
+            Assert.That(mlp.GetProperty("ratio_to_peer").ValueKind, Is.EqualTo(JsonValueKind.Null));
+        }
+        finally { Directory.Delete(dir, true); }
+    }
+
+    [Test]
+    public void EveryWorkloadPlansAtTheSmallSizeOnThisDevice()
+    {
+        foreach (var w in BenchWorkloads.All)
+        {
+            var setup = w.Build(BenchSize.Small);
+            var plan = setup.Network.Plan(Context.Info, setup.Options);
+            Assert.That(plan.Warnings, Is.Empty, w.Id);
+            Assert.That(plan.Dispatches, Is.Not.Empty, w.Id);
+            Assert.That(setup.Flops, Is.GreaterThan(0), w.Id);
+        }
+    }
+
+    /// <summary>The FLOP counts of the full workloads: a 3x3 conv by hand, the denoiser against BENCHMARKS.md's "about 0.6 TFLOP".</summary>
+    [Test]
+    public void FlopCountsOfTheFullWorkloads()
+    {
+        double Flops(string id) => BenchWorkloads.All.Single(w => w.Id == id).Build(BenchSize.Full).Flops;
+        Assert.That(Flops("conv3x3_c64_512_fwd"), Is.EqualTo(2.0 * 64 * 64 * 9 * 512 * 512));
+        Assert.That(Flops("conv3x3_c64_512_bwd"), Is.EqualTo(3 * 2.0 * 64 * 64 * 9 * 512 * 512));
+        Assert.That(Flops("denoise_unet_1920x1088_infer"), Is.InRange(0.55e12, 0.65e12));
+        Assert.That(Flops("mlp_64x4_b262144_train_step"), Is.EqualTo(3 * 2.0 * 262144 * (3 * 64 + 3 * 64 * 64 + 64 * 3)));
+        Assert.That(Flops("playground_mlp_b256_train_step"), Is.EqualTo(3 * 2.0 * 256 * (2 * 8 + 8 * 8 + 8 * 1)));
+    }
+}

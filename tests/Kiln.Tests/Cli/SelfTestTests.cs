@@ -1,0 +1,51 @@
+using Kiln.Cli.SelfTest;
+using NUnit.Framework;
+
+namespace Kiln.Tests.Cli;
+
+/// <summary>`kiln selftest` passes on the device at hand, and does notice a kernel that disagrees with its reference.</summary>
+public sealed class SelfTestTests : GpuTest
+{
+    [Test]
+    public void PassesOnThisDevice()
+    {
+        var r = CliRun.Run("selftest", "--cases", "3", "--seed", "7");
+        Assert.That(r.Code, Is.Zero, r.Stdout + r.Stderr);
+        Assert.That(r.Stderr, Is.Empty);
+        foreach (var op in new[] { "conv2d", "conv_transpose2d", "linear", "pool2d", "upsample" })
+            Assert.That(r.Stdout, Does.Contain(op));
+        Assert.That(r.Stdout, Does.Not.Contain("FAIL"));
+        int total = KernelCheck.All.Sum(c => c.Cases(new Random(7), 3).Count());
+        Assert.That(r.Stdout, Does.Contain($"{total} of {total} passed"));
+    }
+
+    /// <summary>A reference that is off by 0.1% in one output element must fail the forward check; one wrong gradient element the gradient check.</summary>
+    [Test]
+    public void FailsWhenTheKernelDisagreesWithTheReference()
+    {
+        var good = new LinearCheck().Cases(new Random(3), 1).Single();
+        CheckCase Skewed(Func<ReferenceResult, ReferenceResult> skew) => good with { Reference = (x, w, b, gy) => skew(good.Reference(x, w, b, gy)) };
+        var ok = SelfTestRunner.Run(Context, "linear", good, new Random(5));
+        Assert.That(ok.Passed, Is.True, $"{ok.ForwardError} {ok.GradientError} {ok.Error}");
+        Assert.That(ok.Kernels, Does.Contain("linear/linear.gemm"));
+
+        var fwd = SelfTestRunner.Run(Context, "linear", Skewed(r =>
+        {
+            var y = (double[])r.Y.Clone();
+            int i = Array.IndexOf(y, y.MaxBy(Math.Abs));
+            y[i] *= 1.001;
+            return r with { Y = y };
+        }), new Random(5));
+        Assert.That(fwd.Passed, Is.False);
+        Assert.That(fwd.ForwardError, Is.GreaterThan(SelfTestTolerances.Forward));
+
+        var grad = SelfTestRunner.Run(Context, "linear", Skewed(r =>
+        {
+            var gw = (double[])r.GradW!.Clone();
+            gw[^1] += 0.01 * gw.Max(Math.Abs);
+            return r with { GradW = gw };
+        }), new Random(5));
+        Assert.That(grad.Passed, Is.False);
+        Assert.That(grad.GradientError, Is.GreaterThan(SelfTestTolerances.Gradient));
+    }
+}
