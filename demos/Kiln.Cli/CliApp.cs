@@ -46,7 +46,7 @@ internal static class CliApp
                 "conv" => ConvCommand.Run(args[1..]),
                 "plan" => PlanCommand.Run(args[1..]),
                 "selftest" => SelfTest.SelfTestCommand.Run(args[1..]),
-                "bench" => args.Length > 1 && args[1] == "conv3x3" ? BenchCommand.Run(args[1..]) : Bench.BenchSuite.Run(args[1..]),
+                "bench" => Bench.BenchSuite.Run(args[1..]),
                 "run" => RunCommand.Run(args[1..]),
                 "grad" => GradCommand.Run(args[1..]),
                 _ => Fail($"unknown command '{args[0]}'\n\n{Usage}"),

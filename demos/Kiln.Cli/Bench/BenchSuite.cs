@@ -19,8 +19,12 @@ internal static class BenchSuite
         Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
     };
 
+    /// <summary>Benchmarks of their own with their own options (BenchCommand): `kiln bench conv3x3 --channels C --size S`, `kiln bench fashion-ae-step`.</summary>
+    static readonly string[] OwnCommands = { "conv3x3", "fashion-ae-step" };
+
     public static int Run(string[] args)
     {
+        if (args.Length > 0 && OwnCommands.Contains(args[0])) return BenchCommand.Run(args);
         var words = new List<string>();
         string precision = "fp32";
         var size = BenchSize.Full;

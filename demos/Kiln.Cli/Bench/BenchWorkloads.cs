@@ -3,7 +3,8 @@ using Kiln.Models;
 namespace Kiln.Cli.Bench;
 
 /// <summary>
-/// Every workload of BENCHMARKS.md (the ids are torch_peer.py's), each compiled through Kiln's graph. The small
+/// Every workload of BENCHMARKS.md (the ids are torch_peer.py's), and the fashion-ae preset's training step, each
+/// compiled through Kiln's graph. The small
 /// sizes keep each network's structure and shrink images, channels or batch so a run takes seconds on lavapipe.
 /// </summary>
 internal static class BenchWorkloads
@@ -34,6 +35,12 @@ internal static class BenchWorkloads
             var net = new Sequential(new Linear(3, 64), new ReLU(), new Linear(64, 64), new ReLU(), new Linear(64, 64), new ReLU(),
                 new Linear(64, 64), new ReLU(), new Linear(64, 3)).WithLoss(new MseLoss());
             return BenchSetup.TrainingStep(net, new() { ["x"] = new Shape(n, 3), ["target"] = new Shape(n, 3) }, new Sgd(), 1e-2f);
+        }),
+        // Not in BENCHMARKS.md (no peer row): the fashion-ae preset's training step, as `kiln bench fashion-ae-step` runs it.
+        new BenchWorkload("fashion_ae_b128_train_step", "fashion-ae (28x28 grey, latent 32), MSE, Adam: one training step", size =>
+        {
+            var image = new Shape(size == BenchSize.Full ? 128 : 8, 1, 28, 28);
+            return BenchSetup.TrainingStep(FashionAutoencoder.Build(), new() { ["x"] = image, ["target"] = image }, new Adam(), 1e-3f);
         }),
         new BenchWorkload("playground_mlp_b256_train_step", "MLP 2 -> 8 -> 8 -> 1 (tanh), MSE, SGD: one training step (latency bound)", _ =>
             BenchSetup.TrainingStep(PlaygroundMlp.Build(), new() { ["x"] = new Shape(256, 2), ["target"] = new Shape(256, 1) }, new Sgd(), 0.03f)),

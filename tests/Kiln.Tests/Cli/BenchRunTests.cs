@@ -67,6 +67,15 @@ public sealed class BenchRunTests : GpuTest
         finally { Directory.Delete(dir, true); }
     }
 
+    /// <summary>The single-convolution benchmark keeps its own options (--channels, a numeric --size) beside the suite.</summary>
+    [Test]
+    public void ConvBenchOfItsOwnStillRuns()
+    {
+        var r = CliRun.Run("bench", "conv3x3", "--channels", "4", "--size", "8", "--iters", "2");
+        Assert.That(r.Code, Is.Zero, r.Stderr);
+        Assert.That(r.Stdout, Does.Contain("conv3x3_c4_8"));
+    }
+
     [Test]
     public void EveryWorkloadPlansAtTheSmallSizeOnThisDevice()
     {
