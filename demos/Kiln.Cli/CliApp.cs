@@ -13,7 +13,7 @@ internal static class CliApp
                                              the compiled graph of a built-in network
                                              (denoise-unet, inpaint-unet, fashion-ae, playground-mlp)
           kiln bench [WORKLOAD...] [--precision fp32|fp16] [--size full|small] [--iters N] [--warmup N]
-                     [--json FILE] [--peer FILE] [--kernels]
+                     [--json FILE] [--peer FILE] [--kernels] [--roofline]
                                              the workloads of BENCHMARKS.md (ids containing the words),
                                              GPU- and host-timed; --peer: ratio to torch_peer.py's JSON
           kiln bench conv3x3 [--channels C] [--size S] [--iters N] [--json FILE]

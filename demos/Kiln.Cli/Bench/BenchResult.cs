@@ -14,7 +14,7 @@ internal sealed record BenchResult
     public IReadOnlyDictionary<string, int[]> Inputs { get; init; } = new Dictionary<string, int[]>();
     public int Iters { get; init; }
     public int Warmup { get; init; }
-    /// <summary>Graph plan + compile + parameter upload, milliseconds (once per workload, not in the step times).</summary>
+    /// <summary>Graph plan + compile + parameter and random-input upload, milliseconds (once per workload, not in the step times).</summary>
     public double? CompileMs { get; init; }
     /// <summary>GPU timestamps from the first dispatch's start to the last one's end, per replay (barriers included).</summary>
     public double? GpuMs { get; init; }
@@ -27,7 +27,7 @@ internal sealed record BenchResult
     public int Dispatches { get; init; }
     public double? Flops { get; init; }
     public double? Tflops { get; init; }
-    /// <summary>The device's fp32 FMA limit (TFLOP/s) when known; null: unknown for this device.</summary>
+    /// <summary>The device's fp32 FMA limit (TFLOP/s): recorded (H200) or measured at the start of the run.</summary>
     public double? LimitTflops { get; init; }
     public double? FractionOfLimit { get; init; }
     public long? PlannedBytes { get; init; }

@@ -4,13 +4,13 @@ namespace Kiln.Cli.Bench;
 
 /// <summary>
 /// `kiln bench [WORKLOAD...] [--precision fp32|fp16] [--size full|small] [--iters N] [--warmup N] [--json FILE]
-/// [--peer FILE] [--kernels]`: the workloads of BENCHMARKS.md (words pick the ids containing them), each timed
+/// [--peer FILE] [--kernels] [--roofline]`: the workloads of BENCHMARKS.md (words pick the ids containing them), each timed
 /// by GPU timestamps and host submit-to-fence, printed as a table with throughput, the fraction of the device's
 /// limit and, with a peer file, the Kiln/peer ratio. Exit 1 when a workload failed (did not fit the device, ...).
 /// </summary>
 internal static class BenchSuite
 {
-    public const string Usage = "kiln bench [WORKLOAD...] [--precision fp32|fp16] [--size full|small] [--iters N] [--warmup N] [--json FILE] [--peer FILE] [--kernels]";
+    public const string Usage = "kiln bench [WORKLOAD...] [--precision fp32|fp16] [--size full|small] [--iters N] [--warmup N] [--json FILE] [--peer FILE] [--kernels] [--roofline]";
 
     internal static readonly JsonSerializerOptions Json = new()
     {
@@ -30,7 +30,7 @@ internal static class BenchSuite
         var size = BenchSize.Full;
         int iters = 20, warmup = -1;
         string? json = null, peerPath = null;
-        bool kernels = false;
+        bool kernels = false, roofline = false;
         for (int i = 0; i < args.Length; i++)
         {
             string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"bench: {args[i]} needs a value\nusage: {Usage}");
@@ -53,6 +53,7 @@ internal static class BenchSuite
                 case "--json": json = Next(); break;
                 case "--peer": peerPath = Next(); break;
                 case "--kernels": kernels = true; break;
+                case "--roofline": roofline = true; break;
                 default:
                     if (args[i].StartsWith('-')) return CliApp.Fail($"bench: unknown option '{args[i]}'\nusage: {Usage}");
                     words.Add(args[i]);
@@ -74,7 +75,10 @@ internal static class BenchSuite
         using var context = GpuContext.Create(new ContextOptions { Profiling = true });
         var device = context.Info;
         if (device.TimestampPeriodNs <= 0) Console.Error.WriteLine($"kiln: bench: {device.Name} has no compute-queue timestamps; only host times are measured");
-        var limits = DeviceLimits.For(device);
+        // The H200's limits are recorded in BENCHMARKS.md; any other device's are measured (a second at most).
+        bool recorded = DeviceLimits.For(device, null).Fp32Tflops != null;
+        var measured = roofline || !recorded ? DeviceRoofline.Measure(context) : null;
+        var limits = DeviceLimits.For(device, measured);
         Console.WriteLine($"kiln bench on {device.Name} ({device.Type}, {device.DriverName} {device.DriverInfo}), {precision}, {(size == BenchSize.Full ? "full" : "small")} sizes, " +
                           $"median of {iters} replays after {warmup} warm-up{(iters < 20 ? " (fewer than BENCHMARKS.md's 20)" : "")}");
         Console.WriteLine($"limit: {limits.Source}");
@@ -105,6 +109,15 @@ internal static class BenchSuite
                 iters,
                 warmup,
                 limits = new { fp32_tflops = limits.Fp32Tflops, copy_tbps = limits.CopyTBps, source = limits.Source },
+                roofline = measured == null ? null : new
+                {
+                    fp32_tflops = measured.Fp32Tflops,
+                    copy_gbps = measured.CopyGBps,
+                    copy_bytes = measured.CopyBytes,
+                    copy_ms = measured.CopyMs,
+                    fma_flops = measured.FmaFlops,
+                    fma_ms = measured.FmaMs,
+                },
                 peer = peerPath,
                 peer_gpu = peer?.Gpu,
                 results,

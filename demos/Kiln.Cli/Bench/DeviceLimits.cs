@@ -1,13 +1,19 @@
 namespace Kiln.Cli.Bench;
 
 /// <summary>
-/// The measured limits a result is a fraction of. Only the H200 of BENCHMARKS.md is known (fp32 FMA and copy
-/// bandwidth through Vulkan, measured there); on any other device the limit is reported as unknown.
+/// The limits a result is a fraction of: on the H200 of BENCHMARKS.md its recorded figures (fp32 FMA and copy
+/// bandwidth through Vulkan); on any other device what <see cref="DeviceRoofline"/> measured just now, or unknown
+/// when that was not measured.
 /// </summary>
 internal sealed record DeviceLimits(double? Fp32Tflops, double? CopyTBps, string Source)
 {
-    public static DeviceLimits For(DeviceInfo device) =>
-        device.Name.Contains("H200", StringComparison.OrdinalIgnoreCase)
-            ? new DeviceLimits(65.3, 4.29, "BENCHMARKS.md: NVIDIA H200 through Vulkan (fp32 FMA 65.3 TFLOP/s, copy 4.29 TB/s read + write)")
-            : new DeviceLimits(null, null, $"unknown for {device.Name} (only the H200's limits are recorded, in BENCHMARKS.md)");
+    public static DeviceLimits For(DeviceInfo device, Roofline? measured)
+    {
+        if (device.Name.Contains("H200", StringComparison.OrdinalIgnoreCase))
+            return new DeviceLimits(65.3, 4.29, "BENCHMARKS.md: NVIDIA H200 through Vulkan (fp32 FMA 65.3 TFLOP/s, copy 4.29 TB/s read + write)");
+        if (measured is { } m)
+            return new DeviceLimits(m.Fp32Tflops, m.CopyGBps / 1000,
+                $"measured now on {device.Name} with Kiln's roofline kernels: fp32 FMA {m.Fp32Tflops:G3} TFLOP/s, copy {m.CopyGBps:G3} GB/s read + write");
+        return new DeviceLimits(null, null, $"unknown for {device.Name} (only the H200's limits are recorded, in BENCHMARKS.md)");
+    }
 }
