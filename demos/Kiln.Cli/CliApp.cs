@@ -20,6 +20,8 @@ internal static class CliApp
           kiln grad MODEL.onnx --input FILE --target FILE [--loss mse|l1] --output FILE
                                              one forward and backward pass: writes loss and the
                                              gradient of every initializer and input
+          kiln demo inpaint|denoise|playground [--frames N] [--out DIR] [--size WxH] [--steps K] [--no-train] [--fps F] [--every N]
+                                             a real-time demo run headless: PNG frames and stats.json
 
         environment: KILN_DEVICE=<index or name substring>, KILN_VALIDATION=1
         """;
@@ -41,6 +43,7 @@ internal static class CliApp
                 "bench" => BenchCommand.Run(args[1..]),
                 "run" => RunCommand.Run(args[1..]),
                 "grad" => GradCommand.Run(args[1..]),
+                "demo" => DemoCommand.Run(args[1..]),
                 _ => Fail($"unknown command '{args[0]}'\n\n{Usage}"),
             };
         }

@@ -1,0 +1,79 @@
+using System.Globalization;
+using Kiln.Realtime;
+
+namespace Kiln.Cli;
+
+/// <summary>
+/// `kiln demo inpaint|denoise|playground [--frames N] [--out DIR] [--size WxH] [--steps K] [--no-train] [--fps F]
+/// [--every N]`: runs a real-time demo headless, writing PNG frames and stats.json.
+/// </summary>
+internal static class DemoCommand
+{
+    public static int Run(string[] args)
+    {
+        if (args.Length == 0) return CliApp.Fail("demo: which demo? inpaint, denoise or playground");
+        string name = args[0];
+        int frames = 30, steps = 1, every = 1;
+        string? outDir = null;
+        (int W, int H)? size = null;
+        double? fps = null;
+        bool train = true;
+        for (int i = 1; i < args.Length; i++)
+        {
+            string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"demo: {args[i]} needs a value");
+            switch (args[i])
+            {
+                case "--frames": frames = PositiveInt(Next(), "--frames"); break;
+                case "--out": outDir = Next(); break;
+                case "--size": size = ParseSize(Next()); break;
+                case "--steps": steps = int.Parse(Next(), CultureInfo.InvariantCulture); break;
+                case "--every": every = PositiveInt(Next(), "--every"); break;
+                case "--fps": fps = double.Parse(Next(), CultureInfo.InvariantCulture); break;
+                case "--no-train": train = false; break;
+                default: return CliApp.Fail($"demo: unknown option '{args[i]}'");
+            }
+        }
+        outDir ??= Path.Combine("demo-out", name);
+        using var context = GpuContext.Create();
+        using RealtimeDemo demo = name switch
+        {
+            "inpaint" => new InpaintingDemo(context, size?.W ?? 128, size?.H ?? 128),
+            "denoise" => new DenoisingDemo(context, size?.W ?? 64, size?.H ?? 64),
+            "playground" => new PlaygroundDemo(context, size?.W ?? 128, size?.H ?? 128),
+            _ => throw new ArgumentException($"demo: unknown demo '{name}' (inpaint, denoise, playground)"),
+        };
+        demo.Training = train;
+        demo.TrainingStepsPerFrame = steps;
+        var presenter = new HeadlessPresenter(outDir, every);
+        using var loop = new FrameLoop(demo, new FrameLoopOptions { TargetFps = fps });
+        Console.WriteLine($"{demo.Name}: {frames} frames of {demo.Width}x{demo.Height} on {context.Info.Name}, training {(train ? $"{steps} step(s) a frame" : "off")}");
+        var stats = loop.Run(frames, f =>
+        {
+            presenter.Present(f);
+            if (f.Record.Index % 10 == 0 || f.Record.Index == frames - 1)
+                Console.WriteLine($"  frame {f.Record.Index,5}  {f.Record.FrameMilliseconds,8:0.0} ms  {string.Join("  ", f.Record.Metrics.Select(m => $"{m.Key} {m.Value:0.####}"))}");
+        });
+        var statsPath = presenter.WriteStatistics(stats, new Dictionary<string, object>
+        {
+            ["demo"] = demo.Name,
+            ["device"] = context.Info.Name,
+            ["width"] = demo.Width,
+            ["height"] = demo.Height,
+            ["training_steps_per_frame"] = train ? steps : 0,
+        });
+        Console.WriteLine($"{stats.Fps:0.00} fps ({stats.SteadyFps:0.00} after {stats.WarmupFrames} warm-up frames); frame ms p50 {stats.P50FrameMilliseconds:0.0}, p95 {stats.P95FrameMilliseconds:0.0}, p99 {stats.P99FrameMilliseconds:0.0}");
+        Console.WriteLine("GPU ms per stage: " + string.Join(", ", stats.MeanStageMilliseconds.OrderBy(kv => kv.Key).Select(kv => $"{kv.Key.ToString().ToLowerInvariant()} {kv.Value:0.00}")));
+        Console.WriteLine($"{presenter.Written.Count} PNG frames and {Path.GetFileName(statsPath)} in {presenter.Directory}");
+        return 0;
+    }
+
+    static int PositiveInt(string s, string what) =>
+        int.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out int v) && v > 0 ? v : throw new ArgumentException($"demo: {what} must be a positive integer, got '{s}'");
+
+    static (int, int) ParseSize(string s)
+    {
+        var parts = s.Split('x');
+        if (parts.Length == 2 && int.TryParse(parts[0], out int w) && int.TryParse(parts[1], out int h) && w > 0 && h > 0) return (w, h);
+        throw new ArgumentException($"demo: --size is WxH (e.g. 128x128), got '{s}'");
+    }
+}
