@@ -59,6 +59,9 @@ public sealed class DenoisingDemo : RealtimeDemo
     /// <summary>Paths per pixel of the reference.</summary>
     public int ReferenceSamples { get; }
 
+    /// <summary>The training and inference networks.</summary>
+    internal OnlineNetwork Network => net;
+
     internal override IReadOnlyList<string> ScalarNames { get; } = new[] { "loss" };
 
     internal override void Record(Frame frame)

@@ -10,7 +10,8 @@ namespace Kiln.Realtime;
 internal sealed class Frame
 {
     public const uint TileSize = 8, LineSize = 64;
-    readonly GpuTimer timer;
+    readonly GpuTimer? timer;
+    readonly Tensor? display, scalars;
     readonly Dictionary<int, FrameStage> stageBySpan = new();
     bool inStage;
 
@@ -21,8 +22,16 @@ internal sealed class Frame
         Time = time;
         List = list;
         this.timer = timer;
-        Display = display;
-        Scalars = scalars;
+        this.display = display;
+        this.scalars = scalars;
+    }
+
+    /// <summary>A frame outside the loop (tests, one-off renders): no stage timing, no display or scalars.</summary>
+    public Frame(CommandList list, double time = 0, int index = 0)
+    {
+        Index = index;
+        Time = time;
+        List = list;
     }
 
     public int Index { get; }
@@ -33,9 +42,9 @@ internal sealed class Frame
     internal CommandRecorder Recorder => List.Recorder;
     public GpuContext Context => List.Context;
     /// <summary>The composed frame: one packed RGBA8 word per pixel.</summary>
-    public Tensor Display { get; }
+    public Tensor Display => display ?? throw new InvalidOperationException("This frame has no display buffer (it runs outside a FrameLoop).");
     /// <summary>Scalars read back with the frame (NaN unless written this frame).</summary>
-    public Tensor Scalars { get; }
+    public Tensor Scalars => scalars ?? throw new InvalidOperationException("This frame has no scalars (it runs outside a FrameLoop).");
     /// <summary>Stages timed so far, in order (span index -> stage).</summary>
     public IReadOnlyDictionary<int, FrameStage> Stages => stageBySpan;
     int spans;
@@ -45,7 +54,7 @@ internal sealed class Frame
     {
         if (inStage) throw new InvalidOperationException($"Stage {stage} begun inside another stage.");
         Recorder.Barrier(BarrierKind.Full);
-        timer.Begin(Recorder.Cmd, stage.ToString());
+        timer?.Begin(Recorder.Cmd, stage.ToString());
         stageBySpan[spans++] = stage;
         inStage = true;
     }
@@ -54,7 +63,7 @@ internal sealed class Frame
     {
         if (!inStage) throw new InvalidOperationException("No stage to end.");
         Recorder.Barrier(BarrierKind.Full);
-        timer.End(Recorder.Cmd);
+        timer?.End(Recorder.Cmd);
         inStage = false;
     }
 

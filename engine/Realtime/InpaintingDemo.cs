@@ -55,18 +55,19 @@ public sealed class InpaintingDemo : RealtimeDemo
 
     public override string Name => "inpaint";
 
+    /// <summary>The training and inference networks.</summary>
+    internal OnlineNetwork Network => net;
+
     internal override IReadOnlyList<string> ScalarNames { get; } = new[] { "loss" };
 
-    /// <summary>The compiled training network (its parameters are the ones being learned).</summary>
-    public CompiledNetwork TrainingNetwork => net.Train;
 
     internal override void Record(Frame frame)
     {
         var size = Frame.Push(w, h);
         bool train = Training && TrainingStepsPerFrame > 0;
         frame.BeginStage(FrameStage.Scene);
-        frame.Dispatch2D("procedural", w, h, Frame.Push(w, h, (float)frame.Time), Array.Empty<uint>(), image);
-        frame.Dispatch2D("mask", w, h, Frame.Push(w, h, (float)frame.Time, 3), Array.Empty<uint>(), mask);
+        ProceduralScene.RecordImage(frame, w, h, frame.Time, image);
+        ProceduralScene.RecordMask(frame, w, h, frame.Time, 3, mask);
         frame.Barrier();
         frame.Dispatch2D("inpaint_input", w, h, size, Array.Empty<uint>(), image, mask, net.Infer.Inputs["x"]);
         if (train)

@@ -63,6 +63,9 @@ public sealed class PlaygroundDemo : RealtimeDemo
 
     public override string Name => "playground";
 
+    /// <summary>The training and inference networks.</summary>
+    internal OnlineNetwork Network => net;
+
     internal override IReadOnlyList<string> ScalarNames { get; } = new[] { "loss" };
 
     internal override void Record(Frame frame)
