@@ -20,8 +20,9 @@ internal static class CliApp
           kiln grad MODEL.onnx --input FILE --target FILE [--loss mse|l1] --output FILE
                                              one forward and backward pass: writes loss and the
                                              gradient of every initializer and input
-          kiln demo inpaint|denoise|playground [--frames N] [--out DIR] [--size WxH] [--steps K] [--no-train] [--fps F] [--every N]
-                                             a real-time demo run headless: PNG frames and stats.json
+          kiln demo inpaint|denoise|playground [--frames N] [--out DIR] [--size WxH] [--steps K] [--no-train] [--fps F] [--every N] [--serve PORT]
+                                             a real-time demo run headless: PNG frames and stats.json;
+                                             --serve shows it live at http://127.0.0.1:PORT
 
         environment: KILN_DEVICE=<index or name substring>, KILN_VALIDATION=1
         """;

@@ -5,7 +5,8 @@ namespace Kiln.Cli;
 
 /// <summary>
 /// `kiln demo inpaint|denoise|playground [--frames N] [--out DIR] [--size WxH] [--steps K] [--no-train] [--fps F]
-/// [--every N]`: runs a real-time demo headless, writing PNG frames and stats.json.
+/// [--every N] [--serve PORT]`: runs a real-time demo headless, writing PNG frames and stats.json, or (--serve) shows it
+/// in the browser viewer at http://127.0.0.1:PORT until Ctrl+C (files then only with --out).
 /// </summary>
 internal static class DemoCommand
 {
@@ -13,7 +14,8 @@ internal static class DemoCommand
     {
         if (args.Length == 0) return CliApp.Fail("demo: which demo? inpaint, denoise or playground");
         string name = args[0];
-        int frames = 30, steps = 1, every = 1;
+        int? frames = null, steps = null, serve = null;
+        int every = 1;
         string? outDir = null;
         (int W, int H)? size = null;
         double? fps = null;
@@ -26,13 +28,15 @@ internal static class DemoCommand
                 case "--frames": frames = PositiveInt(Next(), "--frames"); break;
                 case "--out": outDir = Next(); break;
                 case "--size": size = ParseSize(Next()); break;
-                case "--steps": steps = int.Parse(Next(), CultureInfo.InvariantCulture); break;
+                case "--steps": steps = int.TryParse(Next(), CultureInfo.InvariantCulture, out int k) ? k : throw new ArgumentException("demo: --steps must be an integer"); break;
+                case "--serve": serve = int.TryParse(Next(), CultureInfo.InvariantCulture, out int port) && port is > 0 and < 65536 ? port : throw new ArgumentException("demo: --serve needs a port 1..65535"); break;
                 case "--every": every = PositiveInt(Next(), "--every"); break;
                 case "--fps": fps = double.Parse(Next(), CultureInfo.InvariantCulture); break;
                 case "--no-train": train = false; break;
                 default: return CliApp.Fail($"demo: unknown option '{args[i]}'");
             }
         }
+        bool writeFiles = serve == null || outDir != null;
         outDir ??= Path.Combine("demo-out", name);
         using var context = GpuContext.Create();
         using RealtimeDemo demo = name switch
@@ -43,27 +47,37 @@ internal static class DemoCommand
             _ => throw new ArgumentException($"demo: unknown demo '{name}' (inpaint, denoise, playground)"),
         };
         demo.Training = train;
-        demo.TrainingStepsPerFrame = steps;
-        var presenter = new HeadlessPresenter(outDir, every);
-        using var loop = new FrameLoop(demo, new FrameLoopOptions { TargetFps = fps });
-        Console.WriteLine($"{demo.Name}: {frames} frames of {demo.Width}x{demo.Height} on {context.Info.Name}, training {(train ? $"{steps} step(s) a frame" : "off")}");
-        var stats = loop.Run(frames, f =>
+        if (steps != null) demo.TrainingStepsPerFrame = steps.Value;
+        int count = frames ?? (serve != null ? int.MaxValue : 30);
+        var presenter = writeFiles ? new HeadlessPresenter(outDir, every) : null;
+        using var viewer = serve is { } p ? BrowserViewer.StartAsync(demo, p).GetAwaiter().GetResult() : null;
+        using var loop = new FrameLoop(demo, new FrameLoopOptions { TargetFps = fps ?? (serve != null ? 30 : null) });
+        using var stop = new CancellationTokenSource();
+        Console.CancelKeyPress += (_, e) => { e.Cancel = true; stop.Cancel(); };
+        Console.WriteLine($"{demo.Name}: {(frames?.ToString() ?? (serve != null ? "until Ctrl+C," : "30"))} frames of {demo.Width}x{demo.Height} on {context.Info.Name}, training {(train ? $"{demo.TrainingStepsPerFrame} step(s) a frame" : "off")}");
+        if (viewer != null) Console.WriteLine($"viewer: open {viewer.Address} in a browser (Ctrl+C stops)");
+        var stats = loop.Run(count, f =>
         {
-            presenter.Present(f);
-            if (f.Record.Index % 10 == 0 || f.Record.Index == frames - 1)
+            presenter?.Present(f);
+            viewer?.Present(f);
+            if (f.Record.Index % (viewer != null ? 100 : 10) == 0 || f.Record.Index == count - 1)
                 Console.WriteLine($"  frame {f.Record.Index,5}  {f.Record.FrameMilliseconds,8:0.0} ms  {string.Join("  ", f.Record.Metrics.Select(m => $"{m.Key} {m.Value:0.####}"))}");
-        });
-        var statsPath = presenter.WriteStatistics(stats, new Dictionary<string, object>
+        }, stop.Token);
+        var info = new Dictionary<string, object>
         {
             ["demo"] = demo.Name,
             ["device"] = context.Info.Name,
             ["width"] = demo.Width,
             ["height"] = demo.Height,
-            ["training_steps_per_frame"] = train ? steps : 0,
-        });
+            ["training_steps_per_frame"] = train ? demo.TrainingStepsPerFrame : 0,
+        };
         Console.WriteLine($"{stats.Fps:0.00} fps ({stats.SteadyFps:0.00} after {stats.WarmupFrames} warm-up frames); frame ms p50 {stats.P50FrameMilliseconds:0.0}, p95 {stats.P95FrameMilliseconds:0.0}, p99 {stats.P99FrameMilliseconds:0.0}");
         Console.WriteLine("GPU ms per stage: " + string.Join(", ", stats.MeanStageMilliseconds.OrderBy(kv => kv.Key).Select(kv => $"{kv.Key.ToString().ToLowerInvariant()} {kv.Value:0.00}")));
-        Console.WriteLine($"{presenter.Written.Count} PNG frames and {Path.GetFileName(statsPath)} in {presenter.Directory}");
+        if (presenter != null)
+        {
+            var statsPath = presenter.WriteStatistics(stats, info);
+            Console.WriteLine($"{presenter.Written.Count} PNG frames and {Path.GetFileName(statsPath)} in {presenter.Directory}");
+        }
         return 0;
     }
 

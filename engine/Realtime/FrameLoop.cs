@@ -69,9 +69,10 @@ public sealed class FrameLoop : IDisposable
 
     /// <summary>
     /// Runs <paramref name="frames"/> frames; <paramref name="onFrame"/> sees each one as it completes (in order).
-    /// Returns the run's statistics.
+    /// Returns the run's statistics. Cancelling <paramref name="cancel"/> stops submitting new frames (those in flight
+    /// still complete and are presented).
     /// </summary>
-    public FrameStatistics Run(int frames, FrameCallback? onFrame = null)
+    public FrameStatistics Run(int frames, FrameCallback? onFrame = null, CancellationToken cancel = default)
     {
         ObjectDisposedException.ThrowIf(disposed, this);
         if (frames < 1) throw new ArgumentOutOfRangeException(nameof(frames), frames, "Run at least one frame.");
@@ -81,7 +82,7 @@ public sealed class FrameLoop : IDisposable
         int newest = -1;
         try
         {
-            for (int k = 0; k < frames; k++)
+            for (int k = 0; k < frames && !cancel.IsCancellationRequested; k++)
             {
                 if (options.TargetFps is { } fps)
                 {
@@ -106,7 +107,9 @@ public sealed class FrameLoop : IDisposable
                 Finish(s, first, onFrame);
         }
         double seconds = clock.Elapsed.TotalSeconds;
-        return new FrameStatistics(records.Skip(first).ToList(), seconds, warmupFrames: Math.Min(options.FramesInFlight, frames - 1));
+        int done = records.Count - first;
+        if (done == 0) throw new OperationCanceledException("The run was cancelled before its first frame.", cancel);
+        return new FrameStatistics(records.Skip(first).ToList(), seconds, warmupFrames: Math.Min(options.FramesInFlight, done - 1));
     }
 
     void Submit(Slot slot, int k, int index)

@@ -13,7 +13,8 @@ public sealed class InpaintingDemo : RealtimeDemo
     /// <summary>UNet widths used when none are given: small enough for a CPU device at 128x128.</summary>
     public static readonly int[] DefaultChannels = { 8, 16, 32 };
     readonly int w, h;
-    readonly Tensor image, mask, blended;
+    readonly Tensor image, mask, blended, painted;
+    readonly PaintedMask paint;
     readonly OnlineNetwork net;
 
     /// <summary>
@@ -33,6 +34,8 @@ public sealed class InpaintingDemo : RealtimeDemo
         image = new Tensor(context, new Shape(3, h, w), name: "inpaint scene image");
         mask = new Tensor(context, new Shape(h, w), name: "inpaint mask");
         blended = new Tensor(context, new Shape(3, h, w), name: "inpaint result");
+        painted = new Tensor(context, new Shape(h, w), name: "inpaint painted mask");
+        paint = new PaintedMask(w, h);
         try
         {
             net = new OnlineNetwork(context, InpaintUNet.Build(channels), InpaintUNet.BuildForTraining(channels),
@@ -61,13 +64,16 @@ public sealed class InpaintingDemo : RealtimeDemo
     internal override IReadOnlyList<string> ScalarNames { get; } = new[] { "loss" };
 
 
+    internal override PaintedMask? Paintable => paint;
+
     internal override void Record(Frame frame)
     {
         var size = Frame.Push(w, h);
         bool train = Training && TrainingStepsPerFrame > 0;
         frame.BeginStage(FrameStage.Scene);
         ProceduralScene.RecordImage(frame, w, h, frame.Time, image);
-        ProceduralScene.RecordMask(frame, w, h, frame.Time, 3, mask);
+        if (paint.UploadIfChanged(painted)) frame.Copy(painted, mask);
+        else ProceduralScene.RecordMask(frame, w, h, frame.Time, 3, mask);
         frame.Barrier();
         frame.Dispatch2D("inpaint_input", w, h, size, Array.Empty<uint>(), image, mask, net.Infer.Inputs["x"]);
         if (train)
@@ -102,5 +108,6 @@ public sealed class InpaintingDemo : RealtimeDemo
         image?.Dispose();
         mask?.Dispose();
         blended?.Dispose();
+        painted?.Dispose();
     }
 }

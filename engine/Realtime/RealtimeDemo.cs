@@ -38,6 +38,9 @@ public abstract class RealtimeDemo : IDisposable
     /// <summary>Names of the scalars the demo writes into the frame's scalar slots (e.g. "loss"), in slot order.</summary>
     internal abstract IReadOnlyList<string> ScalarNames { get; }
 
+    /// <summary>The mask the user paints (in the first panel's pixels), for demos that take one; null otherwise.</summary>
+    internal virtual PaintedMask? Paintable => null;
+
     /// <summary>Records the frame's stages; the loop has opened the command list and reads back the display buffer after.</summary>
     internal abstract void Record(Frame frame);
 
