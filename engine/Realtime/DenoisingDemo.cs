@@ -7,7 +7,10 @@ namespace Kiln.Realtime;
 /// and a many-sample reference of the same view; the <see cref="DenoiseUNet"/> denoises the noisy one (input and
 /// output in the log-transfer space log(1 + c)) and, while <see cref="RealtimeDemo.Training"/> is on, trains
 /// online against the reference (L1 in that space). Three tone-mapped panels side by side: noisy, denoised,
-/// reference; "psnr_noisy" and "psnr_denoised" (dB, against the reference panel's 8-bit values) are the metrics.
+/// reference; "psnr_noisy" and "psnr_denoised" (dB, against the reference panel's 8-bit values) are the metrics,
+/// with "flicker_denoised" and "flicker_reference": the mean absolute change of the panel's displayed values (0..1)
+/// since the previous frame, for temporal stability (the camera moves slowly, so the reference's flicker is the
+/// motion's share).
 /// </summary>
 public sealed class DenoisingDemo : RealtimeDemo
 {
@@ -15,6 +18,7 @@ public sealed class DenoisingDemo : RealtimeDemo
     readonly PathTracedScene scene;
     readonly Tensor colour, albedo, normal, reference;
     readonly OnlineNetwork net;
+    byte[]? previous;
 
     /// <summary>Frames of <paramref name="width"/> x <paramref name="height"/> (multiples of 16) of the scene of <paramref name="sceneSeed"/>.</summary>
     public DenoisingDemo(GpuContext context, int width, int height, int samples = 2, int referenceSamples = 64, int sceneSeed = 3, float learningRate = 1e-3f, int seed = 1)
@@ -102,6 +106,26 @@ public sealed class DenoisingDemo : RealtimeDemo
     {
         metrics["psnr_noisy"] = PanelPsnr(rgba, 0, 2);
         metrics["psnr_denoised"] = PanelPsnr(rgba, 1, 2);
+        if (previous != null)
+        {
+            metrics["flicker_denoised"] = PanelChange(rgba, previous, 1);
+            metrics["flicker_reference"] = PanelChange(rgba, previous, 2);
+        }
+        previous = rgba.ToArray();
+    }
+
+    /// <summary>Mean |a - b| / 255 over panel <paramref name="panel"/>'s RGB in two displayed frames.</summary>
+    double PanelChange(ReadOnlySpan<byte> a, ReadOnlySpan<byte> b, int panel)
+    {
+        long sum = 0;
+        for (int y = 0; y < h; y++)
+            for (int x = 0; x < w; x++)
+                for (int c = 0; c < 3; c++)
+                {
+                    int i = (y * Width + panel * w + x) * 4 + c;
+                    sum += Math.Abs(a[i] - b[i]);
+                }
+        return sum / (255.0 * 3 * w * h);
     }
 
     /// <summary>PSNR in dB between panels <paramref name="a"/> and <paramref name="b"/> of the displayed RGBA8 frame (RGB only).</summary>
