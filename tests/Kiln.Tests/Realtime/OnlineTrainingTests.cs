@@ -31,6 +31,18 @@ public sealed class OnlineTrainingTests : GpuTest
     }
 
     [Test]
+    public void Denoising_LossAgainstTheReferenceFalls()
+    {
+        using var demo = new DenoisingDemo(Context, 16, 16, referenceSamples: 32, learningRate: 2e-3f) { TrainingStepsPerFrame = 2 };
+        using var loop = new FrameLoop(demo);
+        loop.Run(16);
+        double first = Mean(loop.Records.Take(4)), last = Mean(loop.Records.TakeLast(4));
+        TestContext.Progress.WriteLine($"denoising loss: first frames {first:0.0000}, last frames {last:0.0000}");
+        Assert.That(last, Is.LessThan(0.8 * first), "online training against the reference lowers the loss");
+        AssertSharedParameters(demo.Network);
+    }
+
+    [Test]
     public void Playground_LossFalls()
     {
         using var demo = new PlaygroundDemo(Context, 32, 32, pointCount: 100);
