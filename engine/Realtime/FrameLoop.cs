@@ -6,7 +6,7 @@ namespace Kiln.Realtime;
 /// <summary>
 /// The real-time loop: each frame is recorded into a command list of its own and submitted without waiting;
 /// before recording frame k the CPU waits only for frame k - <see cref="FrameLoopOptions.FramesInFlight"/>
-/// (the frame that last used the slot), never for the frame it has just submitted. Every frame carries GPU
+/// (the frame that last used the slot), never, with two or more in flight, for the frame it has just submitted. Every frame carries GPU
 /// timestamps around its stages and copies its composed RGBA8 frame and scalars into a host-visible buffer of
 /// its slot, read when the slot is reused (or at the end of the run).
 /// </summary>

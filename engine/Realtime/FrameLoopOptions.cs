@@ -3,7 +3,7 @@ namespace Kiln.Realtime;
 /// <summary>How a <see cref="FrameLoop"/> runs.</summary>
 public sealed record FrameLoopOptions
 {
-    /// <summary>Frames recorded and submitted before the CPU waits for the oldest one (1..4).</summary>
+    /// <summary>Frames recorded and submitted before the CPU waits for the oldest one (1..4; 1 makes the loop serial).</summary>
     public int FramesInFlight { get; init; } = 2;
     /// <summary>Frames per second to pace submissions to; null runs as fast as the device goes.</summary>
     public double? TargetFps { get; init; }
