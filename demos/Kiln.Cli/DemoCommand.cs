@@ -10,6 +10,8 @@ namespace Kiln.Cli;
 /// </summary>
 internal static class DemoCommand
 {
+    const int ServeChunk = 300;
+
     public static int Run(string[] args)
     {
         if (args.Length == 0) return CliApp.Fail("demo: which demo? inpaint, denoise or playground");
@@ -56,13 +58,23 @@ internal static class DemoCommand
         Console.CancelKeyPress += (_, e) => { e.Cancel = true; stop.Cancel(); };
         Console.WriteLine($"{demo.Name}: {(frames?.ToString() ?? (serve != null ? "until Ctrl+C," : "30"))} frames of {demo.Width}x{demo.Height} on {context.Info.Name}, training {(train ? $"{demo.TrainingStepsPerFrame} step(s) a frame" : "off")}");
         if (viewer != null) Console.WriteLine($"viewer: open {viewer.Address} in a browser (Ctrl+C stops)");
-        var stats = loop.Run(count, f =>
+        void OnFrame(CompletedFrame f)
         {
             presenter?.Present(f);
             viewer?.Present(f);
             if (f.Record.Index % (viewer != null ? 100 : 10) == 0 || f.Record.Index == count - 1)
                 Console.WriteLine($"  frame {f.Record.Index,5}  {f.Record.FrameMilliseconds,8:0.0} ms  {string.Join("  ", f.Record.Metrics.Select(m => $"{m.Key} {m.Value:0.####}"))}");
-        }, stop.Token);
+        }
+        // Serving runs in chunks, so a long session keeps bounded memory; the statistics are the last chunk's.
+        int chunk = viewer != null ? ServeChunk : count;
+        FrameStatistics? stats = null;
+        for (int left = count; left > 0 && !stop.IsCancellationRequested;)
+        {
+            try { stats = loop.Run(Math.Min(chunk, left), OnFrame, stop.Token); }
+            catch (OperationCanceledException) { break; }
+            left -= stats.Frames;
+        }
+        if (stats == null) return 0;
         var info = new Dictionary<string, object>
         {
             ["demo"] = demo.Name,

@@ -21,7 +21,7 @@ public sealed class FrameLoop : IDisposable
     readonly List<FrameRecord> records = new();
     readonly Stopwatch clock = new();
     double lastCompletionMs;
-    int maxInFlight;
+    int maxInFlight, framesRun;
     bool disposed;
 
     sealed class Slot
@@ -60,11 +60,14 @@ public sealed class FrameLoop : IDisposable
         }
     }
 
-    /// <summary>Every wait of the CPU for an earlier frame during <see cref="Run"/>, the final drain excluded.</summary>
+    /// <summary>Every wait of the CPU for an earlier frame during the last <see cref="Run"/> (frame numbers of that run), the final drain excluded.</summary>
     public IReadOnlyList<FrameWait> Waits => waits;
     /// <summary>The most frames submitted and not yet waited for at any moment.</summary>
     public int MaxFramesInFlight => maxInFlight;
-    /// <summary>Records of the frames completed so far, in order.</summary>
+    /// <summary>
+    /// Records of the last run's frames, in order (each run starts afresh, so a long session run in chunks keeps
+    /// bounded memory; frame indices continue across runs).
+    /// </summary>
     public IReadOnlyList<FrameRecord> Records => records;
 
     /// <summary>
@@ -76,7 +79,9 @@ public sealed class FrameLoop : IDisposable
     {
         ObjectDisposedException.ThrowIf(disposed, this);
         if (frames < 1) throw new ArgumentOutOfRangeException(nameof(frames), frames, "Run at least one frame.");
-        int first = records.Count;
+        int first = framesRun;
+        records.Clear();
+        waits.Clear();
         clock.Restart();
         lastCompletionMs = 0;
         int newest = -1;
@@ -103,13 +108,17 @@ public sealed class FrameLoop : IDisposable
         finally
         {
             // Drain in frame order, presenting what completed even when a frame failed.
-            foreach (var s in slots.Where(s => s.Pending != null).OrderBy(s => s.Frame!.Index).ToList())
-                Finish(s, first, onFrame);
+            try
+            {
+                foreach (var s in slots.Where(s => s.Pending != null).OrderBy(s => s.Frame!.Index).ToList())
+                    Finish(s, first, onFrame);
+            }
+            finally { framesRun = first + records.Count; }
         }
         double seconds = clock.Elapsed.TotalSeconds;
-        int done = records.Count - first;
+        int done = records.Count;
         if (done == 0) throw new OperationCanceledException("The run was cancelled before its first frame.", cancel);
-        return new FrameStatistics(records.Skip(first).ToList(), seconds, warmupFrames: Math.Min(options.FramesInFlight, done - 1));
+        return new FrameStatistics(records.ToList(), seconds, warmupFrames: Math.Min(options.FramesInFlight, done - 1));
     }
 
     void Submit(Slot slot, int k, int index)

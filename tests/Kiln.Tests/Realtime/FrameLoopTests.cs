@@ -56,6 +56,21 @@ public sealed class FrameLoopTests : GpuTest
     }
 
     [Test]
+    public void RunsInChunks_ContinueTheFrameNumbers_AndKeepOnlyTheLastRunsRecords()
+    {
+        using var demo = new PlaygroundDemo(Context, 16, 16, pointCount: 20);
+        using var loop = new FrameLoop(demo);
+        loop.Run(3);
+        var seen = new List<int>();
+        var stats = loop.Run(4, f => seen.Add(f.Record.Index));
+        Assert.That(seen, Is.EqualTo(new[] { 3, 4, 5, 6 }));
+        Assert.That(loop.Records.Select(r => r.Index), Is.EqualTo(seen));
+        Assert.That(stats.Frames, Is.EqualTo(4));
+        Assert.That(loop.Waits, Has.Count.EqualTo(2));
+        Assert.That(loop.Waits.Select(w => w.WaitedFrame), Is.EqualTo(new[] { 0, 1 }), "waits count frames of the run");
+    }
+
+    [Test]
     public void PacesSubmissionsToTheTargetRate()
     {
         const double fps = 25;
