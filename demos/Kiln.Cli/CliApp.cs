@@ -27,6 +27,9 @@ internal static class CliApp
           kiln selftest [OPERATION...] [--cases N] [--seed S]
                                              the kernels picked on this device vs CPU references
                                              (conv2d, conv_transpose2d, linear, pool2d, upsample)
+          kiln demo inpaint|denoise|playground [--frames N] [--out DIR] [--size WxH] [--steps K] [--no-train] [--fps F] [--every N] [--serve PORT]
+                                             a real-time demo run headless: PNG frames and stats.json;
+                                             --serve shows it live at http://127.0.0.1:PORT
 
         environment: KILN_DEVICE=<index or name substring>, KILN_VALIDATION=1
         """;
@@ -49,6 +52,7 @@ internal static class CliApp
                 "bench" => Bench.BenchSuite.Run(args[1..]),
                 "run" => RunCommand.Run(args[1..]),
                 "grad" => GradCommand.Run(args[1..]),
+                "demo" => DemoCommand.Run(args[1..]),
                 _ => Fail($"unknown command '{args[0]}'\n\n{Usage}"),
             };
         }

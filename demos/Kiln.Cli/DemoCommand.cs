@@ -1,0 +1,105 @@
+using System.Globalization;
+using Kiln.Realtime;
+
+namespace Kiln.Cli;
+
+/// <summary>
+/// `kiln demo inpaint|denoise|playground [--frames N] [--out DIR] [--size WxH] [--steps K] [--no-train] [--fps F]
+/// [--every N] [--serve PORT]`: runs a real-time demo headless, writing PNG frames and stats.json, or (--serve) shows it
+/// in the browser viewer at http://127.0.0.1:PORT until Ctrl+C (files then only with --out).
+/// </summary>
+internal static class DemoCommand
+{
+    const int ServeChunk = 300;
+
+    public static int Run(string[] args)
+    {
+        if (args.Length == 0) return CliApp.Fail("demo: which demo? inpaint, denoise or playground");
+        string name = args[0];
+        int? frames = null, steps = null, serve = null;
+        int every = 1;
+        string? outDir = null;
+        (int W, int H)? size = null;
+        double? fps = null;
+        bool train = true;
+        for (int i = 1; i < args.Length; i++)
+        {
+            string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"demo: {args[i]} needs a value");
+            switch (args[i])
+            {
+                case "--frames": frames = PositiveInt(Next(), "--frames"); break;
+                case "--out": outDir = Next(); break;
+                case "--size": size = ParseSize(Next()); break;
+                case "--steps": steps = int.TryParse(Next(), CultureInfo.InvariantCulture, out int k) ? k : throw new ArgumentException("demo: --steps must be an integer"); break;
+                case "--serve": serve = int.TryParse(Next(), CultureInfo.InvariantCulture, out int port) && port is > 0 and < 65536 ? port : throw new ArgumentException("demo: --serve needs a port 1..65535"); break;
+                case "--every": every = PositiveInt(Next(), "--every"); break;
+                case "--fps": fps = double.Parse(Next(), CultureInfo.InvariantCulture); break;
+                case "--no-train": train = false; break;
+                default: return CliApp.Fail($"demo: unknown option '{args[i]}'");
+            }
+        }
+        bool writeFiles = serve == null || outDir != null;
+        outDir ??= Path.Combine("demo-out", name);
+        using var context = GpuContext.Create();
+        using RealtimeDemo demo = name switch
+        {
+            "inpaint" => new InpaintingDemo(context, size?.W ?? 128, size?.H ?? 128),
+            "denoise" => new DenoisingDemo(context, size?.W ?? 64, size?.H ?? 64),
+            "playground" => new PlaygroundDemo(context, size?.W ?? 128, size?.H ?? 128),
+            _ => throw new ArgumentException($"demo: unknown demo '{name}' (inpaint, denoise, playground)"),
+        };
+        demo.Training = train;
+        if (steps != null) demo.TrainingStepsPerFrame = steps.Value;
+        int count = frames ?? (serve != null ? int.MaxValue : 30);
+        var presenter = writeFiles ? new HeadlessPresenter(outDir, every) : null;
+        using var viewer = serve is { } p ? BrowserViewer.StartAsync(demo, p).GetAwaiter().GetResult() : null;
+        using var loop = new FrameLoop(demo, new FrameLoopOptions { TargetFps = fps ?? (serve != null ? 30 : null) });
+        using var stop = new CancellationTokenSource();
+        Console.CancelKeyPress += (_, e) => { e.Cancel = true; stop.Cancel(); };
+        Console.WriteLine($"{demo.Name}: {(frames?.ToString() ?? (serve != null ? "until Ctrl+C," : "30"))} frames of {demo.Width}x{demo.Height} on {context.Info.Name}, training {(train ? $"{demo.TrainingStepsPerFrame} step(s) a frame" : "off")}");
+        if (viewer != null) Console.WriteLine($"viewer: open {viewer.Address} in a browser (Ctrl+C stops)");
+        void OnFrame(CompletedFrame f)
+        {
+            presenter?.Present(f);
+            viewer?.Present(f);
+            if (f.Record.Index % (viewer != null ? 100 : 10) == 0 || f.Record.Index == count - 1)
+                Console.WriteLine($"  frame {f.Record.Index,5}  {f.Record.FrameMilliseconds,8:0.0} ms  {string.Join("  ", f.Record.Metrics.Select(m => $"{m.Key} {m.Value:0.####}"))}");
+        }
+        // Serving runs in chunks, so a long session keeps bounded memory; the statistics are the last chunk's.
+        int chunk = viewer != null ? ServeChunk : count;
+        FrameStatistics? stats = null;
+        for (int left = count; left > 0 && !stop.IsCancellationRequested;)
+        {
+            try { stats = loop.Run(Math.Min(chunk, left), OnFrame, stop.Token); }
+            catch (OperationCanceledException) { break; }
+            left -= stats.Frames;
+        }
+        if (stats == null) return 0;
+        var info = new Dictionary<string, object>
+        {
+            ["demo"] = demo.Name,
+            ["device"] = context.Info.Name,
+            ["width"] = demo.Width,
+            ["height"] = demo.Height,
+            ["training_steps_per_frame"] = train ? demo.TrainingStepsPerFrame : 0,
+        };
+        Console.WriteLine($"{stats.Fps:0.00} fps ({stats.SteadyFps:0.00} after {stats.WarmupFrames} warm-up frames); frame ms p50 {stats.P50FrameMilliseconds:0.0}, p95 {stats.P95FrameMilliseconds:0.0}, p99 {stats.P99FrameMilliseconds:0.0}");
+        Console.WriteLine("GPU ms per stage: " + string.Join(", ", stats.MeanStageMilliseconds.OrderBy(kv => kv.Key).Select(kv => $"{kv.Key.ToString().ToLowerInvariant()} {kv.Value:0.00}")));
+        if (presenter != null)
+        {
+            var statsPath = presenter.WriteStatistics(stats, info);
+            Console.WriteLine($"{presenter.Written.Count} PNG frames and {Path.GetFileName(statsPath)} in {presenter.Directory}");
+        }
+        return 0;
+    }
+
+    static int PositiveInt(string s, string what) =>
+        int.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out int v) && v > 0 ? v : throw new ArgumentException($"demo: {what} must be a positive integer, got '{s}'");
+
+    static (int, int) ParseSize(string s)
+    {
+        var parts = s.Split('x');
+        if (parts.Length == 2 && int.TryParse(parts[0], out int w) && int.TryParse(parts[1], out int h) && w > 0 && h > 0) return (w, h);
+        throw new ArgumentException($"demo: --size is WxH (e.g. 128x128), got '{s}'");
+    }
+}

@@ -1,0 +1,60 @@
+using Kiln.Vulkan;
+
+namespace Kiln.Realtime;
+
+/// <summary>
+/// A network trained online inside the frame loop: a compiled training network (forward, backward, update) and a
+/// compiled inference network with the same parameters. After a frame's training steps the updated parameters
+/// are copied, on the GPU and in the same command list, into the inference network, so the frame's inference
+/// uses them. Nothing is read back except the loss, by the loop.
+/// </summary>
+internal sealed class OnlineNetwork : IDisposable
+{
+    public CompiledNetwork Train { get; }
+    public CompiledNetwork Infer { get; }
+
+    public OnlineNetwork(GpuContext context, Network inference, Network training, CompileOptions inferOptions, CompileOptions trainOptions)
+    {
+        if (!trainOptions.Training) throw new ArgumentException("The training network's options must have Training set.", nameof(trainOptions));
+        Train = training.Compile(context, trainOptions);
+        try
+        {
+            Infer = inference.Compile(context, inferOptions with { Training = false, Seed = trainOptions.Seed });
+            foreach (var (name, t) in Infer.Parameters)
+            {
+                if (!Train.Parameters.TryGetValue(name, out var p))
+                    throw new KilnException($"Online network: parameter '{name}' of the inference network is not in the training network.");
+                if (p.Shape != t.Shape) throw new KilnException($"Online network: parameter '{name}' is {p.Shape} for training and {t.Shape} for inference.");
+            }
+        }
+        catch
+        {
+            Train.Dispose();
+            throw;
+        }
+        // Same seed, same names: the initial parameters already agree; copy anyway so it holds for any initializer.
+        foreach (var (name, t) in Infer.Parameters) t.Upload(Train.Parameters[name].ToArray());
+    }
+
+    /// <summary>Records <paramref name="steps"/> training steps, the last loss into scalar <paramref name="lossSlot"/>, then the parameter copy.</summary>
+    public void RecordTraining(Frame frame, int steps, int lossSlot)
+    {
+        if (steps <= 0) return;
+        for (int s = 0; s < steps; s++)
+        {
+            if (s > 0) frame.Recorder.Barrier(BarrierKind.ComputeToCompute);
+            Train.Record(frame.List);
+        }
+        frame.CopyScalar(Train.Outputs["loss"], 0, lossSlot);
+        frame.Recorder.Barrier(BarrierKind.ComputeToTransfer);
+        foreach (var (name, t) in Infer.Parameters)
+            frame.Recorder.Copy(Train.Parameters[name].Storage, t.Storage, (ulong)t.SizeInBytes);
+        frame.Recorder.Barrier(BarrierKind.TransferToCompute);
+    }
+
+    public void Dispose()
+    {
+        Infer?.Dispose();
+        Train.Dispose();
+    }
+}
