@@ -1,4 +1,5 @@
 using System.Globalization;
+using Kiln.Cli.Viewer;
 using Kiln.Realtime;
 
 namespace Kiln.Cli;

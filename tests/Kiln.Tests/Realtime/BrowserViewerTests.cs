@@ -1,6 +1,7 @@
 using System.Net.WebSockets;
 using System.Text;
 using System.Text.Json;
+using Kiln.Cli.Viewer;
 using Kiln.Realtime;
 using NUnit.Framework;
 
@@ -150,9 +151,19 @@ public sealed class BrowserViewerTests : GpuTest
     {
         await using var run = await Start();
         using var ws = await Connect(run.Viewer);
-        await ws.SendAsync(new byte[ViewerProtocol.MaxMessageBytes * 2], WebSocketMessageType.Text, true, CancellationToken.None);
-        await ReceiveUntil(ws, (t, _) => t == WebSocketMessageType.Close);
-        Assert.That(ws.CloseStatus, Is.EqualTo(WebSocketCloseStatus.MessageTooBig));
+        try
+        {
+            await ws.SendAsync(new byte[ViewerProtocol.MaxMessageBytes * 2], WebSocketMessageType.Text, true, CancellationToken.None);
+            await ReceiveUntil(ws, (t, _) => t == WebSocketMessageType.Close);
+            Assert.That(ws.CloseStatus, Is.EqualTo(WebSocketCloseStatus.MessageTooBig));
+        }
+        catch (WebSocketException)
+        {
+            // The server sends its MessageTooBig close and ends the connection; when the TCP close overtakes the
+            // close frame the client sees an unfinished handshake instead. Either way the connection is gone.
+            Assert.That(ws.State, Is.AnyOf(WebSocketState.Aborted, WebSocketState.Closed));
+        }
+        Assert.That(() => run.Viewer.ClientCount, Is.Zero.After(2000, 50), "the server dropped the client");
     }
 
     [Test]

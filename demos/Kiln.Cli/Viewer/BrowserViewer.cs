@@ -1,3 +1,4 @@
+using Kiln.Realtime;
 using System.Net;
 using System.Net.WebSockets;
 using System.Text;
@@ -8,7 +9,7 @@ using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 
-namespace Kiln.Realtime;
+namespace Kiln.Cli.Viewer;
 
 /// <summary>
 /// A local web server (ASP.NET Core's Kestrel) showing a running demo in the browser: GET / serves a page with a
@@ -167,7 +168,9 @@ public sealed class BrowserViewer : IAsyncDisposable, IDisposable
                 if (length == buffer.Length)
                 {
                     Interlocked.Increment(ref refused);
-                    await socket.CloseAsync(WebSocketCloseStatus.MessageTooBig, $"messages are at most {ViewerProtocol.MaxMessageBytes} bytes", cancel);
+                    // Send the close and drop the connection: waiting for the client's close would mean reading
+                    // the rest of a message we already refused.
+                    await socket.CloseOutputAsync(WebSocketCloseStatus.MessageTooBig, $"messages are at most {ViewerProtocol.MaxMessageBytes} bytes", cancel);
                     return;
                 }
                 result = await socket.ReceiveAsync(buffer.AsMemory(length), cancel);

@@ -1,4 +1,4 @@
-namespace Kiln.Realtime;
+namespace Kiln.Cli.Viewer;
 
 /// <summary>The browser viewer's page: a canvas showing the frames, a brush on the first panel, controls and a HUD.</summary>
 internal static class ViewerPage
