@@ -6,13 +6,15 @@ namespace Kiln.Cli;
 /// <summary>
 /// `kiln bench conv3x3 [--channels C] [--size S] [--iters N] [--json FILE]`: one 3x3 convolution (pad 1, bias),
 /// forward and backward (input and weight gradients), timed by GPU timestamps around each dispatch; the median
-/// over N calls after warm-up. The full benchmark suite of BENCHMARKS.md is the benchmark issue's work.
+/// over N calls after warm-up. `kiln bench fashion-ae-step` is <see cref="FashionStepBench"/>. The full benchmark suite of BENCHMARKS.md is the benchmark issue's work.
 /// </summary>
 internal static class BenchCommand
 {
     public static int Run(string[] args)
     {
-        if (args.Length == 0 || args[0] != "conv3x3") return CliApp.Fail("bench: the workload 'conv3x3' is the one built so far: kiln bench conv3x3 [--channels C] [--size S] [--iters N] [--json FILE]");
+        if (args.Length > 0 && args[0] == "fashion-ae-step") return FashionStepBench.Run(args[1..]);
+        if (args.Length == 0 || args[0] != "conv3x3")
+            return CliApp.Fail("bench: workloads: kiln bench conv3x3 [--channels C] [--size S] [--iters N] [--json FILE], kiln bench fashion-ae-step [--batch B] [--iters N] [--json FILE]");
         int channels = 64, size = 64, iters = 20;
         string? json = null;
         for (int i = 1; i < args.Length; i++)

@@ -18,6 +18,8 @@ internal static class CliApp
                                              GPU- and host-timed; --peer: ratio to torch_peer.py's JSON
           kiln bench conv3x3 [--channels C] [--size S] [--iters N] [--json FILE]
                                              one 3x3 conv forward and backward, GPU-timed
+          kiln bench fashion-ae-step [--batch B] [--iters N] [--json FILE]
+                                             one fashion-ae Adam training step: wall ms, GPU ms per kernel
           kiln run MODEL.onnx --input FILE --output FILE
                                              runs an ONNX model; inputs and outputs are f32
                                              safetensors named as the model names them

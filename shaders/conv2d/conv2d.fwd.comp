@@ -4,13 +4,15 @@
 // device this beats shared-memory tiles; the GPU tier adds tiled variants).
 // Bindings: 0 x [N,Cin,H,W]  1 w [Cout,Cin/groups,KH,KW]  2 bias [Cout] (unused when HAS_BIAS=0)  3 y [N,Cout,OH,OW]
 // Specialization: 0 KH, 1 KW, 2 SH, 3 SW, 4 PH, 5 PW, 6 DH, 7 DW, 8 GROUPS, 9 HAS_BIAS, 10 ACT, 11 SLOPE (float),
-//                 12 CIN, 13 COUT, 14 H, 15 W, 16 OH, 17 OW (0 = from push constants)
+//                 12 CIN, 13 COUT, 14 H, 15 W, 16 OH, 17 OW (0 = from push constants), 18 PX_BLOCK
 // Push constants: n, cin, cout, h, w, oh, ow
-// Dispatch: x = ceil(OW / PX_BLOCK) / local x, y = OH / local y, z = N * ceil(Cout / CO_BLOCK)
+// Dispatch: one invocation per (image, CO_BLOCK channels, row, PX_BLOCK columns), N * ceil(Cout / CO_BLOCK) * OH *
+// ceil(OW / PX_BLOCK) in all, spread over x and y like Emitter.ElementwiseGroups, local x = 64
 #include "kiln.glsl"
+#include "elementwise.glsl"
 
 #define CO_BLOCK 8
-#define PX_BLOCK 8
+#define PX_MAX 8
 
 layout(constant_id = 0) const int KH = 3;
 layout(constant_id = 1) const int KW = 3;
@@ -30,6 +32,7 @@ layout(constant_id = 14) const int S_H = 0;
 layout(constant_id = 15) const int S_W = 0;
 layout(constant_id = 16) const int S_OH = 0;
 layout(constant_id = 17) const int S_OW = 0;
+layout(constant_id = 18) const int PX_BLOCK = 8;   // columns per invocation, 1..PX_MAX (the host picks one that divides OW well)
 
 layout(std430, binding = 0) readonly buffer X { float x[]; };
 layout(std430, binding = 1) readonly buffer Wt { float w[]; };
@@ -43,15 +46,19 @@ void main()
     const int CIN = BAKED(S_CIN, p.cin), COUT = BAKED(S_COUT, p.cout);
     const int H = BAKED(S_H, p.h), W = BAKED(S_W, p.w), OH = BAKED(S_OH, p.oh), OW = BAKED(S_OW, p.ow);
     const int coBlocks = (COUT + CO_BLOCK - 1) / CO_BLOCK;
-    const int ox0 = int(gl_GlobalInvocationID.x) * PX_BLOCK;
-    const int oy = int(gl_GlobalInvocationID.y);
-    const int nb = int(gl_GlobalInvocationID.z);
+    // One flat index (column block fastest, then row, channel block, image) keeps every SIMD lane of a
+    // workgroup busy even when OW is only a block or two wide.
+    const int pxBlocks = (OW + PX_BLOCK - 1) / PX_BLOCK;
+    const int idx = int(kiln_element_index());
+    if (idx >= p.n * coBlocks * OH * pxBlocks) return;
+    const int ox0 = (idx % pxBlocks) * PX_BLOCK;
+    const int oy = (idx / pxBlocks) % OH;
+    const int nb = idx / (pxBlocks * OH);
     const int b = nb / coBlocks;
     const int co0 = (nb % coBlocks) * CO_BLOCK;
-    if (ox0 >= OW || oy >= OH || b >= p.n) return;
 
     const int cinG = CIN / GROUPS, coutG = COUT / GROUPS;
-    float acc[CO_BLOCK][PX_BLOCK];
+    float acc[CO_BLOCK][PX_MAX];
     for (int i = 0; i < CO_BLOCK; i++)
         for (int j = 0; j < PX_BLOCK; j++) acc[i][j] = 0.0;
 
@@ -67,7 +74,7 @@ void main()
             if (iy < 0 || iy >= H) continue;
             for (int kx = 0; kx < KW; kx++)
             {
-                float xv[PX_BLOCK];
+                float xv[PX_MAX];
                 for (int j = 0; j < PX_BLOCK; j++)
                 {
                     const int ix = (ox0 + j) * SW - PW + kx * DW;

@@ -6,13 +6,15 @@
 // weight tensor, no bias). Register-blocked: CO_BLOCK destination channels x PX_BLOCK columns per invocation.
 // Bindings: 0 src [N,CS,IH,IW]  1 w [CS,CD/groups,KH,KW]  2 bias [CD] (unused when HAS_BIAS=0)  3 dst [N,CD,OH,OW]
 // Specialization: 0 KH, 1 KW, 2 SH, 3 SW, 4 PH, 5 PW, 6 DH, 7 DW, 8 GROUPS, 9 HAS_BIAS, 10 ACT, 11 SLOPE (float),
-//                 12 CS, 13 CD, 14 IH, 15 IW, 16 OH, 17 OW (0 = from push constants)
+//                 12 CS, 13 CD, 14 IH, 15 IW, 16 OH, 17 OW (0 = from push constants), 18 PX_BLOCK
 // Push constants: n, cs, cd, ih, iw, oh, ow
-// Dispatch: x = ceil(OW / PX_BLOCK) / local x, y = OH / local y, z = N * ceil(CD / CO_BLOCK)
+// Dispatch: one invocation per (image, CO_BLOCK channels, row, PX_BLOCK columns), N * ceil(CD / CO_BLOCK) * OH *
+// ceil(OW / PX_BLOCK) in all, spread over x and y like Emitter.ElementwiseGroups, local x = 64
 #include "kiln.glsl"
+#include "elementwise.glsl"
 
 #define CO_BLOCK 8
-#define PX_BLOCK 8
+#define PX_MAX 8
 
 layout(constant_id = 0) const int KH = 3;
 layout(constant_id = 1) const int KW = 3;
@@ -32,6 +34,7 @@ layout(constant_id = 14) const int S_IH = 0;
 layout(constant_id = 15) const int S_IW = 0;
 layout(constant_id = 16) const int S_OH = 0;
 layout(constant_id = 17) const int S_OW = 0;
+layout(constant_id = 18) const int PX_BLOCK = 8;   // columns per invocation, 1..PX_MAX (the host picks one that divides OW well)
 
 layout(std430, binding = 0) readonly buffer Src { float src[]; };
 layout(std430, binding = 1) readonly buffer Wt { float w[]; };
@@ -45,15 +48,19 @@ void main()
     const int CS = BAKED(S_CS, p.cs), CD = BAKED(S_CD, p.cd);
     const int IH = BAKED(S_IH, p.ih), IW = BAKED(S_IW, p.iw), OH = BAKED(S_OH, p.oh), OW = BAKED(S_OW, p.ow);
     const int coBlocks = (CD + CO_BLOCK - 1) / CO_BLOCK;
-    const int ox0 = int(gl_GlobalInvocationID.x) * PX_BLOCK;
-    const int oy = int(gl_GlobalInvocationID.y);
-    const int nb = int(gl_GlobalInvocationID.z);
+    // One flat index (column block fastest, then row, channel block, image) keeps every SIMD lane of a
+    // workgroup busy even when OW is only a block or two wide.
+    const int pxBlocks = (OW + PX_BLOCK - 1) / PX_BLOCK;
+    const int idx = int(kiln_element_index());
+    if (idx >= p.n * coBlocks * OH * pxBlocks) return;
+    const int ox0 = (idx % pxBlocks) * PX_BLOCK;
+    const int oy = (idx / pxBlocks) % OH;
+    const int nb = idx / (pxBlocks * OH);
     const int b = nb / coBlocks;
     const int co0 = (nb % coBlocks) * CO_BLOCK;
-    if (ox0 >= OW || oy >= OH || b >= p.n) return;
 
     const int csG = CS / GROUPS, cdG = CD / GROUPS;
-    float acc[CO_BLOCK][PX_BLOCK];
+    float acc[CO_BLOCK][PX_MAX];
     for (int i = 0; i < CO_BLOCK; i++)
         for (int j = 0; j < PX_BLOCK; j++) acc[i][j] = 0.0;
 
@@ -68,7 +75,7 @@ void main()
         for (int kx = 0; kx < KW; kx++)
         {
             // The source column each of the PX_BLOCK destination columns reads for tap kx, or -1.
-            int ix[PX_BLOCK];
+            int ix[PX_MAX];
             bool any = false;
             for (int j = 0; j < PX_BLOCK; j++)
             {
@@ -83,7 +90,7 @@ void main()
                 {
                     const int ci = g * csG + c;
                     const int rowBase = ((b * CS + ci) * IH + iy) * IW;
-                    float xv[PX_BLOCK];
+                    float xv[PX_MAX];
                     for (int j = 0; j < PX_BLOCK; j++) xv[j] = ix[j] >= 0 ? src[rowBase + ix[j]] : 0.0;
                     const int wBase = (ci * cdG - g * cdG) * KH * KW + ky * KW + kx;
                     for (int i = 0; i < CO_BLOCK; i++)

@@ -4,12 +4,12 @@ using Kiln.Vulkan;
 namespace Kiln.Layers;
 
 /// <summary>
-/// shaders/conv2d/conv2d.fwd.comp: direct convolution, 4 output channels x 4 columns per invocation read
-/// straight from global memory. Works on every device; the baseline other conv kernels must beat.
+/// shaders/conv2d/conv2d.fwd.comp: direct convolution, 8 output channels x up to 8 columns per invocation
+/// read straight from global memory, one flat index over all invocations. Works on every device; the baseline other conv kernels must beat.
 /// </summary>
 internal sealed class Conv2dDirect : IConv2dForward
 {
-    const int CoBlock = 8, PxBlock = 8; // must match CO_BLOCK, PX_BLOCK in shaders/conv2d/conv2d.fwd.comp
+    const int CoBlock = 8; // must match CO_BLOCK in shaders/conv2d/conv2d.fwd.comp
     public string Operation => "conv2d.fwd";
     public ElementType ElementType => ElementType.F32;
     public TensorLayout Layout => TensorLayout.Nchw;
@@ -27,10 +27,10 @@ internal sealed class Conv2dDirect : IConv2dForward
             (uint)a.Dilation.H, (uint)a.Dilation.W, (uint)a.Groups, bias != null ? 1u : 0u, (uint)act, KernelSpec.Word(slope),
             (uint)cin, (uint)cout, (uint)h, (uint)wd, (uint)oh, (uint)ow,
         };
-        const uint lx = 8, ly = 8;
-        var spec = new KernelSpec("conv2d/conv2d.fwd", KernelSpec.Buffers(4), 28, constants, lx, ly);
-        uint colBlocks = (uint)((ow + PxBlock - 1) / PxBlock);
-        var groups = ((colBlocks + lx - 1) / lx, ((uint)oh + ly - 1) / ly, (uint)(n * ((cout + CoBlock - 1) / CoBlock)));
+        int px = ConvKernels.PixelBlock(ow);
+        var spec = new KernelSpec("conv2d/conv2d.fwd", KernelSpec.Buffers(4), 28, constants.Append((uint)px).ToArray(), ConvKernels.FlatLocal);
+        long invocations = (long)n * ((cout + CoBlock - 1) / CoBlock) * oh * ((ow + px - 1) / px);
+        var groups = ConvKernels.Groups(e, invocations, ConvKernels.FlatLocal);
         e.Dispatch(spec, groups, PushConstants.Ints(n, cin, cout, h, wd, oh, ow), label,
             Arg.In(x), Arg.In(w), Arg.In(bias ?? w), Arg.Out(y));
     }

@@ -10,7 +10,7 @@ namespace Kiln.Layers;
 /// </summary>
 internal static class ConvKernels
 {
-    const int CoBlock = 8, PxBlock = 8; // must match CO_BLOCK, PX_BLOCK in the shader
+    const int CoBlock = 8, PxMax = 8; // must match CO_BLOCK, PX_MAX in the shaders
     const uint ReduceLocal = 64, WeightLocal = 64;
 
     static uint[] Geometry(ConvAttributes a) => new[]
@@ -31,10 +31,9 @@ internal static class ConvKernels
         {
             bias != null ? 1u : 0u, (uint)act, KernelSpec.Word(slope), (uint)cs, (uint)cd, (uint)ih, (uint)iw, (uint)oh, (uint)ow,
         }).ToArray();
-        const uint lx = 8, ly = 8;
-        var spec = new KernelSpec("conv_transpose2d/conv_transpose2d.fwd", KernelSpec.Buffers(4), 28, constants, lx, ly);
-        uint colBlocks = (uint)((ow + PxBlock - 1) / PxBlock);
-        var groups = ((colBlocks + lx - 1) / lx, ((uint)oh + ly - 1) / ly, (uint)(n * ((cd + CoBlock - 1) / CoBlock)));
+        int px = PixelBlock(ow);
+        var spec = new KernelSpec("conv_transpose2d/conv_transpose2d.fwd", KernelSpec.Buffers(4), 28, constants.Append((uint)px).ToArray(), FlatLocal);
+        var groups = Groups(e, (long)n * ((cd + CoBlock - 1) / CoBlock) * oh * ((ow + px - 1) / px), FlatLocal);
         e.Dispatch(spec, groups, PushConstants.Ints(n, cs, cd, ih, iw, oh, ow), label,
             Arg.In(src), Arg.In(w), Arg.In(bias ?? w), Arg.Out(dst));
     }
@@ -65,7 +64,26 @@ internal static class ConvKernels
         e.Dispatch(spec, (gx, gy, 1), PushConstants.Ints(n, c, h * w), label, Arg.In(dy), Arg.Out(db));
     }
 
-    static (uint X, uint Y, uint Z) Groups(Emitter e, long count, uint local)
+    /// <summary>Local size of the conv kernels indexed by one flat invocation index (a multiple of the SIMD width).</summary>
+    public const uint FlatLocal = 64;
+
+    /// <summary>
+    /// Output columns per invocation (the PX_BLOCK constant): the width from PxMax down to half of it that wastes the
+    /// fewest columns of the last block of a row (7 for rows of 7, 14 or 28; 8 for 64).
+    /// </summary>
+    public static int PixelBlock(int width)
+    {
+        int best = PxMax, waste = int.MaxValue;
+        for (int p = PxMax; p >= PxMax / 2; p--)
+        {
+            int w = (width + p - 1) / p * p - width;
+            if (w < waste) (best, waste) = (p, w);
+        }
+        return Math.Min(best, width);
+    }
+
+    /// <summary>Workgroups for <paramref name="count"/> invocations of a flat-indexed kernel (kiln_element_index).</summary>
+    public static (uint X, uint Y, uint Z) Groups(Emitter e, long count, uint local)
     {
         long groups = (count + local - 1) / local;
         long maxX = Math.Min(e.Device.MaxWorkgroupCount[0], 65535u);

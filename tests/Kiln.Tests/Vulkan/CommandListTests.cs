@@ -67,7 +67,7 @@ public sealed class CommandListTests : GpuTest
         using var w = Tensor.From(Context, C.WShape, ConvKernel.GoldenW, "w");
         using var y = new Tensor(Context, C.YShape, name: "y");
         using var list = Context.CreateCommandList();
-        var spec = ConvKernel.Spec(C, true, 8, 8);
+        var spec = ConvKernel.Spec(C, true, 64);
         var four = new[] { Binding.Of(x.Storage), Binding.Of(w.Storage), Binding.Of(w.Storage), Binding.Of(y.Storage) };
         var push = ConvKernel.Push(C);
         Assert.That(Assert.Throws<ArgumentException>(() => list.Recorder.Dispatch(spec, four[..3], push, 1))!.Message, Does.Contain("4 bindings, 3 given"));
@@ -82,12 +82,12 @@ public sealed class CommandListTests : GpuTest
     [Test]
     public void EqualKernelSpecs_ShareOnePipeline()
     {
-        var a = ConvKernel.Spec(C, true, 8, 8);
-        var b = ConvKernel.Spec(C, true, 8, 8);
+        var a = ConvKernel.Spec(C, true, 64);
+        var b = ConvKernel.Spec(C, true, 64);
         Assert.That(a, Is.EqualTo(b));
         Assert.That(a.GetHashCode(), Is.EqualTo(b.GetHashCode()));
-        Assert.That(a, Is.Not.EqualTo(ConvKernel.Spec(C, false, 8, 8)));
-        Assert.That(a, Is.Not.EqualTo(ConvKernel.Spec(C, true, 4, 8)));
+        Assert.That(a, Is.Not.EqualTo(ConvKernel.Spec(C, false, 64)));
+        Assert.That(a, Is.Not.EqualTo(ConvKernel.Spec(C, true, 32)));
         Assert.That(Context.Pipelines.Get(a), Is.SameAs(Context.Pipelines.Get(b)));
     }
 }
