@@ -3,13 +3,13 @@
 // whose taps land on it, dst[b, co, oy, ox] = bias[co] + sum over ci (co's group), ky, kx with
 // oy + PH - ky*DH = iy*SH and ox + PW - kx*DW = ix*SW of src[b, ci, iy, ix] * w[ci, co % coutG, ky, kx].
 // It is ConvTranspose2d's forward (src = x, dst = y) and Conv2d's input gradient (src = dY, dst = dX, same
-// weight tensor, no bias). Register-blocked: CO_BLOCK destination channels x PX_BLOCK columns per invocation.
+// weight tensor, no bias). Register-blocked: CO_BLOCK destination channels x PX_BLOCK columns (every SW-th) per invocation.
 // Bindings: 0 src [N,CS,IH,IW]  1 w [CS,CD/groups,KH,KW]  2 bias [CD] (unused when HAS_BIAS=0)  3 dst [N,CD,OH,OW]
 // Specialization: 0 KH, 1 KW, 2 SH, 3 SW, 4 PH, 5 PW, 6 DH, 7 DW, 8 GROUPS, 9 HAS_BIAS, 10 ACT, 11 SLOPE (float),
 //                 12 CS, 13 CD, 14 IH, 15 IW, 16 OH, 17 OW (0 = from push constants), 18 PX_BLOCK
 // Push constants: n, cs, cd, ih, iw, oh, ow
-// Dispatch: one invocation per (image, CO_BLOCK channels, row, PX_BLOCK columns), N * ceil(CD / CO_BLOCK) * OH *
-// ceil(OW / PX_BLOCK) in all, spread over x and y like Emitter.ElementwiseGroups, local x = 64
+// Dispatch: one invocation per (row phase, column phase, image, CO_BLOCK channels, row of the phase, PX_BLOCK columns
+// of the phase), SH * SW * N * ceil(CD / CO_BLOCK) * ceil(OH / SH) * ceil(ceil(OW / SW) / PX_BLOCK) in all, spread over x and y like Emitter.ElementwiseGroups, local x = 64
 #include "kiln.glsl"
 #include "elementwise.glsl"
 
@@ -48,14 +48,22 @@ void main()
     const int CS = BAKED(S_CS, p.cs), CD = BAKED(S_CD, p.cd);
     const int IH = BAKED(S_IH, p.ih), IW = BAKED(S_IW, p.iw), OH = BAKED(S_OH, p.oh), OW = BAKED(S_OW, p.ow);
     const int coBlocks = (CD + CO_BLOCK - 1) / CO_BLOCK;
-    // One flat index (column block fastest, then row, channel block, image) keeps every SIMD lane of a
-    // workgroup busy even when OW is only a block or two wide.
-    const int pxBlocks = (OW + PX_BLOCK - 1) / PX_BLOCK;
+    // One flat index keeps every SIMD lane of a workgroup busy even when OW is only a block or two wide. An
+    // invocation's columns share one phase modulo SW (ox = phx + SW * (blk * PX_BLOCK + j)) and its row one phase
+    // modulo SH, so a tap either feeds all of its outputs or none; the phases vary slowest, so neighbouring lanes
+    // take the same taps and do not diverge. Order, fastest first: column block, row of the phase, image and
+    // channel block, column phase, row phase.
+    const int colsPerPhase = (OW + SW - 1) / SW, rowsPerPhase = (OH + SH - 1) / SH;
+    const int pxBlocks = (colsPerPhase + PX_BLOCK - 1) / PX_BLOCK;
+    const int perPhase = pxBlocks * rowsPerPhase * p.n * coBlocks;
     const int idx = int(kiln_element_index());
-    if (idx >= p.n * coBlocks * OH * pxBlocks) return;
-    const int ox0 = (idx % pxBlocks) * PX_BLOCK;
-    const int oy = (idx / pxBlocks) % OH;
-    const int nb = idx / (pxBlocks * OH);
+    if (idx >= perPhase * SW * SH) return;
+    const int phase = idx / perPhase, rest = idx - phase * perPhase;
+    const int phx = phase % SW, phy = phase / SW;
+    const int ox0 = phx + SW * (rest % pxBlocks) * PX_BLOCK; // column j is ox0 + SW * j
+    const int oy = phy + SH * ((rest / pxBlocks) % rowsPerPhase);
+    const int nb = rest / (pxBlocks * rowsPerPhase);
+    if (oy >= OH) return;
     const int b = nb / coBlocks;
     const int co0 = (nb % coBlocks) * CO_BLOCK;
 
@@ -79,7 +87,7 @@ void main()
             bool any = false;
             for (int j = 0; j < PX_BLOCK; j++)
             {
-                const int tx = ox0 + j + PW - kx * DW;
+                const int tx = ox0 + SW * j + PW - kx * DW;
                 ix[j] = (tx >= 0 && tx % SW == 0 && tx / SW < IW) ? tx / SW : -1;
                 any = any || ix[j] >= 0;
             }
@@ -128,7 +136,7 @@ void main()
         const float bv = HAS_BIAS != 0 ? bias[co] : 0.0;
         for (int j = 0; j < PX_BLOCK; j++)
         {
-            const int ox = ox0 + j;
+            const int ox = ox0 + SW * j;
             if (ox < OW) dst[((b * CD + co) * OH + oy) * OW + ox] = kiln_activate(acc[i][j] + bv, ACT, SLOPE);
         }
     }

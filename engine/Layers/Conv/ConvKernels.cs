@@ -12,6 +12,9 @@ internal static class ConvKernels
 {
     const int CoBlock = 8, PxMax = 8; // must match CO_BLOCK, PX_MAX in the shaders
     const uint ReduceLocal = 64, WeightLocal = 64;
+    /// <summary>Weight-gradient invocations worth splitting the reduction for (64 workgroups of 64), and the fewest rows a split takes.</summary>
+    internal const long SplitTarget = 4096;
+    internal const int MinRowsPerSplit = 4;
 
     static uint[] Geometry(ConvAttributes a) => new[]
     {
@@ -31,28 +34,44 @@ internal static class ConvKernels
         {
             bias != null ? 1u : 0u, (uint)act, KernelSpec.Word(slope), (uint)cs, (uint)cd, (uint)ih, (uint)iw, (uint)oh, (uint)ow,
         }).ToArray();
-        int px = PixelBlock(ow);
+        // An invocation takes PX_BLOCK columns of one phase modulo the stride (every stride-th column) in a row of one phase.
+        int perPhase = (ow + a.Stride.W - 1) / a.Stride.W, px = PixelBlock(perPhase);
         var spec = new KernelSpec("conv_transpose2d/conv_transpose2d.fwd", KernelSpec.Buffers(4), 28, constants.Append((uint)px).ToArray(), FlatLocal);
-        var groups = Groups(e, (long)n * ((cd + CoBlock - 1) / CoBlock) * oh * ((ow + px - 1) / px), FlatLocal);
+        long invocations = (long)a.Stride.H * a.Stride.W * n * ((cd + CoBlock - 1) / CoBlock) * ((oh + a.Stride.H - 1) / a.Stride.H) * ((perPhase + px - 1) / px);
+        var groups = Groups(e, invocations, FlatLocal);
         e.Dispatch(spec, groups, PushConstants.Ints(n, cs, cd, ih, iw, oh, ow), label,
             Arg.In(src), Arg.In(w), Arg.In(bias ?? w), Arg.Out(dst));
     }
 
     /// <summary>
     /// dw[c1, c2l, ky, kx] = sum over b, pixels p of a of a[b, c1, p] * q[b, c2, p * stride - pad + k * dilation]
-    /// (written, not accumulated). Conv2d: a = dY, q = x. ConvTranspose2d: a = x, q = dY.
+    /// (written, not accumulated). Conv2d: a = dY, q = x. ConvTranspose2d: a = x, q = dY. When the weight has too few
+    /// blocks to keep every core busy, the batch-and-rows reduction is split and a second pass adds the parts in order.
     /// </summary>
     public static void WeightGrad(Emitter e, ConvAttributes a, Value plain, Value shifted, Value dw, string label)
     {
         var (n, c1, ah, aw) = plain.Shape.Nchw;
         var (_, c2, qh, qw) = shifted.Shape.Nchw;
-        var constants = Geometry(a).Concat(new[] { (uint)c1, (uint)c2, (uint)ah, (uint)aw, (uint)qh, (uint)qw }).ToArray();
-        var spec = new KernelSpec("conv2d/conv2d.bwd_weight", KernelSpec.Buffers(3), 28, constants, WeightLocal);
-        // One invocation per 4 x 4 block of (c1, c2) channels within a group, per tap.
         int c1G = c1 / a.Groups, c2G = c2 / a.Groups;
-        long invocations = (long)a.Groups * ((c1G + 3) / 4) * ((c2G + 3) / 4) * a.Kernel.H * a.Kernel.W;
-        e.Dispatch(spec, Groups(e, invocations, WeightLocal), PushConstants.Ints(n, c1, c2, ah, aw, qh, qw), label,
-            Arg.In(plain), Arg.In(shifted), Arg.Out(dw));
+        // Blocks of up to 8 x 8 weight elements per invocation: 16 loads feed 64 multiply-adds.
+        int b1 = Math.Min(8, c1G), b2 = Math.Min(8, c2G);
+        long blocks = (long)a.Groups * ((c1G + b1 - 1) / b1) * ((c2G + b2 - 1) / b2) * a.Kernel.H * a.Kernel.W;
+        // Too few blocks to fill the cores: split the N * AH rows of the reduction, then add the partial sums in order.
+        var (splits, rowsPerSplit) = PartialSums.Plan(blocks, n * ah, SplitTarget, MinRowsPerSplit);
+        var constants = Geometry(a).Concat(new[]
+        {
+            (uint)c1, (uint)c2, (uint)ah, (uint)aw, (uint)qh, (uint)qw, (uint)b1, (uint)b2, splits > 1 ? (uint)rowsPerSplit : 0u,
+        }).ToArray();
+        var spec = new KernelSpec("conv2d/conv2d.bwd_weight", KernelSpec.Buffers(3), 28, constants, WeightLocal);
+        var push = PushConstants.Ints(n, c1, c2, ah, aw, qh, qw);
+        if (splits == 1)
+        {
+            e.Dispatch(spec, Groups(e, blocks, WeightLocal), push, label, Arg.In(plain), Arg.In(shifted), Arg.Out(dw));
+            return;
+        }
+        var partial = PartialSums.Scratch(e, splits, dw.Shape.Elements, label);
+        e.Dispatch(spec, Groups(e, blocks * splits, WeightLocal), push, label, Arg.In(plain), Arg.In(shifted), Arg.Out(partial));
+        PartialSums.Sum(e, partial, dw, $"{label}.sum");
     }
 
     /// <summary>db[c] = sum of dY[:, c, :, :].</summary>

@@ -1,0 +1,43 @@
+using Kiln.Graph;
+using Kiln.Vulkan;
+
+namespace Kiln.Layers;
+
+/// <summary>
+/// Split reductions without atomics: a kernel writes <c>splits</c> partial results of a reduction into a transient
+/// [splits, count] value, then shaders/reduce/partials.comp sums them in a fixed order (so results are deterministic).
+/// Used where a reduction has too few outputs to keep every core busy (weight gradients of small-channel layers).
+/// </summary>
+internal static class PartialSums
+{
+    const uint Local = 64;
+
+    /// <summary>
+    /// How many splits of <paramref name="length"/> reduction rows to make so that <paramref name="outputs"/> invocations
+    /// per split reach about <paramref name="target"/> in all, with at least <paramref name="minRows"/> rows per split.
+    /// Returns (splits, rows per split); splits == 1 means no split.
+    /// </summary>
+    public static (int Splits, int RowsPerSplit) Plan(long outputs, int length, long target, int minRows)
+    {
+        long wanted = Math.Max(1, (target + outputs - 1) / outputs);
+        int rows = (int)Math.Max(minRows, (length + wanted - 1) / wanted);
+        rows = Math.Min(rows, length);
+        return ((length + rows - 1) / rows, rows);
+    }
+
+    /// <summary>A transient [splits, count] value for the partial results.</summary>
+    public static Value Scratch(Emitter e, int splits, long count, string label) =>
+        e.NewValue(new Shape(splits, (int)count), ValueKind.Transient, $"{label}.partial");
+
+    /// <summary>y (count elements) = the sum over splits of partial [splits, count], in split order.</summary>
+    public static void Sum(Emitter e, Value partial, Value y, string label)
+    {
+        int splits = partial.Shape[0], count = partial.Shape[1];
+        if (y.Shape.Elements != count)
+            throw new InvalidOperationException($"{label}: partial sums of {count} values cannot fill {y.Shape}.");
+        var spec = new KernelSpec("reduce/partials", KernelSpec.Buffers(2), 0, new[] { (uint)splits, (uint)count }, Local);
+        long groups = (count + Local - 1) / Local;
+        uint x = (uint)Math.Min(groups, Math.Min(e.Device.MaxWorkgroupCount[0], 65535u));
+        e.Dispatch(spec, (x, (uint)((groups + x - 1) / x), 1), Array.Empty<byte>(), label, Arg.In(partial), Arg.Out(y));
+    }
+}
