@@ -6,7 +6,8 @@ namespace Kiln.Layers;
 /// <summary>
 /// Split reductions without atomics: a kernel writes <c>splits</c> partial results of a reduction into a transient
 /// [splits, count] value, then shaders/reduce/partials.comp sums them in a fixed order (so results are deterministic).
-/// Used where a reduction has too few outputs to keep every core busy (weight gradients of small-channel layers).
+/// Used where a reduction has too few outputs to keep every core busy (weight gradients of small-channel layers,
+/// products of a long reduction into a small matrix).
 /// </summary>
 internal static class PartialSums
 {
@@ -29,15 +30,17 @@ internal static class PartialSums
     public static Value Scratch(Emitter e, int splits, long count, string label) =>
         e.NewValue(new Shape(splits, (int)count), ValueKind.Transient, $"{label}.partial");
 
-    /// <summary>y (count elements) = the sum over splits of partial [splits, count], in split order.</summary>
-    public static void Sum(Emitter e, Value partial, Value y, string label)
+    /// <summary>
+    /// y (count elements) = act(the sum over splits of partial [splits, count], in split order, + bias[i % bias length]).
+    /// </summary>
+    public static void Sum(Emitter e, Value partial, Value y, string label, Value? bias = null, Activation act = Activation.None, float slope = 0)
     {
         int splits = partial.Shape[0], count = partial.Shape[1];
         if (y.Shape.Elements != count)
             throw new InvalidOperationException($"{label}: partial sums of {count} values cannot fill {y.Shape}.");
-        var spec = new KernelSpec("reduce/partials", KernelSpec.Buffers(2), 0, new[] { (uint)splits, (uint)count }, Local);
-        long groups = (count + Local - 1) / Local;
-        uint x = (uint)Math.Min(groups, Math.Min(e.Device.MaxWorkgroupCount[0], 65535u));
-        e.Dispatch(spec, (x, (uint)((groups + x - 1) / x), 1), Array.Empty<byte>(), label, Arg.In(partial), Arg.Out(y));
+        int cols = bias == null ? 1 : (int)bias.Shape.Elements;
+        var spec = new KernelSpec("reduce/partials", KernelSpec.Buffers(3), 0,
+            new[] { (uint)splits, (uint)count, bias != null ? 1u : 0u, (uint)cols, (uint)act, KernelSpec.Word(slope) }, Local);
+        e.Dispatch(spec, FlatGroups.For(e, count, Local), Array.Empty<byte>(), label, Arg.In(partial), Arg.In(bias ?? partial), Arg.Out(y));
     }
 }

@@ -1,24 +1,29 @@
 #version 450
 // General matrix product for Linear, forward and backward: C[M,N] = act(op(A)[M,K] * op(B)[K,N] + bias[N]).
 // op(A) is A [M,K] row-major, or with TRANS_A the transpose of A stored as [K,M]; op(B) is B [K,N], or with
-// TRANS_B the transpose of B stored as [N,K]. Register-blocked: each invocation computes a 4x4 block of C,
-// reading A and B straight from global memory (on a CPU device this beats shared-memory tiles).
+// TRANS_B the transpose of B stored as [N,K]. Register-blocked: each invocation computes a BM x BN block of C
+// (up to 8 x 8), reading A and B straight from global memory (on a CPU device this beats shared-memory tiles).
 //   forward   y  = x W^T + b : A = x [batch,in], B = W [out,in] with TRANS_B
 //   backward  dX = dY W      : A = dY [batch,out], B = W [out,in]
 //             dW = dY^T X    : A = dY [batch,out] with TRANS_A, B = X [batch,in]  (K = batch: the reduction)
-// Bindings: 0 A  1 B  2 bias [N] (unused when HAS_BIAS=0)  3 C [M,N]
+// Split K: with K_SPLIT > 0 the reduction is cut into chunks of K_SPLIT; chunk s writes its partial product
+// (no bias, no activation) to C[s * M * N + ...] and shaders/reduce/partials.comp adds the chunks in order,
+// then applies bias and activation. Used when there are too few blocks of C to fill every core.
+// Bindings: 0 A  1 B  2 bias [N] (unused when HAS_BIAS=0)  3 C [M,N] (or [splits, M, N] partials)
 // Specialization: 0 TRANS_A, 1 TRANS_B, 2 HAS_BIAS, 3 ACT (activation code), 4 SLOPE (float),
-//                 5 M, 6 N, 7 K (0 = from push constants)
+//                 5 M, 6 N, 7 K (0 = from push constants), 8 BM, 9 BN (1..8), 10 K_SPLIT (0 = no split)
 // Push constants: m, n, k
-// Dispatch: x = ceil(N / 4) / local x, y = ceil(M / 4) / local y, z = 1
-// Variant linear/linear.gemm.batched (KILN_BATCHED, shaders/Variants.props; MatMul): z = one product per batch
+// Dispatch: one invocation per block and chunk, splits * ceil(M / BM) * ceil(N / BN) in all, column blocks
+// fastest, spread over x and y like Emitter.ElementwiseGroups, local x = 64
+// Variant linear/linear.gemm.batched (KILN_BATCHED, shaders/Variants.props; MatMul): BM = BN = 4, no split, and the
+// dispatch is x = ceil(N / 4) / local x, y = ceil(M / 4) / local y (local 8 x 8), z = one product per batch
 // element of C (batch shape up to 4 dimensions, row-major, C's matrices contiguous); push constants add batchDims[4]
 // (C's batch shape, leading 1s) and strideA[4], strideB[4] (element strides of A's and B's matrices per batch
 // dimension, 0 where that operand broadcasts).
 #include "kiln.glsl"
+#include "elementwise.glsl"
 
-#define BM 4
-#define BN 4
+#define B_MAX 8
 
 layout(constant_id = 0) const int TRANS_A = 0;
 layout(constant_id = 1) const int TRANS_B = 0;
@@ -28,6 +33,9 @@ layout(constant_id = 4) const float SLOPE = 0.01;
 layout(constant_id = 5) const int S_M = 0;
 layout(constant_id = 6) const int S_N = 0;
 layout(constant_id = 7) const int S_K = 0;
+layout(constant_id = 8) const int BM = 4;
+layout(constant_id = 9) const int BN = 4;
+layout(constant_id = 10) const int K_SPLIT = 0;
 
 layout(std430, binding = 0) readonly buffer A { float a[]; };
 layout(std430, binding = 1) readonly buffer B { float b[]; };
@@ -43,12 +51,15 @@ layout(push_constant) uniform P { int m, n, k; } p;
 void main()
 {
     const int M = BAKED(S_M, p.m), N = BAKED(S_N, p.n), K = BAKED(S_K, p.k);
-    const int n0 = int(gl_GlobalInvocationID.x) * BN;
-    const int m0 = int(gl_GlobalInvocationID.y) * BM;
-    if (n0 >= N || m0 >= M) return;
-
+    const int colBlocks = (N + BN - 1) / BN, rowBlocks = (M + BM - 1) / BM;
+    const int chunk = K_SPLIT > 0 ? K_SPLIT : K;
+    const int splits = (K + chunk - 1) / chunk;
     int offA = 0, offB = 0, offC = 0;
 #ifdef KILN_BATCHED
+    const int n0 = int(gl_GlobalInvocationID.x) * BN;
+    const int m0 = int(gl_GlobalInvocationID.y) * BM;
+    const int split = 0;
+    if (n0 >= N || m0 >= M) return;
     offC = int(gl_GlobalInvocationID.z) * M * N;
     int z = int(gl_GlobalInvocationID.z);
     for (int d = 3; d >= 0; d--)
@@ -58,26 +69,34 @@ void main()
         offA += coord * p.strideA[d];
         offB += coord * p.strideB[d];
     }
+#else
+    const int idx = int(kiln_element_index());
+    if (idx >= splits * rowBlocks * colBlocks) return;
+    const int n0 = (idx % colBlocks) * BN;
+    const int m0 = ((idx / colBlocks) % rowBlocks) * BM;
+    const int split = idx / (colBlocks * rowBlocks);
 #endif
 
     // Rows/columns past the edge re-read the last valid one (always in bounds) and are not stored.
-    int rows[BM], cols[BN];
+    int rows[B_MAX], cols[B_MAX];
     for (int i = 0; i < BM; i++) rows[i] = min(m0 + i, M - 1);
     for (int j = 0; j < BN; j++) cols[j] = min(n0 + j, N - 1);
 
-    float acc[BM][BN];
+    float acc[B_MAX][B_MAX];
     for (int i = 0; i < BM; i++)
         for (int j = 0; j < BN; j++) acc[i][j] = 0.0;
 
-    for (int kk = 0; kk < K; kk++)
+    const int k0 = split * chunk, k1 = min(k0 + chunk, K);
+    for (int kk = k0; kk < k1; kk++)
     {
-        float av[BM], bv[BN];
+        float av[B_MAX], bv[B_MAX];
         for (int i = 0; i < BM; i++) av[i] = TRANS_A != 0 ? a[offA + kk * M + rows[i]] : a[offA + rows[i] * K + kk];
         for (int j = 0; j < BN; j++) bv[j] = TRANS_B != 0 ? b[offB + cols[j] * K + kk] : b[offB + kk * N + cols[j]];
         for (int i = 0; i < BM; i++)
             for (int j = 0; j < BN; j++) acc[i][j] += av[i] * bv[j];
     }
 
+    const int outBase = split * M * N;
     for (int i = 0; i < BM; i++)
     {
         const int m = m0 + i;
@@ -86,8 +105,8 @@ void main()
         {
             const int n = n0 + j;
             if (n >= N) break;
-            const float bvl = HAS_BIAS != 0 ? bias[n] : 0.0;
-            c[offC + m * N + n] = kiln_activate(acc[i][j] + bvl, ACT, SLOPE);
+            if (K_SPLIT > 0) c[outBase + m * N + n] = acc[i][j];
+            else c[offC + m * N + n] = kiln_activate(acc[i][j] + (HAS_BIAS != 0 ? bias[n] : 0.0), ACT, SLOPE);
         }
     }
 }

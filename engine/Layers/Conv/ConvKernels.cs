@@ -102,11 +102,5 @@ internal static class ConvKernels
     }
 
     /// <summary>Workgroups for <paramref name="count"/> invocations of a flat-indexed kernel (kiln_element_index).</summary>
-    public static (uint X, uint Y, uint Z) Groups(Emitter e, long count, uint local)
-    {
-        long groups = (count + local - 1) / local;
-        long maxX = Math.Min(e.Device.MaxWorkgroupCount[0], 65535u);
-        uint x = (uint)Math.Min(groups, maxX);
-        return (x, (uint)((groups + x - 1) / x), 1);
-    }
+    public static (uint X, uint Y, uint Z) Groups(Emitter e, long count, uint local) => FlatGroups.For(e, count, local);
 }

@@ -4,14 +4,18 @@ using Kiln.Vulkan;
 namespace Kiln.Layers;
 
 /// <summary>
-/// shaders/linear/linear.gemm.comp: register-blocked GEMM (a 4x4 block of outputs per invocation, read
-/// straight from global memory) with transpose flags, bias and activation baked as specialization constants.
+/// shaders/linear/linear.gemm.comp: register-blocked GEMM (up to 8x8 outputs per invocation, read straight
+/// from global memory; K split with an ordered second pass when C has few blocks) with transpose flags, bias and
+/// activation baked as specialization constants.
 /// Linear's forward entry on every device, and the product its gradient rule uses.
 /// </summary>
 internal sealed class LinearGemm : ILinearForward
 {
-    const int Block = 4;
-    const uint LocalX = 8, LocalY = 8;
+    const int MaxBlock = 8; // B_MAX in the shader
+    const uint Local = 64;
+    /// <summary>Invocations worth splitting K for (16 workgroups of 64), and the shortest K chunk of a split.</summary>
+    internal const long SplitTarget = 1024;
+    internal const int MinKPerSplit = 16;
     public string Operation => "linear.fwd";
     public ElementType ElementType => ElementType.F32;
     public TensorLayout Layout => TensorLayout.RowMajor;
@@ -25,14 +29,24 @@ internal sealed class LinearGemm : ILinearForward
     public static void Gemm(Emitter e, Value a, bool transA, Value b, bool transB, Value? bias, Value c, int m, int n, int k,
         Activation act, float slope, string label)
     {
+        int bm = Math.Min(MaxBlock, m), bn = Math.Min(MaxBlock, n);
+        long blocks = (long)((m + bm - 1) / bm) * ((n + bn - 1) / bn);
+        // Too few blocks of C to fill the cores: split K, then add the partial products in order (with bias and activation).
+        var (splits, kChunk) = PartialSums.Plan(blocks, k, SplitTarget, MinKPerSplit);
         var constants = new[]
         {
             transA ? 1u : 0u, transB ? 1u : 0u, bias != null ? 1u : 0u, (uint)act, KernelSpec.Word(slope),
-            (uint)m, (uint)n, (uint)k,
+            (uint)m, (uint)n, (uint)k, (uint)bm, (uint)bn, splits > 1 ? (uint)kChunk : 0u,
         };
-        var spec = new KernelSpec("linear/linear.gemm", KernelSpec.Buffers(4), 12, constants, LocalX, LocalY);
-        uint colBlocks = (uint)((n + Block - 1) / Block), rowBlocks = (uint)((m + Block - 1) / Block);
-        var groups = ((colBlocks + LocalX - 1) / LocalX, (rowBlocks + LocalY - 1) / LocalY, 1u);
-        e.Dispatch(spec, groups, PushConstants.Ints(m, n, k), label, Arg.In(a), Arg.In(b), Arg.In(bias ?? b), Arg.Out(c));
+        var spec = new KernelSpec("linear/linear.gemm", KernelSpec.Buffers(4), 12, constants, Local);
+        var push = PushConstants.Ints(m, n, k);
+        if (splits == 1)
+        {
+            e.Dispatch(spec, FlatGroups.For(e, blocks, Local), push, label, Arg.In(a), Arg.In(b), Arg.In(bias ?? b), Arg.Out(c));
+            return;
+        }
+        var partial = PartialSums.Scratch(e, splits, (long)m * n, label);
+        e.Dispatch(spec, FlatGroups.For(e, blocks * splits, Local), push, label, Arg.In(a), Arg.In(b), Arg.In(b), Arg.Out(partial));
+        PartialSums.Sum(e, partial, c, $"{label}.sum", bias, act, slope);
     }
 }
