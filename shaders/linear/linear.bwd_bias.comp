@@ -1,13 +1,13 @@
 #version 450
-// Linear bias gradient: db[j] = sum over the batch of dY[i, j] (column sums), one workgroup per column
-// reducing with kiln_workgroup_sum (no atomics).
+// Linear bias gradient: db[j] = sum over the batch of dY[i, j] (column sums), one invocation per column adding
+// the rows in order (no atomics, no workgroup barriers; neighbouring lanes read neighbouring columns).
 // Bindings: 0 dY [batch, out]  1 db [out]
 // Specialization: 0 ROWS (batch), 1 COLS (out) (0 = from push constants)
 // Push constants: rows, cols
-// Dispatch: one workgroup per column, x * y >= cols (x up to 65535), local x = 64
+// Dispatch: one invocation per column, ceil(cols / 64) workgroups spread over x and y like Emitter.ElementwiseGroups,
+// local x = 64
 #include "kiln.glsl"
-#define REDUCE_SIZE 64
-#include "reduce.glsl"
+#include "elementwise.glsl"
 
 layout(constant_id = 0) const int S_ROWS = 0;
 layout(constant_id = 1) const int S_COLS = 0;
@@ -20,10 +20,9 @@ layout(push_constant) uniform P { int rows, cols; } p;
 void main()
 {
     const int ROWS = BAKED(S_ROWS, p.rows), COLS = BAKED(S_COLS, p.cols);
-    const int col = int(gl_WorkGroupID.y * gl_NumWorkGroups.x + gl_WorkGroupID.x);
+    const int col = int(kiln_element_index());
+    if (col >= COLS) return;
     float s = 0.0;
-    if (col < COLS)
-        for (int r = int(gl_LocalInvocationID.x); r < ROWS; r += REDUCE_SIZE) s += dy[r * COLS + col];
-    const float total = kiln_workgroup_sum(s);
-    if (gl_LocalInvocationID.x == 0 && col < COLS) db[col] = total;
+    for (int r = 0; r < ROWS; r++) s += dy[r * COLS + col];
+    db[col] = s;
 }

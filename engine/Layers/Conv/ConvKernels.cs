@@ -15,6 +15,8 @@ internal static class ConvKernels
     /// <summary>Weight-gradient invocations worth splitting the reduction for (64 workgroups of 64), and the fewest rows a split takes.</summary>
     internal const long SplitTarget = 4096;
     internal const int MinRowsPerSplit = 4;
+    /// <summary>Bias-gradient invocations worth splitting the batch for.</summary>
+    internal const long BiasSplitTarget = 512;
 
     static uint[] Geometry(ConvAttributes a) => new[]
     {
@@ -74,13 +76,22 @@ internal static class ConvKernels
         PartialSums.Sum(e, partial, dw, $"{label}.sum");
     }
 
-    /// <summary>db[c] = sum of dY[:, c, :, :].</summary>
+    /// <summary>db[c] = sum of dY[:, c, :, :]; split over chunks of images (partial sums added in order) when C is small.</summary>
     public static void BiasGrad(Emitter e, Value dy, Value db, string label)
     {
         var (n, c, h, w) = dy.Shape.Nchw;
-        var spec = new KernelSpec("conv2d/conv2d.bwd_bias", KernelSpec.Buffers(2), 12, new[] { (uint)c, (uint)(h * w) }, ReduceLocal);
-        uint gx = (uint)Math.Min(c, 65535), gy = (uint)((c + gx - 1) / gx);
-        e.Dispatch(spec, (gx, gy, 1), PushConstants.Ints(n, c, h * w), label, Arg.In(dy), Arg.Out(db));
+        var (splits, perSplit) = PartialSums.Plan(c, n, BiasSplitTarget, 1);
+        var spec = new KernelSpec("conv2d/conv2d.bwd_bias", KernelSpec.Buffers(2), 12,
+            new[] { (uint)c, (uint)(h * w), splits > 1 ? (uint)perSplit : 0u }, ReduceLocal);
+        var push = PushConstants.Ints(n, c, h * w);
+        if (splits == 1)
+        {
+            e.Dispatch(spec, Groups(e, c, ReduceLocal), push, label, Arg.In(dy), Arg.Out(db));
+            return;
+        }
+        var partial = PartialSums.Scratch(e, splits, c, label);
+        e.Dispatch(spec, Groups(e, (long)splits * c, ReduceLocal), push, label, Arg.In(dy), Arg.Out(partial));
+        PartialSums.Sum(e, partial, db, $"{label}.sum");
     }
 
     /// <summary>Local size of the conv kernels indexed by one flat invocation index (a multiple of the SIMD width).</summary>

@@ -20,8 +20,7 @@ internal static class LinearBackward
         if (hasBias)
         {
             var spec = new KernelSpec("linear/linear.bwd_bias", KernelSpec.Buffers(2), 8, new[] { (uint)batch, (uint)outF }, BiasLocal);
-            uint gx = (uint)Math.Min(outF, 65535), gy = (uint)((outF + gx - 1) / gx);
-            b.Emitter.Dispatch(spec, (gx, gy, 1), PushConstants.Ints(batch, outF), $"{b.Name}.bwd_bias",
+            b.Emitter.Dispatch(spec, FlatGroups.For(b.Emitter, outF, BiasLocal), PushConstants.Ints(batch, outF), $"{b.Name}.bwd_bias",
                 Arg.In(dy), Arg.Out(b.GradParam("bias")));
         }
     }
