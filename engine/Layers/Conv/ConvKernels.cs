@@ -15,6 +15,9 @@ internal static class ConvKernels
     /// <summary>Weight-gradient invocations worth splitting the reduction for (64 workgroups of 64), and the fewest rows a split takes.</summary>
     internal const long SplitTarget = 4096;
     internal const int MinRowsPerSplit = 4;
+    /// <summary>Kernel taps the all-taps weight gradient holds (TAPS_MAX), and the invocations worth splitting it for.</summary>
+    const int TapsMax = 9;
+    const long TapsSplitTarget = 1024;
     /// <summary>Bias-gradient invocations worth splitting the batch for.</summary>
     internal const long BiasSplitTarget = 512;
 
@@ -55,6 +58,11 @@ internal static class ConvKernels
         var (n, c1, ah, aw) = plain.Shape.Nchw;
         var (_, c2, qh, qw) = shifted.Shape.Nchw;
         int c1G = c1 / a.Groups, c2G = c2 / a.Groups;
+        if (c2G == 1 && a.Kernel.H * a.Kernel.W <= TapsMax)
+        {
+            WeightGradAllTaps(e, a, plain, shifted, dw, label);
+            return;
+        }
         // Blocks of up to 8 x 8 weight elements per invocation: 16 loads feed 64 multiply-adds.
         int b1 = Math.Min(8, c1G), b2 = Math.Min(8, c2G);
         long blocks = (long)a.Groups * ((c1G + b1 - 1) / b1) * ((c2G + b2 - 1) / b2) * a.Kernel.H * a.Kernel.W;
@@ -65,6 +73,33 @@ internal static class ConvKernels
             (uint)c1, (uint)c2, (uint)ah, (uint)aw, (uint)qh, (uint)qw, (uint)b1, (uint)b2, splits > 1 ? (uint)rowsPerSplit : 0u,
         }).ToArray();
         var spec = new KernelSpec("conv2d/conv2d.bwd_weight", KernelSpec.Buffers(3), 28, constants, WeightLocal);
+        var push = PushConstants.Ints(n, c1, c2, ah, aw, qh, qw);
+        if (splits == 1)
+        {
+            e.Dispatch(spec, Groups(e, blocks, WeightLocal), push, label, Arg.In(plain), Arg.In(shifted), Arg.Out(dw));
+            return;
+        }
+        var partial = PartialSums.Scratch(e, splits, dw.Shape.Elements, label);
+        e.Dispatch(spec, Groups(e, blocks * splits, WeightLocal), push, label, Arg.In(plain), Arg.In(shifted), Arg.Out(partial));
+        PartialSums.Sum(e, partial, dw, $"{label}.sum");
+    }
+
+    /// <summary>
+    /// The weight gradient when q has one channel per group (shaders/conv2d/conv2d.bwd_weight_taps.comp): an invocation
+    /// takes up to 8 c1 channels and every tap, so loads are shared across taps; split over rows like WeightGrad.
+    /// </summary>
+    static void WeightGradAllTaps(Emitter e, ConvAttributes a, Value plain, Value shifted, Value dw, string label)
+    {
+        var (n, c1, ah, aw) = plain.Shape.Nchw;
+        var (_, c2, qh, qw) = shifted.Shape.Nchw;
+        int c1G = c1 / a.Groups, b1 = Math.Min(8, c1G);
+        long blocks = (long)a.Groups * ((c1G + b1 - 1) / b1);
+        var (splits, rowsPerSplit) = PartialSums.Plan(blocks, n * ah, TapsSplitTarget, 2);
+        var constants = Geometry(a).Concat(new[]
+        {
+            (uint)c1, (uint)c2, (uint)ah, (uint)aw, (uint)qh, (uint)qw, (uint)b1, splits > 1 ? (uint)rowsPerSplit : 0u,
+        }).ToArray();
+        var spec = new KernelSpec("conv2d/conv2d.bwd_weight_taps", KernelSpec.Buffers(3), 28, constants, WeightLocal);
         var push = PushConstants.Ints(n, c1, c2, ah, aw, qh, qw);
         if (splits == 1)
         {

@@ -4,9 +4,9 @@ using NUnit.Framework;
 namespace Kiln.Tests.Layers;
 
 /// <summary>
-/// The weight gradient's split reduction (conv2d.bwd_weight writing partial sums per chunk of batch rows, then
-/// reduce/partials adding them in order): at the fashion-ae shapes that take it, at an uneven split whose chunks
-/// cross image boundaries, and at a layer wide enough to skip it; all against the double CPU references.
+/// The weight gradient's split reduction (conv2d.bwd_weight or conv2d.bwd_weight_taps writing partial sums per chunk
+/// of batch rows, then reduce/partials adding them in order): at the fashion-ae shapes that take it, at an uneven split
+/// whose chunks cross image boundaries, and at a layer wide enough to skip it; all against the double CPU references.
 /// </summary>
 public sealed class ConvSplitReductionTests : GpuTest
 {
@@ -62,6 +62,33 @@ public sealed class ConvSplitReductionTests : GpuTest
         Assert.That(RelativeError.MaxRelative(res.ParameterGradients["bias"], gb), Is.LessThan(Tolerances.Gradient), "grad_bias");
     }
 
+    /// <summary>
+    /// The all-taps weight gradient (conv2d.bwd_weight_taps, for one q channel per group) at shapes off the fashion-ae
+    /// path: grouped depthwise with stride and dilation, a non-square kernel with wide padding, and a 5x5 kernel (25 taps,
+    /// too many: the general kernel takes it).
+    /// </summary>
+    // n, cin, cout, h, w, kh, kw, stride, padding, dilation, groups, all-taps kernel expected
+    [TestCase(3, 4, 8, 11, 10, 3, 3, 2, 1, 2, 4, true, TestName = "AllTapsWeightGradient_DepthwiseStridedDilated")]
+    [TestCase(2, 1, 5, 9, 12, 2, 3, 1, 2, 1, 1, true, TestName = "AllTapsWeightGradient_NonSquareKernelWidePadding")]
+    [TestCase(2, 1, 3, 9, 9, 5, 5, 1, 2, 1, 1, false, TestName = "AllTapsWeightGradient_FiveByFiveFallsBackToGeneral")]
+    public void AllTapsMatchesReference(int n, int cin, int cout, int h, int w, int kh, int kw, int s, int p, int d, int g, bool allTaps)
+    {
+        int r = 9500 + cin + 3 * cout + kh;
+        var layer = new Conv2d(cin, cout, (kh, kw), (s, s), (p, p), (d, d), g);
+        var xShape = new Shape(n, cin, h, w);
+        var yShape = layer.OutputShape(new[] { xShape });
+        Assert.That(Kernels(layer, xShape, yShape).Contains("conv2d/conv2d.bwd_weight_taps"), Is.EqualTo(allTaps), "the all-taps kernel is chosen");
+        var x = FixtureLayer.Uniform(xShape.Elements, r++);
+        var wt = FixtureLayer.Uniform((long)cout * (cin / g) * kh * kw, r++);
+        var b = FixtureLayer.Uniform(cout, r++);
+        var gy = FixtureLayer.Uniform(yShape.Elements, r++);
+        var res = LayerHarness.Run(Context, layer, new[] { xShape }, new[] { x }, new Dictionary<string, float[]> { ["weight"] = wt, ["bias"] = b }, gy);
+
+        var spec = new Conv2dSpec(n, cin, h, w, cout, kh, kw, s, s, p, p, d, d, g);
+        var (_, gw, _) = RefConv2d.Backward(spec, ConvTest.D(x), ConvTest.D(wt), ConvTest.D(gy));
+        Assert.That(RelativeError.MaxRelative(res.ParameterGradients["weight"], gw), Is.LessThan(Tolerances.Gradient), "grad_weight");
+    }
+
     /// <summary>The same step twice gives bit-identical weight gradients (no atomics, a fixed order of partial sums).</summary>
     [Test]
     public void SplitWeightGradientIsDeterministic()
@@ -77,7 +104,12 @@ public sealed class ConvSplitReductionTests : GpuTest
     }
 
     /// <summary>Whether the compiled backward pass adds partial weight gradients ("layer.bwd_weight.sum").</summary>
-    static bool SplitsWeightGradient(Layer layer, Shape xShape, Shape yShape)
+    static bool SplitsWeightGradient(Layer layer, Shape xShape, Shape yShape) =>
+        Plan(layer, xShape, yShape).Any(d => d.Label == "layer.bwd_weight.sum" && d.Kernel == "reduce/partials");
+
+    static string[] Kernels(Layer layer, Shape xShape, Shape yShape) => Plan(layer, xShape, yShape).Select(d => d.Kernel).ToArray();
+
+    static IReadOnlyList<PlannedDispatch> Plan(Layer layer, Shape xShape, Shape yShape)
     {
         var net = new Network();
         var y = net.Add(layer, "layer", net.Input("x"));
@@ -90,6 +122,6 @@ public sealed class ConvSplitReductionTests : GpuTest
             LearningRate = 0f,
             Fuse = false,
         });
-        return compiled.Plan.Dispatches.Any(d => d.Label == "layer.bwd_weight.sum" && d.Kernel == "reduce/partials");
+        return compiled.Plan.Dispatches;
     }
 }
