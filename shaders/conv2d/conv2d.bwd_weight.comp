@@ -11,7 +11,7 @@
 // Bindings: 0 a [N,C1,AH,AW]  1 q [N,C2,QH,QW]  2 out [splits, C1,C2/groups,KH,KW]
 // Specialization: 0 KH, 1 KW, 2 SH, 3 SW, 4 PH, 5 PW, 6 DH, 7 DW, 8 GROUPS,
 //                 9 C1, 10 C2, 11 AH, 12 AW, 13 QH, 14 QW (0 = from push constants),
-//                 15 B1, 16 B2 (block sizes, each <= B_MAX = 8), 17 ROWS_PER_SPLIT (0 = no split)
+//                 15 B1, 16 B2 (block sizes, each <= B_MAX = 16), 17 ROWS_PER_SPLIT (0 = no split)
 // Push constants: n, c1, c2, ah, aw, qh, qw
 // Dispatch: one invocation per block and chunk: splits * GROUPS * ceil(C1/GROUPS / B1) * ceil(C2/GROUPS / B2) * KH * KW
 // invocations, spread over x and y like Emitter.ElementwiseGroups, local x = 64
@@ -36,7 +36,7 @@ layout(constant_id = 14) const int S_QW = 0;
 layout(constant_id = 15) const int B1 = 4;
 layout(constant_id = 16) const int B2 = 4;
 layout(constant_id = 17) const int ROWS_PER_SPLIT = 0;
-#define B_MAX 8
+#define B_MAX 16
 
 layout(std430, binding = 0) readonly buffer A { float a[]; };
 layout(std430, binding = 1) readonly buffer Q { float q[]; };

@@ -63,8 +63,9 @@ internal static class ConvKernels
             WeightGradAllTaps(e, a, plain, shifted, dw, label);
             return;
         }
-        // Blocks of up to 8 x 8 weight elements per invocation: 16 loads feed 64 multiply-adds.
-        int b1 = Math.Min(8, c1G), b2 = Math.Min(8, c2G);
+        // Blocks of up to 8 x 16 weight elements per invocation: 24 loads feed 128 multiply-adds (on lavapipe a buffer
+        // load costs far more than spilling accumulators).
+        int b1 = Math.Min(8, c1G), b2 = Math.Min(16, c2G);
         long blocks = (long)a.Groups * ((c1G + b1 - 1) / b1) * ((c2G + b2 - 1) / b2) * a.Kernel.H * a.Kernel.W;
         // Too few blocks to fill the cores: split the N * AH rows of the reduction, then add the partial sums in order.
         var (splits, rowsPerSplit) = PartialSums.Plan(blocks, n * ah, SplitTarget, MinRowsPerSplit);
