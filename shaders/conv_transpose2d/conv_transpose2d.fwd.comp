@@ -6,14 +6,15 @@
 // weight tensor, no bias). Register-blocked: CO_BLOCK destination channels x PX_BLOCK columns (every SW-th) per invocation.
 // Bindings: 0 src [N,CS,IH,IW]  1 w [CS,CD/groups,KH,KW]  2 bias [CD] (unused when HAS_BIAS=0)  3 dst [N,CD,OH,OW]
 // Specialization: 0 KH, 1 KW, 2 SH, 3 SW, 4 PH, 5 PW, 6 DH, 7 DW, 8 GROUPS, 9 HAS_BIAS, 10 ACT, 11 SLOPE (float),
-//                 12 CS, 13 CD, 14 IH, 15 IW, 16 OH, 17 OW (0 = from push constants), 18 PX_BLOCK
+//                 12 CS, 13 CD, 14 IH, 15 IW, 16 OH, 17 OW (0 = from push constants), 18 PX_BLOCK,
+//                 19 CO_BLOCK (1..16)
 // Push constants: n, cs, cd, ih, iw, oh, ow
 // Dispatch: one invocation per (row phase, column phase, image, CO_BLOCK channels, row of the phase, PX_BLOCK columns
 // of the phase), SH * SW * N * ceil(CD / CO_BLOCK) * ceil(OH / SH) * ceil(ceil(OW / SW) / PX_BLOCK) in all, spread over x and y like Emitter.ElementwiseGroups, local x = 64
 #include "kiln.glsl"
 #include "elementwise.glsl"
 
-#define CO_BLOCK 8
+#define CO_MAX 16
 #define PX_MAX 8
 
 layout(constant_id = 0) const int KH = 3;
@@ -35,6 +36,7 @@ layout(constant_id = 15) const int S_IW = 0;
 layout(constant_id = 16) const int S_OH = 0;
 layout(constant_id = 17) const int S_OW = 0;
 layout(constant_id = 18) const int PX_BLOCK = 8;   // columns per invocation, 1..PX_MAX (the host picks one that divides OW well)
+layout(constant_id = 19) const int CO_BLOCK = 8;   // channels per invocation, 1..CO_MAX
 
 layout(std430, binding = 0) readonly buffer Src { float src[]; };
 layout(std430, binding = 1) readonly buffer Wt { float w[]; };
@@ -68,7 +70,7 @@ void main()
     const int co0 = (nb % coBlocks) * CO_BLOCK;
 
     const int csG = CS / GROUPS, cdG = CD / GROUPS;
-    float acc[CO_BLOCK][PX_MAX];
+    float acc[CO_MAX][PX_MAX];
     for (int i = 0; i < CO_BLOCK; i++)
         for (int j = 0; j < PX_BLOCK; j++) acc[i][j] = 0.0;
 

@@ -4,12 +4,11 @@ using Kiln.Vulkan;
 namespace Kiln.Layers;
 
 /// <summary>
-/// shaders/conv2d/conv2d.fwd.comp: direct convolution, 8 output channels x up to 8 columns per invocation
+/// shaders/conv2d/conv2d.fwd.comp: direct convolution, up to 16 output channels x up to 8 columns per invocation
 /// read straight from global memory, one flat index over all invocations. Works on every device; the baseline other conv kernels must beat.
 /// </summary>
 internal sealed class Conv2dDirect : IConv2dForward
 {
-    const int CoBlock = 8; // must match CO_BLOCK in shaders/conv2d/conv2d.fwd.comp
     public string Operation => "conv2d.fwd";
     public ElementType ElementType => ElementType.F32;
     public TensorLayout Layout => TensorLayout.Nchw;
@@ -27,9 +26,9 @@ internal sealed class Conv2dDirect : IConv2dForward
             (uint)a.Dilation.H, (uint)a.Dilation.W, (uint)a.Groups, bias != null ? 1u : 0u, (uint)act, KernelSpec.Word(slope),
             (uint)cin, (uint)cout, (uint)h, (uint)wd, (uint)oh, (uint)ow,
         };
-        int px = ConvKernels.PixelBlock(ow);
-        var spec = new KernelSpec("conv2d/conv2d.fwd", KernelSpec.Buffers(4), 28, constants.Append((uint)px).ToArray(), ConvKernels.FlatLocal);
-        long invocations = (long)n * ((cout + CoBlock - 1) / CoBlock) * oh * ((ow + px - 1) / px);
+        int px = ConvKernels.PixelBlock(ow), co = ConvKernels.ChannelBlock(cout / a.Groups);
+        var spec = new KernelSpec("conv2d/conv2d.fwd", KernelSpec.Buffers(4), 28, constants.Concat(new[] { (uint)px, (uint)co }).ToArray(), ConvKernels.FlatLocal);
+        long invocations = (long)n * ((cout + co - 1) / co) * oh * ((ow + px - 1) / px);
         var groups = ConvKernels.Groups(e, invocations, ConvKernels.FlatLocal);
         e.Dispatch(spec, groups, PushConstants.Ints(n, cin, cout, h, wd, oh, ow), label,
             Arg.In(x), Arg.In(w), Arg.In(bias ?? w), Arg.Out(y));

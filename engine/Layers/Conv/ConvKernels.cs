@@ -10,7 +10,7 @@ namespace Kiln.Layers;
 /// </summary>
 internal static class ConvKernels
 {
-    const int CoBlock = 8, PxMax = 8; // must match CO_BLOCK, PX_MAX in the shaders
+    const int CoMax = 16, PxMax = 8; // must match CO_MAX, PX_MAX in the shaders
     const uint ReduceLocal = 64, WeightLocal = 64;
     /// <summary>Weight-gradient invocations worth splitting the reduction for (64 workgroups of 64), and the fewest rows a split takes.</summary>
     internal const long SplitTarget = 4096;
@@ -40,9 +40,9 @@ internal static class ConvKernels
             bias != null ? 1u : 0u, (uint)act, KernelSpec.Word(slope), (uint)cs, (uint)cd, (uint)ih, (uint)iw, (uint)oh, (uint)ow,
         }).ToArray();
         // An invocation takes PX_BLOCK columns of one phase modulo the stride (every stride-th column) in a row of one phase.
-        int perPhase = (ow + a.Stride.W - 1) / a.Stride.W, px = PixelBlock(perPhase);
-        var spec = new KernelSpec("conv_transpose2d/conv_transpose2d.fwd", KernelSpec.Buffers(4), 28, constants.Append((uint)px).ToArray(), FlatLocal);
-        long invocations = (long)a.Stride.H * a.Stride.W * n * ((cd + CoBlock - 1) / CoBlock) * ((oh + a.Stride.H - 1) / a.Stride.H) * ((perPhase + px - 1) / px);
+        int perPhase = (ow + a.Stride.W - 1) / a.Stride.W, px = PixelBlock(perPhase), co = ChannelBlock(cd / a.Groups);
+        var spec = new KernelSpec("conv_transpose2d/conv_transpose2d.fwd", KernelSpec.Buffers(4), 28, constants.Concat(new[] { (uint)px, (uint)co }).ToArray(), FlatLocal);
+        long invocations = (long)a.Stride.H * a.Stride.W * n * ((cd + co - 1) / co) * ((oh + a.Stride.H - 1) / a.Stride.H) * ((perPhase + px - 1) / px);
         var groups = Groups(e, invocations, FlatLocal);
         e.Dispatch(spec, groups, PushConstants.Ints(n, cs, cd, ih, iw, oh, ow), label,
             Arg.In(src), Arg.In(w), Arg.In(bias ?? w), Arg.Out(dst));
@@ -147,6 +147,12 @@ internal static class ConvKernels
         }
         return Math.Min(best, width);
     }
+
+    /// <summary>
+    /// Output channels per invocation (the CO_BLOCK constant): up to 16 channels of one group, so a block rarely straddles
+    /// groups (on lavapipe every buffer load is costly, and a wider block shares each input load among more channels).
+    /// </summary>
+    public static int ChannelBlock(int channelsPerGroup) => Math.Min(CoMax, channelsPerGroup);
 
     /// <summary>Workgroups for <paramref name="count"/> invocations of a flat-indexed kernel (kiln_element_index).</summary>
     public static (uint X, uint Y, uint Z) Groups(Emitter e, long count, uint local) => FlatGroups.For(e, count, local);

@@ -15,11 +15,11 @@ public sealed record ConvCase(int N, int Cin, int H, int W, int Cout, int KH, in
 
 /// <summary>
 /// Dispatches conv2d/conv2d.fwd straight through the internal recorder, exactly as its header comment says
-/// (specialization constants 0..18, seven int push constants, one flat invocation per block, local x only).
+/// (specialization constants 0..19, seven int push constants, one flat invocation per block, local x only).
 /// </summary>
 internal static class ConvKernel
 {
-    const int CoBlock = 8; // CO_BLOCK in the shader
+    const int CoBlock = 8; // the CO_BLOCK constant these tests pick
     const int PxBlock = 4; // the PX_BLOCK constant these tests pick (the engine picks per width)
 
     /// <summary>The course's example: a 5x5 image, a 3x3 kernel, no padding, stride 1.</summary>
@@ -55,7 +55,7 @@ internal static class ConvKernel
         {
             (uint)c.KH, (uint)c.KW, (uint)c.SH, (uint)c.SW, (uint)c.PH, (uint)c.PW, (uint)c.DH, (uint)c.DW,
             (uint)c.Groups, c.HasBias ? 1u : 0u, (uint)c.Act, KernelSpec.Word(c.Slope),
-            0, 0, 0, 0, 0, 0, PxBlock,
+            0, 0, 0, 0, 0, 0, PxBlock, CoBlock,
         };
         if (bakeShapes)
         {
