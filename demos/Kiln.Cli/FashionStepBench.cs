@@ -23,10 +23,15 @@ internal static class FashionStepBench
         for (int i = 0; i < args.Length; i++)
         {
             string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"bench: {args[i]} needs a value");
+            int NextInt()
+            {
+                string option = args[i], value = Next();
+                return int.TryParse(value, out int v) ? v : throw new ArgumentException($"bench fashion-ae-step: {option} takes a whole number, got '{value}'");
+            }
             switch (args[i])
             {
-                case "--batch": batch = int.Parse(Next()); break;
-                case "--iters": iters = int.Parse(Next()); break;
+                case "--batch": batch = NextInt(); break;
+                case "--iters": iters = NextInt(); break;
                 case "--json": json = Next(); break;
                 default: return CliApp.Fail($"bench fashion-ae-step: unknown option '{args[i]}'");
             }
