@@ -6,7 +6,8 @@ namespace Kiln.Cli;
 /// <summary>
 /// `kiln bench conv3x3 [--channels C] [--size S] [--iters N] [--json FILE]`: one 3x3 convolution (pad 1, bias),
 /// forward and backward (input and weight gradients), timed by GPU timestamps around each dispatch; the median
-/// over N calls after warm-up. `kiln bench fashion-ae-step` is <see cref="FashionStepBench"/>. The full benchmark suite of BENCHMARKS.md is the benchmark issue's work.
+/// over N calls after warm-up. `kiln bench fashion-ae-step` is <see cref="FashionStepBench"/>. The full benchmark
+/// suite of BENCHMARKS.md is the benchmark issue's work.
 /// </summary>
 internal static class BenchCommand
 {
