@@ -31,7 +31,8 @@ internal static class CliApp
                                              (conv2d, conv_transpose2d, linear, pool2d, upsample)
           kiln demo inpaint|denoise|playground [--frames N] [--out DIR] [--size WxH] [--steps K] [--no-train] [--fps F] [--every N] [--serve PORT]
                                              a real-time demo run headless: PNG frames and stats.json;
-                                             --serve shows it live at http://127.0.0.1:PORT
+                                             --serve shows it live at http://127.0.0.1:PORT; --images PATH (inpaint)
+                                             takes the scene from an image file or folder
 
         environment: KILN_DEVICE=<index or name substring>, KILN_VALIDATION=1
         """;

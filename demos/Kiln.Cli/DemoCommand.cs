@@ -6,8 +6,9 @@ namespace Kiln.Cli;
 
 /// <summary>
 /// `kiln demo inpaint|denoise|playground [--frames N] [--out DIR] [--size WxH] [--steps K] [--no-train] [--fps F]
-/// [--every N] [--serve PORT]`: runs a real-time demo headless, writing PNG frames and stats.json, or (--serve) shows it
-/// in the browser viewer at http://127.0.0.1:PORT until Ctrl+C (files then only with --out).
+/// [--every N] [--serve PORT] [--images PATH]`: runs a real-time demo headless, writing PNG frames and stats.json, or (--serve) shows it
+/// in the browser viewer at http://127.0.0.1:PORT until Ctrl+C (files then only with --out). --images (inpaint only) takes
+/// the scene from an image file or a folder of images instead of the procedural scene.
 /// </summary>
 internal static class DemoCommand
 {
@@ -19,7 +20,7 @@ internal static class DemoCommand
         string name = args[0];
         int? frames = null, steps = null, serve = null;
         int every = 1;
-        string? outDir = null;
+        string? outDir = null, imagePath = null;
         (int W, int H)? size = null;
         double? fps = null;
         bool train = true;
@@ -36,15 +37,19 @@ internal static class DemoCommand
                 case "--every": every = PositiveInt(Next(), "--every"); break;
                 case "--fps": fps = double.Parse(Next(), CultureInfo.InvariantCulture); break;
                 case "--no-train": train = false; break;
+                case "--images": imagePath = Next(); break;
                 default: return CliApp.Fail($"demo: unknown option '{args[i]}'");
             }
         }
         bool writeFiles = serve == null || outDir != null;
         outDir ??= Path.Combine("demo-out", name);
+        if (imagePath != null && name != "inpaint") return CliApp.Fail("demo: --images applies to the inpaint demo only");
         using var context = GpuContext.Create();
+        using var images = imagePath != null ? ImageScene.Load(context, imagePath) : null;
+        if (images != null) Console.WriteLine($"scene: {images.Files.Count} image(s) from {imagePath}, {images.SecondsPerImage:0.#} s each");
         using RealtimeDemo demo = name switch
         {
-            "inpaint" => new InpaintingDemo(context, size?.W ?? 128, size?.H ?? 128),
+            "inpaint" => new InpaintingDemo(context, size?.W ?? 128, size?.H ?? 128, images: images),
             "denoise" => new DenoisingDemo(context, size?.W ?? 64, size?.H ?? 64),
             "playground" => new PlaygroundDemo(context, size?.W ?? 128, size?.H ?? 128),
             _ => throw new ArgumentException($"demo: unknown demo '{name}' (inpaint, denoise, playground)"),

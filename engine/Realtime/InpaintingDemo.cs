@@ -3,7 +3,7 @@ using Kiln.Models;
 namespace Kiln.Realtime;
 
 /// <summary>
-/// Live inpainting: the procedural scene is drawn every frame, moving masks cut holes in it, the
+/// Live inpainting: the scene (the procedural one, or an <see cref="ImageScene"/> of still images) is drawn every frame, moving masks cut holes in it, the
 /// <see cref="InpaintUNet"/> fills them, and (while <see cref="RealtimeDemo.Training"/> is on) trains online on the
 /// same frame against the clean image. The displayed frame is three panels side by side: the input with its
 /// holes (tinted), the inpainted result (known pixels kept, holes from the network), the mask.
@@ -16,14 +16,18 @@ public sealed class InpaintingDemo : RealtimeDemo
     readonly Tensor image, mask, blended, painted;
     readonly PaintedMask paint;
     readonly OnlineNetwork net;
+    readonly ImageScene? images;
 
     /// <summary>
     /// A demo on <paramref name="width"/> x <paramref name="height"/> frames (each a multiple of 2^(levels - 1)),
-    /// the UNet of <paramref name="channels"/> (default <see cref="DefaultChannels"/>) trained with Adam.
+    /// the UNet of <paramref name="channels"/> (default <see cref="DefaultChannels"/>) trained with Adam. The scene is
+    /// <paramref name="images"/> when given (the caller keeps and disposes it), else the procedural scene.
     /// </summary>
-    public InpaintingDemo(GpuContext context, int width, int height, int[]? channels = null, float learningRate = 2e-3f, int seed = 1)
+    public InpaintingDemo(GpuContext context, int width, int height, int[]? channels = null, float learningRate = 2e-3f, int seed = 1,
+        ImageScene? images = null)
         : base(context, 3 * width, height)
     {
+        this.images = images;
         channels ??= DefaultChannels;
         if (channels.Length < 1 || channels.Any(c => c < 1)) throw new ArgumentException("UNet channels must be positive, at least one level.", nameof(channels));
         int multiple = 1 << (channels.Length - 1);
@@ -71,7 +75,8 @@ public sealed class InpaintingDemo : RealtimeDemo
         var size = Frame.Push(w, h);
         bool train = Training && TrainingStepsPerFrame > 0;
         frame.BeginStage(FrameStage.Scene);
-        ProceduralScene.RecordImage(frame, w, h, frame.Time, image);
+        if (images != null) images.RecordImage(frame, w, h, frame.Time, image);
+        else ProceduralScene.RecordImage(frame, w, h, frame.Time, image);
         if (paint.UploadIfChanged(painted)) frame.Copy(painted, mask);
         else ProceduralScene.RecordMask(frame, w, h, frame.Time, 3, mask);
         frame.Barrier();
