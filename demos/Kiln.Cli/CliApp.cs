@@ -30,9 +30,11 @@ internal static class CliApp
                                              the kernels picked on this device vs CPU references
                                              (conv2d, conv_transpose2d, linear, pool2d, upsample)
           kiln demo inpaint|denoise|playground [--frames N] [--out DIR] [--size WxH] [--steps K] [--no-train] [--fps F] [--every N] [--serve PORT]
+                    [--images PATH] [--feedback]
                                              a real-time demo run headless: PNG frames and stats.json;
                                              --serve shows it live at http://127.0.0.1:PORT; --images PATH (inpaint)
-                                             takes the scene from an image file or folder
+                                             takes the scene from an image file or folder; --feedback (denoise)
+                                             feeds the previous denoised frame back as an input
 
         environment: KILN_DEVICE=<index or name substring>, KILN_VALIDATION=1
         """;

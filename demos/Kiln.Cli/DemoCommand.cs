@@ -6,9 +6,10 @@ namespace Kiln.Cli;
 
 /// <summary>
 /// `kiln demo inpaint|denoise|playground [--frames N] [--out DIR] [--size WxH] [--steps K] [--no-train] [--fps F]
-/// [--every N] [--serve PORT] [--images PATH]`: runs a real-time demo headless, writing PNG frames and stats.json, or (--serve) shows it
+/// [--every N] [--serve PORT] [--images PATH] [--feedback]`: runs a real-time demo headless, writing PNG frames and stats.json, or (--serve) shows it
 /// in the browser viewer at http://127.0.0.1:PORT until Ctrl+C (files then only with --out). --images (inpaint only) takes
-/// the scene from an image file or a folder of images instead of the procedural scene.
+/// the scene from an image file or a folder of images instead of the procedural scene; --feedback (denoise only) feeds
+/// the previous denoised frame back to the network.
 /// </summary>
 internal static class DemoCommand
 {
@@ -23,7 +24,7 @@ internal static class DemoCommand
         string? outDir = null, imagePath = null;
         (int W, int H)? size = null;
         double? fps = null;
-        bool train = true;
+        bool train = true, feedback = false;
         for (int i = 1; i < args.Length; i++)
         {
             string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"demo: {args[i]} needs a value");
@@ -38,19 +39,21 @@ internal static class DemoCommand
                 case "--fps": fps = double.Parse(Next(), CultureInfo.InvariantCulture); break;
                 case "--no-train": train = false; break;
                 case "--images": imagePath = Next(); break;
+                case "--feedback": feedback = true; break;
                 default: return CliApp.Fail($"demo: unknown option '{args[i]}'");
             }
         }
         bool writeFiles = serve == null || outDir != null;
         outDir ??= Path.Combine("demo-out", name);
         if (imagePath != null && name != "inpaint") return CliApp.Fail("demo: --images applies to the inpaint demo only");
+        if (feedback && name != "denoise") return CliApp.Fail("demo: --feedback applies to the denoise demo only");
         using var context = GpuContext.Create();
         using var images = imagePath != null ? ImageScene.Load(context, imagePath) : null;
         if (images != null) Console.WriteLine($"scene: {images.Files.Count} image(s) from {imagePath}, {images.SecondsPerImage:0.#} s each");
         using RealtimeDemo demo = name switch
         {
             "inpaint" => new InpaintingDemo(context, size?.W ?? 128, size?.H ?? 128, images: images),
-            "denoise" => new DenoisingDemo(context, size?.W ?? 64, size?.H ?? 64),
+            "denoise" => new DenoisingDemo(context, size?.W ?? 64, size?.H ?? 64, feedback: feedback),
             "playground" => new PlaygroundDemo(context, size?.W ?? 128, size?.H ?? 128),
             _ => throw new ArgumentException($"demo: unknown demo '{name}' (inpaint, denoise, playground)"),
         };
@@ -89,8 +92,14 @@ internal static class DemoCommand
             ["height"] = demo.Height,
             ["training_steps_per_frame"] = train ? demo.TrainingStepsPerFrame : 0,
         };
+        if (demo is DenoisingDemo d) info["feedback"] = d.Feedback;
+        if (images != null) info["images"] = images.Files.Count;
         Console.WriteLine($"{stats.Fps:0.00} fps ({stats.SteadyFps:0.00} after {stats.WarmupFrames} warm-up frames); frame ms p50 {stats.P50FrameMilliseconds:0.0}, p95 {stats.P95FrameMilliseconds:0.0}, p99 {stats.P99FrameMilliseconds:0.0}");
         Console.WriteLine("GPU ms per stage: " + string.Join(", ", stats.MeanStageMilliseconds.OrderBy(kv => kv.Key).Select(kv => $"{kv.Key.ToString().ToLowerInvariant()} {kv.Value:0.00}")));
+        if (stats.MeanMetrics.Count > 0)
+            Console.WriteLine("mean metrics: " + string.Join(", ", stats.MeanMetrics.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => $"{kv.Key} {kv.Value:0.####}")));
+        if (stats.MeanMetrics.TryGetValue("flicker_denoised", out double fd) && stats.MeanMetrics.TryGetValue("flicker_reference", out double fr))
+            Console.WriteLine($"flicker (mean change between consecutive frames): denoised {fd:0.####}, reference {fr:0.####} ({fd / fr:0.##}x the reference's)");
         if (presenter != null)
         {
             var statsPath = presenter.WriteStatistics(stats, info);

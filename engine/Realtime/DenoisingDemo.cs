@@ -10,7 +10,8 @@ namespace Kiln.Realtime;
 /// reference; "psnr_noisy" and "psnr_denoised" (dB, against the reference panel's 8-bit values) are the metrics,
 /// with "flicker_denoised" and "flicker_reference": the mean absolute change of the panel's displayed values (0..1)
 /// since the previous frame, for temporal stability (the camera moves slowly, so the reference's flicker is the
-/// motion's share).
+/// motion's share). With <see cref="Feedback"/> the network takes 3 more input channels: the previous frame's denoised
+/// output (log space; the noisy colour on the first frame), in inference and in training alike, for temporal stability.
 /// </summary>
 public sealed class DenoisingDemo : RealtimeDemo
 {
@@ -19,11 +20,15 @@ public sealed class DenoisingDemo : RealtimeDemo
     readonly Tensor colour, albedo, normal, reference;
     readonly OnlineNetwork net;
     byte[]? previous;
+    bool fedBack;
 
     /// <summary>Frames of <paramref name="width"/> x <paramref name="height"/> (multiples of 16) of the scene of <paramref name="sceneSeed"/>.</summary>
-    public DenoisingDemo(GpuContext context, int width, int height, int samples = 2, int referenceSamples = 64, int sceneSeed = 3, float learningRate = 1e-3f, int seed = 1)
+    /// With <paramref name="feedback"/> the previous denoised frame is an extra input (see <see cref="Feedback"/>).
+    public DenoisingDemo(GpuContext context, int width, int height, int samples = 2, int referenceSamples = 64, int sceneSeed = 3, float learningRate = 1e-3f, int seed = 1,
+        bool feedback = false)
         : base(context, 3 * width, height)
     {
+        Feedback = feedback;
         if (width % 16 != 0 || height % 16 != 0) throw new ArgumentException($"Denoising frames must be multiples of 16 pixels a side (the UNet pools four times); got {width}x{height}.");
         if (samples < 1 || referenceSamples < samples) throw new ArgumentOutOfRangeException(nameof(referenceSamples), $"Need 1 <= samples ({samples}) <= reference samples ({referenceSamples}).");
         (w, h) = (width, height);
@@ -37,10 +42,10 @@ public sealed class DenoisingDemo : RealtimeDemo
         try
         {
             scene = new PathTracedScene(context, sceneSeed);
-            var training = DenoiseUNet.Build();
+            var training = DenoiseUNet.Build(InputChannels);
             training.SetLoss(new L1Loss(), training.Outputs[0].Node, training.Input("target"));
-            var x = new Shape(1, DenoiseUNet.InputChannels, h, w);
-            net = new OnlineNetwork(context, DenoiseUNet.Build(), training, CompileOptions.For("x", x),
+            var x = new Shape(1, InputChannels, h, w);
+            net = new OnlineNetwork(context, DenoiseUNet.Build(InputChannels), training, CompileOptions.For("x", x),
                 new CompileOptions
                 {
                     InputShapes = new Dictionary<string, Shape> { ["x"] = x, ["target"] = new Shape(1, 3, h, w) },
@@ -62,6 +67,10 @@ public sealed class DenoisingDemo : RealtimeDemo
     public int Samples { get; }
     /// <summary>Paths per pixel of the reference.</summary>
     public int ReferenceSamples { get; }
+    /// <summary>Whether the previous frame's denoised output is fed back as 3 more input channels.</summary>
+    public bool Feedback { get; }
+    /// <summary>The network's input channels: colour, albedo, normal (9), plus the previous output (3) with <see cref="Feedback"/>.</summary>
+    public int InputChannels => DenoiseUNet.InputChannels + (Feedback ? DenoiseUNet.OutputChannels : 0);
 
     /// <summary>The training and inference networks.</summary>
     internal OnlineNetwork Network => net;
@@ -82,6 +91,16 @@ public sealed class DenoisingDemo : RealtimeDemo
         {
             frame.Dispatch2D("denoise_input", w, h, size, Array.Empty<uint>(), colour, albedo, normal, net.Train.Inputs["x"]);
             frame.Dispatch1D("log_transfer", 3 * w * h, Frame.Push(3 * w * h), Array.Empty<uint>(), reference, net.Train.Inputs["target"]);
+        }
+        if (Feedback)
+        {
+            // y still holds the previous frame's output (this frame's inference runs later); the first frame has none,
+            // so it takes the noisy colour (log space, channels 0..2 of x) in its place.
+            long plane = (long)w * h, at = (long)DenoiseUNet.InputChannels * plane;
+            var (source, from) = fedBack ? (net.Infer.Outputs["y"], 0L) : (net.Infer.Inputs["x"], 0L);
+            frame.CopyRange(source, from, net.Infer.Inputs["x"], at, 3 * plane);
+            if (train) frame.CopyRange(source, from, net.Train.Inputs["x"], at, 3 * plane);
+            fedBack = true;
         }
         frame.EndStage();
         if (train)

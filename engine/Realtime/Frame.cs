@@ -103,6 +103,19 @@ internal sealed class Frame
         Recorder.Barrier(BarrierKind.TransferToCompute);
     }
 
+    /// <summary>
+    /// Copies <paramref name="count"/> floats of <paramref name="source"/> from float <paramref name="sourceStart"/> into
+    /// <paramref name="destination"/> at float <paramref name="destinationStart"/>, with the barriers around it.
+    /// </summary>
+    public void CopyRange(Tensor source, long sourceStart, Tensor destination, long destinationStart, long count)
+    {
+        if (sourceStart < 0 || destinationStart < 0 || count < 1 || sourceStart + count > source.Elements || destinationStart + count > destination.Elements)
+            throw new ArgumentOutOfRangeException(nameof(count), $"Copy of {count} floats from {source} at {sourceStart} to {destination} at {destinationStart} is out of range.");
+        Recorder.Barrier(BarrierKind.ComputeToTransfer);
+        Recorder.Copy(source.Storage, destination.Storage, (ulong)count * 4, (ulong)sourceStart * 4, (ulong)destinationStart * 4);
+        Recorder.Barrier(BarrierKind.TransferToCompute);
+    }
+
     internal static byte[] Push(params object[] words)
     {
         var w = words.Select(o => o switch

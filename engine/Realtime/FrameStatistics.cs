@@ -24,6 +24,8 @@ public sealed class FrameStatistics
     /// <summary>Mean GPU milliseconds of each stage over the steady frames (stages a demo does not use are absent).</summary>
     public IReadOnlyDictionary<FrameStage, double> MeanStageMilliseconds { get; }
     public IReadOnlyList<FrameRecord> Records { get; }
+    /// <summary>Mean of each metric over all frames where it is finite (e.g. loss, PSNR, flicker), by name.</summary>
+    public IReadOnlyDictionary<string, double> MeanMetrics { get; }
 
     /// <summary>Summarises <paramref name="records"/> (in frame order) of a run that took <paramref name="wallSeconds"/>.</summary>
     public FrameStatistics(IReadOnlyList<FrameRecord> records, double wallSeconds, int warmupFrames = 1)
@@ -45,6 +47,8 @@ public sealed class FrameStatistics
         P99FrameMilliseconds = Percentile(times, 99);
         MeanStageMilliseconds = steady.SelectMany(r => r.StageMilliseconds).GroupBy(kv => kv.Key)
             .ToDictionary(g => g.Key, g => g.Sum(kv => kv.Value) / steady.Count);
+        MeanMetrics = records.SelectMany(r => r.Metrics).Where(kv => double.IsFinite(kv.Value)).GroupBy(kv => kv.Key)
+            .ToDictionary(g => g.Key, g => g.Average(kv => kv.Value));
     }
 
     /// <summary>
@@ -93,6 +97,9 @@ public sealed class FrameStatistics
         var stages = new JsonObject();
         foreach (var (s, ms) in MeanStageMilliseconds.OrderBy(kv => kv.Key)) stages[StageName(s)] = ms;
         root["stage_gpu_ms"] = stages;
+        var means = new JsonObject();
+        foreach (var (k, v) in MeanMetrics.OrderBy(kv => kv.Key, StringComparer.Ordinal)) means[k] = v;
+        root["metrics_mean"] = means;
         var frames = new JsonArray();
         foreach (var r in Records)
         {

@@ -79,4 +79,14 @@ public sealed class FrameStatisticsTests
         Assert.Throws<ArgumentException>(() => new FrameStatistics(Array.Empty<FrameRecord>(), 1));
         Assert.Throws<ArgumentOutOfRangeException>(() => new FrameStatistics(new[] { Record(0, 1) }, 0));
     }
+
+    [Test]
+    public void MeanMetrics_AverageTheFiniteValues_AndAppearInTheJson()
+    {
+        var records = new[] { Record(0, 10, loss: double.NaN), Record(1, 10, loss: 2), Record(2, 10, loss: 4), Record(3, 10) };
+        var stats = new FrameStatistics(records, 1.0);
+        Assert.That(stats.MeanMetrics["loss"], Is.EqualTo(3).Within(Exact), "the NaN of frame 0 is left out, frame 3 has none");
+        using var doc = JsonDocument.Parse(stats.ToJson());
+        Assert.That(doc.RootElement.GetProperty("metrics_mean").GetProperty("loss").GetDouble(), Is.EqualTo(3).Within(Exact));
+    }
 }
