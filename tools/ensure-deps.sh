@@ -8,7 +8,8 @@ set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # dataset-fashion-mnist: the real data the IDX reader is tested on and the fashion presets train on.
-pkgs=(mesa-vulkan-drivers libvulkan1 glslc spirv-tools vulkan-validationlayers vulkan-tools dataset-fashion-mnist)
+# chromium: the browser the viewer's smoke test drives through Playwright (/usr/bin/chromium).
+pkgs=(mesa-vulkan-drivers libvulkan1 glslc spirv-tools vulkan-validationlayers vulkan-tools dataset-fashion-mnist chromium)
 
 fail() {
     echo "ensure-deps: ERROR: $*" >&2
