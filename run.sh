@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Kiln's entry point for people and CI.
-#   ./run.sh demo           install what is missing, build, then run `kiln info` and the convolution demo `kiln conv`
+#   ./run.sh demo           install what is missing, build, then run `kiln info` and the inpainting demo headless for
+#                           60 frames (PNG frames and stats.json in demo-out/inpaint)
 #   ./run.sh test [ARGS]    install what is missing, build Engine.sln, then `dotnet test Engine.sln -c Release` with
 #                           Vulkan validation on (KILN_VALIDATION=1); ARGS go to dotnet test (e.g. --filter Name~Conv)
 #   ./run.sh deps           only install what is missing (tools/ensure-deps.sh)
@@ -13,7 +14,7 @@ export DOTNET_NOLOGO=1
 export DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 
 usage() {
-    sed -n '2,6p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,7p' "$0" | sed 's/^# \{0,1\}//'
 }
 
 need_dotnet() {
@@ -41,7 +42,8 @@ case "$cmd" in
         runtime_dir
         dotnet build demos/Kiln.Cli -c Release
         dotnet run --project demos/Kiln.Cli -c Release --no-build -- info
-        dotnet run --project demos/Kiln.Cli -c Release --no-build -- conv
+        dotnet run --project demos/Kiln.Cli -c Release --no-build -- demo inpaint --frames 60 --out demo-out/inpaint
+        echo "run.sh: the frames are in demo-out/inpaint; to watch live in a browser: dotnet run --project demos/Kiln.Cli -c Release -- demo inpaint --serve 8080, then open http://127.0.0.1:8080"
         ;;
     test)
         need_dotnet

@@ -8,7 +8,8 @@ namespace Kiln.Cli;
 /// `kiln demo inpaint|denoise|playground [--frames N] [--out DIR] [--size WxH] [--steps K] [--no-train] [--fps F]
 /// [--every N] [--serve PORT] [--images PATH] [--feedback]`: runs a real-time demo headless, writing PNG frames and stats.json, or (--serve) shows it
 /// in the browser viewer at http://127.0.0.1:PORT until Ctrl+C (files then only with --out). --images (inpaint only) takes
-/// the scene from an image file or a folder of images instead of the procedural scene; --feedback (denoise only) feeds
+/// the scene from an image file or a folder of images instead of the procedural scene. Headless runs also write
+/// DEMO.mp4 (every frame) where ffmpeg is installed; --feedback (denoise only) feeds
 /// the previous denoised frame back to the network.
 /// </summary>
 internal static class DemoCommand
@@ -61,6 +62,11 @@ internal static class DemoCommand
         if (steps != null) demo.TrainingStepsPerFrame = steps.Value;
         int count = frames ?? (serve != null ? int.MaxValue : 30);
         var presenter = writeFiles ? new HeadlessPresenter(outDir, every) : null;
+        // Headless runs also write every frame to <demo>.mp4 where ffmpeg is installed, at the scene clock's rate.
+        string? noMp4 = null;
+        using var mp4 = serve == null ? Mp4Writer.TryStart(Path.Combine(presenter!.Directory, demo.Name + ".mp4"), demo.Width, demo.Height,
+            1 / new FrameLoopOptions().SecondsPerFrame, out noMp4) : null;
+        if (noMp4 != null) Console.WriteLine($"no MP4: {noMp4}");
         using var viewer = serve is { } p ? BrowserViewer.StartAsync(demo, p).GetAwaiter().GetResult() : null;
         using var loop = new FrameLoop(demo, new FrameLoopOptions { TargetFps = fps ?? (serve != null ? 30 : null) });
         using var stop = new CancellationTokenSource();
@@ -70,6 +76,7 @@ internal static class DemoCommand
         void OnFrame(CompletedFrame f)
         {
             presenter?.Present(f);
+            mp4?.Write(f.Rgba);
             viewer?.Present(f);
             if (f.Record.Index % (viewer != null ? 100 : 10) == 0 || f.Record.Index == count - 1)
                 Console.WriteLine($"  frame {f.Record.Index,5}  {f.Record.FrameMilliseconds,8:0.0} ms  {string.Join("  ", f.Record.Metrics.Select(m => $"{m.Key} {m.Value:0.####}"))}");
@@ -104,6 +111,11 @@ internal static class DemoCommand
         {
             var statsPath = presenter.WriteStatistics(stats, info);
             Console.WriteLine($"{presenter.Written.Count} PNG frames and {Path.GetFileName(statsPath)} in {presenter.Directory}");
+            if (mp4 != null)
+            {
+                mp4.Finish();
+                Console.WriteLine($"{mp4.Frames} frames in {mp4.Path}");
+            }
         }
         return 0;
     }
