@@ -119,6 +119,13 @@ public sealed class PostProcessPass : IDisposable
         for (int i = 0; i < inputs.Length; i++) CheckImage(inputs[i], $"input image {i}");
         CheckImage(output, "output image");
 
+        context.Debug?.BeginLabel(frame.Recorder.Cmd, $"post-process pass {Width}x{Height}, levels {nextLevel}..");
+        try { return RecordLabelled(frame, inputs, output); }
+        finally { context.Debug?.EndLabel(frame.Recorder.Cmd); }
+    }
+
+    bool RecordLabelled(HostCommandBuffer frame, ReadOnlySpan<HostImage> inputs, HostImage output)
+    {
         var x = compiled.Inputs["x"];
         if (nextLevel == 0)
         {

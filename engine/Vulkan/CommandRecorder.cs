@@ -58,6 +58,7 @@ internal sealed unsafe class CommandRecorder
     {
         foreach (var b in call.Buffers) Use(b);
         var vk = context.Vk;
+        context.Debug?.BeginLabel(Cmd, call.Label);
         timer?.Begin(Cmd, call.Label);
         vk.CmdBindPipeline(Cmd, PipelineBindPoint.Compute, call.Kernel.Pipeline);
         var set = call.Set;
@@ -67,6 +68,7 @@ internal sealed unsafe class CommandRecorder
                 vk.CmdPushConstants(Cmd, call.Kernel.Layout, ShaderStageFlags.ComputeBit, 0, (uint)call.Push.Length, p);
         vk.CmdDispatch(Cmd, call.GroupsX, call.GroupsY, call.GroupsZ);
         timer?.End(Cmd);
+        context.Debug?.EndLabel(Cmd);
         DispatchCount++;
     }
 
