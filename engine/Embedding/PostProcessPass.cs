@@ -28,6 +28,8 @@ public sealed class PostProcessPass : IDisposable
     CompiledNetwork compiled;
     int nextLevel;
     int levelsPerFrame;
+    double budgetMs;
+    double[]? levelMs;
     bool disposed;
 
     PostProcessPass(GpuContext context, Network network, int[] imageChannels, int multiple, int width, int height, string? checkpoint, int seed)
@@ -137,6 +139,13 @@ public sealed class PostProcessPass : IDisposable
             }
         }
         int count = Math.Min(levelsPerFrame, compiled.LevelCount - nextLevel);
+        if (levelMs != null)
+        {
+            // As many levels as fit the budget by their measured times, at least one.
+            double spent = levelMs[nextLevel];
+            count = 1;
+            while (nextLevel + count < compiled.LevelCount && spent + levelMs[nextLevel + count] <= budgetMs) spent += levelMs[nextLevel + count++];
+        }
         compiled.Record(frame, nextLevel, count);
         nextLevel += count;
         if (nextLevel < compiled.LevelCount) return false;
@@ -168,7 +177,55 @@ public sealed class PostProcessPass : IDisposable
         Height = height;
         nextLevel = 0;
         levelsPerFrame = Math.Min(levelsPerFrame, compiled.LevelCount);
+        levelMs = null;
     }
+
+    /// <summary>
+    /// Measures each dependency level's GPU time (milliseconds, from timestamps around its dispatches) by running
+    /// the network once on Kiln's own submission, and waits for it. Needs <see cref="ContextOptions.Profiling"/>
+    /// and a queue with timestamps; call it outside a run spread over frames (it overwrites the activations).
+    /// </summary>
+    public IReadOnlyList<double> MeasureLevelTimes()
+    {
+        ObjectDisposedException.ThrowIf(disposed, this);
+        if (!context.Profiling) throw new InvalidOperationException("Measuring level times needs a context made with ContextOptions.Profiling = true.");
+        if (RunInProgress) throw new InvalidOperationException("A run spread over frames is in progress; measure between runs.");
+        using var list = context.CreateCommandList("post-process pass level timing");
+        var firstDispatch = new int[compiled.LevelCount + 1];
+        for (int level = 0; level < compiled.LevelCount; level++)
+        {
+            firstDispatch[level] = list.DispatchCount;
+            compiled.Record(list, level, 1);
+        }
+        int dispatches = firstDispatch[compiled.LevelCount] = list.DispatchCount;
+        list.Run();
+        var times = list.Timings();
+        if (times.Count != dispatches)
+            throw new KilnException($"The device gave {times.Count} timestamps for {dispatches} dispatches (no timestamp support on this queue?).");
+        return Enumerable.Range(0, compiled.LevelCount)
+            .Select(l => Enumerable.Range(firstDispatch[l], firstDispatch[l + 1] - firstDispatch[l]).Sum(i => times[i].Milliseconds)).ToArray();
+    }
+
+    /// <summary>
+    /// A per-frame budget in estimated GPU milliseconds: each frame records the levels that fit by
+    /// <paramref name="levelMilliseconds"/> (from <see cref="MeasureLevelTimes"/>), at least one. Replaces
+    /// <see cref="LevelsPerFrame"/>; <see cref="ClearFrameBudget"/> or <see cref="Resize"/> (the times change) ends it.
+    /// The estimate leaves out barriers and the input and output conversions.
+    /// </summary>
+    public void SetFrameBudget(double milliseconds, IReadOnlyList<double> levelMilliseconds)
+    {
+        ObjectDisposedException.ThrowIf(disposed, this);
+        ArgumentNullException.ThrowIfNull(levelMilliseconds);
+        if (!(milliseconds > 0) || double.IsInfinity(milliseconds)) throw new ArgumentOutOfRangeException(nameof(milliseconds), $"The budget must be positive and finite, got {milliseconds}.");
+        if (levelMilliseconds.Count != compiled.LevelCount)
+            throw new ArgumentException($"{levelMilliseconds.Count} level times for a network of {compiled.LevelCount} levels.", nameof(levelMilliseconds));
+        if (levelMilliseconds.Any(t => !(t >= 0) || double.IsInfinity(t))) throw new ArgumentException("Level times must be finite and non-negative.", nameof(levelMilliseconds));
+        budgetMs = milliseconds;
+        levelMs = levelMilliseconds.ToArray();
+    }
+
+    /// <summary>Ends the budget of <see cref="SetFrameBudget"/>; <see cref="LevelsPerFrame"/> applies again.</summary>
+    public void ClearFrameBudget() => levelMs = null;
 
     CompiledNetwork Compile(int width, int height)
     {

@@ -117,6 +117,60 @@ public sealed class PostProcessPassTests
         Assert.That(host.Messages, Is.Empty);
     }
 
+    [Test]
+    public void AMillisecondBudget_FromMeasuredLevelTimes_SpreadsTheRunOverFramesThatEachFitIt()
+    {
+        var host = new HostApp(frames: 1);
+        try
+        {
+            var ctx = GpuContext.Adopt(host.Handles, Gpu.Options with { Profiling = true });
+            try
+            {
+                var color = new HostImageResources(host, 8, 8, HostImageFormat.Rgba32Float);
+                var mask = new HostImageResources(host, 8, 8, HostImageFormat.Rgba32Float);
+                var output = new HostImageResources(host, 8, 8, HostImageFormat.Rgba32Float);
+                try
+                {
+                    var data = new[] { ImageInteropTests.Fill(color, 3), ImageInteropTests.Fill(mask, 4) };
+                    using var pass = PostProcessPass.Inpaint(ctx, 8, 8, seed: 2, channels: new[] { 4, 8 });
+                    var times = pass.MeasureLevelTimes();
+                    Assert.That(times, Has.Count.EqualTo(pass.Network.LevelCount));
+                    Assert.That(times.All(t => t >= 0) && times.Sum() > 0, Is.True, string.Join(", ", times));
+                    double budget = times.Sum() / 3;
+                    pass.SetFrameBudget(budget, times);
+                    Assert.Throws<ArgumentException>(() => pass.SetFrameBudget(1, times.Take(2).ToList()));
+
+                    // The frames a greedy split of the measured times gives, each within the budget unless one level alone exceeds it.
+                    var expectedFrames = new List<int>();
+                    for (int level = 0; level < times.Count;)
+                    {
+                        double spent = times[level];
+                        int n = 1;
+                        while (level + n < times.Count && spent + times[level + n] <= budget) spent += times[level + n++];
+                        Assert.That(spent <= budget || n == 1, Is.True);
+                        expectedFrames.Add(n);
+                        level += n;
+                    }
+                    Assert.That(expectedFrames.Count, Is.GreaterThan(1));
+                    for (int f = 0; f < expectedFrames.Count; f++)
+                    {
+                        var frame = RecordFrame(host, ctx, 0, pass, new[] { color, mask }, output, out bool ready);
+                        Assert.That(ready, Is.EqualTo(f == expectedFrames.Count - 1), $"frame {f} of {expectedFrames.Count}");
+                        host.Wait(0);
+                        frame.Completed();
+                    }
+                    Check(InpaintUNet.Build(4, 8), Parameters(pass.Network), data, 8, 8, 2, output);
+                }
+                finally { color.Dispose(); mask.Dispose(); output.Dispose(); }
+                Assert.That(ctx.LiveObjects(), Is.Empty);
+                Assert.That(ctx.TakeValidationMessages(), Is.Empty);
+            }
+            finally { ctx.Dispose(); }
+        }
+        finally { host.Dispose(); }
+        Assert.That(host.Messages, Is.Empty);
+    }
+
     static Dictionary<string, float[]> Parameters(CompiledNetwork n) => n.Parameters.ToDictionary(p => p.Key, p => p.Value.ToArray());
 
     /// <summary>One host frame: upload the inputs, the output to GENERAL, the pass, the output read back.</summary>
