@@ -108,4 +108,22 @@ internal sealed unsafe class CommandRecorder
         var region = new BufferCopy(src.Offset + srcOffset, dst.Offset + dstOffset, bytes);
         context.Vk.CmdCopyBuffer(Cmd, src.Block.Buffer, dst.Block.Buffer, 1, &region);
     }
+
+    /// <summary>Copies from a buffer Kiln does not own (a host's) into one of Kiln's.</summary>
+    public void CopyFromForeign(Silk.NET.Vulkan.Buffer src, ulong srcOffset, BufferAllocation dst, ulong bytes)
+    {
+        if (bytes > dst.Size) throw new ArgumentOutOfRangeException(nameof(bytes), $"Copy of {bytes} bytes into {dst.Describe()} runs past its end.");
+        Use(dst);
+        var region = new BufferCopy(srcOffset, dst.Offset, bytes);
+        context.Vk.CmdCopyBuffer(Cmd, src, dst.Block.Buffer, 1, &region);
+    }
+
+    /// <summary>Copies from one of Kiln's buffers into a buffer Kiln does not own (a host's).</summary>
+    public void CopyToForeign(BufferAllocation src, Silk.NET.Vulkan.Buffer dst, ulong dstOffset, ulong bytes)
+    {
+        if (bytes > src.Size) throw new ArgumentOutOfRangeException(nameof(bytes), $"Copy of {bytes} bytes from {src.Describe()} runs past its end.");
+        Use(src);
+        var region = new BufferCopy(src.Offset, dstOffset, bytes);
+        context.Vk.CmdCopyBuffer(Cmd, src.Block.Buffer, dst, 1, &region);
+    }
 }
