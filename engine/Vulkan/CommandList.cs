@@ -28,6 +28,7 @@ public sealed unsafe class CommandList : CommandTarget, IDisposable
         VulkanException.Check(vk.CreateCommandPool(context.Device, &poolInfo, null, &p), "vkCreateCommandPool");
         pool = p;
         context.Objects.Created("VkCommandPool", p.Handle, $"command list '{label}'");
+        context.Debug?.Name(ObjectType.CommandPool, p.Handle, $"command list '{label}'");
         var alloc = new CommandBufferAllocateInfo
         {
             SType = StructureType.CommandBufferAllocateInfo,

@@ -58,6 +58,7 @@ internal sealed unsafe class CommandRecorder
     {
         foreach (var b in call.Buffers) Use(b);
         var vk = context.Vk;
+        context.Debug?.BeginLabel(Cmd, call.Label);
         timer?.Begin(Cmd, call.Label);
         vk.CmdBindPipeline(Cmd, PipelineBindPoint.Compute, call.Kernel.Pipeline);
         var set = call.Set;
@@ -67,6 +68,7 @@ internal sealed unsafe class CommandRecorder
                 vk.CmdPushConstants(Cmd, call.Kernel.Layout, ShaderStageFlags.ComputeBit, 0, (uint)call.Push.Length, p);
         vk.CmdDispatch(Cmd, call.GroupsX, call.GroupsY, call.GroupsZ);
         timer?.End(Cmd);
+        context.Debug?.EndLabel(Cmd);
         DispatchCount++;
     }
 
@@ -105,5 +107,23 @@ internal sealed unsafe class CommandRecorder
         Use(dst);
         var region = new BufferCopy(src.Offset + srcOffset, dst.Offset + dstOffset, bytes);
         context.Vk.CmdCopyBuffer(Cmd, src.Block.Buffer, dst.Block.Buffer, 1, &region);
+    }
+
+    /// <summary>Copies from a buffer Kiln does not own (a host's) into one of Kiln's.</summary>
+    public void CopyFromForeign(Silk.NET.Vulkan.Buffer src, ulong srcOffset, BufferAllocation dst, ulong bytes)
+    {
+        if (bytes > dst.Size) throw new ArgumentOutOfRangeException(nameof(bytes), $"Copy of {bytes} bytes into {dst.Describe()} runs past its end.");
+        Use(dst);
+        var region = new BufferCopy(srcOffset, dst.Offset, bytes);
+        context.Vk.CmdCopyBuffer(Cmd, src, dst.Block.Buffer, 1, &region);
+    }
+
+    /// <summary>Copies from one of Kiln's buffers into a buffer Kiln does not own (a host's).</summary>
+    public void CopyToForeign(BufferAllocation src, Silk.NET.Vulkan.Buffer dst, ulong dstOffset, ulong bytes)
+    {
+        if (bytes > src.Size) throw new ArgumentOutOfRangeException(nameof(bytes), $"Copy of {bytes} bytes from {src.Describe()} runs past its end.");
+        Use(src);
+        var region = new BufferCopy(src.Offset, dstOffset, bytes);
+        context.Vk.CmdCopyBuffer(Cmd, src.Block.Buffer, dst, 1, &region);
     }
 }

@@ -92,6 +92,7 @@ internal sealed unsafe class ComputeKernel
             Pipeline pipeline;
             VulkanException.Check(vk.CreateComputePipelines(device, cache, 1, &info, null, &pipeline), $"vkCreateComputePipelines ({spec.Module})");
             Pipeline = pipeline;
+            context.Debug?.Name(ObjectType.Pipeline, pipeline.Handle, spec.Module);
         }
         } finally { Silk.NET.Core.Native.SilkMarshal.Free((nint)entry); }
     }

@@ -1,3 +1,5 @@
+using Microsoft.Extensions.Logging;
+
 namespace Kiln;
 
 /// <summary>How a <see cref="GpuContext"/> is created. Every field has a sensible default.</summary>
@@ -35,4 +37,18 @@ public sealed record ContextOptions
 
     /// <summary>Receives validation and Kiln warnings (e.g. an ignored pipeline cache file). Default: standard error.</summary>
     public Action<string>? Log { get; init; }
+
+    /// <summary>
+    /// The host's logger (Microsoft.Extensions.Logging): Kiln's warnings and validation messages go to it at
+    /// Warning level, under the "Kiln" category the host gave it. Used when <see cref="Log"/> is null.
+    /// </summary>
+    public ILogger? Logger { get; init; }
+
+    /// <summary>
+    /// For a host that shares its queue with Kiln (<see cref="GpuContext.Adopt"/>): Kiln calls this around each of
+    /// its own queue submissions, passing the submission as an action; the host runs it while holding whatever
+    /// lock guards its queue (vkQueueSubmit needs the queue externally synchronized). Null: Kiln only takes its
+    /// own lock, and the host must not submit to the queue from another thread at the same time.
+    /// </summary>
+    public Action<Action>? QueueAccess { get; init; }
 }

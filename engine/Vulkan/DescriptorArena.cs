@@ -63,6 +63,7 @@ internal sealed unsafe class DescriptorArena : GpuResource
         DescriptorPool pool;
         VulkanException.Check(Context.Vk.CreateDescriptorPool(Context.Device, &info, null, &pool), "vkCreateDescriptorPool");
         Context.Objects.Created("VkDescriptorPool", pool.Handle, Describe());
+        Context.Debug?.Name(ObjectType.DescriptorPool, pool.Handle, Describe());
         return pool;
     }
 

@@ -1,4 +1,5 @@
 using Kiln.Vulkan;
+using Microsoft.Extensions.Logging;
 using Silk.NET.Core;
 using Silk.NET.Core.Native;
 using Silk.NET.Vulkan;
@@ -26,7 +27,11 @@ public sealed unsafe partial class GpuContext : IDisposable
     internal readonly Action<string> Log;
     /// <summary>vkQueueSubmit needs external synchronization of the queue.</summary>
     internal readonly object QueueGate = new();
+    /// <summary>The host's wrapper around Kiln's queue submissions (<see cref="ContextOptions.QueueAccess"/>), or null.</summary>
+    internal readonly Action<Action>? QueueAccess;
     readonly ValidationMessenger? messenger;
+    /// <summary>Debug-utils names and labels, when the instance has the extension.</summary>
+    internal readonly DebugUtils? Debug;
     readonly bool ownsDevice;
     int disposed;
 
@@ -74,7 +79,10 @@ public sealed unsafe partial class GpuContext : IDisposable
 
     GpuContext(ContextOptions options, HostDevice? host)
     {
-        Log = options.Log ?? (s => Console.Error.WriteLine("kiln: " + s));
+        Log = options.Log ?? (options.Logger is { } logger
+            ? s => logger.LogWarning("{KilnMessage}", s)
+            : s => Console.Error.WriteLine("kiln: " + s));
+        QueueAccess = options.QueueAccess;
         bool validation = options.Validation ?? Environment.GetEnvironmentVariable("KILN_VALIDATION") == "1";
         Profiling = options.Profiling;
         Vk = Vk.GetApi();
@@ -98,6 +106,7 @@ public sealed unsafe partial class GpuContext : IDisposable
                 Float16Enabled = (h.EnabledFeatures & HostDeviceFeatures.ShaderFloat16) != 0;
                 Storage16Enabled = (h.EnabledFeatures & HostDeviceFeatures.StorageBuffer16BitAccess) != 0;
                 CooperativeMatrixEnabled = (h.EnabledFeatures & HostDeviceFeatures.CooperativeMatrix) != 0;
+                if ((h.EnabledFeatures & HostDeviceFeatures.DebugUtils) != 0) Debug = DebugUtils.Load(Vk, Instance, Device);
             }
             else
             {
@@ -118,6 +127,7 @@ public sealed unsafe partial class GpuContext : IDisposable
                 Queue q;
                 Vk.GetDeviceQueue(Device, QueueFamily, 0, &q);
                 Queue = q;
+                if (haveDebugUtils) Debug = DebugUtils.Load(Vk, Instance, Device);
             }
             Allocator = new MemoryAllocator(this, options.MemoryLimitBytes, options.BlockBytes);
             Pipelines = new PipelineStore(this, PipelineCacheFile.ResolveDirectory(options.PipelineCacheDirectory));
@@ -314,6 +324,9 @@ public sealed unsafe partial class GpuContext : IDisposable
         Submissions.Collect();
         return Objects.Live();
     }
+
+    /// <summary>Kiln objects named and command-buffer labels recorded through VK_EXT_debug_utils (zero when it is off).</summary>
+    public (int ObjectsNamed, int LabelsRecorded) DebugUtilsCounts => Debug?.Counts ?? (0, 0);
 
     /// <summary>Bytes currently sub-allocated to tensors and buffers.</summary>
     public long AllocatedBytes => Allocator.AllocatedBytes;

@@ -23,4 +23,6 @@ public enum HostDeviceFeatures
     ShaderFloat16 = 1,
     StorageBuffer16BitAccess = 2,
     CooperativeMatrix = 4,
+    /// <summary>The instance has VK_EXT_debug_utils enabled: Kiln names its objects and labels its passes.</summary>
+    DebugUtils = 8,
 }

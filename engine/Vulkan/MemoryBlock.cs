@@ -32,6 +32,7 @@ internal sealed unsafe class MemoryBlock
         };
         Buffer buffer;
         VulkanException.Check(vk.CreateBuffer(context.Device, &bufInfo, null, &buffer), "vkCreateBuffer");
+        context.Debug?.Name(ObjectType.Buffer, buffer.Handle, $"memory block of {size} bytes");
         MemoryRequirements req;
         vk.GetBufferMemoryRequirements(context.Device, buffer, &req);
         var alloc = new MemoryAllocateInfo

@@ -30,14 +30,16 @@ internal sealed unsafe class SubmissionQueue : IDisposable
         }
         Fence fence;
         lock (gate) fence = spareFences.Count > 0 ? spareFences.Pop() : NewFence();
-        var info = new SubmitInfo
+        Result r = Result.NotReady;
+        void Run() => r = SubmitLocked(cmd, fence);
+        if (context.QueueAccess is { } access) access(Run);
+        else Run();
+        if (r == Result.NotReady)
         {
-            SType = StructureType.SubmitInfo,
-            CommandBufferCount = 1,
-            PCommandBuffers = &cmd,
-        };
-        Result r;
-        lock (context.QueueGate) r = context.Vk.QueueSubmit(context.Queue, 1, &info, fence);
+            foreach (var x in retained) x.Release();
+            lock (gate) spareFences.Push(fence);
+            throw new KilnException("ContextOptions.QueueAccess returned without running Kiln's queue submission.");
+        }
         if (r != Result.Success)
         {
             foreach (var x in retained) x.Release();
@@ -91,5 +93,16 @@ internal sealed unsafe class SubmissionQueue : IDisposable
             foreach (var f in spareFences) context.Vk.DestroyFence(context.Device, f, null);
             spareFences.Clear();
         }
+    }
+
+    Result SubmitLocked(CommandBuffer cmd, Fence fence)
+    {
+        var info = new SubmitInfo
+        {
+            SType = StructureType.SubmitInfo,
+            CommandBufferCount = 1,
+            PCommandBuffers = &cmd,
+        };
+        lock (context.QueueGate) return context.Vk.QueueSubmit(context.Queue, 1, &info, fence);
     }
 }
