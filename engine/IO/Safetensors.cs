@@ -125,21 +125,30 @@ public static class Safetensors
         var json = Encoding.UTF8.GetBytes(JsonSerializer.Serialize(header));
         int padded = (json.Length + 7) / 8 * 8; // spaces keep the data 8-byte aligned
         var tmp = path + ".tmp";
-        using (var stream = File.Create(tmp))
+        try
         {
-            Span<byte> len = stackalloc byte[8];
-            BinaryPrimitives.WriteUInt64LittleEndian(len, (ulong)padded);
-            stream.Write(len);
-            stream.Write(json);
-            for (int i = json.Length; i < padded; i++) stream.WriteByte((byte)' ');
-            foreach (var (_, _, data) in list)
+            using (var stream = File.Create(tmp))
             {
-                var bytes = new byte[4 * data.Length];
-                for (int i = 0; i < data.Length; i++) BinaryPrimitives.WriteSingleLittleEndian(bytes.AsSpan(4 * i), data[i]);
-                stream.Write(bytes);
+                Span<byte> len = stackalloc byte[8];
+                BinaryPrimitives.WriteUInt64LittleEndian(len, (ulong)padded);
+                stream.Write(len);
+                stream.Write(json);
+                for (int i = json.Length; i < padded; i++) stream.WriteByte((byte)' ');
+                foreach (var (_, _, data) in list)
+                {
+                    var bytes = new byte[4 * data.Length];
+                    for (int i = 0; i < data.Length; i++) BinaryPrimitives.WriteSingleLittleEndian(bytes.AsSpan(4 * i), data[i]);
+                    stream.Write(bytes);
+                }
+                stream.Flush(flushToDisk: true);
             }
+            // Write beside, then rename: an interrupted write never leaves a torn file behind.
+            File.Move(tmp, path, overwrite: true);
         }
-        // Write beside, then rename: an interrupted write never leaves a torn file behind.
-        File.Move(tmp, path, overwrite: true);
+        catch
+        {
+            try { File.Delete(tmp); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+            throw;
+        }
     }
 }
