@@ -16,6 +16,12 @@ internal static class CliApp
                      [--json FILE] [--peer FILE] [--kernels] [--roofline]
                                              the workloads of BENCHMARKS.md (ids containing the words),
                                              GPU- and host-timed; --peer: ratio to torch_peer.py's JSON
+          kiln train PRESET [--epochs N] [--batch B] [--lr X] [--seed S] [--data PATH] [--out DIR]
+                     [--set KEY=VALUE]... [--resume CHECKPOINT]
+                                             train a preset (playground-circle/-xor/-gauss/-spiral,
+                                             fashion-ae, fashion-ae2d, fashion-dae, inpaint-unet,
+                                             denoise-unet); writes metrics.json, loss.png, pictures
+                                             and checkpoint.safetensors
           kiln bench conv3x3 [--channels C] [--size S] [--iters N] [--json FILE]
                                              one 3x3 conv forward and backward, GPU-timed
           kiln bench fashion-ae-step [--batch B] [--iters N] [--json FILE]
@@ -58,6 +64,7 @@ internal static class CliApp
                 "run" => RunCommand.Run(args[1..]),
                 "grad" => GradCommand.Run(args[1..]),
                 "demo" => DemoCommand.Run(args[1..]),
+                "train" => TrainCommand.Run(args[1..]),
                 _ => Fail($"unknown command '{args[0]}'\n\n{Usage}"),
             };
         }

@@ -120,7 +120,7 @@ public sealed class Trainer : IDisposable
                 throw new TrainingDivergedException(
                     $"Training stopped in epoch {epoch}, step {s + 1} of {steps}: the loss became {loss} (learning rate {net.LearningRate}, batch {batch}). Lower the learning rate.");
             lossSum += loss;
-            Progress?.Invoke(new TrainingProgress(epoch, options.Epochs, s + 1, steps, lossSum / (s + 1), (s + 1) * batch / Math.Max(1e-9, clock.Elapsed.TotalSeconds)));
+            Progress?.Invoke(new TrainingProgress(epoch, options.Epochs, s + 1, steps, lossSum / (s + 1), loss, (s + 1) * batch / Math.Max(1e-9, clock.Elapsed.TotalSeconds)));
         }
         double seconds = clock.Elapsed.TotalSeconds;
         var eval = Evaluate();

@@ -1,0 +1,143 @@
+using System.Globalization;
+using Kiln.Cli.Reports;
+using Kiln.Data;
+using Kiln.IO;
+using Kiln.Training;
+using Kiln.Training.Presets;
+using Spectre.Console;
+
+namespace Kiln.Cli;
+
+/// <summary>
+/// `kiln train PRESET [--epochs N] [--batch B] [--lr X] [--seed S] [--data PATH] [--out DIR] [--set KEY=VALUE]... [--resume CHECKPOINT]`:
+/// trains a preset of MODELS.md with progress bars and writes, into --out, metrics.json, loss.png, samples.png (or
+/// boundary.png for playground presets), latent.png for 2-D latents, and checkpoint.safetensors after every epoch.
+/// </summary>
+internal static class TrainCommand
+{
+    public static int Run(string[] args)
+    {
+        string? name = null, data = null, outDir = null, resume = null;
+        int? epochs = null, batch = null, seed = null;
+        float? lr = null;
+        var arguments = new Dictionary<string, string>();
+        for (int i = 0; i < args.Length; i++)
+        {
+            string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"train: {args[i]} needs a value");
+            int Int(string flag) => int.TryParse(Next(), NumberStyles.Integer, CultureInfo.InvariantCulture, out var v) && v > 0 ? v : throw new ArgumentException($"train: {flag} takes a positive integer, got '{args[i]}'");
+            switch (args[i])
+            {
+                case "--epochs": epochs = Int("--epochs"); break;
+                case "--batch": batch = Int("--batch"); break;
+                case "--seed":
+                    seed = int.TryParse(Next(), NumberStyles.Integer, CultureInfo.InvariantCulture, out var s) ? s : throw new ArgumentException($"train: --seed takes an integer, got '{args[i]}'");
+                    break;
+                case "--lr":
+                    lr = float.TryParse(Next(), NumberStyles.Float, CultureInfo.InvariantCulture, out var l) && l > 0 && float.IsFinite(l) ? l : throw new ArgumentException($"train: --lr takes a positive number, got '{args[i]}'");
+                    break;
+                case "--data": data = Next(); break;
+                case "--out": outDir = Next(); break;
+                case "--resume": resume = Next(); break;
+                case "--set":
+                    var kv = Next().Split('=', 2);
+                    if (kv.Length != 2 || kv[0].Length == 0) throw new ArgumentException($"train: --set takes KEY=VALUE, got '{args[i]}'");
+                    arguments[kv[0]] = kv[1];
+                    break;
+                default:
+                    if (args[i].StartsWith('-') || name != null) return CliApp.Fail($"train: unexpected argument '{args[i]}'");
+                    name = args[i];
+                    break;
+            }
+        }
+        if (name == null) return CliApp.Fail($"train: name a preset: {string.Join(", ", PresetCatalog.Names)}");
+        var preset = PresetCatalog.Get(name, arguments);
+        var recipe = preset.Recipe with
+        {
+            Epochs = epochs ?? preset.Recipe.Epochs,
+            BatchSize = batch ?? preset.Recipe.BatchSize,
+            LearningRate = lr ?? preset.Recipe.LearningRate,
+            Seed = seed ?? preset.Recipe.Seed,
+        };
+        outDir ??= Path.Combine("runs", name);
+        Directory.CreateDirectory(outDir);
+        var (train, test) = preset.LoadData(data, recipe.Seed);
+        using var context = GpuContext.Create(new ContextOptions { Validation = Environment.GetEnvironmentVariable("KILN_VALIDATION") == "1" });
+        using var trainer = new Trainer(context, preset.Build, train, test, recipe);
+        if (resume != null) Checkpoint.Read(resume).ResumeInto(trainer);
+        AnsiConsole.MarkupLine($"[bold]{Markup.Escape(preset.ToString())}[/]: {Markup.Escape(preset.Description)}");
+        AnsiConsole.MarkupLine($"{train.Count} training / {test.Count} test examples, {recipe.Epochs} epochs of {trainer.StepsPerEpoch} steps (batch {recipe.BatchSize}), {Markup.Escape(recipe.Optimizer.ToString() ?? "")} lr {recipe.LearningRate}, seed {recipe.Seed}, on {Markup.Escape(context.Info.Name)}");
+
+        var steps = new List<(double Epoch, double Loss)>();
+        string checkpoint = Path.Combine(outDir, "checkpoint.safetensors"), metrics = Path.Combine(outDir, "metrics.json");
+        try
+        {
+            AnsiConsole.Progress()
+                .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new RemainingTimeColumn())
+                .Start(ctx =>
+                {
+                    ProgressTask? task = null;
+                    trainer.Progress = p =>
+                    {
+                        if (task == null || p.Step == 1) task = ctx.AddTask($"epoch {p.Epoch}/{p.Epochs}", maxValue: p.StepsPerEpoch);
+                        task.Value = p.Step;
+                        task.Description = $"epoch {p.Epoch}/{p.Epochs}  loss {p.Loss:0.00000}  {p.SamplesPerSecond:0} samples/s";
+                        steps.Add((p.Epoch - 1 + (double)p.Step / p.StepsPerEpoch, p.StepLoss));
+                    };
+                    trainer.Train(m =>
+                    {
+                        task?.StopTask();
+                        Checkpoint.Save(checkpoint, trainer, preset.Architecture);
+                        MetricsReport.Write(metrics, preset, recipe, context.Info.Name, trainer.History);
+                        if (m.Seconds >= 1 || m.Epoch == recipe.Epochs) Plots.LossCurve(Path.Combine(outDir, "loss.png"), steps, trainer.History);
+                        AnsiConsole.MarkupLine(Markup.Escape(Describe(m)));
+                    });
+                });
+        }
+        catch (TrainingDivergedException e)
+        {
+            AnsiConsole.MarkupLine($"[red]{Markup.Escape(e.Message)}[/]");
+            if (steps.Count > 0) Plots.LossCurve(Path.Combine(outDir, "loss.png"), steps, trainer.History);
+            if (trainer.History.Count > 0) Console.Error.WriteLine($"kiln: the last good checkpoint (epoch {trainer.History.Count}) is {checkpoint}");
+            return 1;
+        }
+        WritePictures(outDir, preset, trainer, test);
+        AnsiConsole.MarkupLine($"wrote {Markup.Escape(string.Join(", ", Directory.GetFiles(outDir).Select(Path.GetFileName).Order()))} to {Markup.Escape(outDir)}");
+        return 0;
+    }
+
+    static string Describe(EpochMetrics m) =>
+        $"epoch {m.Epoch}: train loss {m.TrainLoss:0.00000}, test loss {m.TestLoss:0.00000}"
+        + (m.TestAccuracy is { } a ? $", test accuracy {a:P2}" : "")
+        + (m.TestPsnrDb is { } p ? $", test PSNR {p:0.00} dB" : "")
+        + $", {m.Seconds:0.00} s";
+
+    static void WritePictures(string outDir, Preset preset, Trainer trainer, IDataset test)
+    {
+        if (preset.Kind == PresetKind.Playground)
+        {
+            var points = new float[2 * test.Count];
+            var target = new float[1];
+            var random = new Random(0);
+            for (int i = 0; i < test.Count; i++) test.Read(i, points.AsSpan(2 * i, 2), target, random);
+            var labels = Enumerable.Range(0, test.Count).Select(test.Label).ToArray();
+            Plots.DecisionBoundary(Path.Combine(outDir, "boundary.png"), (x, n) => trainer.Predict(x, n), points, labels);
+            return;
+        }
+        bool latent2d = preset.Kind == PresetKind.Autoencoder && preset.Arguments.TryGetValue("latent", out var z) && z == "2";
+        const int samples = 8;
+        var eval = trainer.Evaluate(samples, latent2d ? "latent" : null);
+        int h = preset.InputShape[^2], w = preset.InputShape[^1];
+        int inPer = eval.Inputs.Length / samples, outPer = eval.Outputs.Length / samples, tPer = eval.Targets.Length / samples;
+        var rows = Enumerable.Range(0, Math.Min(samples, test.Count)).Select(i => (IReadOnlyList<float[]?>)new[]
+        {
+            eval.Inputs.AsSpan(i * inPer, inPer).ToArray(),
+            eval.Outputs.AsSpan(i * outPer, outPer).ToArray(),
+            eval.Targets.AsSpan(i * tPer, tPer).ToArray(),
+        }).ToList();
+        ImageFile.SaveGrid(Path.Combine(outDir, "samples.png"), rows, h, w);
+        if (latent2d)
+            Plots.LatentScatter(Path.Combine(outDir, "latent.png"), eval.Extra, eval.Labels, test.ClassCount, FashionClasses);
+    }
+
+    static readonly string[] FashionClasses = { "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot" };
+}
