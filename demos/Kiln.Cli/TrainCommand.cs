@@ -124,11 +124,11 @@ internal static class TrainCommand
             return;
         }
         bool latent2d = preset.Kind == PresetKind.Autoencoder && preset.Arguments.TryGetValue("latent", out var z) && z == "2";
-        const int samples = 8;
+        int samples = Math.Min(8, test.Count);
         var eval = trainer.Evaluate(samples, latent2d ? "latent" : null);
         int h = preset.InputShape[^2], w = preset.InputShape[^1];
         int inPer = eval.Inputs.Length / samples, outPer = eval.Outputs.Length / samples, tPer = eval.Targets.Length / samples;
-        var rows = Enumerable.Range(0, Math.Min(samples, test.Count)).Select(i => (IReadOnlyList<float[]?>)new[]
+        var rows = Enumerable.Range(0, samples).Select(i => (IReadOnlyList<float[]?>)new[]
         {
             eval.Inputs.AsSpan(i * inPer, inPer).ToArray(),
             eval.Outputs.AsSpan(i * outPer, outPer).ToArray(),

@@ -1,5 +1,6 @@
 using System.Globalization;
 using Kiln.Data;
+using Kiln.Data.Scenes;
 
 namespace Kiln.Training.Presets;
 
@@ -12,7 +13,7 @@ public static class PresetCatalog
     public static readonly IReadOnlyList<string> Names = new[]
     {
         "playground-circle", "playground-xor", "playground-gauss", "playground-spiral",
-        "fashion-ae", "fashion-ae2d", "fashion-dae", "inpaint-unet",
+        "fashion-ae", "fashion-ae2d", "fashion-dae", "inpaint-unet", "denoise-unet",
     };
 
     /// <summary>The preset <paramref name="name"/> with <paramref name="arguments"/> over its defaults.</summary>
@@ -29,6 +30,7 @@ public static class PresetCatalog
             case "fashion-ae2d": return Fashion(name, given, latent: 2, denoising: false);
             case "fashion-dae": return Fashion(name, given, latent: 32, denoising: true);
             case "inpaint-unet": return Inpaint(name, given);
+            case "denoise-unet": return Denoise(name, given);
             default: throw new ArgumentException($"Unknown preset '{name}'; presets: {string.Join(", ", Names)}.");
         }
     }
@@ -114,5 +116,19 @@ public static class PresetCatalog
         }
         return new Preset(name, $"inpainting UNet ({string.Join(",", channels)} channels) on {size}x{size} crops with brush-stroke and box masks, L1",
             a, new Shape(4, size, size), recipe, () => PresetNetworks.InpaintUNet(channels), Data, PresetKind.ImageToImage);
+    }
+
+    static Preset Denoise(string name, IReadOnlyDictionary<string, string> given)
+    {
+        var a = Merge(name, given, new() { ["size"] = "64", ["scenes"] = "64", ["test_scenes"] = "8", ["samples"] = "4", ["converged_samples"] = "256" });
+        int size = Int(name, a, "size"), scenes = Int(name, a, "scenes"), testScenes = Int(name, a, "test_scenes");
+        int samples = Int(name, a, "samples"), converged = Int(name, a, "converged_samples");
+        if (size < 16 || size % 16 != 0) throw new ArgumentException($"{name}: size {size} must be a multiple of 16.");
+        var recipe = new TrainingOptions { Epochs = 5, BatchSize = 4, LearningRate = 1e-3f, Optimizer = new Adam(), Metric = TrainingMetric.Psnr };
+        return new Preset(name, $"denoiser UNet on {size}x{size} path-traced frames ({samples} samples per pixel + albedo + normal in, {converged}-sample render out), L1",
+            a, new Shape(Models.DenoiseUNet.InputChannels, size, size), recipe, PresetNetworks.DenoiseUNet,
+            (_, seed) => (new RenderedFramesDataset(scenes, size, size, samples, converged, seed),
+                new RenderedFramesDataset(testScenes, size, size, samples, converged, unchecked(seed + 1_000_003))),
+            PresetKind.ImageToImage);
     }
 }
