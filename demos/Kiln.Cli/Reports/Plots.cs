@@ -44,7 +44,7 @@ internal static class Plots
             if (idx.Length == 0) continue;
             var s = plot.Add.ScatterPoints(idx.Select(i => (double)latent[2 * i]).ToArray(), idx.Select(i => (double)latent[2 * i + 1]).ToArray());
             s.Color = palette.GetColor(c).WithAlpha(0.6);
-            s.MarkerSize = 3;
+            s.MarkerSize = 4;
             s.LegendText = classNames != null && c < classNames.Count ? classNames[c] : $"class {c}";
         }
         plot.XLabel("latent 0");

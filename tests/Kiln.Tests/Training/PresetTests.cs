@@ -46,4 +46,37 @@ public sealed class PresetTests : GpuTest
         Assert.That(preset.Arguments["latent"], Is.EqualTo("2"));
         Assert.That(preset.Architecture[Checkpoint.InputShapeKey], Is.EqualTo("1,28,28"));
     }
+
+    [Test]
+    public void ACheckpointRebuildsItsNetworkWithoutOtherFiles()
+    {
+        var preset = PresetCatalog.Get("playground-gauss", new Dictionary<string, string> { ["hidden"] = "5,3", ["activation"] = "relu" });
+        var (train, test) = preset.LoadData(seed: 1);
+        using var trainer = new Trainer(Context, preset.Build, train, test, preset.Recipe with { Epochs = 1 });
+        trainer.Train();
+        var path = Path.Combine(Path.GetTempPath(), $"kiln-preset-{Guid.NewGuid():N}.safetensors");
+        try
+        {
+            Checkpoint.Save(path, trainer, preset.Architecture);
+            var checkpoint = Checkpoint.Read(path);
+            var rebuilt = PresetCatalog.FromCheckpoint(checkpoint);
+            Assert.That(rebuilt.Arguments, Is.EquivalentTo(preset.Arguments));
+            Assert.That(checkpoint.InputShape, Is.EqualTo(new Shape(2)));
+            const int n = 7;
+            using var net = rebuilt.Build().Compile(Context, new CompileOptions
+            {
+                InputShapes = new Dictionary<string, Shape> { ["x"] = new Shape(n, 2), ["target"] = new Shape(n, 1) },
+            });
+            checkpoint.LoadInto(net);
+            var x = Enumerable.Range(0, 2 * n).Select(i => (float)Math.Sin(i)).ToArray();
+            net.SetInput("x", x);
+            net.SetInput("target", new float[n]);
+            net.Run();
+            Assert.That(Reference.RelativeError.MaxRelative(net.GetOutput("y"), trainer.Predict(x, n)), Is.LessThan(Tolerances.Forward));
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
 }
