@@ -61,7 +61,7 @@ internal static class TrainCommand
         outDir ??= Path.Combine("runs", name);
         Directory.CreateDirectory(outDir);
         var (train, test) = preset.LoadData(data, recipe.Seed);
-        using var context = GpuContext.Create(new ContextOptions { Validation = Environment.GetEnvironmentVariable("KILN_VALIDATION") == "1" });
+        using var context = GpuContext.Create();
         using var trainer = new Trainer(context, preset.Build, train, test, recipe);
         if (resume != null) Checkpoint.Read(resume).ResumeInto(trainer);
         AnsiConsole.MarkupLine($"[bold]{Markup.Escape(preset.ToString())}[/]: {Markup.Escape(preset.Description)}");

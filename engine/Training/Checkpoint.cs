@@ -22,6 +22,8 @@ public sealed class Checkpoint
         StepKey = "step", BaseLearningRateKey = "base_learning_rate", LearningRateKey = "learning_rate", GradientScaleKey = "gradient_scale",
         StepSeedKey = "step_seed", EpochKey = "epoch", MetricsKey = "metrics", SeedKey = "seed";
     public const string Format = "kiln-checkpoint-1";
+    // Metrics may hold infinities (the PSNR of a perfect reconstruction).
+    static readonly JsonSerializerOptions Json = new() { NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals };
 
     Checkpoint(string path, IReadOnlyDictionary<string, SafetensorsTensor> tensors, IReadOnlyDictionary<string, string> metadata)
     {
@@ -55,7 +57,7 @@ public sealed class Checkpoint
         : throw new KilnException($"{Path}: metadata {key}='{Metadata[key]}' is not a number.");
     /// <summary>Metrics of the epochs trained when it was saved.</summary>
     public IReadOnlyList<EpochMetrics> Metrics =>
-        Metadata.TryGetValue(MetricsKey, out var json) ? JsonSerializer.Deserialize<List<EpochMetrics>>(json) ?? new() : new List<EpochMetrics>();
+        Metadata.TryGetValue(MetricsKey, out var json) ? JsonSerializer.Deserialize<List<EpochMetrics>>(json, Json) ?? new() : new List<EpochMetrics>();
 
     /// <summary>Reads a checkpoint (any safetensors file; metadata may be missing).</summary>
     public static Checkpoint Read(string path)
@@ -93,7 +95,7 @@ public sealed class Checkpoint
         var meta = new Dictionary<string, string>(architecture ?? new Dictionary<string, string>())
         {
             [EpochKey] = trainer.History.Count.ToString(CultureInfo.InvariantCulture),
-            [MetricsKey] = JsonSerializer.Serialize(trainer.History),
+            [MetricsKey] = JsonSerializer.Serialize(trainer.History, Json),
             [SeedKey] = trainer.Options.Seed.ToString(CultureInfo.InvariantCulture),
         };
         Save(path, trainer.Network, meta);
