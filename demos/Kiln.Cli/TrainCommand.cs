@@ -128,15 +128,28 @@ internal static class TrainCommand
         var eval = trainer.Evaluate(samples, latent2d ? "latent" : null);
         int h = preset.InputShape[^2], w = preset.InputShape[^1];
         int inPer = eval.Inputs.Length / samples, outPer = eval.Outputs.Length / samples, tPer = eval.Targets.Length / samples;
+        int zoom = Math.Max(1, 128 / Math.Max(h, w)); // small images (28x28) drawn larger
         var rows = Enumerable.Range(0, samples).Select(i => (IReadOnlyList<float[]?>)new[]
         {
-            eval.Inputs.AsSpan(i * inPer, inPer).ToArray(),
-            eval.Outputs.AsSpan(i * outPer, outPer).ToArray(),
-            eval.Targets.AsSpan(i * tPer, tPer).ToArray(),
+            Zoom(eval.Inputs.AsSpan(i * inPer, inPer), h, w, zoom),
+            Zoom(eval.Outputs.AsSpan(i * outPer, outPer), h, w, zoom),
+            Zoom(eval.Targets.AsSpan(i * tPer, tPer), h, w, zoom),
         }).ToList();
-        ImageFile.SaveGrid(Path.Combine(outDir, "samples.png"), rows, h, w);
+        ImageFile.SaveGrid(Path.Combine(outDir, "samples.png"), rows, h * zoom, w * zoom);
         if (latent2d)
             Plots.LatentScatter(Path.Combine(outDir, "latent.png"), eval.Extra, eval.Labels, test.ClassCount, FashionClasses);
+    }
+
+    /// <summary>A CHW image enlarged <paramref name="zoom"/> times by repeating pixels.</summary>
+    static float[] Zoom(ReadOnlySpan<float> chw, int h, int w, int zoom)
+    {
+        int channels = chw.Length / (h * w), zh = h * zoom, zw = w * zoom;
+        var result = new float[channels * zh * zw];
+        for (int c = 0; c < channels; c++)
+            for (int y = 0; y < zh; y++)
+                for (int x = 0; x < zw; x++)
+                    result[(c * zh + y) * zw + x] = chw[(c * h + y / zoom) * w + x / zoom];
+        return result;
     }
 
     static readonly string[] FashionClasses = { "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot" };
