@@ -69,12 +69,15 @@ public static class PresetCatalog
         string activation = a["activation"];
         Network Build() => PresetNetworks.PlaygroundMlp(hidden, activation);
         Build(); // checks the activation now
+        int epochs = kind == PlaygroundKind.Spiral ? 200 : 50, stepsPerEpoch = points / 2 / 10;
         var recipe = new TrainingOptions
         {
-            Epochs = kind == PlaygroundKind.Spiral ? 200 : 50,
+            Epochs = epochs,
             BatchSize = 10,
             LearningRate = 0.01f,
             Optimizer = new Adam(),
+            // The rate decays to 0 over the default run, so the last epochs settle instead of jittering.
+            Schedule = new CosineAnnealing { TMax = Math.Max(1, epochs * stepsPerEpoch) },
             Metric = TrainingMetric.Accuracy,
         };
         return new Preset(name, $"TensorFlow Playground {kind.ToString().ToLowerInvariant()}: MLP 2 -> {string.Join("x", hidden)} {activation} -> 1, BCE with logits",
