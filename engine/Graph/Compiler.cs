@@ -1,3 +1,4 @@
+using Kiln.Layers;
 using Kiln.Training;
 using Kiln.Vulkan;
 
@@ -25,7 +26,11 @@ internal static class Compiler
         public List<Value> GradContributions = new();
         public bool NeedsGrad;
         public string Name => Source.Name;
-        public Layer? Layer => Source.Layer;
+        /// <summary>The compiled layer: the source node's, or the fused layer that replaced a chain ending here.</summary>
+        public Layer? Layer => Replacement ?? Source.Layer;
+        public Layer? Replacement;
+        /// <summary>Prefix of the parameters' names: "&lt;node&gt;." (a fused layer's parameters carry their own layers' names).</summary>
+        public string ParamPrefix => Replacement != null ? "" : Name + ".";
     }
 
     public static GraphPlan Plan(Network net, DeviceInfo device, CompileOptions options)
@@ -43,6 +48,7 @@ internal static class Compiler
         InferShapes(list, options);
         var fusedInto = new Dictionary<CNode, CNode>();
         if (options.Fuse) list = FuseActivations(list, net, fusedInto);
+        if (options.Fuse) list = FuseMlps(list, net, fusedInto);
         // The compiled node that computes a network node (an activation folded into its producer is computed there).
         CNode Final(Node n) => fusedInto.TryGetValue(cnodes[n], out var p) ? p : cnodes[n];
 
@@ -64,7 +70,7 @@ internal static class Compiler
             }
             foreach (var p in c.Layer.Parameters)
             {
-                var v = emitter.NewValue(p.Shape, ValueKind.Parameter, $"{c.Name}.{p.Name}");
+                var v = emitter.NewValue(p.Shape, ValueKind.Parameter, c.ParamPrefix + p.Name);
                 c.Params[p.Name] = v;
                 parameters.Add((v.Name, v, p));
             }
@@ -198,6 +204,44 @@ internal static class Compiler
                 if (replaced.TryGetValue(c.Inputs[i], out var p)) c.Inputs[i] = p;
         // A fused activation that was a named output is now computed (and named) by its producer.
         return list.Where(c => !replaced.ContainsKey(c)).ToList();
+    }
+
+    /// <summary>
+    /// The MLP fusion pass (after activations are folded): a chain of Linear layers (each one's output, with its
+    /// activation, used only by the next, none of them a named output but the last) whose widths fit
+    /// <see cref="FusedMlp.CanFuse"/> becomes one <see cref="FusedMlp"/> node computing the last one's output.
+    /// </summary>
+    static List<CNode> FuseMlps(List<CNode> list, Network net, Dictionary<CNode, CNode> replaced)
+    {
+        var consumers = list.SelectMany(c => c.Inputs.Select(i => (Producer: i, Consumer: c)))
+            .GroupBy(x => x.Producer).ToDictionary(g => g.Key, g => g.Select(x => x.Consumer).ToList());
+        var named = net.Outputs.Select(o => o.Node).Append(net.Loss).Where(n => n != null).ToHashSet();
+        var removed = new HashSet<CNode>();
+        var claimed = new HashSet<CNode>();
+        // Named here or through an activation folded into it.
+        bool Named(CNode c) => named.Contains(c.Source) || replaced.Any(kv => kv.Value == c && named.Contains(kv.Key.Source));
+        bool Link(CNode c) => c.Layer is Linear && c.Replacement == null && c.Inputs.Length == 1 && !claimed.Contains(c);
+        foreach (var start in list)
+        {
+            if (!Link(start)) continue; // list is in topological order: the first unclaimed linear of a chain comes first
+            var chain = new List<CNode> { start };
+            while (chain.Count < FusedMlp.MaxLayers && !Named(chain[^1])
+                && consumers.TryGetValue(chain[^1], out var users) && users.Count == 1 && Link(users[0]))
+                chain.Add(users[0]);
+            var members = chain.Select(c => new FusedMlp.Member(c.Name, (Linear)c.Layer!, c.Fused, c.FusedSlope)).ToList();
+            while (members.Count >= 2 && !FusedMlp.CanFuse(members)) { members.RemoveAt(members.Count - 1); chain.RemoveAt(chain.Count - 1); }
+            if (members.Count < 2) continue;
+            claimed.UnionWith(chain);
+            var last = chain[^1];
+            last.Replacement = new FusedMlp(members);
+            last.Fused = Activation.None;
+            last.Inputs = start.Inputs;
+            foreach (var c in chain.Take(chain.Count - 1)) { removed.Add(c); replaced[c] = last; }
+        }
+        if (removed.Count == 0) return list;
+        // Activations folded into a member now point at the fused node too.
+        foreach (var (k, v) in replaced.ToList()) if (removed.Contains(v)) replaced[k] = replaced[v];
+        return list.Where(c => !removed.Contains(c)).ToList();
     }
 
     static void Backward(List<CNode> list, CNode lossNode, Emitter emitter, List<(Value, Value)> paramGrads, bool inputGrads)

@@ -1,0 +1,121 @@
+using Kiln.Graph;
+using Kiln.Vulkan;
+
+namespace Kiln.Layers;
+
+/// <summary>
+/// A chain of <see cref="Linear"/> layers (each with a bias, each optionally followed by an activation) that the
+/// compiler's fusion pass has replaced by one layer for small widths (every width &lt;= <see cref="MaxWidth"/>,
+/// at most <see cref="MaxLayers"/> layers): the forward pass is one dispatch (shaders/mlp/mlp.fwd.comp, the
+/// weights staged in shared memory, a row's activations in registers), the backward pass two (mlp.bwd: deltas
+/// through all layers and per-workgroup partial weight gradients; mlp.reduce: their sum in a fixed order, no
+/// atomics). The parameters keep the member layers' names ("linear_0.weight"), so checkpoints and optimizers
+/// see the same tensors as the unfused network.
+/// </summary>
+internal sealed class FusedMlp : Layer
+{
+    public const int MaxWidth = 64;
+    public const int MaxLayers = 8;
+    const uint ForwardLocal = 64;
+    const uint BackwardLocal = 32; // mlp.bwd.comp's shared arrays are sized for 32 rows
+    const uint MaxPartialGroups = 256;
+
+    readonly IReadOnlyList<Member> members;
+    Value? saved;
+
+    /// <summary>One layer of the chain: its node name, the Linear, and the activation folded after it.</summary>
+    public readonly record struct Member(string Name, Linear Linear, Activation Activation, float Slope);
+
+    public FusedMlp(IReadOnlyList<Member> members)
+    {
+        if (!CanFuse(members)) throw new ArgumentException("mlp: these layers can't be fused (see FusedMlp.CanFuse).");
+        this.members = members;
+    }
+
+    /// <summary>True when the chain fits the fused kernels: 2..8 linears with biases, each feeding the next,
+    /// widths 1..64, and LeakyReLUs (if any) sharing one slope.</summary>
+    public static bool CanFuse(IReadOnlyList<Member> chain)
+    {
+        if (chain.Count < 2 || chain.Count > MaxLayers) return false;
+        for (int i = 0; i < chain.Count; i++)
+        {
+            var l = chain[i].Linear;
+            if (!l.HasBias || l.InFeatures > MaxWidth || l.OutFeatures > MaxWidth) return false;
+            if (i > 0 && chain[i - 1].Linear.OutFeatures != l.InFeatures) return false;
+        }
+        return chain.Where(m => m.Activation == Activation.LeakyReLU).Select(m => m.Slope).Distinct().Count() <= 1;
+    }
+
+    public override string Kind => "mlp";
+
+    /// <summary>The member layers' parameters, named "&lt;layer&gt;.weight" / "&lt;layer&gt;.bias".</summary>
+    public override IReadOnlyList<ParameterSpec> Parameters =>
+        members.SelectMany(m => m.Linear.Parameters.Select(p => p with { Name = $"{m.Name}.{p.Name}" })).ToList();
+
+    public override Shape OutputShape(IReadOnlyList<Shape> inputs)
+    {
+        var shape = inputs[0];
+        foreach (var m in members) shape = m.Linear.OutputShape(new[] { shape });
+        return shape;
+    }
+
+    internal override void Forward(ForwardPass f)
+    {
+        int n = f.Input.Shape[0];
+        int hidden = members.Take(members.Count - 1).Sum(m => m.Linear.OutFeatures);
+        saved = f.Training ? f.Emitter.NewValue(new Shape(n, hidden), ValueKind.Transient, $"{f.Name}.hidden") : null;
+        var spec = new KernelSpec("mlp/mlp.fwd", KernelSpec.Buffers(3 + 2 * MaxLayers), 4, Constants(saved != null ? 1u : 0u), ForwardLocal);
+        var args = new List<Arg> { Arg.In(f.Input), Arg.Out(f.Output), saved != null ? Arg.Out(saved) : Arg.In(f.Input) };
+        args.AddRange(ParamSlots(f.Param));
+        f.Emitter.Dispatch(spec, ((uint)((n + ForwardLocal - 1) / ForwardLocal), 1, 1), PushConstants.Ints(n), $"{f.Name}.fwd", args.ToArray());
+    }
+
+    internal override void Backward(BackwardPass b)
+    {
+        if (saved == null) throw new GraphException($"{b.Name}: the fused MLP's forward pass was not compiled for training.");
+        var e = b.Emitter;
+        int n = b.Input.Shape[0];
+        int count = members.Sum(m => m.Linear.OutFeatures * (m.Linear.InFeatures + 1));
+        uint tiles = (uint)((n + BackwardLocal - 1) / BackwardLocal), groups = Math.Min(tiles, MaxPartialGroups);
+        var partial = e.NewValue(new Shape((int)groups, count), ValueKind.Transient, $"{b.Name}.grad_partial");
+        var spec = new KernelSpec("mlp/mlp.bwd", KernelSpec.Buffers(6 + 2 * MaxLayers), 8, Constants(b.GradInput != null ? 1u : 0u), BackwardLocal);
+        var args = new List<Arg>
+        {
+            Arg.In(b.Input), Arg.In(b.Output), Arg.In(saved), Arg.In(b.GradOutput),
+            b.GradInput != null ? Arg.Out(b.GradInput) : Arg.In(b.GradOutput), Arg.Out(partial),
+        };
+        args.AddRange(ParamSlots(b.Param));
+        e.Dispatch(spec, (groups, 1, 1), PushConstants.Ints(n, count), $"{b.Name}.bwd", args.ToArray());
+
+        var grads = members.SelectMany(m => new[] { b.GradParam($"{m.Name}.weight"), b.GradParam($"{m.Name}.bias") }).ToList();
+        var reduce = new KernelSpec("mlp/mlp.reduce", KernelSpec.Buffers(1 + 2 * MaxLayers), 8, Constants(0), Emitter.ElementwiseLocal);
+        var rargs = new List<Arg> { Arg.In(partial) };
+        rargs.AddRange(grads.Select(Arg.Out));
+        rargs.AddRange(Enumerable.Repeat(Arg.In(partial), 2 * MaxLayers - grads.Count));
+        e.Dispatch(reduce, e.ElementwiseGroups(count), PushConstants.Ints(count, (int)groups), $"{b.Name}.bwd_reduce", rargs.ToArray());
+    }
+
+    // The 2 * MaxLayers parameter slots: weight and bias of each member, then the first weight again (never read).
+    IEnumerable<Arg> ParamSlots(Func<string, Value> param)
+    {
+        var list = members.SelectMany(m => new[] { param($"{m.Name}.weight"), param($"{m.Name}.bias") }).ToList();
+        return list.Concat(Enumerable.Repeat(list[0], 2 * MaxLayers - list.Count)).Select(Arg.In);
+    }
+
+    // include/mlp.glsl's constants 0..18, then the shader's own constant 19.
+    uint[] Constants(uint last)
+    {
+        var c = new uint[20];
+        c[0] = (uint)members.Count;
+        c[1] = (uint)members[0].Linear.InFeatures;
+        for (int i = 0; i < MaxLayers; i++)
+        {
+            c[2 + i] = i < members.Count ? (uint)members[i].Linear.OutFeatures : 1u;
+            c[10 + i] = i < members.Count ? (uint)members[i].Activation : 0u;
+        }
+        var leaky = members.FirstOrDefault(m => m.Activation == Activation.LeakyReLU);
+        c[18] = KernelSpec.Word(leaky.Linear != null ? leaky.Slope : 0.01f);
+        c[19] = last;
+        return c;
+    }
+}

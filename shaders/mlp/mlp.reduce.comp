@@ -1,0 +1,44 @@
+#version 450
+// Fused MLP backward, second pass: each parameter element's gradient is the sum of the workgroups' partial
+// slots written by mlp.bwd, in slot order (deterministic), stored into that parameter's gradient buffer.
+// Bindings: 0 partial [groups, count], 1.. gradients in the parameter slots' order (include/mlp.glsl).
+// Specialization: include/mlp.glsl's shape.  Push: count (packed parameters), groups.
+// Dispatch: Emitter.ElementwiseGroups(count), local x = 256.
+#include "kiln.glsl"
+#include "elementwise.glsl"
+#include "mlp.glsl"
+layout(std430, binding = 0) readonly buffer Part { float part[]; };
+#define MLP_GRAD(slot) layout(std430, binding = 1 + slot) writeonly buffer MlpG##slot { float v[]; } mlp_g##slot;
+MLP_GRAD(0) MLP_GRAD(1) MLP_GRAD(2) MLP_GRAD(3) MLP_GRAD(4) MLP_GRAD(5) MLP_GRAD(6) MLP_GRAD(7)
+MLP_GRAD(8) MLP_GRAD(9) MLP_GRAD(10) MLP_GRAD(11) MLP_GRAD(12) MLP_GRAD(13) MLP_GRAD(14) MLP_GRAD(15)
+layout(push_constant) uniform P { uint count; uint groups; } p;
+
+void store(int s, int i, float v)
+{
+    switch (s)
+    {
+        case 0: mlp_g0.v[i] = v; break; case 1: mlp_g1.v[i] = v; break; case 2: mlp_g2.v[i] = v; break;
+        case 3: mlp_g3.v[i] = v; break; case 4: mlp_g4.v[i] = v; break; case 5: mlp_g5.v[i] = v; break;
+        case 6: mlp_g6.v[i] = v; break; case 7: mlp_g7.v[i] = v; break; case 8: mlp_g8.v[i] = v; break;
+        case 9: mlp_g9.v[i] = v; break; case 10: mlp_g10.v[i] = v; break; case 11: mlp_g11.v[i] = v; break;
+        case 12: mlp_g12.v[i] = v; break; case 13: mlp_g13.v[i] = v; break; case 14: mlp_g14.v[i] = v; break;
+        default: mlp_g15.v[i] = v; break;
+    }
+}
+
+void main()
+{
+    uint i = kiln_element_index();
+    if (i >= p.count) return;
+    float s = 0.0;
+    for (uint g = 0; g < p.groups; g++) s += part[g * p.count + i];
+    int e = int(i);
+    for (int l = 0; l < L; l++)
+    {
+        int nw = mlp_width(l + 1) * mlp_width(l), nb = mlp_width(l + 1);
+        if (e < nw) { store(2 * l, e, s); return; }
+        e -= nw;
+        if (e < nb) { store(2 * l + 1, e, s); return; }
+        e -= nb;
+    }
+}

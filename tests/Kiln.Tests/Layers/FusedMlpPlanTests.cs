@@ -1,0 +1,75 @@
+using NUnit.Framework;
+using Kiln.Graph;
+using Kiln.Vulkan;
+
+namespace Kiln.Tests.Layers;
+
+/// <summary>Where the compiler's MLP fusion pass applies (plans only, no GPU).</summary>
+public sealed class FusedMlpPlanTests
+{
+    static readonly DeviceInfo Device = new() { Name = "plan-only", MaxWorkgroupCount = new[] { 65535u, 65535u, 65535u }, MaxStorageBufferRange = 1UL << 30 };
+
+    static PlanReport Plan(Sequential net, int batch, int inF, int outF, bool fuse = true) =>
+        net.Plan(Device, new CompileOptions
+        {
+            InputShapes = new Dictionary<string, Shape> { ["x"] = new Shape(batch, inF), ["target"] = new Shape(batch, outF) },
+            Training = true, Fuse = fuse,
+        });
+
+    static Sequential Mlp(Func<Layer> act, params int[] widths)
+    {
+        var layers = new List<Layer>();
+        for (int i = 0; i + 1 < widths.Length; i++)
+        {
+            layers.Add(new Linear(widths[i], widths[i + 1]));
+            if (i + 2 < widths.Length) layers.Add(act());
+        }
+        return new Sequential(layers.ToArray()).WithLoss(new MseLoss());
+    }
+
+    [TestCase(new[] { 2, 8, 8, 1 }, 256)]           // playground_mlp_b256
+    [TestCase(new[] { 3, 64, 64, 64, 64, 3 }, 2048)] // mlp_64x4 (bench's small batch)
+    [TestCase(new[] { 2, 16, 16, 16, 1 }, 100)]      // Playground presets
+    public void WorkloadMlps_BecomeOneForwardAndTwoBackwardDispatches(int[] widths, int batch)
+    {
+        var plan = Plan(Mlp(() => new Tanh(), widths), batch, widths[0], widths[^1]);
+        var kernels = plan.Dispatches.Select(d => d.Kernel).ToList();
+        Assert.That(kernels.Count(k => k == "mlp/mlp.fwd"), Is.EqualTo(1));
+        Assert.That(kernels.Count(k => k == "mlp/mlp.bwd"), Is.EqualTo(1));
+        Assert.That(kernels.Count(k => k == "mlp/mlp.reduce"), Is.EqualTo(1));
+        Assert.That(kernels.Where(k => k.StartsWith("linear/") || k.StartsWith("elementwise/unary")), Is.Empty, string.Join(", ", kernels));
+        var unfused = Plan(Mlp(() => new Tanh(), widths), batch, widths[0], widths[^1], fuse: false);
+        Assert.That(unfused.Dispatches.Where(d => d.Kernel.StartsWith("mlp/")), Is.Empty, "Fuse = false keeps the plain path");
+        Assert.That(plan.ParameterCount, Is.EqualTo(unfused.ParameterCount));
+    }
+
+    [Test]
+    public void TooWideLayers_StayUnfused_AndTheNarrowRunStillFuses()
+    {
+        var wide = Plan(Mlp(() => new ReLU(), 3, 65, 3), 10, 3, 3);
+        Assert.That(wide.Dispatches.Where(d => d.Kernel.StartsWith("mlp/")), Is.Empty);
+        var mixed = Plan(Mlp(() => new ReLU(), 3, 128, 16, 16, 2), 10, 3, 2);
+        Assert.That(mixed.Dispatches.Count(d => d.Kernel == "mlp/mlp.fwd"), Is.EqualTo(1), "128 -> 16 -> 16 -> 2 is too wide at its head, 16 -> 16 -> 2 fuses");
+        Assert.That(mixed.Dispatches.Count(d => d.Kernel == "linear/linear.gemm" && d.Phase == "forward"), Is.EqualTo(2));
+    }
+
+    [Test]
+    public void AnIntermediateOutputOrUnsupportedActivation_BreaksTheChain()
+    {
+        var net = new Network();
+        var h = net.Add(new Linear(4, 8), "a", net.Input("x"));
+        var g = net.Add(new Gelu(), "g", h);
+        var y = net.Add(new Linear(8, 2), "b", g);
+        net.Output(y, "y");
+        var plan = net.Plan(Device, new CompileOptions { InputShapes = new Dictionary<string, Shape> { ["x"] = new Shape(5, 4) } });
+        Assert.That(plan.Dispatches.Where(d => d.Kernel.StartsWith("mlp/")), Is.Empty, "GELU sits between the linears");
+
+        var net2 = new Network();
+        var h2 = net2.Add(new Linear(4, 8), "a", net2.Input("x"));
+        var t2 = net2.Add(new Tanh(), "t", h2);
+        net2.Output(t2, "hidden");
+        net2.Output(net2.Add(new Linear(8, 2), "b", t2), "y");
+        var plan2 = net2.Plan(Device, new CompileOptions { InputShapes = new Dictionary<string, Shape> { ["x"] = new Shape(5, 4) } });
+        Assert.That(plan2.Dispatches.Where(d => d.Kernel.StartsWith("mlp/")), Is.Empty, "the hidden layer is a network output");
+    }
+}
