@@ -30,6 +30,10 @@ public sealed record CompileOptions
     public int InputBuffers { get; init; } = 1;
     /// <summary>Fold activations into the conv or linear producing their input.</summary>
     public bool Fuse { get; init; } = true;
+    /// <summary>With <see cref="Fuse"/>: replace chains of small Linear layers by one fused MLP (shaders/mlp). Null
+    /// (the default) lets the device decide (always on a GPU; on a CPU device such as lavapipe only for widths
+    /// &lt;= 16, where the plain kernels measured faster above that); true fuses whatever fits; false never.</summary>
+    public bool? FuseMlp { get; init; }
 
     public static CompileOptions For(string input, Shape shape, bool training = false) =>
         new() { InputShapes = new Dictionary<string, Shape> { [input] = shape }, Training = training };

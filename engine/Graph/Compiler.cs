@@ -48,7 +48,7 @@ internal static class Compiler
         InferShapes(list, options);
         var fusedInto = new Dictionary<CNode, CNode>();
         if (options.Fuse) list = FuseActivations(list, net, fusedInto);
-        if (options.Fuse) list = FuseMlps(list, net, fusedInto);
+        if (options.Fuse && options.FuseMlp != false) list = FuseMlps(list, net, fusedInto, m => options.FuseMlp == true || FusedMlp.Preferred(m, device));
         // The compiled node that computes a network node (an activation folded into its producer is computed there).
         CNode Final(Node n) => fusedInto.TryGetValue(cnodes[n], out var p) ? p : cnodes[n];
 
@@ -209,9 +209,9 @@ internal static class Compiler
     /// <summary>
     /// The MLP fusion pass (after activations are folded): a chain of Linear layers (each one's output, with its
     /// activation, used only by the next, none of them a named output but the last) whose widths fit
-    /// <see cref="FusedMlp.CanFuse"/> becomes one <see cref="FusedMlp"/> node computing the last one's output.
+    /// <see cref="FusedMlp.CanFuse"/> (and that the device prefers fused, or the options ask for it) becomes one <see cref="FusedMlp"/> node computing the last one's output.
     /// </summary>
-    static List<CNode> FuseMlps(List<CNode> list, Network net, Dictionary<CNode, CNode> replaced)
+    static List<CNode> FuseMlps(List<CNode> list, Network net, Dictionary<CNode, CNode> replaced, Func<IReadOnlyList<FusedMlp.Member>, bool> wanted)
     {
         var consumers = list.SelectMany(c => c.Inputs.Select(i => (Producer: i, Consumer: c)))
             .GroupBy(x => x.Producer).ToDictionary(g => g.Key, g => g.Select(x => x.Consumer).ToList());
@@ -230,7 +230,7 @@ internal static class Compiler
                 chain.Add(users[0]);
             var members = chain.Select(c => new FusedMlp.Member(c.Name, (Linear)c.Layer!, c.Fused, c.FusedSlope)).ToList();
             while (members.Count >= 2 && !FusedMlp.CanFuse(members)) { members.RemoveAt(members.Count - 1); chain.RemoveAt(chain.Count - 1); }
-            if (members.Count < 2) continue;
+            if (members.Count < 2 || !wanted(members)) continue;
             claimed.UnionWith(chain);
             var last = chain[^1];
             last.Replacement = new FusedMlp(members);

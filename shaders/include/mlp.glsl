@@ -88,5 +88,13 @@ float mlp_param(int s, int i)
         case 12: return mlp_p12.v[i]; case 13: return mlp_p13.v[i]; case 14: return mlp_p14.v[i]; default: return mlp_p15.v[i];
     }
 }
+
+// Copies parameter slot s's first count elements into dst[0..count) (a shared array), spread over the
+// workgroup's invocations: the slot is chosen once, outside the copy loop.
+#define MLP_STAGE_CASE(dst, slot) case slot: for (uint i = gl_LocalInvocationIndex; i < count; i += gl_WorkGroupSize.x) dst[i] = mlp_p##slot.v[i]; break;
+#define MLP_STAGE(dst, s, n) { uint count = uint(n); switch (s) { \
+    MLP_STAGE_CASE(dst, 0) MLP_STAGE_CASE(dst, 1) MLP_STAGE_CASE(dst, 2) MLP_STAGE_CASE(dst, 3) MLP_STAGE_CASE(dst, 4) MLP_STAGE_CASE(dst, 5) \
+    MLP_STAGE_CASE(dst, 6) MLP_STAGE_CASE(dst, 7) MLP_STAGE_CASE(dst, 8) MLP_STAGE_CASE(dst, 9) MLP_STAGE_CASE(dst, 10) MLP_STAGE_CASE(dst, 11) \
+    MLP_STAGE_CASE(dst, 12) MLP_STAGE_CASE(dst, 13) MLP_STAGE_CASE(dst, 14) default: for (uint i = gl_LocalInvocationIndex; i < count; i += gl_WorkGroupSize.x) dst[i] = mlp_p15.v[i]; break; } }
 #endif
 #endif

@@ -16,7 +16,7 @@ internal sealed class FusedMlp : Layer
 {
     public const int MaxWidth = 64;
     public const int MaxLayers = 8;
-    const uint ForwardLocal = 64;
+    const uint ForwardLocal = 32; // mlp.fwd.comp's shared rows are sized for 32
     const uint BackwardLocal = 32; // mlp.bwd.comp's shared arrays are sized for 32 rows
     const uint MaxPartialGroups = 256;
 
@@ -44,6 +44,18 @@ internal sealed class FusedMlp : Layer
             if (i > 0 && chain[i - 1].Linear.OutFeatures != l.InFeatures) return false;
         }
         return chain.Where(m => m.Activation == Activation.LeakyReLU).Select(m => m.Slope).Distinct().Count() <= 1;
+    }
+
+    /// <summary>
+    /// Whether fusing pays on this device: on a GPU always (one dispatch instead of a few per layer); on a CPU
+    /// device (lavapipe) only while every width is &lt;= 16 (playground_mlp_b256 got faster, mlp_64x4 several times
+    /// slower than the plain register-blocked GEMMs there). A device with under 32 KiB of shared memory (the
+    /// kernels' staging) never; 0 means unknown (plan-only device descriptions).
+    /// </summary>
+    public static bool Preferred(IReadOnlyList<Member> chain, DeviceInfo device)
+    {
+        if (device.MaxSharedMemoryBytes != 0 && device.MaxSharedMemoryBytes < 32768) return false;
+        return !device.IsCpu || chain.All(m => m.Linear.InFeatures <= 16 && m.Linear.OutFeatures <= 16);
     }
 
     public override string Kind => "mlp";

@@ -72,4 +72,21 @@ public sealed class FusedMlpPlanTests
         var plan2 = net2.Plan(Device, new CompileOptions { InputShapes = new Dictionary<string, Shape> { ["x"] = new Shape(5, 4) } });
         Assert.That(plan2.Dispatches.Where(d => d.Kernel.StartsWith("mlp/")), Is.Empty, "the hidden layer is a network output");
     }
+
+    [Test]
+    public void OnACpuDevice_OnlyNarrowMlpsFuseUnlessAsked()
+    {
+        var cpu = Device with { Type = "Cpu" };
+        PlanReport On(DeviceInfo d, bool? fuseMlp, params int[] w) => Mlp(() => new ReLU(), w).Plan(d, new CompileOptions
+        {
+            InputShapes = new Dictionary<string, Shape> { ["x"] = new Shape(64, w[0]), ["target"] = new Shape(64, w[^1]) },
+            Training = true, FuseMlp = fuseMlp,
+        });
+        int Fused(PlanReport p) => p.Dispatches.Count(d => d.Kernel == "mlp/mlp.fwd");
+        Assert.That(Fused(On(cpu, null, 2, 16, 16, 1)), Is.EqualTo(1));
+        Assert.That(Fused(On(cpu, null, 3, 64, 64, 3)), Is.Zero, "64 wide runs faster unfused on lavapipe");
+        Assert.That(Fused(On(cpu, true, 3, 64, 64, 3)), Is.EqualTo(1));
+        Assert.That(Fused(On(Device, null, 3, 64, 64, 3)), Is.EqualTo(1), "a GPU fuses");
+        Assert.That(Fused(On(Device, false, 2, 8, 1)), Is.Zero);
+    }
 }

@@ -36,7 +36,7 @@ public sealed class FusedMlpTests : GpuTest
         var compiled = Mlp(widths, act, out _).Compile(Context, new CompileOptions
         {
             InputShapes = new Dictionary<string, Shape> { ["x"] = new Shape(batch, widths[0]), ["target"] = new Shape(batch, widths[^1]) },
-            Training = true, Fuse = fuse, LearningRate = lr, InputGradients = inputGrads, Optimizer = optimizer ?? new Sgd(),
+            Training = true, Fuse = fuse, FuseMlp = fuse ? true : null, LearningRate = lr, InputGradients = inputGrads, Optimizer = optimizer ?? new Sgd(),
         });
         int seed = 11;
         foreach (var (name, t) in compiled.Parameters)
@@ -85,7 +85,7 @@ public sealed class FusedMlpTests : GpuTest
         yield return new TestCaseData(new[] { 2, 8, 8, 1 }, Activation.Tanh, 256).SetName("playground_mlp_b256");
         yield return new TestCaseData(new[] { 3, 64, 64, 64, 64, 3 }, Activation.ReLU, 2048).SetName("mlp_64x4_b2048");
         yield return new TestCaseData(new[] { 2, 16, 16, 16, 1 }, Activation.Tanh, 100).SetName("playground_preset_3x16");
-        yield return new TestCaseData(new[] { 1, 1 }, Activation.Tanh, 1).SetName("width1_batch1");
+        yield return new TestCaseData(new[] { 1, 1, 1 }, Activation.Tanh, 1).SetName("width1_batch1");
         yield return new TestCaseData(new[] { 5, 64, 7 }, Activation.Sigmoid, 37).SetName("5_64_7_batch37");
         yield return new TestCaseData(new[] { 3, 17, 1, 33, 2, 64, 9, 4, 6 }, Activation.Tanh, 333).SetName("eight_layers_odd_widths");
     }
