@@ -8,13 +8,14 @@ namespace Kiln.HostSample;
 /// <param name="Files">The PNGs written, one per frame: the noisy render (left) beside Kiln's denoised frame (right).</param>
 /// <param name="ValidationMessages">Validation warnings and errors (empty when validation was off or silent).</param>
 /// <param name="Validation">Whether the validation layer was on.</param>
-public sealed record SampleResult(IReadOnlyList<string> Files, IReadOnlyList<string> ValidationMessages, bool Validation);
+/// <param name="LastFrame">The last frame's images as read back, RGBA floats row by row: colour, albedo, normal, denoised.</param>
+public sealed record SampleResult(IReadOnlyList<string> Files, IReadOnlyList<string> ValidationMessages, bool Validation, float[][] LastFrame);
 
 /// <summary>
 /// The minimal host engine's frame loop: its scene pass draws colour, albedo and normal into its own offscreen
 /// images; Kiln's denoiser (<see cref="PostProcessPass.Denoise"/>) runs as a post-process pass recorded into the
 /// engine's own command buffer right after; the engine copies the noisy and the denoised image to its readback
-/// buffers in the same command buffer, submits, waits on its fence and writes them side by side as a PNG.
+/// buffers (with the albedo and normal) in the same command buffer, submits, waits on its fence and writes them side by side as a PNG.
 /// </summary>
 public static class SampleHost
 {
@@ -23,6 +24,7 @@ public static class SampleHost
     {
         Directory.CreateDirectory(options.OutputDirectory);
         var files = new List<string>();
+        var lastFrame = Array.Empty<float[]>();
         using var host = new SampleDevice(options.Validation);
         var targets = new RenderTarget[4]; // colour, albedo, normal, denoised
         ScenePass? scene = null;
@@ -42,6 +44,7 @@ public static class SampleHost
                     var path = Path.Combine(options.OutputDirectory, $"frame_{f:D4}.png");
                     Save(path, targets[0], targets[3]);
                     files.Add(path);
+                    if (f == options.Frames - 1) lastFrame = targets.Select(t => t.Pixels.ToArray()).ToArray();
                     log.WriteLine($"frame {f}: {sw.Elapsed.TotalMilliseconds:F0} ms -> {path}");
                 }
             }
@@ -52,7 +55,7 @@ public static class SampleHost
             scene?.Dispose();
             foreach (var t in targets) t?.Dispose();
         }
-        return new SampleResult(files, host.Messages, options.Validation);
+        return new SampleResult(files, host.Messages, options.Validation, lastFrame);
     }
 
     static void RenderFrame(SampleDevice host, ScenePass scene, GpuContext kiln, PostProcessPass denoise, RenderTarget[] targets, int f, float noise)
@@ -77,8 +80,8 @@ public static class SampleHost
         bool written = denoise.Record(kilnFrame, new[] { targets[0].Kiln, targets[1].Kiln, targets[2].Kiln }, targets[3].Kiln);
         if (!written) throw new InvalidOperationException("host sample: the denoiser did not finish within the frame (LevelsPerFrame is all levels here).");
 
-        // Kiln leaves the images in GENERAL; the engine reads back the noisy and the denoised frame.
-        targets[0].RecordReadback(cmd, ImageLayout.General, PipelineStageFlags.ComputeShaderBit, 0);
+        // Kiln leaves the images in GENERAL; the engine reads back its G-buffer and the denoised frame.
+        for (int i = 0; i < 3; i++) targets[i].RecordReadback(cmd, ImageLayout.General, PipelineStageFlags.ComputeShaderBit, 0);
         targets[3].RecordReadback(cmd, ImageLayout.General, PipelineStageFlags.ComputeShaderBit, AccessFlags.ShaderWriteBit);
         kilnFrame.Submitted();
         host.EndSubmitWait();
