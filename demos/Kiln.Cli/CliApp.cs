@@ -26,9 +26,13 @@ internal static class CliApp
                                              one 3x3 conv forward and backward, GPU-timed
           kiln bench fashion-ae-step [--batch B] [--iters N] [--json FILE]
                                              one fashion-ae Adam training step: wall ms, GPU ms per kernel
-          kiln run MODEL.onnx --input FILE --output FILE
-                                             runs an ONNX model; inputs and outputs are f32
-                                             safetensors named as the model names them
+          kiln run MODEL --input FILE --output FILE [--mask FILE]
+                                             runs an ONNX model or a checkpoint of kiln train; inputs
+                                             and outputs are f32 safetensors named as the model names
+                                             them, or images (PNG/JPEG in, PNG out; --mask: the holes
+                                             for inpaint-unet, white = missing)
+          kiln export CHECKPOINT --onnx FILE [--batch N]
+                                             a checkpoint of kiln train as an ONNX model (opset 17)
           kiln grad MODEL.onnx --input FILE --target FILE [--loss mse|l1] --output FILE
                                              one forward and backward pass: writes loss and the
                                              gradient of every initializer and input
@@ -65,6 +69,7 @@ internal static class CliApp
                 "grad" => GradCommand.Run(args[1..]),
                 "demo" => DemoCommand.Run(args[1..]),
                 "train" => TrainCommand.Run(args[1..]),
+                "export" => ExportCommand.Run(args[1..]),
                 _ => Fail($"unknown command '{args[0]}'\n\n{Usage}"),
             };
         }

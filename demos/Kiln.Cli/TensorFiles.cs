@@ -62,9 +62,9 @@ internal static class TensorFiles
             else if (model != null) return $"{command}: unexpected argument '{args[i]}'";
             else model = args[i];
         }
-        if (model == null) return $"{command}: name an ONNX model file";
+        if (model == null) return $"{command}: name a model file (ONNX, or a checkpoint of kiln train)";
         foreach (var key in allowed)
-            if (key != "loss" && !options.ContainsKey(key)) return $"{command}: --{key} FILE is required";
+            if (key is not ("loss" or "mask") && !options.ContainsKey(key)) return $"{command}: --{key} FILE is required";
         return null;
     }
 }

@@ -1,0 +1,43 @@
+using Kiln.IO;
+
+namespace Kiln.Cli;
+
+/// <summary>
+/// `kiln export CHECKPOINT --onnx FILE [--batch N]`: writes a checkpoint of `kiln train` as an ONNX model (opset 17)
+/// for other runtimes: the preset's inference graph (loss left out) with the trained parameters, its input "x" of
+/// [N, shape trained on] (N = 1 unless --batch), outputs as Kiln names them ("y", and "latent" for autoencoders).
+/// </summary>
+internal static class ExportCommand
+{
+    public static int Run(string[] args) => TensorFiles.OneLineErrors(() => Execute(args));
+
+    static int Execute(string[] args)
+    {
+        string? checkpoint = null, onnx = null;
+        int batch = 1;
+        for (int i = 0; i < args.Length; i++)
+        {
+            string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"export: {args[i]} needs a value");
+            switch (args[i])
+            {
+                case "--onnx": onnx = Next(); break;
+                case "--batch":
+                    batch = int.TryParse(Next(), out var b) && b > 0 ? b : throw new ArgumentException($"export: --batch takes a positive integer, got '{args[i]}'");
+                    break;
+                default:
+                    if (args[i].StartsWith('-') || checkpoint != null) return CliApp.Fail($"export: unexpected argument '{args[i]}'");
+                    checkpoint = args[i];
+                    break;
+            }
+        }
+        if (checkpoint == null) return CliApp.Fail("export: name a checkpoint of kiln train");
+        if (onnx == null) return CliApp.Fail("export: --onnx FILE is required");
+        if (!CheckpointModel.IsCheckpoint(checkpoint)) return CliApp.Fail($"export: {checkpoint} is an ONNX model already; export takes a checkpoint of kiln train");
+        using var gpu = GpuContext.Create();
+        var example = Training.Checkpoint.Read(checkpoint).InputShape;
+        using var model = CheckpointModel.Load(gpu, checkpoint, example == null ? null : new Shape(new[] { batch }.Concat(example).ToArray()));
+        OnnxExporter.Save(model.Network, model.Compiled, onnx);
+        Console.WriteLine($"{onnx}: {model.Preset.Name}, input x {model.InputShape}, outputs {string.Join(", ", model.OutputNames)}");
+        return 0;
+    }
+}
