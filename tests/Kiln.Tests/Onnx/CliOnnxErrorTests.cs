@@ -90,7 +90,7 @@ public sealed class CliOnnxErrorTests
     public void BadArguments()
     {
         FailsWithOneLine(OnnxFixtures.Cli("run", model, "--input", input), "--output");
-        FailsWithOneLine(OnnxFixtures.Cli("run", "--input", input, "--output", output), "name an ONNX model");
+        FailsWithOneLine(OnnxFixtures.Cli("run", "--input", input, "--output", output), "name a model file");
         FailsWithOneLine(OnnxFixtures.Cli("grad", model, "--input", input, "--target", target, "--loss", "huber", "--output", output), "mse or l1");
         FailsWithOneLine(OnnxFixtures.Cli("run", Path.Combine(dir, "absent.onnx"), "--input", input, "--output", output), "absent.onnx");
         FailsWithOneLine(OnnxFixtures.Cli("run", model, "--input", input, "--output", output, "--speed", "11"), "--speed");
