@@ -35,6 +35,12 @@ public sealed class BrowserViewer : IAsyncDisposable, IDisposable
     sealed class Client
     {
         public readonly SemaphoreSlim FrameReady = new(0, 1);
+
+        /// <summary>Wakes the sender for the newest frame; a wake-up already pending covers it (the count is at most 1).</summary>
+        public void Signal()
+        {
+            try { FrameReady.Release(); } catch (SemaphoreFullException) { }
+        }
         public readonly SemaphoreSlim SendLock = new(1, 1);
     }
 
@@ -98,8 +104,7 @@ public sealed class BrowserViewer : IAsyncDisposable, IDisposable
         Volatile.Write(ref latest, new Snapshot(r.Index, binary, stats));
         lock (clients)
             foreach (var c in clients)
-                if (c.FrameReady.CurrentCount == 0)
-                    try { c.FrameReady.Release(); } catch (SemaphoreFullException) { }
+                c.Signal();
     }
 
     async Task Serve(HttpContext http)
@@ -117,7 +122,9 @@ public sealed class BrowserViewer : IAsyncDisposable, IDisposable
         {
             var hello = JsonSerializer.Serialize(new { type = "hello", demo = demo.Name, width = demo.Width, height = demo.Height, paint_width = demo.Paintable?.Width ?? 0, paint_height = demo.Paintable?.Height ?? 0 });
             await Send(socket, client, Encoding.UTF8.GetBytes(hello), WebSocketMessageType.Text, done.Token);
-            if (Volatile.Read(ref latest) != null) client.FrameReady.Release();
+            // Present may already have signalled this client between its registration and here: Signal tolerates that
+            // (a plain Release threw SemaphoreFullException and dropped the connection before its first frame).
+            if (Volatile.Read(ref latest) != null) client.Signal();
             var sender = SendFrames(socket, client, done.Token);
             await Receive(socket, client, done.Token);
             done.Cancel();
