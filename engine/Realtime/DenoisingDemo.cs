@@ -45,15 +45,7 @@ public sealed class DenoisingDemo : RealtimeDemo
             var training = DenoiseUNet.Build(InputChannels);
             training.SetLoss(new L1Loss(), training.Outputs[0].Node, training.Input("target"));
             var x = new Shape(1, InputChannels, h, w);
-            net = new OnlineNetwork(context, DenoiseUNet.Build(InputChannels), training, CompileOptions.For("x", x),
-                new CompileOptions
-                {
-                    InputShapes = new Dictionary<string, Shape> { ["x"] = x, ["target"] = new Shape(1, 3, h, w) },
-                    Training = true,
-                    Optimizer = new Adam(),
-                    LearningRate = learningRate,
-                    Seed = seed,
-                });
+            net = OnlineNetwork.ForImages(context, DenoiseUNet.Build(InputChannels), training, x, 3, learningRate, seed);
         }
         catch
         {

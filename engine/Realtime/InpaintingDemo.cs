@@ -42,16 +42,7 @@ public sealed class InpaintingDemo : RealtimeDemo
         paint = new PaintedMask(w, h);
         try
         {
-            net = new OnlineNetwork(context, InpaintUNet.Build(channels), InpaintUNet.BuildForTraining(channels),
-                CompileOptions.For("x", x),
-                new CompileOptions
-                {
-                    InputShapes = new Dictionary<string, Shape> { ["x"] = x, ["target"] = new Shape(1, 3, h, w) },
-                    Training = true,
-                    Optimizer = new Adam(),
-                    LearningRate = learningRate,
-                    Seed = seed,
-                });
+            net = OnlineNetwork.ForImages(context, InpaintUNet.Build(channels), InpaintUNet.BuildForTraining(channels), x, 3, learningRate, seed);
         }
         catch
         {

@@ -36,6 +36,23 @@ internal sealed class OnlineNetwork : IDisposable
         foreach (var (name, t) in Infer.Parameters) t.Upload(Train.Parameters[name].ToArray());
     }
 
+    /// <summary>
+    /// An image-to-image network trained with Adam on one frame: input "x" of <paramref name="input"/>'s shape,
+    /// target "target" of <paramref name="targetChannels"/> channels at the same size.
+    /// </summary>
+    public static OnlineNetwork ForImages(GpuContext context, Network inference, Network training, Shape input, int targetChannels, float learningRate, int seed)
+    {
+        var (n, _, h, w) = input.Nchw;
+        return new OnlineNetwork(context, inference, training, CompileOptions.For("x", input), new CompileOptions
+        {
+            InputShapes = new Dictionary<string, Shape> { ["x"] = input, ["target"] = new Shape(n, targetChannels, h, w) },
+            Training = true,
+            Optimizer = new Adam(),
+            LearningRate = learningRate,
+            Seed = seed,
+        });
+    }
+
     /// <summary>Records <paramref name="steps"/> training steps, the last loss into scalar <paramref name="lossSlot"/>, then the parameter copy.</summary>
     public void RecordTraining(Frame frame, int steps, int lossSlot)
     {
