@@ -12,9 +12,18 @@ internal sealed class Emitter
     readonly List<Value> values = new();
     readonly List<Step> steps = new();
 
-    public Emitter(DeviceInfo device) => Device = device;
+    public Emitter(DeviceInfo device, Precision precision = Precision.Fp32, IReadOnlyList<string>? preferKernels = null)
+    {
+        Device = device;
+        Precision = precision;
+        PreferKernels = preferKernels ?? Array.Empty<string>();
+    }
 
     public DeviceInfo Device { get; }
+    /// <summary>The arithmetic kernels may use (CompileOptions.Precision).</summary>
+    public Precision Precision { get; }
+    /// <summary>Kernel entries chosen ahead of priority where they can run (CompileOptions.PreferKernels).</summary>
+    public IReadOnlyList<string> PreferKernels { get; }
     public IReadOnlyList<Value> Values => values;
     public IReadOnlyList<Step> Steps => steps;
     /// <summary>forward, backward or update: tags the steps emitted next.</summary>

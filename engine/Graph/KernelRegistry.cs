@@ -13,6 +13,11 @@ internal interface IKernelEntry
     /// <summary>Higher wins among the entries that support a device.</summary>
     int Priority { get; }
     bool Supports(DeviceInfo device);
+    /// <summary>
+    /// The least precision the entry's arithmetic needs: an <see cref="Precision.Fp16"/> entry (fp16 operands) is
+    /// only chosen when the network is compiled with <see cref="Precision.Fp16"/>.
+    /// </summary>
+    Precision Arithmetic => Precision.Fp32;
 }
 
 /// <summary>The registry of kernel entries, keyed by operation, element type and layout, chosen by device.</summary>
@@ -38,17 +43,25 @@ internal static class KernelRegistry
         }
     }
 
-    /// <summary>The best entry of type <typeparamref name="T"/> for this operation, type, layout and device.</summary>
-    public static T Choose<T>(string operation, ElementType type, TensorLayout layout, DeviceInfo device) where T : class, IKernelEntry
+    /// <summary>
+    /// The entry of type <typeparamref name="T"/> for this operation, type and layout that the emitter's device and
+    /// precision allow and <paramref name="accepts"/> takes (shape limits of specialised kernels): one the emitter
+    /// prefers by name (CompileOptions.PreferKernels) if any, else the highest priority.
+    /// </summary>
+    public static T Choose<T>(string operation, ElementType type, TensorLayout layout, Emitter e, Func<T, bool>? accepts = null)
+        where T : class, IKernelEntry
     {
         lock (gate)
         {
-            var best = entries.OfType<T>()
-                .Where(e => e.Operation == operation && e.ElementType == type && e.Layout == layout && e.Supports(device))
-                .OrderByDescending(e => e.Priority).FirstOrDefault();
+            var usable = entries.OfType<T>()
+                .Where(k => k.Operation == operation && k.ElementType == type && k.Layout == layout && k.Supports(e.Device)
+                            && k.Arithmetic <= e.Precision && (accepts == null || accepts(k)))
+                .ToList();
+            var best = usable.FirstOrDefault(k => e.PreferKernels.Contains(k.GetType().Name))
+                       ?? usable.OrderByDescending(k => k.Priority).FirstOrDefault();
             return best ?? throw new GraphException(
-                $"No {operation} kernel for {type.Name()} {layout} on {device.Name}; registered: " +
-                string.Join(", ", entries.Where(e => e.Operation == operation).Select(e => $"{e.GetType().Name} ({e.ElementType.Name()} {e.Layout})")));
+                $"No {operation} kernel for {type.Name()} {layout} at {e.Precision} on {e.Device.Name}; registered: " +
+                string.Join(", ", entries.Where(k => k.Operation == operation).Select(k => $"{k.GetType().Name} ({k.ElementType.Name()} {k.Layout})")));
         }
     }
 

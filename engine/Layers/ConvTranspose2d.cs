@@ -82,7 +82,8 @@ public sealed class ConvTranspose2d : Layer, IFusableProducer
         if (b.GradInput is { } dx)
         {
             var conv = new ConvAttributes(a.OutChannels, a.InChannels, a.Kernel, a.Stride, a.Padding, a.Dilation, a.Groups, false);
-            var kernel = KernelRegistry.Choose<IConv2dForward>("conv2d.fwd", b.GradOutput.ElementType, b.GradOutput.Layout, b.Emitter.Device);
+            var kernel = KernelRegistry.Choose<IConv2dForward>("conv2d.fwd", b.GradOutput.ElementType, b.GradOutput.Layout, b.Emitter,
+                k => k.Accepts(conv, b.GradOutput.Shape, dx.Shape));
             kernel.Emit(b.Emitter, conv, b.GradOutput, w, null, dx, Activation.None, 0, $"{b.Name}.bwd_input");
         }
         ConvKernels.WeightGrad(b.Emitter, a, b.Input, b.GradOutput, b.GradParam("weight"), $"{b.Name}.bwd_weight");

@@ -46,7 +46,7 @@ public sealed class Linear : Layer, IFusableProducer
 
     internal override void Forward(ForwardPass f)
     {
-        var kernel = KernelRegistry.Choose<ILinearForward>("linear.fwd", f.Input.ElementType, f.Input.Layout, f.Emitter.Device);
+        var kernel = KernelRegistry.Choose<ILinearForward>("linear.fwd", f.Input.ElementType, f.Input.Layout, f.Emitter);
         kernel.Emit(f.Emitter, f.Input, f.Param("weight"), HasBias ? f.Param("bias") : null, f.Output, f.Activation, f.Slope, $"{f.Name}.fwd");
     }
 
