@@ -80,7 +80,7 @@ public class Network
     {
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(options);
-        return new CompiledNetwork(context, options, Graph.Compiler.Plan(this, context.Info, options));
+        return new CompiledNetwork(context, options, Graph.Compiler.Plan(this, context.KernelDevice, options));
     }
 
     /// <summary>The compiled graph's dispatches, barriers and memory for a device, without allocating anything.</summary>

@@ -46,6 +46,18 @@ public sealed unsafe partial class GpuContext : IDisposable
     internal bool Float16Enabled { get; }
     internal bool Storage16Enabled { get; }
     internal bool CooperativeMatrixEnabled { get; }
+    /// <summary>
+    /// <see cref="Info"/> as kernels may use it: the optional features (fp16 arithmetic, 16-bit storage, cooperative
+    /// matrices) only where this device was created with them enabled, which a host-owned device may not be.
+    /// </summary>
+    internal DeviceInfo KernelDevice => Info with
+    {
+        ShaderFloat16 = Float16Enabled,
+        StorageBuffer16BitAccess = Storage16Enabled,
+        CooperativeMatrix = CooperativeMatrixEnabled,
+        CooperativeMatrixShapes = CooperativeMatrixEnabled ? Info.CooperativeMatrixShapes : Array.Empty<string>(),
+        CooperativeMatrix2 = false,
+    };
 
     /// <summary>Creates an instance and a device of Kiln's own.</summary>
     public static GpuContext Create(ContextOptions? options = null) => new(options ?? new ContextOptions(), null);

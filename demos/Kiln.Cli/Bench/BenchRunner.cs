@@ -6,20 +6,22 @@ namespace Kiln.Cli.Bench;
 /// Compiles one workload on a profiling context, fills its inputs with random values in [0, 1), replays the
 /// recorded step <c>warmup</c> times unmeasured, then <c>iters</c> times measured: per replay the GPU span
 /// (timestamps), the dispatches' own GPU times and the host's submit-to-fence time; the medians are reported.
+/// The workload is compiled at the precision asked for (<see cref="CompileOptions.Precision"/>).
 /// </summary>
 internal static class BenchRunner
 {
-    public static BenchResult Run(GpuContext context, BenchWorkload workload, BenchSize size, int iters, int warmup, bool kernels, DeviceLimits limits)
+    public static BenchResult Run(GpuContext context, BenchWorkload workload, BenchSize size, int iters, int warmup, bool kernels, DeviceLimits limits,
+        Precision precision = Precision.Fp32)
     {
         var result = new BenchResult
         {
             Workload = workload.Id,
             What = workload.What,
-            Config = "fp32",
+            Config = precision == Precision.Fp16 ? "fp16" : "fp32",
             Size = size == BenchSize.Full ? "full" : "small",
             Iters = iters,
             Warmup = warmup,
-            LimitTflops = limits.Fp32Tflops,
+            LimitTflops = limits.ComputeTflops(precision),
         };
         BenchSetup setup;
         try { setup = workload.Build(size); }
@@ -28,7 +30,7 @@ internal static class BenchRunner
 
         var compileTimer = Stopwatch.StartNew();
         CompiledNetwork compiled;
-        try { compiled = setup.Network.Compile(context, setup.Options); }
+        try { compiled = setup.Network.Compile(context, setup.Options with { Precision = precision }); }
         catch (Exception e) when (e is KilnException or ArgumentException) { return result with { Error = e.Message }; }
         using var _ = compiled;
         var rng = new Random(1234);

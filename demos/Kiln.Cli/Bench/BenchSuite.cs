@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Kiln.Graph;
 
 namespace Kiln.Cli.Bench;
 
@@ -63,12 +64,6 @@ internal static class BenchSuite
         var workloads = BenchWorkloads.Matching(words);
         if (workloads.Count == 0)
             return CliApp.Fail($"bench: no workload id contains {string.Join(" or ", words.Select(w => $"'{w}'"))}; workloads: {string.Join(", ", BenchWorkloads.All.Select(w => w.Id))}");
-        // Kiln's kernels are f32 only so far: an fp16 row would be an fp32 measurement under the wrong name.
-        if (precision == "fp16")
-        {
-            Console.Error.WriteLine("kiln: bench: fp16 kernels are not there yet (every Kiln kernel is f32 today); run with --precision fp32");
-            return 1;
-        }
         var peer = peerPath != null ? PeerResults.Load(peerPath) : null;
         if (warmup < 0) warmup = size == BenchSize.Full ? 5 : 2;
 
@@ -84,12 +79,16 @@ internal static class BenchSuite
         Console.WriteLine($"limit: {limits.Source}");
         if (peer != null) Console.WriteLine($"peer: {peerPath} ({peer.Count} results{(peer.Gpu != "" ? $" on {peer.Gpu}" : "")}); ratio = Kiln GPU ms / peer ms, below 1 is faster");
         if (device.IsCpu) Console.WriteLine("note: a CPU Vulkan device: only correctness and host overhead mean anything here, not speed");
+        if (precision == "fp16")
+            Console.WriteLine(KernelRegistry.All.Any(k => k.Arithmetic == Precision.Fp16 && k.Supports(context.KernelDevice))
+                ? "fp16: kernels with an fp16 path (cooperative-matrix convolutions) take fp16 operands with f32 accumulation; storage and the other kernels stay f32"
+                : $"fp16: {device.Name} has no kernel with an fp16 path (no cooperative matrices): the rows below run the f32 kernels");
         BenchTable.PrintHeader(peer != null);
 
         var results = new List<BenchResult>();
         foreach (var w in workloads)
         {
-            var r = BenchRunner.Run(context, w, size, iters, warmup, kernels, limits);
+            var r = BenchRunner.Run(context, w, size, iters, warmup, kernels, limits, precision == "fp16" ? Precision.Fp16 : Precision.Fp32);
             if (peer?.Find(w.Id, precision) is { } p && r.GpuMs is { } gpu)
                 r = r with { PeerMs = p.Ms, PeerConfig = p.Config, RatioToPeer = gpu / p.Ms };
             results.Add(r);
@@ -108,7 +107,7 @@ internal static class BenchSuite
                 size = size == BenchSize.Full ? "full" : "small",
                 iters,
                 warmup,
-                limits = new { fp32_tflops = limits.Fp32Tflops, copy_tbps = limits.CopyTBps, source = limits.Source },
+                limits = new { fp32_tflops = limits.Fp32Tflops, fp16_tensor_tflops = limits.Fp16TensorTflops, copy_tbps = limits.CopyTBps, source = limits.Source },
                 roofline = measured == null ? null : new
                 {
                     fp32_tflops = measured.Fp32Tflops,

@@ -1,6 +1,10 @@
 namespace Kiln.Cli.SelfTest;
 
-/// <summary>Conv2d forward and backward: random kernel sizes, strides, padding, dilation, groups; one 3x3 benchmark-like shape.</summary>
+/// <summary>
+/// Conv2d forward and backward: random kernel sizes, strides, padding, dilation, groups; fixed wider shapes that the
+/// GPU's tiled and cooperative-matrix kernels take (channels past one tile, a reduction not a multiple of its step,
+/// pixels not a multiple of its tile, stride 2, dilation 2).
+/// </summary>
 internal sealed class Conv2dCheck : KernelCheck
 {
     public override string Operation => "conv2d";
@@ -8,6 +12,10 @@ internal sealed class Conv2dCheck : KernelCheck
     public override IEnumerable<CheckCase> Cases(Random rng, int count)
     {
         yield return Case(2, 16, 16, 19, 21, 3, 1, 1, 1, 1, true);
+        yield return Case(1, 9, 32, 17, 13, 3, 1, 1, 1, 1, true);
+        yield return Case(2, 40, 112, 12, 11, 3, 1, 1, 1, 1, true);
+        yield return Case(1, 24, 48, 15, 16, 5, 2, 2, 1, 1, false);
+        yield return Case(1, 20, 70, 14, 14, 3, 1, 2, 2, 1, true);
         for (int made = 1; made < count;)
         {
             int g = rng.Next(3) == 0 ? rng.Next(1, 4) : 1;

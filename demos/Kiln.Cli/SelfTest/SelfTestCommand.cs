@@ -1,10 +1,13 @@
+using Kiln.Graph;
+
 namespace Kiln.Cli.SelfTest;
 
 /// <summary>
 /// `kiln selftest [OPERATION...] [--cases N] [--seed S]`: on the device at hand, every operation of
 /// <see cref="KernelCheck.All"/> on N random shapes (plus its benchmark-like one) through the kernels the
-/// registry picks there, forward and backward, against double CPU references; a pass/fail table, exit 1 on
-/// any failure.
+/// registry picks there, forward and backward, against double CPU references, at f32 and, where the device has
+/// kernels with fp16 arithmetic (cooperative matrices), again at <see cref="Precision.Fp16"/>; a pass/fail table,
+/// exit 1 on any failure.
 /// </summary>
 internal static class SelfTestCommand
 {
@@ -36,21 +39,27 @@ internal static class SelfTestCommand
             return CliApp.Fail($"selftest: no operation matches {string.Join(" or ", words)}; operations: {string.Join(", ", KernelCheck.All.Select(c => c.Operation))}");
 
         using var context = GpuContext.Create();
+        var precisions = new List<Precision> { Precision.Fp32 };
+        if (KernelRegistry.All.Any(k => k.Arithmetic == Precision.Fp16 && k.Supports(context.KernelDevice))) precisions.Add(Precision.Fp16);
         Console.WriteLine($"kiln selftest on {context.Info.Name} ({context.Info.Type}): kernels the registry picks here vs double CPU references; " +
-                          $"max|err|/max|ref| within {SelfTestTolerances.Forward:0e0} (forward), {SelfTestTolerances.Gradient:0e0} (gradients); seed {seed}");
-        Console.WriteLine($"{"operation",-17} {"case",-36} {"fwd err",9} {"grad err",9} {"result",6}  kernels");
+                          string.Join("; ", precisions.Select(p => $"{Name(p)}: max|err|/max|ref| within {SelfTestTolerances.Forward(p):0e0} (forward), {SelfTestTolerances.Gradient(p):0e0} (gradients)")) +
+                          $"; seed {seed}");
+        Console.WriteLine($"{"operation",-17} {"case",-36} {"prec",4} {"fwd err",9} {"grad err",9} {"result",6}  kernels");
         var results = new List<SelfTestResult>();
         var rng = new Random(seed);
         foreach (var check in checks)
         foreach (var c in check.Cases(rng, cases))
+        foreach (var precision in precisions)
         {
-            var r = SelfTestRunner.Run(context, check.Operation, c, rng);
+            var r = SelfTestRunner.Run(context, check.Operation, c, rng, precision);
             results.Add(r);
-            Console.WriteLine($"{r.Operation,-17} {r.Case,-36} {r.ForwardError,9:0.0e0} {r.GradientError,9:0.0e0} {(r.Passed ? "pass" : "FAIL"),6}  " +
+            Console.WriteLine($"{r.Operation,-17} {r.Case,-36} {Name(r.Precision),4} {r.ForwardError,9:0.0e0} {r.GradientError,9:0.0e0} {(r.Passed ? "pass" : "FAIL"),6}  " +
                               (r.Error != null ? "error: " + r.Error : r.Kernels));
         }
         int failed = results.Count(r => !r.Passed);
         Console.WriteLine($"{results.Count - failed} of {results.Count} passed");
         return failed == 0 ? 0 : 1;
     }
+
+    static string Name(Precision p) => p == Precision.Fp16 ? "fp16" : "fp32";
 }

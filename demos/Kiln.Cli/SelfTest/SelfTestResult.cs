@@ -1,7 +1,7 @@
 namespace Kiln.Cli.SelfTest;
 
-/// <summary>One checked case: the kernels the registry picked, the worst forward and gradient errors, pass or fail.</summary>
-internal sealed record SelfTestResult(string Operation, string Case, string Kernels, double ForwardError, double GradientError, string? Error)
+/// <summary>One checked case at one precision: the kernels the registry picked, the worst forward and gradient errors, pass or fail.</summary>
+internal sealed record SelfTestResult(string Operation, string Case, Precision Precision, string Kernels, double ForwardError, double GradientError, string? Error)
 {
-    public bool Passed => Error == null && ForwardError <= SelfTestTolerances.Forward && GradientError <= SelfTestTolerances.Gradient;
+    public bool Passed => Error == null && ForwardError <= SelfTestTolerances.Forward(Precision) && GradientError <= SelfTestTolerances.Gradient(Precision);
 }

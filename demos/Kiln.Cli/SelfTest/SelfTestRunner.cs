@@ -3,12 +3,12 @@ namespace Kiln.Cli.SelfTest;
 /// <summary>
 /// Runs one <see cref="CheckCase"/>: the layer alone in a network, compiled for training with a
 /// <see cref="DotLoss"/> against a chosen output gradient (so the input and parameter gradients are exactly the
-/// layer's backward of it) and a zero learning rate, on random inputs and parameters; then compares y and every
-/// gradient with the CPU reference.
+/// layer's backward of it) and a zero learning rate, on random inputs and parameters, at the given precision; then
+/// compares y and every gradient with the CPU reference.
 /// </summary>
 internal static class SelfTestRunner
 {
-    public static SelfTestResult Run(GpuContext context, string operation, CheckCase c, Random rng)
+    public static SelfTestResult Run(GpuContext context, string operation, CheckCase c, Random rng, Precision precision = Precision.Fp32)
     {
         string kernels = "";
         try
@@ -25,6 +25,7 @@ internal static class SelfTestRunner
                 InputGradients = true,
                 LearningRate = 0,
                 Fuse = false,
+                Precision = precision,
             });
             kernels = string.Join(", ", compiled.Plan.Dispatches.Where(d => d.Label.StartsWith("layer.", StringComparison.Ordinal) && !d.Kernel.StartsWith("optim/", StringComparison.Ordinal))
                 .Select(d => d.Kernel).Distinct());
@@ -43,11 +44,11 @@ internal static class SelfTestRunner
             double gradient = SelfTestTolerances.MaxRelative(compiled.InputGradients["x"].ToArray(), expected.GradX);
             if (expected.GradW != null) gradient = Math.Max(gradient, SelfTestTolerances.MaxRelative(compiled.Gradients["layer.weight"].ToArray(), expected.GradW));
             if (expected.GradB != null) gradient = Math.Max(gradient, SelfTestTolerances.MaxRelative(compiled.Gradients["layer.bias"].ToArray(), expected.GradB));
-            return new SelfTestResult(operation, c.Description, kernels, forward, gradient, null);
+            return new SelfTestResult(operation, c.Description, precision, kernels, forward, gradient, null);
         }
         catch (Exception e) when (e is KilnException or ArgumentException or KeyNotFoundException or InvalidOperationException)
         {
-            return new SelfTestResult(operation, c.Description, kernels, double.NaN, double.NaN, e.Message);
+            return new SelfTestResult(operation, c.Description, precision, kernels, double.NaN, double.NaN, e.Message);
         }
     }
 

@@ -37,7 +37,7 @@ public sealed class SelfTestTests : GpuTest
             return r with { Y = y };
         }), new Random(5));
         Assert.That(fwd.Passed, Is.False);
-        Assert.That(fwd.ForwardError, Is.GreaterThan(SelfTestTolerances.Forward));
+        Assert.That(fwd.ForwardError, Is.GreaterThan(SelfTestTolerances.Forward(Precision.Fp32)));
 
         var grad = SelfTestRunner.Run(Context, "linear", Skewed(r =>
         {
@@ -46,6 +46,6 @@ public sealed class SelfTestTests : GpuTest
             return r with { GradW = gw };
         }), new Random(5));
         Assert.That(grad.Passed, Is.False);
-        Assert.That(grad.GradientError, Is.GreaterThan(SelfTestTolerances.Gradient));
+        Assert.That(grad.GradientError, Is.GreaterThan(SelfTestTolerances.Gradient(Precision.Fp32)));
     }
 }

@@ -1,0 +1,49 @@
+using Kiln.Graph;
+using Kiln.Vulkan;
+
+namespace Kiln.Layers;
+
+/// <summary>
+/// shaders/conv2d/conv2d.fwd_coopmat.comp: the convolution as an implicit GEMM on tensor cores (KHR cooperative
+/// matrices, fp16 operands, f32 accumulation, f32 storage), chosen under <see cref="Precision.Fp16"/> on devices with
+/// 16x16x16 f16*f16+f32 subgroup matrices and 32-wide subgroups. Groups of 1 and at least 16 output channels (a
+/// thinner layer would waste most of each 32-channel tile: the direct kernel takes it).
+/// </summary>
+internal sealed class Conv2dCoopMat : IConv2dForward
+{
+    internal const string CoopShape = "16x16x16 f16*f16+f32->f32 (subgroup)";
+    const int TileN = 128; // BN in the shader
+
+    public string Operation => "conv2d.fwd";
+    public ElementType ElementType => ElementType.F32;
+    public TensorLayout Layout => TensorLayout.Nchw;
+    public int Priority => 10;
+    public Precision Arithmetic => Precision.Fp16;
+
+    public bool Supports(DeviceInfo device) =>
+        device.CooperativeMatrix && device.ShaderFloat16 && device.SubgroupSize == 32 && device.CooperativeMatrixShapes.Contains(CoopShape);
+
+    public bool Accepts(ConvAttributes a, Shape x, Shape y) => a.Groups == 1 && y[1] >= 16;
+
+    /// <summary>Subgroups along the output channels (the tile is 32 of them per subgroup): the fewest that cover Cout, 1, 2 or 4.</summary>
+    internal static int SubgroupsM(int cout) => cout <= 32 ? 1 : cout <= 64 ? 2 : 4;
+
+    public void Emit(Emitter e, ConvAttributes a, Value x, Value w, Value? bias, Value y, Activation act, float slope, string label)
+    {
+        var (n, cin, h, wd) = x.Shape.Nchw;
+        var (_, cout, oh, ow) = y.Shape.Nchw;
+        int sgm = SubgroupsM(cout);
+        var constants = new[]
+        {
+            (uint)a.Kernel.H, (uint)a.Kernel.W, (uint)a.Stride.H, (uint)a.Stride.W, (uint)a.Padding.H, (uint)a.Padding.W,
+            (uint)a.Dilation.H, (uint)a.Dilation.W, bias != null ? 1u : 0u, (uint)act, KernelSpec.Word(slope), (uint)sgm,
+        };
+        var spec = new KernelSpec("conv2d/conv2d.fwd_coopmat", KernelSpec.Buffers(4), 28, constants, (uint)(64 * sgm));
+        long pixelTiles = ((long)n * oh * ow + TileN - 1) / TileN;
+        if (pixelTiles > e.Device.MaxWorkgroupCount[0])
+            throw new GraphException($"{label}: {n}x{oh}x{ow} output pixels need {pixelTiles} workgroups, more than the device's {e.Device.MaxWorkgroupCount[0]}.");
+        var groups = ((uint)pixelTiles, (uint)((cout + 32 * sgm - 1) / (32 * sgm)), 1u);
+        e.Dispatch(spec, groups, PushConstants.Ints(n, cin, cout, h, wd, oh, ow), label,
+            Arg.In(x), Arg.In(w), Arg.In(bias ?? w), Arg.Out(y));
+    }
+}
