@@ -6,9 +6,10 @@
 // A workgroup has SG_M x 2 subgroups of 32 invocations (SG_M = 1, 2 or 4) and computes a BM = 32 * SG_M (output
 // channels) by BN = 128 (pixels, over the images of the batch) tile of Y; each subgroup a 32 x 64 block of it as
 // 2 x 4 accumulators. The reduction runs in steps of BK = 32: the step's weight tile [BM, BK] and im2col tile
-// [BK, BN] are loaded (coalesced: along k for weights, along pixels for the input) into shared memory while the
-// previous step's tiles feed the tensor cores (two shared buffers, one barrier per step). The epilogue adds the
-// bias and activation through a per-subgroup 16x16 staging tile, so any Cout and pixel count are handled.
+// [BK, BN] are loaded (coalesced: along k for weights, along pixels for the input) into registers while the
+// previous step's tiles feed the tensor cores, then into the other of two shared buffers (one barrier per step).
+// The epilogue adds the bias and activation through a per-subgroup 16x16 staging tile, so any Cout and pixel
+// count are handled. Shared memory: 2 * BM * 80 + 2 * 32 * 272 + 2 * SG_M * 1024 bytes (at most 43 KiB).
 // Requires a subgroup size of 32 (the host checks).
 // Bindings: 0 x [N,Cin,H,W]  1 w [Cout,Cin,KH,KW]  2 bias [Cout] (unused when HAS_BIAS=0)  3 y [N,Cout,OH,OW]
 // Specialization: 0 KH, 1 KW, 2 SH, 3 SW, 4 PH, 5 PW, 6 DH, 7 DW, 8 HAS_BIAS, 9 ACT, 10 SLOPE (float), 11 SG_M
@@ -18,6 +19,7 @@
 #extension GL_KHR_memory_scope_semantics : require
 #extension GL_KHR_shader_subgroup_basic : require
 #extension GL_EXT_shader_explicit_arithmetic_types_float16 : require
+#extension GL_EXT_control_flow_attributes : require
 #include "kiln.glsl"
 
 #define TM 2            // accumulator rows per subgroup (16 channels each)
@@ -25,10 +27,10 @@
 #define SG_N 2          // subgroups along the pixels
 #define BN 128          // pixels per workgroup tile: 16 * TN * SG_N
 #define BK 32           // reduction step
-#define BM_MAX 128
 #define LDA (BK + 8)    // shared row pitches in f16 elements, padded against bank conflicts
 #define LDB (BN + 8)
 #define LDC 16
+#define COLS_MAX 2      // pixel columns per invocation when THREADS < BN (SG_M = 1)
 
 layout(constant_id = 0) const int KH = 3;
 layout(constant_id = 1) const int KW = 3;
@@ -56,43 +58,72 @@ layout(std430, binding = 3) writeonly buffer Y { float y[]; };
 
 layout(push_constant) uniform P { int n, cin, cout, h, w, oh, ow; } p;
 
-#define A_SIZE (BM_MAX * LDA)
+const int A_SIZE = BM * LDA;
 #define B_SIZE (BK * LDB)
 #define C_SIZE (16 * LDC)
-shared float16_t As[2 * A_SIZE];   // two buffers
+shared float16_t As[2 * A_SIZE];         // two buffers
 shared float16_t Bs[2 * B_SIZE];
-shared float Cs[4 * SG_N * C_SIZE]; // one staging tile per subgroup
+shared float Cs[SG_M * SG_N * C_SIZE];  // one staging tile per subgroup
 
-// Where an invocation's pixel columns read from: the image's base offset and the top-left input position of the
-// window, or base -1 for a column past the last pixel.
-int colBase[2], colY[2], colX[2];
+// Where an invocation's pixel columns read from: the offset of the window's top-left input element (which may lie
+// outside the image), and which kernel rows (bit ky) and columns (bit kx) of the window fall inside the image; both
+// masks are 0 for a column past the last pixel, so that column reads zeros.
+int colOffset[COLS_MAX];
+uint colRows[COLS_MAX], colCols[COLS_MAX];
 
-void stage(int buf, int k0, int m0, int tid)
+// One reduction step's tiles pass through registers: loaded from global memory before the previous step's products
+// (the loads are in flight while the tensor cores work), written to shared memory after them. Loads are
+// unconditional (an element outside the tensors reads element 0 and is replaced by zero), so none waits on another.
+const int A_PER = BM * BK / THREADS;   // weight elements per invocation (16)
+const int B_PER = BK * BN / THREADS;   // im2col elements per invocation (64 / SG_M)
+const int B_ROWS = BK / ROW_STEP;      // im2col rows per invocation and column
+float aReg[16];
+float bReg[64];
+
+void load(int k0, int m0, int tid)
 {
     const int K = p.cin * KH * KW;
     // Weights: BM rows of BK consecutive k, coalesced along k.
-    for (int i = tid; i < BM * BK; i += THREADS)
+    [[unroll]] for (int q = 0; q < A_PER; q++)
     {
-        const int r = i / BK, c = i % BK;
+        const int i = tid + q * THREADS, r = i / BK, c = i % BK;
         const int m = m0 + r, k = k0 + c;
-        As[buf * A_SIZE + r * LDA + c] = float16_t(m < p.cout && k < K ? w[m * K + k] : 0.0);
+        const bool ok = m < p.cout && k < K;
+        const float v = w[ok ? m * K + k : 0];
+        aReg[q] = ok ? v : 0.0;
     }
-    // im2col: BK rows (k) of BN pixels, coalesced along the pixels.
+    // im2col: BK rows (k) of BN pixels, coalesced along the pixels. A row's offset and kernel tap are the same for
+    // every invocation; each invocation's own part is its precomputed column offset and masks.
     const int H = p.h, W = p.w;
-    for (int r = THREADS >= BN ? tid / BN : 0; r < BK; r += ROW_STEP)
+    const int r0 = THREADS >= BN ? tid / BN : 0;
+    [[unroll]] for (int rr = 0; rr < B_ROWS; rr++)
     {
-        const int k = k0 + r;
+        const int k = k0 + r0 + rr * ROW_STEP;
         const int ci = k / (KH * KW), t = k % (KH * KW), ky = t / KW, kx = t % KW;
-        for (int j = 0; j < COLS; j++)
+        const int rowOffset = (ci * H + ky * DH) * W + kx * DW;
+        [[unroll]] for (int j = 0; j < COLS; j++)
         {
-            const int c = THREADS >= BN ? tid % BN : tid + j * THREADS;
-            const int iy = colY[j] + ky * DH, ix = colX[j] + kx * DW;
-            float v = 0.0;
-            if (k < K && colBase[j] >= 0 && iy >= 0 && iy < H && ix >= 0 && ix < W)
-                v = x[colBase[j] + (ci * H + iy) * W + ix];
-            Bs[buf * B_SIZE + r * LDB + c] = float16_t(v);
+            const bool inside = k < K && ((colRows[j] >> ky) & (colCols[j] >> kx) & 1u) != 0u;
+            const float v = x[inside ? colOffset[j] + rowOffset : 0];
+            bReg[rr * COLS + j] = inside ? v : 0.0;
         }
     }
+}
+
+void store(int buf, int tid)
+{
+    [[unroll]] for (int q = 0; q < A_PER; q++)
+    {
+        const int i = tid + q * THREADS;
+        As[buf * A_SIZE + (i / BK) * LDA + i % BK] = float16_t(aReg[q]);
+    }
+    const int r0 = THREADS >= BN ? tid / BN : 0;
+    [[unroll]] for (int rr = 0; rr < B_ROWS; rr++)
+        [[unroll]] for (int j = 0; j < COLS; j++)
+        {
+            const int c = THREADS >= BN ? tid % BN : tid + j * THREADS;
+            Bs[buf * B_SIZE + (r0 + rr * ROW_STEP) * LDB + c] = float16_t(bReg[rr * COLS + j]);
+        }
 }
 
 void main()
@@ -104,57 +135,62 @@ void main()
     const int sgm = sg / SG_N, sgn = sg % SG_N;
     const int m0 = int(gl_WorkGroupID.y) * BM, n0 = int(gl_WorkGroupID.x) * BN;
 
-    for (int j = 0; j < COLS; j++)
+    [[unroll]] for (int j = 0; j < COLS; j++)
     {
         const int c = THREADS >= BN ? tid % BN : tid + j * THREADS;
         const int np = n0 + c;
-        colBase[j] = -1; colY[j] = 0; colX[j] = 0;
+        colOffset[j] = 0; colRows[j] = 0u; colCols[j] = 0u;
         if (np < NP)
         {
             const int b = np / HW, pix = np % HW, oy = pix / OW, ox = pix % OW;
-            colBase[j] = b * p.cin * p.h * p.w;
-            colY[j] = oy * SH - PH;
-            colX[j] = ox * SW - PW;
+            const int iy0 = oy * SH - PH, ix0 = ox * SW - PW;
+            colOffset[j] = (b * p.cin * p.h + iy0) * p.w + ix0;
+            [[unroll]] for (int ky = 0; ky < KH; ky++)
+                if (iy0 + ky * DH >= 0 && iy0 + ky * DH < p.h) colRows[j] |= 1u << ky;
+            [[unroll]] for (int kx = 0; kx < KW; kx++)
+                if (ix0 + kx * DW >= 0 && ix0 + kx * DW < p.w) colCols[j] |= 1u << kx;
         }
     }
 
     coopmat<float, gl_ScopeSubgroup, 16, 16, gl_MatrixUseAccumulator> acc[TM][TN];
-    for (int i = 0; i < TM; i++)
-        for (int j = 0; j < TN; j++)
+    [[unroll]] for (int i = 0; i < TM; i++)
+        [[unroll]] for (int j = 0; j < TN; j++)
             acc[i][j] = coopmat<float, gl_ScopeSubgroup, 16, 16, gl_MatrixUseAccumulator>(0.0);
 
     const int steps = (K + BK - 1) / BK;
-    stage(0, 0, m0, tid);
+    load(0, m0, tid);
+    store(0, tid);
     barrier();
-    for (int s = 0; s < steps; s++)
+    [[dont_unroll]] for (int s = 0; s < steps; s++)
     {
         const int cur = s & 1;
-        // Stage the next step into the other buffer while this one is multiplied; the barrier at the end of the
-        // step orders both (the other buffer was last read in the previous step, before the previous barrier).
-        if (s + 1 < steps) stage(cur ^ 1, (s + 1) * BK, m0, tid);
-        for (int kk = 0; kk < BK; kk += 16)
+        // The next step's tiles are loaded while this one is multiplied and stored into the other buffer after it;
+        // the barrier at the end of the step orders both (the other buffer was last read in the previous step).
+        if (s + 1 < steps) load((s + 1) * BK, m0, tid);
+        [[unroll]] for (int kk = 0; kk < BK; kk += 16)
         {
             coopmat<float16_t, gl_ScopeSubgroup, 16, 16, gl_MatrixUseA> a[TM];
-            for (int i = 0; i < TM; i++)
+            [[unroll]] for (int i = 0; i < TM; i++)
                 coopMatLoad(a[i], As, uint(cur * A_SIZE + (sgm * TM * 16 + i * 16) * LDA + kk), uint(LDA), gl_CooperativeMatrixLayoutRowMajor);
-            for (int j = 0; j < TN; j++)
+            [[unroll]] for (int j = 0; j < TN; j++)
             {
                 coopmat<float16_t, gl_ScopeSubgroup, 16, 16, gl_MatrixUseB> bm;
                 coopMatLoad(bm, Bs, uint(cur * B_SIZE + kk * LDB + sgn * TN * 16 + j * 16), uint(LDB), gl_CooperativeMatrixLayoutRowMajor);
-                for (int i = 0; i < TM; i++) acc[i][j] = coopMatMulAdd(a[i], bm, acc[i][j]);
+                [[unroll]] for (int i = 0; i < TM; i++) acc[i][j] = coopMatMulAdd(a[i], bm, acc[i][j]);
             }
         }
+        if (s + 1 < steps) store(cur ^ 1, tid);
         barrier();
     }
 
     // Epilogue: each accumulator through the subgroup's staging tile, then bias, activation and bounds per element.
-    for (int i = 0; i < TM; i++)
-        for (int j = 0; j < TN; j++)
+    [[unroll]] for (int i = 0; i < TM; i++)
+        [[unroll]] for (int j = 0; j < TN; j++)
         {
             coopMatStore(acc[i][j], Cs, uint(sg * C_SIZE), uint(LDC), gl_CooperativeMatrixLayoutRowMajor);
             subgroupMemoryBarrierShared();
             subgroupBarrier();
-            for (int e = lane; e < 256; e += 32)
+            [[unroll]] for (int e = lane; e < 256; e += 32)
             {
                 const int r = e / 16, c = e % 16;
                 const int co = m0 + sgm * TM * 16 + i * 16 + r, np = n0 + sgn * TN * 16 + j * 16 + c;
