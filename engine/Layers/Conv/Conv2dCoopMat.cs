@@ -8,6 +8,12 @@ namespace Kiln.Layers;
 /// matrices, fp16 operands, f32 accumulation, f32 storage), chosen under <see cref="Precision.Fp16"/> on devices with
 /// 16x16x16 f16*f16+f32 subgroup matrices and 32-wide subgroups. Groups of 1 and at least 16 output channels (a
 /// thinner layer would waste most of each 32-channel tile: the direct kernel takes it).
+/// Where it pays: on an H100 this kernel ran 3x3 convolutions with 96 or more output channels, or on few pixels,
+/// faster than the f32 direct kernel (256 ch at 128x128: 0.43 against 0.72 ms; the denoiser's 1/8- and 1/16-scale
+/// layers 3-10x faster), but full-resolution layers of 32-64 channels slower (64 ch at 512x512: 1.20 against
+/// 0.78 ms): staging f32 NCHW activations into fp16 tiles costs more than the tensor cores save there. So it takes
+/// the layers with at least <see cref="WideChannels"/> output channels or at most <see cref="FewPixels"/> output
+/// pixels, and leaves the rest to the direct kernel.
 /// </summary>
 internal sealed class Conv2dCoopMat : IConv2dForward
 {
@@ -23,7 +29,13 @@ internal sealed class Conv2dCoopMat : IConv2dForward
     public bool Supports(DeviceInfo device) =>
         device.CooperativeMatrix && device.ShaderFloat16 && device.SubgroupSize == 32 && device.CooperativeMatrixShapes.Contains(CoopShape);
 
-    public bool Accepts(ConvAttributes a, Shape x, Shape y) => a.Groups == 1 && y[1] >= 16;
+    /// <summary>Output channels from which the tensor-core tile beats the direct kernel at any size (measured, H100).</summary>
+    internal const int WideChannels = 96;
+    /// <summary>Output pixels (over the batch) up to which it beats the direct kernel at any width (measured, H100).</summary>
+    internal const long FewPixels = 150_000;
+
+    public bool Accepts(ConvAttributes a, Shape x, Shape y) =>
+        a.Groups == 1 && y[1] >= 16 && (y[1] >= WideChannels || (long)y[0] * y[2] * y[3] <= FewPixels);
 
     /// <summary>Subgroups along the output channels (the tile is 32 of them per subgroup): the fewest that cover Cout, 1, 2 or 4.</summary>
     internal static int SubgroupsM(int cout) => cout <= 32 ? 1 : cout <= 64 ? 2 : 4;

@@ -69,6 +69,10 @@ public sealed class KernelChoiceTests
             "8 output channels would waste most of a 32-channel tile");
         Assert.That(ConvKernel(TensorCores, new Conv2d(64, 64, 3, padding: 1, groups: 2), new Shape(1, 64, 20, 20), Precision.Fp16), Is.EqualTo(Direct),
             "grouped convolutions are not an implicit GEMM of one weight matrix");
+        Assert.That(ConvKernel(TensorCores, new Conv2d(64, 64, 3, padding: 1), new Shape(1, 64, 512, 512), Precision.Fp16), Is.EqualTo(Direct),
+            "full-resolution 64-channel layers ran faster on the direct kernel");
+        Assert.That(ConvKernel(TensorCores, new Conv2d(64, 64, 3, padding: 1), new Shape(1, 64, 128, 128), Precision.Fp16), Is.EqualTo(CoopMat),
+            "on few pixels the tensor-core tile wins");
     }
 
     [Test]
