@@ -77,6 +77,18 @@ public sealed class Tensor : IDisposable
         Context.Transfers.Download(Storage, MemoryMarshal.AsBytes(destination));
     }
 
+    /// <summary>
+    /// Starts copying the values to host memory and returns at once; the copy runs after the work already
+    /// submitted (a recorded step, say), so the host can go on while the GPU finishes. Read the result from the
+    /// returned <see cref="TensorDownload"/> and dispose it.
+    /// </summary>
+    public TensorDownload DownloadAsync()
+    {
+        Storage.ThrowIfDisposed();
+        var (submission, staging) = Context.Transfers.DownloadAsync(Storage, (ulong)SizeInBytes);
+        return new TensorDownload(submission, staging, Describe(), checked((int)Elements), ElementType);
+    }
+
     /// <summary>Downloads an f32 tensor into a new array.</summary>
     public float[] ToArray()
     {

@@ -107,36 +107,15 @@ internal sealed unsafe class Transfer : IDisposable
         try
         {
             data.CopyTo(new Span<byte>(staging.Block.Mapped, data.Length));
-            CommandBuffer cmd;
-            lock (gate)
-            {
-                var alloc = new CommandBufferAllocateInfo
-                {
-                    SType = StructureType.CommandBufferAllocateInfo,
-                    CommandPool = pool,
-                    Level = CommandBufferLevel.Primary,
-                    CommandBufferCount = 1,
-                };
-                VulkanException.Check(context.Vk.AllocateCommandBuffers(context.Device, &alloc, &cmd), "vkAllocateCommandBuffers");
-                var begin = new CommandBufferBeginInfo { SType = StructureType.CommandBufferBeginInfo, Flags = CommandBufferUsageFlags.OneTimeSubmitBit };
-                VulkanException.Check(context.Vk.BeginCommandBuffer(cmd, &begin), "vkBeginCommandBuffer");
-                Barrier(cmd, PipelineStageFlags.ComputeShaderBit | PipelineStageFlags.TransferBit, AccessFlags.ShaderReadBit | AccessFlags.ShaderWriteBit | AccessFlags.TransferWriteBit | AccessFlags.TransferReadBit,
-                    PipelineStageFlags.TransferBit, AccessFlags.TransferWriteBit);
-                var region = new BufferCopy(0, dst.Offset + dstOffset, (ulong)data.Length);
-                context.Vk.CmdCopyBuffer(cmd, staging.Block.Buffer, dst.Block.Buffer, 1, &region);
-                Barrier(cmd, PipelineStageFlags.TransferBit, AccessFlags.TransferWriteBit,
-                    PipelineStageFlags.ComputeShaderBit | PipelineStageFlags.TransferBit, AccessFlags.ShaderReadBit | AccessFlags.ShaderWriteBit | AccessFlags.TransferReadBit | AccessFlags.TransferWriteBit);
-                VulkanException.Check(context.Vk.EndCommandBuffer(cmd), "vkEndCommandBuffer");
-            }
-            var c = cmd;
-            var submission = context.Submissions.Submit(cmd, new GpuResource[] { dst, staging }, () =>
-            {
-                lock (gate)
-                {
-                    var done = c;
-                    if (pool.Handle != 0) context.Vk.FreeCommandBuffers(context.Device, pool, 1, &done);
-                }
-            });
+            var cmd = Begin();
+            Barrier(cmd, PipelineStageFlags.ComputeShaderBit | PipelineStageFlags.TransferBit, AccessFlags.ShaderReadBit | AccessFlags.ShaderWriteBit | AccessFlags.TransferWriteBit | AccessFlags.TransferReadBit,
+                PipelineStageFlags.TransferBit, AccessFlags.TransferWriteBit);
+            var region = new BufferCopy(0, dst.Offset + dstOffset, (ulong)data.Length);
+            context.Vk.CmdCopyBuffer(cmd, staging.Block.Buffer, dst.Block.Buffer, 1, &region);
+            Barrier(cmd, PipelineStageFlags.TransferBit, AccessFlags.TransferWriteBit,
+                PipelineStageFlags.ComputeShaderBit | PipelineStageFlags.TransferBit, AccessFlags.ShaderReadBit | AccessFlags.ShaderWriteBit | AccessFlags.TransferReadBit | AccessFlags.TransferWriteBit);
+            VulkanException.Check(context.Vk.EndCommandBuffer(cmd), "vkEndCommandBuffer");
+            var submission = SubmitAndFree(cmd, new GpuResource[] { dst, staging });
             staging.Dispose(); // destroyed once the submission releases it
             return submission;
         }
@@ -145,6 +124,68 @@ internal sealed unsafe class Transfer : IDisposable
             staging.Dispose();
             throw;
         }
+    }
+
+    /// <summary>
+    /// Starts a download and returns without waiting: the copy into a staging buffer of its own runs after Kiln's
+    /// work already submitted to the queue. The caller owns the returned buffer (read it once the submission has
+    /// completed, then dispose it; it is destroyed when both the caller and the submission have released it).
+    /// </summary>
+    public (Submission Submission, StagingBuffer Staging) DownloadAsync(BufferAllocation src, ulong bytes, ulong srcOffset = 0)
+    {
+        if (srcOffset + bytes > src.Size)
+            throw new ArgumentOutOfRangeException(nameof(bytes), $"Download of {bytes} bytes at offset {srcOffset} runs past the end of {src.Describe()} ({src.Size} bytes).");
+        var staging = new StagingBuffer(context, Math.Max(4, bytes), stagingType);
+        try
+        {
+            var cmd = Begin();
+            Barrier(cmd, PipelineStageFlags.ComputeShaderBit | PipelineStageFlags.TransferBit, AccessFlags.ShaderWriteBit | AccessFlags.TransferWriteBit,
+                PipelineStageFlags.TransferBit, AccessFlags.TransferReadBit);
+            var region = new BufferCopy(src.Offset + srcOffset, 0, bytes);
+            context.Vk.CmdCopyBuffer(cmd, src.Block.Buffer, staging.Block.Buffer, 1, &region);
+            Barrier(cmd, PipelineStageFlags.TransferBit, AccessFlags.TransferWriteBit, PipelineStageFlags.HostBit, AccessFlags.HostReadBit);
+            VulkanException.Check(context.Vk.EndCommandBuffer(cmd), "vkEndCommandBuffer");
+            return (SubmitAndFree(cmd, new GpuResource[] { src, staging }), staging);
+        }
+        catch
+        {
+            staging.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>A one-time command buffer from the pool, begun.</summary>
+    CommandBuffer Begin()
+    {
+        lock (gate)
+        {
+            var alloc = new CommandBufferAllocateInfo
+            {
+                SType = StructureType.CommandBufferAllocateInfo,
+                CommandPool = pool,
+                Level = CommandBufferLevel.Primary,
+                CommandBufferCount = 1,
+            };
+            CommandBuffer cmd;
+            VulkanException.Check(context.Vk.AllocateCommandBuffers(context.Device, &alloc, &cmd), "vkAllocateCommandBuffers");
+            var begin = new CommandBufferBeginInfo { SType = StructureType.CommandBufferBeginInfo, Flags = CommandBufferUsageFlags.OneTimeSubmitBit };
+            VulkanException.Check(context.Vk.BeginCommandBuffer(cmd, &begin), "vkBeginCommandBuffer");
+            return cmd;
+        }
+    }
+
+    /// <summary>Submits <paramref name="cmd"/> without waiting; the command buffer returns to the pool when it completes.</summary>
+    Submission SubmitAndFree(CommandBuffer cmd, GpuResource[] retained)
+    {
+        var c = cmd;
+        return context.Submissions.Submit(cmd, retained, () =>
+        {
+            lock (gate)
+            {
+                var done = c;
+                if (pool.Handle != 0) context.Vk.FreeCommandBuffers(context.Device, pool, 1, &done);
+            }
+        });
     }
 
     void Barrier(CommandBuffer cmd, PipelineStageFlags src, AccessFlags srcAccess, PipelineStageFlags dst, AccessFlags dstAccess)
