@@ -37,7 +37,13 @@ public sealed class BenchArgumentTests
     public void WordMatchingNoWorkloadListsTheIds() => FailsWith("no workload id contains 'resnet'", 2, "bench", "resnet");
 
     [Test]
-    public void Fp16SaysItsKernelsAreNotThereYet() => FailsWith("fp16 kernels are not there yet", 1, "bench", "--precision", "fp16", "--size", "small");
+    public void Fp16OnADeviceWithoutFp16Kernels_RunsTheF32KernelsAndSaysSo()
+    {
+        var r = CliRun.Run("bench", "playground", "--precision", "fp16", "--size", "small", "--iters", "2", "--warmup", "1");
+        Assert.That(r.Code, Is.EqualTo(0), r.Stderr);
+        Assert.That(r.Stdout, Does.Contain("has no kernel with an fp16 path (no cooperative matrices): the rows below run the f32 kernels"));
+        Assert.That(r.Stdout, Does.Contain("playground_mlp_b256_train_step"));
+    }
 
     [Test]
     public void MissingPeerFile() => FailsWith("does not exist", 2, "bench", "playground", "--peer", "/nonexistent/torch_peer.json");
