@@ -16,9 +16,7 @@ internal sealed unsafe partial class SampleWindow : IDisposable
     public SampleWindow(int width, int height, string? display, string title)
     {
         if (!Glfw.Available) throw new InvalidOperationException("host sample: --window needs GLFW 3 (libglfw.so.3; on Debian: apt-get install libglfw3).");
-        // GLFW opens the display named by DISPLAY in the process's native environment.
-        if (display != null && setenv("DISPLAY", display, 1) != 0) throw new InvalidOperationException($"host sample: could not set DISPLAY={display}.");
-        if (Glfw.Init() == 0)
+        if (!StartGlfw(display))
             throw new InvalidOperationException($"host sample: GLFW could not start ({Glfw.LastError()}); is there an X display (DISPLAY={display ?? Environment.GetEnvironmentVariable("DISPLAY") ?? "unset"})?");
         try
         {
@@ -103,6 +101,24 @@ internal sealed unsafe partial class SampleWindow : IDisposable
         Glfw.Terminate();
     }
 
+    /// <summary>glfwInit on <paramref name="display"/>: GLFW opens the display named by DISPLAY in the native environment, set just for the call.</summary>
+    static bool StartGlfw(string? display)
+    {
+        if (display == null) return Glfw.Init() != 0;
+        var previous = Marshal.PtrToStringUTF8(getenv("DISPLAY"));
+        if (setenv("DISPLAY", display, 1) != 0) throw new InvalidOperationException($"host sample: could not set DISPLAY={display}.");
+        try { return Glfw.Init() != 0; }
+        finally
+        {
+            if (previous != null) setenv("DISPLAY", previous, 1);
+            else unsetenv("DISPLAY");
+        }
+    }
+
+    [LibraryImport("libc", StringMarshalling = StringMarshalling.Utf8)]
+    private static partial nint getenv(string name);
     [LibraryImport("libc", StringMarshalling = StringMarshalling.Utf8)]
     private static partial int setenv(string name, string value, int overwrite);
+    [LibraryImport("libc", StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int unsetenv(string name);
 }
