@@ -10,7 +10,9 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # dataset-fashion-mnist: the real data the IDX reader is tested on and the fashion presets train on.
 # chromium: the browser the viewer's smoke test drives through Playwright (/usr/bin/chromium).
 # ffmpeg: the MP4 output of headless demo runs, which its tests decode back frame by frame.
-pkgs=(mesa-vulkan-drivers libvulkan1 glslc spirv-tools vulkan-validationlayers vulkan-tools dataset-fashion-mnist chromium ffmpeg)
+# libglfw3, xvfb: the host sample's window (GLFW through P/Invoke), tested under a virtual X server.
+pkgs=(mesa-vulkan-drivers libvulkan1 glslc spirv-tools vulkan-validationlayers vulkan-tools dataset-fashion-mnist chromium ffmpeg
+      libglfw3 xvfb)
 
 fail() {
     echo "ensure-deps: ERROR: $*" >&2

@@ -85,22 +85,8 @@ internal sealed unsafe class RenderTarget : IDisposable
     }
 
     /// <summary>Records an image layout transition with its stages and accesses.</summary>
-    public void Transition(CommandBuffer cmd, ImageLayout from, ImageLayout to, PipelineStageFlags src, AccessFlags srcAccess, PipelineStageFlags dst, AccessFlags dstAccess)
-    {
-        var barrier = new ImageMemoryBarrier
-        {
-            SType = StructureType.ImageMemoryBarrier,
-            OldLayout = from,
-            NewLayout = to,
-            SrcAccessMask = srcAccess,
-            DstAccessMask = dstAccess,
-            SrcQueueFamilyIndex = Vk.QueueFamilyIgnored,
-            DstQueueFamilyIndex = Vk.QueueFamilyIgnored,
-            Image = Image,
-            SubresourceRange = new ImageSubresourceRange(ImageAspectFlags.ColorBit, 0, 1, 0, 1),
-        };
-        host.Vk.CmdPipelineBarrier(cmd, src, dst, 0, 0, null, 0, null, 1, &barrier);
-    }
+    public void Transition(CommandBuffer cmd, ImageLayout from, ImageLayout to, PipelineStageFlags src, AccessFlags srcAccess, PipelineStageFlags dst, AccessFlags dstAccess) =>
+        ImageBarrier.Record(host.Vk, cmd, Image, from, to, src, srcAccess, dst, dstAccess);
 
     /// <summary>
     /// Records the readback: the image from <paramref name="layout"/> (last written at <paramref name="writtenAt"/>)

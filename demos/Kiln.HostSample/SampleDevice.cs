@@ -2,6 +2,7 @@ using System.Runtime.InteropServices;
 using Silk.NET.Core;
 using Silk.NET.Core.Native;
 using Silk.NET.Vulkan;
+using Semaphore = Silk.NET.Vulkan.Semaphore;
 
 namespace Kiln.HostSample;
 
@@ -10,6 +11,8 @@ namespace Kiln.HostSample;
 /// command pool, one command buffer and one fence, made with raw Silk.NET as any engine makes them. With
 /// validation asked for, the instance enables the Khronos validation layer with synchronization validation and
 /// a debug-utils messenger that collects every warning and error (Kiln's calls on this device included).
+/// With a window, the instance also enables the window's surface extensions, the device VK_KHR_swapchain, the
+/// queue family must be able to present to the window's surface, and the surface is made and destroyed here.
 /// </summary>
 internal sealed unsafe class SampleDevice : IDisposable
 {
@@ -23,18 +26,23 @@ internal sealed unsafe class SampleDevice : IDisposable
     public readonly CommandBuffer Command;
     public readonly Fence Fence;
     public readonly bool Validation;
+    /// <summary>The window's surface (null handle when headless).</summary>
+    public readonly SurfaceKHR Surface;
+    /// <summary>The surface and swapchain functions (null when headless).</summary>
+    public readonly KhrFunctions? Khr;
     readonly DebugUtilsMessengerEXT messenger;
     readonly GCHandle self;
     readonly List<string> messages = new();
     readonly delegate* unmanaged<Instance, DebugUtilsMessengerEXT, AllocationCallbacks*, void> destroyMessenger;
 
-    public SampleDevice(bool validation)
+    public SampleDevice(bool validation, SampleWindow? window = null)
     {
         Vk = Vk.GetApi();
         Validation = validation;
         self = GCHandle.Alloc(this);
         var layers = validation ? new[] { "VK_LAYER_KHRONOS_validation" } : Array.Empty<string>();
-        var extensions = validation ? new[] { "VK_EXT_debug_utils", "VK_EXT_validation_features" } : Array.Empty<string>();
+        var extensions = (validation ? new[] { "VK_EXT_debug_utils", "VK_EXT_validation_features" } : Array.Empty<string>())
+            .Concat(window?.RequiredInstanceExtensions ?? Array.Empty<string>()).ToArray();
         var name = (byte*)SilkMarshal.StringToPtr("Kiln host sample");
         var layerPtrs = (byte**)SilkMarshal.StringArrayToPtr(layers);
         var extPtrs = (byte**)SilkMarshal.StringArrayToPtr(extensions);
@@ -74,6 +82,12 @@ internal sealed unsafe class SampleDevice : IDisposable
                 Check(create(instance, &messengerInfo, null, &m), "vkCreateDebugUtilsMessengerEXT");
                 messenger = m;
             }
+            if (window != null)
+            {
+                Khr = new KhrFunctions(Vk, instance);
+                try { Surface = window.CreateSurface(instance); }
+                catch { DestroyInstance(); throw; }
+            }
         }
         finally
         {
@@ -97,19 +111,36 @@ internal sealed unsafe class SampleDevice : IDisposable
             Vk.GetPhysicalDeviceQueueFamilyProperties(pd, &families, null);
             var fprops = new QueueFamilyProperties[families];
             fixed (QueueFamilyProperties* p = fprops) Vk.GetPhysicalDeviceQueueFamilyProperties(pd, &families, p);
-            family = Array.FindIndex(fprops, f => (f.QueueFlags & (QueueFlags.GraphicsBit | QueueFlags.ComputeBit)) == (QueueFlags.GraphicsBit | QueueFlags.ComputeBit));
+            family = Enumerable.Range(0, fprops.Length).Where(i => (fprops[i].QueueFlags & (QueueFlags.GraphicsBit | QueueFlags.ComputeBit)) == (QueueFlags.GraphicsBit | QueueFlags.ComputeBit))
+                .Where(i => window == null || CanPresent(pd, (uint)i)).DefaultIfEmpty(-1).First();
             if (family >= 0) { PhysicalDevice = pd; break; }
         }
-        if (family < 0) { DestroyInstance(); throw new InvalidOperationException("host sample: no Vulkan 1.3 device with a graphics and compute queue."); }
+        if (family < 0)
+        {
+            DestroyInstance();
+            throw new InvalidOperationException($"host sample: no Vulkan 1.3 device with a graphics and compute queue{(window != null ? " that can present to the window" : "")}.");
+        }
         QueueFamily = (uint)family;
 
         float priority = 1;
         var queueInfo = new DeviceQueueCreateInfo { SType = StructureType.DeviceQueueCreateInfo, QueueFamilyIndex = QueueFamily, QueueCount = 1, PQueuePriorities = &priority };
         var vk13 = new PhysicalDeviceVulkan13Features { SType = StructureType.PhysicalDeviceVulkan13Features, DynamicRendering = true };
-        var deviceInfo = new DeviceCreateInfo { SType = StructureType.DeviceCreateInfo, PNext = &vk13, QueueCreateInfoCount = 1, PQueueCreateInfos = &queueInfo };
+        var swapchainExtension = (byte*)SilkMarshal.StringToPtr("VK_KHR_swapchain");
+        var deviceInfo = new DeviceCreateInfo
+        {
+            SType = StructureType.DeviceCreateInfo,
+            PNext = &vk13,
+            QueueCreateInfoCount = 1,
+            PQueueCreateInfos = &queueInfo,
+            EnabledExtensionCount = window != null ? 1u : 0u,
+            PpEnabledExtensionNames = &swapchainExtension,
+        };
         Device device;
-        Check(Vk.CreateDevice(PhysicalDevice, &deviceInfo, null, &device), "vkCreateDevice");
+        try { Check(Vk.CreateDevice(PhysicalDevice, &deviceInfo, null, &device), "vkCreateDevice"); }
+        catch { DestroyInstance(); throw; }
+        finally { SilkMarshal.Free((nint)swapchainExtension); }
         Device = device;
+        Khr?.LoadDevice(Vk, device);
         Vk.CurrentDevice = device;
         Queue queue;
         Vk.GetDeviceQueue(Device, QueueFamily, 0, &queue);
@@ -146,12 +177,26 @@ internal sealed unsafe class SampleDevice : IDisposable
         Check(Vk.BeginCommandBuffer(Command, &begin), "vkBeginCommandBuffer");
     }
 
-    /// <summary>Ends the command buffer, submits it with the fence and waits for it (one frame in flight).</summary>
-    public void EndSubmitWait()
+    /// <summary>
+    /// Ends the command buffer, submits it with the fence and waits for it (one frame in flight). With a window the
+    /// submission waits on <paramref name="wait"/> (the acquired image) at <paramref name="waitStage"/> and signals
+    /// <paramref name="signal"/> (for the present).
+    /// </summary>
+    public void EndSubmitWait(Semaphore wait = default, PipelineStageFlags waitStage = 0, Semaphore signal = default)
     {
         Check(Vk.EndCommandBuffer(Command), "vkEndCommandBuffer");
         var cmd = Command;
-        var submit = new SubmitInfo { SType = StructureType.SubmitInfo, CommandBufferCount = 1, PCommandBuffers = &cmd };
+        var submit = new SubmitInfo
+        {
+            SType = StructureType.SubmitInfo,
+            CommandBufferCount = 1,
+            PCommandBuffers = &cmd,
+            WaitSemaphoreCount = wait.Handle != 0 ? 1u : 0u,
+            PWaitSemaphores = &wait,
+            PWaitDstStageMask = &waitStage,
+            SignalSemaphoreCount = signal.Handle != 0 ? 1u : 0u,
+            PSignalSemaphores = &signal,
+        };
         Check(Vk.QueueSubmit(Queue, 1, &submit, Fence), "vkQueueSubmit");
         var f = Fence;
         Check(Vk.WaitForFences(Device, 1, &f, true, 120_000_000_000UL), "vkWaitForFences");
@@ -176,8 +221,16 @@ internal sealed unsafe class SampleDevice : IDisposable
         DestroyInstance();
     }
 
+    bool CanPresent(PhysicalDevice pd, uint family)
+    {
+        Bool32 supported;
+        Check(Khr!.GetSurfaceSupport(pd, family, Surface, &supported), "vkGetPhysicalDeviceSurfaceSupportKHR");
+        return supported;
+    }
+
     void DestroyInstance()
     {
+        if (Khr != null && Surface.Handle != 0) Khr.DestroySurface(Instance, Surface, null);
         if (Validation) destroyMessenger(Instance, messenger, null);
         Vk.DestroyInstance(Instance, null);
         Vk.Dispose();

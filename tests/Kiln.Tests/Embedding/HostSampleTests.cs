@@ -63,6 +63,9 @@ public sealed class HostSampleTests
         Assert.That(Assert.Throws<ArgumentException>(() => SampleOptions.Parse(new[] { "--size", "12" }))!.Message, Does.Contain("--size"));
         Assert.That(Assert.Throws<ArgumentException>(() => SampleOptions.Parse(new[] { "--out" }))!.Message, Does.Contain("--out"));
         Assert.That(Assert.Throws<ArgumentException>(() => SampleOptions.Parse(new[] { "--bogus" }))!.Message, Does.Contain("--bogus"));
+        Assert.That(Assert.Throws<ArgumentException>(() => SampleOptions.Parse(new[] { "--resize", "1:8x8" }))!.Message, Does.Contain("--window"));
+        Assert.That(Assert.Throws<ArgumentException>(() => SampleOptions.Parse(new[] { "--window", "--resize", "8x8" }))!.Message, Does.Contain("--resize"));
+        Assert.That(Assert.Throws<ArgumentException>(() => SampleOptions.Parse(new[] { "--window", "--frames", "3", "--resize", "3:8x8" }))!.Message, Does.Contain("after the last frame"));
         Assert.That(Kiln.HostSample.Program.Main(new[] { "--noise", "x" }), Is.EqualTo(2));
     }
 
