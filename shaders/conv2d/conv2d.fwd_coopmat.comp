@@ -3,18 +3,18 @@
 //   Y[co, p] = act(sum over k of W[co, k] * im2col(X)[k, p] + bias[co]),  k = (ci, ky, kx),  p = (image, oy, ox).
 // Operands are rounded to fp16 as they are staged in shared memory; products accumulate in f32 (16x16x16
 // f16*f16+f32 subgroup matrices); activations and weights are stored as f32. Groups must be 1.
-// A workgroup has SG_M x 2 subgroups of 32 invocations (SG_M = 1, 2 or 4) and computes a BM = 32 * SG_M (output
-// channels) by BN = 128 (pixels, over the images of the batch) tile of Y; each subgroup a 32 x 64 block of it as
-// 2 x 4 accumulators. The reduction runs in steps of BK = 32: the step's weight tile [BM, BK] and im2col tile
+// A workgroup has SG_M x SG_N subgroups of 32 invocations (SG_M = 1, 2 or 4; SG_N = 2 or 4) and computes a
+// BM = 32 * SG_M (output channels) by BN = 128 (pixels, over the images of the batch) tile of Y; each subgroup a
+// 32 x (128 / SG_N) block of it as 2 x TN accumulators (TN = 8 / SG_N: more subgroups, fewer registers each). The reduction runs in steps of BK = 32: the step's weight tile [BM, BK] and im2col tile
 // [BK, BN] are loaded (coalesced: along k for weights, along pixels for the input) into registers while the
 // previous step's tiles feed the tensor cores, then into the other of two shared buffers (one barrier per step).
 // The epilogue adds the bias and activation through a per-subgroup 16x16 staging tile, so any Cout and pixel
-// count are handled. Shared memory: 2 * BM * 80 + 2 * 32 * 272 + 2 * SG_M * 1024 bytes (at most 43 KiB).
+// count are handled. Shared memory: 2 * BM * 80 + 2 * 32 * 272 + SG_M * SG_N * 1024 bytes (at most 45 KiB).
 // Requires a subgroup size of 32 (the host checks).
 // Bindings: 0 x [N,Cin,H,W]  1 w [Cout,Cin,KH,KW]  2 bias [Cout] (unused when HAS_BIAS=0)  3 y [N,Cout,OH,OW]
-// Specialization: 0 KH, 1 KW, 2 SH, 3 SW, 4 PH, 5 PW, 6 DH, 7 DW, 8 HAS_BIAS, 9 ACT, 10 SLOPE (float), 11 SG_M
+// Specialization: 0 KH, 1 KW, 2 SH, 3 SW, 4 PH, 5 PW, 6 DH, 7 DW, 8 HAS_BIAS, 9 ACT, 10 SLOPE (float), 11 SG_M, 12 SG_N
 // Push constants: n, cin, cout, h, w, oh, ow
-// Dispatch: x = ceil(N * OH * OW / 128) pixel tiles, y = ceil(Cout / BM) channel tiles; local x = 64 * SG_M
+// Dispatch: x = ceil(N * OH * OW / 128) pixel tiles, y = ceil(Cout / BM) channel tiles; local x = 32 * SG_M * SG_N
 #extension GL_KHR_cooperative_matrix : require
 #extension GL_KHR_memory_scope_semantics : require
 #extension GL_KHR_shader_subgroup_basic : require
@@ -23,14 +23,13 @@
 #include "kiln.glsl"
 
 #define TM 2            // accumulator rows per subgroup (16 channels each)
-#define TN 4            // accumulator columns per subgroup (16 pixels each)
-#define SG_N 2          // subgroups along the pixels
+#define TN_MAX 4        // accumulator columns per subgroup (16 pixels each), at most
 #define BN 128          // pixels per workgroup tile: 16 * TN * SG_N
 #define BK 32           // reduction step
 #define LDA (BK + 8)    // shared row pitches in f16 elements, padded against bank conflicts
 #define LDB (BN + 8)
 #define LDC 16
-#define COLS_MAX 2      // pixel columns per invocation when THREADS < BN (SG_M = 1)
+#define COLS_MAX 2      // pixel columns per invocation when THREADS < BN (SG_M = 1, SG_N = 2)
 
 layout(constant_id = 0) const int KH = 3;
 layout(constant_id = 1) const int KW = 3;
@@ -44,6 +43,8 @@ layout(constant_id = 8) const int HAS_BIAS = 0;
 layout(constant_id = 9) const int ACT = 0;
 layout(constant_id = 10) const float SLOPE = 0.01;
 layout(constant_id = 11) const int SG_M = 2;
+layout(constant_id = 12) const int SG_N = 2;
+const int TN = 8 / SG_N;
 
 const int BM = 32 * SG_M;
 const int THREADS = 32 * SG_M * SG_N;
@@ -74,8 +75,8 @@ uint colRows[COLS_MAX], colCols[COLS_MAX];
 // One reduction step's tiles pass through registers: loaded from global memory before the previous step's products
 // (the loads are in flight while the tensor cores work), written to shared memory after them. Loads are
 // unconditional (an element outside the tensors reads element 0 and is replaced by zero), so none waits on another.
-const int A_PER = BM * BK / THREADS;   // weight elements per invocation (16)
-const int B_PER = BK * BN / THREADS;   // im2col elements per invocation (64 / SG_M)
+const int A_PER = BM * BK / THREADS;   // weight elements per invocation (32 / SG_N)
+const int B_PER = BK * BN / THREADS;   // im2col elements per invocation (128 / (SG_M * SG_N))
 const int B_ROWS = BK / ROW_STEP;      // im2col rows per invocation and column
 float aReg[16];
 float bReg[64];
@@ -152,7 +153,7 @@ void main()
         }
     }
 
-    coopmat<float, gl_ScopeSubgroup, 16, 16, gl_MatrixUseAccumulator> acc[TM][TN];
+    coopmat<float, gl_ScopeSubgroup, 16, 16, gl_MatrixUseAccumulator> acc[TM][TN_MAX];
     [[unroll]] for (int i = 0; i < TM; i++)
         [[unroll]] for (int j = 0; j < TN; j++)
             acc[i][j] = coopmat<float, gl_ScopeSubgroup, 16, 16, gl_MatrixUseAccumulator>(0.0);

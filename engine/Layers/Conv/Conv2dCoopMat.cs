@@ -40,17 +40,21 @@ internal sealed class Conv2dCoopMat : IConv2dForward
     /// <summary>Subgroups along the output channels (the tile is 32 of them per subgroup): the fewest that cover Cout, 1, 2 or 4.</summary>
     internal static int SubgroupsM(int cout) => cout <= 32 ? 1 : cout <= 64 ? 2 : 4;
 
+    /// <summary>Subgroups along the 128 pixels of a tile: 4 (two 16-pixel accumulators each, fewer registers, more
+    /// subgroups to hide memory latency) where the workgroup stays within 256 invocations and 45 KiB, else 2.</summary>
+    internal static int SubgroupsN(int subgroupsM) => subgroupsM <= 2 ? 4 : 2;
+
     public void Emit(Emitter e, ConvAttributes a, Value x, Value w, Value? bias, Value y, Activation act, float slope, string label)
     {
         var (n, cin, h, wd) = x.Shape.Nchw;
         var (_, cout, oh, ow) = y.Shape.Nchw;
-        int sgm = SubgroupsM(cout);
+        int sgm = SubgroupsM(cout), sgn = SubgroupsN(sgm);
         var constants = new[]
         {
             (uint)a.Kernel.H, (uint)a.Kernel.W, (uint)a.Stride.H, (uint)a.Stride.W, (uint)a.Padding.H, (uint)a.Padding.W,
-            (uint)a.Dilation.H, (uint)a.Dilation.W, bias != null ? 1u : 0u, (uint)act, KernelSpec.Word(slope), (uint)sgm,
+            (uint)a.Dilation.H, (uint)a.Dilation.W, bias != null ? 1u : 0u, (uint)act, KernelSpec.Word(slope), (uint)sgm, (uint)sgn,
         };
-        var spec = new KernelSpec("conv2d/conv2d.fwd_coopmat", KernelSpec.Buffers(4), 28, constants, (uint)(64 * sgm));
+        var spec = new KernelSpec("conv2d/conv2d.fwd_coopmat", KernelSpec.Buffers(4), 28, constants, (uint)(32 * sgm * sgn));
         long pixelTiles = ((long)n * oh * ow + TileN - 1) / TileN;
         if (pixelTiles > e.Device.MaxWorkgroupCount[0])
             throw new GraphException($"{label}: {n}x{oh}x{ow} output pixels need {pixelTiles} workgroups, more than the device's {e.Device.MaxWorkgroupCount[0]}.");
