@@ -4,9 +4,9 @@ namespace Kiln.Layers;
 
 /// <summary>
 /// Conv2d's gradient rule (any fused activation is already undone by the compiler: dY is the pre-activation
-/// gradient). dX is the transposed convolution of dY with the same weight, as a gather; dW reduces dY x shifted x
-/// over the batch and pixels; db sums dY per channel. dW and db take the registry's entry for the device
-/// (<see cref="IConv2dWeightGrad"/>, <see cref="IConv2dBiasGrad"/>), as ConvTranspose2d's gradient rule does.
+/// gradient). dX is the transposed convolution of dY with the same weight; dW reduces dY x shifted x over the batch
+/// and pixels; db sums dY per channel. Each takes the registry's entry for the device (<see cref="IConv2dInputGrad"/>,
+/// <see cref="IConv2dWeightGrad"/>, <see cref="IConv2dBiasGrad"/>); ConvTranspose2d's gradient rule shares dW and db.
 /// </summary>
 internal static class Conv2dBackward
 {
@@ -14,7 +14,9 @@ internal static class Conv2dBackward
     {
         var w = b.Param("weight");
         if (b.GradInput is { } dx)
-            ConvKernels.Gather(b.Emitter, a, b.GradOutput, w, null, dx, Activation.None, 0, $"{b.Name}.bwd_input");
+            KernelRegistry.Choose<IConv2dInputGrad>("conv2d.bwd_input", dx.ElementType, dx.Layout, b.Emitter,
+                    k => k.Accepts(a, b.GradOutput.Shape, dx.Shape) && Wanted(b.Emitter, k, k.PreferredOn(b.Emitter.Device)))
+                .Emit(b.Emitter, a, b.GradOutput, w, dx, $"{b.Name}.bwd_input");
         WeightGrad(b.Emitter, a, b.GradOutput, b.Input, b.GradParam("weight"), $"{b.Name}.bwd_weight");
         if (a.Bias) BiasGrad(b.Emitter, b.GradOutput, b.GradParam("bias"), $"{b.Name}.bwd_bias");
     }

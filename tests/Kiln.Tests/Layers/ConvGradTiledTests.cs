@@ -6,14 +6,15 @@ namespace Kiln.Tests.Layers;
 
 /// <summary>
 /// The GPU entries of the convolution gradients — Conv2dWeightGradTiled (shaders/conv2d/conv2d.bwd_weight_tiled.comp,
-/// tiled implicit GEMM with split K) and Conv2dBiasGradTree (conv2d.bwd_bias_tree.comp, workgroup tree reduction) —
-/// forced on lavapipe through CompileOptions.PreferKernels and compared with the double CPU references: Conv2d and
+/// tiled implicit GEMM with split K), Conv2dBiasGradTree (conv2d.bwd_bias_tree.comp, workgroup tree reduction) and
+/// Conv2dInputGradTiled (conv2d.bwd_input_tiled.comp, tiled implicit GEMM for stride 1) — forced on lavapipe through CompileOptions.PreferKernels and compared with the double CPU references: Conv2d and
 /// ConvTranspose2d with stride, dilation, groups, padding 0 and 1, odd sizes, batches, channel counts that leave
 /// partial tiles, and K splits whose chunks cross image boundaries.
 /// </summary>
 public sealed class ConvGradTiledTests : GpuTest
 {
-    static readonly string[] Gpu = { nameof(Conv2dWeightGradTiled), nameof(Conv2dBiasGradTree) };
+    static readonly string[] Gpu = { nameof(Conv2dWeightGradTiled), nameof(Conv2dBiasGradTree), nameof(Conv2dInputGradTiled) };
+    const string InputTiled = "conv2d/conv2d.bwd_input_tiled", Gather = "conv_transpose2d/conv_transpose2d.fwd";
 
     // n, cin, cout, h, w, kh, kw, stride, padding, dilation, groups, weight split expected, bias split expected
     [TestCase(2, 3, 5, 7, 6, 3, 3, 1, 0, 1, 1, false, false, TestName = "TiledConv2dGradients_SmallNoSplit")]
@@ -25,6 +26,8 @@ public sealed class ConvGradTiledTests : GpuTest
     [TestCase(4, 20, 40, 26, 23, 3, 5, 1, 1, 1, 1, true, true, TestName = "TiledConv2dGradients_NonSquareKernelSplit")]
     [TestCase(3, 33, 17, 10, 11, 1, 1, 2, 0, 1, 1, false, false, TestName = "TiledConv2dGradients_PointwiseStrided")]
     [TestCase(2, 5, 3, 41, 40, 3, 3, 1, 1, 1, 1, true, true, TestName = "TiledConv2dGradients_FewChannelsLargeImage")]
+    [TestCase(2, 70, 12, 9, 10, 3, 3, 1, 1, 1, 1, false, false, TestName = "TiledConv2dGradients_WideInputPartialChannelTile")]
+    [TestCase(2, 6, 8, 11, 10, 3, 3, 1, 0, 1, 2, false, false, TestName = "TiledConv2dGradients_GroupedUnpadded")]
     public void Conv2dMatchesReference(int n, int cin, int cout, int h, int w, int kh, int kw, int s, int p, int d, int g,
         bool weightSplit, bool biasSplit)
     {
@@ -37,9 +40,11 @@ public sealed class ConvGradTiledTests : GpuTest
         var gy = FixtureLayer.Uniform(layer.OutputShape(new[] { xShape }).Elements, r++);
         var res = Run(layer, xShape, x, wt, b, gy, Gpu);
         AssertPath(res.Kernels, weightSplit, biasSplit);
+        Assert.That(res.Kernels, Does.Contain(s == 1 ? InputTiled : Gather), "the input gradient's kernel");
 
         var spec = new Conv2dSpec(n, cin, h, w, cout, kh, kw, s, s, p, p, d, d, g);
-        var (_, gw, gb) = RefConv2d.Backward(spec, ConvTest.D(x), ConvTest.D(wt), ConvTest.D(gy));
+        var (gx, gw, gb) = RefConv2d.Backward(spec, ConvTest.D(x), ConvTest.D(wt), ConvTest.D(gy));
+        Assert.That(RelativeError.MaxRelative(res.GradInput, gx), Is.LessThan(Tolerances.Gradient), "grad_x");
         Assert.That(RelativeError.MaxRelative(res.GradWeight, gw), Is.LessThan(Tolerances.Gradient), "grad_weight");
         Assert.That(RelativeError.MaxRelative(res.GradBias, gb), Is.LessThan(Tolerances.Gradient), "grad_bias");
     }
@@ -61,7 +66,8 @@ public sealed class ConvGradTiledTests : GpuTest
         AssertPath(res.Kernels, weightSplit, biasSplit: null);
 
         var spec = new ConvTranspose2dSpec(n, cin, h, w, cout, k, k, s, s, p, p, op, op, d, d, g);
-        var (_, gw, gb) = RefConvTranspose2d.Backward(spec, ConvTest.D(x), ConvTest.D(wt), ConvTest.D(gy));
+        var (gx, gw, gb) = RefConvTranspose2d.Backward(spec, ConvTest.D(x), ConvTest.D(wt), ConvTest.D(gy));
+        Assert.That(RelativeError.MaxRelative(res.GradInput, gx), Is.LessThan(Tolerances.Gradient), "grad_x");
         Assert.That(RelativeError.MaxRelative(res.GradWeight, gw), Is.LessThan(Tolerances.Gradient), "grad_weight");
         Assert.That(RelativeError.MaxRelative(res.GradBias, gb), Is.LessThan(Tolerances.Gradient), "grad_bias");
     }
@@ -74,8 +80,9 @@ public sealed class ConvGradTiledTests : GpuTest
         var xShape = new Shape(2, 4, 9, 9);
         var res = Run(layer, xShape, FixtureLayer.Uniform(xShape.Elements, 1), FixtureLayer.Uniform(6 * 4 * 9, 2),
             FixtureLayer.Uniform(6, 3), FixtureLayer.Uniform(2 * 6 * 81, 4), Array.Empty<string>());
-        Assert.That(res.Kernels, Does.Contain("conv2d/conv2d.bwd_weight").And.Contain("conv2d/conv2d.bwd_bias"));
-        Assert.That(res.Kernels, Does.Not.Contain("conv2d/conv2d.bwd_weight_tiled").And.Not.Contain("conv2d/conv2d.bwd_bias_tree"));
+        Assert.That(res.Kernels, Does.Contain("conv2d/conv2d.bwd_weight").And.Contain("conv2d/conv2d.bwd_bias").And.Contain(Gather));
+        Assert.That(res.Kernels, Does.Not.Contain("conv2d/conv2d.bwd_weight_tiled").And.Not.Contain("conv2d/conv2d.bwd_bias_tree")
+            .And.Not.Contain(InputTiled));
     }
 
     /// <summary>The same split step twice gives bit-identical gradients (fixed order of partial sums, no atomics).</summary>
@@ -93,6 +100,7 @@ public sealed class ConvGradTiledTests : GpuTest
         AssertPath(first.Kernels, true, true);
         Assert.That(second.GradWeight, Is.EqualTo(first.GradWeight));
         Assert.That(second.GradBias, Is.EqualTo(first.GradBias));
+        Assert.That(second.GradInput, Is.EqualTo(first.GradInput));
     }
 
     /// <summary>
@@ -120,7 +128,7 @@ public sealed class ConvGradTiledTests : GpuTest
         if (biasSplit is { } split) Assert.That(kernels.Contains("layer.bwd_bias.sum"), Is.EqualTo(split), "the bias gradient is split");
     }
 
-    sealed record Result(string[] Kernels, float[] GradWeight, float[] GradBias);
+    sealed record Result(string[] Kernels, float[] GradInput, float[] GradWeight, float[] GradBias);
 
     /// <summary>The layer alone, trained one step at learning rate 0 with a DotLoss against gy, preferring <paramref name="prefer"/>.</summary>
     static Result Run(Layer layer, Shape xShape, float[] x, float[] w, float[] b, float[] gy, IReadOnlyList<string> prefer)
@@ -133,6 +141,7 @@ public sealed class ConvGradTiledTests : GpuTest
         {
             InputShapes = new Dictionary<string, Shape> { ["x"] = xShape, ["grad_y"] = layer.OutputShape(new[] { xShape }) },
             Training = true,
+            InputGradients = true,
             LearningRate = 0f,
             Fuse = false,
             PreferKernels = prefer,
@@ -144,6 +153,6 @@ public sealed class ConvGradTiledTests : GpuTest
         compiled.Run();
         // Kernels and the labels of the partial sums, so a test can tell which path ran.
         var kernels = compiled.Plan.Dispatches.SelectMany(d => d.Kernel == "reduce/partials" ? new[] { d.Kernel, d.Label } : new[] { d.Kernel }).ToArray();
-        return new Result(kernels, compiled.Gradients["layer.weight"].ToArray(), compiled.Gradients["layer.bias"].ToArray());
+        return new Result(kernels, compiled.InputGradients["x"].ToArray(), compiled.Gradients["layer.weight"].ToArray(), compiled.Gradients["layer.bias"].ToArray());
     }
 }
