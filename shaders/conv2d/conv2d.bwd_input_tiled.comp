@@ -5,9 +5,10 @@
 //   k = (co, ky, kx) = (co * KH + ky) * KW + kx over COUTG * KH * KW,
 //   A[m, k] = w[g*COUTG + co, m, ky, kx],  B[k, P] = dy[b, g*COUTG + co, iy + PH - ky*DH, ix + PW - kx*DW] (0 outside dy).
 // A workgroup of 256 invocations (16 x 16) computes BM = 16*TM channels x BN = 64 pixels, each invocation TM x 4
-// (channels ty + 16i, pixels tx + 16j). K advances BK = 32 at a time: each invocation loads 2*TM weights (a row of
-// consecutive k) and 8 values of dy (64 consecutive pixels per row of k: coalesced) into registers one step ahead,
-// stores them to shared memory and multiplies from there. No split: the pixels give thousands of workgroups.
+// (channels ty + 16i, pixels 4tx .. 4tx + 3). K advances BK = 32 at a time: each invocation loads 2*TM weights (a row
+// of consecutive k) and 8 values of dy (64 consecutive pixels per row of k: coalesced) into registers one step ahead,
+// stores them to shared memory (weights [channel][BK + 4], dy [k][64]: conflict-free stores) and multiplies from
+// there with vec4 reads (4 k of a channel, 4 pixels of a k). No split: the pixels give thousands of workgroups.
 // Bindings: 0 dy [N,COUT,OH,OW]  1 w [COUT,CIN/groups,KH,KW]  2 dx [N,CIN,H,W]
 // Specialization: 0 KH, 1 KW, 2 PH, 3 PW, 4 DH, 5 DW, 6 GROUPS,
 //                 7 CIN, 8 COUT, 9 H, 10 W, 11 OH, 12 OW (0 = from push constants), 13 TM (1..4)
@@ -16,7 +17,7 @@
 #include "kiln.glsl"
 
 #define BK 32
-#define LDA (BK + 1)
+#define LDA4 (BK / 4 + 1) // a weight row in vec4s (BK + 4 floats)
 #define BN 64
 #define TN 4
 #define T_MAX 4
@@ -43,8 +44,8 @@ layout(std430, binding = 2) writeonly buffer DX { float dx[]; };
 
 layout(push_constant) uniform P { int n, cin, cout, h, w, oh, ow; } p;
 
-shared float tileA[16 * T_MAX * LDA];
-shared float tileB[BK * BN];
+shared vec4 tileA[16 * T_MAX * LDA4];
+shared vec4 tileB[BK * BN / 4];
 
 // Per invocation: the k column ak of weight rows ar + 8i and the pixel lp of k rows kr + 4i it loads, that pixel's
 // image offset in dy and position (pixY = OUTSIDE past the last pixel), and the values loaded for the next step.
@@ -108,24 +109,25 @@ void main()
     for (int k0 = 0; k0 < K; k0 += BK)
     {
         barrier(); // the previous step's multiply is done with the tiles
-        for (int i = 0; i < 2 * TM; i++) tileA[(ar + 8 * i) * LDA + ak] = ra[i];
-        for (int i = 0; i < 8; i++) tileB[(kr + 4 * i) * BN + lp] = rb[i];
+        for (int i = 0; i < 2 * TM; i++) tileA[(ar + 8 * i) * LDA4 + ak / 4][ak % 4] = ra[i];
+        for (int i = 0; i < 8; i++) tileB[(kr + 4 * i) * (BN / 4) + lp / 4][lp % 4] = rb[i];
         barrier();
         // The next step's global loads are issued before this step's multiply, which hides their latency.
         if (k0 + BK < K) load_step(k0 + BK, K, OH, OW, CING, COUTG, g);
-        for (int k = 0; k < BK; k++)
+        for (int k4 = 0; k4 < BK / 4; k4++)
         {
-            float av[T_MAX], bv[TN];
-            for (int i = 0; i < TM; i++) av[i] = tileA[(ty + 16 * i) * LDA + k];
-            for (int j = 0; j < TN; j++) bv[j] = tileB[k * BN + tx + 16 * j];
-            for (int i = 0; i < TM; i++)
-                for (int j = 0; j < TN; j++) acc[i][j] += av[i] * bv[j];
+            vec4 av[T_MAX], bv[4];
+            for (int i = 0; i < TM; i++) av[i] = tileA[(ty + 16 * i) * LDA4 + k4];
+            for (int kk = 0; kk < 4; kk++) bv[kk] = tileB[(4 * k4 + kk) * (BN / 4) + tx];
+            for (int kk = 0; kk < 4; kk++)
+                for (int i = 0; i < TM; i++)
+                    for (int j = 0; j < TN; j++) acc[i][j] = fma(av[i][kk], bv[kk][j], acc[i][j]);
         }
     }
 
     for (int j = 0; j < TN; j++)
     {
-        const int P = p0 + tx + 16 * j;
+        const int P = p0 + 4 * tx + j;
         if (P >= pixels) break;
         const int b = P / HW, rem = P - b * HW;
         for (int i = 0; i < TM; i++)

@@ -8,8 +8,8 @@
 // A workgroup of 256 invocations (16 x 16) computes a BM x BN tile of dw (BM = 16*TM, BN = 16*TN), each invocation
 // TM x TN elements (rows ty + 16i, columns tx + 16j: conflict-free shared reads). K advances BK = 32 pixels at a time:
 // every invocation loads 2*TM values of A and 2*TN of B (32 consecutive pixels per 32 invocations: coalesced
-// loads along the pixel dimension) into registers one step ahead, stores them to shared memory
-// ([row][BK + 1], padded against bank conflicts) and multiplies from there.
+// loads along the pixel dimension) into registers one step ahead, stores them to shared memory ([row][BK + 4]:
+// conflict-free stores, and vec4 reads of four pixels of 16 rows in the minimum 2 wavefronts) and multiplies from there.
 // Split-K: the K pixels are cut into chunks of K_PER_SPLIT (a multiple of BK); chunk s writes out[s * DW_COUNT + ...]
 // and shaders/reduce/partials.comp adds the chunks in order (K_PER_SPLIT = 0: one chunk, out is dw itself). No atomics.
 // Bindings: 0 a [N,C1,AH,AW]  1 q [N,C2,QH,QW]  2 out [splits, C1, C2/groups * KH * KW]
@@ -21,7 +21,7 @@
 #include "kiln.glsl"
 
 #define BK 32
-#define LDS (BK + 1)
+#define LDS4 (BK / 4 + 1) // a tile row in vec4s: BK + 4 floats, so vec4 reads of 16 rows take the minimum 2 wavefronts
 #define T_MAX 4
 #define TILE_MAX (16 * T_MAX)
 #define LOAD_MAX (2 * T_MAX)
@@ -52,8 +52,8 @@ layout(std430, binding = 2) writeonly buffer Out { float dw[]; };
 
 layout(push_constant) uniform P { int n, c1, c2, ah, aw, qh, qw; } p;
 
-shared float tileA[TILE_MAX * LDS];
-shared float tileB[TILE_MAX * LDS];
+shared vec4 tileA[TILE_MAX * LDS4];
+shared vec4 tileB[TILE_MAX * LDS4];
 
 // Per invocation: the pixel lk of rows lr + 8i it loads, each row's channel plane (and for B its tap offsets),
 // and the values loaded for the next step.
@@ -117,18 +117,25 @@ void main()
     for (int kk = kBegin; kk < kEnd; kk += BK)
     {
         barrier(); // the previous step's multiply is done with the tiles
-        for (int i = 0; i < 2 * TM; i++) tileA[(lr + 8 * i) * LDS + lk] = ra[i];
-        for (int i = 0; i < 2 * TN; i++) tileB[(lr + 8 * i) * LDS + lk] = rb[i];
+        for (int i = 0; i < 2 * TM; i++) tileA[(lr + 8 * i) * LDS4 + lk / 4][lk % 4] = ra[i];
+        for (int i = 0; i < 2 * TN; i++) tileB[(lr + 8 * i) * LDS4 + lk / 4][lk % 4] = rb[i];
         barrier();
         // The next step's global loads are issued before this step's multiply, which hides their latency.
         if (kk + BK < kEnd) load_step(kk + BK, kEnd, C1, C2, AW, AHW, QH, QW, QHW);
-        for (int k = 0; k < BK; k++)
+        // Four pixels per shared read: one vec4 per row of A and of B.
+        for (int k4 = 0; k4 < BK / 4; k4++)
         {
-            float av[T_MAX], bv[T_MAX];
-            for (int i = 0; i < TM; i++) av[i] = tileA[(ty + 16 * i) * LDS + k];
-            for (int j = 0; j < TN; j++) bv[j] = tileB[(tx + 16 * j) * LDS + k];
+            vec4 av[T_MAX], bv[T_MAX];
+            for (int i = 0; i < TM; i++) av[i] = tileA[(ty + 16 * i) * LDS4 + k4];
+            for (int j = 0; j < TN; j++) bv[j] = tileB[(tx + 16 * j) * LDS4 + k4];
             for (int i = 0; i < TM; i++)
-                for (int j = 0; j < TN; j++) acc[i][j] += av[i] * bv[j];
+                for (int j = 0; j < TN; j++)
+                {
+                    acc[i][j] = fma(av[i].x, bv[j].x, acc[i][j]);
+                    acc[i][j] = fma(av[i].y, bv[j].y, acc[i][j]);
+                    acc[i][j] = fma(av[i].z, bv[j].z, acc[i][j]);
+                    acc[i][j] = fma(av[i].w, bv[j].w, acc[i][j]);
+                }
         }
     }
 

@@ -14,8 +14,8 @@ internal sealed class Conv2dInputGradTiled : IConv2dInputGrad
     const uint Local = 256;
     /// <summary>Pixels per workgroup tile (BN in the shader).</summary>
     internal const int TilePixels = 64;
-    /// <summary>Shared memory the shader declares: a 64 x (32 + 1) weight tile and a 32 x 64 dY tile.</summary>
-    const uint SharedBytes = (64 * 33 + 32 * 64) * 4;
+    /// <summary>Shared memory the shader declares: a 64 x (32 + 4) weight tile and a 32 x 64 dY tile.</summary>
+    const uint SharedBytes = (64 * 36 + 32 * 64) * 4;
 
     public string Operation => "conv2d.bwd_input";
     public ElementType ElementType => ElementType.F32;

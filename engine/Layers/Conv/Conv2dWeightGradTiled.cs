@@ -26,8 +26,8 @@ internal sealed class Conv2dWeightGradTiled : IConv2dWeightGrad
     public ElementType ElementType => ElementType.F32;
     public TensorLayout Layout => TensorLayout.Nchw;
     public int Priority => 10;
-    /// <summary>Shared memory the shader declares: two 64 x (32 + 1) float tiles.</summary>
-    const uint SharedBytes = 2 * 64 * (StepPixels + 1) * 4;
+    /// <summary>Shared memory the shader declares: two 64 x (32 + 4) float tiles.</summary>
+    const uint SharedBytes = 2 * 64 * (StepPixels + 4) * 4;
     public bool Supports(DeviceInfo device) => device.MaxSharedMemoryBytes >= SharedBytes;
     /// <summary>On a CPU device (lavapipe) the serial kernel is faster; there this one runs only when preferred by name.</summary>
     public bool PreferredOn(DeviceInfo device) => !device.IsCpu;
