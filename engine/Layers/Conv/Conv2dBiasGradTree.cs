@@ -27,6 +27,7 @@ internal sealed class Conv2dBiasGradTree : IConv2dBiasGrad
     /// <summary>Chunks per channel and values per chunk for c channels of <paramref name="perChannel"/> values each.</summary>
     internal static (int Splits, int Chunk) Plan(int c, long perChannel)
     {
+        if (c > 65535) throw new InvalidOperationException($"conv2d.bwd_bias: {c} channels exceed the 65535 workgroups of a dispatch's y.");
         if (perChannel > int.MaxValue) throw new InvalidOperationException($"conv2d.bwd_bias: {perChannel} values per channel overflow the kernel's 32-bit indices.");
         const int unit = (int)Local * MinPerInvocation;
         int units = (int)((perChannel + unit - 1) / unit);

@@ -41,6 +41,7 @@ internal sealed class Conv2dWeightGradTiled : IConv2dWeightGrad
         static int PerInvocation(int size) => size <= 16 ? 1 : size <= 32 ? 2 : 4;
         int tm = PerInvocation(c1G), tn = PerInvocation(nG);
         uint gx = (uint)((nG + 16 * tn - 1) / (16 * tn)), gy = (uint)((c1G + 16 * tm - 1) / (16 * tm));
+        if (groups > 65535) throw new InvalidOperationException($"conv2d.bwd_weight: {groups} groups exceed the 65535 workgroups of a dispatch's z.");
         if (k > int.MaxValue) throw new InvalidOperationException($"conv2d.bwd_weight: {k} pixels overflow the kernel's 32-bit indices.");
         int steps = (int)((k + StepPixels - 1) / StepPixels);
         long tiles = (long)gx * gy * groups;

@@ -28,6 +28,7 @@ public sealed class ConvGradTiledTests : GpuTest
     [TestCase(2, 5, 3, 41, 40, 3, 3, 1, 1, 1, 1, true, true, TestName = "TiledConv2dGradients_FewChannelsLargeImage")]
     [TestCase(2, 70, 12, 9, 10, 3, 3, 1, 1, 1, 1, false, false, TestName = "TiledConv2dGradients_WideInputPartialChannelTile")]
     [TestCase(2, 6, 8, 11, 10, 3, 3, 1, 0, 1, 2, false, false, TestName = "TiledConv2dGradients_GroupedUnpadded")]
+    [TestCase(2, 16, 64, 48, 48, 3, 3, 1, 1, 1, 1, true, true, TestName = "TiledConv2dGradients_EighteenSplits")]
     public void Conv2dMatchesReference(int n, int cin, int cout, int h, int w, int kh, int kw, int s, int p, int d, int g,
         bool weightSplit, bool biasSplit)
     {
