@@ -86,7 +86,7 @@ public sealed class ConvTranspose2d : Layer, IFusableProducer
                 k => k.Accepts(conv, b.GradOutput.Shape, dx.Shape));
             kernel.Emit(b.Emitter, conv, b.GradOutput, w, null, dx, Activation.None, 0, $"{b.Name}.bwd_input");
         }
-        ConvKernels.WeightGrad(b.Emitter, a, b.Input, b.GradOutput, b.GradParam("weight"), $"{b.Name}.bwd_weight");
-        if (a.Bias) ConvKernels.BiasGrad(b.Emitter, b.GradOutput, b.GradParam("bias"), $"{b.Name}.bwd_bias");
+        Conv2dBackward.WeightGrad(b.Emitter, a, b.Input, b.GradOutput, b.GradParam("weight"), $"{b.Name}.bwd_weight");
+        if (a.Bias) Conv2dBackward.BiasGrad(b.Emitter, b.GradOutput, b.GradParam("bias"), $"{b.Name}.bwd_bias");
     }
 }

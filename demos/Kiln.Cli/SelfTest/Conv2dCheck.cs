@@ -3,7 +3,8 @@ namespace Kiln.Cli.SelfTest;
 /// <summary>
 /// Conv2d forward and backward: random kernel sizes, strides, padding, dilation, groups; fixed wider shapes that the
 /// GPU's tiled and cooperative-matrix kernels take (channels past one tile, a reduction not a multiple of its step,
-/// pixels not a multiple of its tile, stride 2, dilation 2).
+/// pixels not a multiple of its tile, stride 2, dilation 2; over 2048 pixels, so the GPU's weight and bias gradients
+/// split their reductions).
 /// </summary>
 internal sealed class Conv2dCheck : KernelCheck
 {
@@ -16,6 +17,7 @@ internal sealed class Conv2dCheck : KernelCheck
         yield return Case(2, 40, 112, 12, 11, 3, 1, 1, 1, 1, true);
         yield return Case(1, 24, 48, 15, 16, 5, 2, 2, 1, 1, false);
         yield return Case(1, 20, 70, 14, 14, 3, 1, 2, 2, 1, true);
+        yield return Case(2, 24, 40, 34, 31, 3, 1, 1, 1, 1, true);
         for (int made = 1; made < count;)
         {
             int g = rng.Next(3) == 0 ? rng.Next(1, 4) : 1;

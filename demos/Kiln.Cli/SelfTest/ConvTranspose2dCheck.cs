@@ -1,6 +1,9 @@
 namespace Kiln.Cli.SelfTest;
 
-/// <summary>ConvTranspose2d forward and backward: random kernels, strides, padding and output padding.</summary>
+/// <summary>
+/// ConvTranspose2d forward and backward: random kernels, strides, padding and output padding; one wider shape whose
+/// weight gradient takes partial tiles and a split reduction on a GPU.
+/// </summary>
 internal sealed class ConvTranspose2dCheck : KernelCheck
 {
     public override string Operation => "conv_transpose2d";
@@ -8,6 +11,7 @@ internal sealed class ConvTranspose2dCheck : KernelCheck
     public override IEnumerable<CheckCase> Cases(Random rng, int count)
     {
         yield return Case(2, 16, 8, 8, 9, 4, 2, 1, 0, true);
+        yield return Case(3, 40, 36, 12, 11, 3, 2, 1, 1, true);
         for (int made = 1; made < count;)
         {
             int k = rng.Next(1, 5), s = rng.Next(1, 4), p = rng.Next(0, k), op = rng.Next(0, s);

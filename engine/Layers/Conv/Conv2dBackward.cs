@@ -4,8 +4,9 @@ namespace Kiln.Layers;
 
 /// <summary>
 /// Conv2d's gradient rule (any fused activation is already undone by the compiler: dY is the pre-activation
-/// gradient). dX is the transposed convolution of dY with the same weight, as a gather; dW reduces dY x shifted x
-/// over the batch and pixels; db sums dY per channel.
+/// gradient). dX is the transposed convolution of dY with the same weight; dW reduces dY x shifted x over the batch
+/// and pixels; db sums dY per channel. Each takes the registry's entry for the device (<see cref="IConv2dInputGrad"/>,
+/// <see cref="IConv2dWeightGrad"/>, <see cref="IConv2dBiasGrad"/>); ConvTranspose2d's gradient rule shares dW and db.
 /// </summary>
 internal static class Conv2dBackward
 {
@@ -13,8 +14,23 @@ internal static class Conv2dBackward
     {
         var w = b.Param("weight");
         if (b.GradInput is { } dx)
-            ConvKernels.Gather(b.Emitter, a, b.GradOutput, w, null, dx, Activation.None, 0, $"{b.Name}.bwd_input");
-        ConvKernels.WeightGrad(b.Emitter, a, b.GradOutput, b.Input, b.GradParam("weight"), $"{b.Name}.bwd_weight");
-        if (a.Bias) ConvKernels.BiasGrad(b.Emitter, b.GradOutput, b.GradParam("bias"), $"{b.Name}.bwd_bias");
+            KernelRegistry.Choose<IConv2dInputGrad>("conv2d.bwd_input", dx.ElementType, dx.Layout, b.Emitter,
+                    k => k.Accepts(a, b.GradOutput.Shape, dx.Shape) && Wanted(b.Emitter, k, k.PreferredOn(b.Emitter.Device)))
+                .Emit(b.Emitter, a, b.GradOutput, w, dx, $"{b.Name}.bwd_input");
+        WeightGrad(b.Emitter, a, b.GradOutput, b.Input, b.GradParam("weight"), $"{b.Name}.bwd_weight");
+        if (a.Bias) BiasGrad(b.Emitter, b.GradOutput, b.GradParam("bias"), $"{b.Name}.bwd_bias");
     }
+
+    /// <summary>The weight gradient through the <see cref="IConv2dWeightGrad"/> entry the registry picks for the emitter.</summary>
+    public static void WeightGrad(Emitter e, ConvAttributes a, Value plain, Value shifted, Value dw, string label) =>
+        KernelRegistry.Choose<IConv2dWeightGrad>("conv2d.bwd_weight", plain.ElementType, plain.Layout, e, k => Wanted(e, k, k.PreferredOn(e.Device)))
+            .Emit(e, a, plain, shifted, dw, label);
+
+    /// <summary>The bias gradient through the <see cref="IConv2dBiasGrad"/> entry the registry picks for the emitter.</summary>
+    public static void BiasGrad(Emitter e, Value dy, Value db, string label) =>
+        KernelRegistry.Choose<IConv2dBiasGrad>("conv2d.bwd_bias", dy.ElementType, dy.Layout, e, k => Wanted(e, k, k.PreferredOn(e.Device)))
+            .Emit(e, dy, db, label);
+
+    /// <summary>An entry competes where it is meant to run, or anywhere it runs when CompileOptions.PreferKernels names it.</summary>
+    static bool Wanted(Emitter e, IKernelEntry k, bool preferredOnDevice) => preferredOnDevice || e.PreferKernels.Contains(k.GetType().Name);
 }

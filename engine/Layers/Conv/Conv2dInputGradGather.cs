@@ -1,0 +1,20 @@
+using Kiln.Graph;
+
+namespace Kiln.Layers;
+
+/// <summary>
+/// Conv2d's input gradient as the gather of shaders/conv_transpose2d/conv_transpose2d.fwd.comp (register blocks of
+/// channels x columns per invocation, read straight from global memory; <see cref="ConvKernels.Gather"/>). Any stride,
+/// dilation and groups; tuned for lavapipe, runs everywhere.
+/// </summary>
+internal sealed class Conv2dInputGradGather : IConv2dInputGrad
+{
+    public string Operation => "conv2d.bwd_input";
+    public ElementType ElementType => ElementType.F32;
+    public TensorLayout Layout => TensorLayout.Nchw;
+    public int Priority => 0;
+    public bool Supports(DeviceInfo device) => true;
+
+    public void Emit(Emitter e, ConvAttributes a, Value dy, Value w, Value dx, string label) =>
+        ConvKernels.Gather(e, a, dy, w, null, dx, Activation.None, 0, label);
+}

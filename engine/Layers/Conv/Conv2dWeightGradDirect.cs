@@ -1,0 +1,20 @@
+using Kiln.Graph;
+
+namespace Kiln.Layers;
+
+/// <summary>
+/// The weight gradient of shaders/conv2d/conv2d.bwd_weight.comp (and conv2d.bwd_weight_taps.comp for one q channel per
+/// group): one invocation per register block of weights looping over its share of the batch and pixels, split with an
+/// ordered sum when there are few blocks (<see cref="ConvKernels.WeightGrad"/>). Tuned for lavapipe; runs everywhere.
+/// </summary>
+internal sealed class Conv2dWeightGradDirect : IConv2dWeightGrad
+{
+    public string Operation => "conv2d.bwd_weight";
+    public ElementType ElementType => ElementType.F32;
+    public TensorLayout Layout => TensorLayout.Nchw;
+    public int Priority => 0;
+    public bool Supports(DeviceInfo device) => true;
+
+    public void Emit(Emitter e, ConvAttributes a, Value plain, Value shifted, Value dw, string label) =>
+        ConvKernels.WeightGrad(e, a, plain, shifted, dw, label);
+}
