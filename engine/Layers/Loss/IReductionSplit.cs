@@ -1,0 +1,16 @@
+using Kiln.Graph;
+
+namespace Kiln.Layers;
+
+/// <summary>
+/// A registered way to spread a full reduction (a loss's sum over all its elements, operation "reduce.sum") over
+/// workgroups: how many workgroups share it, each reducing one contiguous chunk (<see cref="LossReduction"/>).
+/// </summary>
+internal interface IReductionSplit : IKernelEntry
+{
+    /// <summary>
+    /// Workgroups for <paramref name="iterations"/> workgroup-iterations of work (one vec4, or one row, per invocation
+    /// each), between 1 and <paramref name="iterations"/>; with 1, the first level finishes the value itself.
+    /// </summary>
+    int Groups(long iterations);
+}

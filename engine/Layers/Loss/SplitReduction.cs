@@ -1,0 +1,21 @@
+using Kiln.Graph;
+
+namespace Kiln.Layers;
+
+/// <summary>
+/// Up to <see cref="MaxGroups"/> workgroups of 256, each reducing a contiguous chunk with coalesced vec4 loads, then one
+/// workgroup adding their partials in a fixed order (shaders/reduce/finish.comp): bandwidth-bound on a GPU, where one
+/// workgroup would use one of its cores. 1024 workgroups of 256 is about one full wave on an H100 (132 SMs x 2048
+/// invocations). Runs on every device (tests force it on lavapipe with CompileOptions.PreferKernels); the registry
+/// picks it wherever <see cref="SingleGroupReduction"/> does not apply, i.e. on GPUs.
+/// </summary>
+internal sealed class SplitReduction : IReductionSplit
+{
+    public const int MaxGroups = 1024;
+    public string Operation => "reduce.sum";
+    public ElementType ElementType => ElementType.F32;
+    public TensorLayout Layout => TensorLayout.RowMajor;
+    public int Priority => 0;
+    public bool Supports(DeviceInfo device) => true;
+    public int Groups(long iterations) => (int)Math.Min(iterations, MaxGroups);
+}
