@@ -15,4 +15,5 @@ internal sealed class SingleGroupReduction : IReductionSplit
     public int Priority => 10;
     public bool Supports(DeviceInfo device) => device.IsCpu;
     public int Groups(long iterations) => 1;
+    public int PartialLanes(int splits) => 1;
 }
