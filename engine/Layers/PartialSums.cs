@@ -43,7 +43,7 @@ internal static class PartialSums
         if (y.Shape.Elements != count)
             throw new InvalidOperationException($"{label}: partial sums of {count} values cannot fill {y.Shape}.");
         int cols = bias == null ? 1 : (int)bias.Shape.Elements;
-        int lanes = KernelRegistry.Choose<IReductionSplit>("reduce.sum", ElementType.F32, TensorLayout.RowMajor, e).PartialLanes(splits);
+        int lanes = LossReduction.Split(e).PartialLanes(splits);
         uint local = lanes == 1 ? Local : LanesLocal;
         var spec = new KernelSpec("reduce/partials", KernelSpec.Buffers(3), 0,
             new[] { (uint)splits, (uint)count, bias != null ? 1u : 0u, (uint)cols, (uint)act, KernelSpec.Word(slope), (uint)lanes }, local, (uint)lanes);

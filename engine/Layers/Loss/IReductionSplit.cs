@@ -20,4 +20,10 @@ internal interface IReductionSplit : IKernelEntry
     /// <see cref="PartialSums.Sum"/>: 1 walks them in one invocation; more add strided subsets, then a fixed tree.
     /// </summary>
     int PartialLanes(int splits);
+
+    /// <summary>
+    /// Invocations per row (1, or a power of two up to 256) of a reduction over rows of <paramref name="classes"/>
+    /// values (softmax cross-entropy): 1 walks a row in one invocation; more split its classes and combine in trees.
+    /// </summary>
+    int RowLanes(int classes);
 }

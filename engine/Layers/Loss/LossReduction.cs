@@ -37,15 +37,20 @@ internal static class LossReduction
     public const uint Local = 256;
     /// <summary>Elements one workgroup-iteration of a vec4 stream covers (shaders/reduce/stream.glsl).</summary>
     public const int VectorUnit = 4 * (int)Local;
-    /// <summary>Rows one workgroup-iteration covers when each invocation takes a row (softmax cross-entropy).</summary>
+    /// <summary>Rows one workgroup-iteration covers when each invocation takes a row (softmax cross-entropy; divided by the
+    /// lanes per row where several share one, <see cref="IReductionSplit.RowLanes"/>).</summary>
     public const int RowUnit = (int)Local;
 
     internal static long Ceil(long a, long b) => (a + b - 1) / b;
 
+    /// <summary>The registered <see cref="IReductionSplit"/> for the emitter's device (or the one it prefers).</summary>
+    public static IReductionSplit Split(Emitter e) =>
+        KernelRegistry.Choose<IReductionSplit>("reduce.sum", ElementType.F32, TensorLayout.RowMajor, e);
+
     /// <summary>The split of <paramref name="count"/> units, <paramref name="unit"/> per workgroup-iteration, for the emitter's device.</summary>
     public static ReductionPlan Plan(Emitter e, long count, int unit)
     {
-        var split = KernelRegistry.Choose<IReductionSplit>("reduce.sum", ElementType.F32, TensorLayout.RowMajor, e);
+        var split = Split(e);
         long iterations = Ceil(Math.Max(count, 1), unit);
         int groups = (int)Math.Clamp(split.Groups(iterations), 1, iterations);
         long per = Ceil(iterations, groups);

@@ -16,4 +16,5 @@ internal sealed class SingleGroupReduction : IReductionSplit
     public bool Supports(DeviceInfo device) => device.IsCpu;
     public int Groups(long iterations) => 1;
     public int PartialLanes(int splits) => 1;
+    public int RowLanes(int classes) => 1;
 }

@@ -63,8 +63,9 @@ internal static class Loss2Kernels
     public static void SoftmaxCeForward(ForwardPass f)
     {
         var s = f.Inputs[0].Shape;
-        var plan = LossReduction.Plan(f.Emitter, s[0], LossReduction.RowUnit);
-        LossReduction.Emit(f.Emitter, "loss/softmax_ce.fwd", plan, 1, ReductionFinish.Mean, s[0], new[] { (uint)s[1] },
+        int lanes = LossReduction.Split(f.Emitter).RowLanes(s[1]);
+        var plan = LossReduction.Plan(f.Emitter, s[0], LossReduction.RowUnit / lanes);
+        LossReduction.Emit(f.Emitter, "loss/softmax_ce.fwd", plan, 1, ReductionFinish.Mean, s[0], new[] { (uint)s[1], (uint)lanes },
             PushConstants.Ints(s[0], LossReduction.Word(plan.Chunk)), f.Output, $"{f.Name}.fwd", Arg.In(f.Inputs[0]), Arg.In(f.Inputs[1]));
     }
 

@@ -1,3 +1,4 @@
+using Kiln.Layers;
 using Kiln.Tests.Reference;
 using NUnit.Framework;
 
@@ -116,6 +117,28 @@ public sealed class LossReductionTests : GpuTest
         bool manyGroups = kernel == Split && units > (kind == "softmax_ce" ? 256 : 1024);
         Assert.That(finishes, Is.EqualTo(manyGroups), "a second level exactly when more than one workgroup shares the sum");
         if (manyGroups) Assert.That(first.Groups, Does.Not.StartWith("1x"), "the first level runs many workgroups");
+    }
+
+    /// <summary>Rows of many classes: on the split, several lanes share a row (1, 16, 128 and 256 lanes here).</summary>
+    [TestCase(1000, 63, 1)]
+    [TestCase(3, 64, 16)]
+    [TestCase(300, 1000, 128)]
+    [TestCase(5, 4099, 256)]
+    public void SoftmaxCe_ManyClasses_MatchesDoubleSum(int rows, int classes, int lanes)
+    {
+        Assert.That(new SplitReduction().RowLanes(classes), Is.EqualTo(lanes));
+        int r = 7900 + classes;
+        var x = Uniform((long)rows * classes, r++, -5, 5);
+        var t = Uniform((long)rows * classes, r++, 0, 1);
+        var s = new Shape(rows, classes);
+        var c = new Case(new SoftmaxCrossEntropyLoss(), new[] { s, s }, new[] { x, t }, RefSoftmaxCrossEntropyLoss.Forward(D(x), D(t), rows, classes));
+        foreach (var kernel in new[] { Split, Single })
+        {
+            using var compiled = Compile(c, kernel);
+            compiled.Run();
+            var y = compiled.GetOutput("y");
+            Assert.That(RelativeError.MaxRelative(y, new[] { c.Expected }), Is.LessThan(Tolerances.Forward), $"{kernel}: {y[0]} vs {c.Expected}");
+        }
     }
 
     [TestCase("mse")]
