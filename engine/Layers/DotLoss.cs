@@ -1,4 +1,5 @@
 using Kiln.Graph;
+using Kiln.Layers;
 using Kiln.Vulkan;
 
 namespace Kiln;
@@ -22,9 +23,10 @@ public sealed class DotLoss : Layer
 
     internal override void Forward(ForwardPass f)
     {
-        var spec = new KernelSpec("loss/dot.fwd", KernelSpec.Buffers(3), 4, Array.Empty<uint>(), 256);
-        f.Emitter.Dispatch(spec, (1, 1, 1), PushConstants.Ints((int)f.Input.Shape.Elements), $"{f.Name}.fwd",
-            Arg.In(f.Inputs[0]), Arg.In(f.Inputs[1]), Arg.Out(f.Output));
+        long count = f.Input.Shape.Elements;
+        var plan = LossReduction.Plan(f.Emitter, count, LossReduction.VectorUnit);
+        LossReduction.Emit(f.Emitter, "loss/dot.fwd", plan, 1, ReductionFinish.Mean, 1f, Array.Empty<uint>(),
+            PushConstants.Ints((int)count, LossReduction.Word(plan.Chunk)), f.Output, $"{f.Name}.fwd", Arg.In(f.Inputs[0]), Arg.In(f.Inputs[1]));
     }
 
     internal override void Backward(BackwardPass b)

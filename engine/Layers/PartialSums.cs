@@ -7,11 +7,15 @@ namespace Kiln.Layers;
 /// Split reductions without atomics: a kernel writes <c>splits</c> partial results of a reduction into a transient
 /// [splits, count] value, then shaders/reduce/partials.comp sums them in a fixed order (so results are deterministic).
 /// Used where a reduction has too few outputs to keep every core busy (weight gradients of small-channel layers,
-/// products of a long reduction into a small matrix).
+/// products of a long reduction into a small matrix). The second pass walks the splits with one invocation per output,
+/// or, where the registered <see cref="IReductionSplit"/> says so (GPUs: many splits), with several lanes per output
+/// added in a fixed tree.
 /// </summary>
 internal static class PartialSums
 {
     const uint Local = 64;
+    /// <summary>Outputs per workgroup when the splits are spread over lanes (local size 32 x lanes).</summary>
+    const uint LanesLocal = 32;
 
     /// <summary>
     /// How many splits of <paramref name="length"/> reduction rows to make so that <paramref name="outputs"/> invocations
@@ -39,8 +43,10 @@ internal static class PartialSums
         if (y.Shape.Elements != count)
             throw new InvalidOperationException($"{label}: partial sums of {count} values cannot fill {y.Shape}.");
         int cols = bias == null ? 1 : (int)bias.Shape.Elements;
+        int lanes = LossReduction.Split(e).PartialLanes(splits);
+        uint local = lanes == 1 ? Local : LanesLocal;
         var spec = new KernelSpec("reduce/partials", KernelSpec.Buffers(3), 0,
-            new[] { (uint)splits, (uint)count, bias != null ? 1u : 0u, (uint)cols, (uint)act, KernelSpec.Word(slope) }, Local);
-        e.Dispatch(spec, FlatGroups.For(e, count, Local), Array.Empty<byte>(), label, Arg.In(partial), Arg.In(bias ?? partial), Arg.Out(y));
+            new[] { (uint)splits, (uint)count, bias != null ? 1u : 0u, (uint)cols, (uint)act, KernelSpec.Word(slope), (uint)lanes }, local, (uint)lanes);
+        e.Dispatch(spec, FlatGroups.For(e, count, local), Array.Empty<byte>(), label, Arg.In(partial), Arg.In(bias ?? partial), Arg.Out(y));
     }
 }

@@ -1,4 +1,5 @@
 using Kiln.Graph;
+using Kiln.Layers;
 using Kiln.Vulkan;
 
 namespace Kiln.Training;
@@ -6,19 +7,21 @@ namespace Kiln.Training;
 /// <summary>
 /// Clipping by global norm, as torch.nn.utils.clip_grad_norm_: the factor min(1, max / (norm + 1e-6)) over every
 /// parameter gradient, written to the step state's gradient scale for the optimizer kernels. Deterministic: each
-/// gradient's sum of squares comes from one workgroup in a fixed order, and the sums are added pairwise in a fixed
-/// tree (no float atomics), so a replayed step gives the same bits.
+/// gradient's sum of squares is a two-level reduction in a fixed order (<see cref="LossReduction"/>, many workgroups
+/// on a GPU), and the sums are added pairwise in a fixed tree (no float atomics), so a replayed step gives the same bits.
 /// </summary>
 internal static class GradientClipping
 {
     public static void Emit(Emitter emitter, IReadOnlyList<Value> gradients, float maxNorm)
     {
         var sums = new List<Value>();
-        var squares = new KernelSpec("optim/sum_squares", KernelSpec.Buffers(2), 4, Array.Empty<uint>(), 256);
         foreach (var g in gradients)
         {
             var s = emitter.NewValue(new Shape(1), ValueKind.Transient, $"{g.Name}.sum_squares");
-            emitter.Dispatch(squares, (1, 1, 1), PushConstants.Ints((int)g.Shape.Elements), $"{g.Name}.sum_squares", Arg.In(g), Arg.Out(s));
+            long count = g.Shape.Elements;
+            var plan = LossReduction.Plan(emitter, count, LossReduction.VectorUnit);
+            LossReduction.Emit(emitter, "reduce/sum_squares", plan, 1, ReductionFinish.Mean, 1f, Array.Empty<uint>(),
+                PushConstants.Ints((int)count, LossReduction.Word(plan.Chunk)), s, $"{g.Name}.sum_squares", Arg.In(g));
             sums.Add(s);
         }
         // Pairwise: level by level, element 2i + 1 added to 2i.

@@ -1,17 +1,28 @@
 #version 450
-// loss = sum(a * b): one workgroup of 256 strides over all elements (losses are small next to the network).
-// Bindings: 0 a, 1 b, 2 loss [1].  Push: count.  Dispatch: 1x1x1, local x = 256.
+// loss = sum(a * b) over all count elements (FINISH 0, DIVISOR 1), as a split reduction (shaders/reduce/split.glsl):
+// each workgroup a contiguous chunk, read as vec4.
+// Bindings: 0 a, 1 b, 2 result (the loss [1] when one workgroup runs, else partials [groups]).
+// Specialization: 0 FINISH, 1 DIVISOR (shaders/reduce/finish.glsl).  Push: count, chunk (elements per workgroup,
+// a multiple of 1024).  Dispatch: groups x 1 x 1 (engine/Layers/Loss/LossReduction.cs), local x = 256.
 #include "kiln.glsl"
-#define REDUCE_SIZE 256
-#include "reduce.glsl"
+#define SPLIT_BINDING 2
+#define SPLIT_WIDTH 1
+#include "../reduce/split.glsl"
+layout(std430, binding = 0) readonly buffer A4 { vec4 a4[]; };
 layout(std430, binding = 0) readonly buffer A { float a[]; };
+layout(std430, binding = 1) readonly buffer B4 { vec4 b4[]; };
 layout(std430, binding = 1) readonly buffer B { float b[]; };
-layout(std430, binding = 2) writeonly buffer L { float loss[]; };
-layout(push_constant) uniform P { uint count; } p;
+layout(push_constant) uniform P { uint count, chunk; } p;
+vec4 kiln_term4(uint q)
+{
+    return a4[q] * b4[q];
+}
+float kiln_term(uint i)
+{
+    return a[i] * b[i];
+}
+#include "../reduce/stream.glsl"
 void main()
 {
-    float s = 0.0;
-    for (uint i = gl_LocalInvocationID.x; i < p.count; i += REDUCE_SIZE) s += a[i] * b[i];
-    float total = kiln_workgroup_sum(s);
-    if (gl_LocalInvocationID.x == 0) loss[0] = total;
+    kiln_split_store(vec2(kiln_stream_sum(p.count, p.chunk), 0.0));
 }

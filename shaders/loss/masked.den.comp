@@ -1,17 +1,18 @@
 #version 450
-// Denominator of the masked losses for their backward: den = max(scale * sum(mask), 1), scale = the number of
-// channels the mask is broadcast over (1 when it has the prediction's shape). Same order of summation as masked.fwd.
-// Bindings: 0 mask, 1 den [1].  Specialization: none.  Push: mask_count, scale.  Dispatch: 1x1x1, local x = 256.
+// Denominator of the masked losses for their backward: den = max(DIVISOR * sum(mask), 1) (FINISH 2, DIVISOR the number
+// of channels the mask is broadcast over, 1 when it has the prediction's shape). The same split and order of summation
+// as masked.fwd (shaders/loss/masked.glsl, the same groups and mask_chunk), so the same bits as the forward's.
+// Bindings: 0 mask, 1 result (den [1] when one workgroup runs, else partials [groups]).
+// Specialization: 0 FINISH, 1 DIVISOR (shaders/reduce/finish.glsl).  Push: mask_count, mask_chunk.
+// Dispatch: groups x 1 x 1 (engine/Layers/Loss/LossReduction.cs), local x = 256.
 #include "kiln.glsl"
-#define REDUCE_SIZE 256
-#include "reduce.glsl"
-layout(std430, binding = 0) readonly buffer M { float mask[]; };
-layout(std430, binding = 1) writeonly buffer D { float den[]; };
-layout(push_constant) uniform P { uint mask_count, scale; } p;
+#define SPLIT_BINDING 1
+#define SPLIT_WIDTH 1
+#include "../reduce/split.glsl"
+#define MASK_BINDING 0
+#include "masked.glsl"
+layout(push_constant) uniform P { uint mask_count, mask_chunk; } p;
 void main()
 {
-    float m = 0.0;
-    for (uint i = gl_LocalInvocationID.x; i < p.mask_count; i += REDUCE_SIZE) m += mask[i];
-    float total = kiln_workgroup_sum(m) * float(p.scale);
-    if (gl_LocalInvocationID.x == 0) den[0] = max(total, 1.0);
+    kiln_split_store(vec2(kiln_mask_sum(p.mask_count, p.mask_chunk), 0.0));
 }

@@ -1,35 +1,44 @@
 #version 450
-// Masked mean loss: loss = sum(m * err) / max(sum(expanded m), 1), err = (p - t)^2 (KIND 0) or |p - t| (KIND 1).
-// The mask is either the prediction's shape (BROADCAST 0) or [N,1,...] broadcast over the channels (BROADCAST 1):
-// element i reads mask[(i / (channels * inner)) * inner + i % inner]; the expanded mask sums to channels * sum(mask).
-// One workgroup of 256 strides over all elements (two workgroup sums: numerator, then the mask).
-// Bindings: 0 prediction, 1 target, 2 mask, 3 loss [1].
-// Specialization: 0 KIND (0 mse, 1 l1), 1 BROADCAST (0/1).
-// Push: count (prediction elements), mask_count, channels, inner (elements per channel of one item).
-// Dispatch: 1x1x1, local x = 256.
+// Masked mean loss: loss = sum(m * err) / max(sum(expanded m), 1), err = (p - t)^2 (KIND 0) or |p - t| (KIND 1)
+// (FINISH 1, DIVISOR float(channels)). The mask is either the prediction's shape (BROADCAST 0) or [N,1,...] broadcast
+// over the channels (BROADCAST 1): element i reads mask[(i / (channels * inner)) * inner + i % inner]; the expanded
+// mask sums to channels * sum(mask). A split reduction of two sums (shaders/reduce/split.glsl): workgroup g adds its
+// chunk of the numerator's elements and its chunk of the mask (shaders/loss/masked.glsl), both read as vec4.
+// Bindings: 0 prediction, 1 target, 2 mask, 3 result (the loss [1] when one workgroup runs, else partials [groups, 2]).
+// Specialization: 0 FINISH, 1 DIVISOR (shaders/reduce/finish.glsl), 2 KIND (0 mse, 1 l1), 3 BROADCAST (0/1).
+// Push: count (prediction elements), chunk, mask_count, mask_chunk (multiples of 1024), channels, inner (elements per
+// channel of one item).  Dispatch: groups x 1 x 1 (engine/Layers/Loss/LossReduction.cs), local x = 256.
 #include "kiln.glsl"
-#define REDUCE_SIZE 256
-#include "reduce.glsl"
-layout(constant_id = 0) const int KIND = 0;
-layout(constant_id = 1) const int BROADCAST = 0;
-layout(std430, binding = 0) readonly buffer Pr { float pred[]; };
-layout(std430, binding = 1) readonly buffer Tg { float target[]; };
-layout(std430, binding = 2) readonly buffer M { float mask[]; };
-layout(std430, binding = 3) writeonly buffer L { float loss[]; };
-layout(push_constant) uniform P { uint count, mask_count, channels, inner; } p;
+#define SPLIT_BINDING 3
+#define SPLIT_WIDTH 2
+#include "../reduce/split.glsl"
+#define MASK_BINDING 2
+#include "masked.glsl"
+layout(constant_id = 2) const int KIND = 0;
+layout(constant_id = 3) const int BROADCAST = 0;
+layout(std430, binding = 0) readonly buffer A4 { vec4 pred4[]; };
+layout(std430, binding = 0) readonly buffer A { float pred[]; };
+layout(std430, binding = 1) readonly buffer B4 { vec4 target4[]; };
+layout(std430, binding = 1) readonly buffer B { float target[]; };
+layout(push_constant) uniform P { uint count, chunk, mask_count, mask_chunk, channels, inner; } p;
+float mask_at(uint i)
+{
+    return mask[BROADCAST != 0 ? (i / (p.channels * p.inner)) * p.inner + i % p.inner : i];
+}
+vec4 err4(vec4 d) { return KIND == 0 ? d * d : abs(d); }
+vec4 kiln_term4(uint q)
+{
+    vec4 m = BROADCAST != 0 ? vec4(mask_at(4u * q), mask_at(4u * q + 1u), mask_at(4u * q + 2u), mask_at(4u * q + 3u)) : mask4[q];
+    return m * err4(pred4[q] - target4[q]);
+}
+float kiln_term(uint i)
+{
+    float d = pred[i] - target[i];
+    return mask_at(i) * (KIND == 0 ? d * d : abs(d));
+}
+#include "../reduce/stream.glsl"
 void main()
 {
-    float s = 0.0;
-    for (uint i = gl_LocalInvocationID.x; i < p.count; i += REDUCE_SIZE)
-    {
-        uint mi = BROADCAST != 0 ? (i / (p.channels * p.inner)) * p.inner + i % p.inner : i;
-        float d = pred[i] - target[i];
-        s += mask[mi] * (KIND == 0 ? d * d : abs(d));
-    }
-    float num = kiln_workgroup_sum(s);
-    barrier(); // every invocation has read the first sum before the scratch is reused
-    float m = 0.0;
-    for (uint i = gl_LocalInvocationID.x; i < p.mask_count; i += REDUCE_SIZE) m += mask[i];
-    float den = kiln_workgroup_sum(m) * float(BROADCAST != 0 ? p.channels : 1u);
-    if (gl_LocalInvocationID.x == 0) loss[0] = num / max(den, 1.0);
+    float num = kiln_stream_sum(p.count, p.chunk);
+    kiln_split_store(vec2(num, kiln_mask_sum(p.mask_count, p.mask_chunk)));
 }

@@ -1,10 +1,13 @@
 #version 450
-// Second pass of a split reduction: y[i] = act(sum over s in 0..SPLITS-1, in that order, of partial[s * COUNT + i]
-// + bias[i % COLS]). Deterministic (a fixed order, no atomics); one invocation per output, consecutive lanes read
-// consecutive floats.
+// Second pass of a split reduction: y[i] = act(sum over s in 0..SPLITS-1 of partial[s * COUNT + i] + bias[i % COLS]).
+// Deterministic (a fixed order, no atomics). LANES = 1: one invocation per output adds the splits in order; consecutive
+// invocations read consecutive floats. LANES > 1 (a power of two, few outputs and many splits, on a GPU): a workgroup
+// is gl_WorkGroupSize.x outputs by LANES lanes; lane l adds splits l, l + LANES, ... in order, then the lanes are added
+// in a fixed shared-memory tree, so no invocation walks thousands of splits alone.
 // Bindings: 0 partial [SPLITS, COUNT]  1 bias [COLS] (unused when HAS_BIAS=0)  2 y [COUNT]
-// Specialization: 0 SPLITS, 1 COUNT, 2 HAS_BIAS, 3 COLS, 4 ACT (activation code), 5 SLOPE (float)
-// Dispatch: ceil(COUNT / 64) workgroups spread over x and y like Emitter.ElementwiseGroups, local x = 64
+// Specialization: 0 SPLITS, 1 COUNT, 2 HAS_BIAS, 3 COLS, 4 ACT (activation code), 5 SLOPE (float), 6 LANES
+// Dispatch: ceil(COUNT / local x) workgroups spread over x and y like Emitter.ElementwiseGroups; local x = 64 with
+// LANES = 1, else local (32, LANES) (engine/Layers/PartialSums.cs)
 #include "kiln.glsl"
 #include "elementwise.glsl"
 
@@ -14,16 +17,33 @@ layout(constant_id = 2) const int HAS_BIAS = 0;
 layout(constant_id = 3) const int COLS = 1;
 layout(constant_id = 4) const int ACT = 0;
 layout(constant_id = 5) const float SLOPE = 0.01;
+layout(constant_id = 6) const int LANES = 1;
 
 layout(std430, binding = 0) readonly buffer Part { float partial[]; };
 layout(std430, binding = 1) readonly buffer Bias { float bias[]; };
 layout(std430, binding = 2) writeonly buffer Y { float y[]; };
 
+shared float lanes[LANES == 1 ? 1 : 1024];
+
 void main()
 {
     const int i = int(kiln_element_index());
-    if (i >= COUNT) return;
+    const bool live = i < COUNT;
+    const int lane = int(gl_LocalInvocationID.y);
     float s = 0.0;
-    for (int k = 0; k < SPLITS; k++) s += partial[k * COUNT + i];
-    y[i] = kiln_activate(s + (HAS_BIAS != 0 ? bias[i % COLS] : 0.0), ACT, SLOPE);
+    if (live)
+        for (int k = lane; k < SPLITS; k += LANES) s += partial[k * COUNT + i];
+    if (LANES > 1)
+    {
+        const uint x = gl_LocalInvocationID.x, w = gl_WorkGroupSize.x;
+        lanes[lane * w + x] = s;
+        barrier();
+        for (int h = LANES / 2; h > 0; h >>= 1)
+        {
+            if (lane < h) lanes[lane * w + x] += lanes[(lane + h) * w + x];
+            barrier();
+        }
+        s = lanes[x];
+    }
+    if (live && lane == 0) y[i] = kiln_activate(s + (HAS_BIAS != 0 ? bias[i % COLS] : 0.0), ACT, SLOPE);
 }

@@ -1,8 +1,8 @@
 namespace Kiln.Cli.SelfTest;
 
 /// <summary>
-/// Runs one <see cref="CheckCase"/>: the layer alone in a network, compiled for training with a
-/// <see cref="DotLoss"/> against a chosen output gradient (so the input and parameter gradients are exactly the
+/// Runs one <see cref="CheckCase"/>: the layer alone in a network (its further inputs, if any, random in [0, 1)),
+/// compiled for training with a <see cref="DotLoss"/> against a chosen output gradient (so the input and parameter gradients are exactly the
 /// layer's backward of it) and a zero learning rate, on random inputs and parameters, at the given precision; then
 /// compares y and every gradient with the CPU reference.
 /// </summary>
@@ -14,13 +14,17 @@ internal static class SelfTestRunner
         try
         {
             var net = new Network();
-            var y = net.Add(c.Layer, "layer", net.Input("x"));
+            var others = c.Others ?? Array.Empty<Shape>();
+            var names = others.Select((_, i) => $"x{i + 1}").ToArray();
+            var y = net.Add(c.Layer, "layer", names.Select(net.Input).Prepend(net.Input("x")).ToArray());
             net.Output(y, "y");
-            var yShape = c.Layer.OutputShape(new[] { c.Input });
+            var yShape = c.Layer.OutputShape(others.Prepend(c.Input).ToArray());
             net.SetLoss(new DotLoss(), y, net.Input("grad_y"));
+            var shapes = new Dictionary<string, Shape> { ["x"] = c.Input, ["grad_y"] = yShape };
+            for (int i = 0; i < others.Count; i++) shapes[names[i]] = others[i];
             using var compiled = net.Compile(context, new CompileOptions
             {
-                InputShapes = new Dictionary<string, Shape> { ["x"] = c.Input, ["grad_y"] = yShape },
+                InputShapes = shapes,
                 Training = true,
                 InputGradients = true,
                 LearningRate = 0,
@@ -34,12 +38,14 @@ internal static class SelfTestRunner
             var gy = Random(yShape.Elements);
             compiled.SetInput("x", x);
             compiled.SetInput("grad_y", gy);
+            var more = others.Select(o => Random(o.Elements).Select(v => (v + 1) / 2).ToArray()).ToArray(); // [0, 1): targets, probabilities
+            for (int i = 0; i < others.Count; i++) compiled.SetInput(names[i], more[i]);
             float[]? w = null, b = null;
             if (compiled.Parameters.TryGetValue("layer.weight", out var wt)) wt.Upload(w = Random(wt.Shape.Elements));
             if (compiled.Parameters.TryGetValue("layer.bias", out var bt)) bt.Upload(b = Random(bt.Shape.Elements));
             compiled.Run();
 
-            var expected = c.Reference(D(x), w == null ? null : D(w), b == null ? null : D(b), D(gy));
+            var expected = c.Reference(D(x.Concat(more.SelectMany(m => m)).ToArray()), w == null ? null : D(w), b == null ? null : D(b), D(gy));
             double forward = SelfTestTolerances.MaxRelative(compiled.GetOutput("y"), expected.Y);
             double gradient = SelfTestTolerances.MaxRelative(compiled.InputGradients["x"].ToArray(), expected.GradX);
             if (expected.GradW != null) gradient = Math.Max(gradient, SelfTestTolerances.MaxRelative(compiled.Gradients["layer.weight"].ToArray(), expected.GradW));

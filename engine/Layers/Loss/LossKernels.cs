@@ -8,8 +8,9 @@ internal enum LossKind { Mse = 0, L1 = 1 }
 
 /// <summary>
 /// Shape rules and dispatches of the mean-reduced regression losses (shaders/loss/mse.*, l1.*, masked.*):
-/// the forward is one workgroup reducing over everything; the backward is elementwise (the masked ones first
-/// reduce the mask again to the denominator, since values made in the forward are not visible to the backward).
+/// the forward is a full reduction (<see cref="LossReduction"/>); the backward is elementwise (the masked ones first
+/// reduce the mask again to the denominator, in the forward's order, since values made in the forward are not visible
+/// to the backward).
 /// </summary>
 internal static class LossKernels
 {
@@ -33,9 +34,10 @@ internal static class LossKernels
 
     public static void Forward(ForwardPass f, LossKind kind)
     {
-        var spec = new KernelSpec($"loss/{Module(kind)}.fwd", KernelSpec.Buffers(3), 4, Array.Empty<uint>(), 256);
-        f.Emitter.Dispatch(spec, (1, 1, 1), PushConstants.Ints((int)f.Input.Shape.Elements), $"{f.Name}.fwd",
-            Arg.In(f.Inputs[0]), Arg.In(f.Inputs[1]), Arg.Out(f.Output));
+        long count = f.Input.Shape.Elements;
+        var plan = LossReduction.Plan(f.Emitter, count, LossReduction.VectorUnit);
+        LossReduction.Emit(f.Emitter, $"loss/{Module(kind)}.fwd", plan, 1, ReductionFinish.Mean, count, Array.Empty<uint>(),
+            PushConstants.Ints((int)count, LossReduction.Word(plan.Chunk)), f.Output, $"{f.Name}.fwd", Arg.In(f.Inputs[0]), Arg.In(f.Inputs[1]));
     }
 
     public static void Backward(BackwardPass b, LossKind kind)
@@ -58,13 +60,16 @@ internal static class LossKernels
         return (broadcast, channels, inner);
     }
 
+    static ReductionPlan MaskedPlan(Emitter e, long count) => LossReduction.Plan(e, count, LossReduction.VectorUnit);
+
     public static void MaskedForward(ForwardPass f, LossKind kind)
     {
         var (broadcast, channels, inner) = Layout(f.Inputs[0], f.Inputs[2]);
-        var spec = new KernelSpec("loss/masked.fwd", KernelSpec.Buffers(4), 16, new[] { (uint)kind, broadcast ? 1u : 0u }, 256);
-        f.Emitter.Dispatch(spec, (1, 1, 1),
-            PushConstants.Ints((int)f.Inputs[0].Shape.Elements, (int)f.Inputs[2].Shape.Elements, channels, inner), $"{f.Name}.fwd",
-            Arg.In(f.Inputs[0]), Arg.In(f.Inputs[1]), Arg.In(f.Inputs[2]), Arg.Out(f.Output));
+        long count = f.Inputs[0].Shape.Elements, maskCount = f.Inputs[2].Shape.Elements;
+        var plan = MaskedPlan(f.Emitter, count);
+        LossReduction.Emit(f.Emitter, "loss/masked.fwd", plan, 2, ReductionFinish.Ratio, channels, new[] { (uint)kind, broadcast ? 1u : 0u },
+            PushConstants.Ints((int)count, LossReduction.Word(plan.Chunk), (int)maskCount, LossReduction.Word(plan.ChunkFor(maskCount)), channels, inner),
+            f.Output, $"{f.Name}.fwd", Arg.In(f.Inputs[0]), Arg.In(f.Inputs[1]), Arg.In(f.Inputs[2]));
     }
 
     public static void MaskedBackward(BackwardPass b, LossKind kind)
@@ -74,9 +79,11 @@ internal static class LossKernels
         if (b.GradInputs[0] == null && b.GradInputs[1] == null) return;
         var (broadcast, channels, inner) = Layout(b.Inputs[0], b.Inputs[2]);
         var den = b.Emitter.NewValue(new Shape(1), ValueKind.Transient, $"{b.Name}.mask_sum");
-        var denSpec = new KernelSpec("loss/masked.den", KernelSpec.Buffers(2), 8, Array.Empty<uint>(), 256);
-        b.Emitter.Dispatch(denSpec, (1, 1, 1), PushConstants.Ints((int)b.Inputs[2].Shape.Elements, channels), $"{b.Name}.bwd_den",
-            Arg.In(b.Inputs[2]), Arg.Out(den));
+        // The forward's split of the mask (planned from the prediction's size), so the forward's denominator bits.
+        long maskCount = b.Inputs[2].Shape.Elements;
+        var plan = MaskedPlan(b.Emitter, b.Inputs[0].Shape.Elements);
+        LossReduction.Emit(b.Emitter, "loss/masked.den", plan, 1, ReductionFinish.Clamp, channels, Array.Empty<uint>(),
+            PushConstants.Ints((int)maskCount, LossReduction.Word(plan.ChunkFor(maskCount))), den, $"{b.Name}.bwd_den", Arg.In(b.Inputs[2]));
         for (int i = 0; i < 2; i++)
         {
             if (b.GradInputs[i] is not { } d) continue;

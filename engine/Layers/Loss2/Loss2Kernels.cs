@@ -5,14 +5,12 @@ namespace Kiln.Layers;
 
 /// <summary>
 /// Dispatches of <see cref="HuberLoss"/>, <see cref="BceWithLogitsLoss"/> and <see cref="SoftmaxCrossEntropyLoss"/>
-/// (shaders/loss/huber.*, bce.*, softmax_ce.*): each forward is one workgroup reducing over everything to the mean;
+/// (shaders/loss/huber.*, bce.*, softmax_ce.*): each forward is a full reduction to the mean (<see cref="LossReduction"/>);
 /// each backward is elementwise (the softmax cross-entropy first recomputes per-row log-sum-exp, since values made in
 /// the forward are not visible to the backward).
 /// </summary>
 internal static class Loss2Kernels
 {
-    const int Reduce = 256;
-
     /// <summary>Prediction and target of the same shape; the loss is a scalar [1].</summary>
     public static Shape CheckPair(string kind, IReadOnlyList<Shape> inputs, string first = "prediction")
     {
@@ -20,11 +18,18 @@ internal static class Loss2Kernels
         return new Shape(1);
     }
 
+    /// <summary>A mean over every element of a same-shape pair, split by <see cref="LossReduction"/>.</summary>
+    static void MeanForward(ForwardPass f, string module, uint[] constants)
+    {
+        long count = f.Input.Shape.Elements;
+        var plan = LossReduction.Plan(f.Emitter, count, LossReduction.VectorUnit);
+        LossReduction.Emit(f.Emitter, module, plan, 1, ReductionFinish.Mean, count, constants,
+            PushConstants.Ints((int)count, LossReduction.Word(plan.Chunk)), f.Output, $"{f.Name}.fwd", Arg.In(f.Inputs[0]), Arg.In(f.Inputs[1]));
+    }
+
     public static void HuberForward(ForwardPass f, float delta)
     {
-        var spec = new KernelSpec("loss/huber.fwd", KernelSpec.Buffers(3), 4, new[] { KernelSpec.Word(delta) }, Reduce);
-        f.Emitter.Dispatch(spec, (1, 1, 1), PushConstants.Ints((int)f.Input.Shape.Elements), $"{f.Name}.fwd",
-            Arg.In(f.Inputs[0]), Arg.In(f.Inputs[1]), Arg.Out(f.Output));
+        MeanForward(f, "loss/huber.fwd", new[] { KernelSpec.Word(delta) });
     }
 
     public static void HuberBackward(BackwardPass b, float delta)
@@ -41,9 +46,7 @@ internal static class Loss2Kernels
 
     public static void BceForward(ForwardPass f)
     {
-        var spec = new KernelSpec("loss/bce.fwd", KernelSpec.Buffers(3), 4, Array.Empty<uint>(), Reduce);
-        f.Emitter.Dispatch(spec, (1, 1, 1), PushConstants.Ints((int)f.Input.Shape.Elements), $"{f.Name}.fwd",
-            Arg.In(f.Inputs[0]), Arg.In(f.Inputs[1]), Arg.Out(f.Output));
+        MeanForward(f, "loss/bce.fwd", Array.Empty<uint>());
     }
 
     public static void BceBackward(BackwardPass b)
@@ -60,9 +63,10 @@ internal static class Loss2Kernels
     public static void SoftmaxCeForward(ForwardPass f)
     {
         var s = f.Inputs[0].Shape;
-        var spec = new KernelSpec("loss/softmax_ce.fwd", KernelSpec.Buffers(3), 4, new[] { (uint)s[1] }, Reduce);
-        f.Emitter.Dispatch(spec, (1, 1, 1), PushConstants.Ints(s[0]), $"{f.Name}.fwd",
-            Arg.In(f.Inputs[0]), Arg.In(f.Inputs[1]), Arg.Out(f.Output));
+        int lanes = LossReduction.Split(f.Emitter).RowLanes(s[1]);
+        var plan = LossReduction.Plan(f.Emitter, s[0], LossReduction.RowUnit / lanes);
+        LossReduction.Emit(f.Emitter, "loss/softmax_ce.fwd", plan, 1, ReductionFinish.Mean, s[0], new[] { (uint)s[1], (uint)lanes },
+            PushConstants.Ints(s[0], LossReduction.Word(plan.Chunk)), f.Output, $"{f.Name}.fwd", Arg.In(f.Inputs[0]), Arg.In(f.Inputs[1]));
     }
 
     public static void SoftmaxCeBackward(BackwardPass b)

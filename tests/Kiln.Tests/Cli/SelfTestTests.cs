@@ -12,7 +12,7 @@ public sealed class SelfTestTests : GpuTest
         var r = CliRun.Run("selftest", "--cases", "3", "--seed", "7");
         Assert.That(r.Code, Is.Zero, r.Stdout + r.Stderr);
         Assert.That(r.Stderr, Is.Empty);
-        foreach (var op in new[] { "conv2d", "conv_transpose2d", "linear", "pool2d", "upsample" })
+        foreach (var op in new[] { "conv2d", "conv_transpose2d", "linear", "loss", "pool2d", "upsample" })
             Assert.That(r.Stdout, Does.Contain(op));
         Assert.That(r.Stdout, Does.Not.Contain("FAIL"));
         int total = KernelCheck.All.Sum(c => c.Cases(new Random(7), 3).Count());

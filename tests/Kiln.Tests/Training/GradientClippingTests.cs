@@ -53,4 +53,33 @@ public sealed class GradientClippingTests : GpuTest
         compiled.Run();
         Assert.That(compiled.ReadStepState().GradientScale, Is.EqualTo(1f));
     }
+
+    /// <summary>
+    /// The GPU's split sums of squares (SplitReduction, forced on lavapipe): a weight gradient of 1,001,000 elements over
+    /// many workgroups and a bias of 1001 (not a multiple of 4), against the CPU's double norm.
+    /// </summary>
+    [Test]
+    public void Factor_OnTheSplitReduction_MatchesTheCpuNorm()
+    {
+        const float clip = 1e-3f;
+        using var compiled = new Sequential(new Linear(1000, 1001)).WithLoss(new MseLoss()).Compile(Gpu.Context, new CompileOptions
+        {
+            InputShapes = new Dictionary<string, Shape> { ["x"] = new Shape(2, 1000), ["target"] = new Shape(2, 1001) },
+            Training = true,
+            LearningRate = 0,
+            ClipGradientNorm = clip,
+            Seed = 5,
+            PreferKernels = new[] { "SplitReduction" },
+        });
+        var squares = compiled.Plan.Dispatches.Where(d => d.Kernel == "reduce/sum_squares").ToList();
+        Assert.That(squares, Has.Count.EqualTo(2));
+        Assert.That(squares.Select(d => d.Groups), Has.Some.Not.StartWith("1x"), "the weight gradient's sum is split");
+        compiled.SetInput("x", Enumerable.Range(0, 2000).Select(i => (float)Math.Sin(0.01 * i)).ToArray());
+        compiled.SetInput("target", Enumerable.Range(0, 2002).Select(i => (float)Math.Cos(0.02 * i)).ToArray());
+        compiled.Run();
+        double norm = CpuNorm(compiled);
+        Assert.That(norm, Is.GreaterThan(10 * clip), "the case must clip");
+        double expected = clip / (norm + 1e-6);
+        Assert.That(Math.Abs(compiled.ReadStepState().GradientScale - expected) / expected, Is.LessThan(Norm));
+    }
 }
