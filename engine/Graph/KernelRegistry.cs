@@ -12,7 +12,14 @@ internal interface IKernelEntry
     TensorLayout Layout { get; }
     /// <summary>Higher wins among the entries that support a device.</summary>
     int Priority { get; }
+    /// <summary>Whether the entry runs correctly on the device (features, limits).</summary>
     bool Supports(DeviceInfo device);
+    /// <summary>
+    /// Whether the registry picks this entry by itself on the device. A GPU-tuned kernel runs correctly on a CPU device
+    /// such as lavapipe but is slower there: it says false for it, and only CompileOptions.PreferKernels picks it
+    /// there (tests of GPU kernels on lavapipe).
+    /// </summary>
+    bool PreferredOn(DeviceInfo device) => true;
     /// <summary>
     /// The least precision the entry's arithmetic needs: an <see cref="Precision.Fp16"/> entry (fp16 operands) is
     /// only chosen when the network is compiled with <see cref="Precision.Fp16"/>.
@@ -46,7 +53,8 @@ internal static class KernelRegistry
     /// <summary>
     /// The entry of type <typeparamref name="T"/> for this operation, type and layout that the emitter's device and
     /// precision allow and <paramref name="accepts"/> takes (shape limits of specialised kernels): one the emitter
-    /// prefers by name (CompileOptions.PreferKernels) if any, else the highest priority.
+    /// prefers by name (CompileOptions.PreferKernels) if any, else the highest priority among those preferred on the
+    /// device (<see cref="IKernelEntry.PreferredOn"/>), else the highest priority.
     /// </summary>
     public static T Choose<T>(string operation, ElementType type, TensorLayout layout, Emitter e, Func<T, bool>? accepts = null)
         where T : class, IKernelEntry
@@ -58,6 +66,7 @@ internal static class KernelRegistry
                             && k.Arithmetic <= e.Precision && (accepts == null || accepts(k)))
                 .ToList();
             var best = usable.FirstOrDefault(k => e.PreferKernels.Contains(k.GetType().Name))
+                       ?? usable.Where(k => k.PreferredOn(e.Device)).OrderByDescending(k => k.Priority).FirstOrDefault()
                        ?? usable.OrderByDescending(k => k.Priority).FirstOrDefault();
             return best ?? throw new GraphException(
                 $"No {operation} kernel for {type.Name()} {layout} at {e.Precision} on {e.Device.Name}; registered: " +

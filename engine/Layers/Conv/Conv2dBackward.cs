@@ -15,7 +15,7 @@ internal static class Conv2dBackward
         var w = b.Param("weight");
         if (b.GradInput is { } dx)
             KernelRegistry.Choose<IConv2dInputGrad>("conv2d.bwd_input", dx.ElementType, dx.Layout, b.Emitter,
-                    k => k.Accepts(a, b.GradOutput.Shape, dx.Shape) && Wanted(b.Emitter, k, k.PreferredOn(b.Emitter.Device)))
+                    k => k.Accepts(a, b.GradOutput.Shape, dx.Shape))
                 .Emit(b.Emitter, a, b.GradOutput, w, dx, $"{b.Name}.bwd_input");
         WeightGrad(b.Emitter, a, b.GradOutput, b.Input, b.GradParam("weight"), $"{b.Name}.bwd_weight");
         if (a.Bias) BiasGrad(b.Emitter, b.GradOutput, b.GradParam("bias"), $"{b.Name}.bwd_bias");
@@ -23,14 +23,11 @@ internal static class Conv2dBackward
 
     /// <summary>The weight gradient through the <see cref="IConv2dWeightGrad"/> entry the registry picks for the emitter.</summary>
     public static void WeightGrad(Emitter e, ConvAttributes a, Value plain, Value shifted, Value dw, string label) =>
-        KernelRegistry.Choose<IConv2dWeightGrad>("conv2d.bwd_weight", plain.ElementType, plain.Layout, e, k => Wanted(e, k, k.PreferredOn(e.Device)))
+        KernelRegistry.Choose<IConv2dWeightGrad>("conv2d.bwd_weight", plain.ElementType, plain.Layout, e)
             .Emit(e, a, plain, shifted, dw, label);
 
     /// <summary>The bias gradient through the <see cref="IConv2dBiasGrad"/> entry the registry picks for the emitter.</summary>
     public static void BiasGrad(Emitter e, Value dy, Value db, string label) =>
-        KernelRegistry.Choose<IConv2dBiasGrad>("conv2d.bwd_bias", dy.ElementType, dy.Layout, e, k => Wanted(e, k, k.PreferredOn(e.Device)))
+        KernelRegistry.Choose<IConv2dBiasGrad>("conv2d.bwd_bias", dy.ElementType, dy.Layout, e)
             .Emit(e, dy, db, label);
-
-    /// <summary>An entry competes where it is meant to run, or anywhere it runs when CompileOptions.PreferKernels names it.</summary>
-    static bool Wanted(Emitter e, IKernelEntry k, bool preferredOnDevice) => preferredOnDevice || e.PreferKernels.Contains(k.GetType().Name);
 }

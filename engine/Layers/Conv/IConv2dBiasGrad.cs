@@ -8,12 +8,6 @@ namespace Kiln.Layers;
 /// </summary>
 internal interface IConv2dBiasGrad : IKernelEntry
 {
-    /// <summary>
-    /// Whether the registry picks this entry on <paramref name="device"/> by priority (a GPU kernel declines a CPU device
-    /// such as lavapipe). <see cref="IKernelEntry.Supports"/> says only whether it runs correctly there, so
-    /// CompileOptions.PreferKernels can still force it (tests on lavapipe).
-    /// </summary>
-    bool PreferredOn(DeviceInfo device) => true;
 
     void Emit(Emitter e, Value dy, Value db, string label);
 }

@@ -11,12 +11,6 @@ internal interface IConv2dInputGrad : IKernelEntry
     /// <summary>Whether this kernel handles the layer's geometry and shapes (specialised kernels have limits).</summary>
     bool Accepts(ConvAttributes a, Shape dy, Shape dx) => true;
 
-    /// <summary>
-    /// Whether the registry picks this entry on <paramref name="device"/> by priority (a GPU kernel declines a CPU device
-    /// such as lavapipe). <see cref="IKernelEntry.Supports"/> says only whether it runs correctly there, so
-    /// CompileOptions.PreferKernels can still force it (tests on lavapipe).
-    /// </summary>
-    bool PreferredOn(DeviceInfo device) => true;
 
     void Emit(Emitter e, ConvAttributes a, Value dy, Value w, Value dx, string label);
 }
