@@ -22,10 +22,32 @@ internal static class BenchSuite
 
     /// <summary>Benchmarks of their own with their own options (BenchCommand): `kiln bench conv3x3 --channels C --size S`, `kiln bench fashion-ae-step`.</summary>
     static readonly string[] OwnCommands = { "conv3x3", "fashion-ae-step" };
+    static readonly string[] OwnValueOptions = { "--channels", "--size", "--iters", "--json", "--batch" };
+
+    /// <summary>
+    /// `kiln bench conv3x3 ...` is the one-convolution benchmark only when nothing after it belongs to the suite: no
+    /// further workload word (`kiln bench conv3x3 inpaint` filters the suite's workloads), no suite option, and a
+    /// numeric --size.
+    /// </summary>
+    static bool IsOwnCommand(string[] args)
+    {
+        if (args.Length == 0 || !OwnCommands.Contains(args[0])) return false;
+        for (int i = 1; i < args.Length; i++)
+        {
+            if (OwnValueOptions.Contains(args[i]))
+            {
+                if (args[i] == "--size" && i + 1 < args.Length && !int.TryParse(args[i + 1], out _)) return false;
+                i++;
+                continue;
+            }
+            if (!args[i].StartsWith('-') || args[i] is "--precision" or "--peer" or "--kernels" or "--roofline" or "--warmup") return false;
+        }
+        return true;
+    }
 
     public static int Run(string[] args)
     {
-        if (args.Length > 0 && OwnCommands.Contains(args[0])) return BenchCommand.Run(args);
+        if (IsOwnCommand(args)) return BenchCommand.Run(args);
         var words = new List<string>();
         string precision = "fp32";
         var size = BenchSize.Full;

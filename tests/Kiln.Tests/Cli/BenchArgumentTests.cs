@@ -46,6 +46,14 @@ public sealed class BenchArgumentTests
     }
 
     [Test]
+    public void Conv3x3FollowedByAnotherWorkloadWord_FiltersTheSuite()
+    {
+        var r = CliRun.Run("bench", "conv3x3", "playground", "--size", "small", "--iters", "1", "--warmup", "0");
+        Assert.That(r.Code, Is.EqualTo(0), r.Stderr);
+        Assert.That(r.Stdout, Does.Contain("conv3x3_c64_512_fwd").And.Contain("conv3x3_c256_128_bwd").And.Contain("playground_mlp_b256_train_step"));
+    }
+
+    [Test]
     public void MissingPeerFile() => FailsWith("does not exist", 2, "bench", "playground", "--peer", "/nonexistent/torch_peer.json");
 
     [Test]
