@@ -196,19 +196,9 @@ internal sealed unsafe class Transfer : IDisposable
 
     void Run(BufferAllocation target, Action<CommandBuffer> record)
     {
-        var alloc = new CommandBufferAllocateInfo
-        {
-            SType = StructureType.CommandBufferAllocateInfo,
-            CommandPool = pool,
-            Level = CommandBufferLevel.Primary,
-            CommandBufferCount = 1,
-        };
-        CommandBuffer cmd;
-        VulkanException.Check(context.Vk.AllocateCommandBuffers(context.Device, &alloc, &cmd), "vkAllocateCommandBuffers");
+        var cmd = Begin();
         try
         {
-            var begin = new CommandBufferBeginInfo { SType = StructureType.CommandBufferBeginInfo, Flags = CommandBufferUsageFlags.OneTimeSubmitBit };
-            VulkanException.Check(context.Vk.BeginCommandBuffer(cmd, &begin), "vkBeginCommandBuffer");
             record(cmd);
             VulkanException.Check(context.Vk.EndCommandBuffer(cmd), "vkEndCommandBuffer");
             context.Submissions.Submit(cmd, new GpuResource[] { target }).Wait();
