@@ -97,4 +97,24 @@ public sealed class KernelChoiceTests
         // 2 * 30 * 50 = 3000 pixels: 24 tiles of 128; 112 channels: 4 subgroups of 32 rows -> one 128-channel tile.
         Assert.That(plan.Dispatches.Single(d => d.Label == "conv.fwd").Groups, Is.EqualTo("24x1x1"));
     }
+
+    [TestCase(1, "conv2d/conv2d.flip_weight")]
+    [TestCase(2, "conv_transpose2d/conv_transpose2d.fwd")]
+    public void OnAGpu_Stride1InputGradient_RunsTheForwardKernelOnTheFlippedWeight(int stride, string firstKernel)
+    {
+        var net = new Network();
+        var y = net.Add(new Conv2d(32, 48, 3, stride, 1), "conv", net.Input("x"));
+        net.Output(y, "y");
+        net.SetLoss(new DotLoss(), y, net.Input("g"));
+        var x = new Shape(2, 32, 40, 40);
+        var plan = net.Plan(Plain, new CompileOptions
+        {
+            InputShapes = new Dictionary<string, Shape> { ["x"] = x, ["g"] = new Conv2d(32, 48, 3, stride, 1).OutputShape(new[] { x }) },
+            Training = true,
+            InputGradients = true,
+        });
+        var dx = plan.Dispatches.Where(d => d.Label.StartsWith("conv.bwd_input", StringComparison.Ordinal)).Select(d => d.Kernel).ToList();
+        Assert.That(dx[0], Is.EqualTo(firstKernel));
+        if (stride == 1) Assert.That(dx, Is.EqualTo(new[] { "conv2d/conv2d.flip_weight", "conv2d/conv2d.fwd" }));
+    }
 }

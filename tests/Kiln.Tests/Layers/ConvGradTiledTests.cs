@@ -9,7 +9,8 @@ namespace Kiln.Tests.Layers;
 /// tiled implicit GEMM with split K), Conv2dBiasGradTree (conv2d.bwd_bias_tree.comp, workgroup tree reduction) and
 /// Conv2dInputGradTiled (conv2d.bwd_input_tiled.comp, tiled implicit GEMM for stride 1) — forced on lavapipe through CompileOptions.PreferKernels and compared with the double CPU references: Conv2d and
 /// ConvTranspose2d with stride, dilation, groups, padding 0 and 1, odd sizes, batches, channel counts that leave
-/// partial tiles, and K splits whose chunks cross image boundaries.
+/// partial tiles, and K splits whose chunks cross image boundaries. Conv2dInputGradFlipped (stride-1 dX as the forward
+/// kernel over dY with the flipped weight, conv2d.flip_weight.comp) likewise.
 /// </summary>
 public sealed class ConvGradTiledTests : GpuTest
 {
@@ -48,6 +49,32 @@ public sealed class ConvGradTiledTests : GpuTest
         Assert.That(RelativeError.MaxRelative(res.GradInput, gx), Is.LessThan(Tolerances.Gradient), "grad_x");
         Assert.That(RelativeError.MaxRelative(res.GradWeight, gw), Is.LessThan(Tolerances.Gradient), "grad_weight");
         Assert.That(RelativeError.MaxRelative(res.GradBias, gb), Is.LessThan(Tolerances.Gradient), "grad_bias");
+    }
+
+    // Conv2dInputGradFlipped: stride 1 dX as the forward kernel over dY with the flipped weight.
+    // n, cin, cout, h, w, kh, kw, padding h, padding w, dilation, groups
+    [TestCase(2, 3, 5, 7, 6, 3, 3, 0, 0, 1, 1, TestName = "FlippedInputGradient_Unpadded")]
+    [TestCase(2, 6, 10, 11, 9, 3, 3, 1, 1, 1, 1, TestName = "FlippedInputGradient_Padded")]
+    [TestCase(2, 4, 6, 13, 12, 3, 3, 2, 2, 2, 1, TestName = "FlippedInputGradient_Dilated")]
+    [TestCase(2, 6, 8, 11, 10, 3, 3, 1, 1, 1, 2, TestName = "FlippedInputGradient_Grouped")]
+    [TestCase(2, 8, 8, 9, 9, 3, 3, 1, 1, 1, 8, TestName = "FlippedInputGradient_Depthwise")]
+    [TestCase(1, 5, 7, 9, 12, 3, 5, 1, 2, 1, 1, TestName = "FlippedInputGradient_NonSquareKernel")]
+    [TestCase(3, 20, 33, 10, 11, 1, 1, 0, 0, 1, 1, TestName = "FlippedInputGradient_Pointwise")]
+    public void FlippedInputGradientMatchesReference(int n, int cin, int cout, int h, int w, int kh, int kw, int ph, int pw, int d, int g)
+    {
+        int r = 4500 + cin + 3 * cout + 7 * h + kw;
+        var layer = new Conv2d(cin, cout, (kh, kw), (1, 1), (ph, pw), (d, d), g);
+        var xShape = new Shape(n, cin, h, w);
+        var x = FixtureLayer.Uniform(xShape.Elements, r++);
+        var wt = FixtureLayer.Uniform((long)cout * (cin / g) * kh * kw, r++);
+        var b = FixtureLayer.Uniform(cout, r++);
+        var gy = FixtureLayer.Uniform(layer.OutputShape(new[] { xShape }).Elements, r++);
+        var res = Run(layer, xShape, x, wt, b, gy, new[] { nameof(Conv2dInputGradFlipped) });
+        Assert.That(res.Kernels, Does.Contain("conv2d/conv2d.flip_weight"), "the input gradient's kernel");
+
+        var spec = new Conv2dSpec(n, cin, h, w, cout, kh, kw, 1, 1, ph, pw, d, d, g);
+        var (gx, _, _) = RefConv2d.Backward(spec, ConvTest.D(x), ConvTest.D(wt), ConvTest.D(gy));
+        Assert.That(RelativeError.MaxRelative(res.GradInput, gx), Is.LessThan(Tolerances.Gradient), "grad_x");
     }
 
     // n, cin, cout, h, w, k, stride, padding, output padding, dilation, groups, weight split expected
