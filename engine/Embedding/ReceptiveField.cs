@@ -1,5 +1,3 @@
-using Kiln.Layers;
-
 namespace Kiln.Embedding;
 
 /// <summary>
@@ -10,11 +8,12 @@ namespace Kiln.Embedding;
 /// untiled network's values there.
 /// <para>
 /// Each node is tracked as a stride s (its pixels cover s x s input pixels) and a radius r (input pixels beyond
-/// that block its value depends on). Convolutions add s * max(padding, (k-1)*dilation - padding - stride + 1);
-/// pools add s * (kernel - stride); nearest upsampling adds the shrink of the block (s - s/scale), bilinear one
-/// more old pixel; pointwise layers (activations, elementwise, concat, clip, dropout, batch norm) take the
-/// largest r of their inputs. Other layers (linear, global pooling, reshape, align-corners upsampling, ...)
-/// make an output pixel depend on the whole image, and are refused.
+/// that block its value depends on); each layer says how it moves them (<see cref="Layer.ReceptiveStep"/>).
+/// Convolutions add s * max(padding, (k-1)*dilation - padding - stride + 1); pools add s * (kernel - stride);
+/// nearest upsampling adds the shrink of the block (s - s/scale), bilinear one more old pixel; pointwise layers
+/// (activations, elementwise, concat, clip, dropout, batch norm) take the largest r of their inputs. Other layers
+/// (linear, global pooling, reshape, align-corners upsampling, ...) make an output pixel depend on the whole
+/// image, and are refused.
 /// </para>
 /// </summary>
 /// <param name="Radius">Input pixels on each side an output pixel depends on.</param>
@@ -51,26 +50,14 @@ public readonly record struct ReceptiveField(int Radius, int Alignment)
 
     static (int S, int R) Step(Node n, int s, int r)
     {
-        switch (n.Layer)
+        try
         {
-            case Conv2d c:
-                var a = c.Attributes;
-                if (a.Stride.H != a.Stride.W || a.Kernel.H != a.Kernel.W || a.Padding.H != a.Padding.W || a.Dilation.H != a.Dilation.W)
-                    throw new NotSupportedException($"{n}: tiling handles square kernels, strides, paddings and dilations only.");
-                int grow = Math.Max(0, Math.Max(a.Padding.H, (a.Kernel.H - 1) * a.Dilation.H - a.Padding.H - a.Stride.H + 1));
-                return (s * a.Stride.H, r + s * grow);
-            case MaxPool2d m when m.KernelSize.H == m.KernelSize.W && m.Stride.H == m.Stride.W:
-                return (s * m.Stride.H, r + s * Math.Max(0, m.KernelSize.H - m.Stride.H));
-            case AvgPool2d p when p.KernelSize.H == p.KernelSize.W && p.Stride.H == p.Stride.W:
-                return (s * p.Stride.H, r + s * Math.Max(0, p.KernelSize.H - p.Stride.H));
-            case Upsample u when u.Mode != UpsampleMode.BilinearAlignCorners:
-                if (s % u.Scale != 0) throw new NotSupportedException($"{n}: upsampling past the input's resolution; tiled inference needs an image-to-image network.");
-                int shrink = s - s / u.Scale;
-                return (s / u.Scale, r + shrink + (u.Mode == UpsampleMode.Nearest ? 0 : s));
-            case ActivationLayer or BinaryLayer or Concat or Clip or Gelu or Dropout or BatchNorm2d:
-                return (s, r);
-            default:
-                throw new NotSupportedException($"{n}: tiled inference can't bound the receptive field of this layer (its output pixels may depend on the whole image).");
+            return n.Layer!.ReceptiveStep(s, r) ?? throw new NotSupportedException(
+                $"{n}: tiled inference can't bound the receptive field of this layer (its output pixels may depend on the whole image).");
+        }
+        catch (NotSupportedException e) when (!e.Message.StartsWith(n.ToString(), StringComparison.Ordinal))
+        {
+            throw new NotSupportedException($"{n}: {e.Message}", e);
         }
     }
 }

@@ -31,6 +31,14 @@ public abstract class Layer
     internal virtual void Backward(BackwardPass b) =>
         throw new GraphException($"{b.Name}: {Kind} has no gradient rule, so it can't be trained through.");
 
+    /// <summary>
+    /// How the layer moves an image-to-image network's receptive field (<see cref="Embedding.ReceptiveField"/>): given
+    /// that each pixel of its input covers an s x s block of the network's input and depends on r input pixels beyond
+    /// it, the same for its output; null when an output pixel may depend on the whole image (the default), throwing
+    /// <see cref="NotSupportedException"/> for a geometry the rule does not cover.
+    /// </summary>
+    internal virtual (int Stride, int Radius)? ReceptiveStep(int s, int r) => null;
+
     /// <summary>An exception for input shapes this layer can't take; the compiler adds the node's name.</summary>
     protected static GraphException Mismatch(string message) => new(message);
 

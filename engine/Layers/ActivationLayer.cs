@@ -22,4 +22,7 @@ public abstract class ActivationLayer : Layer, IActivationLayer
     {
         if (b.GradInput is { } dx) b.Emitter.UnaryBackward(Activation, Slope, b.Output, b.GradOutput, dx, $"{b.Name}.bwd");
     }
+
+    /// <summary>Pointwise: the receptive field passes through unchanged.</summary>
+    internal override (int Stride, int Radius)? ReceptiveStep(int s, int r) => (s, r);
 }

@@ -87,4 +87,7 @@ public sealed class BatchNorm2d : Layer
             Arg.In(b.Input), Arg.In(b.Param("weight")), Arg.In(b.GradOutput), Arg.Out(dx),
             Arg.Out(b.GradParam("weight")), Arg.Out(b.GradParam("bias")));
     }
+
+    /// <summary>Pointwise: the receptive field passes through unchanged.</summary>
+    internal override (int Stride, int Radius)? ReceptiveStep(int s, int r) => (s, r);
 }

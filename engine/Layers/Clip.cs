@@ -26,4 +26,7 @@ public sealed class Clip : Layer
     internal override void Forward(ForwardPass f) => ElementwiseKernels.Clip(f, Min, Max);
 
     internal override void Backward(BackwardPass b) => ElementwiseKernels.ClipBackward(b, Min, Max);
+
+    /// <summary>Pointwise: the receptive field passes through unchanged.</summary>
+    internal override (int Stride, int Radius)? ReceptiveStep(int s, int r) => (s, r);
 }

@@ -38,4 +38,7 @@ public sealed class Concat : Layer
     internal override void Forward(ForwardPass f) => ConcatKernels.Forward(f);
 
     internal override void Backward(BackwardPass b) => ConcatKernels.Backward(b);
+
+    /// <summary>Pointwise: the receptive field passes through unchanged.</summary>
+    internal override (int Stride, int Radius)? ReceptiveStep(int s, int r) => (s, r);
 }

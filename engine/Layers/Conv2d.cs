@@ -57,4 +57,14 @@ public sealed class Conv2d : Layer, IFusableProducer
     }
 
     internal override void Backward(BackwardPass b) => Conv2dBackward.Emit(b, Attributes);
+
+    /// <summary>Strides the block by the stride and widens the radius by what the window reaches past it (square geometry only).</summary>
+    internal override (int Stride, int Radius)? ReceptiveStep(int s, int r)
+    {
+        var a = Attributes;
+        if (a.Stride.H != a.Stride.W || a.Kernel.H != a.Kernel.W || a.Padding.H != a.Padding.W || a.Dilation.H != a.Dilation.W)
+            throw new NotSupportedException("tiling handles square kernels, strides, paddings and dilations only.");
+        int grow = Math.Max(0, Math.Max(a.Padding.H, (a.Kernel.H - 1) * a.Dilation.H - a.Padding.H - a.Stride.H + 1));
+        return (s * a.Stride.H, r + s * grow);
+    }
 }

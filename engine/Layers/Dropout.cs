@@ -49,4 +49,7 @@ public sealed class Dropout : Layer
         e.Dispatch(spec, e.ElementwiseGroups(output.Shape.Elements), PushConstants.Ints((int)output.Shape.Elements), label,
             Arg.State, Arg.In(input), Arg.Out(output));
     }
+
+    /// <summary>Pointwise: the receptive field passes through unchanged.</summary>
+    internal override (int Stride, int Radius)? ReceptiveStep(int s, int r) => (s, r);
 }

@@ -13,4 +13,7 @@ public sealed class Gelu : Layer
     internal override void Forward(ForwardPass f) => ElementwiseKernels.Gelu(f);
 
     internal override void Backward(BackwardPass b) => ElementwiseKernels.GeluBackward(b);
+
+    /// <summary>Pointwise: the receptive field passes through unchanged.</summary>
+    internal override (int Stride, int Radius)? ReceptiveStep(int s, int r) => (s, r);
 }

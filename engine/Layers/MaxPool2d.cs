@@ -29,4 +29,8 @@ public sealed class MaxPool2d : Layer
     internal override void Forward(ForwardPass f) => Pool2dKernels.Forward(f, Pool2dKernels.Max, KernelSize, Stride);
 
     internal override void Backward(BackwardPass b) => Pool2dKernels.Backward(b, Pool2dKernels.Max, KernelSize, Stride);
+
+    /// <summary>Strides the block by the stride and widens the radius by the window's overhang (square windows only).</summary>
+    internal override (int Stride, int Radius)? ReceptiveStep(int s, int r) =>
+        KernelSize.H == KernelSize.W && Stride.H == Stride.W ? (s * Stride.H, r + s * Math.Max(0, KernelSize.H - Stride.H)) : null;
 }

@@ -35,4 +35,13 @@ public sealed class Upsample : Layer
     internal override void Forward(ForwardPass f) => UpsampleKernels.Forward(f, Mode, Scale);
 
     internal override void Backward(BackwardPass b) => UpsampleKernels.Backward(b, Mode, Scale);
+
+    /// <summary>Shrinks the block by the scale; bilinear interpolation reaches one more old pixel. Align-corners sampling
+    /// depends on the image size, so it has no bounded field.</summary>
+    internal override (int Stride, int Radius)? ReceptiveStep(int s, int r)
+    {
+        if (Mode == UpsampleMode.BilinearAlignCorners) return null;
+        if (s % Scale != 0) throw new NotSupportedException("upsampling past the input's resolution; tiled inference needs an image-to-image network.");
+        return (s / Scale, r + s - s / Scale + (Mode == UpsampleMode.Nearest ? 0 : s));
+    }
 }

@@ -33,4 +33,7 @@ public abstract class BinaryLayer : Layer
             if (b.GradInputs[which] is { } d)
                 BroadcastKernels.Backward(b.Emitter, Op, which, b.Inputs[0], b.Inputs[1], b.GradOutput, d, $"{b.Name}.bwd{which}");
     }
+
+    /// <summary>Pointwise: the receptive field passes through unchanged.</summary>
+    internal override (int Stride, int Radius)? ReceptiveStep(int s, int r) => (s, r);
 }
