@@ -28,4 +28,10 @@ public interface IDataset
 
     /// <summary>The class of example <paramref name="index"/>, or -1 when unlabelled.</summary>
     int Label(int index);
+
+    /// <summary>
+    /// The input channel that marks missing pixels (1 = missing) when the task is to fill them (inpainting), else
+    /// null: evaluation then also reports PSNR over the missing pixels alone.
+    /// </summary>
+    int? MaskChannel => null;
 }

@@ -41,6 +41,9 @@ public sealed class InpaintingDataset : IDataset
     public Shape InputShape { get; }
     public Shape TargetShape => source.TargetShape;
     public int ClassCount => source.ClassCount;
+    /// <summary>The mask follows the three image channels.</summary>
+    public int? MaskChannel => 3;
+
     public int Label(int index) => source.Label(index);
 
     /// <summary>Reads the source (its own draws first), then draws the mask kind and the mask.</summary>

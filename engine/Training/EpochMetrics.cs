@@ -7,4 +7,8 @@ namespace Kiln.Training;
 /// <param name="TestAccuracy">With <see cref="TrainingMetric.Accuracy"/>: share of test examples classified right.</param>
 /// <param name="TestPsnrDb">With <see cref="TrainingMetric.Psnr"/>: PSNR of outputs against targets over the test split.</param>
 /// <param name="Seconds">Wall time of the epoch's training steps (evaluation not included).</param>
-public sealed record EpochMetrics(int Epoch, double TrainLoss, double TestLoss, double? TestAccuracy, double? TestPsnrDb, double Seconds);
+/// <param name="TestInputPsnrDb">With image inputs: PSNR of the corrupted inputs against the targets (the baseline).</param>
+/// <param name="TestMaskedPsnrDb">With a mask channel (inpainting): the outputs' PSNR over the missing pixels.</param>
+/// <param name="TestMaskedInputPsnrDb">With a mask channel: the inputs' PSNR over the missing pixels.</param>
+public sealed record EpochMetrics(int Epoch, double TrainLoss, double TestLoss, double? TestAccuracy, double? TestPsnrDb, double Seconds,
+    double? TestInputPsnrDb = null, double? TestMaskedPsnrDb = null, double? TestMaskedInputPsnrDb = null);

@@ -9,6 +9,12 @@ public sealed record Evaluation
     public double? Accuracy { get; init; }
     /// <summary>With <see cref="TrainingMetric.Psnr"/>: 10 log10(1 / MSE) of outputs against targets over the split.</summary>
     public double? PsnrDb { get; init; }
+    /// <summary>With <see cref="TrainingMetric.Psnr"/> and image inputs: the PSNR of the corrupted inputs against the targets, the baseline.</summary>
+    public double? InputPsnrDb { get; init; }
+    /// <summary>With a dataset's mask channel (inpainting): the outputs' PSNR over the missing pixels alone.</summary>
+    public double? MaskedPsnrDb { get; init; }
+    /// <summary>With a dataset's mask channel: the inputs' PSNR over the missing pixels (holes hold zeros).</summary>
+    public double? MaskedInputPsnrDb { get; init; }
     /// <summary>Mean squared error of outputs against targets over the split.</summary>
     public double Mse { get; init; }
     /// <summary>The first kept examples' inputs, outputs and targets, example after example.</summary>

@@ -60,6 +60,7 @@ internal sealed class Evaluator : IDisposable
         var labels = new int[n];
         double lossSum = 0, squared = 0;
         long correct = 0, compared = 0;
+        var images = options.Metric == TrainingMetric.Psnr ? ImageMetrics.For(test) : null;
         for (int first = 0; first < n; first += Batch)
         {
             int b = Math.Min(Batch, n - first);
@@ -88,6 +89,9 @@ internal sealed class Evaluator : IDisposable
                     squared += d * d;
                     compared++;
                 }
+            if (images != null && per == targetElements)
+                for (int i = 0; i < b; i++)
+                    images.Add(input.AsSpan(i * inputElements, inputElements), target.AsSpan(i * targetElements, targetElements), y.AsSpan(i * per, per));
             if (options.Metric == TrainingMetric.Accuracy)
                 for (int i = 0; i < b; i++)
                     if (Predicted(y.AsSpan(i * per, per)) == labels[first + i]) correct++;
@@ -118,6 +122,9 @@ internal sealed class Evaluator : IDisposable
             Mse = mse,
             Accuracy = options.Metric == TrainingMetric.Accuracy ? (double)correct / n : null,
             PsnrDb = options.Metric == TrainingMetric.Psnr ? 10 * Math.Log10(1 / mse) : null,
+            InputPsnrDb = images?.InputPsnrDb,
+            MaskedPsnrDb = images?.MaskedPsnrDb,
+            MaskedInputPsnrDb = images?.MaskedInputPsnrDb,
             Inputs = keptIn,
             Outputs = keptOut,
             Targets = keptTarget,

@@ -124,7 +124,8 @@ public sealed class Trainer : IDisposable
         }
         double seconds = clock.Elapsed.TotalSeconds;
         var eval = Evaluate();
-        var metrics = new EpochMetrics(epoch, steps > 0 ? lossSum / steps : double.NaN, eval.Loss, eval.Accuracy, eval.PsnrDb, seconds);
+        var metrics = new EpochMetrics(epoch, steps > 0 ? lossSum / steps : double.NaN, eval.Loss, eval.Accuracy, eval.PsnrDb, seconds,
+            eval.InputPsnrDb, eval.MaskedPsnrDb, eval.MaskedInputPsnrDb);
         history.Add(metrics);
         return metrics;
     }

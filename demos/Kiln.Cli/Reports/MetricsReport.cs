@@ -22,6 +22,9 @@ internal static class MetricsReport
                 test_loss = e.TestLoss,
                 test_accuracy = e.TestAccuracy,
                 test_psnr_db = e.TestPsnrDb,
+                test_input_psnr_db = e.TestInputPsnrDb,
+                test_masked_psnr_db = e.TestMaskedPsnrDb,
+                test_masked_input_psnr_db = e.TestMaskedInputPsnrDb,
                 seconds = e.Seconds,
             }),
         };
