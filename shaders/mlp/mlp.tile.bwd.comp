@@ -2,11 +2,13 @@
 // Fused MLP backward for GPUs (MlpTileKernels), first pass: a workgroup of 256 invocations takes tiles of 64
 // rows (tiles wg, wg + groups, ...) and propagates each tile's output gradient back through the layers. The
 // deltas at a layer's output stay in shared memory (mt_s0); mt_s1 holds the layer's input activations (from x
-// or the saved h), then its weight. Per layer and tile: the weight gradient's 4 x 4 register block of each
-// invocation (units 4 ty .., inputs 4 tx ..) accumulates delta x input over the tile's 64 rows in order; the
-// bias gradient, column sums of the deltas (column id % 64, rows 16 (id / 64) ..); then the deltas at the
-// layer's input, a 4 x 4 block (rows ty + 16 i, inputs 4 tx ..) of delta x W times the activation's
-// derivative. The layer loop is unrolled so that every layer's gradient block stays in registers across all
+// or the saved h), then its weight. With u = id / 16 (shared by half a subgroup) and v = id % 16, per layer and
+// tile: the weight gradient's 4 x 4 register block of each invocation accumulates delta x input over the
+// tile's 64 rows in order, the narrower of units and inputs indexed by u (so that blocks past a narrow width,
+// the output layer's 3 units, the input layer's 3 inputs, are skipped by whole half-subgroups) and the other
+// by v; the bias gradient, column sums of the deltas (column id % 64, rows 16 (id / 64) ..); then the deltas
+// at the layer's input, a 4 x 4 block (rows v + 16 i, inputs 4 u ..) of delta x W times the activation's
+// derivative. The next layer's input activations are loaded into registers while a layer is computed. The layer loop is unrolled so that every layer's gradient block stays in registers across all
 // the workgroup's tiles; at the end the blocks (and the bias sums, combined in a fixed order) are written to
 // the workgroup's slot of partial (no atomics: deterministic), which mlp.reduce sums in slot order.
 // Bindings: 0 x, 1 y, 2 h (saved hidden outputs), 3 dy, 4 dx (written when INPUT_GRAD), 5 partial
@@ -31,14 +33,23 @@ vec4 act_grad4(int act, vec4 v)
     return vec4(mlp_act_grad(act, v.x), mlp_act_grad(act, v.y), mlp_act_grad(act, v.z), mlp_act_grad(act, v.w));
 }
 
+// Element k of row's input to layer l (x, or the saved output of layer l - 1), zero past the batch and the width.
+float layer_input(int l, uint row, uint k)
+{
+    uint fin = uint(mlp_width(l));
+    if (row >= p.n || k >= fin) return 0.0;
+    return l == 0 ? x[row * fin + k] : h[row * uint(mlp_hidden_offset(L - 1)) + uint(mlp_hidden_offset(l - 1)) + k];
+}
+
 void main()
 {
-    uint id = gl_LocalInvocationIndex, tx = id & 15u, ty = id >> 4;
+    uint id = gl_LocalInvocationIndex, u = id >> 4, v = id & 15u;
     uint tiles = (p.n + MT_ROWS - 1u) / MT_ROWS;
     uint hidden = uint(mlp_hidden_offset(L - 1));
     uint wl = uint(mlp_width(L));
     vec4 g[MLP_MAX_LAYERS][4];
     float gb[MLP_MAX_LAYERS];
+    float pf[16]; // the next layer's input activations, prefetched: elements id + 256 m of the 64 x 64 tile
     [[unroll]] for (int l = 0; l < MLP_MAX_LAYERS; l++)
     {
         gb[l] = 0.0;
@@ -58,25 +69,31 @@ void main()
         {
             if (l >= L) continue;
             uint fin = uint(mlp_width(l)), fout = uint(mlp_width(l + 1));
-            // The layer's input activations.
-            uint off = l > 0 ? uint(mlp_hidden_offset(l - 1)) : 0u;
-            for (uint e = id; e < 4096u; e += MT_LOCAL)
+            // The layer's input activations: loaded here for the tile's last layer; for the others they were
+            // prefetched into registers while the layer above was computed. Then the prefetch for the layer below.
+            [[unroll]] for (uint m = 0u; m < 16u; m++)
             {
-                uint r = e >> 6, k = e & 63u, row = row0 + r;
-                float v = 0.0;
-                if (row < p.n && k < fin) v = l == 0 ? x[row * fin + k] : h[row * hidden + off + k];
-                mt_s1[mt_at(r, k >> 2)][k & 3u] = v;
+                uint e = id + m * MT_LOCAL;
+                mt_s1[mt_at(e >> 6, (e & 63u) >> 2)][e & 3u] = l == L - 1 ? layer_input(l, row0 + (e >> 6), e & 63u) : pf[m];
             }
+            if (l > 0)
+                [[unroll]] for (uint m = 0u; m < 16u; m++)
+                {
+                    uint e = id + m * MT_LOCAL;
+                    pf[m] = layer_input(l - 1, row0 + (e >> 6), e & 63u);
+                }
             barrier();
-            // Weight gradient block and bias column sums, over the rows in order.
-            for (uint r = 0u; r < MT_ROWS; r++)
-            {
-                vec4 d = mt_s0[mt_at(r, ty)], a = mt_s1[mt_at(r, tx)];
-                g[l][0] += d.x * a;
-                g[l][1] += d.y * a;
-                g[l][2] += d.z * a;
-                g[l][3] += d.w * a;
-            }
+            // Weight gradient block (units 4 ub .., inputs 4 ib ..) and bias column sums, over the rows in order.
+            uint ub = fout <= fin ? u : v, ib = fout <= fin ? v : u;
+            if (4u * u < min(fout, fin))
+                for (uint r = 0u; r < MT_ROWS; r++)
+                {
+                    vec4 d = mt_s0[mt_at(r, ub)], a = mt_s1[mt_at(r, ib)];
+                    g[l][0] += d.x * a;
+                    g[l][1] += d.y * a;
+                    g[l][2] += d.z * a;
+                    g[l][3] += d.w * a;
+                }
             {
                 uint j = id & 63u, r0 = (id >> 6) * 16u;
                 float s = 0.0;
@@ -86,37 +103,38 @@ void main()
             if (l == 0 && INPUT_GRAD == 0) continue;
             vec4 ag[4];
             for (uint i = 0u; i < 4u; i++)
-                ag[i] = l > 0 ? act_grad4(mlp_act(l - 1), mt_s1[mt_at(ty + 16u * i, tx)]) : vec4(1.0);
+                ag[i] = l > 0 ? act_grad4(mlp_act(l - 1), mt_s1[mt_at(v + 16u * i, u)]) : vec4(1.0);
             barrier(); // every read of the activations is done
             MT_STAGE_W(mt_s1, 2 * l, int(fin), int(fout))
             barrier();
-            // Deltas at the layer's input: rows ty + 16 i, inputs 4 tx .. 4 tx + 3.
+            // Deltas at the layer's input: rows v + 16 i, inputs 4 u .. 4 u + 3.
             vec4 acc[4];
             for (uint i = 0u; i < 4u; i++) acc[i] = vec4(0.0);
             uint j4s = (fout + 3u) / 4u;
-            for (uint j4 = 0u; j4 < j4s; j4++)
-            {
-                vec4 w0 = mt_s1[mt_at(4u * j4, tx)], w1 = mt_s1[mt_at(4u * j4 + 1u, tx)];
-                vec4 w2 = mt_s1[mt_at(4u * j4 + 2u, tx)], w3 = mt_s1[mt_at(4u * j4 + 3u, tx)];
-                for (uint i = 0u; i < 4u; i++)
+            if (4u * u < fin)
+                for (uint j4 = 0u; j4 < j4s; j4++)
                 {
-                    vec4 d = mt_s0[mt_at(ty + 16u * i, j4)];
-                    acc[i] += d.x * w0 + d.y * w1 + d.z * w2 + d.w * w3;
+                    vec4 w0 = mt_s1[mt_at(4u * j4, u)], w1 = mt_s1[mt_at(4u * j4 + 1u, u)];
+                    vec4 w2 = mt_s1[mt_at(4u * j4 + 2u, u)], w3 = mt_s1[mt_at(4u * j4 + 3u, u)];
+                    for (uint i = 0u; i < 4u; i++)
+                    {
+                        vec4 d = mt_s0[mt_at(v + 16u * i, j4)];
+                        acc[i] += d.x * w0 + d.y * w1 + d.z * w2 + d.w * w3;
+                    }
                 }
-            }
             if (l == 0)
             {
                 for (uint i = 0u; i < 4u; i++)
                 {
-                    uint row = row0 + ty + 16u * i;
+                    uint row = row0 + v + 16u * i;
                     if (row >= p.n) continue;
                     for (uint q = 0u; q < 4u; q++)
-                        if (4u * tx + q < fin) dx[row * fin + 4u * tx + q] = acc[i][q];
+                        if (4u * u + q < fin) dx[row * fin + 4u * u + q] = acc[i][q];
                 }
                 continue;
             }
             barrier(); // every read of the deltas and the weight is done
-            for (uint i = 0u; i < 4u; i++) mt_s0[mt_at(ty + 16u * i, tx)] = acc[i] * ag[i];
+            for (uint i = 0u; i < 4u; i++) mt_s0[mt_at(v + 16u * i, u)] = acc[i] * ag[i];
         }
     }
 
@@ -128,12 +146,13 @@ void main()
     {
         if (l >= L) continue;
         uint fin = uint(mlp_width(l)), fout = uint(mlp_width(l + 1)), off = base + uint(mlp_param_offset(l));
+        uint ub = fout <= fin ? u : v, ib = fout <= fin ? v : u;
         for (uint i = 0u; i < 4u; i++)
         {
-            uint j = 4u * ty + i;
+            uint j = 4u * ub + i;
             if (j >= fout) continue;
             for (uint q = 0u; q < 4u; q++)
-                if (4u * tx + q < fin) part[off + j * fin + 4u * tx + q] = g[l][i][q];
+                if (4u * ib + q < fin) part[off + j * fin + 4u * ib + q] = g[l][i][q];
         }
         mt_s1[uint(l) * 64u + (id >> 2)][id & 3u] = gb[l];
     }
