@@ -1,12 +1,11 @@
 // Shared by mlp.tile.fwd.comp and mlp.tile.bwd.comp (the GPU-oriented fused MLP, MlpTileKernels): a workgroup
 // of 256 invocations works on tiles of 64 rows; every tensor in shared memory is a 64 x 64 float matrix padded
 // with zeros past its real width, stored as 64 rows of 16 vec4 with the vec4 columns of each row permuted by
-// an XOR swizzle (no padding: two such matrices are exactly 32 KiB). Invocation (tx, ty) = (id % 16, id / 16)
-// owns the 4 x 4 register block of rows ty + 16 i (i < 4) and columns 4 tx .. 4 tx + 3 of a layer's output.
-// The swizzle keeps every access pattern of the kernels free of bank conflicts on 32 banks of 4 bytes:
-// a warp reads (a) vec4 column c of rows r and r + 1 (r even), (b) vec4 columns 0..15 of one row (any
-// permutation), (c) row 4 t + q, t = 0..7, of one column; (r ^ (r >> 2)) & 7 differs for each pair in (a)
-// and is a permutation of 0..7 over (c).
+// an XOR swizzle (no padding: two such matrices are exactly 32 KiB). Each invocation computes 4 x 4 register
+// blocks; the kernels' access patterns are, per subgroup of 32: (a) vec4 column c of rows v + 16 i for
+// v = 0..15 (each 8 consecutive rows fall on 8 distinct vec4 bank groups: (r ^ (r >> 2)) & 7 is a permutation
+// of 0..7 over them), (b) vec4 columns 0..15 of one row (any permutation), (c) two vec4 addresses (broadcast).
+// So no access conflicts on 32 banks of 4 bytes.
 #ifndef KILN_MLP_TILE_GLSL
 #define KILN_MLP_TILE_GLSL
 #define MT_ROWS 64u

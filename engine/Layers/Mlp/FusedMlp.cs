@@ -10,8 +10,8 @@ namespace Kiln.Layers;
 /// all layers and per-workgroup partial weight gradients; then mlp.reduce, their sum in a fixed order, no
 /// atomics). The kernels are a registry choice (<see cref="IMlpKernels"/>, operation "mlp"): <see cref="MlpRowKernels"/>
 /// (one invocation per row; every device, small batches) or <see cref="MlpTileKernels"/> (64-row tiles in shared
-/// memory, 4 x 4 register blocks; GPUs at large batches). The parameters keep the member layers' names ("linear_0.weight"), so checkpoints and optimizers
-/// see the same tensors as the unfused network.
+/// memory, 4 x 4 register blocks; GPUs at large batches). The parameters keep the member layers' names
+/// ("linear_0.weight"), so checkpoints and optimizers see the same tensors as the unfused network.
 /// </summary>
 internal sealed class FusedMlp : Layer
 {
