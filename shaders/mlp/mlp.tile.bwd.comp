@@ -8,7 +8,8 @@
 // the output layer's 3 units, the input layer's 3 inputs, are skipped by whole half-subgroups) and the other
 // by v; the bias gradient, column sums of the deltas (column id % 64, rows 16 (id / 64) ..); then the deltas
 // at the layer's input, a 4 x 4 block (rows v + 16 i, inputs 4 u ..) of delta x W times the activation's
-// derivative. The next layer's input activations are loaded into registers while a layer is computed. The layer loop is unrolled so that every layer's gradient block stays in registers across all
+// derivative. The next layer's input activations and the layer's weight are loaded into registers while the
+// products run, and stored into shared memory when it is free. The layer loop is unrolled so that every layer's gradient block stays in registers across all
 // the workgroup's tiles; at the end the blocks (and the bias sums, combined in a fixed order) are written to
 // the workgroup's slot of partial (no atomics: deterministic), which mlp.reduce sums in slot order.
 // Bindings: 0 x, 1 y, 2 h (saved hidden outputs), 3 dy, 4 dx (written when INPUT_GRAD), 5 partial
@@ -82,6 +83,15 @@ void main()
                     uint e = id + m * MT_LOCAL;
                     pf[m] = layer_input(l - 1, row0 + (e >> 6), e & 63u);
                 }
+            // The layer's weight (row j = unit, column k = input, zeros past the widths), into registers now, into
+            // mt_s1 once the activations there are used: the loads are in flight during the products below.
+            float wp[16];
+            if (l > 0 || INPUT_GRAD != 0)
+                [[unroll]] for (uint m = 0u; m < 16u; m++)
+                {
+                    uint e = id + m * MT_LOCAL, j = e >> 6, k = e & 63u;
+                    wp[m] = j < fout && k < fin ? mlp_param(2 * l, int(j * fin + k)) : 0.0;
+                }
             barrier();
             // Weight gradient block (units 4 ub .., inputs 4 ib ..) and bias column sums, over the rows in order.
             uint ub = fout <= fin ? u : v, ib = fout <= fin ? v : u;
@@ -105,7 +115,11 @@ void main()
             for (uint i = 0u; i < 4u; i++)
                 ag[i] = l > 0 ? act_grad4(mlp_act(l - 1), mt_s1[mt_at(v + 16u * i, u)]) : vec4(1.0);
             barrier(); // every read of the activations is done
-            MT_STAGE_W(mt_s1, 2 * l, int(fin), int(fout))
+            [[unroll]] for (uint m = 0u; m < 16u; m++)
+            {
+                uint e = id + m * MT_LOCAL;
+                mt_s1[mt_at(e >> 6, (e & 63u) >> 2)][e & 3u] = wp[m];
+            }
             barrier();
             // Deltas at the layer's input: rows v + 16 i, inputs 4 u .. 4 u + 3.
             vec4 acc[4];
