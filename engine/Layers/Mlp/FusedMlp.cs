@@ -75,7 +75,7 @@ internal sealed class FusedMlp : Layer
         int n = f.Input.Shape[0];
         var e = f.Emitter;
         kernels = KernelRegistry.Choose<IMlpKernels>("mlp", f.Input.ElementType, f.Input.Layout, e,
-            k => e.PreferKernels.Contains(k.GetType().Name) || k.Accepts(n, e.Device));
+            k => e.PreferKernels.Contains(k.GetType().Name) || k.Accepts(n));
         int hidden = members.Take(members.Count - 1).Sum(m => m.Linear.OutFeatures);
         saved = f.Training ? e.NewValue(new Shape(n, hidden), ValueKind.Transient, $"{f.Name}.hidden") : null;
         kernels.Forward(this, f, saved);

@@ -10,9 +10,9 @@ namespace Kiln.Layers;
 /// </summary>
 internal interface IMlpKernels : IKernelEntry
 {
-    /// <summary>Whether the entry is worth choosing for <paramref name="rows"/> rows on <paramref name="device"/>
-    /// (an entry named in CompileOptions.PreferKernels is taken regardless, wherever it supports the device).</summary>
-    bool Accepts(int rows, DeviceInfo device) => true;
+    /// <summary>Whether the entry is worth choosing for a batch of <paramref name="rows"/> rows (a preference, not a
+    /// limit: an entry named in CompileOptions.PreferKernels is taken at any batch, wherever it supports the device).</summary>
+    bool Accepts(int rows) => true;
 
     /// <summary>y = the chain applied to x; with <paramref name="saved"/> its hidden outputs are written there.</summary>
     void Forward(FusedMlp mlp, ForwardPass f, Value? saved);

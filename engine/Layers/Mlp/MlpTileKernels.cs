@@ -10,8 +10,8 @@ namespace Kiln.Layers;
 /// 32 KiB in all). The forward takes one tile per workgroup (a grid of ceil(rows / 64)); the backward's
 /// workgroups each take every groups-th tile and keep every layer's weight-gradient block in registers across
 /// them, writing one partial per workgroup (at most <see cref="MaxPartialGroups"/>) that mlp.reduce sums in order.
-/// Chosen on a GPU from <see cref="MinRows"/> rows (below that the per-row kernels' latency wins); on lavapipe
-/// only when named in CompileOptions.PreferKernels (tests, <c>kiln selftest</c>).
+/// Chosen on a GPU (<see cref="PreferredOn"/>) from <see cref="MinRows"/> rows (below that the per-row kernels'
+/// latency wins); on lavapipe only when named in CompileOptions.PreferKernels (tests, <c>kiln selftest</c>).
 /// </summary>
 internal sealed class MlpTileKernels : IMlpKernels
 {
@@ -34,7 +34,10 @@ internal sealed class MlpTileKernels : IMlpKernels
         (device.MaxSharedMemoryBytes == 0 || device.MaxSharedMemoryBytes >= SharedBytes)
         && (device.MaxWorkgroupInvocations == 0 || device.MaxWorkgroupInvocations >= Local);
 
-    public bool Accepts(int rows, DeviceInfo device) => !device.IsCpu && rows >= MinRows;
+    /// <summary>GPU-tuned: lavapipe runs it (tests, selftest) only when CompileOptions.PreferKernels names it.</summary>
+    public bool PreferredOn(DeviceInfo device) => !device.IsCpu;
+
+    public bool Accepts(int rows) => rows >= MinRows;
 
     /// <summary>Workgroups of the forward and of the backward for <paramref name="rows"/> rows.</summary>
     public static (uint Forward, uint Backward) Groups(int rows)
