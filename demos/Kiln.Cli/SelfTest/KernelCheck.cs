@@ -15,6 +15,11 @@ internal abstract class KernelCheck
     /// <summary><paramref name="count"/> random cases (deterministic for a given <paramref name="rng"/> state).</summary>
     public abstract IEnumerable<CheckCase> Cases(Random rng, int count);
 
+    /// <summary>Checks the operation: by default each of <see cref="Cases"/> alone through <see cref="SelfTestRunner"/> at each
+    /// precision; an operation whose layers don't fit that runner (several parameters: the fused MLP) overrides it.</summary>
+    public virtual IEnumerable<SelfTestResult> Run(GpuContext context, Random rng, int count, IReadOnlyList<Precision> precisions) =>
+        Cases(rng, count).SelectMany(c => precisions.Select(p => SelfTestRunner.Run(context, Operation, c, rng, p)));
+
     public static IReadOnlyList<KernelCheck> All { get; } = typeof(KernelCheck).Assembly.GetTypes()
         .Where(t => t.IsSubclassOf(typeof(KernelCheck)) && !t.IsAbstract && t.GetConstructor(Type.EmptyTypes) != null)
         .Select(t => (KernelCheck)Activator.CreateInstance(t)!)

@@ -48,10 +48,8 @@ internal static class SelfTestCommand
         var results = new List<SelfTestResult>();
         var rng = new Random(seed);
         foreach (var check in checks)
-        foreach (var c in check.Cases(rng, cases))
-        foreach (var precision in precisions)
+        foreach (var r in check.Run(context, rng, cases, precisions))
         {
-            var r = SelfTestRunner.Run(context, check.Operation, c, rng, precision);
             results.Add(r);
             Console.WriteLine($"{r.Operation,-17} {r.Case,-36} {Name(r.Precision),4} {r.ForwardError,9:0.0e0} {r.GradientError,9:0.0e0} {(r.Passed ? "pass" : "FAIL"),6}  " +
                               (r.Error != null ? "error: " + r.Error : r.Kernels));

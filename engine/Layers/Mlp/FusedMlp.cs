@@ -6,21 +6,20 @@ namespace Kiln.Layers;
 /// <summary>
 /// A chain of <see cref="Linear"/> layers (each with a bias, each optionally followed by an activation) that the
 /// compiler's fusion pass has replaced by one layer for small widths (every width &lt;= <see cref="MaxWidth"/>,
-/// at most <see cref="MaxLayers"/> layers): the forward pass is one dispatch (shaders/mlp/mlp.fwd.comp, the
-/// weights staged in shared memory, a row's activations in registers), the backward pass two (mlp.bwd: deltas
-/// through all layers and per-workgroup partial weight gradients; mlp.reduce: their sum in a fixed order, no
-/// atomics). The parameters keep the member layers' names ("linear_0.weight"), so checkpoints and optimizers
-/// see the same tensors as the unfused network.
+/// at most <see cref="MaxLayers"/> layers): the forward pass is one dispatch, the backward pass two (deltas through
+/// all layers and per-workgroup partial weight gradients; then mlp.reduce, their sum in a fixed order, no
+/// atomics). The kernels are a registry choice (<see cref="IMlpKernels"/>, operation "mlp"): <see cref="MlpRowKernels"/>
+/// (one invocation per row; every device, small batches) or <see cref="MlpTileKernels"/> (64-row tiles in shared
+/// memory, 4 x 4 register blocks; GPUs at large batches). The parameters keep the member layers' names
+/// ("linear_0.weight"), so checkpoints and optimizers see the same tensors as the unfused network.
 /// </summary>
 internal sealed class FusedMlp : Layer
 {
     public const int MaxWidth = 64;
     public const int MaxLayers = 8;
-    const uint ForwardLocal = 32; // mlp.fwd.comp's shared rows are sized for 32
-    const uint BackwardLocal = 32; // mlp.bwd.comp's shared arrays are sized for 32 rows
-    const uint MaxPartialGroups = 256;
 
     readonly IReadOnlyList<Member> members;
+    IMlpKernels? kernels;
     Value? saved;
 
     /// <summary>One layer of the chain: its node name, the Linear, and the activation folded after it.</summary>
@@ -74,23 +73,38 @@ internal sealed class FusedMlp : Layer
     internal override void Forward(ForwardPass f)
     {
         int n = f.Input.Shape[0];
+        var e = f.Emitter;
+        kernels = KernelRegistry.Choose<IMlpKernels>("mlp", f.Input.ElementType, f.Input.Layout, e,
+            k => e.PreferKernels.Contains(k.GetType().Name) || k.Accepts(n));
         int hidden = members.Take(members.Count - 1).Sum(m => m.Linear.OutFeatures);
-        saved = f.Training ? f.Emitter.NewValue(new Shape(n, hidden), ValueKind.Transient, $"{f.Name}.hidden") : null;
-        var spec = new KernelSpec("mlp/mlp.fwd", KernelSpec.Buffers(3 + 2 * MaxLayers), 4, Constants(saved != null ? 1u : 0u), ForwardLocal);
-        var args = new List<Arg> { Arg.In(f.Input), Arg.Out(f.Output), saved != null ? Arg.Out(saved) : Arg.In(f.Input) };
-        args.AddRange(ParamSlots(f.Param));
-        f.Emitter.Dispatch(spec, ((uint)((n + ForwardLocal - 1) / ForwardLocal), 1, 1), PushConstants.Ints(n), $"{f.Name}.fwd", args.ToArray());
+        saved = f.Training ? e.NewValue(new Shape(n, hidden), ValueKind.Transient, $"{f.Name}.hidden") : null;
+        kernels.Forward(this, f, saved);
     }
 
     internal override void Backward(BackwardPass b)
     {
-        if (saved == null) throw new GraphException($"{b.Name}: the fused MLP's forward pass was not compiled for training.");
+        if (saved == null || kernels == null) throw new GraphException($"{b.Name}: the fused MLP's forward pass was not compiled for training.");
+        kernels.Backward(this, b, saved);
+    }
+
+    /// <summary>The forward dispatch of an <see cref="IMlpKernels"/> entry: bindings x, y, h (or x again when not
+    /// saving), then the parameter slots; push constant: rows.</summary>
+    internal void EmitForward(ForwardPass f, Value? saved, KernelSpec spec, uint groups)
+    {
+        var args = new List<Arg> { Arg.In(f.Input), Arg.Out(f.Output), saved != null ? Arg.Out(saved) : Arg.In(f.Input) };
+        args.AddRange(ParamSlots(f.Param));
+        f.Emitter.Dispatch(spec, (groups, 1, 1), PushConstants.Ints(f.Input.Shape[0]), $"{f.Name}.fwd", args.ToArray());
+    }
+
+    /// <summary>The backward of an <see cref="IMlpKernels"/> entry: its first pass (bindings x, y, h, dy, dx, the
+    /// [groups, packed parameter count] partials, then the parameter slots; push constants: rows, count) writing one
+    /// partial per workgroup, then mlp.reduce summing them in slot order into each parameter's gradient.</summary>
+    internal void EmitBackward(BackwardPass b, Value saved, KernelSpec spec, uint groups)
+    {
         var e = b.Emitter;
         int n = b.Input.Shape[0];
         int count = members.Sum(m => m.Linear.OutFeatures * (m.Linear.InFeatures + 1));
-        uint tiles = (uint)((n + BackwardLocal - 1) / BackwardLocal), groups = Math.Min(tiles, MaxPartialGroups);
         var partial = e.NewValue(new Shape((int)groups, count), ValueKind.Transient, $"{b.Name}.grad_partial");
-        var spec = new KernelSpec("mlp/mlp.bwd", KernelSpec.Buffers(6 + 2 * MaxLayers), 8, Constants(b.GradInput != null ? 1u : 0u), BackwardLocal);
         var args = new List<Arg>
         {
             Arg.In(b.Input), Arg.In(b.Output), Arg.In(saved), Arg.In(b.GradOutput),
@@ -108,14 +122,14 @@ internal sealed class FusedMlp : Layer
     }
 
     // The 2 * MaxLayers parameter slots: weight and bias of each member, then the first weight again (never read).
-    IEnumerable<Arg> ParamSlots(Func<string, Value> param)
+    internal IEnumerable<Arg> ParamSlots(Func<string, Value> param)
     {
         var list = members.SelectMany(m => new[] { param($"{m.Name}.weight"), param($"{m.Name}.bias") }).ToList();
         return list.Concat(Enumerable.Repeat(list[0], 2 * MaxLayers - list.Count)).Select(Arg.In);
     }
 
     // include/mlp.glsl's constants 0..18, then the shader's own constant 19.
-    uint[] Constants(uint last)
+    internal uint[] Constants(uint last)
     {
         var c = new uint[20];
         c[0] = (uint)members.Count;

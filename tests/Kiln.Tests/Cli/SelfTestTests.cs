@@ -12,10 +12,14 @@ public sealed class SelfTestTests : GpuTest
         var r = CliRun.Run("selftest", "--cases", "3", "--seed", "7");
         Assert.That(r.Code, Is.Zero, r.Stdout + r.Stderr);
         Assert.That(r.Stderr, Is.Empty);
-        foreach (var op in new[] { "conv2d", "conv_transpose2d", "linear", "loss", "pool2d", "upsample" })
+        foreach (var op in new[] { "conv2d", "conv_transpose2d", "linear", "loss", "mlp", "pool2d", "upsample" })
             Assert.That(r.Stdout, Does.Contain(op));
         Assert.That(r.Stdout, Does.Not.Contain("FAIL"));
-        int total = KernelCheck.All.Sum(c => c.Cases(new Random(7), 3).Count());
+        // The MLP check runs its 3 shapes through every fused-MLP kernel entry the device supports.
+        int mlpEntries = Kiln.Graph.KernelRegistry.All.OfType<Kiln.Layers.IMlpKernels>().Count(k => k.Supports(Context.KernelDevice));
+        Assert.That(mlpEntries, Is.EqualTo(2), "the per-row and the tile kernels");
+        Assert.That(r.Stdout, Does.Contain("mlp/mlp.tile.bwd"));
+        int total = KernelCheck.All.Sum(c => c.Cases(new Random(7), 3).Count()) + 3 * mlpEntries;
         Assert.That(r.Stdout, Does.Contain($"{total} of {total} passed"));
     }
 

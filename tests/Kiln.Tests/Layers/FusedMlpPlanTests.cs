@@ -89,4 +89,30 @@ public sealed class FusedMlpPlanTests
         Assert.That(Fused(On(Device, null, 3, 64, 64, 3)), Is.EqualTo(1), "a GPU fuses");
         Assert.That(Fused(On(Device, false, 2, 8, 1)), Is.Zero);
     }
+
+    [Test]
+    public void AGpuTakesTheTileKernelsAtLargeBatches_TheRowKernelsElsewhere()
+    {
+        var cpu = Device with { Type = "Cpu", MaxSharedMemoryBytes = 32768 };
+        PlanReport On(DeviceInfo d, int batch, params string[] prefer) => Mlp(() => new ReLU(), 3, 64, 64, 64, 64, 3).Plan(d, new CompileOptions
+        {
+            InputShapes = new Dictionary<string, Shape> { ["x"] = new Shape(batch, 3), ["target"] = new Shape(batch, 3) },
+            Training = true, FuseMlp = true, PreferKernels = prefer,
+        });
+        string Groups(PlanReport p, string kernel) => p.Dispatches.Single(d => d.Kernel == kernel).Groups;
+
+        var large = On(Device, 262144);
+        Assert.That(Groups(large, "mlp/mlp.tile.fwd"), Is.EqualTo("4096x1x1"), "one 64-row tile per forward workgroup");
+        Assert.That(Groups(large, "mlp/mlp.tile.bwd"), Is.EqualTo("256x1x1"), "16 tiles per backward workgroup");
+        Assert.That(large.Dispatches.Where(d => d.Kernel is "mlp/mlp.fwd" or "mlp/mlp.bwd"), Is.Empty);
+        Assert.That(Groups(On(Device, 256), "mlp/mlp.fwd"), Is.EqualTo("8x1x1"), "the playground's batch keeps the per-row kernels");
+        Assert.That(Groups(On(Device, 8191), "mlp/mlp.fwd"), Is.EqualTo("256x1x1"));
+        Assert.That(Groups(On(Device, 8192), "mlp/mlp.tile.fwd"), Is.EqualTo("128x1x1"));
+        Assert.That(On(cpu, 262144).Dispatches.Select(d => d.Kernel), Does.Contain("mlp/mlp.fwd"), "lavapipe keeps the per-row kernels");
+        Assert.That(Groups(On(cpu, 100, "MlpTileKernels"), "mlp/mlp.tile.bwd"), Is.EqualTo("2x1x1"), "unless the tile entry is asked for");
+        Assert.That(On(Device, 262144, "MlpRowKernels").Dispatches.Select(d => d.Kernel), Does.Contain("mlp/mlp.fwd"), "or the row entry");
+        var small = cpu with { MaxSharedMemoryBytes = 16384 };
+        Assert.That(On(small, 100, "MlpTileKernels").Dispatches.Where(d => d.Kernel.StartsWith("mlp/mlp.tile")), Is.Empty,
+            "a device with under 32 KiB of shared memory can't run the tile kernels");
+    }
 }

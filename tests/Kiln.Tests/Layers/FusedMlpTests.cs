@@ -31,12 +31,15 @@ public sealed class FusedMlpTests : GpuTest
         return net;
     }
 
-    static CompiledNetwork Compile(int[] widths, Activation act, int batch, bool fuse, Optimizer? optimizer = null, float lr = 0f, bool inputGrads = false)
+    /// <param name="prefer">Kernel entries to force (CompileOptions.PreferKernels), e.g. "MlpTileKernels".</param>
+    internal static CompiledNetwork Compile(int[] widths, Activation act, int batch, bool fuse, Optimizer? optimizer = null, float lr = 0f,
+        bool inputGrads = false, string? prefer = null)
     {
         var compiled = Mlp(widths, act, out _).Compile(Context, new CompileOptions
         {
             InputShapes = new Dictionary<string, Shape> { ["x"] = new Shape(batch, widths[0]), ["target"] = new Shape(batch, widths[^1]) },
             Training = true, Fuse = fuse, FuseMlp = fuse ? true : null, LearningRate = lr, InputGradients = inputGrads, Optimizer = optimizer ?? new Sgd(),
+            PreferKernels = prefer != null ? new[] { prefer } : Array.Empty<string>(),
         });
         int seed = 11;
         foreach (var (name, t) in compiled.Parameters)
@@ -57,7 +60,7 @@ public sealed class FusedMlpTests : GpuTest
     };
 
     /// <summary>CPU double reference: output, input gradient and each parameter's gradient of the mean-squared loss.</summary>
-    static (double[] Y, double[] GradX, Dictionary<string, double[]> Grads) Reference(CompiledNetwork c, int[] widths, Activation act, int batch)
+    internal static (double[] Y, double[] GradX, Dictionary<string, double[]> Grads) Reference(CompiledNetwork c, int[] widths, Activation act, int batch)
     {
         double[] P(string n) => c.Parameters[n].ToArray().Select(v => (double)v).ToArray();
         var x = RandomData.Uniform(batch * widths[0], 3).Select(v => (double)(float)v).ToArray();
@@ -80,7 +83,7 @@ public sealed class FusedMlpTests : GpuTest
         return (acts[^1], d, grads);
     }
 
-    static IEnumerable<TestCaseData> Shapes()
+    internal static IEnumerable<TestCaseData> Shapes()
     {
         yield return new TestCaseData(new[] { 2, 8, 8, 1 }, Activation.Tanh, 256).SetName("playground_mlp_b256");
         yield return new TestCaseData(new[] { 3, 64, 64, 64, 64, 3 }, Activation.ReLU, 2048).SetName("mlp_64x4_b2048");

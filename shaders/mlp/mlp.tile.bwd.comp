@@ -1,0 +1,188 @@
+#version 450
+// Fused MLP backward for GPUs (MlpTileKernels), first pass: a workgroup of 256 invocations takes tiles of 64
+// rows (tiles wg, wg + groups, ...) and propagates each tile's output gradient back through the layers. The
+// deltas at a layer's output stay in shared memory (mt_s0); mt_s1 holds the layer's input activations (from x
+// or the saved h), then its weight. With u = id / 16 (shared by half a subgroup) and v = id % 16, per layer and
+// tile: the weight gradient's 4 x 4 register block of each invocation accumulates delta x input over the
+// tile's 64 rows in order, the narrower of units and inputs indexed by u (so that blocks past a narrow width,
+// the output layer's 3 units, the input layer's 3 inputs, are skipped by whole half-subgroups) and the other
+// by v; the bias gradient, column sums of the deltas (column id % 64, rows 16 (id / 64) ..); then the deltas
+// at the layer's input, a 4 x 4 block (rows v + 16 i, inputs 4 u ..) of delta x W times the activation's
+// derivative. The next layer's input activations and the layer's weight are loaded into registers while the
+// products run, and stored into shared memory when it is free. The layer loop is unrolled so that every layer's gradient block stays in registers across all
+// the workgroup's tiles; at the end the blocks (and the bias sums, combined in a fixed order) are written to
+// the workgroup's slot of partial (no atomics: deterministic), which mlp.reduce sums in slot order.
+// Bindings: 0 x, 1 y, 2 h (saved hidden outputs), 3 dy, 4 dx (written when INPUT_GRAD), 5 partial
+// [groups, packed parameter count], 6.. parameters (include/mlp.glsl).
+// Specialization: include/mlp.glsl's shape, 19 INPUT_GRAD.  Push: n, packed parameter count.  Local size 256.
+#extension GL_EXT_control_flow_attributes : require
+#define MLP_PARAM_BASE 6
+#include "kiln.glsl"
+#include "mlp.glsl"
+#include "mlp_tile.glsl"
+layout(constant_id = 19) const int INPUT_GRAD = 0;
+layout(std430, binding = 0) readonly buffer X { float x[]; };
+layout(std430, binding = 1) readonly buffer Y { float y[]; };
+layout(std430, binding = 2) readonly buffer H { float h[]; };
+layout(std430, binding = 3) readonly buffer DY { float dy[]; };
+layout(std430, binding = 4) writeonly buffer DX { float dx[]; };
+layout(std430, binding = 5) writeonly buffer Part { float part[]; };
+layout(push_constant) uniform P { uint n; uint count; } p;
+
+vec4 act_grad4(int act, vec4 v)
+{
+    return vec4(mlp_act_grad(act, v.x), mlp_act_grad(act, v.y), mlp_act_grad(act, v.z), mlp_act_grad(act, v.w));
+}
+
+// Element k of row's input to layer l (x, or the saved output of layer l - 1), zero past the batch and the width.
+float layer_input(int l, uint row, uint k)
+{
+    uint fin = uint(mlp_width(l));
+    if (row >= p.n || k >= fin) return 0.0;
+    return l == 0 ? x[row * fin + k] : h[row * uint(mlp_hidden_offset(L - 1)) + uint(mlp_hidden_offset(l - 1)) + k];
+}
+
+void main()
+{
+    uint id = gl_LocalInvocationIndex, u = id >> 4, v = id & 15u;
+    uint tiles = (p.n + MT_ROWS - 1u) / MT_ROWS;
+    uint hidden = uint(mlp_hidden_offset(L - 1));
+    uint wl = uint(mlp_width(L));
+    vec4 g[MLP_MAX_LAYERS][4];
+    float gb[MLP_MAX_LAYERS];
+    float pf[16]; // the next layer's input activations, prefetched: elements id + 256 m of the 64 x 64 tile
+    [[unroll]] for (int l = 0; l < MLP_MAX_LAYERS; l++)
+    {
+        gb[l] = 0.0;
+        for (int i = 0; i < 4; i++) g[l][i] = vec4(0.0);
+    }
+    for (uint t = gl_WorkGroupID.x; t < tiles; t += gl_NumWorkGroups.x)
+    {
+        uint row0 = t * MT_ROWS;
+        barrier(); // the previous tile's last reads of mt_s0 are done
+        for (uint e = id; e < 4096u; e += MT_LOCAL)
+        {
+            uint r = e >> 6, j = e & 63u, row = row0 + r;
+            mt_s0[mt_at(r, j >> 2)][j & 3u] = row < p.n && j < wl
+                ? dy[row * wl + j] * mlp_act_grad(mlp_act(L - 1), y[row * wl + j]) : 0.0;
+        }
+        [[unroll]] for (int l = MLP_MAX_LAYERS - 1; l >= 0; l--)
+        {
+            if (l >= L) continue;
+            uint fin = uint(mlp_width(l)), fout = uint(mlp_width(l + 1));
+            // The layer's input activations: loaded here for the tile's last layer; for the others they were
+            // prefetched into registers while the layer above was computed. Then the prefetch for the layer below.
+            [[unroll]] for (uint m = 0u; m < 16u; m++)
+            {
+                uint e = id + m * MT_LOCAL;
+                mt_s1[mt_at(e >> 6, (e & 63u) >> 2)][e & 3u] = l == L - 1 ? layer_input(l, row0 + (e >> 6), e & 63u) : pf[m];
+            }
+            if (l > 0)
+                [[unroll]] for (uint m = 0u; m < 16u; m++)
+                {
+                    uint e = id + m * MT_LOCAL;
+                    pf[m] = layer_input(l - 1, row0 + (e >> 6), e & 63u);
+                }
+            // The layer's weight (row j = unit, column k = input, zeros past the widths), into registers now, into
+            // mt_s1 once the activations there are used: the loads are in flight during the products below.
+            float wp[16];
+            if (l > 0 || INPUT_GRAD != 0)
+                [[unroll]] for (uint m = 0u; m < 16u; m++)
+                {
+                    uint e = id + m * MT_LOCAL, j = e >> 6, k = e & 63u;
+                    wp[m] = j < fout && k < fin ? mlp_param(2 * l, int(j * fin + k)) : 0.0;
+                }
+            barrier();
+            // Weight gradient block (units 4 ub .., inputs 4 ib ..) and bias column sums, over the rows in order.
+            uint ub = fout <= fin ? u : v, ib = fout <= fin ? v : u;
+            if (4u * u < min(fout, fin))
+                for (uint r = 0u; r < MT_ROWS; r++)
+                {
+                    vec4 d = mt_s0[mt_at(r, ub)], a = mt_s1[mt_at(r, ib)];
+                    g[l][0] += d.x * a;
+                    g[l][1] += d.y * a;
+                    g[l][2] += d.z * a;
+                    g[l][3] += d.w * a;
+                }
+            {
+                uint j = id & 63u, r0 = (id >> 6) * 16u;
+                float s = 0.0;
+                for (uint r = 0u; r < 16u; r++) s += mt_s0[mt_at(r0 + r, j >> 2)][j & 3u];
+                gb[l] += s;
+            }
+            if (l == 0 && INPUT_GRAD == 0) continue;
+            vec4 ag[4];
+            for (uint i = 0u; i < 4u; i++)
+                ag[i] = l > 0 ? act_grad4(mlp_act(l - 1), mt_s1[mt_at(v + 16u * i, u)]) : vec4(1.0);
+            barrier(); // every read of the activations is done
+            [[unroll]] for (uint m = 0u; m < 16u; m++)
+            {
+                uint e = id + m * MT_LOCAL;
+                mt_s1[mt_at(e >> 6, (e & 63u) >> 2)][e & 3u] = wp[m];
+            }
+            barrier();
+            // Deltas at the layer's input: rows v + 16 i, inputs 4 u .. 4 u + 3.
+            vec4 acc[4];
+            for (uint i = 0u; i < 4u; i++) acc[i] = vec4(0.0);
+            uint j4s = (fout + 3u) / 4u;
+            if (4u * u < fin)
+                for (uint j4 = 0u; j4 < j4s; j4++)
+                {
+                    vec4 w0 = mt_s1[mt_at(4u * j4, u)], w1 = mt_s1[mt_at(4u * j4 + 1u, u)];
+                    vec4 w2 = mt_s1[mt_at(4u * j4 + 2u, u)], w3 = mt_s1[mt_at(4u * j4 + 3u, u)];
+                    for (uint i = 0u; i < 4u; i++)
+                    {
+                        vec4 d = mt_s0[mt_at(v + 16u * i, j4)];
+                        acc[i] += d.x * w0 + d.y * w1 + d.z * w2 + d.w * w3;
+                    }
+                }
+            if (l == 0)
+            {
+                for (uint i = 0u; i < 4u; i++)
+                {
+                    uint row = row0 + v + 16u * i;
+                    if (row >= p.n) continue;
+                    for (uint q = 0u; q < 4u; q++)
+                        if (4u * u + q < fin) dx[row * fin + 4u * u + q] = acc[i][q];
+                }
+                continue;
+            }
+            barrier(); // every read of the deltas and the weight is done
+            for (uint i = 0u; i < 4u; i++) mt_s0[mt_at(v + 16u * i, u)] = acc[i] * ag[i];
+        }
+    }
+
+    // The workgroup's partial gradients: weight blocks straight from registers, bias sums of the four row
+    // quarters (staged in mt_s1) added in a fixed order.
+    uint base = gl_WorkGroupID.x * p.count;
+    barrier();
+    [[unroll]] for (int l = 0; l < MLP_MAX_LAYERS; l++)
+    {
+        if (l >= L) continue;
+        uint fin = uint(mlp_width(l)), fout = uint(mlp_width(l + 1)), off = base + uint(mlp_param_offset(l));
+        uint ub = fout <= fin ? u : v, ib = fout <= fin ? v : u;
+        for (uint i = 0u; i < 4u; i++)
+        {
+            uint j = 4u * ub + i;
+            if (j >= fout) continue;
+            for (uint q = 0u; q < 4u; q++)
+                if (4u * ib + q < fin) part[off + j * fin + 4u * ib + q] = g[l][i][q];
+        }
+        mt_s1[uint(l) * 64u + (id >> 2)][id & 3u] = gb[l];
+    }
+    barrier();
+    if (id >= 64u) return;
+    [[unroll]] for (int l = 0; l < MLP_MAX_LAYERS; l++)
+    {
+        if (l >= L) continue;
+        uint fin = uint(mlp_width(l)), fout = uint(mlp_width(l + 1)), off = base + uint(mlp_param_offset(l));
+        if (id >= fout) continue;
+        float s = 0.0;
+        for (uint q = 0u; q < 4u; q++)
+        {
+            uint c = id + 64u * q;
+            s += mt_s1[uint(l) * 64u + (c >> 2)][c & 3u];
+        }
+        part[off + fout * fin + id] = s;
+    }
+}
