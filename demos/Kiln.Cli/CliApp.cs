@@ -20,7 +20,7 @@ internal static class CliApp
                      [--set KEY=VALUE]... [--resume CHECKPOINT]
                                              train a preset (playground-circle/-xor/-gauss/-spiral,
                                              fashion-ae, fashion-ae2d, fashion-dae, inpaint-unet,
-                                             denoise-unet); writes metrics.json, loss.png, pictures
+                                             denoise-unet, demo-inpaint, demo-denoise); writes metrics.json, loss.png, pictures
                                              and checkpoint.safetensors
           kiln bench conv3x3 [--channels C] [--size S] [--iters N] [--json FILE]
                                              one 3x3 conv forward and backward, GPU-timed
@@ -31,8 +31,9 @@ internal static class CliApp
                                              and outputs are f32 safetensors named as the model names
                                              them, or images (PNG/JPEG in, PNG out; --mask: the holes
                                              for inpaint-unet, white = missing)
-          kiln export CHECKPOINT --onnx FILE [--batch N]
-                                             a checkpoint of kiln train as an ONNX model (opset 17)
+          kiln export CHECKPOINT [--onnx FILE [--batch N]] [--f16 FILE]
+                                             a checkpoint of kiln train as an ONNX model (opset 17),
+                                             or its parameters alone as F16 safetensors
           kiln grad MODEL.onnx --input FILE --target FILE [--loss mse|l1] --output FILE
                                              one forward and backward pass: writes loss and the
                                              gradient of every initializer and input
@@ -40,11 +41,12 @@ internal static class CliApp
                                              the kernels picked on this device vs CPU references
                                              (conv2d, conv_transpose2d, linear, pool2d, upsample)
           kiln demo inpaint|denoise|playground [--frames N] [--out DIR] [--size WxH] [--steps K] [--no-train] [--fps F] [--every N] [--serve PORT]
-                    [--images PATH] [--feedback]
+                    [--images PATH] [--feedback] [--weights FILE|none]
                                              a real-time demo run headless: PNG frames and stats.json;
                                              --serve shows it live at http://127.0.0.1:PORT; --images PATH (inpaint)
                                              takes the scene from an image file or folder; --feedback (denoise)
-                                             feeds the previous denoised frame back as an input
+                                             feeds the previous denoised frame back as an input; inpaint and
+                                             denoise start from the shipped weights, --weights FILE or none
 
         environment: KILN_DEVICE=<index or name substring>, KILN_VALIDATION=1
         """;

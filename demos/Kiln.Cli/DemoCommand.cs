@@ -6,11 +6,13 @@ namespace Kiln.Cli;
 
 /// <summary>
 /// `kiln demo inpaint|denoise|playground [--frames N] [--out DIR] [--size WxH] [--steps K] [--no-train] [--fps F]
-/// [--every N] [--serve PORT] [--images PATH] [--feedback]`: runs a real-time demo headless, writing PNG frames and stats.json, or (--serve) shows it
+/// [--every N] [--serve PORT] [--images PATH] [--feedback] [--weights FILE|none]`: runs a real-time demo headless, writing PNG frames and stats.json, or (--serve) shows it
 /// in the browser viewer at http://127.0.0.1:PORT until Ctrl+C (files then only with --out). --images (inpaint only) takes
 /// the scene from an image file or a folder of images instead of the procedural scene. Headless runs also write
 /// DEMO.mp4 (every frame) where ffmpeg is installed; --feedback (denoise only) feeds
-/// the previous denoised frame back to the network.
+/// the previous denoised frame back to the network. The inpaint and denoise demos start from the weights shipped
+/// beside the app (weights/, from demos/weights/make-weights.sh), or from the checkpoint --weights FILE, or from random
+/// weights with --weights none (and with --feedback, which the shipped denoiser doesn't take).
 /// </summary>
 internal static class DemoCommand
 {
@@ -22,7 +24,7 @@ internal static class DemoCommand
         string name = args[0];
         int? frames = null, steps = null, serve = null;
         int every = 1;
-        string? outDir = null, imagePath = null;
+        string? outDir = null, imagePath = null, weights = null;
         (int W, int H)? size = null;
         double? fps = null;
         bool train = true, feedback = false;
@@ -41,6 +43,7 @@ internal static class DemoCommand
                 case "--no-train": train = false; break;
                 case "--images": imagePath = Next(); break;
                 case "--feedback": feedback = true; break;
+                case "--weights": weights = Next(); break;
                 default: return CliApp.Fail($"demo: unknown option '{args[i]}'");
             }
         }
@@ -48,6 +51,7 @@ internal static class DemoCommand
         outDir ??= Path.Combine("demo-out", name);
         if (imagePath != null && name != "inpaint") return CliApp.Fail("demo: --images applies to the inpaint demo only");
         if (feedback && name != "denoise") return CliApp.Fail("demo: --feedback applies to the denoise demo only");
+        if (weights != null && name == "playground") return CliApp.Fail("demo: --weights applies to the inpaint and denoise demos only");
         using var context = GpuContext.Create();
         using var images = imagePath != null ? ImageScene.Load(context, imagePath) : null;
         if (images != null) Console.WriteLine($"scene: {images.Files.Count} image(s) from {imagePath}, {images.SecondsPerImage:0.#} s each");
@@ -58,6 +62,7 @@ internal static class DemoCommand
             "playground" => new PlaygroundDemo(context, size?.W ?? 128, size?.H ?? 128),
             _ => throw new ArgumentException($"demo: unknown demo '{name}' (inpaint, denoise, playground)"),
         };
+        string? loaded = LoadWeights(demo, weights, feedback);
         demo.Training = train;
         if (steps != null) demo.TrainingStepsPerFrame = steps.Value;
         int count = frames ?? (serve != null ? int.MaxValue : 30);
@@ -100,6 +105,7 @@ internal static class DemoCommand
             ["training_steps_per_frame"] = train ? demo.TrainingStepsPerFrame : 0,
         };
         if (demo is DenoisingDemo d) info["feedback"] = d.Feedback;
+        if (demo is not PlaygroundDemo) info["weights"] = loaded ?? "random";
         if (images != null) info["images"] = images.Files.Count;
         Console.WriteLine($"{stats.Fps:0.00} fps ({stats.SteadyFps:0.00} after {stats.WarmupFrames} warm-up frames); frame ms p50 {stats.P50FrameMilliseconds:0.0}, p95 {stats.P95FrameMilliseconds:0.0}, p99 {stats.P99FrameMilliseconds:0.0}");
         Console.WriteLine("GPU ms per stage: " + string.Join(", ", stats.MeanStageMilliseconds.OrderBy(kv => kv.Key).Select(kv => $"{kv.Key.ToString().ToLowerInvariant()} {kv.Value:0.00}")));
@@ -118,6 +124,34 @@ internal static class DemoCommand
             }
         }
         return 0;
+    }
+
+    /// <summary>
+    /// Loads --weights FILE, or by default the shipped weights (weights/ beside the app) where they fit; returns the
+    /// file loaded, null for random weights.
+    /// </summary>
+    static string? LoadWeights(RealtimeDemo demo, string? weights, bool feedback)
+    {
+        if (demo is PlaygroundDemo || weights == "none") return null;
+        if (weights == null)
+        {
+            if (feedback)
+            {
+                Console.WriteLine("weights: random (the shipped denoiser takes 9 channels, --feedback 12)");
+                return null;
+            }
+            string shipped = demo is InpaintingDemo ? InpaintingDemo.ShippedWeights : DenoisingDemo.ShippedWeights;
+            weights = Path.Combine(AppContext.BaseDirectory, "weights", shipped);
+            if (!File.Exists(weights))
+            {
+                Console.WriteLine($"weights: random (no shipped weights at {weights})");
+                return null;
+            }
+        }
+        if (demo is InpaintingDemo inpaint) inpaint.LoadWeights(weights);
+        else ((DenoisingDemo)demo).LoadWeights(weights);
+        Console.WriteLine($"weights: {weights}");
+        return weights;
     }
 
     static int PositiveInt(string s, string what) =>

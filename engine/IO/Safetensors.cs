@@ -106,10 +106,14 @@ public static class Safetensors
         return (dtype, shape.ToArray(), begin, end);
     }
 
-    /// <summary>Writes f32 tensors (in the given order) and optional metadata.</summary>
-    public static void Write(string path, IEnumerable<(string Name, int[] Shape, float[] Data)> tensors, IReadOnlyDictionary<string, string>? metadata = null)
+    /// <summary>
+    /// Writes f32 tensors (in the given order) and optional metadata, stored as F32, or with <paramref name="half"/>
+    /// as F16 (each value rounded to the nearest half; beyond its range it becomes infinity): half the bytes.
+    /// </summary>
+    public static void Write(string path, IEnumerable<(string Name, int[] Shape, float[] Data)> tensors, IReadOnlyDictionary<string, string>? metadata = null, bool half = false)
     {
         var list = tensors.ToList();
+        int size = half ? 2 : 4;
         var header = new Dictionary<string, object>();
         if (metadata is { Count: > 0 }) header["__metadata__"] = metadata;
         long offset = 0;
@@ -119,8 +123,8 @@ public static class Safetensors
             if (header.ContainsKey(name)) throw new ArgumentException($"Tensor '{name}' is given twice.");
             long elements = shape.Aggregate(1L, (a, b) => a * b);
             if (elements != data.Length) throw new ArgumentException($"Tensor '{name}': shape [{string.Join(",", shape)}] holds {elements} values, {data.Length} given.");
-            header[name] = new { dtype = "F32", shape, data_offsets = new[] { offset, offset + 4L * data.Length } };
-            offset += 4L * data.Length;
+            header[name] = new { dtype = half ? "F16" : "F32", shape, data_offsets = new[] { offset, offset + (long)size * data.Length } };
+            offset += (long)size * data.Length;
         }
         var json = Encoding.UTF8.GetBytes(JsonSerializer.Serialize(header));
         int padded = (json.Length + 7) / 8 * 8; // spaces keep the data 8-byte aligned
@@ -136,8 +140,10 @@ public static class Safetensors
                 for (int i = json.Length; i < padded; i++) stream.WriteByte((byte)' ');
                 foreach (var (_, _, data) in list)
                 {
-                    var bytes = new byte[4 * data.Length];
-                    for (int i = 0; i < data.Length; i++) BinaryPrimitives.WriteSingleLittleEndian(bytes.AsSpan(4 * i), data[i]);
+                    var bytes = new byte[size * data.Length];
+                    for (int i = 0; i < data.Length; i++)
+                        if (half) BinaryPrimitives.WriteHalfLittleEndian(bytes.AsSpan(2 * i), (Half)data[i]);
+                        else BinaryPrimitives.WriteSingleLittleEndian(bytes.AsSpan(4 * i), data[i]);
                     stream.Write(bytes);
                 }
                 stream.Flush(flushToDisk: true);

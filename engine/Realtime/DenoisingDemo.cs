@@ -1,4 +1,5 @@
 using Kiln.Models;
+using Kiln.Training;
 
 namespace Kiln.Realtime;
 
@@ -42,8 +43,7 @@ public sealed class DenoisingDemo : RealtimeDemo
         try
         {
             scene = new PathTracedScene(context, sceneSeed);
-            var training = DenoiseUNet.Build(InputChannels);
-            training.SetLoss(new L1Loss(), training.Outputs[0].Node, training.Input("target"));
+            var training = Kiln.Training.Presets.PresetNetworks.DenoiseUNet(InputChannels);
             var x = new Shape(1, InputChannels, h, w);
             net = OnlineNetwork.ForImages(context, DenoiseUNet.Build(InputChannels), training, x, 3, learningRate, seed);
         }
@@ -63,6 +63,17 @@ public sealed class DenoisingDemo : RealtimeDemo
     public bool Feedback { get; }
     /// <summary>The network's input channels: colour, albedo, normal (9), plus the previous output (3) with <see cref="Feedback"/>.</summary>
     public int InputChannels => DenoiseUNet.InputChannels + (Feedback ? DenoiseUNet.OutputChannels : 0);
+
+    /// <summary>File name of the weights the demo ships (the 9-channel network: not with <see cref="Feedback"/>): made by demos/weights/make-weights.sh.</summary>
+    public const string ShippedWeights = "demo-denoise.f16.safetensors";
+
+    /// <summary>
+    /// Starts from the parameters of the checkpoint at <paramref name="path"/> (a <c>kiln train</c> checkpoint or its
+    /// F16 export) in both the inference and the training network; a file that doesn't fit this demo's network throws
+    /// a <see cref="KilnException"/> naming the file and the first mismatching tensor. Online training then goes on from
+    /// them at <paramref name="learningRateFactor"/> times the demo's learning rate.
+    /// </summary>
+    public void LoadWeights(string path, float learningRateFactor = OnlineNetwork.PretrainedLearningRateFactor) => net.Load(Checkpoint.Read(path), learningRateFactor);
 
     /// <summary>The training and inference networks.</summary>
     internal OnlineNetwork Network => net;

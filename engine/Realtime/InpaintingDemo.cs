@@ -1,4 +1,5 @@
 using Kiln.Models;
+using Kiln.Training;
 
 namespace Kiln.Realtime;
 
@@ -52,6 +53,17 @@ public sealed class InpaintingDemo : RealtimeDemo
     }
 
     public override string Name => "inpaint";
+
+    /// <summary>File name of the weights the demo ships: made by demos/weights/make-weights.sh.</summary>
+    public const string ShippedWeights = "demo-inpaint.f16.safetensors";
+
+    /// <summary>
+    /// Starts from the parameters of the checkpoint at <paramref name="path"/> (a <c>kiln train</c> checkpoint or its
+    /// F16 export) in both the inference and the training network; a file that doesn't fit this demo's network throws
+    /// a <see cref="KilnException"/> naming the file and the first mismatching tensor. Online training then goes on from
+    /// them at <paramref name="learningRateFactor"/> times the demo's learning rate.
+    /// </summary>
+    public void LoadWeights(string path, float learningRateFactor = OnlineNetwork.PretrainedLearningRateFactor) => net.Load(Checkpoint.Read(path), learningRateFactor);
 
     /// <summary>The training and inference networks.</summary>
     internal OnlineNetwork Network => net;

@@ -1,4 +1,5 @@
 using Kiln.Vulkan;
+using Kiln.Training;
 
 namespace Kiln.Realtime;
 
@@ -52,6 +53,27 @@ internal sealed class OnlineNetwork : IDisposable
             Seed = seed,
         });
     }
+
+    /// <summary>
+    /// Loads the parameters of <paramref name="checkpoint"/> (F32 or F16; optimizer state in it is ignored) into the
+    /// training and the inference network, and scales the online learning rate by <paramref name="learningRateFactor"/>
+    /// (fine-tuning a trained network wants smaller steps than training from random weights). Every name and shape is checked first: a file that doesn't fit throws a
+    /// <see cref="KilnException"/> naming the file and the mismatching tensors, and leaves the parameters as they were.
+    /// </summary>
+    public void Load(Checkpoint checkpoint, float learningRateFactor = PretrainedLearningRateFactor)
+    {
+        ArgumentNullException.ThrowIfNull(checkpoint);
+        if (!(learningRateFactor > 0) || !float.IsFinite(learningRateFactor)) throw new ArgumentOutOfRangeException(nameof(learningRateFactor), learningRateFactor, "The factor must be positive.");
+        checkpoint.LoadInto(Train);
+        foreach (var (name, t) in Infer.Parameters) t.Upload(Train.Parameters[name].ToArray());
+        Train.LearningRate *= learningRateFactor;
+    }
+
+    /// <summary>
+    /// What <see cref="Load"/> multiplies the online learning rate by: Adam's first steps move every parameter by about
+    /// the rate whatever its gradient, which at a rate meant for random weights undoes a trained start within a few frames.
+    /// </summary>
+    public const float PretrainedLearningRateFactor = 0.1f;
 
     /// <summary>Records <paramref name="steps"/> training steps, the last loss into scalar <paramref name="lossSlot"/>, then the parameter copy.</summary>
     public void RecordTraining(Frame frame, int steps, int lossSlot)

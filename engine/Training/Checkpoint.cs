@@ -102,6 +102,28 @@ public sealed class Checkpoint
     }
 
     /// <summary>
+    /// Writes this checkpoint's parameters alone (no optimizer state) with its metadata to <paramref name="path"/>,
+    /// as F16 when <paramref name="half"/> (half the bytes; values rounded to the nearest half, which
+    /// <see cref="SafetensorsTensor.ToFloats"/> reads back as f32): weights to ship, which <see cref="LoadInto"/> loads
+    /// (parameters only) and from which <see cref="PresetCatalog"/> rebuilds the network. Refuses values beyond
+    /// the F16 range (65504), naming the tensor.
+    /// </summary>
+    public void SaveParameters(string path, bool half = true)
+    {
+        var tensors = new List<(string, int[], float[])>();
+        foreach (var (name, t) in Tensors)
+        {
+            if (name.StartsWith(OptimizerPrefix, StringComparison.Ordinal)) continue;
+            var values = t.ToFloats();
+            int bad = half ? Array.FindIndex(values, v => !(Math.Abs(v) <= (float)Half.MaxValue)) : -1;
+            if (bad >= 0) throw new KilnException($"{Path}: parameter '{name}' holds {values[bad]} at {bad}, which F16 can't store (|x| <= 65504).");
+            tensors.Add((name, t.Shape, values));
+        }
+        if (tensors.Count == 0) throw new KilnException($"{Path}: the checkpoint holds no parameters.");
+        Safetensors.Write(path, tensors, Metadata, half);
+    }
+
+    /// <summary>
     /// Loads the parameters into <paramref name="net"/>; with <paramref name="trainingState"/> also the optimizer
     /// state (every tensor by name: the file and the network must hold the same set) and the step state.
     /// Every name and shape is checked before anything is uploaded.
@@ -119,13 +141,18 @@ public sealed class Checkpoint
         var missing = wanted.Keys.Where(k => !Tensors.ContainsKey(k)).ToList();
         var extra = inFile.Where(k => !wanted.ContainsKey(k)).ToList();
         if (missing.Count > 0 || extra.Count > 0)
-            throw new KilnException($"{Path}: the checkpoint doesn't match the network (missing: {string.Join(", ", missing.DefaultIfEmpty("none"))}; not in the network: {string.Join(", ", extra.DefaultIfEmpty("none"))}).");
+            throw new KilnException($"{Path}: the checkpoint doesn't match the network: "
+                + (missing.Count > 0 ? $"'{missing[0]}' of the network is not in the file" : $"'{extra[0]}' of the file is not in the network")
+                + $" (missing: {Names(missing)}; not in the network: {Names(extra)}).");
         foreach (var (name, t) in wanted)
             if (!Tensors[name].Shape.SequenceEqual(t.Shape.ToArray()))
                 throw new KilnException($"{Path}: '{name}' is [{string.Join(",", Tensors[name].Shape)}] in the checkpoint, {t.Shape} in the network.");
         foreach (var (name, t) in wanted) t.Upload(Tensors[name].ToFloats());
         if (stepState is { } state) net.WriteStepState(state);
     }
+
+    static string Names(List<string> names) =>
+        names.Count == 0 ? "none" : string.Join(", ", names.Take(8)) + (names.Count > 8 ? $" and {names.Count - 8} more" : "");
 
     /// <summary>
     /// Resumes <paramref name="trainer"/> from this checkpoint: parameters, optimizer state, step state and the

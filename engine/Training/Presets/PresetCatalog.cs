@@ -1,6 +1,7 @@
 using System.Globalization;
 using Kiln.Data;
 using Kiln.Data.Scenes;
+using Kiln.Realtime;
 
 namespace Kiln.Training.Presets;
 
@@ -14,6 +15,7 @@ public static class PresetCatalog
     {
         "playground-circle", "playground-xor", "playground-gauss", "playground-spiral",
         "fashion-ae", "fashion-ae2d", "fashion-dae", "inpaint-unet", "denoise-unet",
+        "demo-inpaint", "demo-denoise",
     };
 
     /// <summary>The preset <paramref name="name"/> with <paramref name="arguments"/> over its defaults.</summary>
@@ -31,6 +33,8 @@ public static class PresetCatalog
             case "fashion-dae": return Fashion(name, given, latent: 32, denoising: true);
             case "inpaint-unet": return Inpaint(name, given);
             case "denoise-unet": return Denoise(name, given);
+            case "demo-inpaint": return DemoInpaint(name, given);
+            case "demo-denoise": return DemoDenoise(name, given);
             default: throw new ArgumentException($"Unknown preset '{name}'; presets: {string.Join(", ", Names)}.");
         }
     }
@@ -129,9 +133,47 @@ public static class PresetCatalog
         if (size < 16 || size % 16 != 0) throw new ArgumentException($"{name}: size {size} must be a multiple of 16.");
         var recipe = new TrainingOptions { Epochs = 5, BatchSize = 4, LearningRate = 1e-3f, Optimizer = new Adam(), Metric = TrainingMetric.Psnr };
         return new Preset(name, $"denoiser UNet on {size}x{size} path-traced frames ({samples} samples per pixel + albedo + normal in, {converged}-sample render out), L1",
-            a, new Shape(Models.DenoiseUNet.InputChannels, size, size), recipe, PresetNetworks.DenoiseUNet,
+            a, new Shape(Models.DenoiseUNet.InputChannels, size, size), recipe, () => PresetNetworks.DenoiseUNet(),
             (_, seed) => (new RenderedFramesDataset(scenes, size, size, samples, converged, seed),
                 new RenderedFramesDataset(testScenes, size, size, samples, converged, unchecked(seed + 1_000_003))),
+            PresetKind.ImageToImage);
+    }
+
+    /// <summary>
+    /// The inpainting demo's network exactly (<see cref="InpaintingDemo.DefaultChannels"/>, its input x = [image * (1 - mask), mask])
+    /// on procedural images with brush-stroke and box masks: the weights the demo ships (demos/weights).
+    /// </summary>
+    static Preset DemoInpaint(string name, IReadOnlyDictionary<string, string> given)
+    {
+        var a = Merge(name, given, new() { ["size"] = "64", ["images"] = "512", ["test_images"] = "32" });
+        int size = Int(name, a, "size"), images = Int(name, a, "images"), testImages = Int(name, a, "test_images");
+        var channels = InpaintingDemo.DefaultChannels;
+        int multiple = 1 << (channels.Length - 1);
+        if (size < multiple || size % multiple != 0) throw new ArgumentException($"{name}: size {size} must be a multiple of {multiple}.");
+        var recipe = new TrainingOptions { Epochs = 4, BatchSize = 8, LearningRate = 2e-3f, Optimizer = new Adam(), Metric = TrainingMetric.Psnr };
+        return new Preset(name, $"the inpainting demo's UNet ({string.Join(",", channels)} channels) on {size}x{size} procedural images with brush-stroke and box masks, L1",
+            a, new Shape(4, size, size), recipe, () => PresetNetworks.InpaintUNet(channels),
+            (_, seed) => (new InpaintingDataset(new ProceduralImages(images, size, size, seed)),
+                new InpaintingDataset(new ProceduralImages(testImages, size, size, unchecked(seed + 1_000_003)))),
+            PresetKind.ImageToImage);
+    }
+
+    /// <summary>
+    /// The denoising demo's network exactly (<see cref="PresetNetworks.DenoiseUNet"/> on 9 channels) on CPU path-traced
+    /// frames in the demo's log-transfer space (<see cref="LogTransferDataset"/>), the noisy input and the reference at
+    /// the demo's sample counts by default: the weights the demo ships (demos/weights).
+    /// </summary>
+    static Preset DemoDenoise(string name, IReadOnlyDictionary<string, string> given)
+    {
+        var a = Merge(name, given, new() { ["size"] = "64", ["scenes"] = "32", ["test_scenes"] = "4", ["samples"] = "2", ["converged_samples"] = "64" });
+        int size = Int(name, a, "size"), scenes = Int(name, a, "scenes"), testScenes = Int(name, a, "test_scenes");
+        int samples = Int(name, a, "samples"), converged = Int(name, a, "converged_samples");
+        if (size < 16 || size % 16 != 0) throw new ArgumentException($"{name}: size {size} must be a multiple of 16.");
+        var recipe = new TrainingOptions { Epochs = 4, BatchSize = 4, LearningRate = 1e-3f, Optimizer = new Adam(), Metric = TrainingMetric.Psnr };
+        return new Preset(name, $"the denoising demo's UNet on {size}x{size} path-traced frames in log(1 + c) space ({samples} samples per pixel + albedo + normal in, {converged}-sample render out), L1",
+            a, new Shape(Models.DenoiseUNet.InputChannels, size, size), recipe, () => PresetNetworks.DenoiseUNet(),
+            (_, seed) => (new LogTransferDataset(new RenderedFramesDataset(scenes, size, size, samples, converged, seed)),
+                new LogTransferDataset(new RenderedFramesDataset(testScenes, size, size, samples, converged, unchecked(seed + 1_000_003)))),
             PresetKind.ImageToImage);
     }
 }

@@ -74,10 +74,13 @@ public static class PresetNetworks
     /// </summary>
     public static Network InpaintUNet(params int[] channels) => Models.InpaintUNet.BuildForTraining(channels);
 
-    /// <summary>The denoiser UNet of BENCHMARKS.md (color, albedo, normal in; color out) with an L1 loss.</summary>
-    public static Network DenoiseUNet()
+    /// <summary>
+    /// The denoiser UNet of BENCHMARKS.md (color, albedo, normal in; color out) with an L1 loss, on
+    /// <paramref name="inputChannels"/> input channels (the denoising demo's 12 with feedback).
+    /// </summary>
+    public static Network DenoiseUNet(int inputChannels = Models.DenoiseUNet.InputChannels)
     {
-        var net = Models.DenoiseUNet.Build();
+        var net = Models.DenoiseUNet.Build(inputChannels);
         net.SetLoss(new L1Loss(), net.Outputs[0].Node, net.Input("target"));
         return net;
     }
