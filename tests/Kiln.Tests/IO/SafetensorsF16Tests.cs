@@ -69,6 +69,24 @@ public sealed class SafetensorsF16Tests
     }
 
     [Test]
+    public void CliExportF16_WritesTheParametersAsF16()
+    {
+        string full = Path.Combine(dir, "checkpoint.safetensors"), half = Path.Combine(dir, "weights.f16.safetensors");
+        var w = Values(12, 5);
+        Safetensors.Write(full, new[] { ("l.weight", new[] { 3, 4 }, w), (Checkpoint.OptimizerPrefix + "l.weight.adam_v", new[] { 3, 4 }, Values(12, 6)) },
+            new Dictionary<string, string> { [Checkpoint.PresetKey] = "demo-denoise" });
+        var run = Kiln.Tests.Cli.CliRun.Run("export", full, "--f16", half);
+        Assert.That(run.Code, Is.Zero, run.Stderr);
+        Assert.That(run.Stdout, Does.Contain("1 parameter tensors as F16"));
+        var c = Checkpoint.Read(half);
+        Assert.That(c.Tensors.Keys, Is.EqualTo(new[] { "l.weight" }));
+        Assert.That(c.Tensors["l.weight"].Dtype, Is.EqualTo("F16"));
+        Assert.That(c.Tensors["l.weight"].ToFloats(), Is.EqualTo(w.Select(v => (float)(Half)v).ToArray()));
+        Assert.That(c.Preset, Is.EqualTo("demo-denoise"));
+        Assert.That(Kiln.Tests.Cli.CliRun.Run("export", full).Code, Is.Not.Zero, "--onnx or --f16 is required");
+    }
+
+    [Test]
     public void SaveParameters_RefusesValuesF16CannotHold_NamingTheTensor()
     {
         string full = Path.Combine(dir, "big.safetensors");
