@@ -109,6 +109,8 @@ internal static class TrainCommand
         $"epoch {m.Epoch}: train loss {m.TrainLoss:0.00000}, test loss {m.TestLoss:0.00000}"
         + (m.TestAccuracy is { } a ? $", test accuracy {a:P2}" : "")
         + (m.TestPsnrDb is { } p ? $", test PSNR {p:0.00} dB" : "")
+        + (m.TestInputPsnrDb is { } ip && double.IsFinite(ip) ? $" (input {ip:0.00} dB)" : "")
+        + (m.TestMaskedPsnrDb is { } mp && m.TestMaskedInputPsnrDb is { } mip ? $", in the holes {mp:0.00} dB (input {mip:0.00} dB)" : "")
         + $", {m.Seconds:0.00} s";
 
     static void WritePictures(string outDir, Preset preset, Trainer trainer, IDataset test)
