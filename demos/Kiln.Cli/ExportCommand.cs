@@ -41,8 +41,8 @@ internal static class ExportCommand
             var read = Training.Checkpoint.Read(checkpoint);
             read.SaveParameters(f16, half: true);
             Console.WriteLine($"{f16}: {read.Tensors.Keys.Count(k => !k.StartsWith(Training.Checkpoint.OptimizerPrefix, StringComparison.Ordinal))} parameter tensors as F16, {new FileInfo(f16).Length} bytes");
-            if (onnx == null) return 0;
         }
+        if (onnx == null) return 0;
         using var gpu = GpuContext.Create();
         var example = Training.Checkpoint.Read(checkpoint).InputShape;
         using var model = CheckpointModel.Load(gpu, checkpoint, example == null ? null : new Shape(new[] { batch }.Concat(example).ToArray()));

@@ -6,7 +6,7 @@ namespace Kiln;
 /// <summary>
 /// A download in flight (<see cref="Tensor.DownloadAsync"/>): the tensor's values are copied into a host-visible
 /// buffer of its own by a submission that runs after the work already on the queue, so the host keeps going while
-/// the GPU finishes. Poll <see cref="IsCompleted"/> (never blocks) or call <see cref="CopyTo"/> / <see cref="ToArray"/>
+/// the GPU finishes. Poll <see cref="IsCompleted"/> (never blocks) or call <see cref="CopyTo(Span{float})"/> / <see cref="ToArray"/>
 /// (which wait, with the submission's timeout). Dispose it to release the buffer.
 /// </summary>
 public sealed class TensorDownload : IDisposable

@@ -105,7 +105,7 @@ public sealed class Checkpoint
     /// Writes this checkpoint's parameters alone (no optimizer state) with its metadata to <paramref name="path"/>,
     /// as F16 when <paramref name="half"/> (half the bytes; values rounded to the nearest half, which
     /// <see cref="SafetensorsTensor.ToFloats"/> reads back as f32): weights to ship, which <see cref="LoadInto"/> loads
-    /// (parameters only) and from which <see cref="PresetCatalog"/> rebuilds the network. Refuses values beyond
+    /// (parameters only) and from which <see cref="Presets.PresetCatalog"/> rebuilds the network. Refuses values beyond
     /// the F16 range (65504), naming the tensor.
     /// </summary>
     public void SaveParameters(string path, bool half = true)
