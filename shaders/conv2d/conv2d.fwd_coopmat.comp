@@ -5,12 +5,12 @@
 // f16*f16+f32 subgroup matrices); activations and weights are stored as f32. Groups must be 1.
 // A workgroup has SG_M x SG_N subgroups of 32 invocations (SG_M = 1, 2 or 4; SG_N = 2 or 4) and computes a
 // BM = 32 * SG_M (output channels) by BN = 128 (pixels, over the images of the batch) tile of Y; each subgroup a
-// 32 x (128 / SG_N) block of it as 2 x TN accumulators (TN = 8 / SG_N: more subgroups, fewer registers each). The reduction runs in steps of BK = 32: the step's weight tile [BM, BK] and im2col tile
-// [BK, BN] are loaded (coalesced: along k for weights, along pixels for the input) into registers while the
+// 32 x (128 / SG_N) block of it as 2 x TN accumulators (TN = 8 / SG_N: more subgroups, fewer registers each).
+// The reduction runs in steps of BK = 32: the step's weight tile [BM, BK] and im2col tile [BK, BN] are loaded (coalesced: along k for weights, along pixels for the input) into registers while the
 // previous step's tiles feed the tensor cores, then into the other of two shared buffers (one barrier per step).
 // The epilogue adds the bias and activation through a per-subgroup 16x16 staging tile, so any Cout and pixel
 // count are handled. Shared memory: 2 * BM * 80 + 2 * 32 * 272 + SG_M * SG_N * 1024 bytes (at most 45 KiB).
-// Requires a subgroup size of 32 (the host checks).
+// Requires a subgroup size of 32 and kernels of at most 32 x 32 taps (window masks are 32-bit; the host checks).
 // Bindings: 0 x [N,Cin,H,W]  1 w [Cout,Cin,KH,KW]  2 bias [Cout] (unused when HAS_BIAS=0)  3 y [N,Cout,OH,OW]
 // Specialization: 0 KH, 1 KW, 2 SH, 3 SW, 4 PH, 5 PW, 6 DH, 7 DW, 8 HAS_BIAS, 9 ACT, 10 SLOPE (float), 11 SG_M, 12 SG_N
 // Push constants: n, cin, cout, h, w, oh, ow

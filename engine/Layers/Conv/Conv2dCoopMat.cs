@@ -35,7 +35,7 @@ internal sealed class Conv2dCoopMat : IConv2dForward
     internal const long FewPixels = 150_000;
 
     public bool Accepts(ConvAttributes a, Shape x, Shape y) =>
-        a.Groups == 1 && y[1] >= 16 && (y[1] >= WideChannels || (long)y[0] * y[2] * y[3] <= FewPixels);
+        a.Groups == 1 && a.Kernel.H <= 32 && a.Kernel.W <= 32 && y[1] >= 16 && (y[1] >= WideChannels || (long)y[0] * y[2] * y[3] <= FewPixels);
 
     /// <summary>Subgroups along the output channels (the tile is 32 of them per subgroup): the fewest that cover Cout, 1, 2 or 4.</summary>
     internal static int SubgroupsM(int cout) => cout <= 32 ? 1 : cout <= 64 ? 2 : 4;
