@@ -6,8 +6,9 @@
 // A workgroup has SG_M x SG_N subgroups of 32 invocations (SG_M = 1, 2 or 4; SG_N = 2 or 4) and computes a
 // BM = 32 * SG_M (output channels) by BN = 128 (pixels, over the images of the batch) tile of Y; each subgroup a
 // 32 x (128 / SG_N) block of it as 2 x TN accumulators (TN = 8 / SG_N: more subgroups, fewer registers each).
-// The reduction runs in steps of BK = 32: the step's weight tile [BM, BK] and im2col tile [BK, BN] are loaded (coalesced: along k for weights, along pixels for the input) into registers while the
-// previous step's tiles feed the tensor cores, then into the other of two shared buffers (one barrier per step).
+// The reduction runs in steps of BK = 32: the step's weight tile [BM, BK] and im2col tile [BK, BN] are loaded
+// (coalesced: along k for weights, along pixels for the input) into registers while the previous step's tiles feed
+// the tensor cores, then into the other of two shared buffers (one barrier per step).
 // The epilogue adds the bias and activation through a per-subgroup 16x16 staging tile, so any Cout and pixel
 // count are handled. Shared memory: 2 * BM * 80 + 2 * 32 * 272 + SG_M * SG_N * 1024 bytes (at most 45 KiB).
 // Requires a subgroup size of 32 and kernels of at most 32 x 32 taps (window masks are 32-bit; the host checks).
