@@ -101,6 +101,12 @@ public sealed class FusedMlpTests : GpuTest
         Assert.That(fused.Parameters.Keys, Is.EqualTo(plain.Parameters.Keys), "the fused layer keeps the linears' parameter names");
         Assert.That(fused.Plan.Dispatches.Select(d => d.Kernel), Does.Contain("mlp/mlp.fwd").And.Contain("mlp/mlp.bwd").And.Contain("mlp/mlp.reduce"));
         Assert.That(plain.Plan.Dispatches.Where(d => d.Kernel.StartsWith("mlp/")), Is.Empty);
+        AssertMatchesReferenceAndUnfused(fused, plain, widths, act, batch);
+    }
+
+    /// <summary>Runs both networks and checks the fused one's output and gradients against the CPU reference and the unfused network.</summary>
+    internal static void AssertMatchesReferenceAndUnfused(CompiledNetwork fused, CompiledNetwork plain, int[] widths, Activation act, int batch)
+    {
         var (y, gx, grads) = Reference(fused, widths, act, batch);
         fused.Run();
         plain.Run();

@@ -32,18 +32,7 @@ public sealed class FusedMlpTileTests : GpuTest
         var kernels = fused.Plan.Dispatches.Select(d => d.Kernel).ToList();
         Assert.That(kernels, Does.Contain("mlp/mlp.tile.fwd").And.Contain("mlp/mlp.tile.bwd").And.Contain("mlp/mlp.reduce"));
         Assert.That(kernels, Does.Not.Contain("mlp/mlp.fwd").And.Not.Contain("mlp/mlp.bwd"));
-        var (y, gx, grads) = FusedMlpTests.Reference(fused, widths, act, batch);
-        fused.Run();
-        plain.Run();
-        Assert.That(RelativeError.MaxRelative(fused.GetOutput("y"), y), Is.LessThan(Tolerances.Forward), "output vs CPU");
-        Assert.That(RelativeError.MaxRelative(fused.GetOutput("y"), plain.GetOutput("y")), Is.LessThan(Tolerances.Forward), "output vs unfused");
-        Assert.That(RelativeError.MaxRelative(fused.InputGradients["x"].ToArray(), gx), Is.LessThan(Tolerances.Gradient), "input gradient vs CPU");
-        foreach (var (name, g) in grads)
-        {
-            Assert.That(RelativeError.MaxRelative(fused.Gradients[name].ToArray(), g), Is.LessThan(Tolerances.Gradient), $"{name} gradient vs CPU");
-            Assert.That(RelativeError.MaxRelative(fused.Gradients[name].ToArray(), plain.Gradients[name].ToArray()),
-                Is.LessThan(Tolerances.Gradient), $"{name} gradient vs unfused");
-        }
+        FusedMlpTests.AssertMatchesReferenceAndUnfused(fused, plain, widths, act, batch);
     }
 
     [Test]
