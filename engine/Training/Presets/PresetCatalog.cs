@@ -131,7 +131,9 @@ public static class PresetCatalog
         int size = Int(name, a, "size"), scenes = Int(name, a, "scenes"), testScenes = Int(name, a, "test_scenes");
         int samples = Int(name, a, "samples"), converged = Int(name, a, "converged_samples");
         if (size < 16 || size % 16 != 0) throw new ArgumentException($"{name}: size {size} must be a multiple of 16.");
-        var recipe = new TrainingOptions { Epochs = 5, BatchSize = 4, LearningRate = 1e-3f, Optimizer = new Adam(), Metric = TrainingMetric.Psnr };
+        // 25 epochs of 16 steps: after 5 the network was still below the noisy input's PSNR (15.2 against 16.1 dB,
+        // seed 0 on lavapipe); after 25, 20.7 dB.
+        var recipe = new TrainingOptions { Epochs = 25, BatchSize = 4, LearningRate = 1e-3f, Optimizer = new Adam(), Metric = TrainingMetric.Psnr };
         return new Preset(name, $"denoiser UNet on {size}x{size} path-traced frames ({samples} samples per pixel + albedo + normal in, {converged}-sample render out), L1",
             a, new Shape(Models.DenoiseUNet.InputChannels, size, size), recipe, () => PresetNetworks.DenoiseUNet(),
             (_, seed) => (new RenderedFramesDataset(scenes, size, size, samples, converged, seed),
