@@ -136,22 +136,8 @@ internal sealed unsafe class HostImageResources : IDisposable
         ImageExtent = new Extent3D((uint)Width, (uint)Height, 1),
     };
 
-    void Transition(CommandBuffer cmd, ImageLayout from, ImageLayout to, PipelineStageFlags src, AccessFlags srcAccess, PipelineStageFlags dst, AccessFlags dstAccess)
-    {
-        var barrier = new ImageMemoryBarrier
-        {
-            SType = StructureType.ImageMemoryBarrier,
-            OldLayout = from,
-            NewLayout = to,
-            SrcAccessMask = srcAccess,
-            DstAccessMask = dstAccess,
-            SrcQueueFamilyIndex = Vk.QueueFamilyIgnored,
-            DstQueueFamilyIndex = Vk.QueueFamilyIgnored,
-            Image = Image,
-            SubresourceRange = new ImageSubresourceRange(ImageAspectFlags.ColorBit, 0, 1, 0, 1),
-        };
-        host.Vk.CmdPipelineBarrier(cmd, src, dst, 0, 0, null, 0, null, 1, &barrier);
-    }
+    void Transition(CommandBuffer cmd, ImageLayout from, ImageLayout to, PipelineStageFlags src, AccessFlags srcAccess, PipelineStageFlags dst, AccessFlags dstAccess) =>
+        global::Kiln.HostSample.ImageBarrier.Record(host.Vk, cmd, Image, from, to, src, srcAccess, dst, dstAccess);
 
     public void Dispose()
     {
