@@ -4,14 +4,14 @@ using Kiln.Graph;
 namespace Kiln.Cli.Bench;
 
 /// <summary>
-/// `kiln bench [WORKLOAD...] [--precision fp32|fp16] [--size full|small] [--iters N] [--warmup N] [--json FILE]
+/// `kiln bench [WORKLOAD...] [--precision fp32|fp16] [--size full|small] [--iters N] [--warmup N] [--json FILE] [--prefer ENTRIES]
 /// [--peer FILE] [--kernels] [--roofline]`: the workloads of BENCHMARKS.md (words pick the ids containing them), each timed
 /// by GPU timestamps and host submit-to-fence, printed as a table with throughput, the fraction of the device's
 /// limit and, with a peer file, the Kiln/peer ratio. Exit 1 when a workload failed (did not fit the device, ...).
 /// </summary>
 internal static class BenchSuite
 {
-    public const string Usage = "kiln bench [WORKLOAD...] [--precision fp32|fp16] [--size full|small] [--iters N] [--warmup N] [--json FILE] [--peer FILE] [--kernels] [--roofline]";
+    public const string Usage = "kiln bench [WORKLOAD...] [--precision fp32|fp16] [--size full|small] [--iters N] [--warmup N] [--json FILE] [--peer FILE] [--kernels] [--roofline] [--prefer ENTRY[,ENTRY...]]";
 
     internal static readonly JsonSerializerOptions Json = new()
     {
@@ -40,7 +40,7 @@ internal static class BenchSuite
                 i++;
                 continue;
             }
-            if (!args[i].StartsWith('-') || args[i] is "--precision" or "--peer" or "--kernels" or "--roofline" or "--warmup") return false;
+            if (!args[i].StartsWith('-') || args[i] is "--precision" or "--peer" or "--kernels" or "--roofline" or "--warmup" or "--prefer") return false;
         }
         return true;
     }
@@ -53,6 +53,7 @@ internal static class BenchSuite
         var size = BenchSize.Full;
         int iters = 20, warmup = -1;
         string? json = null, peerPath = null;
+        var prefer = new List<string>();
         bool kernels = false, roofline = false;
         for (int i = 0; i < args.Length; i++)
         {
@@ -77,12 +78,16 @@ internal static class BenchSuite
                 case "--peer": peerPath = Next(); break;
                 case "--kernels": kernels = true; break;
                 case "--roofline": roofline = true; break;
+                case "--prefer": prefer.AddRange(Next().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)); break;
                 default:
                     if (args[i].StartsWith('-')) return CliApp.Fail($"bench: unknown option '{args[i]}'\nusage: {Usage}");
                     words.Add(args[i]);
                     break;
             }
         }
+        var entries = KernelRegistry.All.Select(k => k.GetType().Name).ToHashSet();
+        if (prefer.FirstOrDefault(p => !entries.Contains(p)) is { } unknown)
+            return CliApp.Fail($"bench: --prefer: no kernel entry is called '{unknown}'; entries: {string.Join(", ", entries.Order(StringComparer.Ordinal))}");
         var workloads = BenchWorkloads.Matching(words);
         if (workloads.Count == 0)
             return CliApp.Fail($"bench: no workload id contains {string.Join(" or ", words.Select(w => $"'{w}'"))}; workloads: {string.Join(", ", BenchWorkloads.All.Select(w => w.Id))}");
@@ -110,7 +115,7 @@ internal static class BenchSuite
         var results = new List<BenchResult>();
         foreach (var w in workloads)
         {
-            var r = BenchRunner.Run(context, w, size, iters, warmup, kernels, limits, precision == "fp16" ? Precision.Fp16 : Precision.Fp32);
+            var r = BenchRunner.Run(context, w, size, iters, warmup, kernels, limits, precision == "fp16" ? Precision.Fp16 : Precision.Fp32, prefer);
             if (peer?.Find(w.Id, precision) is { } p && r.GpuMs is { } gpu)
                 r = r with { PeerMs = p.Ms, PeerConfig = p.Config, RatioToPeer = gpu / p.Ms };
             results.Add(r);

@@ -54,6 +54,17 @@ public sealed class BenchArgumentTests
     }
 
     [Test]
+    public void PreferNamingNoEntry_ListsTheEntries() => FailsWith("no kernel entry is called 'Conv2dMagic'; entries: ", 2, "bench", "--prefer", "Conv2dMagic");
+
+    [Test]
+    public void Prefer_RunsTheNamedEntry()
+    {
+        var r = CliRun.Run("bench", "conv3x3_c64_512_bwd", "--size", "small", "--iters", "1", "--warmup", "0", "--kernels", "--prefer", "Conv2dWeightGradTiled");
+        Assert.That(r.Code, Is.EqualTo(0), r.Stderr);
+        Assert.That(r.Stdout, Does.Contain("conv2d/conv2d.bwd_weight_tiled"));
+    }
+
+    [Test]
     public void MissingPeerFile() => FailsWith("does not exist", 2, "bench", "playground", "--peer", "/nonexistent/torch_peer.json");
 
     [Test]
