@@ -50,6 +50,8 @@ case "$cmd" in
         bash tools/ensure-deps.sh
         runtime_dir
         export KILN_VALIDATION=1
+        # ensure-deps installed chromium, ffmpeg, Xvfb and the dataset: tests that need them fail instead of skipping.
+        export KILN_TEST_TOOLS_REQUIRED=1
         # dotnet test builds only the test projects and what they reference; build the whole solution
         # first so that a broken demo fails the run too.
         dotnet build Engine.sln -c Release

@@ -119,8 +119,8 @@ public sealed class FashionMnistTests
     [Test]
     public void RealFashionMnist_60000And10000_BalancedClasses()
     {
-        if (!File.Exists(Path.Combine(FashionMnist.DefaultFolder, "train-images-idx3-ubyte.gz")))
-            Assert.Ignore("Debian's dataset-fashion-mnist is not installed (./run.sh installs it)");
+        TestTools.Require(File.Exists(Path.Combine(FashionMnist.DefaultFolder, "train-images-idx3-ubyte.gz")),
+            "Debian's dataset-fashion-mnist is not installed (./run.sh installs it)");
         var (train, test) = FashionMnist.Load();
         Assert.That((train.Count, test.Count), Is.EqualTo((60000, 10000)));
         var counts = new int[10];

@@ -12,7 +12,7 @@ namespace Kiln.Tests.Embedding;
 /// the window from the X server after the last present. The screenshot must be plausible (a lit scene on the
 /// left, a different, structured denoised picture on the right) and equal, to one 8-bit step, the headless
 /// sample's PNG of the same frame at the same size, whose denoised half <see cref="HostSampleTests"/> checks
-/// against the CPU reference network. Ignored only when Xvfb is not installed (tools/ensure-deps.sh installs it).
+/// against the CPU reference network. Needs Xvfb (<see cref="TestTools.Require"/>; tools/ensure-deps.sh installs it).
 /// </summary>
 public sealed class WindowedHostSampleTests
 {
@@ -23,7 +23,7 @@ public sealed class WindowedHostSampleTests
     public void Window_UnderXvfb_PresentsEveryFrame_SurvivesAResize_AndShowsTheHeadlessFrame()
     {
         var xvfb = XvfbServer.Find();
-        if (xvfb == null) Assert.Ignore("Xvfb is not installed (tools/ensure-deps.sh installs the xvfb package).");
+        TestTools.Require(xvfb != null, "Xvfb is not installed (tools/ensure-deps.sh installs the xvfb package)");
         var dir = Path.Combine(Path.GetTempPath(), "kiln-window-sample-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(dir);
         try

@@ -19,7 +19,7 @@ public sealed class BrowserSmokeTests : GpuTest
     [Test]
     public async Task Chromium_ShowsFrames_AndAMouseStrokePaintsTheMask()
     {
-        if (!File.Exists(Chromium)) Assert.Ignore($"{Chromium} is not installed (apt-get install chromium)");
+        TestTools.Require(File.Exists(Chromium), $"{Chromium} is not installed (apt-get install chromium)");
         // Training off: the test is about the viewer, and cheap frames keep it quick on a loaded CPU device.
         using var demo = new InpaintingDemo(Context, Size, Size, channels: new[] { 4, 8 }) { Training = false };
         await using var viewer = await BrowserViewer.StartAsync(demo, 0);

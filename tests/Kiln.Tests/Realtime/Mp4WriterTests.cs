@@ -53,7 +53,7 @@ public sealed class Mp4WriterTests
     public void Frames_DecodeBackToWhatWasWritten()
     {
         var ffmpeg = Find("ffmpeg");
-        if (ffmpeg == null) Assert.Ignore("ffmpeg is not installed");
+        TestTools.Require(ffmpeg != null, "ffmpeg is not installed");
         const int w = 64, h = 32, n = 8;
         var path = Path.Combine(dir, "frames.mp4");
         using (var writer = Mp4Writer.TryStart(path, w, h, 30, out var why))
@@ -87,7 +87,7 @@ public sealed class Mp4WriterTests
     [Test]
     public void AnOddSize_IsPaddedToEven()
     {
-        if (Find("ffmpeg") == null) Assert.Ignore("ffmpeg is not installed");
+        TestTools.Require(Find("ffmpeg") != null, "ffmpeg is not installed");
         var path = Path.Combine(dir, "odd.mp4");
         using var writer = Mp4Writer.TryStart(path, 33, 21, 30, out var why);
         Assert.That(writer, Is.Not.Null, why);
