@@ -27,7 +27,7 @@ internal sealed record BenchResult
     public int Dispatches { get; init; }
     public double? Flops { get; init; }
     public double? Tflops { get; init; }
-    /// <summary>The device's fp32 FMA limit (TFLOP/s): recorded (H200) or measured at the start of the run.</summary>
+    /// <summary>The compute limit (TFLOP/s) at the run's precision: fp32 FMA, recorded (H200) or measured at the start of the run; at fp16 the tensor-core peak on paper, where known.</summary>
     public double? LimitTflops { get; init; }
     public double? FractionOfLimit { get; init; }
     public long? PlannedBytes { get; init; }

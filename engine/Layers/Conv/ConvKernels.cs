@@ -74,15 +74,7 @@ internal static class ConvKernels
             (uint)c1, (uint)c2, (uint)ah, (uint)aw, (uint)qh, (uint)qw, (uint)b1, (uint)b2, splits > 1 ? (uint)rowsPerSplit : 0u,
         }).ToArray();
         var spec = new KernelSpec("conv2d/conv2d.bwd_weight", KernelSpec.Buffers(3), 28, constants, WeightLocal);
-        var push = PushConstants.Ints(n, c1, c2, ah, aw, qh, qw);
-        if (splits == 1)
-        {
-            e.Dispatch(spec, Groups(e, blocks, WeightLocal), push, label, Arg.In(plain), Arg.In(shifted), Arg.Out(dw));
-            return;
-        }
-        var partial = PartialSums.Scratch(e, splits, dw.Shape.Elements, label);
-        e.Dispatch(spec, Groups(e, blocks * splits, WeightLocal), push, label, Arg.In(plain), Arg.In(shifted), Arg.Out(partial));
-        PartialSums.Sum(e, partial, dw, $"{label}.sum");
+        DispatchWeightGrad(e, spec, blocks, splits, PushConstants.Ints(n, c1, c2, ah, aw, qh, qw), plain, shifted, dw, label);
     }
 
     /// <summary>
@@ -101,7 +93,15 @@ internal static class ConvKernels
             (uint)c1, (uint)c2, (uint)ah, (uint)aw, (uint)qh, (uint)qw, (uint)b1, splits > 1 ? (uint)rowsPerSplit : 0u,
         }).ToArray();
         var spec = new KernelSpec("conv2d/conv2d.bwd_weight_taps", KernelSpec.Buffers(3), 28, constants, WeightLocal);
-        var push = PushConstants.Ints(n, c1, c2, ah, aw, qh, qw);
+        DispatchWeightGrad(e, spec, blocks, splits, PushConstants.Ints(n, c1, c2, ah, aw, qh, qw), plain, shifted, dw, label);
+    }
+
+    /// <summary>
+    /// Dispatches a weight-gradient kernel over <paramref name="blocks"/> blocks: straight into dw, or with the reduction
+    /// split <paramref name="splits"/> ways into partial sums that a second pass adds in order.
+    /// </summary>
+    static void DispatchWeightGrad(Emitter e, KernelSpec spec, long blocks, int splits, byte[] push, Value plain, Value shifted, Value dw, string label)
+    {
         if (splits == 1)
         {
             e.Dispatch(spec, Groups(e, blocks, WeightLocal), push, label, Arg.In(plain), Arg.In(shifted), Arg.Out(dw));
