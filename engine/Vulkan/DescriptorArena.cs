@@ -3,8 +3,9 @@ using Silk.NET.Vulkan;
 namespace Kiln.Vulkan;
 
 /// <summary>
-/// Descriptor sets for one owner (a compiled graph, a command list): allocated from pools that grow on
-/// demand, all freed together when the owner is disposed and the GPU is done with them.
+/// Descriptor sets for one owner (a compiled graph, a command list), and the buffer views its texel-buffer bindings
+/// need: allocated from pools that grow on demand, all freed together when the owner is disposed and the GPU is done
+/// with them.
 /// </summary>
 internal sealed unsafe class DescriptorArena : GpuResource
 {
@@ -12,6 +13,7 @@ internal sealed unsafe class DescriptorArena : GpuResource
     static long nextId;
     readonly ulong id = (ulong)Interlocked.Increment(ref nextId);
     readonly List<DescriptorPool> pools = new();
+    readonly List<BufferView> views = new();
     readonly string owner;
 
     public DescriptorArena(GpuContext context, string owner) : base(context) => this.owner = owner;
@@ -52,12 +54,13 @@ internal sealed unsafe class DescriptorArena : GpuResource
             new(DescriptorType.StorageBuffer, SetsPerPool * 8),
             new(DescriptorType.UniformBuffer, SetsPerPool),
             new(DescriptorType.StorageImage, SetsPerPool * 2),
+            new(DescriptorType.UniformTexelBuffer, SetsPerPool * 4),
         };
         var info = new DescriptorPoolCreateInfo
         {
             SType = StructureType.DescriptorPoolCreateInfo,
             MaxSets = SetsPerPool,
-            PoolSizeCount = 3,
+            PoolSizeCount = 4,
             PPoolSizes = sizes,
         };
         DescriptorPool pool;
@@ -67,8 +70,38 @@ internal sealed unsafe class DescriptorArena : GpuResource
         return pool;
     }
 
+    /// <summary>An R32_SFLOAT view of <paramref name="range"/> bytes of a buffer at <paramref name="offset"/>, destroyed with the arena.</summary>
+    public BufferView FloatView(Silk.NET.Vulkan.Buffer buffer, ulong offset, ulong range, string what)
+    {
+        ThrowIfDisposed();
+        var info = Context.Info;
+        if (offset % info.MinTexelBufferOffsetAlignment != 0)
+            throw new KilnException($"{what}: a texel-buffer view must start at a multiple of {info.MinTexelBufferOffsetAlignment} bytes, not {offset}.");
+        if (range % 4 != 0 || range / 4 > info.MaxTexelBufferElements)
+            throw new KilnException($"{what}: {range} bytes is not a whole number of floats within the device's {info.MaxTexelBufferElements} texel-buffer elements.");
+        var create = new BufferViewCreateInfo
+        {
+            SType = StructureType.BufferViewCreateInfo,
+            Buffer = buffer,
+            Format = Format.R32Sfloat,
+            Offset = offset,
+            Range = range,
+        };
+        BufferView view;
+        VulkanException.Check(Context.Vk.CreateBufferView(Context.Device, &create, null, &view), "vkCreateBufferView");
+        Context.Objects.Created("VkBufferView", view.Handle, what);
+        views.Add(view);
+        return view;
+    }
+
     protected override void DestroyNow()
     {
+        foreach (var v in views)
+        {
+            Context.Vk.DestroyBufferView(Context.Device, v, null);
+            Context.Objects.Destroyed("VkBufferView", v.Handle);
+        }
+        views.Clear();
         foreach (var p in pools)
         {
             Context.Vk.DestroyDescriptorPool(Context.Device, p, null);

@@ -23,6 +23,9 @@ public sealed record DeviceInfo
     public uint[] MaxWorkgroupCount { get; init; } = Array.Empty<uint>();
     public ulong MaxStorageBufferRange { get; init; }
     public ulong MinStorageBufferOffsetAlignment { get; init; }
+    public ulong MinTexelBufferOffsetAlignment { get; init; } = 16;
+    public ulong MaxTexelBufferElements { get; init; } = 65536;
+    public ulong MaxUniformBufferRange { get; init; } = 16384;
     /// <summary>Nanoseconds per timestamp tick; 0 when the compute queue has no timestamps.</summary>
     public float TimestampPeriodNs { get; init; }
     public bool ShaderFloat16 { get; init; }

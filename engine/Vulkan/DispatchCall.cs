@@ -35,6 +35,7 @@ internal sealed unsafe class DispatchCall
         var writes = stackalloc WriteDescriptorSet[bindings.Length];
         var bufferInfos = stackalloc DescriptorBufferInfo[bindings.Length];
         var imageInfos = stackalloc DescriptorImageInfo[bindings.Length];
+        var texelViews = stackalloc BufferView[bindings.Length];
         var buffers = new List<BufferAllocation>();
         for (int i = 0; i < bindings.Length; i++)
         {
@@ -64,7 +65,12 @@ internal sealed unsafe class DispatchCall
                     Offset = b.Buffer.Offset + b.Offset,
                     Range = b.Size,
                 };
-                writes[i].PBufferInfo = &bufferInfos[i];
+                if (kind == BindingKind.UniformTexelBuffer)
+                {
+                    texelViews[i] = arena.FloatView(bufferInfos[i].Buffer, bufferInfos[i].Offset, b.Size, $"{label}: binding {i} of {spec.Module}");
+                    writes[i].PTexelBufferView = &texelViews[i];
+                }
+                else writes[i].PBufferInfo = &bufferInfos[i];
                 if (!buffers.Contains(b.Buffer)) buffers.Add(b.Buffer);
             }
         }

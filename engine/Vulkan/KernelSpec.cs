@@ -1,7 +1,12 @@
 namespace Kiln.Vulkan;
 
 /// <summary>What a descriptor binding of a kernel holds.</summary>
-internal enum BindingKind { StorageBuffer, UniformBuffer, StorageImage }
+/// <remarks>
+/// UniformTexelBuffer is a read-only f32 buffer seen through an R32_SFLOAT view (GLSL `uniform samplerBuffer`, read
+/// with texelFetch): on lavapipe a texel fetch is a branch-free vector gather where a storage-buffer read is a loop
+/// over the SIMD lanes, so the CPU-tuned kernels read their large inputs this way.
+/// </remarks>
+internal enum BindingKind { StorageBuffer, UniformBuffer, StorageImage, UniformTexelBuffer }
 
 /// <summary>
 /// Everything that identifies one compute pipeline: the SPIR-V module, its bindings (set 0, in binding

@@ -9,7 +9,7 @@ namespace Kiln.Vulkan;
 /// </summary>
 internal sealed unsafe class MemoryAllocator : IDisposable
 {
-    const BufferUsageFlags Usage = BufferUsageFlags.StorageBufferBit | BufferUsageFlags.UniformBufferBit |
+    const BufferUsageFlags Usage = BufferUsageFlags.StorageBufferBit | BufferUsageFlags.UniformBufferBit | BufferUsageFlags.UniformTexelBufferBit |
                                    BufferUsageFlags.TransferSrcBit | BufferUsageFlags.TransferDstBit;
     readonly GpuContext context;
     readonly List<MemoryBlock> blocks = new();
