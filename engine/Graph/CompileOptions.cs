@@ -43,6 +43,14 @@ public sealed record CompileOptions
     /// variants. An entry that can't run a layer falls back to the registry's choice.
     /// </summary>
     public IReadOnlyList<string> PreferKernels { get; init; } = Array.Empty<string>();
+    /// <summary>
+    /// Whether the convolution and linear kernels read their large inputs through texel-buffer views (and small conv
+    /// weights from uniform buffers) instead of storage buffers. Null (the default) lets the device decide: on a CPU
+    /// device (lavapipe), where a storage-buffer read is a loop over the SIMD lanes and a texel fetch a branch-free gather,
+    /// yes (the fashion-ae training step took a third less time); on a GPU, no. False keeps the storage-buffer kernels
+    /// that GPUs run (tests cover them on lavapipe this way).
+    /// </summary>
+    public bool? TexelReads { get; init; }
 
     public static CompileOptions For(string input, Shape shape, bool training = false) =>
         new() { InputShapes = new Dictionary<string, Shape> { [input] = shape }, Training = training };

@@ -52,7 +52,7 @@ internal static class Compiler
         // The compiled node that computes a network node (an activation folded into its producer is computed there).
         CNode Final(Node n) => fusedInto.TryGetValue(cnodes[n], out var p) ? p : cnodes[n];
 
-        var emitter = new Emitter(device, options.Precision, options.PreferKernels);
+        var emitter = new Emitter(device, options.Precision, options.PreferKernels, options.TexelReads);
         var named = net.Outputs.Select(o => Final(o.Node)).ToHashSet();
         if (net.Loss != null) named.Add(Final(net.Loss));
         var inputs = new Dictionary<string, Value>();

@@ -12,11 +12,12 @@ internal sealed class Emitter
     readonly List<Value> values = new();
     readonly List<Step> steps = new();
 
-    public Emitter(DeviceInfo device, Precision precision = Precision.Fp32, IReadOnlyList<string>? preferKernels = null)
+    public Emitter(DeviceInfo device, Precision precision = Precision.Fp32, IReadOnlyList<string>? preferKernels = null, bool? texelReads = null)
     {
         Device = device;
         Precision = precision;
         PreferKernels = preferKernels ?? Array.Empty<string>();
+        TexelReads = texelReads ?? device.IsCpu;
     }
 
     public DeviceInfo Device { get; }
@@ -24,6 +25,8 @@ internal sealed class Emitter
     public Precision Precision { get; }
     /// <summary>Kernel entries chosen ahead of priority where they can run (CompileOptions.PreferKernels).</summary>
     public IReadOnlyList<string> PreferKernels { get; }
+    /// <summary>Kernels with a texel-read variant use it (CompileOptions.TexelReads, resolved for the device).</summary>
+    public bool TexelReads { get; }
     public IReadOnlyList<Value> Values => values;
     public IReadOnlyList<Step> Steps => steps;
     /// <summary>forward, backward or update: tags the steps emitted next.</summary>

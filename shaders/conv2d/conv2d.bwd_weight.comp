@@ -38,8 +38,20 @@ layout(constant_id = 16) const int B2 = 4;
 layout(constant_id = 17) const int ROWS_PER_SPLIT = 0;
 #define B_MAX 16
 
-layout(std430, binding = 0) readonly buffer A { float a[]; };
-layout(std430, binding = 1) readonly buffer Q { float q[]; };
+#if KILN_TEXEL_READS
+// Variant *.texel (shaders/Variants.props; CompileOptions.TexelReads, the default on CPU devices such as lavapipe, where a
+// storage-buffer read is a loop over the SIMD lanes and a texel fetch a branch-free gather): a and q through R32_SFLOAT
+// texel views.
+layout(binding = 0) uniform samplerBuffer aTexels;
+layout(binding = 1) uniform samplerBuffer qTexels;
+#define A(i) texelFetch(aTexels, i).r
+#define Q(i) texelFetch(qTexels, i).r
+#else
+layout(std430, binding = 0) readonly buffer A_ { float a[]; };
+layout(std430, binding = 1) readonly buffer Q_ { float q[]; };
+#define A(i) a[i]
+#define Q(i) q[i]
+#endif
 layout(std430, binding = 2) writeonly buffer Out { float dw[]; };
 
 layout(push_constant) uniform P { int n, c1, c2, ah, aw, qh, qw; } p;
@@ -94,8 +106,8 @@ void main()
             for (int px = rx.x; px < rx.y; px++)
             {
                 float av[B_MAX], qv[B_MAX];
-                for (int i = 0; i < B1; i++) av[i] = a[aRow[i] + px];
-                for (int j = 0; j < B2; j++) qv[j] = q[qRow[j] + px * SW];
+                for (int i = 0; i < B1; i++) av[i] = A(aRow[i] + px);
+                for (int j = 0; j < B2; j++) qv[j] = Q(qRow[j] + px * SW);
                 for (int i = 0; i < B1; i++)
                     for (int j = 0; j < B2; j++) acc[i][j] += av[i] * qv[j];
             }

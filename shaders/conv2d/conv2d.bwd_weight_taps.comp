@@ -38,8 +38,20 @@ layout(constant_id = 14) const int S_QW = 0;
 layout(constant_id = 15) const int B1 = 8;
 layout(constant_id = 16) const int ROWS_PER_SPLIT = 0;
 
-layout(std430, binding = 0) readonly buffer A { float a[]; };
-layout(std430, binding = 1) readonly buffer Q { float q[]; };
+#if KILN_TEXEL_READS
+// Variant *.texel (shaders/Variants.props; CompileOptions.TexelReads, the default on CPU devices such as lavapipe, where a
+// storage-buffer read is a loop over the SIMD lanes and a texel fetch a branch-free gather): a and q through R32_SFLOAT
+// texel views.
+layout(binding = 0) uniform samplerBuffer aTexels;
+layout(binding = 1) uniform samplerBuffer qTexels;
+#define A(i) texelFetch(aTexels, i).r
+#define Q(i) texelFetch(qTexels, i).r
+#else
+layout(std430, binding = 0) readonly buffer A_ { float a[]; };
+layout(std430, binding = 1) readonly buffer Q_ { float q[]; };
+#define A(i) a[i]
+#define Q(i) q[i]
+#endif
 layout(std430, binding = 2) writeonly buffer Out { float dw[]; };
 
 layout(push_constant) uniform P { int n, c1, c2, ah, aw, qh, qw; } p;
@@ -76,14 +88,14 @@ void main()
         for (int px = 0; px < AW; px++)
         {
             float av[B_MAX], qv[TAPS_MAX];
-            for (int i = 0; i < B1; i++) av[i] = a[aRow[i] + px];
+            for (int i = 0; i < B1; i++) av[i] = A(aRow[i] + px);
             for (int ky = 0; ky < KH; ky++)
             {
                 const int qy = py * SH - PH + ky * DH;
                 for (int kx = 0; kx < KW; kx++)
                 {
                     const int qx = px * SW - PW + kx * DW;
-                    qv[ky * KW + kx] = (qy >= 0 && qy < QH && qx >= 0 && qx < QW) ? q[(qPlane + qy) * QW + qx] : 0.0;
+                    qv[ky * KW + kx] = (qy >= 0 && qy < QH && qx >= 0 && qx < QW) ? Q((qPlane + qy) * QW + qx) : 0.0;
                 }
             }
             for (int i = 0; i < B1; i++)

@@ -36,8 +36,20 @@ layout(constant_id = 17) const int S_OW = 0;
 layout(constant_id = 18) const int PX_BLOCK = 8;   // columns per invocation, 1..PX_MAX (the host picks one that divides OW well)
 layout(constant_id = 19) const int CO_BLOCK = 8;   // channels per invocation, 1..CO_MAX
 
-layout(std430, binding = 0) readonly buffer X { float x[]; };
+#if KILN_TEXEL_READS
+// Variant *.texel (shaders/Variants.props; CompileOptions.TexelReads, the default on CPU devices such as lavapipe, where a
+// storage-buffer read is a loop over the SIMD lanes and a texel fetch or uniform-buffer read a branch-free gather):
+// x through an R32_SFLOAT texel view, w (up to 64 KiB) from a uniform buffer (std140: four floats per array element).
+layout(binding = 0) uniform samplerBuffer xt;
+layout(std140, binding = 1) uniform Wt { vec4 w4[4096]; };
+#define X(i) texelFetch(xt, i).r
+#define W(i) w4[(i) >> 2][(i) & 3]
+#else
+layout(std430, binding = 0) readonly buffer Xb { float x[]; };
 layout(std430, binding = 1) readonly buffer Wt { float w[]; };
+#define X(i) x[i]
+#define W(i) w[i]
+#endif
 layout(std430, binding = 2) readonly buffer B { float bias[]; };
 layout(std430, binding = 3) writeonly buffer Y { float y[]; };
 
@@ -82,7 +94,7 @@ void main()
                     const int ix = (ox0 + j) * SW - PW + kx * DW;
                     xv[j] = 0.0;
                     if (sameGroup && ix >= 0 && ix < W)
-                        xv[j] = x[((b * CIN + g * cinG + ci) * H + iy) * W + ix];
+                        xv[j] = X(((b * CIN + g * cinG + ci) * H + iy) * W + ix);
                 }
                 for (int i = 0; i < CO_BLOCK; i++)
                 {
@@ -90,17 +102,17 @@ void main()
                     if (co >= COUT) break;
                     if (sameGroup)
                     {
-                        const float wv = w[((co * cinG + ci) * KH + ky) * KW + kx];
+                        const float wv = W(((co * cinG + ci) * KH + ky) * KW + kx);
                         for (int j = 0; j < PX_BLOCK; j++) acc[i][j] += wv * xv[j];
                     }
                     else
                     {
                         const int gi = co / coutG;
-                        const float wv = w[((co * cinG + ci) * KH + ky) * KW + kx];
+                        const float wv = W(((co * cinG + ci) * KH + ky) * KW + kx);
                         for (int j = 0; j < PX_BLOCK; j++)
                         {
                             const int ix = (ox0 + j) * SW - PW + kx * DW;
-                            if (ix >= 0 && ix < W) acc[i][j] += wv * x[((b * CIN + gi * cinG + ci) * H + iy) * W + ix];
+                            if (ix >= 0 && ix < W) acc[i][j] += wv * X(((b * CIN + gi * cinG + ci) * H + iy) * W + ix);
                         }
                     }
                 }

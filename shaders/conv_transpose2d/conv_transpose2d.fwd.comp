@@ -38,8 +38,20 @@ layout(constant_id = 17) const int S_OW = 0;
 layout(constant_id = 18) const int PX_BLOCK = 8;   // columns per invocation, 1..PX_MAX (the host picks one that divides OW well)
 layout(constant_id = 19) const int CO_BLOCK = 8;   // channels per invocation, 1..CO_MAX
 
+#if KILN_TEXEL_READS
+// Variant *.texel (shaders/Variants.props; CompileOptions.TexelReads, the default on CPU devices such as lavapipe, where a
+// storage-buffer read is a loop over the SIMD lanes and a texel fetch or uniform-buffer read a branch-free gather):
+// src through an R32_SFLOAT texel view, w (up to 64 KiB) from a uniform buffer (std140: four floats per array element).
+layout(binding = 0) uniform samplerBuffer srcTexels;
+layout(std140, binding = 1) uniform Wt { vec4 w4[4096]; };
+#define SRC(i) texelFetch(srcTexels, i).r
+#define WT(i) w4[(i) >> 2][(i) & 3]
+#else
 layout(std430, binding = 0) readonly buffer Src { float src[]; };
 layout(std430, binding = 1) readonly buffer Wt { float w[]; };
+#define SRC(i) src[i]
+#define WT(i) w[i]
+#endif
 layout(std430, binding = 2) readonly buffer B { float bias[]; };
 layout(std430, binding = 3) writeonly buffer Dst { float dst[]; };
 
@@ -101,13 +113,13 @@ void main()
                     const int ci = g * csG + c;
                     const int rowBase = ((b * CS + ci) * IH + iy) * IW;
                     float xv[PX_MAX];
-                    for (int j = 0; j < PX_BLOCK; j++) xv[j] = ix[j] >= 0 ? src[rowBase + ix[j]] : 0.0;
+                    for (int j = 0; j < PX_BLOCK; j++) xv[j] = ix[j] >= 0 ? SRC(rowBase + ix[j]) : 0.0;
                     const int wBase = (ci * cdG - g * cdG) * KH * KW + ky * KW + kx;
                     for (int i = 0; i < CO_BLOCK; i++)
                     {
                         const int co = co0 + i;
                         if (co >= CD) break;
-                        const float wv = w[wBase + co * KH * KW];
+                        const float wv = WT(wBase + co * KH * KW);
                         for (int j = 0; j < PX_BLOCK; j++) acc[i][j] += wv * xv[j];
                     }
                 }
@@ -122,10 +134,10 @@ void main()
                     for (int c = 0; c < csG; c++)
                     {
                         const int ci = gi * csG + c;
-                        const float wv = w[((ci * cdG + co - gi * cdG) * KH + ky) * KW + kx];
+                        const float wv = WT(((ci * cdG + co - gi * cdG) * KH + ky) * KW + kx);
                         const int rowBase = ((b * CS + ci) * IH + iy) * IW;
                         for (int j = 0; j < PX_BLOCK; j++)
-                            if (ix[j] >= 0) acc[i][j] += wv * src[rowBase + ix[j]];
+                            if (ix[j] >= 0) acc[i][j] += wv * SRC(rowBase + ix[j]);
                     }
                 }
             }

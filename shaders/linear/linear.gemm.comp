@@ -37,8 +37,20 @@ layout(constant_id = 8) const int BM = 4;
 layout(constant_id = 9) const int BN = 4;
 layout(constant_id = 10) const int K_SPLIT = 0;
 
+#if KILN_TEXEL_READS
+// Variant linear/linear.gemm.texel (shaders/Variants.props; CompileOptions.TexelReads, the default on CPU devices such as
+// lavapipe, where a storage-buffer read is a loop over the SIMD lanes and a texel fetch a branch-free gather): A and B
+// through R32_SFLOAT texel views.
+layout(binding = 0) uniform samplerBuffer aTexels;
+layout(binding = 1) uniform samplerBuffer bTexels;
+#define A_AT(i) texelFetch(aTexels, i).r
+#define B_AT(i) texelFetch(bTexels, i).r
+#else
 layout(std430, binding = 0) readonly buffer A { float a[]; };
 layout(std430, binding = 1) readonly buffer B { float b[]; };
+#define A_AT(i) a[i]
+#define B_AT(i) b[i]
+#endif
 layout(std430, binding = 2) readonly buffer Bias { float bias[]; };
 layout(std430, binding = 3) writeonly buffer C { float c[]; };
 
@@ -90,8 +102,8 @@ void main()
     for (int kk = k0; kk < k1; kk++)
     {
         float av[B_MAX], bv[B_MAX];
-        for (int i = 0; i < BM; i++) av[i] = TRANS_A != 0 ? a[offA + kk * M + rows[i]] : a[offA + rows[i] * K + kk];
-        for (int j = 0; j < BN; j++) bv[j] = TRANS_B != 0 ? b[offB + cols[j] * K + kk] : b[offB + kk * N + cols[j]];
+        for (int i = 0; i < BM; i++) av[i] = TRANS_A != 0 ? A_AT(offA + kk * M + rows[i]) : A_AT(offA + rows[i] * K + kk);
+        for (int j = 0; j < BN; j++) bv[j] = TRANS_B != 0 ? B_AT(offB + cols[j] * K + kk) : B_AT(offB + kk * N + cols[j]);
         for (int i = 0; i < BM; i++)
             for (int j = 0; j < BN; j++) acc[i][j] += av[i] * bv[j];
     }

@@ -27,7 +27,8 @@ internal sealed class Conv2dDirect : IConv2dForward
             (uint)cin, (uint)cout, (uint)h, (uint)wd, (uint)oh, (uint)ow,
         };
         int px = ConvKernels.PixelBlock(ow), co = ConvKernels.ChannelBlock(cout / a.Groups);
-        var spec = new KernelSpec("conv2d/conv2d.fwd", KernelSpec.Buffers(4), 28, constants.Concat(new[] { (uint)px, (uint)co }).ToArray(), ConvKernels.FlatLocal);
+        bool texel = ConvKernels.TexelReadsWithWeight(e, w);
+        var spec = new KernelSpec(texel ? "conv2d/conv2d.fwd.texel" : "conv2d/conv2d.fwd", ConvKernels.WithWeightBindings(texel, 4), 28, constants.Concat(new[] { (uint)px, (uint)co }).ToArray(), ConvKernels.FlatLocal);
         long invocations = (long)n * ((cout + co - 1) / co) * oh * ((ow + px - 1) / px);
         var groups = ConvKernels.Groups(e, invocations, ConvKernels.FlatLocal);
         e.Dispatch(spec, groups, PushConstants.Ints(n, cin, cout, h, wd, oh, ow), label,

@@ -41,7 +41,9 @@ internal static class ConvKernels
         }).ToArray();
         // An invocation takes PX_BLOCK columns of one phase modulo the stride (every stride-th column) in a row of one phase.
         int perPhase = (ow + a.Stride.W - 1) / a.Stride.W, px = PixelBlock(perPhase), co = ChannelBlock(cd / a.Groups);
-        var spec = new KernelSpec("conv_transpose2d/conv_transpose2d.fwd", KernelSpec.Buffers(4), 28, constants.Concat(new[] { (uint)px, (uint)co }).ToArray(), FlatLocal);
+        bool texel = TexelReadsWithWeight(e, w);
+        var spec = new KernelSpec(texel ? "conv_transpose2d/conv_transpose2d.fwd.texel" : "conv_transpose2d/conv_transpose2d.fwd", WithWeightBindings(texel, 4),
+            28, constants.Concat(new[] { (uint)px, (uint)co }).ToArray(), FlatLocal);
         long invocations = (long)a.Stride.H * a.Stride.W * n * ((cd + co - 1) / co) * ((oh + a.Stride.H - 1) / a.Stride.H) * ((perPhase + px - 1) / px);
         var groups = Groups(e, invocations, FlatLocal);
         e.Dispatch(spec, groups, PushConstants.Ints(n, cs, cd, ih, iw, oh, ow), label,
@@ -73,7 +75,7 @@ internal static class ConvKernels
         {
             (uint)c1, (uint)c2, (uint)ah, (uint)aw, (uint)qh, (uint)qw, (uint)b1, (uint)b2, splits > 1 ? (uint)rowsPerSplit : 0u,
         }).ToArray();
-        var spec = new KernelSpec("conv2d/conv2d.bwd_weight", KernelSpec.Buffers(3), 28, constants, WeightLocal);
+        var spec = new KernelSpec(e.TexelReads ? "conv2d/conv2d.bwd_weight.texel" : "conv2d/conv2d.bwd_weight", TexelBindings(e.TexelReads, 3, 2), 28, constants, WeightLocal);
         DispatchWeightGrad(e, spec, blocks, splits, PushConstants.Ints(n, c1, c2, ah, aw, qh, qw), plain, shifted, dw, label);
     }
 
@@ -92,7 +94,7 @@ internal static class ConvKernels
         {
             (uint)c1, (uint)c2, (uint)ah, (uint)aw, (uint)qh, (uint)qw, (uint)b1, splits > 1 ? (uint)rowsPerSplit : 0u,
         }).ToArray();
-        var spec = new KernelSpec("conv2d/conv2d.bwd_weight_taps", KernelSpec.Buffers(3), 28, constants, WeightLocal);
+        var spec = new KernelSpec(e.TexelReads ? "conv2d/conv2d.bwd_weight_taps.texel" : "conv2d/conv2d.bwd_weight_taps", TexelBindings(e.TexelReads, 3, 2), 28, constants, WeightLocal);
         DispatchWeightGrad(e, spec, blocks, splits, PushConstants.Ints(n, c1, c2, ah, aw, qh, qw), plain, shifted, dw, label);
     }
 
@@ -128,6 +130,30 @@ internal static class ConvKernels
         var partial = PartialSums.Scratch(e, splits, c, label);
         e.Dispatch(spec, Groups(e, (long)splits * c, ReduceLocal), push, label, Arg.In(dy), Arg.Out(partial));
         PartialSums.Sum(e, partial, db, $"{label}.sum");
+    }
+
+    /// <summary>
+    /// Whether a forward or gather kernel takes its texel-read variant (KILN_TEXEL_READS: input 0 through a texel view,
+    /// the weight, binding 1, from a uniform buffer; see CompileOptions.TexelReads): when the emitter says so and the
+    /// weight fits in one uniform buffer (the shaders declare 64 KiB).
+    /// </summary>
+    internal static bool TexelReadsWithWeight(Emitter e, Value weight) =>
+        e.TexelReads && (ulong)weight.Shape.Elements * 4 <= Math.Min(e.Device.MaxUniformBufferRange, 65536);
+
+    /// <summary>The bindings of a texel-read variant: an input texel view, the weight's uniform buffer, then storage buffers.</summary>
+    internal static BindingKind[] WithWeightBindings(bool texel, int count)
+    {
+        var kinds = KernelSpec.Buffers(count);
+        if (texel) (kinds[0], kinds[1]) = (BindingKind.UniformTexelBuffer, BindingKind.UniformBuffer);
+        return kinds;
+    }
+
+    /// <summary>The bindings of a kernel of <paramref name="count"/> buffers, the first <paramref name="texels"/> read through texel views when <paramref name="texel"/>.</summary>
+    internal static BindingKind[] TexelBindings(bool texel, int count, int texels)
+    {
+        var kinds = KernelSpec.Buffers(count);
+        for (int i = 0; texel && i < texels; i++) kinds[i] = BindingKind.UniformTexelBuffer;
+        return kinds;
     }
 
     /// <summary>Local size of the conv kernels indexed by one flat invocation index (a multiple of the SIMD width).</summary>

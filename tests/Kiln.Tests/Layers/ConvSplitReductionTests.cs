@@ -77,7 +77,7 @@ public sealed class ConvSplitReductionTests : GpuTest
         var layer = new Conv2d(cin, cout, (kh, kw), (s, s), (p, p), (d, d), g);
         var xShape = new Shape(n, cin, h, w);
         var yShape = layer.OutputShape(new[] { xShape });
-        Assert.That(Kernels(layer, xShape, yShape).Contains("conv2d/conv2d.bwd_weight_taps"), Is.EqualTo(allTaps), "the all-taps kernel is chosen");
+        Assert.That(Kernels(layer, xShape, yShape).Any(m => m.StartsWith("conv2d/conv2d.bwd_weight_taps")), Is.EqualTo(allTaps), "the all-taps kernel is chosen");
         var x = FixtureLayer.Uniform(xShape.Elements, r++);
         var wt = FixtureLayer.Uniform((long)cout * (cin / g) * kh * kw, r++);
         var b = FixtureLayer.Uniform(cout, r++);

@@ -71,7 +71,8 @@ public sealed class ConvTranspose2dTests : GpuTest
         int oh = 2 * h, ow = 2 * w;
         var net = new Sequential(new ConvTranspose2d(cin, cout, k, s, p, op), new ReLU());
         using var compiled = net.Compile(Context, CompileOptions.For("x", new Shape(n, cin, h, w)));
-        Assert.That(compiled.Plan.Dispatches.Select(dd => dd.Kernel), Is.EqualTo(new[] { "conv_transpose2d/conv_transpose2d.fwd" }));
+        // One dispatch (the storage-buffer gather, or on a CPU device its texel-read variant).
+        Assert.That(compiled.Plan.Dispatches.Select(dd => dd.Kernel), Has.Exactly(1).Items.And.All.StartsWith("conv_transpose2d/conv_transpose2d.fwd"));
         compiled.SetInput("x", x);
         var prefix = compiled.Parameters.Keys.Single(key => key.EndsWith(".weight"))[..^".weight".Length];
         compiled.Parameters[$"{prefix}.weight"].Upload(wt);

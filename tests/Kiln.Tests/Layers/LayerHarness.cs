@@ -1,7 +1,11 @@
 namespace Kiln.Tests.Layers;
 
 /// <summary>What one layer computed on the GPU: the output, and (when asked) the gradients of inputs and parameters.</summary>
-public sealed record LayerResult(float[] Output, Shape OutputShape, float[][] InputGradients, Dictionary<string, float[]> ParameterGradients);
+public sealed record LayerResult(float[] Output, Shape OutputShape, float[][] InputGradients, Dictionary<string, float[]> ParameterGradients)
+{
+    /// <summary>The compiled plan's kernel modules, in dispatch order.</summary>
+    public string[] Kernels { get; init; } = Array.Empty<string>();
+}
 
 /// <summary>
 /// Runs one layer on the GPU through the real graph compiler: forward, and backward with a chosen output
@@ -11,7 +15,7 @@ public sealed record LayerResult(float[] Output, Shape OutputShape, float[][] In
 public static class LayerHarness
 {
     public static LayerResult Run(GpuContext context, Layer layer, Shape[] inputShapes, float[][] inputs,
-        IReadOnlyDictionary<string, float[]>? parameters = null, float[]? gradOutput = null)
+        IReadOnlyDictionary<string, float[]>? parameters = null, float[]? gradOutput = null, bool? texelReads = null)
     {
         var net = new Network();
         var ins = inputShapes.Select((s, i) => net.Input(InputName(i))).ToArray();
@@ -32,6 +36,7 @@ public static class LayerHarness
             InputGradients = backward,
             LearningRate = 0f,
             Fuse = false,
+            TexelReads = texelReads,
         });
         for (int i = 0; i < inputs.Length; i++) compiled.SetInput(InputName(i), inputs[i]);
         if (backward) compiled.SetInput("grad_y", gradOutput);
@@ -43,7 +48,10 @@ public static class LayerHarness
             ? inputShapes.Select((s, i) => compiled.InputGradients.TryGetValue(InputName(i), out var g) ? g.ToArray() : Array.Empty<float>()).ToArray()
             : Array.Empty<float[]>();
         var paramGrads = compiled.Gradients.ToDictionary(kv => kv.Key["layer.".Length..], kv => kv.Value.ToArray());
-        return new LayerResult(output, compiled.Outputs["y"].Shape, inputGrads, paramGrads);
+        return new LayerResult(output, compiled.Outputs["y"].Shape, inputGrads, paramGrads)
+        {
+            Kernels = compiled.Plan.Dispatches.Select(d => d.Kernel).ToArray(),
+        };
     }
 
     static string InputName(int i) => i == 0 ? "x" : $"x{i}";
