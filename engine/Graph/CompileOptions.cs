@@ -51,6 +51,14 @@ public sealed record CompileOptions
     /// that GPUs run (tests cover them on lavapipe this way).
     /// </summary>
     public bool? TexelReads { get; init; }
+    /// <summary>
+    /// Time the tile sizes of kernels that have several (the direct convolution's output channels and columns per
+    /// invocation) on this device for each layer's shape, and use the fastest; choices are kept in a file beside the
+    /// pipeline cache (ContextOptions.PipelineCacheDirectory), so a shape is timed once per device and driver. Null (the
+    /// default) lets the device decide: on a GPU, where the best tile differs by shape, yes; on a CPU device, no (the
+    /// defaults were tuned there). Results do not depend on the choice: tiles change no sum's order.
+    /// </summary>
+    public bool? Autotune { get; init; }
 
     public static CompileOptions For(string input, Shape shape, bool training = false) =>
         new() { InputShapes = new Dictionary<string, Shape> { [input] = shape }, Training = training };

@@ -33,7 +33,7 @@ internal static class Compiler
         public string ParamPrefix => Replacement != null ? "" : Name + ".";
     }
 
-    public static GraphPlan Plan(Network net, DeviceInfo device, CompileOptions options)
+    public static GraphPlan Plan(Network net, DeviceInfo device, CompileOptions options, KernelTuner? tuner = null)
     {
         var roots = net.Outputs.Select(o => o.Node).ToList();
         if (net.Loss != null) roots.Add(net.Loss);
@@ -52,7 +52,7 @@ internal static class Compiler
         // The compiled node that computes a network node (an activation folded into its producer is computed there).
         CNode Final(Node n) => fusedInto.TryGetValue(cnodes[n], out var p) ? p : cnodes[n];
 
-        var emitter = new Emitter(device, options.Precision, options.PreferKernels, options.TexelReads);
+        var emitter = new Emitter(device, options.Precision, options.PreferKernels, options.TexelReads, tuner);
         var named = net.Outputs.Select(o => Final(o.Node)).ToHashSet();
         if (net.Loss != null) named.Add(Final(net.Loss));
         var inputs = new Dictionary<string, Value>();

@@ -12,8 +12,10 @@ internal sealed class Emitter
     readonly List<Value> values = new();
     readonly List<Step> steps = new();
 
-    public Emitter(DeviceInfo device, Precision precision = Precision.Fp32, IReadOnlyList<string>? preferKernels = null, bool? texelReads = null)
+    public Emitter(DeviceInfo device, Precision precision = Precision.Fp32, IReadOnlyList<string>? preferKernels = null, bool? texelReads = null,
+        KernelTuner? tuner = null)
     {
+        Tuner = tuner;
         Device = device;
         Precision = precision;
         PreferKernels = preferKernels ?? Array.Empty<string>();
@@ -25,6 +27,8 @@ internal sealed class Emitter
     public Precision Precision { get; }
     /// <summary>Kernel entries chosen ahead of priority where they can run (CompileOptions.PreferKernels).</summary>
     public IReadOnlyList<string> PreferKernels { get; }
+    /// <summary>Times tile-size candidates and remembers the fastest per shape (CompileOptions.Autotune), or null: defaults.</summary>
+    public KernelTuner? Tuner { get; }
     /// <summary>Kernels with a texel-read variant use it (CompileOptions.TexelReads, resolved for the device).</summary>
     public bool TexelReads { get; }
     public IReadOnlyList<Value> Values => values;

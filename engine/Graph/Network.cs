@@ -80,7 +80,9 @@ public class Network
     {
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(options);
-        return new CompiledNetwork(context, options, Graph.Compiler.Plan(this, context.KernelDevice, options));
+        var device = context.KernelDevice;
+        var tuner = options.Autotune ?? !device.IsCpu ? context.Tuner : null;
+        return new CompiledNetwork(context, options, Graph.Compiler.Plan(this, device, options, tuner));
     }
 
     /// <summary>The compiled graph's dispatches, barriers and memory for a device, without allocating anything.</summary>

@@ -22,6 +22,9 @@ public sealed unsafe partial class GpuContext : IDisposable
     internal readonly ObjectRegistry Objects = new();
     internal readonly MemoryAllocator Allocator;
     internal readonly PipelineStore Pipelines;
+    KernelTuner? tuner;
+    /// <summary>Tile-size choices per shape for this device, timed once and kept beside the pipeline cache (CompileOptions.Autotune).</summary>
+    internal KernelTuner Tuner => LazyInitializer.EnsureInitialized(ref tuner, () => new KernelTuner(this, Pipelines.CacheDirectory));
     internal readonly SubmissionQueue Submissions;
     internal readonly Transfer Transfers;
     internal readonly Action<string> Log;

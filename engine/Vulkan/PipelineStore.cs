@@ -17,6 +17,9 @@ internal sealed unsafe class PipelineStore : IDisposable
     readonly object gate = new();
     readonly PipelineCache cache;
 
+    /// <summary>The folder of the pipeline cache file (and of the kernel tuning file), or null when the disk cache is off.</summary>
+    public string? CacheDirectory => cacheDirectory;
+
     public PipelineStore(GpuContext context, string? cacheDirectory)
     {
         this.context = context;

@@ -6,6 +6,7 @@ namespace Kiln.Layers;
 /// <summary>
 /// shaders/conv2d/conv2d.fwd.comp: direct convolution, up to 16 output channels x up to 8 columns per invocation
 /// read straight from global memory, one flat index over all invocations. Works on every device; the baseline other conv kernels must beat.
+/// Under CompileOptions.Autotune (on by default on a GPU) the block sizes are timed per shape (<see cref="Blocks"/>).
 /// </summary>
 internal sealed class Conv2dDirect : IConv2dForward
 {
@@ -26,12 +27,36 @@ internal sealed class Conv2dDirect : IConv2dForward
             (uint)a.Dilation.H, (uint)a.Dilation.W, (uint)a.Groups, bias != null ? 1u : 0u, (uint)act, KernelSpec.Word(slope),
             (uint)cin, (uint)cout, (uint)h, (uint)wd, (uint)oh, (uint)ow,
         };
-        int px = ConvKernels.PixelBlock(ow), co = ConvKernels.ChannelBlock(cout / a.Groups);
         bool texel = ConvKernels.TexelReadsWithWeight(e, w);
-        var spec = new KernelSpec(texel ? "conv2d/conv2d.fwd.texel" : "conv2d/conv2d.fwd", ConvKernels.WithWeightBindings(texel, 4), 28, constants.Concat(new[] { (uint)px, (uint)co }).ToArray(), ConvKernels.FlatLocal);
-        long invocations = (long)n * ((cout + co - 1) / co) * oh * ((ow + px - 1) / px);
-        var groups = ConvKernels.Groups(e, invocations, ConvKernels.FlatLocal);
-        e.Dispatch(spec, groups, PushConstants.Ints(n, cin, cout, h, wd, oh, ow), label,
+        string module = texel ? "conv2d/conv2d.fwd.texel" : "conv2d/conv2d.fwd";
+        var bindings = ConvKernels.WithWeightBindings(texel, 4);
+        var push = PushConstants.Ints(n, cin, cout, h, wd, oh, ow);
+        TuneCandidate Candidate(int px, int co)
+        {
+            var spec = new KernelSpec(module, bindings, 28, constants.Concat(new[] { (uint)px, (uint)co }).ToArray(), ConvKernels.FlatLocal);
+            long invocations = (long)n * ((cout + co - 1) / co) * oh * ((ow + px - 1) / px);
+            return new TuneCandidate($"px{px}co{co}", spec, ConvKernels.Groups(e, invocations, ConvKernels.FlatLocal), push);
+        }
+        var chosen = Candidate(ConvKernels.PixelBlock(ow), ConvKernels.ChannelBlock(cout / a.Groups));
+        if (e.Tuner != null)
+        {
+            var candidates = Blocks(ow, cout / a.Groups).Select(b => Candidate(b.Px, b.Co)).ToList();
+            string key = $"{module}|{string.Join(",", constants)}|n{n}";
+            long[] bytes = { x.Bytes, w.Bytes, (bias ?? w).Bytes, y.Bytes };
+            chosen = candidates[e.Tuner.Choose(key, candidates, bytes)];
+        }
+        e.Dispatch(chosen.Spec, chosen.Groups, chosen.Push, label,
             Arg.In(x), Arg.In(w), Arg.In(bias ?? w), Arg.Out(y));
+    }
+
+    /// <summary>
+    /// The tiles the tuner tries (CompileOptions.Autotune): columns per invocation (the width's default, 4, 2, 1) by
+    /// output channels (the default of up to 16, 8, 4; at most the group's channels).
+    /// </summary>
+    internal static IEnumerable<(int Px, int Co)> Blocks(int width, int channelsPerGroup)
+    {
+        var pxs = new[] { ConvKernels.PixelBlock(width), 4, 2, 1 }.Where(p => p <= Math.Max(1, width)).Distinct().ToArray();
+        var cos = new[] { ConvKernels.ChannelBlock(channelsPerGroup), 8, 4 }.Select(c => Math.Min(c, channelsPerGroup)).Distinct().ToArray();
+        return from c in cos from p in pxs select (p, c);
     }
 }

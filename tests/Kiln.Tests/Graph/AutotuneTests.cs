@@ -1,0 +1,115 @@
+using Kiln.Layers;
+using Kiln.Tests.Layers;
+using Kiln.Tests.Reference;
+using NUnit.Framework;
+
+namespace Kiln.Tests.Graph;
+
+/// <summary>
+/// CompileOptions.Autotune with the direct convolution's tiles (Conv2dDirect.Blocks), on lavapipe where it is off unless
+/// asked: a tuned layer still matches the reference, its choice is written beside the pipeline cache and read back by
+/// the next context without timing again, and a bad tuning file is ignored with a warning.
+/// </summary>
+public sealed class AutotuneTests
+{
+    const int N = 2, Cin = 3, Cout = 8, H = 10, W = 9;
+    static readonly Shape XShape = new(N, Cin, H, W);
+
+    [Test]
+    public void BlocksStartWithTheDefaultAndStayWithinTheLayer()
+    {
+        var blocks = Conv2dDirect.Blocks(28, 32).ToList();
+        Assert.That(blocks[0], Is.EqualTo((7, 16)), "the default tile first");
+        Assert.That(blocks, Is.Unique);
+        Assert.That(blocks, Has.Count.EqualTo(12));
+        Assert.That(Conv2dDirect.Blocks(3, 2), Is.EquivalentTo(new[] { (3, 2), (2, 2), (1, 2) }), "narrow and few channels");
+    }
+
+    [Test]
+    public void TunedConvolutionMatchesTheReferenceAndIsRememberedOnDisk()
+    {
+        var dir = TempDirectory();
+        try
+        {
+            float[] first;
+            using (var ctx = GpuContext.Create(Gpu.Options with { PipelineCacheDirectory = dir }))
+            {
+                first = Forward(ctx, autotune: true);
+                Assert.That(ctx.Tuner.Timed, Is.EqualTo(1), "one layer shape timed");
+                Assert.That(ctx.TakeValidationMessages(), Is.Empty);
+            }
+            var file = Directory.GetFiles(dir, "tuning-*.json").Single();
+            Assert.That(File.ReadAllText(file), Does.Contain("conv2d/conv2d.fwd").And.Contain("\"px"), "the choice is on disk");
+
+            using (var ctx = GpuContext.Create(Gpu.Options with { PipelineCacheDirectory = dir }))
+            {
+                var again = Forward(ctx, autotune: true);
+                Assert.That(ctx.Tuner.Timed, Is.EqualTo(0), "the next context reads the choice instead of timing");
+                Assert.That(again, Is.EqualTo(first), "same tile, same bits");
+            }
+
+            var spec = new Conv2dSpec(N, Cin, H, W, Cout, 3, 3, 1, 1, 1, 1, 1, 1, 1);
+            var y = RefConv2d.Forward(spec, ConvTest.D(Input()), ConvTest.D(Weight()), ConvTest.D(Bias()));
+            Assert.That(RelativeError.MaxRelative(first, y), Is.LessThan(Tolerances.Forward));
+        }
+        finally { Directory.Delete(dir, true); }
+    }
+
+    [Test]
+    public void AnUnreadableTuningFileIsIgnoredWithAWarningAndRewritten()
+    {
+        var dir = TempDirectory();
+        try
+        {
+            var log = new List<string>();
+            using var ctx = GpuContext.Create(Gpu.Options with { PipelineCacheDirectory = dir, Log = s => { lock (log) log.Add(s); } });
+            // A context's tuner reads the file when first used: this one found none; the next one finds the bad file.
+            File.WriteAllText(ctx.Tuner.FilePath!, "{ not json");
+            using var fresh = GpuContext.Create(Gpu.Options with { PipelineCacheDirectory = dir, Log = s => { lock (log) log.Add(s); } });
+            var y = Forward(fresh, autotune: true);
+            Assert.That(log, Has.Some.Contains("ignoring kernel tuning file"));
+            Assert.That(fresh.Tuner.Timed, Is.EqualTo(1));
+            Assert.That(File.ReadAllText(fresh.Tuner.FilePath!), Does.Contain("kiln-tuning-1"), "written anew");
+            Assert.That(y, Has.Length.EqualTo(N * Cout * H * W));
+        }
+        finally { Directory.Delete(dir, true); }
+    }
+
+    [Test]
+    public void LavapipeDoesNotTuneUnlessAsked()
+    {
+        var dir = TempDirectory();
+        try
+        {
+            using var ctx = GpuContext.Create(Gpu.Options with { PipelineCacheDirectory = dir });
+            Assume.That(ctx.Info.IsCpu, "on a GPU tuning is the default");
+            Forward(ctx, autotune: null);
+            Assert.That(ctx.Tuner.Timed, Is.EqualTo(0));
+            Assert.That(Directory.GetFiles(dir, "tuning-*.json"), Is.Empty);
+        }
+        finally { Directory.Delete(dir, true); }
+    }
+
+    static float[] Input() => FixtureLayer.Uniform(XShape.Elements, 31);
+    static float[] Weight() => FixtureLayer.Uniform(Cout * Cin * 9, 32);
+    static float[] Bias() => FixtureLayer.Uniform(Cout, 33);
+
+    static float[] Forward(GpuContext ctx, bool? autotune)
+    {
+        var net = new Sequential(new Conv2d(Cin, Cout, 3, 1, 1));
+        using var compiled = net.Compile(ctx, CompileOptions.For("x", XShape) with { Autotune = autotune, Fuse = false });
+        compiled.SetInput("x", Input());
+        var prefix = compiled.Parameters.Keys.Single(k => k.EndsWith(".weight"))[..^".weight".Length];
+        compiled.Parameters[$"{prefix}.weight"].Upload(Weight());
+        compiled.Parameters[$"{prefix}.bias"].Upload(Bias());
+        compiled.Run();
+        return compiled.GetOutput("y");
+    }
+
+    static string TempDirectory()
+    {
+        var dir = Path.Combine(Path.GetTempPath(), "kiln-autotune-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(dir);
+        return dir;
+    }
+}
