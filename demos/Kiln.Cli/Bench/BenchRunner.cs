@@ -12,7 +12,7 @@ namespace Kiln.Cli.Bench;
 internal static class BenchRunner
 {
     public static BenchResult Run(GpuContext context, BenchWorkload workload, BenchSize size, int iters, int warmup, bool kernels, DeviceLimits limits,
-        Precision precision = Precision.Fp32, IReadOnlyList<string>? prefer = null)
+        Precision precision = Precision.Fp32, IReadOnlyList<string>? prefer = null, bool? autotune = null)
     {
         var result = new BenchResult
         {
@@ -31,7 +31,7 @@ internal static class BenchRunner
 
         var compileTimer = Stopwatch.StartNew();
         CompiledNetwork compiled;
-        try { compiled = setup.Network.Compile(context, setup.Options with { Precision = precision, PreferKernels = prefer ?? Array.Empty<string>() }); }
+        try { compiled = setup.Network.Compile(context, setup.Options with { Precision = precision, PreferKernels = prefer ?? Array.Empty<string>(), Autotune = autotune }); }
         catch (Exception e) when (e is KilnException or ArgumentException) { return result with { Error = e.Message }; }
         using var _ = compiled;
         var rng = new Random(1234);

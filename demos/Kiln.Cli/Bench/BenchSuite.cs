@@ -5,13 +5,13 @@ namespace Kiln.Cli.Bench;
 
 /// <summary>
 /// `kiln bench [WORKLOAD...] [--precision fp32|fp16] [--size full|small] [--iters N] [--warmup N] [--json FILE] [--prefer ENTRIES]
-/// [--peer FILE] [--kernels] [--roofline]`: the workloads of BENCHMARKS.md (words pick the ids containing them), each timed
+/// [--peer FILE] [--kernels] [--roofline] [--autotune on|off]`: the workloads of BENCHMARKS.md (words pick the ids containing them), each timed
 /// by GPU timestamps and host submit-to-fence, printed as a table with throughput, the fraction of the device's
 /// limit and, with a peer file, the Kiln/peer ratio. Exit 1 when a workload failed (did not fit the device, ...).
 /// </summary>
 internal static class BenchSuite
 {
-    public const string Usage = "kiln bench [WORKLOAD...] [--precision fp32|fp16] [--size full|small] [--iters N] [--warmup N] [--json FILE] [--peer FILE] [--kernels] [--roofline] [--prefer ENTRY[,ENTRY...]]";
+    public const string Usage = "kiln bench [WORKLOAD...] [--precision fp32|fp16] [--size full|small] [--iters N] [--warmup N] [--json FILE] [--peer FILE] [--kernels] [--roofline] [--prefer ENTRY[,ENTRY...]] [--autotune on|off]";
 
     internal static readonly JsonSerializerOptions Json = new()
     {
@@ -40,7 +40,7 @@ internal static class BenchSuite
                 i++;
                 continue;
             }
-            if (!args[i].StartsWith('-') || args[i] is "--precision" or "--peer" or "--kernels" or "--roofline" or "--warmup" or "--prefer") return false;
+            if (!args[i].StartsWith('-') || args[i] is "--precision" or "--peer" or "--kernels" or "--roofline" or "--warmup" or "--prefer" or "--autotune") return false;
         }
         return true;
     }
@@ -55,6 +55,7 @@ internal static class BenchSuite
         string? json = null, peerPath = null;
         var prefer = new List<string>();
         bool kernels = false, roofline = false;
+        bool? autotune = null;
         for (int i = 0; i < args.Length; i++)
         {
             string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"bench: {args[i]} needs a value\nusage: {Usage}");
@@ -78,6 +79,14 @@ internal static class BenchSuite
                 case "--peer": peerPath = Next(); break;
                 case "--kernels": kernels = true; break;
                 case "--roofline": roofline = true; break;
+                case "--autotune":
+                    autotune = Next() switch
+                    {
+                        "on" => true,
+                        "off" => false,
+                        var v => throw new ArgumentException($"bench: --autotune takes on or off, got '{v}'"),
+                    };
+                    break;
                 case "--prefer": prefer.AddRange(Next().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)); break;
                 default:
                     if (args[i].StartsWith('-')) return CliApp.Fail($"bench: unknown option '{args[i]}'\nusage: {Usage}");
@@ -104,6 +113,10 @@ internal static class BenchSuite
         Console.WriteLine($"kiln bench on {device.Name} ({device.Type}, {device.DriverName} {device.DriverInfo}), {precision}, {(size == BenchSize.Full ? "full" : "small")} sizes, " +
                           $"median of {iters} replays after {warmup} warm-up{(iters < 20 ? " (fewer than BENCHMARKS.md's 20)" : "")}");
         Console.WriteLine($"limit: {limits.Source}");
+        bool tuning = autotune ?? !device.IsCpu;
+        Console.WriteLine(tuning
+            ? $"autotune: on (tile sizes timed per shape on first use, kept in {context.Tuner.FilePath ?? "memory only"})"
+            : "autotune: off (default tile sizes)");
         if (peer != null) Console.WriteLine($"peer: {peerPath} ({peer.Count} results{(peer.Gpu != "" ? $" on {peer.Gpu}" : "")}); ratio = Kiln GPU ms / peer ms, below 1 is faster");
         if (device.IsCpu) Console.WriteLine("note: a CPU Vulkan device: only correctness and host overhead mean anything here, not speed");
         if (precision == "fp16")
@@ -115,7 +128,7 @@ internal static class BenchSuite
         var results = new List<BenchResult>();
         foreach (var w in workloads)
         {
-            var r = BenchRunner.Run(context, w, size, iters, warmup, kernels, limits, precision == "fp16" ? Precision.Fp16 : Precision.Fp32, prefer);
+            var r = BenchRunner.Run(context, w, size, iters, warmup, kernels, limits, precision == "fp16" ? Precision.Fp16 : Precision.Fp32, prefer, autotune);
             if (peer?.Find(w.Id, precision) is { } p && r.GpuMs is { } gpu)
                 r = r with { PeerMs = p.Ms, PeerConfig = p.Config, RatioToPeer = gpu / p.Ms };
             results.Add(r);
@@ -134,6 +147,7 @@ internal static class BenchSuite
                 size = size == BenchSize.Full ? "full" : "small",
                 iters,
                 warmup,
+                autotune = tuning,
                 limits = new { fp32_tflops = limits.Fp32Tflops, fp16_tensor_tflops = limits.Fp16TensorTflops, copy_tbps = limits.CopyTBps, source = limits.Source },
                 roofline = measured == null ? null : new
                 {
