@@ -18,6 +18,17 @@ internal sealed class Conv2dDirect : IConv2dForward
 
     public void Emit(Emitter e, ConvAttributes a, Value x, Value w, Value? bias, Value y, Activation act, float slope, string label)
     {
+        var candidates = Candidates(e, a, x, w, bias, y, act, slope, all: e.Tuner != null);
+        var chosen = e.Tuner == null ? candidates[0] : candidates[e.Tuner.Choose(TuningKey("direct", candidates[0], x), candidates, BindingBytes(x, w, bias, y))];
+        e.Dispatch(chosen.Spec, chosen.Groups, chosen.Push, label, Arg.In(x), Arg.In(w), Arg.In(bias ?? w), Arg.Out(y));
+    }
+
+    /// <summary>
+    /// The direct kernel's dispatches for a layer: the default tile first, then (with <paramref name="all"/>) every other
+    /// tile of <see cref="Blocks"/>, for the tuner.
+    /// </summary>
+    internal static List<TuneCandidate> Candidates(Emitter e, ConvAttributes a, Value x, Value w, Value? bias, Value y, Activation act, float slope, bool all)
+    {
         var (n, cin, h, wd) = x.Shape.Nchw;
         var (_, cout, oh, ow) = y.Shape.Nchw;
         // Shapes are baked (fixed per compiled graph); the shader also takes them from push constants.
@@ -37,17 +48,18 @@ internal sealed class Conv2dDirect : IConv2dForward
             long invocations = (long)n * ((cout + co - 1) / co) * oh * ((ow + px - 1) / px);
             return new TuneCandidate($"px{px}co{co}", spec, ConvKernels.Groups(e, invocations, ConvKernels.FlatLocal), push);
         }
-        var chosen = Candidate(ConvKernels.PixelBlock(ow), ConvKernels.ChannelBlock(cout / a.Groups));
-        if (e.Tuner != null)
-        {
-            var candidates = Blocks(ow, cout / a.Groups).Select(b => Candidate(b.Px, b.Co)).ToList();
-            string key = $"{module}|{string.Join(",", constants)}|n{n}";
-            long[] bytes = { x.Bytes, w.Bytes, (bias ?? w).Bytes, y.Bytes };
-            chosen = candidates[e.Tuner.Choose(key, candidates, bytes)];
-        }
-        e.Dispatch(chosen.Spec, chosen.Groups, chosen.Push, label,
-            Arg.In(x), Arg.In(w), Arg.In(bias ?? w), Arg.Out(y));
+        var blocks = all ? Blocks(ow, cout / a.Groups) : Blocks(ow, cout / a.Groups).Take(1);
+        return blocks.Select(b => Candidate(b.Px, b.Co)).ToList();
     }
+
+    /// <summary>
+    /// What identifies a layer's tuning: the candidate set (<paramref name="family"/>), the default candidate's module and
+    /// constants but its tile (everything baked in the layer's shape and attributes), and the batch.
+    /// </summary>
+    internal static string TuningKey(string family, TuneCandidate direct, Value x) =>
+        $"{family}|{direct.Spec.Module}|{string.Join(",", direct.Spec.Constants.SkipLast(2))}|n{x.Shape[0]}";
+
+    internal static long[] BindingBytes(Value x, Value w, Value? bias, Value y) => new[] { x.Bytes, w.Bytes, (bias ?? w).Bytes, y.Bytes };
 
     /// <summary>
     /// The tiles the tuner tries (CompileOptions.Autotune): columns per invocation (the width's default, 4, 2, 1) by

@@ -12,7 +12,7 @@ namespace Kiln.Tests.Graph;
 /// </summary>
 public sealed class AutotuneTests
 {
-    const int N = 2, Cin = 3, Cout = 8, H = 10, W = 9;
+    const int N = 2, Cin = 3, Cout = 16, H = 10, W = 9;
     static readonly Shape XShape = new(N, Cin, H, W);
 
     [Test]
@@ -51,6 +51,25 @@ public sealed class AutotuneTests
             var spec = new Conv2dSpec(N, Cin, H, W, Cout, 3, 3, 1, 1, 1, 1, 1, 1, 1);
             var y = RefConv2d.Forward(spec, ConvTest.D(Input()), ConvTest.D(Weight()), ConvTest.D(Bias()));
             Assert.That(RelativeError.MaxRelative(first, y), Is.LessThan(Tolerances.Forward));
+        }
+        finally { Directory.Delete(dir, true); }
+    }
+
+    /// <summary>Conv2dTiled (forced here, a GPU's choice) is timed against the direct kernel's tiles; either way the result is right.</summary>
+    [Test]
+    public void TheTiledKernelIsTimedAgainstTheDirectTiles()
+    {
+        var dir = TempDirectory();
+        try
+        {
+            using var ctx = GpuContext.Create(Gpu.Options with { PipelineCacheDirectory = dir });
+            var y = Forward(ctx, autotune: true, prefer: nameof(Conv2dTiled));
+            Assert.That(ctx.Tuner.Timed, Is.EqualTo(1));
+            var choices = File.ReadAllText(ctx.Tuner.FilePath!);
+            Assert.That(choices, Does.Contain("tiled-or-direct|"), "the tiled entry's candidate set");
+            var spec = new Conv2dSpec(N, Cin, H, W, Cout, 3, 3, 1, 1, 1, 1, 1, 1, 1);
+            var expected = RefConv2d.Forward(spec, ConvTest.D(Input()), ConvTest.D(Weight()), ConvTest.D(Bias()));
+            Assert.That(RelativeError.MaxRelative(y, expected), Is.LessThan(Tolerances.Forward));
         }
         finally { Directory.Delete(dir, true); }
     }
@@ -94,10 +113,15 @@ public sealed class AutotuneTests
     static float[] Weight() => FixtureLayer.Uniform(Cout * Cin * 9, 32);
     static float[] Bias() => FixtureLayer.Uniform(Cout, 33);
 
-    static float[] Forward(GpuContext ctx, bool? autotune)
+    static float[] Forward(GpuContext ctx, bool? autotune, string? prefer = null)
     {
         var net = new Sequential(new Conv2d(Cin, Cout, 3, 1, 1));
-        using var compiled = net.Compile(ctx, CompileOptions.For("x", XShape) with { Autotune = autotune, Fuse = false });
+        using var compiled = net.Compile(ctx, CompileOptions.For("x", XShape) with
+        {
+            Autotune = autotune,
+            Fuse = false,
+            PreferKernels = prefer == null ? Array.Empty<string>() : new[] { prefer },
+        });
         compiled.SetInput("x", Input());
         var prefix = compiled.Parameters.Keys.Single(k => k.EndsWith(".weight"))[..^".weight".Length];
         compiled.Parameters[$"{prefix}.weight"].Upload(Weight());
