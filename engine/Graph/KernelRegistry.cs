@@ -25,6 +25,11 @@ internal interface IKernelEntry
     /// only chosen when the network is compiled with <see cref="Precision.Fp16"/>.
     /// </summary>
     Precision Arithmetic => Precision.Fp32;
+    /// <summary>
+    /// An entry that is faster than the alternatives on some shapes only, and times itself against them per shape
+    /// (CompileOptions.Autotune): the registry picks it by itself only when the compile tunes kernels.
+    /// </summary>
+    bool NeedsTuning => false;
 }
 
 /// <summary>The registry of kernel entries, keyed by operation, element type and layout, chosen by device.</summary>
@@ -54,7 +59,8 @@ internal static class KernelRegistry
     /// The entry of type <typeparamref name="T"/> for this operation, type and layout that the emitter's device and
     /// precision allow and <paramref name="accepts"/> takes (shape limits of specialised kernels): one the emitter
     /// prefers by name (CompileOptions.PreferKernels) if any, else the highest priority among those preferred on the
-    /// device (<see cref="IKernelEntry.PreferredOn"/>), else the highest priority.
+    /// device (<see cref="IKernelEntry.PreferredOn"/>; entries that need tuning only when the compile tunes), else the
+    /// highest priority.
     /// </summary>
     public static T Choose<T>(string operation, ElementType type, TensorLayout layout, Emitter e, Func<T, bool>? accepts = null)
         where T : class, IKernelEntry
@@ -66,7 +72,8 @@ internal static class KernelRegistry
                             && k.Arithmetic <= e.Precision && (accepts == null || accepts(k)))
                 .ToList();
             var best = usable.FirstOrDefault(k => e.PreferKernels.Contains(k.GetType().Name))
-                       ?? usable.Where(k => k.PreferredOn(e.Device)).OrderByDescending(k => k.Priority).FirstOrDefault()
+                       ?? usable.Where(k => k.PreferredOn(e.Device) && (e.Tuner != null || !k.NeedsTuning)).OrderByDescending(k => k.Priority).FirstOrDefault()
+                       ?? usable.Where(k => !k.NeedsTuning).OrderByDescending(k => k.Priority).FirstOrDefault()
                        ?? usable.OrderByDescending(k => k.Priority).FirstOrDefault();
             return best ?? throw new GraphException(
                 $"No {operation} kernel for {type.Name()} {layout} at {e.Precision} on {e.Device.Name}; registered: " +

@@ -37,6 +37,16 @@ public sealed class KernelChoiceTests
         return plan.Dispatches.Single(d => d.Label == "conv.fwd").Kernel;
     }
 
+    /// <summary>Conv2dTiled needs tuning: a plan (no tuner) on a GPU keeps the direct kernel unless the tiled one is named.</summary>
+    [Test]
+    public void TheTiledConvOnlyRunsWhereTheCompileTunesOrWhenNamed()
+    {
+        var gpu = Plain with { MaxSharedMemoryBytes = 49152, MaxWorkgroupInvocations = 1024 };
+        var conv = new Conv2d(64, 64, 3, padding: 1);
+        Assert.That(ConvKernel(gpu, conv, new Shape(1, 64, 40, 30), Precision.Fp32), Is.EqualTo(Direct));
+        Assert.That(ConvKernel(gpu, conv, new Shape(1, 64, 40, 30), Precision.Fp32, nameof(Conv2dTiled)), Is.EqualTo("conv2d/conv2d.fwd_tiled"));
+    }
+
     [Test]
     public void Fp16_OnTensorCores_ChoosesTheCooperativeMatrixConv()
     {
