@@ -1,3 +1,5 @@
+using Kiln.Graph;
+
 namespace Kiln.Cli.SelfTest;
 
 /// <summary>
@@ -15,10 +17,25 @@ internal abstract class KernelCheck
     /// <summary><paramref name="count"/> random cases (deterministic for a given <paramref name="rng"/> state).</summary>
     public abstract IEnumerable<CheckCase> Cases(Random rng, int count);
 
-    /// <summary>Checks the operation: by default each of <see cref="Cases"/> alone through <see cref="SelfTestRunner"/> at each
-    /// precision; an operation whose layers don't fit that runner (several parameters: the fused MLP) overrides it.</summary>
-    public virtual IEnumerable<SelfTestResult> Run(GpuContext context, Random rng, int count, IReadOnlyList<Precision> precisions) =>
-        Cases(rng, count).SelectMany(c => precisions.Select(p => SelfTestRunner.Run(context, Operation, c, rng, p)));
+    /// <summary>
+    /// Checks the operation: by default each of <see cref="Cases"/> alone through <see cref="SelfTestRunner"/> at each
+    /// precision, with the kernels the registry picks untuned, and again with the entries that run only where the
+    /// compile tunes (IKernelEntry.NeedsTuning, e.g. the GPU's tiled convolution) named, where that changes the kernels;
+    /// an operation whose layers don't fit that runner (several parameters: the fused MLP) overrides it.
+    /// </summary>
+    public virtual IEnumerable<SelfTestResult> Run(GpuContext context, Random rng, int count, IReadOnlyList<Precision> precisions)
+    {
+        var tuningOnly = KernelRegistry.All.Where(k => k.NeedsTuning && k.Supports(context.KernelDevice)).Select(k => k.GetType().Name).ToArray();
+        foreach (var c in Cases(rng, count))
+            foreach (var p in precisions)
+            {
+                var plain = SelfTestRunner.Run(context, Operation, c, rng, p);
+                yield return plain;
+                if (tuningOnly.Length == 0) continue;
+                var named = SelfTestRunner.Run(context, Operation, c, rng, p, tuningOnly);
+                if (named.Kernels != plain.Kernels) yield return named;
+            }
+    }
 
     public static IReadOnlyList<KernelCheck> All { get; } = typeof(KernelCheck).Assembly.GetTypes()
         .Where(t => t.IsSubclassOf(typeof(KernelCheck)) && !t.IsAbstract && t.GetConstructor(Type.EmptyTypes) != null)

@@ -4,11 +4,13 @@ namespace Kiln.Cli.SelfTest;
 /// Runs one <see cref="CheckCase"/>: the layer alone in a network (its further inputs, if any, random in [0, 1)),
 /// compiled for training with a <see cref="DotLoss"/> against a chosen output gradient (so the input and parameter gradients are exactly the
 /// layer's backward of it) and a zero learning rate, on random inputs and parameters, at the given precision; then
-/// compares y and every gradient with the CPU reference.
+/// compares y and every gradient with the CPU reference. Compiled without tuning; <c>prefer</c> names entries to run
+/// where they can (CompileOptions.PreferKernels).
 /// </summary>
 internal static class SelfTestRunner
 {
-    public static SelfTestResult Run(GpuContext context, string operation, CheckCase c, Random rng, Precision precision = Precision.Fp32)
+    public static SelfTestResult Run(GpuContext context, string operation, CheckCase c, Random rng, Precision precision = Precision.Fp32,
+        IReadOnlyList<string>? prefer = null)
     {
         string kernels = "";
         try
@@ -30,6 +32,10 @@ internal static class SelfTestRunner
                 LearningRate = 0,
                 Fuse = false,
                 Precision = precision,
+                // The kernels themselves, not a tuner's pick among them (each case would be timed): entries that only run
+                // under tuning are checked by name (prefer).
+                Autotune = false,
+                PreferKernels = prefer ?? Array.Empty<string>(),
             });
             kernels = string.Join(", ", compiled.Plan.Dispatches.Where(d => d.Label.StartsWith("layer.", StringComparison.Ordinal) && !d.Kernel.StartsWith("optim/", StringComparison.Ordinal))
                 .Select(d => d.Kernel).Distinct());

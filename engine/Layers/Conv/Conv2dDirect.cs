@@ -62,13 +62,14 @@ internal sealed class Conv2dDirect : IConv2dForward
     internal static long[] BindingBytes(Value x, Value w, Value? bias, Value y) => new[] { x.Bytes, w.Bytes, (bias ?? w).Bytes, y.Bytes };
 
     /// <summary>
-    /// The tiles the tuner tries (CompileOptions.Autotune): columns per invocation (the width's default, 4, 2, 1) by
-    /// output channels (the default of up to 16, 8, 4; at most the group's channels).
+    /// The tiles the tuner tries (CompileOptions.Autotune): columns per invocation (the width's default, 4, 1) by output
+    /// channels (the default of up to 16, and 4; at most the group's channels). On an H200, tuning the benchmark layers
+    /// over 2 columns and 8 channels as well never picked either, and every pipeline compiled costs the first compile.
     /// </summary>
     internal static IEnumerable<(int Px, int Co)> Blocks(int width, int channelsPerGroup)
     {
-        var pxs = new[] { ConvKernels.PixelBlock(width), 4, 2, 1 }.Where(p => p <= Math.Max(1, width)).Distinct().ToArray();
-        var cos = new[] { ConvKernels.ChannelBlock(channelsPerGroup), 8, 4 }.Select(c => Math.Min(c, channelsPerGroup)).Distinct().ToArray();
+        var pxs = new[] { ConvKernels.PixelBlock(width), 4, 1 }.Where(p => p <= Math.Max(1, width)).Distinct().ToArray();
+        var cos = new[] { ConvKernels.ChannelBlock(channelsPerGroup), 4 }.Select(c => Math.Min(c, channelsPerGroup)).Distinct().ToArray();
         return from c in cos from p in pxs select (p, c);
     }
 }
