@@ -67,10 +67,7 @@ internal static class KernelRegistry
     {
         lock (gate)
         {
-            var usable = entries.OfType<T>()
-                .Where(k => k.Operation == operation && k.ElementType == type && k.Layout == layout && k.Supports(e.Device)
-                            && k.Arithmetic <= e.Precision && (accepts == null || accepts(k)))
-                .ToList();
+            var usable = Usable(operation, type, layout, e, accepts);
             var best = usable.FirstOrDefault(k => e.PreferKernels.Contains(k.GetType().Name))
                        ?? usable.Where(k => k.PreferredOn(e.Device) && (e.Tuner != null || !k.NeedsTuning)).OrderByDescending(k => k.Priority).FirstOrDefault()
                        ?? usable.Where(k => !k.NeedsTuning).OrderByDescending(k => k.Priority).FirstOrDefault()
@@ -80,6 +77,26 @@ internal static class KernelRegistry
                 string.Join(", ", entries.Where(k => k.Operation == operation).Select(k => $"{k.GetType().Name} ({k.ElementType.Name()} {k.Layout})")));
         }
     }
+
+    /// <summary>
+    /// Every entry for the operation that runs on the emitter's device at its precision and that <paramref name="accepts"/>
+    /// takes, preferred by name (CompileOptions.PreferKernels) or on the device (<see cref="IKernelEntry.PreferredOn"/>):
+    /// the candidates a tuner times against each other.
+    /// </summary>
+    public static List<T> Candidates<T>(string operation, ElementType type, TensorLayout layout, Emitter e, Func<T, bool>? accepts = null)
+        where T : class, IKernelEntry
+    {
+        lock (gate)
+            return Usable(operation, type, layout, e, accepts)
+                .Where(k => e.PreferKernels.Contains(k.GetType().Name) || k.PreferredOn(e.Device))
+                .OrderByDescending(k => k.Priority).ToList();
+    }
+
+    static List<T> Usable<T>(string operation, ElementType type, TensorLayout layout, Emitter e, Func<T, bool>? accepts) where T : class, IKernelEntry =>
+        entries.OfType<T>()
+            .Where(k => k.Operation == operation && k.ElementType == type && k.Layout == layout && k.Supports(e.Device)
+                        && k.Arithmetic <= e.Precision && (accepts == null || accepts(k)))
+            .ToList();
 
     public static IReadOnlyList<IKernelEntry> All
     {

@@ -51,9 +51,7 @@ public sealed class Conv2d : Layer, IFusableProducer
 
     internal override void Forward(ForwardPass f)
     {
-        var kernel = KernelRegistry.Choose<IConv2dForward>("conv2d.fwd", f.Input.ElementType, f.Input.Layout, f.Emitter,
-            k => k.Accepts(Attributes, f.Input.Shape, f.Output.Shape));
-        kernel.Emit(f.Emitter, Attributes, f.Input, f.Param("weight"), Attributes.Bias ? f.Param("bias") : null, f.Output, f.Activation, f.Slope, $"{f.Name}.fwd");
+        ConvForward.Emit(f.Emitter, Attributes, f.Input, f.Param("weight"), Attributes.Bias ? f.Param("bias") : null, f.Output, f.Activation, f.Slope, $"{f.Name}.fwd");
     }
 
     internal override void Backward(BackwardPass b) => Conv2dBackward.Emit(b, Attributes);

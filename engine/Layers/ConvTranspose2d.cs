@@ -82,9 +82,7 @@ public sealed class ConvTranspose2d : Layer, IFusableProducer
         if (b.GradInput is { } dx)
         {
             var conv = new ConvAttributes(a.OutChannels, a.InChannels, a.Kernel, a.Stride, a.Padding, a.Dilation, a.Groups, false);
-            var kernel = KernelRegistry.Choose<IConv2dForward>("conv2d.fwd", b.GradOutput.ElementType, b.GradOutput.Layout, b.Emitter,
-                k => k.Accepts(conv, b.GradOutput.Shape, dx.Shape));
-            kernel.Emit(b.Emitter, conv, b.GradOutput, w, null, dx, Activation.None, 0, $"{b.Name}.bwd_input");
+            ConvForward.Emit(b.Emitter, conv, b.GradOutput, w, null, dx, Activation.None, 0, $"{b.Name}.bwd_input");
         }
         Conv2dBackward.WeightGrad(b.Emitter, a, b.Input, b.GradOutput, b.GradParam("weight"), $"{b.Name}.bwd_weight");
         if (a.Bias) Conv2dBackward.BiasGrad(b.Emitter, b.GradOutput, b.GradParam("bias"), $"{b.Name}.bwd_bias");

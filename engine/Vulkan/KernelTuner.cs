@@ -143,7 +143,7 @@ internal sealed class KernelTuner
                 device = context.Info.Name,
                 driver = context.Info.DriverInfo,
                 choices = new SortedDictionary<string, string>(choices, StringComparer.Ordinal),
-            }, new JsonSerializerOptions { WriteIndented = true });
+            }, new JsonSerializerOptions { WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
             // Write beside it, then rename: a crash mid-write never leaves a torn file.
             var tmp = path + "." + Environment.ProcessId + ".tmp";
             File.WriteAllText(tmp, json);

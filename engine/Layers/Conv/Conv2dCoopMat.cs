@@ -35,7 +35,12 @@ internal sealed class Conv2dCoopMat : IConv2dForward
     internal const long FewPixels = 150_000;
 
     public bool Accepts(ConvAttributes a, Shape x, Shape y) =>
-        a.Groups == 1 && a.Kernel.H <= 32 && a.Kernel.W <= 32 && y[1] >= 16 && (y[1] >= WideChannels || (long)y[0] * y[2] * y[3] <= FewPixels);
+        CanRun(a, x, y) && (y[1] >= WideChannels || (long)y[0] * y[2] * y[3] <= FewPixels);
+
+    /// <summary>Groups of 1, kernels up to 32, at least 16 output channels, pixel tiles within the workgroup counts: where a
+    /// tuner may time it (under CompileOptions.Autotune it competes on every such layer, not only where Accepts says).</summary>
+    public bool CanRun(ConvAttributes a, Shape x, Shape y) =>
+        a.Groups == 1 && a.Kernel.H <= 32 && a.Kernel.W <= 32 && y[1] >= 16 && ((long)y[0] * y[2] * y[3] + TileN - 1) / TileN <= 65535;
 
     /// <summary>Subgroups along the output channels (the tile is 32 of them per subgroup): the fewest that cover Cout, 1, 2 or 4.</summary>
     internal static int SubgroupsM(int cout) => cout <= 32 ? 1 : cout <= 64 ? 2 : 4;
@@ -45,6 +50,15 @@ internal sealed class Conv2dCoopMat : IConv2dForward
     internal static int SubgroupsN(int subgroupsM) => subgroupsM <= 2 ? 4 : 2;
 
     public void Emit(Emitter e, ConvAttributes a, Value x, Value w, Value? bias, Value y, Activation act, float slope, string label)
+    {
+        long pixelTiles = ((long)x.Shape[0] * y.Shape[2] * y.Shape[3] + TileN - 1) / TileN;
+        if (pixelTiles > e.Device.MaxWorkgroupCount[0])
+            throw new GraphException($"{label}: {y.Shape[0]}x{y.Shape[2]}x{y.Shape[3]} output pixels need {pixelTiles} workgroups, more than the device's {e.Device.MaxWorkgroupCount[0]}.");
+        var chosen = Candidates(e, a, x, w, bias, y, act, slope)[0];
+        e.Dispatch(chosen.Spec, chosen.Groups, chosen.Push, label, Arg.In(x), Arg.In(w), Arg.In(bias ?? w), Arg.Out(y));
+    }
+
+    public IReadOnlyList<TuneCandidate> Candidates(Emitter e, ConvAttributes a, Value x, Value w, Value? bias, Value y, Activation act, float slope)
     {
         var (n, cin, h, wd) = x.Shape.Nchw;
         var (_, cout, oh, ow) = y.Shape.Nchw;
@@ -56,10 +70,7 @@ internal sealed class Conv2dCoopMat : IConv2dForward
         };
         var spec = new KernelSpec("conv2d/conv2d.fwd_coopmat", KernelSpec.Buffers(4), 28, constants, (uint)(32 * sgm * sgn));
         long pixelTiles = ((long)n * oh * ow + TileN - 1) / TileN;
-        if (pixelTiles > e.Device.MaxWorkgroupCount[0])
-            throw new GraphException($"{label}: {n}x{oh}x{ow} output pixels need {pixelTiles} workgroups, more than the device's {e.Device.MaxWorkgroupCount[0]}.");
         var groups = ((uint)pixelTiles, (uint)((cout + 32 * sgm - 1) / (32 * sgm)), 1u);
-        e.Dispatch(spec, groups, PushConstants.Ints(n, cin, cout, h, wd, oh, ow), label,
-            Arg.In(x), Arg.In(w), Arg.In(bias ?? w), Arg.Out(y));
+        return new[] { new TuneCandidate("coopmat", spec, groups, PushConstants.Ints(n, cin, cout, h, wd, oh, ow)) };
     }
 }

@@ -6,7 +6,8 @@ namespace Kiln.Layers;
 /// <summary>
 /// shaders/conv2d/conv2d.fwd.comp: direct convolution, up to 16 output channels x up to 8 columns per invocation
 /// read straight from global memory, one flat index over all invocations. Works on every device; the baseline other conv kernels must beat.
-/// Under CompileOptions.Autotune (on by default on a GPU) the block sizes are timed per shape (<see cref="Blocks"/>).
+/// Under CompileOptions.Autotune (on by default on a GPU) its tiles (<see cref="Blocks"/>) are timed per shape against
+/// the other entries' kernels (ConvForward).
 /// </summary>
 internal sealed class Conv2dDirect : IConv2dForward
 {
@@ -18,16 +19,16 @@ internal sealed class Conv2dDirect : IConv2dForward
 
     public void Emit(Emitter e, ConvAttributes a, Value x, Value w, Value? bias, Value y, Activation act, float slope, string label)
     {
-        var candidates = Candidates(e, a, x, w, bias, y, act, slope, all: e.Tuner != null);
-        var chosen = e.Tuner == null ? candidates[0] : candidates[e.Tuner.Choose(TuningKey("direct", candidates[0], x), candidates, BindingBytes(x, w, bias, y))];
+        var chosen = Tiles(e, a, x, w, bias, y, act, slope, all: false)[0];
         e.Dispatch(chosen.Spec, chosen.Groups, chosen.Push, label, Arg.In(x), Arg.In(w), Arg.In(bias ?? w), Arg.Out(y));
     }
 
-    /// <summary>
-    /// The direct kernel's dispatches for a layer: the default tile first, then (with <paramref name="all"/>) every other
-    /// tile of <see cref="Blocks"/>, for the tuner.
-    /// </summary>
-    internal static List<TuneCandidate> Candidates(Emitter e, ConvAttributes a, Value x, Value w, Value? bias, Value y, Activation act, float slope, bool all)
+    /// <summary>Every tile of <see cref="Blocks"/>, for the tuner (ConvForward).</summary>
+    public IReadOnlyList<TuneCandidate> Candidates(Emitter e, ConvAttributes a, Value x, Value w, Value? bias, Value y, Activation act, float slope) =>
+        Tiles(e, a, x, w, bias, y, act, slope, all: true);
+
+    /// <summary>The direct kernel's dispatches for a layer: the default tile first, then (with <paramref name="all"/>) every other tile of <see cref="Blocks"/>.</summary>
+    static List<TuneCandidate> Tiles(Emitter e, ConvAttributes a, Value x, Value w, Value? bias, Value y, Activation act, float slope, bool all)
     {
         var (n, cin, h, wd) = x.Shape.Nchw;
         var (_, cout, oh, ow) = y.Shape.Nchw;
@@ -51,15 +52,6 @@ internal sealed class Conv2dDirect : IConv2dForward
         var blocks = all ? Blocks(ow, cout / a.Groups) : Blocks(ow, cout / a.Groups).Take(1);
         return blocks.Select(b => Candidate(b.Px, b.Co)).ToList();
     }
-
-    /// <summary>
-    /// What identifies a layer's tuning: the candidate set (<paramref name="family"/>), the default candidate's module and
-    /// constants but its tile (everything baked in the layer's shape and attributes), and the batch.
-    /// </summary>
-    internal static string TuningKey(string family, TuneCandidate direct, Value x) =>
-        $"{family}|{direct.Spec.Module}|{string.Join(",", direct.Spec.Constants.SkipLast(2))}|n{x.Shape[0]}";
-
-    internal static long[] BindingBytes(Value x, Value w, Value? bias, Value y) => new[] { x.Bytes, w.Bytes, (bias ?? w).Bytes, y.Bytes };
 
     /// <summary>
     /// The tiles the tuner tries (CompileOptions.Autotune): columns per invocation (the width's default, 4, 1) by output

@@ -35,7 +35,6 @@ internal sealed class Conv2dInputGradFlipped : IConv2dInputGrad
             new[] { (uint)a.Kernel.H, (uint)a.Kernel.W, (uint)a.Groups, (uint)a.InChannels, (uint)a.OutChannels }, Emitter.ElementwiseLocal);
         long count = flipped.Shape.Elements;
         e.Dispatch(spec, e.ElementwiseGroups(count), PushConstants.Words((uint)count), $"{label}.flip", Arg.In(w), Arg.Out(flipped));
-        var forward = KernelRegistry.Choose<IConv2dForward>("conv2d.fwd", dy.ElementType, dy.Layout, e, k => k.Accepts(t, dy.Shape, dx.Shape));
-        forward.Emit(e, t, dy, flipped, null, dx, Activation.None, 0, label);
+        ConvForward.Emit(e, t, dy, flipped, null, dx, Activation.None, 0, label);
     }
 }

@@ -8,9 +8,8 @@ namespace Kiln.Layers;
 /// dilation 1, groups 1, kernels up to 3x3, at least 16 output channels): 16 x 16 output pixels x 32 or 64 output
 /// channels per workgroup, input patch and weights staged through shared memory in chunks of 8 input channels, 8 x 8
 /// outputs per invocation. Chosen by itself on GPUs only (on lavapipe shared memory and barriers cost more than they
-/// save: tests force it there by name); the cooperative-matrix kernel outranks it under fp16. The registry picks it only
-/// under CompileOptions.Autotune (the GPU default), where it is timed against the direct kernel's tiles for each layer's
-/// shape and the fastest runs.
+/// save: tests force it there by name). The registry picks it only under CompileOptions.Autotune (the GPU default),
+/// where it is timed against the other entries' kernels for each layer's shape and the fastest runs (ConvForward).
 /// </summary>
 internal sealed class Conv2dTiled : IConv2dForward
 {
@@ -35,6 +34,12 @@ internal sealed class Conv2dTiled : IConv2dForward
 
     public void Emit(Emitter e, ConvAttributes a, Value x, Value w, Value? bias, Value y, Activation act, float slope, string label)
     {
+        var chosen = Candidates(e, a, x, w, bias, y, act, slope)[0];
+        e.Dispatch(chosen.Spec, chosen.Groups, chosen.Push, label, Arg.In(x), Arg.In(w), Arg.In(bias ?? w), Arg.Out(y));
+    }
+
+    public IReadOnlyList<TuneCandidate> Candidates(Emitter e, ConvAttributes a, Value x, Value w, Value? bias, Value y, Activation act, float slope)
+    {
         var (n, cin, h, wd) = x.Shape.Nchw;
         var (_, cout, oh, ow) = y.Shape.Nchw;
         int bco = ChannelsPerGroup(cout);
@@ -45,14 +50,6 @@ internal sealed class Conv2dTiled : IConv2dForward
         };
         var spec = new KernelSpec("conv2d/conv2d.fwd_tiled", KernelSpec.Buffers(4), 0, constants, (uint)(32 * bco / 8));
         var groups = ((uint)(((ow + Tile - 1) / Tile) * ((oh + Tile - 1) / Tile)), (uint)((cout + bco - 1) / bco), (uint)n);
-        var chosen = new TuneCandidate("tiled", spec, groups, Array.Empty<byte>());
-        if (e.Tuner != null)
-        {
-            // Tuned, the layer takes whichever is fastest for its shape: this kernel or a tile of the direct one.
-            var direct = Conv2dDirect.Candidates(e, a, x, w, bias, y, act, slope, all: true);
-            var candidates = direct.Prepend(chosen).ToList();
-            chosen = candidates[e.Tuner.Choose(Conv2dDirect.TuningKey("tiled-or-direct", direct[0], x), candidates, Conv2dDirect.BindingBytes(x, w, bias, y))];
-        }
-        e.Dispatch(chosen.Spec, chosen.Groups, chosen.Push, label, Arg.In(x), Arg.In(w), Arg.In(bias ?? w), Arg.Out(y));
+        return new[] { new TuneCandidate("tiled", spec, groups, Array.Empty<byte>()) };
     }
 }

@@ -6,9 +6,10 @@ using NUnit.Framework;
 namespace Kiln.Tests.Graph;
 
 /// <summary>
-/// CompileOptions.Autotune with the direct convolution's tiles (Conv2dDirect.Blocks), on lavapipe where it is off unless
-/// asked: a tuned layer still matches the reference, its choice is written beside the pipeline cache and read back by
-/// the next context without timing again, and a bad tuning file is ignored with a warning.
+/// CompileOptions.Autotune with the convolution forward's candidates (ConvForward: the direct kernel's tiles,
+/// Conv2dDirect.Blocks, and the tiled kernel where named), on lavapipe where tuning is off unless asked: a tuned layer
+/// still matches the reference, its choice is written beside the pipeline cache and read back by the next context without
+/// timing again, and a bad tuning file is ignored with a warning.
 /// </summary>
 public sealed class AutotuneTests
 {
@@ -39,7 +40,7 @@ public sealed class AutotuneTests
                 Assert.That(ctx.TakeValidationMessages(), Is.Empty);
             }
             var file = Directory.GetFiles(dir, "tuning-*.json").Single();
-            Assert.That(File.ReadAllText(file), Does.Contain("conv2d/conv2d.fwd").And.Contain("\"px"), "the choice is on disk");
+            Assert.That(File.ReadAllText(file), Does.Contain("conv2d.fwd|Conv2dDirect|").And.Contain("\"Conv2dDirect:px"), "the choice is on disk");
 
             using (var ctx = GpuContext.Create(Gpu.Options with { PipelineCacheDirectory = dir }))
             {
@@ -55,7 +56,7 @@ public sealed class AutotuneTests
         finally { Directory.Delete(dir, true); }
     }
 
-    /// <summary>Conv2dTiled (forced here, a GPU's choice) is timed against the direct kernel's tiles; either way the result is right.</summary>
+    /// <summary>Conv2dTiled (named here; a GPU's own candidate) is timed against the direct kernel's tiles; either way the result is right.</summary>
     [Test]
     public void TheTiledKernelIsTimedAgainstTheDirectTiles()
     {
@@ -66,7 +67,7 @@ public sealed class AutotuneTests
             var y = Forward(ctx, autotune: true, prefer: nameof(Conv2dTiled));
             Assert.That(ctx.Tuner.Timed, Is.EqualTo(1));
             var choices = File.ReadAllText(ctx.Tuner.FilePath!);
-            Assert.That(choices, Does.Contain("tiled-or-direct|"), "the tiled entry's candidate set");
+            Assert.That(choices, Does.Contain("conv2d.fwd|Conv2dTiled+Conv2dDirect|"), "both entries' candidates");
             var spec = new Conv2dSpec(N, Cin, H, W, Cout, 3, 3, 1, 1, 1, 1, 1, 1, 1);
             var expected = RefConv2d.Forward(spec, ConvTest.D(Input()), ConvTest.D(Weight()), ConvTest.D(Bias()));
             Assert.That(RelativeError.MaxRelative(y, expected), Is.LessThan(Tolerances.Forward));

@@ -1,0 +1,38 @@
+using Kiln.Graph;
+using Kiln.Vulkan;
+
+namespace Kiln.Layers;
+
+/// <summary>
+/// A convolution forward as a layer needs it (Conv2d's forward, ConvTranspose2d's input gradient, the flipped stride-1
+/// input gradient). Untuned, the entry the registry picks for the device and shape runs. Under CompileOptions.Autotune
+/// every entry that can compute the layer and is preferred on the device (or named in CompileOptions.PreferKernels)
+/// offers its candidates — the direct kernel its tiles, the shared-memory tiled kernel, the cooperative-matrix kernel
+/// under fp16 — and the tuner keeps the fastest for the shape on this device.
+/// </summary>
+internal static class ConvForward
+{
+    public static void Emit(Emitter e, ConvAttributes a, Value x, Value w, Value? bias, Value y, Activation act, float slope, string label)
+    {
+        var entries = e.Tuner == null
+            ? new List<IConv2dForward>()
+            : KernelRegistry.Candidates<IConv2dForward>("conv2d.fwd", x.ElementType, x.Layout, e, k => k.CanRun(a, x.Shape, y.Shape));
+        if (entries.Count == 0)
+        {
+            KernelRegistry.Choose<IConv2dForward>("conv2d.fwd", x.ElementType, x.Layout, e, k => k.Accepts(a, x.Shape, y.Shape))
+                .Emit(e, a, x, w, bias, y, act, slope, label);
+            return;
+        }
+        var candidates = entries
+            .SelectMany(k => k.Candidates(e, a, x, w, bias, y, act, slope).Select(c => c with { Name = $"{k.GetType().Name}:{c.Name}" }))
+            .ToList();
+        var chosen = candidates[e.Tuner!.Choose(TuningKey(e, a, x, bias, y, act, entries), candidates, new[] { x.Bytes, w.Bytes, (bias ?? w).Bytes, y.Bytes })];
+        e.Dispatch(chosen.Spec, chosen.Groups, chosen.Push, label, Arg.In(x), Arg.In(w), Arg.In(bias ?? w), Arg.Out(y));
+    }
+
+    /// <summary>What identifies a layer's tuning: the entries timed, the precision and read path, shapes and attributes.</summary>
+    static string TuningKey(Emitter e, ConvAttributes a, Value x, Value? bias, Value y, Activation act, IEnumerable<IConv2dForward> entries) =>
+        $"conv2d.fwd|{string.Join("+", entries.Select(k => k.GetType().Name))}|{e.Precision}|{(e.TexelReads ? "texel" : "storage")}|" +
+        $"{x.Shape}->{y.Shape}|k{a.Kernel.H}x{a.Kernel.W} s{a.Stride.H}x{a.Stride.W} p{a.Padding.H}x{a.Padding.W} d{a.Dilation.H}x{a.Dilation.W} " +
+        $"g{a.Groups}|{(bias != null ? "bias" : "no bias")}|{act}";
+}
