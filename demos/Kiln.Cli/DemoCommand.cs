@@ -6,11 +6,13 @@ namespace Kiln.Cli;
 
 /// <summary>
 /// `kiln demo inpaint|denoise|playground [--frames N] [--out DIR] [--size WxH] [--steps K] [--no-train] [--fps F]
-/// [--every N] [--serve PORT] [--images PATH] [--feedback] [--weights FILE|none]`: runs a real-time demo headless, writing PNG frames and stats.json, or (--serve) shows it
+/// [--every N] [--serve PORT] [--images PATH] [--feedback] [--train-crop N] [--train-batch B] [--weights FILE|none]`: runs a real-time demo headless, writing PNG frames and stats.json, or (--serve) shows it
 /// in the browser viewer at http://127.0.0.1:PORT until Ctrl+C (files then only with --out). --images (inpaint only) takes
 /// the scene from an image file or a folder of images instead of the procedural scene. Headless runs also write
 /// DEMO.mp4 (every frame) where ffmpeg is installed; --feedback (denoise only) feeds
-/// the previous denoised frame back to the network. The inpaint and denoise demos start from the weights shipped
+/// the previous denoised frame back to the network; --train-crop N and --train-batch B (denoise only) make its online
+/// training take B crops of N x N pixels a step (N a multiple of 16, 0 for the whole frame; by default 4 of 128, fewer
+/// and smaller on a small frame, see DenoisingDemo.TrainingCropFor). The inpaint and denoise demos start from the weights shipped
 /// beside the app (weights/, from demos/weights/make-weights.sh), or from the checkpoint --weights FILE, or from random
 /// weights with --weights none (and with --feedback, which the shipped denoiser doesn't take).
 /// </summary>
@@ -22,7 +24,7 @@ internal static class DemoCommand
     {
         if (args.Length == 0) return CliApp.Fail("demo: which demo? inpaint, denoise or playground");
         string name = args[0];
-        int? frames = null, steps = null, serve = null;
+        int? frames = null, steps = null, serve = null, trainCrop = null, trainBatch = null;
         int every = 1;
         string? outDir = null, imagePath = null, weights = null;
         (int W, int H)? size = null;
@@ -43,6 +45,9 @@ internal static class DemoCommand
                 case "--no-train": train = false; break;
                 case "--images": imagePath = Next(); break;
                 case "--feedback": feedback = true; break;
+                case "--train-crop": trainCrop = int.TryParse(Next(), NumberStyles.Integer, CultureInfo.InvariantCulture, out int c) && c >= 0 ? c
+                    : throw new ArgumentException("demo: --train-crop needs a crop side in pixels (a multiple of 16), or 0 for the whole frame"); break;
+                case "--train-batch": trainBatch = PositiveInt(Next(), "--train-batch"); break;
                 case "--weights": weights = Next(); break;
                 default: return CliApp.Fail($"demo: unknown option '{args[i]}'");
             }
@@ -51,6 +56,7 @@ internal static class DemoCommand
         outDir ??= Path.Combine("demo-out", name);
         if (imagePath != null && name != "inpaint") return CliApp.Fail("demo: --images applies to the inpaint demo only");
         if (feedback && name != "denoise") return CliApp.Fail("demo: --feedback applies to the denoise demo only");
+        if ((trainCrop != null || trainBatch != null) && name != "denoise") return CliApp.Fail("demo: --train-crop and --train-batch apply to the denoise demo only");
         if (weights != null && name == "playground") return CliApp.Fail("demo: --weights applies to the inpaint and denoise demos only");
         using var context = GpuContext.Create();
         using var images = imagePath != null ? ImageScene.Load(context, imagePath) : null;
@@ -58,7 +64,7 @@ internal static class DemoCommand
         using RealtimeDemo demo = name switch
         {
             "inpaint" => new InpaintingDemo(context, size?.W ?? 128, size?.H ?? 128, images: images),
-            "denoise" => new DenoisingDemo(context, size?.W ?? 64, size?.H ?? 64, feedback: feedback),
+            "denoise" => new DenoisingDemo(context, size?.W ?? 64, size?.H ?? 64, feedback: feedback, trainingCrop: trainCrop, trainingBatch: trainBatch),
             "playground" => new PlaygroundDemo(context, size?.W ?? 128, size?.H ?? 128),
             _ => throw new ArgumentException($"demo: unknown demo '{name}' (inpaint, denoise, playground)"),
         };
@@ -76,7 +82,9 @@ internal static class DemoCommand
         using var loop = new FrameLoop(demo, new FrameLoopOptions { TargetFps = fps ?? (serve != null ? 30 : null) });
         using var stop = new CancellationTokenSource();
         Console.CancelKeyPress += (_, e) => { e.Cancel = true; stop.Cancel(); };
-        Console.WriteLine($"{demo.Name}: {(frames?.ToString() ?? (serve != null ? "until Ctrl+C," : "30"))} frames of {demo.Width}x{demo.Height} on {context.Info.Name}, training {(train ? $"{demo.TrainingStepsPerFrame} step(s) a frame" : "off")}");
+        string crops = demo is DenoisingDemo dc && train
+            ? dc.TrainingCrop == 0 ? " on the whole frame" : $" on {dc.TrainingBatch} crop(s) of {dc.TrainingCrop}x{dc.TrainingCrop}" : "";
+        Console.WriteLine($"{demo.Name}: {(frames?.ToString() ?? (serve != null ? "until Ctrl+C," : "30"))} frames of {demo.Width}x{demo.Height} on {context.Info.Name}, training {(train ? $"{demo.TrainingStepsPerFrame} step(s) a frame{crops}" : "off")}");
         if (viewer != null) Console.WriteLine($"viewer: open {viewer.Address} in a browser (Ctrl+C stops)");
         void OnFrame(CompletedFrame f)
         {
@@ -104,7 +112,13 @@ internal static class DemoCommand
             ["height"] = demo.Height,
             ["training_steps_per_frame"] = train ? demo.TrainingStepsPerFrame : 0,
         };
-        if (demo is DenoisingDemo d) info["feedback"] = d.Feedback;
+        if (demo is DenoisingDemo d)
+        {
+            info["feedback"] = d.Feedback;
+            // Crop 0: whole-frame training (batch 1).
+            info["training_crop"] = d.TrainingCrop;
+            info["training_batch"] = d.TrainingBatch;
+        }
         if (demo is not PlaygroundDemo) info["weights"] = loaded ?? "random";
         if (images != null) info["images"] = images.Files.Count;
         Console.WriteLine($"{stats.Fps:0.00} fps ({stats.SteadyFps:0.00} after {stats.WarmupFrames} warm-up frames); frame ms p50 {stats.P50FrameMilliseconds:0.0}, p95 {stats.P95FrameMilliseconds:0.0}, p99 {stats.P99FrameMilliseconds:0.0}");

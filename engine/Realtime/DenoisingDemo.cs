@@ -13,6 +13,10 @@ namespace Kiln.Realtime;
 /// since the previous frame, for temporal stability (the camera moves slowly, so the reference's flicker is the
 /// motion's share). With <see cref="Feedback"/> the network takes 3 more input channels: the previous frame's denoised
 /// output (log space; the noisy colour on the first frame), in inference and in training alike, for temporal stability.
+/// Inference runs on the whole frame; training runs on <see cref="TrainingBatch"/> square crops of
+/// <see cref="TrainingCrop"/> pixels a side per step, cut on the GPU at pseudo-random positions (new ones every step,
+/// from the frame index, the step and the seed) out of the frame's network input and its log-transferred reference,
+/// as OIDN trains its UNet on crops; <see cref="TrainingCrop"/> 0 trains on the whole frame.
 /// </summary>
 public sealed class DenoisingDemo : RealtimeDemo
 {
@@ -20,18 +24,26 @@ public sealed class DenoisingDemo : RealtimeDemo
     readonly PathTracedScene scene;
     readonly Tensor colour, albedo, normal, reference;
     readonly OnlineNetwork net;
+    readonly uint cropSeed;
     byte[]? previous;
     bool fedBack;
 
-    /// <summary>Frames of <paramref name="width"/> x <paramref name="height"/> (multiples of 16) of the scene of <paramref name="sceneSeed"/>.</summary>
+    /// <summary>
+    /// Frames of <paramref name="width"/> x <paramref name="height"/> (multiples of 16) of the scene of
+    /// <paramref name="sceneSeed"/>; <paramref name="seed"/> seeds the network's initial weights and the crop positions.
     /// With <paramref name="feedback"/> the previous denoised frame is an extra input (see <see cref="Feedback"/>).
+    /// Training takes <paramref name="trainingBatch"/> crops of <paramref name="trainingCrop"/> pixels a side per step
+    /// (see <see cref="TrainingCropFor"/> for the defaults and the limits); a crop of 0 trains on the whole frame.
+    /// </summary>
     public DenoisingDemo(GpuContext context, int width, int height, int samples = 2, int referenceSamples = 64, int sceneSeed = 3, float learningRate = 1e-3f, int seed = 1,
-        bool feedback = false)
+        bool feedback = false, int? trainingCrop = null, int? trainingBatch = null)
         : base(context, 3 * width, height)
     {
         Feedback = feedback;
         if (width % 16 != 0 || height % 16 != 0) throw new ArgumentException($"Denoising frames must be multiples of 16 pixels a side (the UNet pools four times); got {width}x{height}.");
         if (samples < 1 || referenceSamples < samples) throw new ArgumentOutOfRangeException(nameof(referenceSamples), $"Need 1 <= samples ({samples}) <= reference samples ({referenceSamples}).");
+        (TrainingCrop, TrainingBatch) = TrainingCropFor(width, height, trainingCrop, trainingBatch);
+        cropSeed = unchecked((uint)seed);
         (w, h) = (width, height);
         Samples = samples;
         ReferenceSamples = referenceSamples;
@@ -45,7 +57,8 @@ public sealed class DenoisingDemo : RealtimeDemo
             scene = new PathTracedScene(context, sceneSeed);
             var training = Kiln.Training.Presets.PresetNetworks.DenoiseUNet(InputChannels);
             var x = new Shape(1, InputChannels, h, w);
-            net = OnlineNetwork.ForImages(context, DenoiseUNet.Build(InputChannels), training, x, 3, learningRate, seed);
+            var trainX = TrainingCrop == 0 ? x : new Shape(TrainingBatch, InputChannels, TrainingCrop, TrainingCrop);
+            net = OnlineNetwork.ForImages(context, DenoiseUNet.Build(InputChannels), training, x, 3, learningRate, seed, trainX);
         }
         catch
         {
@@ -61,6 +74,44 @@ public sealed class DenoisingDemo : RealtimeDemo
     public int ReferenceSamples { get; }
     /// <summary>Whether the previous frame's denoised output is fed back as 3 more input channels.</summary>
     public bool Feedback { get; }
+    /// <summary>Side in pixels of the square crops training takes (a multiple of 16); 0: training takes the whole frame.</summary>
+    public int TrainingCrop { get; }
+    /// <summary>Crops per training step (1 for the whole frame).</summary>
+    public int TrainingBatch { get; }
+    /// <summary>The crop side training takes by default (OIDN's training crops are of this order), less on a smaller frame.</summary>
+    public const int DefaultTrainingCrop = 128;
+    /// <summary>Crops per training step by default, less where they would hold more pixels than the frame.</summary>
+    public const int DefaultTrainingBatch = 4;
+
+    /// <summary>
+    /// The crop side and batch training uses on a <paramref name="width"/> x <paramref name="height"/> frame when
+    /// <paramref name="crop"/> and <paramref name="batch"/> are asked for (null: the default). The default crop is
+    /// <see cref="DefaultTrainingCrop"/>, reduced to the frame's smaller side; the default batch is
+    /// <see cref="DefaultTrainingBatch"/>, reduced so the crops hold no more pixels than the frame (at least 1). A crop
+    /// must be a multiple of 16 (the UNet pools four times) no larger than the frame's smaller side, a batch 1 to 64;
+    /// anything else is an <see cref="ArgumentException"/>. Crop 0, or one crop covering the whole frame, is whole-frame
+    /// training: (0, 1); a batch of more than 1 then is an error, since its items would all be the same frame.
+    /// </summary>
+    public static (int Crop, int Batch) TrainingCropFor(int width, int height, int? crop, int? batch)
+    {
+        int smaller = Math.Min(width, height);
+        if (batch is < 1 or > 64) throw new ArgumentOutOfRangeException(nameof(batch), batch, "The training batch must be 1 to 64 crops.");
+        if (crop == 0)
+        {
+            if (batch > 1) throw new ArgumentException($"A training batch of {batch} needs crops: whole-frame training (crop 0) takes one frame a step.", nameof(batch));
+            return (0, 1);
+        }
+        if (crop is { } c && (c < 0 || c % 16 != 0))
+            throw new ArgumentException($"The training crop must be a positive multiple of 16 pixels (the UNet pools four times), or 0 for the whole frame; got {c}.", nameof(crop));
+        if (crop > smaller)
+            throw new ArgumentException($"A training crop of {crop} pixels is larger than the {width}x{height} frame's smaller side ({smaller}).", nameof(crop));
+        int side = crop ?? Math.Min(DefaultTrainingCrop, smaller);
+        int b = batch ?? (int)Math.Clamp((long)width * height / ((long)side * side), 1, DefaultTrainingBatch);
+        if (side < width || side < height) return (side, b);
+        if (b > 1) throw new ArgumentException($"A training batch of {b} crops of {side} pixels would be {b} copies of the whole {width}x{height} frame.", nameof(batch));
+        return (0, 1);
+    }
+
     /// <summary>The network's input channels: colour, albedo, normal (9), plus the previous output (3) with <see cref="Feedback"/>.</summary>
     public int InputChannels => DenoiseUNet.InputChannels + (Feedback ? DenoiseUNet.OutputChannels : 0);
 
@@ -77,6 +128,10 @@ public sealed class DenoisingDemo : RealtimeDemo
 
     /// <summary>The training and inference networks.</summary>
     internal OnlineNetwork Network => net;
+    /// <summary>The frame's reference render [3, H, W] (linear HDR), which training's targets are cut from.</summary>
+    internal Tensor Reference => reference;
+    /// <summary>The seed of the training crops' positions (<see cref="RandomCrops.Position"/>).</summary>
+    internal uint CropSeed => cropSeed;
 
     internal override IReadOnlyList<string> ScalarNames { get; } = new[] { "loss" };
 
@@ -84,13 +139,15 @@ public sealed class DenoisingDemo : RealtimeDemo
     {
         var size = Frame.Push(w, h);
         bool train = Training && TrainingStepsPerFrame > 0;
+        bool wholeFrame = TrainingCrop == 0;
+        var x = net.Infer.Inputs["x"];
         uint seed = (uint)frame.Index * 2u;
         frame.BeginStage(FrameStage.Scene);
         scene.Record(frame, frame.Time, w, h, Samples, seed, colour, albedo, normal);
         scene.Record(frame, frame.Time, w, h, ReferenceSamples, seed + 1, reference);
         frame.Barrier();
-        frame.Dispatch2D("denoise_input", w, h, size, Array.Empty<uint>(), colour, albedo, normal, net.Infer.Inputs["x"]);
-        if (train)
+        frame.Dispatch2D("denoise_input", w, h, size, Array.Empty<uint>(), colour, albedo, normal, x);
+        if (train && wholeFrame)
         {
             frame.Dispatch2D("denoise_input", w, h, size, Array.Empty<uint>(), colour, albedo, normal, net.Train.Inputs["x"]);
             frame.Dispatch1D("log_transfer", 3 * w * h, Frame.Push(3 * w * h), Array.Empty<uint>(), reference, net.Train.Inputs["target"]);
@@ -100,16 +157,24 @@ public sealed class DenoisingDemo : RealtimeDemo
             // y still holds the previous frame's output (this frame's inference runs later); the first frame has none,
             // so it takes the noisy colour (log space, channels 0..2 of x) in its place.
             long plane = (long)w * h, at = (long)DenoiseUNet.InputChannels * plane;
-            var (source, from) = fedBack ? (net.Infer.Outputs["y"], 0L) : (net.Infer.Inputs["x"], 0L);
-            frame.CopyRange(source, from, net.Infer.Inputs["x"], at, 3 * plane);
-            if (train) frame.CopyRange(source, from, net.Train.Inputs["x"], at, 3 * plane);
+            var source = fedBack ? net.Infer.Outputs["y"] : x;
+            frame.CopyRange(source, 0, x, at, 3 * plane);
+            if (train && wholeFrame) frame.CopyRange(source, 0, net.Train.Inputs["x"], at, 3 * plane);
             fedBack = true;
         }
         frame.EndStage();
         if (train)
         {
             frame.BeginStage(FrameStage.Training);
-            net.RecordTraining(frame, TrainingStepsPerFrame, lossSlot: 0);
+            // Crops of the inference input (fed-back channels included, so they move with the crop) and of the reference,
+            // at the same positions: fresh ones before every step.
+            Action<int>? crop = wholeFrame ? null : step =>
+            {
+                uint key = RandomCrops.Key(frame.Index, step);
+                RandomCrops.Record(frame, x, w, h, net.Train.Inputs["x"], TrainingCrop, TrainingBatch, cropSeed, key, logTransfer: false);
+                RandomCrops.Record(frame, reference, w, h, net.Train.Inputs["target"], TrainingCrop, TrainingBatch, cropSeed, key, logTransfer: true);
+            };
+            net.RecordTraining(frame, TrainingStepsPerFrame, lossSlot: 0, crop);
             frame.EndStage();
         }
         frame.BeginStage(FrameStage.Network);

@@ -38,15 +38,18 @@ internal sealed class OnlineNetwork : IDisposable
     }
 
     /// <summary>
-    /// An image-to-image network trained with Adam on one frame: input "x" of <paramref name="input"/>'s shape,
-    /// target "target" of <paramref name="targetChannels"/> channels at the same size.
+    /// An image-to-image network trained with Adam: inference on input "x" of <paramref name="input"/>'s shape; training
+    /// on "x" of <paramref name="trainingInput"/>'s shape (by default the same: the whole frame; a batch of crops
+    /// otherwise) against "target" of <paramref name="targetChannels"/> channels at the training input's size.
     /// </summary>
-    public static OnlineNetwork ForImages(GpuContext context, Network inference, Network training, Shape input, int targetChannels, float learningRate, int seed)
+    public static OnlineNetwork ForImages(GpuContext context, Network inference, Network training, Shape input, int targetChannels, float learningRate, int seed,
+        Shape? trainingInput = null)
     {
-        var (n, _, h, w) = input.Nchw;
+        var trainX = trainingInput ?? input;
+        var (n, _, h, w) = trainX.Nchw;
         return new OnlineNetwork(context, inference, training, CompileOptions.For("x", input), new CompileOptions
         {
-            InputShapes = new Dictionary<string, Shape> { ["x"] = input, ["target"] = new Shape(n, targetChannels, h, w) },
+            InputShapes = new Dictionary<string, Shape> { ["x"] = trainX, ["target"] = new Shape(n, targetChannels, h, w) },
             Training = true,
             Optimizer = new Adam(),
             LearningRate = learningRate,
@@ -75,13 +78,22 @@ internal sealed class OnlineNetwork : IDisposable
     /// </summary>
     public const float PretrainedLearningRateFactor = 0.1f;
 
-    /// <summary>Records <paramref name="steps"/> training steps, the last loss into scalar <paramref name="lossSlot"/>, then the parameter copy.</summary>
-    public void RecordTraining(Frame frame, int steps, int lossSlot)
+    /// <summary>
+    /// Records <paramref name="steps"/> training steps, the last loss into scalar <paramref name="lossSlot"/>, then the
+    /// parameter copy. <paramref name="beforeStep"/>, when given, records step s's inputs (e.g. fresh crops) before it,
+    /// after the previous step (which read them) and followed by a barrier.
+    /// </summary>
+    public void RecordTraining(Frame frame, int steps, int lossSlot, Action<int>? beforeStep = null)
     {
         if (steps <= 0) return;
         for (int s = 0; s < steps; s++)
         {
             if (s > 0) frame.Recorder.Barrier(BarrierKind.ComputeToCompute);
+            if (beforeStep != null)
+            {
+                beforeStep(s);
+                frame.Recorder.Barrier(BarrierKind.ComputeToCompute);
+            }
             Train.Record(frame.List);
         }
         frame.CopyScalar(Train.Outputs["loss"], 0, lossSlot);
