@@ -61,6 +61,7 @@ internal sealed class KernelTuner
 
     int Time(string key, IReadOnlyList<TuneCandidate> candidates, IReadOnlyList<long> bindingBytes)
     {
+        context.Pipelines.Warm(candidates.Select(c => c.Spec));
         var scratch = new List<BufferAllocation>();
         try
         {

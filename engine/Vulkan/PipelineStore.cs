@@ -59,6 +59,34 @@ internal sealed unsafe class PipelineStore : IDisposable
         }
     }
 
+    /// <summary>
+    /// Creates the pipelines of <paramref name="specs"/> that do not exist yet, on several threads at once (the driver's
+    /// compiler is the slow part, and the pipeline cache takes concurrent creations): the tuner's candidates.
+    /// </summary>
+    public void Warm(IEnumerable<KernelSpec> specs)
+    {
+        context.ThrowIfDisposed();
+        List<(KernelSpec Spec, ShaderModule Module)> missing;
+        lock (gate)
+            missing = specs.DistinctBy(s => s.Key).Where(s => !kernels.ContainsKey(s.Key)).Select(s => (s, Module(s.Module))).ToList();
+        if (missing.Count < 2) return;
+        var made = new ComputeKernel?[missing.Count];
+        var errors = new Exception?[missing.Count];
+        Parallel.For(0, missing.Count, i =>
+        {
+            try { made[i] = new ComputeKernel(context, missing[i].Spec, missing[i].Module, cache); }
+            catch (KilnException e) { errors[i] = e; }
+        });
+        lock (gate)
+            for (int i = 0; i < made.Length; i++)
+            {
+                if (made[i] is not { } k) continue;
+                if (kernels.TryAdd(k.Spec.Key, k)) continue;
+                k.Destroy(context); // made meanwhile by Get on another thread
+            }
+        if (errors.FirstOrDefault(e => e != null) is { } first) throw first;
+    }
+
     ShaderModule Module(string name)
     {
         if (modules.TryGetValue(name, out var m)) return m;
