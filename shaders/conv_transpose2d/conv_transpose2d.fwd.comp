@@ -43,9 +43,15 @@ layout(constant_id = 19) const int CO_BLOCK = 8;   // channels per invocation, 1
 // storage-buffer read is a loop over the SIMD lanes and a texel fetch or uniform-buffer read a branch-free gather):
 // src through an R32_SFLOAT texel view, w (up to 64 KiB) from a uniform buffer (std140: four floats per array element).
 layout(binding = 0) uniform samplerBuffer srcTexels;
-layout(std140, binding = 1) uniform Wt { vec4 w4[4096]; };
 #define SRC(i) texelFetch(srcTexels, i).r
+#if KILN_TEXEL_WEIGHTS
+// Variant *.texel_weights: a weight over 64 KiB through a texel view as well.
+layout(binding = 1) uniform samplerBuffer wTexels;
+#define WT(i) texelFetch(wTexels, i).r
+#else
+layout(std140, binding = 1) uniform Wt { vec4 w4[4096]; };
 #define WT(i) w4[(i) >> 2][(i) & 3]
+#endif
 #else
 layout(std430, binding = 0) readonly buffer Src { float src[]; };
 layout(std430, binding = 1) readonly buffer Wt { float w[]; };

@@ -39,9 +39,7 @@ internal sealed class Conv2dDirect : IConv2dForward
             (uint)a.Dilation.H, (uint)a.Dilation.W, (uint)a.Groups, bias != null ? 1u : 0u, (uint)act, KernelSpec.Word(slope),
             (uint)cin, (uint)cout, (uint)h, (uint)wd, (uint)oh, (uint)ow,
         };
-        bool texel = ConvKernels.TexelReadsWithWeight(e, w);
-        string module = texel ? "conv2d/conv2d.fwd.texel" : "conv2d/conv2d.fwd";
-        var bindings = ConvKernels.WithWeightBindings(texel, 4);
+        var (module, bindings) = ConvKernels.WithWeightReads(e, "conv2d/conv2d.fwd", w);
         var push = PushConstants.Ints(n, cin, cout, h, wd, oh, ow);
         TuneCandidate Candidate(int px, int co)
         {

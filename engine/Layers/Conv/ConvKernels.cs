@@ -41,8 +41,8 @@ internal static class ConvKernels
         }).ToArray();
         // An invocation takes PX_BLOCK columns of one phase modulo the stride (every stride-th column) in a row of one phase.
         int perPhase = (ow + a.Stride.W - 1) / a.Stride.W, px = PixelBlock(perPhase), co = ChannelBlock(cd / a.Groups);
-        bool texel = TexelReadsWithWeight(e, w);
-        var spec = new KernelSpec(texel ? "conv_transpose2d/conv_transpose2d.fwd.texel" : "conv_transpose2d/conv_transpose2d.fwd", WithWeightBindings(texel, 4),
+        var (module, bindings) = WithWeightReads(e, "conv_transpose2d/conv_transpose2d.fwd", w);
+        var spec = new KernelSpec(module, bindings,
             28, constants.Concat(new[] { (uint)px, (uint)co }).ToArray(), FlatLocal);
         long invocations = (long)a.Stride.H * a.Stride.W * n * ((cd + co - 1) / co) * ((oh + a.Stride.H - 1) / a.Stride.H) * ((perPhase + px - 1) / px);
         var groups = Groups(e, invocations, FlatLocal);
@@ -133,19 +133,18 @@ internal static class ConvKernels
     }
 
     /// <summary>
-    /// Whether a forward or gather kernel takes its texel-read variant (KILN_TEXEL_READS: input 0 through a texel view,
-    /// the weight, binding 1, from a uniform buffer; see CompileOptions.TexelReads): when the emitter says so and the
-    /// weight fits in one uniform buffer (the shaders declare 64 KiB).
+    /// How a forward or gather kernel reads its input (binding 0) and weight (binding 1), CompileOptions.TexelReads: as
+    /// storage buffers (module as is); or the input through a texel view and the weight from a uniform buffer when it
+    /// fits the 64 KiB the shaders declare (".texel", KILN_TEXEL_READS), else through a texel view too
+    /// (".texel_weights", KILN_TEXEL_WEIGHTS). The module's name and its four bindings (bias and output storage).
     /// </summary>
-    internal static bool TexelReadsWithWeight(Emitter e, Value weight) =>
-        e.TexelReads && (ulong)weight.Shape.Elements * 4 <= Math.Min(e.Device.MaxUniformBufferRange, 65536);
-
-    /// <summary>The bindings of a texel-read variant: an input texel view, the weight's uniform buffer, then storage buffers.</summary>
-    internal static BindingKind[] WithWeightBindings(bool texel, int count)
+    internal static (string Module, BindingKind[] Bindings) WithWeightReads(Emitter e, string module, Value weight)
     {
-        var kinds = KernelSpec.Buffers(count);
-        if (texel) (kinds[0], kinds[1]) = (BindingKind.UniformTexelBuffer, BindingKind.UniformBuffer);
-        return kinds;
+        var kinds = KernelSpec.Buffers(4);
+        if (!e.TexelReads) return (module, kinds);
+        bool uniform = (ulong)weight.Shape.Elements * 4 <= Math.Min(e.Device.MaxUniformBufferRange, 65536);
+        (kinds[0], kinds[1]) = (BindingKind.UniformTexelBuffer, uniform ? BindingKind.UniformBuffer : BindingKind.UniformTexelBuffer);
+        return (module + (uniform ? ".texel" : ".texel_weights"), kinds);
     }
 
     /// <summary>The bindings of a kernel of <paramref name="count"/> buffers, the first <paramref name="texels"/> read through texel views when <paramref name="texel"/>.</summary>

@@ -9,7 +9,7 @@ namespace Kiln.Tests.Layers;
 /// R32_SFLOAT texel views, small conv weights from a uniform buffer), the default on lavapipe, and their storage-buffer
 /// originals (what a GPU runs), both against the double CPU references on the same shapes: forward and both gradients
 /// of Conv2d (strided, grouped, dilated, padded), ConvTranspose2d and Linear. Also: which modules each setting picks,
-/// and that a conv weight too large for a uniform buffer keeps the storage-buffer forward.
+/// and that a conv weight too large for a uniform buffer is read through a texel view as well.
 /// </summary>
 public sealed class TexelReadsTests : GpuTest
 {
@@ -107,11 +107,11 @@ public sealed class TexelReadsTests : GpuTest
 
     /// <summary>
     /// A weight over 64 KiB (64 x 64 x 3 x 3 floats) does not fit the texel variants' uniform buffer: the forward and
-    /// input-gradient gathers keep their storage-buffer kernels, the weight gradient (no weight read) takes its texel
-    /// variant, and the results still match the reference.
+    /// the input-gradient gather read it through a texel view too (*.texel_weights), and the results still match the
+    /// reference.
     /// </summary>
     [Test]
-    public void WeightTooLargeForAUniformBufferKeepsTheStorageForward()
+    public void WeightTooLargeForAUniformBufferIsReadThroughATexelView()
     {
         var layer = new Conv2d(64, 64, 3, 2, 1);
         var xShape = new Shape(1, 64, 6, 6);
@@ -121,7 +121,7 @@ public sealed class TexelReadsTests : GpuTest
         var gy = FixtureLayer.Uniform(layer.OutputShape(new[] { xShape }).Elements, 24);
         var res = LayerHarness.Run(Context, layer, new[] { xShape }, new[] { x },
             new Dictionary<string, float[]> { ["weight"] = wt, ["bias"] = b }, gy, texelReads: true);
-        Assert.That(res.Kernels, Does.Contain("conv2d/conv2d.fwd").And.Contain("conv_transpose2d/conv_transpose2d.fwd")
+        Assert.That(res.Kernels, Does.Contain("conv2d/conv2d.fwd.texel_weights").And.Contain("conv_transpose2d/conv_transpose2d.fwd.texel_weights")
             .And.Contain("conv2d/conv2d.bwd_weight.texel"));
 
         var spec = new Conv2dSpec(1, 64, 6, 6, 64, 3, 3, 2, 2, 1, 1, 1, 1, 1);
