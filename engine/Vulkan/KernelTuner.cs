@@ -61,7 +61,9 @@ internal sealed class KernelTuner
 
     int Time(string key, IReadOnlyList<TuneCandidate> candidates, IReadOnlyList<long> bindingBytes)
     {
-        context.Pipelines.Warm(candidates.Select(c => c.Spec));
+        // A candidate the driver can't build is skipped below (its error logged), not fatal: the others still run.
+        try { context.Pipelines.Warm(candidates.Select(c => c.Spec)); }
+        catch (KilnException e) when (!Lost(e)) { context.Log($"tuning {key}: {e.Message}"); }
         var scratch = new List<BufferAllocation>();
         try
         {
@@ -76,35 +78,52 @@ internal sealed class KernelTuner
                 fill.Run();
             }
             var bindings = scratch.Select(b => Binding.Range(b, 0, b.Size)).ToArray();
-            int best = 0;
+            int best = -1;
             double bestMs = double.PositiveInfinity;
+            KilnException? failed = null;
             for (int i = 0; i < candidates.Count; i++)
             {
-                var c = candidates[i];
-                using var list = context.CreateCommandList($"tuning {c.Name}");
-                for (int k = 0; k < DispatchesPerRun; k++)
+                double ms;
+                try { ms = Measure(candidates[i], bindings); }
+                catch (KilnException e) when (!Lost(e))
                 {
-                    list.Recorder.Dispatch(c.Spec, bindings, c.Push, c.Groups.X, c.Groups.Y, c.Groups.Z, $"tuning {c.Name}");
-                    list.Recorder.Barrier(BarrierKind.Full);
-                }
-                list.Run(); // warm-up: pipeline creation, caches
-                double ms = double.PositiveInfinity;
-                for (int r = 0; r < Runs; r++)
-                {
-                    var sw = Stopwatch.StartNew();
-                    list.Run();
-                    sw.Stop();
-                    ms = Math.Min(ms, list.TimedSpanMilliseconds() ?? sw.Elapsed.TotalMilliseconds);
+                    context.Log($"tuning {key}: candidate {candidates[i].Name} skipped: {e.Message}");
+                    failed = e;
+                    continue;
                 }
                 if (ms < bestMs) (best, bestMs) = (i, ms);
             }
-            return best;
+            return best >= 0 ? best : throw new KilnException($"tuning {key}: no candidate ran ({failed?.Message}).");
         }
         finally
         {
             foreach (var b in scratch) b.Dispose();
         }
     }
+
+    /// <summary>The fastest of <see cref="Runs"/> replays of <see cref="DispatchesPerRun"/> dispatches, after one warm-up.</summary>
+    double Measure(TuneCandidate c, Binding[] bindings)
+    {
+        using var list = context.CreateCommandList($"tuning {c.Name}");
+        for (int k = 0; k < DispatchesPerRun; k++)
+        {
+            list.Recorder.Dispatch(c.Spec, bindings, c.Push, c.Groups.X, c.Groups.Y, c.Groups.Z, $"tuning {c.Name}");
+            list.Recorder.Barrier(BarrierKind.Full);
+        }
+        list.Run(); // warm-up: caches, clocks
+        double ms = double.PositiveInfinity;
+        for (int r = 0; r < Runs; r++)
+        {
+            var sw = Stopwatch.StartNew();
+            list.Run();
+            sw.Stop();
+            ms = Math.Min(ms, list.TimedSpanMilliseconds() ?? sw.Elapsed.TotalMilliseconds);
+        }
+        return ms;
+    }
+
+    /// <summary>A lost device ends the context: never swallowed as one candidate's failure.</summary>
+    static bool Lost(KilnException e) => e is VulkanException { ResultName: "ErrorDeviceLost" };
 
     Dictionary<string, string> Load()
     {

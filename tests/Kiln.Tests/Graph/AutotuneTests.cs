@@ -1,4 +1,5 @@
 using Kiln.Layers;
+using Kiln.Vulkan;
 using Kiln.Tests.Layers;
 using Kiln.Tests.Reference;
 using NUnit.Framework;
@@ -91,6 +92,29 @@ public sealed class AutotuneTests
             Assert.That(fresh.Tuner.Timed, Is.EqualTo(1));
             Assert.That(File.ReadAllText(fresh.Tuner.FilePath!), Does.Contain("kiln-tuning-1"), "written anew");
             Assert.That(y, Has.Length.EqualTo(N * Cout * H * W));
+        }
+        finally { Directory.Delete(dir, true); }
+    }
+
+    /// <summary>A candidate the driver can't build (here: no such module) is skipped with a warning; the others are timed.</summary>
+    [Test]
+    public void ACandidateThatCannotBeBuiltIsSkippedWithAWarning()
+    {
+        var dir = TempDirectory();
+        try
+        {
+            var log = new List<string>();
+            using var ctx = GpuContext.Create(Gpu.Options with { PipelineCacheDirectory = dir, Log = s => { lock (log) log.Add(s); } });
+            var copy = new KernelSpec("roofline/roofline.copy", KernelSpec.Buffers(2), 4, Array.Empty<uint>(), 64);
+            var push = BitConverter.GetBytes(16u); // 16 vec4 = the 256 bytes of each scratch buffer
+            var candidates = new[]
+            {
+                new TuneCandidate("missing", copy with { Module = "no/such_kernel" }, (1, 1, 1), push),
+                new TuneCandidate("copy", copy, (1, 1, 1), push),
+            };
+            Assert.That(ctx.Tuner.Choose("test|skip", candidates, new long[] { 256, 256 }), Is.EqualTo(1));
+            Assert.That(log, Has.Some.Contains("candidate missing skipped").And.Some.Contains("no/such_kernel"));
+            Assert.That(ctx.TakeValidationMessages(), Is.Empty);
         }
         finally { Directory.Delete(dir, true); }
     }
