@@ -128,33 +128,22 @@ public static class Safetensors
         }
         var json = Encoding.UTF8.GetBytes(JsonSerializer.Serialize(header));
         int padded = (json.Length + 7) / 8 * 8; // spaces keep the data 8-byte aligned
-        var tmp = path + ".tmp";
-        try
+        // Written beside, then renamed: an interrupted write never leaves a torn checkpoint behind.
+        AtomicFile.Write(path, stream =>
         {
-            using (var stream = File.Create(tmp))
+            Span<byte> len = stackalloc byte[8];
+            BinaryPrimitives.WriteUInt64LittleEndian(len, (ulong)padded);
+            stream.Write(len);
+            stream.Write(json);
+            for (int i = json.Length; i < padded; i++) stream.WriteByte((byte)' ');
+            foreach (var (_, _, data) in list)
             {
-                Span<byte> len = stackalloc byte[8];
-                BinaryPrimitives.WriteUInt64LittleEndian(len, (ulong)padded);
-                stream.Write(len);
-                stream.Write(json);
-                for (int i = json.Length; i < padded; i++) stream.WriteByte((byte)' ');
-                foreach (var (_, _, data) in list)
-                {
-                    var bytes = new byte[size * data.Length];
-                    for (int i = 0; i < data.Length; i++)
-                        if (half) BinaryPrimitives.WriteHalfLittleEndian(bytes.AsSpan(2 * i), (Half)data[i]);
-                        else BinaryPrimitives.WriteSingleLittleEndian(bytes.AsSpan(4 * i), data[i]);
-                    stream.Write(bytes);
-                }
-                stream.Flush(flushToDisk: true);
+                var bytes = new byte[size * data.Length];
+                for (int i = 0; i < data.Length; i++)
+                    if (half) BinaryPrimitives.WriteHalfLittleEndian(bytes.AsSpan(2 * i), (Half)data[i]);
+                    else BinaryPrimitives.WriteSingleLittleEndian(bytes.AsSpan(4 * i), data[i]);
+                stream.Write(bytes);
             }
-            // Write beside, then rename: an interrupted write never leaves a torn file behind.
-            File.Move(tmp, path, overwrite: true);
-        }
-        catch
-        {
-            try { File.Delete(tmp); } catch (IOException) { } catch (UnauthorizedAccessException) { }
-            throw;
-        }
+        }, flushToDisk: true);
     }
 }

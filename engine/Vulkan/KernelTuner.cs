@@ -164,10 +164,8 @@ internal sealed class KernelTuner
                 driver = context.Info.DriverInfo,
                 choices = new SortedDictionary<string, string>(choices, StringComparer.Ordinal),
             }, new JsonSerializerOptions { WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
-            // Write beside it, then rename: a crash mid-write never leaves a torn file.
-            var tmp = path + "." + Environment.ProcessId + ".tmp";
-            File.WriteAllText(tmp, json);
-            File.Move(tmp, path, overwrite: true);
+            var bytes = System.Text.Encoding.UTF8.GetBytes(json);
+            Kiln.IO.AtomicFile.Write(path, s => s.Write(bytes), perProcess: true); // a crash mid-write never leaves a torn file
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

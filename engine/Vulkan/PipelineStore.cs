@@ -163,10 +163,8 @@ internal sealed unsafe class PipelineStore : IDisposable
         try
         {
             Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-            // Write beside it, then rename: a crash mid-write never leaves a torn cache.
-            var tmp = path + "." + Environment.ProcessId + ".tmp";
-            File.WriteAllBytes(tmp, PipelineCacheFile.Wrap(context.Info, CacheData()));
-            File.Move(tmp, path, overwrite: true);
+            var data = PipelineCacheFile.Wrap(context.Info, CacheData());
+            Kiln.IO.AtomicFile.Write(path, s => s.Write(data), perProcess: true); // a crash mid-write never leaves a torn cache
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

@@ -29,11 +29,9 @@ public static partial class OnnxExporter
     public static void Save(Network network, IReadOnlyDictionary<string, Shape> inputShapes, IReadOnlyDictionary<string, float[]> parameters, string path)
     {
         var bytes = Export(network, inputShapes, parameters);
-        var tmp = path + ".tmp";
         try
         {
-            File.WriteAllBytes(tmp, bytes);
-            File.Move(tmp, path, overwrite: true);
+            AtomicFile.Write(path, s => s.Write(bytes));
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
