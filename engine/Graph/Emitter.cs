@@ -31,6 +31,19 @@ internal sealed class Emitter
     public KernelTuner? Tuner { get; }
     /// <summary>Kernels with a texel-read variant use it (CompileOptions.TexelReads, resolved for the device).</summary>
     public bool TexelReads { get; }
+
+    /// <summary>
+    /// A kernel of <paramref name="count"/> buffer bindings whose first <paramref name="texels"/> have a texel-read
+    /// variant (module + ".texel", shaders/Variants.props): that variant and its bindings where <see cref="TexelReads"/>,
+    /// else the module and storage buffers.
+    /// </summary>
+    public (string Module, BindingKind[] Bindings) TexelVariant(string module, int count, int texels)
+    {
+        var kinds = KernelSpec.Buffers(count);
+        if (!TexelReads) return (module, kinds);
+        for (int i = 0; i < texels; i++) kinds[i] = BindingKind.UniformTexelBuffer;
+        return (module + ".texel", kinds);
+    }
     public IReadOnlyList<Value> Values => values;
     public IReadOnlyList<Step> Steps => steps;
     /// <summary>forward, backward or update: tags the steps emitted next.</summary>

@@ -54,8 +54,7 @@ internal sealed class Conv2dCoopMat : IConv2dForward
         long pixelTiles = ((long)x.Shape[0] * y.Shape[2] * y.Shape[3] + TileN - 1) / TileN;
         if (pixelTiles > e.Device.MaxWorkgroupCount[0])
             throw new GraphException($"{label}: {y.Shape[0]}x{y.Shape[2]}x{y.Shape[3]} output pixels need {pixelTiles} workgroups, more than the device's {e.Device.MaxWorkgroupCount[0]}.");
-        var chosen = Candidates(e, a, x, w, bias, y, act, slope)[0];
-        e.Dispatch(chosen.Spec, chosen.Groups, chosen.Push, label, Arg.In(x), Arg.In(w), Arg.In(bias ?? w), Arg.Out(y));
+        ConvForward.Dispatch(e, Candidates(e, a, x, w, bias, y, act, slope)[0], x, w, bias, y, label);
     }
 
     public IReadOnlyList<TuneCandidate> Candidates(Emitter e, ConvAttributes a, Value x, Value w, Value? bias, Value y, Activation act, float slope)

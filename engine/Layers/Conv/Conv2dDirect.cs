@@ -19,8 +19,7 @@ internal sealed class Conv2dDirect : IConv2dForward
 
     public void Emit(Emitter e, ConvAttributes a, Value x, Value w, Value? bias, Value y, Activation act, float slope, string label)
     {
-        var chosen = Tiles(e, a, x, w, bias, y, act, slope, all: false)[0];
-        e.Dispatch(chosen.Spec, chosen.Groups, chosen.Push, label, Arg.In(x), Arg.In(w), Arg.In(bias ?? w), Arg.Out(y));
+        ConvForward.Dispatch(e, Tiles(e, a, x, w, bias, y, act, slope, all: false)[0], x, w, bias, y, label);
     }
 
     /// <summary>Every tile of <see cref="Blocks"/>, for the tuner (ConvForward).</summary>

@@ -34,8 +34,7 @@ internal sealed class Conv2dTiled : IConv2dForward
 
     public void Emit(Emitter e, ConvAttributes a, Value x, Value w, Value? bias, Value y, Activation act, float slope, string label)
     {
-        var chosen = Candidates(e, a, x, w, bias, y, act, slope)[0];
-        e.Dispatch(chosen.Spec, chosen.Groups, chosen.Push, label, Arg.In(x), Arg.In(w), Arg.In(bias ?? w), Arg.Out(y));
+        ConvForward.Dispatch(e, Candidates(e, a, x, w, bias, y, act, slope)[0], x, w, bias, y, label);
     }
 
     public IReadOnlyList<TuneCandidate> Candidates(Emitter e, ConvAttributes a, Value x, Value w, Value? bias, Value y, Activation act, float slope)

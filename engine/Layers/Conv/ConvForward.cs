@@ -27,8 +27,12 @@ internal static class ConvForward
             .SelectMany(k => k.Candidates(e, a, x, w, bias, y, act, slope).Select(c => c with { Name = $"{k.GetType().Name}:{c.Name}" }))
             .ToList();
         var chosen = candidates[e.Tuner!.Choose(TuningKey(e, a, x, bias, y, act, entries), candidates, new[] { x.Bytes, w.Bytes, (bias ?? w).Bytes, y.Bytes })];
-        e.Dispatch(chosen.Spec, chosen.Groups, chosen.Push, label, Arg.In(x), Arg.In(w), Arg.In(bias ?? w), Arg.Out(y));
+        Dispatch(e, chosen, x, w, bias, y, label);
     }
+
+    /// <summary>One of an entry's candidates, dispatched on the layer's values: every conv-forward kernel binds x, w, bias (w's buffer when there is none), y.</summary>
+    public static void Dispatch(Emitter e, TuneCandidate c, Value x, Value w, Value? bias, Value y, string label) =>
+        e.Dispatch(c.Spec, c.Groups, c.Push, label, Arg.In(x), Arg.In(w), Arg.In(bias ?? w), Arg.Out(y));
 
     /// <summary>What identifies a layer's tuning: the entries timed, the precision and read path, shapes and attributes.</summary>
     static string TuningKey(Emitter e, ConvAttributes a, Value x, Value? bias, Value y, Activation act, IEnumerable<IConv2dForward> entries) =>

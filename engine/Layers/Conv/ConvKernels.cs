@@ -75,7 +75,8 @@ internal static class ConvKernels
         {
             (uint)c1, (uint)c2, (uint)ah, (uint)aw, (uint)qh, (uint)qw, (uint)b1, (uint)b2, splits > 1 ? (uint)rowsPerSplit : 0u,
         }).ToArray();
-        var spec = new KernelSpec(e.TexelReads ? "conv2d/conv2d.bwd_weight.texel" : "conv2d/conv2d.bwd_weight", TexelBindings(e.TexelReads, 3, 2), 28, constants, WeightLocal);
+        var (module, bindings) = e.TexelVariant("conv2d/conv2d.bwd_weight", 3, 2);
+        var spec = new KernelSpec(module, bindings, 28, constants, WeightLocal);
         DispatchWeightGrad(e, spec, blocks, splits, PushConstants.Ints(n, c1, c2, ah, aw, qh, qw), plain, shifted, dw, label);
     }
 
@@ -94,7 +95,8 @@ internal static class ConvKernels
         {
             (uint)c1, (uint)c2, (uint)ah, (uint)aw, (uint)qh, (uint)qw, (uint)b1, splits > 1 ? (uint)rowsPerSplit : 0u,
         }).ToArray();
-        var spec = new KernelSpec(e.TexelReads ? "conv2d/conv2d.bwd_weight_taps.texel" : "conv2d/conv2d.bwd_weight_taps", TexelBindings(e.TexelReads, 3, 2), 28, constants, WeightLocal);
+        var (module, bindings) = e.TexelVariant("conv2d/conv2d.bwd_weight_taps", 3, 2);
+        var spec = new KernelSpec(module, bindings, 28, constants, WeightLocal);
         DispatchWeightGrad(e, spec, blocks, splits, PushConstants.Ints(n, c1, c2, ah, aw, qh, qw), plain, shifted, dw, label);
     }
 
@@ -140,19 +142,12 @@ internal static class ConvKernels
     /// </summary>
     internal static (string Module, BindingKind[] Bindings) WithWeightReads(Emitter e, string module, Value weight)
     {
-        var kinds = KernelSpec.Buffers(4);
-        if (!e.TexelReads) return (module, kinds);
-        bool uniform = (ulong)weight.Shape.Elements * 4 <= Math.Min(e.Device.MaxUniformBufferRange, 65536);
-        (kinds[0], kinds[1]) = (BindingKind.UniformTexelBuffer, uniform ? BindingKind.UniformBuffer : BindingKind.UniformTexelBuffer);
-        return (module + (uniform ? ".texel" : ".texel_weights"), kinds);
-    }
-
-    /// <summary>The bindings of a kernel of <paramref name="count"/> buffers, the first <paramref name="texels"/> read through texel views when <paramref name="texel"/>.</summary>
-    internal static BindingKind[] TexelBindings(bool texel, int count, int texels)
-    {
-        var kinds = KernelSpec.Buffers(count);
-        for (int i = 0; texel && i < texels; i++) kinds[i] = BindingKind.UniformTexelBuffer;
-        return kinds;
+        if (!e.TexelReads) return (module, KernelSpec.Buffers(4));
+        if ((ulong)weight.Shape.Elements * 4 > Math.Min(e.Device.MaxUniformBufferRange, 65536))
+            return (module + ".texel_weights", e.TexelVariant(module, 4, 2).Bindings);
+        var (name, kinds) = e.TexelVariant(module, 4, 1);
+        kinds[1] = BindingKind.UniformBuffer;
+        return (name, kinds);
     }
 
     /// <summary>Local size of the conv kernels indexed by one flat invocation index (a multiple of the SIMD width).</summary>

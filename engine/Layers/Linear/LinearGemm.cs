@@ -38,7 +38,8 @@ internal sealed class LinearGemm : ILinearForward
             transA ? 1u : 0u, transB ? 1u : 0u, bias != null ? 1u : 0u, (uint)act, KernelSpec.Word(slope),
             (uint)m, (uint)n, (uint)k, (uint)bm, (uint)bn, splits > 1 ? (uint)kChunk : 0u,
         };
-        var spec = new KernelSpec(e.TexelReads ? "linear/linear.gemm.texel" : "linear/linear.gemm", ConvKernels.TexelBindings(e.TexelReads, 4, 2), 12, constants, Local);
+        var (module, bindings) = e.TexelVariant("linear/linear.gemm", 4, 2);
+        var spec = new KernelSpec(module, bindings, 12, constants, Local);
         var push = PushConstants.Ints(m, n, k);
         if (splits == 1)
         {
