@@ -7,6 +7,15 @@ namespace Kiln.Tests.Layers;
 internal static class ConvTest
 {
     public static double[] D(float[] v) => v.Select(f => (double)f).ToArray();
+
+    /// <summary>A layer's output and its input, weight and (when given) bias gradients against the references, within the forward and gradient tolerances.</summary>
+    public static void AssertMatches(LayerResult res, double[] y, double[] gx, double[] gw, double[]? gb)
+    {
+        Assert.That(RelativeError.MaxRelative(res.Output, y), Is.LessThan(Tolerances.Forward), "y");
+        Assert.That(RelativeError.MaxRelative(res.InputGradients[0], gx), Is.LessThan(Tolerances.Gradient), "grad_x");
+        Assert.That(RelativeError.MaxRelative(res.ParameterGradients["weight"], gw), Is.LessThan(Tolerances.Gradient), "grad_weight");
+        if (gb != null) Assert.That(RelativeError.MaxRelative(res.ParameterGradients["bias"], gb), Is.LessThan(Tolerances.Gradient), "grad_bias");
+    }
 }
 
 public sealed class Conv2dTests : GpuTest
