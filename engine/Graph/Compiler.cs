@@ -52,9 +52,14 @@ internal static class Compiler
         // The compiled node that computes a network node (an activation folded into its producer is computed there).
         CNode Final(Node n) => fusedInto.TryGetValue(cnodes[n], out var p) ? p : cnodes[n];
 
+        if (options.Precision == Precision.Fp16 && !(device.ShaderFloat16 && device.StorageBuffer16BitAccess))
+            throw new GraphException($"Precision.Fp16 stores activations as f16, which needs the shaderFloat16 and storageBuffer16BitAccess " +
+                $"features; {device.Name} has shaderFloat16 {device.ShaderFloat16}, storageBuffer16BitAccess {device.StorageBuffer16BitAccess}. Compile with Precision.Fp32.");
         var emitter = new Emitter(device, options.Precision, options.PreferKernels, options.TexelReads, tuner);
+        var act = emitter.ActivationType;
         var named = net.Outputs.Select(o => Final(o.Node)).ToHashSet();
-        if (net.Loss != null) named.Add(Final(net.Loss));
+        var lossNode = net.Loss != null ? Final(net.Loss) : null;
+        if (lossNode != null) named.Add(lossNode);
         var inputs = new Dictionary<string, Value>();
         var outputs = new Dictionary<string, Value>();
         var parameters = new List<(string Name, Value Value, ParameterSpec Spec)>();
@@ -64,8 +69,7 @@ internal static class Compiler
         {
             if (c.Layer == null)
             {
-                c.Output = emitter.NewValue(c.Shape, ValueKind.Input, c.Name);
-                inputs[c.Name] = c.Output;
+                c.Output = inputs[c.Name] = emitter.NewValue(c.Shape, ValueKind.Input, c.Name);
                 continue;
             }
             foreach (var p in c.Layer.Parameters)
@@ -76,8 +80,17 @@ internal static class Compiler
             }
         }
 
-        // Forward.
+        // Forward. Inputs and named outputs are f32 for the caller; activations inside are the activation type, converted
+        // on the way in and out. The loss is f32 whatever the activations (its kernels accumulate and write f32).
         emitter.Phase = "forward";
+        if (act != ElementType.F32)
+            foreach (var c in list.Where(c => c.Layer == null))
+            {
+                var stored = emitter.NewValue(c.Shape, ValueKind.Transient, $"{c.Name}.{act.Name()}", act);
+                emitter.Convert(c.Output, stored, $"{c.Name}.to_{act.Name()}");
+                c.Output = stored;
+            }
+        var namedOutputs = new Dictionary<CNode, Value>();
         foreach (var c in list.Where(c => c.Layer != null))
         {
             bool isNamed = named.Contains(c);
@@ -89,12 +102,18 @@ internal static class Compiler
             }
             else
             {
-                c.Output = emitter.NewValue(c.Shape, isNamed ? ValueKind.Output : ValueKind.Transient, c.Name);
+                bool direct = c == lossNode || act == ElementType.F32;
+                c.Output = emitter.NewValue(c.Shape, isNamed && direct ? ValueKind.Output : ValueKind.Transient, c.Name, c == lossNode ? ElementType.F32 : act);
                 c.Layer.Forward(new ForwardPass(emitter, ins, c.Output, c.Params, c.Name) { Activation = c.Fused, Slope = c.FusedSlope, Training = options.Training });
+                if (isNamed && !direct)
+                {
+                    namedOutputs[c] = emitter.NewValue(c.Shape, ValueKind.Output, $"{c.Name}.f32");
+                    emitter.Convert(c.Output, namedOutputs[c], $"{c.Name}.to_f32");
+                }
             }
         }
-        foreach (var (name, node) in net.Outputs) outputs[name] = Final(node).Output;
-        Value? loss = net.Loss != null ? Final(net.Loss).Output : null;
+        foreach (var (name, node) in net.Outputs) outputs[name] = namedOutputs.GetValueOrDefault(Final(node)) ?? Final(node).Output;
+        Value? loss = lossNode?.Output;
         if (loss != null) outputs["loss"] = loss;
         if (loss != null && loss.Shape.Elements != 1)
             throw new GraphException($"{net.Loss}: a loss must produce one value, it produces {loss.Shape}.");
@@ -103,13 +122,13 @@ internal static class Compiler
         var inputGrads = new Dictionary<string, Value>();
         if (options.Training)
         {
-            Backward(list, Final(net.Loss!), emitter, paramGrads, options.InputGradients);
+            Backward(list, lossNode!, emitter, paramGrads, options.InputGradients);
             if (options.InputGradients)
                 foreach (var c in list.Where(c => c.Layer == null && c.GradContributions.Count > 0))
                 {
                     var g = Sum(emitter, c.GradContributions, $"{c.Name}.grad");
                     var kept = emitter.NewValue(c.Shape, ValueKind.Output, $"{c.Name}.grad");
-                    emitter.Unary(Activation.None, 0, g, kept, $"{c.Name}.grad.keep");
+                    emitter.Convert(g, kept, $"{c.Name}.grad.keep");
                     inputGrads[c.Name] = kept;
                 }
             var specs = parameters.ToDictionary(p => p.Value, p => p.Spec);
@@ -260,12 +279,12 @@ internal static class Compiler
             var grad = Sum(emitter, c.GradContributions, $"{c.Name}.grad");
             if (c.Fused != Activation.None)
             {
-                var pre = emitter.NewValue(c.Shape, ValueKind.Transient, $"{c.Name}.grad_pre_act");
+                var pre = emitter.NewValue(c.Shape, ValueKind.Transient, $"{c.Name}.grad_pre_act", grad.ElementType);
                 emitter.UnaryBackward(c.Fused, c.FusedSlope, c.Output, grad, pre, $"{c.Name}.act.bwd");
                 grad = pre;
             }
             var gradInputs = c.Inputs.Select((i, n) => i.NeedsGrad
-                ? emitter.NewValue(i.Shape, ValueKind.Transient, $"{c.Name}.grad_in{n}")
+                ? emitter.NewValue(i.Shape, ValueKind.Transient, $"{c.Name}.grad_in{n}", i.Output.ElementType)
                 : null).ToArray();
             foreach (var (name, p) in c.Params)
             {
@@ -288,7 +307,7 @@ internal static class Compiler
         var acc = parts[0];
         for (int i = 1; i < parts.Count; i++)
         {
-            var next = emitter.NewValue(acc.Shape, ValueKind.Transient, $"{name}_sum{i}");
+            var next = emitter.NewValue(acc.Shape, ValueKind.Transient, $"{name}_sum{i}", acc.ElementType);
             emitter.AddScaled(acc, 1f, parts[i], 1f, next, $"{name}.sum{i}");
             acc = next;
         }

@@ -23,6 +23,11 @@ internal sealed class Emitter
     }
 
     public DeviceInfo Device { get; }
+    /// <summary>
+    /// How activations and their gradients are stored: F16 under <see cref="Precision.Fp16"/>, else F32. Parameters,
+    /// their gradients, optimizer state and losses stay F32.
+    /// </summary>
+    public ElementType ActivationType => Precision == Precision.Fp16 ? ElementType.F16 : ElementType.F32;
     /// <summary>The arithmetic kernels may use (CompileOptions.Precision).</summary>
     public Precision Precision { get; }
     /// <summary>Kernel entries chosen ahead of priority where they can run (CompileOptions.PreferKernels).</summary>
@@ -66,11 +71,37 @@ internal sealed class Emitter
         return v;
     }
 
+    /// <summary>
+    /// Adds a dispatch of <paramref name="spec"/>. Kernels name their f32 module; where any value bound is stored as f16,
+    /// the module's f16-storage variant ("&lt;module&gt;.f16", shaders/include/storage.glsl) runs instead, its f16 values
+    /// read through R16_SFLOAT views where the kernel reads texels. Every float buffer the module declares must hold
+    /// its value's element type: a kernel without an f16 variant, or one whose variant stores a binding otherwise,
+    /// fails the compile here, naming the kernel, the binding and the value.
+    /// </summary>
     public void Dispatch(KernelSpec spec, (uint X, uint Y, uint Z) groups, byte[] push, string label, params Arg[] args)
     {
         if (args.Length != spec.Bindings.Length)
             throw new InvalidOperationException($"{label}: {spec.Module} has {spec.Bindings.Length} bindings, {args.Length} args given.");
+        if (args.Any(a => a.Value?.ElementType == ElementType.F16)) spec = StorageVariant(spec, label, args);
         steps.Add(new Step(spec, args, push, groups.X, groups.Y, groups.Z, label, Phase));
+    }
+
+    static KernelSpec StorageVariant(KernelSpec spec, string label, Arg[] args)
+    {
+        string module = spec.Module + ".f16";
+        if (!PipelineStore.HasModule(module))
+            throw new GraphException($"{label}: kernel {spec.Module} has no f16-storage variant, and " +
+                $"{args.First(a => a.Value?.ElementType == ElementType.F16).Value} is stored as f16 (CompileOptions.Precision Fp16).");
+        var bindings = (BindingKind[])spec.Bindings.Clone();
+        var declared = SpirvReflection.FloatArrayBits(module);
+        for (int i = 0; i < args.Length; i++)
+        {
+            if (args[i].Value is not { } v) continue;
+            if (bindings[i] == BindingKind.UniformTexelBuffer && v.ElementType == ElementType.F16) bindings[i] = BindingKind.UniformTexelBufferF16;
+            if (declared.TryGetValue(i, out int bits) && bits != 8 * v.ElementType.SizeInBytes())
+                throw new GraphException($"{label}: binding {i} of {module} holds f{bits}, but its value {v} is {v.ElementType.Name()}.");
+        }
+        return spec with { Module = module, Bindings = bindings };
     }
 
     /// <summary>Workgroups for one invocation per element, spread over x and y to stay within maxComputeWorkGroupCount.</summary>
@@ -104,6 +135,15 @@ internal sealed class Emitter
     {
         var spec = new KernelSpec("elementwise/add", KernelSpec.Buffers(3), 4, new[] { KernelSpec.Word(alpha), KernelSpec.Word(beta) }, ElementwiseLocal);
         Dispatch(spec, ElementwiseGroups(c.Shape.Elements), PushConstants.Ints((int)c.Shape.Elements), label, Arg.In(a), Arg.In(b), Arg.Out(c));
+    }
+
+    /// <summary>y = x, converting between element types (f32 network inputs to f16 activations and back).</summary>
+    public void Convert(Value x, Value y, string label)
+    {
+        if (x.ElementType == y.ElementType) { Unary(Activation.None, 0, x, y, label); return; }
+        string module = y.ElementType == ElementType.F16 ? "elementwise/to_storage" : "elementwise/from_storage";
+        var spec = new KernelSpec(module, KernelSpec.Buffers(2), 4, Array.Empty<uint>(), ElementwiseLocal);
+        Dispatch(spec, ElementwiseGroups(y.Shape.Elements), PushConstants.Ints((int)y.Shape.Elements), label, Arg.In(x), Arg.Out(y));
     }
 
     /// <summary>y = value everywhere.</summary>

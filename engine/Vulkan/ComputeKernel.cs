@@ -102,7 +102,7 @@ internal sealed unsafe class ComputeKernel
         BindingKind.StorageBuffer => DescriptorType.StorageBuffer,
         BindingKind.UniformBuffer => DescriptorType.UniformBuffer,
         BindingKind.StorageImage => DescriptorType.StorageImage,
-        BindingKind.UniformTexelBuffer => DescriptorType.UniformTexelBuffer,
+        BindingKind.UniformTexelBuffer or BindingKind.UniformTexelBufferF16 => DescriptorType.UniformTexelBuffer,
         _ => throw new ArgumentOutOfRangeException(nameof(k)),
     };
 

@@ -70,20 +70,24 @@ internal sealed unsafe class DescriptorArena : GpuResource
         return pool;
     }
 
-    /// <summary>An R32_SFLOAT view of <paramref name="range"/> bytes of a buffer at <paramref name="offset"/>, destroyed with the arena.</summary>
-    public BufferView FloatView(Silk.NET.Vulkan.Buffer buffer, ulong offset, ulong range, string what)
+    /// <summary>
+    /// An R32_SFLOAT (R16_SFLOAT when <paramref name="half"/>) view of <paramref name="range"/> bytes of a buffer at
+    /// <paramref name="offset"/>, destroyed with the arena.
+    /// </summary>
+    public BufferView FloatView(Silk.NET.Vulkan.Buffer buffer, ulong offset, ulong range, bool half, string what)
     {
         ThrowIfDisposed();
         var info = Context.Info;
         if (offset % info.MinTexelBufferOffsetAlignment != 0)
             throw new KilnException($"{what}: a texel-buffer view must start at a multiple of {info.MinTexelBufferOffsetAlignment} bytes, not {offset}.");
-        if (range % 4 != 0 || range / 4 > info.MaxTexelBufferElements)
-            throw new KilnException($"{what}: {range} bytes is not a whole number of floats within the device's {info.MaxTexelBufferElements} texel-buffer elements.");
+        uint size = half ? 2u : 4u;
+        if (range % size != 0 || range / size > info.MaxTexelBufferElements)
+            throw new KilnException($"{what}: {range} bytes is not a whole number of {(half ? "halves" : "floats")} within the device's {info.MaxTexelBufferElements} texel-buffer elements.");
         var create = new BufferViewCreateInfo
         {
             SType = StructureType.BufferViewCreateInfo,
             Buffer = buffer,
-            Format = Format.R32Sfloat,
+            Format = half ? Format.R16Sfloat : Format.R32Sfloat,
             Offset = offset,
             Range = range,
         };

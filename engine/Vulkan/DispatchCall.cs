@@ -65,9 +65,10 @@ internal sealed unsafe class DispatchCall
                     Offset = b.Buffer.Offset + b.Offset,
                     Range = b.Size,
                 };
-                if (kind == BindingKind.UniformTexelBuffer)
+                if (kind is BindingKind.UniformTexelBuffer or BindingKind.UniformTexelBufferF16)
                 {
-                    texelViews[i] = arena.FloatView(bufferInfos[i].Buffer, bufferInfos[i].Offset, b.Size, $"{label}: binding {i} of {spec.Module}");
+                    texelViews[i] = arena.FloatView(bufferInfos[i].Buffer, bufferInfos[i].Offset, b.Size, kind == BindingKind.UniformTexelBufferF16,
+                        $"{label}: binding {i} of {spec.Module}");
                     writes[i].PTexelBufferView = &texelViews[i];
                 }
                 else writes[i].PBufferInfo = &bufferInfos[i];

@@ -4,9 +4,10 @@ namespace Kiln.Vulkan;
 /// <remarks>
 /// UniformTexelBuffer is a read-only f32 buffer seen through an R32_SFLOAT view (GLSL `uniform samplerBuffer`, read
 /// with texelFetch): on lavapipe a texel fetch is a branch-free vector gather where a storage-buffer read is a loop
-/// over the SIMD lanes, so the CPU-tuned kernels read their large inputs this way.
+/// over the SIMD lanes, so the CPU-tuned kernels read their large inputs this way. UniformTexelBufferF16 is the same
+/// for an f16 buffer (an R16_SFLOAT view; the shader still reads floats).
 /// </remarks>
-internal enum BindingKind { StorageBuffer, UniformBuffer, StorageImage, UniformTexelBuffer }
+internal enum BindingKind { StorageBuffer, UniformBuffer, StorageImage, UniformTexelBuffer, UniformTexelBufferF16 }
 
 /// <summary>
 /// Everything that identifies one compute pipeline: the SPIR-V module, its bindings (set 0, in binding

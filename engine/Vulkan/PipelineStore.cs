@@ -33,6 +33,11 @@ internal sealed unsafe class PipelineStore : IDisposable
             .Where(n => n.StartsWith(ResourcePrefix) && n.EndsWith(".spv"))
             .Select(n => n[ResourcePrefix.Length..^4]).OrderBy(n => n).ToList();
 
+    static readonly Lazy<HashSet<string>> moduleSet = new(() => ModuleNames().ToHashSet());
+
+    /// <summary>Whether a SPIR-V module of this name is embedded.</summary>
+    public static bool HasModule(string module) => moduleSet.Value.Contains(module);
+
     public static byte[] ReadModule(string module)
     {
         using var s = typeof(PipelineStore).Assembly.GetManifestResourceStream(ResourcePrefix + module + ".spv")

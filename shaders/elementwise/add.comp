@@ -4,14 +4,15 @@
 // Dispatch: Emitter.ElementwiseGroups(count), local x = 256.
 #include "kiln.glsl"
 #include "elementwise.glsl"
+#include "storage.glsl"
 layout(constant_id = 0) const float ALPHA = 1.0;
 layout(constant_id = 1) const float BETA = 1.0;
-layout(std430, binding = 0) readonly buffer A { float a[]; };
-layout(std430, binding = 1) readonly buffer B { float b[]; };
-layout(std430, binding = 2) writeonly buffer C { float c[]; };
+layout(std430, binding = 0) readonly buffer A { act_t a[]; };
+layout(std430, binding = 1) readonly buffer B { act_t b[]; };
+layout(std430, binding = 2) writeonly buffer C { act_t c[]; };
 layout(push_constant) uniform P { uint count; } p;
 void main()
 {
     uint i = kiln_element_index();
-    if (i < p.count) c[i] = ALPHA * a[i] + BETA * b[i];
+    if (i < p.count) c[i] = act_t(ALPHA * float(a[i]) + BETA * float(b[i]));
 }

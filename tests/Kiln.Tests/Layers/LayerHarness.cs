@@ -15,7 +15,8 @@ public sealed record LayerResult(float[] Output, Shape OutputShape, float[][] In
 public static class LayerHarness
 {
     public static LayerResult Run(GpuContext context, Layer layer, Shape[] inputShapes, float[][] inputs,
-        IReadOnlyDictionary<string, float[]>? parameters = null, float[]? gradOutput = null, bool? texelReads = null)
+        IReadOnlyDictionary<string, float[]>? parameters = null, float[]? gradOutput = null, bool? texelReads = null,
+        Precision precision = Precision.Fp32)
     {
         var net = new Network();
         var ins = inputShapes.Select((s, i) => net.Input(InputName(i))).ToArray();
@@ -37,6 +38,7 @@ public static class LayerHarness
             LearningRate = 0f,
             Fuse = false,
             TexelReads = texelReads,
+            Precision = precision,
         });
         for (int i = 0; i < inputs.Length; i++) compiled.SetInput(InputName(i), inputs[i]);
         if (backward) compiled.SetInput("grad_y", gradOutput);
