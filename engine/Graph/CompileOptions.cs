@@ -60,6 +60,17 @@ public sealed record CompileOptions
     /// </summary>
     public bool? Autotune { get; init; }
 
+    /// <summary>
+    /// Loss scaling of training steps (<see cref="Kiln.LossScaling"/>). Null (the default): dynamic scaling from 2^16 when
+    /// training under <see cref="Precision.Fp16"/>, whose activation gradients are f16, and none under Fp32.
+    /// <see cref="LossScaling.Off"/> turns it off. Parameter gradients (<see cref="CompiledNetwork.Gradients"/>) hold
+    /// the scaled values; the update divides by the scale.
+    /// </summary>
+    public LossScaling? LossScaling { get; init; }
+
+    /// <summary>The loss scaling a training compile uses: <see cref="LossScaling"/>, or the default for the precision.</summary>
+    internal LossScaling EffectiveLossScaling => LossScaling ?? (Training && Precision == Precision.Fp16 ? new LossScaling() : Kiln.LossScaling.Off);
+
     public static CompileOptions For(string input, Shape shape, bool training = false) =>
         new() { InputShapes = new Dictionary<string, Shape> { [input] = shape }, Training = training };
 }

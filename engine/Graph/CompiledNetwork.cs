@@ -26,6 +26,7 @@ public sealed class CompiledNetwork : IDisposable
     bool disposed;
     float learningRate;
     uint seed;
+    float initialLossScale = 1f;
 
     public GpuContext Context { get; }
     public IReadOnlyDictionary<string, Tensor> Inputs { get; }
@@ -94,6 +95,7 @@ public sealed class CompiledNetwork : IDisposable
             foreach (var v in optimizerState) v.Tensor!.Upload(new float[v.Shape.Elements]);
             OptimizerState = optimizerState.ToDictionary(v => v.Name, v => v.Tensor!);
             learningRate = options.LearningRate;
+            initialLossScale = options.Training ? options.EffectiveLossScaling.Initial : 1f;
             seed = unchecked((uint)options.Seed);
             WriteState(step: 0);
 
@@ -200,7 +202,7 @@ public sealed class CompiledNetwork : IDisposable
     {
         ThrowIfDisposed();
         var w = state.ToArray();
-        return new StepState(Bits(w[0]), w[4], w[1], w[5], Bits(w[2]));
+        return new StepState(Bits(w[0]), w[4], w[1], w[5], Bits(w[2]), w[3], Bits(w[6]), Bits(w[7]));
     }
 
     /// <summary>
@@ -210,8 +212,8 @@ public sealed class CompiledNetwork : IDisposable
     public void WriteStepState(StepState s)
     {
         ThrowIfDisposed();
-        if (!float.IsFinite(s.BaseLearningRate) || !float.IsFinite(s.LearningRate) || !float.IsFinite(s.GradientScale))
-            throw new ArgumentException($"Step state has a non-finite rate or scale: {s}.");
+        if (!float.IsFinite(s.BaseLearningRate) || !float.IsFinite(s.LearningRate) || !float.IsFinite(s.GradientScale) || !(s.LossScale >= 1f && float.IsFinite(s.LossScale)))
+            throw new ArgumentException($"Step state has a non-finite rate or scale, or a loss scale below 1: {s}.");
         learningRate = s.BaseLearningRate;
         seed = s.Seed;
         var w = state.ToArray();
@@ -220,6 +222,10 @@ public sealed class CompiledNetwork : IDisposable
         w[2] = Word(s.Seed);
         w[4] = s.BaseLearningRate;
         w[5] = s.GradientScale;
+        w[3] = s.LossScale;
+        w[6] = Word(s.GoodSteps);
+        w[7] = Word(s.SkippedSteps);
+        w[8] = 0f;
         state.Upload(w);
     }
 
@@ -234,11 +240,12 @@ public sealed class CompiledNetwork : IDisposable
         if (step is { } s)
         {
             words[0] = Word(s);
+            words[3] = initialLossScale;
             words[5] = 1f;
+            words[6] = words[7] = words[8] = 0f;
         }
         words[1] = learningRate;
         words[2] = Word(seed);
-        words[3] = 1f;
         words[4] = learningRate;
         state.Upload(words);
     }

@@ -122,7 +122,7 @@ internal static class Compiler
         var inputGrads = new Dictionary<string, Value>();
         if (options.Training)
         {
-            Backward(list, lossNode!, emitter, paramGrads, options.InputGradients);
+            Backward(list, lossNode!, emitter, paramGrads, options.InputGradients, !options.EffectiveLossScaling.IsOff);
             if (options.InputGradients)
                 foreach (var c in list.Where(c => c.Layer == null && c.GradContributions.Count > 0))
                 {
@@ -263,13 +263,16 @@ internal static class Compiler
         return list.Where(c => !removed.Contains(c)).ToList();
     }
 
-    static void Backward(List<CNode> list, CNode lossNode, Emitter emitter, List<(Value, Value)> paramGrads, bool inputGrads)
+    static void Backward(List<CNode> list, CNode lossNode, Emitter emitter, List<(Value, Value)> paramGrads, bool inputGrads, bool lossScaling)
     {
         foreach (var c in list)
             c.NeedsGrad = c.Layer == null ? inputGrads : c.Layer.Parameters.Any(p => p.Trainable) || c.Inputs.Any(i => i.NeedsGrad);
         emitter.Phase = "backward";
         var seed = emitter.NewValue(lossNode.Shape, ValueKind.Transient, "loss.grad");
-        emitter.Fill(seed, 1f, "loss.grad_seed");
+        if (lossScaling)
+            emitter.Dispatch(new KernelSpec("optim/loss_seed", KernelSpec.Buffers(2), 0, Array.Empty<uint>(), 1), (1, 1, 1), Array.Empty<byte>(),
+                "loss.grad_seed", Arg.State, Arg.Out(seed));
+        else emitter.Fill(seed, 1f, "loss.grad_seed");
         lossNode.GradContributions.Add(seed);
 
         for (int k = list.Count - 1; k >= 0; k--)

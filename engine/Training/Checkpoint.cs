@@ -20,7 +20,7 @@ public sealed class Checkpoint
     /// <summary>Metadata keys.</summary>
     public const string FormatKey = "format", PresetKey = "preset", ArgumentsKey = "preset_arguments", InputShapeKey = "input_shape",
         StepKey = "step", BaseLearningRateKey = "base_learning_rate", LearningRateKey = "learning_rate", GradientScaleKey = "gradient_scale",
-        StepSeedKey = "step_seed", EpochKey = "epoch", MetricsKey = "metrics", SeedKey = "seed";
+        StepSeedKey = "step_seed", LossScaleKey = "loss_scale", LossScaleGoodStepsKey = "loss_scale_good_steps", SkippedStepsKey = "skipped_steps", EpochKey = "epoch", MetricsKey = "metrics", SeedKey = "seed";
     public const string Format = "kiln-checkpoint-1";
     // Metrics may hold infinities (the PSNR of a perfect reconstruction).
     static readonly JsonSerializerOptions Json = new() { NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals };
@@ -47,11 +47,16 @@ public sealed class Checkpoint
     public uint Step => Metadata.TryGetValue(StepKey, out var s) ? uint.Parse(s, CultureInfo.InvariantCulture) : 0;
     /// <summary>Epochs trained when it was saved.</summary>
     public int Epoch => Metadata.TryGetValue(EpochKey, out var s) ? int.Parse(s, CultureInfo.InvariantCulture) : 0;
-    /// <summary>The step state (step counter, base and current learning rate, clipping factor, seed) when it was saved.</summary>
+    /// <summary>The step state (step counter, base and current learning rate, clipping factor, seed, loss scale) when it was saved.</summary>
     public StepState? StepState =>
         Metadata.ContainsKey(StepKey) && Metadata.ContainsKey(BaseLearningRateKey) && Metadata.ContainsKey(LearningRateKey) && Metadata.ContainsKey(GradientScaleKey) && Metadata.ContainsKey(StepSeedKey)
-            ? new StepState(Step, Float(BaseLearningRateKey), Float(LearningRateKey), Float(GradientScaleKey), uint.Parse(Metadata[StepSeedKey], CultureInfo.InvariantCulture))
+            ? new StepState(Step, Float(BaseLearningRateKey), Float(LearningRateKey), Float(GradientScaleKey), uint.Parse(Metadata[StepSeedKey], CultureInfo.InvariantCulture),
+                Metadata.ContainsKey(LossScaleKey) ? Float(LossScaleKey) : 1f, Count(LossScaleGoodStepsKey), Count(SkippedStepsKey))
             : null;
+
+    uint Count(string key) => !Metadata.TryGetValue(key, out var s) ? 0
+        : uint.TryParse(s, NumberStyles.None, CultureInfo.InvariantCulture, out var v) ? v
+        : throw new KilnException($"{Path}: metadata {key}='{s}' is not a count.");
 
     float Float(string key) => float.TryParse(Metadata[key], NumberStyles.Float, CultureInfo.InvariantCulture, out var v) ? v
         : throw new KilnException($"{Path}: metadata {key}='{Metadata[key]}' is not a number.");
@@ -85,6 +90,9 @@ public sealed class Checkpoint
             [LearningRateKey] = state.LearningRate.ToString("R", CultureInfo.InvariantCulture),
             [GradientScaleKey] = state.GradientScale.ToString("R", CultureInfo.InvariantCulture),
             [StepSeedKey] = state.Seed.ToString(CultureInfo.InvariantCulture),
+            [LossScaleKey] = state.LossScale.ToString("R", CultureInfo.InvariantCulture),
+            [LossScaleGoodStepsKey] = state.GoodSteps.ToString(CultureInfo.InvariantCulture),
+            [SkippedStepsKey] = state.SkippedSteps.ToString(CultureInfo.InvariantCulture),
         };
         Safetensors.Write(path, tensors, meta);
     }
@@ -148,7 +156,12 @@ public sealed class Checkpoint
             if (!Tensors[name].Shape.SequenceEqual(t.Shape.ToArray()))
                 throw new KilnException($"{Path}: '{name}' is [{string.Join(",", Tensors[name].Shape)}] in the checkpoint, {t.Shape} in the network.");
         foreach (var (name, t) in wanted) t.Upload(Tensors[name].ToFloats());
-        if (stepState is { } state) net.WriteStepState(state);
+        if (stepState is { } state)
+        {
+            // A checkpoint from before loss scaling keeps the network's own scale.
+            if (!Metadata.ContainsKey(LossScaleKey)) state = state with { LossScale = net.ReadStepState().LossScale };
+            net.WriteStepState(state);
+        }
     }
 
     static string Names(List<string> names) =>

@@ -14,6 +14,13 @@ internal static class GradientClipping
 {
     public static void Emit(Emitter emitter, IReadOnlyList<Value> gradients, float maxNorm)
     {
+        var spec = new KernelSpec("optim/clip_scale", KernelSpec.Buffers(2), 0, new[] { KernelSpec.Word(maxNorm) }, 1);
+        emitter.Dispatch(spec, (1, 1, 1), Array.Empty<byte>(), "grad_norm.clip_scale", new Arg(null, Access.ReadWrite), Arg.In(SumOfSquares(emitter, gradients)));
+    }
+
+    /// <summary>The sum of squares of every element of every gradient (one f32 value), added in a fixed order.</summary>
+    public static Value SumOfSquares(Emitter emitter, IReadOnlyList<Value> gradients)
+    {
         var sums = new List<Value>();
         foreach (var g in gradients)
         {
@@ -37,7 +44,6 @@ internal static class GradientClipping
             if (sums.Count % 2 == 1) next.Add(sums[^1]);
             sums = next;
         }
-        var spec = new KernelSpec("optim/clip_scale", KernelSpec.Buffers(2), 0, new[] { KernelSpec.Word(maxNorm) }, 1);
-        emitter.Dispatch(spec, (1, 1, 1), Array.Empty<byte>(), "grad_norm.clip_scale", new Arg(null, Access.ReadWrite), Arg.In(sums[0]));
+        return sums[0];
     }
 }

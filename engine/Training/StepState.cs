@@ -10,4 +10,8 @@ namespace Kiln;
 /// <param name="LearningRate">The rate the last step used (the schedule's value; written by the GPU each step).</param>
 /// <param name="GradientScale">The last step's clipping factor (1 without clipping).</param>
 /// <param name="Seed">Seed of random layers (dropout masks hash it with the step).</param>
-public readonly record struct StepState(uint Step, float BaseLearningRate, float LearningRate, float GradientScale, uint Seed);
+/// <param name="LossScale">The loss scale of the next step (<see cref="LossScaling"/>; 1 without scaling).</param>
+/// <param name="GoodSteps">Finite steps in a row since the loss scale last changed.</param>
+/// <param name="SkippedSteps">Steps whose gradients were not finite under loss scaling, so nothing was updated.</param>
+public readonly record struct StepState(uint Step, float BaseLearningRate, float LearningRate, float GradientScale, uint Seed,
+    float LossScale = 1f, uint GoodSteps = 0, uint SkippedSteps = 0);

@@ -5,7 +5,8 @@ namespace Kiln.Training;
 
 /// <summary>
 /// The end of a training step, after the backward pass: this step's learning rate from the schedule, the
-/// gradient-clipping factor, each parameter's optimizer update (with L1/L2 regularisation), then the step counter.
+/// gradient-clipping factor and the loss scale's check (<see cref="LossScaling"/>), each parameter's optimizer update
+/// (with L1/L2 regularisation), then the step counter.
 /// Everything reads and writes the step-state buffer on the GPU, so the recorded step replays unchanged.
 /// </summary>
 internal static class UpdatePhase
@@ -18,7 +19,17 @@ internal static class UpdatePhase
         Validate(options);
         emitter.Phase = "update";
         options.Schedule.Emit(emitter);
-        if (options.ClipGradientNorm is { } maxNorm && parameters.Count > 0)
+        var scaling = options.EffectiveLossScaling;
+        if (!scaling.IsOff && parameters.Count > 0)
+        {
+            // Dynamic loss scaling checks the gradients for infinities and NaNs through their sum of squares, which
+            // global-norm clipping needs too: one kernel does both.
+            var total = GradientClipping.SumOfSquares(emitter, parameters.Select(p => p.Grad).ToList());
+            var spec = new KernelSpec("optim/loss_scale", KernelSpec.Buffers(2), 0,
+                new[] { KernelSpec.Word(options.ClipGradientNorm ?? 0f), (uint)scaling.GrowthInterval }, 1);
+            emitter.Dispatch(spec, (1, 1, 1), Array.Empty<byte>(), "loss_scale.update", new Arg(null, Access.ReadWrite), Arg.In(total));
+        }
+        else if (options.ClipGradientNorm is { } maxNorm && parameters.Count > 0)
             GradientClipping.Emit(emitter, parameters.Select(p => p.Grad).ToList(), maxNorm);
         foreach (var (param, grad, spec) in parameters)
         {
@@ -35,6 +46,7 @@ internal static class UpdatePhase
         if (o.Schedule is null) throw new ArgumentException("CompileOptions.Schedule is null; use new ConstantSchedule() for a fixed rate.");
         o.Optimizer.Validate();
         o.Schedule.Validate();
+        o.LossScaling?.Validate();
         if (o.ClipGradientNorm is { } c && !(c > 0 && float.IsFinite(c)))
             throw new ArgumentException($"CompileOptions.ClipGradientNorm must be positive and finite, got {c}.");
         if (!(o.L1 >= 0 && float.IsFinite(o.L1))) throw new ArgumentException($"CompileOptions.L1 must be >= 0, got {o.L1}.");

@@ -43,7 +43,7 @@ float bias_correction(float logBeta, float t)
 void main()
 {
     uint i = kiln_element_index();
-    if (i >= p.count) return;
+    if (i >= p.count || kiln_update_skipped()) return;
     float lr = state.learningRate;
     float t = float(state.step + 1u);
     float wi = w[i];

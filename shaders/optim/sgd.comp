@@ -15,7 +15,7 @@ layout(push_constant) uniform P { uint count; } p;
 void main()
 {
     uint i = kiln_element_index();
-    if (i >= p.count) return;
+    if (i >= p.count || kiln_update_skipped()) return;
     float wi = w[i];
     float d = kiln_update_gradient(g[i], wi) + WEIGHT_DECAY * wi;
     w[i] = wi - state.learningRate * d;

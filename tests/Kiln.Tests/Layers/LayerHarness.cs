@@ -39,6 +39,8 @@ public static class LayerHarness
             Fuse = false,
             TexelReads = texelReads,
             Precision = precision,
+            // Gradients as they are: a loss scale would multiply them (and overflow f16 for output gradients near 1).
+            LossScaling = LossScaling.Off,
         });
         for (int i = 0; i < inputs.Length; i++) compiled.SetInput(InputName(i), inputs[i]);
         if (backward) compiled.SetInput("grad_y", gradOutput);
