@@ -16,7 +16,7 @@ internal static class CliApp
                      [--json FILE] [--peer FILE] [--kernels] [--roofline]
                                              the workloads of BENCHMARKS.md (ids containing the words),
                                              GPU- and host-timed; --peer: ratio to torch_peer.py's JSON
-          kiln train PRESET [--epochs N] [--batch B] [--lr X] [--seed S] [--data PATH] [--out DIR]
+          kiln train PRESET [--epochs N] [--batch B] [--lr X] [--seed S] [--precision fp32|fp16] [--data PATH] [--out DIR]
                      [--set KEY=VALUE]... [--resume CHECKPOINT]
                                              train a preset (playground-circle/-xor/-gauss/-spiral,
                                              fashion-ae, fashion-ae2d, fashion-dae, inpaint-unet,
@@ -41,14 +41,14 @@ internal static class CliApp
                                              the kernels picked on this device vs CPU references
                                              (conv2d, conv_transpose2d, linear, pool2d, upsample)
           kiln demo inpaint|denoise|playground [--frames N] [--out DIR] [--size WxH] [--steps K] [--no-train] [--fps F] [--every N] [--serve PORT]
-                    [--images PATH] [--feedback] [--train-crop N] [--train-batch B] [--weights FILE|none]
+                    [--images PATH] [--feedback] [--train-crop N] [--train-batch B] [--weights FILE|none] [--precision fp32|fp16]
                                              a real-time demo run headless: PNG frames and stats.json;
                                              --serve shows it live at http://127.0.0.1:PORT; --images PATH (inpaint)
                                              takes the scene from an image file or folder; --feedback (denoise)
                                              feeds the previous denoised frame back as an input; --train-crop N,
                                              --train-batch B (denoise): train on B crops of NxN a step (0: whole
                                              frame); inpaint and denoise start from the shipped weights, --weights
-                                             FILE or none
+                                             FILE or none; --precision fp16: f16 activations
 
         environment: KILN_DEVICE=<index or name substring>, KILN_VALIDATION=1
         """;

@@ -30,6 +30,7 @@ internal static class DemoCommand
         (int W, int H)? size = null;
         double? fps = null;
         bool train = true, feedback = false;
+        var precision = Precision.Fp32;
         for (int i = 1; i < args.Length; i++)
         {
             string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"demo: {args[i]} needs a value");
@@ -49,6 +50,14 @@ internal static class DemoCommand
                     : throw new ArgumentException("demo: --train-crop needs a crop side in pixels (a multiple of 16), or 0 for the whole frame"); break;
                 case "--train-batch": trainBatch = PositiveInt(Next(), "--train-batch"); break;
                 case "--weights": weights = Next(); break;
+                case "--precision":
+                    precision = Next() switch
+                    {
+                        "fp32" => Precision.Fp32,
+                        "fp16" => Precision.Fp16,
+                        var other => throw new ArgumentException($"demo: --precision takes fp32 or fp16, got '{other}'"),
+                    };
+                    break;
                 default: return CliApp.Fail($"demo: unknown option '{args[i]}'");
             }
         }
@@ -58,13 +67,14 @@ internal static class DemoCommand
         if (feedback && name != "denoise") return CliApp.Fail("demo: --feedback applies to the denoise demo only");
         if ((trainCrop != null || trainBatch != null) && name != "denoise") return CliApp.Fail("demo: --train-crop and --train-batch apply to the denoise demo only");
         if (weights != null && name == "playground") return CliApp.Fail("demo: --weights applies to the inpaint and denoise demos only");
+        if (precision != Precision.Fp32 && name == "playground") return CliApp.Fail("demo: --precision applies to the inpaint and denoise demos only");
         using var context = GpuContext.Create();
         using var images = imagePath != null ? ImageScene.Load(context, imagePath) : null;
         if (images != null) Console.WriteLine($"scene: {images.Files.Count} image(s) from {imagePath}, {images.SecondsPerImage:0.#} s each");
         using RealtimeDemo demo = name switch
         {
-            "inpaint" => new InpaintingDemo(context, size?.W ?? 128, size?.H ?? 128, images: images),
-            "denoise" => new DenoisingDemo(context, size?.W ?? 64, size?.H ?? 64, feedback: feedback, trainingCrop: trainCrop, trainingBatch: trainBatch),
+            "inpaint" => new InpaintingDemo(context, size?.W ?? 128, size?.H ?? 128, images: images, precision: precision),
+            "denoise" => new DenoisingDemo(context, size?.W ?? 64, size?.H ?? 64, feedback: feedback, trainingCrop: trainCrop, trainingBatch: trainBatch, precision: precision),
             "playground" => new PlaygroundDemo(context, size?.W ?? 128, size?.H ?? 128),
             _ => throw new ArgumentException($"demo: unknown demo '{name}' (inpaint, denoise, playground)"),
         };

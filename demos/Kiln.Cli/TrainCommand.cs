@@ -9,7 +9,7 @@ using Spectre.Console;
 namespace Kiln.Cli;
 
 /// <summary>
-/// `kiln train PRESET [--epochs N] [--batch B] [--lr X] [--seed S] [--data PATH] [--out DIR] [--set KEY=VALUE]... [--resume CHECKPOINT]`:
+/// `kiln train PRESET [--epochs N] [--batch B] [--lr X] [--seed S] [--precision fp32|fp16] [--data PATH] [--out DIR] [--set KEY=VALUE]... [--resume CHECKPOINT]`:
 /// trains a preset of MODELS.md with progress bars and writes, into --out, metrics.json, loss.png, samples.png (or
 /// boundary.png for playground presets), latent.png for 2-D latents, and checkpoint.safetensors after every epoch.
 /// </summary>
@@ -20,6 +20,7 @@ internal static class TrainCommand
         string? name = null, data = null, outDir = null, resume = null;
         int? epochs = null, batch = null, seed = null;
         float? lr = null;
+        Precision? precision = null;
         var arguments = new Dictionary<string, string>();
         for (int i = 0; i < args.Length; i++)
         {
@@ -34,6 +35,14 @@ internal static class TrainCommand
                     break;
                 case "--lr":
                     lr = float.TryParse(Next(), NumberStyles.Float, CultureInfo.InvariantCulture, out var l) && l > 0 && float.IsFinite(l) ? l : throw new ArgumentException($"train: --lr takes a positive number, got '{args[i]}'");
+                    break;
+                case "--precision":
+                    precision = Next() switch
+                    {
+                        "fp32" => Precision.Fp32,
+                        "fp16" => Precision.Fp16,
+                        var p => throw new ArgumentException($"train: --precision takes fp32 or fp16, got '{p}'"),
+                    };
                     break;
                 case "--data": data = Next(); break;
                 case "--out": outDir = Next(); break;
@@ -57,6 +66,7 @@ internal static class TrainCommand
             BatchSize = batch ?? preset.Recipe.BatchSize,
             LearningRate = lr ?? preset.Recipe.LearningRate,
             Seed = seed ?? preset.Recipe.Seed,
+            Precision = precision ?? preset.Recipe.Precision,
         };
         outDir ??= Path.Combine("runs", name);
         Directory.CreateDirectory(outDir);
@@ -65,7 +75,7 @@ internal static class TrainCommand
         using var trainer = new Trainer(context, preset.Build, train, test, recipe);
         if (resume != null) Checkpoint.Read(resume).ResumeInto(trainer);
         AnsiConsole.MarkupLine($"[bold]{Markup.Escape(preset.ToString())}[/]: {Markup.Escape(preset.Description)}");
-        AnsiConsole.MarkupLine($"{train.Count} training / {test.Count} test examples, {recipe.Epochs} epochs of {trainer.StepsPerEpoch} steps (batch {recipe.BatchSize}), {Markup.Escape(recipe.Optimizer.ToString() ?? "")} lr {recipe.LearningRate}, seed {recipe.Seed}, on {Markup.Escape(context.Info.Name)}");
+        AnsiConsole.MarkupLine($"{train.Count} training / {test.Count} test examples, {recipe.Epochs} epochs of {trainer.StepsPerEpoch} steps (batch {recipe.BatchSize}), {Markup.Escape(recipe.Optimizer.ToString() ?? "")} lr {recipe.LearningRate}, seed {recipe.Seed}, {(recipe.Precision == Precision.Fp16 ? "f16 activations, " : "")}on {Markup.Escape(context.Info.Name)}");
 
         var steps = new List<(double Epoch, double Loss)>();
         string checkpoint = Path.Combine(outDir, "checkpoint.safetensors"), metrics = Path.Combine(outDir, "metrics.json");

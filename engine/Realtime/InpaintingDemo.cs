@@ -23,9 +23,10 @@ public sealed class InpaintingDemo : RealtimeDemo
     /// A demo on <paramref name="width"/> x <paramref name="height"/> frames (each a multiple of 2^(levels - 1)),
     /// the UNet of <paramref name="channels"/> (default <see cref="DefaultChannels"/>) trained with Adam. The scene is
     /// <paramref name="images"/> when given (the caller keeps and disposes it), else the procedural scene.
+    /// <paramref name="precision"/> Fp16 stores the network's activations as f16 (<see cref="CompileOptions.Precision"/>).
     /// </summary>
     public InpaintingDemo(GpuContext context, int width, int height, int[]? channels = null, float learningRate = 2e-3f, int seed = 1,
-        ImageScene? images = null)
+        ImageScene? images = null, Precision precision = Precision.Fp32)
         : base(context, 3 * width, height)
     {
         this.images = images;
@@ -43,7 +44,7 @@ public sealed class InpaintingDemo : RealtimeDemo
         paint = new PaintedMask(w, h);
         try
         {
-            net = OnlineNetwork.ForImages(context, InpaintUNet.Build(channels), InpaintUNet.BuildForTraining(channels), x, 3, learningRate, seed);
+            net = OnlineNetwork.ForImages(context, InpaintUNet.Build(channels), InpaintUNet.BuildForTraining(channels), x, 3, learningRate, seed, precision: precision);
         }
         catch
         {

@@ -40,15 +40,17 @@ internal sealed class OnlineNetwork : IDisposable
     /// <summary>
     /// An image-to-image network trained with Adam: inference on input "x" of <paramref name="input"/>'s shape; training
     /// on "x" of <paramref name="trainingInput"/>'s shape (by default the same: the whole frame; a batch of crops
-    /// otherwise) against "target" of <paramref name="targetChannels"/> channels at the training input's size.
+    /// otherwise) against "target" of <paramref name="targetChannels"/> channels at the training input's size. Both
+    /// networks are compiled at <paramref name="precision"/> (f16 activations under Fp16, with loss scaling for training).
     /// </summary>
     public static OnlineNetwork ForImages(GpuContext context, Network inference, Network training, Shape input, int targetChannels, float learningRate, int seed,
-        Shape? trainingInput = null)
+        Shape? trainingInput = null, Precision precision = Precision.Fp32)
     {
         var trainX = trainingInput ?? input;
         var (n, _, h, w) = trainX.Nchw;
-        return new OnlineNetwork(context, inference, training, CompileOptions.For("x", input), new CompileOptions
+        return new OnlineNetwork(context, inference, training, CompileOptions.For("x", input) with { Precision = precision }, new CompileOptions
         {
+            Precision = precision,
             InputShapes = new Dictionary<string, Shape> { ["x"] = trainX, ["target"] = new Shape(n, targetChannels, h, w) },
             Training = true,
             Optimizer = new Adam(),

@@ -38,6 +38,7 @@ internal sealed class Evaluator : IDisposable
             {
                 InputShapes = Trainer.BatchShapes(options, test, batch),
                 Seed = options.Seed,
+                Precision = options.Precision,
             });
         return net;
     }

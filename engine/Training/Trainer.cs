@@ -52,6 +52,7 @@ public sealed class Trainer : IDisposable
             L1 = options.L1,
             L2 = options.L2,
             Seed = options.Seed,
+            Precision = options.Precision,
             InputBuffers = 2,
         });
         try

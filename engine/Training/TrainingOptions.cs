@@ -16,6 +16,12 @@ public sealed record TrainingOptions
     /// <summary>L1 and L2 regularisation of weights (<see cref="CompileOptions.L1"/>, <see cref="CompileOptions.L2"/>).</summary>
     public float L1 { get; init; }
     public float L2 { get; init; }
+    /// <summary>
+    /// Storage and arithmetic of the training and evaluation networks (<see cref="CompileOptions.Precision"/>): under
+    /// <see cref="Kiln.Precision.Fp16"/> activations and their gradients are f16 with f32 master weights and dynamic loss
+    /// scaling (<see cref="LossScaling"/>).
+    /// </summary>
+    public Precision Precision { get; init; } = Precision.Fp32;
     /// <summary>Seed of parameter initialisation, shuffling and data corruption: the same seed gives the same metrics.</summary>
     public int Seed { get; init; }
     /// <summary>The quality measured on the test split besides its loss.</summary>
