@@ -73,7 +73,7 @@ public sealed class BatchNorm2d : Layer
     internal override void Backward(BackwardPass b)
     {
         var x = b.Input.Shape;
-        var dx = b.GradInput ?? b.Emitter.NewValue(x, ValueKind.Transient, $"{b.Name}.grad_in_unused");
+        var dx = b.GradInput ?? b.Emitter.NewValue(x, ValueKind.Transient, $"{b.Name}.grad_in_unused", b.GradOutput.ElementType);
         if (UseRunningStatistics)
         {
             var eval = new KernelSpec("batchnorm/batchnorm.bwd_eval", KernelSpec.Buffers(8), 12, new[] { KernelSpec.Word(Eps) }, NormKernels.ReduceLocal);

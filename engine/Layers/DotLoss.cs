@@ -31,12 +31,14 @@ public sealed class DotLoss : Layer
 
     internal override void Backward(BackwardPass b)
     {
+        if (b.GradInputs[0] == null && b.GradInputs[1] == null) return;
+        var dloss = LossReduction.Seed(b.Emitter, b.GradOutput, b.Name);
         for (int i = 0; i < 2; i++)
         {
             if (b.GradInputs[i] is not { } d) continue;
             var spec = new KernelSpec("loss/dot.bwd", KernelSpec.Buffers(3), 4, Array.Empty<uint>(), Emitter.ElementwiseLocal);
             b.Emitter.Dispatch(spec, b.Emitter.ElementwiseGroups(d.Shape.Elements), PushConstants.Ints((int)d.Shape.Elements),
-                $"{b.Name}.bwd{i}", Arg.In(b.Inputs[1 - i]), Arg.In(b.GradOutput), Arg.Out(d));
+                $"{b.Name}.bwd{i}", Arg.In(b.Inputs[1 - i]), Arg.In(dloss), Arg.Out(d));
         }
     }
 }

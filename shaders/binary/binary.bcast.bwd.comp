@@ -3,22 +3,23 @@
 // element of input WHICH, the sum of binary_grad over the `reduce` output elements that read it. A gather in a fixed
 // order, so no atomics and the same result every run. PER_GROUP: one workgroup per input element, its invocations
 // striding over the reduction and summing with kiln_workgroup_sum; else one invocation per input element.
-// Bindings: 0 a, 1 b, 2 dy (output shape), 3 d (shape of input WHICH).
+// Bindings: 0 a, 1 b, 2 dy (output shape), 3 d (shape of input WHICH) (act_t; the sums in f32).
 // Specialization: 0 OP (0 mul, 1 sub, 2 div, 3 add), 1 WHICH (0 = a, 1 = b), 2 PER_GROUP (0/1).
 // Push: count (elements of d), reduce (output elements per element of d), dims[6], sa[6], sb[6] as in binary.bcast.fwd.
 // Dispatch: PER_GROUP: NormKernels.PerItemGroups(count), local x = 64; else Emitter.ElementwiseGroups(count), local x = 256.
 #include "kiln.glsl"
 #include "elementwise.glsl"
+#include "storage.glsl"
 #define REDUCE_SIZE 64
 #include "reduce.glsl"
 #include "binary.glsl"
 layout(constant_id = 0) const int OP = 0;
 layout(constant_id = 1) const int WHICH = 0;
 layout(constant_id = 2) const int PER_GROUP = 0;
-layout(std430, binding = 0) readonly buffer A { float a[]; };
-layout(std430, binding = 1) readonly buffer B { float b[]; };
-layout(std430, binding = 2) readonly buffer DY { float dy[]; };
-layout(std430, binding = 3) writeonly buffer D { float d[]; };
+layout(std430, binding = 0) readonly buffer A { act_t a[]; };
+layout(std430, binding = 1) readonly buffer B { act_t b[]; };
+layout(std430, binding = 2) readonly buffer DY { act_t dy[]; };
+layout(std430, binding = 3) writeonly buffer D { act_t d[]; };
 layout(push_constant) uniform P { uint count; uint reduce; int dims[6]; int sa[6]; int sb[6]; } p;
 
 int own_stride(int k) { return WHICH == 0 ? p.sa[k] : p.sb[k]; }
@@ -59,13 +60,13 @@ void main()
                 ia += c * p.sa[k];
                 ib += c * p.sb[k];
             }
-            g += binary_grad(OP, WHICH, dy[o], a[ia], b[ib]);
+            g += binary_grad(OP, WHICH, float(dy[o]), float(a[ia]), float(b[ib]));
         }
     }
     if (PER_GROUP != 0)
     {
         const float total = kiln_workgroup_sum(g);
-        if (gl_LocalInvocationID.x == 0 && valid) d[j] = total;
+        if (gl_LocalInvocationID.x == 0 && valid) d[j] = act_t(total);
     }
-    else if (valid) d[j] = g;
+    else if (valid) d[j] = act_t(g);
 }

@@ -1,16 +1,17 @@
 #version 450
 // Clip (torch.clamp): y = min(max(x, LO), HI) elementwise, LO <= HI.
-// Bindings: 0 x, 1 y.  Specialization: 0 LO, 1 HI (floats).  Push: count.
+// Bindings: 0 x, 1 y (act_t).  Specialization: 0 LO, 1 HI (floats).  Push: count.
 // Dispatch: Emitter.ElementwiseGroups(count), local x = 256.
 #include "kiln.glsl"
 #include "elementwise.glsl"
+#include "storage.glsl"
 layout(constant_id = 0) const float LO = 0.0;
 layout(constant_id = 1) const float HI = 1.0;
-layout(std430, binding = 0) readonly buffer X { float x[]; };
-layout(std430, binding = 1) writeonly buffer Y { float y[]; };
+layout(std430, binding = 0) readonly buffer X { act_t x[]; };
+layout(std430, binding = 1) writeonly buffer Y { act_t y[]; };
 layout(push_constant) uniform P { uint count; } p;
 void main()
 {
     uint i = kiln_element_index();
-    if (i < p.count) y[i] = min(max(x[i], LO), HI);
+    if (i < p.count) y[i] = act_t(min(max(float(x[i]), LO), HI));
 }

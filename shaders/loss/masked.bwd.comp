@@ -2,27 +2,28 @@
 // Gradient of the masked losses (masked.fwd): grad[i] = SIGN * dloss[0] * m * d(err)/dp / den[0], with
 // d(err)/dp = 2 (p - t) (KIND 0, mse) or sign(p - t), 0 at equality (KIND 1, l1); SIGN 1 for the prediction,
 // -1 for the target. den comes from masked.den. Mask indexing as in masked.fwd.
-// Bindings: 0 prediction, 1 target, 2 mask, 3 den [1], 4 dloss [1], 5 grad.
+// Bindings: 0 prediction, 1 target, 2 mask (act_t), 3 den [1], 4 dloss [1] (float), 5 grad (act_t).
 // Specialization: 0 KIND, 1 BROADCAST, 2 SIGN (float).  Push: count, channels, inner.
 // Dispatch: Emitter.ElementwiseGroups(count), local x = 256.
 #include "kiln.glsl"
 #include "elementwise.glsl"
+#include "storage.glsl"
 layout(constant_id = 0) const int KIND = 0;
 layout(constant_id = 1) const int BROADCAST = 0;
 layout(constant_id = 2) const float SIGN = 1.0;
-layout(std430, binding = 0) readonly buffer Pr { float pred[]; };
-layout(std430, binding = 1) readonly buffer Tg { float target[]; };
-layout(std430, binding = 2) readonly buffer M { float mask[]; };
+layout(std430, binding = 0) readonly buffer Pr { act_t pred[]; };
+layout(std430, binding = 1) readonly buffer Tg { act_t target[]; };
+layout(std430, binding = 2) readonly buffer M { act_t mask[]; };
 layout(std430, binding = 3) readonly buffer D { float den[]; };
 layout(std430, binding = 4) readonly buffer DL { float dloss[]; };
-layout(std430, binding = 5) writeonly buffer G { float grad[]; };
+layout(std430, binding = 5) writeonly buffer G { act_t grad[]; };
 layout(push_constant) uniform P { uint count, channels, inner; } p;
 void main()
 {
     uint i = kiln_element_index();
     if (i >= p.count) return;
     uint mi = BROADCAST != 0 ? (i / (p.channels * p.inner)) * p.inner + i % p.inner : i;
-    float d = pred[i] - target[i];
+    float d = float(pred[i]) - float(target[i]);
     float de = KIND == 0 ? 2.0 * d : sign(d);
-    grad[i] = SIGN * dloss[0] * mask[mi] * de / den[0];
+    grad[i] = act_t(SIGN * dloss[0] * float(mask[mi]) * de / den[0]);
 }

@@ -1,18 +1,19 @@
 #version 450
 // Gradient of loss = mean((p - t)^2): grad[i] = SIGN * dloss[0] * 2 (p - t) / count
 // (SIGN = 1 for the prediction, -1 for the target).
-// Bindings: 0 prediction, 1 target, 2 dloss [1], 3 grad.  Specialization: 0 SIGN (float).  Push: count.
+// Bindings: 0 prediction, 1 target (act_t), 2 dloss [1] (float), 3 grad (act_t).  Specialization: 0 SIGN (float).  Push: count.
 // Dispatch: Emitter.ElementwiseGroups(count), local x = 256.
 #include "kiln.glsl"
 #include "elementwise.glsl"
+#include "storage.glsl"
 layout(constant_id = 0) const float SIGN = 1.0;
-layout(std430, binding = 0) readonly buffer Pr { float pred[]; };
-layout(std430, binding = 1) readonly buffer Tg { float target[]; };
+layout(std430, binding = 0) readonly buffer Pr { act_t pred[]; };
+layout(std430, binding = 1) readonly buffer Tg { act_t target[]; };
 layout(std430, binding = 2) readonly buffer DL { float dloss[]; };
-layout(std430, binding = 3) writeonly buffer G { float grad[]; };
+layout(std430, binding = 3) writeonly buffer G { act_t grad[]; };
 layout(push_constant) uniform P { uint count; } p;
 void main()
 {
     uint i = kiln_element_index();
-    if (i < p.count) grad[i] = SIGN * dloss[0] / float(p.count) * 2.0 * (pred[i] - target[i]);
+    if (i < p.count) grad[i] = act_t(SIGN * dloss[0] / float(p.count) * 2.0 * (float(pred[i]) - float(target[i])));
 }

@@ -6,18 +6,19 @@
 // 256 / ROW_LANES rows at a time): ROW_LANES = 1, invocation t takes rows begin + t, + 256, ... whole; ROW_LANES > 1
 // (many classes), lane l of a row takes classes l, l + ROW_LANES, ... (consecutive lanes, consecutive floats) and the
 // row's maximum and sums are fixed shared-memory trees over its lanes.
-// Bindings: 0 logits, 1 target, 2 result (the loss [1] when one workgroup runs, else partials [groups]).
+// Bindings: 0 logits, 1 target (act_t), 2 result (float) (the loss [1] when one workgroup runs, else partials [groups]).
 // Specialization: 0 FINISH, 1 DIVISOR (shaders/reduce/finish.glsl), 2 CLASSES (uint), 3 ROW_LANES (1, or a power of two
 // up to 256).  Push: rows (N), chunk (rows per workgroup, a multiple of 256 / ROW_LANES).
 // Dispatch: groups x 1 x 1 (engine/Layers/Loss/LossReduction.cs), local x = 256.
 #include "kiln.glsl"
+#include "storage.glsl"
 #define SPLIT_BINDING 2
 #define SPLIT_WIDTH 1
 #include "../reduce/split.glsl"
 layout(constant_id = 2) const uint CLASSES = 1;
 layout(constant_id = 3) const uint ROW_LANES = 1;
-layout(std430, binding = 0) readonly buffer X { float logits[]; };
-layout(std430, binding = 1) readonly buffer Tg { float target[]; };
+layout(std430, binding = 0) readonly buffer X { act_t logits[]; };
+layout(std430, binding = 1) readonly buffer Tg { act_t target[]; };
 layout(push_constant) uniform P { uint rows, chunk; } p;
 shared float row_tree[ROW_LANES == 1u ? 1 : REDUCE_SIZE];
 
@@ -47,13 +48,13 @@ void main()
         for (uint n = r.x + gl_LocalInvocationID.x; n < r.y; n += REDUCE_SIZE)
         {
             uint base = n * CLASSES;
-            float m = logits[base];
-            for (uint c = 1; c < CLASSES; c++) m = max(m, logits[base + c]);
+            float m = float(logits[base]);
+            for (uint c = 1; c < CLASSES; c++) m = max(m, float(logits[base + c]));
             float se = 0.0;
-            for (uint c = 0; c < CLASSES; c++) se += exp(logits[base + c] - m);
+            for (uint c = 0; c < CLASSES; c++) se += exp(float(logits[base + c]) - m);
             float lse = m + log(se);
             float row = 0.0;
-            for (uint c = 0; c < CLASSES; c++) row += target[base + c] * (logits[base + c] - lse);
+            for (uint c = 0; c < CLASSES; c++) row += float(target[base + c]) * (float(logits[base + c]) - lse);
             s -= row;
         }
     }
@@ -68,13 +69,13 @@ void main()
             bool live = n < r.y;
             uint base = n * CLASSES;
             float m = -3.402823466e38;
-            if (live) for (uint c = lane; c < CLASSES; c += ROW_LANES) m = max(m, logits[base + c]);
+            if (live) for (uint c = lane; c < CLASSES; c += ROW_LANES) m = max(m, float(logits[base + c]));
             m = row_combine(m, true);
             float se = 0.0;
-            if (live) for (uint c = lane; c < CLASSES; c += ROW_LANES) se += exp(logits[base + c] - m);
+            if (live) for (uint c = lane; c < CLASSES; c += ROW_LANES) se += exp(float(logits[base + c]) - m);
             float lse = m + log(row_combine(se, false));
             float row = 0.0;
-            if (live) for (uint c = lane; c < CLASSES; c += ROW_LANES) row += target[base + c] * (logits[base + c] - lse);
+            if (live) for (uint c = lane; c < CLASSES; c += ROW_LANES) row += float(target[base + c]) * (float(logits[base + c]) - lse);
             s -= row; // the workgroup tree adds the lanes' parts of each row
         }
     }

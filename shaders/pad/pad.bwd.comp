@@ -3,12 +3,13 @@
 // it. Zero mode: the one output pixel (iy + TOP, ix + LEFT). Replicate: along each axis the output range that
 // clamps to this index: [0, i + pad_before] for the first index, [i + pad_before, size_out - 1] for the last,
 // both for a size-1 axis, just i + pad_before in between.
-// Bindings: 0 dy [N,C,OH,OW]  1 dx [N,C,H,W]
+// Bindings: 0 dy [N,C,OH,OW] (act_t)  1 dx [N,C,H,W] (act_t)
 // Specialization: 0 MODE (0 zero, 1 replicate), 1 LEFT, 2 RIGHT, 3 TOP, 4 BOTTOM, 5 H, 6 W (H, W: 0 = from push constants)
 // Push constants: count (N*C*H*W), h, w
 // Dispatch: Emitter.ElementwiseGroups(count), local x = 256
 #include "kiln.glsl"
 #include "elementwise.glsl"
+#include "storage.glsl"
 
 layout(constant_id = 0) const int MODE = 0;
 layout(constant_id = 1) const int LEFT = 0;
@@ -19,8 +20,8 @@ layout(constant_id = 5) const int S_H = 0;
 layout(constant_id = 6) const int S_W = 0;
 
 layout(push_constant) uniform P { uint count; int h, w; } p;
-layout(std430, binding = 0) readonly buffer DY { float dy[]; };
-layout(std430, binding = 1) writeonly buffer DX { float dx[]; };
+layout(std430, binding = 0) readonly buffer DY { act_t dy[]; };
+layout(std430, binding = 1) writeonly buffer DX { act_t dx[]; };
 
 void main()
 {
@@ -42,7 +43,7 @@ void main()
     for (int oy = y0; oy <= y1; oy++)
     {
         const int row = base + oy * OW;
-        for (int ox = x0; ox <= x1; ox++) g += dy[row + ox];
+        for (int ox = x0; ox <= x1; ox++) g += float(dy[row + ox]);
     }
-    dx[i] = g;
+    dx[i] = act_t(g);
 }

@@ -3,12 +3,13 @@
 // output windows that contain it (one window when stride == kernel), so no atomics. Max recomputes each
 // window's argmax from x with pool.fwd's exact scan (first maximum, NaN wins) and takes dy only where this
 // element is it. Elements no window covers (the floor rule's leftover rows/columns) get 0.
-// Bindings: 0 x [N,C,H,W] (read for max only)  1 dy [N,C,OH,OW]  2 dx [N,C,H,W]
+// Bindings: 0 x [N,C,H,W] (act_t; read for max only)  1 dy [N,C,OH,OW] (act_t)  2 dx [N,C,H,W] (act_t)
 // Specialization: 0 MODE (0 max, 1 average), 1 KH, 2 KW, 3 SH, 4 SW, 5 H, 6 W, 7 OH, 8 OW (0 = from push constants)
 // Push constants: count (N*C*H*W), h, w, oh, ow
 // Dispatch: Emitter.ElementwiseGroups(count), local x = 256
 #include "kiln.glsl"
 #include "elementwise.glsl"
+#include "storage.glsl"
 
 layout(constant_id = 0) const int MODE = 0;
 layout(constant_id = 1) const int KH = 2;
@@ -20,9 +21,9 @@ layout(constant_id = 6) const int S_W = 0;
 layout(constant_id = 7) const int S_OH = 0;
 layout(constant_id = 8) const int S_OW = 0;
 
-layout(std430, binding = 0) readonly buffer X { float x[]; };
-layout(std430, binding = 1) readonly buffer DY { float dy[]; };
-layout(std430, binding = 2) writeonly buffer DX { float dx[]; };
+layout(std430, binding = 0) readonly buffer X { act_t x[]; };
+layout(std430, binding = 1) readonly buffer DY { act_t dy[]; };
+layout(std430, binding = 2) writeonly buffer DX { act_t dx[]; };
 
 layout(push_constant) uniform P { uint count; int h, w, oh, ow; } p;
 
@@ -41,7 +42,7 @@ void main()
     for (int oy = oy0; oy <= oy1; oy++)
         for (int ox = ox0; ox <= ox1; ox++)
         {
-            const float d = dy[(plane * OH + oy) * OW + ox];
+            const float d = float(dy[(plane * OH + oy) * OW + ox]);
             if (MODE == 0)
             {
                 const int base = plane * H * W + oy * SH * W + ox * SW;
@@ -50,12 +51,12 @@ void main()
                 for (int ky = 0; ky < KH; ky++)
                     for (int kx = 0; kx < KW; kx++)
                     {
-                        const float v = x[base + ky * W + kx];
+                        const float v = float(x[base + ky * W + kx]);
                         if (v > best || isnan(v)) { best = v; arg = ky * W + kx; }
                     }
                 if (base + arg == int(i)) g += d;
             }
             else g += d;
         }
-    dx[i] = MODE == 0 ? g : g / float(KH * KW);
+    dx[i] = act_t(MODE == 0 ? g : g / float(KH * KW));
 }

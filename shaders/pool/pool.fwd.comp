@@ -2,12 +2,13 @@
 // 2-D max or average pooling forward, padding 0, floor rule for the output size: one invocation per output
 // element. Max: the first maximum in window scan order wins, NaN propagates (PyTorch's rule, repeated exactly
 // by pool.bwd). Average: divides by the kernel area.
-// Bindings: 0 x [N,C,H,W]  1 y [N,C,OH,OW]
+// Bindings: 0 x [N,C,H,W] (act_t)  1 y [N,C,OH,OW] (act_t)
 // Specialization: 0 MODE (0 max, 1 average), 1 KH, 2 KW, 3 SH, 4 SW, 5 H, 6 W, 7 OH, 8 OW (0 = from push constants)
 // Push constants: count (N*C*OH*OW), h, w, oh, ow
 // Dispatch: Emitter.ElementwiseGroups(count), local x = 256
 #include "kiln.glsl"
 #include "elementwise.glsl"
+#include "storage.glsl"
 
 layout(constant_id = 0) const int MODE = 0;
 layout(constant_id = 1) const int KH = 2;
@@ -19,8 +20,8 @@ layout(constant_id = 6) const int S_W = 0;
 layout(constant_id = 7) const int S_OH = 0;
 layout(constant_id = 8) const int S_OW = 0;
 
-layout(std430, binding = 0) readonly buffer X { float x[]; };
-layout(std430, binding = 1) writeonly buffer Y { float y[]; };
+layout(std430, binding = 0) readonly buffer X { act_t x[]; };
+layout(std430, binding = 1) writeonly buffer Y { act_t y[]; };
 
 layout(push_constant) uniform P { uint count; int h, w, oh, ow; } p;
 
@@ -39,16 +40,16 @@ void main()
         for (int ky = 0; ky < KH; ky++)
             for (int kx = 0; kx < KW; kx++)
             {
-                const float v = x[base + ky * W + kx];
+                const float v = float(x[base + ky * W + kx]);
                 if (v > best || isnan(v)) best = v;
             }
-        y[i] = best;
+        y[i] = act_t(best);
     }
     else
     {
         float s = 0.0;
         for (int ky = 0; ky < KH; ky++)
-            for (int kx = 0; kx < KW; kx++) s += x[base + ky * W + kx];
-        y[i] = s / float(KH * KW);
+            for (int kx = 0; kx < KW; kx++) s += float(x[base + ky * W + kx]);
+        y[i] = act_t(s / float(KH * KW));
     }
 }

@@ -2,12 +2,13 @@
 // Upsampling backward as a gather: one invocation per INPUT element sums the output gradients that used
 // it, so no atomics. Nearest: its SCALE x SCALE block. Bilinear: the output rows/columns of output_window along each
 // axis (a superset of those whose neighbours include i), with upsample.fwd's weights recomputed by the same function.
-// Bindings: 0 dy [N,C,H*SCALE,W*SCALE]  1 dx [N,C,H,W]
+// Bindings: 0 dy [N,C,H*SCALE,W*SCALE] (act_t)  1 dx [N,C,H,W] (act_t)
 // Specialization: 0 MODE (0 nearest, 1 bilinear, 2 bilinear with align_corners), 1 SCALE, 2 H, 3 W (0 = from push constants)
 // Push constants: count (N*C*H*W), h, w
 // Dispatch: Emitter.ElementwiseGroups(count), local x = 256
 #include "kiln.glsl"
 #include "elementwise.glsl"
+#include "storage.glsl"
 
 layout(constant_id = 0) const int MODE = 0;
 layout(constant_id = 1) const int SCALE = 2;
@@ -37,8 +38,8 @@ void upsample_source(int o, int size, out int i0, out int i1, out float l)
     l = src - float(i0);
 }
 
-layout(std430, binding = 0) readonly buffer DY { float dy[]; };
-layout(std430, binding = 1) writeonly buffer DX { float dx[]; };
+layout(std430, binding = 0) readonly buffer DY { act_t dy[]; };
+layout(std430, binding = 1) writeonly buffer DX { act_t dx[]; };
 
 // Weight of input index `at` in output index `o` along one axis.
 float axis_weight(int o, int size, int at)
@@ -78,7 +79,7 @@ void main()
     if (MODE == 0)
     {
         for (int dy0 = 0; dy0 < SCALE; dy0++)
-            for (int dx0 = 0; dx0 < SCALE; dx0++) g += dy[base + (iy * SCALE + dy0) * OW + ix * SCALE + dx0];
+            for (int dx0 = 0; dx0 < SCALE; dx0++) g += float(dy[base + (iy * SCALE + dy0) * OW + ix * SCALE + dx0]);
     }
     else
     {
@@ -93,10 +94,10 @@ void main()
             for (int ox = ox0; ox < ox1; ox++)
             {
                 const float wx = axis_weight(ox, W, ix);
-                if (wx != 0.0) row += wx * dy[base + oy * OW + ox];
+                if (wx != 0.0) row += wx * float(dy[base + oy * OW + ox]);
             }
             g += wy * row;
         }
     }
-    dx[i] = g;
+    dx[i] = act_t(g);
 }

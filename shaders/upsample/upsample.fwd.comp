@@ -2,12 +2,13 @@
 // Upsampling by an integer SCALE over [N,C,H,W]: nearest (source pixel dst / SCALE: PyTorch's nearest, ONNX Resize
 // asymmetric + floor) or bilinear (source coordinate src by upsample_src, neighbours i0 = floor(src) and
 // min(i0 + 1, size - 1), weights 1 - frac, frac). One invocation per output element.
-// Bindings: 0 x [N,C,H,W]  1 y [N,C,H*SCALE,W*SCALE]
+// Bindings: 0 x [N,C,H,W] (act_t)  1 y [N,C,H*SCALE,W*SCALE] (act_t)
 // Specialization: 0 MODE (0 nearest, 1 bilinear, 2 bilinear with align_corners), 1 SCALE, 2 H, 3 W (0 = from push constants)
 // Push constants: count (N*C*OH*OW), h, w
 // Dispatch: Emitter.ElementwiseGroups(count), local x = 256
 #include "kiln.glsl"
 #include "elementwise.glsl"
+#include "storage.glsl"
 
 layout(constant_id = 0) const int MODE = 0;
 layout(constant_id = 1) const int SCALE = 2;
@@ -37,8 +38,8 @@ void upsample_source(int o, int size, out int i0, out int i1, out float l)
     l = src - float(i0);
 }
 
-layout(std430, binding = 0) readonly buffer X { float x[]; };
-layout(std430, binding = 1) writeonly buffer Y { float y[]; };
+layout(std430, binding = 0) readonly buffer X { act_t x[]; };
+layout(std430, binding = 1) writeonly buffer Y { act_t y[]; };
 
 void main()
 {
@@ -57,6 +58,6 @@ void main()
     float ly, lx;
     upsample_source(oy, H, y0, y1, ly);
     upsample_source(ox, W, x0, x1, lx);
-    y[i] = (1.0 - ly) * ((1.0 - lx) * x[base + y0 * W + x0] + lx * x[base + y0 * W + x1])
-         + ly * ((1.0 - lx) * x[base + y1 * W + x0] + lx * x[base + y1 * W + x1]);
+    y[i] = act_t((1.0 - ly) * ((1.0 - lx) * float(x[base + y0 * W + x0]) + lx * float(x[base + y0 * W + x1]))
+         + ly * ((1.0 - lx) * float(x[base + y1 * W + x0]) + lx * float(x[base + y1 * W + x1])));
 }

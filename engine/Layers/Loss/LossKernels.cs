@@ -42,12 +42,14 @@ internal static class LossKernels
 
     public static void Backward(BackwardPass b, LossKind kind)
     {
+        if (b.GradInputs[0] == null && b.GradInputs[1] == null) return;
+        var dloss = LossReduction.Seed(b.Emitter, b.GradOutput, b.Name);
         for (int i = 0; i < 2; i++)
         {
             if (b.GradInputs[i] is not { } d) continue;
             var spec = new KernelSpec($"loss/{Module(kind)}.bwd", KernelSpec.Buffers(4), 4, new[] { KernelSpec.Word(i == 0 ? 1f : -1f) }, Emitter.ElementwiseLocal);
             b.Emitter.Dispatch(spec, b.Emitter.ElementwiseGroups(d.Shape.Elements), PushConstants.Ints((int)d.Shape.Elements),
-                $"{b.Name}.bwd{i}", Arg.In(b.Inputs[0]), Arg.In(b.Inputs[1]), Arg.In(b.GradOutput), Arg.Out(d));
+                $"{b.Name}.bwd{i}", Arg.In(b.Inputs[0]), Arg.In(b.Inputs[1]), Arg.In(dloss), Arg.Out(d));
         }
     }
 
@@ -78,6 +80,7 @@ internal static class LossKernels
         if (b.GradInputs[2] is { } dm) b.Emitter.Fill(dm, 0f, $"{b.Name}.bwd_mask");
         if (b.GradInputs[0] == null && b.GradInputs[1] == null) return;
         var (broadcast, channels, inner) = Layout(b.Inputs[0], b.Inputs[2]);
+        var dloss = LossReduction.Seed(b.Emitter, b.GradOutput, b.Name);
         var den = b.Emitter.NewValue(new Shape(1), ValueKind.Transient, $"{b.Name}.mask_sum");
         // The forward's split of the mask (planned from the prediction's size), so the forward's denominator bits.
         long maskCount = b.Inputs[2].Shape.Elements;
@@ -90,7 +93,7 @@ internal static class LossKernels
             var spec = new KernelSpec("loss/masked.bwd", KernelSpec.Buffers(6), 12,
                 new[] { (uint)kind, broadcast ? 1u : 0u, KernelSpec.Word(i == 0 ? 1f : -1f) }, Emitter.ElementwiseLocal);
             b.Emitter.Dispatch(spec, b.Emitter.ElementwiseGroups(d.Shape.Elements), PushConstants.Ints((int)d.Shape.Elements, channels, inner),
-                $"{b.Name}.bwd{i}", Arg.In(b.Inputs[0]), Arg.In(b.Inputs[1]), Arg.In(b.Inputs[2]), Arg.In(den), Arg.In(b.GradOutput), Arg.Out(d));
+                $"{b.Name}.bwd{i}", Arg.In(b.Inputs[0]), Arg.In(b.Inputs[1]), Arg.In(b.Inputs[2]), Arg.In(den), Arg.In(dloss), Arg.Out(d));
         }
     }
 }

@@ -63,21 +63,37 @@ internal static class LossReduction
     /// <summary>
     /// Runs the first level <paramref name="module"/> over <paramref name="inputs"/> (its bindings, in order, before the
     /// result's) and, when split, shaders/reduce/finish.comp, leaving the finished value in <paramref name="result"/>.
-    /// <paramref name="constants"/> are the module's own specialization constants (ids 2, 3, ...).
+    /// <paramref name="constants"/> are the module's own specialization constants (ids 2, 3, ...). The reduction writes
+    /// f32; a result stored otherwise (a loss that is an intermediate value of an f16-storage network, not its loss)
+    /// gets the f32 value converted.
     /// </summary>
     public static void Emit(Emitter e, string module, ReductionPlan plan, int width, ReductionFinish finish, float divisor,
         uint[] constants, byte[] push, Value result, string label, params Arg[] inputs)
     {
+        var value = result.ElementType == ElementType.F32 ? result : e.NewValue(result.Shape, ValueKind.Transient, $"{label}.f32");
         var spec = new KernelSpec(module, KernelSpec.Buffers(inputs.Length + 1), (uint)push.Length,
             new[] { (uint)finish, KernelSpec.Word(divisor) }.Concat(constants).ToArray(), Local);
         if (plan.Groups == 1)
+            e.Dispatch(spec, (1, 1, 1), push, label, inputs.Append(Arg.Out(value)).ToArray());
+        else
         {
-            e.Dispatch(spec, (1, 1, 1), push, label, inputs.Append(Arg.Out(result)).ToArray());
-            return;
+            var partial = e.NewValue(new Shape(plan.Groups, width), ValueKind.Transient, $"{label}.partial");
+            e.Dispatch(spec, ((uint)plan.Groups, 1, 1), push, label, inputs.Append(Arg.Out(partial)).ToArray());
+            var sum = new KernelSpec("reduce/finish", KernelSpec.Buffers(2), 4, new[] { (uint)finish, KernelSpec.Word(divisor), (uint)width }, Local);
+            e.Dispatch(sum, (1, 1, 1), PushConstants.Ints(plan.Groups), $"{label}.finish", Arg.In(partial), Arg.Out(value));
         }
-        var partial = e.NewValue(new Shape(plan.Groups, width), ValueKind.Transient, $"{label}.partial");
-        e.Dispatch(spec, ((uint)plan.Groups, 1, 1), push, label, inputs.Append(Arg.Out(partial)).ToArray());
-        var sum = new KernelSpec("reduce/finish", KernelSpec.Buffers(2), 4, new[] { (uint)finish, KernelSpec.Word(divisor), (uint)width }, Local);
-        e.Dispatch(sum, (1, 1, 1), PushConstants.Ints(plan.Groups), $"{label}.finish", Arg.In(partial), Arg.Out(result));
+        if (value != result) e.Convert(value, result, $"{label}.store");
+    }
+
+    /// <summary>
+    /// A loss's gradient input (dloss, one element) as the f32 value its backward kernels bind: the network's backward
+    /// seed is f32; a loss that is an intermediate value of an f16-storage network gets an f16 gradient, converted here.
+    /// </summary>
+    public static Value Seed(Emitter e, Value gradOutput, string label)
+    {
+        if (gradOutput.ElementType == ElementType.F32) return gradOutput;
+        var seed = e.NewValue(gradOutput.Shape, ValueKind.Transient, $"{label}.seed_f32");
+        e.Convert(gradOutput, seed, $"{label}.seed");
+        return seed;
     }
 }

@@ -34,13 +34,15 @@ internal static class Loss2Kernels
 
     public static void HuberBackward(BackwardPass b, float delta)
     {
+        if (b.GradInputs[0] == null && b.GradInputs[1] == null) return;
+        var dloss = LossReduction.Seed(b.Emitter, b.GradOutput, b.Name);
         for (int i = 0; i < 2; i++)
         {
             if (b.GradInputs[i] is not { } d) continue;
             var spec = new KernelSpec("loss/huber.bwd", KernelSpec.Buffers(4), 4,
                 new[] { KernelSpec.Word(delta), KernelSpec.Word(i == 0 ? 1f : -1f) }, Emitter.ElementwiseLocal);
             b.Emitter.Dispatch(spec, b.Emitter.ElementwiseGroups(d.Shape.Elements), PushConstants.Ints((int)d.Shape.Elements),
-                $"{b.Name}.bwd{i}", Arg.In(b.Inputs[0]), Arg.In(b.Inputs[1]), Arg.In(b.GradOutput), Arg.Out(d));
+                $"{b.Name}.bwd{i}", Arg.In(b.Inputs[0]), Arg.In(b.Inputs[1]), Arg.In(dloss), Arg.Out(d));
         }
     }
 
@@ -51,12 +53,14 @@ internal static class Loss2Kernels
 
     public static void BceBackward(BackwardPass b)
     {
+        if (b.GradInputs[0] == null && b.GradInputs[1] == null) return;
+        var dloss = LossReduction.Seed(b.Emitter, b.GradOutput, b.Name);
         for (int i = 0; i < 2; i++)
         {
             if (b.GradInputs[i] is not { } d) continue;
             var spec = new KernelSpec("loss/bce.bwd", KernelSpec.Buffers(4), 4, new[] { (uint)i }, Emitter.ElementwiseLocal);
             b.Emitter.Dispatch(spec, b.Emitter.ElementwiseGroups(d.Shape.Elements), PushConstants.Ints((int)d.Shape.Elements),
-                $"{b.Name}.bwd{i}", Arg.In(b.Inputs[0]), Arg.In(b.Inputs[1]), Arg.In(b.GradOutput), Arg.Out(d));
+                $"{b.Name}.bwd{i}", Arg.In(b.Inputs[0]), Arg.In(b.Inputs[1]), Arg.In(dloss), Arg.Out(d));
         }
     }
 
@@ -74,6 +78,7 @@ internal static class Loss2Kernels
         if (b.GradInputs[0] == null && b.GradInputs[1] == null) return;
         var s = b.Inputs[0].Shape;
         int rows = s[0], classes = s[1];
+        var dloss = LossReduction.Seed(b.Emitter, b.GradOutput, b.Name);
         var stats = b.Emitter.NewValue(new Shape(rows, 2), ValueKind.Transient, $"{b.Name}.row_stats");
         var rowSpec = new KernelSpec("loss/softmax_ce.rows", KernelSpec.Buffers(3), 4, new[] { (uint)classes }, Emitter.ElementwiseLocal);
         b.Emitter.Dispatch(rowSpec, b.Emitter.ElementwiseGroups(rows), PushConstants.Ints(rows), $"{b.Name}.bwd_rows",
@@ -83,7 +88,7 @@ internal static class Loss2Kernels
             if (b.GradInputs[i] is not { } d) continue;
             var spec = new KernelSpec("loss/softmax_ce.bwd", KernelSpec.Buffers(5), 8, new[] { (uint)classes, (uint)i }, Emitter.ElementwiseLocal);
             b.Emitter.Dispatch(spec, b.Emitter.ElementwiseGroups(d.Shape.Elements), PushConstants.Ints((int)d.Shape.Elements, rows),
-                $"{b.Name}.bwd{i}", Arg.In(b.Inputs[0]), Arg.In(b.Inputs[1]), Arg.In(stats), Arg.In(b.GradOutput), Arg.Out(d));
+                $"{b.Name}.bwd{i}", Arg.In(b.Inputs[0]), Arg.In(b.Inputs[1]), Arg.In(stats), Arg.In(dloss), Arg.Out(d));
         }
     }
 }
