@@ -106,7 +106,10 @@ public sealed class MatMul : Layer
         }
     }
 
-    /// <summary>Where an operand's per-batch gradient goes: the gradient itself, or a transient over the full batch to be summed.</summary>
+    /// <summary>
+    /// Where an operand's per-batch gradient goes: the gradient itself, or a transient over the full batch to be summed,
+    /// of the gradient's element type (an f16 activation gradient, or an f32 weight gradient).
+    /// </summary>
     static Value Target(Emitter e, Value grad, int[] operandBatch, Dims d, int rows, int cols, string name) =>
-        operandBatch.SequenceEqual(d.Batch) ? grad : e.NewValue(new Shape(d.Batch.Append(rows).Append(cols).ToArray()), ValueKind.Transient, name);
+        operandBatch.SequenceEqual(d.Batch) ? grad : e.NewValue(new Shape(d.Batch.Append(rows).Append(cols).ToArray()), ValueKind.Transient, name, grad.ElementType);
 }

@@ -10,6 +10,19 @@
 // (no bias, no activation) to C[s * M * N + ...] and shaders/reduce/partials.comp adds the chunks in order,
 // then applies bias and activation. Used when there are too few blocks of C to fill every core.
 // Bindings: 0 A  1 B  2 bias [N] (unused when HAS_BIAS=0)  3 C [M,N] (or [splits, M, N] partials)
+// Element types: every buffer is float in the f32 builds. In the f16-storage builds (<module>.f16, KILN_F16_STORAGE:
+// CompileOptions.Precision Fp16) an operand is an activation or activation gradient (act_t) or a parameter, parameter
+// gradient or partial sum (float), fixed per module by two defines (shaders/Variants.props):
+//   0 A (act_t)      x, dY: always an activation
+//   1 B (float)      a weight W; (act_t) with KILN_B_ACT: an activation (X in dW = dY^T X, MatMul's second input, dY)
+//   2 bias (float)   declared as uint bits (read through uintBitsToFloat) so that a product without a bias can bind
+//                    any operand in its place, whatever its width; only Linear's forward binds a bias (always f32)
+//   3 C (act_t)      y, dX; (float) with KILN_C_FLOAT: a weight gradient dW, or split-K partial sums
+// Modules: linear.gemm (B float, C act_t), linear.gemm.b_act, linear.gemm.c_float, linear.gemm.b_act.c_float;
+// texel reads (A, B texel views, of either width): linear.gemm.texel (C act_t), linear.gemm.texel.c_float; batched
+// (MatMul): linear.gemm.batched (B float, C act_t), linear.gemm.batched.b_act, linear.gemm.batched.b_act.c_float.
+// LinearGemm.StorageVariant names the variant from the operands' element types, and only where one is f16
+// (so f32 plans run the modules they always did; in the f32 builds the variants are the same code).
 // Specialization: 0 TRANS_A, 1 TRANS_B, 2 HAS_BIAS, 3 ACT (activation code), 4 SLOPE (float),
 //                 5 M, 6 N, 7 K (0 = from push constants), 8 BM, 9 BN (1..8), 10 K_SPLIT (0 = no split)
 // Push constants: m, n, k
@@ -22,8 +35,19 @@
 // dimension, 0 where that operand broadcasts).
 #include "kiln.glsl"
 #include "elementwise.glsl"
+#include "storage.glsl"
 
 #define B_MAX 8
+#ifdef KILN_B_ACT
+#define b_t act_t
+#else
+#define b_t float
+#endif
+#ifdef KILN_C_FLOAT
+#define c_t float
+#else
+#define c_t act_t
+#endif
 
 layout(constant_id = 0) const int TRANS_A = 0;
 layout(constant_id = 1) const int TRANS_B = 0;
@@ -40,19 +64,19 @@ layout(constant_id = 10) const int K_SPLIT = 0;
 #if KILN_TEXEL_READS
 // Variant linear/linear.gemm.texel (shaders/Variants.props; CompileOptions.TexelReads, the default on CPU devices such as
 // lavapipe, where a storage-buffer read is a loop over the SIMD lanes and a texel fetch a branch-free gather): A and B
-// through R32_SFLOAT texel views.
+// through R32_SFLOAT texel views (R16_SFLOAT where the value is f16: Emitter.Dispatch).
 layout(binding = 0) uniform samplerBuffer aTexels;
 layout(binding = 1) uniform samplerBuffer bTexels;
 #define A_AT(i) texelFetch(aTexels, i).r
 #define B_AT(i) texelFetch(bTexels, i).r
 #else
-layout(std430, binding = 0) readonly buffer A { float a[]; };
-layout(std430, binding = 1) readonly buffer B { float b[]; };
-#define A_AT(i) a[i]
-#define B_AT(i) b[i]
+layout(std430, binding = 0) readonly buffer A { act_t a[]; };
+layout(std430, binding = 1) readonly buffer B { b_t b[]; };
+#define A_AT(i) float(a[i])
+#define B_AT(i) float(b[i])
 #endif
-layout(std430, binding = 2) readonly buffer Bias { float bias[]; };
-layout(std430, binding = 3) writeonly buffer C { float c[]; };
+layout(std430, binding = 2) readonly buffer Bias { uint biasBits[]; };
+layout(std430, binding = 3) writeonly buffer C { c_t c[]; };
 
 #ifdef KILN_BATCHED
 layout(push_constant) uniform P { int m, n, k; int batchDims[4]; int strideA[4]; int strideB[4]; } p;
@@ -117,8 +141,8 @@ void main()
         {
             const int n = n0 + j;
             if (n >= N) break;
-            if (K_SPLIT > 0) c[outBase + m * N + n] = acc[i][j];
-            else c[offC + m * N + n] = kiln_activate(acc[i][j] + (HAS_BIAS != 0 ? bias[n] : 0.0), ACT, SLOPE);
+            if (K_SPLIT > 0) c[outBase + m * N + n] = c_t(acc[i][j]);
+            else c[offC + m * N + n] = c_t(kiln_activate(acc[i][j] + (HAS_BIAS != 0 ? uintBitsToFloat(biasBits[n]) : 0.0), ACT, SLOPE));
         }
     }
 }

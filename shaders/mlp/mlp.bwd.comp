@@ -4,18 +4,19 @@
 // layers: the rows' deltas and the layer's inputs (from x, the saved h) sit in two shared buffers, the
 // layer's weight in a third; the tile's weight and bias gradients, summed over its rows in a fixed order, are
 // added to the workgroup's own slot of partial (no atomics: deterministic); mlp.reduce sums the slots.
-// Bindings: 0 x, 1 y, 2 h (saved hidden outputs), 3 dy, 4 dx (written when INPUT_GRAD), 5 partial
-// [groups, packed parameter count], 6.. parameters (include/mlp.glsl).
+// Bindings: 0 x, 1 y, 2 h (saved hidden outputs), 3 dy, 4 dx (written when INPUT_GRAD) (all act_t), 5 partial
+// [groups, packed parameter count] (float), 6.. parameters (float, include/mlp.glsl).
 // Specialization: include/mlp.glsl's shape, 19 INPUT_GRAD.  Push: n, packed parameter count.
 #define MLP_PARAM_BASE 6
 #include "kiln.glsl"
 #include "mlp.glsl"
+#include "storage.glsl"
 layout(constant_id = 19) const int INPUT_GRAD = 0;
-layout(std430, binding = 0) readonly buffer X { float x[]; };
-layout(std430, binding = 1) readonly buffer Y { float y[]; };
-layout(std430, binding = 2) readonly buffer H { float h[]; };
-layout(std430, binding = 3) readonly buffer DY { float dy[]; };
-layout(std430, binding = 4) writeonly buffer DX { float dx[]; };
+layout(std430, binding = 0) readonly buffer X { act_t x[]; };
+layout(std430, binding = 1) readonly buffer Y { act_t y[]; };
+layout(std430, binding = 2) readonly buffer H { act_t h[]; };
+layout(std430, binding = 3) readonly buffer DY { act_t dy[]; };
+layout(std430, binding = 4) writeonly buffer DX { act_t dx[]; };
 layout(std430, binding = 5) buffer Part { float part[]; };
 layout(push_constant) uniform P { uint n; uint count; } p;
 #define T 32
@@ -38,7 +39,7 @@ void main()
         uint d = 0; // buffer holding the deltas
         int wl = mlp_width(L);
         for (int j = 0; j < wl; j++)
-            sb[r * MLP_MAX_WIDTH + j] = valid ? dy[row * wl + j] * mlp_act_grad(mlp_act(L - 1), y[row * wl + j]) : 0.0;
+            sb[r * MLP_MAX_WIDTH + j] = valid ? float(dy[row * wl + j]) * mlp_act_grad(mlp_act(L - 1), float(y[row * wl + j])) : 0.0;
         for (int l = L - 1; l >= 0; l--)
         {
             int fin = mlp_width(l), fout = mlp_width(l + 1);
@@ -47,7 +48,7 @@ void main()
             MLP_STAGE(sw, 2 * l, fout * fin)
             for (int k = 0; k < fin; k++)
                 sb[A + r * MLP_MAX_WIDTH + k] = !valid ? 0.0
-                    : l == 0 ? x[row * fin + k] : h[row * uint(hidden) + uint(mlp_hidden_offset(l - 1) + k)];
+                    : l == 0 ? float(x[row * fin + k]) : float(h[row * uint(hidden) + uint(mlp_hidden_offset(l - 1) + k)]);
             barrier();
             // Weight gradient: four inputs k..k+3 of output j per item, summed over the tile's rows in order.
             uint base = wg * p.count + uint(mlp_param_offset(l));
@@ -91,7 +92,7 @@ void main()
                 for (int i = 0; i < 4 && k + i < fin; i++)
                 {
                     if (l > 0) sb[ar + k + i] = s[i] * mlp_act_grad(mlp_act(l - 1), sb[ar + k + i]);
-                    else if (valid) dx[row * fin + k + i] = s[i];
+                    else if (valid) dx[row * fin + k + i] = act_t(s[i]);
                 }
             }
             d = 1 - d;

@@ -12,20 +12,21 @@
 // products run, and stored into shared memory when it is free. The layer loop is unrolled so that every layer's gradient block stays in registers across all
 // the workgroup's tiles; at the end the blocks (and the bias sums, combined in a fixed order) are written to
 // the workgroup's slot of partial (no atomics: deterministic), which mlp.reduce sums in slot order.
-// Bindings: 0 x, 1 y, 2 h (saved hidden outputs), 3 dy, 4 dx (written when INPUT_GRAD), 5 partial
-// [groups, packed parameter count], 6.. parameters (include/mlp.glsl).
+// Bindings: 0 x, 1 y, 2 h (saved hidden outputs), 3 dy, 4 dx (written when INPUT_GRAD) (all act_t), 5 partial
+// [groups, packed parameter count] (float), 6.. parameters (float, include/mlp.glsl).
 // Specialization: include/mlp.glsl's shape, 19 INPUT_GRAD.  Push: n, packed parameter count.  Local size 256.
 #extension GL_EXT_control_flow_attributes : require
 #define MLP_PARAM_BASE 6
 #include "kiln.glsl"
 #include "mlp.glsl"
 #include "mlp_tile.glsl"
+#include "storage.glsl"
 layout(constant_id = 19) const int INPUT_GRAD = 0;
-layout(std430, binding = 0) readonly buffer X { float x[]; };
-layout(std430, binding = 1) readonly buffer Y { float y[]; };
-layout(std430, binding = 2) readonly buffer H { float h[]; };
-layout(std430, binding = 3) readonly buffer DY { float dy[]; };
-layout(std430, binding = 4) writeonly buffer DX { float dx[]; };
+layout(std430, binding = 0) readonly buffer X { act_t x[]; };
+layout(std430, binding = 1) readonly buffer Y { act_t y[]; };
+layout(std430, binding = 2) readonly buffer H { act_t h[]; };
+layout(std430, binding = 3) readonly buffer DY { act_t dy[]; };
+layout(std430, binding = 4) writeonly buffer DX { act_t dx[]; };
 layout(std430, binding = 5) writeonly buffer Part { float part[]; };
 layout(push_constant) uniform P { uint n; uint count; } p;
 
@@ -39,7 +40,7 @@ float layer_input(int l, uint row, uint k)
 {
     uint fin = uint(mlp_width(l));
     if (row >= p.n || k >= fin) return 0.0;
-    return l == 0 ? x[row * fin + k] : h[row * uint(mlp_hidden_offset(L - 1)) + uint(mlp_hidden_offset(l - 1)) + k];
+    return l == 0 ? float(x[row * fin + k]) : float(h[row * uint(mlp_hidden_offset(L - 1)) + uint(mlp_hidden_offset(l - 1)) + k]);
 }
 
 void main()
@@ -64,7 +65,7 @@ void main()
         {
             uint r = e >> 6, j = e & 63u, row = row0 + r;
             mt_s0[mt_at(r, j >> 2)][j & 3u] = row < p.n && j < wl
-                ? dy[row * wl + j] * mlp_act_grad(mlp_act(L - 1), y[row * wl + j]) : 0.0;
+                ? float(dy[row * wl + j]) * mlp_act_grad(mlp_act(L - 1), float(y[row * wl + j])) : 0.0;
         }
         [[unroll]] for (int l = MLP_MAX_LAYERS - 1; l >= 0; l--)
         {
@@ -143,7 +144,7 @@ void main()
                     uint row = row0 + v + 16u * i;
                     if (row >= p.n) continue;
                     for (uint q = 0u; q < 4u; q++)
-                        if (4u * u + q < fin) dx[row * fin + 4u * u + q] = acc[i][q];
+                        if (4u * u + q < fin) dx[row * fin + 4u * u + q] = act_t(acc[i][q]);
                 }
                 continue;
             }

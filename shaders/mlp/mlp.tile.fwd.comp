@@ -7,16 +7,18 @@
 // layer's 3 units) the invocations past its width skip the products as whole half-subgroups. With SAVE the
 // hidden layers' outputs are copied to h ([N, sum of hidden widths], the layout mlp.bwd and mlp.tile.bwd read)
 // from mt_s0, a row's units by consecutive invocations (coalesced), as is y.
-// Bindings: 0 x [N, W0], 1 y [N, WL], 2 h, 3.. parameters (include/mlp.glsl).
+// Bindings: 0 x [N, W0] (act_t), 1 y [N, WL] (act_t), 2 h (act_t), 3.. parameters (float, include/mlp.glsl). Under f16
+// activation storage the tiles stay f32 in shared memory: x is converted at the load, y and h at the store.
 // Specialization: include/mlp.glsl's shape, 19 SAVE.  Push: n (rows).  Local size 256 (mlp_tile.glsl).
 #define MLP_PARAM_BASE 3
 #include "kiln.glsl"
 #include "mlp.glsl"
 #include "mlp_tile.glsl"
+#include "storage.glsl"
 layout(constant_id = 19) const int SAVE = 0;
-layout(std430, binding = 0) readonly buffer X { float x[]; };
-layout(std430, binding = 1) writeonly buffer Y { float y[]; };
-layout(std430, binding = 2) writeonly buffer H { float h[]; };
+layout(std430, binding = 0) readonly buffer X { act_t x[]; };
+layout(std430, binding = 1) writeonly buffer Y { act_t y[]; };
+layout(std430, binding = 2) writeonly buffer H { act_t h[]; };
 layout(push_constant) uniform P { uint n; } p;
 
 void main()
@@ -31,7 +33,7 @@ void main()
         for (uint e = id; e < 4096u; e += MT_LOCAL)
         {
             uint r = e >> 6, k = e & 63u, row = row0 + r;
-            mt_s0[mt_at(r, k >> 2)][k & 3u] = row < p.n && k < uint(W0) ? x[row * uint(W0) + k] : 0.0;
+            mt_s0[mt_at(r, k >> 2)][k & 3u] = row < p.n && k < uint(W0) ? float(x[row * uint(W0) + k]) : 0.0;
         }
         for (int l = 0; l < L; l++)
         {
@@ -44,7 +46,7 @@ void main()
                 for (uint e = id; e < 4096u; e += MT_LOCAL)
                 {
                     uint r = e >> 6, j = e & 63u, row = row0 + r;
-                    if (j < w && row < p.n) h[row * hidden + off + j] = mt_s0[mt_at(r, j >> 2)][j & 3u];
+                    if (j < w && row < p.n) h[row * hidden + off + j] = act_t(mt_s0[mt_at(r, j >> 2)][j & 3u]);
                 }
             }
             MT_STAGE_W(mt_s1, 2 * l, fin, fout)
@@ -83,7 +85,7 @@ void main()
         for (uint e = id; e < 4096u; e += MT_LOCAL)
         {
             uint r = e >> 6, j = e & 63u, row = row0 + r;
-            if (j < wl && row < p.n) y[row * wl + j] = mt_s0[mt_at(r, j >> 2)][j & 3u];
+            if (j < wl && row < p.n) y[row * wl + j] = act_t(mt_s0[mt_at(r, j >> 2)][j & 3u]);
         }
     }
 }

@@ -2,12 +2,13 @@
 // y = x with its dimensions permuted (Transpose's forward, and its backward with the inverse permutation): one
 // invocation per element of y, whose row-major coordinates (dims, padded to 6 with leading 1s) read x at
 // sum(coord[k] * srcStride[k]), srcStride[k] being x's element stride along the dimension that y's dimension k came from.
-// Bindings: 0 x, 1 y.  Specialization: none.  Push: count, dims[6] (y's shape), srcStride[6].
+// Bindings: 0 x (act_t), 1 y (act_t): a copy, so the f16-storage build moves halves.  Specialization: none.  Push: count, dims[6] (y's shape), srcStride[6].
 // Dispatch: Emitter.ElementwiseGroups(count), local x = 256.
 #include "kiln.glsl"
 #include "elementwise.glsl"
-layout(std430, binding = 0) readonly buffer X { float x[]; };
-layout(std430, binding = 1) writeonly buffer Y { float y[]; };
+#include "storage.glsl"
+layout(std430, binding = 0) readonly buffer X { act_t x[]; };
+layout(std430, binding = 1) writeonly buffer Y { act_t y[]; };
 layout(push_constant) uniform P { uint count; int dims[6]; int srcStride[6]; } p;
 void main()
 {

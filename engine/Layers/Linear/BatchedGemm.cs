@@ -6,7 +6,8 @@ namespace Kiln.Layers;
 /// <summary>
 /// The batched form of <see cref="LinearGemm"/> (module linear/linear.gemm.batched, the same source built with
 /// KILN_BATCHED): one product C[z] = op(A[z]) op(B[z]) per batch element z of C, where A and B may broadcast along
-/// batch dimensions (stride 0). C's matrices are contiguous. Used by <see cref="MatMul"/>.
+/// batch dimensions (stride 0). C's matrices are contiguous. Used by <see cref="MatMul"/>. Under f16 activation storage
+/// the module is the variant declaring B and C with their values' widths (<see cref="LinearGemm.StorageVariant"/>).
 /// </summary>
 internal static class BatchedGemm
 {
@@ -26,7 +27,8 @@ internal static class BatchedGemm
         var dims = Pad(batch);
         var push = new[] { m, n, k }.Concat(dims).Concat(Strides(aBatch, m * k)).Concat(Strides(bBatch, k * n)).ToArray();
         var constants = new[] { transA ? 1u : 0u, transB ? 1u : 0u, 0u, (uint)Activation.None, KernelSpec.Word(0f), (uint)m, (uint)n, (uint)k };
-        var spec = new KernelSpec("linear/linear.gemm.batched", KernelSpec.Buffers(4), 4 * (3 + 3 * MaxBatchRank), constants, LocalX, LocalY);
+        var module = LinearGemm.StorageVariant("linear/linear.gemm.batched", a, b, c, texelB: false);
+        var spec = new KernelSpec(module, KernelSpec.Buffers(4), 4 * (3 + 3 * MaxBatchRank), constants, LocalX, LocalY);
         uint colBlocks = (uint)((n + Block - 1) / Block), rowBlocks = (uint)((m + Block - 1) / Block);
         long count = batch.Aggregate(1L, (p, d) => p * d);
         uint maxZ = e.Device.MaxWorkgroupCount.Length > 2 ? e.Device.MaxWorkgroupCount[2] : 65535u;

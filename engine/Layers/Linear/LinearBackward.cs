@@ -3,7 +3,11 @@ using Kiln.Vulkan;
 
 namespace Kiln.Layers;
 
-/// <summary>Linear's gradient rule: dX = dY W, dW = dY^T X (reducing over the batch), db = column sums of dY.</summary>
+/// <summary>
+/// Linear's gradient rule: dX = dY W, dW = dY^T X (reducing over the batch), db = column sums of dY. Under f16 activation
+/// storage dY, X and dX are f16 and W, dW, db f32: the two products run different variants of the gemm module
+/// (<see cref="LinearGemm.StorageVariant"/>), both accumulating in f32.
+/// </summary>
 internal static class LinearBackward
 {
     const uint BiasLocal = 64;

@@ -7,7 +7,9 @@ namespace Kiln.Layers;
 /// shaders/linear/linear.gemm.comp: register-blocked GEMM (up to 8x8 outputs per invocation, read straight
 /// from global memory; K split with an ordered second pass when C has few blocks) with transpose flags, bias and
 /// activation baked as specialization constants.
-/// Linear's forward entry on every device, and the product its gradient rule uses.
+/// Linear's forward entry on every device, and the product its gradient rule uses. Under f16 activation storage each
+/// operand keeps its value's width (f16 activations, f32 weights, weight gradients and partial sums: <see cref="StorageVariant"/>),
+/// with f32 accumulation.
 /// </summary>
 internal sealed class LinearGemm : ILinearForward
 {
@@ -39,15 +41,39 @@ internal sealed class LinearGemm : ILinearForward
             (uint)m, (uint)n, (uint)k, (uint)bm, (uint)bn, splits > 1 ? (uint)kChunk : 0u,
         };
         var (module, bindings) = e.TexelVariant("linear/linear.gemm", 4, 2);
-        var spec = new KernelSpec(module, bindings, 12, constants, Local);
         var push = PushConstants.Ints(m, n, k);
         if (splits == 1)
         {
+            var spec = new KernelSpec(StorageVariant(module, a, b, c, e.TexelReads), bindings, 12, constants, Local);
             e.Dispatch(spec, FlatGroups.For(e, blocks, Local), push, label, Arg.In(a), Arg.In(b), Arg.In(bias ?? b), Arg.Out(c));
             return;
         }
         var partial = PartialSums.Scratch(e, splits, (long)m * n, label);
-        e.Dispatch(spec, FlatGroups.For(e, blocks * splits, Local), push, label, Arg.In(a), Arg.In(b), Arg.In(b), Arg.Out(partial));
-        PartialSums.Sum(e, partial, c, $"{label}.sum", bias, act, slope);
+        var split = new KernelSpec(StorageVariant(module, a, b, partial, e.TexelReads), bindings, 12, constants, Local);
+        e.Dispatch(split, FlatGroups.For(e, blocks * splits, Local), push, label, Arg.In(a), Arg.In(b), Arg.In(b), Arg.Out(partial));
+        if (c.ElementType == partial.ElementType)
+        {
+            PartialSums.Sum(e, partial, c, $"{label}.sum", bias, act, slope);
+            return;
+        }
+        // An f16 product (activation storage): the ordered sum, bias and activation in f32, then one conversion.
+        var sum = e.NewValue(c.Shape, ValueKind.Transient, $"{label}.sum");
+        PartialSums.Sum(e, partial, sum, $"{label}.sum", bias, act, slope);
+        e.Convert(sum, c, $"{label}.to_{c.ElementType.Name()}");
+    }
+
+    /// <summary>
+    /// The gemm module (<paramref name="module"/>: linear/linear.gemm or its .texel or .batched form) that declares each
+    /// operand with its value's width (header of shaders/linear/linear.gemm.comp): the module itself where every operand
+    /// is f32 or where A and C are activations and B a weight; else ".b_act" where B is f16 (unless B is read through a
+    /// texel view, of either width) and ".c_float" where C is f32 (a weight gradient, partial sums).
+    /// </summary>
+    internal static string StorageVariant(string module, Value a, Value b, Value c, bool texelB)
+    {
+        var f16 = ElementType.F16;
+        if (a.ElementType != f16 && b.ElementType != f16 && c.ElementType != f16) return module;
+        if (b.ElementType == f16 && !texelB) module += ".b_act";
+        if (c.ElementType != f16) module += ".c_float";
+        return module;
     }
 }

@@ -11,7 +11,9 @@ namespace Kiln.Layers;
 /// atomics). The kernels are a registry choice (<see cref="IMlpKernels"/>, operation "mlp"): <see cref="MlpRowKernels"/>
 /// (one invocation per row; every device, small batches) or <see cref="MlpTileKernels"/> (64-row tiles in shared
 /// memory, 4 x 4 register blocks; GPUs at large batches). The parameters keep the member layers' names
-/// ("linear_0.weight"), so checkpoints and optimizers see the same tensors as the unfused network.
+/// ("linear_0.weight"), so checkpoints and optimizers see the same tensors as the unfused network. Under f16 activation
+/// storage (Precision.Fp16) x, y, the saved hidden outputs and the activation gradients are f16 (the kernels' .f16
+/// modules), the layers in between stay f32 in shared memory, and parameters, partials and gradients stay f32.
 /// </summary>
 internal sealed class FusedMlp : Layer
 {
@@ -74,10 +76,12 @@ internal sealed class FusedMlp : Layer
     {
         int n = f.Input.Shape[0];
         var e = f.Emitter;
-        kernels = KernelRegistry.Choose<IMlpKernels>("mlp", f.Input.ElementType, f.Input.Layout, e,
+        // The entries compute in f32 whatever the activations' storage (f16 under Precision.Fp16: their .f16 modules).
+        kernels = KernelRegistry.Choose<IMlpKernels>("mlp", ElementType.F32, f.Input.Layout, e,
             k => e.PreferKernels.Contains(k.GetType().Name) || k.Accepts(n));
         int hidden = members.Take(members.Count - 1).Sum(m => m.Linear.OutFeatures);
-        saved = f.Training ? e.NewValue(new Shape(n, hidden), ValueKind.Transient, $"{f.Name}.hidden") : null;
+        // The hidden layers' outputs are activations: stored like the network's (f16 under Precision.Fp16).
+        saved = f.Training ? e.NewValue(new Shape(n, hidden), ValueKind.Transient, $"{f.Name}.hidden", e.ActivationType) : null;
         kernels.Forward(this, f, saved);
     }
 
