@@ -82,12 +82,16 @@ internal sealed class Emitter
     {
         if (args.Length != spec.Bindings.Length)
             throw new InvalidOperationException($"{label}: {spec.Module} has {spec.Bindings.Length} bindings, {args.Length} args given.");
-        if (args.Any(a => a.Value?.ElementType == ElementType.F16)) spec = StorageVariant(spec, label, args);
-        steps.Add(new Step(spec, args, push, groups.X, groups.Y, groups.Z, label, Phase));
+        steps.Add(new Step(Variant(spec, label, args), args, push, groups.X, groups.Y, groups.Z, label, Phase));
     }
 
-    static KernelSpec StorageVariant(KernelSpec spec, string label, Arg[] args)
+    /// <summary>
+    /// The kernel <see cref="Dispatch"/> runs for <paramref name="spec"/> on these values: the spec itself, or where a value
+    /// is f16 its f16-storage variant (checked as Dispatch says). A tuner times this, not the f32 spec.
+    /// </summary>
+    public static KernelSpec Variant(KernelSpec spec, string label, params Arg[] args)
     {
+        if (!args.Any(a => a.Value?.ElementType == ElementType.F16)) return spec;
         string module = spec.Module + ".f16";
         if (!PipelineStore.HasModule(module))
             throw new GraphException($"{label}: kernel {spec.Module} has no f16-storage variant, and " +

@@ -5,11 +5,12 @@
 // neighbouring pixels: coalesced), then a shared-memory tree adds the 256 sums and invocation 0 writes out[s * C + c].
 // With more than one chunk shaders/reduce/partials.comp adds the chunks in order; with CHUNK = 0 there is one chunk
 // and out is db itself. Fixed order everywhere, no atomics: results are deterministic.
-// Bindings: 0 dY [N,C,H,W]  1 out [splits, C]
+// Bindings: 0 dY [N,C,H,W] (act_t: f16 in the .f16 variant, storage.glsl)  1 out [splits, C] (float)
 // Specialization: 0 C, 1 HW (H*W) (0 = from push constants), 2 CHUNK (values per chunk, 0 = all N*HW)
 // Push constants: n, c, hw
 // Dispatch: (splits, C, 1) workgroups, local x = 256 (REDUCE_SIZE)
 #include "kiln.glsl"
+#include "storage.glsl"
 #define REDUCE_SIZE 256
 #include "reduce.glsl"
 
@@ -17,7 +18,7 @@ layout(constant_id = 0) const int S_C = 0;
 layout(constant_id = 1) const int S_HW = 0;
 layout(constant_id = 2) const int CHUNK = 0;
 
-layout(std430, binding = 0) readonly buffer DY { float dy[]; };
+layout(std430, binding = 0) readonly buffer DY { act_t dy[]; };
 layout(std430, binding = 1) writeonly buffer Out { float db[]; };
 
 layout(push_constant) uniform P { int n, c, hw; } p;
@@ -33,7 +34,7 @@ void main()
     for (int i = begin + int(gl_LocalInvocationID.x); i < end; i += REDUCE_SIZE)
     {
         const int b = i / HW;
-        sum += dy[(b * C + ch) * HW + i - b * HW];
+        sum += float(dy[(b * C + ch) * HW + i - b * HW]);
     }
     sum = kiln_workgroup_sum(sum);
     if (gl_LocalInvocationID.x == 0) db[s * C + ch] = sum;

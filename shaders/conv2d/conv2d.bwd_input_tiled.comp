@@ -9,12 +9,14 @@
 // of consecutive k) and 8 values of dy (64 consecutive pixels per row of k: coalesced) into registers one step ahead,
 // stores them to shared memory (weights [channel][BK + 4], dy [k][64]: conflict-free stores) and multiplies from
 // there with vec4 reads (4 k of a channel, 4 pixels of a k). No split: the pixels give thousands of workgroups.
-// Bindings: 0 dy [N,COUT,OH,OW]  1 w [COUT,CIN/groups,KH,KW]  2 dx [N,CIN,H,W]
+// f16 gradients (the .f16 variant, storage.glsl) are widened to f32 as they are loaded: tiles and sums stay f32.
+// Bindings: 0 dy [N,COUT,OH,OW] (act_t)  1 w [COUT,CIN/groups,KH,KW] (float)  2 dx [N,CIN,H,W] (act_t)
 // Specialization: 0 KH, 1 KW, 2 PH, 3 PW, 4 DH, 5 DW, 6 GROUPS,
 //                 7 CIN, 8 COUT, 9 H, 10 W, 11 OH, 12 OW (0 = from push constants), 13 TM (1..4)
 // Push constants: n, cin, cout, h, w, oh, ow
 // Dispatch: (ceil(N*H*W / 64), ceil(CIN/groups / BM), GROUPS) workgroups, local x = 256
 #include "kiln.glsl"
+#include "storage.glsl"
 
 #define BK 32
 #define LDA4 (BK / 4 + 1) // a weight row in vec4s (BK + 4 floats)
@@ -38,9 +40,9 @@ layout(constant_id = 11) const int S_OH = 0;
 layout(constant_id = 12) const int S_OW = 0;
 layout(constant_id = 13) const int TM = 4;
 
-layout(std430, binding = 0) readonly buffer DY { float dy[]; };
+layout(std430, binding = 0) readonly buffer DY { act_t dy[]; };
 layout(std430, binding = 1) readonly buffer Wt { float w[]; };
-layout(std430, binding = 2) writeonly buffer DX { float dx[]; };
+layout(std430, binding = 2) writeonly buffer DX { act_t dx[]; };
 
 layout(push_constant) uniform P { int n, cin, cout, h, w, oh, ow; } p;
 
@@ -73,7 +75,7 @@ void load_step(int k0, int K, int OH, int OW, int CING, int COUTG, int g)
         const int kc = min(k, K - 1), co = kc / taps, tap = kc - co * taps;
         const int oy = pixY + PH - (tap / KW) * DH, ox = pixX + PW - (tap % KW) * DW;
         const bool inside = k < K && oy >= 0 && oy < OH && ox >= 0 && ox < OW;
-        const float v = dy[inside ? pixBase + ((g * COUTG + co) * OH + oy) * OW + ox : 0];
+        const float v = float(dy[inside ? pixBase + ((g * COUTG + co) * OH + oy) * OW + ox : 0]);
         rb[i] = inside ? v : 0.0;
     }
 }
@@ -133,7 +135,7 @@ void main()
         for (int i = 0; i < TM; i++)
         {
             const int m = m0 + ty + 16 * i;
-            if (m < CING) dx[(b * CIN + g * CING + m) * HW + rem] = acc[i][j];
+            if (m < CING) dx[(b * CIN + g * CING + m) * HW + rem] = act_t(acc[i][j]);
         }
     }
 }

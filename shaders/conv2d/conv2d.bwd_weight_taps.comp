@@ -7,7 +7,8 @@
 // conv2d.bwd_weight.comp. The N*AH rows (b, py) of a are cut into chunks of ROWS_PER_SPLIT; chunk s writes its
 // partial sums to out[s * C1 * KH * KW + ...] and shaders/reduce/partials.comp adds the chunks in order
 // (ROWS_PER_SPLIT = 0: one chunk, out is dw itself).
-// Bindings: 0 a [N,C1,AH,AW]  1 q [N,C2,QH,QW]  2 out [splits, C1,1,KH,KW]
+// Bindings: 0 a [N,C1,AH,AW] (act_t)  1 q [N,C2,QH,QW] (act_t)  2 out [splits, C1,1,KH,KW] (float)
+// (act_t: f16 activations and gradients in the .f16 variant, storage.glsl; sums are f32)
 // Specialization: 0 KH, 1 KW, 2 SH, 3 SW, 4 PH, 5 PW, 6 DH, 7 DW, 8 GROUPS,
 //                 9 C1, 10 C2, 11 AH, 12 AW, 13 QH, 14 QW (0 = from push constants),
 //                 15 B1 (1..8), 16 ROWS_PER_SPLIT (0 = no split)
@@ -16,6 +17,7 @@
 // spread over x and y like Emitter.ElementwiseGroups, local x = 64
 #include "kiln.glsl"
 #include "elementwise.glsl"
+#include "storage.glsl"
 
 #define B_MAX 8
 #define TAPS_MAX 9
@@ -41,16 +43,16 @@ layout(constant_id = 16) const int ROWS_PER_SPLIT = 0;
 #if KILN_TEXEL_READS
 // Variant *.texel (shaders/Variants.props; CompileOptions.TexelReads, the default on CPU devices such as lavapipe, where a
 // storage-buffer read is a loop over the SIMD lanes and a texel fetch a branch-free gather): a and q through R32_SFLOAT
-// texel views.
+// texel views (R16_SFLOAT for f16 values).
 layout(binding = 0) uniform samplerBuffer aTexels;
 layout(binding = 1) uniform samplerBuffer qTexels;
 #define A(i) texelFetch(aTexels, i).r
 #define Q(i) texelFetch(qTexels, i).r
 #else
-layout(std430, binding = 0) readonly buffer A_ { float a[]; };
-layout(std430, binding = 1) readonly buffer Q_ { float q[]; };
-#define A(i) a[i]
-#define Q(i) q[i]
+layout(std430, binding = 0) readonly buffer A_ { act_t a[]; };
+layout(std430, binding = 1) readonly buffer Q_ { act_t q[]; };
+#define A(i) float(a[i])
+#define Q(i) float(q[i])
 #endif
 layout(std430, binding = 2) writeonly buffer Out { float dw[]; };
 

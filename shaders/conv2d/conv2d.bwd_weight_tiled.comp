@@ -12,13 +12,16 @@
 // conflict-free stores, and vec4 reads of four pixels of 16 rows in the minimum 2 wavefronts) and multiplies from there.
 // Split-K: the K pixels are cut into chunks of K_PER_SPLIT (a multiple of BK); chunk s writes out[s * DW_COUNT + ...]
 // and shaders/reduce/partials.comp adds the chunks in order (K_PER_SPLIT = 0: one chunk, out is dw itself). No atomics.
-// Bindings: 0 a [N,C1,AH,AW]  1 q [N,C2,QH,QW]  2 out [splits, C1, C2/groups * KH * KW]
+// f16 activations and gradients (the .f16 variant, storage.glsl) are widened to f32 as they are loaded: tiles and sums
+// stay f32.
+// Bindings: 0 a [N,C1,AH,AW] (act_t)  1 q [N,C2,QH,QW] (act_t)  2 out [splits, C1, C2/groups * KH * KW] (float)
 // Specialization: 0 KH, 1 KW, 2 SH, 3 SW, 4 PH, 5 PW, 6 DH, 7 DW, 8 GROUPS,
 //                 9 C1, 10 C2, 11 AH, 12 AW, 13 QH, 14 QW (0 = from push constants),
 //                 15 TM, 16 TN (1..4), 17 K_PER_SPLIT (0 = no split)
 // Push constants: n, c1, c2, ah, aw, qh, qw
 // Dispatch: (ceil(C2G*KH*KW / BN), ceil(C1G / BM), GROUPS * splits) workgroups, local x = 256
 #include "kiln.glsl"
+#include "storage.glsl"
 
 #define BK 32
 #define LDS4 (BK / 4 + 1) // a tile row in vec4s: BK + 4 floats, so vec4 reads of 16 rows take the minimum 2 wavefronts
@@ -46,8 +49,8 @@ layout(constant_id = 15) const int TM = 4;
 layout(constant_id = 16) const int TN = 4;
 layout(constant_id = 17) const int K_PER_SPLIT = 0;
 
-layout(std430, binding = 0) readonly buffer A { float a[]; };
-layout(std430, binding = 1) readonly buffer Q { float q[]; };
+layout(std430, binding = 0) readonly buffer A { act_t a[]; };
+layout(std430, binding = 1) readonly buffer Q { act_t q[]; };
 layout(std430, binding = 2) writeonly buffer Out { float dw[]; };
 
 layout(push_constant) uniform P { int n, c1, c2, ah, aw, qh, qw; } p;
@@ -70,14 +73,14 @@ void load_step(int kk, int kEnd, int C1, int C2, int AW, int AHW, int QH, int QW
     const int aBase = b * C1 * AHW + pix, qBase = b * C2 * QHW;
     for (int i = 0; i < 2 * TM; i++)
     {
-        const float v = a[aBase + aPlane[i]];
+        const float v = float(a[aBase + aPlane[i]]);
         ra[i] = inK ? v : 0.0;
     }
     for (int i = 0; i < 2 * TN; i++)
     {
         const int qy = py * SH + offY[i], qx = px * SW + offX[i];
         const bool inside = inK && qy >= 0 && qy < QH && qx >= 0 && qx < QW;
-        const float v = q[inside ? qBase + qPlane[i] + qy * QW + qx : 0];
+        const float v = float(q[inside ? qBase + qPlane[i] + qy * QW + qx : 0]);
         rb[i] = inside ? v : 0.0;
     }
 }

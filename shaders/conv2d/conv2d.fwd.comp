@@ -1,8 +1,10 @@
 #version 450
 // 2-D convolution forward, direct and register-blocked: each invocation computes CO_BLOCK output channels
 // at PX_BLOCK consecutive output columns, reading input and weights straight from global memory (on a CPU
-// device this beats shared-memory tiles; the GPU tier adds tiled variants).
-// Bindings: 0 x [N,Cin,H,W]  1 w [Cout,Cin/groups,KH,KW]  2 bias [Cout] (unused when HAS_BIAS=0)  3 y [N,Cout,OH,OW]
+// device this beats shared-memory tiles; the GPU tier adds tiled variants). Activations are act_t (storage.glsl: f16 in
+// the .f16 variant), weights and bias float; accumulation is f32.
+// Bindings: 0 x [N,Cin,H,W] (act_t)  1 w [Cout,Cin/groups,KH,KW] (float)  2 bias [Cout] (float; unused when HAS_BIAS=0)
+//           3 y [N,Cout,OH,OW] (act_t)
 // Specialization: 0 KH, 1 KW, 2 SH, 3 SW, 4 PH, 5 PW, 6 DH, 7 DW, 8 GROUPS, 9 HAS_BIAS, 10 ACT, 11 SLOPE (float),
 //                 12 CIN, 13 COUT, 14 H, 15 W, 16 OH, 17 OW (0 = from push constants), 18 PX_BLOCK,
 //                 19 CO_BLOCK (1..16)
@@ -11,6 +13,7 @@
 // ceil(OW / PX_BLOCK) in all, spread over x and y like Emitter.ElementwiseGroups, local x = 64
 #include "kiln.glsl"
 #include "elementwise.glsl"
+#include "storage.glsl"
 
 #define CO_MAX 16
 #define PX_MAX 8
@@ -39,7 +42,8 @@ layout(constant_id = 19) const int CO_BLOCK = 8;   // channels per invocation, 1
 #if KILN_TEXEL_READS
 // Variant *.texel (shaders/Variants.props; CompileOptions.TexelReads, the default on CPU devices such as lavapipe, where a
 // storage-buffer read is a loop over the SIMD lanes and a texel fetch or uniform-buffer read a branch-free gather):
-// x through an R32_SFLOAT texel view, w (up to 64 KiB) from a uniform buffer (std140: four floats per array element).
+// x through an R32_SFLOAT texel view (R16_SFLOAT for f16 activations), w (up to 64 KiB) from a uniform buffer (std140:
+// four floats per array element).
 layout(binding = 0) uniform samplerBuffer xt;
 #define X(i) texelFetch(xt, i).r
 #if KILN_TEXEL_WEIGHTS
@@ -51,13 +55,13 @@ layout(std140, binding = 1) uniform Wt { vec4 w4[4096]; };
 #define W(i) w4[(i) >> 2][(i) & 3]
 #endif
 #else
-layout(std430, binding = 0) readonly buffer Xb { float x[]; };
+layout(std430, binding = 0) readonly buffer Xb { act_t x[]; };
 layout(std430, binding = 1) readonly buffer Wt { float w[]; };
-#define X(i) x[i]
+#define X(i) float(x[i])
 #define W(i) w[i]
 #endif
 layout(std430, binding = 2) readonly buffer B { float bias[]; };
-layout(std430, binding = 3) writeonly buffer Y { float y[]; };
+layout(std430, binding = 3) writeonly buffer Y { act_t y[]; };
 
 layout(push_constant) uniform P { int n, cin, cout, h, w, oh, ow; } p;
 
@@ -133,7 +137,7 @@ void main()
         for (int j = 0; j < PX_BLOCK; j++)
         {
             const int ox = ox0 + j;
-            if (ox < OW) y[((b * COUT + co) * OH + oy) * OW + ox] = kiln_activate(acc[i][j] + bv, ACT, SLOPE);
+            if (ox < OW) y[((b * COUT + co) * OH + oy) * OW + ox] = act_t(kiln_activate(acc[i][j] + bv, ACT, SLOPE));
         }
     }
 }

@@ -1,8 +1,10 @@
 #version 450
 // 2-D convolution forward as an implicit GEMM on tensor cores (VK_KHR_cooperative_matrix), for Precision.Fp16:
 //   Y[co, p] = act(sum over k of W[co, k] * im2col(X)[k, p] + bias[co]),  k = (ci, ky, kx),  p = (image, oy, ox).
-// Operands are rounded to fp16 as they are staged in shared memory; products accumulate in f32 (16x16x16
-// f16*f16+f32 subgroup matrices); activations and weights are stored as f32. Groups must be 1.
+// Operands are fp16 in shared memory; products accumulate in f32 (16x16x16 f16*f16+f32 subgroup matrices). Weights are
+// f32 parameters, rounded to fp16 as they are staged. Activations are act_t (storage.glsl): the .f16 variant, which
+// Precision.Fp16 runs, reads f16 activations straight into its registers and tiles and writes f16; the f32 build
+// rounds f32 activations as it stages them. Groups must be 1.
 // A workgroup has SG_M x SG_N subgroups of 32 invocations (SG_M = 1, 2 or 4; SG_N = 2 or 4) and computes a
 // BM = 32 * SG_M (output channels) by BN = 128 (pixels, over the images of the batch) tile of Y; each subgroup a
 // 32 x (128 / SG_N) block of it as 2 x TN accumulators (TN = 8 / SG_N: more subgroups, fewer registers each).
@@ -12,7 +14,8 @@
 // The epilogue adds the bias and activation through a per-subgroup 16x16 staging tile, so any Cout and pixel
 // count are handled. Shared memory: 2 * BM * 80 + 2 * 32 * 272 + SG_M * SG_N * 1024 bytes (at most 45 KiB).
 // Requires a subgroup size of 32 and kernels of at most 32 x 32 taps (window masks are 32-bit; the host checks).
-// Bindings: 0 x [N,Cin,H,W]  1 w [Cout,Cin,KH,KW]  2 bias [Cout] (unused when HAS_BIAS=0)  3 y [N,Cout,OH,OW]
+// Bindings: 0 x [N,Cin,H,W] (act_t)  1 w [Cout,Cin,KH,KW] (float)  2 bias [Cout] (float; unused when HAS_BIAS=0)
+//           3 y [N,Cout,OH,OW] (act_t)
 // Specialization: 0 KH, 1 KW, 2 SH, 3 SW, 4 PH, 5 PW, 6 DH, 7 DW, 8 HAS_BIAS, 9 ACT, 10 SLOPE (float), 11 SG_M, 12 SG_N
 // Push constants: n, cin, cout, h, w, oh, ow
 // Dispatch: x = ceil(N * OH * OW / 128) pixel tiles, y = ceil(Cout / BM) channel tiles; local x = 32 * SG_M * SG_N
@@ -22,6 +25,7 @@
 #extension GL_EXT_shader_explicit_arithmetic_types_float16 : require
 #extension GL_EXT_control_flow_attributes : require
 #include "kiln.glsl"
+#include "storage.glsl"
 
 #define TM 2            // accumulator rows per subgroup (16 channels each)
 #define TN_MAX 4        // accumulator columns per subgroup (16 pixels each), at most
@@ -53,10 +57,10 @@ const int THREADS = 32 * SG_M * SG_N;
 const int COLS = THREADS >= BN ? 1 : BN / THREADS;
 const int ROW_STEP = THREADS >= BN ? THREADS / BN : 1;
 
-layout(std430, binding = 0) readonly buffer X { float x[]; };
+layout(std430, binding = 0) readonly buffer X { act_t x[]; };
 layout(std430, binding = 1) readonly buffer Wt { float w[]; };
 layout(std430, binding = 2) readonly buffer B { float bias[]; };
-layout(std430, binding = 3) writeonly buffer Y { float y[]; };
+layout(std430, binding = 3) writeonly buffer Y { act_t y[]; };
 
 layout(push_constant) uniform P { int n, cin, cout, h, w, oh, ow; } p;
 
@@ -80,7 +84,7 @@ const int A_PER = BM * BK / THREADS;   // weight elements per invocation (32 / S
 const int B_PER = BK * BN / THREADS;   // im2col elements per invocation (128 / (SG_M * SG_N))
 const int B_ROWS = BK / ROW_STEP;      // im2col rows per invocation and column
 float aReg[16];
-float bReg[64];
+act_t bReg[64]; // in the activations' type: f16 activations are not widened on the way to the tile
 
 void load(int k0, int m0, int tid)
 {
@@ -106,8 +110,8 @@ void load(int k0, int m0, int tid)
         [[unroll]] for (int j = 0; j < COLS; j++)
         {
             const bool inside = k < K && ((colRows[j] >> ky) & (colCols[j] >> kx) & 1u) != 0u;
-            const float v = x[inside ? colOffset[j] + rowOffset : 0];
-            bReg[rr * COLS + j] = inside ? v : 0.0;
+            const act_t v = x[inside ? colOffset[j] + rowOffset : 0];
+            bReg[rr * COLS + j] = inside ? v : act_t(0.0);
         }
     }
 }
@@ -200,7 +204,7 @@ void main()
                 {
                     const int b = np / HW, pix = np % HW;
                     const float bv = HAS_BIAS != 0 ? bias[co] : 0.0;
-                    y[(b * COUT + co) * HW + pix] = kiln_activate(Cs[sg * C_SIZE + r * LDC + c] + bv, ACT, SLOPE);
+                    y[(b * COUT + co) * HW + pix] = act_t(kiln_activate(Cs[sg * C_SIZE + r * LDC + c] + bv, ACT, SLOPE));
                 }
             }
             subgroupMemoryBarrierShared();

@@ -1,17 +1,20 @@
 #version 450
-// 2-D convolution forward for GPUs (fp32): stride 1, dilation 1, groups 1, kernels up to 3x3. A workgroup computes a
+// 2-D convolution forward for GPUs (f32 arithmetic): stride 1, dilation 1, groups 1, kernels up to 3x3. A workgroup computes a
 // 16 x 16 tile of output pixels of one image for BCO output channels. Input channels go in chunks of 8: the workgroup
 // stages the chunk's input patch (tile plus halo, zero outside the image) and weights into shared memory with
 // coalesced loads, then each invocation accumulates 8 channels x 8 columns of one row from shared memory (the weights
 // it reads are the same across its group of 32 invocations: broadcasts). Each output sums its taps in the same order
-// as conv2d.fwd.comp (input channel, then ky, then kx).
-// Bindings: 0 x [N,Cin,H,W]  1 w [Cout,Cin,KH,KW]  2 bias [Cout] (unused when HAS_BIAS=0)  3 y [N,Cout,OH,OW]
+// as conv2d.fwd.comp (input channel, then ky, then kx). f16 activations (the .f16 variant, storage.glsl) are widened to
+// f32 as the patch is staged: shared memory, weights, bias and accumulation stay f32.
+// Bindings: 0 x [N,Cin,H,W] (act_t)  1 w [Cout,Cin,KH,KW] (float)  2 bias [Cout] (float; unused when HAS_BIAS=0)
+//           3 y [N,Cout,OH,OW] (act_t)
 // Specialization: 0 KH, 1 KW (1..3), 2 PH, 3 PW, 4 HAS_BIAS, 5 ACT, 6 SLOPE (float), 7 CIN, 8 COUT, 9 H, 10 W, 11 OH,
 //                 12 OW, 13 BCO (32 or 64: output channels per workgroup; local x = 32 * BCO / 8)
 // Push constants: none
 // Dispatch: x = ceil(OW / 16) * ceil(OH / 16), y = ceil(Cout / BCO), z = N
 #include "kiln.glsl"
 #include "elementwise.glsl"
+#include "storage.glsl"
 
 #define TH 16
 #define TW 16
@@ -37,10 +40,10 @@ layout(constant_id = 11) const int OH = 1;
 layout(constant_id = 12) const int OW = 1;
 layout(constant_id = 13) const int BCO = 64;
 
-layout(std430, binding = 0) readonly buffer X { float x[]; };
+layout(std430, binding = 0) readonly buffer X { act_t x[]; };
 layout(std430, binding = 1) readonly buffer Wt { float w[]; };
 layout(std430, binding = 2) readonly buffer B { float bias[]; };
-layout(std430, binding = 3) writeonly buffer Y { float y[]; };
+layout(std430, binding = 3) writeonly buffer Y { act_t y[]; };
 
 shared float xs[CI_CHUNK * PATCH_H * PATCH_W];
 shared float ws[CI_CHUNK * K_MAX * K_MAX * W_PITCH];
@@ -71,7 +74,7 @@ void main()
             const int c = i / (patchH * patchW), r = (i / patchW) % patchH, q = i % patchW;
             const int ci = c0 + c, iy = oy0 - PH + r, ix = ox0 - PW + q;
             float v = 0.0;
-            if (ci < CIN && iy >= 0 && iy < H && ix >= 0 && ix < W) v = x[((b * CIN + ci) * H + iy) * W + ix];
+            if (ci < CIN && iy >= 0 && iy < H && ix >= 0 && ix < W) v = float(x[((b * CIN + ci) * H + iy) * W + ix]);
             xs[(c * PATCH_H + r) * PATCH_W + q] = v;
         }
         // Weights of the chunk, ws[(c * taps + t) * W_PITCH + co]: read in global order (taps of a channel contiguous).
@@ -112,7 +115,7 @@ void main()
         for (int j = 0; j < 8; j++)
         {
             const int ox = ox0 + col0 + j;
-            if (ox < OW) y[((b * COUT + co) * OH + oy) * OW + ox] = kiln_activate(acc[i][j] + bv, ACT, SLOPE);
+            if (ox < OW) y[((b * COUT + co) * OH + oy) * OW + ox] = act_t(kiln_activate(acc[i][j] + bv, ACT, SLOPE));
         }
     }
 }

@@ -4,7 +4,9 @@
 // oy + PH - ky*DH = iy*SH and ox + PW - kx*DW = ix*SW of src[b, ci, iy, ix] * w[ci, co % coutG, ky, kx].
 // It is ConvTranspose2d's forward (src = x, dst = y) and Conv2d's input gradient (src = dY, dst = dX, same
 // weight tensor, no bias). Register-blocked: CO_BLOCK destination channels x PX_BLOCK columns (every SW-th) per invocation.
-// Bindings: 0 src [N,CS,IH,IW]  1 w [CS,CD/groups,KH,KW]  2 bias [CD] (unused when HAS_BIAS=0)  3 dst [N,CD,OH,OW]
+// src and dst are act_t (f16 in the .f16 variant, storage.glsl), weights and bias float; sums are f32.
+// Bindings: 0 src [N,CS,IH,IW] (act_t)  1 w [CS,CD/groups,KH,KW] (float)  2 bias [CD] (float; unused when HAS_BIAS=0)
+//           3 dst [N,CD,OH,OW] (act_t)
 // Specialization: 0 KH, 1 KW, 2 SH, 3 SW, 4 PH, 5 PW, 6 DH, 7 DW, 8 GROUPS, 9 HAS_BIAS, 10 ACT, 11 SLOPE (float),
 //                 12 CS, 13 CD, 14 IH, 15 IW, 16 OH, 17 OW (0 = from push constants), 18 PX_BLOCK,
 //                 19 CO_BLOCK (1..16)
@@ -13,6 +15,7 @@
 // of the phase), SH * SW * N * ceil(CD / CO_BLOCK) * ceil(OH / SH) * ceil(ceil(OW / SW) / PX_BLOCK) in all, spread over x and y like Emitter.ElementwiseGroups, local x = 64
 #include "kiln.glsl"
 #include "elementwise.glsl"
+#include "storage.glsl"
 
 #define CO_MAX 16
 #define PX_MAX 8
@@ -41,7 +44,8 @@ layout(constant_id = 19) const int CO_BLOCK = 8;   // channels per invocation, 1
 #if KILN_TEXEL_READS
 // Variant *.texel (shaders/Variants.props; CompileOptions.TexelReads, the default on CPU devices such as lavapipe, where a
 // storage-buffer read is a loop over the SIMD lanes and a texel fetch or uniform-buffer read a branch-free gather):
-// src through an R32_SFLOAT texel view, w (up to 64 KiB) from a uniform buffer (std140: four floats per array element).
+// src through an R32_SFLOAT texel view (R16_SFLOAT for f16 values), w (up to 64 KiB) from a uniform buffer (std140: four
+// floats per array element).
 layout(binding = 0) uniform samplerBuffer srcTexels;
 #define SRC(i) texelFetch(srcTexels, i).r
 #if KILN_TEXEL_WEIGHTS
@@ -53,13 +57,13 @@ layout(std140, binding = 1) uniform Wt { vec4 w4[4096]; };
 #define WT(i) w4[(i) >> 2][(i) & 3]
 #endif
 #else
-layout(std430, binding = 0) readonly buffer Src { float src[]; };
+layout(std430, binding = 0) readonly buffer Src { act_t src[]; };
 layout(std430, binding = 1) readonly buffer Wt { float w[]; };
-#define SRC(i) src[i]
+#define SRC(i) float(src[i])
 #define WT(i) w[i]
 #endif
 layout(std430, binding = 2) readonly buffer B { float bias[]; };
-layout(std430, binding = 3) writeonly buffer Dst { float dst[]; };
+layout(std430, binding = 3) writeonly buffer Dst { act_t dst[]; };
 
 layout(push_constant) uniform P { int n, cs, cd, ih, iw, oh, ow; } p;
 
@@ -157,7 +161,7 @@ void main()
         for (int j = 0; j < PX_BLOCK; j++)
         {
             const int ox = ox0 + SW * j;
-            if (ox < OW) dst[((b * CD + co) * OH + oy) * OW + ox] = kiln_activate(acc[i][j] + bv, ACT, SLOPE);
+            if (ox < OW) dst[((b * CD + co) * OH + oy) * OW + ox] = act_t(kiln_activate(acc[i][j] + bv, ACT, SLOPE));
         }
     }
 }

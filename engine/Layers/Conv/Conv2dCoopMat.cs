@@ -5,13 +5,15 @@ namespace Kiln.Layers;
 
 /// <summary>
 /// shaders/conv2d/conv2d.fwd_coopmat.comp: the convolution as an implicit GEMM on tensor cores (KHR cooperative
-/// matrices, fp16 operands, f32 accumulation, f32 storage), chosen under <see cref="Precision.Fp16"/> on devices with
-/// 16x16x16 f16*f16+f32 subgroup matrices and 32-wide subgroups. Groups of 1 and at least 16 output channels (a
-/// thinner layer would waste most of each 32-channel tile: the direct kernel takes it).
-/// Where it pays: on an H100 this kernel ran 3x3 convolutions with 96 or more output channels, or on few pixels,
-/// faster than the f32 direct kernel (256 ch at 128x128: 0.43 against 0.72 ms; the denoiser's 1/8- and 1/16-scale
-/// layers 3-10x faster), but full-resolution layers of 32-64 channels slower (64 ch at 512x512: 1.20 against
-/// 0.78 ms): staging f32 NCHW activations into fp16 tiles costs more than the tensor cores save there. So it takes
+/// matrices, fp16 operands, f32 accumulation), chosen under <see cref="Precision.Fp16"/> on devices with 16x16x16
+/// f16*f16+f32 subgroup matrices and 32-wide subgroups. Under Fp16 the activations are stored as f16 and its .f16
+/// variant reads them straight into its tiles (weights stay f32 parameters, rounded as they are staged). Groups of 1
+/// and at least 16 output channels (a thinner layer would waste most of each 32-channel tile: the direct kernel takes it).
+/// Where it paid, measured before f16 activation storage (f32 activations rounded as they were staged): on an H100
+/// this kernel ran 3x3 convolutions with 96 or more output channels, or on few pixels, faster than the f32 direct
+/// kernel (256 ch at 128x128: 0.43 against 0.72 ms; the denoiser's 1/8- and 1/16-scale layers 3-10x faster), but
+/// full-resolution layers of 32-64 channels slower (64 ch at 512x512: 1.20 against 0.78 ms): staging f32 NCHW
+/// activations into fp16 tiles cost more than the tensor cores saved there. So it takes
 /// the layers with at least <see cref="WideChannels"/> output channels or at most <see cref="FewPixels"/> output
 /// pixels, and leaves the rest to the direct kernel.
 /// </summary>

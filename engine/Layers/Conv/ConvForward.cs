@@ -8,7 +8,9 @@ namespace Kiln.Layers;
 /// input gradient). Untuned, the entry the registry picks for the device and shape runs. Under CompileOptions.Autotune
 /// every entry that can compute the layer and is preferred on the device (or named in CompileOptions.PreferKernels)
 /// offers its candidates — the direct kernel its tiles, the shared-memory tiled kernel, the cooperative-matrix kernel
-/// under fp16 — and the tuner keeps the fastest for the shape on this device.
+/// under fp16 — and the tuner keeps the fastest for the shape on this device. Under f16 activation storage each
+/// candidate is timed as the f16-storage variant it dispatches (<see cref="Emitter.Variant"/>), on scratch buffers of
+/// the values' sizes.
 /// </summary>
 internal static class ConvForward
 {
@@ -16,23 +18,27 @@ internal static class ConvForward
     {
         var entries = e.Tuner == null
             ? new List<IConv2dForward>()
-            : KernelRegistry.Candidates<IConv2dForward>("conv2d.fwd", x.ElementType, x.Layout, e, k => k.CanRun(a, x.Shape, y.Shape));
+            : KernelRegistry.Candidates<IConv2dForward>("conv2d.fwd", ConvKernels.EntryType, x.Layout, e, k => k.CanRun(a, x.Shape, y.Shape));
         if (entries.Count == 0)
         {
-            KernelRegistry.Choose<IConv2dForward>("conv2d.fwd", x.ElementType, x.Layout, e, k => k.Accepts(a, x.Shape, y.Shape))
+            KernelRegistry.Choose<IConv2dForward>("conv2d.fwd", ConvKernels.EntryType, x.Layout, e, k => k.Accepts(a, x.Shape, y.Shape))
                 .Emit(e, a, x, w, bias, y, act, slope, label);
             return;
         }
         var candidates = entries
             .SelectMany(k => k.Candidates(e, a, x, w, bias, y, act, slope).Select(c => c with { Name = $"{k.GetType().Name}:{c.Name}" }))
             .ToList();
-        var chosen = candidates[e.Tuner!.Choose(TuningKey(e, a, x, bias, y, act, entries), candidates, new[] { x.Bytes, w.Bytes, (bias ?? w).Bytes, y.Bytes })];
+        var args = Args(x, w, bias, y);
+        var timed = candidates.Select(c => c with { Spec = Emitter.Variant(c.Spec, label, args) }).ToList();
+        var chosen = candidates[e.Tuner!.Choose(TuningKey(e, a, x, bias, y, act, entries), timed, args.Select(v => v.Value!.Bytes).ToArray())];
         Dispatch(e, chosen, x, w, bias, y, label);
     }
 
     /// <summary>One of an entry's candidates, dispatched on the layer's values: every conv-forward kernel binds x, w, bias (w's buffer when there is none), y.</summary>
     public static void Dispatch(Emitter e, TuneCandidate c, Value x, Value w, Value? bias, Value y, string label) =>
-        e.Dispatch(c.Spec, c.Groups, c.Push, label, Arg.In(x), Arg.In(w), Arg.In(bias ?? w), Arg.Out(y));
+        e.Dispatch(c.Spec, c.Groups, c.Push, label, Args(x, w, bias, y));
+
+    static Arg[] Args(Value x, Value w, Value? bias, Value y) => new[] { Arg.In(x), Arg.In(w), Arg.In(bias ?? w), Arg.Out(y) };
 
     /// <summary>What identifies a layer's tuning: the entries timed, the precision and read path, shapes and attributes.</summary>
     static string TuningKey(Emitter e, ConvAttributes a, Value x, Value? bias, Value y, Activation act, IEnumerable<IConv2dForward> entries) =>

@@ -6,11 +6,14 @@ namespace Kiln.Tests.Graph;
 /// <summary>
 /// How the registry picks a kernel by device, precision, shape and preference, seen through plans (no GPU needed):
 /// the cooperative-matrix convolution only on a device that has 16x16x16 fp16 matrices, only under
-/// <see cref="Precision.Fp16"/>, only for the shapes it takes; a preferred entry wins where it can run.
+/// <see cref="Precision.Fp16"/>, only for the shapes it takes; a preferred entry wins where it can run. Under Fp16
+/// activations are stored as f16, so every conv kernel runs its f16-storage variant (".f16"), and a device without
+/// f16 storage is refused.
 /// </summary>
 public sealed class KernelChoiceTests
 {
     const string Direct = "conv2d/conv2d.fwd", CoopMat = "conv2d/conv2d.fwd_coopmat";
+    const string F16 = ".f16";
 
     static readonly DeviceInfo Plain = new()
     {
@@ -18,9 +21,12 @@ public sealed class KernelChoiceTests
         MaxWorkgroupCount = new[] { 65535u, 65535u, 65535u }, MaxStorageBufferRange = 1UL << 30,
     };
 
-    static readonly DeviceInfo TensorCores = Plain with
+    /// <summary>f16 arithmetic and 16-bit storage buffers, no cooperative matrices.</summary>
+    static readonly DeviceInfo F16Storage = Plain with { Name = "f16-storage", ShaderFloat16 = true, StorageBuffer16BitAccess = true };
+
+    static readonly DeviceInfo TensorCores = F16Storage with
     {
-        Name = "tensor-cores", ShaderFloat16 = true, StorageBuffer16BitAccess = true, CooperativeMatrix = true,
+        Name = "tensor-cores", CooperativeMatrix = true,
         CooperativeMatrixShapes = new[] { "16x8x8 f16*f16+f16->f16 (subgroup)", Conv2dCoopMat.CoopShape },
     };
 
@@ -51,7 +57,7 @@ public sealed class KernelChoiceTests
     public void Fp16_OnTensorCores_ChoosesTheCooperativeMatrixConv()
     {
         var conv = new Conv2d(64, 96, 3, padding: 1);
-        Assert.That(ConvKernel(TensorCores, conv, new Shape(1, 64, 40, 30), Precision.Fp16), Is.EqualTo(CoopMat));
+        Assert.That(ConvKernel(TensorCores, conv, new Shape(1, 64, 40, 30), Precision.Fp16), Is.EqualTo(CoopMat + F16));
     }
 
     [Test]
@@ -62,26 +68,36 @@ public sealed class KernelChoiceTests
     }
 
     [Test]
-    public void Fp16_WithoutCooperativeMatrices_FallsBackToF32Kernels()
+    public void Fp16_WithoutCooperativeMatrices_RunsTheDirectKernelOnF16Activations()
     {
         var conv = new Conv2d(64, 96, 3, padding: 1);
-        Assert.That(ConvKernel(Plain, conv, new Shape(1, 64, 40, 30), Precision.Fp16), Is.EqualTo(Direct));
+        Assert.That(ConvKernel(F16Storage, conv, new Shape(1, 64, 40, 30), Precision.Fp16), Is.EqualTo(Direct + F16));
         var noF32Accumulation = TensorCores with { CooperativeMatrixShapes = new[] { "16x16x16 f16*f16+f16->f16 (subgroup)" } };
-        Assert.That(ConvKernel(noF32Accumulation, conv, new Shape(1, 64, 40, 30), Precision.Fp16), Is.EqualTo(Direct));
+        Assert.That(ConvKernel(noF32Accumulation, conv, new Shape(1, 64, 40, 30), Precision.Fp16), Is.EqualTo(Direct + F16));
         var wideSubgroups = TensorCores with { SubgroupSize = 64 };
-        Assert.That(ConvKernel(wideSubgroups, conv, new Shape(1, 64, 40, 30), Precision.Fp16), Is.EqualTo(Direct));
+        Assert.That(ConvKernel(wideSubgroups, conv, new Shape(1, 64, 40, 30), Precision.Fp16), Is.EqualTo(Direct + F16));
+    }
+
+    [Test]
+    public void Fp16_OnADeviceWithoutF16Storage_IsAGraphExceptionNamingTheFeatures()
+    {
+        var conv = new Conv2d(64, 96, 3, padding: 1);
+        var e = Assert.Throws<GraphException>(() => ConvKernel(Plain, conv, new Shape(1, 64, 40, 30), Precision.Fp16))!;
+        Assert.That(e.Message, Does.Contain("shaderFloat16").And.Contain("storageBuffer16BitAccess").And.Contain("Precision.Fp32"));
+        var noStorage = F16Storage with { StorageBuffer16BitAccess = false };
+        Assert.Throws<GraphException>(() => ConvKernel(noStorage, conv, new Shape(1, 64, 40, 30), Precision.Fp16));
     }
 
     [Test]
     public void Fp16_ShapesTheTileCannotTake_UseTheDirectKernel()
     {
-        Assert.That(ConvKernel(TensorCores, new Conv2d(64, 8, 3, padding: 1), new Shape(1, 64, 20, 20), Precision.Fp16), Is.EqualTo(Direct),
+        Assert.That(ConvKernel(TensorCores, new Conv2d(64, 8, 3, padding: 1), new Shape(1, 64, 20, 20), Precision.Fp16), Is.EqualTo(Direct + F16),
             "8 output channels would waste most of a 32-channel tile");
-        Assert.That(ConvKernel(TensorCores, new Conv2d(64, 64, 3, padding: 1, groups: 2), new Shape(1, 64, 20, 20), Precision.Fp16), Is.EqualTo(Direct),
+        Assert.That(ConvKernel(TensorCores, new Conv2d(64, 64, 3, padding: 1, groups: 2), new Shape(1, 64, 20, 20), Precision.Fp16), Is.EqualTo(Direct + F16),
             "grouped convolutions are not an implicit GEMM of one weight matrix");
-        Assert.That(ConvKernel(TensorCores, new Conv2d(64, 64, 3, padding: 1), new Shape(1, 64, 512, 512), Precision.Fp16), Is.EqualTo(Direct),
+        Assert.That(ConvKernel(TensorCores, new Conv2d(64, 64, 3, padding: 1), new Shape(1, 64, 512, 512), Precision.Fp16), Is.EqualTo(Direct + F16),
             "full-resolution 64-channel layers ran faster on the direct kernel");
-        Assert.That(ConvKernel(TensorCores, new Conv2d(64, 64, 3, padding: 1), new Shape(1, 64, 128, 128), Precision.Fp16), Is.EqualTo(CoopMat),
+        Assert.That(ConvKernel(TensorCores, new Conv2d(64, 64, 3, padding: 1), new Shape(1, 64, 128, 128), Precision.Fp16), Is.EqualTo(CoopMat + F16),
             "on few pixels the tensor-core tile wins");
     }
 
@@ -89,9 +105,9 @@ public sealed class KernelChoiceTests
     public void PreferredEntry_WinsOverPriority_WhereItCanRun()
     {
         var conv = new Conv2d(64, 96, 3, padding: 1);
-        Assert.That(ConvKernel(TensorCores, conv, new Shape(1, 64, 40, 30), Precision.Fp16, nameof(Conv2dDirect)), Is.EqualTo(Direct));
+        Assert.That(ConvKernel(TensorCores, conv, new Shape(1, 64, 40, 30), Precision.Fp16, nameof(Conv2dDirect)), Is.EqualTo(Direct + F16));
         // Preferring an entry the device lacks leaves the registry's own choice.
-        Assert.That(ConvKernel(Plain, conv, new Shape(1, 64, 40, 30), Precision.Fp16, nameof(Conv2dCoopMat)), Is.EqualTo(Direct));
+        Assert.That(ConvKernel(F16Storage, conv, new Shape(1, 64, 40, 30), Precision.Fp16, nameof(Conv2dCoopMat)), Is.EqualTo(Direct + F16));
     }
 
     [Test]
@@ -105,7 +121,39 @@ public sealed class KernelChoiceTests
             Precision = Precision.Fp16,
         });
         // 2 * 30 * 50 = 3000 pixels: 24 tiles of 128; 112 channels: 4 subgroups of 32 rows -> one 128-channel tile.
-        Assert.That(plan.Dispatches.Single(d => d.Label == "conv.fwd").Groups, Is.EqualTo("24x1x1"));
+        var conv = plan.Dispatches.Single(d => d.Label == "conv.fwd");
+        Assert.That(conv.Kernel, Is.EqualTo(CoopMat + F16));
+        Assert.That(conv.Groups, Is.EqualTo("24x1x1"));
+    }
+
+    /// <summary>
+    /// Under Fp16 training every conv kernel that reads or writes activations or their gradients runs its f16-storage
+    /// variant (forward, input, weight and bias gradients of Conv2d and ConvTranspose2d), on a GPU's entries and on a CPU
+    /// device's texel-read ones; only the weight flip (parameters alone) stays f32.
+    /// </summary>
+    [TestCase("DiscreteGpu")]
+    [TestCase("Cpu")]
+    public void Fp16Training_RunsEveryConvKernelOnF16Activations(string type)
+    {
+        var device = F16Storage with { Type = type, MaxSharedMemoryBytes = 49152, MaxWorkgroupInvocations = 1024 };
+        var net = new Network();
+        var h = net.Add(new Conv2d(3, 16, 3, padding: 1), "conv", net.Input("x"));
+        var y = net.Add(new ConvTranspose2d(16, 4, 4, stride: 2, padding: 1), "up", h);
+        net.Output(y, "y");
+        net.SetLoss(new DotLoss(), y, net.Input("g"));
+        var plan = net.Plan(device, new CompileOptions
+        {
+            InputShapes = new Dictionary<string, Shape> { ["x"] = new Shape(2, 3, 12, 10), ["g"] = new Shape(2, 4, 24, 20) },
+            Training = true,
+            InputGradients = true,
+            Precision = Precision.Fp16,
+        });
+        var conv = plan.Dispatches.Where(d => d.Kernel.StartsWith("conv2d/", StringComparison.Ordinal) || d.Kernel.StartsWith("conv_transpose2d/", StringComparison.Ordinal)).ToList();
+        foreach (var pass in new[] { "conv.fwd", "conv.bwd_input", "conv.bwd_weight", "conv.bwd_bias", "up.fwd", "up.bwd_input", "up.bwd_weight", "up.bwd_bias" })
+            Assert.That(conv.Select(d => d.Label), Has.Some.StartsWith(pass));
+        foreach (var d in conv)
+            Assert.That(d.Kernel, d.Kernel == "conv2d/conv2d.flip_weight" ? Does.Not.EndWith(F16) : Does.EndWith(F16), d.Label);
+        if (type == "Cpu") Assert.That(conv.Select(d => d.Kernel), Has.Some.Contains(".texel"), "a CPU device reads texels");
     }
 
     [TestCase(1, "conv2d/conv2d.flip_weight")]
