@@ -36,6 +36,8 @@ internal static class SelfTestRunner
                 // under tuning are checked by name (prefer).
                 Autotune = false,
                 PreferKernels = prefer ?? Array.Empty<string>(),
+                // Gradients as the reference has them: Fp16 training would otherwise scale them by the loss scale.
+                LossScaling = LossScaling.Off,
             });
             kernels = string.Join(", ", compiled.Plan.Dispatches.Where(d => d.Label.StartsWith("layer.", StringComparison.Ordinal) && !d.Kernel.StartsWith("optim/", StringComparison.Ordinal))
                 .Select(d => d.Kernel).Distinct());
