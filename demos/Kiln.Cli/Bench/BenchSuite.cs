@@ -121,8 +121,8 @@ internal static class BenchSuite
         if (device.IsCpu) Console.WriteLine("note: a CPU Vulkan device: only correctness and host overhead mean anything here, not speed");
         if (precision == "fp16")
             Console.WriteLine(KernelRegistry.All.Any(k => k.Arithmetic == Precision.Fp16 && k.Supports(context.KernelDevice))
-                ? "fp16: kernels with an fp16 path (cooperative-matrix convolutions) take fp16 operands with f32 accumulation; storage and the other kernels stay f32"
-                : $"fp16: {device.Name} has no kernel with an fp16 path (no cooperative matrices): the rows below run the f32 kernels");
+                ? "fp16: activations and their gradients stored as f16; kernels with an fp16 path (cooperative-matrix convolutions) take fp16 operands with f32 accumulation, the others compute in f32"
+                : $"fp16: activations and their gradients stored as f16, arithmetic in f32 ({device.Name} has no kernel with an fp16 path: no cooperative matrices)");
         BenchTable.PrintHeader(peer != null);
 
         var results = new List<BenchResult>();

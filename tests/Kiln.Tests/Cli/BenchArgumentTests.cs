@@ -36,13 +36,16 @@ public sealed class BenchArgumentTests
     [Test]
     public void WordMatchingNoWorkloadListsTheIds() => FailsWith("no workload id contains 'resnet'", 2, "bench", "resnet");
 
+    /// <summary>Without cooperative matrices fp16 still stores activations as f16: the conv kernels run their f16-storage variants, and the header says so.</summary>
     [Test]
-    public void Fp16OnADeviceWithoutFp16Kernels_RunsTheF32KernelsAndSaysSo()
+    public void Fp16OnADeviceWithoutFp16Kernels_RunsTheF16StorageKernelsAndSaysSo()
     {
-        var r = CliRun.Run("bench", "playground", "--precision", "fp16", "--size", "small", "--iters", "2", "--warmup", "1");
+        var r = CliRun.Run("bench", "conv3x3_c64_512_bwd", "--precision", "fp16", "--size", "small", "--iters", "2", "--warmup", "1", "--kernels");
         Assert.That(r.Code, Is.EqualTo(0), r.Stderr);
-        Assert.That(r.Stdout, Does.Contain("has no kernel with an fp16 path (no cooperative matrices): the rows below run the f32 kernels"));
-        Assert.That(r.Stdout, Does.Contain("playground_mlp_b256_train_step"));
+        Assert.That(r.Stdout, Does.Contain("activations and their gradients stored as f16, arithmetic in f32").And.Contain("no cooperative matrices"));
+        var kernels = System.Text.RegularExpressions.Regex.Matches(r.Stdout, @"\s(conv(?:_transpose)?2d/\S+)").Select(m => m.Groups[1].Value).ToList();
+        Assert.That(kernels, Has.Some.StartsWith("conv2d/conv2d.fwd").And.Some.StartsWith("conv2d/conv2d.bwd_weight"), r.Stdout);
+        Assert.That(kernels, Has.All.EndWith(".f16"), r.Stdout);
     }
 
     [Test]
