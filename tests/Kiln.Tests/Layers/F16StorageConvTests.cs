@@ -1,4 +1,6 @@
 using Kiln.Layers;
+using Kiln.Models;
+using Kiln.Tests.Reference;
 using Kiln.Vulkan;
 using NUnit.Framework;
 
@@ -118,6 +120,72 @@ public sealed class F16StorageConvTests : GpuTest
             Assert.That(ctx.TakeValidationMessages(), Is.Empty);
         }
         finally { Directory.Delete(dir, true); }
+    }
+
+    /// <summary>
+    /// The inpainting UNet (engine/Models: conv, pooling, upsample, concat, an L1 loss) trains under Fp16 with dynamic
+    /// loss scaling (the default): every conv kernel of its plan, forward and backward, is an f16-storage variant, and
+    /// SGD lowers its loss steadily as the f32 run of TrainingTests.InpaintingUNet_LossGoesDown does.
+    /// </summary>
+    [Test]
+    public void InpaintUNet_TrainsUnderFp16()
+    {
+        var net = InpaintUNet.BuildForTraining(8, 16, 32);
+        using var compiled = net.Compile(Context, new CompileOptions
+        {
+            InputShapes = new Dictionary<string, Shape> { ["x"] = new Shape(2, 4, 16, 16), ["target"] = new Shape(2, 3, 16, 16) },
+            Training = true,
+            LearningRate = 5f,
+            Seed = 1,
+            Precision = Precision.Fp16,
+        });
+        AssertConvKernelsAreF16(compiled.Plan);
+        // Smooth colour patterns with random holes; the mask as a fourth input channel.
+        var target = new float[2 * 3 * 256];
+        for (int n = 0; n < 2; n++)
+            for (int c = 0; c < 3; c++)
+                for (int p = 0; p < 256; p++)
+                    target[(n * 3 + c) * 256 + p] = (float)(0.5 + 0.3 * Math.Sin((p % 16) / 3.0 + c + n) * Math.Cos((p / 16) / 4.0 - c));
+        var mask = RandomData.Mask(2 * 256, 12, 0.7).Select(v => (float)v).ToArray();
+        var x = new float[2 * 4 * 256];
+        for (int n = 0; n < 2; n++)
+            for (int p = 0; p < 256; p++)
+            {
+                for (int c = 0; c < 3; c++) x[(n * 4 + c) * 256 + p] = target[(n * 3 + c) * 256 + p] * mask[n * 256 + p];
+                x[(n * 4 + 3) * 256 + p] = mask[n * 256 + p];
+            }
+        compiled.SetInput("x", x);
+        compiled.SetInput("target", target);
+        var losses = Train(compiled, 21);
+        TestContext.Out.WriteLine("fp16 inpainting UNet L1: " + string.Join(" ", losses.Select(l => l.ToString("0.00000"))));
+        Assert.That(losses, Has.All.Matches<float>(float.IsFinite));
+        for (int i = 1; i < losses.Count; i++) Assert.That(losses[i], Is.LessThanOrEqualTo(losses[i - 1] + 2e-4f), $"step {i}");
+        Assert.That(losses[^1], Is.LessThan(0.99 * losses[0]));
+        Assert.That(compiled.StepCount, Is.GreaterThanOrEqualTo(17u), "few steps skipped for overflow of the loss scale");
+    }
+
+    /// <summary>
+    /// Every conv kernel of a training plan reads and writes f16 activations (the weight flip, parameters only, excepted),
+    /// and the plan has each of a conv's passes.
+    /// </summary>
+    static void AssertConvKernelsAreF16(PlanReport plan)
+    {
+        var conv = plan.Dispatches
+            .Where(d => d.Kernel.StartsWith("conv2d/", StringComparison.Ordinal) || d.Kernel.StartsWith("conv_transpose2d/", StringComparison.Ordinal)).ToList();
+        foreach (var pass in new[] { ".fwd", ".bwd_input", ".bwd_weight", ".bwd_bias" })
+            Assert.That(conv.Select(d => d.Label), Has.Some.Contains(pass), pass);
+        Assert.That(conv.Where(d => d.Kernel != "conv2d/conv2d.flip_weight").Select(d => d.Kernel), Has.All.EndWith(".f16"), "no conv kernel on f32 activations");
+    }
+
+    static List<float> Train(CompiledNetwork compiled, int steps)
+    {
+        var losses = new List<float>();
+        for (int i = 0; i < steps; i++)
+        {
+            compiled.Run();
+            losses.Add(compiled.GetOutput("loss")[0]);
+        }
+        return losses;
     }
 
     /// <summary>
