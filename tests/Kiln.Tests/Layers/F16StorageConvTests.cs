@@ -123,6 +123,39 @@ public sealed class F16StorageConvTests : GpuTest
     }
 
     /// <summary>
+    /// The fashion-ae conv autoencoder (engine/Models) trains under Fp16 (dynamic loss scaling, the default): every conv
+    /// kernel of its plan, forward and backward, is an f16-storage variant, and SGD lowers its MSE on smooth blobs as
+    /// the f32 run of TrainingTests.ConvAutoencoder_LossGoesDown does (both ends at 0.0499 on lavapipe).
+    /// </summary>
+    [Test]
+    public void ConvAutoencoder_TrainsUnderFp16()
+    {
+        var net = FashionAutoencoder.Build(latent: 16);
+        using var compiled = net.Compile(Context, new CompileOptions
+        {
+            InputShapes = new Dictionary<string, Shape> { ["x"] = new Shape(4, 1, 28, 28), ["target"] = new Shape(4, 1, 28, 28) },
+            Training = true,
+            LearningRate = 1f,
+            Seed = 2,
+            Precision = Precision.Fp16,
+        });
+        AssertConvKernelsAreF16(compiled.Plan);
+
+        var img = new float[4 * 28 * 28];
+        for (int n = 0; n < 4; n++)
+            for (int y = 0; y < 28; y++)
+                for (int x = 0; x < 28; x++)
+                    img[(n * 28 + y) * 28 + x] = (float)Math.Exp(-(Math.Pow(x - 8 - 3 * n, 2) + Math.Pow(y - 14, 2)) / 30.0);
+        compiled.SetInput("x", img);
+        compiled.SetInput("target", img);
+        var losses = Train(compiled, 20);
+        TestContext.Out.WriteLine("fp16 autoencoder MSE: " + string.Join(" ", losses.Select(l => l.ToString("0.00000"))));
+        Assert.That(losses, Has.All.Matches<float>(float.IsFinite));
+        Assert.That(losses[^1], Is.LessThan(0.8 * losses[0]));
+        Assert.That(compiled.StepCount, Is.GreaterThanOrEqualTo(15u), "few steps skipped for overflow of the loss scale");
+    }
+
+    /// <summary>
     /// The inpainting UNet (engine/Models: conv, pooling, upsample, concat, an L1 loss) trains under Fp16 with dynamic
     /// loss scaling (the default): every conv kernel of its plan, forward and backward, is an f16-storage variant, and
     /// SGD lowers its loss steadily as the f32 run of TrainingTests.InpaintingUNet_LossGoesDown does.
