@@ -92,9 +92,16 @@ internal static class KernelRegistry
                 .OrderByDescending(k => k.Priority).ToList();
     }
 
+    /// <summary>
+    /// The element type of the entries that serve values of <paramref name="type"/>: an f32 entry (f32 arithmetic,
+    /// parameters and parameter gradients) also runs f16 activations, through its modules' f16-storage variants that
+    /// <see cref="Emitter.Dispatch"/> picks from the values bound, so f16 values are served by f32 entries.
+    /// </summary>
+    public static ElementType EntryType(ElementType type) => type == ElementType.F16 ? ElementType.F32 : type;
+
     static List<T> Usable<T>(string operation, ElementType type, TensorLayout layout, Emitter e, Func<T, bool>? accepts) where T : class, IKernelEntry =>
         entries.OfType<T>()
-            .Where(k => k.Operation == operation && k.ElementType == type && k.Layout == layout && k.Supports(e.Device)
+            .Where(k => k.Operation == operation && k.ElementType == EntryType(type) && k.Layout == layout && k.Supports(e.Device)
                         && k.Arithmetic <= e.Precision && (accepts == null || accepts(k)))
             .ToList();
 

@@ -47,7 +47,7 @@ public sealed class Linear : Layer, IFusableProducer
     internal override void Forward(ForwardPass f)
     {
         // The entries compute in f32 whatever the activations' storage (f16 under Precision.Fp16: their .f16 modules).
-        var kernel = KernelRegistry.Choose<ILinearForward>("linear.fwd", ElementType.F32, f.Input.Layout, f.Emitter);
+        var kernel = KernelRegistry.Choose<ILinearForward>("linear.fwd", f.Input.ElementType, f.Input.Layout, f.Emitter);
         kernel.Emit(f.Emitter, f.Input, f.Param("weight"), HasBias ? f.Param("bias") : null, f.Output, f.Activation, f.Slope, $"{f.Name}.fwd");
     }
 

@@ -14,7 +14,7 @@ internal static class Conv2dBackward
     {
         var w = b.Param("weight");
         if (b.GradInput is { } dx)
-            KernelRegistry.Choose<IConv2dInputGrad>("conv2d.bwd_input", ConvKernels.EntryType, dx.Layout, b.Emitter,
+            KernelRegistry.Choose<IConv2dInputGrad>("conv2d.bwd_input", dx.ElementType, dx.Layout, b.Emitter,
                     k => k.Accepts(a, b.GradOutput.Shape, dx.Shape))
                 .Emit(b.Emitter, a, b.GradOutput, w, dx, $"{b.Name}.bwd_input");
         WeightGrad(b.Emitter, a, b.GradOutput, b.Input, b.GradParam("weight"), $"{b.Name}.bwd_weight");
@@ -23,11 +23,11 @@ internal static class Conv2dBackward
 
     /// <summary>The weight gradient through the <see cref="IConv2dWeightGrad"/> entry the registry picks for the emitter.</summary>
     public static void WeightGrad(Emitter e, ConvAttributes a, Value plain, Value shifted, Value dw, string label) =>
-        KernelRegistry.Choose<IConv2dWeightGrad>("conv2d.bwd_weight", ConvKernels.EntryType, plain.Layout, e)
+        KernelRegistry.Choose<IConv2dWeightGrad>("conv2d.bwd_weight", plain.ElementType, plain.Layout, e)
             .Emit(e, a, plain, shifted, dw, label);
 
     /// <summary>The bias gradient through the <see cref="IConv2dBiasGrad"/> entry the registry picks for the emitter.</summary>
     public static void BiasGrad(Emitter e, Value dy, Value db, string label) =>
-        KernelRegistry.Choose<IConv2dBiasGrad>("conv2d.bwd_bias", ConvKernels.EntryType, dy.Layout, e)
+        KernelRegistry.Choose<IConv2dBiasGrad>("conv2d.bwd_bias", dy.ElementType, dy.Layout, e)
             .Emit(e, dy, db, label);
 }

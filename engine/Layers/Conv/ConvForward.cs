@@ -18,10 +18,10 @@ internal static class ConvForward
     {
         var entries = e.Tuner == null
             ? new List<IConv2dForward>()
-            : KernelRegistry.Candidates<IConv2dForward>("conv2d.fwd", ConvKernels.EntryType, x.Layout, e, k => k.CanRun(a, x.Shape, y.Shape));
+            : KernelRegistry.Candidates<IConv2dForward>("conv2d.fwd", x.ElementType, x.Layout, e, k => k.CanRun(a, x.Shape, y.Shape));
         if (entries.Count == 0)
         {
-            KernelRegistry.Choose<IConv2dForward>("conv2d.fwd", ConvKernels.EntryType, x.Layout, e, k => k.Accepts(a, x.Shape, y.Shape))
+            KernelRegistry.Choose<IConv2dForward>("conv2d.fwd", x.ElementType, x.Layout, e, k => k.Accepts(a, x.Shape, y.Shape))
                 .Emit(e, a, x, w, bias, y, act, slope, label);
             return;
         }

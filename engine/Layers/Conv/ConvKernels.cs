@@ -21,14 +21,6 @@ internal static class ConvKernels
     /// <summary>Bias-gradient invocations worth splitting the batch for.</summary>
     internal const long BiasSplitTarget = 512;
 
-    /// <summary>
-    /// The element type every conv entry is registered under: its arithmetic, parameters and parameter gradients are f32.
-    /// Each also runs f16 activations and activation gradients (CompileOptions.Precision Fp16) through its modules'
-    /// f16-storage variants, which <see cref="Emitter.Dispatch"/> picks from the values bound; so the layers look entries
-    /// up by this type whatever their activations' storage.
-    /// </summary>
-    public const ElementType EntryType = ElementType.F32;
-
     static uint[] Geometry(ConvAttributes a) => new[]
     {
         (uint)a.Kernel.H, (uint)a.Kernel.W, (uint)a.Stride.H, (uint)a.Stride.W, (uint)a.Padding.H, (uint)a.Padding.W,

@@ -77,7 +77,7 @@ internal sealed class FusedMlp : Layer
         int n = f.Input.Shape[0];
         var e = f.Emitter;
         // The entries compute in f32 whatever the activations' storage (f16 under Precision.Fp16: their .f16 modules).
-        kernels = KernelRegistry.Choose<IMlpKernels>("mlp", ElementType.F32, f.Input.Layout, e,
+        kernels = KernelRegistry.Choose<IMlpKernels>("mlp", f.Input.ElementType, f.Input.Layout, e,
             k => e.PreferKernels.Contains(k.GetType().Name) || k.Accepts(n));
         int hidden = members.Take(members.Count - 1).Sum(m => m.Linear.OutFeatures);
         // The hidden layers' outputs are activations: stored like the network's (f16 under Precision.Fp16).
