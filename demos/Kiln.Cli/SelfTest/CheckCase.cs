@@ -4,9 +4,14 @@ namespace Kiln.Cli.SelfTest;
 /// One shape of one operation to check: the layer (run alone through the graph compiler, so the registry picks
 /// its kernels as it would in any network), its input shape, and the CPU reference of its forward and backward.
 /// <see cref="Others"/>: the shapes of further inputs (a loss's target), random in [0, 1); the reference then gets x and
-/// their data one after another as its x, and returns the gradient of x alone.
+/// their data one after another as its x, and returns the gradient of x alone. <see cref="OutputGradientScale"/>
+/// multiplies the random output gradient (a power of two, exact): a loss's gradient is about 1 / elements, which a
+/// training step under f16 storage multiplies by its loss scale (LossScaling) to keep it above f16's small numbers.
 /// </summary>
-internal sealed record CheckCase(string Description, Layer Layer, Shape Input, ReferenceFunction Reference, IReadOnlyList<Shape>? Others = null);
+internal sealed record CheckCase(string Description, Layer Layer, Shape Input, ReferenceFunction Reference, IReadOnlyList<Shape>? Others = null)
+{
+    public float OutputGradientScale { get; init; } = 1f;
+}
 
 /// <summary>
 /// The double-precision CPU result of a layer for input <c>x</c>, parameters <c>w</c> and <c>b</c> (null when

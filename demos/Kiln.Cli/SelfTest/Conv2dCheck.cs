@@ -10,10 +10,6 @@ internal sealed class Conv2dCheck : KernelCheck
 {
     public override string Operation => "conv2d";
 
-    /// <summary>At f16 activation storage too where the device has it (<see cref="ConvPrecisions"/>).</summary>
-    public override IEnumerable<SelfTestResult> Run(GpuContext context, Random rng, int count, IReadOnlyList<Precision> precisions) =>
-        base.Run(context, rng, count, ConvPrecisions.For(context, precisions));
-
     public override IEnumerable<CheckCase> Cases(Random rng, int count)
     {
         yield return Case(2, 16, 16, 19, 21, 3, 1, 1, 1, 1, true);

@@ -8,10 +8,6 @@ internal sealed class ConvTranspose2dCheck : KernelCheck
 {
     public override string Operation => "conv_transpose2d";
 
-    /// <summary>At f16 activation storage too where the device has it (<see cref="ConvPrecisions"/>).</summary>
-    public override IEnumerable<SelfTestResult> Run(GpuContext context, Random rng, int count, IReadOnlyList<Precision> precisions) =>
-        base.Run(context, rng, count, ConvPrecisions.For(context, precisions));
-
     public override IEnumerable<CheckCase> Cases(Random rng, int count)
     {
         yield return Case(2, 16, 8, 8, 9, 4, 2, 1, 0, true);

@@ -17,7 +17,11 @@ internal sealed class MlpCheck : KernelCheck
     /// <summary>Unused: a fused MLP has several parameters, so <see cref="Run"/> builds and checks its own networks.</summary>
     public override IEnumerable<CheckCase> Cases(Random rng, int count) => Enumerable.Empty<CheckCase>();
 
-    /// <summary>The fused MLP's kernels are f32 only: every case runs at <see cref="Precision.Fp32"/>.</summary>
+    /// <summary>
+    /// Every case at each precision. At <see cref="Precision.Fp16"/> a ReLU case runs with tanh instead: the stored f16
+    /// hidden outputs may round a tiny positive pre-activation to zero, which moves a ReLU's derivative from 1 to 0 there
+    /// and says nothing about the kernels.
+    /// </summary>
     public override IEnumerable<SelfTestResult> Run(GpuContext context, Random rng, int count, IReadOnlyList<Precision> precisions)
     {
         var entries = KernelRegistry.All.OfType<IMlpKernels>().Where(k => k.Supports(context.KernelDevice)).Select(k => k.GetType().Name).OrderBy(n => n, StringComparer.Ordinal).ToList();
@@ -27,10 +31,11 @@ internal sealed class MlpCheck : KernelCheck
             shapes.Add((Enumerable.Range(0, rng.Next(3, 7)).Select(_ => rng.Next(1, 65)).ToArray(), acts[rng.Next(acts.Length)], rng.Next(1, 700)));
         foreach (var (widths, act, rows) in shapes)
         foreach (var entry in entries)
-            yield return Check(context, entry, widths, act, rows, rng);
+        foreach (var precision in precisions)
+            yield return Check(context, entry, widths, precision == Precision.Fp16 && act == Activation.ReLU ? Activation.Tanh : act, rows, rng, precision);
     }
 
-    static SelfTestResult Check(GpuContext context, string entry, int[] widths, Activation act, int rows, Random rng)
+    static SelfTestResult Check(GpuContext context, string entry, int[] widths, Activation act, int rows, Random rng, Precision precision)
     {
         string name = $"{string.Join("-", widths)} {act} {rows} rows, {entry.Replace("Mlp", "").Replace("Kernels", "").ToLowerInvariant()}", kernels = "";
         try
@@ -49,6 +54,7 @@ internal sealed class MlpCheck : KernelCheck
             {
                 InputShapes = new Dictionary<string, Shape> { ["x"] = new Shape(rows, widths[0]), ["grad_y"] = new Shape(rows, widths[^1]) },
                 Training = true, InputGradients = true, LearningRate = 0, FuseMlp = true, PreferKernels = new[] { entry },
+                Precision = precision, LossScaling = LossScaling.Off,
             });
             kernels = string.Join(", ", compiled.Plan.Dispatches.Select(d => d.Kernel).Where(k => k.StartsWith("mlp/", StringComparison.Ordinal)).Distinct());
             if (kernels.Length == 0) throw new InvalidOperationException("the network was not fused");
@@ -111,11 +117,11 @@ internal sealed class MlpCheck : KernelCheck
                 d = gx;
             }
             gradient = Math.Max(gradient, SelfTestTolerances.MaxRelative(compiled.InputGradients["x"].ToArray(), d));
-            return new SelfTestResult("mlp", name, Precision.Fp32, kernels, forward, gradient, null);
+            return new SelfTestResult("mlp", name, precision, kernels, forward, gradient, null);
         }
         catch (Exception e) when (e is KilnException or ArgumentException or KeyNotFoundException or InvalidOperationException)
         {
-            return new SelfTestResult("mlp", name, Precision.Fp32, kernels, double.NaN, double.NaN, e.Message);
+            return new SelfTestResult("mlp", name, precision, kernels, double.NaN, double.NaN, e.Message);
         }
     }
 

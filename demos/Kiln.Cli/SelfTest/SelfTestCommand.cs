@@ -5,9 +5,9 @@ namespace Kiln.Cli.SelfTest;
 /// <summary>
 /// `kiln selftest [OPERATION...] [--cases N] [--seed S]`: on the device at hand, every operation of
 /// <see cref="KernelCheck.All"/> on N random shapes (plus its benchmark-like one) through the kernels the
-/// registry picks there, forward and backward, against double CPU references, at f32 and, where the device has
-/// kernels with fp16 arithmetic (cooperative matrices), again at <see cref="Precision.Fp16"/>; a pass/fail table,
-/// exit 1 on any failure.
+/// registry picks there, forward and backward, against double CPU references, at f32 and, where the device can store
+/// f16 (shaderFloat16 and 16-bit storage), again at <see cref="Precision.Fp16"/>: f16 activations, and fp16 arithmetic
+/// in the kernels that have it (cooperative matrices); a pass/fail table, exit 1 on any failure.
 /// </summary>
 internal static class SelfTestCommand
 {
@@ -40,7 +40,7 @@ internal static class SelfTestCommand
 
         using var context = GpuContext.Create();
         var precisions = new List<Precision> { Precision.Fp32 };
-        if (KernelRegistry.All.Any(k => k.Arithmetic == Precision.Fp16 && k.Supports(context.KernelDevice))) precisions.Add(Precision.Fp16);
+        if (context.KernelDevice is { ShaderFloat16: true, StorageBuffer16BitAccess: true }) precisions.Add(Precision.Fp16);
         Console.WriteLine($"kiln selftest on {context.Info.Name} ({context.Info.Type}): kernels the registry picks here vs double CPU references; " +
                           string.Join("; ", precisions.Select(p => $"{Name(p)}: max|err|/max|ref| within {SelfTestTolerances.Forward(p):0e0} (forward), {SelfTestTolerances.Gradient(p):0e0} (gradients)")) +
                           $"; seed {seed}");

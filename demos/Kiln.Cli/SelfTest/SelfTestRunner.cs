@@ -41,12 +41,17 @@ internal static class SelfTestRunner
             });
             kernels = string.Join(", ", compiled.Plan.Dispatches.Where(d => d.Label.StartsWith("layer.", StringComparison.Ordinal) && !d.Kernel.StartsWith("optim/", StringComparison.Ordinal))
                 .Select(d => d.Kernel).Distinct());
-            float[] Random(long n) => Enumerable.Range(0, checked((int)n)).Select(_ => rng.NextSingle() * 2 - 1).ToArray();
+            // At f16 storage the inputs and the output gradient are drawn as f16 values, so the reference sees what the
+            // kernels see: rounding them is storage, not kernel error (and a max-pool would otherwise route gradients
+            // through values that rounding made equal).
+            float Stored(float v) => precision == Precision.Fp16 ? (float)(Half)v : v;
+            float Draw() => Stored(rng.NextSingle() * 2 - 1);
+            float[] Random(long n) => Enumerable.Range(0, checked((int)n)).Select(_ => Draw()).ToArray();
             var x = Random(c.Input.Elements);
-            var gy = Random(yShape.Elements);
+            var gy = Random(yShape.Elements).Select(v => v * c.OutputGradientScale).ToArray();
             compiled.SetInput("x", x);
             compiled.SetInput("grad_y", gy);
-            var more = others.Select(o => Random(o.Elements).Select(v => (v + 1) / 2).ToArray()).ToArray(); // [0, 1): targets, probabilities
+            var more = others.Select(o => Random(o.Elements).Select(v => Stored((v + 1) / 2)).ToArray()).ToArray(); // [0, 1): targets, probabilities
             for (int i = 0; i < others.Count; i++) compiled.SetInput(names[i], more[i]);
             float[]? w = null, b = null;
             if (compiled.Parameters.TryGetValue("layer.weight", out var wt)) wt.Upload(w = Random(wt.Shape.Elements));
