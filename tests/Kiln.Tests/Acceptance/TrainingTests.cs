@@ -8,7 +8,8 @@ namespace Kiln.Tests.Acceptance;
 public sealed class TrainingTests : GpuTest
 {
     /// <summary>Runs <paramref name="steps"/> steps on fixed data and returns the loss before each step.</summary>
-    static List<float> Train(CompiledNetwork net, int steps)
+    /// <summary>Replays a compiled training step <paramref name="steps"/> times; the loss of each.</summary>
+    internal static List<float> Train(CompiledNetwork net, int steps)
     {
         var losses = new List<float>();
         for (int i = 0; i < steps; i++)
@@ -76,17 +77,23 @@ public sealed class TrainingTests : GpuTest
             LearningRate = 1f,
             Seed = 2,
         });
-        // Smooth blobs, like small images.
-        var img = new float[4 * 28 * 28];
-        for (int n = 0; n < 4; n++)
-            for (int y = 0; y < 28; y++)
-                for (int x = 0; x < 28; x++)
-                    img[(n * 28 + y) * 28 + x] = (float)Math.Exp(-(Math.Pow(x - 8 - 3 * n, 2) + Math.Pow(y - 14, 2)) / 30.0);
+        var img = SmoothBlobs();
         compiled.SetInput("x", img);
         compiled.SetInput("target", img);
         var losses = Train(compiled, 20);
         TestContext.Out.WriteLine("autoencoder MSE: " + string.Join(" ", losses.Select(l => l.ToString("0.00000"))));
         Assert.That(losses[^1], Is.LessThan(0.8 * losses[0]));
+    }
+
+    /// <summary>Four 28x28 images of a smooth blob each, like small pictures: [4, 1, 28, 28].</summary>
+    internal static float[] SmoothBlobs()
+    {
+        var img = new float[4 * 28 * 28];
+        for (int n = 0; n < 4; n++)
+            for (int y = 0; y < 28; y++)
+                for (int x = 0; x < 28; x++)
+                    img[(n * 28 + y) * 28 + x] = (float)Math.Exp(-(Math.Pow(x - 8 - 3 * n, 2) + Math.Pow(y - 14, 2)) / 30.0);
+        return img;
     }
 
     [Test]

@@ -1,3 +1,4 @@
+using Kiln.Tests.Acceptance;
 using Kiln.Layers;
 using Kiln.Models;
 using Kiln.Tests.Reference;
@@ -141,14 +142,10 @@ public sealed class F16StorageConvTests : GpuTest
         });
         AssertConvKernelsAreF16(compiled.Plan);
 
-        var img = new float[4 * 28 * 28];
-        for (int n = 0; n < 4; n++)
-            for (int y = 0; y < 28; y++)
-                for (int x = 0; x < 28; x++)
-                    img[(n * 28 + y) * 28 + x] = (float)Math.Exp(-(Math.Pow(x - 8 - 3 * n, 2) + Math.Pow(y - 14, 2)) / 30.0);
+        var img = TrainingTests.SmoothBlobs();
         compiled.SetInput("x", img);
         compiled.SetInput("target", img);
-        var losses = Train(compiled, 20);
+        var losses = TrainingTests.Train(compiled, 20);
         TestContext.Out.WriteLine("fp16 autoencoder MSE: " + string.Join(" ", losses.Select(l => l.ToString("0.00000"))));
         Assert.That(losses, Has.All.Matches<float>(float.IsFinite));
         Assert.That(losses[^1], Is.LessThan(0.8 * losses[0]));
@@ -189,7 +186,7 @@ public sealed class F16StorageConvTests : GpuTest
             }
         compiled.SetInput("x", x);
         compiled.SetInput("target", target);
-        var losses = Train(compiled, 21);
+        var losses = TrainingTests.Train(compiled, 21);
         TestContext.Out.WriteLine("fp16 inpainting UNet L1: " + string.Join(" ", losses.Select(l => l.ToString("0.00000"))));
         Assert.That(losses, Has.All.Matches<float>(float.IsFinite));
         for (int i = 1; i < losses.Count; i++) Assert.That(losses[i], Is.LessThanOrEqualTo(losses[i - 1] + 2e-4f), $"step {i}");
@@ -208,17 +205,6 @@ public sealed class F16StorageConvTests : GpuTest
         foreach (var pass in new[] { ".fwd", ".bwd_input", ".bwd_weight", ".bwd_bias" })
             Assert.That(conv.Select(d => d.Label), Has.Some.Contains(pass), pass);
         Assert.That(conv.Where(d => d.Kernel != "conv2d/conv2d.flip_weight").Select(d => d.Kernel), Has.All.EndWith(".f16"), "no conv kernel on f32 activations");
-    }
-
-    static List<float> Train(CompiledNetwork compiled, int steps)
-    {
-        var losses = new List<float>();
-        for (int i = 0; i < steps; i++)
-        {
-            compiled.Run();
-            losses.Add(compiled.GetOutput("loss")[0]);
-        }
-        return losses;
     }
 
     /// <summary>
