@@ -119,7 +119,10 @@ public sealed class Trainer : IDisposable
             float loss = net.GetOutput("loss")[0];
             if (!float.IsFinite(loss))
                 throw new TrainingDivergedException(
-                    $"Training stopped in epoch {epoch}, step {s + 1} of {steps}: the loss became {loss} (learning rate {net.LearningRate}, batch {batch}). Lower the learning rate.");
+                    $"Training stopped in epoch {epoch}, step {s + 1} of {steps}: the loss became {loss} (learning rate {net.LearningRate}, batch {batch}). " +
+                    (options.Precision == Precision.Fp16
+                        ? "Under Precision.Fp16 an activation beyond f16's range (|x| > 65504) becomes infinite: scale the inputs down, lower the learning rate or train at Fp32."
+                        : "Lower the learning rate."));
             lossSum += loss;
             Progress?.Invoke(new TrainingProgress(epoch, options.Epochs, s + 1, steps, lossSum / (s + 1), loss, (s + 1) * batch / Math.Max(1e-9, clock.Elapsed.TotalSeconds)));
         }

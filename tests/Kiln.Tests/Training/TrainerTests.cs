@@ -85,6 +85,15 @@ public sealed class TrainerTests : GpuTest
     }
 
     [Test]
+    public void Fp16_ActivationsBeyondItsRange_StopTrainingAndSaySo()
+    {
+        var options = Options() with { Optimizer = new Sgd(), LearningRate = 1e30f, Metric = TrainingMetric.None, Precision = Precision.Fp16 };
+        using var trainer = new Trainer(Context, () => new Sequential(new Linear(2, 1)).WithLoss(new MseLoss()), new BlobsDataset(200, 1), new BlobsDataset(50, 2), options);
+        var e = Assert.Throws<TrainingDivergedException>(() => trainer.Train());
+        Assert.That(e!.Message, Does.Contain("the loss became").And.Contain("65504"));
+    }
+
+    [Test]
     public void RejectsABatchLargerThanTheTrainingSplit()
     {
         var e = Assert.Throws<ArgumentException>(() => new Trainer(Context, Mlp, new BlobsDataset(10, 1), new BlobsDataset(5, 2), Options()));
