@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.InteropServices;
 using System.Text.Json;
 
 namespace Kiln.Vulkan;
@@ -7,11 +8,19 @@ namespace Kiln.Vulkan;
 internal sealed record TuneCandidate(string Name, KernelSpec Spec, (uint X, uint Y, uint Z) Groups, byte[] Push);
 
 /// <summary>
+/// One binding of the kernels a <see cref="KernelTuner"/> times: its size, the width of its floats (4: f32, 2: f16) and
+/// whether the kernels write it (their result, compared between candidates) or only read it (filled with random values).
+/// </summary>
+internal readonly record struct TuneBinding(long Bytes, int FloatBytes, bool Written);
+
+/// <summary>
 /// Picks the fastest of a kernel's candidates for one shape on this device by running each on scratch buffers of the
 /// real sizes, and remembers the choice: in memory for the context, and on disk beside the pipeline cache
 /// (tuning-UUID-DRIVER.json, written atomically), so the next process skips the timing. A file that can't be read or
-/// parsed is ignored with a warning. Choices change tile sizes only, never the order of a sum: results are the same
-/// whichever candidate wins.
+/// parsed is ignored with a warning. Candidates run on random inputs, and each one's result is compared with the first
+/// candidate's (the kernel the registry picks untuned, which the test suite covers): one that differs by more than the
+/// caller's tolerance of the largest value, or writes a NaN where the first does not, is rejected with a warning, so a
+/// kernel that is wrong on this device or driver is never chosen, however fast.
 /// </summary>
 internal sealed class KernelTuner
 {
@@ -36,11 +45,15 @@ internal sealed class KernelTuner
     /// <summary>Where the choices are kept on disk, or null when the disk cache is off.</summary>
     public string? FilePath => path;
 
+    /// <summary>Candidates rejected in this context because their results differed from the first candidate's.</summary>
+    public int Rejected { get; private set; }
+
     /// <summary>
     /// The index of the candidate to use for <paramref name="key"/> (a description of the operation and its shape):
-    /// the remembered one, else the fastest after timing all of them on buffers of <paramref name="bindingBytes"/>.
+    /// the remembered one, else the fastest of those whose results agree with candidate 0's within
+    /// <paramref name="tolerance"/> (max |difference| / max |candidate 0's|), timed on scratch buffers of <paramref name="bindings"/>.
     /// </summary>
-    public int Choose(string key, IReadOnlyList<TuneCandidate> candidates, IReadOnlyList<long> bindingBytes)
+    public int Choose(string key, IReadOnlyList<TuneCandidate> candidates, IReadOnlyList<TuneBinding> bindings, double tolerance)
     {
         if (candidates.Count == 0) throw new ArgumentException("no candidates to tune", nameof(candidates));
         if (candidates.Count == 1) return 0;
@@ -51,7 +64,7 @@ internal sealed class KernelTuner
                 for (int i = 0; i < candidates.Count; i++)
                     if (candidates[i].Name == name) return i;
             }
-            int best = Time(key, candidates, bindingBytes);
+            int best = Time(key, candidates, bindings, tolerance);
             choices[key] = candidates[best].Name;
             Timed++;
             Save();
@@ -59,7 +72,7 @@ internal sealed class KernelTuner
         }
     }
 
-    int Time(string key, IReadOnlyList<TuneCandidate> candidates, IReadOnlyList<long> bindingBytes)
+    int Time(string key, IReadOnlyList<TuneCandidate> candidates, IReadOnlyList<TuneBinding> bindingInfo, double tolerance)
     {
         // A candidate the driver can't build is skipped below (its error logged), not fatal: the others still run.
         try { context.Pipelines.Warm(candidates.Select(c => c.Spec)); }
@@ -67,28 +80,39 @@ internal sealed class KernelTuner
         var scratch = new List<BufferAllocation>();
         try
         {
-            foreach (var bytes in bindingBytes)
+            foreach (var info in bindingInfo)
             {
-                var b = context.Allocator.Allocate(Math.Max(16, (bytes + 15) / 16 * 16), $"tuning scratch ({key})");
+                var b = context.Allocator.Allocate(Math.Max(16, (info.Bytes + 15) / 16 * 16), $"tuning scratch ({key})");
                 scratch.Add(b);
             }
-            using (var fill = context.CreateCommandList("tuning scratch fill"))
-            {
-                foreach (var b in scratch) fill.Recorder.Fill(b, 0);
-                fill.Run();
-            }
+            FillInputs(scratch, bindingInfo);
             var bindings = scratch.Select(b => Binding.Range(b, 0, b.Size)).ToArray();
             int best = -1;
             double bestMs = double.PositiveInfinity;
             KilnException? failed = null;
+            float[][]? reference = null;
             for (int i = 0; i < candidates.Count; i++)
             {
                 double ms;
-                try { ms = Measure(candidates[i], bindings); }
+                float[][] results;
+                try
+                {
+                    ms = Measure(candidates[i], bindings);
+                    results = ReadResults(scratch, bindingInfo);
+                }
                 catch (KilnException e) when (!Lost(e))
                 {
                     context.Log($"tuning {key}: candidate {candidates[i].Name} skipped: {e.Message}");
                     failed = e;
+                    continue;
+                }
+                if (i == 0) reference = results;
+                else if (reference == null)
+                    context.Log($"tuning {key}: candidate {candidates[i].Name} unchecked: the first candidate did not run");
+                else if (Disagreement(results, reference) is { } error && !(error <= tolerance))
+                {
+                    context.Log($"tuning {key}: candidate {candidates[i].Name} rejected: its result differs from {candidates[0].Name}'s by {error:G3} of the largest value (tolerance {tolerance:G3})");
+                    Rejected++;
                     continue;
                 }
                 if (ms < bestMs) (best, bestMs) = (i, ms);
@@ -99,6 +123,65 @@ internal sealed class KernelTuner
         {
             foreach (var b in scratch) b.Dispose();
         }
+    }
+
+    /// <summary>Random values in [-1, 1) (fixed seed) in every binding the kernels only read; zeros in those they write.</summary>
+    void FillInputs(List<BufferAllocation> scratch, IReadOnlyList<TuneBinding> info)
+    {
+        var rng = new Random(12345);
+        for (int i = 0; i < scratch.Count; i++)
+        {
+            var bytes = new byte[scratch[i].Size];
+            if (!info[i].Written)
+            {
+                if (info[i].FloatBytes == 2)
+                {
+                    var halves = MemoryMarshal.Cast<byte, Half>(bytes.AsSpan());
+                    for (int k = 0; k < halves.Length; k++) halves[k] = (Half)(rng.NextSingle() * 2 - 1);
+                }
+                else
+                {
+                    var floats = MemoryMarshal.Cast<byte, float>(bytes.AsSpan());
+                    for (int k = 0; k < floats.Length; k++) floats[k] = rng.NextSingle() * 2 - 1;
+                }
+            }
+            context.Transfers.Upload(scratch[i], bytes);
+        }
+    }
+
+    /// <summary>The bindings the kernels write, as floats.</summary>
+    float[][] ReadResults(List<BufferAllocation> scratch, IReadOnlyList<TuneBinding> info)
+    {
+        var results = new List<float[]>();
+        for (int i = 0; i < scratch.Count; i++)
+        {
+            if (!info[i].Written) continue;
+            var bytes = new byte[info[i].Bytes];
+            context.Transfers.Download(scratch[i], bytes);
+            results.Add(info[i].FloatBytes == 2
+                ? MemoryMarshal.Cast<byte, Half>(bytes.AsSpan()).ToArray().Select(h => (float)h).ToArray()
+                : MemoryMarshal.Cast<byte, float>(bytes.AsSpan()).ToArray());
+        }
+        return results.ToArray();
+    }
+
+    /// <summary>max |a - b| / max |b| over the written bindings; infinity where a is NaN or infinite and b is not.</summary>
+    static double Disagreement(float[][] a, float[][] b)
+    {
+        double worst = 0;
+        for (int t = 0; t < b.Length; t++)
+        {
+            double scale = 0, diff = 0;
+            for (int i = 0; i < b[t].Length; i++)
+            {
+                if (!float.IsFinite(a[t][i]) && float.IsFinite(b[t][i])) return double.PositiveInfinity;
+                if (!float.IsFinite(b[t][i])) continue;
+                scale = Math.Max(scale, Math.Abs(b[t][i]));
+                diff = Math.Max(diff, Math.Abs((double)a[t][i] - b[t][i]));
+            }
+            worst = Math.Max(worst, diff / Math.Max(scale, 1e-30));
+        }
+        return worst;
     }
 
     /// <summary>The fastest of <see cref="Runs"/> replays of <see cref="DispatchesPerRun"/> dispatches, after one warm-up.</summary>

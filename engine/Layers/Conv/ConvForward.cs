@@ -10,7 +10,7 @@ namespace Kiln.Layers;
 /// offers its candidates — the direct kernel its tiles, the shared-memory tiled kernel, the cooperative-matrix kernel
 /// under fp16 — and the tuner keeps the fastest for the shape on this device. Under f16 activation storage each
 /// candidate is timed as the f16-storage variant it dispatches (<see cref="Emitter.Variant"/>), on scratch buffers of
-/// the values' sizes.
+/// the values' sizes; a candidate whose result disagrees with the plain kernel's is never chosen (<see cref="KernelTuner"/>).
 /// </summary>
 internal static class ConvForward
 {
@@ -25,14 +25,25 @@ internal static class ConvForward
                 .Emit(e, a, x, w, bias, y, act, slope, label);
             return;
         }
-        var candidates = entries
+        // The reference every candidate's result is checked against comes first: the plain f32-arithmetic entry the
+        // registry picks untuned, its default tile (each entry lists its default first).
+        var key = TuningKey(e, a, x, bias, y, act, entries);
+        var reference = entries.Where(k => k.Arithmetic == Precision.Fp32 && !k.NeedsTuning).OrderByDescending(k => k.Priority).FirstOrDefault();
+        var candidates = entries.OrderBy(k => k == reference ? 0 : 1)
             .SelectMany(k => k.Candidates(e, a, x, w, bias, y, act, slope).Select(c => c with { Name = $"{k.GetType().Name}:{c.Name}" }))
             .ToList();
         var args = Args(x, w, bias, y);
         var timed = candidates.Select(c => c with { Spec = Emitter.Variant(c.Spec, label, args) }).ToList();
-        var chosen = candidates[e.Tuner!.Choose(TuningKey(e, a, x, bias, y, act, entries), timed, args.Select(v => v.Value!.Bytes).ToArray())];
+        var bindings = args.Select(v => new TuneBinding(v.Value!.Bytes, v.Value.ElementType.SizeInBytes(), v.Access != Access.Read)).ToArray();
+        var chosen = candidates[e.Tuner!.Choose(key, timed, bindings, AgreementTolerance(e.Precision))];
         Dispatch(e, chosen, x, w, bias, y, label);
     }
+
+    /// <summary>
+    /// How far a tuning candidate's output may lie from the reference's (of the largest value): f32 candidates differ
+    /// only in the order of their sums; under Fp16 both round the output to f16, and fp16-arithmetic ones their operands.
+    /// </summary>
+    static double AgreementTolerance(Precision p) => p == Precision.Fp16 ? 1e-2 : 1e-3;
 
     /// <summary>One of an entry's candidates, dispatched on the layer's values: every conv-forward kernel binds x, w, bias (w's buffer when there is none), y.</summary>
     public static void Dispatch(Emitter e, TuneCandidate c, Value x, Value w, Value? bias, Value y, string label) =>

@@ -38,6 +38,7 @@ public sealed class AutotuneTests
             {
                 first = Forward(ctx, autotune: true);
                 Assert.That(ctx.Tuner.Timed, Is.EqualTo(1), "one layer shape timed");
+                Assert.That(ctx.Tuner.Rejected, Is.EqualTo(0), "every tile agrees with the default kernel");
                 Assert.That(ctx.TakeValidationMessages(), Is.Empty);
             }
             var file = Directory.GetFiles(dir, "tuning-*.json").Single();
@@ -112,8 +113,40 @@ public sealed class AutotuneTests
                 new TuneCandidate("missing", copy with { Module = "no/such_kernel" }, (1, 1, 1), push),
                 new TuneCandidate("copy", copy, (1, 1, 1), push),
             };
-            Assert.That(ctx.Tuner.Choose("test|skip", candidates, new long[] { 256, 256 }), Is.EqualTo(1));
+            Assert.That(ctx.Tuner.Choose("test|skip", candidates, CopyBindings, 1e-6), Is.EqualTo(1));
             Assert.That(log, Has.Some.Contains("candidate missing skipped").And.Some.Contains("no/such_kernel"));
+            Assert.That(ctx.TakeValidationMessages(), Is.Empty);
+        }
+        finally { Directory.Delete(dir, true); }
+    }
+
+    static readonly TuneBinding[] CopyBindings = { new(256, 4, Written: false), new(256, 4, Written: true) };
+
+    /// <summary>
+    /// A candidate whose result differs from the first candidate's (here a sigmoid among copies) is rejected with a
+    /// warning and never chosen, whatever its time; one that agrees stays in the race.
+    /// </summary>
+    [Test]
+    public void ACandidateThatComputesSomethingElseIsRejected()
+    {
+        var dir = TempDirectory();
+        try
+        {
+            var log = new List<string>();
+            using var ctx = GpuContext.Create(Gpu.Options with { PipelineCacheDirectory = dir, Log = s => { lock (log) log.Add(s); } });
+            var copy = new KernelSpec("roofline/roofline.copy", KernelSpec.Buffers(2), 4, Array.Empty<uint>(), 64);
+            KernelSpec Unary(Activation op) => new("elementwise/unary", KernelSpec.Buffers(2), 4, new[] { (uint)op, KernelSpec.Word(0f) }, 64);
+            var candidates = new[]
+            {
+                new TuneCandidate("copy", copy, (1, 1, 1), BitConverter.GetBytes(16u)),
+                new TuneCandidate("sigmoid", Unary(Activation.Sigmoid), (1, 1, 1), BitConverter.GetBytes(64u)),
+                new TuneCandidate("identity", Unary(Activation.None), (1, 1, 1), BitConverter.GetBytes(64u)),
+            };
+            int chosen = ctx.Tuner.Choose("test|reject", candidates, CopyBindings, 1e-6);
+            Assert.That(chosen, Is.Not.EqualTo(1));
+            Assert.That(ctx.Tuner.Rejected, Is.EqualTo(1));
+            Assert.That(log, Has.Some.Contains("candidate sigmoid rejected"));
+            Assert.That(log, Has.None.Contains("candidate identity rejected"));
             Assert.That(ctx.TakeValidationMessages(), Is.Empty);
         }
         finally { Directory.Delete(dir, true); }

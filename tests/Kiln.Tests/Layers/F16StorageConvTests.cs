@@ -111,6 +111,7 @@ public sealed class F16StorageConvTests : GpuTest
             using var ctx = GpuContext.Create(Gpu.Options with { PipelineCacheDirectory = dir });
             var (y, kernels) = ForwardWithKernels(ctx, layer, xShape, x, Precision.Fp16, autotune: true);
             Assert.That(ctx.Tuner.Timed, Is.EqualTo(1));
+            Assert.That(ctx.Tuner.Rejected, Is.EqualTo(0), "every f16 candidate agrees with the default kernel");
             Assert.That(File.ReadAllText(ctx.Tuner.FilePath!), Does.Contain("conv2d.fwd|Conv2dTiled+Conv2dDirect|Fp16|texel|"));
             Assert.That(kernels, Has.Length.EqualTo(3), string.Join(", ", kernels));
             Assert.That(kernels[1], Does.StartWith("conv2d/conv2d.fwd").And.EndWith(".f16"));
