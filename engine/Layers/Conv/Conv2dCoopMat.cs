@@ -59,19 +59,37 @@ internal sealed class Conv2dCoopMat : IConv2dForward
         ConvForward.Dispatch(e, Candidates(e, a, x, w, bias, y, act, slope)[0], x, w, bias, y, label);
     }
 
+    /// <summary>
+    /// The tuner's candidates (its default first): the workgroup's subgroups along the output channels (the default, and
+    /// half as many: a smaller channel tile, more workgroups) by subgroups along the pixels (4 and 2); the shader's shared
+    /// memory, 2 * 32 * SG_M * 80 + 2 * 32 * 272 + SG_M * SG_N * 1024 bytes, stays within 45 KiB (no 4 x 4).
+    /// </summary>
+    internal static IEnumerable<(int M, int N)> Tiles(int cout)
+    {
+        int m = SubgroupsM(cout);
+        yield return (m, SubgroupsN(m));
+        foreach (var sgm in new[] { m, m / 2 }.Where(v => v >= 1).Distinct())
+            foreach (var sgn in new[] { 4, 2 })
+                if ((sgm, sgn) != (m, SubgroupsN(m)) && sgm * sgn <= 8) yield return (sgm, sgn);
+    }
+
     public IReadOnlyList<TuneCandidate> Candidates(Emitter e, ConvAttributes a, Value x, Value w, Value? bias, Value y, Activation act, float slope)
     {
         var (n, cin, h, wd) = x.Shape.Nchw;
         var (_, cout, oh, ow) = y.Shape.Nchw;
-        int sgm = SubgroupsM(cout), sgn = SubgroupsN(sgm);
-        var constants = new[]
-        {
-            (uint)a.Kernel.H, (uint)a.Kernel.W, (uint)a.Stride.H, (uint)a.Stride.W, (uint)a.Padding.H, (uint)a.Padding.W,
-            (uint)a.Dilation.H, (uint)a.Dilation.W, bias != null ? 1u : 0u, (uint)act, KernelSpec.Word(slope), (uint)sgm, (uint)sgn,
-        };
-        var spec = new KernelSpec("conv2d/conv2d.fwd_coopmat", KernelSpec.Buffers(4), 28, constants, (uint)(32 * sgm * sgn));
         long pixelTiles = ((long)n * oh * ow + TileN - 1) / TileN;
-        var groups = ((uint)pixelTiles, (uint)((cout + 32 * sgm - 1) / (32 * sgm)), 1u);
-        return new[] { new TuneCandidate("coopmat", spec, groups, PushConstants.Ints(n, cin, cout, h, wd, oh, ow)) };
+        var push = PushConstants.Ints(n, cin, cout, h, wd, oh, ow);
+        TuneCandidate Candidate(int sgm, int sgn)
+        {
+            var constants = new[]
+            {
+                (uint)a.Kernel.H, (uint)a.Kernel.W, (uint)a.Stride.H, (uint)a.Stride.W, (uint)a.Padding.H, (uint)a.Padding.W,
+                (uint)a.Dilation.H, (uint)a.Dilation.W, bias != null ? 1u : 0u, (uint)act, KernelSpec.Word(slope), (uint)sgm, (uint)sgn,
+            };
+            var spec = new KernelSpec("conv2d/conv2d.fwd_coopmat", KernelSpec.Buffers(4), 28, constants, (uint)(32 * sgm * sgn));
+            var groups = ((uint)pixelTiles, (uint)((cout + 32 * sgm - 1) / (32 * sgm)), 1u);
+            return new TuneCandidate($"coopmat{sgm}x{sgn}", spec, groups, push);
+        }
+        return Tiles(cout).Select(t => Candidate(t.M, t.N)).ToList();
     }
 }

@@ -175,4 +175,28 @@ public sealed class KernelChoiceTests
         Assert.That(dx[0], Is.EqualTo(firstKernel));
         if (stride == 1) Assert.That(dx, Is.EqualTo(new[] { "conv2d/conv2d.flip_weight", "conv2d/conv2d.fwd" }));
     }
+
+    /// <summary>
+    /// The cooperative-matrix convolution's tuning tiles: its untuned tile first, then at most three more, none over the
+    /// shader's shared memory (45 KiB of the GPU's 48) or 256 invocations, none wider in channels than the default.
+    /// </summary>
+    [TestCase(16)]
+    [TestCase(64)]
+    [TestCase(96)]
+    [TestCase(256)]
+    public void CooperativeMatrixTiles_StartWithTheDefault_AndFitSharedMemory(int cout)
+    {
+        var tiles = Conv2dCoopMat.Tiles(cout).ToList();
+        int m = Conv2dCoopMat.SubgroupsM(cout);
+        Assert.That(tiles[0], Is.EqualTo((m, Conv2dCoopMat.SubgroupsN(m))));
+        Assert.That(tiles, Is.Unique);
+        Assert.That(tiles.Count, Is.InRange(1, 4));
+        foreach (var (sgm, sgn) in tiles)
+        {
+            Assert.That(sgm, Is.InRange(1, m), $"{sgm}x{sgn}");
+            Assert.That(sgn, Is.EqualTo(2).Or.EqualTo(4));
+            Assert.That(2 * 32 * sgm * 80 + 2 * 32 * 272 + sgm * sgn * 1024, Is.LessThanOrEqualTo(45 * 1024), $"{sgm}x{sgn} shared memory");
+            Assert.That(32 * sgm * sgn, Is.LessThanOrEqualTo(256));
+        }
+    }
 }
