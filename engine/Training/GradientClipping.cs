@@ -6,9 +6,10 @@ namespace Kiln.Training;
 
 /// <summary>
 /// Clipping by global norm, as torch.nn.utils.clip_grad_norm_: the factor min(1, max / (norm + 1e-6)) over every
-/// parameter gradient, written to the step state's gradient scale for the optimizer kernels. Deterministic: each
+/// parameter gradient, written to the step state's gradient scale for the optimizer kernels. Deterministic: a large
 /// gradient's sum of squares is a two-level reduction in a fixed order (<see cref="LossReduction"/>, many workgroups
-/// on a GPU), and the sums are added pairwise in a fixed tree (no float atomics), so a replayed step gives the same bits.
+/// on a GPU), small ones are summed eight to a workgroup, and the sums are added pairwise in a fixed tree (no float
+/// atomics), so a replayed step gives the same bits. Dynamic loss scaling checks gradients through the same sum.
 /// </summary>
 internal static class GradientClipping
 {
@@ -18,11 +19,29 @@ internal static class GradientClipping
         emitter.Dispatch(spec, (1, 1, 1), Array.Empty<byte>(), "grad_norm.clip_scale", new Arg(null, Access.ReadWrite), Arg.In(SumOfSquares(emitter, gradients)));
     }
 
-    /// <summary>The sum of squares of every element of every gradient (one f32 value), added in a fixed order.</summary>
+    /// <summary>Gradients of at most this many elements are summed together, 8 to a dispatch (reduce/sum_squares_many).</summary>
+    internal const int SmallGradient = 16384;
+
+    /// <summary>
+    /// The sum of squares of every element of every gradient (one f32 value), added in a fixed order: small gradients
+    /// (biases, small layers) 8 to one single-workgroup dispatch, larger ones each by a split reduction, then the sums
+    /// pairwise. A small network (the Playground MLP) takes one dispatch where it took one per gradient and a tree.
+    /// </summary>
     public static Value SumOfSquares(Emitter emitter, IReadOnlyList<Value> gradients)
     {
         var sums = new List<Value>();
-        foreach (var g in gradients)
+        var small = gradients.Where(g => g.Shape.Elements <= SmallGradient).ToList();
+        for (int first = 0; first < small.Count; first += 8)
+        {
+            var group = small.Skip(first).Take(8).ToList();
+            var s = emitter.NewValue(new Shape(1), ValueKind.Transient, $"grad_norm.small{first / 8}");
+            var counts = Enumerable.Range(0, 8).Select(i => i < group.Count ? (int)group[i].Shape.Elements : 0).ToArray();
+            var spec = new KernelSpec("reduce/sum_squares_many", KernelSpec.Buffers(9), 32, new[] { (uint)group.Count }, 256);
+            var args = Enumerable.Range(0, 8).Select(i => Arg.In(group[Math.Min(i, group.Count - 1)])).Append(Arg.Out(s)).ToArray();
+            emitter.Dispatch(spec, (1, 1, 1), PushConstants.Ints(counts), $"grad_norm.small{first / 8}", args);
+            sums.Add(s);
+        }
+        foreach (var g in gradients.Where(g => g.Shape.Elements > SmallGradient))
         {
             var s = emitter.NewValue(new Shape(1), ValueKind.Transient, $"{g.Name}.sum_squares");
             long count = g.Shape.Elements;
