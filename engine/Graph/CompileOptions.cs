@@ -34,8 +34,8 @@ public sealed record CompileOptions
     /// (the default) lets the device decide (always on a GPU; on a CPU device such as lavapipe only for widths
     /// &lt;= 16, where the plain kernels measured faster above that); true fuses whatever fits; false never.</summary>
     public bool? FuseMlp { get; init; }
-    /// <summary>Arithmetic precision (<see cref="Kiln.Precision"/>): strict f32 by default; <see cref="Precision.Fp16"/>
-    /// lets kernels with an fp16 path (cooperative-matrix convolutions on a GPU) use it.</summary>
+    /// <summary>Precision (<see cref="Kiln.Precision"/>): strict f32 by default; <see cref="Precision.Fp16"/> stores
+    /// activations as f16 and lets kernels with an fp16 path (cooperative-matrix convolutions on a GPU) use it.</summary>
     public Precision Precision { get; init; } = Precision.Fp32;
     /// <summary>
     /// Kernel entries, by class name (e.g. "Conv2dDirect"), chosen ahead of the registry's priorities wherever they

@@ -1,13 +1,16 @@
 namespace Kiln;
 
-/// <summary>The arithmetic a compiled network may use (<see cref="CompileOptions.Precision"/>).</summary>
+/// <summary>How a compiled network stores activations and which arithmetic it may use (<see cref="CompileOptions.Precision"/>).</summary>
 public enum Precision
 {
     /// <summary>Strict f32 everywhere (no reduced-precision products): the default, and what every kernel supports.</summary>
     Fp32,
     /// <summary>
-    /// Kernels that have an fp16 path take fp16 operands with f32 accumulation (tensor cores through cooperative
-    /// matrices where the device has them); the others stay f32. Activations and parameters are stored as f32 today.
+    /// Mixed precision: activations and their gradients are stored as f16 (every kernel's f16-storage variant), while
+    /// parameters, their gradients, optimizer state and losses stay f32 and arithmetic accumulates in f32; kernels that
+    /// have an fp16 path take fp16 operands (tensor cores through cooperative matrices where the device has them).
+    /// Training uses dynamic loss scaling (<see cref="CompileOptions.LossScaling"/>). Needs shaderFloat16 and
+    /// storageBuffer16BitAccess; network inputs and named outputs stay f32.
     /// </summary>
     Fp16,
 }
