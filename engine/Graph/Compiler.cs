@@ -49,6 +49,7 @@ internal static class Compiler
         var fusedInto = new Dictionary<CNode, CNode>();
         if (options.Fuse) list = FuseActivations(list, net, fusedInto);
         if (options.Fuse && options.FuseMlp != false) list = FuseMlps(list, net, fusedInto, m => options.FuseMlp == true || FusedMlp.Preferred(m, device));
+        if (options.Fuse) list = FuseUpsampleConcats(list, net);
         // The compiled node that computes a network node (an activation folded into its producer is computed there).
         CNode Final(Node n) => fusedInto.TryGetValue(cnodes[n], out var p) ? p : cnodes[n];
 
@@ -261,6 +262,30 @@ internal static class Compiler
         // Activations folded into a member now point at the fused node too.
         foreach (var (k, v) in replaced.ToList()) if (removed.Contains(v)) replaced[k] = replaced[v];
         return list.Where(c => !removed.Contains(c)).ToList();
+    }
+
+    /// <summary>
+    /// The upsample-concat fusion pass: a Concat input that is an Upsample used only there (once) and not a named output nor
+    /// the loss is folded into the concat, which becomes an <see cref="UpsampleConcat"/> reading the upsample's input: it
+    /// interpolates straight into its channel slice (and gathers the gradient from the slice), so the upsampled tensor is never
+    /// materialised. The results are bit-identical to the unfused layers'.
+    /// </summary>
+    static List<CNode> FuseUpsampleConcats(List<CNode> list, Network net)
+    {
+        var uses = list.SelectMany(c => c.Inputs).GroupBy(i => i).ToDictionary(g => g.Key, g => g.Count());
+        var named = net.Outputs.Select(o => o.Node).Append(net.Loss).Where(n => n != null).ToHashSet();
+        var removed = new HashSet<CNode>();
+        foreach (var c in list)
+        {
+            if (c.Layer is not Concat concat || c.Replacement != null) continue;
+            var ups = c.Inputs.Select(i => i.Layer is Upsample u && i.Replacement == null && i.Fused == Activation.None
+                && !named.Contains(i.Source) && uses[i] == 1 ? u : null).ToArray();
+            if (ups.All(u => u == null)) continue;
+            c.Replacement = new UpsampleConcat(concat, ups);
+            removed.UnionWith(c.Inputs.Where((_, n) => ups[n] != null));
+            c.Inputs = c.Inputs.Select((i, n) => ups[n] != null ? i.Inputs[0] : i).ToArray();
+        }
+        return removed.Count == 0 ? list : list.Where(c => !removed.Contains(c)).ToList();
     }
 
     static void Backward(List<CNode> list, CNode lossNode, Emitter emitter, List<(Value, Value)> paramGrads, bool inputGrads, bool lossScaling)

@@ -2,8 +2,11 @@
 // Upsampling backward as a gather: one invocation per INPUT element sums the output gradients that used
 // it, so no atomics. Nearest: its SCALE x SCALE block. Bilinear: the output rows/columns of output_window along each
 // axis (a superset of those whose neighbours include i), with upsample.fwd's weights recomputed by the same function.
-// Bindings: 0 dy [N,C,H*SCALE,W*SCALE] (act_t)  1 dx [N,C,H,W] (act_t)
-// Specialization: 0 MODE (0 nearest, 1 bilinear, 2 bilinear with align_corners), 1 SCALE, 2 H, 3 W (0 = from push constants)
+// Fused into a concat (UpsampleConcat, CTOT != 0): dy is the concat's output gradient [N,CTOT,OH,OW] and channel c of x
+// reads channel C0 + c of it directly, with no copy of the slice first.
+// Bindings: 0 dy [N,C,H*SCALE,W*SCALE], or [N,CTOT,H*SCALE,W*SCALE] when fused (act_t)  1 dx [N,C,H,W] (act_t)
+// Specialization: 0 MODE (0 nearest, 1 bilinear, 2 bilinear with align_corners), 1 SCALE, 2 H, 3 W (0 = from push constants),
+//   4 C (channels of x; read only when fused), 5 CTOT (channels of dy; 0 = not fused, dy is [N,C,OH,OW]), 6 C0 (channel offset in dy)
 // Push constants: count (N*C*H*W), h, w
 // Dispatch: Emitter.ElementwiseGroups(count), local x = 256
 #include "kiln.glsl"
@@ -14,6 +17,9 @@ layout(constant_id = 0) const int MODE = 0;
 layout(constant_id = 1) const int SCALE = 2;
 layout(constant_id = 2) const int S_H = 0;
 layout(constant_id = 3) const int S_W = 0;
+layout(constant_id = 4) const int C = 1;
+layout(constant_id = 5) const int CTOT = 0;
+layout(constant_id = 6) const int C0 = 0;
 
 layout(push_constant) uniform P { uint count; int h, w; } p;
 
@@ -74,7 +80,9 @@ void main()
     const int H = BAKED(S_H, p.h), W = BAKED(S_W, p.w), OH = H * SCALE, OW = W * SCALE;
     const int ix = int(i % uint(W));
     const int iy = int((i / uint(W)) % uint(H));
-    const int base = int(i / uint(W * H)) * OH * OW;
+    const uint nc = i / uint(W * H);
+    // The plane of dy that image n, channel c of x was upsampled into: its own, or channel C0 + c of the concat's.
+    const int base = int(CTOT == 0 ? nc : nc + (nc / uint(C)) * uint(CTOT - C) + uint(C0)) * OH * OW;
     float g = 0.0;
     if (MODE == 0)
     {

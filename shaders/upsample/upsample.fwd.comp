@@ -2,9 +2,12 @@
 // Upsampling by an integer SCALE over [N,C,H,W]: nearest (source pixel dst / SCALE: PyTorch's nearest, ONNX Resize
 // asymmetric + floor) or bilinear (source coordinate src by upsample_src, neighbours i0 = floor(src) and
 // min(i0 + 1, size - 1), weights 1 - frac, frac). One invocation per output element.
-// Bindings: 0 x [N,C,H,W] (act_t)  1 y [N,C,H*SCALE,W*SCALE] (act_t)
-// Specialization: 0 MODE (0 nearest, 1 bilinear, 2 bilinear with align_corners), 1 SCALE, 2 H, 3 W (0 = from push constants)
-// Push constants: count (N*C*OH*OW), h, w
+// Fused into a concat (UpsampleConcat, CTOT != 0): y is the concat's output [N,CTOT,OH,OW] and channel c of x lands in
+// channel C0 + c, so the upsampled tensor is never materialised on its own.
+// Bindings: 0 x [N,C,H,W] (act_t)  1 y [N,C,H*SCALE,W*SCALE], or [N,CTOT,H*SCALE,W*SCALE] when fused (act_t)
+// Specialization: 0 MODE (0 nearest, 1 bilinear, 2 bilinear with align_corners), 1 SCALE, 2 H, 3 W (0 = from push constants),
+//   4 C (channels of x; read only when fused), 5 CTOT (channels of y; 0 = not fused, y is [N,C,OH,OW]), 6 C0 (channel offset in y)
+// Push constants: count (N*C*OH*OW: the upsampled elements of x, fused or not), h, w
 // Dispatch: Emitter.ElementwiseGroups(count), local x = 256
 #include "kiln.glsl"
 #include "elementwise.glsl"
@@ -14,6 +17,9 @@ layout(constant_id = 0) const int MODE = 0;
 layout(constant_id = 1) const int SCALE = 2;
 layout(constant_id = 2) const int S_H = 0;
 layout(constant_id = 3) const int S_W = 0;
+layout(constant_id = 4) const int C = 1;
+layout(constant_id = 5) const int CTOT = 0;
+layout(constant_id = 6) const int C0 = 0;
 
 layout(push_constant) uniform P { uint count; int h, w; } p;
 
@@ -48,16 +54,19 @@ void main()
     const int H = BAKED(S_H, p.h), W = BAKED(S_W, p.w), OH = H * SCALE, OW = W * SCALE;
     const int ox = int(i % uint(OW));
     const int oy = int((i / uint(OW)) % uint(OH));
-    const int base = int(i / uint(OW * OH)) * H * W;
+    const uint nc = i / uint(OW * OH);
+    const int base = int(nc) * H * W;
+    // Where element i of the upsampled x goes: itself, or channel C0 + c of image n in the concat's output.
+    const uint yi = CTOT == 0 ? i : i + ((nc / uint(C)) * uint(CTOT - C) + uint(C0)) * uint(OW * OH);
     if (MODE == 0)
     {
-        y[i] = x[base + (oy / SCALE) * W + ox / SCALE];
+        y[yi] = x[base + (oy / SCALE) * W + ox / SCALE];
         return;
     }
     int y0, y1, x0, x1;
     float ly, lx;
     upsample_source(oy, H, y0, y1, ly);
     upsample_source(ox, W, x0, x1, lx);
-    y[i] = act_t((1.0 - ly) * ((1.0 - lx) * float(x[base + y0 * W + x0]) + lx * float(x[base + y0 * W + x1]))
+    y[yi] = act_t((1.0 - ly) * ((1.0 - lx) * float(x[base + y0 * W + x0]) + lx * float(x[base + y0 * W + x1]))
          + ly * ((1.0 - lx) * float(x[base + y1 * W + x0]) + lx * float(x[base + y1 * W + x1])));
 }

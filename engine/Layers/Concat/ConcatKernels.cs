@@ -13,29 +13,39 @@ internal static class ConcatKernels
 
     public static void Forward(ForwardPass f)
     {
-        var y = f.Output.Shape;
-        int inner = (int)(y.Elements / y[0] / y[1]), outStride = y[1] * inner, offset = 0;
+        int channel = 0;
         for (int i = 0; i < f.Inputs.Length; i++)
         {
-            var x = f.Inputs[i];
-            int block = x.Shape[1] * inner;
-            Copy(f.Emitter, x, f.Output, (int)x.Shape.Elements, block, block, 0, outStride, offset, $"{f.Name}.fwd{i}");
-            offset += block;
+            CopyIn(f.Emitter, f.Inputs[i], f.Output, channel, $"{f.Name}.fwd{i}");
+            channel += f.Inputs[i].Shape[1];
         }
     }
 
     public static void Backward(BackwardPass b)
     {
-        var y = b.Output.Shape;
-        int inner = (int)(y.Elements / y[0] / y[1]), outStride = y[1] * inner, offset = 0;
+        int channel = 0;
         for (int i = 0; i < b.Inputs.Length; i++)
         {
-            int block = b.Inputs[i].Shape[1] * inner;
-            if (b.GradInputs[i] is { } dx)
-                Copy(b.Emitter, b.GradOutput, dx, (int)dx.Shape.Elements, block, outStride, offset, block, 0, $"{b.Name}.bwd{i}");
-            offset += block;
+            if (b.GradInputs[i] is { } dx) CopyOut(b.Emitter, b.GradOutput, dx, channel, $"{b.Name}.bwd{i}");
+            channel += b.Inputs[i].Shape[1];
         }
     }
+
+    /// <summary>Copies x [N,C,...] into channels [channel, channel + C) of y [N,Ctot,...].</summary>
+    public static void CopyIn(Emitter e, Value x, Value y, int channel, string label)
+    {
+        int inner = Inner(y.Shape), block = x.Shape[1] * inner;
+        Copy(e, x, y, (int)x.Shape.Elements, block, block, 0, y.Shape[1] * inner, channel * inner, label);
+    }
+
+    /// <summary>Copies channels [channel, channel + C) of dy [N,Ctot,...] into dx [N,C,...].</summary>
+    public static void CopyOut(Emitter e, Value dy, Value dx, int channel, string label)
+    {
+        int inner = Inner(dy.Shape), block = dx.Shape[1] * inner;
+        Copy(e, dy, dx, (int)dx.Shape.Elements, block, dy.Shape[1] * inner, channel * inner, block, 0, label);
+    }
+
+    static int Inner(Shape y) => (int)(y.Elements / y[0] / y[1]);
 
     static void Copy(Emitter e, Value src, Value dst, int count, int block, int srcStride, int srcOffset, int dstStride, int dstOffset, string label) =>
         e.Dispatch(Spec, e.ElementwiseGroups(count), PushConstants.Ints(count, block, srcStride, srcOffset, dstStride, dstOffset), label,
