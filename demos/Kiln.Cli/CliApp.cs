@@ -94,6 +94,14 @@ internal static class CliApp
         }
     }
 
+    /// <summary>The value of a command's --precision option: fp32 or fp16 (an ArgumentException, exit code 2, otherwise).</summary>
+    internal static Precision ParsePrecision(string command, string value) => value switch
+    {
+        "fp32" => Precision.Fp32,
+        "fp16" => Precision.Fp16,
+        _ => throw new ArgumentException($"{command}: --precision takes fp32 or fp16, got '{value}'"),
+    };
+
     internal static int Fail(string message)
     {
         Console.Error.WriteLine($"kiln: {message}");

@@ -50,14 +50,7 @@ internal static class DemoCommand
                     : throw new ArgumentException("demo: --train-crop needs a crop side in pixels (a multiple of 16), or 0 for the whole frame"); break;
                 case "--train-batch": trainBatch = PositiveInt(Next(), "--train-batch"); break;
                 case "--weights": weights = Next(); break;
-                case "--precision":
-                    precision = Next() switch
-                    {
-                        "fp32" => Precision.Fp32,
-                        "fp16" => Precision.Fp16,
-                        var other => throw new ArgumentException($"demo: --precision takes fp32 or fp16, got '{other}'"),
-                    };
-                    break;
+                case "--precision": precision = CliApp.ParsePrecision("demo", Next()); break;
                 default: return CliApp.Fail($"demo: unknown option '{args[i]}'");
             }
         }

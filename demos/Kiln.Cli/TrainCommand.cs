@@ -36,14 +36,7 @@ internal static class TrainCommand
                 case "--lr":
                     lr = float.TryParse(Next(), NumberStyles.Float, CultureInfo.InvariantCulture, out var l) && l > 0 && float.IsFinite(l) ? l : throw new ArgumentException($"train: --lr takes a positive number, got '{args[i]}'");
                     break;
-                case "--precision":
-                    precision = Next() switch
-                    {
-                        "fp32" => Precision.Fp32,
-                        "fp16" => Precision.Fp16,
-                        var p => throw new ArgumentException($"train: --precision takes fp32 or fp16, got '{p}'"),
-                    };
-                    break;
+                case "--precision": precision = CliApp.ParsePrecision("train", Next()); break;
                 case "--data": data = Next(); break;
                 case "--out": outDir = Next(); break;
                 case "--resume": resume = Next(); break;

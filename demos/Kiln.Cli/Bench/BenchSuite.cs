@@ -61,10 +61,7 @@ internal static class BenchSuite
             string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"bench: {args[i]} needs a value\nusage: {Usage}");
             switch (args[i])
             {
-                case "--precision":
-                    precision = Next();
-                    if (precision is not ("fp32" or "fp16")) return CliApp.Fail($"bench: --precision takes fp32 or fp16, got '{precision}'");
-                    break;
+                case "--precision": precision = CliApp.ParsePrecision("bench", Next()) == Precision.Fp16 ? "fp16" : "fp32"; break;
                 case "--size":
                     size = Next() switch
                     {
