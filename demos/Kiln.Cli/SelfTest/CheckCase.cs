@@ -11,6 +11,11 @@ namespace Kiln.Cli.SelfTest;
 internal sealed record CheckCase(string Description, Layer Layer, Shape Input, ReferenceFunction Reference, IReadOnlyList<Shape>? Others = null)
 {
     public float OutputGradientScale { get; init; } = 1f;
+    /// <summary>
+    /// A layer applied to x before <see cref="Layer"/> (null: none), so the check covers what the compiler makes of the
+    /// pair (an upsample fused into the concat after it); the reference then describes both.
+    /// </summary>
+    public Layer? Before { get; init; }
 }
 
 /// <summary>

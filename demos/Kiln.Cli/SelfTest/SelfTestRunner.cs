@@ -18,9 +18,11 @@ internal static class SelfTestRunner
             var net = new Network();
             var others = c.Others ?? Array.Empty<Shape>();
             var names = others.Select((_, i) => $"x{i + 1}").ToArray();
-            var y = net.Add(c.Layer, "layer", names.Select(net.Input).Prepend(net.Input("x")).ToArray());
+            var x0 = net.Input("x");
+            var first = c.Before != null ? net.Add(c.Before, "before", x0) : x0;
+            var y = net.Add(c.Layer, "layer", names.Select(net.Input).Prepend(first).ToArray());
             net.Output(y, "y");
-            var yShape = c.Layer.OutputShape(others.Prepend(c.Input).ToArray());
+            var yShape = c.Layer.OutputShape(others.Prepend(c.Before?.OutputShape(new[] { c.Input }) ?? c.Input).ToArray());
             net.SetLoss(new DotLoss(), y, net.Input("grad_y"));
             var shapes = new Dictionary<string, Shape> { ["x"] = c.Input, ["grad_y"] = yShape };
             for (int i = 0; i < others.Count; i++) shapes[names[i]] = others[i];
@@ -39,7 +41,7 @@ internal static class SelfTestRunner
                 // Gradients as the reference has them: Fp16 training would otherwise scale them by the loss scale.
                 LossScaling = LossScaling.Off,
             });
-            kernels = string.Join(", ", compiled.Plan.Dispatches.Where(d => d.Label.StartsWith("layer.", StringComparison.Ordinal) && !d.Kernel.StartsWith("optim/", StringComparison.Ordinal))
+            kernels = string.Join(", ", compiled.Plan.Dispatches.Where(d => (d.Label.StartsWith("layer.", StringComparison.Ordinal) || d.Label.StartsWith("before.", StringComparison.Ordinal)) && !d.Kernel.StartsWith("optim/", StringComparison.Ordinal))
                 .Select(d => d.Kernel).Distinct());
             // At f16 storage the inputs and the output gradient are drawn as f16 values, so the reference sees what the
             // kernels see: rounding them is storage, not kernel error (and a max-pool would otherwise route gradients
