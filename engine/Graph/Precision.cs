@@ -10,7 +10,8 @@ public enum Precision
     /// parameters, their gradients, optimizer state and losses stay f32 and arithmetic accumulates in f32; kernels that
     /// have an fp16 path take fp16 operands (tensor cores through cooperative matrices where the device has them).
     /// Training uses dynamic loss scaling (<see cref="CompileOptions.LossScaling"/>). Needs shaderFloat16 and
-    /// storageBuffer16BitAccess; network inputs and named outputs stay f32.
+    /// storageBuffer16BitAccess; network inputs and named outputs stay f32, converted at the graph's edges (an input or
+    /// activation beyond f16's range, |x| &gt; 65504, becomes infinite: scale such data, as the denoiser's log transfer does).
     /// </summary>
     Fp16,
 }
