@@ -12,7 +12,15 @@ internal sealed class UpsampleCheck : KernelCheck
             yield return Case(rng.Next(1, 3), rng.Next(1, 6), rng.Next(1, 12), rng.Next(1, 12), rng.Next(1, 4), i % 2 == 0 ? UpsampleMode.Nearest : UpsampleMode.Bilinear);
     }
 
-    static CheckCase Case(int n, int c, int h, int w, int scale, UpsampleMode mode)
+    static CheckCase Case(int n, int c, int h, int w, int scale, UpsampleMode mode) =>
+        new($"{mode.ToString().ToLowerInvariant()} n{n} c{c} {h}x{w} x{scale}", new Upsample(scale, mode), new Shape(n, c, h, w),
+            LinearTerms.Reference((long)n * c * h * scale * w * scale, term => Terms(n, c, h, w, scale, mode, c, 0, term)));
+
+    /// <summary>
+    /// The terms of upsampling x [n, c, h, w] (nearest, or bilinear as PyTorch's interpolate with align_corners=False)
+    /// into channels <paramref name="c0"/>.. of an output of <paramref name="outChannels"/> channels (a concat's slice).
+    /// </summary>
+    internal static void Terms(int n, int c, int h, int w, int scale, UpsampleMode mode, int outChannels, int c0, Action<long, long, long, double> term)
     {
         int oh = h * scale, ow = w * scale;
         // Source coordinate of an output pixel along one axis, as PyTorch's interpolate computes it.
@@ -22,28 +30,23 @@ internal sealed class UpsampleCheck : KernelCheck
             int i0 = Math.Min((int)Math.Floor(src), size - 1);
             return (i0, Math.Min(i0 + 1, size - 1), src - i0);
         }
-        LinearTerms.Enumerate terms = term =>
+        for (int b = 0; b < n; b++)
+        for (int ch = 0; ch < c; ch++)
+        for (int oy = 0; oy < oh; oy++)
+        for (int ox = 0; ox < ow; ox++)
         {
-            for (int b = 0; b < n; b++)
-            for (int ch = 0; ch < c; ch++)
-            for (int oy = 0; oy < oh; oy++)
-            for (int ox = 0; ox < ow; ox++)
+            long o = At(outChannels, oh, ow, b, c0 + ch, oy, ox);
+            if (mode == UpsampleMode.Nearest)
             {
-                long o = At(c, oh, ow, b, ch, oy, ox);
-                if (mode == UpsampleMode.Nearest)
-                {
-                    term(o, At(c, h, w, b, ch, oy / scale, ox / scale), -1, 1);
-                    continue;
-                }
-                var (y0, y1, ly) = Source(oy, h);
-                var (x0, x1, lx) = Source(ox, w);
-                term(o, At(c, h, w, b, ch, y0, x0), -1, (1 - ly) * (1 - lx));
-                term(o, At(c, h, w, b, ch, y0, x1), -1, (1 - ly) * lx);
-                term(o, At(c, h, w, b, ch, y1, x0), -1, ly * (1 - lx));
-                term(o, At(c, h, w, b, ch, y1, x1), -1, ly * lx);
+                term(o, At(c, h, w, b, ch, oy / scale, ox / scale), -1, 1);
+                continue;
             }
-        };
-        return new CheckCase($"{mode.ToString().ToLowerInvariant()} n{n} c{c} {h}x{w} x{scale}", new Upsample(scale, mode), new Shape(n, c, h, w),
-            LinearTerms.Reference((long)n * c * oh * ow, terms));
+            var (y0, y1, ly) = Source(oy, h);
+            var (x0, x1, lx) = Source(ox, w);
+            term(o, At(c, h, w, b, ch, y0, x0), -1, (1 - ly) * (1 - lx));
+            term(o, At(c, h, w, b, ch, y0, x1), -1, (1 - ly) * lx);
+            term(o, At(c, h, w, b, ch, y1, x0), -1, ly * (1 - lx));
+            term(o, At(c, h, w, b, ch, y1, x1), -1, ly * lx);
+        }
     }
 }

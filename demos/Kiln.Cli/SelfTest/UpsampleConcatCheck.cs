@@ -21,30 +21,15 @@ internal sealed class UpsampleConcatCheck : KernelCheck
     {
         int oh = h * scale, ow = w * scale, ctot = c + skip;
         long xLength = (long)n * c * h * w;
-        (int I0, int I1, double L) Source(int o, int size)
-        {
-            double src = Math.Max((o + 0.5) / scale - 0.5, 0);
-            int i0 = Math.Min((int)Math.Floor(src), size - 1);
-            return (i0, Math.Min(i0 + 1, size - 1), src - i0);
-        }
         // x (the upsampled input) and then the skip input, one after another, as the runner passes them.
         LinearTerms.Enumerate terms = term =>
         {
+            UpsampleCheck.Terms(n, c, h, w, scale, mode, ctot, 0, term);
             for (int b = 0; b < n; b++)
-            for (int ch = 0; ch < ctot; ch++)
+            for (int ch = 0; ch < skip; ch++)
             for (int oy = 0; oy < oh; oy++)
             for (int ox = 0; ox < ow; ox++)
-            {
-                long o = At(ctot, oh, ow, b, ch, oy, ox);
-                if (ch >= c) { term(o, xLength + At(skip, oh, ow, b, ch - c, oy, ox), -1, 1); continue; }
-                if (mode == UpsampleMode.Nearest) { term(o, At(c, h, w, b, ch, oy / scale, ox / scale), -1, 1); continue; }
-                var (y0, y1, ly) = Source(oy, h);
-                var (x0, x1, lx) = Source(ox, w);
-                term(o, At(c, h, w, b, ch, y0, x0), -1, (1 - ly) * (1 - lx));
-                term(o, At(c, h, w, b, ch, y0, x1), -1, (1 - ly) * lx);
-                term(o, At(c, h, w, b, ch, y1, x0), -1, ly * (1 - lx));
-                term(o, At(c, h, w, b, ch, y1, x1), -1, ly * lx);
-            }
+                term(At(ctot, oh, ow, b, c + ch, oy, ox), xLength + At(skip, oh, ow, b, ch, oy, ox), -1, 1);
         };
         var whole = LinearTerms.Reference((long)n * ctot * oh * ow, terms);
         ReferenceFunction reference = (xt, wt, bt, gy) =>
