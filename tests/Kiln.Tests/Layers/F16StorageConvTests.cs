@@ -132,20 +132,8 @@ public sealed class F16StorageConvTests : GpuTest
     [Test]
     public void ConvAutoencoder_TrainsUnderFp16()
     {
-        var net = FashionAutoencoder.Build(latent: 16);
-        using var compiled = net.Compile(Context, new CompileOptions
-        {
-            InputShapes = new Dictionary<string, Shape> { ["x"] = new Shape(4, 1, 28, 28), ["target"] = new Shape(4, 1, 28, 28) },
-            Training = true,
-            LearningRate = 1f,
-            Seed = 2,
-            Precision = Precision.Fp16,
-        });
+        using var compiled = TrainingTests.BlobAutoencoder(Precision.Fp16);
         AssertConvKernelsAreF16(compiled.Plan);
-
-        var img = TrainingTests.SmoothBlobs();
-        compiled.SetInput("x", img);
-        compiled.SetInput("target", img);
         var losses = TrainingTests.Train(compiled, 20);
         TestContext.Out.WriteLine("fp16 autoencoder MSE: " + string.Join(" ", losses.Select(l => l.ToString("0.00000"))));
         Assert.That(losses, Has.All.Matches<float>(float.IsFinite));

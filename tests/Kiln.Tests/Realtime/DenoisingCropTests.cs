@@ -12,21 +12,6 @@ public sealed class DenoisingCropTests : GpuTest
 
     static double Mean(IEnumerable<FrameRecord> r) => r.Average(x => x.Metrics["loss"]);
 
-    /// <summary>Crops [B, C, S, S] of a [C, H, W] image at the positions of <paramref name="key"/>.</summary>
-    static double[] CpuCrops(float[] image, int channels, int width, int height, int side, int batch, uint seed, uint key, Func<float, double> f)
-    {
-        var result = new double[batch * channels * side * side];
-        for (int b = 0; b < batch; b++)
-        {
-            var (x0, y0) = RandomCrops.Position(seed, key, b, width, height, side);
-            for (int c = 0; c < channels; c++)
-                for (int y = 0; y < side; y++)
-                    for (int x = 0; x < side; x++)
-                        result[((b * channels + c) * side + y) * side + x] = f(image[(c * height + y0 + y) * width + x0 + x]);
-        }
-        return result;
-    }
-
     [Test]
     public void Training_TakesCropsOfTheFramesInputAndReference_FedBackChannelsIncluded()
     {
@@ -42,9 +27,9 @@ public sealed class DenoisingCropTests : GpuTest
         // After frame 1 the training inputs hold the crops of its last step (1); the frame's inputs are still in place.
         uint key = RandomCrops.Key(1, 1);
         var x = demo.Network.Infer.Inputs["x"].ToArray();
-        var expected = CpuCrops(x, 12, w, h, side, batch, demo.CropSeed, key, v => v).Select(v => (float)v);
+        var expected = RandomCropTests.CpuCrops(x, 12, w, h, side, batch, demo.CropSeed, key, v => v).Select(v => (float)v);
         Assert.That(demo.Network.Train.Inputs["x"].ToArray(), Is.EqualTo(expected), "x: crops of the frame's input, all 12 channels at the same place");
-        var target = CpuCrops(demo.Reference.ToArray(), 3, w, h, side, batch, demo.CropSeed, key, v => Math.Log(1 + Math.Max(v, 0.0)));
+        var target = RandomCropTests.CpuCrops(demo.Reference.ToArray(), 3, w, h, side, batch, demo.CropSeed, key, v => Math.Log(1 + Math.Max(v, 0.0)));
         Assert.That(RelativeError.MaxRelative(demo.Network.Train.Inputs["target"].ToArray(), target), Is.LessThan(LogAgreement), "target: crops of the log-transferred reference");
         var corners = Enumerable.Range(0, batch).Select(b => RandomCrops.Position(demo.CropSeed, key, b, w, h, side)).ToList();
         Assert.That(corners.Distinct().Count(), Is.GreaterThan(1), "the crops are not all at one place, so the checks above are not vacuous");

@@ -34,17 +34,23 @@ public sealed class RandomCropTests : GpuTest
         return crops.ToArray();
     }
 
-    /// <summary>The naive crop: element (b, c, y, x) is image (c, y0 + y, x0 + x) at crop b's position.</summary>
-    static double[] CpuCrop(float[] image, int side, int batch, uint seed, uint key, Func<float, double> f)
+    static double[] CpuCrop(float[] image, int side, int batch, uint seed, uint key, Func<float, double> f) =>
+        CpuCrops(image, C, W, H, side, batch, seed, key, f);
+
+    /// <summary>
+    /// The naive crops [B, C, S, S] of a [C, H, W] image: element (b, c, y, x) is f(image (c, y0 + y, x0 + x)) at crop
+    /// b's position for <paramref name="key"/>.
+    /// </summary>
+    internal static double[] CpuCrops(float[] image, int channels, int width, int height, int side, int batch, uint seed, uint key, Func<float, double> f)
     {
-        var result = new double[batch * C * side * side];
+        var result = new double[batch * channels * side * side];
         for (int b = 0; b < batch; b++)
         {
-            var (x0, y0) = RandomCrops.Position(seed, key, b, W, H, side);
-            for (int c = 0; c < C; c++)
+            var (x0, y0) = RandomCrops.Position(seed, key, b, width, height, side);
+            for (int c = 0; c < channels; c++)
                 for (int y = 0; y < side; y++)
                     for (int x = 0; x < side; x++)
-                        result[((b * C + c) * side + y) * side + x] = f(image[(c * H + y0 + y) * W + x0 + x]);
+                        result[((b * channels + c) * side + y) * side + x] = f(image[(c * height + y0 + y) * width + x0 + x]);
         }
         return result;
     }
