@@ -158,9 +158,11 @@ internal sealed class KernelTuner
             if (!info[i].Written) continue;
             var bytes = new byte[info[i].Bytes];
             context.Transfers.Download(scratch[i], bytes);
-            results.Add(info[i].FloatBytes == 2
-                ? MemoryMarshal.Cast<byte, Half>(bytes.AsSpan()).ToArray().Select(h => (float)h).ToArray()
-                : MemoryMarshal.Cast<byte, float>(bytes.AsSpan()).ToArray());
+            if (info[i].FloatBytes != 2) { results.Add(MemoryMarshal.Cast<byte, float>(bytes.AsSpan()).ToArray()); continue; }
+            var halves = MemoryMarshal.Cast<byte, Half>(bytes.AsSpan());
+            var floats = new float[halves.Length];
+            for (int k = 0; k < halves.Length; k++) floats[k] = (float)halves[k];
+            results.Add(floats);
         }
         return results.ToArray();
     }
