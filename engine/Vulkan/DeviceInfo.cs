@@ -34,6 +34,18 @@ public sealed record DeviceInfo
     /// <summary>Cooperative-matrix shapes, e.g. "16x16x16 f16*f16+f32->f32 (subgroup)".</summary>
     public IReadOnlyList<string> CooperativeMatrixShapes { get; init; } = Array.Empty<string>();
     public bool CooperativeMatrix2 { get; init; }
+
+    /// <summary>
+    /// The side S of the square S x S x S subgroup matrices with fp16 operands and f32 accumulation that Kiln's tensor-core
+    /// kernels use: 16 where the device has them (NVIDIA), else 8 (lavapipe of Mesa 26), else 0 (none).
+    /// </summary>
+    public int CooperativeMatrixF16Size =>
+        !CooperativeMatrix ? 0
+        : CooperativeMatrixShapes.Contains(CooperativeMatrixShape(16)) ? 16
+        : CooperativeMatrixShapes.Contains(CooperativeMatrixShape(8)) ? 8 : 0;
+
+    /// <summary>The entry of <see cref="CooperativeMatrixShapes"/> for S x S x S f16*f16+f32 subgroup matrices.</summary>
+    public static string CooperativeMatrixShape(int size) => $"{size}x{size}x{size} f16*f16+f32->f32 (subgroup)";
     public bool MemoryBudget { get; init; }
     public IReadOnlyList<MemoryHeapInfo> MemoryHeaps { get; init; } = Array.Empty<MemoryHeapInfo>();
 

@@ -27,7 +27,16 @@ public sealed class KernelChoiceTests
     static readonly DeviceInfo TensorCores = F16Storage with
     {
         Name = "tensor-cores", CooperativeMatrix = true,
-        CooperativeMatrixShapes = new[] { "16x8x8 f16*f16+f16->f16 (subgroup)", Conv2dCoopMat.CoopShape },
+        CooperativeMatrixShapes = new[] { "16x8x8 f16*f16+f16->f16 (subgroup)", DeviceInfo.CooperativeMatrixShape(16) },
+        MaxSharedMemoryBytes = 49152, MaxWorkgroupInvocations = 1024,
+    };
+
+    /// <summary>What lavapipe of Mesa 26 reports: 8x8x8 matrices, 8-wide subgroups, 32 KiB of shared memory, a CPU.</summary>
+    static readonly DeviceInfo Lavapipe26 = F16Storage with
+    {
+        Name = "llvmpipe", Type = "Cpu", SubgroupSize = 8, CooperativeMatrix = true,
+        CooperativeMatrixShapes = new[] { "8x8x8 f16*f16+f16->f16 (subgroup)", DeviceInfo.CooperativeMatrixShape(8) },
+        MaxSharedMemoryBytes = 32768, MaxWorkgroupInvocations = 1024,
     };
 
     static string ConvKernel(DeviceInfo device, Conv2d conv, Shape input, Precision precision, params string[] prefer)
@@ -177,8 +186,9 @@ public sealed class KernelChoiceTests
     }
 
     /// <summary>
-    /// The cooperative-matrix convolution's tuning tiles: its untuned tile first, then at most three more, none over the
-    /// shader's shared memory (45 KiB of the GPU's 48) or 256 invocations, none wider in channels than the default.
+    /// The cooperative-matrix convolution's tuning tiles with 16x16x16 matrices and 32-wide subgroups: its untuned tile
+    /// first, then at most three more, none over 45 KiB of shared memory (of the GPU's 48) or 256 invocations, none wider
+    /// in channels than the default.
     /// </summary>
     [TestCase(16)]
     [TestCase(64)]
@@ -186,8 +196,8 @@ public sealed class KernelChoiceTests
     [TestCase(256)]
     public void CooperativeMatrixTiles_StartWithTheDefault_AndFitSharedMemory(int cout)
     {
-        var tiles = Conv2dCoopMat.Tiles(cout).ToList();
-        int m = Conv2dCoopMat.SubgroupsM(cout);
+        var tiles = Conv2dCoopMat.Tiles(TensorCores, cout).ToList();
+        int m = Conv2dCoopMat.SubgroupsM(cout, 16);
         Assert.That(tiles[0], Is.EqualTo((m, Conv2dCoopMat.SubgroupsN(m))));
         Assert.That(tiles, Is.Unique);
         Assert.That(tiles.Count, Is.InRange(1, 4));
@@ -195,8 +205,34 @@ public sealed class KernelChoiceTests
         {
             Assert.That(sgm, Is.InRange(1, m), $"{sgm}x{sgn}");
             Assert.That(sgn, Is.EqualTo(2).Or.EqualTo(4));
-            Assert.That(2 * 32 * sgm * 80 + 2 * 32 * 272 + sgm * sgn * 1024, Is.LessThanOrEqualTo(45 * 1024), $"{sgm}x{sgn} shared memory");
+            Assert.That(Conv2dCoopMat.SharedBytes(16, sgm, sgn), Is.LessThanOrEqualTo(45 * 1024), $"{sgm}x{sgn} shared memory");
             Assert.That(32 * sgm * sgn, Is.LessThanOrEqualTo(256));
         }
+    }
+
+    /// <summary>
+    /// With lavapipe's 8x8x8 matrices and 8-wide subgroups the tiles shrink with S (2S channels per subgroup, 8S pixels)
+    /// and all fit its 32 KiB; it runs there only when named (it emulates the matrices), with one workgroup per 64 pixels.
+    /// </summary>
+    [Test]
+    public void CooperativeMatrixConv_OnLavapipe_RunsWhenNamed_WithEightWideTiles()
+    {
+        Assert.That(Conv2dCoopMat.Tiles(Lavapipe26, 64).ToList(), Is.EqualTo(new[] { (4, 2), (2, 4), (2, 2) }));
+        Assert.That(Conv2dCoopMat.Tiles(Lavapipe26, 16).First(), Is.EqualTo((1, 4)));
+        var conv = new Conv2d(16, 40, 3, padding: 1);
+        Assert.That(ConvKernel(Lavapipe26, conv, new Shape(2, 16, 12, 14), Precision.Fp16), Does.StartWith(Direct + ".").And.EndWith(F16),
+            "the direct kernel (through texel reads, lavapipe's default) unless named");
+        var net = new Network();
+        net.Output(net.Add(conv, "conv", net.Input("x")), "y");
+        var plan = net.Plan(Lavapipe26, new CompileOptions
+        {
+            InputShapes = new Dictionary<string, Shape> { ["x"] = new Shape(2, 16, 12, 14) },
+            Precision = Precision.Fp16,
+            PreferKernels = new[] { nameof(Conv2dCoopMat) },
+        });
+        var fwd = plan.Dispatches.Single(d => d.Label == "conv.fwd");
+        // 2 * 12 * 14 = 336 pixels: 6 tiles of 64; 40 channels: 4 subgroups of 16 rows -> one 64-channel tile.
+        Assert.That(fwd.Kernel, Is.EqualTo(CoopMat + F16));
+        Assert.That(fwd.Groups, Is.EqualTo("6x1x1"));
     }
 }

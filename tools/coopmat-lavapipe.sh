@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Runs Kiln against a Vulkan driver with cooperative matrices on a machine without a GPU: lavapipe of Mesa 26 (from
+# Debian 13's backports) has VK_KHR_cooperative_matrix (8x8x8 fp16 tiles with f32 accumulation, 8-wide subgroups) and
+# VK_NV_cooperative_matrix2, where Debian 12's Mesa has neither. It lives in a Debian 13 chroot made once under
+# $KILN_COOPMAT_ROOT (default /var/tmp/kiln-trixie, about 400 MB); the project folder, the .NET SDK and the NuGet cache
+# are bind-mounted at their own paths in a private mount namespace, so what `dotnet build` made outside runs inside.
+#   tools/coopmat-lavapipe.sh setup            make the chroot (debootstrap) unless it is there; needs root
+#   tools/coopmat-lavapipe.sh run CMD...       run CMD in the project folder inside the chroot
+#   tools/coopmat-lavapipe.sh test [ARGS]      the tests of the cooperative-matrix kernels (Category=CooperativeMatrix,
+#                                              built already: dotnet test --no-build -c Release), validation on
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+root=${KILN_COOPMAT_ROOT:-/var/tmp/kiln-trixie}
+mirror=${KILN_DEBIAN_MIRROR:-http://deb.debian.org/debian}
+
+fail() { echo "coopmat-lavapipe: ERROR: $*" >&2; exit 1; }
+[ "$(id -u)" = 0 ] || fail "needs root (debootstrap, chroot and bind mounts)."
+
+setup() {
+    [ -f "$root/.kiln-ready" ] && return 0
+    command -v debootstrap > /dev/null 2>&1 || {
+        echo "coopmat-lavapipe: installing debootstrap..."
+        DEBIAN_FRONTEND=noninteractive apt-get -q install -y --no-install-recommends debootstrap > /dev/null ||
+            fail "could not install debootstrap."
+    }
+    local log
+    log=$(mktemp "${TMPDIR:-/tmp}/kiln-coopmat.XXXXXXXX")
+    echo "coopmat-lavapipe: making a Debian 13 chroot in $root (a few minutes; log: $log)..."
+    rm -rf "$root"
+    debootstrap --variant=minbase trixie "$root" "$mirror" > "$log" 2>&1 || fail "debootstrap failed (see $log)."
+    echo "deb $mirror trixie-backports main" > "$root/etc/apt/sources.list.d/backports.list"
+    cp /etc/resolv.conf "$root/etc/resolv.conf"
+    chroot "$root" /bin/sh -c "apt-get -q update &&
+        DEBIAN_FRONTEND=noninteractive apt-get -q install -y --no-install-recommends -t trixie-backports mesa-vulkan-drivers &&
+        DEBIAN_FRONTEND=noninteractive apt-get -q install -y --no-install-recommends libvulkan1 vulkan-validationlayers \
+            libicu76 libssl3t64 ca-certificates" >> "$log" 2>&1 || fail "installing Mesa from trixie-backports failed (see $log)."
+    touch "$root/.kiln-ready"
+}
+
+# Runs "$@" in the project folder inside the chroot, in a mount namespace of its own (the bind mounts go with it).
+inside() {
+    local dotnet_root nuget=${NUGET_PACKAGES:-$HOME/.nuget/packages}
+    dotnet_root=$(dirname "$(readlink -f "$(command -v dotnet)")")
+    mkdir -p "$nuget"
+    unshare --mount --propagation private /bin/bash -s -- "$@" <<EOF
+set -e
+for d in /proc /dev "$here" "$dotnet_root" "$nuget"; do mkdir -p "$root\$d"; mount --bind "\$d" "$root\$d"; done
+exec chroot "$root" /usr/bin/env -i PATH="$dotnet_root:/usr/bin:/bin" HOME=/root DOTNET_ROOT="$dotnet_root" \
+    NUGET_PACKAGES="$nuget" XDG_RUNTIME_DIR=/tmp DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 \
+    KILN_VALIDATION="${KILN_VALIDATION:-1}" /bin/bash -c 'cd "$here" && exec "\$@"' bash "\$@"
+EOF
+}
+
+cmd=${1:-}
+[ $# -gt 0 ] && shift
+case "$cmd" in
+    setup) setup ;;
+    run) setup; inside "$@" ;;
+    test) setup; inside dotnet test tests/Kiln.Tests -c Release --no-build --filter "Category=CooperativeMatrix" "$@" ;;
+    *) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
+esac
