@@ -23,7 +23,8 @@ internal static class Conv2dBackward
 
     /// <summary>The weight gradient through the <see cref="IConv2dWeightGrad"/> entry the registry picks for the emitter.</summary>
     public static void WeightGrad(Emitter e, ConvAttributes a, Value plain, Value shifted, Value dw, string label) =>
-        KernelRegistry.Choose<IConv2dWeightGrad>("conv2d.bwd_weight", plain.ElementType, plain.Layout, e)
+        KernelRegistry.Choose<IConv2dWeightGrad>("conv2d.bwd_weight", plain.ElementType, plain.Layout, e,
+                k => k.Accepts(a, plain.Shape, shifted.Shape))
             .Emit(e, a, plain, shifted, dw, label);
 
     /// <summary>The bias gradient through the <see cref="IConv2dBiasGrad"/> entry the registry picks for the emitter.</summary>

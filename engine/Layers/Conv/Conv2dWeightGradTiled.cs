@@ -43,14 +43,22 @@ internal sealed class Conv2dWeightGradTiled : IConv2dWeightGrad
         uint gx = (uint)((nG + 16 * tn - 1) / (16 * tn)), gy = (uint)((c1G + 16 * tm - 1) / (16 * tm));
         if (groups > 65535) throw new InvalidOperationException($"conv2d.bwd_weight: {groups} groups exceed the 65535 workgroups of a dispatch's z.");
         if (k > int.MaxValue) throw new InvalidOperationException($"conv2d.bwd_weight: {k} pixels overflow the kernel's 32-bit indices.");
-        int steps = (int)((k + StepPixels - 1) / StepPixels);
-        long tiles = (long)gx * gy * groups;
-        long count = (long)groups * c1G * nG;
-        // Fewer splits than the 65535 z workgroups allow, and no more partial values than MaxPartialValues.
+        var (splits, stepsPerSplit) = Splits((long)gx * gy * groups, k, StepPixels, (long)groups * c1G * nG, groups);
+        return new TilePlan(tm, tn, gx, gy, (uint)(groups * splits), splits, stepsPerSplit * StepPixels);
+    }
+
+    /// <summary>
+    /// How a weight-gradient GEMM of <paramref name="tiles"/> workgroup tiles splits its <paramref name="k"/> pixels
+    /// (steps of <paramref name="stepPixels"/>) to fill the GPU (<see cref="TargetWorkgroups"/>): each split at least
+    /// <see cref="MinStepsPerSplit"/> steps, fewer splits than the 65535 z workgroups allow (<paramref name="groups"/> per
+    /// split), and no more partial values (<paramref name="count"/> per split) than 128 MiB of fp32 hold.
+    /// </summary>
+    internal static (int Splits, int StepsPerSplit) Splits(long tiles, long k, int stepPixels, long count, int groups)
+    {
+        int steps = (int)((k + stepPixels - 1) / stepPixels);
         int maxSplits = (int)Math.Max(1, Math.Min(65535 / groups, MaxPartialValues / count));
         int minSteps = Math.Max(MinStepsPerSplit, (steps + maxSplits - 1) / maxSplits);
-        var (splits, stepsPerSplit) = PartialSums.Plan(tiles, steps, TargetWorkgroups, minSteps);
-        return new TilePlan(tm, tn, gx, gy, (uint)(groups * splits), splits, stepsPerSplit * StepPixels);
+        return PartialSums.Plan(tiles, steps, TargetWorkgroups, minSteps);
     }
 
     public void Emit(Emitter e, ConvAttributes a, Value plain, Value shifted, Value dw, string label)

@@ -10,6 +10,8 @@ namespace Kiln.Layers;
 /// </summary>
 internal interface IConv2dWeightGrad : IKernelEntry
 {
+    /// <summary>Whether the registry should pick this kernel for the layer (specialised kernels have limits).</summary>
+    bool Accepts(ConvAttributes a, Shape plain, Shape shifted) => true;
 
     void Emit(Emitter e, ConvAttributes a, Value plain, Value shifted, Value dw, string label);
 }

@@ -201,7 +201,7 @@ public sealed class F16StorageConvTests : GpuTest
     /// parameters (same seed) and output gradient, and compares everything; the f16 run's conv kernels must all be
     /// f16-storage variants (the weight flip, parameters only, excepted) and include <paramref name="expectKernel"/>.
     /// </summary>
-    void Matches(Layer layer, Shape x, bool texelReads, string[] prefer, string? expectKernel, Layer? activation = null)
+    internal static LayerResult Matches(Layer layer, Shape x, bool texelReads, string[] prefer, string? expectKernel, Layer? activation = null)
     {
         var input = Random(x.Elements, 1);
         var gy = Random(layer.OutputShape(new[] { x }).Elements, 2);
@@ -221,6 +221,7 @@ public sealed class F16StorageConvTests : GpuTest
         F16StorageCheck.Close(f16.InputGradients[0], f32.InputGradients[0], Tolerances.F16Storage, "input gradient");
         Assert.That(f16.ParameterGradients.Keys, Is.EquivalentTo(f32.ParameterGradients.Keys));
         foreach (var (name, g) in f32.ParameterGradients) F16StorageCheck.Close(f16.ParameterGradients[name], g, Tolerances.F16Storage, $"gradient of {name}");
+        return f16;
     }
 
     /// <summary>LayerHarness.Run with PreferKernels and an optional fused activation: forward, and backward of a DotLoss against gy.</summary>

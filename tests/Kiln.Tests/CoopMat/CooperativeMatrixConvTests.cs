@@ -1,0 +1,57 @@
+using Kiln.Layers;
+using Kiln.Models;
+using Kiln.Tests.Layers;
+using NUnit.Framework;
+
+namespace Kiln.Tests.CoopMat;
+
+/// <summary>
+/// The cooperative-matrix convolution kernels (forward, and through it the stride-1 input gradient; the weight gradient)
+/// against the plain kernels, where the device has fp16 cooperative matrices: each layer at Fp16 with the tensor-core
+/// entries named agrees with its Fp32 run (plain f32 kernels) within <see cref="Tolerances.F16Storage"/> of each tensor's
+/// largest value (<see cref="F16StorageConvTests.Matches"/>), and the plan shows the cooperative-matrix kernels.
+/// Debian 12's lavapipe has no cooperative matrices (these tests are ignored there); tools/coopmat-lavapipe.sh runs them
+/// on Mesa 26's lavapipe (8x8x8 matrices, 8-wide subgroups), a GPU run on 16x16x16 ones.
+/// </summary>
+[Category("CooperativeMatrix")]
+public sealed class CooperativeMatrixConvTests : GpuTest
+{
+    const string Forward = "conv2d/conv2d.fwd_coopmat.f16", WeightGrad = "conv2d/conv2d.bwd_weight_coopmat.f16";
+    // The flipped input gradient runs the forward kernel (here the cooperative-matrix one) on dY; lavapipe takes it only when named.
+    static readonly string[] Named = { nameof(Conv2dCoopMat), nameof(Conv2dWeightGradCoopMat), nameof(Conv2dInputGradFlipped) };
+
+    [SetUp]
+    public void RequireCooperativeMatrices()
+    {
+        if (Context.KernelDevice.CooperativeMatrixF16Size == 0)
+            Assert.Ignore($"{Context.Info.Name} has no f16*f16+f32 cooperative matrices (tools/coopmat-lavapipe.sh test runs these on Mesa 26's lavapipe)");
+    }
+
+    static IEnumerable<TestCaseData> Layers() => new[]
+    {
+        Case("3x3_pad1", new Conv2d(16, 24, 3, padding: 1), new Shape(2, 16, 11, 10), Forward, WeightGrad, "conv2d/conv2d.flip_weight"),
+        Case("5x5_stride2", new Conv2d(5, 20, 5, stride: 2, padding: 2), new Shape(2, 5, 15, 14), Forward, WeightGrad),
+        Case("1x1_wide", new Conv2d(40, 72, 1), new Shape(1, 40, 9, 13), Forward, WeightGrad),
+        Case("dilation2_no_bias", new Conv2d(16, 16, 3, padding: 2, dilation: 2, bias: false), new Shape(1, 16, 12, 11), Forward, WeightGrad),
+        Case("split_pixels", new Conv2d(8, 16, 3, padding: 1), new Shape(2, 8, 48, 40), Forward, WeightGrad, "reduce/partials"),
+        Case("transpose", new ConvTranspose2d(24, 16, 3, padding: 1), new Shape(2, 24, 9, 10), Forward, WeightGrad),
+    };
+
+    static TestCaseData Case(string name, Layer layer, Shape x, params string[] kernels) =>
+        new TestCaseData(layer, x, kernels).SetArgDisplayNames(name);
+
+    [TestCaseSource(nameof(Layers))]
+    public void MatchesThePlainKernels(Layer layer, Shape x, string[] kernels)
+    {
+        var f16 = F16StorageConvTests.Matches(layer, x, texelReads: false, Named, null);
+        foreach (var k in kernels) Assert.That(f16.Kernels, Has.Some.StartWith(k), string.Join(", ", f16.Kernels));
+    }
+
+    /// <summary>A fused activation (applied in the epilogue, before the f16 store) and the cooperative-matrix input gradient of a layer that has one.</summary>
+    [Test]
+    public void FusedActivation_MatchesThePlainKernels()
+    {
+        var f16 = F16StorageConvTests.Matches(new Conv2d(16, 32, 3, padding: 1), new Shape(2, 16, 9, 8), texelReads: false, Named, Forward, new Tanh());
+        Assert.That(f16.Kernels.Count(k => k == Forward), Is.EqualTo(2), "forward and input gradient: " + string.Join(", ", f16.Kernels));
+    }
+}
