@@ -19,23 +19,31 @@ internal abstract class KernelCheck
 
     /// <summary>
     /// Checks the operation: by default each of <see cref="Cases"/> alone through <see cref="SelfTestRunner"/> at each
-    /// precision, with the kernels the registry picks untuned, and again with the entries that run only where the
-    /// compile tunes (IKernelEntry.NeedsTuning, e.g. the GPU's tiled convolution) named, where that changes the kernels;
-    /// an operation whose layers don't fit that runner (several parameters: the fused MLP) overrides it.
+    /// precision, with the kernels the registry picks untuned, and again with the entries the device runs that the registry
+    /// picks there only when named (<see cref="NamedOnly"/>), where that changes the kernels; an operation whose layers
+    /// don't fit that runner (several parameters: the fused MLP) overrides it.
     /// </summary>
     public virtual IEnumerable<SelfTestResult> Run(GpuContext context, Random rng, int count, IReadOnlyList<Precision> precisions)
     {
-        var tuningOnly = KernelRegistry.All.Where(k => k.NeedsTuning && k.Supports(context.KernelDevice)).Select(k => k.GetType().Name).ToArray();
+        var namedOnly = NamedOnly(context.KernelDevice);
         foreach (var c in Cases(rng, count))
             foreach (var p in precisions)
             {
                 var plain = SelfTestRunner.Run(context, Operation, c, rng, p);
                 yield return plain;
-                if (tuningOnly.Length == 0) continue;
-                var named = SelfTestRunner.Run(context, Operation, c, rng, p, tuningOnly);
+                if (namedOnly.Length == 0) continue;
+                var named = SelfTestRunner.Run(context, Operation, c, rng, p, namedOnly);
                 if (named.Kernels != plain.Kernels) yield return named;
             }
     }
+
+    /// <summary>
+    /// The entries <paramref name="device"/> runs that an untuned compile there takes only when they are named: those that
+    /// need tuning (IKernelEntry.NeedsTuning, e.g. the GPU's tiled convolution) and those not preferred on the device
+    /// (IKernelEntry.PreferredOn: the GPU's kernels on lavapipe, cooperative-matrix ones included where it has them).
+    /// </summary>
+    public static string[] NamedOnly(DeviceInfo device) => KernelRegistry.All
+        .Where(k => k.Supports(device) && (k.NeedsTuning || !k.PreferredOn(device))).Select(k => k.GetType().Name).ToArray();
 
     public static IReadOnlyList<KernelCheck> All { get; } = typeof(KernelCheck).Assembly.GetTypes()
         .Where(t => t.IsSubclassOf(typeof(KernelCheck)) && !t.IsAbstract && t.GetConstructor(Type.EmptyTypes) != null)
