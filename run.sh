@@ -3,7 +3,8 @@
 #   ./run.sh demo           install what is missing, build, then run `kiln info` and the inpainting demo headless for
 #                           60 frames (PNG frames and stats.json in demo-out/inpaint)
 #   ./run.sh test [ARGS]    install what is missing, build Engine.sln, then `dotnet test Engine.sln -c Release` with
-#                           Vulkan validation on (KILN_VALIDATION=1); ARGS go to dotnet test (e.g. --filter Name~Conv)
+#                           Vulkan validation on (KILN_VALIDATION=1); ARGS go to dotnet test (e.g. --filter Name~Conv);
+#                           then, as root, the cooperative-matrix tests on Mesa 26's lavapipe (tools/coopmat-lavapipe.sh)
 #   ./run.sh deps           only install what is missing (tools/ensure-deps.sh)
 set -euo pipefail
 
@@ -14,7 +15,7 @@ export DOTNET_NOLOGO=1
 export DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 
 usage() {
-    sed -n '2,7p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'
 }
 
 need_dotnet() {
@@ -56,6 +57,15 @@ case "$cmd" in
         # first so that a broken demo fails the run too.
         dotnet build Engine.sln -c Release
         dotnet test Engine.sln -c Release --logger "console;verbosity=normal" "$@"
+        # Debian 12's lavapipe has no cooperative matrices, so the tests of those kernels were ignored above; run them on
+        # Mesa 26's lavapipe (a Debian 13 chroot, made once; needs root). Only for a full run (no ARGS).
+        if [ $# -eq 0 ] && [ "${KILN_SKIP_COOPMAT:-0}" != 1 ]; then
+            if [ "$(id -u)" = 0 ]; then
+                bash tools/coopmat-lavapipe.sh test --logger "console;verbosity=normal"
+            else
+                echo "run.sh: the cooperative-matrix tests need root for their chroot (tools/coopmat-lavapipe.sh); skipped"
+            fi
+        fi
         ;;
     deps)
         bash tools/ensure-deps.sh

@@ -32,8 +32,12 @@ internal static class InfoCommand
         Console.WriteLine($"  max storage buffer         {c.MaxStorageBufferRange / (1 << 20)} MiB");
         Console.WriteLine($"  fp16 arithmetic            {YesNo(c.ShaderFloat16)}");
         Console.WriteLine($"  16-bit storage             {YesNo(c.StorageBuffer16BitAccess)}");
-        Console.WriteLine($"  cooperative matrix         {YesNo(c.CooperativeMatrix)}{(c.CooperativeMatrix2 ? " (+ NV cooperative_matrix2)" : "")}");
+        Console.WriteLine($"  cooperative matrix         {YesNo(c.CooperativeMatrix)}");
         foreach (var s in c.CooperativeMatrixShapes) Console.WriteLine($"    {s}");
+        Console.WriteLine($"  cooperative matrix 2 (NV)  {YesNo(c.CooperativeMatrix2)}" + (c.CooperativeMatrix2
+            ? $" (dimensions up to {c.CooperativeMatrix2MaxDimension}, workgroups up to {c.CooperativeMatrix2MaxWorkgroupSize}, {c.CooperativeMatrix2ReservedSharedMemory} bytes of shared memory reserved)"
+            : c.CooperativeMatrix2Missing.Count > 0 ? $" (VK_NV_cooperative_matrix2 without {string.Join(", ", c.CooperativeMatrix2Missing)})" : ""));
+        foreach (var s in c.CooperativeMatrix2Shapes) Console.WriteLine($"    {s}");
         Console.WriteLine($"  timestamps                 {(c.TimestampPeriodNs > 0 ? $"{c.TimestampPeriodNs} ns/tick" : "no")}");
         Console.WriteLine($"  memory budget extension    {YesNo(c.MemoryBudget)}");
         foreach (var h in c.MemoryHeaps)

@@ -33,7 +33,24 @@ public sealed record DeviceInfo
     public bool CooperativeMatrix { get; init; }
     /// <summary>Cooperative-matrix shapes, e.g. "16x16x16 f16*f16+f32->f32 (subgroup)".</summary>
     public IReadOnlyList<string> CooperativeMatrixShapes { get; init; } = Array.Empty<string>();
+    /// <summary>
+    /// VK_NV_cooperative_matrix2 with the features a tensor-addressing GEMM needs: workgroup-scope matrices of flexible
+    /// dimensions, tensor addressing, per-element operations and conversions (reported by `kiln info`; no Kiln kernel
+    /// uses it yet, and a context does not enable it).
+    /// </summary>
     public bool CooperativeMatrix2 { get; init; }
+    /// <summary>Where the device has VK_NV_cooperative_matrix2 without all of those features: the ones it lacks.</summary>
+    public IReadOnlyList<string> CooperativeMatrix2Missing { get; init; } = Array.Empty<string>();
+    /// <summary>Flexible-dimension shapes of cooperative_matrix2, e.g. "16x16x16 f16*f16+f32->f32 (workgroup, 256 invocations)" (M, N, K: granularities).</summary>
+    public IReadOnlyList<string> CooperativeMatrix2Shapes { get; init; } = Array.Empty<string>();
+    /// <summary>The largest flexible matrix dimension.</summary>
+    public uint CooperativeMatrix2MaxDimension { get; init; }
+    /// <summary>The largest workgroup (invocations) that may use workgroup-scope matrices.</summary>
+    public uint CooperativeMatrix2MaxWorkgroupSize { get; init; }
+    /// <summary>Shared memory (bytes) the implementation reserves in a workgroup that uses workgroup-scope matrices.</summary>
+    public uint CooperativeMatrix2ReservedSharedMemory { get; init; }
+    public bool MemoryBudget { get; init; }
+    public IReadOnlyList<MemoryHeapInfo> MemoryHeaps { get; init; } = Array.Empty<MemoryHeapInfo>();
 
     /// <summary>
     /// The side S of the square S x S x S subgroup matrices with fp16 operands and f32 accumulation that Kiln's tensor-core
@@ -46,8 +63,6 @@ public sealed record DeviceInfo
 
     /// <summary>The entry of <see cref="CooperativeMatrixShapes"/> for S x S x S f16*f16+f32 subgroup matrices.</summary>
     public static string CooperativeMatrixShape(int size) => $"{size}x{size}x{size} f16*f16+f32->f32 (subgroup)";
-    public bool MemoryBudget { get; init; }
-    public IReadOnlyList<MemoryHeapInfo> MemoryHeaps { get; init; } = Array.Empty<MemoryHeapInfo>();
 
     public bool IsCpu => Type == "Cpu";
 }

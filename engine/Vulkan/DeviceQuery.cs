@@ -41,6 +41,7 @@ internal static unsafe class DeviceQuery
 
         bool coop = ext.Contains("VK_KHR_cooperative_matrix");
         var shapes = coop ? CooperativeMatrixShapes(vk, instance, pd) : new List<string>();
+        var coop2 = coop && ext.Contains("VK_NV_cooperative_matrix2") ? CooperativeMatrix2(vk, instance, pd) : null;
 
         return new DeviceInfo
         {
@@ -78,7 +79,12 @@ internal static unsafe class DeviceQuery
             StorageBuffer16BitAccess = s16.StorageBuffer16BitAccess,
             CooperativeMatrix = coop,
             CooperativeMatrixShapes = shapes,
-            CooperativeMatrix2 = ext.Contains("VK_NV_cooperative_matrix2"),
+            CooperativeMatrix2 = coop2 is { Missing.Count: 0 },
+            CooperativeMatrix2Missing = coop2?.Missing ?? new List<string>(),
+            CooperativeMatrix2Shapes = coop2?.Shapes ?? new List<string>(),
+            CooperativeMatrix2MaxDimension = coop2?.MaxDimension ?? 0,
+            CooperativeMatrix2MaxWorkgroupSize = coop2?.MaxWorkgroupSize ?? 0,
+            CooperativeMatrix2ReservedSharedMemory = coop2?.ReservedSharedMemory ?? 0,
             MemoryBudget = ext.Contains("VK_EXT_memory_budget"),
             MemoryHeaps = heaps,
         };
@@ -98,6 +104,48 @@ internal static unsafe class DeviceQuery
         foreach (var c in props.Take((int)n))
             result.Add($"{c.MSize}x{c.NSize}x{c.KSize} {Short(c.AType)}*{Short(c.BType)}+{Short(c.CType)}->{Short(c.ResultType)} ({(c.Scope == ScopeKHR.SubgroupKhr ? "subgroup" : c.Scope.ToString())})");
         return result;
+    }
+
+    sealed record CooperativeMatrix2Facts(List<string> Missing, List<string> Shapes, uint MaxDimension, uint MaxWorkgroupSize, uint ReservedSharedMemory);
+
+    /// <summary>
+    /// VK_NV_cooperative_matrix2's features that Kiln's kernels would use (workgroup scope, flexible dimensions, tensor
+    /// addressing, per-element operations, conversions) that the device lacks, its limits and its flexible-dimension
+    /// shapes as "MxNxK f16*f16+f32->f32 (workgroup, 256 invocations)", M, N and K being the granularities.
+    /// </summary>
+    static CooperativeMatrix2Facts? CooperativeMatrix2(Vk vk, Instance instance, PhysicalDevice pd)
+    {
+        var features = new PhysicalDeviceCooperativeMatrix2FeaturesNV { SType = StructureType.PhysicalDeviceCooperativeMatrix2FeaturesNV };
+        var feats2 = new PhysicalDeviceFeatures2 { SType = StructureType.PhysicalDeviceFeatures2, PNext = &features };
+        vk.GetPhysicalDeviceFeatures2(pd, &feats2);
+        var missing = new List<string>();
+        if (!features.CooperativeMatrixWorkgroupScope) missing.Add("workgroup scope");
+        if (!features.CooperativeMatrixFlexibleDimensions) missing.Add("flexible dimensions");
+        if (!features.CooperativeMatrixTensorAddressing) missing.Add("tensor addressing");
+        if (!features.CooperativeMatrixPerElementOperations) missing.Add("per-element operations");
+        if (!features.CooperativeMatrixConversions) missing.Add("conversions");
+        var props = new PhysicalDeviceCooperativeMatrix2PropertiesNV { SType = StructureType.PhysicalDeviceCooperativeMatrix2PropertiesNV };
+        var props2 = new PhysicalDeviceProperties2 { SType = StructureType.PhysicalDeviceProperties2, PNext = &props };
+        vk.GetPhysicalDeviceProperties2(pd, &props2);
+
+        var shapes = new List<string>();
+        var fnPtr = (nint)vk.GetInstanceProcAddr(instance, "vkGetPhysicalDeviceCooperativeMatrixFlexibleDimensionsPropertiesNV");
+        if (fnPtr != 0)
+        {
+            var fn = (delegate* unmanaged<PhysicalDevice, uint*, CooperativeMatrixFlexibleDimensionsPropertiesNV*, Result>)fnPtr;
+            uint n = 0;
+            if (fn(pd, &n, null) == Result.Success && n > 0)
+            {
+                var flex = new CooperativeMatrixFlexibleDimensionsPropertiesNV[n];
+                for (int i = 0; i < n; i++) flex[i].SType = StructureType.CooperativeMatrixFlexibleDimensionsPropertiesNV;
+                fixed (CooperativeMatrixFlexibleDimensionsPropertiesNV* pp = flex) fn(pd, &n, pp);
+                foreach (var c in flex.Take((int)n))
+                    shapes.Add($"{c.MGranularity}x{c.NGranularity}x{c.KGranularity} {Short(c.AType)}*{Short(c.BType)}+{Short(c.CType)}->{Short(c.ResultType)} " +
+                               (c.Scope == ScopeKHR.WorkgroupKhr ? $"(workgroup, {c.WorkgroupInvocations} invocations)" : c.Scope == ScopeKHR.SubgroupKhr ? "(subgroup)" : $"({c.Scope})"));
+            }
+        }
+        return new CooperativeMatrix2Facts(missing, shapes, props.CooperativeMatrixFlexibleDimensionsMaxDimension,
+            props.CooperativeMatrixWorkgroupScopeMaxWorkgroupSize, props.CooperativeMatrixWorkgroupScopeReservedSharedMemory);
     }
 
     static string Short(ComponentTypeKHR t) => t switch

@@ -10,22 +10,14 @@ namespace Kiln.Tests.CoopMat;
 /// against the plain kernels, where the device has fp16 cooperative matrices: each layer at Fp16 with the tensor-core
 /// entries named agrees with its Fp32 run (plain f32 kernels) within <see cref="Tolerances.F16Storage"/> of each tensor's
 /// largest value (<see cref="F16StorageConvTests.Matches"/>), and the plan shows the cooperative-matrix kernels.
-/// Debian 12's lavapipe has no cooperative matrices (these tests are ignored there); tools/coopmat-lavapipe.sh runs them
-/// on Mesa 26's lavapipe (8x8x8 matrices, 8-wide subgroups), a GPU run on 16x16x16 ones.
+/// Debian 12's lavapipe has no cooperative matrices (see <see cref="CooperativeMatrixTest"/>); tools/coopmat-lavapipe.sh
+/// runs them on Mesa 26's lavapipe (8x8x8 matrices, 8-wide subgroups), a GPU run on 16x16x16 ones.
 /// </summary>
-[Category("CooperativeMatrix")]
-public sealed class CooperativeMatrixConvTests : GpuTest
+public sealed class CooperativeMatrixConvTests : CooperativeMatrixTest
 {
     const string Forward = "conv2d/conv2d.fwd_coopmat.f16", WeightGrad = "conv2d/conv2d.bwd_weight_coopmat.f16";
     // The flipped input gradient runs the forward kernel (here the cooperative-matrix one) on dY; lavapipe takes it only when named.
     static readonly string[] Named = { nameof(Conv2dCoopMat), nameof(Conv2dWeightGradCoopMat), nameof(Conv2dInputGradFlipped) };
-
-    [SetUp]
-    public void RequireCooperativeMatrices()
-    {
-        if (Context.KernelDevice.CooperativeMatrixF16Size == 0)
-            Assert.Ignore($"{Context.Info.Name} has no f16*f16+f32 cooperative matrices (tools/coopmat-lavapipe.sh test runs these on Mesa 26's lavapipe)");
-    }
 
     static IEnumerable<TestCaseData> Layers() => new[]
     {
