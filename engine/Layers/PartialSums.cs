@@ -42,11 +42,27 @@ internal static class PartialSums
         int splits = partial.Shape[0], count = partial.Shape[1];
         if (y.Shape.Elements != count)
             throw new InvalidOperationException($"{label}: partial sums of {count} values cannot fill {y.Shape}.");
-        int cols = bias == null ? 1 : (int)bias.Shape.Elements;
+        var (spec, groups) = SumKernel(e, splits, count, bias == null ? 0 : (int)bias.Shape.Elements, act, slope);
+        e.Dispatch(spec, groups, Array.Empty<byte>(), label, Arg.In(partial), Arg.In(bias ?? partial), Arg.Out(y));
+    }
+
+    /// <summary>
+    /// The reduce/partials dispatch that adds <paramref name="splits"/> partials of <paramref name="count"/> values (with a
+    /// bias of <paramref name="biasLength"/> values, 0 for none, and an activation): bindings (partials, bias, y).
+    /// </summary>
+    static (KernelSpec Spec, (uint X, uint Y, uint Z) Groups) SumKernel(Emitter e, int splits, long count, int biasLength, Activation act, float slope)
+    {
         int lanes = LossReduction.Split(e).PartialLanes(splits);
         uint local = lanes == 1 ? Local : LanesLocal;
         var spec = new KernelSpec("reduce/partials", KernelSpec.Buffers(3), 0,
-            new[] { (uint)splits, (uint)count, bias != null ? 1u : 0u, (uint)cols, (uint)act, KernelSpec.Word(slope), (uint)lanes }, local, (uint)lanes);
-        e.Dispatch(spec, FlatGroups.For(e, count, local), Array.Empty<byte>(), label, Arg.In(partial), Arg.In(bias ?? partial), Arg.Out(y));
+            new[] { (uint)splits, (uint)count, biasLength > 0 ? 1u : 0u, (uint)Math.Max(1, biasLength), (uint)act, KernelSpec.Word(slope), (uint)lanes }, local, (uint)lanes);
+        return (spec, FlatGroups.For(e, count, local));
+    }
+
+    /// <summary>The finish a tuner runs after a split candidate: the plain ordered sum of <paramref name="splits"/> partials of <paramref name="count"/> f32 values.</summary>
+    public static TuneFinish Finish(Emitter e, int splits, long count)
+    {
+        var (spec, groups) = SumKernel(e, splits, count, 0, Activation.None, 0);
+        return new TuneFinish(spec, groups, (long)splits * count * 4);
     }
 }

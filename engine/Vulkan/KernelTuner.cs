@@ -4,8 +4,22 @@ using System.Text.Json;
 
 namespace Kiln.Vulkan;
 
-/// <summary>One way to run a kernel (a tile size, say) that <see cref="KernelTuner"/> can time.</summary>
-internal sealed record TuneCandidate(string Name, KernelSpec Spec, (uint X, uint Y, uint Z) Groups, byte[] Push);
+/// <summary>
+/// One way to run a kernel (a tile size, say) that <see cref="KernelTuner"/> can time: one dispatch on the bindings, or,
+/// with <see cref="Finish"/>, a split reduction: the kernel writes partial results into a scratch buffer in place of its
+/// last binding (the output), and the finish adds them into that output.
+/// </summary>
+internal sealed record TuneCandidate(string Name, KernelSpec Spec, (uint X, uint Y, uint Z) Groups, byte[] Push)
+{
+    public TuneFinish? Finish { get; init; }
+}
+
+/// <summary>
+/// The second pass of a split-reduction <see cref="TuneCandidate"/>: a dispatch binding (partials, partials, output), as
+/// shaders/reduce/partials.comp does (its unused bias slot bound to the partials), over a partials buffer of
+/// <paramref name="PartialBytes"/>.
+/// </summary>
+internal sealed record TuneFinish(KernelSpec Spec, (uint X, uint Y, uint Z) Groups, long PartialBytes);
 
 /// <summary>
 /// One binding of the kernels a <see cref="KernelTuner"/> times: its size, the width of its floats (4: f32, 2: f16) and
@@ -17,10 +31,11 @@ internal readonly record struct TuneBinding(long Bytes, int FloatBytes, bool Wri
 /// Picks the fastest of a kernel's candidates for one shape on this device by running each on scratch buffers of the
 /// real sizes, and remembers the choice: in memory for the context, and on disk beside the pipeline cache
 /// (tuning-UUID-DRIVER.json, written atomically), so the next process skips the timing. A file that can't be read or
-/// parsed is ignored with a warning. Candidates run on random inputs, and each one's result is compared with the first
-/// candidate's (the kernel the registry picks untuned, which the test suite covers): one that differs by more than the
-/// caller's tolerance of the largest value, or writes a NaN where the first does not, is rejected with a warning, so a
-/// kernel that is wrong on this device or driver is never chosen, however fast.
+/// parsed is ignored with a warning. Candidates run on random inputs, each on outputs filled with NaN first, and each
+/// one's result is compared with the first candidate's (the kernel the registry picks untuned, which the test suite
+/// covers): one that differs by more than the caller's tolerance of the largest value, or leaves or writes a NaN where
+/// the first does not, is rejected with a warning, so a kernel that is wrong on this device or driver is never chosen,
+/// however fast.
 /// </summary>
 internal sealed class KernelTuner
 {
@@ -75,7 +90,7 @@ internal sealed class KernelTuner
     int Time(string key, IReadOnlyList<TuneCandidate> candidates, IReadOnlyList<TuneBinding> bindingInfo, double tolerance)
     {
         // A candidate the driver can't build is skipped below (its error logged), not fatal: the others still run.
-        try { context.Pipelines.Warm(candidates.Select(c => c.Spec)); }
+        try { context.Pipelines.Warm(candidates.Select(c => c.Spec).Concat(candidates.Where(c => c.Finish != null).Select(c => c.Finish!.Spec))); }
         catch (KilnException e) when (!Lost(e)) { context.Log($"tuning {key}: {e.Message}"); }
         var scratch = new List<BufferAllocation>();
         try
@@ -97,6 +112,7 @@ internal sealed class KernelTuner
                 float[][] results;
                 try
                 {
+                    PoisonOutputs(scratch, bindingInfo);
                     ms = Measure(candidates[i], bindings);
                     results = ReadResults(scratch, bindingInfo);
                 }
@@ -125,7 +141,7 @@ internal sealed class KernelTuner
         }
     }
 
-    /// <summary>Random values in [-1, 1) (fixed seed) in every binding the kernels only read; zeros in those they write.</summary>
+    /// <summary>Random values in [-1, 1) (fixed seed) in every binding the kernels only read; zeros in those they write (poisoned before each candidate).</summary>
     void FillInputs(List<BufferAllocation> scratch, IReadOnlyList<TuneBinding> info)
     {
         var rng = new Random(12345);
@@ -147,6 +163,21 @@ internal sealed class KernelTuner
             }
             context.Transfers.Upload(scratch[i], bytes);
         }
+    }
+
+    /// <summary>
+    /// NaN (all bits set, in f32 and f16 alike) in every binding the kernels write, before each candidate: an output
+    /// element a candidate leaves unwritten then reads as NaN where the first candidate's does not, and rejects it.
+    /// </summary>
+    void PoisonOutputs(List<BufferAllocation> scratch, IReadOnlyList<TuneBinding> info)
+    {
+        for (int i = 0; i < scratch.Count; i++)
+            if (info[i].Written)
+            {
+                var bytes = new byte[scratch[i].Size];
+                Array.Fill(bytes, (byte)0xFF);
+                context.Transfers.Upload(scratch[i], bytes);
+            }
     }
 
     /// <summary>The bindings the kernels write, as floats.</summary>
@@ -186,13 +217,28 @@ internal sealed class KernelTuner
         return worst;
     }
 
-    /// <summary>The fastest of <see cref="Runs"/> replays of <see cref="DispatchesPerRun"/> dispatches, after one warm-up.</summary>
+    /// <summary>
+    /// The fastest of <see cref="Runs"/> replays of <see cref="DispatchesPerRun"/> runs of the candidate (its dispatch, and
+    /// its finish where it has one, into and from a partials buffer of its own), after one warm-up.
+    /// </summary>
     double Measure(TuneCandidate c, Binding[] bindings)
     {
+        using var partials = c.Finish == null ? null : context.Allocator.Allocate(Math.Max(16, (c.Finish.PartialBytes + 15) / 16 * 16), $"tuning partials ({c.Name})");
+        var first = bindings;
+        Binding[]? finish = null;
+        if (partials != null)
+        {
+            var p = Binding.Range(partials, 0, partials.Size);
+            first = bindings[..^1].Append(p).ToArray();
+            finish = new[] { p, p, bindings[^1] };
+        }
         using var list = context.CreateCommandList($"tuning {c.Name}");
         for (int k = 0; k < DispatchesPerRun; k++)
         {
-            list.Recorder.Dispatch(c.Spec, bindings, c.Push, c.Groups.X, c.Groups.Y, c.Groups.Z, $"tuning {c.Name}");
+            list.Recorder.Dispatch(c.Spec, first, c.Push, c.Groups.X, c.Groups.Y, c.Groups.Z, $"tuning {c.Name}");
+            list.Recorder.Barrier(BarrierKind.Full);
+            if (finish == null) continue;
+            list.Recorder.Dispatch(c.Finish!.Spec, finish, Array.Empty<byte>(), c.Finish.Groups.X, c.Finish.Groups.Y, c.Finish.Groups.Z, $"tuning {c.Name} finish");
             list.Recorder.Barrier(BarrierKind.Full);
         }
         list.Run(); // warm-up: caches, clocks

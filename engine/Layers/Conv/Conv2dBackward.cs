@@ -21,11 +21,9 @@ internal static class Conv2dBackward
         if (a.Bias) BiasGrad(b.Emitter, b.GradOutput, b.GradParam("bias"), $"{b.Name}.bwd_bias");
     }
 
-    /// <summary>The weight gradient through the <see cref="IConv2dWeightGrad"/> entry the registry picks for the emitter.</summary>
+    /// <summary>The weight gradient through the <see cref="IConv2dWeightGrad"/> entry the registry (or, tuning, the tuner) picks (<see cref="ConvWeightGrad"/>).</summary>
     public static void WeightGrad(Emitter e, ConvAttributes a, Value plain, Value shifted, Value dw, string label) =>
-        KernelRegistry.Choose<IConv2dWeightGrad>("conv2d.bwd_weight", plain.ElementType, plain.Layout, e,
-                k => k.Accepts(a, plain.Shape, shifted.Shape))
-            .Emit(e, a, plain, shifted, dw, label);
+        ConvWeightGrad.Emit(e, a, plain, shifted, dw, label);
 
     /// <summary>The bias gradient through the <see cref="IConv2dBiasGrad"/> entry the registry picks for the emitter.</summary>
     public static void BiasGrad(Emitter e, Value dy, Value db, string label) =>

@@ -55,31 +55,30 @@ internal sealed class Conv2dWeightGradCoopMat : IConv2dWeightGrad
         return new[] { (m, Conv2dCoopMat.SubgroupsN(m)), (m, 2), (Math.Max(1, m / 2), 2) }.Distinct().Where(t => Fits(device, s, t.Item1, t.Item2));
     }
 
-    public void Emit(Emitter e, ConvAttributes a, Value plain, Value shifted, Value dw, string label)
+    public IReadOnlyList<TuneCandidate> Candidates(Emitter e, ConvAttributes a, Value plain, Value shifted, Value dw)
     {
         var (n, c1, ah, aw) = plain.Shape.Nchw;
         var (_, c2, qh, qw) = shifted.Shape.Nchw;
         int s = e.Device.CooperativeMatrixF16Size, subgroup = (int)e.Device.SubgroupSize;
-        var (sgm, sgn) = Tiles(e.Device, c1).First();
-        int n2 = c2 * a.Kernel.H * a.Kernel.W, bm = 2 * s * sgm, bn = 8 * s, bk = 2 * s;
-        uint gx = (uint)((n2 + bn - 1) / bn), gy = (uint)((c1 + bm - 1) / bm);
-        var (splits, stepsPerSplit) = Conv2dWeightGradTiled.Splits((long)gx * gy, (long)n * ah * aw, bk, (long)c1 * n2, groups: 1);
-        var constants = new[]
-        {
-            (uint)a.Kernel.H, (uint)a.Kernel.W, (uint)a.Stride.H, (uint)a.Stride.W, (uint)a.Padding.H, (uint)a.Padding.W,
-            (uint)a.Dilation.H, (uint)a.Dilation.W, (uint)sgm, (uint)sgn, (uint)s, (uint)subgroup,
-            splits > 1 ? (uint)(stepsPerSplit * bk) : 0u,
-        };
-        var spec = new KernelSpec("conv2d/conv2d.bwd_weight_coopmat", KernelSpec.Buffers(3), 28, constants, (uint)(subgroup * sgm * sgn));
+        int n2 = c2 * a.Kernel.H * a.Kernel.W, bn = 8 * s, bk = 2 * s;
         var push = PushConstants.Ints(n, c1, c2, ah, aw, qh, qw);
-        var grid = (gx, gy, (uint)splits);
-        if (splits == 1)
+        TuneCandidate Candidate(int sgm, int sgn)
         {
-            e.Dispatch(spec, grid, push, label, Arg.In(plain), Arg.In(shifted), Arg.Out(dw));
-            return;
+            int bm = 2 * s * sgm;
+            uint gx = (uint)((n2 + bn - 1) / bn), gy = (uint)((c1 + bm - 1) / bm);
+            var (splits, stepsPerSplit) = Conv2dWeightGradTiled.Splits((long)gx * gy, (long)n * ah * aw, bk, (long)c1 * n2, groups: 1);
+            var constants = new[]
+            {
+                (uint)a.Kernel.H, (uint)a.Kernel.W, (uint)a.Stride.H, (uint)a.Stride.W, (uint)a.Padding.H, (uint)a.Padding.W,
+                (uint)a.Dilation.H, (uint)a.Dilation.W, (uint)sgm, (uint)sgn, (uint)s, (uint)subgroup,
+                splits > 1 ? (uint)(stepsPerSplit * bk) : 0u,
+            };
+            var spec = new KernelSpec("conv2d/conv2d.bwd_weight_coopmat", KernelSpec.Buffers(3), 28, constants, (uint)(subgroup * sgm * sgn));
+            return new TuneCandidate($"coopmat{sgm}x{sgn}", spec, (gx, gy, (uint)splits), push)
+            {
+                Finish = splits > 1 ? PartialSums.Finish(e, splits, dw.Shape.Elements) : null,
+            };
         }
-        var partial = PartialSums.Scratch(e, splits, dw.Shape.Elements, label);
-        e.Dispatch(spec, grid, push, label, Arg.In(plain), Arg.In(shifted), Arg.Out(partial));
-        PartialSums.Sum(e, partial, dw, $"{label}.sum");
+        return Tiles(e.Device, c1).Select(t => Candidate(t.M, t.N)).ToList();
     }
 }

@@ -1,4 +1,5 @@
 using Kiln.Graph;
+using Kiln.Vulkan;
 
 namespace Kiln.Layers;
 
@@ -15,6 +16,6 @@ internal sealed class Conv2dWeightGradDirect : IConv2dWeightGrad
     public int Priority => 0;
     public bool Supports(DeviceInfo device) => true;
 
-    public void Emit(Emitter e, ConvAttributes a, Value plain, Value shifted, Value dw, string label) =>
-        ConvKernels.WeightGrad(e, a, plain, shifted, dw, label);
+    public IReadOnlyList<TuneCandidate> Candidates(Emitter e, ConvAttributes a, Value plain, Value shifted, Value dw) =>
+        new[] { ConvKernels.WeightGrad(e, a, plain, shifted, dw) };
 }

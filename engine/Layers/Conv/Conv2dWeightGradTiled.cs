@@ -61,7 +61,7 @@ internal sealed class Conv2dWeightGradTiled : IConv2dWeightGrad
         return PartialSums.Plan(tiles, steps, TargetWorkgroups, minSteps);
     }
 
-    public void Emit(Emitter e, ConvAttributes a, Value plain, Value shifted, Value dw, string label)
+    public IReadOnlyList<TuneCandidate> Candidates(Emitter e, ConvAttributes a, Value plain, Value shifted, Value dw)
     {
         var (n, c1, ah, aw) = plain.Shape.Nchw;
         var (_, c2, qh, qw) = shifted.Shape.Nchw;
@@ -75,15 +75,12 @@ internal sealed class Conv2dWeightGradTiled : IConv2dWeightGrad
             (uint)plan.TM, (uint)plan.TN, plan.Splits > 1 ? (uint)plan.PixelsPerSplit : 0u,
         };
         var spec = new KernelSpec("conv2d/conv2d.bwd_weight_tiled", KernelSpec.Buffers(3), 28, constants, Local);
-        var push = PushConstants.Ints(n, c1, c2, ah, aw, qh, qw);
-        var grid = (plan.GroupsX, plan.GroupsY, plan.GroupsZ);
-        if (plan.Splits == 1)
+        return new[]
         {
-            e.Dispatch(spec, grid, push, label, Arg.In(plain), Arg.In(shifted), Arg.Out(dw));
-            return;
-        }
-        var partial = PartialSums.Scratch(e, plan.Splits, dw.Shape.Elements, label);
-        e.Dispatch(spec, grid, push, label, Arg.In(plain), Arg.In(shifted), Arg.Out(partial));
-        PartialSums.Sum(e, partial, dw, $"{label}.sum");
+            new TuneCandidate($"tiled{plan.TM}x{plan.TN}", spec, (plan.GroupsX, plan.GroupsY, plan.GroupsZ), PushConstants.Ints(n, c1, c2, ah, aw, qh, qw))
+            {
+                Finish = plan.Splits > 1 ? PartialSums.Finish(e, plan.Splits, dw.Shape.Elements) : null,
+            },
+        };
     }
 }

@@ -53,18 +53,15 @@ internal static class ConvKernels
     /// <summary>
     /// dw[c1, c2l, ky, kx] = sum over b, pixels p of a of a[b, c1, p] * q[b, c2, p * stride - pad + k * dilation]
     /// (written, not accumulated). Conv2d: a = dY, q = x. ConvTranspose2d: a = x, q = dY. When the weight has too few
-    /// blocks to keep every core busy, the batch-and-rows reduction is split and a second pass adds the parts in order.
+    /// blocks to keep every core busy, the batch-and-rows reduction is split and a second pass adds the parts in order
+    /// (the candidate's <see cref="TuneCandidate.Finish"/>; <see cref="ConvWeightGrad.Dispatch"/> runs it).
     /// </summary>
-    public static void WeightGrad(Emitter e, ConvAttributes a, Value plain, Value shifted, Value dw, string label)
+    public static TuneCandidate WeightGrad(Emitter e, ConvAttributes a, Value plain, Value shifted, Value dw)
     {
         var (n, c1, ah, aw) = plain.Shape.Nchw;
         var (_, c2, qh, qw) = shifted.Shape.Nchw;
         int c1G = c1 / a.Groups, c2G = c2 / a.Groups;
-        if (c2G == 1 && a.Kernel.H * a.Kernel.W <= TapsMax)
-        {
-            WeightGradAllTaps(e, a, plain, shifted, dw, label);
-            return;
-        }
+        if (c2G == 1 && a.Kernel.H * a.Kernel.W <= TapsMax) return WeightGradAllTaps(e, a, plain, shifted, dw);
         // Blocks of up to 8 x 16 weight elements per invocation: 24 loads feed 128 multiply-adds (on lavapipe a buffer
         // load costs far more than spilling accumulators).
         int b1 = Math.Min(8, c1G), b2 = Math.Min(16, c2G);
@@ -77,14 +74,14 @@ internal static class ConvKernels
         }).ToArray();
         var (module, bindings) = e.TexelVariant("conv2d/conv2d.bwd_weight", 3, 2);
         var spec = new KernelSpec(module, bindings, 28, constants, WeightLocal);
-        DispatchWeightGrad(e, spec, blocks, splits, PushConstants.Ints(n, c1, c2, ah, aw, qh, qw), plain, shifted, dw, label);
+        return WeightGradCandidate(e, "blocks", spec, blocks, splits, PushConstants.Ints(n, c1, c2, ah, aw, qh, qw), dw);
     }
 
     /// <summary>
     /// The weight gradient when q has one channel per group (shaders/conv2d/conv2d.bwd_weight_taps.comp): an invocation
     /// takes up to 8 c1 channels and every tap, so loads are shared across taps; split over rows like WeightGrad.
     /// </summary>
-    static void WeightGradAllTaps(Emitter e, ConvAttributes a, Value plain, Value shifted, Value dw, string label)
+    static TuneCandidate WeightGradAllTaps(Emitter e, ConvAttributes a, Value plain, Value shifted, Value dw)
     {
         var (n, c1, ah, aw) = plain.Shape.Nchw;
         var (_, c2, qh, qw) = shifted.Shape.Nchw;
@@ -97,24 +94,15 @@ internal static class ConvKernels
         }).ToArray();
         var (module, bindings) = e.TexelVariant("conv2d/conv2d.bwd_weight_taps", 3, 2);
         var spec = new KernelSpec(module, bindings, 28, constants, WeightLocal);
-        DispatchWeightGrad(e, spec, blocks, splits, PushConstants.Ints(n, c1, c2, ah, aw, qh, qw), plain, shifted, dw, label);
+        return WeightGradCandidate(e, "taps", spec, blocks, splits, PushConstants.Ints(n, c1, c2, ah, aw, qh, qw), dw);
     }
 
-    /// <summary>
-    /// Dispatches a weight-gradient kernel over <paramref name="blocks"/> blocks: straight into dw, or with the reduction
-    /// split <paramref name="splits"/> ways into partial sums that a second pass adds in order.
-    /// </summary>
-    static void DispatchWeightGrad(Emitter e, KernelSpec spec, long blocks, int splits, byte[] push, Value plain, Value shifted, Value dw, string label)
-    {
-        if (splits == 1)
+    /// <summary>A weight-gradient kernel over <paramref name="blocks"/> blocks, with the reduction split <paramref name="splits"/> ways when more than one.</summary>
+    static TuneCandidate WeightGradCandidate(Emitter e, string name, KernelSpec spec, long blocks, int splits, byte[] push, Value dw) =>
+        new(name, spec, Groups(e, blocks * splits, WeightLocal), push)
         {
-            e.Dispatch(spec, Groups(e, blocks, WeightLocal), push, label, Arg.In(plain), Arg.In(shifted), Arg.Out(dw));
-            return;
-        }
-        var partial = PartialSums.Scratch(e, splits, dw.Shape.Elements, label);
-        e.Dispatch(spec, Groups(e, blocks * splits, WeightLocal), push, label, Arg.In(plain), Arg.In(shifted), Arg.Out(partial));
-        PartialSums.Sum(e, partial, dw, $"{label}.sum");
-    }
+            Finish = splits > 1 ? PartialSums.Finish(e, splits, dw.Shape.Elements) : null,
+        };
 
     /// <summary>db[c] = sum of dY[:, c, :, :]; split over chunks of images (partial sums added in order) when C is small.</summary>
     public static void BiasGrad(Emitter e, Value dy, Value db, string label)

@@ -1,4 +1,5 @@
 using Kiln.Graph;
+using Kiln.Vulkan;
 
 namespace Kiln.Layers;
 
@@ -13,5 +14,9 @@ internal interface IConv2dWeightGrad : IKernelEntry
     /// <summary>Whether the registry should pick this kernel for the layer (specialised kernels have limits).</summary>
     bool Accepts(ConvAttributes a, Shape plain, Shape shifted) => true;
 
-    void Emit(Emitter e, ConvAttributes a, Value plain, Value shifted, Value dw, string label);
+    /// <summary>
+    /// The ways this entry computes the layer's gradient, its default first, each binding (plain, shifted, dw), a split
+    /// reduction through its <see cref="TuneCandidate.Finish"/>: what <see cref="ConvWeightGrad"/> runs or a tuner times.
+    /// </summary>
+    IReadOnlyList<TuneCandidate> Candidates(Emitter e, ConvAttributes a, Value plain, Value shifted, Value dw);
 }

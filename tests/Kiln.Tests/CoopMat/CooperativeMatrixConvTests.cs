@@ -1,6 +1,7 @@
 using Kiln.Layers;
 using Kiln.Models;
 using Kiln.Tests.Layers;
+using Kiln.Vulkan;
 using NUnit.Framework;
 
 namespace Kiln.Tests.CoopMat;
@@ -18,6 +19,14 @@ public sealed class CooperativeMatrixConvTests : CooperativeMatrixTest
     const string Forward = "conv2d/conv2d.fwd_coopmat.f16", WeightGrad = "conv2d/conv2d.bwd_weight_coopmat.f16";
     // The flipped input gradient runs the forward kernel (here the cooperative-matrix one) on dY; lavapipe takes it only when named.
     static readonly string[] Named = { nameof(Conv2dCoopMat), nameof(Conv2dWeightGradCoopMat), nameof(Conv2dInputGradFlipped) };
+
+    [Test]
+    public void CooperativeMatrix_IsEnabledWithItsShapes()
+    {
+        Assert.That(Context.Info.CooperativeMatrixShapes, Has.Some.Contains("f16*f16+f32->f32 (subgroup)"));
+        Assert.That(Context.CooperativeMatrixEnabled, Is.True, "the extension and its feature are enabled on Kiln's own device");
+        Assert.That(Context.KernelDevice.CooperativeMatrixF16Size, Is.EqualTo(16).Or.EqualTo(8));
+    }
 
     static IEnumerable<TestCaseData> Layers() => new[]
     {
@@ -37,6 +46,39 @@ public sealed class CooperativeMatrixConvTests : CooperativeMatrixTest
     {
         var f16 = F16StorageConvTests.Matches(layer, x, texelReads: false, Named, null);
         foreach (var k in kernels) Assert.That(f16.Kernels, Has.Some.StartWith(k), string.Join(", ", f16.Kernels));
+    }
+
+    /// <summary>
+    /// Under Fp16 with Autotune the cooperative-matrix candidates (forward tiles; weight-gradient tiles, split ones with
+    /// their ordered sum) are timed against the plain kernels and agree with them within the tuner's 1e-2; the tuned
+    /// layer still matches its f32 run.
+    /// </summary>
+    [Test]
+    public void Autotune_TimesTheCooperativeMatrixCandidates()
+    {
+        var dir = Path.Combine(Path.GetTempPath(), "kiln-coopmat-autotune-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(dir);
+        try
+        {
+            using var ctx = GpuContext.Create(Gpu.Options with { PipelineCacheDirectory = dir });
+            var layer = new Conv2d(16, 24, 3, padding: 1);
+            var net = new Network();
+            var y = net.Add(layer, "conv", net.Input("x"));
+            net.Output(y, "y");
+            net.SetLoss(new DotLoss(), y, net.Input("grad_y"));
+            var xShape = new Shape(2, 16, 20, 18);
+            using var compiled = net.Compile(ctx, new CompileOptions
+            {
+                InputShapes = new Dictionary<string, Shape> { ["x"] = xShape, ["grad_y"] = layer.OutputShape(new[] { xShape }) },
+                Training = true, LearningRate = 0, Fuse = false, Autotune = true, Precision = Precision.Fp16, LossScaling = LossScaling.Off,
+                PreferKernels = new[] { nameof(Conv2dCoopMat), nameof(Conv2dWeightGradCoopMat), nameof(Conv2dWeightGradTiled) },
+            });
+            Assert.That(ctx.Tuner.Rejected, Is.EqualTo(0), "every candidate agrees with the plain kernel");
+            var choices = File.ReadAllText(ctx.Tuner.FilePath!);
+            Assert.That(choices, Does.Contain("conv2d.fwd|Conv2dCoopMat+").And.Contain("conv2d.bwd_weight|Conv2dWeightGradCoopMat+Conv2dWeightGradTiled+Conv2dWeightGradDirect|Fp16|"));
+            Assert.That(ctx.TakeValidationMessages(), Is.Empty);
+        }
+        finally { Directory.Delete(dir, true); }
     }
 
     /// <summary>A fused activation (applied in the epilogue, before the f16 store) and the cooperative-matrix input gradient of a layer that has one.</summary>
