@@ -117,9 +117,14 @@ internal static class BenchSuite
         if (peer != null) Console.WriteLine($"peer: {peerPath} ({peer.Count} results{(peer.Gpu != "" ? $" on {peer.Gpu}" : "")}); ratio = Kiln GPU ms / peer ms, below 1 is faster");
         if (device.IsCpu) Console.WriteLine("note: a CPU Vulkan device: only correctness and host overhead mean anything here, not speed");
         if (precision == "fp16")
-            Console.WriteLine(KernelRegistry.All.Any(k => k.Arithmetic == Precision.Fp16 && k.Supports(context.KernelDevice))
+        {
+            var fp16Paths = KernelRegistry.All.Where(k => k.Arithmetic == Precision.Fp16 && k.Supports(context.KernelDevice)).ToList();
+            Console.WriteLine(fp16Paths.Any(k => k.PreferredOn(context.KernelDevice) || prefer.Contains(k.GetType().Name))
                 ? "fp16: activations and their gradients stored as f16; kernels with an fp16 path (cooperative-matrix convolutions) take fp16 operands with f32 accumulation, the others compute in f32"
+                : fp16Paths.Count > 0
+                ? $"fp16: activations and their gradients stored as f16, arithmetic in f32 (on {device.Name} the kernels with an fp16 path run only when named: --prefer {string.Join(",", fp16Paths.Select(k => k.GetType().Name))})"
                 : $"fp16: activations and their gradients stored as f16, arithmetic in f32 ({device.Name} has no kernel with an fp16 path: no cooperative matrices)");
+        }
         BenchTable.PrintHeader(peer != null);
 
         var results = new List<BenchResult>();
