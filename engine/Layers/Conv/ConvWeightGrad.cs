@@ -8,8 +8,7 @@ namespace Kiln.Layers;
 /// candidate of the entry the registry picks for the device and shape runs. Under CompileOptions.Autotune every entry
 /// that accepts the layer and is preferred on the device (or named in CompileOptions.PreferKernels) offers its
 /// candidates — the tiled kernel, the cooperative-matrix one under fp16, the direct kernel — and the tuner keeps the
-/// fastest, timing a split candidate with its ordered sum of partials; a candidate whose result disagrees with the
-/// plain f32 kernel's is never chosen (<see cref="KernelTuner"/>).
+/// fastest (<see cref="EntryTuning"/>), timing a split candidate with its ordered sum of partials.
 /// </summary>
 internal static class ConvWeightGrad
 {
@@ -25,21 +24,10 @@ internal static class ConvWeightGrad
             Dispatch(e, entry.Candidates(e, a, plain, shifted, dw)[0], plain, shifted, dw, label);
             return;
         }
-        // The reference every candidate's result is checked against comes first: the plain f32-arithmetic entry the
-        // registry would pick untuned, its default candidate.
-        var reference = entries.Where(k => k.Arithmetic == Precision.Fp32 && !k.NeedsTuning).OrderByDescending(k => k.Priority).FirstOrDefault();
-        var candidates = entries.OrderBy(k => k == reference ? 0 : 1)
-            .SelectMany(k => k.Candidates(e, a, plain, shifted, dw).Select(c => c with { Name = $"{k.GetType().Name}:{c.Name}" }))
-            .ToList();
-        var args = Args(plain, shifted, dw);
-        var timed = candidates.Select(c => c with { Spec = Emitter.Variant(c.Spec, label, args) }).ToList();
-        var bindings = args.Select(v => new TuneBinding(v.Value!.Bytes, v.Value.ElementType.SizeInBytes(), v.Access != Access.Read)).ToArray();
-        var key = $"conv2d.bwd_weight|{string.Join("+", entries.Select(k => k.GetType().Name))}|{e.Precision}|{(e.TexelReads ? "texel" : "storage")}|" +
-                  $"{plain.Shape}x{shifted.Shape}->{dw.Shape}|k{a.Kernel.H}x{a.Kernel.W} s{a.Stride.H}x{a.Stride.W} p{a.Padding.H}x{a.Padding.W} " +
-                  $"d{a.Dilation.H}x{a.Dilation.W} g{a.Groups}";
-        // f32 candidates differ only in the order of their sums; fp16-arithmetic ones round their operands.
-        double tolerance = e.Precision == Precision.Fp16 ? 1e-2 : 1e-3;
-        Dispatch(e, candidates[e.Tuner!.Choose(key, timed, bindings, tolerance)], plain, shifted, dw, label);
+        var shape = $"{plain.Shape}x{shifted.Shape}->{dw.Shape}|k{a.Kernel.H}x{a.Kernel.W} s{a.Stride.H}x{a.Stride.W} p{a.Padding.H}x{a.Padding.W} " +
+                    $"d{a.Dilation.H}x{a.Dilation.W} g{a.Groups}";
+        var chosen = EntryTuning.Choose(e, "conv2d.bwd_weight", entries, k => k.Candidates(e, a, plain, shifted, dw), Args(plain, shifted, dw), shape, label);
+        Dispatch(e, chosen, plain, shifted, dw, label);
     }
 
     /// <summary>

@@ -1,0 +1,36 @@
+using Kiln.Vulkan;
+
+namespace Kiln.Graph;
+
+/// <summary>
+/// How an operation with several registered entries lets the emitter's tuner (CompileOptions.Autotune) pick among their
+/// candidates: every entry offers its candidates, the plain f32-arithmetic entry the registry would pick untuned comes
+/// first (its default candidate is the reference every other result is checked against), each is timed as the storage
+/// variant it dispatches (<see cref="Emitter.Variant"/>) on scratch buffers of the bound values' sizes, and one that
+/// disagrees with the reference by more than 1e-3 of the largest value (1e-2 under fp16) is never chosen.
+/// </summary>
+internal static class EntryTuning
+{
+    /// <summary>
+    /// The chosen candidate (its name prefixed with its entry's). <paramref name="shape"/> describes the layer (shapes,
+    /// attributes) in the tuning key, after the operation, the entries, the precision and the read path.
+    /// </summary>
+    public static TuneCandidate Choose<T>(Emitter e, string operation, IReadOnlyList<T> entries, Func<T, IEnumerable<TuneCandidate>> candidatesOf,
+        Arg[] args, string shape, string label) where T : class, IKernelEntry
+    {
+        var reference = entries.Where(k => k.Arithmetic == Precision.Fp32 && !k.NeedsTuning).OrderByDescending(k => k.Priority).FirstOrDefault();
+        var candidates = entries.OrderBy(k => k == reference ? 0 : 1)
+            .SelectMany(k => candidatesOf(k).Select(c => c with { Name = $"{k.GetType().Name}:{c.Name}" }))
+            .ToList();
+        var timed = candidates.Select(c => c with { Spec = Emitter.Variant(c.Spec, label, args) }).ToList();
+        var bindings = args.Select(v => new TuneBinding(v.Value!.Bytes, v.Value.ElementType.SizeInBytes(), v.Access != Access.Read)).ToArray();
+        var key = $"{operation}|{string.Join("+", entries.Select(k => k.GetType().Name))}|{e.Precision}|{(e.TexelReads ? "texel" : "storage")}|{shape}";
+        return candidates[e.Tuner!.Choose(key, timed, bindings, AgreementTolerance(e.Precision))];
+    }
+
+    /// <summary>
+    /// How far a candidate's output may lie from the reference's (of the largest value): f32 candidates differ only in the
+    /// order of their sums; under Fp16 outputs are rounded to f16, and fp16-arithmetic candidates round their operands.
+    /// </summary>
+    static double AgreementTolerance(Precision p) => p == Precision.Fp16 ? 1e-2 : 1e-3;
+}
