@@ -15,6 +15,11 @@ internal sealed class Conv2dWeightGradDirect : IConv2dWeightGrad
     public TensorLayout Layout => TensorLayout.Nchw;
     public int Priority => 0;
     public bool Supports(DeviceInfo device) => true;
+    /// <summary>
+    /// On a GPU the tiled and cooperative-matrix kernels take the layers (a GPU tuner does not time this one: its serial
+    /// loops over a few thousand invocations would take long on full-size layers); it stays the fallback there.
+    /// </summary>
+    public bool PreferredOn(DeviceInfo device) => device.IsCpu;
 
     public IReadOnlyList<TuneCandidate> Candidates(Emitter e, ConvAttributes a, Value plain, Value shifted, Value dw) =>
         new[] { ConvKernels.WeightGrad(e, a, plain, shifted, dw) };

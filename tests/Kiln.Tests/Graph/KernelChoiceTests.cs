@@ -186,6 +186,36 @@ public sealed class KernelChoiceTests
     }
 
     /// <summary>
+    /// The weight gradient untuned: under Fp16 on tensor cores the cooperative-matrix kernel (groups of 1, 16 or more
+    /// rows), else on a GPU the tiled kernel, on lavapipe the direct one; never fp16 operands under Fp32.
+    /// </summary>
+    [Test]
+    public void WeightGradient_TakesTheCooperativeMatrixKernelUnderFp16OnTensorCores()
+    {
+        string WeightGrad(DeviceInfo device, Conv2d conv, Precision precision)
+        {
+            var net = new Network();
+            var y = net.Add(conv, "conv", net.Input("x"));
+            net.Output(y, "y");
+            net.SetLoss(new MseLoss(), y, net.Input("t"));
+            var plan = net.Plan(device, new CompileOptions
+            {
+                InputShapes = new Dictionary<string, Shape> { ["x"] = new Shape(2, 16, 20, 18), ["t"] = conv.OutputShape(new[] { new Shape(2, 16, 20, 18) }) },
+                Training = true, Precision = precision, Autotune = false,
+            });
+            return plan.Dispatches.First(d => d.Label == "conv.bwd_weight").Kernel;
+        }
+        var gpu = TensorCores;
+        Assert.That(WeightGrad(gpu, new Conv2d(16, 32, 3, padding: 1), Precision.Fp16), Is.EqualTo("conv2d/conv2d.bwd_weight_coopmat.f16"));
+        Assert.That(WeightGrad(gpu, new Conv2d(16, 32, 3, padding: 1), Precision.Fp32), Is.EqualTo("conv2d/conv2d.bwd_weight_tiled"));
+        Assert.That(WeightGrad(gpu, new Conv2d(16, 32, 3, padding: 1, groups: 2), Precision.Fp16), Is.EqualTo("conv2d/conv2d.bwd_weight_tiled.f16"), "groups");
+        Assert.That(WeightGrad(gpu, new Conv2d(16, 8, 3, padding: 1), Precision.Fp16), Is.EqualTo("conv2d/conv2d.bwd_weight_tiled.f16"), "8 rows");
+        Assert.That(WeightGrad(F16Storage with { MaxSharedMemoryBytes = 49152, MaxWorkgroupInvocations = 1024 }, new Conv2d(16, 32, 3, padding: 1), Precision.Fp16),
+            Is.EqualTo("conv2d/conv2d.bwd_weight_tiled.f16"));
+        Assert.That(WeightGrad(Lavapipe26, new Conv2d(16, 32, 3, padding: 1), Precision.Fp16), Does.StartWith("conv2d/conv2d.bwd_weight.").And.EndWith(".f16"));
+    }
+
+    /// <summary>
     /// The cooperative-matrix convolution's tuning tiles with 16x16x16 matrices and 32-wide subgroups: its untuned tile
     /// first, then at most three more, none over 45 KiB of shared memory (of the GPU's 48) or 256 invocations, none wider
     /// in channels than the default.
