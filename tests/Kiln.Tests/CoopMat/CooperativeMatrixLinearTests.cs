@@ -10,35 +10,27 @@ namespace Kiln.Tests.CoopMat;
 /// <see cref="LinearCoopMat"/> named agrees with its Fp32 run (the register-blocked f32 kernel) within
 /// <see cref="Tolerances.F16Storage"/> of each tensor's largest value (<see cref="F16StorageCheck.Close"/>), and the
 /// plan shows the cooperative-matrix modules it should (operand types per pass, split K where planned). Sizes are not
-/// multiples of the matrices, so every tile has ragged edges. Debian 12's lavapipe has no cooperative matrices (these
-/// tests are ignored there); tools/coopmat-lavapipe.sh runs them on Mesa 26's lavapipe (8x8x8 matrices, 8-wide
+/// multiples of the matrices, so every tile has ragged edges. Debian 12's lavapipe has no cooperative matrices (see
+/// <see cref="CooperativeMatrixTest"/>); tools/coopmat-lavapipe.sh runs them on Mesa 26's lavapipe (8x8x8 matrices, 8-wide
 /// subgroups), a GPU run on 16x16x16 ones. Which kernel a plan picks is checked without a GPU in
 /// Graph/LinearCoopMatChoiceTests.
 /// </summary>
-[Category("CooperativeMatrix")]
-public sealed class CooperativeMatrixLinearTests : GpuTest
+public sealed class CooperativeMatrixLinearTests : CooperativeMatrixTest
 {
     // f16 activations in, f32 weight in, f16 out (forward, dX); f16 dY and X in, f32 dW out; f32 partial sums out.
     const string Product = "linear/linear.gemm_coopmat.f16", WeightGrad = "linear/linear.gemm_coopmat.b_act.c_float.f16";
     const string Partials = "linear/linear.gemm_coopmat.c_float.f16", Sum = "reduce/partials";
     static readonly string[] Named = { nameof(LinearCoopMat) };
 
-    [SetUp]
-    public void RequireCooperativeMatrices()
-    {
-        if (Context.KernelDevice.CooperativeMatrixF16Size == 0)
-            Assert.Ignore($"{Context.Info.Name} has no f16*f16+f32 cooperative matrices (tools/coopmat-lavapipe.sh test runs these on Mesa 26's lavapipe)");
-    }
-
     /// <summary>Layer, batch, the module each pass must run (<see cref="PlainKernel"/>: the register-blocked one), and the
     /// passes of the cooperative-matrix GEMM whose K is split (an ordered sum, "&lt;pass&gt;.sum", follows them).</summary>
     static IEnumerable<TestCaseData> Layers() => new[]
     {
-        // Forward y = x W^T (B transposed), dX = dY W (plain), dW = dY^T X (A transposed): three tile shapes with S = 8.
+        // Forward y = x W^T (B transposed), dX = dY W (plain), dW = dY^T X (A transposed), on 64 x 64 and 64 x 16 tiles (S = 8).
         Case("odd_sizes_bias", new Linear(37, 61), 123, Product, Product, WeightGrad),
         // K = 150 over 6 small tiles: the forward splits K (f32 partials, then the ordered sum and the f16 conversion).
         Case("no_bias_forward_split", new Linear(150, 20, bias: false), 45, Partials, Product, WeightGrad, "layer.fwd"),
-        // dW reduces a batch of 700 over one tile: split into chunks (S = 8: 5 chunks of 128 rows).
+        // dW reduces a batch of 700 over 6 tiles of 16 x 16: split into 6 chunks of 128 rows (S = 8).
         Case("weight_grad_split", new Linear(24, 40), 700, Product, Product, WeightGrad, "layer.bwd_weight"),
         // 10 outputs: below LinearCoopMat.MinSize the forward and dW run the plain kernel; dX (64 x 37) does not.
         Case("narrow_output_falls_back", new Linear(37, 10), 64, PlainKernel, Product, PlainKernel),
