@@ -5,6 +5,8 @@ public sealed record LayerResult(float[] Output, Shape OutputShape, float[][] In
 {
     /// <summary>The compiled plan's kernel modules, in dispatch order.</summary>
     public string[] Kernels { get; init; } = Array.Empty<string>();
+    /// <summary>The dispatches' labels, in the same order as <see cref="Kernels"/>.</summary>
+    public string[] Labels { get; init; } = Array.Empty<string>();
 }
 
 /// <summary>
@@ -16,7 +18,7 @@ public static class LayerHarness
 {
     public static LayerResult Run(GpuContext context, Layer layer, Shape[] inputShapes, float[][] inputs,
         IReadOnlyDictionary<string, float[]>? parameters = null, float[]? gradOutput = null, bool? texelReads = null,
-        Precision precision = Precision.Fp32)
+        Precision precision = Precision.Fp32, IReadOnlyList<string>? preferKernels = null)
     {
         var net = new Network();
         var ins = inputShapes.Select((s, i) => net.Input(InputName(i))).ToArray();
@@ -41,6 +43,7 @@ public static class LayerHarness
             Precision = precision,
             // Gradients as they are: a loss scale would multiply them (and overflow f16 for output gradients near 1).
             LossScaling = LossScaling.Off,
+            PreferKernels = preferKernels ?? Array.Empty<string>(),
         });
         for (int i = 0; i < inputs.Length; i++) compiled.SetInput(InputName(i), inputs[i]);
         if (backward) compiled.SetInput("grad_y", gradOutput);
@@ -55,6 +58,7 @@ public static class LayerHarness
         return new LayerResult(output, compiled.Outputs["y"].Shape, inputGrads, paramGrads)
         {
             Kernels = compiled.Plan.Dispatches.Select(d => d.Kernel).ToArray(),
+            Labels = compiled.Plan.Dispatches.Select(d => d.Label).ToArray(),
         };
     }
 

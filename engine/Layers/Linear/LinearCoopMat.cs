@@ -1,0 +1,173 @@
+using Kiln.Graph;
+using Kiln.Vulkan;
+
+namespace Kiln.Layers;
+
+/// <summary>
+/// shaders/linear/linear.gemm_coopmat.comp: Linear's products on tensor cores (KHR cooperative matrices, fp16
+/// operands, f32 accumulation), chosen under <see cref="Precision.Fp16"/> on devices with square f16*f16+f32 subgroup
+/// matrices (<see cref="DeviceInfo.CooperativeMatrixF16Size"/>: 16 on NVIDIA, 8 on lavapipe of Mesa 26) and subgroups
+/// of 8 to 32: the forward (y = x W^T + b, bias and activation in the epilogue) and, through <see cref="Gemm"/>, the
+/// backward's dX = dY W and dW = dY^T X (<see cref="LinearBackward"/>). f16 activations and gradients go into the
+/// tiles as they are, f32 weights are rounded as they are staged. K is split into ordered partial sums
+/// (reduce/partials) where C has too few tiles to fill the GPU, as for dW over a large batch.
+/// Products with fewer than <see cref="MinSize"/> rows or columns (a classifier head, a batch of a few samples, a
+/// 3-feature input) and grids past the device's workgroup counts run the register-blocked <see cref="LinearGemm"/>.
+/// Not yet timed on a GPU; on a CPU device (lavapipe emulates the matrices) it runs only when named
+/// (CompileOptions.PreferKernels), which is how the tests check it there.
+/// </summary>
+internal sealed class LinearCoopMat : ILinearForward
+{
+    public string Operation => "linear.fwd";
+    public ElementType ElementType => ElementType.F32;
+    public TensorLayout Layout => TensorLayout.RowMajor;
+    public int Priority => 10;
+    public Precision Arithmetic => Precision.Fp16;
+
+    /// <summary>Rows or columns of C below which the plain kernel runs: the smallest tile is 2S = 32 wide on a GPU.</summary>
+    internal const int MinSize = 16;
+    /// <summary>Workgroups a split K aims at (as the conv weight gradients: a few per SM of a 132-SM GPU).</summary>
+    internal const long TargetWorkgroups = 1024;
+    /// <summary>The shortest chunk of a split, in steps of BK = 2S rows of K.</summary>
+    internal const int MinStepsPerSplit = 8;
+    /// <summary>Partial values a split may write (128 MiB of f32); also keeps split * M * N within 32-bit indices.</summary>
+    internal const long MaxPartialValues = 32L << 20;
+
+    /// <summary>A workgroup of SgM x SgN subgroups, each TM x TN S x S accumulators: a TM S SgM by TN S SgN tile of C.</summary>
+    internal readonly record struct Tile(int SgM, int SgN, int TM, int TN)
+    {
+        public int Rows(int s) => TM * s * SgM;
+        public int Cols(int s) => TN * s * SgN;
+        public int Subgroups => SgM * SgN;
+        public override string ToString() => $"{SgM}x{SgN} subgroups of {TM}x{TN}";
+    }
+
+    /// <summary>The shapes the host picks from (in S units: 8x8, 4x8, 8x4, 4x4, 8x2, 2x8, 2x2), largest first.</summary>
+    internal static readonly Tile[] Shapes =
+    {
+        new(4, 2, 2, 4), new(2, 2, 2, 4), new(2, 2, 4, 2), new(2, 2, 2, 2), new(4, 1, 2, 2), new(1, 4, 2, 2), new(1, 1, 2, 2),
+    };
+
+    /// <summary>The device check of every cooperative-matrix entry (<see cref="Conv2dCoopMat.HasMatrices"/>), and a tile that fits.</summary>
+    public bool Supports(DeviceInfo device) => Conv2dCoopMat.HasMatrices(device) && Tiles(device).Any();
+
+    /// <summary>lavapipe emulates the matrices (slower than the register-blocked kernel): there it runs only when named.</summary>
+    public bool PreferredOn(DeviceInfo device) => !device.IsCpu;
+
+    /// <summary>
+    /// Whether <paramref name="t"/> fits the shader with S x S matrices and the device's subgroups: a whole share of each
+    /// tile's loads per invocation, at most 32 of A and of B (the shader's staging registers), the device's workgroup
+    /// size and shared memory.
+    /// </summary>
+    internal static bool Fits(DeviceInfo device, int s, Tile t)
+    {
+        int threads = (int)device.SubgroupSize * t.Subgroups, bk = 2 * s;
+        int a = t.Rows(s) * bk, b = bk * t.Cols(s);
+        if (threads > device.MaxWorkgroupInvocations || a % threads != 0 || b % threads != 0) return false;
+        if (a / threads > 32 || b / threads > 32) return false;
+        return SharedBytes(s, t) <= device.MaxSharedMemoryBytes;
+    }
+
+    /// <summary>
+    /// The shader's shared memory in its larger layout (either transpose): two fp16 tiles of A and of B, rows padded by
+    /// 8, and one f32 S x S staging tile per subgroup. With S = 16 the 8S x 8S tile takes exactly 48 KiB.
+    /// </summary>
+    internal static long SharedBytes(int s, Tile t)
+    {
+        int bm = t.Rows(s), bn = t.Cols(s), bk = 2 * s;
+        long a = Math.Max((long)bm * (bk + 8), (long)bk * (bm + 8)), b = Math.Max((long)bn * (bk + 8), (long)bk * (bn + 8));
+        return 2 * 2 * (a + b) + 4L * t.Subgroups * s * s;
+    }
+
+    /// <summary>The tile shapes that fit the device, largest first.</summary>
+    internal static IEnumerable<Tile> Tiles(DeviceInfo device) =>
+        Shapes.Where(t => Fits(device, device.CooperativeMatrixF16Size, t));
+
+    /// <summary>The tile for an M x N product: the least padding past the edges, then the largest tile (fewest loads per product).</summary>
+    internal static Tile ChooseTile(DeviceInfo device, int m, int n)
+    {
+        int s = device.CooperativeMatrixF16Size;
+        static long Padded(int size, int tile) => (size + tile - 1L) / tile * tile;
+        return Tiles(device).OrderBy(t => Padded(m, t.Rows(s)) * Padded(n, t.Cols(s))).ThenByDescending(t => t.Rows(s) * t.Cols(s)).First();
+    }
+
+    /// <summary>
+    /// How an M x N x K product runs: its tile, grid (row tiles on x, column tiles on y, splits on z) and split of K
+    /// (chunks of KPerSplit rows, a multiple of 2S; 0 = one chunk) so that about <see cref="TargetWorkgroups"/> fill the GPU.
+    /// Null where the plain kernel takes the product (<see cref="MinSize"/>, the device's workgroup counts).
+    /// </summary>
+    internal static GemmPlan? Plan(DeviceInfo device, int m, int n, int k)
+    {
+        if (m < MinSize || n < MinSize || k < 1) return null;
+        int s = device.CooperativeMatrixF16Size, bk = 2 * s;
+        var tile = ChooseTile(device, m, n);
+        long gx = (m + tile.Rows(s) - 1L) / tile.Rows(s), gy = (n + tile.Cols(s) - 1L) / tile.Cols(s);
+        if (gx > device.MaxWorkgroupCount[0] || gy > device.MaxWorkgroupCount[1]) return null;
+        int steps = (k + bk - 1) / bk;
+        int maxSplits = (int)Math.Max(1, Math.Min(device.MaxWorkgroupCount[2], MaxPartialValues / ((long)m * n)));
+        int minSteps = Math.Max(MinStepsPerSplit, (steps + maxSplits - 1) / maxSplits);
+        var (splits, stepsPerSplit) = PartialSums.Plan(gx * gy, steps, TargetWorkgroups, minSteps);
+        return new GemmPlan(tile, ((uint)gx, (uint)gy, (uint)splits), splits, splits > 1 ? stepsPerSplit * bk : 0);
+    }
+
+    /// <summary>One product's tile, grid, number of K chunks and rows per chunk (0: one chunk).</summary>
+    internal sealed record GemmPlan(Tile Tile, (uint X, uint Y, uint Z) Groups, int Splits, int KPerSplit);
+
+    /// <summary>
+    /// Whether the registry picks this entry for Linear at the emitter's device, precision and preferences
+    /// (<see cref="KernelRegistry.Choose"/>: supported, Fp16, preferred on the device or named): the one decision the
+    /// forward and <see cref="LinearBackward"/>'s products share.
+    /// </summary>
+    internal static bool ChosenFor(Emitter e) =>
+        KernelRegistry.Choose<ILinearForward>("linear.fwd", e.ActivationType, TensorLayout.RowMajor, e) is LinearCoopMat;
+
+    public void Emit(Emitter e, Value x, Value w, Value? bias, Value y, Activation act, float slope, string label) =>
+        Gemm(e, x, false, w, true, bias, y, y.Shape[0], y.Shape[1], x.Shape[1], act, slope, label);
+
+    /// <summary>
+    /// C[m,n] = act(op(A) op(B) + bias) as <see cref="LinearGemm.Gemm"/> (same operands and element types), on tensor
+    /// cores where the registry picks this entry for the emitter (<see cref="ChosenFor"/>) and <see cref="Plan"/> takes
+    /// the shape, else through <see cref="LinearGemm.Gemm"/>.
+    /// </summary>
+    public static void Gemm(Emitter e, Value a, bool transA, Value b, bool transB, Value? bias, Value c, int m, int n, int k,
+        Activation act, float slope, string label)
+    {
+        var plan = ChosenFor(e) ? Plan(e.Device, m, n, k) : null;
+        if (plan == null)
+        {
+            LinearGemm.Gemm(e, a, transA, b, transB, bias, c, m, n, k, act, slope, label);
+            return;
+        }
+        // The shader's 32-bit indices: A, B and C are tensors (Shape keeps each within 2^31 elements), and the partial
+        // sums within MaxPartialValues.
+        int s = e.Device.CooperativeMatrixF16Size, subgroup = (int)e.Device.SubgroupSize;
+        var t = plan.Tile;
+        var constants = new[]
+        {
+            transA ? 1u : 0u, transB ? 1u : 0u, bias != null ? 1u : 0u, (uint)act, KernelSpec.Word(slope),
+            (uint)t.SgM, (uint)t.SgN, (uint)t.TM, (uint)t.TN, (uint)s, (uint)subgroup, (uint)plan.KPerSplit,
+        };
+        var push = PushConstants.Ints(m, n, k);
+        uint local = (uint)(subgroup * t.Subgroups);
+        if (plan.Splits == 1)
+        {
+            var spec = new KernelSpec(LinearGemm.StorageVariant(Module, a, b, c, texelB: false), KernelSpec.Buffers(4), 12, constants, local);
+            e.Dispatch(spec, plan.Groups, push, label, Arg.In(a), Arg.In(b), Arg.In(bias ?? b), Arg.Out(c));
+            return;
+        }
+        var partial = PartialSums.Scratch(e, plan.Splits, (long)m * n, label);
+        var split = new KernelSpec(LinearGemm.StorageVariant(Module, a, b, partial, texelB: false), KernelSpec.Buffers(4), 12, constants, local);
+        e.Dispatch(split, plan.Groups, push, label, Arg.In(a), Arg.In(b), Arg.In(b), Arg.Out(partial));
+        if (c.ElementType == partial.ElementType)
+        {
+            PartialSums.Sum(e, partial, c, $"{label}.sum", bias, act, slope);
+            return;
+        }
+        // An f16 product (activation storage): the ordered sum, bias and activation in f32, then one conversion.
+        var sum = e.NewValue(c.Shape, ValueKind.Transient, $"{label}.sum");
+        PartialSums.Sum(e, partial, sum, $"{label}.sum", bias, act, slope);
+        e.Convert(sum, c, $"{label}.to_{c.ElementType.Name()}");
+    }
+
+    const string Module = "linear/linear.gemm_coopmat";
+}

@@ -1,0 +1,138 @@
+using Kiln.Layers;
+using Kiln.Tests.Layers;
+using NUnit.Framework;
+
+namespace Kiln.Tests.CoopMat;
+
+/// <summary>
+/// The cooperative-matrix GEMM of Linear (forward, dX = dY W, dW = dY^T X: shaders/linear/linear.gemm_coopmat.comp)
+/// against the plain kernels, where the device has fp16 cooperative matrices: each layer at Fp16 with
+/// <see cref="LinearCoopMat"/> named agrees with its Fp32 run (the register-blocked f32 kernel) within
+/// <see cref="Tolerances.F16Storage"/> of each tensor's largest value (<see cref="F16StorageCheck.Close"/>), and the
+/// plan shows the cooperative-matrix modules it should (operand types per pass, split K where planned). Sizes are not
+/// multiples of the matrices, so every tile has ragged edges. Debian 12's lavapipe has no cooperative matrices (see
+/// <see cref="CooperativeMatrixTest"/>); tools/coopmat-lavapipe.sh runs them on Mesa 26's lavapipe (8x8x8 matrices, 8-wide
+/// subgroups), a GPU run on 16x16x16 ones. Which kernel a plan picks is checked without a GPU in
+/// Graph/LinearCoopMatChoiceTests.
+/// </summary>
+public sealed class CooperativeMatrixLinearTests : CooperativeMatrixTest
+{
+    // f16 activations in, f32 weight in, f16 out (forward, dX); f16 dY and X in, f32 dW out; f32 partial sums out.
+    const string Product = "linear/linear.gemm_coopmat.f16", WeightGrad = "linear/linear.gemm_coopmat.b_act.c_float.f16";
+    const string Partials = "linear/linear.gemm_coopmat.c_float.f16", Sum = "reduce/partials";
+    static readonly string[] Named = { nameof(LinearCoopMat) };
+
+    /// <summary>Layer, batch, the module each pass must run (<see cref="PlainKernel"/>: the register-blocked one), and the
+    /// passes of the cooperative-matrix GEMM whose K is split (an ordered sum, "&lt;pass&gt;.sum", follows them).</summary>
+    static IEnumerable<TestCaseData> Layers() => new[]
+    {
+        // Forward y = x W^T (B transposed), dX = dY W (plain), dW = dY^T X (A transposed), on 64 x 64 and 64 x 16 tiles (S = 8).
+        Case("odd_sizes_bias", new Linear(37, 61), 123, Product, Product, WeightGrad),
+        // K = 150 over 6 small tiles: the forward splits K (f32 partials, then the ordered sum and the f16 conversion).
+        Case("no_bias_forward_split", new Linear(150, 20, bias: false), 45, Partials, Product, WeightGrad, "layer.fwd"),
+        // dW reduces a batch of 700 over 6 tiles of 16 x 16: split into 6 chunks of 128 rows (S = 8).
+        Case("weight_grad_split", new Linear(24, 40), 700, Product, Product, WeightGrad, "layer.bwd_weight"),
+        // 10 outputs: below LinearCoopMat.MinSize the forward and dW run the plain kernel; dX (64 x 37) does not.
+        Case("narrow_output_falls_back", new Linear(37, 10), 64, PlainKernel, Product, PlainKernel),
+    };
+
+    const string PlainKernel = "linear/linear.gemm";
+
+    static TestCaseData Case(string name, Linear layer, int batch, string forward, string inputGrad, string weightGrad, params string[] split) =>
+        new TestCaseData(layer, batch, new[] { forward, inputGrad, weightGrad }, split).SetArgDisplayNames(name);
+
+    [TestCaseSource(nameof(Layers))]
+    public void MatchesThePlainKernels(Linear layer, int batch, string[] kernels, string[] split)
+    {
+        var shape = new Shape(batch, layer.InFeatures);
+        var rng = new Random(3);
+        float[] Random(long n) => Enumerable.Range(0, (int)n).Select(_ => (float)(rng.NextDouble() * 2 - 1)).ToArray();
+        var x = Random(shape.Elements);
+        var gy = Random((long)batch * layer.OutFeatures);
+        var f32 = LayerHarness.Run(Context, layer, new[] { shape }, new[] { x }, null, gy, precision: Precision.Fp32, preferKernels: Named);
+        var f16 = LayerHarness.Run(Context, layer, new[] { shape }, new[] { x }, null, gy, precision: Precision.Fp16, preferKernels: Named);
+
+        Assert.That(f32.Kernels, Has.None.Contains("coopmat"), "Fp32 never runs fp16 operands");
+        var passes = new[] { "layer.fwd", "layer.bwd_input", "layer.bwd_weight" };
+        string plan = string.Join(", ", f16.Labels.Zip(f16.Kernels, (l, k) => $"{l}: {k}"));
+        for (int i = 0; i < passes.Length; i++)
+        {
+            string kernel = f16.Kernels[Array.IndexOf(f16.Labels, passes[i])];
+            if (kernels[i] == PlainKernel)
+            {
+                Assert.That(kernel, Does.StartWith(PlainKernel + ".").And.Not.Contains("coopmat"), plan);
+                continue;
+            }
+            Assert.That(kernel, Is.EqualTo(kernels[i]), plan);
+            Assert.That(f16.Labels.Contains(passes[i] + ".sum"), Is.EqualTo(split.Contains(passes[i])), $"{passes[i]} split: {plan}");
+        }
+        F16StorageCheck.Close(f16.Output, f32.Output, Tolerances.F16Storage, "output");
+        F16StorageCheck.Close(f16.InputGradients[0], f32.InputGradients[0], Tolerances.F16Storage, "input gradient");
+        Assert.That(f16.ParameterGradients.Keys, Is.EquivalentTo(f32.ParameterGradients.Keys));
+        foreach (var (name, g) in f32.ParameterGradients) F16StorageCheck.Close(f16.ParameterGradients[name], g, Tolerances.F16Storage, $"gradient of {name}");
+    }
+
+    /// <summary>Forward only (an inference plan), K split over a few rows: the partial sums get the bias in the ordered sum.</summary>
+    [Test]
+    public void ForwardOnly_SplitK_MatchesThePlainKernel()
+    {
+        var layer = new Linear(300, 24);
+        var shape = new Shape(20, 300);
+        var rng = new Random(5);
+        var x = Enumerable.Range(0, (int)shape.Elements).Select(_ => (float)(rng.NextDouble() * 2 - 1)).ToArray();
+        var f32 = LayerHarness.Run(Context, layer, new[] { shape }, new[] { x }, precision: Precision.Fp32, preferKernels: Named);
+        var f16 = LayerHarness.Run(Context, layer, new[] { shape }, new[] { x }, precision: Precision.Fp16, preferKernels: Named);
+        Assert.That(f16.Kernels, Does.Contain(Partials).And.Contain(Sum), string.Join(", ", f16.Kernels));
+        F16StorageCheck.Close(f16.Output, f32.Output, Tolerances.F16Storage, "output");
+    }
+
+    /// <summary>
+    /// A fused activation (Tanh, applied in the epilogue before the f16 store; smooth, so f16 rounding cannot flip its
+    /// derivative as it can a ReLU's) and the backward through it.
+    /// </summary>
+    [Test]
+    public void FusedActivation_MatchesThePlainKernels()
+    {
+        var xShape = new Shape(70, 33);
+        var rng = new Random(7);
+        float[] Random(long n) => Enumerable.Range(0, (int)n).Select(_ => (float)(rng.NextDouble() * 2 - 1)).ToArray();
+        var x = Random(xShape.Elements);
+        var gy = Random(70 * 48);
+        var f32 = RunWithTanh(xShape, x, gy, Precision.Fp32);
+        var f16 = RunWithTanh(xShape, x, gy, Precision.Fp16);
+        Assert.That(f16.Kernels.Count(k => k == Product), Is.EqualTo(2), string.Join(", ", f16.Kernels));
+        Assert.That(f16.Kernels, Does.Contain(WeightGrad));
+        F16StorageCheck.Close(f16.Output, f32.Output, Tolerances.F16Storage, "output");
+        F16StorageCheck.Close(f16.InputGradients[0], f32.InputGradients[0], Tolerances.F16Storage, "input gradient");
+        foreach (var (name, g) in f32.ParameterGradients) F16StorageCheck.Close(f16.ParameterGradients[name], g, Tolerances.F16Storage, $"gradient of {name}");
+    }
+
+    /// <summary>Linear(33, 48) then Tanh, fused (Fuse on), forward and backward of a DotLoss against gy, LinearCoopMat named.</summary>
+    static LayerResult RunWithTanh(Shape xShape, float[] x, float[] gy, Precision precision)
+    {
+        var net = new Network();
+        var y = net.Add(new Tanh(), "act", net.Add(new Linear(33, 48), "layer", net.Input("x")));
+        net.Output(y, "y");
+        net.SetLoss(new DotLoss(), y, net.Input("grad_y"));
+        using var compiled = net.Compile(Context, new CompileOptions
+        {
+            InputShapes = new Dictionary<string, Shape> { ["x"] = xShape, ["grad_y"] = new Shape(xShape[0], 48) },
+            Training = true,
+            InputGradients = true,
+            LearningRate = 0f,
+            Fuse = true,
+            Precision = precision,
+            PreferKernels = Named,
+            LossScaling = LossScaling.Off, // gradients as they are, as LayerHarness compares them
+        });
+        Assert.That(compiled.Plan.Dispatches.Select(d => d.Label), Has.None.StartWith("act.fwd"), "the activation is fused");
+        compiled.SetInput("x", x);
+        compiled.SetInput("grad_y", gy);
+        compiled.Run();
+        var grads = compiled.Gradients.ToDictionary(kv => kv.Key["layer.".Length..], kv => kv.Value.ToArray());
+        return new LayerResult(compiled.GetOutput("y"), compiled.Outputs["y"].Shape, new[] { compiled.InputGradients["x"].ToArray() }, grads)
+        {
+            Kernels = compiled.Plan.Dispatches.Select(d => d.Kernel).ToArray(),
+        };
+    }
+}
