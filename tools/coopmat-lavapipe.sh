@@ -8,7 +8,8 @@
 #   tools/coopmat-lavapipe.sh run CMD...       run CMD in the project folder inside the chroot
 #   tools/coopmat-lavapipe.sh test [ARGS]      the tests of the cooperative-matrix kernels (Category=CooperativeMatrix,
 #                                              built already: dotnet test --no-build -c Release), validation on; with
-#                                              KILN_EXPECT_COOPMAT=1, so a device without the matrices fails them
+#                                              KILN_EXPECT_COOPMAT=1, so a device without the matrices fails them;
+#                                              ARGS go to dotnet test, a --filter narrowing the category
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -58,6 +59,14 @@ cmd=${1:-}
 case "$cmd" in
     setup) setup ;;
     run) setup; inside "$@" ;;
-    test) setup; inside dotnet test tests/Kiln.Tests -c Release --no-build --filter "Category=CooperativeMatrix" "$@" ;;
+    test)
+        setup
+        # A --filter of the caller's narrows the category's tests (dotnet test takes one filter).
+        filter="Category=CooperativeMatrix"
+        rest=()
+        while [ $# -gt 0 ]; do
+            if [ "$1" = --filter ] && [ $# -gt 1 ]; then filter="$filter&($2)"; shift 2; else rest+=("$1"); shift; fi
+        done
+        inside dotnet test tests/Kiln.Tests -c Release --no-build --filter "$filter" "${rest[@]}" ;;
     *) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
 esac

@@ -158,15 +158,7 @@ internal sealed class LinearCoopMat : ILinearForward
         var partial = PartialSums.Scratch(e, plan.Splits, (long)m * n, label);
         var split = new KernelSpec(LinearGemm.StorageVariant(Module, a, b, partial, texelB: false), KernelSpec.Buffers(4), 12, constants, local);
         e.Dispatch(split, plan.Groups, push, label, Arg.In(a), Arg.In(b), Arg.In(b), Arg.Out(partial));
-        if (c.ElementType == partial.ElementType)
-        {
-            PartialSums.Sum(e, partial, c, $"{label}.sum", bias, act, slope);
-            return;
-        }
-        // An f16 product (activation storage): the ordered sum, bias and activation in f32, then one conversion.
-        var sum = e.NewValue(c.Shape, ValueKind.Transient, $"{label}.sum");
-        PartialSums.Sum(e, partial, sum, $"{label}.sum", bias, act, slope);
-        e.Convert(sum, c, $"{label}.to_{c.ElementType.Name()}");
+        LinearGemm.SumPartials(e, partial, c, bias, act, slope, label);
     }
 
     const string Module = "linear/linear.gemm_coopmat";

@@ -51,12 +51,20 @@ internal sealed class LinearGemm : ILinearForward
         var partial = PartialSums.Scratch(e, splits, (long)m * n, label);
         var split = new KernelSpec(StorageVariant(module, a, b, partial, e.TexelReads), bindings, 12, constants, Local);
         e.Dispatch(split, FlatGroups.For(e, blocks * splits, Local), push, label, Arg.In(a), Arg.In(b), Arg.In(b), Arg.Out(partial));
+        SumPartials(e, partial, c, bias, act, slope, label);
+    }
+
+    /// <summary>
+    /// C = act(the ordered sum of a split product's f32 partials + bias); for an f16 C (activation storage) the sum, bias
+    /// and activation run in f32, then one conversion.
+    /// </summary>
+    internal static void SumPartials(Emitter e, Value partial, Value c, Value? bias, Activation act, float slope, string label)
+    {
         if (c.ElementType == partial.ElementType)
         {
             PartialSums.Sum(e, partial, c, $"{label}.sum", bias, act, slope);
             return;
         }
-        // An f16 product (activation storage): the ordered sum, bias and activation in f32, then one conversion.
         var sum = e.NewValue(c.Shape, ValueKind.Transient, $"{label}.sum");
         PartialSums.Sum(e, partial, sum, $"{label}.sum", bias, act, slope);
         e.Convert(sum, c, $"{label}.to_{c.ElementType.Name()}");

@@ -98,41 +98,13 @@ public sealed class CooperativeMatrixLinearTests : CooperativeMatrixTest
         float[] Random(long n) => Enumerable.Range(0, (int)n).Select(_ => (float)(rng.NextDouble() * 2 - 1)).ToArray();
         var x = Random(xShape.Elements);
         var gy = Random(70 * 48);
-        var f32 = RunWithTanh(xShape, x, gy, Precision.Fp32);
-        var f16 = RunWithTanh(xShape, x, gy, Precision.Fp16);
+        // Linear(33, 48) then Tanh, fused (Fuse on), forward and backward of a DotLoss against gy, LinearCoopMat named.
+        var f32 = LayerHarness.RunFused(Context, new Linear(33, 48), new Tanh(), xShape, x, gy, Precision.Fp32, null, Named);
+        var f16 = LayerHarness.RunFused(Context, new Linear(33, 48), new Tanh(), xShape, x, gy, Precision.Fp16, null, Named);
         Assert.That(f16.Kernels.Count(k => k == Product), Is.EqualTo(2), string.Join(", ", f16.Kernels));
         Assert.That(f16.Kernels, Does.Contain(WeightGrad));
         F16StorageCheck.Close(f16.Output, f32.Output, Tolerances.F16Storage, "output");
         F16StorageCheck.Close(f16.InputGradients[0], f32.InputGradients[0], Tolerances.F16Storage, "input gradient");
         foreach (var (name, g) in f32.ParameterGradients) F16StorageCheck.Close(f16.ParameterGradients[name], g, Tolerances.F16Storage, $"gradient of {name}");
-    }
-
-    /// <summary>Linear(33, 48) then Tanh, fused (Fuse on), forward and backward of a DotLoss against gy, LinearCoopMat named.</summary>
-    static LayerResult RunWithTanh(Shape xShape, float[] x, float[] gy, Precision precision)
-    {
-        var net = new Network();
-        var y = net.Add(new Tanh(), "act", net.Add(new Linear(33, 48), "layer", net.Input("x")));
-        net.Output(y, "y");
-        net.SetLoss(new DotLoss(), y, net.Input("grad_y"));
-        using var compiled = net.Compile(Context, new CompileOptions
-        {
-            InputShapes = new Dictionary<string, Shape> { ["x"] = xShape, ["grad_y"] = new Shape(xShape[0], 48) },
-            Training = true,
-            InputGradients = true,
-            LearningRate = 0f,
-            Fuse = true,
-            Precision = precision,
-            PreferKernels = Named,
-            LossScaling = LossScaling.Off, // gradients as they are, as LayerHarness compares them
-        });
-        Assert.That(compiled.Plan.Dispatches.Select(d => d.Label), Has.None.StartWith("act.fwd"), "the activation is fused");
-        compiled.SetInput("x", x);
-        compiled.SetInput("grad_y", gy);
-        compiled.Run();
-        var grads = compiled.Gradients.ToDictionary(kv => kv.Key["layer.".Length..], kv => kv.Value.ToArray());
-        return new LayerResult(compiled.GetOutput("y"), compiled.Outputs["y"].Shape, new[] { compiled.InputGradients["x"].ToArray() }, grads)
-        {
-            Kernels = compiled.Plan.Dispatches.Select(d => d.Kernel).ToArray(),
-        };
     }
 }

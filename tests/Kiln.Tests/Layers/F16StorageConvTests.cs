@@ -205,8 +205,8 @@ public sealed class F16StorageConvTests : GpuTest
     {
         var input = Random(x.Elements, 1);
         var gy = Random(layer.OutputShape(new[] { x }).Elements, 2);
-        var f32 = Run(layer, activation, x, input, gy, Precision.Fp32, texelReads, prefer);
-        var f16 = Run(layer, activation, x, input, gy, Precision.Fp16, texelReads, prefer);
+        var f32 = LayerHarness.RunFused(Context, layer, activation, x, input, gy, Precision.Fp32, texelReads, prefer);
+        var f16 = LayerHarness.RunFused(Context, layer, activation, x, input, gy, Precision.Fp16, texelReads, prefer);
 
         var conv = f16.Kernels.Where(k => k.StartsWith("conv2d/", StringComparison.Ordinal) || k.StartsWith("conv_transpose2d/", StringComparison.Ordinal)).ToList();
         Assert.That(conv, Is.Not.Empty);
@@ -222,39 +222,6 @@ public sealed class F16StorageConvTests : GpuTest
         Assert.That(f16.ParameterGradients.Keys, Is.EquivalentTo(f32.ParameterGradients.Keys));
         foreach (var (name, g) in f32.ParameterGradients) F16StorageCheck.Close(f16.ParameterGradients[name], g, Tolerances.F16Storage, $"gradient of {name}");
         return f16;
-    }
-
-    /// <summary>LayerHarness.Run with PreferKernels and an optional fused activation: forward, and backward of a DotLoss against gy.</summary>
-    static LayerResult Run(Layer layer, Layer? activation, Shape xShape, float[] x, float[] gy, Precision precision, bool texelReads, string[] prefer)
-    {
-        var net = new Network();
-        var y = net.Add(layer, "layer", net.Input("x"));
-        if (activation != null) y = net.Add(activation, "act", y);
-        net.Output(y, "y");
-        var yShape = layer.OutputShape(new[] { xShape });
-        net.SetLoss(new DotLoss(), y, net.Input("grad_y"));
-        using var compiled = net.Compile(Context, new CompileOptions
-        {
-            InputShapes = new Dictionary<string, Shape> { ["x"] = xShape, ["grad_y"] = yShape },
-            Training = true,
-            InputGradients = true,
-            LearningRate = 0f,
-            Fuse = activation != null,
-            TexelReads = texelReads,
-            Precision = precision,
-            PreferKernels = prefer,
-            LossScaling = LossScaling.Off, // gradients as they are, as LayerHarness compares them
-        });
-        if (activation != null)
-            Assert.That(compiled.Plan.Dispatches.Select(d => d.Label), Has.None.StartWith("act.fwd"), "the activation is fused");
-        compiled.SetInput("x", x);
-        compiled.SetInput("grad_y", gy);
-        compiled.Run();
-        var grads = compiled.Gradients.ToDictionary(kv => kv.Key["layer.".Length..], kv => kv.Value.ToArray());
-        return new LayerResult(compiled.GetOutput("y"), compiled.Outputs["y"].Shape, new[] { compiled.InputGradients["x"].ToArray() }, grads)
-        {
-            Kernels = compiled.Plan.Dispatches.Select(d => d.Kernel).ToArray(),
-        };
     }
 
     static float[] Forward(GpuContext ctx, Layer layer, Shape xShape, float[] x, Precision precision, bool autotune) =>

@@ -1,3 +1,5 @@
+using NUnit.Framework;
+
 namespace Kiln.Tests.Layers;
 
 /// <summary>What one layer computed on the GPU: the output, and (when asked) the gradients of inputs and parameters.</summary>
@@ -56,6 +58,44 @@ public static class LayerHarness
             : Array.Empty<float[]>();
         var paramGrads = compiled.Gradients.ToDictionary(kv => kv.Key["layer.".Length..], kv => kv.Value.ToArray());
         return new LayerResult(output, compiled.Outputs["y"].Shape, inputGrads, paramGrads)
+        {
+            Kernels = compiled.Plan.Dispatches.Select(d => d.Kernel).ToArray(),
+            Labels = compiled.Plan.Dispatches.Select(d => d.Label).ToArray(),
+        };
+    }
+
+    /// <summary>
+    /// A one-input layer and <paramref name="activation"/> after it (fused: Fuse on, and checked), or the layer alone,
+    /// with PreferKernels: forward, and backward of a DotLoss against gy; input and parameter gradients as they are.
+    /// </summary>
+    public static LayerResult RunFused(GpuContext context, Layer layer, Layer? activation, Shape xShape, float[] x, float[] gy, Precision precision,
+        bool? texelReads, IReadOnlyList<string> prefer)
+    {
+        var net = new Network();
+        var y = net.Add(layer, "layer", net.Input("x"));
+        if (activation != null) y = net.Add(activation, "act", y);
+        net.Output(y, "y");
+        var yShape = layer.OutputShape(new[] { xShape });
+        net.SetLoss(new DotLoss(), y, net.Input("grad_y"));
+        using var compiled = net.Compile(context, new CompileOptions
+        {
+            InputShapes = new Dictionary<string, Shape> { ["x"] = xShape, ["grad_y"] = yShape },
+            Training = true,
+            InputGradients = true,
+            LearningRate = 0f,
+            Fuse = activation != null,
+            TexelReads = texelReads,
+            Precision = precision,
+            PreferKernels = prefer,
+            LossScaling = LossScaling.Off, // gradients as they are, as Run compares them
+        });
+        if (activation != null)
+            Assert.That(compiled.Plan.Dispatches.Select(d => d.Label), Has.None.StartWith("act.fwd"), "the activation is fused");
+        compiled.SetInput("x", x);
+        compiled.SetInput("grad_y", gy);
+        compiled.Run();
+        var grads = compiled.Gradients.ToDictionary(kv => kv.Key["layer.".Length..], kv => kv.Value.ToArray());
+        return new LayerResult(compiled.GetOutput("y"), compiled.Outputs["y"].Shape, new[] { compiled.InputGradients["x"].ToArray() }, grads)
         {
             Kernels = compiled.Plan.Dispatches.Select(d => d.Kernel).ToArray(),
             Labels = compiled.Plan.Dispatches.Select(d => d.Label).ToArray(),
