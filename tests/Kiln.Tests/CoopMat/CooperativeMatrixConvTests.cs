@@ -36,6 +36,8 @@ public sealed class CooperativeMatrixConvTests : CooperativeMatrixTest
         Case("dilation2_no_bias", new Conv2d(16, 16, 3, padding: 2, dilation: 2, bias: false), new Shape(1, 16, 12, 11), Forward, WeightGrad),
         Case("split_pixels", new Conv2d(8, 16, 3, padding: 1), new Shape(2, 8, 48, 40), Forward, WeightGrad, "reduce/partials"),
         Case("transpose", new ConvTranspose2d(24, 16, 3, padding: 1), new Shape(2, 24, 9, 10), Forward, WeightGrad),
+        Case("transpose_k4_stride2", new ConvTranspose2d(20, 16, 4, stride: 2, padding: 1), new Shape(2, 20, 7, 6), WeightGrad),
+        Case("1x1_stride2_wide_k", new Conv2d(72, 40, 1, stride: 2), new Shape(1, 72, 13, 11), Forward, WeightGrad),
     };
 
     static TestCaseData Case(string name, Layer layer, Shape x, params string[] kernels) =>
