@@ -40,10 +40,26 @@ public sealed class CooperativeMatrixConvTests : CooperativeMatrixTest
         Case("1x1_stride2_wide_k", new Conv2d(72, 40, 1, stride: 2), new Shape(1, 72, 13, 11), Forward, WeightGrad),
     };
 
+    /// <summary>Random layers the cooperative-matrix kernels take (groups of 1, 16 to 80 output channels; kernel, stride,
+    /// dilation, padding and sizes drawn), fixed seed.</summary>
+    static IEnumerable<TestCaseData> RandomLayers()
+    {
+        var rng = new Random(2026);
+        for (int made = 0; made < 8;)
+        {
+            int k = new[] { 1, 3, 3, 5 }[rng.Next(4)], s = rng.Next(1, 3), d = rng.Next(3) == 0 ? 2 : 1, p = rng.Next(0, k / 2 * d + 1);
+            int cin = rng.Next(1, 41), cout = rng.Next(16, 81), h = rng.Next(5, 31), w = rng.Next(5, 31), n = rng.Next(1, 3);
+            if (h + 2 * p < d * (k - 1) + 1 || w + 2 * p < d * (k - 1) + 1) continue;
+            made++;
+            yield return Case($"n{n}_{cin}to{cout}_{h}x{w}_k{k}s{s}p{p}d{d}", new Conv2d(cin, cout, k, s, p, d), new Shape(n, cin, h, w), Forward, WeightGrad);
+        }
+    }
+
     static TestCaseData Case(string name, Layer layer, Shape x, params string[] kernels) =>
         new TestCaseData(layer, x, kernels).SetArgDisplayNames(name);
 
     [TestCaseSource(nameof(Layers))]
+    [TestCaseSource(nameof(RandomLayers))]
     public void MatchesThePlainKernels(Layer layer, Shape x, string[] kernels)
     {
         var f16 = F16StorageConvTests.Matches(layer, x, texelReads: false, Named, null);
