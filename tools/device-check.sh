@@ -8,7 +8,11 @@
 #   bash tools/device-check.sh OUT_DIR demos    kernels.log (per-dispatch times of the denoiser and the inpainting step
 #                                               at fp16 and fp32), demos.log (denoising and inpainting at 1280x720,
 #                                               headless, online training, fp32 and fp16)
-# (no part: both). The pipeline cache and tile choices are kept in /tmp/kiln-cache, shared by the runs of one machine.
+#   bash tools/device-check.sh OUT_DIR compare  compare.log: the conv workloads and the inpainting step at fp16, untuned,
+#                                               with each family of kernels forced (--prefer): the tensor-core ones
+#                                               against the tiled and direct ones, per dispatch (the data behind the
+#                                               untuned choices and the tuner's)
+# (no part: bench and demos). The pipeline cache and tile choices are kept in /tmp/kiln-cache, shared by the runs of one machine.
 set -u
 out=${1:?usage: tools/device-check.sh OUT_DIR [bench|demos]}
 part=${2:-all}
@@ -35,4 +39,11 @@ if [ "$part" = demos ] || [ "$part" = all ]; then
     timeout 120 kiln demo $1 --precision $2 --size 1280x720 --frames 120 --every 1000 --out /tmp/kiln-demo-$1-$2 >> "$out/demos.log" 2>&1
   done
   grep -E "fps|GPU ms|mean metrics|==" "$out/demos.log"
+fi
+if [ "$part" = compare ]; then
+  for prefer in Conv2dCoopMat,Conv2dWeightGradCoopMat,LinearCoopMat Conv2dTiled,Conv2dWeightGradTiled Conv2dDirect,Conv2dWeightGradTiled; do
+    echo "== --prefer $prefer" >> "$out/compare.log"
+    timeout 100 kiln bench conv3x3 inpaint --precision fp16 --autotune off --kernels --prefer $prefer >> "$out/compare.log" 2>&1
+  done
+  grep -E "^(==|conv3x3|inpaint)" "$out/compare.log"
 fi
