@@ -1,0 +1,137 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.RegularExpressions;
+using Kiln.Graph;
+using Kiln.Layers;
+using Kiln.Vulkan;
+using NUnit.Framework;
+
+namespace Kiln.Tests.Shaders;
+
+/// <summary>
+/// The cooperative-matrix kernels in the form an NVIDIA GPU runs them (16x16x16 matrices, 32-wide subgroups, 48 KiB of
+/// shared memory), which no device here can run: every such dispatch the compiler plans for a UNet-like network and
+/// Linear layers under Fp16 training on that device's description is specialized with its own constants
+/// (spirv-opt --set-spec-const-default-value, --freeze-spec-const) and must pass spirv-val, so a matrix shape, array
+/// size or shared array that only goes wrong at S = 16 fails here; the kernels' numerics are checked on Mesa 26's
+/// lavapipe at S = 8 (tests/Kiln.Tests/CoopMat). The tools are tools/shaderc's (tools/setup-shader-toolchain.sh).
+/// </summary>
+public sealed class CooperativeMatrixSpirvTests
+{
+    static readonly DeviceInfo Nvidia = new()
+    {
+        Name = "tensor cores (description)", Type = "DiscreteGpu", SubgroupSize = 32, ShaderFloat16 = true, StorageBuffer16BitAccess = true,
+        CooperativeMatrix = true, CooperativeMatrixShapes = new[] { DeviceInfo.CooperativeMatrixShape(16) },
+        MaxSharedMemoryBytes = 49152, MaxWorkgroupInvocations = 1024,
+        MaxWorkgroupCount = new[] { 2147483647u, 65535u, 65535u }, MaxStorageBufferRange = 1UL << 32,
+    };
+
+    /// <summary>The distinct cooperative-matrix kernels (module and constants) of a few networks' training plans on <see cref="Nvidia"/>.</summary>
+    static IEnumerable<TestCaseData> Kernels()
+    {
+        var specs = new Dictionary<string, KernelSpec>();
+        foreach (var (net, inputs) in Networks())
+        {
+            var options = new CompileOptions { InputShapes = inputs, Training = true, Precision = Precision.Fp16, Autotune = false };
+            foreach (var step in Compiler.Plan(net, Nvidia, options).Levels.SelectMany(l => l))
+                if (step.Spec.Module.Contains("coopmat", StringComparison.Ordinal)) specs.TryAdd(step.Spec.Key, step.Spec);
+        }
+        return specs.Values.Select(s => new TestCaseData(s).SetArgDisplayNames($"{s.Module} [{string.Join(",", s.Constants)}] x{s.LocalX}"));
+    }
+
+    static IEnumerable<(Network Net, Dictionary<string, Shape> Inputs)> Networks()
+    {
+        // 3x3 convolutions from 16 to 256 channels on few and many pixels, a strided 5x5 and a 1x1, then Linear layers.
+        foreach (var (cin, cout, size) in new[] { (9, 32, 64), (32, 64, 48), (64, 96, 32), (96, 256, 16), (40, 112, 24) })
+        {
+            var net = new Network();
+            var y = net.Add(new Conv2d(cin, cout, 3, padding: 1), "conv", net.Input("x"));
+            y = net.Add(new Conv2d(cout, 16, 5, stride: 2, padding: 2), "down", y);
+            y = net.Add(new Conv2d(16, 48, 1), "pointwise", y);
+            net.Output(y, "y");
+            net.SetLoss(new MseLoss(), y, net.Input("t"));
+            var x = new Shape(2, cin, size, size);
+            yield return (net, new Dictionary<string, Shape> { ["x"] = x, ["t"] = new Shape(2, 48, (size + 1) / 2, (size + 1) / 2) });
+        }
+        foreach (var (batch, inF, outF) in new[] { (256, 64, 64), (4096, 33, 130), (48, 512, 256) })
+        {
+            var net = new Network();
+            var y = net.Add(new Linear(inF, outF), "fc", net.Input("x"));
+            net.Output(y, "y");
+            net.SetLoss(new MseLoss(), y, net.Input("t"));
+            yield return (net, new Dictionary<string, Shape> { ["x"] = new Shape(batch, inF), ["t"] = new Shape(batch, outF) });
+        }
+    }
+
+    [Test]
+    public void ThePlansUseEveryCooperativeMatrixModule()
+    {
+        var modules = Kernels().Select(c => ((KernelSpec)c.Arguments[0]!).Module.Replace(".f16", "").Replace(".b_act", "").Replace(".c_float", "")).ToHashSet();
+        Assert.That(modules, Is.SupersetOf(new[] { "conv2d/conv2d.fwd_coopmat", "conv2d/conv2d.bwd_weight_coopmat", "linear/linear.gemm_coopmat" }));
+    }
+
+    [TestCaseSource(nameof(Kernels))]
+    public void SpecializedForTensorCores_IsValidSpirv(object kernel)
+    {
+        var spec = (KernelSpec)kernel; // KernelSpec is internal: a public test method takes it as object
+        string bin = Tools();
+        string dir = Path.Combine(Path.GetTempPath(), "kiln-coopmat-spirv-" + Guid.NewGuid().ToString("N")[..8]);
+        Directory.CreateDirectory(dir);
+        try
+        {
+            string source = Path.Combine(dir, "module.spv"), specialized = Path.Combine(dir, "specialized.spv");
+            File.WriteAllBytes(source, PipelineStore.ReadModule(spec.Module));
+            var (_, text) = Run(Path.Combine(bin, "spirv-dis"), source);
+            var values = SpecValues(text, spec);
+            var (optExit, optOut) = Run(Path.Combine(bin, "spirv-opt"), $"--set-spec-const-default-value={values}", "--freeze-spec-const",
+                "--fold-spec-const-op-composite", "--eliminate-dead-code-aggressive", source, "-o", specialized);
+            Assert.That(optExit, Is.EqualTo(0), $"spirv-opt could not specialize {spec.Module} with {values}:\n{optOut}");
+            var (valExit, valOut) = Run(Path.Combine(bin, "spirv-val"), "--target-env", "vulkan1.2", specialized);
+            Assert.That(valExit, Is.EqualTo(0), $"{spec.Module} specialized with {values} is not valid SPIR-V:\n{valOut}");
+            var (_, frozen) = Run(Path.Combine(bin, "spirv-dis"), specialized);
+            Assert.That(frozen, Does.Contain("OpTypeCooperativeMatrixKHR %half %uint_3 %int_16 %int_16").Or.Contain("OpTypeCooperativeMatrixKHR %half %uint_3 %uint_16 %uint_16"),
+                "16x16 fp16 matrices after specialization");
+        }
+        finally { Directory.Delete(dir, true); }
+    }
+
+    /// <summary>
+    /// "id:value ..." for spirv-opt: the kernel's constants at their SpecIds 0..n-1 and the workgroup size at 100..102,
+    /// floats (OpSpecConstant of a float type) written as decimals.
+    /// </summary>
+    static string SpecValues(string disassembly, KernelSpec spec)
+    {
+        var idOf = Regex.Matches(disassembly, @"OpDecorate (%\w+) SpecId (\d+)").ToDictionary(m => uint.Parse(m.Groups[2].Value), m => m.Groups[1].Value);
+        var floatTypes = Regex.Matches(disassembly, @"(%\w+) = OpTypeFloat 32").Select(m => m.Groups[1].Value).ToHashSet();
+        bool IsFloat(string name) => Regex.Match(disassembly, Regex.Escape(name) + @" = OpSpecConstant (%\w+) ") is { Success: true } m && floatTypes.Contains(m.Groups[1].Value);
+        var words = spec.Constants.Select((v, i) => ((uint)i, v)).Append((KernelSpec.LocalSizeXId, spec.LocalX));
+        return string.Join(" ", words.Where(w => idOf.ContainsKey(w.Item1)).Select(w =>
+            $"{w.Item1}:{(IsFloat(idOf[w.Item1]) ? BitConverter.UInt32BitsToSingle(w.Item2).ToString("R", CultureInfo.InvariantCulture) : w.Item2.ToString(CultureInfo.InvariantCulture))}"));
+    }
+
+    /// <summary>tools/shaderc/bin of the repository (spirv-dis, spirv-opt and spirv-val that know cooperative matrices).</summary>
+    static string Tools()
+    {
+        for (var d = new DirectoryInfo(TestContext.CurrentContext.TestDirectory); d != null; d = d.Parent)
+        {
+            if (!File.Exists(Path.Combine(d.FullName, "Engine.sln"))) continue;
+            string bin = Path.Combine(d.FullName, "tools", "shaderc", "bin");
+            TestTools.Require(File.Exists(Path.Combine(bin, "spirv-opt")), $"{bin}/spirv-opt is missing (tools/setup-shader-toolchain.sh provides it)");
+            return bin;
+        }
+        Assert.Fail("the repository (Engine.sln) was not found above the test directory");
+        return null!;
+    }
+
+    static (int ExitCode, string Output) Run(string exe, params string[] args)
+    {
+        var psi = new ProcessStartInfo(exe) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        using var process = Process.Start(psi) ?? throw new InvalidOperationException("could not start " + exe);
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        if (!process.WaitForExit(TimeSpan.FromMinutes(1))) { process.Kill(true); Assert.Fail($"{exe} did not finish within a minute"); }
+        process.WaitForExit();
+        return (process.ExitCode, (stdout.Result + stderr.Result).Trim());
+    }
+}
