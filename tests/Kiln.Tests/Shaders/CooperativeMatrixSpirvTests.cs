@@ -91,6 +91,7 @@ public sealed class CooperativeMatrixSpirvTests
             var (_, frozen) = Run(Path.Combine(bin, "spirv-dis"), specialized);
             Assert.That(frozen, Does.Contain("OpTypeCooperativeMatrixKHR %half %uint_3 %int_16 %int_16").Or.Contain("OpTypeCooperativeMatrixKHR %half %uint_3 %uint_16 %uint_16"),
                 "16x16 fp16 matrices after specialization");
+            Assert.That(SharedBytes(frozen), Is.InRange(1, Nvidia.MaxSharedMemoryBytes), "the shared arrays fit the device (the host's tile checks agree with the shader)");
         }
         finally { Directory.Delete(dir, true); }
     }
@@ -107,6 +108,24 @@ public sealed class CooperativeMatrixSpirvTests
         var words = spec.Constants.Select((v, i) => ((uint)i, v)).Append((KernelSpec.LocalSizeXId, spec.LocalX));
         return string.Join(" ", words.Where(w => idOf.ContainsKey(w.Item1)).Select(w =>
             $"{w.Item1}:{(IsFloat(idOf[w.Item1]) ? BitConverter.UInt32BitsToSingle(w.Item2).ToString("R", CultureInfo.InvariantCulture) : w.Item2.ToString(CultureInfo.InvariantCulture))}"));
+    }
+
+    /// <summary>Bytes of the Workgroup-storage arrays of a specialized module's disassembly (arrays of f16, f32 or 32-bit ints).</summary>
+    static long SharedBytes(string disassembly)
+    {
+        string Def(string name) => Regex.Match(disassembly, "^\\s*" + Regex.Escape(name) + " = (.*)$", RegexOptions.Multiline) is { Success: true } m ? m.Groups[1].Value : "";
+        long total = 0;
+        foreach (Match v in Regex.Matches(disassembly, @"= OpVariable (%\w+) Workgroup"))
+        {
+            var pointee = Regex.Match(Def(v.Groups[1].Value), @"OpTypePointer Workgroup (%\w+)").Groups[1].Value;
+            var array = Regex.Match(Def(pointee), @"OpTypeArray (%\w+) (%\w+)");
+            Assert.That(array.Success, Is.True, $"shared variable of type {pointee} is not an array: {Def(pointee)}");
+            int width = Regex.Match(Def(array.Groups[1].Value), @"OpType(?:Float|Int) (\d+)") is { Success: true } w ? int.Parse(w.Groups[1].Value) / 8 : 0;
+            long length = long.Parse(Regex.Match(Def(array.Groups[2].Value), @"OpConstant %\w+ (\d+)").Groups[1].Value);
+            Assert.That(width, Is.GreaterThan(0), $"element type of {pointee}");
+            total += width * length;
+        }
+        return total;
     }
 
     /// <summary>tools/shaderc/bin of the repository (spirv-dis, spirv-opt and spirv-val that know cooperative matrices).</summary>
