@@ -27,15 +27,7 @@ internal sealed class Conv2dCoopMat : IConv2dForward
     public int Priority => 10;
     public Precision Arithmetic => Precision.Fp16;
 
-    public bool Supports(DeviceInfo device) => HasMatrices(device) && Tiles(device, 1).Any();
-
-    /// <summary>
-    /// What Kiln's cooperative-matrix kernels need of a device: fp16 arithmetic, square f16*f16+f32 subgroup matrices
-    /// (<see cref="DeviceInfo.CooperativeMatrixF16Size"/>), subgroups of 8 to 32 (wider ones are left to the plain kernels:
-    /// a driver may run such a shader at another width than the device reports).
-    /// </summary>
-    internal static bool HasMatrices(DeviceInfo device) =>
-        device.ShaderFloat16 && device.CooperativeMatrixF16Size > 0 && device.SubgroupSize is >= 8 and <= 32;
+    public bool Supports(DeviceInfo device) => CooperativeMatrixKernels.Usable(device) && Tiles(device, 1).Any();
 
     /// <summary>lavapipe emulates the matrices (slower than its direct kernel): there the kernel runs only when named.</summary>
     public bool PreferredOn(DeviceInfo device) => !device.IsCpu;

@@ -20,7 +20,7 @@ internal sealed class Conv2dWeightGradCoopMat : IConv2dWeightGrad
     public int Priority => 20;
     public Precision Arithmetic => Precision.Fp16;
 
-    public bool Supports(DeviceInfo device) => Conv2dCoopMat.HasMatrices(device) && Tiles(device, 16).Any();
+    public bool Supports(DeviceInfo device) => CooperativeMatrixKernels.Usable(device) && Tiles(device, 16).Any();
 
     /// <summary>lavapipe emulates the matrices (slower than its serial kernel): there the kernel runs only when named.</summary>
     public bool PreferredOn(DeviceInfo device) => !device.IsCpu;

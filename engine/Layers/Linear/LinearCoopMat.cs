@@ -48,8 +48,8 @@ internal sealed class LinearCoopMat : ILinearForward
         new(4, 2, 2, 4), new(2, 2, 2, 4), new(2, 2, 4, 2), new(2, 2, 2, 2), new(4, 1, 2, 2), new(1, 4, 2, 2), new(1, 1, 2, 2),
     };
 
-    /// <summary>The device check of every cooperative-matrix entry (<see cref="Conv2dCoopMat.HasMatrices"/>), and a tile that fits.</summary>
-    public bool Supports(DeviceInfo device) => Conv2dCoopMat.HasMatrices(device) && Tiles(device).Any();
+    /// <summary>The device check of every cooperative-matrix entry (<see cref="CooperativeMatrixKernels.Usable"/>), and a tile that fits.</summary>
+    public bool Supports(DeviceInfo device) => CooperativeMatrixKernels.Usable(device) && Tiles(device).Any();
 
     /// <summary>lavapipe emulates the matrices (slower than the register-blocked kernel): there it runs only when named.</summary>
     public bool PreferredOn(DeviceInfo device) => !device.IsCpu;
