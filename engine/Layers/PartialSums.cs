@@ -63,6 +63,6 @@ internal static class PartialSums
     public static TuneFinish Finish(Emitter e, int splits, long count)
     {
         var (spec, groups) = SumKernel(e, splits, count, 0, Activation.None, 0);
-        return new TuneFinish(spec, groups, (long)splits * count * 4);
+        return new TuneFinish(spec, groups, splits, count);
     }
 }

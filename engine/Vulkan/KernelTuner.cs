@@ -16,10 +16,13 @@ internal sealed record TuneCandidate(string Name, KernelSpec Spec, (uint X, uint
 
 /// <summary>
 /// The second pass of a split-reduction <see cref="TuneCandidate"/>: a dispatch binding (partials, partials, output), as
-/// shaders/reduce/partials.comp does (its unused bias slot bound to the partials), over a partials buffer of
-/// <paramref name="PartialBytes"/>.
+/// shaders/reduce/partials.comp does (its unused bias slot bound to the partials), over <paramref name="Splits"/> f32
+/// partials of <paramref name="Count"/> values each.
 /// </summary>
-internal sealed record TuneFinish(KernelSpec Spec, (uint X, uint Y, uint Z) Groups, long PartialBytes);
+internal sealed record TuneFinish(KernelSpec Spec, (uint X, uint Y, uint Z) Groups, int Splits, long Count)
+{
+    public long PartialBytes => Splits * Count * sizeof(float);
+}
 
 /// <summary>
 /// One binding of the kernels a <see cref="KernelTuner"/> times: its size, the width of its floats (4: f32, 2: f16) and

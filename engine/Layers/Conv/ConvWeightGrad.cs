@@ -41,8 +41,7 @@ internal static class ConvWeightGrad
             e.Dispatch(c.Spec, c.Groups, c.Push, label, Args(plain, shifted, dw));
             return;
         }
-        int splits = checked((int)(c.Finish.PartialBytes / 4 / dw.Shape.Elements));
-        var partial = PartialSums.Scratch(e, splits, dw.Shape.Elements, label);
+        var partial = PartialSums.Scratch(e, c.Finish.Splits, c.Finish.Count, label);
         e.Dispatch(c.Spec, c.Groups, c.Push, label, Args(plain, shifted, partial));
         PartialSums.Sum(e, partial, dw, $"{label}.sum");
     }
