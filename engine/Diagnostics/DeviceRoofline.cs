@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Kiln.Vulkan;
 
 namespace Kiln;
@@ -41,16 +40,7 @@ public static class DeviceRoofline
     {
         using var list = context.CreateCommandList("roofline");
         record(list.Recorder);
-        list.Run();
-        double best = double.PositiveInfinity;
-        for (int i = 0; i < repeats; i++)
-        {
-            var sw = Stopwatch.StartNew();
-            list.Run();
-            sw.Stop();
-            best = Math.Min(best, list.TimedSpanMilliseconds() ?? sw.Elapsed.TotalMilliseconds);
-        }
-        return best;
+        return list.FastestReplayMilliseconds(repeats);
     }
 
     static byte[] Words(params uint[] values) => values.SelectMany(BitConverter.GetBytes).ToArray();

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Runtime.InteropServices;
 using System.Text.Json;
 
@@ -244,16 +243,7 @@ internal sealed class KernelTuner
             list.Recorder.Dispatch(c.Finish!.Spec, finish, Array.Empty<byte>(), c.Finish.Groups.X, c.Finish.Groups.Y, c.Finish.Groups.Z, $"tuning {c.Name} finish");
             list.Recorder.Barrier(BarrierKind.Full);
         }
-        list.Run(); // warm-up: caches, clocks
-        double ms = double.PositiveInfinity;
-        for (int r = 0; r < Runs; r++)
-        {
-            var sw = Stopwatch.StartNew();
-            list.Run();
-            sw.Stop();
-            ms = Math.Min(ms, list.TimedSpanMilliseconds() ?? sw.Elapsed.TotalMilliseconds);
-        }
-        return ms;
+        return list.FastestReplayMilliseconds(Runs);
     }
 
     /// <summary>A lost device ends the context: never swallowed as one candidate's failure.</summary>
