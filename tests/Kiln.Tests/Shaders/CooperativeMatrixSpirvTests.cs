@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using System.Text.RegularExpressions;
 using Kiln.Graph;
@@ -14,7 +13,7 @@ namespace Kiln.Tests.Shaders;
 /// Linear layers under Fp16 training on that device's description is specialized with its own constants
 /// (spirv-opt --set-spec-const-default-value, --freeze-spec-const) and must pass spirv-val, so a matrix shape, array
 /// size or shared array that only goes wrong at S = 16 fails here; the kernels' numerics are checked on Mesa 26's
-/// lavapipe at S = 8 (tests/Kiln.Tests/CoopMat). The tools are tools/shaderc's (tools/setup-shader-toolchain.sh).
+/// lavapipe at S = 8 (tests/Kiln.Tests/CoopMat). The tools: <see cref="SpirvTools"/>.
 /// </summary>
 public sealed class CooperativeMatrixSpirvTests
 {
@@ -74,21 +73,20 @@ public sealed class CooperativeMatrixSpirvTests
     public void SpecializedForTensorCores_IsValidSpirv(object kernel)
     {
         var spec = (KernelSpec)kernel; // KernelSpec is internal: a public test method takes it as object
-        string bin = Tools();
         string dir = Path.Combine(Path.GetTempPath(), "kiln-coopmat-spirv-" + Guid.NewGuid().ToString("N")[..8]);
         Directory.CreateDirectory(dir);
         try
         {
             string source = Path.Combine(dir, "module.spv"), specialized = Path.Combine(dir, "specialized.spv");
             File.WriteAllBytes(source, PipelineStore.ReadModule(spec.Module));
-            var (_, text) = Run(Path.Combine(bin, "spirv-dis"), source);
+            var (_, text) = SpirvTools.Run(SpirvTools.Find("spirv-dis"), source);
             var values = SpecValues(text, spec);
-            var (optExit, optOut) = Run(Path.Combine(bin, "spirv-opt"), $"--set-spec-const-default-value={values}", "--freeze-spec-const",
+            var (optExit, optOut) = SpirvTools.Run(SpirvTools.Find("spirv-opt"), $"--set-spec-const-default-value={values}", "--freeze-spec-const",
                 "--fold-spec-const-op-composite", "--eliminate-dead-code-aggressive", source, "-o", specialized);
             Assert.That(optExit, Is.EqualTo(0), $"spirv-opt could not specialize {spec.Module} with {values}:\n{optOut}");
-            var (valExit, valOut) = Run(Path.Combine(bin, "spirv-val"), "--target-env", "vulkan1.2", specialized);
+            var (valExit, valOut) = SpirvTools.Run(SpirvTools.Find("spirv-val"), "--target-env", "vulkan1.2", specialized);
             Assert.That(valExit, Is.EqualTo(0), $"{spec.Module} specialized with {values} is not valid SPIR-V:\n{valOut}");
-            var (_, frozen) = Run(Path.Combine(bin, "spirv-dis"), specialized);
+            var (_, frozen) = SpirvTools.Run(SpirvTools.Find("spirv-dis"), specialized);
             Assert.That(frozen, Does.Contain("OpTypeCooperativeMatrixKHR %half %uint_3 %int_16 %int_16").Or.Contain("OpTypeCooperativeMatrixKHR %half %uint_3 %uint_16 %uint_16"),
                 "16x16 fp16 matrices after specialization");
             Assert.That(SharedBytes(frozen), Is.InRange(1, Nvidia.MaxSharedMemoryBytes), "the shared arrays fit the device (the host's tile checks agree with the shader)");
@@ -126,31 +124,5 @@ public sealed class CooperativeMatrixSpirvTests
             total += width * length;
         }
         return total;
-    }
-
-    /// <summary>tools/shaderc/bin of the repository (spirv-dis, spirv-opt and spirv-val that know cooperative matrices).</summary>
-    static string Tools()
-    {
-        for (var d = new DirectoryInfo(TestContext.CurrentContext.TestDirectory); d != null; d = d.Parent)
-        {
-            if (!File.Exists(Path.Combine(d.FullName, "Engine.sln"))) continue;
-            string bin = Path.Combine(d.FullName, "tools", "shaderc", "bin");
-            TestTools.Require(File.Exists(Path.Combine(bin, "spirv-opt")), $"{bin}/spirv-opt is missing (tools/setup-shader-toolchain.sh provides it)");
-            return bin;
-        }
-        Assert.Fail("the repository (Engine.sln) was not found above the test directory");
-        return null!;
-    }
-
-    static (int ExitCode, string Output) Run(string exe, params string[] args)
-    {
-        var psi = new ProcessStartInfo(exe) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        using var process = Process.Start(psi) ?? throw new InvalidOperationException("could not start " + exe);
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        if (!process.WaitForExit(TimeSpan.FromMinutes(1))) { process.Kill(true); Assert.Fail($"{exe} did not finish within a minute"); }
-        process.WaitForExit();
-        return (process.ExitCode, (stdout.Result + stderr.Result).Trim());
     }
 }

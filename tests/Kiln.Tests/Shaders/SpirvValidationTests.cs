@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Reflection;
 using NUnit.Framework;
 
@@ -42,7 +41,7 @@ public sealed class SpirvValidationTests
     [TestCaseSource(nameof(Modules))]
     public void ModuleIsValidSpirv(string module)
     {
-        string validator = FindValidator();
+        string validator = SpirvTools.Find("spirv-val");
 
         string dir = Path.Combine(Path.GetTempPath(), "kiln-spirv-val-" + Environment.ProcessId + "-" + Guid.NewGuid().ToString("N")[..8]);
         Directory.CreateDirectory(dir);
@@ -59,7 +58,7 @@ public sealed class SpirvValidationTests
                 $"{module}: the embedded module ({bytes.Length} bytes) is not a plausible SPIR-V binary (a header of 5 words and whole 32-bit words)");
 
             string targetEnv = TargetEnvFor(bytes);
-            var (exit, text) = Run(validator, "--target-env", targetEnv, file);
+            var (exit, text) = SpirvTools.Run(validator, "--target-env", targetEnv, file);
             Assert.That(exit, Is.EqualTo(0),
                 $"spirv-val --target-env {targetEnv} rejects shader module '{module}' (validator: {validator}):\n{text}");
         }
@@ -77,58 +76,5 @@ public sealed class SpirvValidationTests
             return "vulkan1.2"; // let spirv-val report the bad (or byte-swapped) module
         uint version = BitConverter.ToUInt32(spirv, 4);
         return version >= 0x00010600 ? "vulkan1.3" : "vulkan1.2";
-    }
-
-    /// <summary>tools/shaderc/bin/spirv-val of the repository (found by walking up to Engine.sln), else spirv-val on PATH.</summary>
-    static string FindValidator()
-    {
-        for (var d = new DirectoryInfo(TestContext.CurrentContext.TestDirectory); d != null; d = d.Parent)
-        {
-            if (!File.Exists(Path.Combine(d.FullName, "Engine.sln")))
-                continue;
-            string local = Path.Combine(d.FullName, "tools", "shaderc", "bin", "spirv-val");
-            if (File.Exists(local))
-                return local;
-            break;
-        }
-
-        string? path = Environment.GetEnvironmentVariable("PATH");
-        if (path != null)
-        {
-            foreach (string p in path.Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries))
-            {
-                string candidate = Path.Combine(p, OperatingSystem.IsWindows() ? "spirv-val.exe" : "spirv-val");
-                if (File.Exists(candidate))
-                    return candidate;
-            }
-        }
-
-        Assert.Fail("spirv-val was not found: neither tools/shaderc/bin/spirv-val nor spirv-val on PATH. " +
-                    "Install it with 'apt-get install spirv-tools' and run 'bash tools/setup-shader-toolchain.sh' " +
-                    "(or just './run.sh test', which does both).");
-        return null!;
-    }
-
-    static (int ExitCode, string Output) Run(string exe, params string[] args)
-    {
-        var psi = new ProcessStartInfo(exe)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (string a in args)
-            psi.ArgumentList.Add(a);
-
-        using var process = Process.Start(psi) ?? throw new InvalidOperationException("could not start " + exe);
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        if (!process.WaitForExit(TimeSpan.FromMinutes(1)))
-        {
-            try { process.Kill(true); } catch (InvalidOperationException) { }
-            Assert.Fail($"{exe} did not finish within a minute");
-        }
-        process.WaitForExit();
-        return (process.ExitCode, (stdout.Result + stderr.Result).Trim());
     }
 }
