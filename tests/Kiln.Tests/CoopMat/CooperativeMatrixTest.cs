@@ -3,9 +3,10 @@ using NUnit.Framework;
 namespace Kiln.Tests.CoopMat;
 
 /// <summary>
-/// Base of the tests of cooperative-matrix kernels: they need a device with f16*f16+f32 cooperative matrices. Elsewhere
-/// (Debian 12's lavapipe) they are ignored, unless KILN_EXPECT_COOPMAT=1 says the device must have them (as
-/// tools/coopmat-lavapipe.sh does on Mesa 26's lavapipe): then a device without them fails every test.
+/// Base of the tests of cooperative-matrix kernels: they need a device with f16*f16+f32 cooperative matrices. Where
+/// KILN_EXPECT_COOPMAT=1 says the device must have them (tools/coopmat-lavapipe.sh on Mesa 26's lavapipe, which a full
+/// `./run.sh test` as root, and so CI, runs them on, leaving them out of the Debian 12 pass), a device without them fails
+/// every test. Elsewhere (a bare `dotnet test` on Debian 12's lavapipe, a non-root run) they are ignored, saying why.
 /// </summary>
 [Category("CooperativeMatrix")]
 public abstract class CooperativeMatrixTest : GpuTest
