@@ -10,7 +10,7 @@
 #                                               headless, online training, fp32 and fp16)
 #   bash tools/device-check.sh OUT_DIR compare  compare.log: the conv workloads and the inpainting step at fp16, untuned,
 #                                               with each family of kernels forced (--prefer): the tensor-core ones
-#                                               against the tiled and direct ones, per dispatch (the data behind the
+#                                               (patch, then im2col forward) against the tiled and direct ones, per dispatch (the data behind the
 #                                               untuned choices and the tuner's)
 # (no part: bench and demos). The pipeline cache and tile choices are kept in /tmp/kiln-cache, shared by the runs of one machine.
 set -u
@@ -41,7 +41,7 @@ if [ "$part" = demos ] || [ "$part" = all ]; then
   grep -E "fps|GPU ms|mean metrics|==" "$out/demos.log"
 fi
 if [ "$part" = compare ]; then
-  for prefer in Conv2dCoopMat,Conv2dWeightGradCoopMat,LinearCoopMat Conv2dTiled,Conv2dWeightGradTiled Conv2dDirect,Conv2dWeightGradTiled; do
+  for prefer in Conv2dCoopMatPatch,Conv2dWeightGradCoopMat,LinearCoopMat Conv2dCoopMat,Conv2dWeightGradCoopMat,LinearCoopMat Conv2dTiled,Conv2dWeightGradTiled Conv2dDirect,Conv2dWeightGradTiled; do
     echo "== --prefer $prefer" >> "$out/compare.log"
     timeout 100 kiln bench conv3x3 inpaint --precision fp16 --autotune off --kernels --prefer $prefer >> "$out/compare.log" 2>&1
   done

@@ -87,15 +87,22 @@ internal sealed class Emitter
 
     /// <summary>
     /// The kernel <see cref="Dispatch"/> runs for <paramref name="spec"/> on these values: the spec itself, or where a value
-    /// is f16 its f16-storage variant (checked as Dispatch says). A tuner times this, not the f32 spec.
+    /// is f16 its f16-storage variant (checked as Dispatch says), or the spec itself where it has no such variant but
+    /// declares f16 for every binding bound to an f16 value (a kernel of fixed types, such as a weight packed to f16). A
+    /// tuner times this, not the f32 spec.
     /// </summary>
     public static KernelSpec Variant(KernelSpec spec, string label, params Arg[] args)
     {
         if (!args.Any(a => a.Value?.ElementType == ElementType.F16)) return spec;
         string module = spec.Module + ".f16";
         if (!PipelineStore.HasModule(module))
+        {
+            var fixedTypes = SpirvReflection.FloatArrayBits(spec.Module);
+            if (Enumerable.Range(0, args.Length).All(i => args[i].Value?.ElementType != ElementType.F16 || fixedTypes.GetValueOrDefault(i) == 16))
+                return spec;
             throw new GraphException($"{label}: kernel {spec.Module} has no f16-storage variant, and " +
                 $"{args.First(a => a.Value?.ElementType == ElementType.F16).Value} is stored as f16 (CompileOptions.Precision Fp16).");
+        }
         var bindings = (BindingKind[])spec.Bindings.Clone();
         var declared = SpirvReflection.FloatArrayBits(module);
         for (int i = 0; i < args.Length; i++)

@@ -22,10 +22,19 @@ internal static class EntryTuning
         var candidates = entries.OrderBy(k => k == reference ? 0 : 1)
             .SelectMany(k => candidatesOf(k).Select(c => c with { Name = $"{k.GetType().Name}:{c.Name}" }))
             .ToList();
-        var timed = candidates.Select(c => c with { Spec = Emitter.Variant(c.Spec, label, args) }).ToList();
+        var timed = candidates.Select(c => c with { Spec = Emitter.Variant(c.Spec, label, c.Prepare == null ? args : Prepared(args, c.Prepare)) }).ToList();
         var bindings = args.Select(v => new TuneBinding(v.Value!.Bytes, v.Value.ElementType.SizeInBytes(), v.Access != Access.Read)).ToArray();
         var key = $"{operation}|{string.Join("+", entries.Select(k => k.GetType().Name))}|{e.Precision}|{(e.TexelReads ? "texel" : "storage")}|{shape}";
         return candidates[e.Tuner!.Choose(key, timed, bindings, AgreementTolerance(e.Precision))];
+    }
+
+    /// <summary>The candidate's bindings: <paramref name="args"/> with the prepared input in place of the one it is made from (for the variant check).</summary>
+    static Arg[] Prepared(Arg[] args, TunePrepare p)
+    {
+        var prepared = (Arg[])args.Clone();
+        var from = args[p.Input].Value!;
+        prepared[p.Input] = Arg.In(new Value(-1, new Shape(p.Elements), p.Type, TensorLayout.RowMajor, ValueKind.Transient, $"{from.Name} prepared"));
+        return prepared;
     }
 
     /// <summary>

@@ -57,8 +57,8 @@ internal static class KernelRegistry
 
     /// <summary>
     /// The entry of type <typeparamref name="T"/> for this operation, type and layout that the emitter's device and
-    /// precision allow and <paramref name="accepts"/> takes (shape limits of specialised kernels): one the emitter
-    /// prefers by name (CompileOptions.PreferKernels) if any, else the highest priority among those preferred on the
+    /// precision allow and <paramref name="accepts"/> takes (shape limits of specialised kernels): the highest priority
+    /// among those the emitter prefers by name (CompileOptions.PreferKernels) if any, else the highest priority among those preferred on the
     /// device (<see cref="IKernelEntry.PreferredOn"/>; entries that need tuning only when the compile tunes), else the
     /// highest priority.
     /// </summary>
@@ -68,7 +68,7 @@ internal static class KernelRegistry
         lock (gate)
         {
             var usable = Usable(operation, type, layout, e, accepts);
-            var best = usable.FirstOrDefault(k => e.PreferKernels.Contains(k.GetType().Name))
+            var best = usable.Where(k => e.PreferKernels.Contains(k.GetType().Name)).OrderByDescending(k => k.Priority).FirstOrDefault()
                        ?? usable.Where(k => k.PreferredOn(e.Device) && (e.Tuner != null || !k.NeedsTuning)).OrderByDescending(k => k.Priority).FirstOrDefault()
                        ?? usable.Where(k => !k.NeedsTuning).OrderByDescending(k => k.Priority).FirstOrDefault()
                        ?? usable.OrderByDescending(k => k.Priority).FirstOrDefault();

@@ -4,13 +4,27 @@ using System.Text.Json;
 namespace Kiln.Vulkan;
 
 /// <summary>
-/// One way to run a kernel (a tile size, say) that <see cref="KernelTuner"/> can time: one dispatch on the bindings, or,
-/// with <see cref="Finish"/>, a split reduction: the kernel writes partial results into a scratch buffer in place of its
-/// last binding (the output), and the finish adds them into that output.
+/// One way to run a kernel (a tile size, say) that <see cref="KernelTuner"/> can time: one dispatch on the bindings; with
+/// <see cref="Prepare"/>, after a pass that rewrites one of its inputs into a scratch buffer the kernel binds in its
+/// place (a weight packed into the layout the kernel loads); with <see cref="Finish"/>, a split reduction: the kernel
+/// writes partial results into a scratch buffer in place of its last binding (the output), and the finish adds them
+/// into that output.
 /// </summary>
 internal sealed record TuneCandidate(string Name, KernelSpec Spec, (uint X, uint Y, uint Z) Groups, byte[] Push)
 {
+    public TunePrepare? Prepare { get; init; }
     public TuneFinish? Finish { get; init; }
+}
+
+/// <summary>
+/// The first pass of a <see cref="TuneCandidate"/> that reads one input in a layout of its own: a dispatch binding
+/// (input <paramref name="Input"/>, scratch) that writes <paramref name="Elements"/> values of <paramref name="Type"/>
+/// into the scratch, which the candidate then binds in place of that input. Part of the candidate's cost: timed with it,
+/// and emitted before it in the graph (the scratch a transient value).
+/// </summary>
+internal sealed record TunePrepare(KernelSpec Spec, (uint X, uint Y, uint Z) Groups, byte[] Push, int Input, int Elements, ElementType Type)
+{
+    public long Bytes => (long)Elements * Type.SizeInBytes();
 }
 
 /// <summary>
@@ -92,7 +106,12 @@ internal sealed class KernelTuner
     int Time(string key, IReadOnlyList<TuneCandidate> candidates, IReadOnlyList<TuneBinding> bindingInfo, double tolerance)
     {
         // A candidate the driver can't build is skipped below (its error logged), not fatal: the others still run.
-        try { context.Pipelines.Warm(candidates.Select(c => c.Spec).Concat(candidates.Where(c => c.Finish != null).Select(c => c.Finish!.Spec))); }
+        try
+        {
+            context.Pipelines.Warm(candidates.Select(c => c.Spec)
+                .Concat(candidates.Where(c => c.Prepare != null).Select(c => c.Prepare!.Spec))
+                .Concat(candidates.Where(c => c.Finish != null).Select(c => c.Finish!.Spec)));
+        }
         catch (KilnException e) when (!Lost(e)) { context.Log($"tuning {key}: {e.Message}"); }
         var scratch = new List<BufferAllocation>();
         try
@@ -220,23 +239,36 @@ internal sealed class KernelTuner
     }
 
     /// <summary>
-    /// The fastest of <see cref="Runs"/> replays of <see cref="DispatchesPerRun"/> runs of the candidate (its dispatch, and
-    /// its finish where it has one, into and from a partials buffer of its own), after one warm-up.
+    /// The fastest of <see cref="Runs"/> replays of <see cref="DispatchesPerRun"/> runs of the candidate (its prepare pass
+    /// where it has one, into a scratch buffer of its own; its dispatch; its finish where it has one, into and from a
+    /// partials buffer of its own), after one warm-up.
     /// </summary>
     double Measure(TuneCandidate c, Binding[] bindings)
     {
+        using var prepared = c.Prepare == null ? null : context.Allocator.Allocate(Math.Max(16, (c.Prepare.Bytes + 15) / 16 * 16), $"tuning prepared input ({c.Name})");
         using var partials = c.Finish == null ? null : context.Allocator.Allocate(Math.Max(16, (c.Finish.PartialBytes + 15) / 16 * 16), $"tuning partials ({c.Name})");
-        var first = bindings;
-        Binding[]? finish = null;
+        var first = (Binding[])bindings.Clone();
+        Binding[]? prepare = null, finish = null;
+        if (prepared != null)
+        {
+            var p = Binding.Range(prepared, 0, prepared.Size);
+            prepare = new[] { bindings[c.Prepare!.Input], p };
+            first[c.Prepare.Input] = p;
+        }
         if (partials != null)
         {
             var p = Binding.Range(partials, 0, partials.Size);
-            first = bindings[..^1].Append(p).ToArray();
+            first[^1] = p;
             finish = new[] { p, p, bindings[^1] };
         }
         using var list = context.CreateCommandList($"tuning {c.Name}");
         for (int k = 0; k < DispatchesPerRun; k++)
         {
+            if (prepare != null)
+            {
+                list.Recorder.Dispatch(c.Prepare!.Spec, prepare, c.Prepare.Push, c.Prepare.Groups.X, c.Prepare.Groups.Y, c.Prepare.Groups.Z, $"tuning {c.Name} prepare");
+                list.Recorder.Barrier(BarrierKind.Full);
+            }
             list.Recorder.Dispatch(c.Spec, first, c.Push, c.Groups.X, c.Groups.Y, c.Groups.Z, $"tuning {c.Name}");
             list.Recorder.Barrier(BarrierKind.Full);
             if (finish == null) continue;

@@ -29,9 +29,23 @@ internal static class ConvForward
         Dispatch(e, chosen, x, w, bias, y, label);
     }
 
-    /// <summary>One of an entry's candidates, dispatched on the layer's values: every conv-forward kernel binds x, w, bias (w's buffer when there is none), y.</summary>
-    public static void Dispatch(Emitter e, TuneCandidate c, Value x, Value w, Value? bias, Value y, string label) =>
-        e.Dispatch(c.Spec, c.Groups, c.Push, label, Args(x, w, bias, y));
+    /// <summary>
+    /// One of an entry's candidates, dispatched on the layer's values: every conv-forward kernel binds x, w, bias (w's
+    /// buffer when there is none), y; one with a prepare pass binds, in place of w, the weight that pass writes into a
+    /// transient value.
+    /// </summary>
+    public static void Dispatch(Emitter e, TuneCandidate c, Value x, Value w, Value? bias, Value y, string label)
+    {
+        var args = Args(x, w, bias, y);
+        if (c.Prepare is { } p)
+        {
+            if (p.Input != 1) throw new InvalidOperationException($"{label}: a conv-forward candidate can only prepare its weight (binding 1), not binding {p.Input}.");
+            var packed = e.NewValue(new Shape(p.Elements), ValueKind.Transient, $"{label}.packed_weight", p.Type);
+            e.Dispatch(p.Spec, p.Groups, p.Push, $"{label}.pack", Arg.In(w), Arg.Out(packed));
+            args[1] = Arg.In(packed);
+        }
+        e.Dispatch(c.Spec, c.Groups, c.Push, label, args);
+    }
 
     static Arg[] Args(Value x, Value w, Value? bias, Value y) => new[] { Arg.In(x), Arg.In(w), Arg.In(bias ?? w), Arg.Out(y) };
 }

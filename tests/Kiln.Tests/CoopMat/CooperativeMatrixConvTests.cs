@@ -66,10 +66,59 @@ public sealed class CooperativeMatrixConvTests : CooperativeMatrixTest
         foreach (var k in kernels) Assert.That(f16.Kernels, Has.Some.StartWith(k), string.Join(", ", f16.Kernels));
     }
 
+    const string Patch = "conv2d/conv2d.fwd_coopmat_patch.f16", Pack = "conv2d/conv2d.pack_weight_f16";
+    static readonly string[] PatchNamed = { nameof(Conv2dCoopMatPatch), nameof(Conv2dWeightGradCoopMat), nameof(Conv2dInputGradFlipped) };
+
     /// <summary>
-    /// Under Fp16 with Autotune the cooperative-matrix candidates (forward tiles; weight-gradient tiles, split ones with
-    /// their ordered sum) are timed against the plain kernels and agree with them within the tuner's 1e-2; the tuned
-    /// layer still matches its f32 run.
+    /// Layers for the patch kernel (stride and dilation 1): blocks stored straight to Y (output widths and planes that are
+    /// multiples of 8) and through the staging tile (odd sizes, Cout not a multiple of S), Cin not a multiple of the
+    /// 16-channel step, several steps, no padding, 1x1 and 5x5 kernels, up to 4 channel subgroups.
+    /// </summary>
+    static IEnumerable<TestCaseData> PatchLayers() => new[]
+    {
+        Case("3x3_pad1_aligned", new Conv2d(16, 32, 3, padding: 1), new Shape(2, 16, 16, 24), Patch, Pack),
+        Case("3x3_pad1_edges_cin9", new Conv2d(9, 24, 3, padding: 1), new Shape(1, 9, 13, 11), Patch, Pack),
+        Case("3x3_cin40_three_steps", new Conv2d(40, 40, 3, padding: 1), new Shape(2, 40, 10, 17), Patch),
+        Case("3x3_no_padding", new Conv2d(16, 16, 3), new Shape(1, 16, 12, 20), Patch),
+        Case("1x1", new Conv2d(48, 64, 1), new Shape(1, 48, 8, 16), Patch),
+        Case("5x5_pad2", new Conv2d(8, 16, 5, padding: 2), new Shape(1, 8, 9, 12), Patch),
+        Case("3x3_cout80_no_bias", new Conv2d(32, 80, 3, padding: 1, bias: false), new Shape(1, 32, 8, 8), Patch),
+    };
+
+    /// <summary>Random stride-1 layers (kernel 1, 3 or 5, padding up to half the kernel; sizes drawn), fixed seed.</summary>
+    static IEnumerable<TestCaseData> RandomPatchLayers()
+    {
+        var rng = new Random(1127);
+        for (int made = 0; made < 8;)
+        {
+            int k = new[] { 1, 3, 3, 3, 5 }[rng.Next(5)], p = rng.Next(0, k / 2 + 1);
+            int cin = rng.Next(1, 71), cout = rng.Next(16, 101), h = rng.Next(3, 36), w = rng.Next(3, 36), n = rng.Next(1, 3);
+            if (h + 2 * p < k || w + 2 * p < k) continue;
+            made++;
+            yield return Case($"n{n}_{cin}to{cout}_{h}x{w}_k{k}p{p}", new Conv2d(cin, cout, k, 1, p), new Shape(n, cin, h, w), Patch, Pack);
+        }
+    }
+
+    [TestCaseSource(nameof(PatchLayers))]
+    [TestCaseSource(nameof(RandomPatchLayers))]
+    public void Patch_MatchesThePlainKernels(Layer layer, Shape x, string[] kernels)
+    {
+        var f16 = F16StorageConvTests.Matches(layer, x, texelReads: false, PatchNamed, null);
+        foreach (var k in kernels) Assert.That(f16.Kernels, Has.Some.StartWith(k), string.Join(", ", f16.Kernels));
+    }
+
+    /// <summary>A fused activation, applied per accumulator element before the f16 store, in the forward and the input gradient.</summary>
+    [Test]
+    public void Patch_FusedActivation_MatchesThePlainKernels()
+    {
+        var f16 = F16StorageConvTests.Matches(new Conv2d(16, 32, 3, padding: 1), new Shape(2, 16, 8, 16), texelReads: false, PatchNamed, Patch, new Tanh());
+        Assert.That(f16.Kernels.Count(k => k == Patch), Is.EqualTo(2), "forward and input gradient: " + string.Join(", ", f16.Kernels));
+    }
+
+    /// <summary>
+    /// Under Fp16 with Autotune the cooperative-matrix candidates (forward tiles of both kernels, the patch kernel's with
+    /// its weight packing; weight-gradient tiles, split ones with their ordered sum) are timed against the plain kernels
+    /// and agree with them within the tuner's 1e-2; the tuned layer still matches its f32 run.
     /// </summary>
     [Test]
     public void Autotune_TimesTheCooperativeMatrixCandidates()
@@ -89,11 +138,11 @@ public sealed class CooperativeMatrixConvTests : CooperativeMatrixTest
             {
                 InputShapes = new Dictionary<string, Shape> { ["x"] = xShape, ["grad_y"] = layer.OutputShape(new[] { xShape }) },
                 Training = true, LearningRate = 0, Fuse = false, Autotune = true, Precision = Precision.Fp16, LossScaling = LossScaling.Off,
-                PreferKernels = new[] { nameof(Conv2dCoopMat), nameof(Conv2dWeightGradCoopMat), nameof(Conv2dWeightGradTiled) },
+                PreferKernels = new[] { nameof(Conv2dCoopMatPatch), nameof(Conv2dCoopMat), nameof(Conv2dWeightGradCoopMat), nameof(Conv2dWeightGradTiled) },
             });
             Assert.That(ctx.Tuner.Rejected, Is.EqualTo(0), "every candidate agrees with the plain kernel");
             var choices = File.ReadAllText(ctx.Tuner.FilePath!);
-            Assert.That(choices, Does.Contain("conv2d.fwd|Conv2dCoopMat+").And.Contain("conv2d.bwd_weight|Conv2dWeightGradCoopMat+Conv2dWeightGradTiled"));
+            Assert.That(choices, Does.Contain("conv2d.fwd|Conv2dCoopMatPatch+Conv2dCoopMat+").And.Contain("conv2d.bwd_weight|Conv2dWeightGradCoopMat+Conv2dWeightGradTiled"));
             Assert.That(ctx.TakeValidationMessages(), Is.Empty);
         }
         finally { Directory.Delete(dir, true); }

@@ -12,7 +12,7 @@ namespace Kiln.Tests.Graph;
 /// </summary>
 public sealed class KernelChoiceTests
 {
-    const string Direct = "conv2d/conv2d.fwd", CoopMat = "conv2d/conv2d.fwd_coopmat";
+    const string Direct = "conv2d/conv2d.fwd", CoopMat = "conv2d/conv2d.fwd_coopmat", Patch = "conv2d/conv2d.fwd_coopmat_patch";
     const string F16 = ".f16";
 
     static readonly DeviceInfo Plain = new()
@@ -65,8 +65,10 @@ public sealed class KernelChoiceTests
     [Test]
     public void Fp16_OnTensorCores_ChoosesTheCooperativeMatrixConv()
     {
-        var conv = new Conv2d(64, 96, 3, padding: 1);
-        Assert.That(ConvKernel(TensorCores, conv, new Shape(1, 64, 40, 30), Precision.Fp16), Is.EqualTo(CoopMat + F16));
+        Assert.That(ConvKernel(TensorCores, new Conv2d(64, 96, 3, padding: 1), new Shape(1, 64, 40, 30), Precision.Fp16), Is.EqualTo(Patch + F16),
+            "stride 1: the patch kernel");
+        Assert.That(ConvKernel(TensorCores, new Conv2d(64, 96, 3, stride: 2, padding: 1), new Shape(1, 64, 40, 30), Precision.Fp16), Is.EqualTo(CoopMat + F16),
+            "stride 2: the im2col kernel");
     }
 
     [Test]
@@ -104,10 +106,14 @@ public sealed class KernelChoiceTests
             "8 output channels would waste most of a 32-channel tile");
         Assert.That(ConvKernel(TensorCores, new Conv2d(64, 64, 3, padding: 1, groups: 2), new Shape(1, 64, 20, 20), Precision.Fp16), Is.EqualTo(Direct + F16),
             "grouped convolutions are not an implicit GEMM of one weight matrix");
-        Assert.That(ConvKernel(TensorCores, new Conv2d(64, 64, 3, padding: 1), new Shape(1, 64, 512, 512), Precision.Fp16), Is.EqualTo(Direct + F16),
-            "full-resolution 64-channel layers ran faster on the direct kernel");
-        Assert.That(ConvKernel(TensorCores, new Conv2d(64, 64, 3, padding: 1), new Shape(1, 64, 128, 128), Precision.Fp16), Is.EqualTo(CoopMat + F16),
-            "on few pixels the tensor-core tile wins");
+        Assert.That(ConvKernel(TensorCores, new Conv2d(64, 64, 3, stride: 2, padding: 1), new Shape(1, 64, 1024, 1024), Precision.Fp16), Is.EqualTo(Direct + F16),
+            "full-resolution 64-channel layers ran faster on the direct kernel than on the im2col one");
+        Assert.That(ConvKernel(TensorCores, new Conv2d(64, 64, 3, stride: 2, padding: 1), new Shape(1, 64, 256, 256), Precision.Fp16), Is.EqualTo(CoopMat + F16),
+            "on few pixels the im2col tile wins");
+        Assert.That(ConvKernel(TensorCores, new Conv2d(64, 64, 3, padding: 1), new Shape(1, 64, 512, 512), Precision.Fp16), Is.EqualTo(Patch + F16),
+            "the patch kernel takes stride-1 layers at any size");
+        Assert.That(ConvKernel(TensorCores, new Conv2d(64, 64, 7, padding: 3), new Shape(1, 64, 64, 64), Precision.Fp16), Is.EqualTo(CoopMat + F16),
+            "kernels over 5 x 5 outgrow the patch kernel's staging");
     }
 
     [Test]
@@ -123,16 +129,38 @@ public sealed class KernelChoiceTests
     public void CooperativeMatrixConv_TilesPixelsBy128AndChannelsBy32PerSubgroup()
     {
         var net = new Network();
+        net.Output(net.Add(new Conv2d(64, 112, 3, stride: 2, padding: 1), "conv", net.Input("x")), "y");
+        var plan = net.Plan(TensorCores, new CompileOptions
+        {
+            InputShapes = new Dictionary<string, Shape> { ["x"] = new Shape(2, 64, 60, 100) },
+            Precision = Precision.Fp16,
+        });
+        // 2 * 30 * 50 = 3000 output pixels: 24 tiles of 128; 112 channels: 4 subgroups of 32 rows -> one 128-channel tile.
+        var conv = plan.Dispatches.Single(d => d.Label == "conv.fwd");
+        Assert.That(conv.Kernel, Is.EqualTo(CoopMat + F16));
+        Assert.That(conv.Groups, Is.EqualTo("24x1x1"));
+    }
+
+    [Test]
+    public void PatchConv_TilesImagesBy8RowsOf16AndPacksTheWeightFirst()
+    {
+        var net = new Network();
         net.Output(net.Add(new Conv2d(64, 112, 3, padding: 1), "conv", net.Input("x")), "y");
         var plan = net.Plan(TensorCores, new CompileOptions
         {
             InputShapes = new Dictionary<string, Shape> { ["x"] = new Shape(2, 64, 30, 50) },
             Precision = Precision.Fp16,
         });
-        // 2 * 30 * 50 = 3000 pixels: 24 tiles of 128; 112 channels: 4 subgroups of 32 rows -> one 128-channel tile.
+        // Per image ceil(30 / 8) = 4 row tiles by ceil(50 / 16) = 4 column tiles: 32 tiles; 112 channels: 4 subgroups of
+        // 32 rows -> one 128-channel tile. The weight, packed first: 9 taps x 128 (Cout padded) x 64 (Cin) f16.
+        var labels = plan.Dispatches.Select(d => d.Label).ToList();
+        var pack = plan.Dispatches.Single(d => d.Label == "conv.fwd.pack");
         var conv = plan.Dispatches.Single(d => d.Label == "conv.fwd");
-        Assert.That(conv.Kernel, Is.EqualTo(CoopMat + F16));
-        Assert.That(conv.Groups, Is.EqualTo("24x1x1"));
+        Assert.That(labels.IndexOf(pack.Label), Is.LessThan(labels.IndexOf(conv.Label)));
+        Assert.That(pack.Kernel, Is.EqualTo("conv2d/conv2d.pack_weight_f16"));
+        Assert.That(pack.Groups, Is.EqualTo($"{(9 * 128 * 64 + 255) / 256}x1x1"));
+        Assert.That(conv.Kernel, Is.EqualTo(Patch + F16));
+        Assert.That(conv.Groups, Is.EqualTo("32x1x1"));
     }
 
     /// <summary>

@@ -193,13 +193,16 @@ public sealed class F16StorageConvTests : GpuTest
             .Where(d => d.Kernel.StartsWith("conv2d/", StringComparison.Ordinal) || d.Kernel.StartsWith("conv_transpose2d/", StringComparison.Ordinal)).ToList();
         foreach (var pass in new[] { ".fwd", ".bwd_input", ".bwd_weight", ".bwd_bias" })
             Assert.That(conv.Select(d => d.Label), Has.Some.Contains(pass), pass);
-        Assert.That(conv.Where(d => d.Kernel != "conv2d/conv2d.flip_weight").Select(d => d.Kernel), Has.All.EndWith(".f16"), "no conv kernel on f32 activations");
+        Assert.That(conv.Where(d => !WeightOnly.Contains(d.Kernel)).Select(d => d.Kernel), Has.All.EndWith(".f16"), "no conv kernel on f32 activations");
     }
+
+    /// <summary>Conv kernels that pass over the weight only (a parameter, f32 in both precisions): no f16-storage variant.</summary>
+    static readonly string[] WeightOnly = { "conv2d/conv2d.flip_weight", "conv2d/conv2d.pack_weight_f16" };
 
     /// <summary>
     /// Runs the layer (and <paramref name="activation"/> after it, fused) at Fp32 and at Fp16 with the same inputs,
     /// parameters (same seed) and output gradient, and compares everything; the f16 run's conv kernels must all be
-    /// f16-storage variants (the weight flip, parameters only, excepted) and include <paramref name="expectKernel"/>.
+    /// f16-storage variants (the weight flip and packing, parameters only, excepted) and include <paramref name="expectKernel"/>.
     /// </summary>
     internal static LayerResult Matches(Layer layer, Shape x, bool texelReads, string[] prefer, string? expectKernel, Layer? activation = null)
     {
@@ -211,7 +214,7 @@ public sealed class F16StorageConvTests : GpuTest
         var conv = f16.Kernels.Where(k => k.StartsWith("conv2d/", StringComparison.Ordinal) || k.StartsWith("conv_transpose2d/", StringComparison.Ordinal)).ToList();
         Assert.That(conv, Is.Not.Empty);
         foreach (var k in conv)
-            Assert.That(k, k == "conv2d/conv2d.flip_weight" ? Does.Not.EndWith(".f16") : Does.EndWith(".f16"), string.Join(", ", f16.Kernels));
+            Assert.That(k, WeightOnly.Contains(k) ? Does.Not.EndWith(".f16") : Does.EndWith(".f16"), string.Join(", ", f16.Kernels));
         // Texel reads as asked, wherever the kernel has a texel-read variant.
         foreach (var k in conv.Where(k => k.EndsWith(".f16", StringComparison.Ordinal)).Select(k => k[..^".f16".Length]))
             Assert.That(k.Contains(".texel"), Is.EqualTo(texelReads && (k.Contains(".texel") || PipelineStore.HasModule(k + ".texel"))), k);

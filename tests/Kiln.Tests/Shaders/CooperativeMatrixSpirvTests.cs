@@ -66,7 +66,7 @@ public sealed class CooperativeMatrixSpirvTests
     public void ThePlansUseEveryCooperativeMatrixModule()
     {
         var modules = Kernels().Select(c => ((KernelSpec)c.Arguments[0]!).Module.Replace(".f16", "").Replace(".b_act", "").Replace(".c_float", "")).ToHashSet();
-        Assert.That(modules, Is.SupersetOf(new[] { "conv2d/conv2d.fwd_coopmat", "conv2d/conv2d.bwd_weight_coopmat", "linear/linear.gemm_coopmat" }));
+        Assert.That(modules, Is.SupersetOf(new[] { "conv2d/conv2d.fwd_coopmat", "conv2d/conv2d.fwd_coopmat_patch", "conv2d/conv2d.bwd_weight_coopmat", "linear/linear.gemm_coopmat" }));
     }
 
     [TestCaseSource(nameof(Kernels))]
@@ -108,7 +108,7 @@ public sealed class CooperativeMatrixSpirvTests
             $"{w.Item1}:{(IsFloat(idOf[w.Item1]) ? BitConverter.UInt32BitsToSingle(w.Item2).ToString("R", CultureInfo.InvariantCulture) : w.Item2.ToString(CultureInfo.InvariantCulture))}"));
     }
 
-    /// <summary>Bytes of the Workgroup-storage arrays of a specialized module's disassembly (arrays of f16, f32 or 32-bit ints).</summary>
+    /// <summary>Bytes of the Workgroup-storage arrays of a specialized module's disassembly (arrays of f16, f32, 32-bit ints or vectors of them).</summary>
     static long SharedBytes(string disassembly)
     {
         string Def(string name) => Regex.Match(disassembly, "^\\s*" + Regex.Escape(name) + " = (.*)$", RegexOptions.Multiline) is { Success: true } m ? m.Groups[1].Value : "";
@@ -118,7 +118,9 @@ public sealed class CooperativeMatrixSpirvTests
             var pointee = Regex.Match(Def(v.Groups[1].Value), @"OpTypePointer Workgroup (%\w+)").Groups[1].Value;
             var array = Regex.Match(Def(pointee), @"OpTypeArray (%\w+) (%\w+)");
             Assert.That(array.Success, Is.True, $"shared variable of type {pointee} is not an array: {Def(pointee)}");
-            int width = Regex.Match(Def(array.Groups[1].Value), @"OpType(?:Float|Int) (\d+)") is { Success: true } w ? int.Parse(w.Groups[1].Value) / 8 : 0;
+            int Width(string type) => Def(type) is var d && Regex.Match(d, @"OpType(?:Float|Int) (\d+)") is { Success: true } w ? int.Parse(w.Groups[1].Value) / 8
+                : Regex.Match(d, @"OpTypeVector (%\w+) (\d+)") is { Success: true } v ? Width(v.Groups[1].Value) * int.Parse(v.Groups[2].Value) : 0;
+            int width = Width(array.Groups[1].Value);
             long length = long.Parse(Regex.Match(Def(array.Groups[2].Value), @"OpConstant %\w+ (\d+)").Groups[1].Value);
             Assert.That(width, Is.GreaterThan(0), $"element type of {pointee}");
             total += width * length;

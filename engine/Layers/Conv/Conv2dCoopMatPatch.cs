@@ -1,0 +1,110 @@
+using Kiln.Graph;
+using Kiln.Vulkan;
+
+namespace Kiln.Layers;
+
+/// <summary>
+/// shaders/conv2d/conv2d.fwd_coopmat_patch.comp: the stride-1, dilation-1 convolution on tensor cores (KHR cooperative
+/// matrices, fp16 operands, f32 accumulation) under <see cref="Precision.Fp16"/>, for the 3x3 layers that make up the
+/// UNets. Where <see cref="Conv2dCoopMat"/> stages an im2col tile (every input element once per kernel tap, each a
+/// scalar load, store and index computation), this kernel stages the output tile's input patch with its halo once per
+/// 16 input channels, 8 channels to a 16-byte shared store, and reads all KH x KW taps from it as shifted matrix loads;
+/// the weights are packed to f16 in the matrices' layout by a pass of their own (conv2d.pack_weight_f16.comp, a
+/// <see cref="TunePrepare"/>: a few KiB per layer and step) and loaded straight from global memory. Per multiply-add it
+/// stages about a tenth of what the im2col kernel does (3x3, 16 input channels per step: 2 x 180 patch units
+/// against 9 x 16 x 128 scalars for the same products).
+/// It has not run on a GPU yet: it ranks above the im2col kernel where it applies (under CompileOptions.Autotune the two
+/// are timed against each other and the plain kernels), and on a CPU device it runs only when named.
+/// </summary>
+internal sealed class Conv2dCoopMatPatch : IConv2dForward
+{
+    public string Operation => "conv2d.fwd";
+    public ElementType ElementType => ElementType.F32;
+    public TensorLayout Layout => TensorLayout.Nchw;
+    public int Priority => 11;
+    public Precision Arithmetic => Precision.Fp16;
+
+    const string Module = "conv2d/conv2d.fwd_coopmat_patch";
+    /// <summary>Input channels per reduction step (the shader's CK); the packed weight pads Cin to a multiple of it.</summary>
+    internal const int ChannelStep = 16;
+    /// <summary>Patch units (8 channels of one pixel) an invocation stages per step, at most (the shader's UNITS_MAX).</summary>
+    const int UnitsMax = 16;
+
+    public bool Supports(DeviceInfo device) => CooperativeMatrixKernels.Usable(device) && Tiles(device, 16, 3, 3).Any();
+
+    /// <summary>lavapipe emulates the matrices (slower than its direct kernel): there the kernel runs only when named.</summary>
+    public bool PreferredOn(DeviceInfo device) => !device.IsCpu;
+
+    /// <summary>
+    /// Stride and dilation 1, groups of 1, kernels up to 5 x 5 (the patch of a larger one outgrows the staging
+    /// registers of the smaller tiles), at least 16 output channels, and pixel tiles within the workgroup counts (at
+    /// the smallest tile, 8 x 8 pixels).
+    /// </summary>
+    public bool Accepts(ConvAttributes a, Shape x, Shape y) =>
+        a.Groups == 1 && a.Stride == (1, 1) && a.Dilation == (1, 1) && a.Kernel.H <= 5 && a.Kernel.W <= 5 && y[1] >= 16 &&
+        (long)y[0] * ((y[2] + 7) / 8) * ((y[3] + 7) / 8) <= 65535;
+
+    /// <summary>The workgroup's shared memory: two patch buffers (LDP = 24 f16 per pixel), the bias tile and one f32 S x S staging tile per subgroup.</summary>
+    internal static long SharedBytes(int s, int sgm, int sgn, int tn, int kh, int kw) =>
+        2L * (tn * sgn + kh - 1) * (s + kw - 1) * (ChannelStep + 8) * 2 + 2L * s * sgm * s * 4 + (long)sgm * sgn * s * s * 4;
+
+    /// <summary>Whether a workgroup of <paramref name="sgm"/> x <paramref name="sgn"/> subgroups of <paramref name="tn"/>
+    /// output rows each fits the device (workgroup size, shared memory) and the shader's staging registers.</summary>
+    internal static bool Fits(DeviceInfo device, int s, int sgm, int sgn, int tn, int kh, int kw)
+    {
+        int threads = (int)device.SubgroupSize * sgm * sgn;
+        int units = (tn * sgn + kh - 1) * (s + kw - 1) * (ChannelStep / 8);
+        return tn is >= 1 and <= 4 && threads <= device.MaxWorkgroupInvocations && (units + threads - 1) / threads <= UnitsMax &&
+               SharedBytes(s, sgm, sgn, tn, kh, kw) <= device.MaxSharedMemoryBytes;
+    }
+
+    /// <summary>
+    /// The tuner's candidates (its default first) as (subgroups along the channels, subgroups along the rows, rows per
+    /// subgroup): 2 S channels per subgroup, the fewest subgroups that cover Cout (<see cref="Conv2dCoopMat.SubgroupsM"/>),
+    /// by 2 subgroups of 4 rows (8 x S pixels); then 4 subgroups of 2 rows (more warps, fewer registers), 2 of 2 (a
+    /// 4-row tile for small images) and half the channel subgroups. Those that <see cref="Fits"/> the device.
+    /// </summary>
+    internal static IEnumerable<(int M, int N, int Rows)> Tiles(DeviceInfo device, int cout, int kh, int kw)
+    {
+        int s = device.CooperativeMatrixF16Size, m = Conv2dCoopMat.SubgroupsM(cout, s);
+        var all = new[] { (m, 2, 4), (m, 4, 2), (m, 2, 2), (Math.Max(1, m / 2), 2, 4) };
+        return all.Distinct().Where(t => Fits(device, s, t.Item1, t.Item2, t.Item3, kh, kw));
+    }
+
+    public void Emit(Emitter e, ConvAttributes a, Value x, Value w, Value? bias, Value y, Activation act, float slope, string label)
+    {
+        var candidates = Candidates(e, a, x, w, bias, y, act, slope);
+        if (candidates.Count == 0)
+            throw new GraphException($"{label}: no tile of the patch convolution kernel fits {y.Shape} on {e.Device.Name} (workgroup counts or shared memory).");
+        ConvForward.Dispatch(e, candidates[0], x, w, bias, y, label);
+    }
+
+    public IReadOnlyList<TuneCandidate> Candidates(Emitter e, ConvAttributes a, Value x, Value w, Value? bias, Value y, Activation act, float slope)
+    {
+        var (n, cin, h, wd) = x.Shape.Nchw;
+        var (_, cout, oh, ow) = y.Shape.Nchw;
+        int s = e.Device.CooperativeMatrixF16Size, subgroup = (int)e.Device.SubgroupSize, taps = a.Kernel.H * a.Kernel.W;
+        // The packed weight: Cin padded to the channel step, Cout to the largest channel tile (4 subgroups of 2 S).
+        int cip = (cin + ChannelStep - 1) / ChannelStep * ChannelStep, cop = (cout + 8 * s - 1) / (8 * s) * (8 * s);
+        int packed = checked(taps * cop * cip);
+        var pack = new TunePrepare(
+            new KernelSpec("conv2d/conv2d.pack_weight_f16", KernelSpec.Buffers(2), 24, Array.Empty<uint>(), Emitter.ElementwiseLocal),
+            e.ElementwiseGroups(packed), PushConstants.Ints(packed, cout, cin, taps, cop, cip), Input: 1, packed, ElementType.F16);
+        var push = PushConstants.Ints(n, cin, cout, h, wd, oh, ow, cop, cip);
+        var result = new List<TuneCandidate>();
+        foreach (var (sgm, sgn, rows) in Tiles(e.Device, cout, a.Kernel.H, a.Kernel.W))
+        {
+            long tiles = (long)n * ((oh + rows * sgn - 1) / (rows * sgn)) * ((ow + s - 1) / s);
+            if (tiles > e.Device.MaxWorkgroupCount[0]) continue;
+            var constants = new[]
+            {
+                (uint)a.Kernel.H, (uint)a.Kernel.W, (uint)a.Padding.H, (uint)a.Padding.W, bias != null ? 1u : 0u, (uint)act,
+                KernelSpec.Word(slope), (uint)sgm, (uint)sgn, (uint)rows, (uint)s, (uint)subgroup,
+            };
+            var spec = new KernelSpec(Module, KernelSpec.Buffers(4), 36, constants, (uint)(subgroup * sgm * sgn));
+            var groups = ((uint)tiles, (uint)((cout + 2 * s * sgm - 1) / (2 * s * sgm)), 1u);
+            result.Add(new TuneCandidate($"patch{sgm}x{sgn}r{rows}", spec, groups, push) { Prepare = pack });
+        }
+        return result;
+    }
+}

@@ -1,0 +1,217 @@
+#version 450
+// 2-D convolution forward, stride 1 and dilation 1, on tensor cores (VK_KHR_cooperative_matrix) for Precision.Fp16,
+// staging each input element once per step rather than once per kernel tap:
+//   Y[co, oy, ox] = act(bias[co] + sum over ci, ky, kx of W[co, ci, ky, kx] * X[ci, oy + ky - PH, ox + kx - PW]).
+// A workgroup computes BM = 2S * SG_M output channels by a TH x TW tile of one image's output pixels (TW = S columns,
+// TH = TN * SG_N rows); subgroup (sgm, sgn) computes 2S channels by TN output rows, each row an S x S accumulator
+// (S x S x S f16*f16+f32 matrices: S = 16 on NVIDIA, 8 on lavapipe; the subgroups are SGS invocations wide).
+// The reduction runs over the input channels in steps of CK = 16. Each step stages the tile's input patch with its
+// halo, (TH + KH - 1) x (TW + KW - 1) pixels of CK channels, into shared memory channel-innermost (LDP f16 per pixel,
+// 16-byte aligned), so that for every tap (ky, kx) the S x S operand "channels x S consecutive pixels of output row r"
+// is one column-major matrix load at pixel (r + ky, kx) with stride LDP: the KH * KW taps share one patch, and a patch
+// pixel is 8 channels packed into one 16-byte shared store. The weights come pre-packed to f16 by
+// conv2d.pack_weight_f16.comp as [KH*KW, COP, CIP] (rows padded with zeros to the tiles) and are loaded straight from
+// global memory (every workgroup reads the same few KiB: cache hits). The step's patch is loaded into registers before
+// the previous step's products and stored into the other of two shared buffers after them (one barrier per step).
+// The accumulators start from the bias (a shared BM x S tile of it); the activation is applied per element, and a tile
+// wholly inside Y with 16-byte aligned rows (OW and OH * OW multiples of 8) is stored straight to Y as act_t; edge
+// tiles go through a per-subgroup staging tile with bounds checks.
+// Shared memory: 2 * PR * PC * LDP * 2 + BM * S * 4 + SG_M * SG_N * S * S * 4 bytes (PR = TH + KH - 1, PC = TW + KW - 1;
+// S = 16, SG_M = 2, 3x3: 25.5 KiB). The registers hold at most UNITS_MAX patch units (8 channels of one pixel) per
+// invocation: the host picks only tiles within it (Conv2dCoopMatPatch.Fits).
+// Bindings: 0 x [N,Cin,H,W] (act_t)  1 wp [KH*KW, COP, CIP] (float16_t)  2 bias [Cout] (float; unused when HAS_BIAS=0)
+//           3 y [N,Cout,OH,OW] (act_t)
+// Specialization: 0 KH, 1 KW, 2 PH, 3 PW, 4 HAS_BIAS, 5 ACT, 6 SLOPE (float), 7 SG_M, 8 SG_N, 9 TN, 10 S (the matrices'
+//                 size), 11 SGS (the subgroup size)
+// Push constants: n, cin, cout, h, w, oh, ow, cop, cip
+// Dispatch: x = N * ceil(OH / TH) * ceil(OW / TW) pixel tiles (columns fastest), y = ceil(Cout / BM) channel tiles;
+//           local x = SGS * SG_M * SG_N
+#extension GL_KHR_cooperative_matrix : require
+#extension GL_KHR_memory_scope_semantics : require
+#extension GL_KHR_shader_subgroup_basic : require
+#extension GL_EXT_shader_16bit_storage : require
+#extension GL_EXT_shader_explicit_arithmetic_types_float16 : require
+#extension GL_EXT_control_flow_attributes : require
+#include "kiln.glsl"
+#include "storage.glsl"
+
+#define TM 2            // accumulator rows per subgroup (S channels each)
+#define TN_MAX 4        // accumulator columns (output rows) per subgroup, at most
+#define UNITS_MAX 16    // patch units (8 channels of one pixel) staged per invocation and step, at most
+
+layout(constant_id = 0) const int KH = 3;
+layout(constant_id = 1) const int KW = 3;
+layout(constant_id = 2) const int PH = 1;
+layout(constant_id = 3) const int PW = 1;
+layout(constant_id = 4) const int HAS_BIAS = 0;
+layout(constant_id = 5) const int ACT = 0;
+layout(constant_id = 6) const float SLOPE = 0.01;
+layout(constant_id = 7) const int SG_M = 2;
+layout(constant_id = 8) const int SG_N = 2;
+layout(constant_id = 9) const int TN = 4;
+layout(constant_id = 10) const int S = 16;
+layout(constant_id = 11) const int SGS = 32;
+
+const int CK = 16;                         // input channels per step
+const int LDP = CK + 8;                    // f16 per patch pixel: 48 bytes, 16-byte aligned, 8 pixels of a warp's
+                                           // 16-byte stores fall on distinct bank groups
+const int Q = LDP / 8;                     // uvec4 per patch pixel
+const int BM = TM * S * SG_M;              // output channels per workgroup tile
+const int TH = TN * SG_N, TW = S;          // output rows and columns per workgroup tile
+const int PR = TH + KH - 1, PC = TW + KW - 1;
+const int PIXELS = PR * PC;                // patch pixels
+const int UNITS = PIXELS * (CK / 8);       // 16-byte units per patch and step
+const int PATCH = PIXELS * Q;              // uvec4 per patch buffer
+const int THREADS = SGS * SG_M * SG_N;
+const int PER = (UNITS + THREADS - 1) / THREADS;
+const int LDC = S;
+
+layout(std430, binding = 0) readonly buffer X { act_t x[]; };
+layout(std430, binding = 1) readonly buffer Wp { float16_t wp[]; };
+layout(std430, binding = 2) readonly buffer B { float bias[]; };
+layout(std430, binding = 3) writeonly buffer Y { act_t y[]; };
+
+layout(push_constant) uniform P { int n, cin, cout, h, w, oh, ow, cop, cip; } p;
+
+shared uvec4 Ps[2 * PATCH];                // two patch buffers, 8 f16 channels per uvec4
+shared float Bt[BM * S];                   // the bias tile: row r holds bias[m0 + r]
+shared float Cs[SG_M * SG_N * S * LDC];    // one staging tile per subgroup (edge blocks)
+
+// Per unit of this invocation: the offset of its pixel's first channel in x (channel 0 of the step added per step),
+// and whether the pixel lies inside the image (bit q).
+int unitOffset[UNITS_MAX];
+uint unitInside;
+act_t reg[UNITS_MAX * 8];
+
+void load(int c0, int tid)
+{
+    const int plane = p.h * p.w;
+    [[unroll]] for (int q = 0; q < PER; q++)
+    {
+        const int u = tid + q * THREADS, g = u / PIXELS;
+        const bool ok = u < UNITS && ((unitInside >> q) & 1u) != 0u;
+        const int left = p.cin - c0 - g * 8;   // channels of this unit's 8 that exist
+        const int base = unitOffset[q] + c0 * plane;
+        [[unroll]] for (int e = 0; e < 8; e++)
+        {
+            const bool inside = ok && e < left;
+            const act_t v = x[inside ? base + e * plane : 0];
+            reg[q * 8 + e] = inside ? v : act_t(0.0);
+        }
+    }
+}
+
+uint pack2(act_t a, act_t b) { return packFloat2x16(f16vec2(float16_t(a), float16_t(b))); }
+
+void store(int buf, int tid)
+{
+    [[unroll]] for (int q = 0; q < PER; q++)
+    {
+        const int u = tid + q * THREADS;
+        if (u < UNITS)
+        {
+            const int g = u / PIXELS, pix = u % PIXELS, r = q * 8;
+            Ps[buf * PATCH + pix * Q + g] = uvec4(pack2(reg[r], reg[r + 1]), pack2(reg[r + 2], reg[r + 3]),
+                                                  pack2(reg[r + 4], reg[r + 5]), pack2(reg[r + 6], reg[r + 7]));
+        }
+    }
+}
+
+void main()
+{
+    const int COUT = p.cout, OH = p.oh, OW = p.ow, HW = OH * OW;
+    const int tid = int(gl_LocalInvocationID.x);
+    const int sg = int(gl_SubgroupID), lane = int(gl_SubgroupInvocationID);
+    const int sgm = sg / SG_N, sgn = sg % SG_N;
+    const int tilesX = (OW + TW - 1) / TW, tilesY = (OH + TH - 1) / TH;
+    const int tile = int(gl_WorkGroupID.x);
+    const int ox0 = (tile % tilesX) * TW, oy0 = (tile / tilesX % tilesY) * TH, b = tile / (tilesX * tilesY);
+    const int m0 = int(gl_WorkGroupID.y) * BM;
+
+    unitInside = 0u;
+    [[unroll]] for (int q = 0; q < PER; q++)
+    {
+        const int u = tid + q * THREADS, g = u / PIXELS, pix = u % PIXELS;
+        const int iy = oy0 + pix / PC - PH, ix = ox0 + pix % PC - PW;
+        unitOffset[q] = ((b * p.cin + g * 8) * p.h + iy) * p.w + ix;
+        if (u < UNITS && iy >= 0 && iy < p.h && ix >= 0 && ix < p.w) unitInside |= 1u << q;
+    }
+    for (int e = tid; e < BM * S; e += THREADS)
+    {
+        const int co = m0 + e / S;
+        Bt[e] = HAS_BIAS != 0 && co < COUT ? bias[co] : 0.0;
+    }
+
+    const int steps = (p.cin + CK - 1) / CK;
+    load(0, tid);
+    store(0, tid);
+    barrier();
+
+    coopmat<float, gl_ScopeSubgroup, S, S, gl_MatrixUseAccumulator> acc[TM][TN_MAX];
+    [[unroll]] for (int i = 0; i < TM; i++)
+        [[unroll]] for (int j = 0; j < TN; j++)
+            coopMatLoad(acc[i][j], Bt, uint((sgm * TM * S + i * S) * S), uint(S), gl_CooperativeMatrixLayoutRowMajor);
+
+    const int CIP = p.cip;
+    [[dont_unroll]] for (int s = 0; s < steps; s++)
+    {
+        const int cur = s & 1, c0 = s * CK;
+        // The next step's patch is loaded while this one is multiplied, and stored into the other buffer after it; the
+        // barrier at the end of the step orders both (the other buffer was last read in the previous step).
+        if (s + 1 < steps) load(c0 + CK, tid);
+        // The taps stay a loop (each iteration TM + TN matrix loads and TM * TN products): unrolled, lavapipe's compile
+        // of the kernel takes tens of seconds.
+        [[dont_unroll]] for (int ky = 0; ky < KH; ky++)
+            [[dont_unroll]] for (int kx = 0; kx < KW; kx++)
+                [[unroll]] for (int kk = 0; kk < CK; kk += S)
+                {
+                    coopmat<float16_t, gl_ScopeSubgroup, S, S, gl_MatrixUseA> a[TM];
+                    [[unroll]] for (int i = 0; i < TM; i++)
+                        coopMatLoad(a[i], wp, uint(((ky * KW + kx) * p.cop + m0 + sgm * TM * S + i * S) * CIP + c0 + kk), uint(CIP),
+                                    gl_CooperativeMatrixLayoutRowMajor);
+                    [[unroll]] for (int j = 0; j < TN; j++)
+                    {
+                        // Channels c0 + kk.. (rows) by the S pixels of output row sgn * TN + j shifted by the tap (columns).
+                        coopmat<float16_t, gl_ScopeSubgroup, S, S, gl_MatrixUseB> bm;
+                        coopMatLoad(bm, Ps, uint(cur * PATCH + ((sgn * TN + j + ky) * PC + kx) * Q + kk / 8), uint(Q),
+                                    gl_CooperativeMatrixLayoutColumnMajor);
+                        [[unroll]] for (int i = 0; i < TM; i++) acc[i][j] = coopMatMulAdd(a[i], bm, acc[i][j]);
+                    }
+                }
+        if (s + 1 < steps) store(cur ^ 1, tid);
+        barrier();
+    }
+
+    // Epilogue: the activation per element (it does not depend on the position), then each S x S block to Y.
+    // A tile that lies wholly inside Y with 16-byte aligned rows (OW and OH * OW multiples of 8) is stored straight from
+    // the accumulators; any other goes through the subgroups' staging tiles, element by element with bounds. The branch
+    // is uniform in the workgroup, and so is every cooperative-matrix operation (lavapipe mishandles ones that only
+    // some subgroups of a workgroup reach).
+    const bool direct = OW % 8 == 0 && HW % 8 == 0 && m0 + BM <= COUT && ox0 + TW <= OW && oy0 + TH <= OH;
+    [[unroll]] for (int i = 0; i < TM; i++)
+        [[unroll]] for (int j = 0; j < TN; j++)
+        {
+            const int co0 = m0 + sgm * TM * S + i * S, oy = oy0 + sgn * TN + j;
+            coopmat<float, gl_ScopeSubgroup, S, S, gl_MatrixUseAccumulator> c = acc[i][j];
+            if (ACT != ACT_NONE)
+                for (int e = 0; e < c.length(); e++) c[e] = kiln_activate(c[e], ACT, SLOPE);
+            if (direct)
+            {
+                coopmat<act_t, gl_ScopeSubgroup, S, S, gl_MatrixUseAccumulator> o = coopmat<act_t, gl_ScopeSubgroup, S, S, gl_MatrixUseAccumulator>(c);
+                coopMatStore(o, y, uint((b * COUT + co0) * HW + oy * OW + ox0), uint(HW), gl_CooperativeMatrixLayoutRowMajor);
+            }
+            else
+            {
+                coopMatStore(c, Cs, uint(sg * S * LDC), uint(LDC), gl_CooperativeMatrixLayoutRowMajor);
+                subgroupMemoryBarrierShared();
+                subgroupBarrier();
+                for (int e = lane; e < S * S; e += SGS)
+                {
+                    const int r = e / S, col = e % S, co = co0 + r, ox = ox0 + col;
+                    if (co < COUT && oy < OH && ox < OW) y[(b * COUT + co) * HW + oy * OW + ox] = act_t(Cs[sg * S * LDC + r * LDC + col]);
+                }
+                subgroupMemoryBarrierShared();
+                subgroupBarrier();
+            }
+        }
+}

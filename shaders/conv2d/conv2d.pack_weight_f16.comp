@@ -1,0 +1,27 @@
+#version 450
+// A convolution's f32 weight rounded to f16 and laid out for the patch kernel's tensor-core loads
+// (conv2d.fwd_coopmat_patch.comp, Conv2dCoopMatPatch): wp [KH*KW, COP, CIP] with
+//   wp[(t * COP + co) * CIP + ci] = f16(w[(co * CIN + ci) * KH*KW + t])  for co < COUT and ci < CIN, else 0,
+// so that the S x S block of output channels co0.. and input channels ci0.. of tap t is one row-major matrix at
+// (t * COP + co0) * CIP + ci0 with stride CIP (a multiple of 16: 16-byte aligned rows), and the zero rows and columns
+// pad Cout and Cin to the kernel's tiles.
+// Bindings: 0 w [COUT, CIN, KH, KW] (float)  1 wp [KH*KW, COP, CIP] (float16_t)
+// Push constants: count (= KH*KW * COP * CIP), cout, cin, taps (KH*KW), cop, cip
+// Dispatch: Emitter.ElementwiseGroups(count), local x = 256; one invocation per element of wp
+#extension GL_EXT_shader_16bit_storage : require
+#extension GL_EXT_shader_explicit_arithmetic_types_float16 : require
+#include "kiln.glsl"
+#include "elementwise.glsl"
+
+layout(std430, binding = 0) readonly buffer W { float w[]; };
+layout(std430, binding = 1) writeonly buffer Wp { float16_t wp[]; };
+layout(push_constant) uniform P { uint count; int cout, cin, taps, cop, cip; } p;
+
+void main()
+{
+    const uint i = kiln_element_index();
+    if (i >= p.count) return;
+    const int ci = int(i) % p.cip, co = (int(i) / p.cip) % p.cop, t = int(i) / (p.cip * p.cop);
+    const bool inside = co < p.cout && ci < p.cin;
+    wp[i] = float16_t(inside ? w[(co * p.cin + ci) * p.taps + t] : 0.0);
+}
