@@ -41,7 +41,7 @@ if [ "$part" = demos ] || [ "$part" = all ]; then
   grep -E "fps|GPU ms|mean metrics|==" "$out/demos.log"
 fi
 if [ "$part" = compare ]; then
-  for prefer in Conv2dCoopMatPatch,Conv2dWeightGradCoopMat,LinearCoopMat Conv2dCoopMat,Conv2dWeightGradCoopMat,LinearCoopMat Conv2dTiled,Conv2dWeightGradTiled Conv2dDirect,Conv2dWeightGradTiled; do
+  for prefer in Conv2dCoopMatPatch,Conv2dWeightGradCoopMatPatch,LinearCoopMat Conv2dCoopMat,Conv2dWeightGradCoopMat,LinearCoopMat Conv2dTiled,Conv2dWeightGradTiled Conv2dDirect,Conv2dWeightGradTiled; do
     echo "== --prefer $prefer" >> "$out/compare.log"
     timeout 100 kiln bench conv3x3 inpaint --precision fp16 --autotune off --kernels --prefer $prefer >> "$out/compare.log" 2>&1
   done

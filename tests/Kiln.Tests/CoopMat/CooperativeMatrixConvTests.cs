@@ -67,22 +67,29 @@ public sealed class CooperativeMatrixConvTests : CooperativeMatrixTest
     }
 
     const string Patch = "conv2d/conv2d.fwd_coopmat_patch.f16", Pack = "conv2d/conv2d.pack_weight_f16";
-    static readonly string[] PatchNamed = { nameof(Conv2dCoopMatPatch), nameof(Conv2dWeightGradCoopMat), nameof(Conv2dInputGradFlipped) };
+    const string WeightGradPatch = "conv2d/conv2d.bwd_weight_coopmat_patch.f16";
+    static readonly string[] PatchNamed =
+    {
+        nameof(Conv2dCoopMatPatch), nameof(Conv2dWeightGradCoopMatPatch), nameof(Conv2dWeightGradCoopMat), nameof(Conv2dInputGradFlipped),
+    };
 
     /// <summary>
-    /// Layers for the patch kernel (stride and dilation 1): blocks stored straight to Y (output widths and planes that are
-    /// multiples of 8) and through the staging tile (odd sizes, Cout not a multiple of S), Cin not a multiple of the
-    /// 16-channel step, several steps, no padding, 1x1 and 5x5 kernels, up to 4 channel subgroups.
+    /// Layers for the patch kernels (stride and dilation 1): forward blocks stored straight to Y (output widths and planes
+    /// that are multiples of 8) and through the staging tile (odd sizes, Cout not a multiple of S), Cin not a multiple of
+    /// the 16-channel step, several steps, no padding, 1x1 and 5x5 kernels (the weight gradient's patch kernel takes up
+    /// to 3x3), up to 4 channel subgroups, a weight gradient split over the pixel tiles, a stride-1 transposed layer.
     /// </summary>
     static IEnumerable<TestCaseData> PatchLayers() => new[]
     {
-        Case("3x3_pad1_aligned", new Conv2d(16, 32, 3, padding: 1), new Shape(2, 16, 16, 24), Patch, Pack),
-        Case("3x3_pad1_edges_cin9", new Conv2d(9, 24, 3, padding: 1), new Shape(1, 9, 13, 11), Patch, Pack),
-        Case("3x3_cin40_three_steps", new Conv2d(40, 40, 3, padding: 1), new Shape(2, 40, 10, 17), Patch),
-        Case("3x3_no_padding", new Conv2d(16, 16, 3), new Shape(1, 16, 12, 20), Patch),
-        Case("1x1", new Conv2d(48, 64, 1), new Shape(1, 48, 8, 16), Patch),
-        Case("5x5_pad2", new Conv2d(8, 16, 5, padding: 2), new Shape(1, 8, 9, 12), Patch),
-        Case("3x3_cout80_no_bias", new Conv2d(32, 80, 3, padding: 1, bias: false), new Shape(1, 32, 8, 8), Patch),
+        Case("3x3_pad1_aligned", new Conv2d(16, 32, 3, padding: 1), new Shape(2, 16, 16, 24), Patch, Pack, WeightGradPatch),
+        Case("3x3_pad1_edges_cin9", new Conv2d(9, 24, 3, padding: 1), new Shape(1, 9, 13, 11), Patch, Pack, WeightGradPatch),
+        Case("3x3_cin40_three_steps", new Conv2d(40, 40, 3, padding: 1), new Shape(2, 40, 10, 17), Patch, WeightGradPatch),
+        Case("3x3_no_padding", new Conv2d(16, 16, 3), new Shape(1, 16, 12, 20), Patch, WeightGradPatch),
+        Case("1x1", new Conv2d(48, 64, 1), new Shape(1, 48, 8, 16), Patch, WeightGradPatch),
+        Case("5x5_pad2", new Conv2d(8, 16, 5, padding: 2), new Shape(1, 8, 9, 12), Patch, WeightGrad),
+        Case("3x3_cout80_no_bias", new Conv2d(32, 80, 3, padding: 1, bias: false), new Shape(1, 32, 8, 8), Patch, WeightGradPatch),
+        Case("3x3_split_pixels", new Conv2d(8, 16, 3, padding: 1), new Shape(2, 8, 48, 40), Patch, WeightGradPatch, "reduce/partials"),
+        Case("transpose_3x3", new ConvTranspose2d(24, 16, 3, padding: 1), new Shape(2, 24, 9, 10), Patch, WeightGradPatch),
     };
 
     /// <summary>Random stride-1 layers (kernel 1, 3 or 5, padding up to half the kernel; sizes drawn), fixed seed.</summary>
@@ -95,7 +102,8 @@ public sealed class CooperativeMatrixConvTests : CooperativeMatrixTest
             int cin = rng.Next(1, 71), cout = rng.Next(16, 101), h = rng.Next(3, 36), w = rng.Next(3, 36), n = rng.Next(1, 3);
             if (h + 2 * p < k || w + 2 * p < k) continue;
             made++;
-            yield return Case($"n{n}_{cin}to{cout}_{h}x{w}_k{k}p{p}", new Conv2d(cin, cout, k, 1, p), new Shape(n, cin, h, w), Patch, Pack);
+            yield return Case($"n{n}_{cin}to{cout}_{h}x{w}_k{k}p{p}", new Conv2d(cin, cout, k, 1, p), new Shape(n, cin, h, w), Patch, Pack,
+                k <= 3 ? WeightGradPatch : WeightGrad);
         }
     }
 
@@ -117,7 +125,7 @@ public sealed class CooperativeMatrixConvTests : CooperativeMatrixTest
 
     /// <summary>
     /// Under Fp16 with Autotune the cooperative-matrix candidates (forward tiles of both kernels, the patch kernel's with
-    /// its weight packing; weight-gradient tiles, split ones with their ordered sum) are timed against the plain kernels
+    /// its weight packing; weight-gradient tiles of both kernels, split ones with their ordered sum) are timed against the plain kernels
     /// and agree with them within the tuner's 1e-2; the tuned layer still matches its f32 run.
     /// </summary>
     [Test]
@@ -138,11 +146,15 @@ public sealed class CooperativeMatrixConvTests : CooperativeMatrixTest
             {
                 InputShapes = new Dictionary<string, Shape> { ["x"] = xShape, ["grad_y"] = layer.OutputShape(new[] { xShape }) },
                 Training = true, LearningRate = 0, Fuse = false, Autotune = true, Precision = Precision.Fp16, LossScaling = LossScaling.Off,
-                PreferKernels = new[] { nameof(Conv2dCoopMatPatch), nameof(Conv2dCoopMat), nameof(Conv2dWeightGradCoopMat), nameof(Conv2dWeightGradTiled) },
+                PreferKernels = new[]
+                {
+                    nameof(Conv2dCoopMatPatch), nameof(Conv2dCoopMat), nameof(Conv2dWeightGradCoopMatPatch), nameof(Conv2dWeightGradCoopMat),
+                    nameof(Conv2dWeightGradTiled),
+                },
             });
             Assert.That(ctx.Tuner.Rejected, Is.EqualTo(0), "every candidate agrees with the plain kernel");
             var choices = File.ReadAllText(ctx.Tuner.FilePath!);
-            Assert.That(choices, Does.Contain("conv2d.fwd|Conv2dCoopMatPatch+Conv2dCoopMat+").And.Contain("conv2d.bwd_weight|Conv2dWeightGradCoopMat+Conv2dWeightGradTiled"));
+            Assert.That(choices, Does.Contain("conv2d.fwd|Conv2dCoopMatPatch+Conv2dCoopMat+").And.Contain("conv2d.bwd_weight|Conv2dWeightGradCoopMatPatch+Conv2dWeightGradCoopMat+Conv2dWeightGradTiled"));
             Assert.That(ctx.TakeValidationMessages(), Is.Empty);
         }
         finally { Directory.Delete(dir, true); }

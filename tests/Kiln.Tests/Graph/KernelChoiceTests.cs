@@ -214,8 +214,8 @@ public sealed class KernelChoiceTests
     }
 
     /// <summary>
-    /// The weight gradient untuned: under Fp16 on tensor cores the cooperative-matrix kernel (groups of 1, 16 or more
-    /// rows), else on a GPU the tiled kernel, on lavapipe the direct one; never fp16 operands under Fp32.
+    /// The weight gradient untuned: under Fp16 on tensor cores a cooperative-matrix kernel (groups of 1, 16 or more
+    /// rows; the patch kernel for stride 1 up to 3x3, else the im2col one), else on a GPU the tiled kernel, on lavapipe the direct one; never fp16 operands under Fp32.
     /// </summary>
     [Test]
     public void WeightGradient_TakesTheCooperativeMatrixKernelUnderFp16OnTensorCores()
@@ -234,7 +234,9 @@ public sealed class KernelChoiceTests
             return plan.Dispatches.First(d => d.Label == "conv.bwd_weight").Kernel;
         }
         var gpu = TensorCores;
-        Assert.That(WeightGrad(gpu, new Conv2d(16, 32, 3, padding: 1), Precision.Fp16), Is.EqualTo("conv2d/conv2d.bwd_weight_coopmat.f16"));
+        Assert.That(WeightGrad(gpu, new Conv2d(16, 32, 3, padding: 1), Precision.Fp16), Is.EqualTo("conv2d/conv2d.bwd_weight_coopmat_patch.f16"), "stride 1, 3x3: the patch kernel");
+        Assert.That(WeightGrad(gpu, new Conv2d(16, 32, 3, stride: 2, padding: 1), Precision.Fp16), Is.EqualTo("conv2d/conv2d.bwd_weight_coopmat.f16"), "stride 2: im2col");
+        Assert.That(WeightGrad(gpu, new Conv2d(16, 32, 5, padding: 2), Precision.Fp16), Is.EqualTo("conv2d/conv2d.bwd_weight_coopmat.f16"), "5x5: im2col");
         Assert.That(WeightGrad(gpu, new Conv2d(16, 32, 3, padding: 1), Precision.Fp32), Is.EqualTo("conv2d/conv2d.bwd_weight_tiled"));
         Assert.That(WeightGrad(gpu, new Conv2d(16, 32, 3, padding: 1, groups: 2), Precision.Fp16), Is.EqualTo("conv2d/conv2d.bwd_weight_tiled.f16"), "groups");
         Assert.That(WeightGrad(gpu, new Conv2d(16, 8, 3, padding: 1), Precision.Fp16), Is.EqualTo("conv2d/conv2d.bwd_weight_tiled.f16"), "8 rows");

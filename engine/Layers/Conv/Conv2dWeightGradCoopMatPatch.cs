@@ -1,0 +1,89 @@
+using Kiln.Graph;
+using Kiln.Vulkan;
+
+namespace Kiln.Layers;
+
+/// <summary>
+/// shaders/conv2d/conv2d.bwd_weight_coopmat_patch.comp: the weight gradient of stride-1, dilation-1 convolutions with
+/// kernels up to 3 x 3 on tensor cores under <see cref="Precision.Fp16"/> (the UNets' layers, Conv2d's and stride-1
+/// ConvTranspose2d's). Per pixel tile it stages the plain operand's block and the shifted operand's patch with its halo
+/// once, 8 channels or pixels to a 16-byte shared store, and reads every tap's operand from the patch as a shifted
+/// matrix load, where <see cref="Conv2dWeightGradCoopMat"/> stages an im2col tile (each element once per tap). The
+/// pixel tiles are split over workgroups as the other weight-gradient kernels split their pixels
+/// (<see cref="Conv2dWeightGradTiled.Splits"/>), and reduce/partials adds the splits in order. Not yet run on a GPU: it
+/// ranks above the im2col kernel where it applies (the tuner times both), and on a CPU device runs only when named.
+/// </summary>
+internal sealed class Conv2dWeightGradCoopMatPatch : IConv2dWeightGrad
+{
+    public string Operation => "conv2d.bwd_weight";
+    public ElementType ElementType => ElementType.F32;
+    public TensorLayout Layout => TensorLayout.Nchw;
+    public int Priority => 21;
+    public Precision Arithmetic => Precision.Fp16;
+
+    const string Module = "conv2d/conv2d.bwd_weight_coopmat_patch";
+    /// <summary>16-byte units of each operand an invocation stages per tile, at most (the shader's UNITS_MAX).</summary>
+    const int UnitsMax = 8;
+
+    public bool Supports(DeviceInfo device) => CooperativeMatrixKernels.Usable(device) && Tiles(device, 16, 16, 3, 3).Any();
+
+    /// <summary>lavapipe emulates the matrices (slower than its serial kernel): there the kernel runs only when named.</summary>
+    public bool PreferredOn(DeviceInfo device) => !device.IsCpu;
+
+    /// <summary>Stride and dilation 1, groups of 1, kernels up to 3 x 3 (one accumulator per tap), padding of at least 0, at least 16 rows (C1).</summary>
+    public bool Accepts(ConvAttributes a, Shape plain, Shape shifted) =>
+        a.Groups == 1 && a.Stride == (1, 1) && a.Dilation == (1, 1) && a.Kernel.H <= 3 && a.Kernel.W <= 3 &&
+        a.Padding.H >= 0 && a.Padding.W >= 0 && plain[1] >= 16 && (long)plain[0] * plain[2] * plain[3] <= int.MaxValue;
+
+    /// <summary>The shared memory: the shifted operand's patch (BN + 8 f16 per pixel), the plain operand's block (TR * S + 8 f16 per row), one f32 S x S staging tile per subgroup.</summary>
+    internal static long SharedBytes(int s, int sgm, int sgn, int rows, int kh, int kw) =>
+        2L * (rows + kh - 1) * (s + kw - 1) * (s * sgn + 8) + 2L * s * sgm * (rows * s + 8) + 4L * sgm * sgn * s * s;
+
+    /// <summary>Whether <paramref name="sgm"/> x <paramref name="sgn"/> subgroups and <paramref name="rows"/>-row pixel tiles fit the device and the shader's staging registers.</summary>
+    internal static bool Fits(DeviceInfo device, int s, int sgm, int sgn, int rows, int kh, int kw)
+    {
+        int threads = (int)device.SubgroupSize * sgm * sgn;
+        long patchUnits = (long)(rows + kh - 1) * (s + kw - 1) * (s * sgn / 8), blockUnits = (long)s * sgm * (rows * s / 8);
+        return threads <= device.MaxWorkgroupInvocations && (patchUnits + threads - 1) / threads <= UnitsMax &&
+               (blockUnits + threads - 1) / threads <= UnitsMax && SharedBytes(s, sgm, sgn, rows, kh, kw) <= device.MaxSharedMemoryBytes;
+    }
+
+    /// <summary>
+    /// The tuner's candidates (its default first) as (subgroups along C1, subgroups along C2, tile rows): the fewest
+    /// S-row subgroups (up to 4) that cover C1, by 1 or 2 S-column subgroups for C2, with 8-row tiles, then 4-row ones
+    /// and half the C1 subgroups; those that <see cref="Fits"/> the device.
+    /// </summary>
+    internal static IEnumerable<(int M, int N, int Rows)> Tiles(DeviceInfo device, int c1, int c2, int kh, int kw)
+    {
+        int s = device.CooperativeMatrixF16Size;
+        int m = c1 <= s ? 1 : c1 <= 2 * s ? 2 : 4, n = c2 <= s ? 1 : 2;
+        var all = new[] { (m, n, 8), (m, n, 4), (Math.Max(1, m / 2), n, 8) };
+        return all.Distinct().Where(t => Fits(device, s, t.Item1, t.Item2, t.Item3, kh, kw));
+    }
+
+    public IReadOnlyList<TuneCandidate> Candidates(Emitter e, ConvAttributes a, Value plain, Value shifted, Value dw)
+    {
+        var (n, c1, ah, aw) = plain.Shape.Nchw;
+        var (_, c2, qh, qw) = shifted.Shape.Nchw;
+        int s = e.Device.CooperativeMatrixF16Size, subgroup = (int)e.Device.SubgroupSize;
+        var push = PushConstants.Ints(n, c1, c2, ah, aw, qh, qw);
+        var result = new List<TuneCandidate>();
+        foreach (var (sgm, sgn, rows) in Tiles(e.Device, c1, c2, a.Kernel.H, a.Kernel.W))
+        {
+            uint gx = (uint)((c2 + s * sgn - 1) / (s * sgn)), gy = (uint)((c1 + s * sgm - 1) / (s * sgm));
+            long tiles = (long)n * ((ah + rows - 1) / rows) * ((aw + s - 1) / s);
+            var (splits, tilesPerSplit) = Conv2dWeightGradTiled.Splits((long)gx * gy, tiles * rows * s, rows * s, dw.Shape.Elements, groups: 1);
+            var constants = new[]
+            {
+                (uint)a.Kernel.H, (uint)a.Kernel.W, (uint)a.Padding.H, (uint)a.Padding.W, (uint)sgm, (uint)sgn, (uint)rows,
+                (uint)s, (uint)subgroup, splits > 1 ? (uint)tilesPerSplit : 0u,
+            };
+            var spec = new KernelSpec(Module, KernelSpec.Buffers(3), 28, constants, (uint)(subgroup * sgm * sgn));
+            result.Add(new TuneCandidate($"patch{sgm}x{sgn}r{rows}", spec, (gx, gy, (uint)splits), push)
+            {
+                Finish = splits > 1 ? PartialSums.Finish(e, splits, dw.Shape.Elements) : null,
+            });
+        }
+        return result;
+    }
+}

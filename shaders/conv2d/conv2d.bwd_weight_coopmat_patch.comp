@@ -1,0 +1,193 @@
+#version 450
+// Convolution weight gradient, stride 1 and dilation 1, on tensor cores (VK_KHR_cooperative_matrix) for Precision.Fp16,
+// staging each input element once per pixel tile rather than once per kernel tap (IConv2dWeightGrad's operation):
+//   dw[c1, c2, ky, kx] = sum over b, y, x of P[b, c1, y, x] * Q[b, c2, y - PH + ky, x - PW + kx]
+// (Conv2d: P = dY, Q = x; ConvTranspose2d: P = x, Q = dY). Per tap a GEMM over the pixels: M = C1, N = C2, K = pixels.
+// A workgroup owns BM = S * SG_M rows (c1) by BN = S * SG_N columns (c2) of every tap; subgroup (sgm, sgn) one S x S
+// block of each of the KH * KW taps (one accumulator per tap: kernels up to 3 x 3). The pixels run in tiles of TR rows
+// by TW = S columns of one image: each tile stages P's [BM, TR * TW] block (row-major, pixels innermost) and Q's patch
+// of (TR + KH - 1) x (TW + KW - 1) pixels of BN channels (channel-innermost, 16-byte units of 8 channels) in shared
+// memory; then for every tile row r the subgroup loads its A = P[rows, row r] once and, per tap, B = the S patch pixels
+// of row r + ky from column kx (a row-major matrix: pixels by channels) and multiplies. The next tile is loaded into
+// registers while this one is multiplied (two barriers per tile). With TILES (specialization 9) > 0 the pixel tiles are
+// split over z: workgroup z takes tiles [z * TILES, (z + 1) * TILES) and writes its partial sums into slice z of a
+// [splits, C1 * C2 * KH * KW] buffer, which reduce/partials adds in split order; with 0 one split writes dw.
+// The epilogue goes through a per-subgroup f32 S x S staging tile (dw's taps are innermost: not a matrix layout).
+// Shared memory: PR * PC * (BN + 8) * 2 + BM * (TR * TW + 8) * 2 + SG_M * SG_N * S * S * 4 bytes (PR = TR + KH - 1,
+// PC = TW + KW - 1; S = 16, 4 x 2 subgroups, 8 rows, 3x3: 39.8 KiB). At most UNITS_MAX 16-byte units of each operand
+// per invocation and tile (Conv2dWeightGradCoopMatPatch.Fits).
+// Bindings: 0 P [N,C1,AH,AW] (act_t)  1 Q [N,C2,QH,QW] (act_t)  2 dw [C1,C2,KH,KW] or partials [splits, that] (float)
+// Specialization: 0 KH, 1 KW, 2 PH, 3 PW, 4 SG_M, 5 SG_N, 6 TR (tile rows), 7 S (the matrices' size), 8 SGS (the
+//                 subgroup size), 9 TILES (pixel tiles per split; 0: no split)
+// Push constants: n, c1, c2, ah, aw, qh, qw
+// Dispatch: x = ceil(C2 / BN), y = ceil(C1 / BM), z = splits; local x = SGS * SG_M * SG_N
+#extension GL_KHR_cooperative_matrix : require
+#extension GL_KHR_memory_scope_semantics : require
+#extension GL_KHR_shader_subgroup_basic : require
+#extension GL_EXT_shader_16bit_storage : require
+#extension GL_EXT_shader_explicit_arithmetic_types_float16 : require
+#extension GL_EXT_control_flow_attributes : require
+#include "kiln.glsl"
+#include "storage.glsl"
+
+#define TAPS_MAX 9
+#define UNITS_MAX 8
+
+layout(constant_id = 0) const int KH = 3;
+layout(constant_id = 1) const int KW = 3;
+layout(constant_id = 2) const int PH = 1;
+layout(constant_id = 3) const int PW = 1;
+layout(constant_id = 4) const int SG_M = 4;
+layout(constant_id = 5) const int SG_N = 2;
+layout(constant_id = 6) const int TR = 8;
+layout(constant_id = 7) const int S = 16;
+layout(constant_id = 8) const int SGS = 32;
+layout(constant_id = 9) const int TILES = 0;
+
+const int TAPS = KH * KW;
+const int BM = S * SG_M, BN = S * SG_N;
+const int TW = S;
+const int PR = TR + KH - 1, PC = TW + KW - 1, PIXELS = PR * PC;
+const int QP = (BN + 8) / 8;               // uvec4 per patch pixel (BN channels and 8 of padding)
+const int LDA = TR * TW + 8;               // f16 per P row in shared memory
+const int QA = LDA / 8;                    // uvec4 per P row
+const int Q_UNITS = PIXELS * (BN / 8);     // 16-byte units of the patch
+const int P_UNITS = BM * (TR * TW / 8);    // 16-byte units of the P block
+const int THREADS = SGS * SG_M * SG_N;
+const int Q_PER = (Q_UNITS + THREADS - 1) / THREADS;
+const int P_PER = (P_UNITS + THREADS - 1) / THREADS;
+
+layout(std430, binding = 0) readonly buffer PB { act_t pv[]; };
+layout(std430, binding = 1) readonly buffer QB { act_t qv[]; };
+layout(std430, binding = 2) writeonly buffer D { float dw[]; };
+
+layout(push_constant) uniform Push { int n, c1, c2, ah, aw, qh, qw; } p;
+
+shared uvec4 Qs[PIXELS * QP];
+shared uvec4 Ps[BM * QA];
+shared float Cs[SG_M * SG_N * S * S];
+
+act_t qReg[UNITS_MAX * 8];
+act_t pReg[UNITS_MAX * 8];
+
+uint pack2(act_t a, act_t b) { return packFloat2x16(f16vec2(float16_t(a), float16_t(b))); }
+uvec4 pack8(act_t v[UNITS_MAX * 8], int r)
+{
+    return uvec4(pack2(v[r], v[r + 1]), pack2(v[r + 2], v[r + 3]), pack2(v[r + 4], v[r + 5]), pack2(v[r + 6], v[r + 7]));
+}
+
+// Pixel tile t of the whole batch: image b, first row y0, first column x0 (columns fastest).
+void tileOrigin(int t, out int b, out int y0, out int x0)
+{
+    const int tilesX = (p.aw + TW - 1) / TW, tilesY = (p.ah + TR - 1) / TR;
+    x0 = (t % tilesX) * TW;
+    y0 = (t / tilesX % tilesY) * TR;
+    b = t / (tilesX * tilesY);
+}
+
+void load(int t, int m0, int n0, int tid)
+{
+    int b, y0, x0;
+    tileOrigin(t, b, y0, x0);
+    const int pPlane = p.ah * p.aw, qPlane = p.qh * p.qw;
+    // P: unit u = (row m, 8 pixels of the tile starting at pixel 8 * j), the pixels of one tile row (TW = S >= 8).
+    [[unroll]] for (int k = 0; k < P_PER; k++)
+    {
+        const int u = tid + k * THREADS, m = u / (TR * TW / 8), j = u % (TR * TW / 8);
+        const int pix = j * 8, y = y0 + pix / TW, x = x0 + pix % TW;
+        const bool row = u < P_UNITS && m0 + m < p.c1 && y < p.ah;
+        const int base = ((b * p.c1 + m0 + m) * p.ah + y) * p.aw + x;
+        [[unroll]] for (int e = 0; e < 8; e++)
+        {
+            const bool inside = row && x + e < p.aw;
+            const act_t v = pv[inside ? base + e : 0];
+            pReg[k * 8 + e] = inside ? v : act_t(0.0);
+        }
+    }
+    // Q: unit u = (8 channels g, patch pixel), pixels fastest (coalesced along the image row).
+    [[unroll]] for (int k = 0; k < Q_PER; k++)
+    {
+        const int u = tid + k * THREADS, g = u / PIXELS, pix = u % PIXELS;
+        const int iy = y0 + pix / PC - PH, ix = x0 + pix % PC - PW;
+        const bool ok = u < Q_UNITS && iy >= 0 && iy < p.qh && ix >= 0 && ix < p.qw;
+        const int left = p.c2 - n0 - g * 8;
+        const int base = ((b * p.c2 + n0 + g * 8) * p.qh + iy) * p.qw + ix;
+        [[unroll]] for (int e = 0; e < 8; e++)
+        {
+            const bool inside = ok && e < left;
+            const act_t v = qv[inside ? base + e * qPlane : 0];
+            qReg[k * 8 + e] = inside ? v : act_t(0.0);
+        }
+    }
+}
+
+void store(int tid)
+{
+    [[unroll]] for (int k = 0; k < P_PER; k++)
+    {
+        const int u = tid + k * THREADS;
+        if (u < P_UNITS) Ps[(u / (TR * TW / 8)) * QA + u % (TR * TW / 8)] = pack8(pReg, k * 8);
+    }
+    [[unroll]] for (int k = 0; k < Q_PER; k++)
+    {
+        const int u = tid + k * THREADS;
+        if (u < Q_UNITS) Qs[(u % PIXELS) * QP + u / PIXELS] = pack8(qReg, k * 8);
+    }
+}
+
+void main()
+{
+    const int tid = int(gl_LocalInvocationID.x);
+    const int sg = int(gl_SubgroupID), lane = int(gl_SubgroupInvocationID);
+    const int sgm = sg / SG_N, sgn = sg % SG_N;
+    const int n0 = int(gl_WorkGroupID.x) * BN, m0 = int(gl_WorkGroupID.y) * BM, z = int(gl_WorkGroupID.z);
+    const int tiles = p.n * ((p.ah + TR - 1) / TR) * ((p.aw + TW - 1) / TW);
+    const int first = TILES > 0 ? z * TILES : 0, last = TILES > 0 ? min(tiles, first + TILES) : tiles;
+
+    coopmat<float, gl_ScopeSubgroup, S, S, gl_MatrixUseAccumulator> acc[TAPS_MAX];
+    [[unroll]] for (int t = 0; t < TAPS; t++) acc[t] = coopmat<float, gl_ScopeSubgroup, S, S, gl_MatrixUseAccumulator>(0.0);
+
+    if (first < last)
+    {
+        load(first, m0, n0, tid);
+        store(tid);
+    }
+    barrier();
+    [[dont_unroll]] for (int t = first; t < last; t++)
+    {
+        if (t + 1 < last) load(t + 1, m0, n0, tid);
+        [[dont_unroll]] for (int r = 0; r < TR; r++)
+        {
+            coopmat<float16_t, gl_ScopeSubgroup, S, S, gl_MatrixUseA> a;
+            coopMatLoad(a, Ps, uint(sgm * S * QA + r * TW / 8), uint(QA), gl_CooperativeMatrixLayoutRowMajor);
+            [[unroll]] for (int ky = 0; ky < KH; ky++)
+                [[unroll]] for (int kx = 0; kx < KW; kx++)
+                {
+                    // S patch pixels of row r + ky from column kx (rows) by this subgroup's S channels (columns).
+                    coopmat<float16_t, gl_ScopeSubgroup, S, S, gl_MatrixUseB> bm;
+                    coopMatLoad(bm, Qs, uint(((r + ky) * PC + kx) * QP + sgn * S / 8), uint(QP), gl_CooperativeMatrixLayoutRowMajor);
+                    acc[ky * KW + kx] = coopMatMulAdd(a, bm, acc[ky * KW + kx]);
+                }
+        }
+        barrier();
+        if (t + 1 < last) store(tid);
+        barrier();
+    }
+
+    // Epilogue: each tap's block through the subgroup's staging tile into dw (or slice z of the partials), taps innermost.
+    const int count = p.c1 * p.c2 * TAPS;
+    const int out0 = TILES > 0 ? z * count : 0;
+    [[unroll]] for (int t = 0; t < TAPS; t++)
+    {
+        coopMatStore(acc[t], Cs, uint(sg * S * S), uint(S), gl_CooperativeMatrixLayoutRowMajor);
+        subgroupMemoryBarrierShared();
+        subgroupBarrier();
+        for (int e = lane; e < S * S; e += SGS)
+        {
+            const int m = m0 + sgm * S + e / S, c = n0 + sgn * S + e % S;
+            if (m < p.c1 && c < p.c2) dw[out0 + (m * p.c2 + c) * TAPS + t] = Cs[sg * S * S + e];
+        }
+        subgroupMemoryBarrierShared();
+        subgroupBarrier();
+    }
+}
