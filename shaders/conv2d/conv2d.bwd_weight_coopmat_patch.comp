@@ -29,6 +29,7 @@
 #extension GL_EXT_control_flow_attributes : require
 #include "kiln.glsl"
 #include "storage.glsl"
+#include "pack_f16.glsl"
 
 #define TAPS_MAX 9
 #define UNITS_MAX 8
@@ -70,11 +71,6 @@ shared float Cs[SG_M * SG_N * S * S];
 act_t qReg[UNITS_MAX * 8];
 act_t pReg[UNITS_MAX * 8];
 
-uint pack2(act_t a, act_t b) { return packFloat2x16(f16vec2(float16_t(a), float16_t(b))); }
-uvec4 pack8(act_t v[UNITS_MAX * 8], int r)
-{
-    return uvec4(pack2(v[r], v[r + 1]), pack2(v[r + 2], v[r + 3]), pack2(v[r + 4], v[r + 5]), pack2(v[r + 6], v[r + 7]));
-}
 
 // Pixel tile t of the whole batch: image b, first row y0, first column x0 (columns fastest).
 void tileOrigin(int t, out int b, out int y0, out int x0)
@@ -126,12 +122,18 @@ void store(int tid)
     [[unroll]] for (int k = 0; k < P_PER; k++)
     {
         const int u = tid + k * THREADS;
-        if (u < P_UNITS) Ps[(u / (TR * TW / 8)) * QA + u % (TR * TW / 8)] = pack8(pReg, k * 8);
+        const int r = k * 8;
+        if (u < P_UNITS)
+            Ps[(u / (TR * TW / 8)) * QA + u % (TR * TW / 8)] =
+                kiln_pack_f16x8(pReg[r], pReg[r + 1], pReg[r + 2], pReg[r + 3], pReg[r + 4], pReg[r + 5], pReg[r + 6], pReg[r + 7]);
     }
     [[unroll]] for (int k = 0; k < Q_PER; k++)
     {
         const int u = tid + k * THREADS;
-        if (u < Q_UNITS) Qs[(u % PIXELS) * QP + u / PIXELS] = pack8(qReg, k * 8);
+        const int r = k * 8;
+        if (u < Q_UNITS)
+            Qs[(u % PIXELS) * QP + u / PIXELS] =
+                kiln_pack_f16x8(qReg[r], qReg[r + 1], qReg[r + 2], qReg[r + 3], qReg[r + 4], qReg[r + 5], qReg[r + 6], qReg[r + 7]);
     }
 }
 

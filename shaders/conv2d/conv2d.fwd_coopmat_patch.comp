@@ -34,6 +34,7 @@
 #extension GL_EXT_control_flow_attributes : require
 #include "kiln.glsl"
 #include "storage.glsl"
+#include "pack_f16.glsl"
 
 #define TM 2            // accumulator rows per subgroup (S channels each)
 #define TN_MAX 4        // accumulator columns (output rows) per subgroup, at most
@@ -101,8 +102,6 @@ void load(int c0, int tid)
     }
 }
 
-uint pack2(act_t a, act_t b) { return packFloat2x16(f16vec2(float16_t(a), float16_t(b))); }
-
 void store(int buf, int tid)
 {
     [[unroll]] for (int q = 0; q < PER; q++)
@@ -111,8 +110,7 @@ void store(int buf, int tid)
         if (u < UNITS)
         {
             const int g = u / PIXELS, pix = u % PIXELS, r = q * 8;
-            Ps[buf * PATCH + pix * Q + g] = uvec4(pack2(reg[r], reg[r + 1]), pack2(reg[r + 2], reg[r + 3]),
-                                                  pack2(reg[r + 4], reg[r + 5]), pack2(reg[r + 6], reg[r + 7]));
+            Ps[buf * PATCH + pix * Q + g] = kiln_pack_f16x8(reg[r], reg[r + 1], reg[r + 2], reg[r + 3], reg[r + 4], reg[r + 5], reg[r + 6], reg[r + 7]);
         }
     }
 }
