@@ -12,6 +12,12 @@ internal enum ValueKind
     ParameterGradient,
     /// <summary>An optimizer's running state (Adam's moments): kept across steps, starts at zero.</summary>
     OptimizerState,
+    /// <summary>
+    /// Computed from parameters alone each step (a weight packed into a kernel's layout or flipped for a gradient): kept
+    /// in a buffer of its own rather than in the shared transient memory, so the pass that writes it conflicts with no
+    /// earlier step's reuse of those bytes and runs in the schedule's first level, beside the others like it.
+    /// </summary>
+    Derived,
     /// <summary>Lives only between its first and last use in the schedule: memory shared by liveness.</summary>
     Transient,
 }

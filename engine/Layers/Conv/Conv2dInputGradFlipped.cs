@@ -30,7 +30,7 @@ internal sealed class Conv2dInputGradFlipped : IConv2dInputGrad
     public void Emit(Emitter e, ConvAttributes a, Value dy, Value w, Value dx, string label)
     {
         var t = Transposed(a);
-        var flipped = e.NewValue(new Shape(a.InChannels, a.OutChannels / a.Groups, a.Kernel.H, a.Kernel.W), ValueKind.Transient, $"{label}.flipped_weight");
+        var flipped = e.NewValue(new Shape(a.InChannels, a.OutChannels / a.Groups, a.Kernel.H, a.Kernel.W), ValueKind.Derived, $"{label}.flipped_weight");
         var spec = new KernelSpec("conv2d/conv2d.flip_weight", KernelSpec.Buffers(2), 4,
             new[] { (uint)a.Kernel.H, (uint)a.Kernel.W, (uint)a.Groups, (uint)a.InChannels, (uint)a.OutChannels }, Emitter.ElementwiseLocal);
         long count = flipped.Shape.Elements;

@@ -32,7 +32,7 @@ internal static class ConvForward
     /// <summary>
     /// One of an entry's candidates, dispatched on the layer's values: every conv-forward kernel binds x, w, bias (w's
     /// buffer when there is none), y; one with a prepare pass binds, in place of w, the weight that pass writes into a
-    /// transient value.
+    /// value of its own (<see cref="ValueKind.Derived"/>).
     /// </summary>
     public static void Dispatch(Emitter e, TuneCandidate c, Value x, Value w, Value? bias, Value y, string label)
     {
@@ -40,7 +40,7 @@ internal static class ConvForward
         if (c.Prepare is { } p)
         {
             if (p.Input != 1) throw new InvalidOperationException($"{label}: a conv-forward candidate can only prepare its weight (binding 1), not binding {p.Input}.");
-            var packed = e.NewValue(new Shape(p.Elements), ValueKind.Transient, $"{label}.packed_weight", p.Type);
+            var packed = e.NewValue(new Shape(p.Elements), ValueKind.Derived, $"{label}.packed_weight", p.Type);
             e.Dispatch(p.Spec, p.Groups, p.Push, $"{label}.pack", Arg.In(w), Arg.Out(packed));
             args[1] = Arg.In(packed);
         }

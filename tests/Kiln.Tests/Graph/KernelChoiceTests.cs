@@ -1,4 +1,5 @@
 using Kiln.Layers;
+using Kiln.Models;
 using NUnit.Framework;
 
 namespace Kiln.Tests.Graph;
@@ -141,6 +142,23 @@ public sealed class KernelChoiceTests
         Assert.That(conv.Groups, Is.EqualTo("24x1x1"));
     }
 
+    /// <summary>
+    /// The packed weights have buffers of their own (ValueKind.Derived), not bytes of the shared transient memory that an
+    /// earlier layer used, so every packing runs in the plan's first level: no barrier of its own before its conv.
+    /// </summary>
+    [Test]
+    public void WeightPacking_RunsInTheFirstLevel()
+    {
+        var plan = DenoiseUNet.Build().Plan(TensorCores, new CompileOptions
+        {
+            InputShapes = new Dictionary<string, Shape> { ["x"] = new Shape(1, DenoiseUNet.InputChannels, 96, 160) },
+            Precision = Precision.Fp16,
+        });
+        var packs = plan.Dispatches.Where(d => d.Kernel == "conv2d/conv2d.pack_weight_f16").ToList();
+        Assert.That(packs, Has.Count.GreaterThan(10));
+        Assert.That(packs.Select(d => d.Level), Has.All.EqualTo(0), string.Join(", ", packs.Select(d => $"{d.Label} L{d.Level}")));
+    }
+
     [Test]
     public void PatchConv_TilesImagesBy8RowsOf16AndPacksTheWeightFirst()
     {
@@ -158,6 +176,7 @@ public sealed class KernelChoiceTests
         var conv = plan.Dispatches.Single(d => d.Label == "conv.fwd");
         Assert.That(labels.IndexOf(pack.Label), Is.LessThan(labels.IndexOf(conv.Label)));
         Assert.That(pack.Kernel, Is.EqualTo("conv2d/conv2d.pack_weight_f16"));
+        Assert.That(pack.Level, Is.EqualTo(0), "the packing depends on the weight alone");
         Assert.That(pack.Groups, Is.EqualTo($"{(9 * 128 * 64 + 255) / 256}x1x1"));
         Assert.That(conv.Kernel, Is.EqualTo(Patch + F16));
         Assert.That(conv.Groups, Is.EqualTo("32x1x1"));
