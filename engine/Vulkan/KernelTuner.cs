@@ -20,7 +20,7 @@ internal sealed record TuneCandidate(string Name, KernelSpec Spec, (uint X, uint
 /// The first pass of a <see cref="TuneCandidate"/> that reads one input in a layout of its own: a dispatch binding
 /// (input <paramref name="Input"/>, scratch) that writes <paramref name="Elements"/> values of <paramref name="Type"/>
 /// into the scratch, which the candidate then binds in place of that input. Part of the candidate's cost: timed with it,
-/// and emitted before it in the graph (the scratch a transient value).
+/// and emitted before it in the graph (the scratch a value of its own, <see cref="Kiln.Graph.ValueKind.Derived"/>).
 /// </summary>
 internal sealed record TunePrepare(KernelSpec Spec, (uint X, uint Y, uint Z) Groups, byte[] Push, int Input, int Elements, ElementType Type)
 {
