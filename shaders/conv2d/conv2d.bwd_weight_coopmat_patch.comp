@@ -1,24 +1,25 @@
 #version 450
-// Convolution weight gradient, stride 1 and dilation 1, on tensor cores (VK_KHR_cooperative_matrix) for Precision.Fp16,
-// staging each input element once per pixel tile rather than once per kernel tap (IConv2dWeightGrad's operation):
-//   dw[c1, c2, ky, kx] = sum over b, y, x of P[b, c1, y, x] * Q[b, c2, y - PH + ky, x - PW + kx]
+// Convolution weight gradient on tensor cores (VK_KHR_cooperative_matrix) for Precision.Fp16, staging each input element
+// once per pixel tile rather than once per kernel tap (IConv2dWeightGrad's operation):
+//   dw[c1, c2, ky, kx] = sum over b, y, x of P[b, c1, y, x] * Q[b, c2, y SH - PH + ky DH, x SW - PW + kx DW]
 // (Conv2d: P = dY, Q = x; ConvTranspose2d: P = x, Q = dY). Per tap a GEMM over the pixels: M = C1, N = C2, K = pixels.
 // A workgroup owns BM = S * SG_M rows (c1) by BN = S * SG_N columns (c2) of every tap; subgroup (sgm, sgn) one S x S
 // block of each of the KH * KW taps (one accumulator per tap: kernels up to 3 x 3). The pixels run in tiles of TR rows
 // by TW = S columns of one image: each tile stages P's [BM, TR * TW] block (row-major, pixels innermost) and Q's patch
-// of (TR + KH - 1) x (TW + KW - 1) pixels of BN channels (channel-innermost, 16-byte units of 8 channels) in shared
-// memory; then for every tile row r the subgroup loads its A = P[rows, row r] once and, per tap, B = the S patch pixels
-// of row r + ky from column kx (a row-major matrix: pixels by channels) and multiplies. The next tile is loaded into
+// of PR = (TR - 1) SH + (KH - 1) DH + 1 by PC = (TW - 1) SW + (KW - 1) DW + 1 pixels of BN channels (channel-innermost,
+// 16-byte units of 8 channels) in shared memory; then for every tile row r the subgroup loads its A = P[rows, row r]
+// once and, per tap, B = the S patch pixels of row r SH + ky DH from column kx DW, SW apart (a row-major matrix: pixels
+// by channels), and multiplies. The next tile is loaded into
 // registers while this one is multiplied (two barriers per tile). With TILES (specialization 9) > 0 the pixel tiles are
 // split over z: workgroup z takes tiles [z * TILES, (z + 1) * TILES) and writes its partial sums into slice z of a
 // [splits, C1 * C2 * KH * KW] buffer, which reduce/partials adds in split order; with 0 one split writes dw.
 // The epilogue goes through a per-subgroup f32 S x S staging tile (dw's taps are innermost: not a matrix layout).
-// Shared memory: PR * PC * (BN + 8) * 2 + BM * (TR * TW + 8) * 2 + SG_M * SG_N * S * S * 4 bytes (PR = TR + KH - 1,
-// PC = TW + KW - 1; S = 16, 4 x 2 subgroups, 8 rows, 3x3: 39.8 KiB). At most UNITS_MAX 16-byte units of each operand
+// Shared memory: PR * PC * (BN + 8) * 2 + BM * (TR * TW + 8) * 2 + SG_M * SG_N * S * S * 4 bytes (S = 16, 4 x 2
+// subgroups, 8 rows, 3x3, stride 1: 39.8 KiB). At most UNITS_MAX 16-byte units of each operand
 // per invocation and tile (Conv2dWeightGradCoopMatPatch.Fits).
 // Bindings: 0 P [N,C1,AH,AW] (act_t)  1 Q [N,C2,QH,QW] (act_t)  2 dw [C1,C2,KH,KW] or partials [splits, that] (float)
 // Specialization: 0 KH, 1 KW, 2 PH, 3 PW, 4 SG_M, 5 SG_N, 6 TR (tile rows), 7 S (the matrices' size), 8 SGS (the
-//                 subgroup size), 9 TILES (pixel tiles per split; 0: no split)
+//                 subgroup size), 9 TILES (pixel tiles per split; 0: no split), 10 SH, 11 SW, 12 DH, 13 DW
 // Push constants: n, c1, c2, ah, aw, qh, qw
 // Dispatch: x = ceil(C2 / BN), y = ceil(C1 / BM), z = splits; local x = SGS * SG_M * SG_N
 #extension GL_KHR_cooperative_matrix : require
@@ -32,7 +33,7 @@
 #include "pack_f16.glsl"
 
 #define TAPS_MAX 9
-#define UNITS_MAX 8
+#define UNITS_MAX 16
 
 layout(constant_id = 0) const int KH = 3;
 layout(constant_id = 1) const int KW = 3;
@@ -44,11 +45,15 @@ layout(constant_id = 6) const int TR = 8;
 layout(constant_id = 7) const int S = 16;
 layout(constant_id = 8) const int SGS = 32;
 layout(constant_id = 9) const int TILES = 0;
+layout(constant_id = 10) const int SH = 1;
+layout(constant_id = 11) const int SW = 1;
+layout(constant_id = 12) const int DH = 1;
+layout(constant_id = 13) const int DW = 1;
 
 const int TAPS = KH * KW;
 const int BM = S * SG_M, BN = S * SG_N;
 const int TW = S;
-const int PR = TR + KH - 1, PC = TW + KW - 1, PIXELS = PR * PC;
+const int PR = (TR - 1) * SH + (KH - 1) * DH + 1, PC = (TW - 1) * SW + (KW - 1) * DW + 1, PIXELS = PR * PC;
 const int QP = (BN + 8) / 8;               // uvec4 per patch pixel (BN channels and 8 of padding)
 const int LDA = TR * TW + 8;               // f16 per P row in shared memory
 const int QA = LDA / 8;                    // uvec4 per P row
@@ -104,7 +109,7 @@ void load(int t, int m0, int n0, int tid)
     [[unroll]] for (int k = 0; k < Q_PER; k++)
     {
         const int u = tid + k * THREADS, g = u / PIXELS, pix = u % PIXELS;
-        const int iy = y0 + pix / PC - PH, ix = x0 + pix % PC - PW;
+        const int iy = y0 * SH + pix / PC - PH, ix = x0 * SW + pix % PC - PW;
         const bool ok = u < Q_UNITS && iy >= 0 && iy < p.qh && ix >= 0 && ix < p.qw;
         const int left = p.c2 - n0 - g * 8;
         const int base = ((b * p.c2 + n0 + g * 8) * p.qh + iy) * p.qw + ix;
@@ -165,9 +170,10 @@ void main()
             [[unroll]] for (int ky = 0; ky < KH; ky++)
                 [[unroll]] for (int kx = 0; kx < KW; kx++)
                 {
-                    // S patch pixels of row r + ky from column kx (rows) by this subgroup's S channels (columns).
+                    // The S row-r pixels' inputs at the tap (rows, SW patch pixels apart) by this subgroup's S channels (columns).
                     coopmat<float16_t, gl_ScopeSubgroup, S, S, gl_MatrixUseB> bm;
-                    coopMatLoad(bm, Qs, uint(((r + ky) * PC + kx) * QP + sgn * S / 8), uint(QP), gl_CooperativeMatrixLayoutRowMajor);
+                    coopMatLoad(bm, Qs, uint(((r * SH + ky * DH) * PC + kx * DW) * QP + sgn * S / 8), uint(SW * QP),
+                                gl_CooperativeMatrixLayoutRowMajor);
                     acc[ky * KW + kx] = coopMatMulAdd(a, bm, acc[ky * KW + kx]);
                 }
         }

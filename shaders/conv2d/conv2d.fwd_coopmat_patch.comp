@@ -1,14 +1,15 @@
 #version 450
-// 2-D convolution forward, stride 1 and dilation 1, on tensor cores (VK_KHR_cooperative_matrix) for Precision.Fp16,
-// staging each input element once per step rather than once per kernel tap:
-//   Y[co, oy, ox] = act(bias[co] + sum over ci, ky, kx of W[co, ci, ky, kx] * X[ci, oy + ky - PH, ox + kx - PW]).
+// 2-D convolution forward on tensor cores (VK_KHR_cooperative_matrix) for Precision.Fp16, staging each input element
+// once per step rather than once per kernel tap:
+//   Y[co, oy, ox] = act(bias[co] + sum over ci, ky, kx of W[co, ci, ky, kx] * X[ci, oy*SH + ky*DH - PH, ox*SW + kx*DW - PW]).
 // A workgroup computes BM = 2S * SG_M output channels by a TH x TW tile of one image's output pixels (TW = S columns,
 // TH = TN * SG_N rows); subgroup (sgm, sgn) computes 2S channels by TN output rows, each row an S x S accumulator
 // (S x S x S f16*f16+f32 matrices: S = 16 on NVIDIA, 8 on lavapipe; the subgroups are SGS invocations wide).
 // The reduction runs over the input channels in steps of CK = 16. Each step stages the tile's input patch with its
-// halo, (TH + KH - 1) x (TW + KW - 1) pixels of CK channels, into shared memory channel-innermost (LDP f16 per pixel,
-// 16-byte aligned), so that for every tap (ky, kx) the S x S operand "channels x S consecutive pixels of output row r"
-// is one column-major matrix load at pixel (r + ky, kx) with stride LDP: the KH * KW taps share one patch, and a patch
+// halo, PR = (TH - 1) SH + (KH - 1) DH + 1 rows by PC = (TW - 1) SW + (KW - 1) DW + 1 columns of CK channels, into
+// shared memory channel-innermost (LDP f16 per pixel, 16-byte aligned), so that for every tap (ky, kx) the S x S
+// operand "channels x S pixels of output row r" is one column-major matrix load at patch pixel (r SH + ky DH, kx DW)
+// with stride SW * LDP (the output pixels' inputs lie SW apart): the KH * KW taps share one patch, and a patch
 // pixel is 8 channels packed into one 16-byte shared store. The weights come pre-packed to f16 by
 // conv2d.pack_weight_f16.comp as [KH*KW, COP, CIP] (rows padded with zeros to the tiles) and are loaded straight from
 // global memory (every workgroup reads the same few KiB: cache hits). The step's patch is loaded into registers before
@@ -16,13 +17,13 @@
 // The accumulators start from the bias (a shared BM x S tile of it); the activation is applied per element, and a tile
 // wholly inside Y with 16-byte aligned rows (OW and OH * OW multiples of 8) is stored straight to Y as act_t; edge
 // tiles go through a per-subgroup staging tile with bounds checks.
-// Shared memory: 2 * PR * PC * LDP * 2 + BM * S * 4 + SG_M * SG_N * S * S * 4 bytes (PR = TH + KH - 1, PC = TW + KW - 1;
-// S = 16, SG_M = 2, 3x3: 25.5 KiB). The registers hold at most UNITS_MAX patch units (8 channels of one pixel) per
+// Shared memory: 2 * PR * PC * LDP * 2 + BM * S * 4 + SG_M * SG_N * S * S * 4 bytes (S = 16, SG_M = 2, 3x3, stride 1:
+// 25.5 KiB). The registers hold at most UNITS_MAX patch units (8 channels of one pixel) per
 // invocation: the host picks only tiles within it (Conv2dCoopMatPatch.Fits).
 // Bindings: 0 x [N,Cin,H,W] (act_t)  1 wp [KH*KW, COP, CIP] (float16_t)  2 bias [Cout] (float; unused when HAS_BIAS=0)
 //           3 y [N,Cout,OH,OW] (act_t)
 // Specialization: 0 KH, 1 KW, 2 PH, 3 PW, 4 HAS_BIAS, 5 ACT, 6 SLOPE (float), 7 SG_M, 8 SG_N, 9 TN, 10 S (the matrices'
-//                 size), 11 SGS (the subgroup size)
+//                 size), 11 SGS (the subgroup size), 12 SH, 13 SW, 14 DH, 15 DW
 // Push constants: n, cin, cout, h, w, oh, ow, cop, cip
 // Dispatch: x = N * ceil(OH / TH) * ceil(OW / TW) pixel tiles (columns fastest), y = ceil(Cout / BM) channel tiles;
 //           local x = SGS * SG_M * SG_N
@@ -52,6 +53,10 @@ layout(constant_id = 8) const int SG_N = 2;
 layout(constant_id = 9) const int TN = 4;
 layout(constant_id = 10) const int S = 16;
 layout(constant_id = 11) const int SGS = 32;
+layout(constant_id = 12) const int SH = 1;
+layout(constant_id = 13) const int SW = 1;
+layout(constant_id = 14) const int DH = 1;
+layout(constant_id = 15) const int DW = 1;
 
 const int CK = 16;                         // input channels per step
 const int LDP = CK + 8;                    // f16 per patch pixel: 48 bytes, 16-byte aligned, 8 pixels of a warp's
@@ -59,7 +64,7 @@ const int LDP = CK + 8;                    // f16 per patch pixel: 48 bytes, 16-
 const int Q = LDP / 8;                     // uvec4 per patch pixel
 const int BM = TM * S * SG_M;              // output channels per workgroup tile
 const int TH = TN * SG_N, TW = S;          // output rows and columns per workgroup tile
-const int PR = TH + KH - 1, PC = TW + KW - 1;
+const int PR = (TH - 1) * SH + (KH - 1) * DH + 1, PC = (TW - 1) * SW + (KW - 1) * DW + 1;
 const int PIXELS = PR * PC;                // patch pixels
 const int UNITS = PIXELS * (CK / 8);       // 16-byte units per patch and step
 const int PATCH = PIXELS * Q;              // uvec4 per patch buffer
@@ -130,7 +135,7 @@ void main()
     [[unroll]] for (int q = 0; q < PER; q++)
     {
         const int u = tid + q * THREADS, g = u / PIXELS, pix = u % PIXELS;
-        const int iy = oy0 + pix / PC - PH, ix = ox0 + pix % PC - PW;
+        const int iy = oy0 * SH + pix / PC - PH, ix = ox0 * SW + pix % PC - PW;
         unitOffset[q] = ((b * p.cin + g * 8) * p.h + iy) * p.w + ix;
         if (u < UNITS && iy >= 0 && iy < p.h && ix >= 0 && ix < p.w) unitInside |= 1u << q;
     }
@@ -169,9 +174,9 @@ void main()
                                     gl_CooperativeMatrixLayoutRowMajor);
                     [[unroll]] for (int j = 0; j < TN; j++)
                     {
-                        // Channels c0 + kk.. (rows) by the S pixels of output row sgn * TN + j shifted by the tap (columns).
+                        // Channels c0 + kk.. (rows) by the inputs of the S pixels of output row sgn * TN + j at the tap (columns).
                         coopmat<float16_t, gl_ScopeSubgroup, S, S, gl_MatrixUseB> bm;
-                        coopMatLoad(bm, Ps, uint(cur * PATCH + ((sgn * TN + j + ky) * PC + kx) * Q + kk / 8), uint(Q),
+                        coopMatLoad(bm, Ps, uint(cur * PATCH + (((sgn * TN + j) * SH + ky * DH) * PC + kx * DW) * Q + kk / 8), uint(SW * Q),
                                     gl_CooperativeMatrixLayoutColumnMajor);
                         [[unroll]] for (int i = 0; i < TM; i++) acc[i][j] = coopMatMulAdd(a[i], bm, acc[i][j]);
                     }

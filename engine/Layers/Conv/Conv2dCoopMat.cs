@@ -17,7 +17,8 @@ namespace Kiln.Layers;
 /// activations into fp16 tiles cost more than the tensor cores saved there. So on a GPU it takes
 /// the layers with at least <see cref="WideChannels"/> output channels or at most <see cref="FewPixels"/> output
 /// pixels, and leaves the rest to the direct kernel; on a CPU device (lavapipe emulates the matrices) it runs only when
-/// named (CompileOptions.PreferKernels), which is how the tests check it there.
+/// named (CompileOptions.PreferKernels), which is how the tests check it there. The layers <see cref="Conv2dCoopMatPatch"/>
+/// takes (strides and dilations up to 2, kernels spanning up to 5 pixels) go to that kernel first: it ranks higher.
 /// </summary>
 internal sealed class Conv2dCoopMat : IConv2dForward
 {

@@ -4,11 +4,12 @@ using Kiln.Vulkan;
 namespace Kiln.Layers;
 
 /// <summary>
-/// shaders/conv2d/conv2d.fwd_coopmat_patch.comp: the stride-1, dilation-1 convolution on tensor cores (KHR cooperative
-/// matrices, fp16 operands, f32 accumulation) under <see cref="Precision.Fp16"/>, for the 3x3 layers that make up the
-/// UNets. Where <see cref="Conv2dCoopMat"/> stages an im2col tile (every input element once per kernel tap, each a
-/// scalar load, store and index computation), this kernel stages the output tile's input patch with its halo once per
-/// 16 input channels, 8 channels to a 16-byte shared store, and reads all KH x KW taps from it as shifted matrix loads;
+/// shaders/conv2d/conv2d.fwd_coopmat_patch.comp: the convolution on tensor cores (KHR cooperative matrices, fp16
+/// operands, f32 accumulation) under <see cref="Precision.Fp16"/> for kernels that reach at most 5 input pixels per axis,
+/// stride and dilation up to 2: the UNets' 3x3 layers, an autoencoder's strided ones. Where <see cref="Conv2dCoopMat"/>
+/// stages an im2col tile (every input element once per kernel tap, each a scalar load, store and index computation),
+/// this kernel stages the output tile's input patch with its halo once per 16 input channels, 8 channels to a 16-byte
+/// shared store, and reads all KH x KW taps from it as shifted (and, for a stride, strided) matrix loads;
 /// the weights are packed to f16 in the matrices' layout by a pass of their own (conv2d.pack_weight_f16.comp, a
 /// <see cref="TunePrepare"/>: a few KiB per layer and step) and loaded straight from global memory. Per multiply-add it
 /// stages about a tenth of what the im2col kernel does (3x3, 16 input channels per step: 2 x 180 patch units
@@ -30,46 +31,62 @@ internal sealed class Conv2dCoopMatPatch : IConv2dForward
     /// <summary>Patch units (8 channels of one pixel) an invocation stages per step, at most (the shader's UNITS_MAX).</summary>
     const int UnitsMax = 16;
 
-    public bool Supports(DeviceInfo device) => CooperativeMatrixKernels.Usable(device) && Tiles(device, 16, 3, 3).Any();
+    public bool Supports(DeviceInfo device) => CooperativeMatrixKernels.Usable(device) && Tiles(device, Largest, 16).Any();
 
     /// <summary>lavapipe emulates the matrices (slower than its direct kernel): there the kernel runs only when named.</summary>
     public bool PreferredOn(DeviceInfo device) => !device.IsCpu;
 
     /// <summary>
-    /// Stride and dilation 1, groups of 1, kernels up to 5 x 5 (the patch of a larger one outgrows the staging
-    /// registers of the smaller tiles), at least 16 output channels, and pixel tiles within the workgroup counts (at
-    /// the smallest tile, 8 x 8 pixels).
+    /// Groups of 1, stride and dilation up to 2, kernels whose taps span at most 5 input pixels per axis ((K - 1) D + 1:
+    /// a larger patch outgrows the staging registers and shared memory of the tiles), at least 16 output channels, and
+    /// pixel tiles within the workgroup counts (at the smallest tile, 4 x 8 pixels).
     /// </summary>
     public bool Accepts(ConvAttributes a, Shape x, Shape y) =>
-        a.Groups == 1 && a.Stride == (1, 1) && a.Dilation == (1, 1) && a.Kernel.H <= 5 && a.Kernel.W <= 5 && y[1] >= 16 &&
-        (long)y[0] * ((y[2] + 7) / 8) * ((y[3] + 7) / 8) <= 65535;
+        a.Groups == 1 && a.Stride.H <= 2 && a.Stride.W <= 2 && a.Dilation.H <= 2 && a.Dilation.W <= 2 &&
+        Extent(a.Kernel.H, a.Dilation.H) <= 5 && Extent(a.Kernel.W, a.Dilation.W) <= 5 && y[1] >= 16 &&
+        (long)y[0] * ((y[2] + 3) / 4) * ((y[3] + 7) / 8) <= 65535;
+
+    /// <summary>Input pixels a kernel's taps span along one axis.</summary>
+    static int Extent(int k, int dilation) => (k - 1) * dilation + 1;
+
+    /// <summary>The input patch of <paramref name="rows"/> x <paramref name="cols"/> output pixels: its rows and columns.</summary>
+    static (int Rows, int Cols) Patch(ConvAttributes a, int rows, int cols) =>
+        ((rows - 1) * a.Stride.H + Extent(a.Kernel.H, a.Dilation.H), (cols - 1) * a.Stride.W + Extent(a.Kernel.W, a.Dilation.W));
 
     /// <summary>The workgroup's shared memory: two patch buffers (LDP = 24 f16 per pixel), the bias tile and one f32 S x S staging tile per subgroup.</summary>
-    internal static long SharedBytes(int s, int sgm, int sgn, int tn, int kh, int kw) =>
-        2L * (tn * sgn + kh - 1) * (s + kw - 1) * (ChannelStep + 8) * 2 + 2L * s * sgm * s * 4 + (long)sgm * sgn * s * s * 4;
+    internal static long SharedBytes(ConvAttributes a, int s, int sgm, int sgn, int tn)
+    {
+        var (pr, pc) = Patch(a, tn * sgn, s);
+        return 2L * pr * pc * (ChannelStep + 8) * 2 + 2L * s * sgm * s * 4 + (long)sgm * sgn * s * s * 4;
+    }
 
     /// <summary>Whether a workgroup of <paramref name="sgm"/> x <paramref name="sgn"/> subgroups of <paramref name="tn"/>
     /// output rows each fits the device (workgroup size, shared memory) and the shader's staging registers.</summary>
-    internal static bool Fits(DeviceInfo device, int s, int sgm, int sgn, int tn, int kh, int kw)
+    internal static bool Fits(DeviceInfo device, ConvAttributes a, int s, int sgm, int sgn, int tn)
     {
         int threads = (int)device.SubgroupSize * sgm * sgn;
-        int units = (tn * sgn + kh - 1) * (s + kw - 1) * (ChannelStep / 8);
+        var (pr, pc) = Patch(a, tn * sgn, s);
+        int units = pr * pc * (ChannelStep / 8);
         return tn is >= 1 and <= 4 && threads <= device.MaxWorkgroupInvocations && (units + threads - 1) / threads <= UnitsMax &&
-               SharedBytes(s, sgm, sgn, tn, kh, kw) <= device.MaxSharedMemoryBytes;
+               SharedBytes(a, s, sgm, sgn, tn) <= device.MaxSharedMemoryBytes;
     }
 
     /// <summary>
     /// The tuner's candidates (its default first) as (subgroups along the channels, subgroups along the rows, rows per
     /// subgroup): 2 S channels per subgroup, the fewest subgroups that cover Cout (<see cref="Conv2dCoopMat.SubgroupsM"/>),
-    /// by 2 subgroups of 4 rows (8 x S pixels); then 4 subgroups of 2 rows (more warps, fewer registers), 2 of 2 (a
-    /// 4-row tile for small images) and half the channel subgroups. Those that <see cref="Fits"/> the device.
+    /// by 2 subgroups of 4 rows (8 x S pixels); then 4 subgroups of 2 rows (more warps, fewer registers), 2 of 2 and 4 of
+    /// 1 (4-row tiles: small images, and the larger patches of strided layers) and half the channel subgroups. Those that
+    /// <see cref="Fits"/> the device.
     /// </summary>
-    internal static IEnumerable<(int M, int N, int Rows)> Tiles(DeviceInfo device, int cout, int kh, int kw)
+    internal static IEnumerable<(int M, int N, int Rows)> Tiles(DeviceInfo device, ConvAttributes a, int cout)
     {
         int s = device.CooperativeMatrixF16Size, m = Conv2dCoopMat.SubgroupsM(cout, s);
-        var all = new[] { (m, 2, 4), (m, 4, 2), (m, 2, 2), (Math.Max(1, m / 2), 2, 4) };
-        return all.Distinct().Where(t => Fits(device, s, t.Item1, t.Item2, t.Item3, kh, kw));
+        var all = new[] { (m, 2, 4), (m, 4, 2), (m, 2, 2), (m, 4, 1), (Math.Max(1, m / 2), 2, 4) };
+        return all.Distinct().Where(t => Fits(device, a, s, t.Item1, t.Item2, t.Item3));
     }
+
+    /// <summary>The layer Supports checks a device against: the largest patch Accepts takes (5-pixel span, stride 2).</summary>
+    static readonly ConvAttributes Largest = new(16, 16, (3, 3), (2, 2), (2, 2), (2, 2), 1, true);
 
     public void Emit(Emitter e, ConvAttributes a, Value x, Value w, Value? bias, Value y, Activation act, float slope, string label)
     {
@@ -92,7 +109,7 @@ internal sealed class Conv2dCoopMatPatch : IConv2dForward
             e.ElementwiseGroups(packed), PushConstants.Ints(packed, cout, cin, taps, cop, cip), Input: 1, packed, ElementType.F16);
         var push = PushConstants.Ints(n, cin, cout, h, wd, oh, ow, cop, cip);
         var result = new List<TuneCandidate>();
-        foreach (var (sgm, sgn, rows) in Tiles(e.Device, cout, a.Kernel.H, a.Kernel.W))
+        foreach (var (sgm, sgn, rows) in Tiles(e.Device, a, cout))
         {
             long tiles = (long)n * ((oh + rows * sgn - 1) / (rows * sgn)) * ((ow + s - 1) / s);
             if (tiles > e.Device.MaxWorkgroupCount[0]) continue;
@@ -100,6 +117,7 @@ internal sealed class Conv2dCoopMatPatch : IConv2dForward
             {
                 (uint)a.Kernel.H, (uint)a.Kernel.W, (uint)a.Padding.H, (uint)a.Padding.W, bias != null ? 1u : 0u, (uint)act,
                 KernelSpec.Word(slope), (uint)sgm, (uint)sgn, (uint)rows, (uint)s, (uint)subgroup,
+                (uint)a.Stride.H, (uint)a.Stride.W, (uint)a.Dilation.H, (uint)a.Dilation.W,
             };
             var spec = new KernelSpec(Module, KernelSpec.Buffers(4), 36, constants, (uint)(subgroup * sgm * sgn));
             var groups = ((uint)tiles, (uint)((cout + 2 * s * sgm - 1) / (2 * s * sgm)), 1u);

@@ -4,11 +4,11 @@ using Kiln.Vulkan;
 namespace Kiln.Layers;
 
 /// <summary>
-/// shaders/conv2d/conv2d.bwd_weight_coopmat_patch.comp: the weight gradient of stride-1, dilation-1 convolutions with
-/// kernels up to 3 x 3 on tensor cores under <see cref="Precision.Fp16"/> (the UNets' layers, Conv2d's and stride-1
-/// ConvTranspose2d's). Per pixel tile it stages the plain operand's block and the shifted operand's patch with its halo
-/// once, 8 channels or pixels to a 16-byte shared store, and reads every tap's operand from the patch as a shifted
-/// matrix load, where <see cref="Conv2dWeightGradCoopMat"/> stages an im2col tile (each element once per tap). The
+/// shaders/conv2d/conv2d.bwd_weight_coopmat_patch.comp: the weight gradient of convolutions with kernels up to 3 x 3,
+/// strides and dilations up to 2, on tensor cores under <see cref="Precision.Fp16"/> (the UNets' layers, an
+/// autoencoder's strided ones; Conv2d's and ConvTranspose2d's). Per pixel tile it stages the plain operand's block and
+/// the shifted operand's patch with its halo once, 8 channels or pixels to a 16-byte shared store, and reads every
+/// tap's operand from the patch as a shifted (and, for a stride, strided) matrix load, where <see cref="Conv2dWeightGradCoopMat"/> stages an im2col tile (each element once per tap). The
 /// pixel tiles are split over workgroups as the other weight-gradient kernels split their pixels
 /// (<see cref="Conv2dWeightGradTiled.Splits"/>), and reduce/partials adds the splits in order. Not yet run on a GPU: it
 /// ranks above the im2col kernel where it applies (the tuner times both), and on a CPU device runs only when named.
@@ -23,42 +23,57 @@ internal sealed class Conv2dWeightGradCoopMatPatch : IConv2dWeightGrad
 
     const string Module = "conv2d/conv2d.bwd_weight_coopmat_patch";
     /// <summary>16-byte units of each operand an invocation stages per tile, at most (the shader's UNITS_MAX).</summary>
-    const int UnitsMax = 8;
+    const int UnitsMax = 16;
 
-    public bool Supports(DeviceInfo device) => CooperativeMatrixKernels.Usable(device) && Tiles(device, 16, 16, 3, 3).Any();
+    public bool Supports(DeviceInfo device) => CooperativeMatrixKernels.Usable(device) && Tiles(device, Largest, 16, 16).Any();
 
     /// <summary>lavapipe emulates the matrices (slower than its serial kernel): there the kernel runs only when named.</summary>
     public bool PreferredOn(DeviceInfo device) => !device.IsCpu;
 
-    /// <summary>Stride and dilation 1, groups of 1, kernels up to 3 x 3 (one accumulator per tap), padding of at least 0, at least 16 rows (C1).</summary>
+    /// <summary>
+    /// Groups of 1, kernels up to 3 x 3 (one accumulator per tap), strides and dilations up to 2, padding of at least 0,
+    /// at least 16 rows (C1).
+    /// </summary>
     public bool Accepts(ConvAttributes a, Shape plain, Shape shifted) =>
-        a.Groups == 1 && a.Stride == (1, 1) && a.Dilation == (1, 1) && a.Kernel.H <= 3 && a.Kernel.W <= 3 &&
+        a.Groups == 1 && a.Stride.H <= 2 && a.Stride.W <= 2 && a.Dilation.H <= 2 && a.Dilation.W <= 2 && a.Kernel.H <= 3 && a.Kernel.W <= 3 &&
         a.Padding.H >= 0 && a.Padding.W >= 0 && plain[1] >= 16 && (long)plain[0] * plain[2] * plain[3] <= int.MaxValue;
 
+    /// <summary>The shifted operand's patch for a tile of <paramref name="rows"/> x <paramref name="cols"/> pixels: its rows and columns.</summary>
+    static (int Rows, int Cols) Patch(ConvAttributes a, int rows, int cols) =>
+        ((rows - 1) * a.Stride.H + (a.Kernel.H - 1) * a.Dilation.H + 1, (cols - 1) * a.Stride.W + (a.Kernel.W - 1) * a.Dilation.W + 1);
+
     /// <summary>The shared memory: the shifted operand's patch (BN + 8 f16 per pixel), the plain operand's block (TR * S + 8 f16 per row), one f32 S x S staging tile per subgroup.</summary>
-    internal static long SharedBytes(int s, int sgm, int sgn, int rows, int kh, int kw) =>
-        2L * (rows + kh - 1) * (s + kw - 1) * (s * sgn + 8) + 2L * s * sgm * (rows * s + 8) + 4L * sgm * sgn * s * s;
+    internal static long SharedBytes(ConvAttributes a, int s, int sgm, int sgn, int rows)
+    {
+        var (pr, pc) = Patch(a, rows, s);
+        return 2L * pr * pc * (s * sgn + 8) + 2L * s * sgm * (rows * s + 8) + 4L * sgm * sgn * s * s;
+    }
 
     /// <summary>Whether <paramref name="sgm"/> x <paramref name="sgn"/> subgroups and <paramref name="rows"/>-row pixel tiles fit the device and the shader's staging registers.</summary>
-    internal static bool Fits(DeviceInfo device, int s, int sgm, int sgn, int rows, int kh, int kw)
+    internal static bool Fits(DeviceInfo device, ConvAttributes a, int s, int sgm, int sgn, int rows)
     {
         int threads = (int)device.SubgroupSize * sgm * sgn;
-        long patchUnits = (long)(rows + kh - 1) * (s + kw - 1) * (s * sgn / 8), blockUnits = (long)s * sgm * (rows * s / 8);
+        var (pr, pc) = Patch(a, rows, s);
+        long patchUnits = (long)pr * pc * (s * sgn / 8), blockUnits = (long)s * sgm * (rows * s / 8);
         return threads <= device.MaxWorkgroupInvocations && (patchUnits + threads - 1) / threads <= UnitsMax &&
-               (blockUnits + threads - 1) / threads <= UnitsMax && SharedBytes(s, sgm, sgn, rows, kh, kw) <= device.MaxSharedMemoryBytes;
+               (blockUnits + threads - 1) / threads <= UnitsMax && SharedBytes(a, s, sgm, sgn, rows) <= device.MaxSharedMemoryBytes;
     }
+
+    /// <summary>The layer Supports checks a device against: the largest patch Accepts takes (3x3, dilation and stride 2).</summary>
+    static readonly ConvAttributes Largest = new(16, 16, (3, 3), (2, 2), (2, 2), (2, 2), 1, false);
 
     /// <summary>
     /// The tuner's candidates (its default first) as (subgroups along C1, subgroups along C2, tile rows): the fewest
     /// S-row subgroups (up to 4) that cover C1, by 1 or 2 S-column subgroups for C2, with 8-row tiles, then 4-row ones
-    /// and half the C1 subgroups; those that <see cref="Fits"/> the device.
+    /// (the larger patches of strided layers fit only those), half the C1 subgroups, and 2-row tiles; those that
+    /// <see cref="Fits"/> the device.
     /// </summary>
-    internal static IEnumerable<(int M, int N, int Rows)> Tiles(DeviceInfo device, int c1, int c2, int kh, int kw)
+    internal static IEnumerable<(int M, int N, int Rows)> Tiles(DeviceInfo device, ConvAttributes a, int c1, int c2)
     {
         int s = device.CooperativeMatrixF16Size;
         int m = c1 <= s ? 1 : c1 <= 2 * s ? 2 : 4, n = c2 <= s ? 1 : 2;
-        var all = new[] { (m, n, 8), (m, n, 4), (Math.Max(1, m / 2), n, 8) };
-        return all.Distinct().Where(t => Fits(device, s, t.Item1, t.Item2, t.Item3, kh, kw));
+        var all = new[] { (m, n, 8), (m, n, 4), (Math.Max(1, m / 2), n, 8), (m, n, 2) };
+        return all.Distinct().Where(t => Fits(device, a, s, t.Item1, t.Item2, t.Item3));
     }
 
     public IReadOnlyList<TuneCandidate> Candidates(Emitter e, ConvAttributes a, Value plain, Value shifted, Value dw)
@@ -68,7 +83,7 @@ internal sealed class Conv2dWeightGradCoopMatPatch : IConv2dWeightGrad
         int s = e.Device.CooperativeMatrixF16Size, subgroup = (int)e.Device.SubgroupSize;
         var push = PushConstants.Ints(n, c1, c2, ah, aw, qh, qw);
         var result = new List<TuneCandidate>();
-        foreach (var (sgm, sgn, rows) in Tiles(e.Device, c1, c2, a.Kernel.H, a.Kernel.W))
+        foreach (var (sgm, sgn, rows) in Tiles(e.Device, a, c1, c2))
         {
             uint gx = (uint)((c2 + s * sgn - 1) / (s * sgn)), gy = (uint)((c1 + s * sgm - 1) / (s * sgm));
             long tiles = (long)n * ((ah + rows - 1) / rows) * ((aw + s - 1) / s);
@@ -77,6 +92,7 @@ internal sealed class Conv2dWeightGradCoopMatPatch : IConv2dWeightGrad
             {
                 (uint)a.Kernel.H, (uint)a.Kernel.W, (uint)a.Padding.H, (uint)a.Padding.W, (uint)sgm, (uint)sgn, (uint)rows,
                 (uint)s, (uint)subgroup, splits > 1 ? (uint)tilesPerSplit : 0u,
+                (uint)a.Stride.H, (uint)a.Stride.W, (uint)a.Dilation.H, (uint)a.Dilation.W,
             };
             var spec = new KernelSpec(Module, KernelSpec.Buffers(3), 28, constants, (uint)(subgroup * sgm * sgn));
             result.Add(new TuneCandidate($"patch{sgm}x{sgn}r{rows}", spec, (gx, gy, (uint)splits), push)

@@ -21,7 +21,10 @@ internal static class ConvWeightGrad
         if (entries.Count == 0)
         {
             var entry = KernelRegistry.Choose<IConv2dWeightGrad>("conv2d.bwd_weight", plain.ElementType, plain.Layout, e, Accepts);
-            Dispatch(e, entry.Candidates(e, a, plain, shifted, dw)[0], plain, shifted, dw, label);
+            var candidates = entry.Candidates(e, a, plain, shifted, dw);
+            if (candidates.Count == 0)
+                throw new GraphException($"{label}: no tile of {entry.GetType().Name} fits {plain.Shape} x {shifted.Shape} on {e.Device.Name}.");
+            Dispatch(e, candidates[0], plain, shifted, dw, label);
             return;
         }
         var shape = $"{plain.Shape}x{shifted.Shape}->{dw.Shape}|k{a.Kernel.H}x{a.Kernel.W} s{a.Stride.H}x{a.Stride.W} p{a.Padding.H}x{a.Padding.W} " +

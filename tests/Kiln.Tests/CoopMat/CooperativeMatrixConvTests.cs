@@ -74,10 +74,10 @@ public sealed class CooperativeMatrixConvTests : CooperativeMatrixTest
     };
 
     /// <summary>
-    /// Layers for the patch kernels (stride and dilation 1): forward blocks stored straight to Y (output widths and planes
-    /// that are multiples of 8) and through the staging tile (odd sizes, Cout not a multiple of S), Cin not a multiple of
-    /// the 16-channel step, several steps, no padding, 1x1 and 5x5 kernels (the weight gradient's patch kernel takes up
-    /// to 3x3), up to 4 channel subgroups, a weight gradient split over the pixel tiles, a stride-1 transposed layer.
+    /// Layers for the patch kernels: forward blocks stored straight to Y (output widths and planes that are multiples of
+    /// 8) and through the staging tile (odd sizes, Cout not a multiple of S), Cin not a multiple of the 16-channel step,
+    /// several steps, no padding, 1x1 and 5x5 kernels (the weight gradient's patch kernel takes up to 3x3), up to 4
+    /// channel subgroups, strides and dilations of 2, a weight gradient split over the pixel tiles, transposed layers.
     /// </summary>
     static IEnumerable<TestCaseData> PatchLayers() => new[]
     {
@@ -90,19 +90,26 @@ public sealed class CooperativeMatrixConvTests : CooperativeMatrixTest
         Case("3x3_cout80_no_bias", new Conv2d(32, 80, 3, padding: 1, bias: false), new Shape(1, 32, 8, 8), Patch, WeightGradPatch),
         Case("3x3_split_pixels", new Conv2d(8, 16, 3, padding: 1), new Shape(2, 8, 48, 40), Patch, WeightGradPatch, "reduce/partials"),
         Case("transpose_3x3", new ConvTranspose2d(24, 16, 3, padding: 1), new Shape(2, 24, 9, 10), Patch, WeightGradPatch),
+        Case("3x3_stride2", new Conv2d(16, 32, 3, stride: 2, padding: 1), new Shape(2, 16, 17, 19), Patch, WeightGradPatch),
+        Case("4x4_stride2", new Conv2d(8, 24, 4, stride: 2, padding: 1), new Shape(1, 8, 16, 18), Patch, WeightGrad),
+        Case("3x3_dilation2", new Conv2d(16, 16, 3, padding: 2, dilation: 2), new Shape(1, 16, 12, 11), Patch, WeightGradPatch),
+        Case("1x1_stride2", new Conv2d(40, 16, 1, stride: 2), new Shape(1, 40, 13, 11), Patch, WeightGradPatch),
+        Case("transpose_3x3_stride2", new ConvTranspose2d(16, 24, 3, stride: 2, padding: 1, outputPadding: 1), new Shape(2, 16, 7, 9), WeightGradPatch),
     };
 
-    /// <summary>Random stride-1 layers (kernel 1, 3 or 5, padding up to half the kernel; sizes drawn), fixed seed.</summary>
+    /// <summary>Random layers of the patch forward (kernel 1 to 5, stride 1 or 2, dilation 2 for kernels up to 3, padding
+    /// up to half the span; sizes drawn), fixed seed.</summary>
     static IEnumerable<TestCaseData> RandomPatchLayers()
     {
         var rng = new Random(1127);
-        for (int made = 0; made < 8;)
+        for (int made = 0; made < 10;)
         {
-            int k = new[] { 1, 3, 3, 3, 5 }[rng.Next(5)], p = rng.Next(0, k / 2 + 1);
+            int k = new[] { 1, 2, 3, 3, 3, 5 }[rng.Next(6)], st = rng.Next(1, 3), d = k <= 3 && rng.Next(4) == 0 ? 2 : 1;
+            int p = rng.Next(0, ((k - 1) * d + 1) / 2 + 1);
             int cin = rng.Next(1, 71), cout = rng.Next(16, 101), h = rng.Next(3, 36), w = rng.Next(3, 36), n = rng.Next(1, 3);
-            if (h + 2 * p < k || w + 2 * p < k) continue;
+            if (h + 2 * p < (k - 1) * d + 1 || w + 2 * p < (k - 1) * d + 1) continue;
             made++;
-            yield return Case($"n{n}_{cin}to{cout}_{h}x{w}_k{k}p{p}", new Conv2d(cin, cout, k, 1, p), new Shape(n, cin, h, w), Patch, Pack,
+            yield return Case($"n{n}_{cin}to{cout}_{h}x{w}_k{k}s{st}p{p}d{d}", new Conv2d(cin, cout, k, st, p, d), new Shape(n, cin, h, w), Patch, Pack,
                 k <= 3 ? WeightGradPatch : WeightGrad);
         }
     }

@@ -68,8 +68,10 @@ public sealed class KernelChoiceTests
     {
         Assert.That(ConvKernel(TensorCores, new Conv2d(64, 96, 3, padding: 1), new Shape(1, 64, 40, 30), Precision.Fp16), Is.EqualTo(Patch + F16),
             "stride 1: the patch kernel");
-        Assert.That(ConvKernel(TensorCores, new Conv2d(64, 96, 3, stride: 2, padding: 1), new Shape(1, 64, 40, 30), Precision.Fp16), Is.EqualTo(CoopMat + F16),
-            "stride 2: the im2col kernel");
+        Assert.That(ConvKernel(TensorCores, new Conv2d(64, 96, 3, stride: 2, padding: 1), new Shape(1, 64, 40, 30), Precision.Fp16), Is.EqualTo(Patch + F16),
+            "stride 2: the patch kernel");
+        Assert.That(ConvKernel(TensorCores, new Conv2d(64, 96, 3, stride: 3, padding: 1), new Shape(1, 64, 40, 30), Precision.Fp16), Is.EqualTo(CoopMat + F16),
+            "stride 3: the im2col kernel");
     }
 
     [Test]
@@ -107,12 +109,14 @@ public sealed class KernelChoiceTests
             "8 output channels would waste most of a 32-channel tile");
         Assert.That(ConvKernel(TensorCores, new Conv2d(64, 64, 3, padding: 1, groups: 2), new Shape(1, 64, 20, 20), Precision.Fp16), Is.EqualTo(Direct + F16),
             "grouped convolutions are not an implicit GEMM of one weight matrix");
-        Assert.That(ConvKernel(TensorCores, new Conv2d(64, 64, 3, stride: 2, padding: 1), new Shape(1, 64, 1024, 1024), Precision.Fp16), Is.EqualTo(Direct + F16),
+        Assert.That(ConvKernel(TensorCores, new Conv2d(64, 64, 3, stride: 3, padding: 1), new Shape(1, 64, 1536, 1536), Precision.Fp16), Is.EqualTo(Direct + F16),
             "full-resolution 64-channel layers ran faster on the direct kernel than on the im2col one");
-        Assert.That(ConvKernel(TensorCores, new Conv2d(64, 64, 3, stride: 2, padding: 1), new Shape(1, 64, 256, 256), Precision.Fp16), Is.EqualTo(CoopMat + F16),
+        Assert.That(ConvKernel(TensorCores, new Conv2d(64, 64, 3, stride: 3, padding: 1), new Shape(1, 64, 384, 384), Precision.Fp16), Is.EqualTo(CoopMat + F16),
             "on few pixels the im2col tile wins");
         Assert.That(ConvKernel(TensorCores, new Conv2d(64, 64, 3, padding: 1), new Shape(1, 64, 512, 512), Precision.Fp16), Is.EqualTo(Patch + F16),
-            "the patch kernel takes stride-1 layers at any size");
+            "the patch kernel takes its layers at any size");
+        Assert.That(ConvKernel(TensorCores, new Conv2d(64, 64, 3, stride: 2, padding: 2, dilation: 2), new Shape(1, 64, 1024, 1024), Precision.Fp16), Is.EqualTo(Patch + F16),
+            "strides and dilations of 2 with a 5-pixel span too");
         Assert.That(ConvKernel(TensorCores, new Conv2d(64, 64, 7, padding: 3), new Shape(1, 64, 64, 64), Precision.Fp16), Is.EqualTo(CoopMat + F16),
             "kernels over 5 x 5 outgrow the patch kernel's staging");
     }
@@ -130,10 +134,10 @@ public sealed class KernelChoiceTests
     public void CooperativeMatrixConv_TilesPixelsBy128AndChannelsBy32PerSubgroup()
     {
         var net = new Network();
-        net.Output(net.Add(new Conv2d(64, 112, 3, stride: 2, padding: 1), "conv", net.Input("x")), "y");
+        net.Output(net.Add(new Conv2d(64, 112, 3, stride: 3, padding: 1), "conv", net.Input("x")), "y");
         var plan = net.Plan(TensorCores, new CompileOptions
         {
-            InputShapes = new Dictionary<string, Shape> { ["x"] = new Shape(2, 64, 60, 100) },
+            InputShapes = new Dictionary<string, Shape> { ["x"] = new Shape(2, 64, 90, 150) },
             Precision = Precision.Fp16,
         });
         // 2 * 30 * 50 = 3000 output pixels: 24 tiles of 128; 112 channels: 4 subgroups of 32 rows -> one 128-channel tile.
@@ -234,7 +238,8 @@ public sealed class KernelChoiceTests
 
     /// <summary>
     /// The weight gradient untuned: under Fp16 on tensor cores a cooperative-matrix kernel (groups of 1, 16 or more
-    /// rows; the patch kernel for stride 1 up to 3x3, else the im2col one), else on a GPU the tiled kernel, on lavapipe the direct one; never fp16 operands under Fp32.
+    /// rows; the patch kernel up to 3x3 with strides and dilations up to 2, else the im2col one), else on a GPU the
+    /// tiled kernel, on lavapipe the direct one; never fp16 operands under Fp32.
     /// </summary>
     [Test]
     public void WeightGradient_TakesTheCooperativeMatrixKernelUnderFp16OnTensorCores()
@@ -254,7 +259,8 @@ public sealed class KernelChoiceTests
         }
         var gpu = TensorCores;
         Assert.That(WeightGrad(gpu, new Conv2d(16, 32, 3, padding: 1), Precision.Fp16), Is.EqualTo("conv2d/conv2d.bwd_weight_coopmat_patch.f16"), "stride 1, 3x3: the patch kernel");
-        Assert.That(WeightGrad(gpu, new Conv2d(16, 32, 3, stride: 2, padding: 1), Precision.Fp16), Is.EqualTo("conv2d/conv2d.bwd_weight_coopmat.f16"), "stride 2: im2col");
+        Assert.That(WeightGrad(gpu, new Conv2d(16, 32, 3, stride: 2, padding: 1), Precision.Fp16), Is.EqualTo("conv2d/conv2d.bwd_weight_coopmat_patch.f16"), "stride 2: the patch kernel");
+        Assert.That(WeightGrad(gpu, new Conv2d(16, 32, 3, stride: 3, padding: 1), Precision.Fp16), Is.EqualTo("conv2d/conv2d.bwd_weight_coopmat.f16"), "stride 3: im2col");
         Assert.That(WeightGrad(gpu, new Conv2d(16, 32, 5, padding: 2), Precision.Fp16), Is.EqualTo("conv2d/conv2d.bwd_weight_coopmat.f16"), "5x5: im2col");
         Assert.That(WeightGrad(gpu, new Conv2d(16, 32, 3, padding: 1), Precision.Fp32), Is.EqualTo("conv2d/conv2d.bwd_weight_tiled"));
         Assert.That(WeightGrad(gpu, new Conv2d(16, 32, 3, padding: 1, groups: 2), Precision.Fp16), Is.EqualTo("conv2d/conv2d.bwd_weight_tiled.f16"), "groups");

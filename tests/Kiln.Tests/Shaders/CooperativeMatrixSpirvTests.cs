@@ -40,13 +40,15 @@ public sealed class CooperativeMatrixSpirvTests
 
     static IEnumerable<(Network Net, Dictionary<string, Shape> Inputs)> Networks()
     {
-        // 3x3 convolutions from 16 to 256 channels on few and many pixels, a strided 5x5 and a 1x1, then Linear layers.
+        // 3x3 convolutions from 16 to 256 channels on few and many pixels, a strided 5x5, a 1x1 and a 7x7 (the im2col
+        // kernels' layer: over the patch kernels' 5-pixel span), then Linear layers.
         foreach (var (cin, cout, size) in new[] { (9, 32, 64), (32, 64, 48), (64, 96, 32), (96, 256, 16), (40, 112, 24) })
         {
             var net = new Network();
             var y = net.Add(new Conv2d(cin, cout, 3, padding: 1), "conv", net.Input("x"));
             y = net.Add(new Conv2d(cout, 16, 5, stride: 2, padding: 2), "down", y);
             y = net.Add(new Conv2d(16, 48, 1), "pointwise", y);
+            y = net.Add(new Conv2d(48, 48, 7, padding: 3), "wide", y);
             net.Output(y, "y");
             net.SetLoss(new MseLoss(), y, net.Input("t"));
             var x = new Shape(2, cin, size, size);
