@@ -43,20 +43,13 @@ internal sealed class Conv2dCoopMatPatch : IConv2dForward
     /// </summary>
     public bool Accepts(ConvAttributes a, Shape x, Shape y) =>
         a.Groups == 1 && a.Stride.H <= 2 && a.Stride.W <= 2 && a.Dilation.H <= 2 && a.Dilation.W <= 2 &&
-        Extent(a.Kernel.H, a.Dilation.H) <= 5 && Extent(a.Kernel.W, a.Dilation.W) <= 5 && y[1] >= 16 &&
+        a.KernelSpan.H <= 5 && a.KernelSpan.W <= 5 && y[1] >= 16 &&
         (long)y[0] * ((y[2] + 3) / 4) * ((y[3] + 7) / 8) <= 65535;
-
-    /// <summary>Input pixels a kernel's taps span along one axis.</summary>
-    static int Extent(int k, int dilation) => (k - 1) * dilation + 1;
-
-    /// <summary>The input patch of <paramref name="rows"/> x <paramref name="cols"/> output pixels: its rows and columns.</summary>
-    static (int Rows, int Cols) Patch(ConvAttributes a, int rows, int cols) =>
-        ((rows - 1) * a.Stride.H + Extent(a.Kernel.H, a.Dilation.H), (cols - 1) * a.Stride.W + Extent(a.Kernel.W, a.Dilation.W));
 
     /// <summary>The workgroup's shared memory: two patch buffers (LDP = 24 f16 per pixel), the bias tile and one f32 S x S staging tile per subgroup.</summary>
     internal static long SharedBytes(ConvAttributes a, int s, int sgm, int sgn, int tn)
     {
-        var (pr, pc) = Patch(a, tn * sgn, s);
+        var (pr, pc) = a.InputPatch(tn * sgn, s);
         return 2L * pr * pc * (ChannelStep + 8) * 2 + 2L * s * sgm * s * 4 + (long)sgm * sgn * s * s * 4;
     }
 
@@ -65,7 +58,7 @@ internal sealed class Conv2dCoopMatPatch : IConv2dForward
     internal static bool Fits(DeviceInfo device, ConvAttributes a, int s, int sgm, int sgn, int tn)
     {
         int threads = (int)device.SubgroupSize * sgm * sgn;
-        var (pr, pc) = Patch(a, tn * sgn, s);
+        var (pr, pc) = a.InputPatch(tn * sgn, s);
         int units = pr * pc * (ChannelStep / 8);
         return tn is >= 1 and <= 4 && threads <= device.MaxWorkgroupInvocations && (units + threads - 1) / threads <= UnitsMax &&
                SharedBytes(a, s, sgm, sgn, tn) <= device.MaxSharedMemoryBytes;

@@ -38,14 +38,10 @@ internal sealed class Conv2dWeightGradCoopMatPatch : IConv2dWeightGrad
         a.Groups == 1 && a.Stride.H <= 2 && a.Stride.W <= 2 && a.Dilation.H <= 2 && a.Dilation.W <= 2 && a.Kernel.H <= 3 && a.Kernel.W <= 3 &&
         a.Padding.H >= 0 && a.Padding.W >= 0 && plain[1] >= 16 && (long)plain[0] * plain[2] * plain[3] <= int.MaxValue;
 
-    /// <summary>The shifted operand's patch for a tile of <paramref name="rows"/> x <paramref name="cols"/> pixels: its rows and columns.</summary>
-    static (int Rows, int Cols) Patch(ConvAttributes a, int rows, int cols) =>
-        ((rows - 1) * a.Stride.H + (a.Kernel.H - 1) * a.Dilation.H + 1, (cols - 1) * a.Stride.W + (a.Kernel.W - 1) * a.Dilation.W + 1);
-
     /// <summary>The shared memory: the shifted operand's patch (BN + 8 f16 per pixel), the plain operand's block (TR * S + 8 f16 per row), one f32 S x S staging tile per subgroup.</summary>
     internal static long SharedBytes(ConvAttributes a, int s, int sgm, int sgn, int rows)
     {
-        var (pr, pc) = Patch(a, rows, s);
+        var (pr, pc) = a.InputPatch(rows, s);
         return 2L * pr * pc * (s * sgn + 8) + 2L * s * sgm * (rows * s + 8) + 4L * sgm * sgn * s * s;
     }
 
@@ -53,7 +49,7 @@ internal sealed class Conv2dWeightGradCoopMatPatch : IConv2dWeightGrad
     internal static bool Fits(DeviceInfo device, ConvAttributes a, int s, int sgm, int sgn, int rows)
     {
         int threads = (int)device.SubgroupSize * sgm * sgn;
-        var (pr, pc) = Patch(a, rows, s);
+        var (pr, pc) = a.InputPatch(rows, s);
         long patchUnits = (long)pr * pc * (s * sgn / 8), blockUnits = (long)s * sgm * (rows * s / 8);
         return threads <= device.MaxWorkgroupInvocations && (patchUnits + threads - 1) / threads <= UnitsMax &&
                (blockUnits + threads - 1) / threads <= UnitsMax && SharedBytes(a, s, sgm, sgn, rows) <= device.MaxSharedMemoryBytes;
