@@ -1,8 +1,11 @@
 // Shared by shaders/mlp/*.comp: the fused MLP's shape (specialization constants) and its parameters.
 // A chain of L <= 8 Linear layers, widths W0 (input) .. WL (output), each <= 64; ACTl is the activation
-// after layer l (Kiln.Activation codes), SLOPE LeakyReLU's slope. Parameters are bound as 2L consecutive
-// buffers from MLP_PARAM_BASE: weight l [W(l+1), W(l)] then bias l [W(l+1)]; slots past 2L are bound to
-// any buffer and never read (declared only where MLP_PARAM_BASE is defined). Packed parameter order (partial gradients): w0, b0, w1, b1, ...
+// after layer l (Kiln.Activation codes), SLOPE LeakyReLU's slope; PAD pads every width to a multiple of
+// itself in the layouts of MlpCoopMatKernels (its matrices' size; 0 = no padding: every other entry).
+// Parameters are bound as 2L consecutive buffers from MLP_PARAM_BASE: weight l [W(l+1), W(l)] then bias l
+// [W(l+1)]; slots past 2L are bound to any buffer and never read (declared only where MLP_PARAM_BASE is
+// defined). Packed parameter order (partial gradients): w0, b0, w1, b1, ... (with PAD: each weight
+// [padded W(l+1), padded W(l)], each bias a tile [PAD, padded W(l+1)] whose row 0 is read; padding never read).
 #ifndef KILN_MLP_GLSL
 #define KILN_MLP_GLSL
 #define MLP_MAX_LAYERS 8
@@ -27,6 +30,7 @@ layout(constant_id = 15) const int ACT5 = 0;
 layout(constant_id = 16) const int ACT6 = 0;
 layout(constant_id = 17) const int ACT7 = 0;
 layout(constant_id = 18) const float SLOPE = 0.01;
+layout(constant_id = 20) const int PAD = 0;
 
 int mlp_width(int i)
 {
@@ -61,6 +65,21 @@ int mlp_param_offset(int l)
 {
     int o = 0;
     for (int i = 0; i < l; i++) o += mlp_width(i + 1) * (mlp_width(i) + 1);
+    return o;
+}
+
+// Width i rounded up to a multiple of PAD (itself without PAD).
+int mlp_padded(int i)
+{
+    int w = mlp_width(i);
+    return PAD > 0 ? (w + PAD - 1) / PAD * PAD : w;
+}
+
+// Offset of layer l's weight in the padded packed order (mlp_param_offset without PAD); its bias follows the weight.
+int mlp_padded_offset(int l)
+{
+    int o = 0;
+    for (int i = 0; i < l; i++) o += mlp_padded(i + 1) * (mlp_padded(i) + max(PAD, 1));
     return o;
 }
 

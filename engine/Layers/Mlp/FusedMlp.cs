@@ -9,8 +9,9 @@ namespace Kiln.Layers;
 /// at most <see cref="MaxLayers"/> layers): the forward pass is one dispatch, the backward pass two (deltas through
 /// all layers and per-workgroup partial weight gradients; then mlp.reduce, their sum in a fixed order, no
 /// atomics). The kernels are a registry choice (<see cref="IMlpKernels"/>, operation "mlp"): <see cref="MlpRowKernels"/>
-/// (one invocation per row; every device, small batches) or <see cref="MlpTileKernels"/> (64-row tiles in shared
-/// memory, 4 x 4 register blocks; GPUs at large batches). The parameters keep the member layers' names
+/// (one invocation per row; every device, small batches), <see cref="MlpTileKernels"/> (64-row tiles in shared
+/// memory, 4 x 4 register blocks; GPUs at large batches) or <see cref="MlpCoopMatKernels"/> (tensor cores, f16
+/// operands; GPUs at large batches under Precision.Fp16). The parameters keep the member layers' names
 /// ("linear_0.weight"), so checkpoints and optimizers see the same tensors as the unfused network. Under f16 activation
 /// storage (Precision.Fp16) x, y, the saved hidden outputs and the activation gradients are f16 (the kernels' .f16
 /// modules), the layers in between stay f32 in shared memory, and parameters, partials and gradients stay f32.
@@ -101,28 +102,39 @@ internal sealed class FusedMlp : Layer
     }
 
     /// <summary>The backward of an <see cref="IMlpKernels"/> entry: its first pass (bindings x, y, h, dy, dx, the
-    /// [groups, packed parameter count] partials, then the parameter slots; push constants: rows, count) writing one
-    /// partial per workgroup, then mlp.reduce summing them in slot order into each parameter's gradient.</summary>
-    internal void EmitBackward(BackwardPass b, Value saved, KernelSpec spec, uint groups)
+    /// [groups, stride] partials, then the parameter slots; push constants: rows, stride) writing one partial slot per
+    /// workgroup, then mlp.reduce summing the slots in order into each parameter's gradient. A slot holds the packed
+    /// parameters (<see cref="PackedCount"/>: padded to multiples of <paramref name="pad"/>; 0: none), then
+    /// <paramref name="scratch"/> floats the entry keeps for itself.</summary>
+    internal void EmitBackward(BackwardPass b, Value saved, KernelSpec spec, uint groups, int pad = 0, int scratch = 0)
     {
         var e = b.Emitter;
         int n = b.Input.Shape[0];
         int count = members.Sum(m => m.Linear.OutFeatures * (m.Linear.InFeatures + 1));
-        var partial = e.NewValue(new Shape((int)groups, count), ValueKind.Transient, $"{b.Name}.grad_partial");
+        int stride = PackedCount(pad) + scratch;
+        var partial = e.NewValue(new Shape((int)groups, stride), ValueKind.Transient, $"{b.Name}.grad_partial");
         var args = new List<Arg>
         {
             Arg.In(b.Input), Arg.In(b.Output), Arg.In(saved), Arg.In(b.GradOutput),
             b.GradInput != null ? Arg.Out(b.GradInput) : Arg.In(b.GradOutput), Arg.Out(partial),
         };
         args.AddRange(ParamSlots(b.Param));
-        e.Dispatch(spec, (groups, 1, 1), PushConstants.Ints(n, count), $"{b.Name}.bwd", args.ToArray());
+        e.Dispatch(spec, (groups, 1, 1), PushConstants.Ints(n, stride), $"{b.Name}.bwd", args.ToArray());
 
         var grads = members.SelectMany(m => new[] { b.GradParam($"{m.Name}.weight"), b.GradParam($"{m.Name}.bias") }).ToList();
-        var reduce = new KernelSpec("mlp/mlp.reduce", KernelSpec.Buffers(1 + 2 * MaxLayers), 8, Constants(0), Emitter.ElementwiseLocal);
+        var reduce = new KernelSpec("mlp/mlp.reduce", KernelSpec.Buffers(1 + 2 * MaxLayers), 12, Constants(0, pad), Emitter.ElementwiseLocal);
         var rargs = new List<Arg> { Arg.In(partial) };
         rargs.AddRange(grads.Select(Arg.Out));
         rargs.AddRange(Enumerable.Repeat(Arg.In(partial), 2 * MaxLayers - grads.Count));
-        e.Dispatch(reduce, e.ElementwiseGroups(count), PushConstants.Ints(count, (int)groups), $"{b.Name}.bwd_reduce", rargs.ToArray());
+        e.Dispatch(reduce, e.ElementwiseGroups(count), PushConstants.Ints(count, (int)groups, stride), $"{b.Name}.bwd_reduce", rargs.ToArray());
+    }
+
+    /// <summary>The floats of the packed order of shaders/include/mlp.glsl: with <paramref name="pad"/> every width padded
+    /// to a multiple of it and every bias a tile of <paramref name="pad"/> rows; without (0), the parameters' count.</summary>
+    internal int PackedCount(int pad)
+    {
+        int Padded(int w) => pad > 0 ? (w + pad - 1) / pad * pad : w;
+        return members.Sum(m => Padded(m.Linear.OutFeatures) * (Padded(m.Linear.InFeatures) + Math.Max(pad, 1)));
     }
 
     // The 2 * MaxLayers parameter slots: weight and bias of each member, then the first weight again (never read).
@@ -132,10 +144,10 @@ internal sealed class FusedMlp : Layer
         return list.Concat(Enumerable.Repeat(list[0], 2 * MaxLayers - list.Count)).Select(Arg.In);
     }
 
-    // include/mlp.glsl's constants 0..18, then the shader's own constant 19.
-    internal uint[] Constants(uint last)
+    // include/mlp.glsl's constants 0..18 and 20 (PAD: the widths' padding, 0 for none), the shader's own constant 19.
+    internal uint[] Constants(uint last, int pad = 0)
     {
-        var c = new uint[20];
+        var c = new uint[21];
         c[0] = (uint)members.Count;
         c[1] = (uint)members[0].Linear.InFeatures;
         for (int i = 0; i < MaxLayers; i++)
@@ -146,6 +158,7 @@ internal sealed class FusedMlp : Layer
         var leaky = members.FirstOrDefault(m => m.Activation == Activation.LeakyReLU);
         c[18] = KernelSpec.Word(leaky.Linear != null ? leaky.Slope : 0.01f);
         c[19] = last;
+        c[20] = (uint)pad;
         return c;
     }
 }

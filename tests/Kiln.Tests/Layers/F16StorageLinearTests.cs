@@ -110,7 +110,7 @@ public sealed class F16StorageLinearTests : GpuTest
         Assert.That(kernels.Where(k => k.StartsWith("transpose/")), Is.All.EqualTo("transpose/transpose.f16").And.Not.Empty);
     }
 
-    static Sequential Mlp(int[] widths, Func<Layer> act)
+    internal static Sequential Mlp(int[] widths, Func<Layer> act)
     {
         var layers = new List<Layer>();
         for (int i = 0; i + 1 < widths.Length; i++)
@@ -121,23 +121,32 @@ public sealed class F16StorageLinearTests : GpuTest
         return new Sequential(layers.ToArray()).WithLoss(new DotLoss());
     }
 
-    /// <summary>The MLP compiled for training (the output gradient as DotLoss's "target"), run once: output, gradients, kernels.</summary>
-    static (float[] Y, float[] GradX, Dictionary<string, float[]> Grads, string[] Kernels) RunMlp(int[] widths, Func<Layer> act, int batch,
-        bool fuseMlp, bool texel, string? prefer, Precision precision)
+    /// <summary>One run of <see cref="RunMlp"/>: what went in (x and the output gradient as set, before any f16 storage
+    /// rounds them; the parameters) and what came out.</summary>
+    internal sealed record MlpRun(float[] X, float[] Target, Dictionary<string, float[]> Params, float[] Y, float[] GradX,
+        Dictionary<string, float[]> Grads, string[] Kernels);
+
+    /// <summary>The MLP compiled for training (the output gradient as DotLoss's "target"), run <paramref name="runs"/> times
+    /// (the same step: nothing is learnt at learning rate 0): output and gradients of the last run, kernels. Without
+    /// <paramref name="inputGrads"/> GradX is empty.</summary>
+    internal static MlpRun RunMlp(int[] widths, Func<Layer> act, int batch, bool fuseMlp, bool texel, string? prefer, Precision precision,
+        bool inputGrads = true, int runs = 1)
     {
         using var c = Mlp(widths, act).Compile(Context, new CompileOptions
         {
             InputShapes = new Dictionary<string, Shape> { ["x"] = new Shape(batch, widths[0]), ["target"] = new Shape(batch, widths[^1]) },
-            Training = true, InputGradients = true, LearningRate = 0f, Seed = 3,
+            Training = true, InputGradients = inputGrads, LearningRate = 0f, Seed = 3,
             FuseMlp = fuseMlp, TexelReads = texel, Precision = precision, LossScaling = LossScaling.Off, // gradients as they are
             PreferKernels = prefer != null ? new[] { prefer } : Array.Empty<string>(),
         });
         var rng = new Random(batch + widths.Sum());
         float[] Random(long n) => Enumerable.Range(0, (int)n).Select(_ => (float)(rng.NextDouble() * 2 - 1)).ToArray();
-        c.SetInput("x", Random(batch * widths[0]));
-        c.SetInput("target", Random(batch * widths[^1]));
-        c.Run();
-        return (c.GetOutput("y"), c.InputGradients["x"].ToArray(), c.Gradients.ToDictionary(g => g.Key, g => g.Value.ToArray()),
+        var (x, target) = (Random(batch * widths[0]), Random(batch * widths[^1]));
+        c.SetInput("x", x);
+        c.SetInput("target", target);
+        for (int r = 0; r < runs; r++) c.Run();
+        return new MlpRun(x, target, c.Parameters.ToDictionary(p => p.Key, p => p.Value.ToArray()), c.GetOutput("y"),
+            inputGrads ? c.InputGradients["x"].ToArray() : Array.Empty<float>(), c.Gradients.ToDictionary(g => g.Key, g => g.Value.ToArray()),
             c.Plan.Dispatches.Select(d => d.Kernel).ToArray());
     }
 

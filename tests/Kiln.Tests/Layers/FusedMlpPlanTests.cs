@@ -83,6 +83,12 @@ public sealed class FusedMlpPlanTests
             Training = true, FuseMlp = fuseMlp,
         });
         int Fused(PlanReport p) => p.Dispatches.Count(d => d.Kernel == "mlp/mlp.fwd");
+        var named = Mlp(() => new ReLU(), 3, 64, 64, 3).Plan(cpu, new CompileOptions
+        {
+            InputShapes = new Dictionary<string, Shape> { ["x"] = new Shape(64, 3), ["target"] = new Shape(64, 3) },
+            Training = true, PreferKernels = new[] { "MlpTileKernels" },
+        });
+        Assert.That(named.Dispatches.Count(d => d.Kernel == "mlp/mlp.tile.fwd"), Is.EqualTo(1), "a fused MLP entry named asks for the fusion");
         Assert.That(Fused(On(cpu, null, 2, 16, 16, 1)), Is.EqualTo(1));
         Assert.That(Fused(On(cpu, null, 3, 64, 64, 3)), Is.Zero, "64 wide runs faster unfused on lavapipe");
         Assert.That(Fused(On(cpu, true, 3, 64, 64, 3)), Is.EqualTo(1));
@@ -114,5 +120,32 @@ public sealed class FusedMlpPlanTests
         var small = cpu with { MaxSharedMemoryBytes = 16384 };
         Assert.That(On(small, 100, "MlpTileKernels").Dispatches.Where(d => d.Kernel.StartsWith("mlp/mlp.tile")), Is.Empty,
             "a device with under 32 KiB of shared memory can't run the tile kernels");
+    }
+
+    [Test]
+    public void TensorCoresTakeLargeBatchesAtFp16_TheTileKernelsAtFp32()
+    {
+        var tensorCores = Device with
+        {
+            Type = "DiscreteGpu", SubgroupSize = 32, ShaderFloat16 = true, StorageBuffer16BitAccess = true, CooperativeMatrix = true,
+            CooperativeMatrixShapes = new[] { DeviceInfo.CooperativeMatrixShape(16) }, MaxSharedMemoryBytes = 49152, MaxWorkgroupInvocations = 1024,
+        };
+        PlanReport On(DeviceInfo d, int batch, Precision precision) => Mlp(() => new ReLU(), 3, 64, 64, 64, 64, 3).Plan(d, new CompileOptions
+        {
+            InputShapes = new Dictionary<string, Shape> { ["x"] = new Shape(batch, 3), ["target"] = new Shape(batch, 3) },
+            Training = true, FuseMlp = true, Precision = precision,
+        });
+        string[] Mlp16(PlanReport p) => p.Dispatches.Where(d => d.Kernel.StartsWith("mlp/")).Select(d => $"{d.Kernel} {d.Groups}").ToArray();
+
+        // 128-row blocks (4 subgroups of 2 x 16 rows): 2048 forward workgroups, 256 backward ones of 8 blocks each.
+        Assert.That(Mlp16(On(tensorCores, 262144, Precision.Fp16)), Is.EqualTo(new[]
+            { "mlp/mlp.coopmat.fwd.f16 2048x1x1", "mlp/mlp.coopmat.bwd.f16 256x1x1", "mlp/mlp.reduce 51x1x1" }));
+        Assert.That(On(tensorCores, 262144, Precision.Fp32).Dispatches.Select(d => d.Kernel), Does.Contain("mlp/mlp.tile.fwd"),
+            "fp16 operands only at Fp16");
+        Assert.That(On(tensorCores, 8191, Precision.Fp16).Dispatches.Select(d => d.Kernel), Does.Contain("mlp/mlp.fwd.f16"),
+            "small batches keep the per-row kernels");
+        var noRoom = tensorCores with { MaxSharedMemoryBytes = 32768 };
+        Assert.That(On(noRoom, 262144, Precision.Fp16).Dispatches.Select(d => d.Kernel), Does.Contain("mlp/mlp.tile.fwd.f16"),
+            "the backward's 45 KiB of shared memory must fit");
     }
 }

@@ -9,8 +9,8 @@ namespace Kiln.Tests.Shaders;
 
 /// <summary>
 /// The cooperative-matrix kernels in the form an NVIDIA GPU runs them (16x16x16 matrices, 32-wide subgroups, 48 KiB of
-/// shared memory), which no device here can run: every such dispatch the compiler plans for a UNet-like network and
-/// Linear layers under Fp16 training on that device's description is specialized with its own constants
+/// shared memory), which no device here can run: every such dispatch the compiler plans for a UNet-like network, Linear
+/// layers and fused MLPs under Fp16 training on that device's description is specialized with its own constants
 /// (spirv-opt --set-spec-const-default-value, --freeze-spec-const) and must pass spirv-val, so a matrix shape, array
 /// size or shared array that only goes wrong at S = 16 fails here; the kernels' numerics are checked on Mesa 26's
 /// lavapipe at S = 8 (tests/Kiln.Tests/CoopMat). The tools: <see cref="SpirvTools"/>.
@@ -62,6 +62,20 @@ public sealed class CooperativeMatrixSpirvTests
             net.SetLoss(new MseLoss(), y, net.Input("t"));
             yield return (net, new Dictionary<string, Shape> { ["x"] = new Shape(batch, inF), ["t"] = new Shape(batch, outF) });
         }
+        // The fused MLP of mlp_64x4 (widths padded to 16 at S = 16) and one of odd widths and eight layers.
+        foreach (var widths in new[] { new[] { 3, 64, 64, 64, 64, 3 }, new[] { 3, 17, 1, 33, 2, 64, 9, 4, 6 } })
+        {
+            var net = new Network();
+            var y = net.Input("x");
+            for (int i = 0; i + 1 < widths.Length; i++)
+            {
+                y = net.Add(new Linear(widths[i], widths[i + 1]), $"fc{i}", y);
+                if (i + 2 < widths.Length) y = net.Add(new Tanh(), $"act{i}", y);
+            }
+            net.Output(y, "y");
+            net.SetLoss(new MseLoss(), y, net.Input("t"));
+            yield return (net, new Dictionary<string, Shape> { ["x"] = new Shape(16384, widths[0]), ["t"] = new Shape(16384, widths[^1]) });
+        }
     }
 
     [Test]
@@ -69,7 +83,7 @@ public sealed class CooperativeMatrixSpirvTests
     {
         var modules = Kernels().Select(c => ((KernelSpec)c.Arguments[0]!).Module.Replace(".f16", "").Replace(".b_act", "").Replace(".c_float", "")).ToHashSet();
         Assert.That(modules, Is.SupersetOf(new[] { "conv2d/conv2d.fwd_coopmat", "conv2d/conv2d.fwd_coopmat_patch", "conv2d/conv2d.bwd_weight_coopmat",
-            "conv2d/conv2d.bwd_weight_coopmat_patch", "linear/linear.gemm_coopmat" }));
+            "conv2d/conv2d.bwd_weight_coopmat_patch", "linear/linear.gemm_coopmat", "mlp/mlp.coopmat.fwd", "mlp/mlp.coopmat.bwd" }));
     }
 
     [TestCaseSource(nameof(Kernels))]
