@@ -32,7 +32,8 @@ public sealed record CompileOptions
     public bool Fuse { get; init; } = true;
     /// <summary>With <see cref="Fuse"/>: replace chains of small Linear layers by one fused MLP (shaders/mlp). Null
     /// (the default) lets the device decide (always on a GPU; on a CPU device such as lavapipe only for widths
-    /// &lt;= 16, where the plain kernels measured faster above that); true fuses whatever fits; false never.</summary>
+    /// &lt;= 16, where the plain kernels measured faster above that, and wherever <see cref="PreferKernels"/> names a fused
+    /// MLP entry); true fuses whatever fits; false never.</summary>
     public bool? FuseMlp { get; init; }
     /// <summary>Precision (<see cref="Kiln.Precision"/>): strict f32 by default; <see cref="Precision.Fp16"/> stores
     /// activations as f16 and lets kernels with an fp16 path (cooperative-matrix convolutions on a GPU) use it.</summary>

@@ -48,7 +48,10 @@ internal static class Compiler
         InferShapes(list, options);
         var fusedInto = new Dictionary<CNode, CNode>();
         if (options.Fuse) list = FuseActivations(list, net, fusedInto);
-        if (options.Fuse && options.FuseMlp != false) list = FuseMlps(list, net, fusedInto, m => options.FuseMlp == true || FusedMlp.Preferred(m, device));
+        // An MLP kernel entry named in PreferKernels asks for the fused MLP as FuseMlp = true would.
+        bool mlpNamed = KernelRegistry.All.OfType<IMlpKernels>().Any(k => options.PreferKernels.Contains(k.GetType().Name));
+        if (options.Fuse && options.FuseMlp != false)
+            list = FuseMlps(list, net, fusedInto, m => options.FuseMlp == true || mlpNamed || FusedMlp.Preferred(m, device));
         if (options.Fuse) list = FuseUpsampleConcats(list, net);
         // The compiled node that computes a network node (an activation folded into its producer is computed there).
         CNode Final(Node n) => fusedInto.TryGetValue(cnodes[n], out var p) ? p : cnodes[n];
