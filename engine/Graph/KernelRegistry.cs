@@ -67,14 +67,23 @@ internal static class KernelRegistry
     {
         lock (gate)
         {
-            var usable = Usable(operation, type, layout, e, accepts);
-            var best = usable.Where(k => e.PreferKernels.Contains(k.GetType().Name)).OrderByDescending(k => k.Priority).FirstOrDefault()
-                       ?? usable.Where(k => k.PreferredOn(e.Device) && (e.Tuner != null || !k.NeedsTuning)).OrderByDescending(k => k.Priority).FirstOrDefault()
-                       ?? usable.Where(k => !k.NeedsTuning).OrderByDescending(k => k.Priority).FirstOrDefault()
-                       ?? usable.OrderByDescending(k => k.Priority).FirstOrDefault();
-            return best ?? throw new GraphException(
+            return TryChoose(operation, type, layout, e, accepts) ?? throw new GraphException(
                 $"No {operation} kernel for {type.Name()} {layout} at {e.Precision} on {e.Device.Name}; registered: " +
                 string.Join(", ", entries.Where(k => k.Operation == operation).Select(k => $"{k.GetType().Name} ({k.ElementType.Name()} {k.Layout})")));
+        }
+    }
+
+    /// <summary><see cref="Choose"/>, or null where no entry qualifies.</summary>
+    public static T? TryChoose<T>(string operation, ElementType type, TensorLayout layout, Emitter e, Func<T, bool>? accepts = null)
+        where T : class, IKernelEntry
+    {
+        lock (gate)
+        {
+            var usable = Usable(operation, type, layout, e, accepts);
+            return usable.Where(k => e.PreferKernels.Contains(k.GetType().Name)).OrderByDescending(k => k.Priority).FirstOrDefault()
+                   ?? usable.Where(k => k.PreferredOn(e.Device) && (e.Tuner != null || !k.NeedsTuning)).OrderByDescending(k => k.Priority).FirstOrDefault()
+                   ?? usable.Where(k => !k.NeedsTuning).OrderByDescending(k => k.Priority).FirstOrDefault()
+                   ?? usable.OrderByDescending(k => k.Priority).FirstOrDefault();
         }
     }
 

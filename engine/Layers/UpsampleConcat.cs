@@ -36,14 +36,21 @@ internal sealed class UpsampleConcat : Layer
         return concat.OutputShape(inputs.Select((s, i) => upsamples[i]?.OutputShape(new[] { s }) ?? s).ToList());
     }
 
-    internal override void Forward(ForwardPass f)
+    /// <summary>The concat being replaced and, per input, the upsample folded into it (null: copied as is).</summary>
+    public Concat Concat => concat;
+    public IReadOnlyList<Upsample?> Upsamples => upsamples;
+
+    internal override void Forward(ForwardPass f) => Emit(f.Emitter, f.Inputs, upsamples, f.Output, f.Name);
+
+    /// <summary>Writes the concatenation of <paramref name="inputs"/>, each through its upsample if it has one, into <paramref name="output"/>.</summary>
+    internal static void Emit(Emitter e, IReadOnlyList<Value> inputs, IReadOnlyList<Upsample?> upsamples, Value output, string name)
     {
-        int channel = 0, total = f.Output.Shape[1];
-        for (int i = 0; i < f.Inputs.Length; i++)
+        int channel = 0, total = output.Shape[1];
+        for (int i = 0; i < inputs.Count; i++)
         {
-            var x = f.Inputs[i];
-            if (upsamples[i] is { } up) UpsampleKernels.Forward(f.Emitter, x, f.Output, up.Mode, up.Scale, total, channel, $"{f.Name}.up{i}.fwd");
-            else ConcatKernels.CopyIn(f.Emitter, x, f.Output, channel, $"{f.Name}.fwd{i}");
+            var x = inputs[i];
+            if (upsamples[i] is { } up) UpsampleKernels.Forward(e, x, output, up.Mode, up.Scale, total, channel, $"{name}.up{i}.fwd");
+            else ConcatKernels.CopyIn(e, x, output, channel, $"{name}.fwd{i}");
             channel += x.Shape[1];
         }
     }
