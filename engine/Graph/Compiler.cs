@@ -53,6 +53,7 @@ internal static class Compiler
         if (options.Fuse && options.FuseMlp != false)
             list = FuseMlps(list, net, fusedInto, m => options.FuseMlp == true || mlpNamed || FusedMlp.Preferred(m, device));
         if (options.Fuse) list = FuseUpsampleConcats(list, net);
+        if (options.Fuse && !options.Training) list = FuseConcatConvs(list, net);
         // The compiled node that computes a network node (an activation folded into its producer is computed there).
         CNode Final(Node n) => fusedInto.TryGetValue(cnodes[n], out var p) ? p : cnodes[n];
 
@@ -287,6 +288,35 @@ internal static class Compiler
             c.Replacement = new UpsampleConcat(concat, ups);
             removed.UnionWith(c.Inputs.Where((_, n) => ups[n] != null));
             c.Inputs = c.Inputs.Select((i, n) => ups[n] != null ? i.Inputs[0] : i).ToArray();
+        }
+        return removed.Count == 0 ? list : list.Where(c => !removed.Contains(c)).ToList();
+    }
+
+    /// <summary>
+    /// In an inference plan, a Conv2d (groups 1) that reads a concatenation of two inputs (a Concat, or an UpsampleConcat
+    /// whose upsamples are nearest-neighbour) used nowhere else becomes a <see cref="ConcatConv2d"/> reading both inputs
+    /// itself: the concatenation is not written where its kernel can read them (see there).
+    /// </summary>
+    static List<CNode> FuseConcatConvs(List<CNode> list, Network net)
+    {
+        var uses = list.SelectMany(c => c.Inputs).GroupBy(i => i).ToDictionary(g => g.Key, g => g.Count());
+        var named = net.Outputs.Select(o => o.Node).Append(net.Loss).Where(n => n != null).ToHashSet();
+        var removed = new HashSet<CNode>();
+        foreach (var c in list)
+        {
+            if (c.Layer is not Conv2d conv || c.Replacement != null || conv.Attributes.Groups != 1) continue;
+            var cat = c.Inputs[0];
+            if (cat.Inputs.Length != 2 || cat.Fused != Activation.None || named.Contains(cat.Source) || uses[cat] != 1) continue;
+            var (concat, ups) = cat.Layer switch
+            {
+                Concat plain when cat.Replacement == null => (plain, new Upsample?[2]),
+                UpsampleConcat uc when uc.Upsamples.All(u => u == null || u.Mode == UpsampleMode.Nearest) => (uc.Concat, uc.Upsamples),
+                _ => (null, null),
+            };
+            if (concat == null || ups == null) continue;
+            c.Replacement = new ConcatConv2d(conv, c.Name, concat, ups);
+            c.Inputs = cat.Inputs;
+            removed.Add(cat);
         }
         return removed.Count == 0 ? list : list.Where(c => !removed.Contains(c)).ToList();
     }

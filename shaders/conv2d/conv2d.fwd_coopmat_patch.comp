@@ -79,13 +79,25 @@ layout(std430, binding = 3) writeonly buffer Y { act_t y[]; };
 
 layout(push_constant) uniform P { int n, cin, cout, h, w, oh, ow, cop, cip; } p;
 
+#if KILN_CONCAT_READS
+// Variant *.concat (ConcatConv2d, inference plans): x is the channel concatenation of binding 0 (its first C1 channels,
+// at 1 / SC1 of the resolution) and binding 4 (the rest, at 1 / SC2), each upsampled by nearest neighbour as the
+// patch is staged, so neither the concatenation nor the upsampled tensor is ever written. Specialization: 20 C1,
+// 21 SC1, 22 SC2.
+layout(constant_id = 20) const int C1 = 1;
+layout(constant_id = 21) const int SC1 = 1;
+layout(constant_id = 22) const int SC2 = 1;
+layout(std430, binding = 4) readonly buffer X2 { act_t x2[]; };
+#endif
+
 shared uvec4 Ps[2 * PATCH];                // two patch buffers, 8 f16 channels per uvec4
 shared float Bt[BM * S];                   // the bias tile: row r holds bias[m0 + r]
 shared float Cs[SG_M * SG_N * S * LDC];    // one staging tile per subgroup (edge blocks)
 
-// Per unit of this invocation: the offset of its pixel's first channel in x (channel 0 of the step added per step),
-// and whether the pixel lies inside the image (bit q).
+// Per unit of this invocation: the offset of its pixel's first channel in x (channel 0 of the step added per step;
+// with concatenated reads the pixel's index in its image plane), and whether the pixel lies inside the image (bit q).
 int unitOffset[UNITS_MAX];
+int tileImage; // the image of the workgroup's tile
 uint unitInside;
 act_t reg[UNITS_MAX * 8];
 
@@ -97,6 +109,18 @@ void load(int c0, int tid)
         const int u = tid + q * THREADS, g = u / PIXELS;
         const bool ok = u < UNITS && ((unitInside >> q) & 1u) != 0u;
         const int left = p.cin - c0 - g * 8;   // channels of this unit's 8 that exist
+#if KILN_CONCAT_READS
+        const int b = tileImage, iy = unitOffset[q] / p.w, ix = unitOffset[q] % p.w;
+        [[unroll]] for (int e = 0; e < 8; e++)
+        {
+            const bool inside = ok && e < left;
+            const int c = c0 + g * 8 + e;
+            act_t v = act_t(0.0);
+            if (inside && c < C1) v = x[((b * C1 + c) * (p.h / SC1) + iy / SC1) * (p.w / SC1) + ix / SC1];
+            else if (inside) v = x2[((b * (p.cin - C1) + c - C1) * (p.h / SC2) + iy / SC2) * (p.w / SC2) + ix / SC2];
+            reg[q * 8 + e] = v;
+        }
+#else
         const int base = unitOffset[q] + c0 * plane;
         [[unroll]] for (int e = 0; e < 8; e++)
         {
@@ -104,6 +128,7 @@ void load(int c0, int tid)
             const act_t v = x[inside ? base + e * plane : 0];
             reg[q * 8 + e] = inside ? v : act_t(0.0);
         }
+#endif
     }
 }
 
@@ -130,13 +155,18 @@ void main()
     const int tile = int(gl_WorkGroupID.x);
     const int ox0 = (tile % tilesX) * TW, oy0 = (tile / tilesX % tilesY) * TH, b = tile / (tilesX * tilesY);
     const int m0 = int(gl_WorkGroupID.y) * BM;
+    tileImage = b;
 
     unitInside = 0u;
     [[unroll]] for (int q = 0; q < PER; q++)
     {
         const int u = tid + q * THREADS, g = u / PIXELS, pix = u % PIXELS;
         const int iy = oy0 * SH + pix / PC - PH, ix = ox0 * SW + pix % PC - PW;
+#if KILN_CONCAT_READS
+        unitOffset[q] = iy * p.w + ix;
+#else
         unitOffset[q] = ((b * p.cin + g * 8) * p.h + iy) * p.w + ix;
+#endif
         if (u < UNITS && iy >= 0 && iy < p.h && ix >= 0 && ix < p.w) unitInside |= 1u << q;
     }
     for (int e = tid; e < BM * S; e += THREADS)

@@ -32,6 +32,7 @@ internal sealed class Conv2dCoopMatPatch : IConv2dForward
     const int UnitsMax = 16;
 
     public bool Supports(DeviceInfo device) => CooperativeMatrixKernels.Usable(device) && Tiles(device, Largest, 16).Any();
+    public bool ReadsConcat => true;
 
     /// <summary>lavapipe emulates the matrices (slower than its direct kernel): there the kernel runs only when named.</summary>
     public bool PreferredOn(DeviceInfo device) => !device.IsCpu;

@@ -16,6 +16,7 @@ internal sealed class Conv2dDirect : IConv2dForward
     public TensorLayout Layout => TensorLayout.Nchw;
     public int Priority => 0;
     public bool Supports(DeviceInfo device) => true;
+    public bool ReadsConcat => true;
 
     public void Emit(Emitter e, ConvAttributes a, Value x, Value w, Value? bias, Value y, Activation act, float slope, string label)
     {

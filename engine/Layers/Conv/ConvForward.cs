@@ -30,13 +30,64 @@ internal static class ConvForward
     }
 
     /// <summary>
+    /// The forward of a convolution whose input is the channel concatenation of <paramref name="first"/> and
+    /// <paramref name="second"/>, each upsampled by nearest neighbour by its integer scale on the way in
+    /// (<see cref="ConcatConv2d"/>; <paramref name="full"/> the concatenation's shape), through the ".concat" variant of
+    /// an entry that has one (<see cref="IConv2dForward.ReadsConcat"/>): timed among those under
+    /// CompileOptions.Autotune, else the registry's pick with its default candidate. False, with nothing emitted, where
+    /// none takes the layer (texel reads, which those variants do not have; groups; a shape only other kernels take).
+    /// </summary>
+    public static bool EmitConcat(Emitter e, ConvAttributes a, Value first, int firstScale, Value second, int secondScale, Shape full,
+        Value w, Value? bias, Value y, Activation act, float slope, string label)
+    {
+        if (e.TexelReads || a.Groups != 1) return false;
+        bool Can(IConv2dForward k) => k.ReadsConcat && k.CanRun(a, full, y.Shape);
+        // The entries size their candidates from the concatenation's shape: a stand-in value of it, never bound.
+        var x = new Value(-1, full, first.ElementType, first.Layout, ValueKind.Transient, $"{label} concatenated input");
+        uint[] concat = { (uint)first.Shape[1], (uint)firstScale, (uint)secondScale };
+        IEnumerable<TuneCandidate> Of(IConv2dForward k) => k.Candidates(e, a, x, w, bias, y, act, slope).Select(c => ReadingConcat(c, concat));
+        var args = new[] { Arg.In(first), Arg.In(w), Arg.In(bias ?? w), Arg.Out(y), Arg.In(second) };
+        var entries = e.Tuner == null
+            ? new List<IConv2dForward>()
+            : KernelRegistry.Candidates<IConv2dForward>("conv2d.fwd", first.ElementType, first.Layout, e, Can);
+        TuneCandidate? chosen;
+        if (entries.Count > 0)
+        {
+            var shape = $"{first.Shape}x{firstScale}+{second.Shape}x{secondScale}->{y.Shape}|k{a.Kernel.H}x{a.Kernel.W} s{a.Stride.H}x{a.Stride.W} " +
+                        $"p{a.Padding.H}x{a.Padding.W} d{a.Dilation.H}x{a.Dilation.W}|{(bias != null ? "bias" : "no bias")}|{act}";
+            chosen = EntryTuning.Choose(e, "conv2d.fwd.concat", entries, Of, args, shape, label);
+        }
+        else
+        {
+            var entry = KernelRegistry.TryChoose<IConv2dForward>("conv2d.fwd", first.ElementType, first.Layout, e, k => Can(k) && k.Accepts(a, full, y.Shape));
+            chosen = entry == null ? null : Of(entry).FirstOrDefault();
+        }
+        if (chosen == null) return false;
+        Dispatch(e, chosen, args, label);
+        return true;
+    }
+
+    /// <summary>A candidate's ".concat" variant: the second input bound at 4, its constants padded to 20 and then
+    /// <paramref name="concat"/> (the first input's channels, both scales).</summary>
+    static TuneCandidate ReadingConcat(TuneCandidate c, uint[] concat)
+    {
+        var s = c.Spec;
+        if (s.Constants.Length > 20) throw new InvalidOperationException($"{s.Module}: its constants overlap the .concat variant's (20..22).");
+        var constants = s.Constants.Concat(new uint[20 - s.Constants.Length]).Concat(concat).ToArray();
+        return c with { Spec = s with { Module = s.Module + ".concat", Bindings = s.Bindings.Append(BindingKind.StorageBuffer).ToArray(), Constants = constants } };
+    }
+
+    /// <summary>
     /// One of an entry's candidates, dispatched on the layer's values: every conv-forward kernel binds x, w, bias (w's
     /// buffer when there is none), y; one with a prepare pass binds, in place of w, the weight that pass writes into a
     /// value of its own (<see cref="ValueKind.Derived"/>).
     /// </summary>
-    public static void Dispatch(Emitter e, TuneCandidate c, Value x, Value w, Value? bias, Value y, string label)
+    public static void Dispatch(Emitter e, TuneCandidate c, Value x, Value w, Value? bias, Value y, string label) =>
+        Dispatch(e, c, Args(x, w, bias, y), label);
+
+    static void Dispatch(Emitter e, TuneCandidate c, Arg[] args, string label)
     {
-        var args = Args(x, w, bias, y);
+        var w = args[1].Value!;
         if (c.Prepare is { } p)
         {
             if (p.Input != 1) throw new InvalidOperationException($"{label}: a conv-forward candidate can only prepare its weight (binding 1), not binding {p.Input}.");

@@ -13,6 +13,12 @@ internal interface IConv2dForward : IKernelEntry
     /// <summary>Whether the kernel computes the layer correctly at all (its hard limits): where a tuner may time it.</summary>
     bool CanRun(ConvAttributes a, Shape x, Shape y) => Accepts(a, x, y);
 
+    /// <summary>Whether the kernel's module has a ".concat" variant (shaders/Variants.props) that reads the input as the
+    /// channel concatenation of two tensors upsampled by nearest neighbour on the way in (<see cref="ConcatConv2d"/>): x
+    /// at binding 0 (its channels first), the other at binding 4, specialization constants 20..22 the first's channels
+    /// and both scales. Such an entry's candidates must bind storage buffers (no texel reads).</summary>
+    bool ReadsConcat => false;
+
     void Emit(Emitter e, ConvAttributes a, Value x, Value w, Value? bias, Value y, Activation act, float slope, string label);
 
     /// <summary>The dispatches a tuner may time for the layer (each computes the whole output; names unique per entry).</summary>

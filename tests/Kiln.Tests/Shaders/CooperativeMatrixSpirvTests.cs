@@ -9,11 +9,12 @@ namespace Kiln.Tests.Shaders;
 
 /// <summary>
 /// The cooperative-matrix kernels in the form an NVIDIA GPU runs them (16x16x16 matrices, 32-wide subgroups, 48 KiB of
-/// shared memory), which no device here can run: every such dispatch the compiler plans for a UNet-like network, Linear
-/// layers and fused MLPs under Fp16 training on that device's description is specialized with its own constants
-/// (spirv-opt --set-spec-const-default-value, --freeze-spec-const) and must pass spirv-val, so a matrix shape, array
-/// size or shared array that only goes wrong at S = 16 fails here; the kernels' numerics are checked on Mesa 26's
-/// lavapipe at S = 8 (tests/Kiln.Tests/CoopMat). The tools: <see cref="SpirvTools"/>.
+/// shared memory), which no device here can run: every such dispatch the compiler plans on that device's description
+/// for a UNet-like network, Linear layers and fused MLPs under Fp16 training, and a decoder conv reading its
+/// concatenation in an inference plan, is specialized with its own constants (spirv-opt
+/// --set-spec-const-default-value, --freeze-spec-const) and must pass spirv-val, so a matrix shape, array size or shared
+/// array that only goes wrong at S = 16 fails here; the kernels' numerics are checked on Mesa 26's lavapipe at S = 8
+/// (tests/Kiln.Tests/CoopMat). The tools: <see cref="SpirvTools"/>.
 /// </summary>
 public sealed class CooperativeMatrixSpirvTests
 {
@@ -29,16 +30,16 @@ public sealed class CooperativeMatrixSpirvTests
     static IEnumerable<TestCaseData> Kernels()
     {
         var specs = new Dictionary<string, KernelSpec>();
-        foreach (var (net, inputs) in Networks())
+        foreach (var (net, inputs, training) in Networks())
         {
-            var options = new CompileOptions { InputShapes = inputs, Training = true, Precision = Precision.Fp16, Autotune = false };
+            var options = new CompileOptions { InputShapes = inputs, Training = training, Precision = Precision.Fp16, Autotune = false };
             foreach (var step in Compiler.Plan(net, Nvidia, options).Levels.SelectMany(l => l))
                 if (step.Spec.Module.Contains("coopmat", StringComparison.Ordinal)) specs.TryAdd(step.Spec.Key, step.Spec);
         }
         return specs.Values.Select(s => new TestCaseData(s).SetArgDisplayNames($"{s.Module} [{string.Join(",", s.Constants)}] x{s.LocalX}"));
     }
 
-    static IEnumerable<(Network Net, Dictionary<string, Shape> Inputs)> Networks()
+    static IEnumerable<(Network Net, Dictionary<string, Shape> Inputs, bool Training)> Networks()
     {
         // 3x3 convolutions from 16 to 256 channels on few and many pixels, a strided 5x5, a 1x1 and a 7x7 (the im2col
         // kernels' layer: over the patch kernels' 5-pixel span), then Linear layers.
@@ -52,7 +53,7 @@ public sealed class CooperativeMatrixSpirvTests
             net.Output(y, "y");
             net.SetLoss(new MseLoss(), y, net.Input("t"));
             var x = new Shape(2, cin, size, size);
-            yield return (net, new Dictionary<string, Shape> { ["x"] = x, ["t"] = new Shape(2, 48, (size + 1) / 2, (size + 1) / 2) });
+            yield return (net, new Dictionary<string, Shape> { ["x"] = x, ["t"] = new Shape(2, 48, (size + 1) / 2, (size + 1) / 2) }, true);
         }
         foreach (var (batch, inF, outF) in new[] { (256, 64, 64), (4096, 33, 130), (48, 512, 256) })
         {
@@ -60,7 +61,7 @@ public sealed class CooperativeMatrixSpirvTests
             var y = net.Add(new Linear(inF, outF), "fc", net.Input("x"));
             net.Output(y, "y");
             net.SetLoss(new MseLoss(), y, net.Input("t"));
-            yield return (net, new Dictionary<string, Shape> { ["x"] = new Shape(batch, inF), ["t"] = new Shape(batch, outF) });
+            yield return (net, new Dictionary<string, Shape> { ["x"] = new Shape(batch, inF), ["t"] = new Shape(batch, outF) }, true);
         }
         // The fused MLP of mlp_64x4 (widths padded to 16 at S = 16) and one of odd widths and eight layers.
         foreach (var widths in new[] { new[] { 3, 64, 64, 64, 64, 3 }, new[] { 3, 17, 1, 33, 2, 64, 9, 4, 6 } })
@@ -74,7 +75,14 @@ public sealed class CooperativeMatrixSpirvTests
             }
             net.Output(y, "y");
             net.SetLoss(new MseLoss(), y, net.Input("t"));
-            yield return (net, new Dictionary<string, Shape> { ["x"] = new Shape(16384, widths[0]), ["t"] = new Shape(16384, widths[^1]) });
+            yield return (net, new Dictionary<string, Shape> { ["x"] = new Shape(16384, widths[0]), ["t"] = new Shape(16384, widths[^1]) }, true);
+        }
+        // A decoder step in an inference plan: the conv reads Concat(Upsample(low), skip) itself (the patch kernel's .concat).
+        {
+            var net = new Network();
+            var cat = net.Add(new Concat(), "cat", net.Add(new Upsample(2), "up", net.Input("low")), net.Input("skip"));
+            net.Output(net.Add(new Conv2d(96, 64, 3, padding: 1), "conv", cat), "y");
+            yield return (net, new Dictionary<string, Shape> { ["low"] = new Shape(1, 64, 45, 80), ["skip"] = new Shape(1, 32, 90, 160) }, false);
         }
     }
 
@@ -83,7 +91,8 @@ public sealed class CooperativeMatrixSpirvTests
     {
         var modules = Kernels().Select(c => ((KernelSpec)c.Arguments[0]!).Module.Replace(".f16", "").Replace(".b_act", "").Replace(".c_float", "")).ToHashSet();
         Assert.That(modules, Is.SupersetOf(new[] { "conv2d/conv2d.fwd_coopmat", "conv2d/conv2d.fwd_coopmat_patch", "conv2d/conv2d.bwd_weight_coopmat",
-            "conv2d/conv2d.bwd_weight_coopmat_patch", "linear/linear.gemm_coopmat", "mlp/mlp.coopmat.fwd", "mlp/mlp.coopmat.bwd" }));
+            "conv2d/conv2d.bwd_weight_coopmat_patch", "linear/linear.gemm_coopmat", "mlp/mlp.coopmat.fwd", "mlp/mlp.coopmat.bwd",
+            "conv2d/conv2d.fwd_coopmat_patch.concat" }));
     }
 
     [TestCaseSource(nameof(Kernels))]

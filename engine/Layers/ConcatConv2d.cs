@@ -1,0 +1,68 @@
+using Kiln.Graph;
+
+namespace Kiln.Layers;
+
+/// <summary>
+/// A <see cref="Conv2d"/> (groups 1) whose input is the channel concatenation of two tensors, either or both upsampled
+/// by nearest neighbour on the way in: what the compiler's fusion pass makes of a UNet decoder's
+/// <c>Conv2d(Concat(Upsample(x), skip))</c> in an inference plan, when the concatenation feeds only the convolution.
+/// Its kernel (the ".concat" variant of an entry that has one, <see cref="IConv2dForward.ReadsConcat"/>: the direct
+/// kernel, the tensor-core patch kernel) reads every input channel from its own tensor, so neither the concatenation
+/// nor the upsampled tensor is ever written and read back. Where no such entry takes the layer (texel reads, the default
+/// on CPU devices; a shape only other kernels take) it writes the concatenation to a transient and runs the plain
+/// convolution. Either way the values that reach the arithmetic are the unfused ones. Inference only: a training plan
+/// keeps the concatenation, which the weight gradient reads. Exists only in compiled plans (no receptive step).
+/// </summary>
+internal sealed class ConcatConv2d : Layer
+{
+    readonly Conv2d conv;
+    readonly string name;
+    readonly Concat concat;
+    readonly IReadOnlyList<Upsample?> upsamples;
+
+    /// <param name="conv">The convolution; <paramref name="name"/> its node's name (its parameters keep it).</param>
+    /// <param name="concat">The concatenation of two inputs it reads.</param>
+    /// <param name="upsamples">Per input, the nearest-neighbour upsample folded into it, or null.</param>
+    public ConcatConv2d(Conv2d conv, string name, Concat concat, IReadOnlyList<Upsample?> upsamples)
+    {
+        if (conv.Attributes.Groups != 1) throw new ArgumentException("concat_conv2d: grouped convolutions read their input by group; keep the concat.");
+        if (upsamples.Count != 2 || upsamples.Any(u => u != null && u.Mode != UpsampleMode.Nearest))
+            throw new ArgumentException("concat_conv2d: two inputs, upsampled by nearest neighbour if at all.");
+        this.conv = conv;
+        this.name = name;
+        this.concat = concat;
+        this.upsamples = upsamples;
+    }
+
+    public override string Kind => "concat_conv2d";
+    public override int? InputCount => 2;
+
+    public override IReadOnlyList<ParameterSpec> Parameters => conv.Parameters.Select(p => p with { Name = $"{name}.{p.Name}" }).ToList();
+
+    Shape Concatenated(IReadOnlyList<Shape> inputs) =>
+        concat.OutputShape(inputs.Select((s, i) => upsamples[i]?.OutputShape(new[] { s }) ?? s).ToList());
+
+    public override Shape OutputShape(IReadOnlyList<Shape> inputs)
+    {
+        if (inputs.Count != 2) throw Mismatch($"concat_conv2d: two inputs, got {inputs.Count}.");
+        return conv.OutputShape(new[] { Concatenated(inputs) });
+    }
+
+    internal override void Forward(ForwardPass f)
+    {
+        var e = f.Emitter;
+        var a = conv.Attributes;
+        var (w, bias) = (f.Param($"{name}.weight"), a.Bias ? f.Param($"{name}.bias") : null);
+        var full = Concatenated(f.Inputs.Select(v => v.Shape).ToList());
+        string label = $"{f.Name}.fwd";
+        if (ConvForward.EmitConcat(e, a, f.Inputs[0], upsamples[0]?.Scale ?? 1, f.Inputs[1], upsamples[1]?.Scale ?? 1, full, w, bias,
+                f.Output, f.Activation, f.Slope, label))
+            return;
+        var x = e.NewValue(full, ValueKind.Transient, $"{f.Name}.concat", f.Inputs[0].ElementType);
+        UpsampleConcat.Emit(e, f.Inputs, upsamples, x, $"{f.Name}.concat");
+        ConvForward.Emit(e, a, x, w, bias, f.Output, f.Activation, f.Slope, label);
+    }
+
+    internal override void Backward(BackwardPass b) =>
+        throw new GraphException($"{b.Name}: a convolution fused with the concatenation it reads is compiled into inference plans only.");
+}

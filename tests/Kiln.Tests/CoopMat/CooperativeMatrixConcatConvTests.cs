@@ -1,0 +1,54 @@
+using Kiln.Layers;
+using Kiln.Tests.Layers;
+using Kiln.Tests.Reference;
+using NUnit.Framework;
+
+namespace Kiln.Tests.CoopMat;
+
+/// <summary>
+/// The tensor-core patch convolution reading a concatenation (conv2d.fwd_coopmat_patch.concat, <see cref="ConcatConv2d"/>)
+/// where the device has fp16 cooperative matrices: an inference plan's decoder-like conv over Concat(Upsample(a), b) at
+/// Fp16 with <see cref="Conv2dCoopMatPatch"/> named is bit-identical to the unfused plan (the same kernel reading the
+/// written concatenation: the same values staged) and within <see cref="Tolerances.F16Storage"/> of the Fp32 run. Channel
+/// counts that are not multiples of the 16-channel step, the concatenation's seam inside a step, edge tiles.
+/// </summary>
+public sealed class CooperativeMatrixConcatConvTests : CooperativeMatrixTest
+{
+    static float[] Run(int lowChannels, int skipChannels, int scale, bool upFirst, bool fuse, Precision precision, out string[] kernels)
+    {
+        const int n = 2, h = 5, w = 7;
+        var net = new Network();
+        var up = net.Add(new Upsample(scale), "up", net.Input("a"));
+        var b = net.Input("b");
+        var cat = upFirst ? net.Add(new Concat(), "cat", up, b) : net.Add(new Concat(), "cat", b, up);
+        net.Output(net.Add(new Conv2d(lowChannels + skipChannels, 24, 3, padding: 1), "conv", cat), "y");
+        var shapes = new Dictionary<string, Shape> { ["a"] = new(n, lowChannels, h, w), ["b"] = new(n, skipChannels, h * scale, w * scale) };
+        using var c = net.Compile(Context, new CompileOptions
+        {
+            InputShapes = shapes, Fuse = fuse, Precision = precision, TexelReads = false, PreferKernels = new[] { nameof(Conv2dCoopMatPatch) },
+        });
+        int seed = 1;
+        foreach (var (name, shape) in shapes) c.SetInput(name, RandomData.Uniform((int)shape.Elements, seed++).Select(v => (float)v).ToArray());
+        foreach (var (_, t) in c.Parameters.OrderBy(p => p.Key, StringComparer.Ordinal))
+            t.Upload(RandomData.Uniform((int)t.Shape.Elements, seed++, -0.3, 0.3).Select(v => (float)v).ToArray());
+        c.Run();
+        kernels = c.Plan.Dispatches.Select(d => d.Kernel).ToArray();
+        return c.GetOutput("y");
+    }
+
+    [TestCase(20, 9, 2, true)]
+    [TestCase(9, 20, 2, false)]
+    [TestCase(16, 16, 3, true)]
+    public void FusedPatchConv_MatchesTheUnfusedPlan_AndF32(int lowChannels, int skipChannels, int scale, bool upFirst)
+    {
+        var fused = Run(lowChannels, skipChannels, scale, upFirst, true, Precision.Fp16, out var kernels);
+        var plain = Run(lowChannels, skipChannels, scale, upFirst, false, Precision.Fp16, out var plainKernels);
+        var f32 = Run(lowChannels, skipChannels, scale, upFirst, true, Precision.Fp32, out _);
+        Assert.That(kernels.Where(k => k.StartsWith("conv2d/conv2d.fwd")), Is.EqualTo(new[] { "conv2d/conv2d.fwd_coopmat_patch.concat.f16" }),
+            string.Join(", ", kernels));
+        Assert.That(kernels.Where(k => k.StartsWith("upsample/") || k.StartsWith("concat/")), Is.Empty);
+        Assert.That(plainKernels, Does.Contain("conv2d/conv2d.fwd_coopmat_patch.f16"));
+        Assert.That(fused, Is.EqualTo(plain).AsCollection, "bit for bit the unfused plan");
+        F16StorageCheck.Close(fused, f32, Tolerances.F16Storage, "against f32");
+    }
+}

@@ -1,0 +1,152 @@
+using NUnit.Framework;
+using Kiln.Tests.Reference;
+
+namespace Kiln.Tests.Graph;
+
+/// <summary>
+/// The concat-into-conv fusion of inference plans (engine/Layers/ConcatConv2d.cs): a Conv2d reading a concatenation of
+/// two inputs, either upsampled by nearest neighbour, reads both inputs itself through its kernel's ".concat" variant,
+/// so neither the concatenation nor an upsampled tensor is written. Checked against the CPU reference (upsample,
+/// concat, conv, ReLU in double) and bit for bit against the unfused plan (Fuse = false: the same conv kernel and tile),
+/// at f32 and f16 storage, for the upsampled input first or second, scales 2 and 3, no upsample, a strided conv, and
+/// tuned (the direct kernel's tiles timed in their concat form); with texel reads (no such variant) the layer writes the
+/// concatenation itself; a training plan keeps the concat.
+/// </summary>
+public sealed class ConcatConvFusionTests : GpuTest
+{
+    const int N = 2, H = 5, W = 4;
+
+    /// <summary>"up_first": conv(Concat(Up(a), b)); "up_last": conv(Concat(b, Up(a))); "plain": conv(Concat(b, c)).</summary>
+    static (Network Net, Dictionary<string, Shape> Shapes, int[] Channels, int[] Scales) Build(string layout, int scale, int stride = 1)
+    {
+        var net = new Network();
+        var b = net.Input("b");
+        var shapes = new Dictionary<string, Shape> { ["b"] = new(N, 2, H * scale, W * scale) };
+        Node cat;
+        int[] channels, scales;
+        if (layout == "plain")
+        {
+            shapes["c"] = new(N, 4, H * scale, W * scale);
+            cat = net.Add(new Concat(), "cat", b, net.Input("c"));
+            (channels, scales) = (new[] { 2, 4 }, new[] { 1, 1 });
+        }
+        else
+        {
+            shapes["a"] = new(N, 3, H, W);
+            var up = net.Add(new Upsample(scale), "up", net.Input("a"));
+            bool first = layout == "up_first";
+            cat = first ? net.Add(new Concat(), "cat", up, b) : net.Add(new Concat(), "cat", b, up);
+            (channels, scales) = first ? (new[] { 3, 2 }, new[] { scale, 1 }) : (new[] { 2, 3 }, new[] { 1, scale });
+        }
+        var y = net.Add(new ReLU(), "relu", net.Add(new Conv2d(channels.Sum(), 6, 3, stride: stride, padding: 1), "conv", cat));
+        net.Output(y, "y");
+        return (net, shapes, channels, scales);
+    }
+
+    static float[] Run(Network net, Dictionary<string, Shape> shapes, bool fuse, Precision precision, bool texel, out string[] kernels,
+        out PlanReport plan, bool autotune = false)
+    {
+        using var compiled = net.Compile(Context, new CompileOptions
+        {
+            InputShapes = shapes, Fuse = fuse, Precision = precision, TexelReads = texel, Autotune = autotune,
+        });
+        foreach (var (name, shape) in shapes) compiled.SetInput(name, Input(name, shape));
+        compiled.Parameters["conv.weight"].Upload(Weight(compiled.Parameters["conv.weight"].Shape));
+        compiled.Parameters["conv.bias"].Upload(Weight(compiled.Parameters["conv.bias"].Shape));
+        compiled.Run();
+        kernels = compiled.Plan.Dispatches.Select(d => d.Kernel).ToArray();
+        plan = compiled.Plan;
+        return compiled.GetOutput("y");
+    }
+
+    static float[] Input(string name, Shape shape) => RandomData.Uniform((int)shape.Elements, name[0]).Select(v => (float)v).ToArray();
+    static float[] Weight(Shape shape) => RandomData.Uniform((int)shape.Elements, (int)shape.Elements, -0.5, 0.5).Select(v => (float)v).ToArray();
+
+    static double[] Reference(Dictionary<string, Shape> shapes, string layout, int scale, int stride, int[] channels)
+    {
+        int h = H * scale, w = W * scale;
+        double[] D(string name) => Input(name, shapes[name]).Select(v => (double)v).ToArray();
+        var b = D("b");
+        var parts = layout switch
+        {
+            "plain" => new[] { b, D("c") },
+            "up_first" => new[] { RefUpsample.Forward(D("a"), N, 3, H, W, scale, "nearest"), b },
+            _ => new[] { b, RefUpsample.Forward(D("a"), N, 3, H, W, scale, "nearest") },
+        };
+        var x = RefConcat.Forward(parts, N, channels, h, w);
+        var spec = new Conv2dSpec(N, channels.Sum(), h, w, 6, 3, 3, stride, stride, 1, 1);
+        var weight = Weight(new Shape(6, channels.Sum(), 3, 3)).Select(v => (double)v).ToArray();
+        var bias = Weight(new Shape(6)).Select(v => (double)v).ToArray();
+        return RefConv2d.Forward(spec, x, weight, bias).Select(v => Math.Max(v, 0)).ToArray();
+    }
+
+    static IEnumerable<TestCaseData> Cases()
+    {
+        foreach (var precision in new[] { Precision.Fp32, Precision.Fp16 })
+        {
+            foreach (var layout in new[] { "up_first", "up_last" })
+            foreach (var scale in new[] { 2, 3 })
+                yield return new TestCaseData(layout, scale, 1, precision);
+            yield return new TestCaseData("plain", 1, 1, precision);
+            yield return new TestCaseData("up_first", 2, 2, precision);
+        }
+    }
+
+    [TestCaseSource(nameof(Cases))]
+    public void Fused_ReadsBothInputs_AndMatchesTheReferenceAndTheUnfusedPlan(string layout, int scale, int stride, Precision precision)
+    {
+        var (net, shapes, channels, _) = Build(layout, scale, stride);
+        var fused = Run(net, shapes, true, precision, texel: false, out var kernels, out var plan);
+        var plain = Run(net, shapes, false, precision, texel: false, out _, out _);
+
+        string suffix = precision == Precision.Fp16 ? ".f16" : "";
+        Assert.That(kernels.Where(k => k.StartsWith("conv2d/")), Is.EqualTo(new[] { "conv2d/conv2d.fwd.concat" + suffix }), string.Join(", ", kernels));
+        Assert.That(kernels.Where(k => k.StartsWith("upsample/") || k.StartsWith("concat/")), Is.Empty, "nothing is upsampled or copied");
+        Assert.That(plan.Dispatches.SelectMany(d => d.Writes).Where(v => v.StartsWith("cat") || v.StartsWith("up")), Is.Empty,
+            "neither the concatenation nor the upsampled tensor is written");
+        Assert.That(fused, Is.EqualTo(plain).AsCollection, "bit for bit the unfused plan");
+        var reference = Reference(shapes, layout, scale, stride, channels);
+        double tolerance = precision == Precision.Fp16 ? Tolerances.F16Storage : Tolerances.Forward;
+        Assert.That(RelativeError.MaxRelative(fused, reference), Is.LessThan(tolerance), "against the CPU reference");
+    }
+
+    [Test]
+    public void Tuned_TimesTheConcatCandidates_AndMatchesTheReference()
+    {
+        var (net, shapes, channels, _) = Build("up_first", 2);
+        var tuned = Run(net, shapes, true, Precision.Fp32, texel: false, out var kernels, out _, autotune: true);
+        Assert.That(kernels.Where(k => k.StartsWith("conv2d/")), Is.EqualTo(new[] { "conv2d/conv2d.fwd.concat" }));
+        Assert.That(RelativeError.MaxRelative(tuned, Reference(shapes, "up_first", 2, 1, channels)), Is.LessThan(Tolerances.Forward));
+    }
+
+    [Test]
+    public void WithTexelReads_TheLayerWritesTheConcatenation_AndTheResultIsTheSame()
+    {
+        var (net, shapes, _, _) = Build("up_first", 2);
+        var fused = Run(net, shapes, true, Precision.Fp32, texel: true, out var kernels, out _);
+        var plain = Run(net, shapes, false, Precision.Fp32, texel: true, out _, out _);
+        Assert.That(kernels, Does.Contain("conv2d/conv2d.fwd.texel").And.Some.StartsWith("upsample/upsample.fwd").And.Some.StartsWith("concat/"));
+        Assert.That(fused, Is.EqualTo(plain).AsCollection);
+    }
+
+    [Test]
+    public void TrainingPlans_AndConcatsUsedElsewhere_KeepTheConcat()
+    {
+        var (net, shapes, _, _) = Build("up_first", 2);
+        shapes["target"] = new(N, 6, H * 2, W * 2);
+        net.SetLoss(new MseLoss(), net.Outputs[0].Node, net.Input("target"));
+        var training = net.Plan(Gpu.Context.KernelDevice, new CompileOptions { InputShapes = shapes, Training = true, TexelReads = false });
+        Assert.That(training.Dispatches.Select(d => d.Kernel), Does.Contain("conv2d/conv2d.fwd").And.Some.StartsWith("concat/"));
+
+        var named = new Network();
+        var cat = named.Add(new Concat(), "cat", named.Input("b"), named.Input("c"));
+        named.Output(named.Add(new Conv2d(6, 4, 3, padding: 1), "conv", cat), "y");
+        named.Output(cat, "cat");
+        var plan = named.Plan(Gpu.Context.KernelDevice, new CompileOptions
+        {
+            InputShapes = new Dictionary<string, Shape> { ["b"] = new(1, 2, 6, 6), ["c"] = new(1, 4, 6, 6) }, TexelReads = false,
+        });
+        Assert.That(plan.Dispatches.Select(d => d.Kernel), Does.Contain("conv2d/conv2d.fwd").And.Not.Contain("conv2d/conv2d.fwd.concat"),
+            "a concatenation that is an output is written");
+    }
+}
