@@ -66,20 +66,9 @@ layout(std430, binding = 3) writeonly buffer Y { act_t y[]; };
 layout(push_constant) uniform P { int n, cin, cout, h, w, oh, ow; } p;
 
 #if KILN_CONCAT_READS
-// Variant *.concat (ConcatConv2d, inference plans): the input is the channel concatenation of binding 0 (its first C1
-// channels, at 1 / SC1 of the resolution) and binding 4 (the rest, at 1 / SC2), each upsampled by nearest neighbour
-// on the way in, so neither the concatenation nor the upsampled tensor is ever written. GROUPS = 1.
-// Specialization: 20 C1, 21 SC1, 22 SC2.
-layout(constant_id = 20) const int C1 = 1;
-layout(constant_id = 21) const int SC1 = 1;
-layout(constant_id = 22) const int SC2 = 1;
-layout(std430, binding = 4) readonly buffer X2b { act_t x2[]; };
-float x_at(int b, int c, int iy, int ix, int cin, int h, int w)
-{
-    if (c < C1) return float(x[((b * C1 + c) * (h / SC1) + iy / SC1) * (w / SC1) + ix / SC1]);
-    return float(x2[((b * (cin - C1) + c - C1) * (h / SC2) + iy / SC2) * (w / SC2) + ix / SC2]);
-}
-#define XAT(b, c, iy, ix) x_at(b, c, iy, ix, CIN, H, W)
+// Variant *.concat (include/concat_reads.glsl): x concatenated with x2, upsampled on the way in. GROUPS = 1.
+#include "concat_reads.glsl"
+#define XAT(b, c, iy, ix) float(kiln_concat_read(b, c, iy, ix, CIN, H, W))
 #else
 #define XAT(b, c, iy, ix) X((((b) * CIN + (c)) * H + (iy)) * W + (ix))
 #endif

@@ -80,14 +80,8 @@ layout(std430, binding = 3) writeonly buffer Y { act_t y[]; };
 layout(push_constant) uniform P { int n, cin, cout, h, w, oh, ow, cop, cip; } p;
 
 #if KILN_CONCAT_READS
-// Variant *.concat (ConcatConv2d, inference plans): x is the channel concatenation of binding 0 (its first C1 channels,
-// at 1 / SC1 of the resolution) and binding 4 (the rest, at 1 / SC2), each upsampled by nearest neighbour as the
-// patch is staged, so neither the concatenation nor the upsampled tensor is ever written. Specialization: 20 C1,
-// 21 SC1, 22 SC2.
-layout(constant_id = 20) const int C1 = 1;
-layout(constant_id = 21) const int SC1 = 1;
-layout(constant_id = 22) const int SC2 = 1;
-layout(std430, binding = 4) readonly buffer X2 { act_t x2[]; };
+// Variant *.concat (include/concat_reads.glsl): x concatenated with x2, upsampled as the patch is staged.
+#include "concat_reads.glsl"
 #endif
 
 shared uvec4 Ps[2 * PATCH];                // two patch buffers, 8 f16 channels per uvec4
@@ -114,11 +108,7 @@ void load(int c0, int tid)
         [[unroll]] for (int e = 0; e < 8; e++)
         {
             const bool inside = ok && e < left;
-            const int c = c0 + g * 8 + e;
-            act_t v = act_t(0.0);
-            if (inside && c < C1) v = x[((b * C1 + c) * (p.h / SC1) + iy / SC1) * (p.w / SC1) + ix / SC1];
-            else if (inside) v = x2[((b * (p.cin - C1) + c - C1) * (p.h / SC2) + iy / SC2) * (p.w / SC2) + ix / SC2];
-            reg[q * 8 + e] = v;
+            reg[q * 8 + e] = inside ? kiln_concat_read(b, c0 + g * 8 + e, iy, ix, p.cin, p.h, p.w) : act_t(0.0);
         }
 #else
         const int base = unitOffset[q] + c0 * plane;
