@@ -45,6 +45,14 @@ layout(std430, binding = 1) readonly buffer Wt { float w[]; };
 layout(std430, binding = 2) readonly buffer B { float bias[]; };
 layout(std430, binding = 3) writeonly buffer Y { act_t y[]; };
 
+#if KILN_CONCAT_READS
+// Variant *.concat (include/concat_reads.glsl): x concatenated with x2, upsampled as the patch is staged.
+#include "concat_reads.glsl"
+#define XAT(b, c, iy, ix) float(kiln_concat_read(b, c, iy, ix, CIN, H, W))
+#else
+#define XAT(b, c, iy, ix) float(x[(((b) * CIN + (c)) * H + (iy)) * W + (ix)])
+#endif
+
 shared float xs[CI_CHUNK * PATCH_H * PATCH_W];
 shared float ws[CI_CHUNK * K_MAX * K_MAX * W_PITCH];
 
@@ -74,7 +82,7 @@ void main()
             const int c = i / (patchH * patchW), r = (i / patchW) % patchH, q = i % patchW;
             const int ci = c0 + c, iy = oy0 - PH + r, ix = ox0 - PW + q;
             float v = 0.0;
-            if (ci < CIN && iy >= 0 && iy < H && ix >= 0 && ix < W) v = float(x[((b * CIN + ci) * H + iy) * W + ix]);
+            if (ci < CIN && iy >= 0 && iy < H && ix >= 0 && ix < W) v = XAT(b, ci, iy, ix);
             xs[(c * PATCH_H + r) * PATCH_W + q] = v;
         }
         // Weights of the chunk, ws[(c * taps + t) * W_PITCH + co]: read in global order (taps of a channel contiguous).

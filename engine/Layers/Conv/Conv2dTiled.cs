@@ -24,6 +24,7 @@ internal sealed class Conv2dTiled : IConv2dForward
     /// <summary>Measured on an H200, it beat the direct kernel's tiles on some UNet layers only (and lost on 64- and
     /// 256-channel layers at 512x512 and 128x128): it runs where the compile tunes, timed against them.</summary>
     public bool NeedsTuning => true;
+    public bool ReadsConcat => true;
 
     public bool Accepts(ConvAttributes a, Shape x, Shape y) =>
         a.Groups == 1 && a.Stride == (1, 1) && a.Dilation == (1, 1) && a.Kernel.H <= 3 && a.Kernel.W <= 3 && y[1] >= 16 &&

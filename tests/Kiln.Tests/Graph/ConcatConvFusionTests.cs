@@ -8,16 +8,16 @@ namespace Kiln.Tests.Graph;
 /// two inputs, either upsampled by nearest neighbour, reads both inputs itself through its kernel's ".concat" variant,
 /// so neither the concatenation nor an upsampled tensor is written. Checked against the CPU reference (upsample,
 /// concat, conv, ReLU in double) and bit for bit against the unfused plan (Fuse = false: the same conv kernel and tile),
-/// at f32 and f16 storage, for the upsampled input first or second, scales 2 and 3, no upsample, a strided conv, and
-/// tuned (the direct kernel's tiles timed in their concat form); with texel reads (no such variant) the layer writes the
-/// concatenation itself; a training plan keeps the concat.
+/// at f32 and f16 storage, for the upsampled input first or second, scales 2 and 3, no upsample, a strided conv, the
+/// tiled kernel, and tuned (the direct kernel's tiles timed in their concat form); with texel reads (no such variant)
+/// the layer writes the concatenation itself; a training plan keeps the concat.
 /// </summary>
 public sealed class ConcatConvFusionTests : GpuTest
 {
     const int N = 2, H = 5, W = 4;
 
     /// <summary>"up_first": conv(Concat(Up(a), b)); "up_last": conv(Concat(b, Up(a))); "plain": conv(Concat(b, c)).</summary>
-    static (Network Net, Dictionary<string, Shape> Shapes, int[] Channels, int[] Scales) Build(string layout, int scale, int stride = 1)
+    static (Network Net, Dictionary<string, Shape> Shapes, int[] Channels, int[] Scales) Build(string layout, int scale, int stride = 1, int cout = 6)
     {
         var net = new Network();
         var b = net.Input("b");
@@ -38,17 +38,18 @@ public sealed class ConcatConvFusionTests : GpuTest
             cat = first ? net.Add(new Concat(), "cat", up, b) : net.Add(new Concat(), "cat", b, up);
             (channels, scales) = first ? (new[] { 3, 2 }, new[] { scale, 1 }) : (new[] { 2, 3 }, new[] { 1, scale });
         }
-        var y = net.Add(new ReLU(), "relu", net.Add(new Conv2d(channels.Sum(), 6, 3, stride: stride, padding: 1), "conv", cat));
+        var y = net.Add(new ReLU(), "relu", net.Add(new Conv2d(channels.Sum(), cout, 3, stride: stride, padding: 1), "conv", cat));
         net.Output(y, "y");
         return (net, shapes, channels, scales);
     }
 
     static float[] Run(Network net, Dictionary<string, Shape> shapes, bool fuse, Precision precision, bool texel, out string[] kernels,
-        out PlanReport plan, bool autotune = false)
+        out PlanReport plan, bool autotune = false, string? prefer = null)
     {
         using var compiled = net.Compile(Context, new CompileOptions
         {
             InputShapes = shapes, Fuse = fuse, Precision = precision, TexelReads = texel, Autotune = autotune,
+            PreferKernels = prefer != null ? new[] { prefer } : Array.Empty<string>(),
         });
         foreach (var (name, shape) in shapes) compiled.SetInput(name, Input(name, shape));
         compiled.Parameters["conv.weight"].Upload(Weight(compiled.Parameters["conv.weight"].Shape));
@@ -62,7 +63,7 @@ public sealed class ConcatConvFusionTests : GpuTest
     static float[] Input(string name, Shape shape) => RandomData.Uniform((int)shape.Elements, name[0]).Select(v => (float)v).ToArray();
     static float[] Weight(Shape shape) => RandomData.Uniform((int)shape.Elements, (int)shape.Elements, -0.5, 0.5).Select(v => (float)v).ToArray();
 
-    static double[] Reference(Dictionary<string, Shape> shapes, string layout, int scale, int stride, int[] channels)
+    static double[] Reference(Dictionary<string, Shape> shapes, string layout, int scale, int stride, int[] channels, int cout = 6)
     {
         int h = H * scale, w = W * scale;
         double[] D(string name) => Input(name, shapes[name]).Select(v => (double)v).ToArray();
@@ -74,9 +75,9 @@ public sealed class ConcatConvFusionTests : GpuTest
             _ => new[] { b, RefUpsample.Forward(D("a"), N, 3, H, W, scale, "nearest") },
         };
         var x = RefConcat.Forward(parts, N, channels, h, w);
-        var spec = new Conv2dSpec(N, channels.Sum(), h, w, 6, 3, 3, stride, stride, 1, 1);
-        var weight = Weight(new Shape(6, channels.Sum(), 3, 3)).Select(v => (double)v).ToArray();
-        var bias = Weight(new Shape(6)).Select(v => (double)v).ToArray();
+        var spec = new Conv2dSpec(N, channels.Sum(), h, w, cout, 3, 3, stride, stride, 1, 1);
+        var weight = Weight(new Shape(cout, channels.Sum(), 3, 3)).Select(v => (double)v).ToArray();
+        var bias = Weight(new Shape(cout)).Select(v => (double)v).ToArray();
         return RefConv2d.Forward(spec, x, weight, bias).Select(v => Math.Max(v, 0)).ToArray();
     }
 
@@ -108,6 +109,22 @@ public sealed class ConcatConvFusionTests : GpuTest
         var reference = Reference(shapes, layout, scale, stride, channels);
         double tolerance = precision == Precision.Fp16 ? Tolerances.F16Storage : Tolerances.Forward;
         Assert.That(RelativeError.MaxRelative(fused, reference), Is.LessThan(tolerance), "against the CPU reference");
+    }
+
+    /// <summary>The GPU's shared-memory tiled kernel (named here: lavapipe runs it only so) stages the patch from both inputs.</summary>
+    [TestCase(Precision.Fp32)]
+    [TestCase(Precision.Fp16)]
+    public void TheTiledKernel_ReadsBothInputs(Precision precision)
+    {
+        var (net, shapes, channels, _) = Build("up_last", 2, cout: 16); // the tiled kernel takes 16 output channels or more
+        var fused = Run(net, shapes, true, precision, texel: false, out var kernels, out _, prefer: "Conv2dTiled");
+        var plain = Run(net, shapes, false, precision, texel: false, out var plainKernels, out _, prefer: "Conv2dTiled");
+        string suffix = precision == Precision.Fp16 ? ".f16" : "";
+        Assert.That(kernels.Where(k => k.StartsWith("conv2d/")), Is.EqualTo(new[] { "conv2d/conv2d.fwd_tiled.concat" + suffix }));
+        Assert.That(plainKernels, Does.Contain("conv2d/conv2d.fwd_tiled" + suffix));
+        Assert.That(fused, Is.EqualTo(plain).AsCollection, "bit for bit the unfused plan");
+        double tolerance = precision == Precision.Fp16 ? Tolerances.F16Storage : Tolerances.Forward;
+        Assert.That(RelativeError.MaxRelative(fused, Reference(shapes, "up_last", 2, 1, channels, 16)), Is.LessThan(tolerance));
     }
 
     [Test]
