@@ -11,7 +11,8 @@
 #   bash tools/device-check.sh OUT_DIR compare  compare.log: the conv workloads and the inpainting step at fp16, untuned,
 #                                               with each family of kernels forced (--prefer): the tensor-core ones
 #                                               (patch, then im2col forward) against the tiled and direct ones, per dispatch (the data behind the
-#                                               untuned choices and the tuner's)
+#                                               untuned choices and the tuner's); then the MLP step at fp16 on
+#                                               the tile kernels against the tensor-core ones
 # (no part: bench and demos). The pipeline cache and tile choices are kept in /tmp/kiln-cache, shared by the runs of one machine.
 set -u
 out=${1:?usage: tools/device-check.sh OUT_DIR [bench|demos]}
@@ -45,5 +46,9 @@ if [ "$part" = compare ]; then
     echo "== --prefer $prefer" >> "$out/compare.log"
     timeout 100 kiln bench conv3x3 inpaint --precision fp16 --autotune off --kernels --prefer $prefer >> "$out/compare.log" 2>&1
   done
-  grep -E "^(==|conv3x3|inpaint)" "$out/compare.log"
+  for prefer in MlpCoopMatKernels MlpTileKernels; do
+    echo "== --prefer $prefer" >> "$out/compare.log"
+    timeout 60 kiln bench mlp_64x4 --precision fp16 --kernels --prefer $prefer >> "$out/compare.log" 2>&1
+  done
+  grep -E "^(==|conv3x3|inpaint|mlp)" "$out/compare.log"
 fi
