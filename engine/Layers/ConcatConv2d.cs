@@ -20,7 +20,8 @@ internal sealed class ConcatConv2d : Layer
     readonly Concat concat;
     readonly IReadOnlyList<Upsample?> upsamples;
 
-    /// <param name="conv">The convolution; <paramref name="name"/> its node's name (its parameters keep it).</param>
+    /// <param name="conv">The convolution.</param>
+    /// <param name="name">The convolution's node: its parameters keep the node's name.</param>
     /// <param name="concat">The concatenation of two inputs it reads.</param>
     /// <param name="upsamples">Per input, the nearest-neighbour upsample folded into it, or null.</param>
     public ConcatConv2d(Conv2d conv, string name, Concat concat, IReadOnlyList<Upsample?> upsamples)
