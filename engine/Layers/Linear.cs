@@ -46,9 +46,9 @@ public sealed class Linear : Layer, IFusableProducer
 
     internal override void Forward(ForwardPass f)
     {
-        // The entries compute in f32 whatever the activations' storage (f16 under Precision.Fp16: their .f16 modules).
-        var kernel = KernelRegistry.Choose<ILinearForward>("linear.fwd", f.Input.ElementType, f.Input.Layout, f.Emitter);
-        kernel.Emit(f.Emitter, f.Input, f.Param("weight"), HasBias ? f.Param("bias") : null, f.Output, f.Activation, f.Slope, $"{f.Name}.fwd");
+        var (x, w, y) = (f.Input, f.Param("weight"), f.Output);
+        LinearProducts.Emit(f.Emitter, new GemmCall(x, false, w, true, HasBias ? f.Param("bias") : null, y, y.Shape[0], y.Shape[1], x.Shape[1],
+            f.Activation, f.Slope), $"{f.Name}.fwd");
     }
 
     internal override void Backward(BackwardPass b) => LinearBackward.Emit(b, HasBias);

@@ -27,7 +27,7 @@ internal static class BatchedGemm
         var dims = Pad(batch);
         var push = new[] { m, n, k }.Concat(dims).Concat(Strides(aBatch, m * k)).Concat(Strides(bBatch, k * n)).ToArray();
         var constants = new[] { transA ? 1u : 0u, transB ? 1u : 0u, 0u, (uint)Activation.None, KernelSpec.Word(0f), (uint)m, (uint)n, (uint)k };
-        var module = LinearGemm.StorageVariant("linear/linear.gemm.batched", a, b, c, texelB: false);
+        var module = LinearGemm.StorageVariant("linear/linear.gemm.batched", a, b, c.ElementType, texelB: false);
         var spec = new KernelSpec(module, KernelSpec.Buffers(4), 4 * (3 + 3 * MaxBatchRank), constants, LocalX, LocalY);
         uint colBlocks = (uint)((n + Block - 1) / Block), rowBlocks = (uint)((m + Block - 1) / Block);
         long count = batch.Aggregate(1L, (p, d) => p * d);

@@ -6,9 +6,9 @@ namespace Kiln.Layers;
 /// <summary>
 /// Linear's gradient rule: dX = dY W, dW = dY^T X (reducing over the batch), db = column sums of dY. Under f16 activation
 /// storage dY, X and dX are f16 and W, dW, db f32: the two products run different variants of the gemm module
-/// (<see cref="LinearGemm.StorageVariant"/>), both accumulating in f32. The products run on tensor cores where the forward
-/// does (<see cref="LinearCoopMat.Gemm"/>: Fp16 on a device with cooperative matrices, or the entry named), else
-/// through <see cref="LinearGemm.Gemm"/>.
+/// (<see cref="LinearGemm.StorageVariant"/>), both accumulating in f32. The products run as the forward's does
+/// (<see cref="LinearProducts"/>: on tensor cores at Fp16 on a device with cooperative matrices, or the entry named;
+/// tuned per shape under CompileOptions.Autotune).
 /// </summary>
 internal static class LinearBackward
 {
@@ -21,8 +21,9 @@ internal static class LinearBackward
         var dy = b.GradOutput;
         int batch = x.Shape[0], inF = x.Shape[1], outF = w.Shape[0];
         if (b.GradInput is { } dx)
-            LinearCoopMat.Gemm(b.Emitter, dy, false, w, false, null, dx, batch, inF, outF, Activation.None, 0, $"{b.Name}.bwd_input");
-        LinearCoopMat.Gemm(b.Emitter, dy, true, x, false, null, b.GradParam("weight"), outF, inF, batch, Activation.None, 0, $"{b.Name}.bwd_weight");
+            LinearProducts.Emit(b.Emitter, new GemmCall(dy, false, w, false, null, dx, batch, inF, outF, Activation.None, 0), $"{b.Name}.bwd_input");
+        LinearProducts.Emit(b.Emitter, new GemmCall(dy, true, x, false, null, b.GradParam("weight"), outF, inF, batch, Activation.None, 0),
+            $"{b.Name}.bwd_weight");
         if (hasBias)
         {
             var spec = new KernelSpec("linear/linear.bwd_bias", KernelSpec.Buffers(2), 8, new[] { (uint)batch, (uint)outF }, BiasLocal);

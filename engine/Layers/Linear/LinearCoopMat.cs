@@ -7,8 +7,9 @@ namespace Kiln.Layers;
 /// shaders/linear/linear.gemm_coopmat.comp: Linear's products on tensor cores (KHR cooperative matrices, fp16
 /// operands, f32 accumulation), chosen under <see cref="Precision.Fp16"/> on devices with square f16*f16+f32 subgroup
 /// matrices (<see cref="DeviceInfo.CooperativeMatrixF16Size"/>: 16 on NVIDIA, 8 on lavapipe of Mesa 26) and subgroups
-/// of 8 to 32: the forward (y = x W^T + b, bias and activation in the epilogue) and, through <see cref="Gemm"/>, the
-/// backward's dX = dY W and dW = dY^T X (<see cref="LinearBackward"/>). f16 activations and gradients go into the
+/// of 8 to 32: the forward (y = x W^T + b, bias and activation in the epilogue) and the backward's dX = dY W and
+/// dW = dY^T X (<see cref="LinearBackward"/>), all through <see cref="LinearProducts"/>; under CompileOptions.Autotune
+/// its tiles are timed against the plain kernel's blocks. f16 activations and gradients go into the
 /// tiles as they are, f32 weights are rounded as they are staged. K is split into ordered partial sums
 /// (reduce/partials) where C has too few tiles to fill the GPU, as for dW over a large batch.
 /// Products with fewer than <see cref="MinSize"/> rows or columns (a classifier head, a batch of a few samples, a
@@ -94,13 +95,14 @@ internal sealed class LinearCoopMat : ILinearForward
     /// <summary>
     /// How an M x N x K product runs: its tile, grid (row tiles on x, column tiles on y, splits on z) and split of K
     /// (chunks of KPerSplit rows, a multiple of 2S; 0 = one chunk) so that about <see cref="TargetWorkgroups"/> fill the GPU.
-    /// Null where the plain kernel takes the product (<see cref="MinSize"/>, the device's workgroup counts).
+    /// Null where the plain kernel takes the product (<see cref="MinSize"/>, the device's workgroup counts). The tile is
+    /// <see cref="ChooseTile"/>'s unless <paramref name="forced"/>.
     /// </summary>
-    internal static GemmPlan? Plan(DeviceInfo device, int m, int n, int k)
+    internal static GemmPlan? Plan(DeviceInfo device, int m, int n, int k, Tile? forced = null)
     {
         if (m < MinSize || n < MinSize || k < 1) return null;
         int s = device.CooperativeMatrixF16Size, bk = 2 * s;
-        var tile = ChooseTile(device, m, n);
+        var tile = forced ?? ChooseTile(device, m, n);
         long gx = (m + tile.Rows(s) - 1L) / tile.Rows(s), gy = (n + tile.Cols(s) - 1L) / tile.Cols(s);
         if (gx > device.MaxWorkgroupCount[0] || gy > device.MaxWorkgroupCount[1]) return null;
         int steps = (k + bk - 1) / bk;
@@ -113,52 +115,46 @@ internal sealed class LinearCoopMat : ILinearForward
     /// <summary>One product's tile, grid, number of K chunks and rows per chunk (0: one chunk).</summary>
     internal sealed record GemmPlan(Tile Tile, (uint X, uint Y, uint Z) Groups, int Splits, int KPerSplit);
 
-    /// <summary>
-    /// Whether the registry picks this entry for Linear at the emitter's device, precision and preferences
-    /// (<see cref="KernelRegistry.Choose"/>: supported, Fp16, preferred on the device or named): the one decision the
-    /// forward and <see cref="LinearBackward"/>'s products share.
-    /// </summary>
-    internal static bool ChosenFor(Emitter e) =>
-        KernelRegistry.Choose<ILinearForward>("linear.fwd", e.ActivationType, TensorLayout.RowMajor, e) is LinearCoopMat;
+    /// <summary>The product on the tile <see cref="Plan"/> picks, K split as planned; null where the plain kernel takes it.</summary>
+    public TuneCandidate? Default(Emitter e, GemmCall g) =>
+        Plan(e.Device, g.M, g.N, g.K) is { } plan ? Candidate(e, g, plan) : null;
 
-    public void Emit(Emitter e, Value x, Value w, Value? bias, Value y, Activation act, float slope, string label) =>
-        Gemm(e, x, false, w, true, bias, y, y.Shape[0], y.Shape[1], x.Shape[1], act, slope, label);
-
-    /// <summary>
-    /// C[m,n] = act(op(A) op(B) + bias) as <see cref="LinearGemm.Gemm"/> (same operands and element types), on tensor
-    /// cores where the registry picks this entry for the emitter (<see cref="ChosenFor"/>) and <see cref="Plan"/> takes
-    /// the shape, else through <see cref="LinearGemm.Gemm"/>.
-    /// </summary>
-    public static void Gemm(Emitter e, Value a, bool transA, Value b, bool transB, Value? bias, Value c, int m, int n, int k,
-        Activation act, float slope, string label)
+    /// <summary>Every tile that fits the device, each single-pass and, where that finishes the product, split as planned
+    /// for it (<see cref="Plan"/>'s split of K); none where the plain kernel takes the product.</summary>
+    public IReadOnlyList<TuneCandidate> Candidates(Emitter e, GemmCall g)
     {
-        var plan = ChosenFor(e) ? Plan(e.Device, m, n, k) : null;
-        if (plan == null)
+        var result = new List<TuneCandidate>();
+        if (Plan(e.Device, g.M, g.N, g.K) == null) return result;
+        foreach (var tile in Tiles(e.Device))
         {
-            LinearGemm.Gemm(e, a, transA, b, transB, bias, c, m, n, k, act, slope, label);
-            return;
+            if (Plan(e.Device, g.M, g.N, g.K, tile) is not { } plan) continue;
+            result.Add(Candidate(e, g, plan with { Groups = (plan.Groups.X, plan.Groups.Y, 1u), Splits = 1, KPerSplit = 0 }));
+            if (plan.Splits > 1 && g.SplitFinishes) result.Add(Candidate(e, g, plan));
         }
-        // The shader's 32-bit indices: A, B and C are tensors (Shape keeps each within 2^31 elements), and the partial
-        // sums within MaxPartialValues.
+        return result;
+    }
+
+    /// <summary>
+    /// C[m,n] = act(op(A) op(B) + bias) as <see cref="LinearGemm.Gemm"/> (same operands and element types) on tensor
+    /// cores: the plan's tile and split. The shader's 32-bit indices: A, B and C are tensors (Shape keeps each within
+    /// 2^31 elements), and the partial sums within MaxPartialValues.
+    /// </summary>
+    static TuneCandidate Candidate(Emitter e, GemmCall g, GemmPlan plan)
+    {
         int s = e.Device.CooperativeMatrixF16Size, subgroup = (int)e.Device.SubgroupSize;
         var t = plan.Tile;
         var constants = new[]
         {
-            transA ? 1u : 0u, transB ? 1u : 0u, bias != null ? 1u : 0u, (uint)act, KernelSpec.Word(slope),
+            g.TransA ? 1u : 0u, g.TransB ? 1u : 0u, g.Bias != null ? 1u : 0u, (uint)g.Act, KernelSpec.Word(g.Slope),
             (uint)t.SgM, (uint)t.SgN, (uint)t.TM, (uint)t.TN, (uint)s, (uint)subgroup, (uint)plan.KPerSplit,
         };
-        var push = PushConstants.Ints(m, n, k);
-        uint local = (uint)(subgroup * t.Subgroups);
-        if (plan.Splits == 1)
+        // A split writes f32 partials in C's place.
+        var module = LinearGemm.StorageVariant(Module, g.A, g.B, plan.Splits > 1 ? ElementType.F32 : g.C.ElementType, texelB: false);
+        var spec = new KernelSpec(module, KernelSpec.Buffers(4), 12, constants, (uint)(subgroup * t.Subgroups));
+        return new TuneCandidate($"{t.SgM}x{t.SgN}x{t.TM}x{t.TN}{(plan.Splits > 1 ? $"s{plan.Splits}" : "")}", spec, plan.Groups, PushConstants.Ints(g.M, g.N, g.K))
         {
-            var spec = new KernelSpec(LinearGemm.StorageVariant(Module, a, b, c, texelB: false), KernelSpec.Buffers(4), 12, constants, local);
-            e.Dispatch(spec, plan.Groups, push, label, Arg.In(a), Arg.In(b), Arg.In(bias ?? b), Arg.Out(c));
-            return;
-        }
-        var partial = PartialSums.Scratch(e, plan.Splits, (long)m * n, label);
-        var split = new KernelSpec(LinearGemm.StorageVariant(Module, a, b, partial, texelB: false), KernelSpec.Buffers(4), 12, constants, local);
-        e.Dispatch(split, plan.Groups, push, label, Arg.In(a), Arg.In(b), Arg.In(b), Arg.Out(partial));
-        LinearGemm.SumPartials(e, partial, c, bias, act, slope, label);
+            Finish = plan.Splits > 1 ? PartialSums.Finish(e, plan.Splits, (long)g.M * g.N) : null,
+        };
     }
 
     const string Module = "linear/linear.gemm_coopmat";

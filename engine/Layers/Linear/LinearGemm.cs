@@ -24,34 +24,55 @@ internal sealed class LinearGemm : ILinearForward
     public int Priority => 0;
     public bool Supports(DeviceInfo device) => true;
 
-    public void Emit(Emitter e, Value x, Value w, Value? bias, Value y, Activation act, float slope, string label) =>
-        Gemm(e, x, false, w, true, bias, y, y.Shape[0], y.Shape[1], x.Shape[1], act, slope, label);
-
-    /// <summary>C[m,n] = act(op(A) op(B) + bias): A is [m,k] (or [k,m] when transA), B is [k,n] (or [n,k] when transB).</summary>
+    /// <summary>C[m,n] = act(op(A) op(B) + bias): A is [m,k] (or [k,m] when transA), B is [k,n] (or [n,k] when transB).
+    /// The plain kernel's default, untuned (MatMul).</summary>
     public static void Gemm(Emitter e, Value a, bool transA, Value b, bool transB, Value? bias, Value c, int m, int n, int k,
         Activation act, float slope, string label)
     {
-        int bm = Math.Min(MaxBlock, m), bn = Math.Min(MaxBlock, n);
-        long blocks = (long)((m + bm - 1) / bm) * ((n + bn - 1) / bn);
-        // Too few blocks of C to fill the cores: split K, then add the partial products in order (with bias and activation).
-        var (splits, kChunk) = PartialSums.Plan(blocks, k, SplitTarget, MinKPerSplit);
+        var g = new GemmCall(a, transA, b, transB, bias, c, m, n, k, act, slope);
+        LinearProducts.Dispatch(e, Default(e, g), g, label);
+    }
+
+    /// <summary>Blocks of up to 8 x 8, K split as planned where C has too few blocks to fill the cores.</summary>
+    public static TuneCandidate Default(Emitter e, GemmCall g) => Tile(e, g, Math.Min(MaxBlock, g.M), Math.Min(MaxBlock, g.N), split: true);
+
+    TuneCandidate? ILinearForward.Default(Emitter e, GemmCall g) => Default(e, g);
+
+    /// <summary>
+    /// The tuner's candidates: blocks of up to 8 x 8, 8 x 4, 4 x 8, 4 x 4, 8 x 2, 2 x 8 (within M and N), the untuned
+    /// default (8 x 8, split as planned) first; each single-pass, and split as planned where that finishes the product.
+    /// </summary>
+    public IReadOnlyList<TuneCandidate> Candidates(Emitter e, GemmCall g)
+    {
+        var blocks = new[] { (8, 8), (8, 4), (4, 8), (4, 4), (8, 2), (2, 8) }.Select(t => (Math.Min(t.Item1, g.M), Math.Min(t.Item2, g.N))).Distinct();
+        var result = new List<TuneCandidate>();
+        foreach (var (bm, bn) in blocks)
+        {
+            result.Add(Tile(e, g, bm, bn, split: false));
+            if (g.SplitFinishes && Tile(e, g, bm, bn, split: true) is { Finish: not null } split) result.Add(split);
+        }
+        return result;
+    }
+
+    /// <summary>The dispatch of a BM x BN block per invocation; with <paramref name="split"/>, K split as planned where C
+    /// has too few blocks to fill the cores (the partial products then added in order, with bias and activation).</summary>
+    static TuneCandidate Tile(Emitter e, GemmCall g, int bm, int bn, bool split)
+    {
+        long blocks = (long)((g.M + bm - 1) / bm) * ((g.N + bn - 1) / bn);
+        var (splits, kChunk) = split ? PartialSums.Plan(blocks, g.K, SplitTarget, MinKPerSplit) : (1, g.K);
         var constants = new[]
         {
-            transA ? 1u : 0u, transB ? 1u : 0u, bias != null ? 1u : 0u, (uint)act, KernelSpec.Word(slope),
-            (uint)m, (uint)n, (uint)k, (uint)bm, (uint)bn, splits > 1 ? (uint)kChunk : 0u,
+            g.TransA ? 1u : 0u, g.TransB ? 1u : 0u, g.Bias != null ? 1u : 0u, (uint)g.Act, KernelSpec.Word(g.Slope),
+            (uint)g.M, (uint)g.N, (uint)g.K, (uint)bm, (uint)bn, splits > 1 ? (uint)kChunk : 0u,
         };
         var (module, bindings) = e.TexelVariant("linear/linear.gemm", 4, 2);
-        var push = PushConstants.Ints(m, n, k);
-        if (splits == 1)
+        var push = PushConstants.Ints(g.M, g.N, g.K);
+        // A split writes f32 partials in C's place.
+        var spec = new KernelSpec(StorageVariant(module, g.A, g.B, splits > 1 ? ElementType.F32 : g.C.ElementType, e.TexelReads), bindings, 12, constants, Local);
+        return new TuneCandidate($"b{bm}x{bn}{(splits > 1 ? $"s{splits}" : "")}", spec, FlatGroups.For(e, blocks * splits, Local), push)
         {
-            var spec = new KernelSpec(StorageVariant(module, a, b, c, e.TexelReads), bindings, 12, constants, Local);
-            e.Dispatch(spec, FlatGroups.For(e, blocks, Local), push, label, Arg.In(a), Arg.In(b), Arg.In(bias ?? b), Arg.Out(c));
-            return;
-        }
-        var partial = PartialSums.Scratch(e, splits, (long)m * n, label);
-        var split = new KernelSpec(StorageVariant(module, a, b, partial, e.TexelReads), bindings, 12, constants, Local);
-        e.Dispatch(split, FlatGroups.For(e, blocks * splits, Local), push, label, Arg.In(a), Arg.In(b), Arg.In(b), Arg.Out(partial));
-        SumPartials(e, partial, c, bias, act, slope, label);
+            Finish = splits > 1 ? PartialSums.Finish(e, splits, (long)g.M * g.N) : null,
+        };
     }
 
     /// <summary>
@@ -72,16 +93,16 @@ internal sealed class LinearGemm : ILinearForward
 
     /// <summary>
     /// The gemm module (<paramref name="module"/>: linear/linear.gemm or its .texel or .batched form) that declares each
-    /// operand with its value's width (header of shaders/linear/linear.gemm.comp): the module itself where every operand
+    /// operand with its value's width (<paramref name="c"/>: the element type C is written as) (header of shaders/linear/linear.gemm.comp): the module itself where every operand
     /// is f32 or where A and C are activations and B a weight; else ".b_act" where B is f16 (unless B is read through a
     /// texel view, of either width) and ".c_float" where C is f32 (a weight gradient, partial sums).
     /// </summary>
-    internal static string StorageVariant(string module, Value a, Value b, Value c, bool texelB)
+    internal static string StorageVariant(string module, Value a, Value b, ElementType c, bool texelB)
     {
         var f16 = ElementType.F16;
-        if (a.ElementType != f16 && b.ElementType != f16 && c.ElementType != f16) return module;
+        if (a.ElementType != f16 && b.ElementType != f16 && c != f16) return module;
         if (b.ElementType == f16 && !texelB) module += ".b_act";
-        if (c.ElementType != f16) module += ".c_float";
+        if (c != f16) module += ".c_float";
         return module;
     }
 }

@@ -108,3 +108,21 @@ public sealed class CooperativeMatrixLinearTests : CooperativeMatrixTest
         foreach (var (name, g) in f32.ParameterGradients) F16StorageCheck.Close(f16.ParameterGradients[name], g, Tolerances.F16Storage, $"gradient of {name}");
     }
 }
+
+/// <summary>
+/// <see cref="Graph.GemmAutotuneTests"/> at Fp16 with <see cref="LinearCoopMat"/> named: its tiles (single-pass and split)
+/// are timed with the plain kernel's blocks for every product, none disagrees with the default, and the tuned step is
+/// within <see cref="Tolerances.F16Storage"/> of the untuned Fp32 one.
+/// </summary>
+public sealed class CooperativeMatrixGemmAutotuneTests : CooperativeMatrixTest
+{
+    [Test]
+    public void TensorCoreTilesAreTimedWithThePlainBlocks()
+    {
+        var (f32, _) = Graph.GemmAutotuneTests.Step(Context, false, Precision.Fp32);
+        Dictionary<string, float[]> tuned = null!;
+        var choices = Graph.GemmAutotuneTests.Tuned(ctx => tuned = Graph.GemmAutotuneTests.Step(ctx, true, Precision.Fp16, nameof(LinearCoopMat)).Results, timed: 5);
+        Assert.That(choices, Does.Contain("linear.gemm|LinearCoopMat+LinearGemm|Fp16|"));
+        foreach (var (name, values) in f32) F16StorageCheck.Close(tuned[name], values, Tolerances.F16Storage, name);
+    }
+}

@@ -1,0 +1,77 @@
+using Kiln.Layers;
+using Kiln.Tests.CoopMat;
+using Kiln.Tests.Layers;
+using Kiln.Tests.Reference;
+using Kiln.Vulkan;
+using NUnit.Framework;
+
+namespace Kiln.Tests.Graph;
+
+/// <summary>
+/// CompileOptions.Autotune with Linear's products (LinearProducts): the forward, dX and dW of two layers are each timed
+/// among the register-blocked kernel's block sizes (single-pass, and split where that finishes the product: dW over a
+/// batch of 700), every candidate checked against the default's result before it may be chosen, and the tuned step
+/// matches the untuned one.
+/// </summary>
+public sealed class GemmAutotuneTests
+{
+    internal const int Batch = 700;
+
+    internal static Network Network()
+    {
+        var net = new Network();
+        // Tanh, not ReLU: with f16 operands a pre-activation near zero may change sign, and a ReLU unit's gradient with it.
+        var h = net.Add(new Tanh(), "tanh", net.Add(new Linear(37, 61), "fc0", net.Input("x")));
+        var y = net.Add(new Linear(61, 20, bias: false), "fc1", h);
+        net.Output(y, "y");
+        net.SetLoss(new MseLoss(), y, net.Input("t"));
+        return net;
+    }
+
+    /// <summary>The step's output and (unscaled) gradients, and the plan's kernels, on <paramref name="ctx"/>.</summary>
+    internal static (Dictionary<string, float[]> Results, string[] Kernels) Step(GpuContext ctx, bool autotune, Precision precision, params string[] prefer)
+    {
+        using var c = Network().Compile(ctx, new CompileOptions
+        {
+            InputShapes = new Dictionary<string, Shape> { ["x"] = new Shape(Batch, 37), ["t"] = new Shape(Batch, 20) },
+            Training = true, LearningRate = 0, Autotune = autotune, Precision = precision, Seed = 5, PreferKernels = prefer,
+        });
+        c.SetInput("x", RandomData.Uniform(Batch * 37, 1).Select(v => (float)v).ToArray());
+        c.SetInput("t", RandomData.Uniform(Batch * 20, 2).Select(v => (float)v).ToArray());
+        c.Run();
+        // Under Fp16 the gradients are the loss-scaled ones (MSE's small deltas stay within f16's normal range).
+        float scale = c.ReadStepState().LossScale;
+        var results = c.Gradients.ToDictionary(g => $"gradient of {g.Key}", g => g.Value.ToArray().Select(v => v / scale).ToArray());
+        results["output"] = c.GetOutput("y");
+        return (results, c.Plan.Dispatches.Select(d => d.Kernel).ToArray());
+    }
+
+    /// <summary>Runs <paramref name="tuned"/> on a context of its own (its own tuning file), returning the tuning file's text.</summary>
+    internal static string Tuned(Action<GpuContext> tuned, int timed)
+    {
+        var dir = Path.Combine(Path.GetTempPath(), "kiln-gemm-autotune-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(dir);
+        try
+        {
+            using var ctx = GpuContext.Create(Gpu.Options with { PipelineCacheDirectory = dir });
+            tuned(ctx);
+            Assert.That(ctx.Tuner.Timed, Is.EqualTo(timed), "the forward of each layer, fc1's dX and each layer's dW");
+            Assert.That(ctx.Tuner.Rejected, Is.EqualTo(0), "every candidate agrees with the default");
+            Assert.That(ctx.TakeValidationMessages(), Is.Empty);
+            return File.ReadAllText(ctx.Tuner.FilePath!);
+        }
+        finally { Directory.Delete(dir, true); }
+    }
+
+    [Test]
+    public void EveryProductIsTuned_AndTheStepMatchesTheUntunedOne()
+    {
+        var (untuned, plain) = Step(Gpu.Context, false, Precision.Fp32);
+        Assert.That(plain, Does.Contain("reduce/partials"), "the untuned dW splits the batch");
+        Dictionary<string, float[]> tuned = null!;
+        var choices = Tuned(ctx => tuned = Step(ctx, true, Precision.Fp32).Results, timed: 5);
+        Assert.That(choices, Does.Contain("linear.gemm|LinearGemm|Fp32|"));
+        foreach (var (name, values) in untuned)
+            Assert.That(RelativeError.MaxRelative(tuned[name], values.Select(v => (double)v).ToArray()), Is.LessThan(Tolerances.Forward), name);
+    }
+}
