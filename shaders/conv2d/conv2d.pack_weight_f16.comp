@@ -4,8 +4,12 @@
 //   wp[(t * COP + co) * CIP + ci] = f16(w[(co * CIN + ci) * KH*KW + t])  for co < COUT and ci < CIN, else 0,
 // so that the S x S block of output channels co0.. and input channels ci0.. of tap t is one row-major matrix at
 // (t * COP + co0) * CIP + ci0 with stride CIP (a multiple of 16: 16-byte aligned rows), and the zero rows and columns
-// pad Cout and Cin to the kernel's tiles.
-// Bindings: 0 w [COUT, CIN, KH, KW] (float)  1 wp [KH*KW, COP, CIP] (float16_t)
+// pad Cout and Cin to the kernel's tiles. With FLIP, w is the weight of the convolution whose stride-1 input gradient the
+// kernel computes (Conv2dInputGradFlipped), [CIN, COUT, KH, KW], read turned by 180 degrees with its channels swapped:
+//   wp[(t * COP + co) * CIP + ci] = f16(w[(ci * COUT + co) * KH*KW + KH*KW - 1 - t])
+// (groups of 1), so the flipped weight is never written on its own.
+// Bindings: 0 w [COUT, CIN, KH, KW], or [CIN, COUT, KH, KW] with FLIP (float)  1 wp [KH*KW, COP, CIP] (float16_t)
+// Specialization: 0 FLIP
 // Push constants: count (= KH*KW * COP * CIP), cout, cin, taps (KH*KW), cop, cip
 // Dispatch: Emitter.ElementwiseGroups(count), local x = 256; one invocation per element of wp
 #extension GL_EXT_shader_16bit_storage : require
@@ -13,6 +17,7 @@
 #include "kiln.glsl"
 #include "elementwise.glsl"
 
+layout(constant_id = 0) const int FLIP = 0;
 layout(std430, binding = 0) readonly buffer W { float w[]; };
 layout(std430, binding = 1) writeonly buffer Wp { float16_t wp[]; };
 layout(push_constant) uniform P { uint count; int cout, cin, taps, cop, cip; } p;
@@ -23,5 +28,6 @@ void main()
     if (i >= p.count) return;
     const int ci = int(i) % p.cip, co = (int(i) / p.cip) % p.cop, t = int(i) / (p.cip * p.cop);
     const bool inside = co < p.cout && ci < p.cin;
-    wp[i] = float16_t(inside ? w[(co * p.cin + ci) * p.taps + t] : 0.0);
+    const int at = FLIP != 0 ? (ci * p.cout + co) * p.taps + p.taps - 1 - t : (co * p.cin + ci) * p.taps + t;
+    wp[i] = float16_t(inside ? w[at] : 0.0);
 }

@@ -79,6 +79,16 @@ internal sealed class Conv2dCoopMatPatch : IConv2dForward
         return all.Distinct().Where(t => Fits(device, a, s, t.Item1, t.Item2, t.Item3));
     }
 
+    const string PackModule = "conv2d/conv2d.pack_weight_f16";
+
+    /// <summary>
+    /// <paramref name="pack"/> (this kernel's weight packing, else null) reading the weight of the convolution whose stride-1
+    /// input gradient this layer computes (Conv2dInputGradFlipped), with its kernel turned by 180 degrees and its channels
+    /// swapped as it packs (FLIP): the flipped weight then never exists on its own. Groups of 1, as the kernel takes.
+    /// </summary>
+    internal static TunePrepare? FlippedPack(TunePrepare pack) =>
+        pack.Spec.Module == PackModule ? pack with { Spec = pack.Spec with { Constants = new[] { 1u } } } : null;
+
     /// <summary>The layer Supports checks a device against: the largest patch Accepts takes (5-pixel span, stride 2).</summary>
     static readonly ConvAttributes Largest = new(16, 16, (3, 3), (2, 2), (2, 2), (2, 2), 1, true);
 
@@ -99,7 +109,7 @@ internal sealed class Conv2dCoopMatPatch : IConv2dForward
         int cip = (cin + ChannelStep - 1) / ChannelStep * ChannelStep, cop = (cout + 8 * s - 1) / (8 * s) * (8 * s);
         int packed = checked(taps * cop * cip);
         var pack = new TunePrepare(
-            new KernelSpec("conv2d/conv2d.pack_weight_f16", KernelSpec.Buffers(2), 24, Array.Empty<uint>(), Emitter.ElementwiseLocal),
+            new KernelSpec(PackModule, KernelSpec.Buffers(2), 24, new[] { 0u }, Emitter.ElementwiseLocal),
             e.ElementwiseGroups(packed), PushConstants.Ints(packed, cout, cin, taps, cop, cip), Input: 1, packed, ElementType.F16);
         var push = PushConstants.Ints(n, cin, cout, h, wd, oh, ow, cop, cip);
         var result = new List<TuneCandidate>();

@@ -14,19 +14,31 @@ internal static class ConvForward
 {
     public static void Emit(Emitter e, ConvAttributes a, Value x, Value w, Value? bias, Value y, Activation act, float slope, string label)
     {
-        var entries = e.Tuner == null
-            ? new List<IConv2dForward>()
-            : KernelRegistry.Candidates<IConv2dForward>("conv2d.fwd", x.ElementType, x.Layout, e, k => k.CanRun(a, x.Shape, y.Shape));
-        if (entries.Count == 0)
+        if (Tuned(e, a, x, w, bias, y, act, slope, label) is { } chosen)
         {
-            KernelRegistry.Choose<IConv2dForward>("conv2d.fwd", x.ElementType, x.Layout, e, k => k.Accepts(a, x.Shape, y.Shape))
-                .Emit(e, a, x, w, bias, y, act, slope, label);
+            Dispatch(e, chosen, x, w, bias, y, label);
             return;
         }
+        Entry(e, a, x, y).Emit(e, a, x, w, bias, y, act, slope, label);
+    }
+
+    /// <summary>The candidate <see cref="Emit"/> would dispatch (untuned, the registry's entry's default), or null where
+    /// that entry has none for the layer (its Emit then says why).</summary>
+    public static TuneCandidate? Choose(Emitter e, ConvAttributes a, Value x, Value w, Value? bias, Value y, Activation act, float slope, string label) =>
+        Tuned(e, a, x, w, bias, y, act, slope, label) ?? Entry(e, a, x, y).Candidates(e, a, x, w, bias, y, act, slope).FirstOrDefault();
+
+    static IConv2dForward Entry(Emitter e, ConvAttributes a, Value x, Value y) =>
+        KernelRegistry.Choose<IConv2dForward>("conv2d.fwd", x.ElementType, x.Layout, e, k => k.Accepts(a, x.Shape, y.Shape));
+
+    /// <summary>Under CompileOptions.Autotune, the fastest candidate of the entries that can run the layer; else null.</summary>
+    static TuneCandidate? Tuned(Emitter e, ConvAttributes a, Value x, Value w, Value? bias, Value y, Activation act, float slope, string label)
+    {
+        if (e.Tuner == null) return null;
+        var entries = KernelRegistry.Candidates<IConv2dForward>("conv2d.fwd", x.ElementType, x.Layout, e, k => k.CanRun(a, x.Shape, y.Shape));
+        if (entries.Count == 0) return null;
         var shape = $"{x.Shape}->{y.Shape}|k{a.Kernel.H}x{a.Kernel.W} s{a.Stride.H}x{a.Stride.W} p{a.Padding.H}x{a.Padding.W} " +
                     $"d{a.Dilation.H}x{a.Dilation.W} g{a.Groups}|{(bias != null ? "bias" : "no bias")}|{act}";
-        var chosen = EntryTuning.Choose(e, "conv2d.fwd", entries, k => k.Candidates(e, a, x, w, bias, y, act, slope), Args(x, w, bias, y), shape, label);
-        Dispatch(e, chosen, x, w, bias, y, label);
+        return EntryTuning.Choose(e, "conv2d.fwd", entries, k => k.Candidates(e, a, x, w, bias, y, act, slope), Args(x, w, bias, y), shape, label);
     }
 
     /// <summary>

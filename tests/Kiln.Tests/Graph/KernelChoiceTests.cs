@@ -236,6 +236,26 @@ public sealed class KernelChoiceTests
         if (stride == 1) Assert.That(dx, Is.EqualTo(new[] { "conv2d/conv2d.flip_weight", "conv2d/conv2d.fwd" }));
     }
 
+    /// <summary>On tensor cores at Fp16 the stride-1 input gradient's patch kernel packs the weight turned and swapped
+    /// itself: no flip pass and no flipped copy.</summary>
+    [Test]
+    public void OnTensorCores_TheFlippedInputGradient_PacksTheWeightWithoutAFlippedCopy()
+    {
+        var net = new Network();
+        var y = net.Add(new Conv2d(32, 48, 3, padding: 1), "conv", net.Input("x"));
+        net.Output(y, "y");
+        net.SetLoss(new DotLoss(), y, net.Input("g"));
+        var plan = net.Plan(TensorCores, new CompileOptions
+        {
+            InputShapes = new Dictionary<string, Shape> { ["x"] = new Shape(2, 32, 40, 40), ["g"] = new Shape(2, 48, 40, 40) },
+            Training = true, InputGradients = true, Precision = Precision.Fp16, Autotune = false,
+        });
+        var dx = plan.Dispatches.Where(d => d.Label.StartsWith("conv.bwd_input", StringComparison.Ordinal)).ToList();
+        Assert.That(dx.Select(d => d.Kernel), Is.EqualTo(new[] { "conv2d/conv2d.pack_weight_f16", "conv2d/conv2d.fwd_coopmat_patch.f16" }));
+        Assert.That(dx[0].Reads, Does.Contain("conv.weight"), "packed from the layer's own weight");
+        Assert.That(plan.Dispatches.SelectMany(d => d.Writes), Has.None.Contains("flipped_weight"));
+    }
+
     /// <summary>
     /// The weight gradient untuned: under Fp16 on tensor cores a cooperative-matrix kernel (groups of 1, 16 or more
     /// rows; the patch kernel up to 3x3 with strides and dilations up to 2, else the im2col one), else on a GPU the
