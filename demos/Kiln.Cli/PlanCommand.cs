@@ -3,20 +3,46 @@ using Kiln.Models;
 
 namespace Kiln.Cli;
 
-/// <summary>`kiln plan MODEL [--size WxH] [--batch N] [--train] [--json]`: the compiled graph of a built-in network.</summary>
+/// <summary>
+/// `kiln plan MODEL [--size WxH] [--batch N] [--train] [--precision fp32|fp16] [--device this|nvidia] [--json]`: the
+/// compiled graph of a built-in network, untuned, on this machine's device or (--device nvidia) on a description of an
+/// NVIDIA H100 or H200 as its Vulkan driver reports it, so a plan for a GPU (its kernels, barriers and memory) can be
+/// read on a machine without one.
+/// </summary>
 internal static class PlanCommand
 {
+    /// <summary>An NVIDIA H100 or H200 through Vulkan (driver 580): 32-wide subgroups, 16x16x16 f16 cooperative matrices,
+    /// 48 KiB of shared memory and 1024 invocations per workgroup, f16 arithmetic and storage.</summary>
+    internal static readonly DeviceInfo Nvidia = new()
+    {
+        Name = "NVIDIA H100/H200 (a description: planned, not run)", Type = "DiscreteGpu", SubgroupSize = 32,
+        ShaderFloat16 = true, StorageBuffer16BitAccess = true,
+        CooperativeMatrix = true, CooperativeMatrixShapes = new[] { DeviceInfo.CooperativeMatrixShape(16) },
+        MaxSharedMemoryBytes = 49152, MaxWorkgroupInvocations = 1024,
+        MaxWorkgroupCount = new[] { 2147483647u, 65535u, 65535u }, MaxStorageBufferRange = 1UL << 32,
+    };
+
     public static int Run(string[] args)
     {
         string? model = null;
         int width = 256, height = 256, batch = 1;
-        bool train = false, json = false;
+        bool train = false, json = false, nvidia = false;
+        var precision = Precision.Fp32;
         for (int i = 0; i < args.Length; i++)
         {
             switch (args[i])
             {
                 case "--train": train = true; break;
                 case "--json": json = true; break;
+                case "--precision" when i + 1 < args.Length: precision = CliApp.ParsePrecision("plan", args[++i]); break;
+                case "--device" when i + 1 < args.Length:
+                    nvidia = args[++i] switch
+                    {
+                        "this" => false,
+                        "nvidia" => true,
+                        _ => throw new ArgumentException($"plan: --device takes this or nvidia, got '{args[i]}'"),
+                    };
+                    break;
                 case "--size" when i + 1 < args.Length:
                     var parts = args[++i].Split('x');
                     if (parts.Length != 2 || !int.TryParse(parts[0], out width) || !int.TryParse(parts[1], out height) || width <= 0 || height <= 0)
@@ -33,8 +59,8 @@ internal static class PlanCommand
         }
         if (model == null) return CliApp.Fail($"plan: name a model: {string.Join(", ", ModelCatalog.Names)}");
         var (net, inputs) = ModelCatalog.Build(model, width, height, batch, train);
-        var device = GpuContext.ChooseDevice();
-        var plan = net.Plan(device, new CompileOptions { InputShapes = inputs, Training = train });
+        var device = nvidia ? Nvidia : GpuContext.ChooseDevice();
+        var plan = net.Plan(device, new CompileOptions { InputShapes = inputs, Training = train, Precision = precision });
         if (json)
         {
             Console.WriteLine(JsonSerializer.Serialize(new
@@ -42,6 +68,7 @@ internal static class PlanCommand
                 model,
                 inputs = inputs.ToDictionary(kv => kv.Key, kv => kv.Value.ToArray()),
                 training = train,
+                precision = precision == Precision.Fp16 ? "fp16" : "fp32",
                 device = device.Name,
                 dispatches = plan.Dispatches,
                 barriers = plan.Barriers,
@@ -54,7 +81,8 @@ internal static class PlanCommand
             }, new JsonSerializerOptions { WriteIndented = true }));
             return 0;
         }
-        Console.WriteLine($"{model} {(train ? "training step" : "inference")} for {string.Join(", ", inputs.Select(kv => $"{kv.Key} {kv.Value}"))} on {device.Name}");
+        Console.WriteLine($"{model} {(train ? "training step" : "inference")} at {(precision == Precision.Fp16 ? "fp16" : "fp32")} for " +
+                          $"{string.Join(", ", inputs.Select(kv => $"{kv.Key} {kv.Value}"))} on {device.Name}, untuned");
         Console.WriteLine($"{"level",5}  {"phase",-8} {"dispatch",-34} {"kernel",-30} groups");
         int level = -1;
         foreach (var d in plan.Dispatches)

@@ -1,0 +1,55 @@
+using System.Text.Json;
+using NUnit.Framework;
+
+namespace Kiln.Tests.Cli;
+
+/// <summary>`kiln plan`: a built-in network's plan on this device, or on the NVIDIA description (--device nvidia) at either
+/// precision, what a GPU would run read without one; bad values are clear errors.</summary>
+public sealed class PlanCommandTests
+{
+    static JsonElement Plan(params string[] args)
+    {
+        var run = CliRun.Run(new[] { "plan" }.Concat(args).Append("--json").ToArray());
+        Assert.That(run.Code, Is.EqualTo(0), run.Stderr);
+        return JsonDocument.Parse(run.Stdout).RootElement;
+    }
+
+    static string[] Kernels(JsonElement plan) =>
+        plan.GetProperty("dispatches").EnumerateArray().Select(d => d.GetProperty("Kernel").GetString()!).ToArray();
+
+    [Test]
+    public void OnTheNvidiaDescription_TheDenoiserAtFp16_RunsTensorCoreKernelsThatReadItsConcats()
+    {
+        var plan = Plan("denoise-unet", "--size", "160x96", "--precision", "fp16", "--device", "nvidia");
+        Assert.That(plan.GetProperty("device").GetString(), Does.StartWith("NVIDIA"));
+        Assert.That(plan.GetProperty("precision").GetString(), Is.EqualTo("fp16"));
+        var kernels = Kernels(plan);
+        Assert.That(kernels.Count(k => k == "conv2d/conv2d.fwd_coopmat_patch.concat.f16"), Is.EqualTo(4), "the four decoder joins");
+        Assert.That(kernels, Has.None.StartWith("concat/").And.None.StartWith("upsample/"));
+    }
+
+    [Test]
+    public void OnTheNvidiaDescription_ATrainingStepAtFp16_PacksFlippedWeightsWithoutAFlipPass()
+    {
+        var kernels = Kernels(Plan("inpaint-unet", "--size", "64x64", "--train", "--precision", "fp16", "--device", "nvidia"));
+        Assert.That(kernels, Does.Contain("conv2d/conv2d.bwd_weight_coopmat_patch.f16").And.Contain("conv2d/conv2d.pack_weight_f16"));
+        Assert.That(kernels, Has.None.EqualTo("conv2d/conv2d.flip_weight"));
+    }
+
+    [Test]
+    public void OnThisDevice_ThePlanNamesIt()
+    {
+        var plan = Plan("playground-mlp");
+        Assert.That(plan.GetProperty("device").GetString(), Is.EqualTo(Gpu.Context.Info.Name));
+        Assert.That(plan.GetProperty("precision").GetString(), Is.EqualTo("fp32"));
+    }
+
+    [TestCase("--device", "amd", "--device takes this or nvidia")]
+    [TestCase("--precision", "bf16", "--precision takes fp32 or fp16")]
+    public void BadValues_AreClearErrors(string option, string value, string message)
+    {
+        var run = CliRun.Run("plan", "denoise-unet", option, value);
+        Assert.That(run.Code, Is.EqualTo(2));
+        Assert.That(run.Stderr, Does.Contain(message));
+    }
+}
