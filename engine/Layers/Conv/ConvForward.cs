@@ -5,10 +5,11 @@ namespace Kiln.Layers;
 
 /// <summary>
 /// A convolution forward as a layer needs it (Conv2d's forward, ConvTranspose2d's input gradient, the flipped stride-1
-/// input gradient). Untuned, the entry the registry picks for the device and shape runs. Under CompileOptions.Autotune
-/// every entry that can compute the layer and is preferred on the device (or named in CompileOptions.PreferKernels)
-/// offers its candidates — the direct kernel its tiles, the shared-memory tiled kernel, the cooperative-matrix kernel
-/// under fp16 — and the tuner keeps the fastest for the shape on this device (<see cref="EntryTuning"/>).
+/// input gradient, a conv reading a concatenation: <see cref="EmitConcat"/>). Untuned, the entry the registry picks for
+/// the device and shape runs. Under CompileOptions.Autotune every entry that can compute the layer and is preferred on
+/// the device (or named in CompileOptions.PreferKernels) offers its candidates — the direct kernel its tiles, the
+/// shared-memory tiled kernel, the cooperative-matrix kernels under fp16 — and the tuner keeps the fastest for the shape
+/// on this device (<see cref="EntryTuning"/>). <see cref="Choose"/> tells which candidate that is before dispatching it.
 /// </summary>
 internal static class ConvForward
 {
@@ -36,10 +37,14 @@ internal static class ConvForward
         if (e.Tuner == null) return null;
         var entries = KernelRegistry.Candidates<IConv2dForward>("conv2d.fwd", x.ElementType, x.Layout, e, k => k.CanRun(a, x.Shape, y.Shape));
         if (entries.Count == 0) return null;
-        var shape = $"{x.Shape}->{y.Shape}|k{a.Kernel.H}x{a.Kernel.W} s{a.Stride.H}x{a.Stride.W} p{a.Padding.H}x{a.Padding.W} " +
-                    $"d{a.Dilation.H}x{a.Dilation.W} g{a.Groups}|{(bias != null ? "bias" : "no bias")}|{act}";
-        return EntryTuning.Choose(e, "conv2d.fwd", entries, k => k.Candidates(e, a, x, w, bias, y, act, slope), Args(x, w, bias, y), shape, label);
+        return EntryTuning.Choose(e, "conv2d.fwd", entries, k => k.Candidates(e, a, x, w, bias, y, act, slope), Args(x, w, bias, y),
+            $"{x.Shape}->{y.Shape}|{Describe(a, bias, act)}", label);
     }
+
+    /// <summary>The layer in a tuning key: geometry, bias, activation.</summary>
+    static string Describe(ConvAttributes a, Value? bias, Activation act) =>
+        $"k{a.Kernel.H}x{a.Kernel.W} s{a.Stride.H}x{a.Stride.W} p{a.Padding.H}x{a.Padding.W} d{a.Dilation.H}x{a.Dilation.W} g{a.Groups}|" +
+        $"{(bias != null ? "bias" : "no bias")}|{act}";
 
     /// <summary>
     /// The forward of a convolution whose input is the channel concatenation of <paramref name="first"/> and
@@ -65,9 +70,8 @@ internal static class ConvForward
         TuneCandidate? chosen;
         if (entries.Count > 0)
         {
-            var shape = $"{first.Shape}x{firstScale}+{second.Shape}x{secondScale}->{y.Shape}|k{a.Kernel.H}x{a.Kernel.W} s{a.Stride.H}x{a.Stride.W} " +
-                        $"p{a.Padding.H}x{a.Padding.W} d{a.Dilation.H}x{a.Dilation.W}|{(bias != null ? "bias" : "no bias")}|{act}";
-            chosen = EntryTuning.Choose(e, "conv2d.fwd.concat", entries, Of, args, shape, label);
+            chosen = EntryTuning.Choose(e, "conv2d.fwd.concat", entries, Of, args,
+                $"{first.Shape}x{firstScale}+{second.Shape}x{secondScale}->{y.Shape}|{Describe(a, bias, act)}", label);
         }
         else
         {
