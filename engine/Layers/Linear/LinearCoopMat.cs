@@ -119,13 +119,13 @@ internal sealed class LinearCoopMat : ILinearForward
     public TuneCandidate? Default(Emitter e, GemmCall g) =>
         Plan(e.Device, g.M, g.N, g.K) is { } plan ? Candidate(e, g, plan) : null;
 
-    /// <summary>Every tile that fits the device, each single-pass and, where that finishes the product, split as planned
-    /// for it (<see cref="Plan"/>'s split of K); none where the plain kernel takes the product.</summary>
+    /// <summary>The tile <see cref="Plan"/> picks and the next two largest that fit the device, each single-pass and,
+    /// where that finishes the product, split as planned for it; none where the plain kernel takes the product.</summary>
     public IReadOnlyList<TuneCandidate> Candidates(Emitter e, GemmCall g)
     {
         var result = new List<TuneCandidate>();
-        if (Plan(e.Device, g.M, g.N, g.K) == null) return result;
-        foreach (var tile in Tiles(e.Device))
+        if (Plan(e.Device, g.M, g.N, g.K) is not { } chosen) return result;
+        foreach (var tile in Tiles(e.Device).Where(t => t != chosen.Tile).Take(2).Prepend(chosen.Tile))
         {
             if (Plan(e.Device, g.M, g.N, g.K, tile) is not { } plan) continue;
             result.Add(Candidate(e, g, plan with { Groups = (plan.Groups.X, plan.Groups.Y, 1u), Splits = 1, KPerSplit = 0 }));

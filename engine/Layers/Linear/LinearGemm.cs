@@ -39,18 +39,14 @@ internal sealed class LinearGemm : ILinearForward
     TuneCandidate? ILinearForward.Default(Emitter e, GemmCall g) => Default(e, g);
 
     /// <summary>
-    /// The tuner's candidates: blocks of up to 8 x 8, 8 x 4, 4 x 8, 4 x 4, 8 x 2, 2 x 8 (within M and N), the untuned
-    /// default (8 x 8, split as planned) first; each single-pass, and split as planned where that finishes the product.
+    /// The tuner's candidates: blocks of up to 8 x 8, 8 x 4, 4 x 8 and 4 x 4 (within M and N), each single-pass, and the
+    /// 8 x 8 block also split as planned where that finishes the product (the default, first, where so).
     /// </summary>
     public IReadOnlyList<TuneCandidate> Candidates(Emitter e, GemmCall g)
     {
-        var blocks = new[] { (8, 8), (8, 4), (4, 8), (4, 4), (8, 2), (2, 8) }.Select(t => (Math.Min(t.Item1, g.M), Math.Min(t.Item2, g.N))).Distinct();
-        var result = new List<TuneCandidate>();
-        foreach (var (bm, bn) in blocks)
-        {
-            result.Add(Tile(e, g, bm, bn, split: false));
-            if (g.SplitFinishes && Tile(e, g, bm, bn, split: true) is { Finish: not null } split) result.Add(split);
-        }
+        var blocks = new[] { (8, 8), (8, 4), (4, 8), (4, 4) }.Select(t => (Math.Min(t.Item1, g.M), Math.Min(t.Item2, g.N))).Distinct().ToList();
+        var result = blocks.Select(b => Tile(e, g, b.Item1, b.Item2, split: false)).ToList();
+        if (g.SplitFinishes && Default(e, g) is { Finish: not null } split) result.Insert(0, split);
         return result;
     }
 

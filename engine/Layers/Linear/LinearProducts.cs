@@ -10,14 +10,18 @@ namespace Kiln.Layers;
 /// where that entry leaves the product to it). Under CompileOptions.Autotune every entry preferred on the device (or
 /// named in CompileOptions.PreferKernels) offers its candidates (block or tile sizes, single-pass and split) and the
 /// tuner keeps the fastest for the product's shape, operand types, bias and activation (<see cref="EntryTuning"/>),
-/// a split timed with its ordered sum.
+/// a split timed with its ordered sum; products under <see cref="MinTunedWork"/> multiply-adds are not timed.
 /// </summary>
 internal static class LinearProducts
 {
+    /// <summary>Multiply-adds below which a product runs its default untimed: launch-bound, whatever its tiles, and
+    /// each candidate timed costs the first compile a pipeline.</summary>
+    internal const long MinTunedWork = 1L << 24;
+
     public static void Emit(Emitter e, GemmCall g, string label)
     {
         var type = g.A.ElementType;
-        var entries = e.Tuner == null
+        var entries = e.Tuner == null || (long)g.M * g.N * g.K < MinTunedWork
             ? new List<ILinearForward>()
             : KernelRegistry.Candidates<ILinearForward>("linear.fwd", type, TensorLayout.RowMajor, e);
         if (entries.Count > 0)
