@@ -17,8 +17,10 @@ public sealed class SelfTestTests : GpuTest
         Assert.That(r.Stdout, Does.Not.Contain("FAIL"));
         // The MLP check runs its 3 shapes through every fused-MLP kernel entry the device supports.
         int mlpEntries = Kiln.Graph.KernelRegistry.All.OfType<Kiln.Layers.IMlpKernels>().Count(k => k.Supports(Context.KernelDevice));
-        Assert.That(mlpEntries, Is.EqualTo(2), "the per-row and the tile kernels");
+        bool tensorCores = Context.KernelDevice.CooperativeMatrixF16Size > 0;
+        Assert.That(mlpEntries, Is.EqualTo(tensorCores ? 3 : 2), "the per-row and the tile kernels, and the tensor-core ones where the device has them");
         Assert.That(r.Stdout, Does.Contain("mlp/mlp.tile.bwd"));
+        if (tensorCores) Assert.That(r.Stdout, Does.Contain("mlp/mlp.coopmat.bwd.f16"), "checked at fp16");
         // Every case once, and the conv cases the tiled convolution takes (an entry that runs only under tuning) again with it named.
         Assert.That(r.Stdout, Does.Contain("conv2d/conv2d.fwd_tiled"));
         int atLeast = KernelCheck.All.Sum(c => c.Cases(new Random(7), 3).Count()) + 3 * mlpEntries;
