@@ -22,8 +22,9 @@
 // invocation: the host picks only tiles within it (Conv2dCoopMatPatch.Fits).
 // Bindings: 0 x [N,Cin,H,W] (act_t)  1 wp [KH*KW, COP, CIP] (float16_t)  2 bias [Cout] (float; unused when HAS_BIAS=0)
 //           3 y [N,Cout,OH,OW] (act_t)
-// Specialization: 0 KH, 1 KW, 2 PH, 3 PW, 4 HAS_BIAS, 5 ACT, 6 SLOPE (float), 7 SG_M, 8 SG_N, 9 TN, 10 S (the matrices'
-//                 size), 11 SGS (the subgroup size), 12 SH, 13 SW, 14 DH, 15 DW
+// Specialization: 0 KH, 1 KW, 2 PH, 3 PW (may be negative: a phase of a strided input gradient), 4 HAS_BIAS, 5 ACT,
+//                 6 SLOPE (float), 7 SG_M, 8 SG_N, 9 TN, 10 S (the matrices' size), 11 SGS (the subgroup size), 12 SH,
+//                 13 SW, 14 DH, 15 DW, 16 OSH, 17 OSW, 18 ORY, 19 ORX, 23 FULL_H, 24 FULL_W (the output phase)
 // Push constants: n, cin, cout, h, w, oh, ow, cop, cip
 // Dispatch: x = N * ceil(OH / TH) * ceil(OW / TW) pixel tiles (columns fastest), y = ceil(Cout / BM) channel tiles;
 //           local x = SGS * SG_M * SG_N
@@ -57,6 +58,15 @@ layout(constant_id = 12) const int SH = 1;
 layout(constant_id = 13) const int SW = 1;
 layout(constant_id = 14) const int DH = 1;
 layout(constant_id = 15) const int DW = 1;
+// A strided layer's input gradient, one output phase per dispatch (Conv2dInputGradCoopMatStrided): output pixel
+// (oy, ox) of the phase grid goes to (oy OSH + ORY, ox OSW + ORX) of a FULL_H x FULL_W output (0: OH x OW). 0 stands for
+// 1 in each (a candidate's constants padded with zeros, as the .concat variant's are, are not strided).
+layout(constant_id = 16) const int OSH = 0;
+layout(constant_id = 17) const int OSW = 0;
+layout(constant_id = 18) const int ORY = 0;
+layout(constant_id = 19) const int ORX = 0;
+layout(constant_id = 23) const int FULL_H = 0;
+layout(constant_id = 24) const int FULL_W = 0;
 
 const int CK = 16;                         // input channels per step
 const int LDP = CK + 8;                    // f16 per patch pixel: 48 bytes, 16-byte aligned, 8 pixels of a warp's
@@ -210,7 +220,9 @@ void main()
     // the accumulators; any other goes through the subgroups' staging tiles, element by element with bounds. The branch
     // is uniform in the workgroup, and so is every cooperative-matrix operation (lavapipe mishandles ones that only
     // some subgroups of a workgroup reach).
-    const bool direct = OW % 8 == 0 && HW % 8 == 0 && m0 + BM <= COUT && ox0 + TW <= OW && oy0 + TH <= OH;
+    const int osh = max(OSH, 1), osw = max(OSW, 1);
+    const bool direct = osh == 1 && osw == 1 && OW % 8 == 0 && HW % 8 == 0 && m0 + BM <= COUT && ox0 + TW <= OW && oy0 + TH <= OH;
+    const int FH = FULL_H != 0 ? FULL_H : OH, FW = FULL_W != 0 ? FULL_W : OW;
     [[unroll]] for (int i = 0; i < TM; i++)
         [[unroll]] for (int j = 0; j < TN; j++)
         {
@@ -231,7 +243,8 @@ void main()
                 for (int e = lane; e < S * S; e += SGS)
                 {
                     const int r = e / S, col = e % S, co = co0 + r, ox = ox0 + col;
-                    if (co < COUT && oy < OH && ox < OW) y[(b * COUT + co) * HW + oy * OW + ox] = act_t(Cs[sg * S * LDC + r * LDC + col]);
+                    if (co < COUT && oy < OH && ox < OW)
+                        y[(b * COUT + co) * FH * FW + (oy * osh + ORY) * FW + ox * osw + ORX] = act_t(Cs[sg * S * LDC + r * LDC + col]);
                 }
                 subgroupMemoryBarrierShared();
                 subgroupBarrier();

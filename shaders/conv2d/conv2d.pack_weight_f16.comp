@@ -4,12 +4,15 @@
 //   wp[(t * COP + co) * CIP + ci] = f16(w[(co * CIN + ci) * KH*KW + t])  for co < COUT and ci < CIN, else 0,
 // so that the S x S block of output channels co0.. and input channels ci0.. of tap t is one row-major matrix at
 // (t * COP + co0) * CIP + ci0 with stride CIP (a multiple of 16: 16-byte aligned rows), and the zero rows and columns
-// pad Cout and Cin to the kernel's tiles. With FLIP, w is the weight of the convolution whose stride-1 input gradient the
-// kernel computes (Conv2dInputGradFlipped), [CIN, COUT, KH, KW], read turned by 180 degrees with its channels swapped:
-//   wp[(t * COP + co) * CIP + ci] = f16(w[(ci * COUT + co) * KH*KW + KH*KW - 1 - t])
-// (groups of 1), so the flipped weight is never written on its own.
-// Bindings: 0 w [COUT, CIN, KH, KW], or [CIN, COUT, KH, KW] with FLIP (float)  1 wp [KH*KW, COP, CIP] (float16_t)
-// Specialization: 0 FLIP
+// pad Cout and Cin to the kernel's tiles. With FLIP, w is the weight [CIN, COUT, KH0, KW0] of a convolution whose input
+// gradient the kernel computes as a forward convolution of dY (channels swapped), and the packed kernel is its
+// NY x NX sub-kernel of taps (K0Y + m SY, K0X + n SX), turned by 180 degrees:
+//   wp[(t * COP + co) * CIP + ci] = f16(w[(ci * COUT + co) * KH0*KW0 + (K0Y + (NY-1-jy) SY) * KW0 + K0X + (NX-1-jx) SX]),
+// t = jy * NX + jx (groups of 1): for a stride-1 layer the whole kernel (K0 = 0, S = 1, N = K: Conv2dInputGradFlipped),
+// for a strided one the taps of one output phase (Conv2dInputGradCoopMatStrided). The flipped weight is never written
+// on its own.
+// Bindings: 0 w [COUT, CIN, KH, KW], or [CIN, COUT, KH0, KW0] with FLIP (float)  1 wp [KH*KW, COP, CIP] (float16_t)
+// Specialization: 0 FLIP, 1 KH0, 2 KW0, 3 K0Y, 4 K0X, 5 SY, 6 SX, 7 NY, 8 NX (FLIP only)
 // Push constants: count (= KH*KW * COP * CIP), cout, cin, taps (KH*KW), cop, cip
 // Dispatch: Emitter.ElementwiseGroups(count), local x = 256; one invocation per element of wp
 #extension GL_EXT_shader_16bit_storage : require
@@ -18,6 +21,14 @@
 #include "elementwise.glsl"
 
 layout(constant_id = 0) const int FLIP = 0;
+layout(constant_id = 1) const int KH0 = 1;
+layout(constant_id = 2) const int KW0 = 1;
+layout(constant_id = 3) const int K0Y = 0;
+layout(constant_id = 4) const int K0X = 0;
+layout(constant_id = 5) const int SY = 1;
+layout(constant_id = 6) const int SX = 1;
+layout(constant_id = 7) const int NY = 1;
+layout(constant_id = 8) const int NX = 1;
 layout(std430, binding = 0) readonly buffer W { float w[]; };
 layout(std430, binding = 1) writeonly buffer Wp { float16_t wp[]; };
 layout(push_constant) uniform P { uint count; int cout, cin, taps, cop, cip; } p;
@@ -28,6 +39,8 @@ void main()
     if (i >= p.count) return;
     const int ci = int(i) % p.cip, co = (int(i) / p.cip) % p.cop, t = int(i) / (p.cip * p.cop);
     const bool inside = co < p.cout && ci < p.cin;
-    const int at = FLIP != 0 ? (ci * p.cout + co) * p.taps + p.taps - 1 - t : (co * p.cin + ci) * p.taps + t;
+    const int jy = t / NX, jx = t % NX;
+    const int at = FLIP != 0 ? (ci * p.cout + co) * KH0 * KW0 + (K0Y + (NY - 1 - jy) * SY) * KW0 + K0X + (NX - 1 - jx) * SX
+                             : (co * p.cin + ci) * p.taps + t;
     wp[i] = float16_t(inside ? w[at] : 0.0);
 }

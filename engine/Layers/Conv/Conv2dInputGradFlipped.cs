@@ -36,7 +36,7 @@ internal sealed class Conv2dInputGradFlipped : IConv2dInputGrad
         // as it goes: no flipped copy. The candidates are sized from a stand-in of the flipped weight, never bound.
         var standIn = new Value(-1, shape, w.ElementType, w.Layout, ValueKind.Derived, $"{label}.flipped_weight");
         if (ConvForward.Choose(e, t, dy, standIn, null, dx, Activation.None, 0, label) is { Prepare: { } pack } chosen
-            && Conv2dCoopMatPatch.FlippedPack(pack) is { } flippedPack)
+            && Conv2dCoopMatPatch.FlippedPack(pack, a) is { } flippedPack)
         {
             ConvForward.Dispatch(e, chosen with { Prepare = flippedPack }, dy, w, null, dx, label);
             return;

@@ -122,6 +122,38 @@ public sealed class CooperativeMatrixConvTests : CooperativeMatrixTest
         foreach (var k in kernels) Assert.That(f16.Kernels, Has.Some.StartWith(k), string.Join(", ", f16.Kernels));
     }
 
+    static readonly string[] StridedNamed = PatchNamed.Append(nameof(Conv2dInputGradCoopMatStrided)).ToArray();
+
+    /// <summary>
+    /// Strided layers' input gradients on tensor cores (<see cref="Conv2dInputGradCoopMatStrided"/>): one patch-kernel
+    /// dispatch per output phase writing every s-th pixel, the weight packed per phase (its taps, turned and swapped);
+    /// kernels wider than, as wide as and narrower than the stride (1x1: phases without taps, cleared), odd sizes, no
+    /// padding, a stride of 3 and unequal strides.
+    /// </summary>
+    static IEnumerable<TestCaseData> StridedLayers() => new[]
+    {
+        Case("3x3_stride2_pad1", new Conv2d(16, 32, 3, stride: 2, padding: 1), new Shape(2, 16, 17, 19)),
+        Case("4x4_stride2_pad1", new Conv2d(24, 16, 4, stride: 2, padding: 1), new Shape(1, 24, 16, 18)),
+        Case("5x5_stride2_pad2", new Conv2d(16, 16, 5, stride: 2, padding: 2), new Shape(1, 16, 15, 14)),
+        Case("3x3_stride2_no_padding", new Conv2d(20, 24, 3, stride: 2), new Shape(2, 20, 12, 11)),
+        Case("1x1_stride2_zero_phases", new Conv2d(40, 16, 1, stride: 2), new Shape(1, 40, 13, 11), "elementwise/fill.f16"),
+        Case("3x3_stride3_pad1", new Conv2d(16, 16, 3, stride: 3, padding: 1), new Shape(1, 16, 14, 16)),
+        Case("3x3_stride2x1", new Conv2d(16, 24, (3, 3), (2, 1), (1, 1), (1, 1)), new Shape(1, 16, 13, 9)),
+    };
+
+    [TestCaseSource(nameof(StridedLayers))]
+    public void Strided_InputGradient_RunsPerPhaseOnTensorCores(Layer layer, Shape x, string[] kernels)
+    {
+        var f16 = F16StorageConvTests.Matches(layer, x, texelReads: false, StridedNamed, null);
+        var dx = f16.Labels.Zip(f16.Kernels).Where(p => p.First.StartsWith("layer.bwd_input", StringComparison.Ordinal)).Select(p => p.Second).ToList();
+        var a = ((Conv2d)layer).Attributes;
+        int phases = Conv2dInputGradCoopMatStrided.Phases(a, x).Count(ph => ph.Computed);
+        Assert.That(dx.Count(k => k == Patch), Is.EqualTo(phases), string.Join(", ", dx));
+        Assert.That(dx.Count(k => k == Pack), Is.EqualTo(phases), "one packing per phase");
+        Assert.That(dx, Has.None.StartWith("conv_transpose2d/"), "not the gather");
+        foreach (var k in kernels) Assert.That(dx, Does.Contain(k));
+    }
+
     /// <summary>A fused activation, applied per accumulator element before the f16 store, in the forward and the input gradient.</summary>
     [Test]
     public void Patch_FusedActivation_MatchesThePlainKernels()

@@ -77,6 +77,15 @@ public sealed class CooperativeMatrixSpirvTests
             net.SetLoss(new MseLoss(), y, net.Input("t"));
             yield return (net, new Dictionary<string, Shape> { ["x"] = new Shape(16384, widths[0]), ["t"] = new Shape(16384, widths[^1]) }, true);
         }
+        // A stride-3 layer: its input gradient's phases on the patch kernel, one of them with a padding of -1.
+        {
+            var net = new Network();
+            var h = net.Add(new Conv2d(16, 16, 3, padding: 1), "conv", net.Input("x"));
+            var y = net.Add(new Conv2d(16, 32, 3, stride: 3, padding: 1), "down", h);
+            net.Output(y, "y");
+            net.SetLoss(new MseLoss(), y, net.Input("t"));
+            yield return (net, new Dictionary<string, Shape> { ["x"] = new Shape(2, 16, 30, 30), ["t"] = new Shape(2, 32, 10, 10) }, true);
+        }
         // A decoder step in an inference plan: the conv reads Concat(Upsample(low), skip) itself (the patch kernel's .concat).
         {
             var net = new Network();

@@ -1,0 +1,85 @@
+using Kiln.Graph;
+using Kiln.Vulkan;
+
+namespace Kiln.Layers;
+
+/// <summary>
+/// Conv2d's input gradient for strided layers on tensor cores (Precision.Fp16; strides 2 to 4, dilation 1, groups 1). The
+/// gradient splits into stride_h x stride_w output phases: along an axis of stride s and padding p, the pixels
+/// x = s q + r of phase r receive only the taps k = k0 + m s with k0 = (r + p) mod s, from dY at q + c - m (c = (r + p - k0) / s).
+/// So each phase is a stride-1 convolution of dY with its taps, turned by 180 degrees and the channels swapped (padding
+/// n - 1 - c, which may be negative), run by the patch kernel (conv2d.fwd_coopmat_patch) writing every s-th pixel of dX
+/// from the phase's offset; its weight packing takes the phase's taps straight from the layer's weight (FLIP). A phase
+/// without taps (a kernel narrower than the stride) is zero: dX is cleared first then.
+/// </summary>
+internal sealed class Conv2dInputGradCoopMatStrided : IConv2dInputGrad
+{
+    static readonly Conv2dCoopMatPatch Patch = new();
+
+    public string Operation => "conv2d.bwd_input";
+    public ElementType ElementType => ElementType.F32;
+    public TensorLayout Layout => TensorLayout.Nchw;
+    public int Priority => 21;
+    public Precision Arithmetic => Precision.Fp16;
+    public bool Supports(DeviceInfo device) => Patch.Supports(device);
+
+    /// <summary>lavapipe emulates the matrices: there it runs only when named.</summary>
+    public bool PreferredOn(DeviceInfo device) => !device.IsCpu;
+
+    public bool Accepts(ConvAttributes a, Shape dy, Shape dx) =>
+        a.Groups == 1 && a.Dilation == (1, 1) && (a.Stride.H > 1 || a.Stride.W > 1) && a.Stride.H <= 4 && a.Stride.W <= 4 &&
+        Phases(a, dx).All(ph => !ph.Computed || Patch.Accepts(ph.Conv, dy, ph.Output(dx)));
+
+    /// <summary>One output phase: its offset (Ry, Rx), first taps (K0y, K0x), taps per axis (Ny, Nx), pixels per axis
+    /// (Qy, Qx) and the stride-1 convolution of dY that computes it.</summary>
+    internal sealed record Phase(int Ry, int Rx, int K0y, int K0x, int Ny, int Nx, int Qy, int Qx, ConvAttributes Conv)
+    {
+        /// <summary>Whether the phase has pixels and taps (a phase with pixels but no taps is zero).</summary>
+        public bool Computed => Qy > 0 && Qx > 0 && Ny > 0 && Nx > 0;
+        public bool Zero => Qy > 0 && Qx > 0 && (Ny == 0 || Nx == 0);
+        public Shape Output(Shape dx) => new(dx[0], dx[1], Qy, Qx);
+    }
+
+    internal static IEnumerable<Phase> Phases(ConvAttributes a, Shape dx)
+    {
+        for (int ry = 0; ry < a.Stride.H; ry++)
+        for (int rx = 0; rx < a.Stride.W; rx++)
+        {
+            var (k0y, ny, cy, qy) = Axis(ry, a.Stride.H, a.Padding.H, a.Kernel.H, dx[2]);
+            var (k0x, nx, cx, qx) = Axis(rx, a.Stride.W, a.Padding.W, a.Kernel.W, dx[3]);
+            var conv = new ConvAttributes(a.OutChannels, a.InChannels, (Math.Max(ny, 1), Math.Max(nx, 1)), (1, 1),
+                (ny - 1 - cy, nx - 1 - cx), (1, 1), 1, false);
+            yield return new Phase(ry, rx, k0y, k0x, ny, nx, qy, qx, conv);
+        }
+    }
+
+    /// <summary>Along one axis, phase r's first tap, number of taps, dY offset c and number of pixels.</summary>
+    static (int K0, int N, int C, int Q) Axis(int r, int s, int p, int k, int size)
+    {
+        int k0 = (r + p) % s;
+        int n = k0 < k ? (k - k0 + s - 1) / s : 0;
+        return (k0, n, (r + p - k0) / s, size > r ? (size - r + s - 1) / s : 0);
+    }
+
+    public void Emit(Emitter e, ConvAttributes a, Value dy, Value w, Value dx, string label)
+    {
+        var phases = Phases(a, dx.Shape).ToList();
+        if (phases.Any(ph => ph.Zero)) e.Fill(dx, 0f, $"{label}.clear");
+        foreach (var ph in phases.Where(ph => ph.Computed))
+        {
+            string name = $"{label}.phase{ph.Ry}{ph.Rx}";
+            // The patch kernel's candidates for the phase, sized from stand-ins of its output and its sub-kernel (never bound).
+            var y = new Value(-1, ph.Output(dx.Shape), dx.ElementType, dx.Layout, ValueKind.Transient, $"{name} output");
+            var wSub = new Value(-1, new Shape(a.InChannels, a.OutChannels, ph.Ny, ph.Nx), w.ElementType, w.Layout, ValueKind.Derived, $"{name} weight");
+            var c = Patch.Candidates(e, ph.Conv, dy, wSub, null, y, Activation.None, 0).FirstOrDefault()
+                    ?? throw new GraphException($"{name}: no tile of the patch convolution kernel fits {y.Shape} on {e.Device.Name}.");
+            var pack = Conv2dCoopMatPatch.FlippedPack(c.Prepare!, a, ph.K0y, ph.K0x, ph.Ny, ph.Nx)!;
+            // Specialization 16..19: the output stride and phase offset; 23, 24: dX's size (20..22 unused here).
+            var constants = c.Spec.Constants.Concat(new[]
+            {
+                (uint)a.Stride.H, (uint)a.Stride.W, (uint)ph.Ry, (uint)ph.Rx, 0u, 0u, 0u, (uint)dx.Shape[2], (uint)dx.Shape[3],
+            }).ToArray();
+            ConvForward.Dispatch(e, c with { Spec = c.Spec with { Constants = constants }, Prepare = pack }, dy, w, null, dx, name);
+        }
+    }
+}
