@@ -67,9 +67,18 @@ public sealed class ConvTranspose2d : Layer, IFusableProducer
         return new Shape(x[0], a.OutChannels, oh, ow);
     }
 
-    internal override void Forward(ForwardPass f) =>
-        ConvKernels.Gather(f.Emitter, Attributes, f.Input, f.Param("weight"), Attributes.Bias ? f.Param("bias") : null, f.Output,
-            f.Activation, f.Slope, $"{f.Name}.fwd");
+    /// <summary>The gather (shaders/conv_transpose2d), or under Fp16 on tensor cores, for strided layers, the input
+    /// gradient of the matching convolution phase by phase (Conv2dInputGradCoopMatStrided).</summary>
+    internal override void Forward(ForwardPass f)
+    {
+        var a = Attributes;
+        var bias = a.Bias ? f.Param("bias") : null;
+        var conv = new ConvAttributes(a.OutChannels, a.InChannels, a.Kernel, a.Stride, a.Padding, a.Dilation, a.Groups, false);
+        if (Conv2dInputGradCoopMatStrided.TakesTransposed(f.Emitter, conv, f.Input.Shape, f.Output.Shape, bias != null || f.Activation != Activation.None))
+            Conv2dInputGradCoopMatStrided.EmitPhases(f.Emitter, conv, f.Input, f.Param("weight"), bias, f.Output, f.Activation, f.Slope, $"{f.Name}.fwd");
+        else
+            ConvKernels.Gather(f.Emitter, a, f.Input, f.Param("weight"), bias, f.Output, f.Activation, f.Slope, $"{f.Name}.fwd");
+    }
 
     /// <summary>
     /// dX is the plain convolution of dY with the same weight (read as Conv2d's [Cin, Cout/groups, KH, KW]); dW reduces

@@ -10,7 +10,8 @@ namespace Kiln.Layers;
 /// So each phase is a stride-1 convolution of dY with its taps, turned by 180 degrees and the channels swapped (padding
 /// n - 1 - c, which may be negative), run by the patch kernel (conv2d.fwd_coopmat_patch) writing every s-th pixel of dX
 /// from the phase's offset; its weight packing takes the phase's taps straight from the layer's weight (FLIP). A phase
-/// without taps (a kernel narrower than the stride) is zero: dX is cleared first then.
+/// without taps (a kernel narrower than the stride) is zero: dX is cleared first then. ConvTranspose2d's forward is the
+/// same computation with a bias and an activation (<see cref="TakesTransposed"/>).
 /// </summary>
 internal sealed class Conv2dInputGradCoopMatStrided : IConv2dInputGrad
 {
@@ -61,7 +62,24 @@ internal sealed class Conv2dInputGradCoopMatStrided : IConv2dInputGrad
         return (k0, n, (r + p - k0) / s, size > r ? (size - r + s - 1) / s : 0);
     }
 
-    public void Emit(Emitter e, ConvAttributes a, Value dy, Value w, Value dx, string label)
+    public void Emit(Emitter e, ConvAttributes a, Value dy, Value w, Value dx, string label) =>
+        EmitPhases(e, a, dy, w, null, dx, Activation.None, 0, label);
+
+    /// <summary>
+    /// Whether ConvTranspose2d's forward, the input gradient of <paramref name="conv"/> (its channels swapped) of x, runs
+    /// here: Fp16, the entry preferred on the device or named, the layer accepted, and, with a bias or an activation,
+    /// every phase computed (a phase without taps would need act(bias), not the zeros a clear writes).
+    /// </summary>
+    internal static bool TakesTransposed(Emitter e, ConvAttributes conv, Shape x, Shape y, bool biasOrActivation)
+    {
+        var entry = KernelRegistry.All.OfType<Conv2dInputGradCoopMatStrided>().Single();
+        return e.Precision >= entry.Arithmetic && entry.Supports(e.Device) &&
+               (entry.PreferredOn(e.Device) || e.PreferKernels.Contains(nameof(Conv2dInputGradCoopMatStrided))) &&
+               entry.Accepts(conv, x, y) && (!biasOrActivation || Phases(conv, y).All(ph => !ph.Zero));
+    }
+
+    /// <summary>dX = the input gradient of <paramref name="a"/> of dY, plus the bias and through the activation, phase by phase.</summary>
+    internal static void EmitPhases(Emitter e, ConvAttributes a, Value dy, Value w, Value? bias, Value dx, Activation act, float slope, string label)
     {
         var phases = Phases(a, dx.Shape).ToList();
         if (phases.Any(ph => ph.Zero)) e.Fill(dx, 0f, $"{label}.clear");
@@ -71,7 +89,7 @@ internal sealed class Conv2dInputGradCoopMatStrided : IConv2dInputGrad
             // The patch kernel's candidates for the phase, sized from stand-ins of its output and its sub-kernel (never bound).
             var y = new Value(-1, ph.Output(dx.Shape), dx.ElementType, dx.Layout, ValueKind.Transient, $"{name} output");
             var wSub = new Value(-1, new Shape(a.InChannels, a.OutChannels, ph.Ny, ph.Nx), w.ElementType, w.Layout, ValueKind.Derived, $"{name} weight");
-            var c = Patch.Candidates(e, ph.Conv, dy, wSub, null, y, Activation.None, 0).FirstOrDefault()
+            var c = Patch.Candidates(e, ph.Conv, dy, wSub, bias, y, act, slope).FirstOrDefault()
                     ?? throw new GraphException($"{name}: no tile of the patch convolution kernel fits {y.Shape} on {e.Device.Name}.");
             var pack = Conv2dCoopMatPatch.FlippedPack(c.Prepare!, a, ph.K0y, ph.K0x, ph.Ny, ph.Nx)!;
             // Specialization 16..19: the output stride and phase offset; 23, 24: dX's size (20..22 unused here).
@@ -79,7 +97,7 @@ internal sealed class Conv2dInputGradCoopMatStrided : IConv2dInputGrad
             {
                 (uint)a.Stride.H, (uint)a.Stride.W, (uint)ph.Ry, (uint)ph.Rx, 0u, 0u, 0u, (uint)dx.Shape[2], (uint)dx.Shape[3],
             }).ToArray();
-            ConvForward.Dispatch(e, c with { Spec = c.Spec with { Constants = constants }, Prepare = pack }, dy, w, null, dx, name);
+            ConvForward.Dispatch(e, c with { Spec = c.Spec with { Constants = constants }, Prepare = pack }, dy, w, bias, dx, name);
         }
     }
 }

@@ -154,6 +154,19 @@ public sealed class CooperativeMatrixConvTests : CooperativeMatrixTest
         foreach (var k in kernels) Assert.That(dx, Does.Contain(k));
     }
 
+    /// <summary>ConvTranspose2d's forward phase by phase on tensor cores (the input gradient of the matching convolution), with
+    /// its bias and a fused activation; output padding.</summary>
+    [TestCase(4, 1, 0)]
+    [TestCase(3, 1, 1)]
+    public void Strided_TransposedForward_RunsPerPhaseOnTensorCores(int kernel, int padding, int outputPadding)
+    {
+        var layer = new ConvTranspose2d(24, 16, kernel, stride: 2, padding: padding, outputPadding: outputPadding);
+        var f16 = F16StorageConvTests.Matches(layer, new Shape(2, 24, 7, 9), texelReads: false, StridedNamed, null, new Tanh());
+        var fwd = f16.Labels.Zip(f16.Kernels).Where(p => p.First.StartsWith("layer.fwd", StringComparison.Ordinal)).Select(p => p.Second).ToList();
+        Assert.That(fwd.Count(k => k == Patch), Is.EqualTo(4), string.Join(", ", fwd));
+        Assert.That(fwd, Has.None.StartWith("conv_transpose2d/"), "not the gather");
+    }
+
     /// <summary>A fused activation, applied per accumulator element before the f16 store, in the forward and the input gradient.</summary>
     [Test]
     public void Patch_FusedActivation_MatchesThePlainKernels()
