@@ -20,18 +20,13 @@ namespace Kiln.Layers;
 /// named (CompileOptions.PreferKernels), which is how the tests check it there. The layers <see cref="Conv2dCoopMatPatch"/>
 /// takes (strides and dilations up to 2, kernels spanning up to 5 pixels) go to that kernel first: it ranks higher.
 /// </summary>
-internal sealed class Conv2dCoopMat : IConv2dForward
+internal sealed class Conv2dCoopMat : CooperativeMatrixEntry, IConv2dForward
 {
     public string Operation => "conv2d.fwd";
-    public ElementType ElementType => ElementType.F32;
     public TensorLayout Layout => TensorLayout.Nchw;
     public int Priority => 10;
-    public Precision Arithmetic => Precision.Fp16;
 
     public bool Supports(DeviceInfo device) => CooperativeMatrixKernels.Usable(device) && Tiles(device, 1).Any();
-
-    /// <summary>lavapipe emulates the matrices (slower than its direct kernel): there the kernel runs only when named.</summary>
-    public bool PreferredOn(DeviceInfo device) => !device.IsCpu;
 
     /// <summary>Output channels from which the tensor-core tile beats the direct kernel at any size (measured, H100).</summary>
     internal const int WideChannels = 96;

@@ -17,13 +17,11 @@ namespace Kiln.Layers;
 /// It has not run on a GPU yet: it ranks above the im2col kernel where it applies (under CompileOptions.Autotune the two
 /// are timed against each other and the plain kernels), and on a CPU device it runs only when named.
 /// </summary>
-internal sealed class Conv2dCoopMatPatch : IConv2dForward
+internal sealed class Conv2dCoopMatPatch : CooperativeMatrixEntry, IConv2dForward
 {
     public string Operation => "conv2d.fwd";
-    public ElementType ElementType => ElementType.F32;
     public TensorLayout Layout => TensorLayout.Nchw;
     public int Priority => 11;
-    public Precision Arithmetic => Precision.Fp16;
 
     const string Module = "conv2d/conv2d.fwd_coopmat_patch";
     /// <summary>Input channels per reduction step (the shader's CK); the packed weight pads Cin to a multiple of it.</summary>
@@ -33,9 +31,6 @@ internal sealed class Conv2dCoopMatPatch : IConv2dForward
 
     public bool Supports(DeviceInfo device) => CooperativeMatrixKernels.Usable(device) && Tiles(device, Largest, 16).Any();
     public bool ReadsConcat => true;
-
-    /// <summary>lavapipe emulates the matrices (slower than its direct kernel): there the kernel runs only when named.</summary>
-    public bool PreferredOn(DeviceInfo device) => !device.IsCpu;
 
     /// <summary>
     /// Groups of 1, stride and dilation up to 2, kernels whose taps span at most 5 input pixels per axis ((K - 1) D + 1:

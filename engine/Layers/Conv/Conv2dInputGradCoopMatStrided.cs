@@ -13,19 +13,14 @@ namespace Kiln.Layers;
 /// without taps (a kernel narrower than the stride) is zero: dX is cleared first then. ConvTranspose2d's forward is the
 /// same computation with a bias and an activation (<see cref="TakesTransposed"/>).
 /// </summary>
-internal sealed class Conv2dInputGradCoopMatStrided : IConv2dInputGrad
+internal sealed class Conv2dInputGradCoopMatStrided : CooperativeMatrixEntry, IConv2dInputGrad
 {
     static readonly Conv2dCoopMatPatch Patch = new();
 
     public string Operation => "conv2d.bwd_input";
-    public ElementType ElementType => ElementType.F32;
     public TensorLayout Layout => TensorLayout.Nchw;
     public int Priority => 21;
-    public Precision Arithmetic => Precision.Fp16;
     public bool Supports(DeviceInfo device) => Patch.Supports(device);
-
-    /// <summary>lavapipe emulates the matrices: there it runs only when named.</summary>
-    public bool PreferredOn(DeviceInfo device) => !device.IsCpu;
 
     public bool Accepts(ConvAttributes a, Shape dy, Shape dx) =>
         a.Groups == 1 && a.Dilation == (1, 1) && (a.Stride.H > 1 || a.Stride.W > 1) && a.Stride.H <= 4 && a.Stride.W <= 4 &&

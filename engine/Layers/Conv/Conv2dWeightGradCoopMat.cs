@@ -12,18 +12,13 @@ namespace Kiln.Layers;
 /// (<see cref="Conv2dWeightGradTiled.Plan"/>'s rule), and reduce/partials adds the partial tiles in split order.
 /// Not yet timed on a GPU; on a CPU device (lavapipe emulates the matrices) it runs only when named.
 /// </summary>
-internal sealed class Conv2dWeightGradCoopMat : IConv2dWeightGrad
+internal sealed class Conv2dWeightGradCoopMat : CooperativeMatrixEntry, IConv2dWeightGrad
 {
     public string Operation => "conv2d.bwd_weight";
-    public ElementType ElementType => ElementType.F32;
     public TensorLayout Layout => TensorLayout.Nchw;
     public int Priority => 20;
-    public Precision Arithmetic => Precision.Fp16;
 
     public bool Supports(DeviceInfo device) => CooperativeMatrixKernels.Usable(device) && Tiles(device, 16).Any();
-
-    /// <summary>lavapipe emulates the matrices (slower than its serial kernel): there the kernel runs only when named.</summary>
-    public bool PreferredOn(DeviceInfo device) => !device.IsCpu;
 
     public bool Accepts(ConvAttributes a, Shape plain, Shape shifted) =>
         a.Groups == 1 && plain[1] >= 16 && (long)plain[0] * plain[2] * plain[3] <= int.MaxValue;

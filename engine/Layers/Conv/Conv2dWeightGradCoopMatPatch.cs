@@ -13,22 +13,17 @@ namespace Kiln.Layers;
 /// (<see cref="Conv2dWeightGradTiled.Splits"/>), and reduce/partials adds the splits in order. Not yet run on a GPU: it
 /// ranks above the im2col kernel where it applies (the tuner times both), and on a CPU device runs only when named.
 /// </summary>
-internal sealed class Conv2dWeightGradCoopMatPatch : IConv2dWeightGrad
+internal sealed class Conv2dWeightGradCoopMatPatch : CooperativeMatrixEntry, IConv2dWeightGrad
 {
     public string Operation => "conv2d.bwd_weight";
-    public ElementType ElementType => ElementType.F32;
     public TensorLayout Layout => TensorLayout.Nchw;
     public int Priority => 21;
-    public Precision Arithmetic => Precision.Fp16;
 
     const string Module = "conv2d/conv2d.bwd_weight_coopmat_patch";
     /// <summary>16-byte units of each operand an invocation stages per tile, at most (the shader's UNITS_MAX).</summary>
     const int UnitsMax = 16;
 
     public bool Supports(DeviceInfo device) => CooperativeMatrixKernels.Usable(device) && Tiles(device, Largest, 16, 16).Any();
-
-    /// <summary>lavapipe emulates the matrices (slower than its serial kernel): there the kernel runs only when named.</summary>
-    public bool PreferredOn(DeviceInfo device) => !device.IsCpu;
 
     /// <summary>
     /// Groups of 1, kernels up to 3 x 3 (one accumulator per tap), strides and dilations up to 2, padding of at least 0,

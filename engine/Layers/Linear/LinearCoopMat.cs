@@ -17,13 +17,11 @@ namespace Kiln.Layers;
 /// Not yet timed on a GPU; on a CPU device (lavapipe emulates the matrices) it runs only when named
 /// (CompileOptions.PreferKernels), which is how the tests check it there.
 /// </summary>
-internal sealed class LinearCoopMat : ILinearForward
+internal sealed class LinearCoopMat : CooperativeMatrixEntry, ILinearForward
 {
     public string Operation => "linear.fwd";
-    public ElementType ElementType => ElementType.F32;
     public TensorLayout Layout => TensorLayout.RowMajor;
     public int Priority => 10;
-    public Precision Arithmetic => Precision.Fp16;
 
     /// <summary>Rows or columns of C below which the plain kernel runs: the smallest tile is 2S = 32 wide on a GPU.</summary>
     internal const int MinSize = 16;
@@ -51,9 +49,6 @@ internal sealed class LinearCoopMat : ILinearForward
 
     /// <summary>The device check of every cooperative-matrix entry (<see cref="CooperativeMatrixKernels.Usable"/>), and a tile that fits.</summary>
     public bool Supports(DeviceInfo device) => CooperativeMatrixKernels.Usable(device) && Tiles(device).Any();
-
-    /// <summary>lavapipe emulates the matrices (slower than the register-blocked kernel): there it runs only when named.</summary>
-    public bool PreferredOn(DeviceInfo device) => !device.IsCpu;
 
     /// <summary>
     /// Whether <paramref name="t"/> fits the shader with S x S matrices and the device's subgroups: a whole share of each

@@ -12,10 +12,11 @@ namespace Kiln.Layers;
 /// layer inputs (backward) in shared memory as f16, each layer's weight staged there in turn. The backward's weight and
 /// bias gradients (the latter as a matrix of ones times the deltas) accumulate in each workgroup's partial slot (at
 /// most <see cref="MlpTileKernels.MaxPartialGroups"/> workgroups), read and written back per block by the subgroup that
-/// owns the tiles (no atomics, deterministic), which mlp.reduce sums in order. Chosen on a GPU at Fp16 from <see cref="MlpTileKernels.MinRows"/> rows; on lavapipe
-/// (which emulates the matrices) only when named in CompileOptions.PreferKernels (tests).
+/// owns the tiles (no atomics, deterministic), which mlp.reduce sums in order. Chosen on a GPU at Fp16 from
+/// <see cref="MlpTileKernels.MinRows"/> rows; on lavapipe (which emulates the matrices) only when named in
+/// CompileOptions.PreferKernels (tests).
 /// </summary>
-internal sealed class MlpCoopMatKernels : IMlpKernels
+internal sealed class MlpCoopMatKernels : CooperativeMatrixEntry, IMlpKernels
 {
     /// <summary>Subgroups per workgroup (NSG in shaders/include/mlp_coopmat.glsl).</summary>
     public const int Subgroups = 4;
@@ -23,10 +24,8 @@ internal sealed class MlpCoopMatKernels : IMlpKernels
     const int SharedRow = FusedMlp.MaxWidth + 8;
 
     public string Operation => "mlp";
-    public ElementType ElementType => ElementType.F32;
     public TensorLayout Layout => TensorLayout.RowMajor;
     public int Priority => 2;
-    public Precision Arithmetic => Precision.Fp16;
 
     /// <summary>Rows per block with S x S matrices: two S-row tiles per subgroup.</summary>
     public static int Rows(int s) => Subgroups * 2 * s;
@@ -41,9 +40,6 @@ internal sealed class MlpCoopMatKernels : IMlpKernels
         if (!CooperativeMatrixKernels.Usable(device)) return false;
         return Subgroups * device.SubgroupSize <= device.MaxWorkgroupInvocations && SharedBytes(device.CooperativeMatrixF16Size) <= device.MaxSharedMemoryBytes;
     }
-
-    /// <summary>lavapipe emulates the matrices: there it runs only when named.</summary>
-    public bool PreferredOn(DeviceInfo device) => !device.IsCpu;
 
     public bool Accepts(int rows) => rows >= MlpTileKernels.MinRows;
 
