@@ -8,6 +8,23 @@ internal static class ConvTest
 {
     public static double[] D(float[] v) => v.Select(f => (double)f).ToArray();
 
+    /// <summary>The activation layer a test puts after a conv (fused into it), and the same activation in double.</summary>
+    public static Layer ActivationLayer(Activation act) => act switch
+    {
+        Activation.ReLU => new ReLU(),
+        Activation.LeakyReLU => new LeakyReLU(0.2f),
+        Activation.Sigmoid => new Sigmoid(),
+        _ => throw new ArgumentOutOfRangeException(nameof(act)),
+    };
+
+    public static double Activate(double v, Activation act) => act switch
+    {
+        Activation.ReLU => Math.Max(0, v),
+        Activation.LeakyReLU => v >= 0 ? v : 0.2 * v,
+        Activation.Sigmoid => 1 / (1 + Math.Exp(-v)),
+        _ => v,
+    };
+
     /// <summary>A layer's output and its input, weight and (when given) bias gradients against the references, within the forward and gradient tolerances.</summary>
     public static void AssertMatches(LayerResult res, double[] y, double[] gx, double[] gw, double[]? gb)
     {

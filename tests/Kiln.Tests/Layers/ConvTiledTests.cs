@@ -29,7 +29,7 @@ public sealed class ConvTiledTests : GpuTest
         var b = FixtureLayer.Uniform(cout, r++);
         var net = new Network();
         var y = net.Add(layer, "conv", net.Input("x"));
-        if (act != Activation.None) y = net.Add(ActivationLayerOf(act), "act", y);
+        if (act != Activation.None) y = net.Add(ConvTest.ActivationLayer(act), "act", y);
         net.Output(y, "y");
         using var compiled = net.Compile(Context, CompileOptions.For("x", xShape) with { PreferKernels = new[] { nameof(Conv2dTiled) } });
         Assert.That(compiled.Plan.Dispatches.Select(d => d.Kernel), Is.EqualTo(new[] { "conv2d/conv2d.fwd_tiled" }), "one fused dispatch");
@@ -39,7 +39,7 @@ public sealed class ConvTiledTests : GpuTest
         compiled.Run();
 
         var spec = new Conv2dSpec(n, cin, h, w, cout, kh, kw, 1, 1, ph, pw, 1, 1, 1);
-        var expected = RefConv2d.Forward(spec, ConvTest.D(x), ConvTest.D(wt), bias ? ConvTest.D(b) : null).Select(v => Activate(v, act)).ToArray();
+        var expected = RefConv2d.Forward(spec, ConvTest.D(x), ConvTest.D(wt), bias ? ConvTest.D(b) : null).Select(v => ConvTest.Activate(v, act)).ToArray();
         Assert.That(RelativeError.MaxRelative(compiled.GetOutput("y"), expected), Is.LessThan(Tolerances.Forward));
     }
 
@@ -91,20 +91,4 @@ public sealed class ConvTiledTests : GpuTest
         Assert.That(RelativeError.MaxRelative(compiled.InputGradients["x"].ToArray(), gx), Is.LessThan(Tolerances.Gradient));
         Assert.That(RelativeError.MaxRelative(compiled.GetOutput("y"), RefConv2d.Forward(spec, ConvTest.D(x), ConvTest.D(wt), ConvTest.D(b))), Is.LessThan(Tolerances.Forward));
     }
-
-    static Layer ActivationLayerOf(Activation act) => act switch
-    {
-        Activation.ReLU => new ReLU(),
-        Activation.LeakyReLU => new LeakyReLU(0.2f),
-        Activation.Sigmoid => new Sigmoid(),
-        _ => throw new ArgumentOutOfRangeException(nameof(act)),
-    };
-
-    static double Activate(double v, Activation act) => act switch
-    {
-        Activation.ReLU => Math.Max(0, v),
-        Activation.LeakyReLU => v >= 0 ? v : 0.2 * v,
-        Activation.Sigmoid => 1 / (1 + Math.Exp(-v)),
-        _ => v,
-    };
 }
