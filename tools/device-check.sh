@@ -11,8 +11,9 @@
 #   bash tools/device-check.sh OUT_DIR compare  compare.log: the conv workloads and the inpainting step at fp16, untuned,
 #                                               with each family of kernels forced (--prefer): the tensor-core ones
 #                                               (patch, then im2col forward) against the tiled and direct ones, per dispatch (the data behind the
-#                                               untuned choices and the tuner's); then the MLP step at fp16 on
-#                                               the tile kernels against the tensor-core ones
+#                                               untuned choices and the tuner's); the conv workloads and the
+#                                               denoiser at fp32 with the Winograd, tiled and direct forwards forced;
+#                                               then the MLP step at fp16 on the tile kernels against the tensor-core ones
 # (no part: bench and demos). The pipeline cache and tile choices are kept in /tmp/kiln-cache, shared by the runs of one machine.
 set -u
 out=${1:?usage: tools/device-check.sh OUT_DIR [bench|demos]}
@@ -46,9 +47,13 @@ if [ "$part" = compare ]; then
     echo "== --prefer $prefer" >> "$out/compare.log"
     timeout 100 kiln bench conv3x3 inpaint --precision fp16 --autotune off --kernels --prefer $prefer >> "$out/compare.log" 2>&1
   done
+  for prefer in Conv2dWinograd Conv2dTiled Conv2dDirect; do
+    echo "== fp32 --prefer $prefer" >> "$out/compare.log"
+    timeout 100 kiln bench conv3x3 denoise_unet_1280 --precision fp32 --autotune off --kernels --prefer $prefer >> "$out/compare.log" 2>&1
+  done
   for prefer in MlpCoopMatKernels MlpTileKernels; do
     echo "== --prefer $prefer" >> "$out/compare.log"
     timeout 60 kiln bench mlp_64x4 --precision fp16 --kernels --prefer $prefer >> "$out/compare.log" 2>&1
   done
-  grep -E "^(==|conv3x3|inpaint|mlp)" "$out/compare.log"
+  grep -E "^(==|conv3x3|inpaint|denoise|mlp)" "$out/compare.log"
 fi

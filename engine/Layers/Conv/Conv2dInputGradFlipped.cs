@@ -7,8 +7,8 @@ namespace Kiln.Layers;
 /// Conv2d's input gradient for stride 1 as a forward convolution of dY, for GPUs: with the weight's channels swapped
 /// per group and its kernel turned by 180 degrees (shaders/conv2d/conv2d.flip_weight.comp, a pass over the weight
 /// only), dX = conv(dY, w') with padding d(K-1) - p and the same dilation and groups, run by the registry's forward
-/// kernel (<see cref="IConv2dForward"/>); the tensor-core patch kernel, which packs its weight to f16 first, packs it
-/// turned and swapped in that pass instead (no flipped copy). On an H100 the direct forward kernel did a 3x3 64-channel 512x512 layer in
+/// kernel (<see cref="IConv2dForward"/>); a kernel that prepares its weight first (the tensor-core patch kernel packs it to
+/// f16, the Winograd kernel transforms it) does it turned and swapped in that pass instead (no flipped copy). On an H100 the direct forward kernel did a 3x3 64-channel 512x512 layer in
 /// 0.78 ms where the tiled input-gradient kernel took 0.95 ms, so this entry ranks above it.
 /// </summary>
 internal sealed class Conv2dInputGradFlipped : IConv2dInputGrad
@@ -32,11 +32,12 @@ internal sealed class Conv2dInputGradFlipped : IConv2dInputGrad
     {
         var t = Transposed(a);
         var shape = new Shape(a.InChannels, a.OutChannels / a.Groups, a.Kernel.H, a.Kernel.W);
-        // A kernel that packs its weight first (the tensor-core patch kernel) packs it straight from w, turned and swapped
-        // as it goes: no flipped copy. The candidates are sized from a stand-in of the flipped weight, never bound.
+        // A kernel that prepares its weight first (the tensor-core patch kernel, the Winograd kernel) reads it straight from
+        // w, turned and swapped as it goes: no flipped copy. The candidates are sized from a stand-in of the flipped
+        // weight, never bound.
         var standIn = new Value(-1, shape, w.ElementType, w.Layout, ValueKind.Derived, $"{label}.flipped_weight");
         if (ConvForward.Choose(e, t, dy, standIn, null, dx, Activation.None, 0, label) is { Prepare: { } pack } chosen
-            && Conv2dCoopMatPatch.FlippedPack(pack, a) is { } flippedPack)
+            && (Conv2dCoopMatPatch.FlippedPack(pack, a) ?? Conv2dWinograd.FlippedTransform(pack, a)) is { } flippedPack)
         {
             ConvForward.Dispatch(e, chosen with { Prepare = flippedPack }, dy, w, null, dx, label);
             return;

@@ -9,7 +9,7 @@ namespace Kiln.Tests.Graph;
 /// so neither the concatenation nor an upsampled tensor is written. Checked against the CPU reference (upsample,
 /// concat, conv, ReLU in double) and bit for bit against the unfused plan (Fuse = false: the same conv kernel and tile),
 /// at f32 and f16 storage, for the upsampled input first or second, scales 2 and 3, no upsample, a strided conv, the
-/// tiled kernel, and tuned (the direct kernel's tiles timed in their concat form); with texel reads (no such variant)
+/// tiled and Winograd kernels, and tuned (the direct kernel's tiles timed in their concat form); with texel reads (no such variant)
 /// the layer writes the concatenation itself; a training plan keeps the concat.
 /// </summary>
 public sealed class ConcatConvFusionTests : GpuTest
@@ -111,17 +111,19 @@ public sealed class ConcatConvFusionTests : GpuTest
         Assert.That(RelativeError.MaxRelative(fused, reference), Is.LessThan(tolerance), "against the CPU reference");
     }
 
-    /// <summary>The GPU's shared-memory tiled kernel (named here: lavapipe runs it only so) stages the patch from both inputs.</summary>
-    [TestCase(Precision.Fp32)]
-    [TestCase(Precision.Fp16)]
-    public void TheTiledKernel_ReadsBothInputs(Precision precision)
+    /// <summary>The GPU's shared-memory tiled kernel and the Winograd kernel (named here: lavapipe runs them only so) read their patches from both inputs.</summary>
+    [TestCase("Conv2dTiled", "conv2d/conv2d.fwd_tiled", Precision.Fp32)]
+    [TestCase("Conv2dTiled", "conv2d/conv2d.fwd_tiled", Precision.Fp16)]
+    [TestCase("Conv2dWinograd", "conv2d/conv2d.fwd_winograd", Precision.Fp32)]
+    [TestCase("Conv2dWinograd", "conv2d/conv2d.fwd_winograd", Precision.Fp16)]
+    public void TheGpuKernels_ReadBothInputs(string entry, string module, Precision precision)
     {
-        var (net, shapes, channels, _) = Build("up_last", 2, cout: 16); // the tiled kernel takes 16 output channels or more
-        var fused = Run(net, shapes, true, precision, texel: false, out var kernels, out _, prefer: "Conv2dTiled");
-        var plain = Run(net, shapes, false, precision, texel: false, out var plainKernels, out _, prefer: "Conv2dTiled");
+        var (net, shapes, channels, _) = Build("up_last", 2, cout: 16); // both take 16 output channels or more
+        var fused = Run(net, shapes, true, precision, texel: false, out var kernels, out _, prefer: entry);
+        var plain = Run(net, shapes, false, precision, texel: false, out var plainKernels, out _, prefer: entry);
         string suffix = precision == Precision.Fp16 ? ".f16" : "";
-        Assert.That(kernels.Where(k => k.StartsWith("conv2d/")), Is.EqualTo(new[] { "conv2d/conv2d.fwd_tiled.concat" + suffix }));
-        Assert.That(plainKernels, Does.Contain("conv2d/conv2d.fwd_tiled" + suffix));
+        Assert.That(kernels.Where(k => k.StartsWith("conv2d/") && !k.Contains("_weight")), Is.EqualTo(new[] { module + ".concat" + suffix }));
+        Assert.That(plainKernels, Does.Contain(module + suffix));
         Assert.That(fused, Is.EqualTo(plain).AsCollection, "bit for bit the unfused plan");
         double tolerance = precision == Precision.Fp16 ? Tolerances.F16Storage : Tolerances.Forward;
         Assert.That(RelativeError.MaxRelative(fused, Reference(shapes, "up_last", 2, 1, channels, 16)), Is.LessThan(tolerance));
