@@ -20,30 +20,43 @@ internal abstract class KernelCheck
     /// <summary>
     /// Checks the operation: by default each of <see cref="Cases"/> alone through <see cref="SelfTestRunner"/> at each
     /// precision, with the kernels the registry picks untuned, and again with the entries the device runs that the registry
-    /// picks there only when named (<see cref="NamedOnly"/>), where that changes the kernels; an operation whose layers
-    /// don't fit that runner (several parameters: the fused MLP) overrides it.
+    /// picks there only when named (<see cref="NamedOnlyRounds"/>), where that changes the kernels; an operation whose
+    /// layers don't fit that runner (several parameters: the fused MLP) overrides it.
     /// </summary>
     public virtual IEnumerable<SelfTestResult> Run(GpuContext context, Random rng, int count, IReadOnlyList<Precision> precisions)
     {
-        var namedOnly = NamedOnly(context.KernelDevice);
+        var rounds = NamedOnlyRounds(context.KernelDevice);
         foreach (var c in Cases(rng, count))
             foreach (var p in precisions)
             {
                 var plain = SelfTestRunner.Run(context, Operation, c, rng, p);
                 yield return plain;
-                if (namedOnly.Length == 0) continue;
-                var named = SelfTestRunner.Run(context, Operation, c, rng, p, namedOnly);
-                if (named.Kernels != plain.Kernels) yield return named;
+                var seen = new HashSet<string> { plain.Kernels };
+                foreach (var named in rounds)
+                {
+                    var result = SelfTestRunner.Run(context, Operation, c, rng, p, named);
+                    if (seen.Add(result.Kernels)) yield return result;
+                }
             }
     }
 
     /// <summary>
     /// The entries <paramref name="device"/> runs that an untuned compile there takes only when they are named: those that
-    /// need tuning (IKernelEntry.NeedsTuning, e.g. the GPU's tiled convolution) and those not preferred on the device
-    /// (IKernelEntry.PreferredOn: the GPU's kernels on lavapipe, cooperative-matrix ones included where it has them).
+    /// need tuning (IKernelEntry.NeedsTuning, e.g. the GPU's tiled and Winograd convolutions) and those not preferred on the
+    /// device (IKernelEntry.PreferredOn: the GPU's kernels on lavapipe, cooperative-matrix ones included where it has them),
+    /// in rounds: round r names each operation's r-th such entry by priority (its last where it has fewer), so that an
+    /// entry outranked by another of its operation is checked too, with entries of the other operations beside it.
     /// </summary>
-    public static string[] NamedOnly(DeviceInfo device) => KernelRegistry.All
-        .Where(k => k.Supports(device) && (k.NeedsTuning || !k.PreferredOn(device))).Select(k => k.GetType().Name).ToArray();
+    public static IReadOnlyList<string[]> NamedOnlyRounds(DeviceInfo device)
+    {
+        var byOperation = KernelRegistry.All
+            .Where(k => k.Supports(device) && (k.NeedsTuning || !k.PreferredOn(device)))
+            .GroupBy(k => k.Operation)
+            .Select(g => g.OrderByDescending(k => k.Priority).Select(k => k.GetType().Name).ToList())
+            .ToList();
+        int rounds = byOperation.Count == 0 ? 0 : byOperation.Max(g => g.Count);
+        return Enumerable.Range(0, rounds).Select(r => byOperation.Select(g => g[Math.Min(r, g.Count - 1)]).ToArray()).ToList();
+    }
 
     public static IReadOnlyList<KernelCheck> All { get; } = typeof(KernelCheck).Assembly.GetTypes()
         .Where(t => t.IsSubclassOf(typeof(KernelCheck)) && !t.IsAbstract && t.GetConstructor(Type.EmptyTypes) != null)

@@ -21,8 +21,10 @@ public sealed class SelfTestTests : GpuTest
         Assert.That(mlpEntries, Is.EqualTo(tensorCores ? 3 : 2), "the per-row and the tile kernels, and the tensor-core ones where the device has them");
         Assert.That(r.Stdout, Does.Contain("mlp/mlp.tile.bwd"));
         if (tensorCores) Assert.That(r.Stdout, Does.Contain("mlp/mlp.coopmat.bwd.f16"), "checked at fp16");
-        // Every case once, and the conv cases the tiled convolution takes (an entry that runs only under tuning) again with it named.
+        // Every case once, and the conv cases the tiled and Winograd convolutions take (entries that run only under tuning)
+        // again with each named: the Winograd kernel outranks the tiled one, which has a round of its own.
         Assert.That(r.Stdout, Does.Contain("conv2d/conv2d.fwd_tiled"));
+        Assert.That(r.Stdout, Does.Contain("conv2d/conv2d.fwd_winograd"));
         int atLeast = KernelCheck.All.Sum(c => c.Cases(new Random(7), 3).Count()) + 3 * mlpEntries;
         var summary = System.Text.RegularExpressions.Regex.Match(r.Stdout, @"(\d+) of (\d+) passed");
         Assert.That(summary.Success, r.Stdout);
