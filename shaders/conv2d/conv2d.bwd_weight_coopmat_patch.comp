@@ -18,6 +18,7 @@
 // subgroups, 8 rows, 3x3, stride 1: 39.8 KiB). At most UNITS_MAX 16-byte units of each operand
 // per invocation and tile (Conv2dWeightGradCoopMatPatch.Fits).
 // Bindings: 0 P [N,C1,AH,AW] (act_t)  1 Q [N,C2,QH,QW] (act_t)  2 dw [C1,C2,KH,KW] or partials [splits, that] (float)
+//           3 x2 (the .concat variant: Q is the first part of a concatenation, include/concat_reads.glsl)
 // Specialization: 0 KH, 1 KW, 2 PH, 3 PW, 4 SG_M, 5 SG_N, 6 TR (tile rows), 7 S (the matrices' size), 8 SGS (the
 //                 subgroup size), 9 TILES (pixel tiles per split; 0: no split), 10 SH, 11 SW, 12 DH, 13 DW
 // Push constants: n, c1, c2, ah, aw, qh, qw
@@ -66,6 +67,12 @@ const int P_PER = (P_UNITS + THREADS - 1) / THREADS;
 layout(std430, binding = 0) readonly buffer PB { act_t pv[]; };
 layout(std430, binding = 1) readonly buffer QB { act_t qv[]; };
 layout(std430, binding = 2) writeonly buffer D { float dw[]; };
+#if KILN_CONCAT_READS
+// Variant *.concat (include/concat_reads.glsl): Q is the concatenation of qv and x2 (binding 3), upsampled as it is read.
+#define KILN_CONCAT_X qv
+#define KILN_CONCAT_BINDING 3
+#include "concat_reads.glsl"
+#endif
 
 layout(push_constant) uniform Push { int n, c1, c2, ah, aw, qh, qw; } p;
 
@@ -116,7 +123,11 @@ void load(int t, int m0, int n0, int tid)
         [[unroll]] for (int e = 0; e < 8; e++)
         {
             const bool inside = ok && e < left;
+#if KILN_CONCAT_READS
+            const act_t v = inside ? kiln_concat_read(b, n0 + g * 8 + e, iy, ix, p.c2, p.qh, p.qw) : act_t(0.0);
+#else
             const act_t v = qv[inside ? base + e * qPlane : 0];
+#endif
             qReg[k * 8 + e] = inside ? v : act_t(0.0);
         }
     }

@@ -15,6 +15,7 @@
 // f16 activations and gradients (the .f16 variant, storage.glsl) are widened to f32 as they are loaded: tiles and sums
 // stay f32.
 // Bindings: 0 a [N,C1,AH,AW] (act_t)  1 q [N,C2,QH,QW] (act_t)  2 out [splits, C1, C2/groups * KH * KW] (float)
+//           3 x2 (the .concat variant: q is the first part of a concatenation, include/concat_reads.glsl)
 // Specialization: 0 KH, 1 KW, 2 SH, 3 SW, 4 PH, 5 PW, 6 DH, 7 DW, 8 GROUPS,
 //                 9 C1, 10 C2, 11 AH, 12 AW, 13 QH, 14 QW (0 = from push constants),
 //                 15 TM, 16 TN (1..4), 17 K_PER_SPLIT (0 = no split)
@@ -52,6 +53,12 @@ layout(constant_id = 17) const int K_PER_SPLIT = 0;
 layout(std430, binding = 0) readonly buffer A { act_t a[]; };
 layout(std430, binding = 1) readonly buffer Q { act_t q[]; };
 layout(std430, binding = 2) writeonly buffer Out { float dw[]; };
+#if KILN_CONCAT_READS
+// Variant *.concat (include/concat_reads.glsl): q is the concatenation of q and x2 (binding 3), upsampled as it is read.
+#define KILN_CONCAT_X q
+#define KILN_CONCAT_BINDING 3
+#include "concat_reads.glsl"
+#endif
 
 layout(push_constant) uniform P { int n, c1, c2, ah, aw, qh, qw; } p;
 
@@ -61,7 +68,7 @@ shared vec4 tileB[TILE_MAX * LDS4];
 // Per invocation: the pixel lk of rows lr + 8i it loads, each row's channel plane (and for B its tap offsets),
 // and the values loaded for the next step.
 int lk, lr;
-int aPlane[LOAD_MAX], qPlane[LOAD_MAX], offY[LOAD_MAX], offX[LOAD_MAX];
+int aPlane[LOAD_MAX], qPlane[LOAD_MAX], qChannel[LOAD_MAX], offY[LOAD_MAX], offX[LOAD_MAX];
 float ra[LOAD_MAX], rb[LOAD_MAX];
 
 // Loads pixels kk + lk (0 past kEnd) of this invocation's rows of A and B into ra, rb.
@@ -80,7 +87,11 @@ void load_step(int kk, int kEnd, int C1, int C2, int AW, int AHW, int QH, int QW
     {
         const int qy = py * SH + offY[i], qx = px * SW + offX[i];
         const bool inside = inK && qy >= 0 && qy < QH && qx >= 0 && qx < QW;
+#if KILN_CONCAT_READS
+        const float v = inside ? float(kiln_concat_read(b, qChannel[i], qy, qx, C2, QH, QW)) : 0.0;
+#else
         const float v = float(q[inside ? qBase + qPlane[i] + qy * QW + qx : 0]);
+#endif
         rb[i] = inside ? v : 0.0;
     }
 }
@@ -107,7 +118,8 @@ void main()
     for (int i = 0; i < 2 * TN; i++)
     {
         const int nn = n0 + lr + 8 * i, c2l = min(nn, NG - 1) / taps, tap = min(nn, NG - 1) % taps;
-        qPlane[i] = (g * c2G + c2l) * QHW;
+        qChannel[i] = g * c2G + c2l;
+        qPlane[i] = qChannel[i] * QHW;
         offY[i] = nn < NG ? (tap / KW) * DH - PH : OUTSIDE;
         offX[i] = (tap % KW) * DW - PW;
     }

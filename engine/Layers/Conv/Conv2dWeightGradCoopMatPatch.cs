@@ -24,6 +24,7 @@ internal sealed class Conv2dWeightGradCoopMatPatch : CooperativeMatrixEntry, ICo
     const int UnitsMax = 16;
 
     public bool Supports(DeviceInfo device) => CooperativeMatrixKernels.Usable(device) && Tiles(device, Largest, 16, 16).Any();
+    public bool ReadsConcat => true;
 
     /// <summary>
     /// Groups of 1, kernels up to 3 x 3 (one accumulator per tap), strides and dilations up to 2, padding of at least 0,

@@ -31,6 +31,7 @@ internal sealed class Conv2dWeightGradTiled : IConv2dWeightGrad
     public bool Supports(DeviceInfo device) => device.MaxSharedMemoryBytes >= SharedBytes;
     /// <summary>On a CPU device (lavapipe) the serial kernel is faster; there this one runs only when preferred by name.</summary>
     public bool PreferredOn(DeviceInfo device) => !device.IsCpu;
+    public bool ReadsConcat => true;
 
     /// <summary>Tile shape (rows and columns per invocation), workgroup grid, and split of K for one layer.</summary>
     internal sealed record TilePlan(int TM, int TN, uint GroupsX, uint GroupsY, uint GroupsZ, int Splits, int PixelsPerSplit);

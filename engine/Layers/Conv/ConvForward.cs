@@ -59,10 +59,8 @@ internal static class ConvForward
     {
         if (e.TexelReads || a.Groups != 1) return false;
         bool Can(IConv2dForward k) => k.ReadsConcat && k.CanRun(a, full, y.Shape);
-        // The entries size their candidates from the concatenation's shape: a stand-in value of it, never bound.
-        var x = new Value(-1, full, first.ElementType, first.Layout, ValueKind.Transient, $"{label} concatenated input");
-        uint[] concat = { (uint)first.Shape[1], (uint)firstScale, (uint)secondScale };
-        IEnumerable<TuneCandidate> Of(IConv2dForward k) => k.Candidates(e, a, x, w, bias, y, act, slope).Select(c => ReadingConcat(c, concat));
+        var x = ConcatReads.StandIn(full, first, label);
+        IEnumerable<TuneCandidate> Of(IConv2dForward k) => k.Candidates(e, a, x, w, bias, y, act, slope).Select(c => ConcatReads.Variant(c, first, firstScale, secondScale));
         var args = new[] { Arg.In(first), Arg.In(w), Arg.In(bias ?? w), Arg.Out(y), Arg.In(second) };
         var entries = e.Tuner == null
             ? new List<IConv2dForward>()
@@ -81,16 +79,6 @@ internal static class ConvForward
         if (chosen == null) return false;
         Dispatch(e, chosen, args, label);
         return true;
-    }
-
-    /// <summary>A candidate's ".concat" variant: the second input bound at 4, its constants padded to 20 and then
-    /// <paramref name="concat"/> (the first input's channels, both scales).</summary>
-    static TuneCandidate ReadingConcat(TuneCandidate c, uint[] concat)
-    {
-        var s = c.Spec;
-        if (s.Constants.Length > 20) throw new InvalidOperationException($"{s.Module}: its constants overlap the .concat variant's (20..22).");
-        var constants = s.Constants.Concat(new uint[20 - s.Constants.Length]).Concat(concat).ToArray();
-        return c with { Spec = s with { Module = s.Module + ".concat", Bindings = s.Bindings.Append(BindingKind.StorageBuffer).ToArray(), Constants = constants } };
     }
 
     /// <summary>

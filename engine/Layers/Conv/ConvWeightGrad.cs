@@ -27,27 +27,68 @@ internal static class ConvWeightGrad
             Dispatch(e, candidates[0], plain, shifted, dw, label);
             return;
         }
-        var shape = $"{plain.Shape}x{shifted.Shape}->{dw.Shape}|k{a.Kernel.H}x{a.Kernel.W} s{a.Stride.H}x{a.Stride.W} p{a.Padding.H}x{a.Padding.W} " +
-                    $"d{a.Dilation.H}x{a.Dilation.W} g{a.Groups}";
-        var chosen = EntryTuning.Choose(e, "conv2d.bwd_weight", entries, k => k.Candidates(e, a, plain, shifted, dw), Args(plain, shifted, dw), shape, label);
+        var chosen = EntryTuning.Choose(e, "conv2d.bwd_weight", entries, k => k.Candidates(e, a, plain, shifted, dw), Args(plain, shifted, dw),
+            $"{plain.Shape}x{shifted.Shape}->{dw.Shape}|{Describe(a)}", label);
         Dispatch(e, chosen, plain, shifted, dw, label);
+    }
+
+    /// <summary>The layer's geometry in a tuning key.</summary>
+    static string Describe(ConvAttributes a) =>
+        $"k{a.Kernel.H}x{a.Kernel.W} s{a.Stride.H}x{a.Stride.W} p{a.Padding.H}x{a.Padding.W} d{a.Dilation.H}x{a.Dilation.W} g{a.Groups}";
+
+    /// <summary>
+    /// The weight gradient of a convolution whose input is the channel concatenation of <paramref name="first"/> and
+    /// <paramref name="second"/>, each upsampled by nearest neighbour by its integer scale (<see cref="ConcatConv2d"/>;
+    /// <paramref name="full"/> the concatenation's shape), through the ".concat" variant of an entry that has one
+    /// (<see cref="IConv2dWeightGrad.ReadsConcat"/>): timed among those under CompileOptions.Autotune, else the registry's
+    /// pick with its default candidate. False, with nothing emitted, where none takes the layer (texel reads, groups, an
+    /// entry without the variant: the direct kernel, lavapipe's).
+    /// </summary>
+    public static bool EmitConcat(Emitter e, ConvAttributes a, Value dy, Value first, int firstScale, Value second, int secondScale, Shape full,
+        Value dw, string label)
+    {
+        if (e.TexelReads || a.Groups != 1) return false;
+        var x = ConcatReads.StandIn(full, first, label);
+        bool Can(IConv2dWeightGrad k) => k.ReadsConcat && k.Accepts(a, dy.Shape, full);
+        IEnumerable<TuneCandidate> Of(IConv2dWeightGrad k) => k.Candidates(e, a, dy, x, dw).Select(c => ConcatReads.Variant(c, first, firstScale, secondScale));
+        var entries = e.Tuner == null
+            ? new List<IConv2dWeightGrad>()
+            : KernelRegistry.Candidates<IConv2dWeightGrad>("conv2d.bwd_weight", dy.ElementType, dy.Layout, e, Can);
+        TuneCandidate? chosen;
+        if (entries.Count > 0)
+        {
+            chosen = EntryTuning.Choose(e, "conv2d.bwd_weight.concat", entries, Of, new[] { Arg.In(dy), Arg.In(first), Arg.Out(dw), Arg.In(second) },
+                $"{dy.Shape}x{first.Shape}x{firstScale}+{second.Shape}x{secondScale}->{dw.Shape}|{Describe(a)}", label);
+        }
+        else
+        {
+            // Untuned, the entry the registry picks for the layer, if it has the variant.
+            var entry = KernelRegistry.TryChoose<IConv2dWeightGrad>("conv2d.bwd_weight", dy.ElementType, dy.Layout, e, k => k.Accepts(a, dy.Shape, full));
+            chosen = entry is { ReadsConcat: true } ? Of(entry).FirstOrDefault() : null;
+        }
+        if (chosen == null) return false;
+        Dispatch(e, chosen, dy, first, dw, label, second);
+        return true;
     }
 
     /// <summary>
     /// One candidate on the layer's values: straight into dw, or into a [splits, dw] scratch of partial sums that its
     /// finish (shaders/reduce/partials.comp) adds into dw in split order.
     /// </summary>
-    public static void Dispatch(Emitter e, TuneCandidate c, Value plain, Value shifted, Value dw, string label)
+    /// <remarks>A ".concat" candidate binds the second part of the concatenation, <paramref name="second"/>, after dw.</remarks>
+    public static void Dispatch(Emitter e, TuneCandidate c, Value plain, Value shifted, Value dw, string label, Value? second = null)
     {
         if (c.Finish == null)
         {
-            e.Dispatch(c.Spec, c.Groups, c.Push, label, Args(plain, shifted, dw));
+            e.Dispatch(c.Spec, c.Groups, c.Push, label, Args(plain, shifted, dw, second));
             return;
         }
         var partial = PartialSums.Scratch(e, c.Finish.Splits, c.Finish.Count, label);
-        e.Dispatch(c.Spec, c.Groups, c.Push, label, Args(plain, shifted, partial));
+        e.Dispatch(c.Spec, c.Groups, c.Push, label, Args(plain, shifted, partial, second));
         PartialSums.Sum(e, partial, dw, $"{label}.sum");
     }
 
-    static Arg[] Args(Value plain, Value shifted, Value dw) => new[] { Arg.In(plain), Arg.In(shifted), Arg.Out(dw) };
+    static Arg[] Args(Value plain, Value shifted, Value dw, Value? second = null) => second == null
+        ? new[] { Arg.In(plain), Arg.In(shifted), Arg.Out(dw) }
+        : new[] { Arg.In(plain), Arg.In(shifted), Arg.Out(dw), Arg.In(second) };
 }

@@ -14,6 +14,12 @@ internal interface IConv2dWeightGrad : IKernelEntry
     /// <summary>Whether the registry should pick this kernel for the layer (specialised kernels have limits).</summary>
     bool Accepts(ConvAttributes a, Shape plain, Shape shifted) => true;
 
+    /// <summary>Whether the kernel's module has a ".concat" variant (shaders/Variants.props) that reads the shifted operand
+    /// as the channel concatenation of two tensors upsampled by nearest neighbour on the way in (<see cref="ConcatConv2d"/>'s
+    /// gradient): the first at binding 1, the other at binding 3 (<see cref="ConcatReads"/>). Such an entry's candidates
+    /// must bind storage buffers.</summary>
+    bool ReadsConcat => false;
+
     /// <summary>
     /// The ways this entry computes the layer's gradient, its default first, each binding (plain, shifted, dw), a split
     /// reduction through its <see cref="TuneCandidate.Finish"/>: what <see cref="ConvWeightGrad"/> runs or a tuner times.
