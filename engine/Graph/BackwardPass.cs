@@ -34,4 +34,5 @@ internal sealed class BackwardPass
     public Value Param(string name) => parameters[name];
     public bool HasParam(string name) => parameters.ContainsKey(name);
     public Value GradParam(string name) => parameterGrads[name];
+
 }

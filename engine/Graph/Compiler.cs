@@ -53,7 +53,7 @@ internal static class Compiler
         if (options.Fuse && options.FuseMlp != false)
             list = FuseMlps(list, net, fusedInto, m => options.FuseMlp == true || mlpNamed || FusedMlp.Preferred(m, device));
         if (options.Fuse) list = FuseUpsampleConcats(list, net);
-        if (options.Fuse && !options.Training) list = FuseConcatConvs(list, net);
+        if (options.Fuse) list = FuseConcatConvs(list, net);
         // The compiled node that computes a network node (an activation folded into its producer is computed there).
         CNode Final(Node n) => fusedInto.TryGetValue(cnodes[n], out var p) ? p : cnodes[n];
 
@@ -293,9 +293,9 @@ internal static class Compiler
     }
 
     /// <summary>
-    /// In an inference plan, a Conv2d (groups 1) that reads a concatenation of two inputs (a Concat, or an UpsampleConcat
-    /// whose upsamples are nearest-neighbour) used nowhere else becomes a <see cref="ConcatConv2d"/> reading both inputs
-    /// itself: the concatenation is not written where its kernel can read them (see there).
+    /// A Conv2d (groups 1) that reads a concatenation of two inputs (a Concat, or an UpsampleConcat whose upsamples are
+    /// nearest-neighbour) used nowhere else becomes a <see cref="ConcatConv2d"/> reading both inputs itself: the
+    /// concatenation is not written in the forward pass where its kernel can read them (see there).
     /// </summary>
     static List<CNode> FuseConcatConvs(List<CNode> list, Network net)
     {

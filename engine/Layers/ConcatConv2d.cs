@@ -5,13 +5,17 @@ namespace Kiln.Layers;
 /// <summary>
 /// A <see cref="Conv2d"/> (groups 1) whose input is the channel concatenation of two tensors, either or both upsampled
 /// by nearest neighbour on the way in: what the compiler's fusion pass makes of a UNet decoder's
-/// <c>Conv2d(Concat(Upsample(x), skip))</c> in an inference plan, when the concatenation feeds only the convolution.
+/// <c>Conv2d(Concat(Upsample(x), skip))</c>, when the concatenation feeds only the convolution.
 /// Its kernel (the ".concat" variant of an entry that has one, <see cref="IConv2dForward.ReadsConcat"/>: the direct
 /// kernel, the tensor-core patch kernel) reads every input channel from its own tensor, so neither the concatenation
 /// nor the upsampled tensor is ever written and read back. Where no such entry takes the layer (texel reads, the default
 /// on CPU devices; a shape only other kernels take) it writes the concatenation to a transient and runs the plain
-/// convolution. Either way the values that reach the arithmetic are the unfused ones. Inference only: a training plan
-/// keeps the concatenation, which the weight gradient reads. Exists only in compiled plans (no receptive step).
+/// convolution. Either way the values that reach the arithmetic are the unfused ones. In a training plan the weight
+/// gradient reads both inputs the same way, through the ".concat" variant of its kernel where the registry's (or the
+/// tuner's) has one (<see cref="ConvWeightGrad.EmitConcat"/>: the tiled and tensor-core patch kernels, the GPU's); else
+/// it reads the concatenation the forward wrote, or one the gradient rule writes just before it (so it is not kept from
+/// the forward pass to the backward one). The input gradient is the concatenation's, split into its inputs' gradients
+/// as the unfused concat (and upsample) would. Exists only in compiled plans (no receptive step).
 /// </summary>
 internal sealed class ConcatConv2d : Layer
 {
@@ -19,6 +23,8 @@ internal sealed class ConcatConv2d : Layer
     readonly string name;
     readonly Concat concat;
     readonly IReadOnlyList<Upsample?> upsamples;
+    /// <summary>The concatenation the forward wrote where no kernel read its inputs (this compile's: the compiler makes a layer per plan).</summary>
+    Value? written;
 
     /// <param name="conv">The convolution.</param>
     /// <param name="name">The convolution's node: its parameters keep the node's name.</param>
@@ -59,11 +65,32 @@ internal sealed class ConcatConv2d : Layer
         if (ConvForward.EmitConcat(e, a, f.Inputs[0], upsamples[0]?.Scale ?? 1, f.Inputs[1], upsamples[1]?.Scale ?? 1, full, w, bias,
                 f.Output, f.Activation, f.Slope, label))
             return;
-        var x = e.NewValue(full, ValueKind.Transient, $"{f.Name}.concat", f.Inputs[0].ElementType);
+        var x = written = e.NewValue(full, ValueKind.Transient, $"{f.Name}.concat", f.Inputs[0].ElementType);
         UpsampleConcat.Emit(e, f.Inputs, upsamples, x, $"{f.Name}.concat");
         ConvForward.Emit(e, a, x, w, bias, f.Output, f.Activation, f.Slope, label);
     }
 
-    internal override void Backward(BackwardPass b) =>
-        throw new GraphException($"{b.Name}: a convolution fused with the concatenation it reads is compiled into inference plans only.");
+    internal override void Backward(BackwardPass b)
+    {
+        var e = b.Emitter;
+        var a = conv.Attributes;
+        var dy = b.GradOutput;
+        var full = Concatenated(b.Inputs.Select(v => v.Shape).ToList());
+        var gx = b.GradInputs.Any(g => g != null) ? e.NewValue(full, ValueKind.Transient, $"{b.Name}.grad_concat", b.Inputs[0].ElementType) : null;
+        if (gx != null) Conv2dBackward.InputGrad(e, a, dy, b.Param($"{name}.weight"), gx, $"{b.Name}.bwd_input");
+        var dw = b.GradParam($"{name}.weight");
+        if (written != null
+            || !ConvWeightGrad.EmitConcat(e, a, dy, b.Inputs[0], upsamples[0]?.Scale ?? 1, b.Inputs[1], upsamples[1]?.Scale ?? 1, full, dw, $"{b.Name}.bwd_weight"))
+        {
+            var x = written;
+            if (x == null)
+            {
+                x = e.NewValue(full, ValueKind.Transient, $"{b.Name}.concat", b.Inputs[0].ElementType);
+                UpsampleConcat.Emit(e, b.Inputs, upsamples, x, $"{b.Name}.concat");
+            }
+            Conv2dBackward.WeightGrad(e, a, dy, x, dw, $"{b.Name}.bwd_weight");
+        }
+        if (a.Bias) Conv2dBackward.BiasGrad(e, dy, b.GradParam($"{name}.bias"), $"{b.Name}.bwd_bias");
+        if (gx != null) UpsampleConcat.EmitBackward(e, b.Inputs, upsamples, gx, b.GradInputs, $"{b.Name}.concat");
+    }
 }

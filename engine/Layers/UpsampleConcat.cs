@@ -55,17 +55,24 @@ internal sealed class UpsampleConcat : Layer
         }
     }
 
-    internal override void Backward(BackwardPass b)
+    internal override void Backward(BackwardPass b) => EmitBackward(b.Emitter, b.Inputs, upsamples, b.GradOutput, b.GradInputs, b.Name);
+
+    /// <summary>
+    /// The gradients <paramref name="gradInputs"/> (null where an input needs none) of the concatenation's
+    /// <paramref name="inputs"/>, each through its upsample if it has one, from the concatenation's gradient <paramref name="gradOutput"/>.
+    /// </summary>
+    internal static void EmitBackward(Emitter e, IReadOnlyList<Value> inputs, IReadOnlyList<Upsample?> upsamples, Value gradOutput,
+        IReadOnlyList<Value?> gradInputs, string name)
     {
-        int channel = 0, total = b.Output.Shape[1];
-        for (int i = 0; i < b.Inputs.Length; i++)
+        int channel = 0, total = gradOutput.Shape[1];
+        for (int i = 0; i < inputs.Count; i++)
         {
-            if (b.GradInputs[i] is { } dx)
+            if (gradInputs[i] is { } dx)
             {
-                if (upsamples[i] is { } up) UpsampleKernels.Backward(b.Emitter, b.GradOutput, dx, up.Mode, up.Scale, total, channel, $"{b.Name}.up{i}.bwd");
-                else ConcatKernels.CopyOut(b.Emitter, b.GradOutput, dx, channel, $"{b.Name}.bwd{i}");
+                if (upsamples[i] is { } up) UpsampleKernels.Backward(e, gradOutput, dx, up.Mode, up.Scale, total, channel, $"{name}.up{i}.bwd");
+                else ConcatKernels.CopyOut(e, gradOutput, dx, channel, $"{name}.bwd{i}");
             }
-            channel += b.Inputs[i].Shape[1];
+            channel += inputs[i].Shape[1];
         }
     }
 }

@@ -12,14 +12,15 @@ internal static class Conv2dBackward
 {
     public static void Emit(BackwardPass b, ConvAttributes a)
     {
-        var w = b.Param("weight");
-        if (b.GradInput is { } dx)
-            KernelRegistry.Choose<IConv2dInputGrad>("conv2d.bwd_input", dx.ElementType, dx.Layout, b.Emitter,
-                    k => k.Accepts(a, b.GradOutput.Shape, dx.Shape))
-                .Emit(b.Emitter, a, b.GradOutput, w, dx, $"{b.Name}.bwd_input");
+        if (b.GradInput is { } dx) InputGrad(b.Emitter, a, b.GradOutput, b.Param("weight"), dx, $"{b.Name}.bwd_input");
         WeightGrad(b.Emitter, a, b.GradOutput, b.Input, b.GradParam("weight"), $"{b.Name}.bwd_weight");
         if (a.Bias) BiasGrad(b.Emitter, b.GradOutput, b.GradParam("bias"), $"{b.Name}.bwd_bias");
     }
+
+    /// <summary>The input gradient through the <see cref="IConv2dInputGrad"/> entry the registry picks for the layer.</summary>
+    public static void InputGrad(Emitter e, ConvAttributes a, Value dy, Value w, Value dx, string label) =>
+        KernelRegistry.Choose<IConv2dInputGrad>("conv2d.bwd_input", dx.ElementType, dx.Layout, e, k => k.Accepts(a, dy.Shape, dx.Shape))
+            .Emit(e, a, dy, w, dx, label);
 
     /// <summary>The weight gradient through the <see cref="IConv2dWeightGrad"/> entry the registry (or, tuning, the tuner) picks (<see cref="ConvWeightGrad"/>).</summary>
     public static void WeightGrad(Emitter e, ConvAttributes a, Value plain, Value shifted, Value dw, string label) =>

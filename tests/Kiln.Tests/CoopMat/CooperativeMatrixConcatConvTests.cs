@@ -10,7 +10,9 @@ namespace Kiln.Tests.CoopMat;
 /// where the device has fp16 cooperative matrices: an inference plan's decoder-like conv over Concat(Upsample(a), b) at
 /// Fp16 with <see cref="Conv2dCoopMatPatch"/> named is bit-identical to the unfused plan (the same kernel reading the
 /// written concatenation: the same values staged) and within <see cref="Tolerances.F16Storage"/> of the Fp32 run. Channel
-/// counts that are not multiples of the 16-channel step, the concatenation's seam inside a step, edge tiles.
+/// counts that are not multiples of the 16-channel step, the concatenation's seam inside a step, edge tiles. In a training
+/// plan the tensor-core weight gradient reads both inputs too (conv2d.bwd_weight_coopmat_patch.concat), bit for bit the
+/// unfused plan's gradients.
 /// </summary>
 public sealed class CooperativeMatrixConcatConvTests : CooperativeMatrixTest
 {
@@ -50,5 +52,32 @@ public sealed class CooperativeMatrixConcatConvTests : CooperativeMatrixTest
         Assert.That(plainKernels, Does.Contain("conv2d/conv2d.fwd_coopmat_patch.f16"));
         Assert.That(fused, Is.EqualTo(plain).AsCollection, "bit for bit the unfused plan");
         F16StorageCheck.Close(fused, f32, Tolerances.F16Storage, "against f32");
+    }
+
+    [TestCase(20, 9, 2, true)]
+    [TestCase(9, 20, 3, false)]
+    public void Training_ThePatchWeightGradientReadsBothInputs_AsTheUnfusedPlan(int lowChannels, int skipChannels, int scale, bool upFirst)
+    {
+        const int n = 2, h = 5, w = 7;
+        var net = new Network();
+        var up = net.Add(new Upsample(scale), "up", net.Input("a"));
+        var b = net.Input("b");
+        var cat = upFirst ? net.Add(new Concat(), "cat", up, b) : net.Add(new Concat(), "cat", b, up);
+        var y = net.Add(new ReLU(), "relu", net.Add(new Conv2d(lowChannels + skipChannels, 24, 3, padding: 1), "conv", cat));
+        net.Output(y, "y");
+        net.SetLoss(new MseLoss(), y, net.Input("target"));
+        var shapes = new Dictionary<string, Shape>
+        {
+            ["a"] = new(n, lowChannels, h, w), ["b"] = new(n, skipChannels, h * scale, w * scale), ["target"] = new(n, 24, h * scale, w * scale),
+        };
+        const string prefer = nameof(Conv2dCoopMatPatch) + "," + nameof(Conv2dWeightGradCoopMatPatch);
+        var fused = Graph.ConcatConvFusionTests.Train(net, shapes, true, Precision.Fp16, prefer, out var plan);
+        var plain = Graph.ConcatConvFusionTests.Train(net, shapes, false, Precision.Fp16, prefer, out _);
+        var kernels = plan.Dispatches.Select(d => d.Kernel).ToList();
+        Assert.That(kernels, Does.Contain("conv2d/conv2d.bwd_weight_coopmat_patch.concat.f16").And.Contain("conv2d/conv2d.fwd_coopmat_patch.concat.f16"),
+            string.Join(", ", kernels));
+        Assert.That(plan.Dispatches.SelectMany(d => d.Writes).Where(v => v.StartsWith("conv.concat", StringComparison.Ordinal)), Is.Empty,
+            "the concatenation is never written");
+        foreach (var (name, values) in plain) Assert.That(fused[name], Is.EqualTo(values).AsCollection, name);
     }
 }

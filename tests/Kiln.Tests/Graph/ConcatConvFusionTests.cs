@@ -10,7 +10,8 @@ namespace Kiln.Tests.Graph;
 /// concat, conv, ReLU in double) and bit for bit against the unfused plan (Fuse = false: the same conv kernel and tile),
 /// at f32 and f16 storage, for the upsampled input first or second, scales 2 and 3, no upsample, a strided conv, the
 /// tiled and Winograd kernels, and tuned (the direct kernel's tiles timed in their concat form); with texel reads (no such variant)
-/// the layer writes the concatenation itself; a training plan keeps the concat.
+/// the layer writes the concatenation itself; in a training plan the weight gradient reads both inputs too, and the
+/// gradients are the unfused plan's.
 /// </summary>
 public sealed class ConcatConvFusionTests : GpuTest
 {
@@ -148,15 +149,61 @@ public sealed class ConcatConvFusionTests : GpuTest
         Assert.That(fused, Is.EqualTo(plain).AsCollection);
     }
 
-    [Test]
-    public void TrainingPlans_AndConcatsUsedElsewhere_KeepTheConcat()
+    /// <summary>
+    /// A training plan fuses too: the forward reads both inputs; the weight gradient reads them through its kernel's
+    /// .concat variant (the tiled kernel, named) or, with lavapipe's direct kernel, from the concatenation the gradient
+    /// rule writes just before it; the loss, the parameter gradients and both inputs' gradients (the upsampled one
+    /// gathered from its slice) are bit for bit those of the unfused plan, at f32 and f16 storage.
+    /// </summary>
+    [TestCase(Precision.Fp32, null)]
+    [TestCase(Precision.Fp16, null)]
+    [TestCase(Precision.Fp32, "Conv2dWeightGradTiled")]
+    [TestCase(Precision.Fp16, "Conv2dWeightGradTiled")]
+    public void TrainingPlans_ReadTheInputsForward_AndForTheWeightGradient(Precision precision, string? prefer)
     {
-        var (net, shapes, _, _) = Build("up_first", 2);
+        var (net, shapes, _, _) = Build("up_last", 2);
         shapes["target"] = new(N, 6, H * 2, W * 2);
         net.SetLoss(new MseLoss(), net.Outputs[0].Node, net.Input("target"));
-        var training = net.Plan(Gpu.Context.KernelDevice, new CompileOptions { InputShapes = shapes, Training = true, TexelReads = false });
-        Assert.That(training.Dispatches.Select(d => d.Kernel), Does.Contain("conv2d/conv2d.fwd").And.Some.StartsWith("concat/"));
+        var fused = Train(net, shapes, true, precision, prefer, out var plan);
+        var plain = Train(net, shapes, false, precision, prefer, out _);
+        string suffix = precision == Precision.Fp16 ? ".f16" : "";
+        var kernels = plan.Dispatches.Select(d => d.Kernel).ToList();
+        Assert.That(kernels, Does.Contain("conv2d/conv2d.fwd.concat" + suffix).And.Not.Contain("conv2d/conv2d.fwd" + suffix));
+        var concatWrites = plan.Dispatches.Where(d => d.Writes.Any(v => v.StartsWith("conv.concat", StringComparison.Ordinal))).ToList();
+        if (prefer == null)
+            Assert.That(concatWrites.Select(d => d.Phase).Distinct(), Is.EqualTo(new[] { "backward" }), "the concatenation is written in the backward pass only");
+        else
+        {
+            Assert.That(kernels, Does.Contain("conv2d/conv2d.bwd_weight_tiled.concat" + suffix));
+            Assert.That(concatWrites, Is.Empty, "the concatenation is never written");
+        }
+        Assert.That(fused.Keys, Is.EquivalentTo(plain.Keys));
+        foreach (var (name, values) in plain) Assert.That(fused[name], Is.EqualTo(values).AsCollection, name);
+    }
 
+    /// <summary>The loss, the parameter gradients and the inputs' gradients of one training step at learning rate 0.</summary>
+    internal static Dictionary<string, float[]> Train(Network net, Dictionary<string, Shape> shapes, bool fuse, Precision precision, string? prefer,
+        out PlanReport plan)
+    {
+        using var compiled = net.Compile(Context, new CompileOptions
+        {
+            InputShapes = shapes, Training = true, InputGradients = true, LearningRate = 0, Fuse = fuse, Precision = precision,
+            TexelReads = false, LossScaling = LossScaling.Off, PreferKernels = prefer != null ? prefer.Split(',') : Array.Empty<string>(),
+        });
+        foreach (var (name, shape) in shapes) compiled.SetInput(name, Input(name, shape));
+        compiled.Parameters["conv.weight"].Upload(Weight(compiled.Parameters["conv.weight"].Shape));
+        compiled.Parameters["conv.bias"].Upload(Weight(compiled.Parameters["conv.bias"].Shape));
+        compiled.Run();
+        plan = compiled.Plan;
+        var result = new Dictionary<string, float[]> { ["loss"] = compiled.GetOutput("loss") };
+        foreach (var (name, g) in compiled.Gradients) result[$"grad {name}"] = g.ToArray();
+        foreach (var (name, g) in compiled.InputGradients.Where(kv => kv.Key != "target")) result[$"grad {name}"] = g.ToArray();
+        return result;
+    }
+
+    [Test]
+    public void ConcatsUsedElsewhere_AreWritten()
+    {
         var named = new Network();
         var cat = named.Add(new Concat(), "cat", named.Input("b"), named.Input("c"));
         named.Output(named.Add(new Conv2d(6, 4, 3, padding: 1), "conv", cat), "y");
