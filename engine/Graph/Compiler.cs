@@ -139,7 +139,8 @@ internal static class Compiler
             var specs = parameters.ToDictionary(p => p.Value, p => p.Spec);
             UpdatePhase.Emit(emitter, paramGrads.Select(pg => (pg.Param, pg.Grad, specs[pg.Param])).ToList(), options);
         }
-        var memory = MemoryPlanner.Assign(emitter.Values, emitter.Steps, (long)Math.Min(device.MaxStorageBufferRange, 1UL << 30));
+        var memory = MemoryPlanner.Assign(emitter.Values, emitter.Steps, (long)Math.Min(device.MaxStorageBufferRange, 1UL << 30),
+            Scheduler.DataLevels(emitter.Steps, GraphPlan.StateKey));
         return new GraphPlan
         {
             Emitter = emitter,

@@ -4,7 +4,9 @@ namespace Kiln.Graph;
 /// Orders the steps by dependency level and places one barrier between levels. A step's level is one more
 /// than the highest level of an earlier step it conflicts with: both touch overlapping bytes (after memory
 /// planning, so reuse of arena bytes counts) and at least one writes. Steps of one level run without a
-/// barrier between them.
+/// barrier between them. <see cref="DataLevels"/> are the levels the values alone impose (as if each had bytes of its
+/// own): the memory planner shares bytes only between values whose uses those levels keep apart, so that reuse adds
+/// no level.
 /// </summary>
 internal static class Scheduler
 {
@@ -13,16 +15,8 @@ internal static class Scheduler
     /// <summary>Arena i is identified by the boxed index i; persistent values by themselves; the step state by <paramref name="state"/>.</summary>
     public static List<List<Step>> Levels(IReadOnlyList<Step> steps, object state)
     {
-        var ranges = steps.Select(s => s.Args.Select(a => RangeOf(a, state)).ToArray()).ToArray();
-        var levels = new int[steps.Count];
-        for (int i = 0; i < steps.Count; i++)
-        {
-            int level = 0;
-            for (int j = 0; j < i; j++)
-                if (levels[j] >= level && Conflict(ranges[i], ranges[j])) level = levels[j] + 1;
-            levels[i] = level;
-            steps[i].Level = level;
-        }
+        var levels = Assign(steps, a => RangeOf(a, state));
+        for (int i = 0; i < steps.Count; i++) steps[i].Level = levels[i];
         var result = new List<List<Step>>();
         for (int i = 0; i < steps.Count; i++)
         {
@@ -30,6 +24,26 @@ internal static class Scheduler
             result[levels[i]].Add(steps[i]);
         }
         return result;
+    }
+
+    /// <summary>Each step's level with every value in bytes of its own (before memory planning: transients by their root value).</summary>
+    public static int[] DataLevels(IReadOnlyList<Step> steps, object state) =>
+        Assign(steps, a => a.Value is { } v && v.Root.Kind == ValueKind.Transient
+            ? new Range(v.Root, 0, v.Root.Bytes, a.Access != Access.Read)
+            : RangeOf(a, state));
+
+    static int[] Assign(IReadOnlyList<Step> steps, Func<Arg, Range> rangeOf)
+    {
+        var ranges = steps.Select(s => s.Args.Select(rangeOf).ToArray()).ToArray();
+        var levels = new int[steps.Count];
+        for (int i = 0; i < steps.Count; i++)
+        {
+            int level = 0;
+            for (int j = 0; j < i; j++)
+                if (levels[j] >= level && Conflict(ranges[i], ranges[j])) level = levels[j] + 1;
+            levels[i] = level;
+        }
+        return levels;
     }
 
     static readonly object[] ArenaKeys = Enumerable.Range(0, 64).Select(i => (object)i).ToArray();

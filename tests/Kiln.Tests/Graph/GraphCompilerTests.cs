@@ -69,6 +69,33 @@ public sealed class GraphCompilerTests
         Assert.That(plan.PlannedBytes, Is.EqualTo(4 * tensor));
     }
 
+    /// <summary>
+    /// Two independent chains, planned one after the other: the first chain's intermediates are dead before the second's
+    /// are born, in step order, but not in level (both chains run side by side, level by level). Sharing their bytes would
+    /// make each step of the second chain wait for the first chain's end; the planner keeps them apart, so the plan has
+    /// the chains' 3 levels and no more, and still shares bytes within each chain.
+    /// </summary>
+    [Test]
+    public void MemoryPlanner_SharesNoBytesThatWouldAddABarrier()
+    {
+        var net = new Network();
+        var x = net.Input("x");
+        Node Chain(string name)
+        {
+            var n = x;
+            for (int i = 0; i < 4; i++) n = net.Add(new Tanh(), $"{name}{i}", n);
+            return n;
+        }
+        net.Output(Chain("a"), "a");
+        net.Output(Chain("b"), "b");
+        var plan = net.Plan(Device, Inputs(("x", new Shape(64, 1024))) with { Fuse = false });
+        long tensor = 64 * 1024 * 4;
+        Assert.That(plan.Dispatches.Select(d => d.Level).Max(), Is.EqualTo(3), "the chains' own levels");
+        Assert.That(plan.Barriers, Is.EqualTo(3));
+        // Per chain, three intermediates over two slots.
+        Assert.That(plan.ArenaBytes, Is.EqualTo(4 * tensor));
+    }
+
     [Test]
     public void Scheduler_PutsIndependentDispatchesInOneLevel()
     {
