@@ -12,7 +12,8 @@
 #                                               with each family of kernels forced (--prefer): the tensor-core ones
 #                                               (patch, then im2col forward) against the tiled and direct ones, per dispatch (the data behind the
 #                                               untuned choices and the tuner's); the conv workloads and the
-#                                               denoiser at fp32 with the Winograd, tiled and direct forwards forced;
+#                                               denoiser at fp32 with the Winograd, tiled and direct forwards (and
+#                                               Winograd or tiled weight gradients) forced;
 #                                               then the MLP step at fp16 on the tile kernels against the tensor-core ones
 # (no part: bench and demos). The pipeline cache and tile choices are kept in /tmp/kiln-cache, shared by the runs of one machine.
 set -u
@@ -47,7 +48,7 @@ if [ "$part" = compare ]; then
     echo "== --prefer $prefer" >> "$out/compare.log"
     timeout 100 kiln bench conv3x3 inpaint --precision fp16 --autotune off --kernels --prefer $prefer >> "$out/compare.log" 2>&1
   done
-  for prefer in Conv2dWinograd Conv2dTiled Conv2dDirect; do
+  for prefer in Conv2dWinograd,Conv2dWeightGradWinograd Conv2dTiled,Conv2dWeightGradTiled Conv2dDirect,Conv2dWeightGradTiled; do
     echo "== fp32 --prefer $prefer" >> "$out/compare.log"
     timeout 100 kiln bench conv3x3 denoise_unet_1280 --precision fp32 --autotune off --kernels --prefer $prefer >> "$out/compare.log" 2>&1
   done

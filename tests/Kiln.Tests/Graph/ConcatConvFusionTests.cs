@@ -151,7 +151,7 @@ public sealed class ConcatConvFusionTests : GpuTest
 
     /// <summary>
     /// A training plan fuses too: the forward reads both inputs; the weight gradient reads them through its kernel's
-    /// .concat variant (the tiled kernel, named) or, with lavapipe's direct kernel, from the concatenation the gradient
+    /// .concat variant (the tiled or Winograd kernel, named) or, with lavapipe's direct kernel, from the concatenation the gradient
     /// rule writes just before it; the loss, the parameter gradients and both inputs' gradients (the upsampled one
     /// gathered from its slice) are bit for bit those of the unfused plan, at f32 and f16 storage.
     /// </summary>
@@ -159,10 +159,12 @@ public sealed class ConcatConvFusionTests : GpuTest
     [TestCase(Precision.Fp16, null)]
     [TestCase(Precision.Fp32, "Conv2dWeightGradTiled")]
     [TestCase(Precision.Fp16, "Conv2dWeightGradTiled")]
+    [TestCase(Precision.Fp32, "Conv2dWeightGradWinograd")]
+    [TestCase(Precision.Fp16, "Conv2dWeightGradWinograd")]
     public void TrainingPlans_ReadTheInputsForward_AndForTheWeightGradient(Precision precision, string? prefer)
     {
-        var (net, shapes, _, _) = Build("up_last", 2);
-        shapes["target"] = new(N, 6, H * 2, W * 2);
+        var (net, shapes, _, _) = Build("up_last", 2, cout: 16);
+        shapes["target"] = new(N, 16, H * 2, W * 2);
         net.SetLoss(new MseLoss(), net.Outputs[0].Node, net.Input("target"));
         var fused = Train(net, shapes, true, precision, prefer, out var plan);
         var plain = Train(net, shapes, false, precision, prefer, out _);
@@ -174,7 +176,8 @@ public sealed class ConcatConvFusionTests : GpuTest
             Assert.That(concatWrites.Select(d => d.Phase).Distinct(), Is.EqualTo(new[] { "backward" }), "the concatenation is written in the backward pass only");
         else
         {
-            Assert.That(kernels, Does.Contain("conv2d/conv2d.bwd_weight_tiled.concat" + suffix));
+            var module = prefer == "Conv2dWeightGradTiled" ? "conv2d/conv2d.bwd_weight_tiled" : "conv2d/conv2d.bwd_weight_winograd";
+            Assert.That(kernels, Does.Contain(module + ".concat" + suffix));
             Assert.That(concatWrites, Is.Empty, "the concatenation is never written");
         }
         Assert.That(fused.Keys, Is.EquivalentTo(plain.Keys));

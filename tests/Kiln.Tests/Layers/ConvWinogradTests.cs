@@ -10,7 +10,9 @@ namespace Kiln.Tests.Layers;
 /// edge), workgroups cut by it in both directions, input channels not a multiple of the 8-channel chunk, output
 /// channels past one 32-channel group, padding 0 and 2, activations, and (tuned) each arrangement of the 32 tiles. With
 /// Conv2dInputGradFlipped it computes the stride-1 input gradient from the weight turned in its transform pass; it reads
-/// a concatenation through its .concat variant and f16 activations through its .f16 one.
+/// a concatenation through its .concat variant and f16 activations through its .f16 one. Conv2dWeightGradWinograd, the
+/// weight gradient by the same transforms, against the reference for Conv2d (split over workgroups and not, channel
+/// counts off the 32-channel blocks, padding 0 to 2) and for a stride-1 ConvTranspose2d, and tuned against the tiled kernel.
 /// </summary>
 public sealed class ConvWinogradTests : GpuTest
 {
@@ -83,13 +85,15 @@ public sealed class ConvWinogradTests : GpuTest
         finally { Directory.Delete(dir, true); }
     }
 
-    /// <summary>f16 activations through the .f16 variant, forward and (with the flipped transform) input gradient, against the f32 run.</summary>
+    /// <summary>f16 activations through the .f16 variants, forward, (with the flipped transform) input gradient and weight
+    /// gradient, against the f32 run.</summary>
     [Test]
     public void F16Storage_MatchesTheF32Run()
     {
         var f16 = F16StorageConvTests.Matches(new Conv2d(16, 32, 3, padding: 1), new Shape(2, 16, 9, 11), texelReads: false,
-            new[] { nameof(Conv2dWinograd), nameof(Conv2dInputGradFlipped) }, "conv2d/conv2d.fwd_winograd.f16", new Tanh());
+            new[] { nameof(Conv2dWinograd), nameof(Conv2dInputGradFlipped), nameof(Conv2dWeightGradWinograd) }, "conv2d/conv2d.fwd_winograd.f16", new Tanh());
         Assert.That(f16.Kernels.Count(k => k == "conv2d/conv2d.fwd_winograd.f16"), Is.EqualTo(2), "forward and input gradient: " + string.Join(", ", f16.Kernels));
+        Assert.That(f16.Kernels, Does.Contain("conv2d/conv2d.bwd_weight_winograd.f16"));
     }
 
     /// <summary>The stride-1 input gradient as the Winograd forward over dY, its weight turned and swapped by the transform.</summary>
@@ -130,6 +134,76 @@ public sealed class ConvWinogradTests : GpuTest
         var (gx, _, _) = RefConv2d.Backward(spec, ConvTest.D(x), ConvTest.D(wt), ConvTest.D(gy));
         Assert.That(RelativeError.MaxRelative(compiled.InputGradients["x"].ToArray(), gx), Is.LessThan(Tolerances.Gradient));
         Assert.That(RelativeError.MaxRelative(compiled.GetOutput("y"), RefConv2d.Forward(spec, ConvTest.D(x), ConvTest.D(wt), ConvTest.D(b))), Is.LessThan(Tolerances.Forward));
+    }
+
+    // n, cin, cout, h, w, pad
+    [TestCase(2, 24, 40, 13, 18, 1, TestName = "WinogradWeightGrad_OddSizes")]
+    [TestCase(1, 8, 16, 9, 7, 0, TestName = "WinogradWeightGrad_UnpaddedOneBlock")]
+    [TestCase(2, 40, 70, 12, 11, 2, TestName = "WinogradWeightGrad_Pad2ThreeRowBlocks")]
+    [TestCase(1, 33, 16, 70, 66, 1, TestName = "WinogradWeightGrad_ManySplits")]
+    public void WeightGradientMatchesReference(int n, int cin, int cout, int h, int w, int pad)
+    {
+        int r = 9500 + cin + cout + h + pad;
+        var layer = new Conv2d(cin, cout, (3, 3), (1, 1), (pad, pad), (1, 1), 1, true);
+        var xShape = new Shape(n, cin, h, w);
+        var yShape = layer.OutputShape(new[] { xShape });
+        var x = FixtureLayer.Uniform(xShape.Elements, r++);
+        var wt = FixtureLayer.Uniform((long)cout * cin * 9, r++);
+        var b = FixtureLayer.Uniform(cout, r++);
+        var gy = FixtureLayer.Uniform(yShape.Elements, r++);
+        var res = LayerHarness.Run(Context, layer, new[] { xShape }, new[] { x }, new Dictionary<string, float[]> { ["weight"] = wt, ["bias"] = b }, gy,
+            texelReads: false, preferKernels: new[] { nameof(Conv2dWeightGradWinograd) });
+        Assert.That(res.Kernels, Does.Contain("conv2d/conv2d.bwd_weight_winograd"), string.Join(", ", res.Kernels));
+        var spec = new Conv2dSpec(n, cin, h, w, cout, 3, 3, 1, 1, pad, pad, 1, 1, 1);
+        var (gx, gw, gb) = RefConv2d.Backward(spec, ConvTest.D(x), ConvTest.D(wt), ConvTest.D(gy));
+        ConvTest.AssertMatches(res, RefConv2d.Forward(spec, ConvTest.D(x), ConvTest.D(wt), ConvTest.D(b)), gx, gw, gb);
+    }
+
+    /// <summary>A stride-1 ConvTranspose2d's weight gradient, where the plain operand is x and the shifted one dY.</summary>
+    [Test]
+    public void TransposedConvolutionWeightGradientMatchesReference()
+    {
+        var layer = new ConvTranspose2d(20, 36, 3, padding: 1);
+        var xShape = new Shape(2, 20, 11, 14);
+        var yShape = layer.OutputShape(new[] { xShape });
+        var x = FixtureLayer.Uniform(xShape.Elements, 9601);
+        var wt = FixtureLayer.Uniform(20 * 36 * 9, 9602);
+        var b = FixtureLayer.Uniform(36, 9603);
+        var gy = FixtureLayer.Uniform(yShape.Elements, 9604);
+        var res = LayerHarness.Run(Context, layer, new[] { xShape }, new[] { x }, new Dictionary<string, float[]> { ["weight"] = wt, ["bias"] = b }, gy,
+            texelReads: false, preferKernels: new[] { nameof(Conv2dWeightGradWinograd) });
+        Assert.That(res.Kernels, Does.Contain("conv2d/conv2d.bwd_weight_winograd"), string.Join(", ", res.Kernels));
+        var spec = new ConvTranspose2dSpec(2, 20, 11, 14, 36, 3, 3, PH: 1, PW: 1);
+        var (gx, gw, gb) = RefConvTranspose2d.Backward(spec, ConvTest.D(x), ConvTest.D(wt), ConvTest.D(gy));
+        ConvTest.AssertMatches(res, RefConvTranspose2d.Forward(spec, ConvTest.D(x), ConvTest.D(wt), ConvTest.D(b)), gx, gw, gb);
+    }
+
+    /// <summary>Under CompileOptions.Autotune the Winograd weight gradient is timed against the tiled kernel and agrees with it.</summary>
+    [Test]
+    public void Autotune_TimesTheWeightGradientAgainstTheTiledKernel()
+    {
+        var dir = Path.Combine(Path.GetTempPath(), "kiln-winograd-dw-autotune-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(dir);
+        try
+        {
+            using var ctx = GpuContext.Create(Gpu.Options with { PipelineCacheDirectory = dir });
+            var layer = new Conv2d(24, 40, 3, padding: 1);
+            var net = new Network();
+            var y = net.Add(layer, "conv", net.Input("x"));
+            net.Output(y, "y");
+            net.SetLoss(new DotLoss(), y, net.Input("grad_y"));
+            var xShape = new Shape(2, 24, 20, 18);
+            using var compiled = net.Compile(ctx, new CompileOptions
+            {
+                InputShapes = new Dictionary<string, Shape> { ["x"] = xShape, ["grad_y"] = layer.OutputShape(new[] { xShape }) },
+                Training = true, LearningRate = 0, Fuse = false, Autotune = true, TexelReads = false,
+                PreferKernels = new[] { nameof(Conv2dWeightGradWinograd), nameof(Conv2dWeightGradTiled) },
+            });
+            Assert.That(ctx.Tuner.Rejected, Is.EqualTo(0), "every candidate agrees with the tiled kernel");
+            Assert.That(File.ReadAllText(ctx.Tuner.FilePath!), Does.Contain("conv2d.bwd_weight|Conv2dWeightGradWinograd+Conv2dWeightGradTiled"));
+            Assert.That(ctx.TakeValidationMessages(), Is.Empty);
+        }
+        finally { Directory.Delete(dir, true); }
     }
 
     /// <summary>Layers the kernel does not compute stay with the direct kernel even when it is preferred.</summary>
