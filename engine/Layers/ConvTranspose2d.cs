@@ -67,17 +67,24 @@ public sealed class ConvTranspose2d : Layer, IFusableProducer
         return new Shape(x[0], a.OutChannels, oh, ow);
     }
 
-    /// <summary>The gather (shaders/conv_transpose2d), or under Fp16 on tensor cores, for strided layers, the input
-    /// gradient of the matching convolution phase by phase (Conv2dInputGradCoopMatStrided).</summary>
+    /// <summary>
+    /// The input gradient of the matching convolution, with the bias and activation: for a stride-1 layer where the
+    /// registry takes that gradient as the forward over the flipped weight (GPUs; Conv2dInputGradFlipped), through the
+    /// forward kernels; under Fp16 on tensor cores, for strided layers, phase by phase (Conv2dInputGradCoopMatStrided);
+    /// else the gather (shaders/conv_transpose2d).
+    /// </summary>
     internal override void Forward(ForwardPass f)
     {
         var a = Attributes;
         var bias = a.Bias ? f.Param("bias") : null;
         var conv = new ConvAttributes(a.OutChannels, a.InChannels, a.Kernel, a.Stride, a.Padding, a.Dilation, a.Groups, false);
-        if (Conv2dInputGradCoopMatStrided.TakesTransposed(f.Emitter, conv, f.Input.Shape, f.Output.Shape, bias != null || f.Activation != Activation.None))
-            Conv2dInputGradCoopMatStrided.EmitPhases(f.Emitter, conv, f.Input, f.Param("weight"), bias, f.Output, f.Activation, f.Slope, $"{f.Name}.fwd");
+        string label = $"{f.Name}.fwd";
+        if (Conv2dInputGradFlipped.TakesTransposed(f.Emitter, conv, f.Input, f.Output, a.OutputPadding))
+            Conv2dInputGradFlipped.EmitWith(f.Emitter, conv, f.Input, f.Param("weight"), bias, f.Output, f.Activation, f.Slope, label);
+        else if (Conv2dInputGradCoopMatStrided.TakesTransposed(f.Emitter, conv, f.Input.Shape, f.Output.Shape, bias != null || f.Activation != Activation.None))
+            Conv2dInputGradCoopMatStrided.EmitPhases(f.Emitter, conv, f.Input, f.Param("weight"), bias, f.Output, f.Activation, f.Slope, label);
         else
-            ConvKernels.Gather(f.Emitter, a, f.Input, f.Param("weight"), bias, f.Output, f.Activation, f.Slope, $"{f.Name}.fwd");
+            ConvKernels.Gather(f.Emitter, a, f.Input, f.Param("weight"), bias, f.Output, f.Activation, f.Slope, label);
     }
 
     /// <summary>

@@ -28,18 +28,34 @@ internal sealed class Conv2dInputGradFlipped : IConv2dInputGrad
     internal static ConvAttributes Transposed(ConvAttributes a) => new(a.OutChannels, a.InChannels, a.Kernel, (1, 1),
         (a.Dilation.H * (a.Kernel.H - 1) - a.Padding.H, a.Dilation.W * (a.Kernel.W - 1) - a.Padding.W), a.Dilation, a.Groups, false);
 
-    public void Emit(Emitter e, ConvAttributes a, Value dy, Value w, Value dx, string label)
+    public void Emit(Emitter e, ConvAttributes a, Value dy, Value w, Value dx, string label) =>
+        EmitWith(e, a, dy, w, null, dx, Activation.None, 0, label);
+
+    /// <summary>
+    /// Whether a stride-1 ConvTranspose2d's forward runs here (<see cref="EmitWith"/>, with its bias and activation): where
+    /// the registry picks this entry for the input gradient of the matching convolution <paramref name="conv"/> (GPUs, or
+    /// named), which has no output padding to add.
+    /// </summary>
+    internal static bool TakesTransposed(Emitter e, ConvAttributes conv, Value x, Value y, (int H, int W) outputPadding) =>
+        outputPadding == (0, 0) && KernelRegistry.TryChoose<IConv2dInputGrad>("conv2d.bwd_input", y.ElementType, y.Layout, e,
+            k => k.Accepts(conv, x.Shape, y.Shape)) is Conv2dInputGradFlipped;
+
+    /// <summary>
+    /// The input gradient of <paramref name="a"/> of dY plus <paramref name="bias"/> and through <paramref name="act"/>: a
+    /// stride-1 ConvTranspose2d's forward (dY its input) with the forward kernels' fused bias and activation.
+    /// </summary>
+    internal static void EmitWith(Emitter e, ConvAttributes a, Value dy, Value w, Value? bias, Value dx, Activation act, float slope, string label)
     {
-        var t = Transposed(a);
+        var t = Transposed(a) with { Bias = bias != null };
         var shape = new Shape(a.InChannels, a.OutChannels / a.Groups, a.Kernel.H, a.Kernel.W);
         // A kernel that prepares its weight first (the tensor-core patch kernel, the Winograd kernel) reads it straight from
         // w, turned and swapped as it goes: no flipped copy. The candidates are sized from a stand-in of the flipped
         // weight, never bound.
         var standIn = new Value(-1, shape, w.ElementType, w.Layout, ValueKind.Derived, $"{label}.flipped_weight");
-        if (ConvForward.Choose(e, t, dy, standIn, null, dx, Activation.None, 0, label) is { Prepare: { } pack } chosen
+        if (ConvForward.Choose(e, t, dy, standIn, bias, dx, act, slope, label) is { Prepare: { } pack } chosen
             && (Conv2dCoopMatPatch.FlippedPack(pack, a) ?? Conv2dWinograd.FlippedTransform(pack, a)) is { } flippedPack)
         {
-            ConvForward.Dispatch(e, chosen with { Prepare = flippedPack }, dy, w, null, dx, label);
+            ConvForward.Dispatch(e, chosen with { Prepare = flippedPack }, dy, w, bias, dx, label);
             return;
         }
         var flipped = e.NewValue(shape, ValueKind.Derived, $"{label}.flipped_weight");
@@ -47,6 +63,6 @@ internal sealed class Conv2dInputGradFlipped : IConv2dInputGrad
             new[] { (uint)a.Kernel.H, (uint)a.Kernel.W, (uint)a.Groups, (uint)a.InChannels, (uint)a.OutChannels }, Emitter.ElementwiseLocal);
         long count = flipped.Shape.Elements;
         e.Dispatch(spec, e.ElementwiseGroups(count), PushConstants.Words((uint)count), $"{label}.flip", Arg.In(w), Arg.Out(flipped));
-        ConvForward.Emit(e, t, dy, flipped, null, dx, Activation.None, 0, label);
+        ConvForward.Emit(e, t, dy, flipped, bias, dx, act, slope, label);
     }
 }

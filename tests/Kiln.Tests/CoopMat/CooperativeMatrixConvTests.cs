@@ -167,6 +167,17 @@ public sealed class CooperativeMatrixConvTests : CooperativeMatrixTest
         Assert.That(fwd, Has.None.StartWith("conv_transpose2d/"), "not the gather");
     }
 
+    /// <summary>A stride-1 ConvTranspose2d's forward as the flipped convolution on tensor cores (the patch kernel, its weight
+    /// packed turned and swapped), with its bias and a fused activation.</summary>
+    [Test]
+    public void StrideOne_TransposedForward_RunsOnTensorCores()
+    {
+        var layer = new ConvTranspose2d(24, 16, 3, padding: 1);
+        var f16 = F16StorageConvTests.Matches(layer, new Shape(2, 24, 7, 9), texelReads: false, PatchNamed, null, new Tanh());
+        var fwd = f16.Labels.Zip(f16.Kernels).Where(p => p.First.StartsWith("layer.fwd", StringComparison.Ordinal)).Select(p => p.Second).ToList();
+        Assert.That(fwd, Is.EqualTo(new[] { Pack, Patch }), "the weight packed turned, then one fused dispatch");
+    }
+
     /// <summary>A fused activation, applied per accumulator element before the f16 store, in the forward and the input gradient.</summary>
     [Test]
     public void Patch_FusedActivation_MatchesThePlainKernels()

@@ -83,6 +83,39 @@ public sealed class ConvTranspose2dTests : GpuTest
         Assert.That(RelativeError.MaxRelative(compiled.GetOutput("y"), y), Is.LessThan(Tolerances.Forward));
     }
 
+    /// <summary>
+    /// A stride-1 layer, where the registry takes the matching convolution's input gradient as the forward over the
+    /// flipped weight (GPUs; named here), runs its forward that way, through the forward kernels with its bias and a
+    /// following ReLU fused: the direct kernel over a flipped copy, or the Winograd kernel whose weight transform turns it.
+    /// </summary>
+    // n, cin, cout, h, w, k, padding, groups, dilation, Winograd
+    [TestCase(2, 5, 16, 7, 9, 3, 1, 1, 1, false, TestName = "StrideOne_Flipped_Padded")]
+    [TestCase(1, 4, 6, 5, 6, 3, 0, 2, 1, false, TestName = "StrideOne_Flipped_GroupedGrowing")]
+    [TestCase(1, 3, 4, 6, 5, 3, 2, 1, 2, false, TestName = "StrideOne_Flipped_Dilated")]
+    [TestCase(2, 8, 24, 6, 7, 3, 1, 1, 1, true, TestName = "StrideOne_Flipped_Winograd")]
+    public void StrideOne_ForwardRunsAsTheFlippedConvolution(int n, int cin, int cout, int h, int w, int k, int p, int g, int d, bool winograd)
+    {
+        int r = 1200 + cin + cout + p + g + d;
+        var x = FixtureLayer.Uniform(n * cin * h * w, r++);
+        var wt = FixtureLayer.Uniform(cin * (cout / g) * k * k, r++);
+        var b = FixtureLayer.Uniform(cout, r++);
+        var net = new Network();
+        net.Output(net.Add(new ReLU(), "relu", net.Add(new ConvTranspose2d(cin, cout, k, 1, p, 0, g, true, d), "up", net.Input("x"))), "y");
+        var prefer = winograd ? new[] { "Conv2dInputGradFlipped", "Conv2dWinograd" } : new[] { "Conv2dInputGradFlipped" };
+        using var compiled = net.Compile(Context, CompileOptions.For("x", new Shape(n, cin, h, w)) with { TexelReads = false, PreferKernels = prefer });
+        var kernels = compiled.Plan.Dispatches.Select(dd => dd.Kernel).ToList();
+        Assert.That(kernels, Is.EqualTo(winograd
+            ? new[] { "conv2d/conv2d.winograd_weight", "conv2d/conv2d.fwd_winograd" }
+            : new[] { "conv2d/conv2d.flip_weight", "conv2d/conv2d.fwd" }), "the weight turned, then one fused dispatch");
+        compiled.SetInput("x", x);
+        compiled.Parameters["up.weight"].Upload(wt);
+        compiled.Parameters["up.bias"].Upload(b);
+        compiled.Run();
+        var spec = new ConvTranspose2dSpec(n, cin, h, w, cout, k, k, 1, 1, p, p, 0, 0, d, d, g);
+        var y = RefConvTranspose2d.Forward(spec, ConvTest.D(x), ConvTest.D(wt), ConvTest.D(b)).Select(v => Math.Max(0, v)).ToArray();
+        Assert.That(RelativeError.MaxRelative(compiled.GetOutput("y"), y), Is.LessThan(Tolerances.Forward));
+    }
+
     [Test]
     public void ParametersFollowPyTorch()
     {
