@@ -26,7 +26,8 @@
 //   1 B (float)      a weight W; (act_t) with KILN_B_ACT: an activation (X in dW = dY^T X)
 //   2 bias (float)   declared as uint bits so that a product without a bias can bind any operand in its place
 //   3 C (act_t)      y, dX; (float) with KILN_C_FLOAT: a weight gradient dW, or split-K partial sums
-// Modules: linear.gemm_coopmat, .b_act, .c_float, .b_act.c_float, and their .f16 builds.
+// Modules: linear.gemm_coopmat, .b_act, .c_float, .b_act.c_float, .batched, .batched.b_act, .batched.b_act.c_float,
+// and their .f16 builds.
 // Shared memory: 4 * (BM + BN) * (BK + 8) + 4 * SG_M * SG_N * S * S bytes at most. Registers: A_PER = BM BK / THREADS
 // <= 32 values of A and B_PER = BK BN / THREADS <= 32 of B staged per invocation, each an exact share (the host picks
 // only tiles within them: LinearCoopMat.Fits). Indices are 32-bit: A, B and C are tensors (at most 2^31 elements
@@ -34,8 +35,8 @@
 // Bindings: 0 A  1 B  2 bias [N] (unused when HAS_BIAS=0)  3 C [M,N] (or [splits, M, N] partials)
 // Specialization: 0 TRANS_A, 1 TRANS_B, 2 HAS_BIAS, 3 ACT (activation code), 4 SLOPE (float), 5 SG_M, 6 SG_N, 7 TM,
 //                 8 TN, 9 S (the matrices' size), 10 SGS (the subgroup size), 11 K_PER_SPLIT (0 = no split)
-// Push constants: m, n, k
-// Dispatch: (ceil(M / BM), ceil(N / BN), splits) workgroups, local x = SGS * SG_M * SG_N
+// Push constants: m, n, k (the .batched variant: then batchDims[4], strideA[4], strideB[4])
+// Dispatch: (ceil(M / BM), ceil(N / BN), splits, or the batch's products) workgroups, local x = SGS * SG_M * SG_N
 #extension GL_KHR_cooperative_matrix : require
 #extension GL_KHR_memory_scope_semantics : require
 #extension GL_KHR_shader_subgroup_basic : require
@@ -94,7 +95,15 @@ layout(std430, binding = 1) readonly buffer B { b_t b[]; };
 layout(std430, binding = 2) readonly buffer Bias { uint biasBits[]; };
 layout(std430, binding = 3) writeonly buffer C { c_t c[]; };
 
+#ifdef KILN_BATCHED
+// Variant linear.gemm_coopmat.batched (MatMul, BatchedGemm): workgroup z is a product of the batch (no split), its A and
+// B matrices at the batch strides of its index (0 where an operand broadcasts), C's matrices contiguous.
+layout(push_constant) uniform P { int m, n, k; int batchDims[4]; int strideA[4]; int strideB[4]; } p;
+#else
 layout(push_constant) uniform P { int m, n, k; } p;
+#endif
+// The product's A and B matrices within their buffers (the batched variant's; 0 otherwise).
+int offA = 0, offB = 0;
 
 shared float16_t As[2 * A_SIZE];
 shared float16_t Bs[2 * B_SIZE];
@@ -114,7 +123,7 @@ void load(int k0, int kEnd, int m0, int n0, int tid)
         const int i = tid + q * THREADS, r = i / A_ROW, col = i % A_ROW;
         const int m = m0 + (TRANS_A != 0 ? col : r), k = k0 + (TRANS_A != 0 ? r : col);
         const bool ok = m < M && k < kEnd;
-        const act_t v = a[ok ? (TRANS_A != 0 ? k * M + m : m * K + k) : 0];
+        const act_t v = a[ok ? offA + (TRANS_A != 0 ? k * M + m : m * K + k) : 0];
         aReg[q] = ok ? v : act_t(0.0);
     }
     [[unroll]] for (int q = 0; q < B_PER; q++)
@@ -122,7 +131,7 @@ void load(int k0, int kEnd, int m0, int n0, int tid)
         const int i = tid + q * THREADS, r = i / B_ROW, col = i % B_ROW;
         const int n = n0 + (TRANS_B != 0 ? r : col), k = k0 + (TRANS_B != 0 ? col : r);
         const bool ok = n < N && k < kEnd;
-        const b_t v = b[ok ? (TRANS_B != 0 ? n * K + k : k * N + n) : 0];
+        const b_t v = b[ok ? offB + (TRANS_B != 0 ? n * K + k : k * N + n) : 0];
         bReg[q] = ok ? v : b_t(0.0);
     }
 }
@@ -148,8 +157,19 @@ void main()
     const int sg = int(gl_SubgroupID), lane = int(gl_SubgroupInvocationID);
     const int sgm = sg / SG_N, sgn = sg % SG_N;
     const int m0 = int(gl_WorkGroupID.x) * BM, n0 = int(gl_WorkGroupID.y) * BN, z = int(gl_WorkGroupID.z);
+#ifdef KILN_BATCHED
+    for (int d = 3, rest = z; d >= 0; d--)
+    {
+        const int coord = rest % p.batchDims[d];
+        rest /= p.batchDims[d];
+        offA += coord * p.strideA[d];
+        offB += coord * p.strideB[d];
+    }
+    const int kBegin = 0, kEnd = K;
+#else
     const int chunk = K_PER_SPLIT > 0 ? K_PER_SPLIT : K;
     const int kBegin = z * chunk, kEnd = min(K, kBegin + chunk);
+#endif
 
     coopmat<float, gl_ScopeSubgroup, S, S, gl_MatrixUseAccumulator> acc[TM_MAX][TN_MAX];
     [[unroll]] for (int i = 0; i < TM; i++)
@@ -193,7 +213,11 @@ void main()
     }
 
     // Each accumulator through the subgroup's staging tile into C (or chunk z's partial sums), within the edges.
+#ifdef KILN_BATCHED
+    const int outBase = z * M * N;
+#else
     const int outBase = K_PER_SPLIT > 0 ? z * M * N : 0;
+#endif
     [[unroll]] for (int i = 0; i < TM; i++)
         [[unroll]] for (int j = 0; j < TN; j++)
         {
@@ -208,7 +232,7 @@ void main()
                 {
                     const float v = Cs[sg * C_SIZE + r * LDC + col];
                     if (K_PER_SPLIT > 0) c[outBase + m * N + n] = c_t(v);
-                    else c[m * N + n] = c_t(kiln_activate(v + (HAS_BIAS != 0 ? uintBitsToFloat(biasBits[n]) : 0.0), ACT, SLOPE));
+                    else c[outBase + m * N + n] = c_t(kiln_activate(v + (HAS_BIAS != 0 ? uintBitsToFloat(biasBits[n]) : 0.0), ACT, SLOPE));
                 }
             }
             subgroupMemoryBarrierShared();

@@ -8,6 +8,9 @@ namespace Kiln.Layers;
 /// KILN_BATCHED): one product C[z] = op(A[z]) op(B[z]) per batch element z of C, where A and B may broadcast along
 /// batch dimensions (stride 0). C's matrices are contiguous. Used by <see cref="MatMul"/>. Under f16 activation storage
 /// the module is the variant declaring B and C with their values' widths (<see cref="LinearGemm.StorageVariant"/>).
+/// Under <see cref="Precision.Fp16"/> where Linear's products run on tensor cores (<see cref="LinearCoopMat"/>: GPUs
+/// with cooperative matrices, or named), products of at least 16 rows and columns run there too, through
+/// linear.gemm_coopmat.batched, one workgroup z per product. Not tuned: MatMul's products keep these defaults.
 /// </summary>
 internal static class BatchedGemm
 {
@@ -26,13 +29,19 @@ internal static class BatchedGemm
         if (batch.Length > MaxBatchRank) throw new GraphException($"{label}: at most {MaxBatchRank} batch dimensions, got {batch.Length}.");
         var dims = Pad(batch);
         var push = new[] { m, n, k }.Concat(dims).Concat(Strides(aBatch, m * k)).Concat(Strides(bBatch, k * n)).ToArray();
-        var constants = new[] { transA ? 1u : 0u, transB ? 1u : 0u, 0u, (uint)Activation.None, KernelSpec.Word(0f), (uint)m, (uint)n, (uint)k };
-        var module = LinearGemm.StorageVariant("linear/linear.gemm.batched", a, b, c.ElementType, texelB: false);
-        var spec = new KernelSpec(module, KernelSpec.Buffers(4), 4 * (3 + 3 * MaxBatchRank), constants, LocalX, LocalY);
-        uint colBlocks = (uint)((n + Block - 1) / Block), rowBlocks = (uint)((m + Block - 1) / Block);
+        const uint pushBytes = 4 * (3 + 3 * MaxBatchRank);
         long count = batch.Aggregate(1L, (p, d) => p * d);
         uint maxZ = e.Device.MaxWorkgroupCount.Length > 2 ? e.Device.MaxWorkgroupCount[2] : 65535u;
         if (count > maxZ) throw new GraphException($"{label}: {count} matrix products exceed the device's {maxZ} workgroups along z.");
+        if (LinearCoopMat.Batched(e, a, transA, b, transB, c, m, n, k, count, pushBytes) is { } tensorCores)
+        {
+            e.Dispatch(tensorCores.Spec, tensorCores.Groups, PushConstants.Ints(push), label, Arg.In(a), Arg.In(b), Arg.In(b), Arg.Out(c));
+            return;
+        }
+        var constants = new[] { transA ? 1u : 0u, transB ? 1u : 0u, 0u, (uint)Activation.None, KernelSpec.Word(0f), (uint)m, (uint)n, (uint)k };
+        var module = LinearGemm.StorageVariant("linear/linear.gemm.batched", a, b, c.ElementType, texelB: false);
+        var spec = new KernelSpec(module, KernelSpec.Buffers(4), pushBytes, constants, LocalX, LocalY);
+        uint colBlocks = (uint)((n + Block - 1) / Block), rowBlocks = (uint)((m + Block - 1) / Block);
         var groups = ((colBlocks + LocalX - 1) / LocalX, (rowBlocks + LocalY - 1) / LocalY, (uint)count);
         e.Dispatch(spec, groups, PushConstants.Ints(push), label, Arg.In(a), Arg.In(b), Arg.In(b), Arg.Out(c));
     }

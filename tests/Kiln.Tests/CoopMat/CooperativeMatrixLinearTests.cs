@@ -110,6 +110,53 @@ public sealed class CooperativeMatrixLinearTests : CooperativeMatrixTest
 }
 
 /// <summary>
+/// MatMul's batched products on tensor cores (linear.gemm_coopmat.batched, <see cref="BatchedGemm"/>) where Linear's run
+/// there (<see cref="LinearCoopMat"/> named): two activations with a broadcast batch dimension, and an activation times a
+/// weight, forward and both gradients at Fp16 within <see cref="Tolerances.F16Storage"/> of the Fp32 run (the plain
+/// batched kernel); sizes off the matrices' multiples.
+/// </summary>
+public sealed class CooperativeMatrixMatMulTests : CooperativeMatrixTest
+{
+    static readonly string[] Named = { nameof(LinearCoopMat) };
+
+    [Test]
+    public void TwoActivations_BroadcastBatch_MatchThePlainKernel()
+    {
+        var shapes = new[] { new Shape(2, 3, 40, 24), new Shape(3, 24, 36) };
+        var rng = new Random(11);
+        float[] Random(long n) => Enumerable.Range(0, (int)n).Select(_ => (float)(rng.NextDouble() * 2 - 1)).ToArray();
+        var inputs = shapes.Select(s => Random(s.Elements)).ToArray();
+        var gy = Random(2 * 3 * 40 * 36);
+        var f32 = LayerHarness.Run(Context, new MatMul(), shapes, inputs, null, gy, texelReads: false, precision: Precision.Fp32, preferKernels: Named);
+        var f16 = LayerHarness.Run(Context, new MatMul(), shapes, inputs, null, gy, texelReads: false, precision: Precision.Fp16, preferKernels: Named);
+        Assert.That(f32.Kernels, Has.None.Contains("coopmat"));
+        Assert.That(f16.Kernels, Does.Contain("linear/linear.gemm_coopmat.batched.b_act.f16"), string.Join(", ", f16.Kernels));
+        F16StorageCheck.Close(f16.Output, f32.Output, Tolerances.F16Storage, "output");
+        for (int i = 0; i < 2; i++) F16StorageCheck.Close(f16.InputGradients[i], f32.InputGradients[i], Tolerances.F16Storage, $"gradient of input {i}");
+    }
+
+    [Test]
+    public void ActivationTimesWeight_MatchesThePlainKernel()
+    {
+        var layer = new MatMul(new Shape(4, 20, 33));
+        var shape = new Shape(4, 50, 20);
+        var rng = new Random(12);
+        float[] Random(long n) => Enumerable.Range(0, (int)n).Select(_ => (float)(rng.NextDouble() * 2 - 1)).ToArray();
+        var x = Random(shape.Elements);
+        var w = Random(4 * 20 * 33);
+        var gy = Random(4 * 50 * 33);
+        var ps = new Dictionary<string, float[]> { ["weight"] = w };
+        var f32 = LayerHarness.Run(Context, layer, new[] { shape }, new[] { x }, ps, gy, texelReads: false, precision: Precision.Fp32, preferKernels: Named);
+        var f16 = LayerHarness.Run(Context, layer, new[] { shape }, new[] { x }, ps, gy, texelReads: false, precision: Precision.Fp16, preferKernels: Named);
+        Assert.That(f16.Kernels, Does.Contain("linear/linear.gemm_coopmat.batched.f16").And.Contain("linear/linear.gemm_coopmat.batched.b_act.c_float.f16"),
+            string.Join(", ", f16.Kernels));
+        F16StorageCheck.Close(f16.Output, f32.Output, Tolerances.F16Storage, "output");
+        F16StorageCheck.Close(f16.InputGradients[0], f32.InputGradients[0], Tolerances.F16Storage, "input gradient");
+        F16StorageCheck.Close(f16.ParameterGradients["weight"], f32.ParameterGradients["weight"], Tolerances.F16Storage, "weight gradient");
+    }
+}
+
+/// <summary>
 /// <see cref="Graph.GemmAutotuneTests"/> at Fp16 with <see cref="LinearCoopMat"/> named: its tiles (single-pass and split)
 /// are timed with the plain kernel's blocks for every product, none disagrees with the default, and the tuned step is
 /// within <see cref="Tolerances.F16Storage"/> of the untuned Fp32 one.

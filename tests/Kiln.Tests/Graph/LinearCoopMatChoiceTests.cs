@@ -54,6 +54,30 @@ public sealed class LinearCoopMatChoiceTests
         return plan.Dispatches.ToDictionary(d => d.Label);
     }
 
+    /// <summary>MatMul's batched products follow Linear's decision: tensor cores under Fp16 on the device that has them,
+    /// one workgroup z per product, the plain batched kernel under Fp32, on lavapipe unless named, and below 16 rows.</summary>
+    [Test]
+    public void MatMul_FollowsLinearsChoice()
+    {
+        static string[] Kernels(DeviceInfo device, Precision precision, int m, params string[] prefer)
+        {
+            var net = new Network();
+            var y = net.Add(new MatMul(), "mm", net.Input("a"), net.Input("b"));
+            net.Output(y, "y");
+            var plan = net.Plan(device, new CompileOptions
+            {
+                InputShapes = new Dictionary<string, Shape> { ["a"] = new Shape(6, m, 64), ["b"] = new Shape(6, 64, 48) },
+                Precision = precision, PreferKernels = prefer,
+            });
+            return plan.Dispatches.Where(d => d.Kernel.StartsWith("linear/", StringComparison.Ordinal)).Select(d => d.Kernel).ToArray();
+        }
+        Assert.That(Kernels(TensorCores, Precision.Fp16, 100), Is.EqualTo(new[] { CoopMat + ".batched.b_act.f16" }));
+        Assert.That(Kernels(TensorCores, Precision.Fp32, 100), Is.EqualTo(new[] { "linear/linear.gemm.batched" }));
+        Assert.That(Kernels(TensorCores, Precision.Fp16, 8), Is.EqualTo(new[] { "linear/linear.gemm.batched.b_act.f16" }), "8 rows: the plain kernel");
+        Assert.That(Kernels(Lavapipe26, Precision.Fp16, 100), Is.EqualTo(new[] { "linear/linear.gemm.batched.b_act.f16" }));
+        Assert.That(Kernels(Lavapipe26, Precision.Fp16, 100, nameof(LinearCoopMat)), Is.EqualTo(new[] { CoopMat + ".batched.b_act.f16" }));
+    }
+
     [Test]
     public void Fp16_OnTensorCores_RunsForwardAndBothGradientsOnTheCooperativeMatrixGemm()
     {
