@@ -10,8 +10,8 @@ namespace Kiln.Tests.Shaders;
 /// <summary>
 /// The cooperative-matrix kernels in the form an NVIDIA GPU runs them (16x16x16 matrices, 32-wide subgroups, 48 KiB of
 /// shared memory), which no device here can run: every such dispatch the compiler plans on that device's description
-/// for a UNet-like network, Linear layers and fused MLPs under Fp16 training, and a decoder conv reading its
-/// concatenation in an inference plan, is specialized with its own constants (spirv-opt
+/// for a UNet-like network, Linear layers, fused MLPs and a batched MatMul under Fp16 training, and a decoder conv reading
+/// its concatenation in an inference plan and in a training one, is specialized with its own constants (spirv-opt
 /// --set-spec-const-default-value, --freeze-spec-const) and must pass spirv-val, so a matrix shape, array size or shared
 /// array that only goes wrong at S = 16 fails here; the kernels' numerics are checked on Mesa 26's lavapipe at S = 8
 /// (tests/Kiln.Tests/CoopMat). The tools: <see cref="SpirvTools"/>.
@@ -93,6 +93,29 @@ public sealed class CooperativeMatrixSpirvTests
             net.Output(net.Add(new Conv2d(96, 64, 3, padding: 1), "conv", cat), "y");
             yield return (net, new Dictionary<string, Shape> { ["low"] = new Shape(1, 64, 45, 80), ["skip"] = new Shape(1, 32, 90, 160) }, false);
         }
+        // The same step trained: the weight gradient reads the concatenation too (the patch weight gradient's .concat).
+        {
+            var net = new Network();
+            var cat = net.Add(new Concat(), "cat", net.Add(new Upsample(2), "up", net.Input("low")), net.Input("skip"));
+            var y = net.Add(new Conv2d(96, 64, 3, padding: 1), "conv", cat);
+            net.Output(y, "y");
+            net.SetLoss(new MseLoss(), y, net.Input("t"));
+            yield return (net, new Dictionary<string, Shape>
+            {
+                ["low"] = new Shape(2, 64, 24, 24), ["skip"] = new Shape(2, 32, 48, 48), ["t"] = new Shape(2, 64, 48, 48),
+            }, true);
+        }
+        // MatMul of two activations, batched (linear.gemm_coopmat.batched).
+        {
+            var net = new Network();
+            var y = net.Add(new MatMul(), "mm", net.Input("a"), net.Input("b"));
+            net.Output(y, "y");
+            net.SetLoss(new MseLoss(), y, net.Input("t"));
+            yield return (net, new Dictionary<string, Shape>
+            {
+                ["a"] = new Shape(4, 100, 48), ["b"] = new Shape(4, 48, 80), ["t"] = new Shape(4, 100, 80),
+            }, true);
+        }
     }
 
     [Test]
@@ -101,7 +124,7 @@ public sealed class CooperativeMatrixSpirvTests
         var modules = Kernels().Select(c => ((KernelSpec)c.Arguments[0]!).Module.Replace(".f16", "").Replace(".b_act", "").Replace(".c_float", "")).ToHashSet();
         Assert.That(modules, Is.SupersetOf(new[] { "conv2d/conv2d.fwd_coopmat", "conv2d/conv2d.fwd_coopmat_patch", "conv2d/conv2d.bwd_weight_coopmat",
             "conv2d/conv2d.bwd_weight_coopmat_patch", "linear/linear.gemm_coopmat", "mlp/mlp.coopmat.fwd", "mlp/mlp.coopmat.bwd",
-            "conv2d/conv2d.fwd_coopmat_patch.concat" }));
+            "conv2d/conv2d.fwd_coopmat_patch.concat", "conv2d/conv2d.bwd_weight_coopmat_patch.concat", "linear/linear.gemm_coopmat.batched" }));
     }
 
     [TestCaseSource(nameof(Kernels))]
