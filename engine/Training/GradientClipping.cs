@@ -8,8 +8,8 @@ namespace Kiln.Training;
 /// Clipping by global norm, as torch.nn.utils.clip_grad_norm_: the factor min(1, max / (norm + 1e-6)) over every
 /// parameter gradient, written to the step state's gradient scale for the optimizer kernels. Deterministic: a large
 /// gradient's sum of squares is a two-level reduction in a fixed order (<see cref="LossReduction"/>, many workgroups
-/// on a GPU), small ones are summed eight to a workgroup, and the sums are added pairwise in a fixed tree (no float
-/// atomics), so a replayed step gives the same bits. Dynamic loss scaling checks gradients through the same sum.
+/// on a GPU), small ones are summed eight to a workgroup, and the sums are added eight at a time in a fixed tree (no
+/// float atomics), so a replayed step gives the same bits. Dynamic loss scaling checks gradients through the same sum.
 /// </summary>
 internal static class GradientClipping
 {
@@ -24,23 +24,16 @@ internal static class GradientClipping
 
     /// <summary>
     /// The sum of squares of every element of every gradient (one f32 value), added in a fixed order: small gradients
-    /// (biases, small layers) 8 to one single-workgroup dispatch, larger ones each by a split reduction, then the sums
-    /// pairwise. A small network (the Playground MLP) takes one dispatch where it took one per gradient and a tree.
+    /// (biases, small layers) 8 to one single-workgroup dispatch, larger ones each by a split reduction, then the sums 8
+    /// to a dispatch, level by level (17 sums: 3 dispatches on 2 levels). A small network (the Playground MLP) takes one
+    /// dispatch where it took one per gradient and a tree.
     /// </summary>
     public static Value SumOfSquares(Emitter emitter, IReadOnlyList<Value> gradients)
     {
         var sums = new List<Value>();
         var small = gradients.Where(g => g.Shape.Elements <= SmallGradient).ToList();
         for (int first = 0; first < small.Count; first += 8)
-        {
-            var group = small.Skip(first).Take(8).ToList();
-            var s = emitter.NewValue(new Shape(1), ValueKind.Transient, $"grad_norm.small{first / 8}");
-            var counts = Enumerable.Range(0, 8).Select(i => i < group.Count ? (int)group[i].Shape.Elements : 0).ToArray();
-            var spec = new KernelSpec("reduce/sum_squares_many", KernelSpec.Buffers(9), 32, new[] { (uint)group.Count }, 256);
-            var args = Enumerable.Range(0, 8).Select(i => Arg.In(group[Math.Min(i, group.Count - 1)])).Append(Arg.Out(s)).ToArray();
-            emitter.Dispatch(spec, (1, 1, 1), PushConstants.Ints(counts), $"grad_norm.small{first / 8}", args);
-            sums.Add(s);
-        }
+            sums.Add(Many(emitter, small.Skip(first).Take(8).ToList(), square: true, $"grad_norm.small{first / 8}"));
         foreach (var g in gradients.Where(g => g.Shape.Elements > SmallGradient))
         {
             var s = emitter.NewValue(new Shape(1), ValueKind.Transient, $"{g.Name}.sum_squares");
@@ -50,19 +43,23 @@ internal static class GradientClipping
                 PushConstants.Ints((int)count, LossReduction.Word(plan.Chunk)), s, $"{g.Name}.sum_squares", Arg.In(g));
             sums.Add(s);
         }
-        // Pairwise: level by level, element 2i + 1 added to 2i.
         for (int round = 0; sums.Count > 1; round++)
-        {
-            var next = new List<Value>();
-            for (int i = 0; i + 1 < sums.Count; i += 2)
-            {
-                var s = emitter.NewValue(new Shape(1), ValueKind.Transient, $"grad_norm.sum{round}_{i / 2}");
-                emitter.AddScaled(sums[i], 1f, sums[i + 1], 1f, s, $"grad_norm.sum{round}_{i / 2}");
-                next.Add(s);
-            }
-            if (sums.Count % 2 == 1) next.Add(sums[^1]);
-            sums = next;
-        }
+            sums = Enumerable.Range(0, (sums.Count + 7) / 8)
+                .Select(i => Many(emitter, sums.Skip(8 * i).Take(8).ToList(), square: false, $"grad_norm.sum{round}_{i}"))
+                .ToList();
         return sums[0];
+    }
+
+    /// <summary>The sum of squares (or with <paramref name="square"/> false the sum) of up to 8 values' elements, in one
+    /// workgroup (reduce/sum_squares_many); a single value is passed on as it is when summing.</summary>
+    static Value Many(Emitter emitter, IReadOnlyList<Value> group, bool square, string label)
+    {
+        if (!square && group.Count == 1) return group[0];
+        var s = emitter.NewValue(new Shape(1), ValueKind.Transient, label);
+        var counts = Enumerable.Range(0, 8).Select(i => i < group.Count ? (int)group[i].Shape.Elements : 0).ToArray();
+        var spec = new KernelSpec("reduce/sum_squares_many", KernelSpec.Buffers(9), 32, new[] { (uint)group.Count, square ? 1u : 0u }, 256);
+        var args = Enumerable.Range(0, 8).Select(i => Arg.In(group[Math.Min(i, group.Count - 1)])).Append(Arg.Out(s)).ToArray();
+        emitter.Dispatch(spec, (1, 1, 1), PushConstants.Ints(counts), label, args);
+        return s;
     }
 }

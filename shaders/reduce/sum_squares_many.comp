@@ -1,13 +1,16 @@
 #version 450
 // Sum of squares of up to 8 small gradients in one workgroup (engine/Training/GradientClipping.cs: the check of dynamic
 // loss scaling and global-norm clipping of small networks, where one reduction per gradient would cost more dispatches
-// than arithmetic). Invocation t adds elements t, t + 256, ... of each gradient in turn, then the workgroup adds the
-// invocations' sums in a fixed tree: the same bits every run.
-// Bindings: 0..7 g0..g7 (float; slots past BUFFERS repeat the last gradient and are not read), 8 result [1] (float).
-// Specialization: 0 BUFFERS (1..8).  Push: the 8 element counts.  Dispatch: 1 x 1 x 1, local x = 256.
+// than arithmetic); with SQUARE = 0 the plain sum, which adds up to 8 partial sums of squares at once. Invocation t adds
+// elements t, t + 256, ... of each buffer in turn, then the workgroup adds the invocations' sums in a fixed tree: the
+// same bits every run.
+// Bindings: 0..7 g0..g7 (float; slots past BUFFERS repeat the last buffer and are not read), 8 result [1] (float).
+// Specialization: 0 BUFFERS (1..8), 1 SQUARE (1: sum of squares, 0: sum).  Push: the 8 element counts.
+// Dispatch: 1 x 1 x 1, local x = 256.
 #include "kiln.glsl"
 #include "reduce.glsl"
 layout(constant_id = 0) const int BUFFERS = 1;
+layout(constant_id = 1) const int SQUARE = 1;
 layout(std430, binding = 0) readonly buffer G0 { float g0[]; };
 layout(std430, binding = 1) readonly buffer G1 { float g1[]; };
 layout(std430, binding = 2) readonly buffer G2 { float g2[]; };
@@ -19,7 +22,7 @@ layout(std430, binding = 7) readonly buffer G7 { float g7[]; };
 layout(std430, binding = 8) writeonly buffer Result { float result; };
 layout(push_constant) uniform P { uint count[8]; } p;
 
-#define SUM_SQUARES(buf, k) if (BUFFERS > k) for (uint i = t; i < p.count[k]; i += REDUCE_SIZE) { float v = buf[i]; s += v * v; }
+#define SUM_SQUARES(buf, k) if (BUFFERS > k) for (uint i = t; i < p.count[k]; i += REDUCE_SIZE) { float v = buf[i]; s += SQUARE != 0 ? v * v : v; }
 
 void main()
 {

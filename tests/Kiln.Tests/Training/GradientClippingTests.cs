@@ -75,9 +75,38 @@ public sealed class GradientClippingTests : GpuTest
         var squares = compiled.Plan.Dispatches.Where(d => d.Kernel == "reduce/sum_squares").ToList();
         Assert.That(squares, Has.Count.EqualTo(1));
         Assert.That(squares[0].Groups, Does.Not.StartWith("1x"), "the weight gradient's sum is split");
-        Assert.That(compiled.Plan.Dispatches.Count(d => d.Kernel == "reduce/sum_squares_many"), Is.EqualTo(1), "the bias's");
+        Assert.That(compiled.Plan.Dispatches.Where(d => d.Kernel == "reduce/sum_squares_many").Select(d => d.Label),
+            Is.EqualTo(new[] { "grad_norm.small0", "grad_norm.sum0_0" }), "the bias's sum of squares, then the two sums added");
         compiled.SetInput("x", Enumerable.Range(0, 2000).Select(i => (float)Math.Sin(0.01 * i)).ToArray());
         compiled.SetInput("target", Enumerable.Range(0, 2002).Select(i => (float)Math.Cos(0.02 * i)).ToArray());
+        compiled.Run();
+        double norm = CpuNorm(compiled);
+        Assert.That(norm, Is.GreaterThan(10 * clip), "the case must clip");
+        double expected = clip / (norm + 1e-6);
+        Assert.That(Math.Abs(compiled.ReadStepState().GradientScale - expected) / expected, Is.LessThan(Norm));
+    }
+
+    /// <summary>
+    /// Twelve sums (ten large weight gradients, two groups of small biases) added eight at a time over two levels: the
+    /// factor still matches the CPU's double norm.
+    /// </summary>
+    [Test]
+    public void Factor_OverTwoLevelsOfSums_MatchesTheCpuNorm()
+    {
+        const float clip = 1e-3f;
+        var layers = Enumerable.Range(0, 10).SelectMany(_ => new Layer[] { new Linear(130, 130), new Tanh() }).ToArray();
+        using var compiled = new Sequential(layers).WithLoss(new MseLoss()).Compile(Gpu.Context, new CompileOptions
+        {
+            InputShapes = new Dictionary<string, Shape> { ["x"] = new Shape(4, 130), ["target"] = new Shape(4, 130) },
+            Training = true,
+            LearningRate = 0,
+            ClipGradientNorm = clip,
+            Seed = 6,
+        });
+        Assert.That(compiled.Plan.Dispatches.Where(d => d.Label.StartsWith("grad_norm.sum", StringComparison.Ordinal)).Select(d => d.Label),
+            Is.EquivalentTo(new[] { "grad_norm.sum0_0", "grad_norm.sum0_1", "grad_norm.sum1_0" }));
+        compiled.SetInput("x", Enumerable.Range(0, 520).Select(i => (float)Math.Sin(0.03 * i)).ToArray());
+        compiled.SetInput("target", Enumerable.Range(0, 520).Select(i => (float)Math.Cos(0.05 * i)).ToArray());
         compiled.Run();
         double norm = CpuNorm(compiled);
         Assert.That(norm, Is.GreaterThan(10 * clip), "the case must clip");
