@@ -184,6 +184,39 @@ public sealed class ConcatConvFusionTests : GpuTest
         foreach (var (name, values) in plain) Assert.That(fused[name], Is.EqualTo(values).AsCollection, name);
     }
 
+    /// <summary>Tuned, the weight gradient's .concat candidates (the tiled and Winograd kernels, named) are timed against
+    /// each other and agree; the tuned step's gradients are within the tolerance of the unfused, untuned plan's.</summary>
+    [Test]
+    public void TrainingPlans_Tuned_TimeTheWeightGradientsConcatCandidates()
+    {
+        var dir = Path.Combine(Path.GetTempPath(), "kiln-concat-dw-autotune-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(dir);
+        try
+        {
+            var (net, shapes, _, _) = Build("up_first", 2, cout: 16);
+            shapes["target"] = new(N, 16, H * 2, W * 2);
+            net.SetLoss(new MseLoss(), net.Outputs[0].Node, net.Input("target"));
+            var plain = Train(net, shapes, false, Precision.Fp32, null, out _);
+            using var ctx = GpuContext.Create(Gpu.Options with { PipelineCacheDirectory = dir });
+            using var compiled = net.Compile(ctx, new CompileOptions
+            {
+                InputShapes = shapes, Training = true, InputGradients = true, LearningRate = 0, TexelReads = false, Autotune = true,
+                PreferKernels = new[] { "Conv2dWeightGradTiled", "Conv2dWeightGradWinograd" },
+            });
+            Assert.That(ctx.Tuner.Rejected, Is.EqualTo(0), "every candidate agrees with the tiled kernel");
+            Assert.That(File.ReadAllText(ctx.Tuner.FilePath!), Does.Contain("conv2d.bwd_weight.concat|Conv2dWeightGradWinograd+Conv2dWeightGradTiled"));
+            Assert.That(compiled.Plan.Dispatches.Select(d => d.Kernel), Has.Some.Matches<string>(k => k.StartsWith("conv2d/conv2d.bwd_weight_") && k.EndsWith(".concat")));
+            foreach (var (name, shape) in shapes) compiled.SetInput(name, Input(name, shape));
+            compiled.Parameters["conv.weight"].Upload(Weight(compiled.Parameters["conv.weight"].Shape));
+            compiled.Parameters["conv.bias"].Upload(Weight(compiled.Parameters["conv.bias"].Shape));
+            compiled.Run();
+            Assert.That(RelativeError.MaxRelative(compiled.Gradients["conv.weight"].ToArray(), plain["grad conv.weight"].Select(v => (double)v).ToArray()),
+                Is.LessThan(Tolerances.Gradient));
+            Assert.That(ctx.TakeValidationMessages(), Is.Empty);
+        }
+        finally { Directory.Delete(dir, true); }
+    }
+
     /// <summary>The loss, the parameter gradients and the inputs' gradients of one training step at learning rate 0.</summary>
     internal static Dictionary<string, float[]> Train(Network net, Dictionary<string, Shape> shapes, bool fuse, Precision precision, string? prefer,
         out PlanReport plan)
