@@ -33,7 +33,7 @@ internal static class EntryTuning
     {
         var prepared = (Arg[])args.Clone();
         var from = args[p.Input].Value!;
-        prepared[p.Input] = Arg.In(new Value(-1, new Shape(p.Elements), p.Type, TensorLayout.RowMajor, ValueKind.Derived, $"{from.Name} prepared"));
+        prepared[p.Input] = Arg.In(Value.StandIn(new Shape(p.Elements), p.Type, TensorLayout.RowMajor, $"{from.Name} prepared"));
         return prepared;
     }
 

@@ -54,5 +54,13 @@ internal sealed class Value
     public long ArenaOffset { get; set; } = -1;
     public int ArenaIndex { get; set; } = -1;
 
+    /// <summary>
+    /// A value that stands for a tensor no step binds (id -1, never planned): what a kernel entry sizes its candidates
+    /// from where the tensor it computes for is not one of the graph's values (a concatenation read from its parts, a
+    /// flipped or packed weight a prepare pass makes, one output phase of a strided gradient).
+    /// </summary>
+    public static Value StandIn(Shape shape, ElementType type, TensorLayout layout, string name) =>
+        new(-1, shape, type, layout, ValueKind.Transient, name);
+
     public override string ToString() => $"{Name} {Shape} {ElementType.Name()} {Layout}";
 }

@@ -13,7 +13,7 @@ internal static class ConcatReads
 {
     /// <summary>A value of the concatenation's shape for an entry to size its candidates from: never bound or planned.</summary>
     public static Value StandIn(Shape full, Value first, string label) =>
-        new(-1, full, first.ElementType, first.Layout, ValueKind.Transient, $"{label} concatenated input");
+        Value.StandIn(full, first.ElementType, first.Layout, $"{label} concatenated input");
 
     /// <summary>
     /// <paramref name="c"/>'s ".concat" variant: the second tensor bound after the candidate's buffers, its constants padded

@@ -82,8 +82,8 @@ internal sealed class Conv2dInputGradCoopMatStrided : CooperativeMatrixEntry, IC
         {
             string name = $"{label}.phase{ph.Ry}{ph.Rx}";
             // The patch kernel's candidates for the phase, sized from stand-ins of its output and its sub-kernel (never bound).
-            var y = new Value(-1, ph.Output(dx.Shape), dx.ElementType, dx.Layout, ValueKind.Transient, $"{name} output");
-            var wSub = new Value(-1, new Shape(a.InChannels, a.OutChannels, ph.Ny, ph.Nx), w.ElementType, w.Layout, ValueKind.Derived, $"{name} weight");
+            var y = Value.StandIn(ph.Output(dx.Shape), dx.ElementType, dx.Layout, $"{name} output");
+            var wSub = Value.StandIn(new Shape(a.InChannels, a.OutChannels, ph.Ny, ph.Nx), w.ElementType, w.Layout, $"{name} weight");
             var c = Patch.Candidates(e, ph.Conv, dy, wSub, bias, y, act, slope).FirstOrDefault()
                     ?? throw new GraphException($"{name}: no tile of the patch convolution kernel fits {y.Shape} on {e.Device.Name}.");
             var pack = Conv2dCoopMatPatch.FlippedPack(c.Prepare!, a, ph.K0y, ph.K0x, ph.Ny, ph.Nx)!;

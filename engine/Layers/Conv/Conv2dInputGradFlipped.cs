@@ -51,7 +51,7 @@ internal sealed class Conv2dInputGradFlipped : IConv2dInputGrad
         // A kernel that prepares its weight first (the tensor-core patch kernel, the Winograd kernel) reads it straight from
         // w, turned and swapped as it goes: no flipped copy. The candidates are sized from a stand-in of the flipped
         // weight, never bound.
-        var standIn = new Value(-1, shape, w.ElementType, w.Layout, ValueKind.Derived, $"{label}.flipped_weight");
+        var standIn = Value.StandIn(shape, w.ElementType, w.Layout, $"{label}.flipped_weight");
         if (ConvForward.Choose(e, t, dy, standIn, bias, dx, act, slope, label) is { Prepare: { } pack } chosen
             && (Conv2dCoopMatPatch.FlippedPack(pack, a) ?? Conv2dWinograd.FlippedTransform(pack, a)) is { } flippedPack)
         {
