@@ -81,7 +81,7 @@ public sealed class ConvTranspose2d : Layer, IFusableProducer
         string label = $"{f.Name}.fwd";
         if (Conv2dInputGradFlipped.TakesTransposed(f.Emitter, conv, f.Input, f.Output, a.OutputPadding))
             Conv2dInputGradFlipped.EmitWith(f.Emitter, conv, f.Input, f.Param("weight"), bias, f.Output, f.Activation, f.Slope, label);
-        else if (Conv2dInputGradCoopMatStrided.TakesTransposed(f.Emitter, conv, f.Input.Shape, f.Output.Shape, bias != null || f.Activation != Activation.None))
+        else if (Conv2dInputGradCoopMatStrided.TakesTransposed(f.Emitter, conv, f.Input.Shape, f.Output.Shape))
             Conv2dInputGradCoopMatStrided.EmitPhases(f.Emitter, conv, f.Input, f.Param("weight"), bias, f.Output, f.Activation, f.Slope, label);
         else
             ConvKernels.Gather(f.Emitter, a, f.Input, f.Param("weight"), bias, f.Output, f.Activation, f.Slope, label);

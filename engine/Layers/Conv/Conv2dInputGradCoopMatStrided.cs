@@ -10,8 +10,9 @@ namespace Kiln.Layers;
 /// So each phase is a stride-1 convolution of dY with its taps, turned by 180 degrees and the channels swapped (padding
 /// n - 1 - c, which may be negative), run by the patch kernel (conv2d.fwd_coopmat_patch) writing every s-th pixel of dX
 /// from the phase's offset; its weight packing takes the phase's taps straight from the layer's weight (FLIP). A phase
-/// without taps (a kernel narrower than the stride) is zero: dX is cleared first then. ConvTranspose2d's forward is the
-/// same computation with a bias and an activation (<see cref="TakesTransposed"/>).
+/// without taps (a kernel narrower than the stride) is zero, or for a transposed convolution act(bias):
+/// shaders/conv2d/conv2d.phase_fill.comp writes its pixels. ConvTranspose2d's forward is the same computation with a
+/// bias and an activation (<see cref="TakesTransposed"/>).
 /// </summary>
 internal sealed class Conv2dInputGradCoopMatStrided : CooperativeMatrixEntry, IConv2dInputGrad
 {
@@ -62,22 +63,32 @@ internal sealed class Conv2dInputGradCoopMatStrided : CooperativeMatrixEntry, IC
 
     /// <summary>
     /// Whether ConvTranspose2d's forward, the input gradient of <paramref name="conv"/> (its channels swapped) of x, runs
-    /// here: Fp16, the entry preferred on the device or named, the layer accepted, and, with a bias or an activation,
-    /// every phase computed (a phase without taps would need act(bias), not the zeros a clear writes).
+    /// here: Fp16, the entry preferred on the device or named, the layer accepted.
     /// </summary>
-    internal static bool TakesTransposed(Emitter e, ConvAttributes conv, Shape x, Shape y, bool biasOrActivation)
+    internal static bool TakesTransposed(Emitter e, ConvAttributes conv, Shape x, Shape y)
     {
         var entry = KernelRegistry.All.OfType<Conv2dInputGradCoopMatStrided>().Single();
         return e.Precision >= entry.Arithmetic && entry.Supports(e.Device) &&
                (entry.PreferredOn(e.Device) || e.PreferKernels.Contains(nameof(Conv2dInputGradCoopMatStrided))) &&
-               entry.Accepts(conv, x, y) && (!biasOrActivation || Phases(conv, y).All(ph => !ph.Zero));
+               entry.Accepts(conv, x, y);
     }
 
     /// <summary>dX = the input gradient of <paramref name="a"/> of dY, plus the bias and through the activation, phase by phase.</summary>
     internal static void EmitPhases(Emitter e, ConvAttributes a, Value dy, Value w, Value? bias, Value dx, Activation act, float slope, string label)
     {
         var phases = Phases(a, dx.Shape).ToList();
-        if (phases.Any(ph => ph.Zero)) e.Fill(dx, 0f, $"{label}.clear");
+        foreach (var ph in phases.Where(ph => ph.Zero))
+        {
+            long count = (long)dx.Shape[0] * dx.Shape[1] * ph.Qy * ph.Qx;
+            var constants = new[]
+            {
+                bias != null ? 1u : 0u, (uint)act, KernelSpec.Word(slope), (uint)a.Stride.H, (uint)a.Stride.W, (uint)ph.Ry, (uint)ph.Rx,
+                (uint)dx.Shape[2], (uint)dx.Shape[3], (uint)dx.Shape[1],
+            };
+            var spec = new KernelSpec("conv2d/conv2d.phase_fill", KernelSpec.Buffers(2), 12, constants, Emitter.ElementwiseLocal);
+            e.Dispatch(spec, e.ElementwiseGroups(count), PushConstants.Ints(checked((int)count), ph.Qy, ph.Qx), $"{label}.phase{ph.Ry}{ph.Rx}",
+                Arg.In(bias ?? w), Arg.Out(dx));
+        }
         foreach (var ph in phases.Where(ph => ph.Computed))
         {
             string name = $"{label}.phase{ph.Ry}{ph.Rx}";

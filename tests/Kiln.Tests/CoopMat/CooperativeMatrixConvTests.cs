@@ -127,7 +127,7 @@ public sealed class CooperativeMatrixConvTests : CooperativeMatrixTest
     /// <summary>
     /// Strided layers' input gradients on tensor cores (<see cref="Conv2dInputGradCoopMatStrided"/>): one patch-kernel
     /// dispatch per output phase writing every s-th pixel, the weight packed per phase (its taps, turned and swapped);
-    /// kernels wider than, as wide as and narrower than the stride (1x1: phases without taps, cleared), odd sizes, no
+    /// kernels wider than, as wide as and narrower than the stride (1x1: phases without taps, zeroed by conv2d.phase_fill), odd sizes, no
     /// padding, a stride of 3 and unequal strides.
     /// </summary>
     static IEnumerable<TestCaseData> StridedLayers() => new[]
@@ -136,7 +136,7 @@ public sealed class CooperativeMatrixConvTests : CooperativeMatrixTest
         Case("4x4_stride2_pad1", new Conv2d(24, 16, 4, stride: 2, padding: 1), new Shape(1, 24, 16, 18)),
         Case("5x5_stride2_pad2", new Conv2d(16, 16, 5, stride: 2, padding: 2), new Shape(1, 16, 15, 14)),
         Case("3x3_stride2_no_padding", new Conv2d(20, 24, 3, stride: 2), new Shape(2, 20, 12, 11)),
-        Case("1x1_stride2_zero_phases", new Conv2d(40, 16, 1, stride: 2), new Shape(1, 40, 13, 11), "elementwise/fill.f16"),
+        Case("1x1_stride2_zero_phases", new Conv2d(40, 16, 1, stride: 2), new Shape(1, 40, 13, 11), "conv2d/conv2d.phase_fill.f16"),
         Case("3x3_stride3_pad1", new Conv2d(16, 16, 3, stride: 3, padding: 1), new Shape(1, 16, 14, 16)),
         Case("3x3_stride2x1", new Conv2d(16, 24, (3, 3), (2, 1), (1, 1), (1, 1)), new Shape(1, 16, 13, 9)),
     };
@@ -155,15 +155,19 @@ public sealed class CooperativeMatrixConvTests : CooperativeMatrixTest
     }
 
     /// <summary>ConvTranspose2d's forward phase by phase on tensor cores (the input gradient of the matching convolution), with
-    /// its bias and a fused activation; output padding.</summary>
-    [TestCase(4, 1, 0)]
-    [TestCase(3, 1, 1)]
-    public void Strided_TransposedForward_RunsPerPhaseOnTensorCores(int kernel, int padding, int outputPadding)
+    /// its bias and a fused activation; output padding; a kernel narrower than the stride, whose phases without taps get
+    /// act(bias) from conv2d.phase_fill.</summary>
+    [TestCase(4, 2, 1, 0, 4)]
+    [TestCase(3, 2, 1, 1, 4)]
+    [TestCase(1, 2, 0, 1, 1)]
+    [TestCase(3, 4, 0, 0, 9)]
+    public void Strided_TransposedForward_RunsPerPhaseOnTensorCores(int kernel, int stride, int padding, int outputPadding, int computed)
     {
-        var layer = new ConvTranspose2d(24, 16, kernel, stride: 2, padding: padding, outputPadding: outputPadding);
+        var layer = new ConvTranspose2d(24, 16, kernel, stride: stride, padding: padding, outputPadding: outputPadding);
         var f16 = F16StorageConvTests.Matches(layer, new Shape(2, 24, 7, 9), texelReads: false, StridedNamed, null, new Tanh());
         var fwd = f16.Labels.Zip(f16.Kernels).Where(p => p.First.StartsWith("layer.fwd", StringComparison.Ordinal)).Select(p => p.Second).ToList();
-        Assert.That(fwd.Count(k => k == Patch), Is.EqualTo(4), string.Join(", ", fwd));
+        Assert.That(fwd.Count(k => k == Patch), Is.EqualTo(computed), string.Join(", ", fwd));
+        Assert.That(fwd.Count(k => k == "conv2d/conv2d.phase_fill.f16"), Is.EqualTo(stride * stride - computed), "the phases without taps");
         Assert.That(fwd, Has.None.StartWith("conv_transpose2d/"), "not the gather");
     }
 
