@@ -80,14 +80,16 @@ internal sealed class Conv2dCoopMatPatch : CooperativeMatrixEntry, IConv2dForwar
     /// <paramref name="pack"/> (this kernel's weight packing, else null) reading the weight of <paramref name="a"/>, the
     /// convolution whose input gradient this kernel computes, as it packs (FLIP): channels swapped and the sub-kernel of
     /// <paramref name="ny"/> x <paramref name="nx"/> taps from (<paramref name="k0y"/>, <paramref name="k0x"/>) in steps
-    /// of the stride turned by 180 degrees (the whole kernel for a stride-1 layer: Conv2dInputGradFlipped; one output
-    /// phase's taps for a strided one: Conv2dInputGradCoopMatStrided). The flipped weight never exists on its own.
-    /// Groups of 1, as the kernel takes.
+    /// of <paramref name="step"/> (by default the stride) turned by 180 degrees (the whole kernel for a stride-1 layer:
+    /// Conv2dInputGradFlipped; one output phase's taps for a strided one: Conv2dInputGradCoopMatStrided). The flipped
+    /// weight never exists on its own. Groups of 1, as the kernel takes.
     /// </summary>
-    internal static TunePrepare? FlippedPack(TunePrepare pack, ConvAttributes a, int k0y = 0, int k0x = 0, int ny = 0, int nx = 0)
+    internal static TunePrepare? FlippedPack(TunePrepare pack, ConvAttributes a, int k0y = 0, int k0x = 0, int ny = 0, int nx = 0,
+        (int H, int W)? step = null)
     {
         if (pack.Spec.Module != PackModule) return null;
-        var constants = new[] { 1, a.Kernel.H, a.Kernel.W, k0y, k0x, a.Stride.H, a.Stride.W, ny > 0 ? ny : a.Kernel.H, nx > 0 ? nx : a.Kernel.W };
+        var (sy, sx) = step ?? a.Stride;
+        var constants = new[] { 1, a.Kernel.H, a.Kernel.W, k0y, k0x, sy, sx, ny > 0 ? ny : a.Kernel.H, nx > 0 ? nx : a.Kernel.W };
         return pack with { Spec = pack.Spec with { Constants = constants.Select(v => (uint)v).ToArray() } };
     }
 

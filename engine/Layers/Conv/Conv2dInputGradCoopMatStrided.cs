@@ -4,12 +4,13 @@ using Kiln.Vulkan;
 namespace Kiln.Layers;
 
 /// <summary>
-/// Conv2d's input gradient for strided layers on tensor cores (Precision.Fp16; strides 2 to 4, dilation 1, groups 1). The
-/// gradient splits into stride_h x stride_w output phases: along an axis of stride s and padding p, the pixels
-/// x = s q + r of phase r receive only the taps k = k0 + m s with k0 = (r + p) mod s, from dY at q + c - m (c = (r + p - k0) / s).
-/// So each phase is a stride-1 convolution of dY with its taps, turned by 180 degrees and the channels swapped (padding
-/// n - 1 - c, which may be negative), run by the patch kernel (conv2d.fwd_coopmat_patch) writing every s-th pixel of dX
-/// from the phase's offset; its weight packing takes the phase's taps straight from the layer's weight (FLIP). A phase
+/// Conv2d's input gradient for strided layers on tensor cores (Precision.Fp16; strides 2 to 4, groups 1). The gradient
+/// splits into stride_h x stride_w output phases: along an axis of stride s, dilation d and padding p, with g = gcd(d, s),
+/// the pixels x = s q + r of phase r receive only the taps k = k0 + m s/g (k0 the least k with k d = r + p mod s; none
+/// where g does not divide r + p), from dY at q + c - m d/g (c = (r + p - k0 d) / s). So each phase is a stride-1
+/// convolution of dY of dilation d/g with its taps, turned by 180 degrees and the channels swapped (padding
+/// (n - 1) d/g - c, which may be negative), run by the patch kernel (conv2d.fwd_coopmat_patch, which takes dilations up
+/// to 2) writing every s-th pixel of dX from the phase's offset; its weight packing takes the phase's taps straight from the layer's weight (FLIP). A phase
 /// without taps (a kernel narrower than the stride) is zero, or for a transposed convolution act(bias):
 /// shaders/conv2d/conv2d.phase_fill.comp writes its pixels. ConvTranspose2d's forward is the same computation with a
 /// bias and an activation (<see cref="TakesTransposed"/>).
@@ -24,12 +25,12 @@ internal sealed class Conv2dInputGradCoopMatStrided : CooperativeMatrixEntry, IC
     public bool Supports(DeviceInfo device) => Patch.Supports(device);
 
     public bool Accepts(ConvAttributes a, Shape dy, Shape dx) =>
-        a.Groups == 1 && a.Dilation == (1, 1) && (a.Stride.H > 1 || a.Stride.W > 1) && a.Stride.H <= 4 && a.Stride.W <= 4 &&
+        a.Groups == 1 && (a.Stride.H > 1 || a.Stride.W > 1) && a.Stride.H <= 4 && a.Stride.W <= 4 &&
         Phases(a, dx).All(ph => !ph.Computed || Patch.Accepts(ph.Conv, dy, ph.Output(dx)));
 
-    /// <summary>One output phase: its offset (Ry, Rx), first taps (K0y, K0x), taps per axis (Ny, Nx), pixels per axis
-    /// (Qy, Qx) and the stride-1 convolution of dY that computes it.</summary>
-    internal sealed record Phase(int Ry, int Rx, int K0y, int K0x, int Ny, int Nx, int Qy, int Qx, ConvAttributes Conv)
+    /// <summary>One output phase: its offset (Ry, Rx), first taps (K0y, K0x), taps per axis (Ny, Nx) and their step in the
+    /// weight (Step), pixels per axis (Qy, Qx) and the stride-1 convolution of dY that computes it.</summary>
+    internal sealed record Phase(int Ry, int Rx, int K0y, int K0x, int Ny, int Nx, int Qy, int Qx, (int H, int W) Step, ConvAttributes Conv)
     {
         /// <summary>Whether the phase has pixels and taps (a phase with pixels but no taps is zero).</summary>
         public bool Computed => Qy > 0 && Qx > 0 && Ny > 0 && Nx > 0;
@@ -42,20 +43,25 @@ internal sealed class Conv2dInputGradCoopMatStrided : CooperativeMatrixEntry, IC
         for (int ry = 0; ry < a.Stride.H; ry++)
         for (int rx = 0; rx < a.Stride.W; rx++)
         {
-            var (k0y, ny, cy, qy) = Axis(ry, a.Stride.H, a.Padding.H, a.Kernel.H, dx[2]);
-            var (k0x, nx, cx, qx) = Axis(rx, a.Stride.W, a.Padding.W, a.Kernel.W, dx[3]);
+            var (k0y, ny, cy, qy, sy, dy) = Axis(ry, a.Stride.H, a.Dilation.H, a.Padding.H, a.Kernel.H, dx[2]);
+            var (k0x, nx, cx, qx, sx, dxx) = Axis(rx, a.Stride.W, a.Dilation.W, a.Padding.W, a.Kernel.W, dx[3]);
             var conv = new ConvAttributes(a.OutChannels, a.InChannels, (Math.Max(ny, 1), Math.Max(nx, 1)), (1, 1),
-                (ny - 1 - cy, nx - 1 - cx), (1, 1), 1, false);
-            yield return new Phase(ry, rx, k0y, k0x, ny, nx, qy, qx, conv);
+                ((ny - 1) * dy - cy, (nx - 1) * dxx - cx), (dy, dxx), 1, false);
+            yield return new Phase(ry, rx, k0y, k0x, ny, nx, qy, qx, (sy, sx), conv);
         }
     }
 
-    /// <summary>Along one axis, phase r's first tap, number of taps, dY offset c and number of pixels.</summary>
-    static (int K0, int N, int C, int Q) Axis(int r, int s, int p, int k, int size)
+    /// <summary>
+    /// Along one axis of stride s and dilation d, phase r's first tap, number of taps, dY offset c, number of pixels, and
+    /// the taps' step in the weight (s / g) and in dY (the phase's dilation, d / g), g = gcd(d, s).
+    /// </summary>
+    static (int K0, int N, int C, int Q, int Step, int Dilation) Axis(int r, int s, int d, int p, int k, int size)
     {
-        int k0 = (r + p) % s;
-        int n = k0 < k ? (k - k0 + s - 1) / s : 0;
-        return (k0, n, (r + p - k0) / s, size > r ? (size - r + s - 1) / s : 0);
+        int g = (int)System.Numerics.BigInteger.GreatestCommonDivisor(d, s), step = s / g;
+        int q = size > r ? (size - r + s - 1) / s : 0;
+        int k0 = Enumerable.Range(0, step).FirstOrDefault(t => ((t * d - r - p) % s + s) % s == 0, -1);
+        if (k0 < 0 || k0 >= k) return (0, 0, 0, q, step, d / g);
+        return (k0, (k - k0 + step - 1) / step, (r + p - k0 * d) / s, q, step, d / g);
     }
 
     public void Emit(Emitter e, ConvAttributes a, Value dy, Value w, Value dx, string label) =>
@@ -97,7 +103,7 @@ internal sealed class Conv2dInputGradCoopMatStrided : CooperativeMatrixEntry, IC
             var wSub = Value.StandIn(new Shape(a.InChannels, a.OutChannels, ph.Ny, ph.Nx), w.ElementType, w.Layout, $"{name} weight");
             var c = Patch.Candidates(e, ph.Conv, dy, wSub, bias, y, act, slope).FirstOrDefault()
                     ?? throw new GraphException($"{name}: no tile of the patch convolution kernel fits {y.Shape} on {e.Device.Name}.");
-            var pack = Conv2dCoopMatPatch.FlippedPack(c.Prepare!, a, ph.K0y, ph.K0x, ph.Ny, ph.Nx)!;
+            var pack = Conv2dCoopMatPatch.FlippedPack(c.Prepare!, a, ph.K0y, ph.K0x, ph.Ny, ph.Nx, ph.Step)!;
             // Specialization 16..19: the output stride and phase offset; 23, 24: dX's size (20..22 unused here).
             var constants = c.Spec.Constants.Concat(new[]
             {

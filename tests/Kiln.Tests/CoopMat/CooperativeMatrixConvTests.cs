@@ -128,7 +128,7 @@ public sealed class CooperativeMatrixConvTests : CooperativeMatrixTest
     /// Strided layers' input gradients on tensor cores (<see cref="Conv2dInputGradCoopMatStrided"/>): one patch-kernel
     /// dispatch per output phase writing every s-th pixel, the weight packed per phase (its taps, turned and swapped);
     /// kernels wider than, as wide as and narrower than the stride (1x1: phases without taps, zeroed by conv2d.phase_fill), odd sizes, no
-    /// padding, a stride of 3 and unequal strides.
+    /// padding, a stride of 3 and unequal strides, dilated layers.
     /// </summary>
     static IEnumerable<TestCaseData> StridedLayers() => new[]
     {
@@ -139,6 +139,12 @@ public sealed class CooperativeMatrixConvTests : CooperativeMatrixTest
         Case("1x1_stride2_zero_phases", new Conv2d(40, 16, 1, stride: 2), new Shape(1, 40, 13, 11), "conv2d/conv2d.phase_fill.f16"),
         Case("3x3_stride3_pad1", new Conv2d(16, 16, 3, stride: 3, padding: 1), new Shape(1, 16, 14, 16)),
         Case("3x3_stride2x1", new Conv2d(16, 24, (3, 3), (2, 1), (1, 1), (1, 1)), new Shape(1, 16, 13, 9)),
+        // Dilated: gcd(2, 2) = 2 leaves the odd phases without taps; stride 3 (gcd 1) gives each phase one tap; stride 4
+        // (gcd 2) two phases of one and two taps, the other two without.
+        Case("3x3_stride2_dilation2", new Conv2d(16, 24, 3, stride: 2, padding: 2, dilation: 2), new Shape(1, 16, 15, 13), "conv2d/conv2d.phase_fill.f16"),
+        Case("5x5_stride2_dilation2", new Conv2d(16, 16, 5, stride: 2, padding: 4, dilation: 2), new Shape(2, 16, 14, 17)),
+        Case("3x3_stride3_dilation2", new Conv2d(16, 16, 3, stride: 3, padding: 2, dilation: 2), new Shape(1, 16, 16, 14)),
+        Case("3x3_stride4_dilation2", new Conv2d(16, 16, 3, stride: 4, padding: 2, dilation: 2), new Shape(1, 16, 17, 18)),
     };
 
     [TestCaseSource(nameof(StridedLayers))]
@@ -161,9 +167,10 @@ public sealed class CooperativeMatrixConvTests : CooperativeMatrixTest
     [TestCase(3, 2, 1, 1, 4)]
     [TestCase(1, 2, 0, 1, 1)]
     [TestCase(3, 4, 0, 0, 9)]
-    public void Strided_TransposedForward_RunsPerPhaseOnTensorCores(int kernel, int stride, int padding, int outputPadding, int computed)
+    [TestCase(3, 2, 2, 1, 1, 2)]
+    public void Strided_TransposedForward_RunsPerPhaseOnTensorCores(int kernel, int stride, int padding, int outputPadding, int computed, int dilation = 1)
     {
-        var layer = new ConvTranspose2d(24, 16, kernel, stride: stride, padding: padding, outputPadding: outputPadding);
+        var layer = new ConvTranspose2d(24, 16, kernel, stride: stride, padding: padding, outputPadding: outputPadding, dilation: dilation);
         var f16 = F16StorageConvTests.Matches(layer, new Shape(2, 24, 7, 9), texelReads: false, StridedNamed, null, new Tanh());
         var fwd = f16.Labels.Zip(f16.Kernels).Where(p => p.First.StartsWith("layer.fwd", StringComparison.Ordinal)).Select(p => p.Second).ToList();
         Assert.That(fwd.Count(k => k == Patch), Is.EqualTo(computed), string.Join(", ", fwd));
