@@ -10,7 +10,8 @@ namespace Kiln.Layers;
 /// the module is the variant declaring B and C with their values' widths (<see cref="LinearGemm.StorageVariant"/>).
 /// Under <see cref="Precision.Fp16"/> where Linear's products run on tensor cores (<see cref="LinearCoopMat"/>: GPUs
 /// with cooperative matrices, or named), products of at least 16 rows and columns run there too, through
-/// linear.gemm_coopmat.batched, one workgroup z per product. Not tuned: MatMul's products keep these defaults.
+/// linear.gemm_coopmat.batched, one workgroup z per product; under CompileOptions.Autotune, products of 16M
+/// multiply-adds or more time its three tiles against the plain kernel (<see cref="EntryTuning"/>).
 /// </summary>
 internal static class BatchedGemm
 {
@@ -28,22 +29,38 @@ internal static class BatchedGemm
     {
         if (batch.Length > MaxBatchRank) throw new GraphException($"{label}: at most {MaxBatchRank} batch dimensions, got {batch.Length}.");
         var dims = Pad(batch);
-        var push = new[] { m, n, k }.Concat(dims).Concat(Strides(aBatch, m * k)).Concat(Strides(bBatch, k * n)).ToArray();
-        const uint pushBytes = 4 * (3 + 3 * MaxBatchRank);
+        var push = PushConstants.Ints(new[] { m, n, k }.Concat(dims).Concat(Strides(aBatch, m * k)).Concat(Strides(bBatch, k * n)).ToArray());
         long count = batch.Aggregate(1L, (p, d) => p * d);
         uint maxZ = e.Device.MaxWorkgroupCount.Length > 2 ? e.Device.MaxWorkgroupCount[2] : 65535u;
         if (count > maxZ) throw new GraphException($"{label}: {count} matrix products exceed the device's {maxZ} workgroups along z.");
-        if (LinearCoopMat.Batched(e, a, transA, b, transB, c, m, n, k, count, pushBytes) is { } tensorCores)
+        var args = new[] { Arg.In(a), Arg.In(b), Arg.In(b), Arg.Out(c) };
+        var tensorCores = LinearCoopMat.BatchedCandidates(e, a, transA, b, transB, c, m, n, k, count, PushBytes, push);
+        TuneCandidate chosen;
+        if (tensorCores.Count == 0) chosen = Plain(a, transA, b, transB, c, m, n, k, count, push);
+        else if (e.Tuner == null || count * m * n * k < LinearProducts.MinTunedWork) chosen = tensorCores[0];
+        else
         {
-            e.Dispatch(tensorCores.Spec, tensorCores.Groups, PushConstants.Ints(push), label, Arg.In(a), Arg.In(b), Arg.In(b), Arg.Out(c));
-            return;
+            // Timed: the plain kernel (the reference) against the tensor-core tiles.
+            var entries = KernelRegistry.Candidates<ILinearForward>("linear.fwd", a.ElementType, TensorLayout.RowMajor, e)
+                .Where(k => k is LinearGemm or LinearCoopMat).ToList();
+            chosen = EntryTuning.Choose(e, "linear.gemm.batched", entries,
+                entry => entry is LinearCoopMat ? tensorCores : new[] { Plain(a, transA, b, transB, c, m, n, k, count, push) }, args,
+                $"{count}x{m}x{n}x{k}|{(transA ? "At" : "A")}{(transB ? "Bt" : "B")}|{a.ElementType.Name()},{b.ElementType.Name()},{c.ElementType.Name()}", label);
         }
+        e.Dispatch(chosen.Spec, chosen.Groups, chosen.Push, label, args);
+    }
+
+    /// <summary>Push constants: m, n, k, then the batch dimensions and both operands' batch strides.</summary>
+    const uint PushBytes = 4 * (3 + 3 * MaxBatchRank);
+
+    /// <summary>The register-blocked batched kernel (4 x 4 blocks per invocation) for the product.</summary>
+    static TuneCandidate Plain(Value a, bool transA, Value b, bool transB, Value c, int m, int n, int k, long count, byte[] push)
+    {
         var constants = new[] { transA ? 1u : 0u, transB ? 1u : 0u, 0u, (uint)Activation.None, KernelSpec.Word(0f), (uint)m, (uint)n, (uint)k };
         var module = LinearGemm.StorageVariant("linear/linear.gemm.batched", a, b, c.ElementType, texelB: false);
-        var spec = new KernelSpec(module, KernelSpec.Buffers(4), pushBytes, constants, LocalX, LocalY);
+        var spec = new KernelSpec(module, KernelSpec.Buffers(4), PushBytes, constants, LocalX, LocalY);
         uint colBlocks = (uint)((n + Block - 1) / Block), rowBlocks = (uint)((m + Block - 1) / Block);
-        var groups = ((colBlocks + LocalX - 1) / LocalX, (rowBlocks + LocalY - 1) / LocalY, (uint)count);
-        e.Dispatch(spec, groups, PushConstants.Ints(push), label, Arg.In(a), Arg.In(b), Arg.In(b), Arg.Out(c));
+        return new TuneCandidate("batched4x4", spec, ((colBlocks + LocalX - 1) / LocalX, (rowBlocks + LocalY - 1) / LocalY, (uint)count), push);
     }
 
     /// <summary><paramref name="dims"/> (a batch shape, right-aligned with C's) into <see cref="MaxBatchRank"/> entries, leading 1s.</summary>

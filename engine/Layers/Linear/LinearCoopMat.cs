@@ -156,25 +156,31 @@ internal sealed class LinearCoopMat : CooperativeMatrixEntry, ILinearForward
 
     /// <summary>
     /// MatMul's batched product (<see cref="BatchedGemm"/>) on tensor cores: <paramref name="count"/> products of m x n x k,
-    /// one per workgroup z (no split), on the tile <see cref="ChooseTile"/> picks. Null where the registry would not run
-    /// this entry for Linear (precision, device, not preferred there nor named) or where the plain kernel takes the product
-    /// (<see cref="MinSize"/>, the device's workgroup counts).
+    /// one per workgroup z (no split), on the tile <see cref="ChooseTile"/> picks (the default, first) and the next two
+    /// largest that fit. None where the registry would not run this entry for Linear (precision, device, not preferred
+    /// there nor named) or where the plain kernel takes the product (<see cref="MinSize"/>, the device's workgroup counts).
     /// </summary>
-    internal static (KernelSpec Spec, (uint X, uint Y, uint Z) Groups)? Batched(Emitter e, Value a, bool transA, Value b, bool transB, Value c,
-        int m, int n, int k, long count, uint pushBytes)
+    internal static IReadOnlyList<TuneCandidate> BatchedCandidates(Emitter e, Value a, bool transA, Value b, bool transB, Value c,
+        int m, int n, int k, long count, uint pushBytes, byte[] push)
     {
         var entry = KernelRegistry.All.OfType<LinearCoopMat>().Single();
+        var result = new List<TuneCandidate>();
         if (e.Precision < entry.Arithmetic || !entry.Supports(e.Device) || !(entry.PreferredOn(e.Device) || e.PreferKernels.Contains(nameof(LinearCoopMat))))
-            return null;
-        if (Plan(e.Device, m, n, k) is not { } plan || count > e.Device.MaxWorkgroupCount[2]) return null;
+            return result;
+        if (Plan(e.Device, m, n, k) is not { } chosen || count > e.Device.MaxWorkgroupCount[2]) return result;
         int s = e.Device.CooperativeMatrixF16Size, subgroup = (int)e.Device.SubgroupSize;
-        var t = plan.Tile;
-        var constants = new[]
-        {
-            transA ? 1u : 0u, transB ? 1u : 0u, 0u, (uint)Activation.None, KernelSpec.Word(0f),
-            (uint)t.SgM, (uint)t.SgN, (uint)t.TM, (uint)t.TN, (uint)s, (uint)subgroup, 0u,
-        };
         var module = LinearGemm.StorageVariant(Module + ".batched", a, b, c.ElementType, texelB: false);
-        return (new KernelSpec(module, KernelSpec.Buffers(4), pushBytes, constants, (uint)(subgroup * t.Subgroups)), (plan.Groups.X, plan.Groups.Y, (uint)count));
+        foreach (var t in Tiles(e.Device).Where(t => t != chosen.Tile).Take(2).Prepend(chosen.Tile))
+        {
+            if (Plan(e.Device, m, n, k, t) is not { } plan) continue;
+            var constants = new[]
+            {
+                transA ? 1u : 0u, transB ? 1u : 0u, 0u, (uint)Activation.None, KernelSpec.Word(0f),
+                (uint)t.SgM, (uint)t.SgN, (uint)t.TM, (uint)t.TN, (uint)s, (uint)subgroup, 0u,
+            };
+            var spec = new KernelSpec(module, KernelSpec.Buffers(4), pushBytes, constants, (uint)(subgroup * t.Subgroups));
+            result.Add(new TuneCandidate($"batched{t.SgM}x{t.SgN}x{t.TM}x{t.TN}", spec, (plan.Groups.X, plan.Groups.Y, (uint)count), push));
+        }
+        return result;
     }
 }

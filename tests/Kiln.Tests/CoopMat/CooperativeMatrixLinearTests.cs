@@ -113,7 +113,7 @@ public sealed class CooperativeMatrixLinearTests : CooperativeMatrixTest
 /// MatMul's batched products on tensor cores (linear.gemm_coopmat.batched, <see cref="BatchedGemm"/>) where Linear's run
 /// there (<see cref="LinearCoopMat"/> named): two activations with a broadcast batch dimension, and an activation times a
 /// weight, forward and both gradients at Fp16 within <see cref="Tolerances.F16Storage"/> of the Fp32 run (the plain
-/// batched kernel); sizes off the matrices' multiples.
+/// batched kernel); sizes off the matrices' multiples; tuned against the plain kernel.
 /// </summary>
 public sealed class CooperativeMatrixMatMulTests : CooperativeMatrixTest
 {
@@ -133,6 +133,42 @@ public sealed class CooperativeMatrixMatMulTests : CooperativeMatrixTest
         Assert.That(f16.Kernels, Does.Contain("linear/linear.gemm_coopmat.batched.b_act.f16"), string.Join(", ", f16.Kernels));
         F16StorageCheck.Close(f16.Output, f32.Output, Tolerances.F16Storage, "output");
         for (int i = 0; i < 2; i++) F16StorageCheck.Close(f16.InputGradients[i], f32.InputGradients[i], Tolerances.F16Storage, $"gradient of input {i}");
+    }
+
+    /// <summary>Under Autotune a product of 16M multiply-adds or more times the tensor-core tiles against the plain batched
+    /// kernel; none disagrees with it, and the tuned product matches the Fp32 run.</summary>
+    [Test]
+    public void Tuned_TimesTheTilesAgainstThePlainKernel()
+    {
+        var dir = Path.Combine(Path.GetTempPath(), "kiln-matmul-autotune-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(dir);
+        try
+        {
+            var shapes = new Dictionary<string, Shape> { ["a"] = new(4, 128, 256), ["b"] = new(4, 256, 128) };
+            var rng = new Random(13);
+            var inputs = shapes.ToDictionary(kv => kv.Key, kv => Enumerable.Range(0, (int)kv.Value.Elements).Select(_ => (float)(rng.NextDouble() * 2 - 1)).ToArray());
+            float[] Run(GpuContext ctx, Precision precision, bool autotune)
+            {
+                var net = new Network();
+                net.Output(net.Add(new MatMul(), "mm", net.Input("a"), net.Input("b")), "y");
+                using var compiled = net.Compile(ctx, new CompileOptions
+                {
+                    InputShapes = shapes, Precision = precision, Autotune = autotune, TexelReads = false, PreferKernels = Named,
+                });
+                foreach (var (name, data) in inputs) compiled.SetInput(name, data);
+                compiled.Run();
+                return compiled.GetOutput("y");
+            }
+            var f32 = Run(Context, Precision.Fp32, false);
+            using var tuning = GpuContext.Create(Gpu.Options with { PipelineCacheDirectory = dir });
+            var tuned = Run(tuning, Precision.Fp16, true);
+            Assert.That(tuning.Tuner.Timed, Is.EqualTo(1));
+            Assert.That(tuning.Tuner.Rejected, Is.EqualTo(0), "every tile agrees with the plain kernel");
+            Assert.That(File.ReadAllText(tuning.Tuner.FilePath!), Does.Contain("linear.gemm.batched|LinearCoopMat+LinearGemm|"));
+            F16StorageCheck.Close(tuned, f32, Tolerances.F16Storage, "output");
+            Assert.That(tuning.TakeValidationMessages(), Is.Empty);
+        }
+        finally { Directory.Delete(dir, true); }
     }
 
     [Test]
