@@ -5,10 +5,10 @@
 //   dw = G^T [ sum over images and tiles of (A a_t A^T) * (B^T q_t B) ] G
 // with a_t the tile's 2 x 2 values of a (dY for a Conv2d) and q_t its 4 x 4 patch of q (x), * elementwise: 16
 // multiplications per tile and channel pair where the direct sum takes 36. A workgroup of 256 invocations computes
-// 32 rows (channels of a) by 32 columns (channels of q) of dw over one split of the tiles, 8 tiles at a time: each
-// invocation transforms one channel's tile of a and one of q into shared memory, then the 16 elements are 16
-// independent products [32 rows x 8 tiles] x [8 tiles x 32 columns], one per 16 invocations, each accumulating 8 x 8 of
-// its element. At the end the sums go back through shared memory, half the rows at a time, for the output transform.
+// 32 rows (channels of a) by 32 columns (channels of q) of dw over one split of the tiles, 8 tiles at a time (read into
+// registers a step ahead): each invocation transforms one channel's tile of a and one of q into shared memory, then
+// the 16 elements are 16 independent products [32 rows x 8 tiles] x [8 tiles x 32 columns], one per 16 invocations,
+// each accumulating 8 x 8 of its element. At the end the sums go back through shared memory, half the rows at a time, for the output transform.
 // Split-K: the tiles are cut into chunks of TILES_PER_SPLIT (a multiple of 8); chunk s writes out[s * CA * CQ * 9 + ...]
 // and shaders/reduce/partials.comp adds the chunks in order (0: one chunk, out is dw itself). No atomics.
 // f16 activations and gradients (the .f16 variant, storage.glsl) are widened to f32 as they are read.
@@ -65,6 +65,26 @@ int at(int k, int r) { return k * 32 + (r ^ (k << 2)); }
 void put(int i, float v) { sm[i >> 2][i & 3] = v; }
 float get(int i) { return sm[i >> 2][i & 3]; }
 
+// Tile s0 + k of the step (image b, tile row ty, column tx; zero past the split's end tEnd): its 2 x 2 values of a's
+// channel m and its 4 x 4 patch of q's channel c.
+void load(int s0, int tEnd, int tilesX, int tilesPerImage, int m, int c, int k, out float g[2][2], out float d[4][4])
+{
+    const int t = s0 + k, b = t / tilesPerImage, ty = (t % tilesPerImage) / tilesX, tx = t % tilesX;
+    const bool live = t < tEnd;
+    for (int y = 0; y < 2; y++)
+        for (int x = 0; x < 2; x++)
+        {
+            const int ay = 2 * ty + y, ax = 2 * tx + x;
+            g[y][x] = live && m < CA && ay < AH && ax < AW ? float(a[((b * CA + m) * AH + ay) * AW + ax]) : 0.0;
+        }
+    for (int y = 0; y < 4; y++)
+        for (int x = 0; x < 4; x++)
+        {
+            const int iy = 2 * ty - PH + y, ix = 2 * tx - PW + x;
+            d[y][x] = live && c < CQ && iy >= 0 && iy < QH && ix >= 0 && ix < QW ? QAT(b, c, iy, ix) : 0.0;
+        }
+}
+
 void main()
 {
     const int tilesX = (AW + 1) / 2, tilesPerImage = tilesX * ((AH + 1) / 2), T = N * tilesPerImage;
@@ -85,27 +105,11 @@ void main()
         acc[i][1] = vec4(0.0);
     }
 
+    // Step s0's tiles go into registers one step ahead: their global reads overlap the previous step's products.
+    float g[2][2], d[4][4];
+    load(t0, tEnd, tilesX, tilesPerImage, m0 + r, n0 + r, k, g, d);
     for (int s0 = t0; s0 < tEnd; s0 += KT)
     {
-        // This invocation's tile: image b, tile row ty, column tx; zero past the split's end.
-        const int t = s0 + k, b = t / tilesPerImage, ty = (t % tilesPerImage) / tilesX, tx = t % tilesX;
-        const bool live = t < tEnd;
-        float g[2][2];
-        const int m = m0 + r;
-        for (int y = 0; y < 2; y++)
-            for (int x = 0; x < 2; x++)
-            {
-                const int ay = 2 * ty + y, ax = 2 * tx + x;
-                g[y][x] = live && m < CA && ay < AH && ax < AW ? float(a[((b * CA + m) * AH + ay) * AW + ax]) : 0.0;
-            }
-        float d[4][4];
-        const int c = n0 + r;
-        for (int y = 0; y < 4; y++)
-            for (int x = 0; x < 4; x++)
-            {
-                const int iy = 2 * ty - PH + y, ix = 2 * tx - PW + x;
-                d[y][x] = live && c < CQ && iy >= 0 && iy < QH && ix >= 0 && ix < QW ? QAT(b, c, iy, ix) : 0.0;
-            }
         barrier(); // the previous step's products are done with shared memory
 
         // A g A^T, A = [1 0; 1 1; 1 -1; 0 -1]
@@ -143,6 +147,7 @@ void main()
             put((4 * y + 3) * Q_PITCH + qAt, v[y][1] - v[y][3]);
         }
         barrier();
+        if (s0 + KT < tEnd) load(s0 + KT, tEnd, tilesX, tilesPerImage, m0 + r, n0 + r, k, g, d);
 
         // Tiles past the split's end add zeros.
         for (int kk = 0; kk < KT; kk++)

@@ -5,10 +5,10 @@
 // with d the tile's 4 x 4 input patch, g the 3 x 3 kernel of (co, ci), * elementwise: 16 multiplications per tile and
 // channel pair where the direct sum takes 36. The weight arrives transformed (conv2d.winograd_weight.comp, u = G g G^T).
 // A workgroup of 256 invocations computes 32 tiles (TX across, 32 / TX down: 16 x 8 or 32 x 4 output pixels) of one
-// image for 32 output channels. Input channels go in chunks of 8: each invocation transforms one channel's patch of
-// one tile into shared memory, the workgroup stages the chunk's transformed weights, and then the 16 elements are 16
-// independent products [32 tiles x 8 channels] x [8 channels x 32 output channels], one per 16 invocations, each
-// invocation accumulating 8 tiles x 8 output channels of its element. At the end the sums go back through shared
+// image for 32 output channels. Input channels go in chunks of 8, read into registers a chunk ahead: each invocation
+// transforms one channel's patch of one tile into shared memory, the workgroup stages the chunk's transformed weights,
+// and then the 16 elements are 16 independent products [32 tiles x 8 channels] x [8 channels x 32 output channels],
+// one per 16 invocations, each invocation accumulating 8 tiles x 8 output channels of its element. At the end the sums go back through shared
 // memory, half the output channels at a time, for the output transform, bias and activation. The sums run in another
 // order than the direct kernel's, with the transforms' roundings: the agreement with it is that of f32 sums, about
 // 1e-6 of the largest value. f16 activations (the .f16 variant, storage.glsl) are widened to f32 as they are read.
@@ -65,6 +65,24 @@ shared vec4 sm[(U_BASE + 16 * U_PITCH) / 4];
 void put(int i, float v) { sm[i >> 2][i & 3] = v; }
 float get(int i) { return sm[i >> 2][i & 3]; }
 
+// Chunk c0's input patch of this invocation's channel and tile (zero outside the image and past Cin), and its share of
+// the chunk's weights: 16 elements x 8 channels x 8 vec4 of output channels, 4 vec4 per invocation.
+void load(int c0, int b, int tid, int tc, int iy0, int ix0, int co0, out float d[4][4], out vec4 uv[4])
+{
+    const int ci = c0 + tc;
+    for (int r = 0; r < 4; r++)
+        for (int q = 0; q < 4; q++)
+        {
+            const int iy = iy0 + r, ix = ix0 + q;
+            d[r][q] = ci < CIN && iy >= 0 && iy < H && ix >= 0 && ix < W ? XAT(b, ci, iy, ix) : 0.0;
+        }
+    for (int i = 0; i < 4; i++)
+    {
+        const int j = tid + 256 * i, ue = j >> 6, k = (j >> 3) & 7, q = j & 7;
+        uv[i] = u[((ue * CIP + c0 + k) * COP + co0) / 4 + q];
+    }
+}
+
 void main()
 {
     const int TY = TILES / TX;
@@ -85,24 +103,13 @@ void main()
         acc[i][1] = vec4(0.0);
     }
 
+    // Chunk c0's patch and weights go into registers one chunk ahead: their global reads overlap the previous chunk's
+    // products.
+    float d[4][4];
+    vec4 uv[4];
+    load(0, b, tid, tc, iy0, ix0, co0, d, uv);
     for (int c0 = 0; c0 < CIN; c0 += KC)
     {
-        // The global reads come before the barrier, so they overlap the other invocations' products.
-        const int ci = c0 + tc;
-        float d[4][4];
-        for (int r = 0; r < 4; r++)
-            for (int q = 0; q < 4; q++)
-            {
-                const int iy = iy0 + r, ix = ix0 + q;
-                d[r][q] = ci < CIN && iy >= 0 && iy < H && ix >= 0 && ix < W ? XAT(b, ci, iy, ix) : 0.0;
-            }
-        // The chunk's weights: 16 elements x 8 channels x 8 vec4 of output channels, 4 vec4 per invocation.
-        vec4 uv[4];
-        for (int i = 0; i < 4; i++)
-        {
-            const int j = tid + 256 * i, ue = j >> 6, k = (j >> 3) & 7, q = j & 7;
-            uv[i] = u[((ue * CIP + c0 + k) * COP + co0) / 4 + q];
-        }
         barrier(); // the previous chunk's products are done with shared memory
 
         // v = B^T d B, B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]
@@ -128,6 +135,7 @@ void main()
             sm[(U_BASE + ue * U_PITCH + k * BCO) / 4 + q] = uv[i];
         }
         barrier();
+        if (c0 + KC < CIN) load(c0 + KC, b, tid, tc, iy0, ix0, co0, d, uv);
 
         // Channels past Cin add zeros: their patches are zero and their weights too (CIP padding).
         for (int k = 0; k < KC; k++)
