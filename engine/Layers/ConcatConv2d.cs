@@ -6,8 +6,8 @@ namespace Kiln.Layers;
 /// A <see cref="Conv2d"/> (groups 1) whose input is the channel concatenation of two tensors, either or both upsampled
 /// by nearest neighbour on the way in: what the compiler's fusion pass makes of a UNet decoder's
 /// <c>Conv2d(Concat(Upsample(x), skip))</c>, when the concatenation feeds only the convolution.
-/// Its kernel (the ".concat" variant of an entry that has one, <see cref="IConv2dForward.ReadsConcat"/>: the direct
-/// kernel, the tensor-core patch kernel) reads every input channel from its own tensor, so neither the concatenation
+/// Its kernel (the ".concat" variant of an entry that has one, <see cref="IConv2dForward.ReadsConcat"/>: the direct,
+/// tiled, Winograd and tensor-core patch kernels) reads every input channel from its own tensor, so neither the concatenation
 /// nor the upsampled tensor is ever written and read back. Where no such entry takes the layer (texel reads, the default
 /// on CPU devices; a shape only other kernels take) it writes the concatenation to a transient and runs the plain
 /// convolution. Either way the values that reach the arithmetic are the unfused ones. In a training plan the weight
