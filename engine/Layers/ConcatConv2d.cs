@@ -7,12 +7,12 @@ namespace Kiln.Layers;
 /// by nearest neighbour on the way in: what the compiler's fusion pass makes of a UNet decoder's
 /// <c>Conv2d(Concat(Upsample(x), skip))</c>, when the concatenation feeds only the convolution.
 /// Its kernel (the ".concat" variant of an entry that has one, <see cref="IConv2dForward.ReadsConcat"/>: the direct,
-/// tiled, Winograd and tensor-core patch kernels) reads every input channel from its own tensor, so neither the concatenation
+/// tiled, Winograd and both tensor-core kernels) reads every input channel from its own tensor, so neither the concatenation
 /// nor the upsampled tensor is ever written and read back. Where no such entry takes the layer (texel reads, the default
 /// on CPU devices; a shape only other kernels take) it writes the concatenation to a transient and runs the plain
 /// convolution. Either way the values that reach the arithmetic are the unfused ones. In a training plan the weight
 /// gradient reads both inputs the same way, through the ".concat" variant of its kernel where the registry's (or the
-/// tuner's) has one (<see cref="ConvWeightGrad.EmitConcat"/>: the tiled, Winograd and tensor-core patch kernels, the GPU's); else
+/// tuner's) has one (<see cref="ConvWeightGrad.EmitConcat"/>: the tiled, Winograd and both tensor-core kernels, the GPU's); else
 /// it reads the concatenation the forward wrote, or one the gradient rule writes just before it (so it is not kept from
 /// the forward pass to the backward one). The input gradient is the concatenation's, split into its inputs' gradients
 /// as the unfused concat (and upsample) would. Exists only in compiled plans (no receptive step).

@@ -18,6 +18,7 @@
 // Shared memory: 4 * (BM + BN) * (BK + 8) + 4 * SG_M * SG_N * S * S bytes. Registers: at most 16 values of A and 64
 // of B per invocation (the host picks only tiles within them: Conv2dWeightGradCoopMat.Fits).
 // Bindings: 0 a [N,C1,AH,AW] (act_t)  1 q [N,C2,QH,QW] (act_t)  2 out [splits, C1, C2 * KH * KW] (float)
+//           3 x2 (the .concat variant: q is the first part of a concatenation, include/concat_reads.glsl)
 // Specialization: 0 KH, 1 KW, 2 SH, 3 SW, 4 PH, 5 PW, 6 DH, 7 DW, 8 SG_M, 9 SG_N, 10 S, 11 SGS,
 //                 12 K_PER_SPLIT (0 = no split)
 // Push constants: n, c1, c2, ah, aw, qh, qw
@@ -63,6 +64,12 @@ const int B_PER = BN / ROWS;    // B rows per invocation
 layout(std430, binding = 0) readonly buffer A { act_t a[]; };
 layout(std430, binding = 1) readonly buffer Q { act_t q[]; };
 layout(std430, binding = 2) writeonly buffer Out { float outv[]; };
+#if KILN_CONCAT_READS
+// Variant *.concat (include/concat_reads.glsl): q is the concatenation of q and x2 (binding 3), upsampled as it is read.
+#define KILN_CONCAT_X q
+#define KILN_CONCAT_BINDING 3
+#include "concat_reads.glsl"
+#endif
 
 layout(push_constant) uniform P { int n, c1, c2, ah, aw, qh, qw; } p;
 
@@ -101,7 +108,11 @@ void load(int k0, int kEnd, int m0, int n0, int tid)
         const int c2 = nn / (KH * KW), t = nn % (KH * KW), ky = t / KW, kx = t % KW;
         const int iy = iy0 + ky * DH, ix = ix0 + kx * DW;
         const bool ok = live && nn < N2 && iy >= 0 && iy < p.qh && ix >= 0 && ix < p.qw;
+#if KILN_CONCAT_READS
+        const act_t v = ok ? kiln_concat_read(b, c2, iy, ix, p.c2, p.qh, p.qw) : act_t(0.0);
+#else
         const act_t v = q[ok ? qBase + c2 * QHW + iy * p.qw + ix : 0];
+#endif
         bReg[j] = ok ? v : act_t(0.0);
     }
 }

@@ -19,6 +19,7 @@
 // are 32-bit; the host checks).
 // Bindings: 0 x [N,Cin,H,W] (act_t)  1 w [Cout,Cin,KH,KW] (float)  2 bias [Cout] (float; unused when HAS_BIAS=0)
 //           3 y [N,Cout,OH,OW] (act_t)
+//           4 x2 (the .concat variant: x is the first part of a concatenation, include/concat_reads.glsl)
 // Specialization: 0 KH, 1 KW, 2 SH, 3 SW, 4 PH, 5 PW, 6 DH, 7 DW, 8 HAS_BIAS, 9 ACT, 10 SLOPE (float), 11 SG_M, 12 SG_N,
 //                 13 S (the matrices' size), 14 SGS (the subgroup size)
 // Push constants: n, cin, cout, h, w, oh, ow
@@ -69,6 +70,10 @@ layout(std430, binding = 0) readonly buffer X { act_t x[]; };
 layout(std430, binding = 1) readonly buffer Wt { float w[]; };
 layout(std430, binding = 2) readonly buffer B { float bias[]; };
 layout(std430, binding = 3) writeonly buffer Y { act_t y[]; };
+#if KILN_CONCAT_READS
+// Variant *.concat (include/concat_reads.glsl): x concatenated with x2, upsampled as the im2col tile is gathered.
+#include "concat_reads.glsl"
+#endif
 
 layout(push_constant) uniform P { int n, cin, cout, h, w, oh, ow; } p;
 
@@ -84,6 +89,9 @@ shared float Cs[SG_M * SG_N * C_SIZE];  // one staging tile per subgroup
 // masks are 0 for a column past the last pixel, so that column reads zeros.
 int colOffset[COLS_MAX];
 uint colRows[COLS_MAX], colCols[COLS_MAX];
+#if KILN_CONCAT_READS
+int colImage[COLS_MAX], colY[COLS_MAX], colX[COLS_MAX]; // the window's image and top-left input pixel
+#endif
 
 // One reduction step's tiles pass through registers: loaded from global memory before the previous step's products
 // (the loads are in flight while the tensor cores work), written to shared memory after them. Loads are
@@ -118,7 +126,11 @@ void load(int k0, int m0, int tid)
         [[unroll]] for (int j = 0; j < COLS; j++)
         {
             const bool inside = k < K && ((colRows[j] >> ky) & (colCols[j] >> kx) & 1u) != 0u;
+#if KILN_CONCAT_READS
+            const act_t v = inside ? kiln_concat_read(colImage[j], ci, colY[j] + ky * DH, colX[j] + kx * DW, p.cin, H, W) : act_t(0.0);
+#else
             const act_t v = x[inside ? colOffset[j] + rowOffset : 0];
+#endif
             bReg[rr * COLS + j] = inside ? v : act_t(0.0);
         }
     }
@@ -159,6 +171,9 @@ void main()
             const int b = np / HW, pix = np % HW, oy = pix / OW, ox = pix % OW;
             const int iy0 = oy * SH - PH, ix0 = ox * SW - PW;
             colOffset[j] = (b * p.cin * p.h + iy0) * p.w + ix0;
+#if KILN_CONCAT_READS
+            colImage[j] = b; colY[j] = iy0; colX[j] = ix0;
+#endif
             [[unroll]] for (int ky = 0; ky < KH; ky++)
                 if (iy0 + ky * DH >= 0 && iy0 + ky * DH < p.h) colRows[j] |= 1u << ky;
             [[unroll]] for (int kx = 0; kx < KW; kx++)

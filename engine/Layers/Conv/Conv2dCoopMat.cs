@@ -27,6 +27,7 @@ internal sealed class Conv2dCoopMat : CooperativeMatrixEntry, IConv2dForward
     public int Priority => 10;
 
     public bool Supports(DeviceInfo device) => CooperativeMatrixKernels.Usable(device) && Tiles(device, 1).Any();
+    public bool ReadsConcat => true;
 
     /// <summary>Output channels from which the tensor-core tile beats the direct kernel at any size (measured, H100).</summary>
     internal const int WideChannels = 96;

@@ -19,6 +19,7 @@ internal sealed class Conv2dWeightGradCoopMat : CooperativeMatrixEntry, IConv2dW
     public int Priority => 20;
 
     public bool Supports(DeviceInfo device) => CooperativeMatrixKernels.Usable(device) && Tiles(device, 16).Any();
+    public bool ReadsConcat => true;
 
     public bool Accepts(ConvAttributes a, Shape plain, Shape shifted) =>
         a.Groups == 1 && plain[1] >= 16 && (long)plain[0] * plain[2] * plain[3] <= int.MaxValue;

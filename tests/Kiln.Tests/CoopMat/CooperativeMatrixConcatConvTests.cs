@@ -11,8 +11,8 @@ namespace Kiln.Tests.CoopMat;
 /// Fp16 with <see cref="Conv2dCoopMatPatch"/> named is bit-identical to the unfused plan (the same kernel reading the
 /// written concatenation: the same values staged) and within <see cref="Tolerances.F16Storage"/> of the Fp32 run. Channel
 /// counts that are not multiples of the 16-channel step, the concatenation's seam inside a step, edge tiles. In a training
-/// plan the tensor-core weight gradient reads both inputs too (conv2d.bwd_weight_coopmat_patch.concat), bit for bit the
-/// unfused plan's gradients.
+/// plan the tensor-core weight gradient reads both inputs too (conv2d.bwd_weight_coopmat_patch.concat, and for a layer
+/// past the patch kernels' span the im2col kernels' .concat), bit for bit the unfused plan's gradients.
 /// </summary>
 public sealed class CooperativeMatrixConcatConvTests : CooperativeMatrixTest
 {
@@ -75,6 +75,33 @@ public sealed class CooperativeMatrixConcatConvTests : CooperativeMatrixTest
         var plain = Graph.ConcatConvFusionTests.Train(net, shapes, false, Precision.Fp16, prefer, out _);
         var kernels = plan.Dispatches.Select(d => d.Kernel).ToList();
         Assert.That(kernels, Does.Contain("conv2d/conv2d.bwd_weight_coopmat_patch.concat.f16").And.Contain("conv2d/conv2d.fwd_coopmat_patch.concat.f16"),
+            string.Join(", ", kernels));
+        Assert.That(plan.Dispatches.SelectMany(d => d.Writes).Where(v => v.StartsWith("conv.concat", StringComparison.Ordinal)), Is.Empty,
+            "the concatenation is never written");
+        foreach (var (name, values) in plain) Assert.That(fused[name], Is.EqualTo(values).AsCollection, name);
+    }
+
+    /// <summary>A 7x7 layer (past the patch kernels' span: the im2col kernels take it) trained on a concatenation: the
+    /// forward and the weight gradient read both inputs (their .concat variants), bit for bit the unfused plan.</summary>
+    [Test]
+    public void Training_TheIm2colKernelsReadBothInputs_AsTheUnfusedPlan()
+    {
+        const int n = 2, h = 6, w = 5;
+        var net = new Network();
+        var up = net.Add(new Upsample(2), "up", net.Input("a"));
+        var cat = net.Add(new Concat(), "cat", up, net.Input("b"));
+        var y = net.Add(new Conv2d(20 + 9, 24, 7, padding: 3), "conv", cat);
+        net.Output(y, "y");
+        net.SetLoss(new MseLoss(), y, net.Input("target"));
+        var shapes = new Dictionary<string, Shape>
+        {
+            ["a"] = new(n, 20, h, w), ["b"] = new(n, 9, 2 * h, 2 * w), ["target"] = new(n, 24, 2 * h, 2 * w),
+        };
+        const string prefer = nameof(Conv2dCoopMat) + "," + nameof(Conv2dWeightGradCoopMat);
+        var fused = Graph.ConcatConvFusionTests.Train(net, shapes, true, Precision.Fp16, prefer, out var plan);
+        var plain = Graph.ConcatConvFusionTests.Train(net, shapes, false, Precision.Fp16, prefer, out _);
+        var kernels = plan.Dispatches.Select(d => d.Kernel).ToList();
+        Assert.That(kernels, Does.Contain("conv2d/conv2d.fwd_coopmat.concat.f16").And.Contain("conv2d/conv2d.bwd_weight_coopmat.concat.f16"),
             string.Join(", ", kernels));
         Assert.That(plan.Dispatches.SelectMany(d => d.Writes).Where(v => v.StartsWith("conv.concat", StringComparison.Ordinal)), Is.Empty,
             "the concatenation is never written");

@@ -105,6 +105,18 @@ public sealed class CooperativeMatrixSpirvTests
                 ["low"] = new Shape(2, 64, 24, 24), ["skip"] = new Shape(2, 32, 48, 48), ["t"] = new Shape(2, 64, 48, 48),
             }, true);
         }
+        // A 7x7 layer on a concatenation, trained: the im2col kernels' .concat variants.
+        {
+            var net = new Network();
+            var cat = net.Add(new Concat(), "cat", net.Add(new Upsample(2), "up", net.Input("low")), net.Input("skip"));
+            var y = net.Add(new Conv2d(48, 32, 7, padding: 3), "conv", cat);
+            net.Output(y, "y");
+            net.SetLoss(new MseLoss(), y, net.Input("t"));
+            yield return (net, new Dictionary<string, Shape>
+            {
+                ["low"] = new Shape(2, 32, 12, 12), ["skip"] = new Shape(2, 16, 24, 24), ["t"] = new Shape(2, 32, 24, 24),
+            }, true);
+        }
         // MatMul of two activations, batched (linear.gemm_coopmat.batched).
         {
             var net = new Network();
@@ -124,7 +136,8 @@ public sealed class CooperativeMatrixSpirvTests
         var modules = Kernels().Select(c => ((KernelSpec)c.Arguments[0]!).Module.Replace(".f16", "").Replace(".b_act", "").Replace(".c_float", "")).ToHashSet();
         Assert.That(modules, Is.SupersetOf(new[] { "conv2d/conv2d.fwd_coopmat", "conv2d/conv2d.fwd_coopmat_patch", "conv2d/conv2d.bwd_weight_coopmat",
             "conv2d/conv2d.bwd_weight_coopmat_patch", "linear/linear.gemm_coopmat", "mlp/mlp.coopmat.fwd", "mlp/mlp.coopmat.bwd",
-            "conv2d/conv2d.fwd_coopmat_patch.concat", "conv2d/conv2d.bwd_weight_coopmat_patch.concat", "linear/linear.gemm_coopmat.batched" }));
+            "conv2d/conv2d.fwd_coopmat_patch.concat", "conv2d/conv2d.bwd_weight_coopmat_patch.concat", "linear/linear.gemm_coopmat.batched", "conv2d/conv2d.fwd_coopmat.concat",
+            "conv2d/conv2d.bwd_weight_coopmat.concat" }));
     }
 
     [TestCaseSource(nameof(Kernels))]
