@@ -54,54 +54,38 @@ public sealed class CooperativeMatrixConcatConvTests : CooperativeMatrixTest
         F16StorageCheck.Close(fused, f32, Tolerances.F16Storage, "against f32");
     }
 
-    [TestCase(20, 9, 2, true)]
-    [TestCase(9, 20, 3, false)]
-    public void Training_ThePatchWeightGradientReadsBothInputs_AsTheUnfusedPlan(int lowChannels, int skipChannels, int scale, bool upFirst)
+    /// <summary>The tensor-core kernel families a training plan's concat-reading conv runs with, named: the patch kernels
+    /// (3x3), and the im2col ones (a 7x7 layer, past the patch kernels' span).</summary>
+    static IEnumerable<TestCaseData> TrainingCases()
+    {
+        string[] patch = { nameof(Conv2dCoopMatPatch), nameof(Conv2dWeightGradCoopMatPatch) }, im2col = { nameof(Conv2dCoopMat), nameof(Conv2dWeightGradCoopMat) };
+        yield return new TestCaseData(20, 9, 2, true, 3, patch, "coopmat_patch").SetArgDisplayNames("patch_up_first");
+        yield return new TestCaseData(9, 20, 3, false, 3, patch, "coopmat_patch").SetArgDisplayNames("patch_up_last_scale3");
+        yield return new TestCaseData(20, 9, 2, true, 7, im2col, "coopmat").SetArgDisplayNames("im2col_7x7");
+    }
+
+    /// <summary>In a training plan the forward and the weight gradient read both inputs (their .concat variants), bit for
+    /// bit the unfused plan's loss and gradients, and the concatenation is never written.</summary>
+    [TestCaseSource(nameof(TrainingCases))]
+    public void Training_BothPassesReadBothInputs_AsTheUnfusedPlan(int lowChannels, int skipChannels, int scale, bool upFirst, int kernel,
+        string[] prefer, string family)
     {
         const int n = 2, h = 5, w = 7;
         var net = new Network();
         var up = net.Add(new Upsample(scale), "up", net.Input("a"));
         var b = net.Input("b");
         var cat = upFirst ? net.Add(new Concat(), "cat", up, b) : net.Add(new Concat(), "cat", b, up);
-        var y = net.Add(new ReLU(), "relu", net.Add(new Conv2d(lowChannels + skipChannels, 24, 3, padding: 1), "conv", cat));
+        var y = net.Add(new ReLU(), "relu", net.Add(new Conv2d(lowChannels + skipChannels, 24, kernel, padding: kernel / 2), "conv", cat));
         net.Output(y, "y");
         net.SetLoss(new MseLoss(), y, net.Input("target"));
         var shapes = new Dictionary<string, Shape>
         {
             ["a"] = new(n, lowChannels, h, w), ["b"] = new(n, skipChannels, h * scale, w * scale), ["target"] = new(n, 24, h * scale, w * scale),
         };
-        const string prefer = nameof(Conv2dCoopMatPatch) + "," + nameof(Conv2dWeightGradCoopMatPatch);
-        var fused = Graph.ConcatConvFusionTests.Train(net, shapes, true, Precision.Fp16, prefer, out var plan);
-        var plain = Graph.ConcatConvFusionTests.Train(net, shapes, false, Precision.Fp16, prefer, out _);
+        var fused = Graph.ConcatConvFusionTests.Train(net, shapes, true, Precision.Fp16, string.Join(",", prefer), out var plan);
+        var plain = Graph.ConcatConvFusionTests.Train(net, shapes, false, Precision.Fp16, string.Join(",", prefer), out _);
         var kernels = plan.Dispatches.Select(d => d.Kernel).ToList();
-        Assert.That(kernels, Does.Contain("conv2d/conv2d.bwd_weight_coopmat_patch.concat.f16").And.Contain("conv2d/conv2d.fwd_coopmat_patch.concat.f16"),
-            string.Join(", ", kernels));
-        Assert.That(plan.Dispatches.SelectMany(d => d.Writes).Where(v => v.StartsWith("conv.concat", StringComparison.Ordinal)), Is.Empty,
-            "the concatenation is never written");
-        foreach (var (name, values) in plain) Assert.That(fused[name], Is.EqualTo(values).AsCollection, name);
-    }
-
-    /// <summary>A 7x7 layer (past the patch kernels' span: the im2col kernels take it) trained on a concatenation: the
-    /// forward and the weight gradient read both inputs (their .concat variants), bit for bit the unfused plan.</summary>
-    [Test]
-    public void Training_TheIm2colKernelsReadBothInputs_AsTheUnfusedPlan()
-    {
-        const int n = 2, h = 6, w = 5;
-        var net = new Network();
-        var up = net.Add(new Upsample(2), "up", net.Input("a"));
-        var cat = net.Add(new Concat(), "cat", up, net.Input("b"));
-        var y = net.Add(new Conv2d(20 + 9, 24, 7, padding: 3), "conv", cat);
-        net.Output(y, "y");
-        net.SetLoss(new MseLoss(), y, net.Input("target"));
-        var shapes = new Dictionary<string, Shape>
-        {
-            ["a"] = new(n, 20, h, w), ["b"] = new(n, 9, 2 * h, 2 * w), ["target"] = new(n, 24, 2 * h, 2 * w),
-        };
-        const string prefer = nameof(Conv2dCoopMat) + "," + nameof(Conv2dWeightGradCoopMat);
-        var fused = Graph.ConcatConvFusionTests.Train(net, shapes, true, Precision.Fp16, prefer, out var plan);
-        var plain = Graph.ConcatConvFusionTests.Train(net, shapes, false, Precision.Fp16, prefer, out _);
-        var kernels = plan.Dispatches.Select(d => d.Kernel).ToList();
-        Assert.That(kernels, Does.Contain("conv2d/conv2d.fwd_coopmat.concat.f16").And.Contain("conv2d/conv2d.bwd_weight_coopmat.concat.f16"),
+        Assert.That(kernels, Does.Contain($"conv2d/conv2d.fwd_{family}.concat.f16").And.Contain($"conv2d/conv2d.bwd_weight_{family}.concat.f16"),
             string.Join(", ", kernels));
         Assert.That(plan.Dispatches.SelectMany(d => d.Writes).Where(v => v.StartsWith("conv.concat", StringComparison.Ordinal)), Is.Empty,
             "the concatenation is never written");
