@@ -217,6 +217,39 @@ public sealed class ConcatConvFusionTests : GpuTest
         finally { Directory.Delete(dir, true); }
     }
 
+    /// <summary>
+    /// Only one of the concatenation's inputs needs a gradient (the other is a network input, and input gradients are
+    /// off): the split writes that one alone, and the gradients of the layer before it are the unfused plan's, bit for bit.
+    /// </summary>
+    [Test]
+    public void TrainingPlans_OneInputWithoutAGradient_MatchTheUnfusedPlan()
+    {
+        var net = new Network();
+        var low = net.Add(new Conv2d(3, 5, 3, padding: 1), "pre", net.Input("a"));
+        var cat = net.Add(new Concat(), "cat", net.Add(new Upsample(2), "up", low), net.Input("b"));
+        var y = net.Add(new Conv2d(7, 16, 3, padding: 1), "conv", cat);
+        net.Output(y, "y");
+        net.SetLoss(new MseLoss(), y, net.Input("target"));
+        var shapes = new Dictionary<string, Shape> { ["a"] = new(N, 3, H, W), ["b"] = new(N, 2, 2 * H, 2 * W), ["target"] = new(N, 16, 2 * H, 2 * W) };
+        Dictionary<string, float[]> Step(bool fuse)
+        {
+            using var compiled = net.Compile(Context, new CompileOptions
+            {
+                InputShapes = shapes, Training = true, LearningRate = 0, Fuse = fuse, TexelReads = false,
+                PreferKernels = new[] { "Conv2dWeightGradTiled" },
+            });
+            Assert.That(compiled.Plan.Dispatches.Any(d => d.Kernel.EndsWith(".concat", StringComparison.Ordinal)), Is.EqualTo(fuse));
+            foreach (var (name, shape) in shapes) compiled.SetInput(name, Input(name, shape));
+            foreach (var (name, t) in compiled.Parameters) t.Upload(Weight(t.Shape));
+            compiled.Run();
+            return compiled.Gradients.ToDictionary(kv => kv.Key, kv => kv.Value.ToArray());
+        }
+        var fused = Step(true);
+        var plain = Step(false);
+        Assert.That(fused.Keys, Is.EquivalentTo(new[] { "pre.weight", "pre.bias", "conv.weight", "conv.bias" }));
+        foreach (var (name, values) in plain) Assert.That(fused[name], Is.EqualTo(values).AsCollection, name);
+    }
+
     /// <summary>The loss, the parameter gradients and the inputs' gradients of one training step at learning rate 0.</summary>
     internal static Dictionary<string, float[]> Train(Network net, Dictionary<string, Shape> shapes, bool fuse, Precision precision, string? prefer,
         out PlanReport plan)
