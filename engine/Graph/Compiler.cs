@@ -54,6 +54,7 @@ internal static class Compiler
             list = FuseMlps(list, net, fusedInto, m => options.FuseMlp == true || mlpNamed || FusedMlp.Preferred(m, device));
         if (options.Fuse) list = FuseUpsampleConcats(list, net);
         if (options.Fuse) list = FuseConcatConvs(list, net);
+        if (options.Fuse && !options.Training) list = FuseConvPools(list, net, fusedInto);
         // The compiled node that computes a network node (an activation folded into its producer is computed there).
         CNode Final(Node n) => fusedInto.TryGetValue(cnodes[n], out var p) ? p : cnodes[n];
 
@@ -298,6 +299,32 @@ internal static class Compiler
     /// nearest-neighbour) used nowhere else becomes a <see cref="ConcatConv2d"/> reading both inputs itself: the
     /// concatenation is not written in the forward pass where its kernel can read them (see there).
     /// </summary>
+    /// <summary>
+    /// In an inference plan, a 2x2, stride-2 MaxPool2d whose input is a Conv2d (with its folded activation) used nowhere
+    /// else, neither a named output nor the loss, becomes a <see cref="ConvPool2d"/>: the convolution's kernel takes the
+    /// maxima, and its unpooled output is not written where that kernel can (see there).
+    /// </summary>
+    static List<CNode> FuseConvPools(List<CNode> list, Network net, Dictionary<CNode, CNode> fusedInto)
+    {
+        var uses = list.SelectMany(c => c.Inputs).GroupBy(i => i).ToDictionary(g => g.Key, g => g.Count());
+        var named = net.Outputs.Select(o => o.Node).Append(net.Loss).Where(n => n != null).ToHashSet();
+        var removed = new HashSet<CNode>();
+        foreach (var c in list)
+        {
+            if (c.Layer is not MaxPool2d pool || c.Replacement != null || c.Fused != Activation.None || pool.KernelSize != (2, 2) || pool.Stride != (2, 2))
+                continue;
+            var src = c.Inputs[0];
+            if (src.Layer is not Conv2d conv || src.Replacement != null || named.Contains(src.Source) || uses[src] != 1
+                || fusedInto.Values.Contains(src) && named.Overlaps(fusedInto.Where(kv => kv.Value == src).Select(kv => kv.Key.Source)))
+                continue;
+            c.Replacement = new ConvPool2d(conv, src.Name, src.Fused, src.FusedSlope, pool);
+            c.Inputs = src.Inputs;
+            removed.Add(src);
+            foreach (var (k, v) in fusedInto.ToList()) if (v == src) fusedInto[k] = c;
+        }
+        return removed.Count == 0 ? list : list.Where(c => !removed.Contains(c)).ToList();
+    }
+
     static List<CNode> FuseConcatConvs(List<CNode> list, Network net)
     {
         var uses = list.SelectMany(c => c.Inputs).GroupBy(i => i).ToDictionary(g => g.Key, g => g.Count());

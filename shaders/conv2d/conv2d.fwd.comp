@@ -4,7 +4,7 @@
 // device this beats shared-memory tiles; the GPU tier adds tiled variants). Activations are act_t (storage.glsl: f16 in
 // the .f16 variant), weights and bias float; accumulation is f32.
 // Bindings: 0 x [N,Cin,H,W] (act_t)  1 w [Cout,Cin/groups,KH,KW] (float)  2 bias [Cout] (float; unused when HAS_BIAS=0)
-//           3 y [N,Cout,OH,OW] (act_t)
+//           3 y [N,Cout,OH,OW] (act_t; the .pool variant: [N,Cout,OH/2,OW/2])
 // Specialization: 0 KH, 1 KW, 2 SH, 3 SW, 4 PH, 5 PW, 6 DH, 7 DW, 8 GROUPS, 9 HAS_BIAS, 10 ACT, 11 SLOPE (float),
 //                 12 CIN, 13 COUT, 14 H, 15 W, 16 OH, 17 OW (0 = from push constants), 18 PX_BLOCK,
 //                 19 CO_BLOCK (1..16)
@@ -65,6 +65,15 @@ layout(std430, binding = 3) writeonly buffer Y { act_t y[]; };
 
 layout(push_constant) uniform P { int n, cin, cout, h, w, oh, ow; } p;
 
+#if KILN_POOL
+// Variant *.pool (include/pool_epilogue.glsl): the invocation of an even row computes that row and the next, and writes
+// the 2 x 2 maxima of its PX_BLOCK (even) columns; the odd rows' invocations have nothing to do.
+#include "pool_epilogue.glsl"
+#define POOL_ROWS 2
+#else
+#define POOL_ROWS 1
+#endif
+
 #if KILN_CONCAT_READS
 // Variant *.concat (include/concat_reads.glsl): x concatenated with x2, upsampled on the way in. GROUPS = 1.
 #include "concat_reads.glsl"
@@ -90,62 +99,88 @@ void main()
     const int co0 = (nb % coBlocks) * CO_BLOCK;
 
     const int cinG = CIN / GROUPS, coutG = COUT / GROUPS;
-    float acc[CO_MAX][PX_MAX];
+#if KILN_POOL
+    if ((oy & 1) != 0) return;
+    float pooled[CO_MAX][PX_MAX / 2];
     for (int i = 0; i < CO_BLOCK; i++)
-        for (int j = 0; j < PX_BLOCK; j++) acc[i][j] = 0.0;
-
-    // A CO_BLOCK never straddles groups when coutG is a multiple of CO_BLOCK; otherwise each channel
-    // finds its own group (slower path, small grouped layers only).
-    const int g = min(co0, COUT - 1) / coutG;
-    const bool sameGroup = GROUPS == 1 || (min(co0 + CO_BLOCK, COUT) - 1) / coutG == g;
-    for (int ci = 0; ci < cinG; ci++)
+        for (int j = 0; j < PX_BLOCK / 2; j++) pooled[i][j] = -1.0 / 0.0;
+#endif
+    float acc[CO_MAX][PX_MAX];
+    // Output row oy (and under .pool the next one too).
+    for (int row = oy; row < oy + POOL_ROWS; row++)
     {
-        for (int ky = 0; ky < KH; ky++)
+        for (int i = 0; i < CO_BLOCK; i++)
+            for (int j = 0; j < PX_BLOCK; j++) acc[i][j] = 0.0;
+
+        // A CO_BLOCK never straddles groups when coutG is a multiple of CO_BLOCK; otherwise each channel
+        // finds its own group (slower path, small grouped layers only).
+        const int g = min(co0, COUT - 1) / coutG;
+        const bool sameGroup = GROUPS == 1 || (min(co0 + CO_BLOCK, COUT) - 1) / coutG == g;
+        for (int ci = 0; ci < cinG; ci++)
         {
-            const int iy = oy * SH - PH + ky * DH;
-            if (iy < 0 || iy >= H) continue;
-            for (int kx = 0; kx < KW; kx++)
+            for (int ky = 0; ky < KH; ky++)
             {
-                float xv[PX_MAX];
-                for (int j = 0; j < PX_BLOCK; j++)
+                const int iy = row * SH - PH + ky * DH;
+                if (iy < 0 || iy >= H) continue;
+                for (int kx = 0; kx < KW; kx++)
                 {
-                    const int ix = (ox0 + j) * SW - PW + kx * DW;
-                    xv[j] = 0.0;
-                    if (sameGroup && ix >= 0 && ix < W)
-                        xv[j] = XAT(b, g * cinG + ci, iy, ix);
-                }
-                for (int i = 0; i < CO_BLOCK; i++)
-                {
-                    const int co = co0 + i;
-                    if (co >= COUT) break;
-                    if (sameGroup)
+                    float xv[PX_MAX];
+                    for (int j = 0; j < PX_BLOCK; j++)
                     {
-                        const float wv = W(((co * cinG + ci) * KH + ky) * KW + kx);
-                        for (int j = 0; j < PX_BLOCK; j++) acc[i][j] += wv * xv[j];
+                        const int ix = (ox0 + j) * SW - PW + kx * DW;
+                        xv[j] = 0.0;
+                        if (sameGroup && ix >= 0 && ix < W)
+                            xv[j] = XAT(b, g * cinG + ci, iy, ix);
                     }
-                    else
+                    for (int i = 0; i < CO_BLOCK; i++)
                     {
-                        const int gi = co / coutG;
-                        const float wv = W(((co * cinG + ci) * KH + ky) * KW + kx);
-                        for (int j = 0; j < PX_BLOCK; j++)
+                        const int co = co0 + i;
+                        if (co >= COUT) break;
+                        if (sameGroup)
                         {
-                            const int ix = (ox0 + j) * SW - PW + kx * DW;
-                            if (ix >= 0 && ix < W) acc[i][j] += wv * XAT(b, gi * cinG + ci, iy, ix);
+                            const float wv = W(((co * cinG + ci) * KH + ky) * KW + kx);
+                            for (int j = 0; j < PX_BLOCK; j++) acc[i][j] += wv * xv[j];
+                        }
+                        else
+                        {
+                            const int gi = co / coutG;
+                            const float wv = W(((co * cinG + ci) * KH + ky) * KW + kx);
+                            for (int j = 0; j < PX_BLOCK; j++)
+                            {
+                                const int ix = (ox0 + j) * SW - PW + kx * DW;
+                                if (ix >= 0 && ix < W) acc[i][j] += wv * XAT(b, gi * cinG + ci, iy, ix);
+                            }
                         }
                     }
                 }
             }
         }
+        for (int i = 0; i < CO_BLOCK; i++)
+        {
+            const int co = co0 + i;
+            if (co >= COUT) break;
+            const float bv = HAS_BIAS != 0 ? bias[co] : 0.0;
+            for (int j = 0; j < PX_BLOCK; j++)
+            {
+                const int ox = ox0 + j;
+#if KILN_POOL
+                if (ox < OW) pooled[i][j / 2] = kiln_pool_max(pooled[i][j / 2], kiln_activate(acc[i][j] + bv, ACT, SLOPE));
+#else
+                if (ox < OW) y[((b * COUT + co) * OH + row) * OW + ox] = act_t(kiln_activate(acc[i][j] + bv, ACT, SLOPE));
+#endif
+            }
+        }
     }
+#if KILN_POOL
     for (int i = 0; i < CO_BLOCK; i++)
     {
         const int co = co0 + i;
         if (co >= COUT) break;
-        const float bv = HAS_BIAS != 0 ? bias[co] : 0.0;
-        for (int j = 0; j < PX_BLOCK; j++)
+        for (int j = 0; j < PX_BLOCK / 2; j++)
         {
-            const int ox = ox0 + j;
-            if (ox < OW) y[((b * COUT + co) * OH + oy) * OW + ox] = act_t(kiln_activate(acc[i][j] + bv, ACT, SLOPE));
+            const int px = ox0 / 2 + j;
+            if (2 * px < OW) y[((b * COUT + co) * (OH / 2) + oy / 2) * (OW / 2) + px] = act_t(pooled[i][j]);
         }
     }
+#endif
 }

@@ -21,7 +21,7 @@
 // 25.5 KiB). The registers hold at most UNITS_MAX patch units (8 channels of one pixel) per
 // invocation: the host picks only tiles within it (Conv2dCoopMatPatch.Fits).
 // Bindings: 0 x [N,Cin,H,W] (act_t)  1 wp [KH*KW, COP, CIP] (float16_t)  2 bias [Cout] (float; unused when HAS_BIAS=0)
-//           3 y [N,Cout,OH,OW] (act_t)
+//           3 y [N,Cout,OH,OW] (act_t; the .pool variant: [N,Cout,OH/2,OW/2], TN even)
 // Specialization: 0 KH, 1 KW, 2 PH, 3 PW (may be negative: a phase of a strided input gradient), 4 HAS_BIAS, 5 ACT,
 //                 6 SLOPE (float), 7 SG_M, 8 SG_N, 9 TN, 10 S (the matrices' size), 11 SGS (the subgroup size), 12 SH,
 //                 13 SW, 14 DH, 15 DW, 16 OSH, 17 OSW, 18 ORY, 19 ORX, 23 FULL_H, 24 FULL_W (the output phase)
@@ -37,6 +37,10 @@
 #include "kiln.glsl"
 #include "storage.glsl"
 #include "pack_f16.glsl"
+
+#if KILN_POOL
+#include "pool_epilogue.glsl"
+#endif
 
 #define TM 2            // accumulator rows per subgroup (S channels each)
 #define TN_MAX 4        // accumulator columns (output rows) per subgroup, at most
@@ -74,6 +78,7 @@ const int LDP = CK + 8;                    // f16 per patch pixel: 48 bytes, 16-
 const int Q = LDP / 8;                     // uvec4 per patch pixel
 const int BM = TM * S * SG_M;              // output channels per workgroup tile
 const int TH = TN * SG_N, TW = S;          // output rows and columns per workgroup tile
+const int POOL_PER = (S * S / 2 + SGS - 1) / SGS; // .pool: column pairs of an S x S block per lane
 const int PR = (TH - 1) * SH + (KH - 1) * DH + 1, PC = (TW - 1) * SW + (KW - 1) * DW + 1;
 const int PIXELS = PR * PC;                // patch pixels
 const int UNITS = PIXELS * (CK / 8);       // 16-byte units per patch and step
@@ -220,6 +225,42 @@ void main()
     // the accumulators; any other goes through the subgroups' staging tiles, element by element with bounds. The branch
     // is uniform in the workgroup, and so is every cooperative-matrix operation (lavapipe mishandles ones that only
     // some subgroups of a workgroup reach).
+#if KILN_POOL
+    // Variant *.pool (include/pool_epilogue.glsl): output rows 2k and 2k + 1 are accumulators j = 2k, 2k + 1 of one
+    // subgroup (TN even, tiles of even rows and S columns); each goes through the staging tile in turn, and the lanes
+    // keep the maxima of their column pairs between them, then write the pooled rows.
+    [[unroll]] for (int i = 0; i < TM; i++)
+        [[unroll]] for (int j = 0; j < TN; j += 2)
+        {
+            const int co0 = m0 + sgm * TM * S + i * S, oy = oy0 + sgn * TN + j;
+            float best[POOL_PER];
+            [[unroll]] for (int q = 0; q < POOL_PER; q++) best[q] = -1.0 / 0.0;
+            [[unroll]] for (int h2 = 0; h2 < 2; h2++)
+            {
+                coopmat<float, gl_ScopeSubgroup, S, S, gl_MatrixUseAccumulator> c = acc[i][j + h2];
+                if (ACT != ACT_NONE)
+                    for (int e = 0; e < c.length(); e++) c[e] = kiln_activate(c[e], ACT, SLOPE);
+                coopMatStore(c, Cs, uint(sg * S * LDC), uint(LDC), gl_CooperativeMatrixLayoutRowMajor);
+                subgroupMemoryBarrierShared();
+                subgroupBarrier();
+                [[unroll]] for (int q = 0; q < POOL_PER; q++)
+                {
+                    const int e = lane + q * SGS, r = e / (S / 2), pc = e % (S / 2);
+                    if (e < S * S / 2)
+                        best[q] = kiln_pool_max(kiln_pool_max(best[q], Cs[sg * S * LDC + r * LDC + 2 * pc]), Cs[sg * S * LDC + r * LDC + 2 * pc + 1]);
+                }
+                subgroupMemoryBarrierShared();
+                subgroupBarrier();
+            }
+            [[unroll]] for (int q = 0; q < POOL_PER; q++)
+            {
+                const int e = lane + q * SGS, r = e / (S / 2), pc = e % (S / 2), co = co0 + r, ox = ox0 + 2 * pc;
+                if (e < S * S / 2 && co < COUT && oy < OH && ox < OW)
+                    y[((b * COUT + co) * (OH / 2) + oy / 2) * (OW / 2) + ox / 2] = act_t(best[q]);
+            }
+        }
+    return;
+#endif
     const int osh = max(OSH, 1), osw = max(OSW, 1);
     const bool direct = osh == 1 && osw == 1 && OW % 8 == 0 && HW % 8 == 0 && m0 + BM <= COUT && ox0 + TW <= OW && oy0 + TH <= OH;
     const int FH = FULL_H != 0 ? FULL_H : OH, FW = FULL_W != 0 ? FULL_W : OW;

@@ -13,7 +13,7 @@
 // order than the direct kernel's, with the transforms' roundings: the agreement with it is that of f32 sums, about
 // 1e-6 of the largest value. f16 activations (the .f16 variant, storage.glsl) are widened to f32 as they are read.
 // Bindings: 0 x [N,Cin,H,W] (act_t)  1 u [16, CIP, COP] (float, conv2d.winograd_weight.comp)
-//           2 bias [Cout] (float; unused when HAS_BIAS=0)  3 y [N,Cout,OH,OW] (act_t)
+//           2 bias [Cout] (float; unused when HAS_BIAS=0)  3 y [N,Cout,OH,OW] (act_t; the .pool variant: [N,Cout,OH/2,OW/2])
 // Specialization: 0 PH, 1 PW, 2 HAS_BIAS, 3 ACT, 4 SLOPE (float), 5 CIN, 6 COUT, 7 H, 8 W, 9 OH, 10 OW,
 //                 11 TX (tiles across a workgroup: 8 or 16; any divisor of 32 works), 12 CIP (Cin padded to 8), 13 COP (Cout padded to 32)
 // Push constants: none
@@ -49,6 +49,12 @@ layout(std430, binding = 0) readonly buffer X { act_t x[]; };
 layout(std430, binding = 1) readonly buffer U { vec4 u[]; };
 layout(std430, binding = 2) readonly buffer B { float bias[]; };
 layout(std430, binding = 3) writeonly buffer Y { act_t y[]; };
+
+#if KILN_POOL
+// Variant *.pool (include/pool_epilogue.glsl): each 2 x 2 tile is a window of the max pool that follows; only its
+// maximum is written.
+#include "pool_epilogue.glsl"
+#endif
 
 #if KILN_CONCAT_READS
 // Variant *.concat (include/concat_reads.glsl): x concatenated with x2, upsampled as the patches are read.
@@ -177,6 +183,14 @@ void main()
                 t1[q] = m[1][q] - m[2][q] - m[3][q];
             }
             const float bv = HAS_BIAS != 0 ? bias[co] : 0.0;
+#if KILN_POOL
+            // The tile is the pool's window (OH and OW even: always whole).
+            float best = kiln_pool_max(-1.0 / 0.0, kiln_activate(t0[0] + t0[1] + t0[2] + bv, ACT, SLOPE));
+            best = kiln_pool_max(best, kiln_activate(t0[1] - t0[2] - t0[3] + bv, ACT, SLOPE));
+            best = kiln_pool_max(best, kiln_activate(t1[0] + t1[1] + t1[2] + bv, ACT, SLOPE));
+            best = kiln_pool_max(best, kiln_activate(t1[1] - t1[2] - t1[3] + bv, ACT, SLOPE));
+            y[((b * COUT + co) * (OH / 2) + oy / 2) * (OW / 2) + ox / 2] = act_t(best);
+#else
             const int at = ((b * COUT + co) * OH + oy) * OW + ox;
             y[at] = act_t(kiln_activate(t0[0] + t0[1] + t0[2] + bv, ACT, SLOPE));
             if (ox + 1 < OW) y[at + 1] = act_t(kiln_activate(t0[1] - t0[2] - t0[3] + bv, ACT, SLOPE));
@@ -185,6 +199,7 @@ void main()
                 y[at + OW] = act_t(kiln_activate(t1[0] + t1[1] + t1[2] + bv, ACT, SLOPE));
                 if (ox + 1 < OW) y[at + OW + 1] = act_t(kiln_activate(t1[1] - t1[2] - t1[3] + bv, ACT, SLOPE));
             }
+#endif
         }
     }
 }

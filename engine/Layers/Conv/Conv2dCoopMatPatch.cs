@@ -31,6 +31,10 @@ internal sealed class Conv2dCoopMatPatch : CooperativeMatrixEntry, IConv2dForwar
 
     public bool Supports(DeviceInfo device) => CooperativeMatrixKernels.Usable(device) && Tiles(device, Largest, 16).Any();
     public bool ReadsConcat => true;
+    /// <summary>Tiles of an even number of output rows per subgroup (TN, constant 9): a window's two rows are two of one
+    /// subgroup's accumulators. Stride-1 or strided layers alike; not a strided gradient's phase (its output constants).</summary>
+    public bool Pools(TuneCandidate candidate) =>
+        candidate.Spec.Module == Module && candidate.Spec.Constants[9] % 2 == 0 && candidate.Spec.Constants.Length <= 16;
 
     /// <summary>
     /// Groups of 1, stride and dilation up to 2, kernels whose taps span at most 5 input pixels per axis ((K - 1) D + 1:

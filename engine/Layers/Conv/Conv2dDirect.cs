@@ -17,6 +17,9 @@ internal sealed class Conv2dDirect : IConv2dForward
     public int Priority => 0;
     public bool Supports(DeviceInfo device) => true;
     public bool ReadsConcat => true;
+    /// <summary>Tiles of an even number of columns (a window's two) through storage buffers: the invocation of an even row
+    /// computes it and the next.</summary>
+    public bool Pools(TuneCandidate candidate) => candidate.Spec.Module == "conv2d/conv2d.fwd" && candidate.Spec.Constants[18] % 2 == 0;
 
     public void Emit(Emitter e, ConvAttributes a, Value x, Value w, Value? bias, Value y, Activation act, float slope, string label)
     {

@@ -82,6 +82,39 @@ internal static class ConvForward
     }
 
     /// <summary>
+    /// The forward of a convolution followed by a 2x2, stride-2 max pool (<see cref="ConvPool2d"/>) writing only the
+    /// pooled output <paramref name="pooled"/>, through the ".pool" variant of a candidate that has one
+    /// (<see cref="IConv2dForward.Pools"/>: the direct kernel's even-column tiles, the Winograd kernel, the tensor-core
+    /// patch kernel's even-row tiles): timed among those under CompileOptions.Autotune, else the first such candidate of
+    /// the registry's pick. False, with nothing emitted, where none takes the layer (texel reads; an entry without the
+    /// variant).
+    /// </summary>
+    public static bool EmitPool(Emitter e, ConvAttributes a, Value x, Value w, Value? bias, Shape convOutput, Value pooled, Activation act, float slope,
+        string label)
+    {
+        if (e.TexelReads) return false;
+        // The entries size their candidates from the convolution's output: a stand-in of it, never bound.
+        var y = Value.StandIn(convOutput, pooled.ElementType, pooled.Layout, $"{label} unpooled output");
+        IEnumerable<TuneCandidate> Of(IConv2dForward k) => k.Candidates(e, a, x, w, bias, y, act, slope).Where(k.Pools)
+            .Select(c => c with { Spec = c.Spec with { Module = c.Spec.Module + ".pool" } });
+        var entries = e.Tuner == null
+            ? new List<IConv2dForward>()
+            : KernelRegistry.Candidates<IConv2dForward>("conv2d.fwd", x.ElementType, x.Layout, e, k => k.CanRun(a, x.Shape, convOutput) && Of(k).Any());
+        var args = Args(x, w, bias, pooled);
+        TuneCandidate? chosen;
+        if (entries.Count > 0)
+            chosen = EntryTuning.Choose(e, "conv2d.fwd.pool", entries, Of, args, $"{x.Shape}->{pooled.Shape}|{Describe(a, bias, act)}", label);
+        else
+        {
+            var entry = KernelRegistry.TryChoose<IConv2dForward>("conv2d.fwd", x.ElementType, x.Layout, e, k => k.Accepts(a, x.Shape, convOutput));
+            chosen = entry == null ? null : Of(entry).FirstOrDefault();
+        }
+        if (chosen == null) return false;
+        Dispatch(e, chosen, args, label);
+        return true;
+    }
+
+    /// <summary>
     /// One of an entry's candidates, dispatched on the layer's values: every conv-forward kernel binds x, w, bias (w's
     /// buffer when there is none), y; one with a prepare pass binds, in place of w, the weight that pass writes into a
     /// value of its own (<see cref="ValueKind.Derived"/>).

@@ -19,6 +19,11 @@ internal interface IConv2dForward : IKernelEntry
     /// and both scales. Such an entry's candidates must bind storage buffers (no texel reads).</summary>
     bool ReadsConcat => false;
 
+    /// <summary>Whether <paramref name="candidate"/> (one of this entry's) has a ".pool" variant (shaders/Variants.props)
+    /// that takes the 2x2, stride-2 max pool following the convolution in its epilogue and writes only the pooled
+    /// output at binding 3 (<see cref="ConvPool2d"/>; storage-buffer reads).</summary>
+    bool Pools(TuneCandidate candidate) => false;
+
     void Emit(Emitter e, ConvAttributes a, Value x, Value w, Value? bias, Value y, Activation act, float slope, string label);
 
     /// <summary>The dispatches a tuner may time for the layer (each computes the whole output; names unique per entry).</summary>

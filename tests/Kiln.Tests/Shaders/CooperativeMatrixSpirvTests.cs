@@ -10,8 +10,8 @@ namespace Kiln.Tests.Shaders;
 /// <summary>
 /// The cooperative-matrix kernels in the form an NVIDIA GPU runs them (16x16x16 matrices, 32-wide subgroups, 48 KiB of
 /// shared memory), which no device here can run: every such dispatch the compiler plans on that device's description
-/// for a UNet-like network, Linear layers, fused MLPs and a batched MatMul under Fp16 training, and a decoder conv reading
-/// its concatenation in an inference plan and in a training one, is specialized with its own constants (spirv-opt
+/// for a UNet-like network, Linear layers, fused MLPs and a batched MatMul under Fp16 training, a decoder conv reading
+/// its concatenation in an inference plan and in a training one, and an encoder conv with its pool, is specialized with its own constants (spirv-opt
 /// --set-spec-const-default-value, --freeze-spec-const) and must pass spirv-val, so a matrix shape, array size or shared
 /// array that only goes wrong at S = 16 fails here; the kernels' numerics are checked on Mesa 26's lavapipe at S = 8
 /// (tests/Kiln.Tests/CoopMat). The tools: <see cref="SpirvTools"/>.
@@ -117,6 +117,13 @@ public sealed class CooperativeMatrixSpirvTests
                 ["low"] = new Shape(2, 32, 12, 12), ["skip"] = new Shape(2, 16, 24, 24), ["t"] = new Shape(2, 32, 24, 24),
             }, true);
         }
+        // An encoder step in an inference plan: conv, ReLU and 2x2 max pool in one kernel (the patch kernel's .pool).
+        {
+            var net = new Network();
+            var y = net.Add(new ReLU(), "relu", net.Add(new Conv2d(32, 48, 3, padding: 1), "conv", net.Input("x")));
+            net.Output(net.Add(new MaxPool2d(2), "pool", y), "y");
+            yield return (net, new Dictionary<string, Shape> { ["x"] = new Shape(1, 32, 90, 160) }, false);
+        }
         // MatMul of two activations, batched (linear.gemm_coopmat.batched).
         {
             var net = new Network();
@@ -137,7 +144,7 @@ public sealed class CooperativeMatrixSpirvTests
         Assert.That(modules, Is.SupersetOf(new[] { "conv2d/conv2d.fwd_coopmat", "conv2d/conv2d.fwd_coopmat_patch", "conv2d/conv2d.bwd_weight_coopmat",
             "conv2d/conv2d.bwd_weight_coopmat_patch", "linear/linear.gemm_coopmat", "mlp/mlp.coopmat.fwd", "mlp/mlp.coopmat.bwd",
             "conv2d/conv2d.fwd_coopmat_patch.concat", "conv2d/conv2d.bwd_weight_coopmat_patch.concat", "linear/linear.gemm_coopmat.batched", "conv2d/conv2d.fwd_coopmat.concat",
-            "conv2d/conv2d.bwd_weight_coopmat.concat" }));
+            "conv2d/conv2d.bwd_weight_coopmat.concat", "conv2d/conv2d.fwd_coopmat_patch.pool" }));
     }
 
     [TestCaseSource(nameof(Kernels))]
