@@ -18,14 +18,15 @@ public sealed class PlanCommandTests
         plan.GetProperty("dispatches").EnumerateArray().Select(d => d.GetProperty("Kernel").GetString()!).ToArray();
 
     [Test]
-    public void OnTheNvidiaDescription_TheDenoiserAtFp16_RunsTensorCoreKernelsThatReadItsConcats()
+    public void OnTheNvidiaDescription_TheDenoiserAtFp16_RunsTensorCoreKernelsThatReadItsConcatsAndTakeItsPools()
     {
         var plan = Plan("denoise-unet", "--size", "160x96", "--precision", "fp16", "--device", "nvidia");
         Assert.That(plan.GetProperty("device").GetString(), Does.StartWith("NVIDIA"));
         Assert.That(plan.GetProperty("precision").GetString(), Is.EqualTo("fp16"));
         var kernels = Kernels(plan);
         Assert.That(kernels.Count(k => k == "conv2d/conv2d.fwd_coopmat_patch.concat.f16"), Is.EqualTo(4), "the four decoder joins");
-        Assert.That(kernels, Has.None.StartWith("concat/").And.None.StartWith("upsample/"));
+        Assert.That(kernels.Count(k => k == "conv2d/conv2d.fwd_coopmat_patch.pool.f16"), Is.EqualTo(4), "the four encoder pools");
+        Assert.That(kernels, Has.None.StartWith("concat/").And.None.StartWith("upsample/").And.None.StartWith("pool/"));
     }
 
     [Test]
