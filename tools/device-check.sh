@@ -46,15 +46,15 @@ fi
 if [ "$part" = compare ]; then
   for prefer in Conv2dCoopMatPatch,Conv2dWeightGradCoopMatPatch,LinearCoopMat Conv2dCoopMat,Conv2dWeightGradCoopMat,LinearCoopMat Conv2dTiled,Conv2dWeightGradTiled Conv2dDirect,Conv2dWeightGradTiled; do
     echo "== --prefer $prefer" >> "$out/compare.log"
-    timeout 100 kiln bench conv3x3 inpaint --precision fp16 --autotune off --kernels --prefer $prefer >> "$out/compare.log" 2>&1
+    timeout 80 kiln bench conv3x3 inpaint --precision fp16 --autotune off --kernels --prefer $prefer >> "$out/compare.log" 2>&1
   done
   for prefer in Conv2dWinograd,Conv2dWeightGradWinograd Conv2dTiled,Conv2dWeightGradTiled Conv2dDirect,Conv2dWeightGradTiled; do
     echo "== fp32 --prefer $prefer" >> "$out/compare.log"
-    timeout 100 kiln bench conv3x3 denoise_unet_1280 --precision fp32 --autotune off --kernels --prefer $prefer >> "$out/compare.log" 2>&1
+    timeout 60 kiln bench conv3x3 denoise_unet_1280 --precision fp32 --autotune off --kernels --prefer $prefer >> "$out/compare.log" 2>&1
   done
   for prefer in MlpCoopMatKernels MlpTileKernels; do
     echo "== --prefer $prefer" >> "$out/compare.log"
-    timeout 60 kiln bench mlp_64x4 --precision fp16 --kernels --prefer $prefer >> "$out/compare.log" 2>&1
+    timeout 40 kiln bench mlp_64x4 --precision fp16 --kernels --prefer $prefer >> "$out/compare.log" 2>&1
   done
   grep -E "^(==|conv3x3|inpaint|denoise|mlp)" "$out/compare.log"
 fi
