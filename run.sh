@@ -3,8 +3,9 @@
 #   ./run.sh demo           install what is missing, build, then run `kiln info` and the inpainting demo headless for
 #                           60 frames (PNG frames and stats.json in demo-out/inpaint)
 #   ./run.sh test [ARGS]    install what is missing, build Engine.sln, then `dotnet test Engine.sln -c Release` with
-#                           Vulkan validation on (KILN_VALIDATION=1); ARGS go to dotnet test (e.g. --filter Name~Conv);
-#                           then, as root, the cooperative-matrix tests on Mesa 26's lavapipe (tools/coopmat-lavapipe.sh)
+#                           Vulkan validation on (KILN_VALIDATION=1), the cooperative-matrix tests left out; ARGS go to
+#                           dotnet test (e.g. --filter Name~Conv); then, as root and without ARGS, the cooperative-matrix
+#                           tests on Mesa 26's lavapipe (tools/coopmat-lavapipe.sh)
 #   ./run.sh deps           only install what is missing (tools/ensure-deps.sh)
 set -euo pipefail
 
@@ -51,28 +52,24 @@ case "$cmd" in
         bash tools/ensure-deps.sh
         runtime_dir
         export KILN_VALIDATION=1
-        # ensure-deps installed chromium, ffmpeg, Xvfb and the dataset: tests that need them fail instead of skipping.
-        export KILN_TEST_TOOLS_REQUIRED=1
         # dotnet test builds only the test projects and what they reference; build the whole solution
         # first so that a broken demo fails the run too.
         dotnet build Engine.sln -c Release
-        # Debian 12's lavapipe has no cooperative matrices: a full run as root tests those kernels on Mesa 26's lavapipe
-        # instead (a Debian 13 chroot, made once: tools/coopmat-lavapipe.sh), where a device without them fails the tests,
-        # and leaves them out here. Elsewhere (ARGS given, not root, KILN_SKIP_COOPMAT=1) they run here, ignored on a
-        # device without the matrices.
-        coopmat=0
-        if [ $# -eq 0 ] && [ "${KILN_SKIP_COOPMAT:-0}" != 1 ]; then
-            if [ "$(id -u)" = 0 ]; then
-                coopmat=1
-            else
-                echo "run.sh: the cooperative-matrix tests need root for their chroot (tools/coopmat-lavapipe.sh); here they are ignored"
-            fi
-        fi
-        if [ "$coopmat" = 1 ]; then
-            dotnet test Engine.sln -c Release --logger "console;verbosity=normal" --filter "Category!=CooperativeMatrix"
+        # Debian 12's lavapipe has no cooperative matrices, and their tests fail on a device without them: this pass
+        # leaves the category out (a --filter in ARGS is combined with that), and a full run as root tests those kernels
+        # on Mesa 26's lavapipe (a Debian 13 chroot, made once: tools/coopmat-lavapipe.sh). A run with ARGS, without
+        # root or with KILN_SKIP_COOPMAT=1 says that it did not run them.
+        filter="Category!=CooperativeMatrix"
+        rest=()
+        ran_args=$#
+        while [ $# -gt 0 ]; do
+            if [ "$1" = --filter ] && [ $# -gt 1 ]; then filter="$filter&($2)"; shift 2; else rest+=("$1"); shift; fi
+        done
+        dotnet test Engine.sln -c Release --logger "console;verbosity=normal" --filter "$filter" ${rest[@]+"${rest[@]}"}
+        if [ "$ran_args" -eq 0 ] && [ "${KILN_SKIP_COOPMAT:-0}" != 1 ] && [ "$(id -u)" = 0 ]; then
             bash tools/coopmat-lavapipe.sh test --logger "console;verbosity=normal"
         else
-            dotnet test Engine.sln -c Release --logger "console;verbosity=normal" "$@"
+            echo "run.sh: the cooperative-matrix tests did not run (they run without ARGS, as root, on Mesa 26's lavapipe: tools/coopmat-lavapipe.sh test)"
         fi
         ;;
     deps)

@@ -7,9 +7,9 @@
 #   tools/coopmat-lavapipe.sh setup            make the chroot (debootstrap) unless it is there; needs root
 #   tools/coopmat-lavapipe.sh run CMD...       run CMD in the project folder inside the chroot
 #   tools/coopmat-lavapipe.sh test [ARGS]      the tests of the cooperative-matrix kernels (Category=CooperativeMatrix,
-#                                              built already: dotnet test --no-build -c Release), validation on; with
-#                                              KILN_EXPECT_COOPMAT=1, so a device without the matrices fails them;
-#                                              ARGS go to dotnet test, a --filter narrowing the category
+#                                              built already: dotnet test --no-build -c Release), validation on (on a
+#                                              device without the matrices they fail); ARGS go to dotnet test, a
+#                                              --filter narrowing the category
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -51,7 +51,7 @@ set -e
 for d in /proc /dev "$here" "$dotnet_root" "$nuget"; do mkdir -p "$root\$d"; mount --bind "\$d" "$root\$d"; done
 exec chroot "$root" /usr/bin/env -i PATH="$dotnet_root:/usr/bin:/bin" HOME=/root DOTNET_ROOT="$dotnet_root" \
     NUGET_PACKAGES="$nuget" XDG_RUNTIME_DIR=/tmp DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 \
-    KILN_VALIDATION="${KILN_VALIDATION:-1}" KILN_EXPECT_COOPMAT=1 /bin/bash -c 'cd "$here" && exec "\$@"' bash "\$@"
+    KILN_VALIDATION="${KILN_VALIDATION:-1}" /bin/bash -c 'cd "$here" && exec "\$@"' bash "\$@"
 EOF
 }
 

@@ -11,8 +11,9 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # chromium: the browser the viewer's smoke test drives through Playwright (/usr/bin/chromium).
 # ffmpeg: the MP4 output of headless demo runs, which its tests decode back frame by frame.
 # libglfw3, xvfb: the host sample's window (GLFW through P/Invoke), tested under a virtual X server.
+# python3-torch: PyTorch for /usr/bin/python3, which loads a Kiln checkpoint and writes one back in a test.
 pkgs=(mesa-vulkan-drivers libvulkan1 glslc spirv-tools vulkan-validationlayers vulkan-tools dataset-fashion-mnist chromium ffmpeg
-      libglfw3 xvfb)
+      libglfw3 xvfb python3-torch)
 
 fail() {
     echo "ensure-deps: ERROR: $*" >&2

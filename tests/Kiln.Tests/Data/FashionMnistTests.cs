@@ -116,11 +116,11 @@ public sealed class FashionMnistTests
         Assert.That(e!.Message, Does.Contain("nowhere").And.Contain("does not exist"));
     }
 
-    [Test]
+    [Test, Category(TestTools.Category)]
     public void RealFashionMnist_60000And10000_BalancedClasses()
     {
         TestTools.Require(File.Exists(Path.Combine(FashionMnist.DefaultFolder, "train-images-idx3-ubyte.gz")),
-            "Debian's dataset-fashion-mnist is not installed (./run.sh installs it)");
+            "Debian's dataset-fashion-mnist is not installed");
         var (train, test) = FashionMnist.Load();
         Assert.That((train.Count, test.Count), Is.EqualTo((60000, 10000)));
         var counts = new int[10];

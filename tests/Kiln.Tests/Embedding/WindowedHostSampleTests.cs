@@ -19,7 +19,7 @@ public sealed class WindowedHostSampleTests
     const int W = 48, H = 32, ResizedW = 40, ResizedH = 24, Frames = 4, ResizeAt = 2;
     const double OneStep = 1.0 / 255 + 1e-6;
 
-    [Test]
+    [Test, Category(TestTools.Category)]
     public void Window_UnderXvfb_PresentsEveryFrame_SurvivesAResize_AndShowsTheHeadlessFrame()
     {
         var xvfb = XvfbServer.Find();

@@ -29,11 +29,11 @@ public sealed class IdxFileTests
         Assert.That(e!.Message, Does.StartWith("test.idx").And.Contain(reason));
     }
 
-    [Test]
+    [Test, Category(TestTools.Category)]
     public void ReadsTheRealFashionMnistTestSet()
     {
         var images = Path.Combine(FashionMnist, "t10k-images-idx3-ubyte.gz");
-        Assume.That(File.Exists(images), "Debian's dataset-fashion-mnist is not installed (./run.sh installs it)");
+        TestTools.Require(File.Exists(images), "Debian's dataset-fashion-mnist is not installed");
         var (shape, pixels) = IdxFile.Read(images);
         var (labelShape, labels) = IdxFile.Read(Path.Combine(FashionMnist, "t10k-labels-idx1-ubyte.gz"));
         Assert.That(shape, Is.EqualTo(new[] { 10000, 28, 28 }));

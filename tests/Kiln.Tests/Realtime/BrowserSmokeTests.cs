@@ -7,8 +7,8 @@ namespace Kiln.Tests.Realtime;
 
 /// <summary>
 /// The viewer in a real browser: Debian's chromium (/usr/bin/chromium, headless) driven by Microsoft.Playwright loads
-/// the page, sees frames drawn on the canvas, paints a stroke with the mouse, and the engine's mask changes. Ignored
-/// when /usr/bin/chromium is absent (tools/ensure-deps.sh installs it).
+/// the page, sees frames drawn on the canvas, paints a stroke with the mouse, and the engine's mask changes. Fails when
+/// /usr/bin/chromium is absent (tools/ensure-deps.sh installs it; <see cref="TestTools"/>).
 /// </summary>
 public sealed class BrowserSmokeTests : GpuTest
 {
@@ -16,7 +16,7 @@ public sealed class BrowserSmokeTests : GpuTest
     const int Size = 32;
     const float Timeout = 60_000;
 
-    [Test]
+    [Test, Category(TestTools.Category)]
     public async Task Chromium_ShowsFrames_AndAMouseStrokePaintsTheMask()
     {
         TestTools.Require(File.Exists(Chromium), $"{Chromium} is not installed (apt-get install chromium)");

@@ -96,12 +96,13 @@ public sealed class CheckpointTests : GpuTest
     /// The fashion autoencoder's checkpoint loads into the same network built in PyTorch (strict state-dict
     /// load) and gives the same outputs; PyTorch's changed parameters load back into Kiln and give PyTorch's outputs.
     /// </summary>
-    [Test]
+    [Test, Category(TestTools.Category)]
     public void PyTorchLoadsTheCheckpointAndKilnLoadsItsParametersBack()
     {
         const string python = "/usr/bin/python3";
-        Assume.That(File.Exists(python), "needs /usr/bin/python3 with torch");
-        Assume.That(Process.Start(new ProcessStartInfo(python, "-c \"import torch\"") { RedirectStandardError = true })!.WaitForExitAndCode(), Is.Zero, "needs torch");
+        TestTools.Require(File.Exists(python), "/usr/bin/python3 is not installed");
+        TestTools.Require(Process.Start(new ProcessStartInfo(python, "-c \"import torch\"") { RedirectStandardError = true })!.WaitForExitAndCode() == 0,
+            "PyTorch is not installed for /usr/bin/python3 (Debian's python3-torch)");
         const int batch = 3, latent = 4;
         using var net = PresetNetworks.FashionAutoencoder(latent).Compile(Context, new CompileOptions
         {
