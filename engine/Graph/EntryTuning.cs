@@ -28,6 +28,26 @@ internal static class EntryTuning
         return candidates[e.Tuner!.Choose(key, timed, bindings, AgreementTolerance(e.Precision))];
     }
 
+    /// <summary>
+    /// A layer's kernel in a form only some entries or candidates have (a ".concat" or ".pool" module): <paramref name="variants"/>
+    /// gives an entry's candidates in that form, none where it has none. Under CompileOptions.Autotune, the fastest of those
+    /// of the entries of <paramref name="operation"/> that <paramref name="canRun"/> keeps (timed under
+    /// <paramref name="tuningOperation"/>, <see cref="Choose"/>); untuned, the first of those of the entry the registry picks
+    /// by <paramref name="accepts"/>. Null where none has the form: the layer then runs its unfused kernels.
+    /// </summary>
+    public static TuneCandidate? ChooseVariant<T>(Emitter e, string operation, string tuningOperation, ElementType type, TensorLayout layout,
+        Func<T, bool> canRun, Func<T, bool> accepts, Func<T, IEnumerable<TuneCandidate>> variants, Arg[] args, string shape, string label)
+        where T : class, IKernelEntry
+    {
+        if (e.Tuner != null)
+        {
+            var entries = KernelRegistry.Candidates<T>(operation, type, layout, e, k => canRun(k) && variants(k).Any());
+            if (entries.Count > 0) return Choose(e, tuningOperation, entries, variants, args, shape, label);
+        }
+        var entry = KernelRegistry.TryChoose(operation, type, layout, e, accepts);
+        return entry == null ? null : variants(entry).FirstOrDefault();
+    }
+
     /// <summary>The candidate's bindings: <paramref name="args"/> with the prepared input in place of the one it is made from (for the variant check).</summary>
     static Arg[] Prepared(Arg[] args, TunePrepare p)
     {

@@ -58,24 +58,14 @@ internal static class ConvForward
         Value w, Value? bias, Value y, Activation act, float slope, string label)
     {
         if (e.TexelReads || a.Groups != 1) return false;
-        bool Can(IConv2dForward k) => k.ReadsConcat && k.CanRun(a, full, y.Shape);
         var x = ConcatReads.StandIn(full, first, label);
-        IEnumerable<TuneCandidate> Of(IConv2dForward k) => k.Candidates(e, a, x, w, bias, y, act, slope).Select(c => ConcatReads.Variant(c, first, firstScale, secondScale));
+        IEnumerable<TuneCandidate> Of(IConv2dForward k) => k.ReadsConcat
+            ? k.Candidates(e, a, x, w, bias, y, act, slope).Select(c => ConcatReads.Variant(c, first, firstScale, secondScale))
+            : Enumerable.Empty<TuneCandidate>();
         var args = new[] { Arg.In(first), Arg.In(w), Arg.In(bias ?? w), Arg.Out(y), Arg.In(second) };
-        var entries = e.Tuner == null
-            ? new List<IConv2dForward>()
-            : KernelRegistry.Candidates<IConv2dForward>("conv2d.fwd", first.ElementType, first.Layout, e, Can);
-        TuneCandidate? chosen;
-        if (entries.Count > 0)
-        {
-            chosen = EntryTuning.Choose(e, "conv2d.fwd.concat", entries, Of, args,
-                $"{first.Shape}x{firstScale}+{second.Shape}x{secondScale}->{y.Shape}|{Describe(a, bias, act)}", label);
-        }
-        else
-        {
-            var entry = KernelRegistry.TryChoose<IConv2dForward>("conv2d.fwd", first.ElementType, first.Layout, e, k => Can(k) && k.Accepts(a, full, y.Shape));
-            chosen = entry == null ? null : Of(entry).FirstOrDefault();
-        }
+        var chosen = EntryTuning.ChooseVariant<IConv2dForward>(e, "conv2d.fwd", "conv2d.fwd.concat", first.ElementType, first.Layout,
+            k => k.CanRun(a, full, y.Shape), k => k.Accepts(a, full, y.Shape), Of, args,
+            $"{first.Shape}x{firstScale}+{second.Shape}x{secondScale}->{y.Shape}|{Describe(a, bias, act)}", label);
         if (chosen == null) return false;
         Dispatch(e, chosen, args, label);
         return true;
@@ -97,18 +87,10 @@ internal static class ConvForward
         var y = Value.StandIn(convOutput, pooled.ElementType, pooled.Layout, $"{label} unpooled output");
         IEnumerable<TuneCandidate> Of(IConv2dForward k) => k.Candidates(e, a, x, w, bias, y, act, slope).Where(k.Pools)
             .Select(c => c with { Spec = c.Spec with { Module = c.Spec.Module + ".pool" } });
-        var entries = e.Tuner == null
-            ? new List<IConv2dForward>()
-            : KernelRegistry.Candidates<IConv2dForward>("conv2d.fwd", x.ElementType, x.Layout, e, k => k.CanRun(a, x.Shape, convOutput) && Of(k).Any());
         var args = Args(x, w, bias, pooled);
-        TuneCandidate? chosen;
-        if (entries.Count > 0)
-            chosen = EntryTuning.Choose(e, "conv2d.fwd.pool", entries, Of, args, $"{x.Shape}->{pooled.Shape}|{Describe(a, bias, act)}", label);
-        else
-        {
-            var entry = KernelRegistry.TryChoose<IConv2dForward>("conv2d.fwd", x.ElementType, x.Layout, e, k => k.Accepts(a, x.Shape, convOutput));
-            chosen = entry == null ? null : Of(entry).FirstOrDefault();
-        }
+        var chosen = EntryTuning.ChooseVariant<IConv2dForward>(e, "conv2d.fwd", "conv2d.fwd.pool", x.ElementType, x.Layout,
+            k => k.CanRun(a, x.Shape, convOutput), k => k.Accepts(a, x.Shape, convOutput), Of, args,
+            $"{x.Shape}->{pooled.Shape}|{Describe(a, bias, act)}", label);
         if (chosen == null) return false;
         Dispatch(e, chosen, args, label);
         return true;

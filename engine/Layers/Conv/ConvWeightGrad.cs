@@ -49,23 +49,13 @@ internal static class ConvWeightGrad
     {
         if (e.TexelReads || a.Groups != 1) return false;
         var x = ConcatReads.StandIn(full, first, label);
-        bool Can(IConv2dWeightGrad k) => k.ReadsConcat && k.Accepts(a, dy.Shape, full);
-        IEnumerable<TuneCandidate> Of(IConv2dWeightGrad k) => k.Candidates(e, a, dy, x, dw).Select(c => ConcatReads.Variant(c, first, firstScale, secondScale));
-        var entries = e.Tuner == null
-            ? new List<IConv2dWeightGrad>()
-            : KernelRegistry.Candidates<IConv2dWeightGrad>("conv2d.bwd_weight", dy.ElementType, dy.Layout, e, Can);
-        TuneCandidate? chosen;
-        if (entries.Count > 0)
-        {
-            chosen = EntryTuning.Choose(e, "conv2d.bwd_weight.concat", entries, Of, new[] { Arg.In(dy), Arg.In(first), Arg.Out(dw), Arg.In(second) },
-                $"{dy.Shape}x{first.Shape}x{firstScale}+{second.Shape}x{secondScale}->{dw.Shape}|{Describe(a)}", label);
-        }
-        else
-        {
-            // Untuned, the entry the registry picks for the layer, if it has the variant.
-            var entry = KernelRegistry.TryChoose<IConv2dWeightGrad>("conv2d.bwd_weight", dy.ElementType, dy.Layout, e, k => k.Accepts(a, dy.Shape, full));
-            chosen = entry is { ReadsConcat: true } ? Of(entry).FirstOrDefault() : null;
-        }
+        IEnumerable<TuneCandidate> Of(IConv2dWeightGrad k) => k.ReadsConcat
+            ? k.Candidates(e, a, dy, x, dw).Select(c => ConcatReads.Variant(c, first, firstScale, secondScale))
+            : Enumerable.Empty<TuneCandidate>();
+        bool Accepts(IConv2dWeightGrad k) => k.Accepts(a, dy.Shape, full);
+        var chosen = EntryTuning.ChooseVariant<IConv2dWeightGrad>(e, "conv2d.bwd_weight", "conv2d.bwd_weight.concat", dy.ElementType, dy.Layout,
+            Accepts, Accepts, Of, new[] { Arg.In(dy), Arg.In(first), Arg.Out(dw), Arg.In(second) },
+            $"{dy.Shape}x{first.Shape}x{firstScale}+{second.Shape}x{secondScale}->{dw.Shape}|{Describe(a)}", label);
         if (chosen == null) return false;
         Dispatch(e, chosen, dy, first, dw, label, second);
         return true;
