@@ -301,7 +301,8 @@ internal static class Compiler
     /// </summary>
     /// <summary>
     /// In an inference plan, a 2x2, stride-2 MaxPool2d whose input is a Conv2d (with its folded activation) used nowhere
-    /// else, neither a named output nor the loss, becomes a <see cref="ConvPool2d"/>: the convolution's kernel takes the
+    /// else, neither a named output nor the loss (<paramref name="fusedInto"/> tells which activations were folded into
+    /// which conv), becomes a <see cref="ConvPool2d"/>: the convolution's kernel takes the
     /// maxima, and its unpooled output is not written where that kernel can (see there).
     /// </summary>
     static List<CNode> FuseConvPools(List<CNode> list, Network net, Dictionary<CNode, CNode> fusedInto)
@@ -314,13 +315,13 @@ internal static class Compiler
             if (c.Layer is not MaxPool2d pool || c.Replacement != null || c.Fused != Activation.None || pool.KernelSize != (2, 2) || pool.Stride != (2, 2))
                 continue;
             var src = c.Inputs[0];
-            if (src.Layer is not Conv2d conv || src.Replacement != null || named.Contains(src.Source) || uses[src] != 1
-                || fusedInto.Values.Contains(src) && named.Overlaps(fusedInto.Where(kv => kv.Value == src).Select(kv => kv.Key.Source)))
+            // The conv's output must be no one's named value: neither its own nor that of an activation folded into it.
+            if (src.Layer is not Conv2d conv || src.Replacement != null || uses[src] != 1 || named.Contains(src.Source)
+                || fusedInto.Any(kv => kv.Value == src && named.Contains(kv.Key.Source)))
                 continue;
             c.Replacement = new ConvPool2d(conv, src.Name, src.Fused, src.FusedSlope, pool);
             c.Inputs = src.Inputs;
             removed.Add(src);
-            foreach (var (k, v) in fusedInto.ToList()) if (v == src) fusedInto[k] = c;
         }
         return removed.Count == 0 ? list : list.Where(c => !removed.Contains(c)).ToList();
     }

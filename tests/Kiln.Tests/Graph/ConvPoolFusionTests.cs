@@ -93,6 +93,13 @@ public sealed class ConvPoolFusionTests : GpuTest
         var plan = net.Plan(Context.KernelDevice, new CompileOptions { InputShapes = shapes, TexelReads = false });
         Assert.That(plan.Dispatches.Select(d => d.Kernel), Does.Contain("pool/pool.fwd").And.Not.Contain("conv2d/conv2d.fwd.pool"), "the conv output has a second reader");
 
+        var namedRelu = new Network();
+        var relu = namedRelu.Add(new ReLU(), "relu", namedRelu.Add(new Conv2d(3, 8, 3, padding: 1), "conv", namedRelu.Input("x")));
+        namedRelu.Output(namedRelu.Add(new MaxPool2d(2), "pool", relu), "pooled");
+        namedRelu.Output(relu, "activated");
+        var namedPlan = namedRelu.Plan(Context.KernelDevice, new CompileOptions { InputShapes = shapes, TexelReads = false });
+        Assert.That(namedPlan.Dispatches.Select(d => d.Kernel), Does.Contain("pool/pool.fwd"), "the activation folded into the conv is a named output");
+
         var (single, singleShapes) = Build(3, 8, 8, 6);
         single.SetLoss(new MseLoss(), single.Outputs[0].Node, single.Input("t"));
         singleShapes["t"] = new(2, 8, 4, 3);
