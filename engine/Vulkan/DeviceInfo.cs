@@ -34,15 +34,18 @@ public sealed record DeviceInfo
     /// <summary>Cooperative-matrix shapes, e.g. "16x16x16 f16*f16+f32->f32 (subgroup)".</summary>
     public IReadOnlyList<string> CooperativeMatrixShapes { get; init; } = Array.Empty<string>();
     /// <summary>
-    /// VK_NV_cooperative_matrix2 with the features a tensor-addressing GEMM needs: workgroup-scope matrices of flexible
-    /// dimensions, tensor addressing, per-element operations and conversions (reported by `kiln info`; no Kiln kernel
-    /// uses it yet, and a context does not enable it).
+    /// VK_NV_cooperative_matrix2 with the features Kiln's kernels on it need (the convolution of engine/Layers/Conv/Conv2dCoopMat2.cs):
+    /// matrices of flexible dimensions, per-element operations and conversions; in a context Kiln creates, enabled with
+    /// them (and workgroup scope where the device has it: <see cref="CooperativeMatrix2WorkgroupScope"/>).
     /// </summary>
     public bool CooperativeMatrix2 { get; init; }
-    /// <summary>Where the device has VK_NV_cooperative_matrix2 without all of those features: the ones it lacks.</summary>
+    /// <summary>Whether cooperative_matrix2's matrices may span a workgroup (NVIDIA), not only a subgroup (lavapipe of Mesa 26).</summary>
+    public bool CooperativeMatrix2WorkgroupScope { get; init; }
+    /// <summary>Where the device has VK_NV_cooperative_matrix2 without all of its features (workgroup scope, flexible
+    /// dimensions, tensor addressing, per-element operations, conversions): the ones it lacks.</summary>
     public IReadOnlyList<string> CooperativeMatrix2Missing { get; init; } = Array.Empty<string>();
-    /// <summary>Flexible-dimension shapes of cooperative_matrix2, e.g. "16x16x16 f16*f16+f32->f32 (workgroup, 256 invocations)" (M, N, K: granularities).</summary>
-    public IReadOnlyList<string> CooperativeMatrix2Shapes { get; init; } = Array.Empty<string>();
+    /// <summary>Flexible-dimension shapes of cooperative_matrix2 (M, N, K: granularities; e.g. "16x16x16 f16*f16+f32->f32 (workgroup, 256 invocations)").</summary>
+    public IReadOnlyList<FlexibleMatrixShape> CooperativeMatrix2Shapes { get; init; } = Array.Empty<FlexibleMatrixShape>();
     /// <summary>The largest flexible matrix dimension.</summary>
     public uint CooperativeMatrix2MaxDimension { get; init; }
     /// <summary>The largest workgroup (invocations) that may use workgroup-scope matrices.</summary>
@@ -64,7 +67,27 @@ public sealed record DeviceInfo
     /// <summary>The entry of <see cref="CooperativeMatrixShapes"/> for S x S x S f16*f16+f32 subgroup matrices.</summary>
     public static string CooperativeMatrixShape(int size) => $"{size}x{size}x{size} f16*f16+f32->f32 (subgroup)";
 
+    /// <summary>
+    /// The granularity of f16*f16+f32 cooperative_matrix2 matrices of flexible dimensions in a workgroup of
+    /// <paramref name="invocations"/> invocations (workgroup scope), or, with 0, of one subgroup (subgroup scope); null
+    /// where the device has none.
+    /// </summary>
+    public (int M, int N, int K)? FlexibleF16Granularity(int invocations) =>
+        CooperativeMatrix2Shapes.Where(f => f.Types == "f16*f16+f32->f32" && f.WorkgroupInvocations == invocations)
+            .Select(f => ((int, int, int)?)(f.M, f.N, f.K)).FirstOrDefault();
+
     public bool IsCpu => Type == "Cpu";
+}
+
+/// <summary>
+/// One flexible-dimension shape of cooperative_matrix2: matrices whose sides are multiples of <paramref name="M"/>,
+/// <paramref name="N"/> and <paramref name="K"/> for the types <paramref name="Types"/> ("f16*f16+f32->f32"), in a
+/// workgroup of <paramref name="WorkgroupInvocations"/> invocations (workgroup scope) or, where 0, in a subgroup.
+/// </summary>
+public sealed record FlexibleMatrixShape(int M, int N, int K, string Types, int WorkgroupInvocations)
+{
+    public override string ToString() =>
+        $"{M}x{N}x{K} {Types} " + (WorkgroupInvocations > 0 ? $"(workgroup, {WorkgroupInvocations} invocations)" : "(subgroup)");
 }
 
 /// <summary>One memory heap of a device.</summary>

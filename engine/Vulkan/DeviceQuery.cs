@@ -41,7 +41,8 @@ internal static unsafe class DeviceQuery
 
         bool coop = ext.Contains("VK_KHR_cooperative_matrix");
         var shapes = coop ? CooperativeMatrixShapes(vk, instance, pd) : new List<string>();
-        var coop2 = coop && ext.Contains("VK_NV_cooperative_matrix2") ? CooperativeMatrix2(vk, instance, pd) : null;
+        // cooperative_matrix2 shaders are SPIR-V 1.6: Vulkan 1.3.
+        var coop2 = coop && ext.Contains("VK_NV_cooperative_matrix2") && p.ApiVersion >= Vk.Version13 ? CooperativeMatrix2(vk, instance, pd) : null;
 
         return new DeviceInfo
         {
@@ -79,9 +80,10 @@ internal static unsafe class DeviceQuery
             StorageBuffer16BitAccess = s16.StorageBuffer16BitAccess,
             CooperativeMatrix = coop,
             CooperativeMatrixShapes = shapes,
-            CooperativeMatrix2 = coop2 is { Missing.Count: 0 },
+            CooperativeMatrix2 = coop2 is { KernelFeatures: true },
+            CooperativeMatrix2WorkgroupScope = coop2 is { KernelFeatures: true, WorkgroupScope: true },
             CooperativeMatrix2Missing = coop2?.Missing ?? new List<string>(),
-            CooperativeMatrix2Shapes = coop2?.Shapes ?? new List<string>(),
+            CooperativeMatrix2Shapes = coop2?.Shapes ?? new List<FlexibleMatrixShape>(),
             CooperativeMatrix2MaxDimension = coop2?.MaxDimension ?? 0,
             CooperativeMatrix2MaxWorkgroupSize = coop2?.MaxWorkgroupSize ?? 0,
             CooperativeMatrix2ReservedSharedMemory = coop2?.ReservedSharedMemory ?? 0,
@@ -106,12 +108,13 @@ internal static unsafe class DeviceQuery
         return result;
     }
 
-    sealed record CooperativeMatrix2Facts(List<string> Missing, List<string> Shapes, uint MaxDimension, uint MaxWorkgroupSize, uint ReservedSharedMemory);
+    sealed record CooperativeMatrix2Facts(bool KernelFeatures, bool WorkgroupScope, List<string> Missing, List<FlexibleMatrixShape> Shapes,
+        uint MaxDimension, uint MaxWorkgroupSize, uint ReservedSharedMemory);
 
     /// <summary>
-    /// VK_NV_cooperative_matrix2's features that Kiln's kernels would use (workgroup scope, flexible dimensions, tensor
-    /// addressing, per-element operations, conversions) that the device lacks, its limits and its flexible-dimension
-    /// shapes as "MxNxK f16*f16+f32->f32 (workgroup, 256 invocations)", M, N and K being the granularities.
+    /// VK_NV_cooperative_matrix2 on the device: whether it has what Kiln's kernels need (flexible dimensions, per-element
+    /// operations, conversions) and workgroup scope, which of the extension's main features (those, workgroup scope,
+    /// tensor addressing) it lacks, its limits and its flexible-dimension shapes.
     /// </summary>
     static CooperativeMatrix2Facts? CooperativeMatrix2(Vk vk, Instance instance, PhysicalDevice pd)
     {
@@ -128,7 +131,7 @@ internal static unsafe class DeviceQuery
         var props2 = new PhysicalDeviceProperties2 { SType = StructureType.PhysicalDeviceProperties2, PNext = &props };
         vk.GetPhysicalDeviceProperties2(pd, &props2);
 
-        var shapes = new List<string>();
+        var shapes = new List<FlexibleMatrixShape>();
         var fnPtr = (nint)vk.GetInstanceProcAddr(instance, "vkGetPhysicalDeviceCooperativeMatrixFlexibleDimensionsPropertiesNV");
         if (fnPtr != 0)
         {
@@ -139,12 +142,14 @@ internal static unsafe class DeviceQuery
                 var flex = new CooperativeMatrixFlexibleDimensionsPropertiesNV[n];
                 for (int i = 0; i < n; i++) flex[i].SType = StructureType.CooperativeMatrixFlexibleDimensionsPropertiesNV;
                 fixed (CooperativeMatrixFlexibleDimensionsPropertiesNV* pp = flex) fn(pd, &n, pp);
-                foreach (var c in flex.Take((int)n))
-                    shapes.Add($"{c.MGranularity}x{c.NGranularity}x{c.KGranularity} {Short(c.AType)}*{Short(c.BType)}+{Short(c.CType)}->{Short(c.ResultType)} " +
-                               (c.Scope == ScopeKHR.WorkgroupKhr ? $"(workgroup, {c.WorkgroupInvocations} invocations)" : c.Scope == ScopeKHR.SubgroupKhr ? "(subgroup)" : $"({c.Scope})"));
+                foreach (var c in flex.Take((int)n).Where(c => c.Scope is ScopeKHR.WorkgroupKhr or ScopeKHR.SubgroupKhr))
+                    shapes.Add(new FlexibleMatrixShape((int)c.MGranularity, (int)c.NGranularity, (int)c.KGranularity,
+                        $"{Short(c.AType)}*{Short(c.BType)}+{Short(c.CType)}->{Short(c.ResultType)}",
+                        c.Scope == ScopeKHR.WorkgroupKhr ? (int)c.WorkgroupInvocations : 0));
             }
         }
-        return new CooperativeMatrix2Facts(missing, shapes, props.CooperativeMatrixFlexibleDimensionsMaxDimension,
+        bool kernelFeatures = features.CooperativeMatrixFlexibleDimensions && features.CooperativeMatrixPerElementOperations && features.CooperativeMatrixConversions;
+        return new CooperativeMatrix2Facts(kernelFeatures, features.CooperativeMatrixWorkgroupScope, missing, shapes, props.CooperativeMatrixFlexibleDimensionsMaxDimension,
             props.CooperativeMatrixWorkgroupScopeMaxWorkgroupSize, props.CooperativeMatrixWorkgroupScopeReservedSharedMemory);
     }
 

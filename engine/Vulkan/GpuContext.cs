@@ -49,9 +49,11 @@ public sealed unsafe partial class GpuContext : IDisposable
     internal bool Float16Enabled { get; }
     internal bool Storage16Enabled { get; }
     internal bool CooperativeMatrixEnabled { get; }
+    internal bool CooperativeMatrix2Enabled { get; }
     /// <summary>
     /// <see cref="Info"/> as kernels may use it: the optional features (fp16 arithmetic, 16-bit storage, cooperative
-    /// matrices) only where this device was created with them enabled, which a host-owned device may not be.
+    /// matrices) only where this device was created with them enabled, which a host-owned device may not be (Kiln does
+    /// not use cooperative_matrix2 on a host's device).
     /// </summary>
     internal DeviceInfo KernelDevice => Info with
     {
@@ -59,7 +61,8 @@ public sealed unsafe partial class GpuContext : IDisposable
         StorageBuffer16BitAccess = Storage16Enabled,
         CooperativeMatrix = CooperativeMatrixEnabled,
         CooperativeMatrixShapes = CooperativeMatrixEnabled ? Info.CooperativeMatrixShapes : Array.Empty<string>(),
-        CooperativeMatrix2 = false,
+        CooperativeMatrix2 = CooperativeMatrix2Enabled,
+        CooperativeMatrix2WorkgroupScope = CooperativeMatrix2Enabled && Info.CooperativeMatrix2WorkgroupScope,
     };
 
     /// <summary>Creates an instance and a device of Kiln's own.</summary>
@@ -134,10 +137,11 @@ public sealed unsafe partial class GpuContext : IDisposable
                 Info = devices[chosen];
                 PhysicalDevice = PhysicalDeviceOf(chosen);
                 QueueFamily = FindComputeQueueFamily(Vk, PhysicalDevice);
-                Device = CreateDevice(out bool f16, out bool s16, out bool coop);
+                Device = CreateDevice(out bool f16, out bool s16, out bool coop, out bool coop2);
                 Float16Enabled = f16;
                 Storage16Enabled = s16;
                 CooperativeMatrixEnabled = coop;
+                CooperativeMatrix2Enabled = coop2;
                 Vk.CurrentDevice = Device;
                 Queue q;
                 Vk.GetDeviceQueue(Device, QueueFamily, 0, &q);
@@ -200,7 +204,9 @@ public sealed unsafe partial class GpuContext : IDisposable
             SType = StructureType.ApplicationInfo,
             PApplicationName = appName,
             PEngineName = appName,
-            ApiVersion = Vk.Version12,
+            // The highest version Kiln uses: 1.3 where the device has it (SPIR-V 1.6, which cooperative_matrix2 shaders
+            // need); every other module is SPIR-V 1.5 and runs on a Vulkan 1.2 device.
+            ApiVersion = Vk.Version13,
         };
         var layerPtrs = (byte**)SilkMarshal.StringArrayToPtr(layers);
         var extPtrs = (byte**)SilkMarshal.StringArrayToPtr(extensions);
@@ -270,13 +276,15 @@ public sealed unsafe partial class GpuContext : IDisposable
         throw new KilnException("The Vulkan device has no compute queue.");
     }
 
-    Device CreateDevice(out bool f16, out bool s16, out bool coop)
+    Device CreateDevice(out bool f16, out bool s16, out bool coop, out bool coop2)
     {
         var ext = DeviceQuery.Extensions(Vk, PhysicalDevice);
         var wanted = new List<string>();
         if (ext.Contains("VK_EXT_memory_budget")) wanted.Add("VK_EXT_memory_budget");
         coop = ext.Contains("VK_KHR_cooperative_matrix") && Info.ShaderFloat16 && Info.StorageBuffer16BitAccess;
         if (coop) wanted.Add("VK_KHR_cooperative_matrix");
+        coop2 = coop && Info.CooperativeMatrix2;
+        if (coop2) wanted.Add("VK_NV_cooperative_matrix2");
 
         float priority = 1f;
         var queueInfo = new DeviceQueueCreateInfo
@@ -288,17 +296,34 @@ public sealed unsafe partial class GpuContext : IDisposable
         };
         f16 = Info.ShaderFloat16;
         s16 = Info.StorageBuffer16BitAccess;
+        // cooperative_matrix2: the features Conv2dCoopMat2 uses, workgroup scope where the device has it.
+        var coop2Features = new PhysicalDeviceCooperativeMatrix2FeaturesNV
+        {
+            SType = StructureType.PhysicalDeviceCooperativeMatrix2FeaturesNV,
+            CooperativeMatrixFlexibleDimensions = true,
+            CooperativeMatrixPerElementOperations = true,
+            CooperativeMatrixConversions = true,
+            CooperativeMatrixWorkgroupScope = Info.CooperativeMatrix2WorkgroupScope,
+        };
         var coopFeatures = new PhysicalDeviceCooperativeMatrixFeaturesKHR
         {
             SType = StructureType.PhysicalDeviceCooperativeMatrixFeaturesKhr,
             CooperativeMatrix = true,
+            PNext = coop2 ? &coop2Features : null,
+        };
+        // SPIR-V 1.6 modules (cooperative_matrix2) take their workgroup size through LocalSizeId: maintenance4.
+        var v13 = new PhysicalDeviceVulkan13Features
+        {
+            SType = StructureType.PhysicalDeviceVulkan13Features,
+            Maintenance4 = true,
+            PNext = coop ? &coopFeatures : null,
         };
         var v12 = new PhysicalDeviceVulkan12Features
         {
             SType = StructureType.PhysicalDeviceVulkan12Features,
             ShaderFloat16 = f16,
             VulkanMemoryModel = coop,
-            PNext = coop ? &coopFeatures : null,
+            PNext = coop2 ? &v13 : coop ? &coopFeatures : null,
         };
         var v11 = new PhysicalDeviceVulkan11Features
         {
