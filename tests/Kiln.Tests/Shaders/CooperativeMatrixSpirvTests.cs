@@ -150,7 +150,73 @@ public sealed class CooperativeMatrixSpirvTests
     [TestCaseSource(nameof(Kernels))]
     public void SpecializedForTensorCores_IsValidSpirv(object kernel)
     {
-        var spec = (KernelSpec)kernel; // KernelSpec is internal: a public test method takes it as object
+        var frozen = Specialize((KernelSpec)kernel, "vulkan1.2"); // KernelSpec is internal: a public test method takes it as object
+        Assert.That(frozen, Does.Contain("OpTypeCooperativeMatrixKHR %half %uint_3 %int_16 %int_16").Or.Contain("OpTypeCooperativeMatrixKHR %half %uint_3 %uint_16 %uint_16"),
+            "16x16 fp16 matrices after specialization");
+        Assert.That(SharedBytes(frozen), Is.InRange(1, Nvidia.MaxSharedMemoryBytes), "the shared arrays fit the device (the host's tile checks agree with the shader)");
+    }
+
+    /// <summary>
+    /// <see cref="Nvidia"/> with VK_NV_cooperative_matrix2 as the H200 reports it in part (workgroup scope; the flexible
+    /// granularity and the reserved shared memory are this description's assumptions: 16x16x16 f16 matrices for
+    /// workgroups of 128 and 256 invocations, 1 KiB reserved).
+    /// </summary>
+    static readonly DeviceInfo NvidiaCoopMat2 = Nvidia with
+    {
+        ApiVersion = "1.4.312", CooperativeMatrix2 = true, CooperativeMatrix2WorkgroupScope = true,
+        CooperativeMatrix2Shapes = new[] { new FlexibleMatrixShape(16, 16, 16, "f16*f16+f32->f32", 128), new FlexibleMatrixShape(16, 16, 16, "f16*f16+f32->f32", 256) },
+        CooperativeMatrix2MaxDimension = 256, CooperativeMatrix2MaxWorkgroupSize = 1024, CooperativeMatrix2ReservedSharedMemory = 1024,
+    };
+
+    /// <summary>The cooperative_matrix2 convolution's dispatches (forward, and the stride-1 input gradient through it) in the
+    /// convolution networks' training plans on <see cref="NvidiaCoopMat2"/>, the kernel named (it needs tuning otherwise),
+    /// each in every tile that fits the device.</summary>
+    static IEnumerable<TestCaseData> CoopMat2Kernels()
+    {
+        var specs = new Dictionary<string, KernelSpec>();
+        foreach (var (net, inputs, training) in Networks().Take(5))
+        {
+            var options = new CompileOptions
+            {
+                InputShapes = inputs, Training = training, Precision = Precision.Fp16, Autotune = false,
+                PreferKernels = new[] { nameof(Conv2dCoopMat2), nameof(Conv2dInputGradFlipped) },
+            };
+            foreach (var step in Compiler.Plan(net, NvidiaCoopMat2, options).Levels.SelectMany(l => l))
+                if (step.Spec.Module.Contains("coopmat2", StringComparison.Ordinal))
+                    foreach (var t in Conv2dCoopMat2.Tiles(NvidiaCoopMat2)) // every tile the tuner may time, not only the default
+                    {
+                        var constants = step.Spec.Constants.ToArray();
+                        (constants[11], constants[12], constants[13], constants[14]) = ((uint)t.BM, (uint)t.BN, (uint)t.BK, (uint)t.Threads);
+                        var spec = step.Spec with { Constants = constants, LocalX = (uint)t.Threads };
+                        specs.TryAdd(spec.Key, spec);
+                    }
+        }
+        return specs.Values.Select(s => new TestCaseData(s).SetArgDisplayNames($"{s.Module} [{string.Join(",", s.Constants)}] x{s.LocalX}"));
+    }
+
+    [Test]
+    public void ThePlansUseTheWorkgroupScopeCoopMat2Kernel()
+    {
+        var modules = CoopMat2Kernels().Select(c => ((KernelSpec)c.Arguments[0]!).Module).ToHashSet();
+        Assert.That(modules, Is.EquivalentTo(new[] { "conv2d/conv2d.fwd_coopmat2.f16" }));
+    }
+
+    /// <summary>The workgroup-scope form, specialized, is valid SPIR-V 1.6 (vulkan1.3) with workgroup-scope f16 matrices,
+    /// and its shared arrays and what the driver reserves fit the device.</summary>
+    [TestCaseSource(nameof(CoopMat2Kernels))]
+    public void CoopMat2_SpecializedForTensorCores_IsValidSpirv(object kernel)
+    {
+        var spec = (KernelSpec)kernel;
+        var frozen = Specialize(spec, "vulkan1.3");
+        Assert.That(frozen, Does.Match($@"OpTypeCooperativeMatrixKHR %half %uint_2 %u?int_{spec.Constants[11]}(_\d+)? %u?int_{spec.Constants[13]}(_\d+)? %uint_0"),
+            "a workgroup-scope BM x BK fp16 matrix after specialization");
+        Assert.That(SharedBytes(frozen) + NvidiaCoopMat2.CooperativeMatrix2ReservedSharedMemory, Is.InRange(1, Nvidia.MaxSharedMemoryBytes),
+            "the shared arrays fit the device with what workgroup scope reserves (Conv2dCoopMat2.Fits agrees with the shader)");
+    }
+
+    /// <summary><paramref name="spec"/>'s module with its constants and workgroup size frozen in (spirv-opt), checked by spirv-val for <paramref name="targetEnv"/>: its disassembly.</summary>
+    static string Specialize(KernelSpec spec, string targetEnv)
+    {
         string dir = Path.Combine(Path.GetTempPath(), "kiln-coopmat-spirv-" + Guid.NewGuid().ToString("N")[..8]);
         Directory.CreateDirectory(dir);
         try
@@ -162,12 +228,9 @@ public sealed class CooperativeMatrixSpirvTests
             var (optExit, optOut) = SpirvTools.Run(SpirvTools.Find("spirv-opt"), $"--set-spec-const-default-value={values}", "--freeze-spec-const",
                 "--fold-spec-const-op-composite", "--eliminate-dead-code-aggressive", source, "-o", specialized);
             Assert.That(optExit, Is.EqualTo(0), $"spirv-opt could not specialize {spec.Module} with {values}:\n{optOut}");
-            var (valExit, valOut) = SpirvTools.Run(SpirvTools.Find("spirv-val"), "--target-env", "vulkan1.2", specialized);
+            var (valExit, valOut) = SpirvTools.Run(SpirvTools.Find("spirv-val"), "--target-env", targetEnv, specialized);
             Assert.That(valExit, Is.EqualTo(0), $"{spec.Module} specialized with {values} is not valid SPIR-V:\n{valOut}");
-            var (_, frozen) = SpirvTools.Run(SpirvTools.Find("spirv-dis"), specialized);
-            Assert.That(frozen, Does.Contain("OpTypeCooperativeMatrixKHR %half %uint_3 %int_16 %int_16").Or.Contain("OpTypeCooperativeMatrixKHR %half %uint_3 %uint_16 %uint_16"),
-                "16x16 fp16 matrices after specialization");
-            Assert.That(SharedBytes(frozen), Is.InRange(1, Nvidia.MaxSharedMemoryBytes), "the shared arrays fit the device (the host's tile checks agree with the shader)");
+            return SpirvTools.Run(SpirvTools.Find("spirv-dis"), specialized).Output;
         }
         finally { Directory.Delete(dir, true); }
     }
@@ -178,7 +241,9 @@ public sealed class CooperativeMatrixSpirvTests
     /// </summary>
     static string SpecValues(string disassembly, KernelSpec spec)
     {
-        var idOf = Regex.Matches(disassembly, @"OpDecorate (%\w+) SpecId (\d+)").ToDictionary(m => uint.Parse(m.Groups[2].Value), m => m.Groups[1].Value);
+        // SPIR-V 1.6 modules may decorate two constants with one SpecId (the LocalSizeId operands and gl_WorkGroupSize's).
+        var idOf = Regex.Matches(disassembly, @"OpDecorate (%\w+) SpecId (\d+)").GroupBy(m => uint.Parse(m.Groups[2].Value))
+            .ToDictionary(g => g.Key, g => g.First().Groups[1].Value);
         var floatTypes = Regex.Matches(disassembly, @"(%\w+) = OpTypeFloat 32").Select(m => m.Groups[1].Value).ToHashSet();
         bool IsFloat(string name) => Regex.Match(disassembly, Regex.Escape(name) + @" = OpSpecConstant (%\w+) ") is { Success: true } m && floatTypes.Contains(m.Groups[1].Value);
         var words = spec.Constants.Select((v, i) => ((uint)i, v)).Append((KernelSpec.LocalSizeXId, spec.LocalX));

@@ -1,0 +1,124 @@
+using Kiln.Graph;
+using Kiln.Vulkan;
+
+namespace Kiln.Layers;
+
+/// <summary>
+/// shaders/conv2d/conv2d.fwd_coopmat2.comp: the convolution as an implicit GEMM on VK_NV_cooperative_matrix2 matrices
+/// (fp16 operands, f32 accumulation) under <see cref="Precision.Fp16"/>: each workgroup's BM x BN tile of the output
+/// (channels by pixels) is one workgroup-scope accumulator that the driver maps onto its subgroups and tensor cores, the
+/// weight packed to f16 by conv2d.pack_weight_f16.comp (the patch kernel's <see cref="TunePrepare"/>, so the stride-1
+/// input gradient reads it turned and swapped the same way: <see cref="Conv2dInputGradFlipped"/>) and loaded straight
+/// from global memory, the input's im2col slice gathered into shared memory a step ahead. Groups of 1, any kernel,
+/// stride and dilation, at least 16 output channels.
+/// It needs tuning (<see cref="NeedsTuning"/>): only CompileOptions.Autotune runs it, timed against the other kernels
+/// and checked against the plain f32 kernel's result for each shape (the tuner rejects a candidate that disagrees), so
+/// an untuned plan never depends on it. Where the device has no workgroup scope but flexible dimensions (lavapipe of
+/// Mesa 26) the same kernel runs as its .subgroup variant, subgroup-scope matrices in a one-subgroup workgroup, and
+/// only when named (CompileOptions.PreferKernels): how the tests check its arithmetic. Its workgroup-scope form has not
+/// run on a GPU yet.
+/// </summary>
+internal sealed class Conv2dCoopMat2 : CooperativeMatrixEntry, IConv2dForward
+{
+    public string Operation => "conv2d.fwd";
+    public TensorLayout Layout => TensorLayout.Nchw;
+    public int Priority => 9;
+    public bool NeedsTuning => true;
+
+    const string Module = "conv2d/conv2d.fwd_coopmat2";
+    const string PackModule = "conv2d/conv2d.pack_weight_f16";
+    /// <summary>The shader's REG_MAX and CPT_MAX: staged values and pixel columns per invocation, at most.</summary>
+    const int RegMax = 64, ColumnsMax = 8;
+    /// <summary>f16 of padding per shared row (the shader's PAD).</summary>
+    const int Pad = 8;
+
+    /// <summary>A workgroup tile: <paramref name="BM"/> output channels by <paramref name="BN"/> pixels, <paramref name="BK"/>
+    /// input channels a step, <paramref name="Threads"/> invocations.</summary>
+    internal readonly record struct Tile(int BM, int BN, int BK, int Threads)
+    {
+        public override string ToString() => $"{BM}x{BN}x{BK}t{Threads}";
+    }
+
+    /// <summary>Workgroup-scope tiles (NVIDIA: 128 or 256 invocations), largest channel tile last.</summary>
+    static readonly Tile[] WorkgroupTiles =
+    {
+        new(32, 128, 32, 128), new(64, 128, 32, 128), new(64, 128, 32, 256), new(64, 256, 32, 256), new(128, 128, 32, 256),
+    };
+
+    /// <summary>Subgroup-scope tiles, in units of the subgroup size S (8 on lavapipe): S x ... as (BM, BN, BK) / S.</summary>
+    static readonly (int M, int N, int K)[] SubgroupTiles = { (2, 4, 2), (4, 4, 2), (2, 8, 2) };
+
+    public bool Supports(DeviceInfo device) => CooperativeMatrixKernels.Usable(device) && device.CooperativeMatrix2 && Tiles(device).Any();
+
+    public bool Accepts(ConvAttributes a, Shape x, Shape y) => a.Groups == 1 && y[1] >= 16;
+
+    /// <summary>The shader's shared memory: the B slice and the f16 result tile, rows padded.</summary>
+    internal static long SharedBytes(Tile t) => 2L * (t.BK + t.BM) * (t.BN + Pad);
+
+    /// <summary>
+    /// Whether <paramref name="t"/> runs on the device: its matrices multiples of the flexible-dimension granularity for
+    /// its scope and workgroup (none: not at all) and within the largest dimension, the gather's shares whole (the shader's
+    /// CPT and RPT) and within its registers, the workgroup size and the shared memory (with what workgroup scope reserves).
+    /// </summary>
+    internal static bool Fits(DeviceInfo device, Tile t, bool workgroupScope)
+    {
+        var g = device.FlexibleF16Granularity(workgroupScope ? t.Threads : 0);
+        if (g is not { } gran || t.BM % gran.M != 0 || t.BN % gran.N != 0 || t.BK % gran.K != 0) return false;
+        if (Math.Max(t.BM, Math.Max(t.BN, t.BK)) > device.CooperativeMatrix2MaxDimension) return false;
+        if (t.Threads > device.MaxWorkgroupInvocations || (workgroupScope && t.Threads > device.CooperativeMatrix2MaxWorkgroupSize)) return false;
+        bool shares = t.BN >= t.Threads ? t.BN % t.Threads == 0 && t.BN / t.Threads <= ColumnsMax : t.Threads % t.BN == 0 && t.BK % (t.Threads / t.BN) == 0;
+        if (!shares || (long)t.BK * t.BN / t.Threads > RegMax) return false;
+        return SharedBytes(t) + (workgroupScope ? device.CooperativeMatrix2ReservedSharedMemory : 0) <= device.MaxSharedMemoryBytes;
+    }
+
+    /// <summary>The tiles that fit the device: workgroup-scope ones where it has workgroup scope, else one-subgroup ones.</summary>
+    internal static IEnumerable<Tile> Tiles(DeviceInfo device)
+    {
+        if (device.CooperativeMatrix2WorkgroupScope) return WorkgroupTiles.Where(t => Fits(device, t, true));
+        int s = (int)device.SubgroupSize;
+        return SubgroupTiles.Select(t => new Tile(t.M * s, t.N * s, t.K * s, s)).Where(t => Fits(device, t, false));
+    }
+
+    public void Emit(Emitter e, ConvAttributes a, Value x, Value w, Value? bias, Value y, Activation act, float slope, string label)
+    {
+        var candidates = Candidates(e, a, x, w, bias, y, act, slope);
+        if (candidates.Count == 0)
+            throw new GraphException($"{label}: no tile of the cooperative_matrix2 convolution fits {y.Shape} on {e.Device.Name} (workgroup counts).");
+        ConvForward.Dispatch(e, candidates[0], x, w, bias, y, label);
+    }
+
+    /// <summary>
+    /// One candidate per tile that fits (the channel tile that covers Cout with the least padding first), each with its
+    /// weight packing: Cout padded to the tile's BM, Cin to its BK.
+    /// </summary>
+    public IReadOnlyList<TuneCandidate> Candidates(Emitter e, ConvAttributes a, Value x, Value w, Value? bias, Value y, Activation act, float slope)
+    {
+        var (n, cin, h, wd) = x.Shape.Nchw;
+        var (_, cout, oh, ow) = y.Shape.Nchw;
+        int taps = a.Kernel.H * a.Kernel.W;
+        long pixels = (long)n * oh * ow;
+        bool workgroup = e.Device.CooperativeMatrix2WorkgroupScope;
+        var module = workgroup ? Module : Module + ".subgroup";
+        var result = new List<TuneCandidate>();
+        foreach (var t in Tiles(e.Device).OrderBy(t => (cout + t.BM - 1) / t.BM * t.BM).ThenBy(t => t.BM))
+        {
+            long tiles = (pixels + t.BN - 1) / t.BN;
+            if (tiles > e.Device.MaxWorkgroupCount[0] || (cout + t.BM - 1) / t.BM > e.Device.MaxWorkgroupCount[1]) continue;
+            int cip = (cin + t.BK - 1) / t.BK * t.BK, cop = (cout + t.BM - 1) / t.BM * t.BM;
+            int packed = checked(taps * cop * cip);
+            var pack = new TunePrepare(
+                new KernelSpec(PackModule, KernelSpec.Buffers(2), 24, new[] { 0u }, Emitter.ElementwiseLocal),
+                e.ElementwiseGroups(packed), PushConstants.Ints(packed, cout, cin, taps, cop, cip), Input: 1, packed, ElementType.F16);
+            var constants = new[]
+            {
+                (uint)a.Kernel.H, (uint)a.Kernel.W, (uint)a.Stride.H, (uint)a.Stride.W, (uint)a.Padding.H, (uint)a.Padding.W,
+                (uint)a.Dilation.H, (uint)a.Dilation.W, bias != null ? 1u : 0u, (uint)act, KernelSpec.Word(slope),
+                (uint)t.BM, (uint)t.BN, (uint)t.BK, (uint)t.Threads,
+            };
+            var spec = new KernelSpec(module, KernelSpec.Buffers(4), 36, constants, (uint)t.Threads);
+            var groups = ((uint)tiles, (uint)((cout + t.BM - 1) / t.BM), 1u);
+            result.Add(new TuneCandidate($"coopmat2_{t}", spec, groups, PushConstants.Ints(n, cin, cout, h, wd, oh, ow, cop, cip)) { Prepare = pack });
+        }
+        return result;
+    }
+}

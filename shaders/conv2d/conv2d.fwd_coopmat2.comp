@@ -1,0 +1,170 @@
+#version 450
+// 2-D convolution forward as an implicit GEMM on workgroup-scope cooperative matrices (VK_NV_cooperative_matrix2) for
+// Precision.Fp16:
+//   Y[co, p] = act(bias[co] + sum over tap t = (ky, kx), ci of W[co, ci, ky, kx] * X[ci, pixel p shifted by tap t]),
+// C [Cout x pixels] = A [Cout x K] * B [K x pixels], K running over the taps, then the input channels within a tap.
+// A workgroup computes one BM x BN tile of C (BM output channels by BN consecutive output pixels of the batch, rows of
+// all images end to end) as ONE workgroup-scope accumulator: the driver spreads its fragments over the workgroup's
+// subgroups and tensor cores, the shader writes no per-subgroup tiling. Per step (one tap, BK input channels):
+//   A: the BM x BK block of the weight, pre-packed to f16 by conv2d.pack_weight_f16.comp as [KH*KW, COP, CIP] (zero rows
+//      and columns pad Cout to BM and Cin to BK, so no load leaves it), loaded straight from global memory;
+//   B: the step's BK x BN slice of the im2col matrix, gathered into shared memory (zeros for padding and past the
+//      edges): each invocation owns CPT pixel columns, its input offsets computed once per tap, and walks the
+//      channels H*W apart; consecutive invocations take consecutive pixels (coalesced reads along a row).
+// The next step's slice is read into registers while this step's product runs (one shared buffer, two barriers a step).
+// Epilogue: bias and activation on the f32 accumulator per element (coopMatPerElementNV), the result rounded to f16
+// and stored through shared memory, then written to Y with bounds checks, consecutive invocations on consecutive
+// pixels. (In the f32 build, for f32 activations, the result is rounded to f16 on the way too: an fp16-arithmetic kernel.)
+// With KILN_SUBGROUP_SCOPE (the .subgroup variant) the same kernel runs with subgroup-scope matrices in a workgroup of
+// one subgroup: the form that devices without workgroup scope but with flexible dimensions (lavapipe of Mesa 26) run,
+// which is how the tests check this kernel's arithmetic there.
+// Shared memory: BK * (BN + 8) * 2 + BM * (BN + 8) * 2 bytes (64 x 128 x 32: 26 KiB). Registers: BK * BN / THREADS
+// <= REG_MAX staged f16 per invocation (Conv2dCoopMat2.Fits).
+// Bindings: 0 x [N,Cin,H,W] (act_t)  1 wp [KH*KW, COP, CIP] (float16_t)  2 bias [Cout] (float; unused when HAS_BIAS=0)
+//           3 y [N,Cout,OH,OW] (act_t)
+// Specialization: 0 KH, 1 KW, 2 SH, 3 SW, 4 PH, 5 PW, 6 DH, 7 DW, 8 HAS_BIAS, 9 ACT, 10 SLOPE (float), 11 BM, 12 BN,
+//                 13 BK, 14 THREADS (the workgroup's invocations)
+// Push constants: n, cin, cout, h, w, oh, ow, cop, cip (COP a multiple of BM, CIP of BK)
+// Dispatch: x = ceil(N * OH * OW / BN) pixel tiles, y = ceil(Cout / BM) channel tiles; local x = THREADS
+#extension GL_KHR_cooperative_matrix : require
+#extension GL_NV_cooperative_matrix2 : require
+#extension GL_KHR_memory_scope_semantics : require
+#extension GL_EXT_shader_16bit_storage : require
+#extension GL_EXT_shader_explicit_arithmetic_types_float16 : require
+#extension GL_EXT_shader_explicit_arithmetic_types_int32 : require
+#extension GL_EXT_control_flow_attributes : require
+#include "kiln.glsl"
+#include "storage.glsl"
+
+#ifdef KILN_SUBGROUP_SCOPE
+#define SCOPE gl_ScopeSubgroup
+#else
+#define SCOPE gl_ScopeWorkgroup
+#endif
+
+#define REG_MAX 64      // staged f16 per invocation and step, at most
+#define CPT_MAX 8       // pixel columns per invocation, at most
+#define PAD 8           // f16 of padding per shared row (keeps rows 16-byte aligned, spreads banks)
+
+layout(constant_id = 0) const int KH = 3;
+layout(constant_id = 1) const int KW = 3;
+layout(constant_id = 2) const int SH = 1;
+layout(constant_id = 3) const int SW = 1;
+layout(constant_id = 4) const int PH = 1;
+layout(constant_id = 5) const int PW = 1;
+layout(constant_id = 6) const int DH = 1;
+layout(constant_id = 7) const int DW = 1;
+layout(constant_id = 8) const int HAS_BIAS = 0;
+layout(constant_id = 9) const int ACT = 0;
+layout(constant_id = 10) const float SLOPE = 0.01;
+layout(constant_id = 11) const int BM = 64;
+layout(constant_id = 12) const int BN = 128;
+layout(constant_id = 13) const int BK = 32;
+layout(constant_id = 14) const int THREADS = 256;
+
+// Pixel columns per invocation, rows between an invocation's staged values, staged rows per column.
+const int CPT = BN >= THREADS ? BN / THREADS : 1;
+const int RSTEP = THREADS > BN ? THREADS / BN : 1;
+const int RPT = BK / RSTEP;
+const int LDB = BN + PAD;
+const int LDC = BN + PAD;
+
+layout(std430, binding = 0) readonly buffer X { act_t x[]; };
+layout(std430, binding = 1) readonly buffer Wp { float16_t wp[]; };
+layout(std430, binding = 2) readonly buffer Bias { float bias[]; };
+layout(std430, binding = 3) writeonly buffer Y { act_t y[]; };
+
+layout(push_constant) uniform Push { int n, cin, cout, h, w, oh, ow, cop, cip; } pc;
+
+shared float16_t sB[BK * LDB];
+shared float16_t sC[BM * LDC];
+
+int pixels;        // N * OH * OW
+int col0;          // this invocation's first pixel column in the tile
+int row0;          // its first staged row (channel within the step)
+int img[CPT_MAX];  // per owned column: image, output row and column (img < 0: past the last pixel)
+int oyS[CPT_MAX];
+int oxS[CPT_MAX];
+float16_t staged[REG_MAX];
+
+// The step's slice of B for this invocation: tap t, input channels ci0 + row.
+void gather(int step)
+{
+    int chunks = pc.cip / BK;
+    int t = step / chunks, ci0 = (step - t * chunks) * BK;
+    int ky = t / KW, kx = t - ky * KW;
+    int plane = pc.h * pc.w;
+    [[unroll]] for (int c = 0; c < CPT; c++)
+    {
+        int iy = oyS[c] * SH - PH + ky * DH, ix = oxS[c] * SW - PW + kx * DW;
+        bool inside = img[c] >= 0 && iy >= 0 && iy < pc.h && ix >= 0 && ix < pc.w;
+        int base = (img[c] * pc.cin + ci0 + row0) * plane + iy * pc.w + ix;
+        [[unroll]] for (int r = 0; r < RPT; r++)
+        {
+            int ci = ci0 + row0 + r * RSTEP;
+            staged[c * RPT + r] = inside && ci < pc.cin ? float16_t(float(x[base + r * RSTEP * plane])) : float16_t(0.0);
+        }
+    }
+}
+
+void stage()
+{
+    [[unroll]] for (int c = 0; c < CPT; c++)
+        [[unroll]] for (int r = 0; r < RPT; r++)
+            sB[(row0 + r * RSTEP) * LDB + col0 + c * THREADS] = staged[c * RPT + r];
+}
+
+float epilogue(const in uint32_t row, const in uint32_t col, const in float value, const in int co0)
+{
+    int co = co0 + int(row);
+    float v = value + (HAS_BIAS != 0 && co < pc.cout ? bias[co] : 0.0);
+    return kiln_activate(v, ACT, SLOPE);
+}
+
+void main()
+{
+    int tid = int(gl_LocalInvocationID.x);
+    int p0 = int(gl_WorkGroupID.x) * BN, co0 = int(gl_WorkGroupID.y) * BM;
+    pixels = pc.n * pc.oh * pc.ow;
+    col0 = tid % min(BN, THREADS);
+    row0 = THREADS > BN ? tid / BN : 0;
+    int area = pc.oh * pc.ow;
+    [[unroll]] for (int c = 0; c < CPT; c++)
+    {
+        int p = p0 + col0 + c * THREADS;
+        int i = p / area, rem = p - (p / area) * area;
+        img[c] = p < pixels ? i : -1;
+        oyS[c] = rem / pc.ow;
+        oxS[c] = rem - (rem / pc.ow) * pc.ow;
+    }
+
+    coopmat<float, SCOPE, BM, BN, gl_MatrixUseAccumulator> acc = coopmat<float, SCOPE, BM, BN, gl_MatrixUseAccumulator>(0.0);
+    int chunks = pc.cip / BK, steps = KH * KW * chunks;
+    gather(0);
+    for (int s = 0; s < steps; s++)
+    {
+        barrier();                      // the previous step's product has read sB
+        stage();
+        barrier();
+        if (s + 1 < steps) gather(s + 1);
+        int t = s / chunks, ci0 = (s - t * chunks) * BK;
+        coopmat<float16_t, SCOPE, BM, BK, gl_MatrixUseA> a;
+        coopmat<float16_t, SCOPE, BK, BN, gl_MatrixUseB> b;
+        coopMatLoad(a, wp, uint((t * pc.cop + co0) * pc.cip + ci0), uint(pc.cip), gl_CooperativeMatrixLayoutRowMajor);
+        coopMatLoad(b, sB, 0, LDB, gl_CooperativeMatrixLayoutRowMajor);
+        acc = coopMatMulAdd(a, b, acc);
+    }
+
+    if (HAS_BIAS != 0 || ACT != ACT_NONE) coopMatPerElementNV(acc, acc, epilogue, co0);
+    coopmat<float16_t, SCOPE, BM, BN, gl_MatrixUseAccumulator> result = coopmat<float16_t, SCOPE, BM, BN, gl_MatrixUseAccumulator>(acc);
+    coopMatStore(result, sC, 0, LDC, gl_CooperativeMatrixLayoutRowMajor);
+    barrier();
+    for (int i = tid; i < BM * BN; i += THREADS)
+    {
+        int row = i / BN, col = i - (i / BN) * BN;
+        int co = co0 + row, p = p0 + col;
+        if (co >= pc.cout || p >= pixels) continue;
+        int im = p / area;
+        y[(im * pc.cout + co) * area + p - im * area] = act_t(float(sC[row * LDC + col]));
+    }
+}

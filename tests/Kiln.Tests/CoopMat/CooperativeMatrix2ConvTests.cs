@@ -1,0 +1,74 @@
+using Kiln.Layers;
+using Kiln.Tests.Layers;
+using Kiln.Vulkan;
+using NUnit.Framework;
+
+namespace Kiln.Tests.CoopMat;
+
+/// <summary>
+/// The cooperative_matrix2 convolution (<see cref="Conv2dCoopMat2"/>) against the plain kernels: each layer at Fp16 with
+/// it named (and, through it, the flipped stride-1 input gradient) agrees with its Fp32 run within
+/// <see cref="Tolerances.F16Storage"/> of each tensor's largest value (<see cref="F16StorageConvTests.Matches"/>). On
+/// Mesa 26's lavapipe (flexible dimensions, no workgroup scope) this is its .subgroup form: subgroup-scope matrices in a
+/// one-subgroup workgroup, the same arithmetic as the workgroup-scope form a GPU runs.
+/// </summary>
+public sealed class CooperativeMatrix2ConvTests : CooperativeMatrixTest
+{
+    static readonly string[] Named = { nameof(Conv2dCoopMat2), nameof(Conv2dInputGradFlipped) };
+    const string Pack = "conv2d/conv2d.pack_weight_f16";
+
+    [SetUp]
+    public void RequireCooperativeMatrix2()
+    {
+        if (Context.KernelDevice.CooperativeMatrix2) return;
+        Assert.Fail($"{Context.Info.Name} has no VK_NV_cooperative_matrix2 with flexible dimensions and per-element operations " +
+                    $"({string.Join(", ", Context.Info.CooperativeMatrix2Missing)} missing): tools/coopmat-lavapipe.sh test runs these tests on Mesa 26's lavapipe.");
+    }
+
+    [Test]
+    public void CooperativeMatrix2_IsEnabledWithItsShapes()
+    {
+        Assert.That(Context.CooperativeMatrix2Enabled, Is.True, "the extension and its features are enabled on Kiln's own device");
+        Assert.That(Context.Info.CooperativeMatrix2Shapes.Select(s => s.ToString()), Has.Some.Contains("f16*f16+f32->f32"));
+        Assert.That(Conv2dCoopMat2.Tiles(Context.KernelDevice), Is.Not.Empty, string.Join(", ", Context.Info.CooperativeMatrix2Shapes));
+    }
+
+    static TestCaseData Case(string name, Layer layer, Shape x) => new TestCaseData(layer, x).SetArgDisplayNames(name);
+
+    /// <summary>
+    /// 3x3 layers with padding (the zeros of the gather), Cin not a multiple of the step (the packed weight's zero columns),
+    /// Cout not a multiple of the channel tile and pixel counts not a multiple of the pixel tile (the epilogue's bounds), a
+    /// batch whose images meet inside a tile, no bias, 1x1, 5x5, stride and dilation 2, several steps per tap.
+    /// </summary>
+    static IEnumerable<TestCaseData> Layers() => new[]
+    {
+        Case("3x3_pad1", new Conv2d(16, 32, 3, padding: 1), new Shape(2, 16, 9, 10)),
+        Case("3x3_cin9_cout24_edges", new Conv2d(9, 24, 3, padding: 1), new Shape(1, 9, 13, 11)),
+        Case("3x3_cin40_three_steps", new Conv2d(40, 40, 3, padding: 1), new Shape(2, 40, 7, 6)),
+        Case("3x3_no_bias_no_padding", new Conv2d(16, 16, 3, bias: false), new Shape(1, 16, 12, 9)),
+        Case("1x1_wide", new Conv2d(48, 72, 1), new Shape(1, 48, 5, 13)),
+        Case("5x5_stride2", new Conv2d(8, 16, 5, stride: 2, padding: 2), new Shape(2, 8, 15, 14)),
+        Case("3x3_dilation2", new Conv2d(16, 20, 3, padding: 2, dilation: 2), new Shape(1, 16, 12, 11)),
+        Case("transpose_3x3", new ConvTranspose2d(24, 16, 3, padding: 1), new Shape(2, 24, 6, 7)),
+    };
+
+    [TestCaseSource(nameof(Layers))]
+    public void MatchesThePlainKernels(Layer layer, Shape x)
+    {
+        var f16 = F16StorageConvTests.Matches(layer, x, texelReads: false, Named, null);
+        var module = Context.KernelDevice.CooperativeMatrix2WorkgroupScope ? "conv2d/conv2d.fwd_coopmat2.f16" : "conv2d/conv2d.fwd_coopmat2.subgroup.f16";
+        Assert.That(f16.Kernels, Does.Contain(module), string.Join(", ", f16.Kernels));
+        Assert.That(f16.Kernels, Does.Contain(Pack), "the weight packed to f16 first");
+    }
+
+    /// <summary>A fused activation in the per-element epilogue, and the stride-1 input gradient through the same kernel with
+    /// the weight packed turned and swapped (no flipped copy).</summary>
+    [Test]
+    public void FusesTheActivation_AndRunsTheInputGradient()
+    {
+        var f16 = F16StorageConvTests.Matches(new Conv2d(16, 24, 3, padding: 1), new Shape(2, 16, 8, 9), texelReads: false, Named, null, new LeakyReLU(0.1f));
+        var dx = f16.Labels.Zip(f16.Kernels).Where(p => p.First.StartsWith("layer.bwd_input", StringComparison.Ordinal)).Select(p => p.Second).ToList();
+        Assert.That(dx, Has.Some.StartWith("conv2d/conv2d.fwd_coopmat2"), string.Join(", ", dx));
+        Assert.That(dx, Has.None.EqualTo("conv2d/conv2d.flip_weight"), "packed turned, never flipped on its own");
+    }
+}
