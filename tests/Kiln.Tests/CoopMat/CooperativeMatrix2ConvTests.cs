@@ -6,15 +6,16 @@ using NUnit.Framework;
 namespace Kiln.Tests.CoopMat;
 
 /// <summary>
-/// The cooperative_matrix2 convolution (<see cref="Conv2dCoopMat2"/>) against the plain kernels: each layer at Fp16 with
-/// it named (and, through it, the flipped stride-1 input gradient) agrees with its Fp32 run within
+/// The cooperative_matrix2 convolution kernels (<see cref="Conv2dCoopMat2"/>, <see cref="Conv2dWeightGradCoopMat2"/>)
+/// against the plain kernels: each layer at Fp16 with them named (and, through the forward, the flipped stride-1 input
+/// gradient) agrees with its Fp32 run within
 /// <see cref="Tolerances.F16Storage"/> of each tensor's largest value (<see cref="F16StorageConvTests.Matches"/>). On
 /// Mesa 26's lavapipe (flexible dimensions, no workgroup scope) this is its .subgroup form: subgroup-scope matrices in a
 /// one-subgroup workgroup, the same arithmetic as the workgroup-scope form a GPU runs.
 /// </summary>
 public sealed class CooperativeMatrix2ConvTests : CooperativeMatrixTest
 {
-    static readonly string[] Named = { nameof(Conv2dCoopMat2), nameof(Conv2dInputGradFlipped) };
+    static readonly string[] Named = { nameof(Conv2dCoopMat2), nameof(Conv2dWeightGradCoopMat2), nameof(Conv2dInputGradFlipped) };
     const string Pack = "conv2d/conv2d.pack_weight_f16";
 
     [SetUp]
@@ -50,15 +51,18 @@ public sealed class CooperativeMatrix2ConvTests : CooperativeMatrixTest
         Case("5x5_stride2", new Conv2d(8, 16, 5, stride: 2, padding: 2), new Shape(2, 8, 15, 14)),
         Case("3x3_dilation2", new Conv2d(16, 20, 3, padding: 2, dilation: 2), new Shape(1, 16, 12, 11)),
         Case("transpose_3x3", new ConvTranspose2d(24, 16, 3, padding: 1), new Shape(2, 24, 6, 7)),
+        Case("3x3_split_pixels", new Conv2d(8, 16, 3, padding: 1), new Shape(2, 8, 48, 40)),
     };
 
     [TestCaseSource(nameof(Layers))]
     public void MatchesThePlainKernels(Layer layer, Shape x)
     {
         var f16 = F16StorageConvTests.Matches(layer, x, texelReads: false, Named, null);
-        var module = Context.KernelDevice.CooperativeMatrix2WorkgroupScope ? "conv2d/conv2d.fwd_coopmat2.f16" : "conv2d/conv2d.fwd_coopmat2.subgroup.f16";
-        Assert.That(f16.Kernels, Does.Contain(module), string.Join(", ", f16.Kernels));
+        var form = Context.KernelDevice.CooperativeMatrix2WorkgroupScope ? ".f16" : ".subgroup.f16";
+        if (layer is Conv2d) Assert.That(f16.Kernels, Does.Contain("conv2d/conv2d.fwd_coopmat2" + form), string.Join(", ", f16.Kernels));
+        Assert.That(f16.Kernels, Does.Contain("conv2d/conv2d.bwd_weight_coopmat2" + form), string.Join(", ", f16.Kernels));
         Assert.That(f16.Kernels, Does.Contain(Pack), "the weight packed to f16 first");
+        if (x.Elements > 20000) Assert.That(f16.Kernels, Does.Contain("reduce/partials"), "the weight gradient split over the pixels");
     }
 
     /// <summary>A fused activation in the per-element epilogue, and the stride-1 input gradient through the same kernel with

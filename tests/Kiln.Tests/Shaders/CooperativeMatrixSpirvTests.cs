@@ -168,7 +168,7 @@ public sealed class CooperativeMatrixSpirvTests
         CooperativeMatrix2MaxDimension = 256, CooperativeMatrix2MaxWorkgroupSize = 1024, CooperativeMatrix2ReservedSharedMemory = 1024,
     };
 
-    /// <summary>The cooperative_matrix2 convolution's dispatches (forward, and the stride-1 input gradient through it) in the
+    /// <summary>The cooperative_matrix2 convolution kernels' dispatches (forward, the stride-1 input gradient through it, the weight gradient) in the
     /// convolution networks' training plans on <see cref="NvidiaCoopMat2"/>, the kernel named (it needs tuning otherwise),
     /// each in every tile that fits the device.</summary>
     static IEnumerable<TestCaseData> CoopMat2Kernels()
@@ -179,17 +179,22 @@ public sealed class CooperativeMatrixSpirvTests
             var options = new CompileOptions
             {
                 InputShapes = inputs, Training = training, Precision = Precision.Fp16, Autotune = false,
-                PreferKernels = new[] { nameof(Conv2dCoopMat2), nameof(Conv2dInputGradFlipped) },
+                PreferKernels = new[] { nameof(Conv2dCoopMat2), nameof(Conv2dWeightGradCoopMat2), nameof(Conv2dInputGradFlipped) },
             };
             foreach (var step in Compiler.Plan(net, NvidiaCoopMat2, options).Levels.SelectMany(l => l))
                 if (step.Spec.Module.Contains("coopmat2", StringComparison.Ordinal))
-                    foreach (var t in Conv2dCoopMat2.Tiles(NvidiaCoopMat2)) // every tile the tuner may time, not only the default
+                {
+                    // Every tile the tuner may time, not only the default: constants BM, BN, BK, THREADS from 11 (forward) or 8 (weight gradient).
+                    bool forward = step.Spec.Module.Contains("fwd", StringComparison.Ordinal);
+                    int at = forward ? 11 : 8;
+                    foreach (var t in forward ? Conv2dCoopMat2.Tiles(NvidiaCoopMat2) : Conv2dWeightGradCoopMat2.Tiles(NvidiaCoopMat2))
                     {
                         var constants = step.Spec.Constants.ToArray();
-                        (constants[11], constants[12], constants[13], constants[14]) = ((uint)t.BM, (uint)t.BN, (uint)t.BK, (uint)t.Threads);
+                        (constants[at], constants[at + 1], constants[at + 2], constants[at + 3]) = ((uint)t.BM, (uint)t.BN, (uint)t.BK, (uint)t.Threads);
                         var spec = step.Spec with { Constants = constants, LocalX = (uint)t.Threads };
                         specs.TryAdd(spec.Key, spec);
                     }
+                }
         }
         return specs.Values.Select(s => new TestCaseData(s).SetArgDisplayNames($"{s.Module} [{string.Join(",", s.Constants)}] x{s.LocalX}"));
     }
@@ -198,7 +203,7 @@ public sealed class CooperativeMatrixSpirvTests
     public void ThePlansUseTheWorkgroupScopeCoopMat2Kernel()
     {
         var modules = CoopMat2Kernels().Select(c => ((KernelSpec)c.Arguments[0]!).Module).ToHashSet();
-        Assert.That(modules, Is.EquivalentTo(new[] { "conv2d/conv2d.fwd_coopmat2.f16" }));
+        Assert.That(modules, Is.EquivalentTo(new[] { "conv2d/conv2d.fwd_coopmat2.f16", "conv2d/conv2d.bwd_weight_coopmat2.f16" }));
     }
 
     /// <summary>The workgroup-scope form, specialized, is valid SPIR-V 1.6 (vulkan1.3) with workgroup-scope f16 matrices,
@@ -208,7 +213,8 @@ public sealed class CooperativeMatrixSpirvTests
     {
         var spec = (KernelSpec)kernel;
         var frozen = Specialize(spec, "vulkan1.3");
-        Assert.That(frozen, Does.Match($@"OpTypeCooperativeMatrixKHR %half %uint_2 %u?int_{spec.Constants[11]}(_\d+)? %u?int_{spec.Constants[13]}(_\d+)? %uint_0"),
+        int at = spec.Module.Contains("fwd", StringComparison.Ordinal) ? 11 : 8;
+        Assert.That(frozen, Does.Match($@"OpTypeCooperativeMatrixKHR %half %uint_2 %u?int_{spec.Constants[at]}(_\d+)? %u?int_{spec.Constants[at + 2]}(_\d+)? %uint_0"),
             "a workgroup-scope BM x BK fp16 matrix after specialization");
         Assert.That(SharedBytes(frozen) + NvidiaCoopMat2.CooperativeMatrix2ReservedSharedMemory, Is.InRange(1, Nvidia.MaxSharedMemoryBytes),
             "the shared arrays fit the device with what workgroup scope reserves (Conv2dCoopMat2.Fits agrees with the shader)");
