@@ -32,15 +32,8 @@ internal sealed class Conv2dCoopMat2 : CooperativeMatrixEntry, IConv2dForward
     /// <summary>f16 of padding per shared row (the shader's PAD).</summary>
     const int Pad = 8;
 
-    /// <summary>A workgroup tile: <paramref name="BM"/> output channels by <paramref name="BN"/> pixels, <paramref name="BK"/>
-    /// input channels a step, <paramref name="Threads"/> invocations.</summary>
-    internal readonly record struct Tile(int BM, int BN, int BK, int Threads)
-    {
-        public override string ToString() => $"{BM}x{BN}x{BK}t{Threads}";
-    }
-
     /// <summary>Workgroup-scope tiles (NVIDIA: 128 or 256 invocations), largest channel tile last.</summary>
-    static readonly Tile[] WorkgroupTiles =
+    static readonly CoopMat2Tile[] WorkgroupTiles =
     {
         new(32, 128, 32, 128), new(64, 128, 32, 128), new(64, 128, 32, 256), new(64, 256, 32, 256), new(128, 128, 32, 256),
     };
@@ -48,36 +41,19 @@ internal sealed class Conv2dCoopMat2 : CooperativeMatrixEntry, IConv2dForward
     /// <summary>Subgroup-scope tiles, in units of the subgroup size S (8 on lavapipe): S x ... as (BM, BN, BK) / S.</summary>
     static readonly (int M, int N, int K)[] SubgroupTiles = { (2, 4, 2), (4, 4, 2), (2, 8, 2) };
 
-    public bool Supports(DeviceInfo device) => CooperativeMatrixKernels.Usable(device) && device.CooperativeMatrix2 && Tiles(device).Any();
+    public bool Supports(DeviceInfo device) => CooperativeMatrix2Kernels.Usable(device) && Tiles(device).Any();
 
     public bool Accepts(ConvAttributes a, Shape x, Shape y) => a.Groups == 1 && y[1] >= 16;
 
     /// <summary>The shader's shared memory: the B slice and the f16 result tile, rows padded.</summary>
-    internal static long SharedBytes(Tile t) => 2L * (t.BK + t.BM) * (t.BN + Pad);
+    internal static long SharedBytes(CoopMat2Tile t) => 2L * (t.BK + t.BM) * (t.BN + Pad);
 
-    /// <summary>
-    /// Whether <paramref name="t"/> runs on the device: its matrices multiples of the flexible-dimension granularity for
-    /// its scope and workgroup (none: not at all) and within the largest dimension, the gather's shares whole (the shader's
-    /// CPT and RPT) and within its registers, the workgroup size and the shared memory (with what workgroup scope reserves).
-    /// </summary>
-    internal static bool Fits(DeviceInfo device, Tile t, bool workgroupScope)
-    {
-        var g = device.FlexibleF16Granularity(workgroupScope ? t.Threads : 0);
-        if (g is not { } gran || t.BM % gran.M != 0 || t.BN % gran.N != 0 || t.BK % gran.K != 0) return false;
-        if (Math.Max(t.BM, Math.Max(t.BN, t.BK)) > device.CooperativeMatrix2MaxDimension) return false;
-        if (t.Threads > device.MaxWorkgroupInvocations || (workgroupScope && t.Threads > device.CooperativeMatrix2MaxWorkgroupSize)) return false;
-        bool shares = t.BN >= t.Threads ? t.BN % t.Threads == 0 && t.BN / t.Threads <= ColumnsMax : t.Threads % t.BN == 0 && t.BK % (t.Threads / t.BN) == 0;
-        if (!shares || (long)t.BK * t.BN / t.Threads > RegMax) return false;
-        return SharedBytes(t) + (workgroupScope ? device.CooperativeMatrix2ReservedSharedMemory : 0) <= device.MaxSharedMemoryBytes;
-    }
-
-    /// <summary>The tiles that fit the device: workgroup-scope ones where it has workgroup scope, else one-subgroup ones.</summary>
-    internal static IEnumerable<Tile> Tiles(DeviceInfo device)
-    {
-        if (device.CooperativeMatrix2WorkgroupScope) return WorkgroupTiles.Where(t => Fits(device, t, true));
-        int s = (int)device.SubgroupSize;
-        return SubgroupTiles.Select(t => new Tile(t.M * s, t.N * s, t.K * s, s)).Where(t => Fits(device, t, false));
-    }
+    /// <summary>The tiles that fit the device (<see cref="CooperativeMatrix2Kernels.Tiles"/>) and the gather: whole shares of
+    /// pixel columns and staged rows per invocation (the shader's CPT and RPT), within its registers.</summary>
+    internal static IEnumerable<CoopMat2Tile> Tiles(DeviceInfo device) =>
+        CooperativeMatrix2Kernels.Tiles(device, WorkgroupTiles, SubgroupTiles, SharedBytes, t =>
+            (t.BN >= t.Threads ? t.BN % t.Threads == 0 && t.BN / t.Threads <= ColumnsMax : t.Threads % t.BN == 0 && t.BK % (t.Threads / t.BN) == 0)
+            && (long)t.BK * t.BN / t.Threads <= RegMax);
 
     public void Emit(Emitter e, ConvAttributes a, Value x, Value w, Value? bias, Value y, Activation act, float slope, string label)
     {
@@ -97,8 +73,7 @@ internal sealed class Conv2dCoopMat2 : CooperativeMatrixEntry, IConv2dForward
         var (_, cout, oh, ow) = y.Shape.Nchw;
         int taps = a.Kernel.H * a.Kernel.W;
         long pixels = (long)n * oh * ow;
-        bool workgroup = e.Device.CooperativeMatrix2WorkgroupScope;
-        var module = workgroup ? Module : Module + ".subgroup";
+        var module = CooperativeMatrix2Kernels.Module(e.Device, Module);
         var result = new List<TuneCandidate>();
         foreach (var t in Tiles(e.Device).OrderBy(t => (cout + t.BM - 1) / t.BM * t.BM).ThenBy(t => t.BM))
         {

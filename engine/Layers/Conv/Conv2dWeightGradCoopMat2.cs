@@ -26,7 +26,7 @@ internal sealed class Conv2dWeightGradCoopMat2 : CooperativeMatrixEntry, IConv2d
     const int AMax = 32, BMax = 64;
 
     /// <summary>Workgroup-scope tiles (rows x columns x pixels per step, invocations).</summary>
-    static readonly Conv2dCoopMat2.Tile[] WorkgroupTiles =
+    static readonly CoopMat2Tile[] WorkgroupTiles =
     {
         new(64, 64, 32, 128), new(32, 128, 32, 128), new(64, 64, 32, 256), new(32, 64, 32, 128),
     };
@@ -34,45 +34,27 @@ internal sealed class Conv2dWeightGradCoopMat2 : CooperativeMatrixEntry, IConv2d
     /// <summary>Subgroup-scope tiles in units of the subgroup size S: (BM, BN, BK) / S, one subgroup.</summary>
     static readonly (int M, int N, int K)[] SubgroupTiles = { (2, 4, 1), (4, 4, 1), (2, 8, 1) };
 
-    public bool Supports(DeviceInfo device) => CooperativeMatrixKernels.Usable(device) && device.CooperativeMatrix2 && Tiles(device).Any();
+    public bool Supports(DeviceInfo device) => CooperativeMatrix2Kernels.Usable(device) && Tiles(device).Any();
 
     public bool Accepts(ConvAttributes a, Shape plain, Shape shifted) =>
         a.Groups == 1 && plain[1] >= 16 && (long)plain[0] * plain[2] * plain[3] <= int.MaxValue;
 
     /// <summary>The shader's shared memory: the fp16 A and B tiles and the f32 result tile, rows padded.</summary>
-    internal static long SharedBytes(Conv2dCoopMat2.Tile t) => 2L * (t.BM * (t.BK + 8) + t.BK * (t.BN + 8)) + 4L * t.BM * (t.BN + 4);
+    internal static long SharedBytes(CoopMat2Tile t) => 2L * (t.BM * (t.BK + 8) + t.BK * (t.BN + 8)) + 4L * t.BM * (t.BN + 4);
 
-    /// <summary>
-    /// Whether <paramref name="t"/> runs on the device: matrices multiples of the flexible granularity for its scope and
-    /// workgroup and within the largest dimension, a whole number of invocations per pixel (THREADS a multiple of BK)
-    /// dividing the rows and columns, the staging registers, the workgroup size and the shared memory (with what
-    /// workgroup scope reserves).
-    /// </summary>
-    internal static bool Fits(DeviceInfo device, Conv2dCoopMat2.Tile t, bool workgroupScope)
-    {
-        var g = device.FlexibleF16Granularity(workgroupScope ? t.Threads : 0);
-        if (g is not { } gran || t.BM % gran.M != 0 || t.BN % gran.N != 0 || t.BK % gran.K != 0) return false;
-        if (Math.Max(t.BM, Math.Max(t.BN, t.BK)) > device.CooperativeMatrix2MaxDimension) return false;
-        if (t.Threads > device.MaxWorkgroupInvocations || (workgroupScope && t.Threads > device.CooperativeMatrix2MaxWorkgroupSize)) return false;
-        if (t.Threads % t.BK != 0) return false;
-        int rstep = t.Threads / t.BK;
-        if (t.BM % rstep != 0 || t.BN % rstep != 0 || t.BM / rstep > AMax || t.BN / rstep > BMax) return false;
-        return SharedBytes(t) + (workgroupScope ? device.CooperativeMatrix2ReservedSharedMemory : 0) <= device.MaxSharedMemoryBytes;
-    }
-
-    internal static IEnumerable<Conv2dCoopMat2.Tile> Tiles(DeviceInfo device)
-    {
-        if (device.CooperativeMatrix2WorkgroupScope) return WorkgroupTiles.Where(t => Fits(device, t, true));
-        int s = (int)device.SubgroupSize;
-        return SubgroupTiles.Select(t => new Conv2dCoopMat2.Tile(t.M * s, t.N * s, t.K * s, s)).Where(t => Fits(device, t, false));
-    }
+    /// <summary>The tiles that fit the device (<see cref="CooperativeMatrix2Kernels.Tiles"/>) and the gather: a whole number of
+    /// invocations per pixel (THREADS a multiple of BK) dividing the rows and columns, within the staging registers.</summary>
+    internal static IEnumerable<CoopMat2Tile> Tiles(DeviceInfo device) =>
+        CooperativeMatrix2Kernels.Tiles(device, WorkgroupTiles, SubgroupTiles, SharedBytes, t =>
+            t.Threads % t.BK == 0 && t.BM % (t.Threads / t.BK) == 0 && t.BN % (t.Threads / t.BK) == 0
+            && t.BM / (t.Threads / t.BK) <= AMax && t.BN / (t.Threads / t.BK) <= BMax);
 
     public IReadOnlyList<TuneCandidate> Candidates(Emitter e, ConvAttributes a, Value plain, Value shifted, Value dw)
     {
         var (n, c1, ah, aw) = plain.Shape.Nchw;
         var (_, c2, qh, qw) = shifted.Shape.Nchw;
         int n2 = c2 * a.Kernel.H * a.Kernel.W;
-        var module = e.Device.CooperativeMatrix2WorkgroupScope ? Module : Module + ".subgroup";
+        var module = CooperativeMatrix2Kernels.Module(e.Device, Module);
         var push = PushConstants.Ints(n, c1, c2, ah, aw, qh, qw);
         var result = new List<TuneCandidate>();
         foreach (var t in Tiles(e.Device).OrderBy(t => (c1 + t.BM - 1) / t.BM * t.BM).ThenBy(t => t.BM))

@@ -168,26 +168,27 @@ public sealed class CooperativeMatrixSpirvTests
         CooperativeMatrix2MaxDimension = 256, CooperativeMatrix2MaxWorkgroupSize = 1024, CooperativeMatrix2ReservedSharedMemory = 1024,
     };
 
-    /// <summary>The cooperative_matrix2 convolution kernels' dispatches (forward, the stride-1 input gradient through it, the weight gradient) in the
-    /// convolution networks' training plans on <see cref="NvidiaCoopMat2"/>, the kernel named (it needs tuning otherwise),
+    /// <summary>The cooperative_matrix2 kernels' dispatches (the convolution's forward, the stride-1 input gradient through it,
+    /// the weight gradient; Linear's three products) in the convolution networks' and Linear layers' training plans on <see cref="NvidiaCoopMat2"/>, the kernel named (it needs tuning otherwise),
     /// each in every tile that fits the device.</summary>
     static IEnumerable<TestCaseData> CoopMat2Kernels()
     {
         var specs = new Dictionary<string, KernelSpec>();
-        foreach (var (net, inputs, training) in Networks().Take(5))
+        foreach (var (net, inputs, training) in Networks().Take(8)) // the convolution networks and the Linear layers
         {
             var options = new CompileOptions
             {
                 InputShapes = inputs, Training = training, Precision = Precision.Fp16, Autotune = false,
-                PreferKernels = new[] { nameof(Conv2dCoopMat2), nameof(Conv2dWeightGradCoopMat2), nameof(Conv2dInputGradFlipped) },
+                PreferKernels = new[] { nameof(Conv2dCoopMat2), nameof(Conv2dWeightGradCoopMat2), nameof(Conv2dInputGradFlipped), nameof(LinearCoopMat2) },
             };
             foreach (var step in Compiler.Plan(net, NvidiaCoopMat2, options).Levels.SelectMany(l => l))
                 if (step.Spec.Module.Contains("coopmat2", StringComparison.Ordinal))
                 {
-                    // Every tile the tuner may time, not only the default: constants BM, BN, BK, THREADS from 11 (forward) or 8 (weight gradient).
-                    bool forward = step.Spec.Module.Contains("fwd", StringComparison.Ordinal);
-                    int at = forward ? 11 : 8;
-                    foreach (var t in forward ? Conv2dCoopMat2.Tiles(NvidiaCoopMat2) : Conv2dWeightGradCoopMat2.Tiles(NvidiaCoopMat2))
+                    // Every tile the tuner may time, not only the default (constants BM, BN, BK, THREADS from TileConstant).
+                    int at = TileConstant(step.Spec);
+                    var tiles = step.Spec.Module.StartsWith("linear/", StringComparison.Ordinal) ? LinearCoopMat2.Tiles(NvidiaCoopMat2)
+                        : at == 11 ? Conv2dCoopMat2.Tiles(NvidiaCoopMat2) : Conv2dWeightGradCoopMat2.Tiles(NvidiaCoopMat2);
+                    foreach (var t in tiles)
                     {
                         var constants = step.Spec.Constants.ToArray();
                         (constants[at], constants[at + 1], constants[at + 2], constants[at + 3]) = ((uint)t.BM, (uint)t.BN, (uint)t.BK, (uint)t.Threads);
@@ -199,11 +200,19 @@ public sealed class CooperativeMatrixSpirvTests
         return specs.Values.Select(s => new TestCaseData(s).SetArgDisplayNames($"{s.Module} [{string.Join(",", s.Constants)}] x{s.LocalX}"));
     }
 
+    /// <summary>The specialization constant of a cooperative_matrix2 module's BM (BN, BK and THREADS follow it).</summary>
+    static int TileConstant(KernelSpec spec) =>
+        spec.Module.StartsWith("linear/", StringComparison.Ordinal) ? 5 : spec.Module.Contains("fwd", StringComparison.Ordinal) ? 11 : 8;
+
     [Test]
-    public void ThePlansUseTheWorkgroupScopeCoopMat2Kernel()
+    public void ThePlansUseTheWorkgroupScopeCoopMat2Kernels()
     {
         var modules = CoopMat2Kernels().Select(c => ((KernelSpec)c.Arguments[0]!).Module).ToHashSet();
-        Assert.That(modules, Is.EquivalentTo(new[] { "conv2d/conv2d.fwd_coopmat2.f16", "conv2d/conv2d.bwd_weight_coopmat2.f16" }));
+        Assert.That(modules, Is.EquivalentTo(new[]
+        {
+            "conv2d/conv2d.fwd_coopmat2.f16", "conv2d/conv2d.bwd_weight_coopmat2.f16",
+            "linear/linear.gemm_coopmat2.f16", "linear/linear.gemm_coopmat2.b_act.c_float.f16",
+        }));
     }
 
     /// <summary>The workgroup-scope form, specialized, is valid SPIR-V 1.6 (vulkan1.3) with workgroup-scope f16 matrices,
@@ -213,7 +222,7 @@ public sealed class CooperativeMatrixSpirvTests
     {
         var spec = (KernelSpec)kernel;
         var frozen = Specialize(spec, "vulkan1.3");
-        int at = spec.Module.Contains("fwd", StringComparison.Ordinal) ? 11 : 8;
+        int at = TileConstant(spec);
         Assert.That(frozen, Does.Match($@"OpTypeCooperativeMatrixKHR %half %uint_2 %u?int_{spec.Constants[at]}(_\d+)? %u?int_{spec.Constants[at + 2]}(_\d+)? %uint_0"),
             "a workgroup-scope BM x BK fp16 matrix after specialization");
         Assert.That(SharedBytes(frozen) + NvidiaCoopMat2.CooperativeMatrix2ReservedSharedMemory, Is.InRange(1, Nvidia.MaxSharedMemoryBytes),

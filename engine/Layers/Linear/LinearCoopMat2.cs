@@ -1,0 +1,92 @@
+using Kiln.Graph;
+using Kiln.Vulkan;
+
+namespace Kiln.Layers;
+
+/// <summary>
+/// shaders/linear/linear.gemm_coopmat2.comp: Linear's products (the forward, dX = dY W, dW = dY^T X through
+/// <see cref="LinearProducts"/>) on VK_NV_cooperative_matrix2 matrices under <see cref="Precision.Fp16"/>: each workgroup's
+/// tile of C is ONE workgroup-scope f32 accumulator, both operands staged as f16 through shared memory a step ahead,
+/// bias and activation in the epilogue, K split into ordered partial sums as <see cref="LinearCoopMat"/> splits it.
+/// Products with fewer than <see cref="LinearCoopMat.MinSize"/> rows or columns stay on the plain kernel.
+/// Like the cooperative_matrix2 convolutions (<see cref="Conv2dCoopMat2"/>) it needs tuning: only CompileOptions.Autotune
+/// runs it, each product's shape checked against the plain f32 kernel by the tuner; its .subgroup form runs on devices
+/// without workgroup scope (lavapipe of Mesa 26, when named: the tests), and its workgroup form has not run on a GPU yet.
+/// </summary>
+internal sealed class LinearCoopMat2 : CooperativeMatrixEntry, ILinearForward
+{
+    public string Operation => "linear.fwd";
+    public TensorLayout Layout => TensorLayout.RowMajor;
+    public int Priority => 9;
+    public bool NeedsTuning => true;
+
+    const string Module = "linear/linear.gemm_coopmat2";
+    /// <summary>The shader's A_MAX and B_MAX: staged values of each operand per invocation, at most.</summary>
+    const int PerInvocationMax = 32;
+
+    /// <summary>Workgroup-scope tiles (rows x columns x K step, invocations).</summary>
+    static readonly CoopMat2Tile[] WorkgroupTiles =
+    {
+        new(64, 64, 32, 128), new(64, 128, 32, 128), new(128, 64, 32, 128), new(64, 64, 32, 256),
+    };
+
+    /// <summary>Subgroup-scope tiles in units of the subgroup size S: (BM, BN, BK) / S, one subgroup.</summary>
+    static readonly (int M, int N, int K)[] SubgroupTiles = { (2, 2, 2), (4, 2, 2), (2, 4, 2) };
+
+    public bool Supports(DeviceInfo device) => CooperativeMatrix2Kernels.Usable(device) && Tiles(device).Any();
+
+    /// <summary>The shader's shared memory: the fp16 A and B tiles (rows padded by 8 in either layout) and the f32 result tile.</summary>
+    internal static long SharedBytes(CoopMat2Tile t) => 2L * (t.BM + t.BN) * (t.BK + 8) + 4L * t.BM * (t.BN + 4);
+
+    /// <summary>The tiles that fit the device (<see cref="CooperativeMatrix2Kernels.Tiles"/>) and whole shares of each tile's
+    /// loads within the staging registers.</summary>
+    internal static IEnumerable<CoopMat2Tile> Tiles(DeviceInfo device) =>
+        CooperativeMatrix2Kernels.Tiles(device, WorkgroupTiles, SubgroupTiles, SharedBytes, t =>
+            t.BM * t.BK % t.Threads == 0 && t.BN * t.BK % t.Threads == 0
+            && t.BM * t.BK / t.Threads <= PerInvocationMax && t.BN * t.BK / t.Threads <= PerInvocationMax);
+
+    /// <summary>The first of <see cref="Candidates"/>: what runs where the entry is named untuned.</summary>
+    public TuneCandidate? Default(Emitter e, GemmCall g) => Candidates(e, g).FirstOrDefault();
+
+    /// <summary>
+    /// Each tile that fits (the one with the least padding past the edges first) single-pass and, where a split's ordered
+    /// sum finishes the product and the tiles are too few to fill the GPU, split; none where the plain kernel takes the
+    /// product (fewer than <see cref="LinearCoopMat.MinSize"/> rows or columns, the device's workgroup counts).
+    /// </summary>
+    public IReadOnlyList<TuneCandidate> Candidates(Emitter e, GemmCall g)
+    {
+        var result = new List<TuneCandidate>();
+        if (g.M < LinearCoopMat.MinSize || g.N < LinearCoopMat.MinSize || g.K < 1) return result;
+        static long Padded(int size, int tile) => (size + tile - 1L) / tile * tile;
+        var module = CooperativeMatrix2Kernels.Module(e.Device, Module);
+        foreach (var t in Tiles(e.Device).OrderBy(t => Padded(g.M, t.BM) * Padded(g.N, t.BN)).ThenByDescending(t => t.BM * t.BN))
+        {
+            long gx = (g.M + t.BM - 1L) / t.BM, gy = (g.N + t.BN - 1L) / t.BN;
+            if (gx > e.Device.MaxWorkgroupCount[0] || gy > e.Device.MaxWorkgroupCount[1]) continue;
+            result.Add(Candidate(e, g, t, module, (uint)gx, (uint)gy, 1, 0));
+            if (!g.SplitFinishes) continue;
+            int steps = (g.K + t.BK - 1) / t.BK;
+            int maxSplits = (int)Math.Max(1, Math.Min(e.Device.MaxWorkgroupCount[2], LinearCoopMat.MaxPartialValues / ((long)g.M * g.N)));
+            int minSteps = Math.Max(LinearCoopMat.MinStepsPerSplit, (steps + maxSplits - 1) / maxSplits);
+            var (splits, stepsPerSplit) = PartialSums.Plan(gx * gy, steps, LinearCoopMat.TargetWorkgroups, minSteps);
+            if (splits > 1) result.Add(Candidate(e, g, t, module, (uint)gx, (uint)gy, splits, stepsPerSplit * t.BK));
+        }
+        return result;
+    }
+
+    static TuneCandidate Candidate(Emitter e, GemmCall g, CoopMat2Tile t, string module, uint gx, uint gy, int splits, int kPerSplit)
+    {
+        var constants = new[]
+        {
+            g.TransA ? 1u : 0u, g.TransB ? 1u : 0u, g.Bias != null ? 1u : 0u, (uint)g.Act, KernelSpec.Word(g.Slope),
+            (uint)t.BM, (uint)t.BN, (uint)t.BK, (uint)t.Threads, (uint)kPerSplit,
+        };
+        // A split writes f32 partials in C's place.
+        var storage = LinearGemm.StorageVariant(module, g.A, g.B, splits > 1 ? ElementType.F32 : g.C.ElementType, texelB: false);
+        var spec = new KernelSpec(storage, KernelSpec.Buffers(4), 12, constants, (uint)t.Threads);
+        return new TuneCandidate($"coopmat2_{t}{(splits > 1 ? $"s{splits}" : "")}", spec, (gx, gy, (uint)splits), PushConstants.Ints(g.M, g.N, g.K))
+        {
+            Finish = splits > 1 ? PartialSums.Finish(e, splits, (long)g.M * g.N) : null,
+        };
+    }
+}
