@@ -54,6 +54,23 @@ internal sealed class Emitter
     /// <summary>forward, backward or update: tags the steps emitted next.</summary>
     public string Phase { get; set; } = "forward";
 
+    readonly Dictionary<(string Spec, string Push, Value Input), Value> prepared = new();
+
+    /// <summary>
+    /// <paramref name="input"/> (a parameter) rewritten by <paramref name="p"/> into a derived value of its own: one
+    /// dispatch the first time, the same value for every later dispatch that prepares that parameter the same way in this
+    /// plan (the bands of <see cref="Layers.RowBandedConvs"/>, say). Parameters change only in the update, after every use.
+    /// </summary>
+    public Value Prepared(TunePrepare p, Value input, string label)
+    {
+        var key = (p.Spec.Key, System.Convert.ToHexString(p.Push), input);
+        if (input.Kind == ValueKind.Parameter && prepared.TryGetValue(key, out var done)) return done;
+        var value = NewValue(new Shape(p.Elements), ValueKind.Derived, $"{label}.packed_weight", p.Type);
+        Dispatch(p.Spec, p.Groups, p.Push, $"{label}.pack", Arg.In(input), Arg.Out(value));
+        if (input.Kind == ValueKind.Parameter) prepared[key] = value;
+        return value;
+    }
+
     public Value NewValue(Shape shape, ValueKind kind, string name, ElementType type = ElementType.F32, TensorLayout? layout = null)
     {
         var v = new Value(values.Count, shape, type, layout ?? (shape.Rank == 4 ? TensorLayout.Nchw : TensorLayout.RowMajor), kind, name);

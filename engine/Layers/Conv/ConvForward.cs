@@ -110,9 +110,7 @@ internal static class ConvForward
         if (c.Prepare is { } p)
         {
             if (p.Input != 1) throw new InvalidOperationException($"{label}: a conv-forward candidate can only prepare its weight (binding 1), not binding {p.Input}.");
-            var packed = e.NewValue(new Shape(p.Elements), ValueKind.Derived, $"{label}.packed_weight", p.Type);
-            e.Dispatch(p.Spec, p.Groups, p.Push, $"{label}.pack", Arg.In(w), Arg.Out(packed));
-            args[1] = Arg.In(packed);
+            args[1] = Arg.In(e.Prepared(p, w, label));
         }
         e.Dispatch(c.Spec, c.Groups, c.Push, label, args);
     }
