@@ -10,7 +10,7 @@
 #                                               headless, online training, fp32 and fp16)
 #   bash tools/device-check.sh OUT_DIR compare  compare.log: the conv workloads and the inpainting step at fp16, untuned,
 #                                               with each family of kernels forced (--prefer): the tensor-core ones
-#                                               (patch, then im2col forward) against the tiled and direct ones, per dispatch (the data behind the
+#                                               (cooperative_matrix2, patch, then im2col forward) against the tiled ones, per dispatch (the data behind the
 #                                               untuned choices and the tuner's); the conv workloads and the
 #                                               denoiser at fp32 with the Winograd, tiled and direct forwards (and
 #                                               Winograd or tiled weight gradients) forced;
@@ -44,7 +44,7 @@ if [ "$part" = demos ] || [ "$part" = all ]; then
   grep -E "fps|GPU ms|mean metrics|==" "$out/demos.log"
 fi
 if [ "$part" = compare ]; then
-  for prefer in Conv2dCoopMatPatch,Conv2dWeightGradCoopMatPatch,LinearCoopMat Conv2dCoopMat,Conv2dWeightGradCoopMat,LinearCoopMat Conv2dTiled,Conv2dWeightGradTiled Conv2dDirect,Conv2dWeightGradTiled; do
+  for prefer in Conv2dCoopMat2,Conv2dWeightGradCoopMat2,LinearCoopMat2 Conv2dCoopMatPatch,Conv2dWeightGradCoopMatPatch,LinearCoopMat Conv2dCoopMat,Conv2dWeightGradCoopMat,LinearCoopMat Conv2dTiled,Conv2dWeightGradTiled; do
     echo "== --prefer $prefer" >> "$out/compare.log"
     timeout 80 kiln bench conv3x3 inpaint --precision fp16 --autotune off --kernels --prefer $prefer >> "$out/compare.log" 2>&1
   done
