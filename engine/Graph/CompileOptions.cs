@@ -35,6 +35,17 @@ public sealed record CompileOptions
     /// &lt;= 16, where the plain kernels measured faster above that, and wherever <see cref="PreferKernels"/> names a fused
     /// MLP entry); true fuses whatever fits; false never.</summary>
     public bool? FuseMlp { get; init; }
+    /// <summary>
+    /// With <see cref="Fuse"/>, in inference plans: bands of output rows in which a pair of stride-1 convolutions runs
+    /// where the second is the only reader of the first's output (<see cref="Layers.RowBandedConvs"/>), so that output
+    /// is never whole: memory for a few band-sized scratch tensors in place of a full-size one, for a copy of each band's
+    /// input rows and halo. Null (the default): 8 bands wherever the first's output takes at least
+    /// <see cref="AutomaticRowBandBytes"/> (a UNet's full-resolution layers on large frames); a number: that many bands
+    /// for every such pair, whatever its size; 0 or 1: none.
+    /// </summary>
+    public int? RowBands { get; init; }
+    /// <summary>The size of a convolution's output from which <see cref="RowBands"/> (null) bands it and the next.</summary>
+    public const long AutomaticRowBandBytes = 64L << 20;
     /// <summary>Precision (<see cref="Kiln.Precision"/>): strict f32 by default; <see cref="Precision.Fp16"/> stores
     /// activations as f16 and lets kernels with an fp16 path (cooperative-matrix convolutions on a GPU) use it.</summary>
     public Precision Precision { get; init; } = Precision.Fp32;

@@ -55,6 +55,7 @@ internal static class Compiler
         if (options.Fuse) list = FuseUpsampleConcats(list, net);
         if (options.Fuse) list = FuseConcatConvs(list, net);
         if (options.Fuse && !options.Training) list = FuseConvPools(list, net, fusedInto);
+        if (options.Fuse && !options.Training) list = BandConvPairs(list, net, fusedInto, options);
         // The compiled node that computes a network node (an activation folded into its producer is computed there).
         CNode Final(Node n) => fusedInto.TryGetValue(cnodes[n], out var p) ? p : cnodes[n];
 
@@ -320,6 +321,38 @@ internal static class Compiler
                 || fusedInto.Any(kv => kv.Value == src && named.Contains(kv.Key.Source)))
                 continue;
             c.Replacement = new ConvPool2d(conv, src.Name, src.Fused, src.FusedSlope, pool);
+            c.Inputs = src.Inputs;
+            removed.Add(src);
+        }
+        return removed.Count == 0 ? list : list.Where(c => !removed.Contains(c)).ToList();
+    }
+
+    /// <summary>
+    /// Replaces each pair of stride-1 convolutions with "same" padding along the rows, the second the only reader of the
+    /// first's output (no one's named value, nor that of an activation folded into it), by the pair in row bands
+    /// (<see cref="RowBandedConvs"/>) where <see cref="CompileOptions.RowBands"/> asks for it: by default where the first's
+    /// output takes at least <see cref="CompileOptions.AutomaticRowBandBytes"/> at the plan's activation type, in 8 bands.
+    /// Only where a band's window (its rows and the halo) is smaller than the image.
+    /// </summary>
+    static List<CNode> BandConvPairs(List<CNode> list, Network net, Dictionary<CNode, CNode> fusedInto, CompileOptions options)
+    {
+        if (options.RowBands is <= 1) return list;
+        var uses = list.SelectMany(c => c.Inputs).GroupBy(i => i).ToDictionary(g => g.Key, g => g.Count());
+        var named = net.Outputs.Select(o => o.Node).Append(net.Loss).Where(n => n != null).ToHashSet();
+        int elementBytes = options.Precision == Precision.Fp16 ? 2 : 4;
+        var removed = new HashSet<CNode>();
+        foreach (var c in list)
+        {
+            if (c.Layer is not Conv2d second || c.Replacement != null || !RowBandedConvs.Bandable(second.Attributes)) continue;
+            var src = c.Inputs[0];
+            if (src.Layer is not Conv2d first || src.Replacement != null || removed.Contains(src) || !RowBandedConvs.Bandable(first.Attributes)
+                || uses[src] != 1 || named.Contains(src.Source) || fusedInto.Any(kv => kv.Value == src && named.Contains(kv.Key.Source)))
+                continue;
+            if (options.RowBands == null && src.Shape.Elements * elementBytes < CompileOptions.AutomaticRowBandBytes) continue;
+            int rows = src.Shape[2], bands = options.RowBands ?? 8, bandRows = (rows + bands - 1) / bands;
+            int halo = first.Attributes.Padding.H + second.Attributes.Padding.H;
+            if (RowBandedConvs.WindowRows(rows, bandRows, halo) >= rows) continue;
+            c.Replacement = new RowBandedConvs(first, src.Name, src.Fused, src.FusedSlope, second, c.Name, bandRows);
             c.Inputs = src.Inputs;
             removed.Add(src);
         }

@@ -5,7 +5,8 @@ namespace Kiln.Layers;
 
 /// <summary>
 /// Dispatches of shaders/concat/concat.copy.comp: a strided block copy that moves one input's channels into
-/// its slice of the output (forward) or the slice of the output gradient back out (backward).
+/// its slice of the output (forward) or the slice of the output gradient back out (backward), or a window of rows of
+/// every plane (<see cref="CopyRows"/>: <see cref="RowBandedConvs"/>).
 /// </summary>
 internal static class ConcatKernels
 {
@@ -43,6 +44,13 @@ internal static class ConcatKernels
     {
         int inner = Inner(dy.Shape), block = dx.Shape[1] * inner;
         Copy(e, dy, dx, (int)dx.Shape.Elements, block, dy.Shape[1] * inner, channel * inner, block, 0, label);
+    }
+
+    /// <summary>Copies rows [srcRow, srcRow + rows) of every plane of src [N,C,Hs,W] into rows [dstRow, dstRow + rows) of dst [N,C,Hd,W].</summary>
+    public static void CopyRows(Emitter e, Value src, int srcRow, Value dst, int dstRow, int rows, string label)
+    {
+        int w = src.Shape[3], block = rows * w, planes = src.Shape[0] * src.Shape[1];
+        Copy(e, src, dst, checked(planes * block), block, src.Shape[2] * w, srcRow * w, dst.Shape[2] * w, dstRow * w, label);
     }
 
     static int Inner(Shape y) => (int)(y.Elements / y[0] / y[1]);

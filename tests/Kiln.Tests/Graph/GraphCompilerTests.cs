@@ -1,3 +1,4 @@
+using Kiln.Layers;
 using NUnit.Framework;
 
 namespace Kiln.Tests.Graph;
@@ -137,16 +138,32 @@ public sealed class GraphCompilerTests
 /// <summary>The memory plans of the built-in networks at benchmark sizes (planning only, no GPU).</summary>
 public sealed class ModelPlanTests
 {
-    static readonly DeviceInfo Gpu = new() { Name = "large-buffer device", MaxWorkgroupCount = new[] { 2147483647u, 65535u, 65535u }, MaxStorageBufferRange = 4UL << 30 };
-
-    [Test]
-    public void DenoiseUNet_720p_InferenceArenaIsUnderHalfOfPyTorchsPeak()
+    static readonly DeviceInfo Gpu = new()
     {
-        var (net, inputs) = Kiln.Models.ModelCatalog.Build("denoise-unet", 1280, 720, 1, false);
-        var plan = net.Plan(Gpu, new CompileOptions { InputShapes = inputs });
-        TestContext.Out.WriteLine($"arena {plan.ArenaBytes / 1048576.0:0.0} MiB, planned {plan.PlannedBytes / 1048576.0:0.0} MiB, naive {plan.NaiveBytes / 1048576.0:0.0} MiB");
-        // BENCHMARKS.md: PyTorch allocates 1018 MiB beyond weights and input at this size in fp32.
-        Assert.That(plan.ArenaBytes, Is.LessThan(509L << 20));
+        Name = "large-buffer device", MaxWorkgroupCount = new[] { 2147483647u, 65535u, 65535u }, MaxStorageBufferRange = 4UL << 30,
+        ShaderFloat16 = true, StorageBuffer16BitAccess = true,
+    };
+
+    /// <summary>
+    /// The denoiser's inference plans at the benchmark sizes need at most half of what PyTorch allocates beyond weights and
+    /// input (BENCHMARKS.md, an H200 with cudnn.benchmark): the plan's memory less the f32 parameters and input. At fp16
+    /// that takes the last two full-resolution convolutions in row bands (<see cref="RowBandedConvs"/>), which the
+    /// default bands at either precision.
+    /// </summary>
+    [TestCase(1280, 720, Precision.Fp32, 1018)]
+    [TestCase(1280, 720, Precision.Fp16, 404)]
+    [TestCase(1920, 1088, Precision.Fp32, 2304)]
+    [TestCase(1920, 1088, Precision.Fp16, 914)]
+    public void DenoiseUNet_InferenceNeedsUnderHalfOfPyTorchsMemory(int width, int height, Precision precision, int torchMiB)
+    {
+        var (net, inputs) = Kiln.Models.ModelCatalog.Build("denoise-unet", width, height, 1, false);
+        var plan = net.Plan(Gpu, new CompileOptions { InputShapes = inputs, Precision = precision });
+        long weightsAndInput = 4 * (plan.ParameterCount + inputs.Values.Sum(s => s.Elements));
+        long beyond = plan.PlannedBytes - weightsAndInput;
+        TestContext.Out.WriteLine($"arena {plan.ArenaBytes / 1048576.0:0.0} MiB, beyond weights and input {beyond / 1048576.0:0.0} MiB, " +
+                                  $"planned {plan.PlannedBytes / 1048576.0:0.0} MiB, naive {plan.NaiveBytes / 1048576.0:0.0} MiB");
+        Assert.That(beyond, Is.LessThanOrEqualTo((long)torchMiB << 19), $"half of PyTorch's {torchMiB} MiB");
+        Assert.That(plan.Dispatches.Select(d => d.Label), Has.Some.Contains(".band7."), "the last two convolutions in 8 row bands");
         Assert.That(plan.Warnings, Is.Empty);
     }
 }
