@@ -26,7 +26,6 @@ internal sealed class Conv2dCoopMat2 : CooperativeMatrixEntry, IConv2dForward
     public bool NeedsTuning => true;
 
     const string Module = "conv2d/conv2d.fwd_coopmat2";
-    const string PackModule = "conv2d/conv2d.pack_weight_f16";
     /// <summary>The shader's REG_MAX and CPT_MAX: staged values and pixel columns per invocation, at most.</summary>
     const int RegMax = 64, ColumnsMax = 8;
     /// <summary>f16 of padding per shared row (the shader's PAD).</summary>
@@ -80,10 +79,7 @@ internal sealed class Conv2dCoopMat2 : CooperativeMatrixEntry, IConv2dForward
             long tiles = (pixels + t.BN - 1) / t.BN;
             if (tiles > e.Device.MaxWorkgroupCount[0] || (cout + t.BM - 1) / t.BM > e.Device.MaxWorkgroupCount[1]) continue;
             int cip = (cin + t.BK - 1) / t.BK * t.BK, cop = (cout + t.BM - 1) / t.BM * t.BM;
-            int packed = checked(taps * cop * cip);
-            var pack = new TunePrepare(
-                new KernelSpec(PackModule, KernelSpec.Buffers(2), 24, new[] { 0u }, Emitter.ElementwiseLocal),
-                e.ElementwiseGroups(packed), PushConstants.Ints(packed, cout, cin, taps, cop, cip), Input: 1, packed, ElementType.F16);
+            var pack = Conv2dCoopMatPatch.Pack(e, cout, cin, taps, cop, cip);
             var constants = new[]
             {
                 (uint)a.Kernel.H, (uint)a.Kernel.W, (uint)a.Stride.H, (uint)a.Stride.W, (uint)a.Padding.H, (uint)a.Padding.W,

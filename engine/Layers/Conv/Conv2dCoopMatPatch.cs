@@ -81,6 +81,18 @@ internal sealed class Conv2dCoopMatPatch : CooperativeMatrixEntry, IConv2dForwar
     const string PackModule = "conv2d/conv2d.pack_weight_f16";
 
     /// <summary>
+    /// The weight of <paramref name="cout"/> x <paramref name="cin"/> x <paramref name="taps"/> rounded to f16 as
+    /// [taps, COP, CIP], zeros padding Cout to <paramref name="cop"/> and Cin to <paramref name="cip"/>
+    /// (conv2d.pack_weight_f16.comp): the first pass of this kernel's candidates and of <see cref="Conv2dCoopMat2"/>'s.
+    /// </summary>
+    internal static TunePrepare Pack(Emitter e, int cout, int cin, int taps, int cop, int cip)
+    {
+        int packed = checked(taps * cop * cip);
+        return new TunePrepare(new KernelSpec(PackModule, KernelSpec.Buffers(2), 24, new[] { 0u }, Emitter.ElementwiseLocal),
+            e.ElementwiseGroups(packed), PushConstants.Ints(packed, cout, cin, taps, cop, cip), Input: 1, packed, ElementType.F16);
+    }
+
+    /// <summary>
     /// <paramref name="pack"/> (this kernel's weight packing, else null) reading the weight of <paramref name="a"/>, the
     /// convolution whose input gradient this kernel computes, as it packs (FLIP): channels swapped and the sub-kernel of
     /// <paramref name="ny"/> x <paramref name="nx"/> taps from (<paramref name="k0y"/>, <paramref name="k0x"/>) in steps
@@ -115,10 +127,7 @@ internal sealed class Conv2dCoopMatPatch : CooperativeMatrixEntry, IConv2dForwar
         int s = e.Device.CooperativeMatrixF16Size, subgroup = (int)e.Device.SubgroupSize, taps = a.Kernel.H * a.Kernel.W;
         // The packed weight: Cin padded to the channel step, Cout to the largest channel tile (4 subgroups of 2 S).
         int cip = (cin + ChannelStep - 1) / ChannelStep * ChannelStep, cop = (cout + 8 * s - 1) / (8 * s) * (8 * s);
-        int packed = checked(taps * cop * cip);
-        var pack = new TunePrepare(
-            new KernelSpec(PackModule, KernelSpec.Buffers(2), 24, new[] { 0u }, Emitter.ElementwiseLocal),
-            e.ElementwiseGroups(packed), PushConstants.Ints(packed, cout, cin, taps, cop, cip), Input: 1, packed, ElementType.F16);
+        var pack = Pack(e, cout, cin, taps, cop, cip);
         var push = PushConstants.Ints(n, cin, cout, h, wd, oh, ow, cop, cip);
         var result = new List<TuneCandidate>();
         foreach (var (sgm, sgn, rows) in Tiles(e.Device, a, cout))
