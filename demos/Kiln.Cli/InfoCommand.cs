@@ -34,10 +34,12 @@ internal static class InfoCommand
         Console.WriteLine($"  16-bit storage             {YesNo(c.StorageBuffer16BitAccess)}");
         Console.WriteLine($"  cooperative matrix         {YesNo(c.CooperativeMatrix)}");
         foreach (var s in c.CooperativeMatrixShapes) Console.WriteLine($"    {s}");
-        var scope = c.CooperativeMatrix2WorkgroupScope ? "workgroup scope" : "subgroup scope only";
+        var scope = c.CooperativeMatrix2WorkgroupScope
+            ? $"workgroup scope, workgroups up to {c.CooperativeMatrix2MaxWorkgroupSize}, {c.CooperativeMatrix2ReservedSharedMemory} bytes of shared memory reserved"
+            : "subgroup scope only";
         var lacks = c.CooperativeMatrix2Missing.Count > 0 ? $"; without {string.Join(", ", c.CooperativeMatrix2Missing)}" : "";
         Console.WriteLine($"  cooperative matrix 2 (NV)  {YesNo(c.CooperativeMatrix2)}" + (c.CooperativeMatrix2
-            ? $" ({scope}, dimensions up to {c.CooperativeMatrix2MaxDimension}, workgroups up to {c.CooperativeMatrix2MaxWorkgroupSize}, {c.CooperativeMatrix2ReservedSharedMemory} bytes of shared memory reserved{lacks})"
+            ? $" ({scope}, dimensions up to {c.CooperativeMatrix2MaxDimension}{lacks})"
             : c.CooperativeMatrix2Missing.Count > 0 ? $" (VK_NV_cooperative_matrix2 without {string.Join(", ", c.CooperativeMatrix2Missing)})" : ""));
         foreach (var s in c.CooperativeMatrix2Shapes) Console.WriteLine($"    {s}");
         Console.WriteLine($"  timestamps                 {(c.TimestampPeriodNs > 0 ? $"{c.TimestampPeriodNs} ns/tick" : "no")}");
