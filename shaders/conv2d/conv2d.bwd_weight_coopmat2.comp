@@ -19,6 +19,7 @@
 // Shared memory: 2 * (BM * (BK + 8) + BK * (BN + 8)) + 4 * BM * (BN + 4) bytes. Registers: at most A_MAX values of A and
 // B_MAX of B per invocation (Conv2dWeightGradCoopMat2.Fits).
 // Bindings: 0 a [N,C1,AH,AW] (act_t)  1 q [N,C2,QH,QW] (act_t)  2 out [splits, C1, C2 * KH * KW] (float)
+//           3 x2 (the .concat variant: q is the first part of a concatenation, include/concat_reads.glsl)
 // Specialization: 0 KH, 1 KW, 2 SH, 3 SW, 4 PH, 5 PW, 6 DH, 7 DW, 8 BM, 9 BN, 10 BK, 11 THREADS, 12 K_PER_SPLIT (0 = no split)
 // Push constants: n, c1, c2, ah, aw, qh, qw
 // Dispatch: (ceil(C2*KH*KW / BN), ceil(C1 / BM), splits) workgroups, local x = THREADS
@@ -66,6 +67,13 @@ layout(std430, binding = 0) readonly buffer A { act_t a[]; };
 layout(std430, binding = 1) readonly buffer Q { act_t q[]; };
 layout(std430, binding = 2) writeonly buffer Out { float outv[]; };
 
+#if KILN_CONCAT_READS
+// Variant *.concat (include/concat_reads.glsl): q concatenated with x2 (binding 3), upsampled as the slice is gathered.
+#define KILN_CONCAT_X q
+#define KILN_CONCAT_BINDING 3
+#include "concat_reads.glsl"
+#endif
+
 layout(push_constant) uniform Push { int n, c1, c2, ah, aw, qh, qw; } pc;
 
 shared float16_t sA[BM * LDA];
@@ -100,7 +108,11 @@ void gather(int k0, int kEnd, int m0)
     {
         int iy = oy + bDy[i], ix = ox + bDx[i];
         bool inside = valid && bC2[i] >= 0 && iy >= 0 && iy < pc.qh && ix >= 0 && ix < pc.qw;
+#if KILN_CONCAT_READS
+        stagedB[i] = inside ? float16_t(float(kiln_concat_read(b, bC2[i] / qPlane, iy, ix, pc.c2, pc.qh, pc.qw))) : float16_t(0.0);
+#else
         stagedB[i] = inside ? float16_t(float(q[qBase + bC2[i] + iy * pc.qw + ix])) : float16_t(0.0);
+#endif
     }
 }
 

@@ -21,7 +21,7 @@
 // Shared memory: BK * (BN + 8) * 2 + BM * (BN + 8) * 2 bytes (64 x 128 x 32: 26 KiB). Registers: BK * BN / THREADS
 // <= REG_MAX staged f16 per invocation (Conv2dCoopMat2.Fits).
 // Bindings: 0 x [N,Cin,H,W] (act_t)  1 wp [KH*KW, COP, CIP] (float16_t)  2 bias [Cout] (float; unused when HAS_BIAS=0)
-//           3 y [N,Cout,OH,OW] (act_t)
+//           3 y [N,Cout,OH,OW] (act_t)  4 x2 (the .concat variant: x is the first part of a concatenation, include/concat_reads.glsl)
 // Specialization: 0 KH, 1 KW, 2 SH, 3 SW, 4 PH, 5 PW, 6 DH, 7 DW, 8 HAS_BIAS, 9 ACT, 10 SLOPE (float), 11 BM, 12 BN,
 //                 13 BK, 14 THREADS (the workgroup's invocations)
 // Push constants: n, cin, cout, h, w, oh, ow, cop, cip (COP a multiple of BM, CIP of BK)
@@ -74,6 +74,11 @@ layout(std430, binding = 1) readonly buffer Wp { float16_t wp[]; };
 layout(std430, binding = 2) readonly buffer Bias { float bias[]; };
 layout(std430, binding = 3) writeonly buffer Y { act_t y[]; };
 
+#if KILN_CONCAT_READS
+// Variant *.concat (include/concat_reads.glsl): x concatenated with x2 (binding 4), upsampled as the slice is gathered.
+#include "concat_reads.glsl"
+#endif
+
 layout(push_constant) uniform Push { int n, cin, cout, h, w, oh, ow, cop, cip; } pc;
 
 shared float16_t sB[BK * LDB];
@@ -102,7 +107,11 @@ void gather(int step)
         [[unroll]] for (int r = 0; r < RPT; r++)
         {
             int ci = ci0 + row0 + r * RSTEP;
+#if KILN_CONCAT_READS
+            staged[c * RPT + r] = inside && ci < pc.cin ? float16_t(float(kiln_concat_read(img[c], ci, iy, ix, pc.cin, pc.h, pc.w))) : float16_t(0.0);
+#else
             staged[c * RPT + r] = inside && ci < pc.cin ? float16_t(float(x[base + r * RSTEP * plane])) : float16_t(0.0);
+#endif
         }
     }
 }

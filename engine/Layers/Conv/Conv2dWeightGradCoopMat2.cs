@@ -9,7 +9,8 @@ namespace Kiln.Layers;
 /// dW [C1 x C2*KH*KW] = A [C1 x K] * B [K x C2*KH*KW] over the K = N*AH*AW pixels, each workgroup's tile ONE
 /// workgroup-scope accumulator, both operands gathered into shared memory a step ahead, K split over workgroups to fill
 /// the GPU as the other weight gradients' (<see cref="Conv2dWeightGradTiled.Splits"/>) and the partial tiles added in
-/// split order by reduce/partials. Groups of 1, at least 16 rows (C1).
+/// split order by reduce/partials; its .concat variant reads the shifted operand from a decoder's two inputs. Groups of
+/// 1, at least 16 rows (C1).
 /// Like <see cref="Conv2dCoopMat2"/> it needs tuning (only CompileOptions.Autotune runs it, each shape checked against the
 /// plain f32 kernel by the tuner), runs as its .subgroup form on devices without workgroup scope (lavapipe of Mesa 26,
 /// when named: the tests), and its workgroup-scope form has not run on a GPU yet.
@@ -20,6 +21,7 @@ internal sealed class Conv2dWeightGradCoopMat2 : CooperativeMatrixEntry, IConv2d
     public TensorLayout Layout => TensorLayout.Nchw;
     public int Priority => 9;
     public bool NeedsTuning => true;
+    public bool ReadsConcat => true;
 
     const string Module = "conv2d/conv2d.bwd_weight_coopmat2";
     /// <summary>The shader's A_MAX and B_MAX: staged values of A and B per invocation, at most.</summary>

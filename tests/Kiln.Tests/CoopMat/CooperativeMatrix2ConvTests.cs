@@ -11,7 +11,8 @@ namespace Kiln.Tests.CoopMat;
 /// gradient) agrees with its Fp32 run within
 /// <see cref="Tolerances.F16Storage"/> of each tensor's largest value (<see cref="F16StorageConvTests.Matches"/>). On
 /// Mesa 26's lavapipe (flexible dimensions, no workgroup scope) this is its .subgroup form: subgroup-scope matrices in a
-/// one-subgroup workgroup, the same arithmetic as the workgroup-scope form a GPU runs.
+/// one-subgroup workgroup, the same arithmetic as the workgroup-scope form a GPU runs. Their .concat variants read a
+/// decoder's concatenation in both passes, bit for bit the unfused plan.
 /// </summary>
 public sealed class CooperativeMatrix2ConvTests : CooperativeMatrixTest
 {
@@ -74,5 +75,38 @@ public sealed class CooperativeMatrix2ConvTests : CooperativeMatrixTest
         var dx = f16.Labels.Zip(f16.Kernels).Where(p => p.First.StartsWith("layer.bwd_input", StringComparison.Ordinal)).Select(p => p.Second).ToList();
         Assert.That(dx, Has.Some.StartWith("conv2d/conv2d.fwd_coopmat2"), string.Join(", ", dx));
         Assert.That(dx, Has.None.EqualTo("conv2d/conv2d.flip_weight"), "packed turned, never flipped on its own");
+    }
+
+    /// <summary>
+    /// A decoder-like conv over Concat(Upsample(a), b) in a training plan: the forward and the weight gradient read both
+    /// inputs through their .concat variants (the concatenation never written), bit for bit the unfused plan's loss and
+    /// gradients (the same kernels over the written concatenation); channel counts off the steps, the seam inside one.
+    /// </summary>
+    [TestCase(20, 9, 2, true)]
+    [TestCase(9, 20, 3, false)]
+    public void ConcatReads_InBothPasses_AsTheUnfusedPlan(int lowChannels, int skipChannels, int scale, bool upFirst)
+    {
+        const int n = 2, h = 5, w = 7;
+        var net = new Network();
+        var up = net.Add(new Upsample(scale), "up", net.Input("a"));
+        var b = net.Input("b");
+        var cat = upFirst ? net.Add(new Concat(), "cat", up, b) : net.Add(new Concat(), "cat", b, up);
+        var y = net.Add(new ReLU(), "relu", net.Add(new Conv2d(lowChannels + skipChannels, 24, 3, padding: 1), "conv", cat));
+        net.Output(y, "y");
+        net.SetLoss(new MseLoss(), y, net.Input("target"));
+        var shapes = new Dictionary<string, Shape>
+        {
+            ["a"] = new(n, lowChannels, h, w), ["b"] = new(n, skipChannels, h * scale, w * scale), ["target"] = new(n, 24, h * scale, w * scale),
+        };
+        var prefer = string.Join(",", Named);
+        var fused = Graph.ConcatConvFusionTests.Train(net, shapes, true, Precision.Fp16, prefer, out var plan);
+        var plain = Graph.ConcatConvFusionTests.Train(net, shapes, false, Precision.Fp16, prefer, out _);
+        var form = Context.KernelDevice.CooperativeMatrix2WorkgroupScope ? "" : ".subgroup";
+        var kernels = plan.Dispatches.Select(d => d.Kernel).ToList();
+        Assert.That(kernels, Does.Contain($"conv2d/conv2d.fwd_coopmat2{form}.concat.f16").And.Contain($"conv2d/conv2d.bwd_weight_coopmat2{form}.concat.f16"),
+            string.Join(", ", kernels));
+        Assert.That(plan.Dispatches.SelectMany(d => d.Writes).Where(v => v.StartsWith("conv.concat", StringComparison.Ordinal)), Is.Empty,
+            "the concatenation is never written");
+        foreach (var (name, values) in plain) Assert.That(fused[name], Is.EqualTo(values).AsCollection, name);
     }
 }

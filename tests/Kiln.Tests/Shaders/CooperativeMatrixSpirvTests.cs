@@ -169,12 +169,12 @@ public sealed class CooperativeMatrixSpirvTests
     };
 
     /// <summary>The cooperative_matrix2 kernels' dispatches (the convolution's forward, the stride-1 input gradient through it,
-    /// the weight gradient; Linear's three products) in the convolution networks' and Linear layers' training plans on <see cref="NvidiaCoopMat2"/>, the kernel named (it needs tuning otherwise),
+    /// the weight gradient, their .concat variants; Linear's three products) in the networks' plans on <see cref="NvidiaCoopMat2"/>, the kernel named (it needs tuning otherwise),
     /// each in every tile that fits the device.</summary>
     static IEnumerable<TestCaseData> CoopMat2Kernels()
     {
         var specs = new Dictionary<string, KernelSpec>();
-        foreach (var (net, inputs, training) in Networks().Take(8)) // the convolution networks and the Linear layers
+        foreach (var (net, inputs, training) in Networks())
         {
             var options = new CompileOptions
             {
@@ -211,6 +211,7 @@ public sealed class CooperativeMatrixSpirvTests
         Assert.That(modules, Is.EquivalentTo(new[]
         {
             "conv2d/conv2d.fwd_coopmat2.f16", "conv2d/conv2d.bwd_weight_coopmat2.f16",
+            "conv2d/conv2d.fwd_coopmat2.concat.f16", "conv2d/conv2d.bwd_weight_coopmat2.concat.f16",
             "linear/linear.gemm_coopmat2.f16", "linear/linear.gemm_coopmat2.b_act.c_float.f16",
         }));
     }
