@@ -15,6 +15,8 @@
 // Epilogue: bias and activation on the f32 accumulator per element (coopMatPerElementNV), the result rounded to f16
 // and stored through shared memory, then written to Y with bounds checks, consecutive invocations on consecutive
 // pixels. (In the f32 build, for f32 activations, the result is rounded to f16 on the way too: an fp16-arithmetic kernel.)
+// The .pool variant (include/pool_epilogue.glsl) orders each tile's pixels by the 2 x 2 windows of the max pool that
+// follows, four consecutive columns a window, and writes only the maxima ([N, Cout, OH/2, OW/2] at binding 3).
 // With KILN_SUBGROUP_SCOPE (the .subgroup variant) the same kernel runs with subgroup-scope matrices in a workgroup of
 // one subgroup: the form that devices without workgroup scope but with flexible dimensions (lavapipe of Mesa 26) run,
 // which is how the tests check this kernel's arithmetic there.
@@ -74,6 +76,9 @@ layout(std430, binding = 1) readonly buffer Wp { float16_t wp[]; };
 layout(std430, binding = 2) readonly buffer Bias { float bias[]; };
 layout(std430, binding = 3) writeonly buffer Y { act_t y[]; };
 
+#if KILN_POOL
+#include "pool_epilogue.glsl"
+#endif
 #if KILN_CONCAT_READS
 // Variant *.concat (include/concat_reads.glsl): x concatenated with x2 (binding 4), upsampled as the slice is gathered.
 #include "concat_reads.glsl"
@@ -134,9 +139,23 @@ void main()
 {
     int tid = int(gl_LocalInvocationID.x);
     int p0 = int(gl_WorkGroupID.x) * BN, co0 = int(gl_WorkGroupID.y) * BM;
-    pixels = pc.n * pc.oh * pc.ow;
     col0 = tid % min(BN, THREADS);
     row0 = THREADS > BN ? tid / BN : 0;
+#if KILN_POOL
+    // Columns enumerate the pool's 2 x 2 windows, four consecutive columns a window: column p is pixel (p % 4 / 2,
+    // p % 2) of window p / 4 (the pooled grid, image-major), so the epilogue takes the maxima of four neighbours.
+    int pw = pc.ow / 2, area = (pc.oh / 2) * pw;
+    pixels = pc.n * area * 4;
+    [[unroll]] for (int c = 0; c < CPT; c++)
+    {
+        int p = p0 + col0 + c * THREADS, win = p / 4, sub = p - (p / 4) * 4;
+        int i = win / area, rem = win - (win / area) * area, py = rem / pw;
+        img[c] = p < pixels ? i : -1;
+        oyS[c] = 2 * py + sub / 2;
+        oxS[c] = 2 * (rem - py * pw) + (sub & 1);
+    }
+#else
+    pixels = pc.n * pc.oh * pc.ow;
     int area = pc.oh * pc.ow;
     [[unroll]] for (int c = 0; c < CPT; c++)
     {
@@ -146,6 +165,7 @@ void main()
         oyS[c] = rem / pc.ow;
         oxS[c] = rem - (rem / pc.ow) * pc.ow;
     }
+#endif
 
     coopmat<float, SCOPE, BM, BN, gl_MatrixUseAccumulator> acc = coopmat<float, SCOPE, BM, BN, gl_MatrixUseAccumulator>(0.0);
     int chunks = pc.cip / BK, steps = KH * KW * chunks;
@@ -168,6 +188,18 @@ void main()
     coopmat<float16_t, SCOPE, BM, BN, gl_MatrixUseAccumulator> result = coopmat<float16_t, SCOPE, BM, BN, gl_MatrixUseAccumulator>(acc);
     coopMatStore(result, sC, 0, LDC, gl_CooperativeMatrixLayoutRowMajor);
     barrier();
+#if KILN_POOL
+    for (int i = tid; i < BM * BN / 4; i += THREADS)
+    {
+        int row = i / (BN / 4), col = 4 * (i - (i / (BN / 4)) * (BN / 4));
+        int co = co0 + row, win = (p0 + col) / 4;
+        if (co >= pc.cout || p0 + col >= pixels) continue;
+        float best = float(sC[row * LDC + col]);
+        [[unroll]] for (int k = 1; k < 4; k++) best = kiln_pool_max(best, float(sC[row * LDC + col + k]));
+        int im = win / area;
+        y[(im * pc.cout + co) * area + win - im * area] = act_t(best);
+    }
+#else
     for (int i = tid; i < BM * BN; i += THREADS)
     {
         int row = i / BN, col = i - (i / BN) * BN;
@@ -176,4 +208,5 @@ void main()
         int im = p / area;
         y[(im * pc.cout + co) * area + p - im * area] = act_t(float(sC[row * LDC + col]));
     }
+#endif
 }

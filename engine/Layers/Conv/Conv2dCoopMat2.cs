@@ -10,8 +10,9 @@ namespace Kiln.Layers;
 /// weight packed to f16 by conv2d.pack_weight_f16.comp (the patch kernel's <see cref="TunePrepare"/>, so the stride-1
 /// input gradient reads it turned and swapped the same way: <see cref="Conv2dInputGradFlipped"/>) and loaded straight
 /// from global memory, the input's im2col slice gathered into shared memory a step ahead (its .concat variant gathers
-/// from a decoder's two inputs: <see cref="ConcatConv2d"/>). Groups of 1, any kernel, stride and dilation, at least 16
-/// output channels.
+/// from a decoder's two inputs: <see cref="ConcatConv2d"/>; its .pool variant orders each tile's pixels by the windows
+/// of the 2x2 max pool that follows and writes only the maxima: <see cref="ConvPool2d"/>). Groups of 1, any kernel,
+/// stride and dilation, at least 16 output channels.
 /// It needs tuning (<see cref="NeedsTuning"/>): only CompileOptions.Autotune runs it, timed against the other kernels
 /// and checked against the plain f32 kernel's result for each shape (the tuner rejects a candidate that disagrees), so
 /// an untuned plan never depends on it. Where the device has no workgroup scope but flexible dimensions (lavapipe of
@@ -26,6 +27,8 @@ internal sealed class Conv2dCoopMat2 : CooperativeMatrixEntry, IConv2dForward
     public int Priority => 9;
     public bool NeedsTuning => true;
     public bool ReadsConcat => true;
+    /// <summary>Every candidate of this entry has a .pool variant (its tile's pixels ordered by the pool's windows).</summary>
+    public bool Pools(TuneCandidate candidate) => candidate.Spec.Module is Module or Module + ".subgroup";
 
     const string Module = "conv2d/conv2d.fwd_coopmat2";
     /// <summary>The shader's REG_MAX and CPT_MAX: staged values and pixel columns per invocation, at most.</summary>

@@ -12,7 +12,8 @@ namespace Kiln.Tests.CoopMat;
 /// <see cref="Tolerances.F16Storage"/> of each tensor's largest value (<see cref="F16StorageConvTests.Matches"/>). On
 /// Mesa 26's lavapipe (flexible dimensions, no workgroup scope) this is its .subgroup form: subgroup-scope matrices in a
 /// one-subgroup workgroup, the same arithmetic as the workgroup-scope form a GPU runs. Their .concat variants read a
-/// decoder's concatenation in both passes, bit for bit the unfused plan.
+/// decoder's concatenation in both passes, and the forward's .pool variant takes an encoder's max pool, bit for bit the
+/// unfused plans.
 /// </summary>
 public sealed class CooperativeMatrix2ConvTests : CooperativeMatrixTest
 {
@@ -108,5 +109,40 @@ public sealed class CooperativeMatrix2ConvTests : CooperativeMatrixTest
         Assert.That(plan.Dispatches.SelectMany(d => d.Writes).Where(v => v.StartsWith("conv.concat", StringComparison.Ordinal)), Is.Empty,
             "the concatenation is never written");
         foreach (var (name, values) in plain) Assert.That(fused[name], Is.EqualTo(values).AsCollection, name);
+    }
+
+    /// <summary>
+    /// In an inference plan the cooperative_matrix2 convolution takes the 2x2 max pool after it in its epilogue (.pool: the
+    /// tile's pixels ordered by the pool's windows): only the pooled output is written, bit for bit the unfused plan's (the
+    /// same kernel, then the pool); channel counts off the tiles, a batch of two.
+    /// </summary>
+    [TestCase(16, 32, 12, 20)]
+    [TestCase(9, 24, 10, 14)]
+    public void PooledEpilogue_MatchesTheUnfusedPlan(int cin, int cout, int h, int w)
+    {
+        float[] Run(bool fuse, out string[] kernels)
+        {
+            var net = new Network();
+            var y = net.Add(new ReLU(), "relu", net.Add(new Conv2d(cin, cout, 3, padding: 1), "conv", net.Input("x")));
+            net.Output(net.Add(new MaxPool2d(2), "pool", y), "y");
+            var xShape = new Shape(2, cin, h, w);
+            using var c = net.Compile(Context, CompileOptions.For("x", xShape) with
+            {
+                Fuse = fuse, Precision = Precision.Fp16, TexelReads = false, PreferKernels = new[] { nameof(Conv2dCoopMat2) },
+            });
+            c.SetInput("x", Reference.RandomData.Uniform((int)xShape.Elements, 3).Select(v => (float)v).ToArray());
+            int seed = 4;
+            foreach (var (_, t) in c.Parameters.OrderBy(p => p.Key, StringComparer.Ordinal))
+                t.Upload(Reference.RandomData.Uniform((int)t.Shape.Elements, seed++, -0.3, 0.3).Select(v => (float)v).ToArray());
+            c.Run();
+            kernels = c.Plan.Dispatches.Select(d => d.Kernel).ToArray();
+            return c.GetOutput("y");
+        }
+        var fused = Run(true, out var kernels);
+        var plain = Run(false, out var plainKernels);
+        var form = Context.KernelDevice.CooperativeMatrix2WorkgroupScope ? "" : ".subgroup";
+        Assert.That(kernels, Does.Contain($"conv2d/conv2d.fwd_coopmat2{form}.pool.f16").And.None.StartsWith("pool/"), string.Join(", ", kernels));
+        Assert.That(plainKernels, Does.Contain($"conv2d/conv2d.fwd_coopmat2{form}.f16").And.Contain("pool/pool.fwd.f16"));
+        Assert.That(fused, Is.EqualTo(plain).AsCollection, "bit for bit the unfused plan");
     }
 }
