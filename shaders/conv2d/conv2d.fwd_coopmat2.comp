@@ -24,8 +24,9 @@
 // <= REG_MAX staged f16 per invocation (Conv2dCoopMat2.Fits).
 // Bindings: 0 x [N,Cin,H,W] (act_t)  1 wp [KH*KW, COP, CIP] (float16_t)  2 bias [Cout] (float; unused when HAS_BIAS=0)
 //           3 y [N,Cout,OH,OW] (act_t)  4 x2 (the .concat variant: x is the first part of a concatenation, include/concat_reads.glsl)
-// Specialization: 0 KH, 1 KW, 2 SH, 3 SW, 4 PH, 5 PW, 6 DH, 7 DW, 8 HAS_BIAS, 9 ACT, 10 SLOPE (float), 11 BM, 12 BN,
-//                 13 BK, 14 THREADS (the workgroup's invocations)
+// Specialization: 0 KH, 1 KW, 2 SH, 3 SW, 4 PH, 5 PW (may be negative: a strided input gradient's phase), 6 DH, 7 DW,
+//                 8 HAS_BIAS, 9 ACT, 10 SLOPE (float), 11 BM, 12 BN, 13 BK, 14 THREADS (the workgroup's invocations),
+//                 16 OSH, 17 OSW, 18 ORY, 19 ORX, 23 FULL_H, 24 FULL_W (the output phase)
 // Push constants: n, cin, cout, h, w, oh, ow, cop, cip (COP a multiple of BM, CIP of BK)
 // Dispatch: x = ceil(N * OH * OW / BN) pixel tiles, y = ceil(Cout / BM) channel tiles; local x = THREADS
 #extension GL_KHR_cooperative_matrix : require
@@ -63,6 +64,14 @@ layout(constant_id = 11) const int BM = 64;
 layout(constant_id = 12) const int BN = 128;
 layout(constant_id = 13) const int BK = 32;
 layout(constant_id = 14) const int THREADS = 256;
+// The output phase (a strided layer's input gradient, Conv2dInputGradCoopMatStrided): output pixel (oy, ox) goes to
+// (oy OSH + ORY, ox OSW + ORX) of a FULL_H x FULL_W output (0: OH x OW, the plain convolution). Not with .pool.
+layout(constant_id = 16) const int OSH = 0;
+layout(constant_id = 17) const int OSW = 0;
+layout(constant_id = 18) const int ORY = 0;
+layout(constant_id = 19) const int ORX = 0;
+layout(constant_id = 23) const int FULL_H = 0;
+layout(constant_id = 24) const int FULL_W = 0;
 
 // Pixel columns per invocation, rows between an invocation's staged values, staged rows per column.
 const int CPT = BN >= THREADS ? BN / THREADS : 1;
@@ -205,8 +214,14 @@ void main()
         int row = i / BN, col = i - (i / BN) * BN;
         int co = co0 + row, p = p0 + col;
         if (co >= pc.cout || p >= pixels) continue;
-        int im = p / area;
-        y[(im * pc.cout + co) * area + p - im * area] = act_t(float(sC[row * LDC + col]));
+        int im = p / area, rem = p - im * area;
+        if (FULL_H == 0)
+            y[(im * pc.cout + co) * area + rem] = act_t(float(sC[row * LDC + col]));
+        else
+        {
+            int oy = rem / pc.ow, ox = rem - (rem / pc.ow) * pc.ow;
+            y[(im * pc.cout + co) * FULL_H * FULL_W + (oy * max(OSH, 1) + ORY) * FULL_W + ox * max(OSW, 1) + ORX] = act_t(float(sC[row * LDC + col]));
+        }
     }
 #endif
 }

@@ -10,7 +10,8 @@ namespace Kiln.Layers;
 /// where g does not divide r + p), from dY at q + c - m d/g (c = (r + p - k0 d) / s). So each phase is a stride-1
 /// convolution of dY of dilation d/g with its taps, turned by 180 degrees and the channels swapped (padding
 /// (n - 1) d/g - c, which may be negative), run by the patch kernel (conv2d.fwd_coopmat_patch, which takes dilations up
-/// to 2) writing every s-th pixel of dX from the phase's offset; its weight packing takes the phase's taps straight from the layer's weight (FLIP). A phase
+/// to 2) or, tuned against it or named, the cooperative_matrix2 convolution (<see cref="Conv2dCoopMat2"/>) writing every
+/// s-th pixel of dX from the phase's offset; its weight packing takes the phase's taps straight from the layer's weight (FLIP). A phase
 /// without taps (a kernel narrower than the stride) is zero, or for a transposed convolution act(bias):
 /// shaders/conv2d/conv2d.phase_fill.comp writes its pixels. ConvTranspose2d's forward is the same computation with a
 /// bias and an activation (<see cref="TakesTransposed"/>).
@@ -98,18 +99,50 @@ internal sealed class Conv2dInputGradCoopMatStrided : CooperativeMatrixEntry, IC
         foreach (var ph in phases.Where(ph => ph.Computed))
         {
             string name = $"{label}.phase{ph.Ry}{ph.Rx}";
-            // The patch kernel's candidates for the phase, sized from stand-ins of its output and its sub-kernel (never bound).
+            // The kernels' candidates for the phase, sized from stand-ins of its output and its sub-kernel (never bound),
+            // each writing every s-th pixel of dX and packing the phase's taps turned and swapped.
             var y = Value.StandIn(ph.Output(dx.Shape), dx.ElementType, dx.Layout, $"{name} output");
             var wSub = Value.StandIn(new Shape(a.InChannels, a.OutChannels, ph.Ny, ph.Nx), w.ElementType, w.Layout, $"{name} weight");
-            var c = Patch.Candidates(e, ph.Conv, dy, wSub, bias, y, act, slope).FirstOrDefault()
-                    ?? throw new GraphException($"{name}: no tile of the patch convolution kernel fits {y.Shape} on {e.Device.Name}.");
-            var pack = Conv2dCoopMatPatch.FlippedPack(c.Prepare!, a, ph.K0y, ph.K0x, ph.Ny, ph.Nx, ph.Step)!;
-            // Specialization 16..19: the output stride and phase offset; 23, 24: dX's size (20..22 unused here).
-            var constants = c.Spec.Constants.Concat(new[]
-            {
-                (uint)a.Stride.H, (uint)a.Stride.W, (uint)ph.Ry, (uint)ph.Rx, 0u, 0u, 0u, (uint)dx.Shape[2], (uint)dx.Shape[3],
-            }).ToArray();
-            ConvForward.Dispatch(e, c with { Spec = c.Spec with { Constants = constants }, Prepare = pack }, dy, w, bias, dx, name);
+            IEnumerable<TuneCandidate> Of(IConv2dForward k) =>
+                k.Candidates(e, ph.Conv, dy, wSub, bias, y, act, slope).Select(c => PhaseVariant(c, a, ph, dx.Shape));
+            var entries = PhaseEntries(e);
+            var c = e.Tuner != null && entries.Count > 1
+                ? EntryTuning.Choose(e, "conv2d.bwd_input.phase", entries, Of, new[] { Arg.In(dy), Arg.In(w), Arg.In(bias ?? w), Arg.Out(dx) },
+                    $"{dy.Shape}->{dx.Shape}|k{a.Kernel.H}x{a.Kernel.W} s{a.Stride.H}x{a.Stride.W} p{a.Padding.H}x{a.Padding.W} d{a.Dilation.H}x{a.Dilation.W}|phase{ph.Ry}{ph.Rx}|{(bias != null ? "bias" : "no bias")}|{act}", name)
+                : Of(entries.FirstOrDefault(k => e.PreferKernels.Contains(k.GetType().Name)) ?? Patch).FirstOrDefault()
+                  ?? throw new GraphException($"{name}: no tile of the patch convolution kernel fits {y.Shape} on {e.Device.Name}.");
+            ConvForward.Dispatch(e, c, dy, w, bias, dx, name);
         }
+    }
+
+    /// <summary>
+    /// The forward kernels that compute a phase: the patch kernel, and where the device has it and it is preferred there
+    /// or named the cooperative_matrix2 convolution (<see cref="Conv2dCoopMat2"/>: tuned against the patch kernel, or run
+    /// when named).
+    /// </summary>
+    static List<IConv2dForward> PhaseEntries(Emitter e)
+    {
+        var result = new List<IConv2dForward> { Patch };
+        if (CoopMat2.Supports(e.Device) && (CoopMat2.PreferredOn(e.Device) || e.PreferKernels.Contains(nameof(Conv2dCoopMat2)))) result.Add(CoopMat2);
+        return result;
+    }
+
+    static readonly Conv2dCoopMat2 CoopMat2 = new();
+
+    /// <summary>
+    /// <paramref name="c"/> (a patch or cooperative_matrix2 candidate for the phase's convolution) writing every s-th pixel
+    /// of dX from the phase's offset (specialization 16..19, 23, 24, after its own constants: 20..22 unused here), its
+    /// weight packing taking the phase's taps turned and swapped straight from the layer's weight.
+    /// </summary>
+    static TuneCandidate PhaseVariant(TuneCandidate c, ConvAttributes a, Phase ph, Shape dx)
+    {
+        var own = c.Spec.Constants;
+        if (own.Length > 16) throw new InvalidOperationException($"{c.Spec.Module}: its constants overlap the output phase's (16..).");
+        var constants = own.Concat(new uint[16 - own.Length]).Concat(new[]
+        {
+            (uint)a.Stride.H, (uint)a.Stride.W, (uint)ph.Ry, (uint)ph.Rx, 0u, 0u, 0u, (uint)dx[2], (uint)dx[3],
+        }).ToArray();
+        var pack = Conv2dCoopMatPatch.FlippedPack(c.Prepare!, a, ph.K0y, ph.K0x, ph.Ny, ph.Nx, ph.Step)!;
+        return c with { Spec = c.Spec with { Constants = constants }, Prepare = pack };
     }
 }

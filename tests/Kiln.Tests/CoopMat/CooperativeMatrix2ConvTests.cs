@@ -145,4 +145,22 @@ public sealed class CooperativeMatrix2ConvTests : CooperativeMatrixTest
         Assert.That(plainKernels, Does.Contain($"conv2d/conv2d.fwd_coopmat2{form}.f16").And.Contain("pool/pool.fwd.f16"));
         Assert.That(fused, Is.EqualTo(plain).AsCollection, "bit for bit the unfused plan");
     }
+
+    /// <summary>
+    /// A strided layer's input gradient phase by phase on the cooperative_matrix2 convolution (named: it writes every s-th
+    /// pixel of dX, its weight packing taking the phase's taps turned and swapped), and a strided transposed convolution's
+    /// forward the same way with its bias and activation; against the Fp32 run.
+    /// </summary>
+    [Test]
+    public void StridedInputGradient_RunsPerPhase()
+    {
+        var named = new[] { nameof(Conv2dCoopMat2), nameof(Conv2dWeightGradCoopMat2), nameof(Conv2dInputGradCoopMatStrided) };
+        var form = Context.KernelDevice.CooperativeMatrix2WorkgroupScope ? "" : ".subgroup";
+        var f16 = F16StorageConvTests.Matches(new Conv2d(16, 24, 3, stride: 2, padding: 1), new Shape(2, 16, 17, 19), texelReads: false, named, null);
+        var dx = f16.Labels.Zip(f16.Kernels).Where(p => p.First.StartsWith("layer.bwd_input", StringComparison.Ordinal)).Select(p => p.Second).ToList();
+        Assert.That(dx.Count(k => k == $"conv2d/conv2d.fwd_coopmat2{form}.f16"), Is.EqualTo(4), string.Join(", ", dx));
+        var transposed = F16StorageConvTests.Matches(new ConvTranspose2d(24, 16, 4, stride: 2, padding: 1), new Shape(2, 24, 7, 9), texelReads: false, named, null, new Tanh());
+        var fwd = transposed.Labels.Zip(transposed.Kernels).Where(p => p.First.StartsWith("layer.fwd", StringComparison.Ordinal)).Select(p => p.Second).ToList();
+        Assert.That(fwd.Count(k => k == $"conv2d/conv2d.fwd_coopmat2{form}.f16"), Is.EqualTo(4), string.Join(", ", fwd));
+    }
 }
