@@ -13,14 +13,15 @@
 // With KILN_SUBGROUP_SCOPE (the .subgroup variants): subgroup-scope matrices in a one-subgroup workgroup, the form
 // lavapipe of Mesa 26 runs (flexible dimensions, no workgroup scope): the same arithmetic, how the tests check it.
 // Element types: 0 A (act_t), 1 B (float; act_t with KILN_B_ACT), 2 bias (uint bits of float), 3 C (act_t; float with
-// KILN_C_FLOAT). Modules: linear.gemm_coopmat2, .b_act, .c_float, .b_act.c_float, each also .subgroup, and .f16 builds.
+// KILN_C_FLOAT). Modules: linear.gemm_coopmat2, .b_act, .c_float, .b_act.c_float, .batched, .batched.b_act,
+// .batched.b_act.c_float, each also .subgroup, and .f16 builds.
 // Shared memory: 2 * (BM + BN) * (BK + 8) + 4 * BM * (BN + 4) bytes. Registers: A_PER = BM BK / THREADS <= 32 and
 // B_PER = BK BN / THREADS <= 32 (LinearCoopMat2.Fits).
 // Bindings: 0 A  1 B  2 bias [N] (unused when HAS_BIAS=0)  3 C [M,N] (or [splits, M, N] partials)
 // Specialization: 0 TRANS_A, 1 TRANS_B, 2 HAS_BIAS, 3 ACT, 4 SLOPE (float), 5 BM, 6 BN, 7 BK, 8 THREADS,
 //                 9 K_PER_SPLIT (0 = no split)
-// Push constants: m, n, k
-// Dispatch: (ceil(M / BM), ceil(N / BN), splits) workgroups, local x = THREADS
+// Push constants: m, n, k (the .batched variant: then batchDims[4], strideA[4], strideB[4])
+// Dispatch: (ceil(M / BM), ceil(N / BN), splits, or the batch's products) workgroups, local x = THREADS
 #extension GL_KHR_cooperative_matrix : require
 #extension GL_NV_cooperative_matrix2 : require
 #extension GL_KHR_memory_scope_semantics : require
@@ -73,7 +74,15 @@ layout(std430, binding = 1) readonly buffer B { b_t b[]; };
 layout(std430, binding = 2) readonly buffer Bias { uint biasBits[]; };
 layout(std430, binding = 3) writeonly buffer C { c_t c[]; };
 
+#ifdef KILN_BATCHED
+// Variant linear.gemm_coopmat2.batched (MatMul, BatchedGemm): workgroup z is a product of the batch (no split), its A
+// and B matrices at the batch strides of its index (0 where an operand broadcasts), C's matrices contiguous.
+layout(push_constant) uniform P { int m, n, k; int batchDims[4]; int strideA[4]; int strideB[4]; } p;
+#else
 layout(push_constant) uniform P { int m, n, k; } p;
+#endif
+// The product's A and B matrices within their buffers (the batched variant's; 0 otherwise).
+int offA = 0, offB = 0;
 
 shared float16_t As[(TRANS_A * BK + (1 - TRANS_A) * BM) * LDA];
 shared float16_t Bs[(TRANS_B * BN + (1 - TRANS_B) * BK) * LDB];
@@ -90,13 +99,13 @@ void load(int k0, int kEnd, int m0, int n0, int tid)
     {
         int i = tid + q * THREADS, r = i / A_ROW, col = i % A_ROW;
         int m = m0 + (TRANS_A != 0 ? col : r), k = k0 + (TRANS_A != 0 ? r : col);
-        aReg[q] = m < p.m && k < kEnd ? float16_t(float(a[TRANS_A != 0 ? k * p.m + m : m * p.k + k])) : float16_t(0.0);
+        aReg[q] = m < p.m && k < kEnd ? float16_t(float(a[offA + (TRANS_A != 0 ? k * p.m + m : m * p.k + k)])) : float16_t(0.0);
     }
     [[unroll]] for (int q = 0; q < B_PER; q++)
     {
         int i = tid + q * THREADS, r = i / B_ROW, col = i % B_ROW;
         int n = n0 + (TRANS_B != 0 ? r : col), k = k0 + (TRANS_B != 0 ? col : r);
-        bReg[q] = n < p.n && k < kEnd ? float16_t(float(b[TRANS_B != 0 ? n * p.k + k : k * p.n + n])) : float16_t(0.0);
+        bReg[q] = n < p.n && k < kEnd ? float16_t(float(b[offB + (TRANS_B != 0 ? n * p.k + k : k * p.n + n)])) : float16_t(0.0);
     }
 }
 
@@ -118,8 +127,19 @@ void main()
 {
     int tid = int(gl_LocalInvocationID.x);
     int m0 = int(gl_WorkGroupID.x) * BM, n0 = int(gl_WorkGroupID.y) * BN, z = int(gl_WorkGroupID.z);
+#ifdef KILN_BATCHED
+    for (int d = 3, rest = z; d >= 0; d--)
+    {
+        int coord = rest % p.batchDims[d];
+        rest /= p.batchDims[d];
+        offA += coord * p.strideA[d];
+        offB += coord * p.strideB[d];
+    }
+    int kBegin = 0, kEnd = p.k;
+#else
     int chunk = K_PER_SPLIT > 0 ? K_PER_SPLIT : p.k;
     int kBegin = z * chunk, kEnd = min(p.k, kBegin + chunk);
+#endif
 
     coopmat<float, SCOPE, BM, BN, gl_MatrixUseAccumulator> acc = coopmat<float, SCOPE, BM, BN, gl_MatrixUseAccumulator>(0.0);
     if (kBegin < kEnd) load(kBegin, kEnd, m0, n0, tid);
@@ -140,7 +160,11 @@ void main()
 
     coopMatStore(acc, Cs, 0, LDC, gl_CooperativeMatrixLayoutRowMajor);
     barrier();
+#ifdef KILN_BATCHED
+    int outBase = z * p.m * p.n;
+#else
     int outBase = K_PER_SPLIT > 0 ? z * p.m * p.n : 0;
+#endif
     for (int i = tid; i < BM * BN; i += THREADS)
     {
         int r = i / BN, col = i - (i / BN) * BN;
@@ -148,6 +172,6 @@ void main()
         if (m >= p.m || n >= p.n) continue;
         float v = Cs[r * LDC + col];
         if (K_PER_SPLIT > 0) c[outBase + m * p.n + n] = c_t(v);
-        else c[m * p.n + n] = c_t(kiln_activate(v + (HAS_BIAS != 0 ? uintBitsToFloat(biasBits[n]) : 0.0), ACT, SLOPE));
+        else c[outBase + m * p.n + n] = c_t(kiln_activate(v + (HAS_BIAS != 0 ? uintBitsToFloat(biasBits[n]) : 0.0), ACT, SLOPE));
     }
 }

@@ -11,7 +11,8 @@ namespace Kiln.Layers;
 /// Under <see cref="Precision.Fp16"/> where Linear's products run on tensor cores (<see cref="LinearCoopMat"/>: GPUs
 /// with cooperative matrices, or named), products of at least 16 rows and columns run there too, through
 /// linear.gemm_coopmat.batched, one workgroup z per product; under CompileOptions.Autotune, products of 16M
-/// multiply-adds or more time its three tiles against the plain kernel (<see cref="EntryTuning"/>).
+/// multiply-adds or more time its three tiles against the plain kernel (<see cref="EntryTuning"/>), and with
+/// cooperative_matrix2 the tiles of linear.gemm_coopmat2.batched (<see cref="LinearCoopMat2"/>) too.
 /// </summary>
 internal static class BatchedGemm
 {
@@ -35,16 +36,20 @@ internal static class BatchedGemm
         if (count > maxZ) throw new GraphException($"{label}: {count} matrix products exceed the device's {maxZ} workgroups along z.");
         var args = new[] { Arg.In(a), Arg.In(b), Arg.In(b), Arg.Out(c) };
         var tensorCores = LinearCoopMat.BatchedCandidates(e, a, transA, b, transB, c, m, n, k, count, PushBytes, push);
+        var coopMat2 = LinearCoopMat2.BatchedCandidates(e, a, transA, b, transB, c, m, n, k, count, PushBytes, push);
+        var plain = Plain(a, transA, b, transB, c, m, n, k, count, push);
         TuneCandidate chosen;
-        if (tensorCores.Count == 0) chosen = Plain(a, transA, b, transB, c, m, n, k, count, push);
-        else if (e.Tuner == null || count * m * n * k < LinearProducts.MinTunedWork) chosen = tensorCores[0];
+        if (tensorCores.Count == 0 && coopMat2.Count == 0) chosen = plain;
+        else if (e.Tuner == null || count * m * n * k < LinearProducts.MinTunedWork)
+            // Untuned: the KHR tiles; cooperative_matrix2 (which needs tuning) only where named.
+            chosen = coopMat2.Count > 0 && e.PreferKernels.Contains(nameof(LinearCoopMat2)) ? coopMat2[0] : tensorCores.FirstOrDefault() ?? plain;
         else
         {
             // Timed: the plain kernel (the reference) against the tensor-core tiles.
             var entries = KernelRegistry.Candidates<ILinearForward>("linear.fwd", a.ElementType, TensorLayout.RowMajor, e)
-                .Where(k => k is LinearGemm or LinearCoopMat).ToList();
+                .Where(k => k is LinearGemm || (k is LinearCoopMat && tensorCores.Count > 0) || (k is LinearCoopMat2 && coopMat2.Count > 0)).ToList();
             chosen = EntryTuning.Choose(e, "linear.gemm.batched", entries,
-                entry => entry is LinearCoopMat ? tensorCores : new[] { Plain(a, transA, b, transB, c, m, n, k, count, push) }, args,
+                entry => entry switch { LinearCoopMat => tensorCores, LinearCoopMat2 => coopMat2, _ => new[] { plain } }, args,
                 $"{count}x{m}x{n}x{k}|{(transA ? "At" : "A")}{(transB ? "Bt" : "B")}|{a.ElementType.Name()},{b.ElementType.Name()},{c.ElementType.Name()}", label);
         }
         e.Dispatch(chosen.Spec, chosen.Groups, chosen.Push, label, args);

@@ -89,4 +89,34 @@ internal sealed class LinearCoopMat2 : CooperativeMatrixEntry, ILinearForward
             Finish = splits > 1 ? PartialSums.Finish(e, splits, (long)g.M * g.N) : null,
         };
     }
+
+    /// <summary>
+    /// MatMul's batched product (<see cref="BatchedGemm"/>) on cooperative_matrix2: <paramref name="count"/> products of
+    /// m x n x k, one per workgroup z (no split), each tile that fits (the least padding first). None where the registry
+    /// would not run this entry (precision, device, neither preferred there nor named) or where the plain kernel takes the
+    /// product (<see cref="LinearCoopMat.MinSize"/>, the device's workgroup counts).
+    /// </summary>
+    internal static IReadOnlyList<TuneCandidate> BatchedCandidates(Emitter e, Value a, bool transA, Value b, bool transB, Value c,
+        int m, int n, int k, long count, uint pushBytes, byte[] push)
+    {
+        var entry = KernelRegistry.All.OfType<LinearCoopMat2>().Single();
+        var result = new List<TuneCandidate>();
+        if (e.Precision < entry.Arithmetic || !entry.Supports(e.Device) || !(entry.PreferredOn(e.Device) || e.PreferKernels.Contains(nameof(LinearCoopMat2))))
+            return result;
+        if (m < LinearCoopMat.MinSize || n < LinearCoopMat.MinSize || k < 1 || count > e.Device.MaxWorkgroupCount[2]) return result;
+        static long Padded(int size, int tile) => (size + tile - 1L) / tile * tile;
+        var module = LinearGemm.StorageVariant(CooperativeMatrix2Kernels.Module(e.Device, Module) + ".batched", a, b, c.ElementType, texelB: false);
+        foreach (var t in Tiles(e.Device).OrderBy(t => Padded(m, t.BM) * Padded(n, t.BN)).ThenByDescending(t => t.BM * t.BN))
+        {
+            long gx = (m + t.BM - 1L) / t.BM, gy = (n + t.BN - 1L) / t.BN;
+            if (gx > e.Device.MaxWorkgroupCount[0] || gy > e.Device.MaxWorkgroupCount[1]) continue;
+            var constants = new[]
+            {
+                transA ? 1u : 0u, transB ? 1u : 0u, 0u, (uint)Activation.None, KernelSpec.Word(0f), (uint)t.BM, (uint)t.BN, (uint)t.BK, (uint)t.Threads, 0u,
+            };
+            var spec = new KernelSpec(module, KernelSpec.Buffers(4), pushBytes, constants, (uint)t.Threads);
+            result.Add(new TuneCandidate($"coopmat2_batched_{t}", spec, ((uint)gx, (uint)gy, (uint)count), push));
+        }
+        return result;
+    }
 }

@@ -99,4 +99,47 @@ public sealed class CooperativeMatrix2LinearTests : CooperativeMatrixTest
         }
         finally { Directory.Delete(dir, true); }
     }
+
+    /// <summary>
+    /// MatMul's batched products on cooperative_matrix2 (linear.gemm_coopmat2.batched, <see cref="BatchedGemm"/>), named: two
+    /// activations with a broadcast batch dimension, forward and both gradients at Fp16 within
+    /// <see cref="Tolerances.F16Storage"/> of the Fp32 run; and tuned, its tiles timed against the plain and KHR kernels
+    /// with none rejected.
+    /// </summary>
+    [Test]
+    public void BatchedMatMul_MatchesThePlainKernel_AndTunes()
+    {
+        var named = new[] { nameof(LinearCoopMat2) };
+        var shapes = new[] { new Shape(2, 3, 40, 24), new Shape(3, 24, 36) };
+        var rng = new Random(11);
+        float[] Random(long n) => Enumerable.Range(0, (int)n).Select(_ => (float)(rng.NextDouble() * 2 - 1)).ToArray();
+        var inputs = shapes.Select(s => Random(s.Elements)).ToArray();
+        var gy = Random(2 * 3 * 40 * 36);
+        var f32 = LayerHarness.Run(Context, new MatMul(), shapes, inputs, null, gy, texelReads: false, precision: Precision.Fp32, preferKernels: named);
+        var f16 = LayerHarness.Run(Context, new MatMul(), shapes, inputs, null, gy, texelReads: false, precision: Precision.Fp16, preferKernels: named);
+        Assert.That(f16.Kernels, Does.Contain($"linear/linear.gemm_coopmat2{Form}.batched.b_act.f16"), string.Join(", ", f16.Kernels));
+        F16StorageCheck.Close(f16.Output, f32.Output, Tolerances.F16Storage, "output");
+        for (int i = 0; i < 2; i++) F16StorageCheck.Close(f16.InputGradients[i], f32.InputGradients[i], Tolerances.F16Storage, $"gradient of input {i}");
+
+        var dir = Path.Combine(Path.GetTempPath(), "kiln-matmul2-autotune-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(dir);
+        try
+        {
+            var big = new Dictionary<string, Shape> { ["a"] = new(4, 128, 256), ["b"] = new(4, 256, 128) };
+            var net = new Network();
+            net.Output(net.Add(new MatMul(), "mm", net.Input("a"), net.Input("b")), "y");
+            using var ctx = GpuContext.Create(Gpu.Options with { PipelineCacheDirectory = dir });
+            using var compiled = net.Compile(ctx, new CompileOptions
+            {
+                InputShapes = big, Precision = Precision.Fp16, Autotune = true, TexelReads = false, PreferKernels = new[] { nameof(LinearCoopMat), nameof(LinearCoopMat2) },
+            });
+            foreach (var (name, shape) in big) compiled.SetInput(name, Random(shape.Elements));
+            compiled.Run();
+            Assert.That(ctx.Tuner.Timed, Is.EqualTo(1));
+            Assert.That(ctx.Tuner.Rejected, Is.EqualTo(0), "every tile agrees with the plain kernel");
+            Assert.That(File.ReadAllText(ctx.Tuner.FilePath!), Does.Contain("LinearCoopMat2"));
+            Assert.That(ctx.TakeValidationMessages(), Is.Empty);
+        }
+        finally { Directory.Delete(dir, true); }
+    }
 }

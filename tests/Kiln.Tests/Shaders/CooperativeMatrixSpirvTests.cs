@@ -169,7 +169,8 @@ public sealed class CooperativeMatrixSpirvTests
     };
 
     /// <summary>The cooperative_matrix2 kernels' dispatches (the convolution's forward, the stride-1 input gradient through it,
-    /// the weight gradient, their .concat variants, the forward's .pool; Linear's three products) in the networks' plans on <see cref="NvidiaCoopMat2"/>, the kernel named (it needs tuning otherwise),
+    /// the weight gradient, their .concat variants, the forward's .pool, strided gradients' phases; Linear's three products,
+    /// MatMul's batched ones) in the networks' plans on <see cref="NvidiaCoopMat2"/>, the kernel named (it needs tuning otherwise),
     /// each in every tile that fits the device.</summary>
     static IEnumerable<TestCaseData> CoopMat2Kernels()
     {
@@ -212,7 +213,7 @@ public sealed class CooperativeMatrixSpirvTests
         {
             "conv2d/conv2d.fwd_coopmat2.f16", "conv2d/conv2d.bwd_weight_coopmat2.f16",
             "conv2d/conv2d.fwd_coopmat2.concat.f16", "conv2d/conv2d.bwd_weight_coopmat2.concat.f16", "conv2d/conv2d.fwd_coopmat2.pool.f16",
-            "linear/linear.gemm_coopmat2.f16", "linear/linear.gemm_coopmat2.b_act.c_float.f16",
+            "linear/linear.gemm_coopmat2.f16", "linear/linear.gemm_coopmat2.b_act.c_float.f16", "linear/linear.gemm_coopmat2.batched.b_act.f16",
         }));
     }
 
