@@ -87,28 +87,9 @@ public sealed class CooperativeMatrix2ConvTests : CooperativeMatrixTest
     [TestCase(9, 20, 3, false)]
     public void ConcatReads_InBothPasses_AsTheUnfusedPlan(int lowChannels, int skipChannels, int scale, bool upFirst)
     {
-        const int n = 2, h = 5, w = 7;
-        var net = new Network();
-        var up = net.Add(new Upsample(scale), "up", net.Input("a"));
-        var b = net.Input("b");
-        var cat = upFirst ? net.Add(new Concat(), "cat", up, b) : net.Add(new Concat(), "cat", b, up);
-        var y = net.Add(new ReLU(), "relu", net.Add(new Conv2d(lowChannels + skipChannels, 24, 3, padding: 1), "conv", cat));
-        net.Output(y, "y");
-        net.SetLoss(new MseLoss(), y, net.Input("target"));
-        var shapes = new Dictionary<string, Shape>
-        {
-            ["a"] = new(n, lowChannels, h, w), ["b"] = new(n, skipChannels, h * scale, w * scale), ["target"] = new(n, 24, h * scale, w * scale),
-        };
-        var prefer = string.Join(",", Named);
-        var fused = Graph.ConcatConvFusionTests.Train(net, shapes, true, Precision.Fp16, prefer, out var plan);
-        var plain = Graph.ConcatConvFusionTests.Train(net, shapes, false, Precision.Fp16, prefer, out _);
         var form = Context.KernelDevice.CooperativeMatrix2WorkgroupScope ? "" : ".subgroup";
-        var kernels = plan.Dispatches.Select(d => d.Kernel).ToList();
-        Assert.That(kernels, Does.Contain($"conv2d/conv2d.fwd_coopmat2{form}.concat.f16").And.Contain($"conv2d/conv2d.bwd_weight_coopmat2{form}.concat.f16"),
-            string.Join(", ", kernels));
-        Assert.That(plan.Dispatches.SelectMany(d => d.Writes).Where(v => v.StartsWith("conv.concat", StringComparison.Ordinal)), Is.Empty,
-            "the concatenation is never written");
-        foreach (var (name, values) in plain) Assert.That(fused[name], Is.EqualTo(values).AsCollection, name);
+        CooperativeMatrixConcatConvTests.TrainingReadsBothInputs(lowChannels, skipChannels, scale, upFirst, 3, Named,
+            $"conv2d/conv2d.fwd_coopmat2{form}.concat.f16", $"conv2d/conv2d.bwd_weight_coopmat2{form}.concat.f16");
     }
 
     /// <summary>
@@ -120,24 +101,7 @@ public sealed class CooperativeMatrix2ConvTests : CooperativeMatrixTest
     [TestCase(9, 24, 10, 14)]
     public void PooledEpilogue_MatchesTheUnfusedPlan(int cin, int cout, int h, int w)
     {
-        float[] Run(bool fuse, out string[] kernels)
-        {
-            var net = new Network();
-            var y = net.Add(new ReLU(), "relu", net.Add(new Conv2d(cin, cout, 3, padding: 1), "conv", net.Input("x")));
-            net.Output(net.Add(new MaxPool2d(2), "pool", y), "y");
-            var xShape = new Shape(2, cin, h, w);
-            using var c = net.Compile(Context, CompileOptions.For("x", xShape) with
-            {
-                Fuse = fuse, Precision = Precision.Fp16, TexelReads = false, PreferKernels = new[] { nameof(Conv2dCoopMat2) },
-            });
-            c.SetInput("x", Reference.RandomData.Uniform((int)xShape.Elements, 3).Select(v => (float)v).ToArray());
-            int seed = 4;
-            foreach (var (_, t) in c.Parameters.OrderBy(p => p.Key, StringComparer.Ordinal))
-                t.Upload(Reference.RandomData.Uniform((int)t.Shape.Elements, seed++, -0.3, 0.3).Select(v => (float)v).ToArray());
-            c.Run();
-            kernels = c.Plan.Dispatches.Select(d => d.Kernel).ToArray();
-            return c.GetOutput("y");
-        }
+        float[] Run(bool fuse, out string[] kernels) => CooperativeMatrixConvTests.PooledConv(cin, cout, h, w, fuse, nameof(Conv2dCoopMat2), out kernels);
         var fused = Run(true, out var kernels);
         var plain = Run(false, out var plainKernels);
         var form = Context.KernelDevice.CooperativeMatrix2WorkgroupScope ? "" : ".subgroup";

@@ -68,7 +68,17 @@ public sealed class CooperativeMatrixConcatConvTests : CooperativeMatrixTest
     /// bit the unfused plan's loss and gradients, and the concatenation is never written.</summary>
     [TestCaseSource(nameof(TrainingCases))]
     public void Training_BothPassesReadBothInputs_AsTheUnfusedPlan(int lowChannels, int skipChannels, int scale, bool upFirst, int kernel,
-        string[] prefer, string family)
+        string[] prefer, string family) =>
+        TrainingReadsBothInputs(lowChannels, skipChannels, scale, upFirst, kernel, prefer,
+            $"conv2d/conv2d.fwd_{family}.concat.f16", $"conv2d/conv2d.bwd_weight_{family}.concat.f16");
+
+    /// <summary>
+    /// A decoder-like conv (and ReLU) over Concat(Upsample(a), b), trained at Fp16 with <paramref name="prefer"/> named: the
+    /// fused plan runs <paramref name="forward"/> and <paramref name="weightGradient"/> (.concat modules), never writes the
+    /// concatenation, and gives the unfused plan's loss and gradients bit for bit.
+    /// </summary>
+    internal static void TrainingReadsBothInputs(int lowChannels, int skipChannels, int scale, bool upFirst, int kernel, string[] prefer,
+        string forward, string weightGradient)
     {
         const int n = 2, h = 5, w = 7;
         var net = new Network();
@@ -85,8 +95,7 @@ public sealed class CooperativeMatrixConcatConvTests : CooperativeMatrixTest
         var fused = Graph.ConcatConvFusionTests.Train(net, shapes, true, Precision.Fp16, string.Join(",", prefer), out var plan);
         var plain = Graph.ConcatConvFusionTests.Train(net, shapes, false, Precision.Fp16, string.Join(",", prefer), out _);
         var kernels = plan.Dispatches.Select(d => d.Kernel).ToList();
-        Assert.That(kernels, Does.Contain($"conv2d/conv2d.fwd_{family}.concat.f16").And.Contain($"conv2d/conv2d.bwd_weight_{family}.concat.f16"),
-            string.Join(", ", kernels));
+        Assert.That(kernels, Does.Contain(forward).And.Contain(weightGradient), string.Join(", ", kernels));
         Assert.That(plan.Dispatches.SelectMany(d => d.Writes).Where(v => v.StartsWith("conv.concat", StringComparison.Ordinal)), Is.Empty,
             "the concatenation is never written");
         foreach (var (name, values) in plain) Assert.That(fused[name], Is.EqualTo(values).AsCollection, name);

@@ -190,30 +190,36 @@ public sealed class CooperativeMatrixConvTests : CooperativeMatrixTest
         Assert.That(fwd, Is.EqualTo(new[] { Pack, Patch }), "the weight packed turned, then one fused dispatch");
     }
 
+    /// <summary>
+    /// Conv2d(cin -> cout, 3x3) + ReLU + 2x2 max pool on [2, cin, h, w] at Fp16 with <paramref name="prefer"/> named, storage
+    /// reads, fused (the pool in the conv's epilogue where its kernel has a .pool variant) or not: the output and the plan's kernels.
+    /// </summary>
+    internal static float[] PooledConv(int cin, int cout, int h, int w, bool fuse, string prefer, out string[] kernels)
+    {
+        var net = new Network();
+        var y = net.Add(new ReLU(), "relu", net.Add(new Conv2d(cin, cout, 3, padding: 1), "conv", net.Input("x")));
+        net.Output(net.Add(new MaxPool2d(2), "pool", y), "y");
+        var xShape = new Shape(2, cin, h, w);
+        using var c = net.Compile(Context, CompileOptions.For("x", xShape) with
+        {
+            Fuse = fuse, Precision = Precision.Fp16, TexelReads = false, PreferKernels = new[] { prefer },
+        });
+        c.SetInput("x", RandomData.Uniform((int)xShape.Elements, 3).Select(v => (float)v).ToArray());
+        int seed = 4;
+        foreach (var (_, t) in c.Parameters.OrderBy(p => p.Key, StringComparer.Ordinal))
+            t.Upload(RandomData.Uniform((int)t.Shape.Elements, seed++, -0.3, 0.3).Select(v => (float)v).ToArray());
+        c.Run();
+        kernels = c.Plan.Dispatches.Select(d => d.Kernel).ToArray();
+        return c.GetOutput("y");
+    }
+
     /// <summary>In an inference plan the patch kernel takes the 2x2 max pool after it in its epilogue (its .pool variant, even
     /// rows per subgroup): only the pooled output is written, bit for bit the unfused plan's (the same kernel, then the pool).</summary>
     [TestCase(16, 32, 12, 20)]
     [TestCase(9, 24, 10, 14)]
     public void Patch_PooledEpilogue_MatchesTheUnfusedPlan(int cin, int cout, int h, int w)
     {
-        float[] Run(bool fuse, out string[] kernels)
-        {
-            var net = new Network();
-            var y = net.Add(new ReLU(), "relu", net.Add(new Conv2d(cin, cout, 3, padding: 1), "conv", net.Input("x")));
-            net.Output(net.Add(new MaxPool2d(2), "pool", y), "y");
-            var xShape = new Shape(2, cin, h, w);
-            using var c = net.Compile(Context, CompileOptions.For("x", xShape) with
-            {
-                Fuse = fuse, Precision = Precision.Fp16, TexelReads = false, PreferKernels = new[] { nameof(Conv2dCoopMatPatch) },
-            });
-            c.SetInput("x", RandomData.Uniform((int)xShape.Elements, 3).Select(v => (float)v).ToArray());
-            int seed = 4;
-            foreach (var (_, t) in c.Parameters.OrderBy(p => p.Key, StringComparer.Ordinal))
-                t.Upload(RandomData.Uniform((int)t.Shape.Elements, seed++, -0.3, 0.3).Select(v => (float)v).ToArray());
-            c.Run();
-            kernels = c.Plan.Dispatches.Select(d => d.Kernel).ToArray();
-            return c.GetOutput("y");
-        }
+        float[] Run(bool fuse, out string[] kernels) => PooledConv(cin, cout, h, w, fuse, nameof(Conv2dCoopMatPatch), out kernels);
         var fused = Run(true, out var kernels);
         var plain = Run(false, out var plainKernels);
         Assert.That(kernels, Does.Contain(Patch.Replace(".f16", ".pool.f16")).And.None.StartsWith("pool/"), string.Join(", ", kernels));
