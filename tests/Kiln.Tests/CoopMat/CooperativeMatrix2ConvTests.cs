@@ -56,7 +56,24 @@ public sealed class CooperativeMatrix2ConvTests : CooperativeMatrixTest
         Case("3x3_split_pixels", new Conv2d(8, 16, 3, padding: 1), new Shape(2, 8, 48, 40)),
     };
 
+    /// <summary>Random layers the cooperative_matrix2 kernels take (kernel 1 to 5, stride 1 or 2, dilation 2 now and then,
+    /// padding up to half the span, 16 to 90 output channels, sizes and batch drawn), fixed seed.</summary>
+    static IEnumerable<TestCaseData> RandomLayers()
+    {
+        var rng = new Random(2711);
+        for (int made = 0; made < 8;)
+        {
+            int k = new[] { 1, 2, 3, 3, 5 }[rng.Next(5)], st = rng.Next(1, 3), d = k <= 3 && rng.Next(4) == 0 ? 2 : 1;
+            int p = rng.Next(0, ((k - 1) * d + 1) / 2 + 1);
+            int cin = rng.Next(1, 50), cout = rng.Next(16, 91), h = rng.Next(3, 30), w = rng.Next(3, 30), n = rng.Next(1, 3);
+            if (h + 2 * p < (k - 1) * d + 1 || w + 2 * p < (k - 1) * d + 1) continue;
+            made++;
+            yield return Case($"n{n}_{cin}to{cout}_{h}x{w}_k{k}s{st}p{p}d{d}", new Conv2d(cin, cout, k, st, p, d), new Shape(n, cin, h, w));
+        }
+    }
+
     [TestCaseSource(nameof(Layers))]
+    [TestCaseSource(nameof(RandomLayers))]
     public void MatchesThePlainKernels(Layer layer, Shape x)
     {
         var f16 = F16StorageConvTests.Matches(layer, x, texelReads: false, Named, null);
