@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs Kiln against a Vulkan driver with cooperative matrices on a machine without a GPU: lavapipe of Mesa 26 (from
 # Debian 13's backports) has VK_KHR_cooperative_matrix (8x8x8 fp16 tiles with f32 accumulation, 8-wide subgroups) and
-# VK_NV_cooperative_matrix2, where Debian 12's Mesa has neither. It lives in a Debian 13 chroot made once under
+# VK_NV_cooperative_matrix2 (flexible dimensions, per-element operations, conversions; no workgroup scope, no tensor
+# addressing: Kiln's coopmat2 kernels run there in their .subgroup form), where Debian 12's Mesa has neither. It lives in a Debian 13 chroot made once under
 # $KILN_COOPMAT_ROOT (default /var/tmp/kiln-trixie, about 400 MB); the project folder, the .NET SDK and the NuGet cache
 # are bind-mounted at their own paths in a private mount namespace, so what `dotnet build` made outside runs inside.
 #   tools/coopmat-lavapipe.sh setup            make the chroot (debootstrap) unless it is there; needs root
