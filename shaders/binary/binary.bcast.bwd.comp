@@ -33,27 +33,24 @@ void main()
     float g = 0.0;
     if (valid)
     {
-        // Coordinates of element j of the gradient's input along the dimensions it does not broadcast.
-        int coord[6];
-        uint rem = j;
-        for (int k = 5; k >= 0; k--)
-        {
-            const uint size = own_stride(k) != 0 ? uint(p.dims[k]) : 1u;
-            coord[k] = int(rem % size);
-            rem /= size;
-        }
         for (uint r = r0; r < p.reduce; r += rstep)
         {
-            // r enumerates the broadcast dimensions (row-major); the others are fixed by j.
-            uint rr = r;
+            // r enumerates the broadcast dimensions (row-major); the others are element j's coordinates in the gradient's
+            // input, taken from j on the way. (No local array: glslang would give it the push constants' laid-out type.)
+            uint rr = r, rj = j;
             int o = 0, ia = 0, ib = 0, ostride = 1;
             for (int k = 5; k >= 0; k--)
             {
-                int c = coord[k];
+                int c;
                 if (own_stride(k) == 0)
                 {
                     c = int(rr % uint(p.dims[k]));
                     rr /= uint(p.dims[k]);
+                }
+                else
+                {
+                    c = int(rj % uint(p.dims[k]));
+                    rj /= uint(p.dims[k]);
                 }
                 o += c * ostride;
                 ostride *= p.dims[k];
