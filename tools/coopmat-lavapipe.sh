@@ -11,10 +11,14 @@
 #                                              built already: dotnet test --no-build -c Release), validation on (on a
 #                                              device without the matrices they fail); ARGS go to dotnet test, a
 #                                              --filter narrowing the category
+# KILN_COOPMAT_SUITE=sid makes and uses a Debian sid chroot instead (default /var/tmp/kiln-sid): a newer Mesa and a
+# newer validation layer, which find what the older ones let through.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-root=${KILN_COOPMAT_ROOT:-/var/tmp/kiln-trixie}
+suite=${KILN_COOPMAT_SUITE:-trixie}
+case "$suite" in trixie|sid) ;; *) echo "coopmat-lavapipe: ERROR: KILN_COOPMAT_SUITE is trixie or sid, not '$suite'." >&2; exit 2 ;; esac
+root=${KILN_COOPMAT_ROOT:-/var/tmp/kiln-$suite}
 mirror=${KILN_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 
 fail() { echo "coopmat-lavapipe: ERROR: $*" >&2; exit 1; }
@@ -30,15 +34,23 @@ setup() {
     }
     local log
     log=$(mktemp "${TMPDIR:-/tmp}/kiln-coopmat.XXXXXXXX")
-    echo "coopmat-lavapipe: making a Debian 13 chroot in $root (a few minutes; log: $log)..."
+    echo "coopmat-lavapipe: making a Debian $suite chroot in $root (a few minutes; log: $log)..."
     rm -rf "$root"
-    debootstrap --variant=minbase trixie "$root" "$mirror" > "$log" 2>&1 || fail "debootstrap failed (see $log)."
-    echo "deb $mirror trixie-backports main" > "$root/etc/apt/sources.list.d/backports.list"
+    debootstrap --variant=minbase "$suite" "$root" "$mirror" > "$log" 2>&1 || fail "debootstrap failed (see $log)."
     cp /etc/resolv.conf "$root/etc/resolv.conf"
-    chroot "$root" /bin/sh -c "apt-get -q update &&
-        DEBIAN_FRONTEND=noninteractive apt-get -q install -y --no-install-recommends -t trixie-backports mesa-vulkan-drivers &&
-        DEBIAN_FRONTEND=noninteractive apt-get -q install -y --no-install-recommends libvulkan1 vulkan-validationlayers \
-            libicu76 libssl3t64 ca-certificates" >> "$log" 2>&1 || fail "installing Mesa from trixie-backports failed (see $log)."
+    if [ "$suite" = trixie ]; then
+        echo "deb $mirror trixie-backports main" > "$root/etc/apt/sources.list.d/backports.list"
+        chroot "$root" /bin/sh -c "apt-get -q update &&
+            DEBIAN_FRONTEND=noninteractive apt-get -q install -y --no-install-recommends -t trixie-backports mesa-vulkan-drivers &&
+            DEBIAN_FRONTEND=noninteractive apt-get -q install -y --no-install-recommends libvulkan1 vulkan-validationlayers \
+                libicu76 libssl3t64 ca-certificates" >> "$log" 2>&1 || fail "installing Mesa from trixie-backports failed (see $log)."
+    else
+        # A mirror's sid Release file may have expired: a rolling suite, taken as it is.
+        chroot "$root" /bin/sh -c "apt-get -q -o Acquire::Check-Valid-Until=false update &&
+            DEBIAN_FRONTEND=noninteractive apt-get -q -o Acquire::Check-Valid-Until=false install -y --no-install-recommends \
+                mesa-vulkan-drivers libvulkan1 vulkan-validationlayers libicu-dev libssl3t64 ca-certificates" >> "$log" 2>&1 ||
+            fail "installing Mesa from sid failed (see $log)."
+    fi
     touch "$root/.kiln-ready"
 }
 
@@ -70,5 +82,5 @@ case "$cmd" in
             if [ "$1" = --filter ] && [ $# -gt 1 ]; then filter="$filter&($2)"; shift 2; else rest+=("$1"); shift; fi
         done
         inside dotnet test tests/Kiln.Tests -c Release --no-build --filter "$filter" "${rest[@]}" ;;
-    *) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
+    *) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
 esac
