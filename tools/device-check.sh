@@ -6,7 +6,7 @@
 #                                               GPU), bench-fp16.json then bench-fp32.json (tiles tuned per shape, every
 #                                               workload against the peer), tuning.json, bench.log (the tables)
 #   bash tools/device-check.sh OUT_DIR demos    kernels.log (per-dispatch times of the denoiser and the inpainting step
-#                                               at fp16 and fp32), demos.log (denoising and inpainting at 1280x720,
+#                                               at fp16 and fp32, the denoiser at fp16 without row bands), demos.log (denoising and inpainting at 1280x720,
 #                                               headless, online training, fp32 and fp16)
 #   bash tools/device-check.sh OUT_DIR compare  compare.log: the conv workloads and the inpainting step at fp16, untuned,
 #                                               with each family of kernels forced (--prefer): the tensor-core ones
@@ -35,12 +35,14 @@ if [ "$part" = bench ] || [ "$part" = all ]; then
 fi
 if [ "$part" = demos ] || [ "$part" = all ]; then
   for p in fp16 fp32; do
-    timeout 120 kiln bench denoise_unet_1280 inpaint --precision $p --kernels >> "$out/kernels.log" 2>&1
+    timeout 110 kiln bench denoise_unet_1280 inpaint --precision $p --kernels >> "$out/kernels.log" 2>&1
   done
+  # What the denoiser's row bands cost: the same plan unbanded.
+  timeout 60 kiln bench denoise_unet_1280 --precision fp16 --row-bands 0 >> "$out/kernels.log" 2>&1
   for run in "denoise fp16" "denoise fp32" "inpaint fp16"; do
     set -- $run
     echo "== kiln demo $1 --precision $2 --size 1280x720 --frames 120" >> "$out/demos.log"
-    timeout 120 kiln demo $1 --precision $2 --size 1280x720 --frames 120 --every 1000 --out /tmp/kiln-demo-$1-$2 >> "$out/demos.log" 2>&1
+    timeout 100 kiln demo $1 --precision $2 --size 1280x720 --frames 120 --every 1000 --out /tmp/kiln-demo-$1-$2 >> "$out/demos.log" 2>&1
   done
   grep -E "fps|GPU ms|mean metrics|==" "$out/demos.log"
 fi

@@ -7,12 +7,13 @@ namespace Kiln.Cli.Bench;
 /// recorded step <c>warmup</c> times unmeasured, then <c>iters</c> times measured: per replay the GPU span
 /// (timestamps), the dispatches' own GPU times and the host's submit-to-fence time; the medians are reported.
 /// The workload is compiled at the precision asked for (<see cref="CompileOptions.Precision"/>), with the kernel entries
-/// named by --prefer chosen wherever they can run (<see cref="CompileOptions.PreferKernels"/>), to compare variants.
+/// named by --prefer chosen wherever they can run (<see cref="CompileOptions.PreferKernels"/>), to compare variants, and
+/// --row-bands in place of the automatic row bands (<see cref="CompileOptions.RowBands"/>: 0 none).
 /// </summary>
 internal static class BenchRunner
 {
     public static BenchResult Run(GpuContext context, BenchWorkload workload, BenchSize size, int iters, int warmup, bool kernels, DeviceLimits limits,
-        Precision precision = Precision.Fp32, IReadOnlyList<string>? prefer = null, bool? autotune = null)
+        Precision precision = Precision.Fp32, IReadOnlyList<string>? prefer = null, bool? autotune = null, int? rowBands = null)
     {
         var result = new BenchResult
         {
@@ -31,7 +32,7 @@ internal static class BenchRunner
 
         var compileTimer = Stopwatch.StartNew();
         CompiledNetwork compiled;
-        try { compiled = setup.Network.Compile(context, setup.Options with { Precision = precision, PreferKernels = prefer ?? Array.Empty<string>(), Autotune = autotune }); }
+        try { compiled = setup.Network.Compile(context, setup.Options with { Precision = precision, PreferKernels = prefer ?? Array.Empty<string>(), Autotune = autotune, RowBands = rowBands ?? setup.Options.RowBands }); }
         catch (Exception e) when (e is KilnException or ArgumentException) { return result with { Error = e.Message }; }
         using var _ = compiled;
         var rng = new Random(1234);
