@@ -20,7 +20,8 @@
 // With KILN_SUBGROUP_SCOPE (the .subgroup variant) the same kernel runs with subgroup-scope matrices in a workgroup of
 // one subgroup: the form that devices without workgroup scope but with flexible dimensions (lavapipe of Mesa 26) run,
 // which is how the tests check this kernel's arithmetic there.
-// Shared memory: BK * (BN + 8) * 2 + BM * (BN + 8) * 2 bytes (64 x 128 x 32: 26 KiB). Registers: BK * BN / THREADS
+// Shared memory: max(BK, BM) * (BN + 8) * 2 bytes, one array for the B slice and then the result tile (64 x 128 x 32:
+// 17 KiB). Registers: BK * BN / THREADS
 // <= REG_MAX staged f16 per invocation (Conv2dCoopMat2.Fits).
 // Bindings: 0 x [N,Cin,H,W] (act_t)  1 wp [KH*KW, COP, CIP] (float16_t)  2 bias [Cout] (float; unused when HAS_BIAS=0)
 //           3 y [N,Cout,OH,OW] (act_t)  4 x2 (the .concat variant: x is the first part of a concatenation, include/concat_reads.glsl)
@@ -95,8 +96,10 @@ layout(std430, binding = 3) writeonly buffer Y { act_t y[]; };
 
 layout(push_constant) uniform Push { int n, cin, cout, h, w, oh, ow, cop, cip; } pc;
 
-shared float16_t sB[BK * LDB];
-shared float16_t sC[BM * LDC];
+// One shared array for both: the step's B slice during the reduction, the f16 result tile after it (a barrier between).
+shared float16_t smem[BK * LDB > BM * LDC ? BK * LDB : BM * LDC];
+#define sB smem
+#define sC smem
 
 int pixels;        // N * OH * OW
 int col0;          // this invocation's first pixel column in the tile
@@ -195,6 +198,7 @@ void main()
 
     if (HAS_BIAS != 0 || ACT != ACT_NONE) coopMatPerElementNV(acc, acc, epilogue, co0);
     coopmat<float16_t, SCOPE, BM, BN, gl_MatrixUseAccumulator> result = coopmat<float16_t, SCOPE, BM, BN, gl_MatrixUseAccumulator>(acc);
+    barrier();                          // every subgroup's last product has read the B slice the result tile replaces
     coopMatStore(result, sC, 0, LDC, gl_CooperativeMatrixLayoutRowMajor);
     barrier();
 #if KILN_POOL

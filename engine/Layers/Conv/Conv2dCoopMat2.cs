@@ -49,8 +49,8 @@ internal sealed class Conv2dCoopMat2 : CooperativeMatrixEntry, IConv2dForward
 
     public bool Accepts(ConvAttributes a, Shape x, Shape y) => a.Groups == 1 && y[1] >= 16;
 
-    /// <summary>The shader's shared memory: the B slice and the f16 result tile, rows padded.</summary>
-    internal static long SharedBytes(CoopMat2Tile t) => 2L * (t.BK + t.BM) * (t.BN + Pad);
+    /// <summary>The shader's shared memory: one array for the B slice and, after the reduction, the f16 result tile, rows padded.</summary>
+    internal static long SharedBytes(CoopMat2Tile t) => 2L * Math.Max(t.BK, t.BM) * (t.BN + Pad);
 
     /// <summary>The tiles that fit the device (<see cref="CooperativeMatrix2Kernels.Tiles"/>) and the gather: whole shares of
     /// pixel columns and staged rows per invocation (the shader's CPT and RPT), within its registers.</summary>
