@@ -214,7 +214,7 @@ internal static class Compiler
     {
         var consumers = list.SelectMany(c => c.Inputs.Select(i => (Producer: i, Consumer: c)))
             .GroupBy(x => x.Producer).ToDictionary(g => g.Key, g => g.Select(x => x.Consumer).ToList());
-        var named = net.Outputs.Select(o => o.Node).Append(net.Loss).Where(n => n != null).ToHashSet();
+        var named = NamedNodes(net);
         foreach (var c in list)
         {
             if (c.Layer is not IActivationLayer act || c.Inputs.Length != 1) continue;
@@ -242,17 +242,15 @@ internal static class Compiler
     {
         var consumers = list.SelectMany(c => c.Inputs.Select(i => (Producer: i, Consumer: c)))
             .GroupBy(x => x.Producer).ToDictionary(g => g.Key, g => g.Select(x => x.Consumer).ToList());
-        var named = net.Outputs.Select(o => o.Node).Append(net.Loss).Where(n => n != null).ToHashSet();
+        var named = NamedNodes(net);
         var removed = new HashSet<CNode>();
         var claimed = new HashSet<CNode>();
-        // Named here or through an activation folded into it.
-        bool Named(CNode c) => named.Contains(c.Source) || replaced.Any(kv => kv.Value == c && named.Contains(kv.Key.Source));
         bool Link(CNode c) => c.Layer is Linear && c.Replacement == null && c.Inputs.Length == 1 && !claimed.Contains(c);
         foreach (var start in list)
         {
             if (!Link(start)) continue; // list is in topological order: the first unclaimed linear of a chain comes first
             var chain = new List<CNode> { start };
-            while (chain.Count < FusedMlp.MaxLayers && !Named(chain[^1])
+            while (chain.Count < FusedMlp.MaxLayers && !Named(chain[^1], named, replaced)
                 && consumers.TryGetValue(chain[^1], out var users) && users.Count == 1 && Link(users[0]))
                 chain.Add(users[0]);
             var members = chain.Select(c => new FusedMlp.Member(c.Name, (Linear)c.Layer!, c.Fused, c.FusedSlope)).ToList();
@@ -279,8 +277,8 @@ internal static class Compiler
     /// </summary>
     static List<CNode> FuseUpsampleConcats(List<CNode> list, Network net)
     {
-        var uses = list.SelectMany(c => c.Inputs).GroupBy(i => i).ToDictionary(g => g.Key, g => g.Count());
-        var named = net.Outputs.Select(o => o.Node).Append(net.Loss).Where(n => n != null).ToHashSet();
+        var uses = Uses(list);
+        var named = NamedNodes(net);
         var removed = new HashSet<CNode>();
         foreach (var c in list)
         {
@@ -295,11 +293,23 @@ internal static class Compiler
         return removed.Count == 0 ? list : list.Where(c => !removed.Contains(c)).ToList();
     }
 
+    /// <summary>How many compiled nodes read each node's output.</summary>
+    static Dictionary<CNode, int> Uses(List<CNode> list) => list.SelectMany(c => c.Inputs).GroupBy(i => i).ToDictionary(g => g.Key, g => g.Count());
+
+    /// <summary>The network's named nodes: its outputs and its loss.</summary>
+    static HashSet<Node> NamedNodes(Network net) => net.Outputs.Select(o => o.Node).Append(net.Loss).OfType<Node>().ToHashSet();
+
     /// <summary>
-    /// A Conv2d (groups 1) that reads a concatenation of two inputs (a Concat, or an UpsampleConcat whose upsamples are
-    /// nearest-neighbour) used nowhere else becomes a <see cref="ConcatConv2d"/> reading both inputs itself: the
-    /// concatenation is not written in the forward pass where its kernel can read them (see there).
+    /// Whether <paramref name="c"/>'s output goes to one reader alone: read once, and no one's named value, neither its own
+    /// nor that of an activation folded into it (<paramref name="fusedInto"/>), so a fusion may keep it from being written.
     /// </summary>
+    static bool SoleReader(CNode c, Dictionary<CNode, int> uses, HashSet<Node> named, Dictionary<CNode, CNode> fusedInto) =>
+        uses[c] == 1 && !Named(c, named, fusedInto);
+
+    /// <summary>Whether <paramref name="c"/>'s output is a named value: its own, or that of an activation folded into it.</summary>
+    static bool Named(CNode c, HashSet<Node> named, Dictionary<CNode, CNode> fusedInto) =>
+        named.Contains(c.Source) || fusedInto.Any(kv => kv.Value == c && named.Contains(kv.Key.Source));
+
     /// <summary>
     /// In an inference plan, a 2x2, stride-2 MaxPool2d whose input is a Conv2d (with its folded activation) used nowhere
     /// else, neither a named output nor the loss (<paramref name="fusedInto"/> tells which activations were folded into
@@ -308,18 +318,15 @@ internal static class Compiler
     /// </summary>
     static List<CNode> FuseConvPools(List<CNode> list, Network net, Dictionary<CNode, CNode> fusedInto)
     {
-        var uses = list.SelectMany(c => c.Inputs).GroupBy(i => i).ToDictionary(g => g.Key, g => g.Count());
-        var named = net.Outputs.Select(o => o.Node).Append(net.Loss).Where(n => n != null).ToHashSet();
+        var uses = Uses(list);
+        var named = NamedNodes(net);
         var removed = new HashSet<CNode>();
         foreach (var c in list)
         {
             if (c.Layer is not MaxPool2d pool || c.Replacement != null || c.Fused != Activation.None || pool.KernelSize != (2, 2) || pool.Stride != (2, 2))
                 continue;
             var src = c.Inputs[0];
-            // The conv's output must be no one's named value: neither its own nor that of an activation folded into it.
-            if (src.Layer is not Conv2d conv || src.Replacement != null || uses[src] != 1 || named.Contains(src.Source)
-                || fusedInto.Any(kv => kv.Value == src && named.Contains(kv.Key.Source)))
-                continue;
+            if (src.Layer is not Conv2d conv || src.Replacement != null || !SoleReader(src, uses, named, fusedInto)) continue;
             c.Replacement = new ConvPool2d(conv, src.Name, src.Fused, src.FusedSlope, pool);
             c.Inputs = src.Inputs;
             removed.Add(src);
@@ -337,8 +344,8 @@ internal static class Compiler
     static List<CNode> BandConvPairs(List<CNode> list, Network net, Dictionary<CNode, CNode> fusedInto, CompileOptions options)
     {
         if (options.RowBands is <= 1) return list;
-        var uses = list.SelectMany(c => c.Inputs).GroupBy(i => i).ToDictionary(g => g.Key, g => g.Count());
-        var named = net.Outputs.Select(o => o.Node).Append(net.Loss).Where(n => n != null).ToHashSet();
+        var uses = Uses(list);
+        var named = NamedNodes(net);
         int elementBytes = options.Precision == Precision.Fp16 ? 2 : 4;
         var removed = new HashSet<CNode>();
         foreach (var c in list)
@@ -346,7 +353,7 @@ internal static class Compiler
             if (c.Layer is not Conv2d second || c.Replacement != null || !RowBandedConvs.Bandable(second.Attributes)) continue;
             var src = c.Inputs[0];
             if (src.Layer is not Conv2d first || src.Replacement != null || removed.Contains(src) || !RowBandedConvs.Bandable(first.Attributes)
-                || uses[src] != 1 || named.Contains(src.Source) || fusedInto.Any(kv => kv.Value == src && named.Contains(kv.Key.Source)))
+                || !SoleReader(src, uses, named, fusedInto))
                 continue;
             if (options.RowBands == null && src.Shape.Elements * elementBytes < CompileOptions.AutomaticRowBandBytes) continue;
             int rows = src.Shape[2], bands = options.RowBands ?? 8, bandRows = (rows + bands - 1) / bands;
@@ -359,10 +366,15 @@ internal static class Compiler
         return removed.Count == 0 ? list : list.Where(c => !removed.Contains(c)).ToList();
     }
 
+    /// <summary>
+    /// A Conv2d (groups 1) that reads a concatenation of two inputs (a Concat, or an UpsampleConcat whose upsamples are
+    /// nearest-neighbour) used nowhere else becomes a <see cref="ConcatConv2d"/> reading both inputs itself: the
+    /// concatenation is not written in the forward pass where its kernel can read them (see there).
+    /// </summary>
     static List<CNode> FuseConcatConvs(List<CNode> list, Network net)
     {
-        var uses = list.SelectMany(c => c.Inputs).GroupBy(i => i).ToDictionary(g => g.Key, g => g.Count());
-        var named = net.Outputs.Select(o => o.Node).Append(net.Loss).Where(n => n != null).ToHashSet();
+        var uses = Uses(list);
+        var named = NamedNodes(net);
         var removed = new HashSet<CNode>();
         foreach (var c in list)
         {
