@@ -96,10 +96,18 @@ internal static class KernelRegistry
         where T : class, IKernelEntry
     {
         lock (gate)
-            return Usable(operation, type, layout, e, accepts)
-                .Where(k => e.PreferKernels.Contains(k.GetType().Name) || k.PreferredOn(e.Device))
-                .OrderByDescending(k => k.Priority).ToList();
+            return Usable(operation, type, layout, e, accepts).Where(k => PreferredOrNamed(k, e)).OrderByDescending(k => k.Priority).ToList();
     }
+
+    /// <summary>
+    /// Whether <paramref name="entry"/> runs on the emitter's device at its precision and is preferred there or named
+    /// (CompileOptions.PreferKernels): what <see cref="Candidates"/> asks of each entry, for a layer that offers one
+    /// entry's candidates beside others itself (MatMul's batched products, a strided gradient's phases).
+    /// </summary>
+    public static bool Offered(IKernelEntry entry, Emitter e) =>
+        entry.Supports(e.Device) && entry.Arithmetic <= e.Precision && PreferredOrNamed(entry, e);
+
+    static bool PreferredOrNamed(IKernelEntry entry, Emitter e) => e.PreferKernels.Contains(entry.GetType().Name) || entry.PreferredOn(e.Device);
 
     /// <summary>
     /// The element type of the entries that serve values of <paramref name="type"/>: an f32 entry (f32 arithmetic,

@@ -75,9 +75,7 @@ internal sealed class Conv2dInputGradCoopMatStrided : CooperativeMatrixEntry, IC
     internal static bool TakesTransposed(Emitter e, ConvAttributes conv, Shape x, Shape y)
     {
         var entry = KernelRegistry.All.OfType<Conv2dInputGradCoopMatStrided>().Single();
-        return e.Precision >= entry.Arithmetic && entry.Supports(e.Device) &&
-               (entry.PreferredOn(e.Device) || e.PreferKernels.Contains(nameof(Conv2dInputGradCoopMatStrided))) &&
-               entry.Accepts(conv, x, y);
+        return KernelRegistry.Offered(entry, e) && entry.Accepts(conv, x, y);
     }
 
     /// <summary>dX = the input gradient of <paramref name="a"/> of dY, plus the bias and through the activation, phase by phase.</summary>
@@ -116,14 +114,14 @@ internal sealed class Conv2dInputGradCoopMatStrided : CooperativeMatrixEntry, IC
     }
 
     /// <summary>
-    /// The forward kernels that compute a phase: the patch kernel, and where the device has it and it is preferred there
-    /// or named the cooperative_matrix2 convolution (<see cref="Conv2dCoopMat2"/>: tuned against the patch kernel, or run
+    /// The forward kernels that compute a phase: the patch kernel, and where the registry would offer it (device,
+    /// precision, preferred there or named) the cooperative_matrix2 convolution (<see cref="Conv2dCoopMat2"/>: tuned against the patch kernel, or run
     /// when named).
     /// </summary>
     static List<IConv2dForward> PhaseEntries(Emitter e)
     {
         var result = new List<IConv2dForward> { Patch };
-        if (CoopMat2.Supports(e.Device) && (CoopMat2.PreferredOn(e.Device) || e.PreferKernels.Contains(nameof(Conv2dCoopMat2)))) result.Add(CoopMat2);
+        if (KernelRegistry.Offered(CoopMat2, e)) result.Add(CoopMat2);
         return result;
     }
 

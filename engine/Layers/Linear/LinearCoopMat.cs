@@ -163,10 +163,8 @@ internal sealed class LinearCoopMat : CooperativeMatrixEntry, ILinearForward
     internal static IReadOnlyList<TuneCandidate> BatchedCandidates(Emitter e, Value a, bool transA, Value b, bool transB, Value c,
         int m, int n, int k, long count, uint pushBytes, byte[] push)
     {
-        var entry = KernelRegistry.All.OfType<LinearCoopMat>().Single();
         var result = new List<TuneCandidate>();
-        if (e.Precision < entry.Arithmetic || !entry.Supports(e.Device) || !(entry.PreferredOn(e.Device) || e.PreferKernels.Contains(nameof(LinearCoopMat))))
-            return result;
+        if (!KernelRegistry.Offered(KernelRegistry.All.OfType<LinearCoopMat>().Single(), e)) return result;
         if (Plan(e.Device, m, n, k) is not { } chosen || count > e.Device.MaxWorkgroupCount[2]) return result;
         int s = e.Device.CooperativeMatrixF16Size, subgroup = (int)e.Device.SubgroupSize;
         var module = LinearGemm.StorageVariant(Module + ".batched", a, b, c.ElementType, texelB: false);

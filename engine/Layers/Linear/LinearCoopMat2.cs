@@ -56,22 +56,35 @@ internal sealed class LinearCoopMat2 : CooperativeMatrixEntry, ILinearForward
     public IReadOnlyList<TuneCandidate> Candidates(Emitter e, GemmCall g)
     {
         var result = new List<TuneCandidate>();
-        if (g.M < LinearCoopMat.MinSize || g.N < LinearCoopMat.MinSize || g.K < 1) return result;
-        static long Padded(int size, int tile) => (size + tile - 1L) / tile * tile;
+        if (g.K < 1) return result;
         var module = CooperativeMatrix2Kernels.Module(e.Device, Module);
-        foreach (var t in Tiles(e.Device).OrderBy(t => Padded(g.M, t.BM) * Padded(g.N, t.BN)).ThenByDescending(t => t.BM * t.BN))
+        foreach (var (t, gx, gy) in Grids(e.Device, g.M, g.N))
         {
-            long gx = (g.M + t.BM - 1L) / t.BM, gy = (g.N + t.BN - 1L) / t.BN;
-            if (gx > e.Device.MaxWorkgroupCount[0] || gy > e.Device.MaxWorkgroupCount[1]) continue;
-            result.Add(Candidate(e, g, t, module, (uint)gx, (uint)gy, 1, 0));
+            result.Add(Candidate(e, g, t, module, gx, gy, 1, 0));
             if (!g.SplitFinishes) continue;
             int steps = (g.K + t.BK - 1) / t.BK;
             int maxSplits = (int)Math.Max(1, Math.Min(e.Device.MaxWorkgroupCount[2], LinearCoopMat.MaxPartialValues / ((long)g.M * g.N)));
             int minSteps = Math.Max(LinearCoopMat.MinStepsPerSplit, (steps + maxSplits - 1) / maxSplits);
-            var (splits, stepsPerSplit) = PartialSums.Plan(gx * gy, steps, LinearCoopMat.TargetWorkgroups, minSteps);
-            if (splits > 1) result.Add(Candidate(e, g, t, module, (uint)gx, (uint)gy, splits, stepsPerSplit * t.BK));
+            var (splits, stepsPerSplit) = PartialSums.Plan((long)gx * gy, steps, LinearCoopMat.TargetWorkgroups, minSteps);
+            if (splits > 1) result.Add(Candidate(e, g, t, module, gx, gy, splits, stepsPerSplit * t.BK));
         }
         return result;
+    }
+
+    /// <summary>
+    /// The tiles for an m x n product, the least padding past the edges first (then the largest), each with its grid
+    /// (row tiles, column tiles) where that fits the device's workgroup counts; none where the plain kernel takes the
+    /// product (fewer than <see cref="LinearCoopMat.MinSize"/> rows or columns).
+    /// </summary>
+    static IEnumerable<(CoopMat2Tile Tile, uint X, uint Y)> Grids(DeviceInfo device, int m, int n)
+    {
+        if (m < LinearCoopMat.MinSize || n < LinearCoopMat.MinSize) yield break;
+        static long Padded(int size, int tile) => (size + tile - 1L) / tile * tile;
+        foreach (var t in Tiles(device).OrderBy(t => Padded(m, t.BM) * Padded(n, t.BN)).ThenByDescending(t => t.BM * t.BN))
+        {
+            long gx = (m + t.BM - 1L) / t.BM, gy = (n + t.BN - 1L) / t.BN;
+            if (gx <= device.MaxWorkgroupCount[0] && gy <= device.MaxWorkgroupCount[1]) yield return (t, (uint)gx, (uint)gy);
+        }
     }
 
     static TuneCandidate Candidate(Emitter e, GemmCall g, CoopMat2Tile t, string module, uint gx, uint gy, int splits, int kPerSplit)
@@ -99,23 +112,18 @@ internal sealed class LinearCoopMat2 : CooperativeMatrixEntry, ILinearForward
     internal static IReadOnlyList<TuneCandidate> BatchedCandidates(Emitter e, Value a, bool transA, Value b, bool transB, Value c,
         int m, int n, int k, long count, uint pushBytes, byte[] push)
     {
-        var entry = KernelRegistry.All.OfType<LinearCoopMat2>().Single();
         var result = new List<TuneCandidate>();
-        if (e.Precision < entry.Arithmetic || !entry.Supports(e.Device) || !(entry.PreferredOn(e.Device) || e.PreferKernels.Contains(nameof(LinearCoopMat2))))
-            return result;
-        if (m < LinearCoopMat.MinSize || n < LinearCoopMat.MinSize || k < 1 || count > e.Device.MaxWorkgroupCount[2]) return result;
-        static long Padded(int size, int tile) => (size + tile - 1L) / tile * tile;
+        if (!KernelRegistry.Offered(KernelRegistry.All.OfType<LinearCoopMat2>().Single(), e)) return result;
+        if (k < 1 || count > e.Device.MaxWorkgroupCount[2]) return result;
         var module = LinearGemm.StorageVariant(CooperativeMatrix2Kernels.Module(e.Device, Module) + ".batched", a, b, c.ElementType, texelB: false);
-        foreach (var t in Tiles(e.Device).OrderBy(t => Padded(m, t.BM) * Padded(n, t.BN)).ThenByDescending(t => t.BM * t.BN))
+        foreach (var (t, gx, gy) in Grids(e.Device, m, n))
         {
-            long gx = (m + t.BM - 1L) / t.BM, gy = (n + t.BN - 1L) / t.BN;
-            if (gx > e.Device.MaxWorkgroupCount[0] || gy > e.Device.MaxWorkgroupCount[1]) continue;
             var constants = new[]
             {
                 transA ? 1u : 0u, transB ? 1u : 0u, 0u, (uint)Activation.None, KernelSpec.Word(0f), (uint)t.BM, (uint)t.BN, (uint)t.BK, (uint)t.Threads, 0u,
             };
             var spec = new KernelSpec(module, KernelSpec.Buffers(4), pushBytes, constants, (uint)t.Threads);
-            result.Add(new TuneCandidate($"coopmat2_batched_{t}", spec, ((uint)gx, (uint)gy, (uint)count), push));
+            result.Add(new TuneCandidate($"coopmat2_batched_{t}", spec, (gx, gy, (uint)count), push));
         }
         return result;
     }
