@@ -46,6 +46,19 @@ public sealed record CompileOptions
     public int? RowBands { get; init; }
     /// <summary>The size of a convolution's output from which <see cref="RowBands"/> (null) bands it and the next.</summary>
     public const long AutomaticRowBandBytes = 64L << 20;
+    /// <summary>
+    /// How an inference plan stores its 4-D activations: <see cref="TensorLayout.Nchw"/>, or <see cref="TensorLayout.Nhwc"/>,
+    /// channels contiguous, which the tensor-core convolutions stage as runs of a pixel's channels. Under Nhwc, the layers
+    /// with a channels-last forward (convolutions and their fused forms, pooling, nearest or bilinear upsampling,
+    /// concatenation, elementwise activations) run on NHWC values; before any other layer, and before an output is handed
+    /// out, a value is transposed back to NCHW (the plan shows each "to_nchw" / "to_nhwc" step). Inputs and outputs stay
+    /// NCHW for the caller. Training plans keep NCHW: Nhwc there fails the compile.
+    /// Null (the default) chooses where that is faster: an inference plan compiled with tuned kernels (<see cref="Autotune"/>,
+    /// on by default on a GPU) is compiled in both layouts, each with its kernels tuned, and the one whose whole step
+    /// replays faster is kept (<see cref="Graph.ActivationLayouts"/>; remembered with the tuning choices, so later compiles of the
+    /// network skip the timing); otherwise NCHW. <see cref="CompiledNetwork.ActivationLayout"/> tells which.
+    /// </summary>
+    public TensorLayout? ActivationLayout { get; init; }
     /// <summary>Precision (<see cref="Kiln.Precision"/>): strict f32 by default; <see cref="Precision.Fp16"/> stores
     /// activations as f16 and lets kernels with an fp16 path (cooperative-matrix convolutions on a GPU) use it.</summary>
     public Precision Precision { get; init; } = Precision.Fp32;

@@ -44,6 +44,9 @@ public sealed class CompiledNetwork : IDisposable
     public IReadOnlyDictionary<string, Tensor> InputGradients { get; } = new Dictionary<string, Tensor>();
     public PlanReport Plan { get; }
     public bool Training { get; }
+    /// <summary>How the plan stores its 4-D activations inside (<see cref="CompileOptions.ActivationLayout"/>, as chosen where
+    /// that was left to the compile); inputs and outputs are NCHW either way.</summary>
+    public TensorLayout ActivationLayout { get; }
     /// <summary>Number of dependency levels: the segments <c>Record(target, firstLevel, count)</c> can record separately.</summary>
     public int LevelCount => levels[0].Count;
     /// <summary>Number of input buffer sets (<see cref="CompileOptions.InputBuffers"/>).</summary>
@@ -53,6 +56,7 @@ public sealed class CompiledNetwork : IDisposable
     {
         Context = context;
         Training = options.Training;
+        ActivationLayout = options.ActivationLayout ?? TensorLayout.Nchw;
         if (options.InputBuffers is < 1 or > 2) throw new ArgumentException($"CompileOptions.InputBuffers must be 1 or 2, got {options.InputBuffers}.");
         levels = Enumerable.Range(0, options.InputBuffers).Select(_ => new List<List<DispatchCall>>()).ToArray();
         inputSlots = Enumerable.Range(0, options.InputBuffers).Select(_ => new Dictionary<Value, Tensor>()).ToArray();

@@ -97,11 +97,20 @@ internal static class Compiler
                 emitter.Convert(c.Output, stored, $"{c.Name}.to_{act.Name()}");
                 c.Output = stored;
             }
+        // Channels-last plans: a layer that forwards NHWC gets NHWC inputs and output, any other NCHW ones
+        // (Emitter.InLayout transposes a value once per layout); outputs go back to NCHW for the caller.
+        bool channelsLast = options.ActivationLayout == TensorLayout.Nhwc;
+        if (channelsLast && options.Training)
+            throw new GraphException("CompileOptions.ActivationLayout Nhwc is for inference plans; training plans keep NCHW activations.");
+        if (options.ActivationLayout == TensorLayout.RowMajor)
+            throw new GraphException("CompileOptions.ActivationLayout: 4-D activations are Nchw or Nhwc, not RowMajor.");
         var namedOutputs = new Dictionary<CNode, Value>();
         foreach (var c in list.Where(c => c.Layer != null))
         {
             bool isNamed = named.Contains(c);
-            var ins = c.Inputs.Select(i => i.Output).ToArray();
+            var layout = channelsLast && c != lossNode && !c.Layer!.IsView && c.Shape.Rank == 4
+                && c.Layer.ForwardsNhwc(c.Inputs.Select(i => i.Shape).ToList()) ? TensorLayout.Nhwc : TensorLayout.Nchw;
+            var ins = c.Inputs.Select(i => emitter.InLayout(i.Output, layout)).ToArray();
             if (c.Layer!.IsView)
             {
                 c.Output = emitter.Alias(ins[0], c.Shape, c.Name);
@@ -109,13 +118,18 @@ internal static class Compiler
             }
             else
             {
-                bool direct = c == lossNode || act == ElementType.F32;
-                c.Output = emitter.NewValue(c.Shape, isNamed && direct ? ValueKind.Output : ValueKind.Transient, c.Name, c == lossNode ? ElementType.F32 : act);
+                bool direct = c == lossNode || (act == ElementType.F32 && layout == TensorLayout.Nchw);
+                c.Output = emitter.NewValue(c.Shape, isNamed && direct ? ValueKind.Output : ValueKind.Transient, c.Name, c == lossNode ? ElementType.F32 : act,
+                    layout == TensorLayout.Nhwc ? layout : null);
                 c.Layer.Forward(new ForwardPass(emitter, ins, c.Output, c.Params, c.Name) { Activation = c.Fused, Slope = c.FusedSlope, Training = options.Training });
                 if (isNamed && !direct)
                 {
-                    namedOutputs[c] = emitter.NewValue(c.Shape, ValueKind.Output, $"{c.Name}.f32");
-                    emitter.Convert(c.Output, namedOutputs[c], $"{c.Name}.to_f32");
+                    // f32 NCHW for the caller: a transpose from NHWC (straight into the output where the type is f32 already),
+                    // then the conversion from f16.
+                    var output = emitter.NewValue(c.Shape, ValueKind.Output, $"{c.Name}.{(act == ElementType.F32 ? "nchw" : "f32")}");
+                    if (act == ElementType.F32) ActivationLayouts.Transpose(emitter, c.Output, output, $"{c.Name}.to_nchw");
+                    else emitter.Convert(emitter.InLayout(c.Output, TensorLayout.Nchw), output, $"{c.Name}.to_f32");
+                    namedOutputs[c] = output;
                 }
             }
         }

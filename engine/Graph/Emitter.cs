@@ -99,6 +99,9 @@ internal sealed class Emitter
     {
         if (args.Length != spec.Bindings.Length)
             throw new InvalidOperationException($"{label}: {spec.Module} has {spec.Bindings.Length} bindings, {args.Length} args given.");
+        if (args.Select(a => a.Value).FirstOrDefault(v => v?.Layout == TensorLayout.Nhwc) is { } nhwc && !ActivationLayouts.ReadsNhwc(spec.Module))
+            throw new GraphException($"{label}: kernel {spec.Module} indexes 4-D activations as NCHW, and {nhwc} is NHWC " +
+                "(a layer that says it forwards NHWC dispatched an NCHW kernel).");
         steps.Add(new Step(Variant(spec, label, args), args, push, groups.X, groups.Y, groups.Z, label, Phase));
     }
 
@@ -173,6 +176,22 @@ internal sealed class Emitter
         var spec = new KernelSpec(module, KernelSpec.Buffers(2), 4, Array.Empty<uint>(), ElementwiseLocal);
         Dispatch(spec, ElementwiseGroups(y.Shape.Elements), PushConstants.Ints((int)y.Shape.Elements), label, Arg.In(x), Arg.Out(y));
     }
+
+    /// <summary>
+    /// <paramref name="x"/> in <paramref name="layout"/>: x itself where it has that layout (or is not 4-D), else a new
+    /// transient value written by one transpose (<see cref="ActivationLayouts"/>), made once per value and layout.
+    /// </summary>
+    public Value InLayout(Value x, TensorLayout layout)
+    {
+        if (x.Shape.Rank != 4 || x.Layout == layout) return x;
+        if (relaid.TryGetValue((x, layout), out var done)) return done;
+        string name = $"{x.Name}.to_{layout.ToString().ToLowerInvariant()}";
+        var y = NewValue(x.Shape, ValueKind.Transient, name, x.ElementType, layout);
+        ActivationLayouts.Transpose(this, x, y, name);
+        return relaid[(x, layout)] = y;
+    }
+
+    readonly Dictionary<(Value, TensorLayout), Value> relaid = new();
 
     /// <summary>y = value everywhere.</summary>
     public void Fill(Value y, float value, string label)

@@ -24,6 +24,13 @@ public abstract class Layer
     /// <summary>True when the output is a view of the first input's storage (Flatten, Reshape): no kernel runs.</summary>
     internal virtual bool IsView => false;
 
+    /// <summary>
+    /// Whether the forward takes its 4-D inputs and writes its output channels-last (<see cref="TensorLayout.Nhwc"/>)
+    /// for these input shapes: where <see cref="CompileOptions.ActivationLayout"/> asks for NHWC, the compiler hands
+    /// such a layer NHWC values and makes its output NHWC, and transposes NHWC values to NCHW for any other.
+    /// </summary>
+    internal virtual bool ForwardsNhwc(IReadOnlyList<Shape> inputs) => false;
+
     /// <summary>Emits the forward dispatches.</summary>
     internal abstract void Forward(ForwardPass f);
 

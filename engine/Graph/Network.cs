@@ -82,6 +82,8 @@ public class Network
         ArgumentNullException.ThrowIfNull(options);
         var device = context.KernelDevice;
         var tuner = options.Autotune ?? !device.IsCpu ? context.Tuner : null;
+        if (options.ActivationLayout == null && tuner != null && !options.Training)
+            options = options with { ActivationLayout = Graph.ActivationLayouts.Choose(this, context, options, tuner) };
         return new CompiledNetwork(context, options, Graph.Compiler.Plan(this, device, options, tuner));
     }
 

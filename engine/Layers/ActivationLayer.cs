@@ -18,6 +18,9 @@ public abstract class ActivationLayer : Layer, IActivationLayer
 
     internal override void Forward(ForwardPass f) => f.Emitter.Unary(Activation, Slope, f.Input, f.Output, $"{f.Name}.fwd");
 
+    /// <summary>Pointwise: each element is mapped where it lies, in any layout.</summary>
+    internal override bool ForwardsNhwc(IReadOnlyList<Shape> inputs) => true;
+
     internal override void Backward(BackwardPass b)
     {
         if (b.GradInput is { } dx) b.Emitter.UnaryBackward(Activation, Slope, b.Output, b.GradOutput, dx, $"{b.Name}.bwd");

@@ -23,6 +23,9 @@ public sealed class Add : Layer
             BroadcastKernels.Forward(f.Emitter, BinaryOp.Add, f.Inputs[0], f.Inputs[1], f.Output, $"{f.Name}.fwd");
     }
 
+    /// <summary>Inputs of one shape: elementwise, in any layout (a broadcast indexes NCHW).</summary>
+    internal override bool ForwardsNhwc(IReadOnlyList<Shape> inputs) => inputs[0] == inputs[1];
+
     internal override void Backward(BackwardPass b)
     {
         for (int i = 0; i < 2; i++)

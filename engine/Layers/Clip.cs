@@ -25,6 +25,9 @@ public sealed class Clip : Layer
 
     internal override void Forward(ForwardPass f) => ElementwiseKernels.Clip(f, Min, Max);
 
+    /// <summary>Pointwise: each element is mapped where it lies, in any layout.</summary>
+    internal override bool ForwardsNhwc(IReadOnlyList<Shape> inputs) => true;
+
     internal override void Backward(BackwardPass b) => ElementwiseKernels.ClipBackward(b, Min, Max);
 
     /// <summary>Pointwise: the receptive field passes through unchanged.</summary>

@@ -37,6 +37,9 @@ public sealed class Concat : Layer
 
     internal override void Forward(ForwardPass f) => ConcatKernels.Forward(f);
 
+    /// <summary>Along the channels of 4-D inputs: a copy per pixel's channel block.</summary>
+    internal override bool ForwardsNhwc(IReadOnlyList<Shape> inputs) => inputs.All(s => s.Rank == 4);
+
     internal override void Backward(BackwardPass b) => ConcatKernels.Backward(b);
 
     /// <summary>Pointwise: the receptive field passes through unchanged.</summary>

@@ -65,10 +65,12 @@ internal sealed class ConcatConv2d : Layer
         if (ConvForward.EmitConcat(e, a, f.Inputs[0], upsamples[0]?.Scale ?? 1, f.Inputs[1], upsamples[1]?.Scale ?? 1, full, w, bias,
                 f.Output, f.Activation, f.Slope, label))
             return;
-        var x = written = e.NewValue(full, ValueKind.Transient, $"{f.Name}.concat", f.Inputs[0].ElementType);
+        var x = written = e.NewValue(full, ValueKind.Transient, $"{f.Name}.concat", f.Inputs[0].ElementType, f.Output.Layout);
         UpsampleConcat.Emit(e, f.Inputs, upsamples, x, $"{f.Name}.concat");
         ConvForward.Emit(e, a, x, w, bias, f.Output, f.Activation, f.Slope, label);
     }
+
+    internal override bool ForwardsNhwc(IReadOnlyList<Shape> inputs) => true;
 
     internal override void Backward(BackwardPass b)
     {

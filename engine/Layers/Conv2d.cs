@@ -54,6 +54,9 @@ public sealed class Conv2d : Layer, IFusableProducer
         ConvForward.Emit(f.Emitter, Attributes, f.Input, f.Param("weight"), Attributes.Bias ? f.Param("bias") : null, f.Output, f.Activation, f.Slope, $"{f.Name}.fwd");
     }
 
+    /// <summary>Every geometry: the direct kernel's NHWC variant takes any (Conv2dDirectNhwc).</summary>
+    internal override bool ForwardsNhwc(IReadOnlyList<Shape> inputs) => true;
+
     internal override void Backward(BackwardPass b) => Conv2dBackward.Emit(b, Attributes);
 
     /// <summary>Strides the block by the stride and widens the radius by what the window reaches past it (square geometry only).</summary>

@@ -48,11 +48,13 @@ internal sealed class ConvPool2d : Layer
         var convOutput = conv.OutputShape(new[] { f.Input.Shape });
         string label = $"{name}+{f.Name}.fwd";
         if (ConvForward.EmitPool(e, a, f.Input, w, bias, convOutput, f.Output, activation, slope, label)) return;
-        var y = e.NewValue(convOutput, ValueKind.Transient, $"{f.Name}.conv", f.Output.ElementType);
+        var y = e.NewValue(convOutput, ValueKind.Transient, $"{f.Name}.conv", f.Output.ElementType, f.Output.Layout);
         ConvForward.Emit(e, a, f.Input, w, bias, y, activation, slope, label);
         Pool2dKernels.Forward(new ForwardPass(e, new[] { y }, f.Output, new Dictionary<string, Value>(), f.Name), Pool2dKernels.Max,
             pool.KernelSize, pool.Stride);
     }
+
+    internal override bool ForwardsNhwc(IReadOnlyList<Shape> inputs) => true;
 
     internal override void Backward(BackwardPass b) =>
         throw new GraphException($"{b.Name}: a convolution fused with the max pool after it is compiled into inference plans only.");

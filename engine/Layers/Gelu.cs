@@ -12,6 +12,9 @@ public sealed class Gelu : Layer
 
     internal override void Forward(ForwardPass f) => ElementwiseKernels.Gelu(f);
 
+    /// <summary>Pointwise: each element is mapped where it lies, in any layout.</summary>
+    internal override bool ForwardsNhwc(IReadOnlyList<Shape> inputs) => true;
+
     internal override void Backward(BackwardPass b) => ElementwiseKernels.GeluBackward(b);
 
     /// <summary>Pointwise: the receptive field passes through unchanged.</summary>

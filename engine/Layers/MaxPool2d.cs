@@ -28,6 +28,8 @@ public sealed class MaxPool2d : Layer
 
     internal override void Forward(ForwardPass f) => Pool2dKernels.Forward(f, Pool2dKernels.Max, KernelSize, Stride);
 
+    internal override bool ForwardsNhwc(IReadOnlyList<Shape> inputs) => true;
+
     internal override void Backward(BackwardPass b) => Pool2dKernels.Backward(b, Pool2dKernels.Max, KernelSize, Stride);
 
     /// <summary>Strides the block by the stride and widens the radius by the window's overhang (square windows only).</summary>

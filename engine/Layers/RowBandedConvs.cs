@@ -65,9 +65,9 @@ internal sealed class RowBandedConvs : Layer
         var x = f.Input;
         int rows = x.Shape[2], window = WindowRows(rows, BandRows, Halo);
         var type = f.Output.ElementType;
-        var xBand = e.NewValue(new Shape(x.Shape[0], x.Shape[1], window, x.Shape[3]), ValueKind.Transient, $"{f.Name}.input_band", type);
-        var aBand = e.NewValue(first.OutputShape(new[] { xBand.Shape }), ValueKind.Transient, $"{firstName}.band", type);
-        var bBand = e.NewValue(second.OutputShape(new[] { aBand.Shape }), ValueKind.Transient, $"{f.Name}.band", type);
+        var xBand = e.NewValue(new Shape(x.Shape[0], x.Shape[1], window, x.Shape[3]), ValueKind.Transient, $"{f.Name}.input_band", type, x.Layout);
+        var aBand = e.NewValue(first.OutputShape(new[] { xBand.Shape }), ValueKind.Transient, $"{firstName}.band", type, x.Layout);
+        var bBand = e.NewValue(second.OutputShape(new[] { aBand.Shape }), ValueKind.Transient, $"{f.Name}.band", type, x.Layout);
         var (w1, b1) = (f.Param($"{firstName}.weight"), a.Bias ? f.Param($"{firstName}.bias") : null);
         var (w2, b2) = (f.Param($"{secondName}.weight"), b.Bias ? f.Param($"{secondName}.bias") : null);
         for (int r0 = 0, band = 0; r0 < rows; r0 += BandRows, band++)
@@ -80,6 +80,8 @@ internal sealed class RowBandedConvs : Layer
             ConcatKernels.CopyRows(e, bBand, r0 - lo, f.Output, r0, r1 - r0, $"{label}.out");
         }
     }
+
+    internal override bool ForwardsNhwc(IReadOnlyList<Shape> inputs) => true;
 
     internal override void Backward(BackwardPass b) =>
         throw new GraphException($"{b.Name}: convolutions computed in row bands are compiled into inference plans only.");

@@ -34,6 +34,8 @@ public sealed class Upsample : Layer
 
     internal override void Forward(ForwardPass f) => UpsampleKernels.Forward(f, Mode, Scale);
 
+    internal override bool ForwardsNhwc(IReadOnlyList<Shape> inputs) => true;
+
     internal override void Backward(BackwardPass b) => UpsampleKernels.Backward(b, Mode, Scale);
 
     /// <summary>Shrinks the block by the scale; bilinear interpolation reaches one more old pixel. Align-corners sampling

@@ -42,6 +42,8 @@ internal sealed class UpsampleConcat : Layer
 
     internal override void Forward(ForwardPass f) => Emit(f.Emitter, f.Inputs, upsamples, f.Output, f.Name);
 
+    internal override bool ForwardsNhwc(IReadOnlyList<Shape> inputs) => true;
+
     /// <summary>Writes the concatenation of <paramref name="inputs"/>, each through its upsample if it has one, into <paramref name="output"/>.</summary>
     internal static void Emit(Emitter e, IReadOnlyList<Value> inputs, IReadOnlyList<Upsample?> upsamples, Value output, string name)
     {

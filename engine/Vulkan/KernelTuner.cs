@@ -103,6 +103,24 @@ internal sealed class KernelTuner
         }
     }
 
+    /// <summary>
+    /// The remembered choice for <paramref name="key"/>, else <paramref name="measure"/>'s, remembered (in memory and on
+    /// disk) and counted in <see cref="Timed"/>: for choices timed on whole plans rather than kernels
+    /// (<see cref="Graph.ActivationLayouts.Choose"/>).
+    /// </summary>
+    public string Remember(string key, Func<string> measure)
+    {
+        lock (gate)
+        {
+            if (choices.TryGetValue(key, out var name)) return name;
+            name = measure();
+            choices[key] = name;
+            Timed++;
+            Save();
+            return name;
+        }
+    }
+
     int Time(string key, IReadOnlyList<TuneCandidate> candidates, IReadOnlyList<TuneBinding> bindingInfo, double tolerance)
     {
         // A candidate the driver can't build is skipped below (its error logged), not fatal: the others still run.

@@ -4,7 +4,7 @@
 // device this beats shared-memory tiles; the GPU tier adds tiled variants). Activations are act_t (storage.glsl: f16 in
 // the .f16 variant), weights and bias float; accumulation is f32.
 // Bindings: 0 x [N,Cin,H,W] (act_t)  1 w [Cout,Cin/groups,KH,KW] (float)  2 bias [Cout] (float; unused when HAS_BIAS=0)
-//           3 y [N,Cout,OH,OW] (act_t; the .pool variant: [N,Cout,OH/2,OW/2])
+//           3 y [N,Cout,OH,OW] (act_t; the .pool variant: [N,Cout,OH/2,OW/2]); x and y [N,H,W,C] in the .nhwc variants
 // Specialization: 0 KH, 1 KW, 2 SH, 3 SW, 4 PH, 5 PW, 6 DH, 7 DW, 8 GROUPS, 9 HAS_BIAS, 10 ACT, 11 SLOPE (float),
 //                 12 CIN, 13 COUT, 14 H, 15 W, 16 OH, 17 OW (0 = from push constants), 18 PX_BLOCK,
 //                 19 CO_BLOCK (1..16)
@@ -79,7 +79,7 @@ layout(push_constant) uniform P { int n, cin, cout, h, w, oh, ow; } p;
 #include "concat_reads.glsl"
 #define XAT(b, c, iy, ix) float(kiln_concat_read(b, c, iy, ix, CIN, H, W))
 #else
-#define XAT(b, c, iy, ix) X((((b) * CIN + (c)) * H + (iy)) * W + (ix))
+#define XAT(b, c, iy, ix) X(KILN_ACT_INDEX(b, c, iy, ix, CIN, H, W))
 #endif
 
 void main()
@@ -166,7 +166,7 @@ void main()
 #if KILN_POOL
                 if (ox < OW) pooled[i][j / 2] = kiln_pool_max(pooled[i][j / 2], kiln_activate(acc[i][j] + bv, ACT, SLOPE));
 #else
-                if (ox < OW) y[((b * COUT + co) * OH + row) * OW + ox] = act_t(kiln_activate(acc[i][j] + bv, ACT, SLOPE));
+                if (ox < OW) y[KILN_ACT_INDEX(b, co, row, ox, COUT, OH, OW)] = act_t(kiln_activate(acc[i][j] + bv, ACT, SLOPE));
 #endif
             }
         }
@@ -179,7 +179,7 @@ void main()
         for (int j = 0; j < PX_BLOCK / 2; j++)
         {
             const int px = ox0 / 2 + j;
-            if (2 * px < OW) y[((b * COUT + co) * (OH / 2) + oy / 2) * (OW / 2) + px] = act_t(pooled[i][j]);
+            if (2 * px < OW) y[KILN_ACT_INDEX(b, co, oy / 2, px, COUT, OH / 2, OW / 2)] = act_t(pooled[i][j]);
         }
     }
 #endif

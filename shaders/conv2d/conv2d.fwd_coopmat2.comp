@@ -23,8 +23,13 @@
 // Shared memory: max(BK, BM) * (BN + 8) * 2 bytes, one array for the B slice and then the result tile (64 x 128 x 32:
 // 17 KiB). Registers: BK * BN / THREADS
 // <= REG_MAX staged f16 per invocation (Conv2dCoopMat2.Fits).
+// The .nhwc variant (KILN_NHWC) takes x and y channels-last: an invocation stages runs of 8 consecutive channels of
+// a pixel (one 16-byte load where Cin is a multiple of 8 and the activations f16; BK / 8 invocations a pixel, consecutive invocations along the channels and then the pixels, so reads run
+// along x's rows), the B slice lies pixel-major in shared memory (a column-major load) and so does the result tile,
+// written to Y channel-fastest.
 // Bindings: 0 x [N,Cin,H,W] (act_t)  1 wp [KH*KW, COP, CIP] (float16_t)  2 bias [Cout] (float; unused when HAS_BIAS=0)
 //           3 y [N,Cout,OH,OW] (act_t)  4 x2 (the .concat variant: x is the first part of a concatenation, include/concat_reads.glsl)
+//           x, y and x2 [N,H,W,C] in the .nhwc variant
 // Specialization: 0 KH, 1 KW, 2 SH, 3 SW, 4 PH, 5 PW (may be negative: a strided input gradient's phase), 6 DH, 7 DW,
 //                 8 HAS_BIAS, 9 ACT, 10 SLOPE (float), 11 BM, 12 BN, 13 BK, 14 THREADS (the workgroup's invocations),
 //                 16 OSH, 17 OSW, 18 ORY, 19 ORX, 23 FULL_H, 24 FULL_W (the output phase)
@@ -74,12 +79,30 @@ layout(constant_id = 19) const int ORX = 0;
 layout(constant_id = 23) const int FULL_H = 0;
 layout(constant_id = 24) const int FULL_W = 0;
 
+#if KILN_NHWC
+// Invocations a pixel (one per 8 channels of the step), pixels a pass of the workgroup, pixel columns per invocation,
+// staged channels per column; B slice and result tile pixel-major (BK + PAD and BM + PAD f16 per pixel).
+const int KG = BK / 8;
+const int PIX_PASS = THREADS / KG;
+const int CPT = BN > PIX_PASS ? BN / PIX_PASS : 1;
+const int RPT = 8;
+const int RSTEP = 1;
+const int LDB = BK + PAD;
+const int LDC = BM + PAD;
+const int SB_SIZE = BN * LDB, SC_SIZE = BN * LDC;
+#define COLUMN(c) (col0 + (c) * PIX_PASS)
+#define CHANNEL_STRIDE 1
+#else
 // Pixel columns per invocation, rows between an invocation's staged values, staged rows per column.
 const int CPT = BN >= THREADS ? BN / THREADS : 1;
 const int RSTEP = THREADS > BN ? THREADS / BN : 1;
 const int RPT = BK / RSTEP;
 const int LDB = BN + PAD;
 const int LDC = BN + PAD;
+const int SB_SIZE = BK * LDB, SC_SIZE = BM * LDC;
+#define COLUMN(c) (col0 + (c) * THREADS)
+#define CHANNEL_STRIDE plane
+#endif
 
 layout(std430, binding = 0) readonly buffer X { act_t x[]; };
 layout(std430, binding = 1) readonly buffer Wp { float16_t wp[]; };
@@ -96,14 +119,21 @@ layout(std430, binding = 3) writeonly buffer Y { act_t y[]; };
 
 layout(push_constant) uniform Push { int n, cin, cout, h, w, oh, ow, cop, cip; } pc;
 
+#if KILN_NHWC && defined(KILN_F16_STORAGE) && !KILN_CONCAT_READS
+// Channels-last f16 activations: x as 16-byte units too (the same buffer), so that where Cin is a multiple of 8 an
+// invocation's 8 channels of a pixel are one aligned load.
+layout(std430, binding = 0) readonly buffer X8 { uvec4 x8[]; };
+#define KILN_UNIT_LOADS 1
+#endif
+
 // One shared array for both: the step's B slice during the reduction, the f16 result tile after it (a barrier between).
-shared float16_t smem[BK * LDB > BM * LDC ? BK * LDB : BM * LDC];
+shared float16_t smem[SB_SIZE > SC_SIZE ? SB_SIZE : SC_SIZE];
 #define sB smem
 #define sC smem
 
 int pixels;        // N * OH * OW
 int col0;          // this invocation's first pixel column in the tile
-int row0;          // its first staged row (channel within the step)
+int row0;          // its first staged row (channel within the step; under .nhwc the first of its 8)
 int img[CPT_MAX];  // per owned column: image, output row and column (img < 0: past the last pixel)
 int oyS[CPT_MAX];
 int oxS[CPT_MAX];
@@ -120,14 +150,28 @@ void gather(int step)
     {
         int iy = oyS[c] * SH - PH + ky * DH, ix = oxS[c] * SW - PW + kx * DW;
         bool inside = img[c] >= 0 && iy >= 0 && iy < pc.h && ix >= 0 && ix < pc.w;
-        int base = (img[c] * pc.cin + ci0 + row0) * plane + iy * pc.w + ix;
+        // Staged value r: channel ci0 + row0 + r RSTEP, RSTEP channels (planes, or elements under .nhwc) apart in x.
+        int base = KILN_ACT_INDEX(img[c], ci0 + row0, iy, ix, pc.cin, pc.h, pc.w);
+#if KILN_UNIT_LOADS
+        if (pc.cin % 8 == 0)    // uniform: the 8 channels all exist or none, base a multiple of 8
+        {
+            uvec4 unit = inside && ci0 + row0 < pc.cin ? x8[base / 8] : uvec4(0u);
+            [[unroll]] for (int k = 0; k < 4; k++)
+            {
+                f16vec2 pair = unpackFloat2x16(unit[k]);
+                staged[c * RPT + 2 * k] = pair.x;
+                staged[c * RPT + 2 * k + 1] = pair.y;
+            }
+            continue;
+        }
+#endif
         [[unroll]] for (int r = 0; r < RPT; r++)
         {
             int ci = ci0 + row0 + r * RSTEP;
 #if KILN_CONCAT_READS
             staged[c * RPT + r] = inside && ci < pc.cin ? float16_t(float(kiln_concat_read(img[c], ci, iy, ix, pc.cin, pc.h, pc.w))) : float16_t(0.0);
 #else
-            staged[c * RPT + r] = inside && ci < pc.cin ? float16_t(float(x[base + r * RSTEP * plane])) : float16_t(0.0);
+            staged[c * RPT + r] = inside && ci < pc.cin ? float16_t(float(x[base + r * RSTEP * CHANNEL_STRIDE])) : float16_t(0.0);
 #endif
         }
     }
@@ -135,9 +179,15 @@ void gather(int step)
 
 void stage()
 {
+#if KILN_NHWC
+    [[unroll]] for (int c = 0; c < CPT; c++)
+        if (COLUMN(c) < BN)
+            [[unroll]] for (int r = 0; r < RPT; r++) sB[COLUMN(c) * LDB + row0 + r] = staged[c * RPT + r];
+#else
     [[unroll]] for (int c = 0; c < CPT; c++)
         [[unroll]] for (int r = 0; r < RPT; r++)
             sB[(row0 + r * RSTEP) * LDB + col0 + c * THREADS] = staged[c * RPT + r];
+#endif
 }
 
 float epilogue(const in uint32_t row, const in uint32_t col, const in float value, const in int co0)
@@ -151,8 +201,13 @@ void main()
 {
     int tid = int(gl_LocalInvocationID.x);
     int p0 = int(gl_WorkGroupID.x) * BN, co0 = int(gl_WorkGroupID.y) * BM;
+#if KILN_NHWC
+    col0 = tid / KG;
+    row0 = (tid % KG) * 8;
+#else
     col0 = tid % min(BN, THREADS);
     row0 = THREADS > BN ? tid / BN : 0;
+#endif
 #if KILN_POOL
     // Columns enumerate the pool's 2 x 2 windows, four consecutive columns a window: column p is pixel (p % 4 / 2,
     // p % 2) of window p / 4 (the pooled grid, image-major), so the epilogue takes the maxima of four neighbours.
@@ -160,9 +215,9 @@ void main()
     pixels = pc.n * area * 4;
     [[unroll]] for (int c = 0; c < CPT; c++)
     {
-        int p = p0 + col0 + c * THREADS, win = p / 4, sub = p - (p / 4) * 4;
+        int p = p0 + COLUMN(c), win = p / 4, sub = p - (p / 4) * 4;
         int i = win / area, rem = win - (win / area) * area, py = rem / pw;
-        img[c] = p < pixels ? i : -1;
+        img[c] = p < pixels && COLUMN(c) < BN ? i : -1;
         oyS[c] = 2 * py + sub / 2;
         oxS[c] = 2 * (rem - py * pw) + (sub & 1);
     }
@@ -171,9 +226,9 @@ void main()
     int area = pc.oh * pc.ow;
     [[unroll]] for (int c = 0; c < CPT; c++)
     {
-        int p = p0 + col0 + c * THREADS;
+        int p = p0 + COLUMN(c);
         int i = p / area, rem = p - (p / area) * area;
-        img[c] = p < pixels ? i : -1;
+        img[c] = p < pixels && COLUMN(c) < BN ? i : -1;
         oyS[c] = rem / pc.ow;
         oxS[c] = rem - (rem / pc.ow) * pc.ow;
     }
@@ -192,13 +247,44 @@ void main()
         coopmat<float16_t, SCOPE, BM, BK, gl_MatrixUseA> a;
         coopmat<float16_t, SCOPE, BK, BN, gl_MatrixUseB> b;
         coopMatLoad(a, wp, uint((t * pc.cop + co0) * pc.cip + ci0), uint(pc.cip), gl_CooperativeMatrixLayoutRowMajor);
+#if KILN_NHWC
+        coopMatLoad(b, sB, 0, LDB, gl_CooperativeMatrixLayoutColumnMajor);
+#else
         coopMatLoad(b, sB, 0, LDB, gl_CooperativeMatrixLayoutRowMajor);
+#endif
         acc = coopMatMulAdd(a, b, acc);
     }
 
     if (HAS_BIAS != 0 || ACT != ACT_NONE) coopMatPerElementNV(acc, acc, epilogue, co0);
     coopmat<float16_t, SCOPE, BM, BN, gl_MatrixUseAccumulator> result = coopmat<float16_t, SCOPE, BM, BN, gl_MatrixUseAccumulator>(acc);
     barrier();                          // every subgroup's last product has read the B slice the result tile replaces
+#if KILN_NHWC
+    // Pixel-major: a pixel's BM channels consecutive, as Y wants them; consecutive invocations write consecutive channels.
+    coopMatStore(result, sC, 0, LDC, gl_CooperativeMatrixLayoutColumnMajor);
+    barrier();
+#if KILN_POOL
+    for (int i = tid; i < BM * BN / 4; i += THREADS)
+    {
+        int row = i % BM, col = 4 * (i / BM);
+        int co = co0 + row, win = (p0 + col) / 4;
+        if (co >= pc.cout || p0 + col >= pixels) continue;
+        float best = float(sC[col * LDC + row]);
+        [[unroll]] for (int k = 1; k < 4; k++) best = kiln_pool_max(best, float(sC[(col + k) * LDC + row]));
+        y[win * pc.cout + co] = act_t(best);    // the pooled grid image-major, channels fastest
+    }
+#else
+    for (int i = tid; i < BM * BN; i += THREADS)
+    {
+        int row = i % BM, col = i / BM;
+        int co = co0 + row, p = p0 + col;
+        if (co >= pc.cout || p >= pixels) continue;
+        int im = p / area, rem = p - im * area, oy = rem / pc.ow, ox = rem - (rem / pc.ow) * pc.ow;
+        int fh = FULL_H != 0 ? FULL_H : pc.oh, fw = FULL_W != 0 ? FULL_W : pc.ow;
+        y[KILN_ACT_INDEX(im, co, oy * max(OSH, 1) + ORY, ox * max(OSW, 1) + ORX, pc.cout, fh, fw)] = act_t(float(sC[col * LDC + row]));
+    }
+#endif
+    return;
+#endif
     coopMatStore(result, sC, 0, LDC, gl_CooperativeMatrixLayoutRowMajor);
     barrier();
 #if KILN_POOL

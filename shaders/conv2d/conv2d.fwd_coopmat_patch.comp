@@ -22,6 +22,10 @@
 // invocation: the host picks only tiles within it (Conv2dCoopMatPatch.Fits).
 // Bindings: 0 x [N,Cin,H,W] (act_t)  1 wp [KH*KW, COP, CIP] (float16_t)  2 bias [Cout] (float; unused when HAS_BIAS=0)
 //           3 y [N,Cout,OH,OW] (act_t; the .pool variant: [N,Cout,OH/2,OW/2], TN even)
+// Variant *.nhwc (KILN_NHWC): x and y [N,H,W,C]. A patch unit's 8 channels are then 16 contiguous bytes of x (one
+// load where Cin is a multiple of 8 and the activations f16), and consecutive invocations take a pixel's CK / 8 units
+// and then the next pixel's, so a workgroup's loads of a step run along x's rows; a tile wholly inside Y with Cout a
+// multiple of 8 is stored column-major (stride Cout) from the accumulators.
 // Specialization: 0 KH, 1 KW, 2 PH, 3 PW (may be negative: a phase of a strided input gradient), 4 HAS_BIAS, 5 ACT,
 //                 6 SLOPE (float), 7 SG_M, 8 SG_N, 9 TN, 10 S (the matrices' size), 11 SGS (the subgroup size), 12 SH,
 //                 13 SW, 14 DH, 15 DW, 16 OSH, 17 OSW, 18 ORY, 19 ORX, 23 FULL_H, 24 FULL_W (the output phase)
@@ -86,6 +90,16 @@ const int PATCH = PIXELS * Q;              // uvec4 per patch buffer
 const int THREADS = SGS * SG_M * SG_N;
 const int PER = (UNITS + THREADS - 1) / THREADS;
 const int LDC = S;
+const int G = CK / 8;                      // patch units per pixel and step
+
+// Patch unit u of a step: its channel group (8 channels) and its pixel in the patch.
+#if KILN_NHWC
+#define UNIT_GROUP(u) ((u) % G)
+#define UNIT_PIXEL(u) ((u) / G)
+#else
+#define UNIT_GROUP(u) ((u) / PIXELS)
+#define UNIT_PIXEL(u) ((u) % PIXELS)
+#endif
 
 layout(std430, binding = 0) readonly buffer X { act_t x[]; };
 layout(std430, binding = 1) readonly buffer Wp { float16_t wp[]; };
@@ -93,6 +107,13 @@ layout(std430, binding = 2) readonly buffer B { float bias[]; };
 layout(std430, binding = 3) writeonly buffer Y { act_t y[]; };
 
 layout(push_constant) uniform P { int n, cin, cout, h, w, oh, ow, cop, cip; } p;
+
+#if KILN_NHWC && defined(KILN_F16_STORAGE) && !KILN_CONCAT_READS
+// Channels-last f16 activations: x as 16-byte units too (the same buffer), so that where Cin is a multiple of 8 a
+// patch unit is one aligned load, kept packed into shared memory as it is.
+layout(std430, binding = 0) readonly buffer X8 { uvec4 x8[]; };
+#define KILN_UNIT_LOADS 1
+#endif
 
 #if KILN_CONCAT_READS
 // Variant *.concat (include/concat_reads.glsl): x concatenated with x2, upsampled as the patch is staged.
@@ -104,36 +125,47 @@ shared float Bt[BM * S];                   // the bias tile: row r holds bias[m0
 shared float Cs[SG_M * SG_N * S * LDC];    // one staging tile per subgroup (edge blocks)
 
 // Per unit of this invocation: the offset of its pixel's first channel in x (channel 0 of the step added per step;
-// with concatenated reads the pixel's index in its image plane), and whether the pixel lies inside the image (bit q).
+// with concatenated reads the pixel's index in its image plane), and whether the pixel lies inside the image (bit q);
+// the next step's units, packed, between load and store.
 int unitOffset[UNITS_MAX];
 int tileImage; // the image of the workgroup's tile
 uint unitInside;
-act_t reg[UNITS_MAX * 8];
+uvec4 staged[UNITS_MAX];
 
 void load(int c0, int tid)
 {
     const int plane = p.h * p.w;
     [[unroll]] for (int q = 0; q < PER; q++)
     {
-        const int u = tid + q * THREADS, g = u / PIXELS;
+        const int u = tid + q * THREADS, g = UNIT_GROUP(u);
         const bool ok = u < UNITS && ((unitInside >> q) & 1u) != 0u;
         const int left = p.cin - c0 - g * 8;   // channels of this unit's 8 that exist
+#if KILN_UNIT_LOADS
+        if (p.cin % 8 == 0)                    // uniform: every unit whole or wholly past Cin, every offset a multiple of 8
+        {
+            staged[q] = ok && left > 0 ? x8[(unitOffset[q] + c0) / 8] : uvec4(0u);
+            continue;
+        }
+#endif
+        act_t v[8];
 #if KILN_CONCAT_READS
         const int b = tileImage, iy = unitOffset[q] / p.w, ix = unitOffset[q] % p.w;
         [[unroll]] for (int e = 0; e < 8; e++)
-        {
-            const bool inside = ok && e < left;
-            reg[q * 8 + e] = inside ? kiln_concat_read(b, c0 + g * 8 + e, iy, ix, p.cin, p.h, p.w) : act_t(0.0);
-        }
+            v[e] = ok && e < left ? kiln_concat_read(b, c0 + g * 8 + e, iy, ix, p.cin, p.h, p.w) : act_t(0.0);
 #else
-        const int base = unitOffset[q] + c0 * plane;
+#if KILN_NHWC
+        const int base = unitOffset[q] + c0, stride = 1;
+#else
+        const int base = unitOffset[q] + c0 * plane, stride = plane;
+#endif
         [[unroll]] for (int e = 0; e < 8; e++)
         {
             const bool inside = ok && e < left;
-            const act_t v = x[inside ? base + e * plane : 0];
-            reg[q * 8 + e] = inside ? v : act_t(0.0);
+            const act_t read = x[inside ? base + e * stride : 0];
+            v[e] = inside ? read : act_t(0.0);
         }
 #endif
+        staged[q] = kiln_pack_f16x8(v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7]);
     }
 }
 
@@ -144,8 +176,7 @@ void store(int buf, int tid)
         const int u = tid + q * THREADS;
         if (u < UNITS)
         {
-            const int g = u / PIXELS, pix = u % PIXELS, r = q * 8;
-            Ps[buf * PATCH + pix * Q + g] = kiln_pack_f16x8(reg[r], reg[r + 1], reg[r + 2], reg[r + 3], reg[r + 4], reg[r + 5], reg[r + 6], reg[r + 7]);
+            Ps[buf * PATCH + UNIT_PIXEL(u) * Q + UNIT_GROUP(u)] = staged[q];
         }
     }
 }
@@ -165,12 +196,12 @@ void main()
     unitInside = 0u;
     [[unroll]] for (int q = 0; q < PER; q++)
     {
-        const int u = tid + q * THREADS, g = u / PIXELS, pix = u % PIXELS;
+        const int u = tid + q * THREADS, g = UNIT_GROUP(u), pix = UNIT_PIXEL(u);
         const int iy = oy0 * SH + pix / PC - PH, ix = ox0 * SW + pix % PC - PW;
 #if KILN_CONCAT_READS
         unitOffset[q] = iy * p.w + ix;
 #else
-        unitOffset[q] = ((b * p.cin + g * 8) * p.h + iy) * p.w + ix;
+        unitOffset[q] = KILN_ACT_INDEX(b, g * 8, iy, ix, p.cin, p.h, p.w);
 #endif
         if (u < UNITS && iy >= 0 && iy < p.h && ix >= 0 && ix < p.w) unitInside |= 1u << q;
     }
@@ -256,13 +287,18 @@ void main()
             {
                 const int e = lane + q * SGS, r = e / (S / 2), pc = e % (S / 2), co = co0 + r, ox = ox0 + 2 * pc;
                 if (e < S * S / 2 && co < COUT && oy < OH && ox < OW)
-                    y[((b * COUT + co) * (OH / 2) + oy / 2) * (OW / 2) + ox / 2] = act_t(best[q]);
+                    y[KILN_ACT_INDEX(b, co, oy / 2, ox / 2, COUT, OH / 2, OW / 2)] = act_t(best[q]);
             }
         }
     return;
 #endif
     const int osh = max(OSH, 1), osw = max(OSW, 1);
-    const bool direct = osh == 1 && osw == 1 && OW % 8 == 0 && HW % 8 == 0 && m0 + BM <= COUT && ox0 + TW <= OW && oy0 + TH <= OH;
+#if KILN_NHWC
+    const bool aligned = COUT % 8 == 0;
+#else
+    const bool aligned = OW % 8 == 0 && HW % 8 == 0;
+#endif
+    const bool direct = osh == 1 && osw == 1 && aligned && m0 + BM <= COUT && ox0 + TW <= OW && oy0 + TH <= OH;
     const int FH = FULL_H != 0 ? FULL_H : OH, FW = FULL_W != 0 ? FULL_W : OW;
     [[unroll]] for (int i = 0; i < TM; i++)
         [[unroll]] for (int j = 0; j < TN; j++)
@@ -274,7 +310,11 @@ void main()
             if (direct)
             {
                 coopmat<act_t, gl_ScopeSubgroup, S, S, gl_MatrixUseAccumulator> o = coopmat<act_t, gl_ScopeSubgroup, S, S, gl_MatrixUseAccumulator>(c);
+#if KILN_NHWC
+                coopMatStore(o, y, uint(KILN_ACT_INDEX(b, co0, oy, ox0, COUT, OH, OW)), uint(COUT), gl_CooperativeMatrixLayoutColumnMajor);
+#else
                 coopMatStore(o, y, uint((b * COUT + co0) * HW + oy * OW + ox0), uint(HW), gl_CooperativeMatrixLayoutRowMajor);
+#endif
             }
             else
             {
@@ -285,7 +325,7 @@ void main()
                 {
                     const int r = e / S, col = e % S, co = co0 + r, ox = ox0 + col;
                     if (co < COUT && oy < OH && ox < OW)
-                        y[(b * COUT + co) * FH * FW + (oy * osh + ORY) * FW + ox * osw + ORX] = act_t(Cs[sg * S * LDC + r * LDC + col]);
+                        y[KILN_ACT_INDEX(b, co, oy * osh + ORY, ox * osw + ORX, COUT, FH, FW)] = act_t(Cs[sg * S * LDC + r * LDC + col]);
                 }
                 subgroupMemoryBarrierShared();
                 subgroupBarrier();

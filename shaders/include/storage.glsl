@@ -17,4 +17,13 @@
 #define act2_t vec2
 #define act4_t vec4
 #endif
+
+// Layout of 4-D activation buffers: NCHW, or NHWC (channels contiguous) in a shader's ".nhwc" variant (KILN_NHWC,
+// shaders/Variants.props; CompileOptions.ActivationLayout). The element of image b, channel c, row y, column x of a
+// C-channel, H x W tensor; every index is a logical [N, C, H, W] coordinate whatever the layout.
+#if KILN_NHWC
+#define KILN_ACT_INDEX(b, c, y, x, C, H, W) ((((b) * (H) + (y)) * (W) + (x)) * (C) + (c))
+#else
+#define KILN_ACT_INDEX(b, c, y, x, C, H, W) ((((b) * (C) + (c)) * (H) + (y)) * (W) + (x))
+#endif
 #endif

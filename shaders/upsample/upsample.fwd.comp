@@ -4,7 +4,8 @@
 // min(i0 + 1, size - 1), weights 1 - frac, frac). One invocation per output element.
 // Fused into a concat (UpsampleConcat, CTOT != 0): y is the concat's output [N,CTOT,OH,OW] and channel c of x lands in
 // channel C0 + c, so the upsampled tensor is never materialised on its own.
-// Bindings: 0 x [N,C,H,W] (act_t)  1 y [N,C,H*SCALE,W*SCALE], or [N,CTOT,H*SCALE,W*SCALE] when fused (act_t)
+// Bindings: 0 x [N,C,H,W] (act_t)  1 y [N,C,H*SCALE,W*SCALE], or [N,CTOT,H*SCALE,W*SCALE] when fused (act_t);
+//           both [N,H,W,C] in the .nhwc variant (KILN_NHWC: C always the channels of x, elements taken in y's order)
 // Specialization: 0 MODE (0 nearest, 1 bilinear, 2 bilinear with align_corners), 1 SCALE, 2 H, 3 W (0 = from push constants),
 //   4 C (channels of x; read only when fused), 5 CTOT (channels of y; 0 = not fused, y is [N,C,OH,OW]), 6 C0 (channel offset in y)
 // Push constants: count (N*C*OH*OW: the upsampled elements of x, fused or not), h, w
@@ -52,21 +53,30 @@ void main()
     const uint i = kiln_element_index();
     if (i >= p.count) return;
     const int H = BAKED(S_H, p.h), W = BAKED(S_W, p.w), OH = H * SCALE, OW = W * SCALE;
+#if KILN_NHWC
+    // Element i is channel c of output pixel i / C; it reads channel c of x, C apart per pixel.
+    const int c = int(i % uint(C)), px = int(i / uint(C));
+    const int ox = px % OW, oy = px / OW % OH, b = px / (OW * OH);
+    const int base = b * H * W * C + c, step = C;
+    const uint yi = uint(CTOT == 0 ? i : KILN_ACT_INDEX(b, C0 + c, oy, ox, CTOT, OH, OW));
+#else
+    const int step = 1;
     const int ox = int(i % uint(OW));
     const int oy = int((i / uint(OW)) % uint(OH));
     const uint nc = i / uint(OW * OH);
     const int base = int(nc) * H * W;
     // Where element i of the upsampled x goes: itself, or channel C0 + c of image n in the concat's output.
     const uint yi = CTOT == 0 ? i : i + ((nc / uint(C)) * uint(CTOT - C) + uint(C0)) * uint(OW * OH);
+#endif
     if (MODE == 0)
     {
-        y[yi] = x[base + (oy / SCALE) * W + ox / SCALE];
+        y[yi] = x[base + ((oy / SCALE) * W + ox / SCALE) * step];
         return;
     }
     int y0, y1, x0, x1;
     float ly, lx;
     upsample_source(oy, H, y0, y1, ly);
     upsample_source(ox, W, x0, x1, lx);
-    y[yi] = act_t((1.0 - ly) * ((1.0 - lx) * float(x[base + y0 * W + x0]) + lx * float(x[base + y0 * W + x1]))
-         + ly * ((1.0 - lx) * float(x[base + y1 * W + x0]) + lx * float(x[base + y1 * W + x1])));
+    y[yi] = act_t((1.0 - ly) * ((1.0 - lx) * float(x[base + (y0 * W + x0) * step]) + lx * float(x[base + (y0 * W + x1) * step]))
+         + ly * ((1.0 - lx) * float(x[base + (y1 * W + x0) * step]) + lx * float(x[base + (y1 * W + x1) * step])));
 }

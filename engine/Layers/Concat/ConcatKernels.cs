@@ -35,6 +35,13 @@ internal static class ConcatKernels
     /// <summary>Copies x [N,C,...] into channels [channel, channel + C) of y [N,Ctot,...].</summary>
     public static void CopyIn(Emitter e, Value x, Value y, int channel, string label)
     {
+        if (y.Layout == TensorLayout.Nhwc)
+        {
+            // Channels-last: each pixel's C channels go to channels [channel, channel + C) of its Ctot.
+            int c = x.Shape[1], ctot = y.Shape[1];
+            Copy(e, x, y, (int)x.Shape.Elements, c, c, 0, ctot, channel, label);
+            return;
+        }
         int inner = Inner(y.Shape), block = x.Shape[1] * inner;
         Copy(e, x, y, (int)x.Shape.Elements, block, block, 0, y.Shape[1] * inner, channel * inner, label);
     }
@@ -49,7 +56,9 @@ internal static class ConcatKernels
     /// <summary>Copies rows [srcRow, srcRow + rows) of every plane of src [N,C,Hs,W] into rows [dstRow, dstRow + rows) of dst [N,C,Hd,W].</summary>
     public static void CopyRows(Emitter e, Value src, int srcRow, Value dst, int dstRow, int rows, string label)
     {
-        int w = src.Shape[3], block = rows * w, planes = src.Shape[0] * src.Shape[1];
+        // A plane is an image's channel in NCHW, an image (its rows of W C elements) in NHWC.
+        bool nhwc = src.Layout == TensorLayout.Nhwc;
+        int w = nhwc ? src.Shape[3] * src.Shape[1] : src.Shape[3], block = rows * w, planes = nhwc ? src.Shape[0] : src.Shape[0] * src.Shape[1];
         Copy(e, src, dst, checked(planes * block), block, src.Shape[2] * w, srcRow * w, dst.Shape[2] * w, dstRow * w, label);
     }
 

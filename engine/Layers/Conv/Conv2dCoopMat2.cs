@@ -20,15 +20,16 @@ namespace Kiln.Layers;
 /// only when named (CompileOptions.PreferKernels): how the tests check its arithmetic. Its workgroup-scope form has not
 /// run on a GPU yet.
 /// </summary>
-internal sealed class Conv2dCoopMat2 : CooperativeMatrixEntry, IConv2dForward
+internal class Conv2dCoopMat2 : CooperativeMatrixEntry, IConv2dForward
 {
     public string Operation => "conv2d.fwd";
-    public TensorLayout Layout => TensorLayout.Nchw;
+    public virtual TensorLayout Layout => TensorLayout.Nchw;
     public int Priority => 9;
     public bool NeedsTuning => true;
     public bool ReadsConcat => true;
     /// <summary>Every candidate of this entry has a .pool variant (its tile's pixels ordered by the pool's windows).</summary>
-    public bool Pools(TuneCandidate candidate) => candidate.Spec.Module is Module or Module + ".subgroup";
+    public bool Pools(TuneCandidate candidate) =>
+        candidate.Spec.Module == ActivationLayouts.Module(Module, Layout) || candidate.Spec.Module == ActivationLayouts.Module(Module + ".subgroup", Layout);
 
     const string Module = "conv2d/conv2d.fwd_coopmat2";
     /// <summary>The shader's REG_MAX and CPT_MAX: staged values and pixel columns per invocation, at most.</summary>
@@ -45,19 +46,27 @@ internal sealed class Conv2dCoopMat2 : CooperativeMatrixEntry, IConv2dForward
     /// <summary>Subgroup-scope tiles, in units of the subgroup size S (8 on lavapipe): S x ... as (BM, BN, BK) / S.</summary>
     static readonly (int M, int N, int K)[] SubgroupTiles = { (2, 4, 2), (4, 4, 2), (2, 8, 2) };
 
-    public bool Supports(DeviceInfo device) => CooperativeMatrix2Kernels.Usable(device) && Tiles(device).Any();
+    public bool Supports(DeviceInfo device) => CooperativeMatrix2Kernels.Usable(device) && Tiles(device, Layout).Any();
 
     public bool Accepts(ConvAttributes a, Shape x, Shape y) => a.Groups == 1 && y[1] >= 16;
 
-    /// <summary>The shader's shared memory: one array for the B slice and, after the reduction, the f16 result tile, rows padded.</summary>
-    internal static long SharedBytes(CoopMat2Tile t) => 2L * Math.Max(t.BK, t.BM) * (t.BN + Pad);
+    /// <summary>The shader's shared memory: one array for the B slice and, after the reduction, the f16 result tile, rows
+    /// padded (channel-major, or pixel-major in the .nhwc variant).</summary>
+    internal static long SharedBytes(CoopMat2Tile t, TensorLayout layout = TensorLayout.Nchw) => layout == TensorLayout.Nhwc
+        ? 2L * t.BN * (Math.Max(t.BK, t.BM) + Pad)
+        : 2L * Math.Max(t.BK, t.BM) * (t.BN + Pad);
 
     /// <summary>The tiles that fit the device (<see cref="CooperativeMatrix2Kernels.Tiles"/>) and the gather: whole shares of
-    /// pixel columns and staged rows per invocation (the shader's CPT and RPT), within its registers.</summary>
-    internal static IEnumerable<CoopMat2Tile> Tiles(DeviceInfo device) =>
-        CooperativeMatrix2Kernels.Tiles(device, WorkgroupTiles, SubgroupTiles, SharedBytes, t =>
-            (t.BN >= t.Threads ? t.BN % t.Threads == 0 && t.BN / t.Threads <= ColumnsMax : t.Threads % t.BN == 0 && t.BK % (t.Threads / t.BN) == 0)
-            && (long)t.BK * t.BN / t.Threads <= RegMax);
+    /// pixel columns and staged rows per invocation (the shader's CPT and RPT; under .nhwc, runs of 8 channels, BK / 8
+    /// invocations a pixel), within its registers.</summary>
+    internal static IEnumerable<CoopMat2Tile> Tiles(DeviceInfo device, TensorLayout layout = TensorLayout.Nchw) =>
+        CooperativeMatrix2Kernels.Tiles(device, WorkgroupTiles, SubgroupTiles, t => SharedBytes(t, layout), t => layout == TensorLayout.Nhwc
+            ? t.BK % 8 == 0 && t.Threads % (t.BK / 8) == 0 && Columns(t) is var c && (c == 1 || t.BN % (t.Threads / (t.BK / 8)) == 0) && c <= ColumnsMax && 8L * c <= RegMax
+            : (t.BN >= t.Threads ? t.BN % t.Threads == 0 && t.BN / t.Threads <= ColumnsMax : t.Threads % t.BN == 0 && t.BK % (t.Threads / t.BN) == 0)
+              && (long)t.BK * t.BN / t.Threads <= RegMax);
+
+    /// <summary>Pixel columns per invocation under .nhwc (the shader's CPT there): BN over the pixels a pass of the workgroup stages.</summary>
+    static int Columns(CoopMat2Tile t) => Math.Max(1, t.BN / (t.Threads / (t.BK / 8)));
 
     public void Emit(Emitter e, ConvAttributes a, Value x, Value w, Value? bias, Value y, Activation act, float slope, string label)
     {
@@ -77,9 +86,9 @@ internal sealed class Conv2dCoopMat2 : CooperativeMatrixEntry, IConv2dForward
         var (_, cout, oh, ow) = y.Shape.Nchw;
         int taps = a.Kernel.H * a.Kernel.W;
         long pixels = (long)n * oh * ow;
-        var module = CooperativeMatrix2Kernels.Module(e.Device, Module);
+        var module = ActivationLayouts.Module(CooperativeMatrix2Kernels.Module(e.Device, Module), Layout);
         var result = new List<TuneCandidate>();
-        foreach (var t in Tiles(e.Device).OrderBy(t => (cout + t.BM - 1) / t.BM * t.BM).ThenBy(t => t.BM))
+        foreach (var t in Tiles(e.Device, Layout).OrderBy(t => (cout + t.BM - 1) / t.BM * t.BM).ThenBy(t => t.BM))
         {
             long tiles = (pixels + t.BN - 1) / t.BN;
             if (tiles > e.Device.MaxWorkgroupCount[0] || (cout + t.BM - 1) / t.BM > e.Device.MaxWorkgroupCount[1]) continue;
@@ -97,4 +106,15 @@ internal sealed class Conv2dCoopMat2 : CooperativeMatrixEntry, IConv2dForward
         }
         return result;
     }
+}
+
+/// <summary>
+/// <see cref="Conv2dCoopMat2"/> over channels-last activations (conv2d.fwd_coopmat2.nhwc with its .pool and .concat
+/// variants, and their .subgroup forms): the step's B slice is staged from runs of 8 consecutive channels of a pixel,
+/// pixel-major in shared memory, and the result tile is written channels-fastest. Tuning-only, as the NCHW entry; the
+/// tensor-core convolution an NHWC plan (<see cref="CompileOptions.ActivationLayout"/>) times on a coopmat2 device.
+/// </summary>
+internal sealed class Conv2dCoopMat2Nhwc : Conv2dCoopMat2
+{
+    public override TensorLayout Layout => TensorLayout.Nhwc;
 }

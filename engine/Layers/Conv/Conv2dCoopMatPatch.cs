@@ -17,13 +17,14 @@ namespace Kiln.Layers;
 /// It has not run on a GPU yet: it ranks above the im2col kernel where it applies (under CompileOptions.Autotune the two
 /// are timed against each other and the plain kernels), and on a CPU device it runs only when named.
 /// </summary>
-internal sealed class Conv2dCoopMatPatch : CooperativeMatrixEntry, IConv2dForward
+internal class Conv2dCoopMatPatch : CooperativeMatrixEntry, IConv2dForward
 {
     public string Operation => "conv2d.fwd";
-    public TensorLayout Layout => TensorLayout.Nchw;
+    public virtual TensorLayout Layout => TensorLayout.Nchw;
     public int Priority => 11;
 
-    const string Module = "conv2d/conv2d.fwd_coopmat_patch";
+    /// <summary>The module of <see cref="Layout"/>: conv2d.fwd_coopmat_patch, or its ".nhwc" variant.</summary>
+    string Module => ActivationLayouts.Module("conv2d/conv2d.fwd_coopmat_patch", Layout);
     /// <summary>Input channels per reduction step (the shader's CK); the packed weight pads Cin to a multiple of it.</summary>
     internal const int ChannelStep = 16;
     /// <summary>Patch units (8 channels of one pixel) an invocation stages per step, at most (the shader's UNITS_MAX).</summary>
@@ -146,4 +147,15 @@ internal sealed class Conv2dCoopMatPatch : CooperativeMatrixEntry, IConv2dForwar
         }
         return result;
     }
+}
+
+/// <summary>
+/// <see cref="Conv2dCoopMatPatch"/> over channels-last activations (conv2d.fwd_coopmat_patch.nhwc, with its .pool and
+/// .concat variants): a patch unit's 8 channels are one contiguous 16-byte run of x, so a step's staging loads run along
+/// x's rows, and a whole tile is stored column-major (stride Cout) from the accumulators. The tensor-core convolution of an
+/// NHWC plan (<see cref="CompileOptions.ActivationLayout"/>).
+/// </summary>
+internal sealed class Conv2dCoopMatPatchNhwc : Conv2dCoopMatPatch
+{
+    public override TensorLayout Layout => TensorLayout.Nhwc;
 }

@@ -22,6 +22,9 @@ public abstract class BinaryLayer : Layer
         else BroadcastKernels.Forward(f.Emitter, Op, f.Inputs[0], f.Inputs[1], f.Output, $"{f.Name}.fwd");
     }
 
+    /// <summary>Inputs of one shape: elementwise, in any layout (a broadcast indexes NCHW).</summary>
+    internal override bool ForwardsNhwc(IReadOnlyList<Shape> inputs) => inputs[0] == inputs[1];
+
     internal override void Backward(BackwardPass b)
     {
         if (b.Inputs[0].Shape == b.Inputs[1].Shape)

@@ -45,7 +45,9 @@ internal static class Pool2dKernels
     public static void Forward(ForwardPass f, int mode, (int H, int W) k, (int H, int W) s)
     {
         var x = f.Input; var y = f.Output;
-        var spec = new KernelSpec("pool/pool.fwd", KernelSpec.Buffers(2), 20, Constants(mode, k, s, x.Shape, y.Shape), Emitter.ElementwiseLocal);
+        // The .nhwc variant also takes the channels (constant 9).
+        var constants = x.Layout == TensorLayout.Nhwc ? Constants(mode, k, s, x.Shape, y.Shape).Append((uint)x.Shape[1]).ToArray() : Constants(mode, k, s, x.Shape, y.Shape);
+        var spec = new KernelSpec(ActivationLayouts.Module("pool/pool.fwd", x.Layout), KernelSpec.Buffers(2), 20, constants, Emitter.ElementwiseLocal);
         f.Emitter.Dispatch(spec, f.Emitter.ElementwiseGroups(y.Shape.Elements),
             PushConstants.Ints((int)y.Shape.Elements, x.Shape[2], x.Shape[3], y.Shape[2], y.Shape[3]), $"{f.Name}.fwd",
             Arg.In(x), Arg.Out(y));

@@ -10,9 +10,10 @@ namespace Kiln.Layers;
 /// </summary>
 internal static class UpsampleKernels
 {
-    /// <summary>Specialization constants: mode, scale, H, W of x, then C, CTOT, C0 (CTOT 0: not fused, C unused).</summary>
-    static uint[] Constants(UpsampleMode mode, int scale, Shape x, int totalChannels = 0, int channelOffset = 0) =>
-        new[] { (uint)mode, (uint)scale, (uint)x[2], (uint)x[3], totalChannels == 0 ? 1u : (uint)x[1], (uint)totalChannels, (uint)channelOffset };
+    /// <summary>Specialization constants: mode, scale, H, W of x, then C, CTOT, C0 (CTOT 0: not fused, C unused but in the
+    /// .nhwc variant).</summary>
+    static uint[] Constants(UpsampleMode mode, int scale, Shape x, int totalChannels = 0, int channelOffset = 0, TensorLayout layout = TensorLayout.Nchw) =>
+        new[] { (uint)mode, (uint)scale, (uint)x[2], (uint)x[3], totalChannels == 0 && layout != TensorLayout.Nhwc ? 1u : (uint)x[1], (uint)totalChannels, (uint)channelOffset };
 
     public static void Forward(ForwardPass f, UpsampleMode mode, int scale) => Forward(f.Emitter, f.Input, f.Output, mode, scale, 0, 0, $"{f.Name}.fwd");
 
@@ -29,7 +30,8 @@ internal static class UpsampleKernels
     public static void Forward(Emitter e, Value x, Value y, UpsampleMode mode, int scale, int totalChannels, int channelOffset, string label)
     {
         long count = x.Shape.Elements * scale * scale;
-        var spec = new KernelSpec("upsample/upsample.fwd", KernelSpec.Buffers(2), 12, Constants(mode, scale, x.Shape, totalChannels, channelOffset), Emitter.ElementwiseLocal);
+        var spec = new KernelSpec(ActivationLayouts.Module("upsample/upsample.fwd", x.Layout), KernelSpec.Buffers(2), 12,
+            Constants(mode, scale, x.Shape, totalChannels, channelOffset, x.Layout), Emitter.ElementwiseLocal);
         e.Dispatch(spec, e.ElementwiseGroups(count), PushConstants.Ints((int)count, x.Shape[2], x.Shape[3]), label, Arg.In(x), Arg.Out(y));
     }
 

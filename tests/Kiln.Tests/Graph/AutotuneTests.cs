@@ -179,6 +179,7 @@ public sealed class AutotuneTests
             Autotune = autotune,
             Fuse = false,
             PreferKernels = prefer == null ? Array.Empty<string>() : new[] { prefer },
+            ActivationLayout = TensorLayout.Nchw, // the kernel choices alone, not the layout's
         });
         compiled.SetInput("x", Input());
         var prefix = compiled.Parameters.Keys.Single(k => k.EndsWith(".weight"))[..^".weight".Length];

@@ -69,6 +69,7 @@ public sealed class ConvWinogradTests : GpuTest
             using var compiled = net.Compile(ctx, CompileOptions.For("x", xShape) with
             {
                 Autotune = true, TexelReads = false, PreferKernels = new[] { nameof(Conv2dWinograd) },
+                ActivationLayout = TensorLayout.Nchw, // the kernel choices alone, not the layout's
             });
             Assert.That(ctx.Tuner.Timed, Is.EqualTo(1));
             Assert.That(ctx.Tuner.Rejected, Is.EqualTo(0), "every candidate agrees with the direct kernel");

@@ -240,6 +240,7 @@ public sealed class F16StorageConvTests : GpuTest
             Autotune = autotune,
             Fuse = false,
             PreferKernels = new[] { nameof(Conv2dTiled) },
+            ActivationLayout = TensorLayout.Nchw, // the kernel choices alone, not the layout's
         });
         compiled.SetInput("x", x);
         compiled.Run();

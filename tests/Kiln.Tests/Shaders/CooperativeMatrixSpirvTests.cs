@@ -26,17 +26,25 @@ public sealed class CooperativeMatrixSpirvTests
         MaxWorkgroupCount = new[] { 2147483647u, 65535u, 65535u }, MaxStorageBufferRange = 1UL << 32,
     };
 
-    /// <summary>The distinct cooperative-matrix kernels (module and constants) of a few networks' training plans on <see cref="Nvidia"/>.</summary>
+    /// <summary>The distinct cooperative-matrix kernels (module and constants) of a few networks' training plans on <see cref="Nvidia"/>,
+    /// and of the denoiser's channels-last inference plan.</summary>
     static IEnumerable<TestCaseData> Kernels()
     {
         var specs = new Dictionary<string, KernelSpec>();
-        foreach (var (net, inputs, training) in Networks())
+        foreach (var (net, inputs, training, layout) in Networks().Select(n => (n.Net, n.Inputs, n.Training, TensorLayout.Nchw)).Append(ChannelsLastDenoiser()))
         {
-            var options = new CompileOptions { InputShapes = inputs, Training = training, Precision = Precision.Fp16, Autotune = false };
+            var options = new CompileOptions { InputShapes = inputs, Training = training, Precision = Precision.Fp16, Autotune = false, ActivationLayout = layout };
             foreach (var step in Compiler.Plan(net, Nvidia, options).Levels.SelectMany(l => l))
                 if (step.Spec.Module.Contains("coopmat", StringComparison.Ordinal)) specs.TryAdd(step.Spec.Key, step.Spec);
         }
         return specs.Values.Select(s => new TestCaseData(s).SetArgDisplayNames($"{s.Module} [{string.Join(",", s.Constants)}] x{s.LocalX}"));
+    }
+
+    /// <summary>The denoiser's inference plan with channels-last activations: the .nhwc convolutions, their .pool and .concat variants.</summary>
+    static (Network, Dictionary<string, Shape>, bool, TensorLayout) ChannelsLastDenoiser()
+    {
+        var (net, inputs) = Kiln.Models.ModelCatalog.Build("denoise-unet", 128, 96, 1, training: false);
+        return (net, inputs, false, TensorLayout.Nhwc);
     }
 
     static IEnumerable<(Network Net, Dictionary<string, Shape> Inputs, bool Training)> Networks()
@@ -144,7 +152,8 @@ public sealed class CooperativeMatrixSpirvTests
         Assert.That(modules, Is.SupersetOf(new[] { "conv2d/conv2d.fwd_coopmat", "conv2d/conv2d.fwd_coopmat_patch", "conv2d/conv2d.bwd_weight_coopmat",
             "conv2d/conv2d.bwd_weight_coopmat_patch", "linear/linear.gemm_coopmat", "mlp/mlp.coopmat.fwd", "mlp/mlp.coopmat.bwd",
             "conv2d/conv2d.fwd_coopmat_patch.concat", "conv2d/conv2d.bwd_weight_coopmat_patch.concat", "linear/linear.gemm_coopmat.batched", "conv2d/conv2d.fwd_coopmat.concat",
-            "conv2d/conv2d.bwd_weight_coopmat.concat", "conv2d/conv2d.fwd_coopmat_patch.pool" }));
+            "conv2d/conv2d.bwd_weight_coopmat.concat", "conv2d/conv2d.fwd_coopmat_patch.pool", "conv2d/conv2d.fwd_coopmat_patch.nhwc",
+            "conv2d/conv2d.fwd_coopmat_patch.nhwc.pool", "conv2d/conv2d.fwd_coopmat_patch.nhwc.concat" }));
     }
 
     [TestCaseSource(nameof(Kernels))]
@@ -175,12 +184,15 @@ public sealed class CooperativeMatrixSpirvTests
     static IEnumerable<TestCaseData> CoopMat2Kernels()
     {
         var specs = new Dictionary<string, KernelSpec>();
-        foreach (var (net, inputs, training) in Networks())
+        foreach (var (net, inputs, training, layout) in Networks().Select(n => (n.Net, n.Inputs, n.Training, TensorLayout.Nchw)).Append(ChannelsLastDenoiser()))
         {
             var options = new CompileOptions
             {
-                InputShapes = inputs, Training = training, Precision = Precision.Fp16, Autotune = false,
-                PreferKernels = new[] { nameof(Conv2dCoopMat2), nameof(Conv2dWeightGradCoopMat2), nameof(Conv2dInputGradFlipped), nameof(LinearCoopMat2) },
+                InputShapes = inputs, Training = training, Precision = Precision.Fp16, Autotune = false, ActivationLayout = layout,
+                PreferKernels = new[]
+                {
+                    nameof(Conv2dCoopMat2), nameof(Conv2dCoopMat2Nhwc), nameof(Conv2dWeightGradCoopMat2), nameof(Conv2dInputGradFlipped), nameof(LinearCoopMat2),
+                },
             };
             foreach (var step in Compiler.Plan(net, NvidiaCoopMat2, options).Levels.SelectMany(l => l))
                 if (step.Spec.Module.Contains("coopmat2", StringComparison.Ordinal))
@@ -188,7 +200,7 @@ public sealed class CooperativeMatrixSpirvTests
                     // Every tile the tuner may time, not only the default (constants BM, BN, BK, THREADS from TileConstant).
                     int at = TileConstant(step.Spec);
                     var tiles = step.Spec.Module.StartsWith("linear/", StringComparison.Ordinal) ? LinearCoopMat2.Tiles(NvidiaCoopMat2)
-                        : at == 11 ? Conv2dCoopMat2.Tiles(NvidiaCoopMat2) : Conv2dWeightGradCoopMat2.Tiles(NvidiaCoopMat2);
+                        : at == 11 ? Conv2dCoopMat2.Tiles(NvidiaCoopMat2, layout) : Conv2dWeightGradCoopMat2.Tiles(NvidiaCoopMat2);
                     foreach (var t in tiles)
                     {
                         var constants = step.Spec.Constants.ToArray();
@@ -213,6 +225,7 @@ public sealed class CooperativeMatrixSpirvTests
         {
             "conv2d/conv2d.fwd_coopmat2.f16", "conv2d/conv2d.bwd_weight_coopmat2.f16",
             "conv2d/conv2d.fwd_coopmat2.concat.f16", "conv2d/conv2d.bwd_weight_coopmat2.concat.f16", "conv2d/conv2d.fwd_coopmat2.pool.f16",
+            "conv2d/conv2d.fwd_coopmat2.nhwc.f16", "conv2d/conv2d.fwd_coopmat2.nhwc.concat.f16", "conv2d/conv2d.fwd_coopmat2.nhwc.pool.f16",
             "linear/linear.gemm_coopmat2.f16", "linear/linear.gemm_coopmat2.b_act.c_float.f16", "linear/linear.gemm_coopmat2.batched.b_act.f16",
         }));
     }

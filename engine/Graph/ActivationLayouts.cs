@@ -1,0 +1,80 @@
+using Kiln.Layers;
+using Kiln.Vulkan;
+
+namespace Kiln.Graph;
+
+/// <summary>
+/// Channels-last activations (<see cref="CompileOptions.ActivationLayout"/>): which kernels may bind an NHWC value, the
+/// module names of the NHWC variants, and the transposes between the layouts. A value's shape is logical [N, C, H, W]
+/// in either layout; its <see cref="Value.Layout"/> says how the elements lie in memory, and a kernel indexes them
+/// through KILN_ACT_INDEX (shaders/include/storage.glsl).
+/// </summary>
+internal static class ActivationLayouts
+{
+    /// <summary>Suffix of a module's channels-last variant (shaders/Variants.props).</summary>
+    public const string Suffix = ".nhwc";
+
+    /// <summary>Modules that never see an element's coordinates (each element or block is copied or mapped where it lies),
+    /// so they serve NHWC values as they are.</summary>
+    static readonly string[] LayoutFree = { "elementwise/", "binary/binary.fwd", "clip/clip.fwd", "gelu/gelu.fwd", "concat/concat.copy", "transpose/transpose" };
+
+    /// <summary><paramref name="module"/>, or its NHWC variant where <paramref name="layout"/> is NHWC.</summary>
+    public static string Module(string module, TensorLayout layout) => layout == TensorLayout.Nhwc ? module + Suffix : module;
+
+    /// <summary>Whether <paramref name="module"/> may bind an NHWC value: an NHWC variant (or a variant of one), or a module
+    /// that is free of layout.</summary>
+    public static bool ReadsNhwc(string module) =>
+        module.Contains(Suffix + ".") || module.EndsWith(Suffix, StringComparison.Ordinal) || LayoutFree.Any(m => module.StartsWith(m, StringComparison.Ordinal));
+
+    /// <summary>Replays of each layout's whole step, after one warm-up, of which the fastest counts.</summary>
+    const int Replays = 3;
+
+    /// <summary>
+    /// The layout an inference plan compiled with tuned kernels runs faster in (CompileOptions.ActivationLayout null): the
+    /// plan compiled in both layouts, each with its kernels tuned, and each step replayed (its inputs and parameters as
+    /// allocated: the time does not depend on the values) on this device; the faster, remembered by the tuner under the
+    /// two plans' kernels and shapes. NCHW where the NHWC plan runs no channels-last kernel (no 4-D activations, or
+    /// none of their layers has an NHWC form).
+    /// </summary>
+    public static TensorLayout Choose(Network net, GpuContext context, CompileOptions options, KernelTuner tuner)
+    {
+        var device = context.KernelDevice;
+        var nchw = Compiler.Plan(net, device, options with { ActivationLayout = TensorLayout.Nchw }, tuner);
+        var nhwc = Compiler.Plan(net, device, options with { ActivationLayout = TensorLayout.Nhwc }, tuner);
+        if (!nhwc.Emitter.Steps.Any(s => ReadsNhwc(s.Spec.Module) && s.Spec.Module.Contains(Suffix, StringComparison.Ordinal)))
+            return TensorLayout.Nchw;
+        string key = $"layout|{Fingerprint(nchw)}|{Fingerprint(nhwc)}";
+        var chosen = tuner.Remember(key, () =>
+        {
+            double Time(GraphPlan plan, TensorLayout layout)
+            {
+                using var compiled = new CompiledNetwork(context, options with { ActivationLayout = layout }, plan);
+                using var list = context.CreateCommandList($"layout timing ({layout})");
+                compiled.Record(list);
+                return list.FastestReplayMilliseconds(Replays);
+            }
+            double first = Time(nchw, TensorLayout.Nchw), second = Time(nhwc, TensorLayout.Nhwc);
+            context.Log($"activation layout: NCHW {first:F3} ms, NHWC {second:F3} ms a step");
+            return (second < first ? TensorLayout.Nhwc : TensorLayout.Nchw).ToString();
+        });
+        return Enum.Parse<TensorLayout>(chosen);
+    }
+
+    /// <summary>A plan's dispatches (kernels, constants, workgroups, push constants) as a short hash: the key of its timing.</summary>
+    static string Fingerprint(GraphPlan plan)
+    {
+        var text = string.Join(";", plan.Emitter.Steps.Select(s => $"{s.Spec.Key}@{s.GroupsX}x{s.GroupsY}x{s.GroupsZ}:{Convert.ToHexString(s.Push)}"));
+        return Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(text)))[..16];
+    }
+
+    /// <summary>y = x in y's layout (transpose/transpose over the memory order: NCHW [N,C,H,W] to NHWC [N,H,W,C] or back).</summary>
+    public static void Transpose(Emitter e, Value x, Value y, string label)
+    {
+        if (x.Shape != y.Shape || x.Shape.Rank != 4 || x.ElementType != y.ElementType)
+            throw new InvalidOperationException($"{label}: a layout transpose maps a 4-D value to one of its shape and type ({x} to {y}).");
+        var (n, c, h, w) = x.Shape.Nchw;
+        if (x.Layout == TensorLayout.Nchw && y.Layout == TensorLayout.Nhwc) Kiln.Transpose.Permute(e, x, new[] { n, c, h, w }, y, new[] { 0, 2, 3, 1 }, label);
+        else if (x.Layout == TensorLayout.Nhwc && y.Layout == TensorLayout.Nchw) Kiln.Transpose.Permute(e, x, new[] { n, h, w, c }, y, new[] { 0, 3, 1, 2 }, label);
+        else throw new InvalidOperationException($"{label}: no transpose from {x.Layout} to {y.Layout}.");
+    }
+}

@@ -1,0 +1,81 @@
+using Kiln.Layers;
+using Kiln.Tests.Graph;
+using Kiln.Tests.Reference;
+using NUnit.Framework;
+
+namespace Kiln.Tests.CoopMat;
+
+/// <summary>
+/// The tensor-core convolutions over channels-last activations: the KHR patch kernel (<see cref="Conv2dCoopMatPatchNhwc"/>,
+/// conv2d.fwd_coopmat_patch.nhwc) and the cooperative_matrix2 one (<see cref="Conv2dCoopMat2Nhwc"/>, its .subgroup form
+/// here). Each does the same products in the same order as its NCHW kernel, staged from runs of a pixel's channels, so
+/// an NHWC plan's output is the NCHW plan's bit for bit: a UNet (the .pool and .concat variants too) and random single
+/// layers (channel counts that leave partial units and tiles, so the patch kernel's column-major store of whole tiles and
+/// its staged store of edge tiles both run). Needs cooperative matrices (tools/coopmat-lavapipe.sh; the coopmat2 cases
+/// Mesa 26's flexible dimensions).
+/// </summary>
+public sealed class CooperativeMatrixChannelsLastTests : CooperativeMatrixTest
+{
+    const string Patch = "conv2d/conv2d.fwd_coopmat_patch", CoopMat2 = "conv2d/conv2d.fwd_coopmat2.subgroup";
+
+    /// <summary>The two kernels: their NCHW and NHWC entries and the module both run.</summary>
+    static IEnumerable<TestCaseData> Kernels() => new[]
+    {
+        new TestCaseData(nameof(Conv2dCoopMatPatch), nameof(Conv2dCoopMatPatchNhwc), Patch).SetArgDisplayNames("patch"),
+        new TestCaseData(nameof(Conv2dCoopMat2), nameof(Conv2dCoopMat2Nhwc), CoopMat2).SetArgDisplayNames("coopmat2"),
+    };
+
+    static CompileOptions Options(Shape x, params string[] named) => CompileOptions.For("x", x) with { Precision = Precision.Fp16, TexelReads = false, PreferKernels = named };
+
+    static void RequireCoopMat2(string module)
+    {
+        if (module == CoopMat2 && !CooperativeMatrix2Kernels.Usable(Context.KernelDevice))
+            Assert.Ignore($"{Context.Info.Name} has no cooperative_matrix2 flexible dimensions.");
+    }
+
+    [TestCaseSource(nameof(Kernels))]
+    public void UNet_IsTheNchwPlanBitForBit(string nchwEntry, string nhwcEntry, string module)
+    {
+        RequireCoopMat2(module);
+        var options = Options(ChannelsLastTests.Input, nchwEntry, nhwcEntry);
+        var nchw = ChannelsLastTests.Run(ChannelsLastTests.UNet(), ChannelsLastTests.Input, options);
+        var nhwc = ChannelsLastTests.Run(ChannelsLastTests.UNet(), ChannelsLastTests.Input, options with { ActivationLayout = TensorLayout.Nhwc });
+        var kernels = nhwc.Plan.Dispatches.Select(d => d.Kernel).ToList();
+        Assert.That(kernels, Does.Contain($"{module}.nhwc.f16").And.Contain($"{module}.nhwc.pool.f16").And.Contain($"{module}.nhwc.concat.f16"),
+            string.Join(", ", kernels));
+        Assert.That(nchw.Plan.Dispatches.Select(d => d.Kernel), Does.Contain($"{module}.pool.f16"));
+        Assert.That(nhwc.Y, Is.EqualTo(nchw.Y), "y, bit for bit");
+        Assert.That(nhwc.Bottleneck, Is.EqualTo(nchw.Bottleneck), "the bottleneck, bit for bit");
+    }
+
+    /// <summary>Random layers the patch kernel takes (kernel 1 to 5, stride 1 or 2, dilation 2 now and then), fixed seed.</summary>
+    static IEnumerable<TestCaseData> Layers()
+    {
+        var rng = new Random(1128);
+        for (int made = 0; made < 8;)
+        {
+            int k = new[] { 1, 3, 3, 5 }[rng.Next(4)], st = rng.Next(1, 3), d = k <= 3 && rng.Next(4) == 0 ? 2 : 1;
+            int p = rng.Next(0, ((k - 1) * d + 1) / 2 + 1);
+            int cin = rng.Next(1, 50), cout = made % 2 == 0 ? 8 * rng.Next(2, 9) : rng.Next(16, 70), h = rng.Next(3, 30), w = rng.Next(3, 40), n = rng.Next(1, 3);
+            if (h + 2 * p < (k - 1) * d + 1 || w + 2 * p < (k - 1) * d + 1) continue;
+            made++;
+            foreach (var kernel in Kernels())
+                yield return new TestCaseData(new Conv2d(cin, cout, k, st, p, d), new Shape(n, cin, h, w), kernel.Arguments[0], kernel.Arguments[1], kernel.Arguments[2])
+                    .SetArgDisplayNames($"{((string)kernel.Arguments[2]! == Patch ? "patch" : "coopmat2")}_n{n}_{cin}to{cout}_{h}x{w}_k{k}s{st}p{p}d{d}");
+        }
+    }
+
+    [TestCaseSource(nameof(Layers))]
+    public void Layer_IsTheNchwPlanBitForBit(Conv2d conv, Shape x, string nchwEntry, string nhwcEntry, string module)
+    {
+        RequireCoopMat2(module);
+        var net = new Network();
+        net.Output(net.Add(new ReLU(), "relu", net.Add(conv, "conv", net.Input("x"))), "y");
+        var nchw = ChannelsLastTests.Run(net, x, Options(x, nchwEntry, nhwcEntry));
+        var nhwc = ChannelsLastTests.Run(net, x, Options(x, nchwEntry, nhwcEntry) with { ActivationLayout = TensorLayout.Nhwc });
+        Assert.That(nhwc.Plan.Dispatches.Select(d => d.Kernel), Does.Contain($"{module}.nhwc.f16"));
+        Assert.That(nchw.Plan.Dispatches.Select(d => d.Kernel), Does.Contain($"{module}.f16"));
+        Assert.That(nhwc.Y, Is.EqualTo(nchw.Y), "bit for bit");
+        Assert.That(nchw.Y.Count(v => v != 0), Is.GreaterThan(nchw.Y.Length / 4), "a real output");
+    }
+}

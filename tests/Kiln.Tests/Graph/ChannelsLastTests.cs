@@ -1,0 +1,202 @@
+using Kiln.Graph;
+using Kiln.Layers;
+using Kiln.Tests.Reference;
+using NUnit.Framework;
+
+namespace Kiln.Tests.Graph;
+
+/// <summary>
+/// Channels-last inference plans (CompileOptions.ActivationLayout Nhwc): a UNet's output is the NCHW plan's bit for bit
+/// (the NHWC kernels do the same sums in the same order per element, and pooling, upsampling and concatenation only move
+/// or compare values), fused and unfused, through storage buffers (the .pool and .concat variants) and texel reads, f32
+/// and f16, in row bands; the layers around a layer without an NHWC forward transpose once each way; outputs and
+/// inputs stay NCHW; training plans refuse it; and a kernel that indexes NCHW never binds an NHWC value.
+/// </summary>
+public sealed class ChannelsLastTests : GpuTest
+{
+    /// <summary>
+    /// A small UNet: conv + ReLU (the skip), conv + ReLU + 2x2 max pool (fused into one layer), conv, nearest upsample,
+    /// skip concat, conv + LeakyReLU (the upsample and concat fused into its reads), a bilinear upsample from the
+    /// bottleneck added to it, average pool, conv, sigmoid; a second output at the bottleneck.
+    /// </summary>
+    internal static Network UNet()
+    {
+        var net = new Network();
+        var x = net.Input("x");
+        var e1 = net.Add(new ReLU(), "relu0", net.Add(new Conv2d(5, 16, 3, padding: 1), "enc", x));
+        var down = net.Add(new ReLU(), "relu_down", net.Add(new Conv2d(16, 16, 3, padding: 1), "down", e1));
+        var p = net.Add(new MaxPool2d(2), "pool", down);
+        var mid = net.Add(new ReLU(), "relu1", net.Add(new Conv2d(16, 24, 3, padding: 1), "mid", p));
+        var up = net.Add(new Upsample(2), "up", mid);
+        var cat = net.Add(new Concat(), "cat", up, e1);
+        var dec = net.Add(new LeakyReLU(0.1f), "leaky", net.Add(new Conv2d(40, 16, 3, padding: 1), "dec", cat));
+        var side = net.Add(new Conv2d(24, 16, 1), "side", mid);
+        var sum = net.Add(new Add(), "sum", dec, net.Add(new Upsample(2, UpsampleMode.Bilinear), "up_bilinear", side));
+        var head = net.Add(new Conv2d(16, 3, 3, padding: 1), "head", net.Add(new AvgPool2d(2), "avg", sum));
+        net.Output(net.Add(new Sigmoid(), "sigmoid", head), "y");
+        net.Output(mid, "bottleneck");
+        return net;
+    }
+
+    internal static readonly Shape Input = new(2, 5, 16, 12);
+
+    internal static (float[] Y, float[] Bottleneck, PlanReport Plan) Run(Network net, Shape x, CompileOptions options)
+    {
+        using var c = net.Compile(Context, options);
+        c.SetInput("x", RandomData.Uniform((int)x.Elements, 23).Select(v => (float)v).ToArray());
+        c.Run();
+        return (c.GetOutput("y"), net.Outputs.Any(o => o.Name == "bottleneck") ? c.GetOutput("bottleneck") : Array.Empty<float>(), c.Plan);
+    }
+
+    static IEnumerable<TestCaseData> Variants() => new[]
+    {
+        new TestCaseData(Precision.Fp32, true, null).SetArgDisplayNames("fp32_fused_texel"),
+        new TestCaseData(Precision.Fp32, true, false).SetArgDisplayNames("fp32_fused_storage"),
+        new TestCaseData(Precision.Fp32, false, false).SetArgDisplayNames("fp32_unfused"),
+        new TestCaseData(Precision.Fp16, true, false).SetArgDisplayNames("fp16_fused_storage"),
+        new TestCaseData(Precision.Fp16, true, null).SetArgDisplayNames("fp16_fused_texel"),
+    };
+
+    [TestCaseSource(nameof(Variants))]
+    public void UNet_IsTheNchwPlanBitForBit(Precision precision, bool fuse, bool? texelReads)
+    {
+        var options = CompileOptions.For("x", Input) with { Precision = precision, Fuse = fuse, TexelReads = texelReads };
+        var nchw = Run(UNet(), Input, options);
+        var nhwc = Run(UNet(), Input, options with { ActivationLayout = TensorLayout.Nhwc });
+
+        var kernels = nhwc.Plan.Dispatches.Where(d => d.Kernel.StartsWith("conv2d/", StringComparison.Ordinal) && !d.Kernel.Contains("pack")).ToList();
+        Assert.That(kernels, Is.Not.Empty);
+        Assert.That(kernels.Select(d => d.Kernel), Has.All.Contains(".nhwc"), "every convolution runs an NHWC kernel");
+        Assert.That(nchw.Plan.Dispatches.Select(d => d.Kernel), Has.None.Contains(".nhwc"));
+        Assert.That(nhwc.Plan.Dispatches.Select(d => d.Kernel), Has.Some.StartsWith("pool/pool.fwd.nhwc").And.Some.StartsWith("upsample/upsample.fwd.nhwc"),
+            "the average pool and the bilinear upsample run their NHWC variants");
+        if (fuse && texelReads == false)
+            Assert.That(kernels.Select(d => d.Kernel), Has.Some.StartsWith("conv2d/conv2d.fwd.nhwc.pool").And.Some.StartsWith("conv2d/conv2d.fwd.nhwc.concat"),
+                "the fused pool and concat reads");
+        // In: x once. Out: y and the bottleneck, each once. Nothing else in the UNet lacks an NHWC forward.
+        var labels = nhwc.Plan.Dispatches.Select(d => d.Label).ToList();
+        Assert.That(labels.Count(l => l.EndsWith(".to_nhwc", StringComparison.Ordinal)), Is.EqualTo(1), string.Join(", ", labels));
+        Assert.That(labels.Count(l => l.EndsWith(".to_nchw", StringComparison.Ordinal)), Is.EqualTo(2), string.Join(", ", labels));
+
+        Assert.That(nhwc.Y, Is.EqualTo(nchw.Y), "y, bit for bit");
+        Assert.That(nhwc.Bottleneck, Is.EqualTo(nchw.Bottleneck), "the bottleneck output, bit for bit");
+        Assert.That(nchw.Y.Distinct().Count(), Is.GreaterThan(nchw.Y.Length / 4), "a real output, not a constant");
+    }
+
+    /// <summary>The denoiser's last pair of full-resolution convolutions in row bands: NHWC bands copy whole rows of pixels.</summary>
+    [Test]
+    public void RowBands_AreTheUnbandedNchwPlanBitForBit()
+    {
+        var net = new Network();
+        var h = net.Add(new ReLU(), "relu", net.Add(new Conv2d(6, 16, 3, padding: 1), "first", net.Input("x")));
+        net.Output(net.Add(new Conv2d(16, 3, 3, padding: 1), "second", h), "y");
+        var x = new Shape(1, 6, 37, 11);
+        var options = CompileOptions.For("x", x) with { TexelReads = false };
+        var plain = Run(net, x, options with { RowBands = 0 });
+        var banded = Run(net, x, options with { RowBands = 4, ActivationLayout = TensorLayout.Nhwc });
+        Assert.That(banded.Plan.Dispatches.Count(d => d.Label.EndsWith(".out", StringComparison.Ordinal)), Is.EqualTo(4));
+        Assert.That(banded.Plan.Dispatches.Where(d => d.Label.Contains(".band")).Select(d => d.Kernel),
+            Has.All.Contains(".nhwc").Or.Contains("concat.copy"));
+        Assert.That(banded.Y, Is.EqualTo(plain.Y), "bit for bit");
+    }
+
+    /// <summary>
+    /// A layer without an NHWC forward (batch norm, a transposed convolution, a broadcast multiply, a flatten) reads an
+    /// NCHW transpose of its input, made once however many such readers; the layers after it go back to NHWC.
+    /// </summary>
+    [Test]
+    public void LayersWithoutNhwc_ReadATransposeMadeOnce()
+    {
+        var net = new Network();
+        var x = net.Input("x");
+        var a = net.Add(new ReLU(), "relu", net.Add(new Conv2d(4, 8, 3, padding: 1), "conv", x));
+        var bn = net.Add(new BatchNorm2d(8), "bn", a);
+        var t = net.Add(new ConvTranspose2d(8, 8, 2, stride: 2), "deconv", a);
+        var back = net.Add(new Conv2d(8, 8, 3, stride: 2, padding: 1), "down", t);
+        var sum = net.Add(new Add(), "sum", bn, back);
+        var scaled = net.Add(new Mul(), "scale", sum, net.Input("gain"));
+        net.Output(net.Add(new Conv2d(8, 2, 1), "out", scaled), "y");
+        var shapes = new Dictionary<string, Shape> { ["x"] = new(1, 4, 10, 14), ["gain"] = new(1, 8, 1, 1) };
+        float[] Y(TensorLayout layout)
+        {
+            using var c = net.Compile(Context, new CompileOptions { InputShapes = shapes, ActivationLayout = layout });
+            c.SetInput("x", RandomData.Uniform(4 * 10 * 14, 5).Select(v => (float)v).ToArray());
+            c.SetInput("gain", RandomData.Uniform(8, 6).Select(v => (float)v).ToArray());
+            c.Run();
+            if (layout == TensorLayout.Nhwc)
+            {
+                var labels = c.Plan.Dispatches.Select(d => d.Label).ToList();
+                // The ReLU is folded into the conv: its output is the conv's.
+                Assert.That(labels.Count(l => l.EndsWith(".to_nchw", StringComparison.Ordinal) && l.StartsWith("conv", StringComparison.Ordinal)), Is.EqualTo(1),
+                    "bn and deconv share one transpose: " + string.Join(", ", labels));
+                Assert.That(labels, Does.Contain("deconv.to_nhwc"), "the strided conv after the deconv runs NHWC");
+                Assert.That(labels, Does.Contain("sum.to_nchw"), "the broadcast multiply reads NCHW");
+            }
+            return c.GetOutput("y");
+        }
+        Assert.That(Y(TensorLayout.Nhwc), Is.EqualTo(Y(TensorLayout.Nchw)), "bit for bit");
+    }
+
+    /// <summary>
+    /// Left to the compile (ActivationLayout null) with tuned kernels, an inference plan is timed in both layouts once:
+    /// the choice is remembered with the tuning choices (a second compile times nothing) and either way the output is the
+    /// NCHW plan's. Untuned, training, or without 4-D activations: NCHW.
+    /// </summary>
+    [Test]
+    public void Automatic_TimesBothLayoutsOnce()
+    {
+        var tuned = CompileOptions.For("x", Input) with { Autotune = true };
+        var x = RandomData.Uniform((int)Input.Elements, 23).Select(v => (float)v).ToArray();
+        float[] Y(CompiledNetwork c)
+        {
+            c.SetInput("x", x);
+            c.Run();
+            return c.GetOutput("y");
+        }
+        using var first = UNet().Compile(Context, tuned);
+        int timed = Context.Tuner.Timed;
+        using var second = UNet().Compile(Context, tuned);
+        Assert.That(Context.Tuner.Timed, Is.EqualTo(timed), "the second compile recalls the layout and every kernel");
+        Assert.That(second.ActivationLayout, Is.EqualTo(first.ActivationLayout));
+        Assert.That(first.Plan.Dispatches.Any(d => d.Kernel.Contains(".nhwc")), Is.EqualTo(first.ActivationLayout == TensorLayout.Nhwc));
+        using var plain = UNet().Compile(Context, CompileOptions.For("x", Input));
+        Assert.That(plain.ActivationLayout, Is.EqualTo(TensorLayout.Nchw), "untuned");
+        Assert.That(Y(first), Is.EqualTo(Y(plain)), "bit for bit");
+
+        var mlp = new Network();
+        mlp.Output(mlp.Add(new Linear(4, 8), "fc", mlp.Input("x")), "y");
+        using var flat = mlp.Compile(Context, CompileOptions.For("x", new Shape(16, 4)) with { Autotune = true });
+        Assert.That(flat.ActivationLayout, Is.EqualTo(TensorLayout.Nchw), "no 4-D activations");
+    }
+
+    [Test]
+    public void Training_Refuses()
+    {
+        var net = new Network();
+        var y = net.Add(new Conv2d(2, 2, 3, padding: 1), "conv", net.Input("x"));
+        net.Output(y, "y");
+        net.SetLoss(new MseLoss(), y, net.Input("t"));
+        var options = new CompileOptions
+        {
+            InputShapes = new Dictionary<string, Shape> { ["x"] = new(1, 2, 8, 8), ["t"] = new(1, 2, 8, 8) },
+            Training = true,
+            ActivationLayout = TensorLayout.Nhwc,
+        };
+        var e = Assert.Throws<GraphException>(() => net.Plan(Context.KernelDevice, options));
+        Assert.That(e!.Message, Does.Contain("inference plans"));
+        Assert.Throws<GraphException>(() => net.Plan(Context.KernelDevice, options with { Training = false, ActivationLayout = TensorLayout.RowMajor }));
+    }
+
+    /// <summary>The guard in Emitter.Dispatch: an NCHW kernel handed an NHWC value fails the compile, naming both.</summary>
+    [Test]
+    public void NchwKernel_RefusesAnNhwcValue()
+    {
+        var e = new Emitter(Context.KernelDevice);
+        var x = e.NewValue(new Shape(1, 4, 6, 6), ValueKind.Input, "x", layout: TensorLayout.Nhwc);
+        var y = e.NewValue(new Shape(1, 4, 3, 3), ValueKind.Output, "y", layout: TensorLayout.Nhwc);
+        var spec = new Kiln.Vulkan.KernelSpec("pool/pool.fwd", Kiln.Vulkan.KernelSpec.Buffers(2), 20, new uint[9], Emitter.ElementwiseLocal);
+        var error = Assert.Throws<GraphException>(() => e.Dispatch(spec, (1, 1, 1), new byte[20], "pool.fwd", Arg.In(x), Arg.Out(y)));
+        Assert.That(error!.Message, Does.Contain("pool/pool.fwd").And.Contain("NHWC"));
+        Assert.DoesNotThrow(() => e.Dispatch(spec with { Module = "pool/pool.fwd.nhwc" }, (1, 1, 1), new byte[20], "pool.fwd", Arg.In(x), Arg.Out(y)));
+    }
+}
