@@ -15,9 +15,12 @@
 #                                               denoiser at fp32 with the Winograd, tiled and direct forwards (and
 #                                               Winograd or tiled weight gradients) forced;
 #                                               then the MLP step at fp16 on the tile kernels against the tensor-core ones
+#   bash tools/device-check.sh OUT_DIR layout   layout.log: both denoiser workloads at fp16 and fp32 with NCHW and then
+#                                               NHWC activations forced (--layout), tuned, per dispatch: the data behind
+#                                               the automatic choice (CompileOptions.ActivationLayout)
 # (no part: bench and demos). The pipeline cache and tile choices are kept in /tmp/kiln-cache, shared by the runs of one machine.
 set -u
-out=${1:?usage: tools/device-check.sh OUT_DIR [bench|demos]}
+out=${1:?usage: tools/device-check.sh OUT_DIR [bench|demos|compare|layout]}
 part=${2:-all}
 mkdir -p "$out"
 export OUT="$out"   # where the peer writes torch_peer.json
@@ -60,4 +63,13 @@ if [ "$part" = compare ]; then
     timeout 40 kiln bench mlp_64x4 --precision fp16 --kernels --prefer $prefer >> "$out/compare.log" 2>&1
   done
   grep -E "^(==|conv3x3|inpaint|denoise|mlp)" "$out/compare.log"
+fi
+if [ "$part" = layout ]; then
+  for p in fp16 fp32; do
+    for layout in nchw nhwc; do
+      echo "== --precision $p --layout $layout" >> "$out/layout.log"
+      timeout 120 kiln bench denoise --precision $p --layout $layout --kernels >> "$out/layout.log" 2>&1
+    done
+  done
+  grep -E "^(==|denoise)" "$out/layout.log"
 fi

@@ -9,7 +9,7 @@ internal static class CliApp
         usage:
           kiln info [--json]                 Vulkan devices, the chosen one and its compute features
           kiln conv                          the course's convolution, computed on the GPU
-          kiln plan MODEL [--size WxH] [--batch N] [--train] [--precision fp32|fp16] [--device this|nvidia] [--json]
+          kiln plan MODEL [--size WxH] [--batch N] [--train] [--precision fp32|fp16] [--layout nchw|nhwc] [--device this|nvidia] [--json]
                                              the compiled graph of a built-in network
                                              (denoise-unet, inpaint-unet, fashion-ae, playground-mlp)
           kiln bench [WORKLOAD...] [--precision fp32|fp16] [--size full|small] [--iters N] [--warmup N]
@@ -100,6 +100,14 @@ internal static class CliApp
         "fp32" => Precision.Fp32,
         "fp16" => Precision.Fp16,
         _ => throw new ArgumentException($"{command}: --precision takes fp32 or fp16, got '{value}'"),
+    };
+
+    /// <summary>--layout: the layout of an inference plan's activations (CompileOptions.ActivationLayout).</summary>
+    internal static TensorLayout ParseLayout(string command, string value) => value switch
+    {
+        "nchw" => TensorLayout.Nchw,
+        "nhwc" => TensorLayout.Nhwc,
+        _ => throw new ArgumentException($"{command}: --layout takes nchw or nhwc, got '{value}'"),
     };
 
     internal static int Fail(string message)

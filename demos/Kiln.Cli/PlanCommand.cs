@@ -4,7 +4,7 @@ using Kiln.Models;
 namespace Kiln.Cli;
 
 /// <summary>
-/// `kiln plan MODEL [--size WxH] [--batch N] [--train] [--precision fp32|fp16] [--device this|nvidia] [--json]`: the
+/// `kiln plan MODEL [--size WxH] [--batch N] [--train] [--precision fp32|fp16] [--layout nchw|nhwc] [--device this|nvidia] [--json]`: the
 /// compiled graph of a built-in network, untuned, on this machine's device or (--device nvidia) on a description of an
 /// NVIDIA H100 or H200 as its Vulkan driver reports it, so a plan for a GPU (its kernels, barriers and memory) can be
 /// read on a machine without one.
@@ -28,6 +28,7 @@ internal static class PlanCommand
         int width = 256, height = 256, batch = 1;
         bool train = false, json = false, nvidia = false;
         var precision = Precision.Fp32;
+        var layout = TensorLayout.Nchw;
         for (int i = 0; i < args.Length; i++)
         {
             switch (args[i])
@@ -35,6 +36,7 @@ internal static class PlanCommand
                 case "--train": train = true; break;
                 case "--json": json = true; break;
                 case "--precision" when i + 1 < args.Length: precision = CliApp.ParsePrecision("plan", args[++i]); break;
+                case "--layout" when i + 1 < args.Length: layout = CliApp.ParseLayout("plan", args[++i]); break;
                 case "--device" when i + 1 < args.Length:
                     nvidia = args[++i] switch
                     {
@@ -60,7 +62,7 @@ internal static class PlanCommand
         if (model == null) return CliApp.Fail($"plan: name a model: {string.Join(", ", ModelCatalog.Names)}");
         var (net, inputs) = ModelCatalog.Build(model, width, height, batch, train);
         var device = nvidia ? Nvidia : GpuContext.ChooseDevice();
-        var plan = net.Plan(device, new CompileOptions { InputShapes = inputs, Training = train, Precision = precision });
+        var plan = net.Plan(device, new CompileOptions { InputShapes = inputs, Training = train, Precision = precision, ActivationLayout = layout });
         if (json)
         {
             Console.WriteLine(JsonSerializer.Serialize(new
@@ -69,6 +71,7 @@ internal static class PlanCommand
                 inputs = inputs.ToDictionary(kv => kv.Key, kv => kv.Value.ToArray()),
                 training = train,
                 precision = precision == Precision.Fp16 ? "fp16" : "fp32",
+                layout = layout.ToString().ToLowerInvariant(),
                 device = device.Name,
                 dispatches = plan.Dispatches,
                 barriers = plan.Barriers,
@@ -81,7 +84,8 @@ internal static class PlanCommand
             }, new JsonSerializerOptions { WriteIndented = true }));
             return 0;
         }
-        Console.WriteLine($"{model} {(train ? "training step" : "inference")} at {(precision == Precision.Fp16 ? "fp16" : "fp32")} for " +
+        Console.WriteLine($"{model} {(train ? "training step" : "inference")} at {(precision == Precision.Fp16 ? "fp16" : "fp32")}" +
+                          $"{(layout == TensorLayout.Nhwc ? ", NHWC activations," : "")} for " +
                           $"{string.Join(", ", inputs.Select(kv => $"{kv.Key} {kv.Value}"))} on {device.Name}, untuned");
         Console.WriteLine($"{"level",5}  {"phase",-8} {"dispatch",-34} {"kernel",-30} groups");
         int level = -1;

@@ -10,6 +10,8 @@ internal sealed record BenchResult
     public required string Workload { get; init; }
     public required string What { get; init; }
     public required string Config { get; init; }
+    /// <summary>The activations' layout the workload ran with ("nchw" or "nhwc": --layout, or the compile's choice).</summary>
+    public string? Layout { get; init; }
     public required string Size { get; init; }
     public IReadOnlyDictionary<string, int[]> Inputs { get; init; } = new Dictionary<string, int[]>();
     public int Iters { get; init; }

@@ -6,15 +6,15 @@ namespace Kiln.Cli.Bench;
 /// Compiles one workload on a profiling context, fills its inputs with random values in [0, 1), replays the
 /// recorded step <c>warmup</c> times unmeasured, then <c>iters</c> times measured: per replay the GPU span
 /// (timestamps), the dispatches' own GPU times and the host's submit-to-fence time; the medians are reported.
-/// The workload is compiled at the precision asked for (<see cref="CompileOptions.Precision"/>), with the kernel entries
-/// named by --prefer chosen wherever they can run (<see cref="CompileOptions.PreferKernels"/>), to compare variants, and
-/// --row-bands in place of the automatic row bands (<see cref="CompileOptions.RowBands"/>: 0 none).
+/// The workload is compiled with the command line's <see cref="BenchCompile"/> options.
 /// </summary>
 internal static class BenchRunner
 {
     public static BenchResult Run(GpuContext context, BenchWorkload workload, BenchSize size, int iters, int warmup, bool kernels, DeviceLimits limits,
-        Precision precision = Precision.Fp32, IReadOnlyList<string>? prefer = null, bool? autotune = null, int? rowBands = null)
+        BenchCompile? compile = null)
     {
+        var options = compile ?? new BenchCompile();
+        var precision = options.Precision;
         var result = new BenchResult
         {
             Workload = workload.Id,
@@ -32,7 +32,7 @@ internal static class BenchRunner
 
         var compileTimer = Stopwatch.StartNew();
         CompiledNetwork compiled;
-        try { compiled = setup.Network.Compile(context, setup.Options with { Precision = precision, PreferKernels = prefer ?? Array.Empty<string>(), Autotune = autotune, RowBands = rowBands ?? setup.Options.RowBands }); }
+        try { compiled = setup.Network.Compile(context, options.Apply(setup.Options)); }
         catch (Exception e) when (e is KilnException or ArgumentException) { return result with { Error = e.Message }; }
         using var _ = compiled;
         var rng = new Random(1234);
@@ -91,6 +91,7 @@ internal static class BenchRunner
             Tflops = tflops,
             FractionOfLimit = tflops != null && limits.Fp32Tflops is { } lim ? tflops / lim : null,
             PlannedBytes = compiled.Plan.PlannedBytes,
+            Layout = compiled.ActivationLayout.ToString().ToLowerInvariant(),
             Kernels = kernelTimes,
         };
     }
@@ -100,4 +101,28 @@ internal static class BenchRunner
         var s = v.OrderBy(x => x).ToList();
         return s.Count == 0 ? double.NaN : s[s.Count / 2];
     }
+}
+
+/// <summary>
+/// How `kiln bench` compiles every workload: the precision asked for (<see cref="CompileOptions.Precision"/>), the kernel
+/// entries named by --prefer chosen wherever they can run (<see cref="CompileOptions.PreferKernels"/>), --autotune,
+/// --row-bands in place of the automatic row bands (<see cref="CompileOptions.RowBands"/>: 0 none) and --layout for
+/// the inference workloads' activations (<see cref="CompileOptions.ActivationLayout"/>; training steps keep NCHW).
+/// </summary>
+internal sealed record BenchCompile
+{
+    public Precision Precision { get; init; } = Precision.Fp32;
+    public IReadOnlyList<string> Prefer { get; init; } = Array.Empty<string>();
+    public bool? Autotune { get; init; }
+    public int? RowBands { get; init; }
+    public TensorLayout? Layout { get; init; }
+
+    public CompileOptions Apply(CompileOptions workload) => workload with
+    {
+        Precision = Precision,
+        PreferKernels = Prefer,
+        Autotune = Autotune,
+        RowBands = RowBands ?? workload.RowBands,
+        ActivationLayout = Layout is { } layout && !workload.Training ? layout : workload.ActivationLayout,
+    };
 }

@@ -5,13 +5,13 @@ namespace Kiln.Cli.Bench;
 
 /// <summary>
 /// `kiln bench [WORKLOAD...] [--precision fp32|fp16] [--size full|small] [--iters N] [--warmup N] [--json FILE] [--prefer ENTRIES]
-/// [--peer FILE] [--kernels] [--roofline] [--autotune on|off] [--row-bands N]`: the workloads of BENCHMARKS.md (words pick the ids containing them), each timed
+/// [--peer FILE] [--kernels] [--roofline] [--autotune on|off] [--row-bands N] [--layout nchw|nhwc]`: the workloads of BENCHMARKS.md (words pick the ids containing them), each timed
 /// by GPU timestamps and host submit-to-fence, printed as a table with throughput, the fraction of the device's
 /// limit and, with a peer file, the Kiln/peer ratio. Exit 1 when a workload failed (did not fit the device, ...).
 /// </summary>
 internal static class BenchSuite
 {
-    public const string Usage = "kiln bench [WORKLOAD...] [--precision fp32|fp16] [--size full|small] [--iters N] [--warmup N] [--json FILE] [--peer FILE] [--kernels] [--roofline] [--prefer ENTRY[,ENTRY...]] [--autotune on|off] [--row-bands N]";
+    public const string Usage = "kiln bench [WORKLOAD...] [--precision fp32|fp16] [--size full|small] [--iters N] [--warmup N] [--json FILE] [--peer FILE] [--kernels] [--roofline] [--prefer ENTRY[,ENTRY...]] [--autotune on|off] [--row-bands N] [--layout nchw|nhwc]";
 
     internal static readonly JsonSerializerOptions Json = new()
     {
@@ -40,7 +40,7 @@ internal static class BenchSuite
                 i++;
                 continue;
             }
-            if (!args[i].StartsWith('-') || args[i] is "--precision" or "--peer" or "--kernels" or "--roofline" or "--warmup" or "--prefer" or "--autotune" or "--row-bands") return false;
+            if (!args[i].StartsWith('-') || args[i] is "--precision" or "--peer" or "--kernels" or "--roofline" or "--warmup" or "--prefer" or "--autotune" or "--row-bands" or "--layout") return false;
         }
         return true;
     }
@@ -57,6 +57,7 @@ internal static class BenchSuite
         bool kernels = false, roofline = false;
         bool? autotune = null;
         int? rowBands = null;
+        TensorLayout? layout = null;
         for (int i = 0; i < args.Length; i++)
         {
             string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"bench: {args[i]} needs a value\nusage: {Usage}");
@@ -86,6 +87,7 @@ internal static class BenchSuite
                     };
                     break;
                 case "--row-bands": rowBands = Positive("--row-bands", Next(), allowZero: true); break;
+                case "--layout": layout = CliApp.ParseLayout("bench", Next()); break;
                 case "--prefer": prefer.AddRange(Next().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)); break;
                 default:
                     if (args[i].StartsWith('-')) return CliApp.Fail($"bench: unknown option '{args[i]}'\nusage: {Usage}");
@@ -127,12 +129,17 @@ internal static class BenchSuite
                 ? $"fp16: activations and their gradients stored as f16, arithmetic in f32 (on {device.Name} the kernels with an fp16 path run only when named: --prefer {string.Join(",", fp16Paths.Select(k => k.GetType().Name))})"
                 : $"fp16: activations and their gradients stored as f16, arithmetic in f32 ({device.Name} has no kernel with an fp16 path: no cooperative matrices)");
         }
+        if (layout == TensorLayout.Nhwc) Console.WriteLine("layout: NHWC activations in the inference workloads (training steps keep NCHW)");
         BenchTable.PrintHeader(peer != null);
+        var compile = new BenchCompile
+        {
+            Precision = precision == "fp16" ? Precision.Fp16 : Precision.Fp32, Prefer = prefer, Autotune = autotune, RowBands = rowBands, Layout = layout,
+        };
 
         var results = new List<BenchResult>();
         foreach (var w in workloads)
         {
-            var r = BenchRunner.Run(context, w, size, iters, warmup, kernels, limits, precision == "fp16" ? Precision.Fp16 : Precision.Fp32, prefer, autotune, rowBands);
+            var r = BenchRunner.Run(context, w, size, iters, warmup, kernels, limits, compile);
             if (peer?.Find(w.Id, precision) is { } p && r.GpuMs is { } gpu)
                 r = r with { PeerMs = p.Ms, PeerConfig = p.Config, RatioToPeer = gpu / p.Ms };
             results.Add(r);

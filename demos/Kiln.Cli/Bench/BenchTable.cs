@@ -18,7 +18,8 @@ internal static class BenchTable
             return;
         }
         string limit = r.FractionOfLimit is { } f ? $"{100 * f:0.0}%" : "unknown";
-        Console.WriteLine($"{r.Workload,-36} {Ms(r.GpuMs),10} {Ms(r.HostMs),10} {Tflops(r.Tflops),9} {limit,9} {r.Dispatches,5} {Ms(r.CompileMs),10}" +
+        string name = r.Layout == "nhwc" ? $"{r.Workload} (nhwc)" : r.Workload;
+        Console.WriteLine($"{name,-36} {Ms(r.GpuMs),10} {Ms(r.HostMs),10} {Tflops(r.Tflops),9} {limit,9} {r.Dispatches,5} {Ms(r.CompileMs),10}" +
                           (peer ? $" {Ms(r.PeerMs),9} {Num(r.RatioToPeer, "0.00"),9}" : ""));
     }
 

@@ -21,7 +21,8 @@ internal abstract class KernelCheck
     /// Checks the operation: by default each of <see cref="Cases"/> alone through <see cref="SelfTestRunner"/> at each
     /// precision, with the kernels the registry picks untuned, and again with the entries the device runs that the registry
     /// picks there only when named (<see cref="NamedOnlyRounds"/>), where that changes the kernels; an operation whose
-    /// layers don't fit that runner (several parameters: the fused MLP) overrides it.
+    /// layers don't fit that runner (several parameters: the fused MLP) overrides it. A layer with a channels-last forward
+    /// is checked once more in each round in an inference plan with NHWC activations, where that runs an NHWC kernel.
     /// </summary>
     public virtual IEnumerable<SelfTestResult> Run(GpuContext context, Random rng, int count, IReadOnlyList<Precision> precisions)
     {
@@ -37,7 +38,21 @@ internal abstract class KernelCheck
                     var result = SelfTestRunner.Run(context, Operation, c, rng, p, named);
                     if (seen.Add(result.Kernels)) yield return result;
                 }
+                if (!ForwardsNhwc(c)) continue;
+                foreach (var named in rounds.Prepend(Array.Empty<string>()))
+                {
+                    var result = SelfTestRunner.Run(context, Operation, c, rng, p, named, TensorLayout.Nhwc);
+                    if ((result.Error != null || result.Kernels.Contains(".nhwc", StringComparison.Ordinal)) && seen.Add(result.Kernels)) yield return result;
+                }
             }
+    }
+
+    /// <summary>Whether the case's layers (the one before it too) forward channels-last for its shapes.</summary>
+    static bool ForwardsNhwc(CheckCase c)
+    {
+        var input = c.Before?.OutputShape(new[] { c.Input }) ?? c.Input;
+        return input.Rank == 4 && (c.Before?.ForwardsNhwc(new[] { c.Input }) ?? true)
+            && c.Layer.ForwardsNhwc((c.Others ?? Array.Empty<Shape>()).Prepend(input).ToList());
     }
 
     /// <summary>

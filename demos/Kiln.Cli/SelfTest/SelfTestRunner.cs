@@ -5,14 +5,17 @@ namespace Kiln.Cli.SelfTest;
 /// compiled for training with a <see cref="DotLoss"/> against a chosen output gradient (so the input and parameter gradients are exactly the
 /// layer's backward of it) and a zero learning rate, on random inputs and parameters, at the given precision; then
 /// compares y and every gradient with the CPU reference. Compiled without tuning; <c>prefer</c> names entries to run
-/// where they can (CompileOptions.PreferKernels).
+/// where they can (CompileOptions.PreferKernels). With <c>layout</c> NHWC the network is compiled for inference with
+/// channels-last activations (CompileOptions.ActivationLayout; training plans keep NCHW), and only y is compared.
 /// </summary>
 internal static class SelfTestRunner
 {
     public static SelfTestResult Run(GpuContext context, string operation, CheckCase c, Random rng, Precision precision = Precision.Fp32,
-        IReadOnlyList<string>? prefer = null)
+        IReadOnlyList<string>? prefer = null, TensorLayout layout = TensorLayout.Nchw)
     {
         string kernels = "";
+        bool inference = layout == TensorLayout.Nhwc;
+        string description = inference ? $"{c.Description} nhwc" : c.Description;
         try
         {
             var net = new Network();
@@ -29,8 +32,9 @@ internal static class SelfTestRunner
             using var compiled = net.Compile(context, new CompileOptions
             {
                 InputShapes = shapes,
-                Training = true,
-                InputGradients = true,
+                Training = !inference,
+                InputGradients = !inference,
+                ActivationLayout = layout,
                 LearningRate = 0,
                 Fuse = false,
                 Precision = precision,
@@ -62,6 +66,7 @@ internal static class SelfTestRunner
 
             var expected = c.Reference(D(x.Concat(more.SelectMany(m => m)).ToArray()), w == null ? null : D(w), b == null ? null : D(b), D(gy));
             double forward = SelfTestTolerances.MaxRelative(compiled.GetOutput("y"), expected.Y);
+            if (inference) return new SelfTestResult(operation, description, precision, kernels, forward, 0, null);
             double gradient = SelfTestTolerances.MaxRelative(compiled.InputGradients["x"].ToArray(), expected.GradX);
             if (expected.GradW != null) gradient = Math.Max(gradient, SelfTestTolerances.MaxRelative(compiled.Gradients["layer.weight"].ToArray(), expected.GradW));
             if (expected.GradB != null) gradient = Math.Max(gradient, SelfTestTolerances.MaxRelative(compiled.Gradients["layer.bias"].ToArray(), expected.GradB));
@@ -69,7 +74,7 @@ internal static class SelfTestRunner
         }
         catch (Exception e) when (e is KilnException or ArgumentException or KeyNotFoundException or InvalidOperationException)
         {
-            return new SelfTestResult(operation, c.Description, precision, kernels, double.NaN, double.NaN, e.Message);
+            return new SelfTestResult(operation, description, precision, kernels, double.NaN, double.NaN, e.Message);
         }
     }
 

@@ -47,6 +47,7 @@ public sealed class BenchRunTests : GpuTest
                 Assert.That(e.GetProperty("gpu_dispatch_sum_ms").GetDouble(), Is.LessThanOrEqualTo(e.GetProperty("gpu_ms").GetDouble() * 1.0001));
                 Assert.That(e.GetProperty("iters").GetInt32(), Is.EqualTo(3));
                 Assert.That(e.GetProperty("config").GetString(), Is.EqualTo("fp32"));
+                Assert.That(e.GetProperty("layout").GetString(), Is.EqualTo("nchw"), "untuned on lavapipe: NCHW");
                 Assert.That(e.GetProperty("error").ValueKind, Is.EqualTo(JsonValueKind.Null));
                 // Not the H200 of BENCHMARKS.md: the limit is the roofline measured at the start of the run.
                 Assert.That(e.GetProperty("limit_tflops").GetDouble(), Is.EqualTo(root.GetProperty("roofline").GetProperty("fp32_tflops").GetDouble()));
@@ -69,6 +70,29 @@ public sealed class BenchRunTests : GpuTest
             var mlp = results[1];
             Assert.That(mlp.GetProperty("peer_ms").ValueKind, Is.EqualTo(JsonValueKind.Null), "the peer file has no playground row");
             Assert.That(mlp.GetProperty("ratio_to_peer").ValueKind, Is.EqualTo(JsonValueKind.Null));
+        }
+        finally { Directory.Delete(dir, true); }
+    }
+
+    /// <summary>--layout nhwc: the denoiser's inference runs channels-last (its row says so, in the table and the JSON); the
+    /// training steps keep NCHW.</summary>
+    [Test]
+    public void Layout_Nhwc_RunsTheInferenceWorkloadsChannelsLast()
+    {
+        var dir = CliRun.TempFolder();
+        try
+        {
+            var json = Path.Combine(dir, "bench.json");
+            var r = CliRun.Run("bench", "denoise_unet_1280", "conv_autoencoder", "--size", "small", "--iters", "2", "--warmup", "1", "--layout", "nhwc",
+                "--kernels", "--json", json);
+            Assert.That(r.Code, Is.Zero, r.Stderr + r.Stdout);
+            Assert.That(r.Stdout, Does.Contain("denoise_unet_1280x720_infer (nhwc)").And.Contain("conv2d.fwd.nhwc"));
+            using var doc = JsonDocument.Parse(File.ReadAllText(json));
+            var layouts = doc.RootElement.GetProperty("results").EnumerateArray()
+                .ToDictionary(e => e.GetProperty("workload").GetString()!, e => e.GetProperty("layout").GetString());
+            Assert.That(layouts["denoise_unet_1280x720_infer"], Is.EqualTo("nhwc"));
+            Assert.That(layouts["conv_autoencoder_64_b64_train_step"], Is.EqualTo("nchw"));
+            Assert.That(CliRun.Run("bench", "denoise", "--layout", "nwhc").Stderr, Does.Contain("--layout takes nchw or nhwc"));
         }
         finally { Directory.Delete(dir, true); }
     }

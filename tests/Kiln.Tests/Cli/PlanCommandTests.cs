@@ -29,6 +29,19 @@ public sealed class PlanCommandTests
         Assert.That(kernels, Has.None.StartWith("concat/").And.None.StartWith("upsample/").And.None.StartWith("pool/"));
     }
 
+    /// <summary>--layout nhwc: the same fused kernels in their channels-last variants, one transpose in and one out.</summary>
+    [Test]
+    public void OnTheNvidiaDescription_TheDenoiserChannelsLast_RunsTheNhwcVariants()
+    {
+        var plan = Plan("denoise-unet", "--size", "160x96", "--precision", "fp16", "--device", "nvidia", "--layout", "nhwc");
+        Assert.That(plan.GetProperty("layout").GetString(), Is.EqualTo("nhwc"));
+        var kernels = Kernels(plan);
+        Assert.That(kernels.Count(k => k == "conv2d/conv2d.fwd_coopmat_patch.nhwc.concat.f16"), Is.EqualTo(4), "the four decoder joins");
+        Assert.That(kernels.Count(k => k == "conv2d/conv2d.fwd_coopmat_patch.nhwc.pool.f16"), Is.EqualTo(4), "the four encoder pools");
+        Assert.That(kernels.Count(k => k.StartsWith("transpose/", StringComparison.Ordinal)), Is.EqualTo(2), "x in, the output out");
+        Assert.That(kernels.Where(k => k.StartsWith("conv2d/conv2d.fwd", StringComparison.Ordinal)), Has.All.Contains(".nhwc"));
+    }
+
     [Test]
     public void OnTheNvidiaDescription_ATrainingStepAtFp16_PacksFlippedWeightsWithoutAFlipPass()
     {
@@ -47,6 +60,7 @@ public sealed class PlanCommandTests
 
     [TestCase("--device", "amd", "--device takes this or nvidia")]
     [TestCase("--precision", "bf16", "--precision takes fp32 or fp16")]
+    [TestCase("--layout", "chw", "--layout takes nchw or nhwc")]
     public void BadValues_AreClearErrors(string option, string value, string message)
     {
         var run = CliRun.Run("plan", "denoise-unet", option, value);
