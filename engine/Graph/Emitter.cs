@@ -145,27 +145,30 @@ internal sealed class Emitter
         return (x, y, 1);
     }
 
-    // Shared elementwise kernels (shaders/elementwise). Their module headers document bindings and codes.
+    /// <summary>Workgroups for the vector kernels (shaders/include/elementwise.glsl): one invocation per 4 elements.</summary>
+    public (uint X, uint Y, uint Z) VectorGroups(long count) => ElementwiseGroups((count + 3) / 4);
+
+    // Shared elementwise kernels (shaders/elementwise), 4 elements per invocation. Their module headers document bindings and codes.
 
     /// <summary>y = op(x) elementwise (a copy when op is None).</summary>
     public void Unary(Activation op, float slope, Value x, Value y, string label)
     {
         var spec = new KernelSpec("elementwise/unary", KernelSpec.Buffers(2), 4, new[] { (uint)op, KernelSpec.Word(slope) }, ElementwiseLocal);
-        Dispatch(spec, ElementwiseGroups(y.Shape.Elements), PushConstants.Ints((int)y.Shape.Elements), label, Arg.In(x), Arg.Out(y));
+        Dispatch(spec, VectorGroups(y.Shape.Elements), PushConstants.Ints((int)y.Shape.Elements), label, Arg.In(x), Arg.Out(y));
     }
 
     /// <summary>dx = dy * op'(y), from the op's output y; accumulate adds to dx instead of writing it.</summary>
     public void UnaryBackward(Activation op, float slope, Value y, Value dy, Value dx, string label)
     {
         var spec = new KernelSpec("elementwise/unary.bwd", KernelSpec.Buffers(3), 4, new[] { (uint)op, KernelSpec.Word(slope) }, ElementwiseLocal);
-        Dispatch(spec, ElementwiseGroups(dx.Shape.Elements), PushConstants.Ints((int)dx.Shape.Elements), label, Arg.In(y), Arg.In(dy), Arg.Out(dx));
+        Dispatch(spec, VectorGroups(dx.Shape.Elements), PushConstants.Ints((int)dx.Shape.Elements), label, Arg.In(y), Arg.In(dy), Arg.Out(dx));
     }
 
     /// <summary>c = alpha * a + beta * b elementwise (same element counts).</summary>
     public void AddScaled(Value a, float alpha, Value b, float beta, Value c, string label)
     {
         var spec = new KernelSpec("elementwise/add", KernelSpec.Buffers(3), 4, new[] { KernelSpec.Word(alpha), KernelSpec.Word(beta) }, ElementwiseLocal);
-        Dispatch(spec, ElementwiseGroups(c.Shape.Elements), PushConstants.Ints((int)c.Shape.Elements), label, Arg.In(a), Arg.In(b), Arg.Out(c));
+        Dispatch(spec, VectorGroups(c.Shape.Elements), PushConstants.Ints((int)c.Shape.Elements), label, Arg.In(a), Arg.In(b), Arg.Out(c));
     }
 
     /// <summary>y = x, converting between element types (f32 network inputs to f16 activations and back).</summary>
@@ -174,7 +177,7 @@ internal sealed class Emitter
         if (x.ElementType == y.ElementType) { Unary(Activation.None, 0, x, y, label); return; }
         string module = y.ElementType == ElementType.F16 ? "elementwise/to_storage" : "elementwise/from_storage";
         var spec = new KernelSpec(module, KernelSpec.Buffers(2), 4, Array.Empty<uint>(), ElementwiseLocal);
-        Dispatch(spec, ElementwiseGroups(y.Shape.Elements), PushConstants.Ints((int)y.Shape.Elements), label, Arg.In(x), Arg.Out(y));
+        Dispatch(spec, VectorGroups(y.Shape.Elements), PushConstants.Ints((int)y.Shape.Elements), label, Arg.In(x), Arg.Out(y));
     }
 
     /// <summary>
@@ -197,6 +200,6 @@ internal sealed class Emitter
     public void Fill(Value y, float value, string label)
     {
         var spec = new KernelSpec("elementwise/fill", KernelSpec.Buffers(1), 4, new[] { KernelSpec.Word(value) }, ElementwiseLocal);
-        Dispatch(spec, ElementwiseGroups(y.Shape.Elements), PushConstants.Ints((int)y.Shape.Elements), label, Arg.Out(y));
+        Dispatch(spec, VectorGroups(y.Shape.Elements), PushConstants.Ints((int)y.Shape.Elements), label, Arg.Out(y));
     }
 }

@@ -1,26 +1,37 @@
 #version 450
 // dx = dy * op'(y), the derivative taken from the op's OUTPUT y (exact for ReLU, LeakyReLU with slope > 0,
-// sigmoid: y(1-y), tanh: 1-y^2), so a fused conv+activation need not keep its pre-activation values.
+// sigmoid: y(1-y), tanh: 1-y^2), so a fused conv+activation need not keep its pre-activation values. Four elements per
+// invocation (include/elementwise.glsl's vector kernels).
 // Bindings: 0 y, 1 dy, 2 dx.  Specialization: 0 OP (Activation code), 1 SLOPE.  Push: count.
-// Dispatch: Emitter.ElementwiseGroups(count), local x = 256.
+// Dispatch: Emitter.VectorGroups(count), local x = 256.
 #include "kiln.glsl"
 #include "elementwise.glsl"
 #include "storage.glsl"
 layout(constant_id = 0) const int OP = 0;
 layout(constant_id = 1) const float SLOPE = 0.01;
 layout(std430, binding = 0) readonly buffer Yb { act_t y[]; };
+layout(std430, binding = 0) readonly buffer Yb4 { act4_t y4[]; };
 layout(std430, binding = 1) readonly buffer DY { act_t dy[]; };
+layout(std430, binding = 1) readonly buffer DY4 { act4_t dy4[]; };
 layout(std430, binding = 2) writeonly buffer DX { act_t dx[]; };
+layout(std430, binding = 2) writeonly buffer DX4 { act4_t dx4[]; };
 layout(push_constant) uniform P { uint count; } p;
+float derivative(float v)
+{
+    if (OP == ACT_RELU) return v > 0.0 ? 1.0 : 0.0;
+    if (OP == ACT_LEAKY_RELU) return v > 0.0 ? 1.0 : SLOPE;
+    if (OP == ACT_SIGMOID) return v * (1.0 - v);
+    if (OP == ACT_TANH) return 1.0 - v * v;
+    return 1.0;
+}
 void main()
 {
     uint i = kiln_element_index();
-    if (i >= p.count) return;
-    float v = float(y[i]), d;
-    if (OP == ACT_RELU) d = v > 0.0 ? 1.0 : 0.0;
-    else if (OP == ACT_LEAKY_RELU) d = v > 0.0 ? 1.0 : SLOPE;
-    else if (OP == ACT_SIGMOID) d = v * (1.0 - v);
-    else if (OP == ACT_TANH) d = 1.0 - v * v;
-    else d = 1.0;
-    dx[i] = act_t(float(dy[i]) * d);
+    if (kiln_vector_whole(i, p.count))
+    {
+        vec4 v = vec4(y4[i]), d = vec4(dy4[i]);
+        dx4[i] = act4_t(d.x * derivative(v.x), d.y * derivative(v.y), d.z * derivative(v.z), d.w * derivative(v.w));
+        return;
+    }
+    for (uint k = 4u * i; k < p.count; k++) dx[k] = act_t(float(dy[k]) * derivative(float(y[k])));
 }
