@@ -64,7 +64,11 @@ internal static class ConcatKernels
 
     static int Inner(Shape y) => (int)(y.Elements / y[0] / y[1]);
 
-    static void Copy(Emitter e, Value src, Value dst, int count, int block, int srcStride, int srcOffset, int dstStride, int dstOffset, string label) =>
-        e.Dispatch(Spec, e.ElementwiseGroups(count), PushConstants.Ints(count, block, srcStride, srcOffset, dstStride, dstOffset), label,
-            Arg.In(src), Arg.Out(dst));
+    /// <summary>One concat.copy dispatch: 4 elements per invocation where every size, stride and offset is a multiple of 4.</summary>
+    static void Copy(Emitter e, Value src, Value dst, int count, int block, int srcStride, int srcOffset, int dstStride, int dstOffset, string label)
+    {
+        int width = new[] { count, block, srcStride, srcOffset, dstStride, dstOffset }.All(v => v % 4 == 0) ? 4 : 1;
+        e.Dispatch(Spec with { Constants = new[] { (uint)width } }, e.ElementwiseGroups(count / width),
+            PushConstants.Ints(count, block, srcStride, srcOffset, dstStride, dstOffset), label, Arg.In(src), Arg.Out(dst));
+    }
 }
