@@ -4,7 +4,8 @@
 #   bash tools/device-check.sh OUT_DIR bench    selftest.log (every kernel the registry picks there, fp32 and fp16,
 #                                               against CPU references), torch_peer.json (the PyTorch peer on the same
 #                                               GPU), bench-fp16.json then bench-fp32.json (tiles tuned per shape, every
-#                                               workload against the peer), tuning.json, bench.log (the tables)
+#                                               workload against the peer, NCHW activations: the layout part times
+#                                               NHWC and the automatic choice), tuning.json, bench.log (the tables)
 #   bash tools/device-check.sh OUT_DIR demos    kernels.log (per-dispatch times of the denoiser and the inpainting step
 #                                               at fp16 and fp32, the denoiser at fp16 without row bands), demos.log (denoising and inpainting at 1280x720,
 #                                               headless, online training, fp32 and fp16)
@@ -15,9 +16,10 @@
 #                                               denoiser at fp32 with the Winograd, tiled and direct forwards (and
 #                                               Winograd or tiled weight gradients) forced;
 #                                               then the MLP step at fp16 on the tile kernels against the tensor-core ones
-#   bash tools/device-check.sh OUT_DIR layout   layout.log: both denoiser workloads at fp16 and fp32 with NCHW and then
-#                                               NHWC activations forced (--layout), tuned, per dispatch: the data behind
-#                                               the automatic choice (CompileOptions.ActivationLayout)
+#   bash tools/device-check.sh OUT_DIR layout   layout.log: both denoiser workloads, tuned, per dispatch: at fp16 with
+#                                               NCHW, then NHWC activations forced (--layout), then the automatic
+#                                               choice (CompileOptions.ActivationLayout null: both timed, the faster
+#                                               kept); at fp32 NCHW and NHWC
 # (no part: bench and demos). The pipeline cache and tile choices are kept in /tmp/kiln-cache, shared by the runs of one machine.
 set -u
 out=${1:?usage: tools/device-check.sh OUT_DIR [bench|demos|compare|layout]}
@@ -31,8 +33,8 @@ if [ "$part" = bench ] || [ "$part" = all ]; then
   # fp16 first (the tensor-core kernels and most targets), fp32 in what is left of the call: worst case 590 s.
   timeout 90 kiln selftest > "$out/selftest.log" 2>&1
   tail -1 "$out/selftest.log"; grep -E "FAIL|error:" "$out/selftest.log" | head -20
-  PEER=1 PEER_TIMEOUT=200 timeout 330 kiln bench --precision fp16 --peer "$out/torch_peer.json" --json "$out/bench-fp16.json" > "$out/bench.log" 2>&1
-  timeout 170 kiln bench --peer "$out/torch_peer.json" --json "$out/bench-fp32.json" >> "$out/bench.log" 2>&1
+  PEER=1 PEER_TIMEOUT=200 timeout 330 kiln bench --precision fp16 --layout nchw --peer "$out/torch_peer.json" --json "$out/bench-fp16.json" > "$out/bench.log" 2>&1
+  timeout 170 kiln bench --layout nchw --peer "$out/torch_peer.json" --json "$out/bench-fp32.json" >> "$out/bench.log" 2>&1
   cp /tmp/kiln-cache/tuning-*.json "$out/tuning.json" 2>/dev/null
   grep -E "^(workload|conv|denoise|inpaint|mlp|fashion|playground|kiln bench|fp16|limit|autotune)" "$out/bench.log"
 fi
@@ -65,11 +67,12 @@ if [ "$part" = compare ]; then
   grep -E "^(==|conv3x3|inpaint|denoise|mlp)" "$out/compare.log"
 fi
 if [ "$part" = layout ]; then
-  for p in fp16 fp32; do
-    for layout in nchw nhwc; do
-      echo "== --precision $p --layout $layout" >> "$out/layout.log"
-      timeout 120 kiln bench denoise --precision $p --layout $layout --kernels >> "$out/layout.log" 2>&1
-    done
+  # Worst case 550 s. "auto" leaves the layout to the compile (the first run of each layout's kernels tunes them).
+  for run in "fp16 nchw" "fp16 nhwc" "fp16 auto" "fp32 nchw" "fp32 nhwc"; do
+    set -- $run
+    layout=(--layout "$2"); [ "$2" = auto ] && layout=()
+    echo "== --precision $1 --layout $2" >> "$out/layout.log"
+    timeout 110 kiln bench denoise --precision "$1" "${layout[@]}" --kernels >> "$out/layout.log" 2>&1
   done
   grep -E "^(==|denoise)" "$out/layout.log"
 fi

@@ -41,7 +41,7 @@ internal static class ActivationLayouts
         var device = context.KernelDevice;
         var nchw = Compiler.Plan(net, device, options with { ActivationLayout = TensorLayout.Nchw }, tuner);
         var nhwc = Compiler.Plan(net, device, options with { ActivationLayout = TensorLayout.Nhwc }, tuner);
-        if (!nhwc.Emitter.Steps.Any(s => ReadsNhwc(s.Spec.Module) && s.Spec.Module.Contains(Suffix, StringComparison.Ordinal)))
+        if (!nhwc.Emitter.Steps.Any(s => s.Spec.Module.Contains(Suffix, StringComparison.Ordinal)))
             return TensorLayout.Nchw;
         string key = $"layout|{Fingerprint(nchw)}|{Fingerprint(nhwc)}";
         var chosen = tuner.Remember(key, () =>
@@ -53,9 +53,7 @@ internal static class ActivationLayouts
                 compiled.Record(list);
                 return list.FastestReplayMilliseconds(Replays);
             }
-            double first = Time(nchw, TensorLayout.Nchw), second = Time(nhwc, TensorLayout.Nhwc);
-            context.Log($"activation layout: NCHW {first:F3} ms, NHWC {second:F3} ms a step");
-            return (second < first ? TensorLayout.Nhwc : TensorLayout.Nchw).ToString();
+            return (Time(nhwc, TensorLayout.Nhwc) < Time(nchw, TensorLayout.Nchw) ? TensorLayout.Nhwc : TensorLayout.Nchw).ToString();
         });
         return Enum.Parse<TensorLayout>(chosen);
     }
