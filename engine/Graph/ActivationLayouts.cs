@@ -34,7 +34,7 @@ internal static class ActivationLayouts
     /// plan compiled in both layouts, each with its kernels tuned, and each step replayed (its inputs and parameters as
     /// allocated: the time does not depend on the values) on this device; the faster, remembered by the tuner under the
     /// two plans' kernels and shapes. NCHW where the NHWC plan runs no channels-last kernel (no 4-D activations, or
-    /// none of their layers has an NHWC form).
+    /// none of their layers has an NHWC form). A layout whose plan does not fit the device's memory counts as slower.
     /// </summary>
     public static TensorLayout Choose(Network net, GpuContext context, CompileOptions options, KernelTuner tuner)
     {
@@ -46,14 +46,28 @@ internal static class ActivationLayouts
         string key = $"layout|{Fingerprint(nchw)}|{Fingerprint(nhwc)}";
         var chosen = tuner.Remember(key, () =>
         {
+            // A plan that does not fit the device's memory (Kiln's limit or the driver's) loses: the other may fit. Where
+            // neither does, nothing is remembered and the compile fails as it would have without the choice.
+            GpuOutOfMemoryException? outOfMemory = null;
             double Time(GraphPlan plan, TensorLayout layout)
             {
-                using var compiled = new CompiledNetwork(context, options with { ActivationLayout = layout }, plan);
-                using var list = context.CreateCommandList($"layout timing ({layout})");
-                compiled.Record(list);
-                return list.FastestReplayMilliseconds(Replays);
+                try
+                {
+                    using var compiled = new CompiledNetwork(context, options with { ActivationLayout = layout }, plan);
+                    using var list = context.CreateCommandList($"layout timing ({layout})");
+                    compiled.Record(list);
+                    return list.FastestReplayMilliseconds(Replays);
+                }
+                catch (GpuOutOfMemoryException e)
+                {
+                    outOfMemory = e;
+                    return double.PositiveInfinity;
+                }
             }
-            return (Time(nhwc, TensorLayout.Nhwc) < Time(nchw, TensorLayout.Nchw) ? TensorLayout.Nhwc : TensorLayout.Nchw).ToString();
+            double channelsLast = Time(nhwc, TensorLayout.Nhwc), channelsFirst = Time(nchw, TensorLayout.Nchw);
+            if (double.IsPositiveInfinity(channelsLast) && double.IsPositiveInfinity(channelsFirst))
+                System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(outOfMemory!);
+            return (channelsLast < channelsFirst ? TensorLayout.Nhwc : TensorLayout.Nchw).ToString();
         });
         return Enum.Parse<TensorLayout>(chosen);
     }

@@ -169,6 +169,21 @@ public sealed class ChannelsLastTests : GpuTest
         Assert.That(flat.ActivationLayout, Is.EqualTo(TensorLayout.Nchw), "no 4-D activations");
     }
 
+    /// <summary>Where neither layout's plan fits the memory limit, the automatic choice fails as the compile would: a clear
+    /// out-of-memory error, the context usable after it.</summary>
+    [Test]
+    public void Automatic_WhereNothingFits_IsAnOutOfMemoryError()
+    {
+        using var ctx = GpuContext.Create(Gpu.Options with { MemoryLimitBytes = 2 << 20, PipelineCacheDirectory = "" });
+        var big = new Shape(2, 5, 64, 64);
+        var e = Assert.Throws<GpuOutOfMemoryException>(() => UNet().Compile(ctx, CompileOptions.For("x", big) with { Autotune = true }));
+        Assert.That(e!.Message, Does.Contain("memory limit"));
+        using var small = UNet().Compile(ctx, CompileOptions.For("x", Input));
+        small.SetInput("x", new float[Input.Elements]);
+        small.Run();
+        Assert.That(ctx.TakeValidationMessages(), Is.Empty);
+    }
+
     [Test]
     public void Training_Refuses()
     {
