@@ -121,9 +121,13 @@ layout(push_constant) uniform Push { int n, cin, cout, h, w, oh, ow, cop, cip; }
 
 #if KILN_NHWC && defined(KILN_F16_STORAGE) && !KILN_CONCAT_READS
 // Channels-last f16 activations: x as 16-byte units too (the same buffer), so that where Cin is a multiple of 8 an
-// invocation's 8 channels of a pixel are one aligned load.
+// invocation's 8 channels of a pixel are one aligned load; and, but under .pool (whose tiles are ordered by windows),
+// interior tiles load B straight from x (main).
 layout(std430, binding = 0) readonly buffer X8 { uvec4 x8[]; };
 #define KILN_UNIT_LOADS 1
+#if !KILN_POOL
+#define KILN_DIRECT_B 1
+#endif
 #endif
 
 // One shared array for both: the step's B slice during the reduction, the f16 result tile after it (a barrier between).
@@ -236,6 +240,29 @@ void main()
 
     coopmat<float, SCOPE, BM, BN, gl_MatrixUseAccumulator> acc = coopmat<float, SCOPE, BM, BN, gl_MatrixUseAccumulator>(0.0);
     int chunks = pc.cip / BK, steps = KH * KW * chunks;
+#if KILN_DIRECT_B
+    // An interior tile under .nhwc (f16, Cin a multiple of BK, not .pool or .concat): its BN pixels lie in one output
+    // row and every tap's inputs inside the image, so each step's B slice is a column-major matrix of x itself (BK
+    // consecutive channels by BN pixels SW * Cin apart), loaded straight from global memory: no gather, no staging, no
+    // barrier. The same products in the same order as the staged path.
+    int img0 = p0 / area, rem0 = p0 - img0 * area, oy0 = rem0 / pc.ow, ox0 = rem0 - oy0 * pc.ow;
+    bool interior = pc.cin % BK == 0 && p0 + BN <= pixels && ox0 + BN <= pc.ow
+        && oy0 * SH - PH >= 0 && oy0 * SH - PH + (KH - 1) * DH < pc.h
+        && ox0 * SW - PW >= 0 && (ox0 + BN - 1) * SW - PW + (KW - 1) * DW < pc.w;
+    if (interior)
+        for (int s = 0; s < steps; s++)
+        {
+            int t = s / chunks, ci0 = (s - t * chunks) * BK, ky = t / KW, kx = t - ky * KW;
+            coopmat<float16_t, SCOPE, BM, BK, gl_MatrixUseA> a;
+            coopmat<float16_t, SCOPE, BK, BN, gl_MatrixUseB> b;
+            coopMatLoad(a, wp, uint((t * pc.cop + co0) * pc.cip + ci0), uint(pc.cip), gl_CooperativeMatrixLayoutRowMajor);
+            coopMatLoad(b, x, uint(KILN_ACT_INDEX(img0, ci0, oy0 * SH - PH + ky * DH, ox0 * SW - PW + kx * DW, pc.cin, pc.h, pc.w)),
+                        uint(SW * pc.cin), gl_CooperativeMatrixLayoutColumnMajor);
+            acc = coopMatMulAdd(a, b, acc);
+        }
+    else
+    {
+#endif
     gather(0);
     for (int s = 0; s < steps; s++)
     {
@@ -254,6 +281,9 @@ void main()
 #endif
         acc = coopMatMulAdd(a, b, acc);
     }
+#if KILN_DIRECT_B
+    }
+#endif
 
     if (HAS_BIAS != 0 || ACT != ACT_NONE) coopMatPerElementNV(acc, acc, epilogue, co0);
     coopmat<float16_t, SCOPE, BM, BN, gl_MatrixUseAccumulator> result = coopmat<float16_t, SCOPE, BM, BN, gl_MatrixUseAccumulator>(acc);

@@ -65,6 +65,23 @@ public sealed class CooperativeMatrixChannelsLastTests : CooperativeMatrixTest
         }
     }
 
+    /// <summary>
+    /// Wide images with Cin a multiple of the reduction step: most of the cooperative_matrix2 kernel's tiles are interior
+    /// (one output row, every tap inside the image), where it loads B straight from x; the edge tiles stage it.
+    /// </summary>
+    static IEnumerable<TestCaseData> WideLayers() => new[]
+    {
+        new TestCaseData(new Conv2d(16, 32, 3, padding: 1), new Shape(1, 16, 6, 150), nameof(Conv2dCoopMat2), nameof(Conv2dCoopMat2Nhwc), CoopMat2)
+            .SetArgDisplayNames("coopmat2_interior_3x3"),
+        new TestCaseData(new Conv2d(32, 16, 3, stride: 2, padding: 1), new Shape(2, 32, 9, 230), nameof(Conv2dCoopMat2), nameof(Conv2dCoopMat2Nhwc), CoopMat2)
+            .SetArgDisplayNames("coopmat2_interior_stride2"),
+        new TestCaseData(new Conv2d(48, 24, 3, padding: 2, dilation: 2), new Shape(1, 48, 7, 140), nameof(Conv2dCoopMat2), nameof(Conv2dCoopMat2Nhwc), CoopMat2)
+            .SetArgDisplayNames("coopmat2_interior_dilated"),
+        new TestCaseData(new Conv2d(16, 16, 1), new Shape(1, 16, 3, 200), nameof(Conv2dCoopMat2), nameof(Conv2dCoopMat2Nhwc), CoopMat2)
+            .SetArgDisplayNames("coopmat2_interior_1x1"),
+    };
+
+    [TestCaseSource(nameof(WideLayers))]
     [TestCaseSource(nameof(Layers))]
     public void Layer_IsTheNchwPlanBitForBit(Conv2d conv, Shape x, string nchwEntry, string nhwcEntry, string module)
     {
