@@ -111,7 +111,9 @@ internal class Conv2dCoopMat2 : CooperativeMatrixEntry, IConv2dForward
 /// <summary>
 /// <see cref="Conv2dCoopMat2"/> over channels-last activations (conv2d.fwd_coopmat2.nhwc with its .pool and .concat
 /// variants, and their .subgroup forms): the step's B slice is staged from runs of 8 consecutive channels of a pixel,
-/// pixel-major in shared memory, and the result tile is written channels-fastest. Tuning-only, as the NCHW entry; the
+/// pixel-major in shared memory, or, for a tile inside one output row whose taps all fall inside the image, loaded
+/// straight from x as a column-major matrix (f16, Cin a multiple of BK); the result tile is written channels-fastest.
+/// Tuning-only, as the NCHW entry; the
 /// tensor-core convolution an NHWC plan (<see cref="CompileOptions.ActivationLayout"/>) times on a coopmat2 device.
 /// </summary>
 internal sealed class Conv2dCoopMat2Nhwc : Conv2dCoopMat2
