@@ -16,7 +16,7 @@ internal static class ActivationLayouts
 
     /// <summary>Modules that never see an element's coordinates (each element or block is copied or mapped where it lies),
     /// so they serve NHWC values as they are.</summary>
-    static readonly string[] LayoutFree = { "elementwise/", "binary/binary.fwd", "clip/clip.fwd", "gelu/gelu.fwd", "concat/concat.copy", "transpose/transpose" };
+    static readonly string[] LayoutFree = { "elementwise/", "binary/binary.fwd", "clip/clip.fwd", "gelu/gelu.fwd", "concat/concat.copy", "transpose/layout" };
 
     /// <summary><paramref name="module"/>, or its NHWC variant where <paramref name="layout"/> is NHWC.</summary>
     public static string Module(string module, TensorLayout layout) => layout == TensorLayout.Nhwc ? module + Suffix : module;
@@ -79,14 +79,23 @@ internal static class ActivationLayouts
         return Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(text)))[..16];
     }
 
-    /// <summary>y = x in y's layout (transpose/transpose over the memory order: NCHW [N,C,H,W] to NHWC [N,H,W,C] or back).</summary>
+    /// <summary>
+    /// y = x in y's layout (transpose/layout.comp: NCHW to NHWC or back), converting f32 to f16 or back on the way where
+    /// their element types differ (its .to_storage and .from_storage variants), so a network's edge takes one pass.
+    /// </summary>
     public static void Transpose(Emitter e, Value x, Value y, string label)
     {
-        if (x.Shape != y.Shape || x.Shape.Rank != 4 || x.ElementType != y.ElementType)
-            throw new InvalidOperationException($"{label}: a layout transpose maps a 4-D value to one of its shape and type ({x} to {y}).");
+        if (x.Shape != y.Shape || x.Shape.Rank != 4 || x.Layout == y.Layout || x.Layout == TensorLayout.RowMajor || y.Layout == TensorLayout.RowMajor)
+            throw new InvalidOperationException($"{label}: a layout transpose maps a 4-D value to its other layout ({x} to {y}).");
+        string module = (x.ElementType, y.ElementType) switch
+        {
+            var (a, b) when a == b => "transpose/layout",
+            (ElementType.F32, ElementType.F16) => "transpose/layout.to_storage",
+            (ElementType.F16, ElementType.F32) => "transpose/layout.from_storage",
+            _ => throw new InvalidOperationException($"{label}: no layout transpose from {x.ElementType.Name()} to {y.ElementType.Name()}."),
+        };
         var (n, c, h, w) = x.Shape.Nchw;
-        if (x.Layout == TensorLayout.Nchw && y.Layout == TensorLayout.Nhwc) Kiln.Transpose.Permute(e, x, new[] { n, c, h, w }, y, new[] { 0, 2, 3, 1 }, label);
-        else if (x.Layout == TensorLayout.Nhwc && y.Layout == TensorLayout.Nchw) Kiln.Transpose.Permute(e, x, new[] { n, h, w, c }, y, new[] { 0, 3, 1, 2 }, label);
-        else throw new InvalidOperationException($"{label}: no transpose from {x.Layout} to {y.Layout}.");
+        var spec = new KernelSpec(module, KernelSpec.Buffers(2), 12, new[] { y.Layout == TensorLayout.Nhwc ? 1u : 0u }, Emitter.ElementwiseLocal);
+        e.Dispatch(spec, e.ElementwiseGroups(y.Shape.Elements), PushConstants.Ints((int)y.Shape.Elements, c, h * w), label, Arg.In(x), Arg.Out(y));
     }
 }

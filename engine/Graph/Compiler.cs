@@ -87,16 +87,6 @@ internal static class Compiler
             }
         }
 
-        // Forward. Inputs and named outputs are f32 for the caller; activations inside are the activation type, converted
-        // on the way in and out. The loss is f32 whatever the activations (its kernels accumulate and write f32).
-        emitter.Phase = "forward";
-        if (act != ElementType.F32)
-            foreach (var c in list.Where(c => c.Layer == null))
-            {
-                var stored = emitter.NewValue(c.Shape, ValueKind.Transient, $"{c.Name}.{act.Name()}", act);
-                emitter.Convert(c.Output, stored, $"{c.Name}.to_{act.Name()}");
-                c.Output = stored;
-            }
         // Channels-last plans: a layer that forwards NHWC gets NHWC inputs and output, any other NCHW ones
         // (Emitter.InLayout transposes a value once per layout); outputs go back to NCHW for the caller.
         bool channelsLast = options.ActivationLayout == TensorLayout.Nhwc;
@@ -104,12 +94,34 @@ internal static class Compiler
             throw new GraphException("CompileOptions.ActivationLayout Nhwc is for inference plans; training plans keep NCHW activations.");
         if (options.ActivationLayout == TensorLayout.RowMajor)
             throw new GraphException("CompileOptions.ActivationLayout: 4-D activations are Nchw or Nhwc, not RowMajor.");
+        TensorLayout LayoutOf(CNode c) => channelsLast && c.Layer != null && c != lossNode && !c.Layer.IsView && c.Shape.Rank == 4
+            && c.Layer.ForwardsNhwc(c.Inputs.Select(i => i.Shape).ToList()) ? TensorLayout.Nhwc : TensorLayout.Nchw;
+
+        // Forward. Inputs and named outputs are f32 NCHW for the caller; activations inside are the activation type (and
+        // layout), converted on the way in and out in one pass each. The loss is f32 whatever the activations (its
+        // kernels accumulate and write f32).
+        emitter.Phase = "forward";
+        foreach (var c in list.Where(c => c.Layer == null))
+        {
+            var readers = list.Where(r => r.Inputs.Contains(c)).ToList();
+            if (c.Shape.Rank == 4 && readers.Count > 0 && readers.All(r => LayoutOf(r) == TensorLayout.Nhwc))
+            {
+                var stored = emitter.NewValue(c.Shape, ValueKind.Transient, $"{c.Name}.nhwc", act, TensorLayout.Nhwc);
+                ActivationLayouts.Transpose(emitter, c.Output, stored, $"{c.Name}.to_nhwc");
+                c.Output = stored;
+            }
+            else if (act != ElementType.F32)
+            {
+                var stored = emitter.NewValue(c.Shape, ValueKind.Transient, $"{c.Name}.{act.Name()}", act);
+                emitter.Convert(c.Output, stored, $"{c.Name}.to_{act.Name()}");
+                c.Output = stored;
+            }
+        }
         var namedOutputs = new Dictionary<CNode, Value>();
         foreach (var c in list.Where(c => c.Layer != null))
         {
             bool isNamed = named.Contains(c);
-            var layout = channelsLast && c != lossNode && !c.Layer!.IsView && c.Shape.Rank == 4
-                && c.Layer.ForwardsNhwc(c.Inputs.Select(i => i.Shape).ToList()) ? TensorLayout.Nhwc : TensorLayout.Nchw;
+            var layout = LayoutOf(c);
             var ins = c.Inputs.Select(i => emitter.InLayout(i.Output, layout)).ToArray();
             if (c.Layer!.IsView)
             {
@@ -124,11 +136,10 @@ internal static class Compiler
                 c.Layer.Forward(new ForwardPass(emitter, ins, c.Output, c.Params, c.Name) { Activation = c.Fused, Slope = c.FusedSlope, Training = options.Training });
                 if (isNamed && !direct)
                 {
-                    // f32 NCHW for the caller: a transpose from NHWC (straight into the output where the type is f32 already),
-                    // then the conversion from f16.
-                    var output = emitter.NewValue(c.Shape, ValueKind.Output, $"{c.Name}.{(act == ElementType.F32 ? "nchw" : "f32")}");
-                    if (act == ElementType.F32) ActivationLayouts.Transpose(emitter, c.Output, output, $"{c.Name}.to_nchw");
-                    else emitter.Convert(emitter.InLayout(c.Output, TensorLayout.Nchw), output, $"{c.Name}.to_f32");
+                    // f32 NCHW for the caller, in one pass: from f16, from NHWC, or both.
+                    var output = emitter.NewValue(c.Shape, ValueKind.Output, $"{c.Name}.{(layout == TensorLayout.Nhwc ? "nchw" : "f32")}");
+                    if (layout == TensorLayout.Nhwc) ActivationLayouts.Transpose(emitter, c.Output, output, $"{c.Name}.to_nchw");
+                    else emitter.Convert(c.Output, output, $"{c.Name}.to_f32");
                     namedOutputs[c] = output;
                 }
             }

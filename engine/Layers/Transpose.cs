@@ -46,27 +46,20 @@ public sealed class Transpose : Layer
     }
 
     /// <summary>y = x permuted by perm (y's dimension k is x's dimension perm[k]).</summary>
-    static void Emit(Emitter e, Value x, Value y, int[] perm, string label) => Permute(e, x, x.Shape.ToArray(), y, perm, label);
-
-    /// <summary>
-    /// y = x with its memory order permuted: x's elements lie row-major over <paramref name="dims"/> (its shape, or for a
-    /// channels-last value its dimensions in memory order), and y's row-major over dims permuted by perm (y's dimension
-    /// k is dims[perm[k]]).
-    /// </summary>
-    internal static void Permute(Emitter e, Value x, int[] dims, Value y, int[] perm, string label)
+    static void Emit(Emitter e, Value x, Value y, int[] perm, string label)
     {
         int rank = perm.Length, pad = MaxRank - rank;
         var stride = new int[rank];
-        for (int k = rank - 1, s = 1; k >= 0; s *= dims[k], k--) stride[k] = s;
-        var yDims = Enumerable.Repeat(1, MaxRank).ToArray();
+        for (int k = rank - 1, s = 1; k >= 0; s *= x.Shape[k], k--) stride[k] = s;
+        var dims = Enumerable.Repeat(1, MaxRank).ToArray();
         var srcStride = new int[MaxRank];
         for (int k = 0; k < rank; k++)
         {
-            yDims[pad + k] = dims[perm[k]];
+            dims[pad + k] = y.Shape[k];
             srcStride[pad + k] = stride[perm[k]];
         }
         var spec = new KernelSpec("transpose/transpose", KernelSpec.Buffers(2), 4 * (1 + 2 * MaxRank), Array.Empty<uint>(), Emitter.ElementwiseLocal);
-        var push = PushConstants.Ints(new[] { (int)y.Shape.Elements }.Concat(yDims).Concat(srcStride).ToArray());
+        var push = PushConstants.Ints(new[] { (int)y.Shape.Elements }.Concat(dims).Concat(srcStride).ToArray());
         e.Dispatch(spec, e.ElementwiseGroups(y.Shape.Elements), push, label, Arg.In(x), Arg.Out(y));
     }
 }

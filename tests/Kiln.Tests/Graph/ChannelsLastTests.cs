@@ -77,6 +77,10 @@ public sealed class ChannelsLastTests : GpuTest
         var labels = nhwc.Plan.Dispatches.Select(d => d.Label).ToList();
         Assert.That(labels.Count(l => l.EndsWith(".to_nhwc", StringComparison.Ordinal)), Is.EqualTo(1), string.Join(", ", labels));
         Assert.That(labels.Count(l => l.EndsWith(".to_nchw", StringComparison.Ordinal)), Is.EqualTo(2), string.Join(", ", labels));
+        // Each edge is one pass, the f32/f16 conversion folded into the transpose.
+        Assert.That(labels, Has.None.EndsWith(".to_f16").And.None.EndsWith(".to_f32"));
+        string edge = precision == Precision.Fp16 ? "transpose/layout.to_storage.f16" : "transpose/layout";
+        Assert.That(nhwc.Plan.Dispatches.Single(d => d.Label == "x.to_nhwc").Kernel, Is.EqualTo(edge));
 
         Assert.That(nhwc.Y, Is.EqualTo(nchw.Y), "y, bit for bit");
         Assert.That(nhwc.Bottleneck, Is.EqualTo(nchw.Bottleneck), "the bottleneck output, bit for bit");
