@@ -59,12 +59,15 @@ public sealed class BatchNorm2d : Layer
         bool batchStatistics = f.Training && !UseRunningStatistics;
         if (batchStatistics && x[0] * x[2] * x[3] < 2)
             throw new GraphException($"{f.Name}: batchnorm2d needs more than one value per channel to train, got {x}.");
-        var spec = new KernelSpec("batchnorm/batchnorm.fwd", KernelSpec.Buffers(6), 12,
+        var spec = new KernelSpec(ActivationLayouts.Module("batchnorm/batchnorm.fwd", f.Input.Layout), KernelSpec.Buffers(6), 12,
             new[] { batchStatistics ? 1u : 0u, KernelSpec.Word(Eps), KernelSpec.Word(Momentum) }, NormKernels.ReduceLocal);
         Arg Stat(string name) => batchStatistics ? Arg.InOut(f.Param(name)) : Arg.In(f.Param(name));
         f.Emitter.Dispatch(spec, NormKernels.PerItemGroups(x[1]), PushConstants.Ints(x[0], x[1], x[2] * x[3]), $"{f.Name}.fwd",
             Arg.In(f.Input), Arg.In(f.Param("weight")), Arg.In(f.Param("bias")), Stat("running_mean"), Stat("running_var"), Arg.Out(f.Output));
     }
+
+    /// <summary>Inference plans only take NHWC, where the running statistics normalise: an affine map per channel.</summary>
+    internal override bool ForwardsNhwc(IReadOnlyList<Shape> inputs) => true;
 
     /// <summary>
     /// The gradient of the form the forward used: the training form (backward passes are only compiled for training

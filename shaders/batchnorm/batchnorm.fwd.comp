@@ -3,7 +3,8 @@
 // kiln_workgroup_sum (no atomics). TRAINING: mean and biased variance of the batch normalise, and invocation 0
 // updates the running statistics with MOMENTUM (the running variance takes the unbiased variance, as PyTorch).
 // Otherwise the running statistics normalise. y = (x - mean) / sqrt(var + EPS) * weight[c] + bias[c].
-// Bindings: 0 x (act_t)  1 weight [C]  2 bias [C]  3 running_mean [C]  4 running_var [C] (float)  5 y (act_t)
+// Bindings: 0 x (act_t)  1 weight [C]  2 bias [C]  3 running_mean [C]  4 running_var [C] (float)  5 y (act_t); x and y
+// [N, H, W, C] in the .nhwc variant (KILN_NHWC: inference plans, CompileOptions.ActivationLayout)
 // (the batch statistics are summed in f32)
 // Specialization: 0 TRAINING (0/1), 1 EPS (float), 2 MOMENTUM (float)
 // Push constants: n, c, hw
@@ -26,7 +27,12 @@ layout(std430, binding = 5) writeonly buffer Y { act_t y[]; };
 
 layout(push_constant) uniform P { int n, c, hw; } p;
 
+// Element j (image-major, then pixel) of channel ch.
+#if KILN_NHWC
+int at(int j, int ch) { return j * p.c + ch; }
+#else
 int at(int j, int ch) { return ((j / p.hw) * p.c + ch) * p.hw + j % p.hw; }
+#endif
 
 void main()
 {
