@@ -212,8 +212,21 @@ void main()
     }
 
     const int steps = (p.cin + CK - 1) / CK;
-    load(0, tid);
-    store(0, tid);
+#if KILN_DIRECT_B && defined(KILN_F16_STORAGE)
+    // Variant *.nhwc.direct: an interior tile (every tap of its TH x TW pixels inside the image, Cin a multiple of CK)
+    // loads each tap's B matrix straight from x, S channels by S pixels SW * Cin apart, column-major: no patch, no
+    // staging barrier; its L1 cache serves what the patch would have shared between the taps. Other tiles stage as the
+    // plain variant does. The same products in the same order.
+    const bool interior = p.cin % CK == 0 && oy0 + TH <= OH && ox0 + TW <= OW && oy0 * SH - PH >= 0
+        && (oy0 + TH - 1) * SH - PH + (KH - 1) * DH < p.h && ox0 * SW - PW >= 0 && (ox0 + TW - 1) * SW - PW + (KW - 1) * DW < p.w;
+#else
+    const bool interior = false;
+#endif
+    if (!interior)
+    {
+        load(0, tid);
+        store(0, tid);
+    }
     barrier();
 
     coopmat<float, gl_ScopeSubgroup, S, S, gl_MatrixUseAccumulator> acc[TM][TN_MAX];
@@ -222,6 +235,28 @@ void main()
             coopMatLoad(acc[i][j], Bt, uint((sgm * TM * S + i * S) * S), uint(S), gl_CooperativeMatrixLayoutRowMajor);
 
     const int CIP = p.cip;
+#if KILN_DIRECT_B && defined(KILN_F16_STORAGE)
+    if (interior)
+        [[dont_unroll]] for (int s = 0; s < steps; s++)
+            [[dont_unroll]] for (int ky = 0; ky < KH; ky++)
+                [[dont_unroll]] for (int kx = 0; kx < KW; kx++)
+                    [[unroll]] for (int kk = 0; kk < CK; kk += S)
+                    {
+                        const int c = s * CK + kk;
+                        coopmat<float16_t, gl_ScopeSubgroup, S, S, gl_MatrixUseA> a[TM];
+                        [[unroll]] for (int i = 0; i < TM; i++)
+                            coopMatLoad(a[i], wp, uint(((ky * KW + kx) * p.cop + m0 + sgm * TM * S + i * S) * CIP + c), uint(CIP),
+                                        gl_CooperativeMatrixLayoutRowMajor);
+                        [[unroll]] for (int j = 0; j < TN; j++)
+                        {
+                            coopmat<float16_t, gl_ScopeSubgroup, S, S, gl_MatrixUseB> bm;
+                            coopMatLoad(bm, x, uint(KILN_ACT_INDEX(b, c, (oy0 + sgn * TN + j) * SH - PH + ky * DH, ox0 * SW - PW + kx * DW, p.cin, p.h, p.w)),
+                                        uint(SW * p.cin), gl_CooperativeMatrixLayoutColumnMajor);
+                            [[unroll]] for (int i = 0; i < TM; i++) acc[i][j] = coopMatMulAdd(a[i], bm, acc[i][j]);
+                        }
+                    }
+    else
+#endif
     [[dont_unroll]] for (int s = 0; s < steps; s++)
     {
         const int cur = s & 1, c0 = s * CK;

@@ -145,6 +145,11 @@ internal class Conv2dCoopMatPatch : CooperativeMatrixEntry, IConv2dForward
             var groups = ((uint)tiles, (uint)((cout + 2 * s * sgm - 1) / (2 * s * sgm)), 1u);
             result.Add(new TuneCandidate($"patch{sgm}x{sgn}r{rows}", spec, groups, push) { Prepare = pack });
         }
+        // Channels-last f16 with whole channel steps: each tile once more as the .direct variant, whose interior tiles
+        // load B straight from x (conv2d.fwd_coopmat_patch.comp); the tuner times it against the patch, untuned runs
+        // never take it.
+        if (Layout == TensorLayout.Nhwc && x.ElementType == ElementType.F16 && cin % ChannelStep == 0)
+            result.AddRange(result.ToList().Select(c => c with { Name = c.Name + "_direct", Spec = c.Spec with { Module = c.Spec.Module + ".direct" } }));
         return result;
     }
 }
@@ -152,8 +157,9 @@ internal class Conv2dCoopMatPatch : CooperativeMatrixEntry, IConv2dForward
 /// <summary>
 /// <see cref="Conv2dCoopMatPatch"/> over channels-last activations (conv2d.fwd_coopmat_patch.nhwc, with its .pool and
 /// .concat variants): a patch unit's 8 channels are one contiguous 16-byte run of x, so a step's staging loads run along
-/// x's rows, and a whole tile is stored column-major (stride Cout) from the accumulators. The tensor-core convolution of an
-/// NHWC plan (<see cref="CompileOptions.ActivationLayout"/>).
+/// x's rows, and a whole tile is stored column-major (stride Cout) from the accumulators. Under tuning each tile is offered
+/// once more as the .direct variant, whose interior tiles load every tap's operand straight from x with no patch. The
+/// tensor-core convolution of an NHWC plan (<see cref="CompileOptions.ActivationLayout"/>).
 /// </summary>
 internal sealed class Conv2dCoopMatPatchNhwc : Conv2dCoopMatPatch
 {

@@ -50,7 +50,7 @@ internal static class ConvForward
     /// The forward of a convolution whose input is the channel concatenation of <paramref name="first"/> and
     /// <paramref name="second"/>, each upsampled by nearest neighbour by its integer scale on the way in
     /// (<see cref="ConcatConv2d"/>; <paramref name="full"/> the concatenation's shape), through the ".concat" variant of
-    /// an entry that has one (<see cref="IConv2dForward.ReadsConcat"/>): timed among those under
+    /// an entry that has one (<see cref="IConv2dForward.ReadsConcat"/>; its candidates whose module has the variant): timed among those under
     /// CompileOptions.Autotune, else the registry's pick with its default candidate. False, with nothing emitted, where
     /// none takes the layer (texel reads, which those variants do not have; groups; a shape only other kernels take).
     /// </summary>
@@ -60,7 +60,8 @@ internal static class ConvForward
         if (e.TexelReads || a.Groups != 1) return false;
         var x = ConcatReads.StandIn(full, first, label);
         IEnumerable<TuneCandidate> Of(IConv2dForward k) => k.ReadsConcat
-            ? k.Candidates(e, a, x, w, bias, y, act, slope).Select(c => ConcatReads.Variant(c, first, firstScale, secondScale))
+            ? k.Candidates(e, a, x, w, bias, y, act, slope).Where(c => PipelineStore.HasModule(c.Spec.Module + ".concat"))
+                .Select(c => ConcatReads.Variant(c, first, firstScale, secondScale))
             : Enumerable.Empty<TuneCandidate>();
         var args = new[] { Arg.In(first), Arg.In(w), Arg.In(bias ?? w), Arg.Out(y), Arg.In(second) };
         var chosen = EntryTuning.ChooseVariant<IConv2dForward>(e, "conv2d.fwd", "conv2d.fwd.concat", first.ElementType, first.Layout,

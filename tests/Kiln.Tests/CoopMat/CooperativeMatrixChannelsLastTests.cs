@@ -81,6 +81,47 @@ public sealed class CooperativeMatrixChannelsLastTests : CooperativeMatrixTest
             .SetArgDisplayNames("coopmat2_interior_1x1"),
     };
 
+    /// <summary>
+    /// The patch kernel's .direct variant (interior tiles load B straight from x) is a tuning candidate only: under
+    /// Autotune the tuner runs it beside the patch tiles and rejects any whose result differs from the first candidate's,
+    /// so a wrong direct path would show as a rejection. None is rejected, nothing is skipped, the tuned plan's output is
+    /// the untuned one's within the f16 tolerance, and the untuned NHWC plan's is the NCHW plan's bit for bit.
+    /// </summary>
+    [Test]
+    public void PatchDirectVariant_AgreesWithThePatchUnderTuning()
+    {
+        var dir = Path.Combine(Path.GetTempPath(), "kiln-direct-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(dir);
+        try
+        {
+            var log = new List<string>();
+            using var ctx = GpuContext.Create(Gpu.Options with { PipelineCacheDirectory = dir, Log = m => { lock (log) log.Add(m); } });
+            var net = new Network();
+            net.Output(net.Add(new ReLU(), "relu", net.Add(new Conv2d(32, 32, 3, padding: 1), "conv", net.Input("x"))), "y");
+            var x = new Shape(1, 32, 12, 40);
+            var data = RandomData.Uniform((int)x.Elements, 5).Select(v => (float)v).ToArray();
+            float[] Y(CompileOptions options)
+            {
+                using var c = net.Compile(ctx, options);
+                c.SetInput("x", data);
+                c.Run();
+                return c.GetOutput("y");
+            }
+            var tuned = Y(Options(x, nameof(Conv2dCoopMatPatchNhwc)) with { Autotune = true, ActivationLayout = TensorLayout.Nhwc });
+            Assert.That(ctx.Tuner.Timed, Is.GreaterThan(0));
+            Assert.That(ctx.Tuner.Rejected, Is.Zero, string.Join("\n", log));
+            Assert.That(log, Has.None.Contains("skipped"));
+            var untunedNhwc = Y(Options(x, nameof(Conv2dCoopMatPatchNhwc)) with { ActivationLayout = TensorLayout.Nhwc });
+            var untunedNchw = Y(Options(x, nameof(Conv2dCoopMatPatch)) with { ActivationLayout = TensorLayout.Nchw });
+            Assert.That(untunedNhwc, Is.EqualTo(untunedNchw), "untuned");
+            // The tuner may keep any candidate (on lavapipe the direct f32 kernel wins): within the f16 tolerance.
+            double largest = untunedNchw.Max(v => Math.Abs(v));
+            Assert.That(tuned.Zip(untunedNchw, (t, u) => Math.Abs(t - u)).Max(), Is.LessThanOrEqualTo(Tolerances.F16Storage * largest));
+            Assert.That(ctx.TakeValidationMessages(), Is.Empty);
+        }
+        finally { Directory.Delete(dir, true); }
+    }
+
     [TestCaseSource(nameof(WideLayers))]
     [TestCaseSource(nameof(Layers))]
     public void Layer_IsTheNchwPlanBitForBit(Conv2d conv, Shape x, string nchwEntry, string nhwcEntry, string module)

@@ -35,7 +35,16 @@ public sealed class CooperativeMatrixSpirvTests
         {
             var options = new CompileOptions { InputShapes = inputs, Training = training, Precision = Precision.Fp16, Autotune = false, ActivationLayout = layout };
             foreach (var step in Compiler.Plan(net, Nvidia, options).Levels.SelectMany(l => l))
-                if (step.Spec.Module.Contains("coopmat", StringComparison.Ordinal)) specs.TryAdd(step.Spec.Key, step.Spec);
+                if (step.Spec.Module.Contains("coopmat", StringComparison.Ordinal))
+                {
+                    specs.TryAdd(step.Spec.Key, step.Spec);
+                    // The patch kernel's .direct twin, a tuning candidate of the channels-last plan's layers.
+                    if (step.Spec.Module == "conv2d/conv2d.fwd_coopmat_patch.nhwc.f16")
+                    {
+                        var direct = step.Spec with { Module = "conv2d/conv2d.fwd_coopmat_patch.nhwc.direct.f16" };
+                        specs.TryAdd(direct.Key, direct);
+                    }
+                }
         }
         return specs.Values.Select(s => new TestCaseData(s).SetArgDisplayNames($"{s.Module} [{string.Join(",", s.Constants)}] x{s.LocalX}"));
     }
@@ -153,7 +162,7 @@ public sealed class CooperativeMatrixSpirvTests
             "conv2d/conv2d.bwd_weight_coopmat_patch", "linear/linear.gemm_coopmat", "mlp/mlp.coopmat.fwd", "mlp/mlp.coopmat.bwd",
             "conv2d/conv2d.fwd_coopmat_patch.concat", "conv2d/conv2d.bwd_weight_coopmat_patch.concat", "linear/linear.gemm_coopmat.batched", "conv2d/conv2d.fwd_coopmat.concat",
             "conv2d/conv2d.bwd_weight_coopmat.concat", "conv2d/conv2d.fwd_coopmat_patch.pool", "conv2d/conv2d.fwd_coopmat_patch.nhwc",
-            "conv2d/conv2d.fwd_coopmat_patch.nhwc.pool", "conv2d/conv2d.fwd_coopmat_patch.nhwc.concat" }));
+            "conv2d/conv2d.fwd_coopmat_patch.nhwc.pool", "conv2d/conv2d.fwd_coopmat_patch.nhwc.concat", "conv2d/conv2d.fwd_coopmat_patch.nhwc.direct" }));
     }
 
     [TestCaseSource(nameof(Kernels))]
