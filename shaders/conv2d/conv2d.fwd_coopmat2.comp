@@ -249,7 +249,12 @@ void main()
     bool interior = pc.cin % BK == 0 && p0 + BN <= pixels && ox0 + BN <= pc.ow
         && oy0 * SH - PH >= 0 && oy0 * SH - PH + (KH - 1) * DH < pc.h
         && ox0 * SW - PW >= 0 && (ox0 + BN - 1) * SW - PW + (KW - 1) * DW < pc.w;
+#else
+    const bool interior = false;
+#endif
     if (interior)
+    {
+#if KILN_DIRECT_B
         for (int s = 0; s < steps; s++)
         {
             int t = s / chunks, ci0 = (s - t * chunks) * BK, ky = t / KW, kx = t - ky * KW;
@@ -260,30 +265,29 @@ void main()
                         uint(SW * pc.cin), gl_CooperativeMatrixLayoutColumnMajor);
             acc = coopMatMulAdd(a, b, acc);
         }
+#endif
+    }
     else
     {
-#endif
-    gather(0);
-    for (int s = 0; s < steps; s++)
-    {
-        barrier();                      // the previous step's product has read sB
-        stage();
-        barrier();
-        if (s + 1 < steps) gather(s + 1);
-        int t = s / chunks, ci0 = (s - t * chunks) * BK;
-        coopmat<float16_t, SCOPE, BM, BK, gl_MatrixUseA> a;
-        coopmat<float16_t, SCOPE, BK, BN, gl_MatrixUseB> b;
-        coopMatLoad(a, wp, uint((t * pc.cop + co0) * pc.cip + ci0), uint(pc.cip), gl_CooperativeMatrixLayoutRowMajor);
+        gather(0);
+        for (int s = 0; s < steps; s++)
+        {
+            barrier();                      // the previous step's product has read sB
+            stage();
+            barrier();
+            if (s + 1 < steps) gather(s + 1);
+            int t = s / chunks, ci0 = (s - t * chunks) * BK;
+            coopmat<float16_t, SCOPE, BM, BK, gl_MatrixUseA> a;
+            coopmat<float16_t, SCOPE, BK, BN, gl_MatrixUseB> b;
+            coopMatLoad(a, wp, uint((t * pc.cop + co0) * pc.cip + ci0), uint(pc.cip), gl_CooperativeMatrixLayoutRowMajor);
 #if KILN_NHWC
-        coopMatLoad(b, sB, 0, LDB, gl_CooperativeMatrixLayoutColumnMajor);
+            coopMatLoad(b, sB, 0, LDB, gl_CooperativeMatrixLayoutColumnMajor);
 #else
-        coopMatLoad(b, sB, 0, LDB, gl_CooperativeMatrixLayoutRowMajor);
+            coopMatLoad(b, sB, 0, LDB, gl_CooperativeMatrixLayoutRowMajor);
 #endif
-        acc = coopMatMulAdd(a, b, acc);
+            acc = coopMatMulAdd(a, b, acc);
+        }
     }
-#if KILN_DIRECT_B
-    }
-#endif
 
     if (HAS_BIAS != 0 || ACT != ACT_NONE) coopMatPerElementNV(acc, acc, epilogue, co0);
     coopmat<float16_t, SCOPE, BM, BN, gl_MatrixUseAccumulator> result = coopmat<float16_t, SCOPE, BM, BN, gl_MatrixUseAccumulator>(acc);
