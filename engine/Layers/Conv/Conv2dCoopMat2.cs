@@ -68,13 +68,8 @@ internal class Conv2dCoopMat2 : CooperativeMatrixEntry, IConv2dForward
     /// <summary>Pixel columns per invocation under .nhwc (the shader's CPT there): BN over the pixels a pass of the workgroup stages.</summary>
     static int Columns(CoopMat2Tile t) => Math.Max(1, t.BN / (t.Threads / (t.BK / 8)));
 
-    public void Emit(Emitter e, ConvAttributes a, Value x, Value w, Value? bias, Value y, Activation act, float slope, string label)
-    {
-        var candidates = Candidates(e, a, x, w, bias, y, act, slope);
-        if (candidates.Count == 0)
-            throw new GraphException($"{label}: no tile of the cooperative_matrix2 convolution fits {y.Shape} on {e.Device.Name} (workgroup counts).");
-        ConvForward.Dispatch(e, candidates[0], x, w, bias, y, label);
-    }
+    public void Emit(Emitter e, ConvAttributes a, Value x, Value w, Value? bias, Value y, Activation act, float slope, string label) =>
+        ConvForward.DispatchDefault(this, e, a, x, w, bias, y, act, slope, label);
 
     /// <summary>
     /// One candidate per tile that fits (the channel tile that covers Cout with the least padding first), each with its

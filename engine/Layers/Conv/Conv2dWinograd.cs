@@ -37,7 +37,7 @@ internal sealed class Conv2dWinograd : IConv2dForward
         Groups(y, 8).X <= 65535 && Groups(y, 16).X <= 65535;
 
     public void Emit(Emitter e, ConvAttributes a, Value x, Value w, Value? bias, Value y, Activation act, float slope, string label) =>
-        ConvForward.Dispatch(e, Candidates(e, a, x, w, bias, y, act, slope)[0], x, w, bias, y, label);
+        ConvForward.DispatchDefault(this, e, a, x, w, bias, y, act, slope, label);
 
     public IReadOnlyList<TuneCandidate> Candidates(Emitter e, ConvAttributes a, Value x, Value w, Value? bias, Value y, Activation act, float slope)
     {

@@ -98,6 +98,19 @@ internal static class ConvForward
     }
 
     /// <summary>
+    /// An entry's untuned dispatch: its first candidate (its default tile), or, where no tile fits the layer on the device,
+    /// a compile error naming the entry, the shape and the device.
+    /// </summary>
+    public static void DispatchDefault(IConv2dForward entry, Emitter e, ConvAttributes a, Value x, Value w, Value? bias, Value y, Activation act,
+        float slope, string label)
+    {
+        var candidates = entry.Candidates(e, a, x, w, bias, y, act, slope);
+        if (candidates.Count == 0)
+            throw new GraphException($"{label}: no tile of {entry.GetType().Name} fits {x.Shape} -> {y.Shape} on {e.Device.Name} (workgroup counts or shared memory).");
+        Dispatch(e, candidates[0], x, w, bias, y, label);
+    }
+
+    /// <summary>
     /// One of an entry's candidates, dispatched on the layer's values: every conv-forward kernel binds x, w, bias (w's
     /// buffer when there is none), y; one with a prepare pass binds, in place of w, the weight that pass writes into a
     /// value of its own (<see cref="ValueKind.Derived"/>).
