@@ -30,46 +30,49 @@ internal static class ActivationLayouts
     const int Replays = 3;
 
     /// <summary>
-    /// The layout an inference plan compiled with tuned kernels runs faster in (CompileOptions.ActivationLayout null): the
-    /// plan compiled in both layouts, each with its kernels tuned, and each step replayed (its inputs and parameters as
-    /// allocated: the time does not depend on the values) on this device; the faster, remembered by the tuner under the
-    /// two plans' kernels and shapes. NCHW where the NHWC plan runs no channels-last kernel (no 4-D activations, or
-    /// none of their layers has an NHWC form). A layout whose plan does not fit the device's memory counts as slower.
+    /// The layout an inference plan compiled with tuned kernels runs faster in (CompileOptions.ActivationLayout null), and
+    /// the plan in that layout where one was made and never run (null: compile it again). The choice is remembered by the
+    /// tuner under the NCHW plan's kernels and shapes, so a later compile plans once where it keeps NCHW and twice where it
+    /// keeps NHWC. Else the plan is compiled in both layouts, each with its kernels tuned, and each step replayed (its
+    /// inputs and parameters as allocated: the time does not depend on the values) on this device. NCHW, unremembered,
+    /// where the NHWC plan runs no channels-last kernel (no 4-D activations, or none of their layers has an NHWC form). A
+    /// layout whose plan does not fit the device's memory counts as slower.
     /// </summary>
-    public static TensorLayout Choose(Network net, GpuContext context, CompileOptions options, KernelTuner tuner)
+    public static (TensorLayout Layout, GraphPlan? Plan) Choose(Network net, GpuContext context, CompileOptions options, KernelTuner tuner)
     {
         var device = context.KernelDevice;
         var nchw = Compiler.Plan(net, device, options with { ActivationLayout = TensorLayout.Nchw }, tuner);
+        string key = $"layout|{Fingerprint(nchw)}";
+        if (tuner.Recall(key) is { } remembered && Enum.TryParse<TensorLayout>(remembered, out var known))
+            return (known, known == TensorLayout.Nchw ? nchw : null);
         var nhwc = Compiler.Plan(net, device, options with { ActivationLayout = TensorLayout.Nhwc }, tuner);
         if (!nhwc.Emitter.Steps.Any(s => s.Spec.Module.Contains(Suffix, StringComparison.Ordinal)))
-            return TensorLayout.Nchw;
-        string key = $"layout|{Fingerprint(nchw)}|{Fingerprint(nhwc)}";
-        var chosen = tuner.Remember(key, () =>
+            return (TensorLayout.Nchw, nchw);
+
+        // A plan that does not fit the device's memory (Kiln's limit or the driver's) loses: the other may fit. Where
+        // neither does, nothing is remembered and the compile fails as it would have without the choice.
+        GpuOutOfMemoryException? outOfMemory = null;
+        double Time(GraphPlan plan, TensorLayout layout)
         {
-            // A plan that does not fit the device's memory (Kiln's limit or the driver's) loses: the other may fit. Where
-            // neither does, nothing is remembered and the compile fails as it would have without the choice.
-            GpuOutOfMemoryException? outOfMemory = null;
-            double Time(GraphPlan plan, TensorLayout layout)
+            try
             {
-                try
-                {
-                    using var compiled = new CompiledNetwork(context, options with { ActivationLayout = layout }, plan);
-                    using var list = context.CreateCommandList($"layout timing ({layout})");
-                    compiled.Record(list);
-                    return list.FastestReplayMilliseconds(Replays);
-                }
-                catch (GpuOutOfMemoryException e)
-                {
-                    outOfMemory = e;
-                    return double.PositiveInfinity;
-                }
+                using var compiled = new CompiledNetwork(context, options with { ActivationLayout = layout }, plan);
+                using var list = context.CreateCommandList($"layout timing ({layout})");
+                compiled.Record(list);
+                return list.FastestReplayMilliseconds(Replays);
             }
-            double channelsLast = Time(nhwc, TensorLayout.Nhwc), channelsFirst = Time(nchw, TensorLayout.Nchw);
-            if (double.IsPositiveInfinity(channelsLast) && double.IsPositiveInfinity(channelsFirst))
-                System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(outOfMemory!);
-            return (channelsLast < channelsFirst ? TensorLayout.Nhwc : TensorLayout.Nchw).ToString();
-        });
-        return Enum.Parse<TensorLayout>(chosen);
+            catch (GpuOutOfMemoryException e)
+            {
+                outOfMemory = e;
+                return double.PositiveInfinity;
+            }
+        }
+        double channelsLast = Time(nhwc, TensorLayout.Nhwc), channelsFirst = Time(nchw, TensorLayout.Nchw);
+        if (double.IsPositiveInfinity(channelsLast) && double.IsPositiveInfinity(channelsFirst))
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(outOfMemory!);
+        var chosen = channelsLast < channelsFirst ? TensorLayout.Nhwc : TensorLayout.Nchw;
+        tuner.Record(key, chosen.ToString());
+        return (chosen, null);
     }
 
     /// <summary>A plan's dispatches (kernels, constants, workgroups, push constants) as a short hash: the key of its timing.</summary>

@@ -83,7 +83,11 @@ public class Network
         var device = context.KernelDevice;
         var tuner = options.Autotune ?? !device.IsCpu ? context.Tuner : null;
         if (options.ActivationLayout == null && tuner != null && !options.Training)
-            options = options with { ActivationLayout = Graph.ActivationLayouts.Choose(this, context, options, tuner) };
+        {
+            var (layout, plan) = Graph.ActivationLayouts.Choose(this, context, options, tuner);
+            options = options with { ActivationLayout = layout };
+            return new CompiledNetwork(context, options, plan ?? Graph.Compiler.Plan(this, device, options, tuner));
+        }
         return new CompiledNetwork(context, options, Graph.Compiler.Plan(this, device, options, tuner));
     }
 

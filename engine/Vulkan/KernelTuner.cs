@@ -103,21 +103,22 @@ internal sealed class KernelTuner
         }
     }
 
-    /// <summary>
-    /// The remembered choice for <paramref name="key"/>, else <paramref name="measure"/>'s, remembered (in memory and on
-    /// disk) and counted in <see cref="Timed"/>: for choices timed on whole plans rather than kernels
-    /// (<see cref="Graph.ActivationLayouts.Choose"/>).
-    /// </summary>
-    public string Remember(string key, Func<string> measure)
+    /// <summary>The choice remembered for <paramref name="key"/> (in memory or on disk), or null: for choices timed on
+    /// whole plans rather than kernels (<see cref="Graph.ActivationLayouts.Choose"/>), which <see cref="Record"/> keeps.</summary>
+    public string? Recall(string key)
+    {
+        lock (gate) return choices.GetValueOrDefault(key);
+    }
+
+    /// <summary>Remembers <paramref name="name"/> as the choice for <paramref name="key"/>, in memory and on disk, counted in
+    /// <see cref="Timed"/>.</summary>
+    public void Record(string key, string name)
     {
         lock (gate)
         {
-            if (choices.TryGetValue(key, out var name)) return name;
-            name = measure();
             choices[key] = name;
             Timed++;
             Save();
-            return name;
         }
     }
 
