@@ -97,7 +97,7 @@ internal static class ActivationLayouts
             (ElementType.F16, ElementType.F32) => "transpose/layout.from_storage",
             _ => throw new InvalidOperationException($"{label}: no layout transpose from {x.ElementType.Name()} to {y.ElementType.Name()}."),
         };
-        var (n, c, h, w) = x.Shape.Nchw;
+        var (_, c, h, w) = x.Shape.Nchw;
         var spec = new KernelSpec(module, KernelSpec.Buffers(2), 12, new[] { y.Layout == TensorLayout.Nhwc ? 1u : 0u }, Emitter.ElementwiseLocal);
         e.Dispatch(spec, e.ElementwiseGroups(y.Shape.Elements), PushConstants.Ints((int)y.Shape.Elements, c, h * w), label, Arg.In(x), Arg.Out(y));
     }

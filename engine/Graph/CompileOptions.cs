@@ -49,10 +49,10 @@ public sealed record CompileOptions
     /// <summary>
     /// How an inference plan stores its 4-D activations: <see cref="TensorLayout.Nchw"/>, or <see cref="TensorLayout.Nhwc"/>,
     /// channels contiguous, which the tensor-core convolutions stage as runs of a pixel's channels. Under Nhwc, the layers
-    /// with a channels-last forward (convolutions and their fused forms, pooling, nearest or bilinear upsampling,
-    /// concatenation, elementwise activations) run on NHWC values; before any other layer, and before an output is handed
-    /// out, a value is transposed back to NCHW (the plan shows each "to_nchw" / "to_nhwc" step). Inputs and outputs stay
-    /// NCHW for the caller. Training plans keep NCHW: Nhwc there fails the compile.
+    /// with a channels-last forward (<see cref="Layer.ForwardsNhwc"/>: convolutions and their fused forms, pooling,
+    /// nearest or bilinear upsampling, concatenation, batch norm, pointwise layers) run on NHWC values; before any other
+    /// layer a value is transposed to NCHW, once. Inputs and outputs stay f32 NCHW for the caller, each edge one pass (the
+    /// plan shows each "to_nhwc" / "to_nchw" step). Training plans keep NCHW: Nhwc there fails the compile.
     /// Null (the default) chooses where that is faster: an inference plan compiled with tuned kernels (<see cref="Autotune"/>,
     /// on by default on a GPU) is compiled in both layouts, each with its kernels tuned, and the one whose whole step
     /// replays faster is kept (<see cref="Graph.ActivationLayouts"/>; remembered with the tuning choices, so later compiles of the
