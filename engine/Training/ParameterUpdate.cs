@@ -30,8 +30,9 @@ internal sealed class ParameterUpdate
     public Value State(string name) => Emitter.NewValue(Parameter.Shape, ValueKind.OptimizerState, $"{Parameter.Name}.{name}");
 
     /// <summary>
-    /// Dispatches optimizer module <paramref name="module"/> over the parameter's elements: bindings step state, g, w,
-    /// then <paramref name="state"/>; specialization L1, L2, then <paramref name="constants"/>.
+    /// Dispatches optimizer module <paramref name="module"/> over the parameter's elements, 4 per invocation (the
+    /// optimizer kernels are vector kernels, include/elementwise.glsl): bindings step state, g, w, then
+    /// <paramref name="state"/>; specialization L1, L2, then <paramref name="constants"/>.
     /// </summary>
     public void Dispatch(string module, uint[] constants, params Value[] state)
     {
@@ -40,6 +41,6 @@ internal sealed class ParameterUpdate
         var words = new[] { KernelSpec.Word(L1), KernelSpec.Word(L2) }.Concat(constants).ToArray();
         var spec = new KernelSpec(module, KernelSpec.Buffers(args.Count), 4, words, Emitter.ElementwiseLocal);
         long n = Parameter.Shape.Elements;
-        Emitter.Dispatch(spec, Emitter.ElementwiseGroups(n), PushConstants.Ints((int)n), $"{Parameter.Name}.{module.Split('/')[^1]}", args.ToArray());
+        Emitter.Dispatch(spec, Emitter.VectorGroups(n), PushConstants.Ints((int)n), $"{Parameter.Name}.{module.Split('/')[^1]}", args.ToArray());
     }
 }
