@@ -5,7 +5,8 @@ namespace Kiln.Layers;
 
 /// <summary>
 /// Shared by MaxPool2d and AvgPool2d: the shape rule and the dispatches of shaders/pool/pool.fwd.comp and
-/// pool.bwd.comp (one invocation per element; the backward pass gathers, so no atomics).
+/// pool.bwd.comp (one invocation per element, or per 4 where <see cref="Vector"/> allows; the backward pass gathers,
+/// so no atomics).
 /// </summary>
 internal static class Pool2dKernels
 {
@@ -42,14 +43,25 @@ internal static class Pool2dKernels
         (uint)mode, (uint)k.H, (uint)k.W, (uint)s.H, (uint)s.W, (uint)x[2], (uint)x[3], (uint)y[2], (uint)y[3],
     };
 
+    /// <summary>
+    /// Whether the 4-wide form of the kernels applies (their headers): the forward takes 4 outputs of a row (NCHW:
+    /// windows side by side, kernel width == stride, W and OW multiples of 4) or 4 channels of a pixel (NHWC: C a
+    /// multiple of 4); the backward, NCHW only, 4 windows of a row that tile x exactly.
+    /// </summary>
+    public static bool Vector(bool backward, (int H, int W) k, (int H, int W) s, Shape x, Shape y, TensorLayout layout) =>
+        layout == TensorLayout.Nhwc ? !backward && x[1] % 4 == 0
+            : k.W == s.W && x[3] % 4 == 0 && y[3] % 4 == 0 && (!backward || k.H == s.H);
+
     public static void Forward(ForwardPass f, int mode, (int H, int W) k, (int H, int W) s)
     {
         var x = f.Input; var y = f.Output;
-        // The .nhwc variant also takes the channels (constant 9).
-        var constants = x.Layout == TensorLayout.Nhwc ? Constants(mode, k, s, x.Shape, y.Shape).Append((uint)x.Shape[1]).ToArray() : Constants(mode, k, s, x.Shape, y.Shape);
+        bool vector = Vector(false, k, s, x.Shape, y.Shape, x.Layout);
+        // Then the channels (read by the .nhwc variant) and VEC.
+        var constants = Constants(mode, k, s, x.Shape, y.Shape).Append((uint)x.Shape[1]).Append(vector ? 1u : 0u).ToArray();
         var spec = new KernelSpec(ActivationLayouts.Module("pool/pool.fwd", x.Layout), KernelSpec.Buffers(2), 20, constants, Emitter.ElementwiseLocal);
-        f.Emitter.Dispatch(spec, f.Emitter.ElementwiseGroups(y.Shape.Elements),
-            PushConstants.Ints((int)y.Shape.Elements, x.Shape[2], x.Shape[3], y.Shape[2], y.Shape[3]), $"{f.Name}.fwd",
+        long count = y.Shape.Elements;
+        f.Emitter.Dispatch(spec, vector ? f.Emitter.VectorGroups(count) : f.Emitter.ElementwiseGroups(count),
+            PushConstants.Ints((int)count, x.Shape[2], x.Shape[3], y.Shape[2], y.Shape[3]), $"{f.Name}.fwd",
             Arg.In(x), Arg.Out(y));
     }
 
@@ -57,10 +69,12 @@ internal static class Pool2dKernels
     {
         if (b.GradInput is not { } dx) return;
         var x = b.Input; var y = b.Output;
-        var spec = new KernelSpec("pool/pool.bwd", KernelSpec.Buffers(3), 20, Constants(mode, k, s, x.Shape, y.Shape), Emitter.ElementwiseLocal);
+        bool vector = Vector(true, k, s, x.Shape, y.Shape, x.Layout);
+        var constants = Constants(mode, k, s, x.Shape, y.Shape).Append(vector ? 1u : 0u).ToArray();
+        var spec = new KernelSpec("pool/pool.bwd", KernelSpec.Buffers(3), 20, constants, Emitter.ElementwiseLocal);
         // Average pooling doesn't read x; bind dy in its place so x needn't stay alive for the backward pass.
         var first = mode == Max ? x : b.GradOutput;
-        b.Emitter.Dispatch(spec, b.Emitter.ElementwiseGroups(dx.Shape.Elements),
+        b.Emitter.Dispatch(spec, vector ? b.Emitter.VectorGroups(y.Shape.Elements) : b.Emitter.ElementwiseGroups(dx.Shape.Elements),
             PushConstants.Ints((int)dx.Shape.Elements, x.Shape[2], x.Shape[3], y.Shape[2], y.Shape[3]), $"{b.Name}.bwd",
             Arg.In(first), Arg.In(b.GradOutput), Arg.Out(dx));
     }

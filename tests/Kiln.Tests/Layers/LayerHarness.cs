@@ -9,6 +9,11 @@ public sealed record LayerResult(float[] Output, Shape OutputShape, float[][] In
     public string[] Kernels { get; init; } = Array.Empty<string>();
     /// <summary>The dispatches' labels, in the same order as <see cref="Kernels"/>.</summary>
     public string[] Labels { get; init; } = Array.Empty<string>();
+    /// <summary>The dispatches' workgroup counts ("XxYxZ"), in the same order as <see cref="Kernels"/>.</summary>
+    public string[] Groups { get; init; } = Array.Empty<string>();
+
+    /// <summary>The workgroup count of the dispatch labelled <paramref name="label"/>.</summary>
+    public string GroupsOf(string label) => Groups[Array.IndexOf(Labels, label)];
 }
 
 /// <summary>
@@ -61,6 +66,7 @@ public static class LayerHarness
         {
             Kernels = compiled.Plan.Dispatches.Select(d => d.Kernel).ToArray(),
             Labels = compiled.Plan.Dispatches.Select(d => d.Label).ToArray(),
+            Groups = compiled.Plan.Dispatches.Select(d => d.Groups).ToArray(),
         };
     }
 
@@ -99,6 +105,7 @@ public static class LayerHarness
         {
             Kernels = compiled.Plan.Dispatches.Select(d => d.Kernel).ToArray(),
             Labels = compiled.Plan.Dispatches.Select(d => d.Label).ToArray(),
+            Groups = compiled.Plan.Dispatches.Select(d => d.Groups).ToArray(),
         };
     }
 

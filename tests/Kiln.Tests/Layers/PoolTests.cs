@@ -6,9 +6,9 @@ namespace Kiln.Tests.Layers;
 public sealed class PoolTests : GpuTest
 {
     /// <summary>Naive pooling: forward, and the gradient (max: to the first maximum of each window).</summary>
-    static (double[] Y, double[] Gx) Reference(bool max, float[] x, float[] gy, int n, int c, int h, int w, int k, int s)
+    static (double[] Y, double[] Gx) Reference(bool max, float[] x, float[] gy, int n, int c, int h, int w, (int H, int W) k, (int H, int W) s)
     {
-        int oh = (h - k) / s + 1, ow = (w - k) / s + 1;
+        int oh = (h - k.H) / s.H + 1, ow = (w - k.W) / s.W + 1;
         var y = new double[n * c * oh * ow];
         var gx = new double[x.Length];
         for (int p = 0; p < n * c; p++)
@@ -18,18 +18,18 @@ public sealed class PoolTests : GpuTest
                     int o = (p * oh + i) * ow + j;
                     double best = double.NegativeInfinity, sum = 0;
                     int arg = -1;
-                    for (int a = 0; a < k; a++)
-                        for (int b = 0; b < k; b++)
+                    for (int a = 0; a < k.H; a++)
+                        for (int b = 0; b < k.W; b++)
                         {
-                            int idx = (p * h + i * s + a) * w + j * s + b;
+                            int idx = (p * h + i * s.H + a) * w + j * s.W + b;
                             sum += x[idx];
                             if (arg < 0 || x[idx] > best) { best = x[idx]; arg = idx; }
                         }
-                    y[o] = max ? best : sum / (k * k);
+                    y[o] = max ? best : sum / (k.H * k.W);
                     if (max) gx[arg] += gy[o];
                     else
-                        for (int a = 0; a < k; a++)
-                            for (int b = 0; b < k; b++) gx[(p * h + i * s + a) * w + j * s + b] += gy[o] / (k * k);
+                        for (int a = 0; a < k.H; a++)
+                            for (int b = 0; b < k.W; b++) gx[(p * h + i * s.H + a) * w + j * s.W + b] += gy[o] / (k.H * k.W);
                 }
         return (y, gx);
     }
@@ -43,17 +43,37 @@ public sealed class PoolTests : GpuTest
             yield return new TestCaseData(max, 1, 2, 9, 9, 3, 3).SetArgDisplayNames(name, "k3s3");
             yield return new TestCaseData(max, 2, 2, 7, 8, 3, 2).SetArgDisplayNames(name, "k3s2_overlapping_floor");
             yield return new TestCaseData(max, 1, 3, 5, 6, 2, 1).SetArgDisplayNames(name, "k2s1");
+            // Widths where the kernels take 4 outputs and 4 windows per invocation (Pool2dKernels.Vector).
+            yield return new TestCaseData(max, 2, 3, 8, 16, 2, 2).SetArgDisplayNames(name, "k2s2_vector");
+            yield return new TestCaseData(max, 1, 2, 6, 12, 3, 3).SetArgDisplayNames(name, "k3s3_vector");
         }
     }
 
     [TestCaseSource(nameof(Cases))]
-    public void ForwardAndBackwardMatchReference(bool max, int n, int c, int h, int w, int k, int s)
+    public void ForwardAndBackwardMatchReference(bool max, int n, int c, int h, int w, int k, int s) =>
+        MatchesReference(max, n, c, h, w, (k, k), (s, s));
+
+    /// <summary>
+    /// Windows of other heights than widths. The kernels' 4-wide forms need windows side by side along a row (width ==
+    /// stride), the backward's also windows that tile x (height == stride): 1x2 and 2x4 take both, 3x2 with stride 1x2
+    /// the forward only.
+    /// </summary>
+    [TestCase(true, 1, 2, 3, 8, 1, 2, 1, 2)]
+    [TestCase(false, 1, 2, 3, 8, 1, 2, 1, 2)]
+    [TestCase(true, 2, 1, 4, 16, 2, 4, 2, 4)]
+    [TestCase(false, 2, 1, 4, 16, 2, 4, 2, 4)]
+    [TestCase(true, 1, 2, 7, 8, 3, 2, 1, 2)]
+    [TestCase(false, 1, 2, 7, 8, 3, 2, 1, 2)]
+    public void RectangularWindows_MatchReference(bool max, int n, int c, int h, int w, int kh, int kw, int sh, int sw) =>
+        MatchesReference(max, n, c, h, w, (kh, kw), (sh, sw));
+
+    void MatchesReference(bool max, int n, int c, int h, int w, (int H, int W) k, (int H, int W) s)
     {
-        int r = 99 + h * 7 + k;
+        int r = 99 + h * 7 + k.H * 3 + k.W;
         var x = FixtureLayer.Uniform(n * c * h * w, r++);
         if (max) for (int i = 0; i < x.Length; i += 5) x[i] = x[Math.Max(0, i - 1)]; // ties: the first maximum gets the gradient
         Layer layer = max ? new MaxPool2d(k, s) : new AvgPool2d(k, s);
-        int oh = (h - k) / s + 1, ow = (w - k) / s + 1;
+        int oh = (h - k.H) / s.H + 1, ow = (w - k.W) / s.W + 1;
         var gy = FixtureLayer.Uniform(n * c * oh * ow, r++);
         var res = LayerHarness.Run(Context, layer, new[] { new Shape(n, c, h, w) }, new[] { x }, null, gy);
         Assert.That(res.OutputShape, Is.EqualTo(new Shape(n, c, oh, ow)));
@@ -112,6 +132,39 @@ public sealed class PoolTests : GpuTest
         var res = LayerHarness.Run(Context, new MaxPool2d(2), new[] { new Shape(1, 1, 2, 4) }, new[] { x }, null, new float[] { 10, 20 });
         Assert.That(res.Output, Is.EqualTo(new float[] { 3, 3 }));
         Assert.That(res.InputGradients[0], Is.EqualTo(new float[] { 0, 10, 20, 0, 0, 0, 0, 0 }));
+    }
+
+    /// <summary>
+    /// The 4-wide forms (four 2x2 windows side by side in one invocation) keep the one-element rule: NaN wins its
+    /// window, a window of -inf sends its gradient to its first element, a tie to the first maximum.
+    /// </summary>
+    [Test]
+    public void MaxPool_FourWindowsAtOnce_NaNMinusInfinityAndTies()
+    {
+        float nan = float.NaN, inf = float.NegativeInfinity;
+        var x = new[]
+        {
+            1, nan, inf, inf, 5, 5, 0, 1,
+            2, 3, inf, inf, 5, 4, 2, 0,
+        };
+        var res = LayerHarness.Run(Context, new MaxPool2d(2), new[] { new Shape(1, 1, 2, 8) }, new[] { x }, null, new float[] { 10, 20, 30, 40 });
+        Assert.That(res.GroupsOf("layer.fwd"), Is.EqualTo("1x1x1"));
+        Assert.That(res.Output, Is.EqualTo(new[] { nan, inf, 5, 2 }));
+        Assert.That(res.InputGradients[0], Is.EqualTo(new float[] { 0, 10, 20, 0, 30, 0, 0, 0, /**/ 0, 0, 0, 0, 0, 0, 40, 0 }));
+    }
+
+    /// <summary>
+    /// Each invocation takes 4 outputs (forward) or 4 windows (backward) where the output width is a multiple of 4, one
+    /// element otherwise; 256 invocations a workgroup. [2,4,16,w], 2x2 max.
+    /// </summary>
+    [TestCase(64, "2x1x1", "2x1x1")]  // 2048 outputs / 4, forward and backward
+    [TestCase(60, "8x1x1", "30x1x1")] // 1920 outputs and 7680 inputs one by one (30 wide)
+    public void FourPerInvocation_WhereTheOutputWidthIsAMultipleOf4(int w, string forward, string backward)
+    {
+        var shape = new Shape(2, 4, 16, w);
+        var res = LayerHarness.Run(Context, new MaxPool2d(2), new[] { shape }, new[] { new float[shape.Elements] }, null, new float[shape.Elements / 4]);
+        Assert.That(res.GroupsOf("layer.fwd"), Is.EqualTo(forward), "forward");
+        Assert.That(res.GroupsOf("layer.bwd"), Is.EqualTo(backward), "backward");
     }
 
     [TestCase(true)]
