@@ -7,8 +7,11 @@
 // Bindings: 0 dy [N,C,H*SCALE,W*SCALE], or [N,CTOT,H*SCALE,W*SCALE] when fused (act_t)  1 dx [N,C,H,W] (act_t)
 // Specialization: 0 MODE (0 nearest, 1 bilinear, 2 bilinear with align_corners), 1 SCALE, 2 H, 3 W (0 = from push constants),
 //   4 C (channels of x; read only when fused), 5 CTOT (channels of dy; 0 = not fused, dy is [N,C,OH,OW]), 6 C0 (channel offset in dy)
+//   7 VEC (0 or 1; UpsampleKernels.Vector decides): invocation i takes elements 4i .. 4i + 3 of dx, 4 columns of one row
+//   (W a multiple of 4), through 4-wide views of the bindings: nearest reads each of its SCALE rows of dy as SCALE
+//   4-wide loads.
 // Push constants: count (N*C*H*W), h, w
-// Dispatch: Emitter.ElementwiseGroups(count), local x = 256
+// Dispatch: Emitter.ElementwiseGroups(count), or Emitter.VectorGroups(count) with VEC; local x = 256
 #include "kiln.glsl"
 #include "elementwise.glsl"
 #include "storage.glsl"
@@ -20,6 +23,7 @@ layout(constant_id = 3) const int S_W = 0;
 layout(constant_id = 4) const int C = 1;
 layout(constant_id = 5) const int CTOT = 0;
 layout(constant_id = 6) const int C0 = 0;
+layout(constant_id = 7) const int VEC = 0;
 
 layout(push_constant) uniform P { uint count; int h, w; } p;
 
@@ -45,7 +49,9 @@ void upsample_source(int o, int size, out int i0, out int i1, out float l)
 }
 
 layout(std430, binding = 0) readonly buffer DY { act_t dy[]; };
+layout(std430, binding = 0) readonly buffer DY4 { act4_t dy4[]; };
 layout(std430, binding = 1) writeonly buffer DX { act_t dx[]; };
+layout(std430, binding = 1) writeonly buffer DX4 { act4_t dx4[]; };
 
 // Weight of input index `at` in output index `o` along one axis.
 float axis_weight(int o, int size, int at)
@@ -73,9 +79,38 @@ void output_window(int i, int size, out int o0, out int o1)
     o1 = min(outSize, (i + 2) * SCALE);
 }
 
+// The gradient of input pixel (iy, ix) from the dy plane at base.
+float gather(int base, int iy, int ix, int H, int W, int OW)
+{
+    float g = 0.0;
+    if (MODE == 0)
+    {
+        for (int dy0 = 0; dy0 < SCALE; dy0++)
+            for (int dx0 = 0; dx0 < SCALE; dx0++) g += float(dy[base + (iy * SCALE + dy0) * OW + ix * SCALE + dx0]);
+        return g;
+    }
+    int oy0, oy1, ox0, ox1;
+    output_window(iy, H, oy0, oy1);
+    output_window(ix, W, ox0, ox1);
+    for (int oy = oy0; oy < oy1; oy++)
+    {
+        const float wy = axis_weight(oy, H, iy);
+        if (wy == 0.0) continue;
+        float row = 0.0;
+        for (int ox = ox0; ox < ox1; ox++)
+        {
+            const float wx = axis_weight(ox, W, ix);
+            if (wx != 0.0) row += wx * float(dy[base + oy * OW + ox]);
+        }
+        g += wy * row;
+    }
+    return g;
+}
+
 void main()
 {
-    const uint i = kiln_element_index();
+    const uint j = kiln_element_index();
+    const uint i = VEC != 0 ? 4u * j : j;
     if (i >= p.count) return;
     const int H = BAKED(S_H, p.h), W = BAKED(S_W, p.w), OH = H * SCALE, OW = W * SCALE;
     const int ix = int(i % uint(W));
@@ -83,29 +118,25 @@ void main()
     const uint nc = i / uint(W * H);
     // The plane of dy that image n, channel c of x was upsampled into: its own, or channel C0 + c of the concat's.
     const int base = int(CTOT == 0 ? nc : nc + (nc / uint(C)) * uint(CTOT - C) + uint(C0)) * OH * OW;
-    float g = 0.0;
-    if (MODE == 0)
+    if (VEC == 0)
     {
-        for (int dy0 = 0; dy0 < SCALE; dy0++)
-            for (int dx0 = 0; dx0 < SCALE; dx0++) g += float(dy[base + (iy * SCALE + dy0) * OW + ix * SCALE + dx0]);
+        dx[i] = act_t(gather(base, iy, ix, H, W, OW));
+        return;
     }
-    else
+    if (MODE != 0)
     {
-        int oy0, oy1, ox0, ox1;
-        output_window(iy, H, oy0, oy1);
-        output_window(ix, W, ox0, ox1);
-        for (int oy = oy0; oy < oy1; oy++)
+        dx4[j] = act4_t(gather(base, iy, ix, H, W, OW), gather(base, iy, ix + 1, H, W, OW),
+                        gather(base, iy, ix + 2, H, W, OW), gather(base, iy, ix + 3, H, W, OW));
+        return;
+    }
+    // Nearest, columns ix .. ix + 3: output row iy SCALE + dy0 holds their blocks side by side, 4 SCALE elements from
+    // column ix SCALE, element e in block e / SCALE; summed in the scalar form's order (rows, then columns).
+    vec4 g = vec4(0.0);
+    for (int dy0 = 0; dy0 < SCALE; dy0++)
+        for (int q = 0; q < SCALE; q++)
         {
-            const float wy = axis_weight(oy, H, iy);
-            if (wy == 0.0) continue;
-            float row = 0.0;
-            for (int ox = ox0; ox < ox1; ox++)
-            {
-                const float wx = axis_weight(ox, W, ix);
-                if (wx != 0.0) row += wx * float(dy[base + oy * OW + ox]);
-            }
-            g += wy * row;
+            const vec4 v = vec4(dy4[(base + (iy * SCALE + dy0) * OW + ix * SCALE) / 4 + q]);
+            for (int l = 0; l < 4; l++) g[(4 * q + l) / SCALE] += v[l];
         }
-    }
-    dx[i] = act_t(g);
+    dx4[j] = act4_t(g);
 }

@@ -8,8 +8,12 @@
 //           both [N,H,W,C] in the .nhwc variant (KILN_NHWC: C always the channels of x, elements taken in y's order)
 // Specialization: 0 MODE (0 nearest, 1 bilinear, 2 bilinear with align_corners), 1 SCALE, 2 H, 3 W (0 = from push constants),
 //   4 C (channels of x; read only when fused), 5 CTOT (channels of y; 0 = not fused, y is [N,C,OH,OW]), 6 C0 (channel offset in y)
+// VEC (UpsampleKernels.Vector decides): invocation i takes elements 4i .. 4i + 3 through 4-wide views of the bindings:
+// 4 columns of one output row in NCHW (OW a multiple of 4), 4 channels of one pixel in NHWC (C, and CTOT and C0 when
+// fused, multiples of 4; each source pixel is one 4-wide load).
+//   7 VEC (0 or 1)
 // Push constants: count (N*C*OH*OW: the upsampled elements of x, fused or not), h, w
-// Dispatch: Emitter.ElementwiseGroups(count), local x = 256
+// Dispatch: Emitter.ElementwiseGroups(count), or Emitter.VectorGroups(count) with VEC; local x = 256
 #include "kiln.glsl"
 #include "elementwise.glsl"
 #include "storage.glsl"
@@ -21,6 +25,7 @@ layout(constant_id = 3) const int S_W = 0;
 layout(constant_id = 4) const int C = 1;
 layout(constant_id = 5) const int CTOT = 0;
 layout(constant_id = 6) const int C0 = 0;
+layout(constant_id = 7) const int VEC = 0;
 
 layout(push_constant) uniform P { uint count; int h, w; } p;
 
@@ -46,11 +51,40 @@ void upsample_source(int o, int size, out int i0, out int i1, out float l)
 }
 
 layout(std430, binding = 0) readonly buffer X { act_t x[]; };
+layout(std430, binding = 0) readonly buffer X4 { act4_t x4[]; };
 layout(std430, binding = 1) writeonly buffer Y { act_t y[]; };
+layout(std430, binding = 1) writeonly buffer Y4 { act4_t y4[]; };
+
+// Output pixel (oy, ox) from the x elements at base + (row W + column) step: the nearest one, or the bilinear blend.
+float upsample_at(int base, int step, int oy, int ox, int H, int W)
+{
+    if (MODE == 0) return float(x[base + ((oy / SCALE) * W + ox / SCALE) * step]);
+    int y0, y1, x0, x1;
+    float ly, lx;
+    upsample_source(oy, H, y0, y1, ly);
+    upsample_source(ox, W, x0, x1, lx);
+    return (1.0 - ly) * ((1.0 - lx) * float(x[base + (y0 * W + x0) * step]) + lx * float(x[base + (y0 * W + x1) * step]))
+         + ly * ((1.0 - lx) * float(x[base + (y1 * W + x0) * step]) + lx * float(x[base + (y1 * W + x1) * step]));
+}
+
+#if KILN_NHWC
+// The same for 4 channels at once: base (a multiple of 4) is channel c of image b's first pixel, pixels C apart.
+vec4 upsample_at4(int base, int oy, int ox, int H, int W)
+{
+    if (MODE == 0) return vec4(x4[(base + ((oy / SCALE) * W + ox / SCALE) * C) / 4]);
+    int y0, y1, x0, x1;
+    float ly, lx;
+    upsample_source(oy, H, y0, y1, ly);
+    upsample_source(ox, W, x0, x1, lx);
+    return (1.0 - ly) * ((1.0 - lx) * vec4(x4[(base + (y0 * W + x0) * C) / 4]) + lx * vec4(x4[(base + (y0 * W + x1) * C) / 4]))
+         + ly * ((1.0 - lx) * vec4(x4[(base + (y1 * W + x0) * C) / 4]) + lx * vec4(x4[(base + (y1 * W + x1) * C) / 4]));
+}
+#endif
 
 void main()
 {
-    const uint i = kiln_element_index();
+    const uint j = kiln_element_index();
+    const uint i = VEC != 0 ? 4u * j : j;
     if (i >= p.count) return;
     const int H = BAKED(S_H, p.h), W = BAKED(S_W, p.w), OH = H * SCALE, OW = W * SCALE;
 #if KILN_NHWC
@@ -59,24 +93,26 @@ void main()
     const int ox = px % OW, oy = px / OW % OH, b = px / (OW * OH);
     const int base = b * H * W * C + c, step = C;
     const uint yi = uint(CTOT == 0 ? i : KILN_ACT_INDEX(b, C0 + c, oy, ox, CTOT, OH, OW));
+    if (VEC != 0)
+    {
+        y4[yi / 4u] = act4_t(upsample_at4(base, oy, ox, H, W));
+        return;
+    }
+    y[yi] = act_t(upsample_at(base, step, oy, ox, H, W));
 #else
-    const int step = 1;
     const int ox = int(i % uint(OW));
     const int oy = int((i / uint(OW)) % uint(OH));
     const uint nc = i / uint(OW * OH);
     const int base = int(nc) * H * W;
     // Where element i of the upsampled x goes: itself, or channel C0 + c of image n in the concat's output.
     const uint yi = CTOT == 0 ? i : i + ((nc / uint(C)) * uint(CTOT - C) + uint(C0)) * uint(OW * OH);
-#endif
-    if (MODE == 0)
+    if (VEC != 0)
     {
-        y[yi] = x[base + ((oy / SCALE) * W + ox / SCALE) * step];
+        // Columns ox .. ox + 3 of one row.
+        y4[yi / 4u] = act4_t(upsample_at(base, 1, oy, ox, H, W), upsample_at(base, 1, oy, ox + 1, H, W),
+                             upsample_at(base, 1, oy, ox + 2, H, W), upsample_at(base, 1, oy, ox + 3, H, W));
         return;
     }
-    int y0, y1, x0, x1;
-    float ly, lx;
-    upsample_source(oy, H, y0, y1, ly);
-    upsample_source(ox, W, x0, x1, lx);
-    y[yi] = act_t((1.0 - ly) * ((1.0 - lx) * float(x[base + (y0 * W + x0) * step]) + lx * float(x[base + (y0 * W + x1) * step]))
-         + ly * ((1.0 - lx) * float(x[base + (y1 * W + x0) * step]) + lx * float(x[base + (y1 * W + x1) * step])));
+    y[yi] = act_t(upsample_at(base, 1, oy, ox, H, W));
+#endif
 }

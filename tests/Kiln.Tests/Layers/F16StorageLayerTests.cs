@@ -35,6 +35,9 @@ public sealed class F16StorageLayerTests : GpuTest
             yield return new TestCaseData(Pool(3, 2), new Shape(1, 3, 9, 11)).SetArgDisplayNames($"{k}_3x3_stride2_overlapping");
             yield return new TestCaseData(Pool(3, 2), new Shape(1, 3, 10, 8)).SetArgDisplayNames($"{k}_3x3_stride2_floor_leftover");
             yield return new TestCaseData(Pool(2, 3), new Shape(2, 2, 7, 8)).SetArgDisplayNames($"{k}_2x2_stride3_gaps");
+            // Widths where the kernels take 4 outputs (forward) and 4 windows (backward) per invocation (Pool2dKernels.Vector).
+            yield return new TestCaseData(Pool(2), new Shape(2, 3, 6, 16)).SetArgDisplayNames($"{k}_2x2_vector");
+            yield return new TestCaseData(Pool(3), new Shape(1, 2, 6, 12)).SetArgDisplayNames($"{k}_3x3_vector");
         }
     }
 
@@ -48,6 +51,9 @@ public sealed class F16StorageLayerTests : GpuTest
         yield return new TestCaseData(new Upsample(3), new Shape(1, 2, 3, 5)).SetArgDisplayNames("nearest_x3");
         yield return new TestCaseData(new Upsample(2, UpsampleMode.Bilinear), new Shape(1, 3, 5, 6)).SetArgDisplayNames("bilinear_x2");
         yield return new TestCaseData(new Upsample(3, UpsampleMode.BilinearAlignCorners), new Shape(2, 2, 4, 5)).SetArgDisplayNames("bilinear_align_corners_x3");
+        // Widths where both kernels take 4 elements per invocation (UpsampleKernels.Vector).
+        yield return new TestCaseData(new Upsample(2), new Shape(2, 3, 5, 8)).SetArgDisplayNames("nearest_x2_vector");
+        yield return new TestCaseData(new Upsample(2, UpsampleMode.Bilinear), new Shape(1, 3, 5, 8)).SetArgDisplayNames("bilinear_x2_vector");
     }
 
     [TestCaseSource(nameof(Upsamples))]

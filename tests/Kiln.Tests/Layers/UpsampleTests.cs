@@ -57,6 +57,11 @@ public sealed class UpsampleTests : GpuTest
     [TestCase(UpsampleMode.BilinearAlignCorners, 1, 1, 1, 1, 3)]
     [TestCase(UpsampleMode.BilinearAlignCorners, 1, 2, 7, 9, 5)]
     [TestCase(UpsampleMode.BilinearAlignCorners, 1, 2, 4, 4, 1)]
+    // Widths a multiple of 4 (input, and so output): 4 elements per invocation forward and backward (UpsampleKernels.Vector).
+    [TestCase(UpsampleMode.Nearest, 2, 3, 4, 8, 2)]
+    [TestCase(UpsampleMode.Nearest, 1, 2, 3, 4, 3)]
+    [TestCase(UpsampleMode.Bilinear, 1, 2, 5, 8, 2)]
+    [TestCase(UpsampleMode.BilinearAlignCorners, 1, 2, 3, 8, 3)]
     public void ForwardAndBackwardMatchReference(UpsampleMode mode, int n, int c, int h, int w, int scale)
     {
         int r = 5 + h * 13 + scale;
@@ -80,6 +85,21 @@ public sealed class UpsampleTests : GpuTest
         };
         var res = FixtureLayer.Run(Context, new Upsample(f.Int("scale_factor"), mode), f, "x");
         FixtureLayer.AssertAll(res, f, "x");
+    }
+
+    /// <summary>
+    /// Each invocation takes 4 elements where its row width is a multiple of 4 (the output's forward, the input's
+    /// backward), one otherwise; 256 invocations a workgroup. [2,4,8,w] to [2,4,16,2w], nearest.
+    /// </summary>
+    [TestCase(64, "16x1x1", "4x1x1")]   // 16384 outputs / 4, 4096 inputs / 4
+    [TestCase(62, "16x1x1", "16x1x1")]  // 15872 outputs / 4 (124 wide); 3968 inputs one by one (62 wide)
+    [TestCase(61, "61x1x1", "16x1x1")]  // 15616 outputs (122 wide) and 3904 inputs one by one
+    public void FourElementsPerInvocation_WhereTheRowWidthIsAMultipleOf4(int w, string forward, string backward)
+    {
+        var shape = new Shape(2, 4, 8, w);
+        var res = LayerHarness.Run(Context, new Upsample(2), new[] { shape }, new[] { new float[shape.Elements] }, null, new float[shape.Elements * 4]);
+        Assert.That(res.GroupsOf("layer.fwd"), Is.EqualTo(forward), "forward");
+        Assert.That(res.GroupsOf("layer.bwd"), Is.EqualTo(backward), "backward");
     }
 
     [Test]
