@@ -34,5 +34,6 @@ internal sealed class BackwardPass
     public Value Param(string name) => parameters[name];
     public bool HasParam(string name) => parameters.ContainsKey(name);
     public Value GradParam(string name) => parameterGrads[name];
-
+    /// <summary>A value the layer's forward pass kept for this rule (<see cref="ForwardPass.Save"/>).</summary>
+    public Value Saved(string key) => Emitter.Saved($"{Name}/{key}");
 }

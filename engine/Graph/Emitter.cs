@@ -196,6 +196,18 @@ internal sealed class Emitter
 
     readonly Dictionary<(Value, TensorLayout), Value> relaid = new();
 
+    /// <summary>
+    /// Keeps <paramref name="value"/>, made by a layer's forward rule, for its gradient rule (<see cref="ForwardPass.Save"/>,
+    /// <see cref="BackwardPass.Saved"/>): batch norm's batch statistics.
+    /// </summary>
+    public void Save(string key, Value value) => saved[key] = value;
+
+    /// <summary>The value <see cref="Save"/> kept under <paramref name="key"/>.</summary>
+    public Value Saved(string key) =>
+        saved.TryGetValue(key, out var v) ? v : throw new GraphException($"{key}: no value kept by the forward pass (a gradient rule without its forward).");
+
+    readonly Dictionary<string, Value> saved = new();
+
     /// <summary>y = value everywhere.</summary>
     public void Fill(Value y, float value, string label)
     {

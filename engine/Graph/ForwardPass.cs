@@ -27,4 +27,6 @@ internal sealed class ForwardPass
     public bool Training { get; init; }
     public Value Param(string name) => parameters[name];
     public bool HasParam(string name) => parameters.ContainsKey(name);
+    /// <summary>Keeps a value this pass made for the layer's gradient rule (<see cref="BackwardPass.Saved"/>).</summary>
+    public void Save(string key, Value value) => Emitter.Save($"{Name}/{key}", value);
 }

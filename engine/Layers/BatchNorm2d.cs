@@ -53,17 +53,57 @@ public sealed class BatchNorm2d : Layer
         return x;
     }
 
+    /// <summary>Values per workgroup of the statistics passes (shaders/batchnorm/batchnorm.stats.comp, bwd_stats).</summary>
+    const int Chunk = 4096;
+
+    /// <summary>
+    /// The training form: batchnorm.stats writes each chunk's mean and squared deviations (many workgroups per channel),
+    /// batchnorm.finish merges them into the batch statistics (kept for the gradient) and moves the running ones, and
+    /// batchnorm.apply normalises elementwise. The evaluation form is batchnorm.apply alone, from the running statistics.
+    /// </summary>
     internal override void Forward(ForwardPass f)
     {
         var x = f.Input.Shape;
         bool batchStatistics = f.Training && !UseRunningStatistics;
-        if (batchStatistics && x[0] * x[2] * x[3] < 2)
+        var e = f.Emitter;
+        if (!batchStatistics)
+        {
+            Apply(f, 0, f.Param("running_mean"), f.Param("running_var"));
+            return;
+        }
+        if (x[0] * x[2] * x[3] < 2)
             throw new GraphException($"{f.Name}: batchnorm2d needs more than one value per channel to train, got {x}.");
-        var spec = new KernelSpec(ActivationLayouts.Module("batchnorm/batchnorm.fwd", f.Input.Layout), KernelSpec.Buffers(6), 12,
-            new[] { batchStatistics ? 1u : 0u, KernelSpec.Word(Eps), KernelSpec.Word(Momentum) }, NormKernels.ReduceLocal);
-        Arg Stat(string name) => batchStatistics ? Arg.InOut(f.Param(name)) : Arg.In(f.Param(name));
-        f.Emitter.Dispatch(spec, NormKernels.PerItemGroups(x[1]), PushConstants.Ints(x[0], x[1], x[2] * x[3]), $"{f.Name}.fwd",
-            Arg.In(f.Input), Arg.In(f.Param("weight")), Arg.In(f.Param("bias")), Stat("running_mean"), Stat("running_var"), Arg.Out(f.Output));
+        var (chunks, push) = Reduction(f.Name, x);
+        var partials = e.NewValue(new Shape(x[1], chunks, 2), ValueKind.Transient, $"{f.Name}.stats_partials");
+        var stats = e.NewValue(new Shape(2, x[1]), ValueKind.Transient, $"{f.Name}.stats");
+        e.Dispatch(new KernelSpec("batchnorm/batchnorm.stats", KernelSpec.Buffers(2), 16, new[] { (uint)Chunk }, 256),
+            ((uint)chunks, (uint)x[1], 1), push, $"{f.Name}.stats", Arg.In(f.Input), Arg.Out(partials));
+        e.Dispatch(new KernelSpec("batchnorm/batchnorm.finish", KernelSpec.Buffers(4), 16,
+                new[] { (uint)Chunk, KernelSpec.Word(Eps), KernelSpec.Word(Momentum) }, Emitter.ElementwiseLocal),
+            e.ElementwiseGroups(x[1]), push, $"{f.Name}.stats.finish",
+            Arg.In(partials), Arg.InOut(f.Param("running_mean")), Arg.InOut(f.Param("running_var")), Arg.Out(stats));
+        f.Save("stats", stats);
+        Apply(f, 1, stats, stats);
+    }
+
+    /// <summary>batchnorm.apply: y from x and the statistics in mean and var (running, or the batch's in one [2, C] value).</summary>
+    void Apply(ForwardPass f, uint fromStats, Value mean, Value var)
+    {
+        var x = f.Input.Shape;
+        var spec = new KernelSpec(ActivationLayouts.Module("batchnorm/batchnorm.apply", f.Input.Layout), KernelSpec.Buffers(6), 12,
+            new[] { fromStats, KernelSpec.Word(Eps) }, Emitter.ElementwiseLocal);
+        f.Emitter.Dispatch(spec, f.Emitter.VectorGroups(x.Elements), PushConstants.Ints((int)x.Elements, x[1], x[2] * x[3]), $"{f.Name}.fwd",
+            Arg.In(f.Input), Arg.In(f.Param("weight")), Arg.In(f.Param("bias")), Arg.In(mean), Arg.In(var), Arg.Out(f.Output));
+    }
+
+    /// <summary>The statistics passes' chunks of each channel's N*H*W values and their push constants (n, c, hw, chunks).</summary>
+    static (int Chunks, byte[] Push) Reduction(string name, Shape x)
+    {
+        long m = (long)x[0] * x[2] * x[3];
+        long chunks = (m + Chunk - 1) / Chunk;
+        if (chunks > 65535 || x[1] > 65535)
+            throw new GraphException($"{name}: batchnorm2d over {x} is too large to train ({m} values a channel, {x[1]} channels; at most {65535L * Chunk} and 65535).");
+        return ((int)chunks, PushConstants.Ints(x[0], x[1], x[2] * x[3], (int)chunks));
     }
 
     /// <summary>Inference plans only take NHWC, where the running statistics normalise: an affine map per channel.</summary>
@@ -71,24 +111,30 @@ public sealed class BatchNorm2d : Layer
 
     /// <summary>
     /// The gradient of the form the forward used: the training form (backward passes are only compiled for training
-    /// steps), or the evaluation form with <see cref="UseRunningStatistics"/>.
+    /// steps), or the evaluation form with <see cref="UseRunningStatistics"/>. batchnorm.bwd_stats sums dy and
+    /// dy (x - mean) per chunk, batchnorm.bwd_finish adds the chunks into the bias and weight gradients, and
+    /// batchnorm.bwd_apply writes dx elementwise.
     /// </summary>
     internal override void Backward(BackwardPass b)
     {
         var x = b.Input.Shape;
-        var dx = b.GradInput ?? b.Emitter.NewValue(x, ValueKind.Transient, $"{b.Name}.grad_in_unused", b.GradOutput.ElementType);
-        if (UseRunningStatistics)
-        {
-            var eval = new KernelSpec("batchnorm/batchnorm.bwd_eval", KernelSpec.Buffers(8), 12, new[] { KernelSpec.Word(Eps) }, NormKernels.ReduceLocal);
-            b.Emitter.Dispatch(eval, NormKernels.PerItemGroups(x[1]), PushConstants.Ints(x[0], x[1], x[2] * x[3]), $"{b.Name}.bwd",
-                Arg.In(b.Input), Arg.In(b.Param("weight")), Arg.In(b.Param("running_mean")), Arg.In(b.Param("running_var")),
-                Arg.In(b.GradOutput), Arg.Out(dx), Arg.Out(b.GradParam("weight")), Arg.Out(b.GradParam("bias")));
-            return;
-        }
-        var spec = new KernelSpec("batchnorm/batchnorm.bwd", KernelSpec.Buffers(6), 12, new[] { KernelSpec.Word(Eps) }, NormKernels.ReduceLocal);
-        b.Emitter.Dispatch(spec, NormKernels.PerItemGroups(x[1]), PushConstants.Ints(x[0], x[1], x[2] * x[3]), $"{b.Name}.bwd",
-            Arg.In(b.Input), Arg.In(b.Param("weight")), Arg.In(b.GradOutput), Arg.Out(dx),
-            Arg.Out(b.GradParam("weight")), Arg.Out(b.GradParam("bias")));
+        var e = b.Emitter;
+        var dx = b.GradInput ?? e.NewValue(x, ValueKind.Transient, $"{b.Name}.grad_in_unused", b.GradOutput.ElementType);
+        uint fromStats = UseRunningStatistics ? 0u : 1u;
+        var (mean, var) = UseRunningStatistics ? (b.Param("running_mean"), b.Param("running_var")) : (b.Saved("stats"), b.Saved("stats"));
+        var (chunks, push) = Reduction(b.Name, x);
+        var partials = e.NewValue(new Shape(x[1], chunks, 2), ValueKind.Transient, $"{b.Name}.bwd_partials");
+        var dw = b.GradParam("weight");
+        var db = b.GradParam("bias");
+        e.Dispatch(new KernelSpec("batchnorm/batchnorm.bwd_stats", KernelSpec.Buffers(4), 16, new[] { (uint)Chunk }, 256),
+            ((uint)chunks, (uint)x[1], 1), push, $"{b.Name}.bwd_stats", Arg.In(b.Input), Arg.In(b.GradOutput), Arg.In(mean), Arg.Out(partials));
+        e.Dispatch(new KernelSpec("batchnorm/batchnorm.bwd_finish", KernelSpec.Buffers(4), 16, new[] { fromStats, KernelSpec.Word(Eps) },
+                Emitter.ElementwiseLocal),
+            e.ElementwiseGroups(x[1]), push, $"{b.Name}.bwd_stats.finish", Arg.In(partials), Arg.In(var), Arg.Out(dw), Arg.Out(db));
+        var spec = new KernelSpec("batchnorm/batchnorm.bwd_apply", KernelSpec.Buffers(8), 16, new[] { fromStats, KernelSpec.Word(Eps) },
+            Emitter.ElementwiseLocal);
+        e.Dispatch(spec, e.VectorGroups(x.Elements), PushConstants.Ints((int)x.Elements, x[1], x[2] * x[3], x[0] * x[2] * x[3]), $"{b.Name}.bwd",
+            Arg.In(b.Input), Arg.In(b.GradOutput), Arg.In(b.Param("weight")), Arg.In(mean), Arg.In(var), Arg.In(dw), Arg.In(db), Arg.Out(dx));
     }
 
     /// <summary>Pointwise: the receptive field passes through unchanged.</summary>

@@ -6,7 +6,7 @@ namespace Kiln.Layers;
 /// <summary>Shared helpers of the normalisation group (softmax, global pooling, dropout, batch norm).</summary>
 internal static class NormKernels
 {
-    /// <summary>Local size of the one-workgroup-per-item reductions (global pooling, batch norm).</summary>
+    /// <summary>Local size of the one-workgroup-per-item reductions (global pooling).</summary>
     public const uint ReduceLocal = 64;
 
     /// <summary>One workgroup per item, spread over x and y (x up to 65535).</summary>

@@ -12,6 +12,9 @@ public sealed class BatchNorm2dTests : GpuTest
     [TestCase(8, 3, 1, 1)]
     [TestCase(2, 2, 13, 11)]
     [TestCase(1, 70, 3, 3)]
+    // More than one chunk of 4096 values a channel (shaders/batchnorm/batchnorm.stats.comp): 3 (the last of 1024), and 2 (of 455).
+    [TestCase(2, 3, 64, 72)]
+    [TestCase(3, 2, 37, 41)]
     public void TrainingForwardBackwardAndRunningStatisticsMatchReference(int n, int c, int h, int w)
     {
         int hw = h * w, r = 500 + n * 13 + c;
@@ -70,6 +73,7 @@ public sealed class BatchNorm2dTests : GpuTest
     [TestCase(2, 5, 3, 4)]
     [TestCase(1, 3, 1, 1)]   // one value per channel: fine for the evaluation form
     [TestCase(4, 70, 9, 9)]
+    [TestCase(2, 3, 64, 72)] // 3 chunks a channel in the gradient's sums
     public void RunningStatisticsForm_TrainsWithTheEvalGradientAndKeepsItsStatistics(int n, int c, int h, int w)
     {
         int hw = h * w, r = 900 + n + c;
