@@ -105,6 +105,22 @@ internal sealed class Emitter
         steps.Add(new Step(Variant(spec, label, args), args, push, groups.X, groups.Y, groups.Z, label, Phase));
     }
 
+    /// <summary>How many steps have been emitted: a mark for <see cref="AttributeFlops"/>.</summary>
+    public int StepCount => steps.Count;
+
+    /// <summary>
+    /// Records <paramref name="flops"/> (2 per multiply-add) as the arithmetic of the steps labelled <paramref name="label"/>
+    /// emitted since the mark <paramref name="since"/> that have none yet, split evenly where there are several: a
+    /// convolution's or product's compute dispatch (its packing, flipping and partial-sum passes have labels of their
+    /// own). An inner emission that attributed its steps first keeps them. `kiln bench --kernels` sets each dispatch
+    /// against the roofline with it (<see cref="Step.Flops"/>).
+    /// </summary>
+    public void AttributeFlops(int since, string label, double flops)
+    {
+        var matched = steps.Skip(since).Where(s => s.Label == label && s.Flops == 0).ToList();
+        foreach (var s in matched) s.Flops = flops / matched.Count;
+    }
+
     /// <summary>
     /// The kernel <see cref="Dispatch"/> runs for <paramref name="spec"/> on these values: the spec itself, or where a value
     /// is f16 its f16-storage variant (checked as Dispatch says), or the spec itself where it has no such variant but

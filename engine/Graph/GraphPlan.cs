@@ -23,7 +23,11 @@ internal sealed class GraphPlan
         Dispatches = Levels.SelectMany(l => l).Select(s => new PlannedDispatch(s.Level, s.Phase, s.Label, s.Spec.Module,
             $"{s.GroupsX}x{s.GroupsY}x{s.GroupsZ}",
             s.Args.Where(a => a.Access != Access.Write).Select(a => a.Value?.Name ?? "step_state").ToList(),
-            s.Args.Where(a => a.Access != Access.Read).Select(a => a.Value?.Name ?? "step_state").ToList())).ToList(),
+            s.Args.Where(a => a.Access != Access.Read).Select(a => a.Value?.Name ?? "step_state").ToList())
+        {
+            Flops = s.Flops,
+            Bytes = s.Bytes,
+        }).ToList(),
         Barriers = Math.Max(0, Levels.Count - 1),
         PlannedBytes = Memory.TotalArenaBytes + Memory.PersistentBytes,
         NaiveBytes = Memory.NaiveBytes,

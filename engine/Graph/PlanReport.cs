@@ -18,4 +18,10 @@ public sealed record PlanReport
 }
 
 /// <summary>One dispatch of a plan.</summary>
-public sealed record PlannedDispatch(int Level, string Phase, string Label, string Kernel, string Groups, IReadOnlyList<string> Reads, IReadOnlyList<string> Writes);
+public sealed record PlannedDispatch(int Level, string Phase, string Label, string Kernel, string Groups, IReadOnlyList<string> Reads, IReadOnlyList<string> Writes)
+{
+    /// <summary>Its arithmetic, 2 per multiply-add, for the convolutions' and products' compute dispatches; 0 for passes that only move data.</summary>
+    public double Flops { get; init; }
+    /// <summary>Bytes of the values it binds, once per direction: what a pass that touches each element once moves.</summary>
+    public long Bytes { get; init; }
+}

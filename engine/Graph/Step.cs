@@ -40,4 +40,16 @@ internal sealed class Step
     public string Phase { get; }
     /// <summary>Dependency level: one more than the highest level of an earlier step it conflicts with.</summary>
     public int Level { get; set; }
+    /// <summary>
+    /// Floating-point operations of the dispatch, 2 per multiply-add, where its layer says (<see cref="Emitter.AttributeFlops"/>:
+    /// the convolutions' and products' compute dispatches); 0 for the passes that only move data.
+    /// </summary>
+    public double Flops { get; set; }
+    /// <summary>
+    /// Bytes of the values the dispatch binds, once per direction (a value read and written counts twice): the traffic of a
+    /// pass that reads and writes each element once; more than a kernel moves where it touches part of a value (a concat
+    /// copy's slice), less where it reads elements more than once from memory.
+    /// </summary>
+    public long Bytes => Args.Where(a => a.Value != null).Select(a => (a.Value!, a.Access)).Distinct()
+        .Sum(a => a.Item1.Bytes * ((a.Access != Access.Write ? 1 : 0) + (a.Access != Access.Read ? 1 : 0)));
 }

@@ -79,12 +79,15 @@ public sealed class ConvTranspose2d : Layer, IFusableProducer
         var bias = a.Bias ? f.Param("bias") : null;
         var conv = new ConvAttributes(a.OutChannels, a.InChannels, a.Kernel, a.Stride, a.Padding, a.Dilation, a.Groups, false);
         string label = $"{f.Name}.fwd";
+        int since = f.Emitter.StepCount;
         if (Conv2dInputGradFlipped.TakesTransposed(f.Emitter, conv, f.Input, f.Output, a.OutputPadding))
             Conv2dInputGradFlipped.EmitWith(f.Emitter, conv, f.Input, f.Param("weight"), bias, f.Output, f.Activation, f.Slope, label);
         else if (Conv2dInputGradCoopMatStrided.TakesTransposed(f.Emitter, conv, f.Input.Shape, f.Output.Shape))
             Conv2dInputGradCoopMatStrided.EmitPhases(f.Emitter, conv, f.Input, f.Param("weight"), bias, f.Output, f.Activation, f.Slope, label);
         else
             ConvKernels.Gather(f.Emitter, a, f.Input, f.Param("weight"), bias, f.Output, f.Activation, f.Slope, label);
+        // Each input element meets KH KW weights of every output channel of its group.
+        f.Emitter.AttributeFlops(since, label, ConvForward.Flops(conv, f.Input.Shape));
     }
 
     /// <summary>

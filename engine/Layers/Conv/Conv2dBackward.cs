@@ -18,13 +18,21 @@ internal static class Conv2dBackward
     }
 
     /// <summary>The input gradient through the <see cref="IConv2dInputGrad"/> entry the registry picks for the layer.</summary>
-    public static void InputGrad(Emitter e, ConvAttributes a, Value dy, Value w, Value dx, string label) =>
+    public static void InputGrad(Emitter e, ConvAttributes a, Value dy, Value w, Value dx, string label)
+    {
+        int since = e.StepCount;
         KernelRegistry.Choose<IConv2dInputGrad>("conv2d.bwd_input", dx.ElementType, dx.Layout, e, k => k.Accepts(a, dy.Shape, dx.Shape))
             .Emit(e, a, dy, w, dx, label);
+        e.AttributeFlops(since, label, ConvForward.Flops(a, dy.Shape)); // the forward's multiply-adds, run backwards
+    }
 
     /// <summary>The weight gradient through the <see cref="IConv2dWeightGrad"/> entry the registry (or, tuning, the tuner) picks (<see cref="ConvWeightGrad"/>).</summary>
-    public static void WeightGrad(Emitter e, ConvAttributes a, Value plain, Value shifted, Value dw, string label) =>
+    public static void WeightGrad(Emitter e, ConvAttributes a, Value plain, Value shifted, Value dw, string label)
+    {
+        int since = e.StepCount;
         ConvWeightGrad.Emit(e, a, plain, shifted, dw, label);
+        e.AttributeFlops(since, label, ConvWeightGrad.Flops(plain, dw));
+    }
 
     /// <summary>The bias gradient through the <see cref="IConv2dBiasGrad"/> entry the registry picks for the emitter.</summary>
     public static void BiasGrad(Emitter e, Value dy, Value db, string label) =>

@@ -109,7 +109,10 @@ internal sealed class Conv2dInputGradCoopMatStrided : CooperativeMatrixEntry, IC
                     $"{dy.Shape}->{dx.Shape}|k{a.Kernel.H}x{a.Kernel.W} s{a.Stride.H}x{a.Stride.W} p{a.Padding.H}x{a.Padding.W} d{a.Dilation.H}x{a.Dilation.W}|phase{ph.Ry}{ph.Rx}|{(bias != null ? "bias" : "no bias")}|{act}", name)
                 : Of(entries.FirstOrDefault(k => e.PreferKernels.Contains(k.GetType().Name)) ?? Patch).FirstOrDefault()
                   ?? throw new GraphException($"{name}: no tile of the patch convolution kernel fits {y.Shape} on {e.Device.Name}.");
+            int since = e.StepCount;
             ConvForward.Dispatch(e, c, dy, w, bias, dx, name);
+            // Each pixel of the phase takes its taps from every dY channel of its group.
+            e.AttributeFlops(since, name, 2.0 * a.OutChannels / a.Groups * ph.Ny * ph.Nx * ph.Output(dx.Shape).Elements);
         }
     }
 

@@ -47,6 +47,15 @@ internal sealed class Conv2dInputGradFlipped : IConv2dInputGrad
     internal static void EmitWith(Emitter e, ConvAttributes a, Value dy, Value w, Value? bias, Value dx, Activation act, float slope, string label)
     {
         var t = Transposed(a) with { Bias = bias != null };
+        int since = e.StepCount;
+        EmitTransposed(e, a, t, dy, w, bias, dx, act, slope, label);
+        e.AttributeFlops(since, label, ConvForward.Flops(t, dx.Shape));
+    }
+
+    /// <summary><see cref="EmitWith"/>'s dispatches: the forward kernel <paramref name="t"/> of dY with the weight turned and swapped.</summary>
+    static void EmitTransposed(Emitter e, ConvAttributes a, ConvAttributes t, Value dy, Value w, Value? bias, Value dx, Activation act, float slope,
+        string label)
+    {
         var shape = new Shape(a.InChannels, a.OutChannels / a.Groups, a.Kernel.H, a.Kernel.W);
         // A kernel that prepares its weight first (the tensor-core patch kernel, the Winograd kernel) reads it straight from
         // w, turned and swapped as it goes: no flipped copy. The candidates are sized from a stand-in of the flipped

@@ -15,13 +15,14 @@ internal static class ConvForward
 {
     public static void Emit(Emitter e, ConvAttributes a, Value x, Value w, Value? bias, Value y, Activation act, float slope, string label)
     {
-        if (Tuned(e, a, x, w, bias, y, act, slope, label) is { } chosen)
-        {
-            Dispatch(e, chosen, x, w, bias, y, label);
-            return;
-        }
-        Entry(e, a, x, y).Emit(e, a, x, w, bias, y, act, slope, label);
+        int since = e.StepCount;
+        if (Tuned(e, a, x, w, bias, y, act, slope, label) is { } chosen) Dispatch(e, chosen, x, w, bias, y, label);
+        else Entry(e, a, x, y).Emit(e, a, x, w, bias, y, act, slope, label);
+        e.AttributeFlops(since, label, Flops(a, y.Shape));
     }
+
+    /// <summary>The arithmetic of the convolution <paramref name="a"/> with output <paramref name="y"/>: 2 (C_in / groups) KH KW per output element.</summary>
+    public static double Flops(ConvAttributes a, Shape y) => 2.0 * a.InChannels / a.Groups * a.Kernel.H * a.Kernel.W * y.Elements;
 
     /// <summary>The candidate <see cref="Emit"/> would dispatch (untuned, the registry's entry's default), or null where
     /// that entry has none for the layer (its Emit then says why).</summary>
@@ -68,7 +69,9 @@ internal static class ConvForward
             k => k.CanRun(a, full, y.Shape), k => k.Accepts(a, full, y.Shape), Of, args,
             $"{first.Shape}x{firstScale}+{second.Shape}x{secondScale}->{y.Shape}|{Describe(a, bias, act)}", label);
         if (chosen == null) return false;
+        int since = e.StepCount;
         Dispatch(e, chosen, args, label);
+        e.AttributeFlops(since, label, Flops(a, y.Shape));
         return true;
     }
 
@@ -93,7 +96,9 @@ internal static class ConvForward
             k => k.CanRun(a, x.Shape, convOutput), k => k.Accepts(a, x.Shape, convOutput), Of, args,
             $"{x.Shape}->{pooled.Shape}|{Describe(a, bias, act)}", label);
         if (chosen == null) return false;
+        int since = e.StepCount;
         Dispatch(e, chosen, args, label);
+        e.AttributeFlops(since, label, Flops(a, convOutput));
         return true;
     }
 

@@ -57,9 +57,15 @@ internal static class ConvWeightGrad
             Accepts, Accepts, Of, new[] { Arg.In(dy), Arg.In(first), Arg.Out(dw), Arg.In(second) },
             $"{dy.Shape}x{first.Shape}x{firstScale}+{second.Shape}x{secondScale}->{dw.Shape}|{Describe(a)}", label);
         if (chosen == null) return false;
+        int since = e.StepCount;
         Dispatch(e, chosen, dy, first, dw, label, second);
+        e.AttributeFlops(since, label, Flops(dy, dw));
         return true;
     }
+
+    /// <summary>A weight gradient's arithmetic: each weight sums one product per image and pixel of the plain operand (dY of a
+    /// Conv2d, x of a ConvTranspose2d).</summary>
+    public static double Flops(Value plain, Value dw) => 2.0 * dw.Shape.Elements * (plain.Shape.Elements / plain.Shape[1]);
 
     /// <summary>
     /// One candidate on the layer's values: straight into dw, or into a [splits, dw] scratch of partial sums that its

@@ -52,7 +52,9 @@ internal static class BatchedGemm
                 entry => entry switch { LinearCoopMat => tensorCores, LinearCoopMat2 => coopMat2, _ => new[] { plain } }, args,
                 $"{count}x{m}x{n}x{k}|{(transA ? "At" : "A")}{(transB ? "Bt" : "B")}|{a.ElementType.Name()},{b.ElementType.Name()},{c.ElementType.Name()}", label);
         }
+        int since = e.StepCount;
         e.Dispatch(chosen.Spec, chosen.Groups, chosen.Push, label, args);
+        e.AttributeFlops(since, label, 2.0 * count * m * n * k);
     }
 
     /// <summary>Push constants: m, n, k, then the batch dimensions and both operands' batch strides.</summary>

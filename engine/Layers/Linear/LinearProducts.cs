@@ -39,13 +39,14 @@ internal static class LinearProducts
     /// </summary>
     public static void Dispatch(Emitter e, TuneCandidate c, GemmCall g, string label)
     {
-        if (c.Finish == null)
+        int since = e.StepCount;
+        if (c.Finish == null) e.Dispatch(c.Spec, c.Groups, c.Push, label, g.Args);
+        else
         {
-            e.Dispatch(c.Spec, c.Groups, c.Push, label, g.Args);
-            return;
+            var partial = PartialSums.Scratch(e, c.Finish.Splits, c.Finish.Count, label);
+            e.Dispatch(c.Spec, c.Groups, c.Push, label, Arg.In(g.A), Arg.In(g.B), Arg.In(g.B), Arg.Out(partial));
+            LinearGemm.SumPartials(e, partial, g.C, g.Bias, g.Act, g.Slope, label);
         }
-        var partial = PartialSums.Scratch(e, c.Finish.Splits, c.Finish.Count, label);
-        e.Dispatch(c.Spec, c.Groups, c.Push, label, Arg.In(g.A), Arg.In(g.B), Arg.In(g.B), Arg.Out(partial));
-        LinearGemm.SumPartials(e, partial, g.C, g.Bias, g.Act, g.Slope, label);
+        e.AttributeFlops(since, label, 2.0 * g.M * g.N * g.K);
     }
 }

@@ -99,7 +99,11 @@ internal sealed class FusedMlp : Layer
         var args = new List<Arg> { Arg.In(f.Input), Arg.Out(f.Output), saved != null ? Arg.Out(saved) : Arg.In(f.Input) };
         args.AddRange(ParamSlots(f.Param));
         f.Emitter.Dispatch(spec, (groups, 1, 1), PushConstants.Ints(f.Input.Shape[0]), $"{f.Name}.fwd", args.ToArray());
+        f.Emitter.AttributeFlops(f.Emitter.StepCount - 1, $"{f.Name}.fwd", MultiplyAdds(f.Input.Shape[0]) * 2.0);
     }
+
+    /// <summary>The multiply-adds of the layers' products over <paramref name="rows"/> rows.</summary>
+    double MultiplyAdds(int rows) => (double)rows * members.Sum(m => (long)m.Linear.InFeatures * m.Linear.OutFeatures);
 
     /// <summary>The backward of an <see cref="IMlpKernels"/> entry: its first pass (bindings x, y, h, dy, dx, the
     /// [groups, stride] partials, then the parameter slots; push constants: rows, stride) writing one partial slot per
@@ -120,6 +124,9 @@ internal sealed class FusedMlp : Layer
         };
         args.AddRange(ParamSlots(b.Param));
         e.Dispatch(spec, (groups, 1, 1), PushConstants.Ints(n, stride), $"{b.Name}.bwd", args.ToArray());
+        // The weight gradients' products and the input gradients' (every layer's but the first's, unless dx is asked).
+        double inputProducts = MultiplyAdds(n) - (b.GradInput == null ? (double)n * members[0].Linear.InFeatures * members[0].Linear.OutFeatures : 0);
+        e.AttributeFlops(e.StepCount - 1, $"{b.Name}.bwd", 2.0 * (MultiplyAdds(n) + inputProducts));
 
         var grads = members.SelectMany(m => new[] { b.GradParam($"{m.Name}.weight"), b.GradParam($"{m.Name}.bias") }).ToList();
         var reduce = new KernelSpec("mlp/mlp.reduce", KernelSpec.Buffers(1 + 2 * MaxLayers), 12, Constants(0, pad), Emitter.ElementwiseLocal);
