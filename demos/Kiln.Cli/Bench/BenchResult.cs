@@ -41,5 +41,36 @@ internal sealed record BenchResult
     public string? Error { get; init; }
 }
 
-/// <summary>One dispatch label's median GPU time in a replay and its share of the dispatches' total.</summary>
-internal sealed record KernelTime(string Label, string Kernel, double Ms, double MinMs, double Share);
+/// <summary>
+/// One dispatch label's median GPU time in a replay, its share of the dispatches' total, and where it stands against the
+/// roofline: its arithmetic (<see cref="PlannedDispatch.Flops"/>, 2 per multiply-add, 0 for passes that only move data)
+/// and the bytes of the values it binds (<see cref="PlannedDispatch.Bytes"/>).
+/// </summary>
+internal sealed record KernelTime(string Label, string Kernel, double Ms, double MinMs, double Share)
+{
+    public double Flops { get; init; }
+    public long Bytes { get; init; }
+    /// <summary>
+    /// The time the roofline allows it (its arithmetic at the compute limit or its bytes at the copy bandwidth, whichever
+    /// takes longer) over its measured time; null where the limit it is bound by is unknown.
+    /// </summary>
+    public double? FractionOfRoofline { get; init; }
+
+    public double Tflops => Ms > 0 ? Flops / (Ms * 1e-3) / 1e12 : 0;
+    public double GBps => Ms > 0 ? Bytes / (Ms * 1e-3) / 1e9 : 0;
+    /// <summary>"compute" where its arithmetic takes the roofline longer than its bytes, else "memory"; null with the fraction.</summary>
+    public string? BoundBy { get; init; }
+
+    /// <summary>
+    /// This with <see cref="FractionOfRoofline"/> and <see cref="BoundBy"/> against a compute limit (TFLOP/s) and a copy
+    /// bandwidth (TB/s); as it is for a dispatch that neither computes nor moves a value (the step state's).
+    /// </summary>
+    public KernelTime Against(double? tflops, double? copyTBps)
+    {
+        if (Flops == 0 && Bytes == 0) return this;
+        double? compute = Flops > 0 ? Flops / (tflops * 1e12) : 0;
+        double? memory = Bytes > 0 ? Bytes / (copyTBps * 1e12) : 0;
+        if (compute is not { } c || memory is not { } m || Ms <= 0) return this;
+        return this with { FractionOfRoofline = Math.Max(c, m) / (Ms * 1e-3), BoundBy = c > m ? "compute" : "memory" };
+    }
+}

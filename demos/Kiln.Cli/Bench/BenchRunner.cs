@@ -73,10 +73,16 @@ internal static class BenchRunner
         List<KernelTime>? kernelTimes = null;
         if (kernels)
         {
-            var kernelOf = compiled.Plan.Dispatches.GroupBy(d => d.Label).ToDictionary(g => g.Key, g => g.First().Kernel);
+            var planned = compiled.Plan.Dispatches.GroupBy(d => d.Label).ToDictionary(g => g.Key, g => g.ToList());
             double total = perLabel.Values.Sum(Median);
-            kernelTimes = perLabel.Select(kv => new KernelTime(kv.Key, kernelOf.GetValueOrDefault(kv.Key, "?"), Median(kv.Value), kv.Value.Min(),
-                    total > 0 ? Median(kv.Value) / total : 0))
+            kernelTimes = perLabel.Select(kv =>
+                {
+                    var dispatches = planned.GetValueOrDefault(kv.Key) ?? new List<PlannedDispatch>();
+                    double ms = Median(kv.Value), flops = dispatches.Sum(d => d.Flops);
+                    long bytes = dispatches.Sum(d => d.Bytes);
+                    return new KernelTime(kv.Key, dispatches.FirstOrDefault()?.Kernel ?? "?", ms, kv.Value.Min(), total > 0 ? ms / total : 0)
+                        { Flops = flops, Bytes = bytes }.Against(result.LimitTflops, limits.CopyTBps);
+                })
                 .OrderByDescending(k => k.Ms).ToList();
         }
         return result with

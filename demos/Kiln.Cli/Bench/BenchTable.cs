@@ -1,6 +1,6 @@
 namespace Kiln.Cli.Bench;
 
-/// <summary>The text table of `kiln bench`: one row per workload, and with --kernels each dispatch's share.</summary>
+/// <summary>The text table of `kiln bench`: one row per workload, and with --kernels each dispatch's share and roofline.</summary>
 internal static class BenchTable
 {
     public static void PrintHeader(bool peer)
@@ -26,10 +26,16 @@ internal static class BenchTable
     public static void PrintKernels(BenchResult r)
     {
         if (r.Kernels == null || r.Kernels.Count == 0) return;
-        Console.WriteLine($"    {"dispatch",-34} {"kernel",-30} {"median ms",10} {"min ms",10} {"share",6}");
+        Console.WriteLine($"    {"dispatch",-34} {"kernel",-44} {"median ms",10} {"min ms",10} {"share",6} {"TFLOP/s",8} {"GB/s",8} {"roofline",8} {"bound",7}");
         foreach (var k in r.Kernels)
-            Console.WriteLine($"    {k.Label,-34} {k.Kernel,-30} {k.Ms,10:0.0000} {k.MinMs,10:0.0000} {100 * k.Share,5:0.0}%");
+        {
+            string roofline = k.FractionOfRoofline is { } f ? $"{100 * f:0.0}%" : "?";
+            Console.WriteLine($"    {k.Label,-34} {k.Kernel,-44} {k.Ms,10:0.0000} {k.MinMs,10:0.0000} {100 * k.Share,5:0.0}% " +
+                              $"{(k.Flops > 0 ? Tflops(k.Tflops) : "-"),8} {k.GBps,8:0.0} {roofline,8} {k.BoundBy ?? "?",7}");
+        }
         Console.WriteLine($"    sum of dispatches {Ms(r.GpuDispatchSumMs)} ms of a {Ms(r.GpuMs)} ms span (the rest: barriers and gaps)");
+        Console.WriteLine("    roofline: the time the limits allow a dispatch (its FLOPs at the compute limit or the bytes of the values it binds at " +
+                          "the copy bandwidth, whichever is longer) over its time; bound: which of the two");
     }
 
     static string Ms(double? v) => v is { } x ? x.ToString(x >= 100 ? "0.0" : "0.000") : "-";

@@ -59,12 +59,26 @@ public sealed class BenchRunTests : GpuTest
                 Assert.That(kernels, Is.Not.Empty);
                 Assert.That(kernels.Sum(k => k.GetProperty("share").GetDouble()), Is.EqualTo(1).Within(1e-6));
                 Assert.That(kernels.All(k => k.GetProperty("kernel").GetString() != "?"), "every dispatch label maps to its kernel");
+                // Each dispatch against the roofline: the time its FLOPs or bytes take at the limits, over its time.
+                double peak = e.GetProperty("limit_tflops").GetDouble() * 1e12, copy = root.GetProperty("limits").GetProperty("copy_tbps").GetDouble() * 1e12;
+                foreach (var k in kernels.Where(k => k.GetProperty("bytes").GetInt64() > 0))
+                {
+                    double flops = k.GetProperty("flops").GetDouble(), bytes = k.GetProperty("bytes").GetInt64(), seconds = k.GetProperty("ms").GetDouble() * 1e-3;
+                    Assert.That(k.GetProperty("fraction_of_roofline").GetDouble(), Is.EqualTo(Math.Max(flops / peak, bytes / copy) / seconds).Within(1e-6).Percent);
+                    Assert.That(k.GetProperty("bound_by").GetString(), Is.EqualTo(flops / peak > bytes / copy ? "compute" : "memory"));
+                    Assert.That(k.GetProperty("g_bps").GetDouble(), Is.EqualTo(bytes / seconds / 1e9).Within(1e-6).Percent);
+                }
+                Assert.That(kernels.Sum(k => k.GetProperty("flops").GetDouble()), Is.GreaterThan(0));
             }
+            Assert.That(r.Stdout, Does.Contain("roofline").And.Contain("GB/s"));
 
             var conv = results[0];
             Assert.That(conv.GetProperty("inputs").GetProperty("x").EnumerateArray().Select(v => v.GetInt32()), Is.EqualTo(new[] { 1, 16, 32, 32 }));
             Assert.That(conv.GetProperty("flops").GetDouble(), Is.EqualTo(2.0 * 16 * 16 * 9 * 32 * 32));
             Assert.That(conv.GetProperty("dispatches").GetInt32(), Is.EqualTo(1), "inference of one conv is one dispatch");
+            var convKernel = conv.GetProperty("kernels").EnumerateArray().Single();
+            Assert.That(convKernel.GetProperty("flops").GetDouble(), Is.EqualTo(conv.GetProperty("flops").GetDouble()), "the conv's dispatch carries its arithmetic");
+            Assert.That(convKernel.GetProperty("bytes").GetInt64(), Is.EqualTo(4L * (16 * 32 * 32 + 16 * 16 * 9 + 16 + 16 * 32 * 32)), "x, w, b read; y written");
             Assert.That(conv.GetProperty("peer_ms").GetDouble(), Is.EqualTo(0.546), "the strict-fp32 peer row, not tf32");
             Assert.That(conv.GetProperty("ratio_to_peer").GetDouble(), Is.EqualTo(conv.GetProperty("gpu_ms").GetDouble() / 0.546).Within(1e-9).Percent);
             var mlp = results[1];
