@@ -95,7 +95,7 @@ internal static class BenchRunner
             HostMinMs = host.Min(),
             Dispatches = dispatches,
             Tflops = tflops,
-            FractionOfLimit = tflops != null && limits.Fp32Tflops is { } lim ? tflops / lim : null,
+            FractionOfLimit = tflops / result.LimitTflops,
             PlannedBytes = compiled.Plan.PlannedBytes,
             Layout = compiled.ActivationLayout.ToString().ToLowerInvariant(),
             Kernels = kernelTimes,
