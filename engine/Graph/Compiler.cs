@@ -436,13 +436,16 @@ internal static class Compiler
         {
             var c = list[k];
             if (c.Layer == null || !c.NeedsGrad || c.GradContributions.Count == 0) continue;
-            var grad = Sum(emitter, c.GradContributions, $"{c.Name}.grad");
+            Value grad;
             if (c.Fused != Activation.None)
             {
-                var pre = emitter.NewValue(c.Shape, ValueKind.Transient, $"{c.Name}.grad_pre_act", grad.ElementType);
-                emitter.UnaryBackward(c.Fused, c.FusedSlope, c.Output, grad, pre, $"{c.Name}.act.bwd");
-                grad = pre;
+                // The activation's gradient takes the last two parts of the sum in its own pass.
+                var parts = c.GradContributions;
+                var head = Sum(emitter, parts.Take(Math.Max(1, parts.Count - 1)).ToList(), $"{c.Name}.grad");
+                grad = emitter.NewValue(c.Shape, ValueKind.Transient, $"{c.Name}.grad_pre_act", head.ElementType);
+                emitter.UnaryBackward(c.Fused, c.FusedSlope, c.Output, head, grad, $"{c.Name}.act.bwd", parts.Count > 1 ? parts[^1] : null);
             }
+            else grad = Sum(emitter, c.GradContributions, $"{c.Name}.grad");
             var gradInputs = c.Inputs.Select((i, n) => i.NeedsGrad
                 ? emitter.NewValue(i.Shape, ValueKind.Transient, $"{c.Name}.grad_in{n}", i.Output.ElementType)
                 : null).ToArray();

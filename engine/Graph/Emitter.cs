@@ -173,11 +173,13 @@ internal sealed class Emitter
         Dispatch(spec, VectorGroups(y.Shape.Elements), PushConstants.Ints((int)y.Shape.Elements), label, Arg.In(x), Arg.Out(y));
     }
 
-    /// <summary>dx = dy * op'(y), from the op's output y; accumulate adds to dx instead of writing it.</summary>
-    public void UnaryBackward(Activation op, float slope, Value y, Value dy, Value dx, string label)
+    /// <summary>dx = dy * op'(y), from the op's output y; with <paramref name="addend"/>, dx = (dy + addend) * op'(y) in the same pass.</summary>
+    public void UnaryBackward(Activation op, float slope, Value y, Value dy, Value dx, string label, Value? addend = null)
     {
-        var spec = new KernelSpec("elementwise/unary.bwd", KernelSpec.Buffers(3), 4, new[] { (uint)op, KernelSpec.Word(slope) }, ElementwiseLocal);
-        Dispatch(spec, VectorGroups(dx.Shape.Elements), PushConstants.Ints((int)dx.Shape.Elements), label, Arg.In(y), Arg.In(dy), Arg.Out(dx));
+        var spec = new KernelSpec("elementwise/unary.bwd", KernelSpec.Buffers(4), 4,
+            new[] { (uint)op, KernelSpec.Word(slope), addend != null ? 1u : 0u }, ElementwiseLocal);
+        Dispatch(spec, VectorGroups(dx.Shape.Elements), PushConstants.Ints((int)dx.Shape.Elements), label,
+            Arg.In(y), Arg.In(dy), Arg.Out(dx), Arg.In(addend ?? dy));
     }
 
     /// <summary>c = alpha * a + beta * b elementwise (same element counts).</summary>
