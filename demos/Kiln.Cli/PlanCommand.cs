@@ -87,18 +87,20 @@ internal static class PlanCommand
         Console.WriteLine($"{model} {(train ? "training step" : "inference")} at {(precision == Precision.Fp16 ? "fp16" : "fp32")}" +
                           $"{(layout == TensorLayout.Nhwc ? ", NHWC activations," : "")} for " +
                           $"{string.Join(", ", inputs.Select(kv => $"{kv.Key} {kv.Value}"))} on {device.Name}, untuned");
-        Console.WriteLine($"{"level",5}  {"phase",-8} {"dispatch",-34} {"kernel",-30} groups");
+        Console.WriteLine($"{"level",5}  {"phase",-8} {"dispatch",-34} {"kernel",-30} {"groups",-12} {"GFLOP",8} {"MB",8}");
         int level = -1;
         foreach (var d in plan.Dispatches)
         {
             if (d.Level != level && level >= 0) Console.WriteLine("       -- barrier --");
             level = d.Level;
-            Console.WriteLine($"{d.Level,5}  {d.Phase,-8} {d.Label,-34} {d.Kernel,-30} {d.Groups}");
+            Console.WriteLine($"{d.Level,5}  {d.Phase,-8} {d.Label,-34} {d.Kernel,-30} {d.Groups,-12} {(d.Flops > 0 ? (d.Flops / 1e9).ToString("0.000") : "-"),8} {d.Bytes / 1e6,8:0.00}");
         }
         Console.WriteLine();
         Console.WriteLine($"dispatches      {plan.Dispatches.Count}");
         Console.WriteLine($"barriers        {plan.Barriers}");
         Console.WriteLine($"parameters      {plan.ParameterCount}");
+        Console.WriteLine($"flops           {plan.Dispatches.Sum(d => d.Flops) / 1e9:0.000} GFLOP (2 per multiply-add of the convolutions and products)");
+        Console.WriteLine($"bytes           {plan.Dispatches.Sum(d => d.Bytes) / 1e6:0.0} MB bound by the dispatches (each value once per direction)");
         Console.WriteLine($"planned_bytes   {plan.PlannedBytes} ({Mib(plan.PlannedBytes)}: {Mib(plan.PersistentBytes)} persistent + {Mib(plan.ArenaBytes)} shared arena)");
         Console.WriteLine($"naive_bytes     {plan.NaiveBytes} ({Mib(plan.NaiveBytes)}, every tensor on its own)");
         foreach (var w in plan.Warnings) Console.WriteLine($"warning: can't run on this device: {w}");
