@@ -55,6 +55,8 @@ public sealed class BatchNorm2d : Layer
 
     /// <summary>Values per workgroup of the statistics passes (shaders/batchnorm/batchnorm.stats.comp, bwd_stats).</summary>
     const int Chunk = 4096;
+    /// <summary>Their workgroup size (REDUCE_SIZE in those shaders).</summary>
+    const uint StatsLocal = 256;
 
     /// <summary>
     /// The training form: batchnorm.stats writes each chunk's mean and squared deviations (many workgroups per channel),
@@ -76,7 +78,7 @@ public sealed class BatchNorm2d : Layer
         var (chunks, push) = Reduction(f.Name, x);
         var partials = e.NewValue(new Shape(x[1], chunks, 2), ValueKind.Transient, $"{f.Name}.stats_partials");
         var stats = e.NewValue(new Shape(2, x[1]), ValueKind.Transient, $"{f.Name}.stats");
-        e.Dispatch(new KernelSpec("batchnorm/batchnorm.stats", KernelSpec.Buffers(2), 16, new[] { (uint)Chunk }, 256),
+        e.Dispatch(new KernelSpec("batchnorm/batchnorm.stats", KernelSpec.Buffers(2), 16, new[] { (uint)Chunk }, StatsLocal),
             ((uint)chunks, (uint)x[1], 1), push, $"{f.Name}.stats", Arg.In(f.Input), Arg.Out(partials));
         e.Dispatch(new KernelSpec("batchnorm/batchnorm.finish", KernelSpec.Buffers(4), 16,
                 new[] { (uint)Chunk, KernelSpec.Word(Eps), KernelSpec.Word(Momentum) }, Emitter.ElementwiseLocal),
@@ -126,7 +128,7 @@ public sealed class BatchNorm2d : Layer
         var partials = e.NewValue(new Shape(x[1], chunks, 2), ValueKind.Transient, $"{b.Name}.bwd_partials");
         var dw = b.GradParam("weight");
         var db = b.GradParam("bias");
-        e.Dispatch(new KernelSpec("batchnorm/batchnorm.bwd_stats", KernelSpec.Buffers(4), 16, new[] { (uint)Chunk }, 256),
+        e.Dispatch(new KernelSpec("batchnorm/batchnorm.bwd_stats", KernelSpec.Buffers(4), 16, new[] { (uint)Chunk }, StatsLocal),
             ((uint)chunks, (uint)x[1], 1), push, $"{b.Name}.bwd_stats", Arg.In(b.Input), Arg.In(b.GradOutput), Arg.In(mean), Arg.Out(partials));
         e.Dispatch(new KernelSpec("batchnorm/batchnorm.bwd_finish", KernelSpec.Buffers(4), 16, new[] { fromStats, KernelSpec.Word(Eps) },
                 Emitter.ElementwiseLocal),
