@@ -105,6 +105,12 @@ internal sealed class Emitter
         steps.Add(new Step(Variant(spec, label, args), args, push, groups.X, groups.Y, groups.Z, label, Phase));
     }
 
+    /// <summary>
+    /// The last dispatch moves <paramref name="bytes"/>, not the bytes of the values it binds (<see cref="Step.Bytes"/>): a
+    /// kernel that reads or writes part of a value, such as a copy into a concatenation's channel slice.
+    /// </summary>
+    public void DeclareBytes(long bytes) => steps[^1].DeclaredBytes = bytes;
+
     /// <summary>How many steps have been emitted: a mark for <see cref="AttributeFlops"/>.</summary>
     public int StepCount => steps.Count;
 

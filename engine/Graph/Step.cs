@@ -47,9 +47,11 @@ internal sealed class Step
     public double Flops { get; set; }
     /// <summary>
     /// Bytes of the values the dispatch binds, once per direction (a value read and written counts twice): the traffic of a
-    /// pass that reads and writes each element once; more than a kernel moves where it touches part of a value (a concat
-    /// copy's slice), less where it reads elements more than once from memory.
+    /// pass that reads and writes each element once; less than a kernel moves where it reads elements more than once from
+    /// memory. A kernel that touches part of a value (a concat copy's slice) declares what it moves instead.
     /// </summary>
-    public long Bytes => Args.Where(a => a.Value != null).Select(a => (a.Value!, a.Access)).Distinct()
+    public long Bytes => DeclaredBytes ?? Args.Where(a => a.Value != null).Select(a => (a.Value!, a.Access)).Distinct()
         .Sum(a => a.Item1.Bytes * ((a.Access != Access.Write ? 1 : 0) + (a.Access != Access.Read ? 1 : 0)));
+    /// <summary>What a kernel that touches part of a value it binds moves, where it says (<see cref="Emitter.DeclareBytes"/>).</summary>
+    public long? DeclaredBytes { get; set; }
 }

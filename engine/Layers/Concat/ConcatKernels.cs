@@ -70,5 +70,6 @@ internal static class ConcatKernels
         int width = new[] { count, block, srcStride, srcOffset, dstStride, dstOffset }.All(v => v % 4 == 0) ? 4 : 1;
         e.Dispatch(Spec with { Constants = new[] { (uint)width } }, e.ElementwiseGroups(count / width),
             PushConstants.Ints(count, block, srcStride, srcOffset, dstStride, dstOffset), label, Arg.In(src), Arg.Out(dst));
+        e.DeclareBytes(2L * count * src.ElementType.SizeInBytes()); // count elements read and written, of values it binds whole
     }
 }

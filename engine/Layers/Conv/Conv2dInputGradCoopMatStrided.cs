@@ -93,6 +93,7 @@ internal sealed class Conv2dInputGradCoopMatStrided : CooperativeMatrixEntry, IC
             var spec = new KernelSpec("conv2d/conv2d.phase_fill", KernelSpec.Buffers(2), 12, constants, Emitter.ElementwiseLocal);
             e.Dispatch(spec, e.ElementwiseGroups(count), PushConstants.Ints(checked((int)count), ph.Qy, ph.Qx), $"{label}.phase{ph.Ry}{ph.Rx}",
                 Arg.In(bias ?? w), Arg.Out(dx));
+            e.DeclareBytes(count * dx.ElementType.SizeInBytes()); // its pixels of dX
         }
         foreach (var ph in phases.Where(ph => ph.Computed))
         {
@@ -111,6 +112,7 @@ internal sealed class Conv2dInputGradCoopMatStrided : CooperativeMatrixEntry, IC
                   ?? throw new GraphException($"{name}: no tile of the patch convolution kernel fits {y.Shape} on {e.Device.Name}.");
             int since = e.StepCount;
             ConvForward.Dispatch(e, c, dy, w, bias, dx, name);
+            e.DeclareBytes(dy.Bytes + w.Bytes + (bias?.Bytes ?? 0) + y.Bytes); // its pixels of dX
             // Each pixel of the phase takes its taps from every dY channel of its group.
             e.AttributeFlops(since, name, 2.0 * a.OutChannels / a.Groups * ph.Ny * ph.Nx * ph.Output(dx.Shape).Elements);
         }

@@ -50,6 +50,7 @@ internal static class UpsampleKernels
             Constants(mode, scale, x.Shape, totalChannels, channelOffset, x.Layout, vector), Emitter.ElementwiseLocal);
         e.Dispatch(spec, vector ? e.VectorGroups(count) : e.ElementwiseGroups(count), PushConstants.Ints((int)count, x.Shape[2], x.Shape[3]),
             label, Arg.In(x), Arg.Out(y));
+        if (totalChannels != 0) e.DeclareBytes((x.Shape.Elements + count) * x.ElementType.SizeInBytes()); // x, and its slice of y
     }
 
     /// <summary>
@@ -64,5 +65,6 @@ internal static class UpsampleKernels
         long count = dx.Shape.Elements;
         e.Dispatch(spec, vector ? e.VectorGroups(count) : e.ElementwiseGroups(count), PushConstants.Ints((int)count, dx.Shape[2], dx.Shape[3]),
             label, Arg.In(dy), Arg.Out(dx));
+        if (totalChannels != 0) e.DeclareBytes(count * (scale * scale + 1) * dx.ElementType.SizeInBytes()); // its slice of dy, and dx
     }
 }

@@ -73,4 +73,23 @@ public sealed class PlanWorkTests : GpuTest
         var adam = c.Plan.Dispatches.Single(d => d.Label == "linear_0.weight.adam");
         Assert.That(adam.Bytes, Is.EqualTo(7L * 4 * 5 * features));
     }
+
+    /// <summary>
+    /// A copy into or out of a concatenation's channel slice, and an upsample fused into the concatenation, move their
+    /// slice, not the whole concatenation they bind: they declare it.
+    /// </summary>
+    [Test]
+    public void Bytes_OfCopiesAndUpsamplesIntoAConcat_AreTheirSlices()
+    {
+        var net = new Network();
+        var up = net.Add(new Upsample(2), "up", net.Input("a"));
+        var cat = net.Add(new Concat(), "cat", up, net.Input("b"));
+        net.Output(net.Add(new Conv2d(5, 2, 1), "conv", cat), "y");
+        var shapes = new Dictionary<string, Shape> { ["a"] = new Shape(1, 2, 3, 4), ["b"] = new Shape(1, 3, 6, 8) };
+        using var fused = net.Compile(Context, new CompileOptions { InputShapes = shapes, TexelReads = true });
+        var upsample = fused.Plan.Dispatches.Single(d => d.Kernel.StartsWith("upsample/"));
+        Assert.That(upsample.Bytes, Is.EqualTo(4L * (24 + 96)), "a read, its upsampled 96 elements written into the concatenation");
+        var copy = fused.Plan.Dispatches.Single(d => d.Kernel.StartsWith("concat/"));
+        Assert.That(copy.Bytes, Is.EqualTo(2L * 4 * 144), "b's 144 elements read and written");
+    }
 }
