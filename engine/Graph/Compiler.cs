@@ -47,6 +47,7 @@ internal static class Compiler
 
         InferShapes(list, options);
         var fusedInto = new Dictionary<CNode, CNode>();
+        if (options.Fuse && !options.Training) list = FoldBatchNorms(list, net);
         if (options.Fuse) list = FuseActivations(list, net, fusedInto);
         // An MLP kernel entry named in PreferKernels asks for the fused MLP as FuseMlp = true would.
         bool mlpNamed = KernelRegistry.All.OfType<IMlpKernels>().Any(k => options.PreferKernels.Contains(k.GetType().Name));
@@ -228,6 +229,28 @@ internal static class Compiler
         }
         foreach (var extra in options.InputShapes.Keys.Where(k => list.All(c => c.Layer != null || c.Name != k)))
             throw new GraphException($"CompileOptions.InputShapes names '{extra}', which is not an input this network uses.");
+    }
+
+    /// <summary>
+    /// In an inference plan, a BatchNorm2d whose input is a Conv2d output used nowhere else (and no named value) is folded
+    /// into the convolution (<see cref="ConvBatchNorm2d"/>: the running statistics' affine map in its weight and bias), so
+    /// one kernel computes both and an activation after the batch norm folds into it next.
+    /// </summary>
+    static List<CNode> FoldBatchNorms(List<CNode> list, Network net)
+    {
+        var uses = Uses(list);
+        var named = NamedNodes(net);
+        var removed = new HashSet<CNode>();
+        foreach (var c in list)
+        {
+            if (c.Layer is not BatchNorm2d norm || c.Replacement != null) continue;
+            var src = c.Inputs[0];
+            if (src.Layer is not Conv2d conv || src.Replacement != null || uses[src] != 1 || named.Contains(src.Source)) continue;
+            c.Replacement = new ConvBatchNorm2d(conv, src.Name, norm, c.Name);
+            c.Inputs = src.Inputs;
+            removed.Add(src);
+        }
+        return removed.Count == 0 ? list : list.Where(c => !removed.Contains(c)).ToList();
     }
 
     /// <summary>
