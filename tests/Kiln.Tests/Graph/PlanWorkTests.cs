@@ -92,4 +92,27 @@ public sealed class PlanWorkTests : GpuTest
         var copy = fused.Plan.Dispatches.Single(d => d.Kernel.StartsWith("concat/"));
         Assert.That(copy.Bytes, Is.EqualTo(2L * 4 * 144), "b's 144 elements read and written");
     }
+
+    /// <summary>
+    /// The fused MLP (one forward dispatch, one backward and its ordered sum): the forward carries every layer's products,
+    /// the backward the weight gradients' and the input gradients' but the first layer's (no gradient of x is asked).
+    /// </summary>
+    [Test]
+    public void FusedMlp_CarriesItsLayersArithmetic()
+    {
+        const int n = 256;
+        var net = new Sequential(new Linear(2, 8), new Tanh(), new Linear(8, 8), new Tanh(), new Linear(8, 1)).WithLoss(new MseLoss());
+        using var c = net.Compile(Context, new CompileOptions
+        {
+            InputShapes = new Dictionary<string, Shape> { ["x"] = new Shape(n, 2), ["target"] = new Shape(n, 1) }, Training = true, FuseMlp = true,
+        });
+        Assert.That(c.Plan.Dispatches.Select(d => d.Kernel), Has.Some.StartsWith("mlp/"), "the MLP is fused");
+        double products = n * (2 * 8 + 8 * 8 + 8 * 1);
+        var flops = c.Plan.Dispatches.Where(d => d.Flops > 0).ToDictionary(d => d.Label, d => d.Flops);
+        Assert.That(flops, Is.EquivalentTo(new Dictionary<string, double>
+        {
+            ["linear_2.fwd"] = 2 * products,
+            ["linear_2.bwd"] = 2 * (products + products - n * 2 * 8),
+        }));
+    }
 }
