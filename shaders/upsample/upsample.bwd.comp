@@ -6,7 +6,7 @@
 // reads channel C0 + c of it directly, with no copy of the slice first.
 // Bindings: 0 dy [N,C,H*SCALE,W*SCALE], or [N,CTOT,H*SCALE,W*SCALE] when fused (act_t)  1 dx [N,C,H,W] (act_t)
 // Specialization: 0 MODE (0 nearest, 1 bilinear, 2 bilinear with align_corners), 1 SCALE, 2 H, 3 W (0 = from push constants),
-//   4 C (channels of x; read only when fused), 5 CTOT (channels of dy; 0 = not fused, dy is [N,C,OH,OW]), 6 C0 (channel offset in dy)
+//   4 C (channels of x; read only when fused), 5 CTOT (channels of dy; 0 = not fused, dy is [N,C,OH,OW]), 6 C0 (channel offset in dy),
 //   7 VEC (0 or 1; UpsampleKernels.Vector decides): invocation i takes elements 4i .. 4i + 3 of dx, 4 columns of one row
 //   (W a multiple of 4), through 4-wide views of the bindings: nearest reads each of its SCALE rows of dy as SCALE
 //   4-wide loads.

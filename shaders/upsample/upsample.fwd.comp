@@ -7,11 +7,10 @@
 // Bindings: 0 x [N,C,H,W] (act_t)  1 y [N,C,H*SCALE,W*SCALE], or [N,CTOT,H*SCALE,W*SCALE] when fused (act_t);
 //           both [N,H,W,C] in the .nhwc variant (KILN_NHWC: C always the channels of x, elements taken in y's order)
 // Specialization: 0 MODE (0 nearest, 1 bilinear, 2 bilinear with align_corners), 1 SCALE, 2 H, 3 W (0 = from push constants),
-//   4 C (channels of x; read only when fused), 5 CTOT (channels of y; 0 = not fused, y is [N,C,OH,OW]), 6 C0 (channel offset in y)
-// VEC (UpsampleKernels.Vector decides): invocation i takes elements 4i .. 4i + 3 through 4-wide views of the bindings:
-// 4 columns of one output row in NCHW (OW a multiple of 4), 4 channels of one pixel in NHWC (C, and CTOT and C0 when
-// fused, multiples of 4; each source pixel is one 4-wide load).
-//   7 VEC (0 or 1)
+//   4 C (channels of x; read only when fused), 5 CTOT (channels of y; 0 = not fused, y is [N,C,OH,OW]), 6 C0 (channel offset in y),
+//   7 VEC (0 or 1; UpsampleKernels.Vector decides): invocation i takes elements 4i .. 4i + 3 through 4-wide views of the
+//   bindings: 4 columns of one output row in NCHW (OW a multiple of 4), 4 channels of one pixel in NHWC (C, and CTOT and
+//   C0 when fused, multiples of 4; each source pixel is one 4-wide load)
 // Push constants: count (N*C*OH*OW: the upsampled elements of x, fused or not), h, w
 // Dispatch: Emitter.ElementwiseGroups(count), or Emitter.VectorGroups(count) with VEC; local x = 256
 #include "kiln.glsl"
