@@ -46,7 +46,7 @@ public sealed class Dropout : Layer
     void Emit(Emitter e, string module, Value input, Value output, string label)
     {
         var spec = new KernelSpec(module, KernelSpec.Buffers(3), 4, new[] { Threshold, KernelSpec.Word(Scale) }, Emitter.ElementwiseLocal);
-        e.Dispatch(spec, e.ElementwiseGroups(output.Shape.Elements), PushConstants.Ints((int)output.Shape.Elements), label,
+        e.Dispatch(spec, e.VectorGroups(output.Shape.Elements), PushConstants.Ints((int)output.Shape.Elements), label,
             Arg.State, Arg.In(input), Arg.Out(output));
     }
 

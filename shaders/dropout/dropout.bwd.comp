@@ -4,7 +4,8 @@
 // Bindings: 0 step state  1 dy (act_t)  2 dx (act_t)
 // Specialization: 0 THRESHOLD (uint, round(p * 2^24)), 1 SCALE (float, 1 / (1 - p))
 // Push constants: count
-// Dispatch: Emitter.ElementwiseGroups(count), local x = 256
+// Four elements per invocation (include/elementwise.glsl's vector kernels).
+// Dispatch: Emitter.VectorGroups(count), local x = 256
 #include "kiln.glsl"
 #include "elementwise.glsl"
 #include "storage.glsl"
@@ -14,10 +15,20 @@ DECLARE_STEP_STATE(0)
 layout(constant_id = 0) const uint THRESHOLD = 0;
 layout(constant_id = 1) const float SCALE = 1.0;
 layout(std430, binding = 1) readonly buffer DY { act_t dy[]; };
+layout(std430, binding = 1) readonly buffer DY4 { act4_t dy4[]; };
 layout(std430, binding = 2) writeonly buffer DX { act_t dx[]; };
+layout(std430, binding = 2) writeonly buffer DX4 { act4_t dx4[]; };
 layout(push_constant) uniform P { uint count; } p;
+// Element k, kept or dropped by its own hash.
+float dropped(float v, uint k) { return kiln_dropout_keep(state.seed, state.step, k, THRESHOLD) ? v * SCALE : 0.0; }
 void main()
 {
     const uint i = kiln_element_index();
-    if (i < p.count) dx[i] = kiln_dropout_keep(state.seed, state.step, i, THRESHOLD) ? act_t(float(dy[i]) * SCALE) : act_t(0.0);
+    if (kiln_vector_whole(i, p.count))
+    {
+        const vec4 v = vec4(dy4[i]);
+        dx4[i] = act4_t(dropped(v.x, 4u * i), dropped(v.y, 4u * i + 1u), dropped(v.z, 4u * i + 2u), dropped(v.w, 4u * i + 3u));
+        return;
+    }
+    for (uint k = 4u * i; k < p.count; k++) dx[k] = act_t(dropped(float(dy[k]), k));
 }

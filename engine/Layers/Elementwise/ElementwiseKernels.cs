@@ -10,8 +10,9 @@ namespace Kiln.Layers;
 internal enum BinaryOp { Mul = 0, Sub = 1, Div = 2, Add = 3 }
 
 /// <summary>
-/// Dispatches of the elementwise group's kernels: shaders/binary (mul, sub, div, clip), shaders/gelu and shaders/pad.
-/// One invocation per element everywhere; pad's backward gathers, so no kernel uses atomics.
+/// Dispatches of the elementwise group's kernels: shaders/binary (mul, sub, div), shaders/clip, shaders/gelu and
+/// shaders/pad. The same-shape ones take 4 elements per invocation (include/elementwise.glsl's vector kernels), pad one;
+/// pad's backward gathers, so no kernel uses atomics.
 /// </summary>
 internal static class ElementwiseKernels
 {
@@ -20,7 +21,7 @@ internal static class ElementwiseKernels
     public static void Binary(ForwardPass f, BinaryOp op)
     {
         var spec = new KernelSpec("binary/binary.fwd", KernelSpec.Buffers(3), 4, new[] { (uint)op }, Emitter.ElementwiseLocal);
-        f.Emitter.Dispatch(spec, f.Emitter.ElementwiseGroups(f.Output.Shape.Elements), Count(f.Output), $"{f.Name}.fwd",
+        f.Emitter.Dispatch(spec, f.Emitter.VectorGroups(f.Output.Shape.Elements), Count(f.Output), $"{f.Name}.fwd",
             Arg.In(f.Inputs[0]), Arg.In(f.Inputs[1]), Arg.Out(f.Output));
     }
 
@@ -38,7 +39,7 @@ internal static class ElementwiseKernels
             }
             var spec = new KernelSpec("binary/binary.bwd", KernelSpec.Buffers(4), 4, new[] { (uint)op, (uint)which }, Emitter.ElementwiseLocal);
             var (a, bb) = op == BinaryOp.Sub ? (b.GradOutput, b.GradOutput) : (b.Inputs[0], b.Inputs[1]);
-            b.Emitter.Dispatch(spec, b.Emitter.ElementwiseGroups(d.Shape.Elements), Count(d), label,
+            b.Emitter.Dispatch(spec, b.Emitter.VectorGroups(d.Shape.Elements), Count(d), label,
                 Arg.In(a), Arg.In(bb), Arg.In(b.GradOutput), Arg.Out(d));
         }
     }
@@ -48,7 +49,7 @@ internal static class ElementwiseKernels
     public static void Clip(ForwardPass f, float min, float max)
     {
         var spec = new KernelSpec("clip/clip.fwd", KernelSpec.Buffers(2), 4, ClipConstants(min, max), Emitter.ElementwiseLocal);
-        f.Emitter.Dispatch(spec, f.Emitter.ElementwiseGroups(f.Output.Shape.Elements), Count(f.Output), $"{f.Name}.fwd",
+        f.Emitter.Dispatch(spec, f.Emitter.VectorGroups(f.Output.Shape.Elements), Count(f.Output), $"{f.Name}.fwd",
             Arg.In(f.Input), Arg.Out(f.Output));
     }
 
@@ -56,14 +57,14 @@ internal static class ElementwiseKernels
     {
         if (b.GradInput is not { } dx) return;
         var spec = new KernelSpec("clip/clip.bwd", KernelSpec.Buffers(3), 4, ClipConstants(min, max), Emitter.ElementwiseLocal);
-        b.Emitter.Dispatch(spec, b.Emitter.ElementwiseGroups(dx.Shape.Elements), Count(dx), $"{b.Name}.bwd",
+        b.Emitter.Dispatch(spec, b.Emitter.VectorGroups(dx.Shape.Elements), Count(dx), $"{b.Name}.bwd",
             Arg.In(b.Input), Arg.In(b.GradOutput), Arg.Out(dx));
     }
 
     public static void Gelu(ForwardPass f)
     {
         var spec = new KernelSpec("gelu/gelu.fwd", KernelSpec.Buffers(2), 4, Array.Empty<uint>(), Emitter.ElementwiseLocal);
-        f.Emitter.Dispatch(spec, f.Emitter.ElementwiseGroups(f.Output.Shape.Elements), Count(f.Output), $"{f.Name}.fwd",
+        f.Emitter.Dispatch(spec, f.Emitter.VectorGroups(f.Output.Shape.Elements), Count(f.Output), $"{f.Name}.fwd",
             Arg.In(f.Input), Arg.Out(f.Output));
     }
 
@@ -71,7 +72,7 @@ internal static class ElementwiseKernels
     {
         if (b.GradInput is not { } dx) return;
         var spec = new KernelSpec("gelu/gelu.bwd", KernelSpec.Buffers(3), 4, Array.Empty<uint>(), Emitter.ElementwiseLocal);
-        b.Emitter.Dispatch(spec, b.Emitter.ElementwiseGroups(dx.Shape.Elements), Count(dx), $"{b.Name}.bwd",
+        b.Emitter.Dispatch(spec, b.Emitter.VectorGroups(dx.Shape.Elements), Count(dx), $"{b.Name}.bwd",
             Arg.In(b.Input), Arg.In(b.GradOutput), Arg.Out(dx));
     }
 
