@@ -16,6 +16,11 @@ internal sealed record CheckCase(string Description, Layer Layer, Shape Input, R
     /// pair (an upsample fused into the concat after it); the reference then describes both.
     /// </summary>
     public Layer? Before { get; init; }
+    /// <summary>
+    /// False where the reference describes only the training plan's computation (a batch norm's batch statistics), so
+    /// the case gets no channels-last inference round.
+    /// </summary>
+    public bool ChannelsLast { get; init; } = true;
 }
 
 /// <summary>

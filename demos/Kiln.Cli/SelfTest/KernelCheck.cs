@@ -51,7 +51,7 @@ internal abstract class KernelCheck
     static bool ForwardsNhwc(CheckCase c)
     {
         var input = c.Before?.OutputShape(new[] { c.Input }) ?? c.Input;
-        return input.Rank == 4 && (c.Before?.ForwardsNhwc(new[] { c.Input }) ?? true)
+        return c.ChannelsLast && input.Rank == 4 && (c.Before?.ForwardsNhwc(new[] { c.Input }) ?? true)
             && c.Layer.ForwardsNhwc((c.Others ?? Array.Empty<Shape>()).Prepend(input).ToList());
     }
 
