@@ -68,9 +68,6 @@ internal class Conv2dCoopMat2 : CooperativeMatrixEntry, IConv2dForward
     /// <summary>Pixel columns per invocation under .nhwc (the shader's CPT there): BN over the pixels a pass of the workgroup stages.</summary>
     static int Columns(CoopMat2Tile t) => Math.Max(1, t.BN / (t.Threads / (t.BK / 8)));
 
-    public void Emit(Emitter e, ConvAttributes a, Value x, Value w, Value? bias, Value y, Activation act, float slope, string label) =>
-        ConvForward.DispatchDefault(this, e, a, x, w, bias, y, act, slope, label);
-
     /// <summary>
     /// One candidate per tile that fits (the channel tile that covers Cout with the least padding first), each with its
     /// weight packing: Cout padded to the tile's BM, Cin to its BK.

@@ -113,9 +113,6 @@ internal class Conv2dCoopMatPatch : CooperativeMatrixEntry, IConv2dForward
     /// <summary>The layer Supports checks a device against: the largest patch Accepts takes (5-pixel span, stride 2).</summary>
     static readonly ConvAttributes Largest = new(16, 16, (3, 3), (2, 2), (2, 2), (2, 2), 1, true);
 
-    public void Emit(Emitter e, ConvAttributes a, Value x, Value w, Value? bias, Value y, Activation act, float slope, string label) =>
-        ConvForward.DispatchDefault(this, e, a, x, w, bias, y, act, slope, label);
-
     public IReadOnlyList<TuneCandidate> Candidates(Emitter e, ConvAttributes a, Value x, Value w, Value? bias, Value y, Activation act, float slope)
     {
         var (n, cin, h, wd) = x.Shape.Nchw;

@@ -33,9 +33,6 @@ internal sealed class Conv2dTiled : IConv2dForward
     /// <summary>Output channels per workgroup: 32 for layers of up to 32 channels, else 64.</summary>
     internal static int ChannelsPerGroup(int cout) => cout <= 32 ? 32 : 64;
 
-    public void Emit(Emitter e, ConvAttributes a, Value x, Value w, Value? bias, Value y, Activation act, float slope, string label) =>
-        ConvForward.DispatchDefault(this, e, a, x, w, bias, y, act, slope, label);
-
     public IReadOnlyList<TuneCandidate> Candidates(Emitter e, ConvAttributes a, Value x, Value w, Value? bias, Value y, Activation act, float slope)
     {
         var (n, cin, h, wd) = x.Shape.Nchw;

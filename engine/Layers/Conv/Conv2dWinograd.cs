@@ -36,9 +36,6 @@ internal sealed class Conv2dWinograd : IConv2dForward
         a.Groups == 1 && a.Kernel == (3, 3) && a.Stride == (1, 1) && a.Dilation == (1, 1) && y[1] >= 16 && y[0] <= 65535 &&
         Groups(y, 8).X <= 65535 && Groups(y, 16).X <= 65535;
 
-    public void Emit(Emitter e, ConvAttributes a, Value x, Value w, Value? bias, Value y, Activation act, float slope, string label) =>
-        ConvForward.DispatchDefault(this, e, a, x, w, bias, y, act, slope, label);
-
     public IReadOnlyList<TuneCandidate> Candidates(Emitter e, ConvAttributes a, Value x, Value w, Value? bias, Value y, Activation act, float slope)
     {
         var (_, cin, h, wd) = x.Shape.Nchw;

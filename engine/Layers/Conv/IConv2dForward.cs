@@ -24,7 +24,10 @@ internal interface IConv2dForward : IKernelEntry
     /// output at binding 3 (<see cref="ConvPool2d"/>; storage-buffer reads).</summary>
     bool Pools(TuneCandidate candidate) => false;
 
-    void Emit(Emitter e, ConvAttributes a, Value x, Value w, Value? bias, Value y, Activation act, float slope, string label);
+    /// <summary>The untuned dispatch: the entry's first candidate (<see cref="ConvForward.DispatchDefault"/>), unless the entry
+    /// has a cheaper way to its default (the direct kernel's).</summary>
+    void Emit(Emitter e, ConvAttributes a, Value x, Value w, Value? bias, Value y, Activation act, float slope, string label) =>
+        ConvForward.DispatchDefault(this, e, a, x, w, bias, y, act, slope, label);
 
     /// <summary>The dispatches a tuner may time for the layer (each computes the whole output; names unique per entry).</summary>
     IReadOnlyList<TuneCandidate> Candidates(Emitter e, ConvAttributes a, Value x, Value w, Value? bias, Value y, Activation act, float slope);
