@@ -26,12 +26,21 @@ internal static class Compiler
         public List<Value> GradContributions = new();
         public bool NeedsGrad;
         public string Name => Source.Name;
-        /// <summary>The compiled layer: the source node's, or the fused layer that replaced a chain ending here.</summary>
-        public Layer? Layer => Replacement ?? Source.Layer;
+        /// <summary>The compiled layer: the source node's, or the fused layer that replaced a chain ending here, or a
+        /// convolution's form with a bias where a batch norm is folded into it.</summary>
+        public Layer? Layer => Replacement ?? Fold?.Biased ?? Source.Layer;
         public Layer? Replacement;
+        /// <summary>The batch norm folded into this node's convolution (<see cref="FoldBatchNorms"/>).</summary>
+        public BatchNormFold? Fold;
         /// <summary>Prefix of the parameters' names: "&lt;node&gt;." (a fused layer's parameters carry their own layers' names).</summary>
         public string ParamPrefix => Replacement != null ? "" : Name + ".";
     }
+
+    /// <summary>
+    /// A BatchNorm2d folded into the Conv2d before it: the convolution as written, its node's name, the batch norm and its
+    /// node's name, and the convolution with a bias that the plan runs with the folded weight and bias.
+    /// </summary>
+    sealed record BatchNormFold(Conv2d Conv, BatchNorm2d Norm, string NormName, Conv2d Biased);
 
     public static GraphPlan Plan(Network net, DeviceInfo device, CompileOptions options, KernelTuner? tuner = null)
     {
@@ -47,7 +56,10 @@ internal static class Compiler
 
         InferShapes(list, options);
         var fusedInto = new Dictionary<CNode, CNode>();
-        if (options.Fuse && !options.Training) list = FoldBatchNorms(list, net);
+        // The convolutions batch norms are folded into (a later pass may fuse one into another layer: its parameters are
+        // still set up from here).
+        var folds = new List<CNode>();
+        if (options.Fuse && !options.Training) list = FoldBatchNorms(list, net, fusedInto, folds);
         if (options.Fuse) list = FuseActivations(list, net, fusedInto);
         // An MLP kernel entry named in PreferKernels asks for the fused MLP as FuseMlp = true would.
         bool mlpNamed = KernelRegistry.All.OfType<IMlpKernels>().Any(k => options.PreferKernels.Contains(k.GetType().Name));
@@ -72,7 +84,23 @@ internal static class Compiler
         var outputs = new Dictionary<string, Value>();
         var parameters = new List<(string Name, Value Value, ParameterSpec Spec)>();
 
-        // Values and parameters.
+        // Values and parameters. A convolution with a batch norm folded into it runs with the folded weight and bias in
+        // place of its parameters, whichever layer (its own, or a fused one) asks for them by name.
+        var folded = new Dictionary<string, Value>();
+        foreach (var c in folds)
+        {
+            Value Parameter(ParameterSpec p, string node)
+            {
+                var v = emitter.NewValue(p.Shape, ValueKind.Parameter, $"{node}.{p.Name}");
+                parameters.Add((v.Name, v, p));
+                return v;
+            }
+            var fold = c.Fold!;
+            var conv = fold.Conv.Parameters.ToDictionary(p => p.Name, p => Parameter(p, c.Name));
+            var norm = fold.Norm.Parameters.ToDictionary(p => p.Name, p => Parameter(p, fold.NormName));
+            (folded[$"{c.Name}.weight"], folded[$"{c.Name}.bias"]) =
+                fold.Norm.EmitFold(emitter, conv["weight"], conv.GetValueOrDefault("bias"), norm, $"{c.Name}+{fold.NormName}");
+        }
         foreach (var c in list)
         {
             if (c.Layer == null)
@@ -82,6 +110,11 @@ internal static class Compiler
             }
             foreach (var p in c.Layer.Parameters)
             {
+                if (folded.TryGetValue(c.ParamPrefix + p.Name, out var f))
+                {
+                    c.Params[p.Name] = f;
+                    continue;
+                }
                 var v = emitter.NewValue(p.Shape, ValueKind.Parameter, c.ParamPrefix + p.Name);
                 c.Params[p.Name] = v;
                 parameters.Add((v.Name, v, p));
@@ -232,25 +265,34 @@ internal static class Compiler
     }
 
     /// <summary>
-    /// In an inference plan, a BatchNorm2d whose input is a Conv2d output used nowhere else (and no named value) is folded
-    /// into the convolution (<see cref="ConvBatchNorm2d"/>: the running statistics' affine map in its weight and bias), so
-    /// one kernel computes both and an activation after the batch norm folds into it next.
+    /// In an inference plan, a BatchNorm2d (not itself a named value) whose input is a Conv2d output used nowhere else (nor
+    /// named) is folded into the convolution: the running statistics' affine map scales its weight and bias
+    /// (<see cref="BatchNorm2d.EmitFold"/>, a pass over the parameters each step), the batch norm's readers read the
+    /// convolution, and the parameters keep their names. The convolution stays a <see cref="Conv2d"/> (with a bias), so an
+    /// activation after the batch norm folds into it next, and a pool, row bands or a concatenation read fuse with it as
+    /// with any convolution.
     /// </summary>
-    static List<CNode> FoldBatchNorms(List<CNode> list, Network net)
+    static List<CNode> FoldBatchNorms(List<CNode> list, Network net, Dictionary<CNode, CNode> fusedInto, List<CNode> folds)
     {
         var uses = Uses(list);
         var named = NamedNodes(net);
-        var removed = new HashSet<CNode>();
+        var removed = new Dictionary<CNode, CNode>();
         foreach (var c in list)
         {
-            if (c.Layer is not BatchNorm2d norm || c.Replacement != null) continue;
+            if (c.Layer is not BatchNorm2d norm || c.Replacement != null || named.Contains(c.Source)) continue;
             var src = c.Inputs[0];
-            if (src.Layer is not Conv2d conv || src.Replacement != null || uses[src] != 1 || named.Contains(src.Source)) continue;
-            c.Replacement = new ConvBatchNorm2d(conv, src.Name, norm, c.Name);
-            c.Inputs = src.Inputs;
-            removed.Add(src);
+            if (src.Layer is not Conv2d conv || src.Replacement != null || src.Fold != null || uses[src] != 1 || named.Contains(src.Source)) continue;
+            var a = conv.Attributes;
+            src.Fold = new BatchNormFold(conv, norm, c.Name, new Conv2d(a.InChannels, a.OutChannels, a.Kernel, a.Stride, a.Padding, a.Dilation, a.Groups));
+            removed[c] = src;
+            fusedInto[c] = src;
+            folds.Add(src);
         }
-        return removed.Count == 0 ? list : list.Where(c => !removed.Contains(c)).ToList();
+        if (removed.Count == 0) return list;
+        foreach (var c in list)
+            for (int i = 0; i < c.Inputs.Length; i++)
+                if (removed.TryGetValue(c.Inputs[i], out var conv)) c.Inputs[i] = conv;
+        return list.Where(c => !removed.ContainsKey(c)).ToList();
     }
 
     /// <summary>

@@ -108,6 +108,27 @@ public sealed class BatchNorm2d : Layer
         return ((int)chunks, PushConstants.Ints(x[0], x[1], x[2] * x[3], (int)chunks));
     }
 
+    /// <summary>
+    /// This batch norm's evaluation form folded into the convolution before it (inference plans, the compiler's fold pass):
+    /// with s = weight / sqrt(running_var + eps), the weight <paramref name="w"/> [Cout, ...] scaled by s per output channel
+    /// and the bias (<paramref name="b"/> - running_mean) s + bias (b 0 where the convolution has none), written by
+    /// shaders/batchnorm/batchnorm.fold.comp into derived values each step. <paramref name="norm"/>: this layer's parameters
+    /// by name.
+    /// </summary>
+    internal (Value Weight, Value Bias) EmitFold(Emitter e, Value w, Value? b, IReadOnlyDictionary<string, Value> norm, string label)
+    {
+        int cout = w.Shape[0];
+        long weights = w.Shape.Elements;
+        var folded = e.NewValue(w.Shape, ValueKind.Derived, $"{label}.folded_weight");
+        var bias = e.NewValue(new Shape(cout), ValueKind.Derived, $"{label}.folded_bias");
+        var spec = new KernelSpec("batchnorm/batchnorm.fold", KernelSpec.Buffers(8), 12, new[] { b != null ? 1u : 0u, KernelSpec.Word(Eps) },
+            Emitter.ElementwiseLocal);
+        e.Dispatch(spec, e.ElementwiseGroups(weights + cout), PushConstants.Words((uint)weights, (uint)(weights / cout), (uint)cout), $"{label}.fold",
+            Arg.In(w), Arg.In(b ?? w), Arg.In(norm["weight"]), Arg.In(norm["bias"]), Arg.In(norm["running_mean"]), Arg.In(norm["running_var"]),
+            Arg.Out(folded), Arg.Out(bias));
+        return (folded, bias);
+    }
+
     /// <summary>Inference plans only take NHWC, where the running statistics normalise: an affine map per channel.</summary>
     internal override bool ForwardsNhwc(IReadOnlyList<Shape> inputs) => true;
 

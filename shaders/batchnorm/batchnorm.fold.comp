@@ -1,5 +1,5 @@
 #version 450
-// A BatchNorm2d (evaluation form) folded into the convolution before it (ConvBatchNorm2d, inference plans): with
+// A BatchNorm2d (evaluation form) folded into the convolution before it (BatchNorm2d.EmitFold, inference plans): with
 // s[c] = gamma[c] / sqrt(running_var[c] + EPS), the convolution of x with w'[c, ...] = w[c, ...] s[c] and bias
 // b'[c] = (b[c] - running_mean[c]) s[c] + beta[c] (b = 0 without a bias) is the normalised convolution. Invocation i < W
 // writes weight element i; invocation W + c the bias of channel c. Both are derived values, recomputed each step from

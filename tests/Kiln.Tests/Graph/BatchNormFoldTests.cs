@@ -6,7 +6,8 @@ namespace Kiln.Tests.Graph;
 
 /// <summary>
 /// In inference plans a BatchNorm2d after a Conv2d whose output it alone reads is folded into the convolution's weight
-/// and bias (ConvBatchNorm2d, shaders/batchnorm/batchnorm.fold.comp), and a ReLU after it into the same kernel. The
+/// and bias (BatchNorm2d.EmitFold, shaders/batchnorm/batchnorm.fold.comp), and a ReLU after it into the same kernel; the
+/// convolution's other fusions (a following pool, row bands) still apply. The
 /// output matches the unfused plan's (Fuse = false: convolution, batch norm, activation each on their own) within f32
 /// rounding (1e-5 relative: the fold reassociates (conv - mean) s + beta), or f16 storage's tolerance; the parameters keep
 /// the unfused network's names.
@@ -23,14 +24,17 @@ public sealed class BatchNormFoldTests : GpuTest
         return net;
     }
 
-    static (float[] Y, CompiledNetwork Compiled) Run(Network net, bool fuse, Precision precision = Precision.Fp32, TensorLayout? layout = TensorLayout.Nchw)
+    static (float[] Y, CompiledNetwork Compiled) Run(Network net, bool fuse, Precision precision = Precision.Fp32, TensorLayout? layout = TensorLayout.Nchw,
+        Shape? input = null, int? rowBands = 0, bool? texelReads = null)
     {
+        var shape = input ?? new Shape(2, 3, 7, 9);
         var c = net.Compile(Context, new CompileOptions
         {
-            InputShapes = new Dictionary<string, Shape> { ["x"] = new Shape(2, 3, 7, 9) }, Fuse = fuse, Precision = precision, ActivationLayout = layout,
+            InputShapes = new Dictionary<string, Shape> { ["x"] = shape }, Fuse = fuse, Precision = precision, ActivationLayout = layout,
+            RowBands = rowBands, TexelReads = texelReads,
         });
         int seed = 11;
-        c.SetInput("x", RandomData.Uniform(2 * 3 * 7 * 9, seed++).Select(v => (float)v).ToArray());
+        c.SetInput("x", RandomData.Uniform((int)shape.Elements, seed++).Select(v => (float)v).ToArray());
         foreach (var (name, t) in c.Parameters.OrderBy(p => p.Key, StringComparer.Ordinal))
         {
             // Variances positive and away from 0; the rest around 0.
@@ -98,5 +102,52 @@ public sealed class BatchNormFoldTests : GpuTest
             InputShapes = new Dictionary<string, Shape> { ["x"] = new Shape(2, 3, 7, 9), ["target"] = new Shape(2, 2, 7, 9) }, Training = true,
         });
         Assert.That(trainPlan.Dispatches.Select(d => d.Kernel), Has.Some.StartsWith("batchnorm/batchnorm.stats").And.None.EqualTo("batchnorm/batchnorm.fold"));
+    }
+
+    /// <summary>
+    /// The folded convolution is still a convolution to the other fusions: conv, batch norm, ReLU and a 2x2 max pool run
+    /// as one pooling convolution (its .pool variant, with storage-buffer reads); two conv + batch norm + ReLU blocks at
+    /// full size run in row bands. Both against the unfused plan.
+    /// </summary>
+    [Test]
+    public void FoldedConvolutions_StillFuseWithAPoolAndInRowBands()
+    {
+        var pooled = new Network();
+        Node Block(Network net, Node x, int cin, int cout, string name) =>
+            net.Add(new ReLU(), $"{name}_relu", net.Add(new BatchNorm2d(cout), $"{name}_bn", net.Add(new Conv2d(cin, cout, 3, padding: 1), name, x)));
+        pooled.Output(pooled.Add(new MaxPool2d(2), "pool", Block(pooled, pooled.Input("x"), 3, 8, "conv")), "y");
+        var input = new Shape(1, 3, 8, 12);
+        var (fusedPool, fp) = Run(pooled, true, input: input, texelReads: false);
+        var (plainPool, pp) = Run(pooled, false, input: input, texelReads: false);
+        using (fp) using (pp)
+        {
+            Assert.That(fp.Plan.Dispatches.Select(d => d.Kernel), Has.Some.EqualTo("conv2d/conv2d.fwd.pool").And.None.StartsWith("pool/"), "conv, batch norm, ReLU and pool in one kernel");
+            Assert.That(fp.Parameters.Keys, Is.EquivalentTo(pp.Parameters.Keys), "the fused layer's parameters are the folded ones");
+            Assert.That(RelativeError.MaxRelative(fusedPool, plainPool.Select(v => (double)v).ToArray()), Is.LessThan(1e-5));
+        }
+
+        var banded = new Network();
+        banded.Output(Block(banded, Block(banded, banded.Input("x"), 3, 8, "conv1"), 8, 4, "conv2"), "y");
+        var (fusedBands, fb) = Run(banded, true, input: new Shape(1, 3, 16, 10), rowBands: 2);
+        var (plainBands, pb) = Run(banded, false, input: new Shape(1, 3, 16, 10));
+        using (fb) using (pb)
+        {
+            Assert.That(fb.Plan.Dispatches.Select(d => d.Label), Has.Some.Contains(".band1."), "the pair runs in row bands");
+            Assert.That(fb.Plan.Dispatches.Count(d => d.Kernel == "batchnorm/batchnorm.fold"), Is.EqualTo(2));
+            Assert.That(fb.Parameters.Keys, Is.EquivalentTo(pb.Parameters.Keys));
+            Assert.That(RelativeError.MaxRelative(fusedBands, plainBands.Select(v => (double)v).ToArray()), Is.LessThan(1e-5));
+        }
+    }
+
+    /// <summary>A batch norm that is itself a named output is computed as written (its value is asked for before the ReLU).</summary>
+    [Test]
+    public void NamedBatchNorm_IsNotFolded()
+    {
+        var net = new Network();
+        var norm = net.Add(new BatchNorm2d(4), "bn", net.Add(new Conv2d(3, 4, 3, padding: 1), "conv", net.Input("x")));
+        net.Output(norm, "normalised");
+        net.Output(net.Add(new ReLU(), "relu", norm), "y");
+        var plan = net.Plan(Context.Info, new CompileOptions { InputShapes = new Dictionary<string, Shape> { ["x"] = new Shape(1, 3, 5, 5) } });
+        Assert.That(plan.Dispatches.Select(d => d.Kernel), Has.Some.StartsWith("batchnorm/batchnorm.apply").And.None.EqualTo("batchnorm/batchnorm.fold"));
     }
 }
