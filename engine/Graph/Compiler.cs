@@ -85,21 +85,25 @@ internal static class Compiler
         var parameters = new List<(string Name, Value Value, ParameterSpec Spec)>();
 
         // Values and parameters. A convolution with a batch norm folded into it runs with the folded weight and bias in
-        // place of its parameters, whichever layer (its own, or a fused one) asks for them by name.
+        // place of its parameters, whichever layer (its own, or a fused one) asks for them by name; where that is, its
+        // parameters and the batch norm's are made (so they come in the unfused network's order) and the fold emitted.
+        var foldOf = folds.SelectMany(c => new[] { ($"{c.Name}.weight", c), ($"{c.Name}.bias", c) }).ToDictionary(k => k.Item1, k => k.c);
         var folded = new Dictionary<string, Value>();
-        foreach (var c in folds)
+        Value Parameter(ParameterSpec p, string name)
         {
-            Value Parameter(ParameterSpec p, string node)
-            {
-                var v = emitter.NewValue(p.Shape, ValueKind.Parameter, $"{node}.{p.Name}");
-                parameters.Add((v.Name, v, p));
-                return v;
-            }
+            var v = emitter.NewValue(p.Shape, ValueKind.Parameter, name);
+            parameters.Add((v.Name, v, p));
+            return v;
+        }
+        Value Folded(CNode c, string name)
+        {
+            if (folded.TryGetValue(name, out var done)) return done;
             var fold = c.Fold!;
-            var conv = fold.Conv.Parameters.ToDictionary(p => p.Name, p => Parameter(p, c.Name));
-            var norm = fold.Norm.Parameters.ToDictionary(p => p.Name, p => Parameter(p, fold.NormName));
+            var conv = fold.Conv.Parameters.ToDictionary(p => p.Name, p => Parameter(p, $"{c.Name}.{p.Name}"));
+            var norm = fold.Norm.Parameters.ToDictionary(p => p.Name, p => Parameter(p, $"{fold.NormName}.{p.Name}"));
             (folded[$"{c.Name}.weight"], folded[$"{c.Name}.bias"]) =
                 fold.Norm.EmitFold(emitter, conv["weight"], conv.GetValueOrDefault("bias"), norm, $"{c.Name}+{fold.NormName}");
+            return folded[name];
         }
         foreach (var c in list)
         {
@@ -110,14 +114,12 @@ internal static class Compiler
             }
             foreach (var p in c.Layer.Parameters)
             {
-                if (folded.TryGetValue(c.ParamPrefix + p.Name, out var f))
+                if (foldOf.TryGetValue(c.ParamPrefix + p.Name, out var holder))
                 {
-                    c.Params[p.Name] = f;
+                    c.Params[p.Name] = Folded(holder, c.ParamPrefix + p.Name);
                     continue;
                 }
-                var v = emitter.NewValue(p.Shape, ValueKind.Parameter, c.ParamPrefix + p.Name);
-                c.Params[p.Name] = v;
-                parameters.Add((v.Name, v, p));
+                c.Params[p.Name] = Parameter(p, c.ParamPrefix + p.Name);
             }
         }
 
