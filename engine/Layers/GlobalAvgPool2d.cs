@@ -19,13 +19,37 @@ public sealed class GlobalAvgPool2d : Layer
         return new Shape(x[0], x[1], 1, 1);
     }
 
+    /// <summary>Pixels a workgroup of the split form takes from one plane.</summary>
+    const int Chunk = 4096;
+
+    /// <summary>
+    /// One workgroup per plane; where planes have more than <see cref="Chunk"/> pixels, each plane is split over
+    /// workgroups of that many (the .split variant writes partial means) and reduce/partials adds them in order, so a
+    /// GPU is kept busy by a few large planes too.
+    /// </summary>
     internal override void Forward(ForwardPass f)
     {
+        var e = f.Emitter;
         var x = f.Input.Shape;
-        int planes = x[0] * x[1], hw = x[2] * x[3];
-        var spec = new KernelSpec("global_pool/global_pool.fwd", KernelSpec.Buffers(2), 8, new[] { (uint)hw }, NormKernels.ReduceLocal);
-        f.Emitter.Dispatch(spec, NormKernels.PerItemGroups(planes), PushConstants.Ints(planes, hw), $"{f.Name}.fwd",
-            Arg.In(f.Input), Arg.Out(f.Output));
+        int planes = x[0] * x[1], hw = x[2] * x[3], chunks = (hw + Chunk - 1) / Chunk;
+        string label = $"{f.Name}.fwd";
+        if (chunks == 1 || planes > 65535 || chunks > 65535)
+        {
+            var spec = new KernelSpec("global_pool/global_pool.fwd", KernelSpec.Buffers(2), 8, new[] { (uint)hw, (uint)Chunk }, NormKernels.ReduceLocal);
+            e.Dispatch(spec, NormKernels.PerItemGroups(planes), PushConstants.Ints(planes, hw), label, Arg.In(f.Input), Arg.Out(f.Output));
+            return;
+        }
+        var partial = PartialSums.Scratch(e, chunks, planes, label);
+        var split = new KernelSpec("global_pool/global_pool.fwd.split", KernelSpec.Buffers(2), 8, new[] { (uint)hw, (uint)Chunk }, NormKernels.ReduceLocal);
+        e.Dispatch(split, ((uint)chunks, (uint)planes, 1), PushConstants.Ints(planes, hw), label, Arg.In(f.Input), Arg.Out(partial));
+        if (f.Output.ElementType == ElementType.F32)
+        {
+            PartialSums.Sum(e, partial, f.Output, $"{label}.sum");
+            return;
+        }
+        var sum = e.NewValue(f.Output.Shape, ValueKind.Transient, $"{f.Name}.sum");
+        PartialSums.Sum(e, partial, sum, $"{label}.sum");
+        e.Convert(sum, f.Output, $"{label}.to_{f.Output.ElementType.Name()}");
     }
 
     internal override void Backward(BackwardPass b)
