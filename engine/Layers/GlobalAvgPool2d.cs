@@ -42,14 +42,7 @@ public sealed class GlobalAvgPool2d : Layer
         var partial = PartialSums.Scratch(e, chunks, planes, label);
         var split = new KernelSpec("global_pool/global_pool.fwd.split", KernelSpec.Buffers(2), 8, new[] { (uint)hw, (uint)Chunk }, NormKernels.ReduceLocal);
         e.Dispatch(split, ((uint)chunks, (uint)planes, 1), PushConstants.Ints(planes, hw), label, Arg.In(f.Input), Arg.Out(partial));
-        if (f.Output.ElementType == ElementType.F32)
-        {
-            PartialSums.Sum(e, partial, f.Output, $"{label}.sum");
-            return;
-        }
-        var sum = e.NewValue(f.Output.Shape, ValueKind.Transient, $"{f.Name}.sum");
-        PartialSums.Sum(e, partial, sum, $"{label}.sum");
-        e.Convert(sum, f.Output, $"{label}.to_{f.Output.ElementType.Name()}");
+        PartialSums.SumInto(e, partial, f.Output, $"{label}.sum");
     }
 
     internal override void Backward(BackwardPass b)

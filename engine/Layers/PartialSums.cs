@@ -47,6 +47,22 @@ internal static class PartialSums
     }
 
     /// <summary>
+    /// <see cref="Sum"/> into <paramref name="y"/> of any element type: straight where it is f32, else into an f32
+    /// transient converted into y (reduce/partials writes f32).
+    /// </summary>
+    public static void SumInto(Emitter e, Value partial, Value y, string label)
+    {
+        if (y.ElementType == ElementType.F32)
+        {
+            Sum(e, partial, y, label);
+            return;
+        }
+        var sum = e.NewValue(y.Shape, ValueKind.Transient, label);
+        Sum(e, partial, sum, label);
+        e.Convert(sum, y, $"{label}.to_{y.ElementType.Name()}");
+    }
+
+    /// <summary>
     /// The reduce/partials dispatch that adds <paramref name="splits"/> partials of <paramref name="count"/> values (with a
     /// bias of <paramref name="biasLength"/> values, 0 for none, and an activation): bindings (partials, bias, y).
     /// </summary>

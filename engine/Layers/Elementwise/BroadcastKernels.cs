@@ -6,13 +6,17 @@ namespace Kiln.Layers;
 /// <summary>
 /// Dispatches of shaders/binary/binary.bcast.fwd.comp and binary.bcast.bwd.comp: a binary op whose inputs differ in
 /// shape and broadcast (<see cref="Broadcast"/>). The backward gathers: one invocation (or, for long reductions, one
-/// workgroup summing in a fixed tree) per element of the input whose gradient it writes, so results are deterministic.
+/// workgroup summing in a fixed tree) per element of the input whose gradient it writes, so results are deterministic;
+/// a reduction longer than two chunks of <see cref="Chunk"/> is split over workgroups of a chunk each, their partial
+/// sums added in order by reduce/partials.
 /// </summary>
 internal static class BroadcastKernels
 {
     const uint GroupLocal = 64;
     /// <summary>From this many output elements per gradient element on, a workgroup (not one invocation) sums them.</summary>
     const long GroupReductionFrom = 64;
+    /// <summary>Output elements a workgroup of the split form sums for one gradient element.</summary>
+    const int Chunk = 4096;
 
     static int[] Layout(Shape a, Shape b, Shape y) =>
         Broadcast.Dims(y).Concat(Broadcast.Strides(a, y)).Concat(Broadcast.Strides(b, y)).ToArray();
@@ -32,13 +36,23 @@ internal static class BroadcastKernels
     /// </summary>
     public static void Backward(Emitter e, BinaryOp op, int which, Value a, Value b, Value dy, Value d, string label)
     {
-        long count = d.Shape.Elements, reduce = dy.Shape.Elements / count;
+        long count = d.Shape.Elements, reduce = dy.Shape.Elements / count, chunks = (reduce + Chunk - 1) / Chunk;
         bool perGroup = reduce >= GroupReductionFrom;
-        var spec = new KernelSpec("binary/binary.bcast.bwd", KernelSpec.Buffers(4), 4 * (2 + 3 * Broadcast.MaxRank),
-            new[] { (uint)op, (uint)which, perGroup ? 1u : 0u }, perGroup ? GroupLocal : Emitter.ElementwiseLocal);
         var push = PushConstants.Ints(new[] { (int)count, (int)reduce }.Concat(Layout(a.Shape, b.Shape, dy.Shape)).ToArray());
-        var groups = perGroup ? NormKernels.PerItemGroups(count) : e.ElementwiseGroups(count);
         bool readsInputs = op is BinaryOp.Mul or BinaryOp.Div;
-        e.Dispatch(spec, groups, push, label, Arg.In(readsInputs ? a : dy), Arg.In(readsInputs ? b : dy), Arg.In(dy), Arg.Out(d));
+        var (first, second) = (readsInputs ? a : dy, readsInputs ? b : dy);
+        var constants = new[] { (uint)op, (uint)which, perGroup ? 1u : 0u, (uint)Chunk };
+        if (chunks <= 2 || count > 65535 || chunks > 65535)
+        {
+            var spec = new KernelSpec("binary/binary.bcast.bwd", KernelSpec.Buffers(4), 4 * (2 + 3 * Broadcast.MaxRank), constants,
+                perGroup ? GroupLocal : Emitter.ElementwiseLocal);
+            var groups = perGroup ? NormKernels.PerItemGroups(count) : e.ElementwiseGroups(count);
+            e.Dispatch(spec, groups, push, label, Arg.In(first), Arg.In(second), Arg.In(dy), Arg.Out(d));
+            return;
+        }
+        var partial = PartialSums.Scratch(e, (int)chunks, count, label);
+        var split = new KernelSpec("binary/binary.bcast.bwd.split", KernelSpec.Buffers(4), 4 * (2 + 3 * Broadcast.MaxRank), constants, GroupLocal);
+        e.Dispatch(split, ((uint)chunks, (uint)count, 1), push, label, Arg.In(first), Arg.In(second), Arg.In(dy), Arg.Out(partial));
+        PartialSums.SumInto(e, partial, d, $"{label}.sum");
     }
 }

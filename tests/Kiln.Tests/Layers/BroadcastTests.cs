@@ -24,6 +24,10 @@ public sealed class BroadcastTests : GpuTest
     [TestCase("div", new[] { 2, 3, 7 }, new[] { 2, 1, 7 })]
     [TestCase("mul", new[] { 2, 1, 3, 1, 2, 2 }, new[] { 2, 1, 4, 1, 1 })]  // rank 6
     [TestCase("add", new[] { 1 }, new[] { 3, 70 })]                 // a scalar-like input: 210 outputs into one element
+    // Reductions of more than two chunks of 4096, split over workgroups and summed in order: 3 chunks (the last of 1808)
+    // a channel, and 5 into one element.
+    [TestCase("mul", new[] { 1, 2, 100, 100 }, new[] { 1, 2, 1, 1 })]
+    [TestCase("div", new[] { 1 }, new[] { 2, 9000 })]
     public void ForwardAndBackwardMatchReference(string op, int[] aShape, int[] bShape)
     {
         int seed = aShape.Sum() * 31 + bShape.Sum() + op.Length;
@@ -65,5 +69,16 @@ public sealed class BroadcastTests : GpuTest
     {
         var e = Assert.Throws<GraphException>(() => new Add().OutputShape(new[] { new Shape(1, 1, 1, 1, 1, 1, 2), new Shape(2) }));
         Assert.That(e!.Message, Does.Contain("ranks up to 6"));
+    }
+
+    /// <summary>A long reduction into few elements is split over workgroups (binary.bcast.bwd.split) and summed in order.</summary>
+    [Test]
+    public void LongReductions_AreSplitOverWorkgroups()
+    {
+        var a = new Shape(1, 2, 100, 100);
+        var res = LayerHarness.Run(Context, new Mul(), new[] { a, new Shape(1, 2, 1, 1) }, new[] { new float[a.Elements], new float[2] }, null,
+            new float[a.Elements]);
+        Assert.That(res.Kernels, Has.Some.EqualTo("binary/binary.bcast.bwd.split").And.Some.EqualTo("reduce/partials"));
+        Assert.That(res.GroupsOf("layer.bwd1"), Is.EqualTo("3x2x1"), "3 chunks of each of the 2 elements of b");
     }
 }
