@@ -7,7 +7,9 @@
 #                                               workload against the peer, NCHW activations: the layout part times
 #                                               NHWC and the automatic choice), tuning.json, bench.log (the tables)
 #   bash tools/device-check.sh OUT_DIR demos    kernels.log (per-dispatch times of the denoiser and the inpainting step
-#                                               at fp16 and fp32, the denoiser at fp16 without row bands), demos.log (denoising and inpainting at 1280x720,
+#                                               at fp16 and fp32 with each dispatch's TFLOP/s, GB/s and fraction of the
+#                                               roofline, the memory-bound ones printed; the denoiser at fp16 without
+#                                               row bands), demos.log (denoising and inpainting at 1280x720,
 #                                               headless, online training, fp32 and fp16)
 #   bash tools/device-check.sh OUT_DIR compare  compare.log: the conv workloads and the inpainting step at fp16, untuned,
 #                                               with each family of kernels forced (--prefer): the tensor-core ones
@@ -42,6 +44,8 @@ if [ "$part" = demos ] || [ "$part" = all ]; then
   for p in fp16 fp32; do
     timeout 110 kiln bench denoise_unet_1280 inpaint --precision $p --kernels >> "$out/kernels.log" 2>&1
   done
+  # The bandwidth-bound passes' fraction of the copy bandwidth (#7: >= 80%), slowest first within each workload.
+  grep -E "^(workload|inpaint|denoise)|memory *$" "$out/kernels.log" | head -40
   # What the denoiser's row bands cost: the same plan unbanded.
   timeout 60 kiln bench denoise_unet_1280 --precision fp16 --row-bands 0 >> "$out/kernels.log" 2>&1
   for run in "denoise fp16" "denoise fp32" "inpaint fp16"; do
