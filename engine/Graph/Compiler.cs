@@ -37,8 +37,8 @@ internal static class Compiler
     }
 
     /// <summary>
-    /// A BatchNorm2d folded into the Conv2d before it: the convolution as written, its node's name, the batch norm and its
-    /// node's name, and the convolution with a bias that the plan runs with the folded weight and bias.
+    /// A BatchNorm2d folded into the Conv2d before it: the convolution as written, the batch norm and its node's name, and
+    /// the convolution with a bias that the plan runs with the folded weight and bias.
     /// </summary>
     sealed record BatchNormFold(Conv2d Conv, BatchNorm2d Norm, string NormName, Conv2d Biased);
 
@@ -59,7 +59,7 @@ internal static class Compiler
         // The convolutions batch norms are folded into (a later pass may fuse one into another layer: its parameters are
         // still set up from here).
         var folds = new List<CNode>();
-        if (options.Fuse && !options.Training) list = FoldBatchNorms(list, net, fusedInto, folds);
+        if (options.Fuse && !options.Training) list = FoldBatchNorms(list, net, folds);
         if (options.Fuse) list = FuseActivations(list, net, fusedInto);
         // An MLP kernel entry named in PreferKernels asks for the fused MLP as FuseMlp = true would.
         bool mlpNamed = KernelRegistry.All.OfType<IMlpKernels>().Any(k => options.PreferKernels.Contains(k.GetType().Name));
@@ -274,7 +274,7 @@ internal static class Compiler
     /// activation after the batch norm folds into it next, and a pool, row bands or a concatenation read fuse with it as
     /// with any convolution.
     /// </summary>
-    static List<CNode> FoldBatchNorms(List<CNode> list, Network net, Dictionary<CNode, CNode> fusedInto, List<CNode> folds)
+    static List<CNode> FoldBatchNorms(List<CNode> list, Network net, List<CNode> folds)
     {
         var uses = Uses(list);
         var named = NamedNodes(net);
@@ -287,7 +287,6 @@ internal static class Compiler
             var a = conv.Attributes;
             src.Fold = new BatchNormFold(conv, norm, c.Name, new Conv2d(a.InChannels, a.OutChannels, a.Kernel, a.Stride, a.Padding, a.Dilation, a.Groups));
             removed[c] = src;
-            fusedInto[c] = src;
             folds.Add(src);
         }
         if (removed.Count == 0) return list;
