@@ -30,6 +30,12 @@ internal interface IKernelEntry
     /// (CompileOptions.Autotune): the registry picks it by itself only when the compile tunes kernels.
     /// </summary>
     bool NeedsTuning => false;
+    /// <summary>
+    /// An entry that computes a layer only as part of a fusion (a decoder's convolution reading its upsampled input by
+    /// phase, <see cref="Layers.Conv2dCoopMat2SubPixel"/>), never a layer alone: naming it changes nothing where layers
+    /// run alone (kiln selftest's rounds leave it out).
+    /// </summary>
+    bool FusedOnly => false;
 }
 
 /// <summary>The registry of kernel entries, keyed by operation, element type and layout, chosen by device.</summary>

@@ -62,13 +62,15 @@ internal sealed class ConcatConv2d : Layer
         var (w, bias) = (f.Param($"{name}.weight"), a.Bias ? f.Param($"{name}.bias") : null);
         var full = Concatenated(f.Inputs.Select(v => v.Shape).ToList());
         string label = $"{f.Name}.fwd";
-        if (ConvForward.EmitConcat(e, a, f.Inputs[0], upsamples[0]?.Scale ?? 1, f.Inputs[1], upsamples[1]?.Scale ?? 1, full, w, bias,
-                f.Output, f.Activation, f.Slope, label))
-            return;
+        if (ConvForward.EmitConcat(e, a, Input(f.Inputs, full, label), w, bias, f.Output, f.Activation, f.Slope, label)) return;
         var x = written = e.NewValue(full, ValueKind.Transient, $"{f.Name}.concat", f.Inputs[0].ElementType, f.Output.Layout);
         UpsampleConcat.Emit(e, f.Inputs, upsamples, x, $"{f.Name}.concat");
         ConvForward.Emit(e, a, x, w, bias, f.Output, f.Activation, f.Slope, label);
     }
+
+    /// <summary>The two inputs as the kernels read them: each with the scale of its upsample.</summary>
+    ConcatInput Input(IReadOnlyList<Value> inputs, Shape full, string label) =>
+        new(inputs[0], upsamples[0]?.Scale ?? 1, inputs[1], upsamples[1]?.Scale ?? 1, full, label);
 
     internal override bool ForwardsNhwc(IReadOnlyList<Shape> inputs) => true;
 
@@ -82,7 +84,7 @@ internal sealed class ConcatConv2d : Layer
         if (gx != null) Conv2dBackward.InputGrad(e, a, dy, b.Param($"{name}.weight"), gx, $"{b.Name}.bwd_input");
         var dw = b.GradParam($"{name}.weight");
         if (written != null
-            || !ConvWeightGrad.EmitConcat(e, a, dy, b.Inputs[0], upsamples[0]?.Scale ?? 1, b.Inputs[1], upsamples[1]?.Scale ?? 1, full, dw, $"{b.Name}.bwd_weight"))
+            || !ConvWeightGrad.EmitConcat(e, a, dy, Input(b.Inputs, full, $"{b.Name}.bwd_weight"), dw, $"{b.Name}.bwd_weight"))
         {
             var x = written;
             if (x == null)

@@ -27,6 +27,14 @@
 // a pixel (one 16-byte load where Cin is a multiple of 8 and the activations f16; BK / 8 invocations a pixel, consecutive invocations along the channels and then the pixels, so reads run
 // along x's rows), the B slice lies pixel-major in shared memory (a column-major load) and so does the result tile,
 // written to Y channel-fastest.
+// The .subpixel variant (KILN_SUBPIXEL; Conv2dCoopMat2SubPixel) computes a 3x3, stride-1, padding-1 convolution of a
+// concatenation in which one input is upsampled 2x by nearest neighbour (a UNet decoder's) without its redundant
+// products: at an output pixel (2i + py, 2j + px) of phase (py, px) the upsampled input's 3x3 taps fall on 2x2 pixels of
+// the small tensor, (i + ty + py - 1, j + tx + px - 1), so the phase's convolution of it has 2x2 taps whose weights are
+// sums of the 3x3 ones (packed per phase by conv2d.pack_weight_f16.comp, SUBPIXEL). A workgroup computes a tile of one
+// phase's pixels (the phase gl_WorkGroupID.z): its reduction runs over those 4 taps of the small input's channels and
+// then the 9 taps of the other input at full resolution, 4/9 of the upsampled channels' products. x is the first input
+// of the concatenation, x2 the second (bindings 0 and 4), SC1 and SC2 (constants 21, 22) say which is upsampled.
 // Bindings: 0 x [N,Cin,H,W] (act_t)  1 wp [KH*KW, COP, CIP] (float16_t)  2 bias [Cout] (float; unused when HAS_BIAS=0)
 //           3 y [N,Cout,OH,OW] (act_t)  4 x2 (the .concat variant: x is the first part of a concatenation, include/concat_reads.glsl)
 //           x, y and x2 [N,H,W,C] in the .nhwc variant
@@ -34,7 +42,10 @@
 //                 8 HAS_BIAS, 9 ACT, 10 SLOPE (float), 11 BM, 12 BN, 13 BK, 14 THREADS (the workgroup's invocations),
 //                 16 OSH, 17 OSW, 18 ORY, 19 ORX, 23 FULL_H, 24 FULL_W (the output phase)
 // Push constants: n, cin, cout, h, w, oh, ow, cop, cip (COP a multiple of BM, CIP of BK)
+//                 (.subpixel: the packed weight [16 + 9, COP, CIP], the 2x2 taps of each phase (py 2 + px) and then the
+//                 other input's 3x3; CIP a multiple of BK past both inputs' channels)
 // Dispatch: x = ceil(N * OH * OW / BN) pixel tiles, y = ceil(Cout / BM) channel tiles; local x = THREADS
+//           (.subpixel: x = ceil(N * OH/2 * OW/2 / BN) tiles of a phase's pixels, z = 4 phases)
 #extension GL_KHR_cooperative_matrix : require
 #extension GL_NV_cooperative_matrix2 : require
 #extension GL_KHR_memory_scope_semantics : require
@@ -44,6 +55,10 @@
 #extension GL_EXT_control_flow_attributes : require
 #include "kiln.glsl"
 #include "storage.glsl"
+
+#ifndef KILN_SUBPIXEL
+#define KILN_SUBPIXEL 0
+#endif
 
 #ifdef KILN_SUBGROUP_SCOPE
 #define SCOPE gl_ScopeSubgroup
@@ -112,14 +127,15 @@ layout(std430, binding = 3) writeonly buffer Y { act_t y[]; };
 #if KILN_POOL
 #include "pool_epilogue.glsl"
 #endif
-#if KILN_CONCAT_READS
+#if KILN_CONCAT_READS || KILN_SUBPIXEL
 // Variant *.concat (include/concat_reads.glsl): x concatenated with x2 (binding 4), upsampled as the slice is gathered.
+// Variant *.subpixel: its bindings and constants, one input's values read from the small tensor as they are.
 #include "concat_reads.glsl"
 #endif
 
 layout(push_constant) uniform Push { int n, cin, cout, h, w, oh, ow, cop, cip; } pc;
 
-#if KILN_NHWC && defined(KILN_F16_STORAGE) && !KILN_CONCAT_READS
+#if KILN_NHWC && defined(KILN_F16_STORAGE) && !KILN_CONCAT_READS && !KILN_SUBPIXEL
 // Channels-last f16 activations: x as 16-byte units too (the same buffer), so that where Cin is a multiple of 8 an
 // invocation's 8 channels of a pixel are one aligned load; and, but under .pool (whose tiles are ordered by windows),
 // interior tiles load B straight from x (main).
@@ -142,6 +158,50 @@ int img[CPT_MAX];  // per owned column: image, output row and column (img < 0: p
 int oyS[CPT_MAX];
 int oxS[CPT_MAX];
 float16_t staged[REG_MAX];
+// Where a pixel column's output goes: pixel (oy, ox) of the grid the columns enumerate (gw pixels a row) is pixel
+// (oy osy + ory, ox osx + orx) of the fh x fw output (a strided gradient's phase, a .subpixel phase; else itself).
+int gw, osy, osx, ory, orx, fh, fw;
+#if KILN_SUBPIXEL
+int py, px;                  // the phase
+int ca, cb;                  // channels of the upsampled input and of the other
+int chunksA, chunksB, stepsA;
+#endif
+
+#if KILN_SUBPIXEL
+// The step's slice of B: while step < stepsA, tap (ty, tx) of the phase's 2x2 over the upsampled input's small tensor
+// (its channels ci0 + row), then tap (ky, kx) of the 3x3 over the other input at full resolution.
+void gather(int step)
+{
+    bool low = step < stepsA;
+    int s = low ? step : step - stepsA, chunks = low ? chunksA : chunksB, taps = low ? 2 : 3;
+    int t = s / chunks, ci0 = (s - t * chunks) * BK, ty = t / taps, tx = t - ty * taps;
+    int channels = low ? ca : cb, hh = low ? pc.h / 2 : pc.h, ww = low ? pc.w / 2 : pc.w, plane = hh * ww;
+    bool fromX = low == (SC1 != 1);
+    [[unroll]] for (int c = 0; c < CPT; c++)
+    {
+        int iy = low ? oyS[c] + ty + py - 1 : 2 * oyS[c] + py + ty - 1;
+        int ix = low ? oxS[c] + tx + px - 1 : 2 * oxS[c] + px + tx - 1;
+        bool inside = img[c] >= 0 && iy >= 0 && iy < hh && ix >= 0 && ix < ww;
+        int base = KILN_ACT_INDEX(img[c], ci0 + row0, iy, ix, channels, hh, ww);
+        [[unroll]] for (int r = 0; r < RPT; r++)
+        {
+            int ci = ci0 + row0 + r * RSTEP, at = base + r * RSTEP * CHANNEL_STRIDE;
+            float v = 0.0;
+            if (inside && ci < channels) v = fromX ? float(x[at]) : float(x2[at]);
+            staged[c * RPT + r] = float16_t(v);
+        }
+    }
+}
+
+// Step s's block of the packed weight: the phase's 2x2 taps, then the other input's 3x3.
+uint weightAt(int s, int co0)
+{
+    bool low = s < stepsA;
+    int r = low ? s : s - stepsA, chunks = low ? chunksA : chunksB, t = r / chunks, ci0 = (r - t * chunks) * BK;
+    int tap = low ? (py * 2 + px) * 4 + t : 16 + t;
+    return uint((tap * pc.cop + co0) * pc.cip + ci0);
+}
+#else
 
 // The step's slice of B for this invocation: tap t, input channels ci0 + row.
 void gather(int step)
@@ -180,6 +240,13 @@ void gather(int step)
         }
     }
 }
+
+uint weightAt(int s, int co0)
+{
+    int chunks = pc.cip / BK, t = s / chunks, ci0 = (s - t * chunks) * BK;
+    return uint((t * pc.cop + co0) * pc.cip + ci0);
+}
+#endif
 
 void stage()
 {
@@ -226,20 +293,41 @@ void main()
         oxS[c] = 2 * (rem - py * pw) + (sub & 1);
     }
 #else
-    pixels = pc.n * pc.oh * pc.ow;
+#if KILN_SUBPIXEL
+    int phase = int(gl_WorkGroupID.z);
+    py = phase >> 1;
+    px = phase & 1;
+    gw = pc.ow / 2;
+    osy = 2; osx = 2; ory = py; orx = px; fh = pc.oh; fw = pc.ow;
+    int area = (pc.oh / 2) * gw;
+#else
+    gw = pc.ow;
+    osy = max(OSH, 1); osx = max(OSW, 1); ory = ORY; orx = ORX;
+    fh = FULL_H != 0 ? FULL_H : pc.oh; fw = FULL_W != 0 ? FULL_W : pc.ow;
     int area = pc.oh * pc.ow;
+#endif
+    pixels = pc.n * area;
     [[unroll]] for (int c = 0; c < CPT; c++)
     {
         int p = p0 + COLUMN(c);
         int i = p / area, rem = p - (p / area) * area;
         img[c] = p < pixels && COLUMN(c) < BN ? i : -1;
-        oyS[c] = rem / pc.ow;
-        oxS[c] = rem - (rem / pc.ow) * pc.ow;
+        oyS[c] = rem / gw;
+        oxS[c] = rem - (rem / gw) * gw;
     }
 #endif
 
     coopmat<float, SCOPE, BM, BN, gl_MatrixUseAccumulator> acc = coopmat<float, SCOPE, BM, BN, gl_MatrixUseAccumulator>(0.0);
+#if KILN_SUBPIXEL
+    ca = SC1 != 1 ? C1 : pc.cin - C1;
+    cb = pc.cin - ca;
+    chunksA = (ca + BK - 1) / BK;
+    chunksB = (cb + BK - 1) / BK;
+    stepsA = 4 * chunksA;
+    int steps = stepsA + 9 * chunksB;
+#else
     int chunks = pc.cip / BK, steps = KH * KW * chunks;
+#endif
 #if KILN_DIRECT_B
     // An interior tile under .nhwc (f16, Cin a multiple of BK, not .pool or .concat): its BN pixels lie in one output
     // row and every tap's inputs inside the image, so each step's B slice is a column-major matrix of x itself (BK
@@ -276,10 +364,9 @@ void main()
             stage();
             barrier();
             if (s + 1 < steps) gather(s + 1);
-            int t = s / chunks, ci0 = (s - t * chunks) * BK;
             coopmat<float16_t, SCOPE, BM, BK, gl_MatrixUseA> a;
             coopmat<float16_t, SCOPE, BK, BN, gl_MatrixUseB> b;
-            coopMatLoad(a, wp, uint((t * pc.cop + co0) * pc.cip + ci0), uint(pc.cip), gl_CooperativeMatrixLayoutRowMajor);
+            coopMatLoad(a, wp, weightAt(s, co0), uint(pc.cip), gl_CooperativeMatrixLayoutRowMajor);
 #if KILN_NHWC
             coopMatLoad(b, sB, 0, LDB, gl_CooperativeMatrixLayoutColumnMajor);
 #else
@@ -312,9 +399,8 @@ void main()
         int row = i % BM, col = i / BM;
         int co = co0 + row, p = p0 + col;
         if (co >= pc.cout || p >= pixels) continue;
-        int im = p / area, rem = p - im * area, oy = rem / pc.ow, ox = rem - (rem / pc.ow) * pc.ow;
-        int fh = FULL_H != 0 ? FULL_H : pc.oh, fw = FULL_W != 0 ? FULL_W : pc.ow;
-        y[KILN_ACT_INDEX(im, co, oy * max(OSH, 1) + ORY, ox * max(OSW, 1) + ORX, pc.cout, fh, fw)] = act_t(float(sC[col * LDC + row]));
+        int im = p / area, rem = p - im * area, oy = rem / gw, ox = rem - (rem / gw) * gw;
+        y[KILN_ACT_INDEX(im, co, oy * osy + ory, ox * osx + orx, pc.cout, fh, fw)] = act_t(float(sC[col * LDC + row]));
     }
 #endif
     return;
@@ -339,12 +425,12 @@ void main()
         int co = co0 + row, p = p0 + col;
         if (co >= pc.cout || p >= pixels) continue;
         int im = p / area, rem = p - im * area;
-        if (FULL_H == 0)
+        if (FULL_H == 0 && KILN_SUBPIXEL == 0)
             y[(im * pc.cout + co) * area + rem] = act_t(float(sC[row * LDC + col]));
         else
         {
-            int oy = rem / pc.ow, ox = rem - (rem / pc.ow) * pc.ow;
-            y[(im * pc.cout + co) * FULL_H * FULL_W + (oy * max(OSH, 1) + ORY) * FULL_W + ox * max(OSW, 1) + ORX] = act_t(float(sC[row * LDC + col]));
+            int oy = rem / gw, ox = rem - (rem / gw) * gw;
+            y[((im * pc.cout + co) * fh + oy * osy + ory) * fw + ox * osx + orx] = act_t(float(sC[row * LDC + col]));
         }
     }
 #endif

@@ -11,9 +11,18 @@
 // t = jy * NX + jx (groups of 1): for a stride-1 layer the whole kernel (K0 = 0, S = 1, N = K: Conv2dInputGradFlipped),
 // for a strided one the taps of one output phase (Conv2dInputGradCoopMatStrided). The flipped weight is never written
 // on its own.
+// With SUBPIXEL, w is a 3x3 convolution's weight over a concatenation whose channels A0 .. A0 + CA - 1 are upsampled 2x
+// by nearest neighbour, and wp is what conv2d.fwd_coopmat2's .subpixel variant reads, [16 + 9, COP, CIP]: for phase
+// (py, px) and tap (ty, tx) of the small tensor, t = (py 2 + px) 4 + ty 2 + tx < 16,
+//   wp[(t * COP + co) * CIP + ci] = f16(sum over ky, kx with (py + ky + 1) / 2 - py = ty and (px + kx + 1) / 2 - px = tx
+//                                       of w[(co * CIN + A0 + ci) * 9 + ky * 3 + kx])   (ci < CA; summed in f32)
+// (tap ty takes ky in {0} and {1, 2} at py = 0, {0, 1} and {2} at py = 1; the same along x), then for t = 16 + k the
+// other input's channels as they are, wp[(t * COP + co) * CIP + ci] = f16(w[(co * CIN + B0 + ci) * 9 + k]) (ci < CIN - CA,
+// B0 the first of them).
 // Bindings: 0 w [COUT, CIN, KH, KW], or [CIN, COUT, KH0, KW0] with FLIP (float)  1 wp [KH*KW, COP, CIP] (float16_t)
-// Specialization: 0 FLIP, 1 KH0, 2 KW0, 3 K0Y, 4 K0X, 5 SY, 6 SX, 7 NY, 8 NX (FLIP only)
-// Push constants: count (= KH*KW * COP * CIP), cout, cin, taps (KH*KW), cop, cip
+// Specialization: 0 FLIP, 1 KH0, 2 KW0, 3 K0Y, 4 K0X, 5 SY, 6 SX, 7 NY, 8 NX (FLIP only), 9 SUBPIXEL, 10 A0, 11 CA
+//                 (SUBPIXEL only)
+// Push constants: count (= KH*KW * COP * CIP; SUBPIXEL: 25 * COP * CIP), cout, cin, taps (KH*KW), cop, cip
 // Dispatch: Emitter.ElementwiseGroups(count), local x = 256; one invocation per element of wp
 #extension GL_EXT_shader_16bit_storage : require
 #extension GL_EXT_shader_explicit_arithmetic_types_float16 : require
@@ -29,6 +38,9 @@ layout(constant_id = 5) const int SY = 1;
 layout(constant_id = 6) const int SX = 1;
 layout(constant_id = 7) const int NY = 1;
 layout(constant_id = 8) const int NX = 1;
+layout(constant_id = 9) const int SUBPIXEL = 0;
+layout(constant_id = 10) const int A0 = 0;
+layout(constant_id = 11) const int CA = 0;
 layout(std430, binding = 0) readonly buffer W { float w[]; };
 layout(std430, binding = 1) writeonly buffer Wp { float16_t wp[]; };
 layout(push_constant) uniform P { uint count; int cout, cin, taps, cop, cip; } p;
@@ -38,6 +50,21 @@ void main()
     const uint i = kiln_element_index();
     if (i >= p.count) return;
     const int ci = int(i) % p.cip, co = (int(i) / p.cip) % p.cop, t = int(i) / (p.cip * p.cop);
+    if (SUBPIXEL != 0)
+    {
+        float v = 0.0;
+        if (t < 16 && co < p.cout && ci < CA)
+        {
+            const int py = t / 8, px = (t / 4) % 2, ty = (t / 2) % 2, tx = t % 2;
+            for (int ky = 0; ky < 3; ky++)
+                for (int kx = 0; kx < 3; kx++)
+                    if ((py + ky + 1) / 2 - py == ty && (px + kx + 1) / 2 - px == tx) v += w[(co * p.cin + A0 + ci) * 9 + ky * 3 + kx];
+        }
+        else if (t >= 16 && co < p.cout && ci < p.cin - CA)
+            v = w[(co * p.cin + (A0 == 0 ? CA : 0) + ci) * 9 + t - 16];
+        wp[i] = float16_t(v);
+        return;
+    }
     const bool inside = co < p.cout && ci < p.cin;
     const int jy = t / NX, jx = t % NX;
     const int at = FLIP != 0 ? (ci * p.cout + co) * KH0 * KW0 + (K0Y + (NY - 1 - jy) * SY) * KW0 + K0X + (NX - 1 - jx) * SX

@@ -59,13 +59,14 @@ internal abstract class KernelCheck
     /// The entries <paramref name="device"/> runs that an untuned compile there takes only when they are named: those that
     /// need tuning (IKernelEntry.NeedsTuning, e.g. the GPU's tiled and Winograd convolutions) and those not preferred on the
     /// device (IKernelEntry.PreferredOn: the GPU's kernels on lavapipe, cooperative-matrix ones included where it has them),
-    /// in rounds: round r names each operation's r-th such entry by priority (its last where it has fewer), so that an
-    /// entry outranked by another of its operation is checked too, with entries of the other operations beside it.
+    /// but not those that run only inside a fusion (IKernelEntry.FusedOnly), which a layer alone never takes; in rounds:
+    /// round r names each operation's r-th such entry by priority (its last where it has fewer), so that an entry
+    /// outranked by another of its operation is checked too, with entries of the other operations beside it.
     /// </summary>
     public static IReadOnlyList<string[]> NamedOnlyRounds(DeviceInfo device)
     {
         var byOperation = KernelRegistry.All
-            .Where(k => k.Supports(device) && (k.NeedsTuning || !k.PreferredOn(device)))
+            .Where(k => k.Supports(device) && (k.NeedsTuning || !k.PreferredOn(device)) && !k.FusedOnly)
             .GroupBy(k => k.Operation)
             .Select(g => g.OrderByDescending(k => k.Priority).Select(k => k.GetType().Name).ToList())
             .ToList();

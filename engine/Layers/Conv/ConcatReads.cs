@@ -16,14 +16,38 @@ internal static class ConcatReads
         Value.StandIn(full, first.ElementType, first.Layout, $"{label} concatenated input");
 
     /// <summary>
-    /// <paramref name="c"/>'s ".concat" variant: the second tensor bound after the candidate's buffers, its constants padded
-    /// to 20 and then the first tensor's channels and both scales (20 C1, 21 SC1, 22 SC2).
+    /// <paramref name="c"/>'s ".concat" variant (or the variant <paramref name="suffix"/> names that reads the two tensors
+    /// the same way: conv2d.fwd_coopmat2's ".subpixel"): the second tensor bound after the candidate's buffers, its
+    /// constants padded to 20 and then the first tensor's channels and both scales (20 C1, 21 SC1, 22 SC2).
     /// </summary>
-    public static TuneCandidate Variant(TuneCandidate c, Value first, int firstScale, int secondScale)
+    public static TuneCandidate Variant(TuneCandidate c, ConcatInput input, string suffix = ".concat")
     {
         var s = c.Spec;
-        if (s.Constants.Length > 20) throw new InvalidOperationException($"{s.Module}: its constants overlap the .concat variant's (20..22).");
-        var constants = s.Constants.Concat(new uint[20 - s.Constants.Length]).Concat(new[] { (uint)first.Shape[1], (uint)firstScale, (uint)secondScale }).ToArray();
-        return c with { Spec = s with { Module = s.Module + ".concat", Bindings = s.Bindings.Append(BindingKind.StorageBuffer).ToArray(), Constants = constants } };
+        if (s.Constants.Length > 20) throw new InvalidOperationException($"{s.Module}: its constants overlap the {suffix} variant's (20..22).");
+        var constants = s.Constants.Concat(new uint[20 - s.Constants.Length])
+            .Concat(new[] { (uint)input.First.Shape[1], (uint)input.FirstScale, (uint)input.SecondScale }).ToArray();
+        return c with { Spec = s with { Module = s.Module + suffix, Bindings = s.Bindings.Append(BindingKind.StorageBuffer).ToArray(), Constants = constants } };
     }
+}
+
+/// <summary>
+/// A convolution's input that is the channel concatenation of <paramref name="First"/> and <paramref name="Second"/>,
+/// each upsampled by nearest neighbour by its integer scale on the way in (<see cref="ConcatConv2d"/>); <paramref name="Full"/>
+/// is the concatenation's shape and <see cref="StandIn"/> a value of it for entries to size their candidates from.
+/// </summary>
+internal sealed record ConcatInput(Value First, int FirstScale, Value Second, int SecondScale, Shape Full, string Label)
+{
+    public Value StandIn { get; } = ConcatReads.StandIn(Full, First, Label);
+
+    /// <summary>
+    /// Whether a 3x3, stride-1, padding-1 convolution (groups 1, no dilation) reads it with exactly one input upsampled
+    /// 2x and the other as it is: a UNet decoder's, which a sub-pixel decomposition computes with 2x2 taps over the
+    /// upsampled input (<see cref="Conv2dCoopMat2SubPixel"/>).
+    /// </summary>
+    public bool SubPixel(ConvAttributes a) =>
+        a is { Kernel: (3, 3), Stride: (1, 1), Padding: (1, 1), Dilation: (1, 1), Groups: 1 }
+        && ((FirstScale, SecondScale) is (2, 1) or (1, 2));
+
+    /// <summary>The upsampled input's channels and the first of them in the concatenation (under <see cref="SubPixel"/>).</summary>
+    public (int Channels, int First) Upsampled => FirstScale == 2 ? (First.Shape[1], 0) : (Second.Shape[1], First.Shape[1]);
 }

@@ -74,18 +74,29 @@ internal class Conv2dCoopMat2 : CooperativeMatrixEntry, IConv2dForward
     /// </summary>
     public IReadOnlyList<TuneCandidate> Candidates(Emitter e, ConvAttributes a, Value x, Value w, Value? bias, Value y, Activation act, float slope)
     {
-        var (n, cin, h, wd) = x.Shape.Nchw;
-        var (_, cout, oh, ow) = y.Shape.Nchw;
-        int taps = a.Kernel.H * a.Kernel.W;
-        long pixels = (long)n * oh * ow;
-        var module = ActivationLayouts.Module(CooperativeMatrix2Kernels.Module(e.Device, Module), Layout);
+        int cout = y.Shape[1], cin = x.Shape[1], taps = a.Kernel.H * a.Kernel.W;
+        return Tiled(e, a, Layout, x.Shape, y.Shape, bias, act, slope, 1, cin, (cop, cip) => Conv2dCoopMatPatch.Pack(e, cout, cin, taps, cop, cip));
+    }
+
+    /// <summary>
+    /// The candidates of <see cref="Candidates"/> for the kernel's module in <paramref name="layout"/>: one per tile that
+    /// fits, the channel tile that covers Cout with the least padding first; the output's pixels split into
+    /// <paramref name="phases"/> equal grids, one per z (the .subpixel variant's 4), the weight packed by
+    /// <paramref name="pack"/> for the tile's (COP, CIP), Cout padded to BM and <paramref name="packedChannels"/> to BK.
+    /// </summary>
+    internal static IReadOnlyList<TuneCandidate> Tiled(Emitter e, ConvAttributes a, TensorLayout layout, Shape x, Shape y, Value? bias,
+        Activation act, float slope, int phases, int packedChannels, Func<int, int, TunePrepare> pack)
+    {
+        var (n, cin, h, wd) = x.Nchw;
+        var (_, cout, oh, ow) = y.Nchw;
+        long pixels = (long)n * oh * ow / phases;
+        var module = ActivationLayouts.Module(CooperativeMatrix2Kernels.Module(e.Device, Module), layout);
         var result = new List<TuneCandidate>();
-        foreach (var t in Tiles(e.Device, Layout).OrderBy(t => (cout + t.BM - 1) / t.BM * t.BM).ThenBy(t => t.BM))
+        foreach (var t in Tiles(e.Device, layout).OrderBy(t => (cout + t.BM - 1) / t.BM * t.BM).ThenBy(t => t.BM))
         {
             long tiles = (pixels + t.BN - 1) / t.BN;
             if (tiles > e.Device.MaxWorkgroupCount[0] || (cout + t.BM - 1) / t.BM > e.Device.MaxWorkgroupCount[1]) continue;
-            int cip = (cin + t.BK - 1) / t.BK * t.BK, cop = (cout + t.BM - 1) / t.BM * t.BM;
-            var pack = Conv2dCoopMatPatch.Pack(e, cout, cin, taps, cop, cip);
+            int cip = (packedChannels + t.BK - 1) / t.BK * t.BK, cop = (cout + t.BM - 1) / t.BM * t.BM;
             var constants = new[]
             {
                 (uint)a.Kernel.H, (uint)a.Kernel.W, (uint)a.Stride.H, (uint)a.Stride.W, (uint)a.Padding.H, (uint)a.Padding.W,
@@ -93,8 +104,8 @@ internal class Conv2dCoopMat2 : CooperativeMatrixEntry, IConv2dForward
                 (uint)t.BM, (uint)t.BN, (uint)t.BK, (uint)t.Threads,
             };
             var spec = new KernelSpec(module, KernelSpec.Buffers(4), 36, constants, (uint)t.Threads);
-            var groups = ((uint)tiles, (uint)((cout + t.BM - 1) / t.BM), 1u);
-            result.Add(new TuneCandidate($"coopmat2_{t}", spec, groups, PushConstants.Ints(n, cin, cout, h, wd, oh, ow, cop, cip)) { Prepare = pack });
+            var groups = ((uint)tiles, (uint)((cout + t.BM - 1) / t.BM), (uint)phases);
+            result.Add(new TuneCandidate($"coopmat2_{t}", spec, groups, PushConstants.Ints(n, cin, cout, h, wd, oh, ow, cop, cip)) { Prepare = pack(cop, cip) });
         }
         return result;
     }

@@ -110,6 +110,20 @@ internal class Conv2dCoopMatPatch : CooperativeMatrixEntry, IConv2dForward
         return pack with { Spec = pack.Spec with { Constants = constants.Select(v => (uint)v).ToArray() } };
     }
 
+    /// <summary>
+    /// The weight packing of conv2d.fwd_coopmat2's .subpixel variant (<see cref="Conv2dCoopMat2SubPixel"/>; SUBPIXEL): a
+    /// 3x3 weight over a concatenation whose <paramref name="upsampled"/> channels are upsampled 2x, packed as
+    /// [16 + 9, COP, CIP], each output phase's 2x2 taps over the upsampled input (sums of the 3x3 ones) and then the
+    /// other input's 3x3.
+    /// </summary>
+    internal static TunePrepare SubPixelPack(Emitter e, int cout, int cin, (int Channels, int First) upsampled, int cop, int cip)
+    {
+        int packed = checked(25 * cop * cip);
+        var constants = new uint[] { 0, 3, 3, 0, 0, 1, 1, 3, 3, 1, (uint)upsampled.First, (uint)upsampled.Channels };
+        return new TunePrepare(new KernelSpec(PackModule, KernelSpec.Buffers(2), 24, constants, Emitter.ElementwiseLocal),
+            e.ElementwiseGroups(packed), PushConstants.Ints(packed, cout, cin, 9, cop, cip), Input: 1, packed, ElementType.F16);
+    }
+
     /// <summary>The layer Supports checks a device against: the largest patch Accepts takes (5-pixel span, stride 2).</summary>
     static readonly ConvAttributes Largest = new(16, 16, (3, 3), (2, 2), (2, 2), (2, 2), 1, true);
 

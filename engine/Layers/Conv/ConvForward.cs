@@ -48,26 +48,22 @@ internal static class ConvForward
         $"{(bias != null ? "bias" : "no bias")}|{act}";
 
     /// <summary>
-    /// The forward of a convolution whose input is the channel concatenation of <paramref name="first"/> and
-    /// <paramref name="second"/>, each upsampled by nearest neighbour by its integer scale on the way in
-    /// (<see cref="ConcatConv2d"/>; <paramref name="full"/> the concatenation's shape), through the ".concat" variant of
-    /// an entry that has one (<see cref="IConv2dForward.ReadsConcat"/>; its candidates whose module has the variant): timed among those under
-    /// CompileOptions.Autotune, else the registry's pick with its default candidate. False, with nothing emitted, where
-    /// none takes the layer (texel reads, which those variants do not have; groups; a shape only other kernels take).
+    /// The forward of a convolution whose input is the concatenation <paramref name="input"/> of two tensors, each
+    /// upsampled by nearest neighbour by its integer scale on the way in (<see cref="ConcatConv2d"/>), through the
+    /// candidates that read it (<see cref="IConv2dForward.ConcatCandidates"/>: the ".concat" variants of the entries that
+    /// have one, and for a decoder's 3x3 over a 2x upsample the sub-pixel kernel, <see cref="Conv2dCoopMat2SubPixel"/>):
+    /// timed among those under CompileOptions.Autotune, else the registry's pick with its default candidate. False, with
+    /// nothing emitted, where none takes the layer (texel reads, which those variants do not have; groups; a shape only
+    /// other kernels take). Its arithmetic is counted as the direct convolution's, as a Winograd kernel's is.
     /// </summary>
-    public static bool EmitConcat(Emitter e, ConvAttributes a, Value first, int firstScale, Value second, int secondScale, Shape full,
-        Value w, Value? bias, Value y, Activation act, float slope, string label)
+    public static bool EmitConcat(Emitter e, ConvAttributes a, ConcatInput input, Value w, Value? bias, Value y, Activation act, float slope, string label)
     {
         if (e.TexelReads || a.Groups != 1) return false;
-        var x = ConcatReads.StandIn(full, first, label);
-        IEnumerable<TuneCandidate> Of(IConv2dForward k) => k.ReadsConcat
-            ? k.Candidates(e, a, x, w, bias, y, act, slope).Where(c => PipelineStore.HasModule(c.Spec.Module + ".concat"))
-                .Select(c => ConcatReads.Variant(c, first, firstScale, secondScale))
-            : Enumerable.Empty<TuneCandidate>();
+        var (first, second) = (input.First, input.Second);
         var args = new[] { Arg.In(first), Arg.In(w), Arg.In(bias ?? w), Arg.Out(y), Arg.In(second) };
         var chosen = EntryTuning.ChooseVariant<IConv2dForward>(e, "conv2d.fwd", "conv2d.fwd.concat", first.ElementType, first.Layout,
-            k => k.CanRun(a, full, y.Shape), k => k.Accepts(a, full, y.Shape), Of, args,
-            $"{first.Shape}x{firstScale}+{second.Shape}x{secondScale}->{y.Shape}|{Describe(a, bias, act)}", label);
+            k => k.CanRunConcat(a, input, y.Shape), k => k.AcceptsConcat(a, input, y.Shape), k => k.ConcatCandidates(e, a, input, w, bias, y, act, slope), args,
+            $"{first.Shape}x{input.FirstScale}+{second.Shape}x{input.SecondScale}->{y.Shape}|{Describe(a, bias, act)}", label);
         if (chosen == null) return false;
         int since = e.StepCount;
         Dispatch(e, chosen, args, label);

@@ -37,25 +37,23 @@ internal static class ConvWeightGrad
         $"k{a.Kernel.H}x{a.Kernel.W} s{a.Stride.H}x{a.Stride.W} p{a.Padding.H}x{a.Padding.W} d{a.Dilation.H}x{a.Dilation.W} g{a.Groups}";
 
     /// <summary>
-    /// The weight gradient of a convolution whose input is the channel concatenation of <paramref name="first"/> and
-    /// <paramref name="second"/>, each upsampled by nearest neighbour by its integer scale (<see cref="ConcatConv2d"/>;
-    /// <paramref name="full"/> the concatenation's shape), through the ".concat" variant of an entry that has one
+    /// The weight gradient of a convolution whose input is the concatenation <paramref name="input"/> of two tensors, each
+    /// upsampled by nearest neighbour by its integer scale (<see cref="ConcatConv2d"/>), through the ".concat" variant of an entry that has one
     /// (<see cref="IConv2dWeightGrad.ReadsConcat"/>): timed among those under CompileOptions.Autotune, else the registry's
     /// pick with its default candidate. False, with nothing emitted, where none takes the layer (texel reads, groups, an
     /// entry without the variant: the direct kernel, lavapipe's).
     /// </summary>
-    public static bool EmitConcat(Emitter e, ConvAttributes a, Value dy, Value first, int firstScale, Value second, int secondScale, Shape full,
-        Value dw, string label)
+    public static bool EmitConcat(Emitter e, ConvAttributes a, Value dy, ConcatInput input, Value dw, string label)
     {
         if (e.TexelReads || a.Groups != 1) return false;
-        var x = ConcatReads.StandIn(full, first, label);
         IEnumerable<TuneCandidate> Of(IConv2dWeightGrad k) => k.ReadsConcat
-            ? k.Candidates(e, a, dy, x, dw).Select(c => ConcatReads.Variant(c, first, firstScale, secondScale))
+            ? k.Candidates(e, a, dy, input.StandIn, dw).Select(c => ConcatReads.Variant(c, input))
             : Enumerable.Empty<TuneCandidate>();
-        bool Accepts(IConv2dWeightGrad k) => k.Accepts(a, dy.Shape, full);
+        bool Accepts(IConv2dWeightGrad k) => k.Accepts(a, dy.Shape, input.Full);
+        var (first, second) = (input.First, input.Second);
         var chosen = EntryTuning.ChooseVariant<IConv2dWeightGrad>(e, "conv2d.bwd_weight", "conv2d.bwd_weight.concat", dy.ElementType, dy.Layout,
             Accepts, Accepts, Of, new[] { Arg.In(dy), Arg.In(first), Arg.Out(dw), Arg.In(second) },
-            $"{dy.Shape}x{first.Shape}x{firstScale}+{second.Shape}x{secondScale}->{dw.Shape}|{Describe(a)}", label);
+            $"{dy.Shape}x{first.Shape}x{input.FirstScale}+{second.Shape}x{input.SecondScale}->{dw.Shape}|{Describe(a)}", label);
         if (chosen == null) return false;
         int since = e.StepCount;
         Dispatch(e, chosen, dy, first, dw, label, second);

@@ -19,6 +19,22 @@ internal interface IConv2dForward : IKernelEntry
     /// and both scales. Such an entry's candidates must bind storage buffers (no texel reads).</summary>
     bool ReadsConcat => false;
 
+    /// <summary>Whether the kernel computes a convolution of the concatenation <paramref name="c"/> correctly (<see cref="CanRun"/> on its shape, by default).</summary>
+    bool CanRunConcat(ConvAttributes a, ConcatInput c, Shape y) => CanRun(a, c.Full, y);
+
+    /// <summary>Whether the registry should pick this kernel untuned for a convolution of the concatenation <paramref name="c"/> (<see cref="Accepts"/> on its shape, by default).</summary>
+    bool AcceptsConcat(ConvAttributes a, ConcatInput c, Shape y) => Accepts(a, c.Full, y);
+
+    /// <summary>
+    /// The dispatches that compute a convolution of the concatenation <paramref name="c"/> (<see cref="ConcatConv2d"/>)
+    /// without writing it: by default the ".concat" variants of this entry's candidates for its shape, where the entry
+    /// reads concatenations (<see cref="ReadsConcat"/>) and the candidate's module has the variant; none otherwise.
+    /// </summary>
+    IEnumerable<TuneCandidate> ConcatCandidates(Emitter e, ConvAttributes a, ConcatInput c, Value w, Value? bias, Value y, Activation act, float slope) =>
+        ReadsConcat
+            ? Candidates(e, a, c.StandIn, w, bias, y, act, slope).Where(k => PipelineStore.HasModule(k.Spec.Module + ".concat")).Select(k => ConcatReads.Variant(k, c))
+            : Enumerable.Empty<TuneCandidate>();
+
     /// <summary>Whether <paramref name="candidate"/> (one of this entry's) has a ".pool" variant (shaders/Variants.props)
     /// that takes the 2x2, stride-2 max pool following the convolution in its epilogue and writes only the pooled
     /// output at binding 3 (<see cref="ConvPool2d"/>; storage-buffer reads).</summary>
