@@ -25,34 +25,10 @@ public sealed class CooperativeMatrix2SubPixelTests : CooperativeMatrixTest
 
     static string Form => Context.KernelDevice.CooperativeMatrix2WorkgroupScope ? "" : ".subgroup";
 
-    static Network Decoder(int lowChannels, int skipChannels, int cout, bool upFirst) => Decoder(lowChannels, skipChannels, cout, upFirst, out _);
-
-    static Network Decoder(int lowChannels, int skipChannels, int cout, bool upFirst, out Node y)
-    {
-        var net = new Network();
-        var up = net.Add(new Upsample(2), "up", net.Input("a"));
-        var b = net.Input("b");
-        var cat = upFirst ? net.Add(new Concat(), "cat", up, b) : net.Add(new Concat(), "cat", b, up);
-        y = net.Add(new ReLU(), "relu", net.Add(new Conv2d(lowChannels + skipChannels, cout, 3, padding: 1), "conv", cat));
-        net.Output(y, "y");
-        return net;
-    }
+    static Network Decoder(int lowChannels, int skipChannels, int cout, bool upFirst) => SubPixelConvTests.Decoder(lowChannels, skipChannels, cout, upFirst, out _);
 
     static float[] Run(Network net, Dictionary<string, Shape> shapes, bool fuse, Precision precision, TensorLayout layout, string[] prefer,
-        out PlanReport plan)
-    {
-        using var c = net.Compile(Context, new CompileOptions
-        {
-            InputShapes = shapes, Fuse = fuse, Precision = precision, TexelReads = false, ActivationLayout = layout, PreferKernels = prefer,
-        });
-        int seed = 1;
-        foreach (var (name, shape) in shapes) c.SetInput(name, RandomData.Uniform((int)shape.Elements, seed++, -1, 1).Select(v => (float)v).ToArray());
-        foreach (var (_, t) in c.Parameters.OrderBy(p => p.Key, StringComparer.Ordinal))
-            t.Upload(RandomData.Uniform((int)t.Shape.Elements, seed++, -0.3, 0.3).Select(v => (float)v).ToArray());
-        c.Run();
-        plan = c.Plan;
-        return c.GetOutput("y");
-    }
+        out PlanReport plan) => SubPixelConvTests.Run(net, shapes, fuse, precision, layout, prefer, out plan);
 
     [TestCase(20, 9, 24, true, 1, 5, 7)]
     [TestCase(9, 20, 24, false, 1, 5, 7)]
@@ -110,7 +86,7 @@ public sealed class CooperativeMatrix2SubPixelTests : CooperativeMatrixTest
     [Test]
     public void Training_ForwardByPhase_MatchesTheUnfusedF32Plan()
     {
-        var net = Decoder(12, 10, 24, true, out var y);
+        var net = SubPixelConvTests.Decoder(12, 10, 24, true, out var y);
         net.SetLoss(new MseLoss(), y, net.Input("target"));
         var shapes = new Dictionary<string, Shape> { ["a"] = new(2, 12, 5, 6), ["b"] = new(2, 10, 10, 12), ["target"] = new(2, 24, 10, 12) };
         var named = string.Join(",", nameof(Conv2dCoopMat2SubPixel), nameof(Conv2dCoopMat2), nameof(Conv2dWeightGradCoopMat2));
