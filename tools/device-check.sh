@@ -22,9 +22,13 @@
 #                                               NCHW, then NHWC activations forced (--layout), then the automatic
 #                                               choice (CompileOptions.ActivationLayout null: both timed, the faster
 #                                               kept); at fp32 NCHW and NHWC
+#   bash tools/device-check.sh OUT_DIR subpixel subpixel.log: both denoiser workloads untuned, per dispatch, the decoders'
+#                                               convolutions by sub-pixel phase against their .concat kernels: at fp16
+#                                               on cooperative_matrix2 (Conv2dCoopMat2SubPixel named, then not), at
+#                                               fp32 on the direct kernel (Conv2dDirectSubPixel named, then not)
 # (no part: bench and demos). The pipeline cache and tile choices are kept in /tmp/kiln-cache, shared by the runs of one machine.
 set -u
-out=${1:?usage: tools/device-check.sh OUT_DIR [bench|demos|compare|layout]}
+out=${1:?usage: tools/device-check.sh OUT_DIR [bench|demos|compare|layout|subpixel]}
 part=${2:-all}
 mkdir -p "$out"
 export OUT="$out"   # where the peer writes torch_peer.json
@@ -79,4 +83,13 @@ if [ "$part" = layout ]; then
     timeout 110 kiln bench denoise --precision "$1" "${layout[@]}" --kernels >> "$out/layout.log" 2>&1
   done
   grep -E "^(==|denoise)" "$out/layout.log"
+fi
+if [ "$part" = subpixel ]; then
+  # Worst case 480 s.
+  for run in "fp16 Conv2dCoopMat2SubPixel,Conv2dCoopMat2" "fp16 Conv2dCoopMat2" "fp32 Conv2dDirectSubPixel,Conv2dDirect" "fp32 Conv2dDirect"; do
+    set -- $run
+    echo "== --precision $1 --prefer $2" >> "$out/subpixel.log"
+    timeout 120 kiln bench denoise --precision "$1" --layout nchw --autotune off --kernels --prefer "$2" >> "$out/subpixel.log" 2>&1
+  done
+  grep -E "^(==|denoise)|subpixel|concat" "$out/subpixel.log"
 fi
