@@ -14,10 +14,11 @@ namespace Kiln.Layers;
 /// gradient reads both inputs the same way, through the ".concat" variant of its kernel where the registry's (or the
 /// tuner's) has one (<see cref="ConvWeightGrad.EmitConcat"/>: the tiled, Winograd and both tensor-core kernels, the GPU's); else
 /// it reads the concatenation the forward wrote, or one the gradient rule writes just before it (so it is not kept from
-/// the forward pass to the backward one). For a UNet decoder's 3x3 over one input upsampled 2x the inputs' gradients come
-/// straight from dY (<see cref="SubPixelInputGrad"/>: the upsampled one's through 4x4 taps at its own resolution, 4/9 of
-/// the products); otherwise the input gradient is the concatenation's, split into its inputs' gradients as the unfused
-/// concat (and upsample) would. Exists only in compiled plans (no receptive step).
+/// the forward pass to the backward one). For a UNet decoder's 3x3 over one input upsampled 2x the gradients go by
+/// sub-pixel phase instead (<see cref="SubPixelGradients"/>: the upsampled channels' parts through 4x4 taps at its own
+/// resolution, 4/9 of the products; no concatenation, its gradient or an upsample's backward); otherwise the input
+/// gradient is the concatenation's, split into its inputs' gradients as the unfused concat (and upsample) would. Exists
+/// only in compiled plans (no receptive step).
 /// </summary>
 internal sealed class ConcatConv2d : Layer
 {
@@ -82,16 +83,18 @@ internal sealed class ConcatConv2d : Layer
         var a = conv.Attributes;
         var dy = b.GradOutput;
         var full = Concatenated(b.Inputs.Select(v => v.Shape).ToList());
-        // A decoder's 3x3 over a 2x upsample takes each input's gradient straight from dY (the upsampled one's through
-        // 4x4 taps at half resolution); any other writes the concatenation's gradient and splits it.
+        // A decoder's 3x3 over a 2x upsample takes its gradients by sub-pixel phase (the upsampled input's through 4x4 taps
+        // at its own resolution); any other writes the concatenation's gradient and splits it, and reads the concatenation
+        // for the weight gradient.
         var subPixel = Input(b.Inputs, full, $"{b.Name}.bwd_input");
         if (!subPixel.SubPixel(a)) subPixel = null;
         var gx = subPixel == null && b.GradInputs.Any(g => g != null)
             ? e.NewValue(full, ValueKind.Transient, $"{b.Name}.grad_concat", b.Inputs[0].ElementType) : null;
         if (gx != null) Conv2dBackward.InputGrad(e, a, dy, b.Param($"{name}.weight"), gx, $"{b.Name}.bwd_input");
-        if (subPixel != null) SubPixelInputGrad.Emit(e, a, subPixel, dy, b.Param($"{name}.weight"), b.GradInputs, $"{b.Name}.bwd_input");
+        if (subPixel != null) SubPixelGradients.EmitInputs(e, a, subPixel, dy, b.Param($"{name}.weight"), b.GradInputs, $"{b.Name}.bwd_input");
         var dw = b.GradParam($"{name}.weight");
-        if (written != null
+        if (subPixel != null) SubPixelGradients.EmitWeight(e, a, subPixel, dy, dw, $"{b.Name}.bwd_weight");
+        else if (written != null
             || !ConvWeightGrad.EmitConcat(e, a, dy, Input(b.Inputs, full, $"{b.Name}.bwd_weight"), dw, $"{b.Name}.bwd_weight"))
         {
             var x = written;

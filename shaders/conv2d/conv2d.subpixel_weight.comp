@@ -7,8 +7,8 @@
 // {0, 1}, {2} at py = 1; the same along x):
 //   wf[o, c, py 2 + px, ty, tx] = sum of w[o, A0 + c, ky, kx] over those ky, kx   ([COUT, CA, 4, 2, 2]), then
 //   wf[COUT CA 16 + (o, c, k)] = w[o, B0 + c, k]                                      ([COUT, CB, 3, 3]).
-// FORM 1, a's input gradient (SubPixelInputGrad): a stride-2, padding-1 convolution of dY with 4x4 taps. A pixel i of a
-// (along an axis) took the full-resolution pixels 2i and 2i + 1, which the kernel's taps k carried to dY at
+// FORM 1, a's input gradient (SubPixelGradients.EmitInputs): a stride-2, padding-1 convolution of dY with 4x4 taps. A
+// pixel i of a (along an axis) took the full-resolution pixels 2i and 2i + 1, which the kernel's taps k carried to dY at
 // 2i + d + 1 - k (d = 0, 1): dY at 2i - 1 + m for m = d - k + 2, so
 //   wl[c, o, my, mx] = sum of w[o, A0 + c, ky, kx] over ky in K(my), kx in K(mx),  K(m) = { k : m + k - 2 in {0, 1} }
 //   (K(0) = {2}, K(1) = {1, 2}, K(2) = {0, 1}, K(3) = {0}); wl [CA, COUT, 4, 4].

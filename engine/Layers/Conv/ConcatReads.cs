@@ -43,7 +43,7 @@ internal sealed record ConcatInput(Value First, int FirstScale, Value Second, in
     /// Whether a 3x3, stride-1, padding-1 convolution (groups 1, no dilation) reads it with exactly one input upsampled
     /// 2x and the other as it is: a UNet decoder's, which a sub-pixel decomposition computes with 2x2 taps over the
     /// upsampled input (<see cref="Conv2dCoopMat2SubPixel"/>, <see cref="Conv2dDirectSubPixel"/>, and the input gradients:
-    /// <see cref="SubPixelInputGrad"/>).
+    /// <see cref="SubPixelGradients"/>).
     /// </summary>
     public bool SubPixel(ConvAttributes a) =>
         a is { Kernel: (3, 3), Stride: (1, 1), Padding: (1, 1), Dilation: (1, 1), Groups: 1 }

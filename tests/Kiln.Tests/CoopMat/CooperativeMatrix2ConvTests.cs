@@ -100,7 +100,7 @@ public sealed class CooperativeMatrix2ConvTests : CooperativeMatrixTest
     /// inputs through their .concat variants (the concatenation never written), bit for bit the unfused plan's loss and
     /// gradients (the same kernels over the written concatenation); channel counts off the steps, the seam inside one.
     /// </summary>
-    [TestCase(20, 9, 2, true)]
+    [TestCase(20, 9, 3, true)]
     [TestCase(9, 20, 3, false)]
     public void ConcatReads_InBothPasses_AsTheUnfusedPlan(int lowChannels, int skipChannels, int scale, bool upFirst)
     {

@@ -59,7 +59,7 @@ public sealed class CooperativeMatrixConcatConvTests : CooperativeMatrixTest
     static IEnumerable<TestCaseData> TrainingCases()
     {
         string[] patch = { nameof(Conv2dCoopMatPatch), nameof(Conv2dWeightGradCoopMatPatch) }, im2col = { nameof(Conv2dCoopMat), nameof(Conv2dWeightGradCoopMat) };
-        yield return new TestCaseData(20, 9, 2, true, 3, patch, "coopmat_patch").SetArgDisplayNames("patch_up_first");
+        yield return new TestCaseData(20, 9, 3, true, 3, patch, "coopmat_patch").SetArgDisplayNames("patch_up_first_scale3");
         yield return new TestCaseData(9, 20, 3, false, 3, patch, "coopmat_patch").SetArgDisplayNames("patch_up_last_scale3");
         yield return new TestCaseData(20, 9, 2, true, 7, im2col, "coopmat").SetArgDisplayNames("im2col_7x7");
     }
@@ -75,8 +75,8 @@ public sealed class CooperativeMatrixConcatConvTests : CooperativeMatrixTest
     /// <summary>
     /// A decoder-like conv (and ReLU) over Concat(Upsample(a), b), trained at Fp16 with <paramref name="prefer"/> named: the
     /// fused plan runs <paramref name="forward"/> and <paramref name="weightGradient"/> (.concat modules), never writes the
-    /// concatenation, and gives the unfused plan's loss and parameter gradients bit for bit, the inputs' gradients (by
-    /// sub-pixel phase for a 3x3 over a 2x upsample) within f16 rounding (<see cref="Graph.ConcatConvFusionTests.AssertMatchesTheUnfusedStep"/>).
+    /// concatenation, and gives the unfused plan's loss and gradients bit for bit (not a 3x3 over a 2x upsample, whose
+    /// gradients go by sub-pixel phase: <see cref="SubPixelGradients"/>).
     /// </summary>
     internal static void TrainingReadsBothInputs(int lowChannels, int skipChannels, int scale, bool upFirst, int kernel, string[] prefer,
         string forward, string weightGradient)
@@ -99,6 +99,7 @@ public sealed class CooperativeMatrixConcatConvTests : CooperativeMatrixTest
         Assert.That(kernels, Does.Contain(forward).And.Contain(weightGradient), string.Join(", ", kernels));
         Assert.That(plan.Dispatches.SelectMany(d => d.Writes).Where(v => v.StartsWith("conv.concat", StringComparison.Ordinal)), Is.Empty,
             "the concatenation is never written");
-        Graph.ConcatConvFusionTests.AssertMatchesTheUnfusedStep(fused, plain, Precision.Fp16);
+        Assert.That(scale != 2 || kernel != 3, "a layer the .concat weight gradient takes, not the sub-pixel one");
+        Graph.ConcatConvFusionTests.AssertMatchesTheUnfusedStep(fused, plain, Precision.Fp16, subPixel: false);
     }
 }

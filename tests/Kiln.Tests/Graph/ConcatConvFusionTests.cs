@@ -136,7 +136,9 @@ public sealed class ConcatConvFusionTests : GpuTest
     {
         var (net, shapes, channels, _) = Build("up_first", 2);
         var tuned = Run(net, shapes, true, Precision.Fp32, texel: false, out var kernels, out _, autotune: true);
-        Assert.That(kernels.Where(k => k.StartsWith("conv2d/")), Is.EqualTo(new[] { "conv2d/conv2d.fwd.concat" }));
+        // lavapipe prefers every entry here: the direct .concat kernel, or the sub-pixel one with its weight pass.
+        Assert.That(kernels.Where(k => k.StartsWith("conv2d/")),
+            Is.EqualTo(new[] { "conv2d/conv2d.fwd.concat" }).Or.EqualTo(new[] { "conv2d/conv2d.subpixel_weight", "conv2d/conv2d.fwd_subpixel" }));
         Assert.That(RelativeError.MaxRelative(tuned, Reference(shapes, "up_first", 2, 1, channels)), Is.LessThan(Tolerances.Forward));
     }
 
@@ -151,24 +153,27 @@ public sealed class ConcatConvFusionTests : GpuTest
     }
 
     /// <summary>
-    /// A training plan fuses too: the forward reads both inputs; the weight gradient reads them through its kernel's
-    /// .concat variant (the tiled or Winograd kernel, named) or, with lavapipe's direct kernel, from the concatenation the gradient
-    /// rule writes just before it; the inputs' gradients come straight from dY by sub-pixel phase (no upsample backward).
-    /// The loss and the parameter gradients are bit for bit those of the unfused plan, and both inputs' gradients agree
-    /// with its within rounding (<see cref="AssertMatchesTheUnfusedStep"/>), at f32 and f16 storage.
+    /// A training plan fuses too: the forward reads both inputs. Over a 3x upsample the weight gradient reads them
+    /// through its kernel's .concat variant (the tiled or Winograd kernel, named) or, with lavapipe's direct kernel, from
+    /// the concatenation the gradient rule writes just before it, and the loss and every gradient are bit for bit the
+    /// unfused plan's. Over a 2x upsample the gradients go by sub-pixel phase (<see cref="SubPixelGradients"/>: two
+    /// derived weights, the 4x4 weight gradient folded back, no upsample backward, no concatenation written) and agree
+    /// with the unfused plan's within rounding (<see cref="AssertMatchesTheUnfusedStep"/>); at f32 and f16 storage.
     /// </summary>
-    [TestCase(Precision.Fp32, null)]
-    [TestCase(Precision.Fp16, null)]
-    [TestCase(Precision.Fp32, "Conv2dWeightGradTiled")]
-    [TestCase(Precision.Fp16, "Conv2dWeightGradTiled")]
-    [TestCase(Precision.Fp32, "Conv2dWeightGradWinograd")]
-    [TestCase(Precision.Fp16, "Conv2dWeightGradWinograd")]
-    [TestCase(Precision.Fp32, null, "up_first")]
-    [TestCase(Precision.Fp16, null, "up_first")]
-    public void TrainingPlans_ReadTheInputsForward_AndForTheWeightGradient(Precision precision, string? prefer, string layout = "up_last")
+    [TestCase(Precision.Fp32, null, "up_last", 3)]
+    [TestCase(Precision.Fp16, null, "up_last", 3)]
+    [TestCase(Precision.Fp32, "Conv2dWeightGradTiled", "up_last", 3)]
+    [TestCase(Precision.Fp16, "Conv2dWeightGradTiled", "up_first", 3)]
+    [TestCase(Precision.Fp32, "Conv2dWeightGradWinograd", "up_first", 3)]
+    [TestCase(Precision.Fp16, "Conv2dWeightGradWinograd", "up_last", 3)]
+    [TestCase(Precision.Fp32, null, "up_last", 2)]
+    [TestCase(Precision.Fp16, null, "up_last", 2)]
+    [TestCase(Precision.Fp32, "Conv2dWeightGradTiled", "up_first", 2)]
+    [TestCase(Precision.Fp16, "Conv2dWeightGradWinograd", "up_first", 2)]
+    public void TrainingPlans_ReadTheInputsForward_AndForTheWeightGradient(Precision precision, string? prefer, string layout, int scale)
     {
-        var (net, shapes, _, _) = Build(layout, 2, cout: 16);
-        shapes["target"] = new(N, 16, H * 2, W * 2);
+        var (net, shapes, _, _) = Build(layout, scale, cout: 16);
+        shapes["target"] = new(N, 16, H * scale, W * scale);
         net.SetLoss(new MseLoss(), net.Outputs[0].Node, net.Input("target"));
         var fused = Train(net, shapes, true, precision, prefer, out var plan);
         var plain = Train(net, shapes, false, precision, prefer, out _);
@@ -176,9 +181,17 @@ public sealed class ConcatConvFusionTests : GpuTest
         var kernels = plan.Dispatches.Select(d => d.Kernel).ToList();
         Assert.That(plan.Dispatches.Where(d => d.Phase == "forward").Select(d => d.Kernel),
             Does.Contain("conv2d/conv2d.fwd.concat" + suffix).And.Not.Contain("conv2d/conv2d.fwd" + suffix));
-        Assert.That(kernels, Has.Exactly(2).EqualTo("conv2d/conv2d.subpixel_weight").And.None.StartsWith("upsample/upsample.bwd"),
-            "both inputs' gradients straight from dY");
         var concatWrites = plan.Dispatches.Where(d => d.Writes.Any(v => v.StartsWith("conv.concat", StringComparison.Ordinal))).ToList();
+        if (scale == 2)
+        {
+            Assert.That(kernels, Has.Exactly(2).EqualTo("conv2d/conv2d.subpixel_weight").And.Exactly(1).EqualTo("conv2d/conv2d.subpixel_weight_grad")
+                .And.None.StartsWith("upsample/upsample.bwd"), string.Join(", ", kernels));
+            Assert.That(plan.Dispatches.Where(d => d.Phase == "backward").Select(d => d.Kernel), Has.None.Contains(".concat"), "no .concat weight gradient");
+            Assert.That(concatWrites, Is.Empty, "the concatenation is never written");
+            AssertMatchesTheUnfusedStep(fused, plain, precision, subPixel: true);
+            return;
+        }
+        Assert.That(kernels, Has.None.StartsWith("conv2d/conv2d.subpixel"));
         if (prefer == null)
             Assert.That(concatWrites.Select(d => d.Phase).Distinct(), Is.EqualTo(new[] { "backward" }), "the concatenation is written in the backward pass only");
         else
@@ -187,22 +200,22 @@ public sealed class ConcatConvFusionTests : GpuTest
             Assert.That(kernels, Does.Contain(module + ".concat" + suffix));
             Assert.That(concatWrites, Is.Empty, "the concatenation is never written");
         }
-        AssertMatchesTheUnfusedStep(fused, plain, precision);
+        AssertMatchesTheUnfusedStep(fused, plain, precision, subPixel: false);
     }
 
     /// <summary>
-    /// A training step's results (<see cref="Train"/>) against the unfused plan's: the loss and the decoder conv's
-    /// parameter gradients bit for bit (the same values reach the same sums), every other gradient within rounding of the
-    /// unfused plan's (its inputs' gradients come by sub-pixel phase, summed in another order: 1e-5 of the largest value at
-    /// f32, <see cref="Tolerances.F16Storage"/> at f16 storage), none all zeros.
+    /// A training step's results (<see cref="Train"/>) against the unfused plan's, none all zeros: bit for bit where the
+    /// fused plan's gradients read the same values in the same sums; where they go by sub-pixel phase
+    /// (<paramref name="subPixel"/>: summed in another order) the loss and the bias gradient bit for bit and every other
+    /// gradient within 1e-5 of the largest value at f32, <see cref="Tolerances.F16Storage"/> at f16 storage.
     /// </summary>
-    internal static void AssertMatchesTheUnfusedStep(Dictionary<string, float[]> fused, Dictionary<string, float[]> plain, Precision precision)
+    internal static void AssertMatchesTheUnfusedStep(Dictionary<string, float[]> fused, Dictionary<string, float[]> plain, Precision precision, bool subPixel)
     {
         Assert.That(fused.Keys, Is.EquivalentTo(plain.Keys));
         foreach (var (name, values) in plain)
         {
             Assert.That(values.Any(v => v != 0), $"{name} is not all zeros");
-            if (name == "loss" || name.StartsWith("grad conv.", StringComparison.Ordinal)) Assert.That(fused[name], Is.EqualTo(values).AsCollection, name);
+            if (!subPixel || name is "loss" or "grad conv.bias") Assert.That(fused[name], Is.EqualTo(values).AsCollection, name);
             else F16StorageCheck.Close(fused[name], values, precision == Precision.Fp16 ? Tolerances.F16Storage : 1e-5, name);
         }
     }
@@ -216,8 +229,10 @@ public sealed class ConcatConvFusionTests : GpuTest
         Directory.CreateDirectory(dir);
         try
         {
-            var (net, shapes, _, _) = Build("up_first", 2, cout: 16);
-            shapes["target"] = new(N, 16, H * 2, W * 2);
+            // 4x: a 2x upsample's weight gradient goes by sub-pixel phase. (At 3x the tuner rejects the Winograd candidate:
+            // its result differs from the tiled kernel's in the tuner's run, though each matches its unfused plan bit for bit.)
+            var (net, shapes, _, _) = Build("up_first", 4, cout: 16);
+            shapes["target"] = new(N, 16, H * 4, W * 4);
             net.SetLoss(new MseLoss(), net.Outputs[0].Node, net.Input("target"));
             var plain = Train(net, shapes, false, Precision.Fp32, null, out _);
             using var ctx = GpuContext.Create(Gpu.Options with { PipelineCacheDirectory = dir });
@@ -242,8 +257,8 @@ public sealed class ConcatConvFusionTests : GpuTest
 
     /// <summary>
     /// Only one of the concatenation's inputs needs a gradient (the other is a network input, and input gradients are
-    /// off): only that one's gradient is computed (one derived weight, the upsampled input's), the conv's gradients are the
-    /// unfused plan's bit for bit and those of the layer before it within f32 rounding of them.
+    /// off): only that one's gradient is computed (one derived weight, the upsampled input's), and the gradients are the
+    /// unfused plan's within f32 rounding (by sub-pixel phase).
     /// </summary>
     [Test]
     public void TrainingPlans_OneInputWithoutAGradient_MatchTheUnfusedPlan()
@@ -262,8 +277,9 @@ public sealed class ConcatConvFusionTests : GpuTest
                 InputShapes = shapes, Training = true, LearningRate = 0, Fuse = fuse, TexelReads = false,
                 PreferKernels = new[] { "Conv2dWeightGradTiled" },
             });
-            Assert.That(compiled.Plan.Dispatches.Any(d => d.Kernel.EndsWith(".concat", StringComparison.Ordinal)), Is.EqualTo(fuse));
+            Assert.That(compiled.Plan.Dispatches.Any(d => d.Kernel.EndsWith(".concat", StringComparison.Ordinal)), Is.EqualTo(fuse), "the forward reads both inputs");
             Assert.That(compiled.Plan.Dispatches.Count(d => d.Kernel == "conv2d/conv2d.subpixel_weight"), Is.EqualTo(fuse ? 1 : 0));
+            Assert.That(compiled.Plan.Dispatches.Count(d => d.Kernel == "conv2d/conv2d.subpixel_weight_grad"), Is.EqualTo(fuse ? 1 : 0));
             foreach (var (name, shape) in shapes) compiled.SetInput(name, Input(name, shape));
             foreach (var (name, t) in compiled.Parameters) t.Upload(Weight(t.Shape));
             compiled.Run();
@@ -273,7 +289,7 @@ public sealed class ConcatConvFusionTests : GpuTest
         var plain = Step(false);
         Assert.That(fused.Keys, Is.EquivalentTo(new[] { "pre.weight", "pre.bias", "conv.weight", "conv.bias" }));
         AssertMatchesTheUnfusedStep(fused.ToDictionary(kv => "grad " + kv.Key, kv => kv.Value), plain.ToDictionary(kv => "grad " + kv.Key, kv => kv.Value),
-            Precision.Fp32);
+            Precision.Fp32, subPixel: true);
     }
 
     /// <summary>The loss, the parameter gradients and the inputs' gradients of one training step at learning rate 0.</summary>

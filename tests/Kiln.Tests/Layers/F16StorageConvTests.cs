@@ -196,9 +196,10 @@ public sealed class F16StorageConvTests : GpuTest
         Assert.That(conv.Where(d => !WeightOnly.Contains(d.Kernel)).Select(d => d.Kernel), Has.All.EndWith(".f16"), "no conv kernel on f32 activations");
     }
 
-    /// <summary>Conv kernels that pass over the weight only (a parameter, f32 in both precisions): no f16-storage variant.</summary>
+    /// <summary>Conv kernels that pass over weights or their gradients only (f32 in both precisions): no f16-storage variant.</summary>
     static readonly string[] WeightOnly =
-        { "conv2d/conv2d.flip_weight", "conv2d/conv2d.pack_weight_f16", "conv2d/conv2d.winograd_weight", "conv2d/conv2d.subpixel_weight" };
+        { "conv2d/conv2d.flip_weight", "conv2d/conv2d.pack_weight_f16", "conv2d/conv2d.winograd_weight", "conv2d/conv2d.subpixel_weight",
+          "conv2d/conv2d.subpixel_weight_grad" };
 
     /// <summary>
     /// Runs the layer (and <paramref name="activation"/> after it, fused) at Fp32 and at Fp16 with the same inputs,
