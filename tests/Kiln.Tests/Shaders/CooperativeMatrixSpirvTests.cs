@@ -110,16 +110,17 @@ public sealed class CooperativeMatrixSpirvTests
             net.Output(net.Add(new Conv2d(96, 64, 3, padding: 1), "conv", cat), "y");
             yield return (net, new Dictionary<string, Shape> { ["low"] = new Shape(1, 64, 45, 80), ["skip"] = new Shape(1, 32, 90, 160) }, false);
         }
-        // The same step trained: the weight gradient reads the concatenation too (the patch weight gradient's .concat).
+        // Such a step over a 3x upsample, trained: the weight gradient reads the concatenation too (the patch weight
+        // gradient's .concat; over a 2x upsample the gradients go by sub-pixel phase on the plain kernels).
         {
             var net = new Network();
-            var cat = net.Add(new Concat(), "cat", net.Add(new Upsample(2), "up", net.Input("low")), net.Input("skip"));
+            var cat = net.Add(new Concat(), "cat", net.Add(new Upsample(3), "up", net.Input("low")), net.Input("skip"));
             var y = net.Add(new Conv2d(96, 64, 3, padding: 1), "conv", cat);
             net.Output(y, "y");
             net.SetLoss(new MseLoss(), y, net.Input("t"));
             yield return (net, new Dictionary<string, Shape>
             {
-                ["low"] = new Shape(2, 64, 24, 24), ["skip"] = new Shape(2, 32, 48, 48), ["t"] = new Shape(2, 64, 48, 48),
+                ["low"] = new Shape(2, 64, 16, 16), ["skip"] = new Shape(2, 32, 48, 48), ["t"] = new Shape(2, 64, 48, 48),
             }, true);
         }
         // A 7x7 layer on a concatenation, trained: the im2col kernels' .concat variants.
