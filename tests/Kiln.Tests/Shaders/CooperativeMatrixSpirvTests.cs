@@ -188,12 +188,13 @@ public sealed class CooperativeMatrixSpirvTests
     };
 
     /// <summary>The cooperative_matrix2 kernels' dispatches (the convolution's forward, the stride-1 input gradient through it,
-    /// the weight gradient, their .concat variants, the forward's .pool, strided gradients' phases; Linear's three products,
-    /// MatMul's batched ones) in the networks' plans on <see cref="NvidiaCoopMat2"/>, the kernel named (it needs tuning otherwise),
-    /// each in every tile that fits the device.</summary>
+    /// the weight gradient, their .concat variants, the forward's .pool and, with the sub-pixel entries named too, .subpixel,
+    /// strided gradients' phases; Linear's three products, MatMul's batched ones) in the networks' plans on
+    /// <see cref="NvidiaCoopMat2"/>, the kernel named (it needs tuning otherwise), each in every tile that fits the device.</summary>
     static IEnumerable<TestCaseData> CoopMat2Kernels()
     {
         var specs = new Dictionary<string, KernelSpec>();
+        foreach (var subPixel in new[] { false, true })
         foreach (var (net, inputs, training, layout) in Networks().Select(n => (n.Net, n.Inputs, n.Training, TensorLayout.Nchw)).Append(ChannelsLastDenoiser()))
         {
             var options = new CompileOptions
@@ -202,7 +203,7 @@ public sealed class CooperativeMatrixSpirvTests
                 PreferKernels = new[]
                 {
                     nameof(Conv2dCoopMat2), nameof(Conv2dCoopMat2Nhwc), nameof(Conv2dWeightGradCoopMat2), nameof(Conv2dInputGradFlipped), nameof(LinearCoopMat2),
-                },
+                }.Concat(subPixel ? new[] { nameof(Conv2dCoopMat2SubPixel), nameof(Conv2dCoopMat2SubPixelNhwc) } : Array.Empty<string>()).ToArray(),
             };
             foreach (var step in Compiler.Plan(net, NvidiaCoopMat2, options).Levels.SelectMany(l => l))
                 if (step.Spec.Module.Contains("coopmat2", StringComparison.Ordinal))
@@ -236,6 +237,7 @@ public sealed class CooperativeMatrixSpirvTests
             "conv2d/conv2d.fwd_coopmat2.f16", "conv2d/conv2d.bwd_weight_coopmat2.f16",
             "conv2d/conv2d.fwd_coopmat2.concat.f16", "conv2d/conv2d.bwd_weight_coopmat2.concat.f16", "conv2d/conv2d.fwd_coopmat2.pool.f16",
             "conv2d/conv2d.fwd_coopmat2.nhwc.f16", "conv2d/conv2d.fwd_coopmat2.nhwc.concat.f16", "conv2d/conv2d.fwd_coopmat2.nhwc.pool.f16",
+            "conv2d/conv2d.fwd_coopmat2.subpixel.f16", "conv2d/conv2d.fwd_coopmat2.nhwc.subpixel.f16",
             "linear/linear.gemm_coopmat2.f16", "linear/linear.gemm_coopmat2.b_act.c_float.f16", "linear/linear.gemm_coopmat2.batched.b_act.f16",
         }));
     }
