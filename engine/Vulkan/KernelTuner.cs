@@ -142,6 +142,9 @@ internal sealed class KernelTuner
             }
             FillInputs(scratch, bindingInfo);
             var bindings = scratch.Select(b => Binding.Range(b, 0, b.Size)).ToArray();
+            // The binding the kernels write: a split candidate's partials take its place and its finish writes it (not
+            // always the last: a .concat weight gradient binds the concatenation's second part after it).
+            int output = Math.Max(0, bindingInfo.ToList().FindLastIndex(b => b.Written));
             int best = -1;
             double bestMs = double.PositiveInfinity;
             KilnException? failed = null;
@@ -153,7 +156,7 @@ internal sealed class KernelTuner
                 try
                 {
                     PoisonOutputs(scratch, bindingInfo);
-                    ms = Measure(candidates[i], bindings);
+                    ms = Measure(candidates[i], bindings, output);
                     results = ReadResults(scratch, bindingInfo);
                 }
                 catch (KilnException e) when (!Lost(e))
@@ -259,10 +262,11 @@ internal sealed class KernelTuner
 
     /// <summary>
     /// The fastest of <see cref="Runs"/> replays of <see cref="DispatchesPerRun"/> runs of the candidate (its prepare pass
-    /// where it has one, into a scratch buffer of its own; its dispatch; its finish where it has one, into and from a
-    /// partials buffer of its own), after one warm-up.
+    /// where it has one, into a scratch buffer of its own; its dispatch; its finish where it has one, the partials in a
+    /// buffer of their own bound in the place of the written binding <paramref name="output"/>, which the finish then
+    /// writes), after one warm-up.
     /// </summary>
-    double Measure(TuneCandidate c, Binding[] bindings)
+    double Measure(TuneCandidate c, Binding[] bindings, int output)
     {
         using var prepared = c.Prepare == null ? null : context.Allocator.Allocate(Math.Max(16, (c.Prepare.Bytes + 15) / 16 * 16), $"tuning prepared input ({c.Name})");
         using var partials = c.Finish == null ? null : context.Allocator.Allocate(Math.Max(16, (c.Finish.PartialBytes + 15) / 16 * 16), $"tuning partials ({c.Name})");
@@ -277,8 +281,8 @@ internal sealed class KernelTuner
         if (partials != null)
         {
             var p = Binding.Range(partials, 0, partials.Size);
-            first[^1] = p;
-            finish = new[] { p, p, bindings[^1] };
+            first[output] = p;
+            finish = new[] { p, p, bindings[output] };
         }
         using var list = context.CreateCommandList($"tuning {c.Name}");
         for (int k = 0; k < DispatchesPerRun; k++)
