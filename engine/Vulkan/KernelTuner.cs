@@ -14,6 +14,9 @@ internal sealed record TuneCandidate(string Name, KernelSpec Spec, (uint X, uint
 {
     public TunePrepare? Prepare { get; init; }
     public TuneFinish? Finish { get; init; }
+    /// <summary>Its arithmetic (2 per multiply-add) where it does fewer products than the layer's direct form and says so
+    /// (the sub-pixel decoder convolutions); null: the layer's.</summary>
+    public double? Flops { get; init; }
 }
 
 /// <summary>

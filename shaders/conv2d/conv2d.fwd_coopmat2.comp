@@ -241,6 +241,7 @@ void gather(int step)
     }
 }
 
+// Step s's block of the packed weight: tap t, input channels ci0...
 uint weightAt(int s, int co0)
 {
     int chunks = pc.cip / BK, t = s / chunks, ci0 = (s - t * chunks) * BK;

@@ -49,6 +49,12 @@ internal sealed record ConcatInput(Value First, int FirstScale, Value Second, in
         a is { Kernel: (3, 3), Stride: (1, 1), Padding: (1, 1), Dilation: (1, 1), Groups: 1 }
         && ((FirstScale, SecondScale) is (2, 1) or (1, 2));
 
+    /// <summary>
+    /// The arithmetic of a sub-pixel decoder convolution with output <paramref name="y"/> (2 per multiply-add): per output
+    /// pixel, 4 products per upsampled channel and 9 per other one.
+    /// </summary>
+    public double SubPixelFlops(Shape y) => 2.0 * y.Elements * (4 * Upsampled.Channels + 9 * (Full[1] - Upsampled.Channels));
+
     /// <summary>The upsampled input's channels and the first of them in the concatenation (under <see cref="SubPixel"/>).</summary>
     public (int Channels, int First) Upsampled => FirstScale == 2 ? (First.Shape[1], 0) : (Second.Shape[1], First.Shape[1]);
 }

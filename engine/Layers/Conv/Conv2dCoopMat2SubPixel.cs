@@ -51,7 +51,7 @@ internal class Conv2dCoopMat2SubPixel : CooperativeMatrixEntry, IConv2dForward
         var upsampled = c.Upsampled;
         return Conv2dCoopMat2.Tiled(e, a, Layout, c.Full, y.Shape, bias, act, slope, phases: 4, Math.Max(upsampled.Channels, cin - upsampled.Channels),
                 (cop, cip) => Conv2dCoopMatPatch.SubPixelPack(e, cout, cin, upsampled, cop, cip))
-            .Select(k => ConcatReads.Variant(k, c, ".subpixel"));
+            .Select(k => ConcatReads.Variant(k, c, ".subpixel") with { Flops = c.SubPixelFlops(y.Shape) });
     }
 }
 

@@ -54,7 +54,7 @@ internal class Conv2dDirectSubPixel : IConv2dForward
             long invocations = (long)n * ((cout + block.Co - 1) / block.Co) * oh * 2 * ((ow / 2 + block.Px - 1) / block.Px);
             var candidate = new TuneCandidate($"subpixel_px{block.Px}co{block.Co}", spec, ConvKernels.Groups(e, invocations, ConvKernels.FlatLocal), push)
                 { Prepare = prepare };
-            return ConcatReads.Variant(candidate, c, "");
+            return ConcatReads.Variant(candidate, c, "") with { Flops = c.SubPixelFlops(y.Shape) };
         }).ToList();
     }
 }

@@ -55,7 +55,8 @@ internal static class ConvForward
     /// <see cref="Conv2dDirectSubPixel"/>):
     /// timed among those under CompileOptions.Autotune, else the registry's pick with its default candidate. False, with
     /// nothing emitted, where none takes the layer (texel reads, which those variants do not have; groups; a shape only
-    /// other kernels take). Its arithmetic is counted as the direct convolution's, as a Winograd kernel's is.
+    /// other kernels take). Its arithmetic is the candidate's where it says (the sub-pixel kernels: the products they do),
+    /// else the direct convolution's (as a Winograd kernel's is).
     /// </summary>
     public static bool EmitConcat(Emitter e, ConvAttributes a, ConcatInput input, Value w, Value? bias, Value y, Activation act, float slope, string label)
     {
@@ -68,7 +69,7 @@ internal static class ConvForward
         if (chosen == null) return false;
         int since = e.StepCount;
         Dispatch(e, chosen, args, label);
-        e.AttributeFlops(since, label, Flops(a, y.Shape));
+        e.AttributeFlops(since, label, chosen.Flops ?? Flops(a, y.Shape));
         return true;
     }
 

@@ -10,7 +10,8 @@ namespace Kiln.Tests.Layers;
 /// conv2d.fwd_subpixel): a 3x3 conv (and ReLU) over Concat(Upsample(a, 2x), b), either order, with it named, against the
 /// unfused plan at Fp32 (the plain kernels over the written upsample and concatenation: an independent path) within
 /// 1e-5 of the largest value, and at f16 storage within <see cref="Tolerances.F16Storage"/>; in both layouts, channel
-/// counts off the blocks, odd small sizes (every edge of every phase), a batch of two.
+/// counts off the blocks, odd small sizes (every edge of every phase), a batch of two; its dispatch records the products
+/// it does.
 /// </summary>
 public sealed class SubPixelConvTests : GpuTest
 {
@@ -62,6 +63,8 @@ public sealed class SubPixelConvTests : GpuTest
             Assert.That(plan.Dispatches.Where(d => d.Kernel.StartsWith("conv2d/conv2d.fwd", StringComparison.Ordinal)).Select(d => d.Kernel),
                 Is.EqualTo(new[] { module }), $"{what}: {string.Join(", ", plan.Dispatches.Select(d => d.Kernel))}");
             Assert.That(plan.Dispatches.Where(d => d.Kernel.StartsWith("upsample/") || d.Kernel.StartsWith("concat/")), Is.Empty, what);
+            Assert.That(plan.Dispatches.Single(d => d.Kernel == module).Flops, Is.EqualTo(2.0 * n * cout * 4 * h * w * (4 * lowChannels + 9 * skipChannels)),
+                $"{what}: the products it does, 4 per upsampled channel and 9 per other at each output pixel");
             F16StorageCheck.Close(subPixel, f32, precision == Precision.Fp16 ? Tolerances.F16Storage : 1e-5, $"{what} against the unfused f32 plan");
         }
     }
