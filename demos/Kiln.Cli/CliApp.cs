@@ -9,7 +9,7 @@ internal static class CliApp
         usage:
           kiln info [--json]                 Vulkan devices, the chosen one and its compute features
           kiln conv                          the course's convolution, computed on the GPU
-          kiln plan MODEL [--size WxH] [--batch N] [--train] [--precision fp32|fp16] [--layout nchw|nhwc] [--device this|nvidia] [--json]
+          kiln plan MODEL [--size WxH] [--batch N] [--train] [--precision fp32|fp16] [--layout nchw|nhwc] [--device this|nvidia] [--prefer ENTRY,...] [--json]
                                              the compiled graph of a built-in network
                                              (denoise-unet, inpaint-unet, fashion-ae, playground-mlp)
           kiln bench [WORKLOAD...] [--precision fp32|fp16] [--size full|small] [--iters N] [--warmup N]

@@ -4,10 +4,11 @@ using Kiln.Models;
 namespace Kiln.Cli;
 
 /// <summary>
-/// `kiln plan MODEL [--size WxH] [--batch N] [--train] [--precision fp32|fp16] [--layout nchw|nhwc] [--device this|nvidia] [--json]`: the
-/// compiled graph of a built-in network, untuned, on this machine's device or (--device nvidia) on a description of an
-/// NVIDIA H100 or H200 as its Vulkan driver reports it, so a plan for a GPU (its kernels, barriers and memory) can be
-/// read on a machine without one.
+/// `kiln plan MODEL [--size WxH] [--batch N] [--train] [--precision fp32|fp16] [--layout nchw|nhwc] [--device this|nvidia]
+/// [--prefer ENTRY,...] [--json]`: the compiled graph of a built-in network, untuned, on this machine's device or (--device
+/// nvidia) on a description of an NVIDIA H100 or H200 as its Vulkan driver reports it, so a plan for a GPU (its kernels,
+/// barriers and memory) can be read on a machine without one; --prefer names kernel entries to run where they can
+/// (CompileOptions.PreferKernels), as `kiln bench --prefer` does.
 /// </summary>
 internal static class PlanCommand
 {
@@ -29,6 +30,7 @@ internal static class PlanCommand
         bool train = false, json = false, nvidia = false;
         var precision = Precision.Fp32;
         var layout = TensorLayout.Nchw;
+        var prefer = new List<string>();
         for (int i = 0; i < args.Length; i++)
         {
             switch (args[i])
@@ -37,6 +39,9 @@ internal static class PlanCommand
                 case "--json": json = true; break;
                 case "--precision" when i + 1 < args.Length: precision = CliApp.ParsePrecision("plan", args[++i]); break;
                 case "--layout" when i + 1 < args.Length: layout = CliApp.ParseLayout("plan", args[++i]); break;
+                case "--prefer" when i + 1 < args.Length:
+                    prefer.AddRange(args[++i].Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+                    break;
                 case "--device" when i + 1 < args.Length:
                     nvidia = args[++i] switch
                     {
@@ -62,7 +67,10 @@ internal static class PlanCommand
         if (model == null) return CliApp.Fail($"plan: name a model: {string.Join(", ", ModelCatalog.Names)}");
         var (net, inputs) = ModelCatalog.Build(model, width, height, batch, train);
         var device = nvidia ? Nvidia : GpuContext.ChooseDevice();
-        var plan = net.Plan(device, new CompileOptions { InputShapes = inputs, Training = train, Precision = precision, ActivationLayout = layout });
+        var plan = net.Plan(device, new CompileOptions
+        {
+            InputShapes = inputs, Training = train, Precision = precision, ActivationLayout = layout, PreferKernels = prefer,
+        });
         if (json)
         {
             Console.WriteLine(JsonSerializer.Serialize(new

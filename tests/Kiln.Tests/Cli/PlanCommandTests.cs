@@ -50,6 +50,18 @@ public sealed class PlanCommandTests
         Assert.That(kernels, Has.None.EqualTo("conv2d/conv2d.flip_weight"));
     }
 
+    /// <summary>--prefer names entries, as bench's does: the direct sub-pixel decoder convolution takes the denoiser's four
+    /// joins, each recording the products it does, 4 per upsampled channel and 9 per skip channel at each output pixel.</summary>
+    [Test]
+    public void Prefer_NamesEntries_TheDecodersBySubPixelPhase()
+    {
+        var plan = Plan("denoise-unet", "--size", "160x96", "--device", "nvidia", "--prefer", "Conv2dDirectSubPixel,Conv2dDirect");
+        var joins = plan.GetProperty("dispatches").EnumerateArray().Where(d => d.GetProperty("Kernel").GetString() == "conv2d/conv2d.fwd_subpixel").ToList();
+        Assert.That(joins, Has.Count.EqualTo(4), string.Join(", ", Kernels(plan)));
+        // The last join: 64 upsampled and 9 input channels to 64 at 160x96.
+        Assert.That(joins.Max(d => d.GetProperty("Flops").GetDouble()), Is.EqualTo(2.0 * 64 * 160 * 96 * (4 * 64 + 9 * 9)));
+    }
+
     [Test]
     public void OnThisDevice_ThePlanNamesIt()
     {
