@@ -34,7 +34,11 @@ internal class Conv2dDirectSubPixel : IConv2dForward
 
     public bool CanRunConcat(ConvAttributes a, ConcatInput c, Shape y) => AcceptsConcat(a, c, y);
 
-    /// <summary>One candidate per tile of <see cref="Conv2dDirect.Blocks"/> over a phase's columns, the default first.</summary>
+    /// <summary>
+    /// The first two tiles of <see cref="Conv2dDirect.Blocks"/> over a phase's columns (the default, then 4 columns), not
+    /// all six: every concat conv of a UNet is timed with these beside the .concat kernels' candidates, and each pipeline
+    /// costs its first compile.
+    /// </summary>
     public IEnumerable<TuneCandidate> ConcatCandidates(Emitter e, ConvAttributes a, ConcatInput c, Value w, Value? bias, Value y, Activation act, float slope)
     {
         if (!AcceptsConcat(a, c, y.Shape)) return Enumerable.Empty<TuneCandidate>();
@@ -47,7 +51,7 @@ internal class Conv2dDirectSubPixel : IConv2dForward
             e.ElementwiseGroups(weights), PushConstants.Words((uint)weights), Input: 1, weights, ElementType.F32);
         var module = ActivationLayouts.Module("conv2d/conv2d.fwd_subpixel", Layout);
         var push = PushConstants.Ints(n, cin, cout, oh, ow);
-        return Conv2dDirect.Blocks(ow / 2, cout).Select(block =>
+        return Conv2dDirect.Blocks(ow / 2, cout).Take(2).Select(block =>
         {
             var constants = new[] { bias != null ? 1u : 0u, (uint)act, KernelSpec.Word(slope), (uint)block.Px, (uint)block.Co };
             var spec = new KernelSpec(module, KernelSpec.Buffers(4), 20, constants, ConvKernels.FlatLocal);
