@@ -25,7 +25,9 @@
 #   bash tools/device-check.sh OUT_DIR subpixel subpixel.log: both denoiser workloads untuned, per dispatch, the decoders'
 #                                               convolutions by sub-pixel phase against their .concat kernels: at fp16
 #                                               on cooperative_matrix2 (Conv2dCoopMat2SubPixel named, then not), at
-#                                               fp32 on the direct kernel (Conv2dDirectSubPixel named, then not)
+#                                               fp32 on the direct kernel (Conv2dDirectSubPixel named, then not); then
+#                                               the inpainting step at fp16, its decoders' gradients by sub-pixel phase
+#                                               (--subpixel on, the default) against their 3x3 form (--subpixel off)
 # (no part: bench and demos). The pipeline cache and tile choices are kept in /tmp/kiln-cache, shared by the runs of one machine.
 set -u
 out=${1:?usage: tools/device-check.sh OUT_DIR [bench|demos|compare|layout|subpixel]}
@@ -85,11 +87,15 @@ if [ "$part" = layout ]; then
   grep -E "^(==|denoise)" "$out/layout.log"
 fi
 if [ "$part" = subpixel ]; then
-  # Worst case 480 s.
+  # Worst case 560 s.
   for run in "fp16 Conv2dCoopMat2SubPixel,Conv2dCoopMat2" "fp16 Conv2dCoopMat2" "fp32 Conv2dDirectSubPixel,Conv2dDirect" "fp32 Conv2dDirect"; do
     set -- $run
     echo "== --precision $1 --prefer $2" >> "$out/subpixel.log"
-    timeout 120 kiln bench denoise --precision "$1" --layout nchw --autotune off --kernels --prefer "$2" >> "$out/subpixel.log" 2>&1
+    timeout 100 kiln bench denoise --precision "$1" --layout nchw --autotune off --kernels --prefer "$2" >> "$out/subpixel.log" 2>&1
   done
-  grep -E "^(==|denoise)|subpixel|concat" "$out/subpixel.log"
+  for on in on off; do
+    echo "== inpaint --precision fp16 --subpixel $on" >> "$out/subpixel.log"
+    timeout 80 kiln bench inpaint --precision fp16 --autotune off --kernels --subpixel $on >> "$out/subpixel.log" 2>&1
+  done
+  grep -E "^(==|denoise|inpaint)|subpixel|concat" "$out/subpixel.log"
 fi

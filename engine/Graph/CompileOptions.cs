@@ -44,6 +44,14 @@ public sealed record CompileOptions
     /// for every such pair, whatever its size; 0 or 1: none.
     /// </summary>
     public int? RowBands { get; init; }
+    /// <summary>
+    /// A UNet decoder's 3x3 convolution (stride 1, padding 1) over the concatenation of a tensor upsampled 2x by nearest
+    /// neighbour and another computes by sub-pixel phase, the upsampled channels through 2x2 taps at their own resolution
+    /// (4/9 of their products): its gradients always (<see cref="Layers.SubPixelGradients"/>), its forward where the tuner
+    /// picks a sub-pixel kernel or one is named (<see cref="PreferKernels"/>). True by default; false keeps the 3x3 form
+    /// everywhere (the .concat kernels, the concatenation's gradient split): for comparisons (`kiln bench --subpixel off`).
+    /// </summary>
+    public bool SubPixelDecoders { get; init; } = true;
     /// <summary>The size of a convolution's output from which <see cref="RowBands"/> (null) bands it and the next.</summary>
     public const long AutomaticRowBandBytes = 64L << 20;
     /// <summary>

@@ -75,7 +75,7 @@ internal static class Compiler
         if (options.Precision == Precision.Fp16 && !(device.ShaderFloat16 && device.StorageBuffer16BitAccess))
             throw new GraphException($"Precision.Fp16 stores activations as f16, which needs the shaderFloat16 and storageBuffer16BitAccess " +
                 $"features; {device.Name} has shaderFloat16 {device.ShaderFloat16}, storageBuffer16BitAccess {device.StorageBuffer16BitAccess}. Compile with Precision.Fp32.");
-        var emitter = new Emitter(device, options.Precision, options.PreferKernels, options.TexelReads, tuner);
+        var emitter = new Emitter(device, options.Precision, options.PreferKernels, options.TexelReads, tuner) { SubPixel = options.SubPixelDecoders };
         var act = emitter.ActivationType;
         var named = net.Outputs.Select(o => Final(o.Node)).ToHashSet();
         var lossNode = net.Loss != null ? Final(net.Loss) : null;

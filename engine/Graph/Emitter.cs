@@ -36,6 +36,8 @@ internal sealed class Emitter
     public KernelTuner? Tuner { get; }
     /// <summary>Kernels with a texel-read variant use it (CompileOptions.TexelReads, resolved for the device).</summary>
     public bool TexelReads { get; }
+    /// <summary>A UNet decoder's convolution may compute by sub-pixel phase (CompileOptions.SubPixelDecoders).</summary>
+    public bool SubPixel { get; init; } = true;
 
     /// <summary>
     /// A kernel of <paramref name="count"/> buffer bindings whose first <paramref name="texels"/> have a texel-read

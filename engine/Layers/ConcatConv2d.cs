@@ -65,15 +65,15 @@ internal sealed class ConcatConv2d : Layer
         var (w, bias) = (f.Param($"{name}.weight"), a.Bias ? f.Param($"{name}.bias") : null);
         var full = Concatenated(f.Inputs.Select(v => v.Shape).ToList());
         string label = $"{f.Name}.fwd";
-        if (ConvForward.EmitConcat(e, a, Input(f.Inputs, full, label), w, bias, f.Output, f.Activation, f.Slope, label)) return;
+        if (ConvForward.EmitConcat(e, a, Input(e, f.Inputs, full, label), w, bias, f.Output, f.Activation, f.Slope, label)) return;
         var x = written = e.NewValue(full, ValueKind.Transient, $"{f.Name}.concat", f.Inputs[0].ElementType, f.Output.Layout);
         UpsampleConcat.Emit(e, f.Inputs, upsamples, x, $"{f.Name}.concat");
         ConvForward.Emit(e, a, x, w, bias, f.Output, f.Activation, f.Slope, label);
     }
 
     /// <summary>The two inputs as the kernels read them: each with the scale of its upsample.</summary>
-    ConcatInput Input(IReadOnlyList<Value> inputs, Shape full, string label) =>
-        new(inputs[0], upsamples[0]?.Scale ?? 1, inputs[1], upsamples[1]?.Scale ?? 1, full, label);
+    ConcatInput Input(Emitter e, IReadOnlyList<Value> inputs, Shape full, string label) =>
+        new(inputs[0], upsamples[0]?.Scale ?? 1, inputs[1], upsamples[1]?.Scale ?? 1, full, label, e.SubPixel);
 
     internal override bool ForwardsNhwc(IReadOnlyList<Shape> inputs) => true;
 
@@ -86,7 +86,7 @@ internal sealed class ConcatConv2d : Layer
         // A decoder's 3x3 over a 2x upsample takes its gradients by sub-pixel phase (the upsampled input's through 4x4 taps
         // at its own resolution); any other writes the concatenation's gradient and splits it, and reads the concatenation
         // for the weight gradient.
-        var subPixel = Input(b.Inputs, full, $"{b.Name}.bwd_input");
+        var subPixel = Input(e, b.Inputs, full, $"{b.Name}.bwd_input");
         if (!subPixel.SubPixel(a)) subPixel = null;
         var gx = subPixel == null && b.GradInputs.Any(g => g != null)
             ? e.NewValue(full, ValueKind.Transient, $"{b.Name}.grad_concat", b.Inputs[0].ElementType) : null;
@@ -95,7 +95,7 @@ internal sealed class ConcatConv2d : Layer
         var dw = b.GradParam($"{name}.weight");
         if (subPixel != null) SubPixelGradients.EmitWeight(e, a, subPixel, dy, dw, $"{b.Name}.bwd_weight");
         else if (written != null
-            || !ConvWeightGrad.EmitConcat(e, a, dy, Input(b.Inputs, full, $"{b.Name}.bwd_weight"), dw, $"{b.Name}.bwd_weight"))
+            || !ConvWeightGrad.EmitConcat(e, a, dy, Input(e, b.Inputs, full, $"{b.Name}.bwd_weight"), dw, $"{b.Name}.bwd_weight"))
         {
             var x = written;
             if (x == null)

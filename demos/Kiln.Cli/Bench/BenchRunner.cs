@@ -113,7 +113,8 @@ internal static class BenchRunner
 /// How `kiln bench` compiles every workload: the precision asked for (<see cref="CompileOptions.Precision"/>), the kernel
 /// entries named by --prefer chosen wherever they can run (<see cref="CompileOptions.PreferKernels"/>), --autotune,
 /// --row-bands in place of the automatic row bands (<see cref="CompileOptions.RowBands"/>: 0 none) and --layout for
-/// the inference workloads' activations (<see cref="CompileOptions.ActivationLayout"/>; training steps keep NCHW).
+/// the inference workloads' activations (<see cref="CompileOptions.ActivationLayout"/>; training steps keep NCHW),
+/// --subpixel off for the UNet decoders in their 3x3 form (<see cref="CompileOptions.SubPixelDecoders"/>).
 /// </summary>
 internal sealed record BenchCompile
 {
@@ -122,6 +123,7 @@ internal sealed record BenchCompile
     public bool? Autotune { get; init; }
     public int? RowBands { get; init; }
     public TensorLayout? Layout { get; init; }
+    public bool SubPixel { get; init; } = true;
 
     public CompileOptions Apply(CompileOptions workload) => workload with
     {
@@ -130,5 +132,6 @@ internal sealed record BenchCompile
         Autotune = Autotune,
         RowBands = RowBands ?? workload.RowBands,
         ActivationLayout = Layout is { } layout && !workload.Training ? layout : workload.ActivationLayout,
+        SubPixelDecoders = SubPixel,
     };
 }

@@ -5,13 +5,13 @@ namespace Kiln.Cli.Bench;
 
 /// <summary>
 /// `kiln bench [WORKLOAD...] [--precision fp32|fp16] [--size full|small] [--iters N] [--warmup N] [--json FILE] [--prefer ENTRIES]
-/// [--peer FILE] [--kernels] [--roofline] [--autotune on|off] [--row-bands N] [--layout nchw|nhwc]`: the workloads of BENCHMARKS.md (words pick the ids containing them), each timed
+/// [--peer FILE] [--kernels] [--roofline] [--autotune on|off] [--row-bands N] [--layout nchw|nhwc] [--subpixel on|off]`: the workloads of BENCHMARKS.md (words pick the ids containing them), each timed
 /// by GPU timestamps and host submit-to-fence, printed as a table with throughput, the fraction of the device's
 /// limit and, with a peer file, the Kiln/peer ratio. Exit 1 when a workload failed (did not fit the device, ...).
 /// </summary>
 internal static class BenchSuite
 {
-    public const string Usage = "kiln bench [WORKLOAD...] [--precision fp32|fp16] [--size full|small] [--iters N] [--warmup N] [--json FILE] [--peer FILE] [--kernels] [--roofline] [--prefer ENTRY[,ENTRY...]] [--autotune on|off] [--row-bands N] [--layout nchw|nhwc]";
+    public const string Usage = "kiln bench [WORKLOAD...] [--precision fp32|fp16] [--size full|small] [--iters N] [--warmup N] [--json FILE] [--peer FILE] [--kernels] [--roofline] [--prefer ENTRY[,ENTRY...]] [--autotune on|off] [--row-bands N] [--layout nchw|nhwc] [--subpixel on|off]";
 
     internal static readonly JsonSerializerOptions Json = new()
     {
@@ -40,7 +40,7 @@ internal static class BenchSuite
                 i++;
                 continue;
             }
-            if (!args[i].StartsWith('-') || args[i] is "--precision" or "--peer" or "--kernels" or "--roofline" or "--warmup" or "--prefer" or "--autotune" or "--row-bands" or "--layout") return false;
+            if (!args[i].StartsWith('-') || args[i] is "--precision" or "--peer" or "--kernels" or "--roofline" or "--warmup" or "--prefer" or "--autotune" or "--row-bands" or "--layout" or "--subpixel") return false;
         }
         return true;
     }
@@ -58,6 +58,7 @@ internal static class BenchSuite
         bool? autotune = null;
         int? rowBands = null;
         TensorLayout? layout = null;
+        bool subPixel = true;
         for (int i = 0; i < args.Length; i++)
         {
             string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"bench: {args[i]} needs a value\nusage: {Usage}");
@@ -87,6 +88,14 @@ internal static class BenchSuite
                     };
                     break;
                 case "--row-bands": rowBands = Positive("--row-bands", Next(), allowZero: true); break;
+                case "--subpixel":
+                    subPixel = Next() switch
+                    {
+                        "on" => true,
+                        "off" => false,
+                        var v => throw new ArgumentException($"bench: --subpixel takes on or off, got '{v}'"),
+                    };
+                    break;
                 case "--layout": layout = CliApp.ParseLayout("bench", Next()); break;
                 case "--prefer": prefer.AddRange(Next().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)); break;
                 default:
@@ -130,10 +139,12 @@ internal static class BenchSuite
                 : $"fp16: activations and their gradients stored as f16, arithmetic in f32 ({device.Name} has no kernel with an fp16 path: no cooperative matrices)");
         }
         if (layout == TensorLayout.Nhwc) Console.WriteLine("layout: NHWC activations in the inference workloads (training steps keep NCHW)");
+        if (!subPixel) Console.WriteLine("subpixel: off (the UNet decoders' convolutions in their 3x3 form, forward and backward)");
         BenchTable.PrintHeader(peer != null);
         var compile = new BenchCompile
         {
             Precision = precision == "fp16" ? Precision.Fp16 : Precision.Fp32, Prefer = prefer, Autotune = autotune, RowBands = rowBands, Layout = layout,
+            SubPixel = subPixel,
         };
 
         var results = new List<BenchResult>();

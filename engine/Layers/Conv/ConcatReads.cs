@@ -33,20 +33,21 @@ internal static class ConcatReads
 /// <summary>
 /// A convolution's input that is the channel concatenation of <paramref name="First"/> and <paramref name="Second"/>,
 /// each upsampled by nearest neighbour by its integer scale on the way in (<see cref="ConcatConv2d"/>); <paramref name="Full"/>
-/// is the concatenation's shape and <see cref="StandIn"/> a value of it for entries to size their candidates from.
+/// is the concatenation's shape and <see cref="StandIn"/> a value of it for entries to size their candidates from;
+/// <paramref name="AllowSubPixel"/> (CompileOptions.SubPixelDecoders) whether a decoder's may go by sub-pixel phase.
 /// </summary>
-internal sealed record ConcatInput(Value First, int FirstScale, Value Second, int SecondScale, Shape Full, string Label)
+internal sealed record ConcatInput(Value First, int FirstScale, Value Second, int SecondScale, Shape Full, string Label, bool AllowSubPixel = true)
 {
     public Value StandIn { get; } = ConcatReads.StandIn(Full, First, Label);
 
     /// <summary>
     /// Whether a 3x3, stride-1, padding-1 convolution (groups 1, no dilation) reads it with exactly one input upsampled
-    /// 2x and the other as it is: a UNet decoder's, which a sub-pixel decomposition computes with 2x2 taps over the
+    /// 2x and the other as it is, and the compile allows it: a UNet decoder's, which a sub-pixel decomposition computes with 2x2 taps over the
     /// upsampled input (<see cref="Conv2dCoopMat2SubPixel"/>, <see cref="Conv2dDirectSubPixel"/>, and the input gradients:
     /// <see cref="SubPixelGradients"/>).
     /// </summary>
     public bool SubPixel(ConvAttributes a) =>
-        a is { Kernel: (3, 3), Stride: (1, 1), Padding: (1, 1), Dilation: (1, 1), Groups: 1 }
+        AllowSubPixel && a is { Kernel: (3, 3), Stride: (1, 1), Padding: (1, 1), Dilation: (1, 1), Groups: 1 }
         && ((FirstScale, SecondScale) is (2, 1) or (1, 2));
 
     /// <summary>

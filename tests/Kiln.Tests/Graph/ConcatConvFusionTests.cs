@@ -220,6 +220,28 @@ public sealed class ConcatConvFusionTests : GpuTest
         }
     }
 
+    /// <summary>
+    /// CompileOptions.SubPixelDecoders = false keeps a 2x decoder in its 3x3 form: the .concat kernels forward and for the
+    /// weight gradient (the sub-pixel entries, named, offer nothing), the concatenation's gradient split through the
+    /// upsample's backward, and every result the unfused plan's bit for bit.
+    /// </summary>
+    [Test]
+    public void TrainingPlans_WithoutSubPixelDecoders_KeepThe3x3Form()
+    {
+        var (net, shapes, _, _) = Build("up_first", 2, cout: 16);
+        shapes["target"] = new(N, 16, H * 2, W * 2);
+        net.SetLoss(new MseLoss(), net.Outputs[0].Node, net.Input("target"));
+        const string named = "Conv2dDirectSubPixel,Conv2dWeightGradTiled";
+        var fused = Train(net, shapes, true, Precision.Fp32, named, out var plan, subPixel: false);
+        var plain = Train(net, shapes, false, Precision.Fp32, named, out _, subPixel: false);
+        var kernels = plan.Dispatches.Select(d => d.Kernel).ToList();
+        Assert.That(kernels, Has.None.Contains("subpixel").And.Contain("conv2d/conv2d.fwd.concat").And.Contain("conv2d/conv2d.bwd_weight_tiled.concat")
+            .And.Some.StartsWith("upsample/upsample.bwd"), string.Join(", ", kernels));
+        AssertMatchesTheUnfusedStep(fused, plain, Precision.Fp32, subPixel: false);
+        Train(net, shapes, true, Precision.Fp32, named, out var onPlan);
+        Assert.That(onPlan.Dispatches.Select(d => d.Kernel), Has.Some.Contains("subpixel"), "on by default");
+    }
+
     /// <summary>Tuned, the weight gradient's .concat candidates (the tiled and Winograd kernels, named) are timed against
     /// each other and agree; the tuned step's gradients are within the tolerance of the unfused, untuned plan's.</summary>
     [Test]
@@ -294,11 +316,11 @@ public sealed class ConcatConvFusionTests : GpuTest
 
     /// <summary>The loss, the parameter gradients and the inputs' gradients of one training step at learning rate 0.</summary>
     internal static Dictionary<string, float[]> Train(Network net, Dictionary<string, Shape> shapes, bool fuse, Precision precision, string? prefer,
-        out PlanReport plan)
+        out PlanReport plan, bool subPixel = true)
     {
         using var compiled = net.Compile(Context, new CompileOptions
         {
-            InputShapes = shapes, Training = true, InputGradients = true, LearningRate = 0, Fuse = fuse, Precision = precision,
+            InputShapes = shapes, Training = true, InputGradients = true, LearningRate = 0, Fuse = fuse, Precision = precision, SubPixelDecoders = subPixel,
             TexelReads = false, LossScaling = LossScaling.Off, PreferKernels = prefer != null ? prefer.Split(',') : Array.Empty<string>(),
         });
         foreach (var (name, shape) in shapes) compiled.SetInput(name, Input(name, shape));
