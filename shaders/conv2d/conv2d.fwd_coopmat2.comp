@@ -27,7 +27,8 @@
 // a pixel (one 16-byte load where Cin is a multiple of 8 and the activations f16; BK / 8 invocations a pixel, consecutive invocations along the channels and then the pixels, so reads run
 // along x's rows), the B slice lies pixel-major in shared memory (a column-major load) and so does the result tile,
 // written to Y channel-fastest.
-// The .subpixel variant (KILN_SUBPIXEL; Conv2dCoopMat2SubPixel) computes a 3x3, stride-1, padding-1 convolution of a
+// The .subpixel variant (KILN_SUBPIXEL; Conv2dCoopMat2SubPixel; under .nhwc with f16 activations an input whose channels
+// are a multiple of 8 is read in 16-byte units) computes a 3x3, stride-1, padding-1 convolution of a
 // concatenation in which one input is upsampled 2x by nearest neighbour (a UNet decoder's) without its redundant
 // products: at an output pixel (2i + py, 2j + px) of phase (py, px) the upsampled input's 3x3 taps fall on 2x2 pixels of
 // the small tensor, (i + ty + py - 1, j + tx + px - 1), so the phase's convolution of it has 2x2 taps whose weights are
@@ -146,6 +147,14 @@ layout(std430, binding = 0) readonly buffer X8 { uvec4 x8[]; };
 #endif
 #endif
 
+#if KILN_SUBPIXEL && KILN_NHWC && defined(KILN_F16_STORAGE)
+// The .nhwc.subpixel variant's f16 activations as 16-byte units too (the same buffers), so that where an input's
+// channels are a multiple of 8 an invocation's 8 channels of a pixel are one aligned load (gather).
+layout(std430, binding = 0) readonly buffer X8 { uvec4 x8[]; };
+layout(std430, binding = 4) readonly buffer X28 { uvec4 x28[]; };
+#define KILN_SUBPIXEL_UNITS 1
+#endif
+
 // One shared array for both: the step's B slice during the reduction, the f16 result tile after it (a barrier between).
 shared float16_t smem[SB_SIZE > SC_SIZE ? SB_SIZE : SC_SIZE];
 #define sB smem
@@ -183,6 +192,20 @@ void gather(int step)
         int ix = low ? oxS[c] + tx + px - 1 : 2 * oxS[c] + px + tx - 1;
         bool inside = img[c] >= 0 && iy >= 0 && iy < hh && ix >= 0 && ix < ww;
         int base = KILN_ACT_INDEX(img[c], ci0 + row0, iy, ix, channels, hh, ww);
+#if KILN_SUBPIXEL_UNITS
+        if (channels % 8 == 0)    // uniform per step: the 8 channels all exist or none, base a multiple of 8
+        {
+            uvec4 unit = uvec4(0u);
+            if (inside && ci0 + row0 < channels) unit = fromX ? x8[base / 8] : x28[base / 8];
+            [[unroll]] for (int k = 0; k < 4; k++)
+            {
+                f16vec2 pair = unpackFloat2x16(unit[k]);
+                staged[c * RPT + 2 * k] = pair.x;
+                staged[c * RPT + 2 * k + 1] = pair.y;
+            }
+            continue;
+        }
+#endif
         [[unroll]] for (int r = 0; r < RPT; r++)
         {
             int ci = ci0 + row0 + r * RSTEP, at = base + r * RSTEP * CHANNEL_STRIDE;
