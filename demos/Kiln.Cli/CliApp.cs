@@ -110,6 +110,24 @@ internal static class CliApp
         _ => throw new ArgumentException($"{command}: --layout takes nchw or nhwc, got '{value}'"),
     };
 
+    /// <summary>An on|off option (--autotune, --subpixel).</summary>
+    internal static bool ParseOnOff(string command, string option, string value) => value switch
+    {
+        "on" => true,
+        "off" => false,
+        _ => throw new ArgumentException($"{command}: {option} takes on or off, got '{value}'"),
+    };
+
+    /// <summary>--prefer: kernel entries by class name, comma-separated (CompileOptions.PreferKernels), each one that exists.</summary>
+    internal static string[] ParseEntries(string command, string value)
+    {
+        var names = value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        var entries = Kiln.Graph.KernelRegistry.All.Select(k => k.GetType().Name).ToHashSet();
+        if (names.FirstOrDefault(p => !entries.Contains(p)) is { } unknown)
+            throw new ArgumentException($"{command}: --prefer: no kernel entry is called '{unknown}'; entries: {string.Join(", ", entries.Order(StringComparer.Ordinal))}");
+        return names;
+    }
+
     internal static int Fail(string message)
     {
         Console.Error.WriteLine($"kiln: {message}");

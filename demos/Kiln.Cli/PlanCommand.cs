@@ -39,9 +39,7 @@ internal static class PlanCommand
                 case "--json": json = true; break;
                 case "--precision" when i + 1 < args.Length: precision = CliApp.ParsePrecision("plan", args[++i]); break;
                 case "--layout" when i + 1 < args.Length: layout = CliApp.ParseLayout("plan", args[++i]); break;
-                case "--prefer" when i + 1 < args.Length:
-                    prefer.AddRange(args[++i].Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
-                    break;
+                case "--prefer" when i + 1 < args.Length: prefer.AddRange(CliApp.ParseEntries("plan", args[++i])); break;
                 case "--device" when i + 1 < args.Length:
                     nvidia = args[++i] switch
                     {

@@ -79,34 +79,17 @@ internal static class BenchSuite
                 case "--peer": peerPath = Next(); break;
                 case "--kernels": kernels = true; break;
                 case "--roofline": roofline = true; break;
-                case "--autotune":
-                    autotune = Next() switch
-                    {
-                        "on" => true,
-                        "off" => false,
-                        var v => throw new ArgumentException($"bench: --autotune takes on or off, got '{v}'"),
-                    };
-                    break;
+                case "--autotune": autotune = CliApp.ParseOnOff("bench", "--autotune", Next()); break;
                 case "--row-bands": rowBands = Positive("--row-bands", Next(), allowZero: true); break;
-                case "--subpixel":
-                    subPixel = Next() switch
-                    {
-                        "on" => true,
-                        "off" => false,
-                        var v => throw new ArgumentException($"bench: --subpixel takes on or off, got '{v}'"),
-                    };
-                    break;
+                case "--subpixel": subPixel = CliApp.ParseOnOff("bench", "--subpixel", Next()); break;
                 case "--layout": layout = CliApp.ParseLayout("bench", Next()); break;
-                case "--prefer": prefer.AddRange(Next().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)); break;
+                case "--prefer": prefer.AddRange(CliApp.ParseEntries("bench", Next())); break;
                 default:
                     if (args[i].StartsWith('-')) return CliApp.Fail($"bench: unknown option '{args[i]}'\nusage: {Usage}");
                     words.Add(args[i]);
                     break;
             }
         }
-        var entries = KernelRegistry.All.Select(k => k.GetType().Name).ToHashSet();
-        if (prefer.FirstOrDefault(p => !entries.Contains(p)) is { } unknown)
-            return CliApp.Fail($"bench: --prefer: no kernel entry is called '{unknown}'; entries: {string.Join(", ", entries.Order(StringComparer.Ordinal))}");
         var workloads = BenchWorkloads.Matching(words);
         if (workloads.Count == 0)
             return CliApp.Fail($"bench: no workload id contains {string.Join(" or ", words.Select(w => $"'{w}'"))}; workloads: {string.Join(", ", BenchWorkloads.All.Select(w => w.Id))}");

@@ -73,6 +73,7 @@ public sealed class PlanCommandTests
     [TestCase("--device", "amd", "--device takes this or nvidia")]
     [TestCase("--precision", "bf16", "--precision takes fp32 or fp16")]
     [TestCase("--layout", "chw", "--layout takes nchw or nhwc")]
+    [TestCase("--prefer", "Conv2dMagic", "no kernel entry is called 'Conv2dMagic'")]
     public void BadValues_AreClearErrors(string option, string value, string message)
     {
         var run = CliRun.Run("plan", "denoise-unet", option, value);
