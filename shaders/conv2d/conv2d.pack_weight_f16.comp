@@ -14,9 +14,9 @@
 // With SUBPIXEL, w is a 3x3 convolution's weight over a concatenation whose channels A0 .. A0 + CA - 1 are upsampled 2x
 // by nearest neighbour, and wp is what conv2d.fwd_coopmat2's .subpixel variant reads, [16 + 9, COP, CIP]: for phase
 // (py, px) and tap (ty, tx) of the small tensor, t = (py 2 + px) 4 + ty 2 + tx < 16,
-//   wp[(t * COP + co) * CIP + ci] = f16(sum over ky, kx with (py + ky + 1) / 2 - py = ty and (px + kx + 1) / 2 - px = tx
+//   wp[(t * COP + co) * CIP + ci] = f16(sum over ky, kx with kiln_subpixel_tap(py, ky) = ty, kiln_subpixel_tap(px, kx) = tx
 //                                       of w[(co * CIN + A0 + ci) * 9 + ky * 3 + kx])   (ci < CA; summed in f32)
-// (tap ty takes ky in {0} and {1, 2} at py = 0, {0, 1} and {2} at py = 1; the same along x), then for t = 16 + k the
+// (include/subpixel.glsl), then for t = 16 + k the
 // other input's channels as they are, wp[(t * COP + co) * CIP + ci] = f16(w[(co * CIN + B0 + ci) * 9 + k]) (ci < CIN - CA,
 // B0 the first of them).
 // Bindings: 0 w [COUT, CIN, KH, KW], or [CIN, COUT, KH0, KW0] with FLIP (float)  1 wp [KH*KW, COP, CIP] (float16_t)
@@ -28,6 +28,7 @@
 #extension GL_EXT_shader_explicit_arithmetic_types_float16 : require
 #include "kiln.glsl"
 #include "elementwise.glsl"
+#include "subpixel.glsl"
 
 layout(constant_id = 0) const int FLIP = 0;
 layout(constant_id = 1) const int KH0 = 1;
@@ -58,7 +59,7 @@ void main()
             const int py = t / 8, px = (t / 4) % 2, ty = (t / 2) % 2, tx = t % 2;
             for (int ky = 0; ky < 3; ky++)
                 for (int kx = 0; kx < 3; kx++)
-                    if ((py + ky + 1) / 2 - py == ty && (px + kx + 1) / 2 - px == tx) v += w[(co * p.cin + A0 + ci) * 9 + ky * 3 + kx];
+                    if (kiln_subpixel_tap(py, ky) == ty && kiln_subpixel_tap(px, kx) == tx) v += w[(co * p.cin + A0 + ci) * 9 + ky * 3 + kx];
         }
         else if (t >= 16 && co < p.cout && ci < p.cin - CA)
             v = w[(co * p.cin + (A0 == 0 ? CA : 0) + ci) * 9 + t - 16];

@@ -1,17 +1,15 @@
 #version 450
 // Weights of a decoder's 3x3, stride-1, padding-1 convolution by sub-pixel phase: w is its weight over a concatenation
 // whose channels A0 .. A0 + CA - 1 are a tensor a upsampled 2x by nearest neighbour, and the others (from B0, CIN - CA of
-// them) a tensor b as it is. FORM says which weight this pass writes, summing in f32:
+// them) a tensor b as it is. FORM says which weight this pass writes, summing in f32 the 3x3 taps each of its taps takes
+// (include/subpixel.glsl):
 // FORM 2, the forward (Conv2dDirectSubPixel, conv2d.fwd_subpixel.comp): at an output pixel of phase (py, px) the 3x3
-// taps over a fall on 2x2 pixels of it, tap ty taking the ky with (py + ky + 1) / 2 - py = ty ({0}, {1, 2} at py = 0;
-// {0, 1}, {2} at py = 1; the same along x):
+// taps over a fall on 2x2 pixels of it, tap ty taking the ky with kiln_subpixel_tap(py, ky) = ty (the same along x):
 //   wf[o, c, py 2 + px, ty, tx] = sum of w[o, A0 + c, ky, kx] over those ky, kx   ([COUT, CA, 4, 2, 2]), then
 //   wf[COUT CA 16 + (o, c, k)] = w[o, B0 + c, k]                                      ([COUT, CB, 3, 3]).
-// FORM 1, a's input gradient (SubPixelGradients.EmitInputs): a stride-2, padding-1 convolution of dY with 4x4 taps. A
-// pixel i of a (along an axis) took the full-resolution pixels 2i and 2i + 1, which the kernel's taps k carried to dY at
-// 2i + d + 1 - k (d = 0, 1): dY at 2i - 1 + m for m = d - k + 2, so
-//   wl[c, o, my, mx] = sum of w[o, A0 + c, ky, kx] over ky in K(my), kx in K(mx),  K(m) = { k : m + k - 2 in {0, 1} }
-//   (K(0) = {2}, K(1) = {1, 2}, K(2) = {0, 1}, K(3) = {0}); wl [CA, COUT, 4, 4].
+// FORM 1, a's input gradient (SubPixelGradients.EmitInputs): a stride-2, padding-1 convolution of dY with 4x4 taps,
+//   wl[c, o, my, mx] = sum of w[o, A0 + c, ky, kx] over kiln_subpixel_grad_tap(my, ky) and kiln_subpixel_grad_tap(mx, kx);
+//   wl [CA, COUT, 4, 4].
 // FORM 0, b's input gradient: the stride-1 one over its channels, the kernel turned and the channels swapped:
 //   ws[c, o, ky, kx] = w[o, B0 + c, 2 - ky, 2 - kx]; ws [CIN - CA, COUT, 3, 3].
 // Bindings: 0 w [COUT, CIN, 3, 3] (float)  1 the weight written (float)
@@ -20,6 +18,7 @@
 // Dispatch: Emitter.ElementwiseGroups(count), local x = 256; one invocation per element written
 #include "kiln.glsl"
 #include "elementwise.glsl"
+#include "subpixel.glsl"
 
 layout(constant_id = 0) const int FORM = 1;
 layout(constant_id = 1) const int CIN = 1;
@@ -50,7 +49,7 @@ void main()
         float sum = 0.0;
         for (int ky = 0; ky < 3; ky++)
             for (int kx = 0; kx < 3; kx++)
-                if ((py + ky + 1) / 2 - py == ty && (px + kx + 1) / 2 - px == tx) sum += w[(o * CIN + A0 + c) * 9 + ky * 3 + kx];
+                if (kiln_subpixel_tap(py, ky) == ty && kiln_subpixel_tap(px, kx) == tx) sum += w[(o * CIN + A0 + c) * 9 + ky * 3 + kx];
         derived[i] = sum;
         return;
     }
@@ -65,6 +64,6 @@ void main()
     float sum = 0.0;
     for (int ky = 0; ky < 3; ky++)
         for (int kx = 0; kx < 3; kx++)
-            if (uint(my + ky - 2) <= 1u && uint(mx + kx - 2) <= 1u) sum += w[((o * CIN + A0 + c) * 3 + ky) * 3 + kx];
+            if (kiln_subpixel_grad_tap(my, ky) && kiln_subpixel_grad_tap(mx, kx)) sum += w[((o * CIN + A0 + c) * 3 + ky) * 3 + kx];
     derived[i] = sum;
 }

@@ -7,9 +7,9 @@
 //     (the weight gradient of the stride-2, padding-1, 4x4 convolution that carries dY to a's gradient, a in the place of
 //     its output gradient: 16 products per pixel of a where the 3x3 over the upsampled tensor takes 36), and
 //   dws [COUT, CIN - CA, 3, 3]: the plain weight gradient over b's channels.
-// The 3x3 weight w[o, A0 + c, ky, kx] is in the 4x4 taps my in {2 - ky, 3 - ky} (and mx likewise: K of
-// conv2d.subpixel_weight.comp), so
-//   dw[o, A0 + c, ky, kx] = sum over my in {2 - ky, 3 - ky}, mx in {2 - kx, 3 - kx} of dwl[c, o, my, mx]  (in f32),
+// The 3x3 weight w[o, A0 + c, ky, kx] is in the 4x4 taps my with kiln_subpixel_grad_tap(my, ky) (include/subpixel.glsl;
+// my = 2 - ky, 3 - ky) and mx likewise, so
+//   dw[o, A0 + c, ky, kx] = sum over those my, mx of dwl[c, o, my, mx]  (in f32),
 //   dw[o, B0 + c, ky, kx] = dws[o, c, ky, kx].
 // Bindings: 0 dwl (float)  1 dws (float)  2 dw (float)
 // Specialization: 0 CIN, 1 COUT, 2 A0, 3 CA
@@ -17,6 +17,7 @@
 // Dispatch: Emitter.ElementwiseGroups(count), local x = 256; one invocation per element of dw
 #include "kiln.glsl"
 #include "elementwise.glsl"
+#include "subpixel.glsl"
 
 layout(constant_id = 0) const int CIN = 1;
 layout(constant_id = 1) const int COUT = 1;
@@ -41,7 +42,8 @@ void main()
         return;
     }
     float sum = 0.0;
-    for (int my = 2 - ky; my <= 3 - ky; my++)
-        for (int mx = 2 - kx; mx <= 3 - kx; mx++) sum += dwl[((c * COUT + o) * 4 + my) * 4 + mx];
+    for (int my = 0; my < 4; my++)
+        for (int mx = 0; mx < 4; mx++)
+            if (kiln_subpixel_grad_tap(my, ky) && kiln_subpixel_grad_tap(mx, kx)) sum += dwl[((c * COUT + o) * 4 + my) * 4 + mx];
     dw[i] = sum;
 }
