@@ -16,9 +16,10 @@ internal static class ConcatReads
         Value.StandIn(full, first.ElementType, first.Layout, $"{label} concatenated input");
 
     /// <summary>
-    /// <paramref name="c"/>'s ".concat" variant (or the variant <paramref name="suffix"/> names that reads the two tensors
-    /// the same way: conv2d.fwd_coopmat2's ".subpixel"): the second tensor bound after the candidate's buffers, its
-    /// constants padded to 20 and then the first tensor's channels and both scales (20 C1, 21 SC1, 22 SC2).
+    /// <paramref name="c"/>'s ".concat" variant, or another that <paramref name="suffix"/> names and that binds the two
+    /// tensors the same way (conv2d.fwd_coopmat2's ".subpixel"; "" for a module of its own, conv2d.fwd_subpixel): the
+    /// second tensor bound after the candidate's buffers, its constants padded to 20 and then the first tensor's channels
+    /// and both scales (20 C1, 21 SC1, 22 SC2).
     /// </summary>
     public static TuneCandidate Variant(TuneCandidate c, ConcatInput input, string suffix = ".concat")
     {
