@@ -36,7 +36,8 @@ internal static class ActivationLayouts
     /// keeps NHWC. Else the plan is compiled in both layouts, each with its kernels tuned, and each step replayed (its
     /// inputs and parameters as allocated: the time does not depend on the values) on this device. NCHW, unremembered,
     /// where the NHWC plan runs no channels-last kernel (no 4-D activations, or none of their layers has an NHWC form). A
-    /// layout whose plan does not fit the device's memory counts as slower.
+    /// layout whose plan does not fit the device's memory counts as slower. NCHW, unremembered, once the tuner's budget is
+    /// spent (<see cref="KernelTuner.Budget"/>); the time spent here counts against it.
     /// </summary>
     public static (TensorLayout Layout, GraphPlan? Plan) Choose(Network net, GpuContext context, CompileOptions options, KernelTuner tuner)
     {
@@ -45,6 +46,7 @@ internal static class ActivationLayouts
         string key = $"layout|{Fingerprint(nchw)}";
         if (tuner.Recall(key) is { } remembered && Enum.TryParse<TensorLayout>(remembered, out var known))
             return (known, known == TensorLayout.Nchw ? nchw : null);
+        if (tuner.BudgetSpent) return (TensorLayout.Nchw, nchw);
         var nhwc = Compiler.Plan(net, device, options with { ActivationLayout = TensorLayout.Nhwc }, tuner);
         if (!nhwc.Emitter.Steps.Any(s => s.Spec.Module.Contains(Suffix, StringComparison.Ordinal)))
             return (TensorLayout.Nchw, nchw);
@@ -67,7 +69,9 @@ internal static class ActivationLayouts
                 return double.PositiveInfinity;
             }
         }
+        var clock = System.Diagnostics.Stopwatch.StartNew(); // the kernels' tuning in the plans above counts already
         double channelsLast = Time(nhwc, TensorLayout.Nhwc), channelsFirst = Time(nchw, TensorLayout.Nchw);
+        tuner.Charge(clock.Elapsed.TotalSeconds);
         if (double.IsPositiveInfinity(channelsLast) && double.IsPositiveInfinity(channelsFirst))
             System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(outOfMemory!);
         var chosen = channelsLast < channelsFirst ? TensorLayout.Nhwc : TensorLayout.Nchw;

@@ -32,6 +32,13 @@ public sealed record ContextOptions
     /// </summary>
     public string? PipelineCacheDirectory { get; init; }
 
+    /// <summary>
+    /// How long this context may spend timing kernels for <see cref="Kiln.CompileOptions.Autotune"/> (wall clock, all
+    /// compiles together); null (the default): no limit. Once spent, a shape not yet tuned keeps the kernel chosen without
+    /// tuning and is not remembered, so a later context times it: a cap on how long a first compile on a new device takes.
+    /// </summary>
+    public TimeSpan? TuningBudget { get; init; }
+
     /// <summary>Record GPU timestamps around dispatches (off in the fast path).</summary>
     public bool Profiling { get; init; }
 

@@ -23,8 +23,9 @@ public sealed unsafe partial class GpuContext : IDisposable
     internal readonly MemoryAllocator Allocator;
     internal readonly PipelineStore Pipelines;
     KernelTuner? tuner;
+    readonly TimeSpan? tuningBudget;
     /// <summary>Tile-size choices per shape for this device, timed once and kept beside the pipeline cache (CompileOptions.Autotune).</summary>
-    internal KernelTuner Tuner => LazyInitializer.EnsureInitialized(ref tuner, () => new KernelTuner(this, Pipelines.CacheDirectory));
+    internal KernelTuner Tuner => LazyInitializer.EnsureInitialized(ref tuner, () => new KernelTuner(this, Pipelines.CacheDirectory) { Budget = tuningBudget });
     internal readonly SubmissionQueue Submissions;
     internal readonly Transfer Transfers;
     internal readonly Action<string> Log;
@@ -101,6 +102,9 @@ public sealed unsafe partial class GpuContext : IDisposable
             ? s => logger.LogWarning("{KilnMessage}", s)
             : s => Console.Error.WriteLine("kiln: " + s));
         QueueAccess = options.QueueAccess;
+        if (options.TuningBudget is { } budget && budget < TimeSpan.Zero)
+            throw new ArgumentOutOfRangeException(nameof(options), $"ContextOptions.TuningBudget can't be negative, got {budget}.");
+        tuningBudget = options.TuningBudget;
         bool validation = options.Validation ?? Environment.GetEnvironmentVariable("KILN_VALIDATION") == "1";
         Profiling = options.Profiling;
         Vk = Vk.GetApi();

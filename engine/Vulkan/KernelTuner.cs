@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Runtime.InteropServices;
 using System.Text.Json;
 
@@ -64,6 +65,8 @@ internal sealed class KernelTuner
     readonly string? path;
     readonly Dictionary<string, string> choices;
     readonly object gate = new();
+    TimeSpan? budget;
+    bool warnedBudget;
 
     public KernelTuner(GpuContext context, string? directory)
     {
@@ -98,12 +101,70 @@ internal sealed class KernelTuner
                 for (int i = 0; i < candidates.Count; i++)
                     if (candidates[i].Name == name) return i;
             }
-            int best = Time(key, candidates, bindings, tolerance);
-            choices[key] = candidates[best].Name;
-            Timed++;
-            Save();
-            return best;
+            if (BudgetSpent)
+            {
+                Skipped++;
+                return 0;
+            }
+            var clock = Stopwatch.StartNew();
+            try
+            {
+                int best = Time(key, candidates, bindings, tolerance);
+                choices[key] = candidates[best].Name;
+                Timed++;
+                Save();
+                return best;
+            }
+            finally { Seconds += clock.Elapsed.TotalSeconds; }
         }
+    }
+
+    /// <summary>
+    /// The wall-clock time this context may spend timing (<see cref="Choose"/>, and the layout choice's plan timings
+    /// that <see cref="Charge"/> adds); null: no limit. Once spent, a shape not yet remembered takes candidate 0 (the
+    /// registry's untuned choice), unremembered, so a later context times it: a cap on how long a first compile takes.
+    /// A shape being timed when the budget runs out is finished.
+    /// </summary>
+    public TimeSpan? Budget
+    {
+        get { lock (gate) return budget; }
+        set
+        {
+            if (value is { } v && v < TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(value), $"A tuning budget can't be negative, got {v}.");
+            lock (gate)
+            {
+                budget = value;
+                warnedBudget = false;
+            }
+        }
+    }
+
+    /// <summary>Seconds spent timing in this context: for reports (`kiln bench` prints them).</summary>
+    public double Seconds { get; private set; }
+
+    /// <summary>Shapes that took the untuned choice because <see cref="Budget"/> was spent.</summary>
+    public int Skipped { get; private set; }
+
+    /// <summary>Whether <see cref="Budget"/> is spent: logged the first time it is found so.</summary>
+    public bool BudgetSpent
+    {
+        get
+        {
+            lock (gate)
+            {
+                if (budget is not { } b || Seconds < b.TotalSeconds) return false;
+                if (!warnedBudget)
+                    context.Log($"kernel tuning: its budget of {b.TotalSeconds:0.#} s is spent; shapes not yet timed take their untuned kernels (not remembered: a later run times them)");
+                warnedBudget = true;
+                return true;
+            }
+        }
+    }
+
+    /// <summary>Adds <paramref name="seconds"/> of timing done outside <see cref="Choose"/> (whole plans) to <see cref="Seconds"/>.</summary>
+    public void Charge(double seconds)
+    {
+        lock (gate) Seconds += seconds;
     }
 
     /// <summary>The choice remembered for <paramref name="key"/> (in memory or on disk), or null: for choices timed on
@@ -151,11 +212,12 @@ internal sealed class KernelTuner
             int best = -1;
             double bestMs = double.PositiveInfinity;
             KilnException? failed = null;
-            float[][]? reference = null;
+            byte[][]? reference = null;
+            var widths = bindingInfo.Where(b => b.Written).Select(b => b.FloatBytes).ToArray();
             for (int i = 0; i < candidates.Count; i++)
             {
                 double ms;
-                float[][] results;
+                byte[][] results;
                 try
                 {
                     PoisonOutputs(scratch, bindingInfo);
@@ -171,7 +233,7 @@ internal sealed class KernelTuner
                 if (i == 0) reference = results;
                 else if (reference == null)
                     context.Log($"tuning {key}: candidate {candidates[i].Name} unchecked: the first candidate did not run");
-                else if (Disagreement(results, reference) is { } error && !(error <= tolerance))
+                else if (Disagreement(results, reference, widths) is { } error && !(error <= tolerance))
                 {
                     context.Log($"tuning {key}: candidate {candidates[i].Name} rejected: its result differs from {candidates[0].Name}'s by {error:G3} of the largest value (tolerance {tolerance:G3})");
                     Rejected++;
@@ -187,81 +249,115 @@ internal sealed class KernelTuner
         }
     }
 
-    /// <summary>Random values in [-1, 1) (fixed seed) in every binding the kernels only read; zeros in those they write (poisoned before each candidate).</summary>
+    /// <summary>
+    /// Random values in [-1, 1) in every binding the kernels only read: each element a hash of its binding and index
+    /// (SplitMix64), so the values are the same on every run and filled in parallel (the full-size shapes are hundreds of
+    /// MB). The written bindings are poisoned before each candidate instead.
+    /// </summary>
     void FillInputs(List<BufferAllocation> scratch, IReadOnlyList<TuneBinding> info)
     {
-        var rng = new Random(12345);
         for (int i = 0; i < scratch.Count; i++)
         {
+            if (info[i].Written) continue;
             var bytes = new byte[scratch[i].Size];
-            if (!info[i].Written)
+            ulong seed = 12345UL + (ulong)i * 0x632BE59BD9B4E019UL;
+            bool halves = info[i].FloatBytes == 2;
+            long count = bytes.Length / info[i].FloatBytes;
+            Parallel.For(0, (count + Chunk - 1) / Chunk, chunk =>
             {
-                if (info[i].FloatBytes == 2)
+                long start = chunk * Chunk, end = Math.Min(count, start + Chunk);
+                if (halves)
                 {
-                    var halves = MemoryMarshal.Cast<byte, Half>(bytes.AsSpan());
-                    for (int k = 0; k < halves.Length; k++) halves[k] = (Half)(rng.NextSingle() * 2 - 1);
+                    var h = MemoryMarshal.Cast<byte, Half>(bytes.AsSpan());
+                    for (long k = start; k < end; k++) h[(int)k] = (Half)Uniform(seed, k);
                 }
                 else
                 {
-                    var floats = MemoryMarshal.Cast<byte, float>(bytes.AsSpan());
-                    for (int k = 0; k < floats.Length; k++) floats[k] = rng.NextSingle() * 2 - 1;
+                    var f = MemoryMarshal.Cast<byte, float>(bytes.AsSpan());
+                    for (long k = start; k < end; k++) f[(int)k] = Uniform(seed, k);
                 }
-            }
+            });
             context.Transfers.Upload(scratch[i], bytes);
         }
     }
 
+    const long Chunk = 1 << 18;
+
+    /// <summary>A value in [-1, 1) that depends only on <paramref name="seed"/> and <paramref name="index"/> (SplitMix64's mix; 24 bits).</summary>
+    static float Uniform(ulong seed, long index)
+    {
+        ulong z = seed + (ulong)index * 0x9E3779B97F4A7C15UL;
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
+        z ^= z >> 31;
+        return (z >> 40) * (2f / (1 << 24)) - 1f;
+    }
+
     /// <summary>
-    /// NaN (all bits set, in f32 and f16 alike) in every binding the kernels write, before each candidate: an output
-    /// element a candidate leaves unwritten then reads as NaN where the first candidate's does not, and rejects it.
+    /// NaN (all bits set, in f32 and f16 alike) in every binding the kernels write, before each candidate (a fill on the
+    /// GPU): an output element a candidate leaves unwritten then reads as NaN where the first candidate's does not, and
+    /// rejects it.
     /// </summary>
     void PoisonOutputs(List<BufferAllocation> scratch, IReadOnlyList<TuneBinding> info)
     {
+        using var list = context.CreateCommandList("tuning poison");
         for (int i = 0; i < scratch.Count; i++)
-            if (info[i].Written)
-            {
-                var bytes = new byte[scratch[i].Size];
-                Array.Fill(bytes, (byte)0xFF);
-                context.Transfers.Upload(scratch[i], bytes);
-            }
+            if (info[i].Written) list.Recorder.Fill(scratch[i], 0xFFFFFFFFu);
+        list.Run();
     }
 
-    /// <summary>The bindings the kernels write, as floats.</summary>
-    float[][] ReadResults(List<BufferAllocation> scratch, IReadOnlyList<TuneBinding> info)
+    /// <summary>The bindings the kernels write, as they lie in memory (f32 or f16 by <see cref="TuneBinding.FloatBytes"/>).</summary>
+    byte[][] ReadResults(List<BufferAllocation> scratch, IReadOnlyList<TuneBinding> info)
     {
-        var results = new List<float[]>();
+        var results = new List<byte[]>();
         for (int i = 0; i < scratch.Count; i++)
         {
             if (!info[i].Written) continue;
             var bytes = new byte[info[i].Bytes];
             context.Transfers.Download(scratch[i], bytes);
-            if (info[i].FloatBytes != 2) { results.Add(MemoryMarshal.Cast<byte, float>(bytes.AsSpan()).ToArray()); continue; }
-            var halves = MemoryMarshal.Cast<byte, Half>(bytes.AsSpan());
-            var floats = new float[halves.Length];
-            for (int k = 0; k < halves.Length; k++) floats[k] = (float)halves[k];
-            results.Add(floats);
+            results.Add(bytes);
         }
         return results.ToArray();
     }
 
-    /// <summary>max |a - b| / max |b| over the written bindings; infinity where a is NaN or infinite and b is not.</summary>
-    static double Disagreement(float[][] a, float[][] b)
+    /// <summary>
+    /// max |a - b| / max |b| over the written bindings (<paramref name="floatBytes"/>: each one's width), in parallel
+    /// chunks; infinity where a is NaN or infinite and b is not.
+    /// </summary>
+    static double Disagreement(byte[][] a, byte[][] b, int[] floatBytes)
     {
         double worst = 0;
         for (int t = 0; t < b.Length; t++)
         {
+            var (x, y, halves) = (a[t], b[t], floatBytes[t] == 2);
+            long count = y.Length / floatBytes[t];
             double scale = 0, diff = 0;
-            for (int i = 0; i < b[t].Length; i++)
+            bool broken = false;
+            var gate = new object();
+            Parallel.For(0, (count + Chunk - 1) / Chunk, chunk =>
             {
-                if (!float.IsFinite(a[t][i]) && float.IsFinite(b[t][i])) return double.PositiveInfinity;
-                if (!float.IsFinite(b[t][i])) continue;
-                scale = Math.Max(scale, Math.Abs(b[t][i]));
-                diff = Math.Max(diff, Math.Abs((double)a[t][i] - b[t][i]));
-            }
+                long start = chunk * Chunk, end = Math.Min(count, start + Chunk);
+                double s = 0, d = 0;
+                bool nan = false;
+                for (long k = start; k < end && !nan; k++)
+                {
+                    float u = Element(x, k, halves), v = Element(y, k, halves);
+                    if (!float.IsFinite(u) && float.IsFinite(v)) nan = true;
+                    if (!float.IsFinite(v)) continue;
+                    s = Math.Max(s, Math.Abs(v));
+                    d = Math.Max(d, Math.Abs((double)u - v));
+                }
+                lock (gate) (scale, diff, broken) = (Math.Max(scale, s), Math.Max(diff, d), broken || nan);
+            });
+            if (broken) return double.PositiveInfinity;
             worst = Math.Max(worst, diff / Math.Max(scale, 1e-30));
         }
         return worst;
     }
+
+    /// <summary>Element <paramref name="k"/> of a binding's bytes, as f16 where <paramref name="halves"/>, else f32.</summary>
+    static float Element(byte[] bytes, long k, bool halves) =>
+        halves ? (float)MemoryMarshal.Read<Half>(bytes.AsSpan((int)(k * 2))) : MemoryMarshal.Read<float>(bytes.AsSpan((int)(k * 4)));
 
     /// <summary>
     /// The fastest of <see cref="Runs"/> replays of <see cref="DispatchesPerRun"/> runs of the candidate (its prepare pass

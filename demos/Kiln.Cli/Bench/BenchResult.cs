@@ -18,6 +18,10 @@ internal sealed record BenchResult
     public int Warmup { get; init; }
     /// <summary>Graph plan + compile + parameter and random-input upload, milliseconds (once per workload, not in the step times).</summary>
     public double? CompileMs { get; init; }
+    /// <summary>Seconds of <see cref="CompileMs"/> spent timing kernels (autotune; 0 where every shape was remembered).</summary>
+    public double? TuneS { get; init; }
+    /// <summary>Shapes that kept their untuned kernels because the tuning budget (--tune-budget) was spent.</summary>
+    public int Untuned { get; init; }
     /// <summary>GPU timestamps from the first dispatch's start to the last one's end, per replay (barriers included).</summary>
     public double? GpuMs { get; init; }
     public double? GpuMinMs { get; init; }

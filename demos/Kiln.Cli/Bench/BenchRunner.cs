@@ -31,6 +31,7 @@ internal static class BenchRunner
         result = result with { Inputs = setup.Inputs.ToDictionary(kv => kv.Key, kv => kv.Value.ToArray()), Flops = setup.Flops };
 
         var compileTimer = Stopwatch.StartNew();
+        var (tuneSeconds, untuned) = (context.Tuner.Seconds, context.Tuner.Skipped);
         CompiledNetwork compiled;
         try { compiled = setup.Network.Compile(context, options.Apply(setup.Options)); }
         catch (Exception e) when (e is KilnException or ArgumentException) { return result with { Error = e.Message }; }
@@ -88,6 +89,8 @@ internal static class BenchRunner
         return result with
         {
             CompileMs = compileTimer.Elapsed.TotalMilliseconds,
+            TuneS = context.Tuner.Seconds - tuneSeconds,
+            Untuned = context.Tuner.Skipped - untuned,
             GpuMs = gpu,
             GpuMinMs = span.Count > 0 ? span.Min() : null,
             GpuDispatchSumMs = sum.Count > 0 && span.Count > 0 ? Median(sum) : null,

@@ -11,7 +11,7 @@ namespace Kiln.Cli.Bench;
 /// </summary>
 internal static class BenchSuite
 {
-    public const string Usage = "kiln bench [WORKLOAD...] [--precision fp32|fp16] [--size full|small] [--iters N] [--warmup N] [--json FILE] [--peer FILE] [--kernels] [--roofline] [--prefer ENTRY[,ENTRY...]] [--autotune on|off] [--row-bands N] [--layout nchw|nhwc] [--subpixel on|off]";
+    public const string Usage = "kiln bench [WORKLOAD...] [--precision fp32|fp16] [--size full|small] [--iters N] [--warmup N] [--json FILE] [--peer FILE] [--kernels] [--roofline] [--prefer ENTRY[,ENTRY...]] [--autotune on|off] [--row-bands N] [--layout nchw|nhwc] [--subpixel on|off] [--tune-budget SECONDS]";
 
     internal static readonly JsonSerializerOptions Json = new()
     {
@@ -40,7 +40,7 @@ internal static class BenchSuite
                 i++;
                 continue;
             }
-            if (!args[i].StartsWith('-') || args[i] is "--precision" or "--peer" or "--kernels" or "--roofline" or "--warmup" or "--prefer" or "--autotune" or "--row-bands" or "--layout" or "--subpixel") return false;
+            if (!args[i].StartsWith('-') || args[i] is "--precision" or "--peer" or "--kernels" or "--roofline" or "--warmup" or "--prefer" or "--autotune" or "--row-bands" or "--layout" or "--subpixel" or "--tune-budget") return false;
         }
         return true;
     }
@@ -59,6 +59,7 @@ internal static class BenchSuite
         int? rowBands = null;
         TensorLayout? layout = null;
         bool subPixel = true;
+        double? tuneBudget = null;
         for (int i = 0; i < args.Length; i++)
         {
             string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"bench: {args[i]} needs a value\nusage: {Usage}");
@@ -82,6 +83,11 @@ internal static class BenchSuite
                 case "--autotune": autotune = CliApp.ParseOnOff("bench", "--autotune", Next()); break;
                 case "--row-bands": rowBands = Positive("--row-bands", Next(), allowZero: true); break;
                 case "--subpixel": subPixel = CliApp.ParseOnOff("bench", "--subpixel", Next()); break;
+                case "--tune-budget":
+                    var budget = Next();
+                    tuneBudget = double.TryParse(budget, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var b) && b >= 0 && double.IsFinite(b)
+                        ? b : throw new ArgumentException($"bench: --tune-budget takes seconds (a number >= 0), got '{budget}'");
+                    break;
                 case "--layout": layout = CliApp.ParseLayout("bench", Next()); break;
                 case "--prefer": prefer.AddRange(CliApp.ParseEntries("bench", Next())); break;
                 default:
@@ -96,7 +102,7 @@ internal static class BenchSuite
         var peer = peerPath != null ? PeerResults.Load(peerPath) : null;
         if (warmup < 0) warmup = size == BenchSize.Full ? 5 : 2;
 
-        using var context = GpuContext.Create(new ContextOptions { Profiling = true });
+        using var context = GpuContext.Create(new ContextOptions { Profiling = true, TuningBudget = tuneBudget is { } t ? TimeSpan.FromSeconds(t) : null });
         var device = context.Info;
         if (device.TimestampPeriodNs <= 0) Console.Error.WriteLine($"kiln: bench: {device.Name} has no compute-queue timestamps; only host times are measured");
         // The H200's limits are recorded in BENCHMARKS.md; any other device's are measured (a second at most).
@@ -108,7 +114,7 @@ internal static class BenchSuite
         Console.WriteLine($"limit: {limits.Source}");
         bool tuning = autotune ?? !device.IsCpu;
         Console.WriteLine(tuning
-            ? $"autotune: on (tile sizes timed per shape on first use, kept in {context.Tuner.FilePath ?? "memory only"})"
+            ? $"autotune: on (tile sizes timed per shape on first use, kept in {context.Tuner.FilePath ?? "memory only"}{(tuneBudget is { } tb ? $"; at most {tb:0.#} s of timing, then untuned kernels" : "")})"
             : "autotune: off (default tile sizes)");
         if (peer != null) Console.WriteLine($"peer: {peerPath} ({peer.Count} results{(peer.Gpu != "" ? $" on {peer.Gpu}" : "")}); ratio = Kiln GPU ms / peer ms, below 1 is faster");
         if (device.IsCpu) Console.WriteLine("note: a CPU Vulkan device: only correctness and host overhead mean anything here, not speed");
@@ -139,9 +145,15 @@ internal static class BenchSuite
             results.Add(r);
             BenchTable.PrintRow(r, peer != null);
             if (kernels) BenchTable.PrintKernels(r);
+            // After each workload, so a run cut short (a device call's time limit) keeps what it measured.
+            if (json != null) WriteJson(results.Count == workloads.Count);
         }
+        if (tuning)
+            Console.WriteLine($"autotune: {context.Tuner.Timed} shapes timed in {context.Tuner.Seconds:0.0} s" +
+                              (context.Tuner.Skipped > 0 ? $"; {context.Tuner.Skipped} left untuned (--tune-budget spent)" : ""));
+        if (json != null) Console.WriteLine($"wrote {json}");
 
-        if (json != null)
+        void WriteJson(bool complete)
         {
             var doc = new
             {
@@ -153,6 +165,8 @@ internal static class BenchSuite
                 iters,
                 warmup,
                 autotune = tuning,
+                tune_budget_s = tuneBudget,
+                complete,
                 limits = new { fp32_tflops = limits.Fp32Tflops, fp16_tensor_tflops = limits.Fp16TensorTflops, copy_tbps = limits.CopyTBps, source = limits.Source },
                 roofline = measured == null ? null : new
                 {
@@ -167,10 +181,10 @@ internal static class BenchSuite
                 peer_gpu = peer?.Gpu,
                 results,
             };
-            var dir = Path.GetDirectoryName(Path.GetFullPath(json));
-            if (dir != null) Directory.CreateDirectory(dir);
-            File.WriteAllText(json, JsonSerializer.Serialize(doc, Json));
-            Console.WriteLine($"wrote {json}");
+            var bytes = System.Text.Encoding.UTF8.GetBytes(JsonSerializer.Serialize(doc, Json));
+            var path = Path.GetFullPath(json!);
+            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+            Kiln.IO.AtomicFile.Write(path, s => s.Write(bytes));
         }
         int failed = results.Count(r => r.Error != null);
         if (failed > 0) Console.Error.WriteLine($"kiln: bench: {failed} of {results.Count} workloads failed");

@@ -70,6 +70,10 @@ public sealed class BenchArgumentTests
         Assert.That(r.Stdout, Does.Contain("conv2d/conv2d.bwd_weight_tiled"));
     }
 
+    [TestCase("-1")]
+    [TestCase("soon")]
+    public void TuneBudgetMustBeSeconds(string value) => FailsWith($"--tune-budget takes seconds (a number >= 0), got '{value}'", 2, "bench", "--tune-budget", value);
+
     [Test]
     public void MissingPeerFile() => FailsWith("does not exist", 2, "bench", "playground", "--peer", "/nonexistent/torch_peer.json");
 

@@ -32,6 +32,8 @@ public sealed class BenchRunTests : GpuTest
             Assert.That(root.GetProperty("precision").GetString(), Is.EqualTo("fp32"));
             Assert.That(root.GetProperty("size").GetString(), Is.EqualTo("small"));
             Assert.That(root.GetProperty("peer_gpu").GetString(), Is.EqualTo("NVIDIA H200"));
+            Assert.That(root.GetProperty("complete").GetBoolean(), Is.True, "every workload ran");
+            Assert.That(root.GetProperty("tune_budget_s").ValueKind, Is.EqualTo(JsonValueKind.Null));
             var roofline = root.GetProperty("roofline");
             foreach (var field in new[] { "fp32_tflops", "copy_gbps", "copy_bytes", "copy_ms", "fma_flops", "fma_ms" })
                 Assert.That(roofline.GetProperty(field).GetDouble(), Is.GreaterThan(0), field);
@@ -49,6 +51,8 @@ public sealed class BenchRunTests : GpuTest
                 Assert.That(e.GetProperty("config").GetString(), Is.EqualTo("fp32"));
                 Assert.That(e.GetProperty("layout").GetString(), Is.EqualTo("nchw"), "untuned on lavapipe: NCHW");
                 Assert.That(e.GetProperty("error").ValueKind, Is.EqualTo(JsonValueKind.Null));
+                Assert.That(e.GetProperty("tune_s").GetDouble(), Is.Zero, "untuned on lavapipe");
+                Assert.That(e.GetProperty("untuned").GetInt32(), Is.Zero);
                 // Not the H200 of BENCHMARKS.md: the limit is the roofline measured at the start of the run.
                 Assert.That(e.GetProperty("limit_tflops").GetDouble(), Is.EqualTo(root.GetProperty("roofline").GetProperty("fp32_tflops").GetDouble()));
                 Assert.That(e.GetProperty("fraction_of_limit").GetDouble(),
@@ -109,6 +113,37 @@ public sealed class BenchRunTests : GpuTest
             Assert.That(CliRun.Run("bench", "denoise", "--layout", "nwhc").Stderr, Does.Contain("--layout takes nchw or nhwc"));
         }
         finally { Directory.Delete(dir, true); }
+    }
+
+    /// <summary>
+    /// --tune-budget: with none to spend, a tuned run keeps the untuned kernels and says how many shapes it left; each
+    /// row's JSON counts its own.
+    /// </summary>
+    [Test]
+    public void ASpentTuneBudget_LeavesShapesUntunedAndSaysSo()
+    {
+        var dir = CliRun.TempFolder();
+        var cache = Environment.GetEnvironmentVariable("KILN_CACHE_DIR");
+        try
+        {
+            // A cache of its own: a shape remembered by an earlier run would be recalled, not left untuned.
+            Environment.SetEnvironmentVariable("KILN_CACHE_DIR", dir);
+            var json = Path.Combine(dir, "bench.json");
+            var r = CliRun.Run("bench", "conv3x3_c64_512_fwd", "--size", "small", "--iters", "1", "--warmup", "0", "--autotune", "on", "--tune-budget", "0", "--json", json);
+            Assert.That(r.Code, Is.Zero, r.Stderr + r.Stdout);
+            Assert.That(r.Stdout, Does.Contain("at most 0 s of timing").And.Contain("autotune: 0 shapes timed in 0.0 s; 1 left untuned (--tune-budget spent)"));
+            Assert.That(r.Stderr, Does.Contain("budget of 0 s is spent"));
+            using var doc = JsonDocument.Parse(File.ReadAllText(json));
+            Assert.That(doc.RootElement.GetProperty("tune_budget_s").GetDouble(), Is.Zero);
+            var row = doc.RootElement.GetProperty("results").EnumerateArray().Single();
+            Assert.That(row.GetProperty("untuned").GetInt32(), Is.EqualTo(1));
+            Assert.That(row.GetProperty("tune_s").GetDouble(), Is.Zero);
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable("KILN_CACHE_DIR", cache);
+            Directory.Delete(dir, true);
+        }
     }
 
     /// <summary>The single-convolution benchmark keeps its own options (--channels, a numeric --size) beside the suite.</summary>

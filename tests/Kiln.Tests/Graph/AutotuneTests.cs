@@ -152,6 +152,66 @@ public sealed class AutotuneTests
         finally { Directory.Delete(dir, true); }
     }
 
+    /// <summary>
+    /// A candidate that writes only part of its output (here a copy of half the buffer) leaves the rest as the NaN the
+    /// outputs are filled with before each candidate, and is rejected; at f32 and at f16 (the poison is NaN in both).
+    /// </summary>
+    [TestCase(4)]
+    [TestCase(2)]
+    public void ACandidateThatLeavesPartOfItsOutputUnwrittenIsRejected(int floatBytes)
+    {
+        var log = new List<string>();
+        using var ctx = GpuContext.Create(Gpu.Options with { PipelineCacheDirectory = "", Log = s => { lock (log) log.Add(s); } });
+        var copy = new KernelSpec("roofline/roofline.copy", KernelSpec.Buffers(2), 4, Array.Empty<uint>(), 64);
+        var candidates = new[]
+        {
+            new TuneCandidate("whole", copy, (1, 1, 1), BitConverter.GetBytes(16u)),
+            new TuneCandidate("half", copy, (1, 1, 1), BitConverter.GetBytes(8u)),
+        };
+        TuneBinding[] bindings = { new(256, floatBytes, Written: false), new(256, floatBytes, Written: true) };
+        Assert.That(ctx.Tuner.Choose($"test|unwritten{floatBytes}", candidates, bindings, 1e-6), Is.EqualTo(0));
+        Assert.That(ctx.Tuner.Rejected, Is.EqualTo(1));
+        Assert.That(log, Has.Some.Contains("candidate half rejected"));
+        Assert.That(ctx.TakeValidationMessages(), Is.Empty);
+    }
+
+    /// <summary>
+    /// ContextOptions.TuningBudget: once spent (here none at all), a tuned compile keeps the untuned kernels (the same
+    /// bits), says so once, and remembers nothing, so a context without the budget times the shape.
+    /// </summary>
+    [Test]
+    public void ASpentTuningBudgetKeepsTheUntunedKernelsAndRemembersNothing()
+    {
+        var dir = TempDirectory();
+        try
+        {
+            var log = new List<string>();
+            float[] untuned;
+            using (var ctx = GpuContext.Create(Gpu.Options with { PipelineCacheDirectory = dir }))
+                untuned = Forward(ctx, autotune: false);
+            using (var ctx = GpuContext.Create(Gpu.Options with { PipelineCacheDirectory = dir, TuningBudget = TimeSpan.Zero, Log = s => { lock (log) log.Add(s); } }))
+            {
+                Assert.That(Forward(ctx, autotune: true), Is.EqualTo(untuned), "the untuned kernel, bit for bit");
+                Forward(ctx, autotune: true);
+                Assert.That(ctx.Tuner.Timed, Is.EqualTo(0));
+                Assert.That(ctx.Tuner.Skipped, Is.EqualTo(2), "both compiles left the shape untuned");
+                Assert.That(ctx.Tuner.Seconds, Is.Zero);
+                Assert.That(log.Count(l => l.Contains("budget of 0 s is spent")), Is.EqualTo(1), "said once");
+                Assert.That(Directory.GetFiles(dir, "tuning-*.json"), Is.Empty, "nothing remembered");
+            }
+            using (var ctx = GpuContext.Create(Gpu.Options with { PipelineCacheDirectory = dir, TuningBudget = TimeSpan.FromHours(1) }))
+            {
+                Forward(ctx, autotune: true);
+                Assert.That(ctx.Tuner.Timed, Is.EqualTo(1), "a later context within its budget times it");
+                Assert.That(ctx.Tuner.Seconds, Is.GreaterThan(0));
+                Assert.That(ctx.Tuner.Skipped, Is.Zero);
+            }
+            Assert.That(() => GpuContext.Create(Gpu.Options with { TuningBudget = TimeSpan.FromSeconds(-1) }),
+                Throws.TypeOf<ArgumentOutOfRangeException>().With.Message.Contains("TuningBudget can't be negative"));
+        }
+        finally { Directory.Delete(dir, true); }
+    }
+
     [Test]
     public void LavapipeDoesNotTuneUnlessAsked()
     {
