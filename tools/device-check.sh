@@ -28,13 +28,17 @@
 #                                               fp32 on the direct kernel (Conv2dDirectSubPixel named, then not); then
 #                                               the inpainting step at fp16, its decoders' gradients by sub-pixel phase
 #                                               (--subpixel on, the default) against their 3x3 form (--subpixel off)
-# (no part: bench and demos). The pipeline cache and tile choices are kept in /tmp/kiln-cache, shared by the runs of one machine.
+# (no part: bench and demos). The pipeline cache and tile choices are kept in /tmp/kiln-cache, shared by the runs of one
+# machine: a shape a budget left untuned in one part is timed by the next that meets it.
 set -u
 out=${1:?usage: tools/device-check.sh OUT_DIR [bench|demos|compare|layout|subpixel]}
 part=${2:-all}
 mkdir -p "$out"
 export OUT="$out"   # where the peer writes torch_peer.json
 export KILN_CACHE_DIR=/tmp/kiln-cache
+# Each kiln process times kernels for at most this long (ContextOptions.TuningBudget); shapes past it keep their untuned
+# kernels, so no command runs into its timeout tuning. The bench part sets its own (--tune-budget).
+export KILN_TUNING_BUDGET=${KILN_TUNING_BUDGET:-45}
 kiln() { bash .devcarry/remote.sh "$@"; }
 
 if [ "$part" = bench ] || [ "$part" = all ]; then

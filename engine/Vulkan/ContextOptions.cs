@@ -36,6 +36,7 @@ public sealed record ContextOptions
     /// How long this context may spend timing kernels for <see cref="Kiln.CompileOptions.Autotune"/> (wall clock, all
     /// compiles together); null (the default): no limit. Once spent, a shape not yet tuned keeps the kernel chosen without
     /// tuning and is not remembered, so a later context times it: a cap on how long a first compile on a new device takes.
+    /// Null here takes KILN_TUNING_BUDGET (seconds) where that is set.
     /// </summary>
     public TimeSpan? TuningBudget { get; init; }
 

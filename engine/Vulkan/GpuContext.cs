@@ -96,6 +96,17 @@ public sealed unsafe partial class GpuContext : IDisposable
         return devices[DeviceQuery.Choose(devices, selector ?? Environment.GetEnvironmentVariable("KILN_DEVICE"))];
     }
 
+    /// <summary>KILN_TUNING_BUDGET (seconds) where <see cref="ContextOptions.TuningBudget"/> is null: a cap for scripts that run
+    /// several commands on a new device. Unset or empty: none.</summary>
+    static TimeSpan? TuningBudgetFromEnvironment()
+    {
+        var text = Environment.GetEnvironmentVariable("KILN_TUNING_BUDGET");
+        if (string.IsNullOrWhiteSpace(text)) return null;
+        return double.TryParse(text, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var s) && s >= 0 && double.IsFinite(s)
+            ? TimeSpan.FromSeconds(s)
+            : throw new ArgumentException($"KILN_TUNING_BUDGET takes seconds (a number >= 0), got '{text}'.");
+    }
+
     GpuContext(ContextOptions options, HostDevice? host)
     {
         Log = options.Log ?? (options.Logger is { } logger
@@ -104,7 +115,7 @@ public sealed unsafe partial class GpuContext : IDisposable
         QueueAccess = options.QueueAccess;
         if (options.TuningBudget is { } budget && budget < TimeSpan.Zero)
             throw new ArgumentOutOfRangeException(nameof(options), $"ContextOptions.TuningBudget can't be negative, got {budget}.");
-        tuningBudget = options.TuningBudget;
+        tuningBudget = options.TuningBudget ?? TuningBudgetFromEnvironment();
         bool validation = options.Validation ?? Environment.GetEnvironmentVariable("KILN_VALIDATION") == "1";
         Profiling = options.Profiling;
         Vk = Vk.GetApi();

@@ -114,7 +114,7 @@ internal static class BenchSuite
         Console.WriteLine($"limit: {limits.Source}");
         bool tuning = autotune ?? !device.IsCpu;
         Console.WriteLine(tuning
-            ? $"autotune: on (tile sizes timed per shape on first use, kept in {context.Tuner.FilePath ?? "memory only"}{(tuneBudget is { } tb ? $"; at most {tb:0.#} s of timing, then untuned kernels" : "")})"
+            ? $"autotune: on (tile sizes timed per shape on first use, kept in {context.Tuner.FilePath ?? "memory only"}{(context.Tuner.Budget is { } tb ? $"; at most {tb.TotalSeconds:0.#} s of timing, then untuned kernels" : "")})"
             : "autotune: off (default tile sizes)");
         if (peer != null) Console.WriteLine($"peer: {peerPath} ({peer.Count} results{(peer.Gpu != "" ? $" on {peer.Gpu}" : "")}); ratio = Kiln GPU ms / peer ms, below 1 is faster");
         if (device.IsCpu) Console.WriteLine("note: a CPU Vulkan device: only correctness and host overhead mean anything here, not speed");
@@ -165,7 +165,7 @@ internal static class BenchSuite
                 iters,
                 warmup,
                 autotune = tuning,
-                tune_budget_s = tuneBudget,
+                tune_budget_s = context.Tuner.Budget?.TotalSeconds,
                 complete,
                 limits = new { fp32_tflops = limits.Fp32Tflops, fp16_tensor_tflops = limits.Fp16TensorTflops, copy_tbps = limits.CopyTBps, source = limits.Source },
                 roofline = measured == null ? null : new

@@ -212,6 +212,27 @@ public sealed class AutotuneTests
         finally { Directory.Delete(dir, true); }
     }
 
+    /// <summary>KILN_TUNING_BUDGET sets the budget where ContextOptions.TuningBudget does not; a value that is not seconds is refused.</summary>
+    [Test]
+    public void TheTuningBudgetCanComeFromTheEnvironment()
+    {
+        var before = Environment.GetEnvironmentVariable("KILN_TUNING_BUDGET");
+        try
+        {
+            Environment.SetEnvironmentVariable("KILN_TUNING_BUDGET", "2.5");
+            using (var ctx = GpuContext.Create(Gpu.Options with { PipelineCacheDirectory = "" }))
+                Assert.That(ctx.Tuner.Budget, Is.EqualTo(TimeSpan.FromSeconds(2.5)));
+            using (var ctx = GpuContext.Create(Gpu.Options with { PipelineCacheDirectory = "", TuningBudget = TimeSpan.FromSeconds(7) }))
+                Assert.That(ctx.Tuner.Budget, Is.EqualTo(TimeSpan.FromSeconds(7)), "the option wins");
+            Environment.SetEnvironmentVariable("KILN_TUNING_BUDGET", "a minute");
+            Assert.That(() => GpuContext.Create(Gpu.Options), Throws.ArgumentException.With.Message.Contains("KILN_TUNING_BUDGET takes seconds"));
+            Environment.SetEnvironmentVariable("KILN_TUNING_BUDGET", null);
+            using (var ctx = GpuContext.Create(Gpu.Options with { PipelineCacheDirectory = "" }))
+                Assert.That(ctx.Tuner.Budget, Is.Null);
+        }
+        finally { Environment.SetEnvironmentVariable("KILN_TUNING_BUDGET", before); }
+    }
+
     /// <summary>
     /// A tuned compile's rehearsal (KernelTuner.Rehearsal) times nothing and remembers nothing, and collects the
     /// candidates' pipelines; warming builds them at once, and the compile that follows times the shape on them and
