@@ -119,7 +119,8 @@ internal sealed class KernelTuner
     /// <summary>
     /// The index of the candidate to use for <paramref name="key"/> (a description of the operation and its shape):
     /// the remembered one, else the fastest of those whose results agree with candidate 0's within
-    /// <paramref name="tolerance"/> (max |difference| / max |candidate 0's|), timed on scratch buffers of <paramref name="bindings"/>.
+    /// <paramref name="tolerance"/> (max |difference| / max |candidate 0's|), timed on scratch buffers of <paramref name="bindings"/>;
+    /// candidate 0, unremembered, where those buffers don't fit in memory or the budget is spent.
     /// </summary>
     public int Choose(string key, IReadOnlyList<TuneCandidate> candidates, IReadOnlyList<TuneBinding> bindings, double tolerance)
     {
@@ -145,7 +146,7 @@ internal sealed class KernelTuner
             var clock = Stopwatch.StartNew();
             try
             {
-                int best = Time(key, candidates, bindings, tolerance);
+                if (Time(key, candidates, bindings, tolerance) is not { } best) return 0;
                 choices[key] = candidates[best].Name;
                 Timed++;
                 Save();
@@ -222,7 +223,8 @@ internal sealed class KernelTuner
         }
     }
 
-    int Time(string key, IReadOnlyList<TuneCandidate> candidates, IReadOnlyList<TuneBinding> bindingInfo, double tolerance)
+    /// <summary>The fastest candidate that agrees with the first; null where there is no memory to time them in.</summary>
+    int? Time(string key, IReadOnlyList<TuneCandidate> candidates, IReadOnlyList<TuneBinding> bindingInfo, double tolerance)
     {
         // A candidate the driver can't build is skipped below (its error logged), not fatal: the others still run.
         try
@@ -233,10 +235,16 @@ internal sealed class KernelTuner
         var scratch = new List<BufferAllocation>();
         try
         {
-            foreach (var info in bindingInfo)
+            try
             {
-                var b = context.Allocator.Allocate(Math.Max(16, (info.Bytes + 15) / 16 * 16), $"tuning scratch ({key})");
-                scratch.Add(b);
+                foreach (var info in bindingInfo)
+                    scratch.Add(context.Allocator.Allocate(Math.Max(16, (info.Bytes + 15) / 16 * 16), $"tuning scratch ({key})"));
+            }
+            catch (GpuOutOfMemoryException e)
+            {
+                // The plan itself may still fit: its buffers are shared between values, the scratch is not.
+                context.Log($"tuning {key}: no memory for the scratch buffers to time it on ({e.Message}); it keeps its untuned kernel, not remembered");
+                return null;
             }
             FillInputs(scratch, bindingInfo);
             var bindings = scratch.Select(b => Binding.Range(b, 0, b.Size)).ToArray();

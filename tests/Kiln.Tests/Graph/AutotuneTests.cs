@@ -212,6 +212,24 @@ public sealed class AutotuneTests
         finally { Directory.Delete(dir, true); }
     }
 
+    /// <summary>Scratch buffers that don't fit in memory leave the shape untuned (candidate 0), unremembered, with a warning: the compile goes on.</summary>
+    [Test]
+    public void AShapeWhoseScratchDoesNotFitKeepsItsUntunedKernel()
+    {
+        var log = new List<string>();
+        using var ctx = GpuContext.Create(Gpu.Options with { PipelineCacheDirectory = "", MemoryLimitBytes = 1 << 20, BlockBytes = 1 << 20, Log = s => { lock (log) log.Add(s); } });
+        var copy = new KernelSpec("roofline/roofline.copy", KernelSpec.Buffers(2), 4, Array.Empty<uint>(), 64);
+        var candidates = new[] { new TuneCandidate("a", copy, (1, 1, 1), BitConverter.GetBytes(16u)), new TuneCandidate("b", copy, (1, 1, 1), BitConverter.GetBytes(16u)) };
+        TuneBinding[] huge = { new(4L << 20, 4, Written: false), new(4L << 20, 4, Written: true) };
+        Assert.That(ctx.Tuner.Choose("test|huge", candidates, huge, 1e-6), Is.Zero);
+        Assert.That(ctx.Tuner.Timed, Is.Zero);
+        Assert.That(ctx.Tuner.Recall("test|huge"), Is.Null, "not remembered");
+        Assert.That(log, Has.Some.Contains("tuning test|huge: no memory for the scratch buffers"));
+        Assert.That(ctx.Tuner.Choose("test|fits", candidates, CopyBindings, 1e-6), Is.EqualTo(0).Or.EqualTo(1), "the scratch was released: a small shape is timed");
+        Assert.That(ctx.Tuner.Timed, Is.EqualTo(1));
+        Assert.That(ctx.TakeValidationMessages(), Is.Empty);
+    }
+
     /// <summary>KILN_TUNING_BUDGET sets the budget where ContextOptions.TuningBudget does not; a value that is not seconds is refused.</summary>
     [Test]
     public void TheTuningBudgetCanComeFromTheEnvironment()
