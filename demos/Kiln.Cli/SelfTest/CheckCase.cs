@@ -4,7 +4,8 @@ namespace Kiln.Cli.SelfTest;
 /// One shape of one operation to check: the layer (run alone through the graph compiler, so the registry picks
 /// its kernels as it would in any network), its input shape, and the CPU reference of its forward and backward.
 /// <see cref="Others"/>: the shapes of further inputs (a loss's target), random in [0, 1); the reference then gets x and
-/// their data one after another as its x, and returns the gradient of x alone. <see cref="OutputGradientScale"/>
+/// their data one after another as its x, and returns the gradient of x alone, or of x and theirs (then each is compared).
+/// <see cref="OutputGradientScale"/>
 /// multiplies the random output gradient (a power of two, exact): a loss's gradient is about 1 / elements, which a
 /// training step under f16 storage multiplies by its loss scale (LossScaling) to keep it above f16's small numbers.
 /// </summary>
@@ -16,6 +17,17 @@ internal sealed record CheckCase(string Description, Layer Layer, Shape Input, R
     /// pair (an upsample fused into the concat after it); the reference then describes both.
     /// </summary>
     public Layer? Before { get; init; }
+    /// <summary>
+    /// A layer applied to <see cref="Layer"/>'s output (null: none), whose parameters are then the ones checked (a UNet
+    /// decoder's convolution after its concatenation); the reference describes all of them.
+    /// </summary>
+    public Layer? After { get; init; }
+    /// <summary>
+    /// Compile with the graph's fusions on (CompileOptions.Fuse), so the check covers the kernels the compiler makes of the
+    /// layers together (an upsample into its concatenation, a concatenation into the convolution that reads it); off
+    /// by default, so each layer runs its own kernels.
+    /// </summary>
+    public bool Fused { get; init; }
     /// <summary>
     /// False where the reference describes only the training plan's computation (a batch norm's batch statistics), so
     /// the case gets no channels-last inference round.

@@ -26,10 +26,11 @@ internal abstract class KernelCheck
     /// </summary>
     public virtual IEnumerable<SelfTestResult> Run(GpuContext context, Random rng, int count, IReadOnlyList<Precision> precisions)
     {
-        var rounds = NamedOnlyRounds(context.KernelDevice);
+        var (alone, fused) = (NamedOnlyRounds(context.KernelDevice), NamedOnlyRounds(context.KernelDevice, fusedOnly: true));
         foreach (var c in Cases(rng, count))
             foreach (var p in precisions)
             {
+                var rounds = c.Fused ? fused : alone;
                 var plain = SelfTestRunner.Run(context, Operation, c, rng, p);
                 yield return plain;
                 var seen = new HashSet<string> { plain.Kernels };
@@ -47,26 +48,28 @@ internal abstract class KernelCheck
             }
     }
 
-    /// <summary>Whether the case's layers (the one before it too) forward channels-last for its shapes.</summary>
+    /// <summary>Whether the case's layers (those before and after it too) forward channels-last for its shapes.</summary>
     static bool ForwardsNhwc(CheckCase c)
     {
         var input = c.Before?.OutputShape(new[] { c.Input }) ?? c.Input;
-        return c.ChannelsLast && input.Rank == 4 && (c.Before?.ForwardsNhwc(new[] { c.Input }) ?? true)
-            && c.Layer.ForwardsNhwc((c.Others ?? Array.Empty<Shape>()).Prepend(input).ToList());
+        var inputs = (c.Others ?? Array.Empty<Shape>()).Prepend(input).ToList();
+        return c.ChannelsLast && input.Rank == 4 && (c.Before?.ForwardsNhwc(new[] { c.Input }) ?? true) && c.Layer.ForwardsNhwc(inputs)
+            && (c.After?.ForwardsNhwc(new[] { c.Layer.OutputShape(inputs.ToArray()) }) ?? true);
     }
 
     /// <summary>
     /// The entries <paramref name="device"/> runs that an untuned compile there takes only when they are named: those that
     /// need tuning (IKernelEntry.NeedsTuning, e.g. the GPU's tiled and Winograd convolutions) and those not preferred on the
     /// device (IKernelEntry.PreferredOn: the GPU's kernels on lavapipe, cooperative-matrix ones included where it has them),
-    /// but not those that run only inside a fusion (IKernelEntry.FusedOnly), which a layer alone never takes; in rounds:
+    /// but not those that run only inside a fusion (IKernelEntry.FusedOnly), which a layer alone never takes, unless
+    /// <paramref name="fusedOnly"/> (for cases compiled with fusions, <see cref="CheckCase.Fused"/>); in rounds:
     /// round r names each operation's r-th such entry by priority (its last where it has fewer), so that an entry
     /// outranked by another of its operation is checked too, with entries of the other operations beside it.
     /// </summary>
-    public static IReadOnlyList<string[]> NamedOnlyRounds(DeviceInfo device)
+    public static IReadOnlyList<string[]> NamedOnlyRounds(DeviceInfo device, bool fusedOnly = false)
     {
         var byOperation = KernelRegistry.All
-            .Where(k => k.Supports(device) && (k.NeedsTuning || !k.PreferredOn(device)) && !k.FusedOnly)
+            .Where(k => k.Supports(device) && (k.NeedsTuning || !k.PreferredOn(device)) && (fusedOnly || !k.FusedOnly))
             .GroupBy(k => k.Operation)
             .Select(g => g.OrderByDescending(k => k.Priority).Select(k => k.GetType().Name).ToList())
             .ToList();

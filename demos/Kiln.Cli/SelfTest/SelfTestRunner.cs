@@ -23,9 +23,12 @@ internal static class SelfTestRunner
             var names = others.Select((_, i) => $"x{i + 1}").ToArray();
             var x0 = net.Input("x");
             var first = c.Before != null ? net.Add(c.Before, "before", x0) : x0;
-            var y = net.Add(c.Layer, "layer", names.Select(net.Input).Prepend(first).ToArray());
+            var joined = net.Add(c.Layer, "layer", names.Select(net.Input).Prepend(first).ToArray());
+            var y = c.After != null ? net.Add(c.After, "after", joined) : joined;
             net.Output(y, "y");
-            var yShape = c.Layer.OutputShape(others.Prepend(c.Before?.OutputShape(new[] { c.Input }) ?? c.Input).ToArray());
+            var layerShape = c.Layer.OutputShape(others.Prepend(c.Before?.OutputShape(new[] { c.Input }) ?? c.Input).ToArray());
+            var yShape = c.After?.OutputShape(new[] { layerShape }) ?? layerShape;
+            string parameters = c.After != null ? "after" : "layer";
             net.SetLoss(new DotLoss(), y, net.Input("grad_y"));
             var shapes = new Dictionary<string, Shape> { ["x"] = c.Input, ["grad_y"] = yShape };
             for (int i = 0; i < others.Count; i++) shapes[names[i]] = others[i];
@@ -36,7 +39,7 @@ internal static class SelfTestRunner
                 InputGradients = !inference,
                 ActivationLayout = layout,
                 LearningRate = 0,
-                Fuse = false,
+                Fuse = c.Fused,
                 Precision = precision,
                 // The kernels themselves, not a tuner's pick among them (each case would be timed): entries that only run
                 // under tuning are checked by name (prefer).
@@ -45,7 +48,7 @@ internal static class SelfTestRunner
                 // Gradients as the reference has them: Fp16 training would otherwise scale them by the loss scale.
                 LossScaling = LossScaling.Off,
             });
-            kernels = string.Join(", ", compiled.Plan.Dispatches.Where(d => (d.Label.StartsWith("layer.", StringComparison.Ordinal) || d.Label.StartsWith("before.", StringComparison.Ordinal)) && !d.Kernel.StartsWith("optim/", StringComparison.Ordinal))
+            kernels = string.Join(", ", compiled.Plan.Dispatches.Where(d => CaseLabels.Any(l => d.Label.StartsWith(l, StringComparison.Ordinal)) && !d.Kernel.StartsWith("optim/", StringComparison.Ordinal))
                 .Select(d => d.Kernel).Distinct());
             // At f16 storage the inputs and the output gradient are drawn as f16 values, so the reference sees what the
             // kernels see: rounding them is storage, not kernel error (and a max-pool would otherwise route gradients
@@ -60,16 +63,23 @@ internal static class SelfTestRunner
             var more = others.Select(o => Random(o.Elements).Select(v => Stored((v + 1) / 2)).ToArray()).ToArray(); // [0, 1): targets, probabilities
             for (int i = 0; i < others.Count; i++) compiled.SetInput(names[i], more[i]);
             float[]? w = null, b = null;
-            if (compiled.Parameters.TryGetValue("layer.weight", out var wt)) wt.Upload(w = Random(wt.Shape.Elements));
-            if (compiled.Parameters.TryGetValue("layer.bias", out var bt)) bt.Upload(b = Random(bt.Shape.Elements));
+            if (compiled.Parameters.TryGetValue($"{parameters}.weight", out var wt)) wt.Upload(w = Random(wt.Shape.Elements));
+            if (compiled.Parameters.TryGetValue($"{parameters}.bias", out var bt)) bt.Upload(b = Random(bt.Shape.Elements));
             compiled.Run();
 
             var expected = c.Reference(D(x.Concat(more.SelectMany(m => m)).ToArray()), w == null ? null : D(w), b == null ? null : D(b), D(gy));
             double forward = SelfTestTolerances.MaxRelative(compiled.GetOutput("y"), expected.Y);
             if (inference) return new SelfTestResult(operation, description, precision, kernels, forward, 0, null);
-            double gradient = SelfTestTolerances.MaxRelative(compiled.InputGradients["x"].ToArray(), expected.GradX);
-            if (expected.GradW != null) gradient = Math.Max(gradient, SelfTestTolerances.MaxRelative(compiled.Gradients["layer.weight"].ToArray(), expected.GradW));
-            if (expected.GradB != null) gradient = Math.Max(gradient, SelfTestTolerances.MaxRelative(compiled.Gradients["layer.bias"].ToArray(), expected.GradB));
+            // The reference's input gradient: x's alone, or x's and then the further inputs' (each compared on its own).
+            double gradient = SelfTestTolerances.MaxRelative(compiled.InputGradients["x"].ToArray(), expected.GradX[..x.Length]);
+            if (expected.GradX.Length > x.Length)
+            {
+                int at = x.Length;
+                for (int i = 0; i < others.Count; at += more[i].Length, i++)
+                    gradient = Math.Max(gradient, SelfTestTolerances.MaxRelative(compiled.InputGradients[names[i]].ToArray(), expected.GradX[at..(at + more[i].Length)]));
+            }
+            if (expected.GradW != null) gradient = Math.Max(gradient, SelfTestTolerances.MaxRelative(compiled.Gradients[$"{parameters}.weight"].ToArray(), expected.GradW));
+            if (expected.GradB != null) gradient = Math.Max(gradient, SelfTestTolerances.MaxRelative(compiled.Gradients[$"{parameters}.bias"].ToArray(), expected.GradB));
             return new SelfTestResult(operation, c.Description, precision, kernels, forward, gradient, null);
         }
         catch (Exception e) when (e is KilnException or ArgumentException or KeyNotFoundException or InvalidOperationException)
@@ -77,6 +87,9 @@ internal static class SelfTestRunner
             return new SelfTestResult(operation, description, precision, kernels, double.NaN, double.NaN, e.Message);
         }
     }
+
+    /// <summary>The labels of a case's dispatches (the fused ones take the label of their first layer).</summary>
+    static readonly string[] CaseLabels = { "before.", "layer.", "after." };
 
     static double[] D(float[] v) => Array.ConvertAll(v, f => (double)f);
 }

@@ -12,7 +12,7 @@ public sealed class SelfTestTests : GpuTest
         var r = CliRun.Run("selftest", "--cases", "3", "--seed", "7");
         Assert.That(r.Code, Is.Zero, r.Stdout + r.Stderr);
         Assert.That(r.Stderr, Is.Empty);
-        foreach (var op in new[] { "conv2d", "conv_transpose2d", "linear", "loss", "mlp", "pool2d", "upsample" })
+        foreach (var op in new[] { "conv2d", "conv_transpose2d", "decoder_conv", "linear", "loss", "mlp", "pool2d", "upsample", "upsample_concat" })
             Assert.That(r.Stdout, Does.Contain(op));
         Assert.That(r.Stdout, Does.Not.Contain("FAIL"));
         // The MLP check runs its 3 shapes through every fused-MLP kernel entry the device supports.
@@ -30,6 +30,35 @@ public sealed class SelfTestTests : GpuTest
         Assert.That(summary.Success, r.Stdout);
         Assert.That(summary.Groups[1].Value, Is.EqualTo(summary.Groups[2].Value), "all passed");
         Assert.That(int.Parse(summary.Groups[2].Value), Is.GreaterThan(atLeast), "the tiled convolution's extra rows");
+    }
+
+    /// <summary>
+    /// The decoder check compiles its three layers with the fusions on, so a training plan takes the sub-pixel gradients
+    /// (their derived weights and the fold of the weight gradient); the skip input's gradient is compared too: one wrong
+    /// element of it fails the check.
+    /// </summary>
+    [Test]
+    public void TheDecoderCheckRunsTheSubPixelGradientsAndComparesTheSkipInputsGradient()
+    {
+        var good = new DecoderConvCheck().Cases(new Random(3), 1).Single();
+        Assert.That(good.Fused, Is.True);
+        var ok = SelfTestRunner.Run(Context, "decoder_conv", good, new Random(5));
+        Assert.That(ok.Passed, Is.True, $"{ok.ForwardError} {ok.GradientError} {ok.Error}");
+        Assert.That(ok.Kernels, Does.Contain("conv2d/conv2d.subpixel_weight_grad").And.Contain("conv2d/conv2d.subpixel_weight"));
+
+        var skewed = SelfTestRunner.Run(Context, "decoder_conv", good with
+        {
+            Reference = (x, w, b, gy) =>
+            {
+                var r = good.Reference(x, w, b, gy);
+                Assert.That(r.GradX, Has.Length.EqualTo(x.Length), "the reference gives the skip input's gradient after x's");
+                var gx = (double[])r.GradX.Clone();
+                gx[^1] += 0.01 * gx.Max(Math.Abs);
+                return r with { GradX = gx };
+            },
+        }, new Random(5));
+        Assert.That(skewed.Passed, Is.False, "the last element is the skip input's");
+        Assert.That(skewed.GradientError, Is.GreaterThan(SelfTestTolerances.Gradient(Precision.Fp32)));
     }
 
     /// <summary>A reference that is off by 0.1% in one output element must fail the forward check; one wrong gradient element the gradient check.</summary>
