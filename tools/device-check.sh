@@ -24,7 +24,8 @@
 #                                               kept); at fp32 NCHW and NHWC
 #   bash tools/device-check.sh OUT_DIR subpixel subpixel.log: both denoiser workloads untuned, per dispatch, the decoders'
 #                                               convolutions by sub-pixel phase against their .concat kernels: at fp16
-#                                               on cooperative_matrix2 (Conv2dCoopMat2SubPixel named, then not), at
+#                                               on cooperative_matrix2 (Conv2dCoopMat2SubPixel named, then not) and on
+#                                               the KHR patch kernel (Conv2dCoopMatPatchSubPixel named, then not), at
 #                                               fp32 on the direct kernel (Conv2dDirectSubPixel named, then not); then
 #                                               the inpainting step at fp16, its decoders' gradients by sub-pixel phase
 #                                               (--subpixel on, the default) against their 3x3 form (--subpixel off)
@@ -94,11 +95,12 @@ if [ "$part" = layout ]; then
   grep -E "^(==|denoise)" "$out/layout.log"
 fi
 if [ "$part" = subpixel ]; then
-  # Worst case 560 s.
-  for run in "fp16 Conv2dCoopMat2SubPixel,Conv2dCoopMat2" "fp16 Conv2dCoopMat2" "fp32 Conv2dDirectSubPixel,Conv2dDirect" "fp32 Conv2dDirect"; do
+  # Worst case 580 s.
+  for run in "fp16 Conv2dCoopMat2SubPixel,Conv2dCoopMat2" "fp16 Conv2dCoopMat2" "fp16 Conv2dCoopMatPatchSubPixel,Conv2dCoopMatPatch" \
+             "fp16 Conv2dCoopMatPatch" "fp32 Conv2dDirectSubPixel,Conv2dDirect" "fp32 Conv2dDirect"; do
     set -- $run
     echo "== --precision $1 --prefer $2" >> "$out/subpixel.log"
-    timeout 100 kiln bench denoise --precision "$1" --layout nchw --autotune off --kernels --prefer "$2" >> "$out/subpixel.log" 2>&1
+    timeout 70 kiln bench denoise --precision "$1" --layout nchw --autotune off --kernels --prefer "$2" >> "$out/subpixel.log" 2>&1
   done
   for on in on off; do
     echo "== inpaint --precision fp16 --subpixel $on" >> "$out/subpixel.log"

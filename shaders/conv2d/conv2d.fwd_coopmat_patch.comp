@@ -26,12 +26,23 @@
 // load where Cin is a multiple of 8 and the activations f16), and consecutive invocations take a pixel's CK / 8 units
 // and then the next pixel's, so a workgroup's loads of a step run along x's rows; a tile wholly inside Y with Cout a
 // multiple of 8 is stored column-major (stride Cout) from the accumulators.
+// Variant *.subpixel (KILN_SUBPIXEL; Conv2dCoopMatPatchSubPixel): a UNet decoder's 3x3, stride-1, padding-1 convolution
+// of a concatenation in which one input, a, is upsampled 2x by nearest neighbour, by output phase (include/subpixel.glsl):
+// at output pixel (2i + py, 2j + px) a's 3x3 taps fall on its pixels (i + ty + py - 1, j + tx + px - 1), ty, tx in 0..1,
+// with weights that are sums of the 3x3 ones, so a's channels cost 4/9 of their products. A workgroup computes a
+// TH x TW tile of one phase's pixels (the phase gl_WorkGroupID.z; oh x ow here is the phase grid, h x w the output's and
+// b's full resolution). Its reduction runs over a's channels first, staging a's (TH + 1) x (TW + 1) patch at its own
+// resolution and reading the phase's 4 taps from it, then over b's, staging b's patch of the stride-2 layer the host
+// describes in the constants (KH = KW = 3, SH = SW = 2: (2 TH + 1) x (2 TW + 1) pixels) and reading its 9 taps at
+// column stride 2. The weight comes packed per phase by conv2d.pack_weight_f16.comp (SUBPIXEL: [16 + 9, COP, CIP]).
+// x is the concatenation's first input and x2 (binding 4) its second; SC1, SC2 (include/concat_reads.glsl) say which
+// is upsampled. Every tile is written through the staging tiles (its pixels lie 2 apart in y).
 // Specialization: 0 KH, 1 KW, 2 PH, 3 PW (may be negative: a phase of a strided input gradient), 4 HAS_BIAS, 5 ACT,
 //                 6 SLOPE (float), 7 SG_M, 8 SG_N, 9 TN, 10 S (the matrices' size), 11 SGS (the subgroup size), 12 SH,
 //                 13 SW, 14 DH, 15 DW, 16 OSH, 17 OSW, 18 ORY, 19 ORX, 23 FULL_H, 24 FULL_W (the output phase)
 // Push constants: n, cin, cout, h, w, oh, ow, cop, cip
 // Dispatch: x = N * ceil(OH / TH) * ceil(OW / TW) pixel tiles (columns fastest), y = ceil(Cout / BM) channel tiles;
-//           local x = SGS * SG_M * SG_N
+//           local x = SGS * SG_M * SG_N (.subpixel: z = 4 phases)
 #extension GL_KHR_cooperative_matrix : require
 #extension GL_KHR_memory_scope_semantics : require
 #extension GL_KHR_shader_subgroup_basic : require
@@ -44,6 +55,9 @@
 
 #if KILN_POOL
 #include "pool_epilogue.glsl"
+#endif
+#ifndef KILN_SUBPIXEL
+#define KILN_SUBPIXEL 0
 #endif
 
 #define TM 2            // accumulator rows per subgroup (S channels each)
@@ -108,15 +122,16 @@ layout(std430, binding = 3) writeonly buffer Y { act_t y[]; };
 
 layout(push_constant) uniform P { int n, cin, cout, h, w, oh, ow, cop, cip; } p;
 
-#if KILN_NHWC && defined(KILN_F16_STORAGE) && !KILN_CONCAT_READS
+#if KILN_NHWC && defined(KILN_F16_STORAGE) && !KILN_CONCAT_READS && !KILN_SUBPIXEL
 // Channels-last f16 activations: x as 16-byte units too (the same buffer), so that where Cin is a multiple of 8 a
 // patch unit is one aligned load, kept packed into shared memory as it is.
 layout(std430, binding = 0) readonly buffer X8 { uvec4 x8[]; };
 #define KILN_UNIT_LOADS 1
 #endif
 
-#if KILN_CONCAT_READS
+#if KILN_CONCAT_READS || KILN_SUBPIXEL
 // Variant *.concat (include/concat_reads.glsl): x concatenated with x2, upsampled as the patch is staged.
+// Variant *.subpixel: its bindings and constants, the upsampled input read from its small tensor as it is.
 #include "concat_reads.glsl"
 #endif
 
@@ -181,6 +196,66 @@ void store(int buf, int tid)
     }
 }
 
+#if KILN_SUBPIXEL
+const int PC_A = TW + 1, PIXELS_A = (TH + 1) * PC_A; // a's patch at its own resolution (b's: PR x PC above)
+int py, px;     // the phase
+int ca, cb;     // channels of the upsampled input a and of the other, b
+int stepsA;     // reduction steps over a's channels (then over b's)
+
+// Patch unit u of a segment of `pixels` patch pixels: its channel group and its pixel (as UNIT_GROUP, UNIT_PIXEL).
+#if KILN_NHWC
+#define SEGMENT_GROUP(u, pixels) ((u) % G)
+#define SEGMENT_PIXEL(u, pixels) ((u) / G)
+#else
+#define SEGMENT_GROUP(u, pixels) ((u) / (pixels))
+#define SEGMENT_PIXEL(u, pixels) ((u) % (pixels))
+#endif
+
+// Step s's patch into registers: a's (TH + 1) x (TW + 1) pixels from (oy0 + py - 1, ox0 + px - 1) of its small tensor
+// while s < stepsA, then b's PR x PC from (2 oy0 + py - 1, 2 ox0 + px - 1) at full resolution.
+void loadSubPixel(int s, int tid, int oy0, int ox0)
+{
+    const bool low = s < stepsA;
+    const int c0 = (low ? s : s - stepsA) * CK, channels = low ? ca : cb;
+    const int hh = low ? p.h / 2 : p.h, ww = low ? p.w / 2 : p.w, plane = hh * ww;
+    const int cols = low ? PC_A : PC, pixels = low ? PIXELS_A : PIXELS;
+    const int y0 = low ? oy0 + py - 1 : 2 * oy0 + py - 1, x0 = low ? ox0 + px - 1 : 2 * ox0 + px - 1;
+    const bool fromX = low == (SC1 != 1);
+#if KILN_NHWC
+    const int stride = 1;
+#else
+    const int stride = plane;
+#endif
+    [[unroll]] for (int q = 0; q < PER; q++)
+    {
+        const int u = tid + q * THREADS, g = SEGMENT_GROUP(u, pixels), pix = SEGMENT_PIXEL(u, pixels);
+        const int iy = y0 + pix / cols, ix = x0 + pix % cols;
+        const bool ok = u < pixels * G && iy >= 0 && iy < hh && ix >= 0 && ix < ww;
+        const int left = channels - c0 - g * 8;
+        const int base = ok ? KILN_ACT_INDEX(tileImage, c0 + g * 8, iy, ix, channels, hh, ww) : 0;
+        act_t v[8];
+        [[unroll]] for (int e = 0; e < 8; e++)
+        {
+            const bool inside = ok && e < left;
+            const int at = inside ? base + e * stride : 0;
+            const act_t read = fromX ? x[at] : x2[at];
+            v[e] = inside ? read : act_t(0.0);
+        }
+        staged[q] = kiln_pack_f16x8(v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7]);
+    }
+}
+
+void storeSubPixel(int s, int buf, int tid)
+{
+    const int pixels = s < stepsA ? PIXELS_A : PIXELS;
+    [[unroll]] for (int q = 0; q < PER; q++)
+    {
+        const int u = tid + q * THREADS;
+        if (u < pixels * G) Ps[buf * PATCH + SEGMENT_PIXEL(u, pixels) * Q + SEGMENT_GROUP(u, pixels)] = staged[q];
+    }
+}
+#endif
+
 void main()
 {
     const int COUT = p.cout, OH = p.oh, OW = p.ow, HW = OH * OW;
@@ -192,9 +267,16 @@ void main()
     const int ox0 = (tile % tilesX) * TW, oy0 = (tile / tilesX % tilesY) * TH, b = tile / (tilesX * tilesY);
     const int m0 = int(gl_WorkGroupID.y) * BM;
     tileImage = b;
+#if KILN_SUBPIXEL
+    py = int(gl_WorkGroupID.z) / 2;
+    px = int(gl_WorkGroupID.z) % 2;
+    ca = SC1 != 1 ? C1 : p.cin - C1;
+    cb = p.cin - ca;
+    stepsA = (ca + CK - 1) / CK;
+#endif
 
     unitInside = 0u;
-    [[unroll]] for (int q = 0; q < PER; q++)
+    [[unroll]] for (int q = 0; q < (KILN_SUBPIXEL != 0 ? 0 : PER); q++)
     {
         const int u = tid + q * THREADS, g = UNIT_GROUP(u), pix = UNIT_PIXEL(u);
         const int iy = oy0 * SH + pix / PC - PH, ix = ox0 * SW + pix % PC - PW;
@@ -211,7 +293,11 @@ void main()
         Bt[e] = HAS_BIAS != 0 && co < COUT ? bias[co] : 0.0;
     }
 
+#if KILN_SUBPIXEL
+    const int steps = stepsA + (cb + CK - 1) / CK;
+#else
     const int steps = (p.cin + CK - 1) / CK;
+#endif
 #if KILN_DIRECT_B && defined(KILN_F16_STORAGE)
     // Variant *.nhwc.direct: an interior tile (every tap of its TH x TW pixels inside the image, Cin a multiple of CK)
     // loads each tap's B matrix straight from x, S channels by S pixels SW * Cin apart, column-major: no patch, no
@@ -224,8 +310,13 @@ void main()
 #endif
     if (!interior)
     {
+#if KILN_SUBPIXEL
+        loadSubPixel(0, tid, oy0, ox0);
+        storeSubPixel(0, 0, tid);
+#else
         load(0, tid);
         store(0, tid);
+#endif
     }
     barrier();
 
@@ -257,6 +348,36 @@ void main()
                     }
     else
 #endif
+#if KILN_SUBPIXEL
+    [[dont_unroll]] for (int s = 0; s < steps; s++)
+    {
+        // As below, by segment (uniform): the phase's 2x2 taps over a's patch (unit column stride), then the 3x3 over
+        // b's (column stride SW = 2), each tap's weight block at its place in the packed [16 + 9, COP, CIP].
+        const int cur = s & 1;
+        const bool low = s < stepsA;
+        const int c0 = (low ? s : s - stepsA) * CK, taps = low ? 2 : 3, cols = low ? PC_A : PC, rowStep = low ? 1 : SH;
+        const int colStep = low ? 1 : SW, firstTap = low ? (py * 2 + px) * 4 : 16;
+        if (s + 1 < steps) loadSubPixel(s + 1, tid, oy0, ox0);
+        [[dont_unroll]] for (int ty = 0; ty < taps; ty++)
+            [[dont_unroll]] for (int tx = 0; tx < taps; tx++)
+                [[unroll]] for (int kk = 0; kk < CK; kk += S)
+                {
+                    coopmat<float16_t, gl_ScopeSubgroup, S, S, gl_MatrixUseA> a[TM];
+                    [[unroll]] for (int i = 0; i < TM; i++)
+                        coopMatLoad(a[i], wp, uint(((firstTap + ty * taps + tx) * p.cop + m0 + sgm * TM * S + i * S) * CIP + c0 + kk), uint(CIP),
+                                    gl_CooperativeMatrixLayoutRowMajor);
+                    [[unroll]] for (int j = 0; j < TN; j++)
+                    {
+                        coopmat<float16_t, gl_ScopeSubgroup, S, S, gl_MatrixUseB> bm;
+                        coopMatLoad(bm, Ps, uint(cur * PATCH + (((sgn * TN + j) * rowStep + ty) * cols + tx) * Q + kk / 8), uint(colStep * Q),
+                                    gl_CooperativeMatrixLayoutColumnMajor);
+                        [[unroll]] for (int i = 0; i < TM; i++) acc[i][j] = coopMatMulAdd(a[i], bm, acc[i][j]);
+                    }
+                }
+        if (s + 1 < steps) storeSubPixel(s + 1, cur ^ 1, tid);
+        barrier();
+    }
+#else
     [[dont_unroll]] for (int s = 0; s < steps; s++)
     {
         const int cur = s & 1, c0 = s * CK;
@@ -285,6 +406,7 @@ void main()
         if (s + 1 < steps) store(cur ^ 1, tid);
         barrier();
     }
+#endif
 
     // Epilogue: the activation per element (it does not depend on the position), then each S x S block to Y.
     // A tile that lies wholly inside Y with 16-byte aligned rows (OW and OH * OW multiples of 8) is stored straight from
@@ -327,14 +449,18 @@ void main()
         }
     return;
 #endif
-    const int osh = max(OSH, 1), osw = max(OSW, 1);
+#if KILN_SUBPIXEL
+    const int osh = 2, osw = 2, ory = py, orx = px;
+#else
+    const int osh = max(OSH, 1), osw = max(OSW, 1), ory = ORY, orx = ORX;
+#endif
 #if KILN_NHWC
     const bool aligned = COUT % 8 == 0;
 #else
     const bool aligned = OW % 8 == 0 && HW % 8 == 0;
 #endif
     const bool direct = osh == 1 && osw == 1 && aligned && m0 + BM <= COUT && ox0 + TW <= OW && oy0 + TH <= OH;
-    const int FH = FULL_H != 0 ? FULL_H : OH, FW = FULL_W != 0 ? FULL_W : OW;
+    const int FH = KILN_SUBPIXEL != 0 ? 2 * OH : FULL_H != 0 ? FULL_H : OH, FW = KILN_SUBPIXEL != 0 ? 2 * OW : FULL_W != 0 ? FULL_W : OW;
     [[unroll]] for (int i = 0; i < TM; i++)
         [[unroll]] for (int j = 0; j < TN; j++)
         {
@@ -360,7 +486,7 @@ void main()
                 {
                     const int r = e / S, col = e % S, co = co0 + r, ox = ox0 + col;
                     if (co < COUT && oy < OH && ox < OW)
-                        y[KILN_ACT_INDEX(b, co, oy * osh + ORY, ox * osw + ORX, COUT, FH, FW)] = act_t(Cs[sg * S * LDC + r * LDC + col]);
+                        y[KILN_ACT_INDEX(b, co, oy * osh + ory, ox * osw + orx, COUT, FH, FW)] = act_t(Cs[sg * S * LDC + r * LDC + col]);
                 }
                 subgroupMemoryBarrierShared();
                 subgroupBarrier();

@@ -12,7 +12,8 @@
 // for a strided one the taps of one output phase (Conv2dInputGradCoopMatStrided). The flipped weight is never written
 // on its own.
 // With SUBPIXEL, w is a 3x3 convolution's weight over a concatenation whose channels A0 .. A0 + CA - 1 are upsampled 2x
-// by nearest neighbour, and wp is what conv2d.fwd_coopmat2's .subpixel variant reads, [16 + 9, COP, CIP]: for phase
+// by nearest neighbour, and wp is what the .subpixel variants of conv2d.fwd_coopmat2 and conv2d.fwd_coopmat_patch read,
+// [16 + 9, COP, CIP]: for phase
 // (py, px) and tap (ty, tx) of the small tensor, t = (py 2 + px) 4 + ty 2 + tx < 16,
 //   wp[(t * COP + co) * CIP + ci] = f16(sum over ky, kx with kiln_subpixel_tap(py, ky) = ty, kiln_subpixel_tap(px, kx) = tx
 //                                       of w[(co * CIN + A0 + ci) * 9 + ky * 3 + kx])   (ci < CA; summed in f32)

@@ -44,7 +44,7 @@ internal sealed record ConcatInput(Value First, int FirstScale, Value Second, in
     /// <summary>
     /// Whether a 3x3, stride-1, padding-1 convolution (groups 1, no dilation) reads it with exactly one input upsampled
     /// 2x and the other as it is, and the compile allows it: a UNet decoder's, which a sub-pixel decomposition computes with 2x2 taps over the
-    /// upsampled input (<see cref="Conv2dCoopMat2SubPixel"/>, <see cref="Conv2dDirectSubPixel"/>, and the input gradients:
+    /// upsampled input (<see cref="Conv2dCoopMat2SubPixel"/>, <see cref="Conv2dCoopMatPatchSubPixel"/>, <see cref="Conv2dDirectSubPixel"/>, and the input gradients:
     /// <see cref="SubPixelGradients"/>).
     /// </summary>
     public bool SubPixel(ConvAttributes a) =>

@@ -111,7 +111,8 @@ internal class Conv2dCoopMatPatch : CooperativeMatrixEntry, IConv2dForward
     }
 
     /// <summary>
-    /// The weight packing of conv2d.fwd_coopmat2's .subpixel variant (<see cref="Conv2dCoopMat2SubPixel"/>; SUBPIXEL): a
+    /// The weight packing of the .subpixel variants of conv2d.fwd_coopmat2 (<see cref="Conv2dCoopMat2SubPixel"/>) and of
+    /// this kernel (<see cref="Conv2dCoopMatPatchSubPixel"/>) (SUBPIXEL): a
     /// 3x3 weight over a concatenation whose <paramref name="upsampled"/> channels are upsampled 2x, packed as
     /// [16 + 9, COP, CIP], each output phase's 2x2 taps over the upsampled input (sums of the 3x3 ones) and then the
     /// other input's 3x3.

@@ -51,8 +51,8 @@ internal static class ConvForward
     /// The forward of a convolution whose input is the concatenation <paramref name="input"/> of two tensors, each
     /// upsampled by nearest neighbour by its integer scale on the way in (<see cref="ConcatConv2d"/>), through the
     /// candidates that read it (<see cref="IConv2dForward.ConcatCandidates"/>: the ".concat" variants of the entries that
-    /// have one, and for a decoder's 3x3 over a 2x upsample the sub-pixel kernels, <see cref="Conv2dCoopMat2SubPixel"/> and
-    /// <see cref="Conv2dDirectSubPixel"/>):
+    /// have one, and for a decoder's 3x3 over a 2x upsample the sub-pixel kernels, <see cref="Conv2dCoopMat2SubPixel"/>,
+    /// <see cref="Conv2dCoopMatPatchSubPixel"/> and <see cref="Conv2dDirectSubPixel"/>):
     /// timed among those under CompileOptions.Autotune, else the registry's pick with its default candidate. False, with
     /// nothing emitted, where none takes the layer (texel reads, which those variants do not have; groups; a shape only
     /// other kernels take). Its arithmetic is the candidate's where it says (the sub-pixel kernels: the products they do),

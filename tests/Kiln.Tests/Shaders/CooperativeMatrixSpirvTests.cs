@@ -27,17 +27,35 @@ public sealed class CooperativeMatrixSpirvTests
     };
 
     /// <summary>The distinct cooperative-matrix kernels (module and constants) of a few networks' training plans on <see cref="Nvidia"/>,
-    /// and of the denoiser's channels-last inference plan.</summary>
+    /// and of the denoiser's channels-last inference plan; again with the patch kernel's sub-pixel entries named (they need
+    /// tuning otherwise), their decoder convolutions in every tile that fits the device.</summary>
     static IEnumerable<TestCaseData> Kernels()
     {
         var specs = new Dictionary<string, KernelSpec>();
+        foreach (var subPixel in new[] { false, true })
         foreach (var (net, inputs, training, layout) in Networks().Select(n => (n.Net, n.Inputs, n.Training, TensorLayout.Nchw)).Append(ChannelsLastDenoiser()))
         {
-            var options = new CompileOptions { InputShapes = inputs, Training = training, Precision = Precision.Fp16, Autotune = false, ActivationLayout = layout };
+            var options = new CompileOptions
+            {
+                InputShapes = inputs, Training = training, Precision = Precision.Fp16, Autotune = false, ActivationLayout = layout,
+                PreferKernels = subPixel ? new[] { nameof(Conv2dCoopMatPatchSubPixel), nameof(Conv2dCoopMatPatchSubPixelNhwc) } : Array.Empty<string>(),
+            };
             foreach (var step in Compiler.Plan(net, Nvidia, options).Levels.SelectMany(l => l))
                 if (step.Spec.Module.Contains("coopmat", StringComparison.Ordinal))
                 {
                     specs.TryAdd(step.Spec.Key, step.Spec);
+                    if (step.Spec.Module.Contains(".subpixel", StringComparison.Ordinal))
+                    {
+                        // Constants 7..9: subgroups along the channels and the rows, rows per subgroup.
+                        var strided = new ConvAttributes(16, 16, (3, 3), (2, 2), (1, 1), (1, 1), 1, true);
+                        foreach (var (m, n, rows) in Conv2dCoopMatPatch.Tiles(Nvidia, strided, 64))
+                        {
+                            var constants = step.Spec.Constants.ToArray();
+                            (constants[7], constants[8], constants[9]) = ((uint)m, (uint)n, (uint)rows);
+                            var tile = step.Spec with { Constants = constants, LocalX = Nvidia.SubgroupSize * (uint)(m * n) };
+                            specs.TryAdd(tile.Key, tile);
+                        }
+                    }
                     // The patch kernel's .direct twin, a tuning candidate of the channels-last plan's layers.
                     if (step.Spec.Module == "conv2d/conv2d.fwd_coopmat_patch.nhwc.f16")
                     {
@@ -163,14 +181,17 @@ public sealed class CooperativeMatrixSpirvTests
             "conv2d/conv2d.bwd_weight_coopmat_patch", "linear/linear.gemm_coopmat", "mlp/mlp.coopmat.fwd", "mlp/mlp.coopmat.bwd",
             "conv2d/conv2d.fwd_coopmat_patch.concat", "conv2d/conv2d.bwd_weight_coopmat_patch.concat", "linear/linear.gemm_coopmat.batched", "conv2d/conv2d.fwd_coopmat.concat",
             "conv2d/conv2d.bwd_weight_coopmat.concat", "conv2d/conv2d.fwd_coopmat_patch.pool", "conv2d/conv2d.fwd_coopmat_patch.nhwc",
-            "conv2d/conv2d.fwd_coopmat_patch.nhwc.pool", "conv2d/conv2d.fwd_coopmat_patch.nhwc.concat", "conv2d/conv2d.fwd_coopmat_patch.nhwc.direct" }));
+            "conv2d/conv2d.fwd_coopmat_patch.nhwc.pool", "conv2d/conv2d.fwd_coopmat_patch.nhwc.concat", "conv2d/conv2d.fwd_coopmat_patch.nhwc.direct",
+            "conv2d/conv2d.fwd_coopmat_patch.subpixel", "conv2d/conv2d.fwd_coopmat_patch.nhwc.subpixel" }));
     }
 
     [TestCaseSource(nameof(Kernels))]
     public void SpecializedForTensorCores_IsValidSpirv(object kernel)
     {
         var frozen = Specialize((KernelSpec)kernel, "vulkan1.2"); // KernelSpec is internal: a public test method takes it as object
-        Assert.That(frozen, Does.Contain("OpTypeCooperativeMatrixKHR %half %uint_3 %int_16 %int_16").Or.Contain("OpTypeCooperativeMatrixKHR %half %uint_3 %uint_16 %uint_16"),
+        // The sizes' constants as spirv-dis names them: %int_16 or %uint_16, with a suffix where a frozen spec constant
+        // and a literal both hold 16 (%int_16_0).
+        Assert.That(frozen, Does.Match(@"OpTypeCooperativeMatrixKHR %half %uint_3 %u?int_16(_\d+)? %u?int_16(_\d+)?"),
             "16x16 fp16 matrices after specialization");
         Assert.That(SharedBytes(frozen), Is.InRange(1, Nvidia.MaxSharedMemoryBytes), "the shared arrays fit the device (the host's tile checks agree with the shader)");
     }
