@@ -35,6 +35,7 @@
 // resolution and reading the phase's 4 taps from it, then over b's, staging b's patch of the stride-2 layer the host
 // describes in the constants (KH = KW = 3, SH = SW = 2: (2 TH + 1) x (2 TW + 1) pixels) and reading its 9 taps at
 // column stride 2. The weight comes packed per phase by conv2d.pack_weight_f16.comp (SUBPIXEL: [16 + 9, COP, CIP]).
+// Under .nhwc with f16 activations an input whose channels are a multiple of 8 is staged in 16-byte units.
 // x is the concatenation's first input and x2 (binding 4) its second; SC1, SC2 (include/concat_reads.glsl) say which
 // is upsampled. Every tile is written through the staging tiles (its pixels lie 2 apart in y).
 // Specialization: 0 KH, 1 KW, 2 PH, 3 PW (may be negative: a phase of a strided input gradient), 4 HAS_BIAS, 5 ACT,
@@ -135,6 +136,14 @@ layout(std430, binding = 0) readonly buffer X8 { uvec4 x8[]; };
 #include "concat_reads.glsl"
 #endif
 
+#if KILN_SUBPIXEL && KILN_NHWC && defined(KILN_F16_STORAGE)
+// The .nhwc.subpixel variant's f16 inputs as 16-byte units too (the same buffers): where an input's channels are a
+// multiple of 8, a patch unit of it is one aligned load.
+layout(std430, binding = 0) readonly buffer X8 { uvec4 x8[]; };
+layout(std430, binding = 4) readonly buffer X28 { uvec4 x28[]; };
+#define KILN_SUBPIXEL_UNITS 1
+#endif
+
 shared uvec4 Ps[2 * PATCH];                // two patch buffers, 8 f16 channels per uvec4
 shared float Bt[BM * S];                   // the bias tile: row r holds bias[m0 + r]
 shared float Cs[SG_M * SG_N * S * LDC];    // one staging tile per subgroup (edge blocks)
@@ -233,6 +242,13 @@ void loadSubPixel(int s, int tid, int oy0, int ox0)
         const bool ok = u < pixels * G && iy >= 0 && iy < hh && ix >= 0 && ix < ww;
         const int left = channels - c0 - g * 8;
         const int base = ok ? KILN_ACT_INDEX(tileImage, c0 + g * 8, iy, ix, channels, hh, ww) : 0;
+#if KILN_SUBPIXEL_UNITS
+        if (channels % 8 == 0)                 // uniform: every unit whole or wholly past the channels, base a multiple of 8
+        {
+            staged[q] = ok && left > 0 ? (fromX ? x8[base / 8] : x28[base / 8]) : uvec4(0u);
+            continue;
+        }
+#endif
         act_t v[8];
         [[unroll]] for (int e = 0; e < 8; e++)
         {
