@@ -44,9 +44,9 @@ kiln() { bash .devcarry/remote.sh "$@"; }
 
 if [ "$part" = bench ] || [ "$part" = all ]; then
   # fp16 first (the tensor-core kernels and most targets), fp32 in what is left of the call: worst case 590 s. The
-  # peer takes up to 200 s of the first bench's 330, so each bench caps its kernel timing (--tune-budget: shapes past
-  # it keep their untuned kernels, counted in the JSON's "untuned"; the tuning file keeps what was timed for the
-  # later parts). Each bench rewrites its JSON after every workload, so one cut short keeps the rows it finished.
+  # peer takes up to 200 s of the first bench's 330, so each bench caps its kernel timing (--tune-budget, shared out
+  # over the workloads: shapes past a workload's share keep their untuned kernels, counted in the JSON's "untuned"; the
+  # tuning file keeps what was timed for the later parts). Each bench rewrites its JSON after every workload, so one cut short keeps the rows it finished.
   timeout 90 kiln selftest > "$out/selftest.log" 2>&1
   tail -1 "$out/selftest.log"; grep -E "FAIL|error:" "$out/selftest.log" | head -20
   PEER=1 PEER_TIMEOUT=200 timeout 330 kiln bench --precision fp16 --layout nchw --tune-budget 60 --peer "$out/torch_peer.json" --json "$out/bench-fp16.json" > "$out/bench.log" 2>&1

@@ -191,7 +191,7 @@ internal sealed class KernelTuner
             {
                 if (budget is not { } b || Seconds < b.TotalSeconds) return false;
                 if (!warnedBudget)
-                    context.Log($"kernel tuning: its budget of {b.TotalSeconds:0.#} s is spent; shapes not yet timed take their untuned kernels (not remembered: a later run times them)");
+                    context.Log($"kernel tuning: its time budget is spent ({Seconds:0.#} s timed, up to {b.TotalSeconds:0.#} s); shapes not yet timed take their untuned kernels (not remembered: a later run times them)");
                 warnedBudget = true;
                 return true;
             }

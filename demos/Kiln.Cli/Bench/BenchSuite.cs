@@ -114,7 +114,7 @@ internal static class BenchSuite
         Console.WriteLine($"limit: {limits.Source}");
         bool tuning = autotune ?? !device.IsCpu;
         Console.WriteLine(tuning
-            ? $"autotune: on (tile sizes timed per shape on first use, kept in {context.Tuner.FilePath ?? "memory only"}{(context.Tuner.Budget is { } tb ? $"; at most {tb.TotalSeconds:0.#} s of timing, then untuned kernels" : "")})"
+            ? $"autotune: on (tile sizes timed per shape on first use, kept in {context.Tuner.FilePath ?? "memory only"}{(context.Tuner.Budget is { } tb ? $"; at most {tb.TotalSeconds:0.#} s of timing, shared out over the workloads, then untuned kernels" : "")})"
             : "autotune: off (default tile sizes)");
         if (peer != null) Console.WriteLine($"peer: {peerPath} ({peer.Count} results{(peer.Gpu != "" ? $" on {peer.Gpu}" : "")}); ratio = Kiln GPU ms / peer ms, below 1 is faster");
         if (device.IsCpu) Console.WriteLine("note: a CPU Vulkan device: only correctness and host overhead mean anything here, not speed");
@@ -137,8 +137,12 @@ internal static class BenchSuite
         };
 
         var results = new List<BenchResult>();
+        // A tuning budget (--tune-budget, or the context's) is shared out: each workload may time kernels for an equal
+        // share of what is left, so the last ones are not left untuned by the first; what one leaves passes on.
+        var tuningTotal = context.Tuner.Budget;
         foreach (var w in workloads)
         {
+            if (tuningTotal is { } total) context.Tuner.Budget = TuningShare(total, context.Tuner.Seconds, workloads.Count - results.Count);
             var r = BenchRunner.Run(context, w, size, iters, warmup, kernels, limits, compile);
             if (peer?.Find(w.Id, precision) is { } p && r.GpuMs is { } gpu)
                 r = r with { PeerMs = p.Ms, PeerConfig = p.Config, RatioToPeer = gpu / p.Ms };
@@ -165,7 +169,7 @@ internal static class BenchSuite
                 iters,
                 warmup,
                 autotune = tuning,
-                tune_budget_s = context.Tuner.Budget?.TotalSeconds,
+                tune_budget_s = tuningTotal?.TotalSeconds,
                 complete,
                 limits = new { fp32_tflops = limits.Fp32Tflops, fp16_tensor_tflops = limits.Fp16TensorTflops, copy_tbps = limits.CopyTBps, source = limits.Source },
                 roofline = measured == null ? null : new
@@ -190,6 +194,13 @@ internal static class BenchSuite
         if (failed > 0) Console.Error.WriteLine($"kiln: bench: {failed} of {results.Count} workloads failed");
         return failed > 0 ? 1 : 0;
     }
+
+    /// <summary>
+    /// The tuner's budget (a cap on its seconds so far) that gives the next of <paramref name="remaining"/> workloads an
+    /// equal share of what is left of <paramref name="total"/> after <paramref name="spent"/> seconds.
+    /// </summary>
+    internal static TimeSpan TuningShare(TimeSpan total, double spent, int remaining) =>
+        TimeSpan.FromSeconds(spent + Math.Max(0, total.TotalSeconds - spent) / Math.Max(1, remaining));
 
     static int Positive(string option, string value, bool allowZero = false) =>
         int.TryParse(value, out int n) && (n > 0 || allowZero && n == 0) ? n

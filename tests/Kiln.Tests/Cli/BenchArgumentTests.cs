@@ -1,3 +1,4 @@
+using Kiln.Cli.Bench;
 using NUnit.Framework;
 
 namespace Kiln.Tests.Cli;
@@ -73,6 +74,16 @@ public sealed class BenchArgumentTests
     [TestCase("-1")]
     [TestCase("soon")]
     public void TuneBudgetMustBeSeconds(string value) => FailsWith($"--tune-budget takes seconds (a number >= 0), got '{value}'", 2, "bench", "--tune-budget", value);
+
+    /// <summary>--tune-budget is shared out: each workload may spend an equal share of what is left; what one leaves passes on.</summary>
+    [Test]
+    public void TheTuningBudgetIsSharedOutOverTheWorkloads()
+    {
+        var total = TimeSpan.FromSeconds(60);
+        Assert.That(BenchSuite.TuningShare(total, 0, 4), Is.EqualTo(TimeSpan.FromSeconds(15)), "the first of four: a quarter");
+        Assert.That(BenchSuite.TuningShare(total, 5, 3), Is.EqualTo(TimeSpan.FromSeconds(5 + 55.0 / 3)), "it spent 5: the rest shared by three");
+        Assert.That(BenchSuite.TuningShare(total, 70, 1), Is.EqualTo(TimeSpan.FromSeconds(70)), "overspent: nothing more");
+    }
 
     [Test]
     public void MissingPeerFile() => FailsWith("does not exist", 2, "bench", "playground", "--peer", "/nonexistent/torch_peer.json");
