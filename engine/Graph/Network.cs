@@ -87,13 +87,9 @@ public class Network
         {
             // A rehearsal first: the candidates of every shape not yet tuned, built at once (in both layouts where the
             // compile chooses one), so the timing below finds its pipelines made.
-            // A plan that fails here is left to the compile below to report (it may never plan that layout).
             var rehearsal = tuner.Rehearsal();
             foreach (var layout in chooseLayout ? new TensorLayout?[] { TensorLayout.Nchw, TensorLayout.Nhwc } : new[] { options.ActivationLayout })
-            {
-                try { Graph.Compiler.Plan(this, device, options with { ActivationLayout = layout }, rehearsal); }
-                catch (Exception e) when (e is KilnException or ArgumentException or InvalidOperationException) { }
-            }
+                Graph.Compiler.Plan(this, device, options with { ActivationLayout = layout }, rehearsal);
             tuner.WarmRehearsed(rehearsal);
         }
         if (chooseLayout)
