@@ -82,19 +82,9 @@ public class Network
         ArgumentNullException.ThrowIfNull(options);
         var device = context.KernelDevice;
         var tuner = options.Autotune ?? !device.IsCpu ? context.Tuner : null;
-        bool chooseLayout = options.ActivationLayout == null && tuner != null && !options.Training;
-        if (tuner != null)
+        if (options.ActivationLayout == null && tuner != null && !options.Training)
         {
-            // A rehearsal first: the candidates of every shape not yet tuned, built at once (in both layouts where the
-            // compile chooses one), so the timing below finds its pipelines made.
-            var rehearsal = tuner.Rehearsal();
-            foreach (var layout in chooseLayout ? new TensorLayout?[] { TensorLayout.Nchw, TensorLayout.Nhwc } : new[] { options.ActivationLayout })
-                Graph.Compiler.Plan(this, device, options with { ActivationLayout = layout }, rehearsal);
-            tuner.WarmRehearsed(rehearsal);
-        }
-        if (chooseLayout)
-        {
-            var (layout, plan) = Graph.ActivationLayouts.Choose(this, context, options, tuner!);
+            var (layout, plan) = Graph.ActivationLayouts.Choose(this, context, options, tuner);
             options = options with { ActivationLayout = layout };
             return new CompiledNetwork(context, options, plan ?? Graph.Compiler.Plan(this, device, options, tuner));
         }

@@ -64,47 +64,16 @@ internal sealed class KernelTuner
     readonly GpuContext context;
     readonly string? path;
     readonly Dictionary<string, string> choices;
-    readonly object gate;
+    readonly object gate = new();
     TimeSpan? budget;
     bool warnedBudget;
-    /// <summary>A rehearsal's pipelines to build (<see cref="Rehearsal"/>); null in a tuner that times.</summary>
-    readonly List<KernelSpec>? rehearsed;
 
     public KernelTuner(GpuContext context, string? directory)
     {
         this.context = context;
-        gate = new object();
         var d = context.Info;
         path = directory == null ? null : Path.Combine(directory, $"tuning-{d.PipelineCacheUuid:N}-{d.DriverVersion:x8}.json");
         choices = Load();
-    }
-
-    KernelTuner(KernelTuner of)
-    {
-        context = of.context;
-        gate = of.gate;
-        choices = of.choices;
-        rehearsed = new List<KernelSpec>();
-    }
-
-    /// <summary>
-    /// A tuner for a rehearsal of a compile (<see cref="Kiln.Network.Compile"/> plans once with it first): its
-    /// <see cref="Choose"/> gives the remembered candidate or the first, times nothing and remembers nothing, and collects
-    /// the pipelines of every shape not yet remembered. <see cref="WarmRehearsed"/> then builds them all at once, in
-    /// parallel across shapes as well as candidates, which is most of what tuning a new device costs; the compile that
-    /// follows times each shape on pipelines already built.
-    /// </summary>
-    public KernelTuner Rehearsal() => rehearsed == null ? new KernelTuner(this) : throw new InvalidOperationException("A rehearsal's tuner makes no rehearsal of its own.");
-
-    /// <summary>Builds the pipelines <paramref name="rehearsal"/> collected, unless the budget is spent; the time counts in <see cref="Seconds"/>.</summary>
-    public void WarmRehearsed(KernelTuner rehearsal)
-    {
-        if (rehearsal.rehearsed is not { Count: > 0 } specs || BudgetSpent) return;
-        var clock = Stopwatch.StartNew();
-        // A candidate that can't be built is left out here; the shape's own timing tries it again and says why.
-        try { context.Pipelines.Warm(specs); }
-        catch (KilnException e) when (!Lost(e)) { }
-        finally { Charge(clock.Elapsed.TotalSeconds); }
     }
 
     /// <summary>Shapes timed in this context (not found in memory or on disk): for tests and reports.</summary>
@@ -132,11 +101,6 @@ internal sealed class KernelTuner
             {
                 for (int i = 0; i < candidates.Count; i++)
                     if (candidates[i].Name == name) return i;
-            }
-            if (rehearsed != null)
-            {
-                rehearsed.AddRange(Specs(candidates));
-                return 0;
             }
             if (BudgetSpent)
             {
@@ -229,7 +193,9 @@ internal sealed class KernelTuner
         // A candidate the driver can't build is skipped below (its error logged), not fatal: the others still run.
         try
         {
-            context.Pipelines.Warm(Specs(candidates));
+            context.Pipelines.Warm(candidates.Select(c => c.Spec)
+                .Concat(candidates.Where(c => c.Prepare != null).Select(c => c.Prepare!.Spec))
+                .Concat(candidates.Where(c => c.Finish != null).Select(c => c.Finish!.Spec)));
         }
         catch (KilnException e) when (!Lost(e)) { context.Log($"tuning {key}: {e.Message}"); }
         var scratch = new List<BufferAllocation>();
@@ -441,12 +407,6 @@ internal sealed class KernelTuner
         }
         return list.FastestReplayMilliseconds(Runs);
     }
-
-    /// <summary>Every pipeline timing <paramref name="candidates"/> runs: each one's kernel, prepare and finish passes.</summary>
-    static IEnumerable<KernelSpec> Specs(IReadOnlyList<TuneCandidate> candidates) =>
-        candidates.Select(c => c.Spec)
-            .Concat(candidates.Where(c => c.Prepare != null).Select(c => c.Prepare!.Spec))
-            .Concat(candidates.Where(c => c.Finish != null).Select(c => c.Finish!.Spec));
 
     /// <summary>A lost device ends the context: never swallowed as one candidate's failure.</summary>
     static bool Lost(KilnException e) => e is VulkanException { ResultName: "ErrorDeviceLost" };

@@ -251,32 +251,6 @@ public sealed class AutotuneTests
         finally { Environment.SetEnvironmentVariable("KILN_TUNING_BUDGET", before); }
     }
 
-    /// <summary>
-    /// A tuned compile's rehearsal (KernelTuner.Rehearsal) times nothing and remembers nothing, and collects the
-    /// candidates' pipelines; warming builds them at once, and the compile that follows times the shape on them and
-    /// builds no pipeline of its own.
-    /// </summary>
-    [Test]
-    public void ARehearsalTimesNothingAndItsWarmBuildsEveryPipelineTheTimingUses()
-    {
-        using var ctx = GpuContext.Create(Gpu.Options with { PipelineCacheDirectory = "" });
-        var net = new Sequential(new Conv2d(Cin, Cout, 3, 1, 1));
-        var options = CompileOptions.For("x", XShape) with { Autotune = true, Fuse = false, ActivationLayout = TensorLayout.Nchw };
-        var rehearsal = ctx.Tuner.Rehearsal();
-        Kiln.Graph.Compiler.Plan(net, ctx.KernelDevice, options, rehearsal);
-        Assert.That(ctx.Tuner.Timed, Is.Zero);
-        int before = ctx.Pipelines.Count;
-        ctx.Tuner.WarmRehearsed(rehearsal);
-        Assert.That(ctx.Pipelines.Count - before, Is.EqualTo(Conv2dDirect.Blocks(W, Cout).Count()), "every tile of the direct kernel built");
-        Assert.That(ctx.Tuner.Seconds, Is.GreaterThan(0), "the building counts against the budget");
-
-        int warmed = ctx.Pipelines.Count;
-        Forward(ctx, autotune: true);
-        Assert.That(ctx.Tuner.Timed, Is.EqualTo(1));
-        Assert.That(ctx.Pipelines.Count, Is.EqualTo(warmed), "timing and the plan found their pipelines built");
-        Assert.That(() => rehearsal.Rehearsal(), Throws.InvalidOperationException);
-    }
-
     [Test]
     public void LavapipeDoesNotTuneUnlessAsked()
     {
