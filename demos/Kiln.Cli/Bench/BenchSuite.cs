@@ -154,7 +154,7 @@ internal static class BenchSuite
         }
         if (tuning)
             Console.WriteLine($"autotune: {context.Tuner.Timed} shapes timed in {context.Tuner.Seconds:0.0} s" +
-                              (context.Tuner.Skipped > 0 ? $"; {context.Tuner.Skipped} left untuned (--tune-budget spent)" : ""));
+                              (context.Tuner.Skipped > 0 ? $"; {context.Tuner.Skipped} left untuned (tuning budget spent)" : ""));
         if (json != null) Console.WriteLine($"wrote {json}");
 
         void WriteJson(bool complete)
