@@ -40,47 +40,48 @@ export KILN_CACHE_DIR=/tmp/kiln-cache
 # Each kiln process times kernels for at most this long (ContextOptions.TuningBudget); shapes past it keep their untuned
 # kernels, so no command runs into its timeout tuning. The bench part sets its own (--tune-budget).
 export KILN_TUNING_BUDGET=${KILN_TUNING_BUDGET:-45}
-kiln() { bash .devcarry/remote.sh "$@"; }
+# The app as a command line, not a shell function: timeout runs programs only.
+kiln="bash .devcarry/remote.sh"
 
 if [ "$part" = bench ] || [ "$part" = all ]; then
   # fp16 first (the tensor-core kernels and most targets), fp32 in what is left of the call: worst case 590 s. The
   # peer takes up to 200 s of the first bench's 330, so each bench caps its kernel timing (--tune-budget, shared out
   # over the workloads: shapes past a workload's share keep their untuned kernels, counted in the JSON's "untuned"; the
   # tuning file keeps what was timed for the later parts). Each bench rewrites its JSON after every workload, so one cut short keeps the rows it finished.
-  timeout 90 kiln selftest > "$out/selftest.log" 2>&1
+  timeout 90 $kiln selftest > "$out/selftest.log" 2>&1
   tail -1 "$out/selftest.log"; grep -E "FAIL|error:" "$out/selftest.log" | head -20
-  PEER=1 PEER_TIMEOUT=200 timeout 330 kiln bench --precision fp16 --layout nchw --tune-budget 60 --peer "$out/torch_peer.json" --json "$out/bench-fp16.json" > "$out/bench.log" 2>&1
-  timeout 170 kiln bench --layout nchw --tune-budget 50 --peer "$out/torch_peer.json" --json "$out/bench-fp32.json" >> "$out/bench.log" 2>&1
+  PEER=1 PEER_TIMEOUT=200 timeout 330 $kiln bench --precision fp16 --layout nchw --tune-budget 60 --peer "$out/torch_peer.json" --json "$out/bench-fp16.json" > "$out/bench.log" 2>&1
+  timeout 170 $kiln bench --layout nchw --tune-budget 50 --peer "$out/torch_peer.json" --json "$out/bench-fp32.json" >> "$out/bench.log" 2>&1
   cp /tmp/kiln-cache/tuning-*.json "$out/tuning.json" 2>/dev/null
   grep -E "^(workload|conv|denoise|inpaint|mlp|fashion|playground|kiln bench|fp16|limit|autotune)" "$out/bench.log"
 fi
 if [ "$part" = demos ] || [ "$part" = all ]; then
   for p in fp16 fp32; do
-    timeout 110 kiln bench denoise_unet_1280 inpaint --precision $p --kernels >> "$out/kernels.log" 2>&1
+    timeout 110 $kiln bench denoise_unet_1280 inpaint --precision $p --kernels >> "$out/kernels.log" 2>&1
   done
   # The bandwidth-bound passes' fraction of the copy bandwidth (#7: >= 80%), slowest first within each workload.
   grep -E "^(workload|inpaint|denoise)|memory *$" "$out/kernels.log" | head -40
   # What the denoiser's row bands cost: the same plan unbanded.
-  timeout 60 kiln bench denoise_unet_1280 --precision fp16 --row-bands 0 >> "$out/kernels.log" 2>&1
+  timeout 60 $kiln bench denoise_unet_1280 --precision fp16 --row-bands 0 >> "$out/kernels.log" 2>&1
   for run in "denoise fp16" "denoise fp32" "inpaint fp16"; do
     set -- $run
     echo "== kiln demo $1 --precision $2 --size 1280x720 --frames 120" >> "$out/demos.log"
-    timeout 100 kiln demo $1 --precision $2 --size 1280x720 --frames 120 --every 1000 --out /tmp/kiln-demo-$1-$2 >> "$out/demos.log" 2>&1
+    timeout 100 $kiln demo $1 --precision $2 --size 1280x720 --frames 120 --every 1000 --out /tmp/kiln-demo-$1-$2 >> "$out/demos.log" 2>&1
   done
   grep -E "fps|GPU ms|mean metrics|==" "$out/demos.log"
 fi
 if [ "$part" = compare ]; then
   for prefer in Conv2dCoopMat2,Conv2dWeightGradCoopMat2,LinearCoopMat2 Conv2dCoopMatPatch,Conv2dWeightGradCoopMatPatch,LinearCoopMat Conv2dCoopMat,Conv2dWeightGradCoopMat,LinearCoopMat Conv2dTiled,Conv2dWeightGradTiled; do
     echo "== --prefer $prefer" >> "$out/compare.log"
-    timeout 80 kiln bench conv3x3 inpaint --precision fp16 --autotune off --kernels --prefer $prefer >> "$out/compare.log" 2>&1
+    timeout 80 $kiln bench conv3x3 inpaint --precision fp16 --autotune off --kernels --prefer $prefer >> "$out/compare.log" 2>&1
   done
   for prefer in Conv2dWinograd,Conv2dWeightGradWinograd Conv2dTiled,Conv2dWeightGradTiled Conv2dDirect,Conv2dWeightGradTiled; do
     echo "== fp32 --prefer $prefer" >> "$out/compare.log"
-    timeout 60 kiln bench conv3x3 denoise_unet_1280 --precision fp32 --autotune off --kernels --prefer $prefer >> "$out/compare.log" 2>&1
+    timeout 60 $kiln bench conv3x3 denoise_unet_1280 --precision fp32 --autotune off --kernels --prefer $prefer >> "$out/compare.log" 2>&1
   done
   for prefer in MlpCoopMatKernels MlpTileKernels; do
     echo "== --prefer $prefer" >> "$out/compare.log"
-    timeout 40 kiln bench mlp_64x4 --precision fp16 --kernels --prefer $prefer >> "$out/compare.log" 2>&1
+    timeout 40 $kiln bench mlp_64x4 --precision fp16 --kernels --prefer $prefer >> "$out/compare.log" 2>&1
   done
   grep -E "^(==|conv3x3|inpaint|denoise|mlp)" "$out/compare.log"
 fi
@@ -90,7 +91,7 @@ if [ "$part" = layout ]; then
     set -- $run
     layout=(--layout "$2"); [ "$2" = auto ] && layout=()
     echo "== --precision $1 --layout $2" >> "$out/layout.log"
-    timeout 110 kiln bench denoise --precision "$1" "${layout[@]}" --kernels >> "$out/layout.log" 2>&1
+    timeout 110 $kiln bench denoise --precision "$1" "${layout[@]}" --kernels >> "$out/layout.log" 2>&1
   done
   grep -E "^(==|denoise)" "$out/layout.log"
 fi
@@ -100,11 +101,11 @@ if [ "$part" = subpixel ]; then
              "fp16 Conv2dCoopMatPatch" "fp32 Conv2dDirectSubPixel,Conv2dDirect" "fp32 Conv2dDirect"; do
     set -- $run
     echo "== --precision $1 --prefer $2" >> "$out/subpixel.log"
-    timeout 70 kiln bench denoise --precision "$1" --layout nchw --autotune off --kernels --prefer "$2" >> "$out/subpixel.log" 2>&1
+    timeout 70 $kiln bench denoise --precision "$1" --layout nchw --autotune off --kernels --prefer "$2" >> "$out/subpixel.log" 2>&1
   done
   for on in on off; do
     echo "== inpaint --precision fp16 --subpixel $on" >> "$out/subpixel.log"
-    timeout 80 kiln bench inpaint --precision fp16 --autotune off --kernels --subpixel $on >> "$out/subpixel.log" 2>&1
+    timeout 80 $kiln bench inpaint --precision fp16 --autotune off --kernels --subpixel $on >> "$out/subpixel.log" 2>&1
   done
   grep -E "^(==|denoise|inpaint)|subpixel|concat" "$out/subpixel.log"
 fi
