@@ -5,8 +5,8 @@ namespace Kiln.Cli.SelfTest;
 /// graph's fusions: the convolution reads both inputs itself (its ".concat" kernel, or by sub-pixel phase where named),
 /// and a training plan's gradients go by sub-pixel phase (CompileOptions.SubPixelDecoders: 4x4 taps at x's resolution,
 /// derived weights, the weight gradient folded back onto the 3x3). Forward, the gradients of x and skip, the weight's
-/// and the bias's, against one double reference of the three layers; a wide case the GPU's tensor-core tiles take and
-/// small odd ones (every edge of every phase).
+/// and the bias's, against one double reference of the three layers; a wide case the GPU's tensor-core tiles take and a
+/// small odd one (the edges of the phases).
 /// </summary>
 internal sealed class DecoderConvCheck : KernelCheck
 {
@@ -15,8 +15,9 @@ internal sealed class DecoderConvCheck : KernelCheck
     public override IEnumerable<CheckCase> Cases(Random rng, int count)
     {
         yield return Case(1, 32, 16, 12, 10, 24);
-        // At most two random ones: each case compiles three layers' fused training and inference plans in every round.
-        for (int i = 1; i < Math.Min(count, 3); i++)
+        // One random one at most: each case compiles three layers' fused training and inference plans in every round,
+        // and on a GPU the rounds name every convolution entry in turn (device-check gives the whole selftest 90 s).
+        for (int i = 1; i < Math.Min(count, 2); i++)
             yield return Case(rng.Next(1, 3), rng.Next(1, 10), rng.Next(1, 7), rng.Next(1, 9), rng.Next(1, 9), rng.Next(1, 13));
     }
 
