@@ -13,38 +13,23 @@ namespace Kiln.Layers;
 /// b's by 3x3 at full resolution: a's channels cost 4/9 of their multiply-adds. For the denoiser at 1920x1088 that is
 /// 135 of its 609 GFLOP. The upsampled tensor and the concatenation are never written, as under the .concat variants.
 /// The folded weights are rounded to f16 once (summed in f32), so results differ from the 3x3 form's by f16 rounding.
-/// It never computes a plain convolution (<see cref="Accepts"/> is false: its candidates are
+/// It never computes a plain convolution (<see cref="CooperativeMatrixSubPixelEntry.Accepts"/> is false: its candidates are
 /// <see cref="ConcatCandidates"/>), needs tuning as <see cref="Conv2dCoopMat2"/> does (the tuner checks it against the
 /// plain f32 kernel's result for each shape, and times it against the .concat kernels), runs in its .subgroup form on
 /// Mesa 26's lavapipe when named, and has not run on a GPU yet.
 /// </summary>
-internal class Conv2dCoopMat2SubPixel : CooperativeMatrixEntry, IConv2dForward
+internal class Conv2dCoopMat2SubPixel : CooperativeMatrixSubPixelEntry
 {
-    public string Operation => "conv2d.fwd";
-    public virtual TensorLayout Layout => TensorLayout.Nchw;
     /// <summary>Above <see cref="Conv2dCoopMat2"/>: where both are named, a decoder's convolution takes this one.</summary>
-    public int Priority => 10;
-    public bool NeedsTuning => true;
-    public bool FusedOnly => true;
+    public override int Priority => 10;
 
-    public bool Supports(DeviceInfo device) => CooperativeMatrix2Kernels.Usable(device) && Conv2dCoopMat2.Tiles(device, Layout).Any();
-
-    /// <summary>Never a plain convolution's kernel.</summary>
-    public bool Accepts(ConvAttributes a, Shape x, Shape y) => false;
-
-    public IReadOnlyList<TuneCandidate> Candidates(Emitter e, ConvAttributes a, Value x, Value w, Value? bias, Value y, Activation act, float slope) =>
-        Array.Empty<TuneCandidate>();
-
-    /// <summary>A decoder's 3x3 over one input upsampled 2x (<see cref="ConcatInput.SubPixel"/>), at least 16 output channels.</summary>
-    public bool AcceptsConcat(ConvAttributes a, ConcatInput c, Shape y) => c.SubPixel(a) && y[1] >= 16;
-
-    public bool CanRunConcat(ConvAttributes a, ConcatInput c, Shape y) => AcceptsConcat(a, c, y);
+    public override bool Supports(DeviceInfo device) => CooperativeMatrix2Kernels.Usable(device) && Conv2dCoopMat2.Tiles(device, Layout).Any();
 
     /// <summary>
     /// One candidate per tile of <see cref="Conv2dCoopMat2"/> that fits, over a quarter of the output's pixels (one phase)
     /// per z, its weight packed per phase with Cin padded past both inputs' channels.
     /// </summary>
-    public IEnumerable<TuneCandidate> ConcatCandidates(Emitter e, ConvAttributes a, ConcatInput c, Value w, Value? bias, Value y, Activation act, float slope)
+    public override IEnumerable<TuneCandidate> ConcatCandidates(Emitter e, ConvAttributes a, ConcatInput c, Value w, Value? bias, Value y, Activation act, float slope)
     {
         if (!AcceptsConcat(a, c, y.Shape)) return Enumerable.Empty<TuneCandidate>();
         int cout = y.Shape[1], cin = c.Full[1];

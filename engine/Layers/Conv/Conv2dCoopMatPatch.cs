@@ -128,19 +128,26 @@ internal class Conv2dCoopMatPatch : CooperativeMatrixEntry, IConv2dForward
     /// <summary>The layer Supports checks a device against: the largest patch Accepts takes (5-pixel span, stride 2).</summary>
     static readonly ConvAttributes Largest = new(16, 16, (3, 3), (2, 2), (2, 2), (2, 2), 1, true);
 
-    public IReadOnlyList<TuneCandidate> Candidates(Emitter e, ConvAttributes a, Value x, Value w, Value? bias, Value y, Activation act, float slope)
+    /// <summary>The packed weight's rows and columns: Cout padded to the largest channel tile (4 subgroups of 2 S), Cin to the channel step.</summary>
+    internal static (int Cop, int Cip) Padded(DeviceInfo device, int cout, int cin)
     {
-        var (n, cin, h, wd) = x.Shape.Nchw;
-        var (_, cout, oh, ow) = y.Shape.Nchw;
-        int s = e.Device.CooperativeMatrixF16Size, subgroup = (int)e.Device.SubgroupSize, taps = a.Kernel.H * a.Kernel.W;
-        // The packed weight: Cin padded to the channel step, Cout to the largest channel tile (4 subgroups of 2 S).
-        int cip = (cin + ChannelStep - 1) / ChannelStep * ChannelStep, cop = (cout + 8 * s - 1) / (8 * s) * (8 * s);
-        var pack = Pack(e, cout, cin, taps, cop, cip);
-        var push = PushConstants.Ints(n, cin, cout, h, wd, oh, ow, cop, cip);
-        var result = new List<TuneCandidate>();
+        int s = device.CooperativeMatrixF16Size;
+        return ((cout + 8 * s - 1) / (8 * s) * (8 * s), (cin + ChannelStep - 1) / ChannelStep * ChannelStep);
+    }
+
+    /// <summary>
+    /// The candidates of <paramref name="module"/> for the layer <paramref name="a"/> (its constants and the patch its
+    /// tiles stage): one per tile of <see cref="Tiles"/> over an output grid of <paramref name="grid"/> pixels per image
+    /// and <paramref name="phases"/> such grids in z (the .subpixel variant's 4), each with <paramref name="push"/> and
+    /// the weight packing <paramref name="pack"/>; tiles whose count passes the device's limit are left out.
+    /// </summary>
+    internal static IEnumerable<TuneCandidate> Tiled(Emitter e, ConvAttributes a, string module, int n, int cout, (int H, int W) grid,
+        Value? bias, Activation act, float slope, byte[] push, TunePrepare pack, int phases)
+    {
+        int s = e.Device.CooperativeMatrixF16Size, subgroup = (int)e.Device.SubgroupSize;
         foreach (var (sgm, sgn, rows) in Tiles(e.Device, a, cout))
         {
-            long tiles = (long)n * ((oh + rows * sgn - 1) / (rows * sgn)) * ((ow + s - 1) / s);
+            long tiles = (long)n * ((grid.H + rows * sgn - 1) / (rows * sgn)) * ((grid.W + s - 1) / s);
             if (tiles > e.Device.MaxWorkgroupCount[0]) continue;
             var constants = new[]
             {
@@ -148,10 +155,19 @@ internal class Conv2dCoopMatPatch : CooperativeMatrixEntry, IConv2dForward
                 KernelSpec.Word(slope), (uint)sgm, (uint)sgn, (uint)rows, (uint)s, (uint)subgroup,
                 (uint)a.Stride.H, (uint)a.Stride.W, (uint)a.Dilation.H, (uint)a.Dilation.W,
             };
-            var spec = new KernelSpec(Module, KernelSpec.Buffers(4), 36, constants, (uint)(subgroup * sgm * sgn));
-            var groups = ((uint)tiles, (uint)((cout + 2 * s * sgm - 1) / (2 * s * sgm)), 1u);
-            result.Add(new TuneCandidate($"patch{sgm}x{sgn}r{rows}", spec, groups, push) { Prepare = pack });
+            var spec = new KernelSpec(module, KernelSpec.Buffers(4), 36, constants, (uint)(subgroup * sgm * sgn));
+            var groups = ((uint)tiles, (uint)((cout + 2 * s * sgm - 1) / (2 * s * sgm)), (uint)phases);
+            yield return new TuneCandidate($"patch{sgm}x{sgn}r{rows}", spec, groups, push) { Prepare = pack };
         }
+    }
+
+    public IReadOnlyList<TuneCandidate> Candidates(Emitter e, ConvAttributes a, Value x, Value w, Value? bias, Value y, Activation act, float slope)
+    {
+        var (n, cin, h, wd) = x.Shape.Nchw;
+        var (_, cout, oh, ow) = y.Shape.Nchw;
+        var (cop, cip) = Padded(e.Device, cout, cin);
+        var result = Tiled(e, a, Module, n, cout, (oh, ow), bias, act, slope, PushConstants.Ints(n, cin, cout, h, wd, oh, ow, cop, cip),
+            Pack(e, cout, cin, a.Kernel.H * a.Kernel.W, cop, cip), phases: 1).ToList();
         // Channels-last f16 with whole channel steps: each tile once more as the .direct variant, whose interior tiles
         // load B straight from x (conv2d.fwd_coopmat_patch.comp); the tuner times it against the patch, untuned runs
         // never take it.

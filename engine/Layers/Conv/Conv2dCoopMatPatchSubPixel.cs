@@ -17,62 +17,32 @@ namespace Kiln.Layers;
 /// sub-pixel kernels it needs tuning (checked there against the plain f32 kernel), never takes a plain convolution, runs
 /// on Mesa 26's lavapipe when named, and has not run on a GPU yet.
 /// </summary>
-internal class Conv2dCoopMatPatchSubPixel : CooperativeMatrixEntry, IConv2dForward
+internal class Conv2dCoopMatPatchSubPixel : CooperativeMatrixSubPixelEntry
 {
-    public string Operation => "conv2d.fwd";
-    public virtual TensorLayout Layout => TensorLayout.Nchw;
     /// <summary>Above <see cref="Conv2dCoopMatPatch"/>: where both are named, a decoder's convolution takes this one.</summary>
-    public int Priority => 12;
-    public bool NeedsTuning => true;
-    public bool FusedOnly => true;
-
-    string Module => ActivationLayouts.Module("conv2d/conv2d.fwd_coopmat_patch", Layout);
+    public override int Priority => 12;
 
     /// <summary>The layer whose patch b's segment stages: a 3x3 at stride 2 (the phase's pixels read every other b pixel).</summary>
     static ConvAttributes Strided(int cin, int cout) => new(cin, cout, (3, 3), (2, 2), (1, 1), (1, 1), 1, true);
 
-    public bool Supports(DeviceInfo device) => CooperativeMatrixKernels.Usable(device) && Conv2dCoopMatPatch.Tiles(device, Strided(16, 16), 16).Any();
-
-    /// <summary>Never a plain convolution's kernel.</summary>
-    public bool Accepts(ConvAttributes a, Shape x, Shape y) => false;
-
-    public IReadOnlyList<TuneCandidate> Candidates(Emitter e, ConvAttributes a, Value x, Value w, Value? bias, Value y, Activation act, float slope) =>
-        Array.Empty<TuneCandidate>();
-
-    /// <summary>A decoder's 3x3 over one input upsampled 2x (<see cref="ConcatInput.SubPixel"/>), at least 16 output channels.</summary>
-    public bool AcceptsConcat(ConvAttributes a, ConcatInput c, Shape y) => c.SubPixel(a) && y[1] >= 16;
-
-    public bool CanRunConcat(ConvAttributes a, ConcatInput c, Shape y) => AcceptsConcat(a, c, y);
+    public override bool Supports(DeviceInfo device) => CooperativeMatrixKernels.Usable(device) && Conv2dCoopMatPatch.Tiles(device, Strided(16, 16), 16).Any();
 
     /// <summary>
-    /// One candidate per tile that fits the stride-2 patch, over one phase's pixels per z, its weight packed per phase
-    /// with Cin padded past both inputs' channels to the channel step.
+    /// One candidate per tile that fits the stride-2 patch (its constants those of the stride-2 layer), over one phase's
+    /// pixels per z, its weight packed per phase with Cin padded past both inputs' channels to the channel step.
     /// </summary>
-    public IEnumerable<TuneCandidate> ConcatCandidates(Emitter e, ConvAttributes a, ConcatInput c, Value w, Value? bias, Value y, Activation act, float slope)
+    public override IEnumerable<TuneCandidate> ConcatCandidates(Emitter e, ConvAttributes a, ConcatInput c, Value w, Value? bias, Value y, Activation act, float slope)
     {
-        if (!AcceptsConcat(a, c, y.Shape)) yield break;
+        if (!AcceptsConcat(a, c, y.Shape)) return Enumerable.Empty<TuneCandidate>();
         var (n, cout, oh, ow) = y.Shape.Nchw;
-        int cin = c.Full[1], s = e.Device.CooperativeMatrixF16Size, subgroup = (int)e.Device.SubgroupSize;
+        int cin = c.Full[1];
         var upsampled = c.Upsampled;
-        int step = Conv2dCoopMatPatch.ChannelStep, widest = Math.Max(upsampled.Channels, cin - upsampled.Channels);
-        int cip = (widest + step - 1) / step * step, cop = (cout + 8 * s - 1) / (8 * s) * (8 * s);
-        var pack = Conv2dCoopMatPatch.SubPixelPack(e, cout, cin, upsampled, cop, cip);
+        var (cop, cip) = Conv2dCoopMatPatch.Padded(e.Device, cout, Math.Max(upsampled.Channels, cin - upsampled.Channels));
         // h x w: b's and the output's full resolution; oh x ow: the phase grid the tiles cover.
         var push = PushConstants.Ints(n, cin, cout, oh, ow, oh / 2, ow / 2, cop, cip);
-        foreach (var (sgm, sgn, rows) in Conv2dCoopMatPatch.Tiles(e.Device, Strided(cin, cout), cout))
-        {
-            long tiles = (long)n * ((oh / 2 + rows * sgn - 1) / (rows * sgn)) * ((ow / 2 + s - 1) / s);
-            if (tiles > e.Device.MaxWorkgroupCount[0]) continue;
-            var constants = new[]
-            {
-                3u, 3u, 1u, 1u, bias != null ? 1u : 0u, (uint)act, KernelSpec.Word(slope), (uint)sgm, (uint)sgn, (uint)rows, (uint)s,
-                (uint)subgroup, 2u, 2u, 1u, 1u,
-            };
-            var spec = new KernelSpec(Module, KernelSpec.Buffers(4), 36, constants, (uint)(subgroup * sgm * sgn));
-            var groups = ((uint)tiles, (uint)((cout + 2 * s * sgm - 1) / (2 * s * sgm)), 4u);
-            var candidate = new TuneCandidate($"patch{sgm}x{sgn}r{rows}", spec, groups, push) { Prepare = pack };
-            yield return ConcatReads.Variant(candidate, c, ".subpixel") with { Flops = c.SubPixelFlops(y.Shape) };
-        }
+        return Conv2dCoopMatPatch.Tiled(e, Strided(cin, cout), ActivationLayouts.Module("conv2d/conv2d.fwd_coopmat_patch", Layout), n, cout,
+                (oh / 2, ow / 2), bias, act, slope, push, Conv2dCoopMatPatch.SubPixelPack(e, cout, cin, upsampled, cop, cip), phases: 4)
+            .Select(k => ConcatReads.Variant(k, c, ".subpixel") with { Flops = c.SubPixelFlops(y.Shape) });
     }
 }
 
