@@ -25,11 +25,7 @@ public sealed class CooperativeMatrix2SubPixelTests : CooperativeMatrixTest
 
     static string Form => Context.KernelDevice.CooperativeMatrix2WorkgroupScope ? "" : ".subgroup";
 
-    [TestCase(20, 9, 24, true, 1, 5, 7)]
-    [TestCase(9, 20, 24, false, 1, 5, 7)]
-    [TestCase(16, 3, 16, true, 2, 6, 9)]
-    [TestCase(40, 24, 40, true, 2, 13, 11)]
-    [TestCase(8, 33, 17, false, 1, 3, 4)]
+    [TestCaseSource(typeof(TensorCoreSubPixelChecks), nameof(TensorCoreSubPixelChecks.DecoderShapes))]
     public void Decoder_MatchesTheUnfusedF32Plan(int lowChannels, int skipChannels, int cout, bool upFirst, int n, int h, int w) =>
         TensorCoreSubPixelChecks.DecoderMatchesTheUnfusedF32Plan(
             layout => layout == TensorLayout.Nhwc ? nameof(Conv2dCoopMat2SubPixelNhwc) : nameof(Conv2dCoopMat2SubPixel),
@@ -40,9 +36,7 @@ public sealed class CooperativeMatrix2SubPixelTests : CooperativeMatrixTest
     /// Where the layer is not a decoder's 3x3 over a 2x upsample (a 3x upsample, a 5x5 kernel, both inputs upsampled) the
     /// entry offers nothing, and the same names run the .concat kernel.
     /// </summary>
-    [TestCase(3, 1, 3)]
-    [TestCase(2, 1, 5)]
-    [TestCase(2, 2, 3)]
+    [TestCaseSource(typeof(TensorCoreSubPixelChecks), nameof(TensorCoreSubPixelChecks.OtherShapes))]
     public void OtherShapes_TakeTheConcatKernel(int firstScale, int secondScale, int kernel) =>
         TensorCoreSubPixelChecks.OtherShapesTakeTheConcatKernel(Context.KernelDevice, new[] { nameof(Conv2dCoopMat2SubPixel), nameof(Conv2dCoopMat2) },
             $"conv2d/conv2d.fwd_coopmat2{Form}.concat.f16", firstScale, secondScale, kernel);

@@ -17,12 +17,7 @@ namespace Kiln.Tests.CoopMat;
 /// </summary>
 public sealed class CooperativeMatrixPatchSubPixelTests : CooperativeMatrixTest
 {
-    [TestCase(20, 9, 24, true, 1, 5, 7)]
-    [TestCase(9, 20, 24, false, 1, 5, 7)]
-    [TestCase(16, 3, 16, true, 2, 6, 9)]
-    [TestCase(40, 24, 40, true, 2, 13, 11)]
-    [TestCase(8, 33, 17, false, 1, 3, 4)]
-    [TestCase(5, 7, 16, true, 1, 1, 1)]
+    [TestCaseSource(typeof(TensorCoreSubPixelChecks), nameof(TensorCoreSubPixelChecks.DecoderShapes))]
     public void Decoder_MatchesTheUnfusedF32Plan(int lowChannels, int skipChannels, int cout, bool upFirst, int n, int h, int w) =>
         TensorCoreSubPixelChecks.DecoderMatchesTheUnfusedF32Plan(
             layout => layout == TensorLayout.Nhwc ? nameof(Conv2dCoopMatPatchSubPixelNhwc) : nameof(Conv2dCoopMatPatchSubPixel),
@@ -33,9 +28,7 @@ public sealed class CooperativeMatrixPatchSubPixelTests : CooperativeMatrixTest
     /// Where the layer is not a decoder's 3x3 over a 2x upsample (a 3x upsample, a 5x5 kernel, both inputs upsampled) the
     /// entry offers nothing, and the same names run the patch kernel's .concat variant.
     /// </summary>
-    [TestCase(3, 1, 3)]
-    [TestCase(2, 1, 5)]
-    [TestCase(2, 2, 3)]
+    [TestCaseSource(typeof(TensorCoreSubPixelChecks), nameof(TensorCoreSubPixelChecks.OtherShapes))]
     public void OtherShapes_TakeTheConcatKernel(int firstScale, int secondScale, int kernel) =>
         TensorCoreSubPixelChecks.OtherShapesTakeTheConcatKernel(Context.KernelDevice, new[] { nameof(Conv2dCoopMatPatchSubPixel), nameof(Conv2dCoopMatPatch) },
             "conv2d/conv2d.fwd_coopmat_patch.concat.f16", firstScale, secondScale, kernel);

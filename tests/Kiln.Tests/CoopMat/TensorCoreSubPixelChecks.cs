@@ -14,6 +14,24 @@ namespace Kiln.Tests.CoopMat;
 internal static class TensorCoreSubPixelChecks
 {
     /// <summary>
+    /// The decoder shapes both kernels are checked on (a's channels, b's, Cout, a upsampled first, N, a's H and W): channel
+    /// counts off the reduction step and a's wider or narrower than b's, Cout off the channel tile, odd small sizes (every
+    /// edge of every phase), two images, a 1x1 input.
+    /// </summary>
+    public static readonly object[] DecoderShapes =
+    {
+        new object[] { 20, 9, 24, true, 1, 5, 7 },
+        new object[] { 9, 20, 24, false, 1, 5, 7 },
+        new object[] { 16, 3, 16, true, 2, 6, 9 },
+        new object[] { 40, 24, 40, true, 2, 13, 11 },
+        new object[] { 8, 33, 17, false, 1, 3, 4 },
+        new object[] { 5, 7, 16, true, 1, 1, 1 },
+    };
+
+    /// <summary>Layers that are not a decoder's 3x3 over a 2x upsample (first and second input's scale, kernel): a 3x upsample, a 5x5 kernel, both inputs upsampled.</summary>
+    public static readonly object[] OtherShapes = { new object[] { 3, 1, 3 }, new object[] { 2, 1, 5 }, new object[] { 2, 2, 3 } };
+
+    /// <summary>
     /// A 3x3 conv (and ReLU) over Concat(Upsample(a, 2x), b) at Fp16 with the layout's entry named runs as the one forward
     /// dispatch <paramref name="module"/> gives for the layout, one phase per z, writes neither the upsample nor the
     /// concatenation, and agrees with the unfused Fp32 plan, in both layouts.
