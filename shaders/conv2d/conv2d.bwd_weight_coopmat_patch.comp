@@ -3,26 +3,29 @@
 // once per pixel tile rather than once per kernel tap (IConv2dWeightGrad's operation):
 //   dw[c1, c2, ky, kx] = sum over b, y, x of P[b, c1, y, x] * Q[b, c2, y SH - PH + ky DH, x SW - PW + kx DW]
 // (Conv2d: P = dY, Q = x; ConvTranspose2d: P = x, Q = dY). Per tap a GEMM over the pixels: M = C1, N = C2, K = pixels.
-// A workgroup owns BM = S * SG_M rows (c1) by BN = S * SG_N columns (c2) of every tap; subgroup (sgm, sgn) one S x S
-// block of each of the KH * KW taps (one accumulator per tap: kernels up to 3 x 3). The pixels run in tiles of TR rows
-// by TW = S columns of one image: each tile stages P's [BM, TR * TW] block (row-major, pixels innermost) and Q's patch
-// of PR = (TR - 1) SH + (KH - 1) DH + 1 by PC = (TW - 1) SW + (KW - 1) DW + 1 pixels of BN channels (channel-innermost,
-// 16-byte units of 8 channels) in shared memory; then for every tile row r the subgroup loads its A = P[rows, row r]
+// A workgroup owns BM = S * SG_M rows (c1) by BN = S * SG_N columns (c2) of one block of BKH x BKW taps (one
+// accumulator per tap, at most 9: the whole kernel up to 3 x 3; a larger one, 4x4 or 5x5, in blocks of taps over z);
+// subgroup (sgm, sgn) one S x S block of each of the block's taps. The pixels run in tiles of TR rows by TW = S columns
+// of one image: each tile stages P's [BM, TR * TW] block (row-major, pixels innermost) and Q's patch for the tap block,
+// PR = (TR - 1) SH + (BKH - 1) DH + 1 by PC = (TW - 1) SW + (BKW - 1) DW + 1 pixels of BN channels (channel-innermost,
+// 16-byte units of 8 channels), in shared memory; then for every tile row r the subgroup loads its A = P[rows, row r]
 // once and, per tap, B = the S patch pixels of row r SH + ky DH from column kx DW, SW apart (a row-major matrix: pixels
-// by channels), and multiplies. The next tile is loaded into
-// registers while this one is multiplied (two barriers per tile). With TILES (specialization 9) > 0 the pixel tiles are
-// split over z: workgroup z takes tiles [z * TILES, (z + 1) * TILES) and writes its partial sums into slice z of a
+// by channels), and multiplies. A tap block past the kernel's edge (5x5 in 3x3 blocks) skips its missing taps. The next
+// tile is loaded into registers while this one is multiplied (two barriers per tile). Workgroup z takes tap block
+// z % BLOCKS; with TILES (specialization 9) > 0 the pixel tiles are also split over z: split z / BLOCKS takes tiles
+// [split * TILES, (split + 1) * TILES) and writes its block's partial sums into slice split of a
 // [splits, C1 * C2 * KH * KW] buffer, which reduce/partials adds in split order; with 0 one split writes dw.
 // The epilogue goes through a per-subgroup f32 S x S staging tile (dw's taps are innermost: not a matrix layout).
 // Shared memory: PR * PC * (BN + 8) * 2 + BM * (TR * TW + 8) * 2 + SG_M * SG_N * S * S * 4 bytes (S = 16, 4 x 2
-// subgroups, 8 rows, 3x3, stride 1: 39.8 KiB). At most UNITS_MAX 16-byte units of each operand
+// subgroups, 8 rows, a 3x3 block, stride 1: 39.8 KiB). At most UNITS_MAX 16-byte units of each operand
 // per invocation and tile (Conv2dWeightGradCoopMatPatch.Fits).
 // Bindings: 0 P [N,C1,AH,AW] (act_t)  1 Q [N,C2,QH,QW] (act_t)  2 dw [C1,C2,KH,KW] or partials [splits, that] (float)
 //           3 x2 (the .concat variant: Q is the first part of a concatenation, include/concat_reads.glsl)
 // Specialization: 0 KH, 1 KW, 2 PH, 3 PW, 4 SG_M, 5 SG_N, 6 TR (tile rows), 7 S (the matrices' size), 8 SGS (the
-//                 subgroup size), 9 TILES (pixel tiles per split; 0: no split), 10 SH, 11 SW, 12 DH, 13 DW
+//                 subgroup size), 9 TILES (pixel tiles per split; 0: no split), 10 SH, 11 SW, 12 DH, 13 DW,
+//                 14 BKH, 15 BKW (the tap block: KH x KW where that has at most 9 taps)
 // Push constants: n, c1, c2, ah, aw, qh, qw
-// Dispatch: x = ceil(C2 / BN), y = ceil(C1 / BM), z = splits; local x = SGS * SG_M * SG_N
+// Dispatch: x = ceil(C2 / BN), y = ceil(C1 / BM), z = splits * BLOCKS; local x = SGS * SG_M * SG_N
 #extension GL_KHR_cooperative_matrix : require
 #extension GL_KHR_memory_scope_semantics : require
 #extension GL_KHR_shader_subgroup_basic : require
@@ -50,11 +53,14 @@ layout(constant_id = 10) const int SH = 1;
 layout(constant_id = 11) const int SW = 1;
 layout(constant_id = 12) const int DH = 1;
 layout(constant_id = 13) const int DW = 1;
+layout(constant_id = 14) const int BKH = 3;
+layout(constant_id = 15) const int BKW = 3;
 
-const int TAPS = KH * KW;
+const int TAPS = KH * KW, BLOCK_TAPS = BKH * BKW;
+const int BLOCKS_W = (KW + BKW - 1) / BKW, BLOCKS = (KH + BKH - 1) / BKH * BLOCKS_W;
 const int BM = S * SG_M, BN = S * SG_N;
 const int TW = S;
-const int PR = (TR - 1) * SH + (KH - 1) * DH + 1, PC = (TW - 1) * SW + (KW - 1) * DW + 1, PIXELS = PR * PC;
+const int PR = (TR - 1) * SH + (BKH - 1) * DH + 1, PC = (TW - 1) * SW + (BKW - 1) * DW + 1, PIXELS = PR * PC;
 const int QP = (BN + 8) / 8;               // uvec4 per patch pixel (BN channels and 8 of padding)
 const int LDA = TR * TW + 8;               // f16 per P row in shared memory
 const int QA = LDA / 8;                    // uvec4 per P row
@@ -93,7 +99,8 @@ void tileOrigin(int t, out int b, out int y0, out int x0)
     b = t / (tilesX * tilesY);
 }
 
-void load(int t, int m0, int n0, int tid)
+// Loads pixel tile t's P block and its Q patch for the tap block whose first tap is (ky0, kx0).
+void load(int t, int m0, int n0, int ky0, int kx0, int tid)
 {
     int b, y0, x0;
     tileOrigin(t, b, y0, x0);
@@ -116,7 +123,7 @@ void load(int t, int m0, int n0, int tid)
     [[unroll]] for (int k = 0; k < Q_PER; k++)
     {
         const int u = tid + k * THREADS, g = u / PIXELS, pix = u % PIXELS;
-        const int iy = y0 * SH + pix / PC - PH, ix = x0 * SW + pix % PC - PW;
+        const int iy = y0 * SH + pix / PC - PH + ky0 * DH, ix = x0 * SW + pix % PC - PW + kx0 * DW;
         const bool ok = u < Q_UNITS && iy >= 0 && iy < p.qh && ix >= 0 && ix < p.qw;
         const int left = p.c2 - n0 - g * 8;
         const int base = ((b * p.c2 + n0 + g * 8) * p.qh + iy) * p.qw + ix;
@@ -158,53 +165,58 @@ void main()
     const int tid = int(gl_LocalInvocationID.x);
     const int sg = int(gl_SubgroupID), lane = int(gl_SubgroupInvocationID);
     const int sgm = sg / SG_N, sgn = sg % SG_N;
-    const int n0 = int(gl_WorkGroupID.x) * BN, m0 = int(gl_WorkGroupID.y) * BM, z = int(gl_WorkGroupID.z);
+    const int n0 = int(gl_WorkGroupID.x) * BN, m0 = int(gl_WorkGroupID.y) * BM;
+    const int block = int(gl_WorkGroupID.z) % BLOCKS, split = int(gl_WorkGroupID.z) / BLOCKS;
+    const int ky0 = block / BLOCKS_W * BKH, kx0 = block % BLOCKS_W * BKW;
     const int tiles = p.n * ((p.ah + TR - 1) / TR) * ((p.aw + TW - 1) / TW);
-    const int first = TILES > 0 ? z * TILES : 0, last = TILES > 0 ? min(tiles, first + TILES) : tiles;
+    const int first = TILES > 0 ? split * TILES : 0, last = TILES > 0 ? min(tiles, first + TILES) : tiles;
 
     coopmat<float, gl_ScopeSubgroup, S, S, gl_MatrixUseAccumulator> acc[TAPS_MAX];
-    [[unroll]] for (int t = 0; t < TAPS; t++) acc[t] = coopmat<float, gl_ScopeSubgroup, S, S, gl_MatrixUseAccumulator>(0.0);
+    [[unroll]] for (int t = 0; t < BLOCK_TAPS; t++) acc[t] = coopmat<float, gl_ScopeSubgroup, S, S, gl_MatrixUseAccumulator>(0.0);
 
     if (first < last)
     {
-        load(first, m0, n0, tid);
+        load(first, m0, n0, ky0, kx0, tid);
         store(tid);
     }
     barrier();
     [[dont_unroll]] for (int t = first; t < last; t++)
     {
-        if (t + 1 < last) load(t + 1, m0, n0, tid);
+        if (t + 1 < last) load(t + 1, m0, n0, ky0, kx0, tid);
         [[dont_unroll]] for (int r = 0; r < TR; r++)
         {
             coopmat<float16_t, gl_ScopeSubgroup, S, S, gl_MatrixUseA> a;
             coopMatLoad(a, Ps, uint(sgm * S * QA + r * TW / 8), uint(QA), gl_CooperativeMatrixLayoutRowMajor);
-            [[unroll]] for (int ky = 0; ky < KH; ky++)
-                [[unroll]] for (int kx = 0; kx < KW; kx++)
-                {
-                    // The S row-r pixels' inputs at the tap (rows, SW patch pixels apart) by this subgroup's S channels (columns).
-                    coopmat<float16_t, gl_ScopeSubgroup, S, S, gl_MatrixUseB> bm;
-                    coopMatLoad(bm, Qs, uint(((r * SH + ky * DH) * PC + kx * DW) * QP + sgn * S / 8), uint(SW * QP),
-                                gl_CooperativeMatrixLayoutRowMajor);
-                    acc[ky * KW + kx] = coopMatMulAdd(a, bm, acc[ky * KW + kx]);
-                }
+            [[unroll]] for (int ky = 0; ky < BKH; ky++)
+                [[unroll]] for (int kx = 0; kx < BKW; kx++)
+                    if (BLOCK_TAPS == TAPS || (ky0 + ky < KH && kx0 + kx < KW))
+                    {
+                        // The S row-r pixels' inputs at the tap (rows, SW patch pixels apart) by this subgroup's S channels (columns).
+                        coopmat<float16_t, gl_ScopeSubgroup, S, S, gl_MatrixUseB> bm;
+                        coopMatLoad(bm, Qs, uint(((r * SH + ky * DH) * PC + kx * DW) * QP + sgn * S / 8), uint(SW * QP),
+                                    gl_CooperativeMatrixLayoutRowMajor);
+                        acc[ky * BKW + kx] = coopMatMulAdd(a, bm, acc[ky * BKW + kx]);
+                    }
         }
         barrier();
         if (t + 1 < last) store(tid);
         barrier();
     }
 
-    // Epilogue: each tap's block through the subgroup's staging tile into dw (or slice z of the partials), taps innermost.
+    // Epilogue: each tap's block through the subgroup's staging tile into dw (or slice split of the partials), taps innermost.
     const int count = p.c1 * p.c2 * TAPS;
-    const int out0 = TILES > 0 ? z * count : 0;
-    [[unroll]] for (int t = 0; t < TAPS; t++)
+    const int out0 = TILES > 0 ? split * count : 0;
+    [[unroll]] for (int t = 0; t < BLOCK_TAPS; t++)
     {
+        const int ky = ky0 + t / BKW, kx = kx0 + t % BKW;
+        if (ky >= KH || kx >= KW) continue;
         coopMatStore(acc[t], Cs, uint(sg * S * S), uint(S), gl_CooperativeMatrixLayoutRowMajor);
         subgroupMemoryBarrierShared();
         subgroupBarrier();
         for (int e = lane; e < S * S; e += SGS)
         {
             const int m = m0 + sgm * S + e / S, c = n0 + sgn * S + e % S;
-            if (m < p.c1 && c < p.c2) dw[out0 + (m * p.c2 + c) * TAPS + t] = Cs[sg * S * S + e];
+            if (m < p.c1 && c < p.c2) dw[out0 + (m * p.c2 + c) * TAPS + ky * KW + kx] = Cs[sg * S * S + e];
         }
         subgroupMemoryBarrierShared();
         subgroupBarrier();

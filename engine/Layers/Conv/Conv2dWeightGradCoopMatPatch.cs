@@ -4,12 +4,15 @@ using Kiln.Vulkan;
 namespace Kiln.Layers;
 
 /// <summary>
-/// shaders/conv2d/conv2d.bwd_weight_coopmat_patch.comp: the weight gradient of convolutions with kernels up to 3 x 3,
-/// strides and dilations up to 2, on tensor cores under <see cref="Precision.Fp16"/> (the UNets' layers, an
-/// autoencoder's strided ones; Conv2d's and ConvTranspose2d's). Per pixel tile it stages the plain operand's block and
-/// the shifted operand's patch with its halo once, 8 channels or pixels to a 16-byte shared store, and reads every
-/// tap's operand from the patch as a shifted (and, for a stride, strided) matrix load, where <see cref="Conv2dWeightGradCoopMat"/> stages an im2col tile (each element once per tap). The
-/// pixel tiles are split over workgroups as the other weight-gradient kernels split their pixels
+/// shaders/conv2d/conv2d.bwd_weight_coopmat_patch.comp: the weight gradient of convolutions with strides and dilations
+/// up to 2, on tensor cores under <see cref="Precision.Fp16"/> (the UNets' layers, an autoencoder's strided ones, the
+/// sub-pixel decoders' 4x4 stride-2 gradient; Conv2d's and ConvTranspose2d's). Per pixel tile it stages the plain
+/// operand's block and the shifted operand's patch with its halo once, 8 channels or pixels to a 16-byte shared store,
+/// and reads every tap's operand from the patch as a shifted (and, for a stride, strided) matrix load, where
+/// <see cref="Conv2dWeightGradCoopMat"/> stages an im2col tile (each element once per tap). A workgroup holds one
+/// accumulator per tap, so a kernel of more than 9 taps runs in blocks of taps (<see cref="TapBlock"/>), one per
+/// workgroup along z, each staging its own patch. The pixel tiles are split over workgroups as the other
+/// weight-gradient kernels split their pixels
 /// (<see cref="Conv2dWeightGradTiled.Splits"/>), and reduce/partials adds the splits in order. Not yet run on a GPU: it
 /// ranks above the im2col kernel where it applies (the tuner times both), and on a CPU device runs only when named.
 /// </summary>
@@ -27,12 +30,36 @@ internal sealed class Conv2dWeightGradCoopMatPatch : CooperativeMatrixEntry, ICo
     public bool ReadsConcat => true;
 
     /// <summary>
-    /// Groups of 1, kernels up to 3 x 3 (one accumulator per tap), strides and dilations up to 2, padding of at least 0,
-    /// at least 16 rows (C1).
+    /// Groups of 1, strides and dilations up to 2, padding of at least 0, at least 16 rows (C1). Any kernel size: one
+    /// of more than 9 taps runs in tap blocks.
     /// </summary>
     public bool Accepts(ConvAttributes a, Shape plain, Shape shifted) =>
-        a.Groups == 1 && a.Stride.H <= 2 && a.Stride.W <= 2 && a.Dilation.H <= 2 && a.Dilation.W <= 2 && a.Kernel.H <= 3 && a.Kernel.W <= 3 &&
+        a.Groups == 1 && a.Stride.H <= 2 && a.Stride.W <= 2 && a.Dilation.H <= 2 && a.Dilation.W <= 2 &&
         a.Padding.H >= 0 && a.Padding.W >= 0 && plain[1] >= 16 && (long)plain[0] * plain[2] * plain[3] <= int.MaxValue;
+
+    /// <summary>
+    /// The taps one workgroup accumulates: a block of at most 9 taps (the shader's TAPS_MAX) spanning at most 5 input
+    /// pixels along each axis (what <see cref="Largest"/>'s patch holds, so every block fits where the entry is
+    /// supported), the one that needs the fewest blocks, then the smallest patch: the whole kernel up to 3x3, 2x4 for the
+    /// sub-pixel gradient's 4x4 taps, 3x3 for a 5x5 kernel, 2x4 (eight blocks) for a 7x7.
+    /// </summary>
+    internal static (int H, int W) TapBlock(ConvAttributes a)
+    {
+        int Most(int k, int d) => Math.Min(k, (Largest.KernelSpan.H - 1) / d + 1);
+        var blocks =
+            from bh in Enumerable.Range(1, Most(a.Kernel.H, a.Dilation.H))
+            from bw in Enumerable.Range(1, Most(a.Kernel.W, a.Dilation.W))
+            where bh * bw <= 9
+            let block = a with { Kernel = (bh, bw) }
+            let patch = block.InputPatch(8, 16)
+            orderby Blocks(a, (bh, bw)), patch.Rows * patch.Cols
+            select (bh, bw);
+        return blocks.First();
+    }
+
+    /// <summary>How many tap blocks of <paramref name="block"/> cover the kernel (workgroups along z per split).</summary>
+    internal static int Blocks(ConvAttributes a, (int H, int W) block) =>
+        (a.Kernel.H + block.H - 1) / block.H * ((a.Kernel.W + block.W - 1) / block.W);
 
     /// <summary>The shared memory: the shifted operand's patch (BN + 8 f16 per pixel), the plain operand's block (TR * S + 8 f16 per row), one f32 S x S staging tile per subgroup.</summary>
     internal static long SharedBytes(ConvAttributes a, int s, int sgm, int sgn, int rows)
@@ -74,20 +101,22 @@ internal sealed class Conv2dWeightGradCoopMatPatch : CooperativeMatrixEntry, ICo
         var (_, c2, qh, qw) = shifted.Shape.Nchw;
         int s = e.Device.CooperativeMatrixF16Size, subgroup = (int)e.Device.SubgroupSize;
         var push = PushConstants.Ints(n, c1, c2, ah, aw, qh, qw);
+        var block = TapBlock(a);
+        int blocks = Blocks(a, block);
         var result = new List<TuneCandidate>();
-        foreach (var (sgm, sgn, rows) in Tiles(e.Device, a, c1, c2))
+        foreach (var (sgm, sgn, rows) in Tiles(e.Device, a with { Kernel = block }, c1, c2))
         {
             uint gx = (uint)((c2 + s * sgn - 1) / (s * sgn)), gy = (uint)((c1 + s * sgm - 1) / (s * sgm));
             long tiles = (long)n * ((ah + rows - 1) / rows) * ((aw + s - 1) / s);
-            var (splits, tilesPerSplit) = Conv2dWeightGradTiled.Splits((long)gx * gy, tiles * rows * s, rows * s, dw.Shape.Elements, groups: 1);
+            var (splits, tilesPerSplit) = Conv2dWeightGradTiled.Splits((long)gx * gy * blocks, tiles * rows * s, rows * s, dw.Shape.Elements, groups: blocks);
             var constants = new[]
             {
                 (uint)a.Kernel.H, (uint)a.Kernel.W, (uint)a.Padding.H, (uint)a.Padding.W, (uint)sgm, (uint)sgn, (uint)rows,
                 (uint)s, (uint)subgroup, splits > 1 ? (uint)tilesPerSplit : 0u,
-                (uint)a.Stride.H, (uint)a.Stride.W, (uint)a.Dilation.H, (uint)a.Dilation.W,
+                (uint)a.Stride.H, (uint)a.Stride.W, (uint)a.Dilation.H, (uint)a.Dilation.W, (uint)block.H, (uint)block.W,
             };
             var spec = new KernelSpec(Module, KernelSpec.Buffers(3), 28, constants, (uint)(subgroup * sgm * sgn));
-            result.Add(new TuneCandidate($"patch{sgm}x{sgn}r{rows}", spec, (gx, gy, (uint)splits), push)
+            result.Add(new TuneCandidate($"patch{sgm}x{sgn}r{rows}", spec, (gx, gy, (uint)(splits * blocks)), push)
             {
                 Finish = splits > 1 ? PartialSums.Finish(e, splits, dw.Shape.Elements) : null,
             });

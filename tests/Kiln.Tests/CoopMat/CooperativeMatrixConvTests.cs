@@ -77,8 +77,10 @@ public sealed class CooperativeMatrixConvTests : CooperativeMatrixTest
     /// <summary>
     /// Layers for the patch kernels: forward blocks stored straight to Y (output widths and planes that are multiples of
     /// 8) and through the staging tile (odd sizes, Cout not a multiple of S), Cin not a multiple of the 16-channel step,
-    /// several steps, no padding, 1x1 and 5x5 kernels (the weight gradient's patch kernel takes up to 3x3), up to 4
-    /// channel subgroups, strides and dilations of 2, a weight gradient split over the pixel tiles, transposed layers.
+    /// several steps, no padding, up to 4 channel subgroups, strides and dilations of 2, a weight gradient split over the
+    /// pixel tiles, transposed layers; 1x1 kernels, and kernels of more than 9 taps, whose weight gradient runs in tap
+    /// blocks (4x4 in two 2x4 blocks, 5x5 in 3x3 ones and 7x7 in 2x4 ones that pass the kernel's edge, 5x5 dilated, a split one; the
+    /// last two beyond the patch forward, which runs the direct kernel there).
     /// </summary>
     static IEnumerable<TestCaseData> PatchLayers() => new[]
     {
@@ -87,12 +89,15 @@ public sealed class CooperativeMatrixConvTests : CooperativeMatrixTest
         Case("3x3_cin40_three_steps", new Conv2d(40, 40, 3, padding: 1), new Shape(2, 40, 10, 17), Patch, WeightGradPatch),
         Case("3x3_no_padding", new Conv2d(16, 16, 3), new Shape(1, 16, 12, 20), Patch, WeightGradPatch),
         Case("1x1", new Conv2d(48, 64, 1), new Shape(1, 48, 8, 16), Patch, WeightGradPatch),
-        Case("5x5_pad2", new Conv2d(8, 16, 5, padding: 2), new Shape(1, 8, 9, 12), Patch, WeightGrad),
+        Case("5x5_pad2", new Conv2d(8, 16, 5, padding: 2), new Shape(1, 8, 9, 12), Patch, WeightGradPatch),
+        Case("5x5_dilation2", new Conv2d(16, 24, 5, padding: 4, dilation: 2), new Shape(1, 16, 13, 18), WeightGradPatch),
+        Case("7x7_pad3_split_pixels", new Conv2d(8, 16, 7, padding: 3), new Shape(2, 8, 48, 40), WeightGradPatch, "reduce/partials"),
         Case("3x3_cout80_no_bias", new Conv2d(32, 80, 3, padding: 1, bias: false), new Shape(1, 32, 8, 8), Patch, WeightGradPatch),
         Case("3x3_split_pixels", new Conv2d(8, 16, 3, padding: 1), new Shape(2, 8, 48, 40), Patch, WeightGradPatch, "reduce/partials"),
         Case("transpose_3x3", new ConvTranspose2d(24, 16, 3, padding: 1), new Shape(2, 24, 9, 10), Patch, WeightGradPatch),
         Case("3x3_stride2", new Conv2d(16, 32, 3, stride: 2, padding: 1), new Shape(2, 16, 17, 19), Patch, WeightGradPatch),
-        Case("4x4_stride2", new Conv2d(8, 24, 4, stride: 2, padding: 1), new Shape(1, 8, 16, 18), Patch, WeightGrad),
+        Case("4x4_stride2", new Conv2d(8, 24, 4, stride: 2, padding: 1), new Shape(1, 8, 16, 18), Patch, WeightGradPatch),
+        Case("transpose_4x4_stride2", new ConvTranspose2d(16, 24, 4, stride: 2, padding: 1), new Shape(2, 16, 7, 9), WeightGradPatch),
         Case("3x3_dilation2", new Conv2d(16, 16, 3, padding: 2, dilation: 2), new Shape(1, 16, 12, 11), Patch, WeightGradPatch),
         Case("1x1_stride2", new Conv2d(40, 16, 1, stride: 2), new Shape(1, 40, 13, 11), Patch, WeightGradPatch),
         Case("transpose_3x3_stride2", new ConvTranspose2d(16, 24, 3, stride: 2, padding: 1, outputPadding: 1), new Shape(2, 16, 7, 9), WeightGradPatch),
@@ -111,7 +116,7 @@ public sealed class CooperativeMatrixConvTests : CooperativeMatrixTest
             if (h + 2 * p < (k - 1) * d + 1 || w + 2 * p < (k - 1) * d + 1) continue;
             made++;
             yield return Case($"n{n}_{cin}to{cout}_{h}x{w}_k{k}s{st}p{p}d{d}", new Conv2d(cin, cout, k, st, p, d), new Shape(n, cin, h, w), Patch, Pack,
-                k <= 3 ? WeightGradPatch : WeightGrad);
+                WeightGradPatch);
         }
     }
 

@@ -34,6 +34,32 @@ public sealed class CooperativeMatrixPatchSubPixelTests : CooperativeMatrixTest
             "conv2d/conv2d.fwd_coopmat_patch.concat.f16", firstScale, secondScale, kernel);
 
     /// <summary>
+    /// The sub-pixel weight gradient's 4x4 stride-2 convolution (<see cref="SubPixelGradients.EmitWeight"/>) on the patch
+    /// weight-gradient kernel, in two blocks of 2x4 taps: a training step's loss and gradients agree with the unfused Fp32
+    /// plan within the f16 tolerance, a's channels on and off the 16-channel tile, with a split over the pixels.
+    /// </summary>
+    [TestCase(16, 8, 2, 6, 7, false)]
+    [TestCase(20, 12, 2, 12, 20, true)]
+    public void Training_SubPixelWeightGradientInTapBlocks_MatchesTheUnfusedF32Plan(int lowChannels, int skipChannels, int n, int h, int w, bool split)
+    {
+        var net = SubPixelConvTests.Decoder(lowChannels, skipChannels, 24, true, out var y);
+        net.SetLoss(new MseLoss(), y, net.Input("target"));
+        var shapes = new Dictionary<string, Shape>
+        {
+            ["a"] = new(n, lowChannels, h, w), ["b"] = new(n, skipChannels, 2 * h, 2 * w), ["target"] = new(n, 24, 2 * h, 2 * w),
+        };
+        var fused = Graph.ConcatConvFusionTests.Train(net, shapes, true, Precision.Fp16,
+            string.Join(",", nameof(Conv2dCoopMatPatch), nameof(Conv2dWeightGradCoopMatPatch)), out var plan);
+        var f32 = Graph.ConcatConvFusionTests.Train(net, shapes, false, Precision.Fp32, null, out _);
+        var low = plan.Dispatches.Where(d => d.Kernel.StartsWith("conv2d/conv2d.bwd_weight", StringComparison.Ordinal) && d.Label.EndsWith(".low", StringComparison.Ordinal)).ToList();
+        Assert.That(low.Select(d => d.Kernel), Is.EqualTo(new[] { "conv2d/conv2d.bwd_weight_coopmat_patch.f16" }),
+            string.Join(", ", plan.Dispatches.Select(d => $"{d.Label}:{d.Kernel}")));
+        Assert.That(low[0].Groups, Does.EndWith(split ? "x4" : "x2"), "two tap blocks, by two splits where the pixels split");
+        Assert.That(plan.Dispatches.Any(d => d.Label == "conv.bwd_weight.low.sum"), Is.EqualTo(split));
+        foreach (var (name, values) in f32) F16StorageCheck.Close(fused[name], values, Tolerances.F16Storage, name);
+    }
+
+    /// <summary>
     /// In a training plan the forward runs by phase too, beside the sub-pixel gradients; loss and gradients agree with the
     /// unfused Fp32 plan within the f16 tolerance.
     /// </summary>

@@ -258,7 +258,7 @@ public sealed class KernelChoiceTests
 
     /// <summary>
     /// The weight gradient untuned: under Fp16 on tensor cores a cooperative-matrix kernel (groups of 1, 16 or more
-    /// rows; the patch kernel up to 3x3 with strides and dilations up to 2, else the im2col one), else on a GPU the
+    /// rows; the patch kernel with strides and dilations up to 2, a 5x5 in tap blocks, else the im2col one), else on a GPU the
     /// tiled kernel, on lavapipe the direct one; never fp16 operands under Fp32.
     /// </summary>
     [Test]
@@ -281,7 +281,8 @@ public sealed class KernelChoiceTests
         Assert.That(WeightGrad(gpu, new Conv2d(16, 32, 3, padding: 1), Precision.Fp16), Is.EqualTo("conv2d/conv2d.bwd_weight_coopmat_patch.f16"), "stride 1, 3x3: the patch kernel");
         Assert.That(WeightGrad(gpu, new Conv2d(16, 32, 3, stride: 2, padding: 1), Precision.Fp16), Is.EqualTo("conv2d/conv2d.bwd_weight_coopmat_patch.f16"), "stride 2: the patch kernel");
         Assert.That(WeightGrad(gpu, new Conv2d(16, 32, 3, stride: 3, padding: 1), Precision.Fp16), Is.EqualTo("conv2d/conv2d.bwd_weight_coopmat.f16"), "stride 3: im2col");
-        Assert.That(WeightGrad(gpu, new Conv2d(16, 32, 5, padding: 2), Precision.Fp16), Is.EqualTo("conv2d/conv2d.bwd_weight_coopmat.f16"), "5x5: im2col");
+        Assert.That(WeightGrad(gpu, new Conv2d(16, 32, 5, padding: 2), Precision.Fp16), Is.EqualTo("conv2d/conv2d.bwd_weight_coopmat_patch.f16"), "5x5: the patch kernel in tap blocks");
+        Assert.That(WeightGrad(gpu, new Conv2d(16, 32, 3, padding: 3, dilation: 3), Precision.Fp16), Is.EqualTo("conv2d/conv2d.bwd_weight_coopmat.f16"), "dilation 3: im2col");
         Assert.That(WeightGrad(gpu, new Conv2d(16, 32, 3, padding: 1), Precision.Fp32), Is.EqualTo("conv2d/conv2d.bwd_weight_tiled"));
         Assert.That(WeightGrad(gpu, new Conv2d(16, 32, 3, padding: 1, groups: 2), Precision.Fp16), Is.EqualTo("conv2d/conv2d.bwd_weight_tiled.f16"), "groups");
         Assert.That(WeightGrad(gpu, new Conv2d(16, 8, 3, padding: 1), Precision.Fp16), Is.EqualTo("conv2d/conv2d.bwd_weight_tiled.f16"), "8 rows");
@@ -313,6 +314,29 @@ public sealed class KernelChoiceTests
             Assert.That(Conv2dCoopMat.SharedBytes(16, sgm, sgn), Is.LessThanOrEqualTo(45 * 1024), $"{sgm}x{sgn} shared memory");
             Assert.That(32 * sgm * sgn, Is.LessThanOrEqualTo(256));
         }
+    }
+
+    /// <summary>
+    /// The patch weight gradient's tap blocks (<see cref="Conv2dWeightGradCoopMatPatch.TapBlock"/>): the whole kernel up to
+    /// 3x3 (3x3 dilated too), the fewest blocks of at most 9 taps beyond, each spanning at most 5 input pixels, and for
+    /// each some tile that fits the H100 description's 48 KiB at the layer's stride.
+    /// </summary>
+    [TestCase(3, 3, 1, 1, 3, 3, 1)]
+    [TestCase(1, 1, 2, 1, 1, 1, 1)]
+    [TestCase(3, 3, 2, 2, 3, 3, 1)]
+    [TestCase(4, 4, 2, 1, 2, 4, 2)]
+    [TestCase(5, 5, 1, 1, 3, 3, 4)]
+    [TestCase(5, 5, 1, 2, 3, 3, 4)]
+    [TestCase(7, 7, 2, 1, 2, 4, 8)]
+    [TestCase(4, 4, 1, 2, 2, 2, 4)]
+    [TestCase(1, 9, 1, 1, 1, 5, 2)]
+    public void PatchWeightGradient_RunsKernelsOfMoreThanNineTapsInBlocks(int kh, int kw, int stride, int dilation, int bh, int bw, int blocks)
+    {
+        var a = new ConvAttributes(16, 16, (kh, kw), (stride, stride), (0, 0), (dilation, dilation), 1, false);
+        var block = Conv2dWeightGradCoopMatPatch.TapBlock(a);
+        Assert.That(block, Is.EqualTo((bh, bw)));
+        Assert.That(Conv2dWeightGradCoopMatPatch.Blocks(a, block), Is.EqualTo(blocks));
+        Assert.That(Conv2dWeightGradCoopMatPatch.Tiles(TensorCores, a with { Kernel = block }, 64, 64), Is.Not.Empty);
     }
 
     /// <summary>

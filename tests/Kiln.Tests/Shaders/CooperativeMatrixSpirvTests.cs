@@ -77,7 +77,8 @@ public sealed class CooperativeMatrixSpirvTests
     static IEnumerable<(Network Net, Dictionary<string, Shape> Inputs, bool Training)> Networks()
     {
         // 3x3 convolutions from 16 to 256 channels on few and many pixels, a strided 5x5, a 1x1 and a 7x7 (the im2col
-        // kernels' layer: over the patch kernels' 5-pixel span), then Linear layers.
+        // forward's layer: over the patch forward's 5-pixel span; the 5x5's and 7x7's weight gradients run the patch
+        // kernel in tap blocks), then Linear layers.
         foreach (var (cin, cout, size) in new[] { (9, 32, 64), (32, 64, 48), (64, 96, 32), (96, 256, 16), (40, 112, 24) })
         {
             var net = new Network();
@@ -128,24 +129,28 @@ public sealed class CooperativeMatrixSpirvTests
             net.Output(net.Add(new Conv2d(96, 64, 3, padding: 1), "conv", cat), "y");
             yield return (net, new Dictionary<string, Shape> { ["low"] = new Shape(1, 64, 45, 80), ["skip"] = new Shape(1, 32, 90, 160) }, false);
         }
-        // Such a step over a 3x upsample, trained: the weight gradient reads the concatenation too (the patch weight
-        // gradient's .concat; over a 2x upsample the gradients go by sub-pixel phase on the plain kernels).
+        // Such a step trained: over a 3x upsample the weight gradient reads the concatenation too (the patch weight
+        // gradient's .concat); over a 2x one the gradients go by sub-pixel phase (SubPixelGradients), a's weight gradient
+        // a 4x4 stride-2 one in the patch weight gradient's tap blocks.
+        foreach (var scale in new[] { 3, 2 })
         {
             var net = new Network();
-            var cat = net.Add(new Concat(), "cat", net.Add(new Upsample(3), "up", net.Input("low")), net.Input("skip"));
+            var cat = net.Add(new Concat(), "cat", net.Add(new Upsample(scale), "up", net.Input("low")), net.Input("skip"));
             var y = net.Add(new Conv2d(96, 64, 3, padding: 1), "conv", cat);
             net.Output(y, "y");
             net.SetLoss(new MseLoss(), y, net.Input("t"));
             yield return (net, new Dictionary<string, Shape>
             {
-                ["low"] = new Shape(2, 64, 16, 16), ["skip"] = new Shape(2, 32, 48, 48), ["t"] = new Shape(2, 64, 48, 48),
+                ["low"] = new Shape(2, 64, 16, 16), ["skip"] = new Shape(2, 32, 16 * scale, 16 * scale), ["t"] = new Shape(2, 64, 16 * scale, 16 * scale),
             }, true);
         }
-        // A 7x7 layer on a concatenation, trained: the im2col kernels' .concat variants.
+        // Layers on a concatenation past the patch forward's 5-pixel span, trained: the im2col forward's .concat variant;
+        // for a 7x7 the patch weight gradient's in tap blocks, for a 3x3 of dilation 3 the im2col one's.
+        foreach (var (kernel, dilation) in new[] { (7, 1), (3, 3) })
         {
             var net = new Network();
             var cat = net.Add(new Concat(), "cat", net.Add(new Upsample(2), "up", net.Input("low")), net.Input("skip"));
-            var y = net.Add(new Conv2d(48, 32, 7, padding: 3), "conv", cat);
+            var y = net.Add(new Conv2d(48, 32, kernel, padding: 3, dilation: dilation), "conv", cat);
             net.Output(y, "y");
             net.SetLoss(new MseLoss(), y, net.Input("t"));
             yield return (net, new Dictionary<string, Shape>
