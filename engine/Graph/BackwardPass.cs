@@ -21,6 +21,8 @@ internal sealed class BackwardPass
         this.parameters = parameters;
         this.parameterGrads = parameterGrads;
         Name = name;
+        InputActivations = new Kiln.Layers.ActivationGradient?[inputs.Length];
+        ActivatedGradInputs = new bool[inputs.Length];
     }
 
     public Emitter Emitter { get; }
@@ -31,6 +33,17 @@ internal sealed class BackwardPass
     public Value?[] GradInputs { get; }
     public Value? GradInput => GradInputs[0];
     public string Name { get; }
+
+    /// <summary>
+    /// Per input, the activation fused into the layer that wrote it, where this rule is that output's only reader: the
+    /// rule may take the activation's gradient in the epilogue of the kernel that writes the input's gradient
+    /// (<see cref="Kiln.Layers.ActivationGradient"/>). Null: none to take.
+    /// </summary>
+    public Kiln.Layers.ActivationGradient?[] InputActivations { get; }
+
+    /// <summary>Per input, set by the rule where it took <see cref="InputActivations"/>' gradient: what it wrote into
+    /// <see cref="GradInputs"/> is the gradient before that activation.</summary>
+    public bool[] ActivatedGradInputs { get; }
     public Value Param(string name) => parameters[name];
     public bool HasParam(string name) => parameters.ContainsKey(name);
     public Value GradParam(string name) => parameterGrads[name];

@@ -497,13 +497,18 @@ internal static class Compiler
                 "loss.grad_seed", Arg.State, Arg.Out(seed));
         else emitter.Fill(seed, 1f, "loss.grad_seed");
         lossNode.GradContributions.Add(seed);
+        // A layer's fused activation whose output has one reader: that reader's gradient rule may take the activation's
+        // gradient in its input gradient's kernel (ActivationGradient); what it wrote then needs no pass of its own.
+        var uses = Uses(list);
+        var activated = new HashSet<Value>();
 
         for (int k = list.Count - 1; k >= 0; k--)
         {
             var c = list[k];
             if (c.Layer == null || !c.NeedsGrad || c.GradContributions.Count == 0) continue;
             Value grad;
-            if (c.Fused != Activation.None)
+            if (c.Fused != Activation.None && c.GradContributions is [var whole] && activated.Contains(whole)) grad = whole;
+            else if (c.Fused != Activation.None)
             {
                 // The activation's gradient takes the last two parts of the sum in its own pass.
                 var parts = c.GradContributions;
@@ -524,9 +529,16 @@ internal static class Compiler
             }
             var pass = new BackwardPass(emitter, c.Inputs.Select(i => i.Output).ToArray(), c.Output, grad, gradInputs,
                 c.Params, c.ParamGrads, c.Name);
+            for (int n = 0; n < c.Inputs.Length; n++)
+                if (c.Inputs[n] is { Layer: not null, Fused: not Activation.None } i && gradInputs[n] != null && uses[i] == 1)
+                    pass.InputActivations[n] = new ActivationGradient(i.Fused, i.FusedSlope, i.Output);
             c.Layer.Backward(pass);
             for (int n = 0; n < c.Inputs.Length; n++)
-                if (pass.GradInputs[n] is { } g) c.Inputs[n].GradContributions.Add(g);
+                if (pass.GradInputs[n] is { } g)
+                {
+                    c.Inputs[n].GradContributions.Add(g);
+                    if (pass.ActivatedGradInputs[n]) activated.Add(g);
+                }
         }
     }
 

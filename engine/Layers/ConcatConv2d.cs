@@ -91,7 +91,7 @@ internal sealed class ConcatConv2d : Layer
         var gx = subPixel == null && b.GradInputs.Any(g => g != null)
             ? e.NewValue(full, ValueKind.Transient, $"{b.Name}.grad_concat", b.Inputs[0].ElementType) : null;
         if (gx != null) Conv2dBackward.InputGrad(e, a, dy, b.Param($"{name}.weight"), gx, $"{b.Name}.bwd_input");
-        if (subPixel != null) SubPixelGradients.EmitInputs(e, a, subPixel, dy, b.Param($"{name}.weight"), b.GradInputs, $"{b.Name}.bwd_input");
+        if (subPixel != null) SubPixelGradients.EmitInputs(e, a, subPixel, dy, b.Param($"{name}.weight"), b, $"{b.Name}.bwd_input");
         var dw = b.GradParam($"{name}.weight");
         if (subPixel != null) SubPixelGradients.EmitWeight(e, a, subPixel, dy, dw, $"{b.Name}.bwd_weight");
         else if (written != null

@@ -22,6 +22,8 @@
 // invocation: the host picks only tiles within it (Conv2dCoopMatPatch.Fits).
 // Bindings: 0 x [N,Cin,H,W] (act_t)  1 wp [KH*KW, COP, CIP] (float16_t)  2 bias [Cout] (float; unused when HAS_BIAS=0)
 //           3 y [N,Cout,OH,OW] (act_t; the .pool variant: [N,Cout,OH/2,OW/2], TN even)
+//           4 (the .dact variant, include/act_grad_epilogue.glsl) the output of the activation ACT whose gradient y leaves
+//           through: a tile stored straight loads its block of it as a matrix of the accumulators' layout
 // Variant *.nhwc (KILN_NHWC): x and y [N,H,W,C]. A patch unit's 8 channels are then 16 contiguous bytes of x (one
 // load where Cin is a multiple of 8 and the activations f16), and consecutive invocations take a pixel's CK / 8 units
 // and then the next pixel's, so a workgroup's loads of a step run along x's rows; a tile wholly inside Y with Cout a
@@ -120,6 +122,9 @@ layout(std430, binding = 0) readonly buffer X { act_t x[]; };
 layout(std430, binding = 1) readonly buffer Wp { float16_t wp[]; };
 layout(std430, binding = 2) readonly buffer B { float bias[]; };
 layout(std430, binding = 3) writeonly buffer Y { act_t y[]; };
+#if KILN_ACT_GRAD
+#include "act_grad_epilogue.glsl"
+#endif
 
 layout(push_constant) uniform P { int n, cin, cout, h, w, oh, ow, cop, cip; } p;
 
@@ -482,10 +487,22 @@ void main()
         {
             const int co0 = m0 + sgm * TM * S + i * S, oy = oy0 + sgn * TN + j;
             coopmat<float, gl_ScopeSubgroup, S, S, gl_MatrixUseAccumulator> c = acc[i][j];
+#if !KILN_ACT_GRAD
             if (ACT != ACT_NONE)
                 for (int e = 0; e < c.length(); e++) c[e] = kiln_activate(c[e], ACT, SLOPE);
+#endif
             if (direct)
             {
+#if KILN_ACT_GRAD
+                // The activation's output block in the accumulators' layout: element e of both is the same pixel.
+                coopmat<act_t, gl_ScopeSubgroup, S, S, gl_MatrixUseAccumulator> ya;
+#if KILN_NHWC
+                coopMatLoad(ya, actOut, uint(KILN_ACT_INDEX(b, co0, oy, ox0, COUT, OH, OW)), uint(COUT), gl_CooperativeMatrixLayoutColumnMajor);
+#else
+                coopMatLoad(ya, actOut, uint((b * COUT + co0) * HW + oy * OW + ox0), uint(HW), gl_CooperativeMatrixLayoutRowMajor);
+#endif
+                for (int e = 0; e < c.length(); e++) c[e] *= kiln_activation_derivative(float(ya[e]), ACT, SLOPE);
+#endif
                 coopmat<act_t, gl_ScopeSubgroup, S, S, gl_MatrixUseAccumulator> o = coopmat<act_t, gl_ScopeSubgroup, S, S, gl_MatrixUseAccumulator>(c);
 #if KILN_NHWC
                 coopMatStore(o, y, uint(KILN_ACT_INDEX(b, co0, oy, ox0, COUT, OH, OW)), uint(COUT), gl_CooperativeMatrixLayoutColumnMajor);
@@ -502,7 +519,14 @@ void main()
                 {
                     const int r = e / S, col = e % S, co = co0 + r, ox = ox0 + col;
                     if (co < COUT && oy < OH && ox < OW)
-                        y[KILN_ACT_INDEX(b, co, oy * osh + ory, ox * osw + orx, COUT, FH, FW)] = act_t(Cs[sg * S * LDC + r * LDC + col]);
+                    {
+                        const int o = KILN_ACT_INDEX(b, co, oy * osh + ory, ox * osw + orx, COUT, FH, FW);
+#if KILN_ACT_GRAD
+                        y[o] = act_t(kiln_act_grad(Cs[sg * S * LDC + r * LDC + col], o, ACT, SLOPE));
+#else
+                        y[o] = act_t(Cs[sg * S * LDC + r * LDC + col]);
+#endif
+                    }
                 }
                 subgroupMemoryBarrierShared();
                 subgroupBarrier();

@@ -1,6 +1,7 @@
 #version 450
-// dx = dy * op'(y), the derivative taken from the op's OUTPUT y (exact for ReLU, LeakyReLU with slope > 0,
-// sigmoid: y(1-y), tanh: 1-y^2), so a fused conv+activation need not keep its pre-activation values. With SUM,
+// dx = dy * op'(y), the derivative taken from the op's OUTPUT y (include/kiln.glsl's kiln_activation_derivative), so a
+// fused conv+activation need not keep its pre-activation values. A convolution's input gradient can take this pass in
+// its epilogue instead (the .dact variants, include/act_grad_epilogue.glsl). With SUM,
 // dx = (dy + dy2) op'(y): the last two parts of a gradient summed in the same pass (a value read by several layers: a
 // skip connection's source). Four elements per invocation (include/elementwise.glsl's vector kernels).
 // Bindings: 0 y, 1 dy, 2 dx, 3 dy2 (read with SUM only).  Specialization: 0 OP (Activation code), 1 SLOPE, 2 SUM (0/1).
@@ -21,14 +22,7 @@ layout(std430, binding = 3) readonly buffer DY2 { act_t dy2[]; };
 layout(std430, binding = 3) readonly buffer DY24 { act4_t dy24[]; };
 layout(constant_id = 2) const int SUM = 0;
 layout(push_constant) uniform P { uint count; } p;
-float derivative(float v)
-{
-    if (OP == ACT_RELU) return v > 0.0 ? 1.0 : 0.0;
-    if (OP == ACT_LEAKY_RELU) return v > 0.0 ? 1.0 : SLOPE;
-    if (OP == ACT_SIGMOID) return v * (1.0 - v);
-    if (OP == ACT_TANH) return 1.0 - v * v;
-    return 1.0;
-}
+float derivative(float v) { return kiln_activation_derivative(v, OP, SLOPE); }
 void main()
 {
     uint i = kiln_element_index();

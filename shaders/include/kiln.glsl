@@ -25,4 +25,16 @@ float kiln_activate(float x, int act, float slope)
     return x;
 }
 
+// The activation's derivative taken from its OUTPUT y (exact for ReLU, LeakyReLU with slope > 0, sigmoid: y (1 - y),
+// tanh: 1 - y^2), so a fused conv and activation need not keep the values before it: elementwise/unary.bwd.comp and the
+// convolutions' .dact epilogue (include/act_grad_epilogue.glsl).
+float kiln_activation_derivative(float y, int act, float slope)
+{
+    if (act == ACT_RELU) return y > 0.0 ? 1.0 : 0.0;
+    if (act == ACT_LEAKY_RELU) return y > 0.0 ? 1.0 : slope;
+    if (act == ACT_SIGMOID) return y * (1.0 - y);
+    if (act == ACT_TANH) return 1.0 - y * y;
+    return 1.0;
+}
+
 #endif

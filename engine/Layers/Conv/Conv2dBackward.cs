@@ -12,18 +12,25 @@ internal static class Conv2dBackward
 {
     public static void Emit(BackwardPass b, ConvAttributes a)
     {
-        if (b.GradInput is { } dx) InputGrad(b.Emitter, a, b.GradOutput, b.Param("weight"), dx, $"{b.Name}.bwd_input");
+        if (b.GradInput is { } dx)
+            b.ActivatedGradInputs[0] = InputGrad(b.Emitter, a, b.GradOutput, b.Param("weight"), dx, $"{b.Name}.bwd_input", b.InputActivations[0]);
         WeightGrad(b.Emitter, a, b.GradOutput, b.Input, b.GradParam("weight"), $"{b.Name}.bwd_weight");
         if (a.Bias) BiasGrad(b.Emitter, b.GradOutput, b.GradParam("bias"), $"{b.Name}.bwd_bias");
     }
 
-    /// <summary>The input gradient through the <see cref="IConv2dInputGrad"/> entry the registry picks for the layer.</summary>
-    public static void InputGrad(Emitter e, ConvAttributes a, Value dy, Value w, Value dx, string label)
+    /// <summary>
+    /// The input gradient through the <see cref="IConv2dInputGrad"/> entry the registry picks for the layer; where
+    /// <paramref name="g"/> is given and that entry's kernel can take it, multiplied by the activation's derivative in its
+    /// epilogue (<see cref="ActivationGradient"/>), and then true.
+    /// </summary>
+    public static bool InputGrad(Emitter e, ConvAttributes a, Value dy, Value w, Value dx, string label, ActivationGradient? g = null)
     {
         int since = e.StepCount;
-        KernelRegistry.Choose<IConv2dInputGrad>("conv2d.bwd_input", dx.ElementType, dx.Layout, e, k => k.Accepts(a, dy.Shape, dx.Shape))
-            .Emit(e, a, dy, w, dx, label);
+        var entry = KernelRegistry.Choose<IConv2dInputGrad>("conv2d.bwd_input", dx.ElementType, dx.Layout, e, k => k.Accepts(a, dy.Shape, dx.Shape));
+        bool activated = g != null && entry.EmitActivated(e, a, dy, w, dx, g, label);
+        if (!activated) entry.Emit(e, a, dy, w, dx, label);
         e.AttributeFlops(since, label, ConvForward.Flops(a, dy.Shape)); // the forward's multiply-adds, run backwards
+        return activated;
     }
 
     /// <summary>The weight gradient through the <see cref="IConv2dWeightGrad"/> entry the registry (or, tuning, the tuner) picks (<see cref="ConvWeightGrad"/>).</summary>

@@ -31,6 +31,10 @@ internal sealed class Conv2dInputGradFlipped : IConv2dInputGrad
     public void Emit(Emitter e, ConvAttributes a, Value dy, Value w, Value dx, string label) =>
         EmitWith(e, a, dy, w, null, dx, Activation.None, 0, label);
 
+    /// <summary>Where the forward kernel the layer's dX runs on has a ".dact" variant (<see cref="ActivationGradient"/>).</summary>
+    public bool EmitActivated(Emitter e, ConvAttributes a, Value dy, Value w, Value dx, ActivationGradient g, string label) =>
+        EmitTransposed(e, a, Transposed(a), dy, w, null, dx, g.Activation, g.Slope, label, g);
+
     /// <summary>
     /// Whether a stride-1 ConvTranspose2d's forward runs here (<see cref="EmitWith"/>, with its bias and activation): where
     /// the registry picks this entry for the input gradient of the matching convolution <paramref name="conv"/> (GPUs, or
@@ -52,26 +56,32 @@ internal sealed class Conv2dInputGradFlipped : IConv2dInputGrad
         e.AttributeFlops(since, label, ConvForward.Flops(t, dx.Shape));
     }
 
-    /// <summary><see cref="EmitWith"/>'s dispatches: the forward kernel <paramref name="t"/> of dY with the weight turned and swapped.</summary>
-    static void EmitTransposed(Emitter e, ConvAttributes a, ConvAttributes t, Value dy, Value w, Value? bias, Value dx, Activation act, float slope,
-        string label)
+    /// <summary>
+    /// <see cref="EmitWith"/>'s dispatches: the forward kernel <paramref name="t"/> of dY with the weight turned and
+    /// swapped; with <paramref name="g"/> that kernel's ".dact" variant, and false, with nothing emitted, where it has none.
+    /// </summary>
+    static bool EmitTransposed(Emitter e, ConvAttributes a, ConvAttributes t, Value dy, Value w, Value? bias, Value dx, Activation act, float slope,
+        string label, ActivationGradient? g = null)
     {
         var shape = new Shape(a.InChannels, a.OutChannels / a.Groups, a.Kernel.H, a.Kernel.W);
         // A kernel that prepares its weight first (the tensor-core patch kernel, the Winograd kernel) reads it straight from
         // w, turned and swapped as it goes: no flipped copy. The candidates are sized from a stand-in of the flipped
         // weight, never bound.
         var standIn = Value.StandIn(shape, w.ElementType, w.Layout, $"{label}.flipped_weight");
-        if (ConvForward.Choose(e, t, dy, standIn, bias, dx, act, slope, label) is { Prepare: { } pack } chosen
-            && (Conv2dCoopMatPatch.FlippedPack(pack, a) ?? Conv2dWinograd.FlippedTransform(pack, a)) is { } flippedPack)
+        var chosen = ConvForward.Choose(e, t, dy, standIn, bias, dx, act, slope, label);
+        if (g != null && (chosen == null || (chosen = g.Variant(chosen)) == null)) return false;
+        if (chosen is { Prepare: { } pack } && (Conv2dCoopMatPatch.FlippedPack(pack, a) ?? Conv2dWinograd.FlippedTransform(pack, a)) is { } flippedPack)
         {
-            ConvForward.Dispatch(e, chosen with { Prepare = flippedPack }, dy, w, bias, dx, label);
-            return;
+            ConvForward.Dispatch(e, chosen with { Prepare = flippedPack }, dy, w, bias, dx, label, g);
+            return true;
         }
         var flipped = e.NewValue(shape, ValueKind.Derived, $"{label}.flipped_weight");
         var spec = new KernelSpec("conv2d/conv2d.flip_weight", KernelSpec.Buffers(2), 4,
             new[] { (uint)a.Kernel.H, (uint)a.Kernel.W, (uint)a.Groups, (uint)a.InChannels, (uint)a.OutChannels }, Emitter.ElementwiseLocal);
         long count = flipped.Shape.Elements;
         e.Dispatch(spec, e.ElementwiseGroups(count), PushConstants.Words((uint)count), $"{label}.flip", Arg.In(w), Arg.Out(flipped));
-        ConvForward.Emit(e, t, dy, flipped, bias, dx, act, slope, label);
+        if (g != null) ConvForward.Dispatch(e, chosen!, dy, flipped, bias, dx, label, g);
+        else ConvForward.Emit(e, t, dy, flipped, bias, dx, act, slope, label);
+        return true;
     }
 }

@@ -21,6 +21,20 @@ internal static class ConvForward
         e.AttributeFlops(since, label, Flops(a, y.Shape));
     }
 
+    /// <summary>
+    /// The convolution <paramref name="a"/> of <paramref name="x"/> (no bias) as an input gradient that leaves through the
+    /// derivative of the activation <paramref name="g"/> (its ".dact" variant): the candidate <see cref="Emit"/> would
+    /// dispatch for that activation, in its variant. False, with nothing emitted, where that candidate has none.
+    /// </summary>
+    public static bool EmitActivationGradient(Emitter e, ConvAttributes a, Value x, Value w, Value y, ActivationGradient g, string label)
+    {
+        if (Choose(e, a, x, w, null, y, g.Activation, g.Slope, label) is not { } chosen || g.Variant(chosen) is not { } variant) return false;
+        int since = e.StepCount;
+        Dispatch(e, variant, x, w, null, y, label, g);
+        e.AttributeFlops(since, label, Flops(a, y.Shape));
+        return true;
+    }
+
     /// <summary>The arithmetic of the convolution <paramref name="a"/> with output <paramref name="y"/>: 2 (C_in / groups) KH KW per output element.</summary>
     public static double Flops(ConvAttributes a, Shape y) => 2.0 * a.InChannels / a.Groups * a.Kernel.H * a.Kernel.W * y.Elements;
 
@@ -118,8 +132,9 @@ internal static class ConvForward
     /// buffer when there is none), y; one with a prepare pass binds, in place of w, the weight that pass writes into a
     /// value of its own (<see cref="ValueKind.Derived"/>).
     /// </summary>
-    public static void Dispatch(Emitter e, TuneCandidate c, Value x, Value w, Value? bias, Value y, string label) =>
-        Dispatch(e, c, Args(x, w, bias, y), label);
+    /// <remarks>A ".dact" candidate (<see cref="ActivationGradient.Variant"/>) binds the activation's output after y.</remarks>
+    public static void Dispatch(Emitter e, TuneCandidate c, Value x, Value w, Value? bias, Value y, string label, ActivationGradient? g = null) =>
+        Dispatch(e, c, g == null ? Args(x, w, bias, y) : Args(x, w, bias, y).Append(Arg.In(g.Output)).ToArray(), label);
 
     static void Dispatch(Emitter e, TuneCandidate c, Arg[] args, string label)
     {

@@ -13,4 +13,11 @@ internal interface IConv2dInputGrad : IKernelEntry
 
 
     void Emit(Emitter e, ConvAttributes a, Value dy, Value w, Value dx, string label);
+
+    /// <summary>
+    /// Emits dx multiplied by the derivative of the activation <paramref name="g"/> (<see cref="ActivationGradient"/>) where
+    /// this entry's kernel can take it in its epilogue, and says so; false, with nothing emitted, where it can't (the
+    /// default).
+    /// </summary>
+    bool EmitActivated(Emitter e, ConvAttributes a, Value dy, Value w, Value dx, ActivationGradient g, string label) => false;
 }

@@ -21,22 +21,22 @@ namespace Kiln.Layers;
 internal static class SubPixelGradients
 {
     /// <summary>
-    /// Writes the gradients of the concatenation's inputs that <paramref name="grads"/> asks for (null: not needed), from
-    /// dY of the convolution <paramref name="a"/> with weight <paramref name="w"/>.
+    /// Writes the gradients of the concatenation's inputs that the pass asks for (<see cref="BackwardPass.GradInputs"/>,
+    /// null: not needed), from dY of the convolution <paramref name="a"/> with weight <paramref name="w"/>; where the pass
+    /// offers an input's activation (<see cref="BackwardPass.InputActivations"/>) and the kernel has the variant, through
+    /// its derivative (<see cref="ActivationGradient"/>).
     /// </summary>
-    public static void EmitInputs(Emitter e, ConvAttributes a, ConcatInput input, Value dy, Value w, IReadOnlyList<Value?> grads, string label)
+    public static void EmitInputs(Emitter e, ConvAttributes a, ConcatInput input, Value dy, Value w, BackwardPass b, string label)
     {
         int up = input.FirstScale == 2 ? 0 : 1;
-        if (grads[up] is { } low)
+        var turned = new ConvAttributes(a.OutChannels, a.InChannels - input.Upsampled.Channels, (3, 3), (1, 1), (1, 1), (1, 1), 1, false);
+        var forms = new[] { (Input: up, Form: 1, Conv: LowConv(a, input), Name: "low"), (Input: 1 - up, Form: 0, Conv: turned, Name: "skip") };
+        foreach (var (n, form, conv, name) in forms)
         {
-            var wl = DerivedWeight(e, a, input, w, form: 1, $"{label}.low");
-            ConvForward.Emit(e, LowConv(a, input), dy, wl, null, low, Activation.None, 0, $"{label}.low");
-        }
-        if (grads[1 - up] is { } other)
-        {
-            var ws = DerivedWeight(e, a, input, w, form: 0, $"{label}.skip");
-            var turned = new ConvAttributes(a.OutChannels, a.InChannels - input.Upsampled.Channels, (3, 3), (1, 1), (1, 1), (1, 1), 1, false);
-            ConvForward.Emit(e, turned, dy, ws, null, other, Activation.None, 0, $"{label}.skip");
+            if (b.GradInputs[n] is not { } grad) continue;
+            var derived = DerivedWeight(e, a, input, w, form, $"{label}.{name}");
+            b.ActivatedGradInputs[n] = b.InputActivations[n] is { } g && ConvForward.EmitActivationGradient(e, conv, dy, derived, grad, g, $"{label}.{name}");
+            if (!b.ActivatedGradInputs[n]) ConvForward.Emit(e, conv, dy, derived, null, grad, Activation.None, 0, $"{label}.{name}");
         }
     }
 

@@ -128,6 +128,29 @@ public sealed class CooperativeMatrixConvTests : CooperativeMatrixTest
         foreach (var k in kernels) Assert.That(f16.Kernels, Has.Some.StartWith(k), string.Join(", ", f16.Kernels));
     }
 
+    /// <summary>
+    /// An activation fused into a convolution whose output the next convolution alone reads: that one's input gradient on
+    /// the patch kernel (flipped weight, <see cref="Conv2dInputGradFlipped"/>) leaves through the activation's derivative
+    /// in its ".dact" variant, stored straight from the accumulators (an aligned tile: the activation's output loaded as a
+    /// matrix of their layout) or through the staging tile (odd sizes, channels off the tile); the step matches the
+    /// unfused Fp32 plan within <see cref="Tolerances.F16Storage"/>.
+    /// </summary>
+    [TestCase(16, 8, 16, "relu")]
+    [TestCase(16, 8, 16, "sigmoid")]
+    [TestCase(20, 9, 7, "leaky_relu")]
+    [TestCase(20, 7, 9, "tanh")]
+    public void Patch_InputGradientTakesTheActivation_AsTheUnfusedF32Plan(int channels, int h, int w, string activation)
+    {
+        Layer act = activation switch { "relu" => new ReLU(), "sigmoid" => new Sigmoid(), "leaky_relu" => new LeakyReLU(0.2f), _ => new Tanh() };
+        var (net, shapes) = Graph.ActivationGradientFusionTests.Chain(act, channels: channels, h: h, w: w);
+        var fused = Graph.ActivationGradientFusionTests.Step(net, shapes, true, Precision.Fp16, texelReads: false, out var plan, PatchNamed);
+        var f32 = Graph.ActivationGradientFusionTests.Step(net, shapes, false, Precision.Fp32, texelReads: false, out _, PatchNamed);
+        Assert.That(plan.Dispatches.Single(d => d.Label == "conv2.bwd_input").Kernel, Is.EqualTo("conv2d/conv2d.fwd_coopmat_patch.dact.f16"),
+            Graph.ActivationGradientFusionTests.Kernels(plan));
+        Assert.That(plan.Dispatches.Select(d => d.Label), Has.None.EqualTo("conv1.act.bwd"));
+        foreach (var (name, values) in f32) F16StorageCheck.Close(fused[name], values, Tolerances.F16Storage, name);
+    }
+
     static readonly string[] StridedNamed = PatchNamed.Append(nameof(Conv2dInputGradCoopMatStrided)).ToArray();
 
     /// <summary>

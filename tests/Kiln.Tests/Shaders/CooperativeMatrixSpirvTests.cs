@@ -122,6 +122,16 @@ public sealed class CooperativeMatrixSpirvTests
             net.SetLoss(new MseLoss(), y, net.Input("t"));
             yield return (net, new Dictionary<string, Shape> { ["x"] = new Shape(2, 16, 30, 30), ["t"] = new Shape(2, 32, 10, 10) }, true);
         }
+        // A conv and ReLU read by the next conv alone, trained: the next one's input gradient takes the ReLU's derivative
+        // in its epilogue (the patch kernel's .dact).
+        {
+            var net = new Network();
+            var h = net.Add(new ReLU(), "relu", net.Add(new Conv2d(16, 64, 3, padding: 1), "conv", net.Input("x")));
+            var y = net.Add(new Conv2d(64, 64, 3, padding: 1), "next", h);
+            net.Output(y, "y");
+            net.SetLoss(new MseLoss(), y, net.Input("t"));
+            yield return (net, new Dictionary<string, Shape> { ["x"] = new Shape(2, 16, 32, 32), ["t"] = new Shape(2, 64, 32, 32) }, true);
+        }
         // A decoder step in an inference plan: the conv reads Concat(Upsample(low), skip) itself (the patch kernel's .concat).
         {
             var net = new Network();
@@ -131,17 +141,19 @@ public sealed class CooperativeMatrixSpirvTests
         }
         // Such a step trained: over a 3x upsample the weight gradient reads the concatenation too (the patch weight
         // gradient's .concat); over a 2x one the gradients go by sub-pixel phase (SubPixelGradients), a's weight gradient
-        // a 4x4 stride-2 one in the patch weight gradient's tap blocks.
+        // a 4x4 stride-2 one in the patch weight gradient's tap blocks, and a's input gradient (a 4x4, stride-2 forward)
+        // takes the derivative of the ReLU before it (.dact).
         foreach (var scale in new[] { 3, 2 })
         {
             var net = new Network();
-            var cat = net.Add(new Concat(), "cat", net.Add(new Upsample(scale), "up", net.Input("low")), net.Input("skip"));
+            var low = net.Add(new ReLU(), "relu", net.Add(new Conv2d(16, 64, 3, padding: 1), "lowconv", net.Input("low")));
+            var cat = net.Add(new Concat(), "cat", net.Add(new Upsample(scale), "up", low), net.Input("skip"));
             var y = net.Add(new Conv2d(96, 64, 3, padding: 1), "conv", cat);
             net.Output(y, "y");
             net.SetLoss(new MseLoss(), y, net.Input("t"));
             yield return (net, new Dictionary<string, Shape>
             {
-                ["low"] = new Shape(2, 64, 16, 16), ["skip"] = new Shape(2, 32, 16 * scale, 16 * scale), ["t"] = new Shape(2, 64, 16 * scale, 16 * scale),
+                ["low"] = new Shape(2, 16, 16, 16), ["skip"] = new Shape(2, 32, 16 * scale, 16 * scale), ["t"] = new Shape(2, 64, 16 * scale, 16 * scale),
             }, true);
         }
         // Layers on a concatenation past the patch forward's 5-pixel span, trained: the im2col forward's .concat variant;
@@ -187,7 +199,8 @@ public sealed class CooperativeMatrixSpirvTests
             "conv2d/conv2d.fwd_coopmat_patch.concat", "conv2d/conv2d.bwd_weight_coopmat_patch.concat", "linear/linear.gemm_coopmat.batched", "conv2d/conv2d.fwd_coopmat.concat",
             "conv2d/conv2d.bwd_weight_coopmat.concat", "conv2d/conv2d.fwd_coopmat_patch.pool", "conv2d/conv2d.fwd_coopmat_patch.nhwc",
             "conv2d/conv2d.fwd_coopmat_patch.nhwc.pool", "conv2d/conv2d.fwd_coopmat_patch.nhwc.concat", "conv2d/conv2d.fwd_coopmat_patch.nhwc.direct",
-            "conv2d/conv2d.fwd_coopmat_patch.subpixel", "conv2d/conv2d.fwd_coopmat_patch.nhwc.subpixel" }));
+            "conv2d/conv2d.fwd_coopmat_patch.subpixel", "conv2d/conv2d.fwd_coopmat_patch.nhwc.subpixel",
+            "conv2d/conv2d.fwd_coopmat_patch.dact" }));
     }
 
     [TestCaseSource(nameof(Kernels))]

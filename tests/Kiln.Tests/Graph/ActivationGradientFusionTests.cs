@@ -1,0 +1,144 @@
+using Kiln.Layers;
+using Kiln.Tests.Layers;
+using Kiln.Tests.Reference;
+using NUnit.Framework;
+
+namespace Kiln.Tests.Graph;
+
+/// <summary>
+/// An activation fused into a convolution whose output has one reader, another convolution: that reader's input
+/// gradient leaves its kernel through the activation's derivative (the ".dact" variant, <see cref="ActivationGradient"/>),
+/// and the activation has no backward pass of its own. On lavapipe with storage-buffer reads and the flipped input
+/// gradient named (the forward kernel computes dX: here the direct kernel), each activation's training step matches the
+/// unfused plan's (Fuse = false: separate layers, a unary.bwd pass each) bit for bit at f32 and within
+/// <see cref="Tolerances.F16Storage"/> at f16 storage (one rounding to f16 where the unfused plan has two); an output read
+/// twice keeps its pass; without the variant (texel reads, lavapipe's default) nothing changes; and the sub-pixel
+/// decoder's upsampled input takes it in its 4x4 input gradient.
+/// </summary>
+public sealed class ActivationGradientFusionTests : GpuTest
+{
+    const string Flipped = nameof(Conv2dInputGradFlipped);
+    const string Dact = "conv2d/conv2d.fwd.dact";
+
+    internal static IEnumerable<TestCaseData> Activations() => new[]
+    {
+        new TestCaseData(new ReLU()).SetArgDisplayNames("relu"),
+        new TestCaseData(new LeakyReLU(0.2f)).SetArgDisplayNames("leaky_relu"),
+        new TestCaseData(new Sigmoid()).SetArgDisplayNames("sigmoid"),
+        new TestCaseData(new Tanh()).SetArgDisplayNames("tanh"),
+    };
+
+    /// <summary>x -> conv1 -> act -> conv2 (-> ReLU) -> MSE against the target, <paramref name="channels"/> channels
+    /// between the convolutions; with <paramref name="skip"/> act's output is also added to conv2's (a second reader).</summary>
+    internal static (Network Net, Dictionary<string, Shape> Shapes) Chain(Layer act, bool skip = false, int channels = 8, int h = 7, int w = 9)
+    {
+        var net = new Network();
+        var a = net.Add(act, "act", net.Add(new Conv2d(5, channels, 3, padding: 1), "conv1", net.Input("x")));
+        Node y = net.Add(new ReLU(), "relu", net.Add(new Conv2d(channels, channels, 3, padding: 1), "conv2", a));
+        if (skip) y = net.Add(new Add(), "add", y, a);
+        net.Output(y, "y");
+        net.SetLoss(new MseLoss(), y, net.Input("target"));
+        return (net, new Dictionary<string, Shape> { ["x"] = new(2, 5, h, w), ["target"] = new(2, channels, h, w) });
+    }
+
+    /// <summary>One training step (rate 0): the loss, every parameter's gradient and x's.</summary>
+    internal static Dictionary<string, float[]> Step(Network net, Dictionary<string, Shape> shapes, bool fuse, Precision precision, bool texelReads,
+        out PlanReport plan, params string[] prefer)
+    {
+        using var compiled = net.Compile(Context, new CompileOptions
+        {
+            InputShapes = shapes, Training = true, InputGradients = true, LearningRate = 0, Fuse = fuse, Precision = precision,
+            TexelReads = texelReads, LossScaling = LossScaling.Off, PreferKernels = prefer,
+        });
+        foreach (var (name, shape) in shapes)
+            compiled.SetInput(name, RandomData.Uniform((int)shape.Elements, name[0]).Select(v => (float)v).ToArray());
+        foreach (var (name, p) in compiled.Parameters)
+            p.Upload(RandomData.Uniform((int)p.Shape.Elements, name.Length + (int)p.Shape.Elements, -0.5, 0.5).Select(v => (float)v).ToArray());
+        compiled.Run();
+        plan = compiled.Plan;
+        var result = new Dictionary<string, float[]> { ["loss"] = compiled.GetOutput("loss") };
+        foreach (var (name, g) in compiled.Gradients) result[$"grad {name}"] = g.ToArray();
+        result["grad x"] = compiled.InputGradients["x"].ToArray();
+        return result;
+    }
+
+    internal static string Kernels(PlanReport plan) => string.Join(", ", plan.Dispatches.Select(d => $"{d.Label}:{d.Kernel}"));
+
+    [TestCaseSource(nameof(Activations))]
+    public void Fp32_TheInputGradientTakesTheActivation_BitForBitTheUnfusedStep(Layer act)
+    {
+        var (net, shapes) = Chain(act);
+        var fused = Step(net, shapes, true, Precision.Fp32, texelReads: false, out var plan, Flipped);
+        var plain = Step(net, shapes, false, Precision.Fp32, texelReads: false, out var plainPlan, Flipped);
+        Assert.That(plan.Dispatches.Single(d => d.Label == "conv2.bwd_input").Kernel, Is.EqualTo(Dact), Kernels(plan));
+        Assert.That(plan.Dispatches.Where(d => d.Kernel.StartsWith("elementwise/unary.bwd", StringComparison.Ordinal)).Select(d => d.Label),
+            Is.EqualTo(new[] { "conv2.act.bwd" }), "only the last activation's (its output is read by the loss)");
+        Assert.That(plainPlan.Dispatches.Count(d => d.Kernel.StartsWith("elementwise/unary.bwd", StringComparison.Ordinal)), Is.EqualTo(2));
+        foreach (var (name, values) in plain)
+        {
+            Assert.That(values.Any(v => v != 0), $"{name} is not all zeros");
+            Assert.That(fused[name], Is.EqualTo(values).AsCollection, name);
+        }
+    }
+
+    [TestCaseSource(nameof(Activations))]
+    public void Fp16_TheInputGradientTakesTheActivation_AsTheUnfusedF32Step(Layer act)
+    {
+        var (net, shapes) = Chain(act);
+        var fused = Step(net, shapes, true, Precision.Fp16, texelReads: false, out var plan, Flipped);
+        var f32 = Step(net, shapes, false, Precision.Fp32, texelReads: false, out _, Flipped);
+        Assert.That(plan.Dispatches.Single(d => d.Label == "conv2.bwd_input").Kernel, Is.EqualTo(Dact + ".f16"), Kernels(plan));
+        Assert.That(plan.Dispatches.Select(d => d.Label), Has.None.EqualTo("conv1.act.bwd"));
+        foreach (var (name, values) in f32) F16StorageCheck.Close(fused[name], values, Tolerances.F16Storage, name);
+    }
+
+    /// <summary>An activation's output read twice (by conv2 and a skip Add) sums its gradient's parts: its own pass stays.</summary>
+    [Test]
+    public void AnOutputReadTwice_KeepsItsPass()
+    {
+        var (net, shapes) = Chain(new Tanh(), skip: true);
+        var fused = Step(net, shapes, true, Precision.Fp32, texelReads: false, out var plan, Flipped);
+        var plain = Step(net, shapes, false, Precision.Fp32, texelReads: false, out _, Flipped);
+        Assert.That(plan.Dispatches.Select(d => d.Kernel), Has.None.EqualTo(Dact), Kernels(plan));
+        Assert.That(plan.Dispatches.Select(d => d.Label), Has.Some.EqualTo("conv1.act.bwd"));
+        foreach (var (name, values) in plain) Assert.That(fused[name], Is.EqualTo(values).AsCollection, name);
+    }
+
+    /// <summary>With texel reads (lavapipe's default: the direct kernel's .texel form, which has no such variant) and with
+    /// the gather input gradient (lavapipe's pick), the plan is as before: the activation's own pass.</summary>
+    [TestCase(true, Flipped)]
+    [TestCase(false, null)]
+    public void WithoutTheVariant_TheActivationKeepsItsPass(bool texelReads, string? prefer)
+    {
+        var (net, shapes) = Chain(new ReLU());
+        Step(net, shapes, true, Precision.Fp32, texelReads, out var plan, prefer == null ? Array.Empty<string>() : new[] { prefer });
+        Assert.That(plan.Dispatches.Select(d => d.Kernel), Has.None.Contains(".dact"), Kernels(plan));
+        Assert.That(plan.Dispatches.Select(d => d.Label), Has.Some.EqualTo("conv1.act.bwd"));
+    }
+
+    /// <summary>
+    /// A decoder whose upsampled input is a conv and ReLU: its gradient by sub-pixel phase (the 4x4, stride-2 convolution
+    /// of dY) leaves through the ReLU's derivative; the step matches the unfused plan's within 1e-5 of the largest value
+    /// (the sub-pixel sums run in another order).
+    /// </summary>
+    [Test]
+    public void SubPixelDecoder_TheUpsampledInputsGradientTakesTheActivation()
+    {
+        var net = new Network();
+        var low = net.Add(new ReLU(), "act", net.Add(new Conv2d(5, 6, 3, padding: 1), "conv1", net.Input("x")));
+        var cat = net.Add(new Concat(), "cat", net.Add(new Upsample(2), "up", low), net.Input("skip"));
+        var y = net.Add(new Conv2d(10, 8, 3, padding: 1), "conv2", cat);
+        net.Output(y, "y");
+        net.SetLoss(new MseLoss(), y, net.Input("target"));
+        var shapes = new Dictionary<string, Shape> { ["x"] = new(2, 5, 4, 5), ["skip"] = new(2, 4, 8, 10), ["target"] = new(2, 8, 8, 10) };
+        var fused = Step(net, shapes, true, Precision.Fp32, texelReads: false, out var plan, Flipped);
+        var plain = Step(net, shapes, false, Precision.Fp32, texelReads: false, out _, Flipped);
+        Assert.That(plan.Dispatches.Single(d => d.Label == "conv2.bwd_input.low").Kernel, Is.EqualTo(Dact), Kernels(plan));
+        Assert.That(plan.Dispatches.Select(d => d.Kernel), Has.None.StartsWith("elementwise/unary.bwd"));
+        foreach (var (name, values) in plain)
+        {
+            Assert.That(values.Any(v => v != 0), $"{name} is not all zeros");
+            F16StorageCheck.Close(fused[name], values, 1e-5, name);
+        }
+    }
+}
