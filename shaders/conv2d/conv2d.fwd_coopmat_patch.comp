@@ -494,14 +494,16 @@ void main()
             if (direct)
             {
 #if KILN_ACT_GRAD
-                // The activation's output block in the accumulators' layout: element e of both is the same pixel.
+                // The activation's output block, converted to the accumulators' own type: element e of two matrices of
+                // one type is the same pixel (matrices of another component type may hold their elements otherwise).
                 coopmat<act_t, gl_ScopeSubgroup, S, S, gl_MatrixUseAccumulator> ya;
 #if KILN_NHWC
                 coopMatLoad(ya, actOut, uint(KILN_ACT_INDEX(b, co0, oy, ox0, COUT, OH, OW)), uint(COUT), gl_CooperativeMatrixLayoutColumnMajor);
 #else
                 coopMatLoad(ya, actOut, uint((b * COUT + co0) * HW + oy * OW + ox0), uint(HW), gl_CooperativeMatrixLayoutRowMajor);
 #endif
-                for (int e = 0; e < c.length(); e++) c[e] *= kiln_activation_derivative(float(ya[e]), ACT, SLOPE);
+                const coopmat<float, gl_ScopeSubgroup, S, S, gl_MatrixUseAccumulator> yf = coopmat<float, gl_ScopeSubgroup, S, S, gl_MatrixUseAccumulator>(ya);
+                for (int e = 0; e < c.length(); e++) c[e] *= kiln_activation_derivative(yf[e], ACT, SLOPE);
 #endif
                 coopmat<act_t, gl_ScopeSubgroup, S, S, gl_MatrixUseAccumulator> o = coopmat<act_t, gl_ScopeSubgroup, S, S, gl_MatrixUseAccumulator>(c);
 #if KILN_NHWC
