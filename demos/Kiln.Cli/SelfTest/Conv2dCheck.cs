@@ -37,7 +37,15 @@ internal sealed class Conv2dCheck : KernelCheck
     {
         var layer = new Conv2d(cin, cout, k, s, p, d, g, bias);
         var x = new Shape(n, cin, h, w);
+        return new CheckCase($"n{n} {cin}->{cout} {h}x{w} k{k} s{s} p{p} d{d} g{g}{(bias ? "" : " no bias")}", layer, x, Reference(layer, x));
+    }
+
+    /// <summary>The double CPU reference of <paramref name="layer"/> (square kernel, stride, padding and dilation) on an input of shape <paramref name="x"/> (<see cref="LinearTerms"/>).</summary>
+    internal static ReferenceFunction Reference(Conv2d layer, Shape x)
+    {
+        var ((n, cin, h, w), a) = (x.Nchw, layer.Attributes);
         var y = layer.OutputShape(new[] { x });
+        int cout = a.OutChannels, k = a.Kernel.H, s = a.Stride.H, p = a.Padding.H, d = a.Dilation.H, g = a.Groups;
         int oh = y[2], ow = y[3], cig = cin / g, cog = cout / g;
         LinearTerms.Enumerate terms = term =>
         {
@@ -55,7 +63,6 @@ internal sealed class Conv2dCheck : KernelCheck
                 term(At(cout, oh, ow, b, co, oy, ox), At(cin, h, w, b, ci, iy, ix), ((long)(co * cig + c) * k + ky) * k + kx, 1);
             }
         };
-        return new CheckCase($"n{n} {cin}->{cout} {h}x{w} k{k} s{s} p{p} d{d} g{g}{(bias ? "" : " no bias")}", layer, x,
-            LinearTerms.Reference(y.Elements, terms, o => o / ((long)oh * ow) % cout));
+        return LinearTerms.Reference(y.Elements, terms, o => o / ((long)oh * ow) % cout);
     }
 }

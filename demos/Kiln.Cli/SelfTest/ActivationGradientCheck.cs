@@ -1,0 +1,105 @@
+using Kiln.Graph;
+
+namespace Kiln.Cli.SelfTest;
+
+/// <summary>
+/// A convolution and its activation read by another convolution alone, trained with the graph's fusions: the second's
+/// input gradient takes the activation's derivative in its kernel's epilogue where that kernel has the ".dact" variant
+/// (Kiln.Layers.ActivationGradient: the direct and tensor-core patch forward kernels, storage-buffer reads), and the
+/// activation has no pass of its own; elsewhere that pass runs (the kernels column says which). y, x's gradient and both
+/// convolutions' weight and bias gradients against a double CPU reference (the two convolutions' LinearTerms with the
+/// activation between them), untuned and in each round of named entries as the other checks. Tanh and sigmoid: a ReLU's
+/// kink moves under f16 rounding and says nothing about the kernels (the unit tests check ReLU bit for bit at f32).
+/// </summary>
+internal sealed class ActivationGradientCheck : KernelCheck
+{
+    public override string Operation => "conv_act_grad";
+
+    /// <summary>Unused: the case has two convolutions' parameters, so <see cref="Run"/> builds and checks its own network.</summary>
+    public override IEnumerable<CheckCase> Cases(Random rng, int count) => Enumerable.Empty<CheckCase>();
+
+    /// <summary>A wide case the GPU's tensor-core tiles take and, where <paramref name="count"/> allows, one small random
+    /// one (one: on a GPU every round compiles a training plan).</summary>
+    public override IEnumerable<SelfTestResult> Run(GpuContext context, Random rng, int count, IReadOnlyList<Precision> precisions)
+    {
+        var shapes = new List<(int N, int Cin, int C, int H, int W, Activation Act)> { (1, 8, 32, 12, 20, Activation.Tanh) };
+        for (int i = 1; i < Math.Min(count, 2); i++)
+            shapes.Add((rng.Next(1, 3), rng.Next(1, 9), rng.Next(1, 25), rng.Next(1, 12), rng.Next(1, 12), rng.Next(2) == 0 ? Activation.Tanh : Activation.Sigmoid));
+        var rounds = NamedOnlyRounds(context.KernelDevice, fusedOnly: true).Prepend(Array.Empty<string>()).ToList();
+        foreach (var shape in shapes)
+            foreach (var precision in precisions)
+            {
+                var seen = new HashSet<string>();
+                foreach (var named in rounds)
+                {
+                    var result = Check(context, shape, precision, named, rng);
+                    if (result.Error != null || seen.Add(result.Kernels)) yield return result;
+                }
+            }
+    }
+
+    /// <summary>One case at one precision with <paramref name="named"/> entries preferred; <paramref name="texelReads"/> as
+    /// CompileOptions.TexelReads (null: the device's default).</summary>
+    internal static SelfTestResult Check(GpuContext context, (int N, int Cin, int C, int H, int W, Activation Act) s, Precision precision, string[] named,
+        Random rng, bool? texelReads = null)
+    {
+        string name = $"n{s.N} {s.Cin}->{s.C}->{s.C} {s.H}x{s.W} {s.Act}", kernels = "";
+        try
+        {
+            var (conv1, conv2) = (new Conv2d(s.Cin, s.C, 3, padding: 1), new Conv2d(s.C, s.C, 3, padding: 1));
+            var net = new Network();
+            var act = net.Add(s.Act == Activation.Tanh ? new Tanh() : new Sigmoid(), "act", net.Add(conv1, "conv1", net.Input("x")));
+            var y = net.Add(conv2, "conv2", act);
+            net.Output(y, "y");
+            net.SetLoss(new DotLoss(), y, net.Input("grad_y"));
+            var xShape = new Shape(s.N, s.Cin, s.H, s.W);
+            var yShape = new Shape(s.N, s.C, s.H, s.W);
+            using var compiled = net.Compile(context, new CompileOptions
+            {
+                InputShapes = new Dictionary<string, Shape> { ["x"] = xShape, ["grad_y"] = yShape },
+                Training = true, InputGradients = true, LearningRate = 0, Precision = precision, Autotune = false, PreferKernels = named,
+                TexelReads = texelReads, LossScaling = LossScaling.Off,
+            });
+            kernels = string.Join(", ", compiled.Plan.Dispatches.Where(d => d.Label.StartsWith("conv2.bwd_input", StringComparison.Ordinal) || d.Label == "conv1.act.bwd")
+                .Select(d => d.Kernel).Distinct());
+            // At f16 storage the inputs are drawn as f16 values, as the kernels see them (SelfTestRunner).
+            float Draw() => precision == Precision.Fp16 ? (float)(Half)(rng.NextSingle() * 2 - 1) : rng.NextSingle() * 2 - 1;
+            float[] Random(long n) => Enumerable.Range(0, checked((int)n)).Select(_ => Draw()).ToArray();
+            var (x, gy) = (Random(xShape.Elements), Random(yShape.Elements));
+            compiled.SetInput("x", x);
+            compiled.SetInput("grad_y", gy);
+            var parameters = new Dictionary<string, double[]>();
+            foreach (var (pname, p) in compiled.Parameters.OrderBy(kv => kv.Key, StringComparer.Ordinal))
+            {
+                var values = Random(p.Shape.Elements);
+                p.Upload(values);
+                parameters[pname] = D(values);
+            }
+            compiled.Run();
+
+            // The reference: conv1, the activation, conv2 forward; conv2's gradients, the activation's derivative, conv1's.
+            var (first, second) = (Conv2dCheck.Reference(conv1, xShape), Conv2dCheck.Reference(conv2, yShape));
+            var z = first(D(x), parameters["conv1.weight"], parameters["conv1.bias"], new double[yShape.Elements]).Y;
+            var a = Array.ConvertAll(z, v => s.Act == Activation.Tanh ? Math.Tanh(v) : 1 / (1 + Math.Exp(-v)));
+            var r2 = second(a, parameters["conv2.weight"], parameters["conv2.bias"], D(gy));
+            var gz = r2.GradX.Select((g, i) => g * (s.Act == Activation.Tanh ? 1 - a[i] * a[i] : a[i] * (1 - a[i]))).ToArray();
+            var r1 = first(D(x), parameters["conv1.weight"], parameters["conv1.bias"], gz);
+            double forward = SelfTestTolerances.MaxRelative(compiled.GetOutput("y"), r2.Y);
+            double gradient = new[]
+            {
+                SelfTestTolerances.MaxRelative(compiled.InputGradients["x"].ToArray(), r1.GradX),
+                SelfTestTolerances.MaxRelative(compiled.Gradients["conv1.weight"].ToArray(), r1.GradW!),
+                SelfTestTolerances.MaxRelative(compiled.Gradients["conv1.bias"].ToArray(), r1.GradB!),
+                SelfTestTolerances.MaxRelative(compiled.Gradients["conv2.weight"].ToArray(), r2.GradW!),
+                SelfTestTolerances.MaxRelative(compiled.Gradients["conv2.bias"].ToArray(), r2.GradB!),
+            }.Max();
+            return new SelfTestResult("conv_act_grad", name, precision, kernels, forward, gradient, null);
+        }
+        catch (Exception e) when (e is KilnException or ArgumentException or KeyNotFoundException or InvalidOperationException)
+        {
+            return new SelfTestResult("conv_act_grad", name, precision, kernels, double.NaN, double.NaN, e.Message);
+        }
+    }
+
+    static double[] D(float[] v) => Array.ConvertAll(v, f => (double)f);
+}
