@@ -497,8 +497,9 @@ internal static class Compiler
                 "loss.grad_seed", Arg.State, Arg.Out(seed));
         else emitter.Fill(seed, 1f, "loss.grad_seed");
         lossNode.GradContributions.Add(seed);
-        // A layer's fused activation whose output has one reader: that reader's gradient rule may take the activation's
-        // gradient in its input gradient's kernel (ActivationGradient); what it wrote then needs no pass of its own.
+        // A layer's fused activation whose output has one or two readers: the last reader's gradient rule to run may take
+        // the activation's gradient, with the other's part added, in the kernel that writes its input's gradient
+        // (ActivationGradient); what it wrote is then the whole gradient before the activation.
         var uses = Uses(list);
         var activated = new HashSet<Value>();
 
@@ -507,7 +508,7 @@ internal static class Compiler
             var c = list[k];
             if (c.Layer == null || !c.NeedsGrad || c.GradContributions.Count == 0) continue;
             Value grad;
-            if (c.Fused != Activation.None && c.GradContributions is [var whole] && activated.Contains(whole)) grad = whole;
+            if (c.Fused != Activation.None && activated.Contains(c.GradContributions[^1])) grad = c.GradContributions[^1];
             else if (c.Fused != Activation.None)
             {
                 // The activation's gradient takes the last two parts of the sum in its own pass.
@@ -530,8 +531,9 @@ internal static class Compiler
             var pass = new BackwardPass(emitter, c.Inputs.Select(i => i.Output).ToArray(), c.Output, grad, gradInputs,
                 c.Params, c.ParamGrads, c.Name);
             for (int n = 0; n < c.Inputs.Length; n++)
-                if (c.Inputs[n] is { Layer: not null, Fused: not Activation.None } i && gradInputs[n] != null && uses[i] == 1)
-                    pass.InputActivations[n] = new ActivationGradient(i.Fused, i.FusedSlope, i.Output);
+                if (c.Inputs[n] is { Layer: not null, Fused: not Activation.None } i && gradInputs[n] != null && uses[i] <= 2
+                    && i.GradContributions.Count == uses[i] - 1)
+                    pass.InputActivations[n] = new ActivationGradient(i.Fused, i.FusedSlope, i.Output, i.GradContributions.SingleOrDefault());
             c.Layer.Backward(pass);
             for (int n = 0; n < c.Inputs.Length; n++)
                 if (pass.GradInputs[n] is { } g)

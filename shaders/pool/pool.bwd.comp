@@ -6,9 +6,14 @@
 // VEC (Pool2dKernels.Vector decides; windows that tile x exactly, KH == SH and KW == SW, with OW a multiple of 4):
 // invocation i takes the 4 windows of outputs 4i .. 4i + 3, one row of them, through 4-wide views of the bindings:
 // one load of dy, KW loads of x and KW stores of dx per window row (their 4 KW elements, element e in window e / KW).
+// With ACT (max only; engine/Layers/Conv/ActivationGradient.cs) x is the output of an activation fused into the layer
+// before, and dx leaves as the gradient before it: (dx + addend) * ACT'(x), the derivative taken from x as
+// elementwise/unary.bwd.comp takes it, the addend (SUM) the gradient x's other reader gave, so neither that pass nor
+// the sum runs on its own.
 // Bindings: 0 x [N,C,H,W] (act_t; read for max only)  1 dy [N,C,OH,OW] (act_t)  2 dx [N,C,H,W] (act_t)
+//           3 addend [N,C,H,W] (act_t; read with SUM only)
 // Specialization: 0 MODE (0 max, 1 average), 1 KH, 2 KW, 3 SH, 4 SW, 5 H, 6 W, 7 OH, 8 OW (0 = from push constants),
-//                 9 VEC (0 or 1)
+//                 9 VEC (0 or 1), 10 ACT (Activation code; 0: none), 11 SLOPE (float), 12 SUM (0/1)
 // Push constants: count (N*C*H*W), h, w, oh, ow
 // Dispatch: Emitter.ElementwiseGroups(count), or with VEC Emitter.VectorGroups(N*C*OH*OW); local x = 256
 #include "kiln.glsl"
@@ -25,6 +30,9 @@ layout(constant_id = 6) const int S_W = 0;
 layout(constant_id = 7) const int S_OH = 0;
 layout(constant_id = 8) const int S_OW = 0;
 layout(constant_id = 9) const int VEC = 0;
+layout(constant_id = 10) const int ACT = 0;
+layout(constant_id = 11) const float SLOPE = 0.01;
+layout(constant_id = 12) const int SUM = 0;
 
 layout(std430, binding = 0) readonly buffer X { act_t x[]; };
 layout(std430, binding = 0) readonly buffer X4 { act4_t x4[]; };
@@ -32,6 +40,15 @@ layout(std430, binding = 1) readonly buffer DY { act_t dy[]; };
 layout(std430, binding = 1) readonly buffer DY4 { act4_t dy4[]; };
 layout(std430, binding = 2) writeonly buffer DX { act_t dx[]; };
 layout(std430, binding = 2) writeonly buffer DX4 { act4_t dx4[]; };
+layout(std430, binding = 3) readonly buffer Addend { act_t addend[]; };
+layout(std430, binding = 3) readonly buffer Addend4 { act4_t addend4[]; };
+
+// dx element e (of x's, whose value is v) from the pooling's gradient g: through the activation (ACT, SUM), or as it is.
+float through(float g, int e, float v)
+{
+    if (ACT == ACT_NONE) return g;
+    return (SUM != 0 ? g + float(addend[e]) : g) * kiln_activation_derivative(v, ACT, SLOPE);
+}
 
 layout(push_constant) uniform P { uint count; int h, w, oh, ow; } p;
 
@@ -72,12 +89,14 @@ void main_vector(uint i, int H, int W, int OH, int OW)
         for (int q = 0; q < KW; q++)
         {
             vec4 g;
+            const int at = (row0 + ky * W) / 4 + q;
+            const vec4 v = ACT != ACT_NONE ? vec4(x4[at]) : vec4(0.0);
             for (int l = 0; l < 4; l++)
             {
                 const int win = (4 * q + l) / KW;
-                g[l] = arg[win] == ky * 4 * KW + 4 * q + l - win * KW ? d[win] : 0.0;
+                g[l] = through(arg[win] == ky * 4 * KW + 4 * q + l - win * KW ? d[win] : 0.0, 4 * at + l, v[l]);
             }
-            dx4[(row0 + ky * W) / 4 + q] = act4_t(g);
+            dx4[at] = act4_t(g);
         }
 }
 
@@ -117,5 +136,5 @@ void main()
             }
             else g += d;
         }
-    dx[i] = act_t(MODE == 0 ? g : g / float(KH * KW));
+    dx[i] = act_t(MODE == 0 ? through(g, int(i), ACT != ACT_NONE ? float(x[i]) : 0.0) : g / float(KH * KW));
 }

@@ -4,23 +4,27 @@ using Kiln.Vulkan;
 namespace Kiln.Layers;
 
 /// <summary>
-/// The gradient of an activation fused into the layer before (a Conv2d and ReLU, say), taken by the convolution that
-/// computes that layer's output gradient: the ".dact" variant of the chosen forward kernel
-/// (shaders/include/act_grad_epilogue.glsl) multiplies each element of the input gradient it writes by the activation's
-/// derivative, read from the activation's output <paramref name="Output"/>, so the gradient before the activation
-/// leaves the kernel and no pass of its own (elementwise/unary.bwd) reads it back. The compiler offers it where that
-/// activation's output has this one reader (<see cref="BackwardPass.InputActivations"/>); a gradient rule that takes it
-/// says so (<see cref="BackwardPass.ActivatedGradInputs"/>). Only where the kernel the layer would run anyway has the
-/// variant (the direct kernel's storage-buffer form, the tensor-core patch kernel; not their texel or channels-last
-/// forms): the kernel choice never changes for it.
+/// The gradient of an activation fused into the layer before (a Conv2d and ReLU, say), taken by the kernel that writes
+/// the gradient of that activation's output, so the gradient before the activation leaves it and no pass of its own
+/// (elementwise/unary.bwd) reads it back. The compiler offers it to the last of the output's readers whose gradient rule
+/// runs, where the output has one or two readers (<see cref="BackwardPass.InputActivations"/>), with the other's
+/// gradient as <paramref name="Addend"/>; a rule that takes it says so (<see cref="BackwardPass.ActivatedGradInputs"/>):
+/// - a convolution's input gradient, one reader: the ".dact" variant of the chosen forward kernel
+///   (shaders/include/act_grad_epilogue.glsl) multiplies each element by the derivative read from
+///   <paramref name="Output"/>; only where the kernel the layer would run anyway has the variant (the direct kernel's
+///   storage-buffer form, the tensor-core patch kernel; not their texel or channels-last forms), so the kernel choice
+///   never changes for it;
+/// - a max pool's gradient (shaders/pool/pool.bwd.comp), which reads that output already: the addend too, as a UNet
+///   encoder's output read by its pool and by a decoder.
 /// </summary>
-internal sealed record ActivationGradient(Activation Activation, float Slope, Value Output)
+internal sealed record ActivationGradient(Activation Activation, float Slope, Value Output, Value? Addend = null)
 {
     /// <summary>
     /// <paramref name="c"/>'s ".dact" form, the activation's output bound after the kernel's four buffers, where its module
-    /// has one; else null. The candidate was made with this activation, which the variant reads as the one to differentiate.
+    /// has one and there is no addend (the variant adds none); else null. The candidate was made with this activation,
+    /// which the variant reads as the one to differentiate.
     /// </summary>
-    public TuneCandidate? Variant(TuneCandidate c) => PipelineStore.HasModule(c.Spec.Module + ".dact")
+    public TuneCandidate? Variant(TuneCandidate c) => Addend == null && PipelineStore.HasModule(c.Spec.Module + ".dact")
         ? c with { Spec = c.Spec with { Module = c.Spec.Module + ".dact", Bindings = c.Spec.Bindings.Append(BindingKind.StorageBuffer).ToArray() } }
         : null;
 }

@@ -65,17 +65,27 @@ internal static class Pool2dKernels
             Arg.In(x), Arg.Out(y));
     }
 
+    /// <summary>
+    /// The gradient gathered to x; for a max pool whose input is the output of an activation fused into the layer before
+    /// (<see cref="BackwardPass.InputActivations"/>), leaving through its derivative with the gradient x's other reader
+    /// gave added first (<see cref="ActivationGradient.Addend"/>): a UNet encoder's output, read by its pool and by a
+    /// decoder, gets its whole gradient before the activation here.
+    /// </summary>
     public static void Backward(BackwardPass b, int mode, (int H, int W) k, (int H, int W) s)
     {
         if (b.GradInput is not { } dx) return;
         var x = b.Input; var y = b.Output;
+        var g = mode == Max ? b.InputActivations[0] : null;
         bool vector = Vector(true, k, s, x.Shape, y.Shape, x.Layout);
-        var constants = Constants(mode, k, s, x.Shape, y.Shape).Append(vector ? 1u : 0u).ToArray();
-        var spec = new KernelSpec("pool/pool.bwd", KernelSpec.Buffers(3), 20, constants, Emitter.ElementwiseLocal);
+        var constants = Constants(mode, k, s, x.Shape, y.Shape)
+            .Concat(new[] { vector ? 1u : 0u, (uint)(g?.Activation ?? Activation.None), KernelSpec.Word(g?.Slope ?? 0), g?.Addend != null ? 1u : 0u })
+            .ToArray();
+        var spec = new KernelSpec("pool/pool.bwd", KernelSpec.Buffers(4), 20, constants, Emitter.ElementwiseLocal);
         // Average pooling doesn't read x; bind dy in its place so x needn't stay alive for the backward pass.
         var first = mode == Max ? x : b.GradOutput;
         b.Emitter.Dispatch(spec, vector ? b.Emitter.VectorGroups(y.Shape.Elements) : b.Emitter.ElementwiseGroups(dx.Shape.Elements),
             PushConstants.Ints((int)dx.Shape.Elements, x.Shape[2], x.Shape[3], y.Shape[2], y.Shape[3]), $"{b.Name}.bwd",
-            Arg.In(first), Arg.In(b.GradOutput), Arg.Out(dx));
+            Arg.In(first), Arg.In(b.GradOutput), Arg.Out(dx), Arg.In(g?.Addend ?? b.GradOutput));
+        b.ActivatedGradInputs[0] = g != null;
     }
 }

@@ -13,7 +13,8 @@ namespace Kiln.Tests.Graph;
 /// unfused plan's (Fuse = false: separate layers, a unary.bwd pass each) bit for bit at f32 and within
 /// <see cref="Tolerances.F16Storage"/> at f16 storage (one rounding to f16 where the unfused plan has two); an output read
 /// twice keeps its pass; without the variant (texel reads, lavapipe's default) nothing changes; and the sub-pixel
-/// decoder's upsampled input takes it in its 4x4 input gradient.
+/// decoder's upsampled input takes it in its 4x4 input gradient. A UNet encoder's output, read by its max pool and by a
+/// decoder, gets its whole gradient before the activation in the pool's backward pass (the decoder's part added there).
 /// </summary>
 public sealed class ActivationGradientFusionTests : GpuTest
 {
@@ -43,12 +44,15 @@ public sealed class ActivationGradientFusionTests : GpuTest
 
     /// <summary>One training step (rate 0): the loss, every parameter's gradient and x's.</summary>
     internal static Dictionary<string, float[]> Step(Network net, Dictionary<string, Shape> shapes, bool fuse, Precision precision, bool texelReads,
-        out PlanReport plan, params string[] prefer)
+        out PlanReport plan, params string[] prefer) => Step(net, shapes, fuse, precision, texelReads, subPixel: true, out plan, prefer);
+
+    static Dictionary<string, float[]> Step(Network net, Dictionary<string, Shape> shapes, bool fuse, Precision precision, bool texelReads,
+        bool subPixel, out PlanReport plan, params string[] prefer)
     {
         using var compiled = net.Compile(Context, new CompileOptions
         {
             InputShapes = shapes, Training = true, InputGradients = true, LearningRate = 0, Fuse = fuse, Precision = precision,
-            TexelReads = texelReads, LossScaling = LossScaling.Off, PreferKernels = prefer,
+            TexelReads = texelReads, LossScaling = LossScaling.Off, PreferKernels = prefer, SubPixelDecoders = subPixel,
         });
         foreach (var (name, shape) in shapes)
             compiled.SetInput(name, RandomData.Uniform((int)shape.Elements, name[0]).Select(v => (float)v).ToArray());
@@ -139,6 +143,37 @@ public sealed class ActivationGradientFusionTests : GpuTest
         {
             Assert.That(values.Any(v => v != 0), $"{name} is not all zeros");
             F16StorageCheck.Close(fused[name], values, 1e-5, name);
+        }
+    }
+
+    /// <summary>
+    /// An encoder level: x -> conv1 -> act, read by a 2x2 max pool (-> conv2 -> 2x upsample) and by the decoder's concat
+    /// (-> conv3). The pool's backward pass adds the decoder's part and takes the activation's derivative: no pass of
+    /// the activation's own, and the step is the unfused plan's bit for bit at f32 (with the decoder in its 3x3 form,
+    /// SubPixelDecoders off, whose sums the unfused plan shares), through the pool's 4-wide and one-element forms; an
+    /// average pool keeps the pass.
+    /// </summary>
+    [TestCase(8, 8, "max", "relu")]
+    [TestCase(6, 10, "max", "tanh")]
+    [TestCase(8, 8, "average", "relu")]
+    public void EncoderOutput_ThePoolsGradientTakesTheActivationAndTheDecodersPart(int h, int w, string pool, string activation)
+    {
+        var net = new Network();
+        var a = net.Add(activation == "relu" ? new ReLU() : new Tanh(), "act", net.Add(new Conv2d(3, 8, 3, padding: 1), "conv1", net.Input("x")));
+        var pooled = net.Add(pool == "max" ? new MaxPool2d(2) : new AvgPool2d(2), "pool", a);
+        var up = net.Add(new Upsample(2), "up", net.Add(new Conv2d(8, 8, 3, padding: 1), "conv2", pooled));
+        var y = net.Add(new Conv2d(16, 4, 3, padding: 1), "conv3", net.Add(new Concat(), "cat", up, a));
+        net.Output(y, "y");
+        net.SetLoss(new MseLoss(), y, net.Input("target"));
+        var shapes = new Dictionary<string, Shape> { ["x"] = new(2, 3, h, w), ["target"] = new(2, 4, h, w) };
+        var fused = Step(net, shapes, true, Precision.Fp32, texelReads: false, subPixel: false, out var plan);
+        var plain = Step(net, shapes, false, Precision.Fp32, texelReads: false, subPixel: false, out _);
+        bool takes = pool == "max";
+        Assert.That(plan.Dispatches.Select(d => d.Label), takes ? Has.None.EqualTo("conv1.act.bwd") : Has.Some.EqualTo("conv1.act.bwd"), Kernels(plan));
+        foreach (var (name, values) in plain)
+        {
+            Assert.That(values.Any(v => v != 0), $"{name} is not all zeros");
+            Assert.That(fused[name], Is.EqualTo(values).AsCollection, name);
         }
     }
 }
