@@ -101,7 +101,10 @@ public sealed class ConvTranspose2d : Layer, IFusableProducer
         if (b.GradInput is { } dx)
         {
             var conv = new ConvAttributes(a.OutChannels, a.InChannels, a.Kernel, a.Stride, a.Padding, a.Dilation, a.Groups, false);
-            ConvForward.Emit(b.Emitter, conv, b.GradOutput, w, null, dx, Activation.None, 0, $"{b.Name}.bwd_input");
+            // Through the activation of the layer before, where offered and the kernel has the variant (ActivationGradient).
+            b.ActivatedGradInputs[0] = b.InputActivations[0] is { } g
+                && ConvForward.EmitActivationGradient(b.Emitter, conv, b.GradOutput, w, dx, g, $"{b.Name}.bwd_input");
+            if (!b.ActivatedGradInputs[0]) ConvForward.Emit(b.Emitter, conv, b.GradOutput, w, null, dx, Activation.None, 0, $"{b.Name}.bwd_input");
         }
         Conv2dBackward.WeightGrad(b.Emitter, a, b.Input, b.GradOutput, b.GradParam("weight"), $"{b.Name}.bwd_weight");
         if (a.Bias) Conv2dBackward.BiasGrad(b.Emitter, b.GradOutput, b.GradParam("bias"), $"{b.Name}.bwd_bias");

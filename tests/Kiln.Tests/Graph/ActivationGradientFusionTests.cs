@@ -13,7 +13,8 @@ namespace Kiln.Tests.Graph;
 /// unfused plan's (Fuse = false: separate layers, a unary.bwd pass each) bit for bit at f32 and within
 /// <see cref="Tolerances.F16Storage"/> at f16 storage (one rounding to f16 where the unfused plan has two); an output read
 /// twice keeps its pass; without the variant (texel reads, lavapipe's default) nothing changes; and the sub-pixel
-/// decoder's upsampled input takes it in its 4x4 input gradient. A UNet encoder's output, read by its max pool and by a
+/// decoder's upsampled input takes it in its 4x4 input gradient, a transposed convolution in its input gradient (a strided
+/// forward). A UNet encoder's output, read by its max pool and by a
 /// decoder, gets its whole gradient before the activation in the pool's backward pass (the decoder's part added there).
 /// </summary>
 public sealed class ActivationGradientFusionTests : GpuTest
@@ -170,6 +171,30 @@ public sealed class ActivationGradientFusionTests : GpuTest
         var plain = Step(net, shapes, false, Precision.Fp32, texelReads: false, subPixel: false, out _);
         bool takes = pool == "max";
         Assert.That(plan.Dispatches.Select(d => d.Label), takes ? Has.None.EqualTo("conv1.act.bwd") : Has.Some.EqualTo("conv1.act.bwd"), Kernels(plan));
+        foreach (var (name, values) in plain)
+        {
+            Assert.That(values.Any(v => v != 0), $"{name} is not all zeros");
+            Assert.That(fused[name], Is.EqualTo(values).AsCollection, name);
+        }
+    }
+
+    /// <summary>
+    /// A transposed convolution (an autoencoder's decoder) reading a conv-transpose and ReLU: its input gradient, a strided
+    /// forward convolution of dY, takes the derivative; the step is the unfused plan's bit for bit at f32.
+    /// </summary>
+    [Test]
+    public void ConvTranspose_TheInputGradientTakesTheActivation()
+    {
+        var net = new Network();
+        var a = net.Add(new ReLU(), "act", net.Add(new ConvTranspose2d(4, 8, 4, 2, 1), "up1", net.Input("x")));
+        var y = net.Add(new ConvTranspose2d(8, 3, 4, 2, 1), "up2", a);
+        net.Output(y, "y");
+        net.SetLoss(new MseLoss(), y, net.Input("target"));
+        var shapes = new Dictionary<string, Shape> { ["x"] = new(2, 4, 3, 5), ["target"] = new(2, 3, 12, 20) };
+        var fused = Step(net, shapes, true, Precision.Fp32, texelReads: false, out var plan);
+        var plain = Step(net, shapes, false, Precision.Fp32, texelReads: false, out _);
+        Assert.That(plan.Dispatches.Single(d => d.Label == "up2.bwd_input").Kernel, Is.EqualTo(Dact), Kernels(plan));
+        Assert.That(plan.Dispatches.Select(d => d.Label), Has.None.EqualTo("up1.act.bwd"));
         foreach (var (name, values) in plain)
         {
             Assert.That(values.Any(v => v != 0), $"{name} is not all zeros");
