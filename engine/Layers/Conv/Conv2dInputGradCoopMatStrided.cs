@@ -68,6 +68,11 @@ internal sealed class Conv2dInputGradCoopMatStrided : CooperativeMatrixEntry, IC
     public void Emit(Emitter e, ConvAttributes a, Value dy, Value w, Value dx, string label) =>
         EmitPhases(e, a, dy, w, null, dx, Activation.None, 0, label);
 
+    /// <summary>Where every computed phase's kernel has the ".dact" variant (<see cref="ActivationGradient"/>: the patch
+    /// kernel's, not cooperative_matrix2's); the phases without taps are zero either way.</summary>
+    public bool EmitActivated(Emitter e, ConvAttributes a, Value dy, Value w, Value dx, ActivationGradient g, string label) =>
+        EmitPhases(e, a, dy, w, null, dx, g.Activation, g.Slope, label, g);
+
     /// <summary>
     /// Whether ConvTranspose2d's forward, the input gradient of <paramref name="conv"/> (its channels swapped) of x, runs
     /// here: Fp16, the entry preferred on the device or named, the layer accepted.
@@ -78,10 +83,23 @@ internal sealed class Conv2dInputGradCoopMatStrided : CooperativeMatrixEntry, IC
         return KernelRegistry.Offered(entry, e) && entry.Accepts(conv, x, y);
     }
 
-    /// <summary>dX = the input gradient of <paramref name="a"/> of dY, plus the bias and through the activation, phase by phase.</summary>
-    internal static void EmitPhases(Emitter e, ConvAttributes a, Value dy, Value w, Value? bias, Value dx, Activation act, float slope, string label)
+    /// <summary>
+    /// dX = the input gradient of <paramref name="a"/> of dY, plus the bias and through the activation, phase by phase;
+    /// with <paramref name="g"/> (whose activation <paramref name="act"/> is) leaving through that activation's derivative
+    /// instead, and false, with nothing emitted, where a phase's kernel has no such variant.
+    /// </summary>
+    internal static bool EmitPhases(Emitter e, ConvAttributes a, Value dy, Value w, Value? bias, Value dx, Activation act, float slope, string label,
+        ActivationGradient? g = null)
     {
         var phases = Phases(a, dx.Shape).ToList();
+        var chosen = phases.Where(ph => ph.Computed).Select(ph => (Phase: ph, Candidate: Choose(e, a, ph, dy, w, bias, dx, act, slope, label))).ToList();
+        if (g != null)
+        {
+            var variants = chosen.Select(c => (c.Phase, Candidate: g.Variant(c.Candidate))).ToList();
+            if (variants.Any(v => v.Candidate == null)) return false;
+            chosen = variants.Select(v => (v.Phase, v.Candidate!)).ToList();
+            act = Activation.None; // the phases without taps: zero, not act(0)
+        }
         foreach (var ph in phases.Where(ph => ph.Zero))
         {
             long count = (long)dx.Shape[0] * dx.Shape[1] * ph.Qy * ph.Qx;
@@ -95,27 +113,37 @@ internal sealed class Conv2dInputGradCoopMatStrided : CooperativeMatrixEntry, IC
                 Arg.In(bias ?? w), Arg.Out(dx));
             e.DeclareBytes(count * dx.ElementType.SizeInBytes()); // its pixels of dX
         }
-        foreach (var ph in phases.Where(ph => ph.Computed))
+        foreach (var (ph, c) in chosen)
         {
             string name = $"{label}.phase{ph.Ry}{ph.Rx}";
-            // The kernels' candidates for the phase, sized from stand-ins of its output and its sub-kernel (never bound),
-            // each writing every s-th pixel of dX and packing the phase's taps turned and swapped.
-            var y = Value.StandIn(ph.Output(dx.Shape), dx.ElementType, dx.Layout, $"{name} output");
-            var wSub = Value.StandIn(new Shape(a.InChannels, a.OutChannels, ph.Ny, ph.Nx), w.ElementType, w.Layout, $"{name} weight");
-            IEnumerable<TuneCandidate> Of(IConv2dForward k) =>
-                k.Candidates(e, ph.Conv, dy, wSub, bias, y, act, slope).Select(c => PhaseVariant(c, a, ph, dx.Shape));
-            var entries = PhaseEntries(e);
-            var c = e.Tuner != null && entries.Count > 1
-                ? EntryTuning.Choose(e, "conv2d.bwd_input.phase", entries, Of, new[] { Arg.In(dy), Arg.In(w), Arg.In(bias ?? w), Arg.Out(dx) },
-                    $"{dy.Shape}->{dx.Shape}|k{a.Kernel.H}x{a.Kernel.W} s{a.Stride.H}x{a.Stride.W} p{a.Padding.H}x{a.Padding.W} d{a.Dilation.H}x{a.Dilation.W}|phase{ph.Ry}{ph.Rx}|{(bias != null ? "bias" : "no bias")}|{act}", name)
-                : Of(entries.FirstOrDefault(k => e.PreferKernels.Contains(k.GetType().Name)) ?? Patch).FirstOrDefault()
-                  ?? throw new GraphException($"{name}: no tile of the patch convolution kernel fits {y.Shape} on {e.Device.Name}.");
             int since = e.StepCount;
-            ConvForward.Dispatch(e, c, dy, w, bias, dx, name);
-            e.DeclareBytes(dy.Bytes + w.Bytes + (bias?.Bytes ?? 0) + y.Bytes); // its pixels of dX
+            ConvForward.Dispatch(e, c, dy, w, bias, dx, name, g);
+            e.DeclareBytes(dy.Bytes + w.Bytes + (bias?.Bytes ?? 0) + (g?.Output.Bytes ?? 0) / (a.Stride.H * a.Stride.W)
+                + ph.Output(dx.Shape).Elements * dx.ElementType.SizeInBytes()); // its pixels of dX (and of the activation's output)
             // Each pixel of the phase takes its taps from every dY channel of its group.
             e.AttributeFlops(since, name, 2.0 * a.OutChannels / a.Groups * ph.Ny * ph.Nx * ph.Output(dx.Shape).Elements);
         }
+        return true;
+    }
+
+    /// <summary>
+    /// The candidate that computes phase <paramref name="ph"/>: the kernels' candidates for it, sized from stand-ins of its
+    /// output and its sub-kernel (never bound), each writing every s-th pixel of dX and packing the phase's taps turned and
+    /// swapped; timed among the entries under tuning, else the patch kernel's (or a named entry's) default.
+    /// </summary>
+    static TuneCandidate Choose(Emitter e, ConvAttributes a, Phase ph, Value dy, Value w, Value? bias, Value dx, Activation act, float slope, string label)
+    {
+        string name = $"{label}.phase{ph.Ry}{ph.Rx}";
+        var y = Value.StandIn(ph.Output(dx.Shape), dx.ElementType, dx.Layout, $"{name} output");
+        var wSub = Value.StandIn(new Shape(a.InChannels, a.OutChannels, ph.Ny, ph.Nx), w.ElementType, w.Layout, $"{name} weight");
+        IEnumerable<TuneCandidate> Of(IConv2dForward k) =>
+            k.Candidates(e, ph.Conv, dy, wSub, bias, y, act, slope).Select(c => PhaseVariant(c, a, ph, dx.Shape));
+        var entries = PhaseEntries(e);
+        return e.Tuner != null && entries.Count > 1
+            ? EntryTuning.Choose(e, "conv2d.bwd_input.phase", entries, Of, new[] { Arg.In(dy), Arg.In(w), Arg.In(bias ?? w), Arg.Out(dx) },
+                $"{dy.Shape}->{dx.Shape}|k{a.Kernel.H}x{a.Kernel.W} s{a.Stride.H}x{a.Stride.W} p{a.Padding.H}x{a.Padding.W} d{a.Dilation.H}x{a.Dilation.W}|phase{ph.Ry}{ph.Rx}|{(bias != null ? "bias" : "no bias")}|{act}", name)
+            : Of(entries.FirstOrDefault(k => e.PreferKernels.Contains(k.GetType().Name)) ?? Patch).FirstOrDefault()
+              ?? throw new GraphException($"{name}: no tile of the patch convolution kernel fits {y.Shape} on {e.Device.Name}.");
     }
 
     /// <summary>

@@ -154,6 +154,35 @@ public sealed class CooperativeMatrixConvTests : CooperativeMatrixTest
     static readonly string[] StridedNamed = PatchNamed.Append(nameof(Conv2dInputGradCoopMatStrided)).ToArray();
 
     /// <summary>
+    /// A strided conv reading a conv and an activation: its input gradient by output phase on the patch kernel
+    /// (<see cref="Conv2dInputGradCoopMatStrided"/>) takes the activation's derivative in every computed phase's
+    /// ".dact" epilogue, and a phase no tap reaches (a 1x1 kernel of stride 2) is zero, not act(0) (sigmoid: 0.5); the
+    /// step matches the unfused Fp32 plan within <see cref="Tolerances.F16Storage"/>.
+    /// </summary>
+    [TestCase(4, 1, "relu")]
+    [TestCase(3, 1, "tanh")]
+    [TestCase(1, 0, "sigmoid")]
+    public void Strided_EveryPhaseTakesTheActivation_AsTheUnfusedF32Plan(int kernel, int padding, string activation)
+    {
+        Layer act = activation switch { "relu" => new ReLU(), "sigmoid" => new Sigmoid(), _ => new Tanh() };
+        var net = new Network();
+        var a = net.Add(act, "act", net.Add(new Conv2d(5, 16, 3, padding: 1), "conv1", net.Input("x")));
+        var y = net.Add(new Conv2d(16, 24, kernel, stride: 2, padding: padding), "conv2", a);
+        net.Output(y, "y");
+        net.SetLoss(new MseLoss(), y, net.Input("target"));
+        var shapes = new Dictionary<string, Shape> { ["x"] = new(2, 5, 10, 14) };
+        shapes["target"] = new Conv2d(16, 24, kernel, stride: 2, padding: padding).OutputShape(new[] { new Shape(2, 16, 10, 14) });
+        var fused = Graph.ActivationGradientFusionTests.Step(net, shapes, true, Precision.Fp16, texelReads: false, out var plan, StridedNamed);
+        var f32 = Graph.ActivationGradientFusionTests.Step(net, shapes, false, Precision.Fp32, texelReads: false, out _, StridedNamed);
+        var phases = plan.Dispatches.Where(d => d.Label.StartsWith("conv2.bwd_input.phase", StringComparison.Ordinal) && !d.Label.EndsWith(".pack", StringComparison.Ordinal)).ToList();
+        Assert.That(phases.Where(d => !d.Kernel.StartsWith("conv2d/conv2d.phase_fill", StringComparison.Ordinal)).Select(d => d.Kernel),
+            Is.Not.Empty.And.All.EqualTo("conv2d/conv2d.fwd_coopmat_patch.dact.f16"), Graph.ActivationGradientFusionTests.Kernels(plan));
+        Assert.That(phases.Any(d => d.Kernel.StartsWith("conv2d/conv2d.phase_fill", StringComparison.Ordinal)), Is.EqualTo(kernel == 1), "a phase no tap reaches");
+        Assert.That(plan.Dispatches.Select(d => d.Label), Has.None.EqualTo("conv1.act.bwd"));
+        foreach (var (name, values) in f32) F16StorageCheck.Close(fused[name], values, Tolerances.F16Storage, name);
+    }
+
+    /// <summary>
     /// Strided layers' input gradients on tensor cores (<see cref="Conv2dInputGradCoopMatStrided"/>): one patch-kernel
     /// dispatch per output phase writing every s-th pixel, the weight packed per phase (its taps, turned and swapped);
     /// kernels wider than, as wide as and narrower than the stride (1x1: phases without taps, zeroed by conv2d.phase_fill), odd sizes, no

@@ -76,13 +76,14 @@ public sealed class CooperativeMatrixSpirvTests
 
     static IEnumerable<(Network Net, Dictionary<string, Shape> Inputs, bool Training)> Networks()
     {
-        // 3x3 convolutions from 16 to 256 channels on few and many pixels, a strided 5x5, a 1x1 and a 7x7 (the im2col
+        // 3x3 convolutions (and ReLU: the strided 5x5's input gradient by phase takes its derivative, .dact) from 16 to
+        // 256 channels on few and many pixels, a strided 5x5, a 1x1 and a 7x7 (the im2col
         // forward's layer: over the patch forward's 5-pixel span; the 5x5's and 7x7's weight gradients run the patch
         // kernel in tap blocks), then Linear layers.
         foreach (var (cin, cout, size) in new[] { (9, 32, 64), (32, 64, 48), (64, 96, 32), (96, 256, 16), (40, 112, 24) })
         {
             var net = new Network();
-            var y = net.Add(new Conv2d(cin, cout, 3, padding: 1), "conv", net.Input("x"));
+            var y = net.Add(new ReLU(), "relu", net.Add(new Conv2d(cin, cout, 3, padding: 1), "conv", net.Input("x")));
             y = net.Add(new Conv2d(cout, 16, 5, stride: 2, padding: 2), "down", y);
             y = net.Add(new Conv2d(16, 48, 1), "pointwise", y);
             y = net.Add(new Conv2d(48, 48, 7, padding: 3), "wide", y);
