@@ -1,3 +1,5 @@
+using Kiln.Layers;
+
 namespace Kiln.Graph;
 
 /// <summary>
@@ -21,7 +23,7 @@ internal sealed class BackwardPass
         this.parameters = parameters;
         this.parameterGrads = parameterGrads;
         Name = name;
-        InputActivations = new Kiln.Layers.ActivationGradient?[inputs.Length];
+        InputActivations = new ActivationGradient?[inputs.Length];
         ActivatedGradInputs = new bool[inputs.Length];
     }
 
@@ -35,11 +37,12 @@ internal sealed class BackwardPass
     public string Name { get; }
 
     /// <summary>
-    /// Per input, the activation fused into the layer that wrote it, where this rule is that output's only reader: the
-    /// rule may take the activation's gradient in the epilogue of the kernel that writes the input's gradient
-    /// (<see cref="Kiln.Layers.ActivationGradient"/>). Null: none to take.
+    /// Per input, the activation fused into the layer that wrote it, where this rule is the last of that output's one or
+    /// two readers to run (the other's gradient then its <see cref="ActivationGradient.Addend"/>): the rule may take the
+    /// activation's gradient in the kernel that writes the input's gradient (<see cref="ActivationGradient"/>). Null:
+    /// none to take.
     /// </summary>
-    public Kiln.Layers.ActivationGradient?[] InputActivations { get; }
+    public ActivationGradient?[] InputActivations { get; }
 
     /// <summary>Per input, set by the rule where it took <see cref="InputActivations"/>' gradient: what it wrote into
     /// <see cref="GradInputs"/> is the gradient before that activation.</summary>

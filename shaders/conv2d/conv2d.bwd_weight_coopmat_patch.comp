@@ -23,7 +23,7 @@
 //           3 x2 (the .concat variant: Q is the first part of a concatenation, include/concat_reads.glsl)
 // Specialization: 0 KH, 1 KW, 2 PH, 3 PW, 4 SG_M, 5 SG_N, 6 TR (tile rows), 7 S (the matrices' size), 8 SGS (the
 //                 subgroup size), 9 TILES (pixel tiles per split; 0: no split), 10 SH, 11 SW, 12 DH, 13 DW,
-//                 14 BKH, 15 BKW (the tap block: KH x KW where that has at most 9 taps)
+//                 14 BKH, 15 BKW (the tap block, Conv2dWeightGradCoopMatPatch.TapBlock: KH x KW up to 3 x 3)
 // Push constants: n, c1, c2, ah, aw, qh, qw
 // Dispatch: x = ceil(C2 / BN), y = ceil(C1 / BM), z = splits * BLOCKS; local x = SGS * SG_M * SG_N
 #extension GL_KHR_cooperative_matrix : require
