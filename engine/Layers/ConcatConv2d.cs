@@ -93,9 +93,12 @@ internal sealed class ConcatConv2d : Layer
         if (gx != null) Conv2dBackward.InputGrad(e, a, dy, b.Param($"{name}.weight"), gx, $"{b.Name}.bwd_input");
         if (subPixel != null) SubPixelGradients.EmitInputs(e, a, subPixel, dy, b.Param($"{name}.weight"), b, $"{b.Name}.bwd_input");
         var dw = b.GradParam($"{name}.weight");
-        if (subPixel != null) SubPixelGradients.EmitWeight(e, a, subPixel, dy, dw, $"{b.Name}.bwd_weight");
+        // The bias gradient, where the weight gradient's kernel doesn't write it too.
+        var db = a.Bias ? b.GradParam($"{name}.bias") : null;
+        bool biasWritten;
+        if (subPixel != null) biasWritten = SubPixelGradients.EmitWeight(e, a, subPixel, dy, dw, db, $"{b.Name}.bwd_weight");
         else if (written != null
-            || !ConvWeightGrad.EmitConcat(e, a, dy, Input(e, b.Inputs, full, $"{b.Name}.bwd_weight"), dw, $"{b.Name}.bwd_weight"))
+            || !ConvWeightGrad.EmitConcat(e, a, dy, Input(e, b.Inputs, full, $"{b.Name}.bwd_weight"), dw, $"{b.Name}.bwd_weight", db, out biasWritten))
         {
             var x = written;
             if (x == null)
@@ -103,9 +106,9 @@ internal sealed class ConcatConv2d : Layer
                 x = e.NewValue(full, ValueKind.Transient, $"{b.Name}.concat", b.Inputs[0].ElementType);
                 UpsampleConcat.Emit(e, b.Inputs, upsamples, x, $"{b.Name}.concat");
             }
-            Conv2dBackward.WeightGrad(e, a, dy, x, dw, $"{b.Name}.bwd_weight");
+            biasWritten = Conv2dBackward.WeightGrad(e, a, dy, x, dw, $"{b.Name}.bwd_weight", db);
         }
-        if (a.Bias) Conv2dBackward.BiasGrad(e, dy, b.GradParam($"{name}.bias"), $"{b.Name}.bwd_bias");
+        if (db != null && !biasWritten) Conv2dBackward.BiasGrad(e, dy, db, $"{b.Name}.bwd_bias");
         if (gx != null) UpsampleConcat.EmitBackward(e, b.Inputs, upsamples, gx, b.GradInputs, $"{b.Name}.concat");
     }
 }

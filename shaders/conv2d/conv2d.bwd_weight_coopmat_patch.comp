@@ -16,11 +16,15 @@
 // [split * TILES, (split + 1) * TILES) and writes its block's partial sums into slice split of a
 // [splits, C1 * C2 * KH * KW] buffer, which reduce/partials adds in split order; with 0 one split writes dw.
 // The epilogue goes through a per-subgroup f32 S x S staging tile (dw's taps are innermost: not a matrix layout).
+// Variant *.bias (KILN_BIAS_SUM; Conv2d, whose P is dY: the bias gradient is P's row sums): the workgroups of the first
+// C2 tile and tap block also add up their rows of every staged P block, one invocation per row, and write them into db
+// (or slice split of its [splits, C1] partials), so no pass of its own reads dY for the bias.
 // Shared memory: PR * PC * (BN + 8) * 2 + BM * (TR * TW + 8) * 2 + SG_M * SG_N * S * S * 4 bytes (S = 16, 4 x 2
 // subgroups, 8 rows, a 3x3 block, stride 1: 39.8 KiB). At most UNITS_MAX 16-byte units of each operand
 // per invocation and tile (Conv2dWeightGradCoopMatPatch.Fits).
 // Bindings: 0 P [N,C1,AH,AW] (act_t)  1 Q [N,C2,QH,QW] (act_t)  2 dw [C1,C2,KH,KW] or partials [splits, that] (float)
 //           3 x2 (the .concat variant: Q is the first part of a concatenation, include/concat_reads.glsl)
+//           after those, in the .bias variant: db [C1] or partials [splits, C1] (float)
 // Specialization: 0 KH, 1 KW, 2 PH, 3 PW, 4 SG_M, 5 SG_N, 6 TR (tile rows), 7 S (the matrices' size), 8 SGS (the
 //                 subgroup size), 9 TILES (pixel tiles per split; 0: no split), 10 SH, 11 SW, 12 DH, 13 DW,
 //                 14 BKH, 15 BKW (the tap block, Conv2dWeightGradCoopMatPatch.TapBlock: KH x KW up to 3 x 3)
@@ -78,6 +82,11 @@ layout(std430, binding = 2) writeonly buffer D { float dw[]; };
 #define KILN_CONCAT_X qv
 #define KILN_CONCAT_BINDING 3
 #include "concat_reads.glsl"
+#endif
+#if KILN_BIAS_SUM && KILN_CONCAT_READS
+layout(std430, binding = 4) writeonly buffer DB { float db[]; };
+#elif KILN_BIAS_SUM
+layout(std430, binding = 3) writeonly buffer DB { float db[]; };
 #endif
 
 layout(push_constant) uniform Push { int n, c1, c2, ah, aw, qh, qw; } p;
@@ -174,6 +183,12 @@ void main()
     coopmat<float, gl_ScopeSubgroup, S, S, gl_MatrixUseAccumulator> acc[TAPS_MAX];
     [[unroll]] for (int t = 0; t < BLOCK_TAPS; t++) acc[t] = coopmat<float, gl_ScopeSubgroup, S, S, gl_MatrixUseAccumulator>(0.0);
 
+#if KILN_BIAS_SUM
+    // The bias gradient's rows: invocation tid < BM adds up row tid of every P block (uniform per workgroup).
+    const bool sumsBias = gl_WorkGroupID.x == 0 && block == 0;
+    float biasSum = 0.0;
+#endif
+
     if (first < last)
     {
         load(first, m0, n0, ky0, kx0, tid);
@@ -198,10 +213,23 @@ void main()
                         acc[ky * BKW + kx] = coopMatMulAdd(a, bm, acc[ky * BKW + kx]);
                     }
         }
+#if KILN_BIAS_SUM
+        if (sumsBias && tid < BM)
+            for (int j = 0; j < TR * TW / 8; j++)
+            {
+                const uvec4 u = Ps[tid * QA + j];
+                const vec2 h0 = unpackHalf2x16(u.x), h1 = unpackHalf2x16(u.y), h2 = unpackHalf2x16(u.z), h3 = unpackHalf2x16(u.w);
+                biasSum += ((h0.x + h0.y) + (h1.x + h1.y)) + ((h2.x + h2.y) + (h3.x + h3.y));
+            }
+#endif
         barrier();
         if (t + 1 < last) store(tid);
         barrier();
     }
+
+#if KILN_BIAS_SUM
+    if (sumsBias && tid < BM && m0 + tid < p.c1) db[(TILES > 0 ? split * p.c1 : 0) + m0 + tid] = biasSum;
+#endif
 
     // Epilogue: each tap's block through the subgroup's staging tile into dw (or slice split of the partials), taps innermost.
     const int count = p.c1 * p.c2 * TAPS;

@@ -14,8 +14,9 @@ internal static class Conv2dBackward
     {
         if (b.GradInput is { } dx)
             b.ActivatedGradInputs[0] = InputGrad(b.Emitter, a, b.GradOutput, b.Param("weight"), dx, $"{b.Name}.bwd_input", b.InputActivations[0]);
-        WeightGrad(b.Emitter, a, b.GradOutput, b.Input, b.GradParam("weight"), $"{b.Name}.bwd_weight");
-        if (a.Bias) BiasGrad(b.Emitter, b.GradOutput, b.GradParam("bias"), $"{b.Name}.bwd_bias");
+        bool biasWritten = WeightGrad(b.Emitter, a, b.GradOutput, b.Input, b.GradParam("weight"), $"{b.Name}.bwd_weight",
+            a.Bias ? b.GradParam("bias") : null);
+        if (a.Bias && !biasWritten) BiasGrad(b.Emitter, b.GradOutput, b.GradParam("bias"), $"{b.Name}.bwd_bias");
     }
 
     /// <summary>
@@ -33,12 +34,17 @@ internal static class Conv2dBackward
         return activated;
     }
 
-    /// <summary>The weight gradient through the <see cref="IConv2dWeightGrad"/> entry the registry (or, tuning, the tuner) picks (<see cref="ConvWeightGrad"/>).</summary>
-    public static void WeightGrad(Emitter e, ConvAttributes a, Value plain, Value shifted, Value dw, string label)
+    /// <summary>
+    /// The weight gradient through the <see cref="IConv2dWeightGrad"/> entry the registry (or, tuning, the tuner) picks
+    /// (<see cref="ConvWeightGrad"/>); with <paramref name="db"/> (plain is dY) true where that kernel wrote the bias
+    /// gradient too.
+    /// </summary>
+    public static bool WeightGrad(Emitter e, ConvAttributes a, Value plain, Value shifted, Value dw, string label, Value? db = null)
     {
         int since = e.StepCount;
-        ConvWeightGrad.Emit(e, a, plain, shifted, dw, label);
+        bool biasWritten = ConvWeightGrad.Emit(e, a, plain, shifted, dw, label, db);
         e.AttributeFlops(since, label, ConvWeightGrad.Flops(plain, dw));
+        return biasWritten;
     }
 
     /// <summary>The bias gradient through the <see cref="IConv2dBiasGrad"/> entry the registry picks for the emitter.</summary>

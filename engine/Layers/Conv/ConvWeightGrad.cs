@@ -12,7 +12,11 @@ namespace Kiln.Layers;
 /// </summary>
 internal static class ConvWeightGrad
 {
-    public static void Emit(Emitter e, ConvAttributes a, Value plain, Value shifted, Value dw, string label)
+    /// <summary>
+    /// Emits dw; with <paramref name="db"/> (a Conv2d's bias gradient: plain is dY) the chosen kernel writes it too where
+    /// it can (<see cref="Conv2dWeightGradCoopMatPatch.SummingBias"/>), and then true.
+    /// </summary>
+    public static bool Emit(Emitter e, ConvAttributes a, Value plain, Value shifted, Value dw, string label, Value? db = null)
     {
         bool Accepts(IConv2dWeightGrad k) => k.Accepts(a, plain.Shape, shifted.Shape);
         var entries = e.Tuner == null
@@ -24,12 +28,19 @@ internal static class ConvWeightGrad
             var candidates = entry.Candidates(e, a, plain, shifted, dw);
             if (candidates.Count == 0)
                 throw new GraphException($"{label}: no tile of {entry.GetType().Name} fits {plain.Shape} x {shifted.Shape} on {e.Device.Name}.");
-            Dispatch(e, candidates[0], plain, shifted, dw, label);
-            return;
+            return DispatchWithBias(e, candidates[0], plain, shifted, dw, label, null, db);
         }
         var chosen = EntryTuning.Choose(e, "conv2d.bwd_weight", entries, k => k.Candidates(e, a, plain, shifted, dw), Args(plain, shifted, dw),
             $"{plain.Shape}x{shifted.Shape}->{dw.Shape}|{Describe(a)}", label);
-        Dispatch(e, chosen, plain, shifted, dw, label);
+        return DispatchWithBias(e, chosen, plain, shifted, dw, label, null, db);
+    }
+
+    /// <summary><paramref name="c"/>, in its form that writes <paramref name="db"/> too where it has one (then true).</summary>
+    static bool DispatchWithBias(Emitter e, TuneCandidate c, Value plain, Value shifted, Value dw, string label, Value? second, Value? db)
+    {
+        var summing = db != null ? Conv2dWeightGradCoopMatPatch.SummingBias(c) : null;
+        Dispatch(e, summing ?? c, plain, shifted, dw, label, second, summing != null ? db : null);
+        return summing != null;
     }
 
     /// <summary>The layer's geometry in a tuning key.</summary>
@@ -41,10 +52,12 @@ internal static class ConvWeightGrad
     /// upsampled by nearest neighbour by its integer scale (<see cref="ConcatConv2d"/>), through the ".concat" variant of an entry that has one
     /// (<see cref="IConv2dWeightGrad.ReadsConcat"/>): timed among those under CompileOptions.Autotune, else the registry's
     /// pick with its default candidate. False, with nothing emitted, where none takes the layer (texel reads, groups, an
-    /// entry without the variant: the direct kernel, lavapipe's).
+    /// entry without the variant: the direct kernel, lavapipe's). With <paramref name="db"/>, <paramref name="biasWritten"/>
+    /// says whether the kernel wrote the bias gradient too (<see cref="Emit"/>).
     /// </summary>
-    public static bool EmitConcat(Emitter e, ConvAttributes a, Value dy, ConcatInput input, Value dw, string label)
+    public static bool EmitConcat(Emitter e, ConvAttributes a, Value dy, ConcatInput input, Value dw, string label, Value? db, out bool biasWritten)
     {
+        biasWritten = false;
         if (e.TexelReads || a.Groups != 1) return false;
         IEnumerable<TuneCandidate> Of(IConv2dWeightGrad k) => k.ReadsConcat
             ? k.Candidates(e, a, dy, input.StandIn, dw).Select(c => ConcatReads.Variant(c, input))
@@ -56,7 +69,7 @@ internal static class ConvWeightGrad
             $"{dy.Shape}x{first.Shape}x{input.FirstScale}+{second.Shape}x{input.SecondScale}->{dw.Shape}|{Describe(a)}", label);
         if (chosen == null) return false;
         int since = e.StepCount;
-        Dispatch(e, chosen, dy, first, dw, label, second);
+        biasWritten = DispatchWithBias(e, chosen, dy, first, dw, label, second, db);
         e.AttributeFlops(since, label, Flops(dy, dw));
         return true;
     }
@@ -69,20 +82,28 @@ internal static class ConvWeightGrad
     /// One candidate on the layer's values: straight into dw, or into a [splits, dw] scratch of partial sums that its
     /// finish (shaders/reduce/partials.comp) adds into dw in split order.
     /// </summary>
-    /// <remarks>A ".concat" candidate binds the second part of the concatenation, <paramref name="second"/>, after dw.</remarks>
-    public static void Dispatch(Emitter e, TuneCandidate c, Value plain, Value shifted, Value dw, string label, Value? second = null)
+    /// <remarks>A ".concat" candidate binds the second part of the concatenation, <paramref name="second"/>, after dw; one
+    /// that writes the bias gradient too (<see cref="Conv2dWeightGradCoopMatPatch.SummingBias"/>) binds
+    /// <paramref name="db"/> after those, or its own [splits, C1] partials, summed after dw's.</remarks>
+    public static void Dispatch(Emitter e, TuneCandidate c, Value plain, Value shifted, Value dw, string label, Value? second = null, Value? db = null)
     {
         if (c.Finish == null)
         {
-            e.Dispatch(c.Spec, c.Groups, c.Push, label, Args(plain, shifted, dw, second));
+            e.Dispatch(c.Spec, c.Groups, c.Push, label, Args(plain, shifted, dw, second, db));
             return;
         }
         var partial = PartialSums.Scratch(e, c.Finish.Splits, c.Finish.Count, label);
-        e.Dispatch(c.Spec, c.Groups, c.Push, label, Args(plain, shifted, partial, second));
+        var biasPartial = db == null ? null : PartialSums.Scratch(e, c.Finish.Splits, db.Shape.Elements, $"{label}.bias");
+        e.Dispatch(c.Spec, c.Groups, c.Push, label, Args(plain, shifted, partial, second, biasPartial));
         PartialSums.Sum(e, partial, dw, $"{label}.sum");
+        if (db != null) PartialSums.Sum(e, biasPartial!, db, $"{label}.bias.sum");
     }
 
-    static Arg[] Args(Value plain, Value shifted, Value dw, Value? second = null) => second == null
-        ? new[] { Arg.In(plain), Arg.In(shifted), Arg.Out(dw) }
-        : new[] { Arg.In(plain), Arg.In(shifted), Arg.Out(dw), Arg.In(second) };
+    static Arg[] Args(Value plain, Value shifted, Value dw, Value? second = null, Value? db = null)
+    {
+        var args = new List<Arg> { Arg.In(plain), Arg.In(shifted), Arg.Out(dw) };
+        if (second != null) args.Add(Arg.In(second));
+        if (db != null) args.Add(Arg.Out(db));
+        return args.ToArray();
+    }
 }

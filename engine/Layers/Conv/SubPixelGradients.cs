@@ -40,8 +40,11 @@ internal static class SubPixelGradients
         }
     }
 
-    /// <summary>Writes the weight gradient <paramref name="dw"/> of the convolution <paramref name="a"/> from dY and its two inputs.</summary>
-    public static void EmitWeight(Emitter e, ConvAttributes a, ConcatInput input, Value dy, Value dw, string label)
+    /// <summary>
+    /// Writes the weight gradient <paramref name="dw"/> of the convolution <paramref name="a"/> from dY and its two inputs;
+    /// with <paramref name="db"/> true where the kernel of b's part (whose plain operand is dY) wrote the bias gradient too.
+    /// </summary>
+    public static bool EmitWeight(Emitter e, ConvAttributes a, ConcatInput input, Value dy, Value dw, Value? db, string label)
     {
         var (ca, a0) = input.Upsampled;
         int cout = a.OutChannels, cin = a.InChannels;
@@ -49,11 +52,12 @@ internal static class SubPixelGradients
         var dwl = e.NewValue(new Shape(ca, cout, 4, 4), ValueKind.Transient, $"{label}.low");
         var dws = e.NewValue(new Shape(cout, cin - ca, 3, 3), ValueKind.Transient, $"{label}.skip");
         Conv2dBackward.WeightGrad(e, LowConv(a, input), small, dy, dwl, $"{label}.low");
-        Conv2dBackward.WeightGrad(e, SkipConv(a, input), dy, other, dws, $"{label}.skip");
+        bool biasWritten = Conv2dBackward.WeightGrad(e, SkipConv(a, input), dy, other, dws, $"{label}.skip", db);
         var spec = new KernelSpec("conv2d/conv2d.subpixel_weight_grad", KernelSpec.Buffers(3), 4, new[] { (uint)cin, (uint)cout, (uint)a0, (uint)ca },
             Emitter.ElementwiseLocal);
         long count = dw.Shape.Elements;
         e.Dispatch(spec, e.ElementwiseGroups(count), PushConstants.Words((uint)count), $"{label}.fold", Arg.In(dwl), Arg.In(dws), Arg.Out(dw));
+        return biasWritten;
     }
 
     /// <summary>The convolution that carries dY (the decoder's output channels) to a's gradient: 4x4 taps, stride 2, padding 1.</summary>

@@ -158,12 +158,13 @@ public sealed class CooperativeMatrixSpirvTests
             }, true);
         }
         // Layers on a concatenation past the patch forward's 5-pixel span, trained: the im2col forward's .concat variant;
-        // for a 7x7 the patch weight gradient's in tap blocks, for a 3x3 of dilation 3 the im2col one's.
+        // for a 7x7 (no bias: the variant without the bias sum) the patch weight gradient's in tap blocks, for a 3x3 of
+        // dilation 3 the im2col one's.
         foreach (var (kernel, dilation) in new[] { (7, 1), (3, 3) })
         {
             var net = new Network();
             var cat = net.Add(new Concat(), "cat", net.Add(new Upsample(2), "up", net.Input("low")), net.Input("skip"));
-            var y = net.Add(new Conv2d(48, 32, kernel, padding: 3, dilation: dilation), "conv", cat);
+            var y = net.Add(new Conv2d(48, 32, kernel, padding: 3, dilation: dilation, bias: kernel != 7), "conv", cat);
             net.Output(y, "y");
             net.SetLoss(new MseLoss(), y, net.Input("t"));
             yield return (net, new Dictionary<string, Shape>
@@ -201,7 +202,7 @@ public sealed class CooperativeMatrixSpirvTests
             "conv2d/conv2d.bwd_weight_coopmat.concat", "conv2d/conv2d.fwd_coopmat_patch.pool", "conv2d/conv2d.fwd_coopmat_patch.nhwc",
             "conv2d/conv2d.fwd_coopmat_patch.nhwc.pool", "conv2d/conv2d.fwd_coopmat_patch.nhwc.concat", "conv2d/conv2d.fwd_coopmat_patch.nhwc.direct",
             "conv2d/conv2d.fwd_coopmat_patch.subpixel", "conv2d/conv2d.fwd_coopmat_patch.nhwc.subpixel",
-            "conv2d/conv2d.fwd_coopmat_patch.dact" }));
+            "conv2d/conv2d.fwd_coopmat_patch.dact", "conv2d/conv2d.bwd_weight_coopmat_patch.bias", "conv2d/conv2d.bwd_weight_coopmat_patch.concat.bias" }));
     }
 
     [TestCaseSource(nameof(Kernels))]
