@@ -45,25 +45,33 @@ public sealed class ActivationGradientFusionTests : GpuTest
 
     /// <summary>One training step (rate 0): the loss, every parameter's gradient and x's.</summary>
     internal static Dictionary<string, float[]> Step(Network net, Dictionary<string, Shape> shapes, bool fuse, Precision precision, bool texelReads,
-        out PlanReport plan, params string[] prefer) => Step(net, shapes, fuse, precision, texelReads, subPixel: true, out plan, prefer);
+        out PlanReport plan, params string[] prefer) => Step(net, shapes, fuse, precision, texelReads, subPixel: true, LossScaling.Off, out plan, prefer);
 
-    static Dictionary<string, float[]> Step(Network net, Dictionary<string, Shape> shapes, bool fuse, Precision precision, bool texelReads,
-        bool subPixel, out PlanReport plan, params string[] prefer)
+    /// <summary>The same, the gradients divided by <paramref name="scaling"/>'s initial scale (which the backward pass
+    /// starts from) where it is on.</summary>
+    internal static Dictionary<string, float[]> Step(Network net, Dictionary<string, Shape> shapes, bool fuse, Precision precision, bool texelReads,
+        bool subPixel, LossScaling scaling, out PlanReport plan, params string[] prefer)
     {
         using var compiled = net.Compile(Context, new CompileOptions
         {
             InputShapes = shapes, Training = true, InputGradients = true, LearningRate = 0, Fuse = fuse, Precision = precision,
-            TexelReads = texelReads, LossScaling = LossScaling.Off, PreferKernels = prefer, SubPixelDecoders = subPixel,
+            TexelReads = texelReads, LossScaling = scaling, PreferKernels = prefer, SubPixelDecoders = subPixel,
         });
         foreach (var (name, shape) in shapes)
             compiled.SetInput(name, RandomData.Uniform((int)shape.Elements, name[0]).Select(v => (float)v).ToArray());
+        // Weights in +-1/sqrt(fan-in) (biases +-0.1), as PyTorch initializes them, so a deep network's activations stay
+        // in f16's range.
         foreach (var (name, p) in compiled.Parameters)
-            p.Upload(RandomData.Uniform((int)p.Shape.Elements, name.Length + (int)p.Shape.Elements, -0.5, 0.5).Select(v => (float)v).ToArray());
+        {
+            double bound = p.Shape.Rank > 1 ? 1 / Math.Sqrt(p.Shape.Elements / p.Shape[0]) : 0.1;
+            p.Upload(RandomData.Uniform((int)p.Shape.Elements, name.Length + (int)p.Shape.Elements, -bound, bound).Select(v => (float)v).ToArray());
+        }
         compiled.Run();
         plan = compiled.Plan;
+        float unscale = scaling.IsOff ? 1 : 1 / scaling.Initial;
         var result = new Dictionary<string, float[]> { ["loss"] = compiled.GetOutput("loss") };
-        foreach (var (name, g) in compiled.Gradients) result[$"grad {name}"] = g.ToArray();
-        result["grad x"] = compiled.InputGradients["x"].ToArray();
+        foreach (var (name, g) in compiled.Gradients) result[$"grad {name}"] = g.ToArray().Select(v => v * unscale).ToArray();
+        result["grad x"] = compiled.InputGradients["x"].ToArray().Select(v => v * unscale).ToArray();
         return result;
     }
 
@@ -167,8 +175,8 @@ public sealed class ActivationGradientFusionTests : GpuTest
         net.Output(y, "y");
         net.SetLoss(new MseLoss(), y, net.Input("target"));
         var shapes = new Dictionary<string, Shape> { ["x"] = new(2, 3, h, w), ["target"] = new(2, 4, h, w) };
-        var fused = Step(net, shapes, true, Precision.Fp32, texelReads: false, subPixel: false, out var plan);
-        var plain = Step(net, shapes, false, Precision.Fp32, texelReads: false, subPixel: false, out _);
+        var fused = Step(net, shapes, true, Precision.Fp32, texelReads: false, subPixel: false, LossScaling.Off, out var plan);
+        var plain = Step(net, shapes, false, Precision.Fp32, texelReads: false, subPixel: false, LossScaling.Off, out _);
         bool takes = pool == "max";
         Assert.That(plan.Dispatches.Select(d => d.Label), takes ? Has.None.EqualTo("conv1.act.bwd") : Has.Some.EqualTo("conv1.act.bwd"), Kernels(plan));
         foreach (var (name, values) in plain)
