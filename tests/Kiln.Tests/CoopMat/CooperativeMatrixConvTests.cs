@@ -138,22 +138,22 @@ public sealed class CooperativeMatrixConvTests : CooperativeMatrixTest
     /// the patch kernel (flipped weight, <see cref="Conv2dInputGradFlipped"/>) leaves through the activation's derivative
     /// in its ".dact" variant, stored straight from the accumulators (an aligned tile: the activation's output loaded as a
     /// matrix of their layout) or through the staging tile (odd sizes, channels off the tile); the step matches the
-    /// unfused Fp32 plan within <see cref="Tolerances.F16Storage"/>.
+    /// unfused Fp16 plan (the activation's gradient a pass of its own) within <see cref="Tolerances.F16Storage"/>.
     /// </summary>
     [TestCase(16, 8, 16, "relu")]
     [TestCase(16, 8, 16, "sigmoid")]
     [TestCase(20, 9, 7, "leaky_relu")]
     [TestCase(20, 7, 9, "tanh")]
-    public void Patch_InputGradientTakesTheActivation_AsTheUnfusedF32Plan(int channels, int h, int w, string activation)
+    public void Patch_InputGradientTakesTheActivation_AsTheUnfusedPlan(int channels, int h, int w, string activation)
     {
         Layer act = activation switch { "relu" => new ReLU(), "sigmoid" => new Sigmoid(), "leaky_relu" => new LeakyReLU(0.2f), _ => new Tanh() };
         var (net, shapes) = Graph.ActivationGradientFusionTests.Chain(act, channels: channels, h: h, w: w);
         var fused = Graph.ActivationGradientFusionTests.Step(net, shapes, true, Precision.Fp16, texelReads: false, out var plan, PatchNamed);
-        var f32 = Graph.ActivationGradientFusionTests.Step(net, shapes, false, Precision.Fp32, texelReads: false, out _, PatchNamed);
+        var plain = Graph.ActivationGradientFusionTests.Step(net, shapes, false, Precision.Fp16, texelReads: false, out _, PatchNamed);
         Assert.That(plan.Dispatches.Single(d => d.Label == "conv2.bwd_input").Kernel, Is.EqualTo("conv2d/conv2d.fwd_coopmat_patch.dact.f16"),
             Graph.ActivationGradientFusionTests.Kernels(plan));
         Assert.That(plan.Dispatches.Select(d => d.Label), Has.None.EqualTo("conv1.act.bwd"));
-        foreach (var (name, values) in f32) F16StorageCheck.Close(fused[name], values, Tolerances.F16Storage, name);
+        foreach (var (name, values) in plain) F16StorageCheck.Close(fused[name], values, Tolerances.F16Storage, name);
     }
 
     static readonly string[] StridedNamed = PatchNamed.Append(nameof(Conv2dInputGradCoopMatStrided)).ToArray();
@@ -162,12 +162,12 @@ public sealed class CooperativeMatrixConvTests : CooperativeMatrixTest
     /// A strided conv reading a conv and an activation: its input gradient by output phase on the patch kernel
     /// (<see cref="Conv2dInputGradCoopMatStrided"/>) takes the activation's derivative in every computed phase's
     /// ".dact" epilogue, and a phase no tap reaches (a 1x1 kernel of stride 2) is zero, not act(0) (sigmoid: 0.5); the
-    /// step matches the unfused Fp32 plan within <see cref="Tolerances.F16Storage"/>.
+    /// step matches the unfused Fp16 plan within <see cref="Tolerances.F16Storage"/>.
     /// </summary>
     [TestCase(4, 1, "relu")]
     [TestCase(3, 1, "tanh")]
     [TestCase(1, 0, "sigmoid")]
-    public void Strided_EveryPhaseTakesTheActivation_AsTheUnfusedF32Plan(int kernel, int padding, string activation)
+    public void Strided_EveryPhaseTakesTheActivation_AsTheUnfusedPlan(int kernel, int padding, string activation)
     {
         Layer act = activation switch { "relu" => new ReLU(), "sigmoid" => new Sigmoid(), _ => new Tanh() };
         var net = new Network();
@@ -178,13 +178,13 @@ public sealed class CooperativeMatrixConvTests : CooperativeMatrixTest
         var shapes = new Dictionary<string, Shape> { ["x"] = new(2, 5, 10, 14) };
         shapes["target"] = new Conv2d(16, 24, kernel, stride: 2, padding: padding).OutputShape(new[] { new Shape(2, 16, 10, 14) });
         var fused = Graph.ActivationGradientFusionTests.Step(net, shapes, true, Precision.Fp16, texelReads: false, out var plan, StridedNamed);
-        var f32 = Graph.ActivationGradientFusionTests.Step(net, shapes, false, Precision.Fp32, texelReads: false, out _, StridedNamed);
+        var plain = Graph.ActivationGradientFusionTests.Step(net, shapes, false, Precision.Fp16, texelReads: false, out _, StridedNamed);
         var phases = plan.Dispatches.Where(d => d.Label.StartsWith("conv2.bwd_input.phase", StringComparison.Ordinal) && !d.Label.EndsWith(".pack", StringComparison.Ordinal)).ToList();
         Assert.That(phases.Where(d => !d.Kernel.StartsWith("conv2d/conv2d.phase_fill", StringComparison.Ordinal)).Select(d => d.Kernel),
             Is.Not.Empty.And.All.EqualTo("conv2d/conv2d.fwd_coopmat_patch.dact.f16"), Graph.ActivationGradientFusionTests.Kernels(plan));
         Assert.That(phases.Any(d => d.Kernel.StartsWith("conv2d/conv2d.phase_fill", StringComparison.Ordinal)), Is.EqualTo(kernel == 1), "a phase no tap reaches");
         Assert.That(plan.Dispatches.Select(d => d.Label), Has.None.EqualTo("conv1.act.bwd"));
-        foreach (var (name, values) in f32) F16StorageCheck.Close(fused[name], values, Tolerances.F16Storage, name);
+        foreach (var (name, values) in plain) F16StorageCheck.Close(fused[name], values, Tolerances.F16Storage, name);
     }
 
     /// <summary>

@@ -12,9 +12,9 @@ namespace Kiln.Tests.CoopMat;
 /// the input gradients' .dact epilogues and in the pools' backward passes, the bias gradients in the patch weight
 /// gradients' .bias variant, the 4x4 weight gradients in tap blocks), against the unfused Fp16 plan (separate layers,
 /// every concatenation written, each activation's and pool's gradient a pass of its own; its weight gradients take the
-/// .bias variant too, which CooperativeMatrixConvTests checks against the Fp32 plan). Both are Fp16, so the forward values (and with them every
-/// ReLU's mask) are the same; against the Fp32 plan both differ alike, by up to 11% of x's gradient, where f16
-/// rounding moves a pre-activation across a ReLU's kink fifteen layers deep.
+/// .bias variant too, which CooperativeMatrixConvTests checks against the Fp32 plan). Against the Fp32 plan both
+/// differ alike, by up to 11% of x's gradient, where f16 rounding moves a pre-activation across a ReLU's kink fifteen
+/// layers deep.
 /// </summary>
 public sealed class CooperativeMatrixModelTests : CooperativeMatrixTest
 {
