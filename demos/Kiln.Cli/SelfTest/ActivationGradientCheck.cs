@@ -63,9 +63,7 @@ internal sealed class ActivationGradientCheck : KernelCheck
             });
             kernels = string.Join(", ", compiled.Plan.Dispatches.Where(d => d.Label.StartsWith("conv2.bwd_input", StringComparison.Ordinal) || d.Label == "conv1.act.bwd")
                 .Select(d => d.Kernel).Distinct());
-            // At f16 storage the inputs are drawn as f16 values, as the kernels see them (SelfTestRunner).
-            float Draw() => precision == Precision.Fp16 ? (float)(Half)(rng.NextSingle() * 2 - 1) : rng.NextSingle() * 2 - 1;
-            float[] Random(long n) => Enumerable.Range(0, checked((int)n)).Select(_ => Draw()).ToArray();
+            float[] Random(long n) => SelfTestRunner.Draw(rng, n, precision);
             var (x, gy) = (Random(xShape.Elements), Random(yShape.Elements));
             compiled.SetInput("x", x);
             compiled.SetInput("grad_y", gy);
@@ -96,11 +94,11 @@ internal sealed class ActivationGradientCheck : KernelCheck
             }.Max();
             return new SelfTestResult("conv_act_grad", name, precision, kernels, forward, gradient, null);
         }
-        catch (Exception e) when (e is KilnException or ArgumentException or KeyNotFoundException or InvalidOperationException)
+        catch (Exception e) when (SelfTestRunner.Reportable(e))
         {
-            return new SelfTestResult("conv_act_grad", name, precision, kernels, double.NaN, double.NaN, e.Message);
+            return SelfTestResult.Failed("conv_act_grad", name, precision, kernels, e);
         }
     }
 
-    static double[] D(float[] v) => Array.ConvertAll(v, f => (double)f);
+    static double[] D(float[] v) => SelfTestRunner.D(v);
 }

@@ -119,9 +119,9 @@ internal sealed class MlpCheck : KernelCheck
             gradient = Math.Max(gradient, SelfTestTolerances.MaxRelative(compiled.InputGradients["x"].ToArray(), d));
             return new SelfTestResult("mlp", name, precision, kernels, forward, gradient, null);
         }
-        catch (Exception e) when (e is KilnException or ArgumentException or KeyNotFoundException or InvalidOperationException)
+        catch (Exception e) when (SelfTestRunner.Reportable(e))
         {
-            return new SelfTestResult("mlp", name, precision, kernels, double.NaN, double.NaN, e.Message);
+            return SelfTestResult.Failed("mlp", name, precision, kernels, e);
         }
     }
 
@@ -136,5 +136,5 @@ internal sealed class MlpCheck : KernelCheck
         Activation.ReLU => y > 0 ? 1 : 0, Activation.Sigmoid => y * (1 - y), _ => 1 - y * y,
     };
 
-    static double[] D(float[] v) => Array.ConvertAll(v, f => (double)f);
+    static double[] D(float[] v) => SelfTestRunner.D(v);
 }

@@ -54,8 +54,7 @@ internal static class SelfTestRunner
             // kernels see: rounding them is storage, not kernel error (and a max-pool would otherwise route gradients
             // through values that rounding made equal).
             float Stored(float v) => precision == Precision.Fp16 ? (float)(Half)v : v;
-            float Draw() => Stored(rng.NextSingle() * 2 - 1);
-            float[] Random(long n) => Enumerable.Range(0, checked((int)n)).Select(_ => Draw()).ToArray();
+            float[] Random(long n) => Draw(rng, n, precision);
             var x = Random(c.Input.Elements);
             var gy = Random(yShape.Elements).Select(v => v * c.OutputGradientScale).ToArray();
             compiled.SetInput("x", x);
@@ -82,14 +81,25 @@ internal static class SelfTestRunner
             if (expected.GradB != null) gradient = Math.Max(gradient, SelfTestTolerances.MaxRelative(compiled.Gradients[$"{parameters}.bias"].ToArray(), expected.GradB));
             return new SelfTestResult(operation, c.Description, precision, kernels, forward, gradient, null);
         }
-        catch (Exception e) when (e is KilnException or ArgumentException or KeyNotFoundException or InvalidOperationException)
+        catch (Exception e) when (Reportable(e))
         {
-            return new SelfTestResult(operation, description, precision, kernels, double.NaN, double.NaN, e.Message);
+            return SelfTestResult.Failed(operation, description, precision, kernels, e);
         }
     }
 
     /// <summary>The labels of a case's dispatches (the fused ones take the label of their first layer).</summary>
     static readonly string[] CaseLabels = { "before.", "layer.", "after." };
 
-    static double[] D(float[] v) => Array.ConvertAll(v, f => (double)f);
+    /// <summary>
+    /// <paramref name="n"/> values uniform in [-1, 1), drawn as f16 values at <see cref="Precision.Fp16"/>: rounding the
+    /// inputs is storage, not kernel error, so the reference sees what the kernels see.
+    /// </summary>
+    internal static float[] Draw(Random rng, long n, Precision precision) => Enumerable.Range(0, checked((int)n))
+        .Select(_ => rng.NextSingle() * 2 - 1).Select(v => precision == Precision.Fp16 ? (float)(Half)v : v).ToArray();
+
+    /// <summary>Whether a check's exception is a result to report (the device refused the case, a compile error), not a
+    /// fault of the check itself.</summary>
+    internal static bool Reportable(Exception e) => e is KilnException or ArgumentException or KeyNotFoundException or InvalidOperationException;
+
+    internal static double[] D(float[] v) => Array.ConvertAll(v, f => (double)f);
 }
