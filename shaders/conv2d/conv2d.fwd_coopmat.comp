@@ -19,7 +19,8 @@
 // are 32-bit; the host checks).
 // Bindings: 0 x [N,Cin,H,W] (act_t)  1 w [Cout,Cin,KH,KW] (float)  2 bias [Cout] (float; unused when HAS_BIAS=0)
 //           3 y [N,Cout,OH,OW] (act_t)
-//           4 x2 (the .concat variant: x is the first part of a concatenation, include/concat_reads.glsl)
+//           4 x2 (the .concat variant: x is the first part of a concatenation, include/concat_reads.glsl), or the .dact
+//           variant's activation output (include/act_grad_epilogue.glsl)
 // Specialization: 0 KH, 1 KW, 2 SH, 3 SW, 4 PH, 5 PW, 6 DH, 7 DW, 8 HAS_BIAS, 9 ACT, 10 SLOPE (float), 11 SG_M, 12 SG_N,
 //                 13 S (the matrices' size), 14 SGS (the subgroup size)
 // Push constants: n, cin, cout, h, w, oh, ow
@@ -70,6 +71,11 @@ layout(std430, binding = 0) readonly buffer X { act_t x[]; };
 layout(std430, binding = 1) readonly buffer Wt { float w[]; };
 layout(std430, binding = 2) readonly buffer B { float bias[]; };
 layout(std430, binding = 3) writeonly buffer Y { act_t y[]; };
+#if KILN_ACT_GRAD
+// Variant *.dact (include/act_grad_epilogue.glsl): an input gradient, leaving through the derivative of the activation
+// before it (ACT, SLOPE) instead of through an activation of its own.
+#include "act_grad_epilogue.glsl"
+#endif
 #if KILN_CONCAT_READS
 // Variant *.concat (include/concat_reads.glsl): x concatenated with x2, upsampled as the im2col tile is gathered.
 #include "concat_reads.glsl"
@@ -227,7 +233,12 @@ void main()
                 {
                     const int b = np / HW, pix = np % HW;
                     const float bv = HAS_BIAS != 0 ? bias[co] : 0.0;
-                    y[(b * COUT + co) * HW + pix] = act_t(kiln_activate(Cs[sg * C_SIZE + r * LDC + c] + bv, ACT, SLOPE));
+                    const int o = (b * COUT + co) * HW + pix;
+#if KILN_ACT_GRAD
+                    y[o] = act_t(kiln_act_grad(Cs[sg * C_SIZE + r * LDC + c] + bv, o, ACT, SLOPE));
+#else
+                    y[o] = act_t(kiln_activate(Cs[sg * C_SIZE + r * LDC + c] + bv, ACT, SLOPE));
+#endif
                 }
             }
             subgroupMemoryBarrierShared();

@@ -39,6 +39,7 @@
 // Bindings: 0 x [N,Cin,H,W] (act_t)  1 wp [KH*KW, COP, CIP] (float16_t)  2 bias [Cout] (float; unused when HAS_BIAS=0)
 //           3 y [N,Cout,OH,OW] (act_t)  4 x2 (the .concat variant: x is the first part of a concatenation, include/concat_reads.glsl)
 //           x, y and x2 [N,H,W,C] in the .nhwc variant
+//           4 the .dact variant's activation output (include/act_grad_epilogue.glsl), laid out as y
 // Specialization: 0 KH, 1 KW, 2 SH, 3 SW, 4 PH, 5 PW (may be negative: a strided input gradient's phase), 6 DH, 7 DW,
 //                 8 HAS_BIAS, 9 ACT, 10 SLOPE (float), 11 BM, 12 BN, 13 BK, 14 THREADS (the workgroup's invocations),
 //                 16 OSH, 17 OSW, 18 ORY, 19 ORX, 23 FULL_H, 24 FULL_W (the output phase)
@@ -127,6 +128,15 @@ layout(std430, binding = 3) writeonly buffer Y { act_t y[]; };
 
 #if KILN_POOL
 #include "pool_epilogue.glsl"
+#endif
+#if KILN_ACT_GRAD
+// Variant *.dact (include/act_grad_epilogue.glsl): an input gradient. The accumulator takes no activation; each
+// element leaves through the derivative of the activation before it (ACT, SLOPE), from the f16 result tile, as the
+// unfused plan's pass reads the stored f16 gradient.
+#include "act_grad_epilogue.glsl"
+const int FWD_ACT = ACT_NONE;
+#else
+const int FWD_ACT = ACT;
 #endif
 #if KILN_CONCAT_READS || KILN_SUBPIXEL
 // Variant *.concat (include/concat_reads.glsl): x concatenated with x2 (binding 4), upsampled as the slice is gathered.
@@ -285,11 +295,18 @@ void stage()
 #endif
 }
 
+// A result element v on its way to y[o]: as it is, or through the activation's derivative (.dact).
+#if KILN_ACT_GRAD
+#define OUTPUT(v, o) kiln_act_grad(v, o, ACT, SLOPE)
+#else
+#define OUTPUT(v, o) (v)
+#endif
+
 float epilogue(const in uint32_t row, const in uint32_t col, const in float value, const in int co0)
 {
     int co = co0 + int(row);
     float v = value + (HAS_BIAS != 0 && co < pc.cout ? bias[co] : 0.0);
-    return kiln_activate(v, ACT, SLOPE);
+    return kiln_activate(v, FWD_ACT, SLOPE);
 }
 
 void main()
@@ -400,7 +417,7 @@ void main()
         }
     }
 
-    if (HAS_BIAS != 0 || ACT != ACT_NONE) coopMatPerElementNV(acc, acc, epilogue, co0);
+    if (HAS_BIAS != 0 || FWD_ACT != ACT_NONE) coopMatPerElementNV(acc, acc, epilogue, co0);
     coopmat<float16_t, SCOPE, BM, BN, gl_MatrixUseAccumulator> result = coopmat<float16_t, SCOPE, BM, BN, gl_MatrixUseAccumulator>(acc);
     barrier();                          // every subgroup's last product has read the B slice the result tile replaces
 #if KILN_NHWC
@@ -424,7 +441,8 @@ void main()
         int co = co0 + row, p = p0 + col;
         if (co >= pc.cout || p >= pixels) continue;
         int im = p / area, rem = p - im * area, oy = rem / gw, ox = rem - (rem / gw) * gw;
-        y[KILN_ACT_INDEX(im, co, oy * osy + ory, ox * osx + orx, pc.cout, fh, fw)] = act_t(float(sC[col * LDC + row]));
+        int o = KILN_ACT_INDEX(im, co, oy * osy + ory, ox * osx + orx, pc.cout, fh, fw);
+        y[o] = act_t(OUTPUT(float(sC[col * LDC + row]), o));
     }
 #endif
     return;
@@ -449,13 +467,15 @@ void main()
         int co = co0 + row, p = p0 + col;
         if (co >= pc.cout || p >= pixels) continue;
         int im = p / area, rem = p - im * area;
+        int o;
         if (FULL_H == 0 && KILN_SUBPIXEL == 0)
-            y[(im * pc.cout + co) * area + rem] = act_t(float(sC[row * LDC + col]));
+            o = (im * pc.cout + co) * area + rem;
         else
         {
             int oy = rem / gw, ox = rem - (rem / gw) * gw;
-            y[((im * pc.cout + co) * fh + oy * osy + ory) * fw + ox * osx + orx] = act_t(float(sC[row * LDC + col]));
+            o = ((im * pc.cout + co) * fh + oy * osy + ory) * fw + ox * osx + orx;
         }
+        y[o] = act_t(OUTPUT(float(sC[row * LDC + col]), o));
     }
 #endif
 }

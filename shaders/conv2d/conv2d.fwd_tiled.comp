@@ -7,7 +7,7 @@
 // as conv2d.fwd.comp (input channel, then ky, then kx). f16 activations (the .f16 variant, storage.glsl) are widened to
 // f32 as the patch is staged: shared memory, weights, bias and accumulation stay f32.
 // Bindings: 0 x [N,Cin,H,W] (act_t)  1 w [Cout,Cin,KH,KW] (float)  2 bias [Cout] (float; unused when HAS_BIAS=0)
-//           3 y [N,Cout,OH,OW] (act_t)
+//           3 y [N,Cout,OH,OW] (act_t)  4 the .dact variant's activation output (include/act_grad_epilogue.glsl)
 // Specialization: 0 KH, 1 KW (1..3), 2 PH, 3 PW, 4 HAS_BIAS, 5 ACT, 6 SLOPE (float), 7 CIN, 8 COUT, 9 H, 10 W, 11 OH,
 //                 12 OW, 13 BCO (32 or 64: output channels per workgroup; local x = 32 * BCO / 8)
 // Push constants: none
@@ -44,6 +44,9 @@ layout(std430, binding = 0) readonly buffer X { act_t x[]; };
 layout(std430, binding = 1) readonly buffer Wt { float w[]; };
 layout(std430, binding = 2) readonly buffer B { float bias[]; };
 layout(std430, binding = 3) writeonly buffer Y { act_t y[]; };
+#if KILN_ACT_GRAD
+#include "act_grad_epilogue.glsl"
+#endif
 
 #if KILN_CONCAT_READS
 // Variant *.concat (include/concat_reads.glsl): x concatenated with x2, upsampled as the patch is staged.
@@ -123,7 +126,12 @@ void main()
         for (int j = 0; j < 8; j++)
         {
             const int ox = ox0 + col0 + j;
-            if (ox < OW) y[((b * COUT + co) * OH + oy) * OW + ox] = act_t(kiln_activate(acc[i][j] + bv, ACT, SLOPE));
+            const int o = ((b * COUT + co) * OH + oy) * OW + ox;
+#if KILN_ACT_GRAD
+            if (ox < OW) y[o] = act_t(kiln_act_grad(acc[i][j] + bv, o, ACT, SLOPE));
+#else
+            if (ox < OW) y[o] = act_t(kiln_activate(acc[i][j] + bv, ACT, SLOPE));
+#endif
         }
     }
 }

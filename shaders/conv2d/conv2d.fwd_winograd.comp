@@ -14,6 +14,7 @@
 // 1e-6 of the largest value. f16 activations (the .f16 variant, storage.glsl) are widened to f32 as they are read.
 // Bindings: 0 x [N,Cin,H,W] (act_t)  1 u [16, CIP, COP] (float, conv2d.winograd_weight.comp)
 //           2 bias [Cout] (float; unused when HAS_BIAS=0)  3 y [N,Cout,OH,OW] (act_t; the .pool variant: [N,Cout,OH/2,OW/2])
+//           4 the .dact variant's activation output (include/act_grad_epilogue.glsl)
 // Specialization: 0 PH, 1 PW, 2 HAS_BIAS, 3 ACT, 4 SLOPE (float), 5 CIN, 6 COUT, 7 H, 8 W, 9 OH, 10 OW,
 //                 11 TX (tiles across a workgroup: 8 or 16; any divisor of 32 works), 12 CIP (Cin padded to 8), 13 COP (Cout padded to 32)
 // Push constants: none
@@ -49,6 +50,15 @@ layout(std430, binding = 0) readonly buffer X { act_t x[]; };
 layout(std430, binding = 1) readonly buffer U { vec4 u[]; };
 layout(std430, binding = 2) readonly buffer B { float bias[]; };
 layout(std430, binding = 3) writeonly buffer Y { act_t y[]; };
+
+#if KILN_ACT_GRAD
+// Variant *.dact (include/act_grad_epilogue.glsl): an input gradient, leaving through the derivative of the activation
+// before it (ACT, SLOPE) instead of through an activation of its own.
+#include "act_grad_epilogue.glsl"
+#define KILN_EPILOGUE(v, o) kiln_act_grad(v, o, ACT, SLOPE)
+#else
+#define KILN_EPILOGUE(v, o) kiln_activate(v, ACT, SLOPE)
+#endif
 
 #if KILN_POOL
 // Variant *.pool (include/pool_epilogue.glsl): each 2 x 2 tile is a window of the max pool that follows; only its
@@ -192,12 +202,12 @@ void main()
             y[((b * COUT + co) * (OH / 2) + oy / 2) * (OW / 2) + ox / 2] = act_t(best);
 #else
             const int at = ((b * COUT + co) * OH + oy) * OW + ox;
-            y[at] = act_t(kiln_activate(t0[0] + t0[1] + t0[2] + bv, ACT, SLOPE));
-            if (ox + 1 < OW) y[at + 1] = act_t(kiln_activate(t0[1] - t0[2] - t0[3] + bv, ACT, SLOPE));
+            y[at] = act_t(KILN_EPILOGUE(t0[0] + t0[1] + t0[2] + bv, at));
+            if (ox + 1 < OW) y[at + 1] = act_t(KILN_EPILOGUE(t0[1] - t0[2] - t0[3] + bv, at + 1));
             if (oy + 1 < OH)
             {
-                y[at + OW] = act_t(kiln_activate(t1[0] + t1[1] + t1[2] + bv, ACT, SLOPE));
-                if (ox + 1 < OW) y[at + OW + 1] = act_t(kiln_activate(t1[1] - t1[2] - t1[3] + bv, ACT, SLOPE));
+                y[at + OW] = act_t(KILN_EPILOGUE(t1[0] + t1[1] + t1[2] + bv, at + OW));
+                if (ox + 1 < OW) y[at + OW + 1] = act_t(KILN_EPILOGUE(t1[1] - t1[2] - t1[3] + bv, at + OW + 1));
             }
 #endif
         }

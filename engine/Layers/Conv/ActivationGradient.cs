@@ -11,9 +11,10 @@ namespace Kiln.Layers;
 /// gradient as <paramref name="Addend"/>; a rule that takes it says so (<see cref="BackwardPass.ActivatedGradInputs"/>):
 /// - a convolution's input gradient, one reader: the ".dact" variant of the chosen forward kernel
 ///   (shaders/include/act_grad_epilogue.glsl) multiplies each element by the derivative read from
-///   <paramref name="Output"/>; only where the kernel the layer would run anyway has the variant (the direct kernel's
-///   storage-buffer form, the tensor-core patch kernel; not their texel or channels-last forms), so the kernel choice
-///   never changes for it;
+///   <paramref name="Output"/>; only where the kernel the layer would run anyway has the variant, so the kernel choice
+///   never changes for it. Every NCHW forward kernel that computes input gradients has it (the direct kernel's
+///   storage-buffer form, the tiled and Winograd kernels, the tensor-core patch and im2col kernels, cooperative_matrix2's
+///   in both scopes), so it holds whichever one the tuner picks; texel-read and channels-last forms have none;
 /// - a max pool's gradient (shaders/pool/pool.bwd.comp), which reads that output already: the addend too, as a UNet
 ///   encoder's output read by its pool and by a decoder.
 /// </summary>

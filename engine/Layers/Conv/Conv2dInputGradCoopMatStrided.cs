@@ -69,7 +69,7 @@ internal sealed class Conv2dInputGradCoopMatStrided : CooperativeMatrixEntry, IC
         EmitPhases(e, a, dy, w, null, dx, Activation.None, 0, label);
 
     /// <summary>Where every computed phase's kernel has the ".dact" variant (<see cref="ActivationGradient"/>: the patch
-    /// kernel's, not cooperative_matrix2's); the phases without taps are zero either way.</summary>
+    /// kernel's and cooperative_matrix2's); the phases without taps are zero either way.</summary>
     public bool EmitActivated(Emitter e, ConvAttributes a, Value dy, Value w, Value dx, ActivationGradient g, string label) =>
         EmitPhases(e, a, dy, w, null, dx, g.Activation, g.Slope, label, g);
 

@@ -156,19 +156,46 @@ public sealed class CooperativeMatrixConvTests : CooperativeMatrixTest
         foreach (var (name, values) in plain) F16StorageCheck.Close(fused[name], values, Tolerances.F16Storage, name);
     }
 
+    /// <summary>
+    /// The other tensor-core forward kernels the registry or the tuner may give an input gradient have the ".dact" variant
+    /// too: the im2col kernel (<see cref="Conv2dCoopMat"/>) and cooperative_matrix2's (<see cref="Conv2dCoopMat2"/>, here in
+    /// its subgroup-scope form), aligned and odd sizes; the step matches the unfused Fp16 plan within
+    /// <see cref="Tolerances.F16Storage"/>.
+    /// </summary>
+    [TestCase(nameof(Conv2dCoopMat), "conv2d/conv2d.fwd_coopmat.dact.f16", 16, 8, 16, "relu")]
+    [TestCase(nameof(Conv2dCoopMat), "conv2d/conv2d.fwd_coopmat.dact.f16", 20, 9, 7, "tanh")]
+    [TestCase(nameof(Conv2dCoopMat2), "conv2d/conv2d.fwd_coopmat2.subgroup.dact.f16", 16, 8, 16, "sigmoid")]
+    [TestCase(nameof(Conv2dCoopMat2), "conv2d/conv2d.fwd_coopmat2.subgroup.dact.f16", 20, 7, 9, "leaky_relu")]
+    public void OtherKernels_InputGradientTakesTheActivation_AsTheUnfusedPlan(string entry, string module, int channels, int h, int w, string activation)
+    {
+        Layer act = activation switch { "relu" => new ReLU(), "sigmoid" => new Sigmoid(), "leaky_relu" => new LeakyReLU(0.2f), _ => new Tanh() };
+        var (net, shapes) = Graph.ActivationGradientFusionTests.Chain(act, channels: channels, h: h, w: w);
+        string[] named = { entry, nameof(Conv2dInputGradFlipped) };
+        var fused = Graph.ActivationGradientFusionTests.Step(net, shapes, true, Precision.Fp16, texelReads: false, out var plan, named);
+        var plain = Graph.ActivationGradientFusionTests.Step(net, shapes, false, Precision.Fp16, texelReads: false, out _, named);
+        Assert.That(plan.Dispatches.Single(d => d.Label == "conv2.bwd_input").Kernel, Is.EqualTo(module), Graph.ActivationGradientFusionTests.Kernels(plan));
+        Assert.That(plan.Dispatches.Select(d => d.Label), Has.None.EqualTo("conv1.act.bwd"));
+        foreach (var (name, values) in plain) F16StorageCheck.Close(fused[name], values, Tolerances.F16Storage, name);
+    }
+
     static readonly string[] StridedNamed = PatchNamed.Append(nameof(Conv2dInputGradCoopMatStrided)).ToArray();
 
     /// <summary>
     /// A strided conv reading a conv and an activation: its input gradient by output phase on the patch kernel
     /// (<see cref="Conv2dInputGradCoopMatStrided"/>) takes the activation's derivative in every computed phase's
     /// ".dact" epilogue, and a phase no tap reaches (a 1x1 kernel of stride 2) is zero, not act(0) (sigmoid: 0.5); the
-    /// step matches the unfused Fp16 plan within <see cref="Tolerances.F16Storage"/>.
+    /// step matches the unfused Fp16 plan within <see cref="Tolerances.F16Storage"/>. The same with the phases on
+    /// cooperative_matrix2's kernel (named; its subgroup-scope form here).
     /// </summary>
-    [TestCase(4, 1, "relu")]
-    [TestCase(3, 1, "tanh")]
-    [TestCase(1, 0, "sigmoid")]
-    public void Strided_EveryPhaseTakesTheActivation_AsTheUnfusedPlan(int kernel, int padding, string activation)
+    [TestCase(4, 1, "relu", false)]
+    [TestCase(3, 1, "tanh", false)]
+    [TestCase(1, 0, "sigmoid", false)]
+    [TestCase(4, 1, "tanh", true)]
+    [TestCase(1, 0, "sigmoid", true)]
+    public void Strided_EveryPhaseTakesTheActivation_AsTheUnfusedPlan(int kernel, int padding, string activation, bool coopMat2)
     {
+        var named = coopMat2 ? new[] { nameof(Conv2dCoopMat2), nameof(Conv2dWeightGradCoopMat2), nameof(Conv2dInputGradCoopMatStrided) } : StridedNamed;
+        string module = coopMat2 ? "conv2d/conv2d.fwd_coopmat2.subgroup.dact.f16" : "conv2d/conv2d.fwd_coopmat_patch.dact.f16";
         Layer act = activation switch { "relu" => new ReLU(), "sigmoid" => new Sigmoid(), _ => new Tanh() };
         var net = new Network();
         var a = net.Add(act, "act", net.Add(new Conv2d(5, 16, 3, padding: 1), "conv1", net.Input("x")));
@@ -177,11 +204,11 @@ public sealed class CooperativeMatrixConvTests : CooperativeMatrixTest
         net.SetLoss(new MseLoss(), y, net.Input("target"));
         var shapes = new Dictionary<string, Shape> { ["x"] = new(2, 5, 10, 14) };
         shapes["target"] = new Conv2d(16, 24, kernel, stride: 2, padding: padding).OutputShape(new[] { new Shape(2, 16, 10, 14) });
-        var fused = Graph.ActivationGradientFusionTests.Step(net, shapes, true, Precision.Fp16, texelReads: false, out var plan, StridedNamed);
-        var plain = Graph.ActivationGradientFusionTests.Step(net, shapes, false, Precision.Fp16, texelReads: false, out _, StridedNamed);
+        var fused = Graph.ActivationGradientFusionTests.Step(net, shapes, true, Precision.Fp16, texelReads: false, out var plan, named);
+        var plain = Graph.ActivationGradientFusionTests.Step(net, shapes, false, Precision.Fp16, texelReads: false, out _, named);
         var phases = plan.Dispatches.Where(d => d.Label.StartsWith("conv2.bwd_input.phase", StringComparison.Ordinal) && !d.Label.EndsWith(".pack", StringComparison.Ordinal)).ToList();
         Assert.That(phases.Where(d => !d.Kernel.StartsWith("conv2d/conv2d.phase_fill", StringComparison.Ordinal)).Select(d => d.Kernel),
-            Is.Not.Empty.And.All.EqualTo("conv2d/conv2d.fwd_coopmat_patch.dact.f16"), Graph.ActivationGradientFusionTests.Kernels(plan));
+            Is.Not.Empty.And.All.EqualTo(module), Graph.ActivationGradientFusionTests.Kernels(plan));
         Assert.That(phases.Any(d => d.Kernel.StartsWith("conv2d/conv2d.phase_fill", StringComparison.Ordinal)), Is.EqualTo(kernel == 1), "a phase no tap reaches");
         Assert.That(plan.Dispatches.Select(d => d.Label), Has.None.EqualTo("conv1.act.bwd"));
         foreach (var (name, values) in plain) F16StorageCheck.Close(fused[name], values, Tolerances.F16Storage, name);

@@ -107,6 +107,34 @@ public sealed class ActivationGradientFusionTests : GpuTest
         foreach (var (name, values) in plain) F16StorageCheck.Close(fused[name], values, Tolerances.F16Storage, name);
     }
 
+    /// <summary>
+    /// The tiled and Winograd forward kernels, which a GPU's tuner times against the direct one for fp32 input gradients,
+    /// have the variant too, so the fusion does not depend on the tuner's choice: named, each computes conv2's input
+    /// gradient through the activation's derivative, bit for bit the unfused step at f32 (the same kernel computes dX in
+    /// both plans) and within <see cref="Tolerances.F16Storage"/> of it at f16 storage.
+    /// </summary>
+    [TestCase(nameof(Conv2dTiled), "conv2d/conv2d.fwd_tiled.dact", "sigmoid")]
+    [TestCase(nameof(Conv2dWinograd), "conv2d/conv2d.fwd_winograd.dact", "leaky_relu")]
+    public void TheTunedKernels_TakeTheActivation_AsTheUnfusedStep(string entry, string module, string activation)
+    {
+        foreach (var precision in new[] { Precision.Fp32, Precision.Fp16 })
+        {
+            // 16 channels: both kernels compute 16 output channels or more.
+            var (net, shapes) = Chain(activation == "sigmoid" ? new Sigmoid() : new LeakyReLU(0.2f), channels: 16, h: 9, w: 11);
+            var fused = Step(net, shapes, true, precision, texelReads: false, out var plan, Flipped, entry);
+            var plain = Step(net, shapes, false, precision, texelReads: false, out _, Flipped, entry);
+            string suffix = precision == Precision.Fp16 ? ".f16" : "";
+            Assert.That(plan.Dispatches.Single(d => d.Label == "conv2.bwd_input").Kernel, Is.EqualTo(module + suffix), Kernels(plan));
+            Assert.That(plan.Dispatches.Select(d => d.Label), Has.None.EqualTo("conv1.act.bwd"));
+            foreach (var (name, values) in plain)
+            {
+                Assert.That(values.Any(v => v != 0), $"{name} is not all zeros");
+                if (precision == Precision.Fp32) Assert.That(fused[name], Is.EqualTo(values).AsCollection, $"{precision} {name}");
+                else F16StorageCheck.Close(fused[name], values, Tolerances.F16Storage, $"{precision} {name}");
+            }
+        }
+    }
+
     /// <summary>An activation's output read twice (by conv2 and a skip Add) sums its gradient's parts: its own pass stays.</summary>
     [Test]
     public void AnOutputReadTwice_KeepsItsPass()

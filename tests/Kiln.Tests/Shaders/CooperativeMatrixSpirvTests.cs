@@ -77,15 +77,15 @@ public sealed class CooperativeMatrixSpirvTests
     static IEnumerable<(Network Net, Dictionary<string, Shape> Inputs, bool Training)> Networks()
     {
         // 3x3 convolutions (and ReLU: the strided 5x5's input gradient by phase takes its derivative, .dact) from 16 to
-        // 256 channels on few and many pixels, a strided 5x5, a 1x1 and a 7x7 (the im2col
-        // forward's layer: over the patch forward's 5-pixel span; the 5x5's and 7x7's weight gradients run the patch
-        // kernel in tap blocks), then Linear layers.
+        // 256 channels on few and many pixels, a strided 5x5, a 1x1 (and ReLU) and a 7x7 (the im2col forward's layer:
+        // over the patch forward's 5-pixel span; its input gradient takes the ReLU's derivative in the im2col kernel's
+        // .dact; the 5x5's and 7x7's weight gradients run the patch kernel in tap blocks), then Linear layers.
         foreach (var (cin, cout, size) in new[] { (9, 32, 64), (32, 64, 48), (64, 96, 32), (96, 256, 16), (40, 112, 24) })
         {
             var net = new Network();
             var y = net.Add(new ReLU(), "relu", net.Add(new Conv2d(cin, cout, 3, padding: 1), "conv", net.Input("x")));
             y = net.Add(new Conv2d(cout, 16, 5, stride: 2, padding: 2), "down", y);
-            y = net.Add(new Conv2d(16, 48, 1), "pointwise", y);
+            y = net.Add(new ReLU(), "relu2", net.Add(new Conv2d(16, 48, 1), "pointwise", y));
             y = net.Add(new Conv2d(48, 48, 7, padding: 3), "wide", y);
             net.Output(y, "y");
             net.SetLoss(new MseLoss(), y, net.Input("t"));
@@ -202,7 +202,8 @@ public sealed class CooperativeMatrixSpirvTests
             "conv2d/conv2d.bwd_weight_coopmat.concat", "conv2d/conv2d.fwd_coopmat_patch.pool", "conv2d/conv2d.fwd_coopmat_patch.nhwc",
             "conv2d/conv2d.fwd_coopmat_patch.nhwc.pool", "conv2d/conv2d.fwd_coopmat_patch.nhwc.concat", "conv2d/conv2d.fwd_coopmat_patch.nhwc.direct",
             "conv2d/conv2d.fwd_coopmat_patch.subpixel", "conv2d/conv2d.fwd_coopmat_patch.nhwc.subpixel",
-            "conv2d/conv2d.fwd_coopmat_patch.dact", "conv2d/conv2d.bwd_weight_coopmat_patch.bias", "conv2d/conv2d.bwd_weight_coopmat_patch.concat.bias" }));
+            "conv2d/conv2d.fwd_coopmat_patch.dact", "conv2d/conv2d.bwd_weight_coopmat_patch.bias", "conv2d/conv2d.bwd_weight_coopmat_patch.concat.bias",
+            "conv2d/conv2d.fwd_coopmat.dact" }));
     }
 
     [TestCaseSource(nameof(Kernels))]
@@ -228,8 +229,8 @@ public sealed class CooperativeMatrixSpirvTests
         CooperativeMatrix2MaxDimension = 256, CooperativeMatrix2MaxWorkgroupSize = 1024, CooperativeMatrix2ReservedSharedMemory = 1024,
     };
 
-    /// <summary>The cooperative_matrix2 kernels' dispatches (the convolution's forward, the stride-1 input gradient through it,
-    /// the weight gradient, their .concat variants, the forward's .pool and, with the sub-pixel entries named too, .subpixel,
+    /// <summary>The cooperative_matrix2 kernels' dispatches (the convolution's forward, the stride-1 input gradient through it
+    /// and its .dact variant, the weight gradient, their .concat variants, the forward's .pool and, with the sub-pixel entries named too, .subpixel,
     /// strided gradients' phases; Linear's three products, MatMul's batched ones) in the networks' plans on
     /// <see cref="NvidiaCoopMat2"/>, the kernel named (it needs tuning otherwise), each in every tile that fits the device.</summary>
     static IEnumerable<TestCaseData> CoopMat2Kernels()
@@ -278,7 +279,7 @@ public sealed class CooperativeMatrixSpirvTests
             "conv2d/conv2d.fwd_coopmat2.f16", "conv2d/conv2d.bwd_weight_coopmat2.f16",
             "conv2d/conv2d.fwd_coopmat2.concat.f16", "conv2d/conv2d.bwd_weight_coopmat2.concat.f16", "conv2d/conv2d.fwd_coopmat2.pool.f16",
             "conv2d/conv2d.fwd_coopmat2.nhwc.f16", "conv2d/conv2d.fwd_coopmat2.nhwc.concat.f16", "conv2d/conv2d.fwd_coopmat2.nhwc.pool.f16",
-            "conv2d/conv2d.fwd_coopmat2.subpixel.f16", "conv2d/conv2d.fwd_coopmat2.nhwc.subpixel.f16",
+            "conv2d/conv2d.fwd_coopmat2.subpixel.f16", "conv2d/conv2d.fwd_coopmat2.nhwc.subpixel.f16", "conv2d/conv2d.fwd_coopmat2.dact.f16",
             "linear/linear.gemm_coopmat2.f16", "linear/linear.gemm_coopmat2.b_act.c_float.f16", "linear/linear.gemm_coopmat2.batched.b_act.f16",
         }));
     }
