@@ -48,7 +48,8 @@ if [ "$part" = bench ] || [ "$part" = all ]; then
   # peer takes up to 200 s of the first bench's 330, so each bench caps its kernel timing (--tune-budget, shared out
   # over the workloads: shapes past a workload's share keep their untuned kernels, counted in the JSON's "untuned"; the
   # tuning file keeps what was timed for the later parts). Each bench rewrites its JSON after every workload, so one cut short keeps the rows it finished.
-  timeout 90 $kiln selftest > "$out/selftest.log" 2>&1
+  # --budget: on a first run most of it is compiling pipelines; the last line says what it did not reach.
+  timeout 90 $kiln selftest --budget 75 > "$out/selftest.log" 2>&1
   tail -1 "$out/selftest.log"; grep -E "FAIL|error:" "$out/selftest.log" | head -20
   PEER=1 PEER_TIMEOUT=200 timeout 330 $kiln bench --precision fp16 --layout nchw --tune-budget 60 --peer "$out/torch_peer.json" --json "$out/bench-fp16.json" > "$out/bench.log" 2>&1
   timeout 170 $kiln bench --layout nchw --tune-budget 50 --peer "$out/torch_peer.json" --json "$out/bench-fp32.json" >> "$out/bench.log" 2>&1

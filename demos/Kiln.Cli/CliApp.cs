@@ -37,7 +37,7 @@ internal static class CliApp
           kiln grad MODEL.onnx --input FILE --target FILE [--loss mse|l1] --output FILE
                                              one forward and backward pass: writes loss and the
                                              gradient of every initializer and input
-          kiln selftest [OPERATION...] [--cases N] [--seed S]
+          kiln selftest [OPERATION...] [--cases N] [--seed S] [--budget SECONDS]
                                              the kernels picked on this device vs CPU references
                                              (conv2d, conv_transpose2d, linear, pool2d, upsample)
           kiln demo inpaint|denoise|playground [--frames N] [--out DIR] [--size WxH] [--steps K] [--no-train] [--fps F] [--every N] [--serve PORT]

@@ -32,6 +32,20 @@ public sealed class SelfTestTests : GpuTest
         Assert.That(int.Parse(summary.Groups[2].Value), Is.GreaterThan(atLeast), "the tiled convolution's extra rows");
     }
 
+    /// <summary>--budget stops it before a case that would start past the budget: the last line counts what ran and names what
+    /// did not, exit code 3 (nothing failed, not everything ran); a bad budget is a usage error (2).</summary>
+    [Test]
+    public void ABudgetStopsItAndSaysWhatItDidNotReach()
+    {
+        var r = CliRun.Run("selftest", "pool2d", "upsample", "--cases", "1", "--budget", "0.001");
+        Assert.That(r.Code, Is.EqualTo(3), r.Stdout + r.Stderr);
+        var last = r.Stdout.TrimEnd().Split('\n')[^1];
+        Assert.That(last, Does.StartWith("0 of 0 passed; --budget 0 s spent after").And.EndWith("not checked (or not all of it): pool2d, upsample, upsample_concat"));
+        var bad = CliRun.Run("selftest", "--budget", "-3");
+        Assert.That(bad.Code, Is.EqualTo(2));
+        Assert.That(bad.Stderr, Does.Contain("--budget takes a positive number of seconds"));
+    }
+
     /// <summary>
     /// The decoder check compiles its three layers with the fusions on, so a training plan takes the sub-pixel gradients
     /// (their derived weights and the fold of the weight gradient); the skip input's gradient is compared too: one wrong
