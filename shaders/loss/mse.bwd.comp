@@ -1,12 +1,16 @@
 #version 450
 // Gradient of loss = mean((p - t)^2): grad[i] = SIGN * dloss[0] * 2 (p - t) / count
 // (SIGN = 1 for the prediction, -1 for the target).
-// Bindings: 0 prediction, 1 target (act_t), 2 dloss [1] (float), 3 grad (act_t).  Specialization: 0 SIGN (float).  Push: count.
+// Through the derivative of an activation that made the input (include/loss_act.glsl: ACT, SLOPE).
+// Bindings: 0 prediction, 1 target (act_t), 2 dloss [1] (float), 3 grad (act_t).  Specialization: 0 SIGN (float), 1 ACT,
+// 2 SLOPE.  Push: count.
 // Dispatch: Emitter.ElementwiseGroups(count), local x = 256.
 #include "kiln.glsl"
 #include "elementwise.glsl"
 #include "storage.glsl"
 layout(constant_id = 0) const float SIGN = 1.0;
+#define LOSS_ACT_ID 1
+#include "loss_act.glsl"
 layout(std430, binding = 0) readonly buffer Pr { act_t pred[]; };
 layout(std430, binding = 1) readonly buffer Tg { act_t target[]; };
 layout(std430, binding = 2) readonly buffer DL { float dloss[]; };
@@ -15,5 +19,7 @@ layout(push_constant) uniform P { uint count; } p;
 void main()
 {
     uint i = kiln_element_index();
-    if (i < p.count) grad[i] = act_t(SIGN * dloss[0] / float(p.count) * 2.0 * (float(pred[i]) - float(target[i])));
+    if (i >= p.count) return;
+    float pi = float(pred[i]), ti = float(target[i]);
+    grad[i] = act_t(kiln_loss_act(SIGN * dloss[0] / float(p.count) * 2.0 * (pi - ti), SIGN > 0.0 ? pi : ti));
 }

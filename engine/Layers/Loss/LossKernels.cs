@@ -47,10 +47,24 @@ internal static class LossKernels
         for (int i = 0; i < 2; i++)
         {
             if (b.GradInputs[i] is not { } d) continue;
-            var spec = new KernelSpec($"loss/{Module(kind)}.bwd", KernelSpec.Buffers(4), 4, new[] { KernelSpec.Word(i == 0 ? 1f : -1f) }, Emitter.ElementwiseLocal);
+            var constants = new[] { KernelSpec.Word(i == 0 ? 1f : -1f) }.Concat(TakeActivation(b, i)).ToArray();
+            var spec = new KernelSpec($"loss/{Module(kind)}.bwd", KernelSpec.Buffers(4), 4, constants, Emitter.ElementwiseLocal);
             b.Emitter.Dispatch(spec, b.Emitter.ElementwiseGroups(d.Shape.Elements), PushConstants.Ints((int)d.Shape.Elements),
                 $"{b.Name}.bwd{i}", Arg.In(b.Inputs[0]), Arg.In(b.Inputs[1]), Arg.In(dloss), Arg.Out(d));
         }
+    }
+
+    /// <summary>
+    /// The specialization constants ACT and SLOPE of a loss's backward kernel writing input <paramref name="n"/>'s gradient
+    /// (shaders/include/loss_act.glsl): the activation offered for that input (<see cref="BackwardPass.InputActivations"/>,
+    /// a UNet's final sigmoid), marked as taken, where it has no other reader's part to add (the kernel adds none); else
+    /// none (ACT_NONE), and the activation keeps its own pass.
+    /// </summary>
+    internal static uint[] TakeActivation(BackwardPass b, int n)
+    {
+        if (b.InputActivations[n] is not { Addend: null } g) return new[] { (uint)Activation.None, KernelSpec.Word(0f) };
+        b.ActivatedGradInputs[n] = true;
+        return new[] { (uint)g.Activation, KernelSpec.Word(g.Slope) };
     }
 
     static (bool Broadcast, int Channels, int Inner) Layout(Value prediction, Value mask)
@@ -91,7 +105,7 @@ internal static class LossKernels
         {
             if (b.GradInputs[i] is not { } d) continue;
             var spec = new KernelSpec("loss/masked.bwd", KernelSpec.Buffers(6), 12,
-                new[] { (uint)kind, broadcast ? 1u : 0u, KernelSpec.Word(i == 0 ? 1f : -1f) }, Emitter.ElementwiseLocal);
+                new[] { (uint)kind, broadcast ? 1u : 0u, KernelSpec.Word(i == 0 ? 1f : -1f) }.Concat(TakeActivation(b, i)).ToArray(), Emitter.ElementwiseLocal);
             b.Emitter.Dispatch(spec, b.Emitter.ElementwiseGroups(d.Shape.Elements), PushConstants.Ints((int)d.Shape.Elements, channels, inner),
                 $"{b.Name}.bwd{i}", Arg.In(b.Inputs[0]), Arg.In(b.Inputs[1]), Arg.In(b.Inputs[2]), Arg.In(den), Arg.In(dloss), Arg.Out(d));
         }
