@@ -18,7 +18,7 @@ namespace Kiln.Layers;
 /// - a max pool's gradient (shaders/pool/pool.bwd.comp), which reads that output already: the addend too, as a UNet
 ///   encoder's output read by its pool and by a decoder;
 /// - a loss's gradient (MSE, L1, Huber and the masked ones: shaders/include/loss_act.glsl), whose prediction is that
-///   output (a UNet's final sigmoid), read there already; no addend (<see cref="Layers.LossKernels.TakeActivation"/>).
+///   output (a UNet's final sigmoid), read there already; no addend (<see cref="LossKernels.TakeActivation"/>).
 /// </summary>
 internal sealed record ActivationGradient(Activation Activation, float Slope, Value Output, Value? Addend = null)
 {
