@@ -14,8 +14,12 @@
 // and shaders/reduce/partials.comp adds the chunks in order (K_PER_SPLIT = 0: one chunk, out is dw itself). No atomics.
 // f16 activations and gradients (the .f16 variant, storage.glsl) are widened to f32 as they are loaded: tiles and sums
 // stay f32.
+// Variant *.bias (KILN_BIAS_SUM; Conv2d, whose a is dY: the bias gradient is A's row sums): the workgroups of the first
+// column tile also add up their rows of every staged A tile, one invocation per row, and write them into db (or slice
+// split of its [splits, C1] partials), so no pass of its own reads dY for the bias.
 // Bindings: 0 a [N,C1,AH,AW] (act_t)  1 q [N,C2,QH,QW] (act_t)  2 out [splits, C1, C2/groups * KH * KW] (float)
 //           3 x2 (the .concat variant: q is the first part of a concatenation, include/concat_reads.glsl)
+//           after those, in the .bias variant: db [C1] or partials [splits, C1] (float)
 // Specialization: 0 KH, 1 KW, 2 SH, 3 SW, 4 PH, 5 PW, 6 DH, 7 DW, 8 GROUPS,
 //                 9 C1, 10 C2, 11 AH, 12 AW, 13 QH, 14 QW (0 = from push constants),
 //                 15 TM, 16 TN (1..4), 17 K_PER_SPLIT (0 = no split)
@@ -58,6 +62,12 @@ layout(std430, binding = 2) writeonly buffer Out { float dw[]; };
 #define KILN_CONCAT_X q
 #define KILN_CONCAT_BINDING 3
 #include "concat_reads.glsl"
+#endif
+
+#if KILN_BIAS_SUM && KILN_CONCAT_READS
+layout(std430, binding = 4) writeonly buffer DB { float db[]; };
+#elif KILN_BIAS_SUM
+layout(std430, binding = 3) writeonly buffer DB { float db[]; };
 #endif
 
 layout(push_constant) uniform P { int n, c1, c2, ah, aw, qh, qw; } p;
@@ -127,6 +137,11 @@ void main()
     float acc[T_MAX][T_MAX];
     for (int i = 0; i < TM; i++)
         for (int j = 0; j < TN; j++) acc[i][j] = 0.0;
+#if KILN_BIAS_SUM
+    // The bias gradient's rows: invocation t < BM of the first column tile adds up row t of every A tile.
+    const bool sumsBias = gl_WorkGroupID.x == 0 && t < 16 * TM;
+    float biasSum = 0.0;
+#endif
 
     load_step(kBegin, kEnd, C1, C2, AW, AHW, QH, QW, QHW);
     for (int kk = kBegin; kk < kEnd; kk += BK)
@@ -152,7 +167,18 @@ void main()
                     acc[i][j] = fma(av[i].w, bv[j].w, acc[i][j]);
                 }
         }
+#if KILN_BIAS_SUM
+        if (sumsBias)
+            for (int k4 = 0; k4 < BK / 4; k4++)
+            {
+                const vec4 v = tileA[t * LDS4 + k4];
+                biasSum += (v.x + v.y) + (v.z + v.w);
+            }
+#endif
     }
+#if KILN_BIAS_SUM
+    if (sumsBias && m0 + t < c1G) db[split * C1 + g * c1G + m0 + t] = biasSum;
+#endif
 
     const int outBase = split * C1 * NG;
     for (int i = 0; i < TM; i++)

@@ -57,17 +57,6 @@ internal sealed class Conv2dWeightGradCoopMatPatch : CooperativeMatrixEntry, ICo
         return blocks.First();
     }
 
-    /// <summary>
-    /// <paramref name="c"/>, one of this entry's candidates (or its .concat form), in its ".bias" variant, which writes
-    /// the bias gradient too: a Conv2d's, whose plain operand is dY (the first channel tile's workgroups add up their
-    /// rows of every staged dY block), into a buffer bound after the others (<see cref="ConvWeightGrad.Dispatch"/>);
-    /// null for another entry's candidate.
-    /// </summary>
-    internal static TuneCandidate? SummingBias(TuneCandidate c) =>
-        c.Spec.Module is Module or Module + ".concat"
-            ? c with { Spec = c.Spec with { Module = c.Spec.Module + ".bias", Bindings = c.Spec.Bindings.Append(BindingKind.StorageBuffer).ToArray() } }
-            : null;
-
     /// <summary>How many tap blocks of <paramref name="block"/> cover the kernel (workgroups along z per split).</summary>
     internal static int Blocks(ConvAttributes a, (int H, int W) block) =>
         (a.Kernel.H + block.H - 1) / block.H * ((a.Kernel.W + block.W - 1) / block.W);

@@ -14,7 +14,7 @@ internal static class ConvWeightGrad
 {
     /// <summary>
     /// Emits dw; with <paramref name="db"/> (a Conv2d's bias gradient: plain is dY) the chosen kernel writes it too where
-    /// it can (<see cref="Conv2dWeightGradCoopMatPatch.SummingBias"/>), and then true.
+    /// it can (<see cref="SummingBias"/>), and then true.
     /// </summary>
     public static bool Emit(Emitter e, ConvAttributes a, Value plain, Value shifted, Value dw, string label, Value? db = null)
     {
@@ -38,10 +38,21 @@ internal static class ConvWeightGrad
     /// <summary><paramref name="c"/>, in its form that writes <paramref name="db"/> too where it has one (then true).</summary>
     static bool DispatchWithBias(Emitter e, TuneCandidate c, Value plain, Value shifted, Value dw, string label, Value? second, Value? db)
     {
-        var summing = db != null ? Conv2dWeightGradCoopMatPatch.SummingBias(c) : null;
+        var summing = db != null ? SummingBias(c) : null;
         Dispatch(e, summing ?? c, plain, shifted, dw, label, second, summing != null ? db : null);
         return summing != null;
     }
+
+    /// <summary>
+    /// <paramref name="c"/> in its ".bias" variant where its module has one (the tensor-core patch kernel's and the tiled
+    /// kernel's, and their .concat forms), which writes the bias gradient too: a Conv2d's, whose plain operand is dY (the
+    /// first column tile's workgroups add up their rows of every staged dY block), into a buffer bound after the others
+    /// (<see cref="Dispatch"/>); else null, and the bias gradient keeps its own pass. The candidate is chosen (or timed)
+    /// as it is: the variant changes which kernel runs for no layer.
+    /// </summary>
+    internal static TuneCandidate? SummingBias(TuneCandidate c) => PipelineStore.HasModule(c.Spec.Module + ".bias")
+        ? c with { Spec = c.Spec with { Module = c.Spec.Module + ".bias", Bindings = c.Spec.Bindings.Append(BindingKind.StorageBuffer).ToArray() } }
+        : null;
 
     /// <summary>The layer's geometry in a tuning key.</summary>
     static string Describe(ConvAttributes a) =>
@@ -83,7 +94,7 @@ internal static class ConvWeightGrad
     /// finish (shaders/reduce/partials.comp) adds into dw in split order.
     /// </summary>
     /// <remarks>A ".concat" candidate binds the second part of the concatenation, <paramref name="second"/>, after dw; one
-    /// that writes the bias gradient too (<see cref="Conv2dWeightGradCoopMatPatch.SummingBias"/>) binds
+    /// that writes the bias gradient too (<see cref="SummingBias"/>) binds
     /// <paramref name="db"/> after those, or its own [splits, C1] partials, summed after dw's.</remarks>
     public static void Dispatch(Emitter e, TuneCandidate c, Value plain, Value shifted, Value dw, string label, Value? second = null, Value? db = null)
     {

@@ -189,7 +189,8 @@ public sealed class KernelChoiceTests
     /// <summary>
     /// Under Fp16 training every conv kernel that reads or writes activations or their gradients runs its f16-storage
     /// variant (forward, input, weight and bias gradients of Conv2d and ConvTranspose2d), on a GPU's entries and on a CPU
-    /// device's texel-read ones; only the weight flip (parameters alone) stays f32.
+    /// device's texel-read ones; only the weight flip (parameters alone) stays f32. On the GPU the Conv2d's weight
+    /// gradient writes its bias gradient too (the tiled kernel's .bias variant): no pass of its own.
     /// </summary>
     [TestCase("DiscreteGpu")]
     [TestCase("Cpu")]
@@ -209,8 +210,11 @@ public sealed class KernelChoiceTests
             Precision = Precision.Fp16,
         });
         var conv = plan.Dispatches.Where(d => d.Kernel.StartsWith("conv2d/", StringComparison.Ordinal) || d.Kernel.StartsWith("conv_transpose2d/", StringComparison.Ordinal)).ToList();
-        foreach (var pass in new[] { "conv.fwd", "conv.bwd_input", "conv.bwd_weight", "conv.bwd_bias", "up.fwd", "up.bwd_input", "up.bwd_weight", "up.bwd_bias" })
+        bool gpu = type == "DiscreteGpu";
+        foreach (var pass in new[] { "conv.fwd", "conv.bwd_input", "conv.bwd_weight", "up.fwd", "up.bwd_input", "up.bwd_weight", "up.bwd_bias" })
             Assert.That(conv.Select(d => d.Label), Has.Some.StartsWith(pass));
+        Assert.That(conv.Select(d => d.Label), gpu ? Has.None.StartsWith("conv.bwd_bias") : Has.Some.StartsWith("conv.bwd_bias"));
+        if (gpu) Assert.That(conv.Single(d => d.Label == "conv.bwd_weight").Kernel, Is.EqualTo("conv2d/conv2d.bwd_weight_tiled.bias" + F16));
         foreach (var d in conv)
             Assert.That(d.Kernel, d.Kernel == "conv2d/conv2d.flip_weight" ? Does.Not.EndWith(F16) : Does.EndWith(F16), d.Label);
         if (type == "Cpu") Assert.That(conv.Select(d => d.Kernel), Has.Some.Contains(".texel"), "a CPU device reads texels");
@@ -260,7 +264,7 @@ public sealed class KernelChoiceTests
     /// The weight gradient untuned: under Fp16 on tensor cores a cooperative-matrix kernel (groups of 1, 16 or more
     /// rows; the patch kernel with strides and dilations up to 2, a 5x5 in tap blocks, writing a Conv2d's bias gradient
     /// too, its .bias variant; else the im2col one), else on a GPU the
-    /// tiled kernel, on lavapipe the direct one; never fp16 operands under Fp32.
+    /// tiled kernel (its .bias variant where the layer has a bias), on lavapipe the direct one; never fp16 operands under Fp32.
     /// </summary>
     [Test]
     public void WeightGradient_TakesTheCooperativeMatrixKernelUnderFp16OnTensorCores()
@@ -286,11 +290,12 @@ public sealed class KernelChoiceTests
         Assert.That(WeightGrad(gpu, new Conv2d(16, 32, 3, padding: 1, bias: false), Precision.Fp16), Is.EqualTo("conv2d/conv2d.bwd_weight_coopmat_patch.f16"),
             "no bias: the variant without the bias sum");
         Assert.That(WeightGrad(gpu, new Conv2d(16, 32, 3, padding: 3, dilation: 3), Precision.Fp16), Is.EqualTo("conv2d/conv2d.bwd_weight_coopmat.f16"), "dilation 3: im2col");
-        Assert.That(WeightGrad(gpu, new Conv2d(16, 32, 3, padding: 1), Precision.Fp32), Is.EqualTo("conv2d/conv2d.bwd_weight_tiled"));
-        Assert.That(WeightGrad(gpu, new Conv2d(16, 32, 3, padding: 1, groups: 2), Precision.Fp16), Is.EqualTo("conv2d/conv2d.bwd_weight_tiled.f16"), "groups");
-        Assert.That(WeightGrad(gpu, new Conv2d(16, 8, 3, padding: 1), Precision.Fp16), Is.EqualTo("conv2d/conv2d.bwd_weight_tiled.f16"), "8 rows");
+        Assert.That(WeightGrad(gpu, new Conv2d(16, 32, 3, padding: 1), Precision.Fp32), Is.EqualTo("conv2d/conv2d.bwd_weight_tiled.bias"));
+        Assert.That(WeightGrad(gpu, new Conv2d(16, 32, 3, padding: 1, bias: false), Precision.Fp32), Is.EqualTo("conv2d/conv2d.bwd_weight_tiled"), "no bias");
+        Assert.That(WeightGrad(gpu, new Conv2d(16, 32, 3, padding: 1, groups: 2), Precision.Fp16), Is.EqualTo("conv2d/conv2d.bwd_weight_tiled.bias.f16"), "groups");
+        Assert.That(WeightGrad(gpu, new Conv2d(16, 8, 3, padding: 1), Precision.Fp16), Is.EqualTo("conv2d/conv2d.bwd_weight_tiled.bias.f16"), "8 rows");
         Assert.That(WeightGrad(F16Storage with { MaxSharedMemoryBytes = 49152, MaxWorkgroupInvocations = 1024 }, new Conv2d(16, 32, 3, padding: 1), Precision.Fp16),
-            Is.EqualTo("conv2d/conv2d.bwd_weight_tiled.f16"));
+            Is.EqualTo("conv2d/conv2d.bwd_weight_tiled.bias.f16"));
         Assert.That(WeightGrad(Lavapipe26, new Conv2d(16, 32, 3, padding: 1), Precision.Fp16), Does.StartWith("conv2d/conv2d.bwd_weight.").And.EndWith(".f16"));
     }
 

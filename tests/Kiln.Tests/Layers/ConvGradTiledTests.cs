@@ -6,7 +6,8 @@ namespace Kiln.Tests.Layers;
 
 /// <summary>
 /// The GPU entries of the convolution gradients — Conv2dWeightGradTiled (shaders/conv2d/conv2d.bwd_weight_tiled.comp,
-/// tiled implicit GEMM with split K), Conv2dBiasGradTree (conv2d.bwd_bias_tree.comp, workgroup tree reduction) and
+/// tiled implicit GEMM with split K; a Conv2d's bias gradient in its .bias variant, the row sums of the dY tiles it
+/// stages), Conv2dBiasGradTree (conv2d.bwd_bias_tree.comp, workgroup tree reduction: ConvTranspose2d's bias) and
 /// Conv2dInputGradTiled (conv2d.bwd_input_tiled.comp, tiled implicit GEMM for stride 1) — forced on lavapipe through CompileOptions.PreferKernels and compared with the double CPU references: Conv2d and
 /// ConvTranspose2d with stride, dilation, groups, padding 0 and 1, odd sizes, batches, channel counts that leave
 /// partial tiles, and K splits whose chunks cross image boundaries. Conv2dInputGradFlipped (stride-1 dX as the forward
@@ -17,21 +18,21 @@ public sealed class ConvGradTiledTests : GpuTest
     static readonly string[] Gpu = { nameof(Conv2dWeightGradTiled), nameof(Conv2dBiasGradTree), nameof(Conv2dInputGradTiled) };
     const string InputTiled = "conv2d/conv2d.bwd_input_tiled", Gather = "conv_transpose2d/conv_transpose2d.fwd";
 
-    // n, cin, cout, h, w, kh, kw, stride, padding, dilation, groups, weight split expected, bias split expected
-    [TestCase(2, 3, 5, 7, 6, 3, 3, 1, 0, 1, 1, false, false, TestName = "TiledConv2dGradients_SmallNoSplit")]
-    [TestCase(3, 8, 70, 17, 19, 3, 3, 1, 1, 1, 1, true, false, TestName = "TiledConv2dGradients_PartialTilesSplitAcrossImages")]
-    [TestCase(2, 6, 10, 16, 15, 3, 3, 2, 1, 1, 1, false, false, TestName = "TiledConv2dGradients_Strided")]
-    [TestCase(2, 4, 6, 13, 12, 3, 3, 1, 2, 2, 1, true, false, TestName = "TiledConv2dGradients_DilatedPaddedSplit")]
-    [TestCase(2, 6, 8, 11, 10, 3, 3, 2, 1, 2, 2, false, false, TestName = "TiledConv2dGradients_GroupedStridedDilated")]
-    [TestCase(2, 8, 8, 9, 9, 3, 3, 1, 1, 1, 8, false, false, TestName = "TiledConv2dGradients_Depthwise")]
-    [TestCase(4, 20, 40, 26, 23, 3, 5, 1, 1, 1, 1, true, true, TestName = "TiledConv2dGradients_NonSquareKernelSplit")]
-    [TestCase(3, 33, 17, 10, 11, 1, 1, 2, 0, 1, 1, false, false, TestName = "TiledConv2dGradients_PointwiseStrided")]
-    [TestCase(2, 5, 3, 41, 40, 3, 3, 1, 1, 1, 1, true, true, TestName = "TiledConv2dGradients_FewChannelsLargeImage")]
-    [TestCase(2, 70, 12, 9, 10, 3, 3, 1, 1, 1, 1, false, false, TestName = "TiledConv2dGradients_WideInputPartialChannelTile")]
-    [TestCase(2, 6, 8, 11, 10, 3, 3, 1, 0, 1, 2, false, false, TestName = "TiledConv2dGradients_GroupedUnpadded")]
-    [TestCase(2, 16, 64, 48, 48, 3, 3, 1, 1, 1, 1, true, true, TestName = "TiledConv2dGradients_EighteenSplits")]
-    public void Conv2dMatchesReference(int n, int cin, int cout, int h, int w, int kh, int kw, int s, int p, int d, int g,
-        bool weightSplit, bool biasSplit)
+    // n, cin, cout, h, w, kh, kw, stride, padding, dilation, groups, weight split expected (the bias gradient, summed by the
+    // weight gradient's .bias variant, is split with it)
+    [TestCase(2, 3, 5, 7, 6, 3, 3, 1, 0, 1, 1, false, TestName = "TiledConv2dGradients_SmallNoSplit")]
+    [TestCase(3, 8, 70, 17, 19, 3, 3, 1, 1, 1, 1, true, TestName = "TiledConv2dGradients_PartialTilesSplitAcrossImages")]
+    [TestCase(2, 6, 10, 16, 15, 3, 3, 2, 1, 1, 1, false, TestName = "TiledConv2dGradients_Strided")]
+    [TestCase(2, 4, 6, 13, 12, 3, 3, 1, 2, 2, 1, true, TestName = "TiledConv2dGradients_DilatedPaddedSplit")]
+    [TestCase(2, 6, 8, 11, 10, 3, 3, 2, 1, 2, 2, false, TestName = "TiledConv2dGradients_GroupedStridedDilated")]
+    [TestCase(2, 8, 8, 9, 9, 3, 3, 1, 1, 1, 8, false, TestName = "TiledConv2dGradients_Depthwise")]
+    [TestCase(4, 20, 40, 26, 23, 3, 5, 1, 1, 1, 1, true, TestName = "TiledConv2dGradients_NonSquareKernelSplit")]
+    [TestCase(3, 33, 17, 10, 11, 1, 1, 2, 0, 1, 1, false, TestName = "TiledConv2dGradients_PointwiseStrided")]
+    [TestCase(2, 5, 3, 41, 40, 3, 3, 1, 1, 1, 1, true, TestName = "TiledConv2dGradients_FewChannelsLargeImage")]
+    [TestCase(2, 70, 12, 9, 10, 3, 3, 1, 1, 1, 1, false, TestName = "TiledConv2dGradients_WideInputPartialChannelTile")]
+    [TestCase(2, 6, 8, 11, 10, 3, 3, 1, 0, 1, 2, false, TestName = "TiledConv2dGradients_GroupedUnpadded")]
+    [TestCase(2, 16, 64, 48, 48, 3, 3, 1, 1, 1, 1, true, TestName = "TiledConv2dGradients_EighteenSplits")]
+    public void Conv2dMatchesReference(int n, int cin, int cout, int h, int w, int kh, int kw, int s, int p, int d, int g, bool weightSplit)
     {
         int r = 4100 + cin + 3 * cout + 7 * h + kw;
         var layer = new Conv2d(cin, cout, (kh, kw), (s, s), (p, p), (d, d), g);
@@ -41,7 +42,7 @@ public sealed class ConvGradTiledTests : GpuTest
         var b = FixtureLayer.Uniform(cout, r++);
         var gy = FixtureLayer.Uniform(layer.OutputShape(new[] { xShape }).Elements, r++);
         var res = Run(layer, xShape, x, wt, b, gy, Gpu);
-        AssertPath(res.Kernels, weightSplit, biasSplit);
+        AssertPath(res.Kernels, weightSplit, biasSummed: true);
         Assert.That(res.Kernels, Does.Contain(s == 1 ? InputTiled : Gather), "the input gradient's kernel");
 
         var spec = new Conv2dSpec(n, cin, h, w, cout, kh, kw, s, s, p, p, d, d, g);
@@ -91,7 +92,7 @@ public sealed class ConvGradTiledTests : GpuTest
         var b = FixtureLayer.Uniform(cout, r++);
         var gy = FixtureLayer.Uniform(layer.OutputShape(new[] { xShape }).Elements, r++);
         var res = Run(layer, xShape, x, wt, b, gy, Gpu);
-        AssertPath(res.Kernels, weightSplit, biasSplit: null);
+        AssertPath(res.Kernels, weightSplit, biasSummed: false);
 
         var spec = new ConvTranspose2dSpec(n, cin, h, w, cout, k, k, s, s, p, p, op, op, d, d, g);
         var (gx, gw, gb) = RefConvTranspose2d.Backward(spec, ConvTest.D(x), ConvTest.D(wt), ConvTest.D(gy));
@@ -125,7 +126,7 @@ public sealed class ConvGradTiledTests : GpuTest
         var gy = FixtureLayer.Uniform(4 * 40 * 24 * 23, 14);
         var first = Run(layer, xShape, x, wt, b, gy, Gpu);
         var second = Run(layer, xShape, x, wt, b, gy, Gpu);
-        AssertPath(first.Kernels, true, true);
+        AssertPath(first.Kernels, true, biasSummed: true);
         Assert.That(second.GradWeight, Is.EqualTo(first.GradWeight));
         Assert.That(second.GradBias, Is.EqualTo(first.GradBias));
         Assert.That(second.GradInput, Is.EqualTo(first.GradInput));
@@ -147,13 +148,16 @@ public sealed class ConvGradTiledTests : GpuTest
         Assert.That((long)(plan.Splits - 1) * plan.PixelsPerSplit, Is.LessThan(k), "no split is empty");
     }
 
-    static void AssertPath(string[] kernels, bool weightSplit, bool? biasSplit)
+    /// <summary>The tiled weight gradient ran, split or not; a Conv2d's bias gradient in its .bias variant (split with it, no
+    /// pass of its own), a ConvTranspose2d's (whose plain operand is x, not dY) in the tree kernel.</summary>
+    static void AssertPath(string[] kernels, bool weightSplit, bool biasSummed)
     {
-        Assert.That(kernels, Does.Contain("conv2d/conv2d.bwd_weight_tiled"), "the tiled weight gradient runs");
-        Assert.That(kernels, Does.Contain("conv2d/conv2d.bwd_bias_tree"), "the tree bias gradient runs");
+        Assert.That(kernels, Does.Contain(biasSummed ? "conv2d/conv2d.bwd_weight_tiled.bias" : "conv2d/conv2d.bwd_weight_tiled"), "the tiled weight gradient runs");
+        if (biasSummed) Assert.That(kernels, Has.None.StartWith("conv2d/conv2d.bwd_bias"), "no bias pass");
+        else Assert.That(kernels, Does.Contain("conv2d/conv2d.bwd_bias_tree"), "the tree bias gradient runs");
         Assert.That(kernels, Does.Not.Contain("conv2d/conv2d.bwd_weight").And.Not.Contain("conv2d/conv2d.bwd_bias"));
         Assert.That(kernels.Contains("layer.bwd_weight.sum"), Is.EqualTo(weightSplit), "the weight gradient's K is split");
-        if (biasSplit is { } split) Assert.That(kernels.Contains("layer.bwd_bias.sum"), Is.EqualTo(split), "the bias gradient is split");
+        Assert.That(kernels.Contains("layer.bwd_weight.bias.sum"), Is.EqualTo(weightSplit && biasSummed), "the bias partials are summed");
     }
 
     sealed record Result(string[] Kernels, float[] GradInput, float[] GradWeight, float[] GradBias);

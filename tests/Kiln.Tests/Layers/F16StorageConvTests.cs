@@ -50,9 +50,12 @@ public sealed class F16StorageConvTests : GpuTest
             "conv2d/conv2d.bwd_input_tiled.f16", nameof(Conv2dInputGradTiled)),
         Case("tiled_input_grad_groups_dilation", new Conv2d(8, 12, 3, padding: 2, dilation: 2, groups: 2), new Shape(1, 8, 11, 10),
             "conv2d/conv2d.bwd_input_tiled.f16", nameof(Conv2dInputGradTiled)),
+        // A Conv2d's bias gradient in the tiled weight gradient (its .bias variant); without a bias the plain kernel.
         Case("tiled_weight_grad_split", new Conv2d(9, 20, 3, padding: 1), new Shape(2, 9, 17, 13),
-            "conv2d/conv2d.bwd_weight_tiled.f16", nameof(Conv2dWeightGradTiled)),
+            "conv2d/conv2d.bwd_weight_tiled.bias.f16", nameof(Conv2dWeightGradTiled)),
         Case("tiled_weight_grad_stride2", new Conv2d(6, 10, 3, stride: 2, padding: 1), new Shape(2, 6, 13, 12),
+            "conv2d/conv2d.bwd_weight_tiled.bias.f16", nameof(Conv2dWeightGradTiled)),
+        Case("tiled_weight_grad_no_bias", new Conv2d(6, 10, 3, padding: 1, bias: false), new Shape(2, 6, 13, 12),
             "conv2d/conv2d.bwd_weight_tiled.f16", nameof(Conv2dWeightGradTiled)),
         Case("tree_bias_grad_split", new Conv2d(4, 8, 3, padding: 1), new Shape(2, 4, 40, 40),
             "conv2d/conv2d.bwd_bias_tree.f16", nameof(Conv2dBiasGradTree)),
