@@ -14,8 +14,13 @@
 // f16 activations and gradients (the .f16 variant, storage.glsl) are widened to f32 as they are read.
 // Conv2d: a = dY [N,Cout,OH,OW], q = x [N,Cin,H,W]; ConvTranspose2d: a = x, q = dY. dw [CA, CQ, 3, 3] (CA, CQ: the
 // channels of a and q).
+// Variant *.bias (KILN_BIAS_SUM; Conv2d, whose a is dY: the bias gradient is the sum of a's values per channel): element
+// (1, 1) of A a_t A^T is the tile's sum, so the workgroups of the first column block also add up that element's row of
+// every step, one invocation per row, and write them into db (or slice split of its [splits, CA] partials), so no pass
+// of its own reads dY for the bias.
 // Bindings: 0 a [N,CA,AH,AW] (act_t)  1 q [N,CQ,QH,QW] (act_t)  2 out [splits, CA, CQ, 3, 3] (float)
 //           3 x2 (the .concat variant: q is the first part of a concatenation, include/concat_reads.glsl)
+//           after those, in the .bias variant: db [CA] or partials [splits, CA] (float)
 // Specialization: 0 PH, 1 PW, 2 N, 3 CA, 4 CQ, 5 AH, 6 AW, 7 QH, 8 QW, 9 TILES_PER_SPLIT (0 = no split)
 // Push constants: none
 // Dispatch: x = ceil(CQ / 32), y = ceil(CA / 32), z = splits; local x = 256
@@ -53,6 +58,11 @@ layout(std430, binding = 2) writeonly buffer Out { float dw[]; };
 #define QAT(b, c, iy, ix) float(kiln_concat_read(b, c, iy, ix, CQ, QH, QW))
 #else
 #define QAT(b, c, iy, ix) float(q[(((b) * CQ + (c)) * QH + (iy)) * QW + (ix)])
+#endif
+#if KILN_BIAS_SUM && KILN_CONCAT_READS
+layout(std430, binding = 4) writeonly buffer DB { float db[]; };
+#elif KILN_BIAS_SUM
+layout(std430, binding = 3) writeonly buffer DB { float db[]; };
 #endif
 
 // The step's transformed a (16 elements x 8 tiles x 32 rows) and q (16 x 8 x 32 columns); at the end the sums of half
@@ -104,6 +114,12 @@ void main()
         acc[i][0] = vec4(0.0);
         acc[i][1] = vec4(0.0);
     }
+#if KILN_BIAS_SUM
+    // The bias gradient's rows: invocation tid < BM of the first column block adds up row tid of element (1, 1), the
+    // tiles' sums of a, every step.
+    const bool sumsBias = gl_WorkGroupID.x == 0 && tid < BM;
+    float biasSum = 0.0;
+#endif
 
     // Step s0's tiles go into registers one step ahead: their global reads overlap the previous step's products.
     float g[2][2], d[4][4];
@@ -149,6 +165,10 @@ void main()
         barrier();
         if (s0 + KT < tEnd) load(s0 + KT, tEnd, tilesX, tilesPerImage, m0 + r, n0 + r, k, g, d);
 
+#if KILN_BIAS_SUM
+        if (sumsBias)
+            for (int kk = 0; kk < KT; kk++) biasSum += get(5 * A_PITCH + at(kk, tid));
+#endif
         // Tiles past the split's end add zeros.
         for (int kk = 0; kk < KT; kk++)
         {
@@ -165,6 +185,9 @@ void main()
         }
     }
 
+#if KILN_BIAS_SUM
+    if (sumsBias && m0 + tid < CA) db[split * CA + m0 + tid] = biasSum;
+#endif
     // Output transform, half the rows at a time: dw = G^T m G, G^T = [1 1/2 1/2 0; 0 1/2 -1/2 0; 0 1/2 1/2 1].
     const int base = split * CA * CQ * 9;
     for (int part = 0; part < 2; part++)

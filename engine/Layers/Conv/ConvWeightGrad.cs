@@ -44,9 +44,9 @@ internal static class ConvWeightGrad
     }
 
     /// <summary>
-    /// <paramref name="c"/> in its ".bias" variant where its module has one (the tensor-core patch kernel's and the tiled
-    /// kernel's, and their .concat forms), which writes the bias gradient too: a Conv2d's, whose plain operand is dY (the
-    /// first column tile's workgroups add up their rows of every staged dY block), into a buffer bound after the others
+    /// <paramref name="c"/> in its ".bias" variant where its module has one (the tensor-core patch kernel's, the tiled and
+    /// Winograd kernels', and their .concat forms), which writes the bias gradient too: a Conv2d's, whose plain operand is
+    /// dY (the first column tile's workgroups add up their rows of every staged dY block), into a buffer bound after the others
     /// (<see cref="Dispatch"/>); else null, and the bias gradient keeps its own pass. The candidate is chosen (or timed)
     /// as it is: the variant changes which kernel runs for no layer.
     /// </summary>

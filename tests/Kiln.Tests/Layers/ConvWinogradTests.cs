@@ -94,14 +94,15 @@ public sealed class ConvWinogradTests : GpuTest
         var f16 = F16StorageConvTests.Matches(new Conv2d(16, 32, 3, padding: 1), new Shape(2, 16, 9, 11), texelReads: false,
             new[] { nameof(Conv2dWinograd), nameof(Conv2dInputGradFlipped), nameof(Conv2dWeightGradWinograd) }, "conv2d/conv2d.fwd_winograd.f16", new Tanh());
         Assert.That(f16.Kernels.Count(k => k == "conv2d/conv2d.fwd_winograd.f16"), Is.EqualTo(2), "forward and input gradient: " + string.Join(", ", f16.Kernels));
-        Assert.That(f16.Kernels, Does.Contain("conv2d/conv2d.bwd_weight_winograd.f16"));
+        Assert.That(f16.Kernels, Does.Contain("conv2d/conv2d.bwd_weight_winograd.bias.f16"));
     }
 
     /// <summary>
     /// The layer's forward and backward through the Winograd entries: the forward, the stride-1 input gradient as the
     /// Winograd forward over dY (its weight turned and swapped by the transform: no flipped copy; where the layer has
     /// fewer than 16 input channels, the input gradient's output, it is the direct kernel's over a flipped weight) and the
-    /// weight gradient, split over workgroups or not, channel counts off the 32-channel blocks, padding 0 to 2.
+    /// weight gradient, split over workgroups or not, channel counts off the 32-channel blocks, padding 0 to 2, the bias
+    /// gradient in it (its .bias variant: the sums of the transformed dY tiles' element (1, 1), no pass of its own).
     /// </summary>
     // n, cin, cout, h, w, pad
     [TestCase(2, 24, 40, 13, 18, 1, TestName = "WinogradBackward_OddSizes")]
@@ -124,7 +125,8 @@ public sealed class ConvWinogradTests : GpuTest
         var kernels = string.Join(", ", res.Kernels);
         Assert.That(res.Kernels.Count(k => k == "conv2d/conv2d.fwd_winograd"), Is.EqualTo(cin >= 16 ? 2 : 1), kernels);
         Assert.That(res.Kernels.Contains("conv2d/conv2d.flip_weight"), Is.EqualTo(cin < 16), kernels);
-        Assert.That(res.Kernels, Does.Contain("conv2d/conv2d.bwd_weight_winograd"), kernels);
+        Assert.That(res.Kernels, Does.Contain("conv2d/conv2d.bwd_weight_winograd.bias"), kernels);
+        Assert.That(res.Kernels, Has.None.StartWith("conv2d/conv2d.bwd_bias"), kernels);
         var spec = new Conv2dSpec(n, cin, h, w, cout, 3, 3, 1, 1, pad, pad, 1, 1, 1);
         var (gx, gw, gb) = RefConv2d.Backward(spec, ConvTest.D(x), ConvTest.D(wt), ConvTest.D(gy));
         ConvTest.AssertMatches(res, RefConv2d.Forward(spec, ConvTest.D(x), ConvTest.D(wt), ConvTest.D(b)), gx, gw, gb);
