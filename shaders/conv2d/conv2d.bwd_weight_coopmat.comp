@@ -17,8 +17,13 @@
 // shaders/reduce/partials.comp adds the chunks in order (K_PER_SPLIT = 0: one chunk, out is dw itself). No atomics.
 // Shared memory: 4 * (BM + BN) * (BK + 8) + 4 * SG_M * SG_N * S * S bytes. Registers: at most 16 values of A and 64
 // of B per invocation (the host picks only tiles within them: Conv2dWeightGradCoopMat.Fits).
+// Variant *.bias (KILN_BIAS_SUM; Conv2d, whose a is dY: the bias gradient is A's row sums): the workgroups of the first
+// column tile also add up the rows of every staged A tile (the f16 values the products take), invocation tid the rows
+// tid, tid + THREADS, ... (at most BIAS_MAX), and write them into db (or slice z of its [splits, C1] partials), so no
+// pass of its own reads dY for the bias.
 // Bindings: 0 a [N,C1,AH,AW] (act_t)  1 q [N,C2,QH,QW] (act_t)  2 out [splits, C1, C2 * KH * KW] (float)
 //           3 x2 (the .concat variant: q is the first part of a concatenation, include/concat_reads.glsl)
+//           after those, in the .bias variant: db [C1] or partials [splits, C1] (float)
 // Specialization: 0 KH, 1 KW, 2 SH, 3 SW, 4 PH, 5 PW, 6 DH, 7 DW, 8 SG_M, 9 SG_N, 10 S, 11 SGS,
 //                 12 K_PER_SPLIT (0 = no split)
 // Push constants: n, c1, c2, ah, aw, qh, qw
@@ -69,6 +74,12 @@ layout(std430, binding = 2) writeonly buffer Out { float outv[]; };
 #define KILN_CONCAT_X q
 #define KILN_CONCAT_BINDING 3
 #include "concat_reads.glsl"
+#endif
+
+#if KILN_BIAS_SUM && KILN_CONCAT_READS
+layout(std430, binding = 4) writeonly buffer DB { float db[]; };
+#elif KILN_BIAS_SUM
+layout(std430, binding = 3) writeonly buffer DB { float db[]; };
 #endif
 
 layout(push_constant) uniform P { int n, c1, c2, ah, aw, qh, qw; } p;
@@ -139,6 +150,11 @@ void main()
         [[unroll]] for (int j = 0; j < TN; j++)
             acc[i][j] = coopmat<float, gl_ScopeSubgroup, S, S, gl_MatrixUseAccumulator>(0.0);
 
+#if KILN_BIAS_SUM
+    #define BIAS_MAX 4     // rows per invocation, at most: BM <= THREADS (Conv2dWeightGradCoopMat.Fits: BM BK / THREADS <= 16, BK = 2S >= 16)
+    const bool sumsBias = gl_WorkGroupID.x == 0;
+    float biasSum[BIAS_MAX] = float[BIAS_MAX](0.0, 0.0, 0.0, 0.0);
+#endif
     const int steps = (kEnd - kBegin + BK - 1) / BK;
     load(kBegin, kEnd, m0, n0, tid);
     store(0, tid);
@@ -161,9 +177,26 @@ void main()
                 [[unroll]] for (int i = 0; i < TM; i++) acc[i][j] = coopMatMulAdd(am[i], bm, acc[i][j]);
             }
         }
+#if KILN_BIAS_SUM
+        if (sumsBias)
+            [[unroll]] for (int i = 0; i < BIAS_MAX; i++)
+            {
+                const int row = tid + i * THREADS;
+                if (row < BM)
+                    for (int c = 0; c < BK; c++) biasSum[i] += float(As[cur * A_SIZE + row * LDS + c]);
+            }
+#endif
         if (s + 1 < steps) store(cur ^ 1, tid);
         barrier();
     }
+#if KILN_BIAS_SUM
+    if (sumsBias)
+        [[unroll]] for (int i = 0; i < BIAS_MAX; i++)
+        {
+            const int row = tid + i * THREADS;
+            if (row < BM && m0 + row < p.c1) db[(K_PER_SPLIT > 0 ? z * p.c1 : 0) + m0 + row] = biasSum[i];
+        }
+#endif
 
     // Each accumulator through the subgroup's staging tile into dw (or chunk z's partial sums), within the edges.
     const int outBase = K_PER_SPLIT > 0 ? z * p.c1 * N2 : 0;

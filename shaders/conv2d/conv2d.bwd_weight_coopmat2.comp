@@ -18,8 +18,13 @@
 // Mesa 26, which has flexible dimensions but no workgroup scope): the same arithmetic, how the tests check it.
 // Shared memory: 2 * (BM * (BK + 8) + BK * (BN + 8)) + 4 * BM * (BN + 4) bytes. Registers: at most A_MAX values of A and
 // B_MAX of B per invocation (Conv2dWeightGradCoopMat2.Fits).
+// Variant *.bias (KILN_BIAS_SUM; Conv2d, whose a is dY: the bias gradient is A's row sums): the workgroups of the first
+// column tile also add up the rows of every staged A slice (the f16 values the products take), invocation tid the rows
+// tid, tid + THREADS, ... (at most BIAS_MAX), and write them into db (or slice z of its [splits, C1] partials), so no
+// pass of its own reads dY for the bias.
 // Bindings: 0 a [N,C1,AH,AW] (act_t)  1 q [N,C2,QH,QW] (act_t)  2 out [splits, C1, C2 * KH * KW] (float)
 //           3 x2 (the .concat variant: q is the first part of a concatenation, include/concat_reads.glsl)
+//           after those, in the .bias variant: db [C1] or partials [splits, C1] (float)
 // Specialization: 0 KH, 1 KW, 2 SH, 3 SW, 4 PH, 5 PW, 6 DH, 7 DW, 8 BM, 9 BN, 10 BK, 11 THREADS, 12 K_PER_SPLIT (0 = no split)
 // Push constants: n, c1, c2, ah, aw, qh, qw
 // Dispatch: (ceil(C2*KH*KW / BN), ceil(C1 / BM), splits) workgroups, local x = THREADS
@@ -72,6 +77,12 @@ layout(std430, binding = 2) writeonly buffer Out { float outv[]; };
 #define KILN_CONCAT_X q
 #define KILN_CONCAT_BINDING 3
 #include "concat_reads.glsl"
+#endif
+
+#if KILN_BIAS_SUM && KILN_CONCAT_READS
+layout(std430, binding = 4) writeonly buffer DB { float db[]; };
+#elif KILN_BIAS_SUM
+layout(std430, binding = 3) writeonly buffer DB { float db[]; };
 #endif
 
 layout(push_constant) uniform Push { int n, c1, c2, ah, aw, qh, qw; } pc;
@@ -144,6 +155,11 @@ void main()
     int kEnd = K_PER_SPLIT > 0 ? min(total, kStart + K_PER_SPLIT) : total;
 
     coopmat<float, SCOPE, BM, BN, gl_MatrixUseAccumulator> acc = coopmat<float, SCOPE, BM, BN, gl_MatrixUseAccumulator>(0.0);
+#if KILN_BIAS_SUM
+    #define BIAS_MAX 4     // rows per invocation, at most: BM <= 4 THREADS (Conv2dWeightGradCoopMat2.Tiles: BM BK / THREADS <= 32, BK >= 8)
+    const bool sumsBias = gl_WorkGroupID.x == 0;
+    float biasSum[BIAS_MAX] = float[BIAS_MAX](0.0, 0.0, 0.0, 0.0);
+#endif
     if (kStart < kEnd) gather(kStart, kEnd, m0);
     for (int k0 = kStart; k0 < kEnd; k0 += BK)
     {
@@ -156,7 +172,24 @@ void main()
         coopMatLoad(ma, sA, 0, LDA, gl_CooperativeMatrixLayoutRowMajor);
         coopMatLoad(mb, sB, 0, LDB, gl_CooperativeMatrixLayoutRowMajor);
         acc = coopMatMulAdd(ma, mb, acc);
+#if KILN_BIAS_SUM
+        if (sumsBias)
+            [[unroll]] for (int i = 0; i < BIAS_MAX; i++)
+            {
+                int row = tid + i * THREADS;
+                if (row < BM)
+                    for (int c = 0; c < BK; c++) biasSum[i] += float(sA[row * LDA + c]);
+            }
+#endif
     }
+#if KILN_BIAS_SUM
+    if (sumsBias)
+        [[unroll]] for (int i = 0; i < BIAS_MAX; i++)
+        {
+            int row = tid + i * THREADS;
+            if (row < BM && m0 + row < pc.c1) db[(K_PER_SPLIT > 0 ? int(gl_WorkGroupID.z) * pc.c1 : 0) + m0 + row] = biasSum[i];
+        }
+#endif
 
     coopMatStore(acc, sC, 0, LDC, gl_CooperativeMatrixLayoutRowMajor);
     barrier();

@@ -64,14 +64,14 @@ public sealed class CooperativeMatrixConcatConvTests : CooperativeMatrixTest
         yield return new TestCaseData(20, 9, 2, true, 7, im2col, "coopmat").SetArgDisplayNames("im2col_7x7");
     }
 
-    /// <summary>In a training plan the forward and the weight gradient read both inputs (their .concat variants; the patch
-    /// weight gradient's writes the bias gradient too, .concat.bias), bit for bit the unfused plan's loss and gradients,
+    /// <summary>In a training plan the forward and the weight gradient read both inputs (their .concat variants; the weight
+    /// gradient's writes the bias gradient too, .concat.bias), bit for bit the unfused plan's loss and gradients,
     /// and the concatenation is never written.</summary>
     [TestCaseSource(nameof(TrainingCases))]
     public void Training_BothPassesReadBothInputs_AsTheUnfusedPlan(int lowChannels, int skipChannels, int scale, bool upFirst, int kernel,
         string[] prefer, string family) =>
         TrainingReadsBothInputs(lowChannels, skipChannels, scale, upFirst, kernel, prefer,
-            $"conv2d/conv2d.fwd_{family}.concat.f16", $"conv2d/conv2d.bwd_weight_{family}.concat{(family == "coopmat_patch" ? ".bias" : "")}.f16");
+            $"conv2d/conv2d.fwd_{family}.concat.f16", $"conv2d/conv2d.bwd_weight_{family}.concat.bias.f16");
 
     /// <summary>
     /// A decoder-like conv (and ReLU) over Concat(Upsample(a), b), trained at Fp16 with <paramref name="prefer"/> named: the

@@ -114,11 +114,13 @@ public sealed class CooperativeMatrixSpirvTests
             net.SetLoss(new MseLoss(), y, net.Input("t"));
             yield return (net, new Dictionary<string, Shape> { ["x"] = new Shape(16384, widths[0]), ["t"] = new Shape(16384, widths[^1]) }, true);
         }
-        // A stride-3 layer: its input gradient's phases on the patch kernel, one of them with a padding of -1.
+        // A stride-3 layer: its input gradient's phases on the patch kernel, one of them with a padding of -1; its weight
+        // gradient on the im2col kernel, with the bias sum, and after it a layer of dilation 3 without a bias, without.
         {
             var net = new Network();
             var h = net.Add(new Conv2d(16, 16, 3, padding: 1), "conv", net.Input("x"));
             var y = net.Add(new Conv2d(16, 32, 3, stride: 3, padding: 1), "down", h);
+            y = net.Add(new Conv2d(32, 32, 3, padding: 3, dilation: 3, bias: false), "dilated", y);
             net.Output(y, "y");
             net.SetLoss(new MseLoss(), y, net.Input("t"));
             yield return (net, new Dictionary<string, Shape> { ["x"] = new Shape(2, 16, 30, 30), ["t"] = new Shape(2, 32, 10, 10) }, true);
@@ -159,12 +161,12 @@ public sealed class CooperativeMatrixSpirvTests
         }
         // Layers on a concatenation past the patch forward's 5-pixel span, trained: the im2col forward's .concat variant;
         // for a 7x7 (no bias: the variant without the bias sum) the patch weight gradient's in tap blocks, for a 3x3 of
-        // dilation 3 the im2col one's.
-        foreach (var (kernel, dilation) in new[] { (7, 1), (3, 3) })
+        // dilation 3 the im2col one's, with and without the bias sum.
+        foreach (var (kernel, dilation, bias) in new[] { (7, 1, false), (3, 3, false), (3, 3, true) })
         {
             var net = new Network();
             var cat = net.Add(new Concat(), "cat", net.Add(new Upsample(2), "up", net.Input("low")), net.Input("skip"));
-            var y = net.Add(new Conv2d(48, 32, kernel, padding: 3, dilation: dilation, bias: kernel != 7), "conv", cat);
+            var y = net.Add(new Conv2d(48, 32, kernel, padding: 3, dilation: dilation, bias: bias), "conv", cat);
             net.Output(y, "y");
             net.SetLoss(new MseLoss(), y, net.Input("t"));
             yield return (net, new Dictionary<string, Shape>
@@ -203,7 +205,7 @@ public sealed class CooperativeMatrixSpirvTests
             "conv2d/conv2d.fwd_coopmat_patch.nhwc.pool", "conv2d/conv2d.fwd_coopmat_patch.nhwc.concat", "conv2d/conv2d.fwd_coopmat_patch.nhwc.direct",
             "conv2d/conv2d.fwd_coopmat_patch.subpixel", "conv2d/conv2d.fwd_coopmat_patch.nhwc.subpixel",
             "conv2d/conv2d.fwd_coopmat_patch.dact", "conv2d/conv2d.bwd_weight_coopmat_patch.bias", "conv2d/conv2d.bwd_weight_coopmat_patch.concat.bias",
-            "conv2d/conv2d.fwd_coopmat.dact" }));
+            "conv2d/conv2d.fwd_coopmat.dact", "conv2d/conv2d.bwd_weight_coopmat.bias", "conv2d/conv2d.bwd_weight_coopmat.concat.bias" }));
     }
 
     [TestCaseSource(nameof(Kernels))]
@@ -276,8 +278,9 @@ public sealed class CooperativeMatrixSpirvTests
         var modules = CoopMat2Kernels().Select(c => ((KernelSpec)c.Arguments[0]!).Module).ToHashSet();
         Assert.That(modules, Is.EquivalentTo(new[]
         {
-            "conv2d/conv2d.fwd_coopmat2.f16", "conv2d/conv2d.bwd_weight_coopmat2.f16",
-            "conv2d/conv2d.fwd_coopmat2.concat.f16", "conv2d/conv2d.bwd_weight_coopmat2.concat.f16", "conv2d/conv2d.fwd_coopmat2.pool.f16",
+            "conv2d/conv2d.fwd_coopmat2.f16", "conv2d/conv2d.bwd_weight_coopmat2.f16", "conv2d/conv2d.bwd_weight_coopmat2.bias.f16",
+            "conv2d/conv2d.fwd_coopmat2.concat.f16", "conv2d/conv2d.bwd_weight_coopmat2.concat.f16", "conv2d/conv2d.bwd_weight_coopmat2.concat.bias.f16",
+            "conv2d/conv2d.fwd_coopmat2.pool.f16",
             "conv2d/conv2d.fwd_coopmat2.nhwc.f16", "conv2d/conv2d.fwd_coopmat2.nhwc.concat.f16", "conv2d/conv2d.fwd_coopmat2.nhwc.pool.f16",
             "conv2d/conv2d.fwd_coopmat2.subpixel.f16", "conv2d/conv2d.fwd_coopmat2.nhwc.subpixel.f16", "conv2d/conv2d.fwd_coopmat2.dact.f16",
             "linear/linear.gemm_coopmat2.f16", "linear/linear.gemm_coopmat2.b_act.c_float.f16", "linear/linear.gemm_coopmat2.batched.b_act.f16",
