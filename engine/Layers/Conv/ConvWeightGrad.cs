@@ -44,10 +44,12 @@ internal static class ConvWeightGrad
     }
 
     /// <summary>
-    /// <paramref name="c"/> in its ".bias" variant where its module has one (the tensor-core patch kernel's, the tiled and
-    /// Winograd kernels', and their .concat forms), which writes the bias gradient too: a Conv2d's, whose plain operand is
-    /// dY (the first column tile's workgroups add up their rows of every staged dY block), into a buffer bound after the others
-    /// (<see cref="Dispatch"/>); else null, and the bias gradient keeps its own pass. The candidate is chosen (or timed)
+    /// <paramref name="c"/> in its ".bias" variant where its module has one, which writes the bias gradient too: a
+    /// Conv2d's, whose plain operand is dY, summed per channel from the dY blocks the kernel stages anyway by the
+    /// workgroups of its first column tile, into a buffer bound after the others (<see cref="Dispatch"/>); else null, and
+    /// the bias gradient keeps its own pass. Every weight-gradient kernel a GPU may pick has the variant, .concat forms
+    /// included (the tensor-core patch, im2col and cooperative_matrix2 kernels, the tiled and Winograd ones), so the
+    /// tuner's choice never brings the pass back; lavapipe's direct kernel has none. The candidate is chosen (or timed)
     /// as it is: the variant changes which kernel runs for no layer.
     /// </summary>
     internal static TuneCandidate? SummingBias(TuneCandidate c) => PipelineStore.HasModule(c.Spec.Module + ".bias")
