@@ -12,6 +12,7 @@ internal static class CliApp
           kiln plan MODEL [--size WxH] [--batch N] [--train] [--precision fp32|fp16] [--layout nchw|nhwc] [--device this|nvidia] [--prefer ENTRY,...] [--json]
                                              the compiled graph of a built-in network
                                              (denoise-unet, inpaint-unet, fashion-ae, playground-mlp)
+                                             or of a bench workload (its id, at full size)
           kiln bench [WORKLOAD...] [--precision fp32|fp16] [--size full|small] [--iters N] [--warmup N]
                      [--json FILE] [--peer FILE] [--kernels] [--roofline]
                                              the workloads of BENCHMARKS.md (ids containing the words),

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Kiln.Cli.Bench;
 using Kiln.Models;
 
 namespace Kiln.Cli;
@@ -8,7 +9,9 @@ namespace Kiln.Cli;
 /// [--prefer ENTRY,...] [--json]`: the compiled graph of a built-in network, untuned, on this machine's device or (--device
 /// nvidia) on a description of an NVIDIA H100 or H200 as its Vulkan driver reports it, so a plan for a GPU (its kernels,
 /// barriers and memory) can be read on a machine without one; --prefer names kernel entries to run where they can
-/// (CompileOptions.PreferKernels), as `kiln bench --prefer` does.
+/// (CompileOptions.PreferKernels), as `kiln bench --prefer` does. MODEL may also be a `kiln bench` workload id
+/// (BENCHMARKS.md's, e.g. mlp_64x4_b262144_train_step): that workload at its full size, as the bench compiles it
+/// (its shapes, training step and optimizer; --size, --batch and --train do not apply).
 /// </summary>
 internal static class PlanCommand
 {
@@ -27,7 +30,7 @@ internal static class PlanCommand
     {
         string? model = null;
         int width = 256, height = 256, batch = 1;
-        bool train = false, json = false, nvidia = false;
+        bool train = false, json = false, nvidia = false, sized = false;
         var precision = Precision.Fp32;
         var layout = TensorLayout.Nchw;
         var prefer = new List<string>();
@@ -35,7 +38,7 @@ internal static class PlanCommand
         {
             switch (args[i])
             {
-                case "--train": train = true; break;
+                case "--train": train = sized = true; break;
                 case "--json": json = true; break;
                 case "--precision" when i + 1 < args.Length: precision = CliApp.ParsePrecision("plan", args[++i]); break;
                 case "--layout" when i + 1 < args.Length: layout = CliApp.ParseLayout("plan", args[++i]); break;
@@ -52,9 +55,11 @@ internal static class PlanCommand
                     var parts = args[++i].Split('x');
                     if (parts.Length != 2 || !int.TryParse(parts[0], out width) || !int.TryParse(parts[1], out height) || width <= 0 || height <= 0)
                         return CliApp.Fail($"plan: --size takes WxH, e.g. 1280x720; got '{args[i]}'");
+                    sized = true;
                     break;
                 case "--batch" when i + 1 < args.Length:
                     if (!int.TryParse(args[++i], out batch) || batch <= 0) return CliApp.Fail($"plan: --batch takes a positive number, got '{args[i]}'");
+                    sized = true;
                     break;
                 default:
                     if (args[i].StartsWith("-") || model != null) return CliApp.Fail($"plan: unexpected argument '{args[i]}'");
@@ -62,13 +67,29 @@ internal static class PlanCommand
                     break;
             }
         }
-        if (model == null) return CliApp.Fail($"plan: name a model: {string.Join(", ", ModelCatalog.Names)}");
-        var (net, inputs) = ModelCatalog.Build(model, width, height, batch, train);
-        var device = nvidia ? Nvidia : GpuContext.ChooseDevice();
-        var plan = net.Plan(device, new CompileOptions
+        if (model == null)
+            return CliApp.Fail($"plan: name a model ({string.Join(", ", ModelCatalog.Names)}) or a bench workload ({string.Join(", ", BenchWorkloads.All.Select(w => w.Id))})");
+        Network net;
+        IReadOnlyDictionary<string, Shape> inputs;
+        CompileOptions options;
+        if (BenchWorkloads.All.FirstOrDefault(w => w.Id == model) is { } workload)
         {
-            InputShapes = inputs, Training = train, Precision = precision, ActivationLayout = layout, PreferKernels = prefer,
-        });
+            if (sized) return CliApp.Fail($"plan: {model} is a bench workload of fixed shapes and step; --size, --batch and --train do not apply");
+            var setup = workload.Build(BenchSize.Full);
+            (net, inputs, train) = (setup.Network, setup.Inputs, setup.Options.Training);
+            options = setup.Options;
+        }
+        else if (!ModelCatalog.Names.Contains(model))
+            return CliApp.Fail($"plan: unknown model '{model}'; built-in models: {string.Join(", ", ModelCatalog.Names)}; bench workloads: {string.Join(", ", BenchWorkloads.All.Select(w => w.Id))}");
+        else
+        {
+            Dictionary<string, Shape> shapes;
+            (net, shapes) = ModelCatalog.Build(model, width, height, batch, train);
+            inputs = shapes;
+            options = new CompileOptions { InputShapes = shapes, Training = train };
+        }
+        var device = nvidia ? Nvidia : GpuContext.ChooseDevice();
+        var plan = net.Plan(device, options with { Precision = precision, ActivationLayout = layout, PreferKernels = prefer });
         if (json)
         {
             Console.WriteLine(JsonSerializer.Serialize(new

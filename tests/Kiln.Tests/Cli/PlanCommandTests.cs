@@ -3,8 +3,8 @@ using NUnit.Framework;
 
 namespace Kiln.Tests.Cli;
 
-/// <summary>`kiln plan`: a built-in network's plan on this device, or on the NVIDIA description (--device nvidia) at either
-/// precision, what a GPU would run read without one; bad values are clear errors.</summary>
+/// <summary>`kiln plan`: a built-in network's or a bench workload's plan on this device, or on the NVIDIA description
+/// (--device nvidia) at either precision, what a GPU would run read without one; bad values are clear errors.</summary>
 public sealed class PlanCommandTests
 {
     static JsonElement Plan(params string[] args)
@@ -68,6 +68,24 @@ public sealed class PlanCommandTests
         var plan = Plan("playground-mlp");
         Assert.That(plan.GetProperty("device").GetString(), Is.EqualTo(Gpu.Context.Info.Name));
         Assert.That(plan.GetProperty("precision").GetString(), Is.EqualTo("fp32"));
+    }
+
+    /// <summary>A `kiln bench` workload by its id: at its full size, compiled as the bench compiles it (the MLP step: a
+    /// training step with SGD, the fused MLP on tensor cores at fp16); sizes don't apply to it, and an unknown name lists
+    /// both kinds.</summary>
+    [Test]
+    public void ABenchWorkload_IsPlannedAsTheBenchCompilesIt()
+    {
+        var plan = Plan("mlp_64x4_b262144_train_step", "--device", "nvidia", "--precision", "fp16");
+        Assert.That(plan.GetProperty("training").GetBoolean(), Is.True);
+        Assert.That(plan.GetProperty("inputs").GetProperty("x").EnumerateArray().Select(e => e.GetInt32()), Is.EqualTo(new[] { 262144, 3 }));
+        Assert.That(Kernels(plan), Does.Contain("mlp/mlp.coopmat.fwd.f16").And.Contain("mlp/mlp.coopmat.bwd.f16").And.Contain("optim/sgd"));
+        var sized = CliRun.Run("plan", "conv3x3_c64_512_bwd", "--size", "64x64");
+        Assert.That(sized.Code, Is.EqualTo(2));
+        Assert.That(sized.Stderr, Does.Contain("--size, --batch and --train do not apply"));
+        var unknown = CliRun.Run("plan", "mlp_64x4");
+        Assert.That(unknown.Code, Is.EqualTo(2));
+        Assert.That(unknown.Stderr, Does.Contain("unknown model 'mlp_64x4'").And.Contain("inpaint-unet").And.Contain("mlp_64x4_b262144_train_step"));
     }
 
     [TestCase("--device", "amd", "--device takes this or nvidia")]
