@@ -24,6 +24,12 @@ public sealed record CompileOptions
     /// <summary>Also keep the gradient of the loss with respect to each input (CompiledNetwork.InputGradients): for checks and saliency.</summary>
     public bool InputGradients { get; init; }
     /// <summary>
+    /// With <see cref="InputGradients"/>, the inputs whose gradients are computed and kept, by name, as PyTorch computes
+    /// gradients only for the tensors that require them: a loss's target or a mask then costs no backward pass. Null:
+    /// every input's.
+    /// </summary>
+    public IReadOnlyCollection<string>? InputGradientNames { get; init; }
+    /// <summary>
     /// Input buffer sets, 1 or 2. With 2, every input has two tensors (<see cref="CompiledNetwork.InputsOf"/>) and a
     /// step can run on either, so the next batch uploads (<see cref="Tensor.UploadAsync"/>) while the current step runs.
     /// </summary>

@@ -190,11 +190,19 @@ internal static class Compiler
         var inputGrads = new Dictionary<string, Value>();
         if (options.Training)
         {
-            Backward(list, lossNode!, emitter, paramGrads, options.InputGradients, !options.EffectiveLossScaling.IsOff);
+            Backward(list, lossNode!, emitter, paramGrads, options.InputGradients ? options.InputGradientNames ?? list.Where(c => c.Layer == null).Select(c => c.Name).ToList() : null,
+                !options.EffectiveLossScaling.IsOff);
             if (options.InputGradients)
                 foreach (var c in list.Where(c => c.Layer == null && c.GradContributions.Count > 0))
                 {
                     var g = Sum(emitter, c.GradContributions, $"{c.Name}.grad");
+                    if (g is { Kind: ValueKind.Transient, AliasOf: null, Layout: TensorLayout.Nchw } && g.ElementType == ElementType.F32 && g.Shape == c.Shape)
+                    {
+                        // Already what the host reads (f32, the input's layout): kept where it was written, not copied.
+                        g.Kind = ValueKind.Output;
+                        inputGrads[c.Name] = g;
+                        continue;
+                    }
                     var kept = emitter.NewValue(c.Shape, ValueKind.Output, $"{c.Name}.grad");
                     emitter.Convert(g, kept, $"{c.Name}.grad.keep");
                     inputGrads[c.Name] = kept;
@@ -264,6 +272,14 @@ internal static class Compiler
         }
         foreach (var extra in options.InputShapes.Keys.Where(k => list.All(c => c.Layer != null || c.Name != k)))
             throw new GraphException($"CompileOptions.InputShapes names '{extra}', which is not an input this network uses.");
+        if (options.InputGradientNames is { } wanted)
+        {
+            if (!options.InputGradients)
+                throw new ArgumentException("CompileOptions.InputGradientNames chooses among the input gradients: set InputGradients = true too.");
+            foreach (var name in wanted.Where(n => list.All(c => c.Layer != null || c.Name != n)))
+                throw new ArgumentException($"CompileOptions.InputGradientNames names '{name}', which is not an input this network uses " +
+                    $"(its inputs: {string.Join(", ", list.Where(c => c.Layer == null).Select(c => c.Name))}).");
+        }
     }
 
     /// <summary>
@@ -486,10 +502,11 @@ internal static class Compiler
         return removed.Count == 0 ? list : list.Where(c => !removed.Contains(c)).ToList();
     }
 
-    static void Backward(List<CNode> list, CNode lossNode, Emitter emitter, List<(Value, Value)> paramGrads, bool inputGrads, bool lossScaling)
+    /// <summary>The backward pass; <paramref name="inputGrads"/> names the inputs whose gradients are wanted (null: none).</summary>
+    static void Backward(List<CNode> list, CNode lossNode, Emitter emitter, List<(Value, Value)> paramGrads, IReadOnlyCollection<string>? inputGrads, bool lossScaling)
     {
         foreach (var c in list)
-            c.NeedsGrad = c.Layer == null ? inputGrads : c.Layer.Parameters.Any(p => p.Trainable) || c.Inputs.Any(i => i.NeedsGrad);
+            c.NeedsGrad = c.Layer == null ? inputGrads?.Contains(c.Name) == true : c.Layer.Parameters.Any(p => p.Trainable) || c.Inputs.Any(i => i.NeedsGrad);
         emitter.Phase = "backward";
         var seed = emitter.NewValue(lossNode.Shape, ValueKind.Transient, "loss.grad");
         if (lossScaling)
