@@ -77,7 +77,8 @@ internal static class PlanCommand
             if (sized) return CliApp.Fail($"plan: {model} is a bench workload of fixed shapes and step; --size, --batch and --train do not apply");
             var setup = workload.Build(BenchSize.Full);
             (net, inputs, train) = (setup.Network, setup.Inputs, setup.Options.Training);
-            options = setup.Options;
+            // As `kiln bench` compiles it (at fp16 with f16 inputs and outputs, say).
+            options = new BenchCompile { Precision = precision, Prefer = prefer, Layout = layout }.Apply(setup.Options);
         }
         else if (!ModelCatalog.Names.Contains(model))
             return CliApp.Fail($"plan: unknown model '{model}'; built-in models: {string.Join(", ", ModelCatalog.Names)}; bench workloads: {string.Join(", ", BenchWorkloads.All.Select(w => w.Id))}");
@@ -86,10 +87,10 @@ internal static class PlanCommand
             Dictionary<string, Shape> shapes;
             (net, shapes) = ModelCatalog.Build(model, width, height, batch, train);
             inputs = shapes;
-            options = new CompileOptions { InputShapes = shapes, Training = train };
+            options = new CompileOptions { InputShapes = shapes, Training = train, Precision = precision, ActivationLayout = layout, PreferKernels = prefer };
         }
         var device = nvidia ? Nvidia : GpuContext.ChooseDevice();
-        var plan = net.Plan(device, options with { Precision = precision, ActivationLayout = layout, PreferKernels = prefer });
+        var plan = net.Plan(device, options);
         if (json)
         {
             Console.WriteLine(JsonSerializer.Serialize(new

@@ -30,6 +30,15 @@ public sealed record CompileOptions
     /// </summary>
     public IReadOnlyCollection<string>? InputGradientNames { get; init; }
     /// <summary>
+    /// Under <see cref="Precision.Fp16"/>, the inputs, the named outputs and the input gradients are f16 too, as the
+    /// activations are, so a step has no conversion pass at its edges (the loss stays f32). The host's f32 values are
+    /// rounded to f16 on the CPU as <see cref="CompiledNetwork.SetInput"/> uploads them (round to nearest even, as the
+    /// GPU's conversion rounds) and widened as <see cref="CompiledNetwork.GetOutput"/> and <see cref="Tensor.ToArray"/>
+    /// read them; a GPU producer writing <see cref="CompiledNetwork.Inputs"/> writes f16. Off by default (f32 at the
+    /// edges); no effect at Fp32.
+    /// </summary>
+    public bool F16InputsAndOutputs { get; init; }
+    /// <summary>
     /// Input buffer sets, 1 or 2. With 2, every input has two tensors (<see cref="CompiledNetwork.InputsOf"/>) and a
     /// step can run on either, so the next batch uploads (<see cref="Tensor.UploadAsync"/>) while the current step runs.
     /// </summary>

@@ -284,8 +284,16 @@ public sealed class CompiledNetwork : IDisposable
         foreach (var (name, t) in Parameters) t.Upload(values[name]);
     }
 
-    /// <summary>Uploads an input by name.</summary>
-    public void SetInput(string name, ReadOnlySpan<float> data) => Tensor(Inputs, name, "input").Upload(data);
+    /// <summary>Uploads an input by name; an f16 input (CompileOptions.F16InputsAndOutputs) is rounded to f16 on the way
+    /// (to nearest even, as the GPU's conversion rounds).</summary>
+    public void SetInput(string name, ReadOnlySpan<float> data)
+    {
+        var t = Tensor(Inputs, name, "input");
+        if (t.ElementType != ElementType.F16) { t.Upload(data); return; }
+        var half = new Half[data.Length];
+        for (int i = 0; i < data.Length; i++) half[i] = (Half)data[i];
+        t.Upload(half);
+    }
 
     /// <summary>Downloads an output ("loss" for the loss) by name.</summary>
     public float[] GetOutput(string name) => Tensor(Outputs, name, "output").ToArray();

@@ -77,6 +77,8 @@ internal static class Compiler
                 $"features; {device.Name} has shaderFloat16 {device.ShaderFloat16}, storageBuffer16BitAccess {device.StorageBuffer16BitAccess}. Compile with Precision.Fp32.");
         var emitter = new Emitter(device, options.Precision, options.PreferKernels, options.TexelReads, tuner) { SubPixel = options.SubPixelDecoders };
         var act = emitter.ActivationType;
+        // The element type of the inputs, named outputs and input gradients the host sees (CompileOptions.F16InputsAndOutputs).
+        var edge = options.F16InputsAndOutputs ? act : ElementType.F32;
         var named = net.Outputs.Select(o => Final(o.Node)).ToHashSet();
         var lossNode = net.Loss != null ? Final(net.Loss) : null;
         if (lossNode != null) named.Add(lossNode);
@@ -109,7 +111,7 @@ internal static class Compiler
         {
             if (c.Layer == null)
             {
-                c.Output = inputs[c.Name] = emitter.NewValue(c.Shape, ValueKind.Input, c.Name);
+                c.Output = inputs[c.Name] = emitter.NewValue(c.Shape, ValueKind.Input, c.Name, edge);
                 continue;
             }
             foreach (var p in c.Layer.Parameters)
@@ -133,7 +135,8 @@ internal static class Compiler
         TensorLayout LayoutOf(CNode c) => channelsLast && c.Layer != null && c != lossNode && !c.Layer.IsView && c.Shape.Rank == 4
             && c.Layer.ForwardsNhwc(c.Inputs.Select(i => i.Shape).ToList()) ? TensorLayout.Nhwc : TensorLayout.Nchw;
 
-        // Forward. Inputs and named outputs are f32 NCHW for the caller; activations inside are the activation type (and
+        // Forward. Inputs and named outputs are NCHW in the edge type for the caller (f32, or with F16InputsAndOutputs the
+        // activation type); activations inside are the activation type (and
         // layout), converted on the way in and out in one pass each. The loss is f32 whatever the activations (its
         // kernels accumulate and write f32).
         emitter.Phase = "forward";
@@ -146,7 +149,7 @@ internal static class Compiler
                 ActivationLayouts.Transpose(emitter, c.Output, stored, $"{c.Name}.to_nhwc");
                 c.Output = stored;
             }
-            else if (act != ElementType.F32)
+            else if (act != c.Output.ElementType)
             {
                 var stored = emitter.NewValue(c.Shape, ValueKind.Transient, $"{c.Name}.{act.Name()}", act);
                 emitter.Convert(c.Output, stored, $"{c.Name}.to_{act.Name()}");
@@ -166,14 +169,14 @@ internal static class Compiler
             }
             else
             {
-                bool direct = c == lossNode || (act == ElementType.F32 && layout == TensorLayout.Nchw);
+                bool direct = c == lossNode || (act == edge && layout == TensorLayout.Nchw);
                 c.Output = emitter.NewValue(c.Shape, isNamed && direct ? ValueKind.Output : ValueKind.Transient, c.Name, c == lossNode ? ElementType.F32 : act,
                     layout == TensorLayout.Nhwc ? layout : null);
                 c.Layer.Forward(new ForwardPass(emitter, ins, c.Output, c.Params, c.Name) { Activation = c.Fused, Slope = c.FusedSlope, Training = options.Training });
                 if (isNamed && !direct)
                 {
-                    // f32 NCHW for the caller, in one pass: from f16, from NHWC, or both.
-                    var output = emitter.NewValue(c.Shape, ValueKind.Output, $"{c.Name}.{(layout == TensorLayout.Nhwc ? "nchw" : "f32")}");
+                    // NCHW in the edge type for the caller, in one pass: from f16, from NHWC, or both.
+                    var output = emitter.NewValue(c.Shape, ValueKind.Output, $"{c.Name}.{(layout == TensorLayout.Nhwc ? "nchw" : edge.Name())}", edge);
                     if (layout == TensorLayout.Nhwc) ActivationLayouts.Transpose(emitter, c.Output, output, $"{c.Name}.to_nchw");
                     else emitter.Convert(c.Output, output, $"{c.Name}.to_f32");
                     namedOutputs[c] = output;
@@ -196,14 +199,14 @@ internal static class Compiler
                 foreach (var c in list.Where(c => c.Layer == null && c.GradContributions.Count > 0))
                 {
                     var g = Sum(emitter, c.GradContributions, $"{c.Name}.grad");
-                    if (g is { Kind: ValueKind.Transient, AliasOf: null, Layout: TensorLayout.Nchw } && g.ElementType == ElementType.F32 && g.Shape == c.Shape)
+                    if (g is { Kind: ValueKind.Transient, AliasOf: null, Layout: TensorLayout.Nchw } && g.ElementType == edge && g.Shape == c.Shape)
                     {
-                        // Already what the host reads (f32, the input's layout): kept where it was written, not copied.
+                        // Already what the host reads (the edge type, the input's layout): kept where it was written, not copied.
                         g.Kind = ValueKind.Output;
                         inputGrads[c.Name] = g;
                         continue;
                     }
-                    var kept = emitter.NewValue(c.Shape, ValueKind.Output, $"{c.Name}.grad");
+                    var kept = emitter.NewValue(c.Shape, ValueKind.Output, $"{c.Name}.grad", edge);
                     emitter.Convert(g, kept, $"{c.Name}.grad.keep");
                     inputGrads[c.Name] = kept;
                 }

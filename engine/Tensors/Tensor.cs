@@ -89,10 +89,17 @@ public sealed class Tensor : IDisposable
         return new TensorDownload(submission, staging, Describe(), checked((int)Elements), ElementType);
     }
 
-    /// <summary>Downloads an f32 tensor into a new array.</summary>
+    /// <summary>Downloads the values into a new f32 array (an f16 tensor's widened, exactly).</summary>
     public float[] ToArray()
     {
         var result = new float[Elements];
+        if (ElementType == ElementType.F16)
+        {
+            var half = new Half[Elements];
+            Download(half.AsSpan());
+            for (int i = 0; i < half.Length; i++) result[i] = (float)half[i];
+            return result;
+        }
         Download(result.AsSpan());
         return result;
     }

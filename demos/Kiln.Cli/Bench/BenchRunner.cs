@@ -113,7 +113,8 @@ internal static class BenchRunner
 }
 
 /// <summary>
-/// How `kiln bench` compiles every workload: the precision asked for (<see cref="CompileOptions.Precision"/>), the kernel
+/// How `kiln bench` compiles every workload: the precision asked for (<see cref="CompileOptions.Precision"/>; at fp16
+/// with f16 inputs and outputs, <see cref="CompileOptions.F16InputsAndOutputs"/>, as the peer's fp16 tensors are), the kernel
 /// entries named by --prefer chosen wherever they can run (<see cref="CompileOptions.PreferKernels"/>), --autotune,
 /// --row-bands in place of the automatic row bands (<see cref="CompileOptions.RowBands"/>: 0 none) and --layout for
 /// the inference workloads' activations (<see cref="CompileOptions.ActivationLayout"/>; training steps keep NCHW),
@@ -131,6 +132,8 @@ internal sealed record BenchCompile
     public CompileOptions Apply(CompileOptions workload) => workload with
     {
         Precision = Precision,
+        // At fp16 the inputs and outputs are f16 too, as the peer's fp16 tensors are: no conversion pass at the step's edges.
+        F16InputsAndOutputs = Precision == Precision.Fp16,
         PreferKernels = Prefer,
         Autotune = Autotune,
         RowBands = RowBands ?? workload.RowBands,
