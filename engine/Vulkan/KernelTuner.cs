@@ -18,6 +18,15 @@ internal sealed record TuneCandidate(string Name, KernelSpec Spec, (uint X, uint
     /// <summary>Its arithmetic (2 per multiply-add) where it does fewer products than the layer's direct form and says so
     /// (the sub-pixel decoder convolutions); null: the layer's.</summary>
     public double? Flops { get; init; }
+
+    /// <summary>
+    /// This candidate in its module's "<paramref name="suffix"/>" variant, which binds one storage buffer more after its
+    /// own (a fused epilogue's extra operand: the ".dact" input gradients' activation output, the ".bias" weight
+    /// gradients' bias gradient), where the module has that variant; else null. Tiles, groups and push constants stay.
+    /// </summary>
+    public TuneCandidate? WithBufferVariant(string suffix) => PipelineStore.HasModule(Spec.Module + suffix)
+        ? this with { Spec = Spec with { Module = Spec.Module + suffix, Bindings = Spec.Bindings.Append(BindingKind.StorageBuffer).ToArray() } }
+        : null;
 }
 
 /// <summary>

@@ -27,7 +27,5 @@ internal sealed record ActivationGradient(Activation Activation, float Slope, Va
     /// has one and there is no addend (the variant adds none); else null. The candidate was made with this activation,
     /// which the variant reads as the one to differentiate.
     /// </summary>
-    public TuneCandidate? Variant(TuneCandidate c) => Addend == null && PipelineStore.HasModule(c.Spec.Module + ".dact")
-        ? c with { Spec = c.Spec with { Module = c.Spec.Module + ".dact", Bindings = c.Spec.Bindings.Append(BindingKind.StorageBuffer).ToArray() } }
-        : null;
+    public TuneCandidate? Variant(TuneCandidate c) => Addend == null ? c.WithBufferVariant(".dact") : null;
 }

@@ -52,9 +52,7 @@ internal static class ConvWeightGrad
     /// tuner's choice never brings the pass back; lavapipe's direct kernel has none. The candidate is chosen (or timed)
     /// as it is: the variant changes which kernel runs for no layer.
     /// </summary>
-    internal static TuneCandidate? SummingBias(TuneCandidate c) => PipelineStore.HasModule(c.Spec.Module + ".bias")
-        ? c with { Spec = c.Spec with { Module = c.Spec.Module + ".bias", Bindings = c.Spec.Bindings.Append(BindingKind.StorageBuffer).ToArray() } }
-        : null;
+    internal static TuneCandidate? SummingBias(TuneCandidate c) => c.WithBufferVariant(".bias");
 
     /// <summary>The layer's geometry in a tuning key.</summary>
     static string Describe(ConvAttributes a) =>
