@@ -13,24 +13,32 @@ namespace Kiln.Training;
 /// </summary>
 internal static class GradientClipping
 {
-    public static void Emit(Emitter emitter, IReadOnlyList<Value> gradients, float maxNorm)
-    {
-        var constants = new[] { KernelSpec.Word(maxNorm) };
-        var (total, updated) = SumOfSquares(emitter, gradients, new ScaleUpdate("clip_scale", new[] { KernelSpec.Word(maxNorm), 0u }));
-        if (updated) return;
-        var spec = new KernelSpec("optim/clip_scale", KernelSpec.Buffers(2), 0, constants, 1);
-        emitter.Dispatch(spec, (1, 1, 1), Array.Empty<byte>(), "grad_norm.clip_scale", StateWrite, Arg.In(total));
-    }
+    public static void Emit(Emitter emitter, IReadOnlyList<Value> gradients, float maxNorm) =>
+        EmitScaleUpdate(emitter, gradients, new ScaleUpdate("clip_scale", new[] { KernelSpec.Word(maxNorm) }), "grad_norm.clip_scale");
 
     /// <summary>
-    /// The step state's update from the total (shaders/include/scale_update.glsl) that the tree's last
-    /// reduce/sum_squares_many dispatch runs itself, in its ".<paramref name="Variant"/>" variant (constants MAX_NORM,
-    /// GROWTH_INTERVAL), so no dispatch of its own, and no level, follows the sum.
+    /// The step state's update from the gradients' sum of squares (shaders/include/scale_update.glsl): optim/loss_scale
+    /// or optim/clip_scale (<paramref name="Variant"/>; constants MAX_NORM, then for the loss scale GROWTH_INTERVAL), or
+    /// the same update run by the tree's last reduce/sum_squares_many dispatch in its ".<paramref name="Variant"/>"
+    /// variant (those constants after its own), so no dispatch of its own, and no level, follows the sum.
     /// </summary>
     internal sealed record ScaleUpdate(string Variant, uint[] Constants);
 
+    /// <summary>
+    /// The sum of squares of <paramref name="gradients"/> (<see cref="SumOfSquares"/>) and <paramref name="update"/> from
+    /// it: in the sum's last dispatch where that is a reduce/sum_squares_many, else in a dispatch of its own labelled
+    /// <paramref name="label"/>.
+    /// </summary>
+    internal static void EmitScaleUpdate(Emitter emitter, IReadOnlyList<Value> gradients, ScaleUpdate update, string label)
+    {
+        var (total, updated) = SumOfSquares(emitter, gradients, update);
+        if (updated) return;
+        var spec = new KernelSpec($"optim/{update.Variant}", KernelSpec.Buffers(2), 0, update.Constants, 1);
+        emitter.Dispatch(spec, (1, 1, 1), Array.Empty<byte>(), label, StateWrite, Arg.In(total));
+    }
+
     /// <summary>The step-state buffer, written (the scale update's binding).</summary>
-    internal static Arg StateWrite => new(null, Access.ReadWrite);
+    static Arg StateWrite => new(null, Access.ReadWrite);
 
     /// <summary>Gradients of at most this many elements are summed together, 8 to a dispatch (reduce/sum_squares_many).</summary>
     internal const int SmallGradient = 16384;

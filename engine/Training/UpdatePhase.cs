@@ -25,13 +25,8 @@ internal static class UpdatePhase
             // Dynamic loss scaling checks the gradients for infinities and NaNs through their sum of squares, which
             // global-norm clipping needs too: one kernel does both.
             var constants = new[] { KernelSpec.Word(options.ClipGradientNorm ?? 0f), (uint)scaling.GrowthInterval };
-            var (total, updated) = GradientClipping.SumOfSquares(emitter, parameters.Select(p => p.Grad).ToList(),
-                new GradientClipping.ScaleUpdate("loss_scale", constants));
-            if (!updated)
-            {
-                var spec = new KernelSpec("optim/loss_scale", KernelSpec.Buffers(2), 0, constants, 1);
-                emitter.Dispatch(spec, (1, 1, 1), Array.Empty<byte>(), "loss_scale.update", GradientClipping.StateWrite, Arg.In(total));
-            }
+            GradientClipping.EmitScaleUpdate(emitter, parameters.Select(p => p.Grad).ToList(),
+                new GradientClipping.ScaleUpdate("loss_scale", constants), "loss_scale.update");
         }
         else if (options.ClipGradientNorm is { } maxNorm && parameters.Count > 0)
             GradientClipping.Emit(emitter, parameters.Select(p => p.Grad).ToList(), maxNorm);
