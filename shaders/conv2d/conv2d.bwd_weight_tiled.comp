@@ -64,10 +64,8 @@ layout(std430, binding = 2) writeonly buffer Out { float dw[]; };
 #include "concat_reads.glsl"
 #endif
 
-#if KILN_BIAS_SUM && KILN_CONCAT_READS
-layout(std430, binding = 4) writeonly buffer DB { float db[]; };
-#elif KILN_BIAS_SUM
-layout(std430, binding = 3) writeonly buffer DB { float db[]; };
+#if KILN_BIAS_SUM
+#include "bias_sum.glsl"
 #endif
 
 layout(push_constant) uniform P { int n, c1, c2, ah, aw, qh, qw; } p;

@@ -59,10 +59,8 @@ layout(std430, binding = 2) writeonly buffer Out { float dw[]; };
 #else
 #define QAT(b, c, iy, ix) float(q[(((b) * CQ + (c)) * QH + (iy)) * QW + (ix)])
 #endif
-#if KILN_BIAS_SUM && KILN_CONCAT_READS
-layout(std430, binding = 4) writeonly buffer DB { float db[]; };
-#elif KILN_BIAS_SUM
-layout(std430, binding = 3) writeonly buffer DB { float db[]; };
+#if KILN_BIAS_SUM
+#include "bias_sum.glsl"
 #endif
 
 // The step's transformed a (16 elements x 8 tiles x 32 rows) and q (16 x 8 x 32 columns); at the end the sums of half
