@@ -193,8 +193,9 @@ internal static class Compiler
         var inputGrads = new Dictionary<string, Value>();
         if (options.Training)
         {
-            Backward(list, lossNode!, emitter, paramGrads, options.InputGradients ? options.InputGradientNames ?? list.Where(c => c.Layer == null).Select(c => c.Name).ToList() : null,
-                !options.EffectiveLossScaling.IsOff);
+            // The inputs whose gradients are kept: those named, or with none named every input.
+            var wanted = options.InputGradients ? options.InputGradientNames ?? list.Where(c => c.Layer == null).Select(c => c.Name).ToList() : null;
+            Backward(list, lossNode!, emitter, paramGrads, wanted, !options.EffectiveLossScaling.IsOff);
             if (options.InputGradients)
                 foreach (var c in list.Where(c => c.Layer == null && c.GradContributions.Count > 0))
                 {
