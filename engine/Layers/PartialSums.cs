@@ -81,4 +81,15 @@ internal static class PartialSums
         var (spec, groups) = SumKernel(e, splits, count, 0, Activation.None, 0);
         return new TuneFinish(spec, groups, splits, count);
     }
+
+    /// <summary>
+    /// The finish of a split product whose sum takes a bias and an activation (<see cref="Sum"/>'s): <paramref name="bias"/>
+    /// is bound from the candidate's binding <paramref name="biasBinding"/>.
+    /// </summary>
+    public static TuneFinish Finish(Emitter e, int splits, long count, Value? bias, int biasBinding, Activation act, float slope)
+    {
+        if (bias == null && act == Activation.None) return Finish(e, splits, count);
+        var (spec, groups) = SumKernel(e, splits, count, bias == null ? 0 : (int)bias.Shape.Elements, act, slope);
+        return new TuneFinish(spec, groups, splits, count) { Bias = bias == null ? null : biasBinding };
+    }
 }

@@ -41,13 +41,15 @@ internal sealed record TunePrepare(KernelSpec Spec, (uint X, uint Y, uint Z) Gro
 }
 
 /// <summary>
-/// The second pass of a split-reduction <see cref="TuneCandidate"/>: a dispatch binding (partials, partials, output), as
-/// shaders/reduce/partials.comp does (its unused bias slot bound to the partials), over <paramref name="Splits"/> f32
-/// partials of <paramref name="Count"/> values each.
+/// The second pass of a split-reduction <see cref="TuneCandidate"/>: a dispatch binding (partials, bias, output), as
+/// shaders/reduce/partials.comp does (without a bias its bias slot bound to the partials), over <paramref name="Splits"/>
+/// f32 partials of <paramref name="Count"/> values each.
 /// </summary>
 internal sealed record TuneFinish(KernelSpec Spec, (uint X, uint Y, uint Z) Groups, int Splits, long Count)
 {
     public long PartialBytes => Splits * Count * sizeof(float);
+    /// <summary>The candidate's binding that the finish binds as its bias (its second slot), or null: none.</summary>
+    public int? Bias { get; init; }
 }
 
 /// <summary>
@@ -429,7 +431,7 @@ internal sealed class KernelTuner
         {
             var p = Binding.Range(partials, 0, partials.Size);
             first[output] = p;
-            finish = new[] { p, p, bindings[output] };
+            finish = new[] { p, c.Finish!.Bias is { } bias ? bindings[bias] : p, bindings[output] };
         }
         using var list = context.CreateCommandList($"tuning {c.Name}");
         for (int k = 0; k < DispatchesPerRun; k++)

@@ -14,16 +14,17 @@ internal interface ILinearForward : IKernelEntry
     TuneCandidate? Default(Emitter e, GemmCall g);
 
     /// <summary>The dispatches a tuner may time for the product (names unique per entry): each binds A, B, the bias (B's buffer when there is none) and C, or, with a finish, partial sums in C's
-    /// place. A split is offered only where its finish, a plain ordered sum, is the whole rest of the product (no bias,
-    /// no activation, f32 C).</summary>
+    /// place. A split is offered only where its finish, the ordered sum with the bias and activation, is the whole rest of
+    /// the product (an f32 C: <see cref="GemmCall.SplitFinishes"/>).</summary>
     IReadOnlyList<TuneCandidate> Candidates(Emitter e, GemmCall g);
 }
 
 /// <summary>One product C[m,n] = act(op(A) op(B) + bias) as <see cref="LinearGemm.Gemm"/> takes it.</summary>
 internal sealed record GemmCall(Value A, bool TransA, Value B, bool TransB, Value? Bias, Value C, int M, int N, int K, Activation Act, float Slope)
 {
-    /// <summary>Whether a split's ordered sum alone finishes the product (what a tuner's finish runs).</summary>
-    public bool SplitFinishes => Bias == null && Act == Activation.None && C.ElementType == ElementType.F32;
+    /// <summary>Whether a tuner can time a split: its finish (the ordered sum with the bias and activation) writes C, an
+    /// f32 C (an f16 one takes a conversion after the sum, which a tuner's finish does not run).</summary>
+    public bool SplitFinishes => C.ElementType == ElementType.F32;
 
     public Arg[] Args => new[] { Arg.In(A), Arg.In(B), Arg.In(Bias ?? B), Arg.Out(C) };
 

@@ -148,7 +148,7 @@ internal sealed class LinearCoopMat : CooperativeMatrixEntry, ILinearForward
         var spec = new KernelSpec(module, KernelSpec.Buffers(4), 12, constants, (uint)(subgroup * t.Subgroups));
         return new TuneCandidate($"{t.SgM}x{t.SgN}x{t.TM}x{t.TN}{(plan.Splits > 1 ? $"s{plan.Splits}" : "")}", spec, plan.Groups, PushConstants.Ints(g.M, g.N, g.K))
         {
-            Finish = plan.Splits > 1 ? PartialSums.Finish(e, plan.Splits, (long)g.M * g.N) : null,
+            Finish = plan.Splits > 1 ? PartialSums.Finish(e, plan.Splits, (long)g.M * g.N, g.Bias, 2, g.Act, g.Slope) : null,
         };
     }
 

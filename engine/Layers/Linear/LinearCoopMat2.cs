@@ -99,7 +99,7 @@ internal sealed class LinearCoopMat2 : CooperativeMatrixEntry, ILinearForward
         var spec = new KernelSpec(storage, KernelSpec.Buffers(4), 12, constants, (uint)t.Threads);
         return new TuneCandidate($"coopmat2_{t}{(splits > 1 ? $"s{splits}" : "")}", spec, (gx, gy, (uint)splits), PushConstants.Ints(g.M, g.N, g.K))
         {
-            Finish = splits > 1 ? PartialSums.Finish(e, splits, (long)g.M * g.N) : null,
+            Finish = splits > 1 ? PartialSums.Finish(e, splits, (long)g.M * g.N, g.Bias, 2, g.Act, g.Slope) : null,
         };
     }
 

@@ -67,7 +67,7 @@ internal sealed class LinearGemm : ILinearForward
         var spec = new KernelSpec(StorageVariant(module, g.A, g.B, splits > 1 ? ElementType.F32 : g.C.ElementType, e.TexelReads), bindings, 12, constants, Local);
         return new TuneCandidate($"b{bm}x{bn}{(splits > 1 ? $"s{splits}" : "")}", spec, FlatGroups.For(e, blocks * splits, Local), push)
         {
-            Finish = splits > 1 ? PartialSums.Finish(e, splits, (long)g.M * g.N) : null,
+            Finish = splits > 1 ? PartialSums.Finish(e, splits, (long)g.M * g.N, g.Bias, 2, g.Act, g.Slope) : null,
         };
     }
 

@@ -10,7 +10,7 @@ namespace Kiln.Tests.Graph;
 /// <summary>
 /// CompileOptions.Autotune with Linear's products (LinearProducts): the forward, dX and dW of two layers, each 17M
 /// multiply-adds (just over LinearProducts.MinTunedWork), are each timed among the register-blocked kernel's block sizes
-/// (single-pass, and split where that finishes the product: fc0's dW over the batch), every candidate checked against
+/// (single-pass, and split where the finish writes the f32 product: fc0's dW over the batch), every candidate checked against
 /// the default's result before it may be chosen, and the tuned step matches the untuned one.
 /// </summary>
 public sealed class GemmAutotuneTests
@@ -73,6 +73,33 @@ public sealed class GemmAutotuneTests
         Assert.That(choices, Does.Contain("linear.gemm|LinearGemm|Fp32|"));
         foreach (var (name, values) in untuned)
             Assert.That(RelativeError.MaxRelative(tuned[name], values.Select(v => (double)v).ToArray()), Is.LessThan(Tolerances.Forward), name);
+    }
+
+    /// <summary>
+    /// A forward with few output blocks and a long K (64 x 64 outputs over 4096 inputs, with bias and ReLU) is timed with
+    /// its split default first: the tuner's finish adds the bias and applies the activation as the graph's does, so the
+    /// single-pass candidates agree with it (none rejected) and the tuned output is the untuned one.
+    /// </summary>
+    [Test]
+    public void SplitForward_WithBiasAndActivation_IsTimedWithItsWholeFinish()
+    {
+        var net = new Network();
+        net.Output(net.Add(new ReLU(), "relu", net.Add(new Linear(4096, 64), "fc", net.Input("x"))), "y");
+        var x = RandomData.Uniform(64 * 4096, 3).Select(v => (float)v - 0.5f).ToArray();
+        (float[] Y, string[] Kernels) Run(GpuContext ctx, bool autotune)
+        {
+            using var c = net.Compile(ctx, new CompileOptions { InputShapes = new Dictionary<string, Shape> { ["x"] = new Shape(64, 4096) }, Autotune = autotune });
+            c.SetInput("x", x);
+            c.Run();
+            return (c.GetOutput("y"), c.Plan.Dispatches.Select(d => d.Kernel).ToArray());
+        }
+        var (untuned, kernels) = Run(Gpu.Context, false);
+        Assert.That(kernels, Does.Contain("reduce/partials"), "the untuned forward splits K");
+        float[] tuned = null!;
+        var choices = Tuned(ctx => tuned = Run(ctx, true).Y, timed: 1);
+        Assert.That(choices, Does.Contain("|64x64x4096|ABt|f32,f32,f32|bias|ReLU"));
+        Assert.That(untuned.Max(), Is.GreaterThan(0f), "some units are active");
+        Assert.That(RelativeError.MaxRelative(tuned, untuned.Select(v => (double)v).ToArray()), Is.LessThan(Tolerances.Forward));
     }
 
     /// <summary>A product under LinearProducts.MinTunedWork multiply-adds runs its default without being timed.</summary>
