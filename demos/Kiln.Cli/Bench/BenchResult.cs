@@ -15,6 +15,7 @@ internal sealed record BenchResult
     public required string Size { get; init; }
     public IReadOnlyDictionary<string, int[]> Inputs { get; init; } = new Dictionary<string, int[]>();
     public int Iters { get; init; }
+    /// <summary>Unmeasured replays before the measured ones: --warmup, or more where BenchRunner.MinWarmup took more.</summary>
     public int Warmup { get; init; }
     /// <summary>Graph plan + compile + parameter and random-input upload, milliseconds (once per workload, not in the step times).</summary>
     public double? CompileMs { get; init; }

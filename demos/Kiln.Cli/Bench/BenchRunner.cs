@@ -4,12 +4,19 @@ namespace Kiln.Cli.Bench;
 
 /// <summary>
 /// Compiles one workload on a profiling context, fills its inputs with random values in [0, 1), replays the
-/// recorded step <c>warmup</c> times unmeasured, then <c>iters</c> times measured: per replay the GPU span
+/// recorded step unmeasured <c>warmup</c> times and, at full size, for at least <see cref="MinWarmup"/> (a GPU
+/// that raises its clocks under load runs a small step slowly for its first replays: on the H200, after 5 warm-up
+/// replays, the playground step measured 0.25 ms in a run that had compiled it just before and 0.076 ms in one that
+/// found its pipelines cached), then <c>iters</c> times
+/// measured: per replay the GPU span
 /// (timestamps), the dispatches' own GPU times and the host's submit-to-fence time; the medians are reported.
 /// The workload is compiled with the command line's <see cref="BenchCompile"/> options.
 /// </summary>
 internal static class BenchRunner
 {
+    /// <summary>The shortest warm-up at full size, however many replays it takes.</summary>
+    public static readonly TimeSpan MinWarmup = TimeSpan.FromMilliseconds(500);
+
     public static BenchResult Run(GpuContext context, BenchWorkload workload, BenchSize size, int iters, int warmup, bool kernels, DeviceLimits limits,
         BenchCompile? compile = null)
     {
@@ -52,12 +59,14 @@ internal static class BenchRunner
         var host = new List<double>();
         var perLabel = new Dictionary<string, List<double>>();
         int dispatches = 0;
-        for (int i = 0; i < warmup + iters; i++)
+        var warming = Stopwatch.StartNew();
+        int warmed = 0;
+        for (; warmed < warmup || (size == BenchSize.Full && warming.Elapsed < MinWarmup); warmed++) list.Run();
+        for (int i = 0; i < iters; i++)
         {
             var sw = Stopwatch.StartNew();
             list.Run();
             sw.Stop();
-            if (i < warmup) continue;
             host.Add(sw.Elapsed.TotalMilliseconds);
             var timings = list.Timings();
             dispatches = timings.Count;
@@ -88,6 +97,7 @@ internal static class BenchRunner
         }
         return result with
         {
+            Warmup = warmed,
             CompileMs = compileTimer.Elapsed.TotalMilliseconds,
             TuneS = context.Tuner.Seconds - tuneSeconds,
             Untuned = context.Tuner.Skipped - untuned,

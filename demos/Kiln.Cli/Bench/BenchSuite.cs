@@ -110,7 +110,7 @@ internal static class BenchSuite
         var measured = roofline || !recorded ? DeviceRoofline.Measure(context) : null;
         var limits = DeviceLimits.For(device, measured);
         Console.WriteLine($"kiln bench on {device.Name} ({device.Type}, {device.DriverName} {device.DriverInfo}), {precision}, {(size == BenchSize.Full ? "full" : "small")} sizes, " +
-                          $"median of {iters} replays after {warmup} warm-up{(iters < 20 ? " (fewer than BENCHMARKS.md's 20)" : "")}");
+                          $"median of {iters} replays after {warmup} warm-up{(size == BenchSize.Full ? $" (and at least {BenchRunner.MinWarmup.TotalSeconds:0.#} s of them)" : "")}{(iters < 20 ? " (fewer than BENCHMARKS.md's 20)" : "")}");
         Console.WriteLine($"limit: {limits.Source}");
         bool tuning = autotune ?? !device.IsCpu;
         Console.WriteLine(tuning
