@@ -29,10 +29,14 @@
 #                                               fp32 on the direct kernel (Conv2dDirectSubPixel named, then not); then
 #                                               the inpainting step at fp16, its decoders' gradients by sub-pixel phase
 #                                               (--subpixel on, the default) against their 3x3 form (--subpixel off)
+#   bash tools/device-check.sh OUT_DIR quick    info.log, selftest.log, torch_peer.json, bench-fp16-untuned.json, bench.log:
+#                                               the first call on a machine never seen, so a failure shows in minutes
+#   bash tools/device-check.sh OUT_DIR tuned    bench-fp16.json/.log, bench-fp32.json/.log (per dispatch, the tuner's candidate
+#                                               times in the logs), tuning.json, demo.log: the second call, after quick
 # (no part: bench and demos). The pipeline cache and tile choices are kept in /tmp/kiln-cache, shared by the runs of one
 # machine: a shape a budget left untuned in one part is timed by the next that meets it.
 set -u
-out=${1:?usage: tools/device-check.sh OUT_DIR [bench|demos|compare|layout|subpixel]}
+out=${1:?usage: tools/device-check.sh OUT_DIR [quick|tuned|bench|demos|compare|layout|subpixel]}
 part=${2:-all}
 mkdir -p "$out"
 export OUT="$out"   # where the peer writes torch_peer.json
@@ -43,6 +47,27 @@ export KILN_TUNING_BUDGET=${KILN_TUNING_BUDGET:-45}
 # The app as a command line, not a shell function: timeout runs programs only.
 kiln="bash .devcarry/remote.sh"
 
+if [ "$part" = quick ]; then
+  # The first call on a machine never seen (worst case 350 s): the device's features, the selftest, then the peer and
+  # every workload at fp16 with the untuned kernels (no timing of candidates), so a failure shows before a long run.
+  timeout 20 $kiln info > "$out/info.log" 2>&1; cat "$out/info.log"
+  timeout 100 $kiln selftest --budget 85 > "$out/selftest.log" 2>&1
+  tail -2 "$out/selftest.log"; grep -E "FAIL|rror" "$out/selftest.log" | head -30
+  PEER=1 PEER_TIMEOUT=170 timeout 230 $kiln bench --precision fp16 --autotune off --peer "$out/torch_peer.json" --json "$out/bench-fp16-untuned.json" > "$out/bench.log" 2>&1
+  grep -vE "^\{" "$out/bench.log" | head -60
+fi
+if [ "$part" = tuned ]; then
+  # After quick (worst case 575 s): every workload tuned, fp16 then fp32, per dispatch, against the peer's JSON that the
+  # quick call wrote (copied to .devcarry/torch_peer.json), each timed shape's candidates logged (KILN_TUNING_TRACE);
+  # then the denoising demo's real-time loop at fp16.
+  export KILN_TUNING_TRACE=1
+  timeout 330 $kiln bench --precision fp16 --layout nchw --kernels --tune-budget 230 --peer .devcarry/torch_peer.json --json "$out/bench-fp16.json" > "$out/bench-fp16.log" 2>&1
+  timeout 190 $kiln bench --layout nchw --kernels --tune-budget 110 --peer .devcarry/torch_peer.json --json "$out/bench-fp32.json" > "$out/bench-fp32.log" 2>&1
+  cp /tmp/kiln-cache/tuning-*.json "$out/tuning.json" 2>/dev/null
+  timeout 45 $kiln demo denoise --precision fp16 --size 1280x720 --frames 120 --every 1000 --out /tmp/kiln-demo > "$out/demo.log" 2>&1
+  grep -hE "^(workload|conv|denoise|inpaint|mlp|fashion|playground|autotune)" "$out/bench-fp16.log" "$out/bench-fp32.log"
+  grep -E "fps|GPU ms" "$out/demo.log"
+fi
 if [ "$part" = bench ] || [ "$part" = all ]; then
   # fp16 first (the tensor-core kernels and most targets), fp32 in what is left of the call: worst case 590 s. The
   # peer takes up to 200 s of the first bench's 330, so each bench caps its kernel timing (--tune-budget, shared out

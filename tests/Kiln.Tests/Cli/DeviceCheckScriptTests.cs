@@ -13,6 +13,8 @@ namespace Kiln.Tests.Cli;
 /// </summary>
 public sealed class DeviceCheckScriptTests
 {
+    [TestCase("quick", 3)]
+    [TestCase("tuned", 3)]
     [TestCase("bench", 3)]
     [TestCase("demos", 6)]
     [TestCase("compare", 9)]
