@@ -19,6 +19,12 @@ namespace Kiln.Cli;
 internal static class DemoCommand
 {
     const int ServeChunk = 300;
+    /// <summary>
+    /// The kernel timing a demo's compile may do (unless KILN_TUNING_BUDGET says otherwise): a first run on a GPU times
+    /// the kernels of every shape of the network and its training step, which had not finished after 40 s at 1280x720 on an H200, and
+    /// a real-time demo should start sooner. Shapes past it run untuned and are timed by a later run.
+    /// </summary>
+    static readonly TimeSpan TuningBudget = TimeSpan.FromSeconds(15);
 
     public static int Run(string[] args)
     {
@@ -62,6 +68,10 @@ internal static class DemoCommand
         if (weights != null && name == "playground") return CliApp.Fail("demo: --weights applies to the inpaint and denoise demos only");
         if (precision != Precision.Fp32 && name == "playground") return CliApp.Fail("demo: --precision applies to the inpaint and denoise demos only");
         using var context = GpuContext.Create();
+        if (context.Tuner.Budget == null) context.Tuner.Budget = TuningBudget;
+        if (!context.Info.IsCpu)
+            Console.WriteLine($"{name}: compiling on {context.Info.Name} (shapes not yet tuned on this device are timed, " +
+                              $"{context.Tuner.Budget!.Value.TotalSeconds:0.#} s at most; the choices are kept in {context.Tuner.FilePath ?? "memory only"})");
         using var images = imagePath != null ? ImageScene.Load(context, imagePath) : null;
         if (images != null) Console.WriteLine($"scene: {images.Files.Count} image(s) from {imagePath}, {images.SecondsPerImage:0.#} s each");
         using RealtimeDemo demo = name switch
