@@ -46,6 +46,17 @@ public sealed class SelfTestTests : GpuTest
         Assert.That(bad.Stderr, Does.Contain("--budget takes a positive number of seconds"));
     }
 
+    /// <summary>Under --budget the operations take turns, a case each, so a budget spent compiling still reaches all of them.</summary>
+    [Test]
+    public void UnderABudgetTheOperationsTakeTurns()
+    {
+        var r = CliRun.Run("selftest", "pool2d", "upsample", "--cases", "1", "--budget", "600");
+        Assert.That(r.Code, Is.Zero, r.Stdout + r.Stderr);
+        var operations = r.Stdout.Split('\n').Skip(2).Select(l => l.Split(' ')[0]).Where(o => o is "pool2d" or "upsample" or "upsample_concat").ToList();
+        Assert.That(operations.Take(3), Is.EqualTo(new[] { "pool2d", "upsample", "upsample_concat" }), r.Stdout);
+        Assert.That(operations.Distinct().Count(), Is.EqualTo(3));
+    }
+
     /// <summary>
     /// The decoder check compiles its three layers with the fusions on, so a training plan takes the sub-pixel gradients
     /// (their derived weights and the fold of the weight gradient); the skip input's gradient is compared too: one wrong
