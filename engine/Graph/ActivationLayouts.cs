@@ -26,9 +26,6 @@ internal static class ActivationLayouts
     public static bool ReadsNhwc(string module) =>
         module.Contains(Suffix + ".") || module.EndsWith(Suffix, StringComparison.Ordinal) || LayoutFree.Any(m => module.StartsWith(m, StringComparison.Ordinal));
 
-    /// <summary>Replays of each layout's whole step, after one warm-up, of which the fastest counts.</summary>
-    const int Replays = 3;
-
     /// <summary>
     /// The layout an inference plan compiled with tuned kernels runs faster in (CompileOptions.ActivationLayout null), and
     /// the plan in that layout where one was made and never run (null: compile it again). The choice is remembered by the
@@ -37,13 +34,15 @@ internal static class ActivationLayouts
     /// inputs and parameters as allocated: the time does not depend on the values) on this device. NCHW, unremembered,
     /// where the NHWC plan runs no channels-last kernel (no 4-D activations, or none of their layers has an NHWC form). A
     /// layout whose plan does not fit the device's memory counts as slower. NCHW, unremembered, once the tuner's budget is
-    /// spent (<see cref="KernelTuner.Budget"/>); the time spent here counts against it.
+    /// spent (<see cref="KernelTuner.Budget"/>); the time spent here counts against it. <paramref name="nchwPlan"/>: the NCHW
+    /// plan where the caller has made it (and never run it).
     /// </summary>
-    public static (TensorLayout Layout, GraphPlan? Plan) Choose(Network net, GpuContext context, CompileOptions options, KernelTuner tuner)
+    public static (TensorLayout Layout, GraphPlan? Plan) Choose(Network net, GpuContext context, CompileOptions options, KernelTuner tuner,
+        GraphPlan? nchwPlan = null)
     {
         var device = context.KernelDevice;
-        var nchw = Compiler.Plan(net, device, options with { ActivationLayout = TensorLayout.Nchw }, tuner);
-        string key = $"layout|{Fingerprint(nchw)}";
+        var nchw = nchwPlan ?? Compiler.Plan(net, device, options with { ActivationLayout = TensorLayout.Nchw }, tuner);
+        string key = $"layout|{PlanTiming.Fingerprint(nchw)}";
         if (tuner.Recall(key) is { } remembered && Enum.TryParse<TensorLayout>(remembered, out var known))
             return (known, known == TensorLayout.Nchw ? nchw : null);
         if (tuner.BudgetSpent) return (TensorLayout.Nchw, nchw);
@@ -54,36 +53,17 @@ internal static class ActivationLayouts
         // A plan that does not fit the device's memory (Kiln's limit or the driver's) loses: the other may fit. Where
         // neither does, nothing is remembered and the compile fails as it would have without the choice.
         GpuOutOfMemoryException? outOfMemory = null;
-        double Time(GraphPlan plan, TensorLayout layout)
-        {
-            try
-            {
-                using var compiled = new CompiledNetwork(context, options with { ActivationLayout = layout }, plan);
-                using var list = context.CreateCommandList($"layout timing ({layout})");
-                compiled.Record(list);
-                return list.FastestReplayMilliseconds(Replays);
-            }
-            catch (GpuOutOfMemoryException e)
-            {
-                outOfMemory = e;
-                return double.PositiveInfinity;
-            }
-        }
+        double Time(GraphPlan plan, TensorLayout layout) =>
+            PlanTiming.Milliseconds(context, options with { ActivationLayout = layout }, plan, $"layout {layout}", ref outOfMemory);
         var clock = System.Diagnostics.Stopwatch.StartNew(); // the kernels' tuning in the plans above counts already
         double channelsLast = Time(nhwc, TensorLayout.Nhwc), channelsFirst = Time(nchw, TensorLayout.Nchw);
         tuner.Charge(clock.Elapsed.TotalSeconds);
         if (double.IsPositiveInfinity(channelsLast) && double.IsPositiveInfinity(channelsFirst))
             System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(outOfMemory!);
         var chosen = channelsLast < channelsFirst ? TensorLayout.Nhwc : TensorLayout.Nchw;
+        tuner.Trace($"tuning {key}: step ms NCHW {channelsFirst:0.####}, NHWC {channelsLast:0.####}; chose {chosen}");
         tuner.Record(key, chosen.ToString());
         return (chosen, null);
-    }
-
-    /// <summary>A plan's dispatches (kernels, constants, workgroups, push constants) as a short hash: the key of its timing.</summary>
-    static string Fingerprint(GraphPlan plan)
-    {
-        var text = string.Join(";", plan.Emitter.Steps.Select(s => $"{s.Spec.Key}@{s.GroupsX}x{s.GroupsY}x{s.GroupsZ}:{Convert.ToHexString(s.Push)}"));
-        return Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(text)))[..16];
     }
 
     /// <summary>

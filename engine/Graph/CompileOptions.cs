@@ -48,7 +48,9 @@ public sealed record CompileOptions
     /// <summary>With <see cref="Fuse"/>: replace chains of small Linear layers by one fused MLP (shaders/mlp). Null
     /// (the default) lets the device decide (always on a GPU; on a CPU device such as lavapipe only for widths
     /// &lt;= 16, where the plain kernels measured faster above that, and wherever <see cref="PreferKernels"/> names a fused
-    /// MLP entry); true fuses whatever fits; false never.</summary>
+    /// MLP entry), and where the kernels are tuned (<see cref="Autotune"/>) times the step with the fused MLP and with its
+    /// layers one by one and keeps the faster plan, remembered with the tuning choices (Graph.MlpFusionChoice); true
+    /// fuses whatever fits; false never.</summary>
     public bool? FuseMlp { get; init; }
     /// <summary>
     /// With <see cref="Fuse"/>, in inference plans: bands of output rows in which a pair of stride-1 convolutions runs

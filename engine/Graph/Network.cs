@@ -82,13 +82,20 @@ public class Network
         ArgumentNullException.ThrowIfNull(options);
         var device = context.KernelDevice;
         var tuner = options.Autotune ?? !device.IsCpu ? context.Tuner : null;
+        // A plan made while choosing and never run, in options' layout (NCHW where that is null): compiled once, not again.
+        Graph.GraphPlan? planned = null;
+        if (options.FuseMlp == null && options.Fuse && tuner != null)
+        {
+            (bool? fuse, planned) = Graph.MlpFusionChoice.Choose(this, context, options, tuner);
+            options = options with { FuseMlp = fuse };
+        }
         if (options.ActivationLayout == null && tuner != null && !options.Training)
         {
-            var (layout, plan) = Graph.ActivationLayouts.Choose(this, context, options, tuner);
+            var (layout, plan) = Graph.ActivationLayouts.Choose(this, context, options, tuner, planned);
             options = options with { ActivationLayout = layout };
             return new CompiledNetwork(context, options, plan ?? Graph.Compiler.Plan(this, device, options, tuner));
         }
-        return new CompiledNetwork(context, options, Graph.Compiler.Plan(this, device, options, tuner));
+        return new CompiledNetwork(context, options, planned ?? Graph.Compiler.Plan(this, device, options, tuner));
     }
 
     /// <summary>The compiled graph's dispatches, barriers and memory for a device, without allocating anything.</summary>

@@ -182,6 +182,12 @@ internal sealed class KernelTuner
         }
     }
 
+    /// <summary>Logs <paramref name="message"/> where KILN_TUNING_TRACE=1 asks for the times behind the choices.</summary>
+    public void Trace(string message)
+    {
+        if (trace) context.Log(message);
+    }
+
     /// <summary>Adds <paramref name="seconds"/> of timing done outside <see cref="Choose"/> (whole plans) to <see cref="Seconds"/>.</summary>
     public void Charge(double seconds)
     {
