@@ -13,8 +13,9 @@ internal static class PlanTiming
 {
     /// <summary>Replays of a step, after the warm-up, of which the fastest counts.</summary>
     const int Replays = 3;
-    /// <summary>Untimed replays first for at least this long: a GPU raises its clocks under load.</summary>
-    static readonly TimeSpan Warmup = TimeSpan.FromMilliseconds(10);
+    /// <summary>Untimed replays first for at least this long: a GPU raises its clocks under load, over a few hundred
+    /// milliseconds on the H200 (KernelTuner's shape warm-up).</summary>
+    static readonly TimeSpan Warmup = TimeSpan.FromMilliseconds(100);
 
     /// <summary>
     /// The fastest of <see cref="Replays"/> replays of <paramref name="plan"/>'s step, compiled with <paramref name="options"/>
