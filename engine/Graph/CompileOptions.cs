@@ -49,7 +49,7 @@ public sealed record CompileOptions
     /// (the default) lets the device decide (always on a GPU; on a CPU device such as lavapipe only for widths
     /// &lt;= 16, where the plain kernels measured faster above that, and wherever <see cref="PreferKernels"/> names a fused
     /// MLP entry), and where the kernels are tuned (<see cref="Autotune"/>) times the step with the fused MLP and with its
-    /// layers one by one and keeps the faster plan, remembered with the tuning choices (Graph.MlpFusionChoice); true
+    /// layers one by one and keeps the faster plan, remembered with the tuning choices (Graph.PlanChoices); true
     /// fuses whatever fits; false never.</summary>
     public bool? FuseMlp { get; init; }
     /// <summary>
@@ -57,8 +57,10 @@ public sealed record CompileOptions
     /// where the second is the only reader of the first's output (<see cref="Layers.RowBandedConvs"/>), so that output
     /// is never whole: memory for a few band-sized scratch tensors in place of a full-size one, for a copy of each band's
     /// input rows and halo. Null (the default): 8 bands wherever the first's output takes at least
-    /// <see cref="AutomaticRowBandBytes"/> (a UNet's full-resolution layers on large frames); a number: that many bands
-    /// for every such pair, whatever its size; 0 or 1: none.
+    /// <see cref="RowBandMinBytes"/> (a UNet's full-resolution layers on large frames), and where the kernels are tuned
+    /// (<see cref="Autotune"/>) the step is timed banded and whole and the faster plan kept, remembered with the tuning
+    /// choices (on an H200 the 1920x1088 fp16 denoiser ran 12.86 ms banded, 11.81 whole); a number: that many bands for
+    /// every such pair, whatever its size; 0 or 1: none.
     /// </summary>
     public int? RowBands { get; init; }
     /// <summary>
@@ -69,8 +71,11 @@ public sealed record CompileOptions
     /// everywhere (the .concat kernels, the concatenation's gradient split): for comparisons (`kiln bench --subpixel off`).
     /// </summary>
     public bool SubPixelDecoders { get; init; } = true;
-    /// <summary>The size of a convolution's output from which <see cref="RowBands"/> (null) bands it and the next.</summary>
+    /// <summary>The default of <see cref="RowBandMinBytes"/>: 64 MiB.</summary>
     public const long AutomaticRowBandBytes = 64L << 20;
+    /// <summary>The size of a convolution's output from which <see cref="RowBands"/> (null) bands it and the next: a host
+    /// short of memory may band smaller layers. Default <see cref="AutomaticRowBandBytes"/>.</summary>
+    public long RowBandMinBytes { get; init; } = AutomaticRowBandBytes;
     /// <summary>
     /// How an inference plan stores its 4-D activations: <see cref="TensorLayout.Nchw"/>, or <see cref="TensorLayout.Nhwc"/>,
     /// channels contiguous, which the tensor-core convolutions stage as runs of a pixel's channels. Under Nhwc, the layers

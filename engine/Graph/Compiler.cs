@@ -449,7 +449,7 @@ internal static class Compiler
     /// Replaces each pair of stride-1 convolutions with "same" padding along the rows, the second the only reader of the
     /// first's output (no one's named value, nor that of an activation folded into it), by the pair in row bands
     /// (<see cref="RowBandedConvs"/>) where <see cref="CompileOptions.RowBands"/> asks for it: by default where the first's
-    /// output takes at least <see cref="CompileOptions.AutomaticRowBandBytes"/> at the plan's activation type, in 8 bands.
+    /// output takes at least <see cref="CompileOptions.RowBandMinBytes"/> at the plan's activation type, in 8 bands.
     /// Only where a band's window (its rows and the halo) is smaller than the image.
     /// </summary>
     static List<CNode> BandConvPairs(List<CNode> list, Network net, Dictionary<CNode, CNode> fusedInto, CompileOptions options)
@@ -466,7 +466,7 @@ internal static class Compiler
             if (src.Layer is not Conv2d first || src.Replacement != null || removed.Contains(src) || !RowBandedConvs.Bandable(first.Attributes)
                 || !SoleReader(src, uses, named, fusedInto))
                 continue;
-            if (options.RowBands == null && src.Shape.Elements * elementBytes < CompileOptions.AutomaticRowBandBytes) continue;
+            if (options.RowBands == null && src.Shape.Elements * elementBytes < options.RowBandMinBytes) continue;
             int rows = src.Shape[2], bands = options.RowBands ?? 8, bandRows = (rows + bands - 1) / bands;
             int halo = first.Attributes.Padding.H + second.Attributes.Padding.H;
             if (RowBandedConvs.WindowRows(rows, bandRows, halo) >= rows) continue;

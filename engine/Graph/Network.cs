@@ -86,8 +86,13 @@ public class Network
         Graph.GraphPlan? planned = null;
         if (options.FuseMlp == null && options.Fuse && tuner != null)
         {
-            (bool? fuse, planned) = Graph.MlpFusionChoice.Choose(this, context, options, tuner);
+            (bool? fuse, planned) = Graph.PlanChoices.FuseMlp(this, context, options, tuner);
             options = options with { FuseMlp = fuse };
+        }
+        if (options.RowBands == null && options.Fuse && !options.Training && tuner != null)
+        {
+            (int? bands, planned) = Graph.PlanChoices.RowBands(this, context, options, tuner, planned);
+            options = options with { RowBands = bands };
         }
         if (options.ActivationLayout == null && tuner != null && !options.Training)
         {

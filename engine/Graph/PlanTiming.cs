@@ -5,7 +5,8 @@ namespace Kiln.Graph;
 
 /// <summary>
 /// The whole-plan choices a tuned compile makes by timing rather than by rule (<see cref="ActivationLayouts.Choose"/>:
-/// the activations' layout; <see cref="MlpFusionChoice.Choose"/>: a fused MLP or its Linear layers one by one): each
+/// the activations' layout; <see cref="PlanChoices"/>: a fused MLP or its Linear layers one by one, row bands or
+/// none): each
 /// candidate plan is compiled on this device with its own buffers and its step replayed, and the faster one is
 /// remembered by the tuner under a key made from the first plan's dispatches.
 /// </summary>
@@ -39,6 +40,35 @@ internal static class PlanTiming
             outOfMemory = e;
             return double.PositiveInfinity;
         }
+    }
+
+    /// <summary>
+    /// Whether the plan of <paramref name="alternative"/> options replays faster than <paramref name="plan"/> (made with
+    /// <paramref name="options"/>): remembered by the tuner under "<paramref name="kind"/>|" and <paramref name="plan"/>'s
+    /// fingerprint, else timed (the alternative planned here) and recorded; false, unremembered, once the tuner's budget
+    /// is spent. A plan that does not fit the device's memory loses; where neither fits, the out-of-memory error is
+    /// thrown as the compile would have. The time spent counts against the tuner's budget (the kernels' tuning in the
+    /// plans counts already). <paramref name="Plan"/>: <paramref name="plan"/> where it was never run (the choice was
+    /// recalled as false, or not made), else null.
+    /// </summary>
+    public static (bool Alternative, GraphPlan? Plan) Faster(Network net, GpuContext context, KernelTuner tuner, string kind,
+        CompileOptions options, GraphPlan plan, string name, CompileOptions alternative, string alternativeName)
+    {
+        string key = $"{kind}|{Fingerprint(plan)}";
+        if (tuner.Recall(key) is { } remembered) return remembered == alternativeName ? (true, null) : (false, plan);
+        if (tuner.BudgetSpent) return (false, plan);
+        var other = Compiler.Plan(net, context.KernelDevice, alternative, tuner);
+        GpuOutOfMemoryException? outOfMemory = null;
+        var clock = Stopwatch.StartNew();
+        double first = Milliseconds(context, options, plan, name, ref outOfMemory);
+        double second = Milliseconds(context, alternative, other, alternativeName, ref outOfMemory);
+        tuner.Charge(clock.Elapsed.TotalSeconds);
+        if (double.IsPositiveInfinity(first) && double.IsPositiveInfinity(second))
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(outOfMemory!);
+        bool faster = second < first;
+        tuner.Trace($"tuning {key}: step ms {name} {first:0.####}, {alternativeName} {second:0.####}; chose {(faster ? alternativeName : name)}");
+        tuner.Record(key, faster ? alternativeName : name);
+        return (faster, null);
     }
 
     /// <summary>A plan's dispatches (kernels, constants, workgroups, push constants) as a short hash: the key of its timing.</summary>
