@@ -6,9 +6,8 @@ namespace Kiln.Graph;
 /// <summary>
 /// The whole-plan choices a tuned compile makes by timing rather than by rule (<see cref="ActivationLayouts.Choose"/>:
 /// the activations' layout; <see cref="PlanChoices"/>: a fused MLP or its Linear layers one by one, row bands or
-/// none): each
-/// candidate plan is compiled on this device with its own buffers and its step replayed, and the faster one is
-/// remembered by the tuner under a key made from the first plan's dispatches.
+/// none): each candidate plan is compiled on this device with its own buffers and its step replayed, and the faster
+/// one is remembered by the tuner under a key made from the first plan's dispatches.
 /// </summary>
 internal static class PlanTiming
 {
@@ -48,8 +47,8 @@ internal static class PlanTiming
     /// fingerprint, else timed (the alternative planned here) and recorded; false, unremembered, once the tuner's budget
     /// is spent. A plan that does not fit the device's memory loses; where neither fits, the out-of-memory error is
     /// thrown as the compile would have. The time spent counts against the tuner's budget (the kernels' tuning in the
-    /// plans counts already). <paramref name="Plan"/>: <paramref name="plan"/> where it was never run (the choice was
-    /// recalled as false, or not made), else null.
+    /// plans counts already). With the answer, <paramref name="plan"/> where it was never run (the choice was recalled
+    /// as false, or not made), else null.
     /// </summary>
     public static (bool Alternative, GraphPlan? Plan) Faster(Network net, GpuContext context, KernelTuner tuner, string kind,
         CompileOptions options, GraphPlan plan, string name, CompileOptions alternative, string alternativeName)
