@@ -23,10 +23,26 @@ internal static class EntryTuning
             .SelectMany(k => candidatesOf(k).Select(c => c with { Name = $"{k.GetType().Name}:{c.Name}" }))
             .ToList();
         var timed = candidates.Select(c => c with { Spec = Emitter.Variant(c.Spec, label, c.Prepare == null ? args : Prepared(args, c.Prepare)) }).ToList();
-        var bindings = args.Select(v => new TuneBinding(v.Value!.Bytes, v.Value.ElementType.SizeInBytes(), v.Access != Access.Read)).ToArray();
         var key = $"{operation}|{string.Join("+", entries.Select(k => k.GetType().Name))}|{e.Precision}|{(e.TexelReads ? "texel" : "storage")}|{shape}";
-        return candidates[e.Tuner!.Choose(key, timed, bindings, AgreementTolerance(e.Precision))];
+        return candidates[e.Tuner!.Choose(key, timed, Bindings(args), AgreementTolerance(e.Precision))];
     }
+
+    /// <summary>
+    /// One kernel's block sizes, where no entry offers a choice: the first of <paramref name="candidates"/> untuned (its
+    /// default, and the reference the others must agree with), else the fastest, timed as <see cref="Choose"/> times an
+    /// entry's, under the key "<paramref name="operation"/>|precision|read path|<paramref name="shape"/>".
+    /// </summary>
+    public static TuneCandidate ChooseAmong(Emitter e, string operation, IReadOnlyList<TuneCandidate> candidates, Arg[] args, string shape, string label)
+    {
+        if (e.Tuner == null || candidates.Count == 1) return candidates[0];
+        var timed = candidates.Select(c => c with { Spec = Emitter.Variant(c.Spec, label, args) }).ToList();
+        var key = $"{operation}|{e.Precision}|{(e.TexelReads ? "texel" : "storage")}|{shape}";
+        return candidates[e.Tuner.Choose(key, timed, Bindings(args), AgreementTolerance(e.Precision))];
+    }
+
+    /// <summary>What the tuner allocates for each bound value: its size, float width, and whether the kernel writes it.</summary>
+    static TuneBinding[] Bindings(Arg[] args) =>
+        args.Select(v => new TuneBinding(v.Value!.Bytes, v.Value.ElementType.SizeInBytes(), v.Access != Access.Read)).ToArray();
 
     /// <summary>
     /// A layer's kernel in a form only some entries or candidates have (a ".concat" or ".pool" module): <paramref name="variants"/>

@@ -57,7 +57,7 @@ internal static class ConvForward
     }
 
     /// <summary>The layer in a tuning key: geometry, bias, activation.</summary>
-    static string Describe(ConvAttributes a, Value? bias, Activation act) =>
+    internal static string Describe(ConvAttributes a, Value? bias, Activation act) =>
         $"k{a.Kernel.H}x{a.Kernel.W} s{a.Stride.H}x{a.Stride.W} p{a.Padding.H}x{a.Padding.W} d{a.Dilation.H}x{a.Dilation.W} g{a.Groups}|" +
         $"{(bias != null ? "bias" : "no bias")}|{act}";
 

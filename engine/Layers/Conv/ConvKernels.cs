@@ -40,15 +40,28 @@ internal static class ConvKernels
             bias != null ? 1u : 0u, (uint)act, KernelSpec.Word(slope), (uint)cs, (uint)cd, (uint)ih, (uint)iw, (uint)oh, (uint)ow,
         }).ToArray();
         // An invocation takes PX_BLOCK columns of one phase modulo the stride (every stride-th column) in a row of one phase.
-        int perPhase = (ow + a.Stride.W - 1) / a.Stride.W, px = PixelBlock(perPhase), co = ChannelBlock(cd / a.Groups);
+        int perPhase = (ow + a.Stride.W - 1) / a.Stride.W, cdG = cd / a.Groups;
         var (module, bindings) = WithWeightReads(e, "conv_transpose2d/conv_transpose2d.fwd", w);
-        var spec = new KernelSpec(module, bindings,
-            28, constants.Concat(new[] { (uint)px, (uint)co }).ToArray(), FlatLocal);
-        long invocations = (long)a.Stride.H * a.Stride.W * n * ((cd + co - 1) / co) * ((oh + a.Stride.H - 1) / a.Stride.H) * ((perPhase + px - 1) / px);
-        var groups = Groups(e, invocations, FlatLocal);
-        e.Dispatch(spec, groups, PushConstants.Ints(n, cs, cd, ih, iw, oh, ow), label,
-            Arg.In(src), Arg.In(w), Arg.In(bias ?? w), Arg.Out(dst));
+        var push = PushConstants.Ints(n, cs, cd, ih, iw, oh, ow);
+        TuneCandidate Block(int px, int co)
+        {
+            var spec = new KernelSpec(module, bindings, 28, constants.Concat(new[] { (uint)px, (uint)co }).ToArray(), FlatLocal);
+            long invocations = (long)a.Stride.H * a.Stride.W * n * ((cd + co - 1) / co) * ((oh + a.Stride.H - 1) / a.Stride.H) * ((perPhase + px - 1) / px);
+            return new TuneCandidate($"px{px}co{co}", spec, Groups(e, invocations, FlatLocal), push);
+        }
+        // Untuned, the block sizes chosen for lavapipe; tuned (products of at least GatherMinTunedWork multiply-adds), the
+        // fastest of those and of up to 16 or 4 channels by 8, 4 or 1 columns (a GPU wants more invocations than lavapipe).
+        var blocks = new List<(int Px, int Co)> { (PixelBlock(perPhase), ChannelBlock(cdG)) };
+        if (e.Tuner != null && (long)n * cs * ih * iw * cdG * a.Kernel.H * a.Kernel.W >= GatherMinTunedWork)
+            blocks.AddRange(new[] { 8, 4, 1 }.SelectMany(px => new[] { 16, 4 }.Select(co => (Math.Min(px, perPhase), Math.Min(co, cdG)))));
+        var args = new[] { Arg.In(src), Arg.In(w), Arg.In(bias ?? w), Arg.Out(dst) };
+        var chosen = EntryTuning.ChooseAmong(e, "conv_transpose2d.gather", blocks.Distinct().Select(b => Block(b.Px, b.Co)).ToList(), args,
+            $"{src.Shape}->{dst.Shape}|{ConvForward.Describe(a, bias, act)}", label);
+        e.Dispatch(chosen.Spec, chosen.Groups, chosen.Push, label, args);
     }
+
+    /// <summary>Multiply-adds below which the gather runs its untuned blocks: launch-bound, whatever its blocks.</summary>
+    const long GatherMinTunedWork = 1L << 24;
 
     /// <summary>
     /// dw[c1, c2l, ky, kx] = sum over b, pixels p of a of a[b, c1, p] * q[b, c2, p * stride - pad + k * dilation]
