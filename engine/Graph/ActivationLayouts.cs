@@ -41,29 +41,21 @@ internal static class ActivationLayouts
         GraphPlan? nchwPlan = null)
     {
         var device = context.KernelDevice;
-        var nchw = nchwPlan ?? Compiler.Plan(net, device, options with { ActivationLayout = TensorLayout.Nchw }, tuner);
+        var nchwOptions = options with { ActivationLayout = TensorLayout.Nchw };
+        var nchw = nchwPlan ?? Compiler.Plan(net, device, nchwOptions, tuner);
         string key = $"layout|{PlanTiming.Fingerprint(nchw)}";
         if (tuner.Recall(key) is { } remembered && Enum.TryParse<TensorLayout>(remembered, out var known))
             return (known, known == TensorLayout.Nchw ? nchw : null);
         if (tuner.BudgetSpent) return (TensorLayout.Nchw, nchw);
-        var nhwc = Compiler.Plan(net, device, options with { ActivationLayout = TensorLayout.Nhwc }, tuner);
+        var nhwcOptions = options with { ActivationLayout = TensorLayout.Nhwc };
+        var nhwc = Compiler.Plan(net, device, nhwcOptions, tuner);
         if (!nhwc.Emitter.Steps.Any(s => s.Spec.Module.Contains(Suffix, StringComparison.Ordinal)))
             return (TensorLayout.Nchw, nchw);
-
-        // A plan that does not fit the device's memory (Kiln's limit or the driver's) loses: the other may fit. Where
-        // neither does, nothing is remembered and the compile fails as it would have without the choice.
-        GpuOutOfMemoryException? outOfMemory = null;
-        double Time(GraphPlan plan, TensorLayout layout) =>
-            PlanTiming.Milliseconds(context, options with { ActivationLayout = layout }, plan, $"layout {layout}", ref outOfMemory);
-        var clock = System.Diagnostics.Stopwatch.StartNew(); // the kernels' tuning in the plans above counts already
-        double channelsLast = Time(nhwc, TensorLayout.Nhwc), channelsFirst = Time(nchw, TensorLayout.Nchw);
-        tuner.Charge(clock.Elapsed.TotalSeconds);
-        if (double.IsPositiveInfinity(channelsLast) && double.IsPositiveInfinity(channelsFirst))
-            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(outOfMemory!);
-        var chosen = channelsLast < channelsFirst ? TensorLayout.Nhwc : TensorLayout.Nchw;
-        tuner.Trace($"tuning {key}: step ms NCHW {channelsFirst:0.####}, NHWC {channelsLast:0.####}; chose {chosen}");
-        tuner.Record(key, chosen.ToString());
-        return (chosen, null);
+        // Both timed; a plan that does not fit the device's memory loses, and where neither does the compile fails as it
+        // would have without the choice.
+        var (channelsLast, plan) = PlanTiming.Faster(net, context, tuner, "layout", nchwOptions, nchw, nameof(TensorLayout.Nchw),
+            nhwcOptions, nameof(TensorLayout.Nhwc), nhwc);
+        return channelsLast ? (TensorLayout.Nhwc, null) : (TensorLayout.Nchw, plan);
     }
 
     /// <summary>

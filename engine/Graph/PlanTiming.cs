@@ -30,9 +30,7 @@ internal static class PlanTiming
             using var compiled = new CompiledNetwork(context, options, plan);
             using var list = context.CreateCommandList($"plan timing ({what})");
             compiled.Record(list);
-            var warming = Stopwatch.StartNew();
-            do list.Run(); while (warming.Elapsed < Warmup);
-            return list.FastestReplayMilliseconds(Replays);
+            return list.FastestReplayMilliseconds(Replays, Warmup);
         }
         catch (GpuOutOfMemoryException e)
         {
@@ -48,15 +46,16 @@ internal static class PlanTiming
     /// is spent. A plan that does not fit the device's memory loses; where neither fits, the out-of-memory error is
     /// thrown as the compile would have. The time spent counts against the tuner's budget (the kernels' tuning in the
     /// plans counts already). With the answer, <paramref name="plan"/> where it was never run (the choice was recalled
-    /// as false, or not made), else null.
+    /// as false, or not made), else null. <paramref name="alternativePlan"/>: the alternative's plan where the caller has
+    /// made it.
     /// </summary>
     public static (bool Alternative, GraphPlan? Plan) Faster(Network net, GpuContext context, KernelTuner tuner, string kind,
-        CompileOptions options, GraphPlan plan, string name, CompileOptions alternative, string alternativeName)
+        CompileOptions options, GraphPlan plan, string name, CompileOptions alternative, string alternativeName, GraphPlan? alternativePlan = null)
     {
         string key = $"{kind}|{Fingerprint(plan)}";
         if (tuner.Recall(key) is { } remembered) return remembered == alternativeName ? (true, null) : (false, plan);
         if (tuner.BudgetSpent) return (false, plan);
-        var other = Compiler.Plan(net, context.KernelDevice, alternative, tuner);
+        var other = alternativePlan ?? Compiler.Plan(net, context.KernelDevice, alternative, tuner);
         GpuOutOfMemoryException? outOfMemory = null;
         var clock = Stopwatch.StartNew();
         double first = Milliseconds(context, options, plan, name, ref outOfMemory);

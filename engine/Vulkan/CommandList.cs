@@ -101,12 +101,26 @@ public sealed unsafe class CommandList : CommandTarget, IDisposable
     }
 
     /// <summary>
-    /// One warm-up replay (caches, clocks), then the fastest of <paramref name="replays"/> replays in milliseconds: the
-    /// timed GPU span where there is one (<see cref="TimedSpanMilliseconds"/>), else host time from submit to completion.
+    /// Untimed replays, at least <paramref name="minReplays"/> and for at least <paramref name="atLeast"/>, however many
+    /// replays that takes (a GPU raises its clocks under load, over a few hundred milliseconds on an H200); returns how many
+    /// ran.
     /// </summary>
-    public double FastestReplayMilliseconds(int replays)
+    public int WarmUp(TimeSpan atLeast, int minReplays = 1)
     {
-        Run();
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        int replays = 0;
+        for (; replays < minReplays || clock.Elapsed < atLeast; replays++) Run();
+        return replays;
+    }
+
+    /// <summary>
+    /// At least one warm-up replay (caches, clocks), for <paramref name="warmup"/> where given (<see cref="WarmUp"/>), then
+    /// the fastest of <paramref name="replays"/> replays in milliseconds: the timed GPU span where there is one
+    /// (<see cref="TimedSpanMilliseconds"/>), else host time from submit to completion.
+    /// </summary>
+    public double FastestReplayMilliseconds(int replays, TimeSpan? warmup = null)
+    {
+        WarmUp(warmup ?? TimeSpan.Zero);
         double best = double.PositiveInfinity;
         for (int i = 0; i < replays; i++)
         {

@@ -296,7 +296,7 @@ internal sealed class KernelTuner
             if (contenders.Count > 1)
             {
                 var again = new List<string>();
-                foreach (var (i, first) in contenders)
+                foreach (var (i, _) in contenders)
                 {
                     double ms;
                     try { ms = Measure(candidates[i], bindings, output); }
@@ -306,7 +306,7 @@ internal sealed class KernelTuner
                 }
                 timed?.Add($"again: {string.Join(", ", again)}");
             }
-            if (timed != null && best >= 0) context.Log($"tuning {key}: ms {string.Join(", ", timed)}; chose {candidates[best].Name}");
+            if (timed != null && best >= 0) Trace($"tuning {key}: ms {string.Join(", ", timed)}; chose {candidates[best].Name}");
             return best >= 0 ? best : throw new KilnException($"tuning {key}: no candidate ran ({failed?.Message}).");
         }
         finally
@@ -465,9 +465,7 @@ internal sealed class KernelTuner
         }
         // A GPU raises its clocks under load, and the host's work before a candidate (building pipelines, reading and
         // comparing the last one's results) leaves it idle: replays before the timed ones, for a few milliseconds.
-        var warming = Stopwatch.StartNew();
-        do list.Run(); while (warming.Elapsed < (warmup ?? Warmup));
-        return list.FastestReplayMilliseconds(Runs);
+        return list.FastestReplayMilliseconds(Runs, warmup ?? Warmup);
     }
 
     /// <summary>A lost device ends the context: never swallowed as one candidate's failure.</summary>

@@ -7,8 +7,7 @@ namespace Kiln.Cli.Bench;
 /// recorded step unmeasured <c>warmup</c> times and, at full size, for at least <see cref="MinWarmup"/> (a GPU
 /// that raises its clocks under load runs a small step slowly for its first replays: on the H200, after 5 warm-up
 /// replays, the playground step measured 0.25 ms in a run that had compiled it just before and 0.076 ms in one that
-/// found its pipelines cached), then <c>iters</c> times
-/// measured: per replay the GPU span
+/// found its pipelines cached), then <c>iters</c> times measured: per replay the GPU span
 /// (timestamps), the dispatches' own GPU times and the host's submit-to-fence time; the medians are reported.
 /// The workload is compiled with the command line's <see cref="BenchCompile"/> options.
 /// </summary>
@@ -59,9 +58,7 @@ internal static class BenchRunner
         var host = new List<double>();
         var perLabel = new Dictionary<string, List<double>>();
         int dispatches = 0;
-        var warming = Stopwatch.StartNew();
-        int warmed = 0;
-        for (; warmed < warmup || (size == BenchSize.Full && warming.Elapsed < MinWarmup); warmed++) list.Run();
+        int warmed = list.WarmUp(size == BenchSize.Full ? MinWarmup : TimeSpan.Zero, warmup);
         for (int i = 0; i < iters; i++)
         {
             var sw = Stopwatch.StartNew();
