@@ -70,8 +70,8 @@ public sealed class ConvTranspose2d : Layer, IFusableProducer
     /// <summary>
     /// The input gradient of the matching convolution, with the bias and activation: for a stride-1 layer where the
     /// registry takes that gradient as the forward over the flipped weight (GPUs; Conv2dInputGradFlipped), through the
-    /// forward kernels; under Fp16 on tensor cores, for strided layers, phase by phase (Conv2dInputGradCoopMatStrided);
-    /// else the gather (shaders/conv_transpose2d).
+    /// forward kernels; for strided layers, where the registry takes that gradient by output phase (PhasedInputGrad: on
+    /// tensor cores under Fp16, on the f32 implicit GEMM on GPUs), phase by phase; else the gather (shaders/conv_transpose2d).
     /// </summary>
     internal override void Forward(ForwardPass f)
     {
@@ -82,8 +82,8 @@ public sealed class ConvTranspose2d : Layer, IFusableProducer
         int since = f.Emitter.StepCount;
         if (Conv2dInputGradFlipped.TakesTransposed(f.Emitter, conv, f.Input, f.Output, a.OutputPadding))
             Conv2dInputGradFlipped.EmitWith(f.Emitter, conv, f.Input, f.Param("weight"), bias, f.Output, f.Activation, f.Slope, label);
-        else if (Conv2dInputGradCoopMatStrided.TakesTransposed(f.Emitter, conv, f.Input.Shape, f.Output.Shape))
-            Conv2dInputGradCoopMatStrided.EmitPhases(f.Emitter, conv, f.Input, f.Param("weight"), bias, f.Output, f.Activation, f.Slope, label);
+        else if (PhasedInputGrad.ForTransposed(f.Emitter, conv, f.Input, f.Output) is { } phased)
+            phased.EmitPhases(f.Emitter, conv, f.Input, f.Param("weight"), bias, f.Output, f.Activation, f.Slope, label);
         else
             ConvKernels.Gather(f.Emitter, a, f.Input, f.Param("weight"), bias, f.Output, f.Activation, f.Slope, label);
         // Each input element meets KH KW weights of every output channel of its group.

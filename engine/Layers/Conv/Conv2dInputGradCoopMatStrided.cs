@@ -4,176 +4,31 @@ using Kiln.Vulkan;
 namespace Kiln.Layers;
 
 /// <summary>
-/// Conv2d's input gradient for strided layers on tensor cores (Precision.Fp16; strides 2 to 4, groups 1). The gradient
-/// splits into stride_h x stride_w output phases: along an axis of stride s, dilation d and padding p, with g = gcd(d, s),
-/// the pixels x = s q + r of phase r receive only the taps k = k0 + m s/g (k0 the least k with k d = r + p mod s; none
-/// where g does not divide r + p), from dY at q + c - m d/g (c = (r + p - k0 d) / s). So each phase is a stride-1
-/// convolution of dY of dilation d/g with its taps, turned by 180 degrees and the channels swapped (padding
-/// (n - 1) d/g - c, which may be negative), run by the patch kernel (conv2d.fwd_coopmat_patch, which takes dilations up
-/// to 2) or, tuned against it or named, the cooperative_matrix2 convolution (<see cref="Conv2dCoopMat2"/>) writing every
-/// s-th pixel of dX from the phase's offset; its weight packing takes the phase's taps straight from the layer's weight (FLIP). A phase
-/// without taps (a kernel narrower than the stride) is zero, or for a transposed convolution act(bias):
-/// shaders/conv2d/conv2d.phase_fill.comp writes its pixels. ConvTranspose2d's forward is the same computation with a
-/// bias and an activation (<see cref="TakesTransposed"/>).
+/// Conv2d's input gradient for strided layers on tensor cores (Precision.Fp16; strides 2 to 4, groups 1), and
+/// ConvTranspose2d's forward under Fp16, by output phase (<see cref="PhasedInputGrad"/>): each phase on the patch kernel
+/// (conv2d.fwd_coopmat_patch, which takes dilations up to 2) or, tuned against it or named, the cooperative_matrix2
+/// convolution (<see cref="Conv2dCoopMat2"/>); their f16 weight packing takes the phase's taps straight from the layer's
+/// weight (FLIP).
 /// </summary>
-internal sealed class Conv2dInputGradCoopMatStrided : CooperativeMatrixEntry, IConv2dInputGrad
+internal sealed class Conv2dInputGradCoopMatStrided : PhasedInputGrad
 {
     static readonly Conv2dCoopMatPatch Patch = new();
+    static readonly Conv2dCoopMat2 CoopMat2 = new();
 
-    public string Operation => "conv2d.bwd_input";
-    public TensorLayout Layout => TensorLayout.Nchw;
-    public int Priority => 21;
-    public bool Supports(DeviceInfo device) => Patch.Supports(device);
+    public override int Priority => 21;
+    public override Precision Arithmetic => Precision.Fp16;
+    public override bool Supports(DeviceInfo device) => Patch.Supports(device);
 
-    public bool Accepts(ConvAttributes a, Shape dy, Shape dx) =>
-        a.Groups == 1 && (a.Stride.H > 1 || a.Stride.W > 1) && a.Stride.H <= 4 && a.Stride.W <= 4 &&
-        Phases(a, dx).All(ph => !ph.Computed || Patch.Accepts(ph.Conv, dy, ph.Output(dx)));
-
-    /// <summary>One output phase: its offset (Ry, Rx), first taps (K0y, K0x), taps per axis (Ny, Nx) and their step in the
-    /// weight (Step), pixels per axis (Qy, Qx) and the stride-1 convolution of dY that computes it.</summary>
-    internal sealed record Phase(int Ry, int Rx, int K0y, int K0x, int Ny, int Nx, int Qy, int Qx, (int H, int W) Step, ConvAttributes Conv)
-    {
-        /// <summary>Whether the phase has pixels and taps (a phase with pixels but no taps is zero).</summary>
-        public bool Computed => Qy > 0 && Qx > 0 && Ny > 0 && Nx > 0;
-        public bool Zero => Qy > 0 && Qx > 0 && (Ny == 0 || Nx == 0);
-        public Shape Output(Shape dx) => new(dx[0], dx[1], Qy, Qx);
-    }
-
-    internal static IEnumerable<Phase> Phases(ConvAttributes a, Shape dx)
-    {
-        for (int ry = 0; ry < a.Stride.H; ry++)
-        for (int rx = 0; rx < a.Stride.W; rx++)
-        {
-            var (k0y, ny, cy, qy, sy, dy) = Axis(ry, a.Stride.H, a.Dilation.H, a.Padding.H, a.Kernel.H, dx[2]);
-            var (k0x, nx, cx, qx, sx, dxx) = Axis(rx, a.Stride.W, a.Dilation.W, a.Padding.W, a.Kernel.W, dx[3]);
-            var conv = new ConvAttributes(a.OutChannels, a.InChannels, (Math.Max(ny, 1), Math.Max(nx, 1)), (1, 1),
-                ((ny - 1) * dy - cy, (nx - 1) * dxx - cx), (dy, dxx), 1, false);
-            yield return new Phase(ry, rx, k0y, k0x, ny, nx, qy, qx, (sy, sx), conv);
-        }
-    }
+    public override bool Accepts(ConvAttributes a, Shape dy, Shape dx) => Strided(a) && PhasesAccepted(Patch, a, dy, dx);
 
     /// <summary>
-    /// Along one axis of stride s and dilation d, phase r's first tap, number of taps, dY offset c, number of pixels, and
-    /// the taps' step in the weight (s / g) and in dY (the phase's dilation, d / g), g = gcd(d, s).
+    /// The patch kernel, and where the registry would offer it (device, precision, preferred there or named) the
+    /// cooperative_matrix2 convolution (tuned against the patch kernel, or run when named).
     /// </summary>
-    static (int K0, int N, int C, int Q, int Step, int Dilation) Axis(int r, int s, int d, int p, int k, int size)
-    {
-        int g = (int)System.Numerics.BigInteger.GreatestCommonDivisor(d, s), step = s / g;
-        int q = size > r ? (size - r + s - 1) / s : 0;
-        int k0 = Enumerable.Range(0, step).FirstOrDefault(t => ((t * d - r - p) % s + s) % s == 0, -1);
-        if (k0 < 0 || k0 >= k) return (0, 0, 0, q, step, d / g);
-        return (k0, (k - k0 + step - 1) / step, (r + p - k0 * d) / s, q, step, d / g);
-    }
-
-    public void Emit(Emitter e, ConvAttributes a, Value dy, Value w, Value dx, string label) =>
-        EmitPhases(e, a, dy, w, null, dx, Activation.None, 0, label);
-
-    /// <summary>Where every computed phase's kernel has the ".dact" variant (<see cref="ActivationGradient"/>: the patch
-    /// kernel's and cooperative_matrix2's); the phases without taps are zero either way.</summary>
-    public bool EmitActivated(Emitter e, ConvAttributes a, Value dy, Value w, Value dx, ActivationGradient g, string label) =>
-        EmitPhases(e, a, dy, w, null, dx, g.Activation, g.Slope, label, g);
-
-    /// <summary>
-    /// Whether ConvTranspose2d's forward, the input gradient of <paramref name="conv"/> (its channels swapped) of x, runs
-    /// here: Fp16, the entry preferred on the device or named, the layer accepted.
-    /// </summary>
-    internal static bool TakesTransposed(Emitter e, ConvAttributes conv, Shape x, Shape y)
-    {
-        var entry = KernelRegistry.All.OfType<Conv2dInputGradCoopMatStrided>().Single();
-        return KernelRegistry.Offered(entry, e) && entry.Accepts(conv, x, y);
-    }
-
-    /// <summary>
-    /// dX = the input gradient of <paramref name="a"/> of dY, plus the bias and through the activation, phase by phase;
-    /// with <paramref name="g"/> (whose activation <paramref name="act"/> is) leaving through that activation's derivative
-    /// instead, and false, with nothing emitted, where a phase's kernel has no such variant.
-    /// </summary>
-    internal static bool EmitPhases(Emitter e, ConvAttributes a, Value dy, Value w, Value? bias, Value dx, Activation act, float slope, string label,
-        ActivationGradient? g = null)
-    {
-        var phases = Phases(a, dx.Shape).ToList();
-        var chosen = phases.Where(ph => ph.Computed).Select(ph => (Phase: ph, Candidate: Choose(e, a, ph, dy, w, bias, dx, act, slope, label))).ToList();
-        if (g != null)
-        {
-            var variants = chosen.Select(c => (c.Phase, Candidate: g.Variant(c.Candidate))).ToList();
-            if (variants.Any(v => v.Candidate == null)) return false;
-            chosen = variants.Select(v => (v.Phase, v.Candidate!)).ToList();
-            act = Activation.None; // the phases without taps: zero, not act(0)
-        }
-        foreach (var ph in phases.Where(ph => ph.Zero))
-        {
-            long count = (long)dx.Shape[0] * dx.Shape[1] * ph.Qy * ph.Qx;
-            var constants = new[]
-            {
-                bias != null ? 1u : 0u, (uint)act, KernelSpec.Word(slope), (uint)a.Stride.H, (uint)a.Stride.W, (uint)ph.Ry, (uint)ph.Rx,
-                (uint)dx.Shape[2], (uint)dx.Shape[3], (uint)dx.Shape[1],
-            };
-            var spec = new KernelSpec("conv2d/conv2d.phase_fill", KernelSpec.Buffers(2), 12, constants, Emitter.ElementwiseLocal);
-            e.Dispatch(spec, e.ElementwiseGroups(count), PushConstants.Ints(checked((int)count), ph.Qy, ph.Qx), $"{label}.phase{ph.Ry}{ph.Rx}",
-                Arg.In(bias ?? w), Arg.Out(dx));
-            e.DeclareBytes(count * dx.ElementType.SizeInBytes()); // its pixels of dX
-        }
-        foreach (var (ph, c) in chosen)
-        {
-            string name = $"{label}.phase{ph.Ry}{ph.Rx}";
-            int since = e.StepCount;
-            ConvForward.Dispatch(e, c, dy, w, bias, dx, name, g);
-            e.DeclareBytes(dy.Bytes + w.Bytes + (bias?.Bytes ?? 0) + (g?.Output.Bytes ?? 0) / (a.Stride.H * a.Stride.W)
-                + ph.Output(dx.Shape).Elements * dx.ElementType.SizeInBytes()); // its pixels of dX (and of the activation's output)
-            // Each pixel of the phase takes its taps from every dY channel of its group.
-            e.AttributeFlops(since, name, 2.0 * a.OutChannels / a.Groups * ph.Ny * ph.Nx * ph.Output(dx.Shape).Elements);
-        }
-        return true;
-    }
-
-    /// <summary>
-    /// The candidate that computes phase <paramref name="ph"/>: the kernels' candidates for it, sized from stand-ins of its
-    /// output and its sub-kernel (never bound), each writing every s-th pixel of dX and packing the phase's taps turned and
-    /// swapped; timed among the entries under tuning, else the patch kernel's (or a named entry's) default.
-    /// </summary>
-    static TuneCandidate Choose(Emitter e, ConvAttributes a, Phase ph, Value dy, Value w, Value? bias, Value dx, Activation act, float slope, string label)
-    {
-        string name = $"{label}.phase{ph.Ry}{ph.Rx}";
-        var y = Value.StandIn(ph.Output(dx.Shape), dx.ElementType, dx.Layout, $"{name} output");
-        var wSub = Value.StandIn(new Shape(a.InChannels, a.OutChannels, ph.Ny, ph.Nx), w.ElementType, w.Layout, $"{name} weight");
-        IEnumerable<TuneCandidate> Of(IConv2dForward k) =>
-            k.Candidates(e, ph.Conv, dy, wSub, bias, y, act, slope).Select(c => PhaseVariant(c, a, ph, dx.Shape));
-        var entries = PhaseEntries(e);
-        return e.Tuner != null && entries.Count > 1
-            ? EntryTuning.Choose(e, "conv2d.bwd_input.phase", entries, Of, new[] { Arg.In(dy), Arg.In(w), Arg.In(bias ?? w), Arg.Out(dx) },
-                $"{dy.Shape}->{dx.Shape}|k{a.Kernel.H}x{a.Kernel.W} s{a.Stride.H}x{a.Stride.W} p{a.Padding.H}x{a.Padding.W} d{a.Dilation.H}x{a.Dilation.W}|phase{ph.Ry}{ph.Rx}|{(bias != null ? "bias" : "no bias")}|{act}", name)
-            : Of(entries.FirstOrDefault(k => e.PreferKernels.Contains(k.GetType().Name)) ?? Patch).FirstOrDefault()
-              ?? throw new GraphException($"{name}: no tile of the patch convolution kernel fits {y.Shape} on {e.Device.Name}.");
-    }
-
-    /// <summary>
-    /// The forward kernels that compute a phase: the patch kernel, and where the registry would offer it (device,
-    /// precision, preferred there or named) the cooperative_matrix2 convolution (<see cref="Conv2dCoopMat2"/>: tuned against the patch kernel, or run
-    /// when named).
-    /// </summary>
-    static List<IConv2dForward> PhaseEntries(Emitter e)
+    protected override IReadOnlyList<IConv2dForward> PhaseEntries(Emitter e)
     {
         var result = new List<IConv2dForward> { Patch };
         if (KernelRegistry.Offered(CoopMat2, e)) result.Add(CoopMat2);
         return result;
-    }
-
-    static readonly Conv2dCoopMat2 CoopMat2 = new();
-
-    /// <summary>
-    /// <paramref name="c"/> (a patch or cooperative_matrix2 candidate for the phase's convolution) writing every s-th pixel
-    /// of dX from the phase's offset (specialization 16..19, 23, 24, after its own constants: 20..22 unused here), its
-    /// weight packing taking the phase's taps turned and swapped straight from the layer's weight.
-    /// </summary>
-    static TuneCandidate PhaseVariant(TuneCandidate c, ConvAttributes a, Phase ph, Shape dx)
-    {
-        var own = c.Spec.Constants;
-        if (own.Length > 16) throw new InvalidOperationException($"{c.Spec.Module}: its constants overlap the output phase's (16..).");
-        var constants = own.Concat(new uint[16 - own.Length]).Concat(new[]
-        {
-            (uint)a.Stride.H, (uint)a.Stride.W, (uint)ph.Ry, (uint)ph.Rx, 0u, 0u, 0u, (uint)dx[2], (uint)dx[3],
-        }).ToArray();
-        var pack = Conv2dCoopMatPatch.FlippedPack(c.Prepare!, a, ph.K0y, ph.K0x, ph.Ny, ph.Nx, ph.Step)!;
-        return c with { Spec = c.Spec with { Constants = constants }, Prepare = pack };
     }
 }

@@ -76,12 +76,25 @@ internal sealed class Conv2dInputGradFlipped : IConv2dInputGrad
             return true;
         }
         var flipped = e.NewValue(shape, ValueKind.Derived, $"{label}.flipped_weight");
-        var spec = new KernelSpec("conv2d/conv2d.flip_weight", KernelSpec.Buffers(2), 4,
-            new[] { (uint)a.Kernel.H, (uint)a.Kernel.W, (uint)a.Groups, (uint)a.InChannels, (uint)a.OutChannels }, Emitter.ElementwiseLocal);
-        long count = flipped.Shape.Elements;
-        e.Dispatch(spec, e.ElementwiseGroups(count), PushConstants.Words((uint)count), $"{label}.flip", Arg.In(w), Arg.Out(flipped));
+        var flip = FlipPrepare(e, a);
+        e.Dispatch(flip.Spec, flip.Groups, flip.Push, $"{label}.flip", Arg.In(w), Arg.Out(flipped));
         if (g != null) ConvForward.Dispatch(e, chosen!, dy, flipped, bias, dx, label, g);
         else ConvForward.Emit(e, t, dy, flipped, bias, dx, act, slope, label);
         return true;
+    }
+
+    /// <summary>
+    /// The pass that writes the weight of <paramref name="a"/>'s input gradient read as a forward convolution's
+    /// (shaders/conv2d/conv2d.flip_weight.comp, [Cin, Cout/groups, NY, NX]): the whole kernel turned and its channels
+    /// swapped, or with <paramref name="phase"/> (groups of 1) one output phase's taps (first taps, taps per axis and
+    /// their step in the weight: <see cref="PhasedInputGrad.Phase"/>).
+    /// </summary>
+    internal static TunePrepare FlipPrepare(Emitter e, ConvAttributes a, PhasedInputGrad.Phase? phase = null)
+    {
+        var (k0y, k0x, ny, nx, step) = phase is { } ph ? (ph.K0y, ph.K0x, ph.Ny, ph.Nx, ph.Step) : (0, 0, a.Kernel.H, a.Kernel.W, (H: 1, W: 1));
+        int count = checked(a.InChannels * (a.OutChannels / a.Groups) * ny * nx);
+        var constants = new[] { a.Kernel.H, a.Kernel.W, a.Groups, a.InChannels, a.OutChannels, k0y, k0x, step.H, step.W, ny, nx };
+        var spec = new KernelSpec("conv2d/conv2d.flip_weight", KernelSpec.Buffers(2), 4, constants.Select(v => (uint)v).ToArray(), Emitter.ElementwiseLocal);
+        return new TunePrepare(spec, e.ElementwiseGroups(count), PushConstants.Words((uint)count), Input: 1, count, ElementType.F32);
     }
 }

@@ -247,7 +247,7 @@ public sealed class CooperativeMatrixConvTests : CooperativeMatrixTest
         var f16 = F16StorageConvTests.Matches(layer, x, texelReads: false, StridedNamed, null);
         var dx = f16.Labels.Zip(f16.Kernels).Where(p => p.First.StartsWith("layer.bwd_input", StringComparison.Ordinal)).Select(p => p.Second).ToList();
         var a = ((Conv2d)layer).Attributes;
-        int phases = Conv2dInputGradCoopMatStrided.Phases(a, x).Count(ph => ph.Computed);
+        int phases = PhasedInputGrad.Phases(a, x).Count(ph => ph.Computed);
         Assert.That(dx.Count(k => k == Patch), Is.EqualTo(phases), string.Join(", ", dx));
         Assert.That(dx.Count(k => k == Pack), Is.EqualTo(phases), "one packing per phase");
         Assert.That(dx, Has.None.StartWith("conv_transpose2d/"), "not the gather");

@@ -1,0 +1,173 @@
+#version 450
+// 2-D convolution forward as an implicit GEMM on the GPU's f32 units (groups 1, any kernel, stride, padding, dilation):
+//   Y[co, p] = act(bias[co] + sum over k of W[co, k] * X^[k, p]),
+// the product of the weight read as a Cout x K matrix (K = Cin KH KW, row-major as the weight is stored) and the input's
+// im2col matrix X^ (K x P, P = N OH OW output pixels; X^[(ci, ky, kx), (b, oy, ox)] = x[b, ci, oy SH + ky DH - PH,
+// ox SW + kx DW - PW], zero outside the image), never written: each step stages a BK-deep slice of both into shared
+// memory. A workgroup computes a BM x BN tile of Y (output channels by flattened pixels, so that small images and
+// large batches fill tiles as large images do); each of its (BM / TM) x (BN / TN) invocations a TM x TN block of it,
+// rows BM / TM apart and columns BN / TN apart (a warp's columns consecutive pixels: its loads and stores along rows).
+// The step's slices are loaded into registers before the previous step's products and stored into the other of two
+// shared buffers after them (one barrier per step). Accumulation is f32; activations are act_t (storage.glsl).
+// Its place: the layers the direct kernel (conv2d.fwd) serves poorly on a GPU, many channels at few pixels (an
+// autoencoder's strided layers, a UNet's deepest levels) and the output phases of strided input gradients and
+// transposed convolutions (Conv2dInputGradPhases), where each phase is a stride-1 convolution of dY writing every
+// s-th pixel; timed against the other entries (ConvForward, EntryTuning).
+// Bindings: 0 x [N,Cin,H,W] (act_t)  1 w [Cout,Cin,KH,KW] (float)  2 bias [Cout] (float; unused when HAS_BIAS=0)
+//           3 y [N,Cout,OH,OW] (act_t); with the output phase, every OSH-th row from ORY and OSW-th column from ORX of a
+//           FULL_H x FULL_W output
+//           4 (the .dact variant, include/act_grad_epilogue.glsl) the output of the activation ACT whose gradient y leaves through
+// Specialization: 0 KH, 1 KW, 2 SH, 3 SW, 4 PH, 5 PW (may be negative: a phase's), 6 DH, 7 DW, 8 HAS_BIAS, 9 ACT,
+//                 10 SLOPE (float), 11 BM, 12 BN, 13 TM, 14 TN (TM, TN <= 8; BN divides the invocations), 15 BK,
+//                 16 OSH, 17 OSW, 18 ORY, 19 ORX, 23 FULL_H, 24 FULL_W (the output phase: 0 stands for 1 and for OH, OW),
+//                 20..22 unused (the ids the .concat variants of other forward kernels take)
+// Push constants: n, cin, cout, h, w, oh, ow
+// Dispatch: x = ceil(N OH OW / BN) pixel tiles, y = ceil(Cout / BM) channel tiles; local x = (BM / TM) (BN / TN)
+#extension GL_EXT_control_flow_attributes : require
+#include "kiln.glsl"
+#include "storage.glsl"
+
+#define T_MAX 8
+
+layout(constant_id = 0) const int KH = 3;
+layout(constant_id = 1) const int KW = 3;
+layout(constant_id = 2) const int SH = 1;
+layout(constant_id = 3) const int SW = 1;
+layout(constant_id = 4) const int PH = 1;
+layout(constant_id = 5) const int PW = 1;
+layout(constant_id = 6) const int DH = 1;
+layout(constant_id = 7) const int DW = 1;
+layout(constant_id = 8) const int HAS_BIAS = 0;
+layout(constant_id = 9) const int ACT = 0;
+layout(constant_id = 10) const float SLOPE = 0.01;
+layout(constant_id = 11) const int BM = 64;
+layout(constant_id = 12) const int BN = 64;
+layout(constant_id = 13) const int TM = 4;
+layout(constant_id = 14) const int TN = 4;
+layout(constant_id = 15) const int BK = 16;
+layout(constant_id = 16) const int OSH = 0;
+layout(constant_id = 17) const int OSW = 0;
+layout(constant_id = 18) const int ORY = 0;
+layout(constant_id = 19) const int ORX = 0;
+layout(constant_id = 23) const int FULL_H = 0;
+layout(constant_id = 24) const int FULL_W = 0;
+
+const int RX = BN / TN, RY = BM / TM;      // invocations along the pixels and along the channels
+const int THREADS = RX * RY;
+const int TAPS = KH * KW;
+const int LDA = BM + 1;                    // the weight slice [BK][BM], a row padded: its stores (k fastest) spread over the banks
+const int A_PER = (BM * BK + THREADS - 1) / THREADS;
+const int B_PER = (BN * BK + THREADS - 1) / THREADS;
+const int B_ROWS = THREADS / BN;           // slice rows one pass of the invocations loads (BN divides THREADS)
+
+layout(std430, binding = 0) readonly buffer X { act_t x[]; };
+layout(std430, binding = 1) readonly buffer Wt { float w[]; };
+layout(std430, binding = 2) readonly buffer B { float bias[]; };
+layout(std430, binding = 3) writeonly buffer Y { act_t y[]; };
+#if KILN_ACT_GRAD
+#include "act_grad_epilogue.glsl"
+#endif
+
+layout(push_constant) uniform P { int n, cin, cout, h, w, oh, ow; } p;
+
+shared float As[2 * BK * LDA];
+shared float Bs[2 * BK * BN];
+
+float aStaged[A_PER], bStaged[B_PER];
+// This invocation's column of the im2col slices (one pixel: BN divides THREADS): its image, the top-left input pixel
+// of its window, and whether it exists.
+int pixImage, pixY0, pixX0;
+bool pixValid;
+
+void load(int k0, int m0, int tid)
+{
+    const int K = p.cin * TAPS;
+    [[unroll]] for (int q = 0; q < A_PER; q++)
+    {
+        const int e = tid + q * THREADS, kk = e % BK, m = e / BK, k = k0 + kk;
+        aStaged[q] = e < BM * BK && m0 + m < p.cout && k < K ? w[(m0 + m) * K + k] : 0.0;
+    }
+    [[unroll]] for (int q = 0; q < B_PER; q++)
+    {
+        const int k = k0 + tid / BN + q * B_ROWS;
+        const int ci = k / TAPS, t = k % TAPS, iy = pixY0 + (t / KW) * DH, ix = pixX0 + (t % KW) * DW;
+        const bool inside = pixValid && tid / BN + q * B_ROWS < BK && k < K && iy >= 0 && iy < p.h && ix >= 0 && ix < p.w;
+        const act_t v = x[inside ? KILN_ACT_INDEX(pixImage, ci, iy, ix, p.cin, p.h, p.w) : 0];
+        bStaged[q] = inside ? float(v) : 0.0;
+    }
+}
+
+void store(int buf, int tid)
+{
+    [[unroll]] for (int q = 0; q < A_PER; q++)
+    {
+        const int e = tid + q * THREADS;
+        if (e < BM * BK) As[buf * BK * LDA + (e % BK) * LDA + e / BK] = aStaged[q];
+    }
+    [[unroll]] for (int q = 0; q < B_PER; q++)
+    {
+        const int kk = tid / BN + q * B_ROWS;
+        if (kk < BK) Bs[(buf * BK + kk) * BN + tid % BN] = bStaged[q];
+    }
+}
+
+void main()
+{
+    const int tid = int(gl_LocalInvocationID.x);
+    const int tx = tid % RX, ty = tid / RX;
+    const int n0 = int(gl_WorkGroupID.x) * BN, m0 = int(gl_WorkGroupID.y) * BM;
+    const int plane = p.oh * p.ow, pixels = p.n * plane;
+
+    const int pix = n0 + tid % BN;
+    pixValid = pix < pixels;
+    pixImage = pix / plane;
+    pixY0 = (pix % plane) / p.ow * SH - PH;
+    pixX0 = pix % p.ow * SW - PW;
+
+    float acc[T_MAX][T_MAX];
+    [[unroll]] for (int i = 0; i < TM; i++)
+        [[unroll]] for (int j = 0; j < TN; j++) acc[i][j] = 0.0;
+
+    const int steps = (p.cin * TAPS + BK - 1) / BK;
+    load(0, m0, tid);
+    store(0, tid);
+    barrier();
+    [[dont_unroll]] for (int s = 0; s < steps; s++)
+    {
+        const int cur = s & 1;
+        // The next slices are loaded while this step's are multiplied, and stored into the other buffers after them; the
+        // barrier at the end of the step orders both (the other buffers were last read in the previous step).
+        if (s + 1 < steps) load((s + 1) * BK, m0, tid);
+        [[unroll]] for (int kk = 0; kk < BK; kk++)
+        {
+            float a[T_MAX], b[T_MAX];
+            [[unroll]] for (int i = 0; i < TM; i++) a[i] = As[(cur * BK + kk) * LDA + ty + i * RY];
+            [[unroll]] for (int j = 0; j < TN; j++) b[j] = Bs[(cur * BK + kk) * BN + tx + j * RX];
+            [[unroll]] for (int i = 0; i < TM; i++)
+                [[unroll]] for (int j = 0; j < TN; j++) acc[i][j] += a[i] * b[j];
+        }
+        if (s + 1 < steps) store(cur ^ 1, tid);
+        barrier();
+    }
+
+    const int osh = max(OSH, 1), osw = max(OSW, 1);
+    const int fh = FULL_H != 0 ? FULL_H : p.oh, fw = FULL_W != 0 ? FULL_W : p.ow;
+    [[unroll]] for (int j = 0; j < TN; j++)
+    {
+        const int q = n0 + tx + j * RX;
+        if (q >= pixels) continue;
+        const int b = q / plane, oy = (q % plane) / p.ow * osh + ORY, ox = q % p.ow * osw + ORX;
+        [[unroll]] for (int i = 0; i < TM; i++)
+        {
+            const int co = m0 + ty + i * RY;
+            if (co >= p.cout) continue;
+            const float v = acc[i][j] + (HAS_BIAS != 0 ? bias[co] : 0.0);
+            const int o = KILN_ACT_INDEX(b, co, oy, ox, p.cout, fh, fw);
+#if KILN_ACT_GRAD
+            y[o] = act_t(kiln_act_grad(v, o, ACT, SLOPE));
+#else
+            y[o] = act_t(kiln_activate(v, ACT, SLOPE));
+#endif
+        }
+    }
+}
