@@ -29,6 +29,12 @@
 #                                               fp32 on the direct kernel (Conv2dDirectSubPixel named, then not); then
 #                                               the inpainting step at fp16, its decoders' gradients by sub-pixel phase
 #                                               (--subpixel on, the default) against their 3x3 form (--subpixel off)
+#   bash tools/device-check.sh OUT_DIR fresh    fresh.log: the kernels that have not run on a GPU yet, checked then timed:
+#                                               selftest of the convolutions (the tensor-addressed cooperative_matrix2
+#                                               forward, the f32 implicit GEMM and the strided gradients by phase on it
+#                                               among the entries it checks), the conv workloads and the denoiser at
+#                                               fp16 untuned with Conv2dCoopMat2Tensor named, per dispatch, and the
+#                                               autoencoder step at fp32 untuned with the implicit GEMM named, then tuned
 #   bash tools/device-check.sh OUT_DIR quick    info.log, selftest.log, torch_peer.json, bench-fp16-untuned.json, bench.log:
 #                                               the first call on a machine never seen, so a failure shows in minutes
 #   bash tools/device-check.sh OUT_DIR tuned    bench-fp16.json/.log, bench-fp32.json/.log (per dispatch, the tuner's candidate
@@ -36,7 +42,7 @@
 # (no part: bench and demos). The pipeline cache and tile choices are kept in /tmp/kiln-cache, shared by the runs of one
 # machine: a shape a budget left untuned in one part is timed by the next that meets it.
 set -u
-out=${1:?usage: tools/device-check.sh OUT_DIR [quick|tuned|bench|demos|compare|layout|subpixel]}
+out=${1:?usage: tools/device-check.sh OUT_DIR [quick|tuned|bench|demos|compare|layout|subpixel|fresh]}
 part=${2:-all}
 mkdir -p "$out"
 export OUT="$out"   # where the peer writes torch_peer.json
@@ -134,4 +140,16 @@ if [ "$part" = subpixel ]; then
     timeout 80 $kiln bench inpaint --precision fp16 --autotune off --kernels --subpixel $on >> "$out/subpixel.log" 2>&1
   done
   grep -E "^(==|denoise|inpaint)|subpixel|concat" "$out/subpixel.log"
+fi
+if [ "$part" = fresh ]; then
+  # Worst case 350 s. The selftest first: a kernel that disagrees with the plain f32 one shows there (and the tuner would
+  # reject it for that shape); the timings after it are of named kernels, untuned, then of the tuner's choice.
+  timeout 90 $kiln selftest conv2d conv_transpose2d decoder_conv --budget 80 > "$out/fresh.log" 2>&1
+  echo "== fp16 --prefer Conv2dCoopMat2Tensor" >> "$out/fresh.log"
+  timeout 90 $kiln bench conv3x3 denoise --precision fp16 --autotune off --kernels --prefer Conv2dCoopMat2Tensor >> "$out/fresh.log" 2>&1
+  echo "== fp32 --prefer Conv2dImplicitGemm,Conv2dInputGradPhases" >> "$out/fresh.log"
+  timeout 60 $kiln bench conv_autoencoder --precision fp32 --autotune off --kernels --prefer Conv2dImplicitGemm,Conv2dInputGradPhases >> "$out/fresh.log" 2>&1
+  echo "== fp32 tuned" >> "$out/fresh.log"
+  timeout 100 $kiln bench conv_autoencoder --precision fp32 --kernels >> "$out/fresh.log" 2>&1
+  grep -E "^(==|conv3x3|denoise|conv_autoencoder)|FAIL|passed|failed|rror" "$out/fresh.log"
 fi

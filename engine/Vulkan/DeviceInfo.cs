@@ -41,6 +41,9 @@ public sealed record DeviceInfo
     public bool CooperativeMatrix2 { get; init; }
     /// <summary>Whether cooperative_matrix2's matrices may span a workgroup (NVIDIA), not only a subgroup (lavapipe of Mesa 26).</summary>
     public bool CooperativeMatrix2WorkgroupScope { get; init; }
+    /// <summary>Whether cooperative_matrix2's tensor addressing is there (coopMatLoadTensorNV: NVIDIA; lavapipe of Mesa 26 lacks
+    /// it), enabled with the rest: <see cref="Kiln.Layers.Conv2dCoopMat2Tensor"/> loads through it.</summary>
+    public bool CooperativeMatrix2TensorAddressing { get; init; }
     /// <summary>Where the device has VK_NV_cooperative_matrix2 without all of its features (workgroup scope, flexible
     /// dimensions, tensor addressing, per-element operations, conversions): the ones it lacks.</summary>
     public IReadOnlyList<string> CooperativeMatrix2Missing { get; init; } = Array.Empty<string>();

@@ -82,6 +82,7 @@ internal static unsafe class DeviceQuery
             CooperativeMatrixShapes = shapes,
             CooperativeMatrix2 = coop2 is { KernelFeatures: true },
             CooperativeMatrix2WorkgroupScope = coop2 is { KernelFeatures: true, WorkgroupScope: true },
+            CooperativeMatrix2TensorAddressing = coop2 is { KernelFeatures: true, TensorAddressing: true },
             CooperativeMatrix2Missing = coop2?.Missing ?? new List<string>(),
             CooperativeMatrix2Shapes = coop2?.Shapes ?? new List<FlexibleMatrixShape>(),
             CooperativeMatrix2MaxDimension = coop2?.MaxDimension ?? 0,
@@ -108,7 +109,7 @@ internal static unsafe class DeviceQuery
         return result;
     }
 
-    sealed record CooperativeMatrix2Facts(bool KernelFeatures, bool WorkgroupScope, List<string> Missing, List<FlexibleMatrixShape> Shapes,
+    sealed record CooperativeMatrix2Facts(bool KernelFeatures, bool WorkgroupScope, bool TensorAddressing, List<string> Missing, List<FlexibleMatrixShape> Shapes,
         uint MaxDimension, uint MaxWorkgroupSize, uint ReservedSharedMemory);
 
     /// <summary>
@@ -149,7 +150,7 @@ internal static unsafe class DeviceQuery
             }
         }
         bool kernelFeatures = features.CooperativeMatrixFlexibleDimensions && features.CooperativeMatrixPerElementOperations && features.CooperativeMatrixConversions;
-        return new CooperativeMatrix2Facts(kernelFeatures, features.CooperativeMatrixWorkgroupScope, missing, shapes, props.CooperativeMatrixFlexibleDimensionsMaxDimension,
+        return new CooperativeMatrix2Facts(kernelFeatures, features.CooperativeMatrixWorkgroupScope, features.CooperativeMatrixTensorAddressing, missing, shapes, props.CooperativeMatrixFlexibleDimensionsMaxDimension,
             props.CooperativeMatrixWorkgroupScopeMaxWorkgroupSize, props.CooperativeMatrixWorkgroupScopeReservedSharedMemory);
     }
 

@@ -64,6 +64,7 @@ public sealed unsafe partial class GpuContext : IDisposable
         CooperativeMatrixShapes = CooperativeMatrixEnabled ? Info.CooperativeMatrixShapes : Array.Empty<string>(),
         CooperativeMatrix2 = CooperativeMatrix2Enabled,
         CooperativeMatrix2WorkgroupScope = CooperativeMatrix2Enabled && Info.CooperativeMatrix2WorkgroupScope,
+        CooperativeMatrix2TensorAddressing = CooperativeMatrix2Enabled && Info.CooperativeMatrix2TensorAddressing,
     };
 
     /// <summary>Creates an instance and a device of Kiln's own.</summary>
@@ -311,7 +312,7 @@ public sealed unsafe partial class GpuContext : IDisposable
         };
         f16 = Info.ShaderFloat16;
         s16 = Info.StorageBuffer16BitAccess;
-        // cooperative_matrix2: the features Conv2dCoopMat2 uses, workgroup scope where the device has it.
+        // cooperative_matrix2: the features Conv2dCoopMat2 uses, workgroup scope and tensor addressing where the device has them.
         var coop2Features = new PhysicalDeviceCooperativeMatrix2FeaturesNV
         {
             SType = StructureType.PhysicalDeviceCooperativeMatrix2FeaturesNV,
@@ -319,6 +320,7 @@ public sealed unsafe partial class GpuContext : IDisposable
             CooperativeMatrixPerElementOperations = true,
             CooperativeMatrixConversions = true,
             CooperativeMatrixWorkgroupScope = Info.CooperativeMatrix2WorkgroupScope,
+            CooperativeMatrixTensorAddressing = Info.CooperativeMatrix2TensorAddressing,
         };
         var coopFeatures = new PhysicalDeviceCooperativeMatrixFeaturesKHR
         {

@@ -226,7 +226,7 @@ public sealed class CooperativeMatrixSpirvTests
     /// </summary>
     static readonly DeviceInfo NvidiaCoopMat2 = Nvidia with
     {
-        ApiVersion = "1.4.312", CooperativeMatrix2 = true, CooperativeMatrix2WorkgroupScope = true,
+        ApiVersion = "1.4.312", CooperativeMatrix2 = true, CooperativeMatrix2WorkgroupScope = true, CooperativeMatrix2TensorAddressing = true,
         CooperativeMatrix2Shapes = new[] { new FlexibleMatrixShape(16, 16, 16, "f16*f16+f32->f32", 128), new FlexibleMatrixShape(16, 16, 16, "f16*f16+f32->f32", 256) },
         CooperativeMatrix2MaxDimension = 256, CooperativeMatrix2MaxWorkgroupSize = 1024, CooperativeMatrix2ReservedSharedMemory = 1024,
     };
@@ -266,6 +266,57 @@ public sealed class CooperativeMatrixSpirvTests
                 }
         }
         return specs.Values.Select(s => new TestCaseData(s).SetArgDisplayNames($"{s.Module} [{string.Join(",", s.Constants)}] x{s.LocalX}"));
+    }
+
+    /// <summary>
+    /// The tensor-addressed convolution's dispatches (<see cref="Conv2dCoopMat2Tensor"/>, named: it needs tuning) in the
+    /// networks' plans and the denoiser's inference plan (its decoders' .concat variant) on <see cref="NvidiaCoopMat2"/>,
+    /// each in every tile that fits the device.
+    /// </summary>
+    static IEnumerable<TestCaseData> TensorCoopMat2Kernels()
+    {
+        var specs = new Dictionary<string, KernelSpec>();
+        var (denoiser, denoiserInputs) = Kiln.Models.ModelCatalog.Build("denoise-unet", 128, 96, 1, training: false);
+        foreach (var (net, inputs, training) in Networks().Append((denoiser, denoiserInputs, false)))
+        {
+            var options = new CompileOptions
+            {
+                InputShapes = inputs, Training = training, Precision = Precision.Fp16, Autotune = false, ActivationLayout = TensorLayout.Nchw,
+                PreferKernels = new[] { nameof(Conv2dCoopMat2Tensor), nameof(Conv2dInputGradFlipped) },
+            };
+            foreach (var step in Compiler.Plan(net, NvidiaCoopMat2, options).Levels.SelectMany(l => l))
+                if (step.Spec.Module.Contains("coopmat2_tensor", StringComparison.Ordinal))
+                    foreach (var t in Conv2dCoopMat2Tensor.Tiles(NvidiaCoopMat2))
+                    {
+                        var constants = step.Spec.Constants.ToArray();
+                        (constants[11], constants[12], constants[13], constants[14]) = ((uint)t.BM, (uint)t.BN, (uint)t.BK, (uint)t.Threads);
+                        var spec = step.Spec with { Constants = constants, LocalX = (uint)t.Threads };
+                        specs.TryAdd(spec.Key, spec);
+                    }
+        }
+        return specs.Values.Select(s => new TestCaseData(s).SetArgDisplayNames($"{s.Module} [{string.Join(",", s.Constants)}] x{s.LocalX}"));
+    }
+
+    [Test]
+    public void ThePlansUseTheTensorAddressedConvolution()
+    {
+        var modules = TensorCoopMat2Kernels().Select(c => ((KernelSpec)c.Arguments[0]!).Module).ToHashSet();
+        Assert.That(modules, Is.EquivalentTo(new[] { "conv2d/conv2d.fwd_coopmat2_tensor.f16", "conv2d/conv2d.fwd_coopmat2_tensor.concat.f16" }));
+        Assert.That(Conv2dCoopMat2Tensor.Tiles(NvidiaCoopMat2).Count(), Is.EqualTo(5), "every tile fits the H200's description");
+        Assert.That(Conv2dCoopMat2Tensor.Tiles(NvidiaCoopMat2 with { CooperativeMatrix2TensorAddressing = false }), Is.Not.Empty);
+        Assert.That(new Conv2dCoopMat2Tensor().Supports(NvidiaCoopMat2 with { CooperativeMatrix2TensorAddressing = false }), Is.False,
+            "no tensor addressing, no kernel");
+    }
+
+    /// <summary>Its modules specialized are valid SPIR-V 1.6 with workgroup-scope BM x BK f16 matrices and tensor layouts.</summary>
+    [TestCaseSource(nameof(TensorCoopMat2Kernels))]
+    public void TensorCoopMat2_SpecializedForTensorCores_IsValidSpirv(object kernel)
+    {
+        var spec = (KernelSpec)kernel;
+        var frozen = Specialize(spec, "vulkan1.3");
+        Assert.That(frozen, Does.Match($@"OpTypeCooperativeMatrixKHR %half %uint_2 %u?int_{spec.Constants[11]}(_\d+)? %u?int_{spec.Constants[13]}(_\d+)? %uint_0"),
+            "a workgroup-scope BM x BK fp16 matrix after specialization");
+        Assert.That(frozen, Does.Contain("OpCooperativeMatrixLoadTensorNV").And.Contain("OpCooperativeMatrixStoreTensorNV"));
     }
 
     /// <summary>The specialization constant of a cooperative_matrix2 module's BM (BN, BK and THREADS follow it).</summary>

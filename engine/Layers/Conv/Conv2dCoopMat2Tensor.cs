@@ -1,0 +1,80 @@
+using Kiln.Graph;
+using Kiln.Vulkan;
+
+namespace Kiln.Layers;
+
+/// <summary>
+/// shaders/conv2d/conv2d.fwd_coopmat2_tensor.comp: the stride-1 convolution (dilation 1, groups 1, NCHW) as an implicit
+/// GEMM on workgroup-scope cooperative_matrix2 matrices whose operands are loaded through tensor addressing: per tap and
+/// BK input channels the packed f16 weight's block and the input's slice of TH x TW pixels of one image, zero past the
+/// image and the channels by the tensor layout's clamp, the driver staging both through shared memory; the bias, the
+/// activation and the edge tiles' stores through the same layouts. Its .concat variant reads a decoder's two inputs,
+/// the upsampled one through a tensor layout of blocks (<see cref="ConcatConv2d"/>). Where <see cref="Conv2dCoopMat2"/>
+/// gathers the im2col slice by hand (the form lavapipe runs), this one leaves it to the driver, the way the plain
+/// cooperative_matrix2 GEMM reached 290 to 315 TFLOP/s on an H200 (../shared/TOOLCHAIN.md) where the gathering kernels
+/// ran the UNets' layers at 45 to 65.
+/// Devices with tensor addressing and workgroup scope only (NVIDIA; lavapipe of Mesa 26 has neither), so no test here
+/// runs it: plan tests specialize and validate its modules for a description of the H200, and it needs tuning
+/// (<see cref="NeedsTuning"/>): the tuner times it against the other kernels and rejects it for a shape where its
+/// result disagrees with the plain f32 kernel's, and <c>kiln selftest</c> checks it against that kernel on the GPU.
+/// </summary>
+internal sealed class Conv2dCoopMat2Tensor : CooperativeMatrixEntry, IConv2dForward
+{
+    const string Module = "conv2d/conv2d.fwd_coopmat2_tensor";
+
+    public string Operation => "conv2d.fwd";
+    public TensorLayout Layout => TensorLayout.Nchw;
+    public int Priority => 10;
+    public bool NeedsTuning => true;
+    public bool ReadsConcat => true;
+
+    /// <summary>Workgroup tiles (BM output channels, BN pixels, BK input channels a step, invocations), the 32-channel ones
+    /// for the UNets' thinner layers.</summary>
+    static readonly CoopMat2Tile[] WorkgroupTiles =
+    {
+        new(64, 256, 32, 256), new(64, 128, 32, 128), new(32, 256, 32, 128), new(128, 256, 32, 256), new(128, 128, 32, 256),
+    };
+
+    public bool Supports(DeviceInfo device) =>
+        CooperativeMatrix2Kernels.Usable(device) && device.CooperativeMatrix2WorkgroupScope && device.CooperativeMatrix2TensorAddressing && Tiles(device).Any();
+
+    public bool Accepts(ConvAttributes a, Shape x, Shape y) =>
+        a.Groups == 1 && a.Stride == (1, 1) && a.Dilation == (1, 1) && y[1] >= 16;
+
+    /// <summary>The tiles that fit the device (<see cref="CooperativeMatrix2Kernels.Tiles"/>; no shared memory of the kernel's
+    /// own beyond what workgroup scope reserves).</summary>
+    internal static IEnumerable<CoopMat2Tile> Tiles(DeviceInfo device) =>
+        CooperativeMatrix2Kernels.Tiles(device, WorkgroupTiles, Array.Empty<(int, int, int)>(), _ => 0, _ => true);
+
+    /// <summary>Pixel columns of a tile (TW): 32, or 16 for images at most 16 wide.</summary>
+    internal static int Columns(int width) => width <= 16 ? 16 : 32;
+
+    /// <summary>One candidate per tile that fits (the channel tile that covers Cout with the least padding first), each with
+    /// the patch kernel's weight packing, Cout padded to BM and Cin to BK.</summary>
+    public IReadOnlyList<TuneCandidate> Candidates(Emitter e, ConvAttributes a, Value x, Value w, Value? bias, Value y, Activation act, float slope)
+    {
+        var (n, cin, h, wd) = x.Shape.Nchw;
+        var (_, cout, oh, ow) = y.Shape.Nchw;
+        int taps = a.Kernel.H * a.Kernel.W, tw = Columns(ow);
+        var result = new List<TuneCandidate>();
+        foreach (var t in Tiles(e.Device).OrderBy(t => (cout + t.BM - 1) / t.BM * t.BM).ThenBy(t => t.BM))
+        {
+            int th = t.BN / tw;
+            long tiles = (long)n * ((oh + th - 1) / th) * ((ow + tw - 1) / tw);
+            if (th < 1 || tiles > e.Device.MaxWorkgroupCount[0] || (cout + t.BM - 1) / t.BM > e.Device.MaxWorkgroupCount[1]) continue;
+            int cip = (cin + t.BK - 1) / t.BK * t.BK, cop = (cout + t.BM - 1) / t.BM * t.BM;
+            var constants = new[]
+            {
+                (uint)a.Kernel.H, (uint)a.Kernel.W, 1u, 1u, KernelSpec.Word(a.Padding.H), KernelSpec.Word(a.Padding.W), 1u, 1u,
+                bias != null ? 1u : 0u, (uint)act, KernelSpec.Word(slope), (uint)t.BM, (uint)t.BN, (uint)t.BK, (uint)t.Threads, (uint)tw,
+            };
+            var spec = new KernelSpec(Module, KernelSpec.Buffers(4), 36, constants, (uint)t.Threads);
+            var groups = ((uint)tiles, (uint)((cout + t.BM - 1) / t.BM), 1u);
+            result.Add(new TuneCandidate($"tensor_{t}", spec, groups, PushConstants.Ints(n, cin, cout, h, wd, oh, ow, cop, cip))
+            {
+                Prepare = Conv2dCoopMatPatch.Pack(e, cout, cin, taps, cop, cip),
+            });
+        }
+        return result;
+    }
+}
