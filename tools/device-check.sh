@@ -34,7 +34,8 @@
 #                                               forward, the f32 implicit GEMM and the strided gradients by phase on it
 #                                               among the entries it checks), the conv workloads and the denoiser at
 #                                               fp16 untuned with Conv2dCoopMat2Tensor named, per dispatch, and the
-#                                               autoencoder step at fp32 untuned with the implicit GEMM named, then tuned
+#                                               autoencoder step at fp32 untuned with the implicit GEMMs (convolution,
+#                                               strided gradients by phase, Linear's tiled products) named, then tuned
 #   bash tools/device-check.sh OUT_DIR quick    info.log, selftest.log, torch_peer.json, bench-fp16-untuned.json, bench.log:
 #                                               the first call on a machine never seen, so a failure shows in minutes
 #   bash tools/device-check.sh OUT_DIR tuned    bench-fp16.json/.log, bench-fp32.json/.log (per dispatch, the tuner's candidate
@@ -147,8 +148,8 @@ if [ "$part" = fresh ]; then
   timeout 90 $kiln selftest conv2d conv_transpose2d decoder_conv --budget 80 > "$out/fresh.log" 2>&1
   echo "== fp16 --prefer Conv2dCoopMat2Tensor" >> "$out/fresh.log"
   timeout 90 $kiln bench conv3x3 denoise --precision fp16 --autotune off --kernels --prefer Conv2dCoopMat2Tensor >> "$out/fresh.log" 2>&1
-  echo "== fp32 --prefer Conv2dImplicitGemm,Conv2dInputGradPhases" >> "$out/fresh.log"
-  timeout 60 $kiln bench conv_autoencoder --precision fp32 --autotune off --kernels --prefer Conv2dImplicitGemm,Conv2dInputGradPhases >> "$out/fresh.log" 2>&1
+  echo "== fp32 --prefer Conv2dImplicitGemm,Conv2dInputGradPhases,LinearGemmTiled" >> "$out/fresh.log"
+  timeout 60 $kiln bench conv_autoencoder --precision fp32 --autotune off --kernels --prefer Conv2dImplicitGemm,Conv2dInputGradPhases,LinearGemmTiled >> "$out/fresh.log" 2>&1
   echo "== fp32 tuned" >> "$out/fresh.log"
   timeout 100 $kiln bench conv_autoencoder --precision fp32 --kernels >> "$out/fresh.log" 2>&1
   grep -E "^(==|conv3x3|denoise|conv_autoencoder)|FAIL|passed|failed|rror" "$out/fresh.log"

@@ -201,13 +201,7 @@ public sealed class CooperativeMatrixConvTests : CooperativeMatrixTest
         var named = coopMat2 ? new[] { nameof(Conv2dCoopMat2), nameof(Conv2dWeightGradCoopMat2), nameof(Conv2dInputGradCoopMatStrided) } : StridedNamed;
         string module = coopMat2 ? "conv2d/conv2d.fwd_coopmat2.subgroup.dact.f16" : "conv2d/conv2d.fwd_coopmat_patch.dact.f16";
         Layer act = activation switch { "relu" => new ReLU(), "sigmoid" => new Sigmoid(), _ => new Tanh() };
-        var net = new Network();
-        var a = net.Add(act, "act", net.Add(new Conv2d(5, 16, 3, padding: 1), "conv1", net.Input("x")));
-        var y = net.Add(new Conv2d(16, 24, kernel, stride: 2, padding: padding), "conv2", a);
-        net.Output(y, "y");
-        net.SetLoss(new MseLoss(), y, net.Input("target"));
-        var shapes = new Dictionary<string, Shape> { ["x"] = new(2, 5, 10, 14) };
-        shapes["target"] = new Conv2d(16, 24, kernel, stride: 2, padding: padding).OutputShape(new[] { new Shape(2, 16, 10, 14) });
+        var (net, shapes) = Graph.ActivationGradientFusionTests.StridedChain(act, kernel, padding);
         var fused = Graph.ActivationGradientFusionTests.Step(net, shapes, true, Precision.Fp16, texelReads: false, out var plan, named);
         var plain = Graph.ActivationGradientFusionTests.Step(net, shapes, false, Precision.Fp16, texelReads: false, out _, named);
         var phases = plan.Dispatches.Where(d => d.Label.StartsWith("conv2.bwd_input.phase", StringComparison.Ordinal) && !d.Label.EndsWith(".pack", StringComparison.Ordinal)).ToList();

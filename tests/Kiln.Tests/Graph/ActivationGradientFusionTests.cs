@@ -45,6 +45,20 @@ public sealed class ActivationGradientFusionTests : GpuTest
         return (net, new Dictionary<string, Shape> { ["x"] = new(2, 5, h, w), ["target"] = new(2, channels, h, w) });
     }
 
+    /// <summary>Conv(5 -> 16, 3x3) and <paramref name="act"/> read by a strided Conv(16 -> 24, <paramref name="kernel"/>, stride
+    /// 2), MSE: the strided layer's input gradient by output phase takes the activation's derivative.</summary>
+    internal static (Network Net, Dictionary<string, Shape> Shapes) StridedChain(Layer act, int kernel, int padding)
+    {
+        var net = new Network();
+        var a = net.Add(act, "act", net.Add(new Conv2d(5, 16, 3, padding: 1), "conv1", net.Input("x")));
+        var y = net.Add(new Conv2d(16, 24, kernel, stride: 2, padding: padding), "conv2", a);
+        net.Output(y, "y");
+        net.SetLoss(new MseLoss(), y, net.Input("target"));
+        var x = new Shape(2, 5, 10, 14);
+        var target = new Conv2d(16, 24, kernel, stride: 2, padding: padding).OutputShape(new[] { new Shape(2, 16, 10, 14) });
+        return (net, new Dictionary<string, Shape> { ["x"] = x, ["target"] = target });
+    }
+
     /// <summary>One training step (rate 0): the loss, every parameter's gradient and x's.</summary>
     internal static Dictionary<string, float[]> Step(Network net, Dictionary<string, Shape> shapes, bool fuse, Precision precision, bool texelReads,
         out PlanReport plan, params string[] prefer) => Step(net, shapes, fuse, precision, texelReads, subPixel: true, LossScaling.Off, out plan, prefer);

@@ -25,6 +25,35 @@ internal static class ConvTest
         _ => v,
     };
 
+    /// <summary>
+    /// One Conv2d (and <paramref name="act"/> after it, fused) on [n, cin, h, w] with the forward entry <paramref name="entry"/>
+    /// named: the plan is the one dispatch of <paramref name="kernel"/>, and the output matches the double CPU reference
+    /// within Tolerances.Forward.
+    /// </summary>
+    public static void AssertForwardMatchesReference(GpuContext context, string entry, string kernel, int n, int cin, int cout, int h, int w,
+        (int H, int W) k, (int H, int W) s, (int H, int W) p, int d, bool bias, Activation act, int seed)
+    {
+        var layer = new Conv2d(cin, cout, k, s, p, (d, d), 1, bias);
+        var xShape = new Shape(n, cin, h, w);
+        var x = FixtureLayer.Uniform(xShape.Elements, seed);
+        var wt = FixtureLayer.Uniform((long)cout * cin * k.H * k.W, seed + 1);
+        var b = FixtureLayer.Uniform(cout, seed + 2);
+        var net = new Network();
+        var y = net.Add(layer, "conv", net.Input("x"));
+        if (act != Activation.None) y = net.Add(ActivationLayer(act), "act", y);
+        net.Output(y, "y");
+        using var compiled = net.Compile(context, CompileOptions.For("x", xShape) with { PreferKernels = new[] { entry } });
+        Assert.That(compiled.Plan.Dispatches.Select(q => q.Kernel), Is.EqualTo(new[] { kernel }), "one fused dispatch");
+        compiled.SetInput("x", x);
+        compiled.Parameters["conv.weight"].Upload(wt);
+        if (bias) compiled.Parameters["conv.bias"].Upload(b);
+        compiled.Run();
+
+        var spec = new Conv2dSpec(n, cin, h, w, cout, k.H, k.W, s.H, s.W, p.H, p.W, d, d, 1);
+        var expected = RefConv2d.Forward(spec, D(x), D(wt), bias ? D(b) : null).Select(v => Activate(v, act)).ToArray();
+        Assert.That(RelativeError.MaxRelative(compiled.GetOutput("y"), expected), Is.LessThan(Tolerances.Forward));
+    }
+
     /// <summary>A layer's output and its input, weight and (when given) bias gradients against the references, within the forward and gradient tolerances.</summary>
     public static void AssertMatches(LayerResult res, double[] y, double[] gx, double[] gw, double[]? gb)
     {

@@ -24,29 +24,9 @@ public sealed class ConvImplicitGemmTests : GpuTest
     [TestCase(2, 7, 20, 15, 13, 3, 3, 1, 1, 2, 2, 2, true, Activation.LeakyReLU, TestName = "GemmConv_Dilated")]
     [TestCase(1, 9, 33, 14, 18, 2, 3, 2, 1, 1, 0, 1, true, Activation.Sigmoid, TestName = "GemmConv_NonSquareKernelAndStrides")]
     public void ForwardMatchesReference(int n, int cin, int cout, int h, int w, int kh, int kw, int sh, int sw, int ph, int pw, int d, bool bias,
-        Activation act)
-    {
-        int r = 9100 + cin + 3 * cout + h + kw;
-        var layer = new Conv2d(cin, cout, (kh, kw), (sh, sw), (ph, pw), (d, d), 1, bias);
-        var xShape = new Shape(n, cin, h, w);
-        var x = FixtureLayer.Uniform(xShape.Elements, r++);
-        var wt = FixtureLayer.Uniform((long)cout * cin * kh * kw, r++);
-        var b = FixtureLayer.Uniform(cout, r++);
-        var net = new Network();
-        var y = net.Add(layer, "conv", net.Input("x"));
-        if (act != Activation.None) y = net.Add(ConvTest.ActivationLayer(act), "act", y);
-        net.Output(y, "y");
-        using var compiled = net.Compile(Context, CompileOptions.For("x", xShape) with { PreferKernels = new[] { nameof(Conv2dImplicitGemm) } });
-        Assert.That(compiled.Plan.Dispatches.Select(d => d.Kernel), Is.EqualTo(new[] { Gemm }), "one fused dispatch");
-        compiled.SetInput("x", x);
-        compiled.Parameters["conv.weight"].Upload(wt);
-        if (bias) compiled.Parameters["conv.bias"].Upload(b);
-        compiled.Run();
-
-        var spec = new Conv2dSpec(n, cin, h, w, cout, kh, kw, sh, sw, ph, pw, d, d, 1);
-        var expected = RefConv2d.Forward(spec, ConvTest.D(x), ConvTest.D(wt), bias ? ConvTest.D(b) : null).Select(v => ConvTest.Activate(v, act)).ToArray();
-        Assert.That(RelativeError.MaxRelative(compiled.GetOutput("y"), expected), Is.LessThan(Tolerances.Forward));
-    }
+        Activation act) =>
+        ConvTest.AssertForwardMatchesReference(Context, nameof(Conv2dImplicitGemm), Gemm, n, cin, cout, h, w, (kh, kw), (sh, sw), (ph, pw), d, bias, act,
+            9100 + cin + 3 * cout + h + kw);
 
     /// <summary>
     /// Tuned (named here), the kernel's tiles for the layer are timed against the direct kernel, the tuner's reference,
@@ -205,13 +185,7 @@ public sealed class ConvImplicitGemmTests : GpuTest
     public void StridedPhasesTakeTheActivationGradient(int kernel, int padding, string activation)
     {
         Layer act = activation == "relu" ? new ReLU() : new Sigmoid();
-        var net = new Network();
-        var a = net.Add(act, "act", net.Add(new Conv2d(5, 16, 3, padding: 1), "conv1", net.Input("x")));
-        var y = net.Add(new Conv2d(16, 24, kernel, stride: 2, padding: padding), "conv2", a);
-        net.Output(y, "y");
-        net.SetLoss(new MseLoss(), y, net.Input("target"));
-        var shapes = new Dictionary<string, Shape> { ["x"] = new(2, 5, 10, 14) };
-        shapes["target"] = new Conv2d(16, 24, kernel, stride: 2, padding: padding).OutputShape(new[] { new Shape(2, 16, 10, 14) });
+        var (net, shapes) = Graph.ActivationGradientFusionTests.StridedChain(act, kernel, padding);
         var fused = Graph.ActivationGradientFusionTests.Step(net, shapes, true, Precision.Fp32, texelReads: false, out var plan, Phased);
         var plain = Graph.ActivationGradientFusionTests.Step(net, shapes, false, Precision.Fp32, texelReads: false, out _, Phased);
         var phases = plan.Dispatches.Where(d => d.Label.StartsWith("conv2.bwd_input.phase", StringComparison.Ordinal)).Select(d => d.Kernel).ToList();

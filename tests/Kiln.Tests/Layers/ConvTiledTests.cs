@@ -19,29 +19,9 @@ public sealed class ConvTiledTests : GpuTest
     [TestCase(1, 5, 20, 16, 16, 3, 3, 0, 0, false, Activation.None, TestName = "TiledConv_UnpaddedNoBias")]
     [TestCase(2, 33, 64, 9, 35, 1, 1, 0, 0, true, Activation.LeakyReLU, TestName = "TiledConv_PointwiseLeaky")]
     [TestCase(1, 7, 24, 14, 18, 2, 3, 1, 0, true, Activation.Sigmoid, TestName = "TiledConv_NonSquareKernelSigmoid")]
-    public void ForwardMatchesReference(int n, int cin, int cout, int h, int w, int kh, int kw, int ph, int pw, bool bias, Activation act)
-    {
-        int r = 8100 + cin + 3 * cout + h + kw;
-        var layer = new Conv2d(cin, cout, (kh, kw), (1, 1), (ph, pw), (1, 1), 1, bias);
-        var xShape = new Shape(n, cin, h, w);
-        var x = FixtureLayer.Uniform(xShape.Elements, r++);
-        var wt = FixtureLayer.Uniform((long)cout * cin * kh * kw, r++);
-        var b = FixtureLayer.Uniform(cout, r++);
-        var net = new Network();
-        var y = net.Add(layer, "conv", net.Input("x"));
-        if (act != Activation.None) y = net.Add(ConvTest.ActivationLayer(act), "act", y);
-        net.Output(y, "y");
-        using var compiled = net.Compile(Context, CompileOptions.For("x", xShape) with { PreferKernels = new[] { nameof(Conv2dTiled) } });
-        Assert.That(compiled.Plan.Dispatches.Select(d => d.Kernel), Is.EqualTo(new[] { "conv2d/conv2d.fwd_tiled" }), "one fused dispatch");
-        compiled.SetInput("x", x);
-        compiled.Parameters["conv.weight"].Upload(wt);
-        if (bias) compiled.Parameters["conv.bias"].Upload(b);
-        compiled.Run();
-
-        var spec = new Conv2dSpec(n, cin, h, w, cout, kh, kw, 1, 1, ph, pw, 1, 1, 1);
-        var expected = RefConv2d.Forward(spec, ConvTest.D(x), ConvTest.D(wt), bias ? ConvTest.D(b) : null).Select(v => ConvTest.Activate(v, act)).ToArray();
-        Assert.That(RelativeError.MaxRelative(compiled.GetOutput("y"), expected), Is.LessThan(Tolerances.Forward));
-    }
+    public void ForwardMatchesReference(int n, int cin, int cout, int h, int w, int kh, int kw, int ph, int pw, bool bias, Activation act) =>
+        ConvTest.AssertForwardMatchesReference(Context, nameof(Conv2dTiled), "conv2d/conv2d.fwd_tiled", n, cin, cout, h, w, (kh, kw), (1, 1), (ph, pw), 1,
+            bias, act, 8100 + cin + 3 * cout + h + kw);
 
     /// <summary>Strided, dilated, grouped or thin layers stay with the direct kernel even when the tiled one is preferred.</summary>
     [TestCase(2, 1, 1, 16, TestName = "TiledConv_DeclinesStride2")]
