@@ -13,6 +13,12 @@
 // autoencoder's strided layers, a UNet's deepest levels) and the output phases of strided input gradients and
 // transposed convolutions (Conv2dInputGradPhases), where each phase is a stride-1 convolution of dY writing every
 // s-th pixel; timed against the other entries (ConvForward, EntryTuning).
+// Variant .phases (KILN_PHASES; Conv2dInputGradPhases): every output phase of a strided layer's input gradient (or of a
+// transposed convolution) in one dispatch, phase z = gl_WorkGroupID.z = ry SW + rx: specialization 0..7 are the layer's
+// geometry (include/phases.glsl derives each phase's taps, dilation and padding from it), x is dY, OH x OW the whole
+// dX, the phase's pixels (oy, ox) go to (oy SH + ry, ox SW + rx), and w holds every phase's turned taps one phase after
+// the other (conv2d.flip_weight's PHASES form); a phase without taps writes act(bias), or zero. The phases write
+// disjoint pixels of dX, so they run as one dispatch without a barrier between them.
 // Bindings: 0 x [N,Cin,H,W] (act_t)  1 w [Cout,Cin,KH,KW] (float)  2 bias [Cout] (float; unused when HAS_BIAS=0)
 //           3 y [N,Cout,OH,OW] (act_t); with the output phase, every OSH-th row from ORY and OSW-th column from ORX of a
 //           FULL_H x FULL_W output
@@ -26,6 +32,9 @@
 #extension GL_EXT_control_flow_attributes : require
 #include "kiln.glsl"
 #include "storage.glsl"
+#if KILN_PHASES
+#include "phases.glsl"
+#endif
 
 #define T_MAX 8
 
@@ -54,7 +63,13 @@ layout(constant_id = 24) const int FULL_W = 0;
 
 const int RX = BN / TN, RY = BM / TM;      // invocations along the pixels and along the channels
 const int THREADS = RX * RY;
-const int TAPS = KH * KW;
+#if KILN_PHASES
+// The phase's stride-1 convolution (main sets them) and where its weight starts in w.
+int tapsW, taps, dilH, dilW, padH, padW, weightOffset;
+const int strideH = 1, strideW = 1;
+#else
+const int tapsW = KW, taps = KH * KW, dilH = DH, dilW = DW, padH = PH, padW = PW, strideH = SH, strideW = SW, weightOffset = 0;
+#endif
 const int LDA = BM + 1;                    // the weight slice [BK][BM], a row padded: its stores (k fastest) spread over the banks
 const int A_PER = (BM * BK + THREADS - 1) / THREADS;
 const int B_PER = (BN * BK + THREADS - 1) / THREADS;
@@ -81,16 +96,16 @@ bool pixValid;
 
 void load(int k0, int m0, int tid)
 {
-    const int K = p.cin * TAPS;
+    const int K = p.cin * taps;
     [[unroll]] for (int q = 0; q < A_PER; q++)
     {
         const int e = tid + q * THREADS, kk = e % BK, m = e / BK, k = k0 + kk;
-        aStaged[q] = e < BM * BK && m0 + m < p.cout && k < K ? w[(m0 + m) * K + k] : 0.0;
+        aStaged[q] = e < BM * BK && m0 + m < p.cout && k < K ? w[weightOffset + (m0 + m) * K + k] : 0.0;
     }
     [[unroll]] for (int q = 0; q < B_PER; q++)
     {
         const int k = k0 + tid / BN + q * B_ROWS;
-        const int ci = k / TAPS, t = k % TAPS, iy = pixY0 + (t / KW) * DH, ix = pixX0 + (t % KW) * DW;
+        const int tt = max(taps, 1), ci = k / tt, t = k % tt, iy = pixY0 + (t / max(tapsW, 1)) * dilH, ix = pixX0 + (t % max(tapsW, 1)) * dilW;
         const bool inside = pixValid && tid / BN + q * B_ROWS < BK && k < K && iy >= 0 && iy < p.h && ix >= 0 && ix < p.w;
         const act_t v = x[inside ? KILN_ACT_INDEX(pixImage, ci, iy, ix, p.cin, p.h, p.w) : 0];
         bStaged[q] = inside ? float(v) : 0.0;
@@ -116,19 +131,38 @@ void main()
     const int tid = int(gl_LocalInvocationID.x);
     const int tx = tid % RX, ty = tid / RX;
     const int n0 = int(gl_WorkGroupID.x) * BN, m0 = int(gl_WorkGroupID.y) * BM;
-    const int plane = p.oh * p.ow, pixels = p.n * plane;
+#if KILN_PHASES
+    // This workgroup's phase: its taps and grid (include/phases.glsl), and the phases' weights before its own.
+    const int phase = int(gl_WorkGroupID.z), ry = phase / SW, rx = phase % SW;
+    weightOffset = 0;
+    for (int z = 0; z < phase; z++)
+        weightOffset += p.cout * p.cin * kiln_phase_axis(z / SW, SH, DH, PH, KH, p.oh).n * kiln_phase_axis(z % SW, SW, DW, PW, KW, p.ow).n;
+    const KilnPhaseAxis ay = kiln_phase_axis(ry, SH, DH, PH, KH, p.oh), ax = kiln_phase_axis(rx, SW, DW, PW, KW, p.ow);
+    taps = ay.n * ax.n;
+    tapsW = ax.n;
+    dilH = ay.dil;
+    dilW = ax.dil;
+    padH = ay.pad;
+    padW = ax.pad;
+    const int gridH = ay.q, gridW = ax.q, osh = SH, osw = SW, ory = ry, orx = rx, fh = p.oh, fw = p.ow;
+#else
+    const int gridH = p.oh, gridW = p.ow, osh = max(OSH, 1), osw = max(OSW, 1), ory = ORY, orx = ORX;
+    const int fh = FULL_H != 0 ? FULL_H : p.oh, fw = FULL_W != 0 ? FULL_W : p.ow;
+#endif
+    const int plane = gridH * gridW, pixels = p.n * plane;
+    if (n0 >= pixels) return; // a phase smaller than the grid (uniform in the workgroup)
 
     const int pix = n0 + tid % BN;
     pixValid = pix < pixels;
-    pixImage = pix / plane;
-    pixY0 = (pix % plane) / p.ow * SH - PH;
-    pixX0 = pix % p.ow * SW - PW;
+    pixImage = pix / max(plane, 1);
+    pixY0 = (pix % max(plane, 1)) / max(gridW, 1) * strideH - padH;
+    pixX0 = pix % max(gridW, 1) * strideW - padW;
 
     float acc[T_MAX][T_MAX];
     [[unroll]] for (int i = 0; i < TM; i++)
         [[unroll]] for (int j = 0; j < TN; j++) acc[i][j] = 0.0;
 
-    const int steps = (p.cin * TAPS + BK - 1) / BK;
+    const int steps = (p.cin * taps + BK - 1) / BK;
     load(0, m0, tid);
     store(0, tid);
     barrier();
@@ -150,13 +184,11 @@ void main()
         barrier();
     }
 
-    const int osh = max(OSH, 1), osw = max(OSW, 1);
-    const int fh = FULL_H != 0 ? FULL_H : p.oh, fw = FULL_W != 0 ? FULL_W : p.ow;
     [[unroll]] for (int j = 0; j < TN; j++)
     {
         const int q = n0 + tx + j * RX;
         if (q >= pixels) continue;
-        const int b = q / plane, oy = (q % plane) / p.ow * osh + ORY, ox = q % p.ow * osw + ORX;
+        const int b = q / plane, oy = (q % plane) / gridW * osh + ory, ox = q % gridW * osw + orx;
         [[unroll]] for (int i = 0; i < TM; i++)
         {
             const int co = m0 + ty + i * RY;

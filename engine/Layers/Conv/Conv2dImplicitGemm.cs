@@ -74,4 +74,27 @@ internal sealed class Conv2dImplicitGemm : IConv2dForward
             return new TuneCandidate($"{t.BM}x{t.BN}t{t.TM}x{t.TN}", spec, groups, push);
         }).ToList();
     }
+
+    /// <summary>
+    /// The candidates that compute every output phase of the strided layer <paramref name="a"/>'s input gradient of
+    /// <paramref name="dy"/> (or of a transposed convolution, with <paramref name="bias"/> and <paramref name="act"/>) in
+    /// one dispatch (the .phases variant: phase z in the workgroups' z), each tile sized for the largest phase, the weight
+    /// prepared with every phase's taps (<see cref="Conv2dInputGradFlipped.FlipPhasesPrepare"/>).
+    /// </summary>
+    internal IReadOnlyList<TuneCandidate> PhaseCandidates(Emitter e, ConvAttributes a, Value dy, Value w, Value? bias, Value dx, Activation act, float slope)
+    {
+        var (n, cout, oh, ow) = dx.Shape.Nchw;
+        var (_, cin, h, wd) = dy.Shape.Nchw;
+        var largest = Value.StandIn(new Shape(n, cout, (oh + a.Stride.H - 1) / a.Stride.H, (ow + a.Stride.W - 1) / a.Stride.W), dx.ElementType, dx.Layout,
+            "the largest phase");
+        var push = PushConstants.Ints(n, cin, cout, h, wd, oh, ow);
+        var prepare = Conv2dInputGradFlipped.FlipPhasesPrepare(e, a, dx.Shape);
+        return Candidates(e, a, dy, w, bias, largest, act, slope).Select(c => c with
+        {
+            Spec = c.Spec with { Module = c.Spec.Module + ".phases" },
+            Groups = (c.Groups.X, c.Groups.Y, (uint)(a.Stride.H * a.Stride.W)),
+            Push = push,
+            Prepare = prepare,
+        }).ToList();
+    }
 }

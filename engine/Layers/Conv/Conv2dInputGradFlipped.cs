@@ -92,9 +92,26 @@ internal sealed class Conv2dInputGradFlipped : IConv2dInputGrad
     internal static TunePrepare FlipPrepare(Emitter e, ConvAttributes a, PhasedInputGrad.Phase? phase = null)
     {
         var (k0y, k0x, ny, nx, step) = phase is { } ph ? (ph.K0y, ph.K0x, ph.Ny, ph.Nx, ph.Step) : (0, 0, a.Kernel.H, a.Kernel.W, (H: 1, W: 1));
-        int count = checked(a.InChannels * (a.OutChannels / a.Groups) * ny * nx);
-        var constants = new[] { a.Kernel.H, a.Kernel.W, a.Groups, a.InChannels, a.OutChannels, k0y, k0x, step.H, step.W, ny, nx };
-        var spec = new KernelSpec("conv2d/conv2d.flip_weight", KernelSpec.Buffers(2), 4, constants.Select(v => (uint)v).ToArray(), Emitter.ElementwiseLocal);
+        return Flip(e, a, checked(a.InChannels * (a.OutChannels / a.Groups) * ny * nx), new[] { k0y, k0x, step.H, step.W, ny, nx });
+    }
+
+    /// <summary>
+    /// The pass that writes every output phase's taps of the strided layer <paramref name="a"/> (groups of 1) turned and
+    /// swapped, one phase after the other (conv2d.flip_weight's PHASES form): the weight of the one-dispatch phase kernel
+    /// (<see cref="Conv2dImplicitGemm.PhaseCandidates"/>). The phases come from <paramref name="dx"/>'s shape as
+    /// <see cref="PhasedInputGrad.Phases"/> gives them.
+    /// </summary>
+    internal static TunePrepare FlipPhasesPrepare(Emitter e, ConvAttributes a, Shape dx)
+    {
+        int count = checked(PhasedInputGrad.Phases(a, dx).Sum(ph => a.InChannels * a.OutChannels * ph.Ny * ph.Nx));
+        return Flip(e, a, count, new[] { 0, 0, 1, 1, 0, 0, 1, a.Stride.H, a.Stride.W, a.Padding.H, a.Padding.W, a.Dilation.H, a.Dilation.W });
+    }
+
+    /// <summary>conv2d.flip_weight writing <paramref name="count"/> values, its constants after the layer's geometry.</summary>
+    static TunePrepare Flip(Emitter e, ConvAttributes a, int count, int[] more)
+    {
+        var constants = new[] { a.Kernel.H, a.Kernel.W, a.Groups, a.InChannels, a.OutChannels }.Concat(more).Select(v => (uint)v).ToArray();
+        var spec = new KernelSpec("conv2d/conv2d.flip_weight", KernelSpec.Buffers(2), 4, constants, Emitter.ElementwiseLocal);
         return new TunePrepare(spec, e.ElementwiseGroups(count), PushConstants.Words((uint)count), Input: 1, count, ElementType.F32);
     }
 }

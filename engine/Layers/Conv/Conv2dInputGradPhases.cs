@@ -5,9 +5,10 @@ namespace Kiln.Layers;
 
 /// <summary>
 /// Conv2d's input gradient for strided layers on the GPU's f32 units (strides 2 to 4, groups 1), and ConvTranspose2d's
-/// forward, by output phase (<see cref="PhasedInputGrad"/>), each phase a stride-1 convolution on the implicit GEMM
-/// (<see cref="Conv2dImplicitGemm"/>, its tiles timed per phase where the compile tunes) over the phase's taps, which
-/// conv2d.flip_weight cuts from the layer's weight turned and swapped. In place of the gather (Conv2dInputGradGather:
+/// forward, by output phase (<see cref="PhasedInputGrad"/>): every phase a stride-1 convolution over its taps, all of them
+/// in one dispatch of the implicit GEMM's .phases variant (<see cref="Conv2dImplicitGemm.PhaseCandidates"/>, its tiles
+/// timed where the compile tunes), the phases' taps cut from the layer's weight, turned and swapped, by one
+/// conv2d.flip_weight pass. In place of the gather (Conv2dInputGradGather:
 /// one invocation per few outputs, reading dY and the weight from global memory), which ran the fp32 autoencoder's
 /// strided 128- and 256-channel gradients and transposed convolutions at 1.3 to 4.8 TFLOP/s on an H200; layers with
 /// fewer than 16 channels on either side (a network's first or last layer) keep the gather.
@@ -22,5 +23,31 @@ internal sealed class Conv2dInputGradPhases : PhasedInputGrad
     public override bool Accepts(ConvAttributes a, Shape dy, Shape dx) =>
         Strided(a) && dx[1] >= 16 && dy[1] >= 16 && PhasesAccepted(Gemm, a, dy, dx);
 
-    protected override IReadOnlyList<IConv2dForward> PhaseEntries(Emitter e) => new IConv2dForward[] { Gemm };
+    /// <summary>
+    /// Every phase in one dispatch of the implicit GEMM's .phases variant (<see cref="Conv2dImplicitGemm.PhaseCandidates"/>,
+    /// its tiles timed where the compile tunes): the phases write disjoint pixels of dX, so none waits on a barrier for
+    /// another, and a phase without taps is the kernel's own (act(bias), or zero). With <paramref name="g"/>, through the
+    /// .phases.dact variant.
+    /// </summary>
+    internal override bool EmitPhases(Emitter e, ConvAttributes a, Value dy, Value w, Value? bias, Value dx, Activation act, float slope, string label,
+        ActivationGradient? g = null)
+    {
+        // With g, act is the activation whose derivative the .dact epilogue applies (a phase without taps: zero).
+        var candidates = Gemm.PhaseCandidates(e, a, dy, w, bias, dx, act, slope);
+        if (candidates.Count == 0) throw new GraphException($"{label}: no tile of the implicit GEMM fits {dy.Shape} -> {dx.Shape} on {e.Device.Name}.");
+        var args = new[] { Arg.In(dy), Arg.In(w), Arg.In(bias ?? w), Arg.Out(dx) };
+        var chosen = e.Tuner != null
+            ? EntryTuning.Choose(e, "conv2d.bwd_input.phases", new[] { Gemm }, _ => candidates, args,
+                $"{dy.Shape}->{dx.Shape}|{ConvForward.Describe(a, bias, act)}", label)
+            : candidates[0];
+        if (g != null)
+        {
+            if (g.Variant(chosen) is not { } variant) return false;
+            chosen = variant;
+        }
+        int since = e.StepCount;
+        ConvForward.Dispatch(e, chosen, dy, w, bias, dx, label, g);
+        e.AttributeFlops(since, label, Phases(a, dx.Shape).Sum(ph => 2.0 * a.OutChannels * ph.Ny * ph.Nx * ph.Output(dx.Shape).Elements));
+        return true;
+    }
 }

@@ -10,12 +10,12 @@ namespace Kiln.Layers;
 /// phase r receive only the taps k = k0 + m s/g (k0 the least k with k d = r + p mod s; none where g does not divide
 /// r + p), from dY at q + c - m d/g (c = (r + p - k0 d) / s). So each phase is a stride-1 convolution of dY of dilation
 /// d/g with its taps, turned by 180 degrees and the channels swapped (padding (n - 1) d/g - c, which may be negative),
-/// run by a forward kernel that writes every s-th pixel of dX from the phase's offset (specialization 16..19, 23, 24
-/// after its own constants) and prepares its weight from the layer's, the phase's taps only. A phase without taps (a
-/// kernel narrower than the stride) is zero, or for a transposed convolution act(bias):
-/// shaders/conv2d/conv2d.phase_fill.comp writes its pixels. The entries differ in the forward kernels that compute a
-/// phase (<see cref="PhaseEntries"/>): the tensor cores' (<see cref="Conv2dInputGradCoopMatStrided"/>) or the f32
-/// implicit GEMM (<see cref="Conv2dInputGradPhases"/>).
+/// run phase by phase on the tensor cores (<see cref="Conv2dInputGradCoopMatStrided"/>: a forward kernel of
+/// <see cref="PhaseEntries"/> per phase that writes every s-th pixel of dX from the phase's offset, specialization 16..19,
+/// 23, 24 after its own constants, and prepares its weight from the layer's, the phase's taps only; a phase without taps,
+/// a kernel narrower than the stride, is zero, or for a transposed convolution act(bias), which
+/// shaders/conv2d/conv2d.phase_fill.comp writes) or all phases in one dispatch of the f32 implicit GEMM
+/// (<see cref="Conv2dInputGradPhases"/>, which overrides <see cref="EmitPhases"/>).
 /// </summary>
 internal abstract class PhasedInputGrad : IConv2dInputGrad
 {
@@ -28,8 +28,10 @@ internal abstract class PhasedInputGrad : IConv2dInputGrad
     public bool PreferredOn(DeviceInfo device) => !device.IsCpu;
     public abstract bool Accepts(ConvAttributes a, Shape dy, Shape dx);
 
-    /// <summary>The forward kernels that may compute a phase on the emitter's device, the default first.</summary>
-    protected abstract IReadOnlyList<IConv2dForward> PhaseEntries(Emitter e);
+    /// <summary>The forward kernels that may compute a phase on the emitter's device, the default first: what the phase-by-phase
+    /// <see cref="EmitPhases"/> dispatches (an entry that emits all phases its own way overrides that instead).</summary>
+    protected virtual IReadOnlyList<IConv2dForward> PhaseEntries(Emitter e) =>
+        throw new InvalidOperationException($"{GetType().Name} emits its phases its own way.");
 
     /// <summary>Strides this form takes (2 to 4 on each axis, one at least 2) with groups of 1.</summary>
     protected static bool Strided(ConvAttributes a) =>
@@ -95,7 +97,7 @@ internal abstract class PhasedInputGrad : IConv2dInputGrad
     /// with <paramref name="g"/> (whose activation <paramref name="act"/> is) leaving through that activation's derivative
     /// instead, and false, with nothing emitted, where a phase's kernel has no such variant.
     /// </summary>
-    internal bool EmitPhases(Emitter e, ConvAttributes a, Value dy, Value w, Value? bias, Value dx, Activation act, float slope, string label,
+    internal virtual bool EmitPhases(Emitter e, ConvAttributes a, Value dy, Value w, Value? bias, Value dx, Activation act, float slope, string label,
         ActivationGradient? g = null)
     {
         var phases = Phases(a, dx.Shape).ToList();
