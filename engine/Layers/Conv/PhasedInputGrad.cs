@@ -62,7 +62,8 @@ internal abstract class PhasedInputGrad : IConv2dInputGrad
 
     /// <summary>
     /// Along one axis of stride s and dilation d, phase r's first tap, number of taps, dY offset c, number of pixels, and
-    /// the taps' step in the weight (s / g) and in dY (the phase's dilation, d / g), g = gcd(d, s).
+    /// the taps' step in the weight (s / g) and in dY (the phase's dilation, d / g), g = gcd(d, s). The one-dispatch phase
+    /// kernels do the same arithmetic on the GPU (shaders/include/phases.glsl).
     /// </summary>
     static (int K0, int N, int C, int Q, int Step, int Dilation) Axis(int r, int s, int d, int p, int k, int size)
     {
