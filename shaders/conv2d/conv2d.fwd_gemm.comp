@@ -6,9 +6,8 @@
 // ox SW + kx DW - PW], zero outside the image), never written: each step stages a BK-deep slice of both into shared
 // memory. A workgroup computes a BM x BN tile of Y (output channels by flattened pixels, so that small images and
 // large batches fill tiles as large images do); each of its (BM / TM) x (BN / TN) invocations a TM x TN block of it,
-// rows BM / TM apart and columns BN / TN apart (a warp's columns consecutive pixels: its loads and stores along rows).
-// The step's slices are loaded into registers before the previous step's products and stored into the other of two
-// shared buffers after them (one barrier per step). Accumulation is f32; activations are act_t (storage.glsl).
+// rows BM / TM apart and columns BN / TN apart (a warp's columns consecutive pixels: its loads and stores along rows);
+// the staging and the products are include/tiled_gemm.glsl's. Accumulation is f32; activations are act_t (storage.glsl).
 // Its place: the layers the direct kernel (conv2d.fwd) serves poorly on a GPU, many channels at few pixels (an
 // autoencoder's strided layers, a UNet's deepest levels) and the output phases of strided input gradients and
 // transposed convolutions (Conv2dInputGradPhases), where each phase is a stride-1 convolution of dY writing every
@@ -36,8 +35,6 @@
 #include "phases.glsl"
 #endif
 
-#define T_MAX 8
-
 layout(constant_id = 0) const int KH = 3;
 layout(constant_id = 1) const int KW = 3;
 layout(constant_id = 2) const int SH = 1;
@@ -61,8 +58,9 @@ layout(constant_id = 19) const int ORX = 0;
 layout(constant_id = 23) const int FULL_H = 0;
 layout(constant_id = 24) const int FULL_W = 0;
 
-const int RX = BN / TN, RY = BM / TM;      // invocations along the pixels and along the channels
-const int THREADS = RX * RY;
+// The weight's slice loads along k (its rows are contiguous), the im2col slice along the pixels (one per invocation).
+const bool A_K_INNER = true, B_K_INNER = false;
+#include "tiled_gemm.glsl"
 #if KILN_PHASES
 // The phase's stride-1 convolution (main sets them) and where its weight starts in w.
 int tapsW, taps, dilH, dilW, padH, padW, weightOffset;
@@ -70,10 +68,6 @@ const int strideH = 1, strideW = 1;
 #else
 const int tapsW = KW, taps = KH * KW, dilH = DH, dilW = DW, padH = PH, padW = PW, strideH = SH, strideW = SW, weightOffset = 0;
 #endif
-const int LDA = BM + 1;                    // the weight slice [BK][BM], a row padded: its stores (k fastest) spread over the banks
-const int A_PER = (BM * BK + THREADS - 1) / THREADS;
-const int B_PER = (BN * BK + THREADS - 1) / THREADS;
-const int B_ROWS = THREADS / BN;           // slice rows one pass of the invocations loads (BN divides THREADS)
 
 layout(std430, binding = 0) readonly buffer X { act_t x[]; };
 layout(std430, binding = 1) readonly buffer Wt { float w[]; };
@@ -85,44 +79,30 @@ layout(std430, binding = 3) writeonly buffer Y { act_t y[]; };
 
 layout(push_constant) uniform P { int n, cin, cout, h, w, oh, ow; } p;
 
-shared float As[2 * BK * LDA];
-shared float Bs[2 * BK * BN];
-
-float aStaged[A_PER], bStaged[B_PER];
-// This invocation's column of the im2col slices (one pixel: BN divides THREADS): its image, the top-left input pixel
-// of its window, and whether it exists.
-int pixImage, pixY0, pixX0;
+// The workgroup's first output channel; this invocation's column of the im2col slices (one pixel: BN divides THREADS,
+// so element tid + q THREADS is always column tid % BN): its image, the top-left input pixel of its window, whether it
+// exists.
+int m0, pixImage, pixY0, pixX0;
 bool pixValid;
 
-void load(int k0, int m0, int tid)
+void tiled_load(int k0, int tid)
 {
     const int K = p.cin * taps;
     [[unroll]] for (int q = 0; q < A_PER; q++)
     {
-        const int e = tid + q * THREADS, kk = e % BK, m = e / BK, k = k0 + kk;
-        aStaged[q] = e < BM * BK && m0 + m < p.cout && k < K ? w[weightOffset + (m0 + m) * K + k] : 0.0;
+        const int e = tid + q * THREADS;
+        const ivec2 s = tiled_slot(e, BM, A_K_INNER);
+        const int k = k0 + s.x, m = m0 + s.y;
+        aStaged[q] = e < BM * BK && m < p.cout && k < K ? w[weightOffset + m * K + k] : 0.0;
     }
     [[unroll]] for (int q = 0; q < B_PER; q++)
-    {
-        const int k = k0 + tid / BN + q * B_ROWS;
-        const int tt = max(taps, 1), ci = k / tt, t = k % tt, iy = pixY0 + (t / max(tapsW, 1)) * dilH, ix = pixX0 + (t % max(tapsW, 1)) * dilW;
-        const bool inside = pixValid && tid / BN + q * B_ROWS < BK && k < K && iy >= 0 && iy < p.h && ix >= 0 && ix < p.w;
-        const act_t v = x[inside ? KILN_ACT_INDEX(pixImage, ci, iy, ix, p.cin, p.h, p.w) : 0];
-        bStaged[q] = inside ? float(v) : 0.0;
-    }
-}
-
-void store(int buf, int tid)
-{
-    [[unroll]] for (int q = 0; q < A_PER; q++)
     {
         const int e = tid + q * THREADS;
-        if (e < BM * BK) As[buf * BK * LDA + (e % BK) * LDA + e / BK] = aStaged[q];
-    }
-    [[unroll]] for (int q = 0; q < B_PER; q++)
-    {
-        const int kk = tid / BN + q * B_ROWS;
-        if (kk < BK) Bs[(buf * BK + kk) * BN + tid % BN] = bStaged[q];
+        const int kk = tiled_slot(e, BN, B_K_INNER).x, k = k0 + kk;
+        const int tt = max(taps, 1), ci = k / tt, t = k % tt, iy = pixY0 + (t / max(tapsW, 1)) * dilH, ix = pixX0 + (t % max(tapsW, 1)) * dilW;
+        const bool inside = pixValid && kk < BK && k < K && iy >= 0 && iy < p.h && ix >= 0 && ix < p.w;
+        const act_t v = x[inside ? KILN_ACT_INDEX(pixImage, ci, iy, ix, p.cin, p.h, p.w) : 0];
+        bStaged[q] = inside ? float(v) : 0.0;
     }
 }
 
@@ -130,7 +110,8 @@ void main()
 {
     const int tid = int(gl_LocalInvocationID.x);
     const int tx = tid % RX, ty = tid / RX;
-    const int n0 = int(gl_WorkGroupID.x) * BN, m0 = int(gl_WorkGroupID.y) * BM;
+    const int n0 = int(gl_WorkGroupID.x) * BN;
+    m0 = int(gl_WorkGroupID.y) * BM;
 #if KILN_PHASES
     // This workgroup's phase: its taps and grid (include/phases.glsl), and the phases' weights before its own.
     const int phase = int(gl_WorkGroupID.z), ry = phase / SW, rx = phase % SW;
@@ -162,27 +143,7 @@ void main()
     [[unroll]] for (int i = 0; i < TM; i++)
         [[unroll]] for (int j = 0; j < TN; j++) acc[i][j] = 0.0;
 
-    const int steps = (p.cin * taps + BK - 1) / BK;
-    load(0, m0, tid);
-    store(0, tid);
-    barrier();
-    [[dont_unroll]] for (int s = 0; s < steps; s++)
-    {
-        const int cur = s & 1;
-        // The next slices are loaded while this step's are multiplied, and stored into the other buffers after them; the
-        // barrier at the end of the step orders both (the other buffers were last read in the previous step).
-        if (s + 1 < steps) load((s + 1) * BK, m0, tid);
-        [[unroll]] for (int kk = 0; kk < BK; kk++)
-        {
-            float a[T_MAX], b[T_MAX];
-            [[unroll]] for (int i = 0; i < TM; i++) a[i] = As[(cur * BK + kk) * LDA + ty + i * RY];
-            [[unroll]] for (int j = 0; j < TN; j++) b[j] = Bs[(cur * BK + kk) * BN + tx + j * RX];
-            [[unroll]] for (int i = 0; i < TM; i++)
-                [[unroll]] for (int j = 0; j < TN; j++) acc[i][j] += a[i] * b[j];
-        }
-        if (s + 1 < steps) store(cur ^ 1, tid);
-        barrier();
-    }
+    tiled_gemm(0, (p.cin * taps + BK - 1) / BK, tid, acc);
 
     [[unroll]] for (int j = 0; j < TN; j++)
     {

@@ -3,11 +3,9 @@
 //   C[M,N] = act(op(A)[M,K] * op(B)[K,N] + bias[N]),
 // with linear.gemm.comp's operands, transposes, element types, variants and split (its header): A [M,K] or with TRANS_A
 // [K,M]; B [K,N] or with TRANS_B [N,K]; K_SPLIT > 0 writes chunk s's partial product to C[s * M * N + ...] for
-// reduce/partials to add in order with the bias and activation. A workgroup computes a BM x BN tile of C; each of its
-// (BM / TM) x (BN / TN) invocations a TM x TN block of it, rows BM / TM apart and columns BN / TN apart (a warp's columns
-// consecutive: its stores along C's rows). Each step stages BK of the reduction of both operands into shared memory,
-// loaded along each operand's contiguous dimension, one step ahead in registers (two buffers, one barrier a step);
-// accumulation is f32.
+// reduce/partials to add in order with the bias and activation. A workgroup computes a BM x BN tile of C (a warp's
+// columns consecutive: its stores along C's rows), the operands staged through shared memory by include/tiled_gemm.glsl,
+// each loaded along its contiguous dimension; accumulation is f32.
 // Bindings: 0 A (act_t)  1 B (float; act_t with KILN_B_ACT)  2 bias (uint bits of float)  3 C (act_t; float with KILN_C_FLOAT)
 // Specialization: 0 TRANS_A, 1 TRANS_B, 2 HAS_BIAS, 3 ACT, 4 SLOPE (float), 5 BM, 6 BN, 7 TM, 8 TN (TM, TN <= 8),
 //                 9 BK, 10 K_SPLIT (0 = no split)
@@ -17,7 +15,6 @@
 #include "kiln.glsl"
 #include "storage.glsl"
 
-#define T_MAX 8
 #ifdef KILN_B_ACT
 #define b_t act_t
 #else
@@ -41,11 +38,9 @@ layout(constant_id = 8) const int TN = 4;
 layout(constant_id = 9) const int BK = 16;
 layout(constant_id = 10) const int K_SPLIT = 0;
 
-const int RX = BN / TN, RY = BM / TM;
-const int THREADS = RX * RY;
-const int LDA = BM + 1, LDB = BN + 1;      // slices [BK][BM] and [BK][BN], rows padded: stores along k spread over the banks
-const int A_PER = (BM * BK + THREADS - 1) / THREADS;
-const int B_PER = (BN * BK + THREADS - 1) / THREADS;
+// Each operand's slice loads along its contiguous dimension: A [M,K] and B^T [N,K] along k, A^T and B along M or N.
+const bool A_K_INNER = TRANS_A == 0, B_K_INNER = TRANS_B != 0;
+#include "tiled_gemm.glsl"
 
 layout(std430, binding = 0) readonly buffer A { act_t a[]; };
 layout(std430, binding = 1) readonly buffer B { b_t b[]; };
@@ -53,20 +48,14 @@ layout(std430, binding = 2) readonly buffer Bias { uint biasBits[]; };
 layout(std430, binding = 3) writeonly buffer C { c_t c[]; };
 layout(push_constant) uniform P { int m, n, k; } p;
 
-shared float As[2 * BK * LDA];
-shared float Bs[2 * BK * LDB];
-float aStaged[A_PER], bStaged[B_PER];
+int m0, n0, k1; // the workgroup's tile and the end of its chunk of K
 
-// Element e of a step's slice: its reduction index kk and row (A) or column (B) i, consecutive e along the operand's
-// contiguous dimension (k where the operand is stored with k innermost, else the row or column).
-ivec2 slot(int e, int width, bool kInner) { return kInner ? ivec2(e % BK, e / BK) : ivec2(e / width, e % width); }
-
-void load(int k0, int k1, int m0, int n0, int tid)
+void tiled_load(int k0, int tid)
 {
     [[unroll]] for (int q = 0; q < A_PER; q++)
     {
         const int e = tid + q * THREADS;
-        const ivec2 s = slot(e, BM, TRANS_A == 0);
+        const ivec2 s = tiled_slot(e, BM, A_K_INNER);
         const int k = k0 + s.x, m = m0 + s.y;
         const bool inside = e < BM * BK && k < k1 && m < p.m;
         const act_t v = a[inside ? (TRANS_A != 0 ? k * p.m + m : m * p.k + k) : 0];
@@ -75,7 +64,7 @@ void load(int k0, int k1, int m0, int n0, int tid)
     [[unroll]] for (int q = 0; q < B_PER; q++)
     {
         const int e = tid + q * THREADS;
-        const ivec2 s = slot(e, BN, TRANS_B != 0);
+        const ivec2 s = tiled_slot(e, BN, B_K_INNER);
         const int k = k0 + s.x, n = n0 + s.y;
         const bool inside = e < BN * BK && k < k1 && n < p.n;
         const b_t v = b[inside ? (TRANS_B != 0 ? n * p.k + k : k * p.n + n) : 0];
@@ -83,53 +72,20 @@ void load(int k0, int k1, int m0, int n0, int tid)
     }
 }
 
-void store(int buf, int tid)
-{
-    [[unroll]] for (int q = 0; q < A_PER; q++)
-    {
-        const int e = tid + q * THREADS;
-        const ivec2 s = slot(e, BM, TRANS_A == 0);
-        if (e < BM * BK) As[(buf * BK + s.x) * LDA + s.y] = aStaged[q];
-    }
-    [[unroll]] for (int q = 0; q < B_PER; q++)
-    {
-        const int e = tid + q * THREADS;
-        const ivec2 s = slot(e, BN, TRANS_B != 0);
-        if (e < BN * BK) Bs[(buf * BK + s.x) * LDB + s.y] = bStaged[q];
-    }
-}
-
 void main()
 {
     const int tid = int(gl_LocalInvocationID.x);
     const int tx = tid % RX, ty = tid / RX;
-    const int n0 = int(gl_WorkGroupID.x) * BN, m0 = int(gl_WorkGroupID.y) * BM;
+    n0 = int(gl_WorkGroupID.x) * BN;
+    m0 = int(gl_WorkGroupID.y) * BM;
     const int split = int(gl_WorkGroupID.z);
-    const int k0 = K_SPLIT > 0 ? split * K_SPLIT : 0, k1 = K_SPLIT > 0 ? min(k0 + K_SPLIT, p.k) : p.k;
+    const int k0 = K_SPLIT > 0 ? split * K_SPLIT : 0;
+    k1 = K_SPLIT > 0 ? min(k0 + K_SPLIT, p.k) : p.k;
 
     float acc[T_MAX][T_MAX];
     [[unroll]] for (int i = 0; i < TM; i++)
         [[unroll]] for (int j = 0; j < TN; j++) acc[i][j] = 0.0;
-
-    const int steps = (k1 - k0 + BK - 1) / BK;
-    load(k0, k1, m0, n0, tid);
-    store(0, tid);
-    barrier();
-    [[dont_unroll]] for (int s = 0; s < steps; s++)
-    {
-        const int cur = s & 1;
-        if (s + 1 < steps) load(k0 + (s + 1) * BK, k1, m0, n0, tid);
-        [[unroll]] for (int kk = 0; kk < BK; kk++)
-        {
-            float av[T_MAX], bv[T_MAX];
-            [[unroll]] for (int i = 0; i < TM; i++) av[i] = As[(cur * BK + kk) * LDA + ty + i * RY];
-            [[unroll]] for (int j = 0; j < TN; j++) bv[j] = Bs[(cur * BK + kk) * LDB + tx + j * RX];
-            [[unroll]] for (int i = 0; i < TM; i++)
-                [[unroll]] for (int j = 0; j < TN; j++) acc[i][j] += av[i] * bv[j];
-        }
-        if (s + 1 < steps) store(cur ^ 1, tid);
-        barrier();
-    }
+    tiled_gemm(k0, (k1 - k0 + BK - 1) / BK, tid, acc);
 
     [[unroll]] for (int i = 0; i < TM; i++)
     {

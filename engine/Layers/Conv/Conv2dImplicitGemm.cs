@@ -14,43 +14,25 @@ namespace Kiln.Layers;
 /// </summary>
 internal sealed class Conv2dImplicitGemm : IConv2dForward
 {
-    const int Depth = 16;        // BK: the reduction's slice per step
     const int MaxGroups = 65535; // workgroups along x and y that every device takes
-
-    /// <summary>
-    /// The tiles: output channels (BM) by pixels (BN) per workgroup, and per invocation (TM x TN). A layer's candidates are
-    /// the first <see cref="MaxCandidates"/> that fit it, in this order (the first its untuned default).
-    /// </summary>
-    internal static readonly (int BM, int BN, int TM, int TN)[] Tiles =
-    {
-        (64, 64, 4, 4), (128, 128, 8, 8), (64, 128, 4, 8), (128, 64, 8, 4), (32, 64, 2, 4), (64, 32, 4, 2), (32, 32, 4, 4),
-    };
-
-    /// <summary>Candidates per layer: every one costs a pipeline compile and its timing when the compile tunes. Under Fp16 on
-    /// tensor cores, where the cooperative-matrix kernels are the ones to beat, only the default tile.</summary>
-    const int MaxCandidates = 4;
 
     public string Operation => "conv2d.fwd";
     public ElementType ElementType => ElementType.F32;
     public TensorLayout Layout => TensorLayout.Nchw;
     public int Priority => 7;
-    public bool Supports(DeviceInfo device) => device.MaxWorkgroupInvocations >= 256 && Tiles.Any(t => SharedBytes(t) <= device.MaxSharedMemoryBytes);
+    public bool Supports(DeviceInfo device) => TiledGemm.Runs(device.MaxSharedMemoryBytes, device.MaxWorkgroupInvocations);
     public bool PreferredOn(DeviceInfo device) => !device.IsCpu;
     /// <summary>Not yet measured on a GPU against the direct and tiled kernels: it runs where the compile tunes, timed against them.</summary>
     public bool NeedsTuning => true;
 
-    public bool Accepts(ConvAttributes a, Shape x, Shape y) => a.Groups == 1 && Fitting(a, y).Any();
+    public bool Accepts(ConvAttributes a, Shape x, Shape y) => a.Groups == 1 && Fitting(y).Any();
 
-    /// <summary>Shared memory a tile takes: two weight slices (rows padded by one) and two im2col slices.</summary>
-    static long SharedBytes((int BM, int BN, int TM, int TN) t) => 2L * Depth * (t.BM + 1 + t.BN) * sizeof(float);
-
-    /// <summary>The tiles worth timing for the layer: none much larger than its channels or pixels, within the workgroup counts.</summary>
-    static IEnumerable<(int BM, int BN, int TM, int TN)> Fitting(ConvAttributes a, Shape y)
+    /// <summary>The tiles (<see cref="TiledGemm"/>) worth timing for the layer: output channels by the batch's output pixels, within
+    /// <paramref name="sharedBytes"/> and the workgroup counts.</summary>
+    static IEnumerable<(int BM, int BN, int TM, int TN)> Fitting(Shape y, long sharedBytes = long.MaxValue)
     {
         var (n, cout, oh, ow) = y.Nchw;
-        long pixels = (long)n * oh * ow;
-        return Tiles.Where(t => (t.BM <= 32 || t.BM / 2 < cout) && (t.BN <= 32 || t.BN / 2 < pixels)
-                                && (pixels + t.BN - 1) / t.BN <= MaxGroups && (cout + t.BM - 1) / t.BM <= MaxGroups);
+        return TiledGemm.Fitting(cout, (long)n * oh * ow, sharedBytes, MaxGroups, MaxGroups);
     }
 
     public IReadOnlyList<TuneCandidate> Candidates(Emitter e, ConvAttributes a, Value x, Value w, Value? bias, Value y, Activation act, float slope)
@@ -64,11 +46,12 @@ internal sealed class Conv2dImplicitGemm : IConv2dForward
         };
         var push = PushConstants.Ints(n, cin, cout, h, wd, oh, ow);
         long pixels = (long)n * oh * ow;
-        int count = e.Precision == Precision.Fp16 && CooperativeMatrixKernels.Usable(e.Device) ? 1 : MaxCandidates;
-        return Fitting(a, y.Shape).Where(t => SharedBytes(t) <= e.Device.MaxSharedMemoryBytes).Take(count).Select(t =>
+        // Under Fp16 on tensor cores, where the cooperative-matrix kernels are the ones to beat, only the default tile.
+        int count = e.Precision == Precision.Fp16 && CooperativeMatrixKernels.Usable(e.Device) ? 1 : TiledGemm.MaxCandidates;
+        return Fitting(y.Shape, e.Device.MaxSharedMemoryBytes).Take(count).Select(t =>
         {
-            int threads = t.BM / t.TM * (t.BN / t.TN);
-            var constants = geometry.Concat(new[] { (uint)t.BM, (uint)t.BN, (uint)t.TM, (uint)t.TN, (uint)Depth }).ToArray();
+            int threads = TiledGemm.Threads(t);
+            var constants = geometry.Concat(new[] { (uint)t.BM, (uint)t.BN, (uint)t.TM, (uint)t.TN, (uint)TiledGemm.Depth }).ToArray();
             var spec = new KernelSpec("conv2d/conv2d.fwd_gemm", KernelSpec.Buffers(4), 28, constants, (uint)threads);
             var groups = ((uint)((pixels + t.BN - 1) / t.BN), (uint)((cout + t.BM - 1) / t.BM), 1u);
             return new TuneCandidate($"{t.BM}x{t.BN}t{t.TM}x{t.TN}", spec, groups, push);

@@ -47,7 +47,7 @@ internal sealed class Conv2dInputGradPhases : PhasedInputGrad
         }
         int since = e.StepCount;
         ConvForward.Dispatch(e, chosen, dy, w, bias, dx, label, g);
-        e.AttributeFlops(since, label, Phases(a, dx.Shape).Sum(ph => 2.0 * a.OutChannels * ph.Ny * ph.Nx * ph.Output(dx.Shape).Elements));
+        e.AttributeFlops(since, label, Phases(a, dx.Shape).Sum(ph => Flops(a, ph, dx.Shape)));
         return true;
     }
 }

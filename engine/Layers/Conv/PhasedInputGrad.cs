@@ -74,6 +74,9 @@ internal abstract class PhasedInputGrad : IConv2dInputGrad
         return (k0, (k - k0 + step - 1) / step, (r + p - k0 * d) / s, q, step, d / g);
     }
 
+    /// <summary>A phase's arithmetic: each of its pixels takes its taps from every dY channel of its group.</summary>
+    protected static double Flops(ConvAttributes a, Phase ph, Shape dx) => 2.0 * a.OutChannels / a.Groups * ph.Ny * ph.Nx * ph.Output(dx).Elements;
+
     /// <summary>Whether every computed phase of the layer is a convolution <paramref name="entry"/> accepts.</summary>
     protected static bool PhasesAccepted(IConv2dForward entry, ConvAttributes a, Shape dy, Shape dx) =>
         Phases(a, dx).All(ph => !ph.Computed || entry.Accepts(ph.Conv, dy, ph.Output(dx)));
@@ -130,8 +133,7 @@ internal abstract class PhasedInputGrad : IConv2dInputGrad
             ConvForward.Dispatch(e, c, dy, w, bias, dx, name, g);
             e.DeclareBytes(dy.Bytes + w.Bytes + (bias?.Bytes ?? 0) + (g?.Output.Bytes ?? 0) / (a.Stride.H * a.Stride.W)
                 + ph.Output(dx.Shape).Elements * dx.ElementType.SizeInBytes()); // its pixels of dX (and of the activation's output)
-            // Each pixel of the phase takes its taps from every dY channel of its group.
-            e.AttributeFlops(since, name, 2.0 * a.OutChannels / a.Groups * ph.Ny * ph.Nx * ph.Output(dx.Shape).Elements);
+            e.AttributeFlops(since, name, Flops(a, ph, dx.Shape));
         }
         return true;
     }

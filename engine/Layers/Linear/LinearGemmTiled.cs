@@ -14,26 +14,15 @@ namespace Kiln.Layers;
 /// </summary>
 internal sealed class LinearGemmTiled : ILinearForward
 {
-    const int Depth = 16;              // BK
     const long SplitTarget = 256;      // workgroups a split product aims at (a GPU's cores twice over)
     const int MinKPerSplit = 64;
-    const int MaxCandidates = 4;
-
-    /// <summary>Tiles (BM rows, BN columns of C per workgroup, TM x TN per invocation), the first that fit a product its default.</summary>
-    internal static readonly (int BM, int BN, int TM, int TN)[] Tiles =
-    {
-        (64, 64, 4, 4), (128, 128, 8, 8), (64, 128, 4, 8), (128, 64, 8, 4), (32, 64, 2, 4), (64, 32, 4, 2), (32, 32, 4, 4),
-    };
 
     public string Operation => "linear.fwd";
     public ElementType ElementType => ElementType.F32;
     public TensorLayout Layout => TensorLayout.RowMajor;
     /// <summary>Below the register-blocked kernel: products too small to time (<see cref="LinearProducts.MinTunedWork"/>) keep it.</summary>
     public int Priority => -1;
-    public bool Supports(DeviceInfo device) => device.MaxWorkgroupInvocations >= 256 && Tiles.Any(t => SharedBytes(t) <= device.MaxSharedMemoryBytes);
-
-    /// <summary>Shared memory a tile takes: two slices of each operand, rows padded by one.</summary>
-    static long SharedBytes((int BM, int BN, int TM, int TN) t) => 2L * Depth * (t.BM + 1 + t.BN + 1) * sizeof(float);
+    public bool Supports(DeviceInfo device) => TiledGemm.Runs(device.MaxSharedMemoryBytes, device.MaxWorkgroupInvocations);
     public bool PreferredOn(DeviceInfo device) => !device.IsCpu;
     public bool NeedsTuning => true;
 
@@ -43,9 +32,8 @@ internal sealed class LinearGemmTiled : ILinearForward
     /// K split where it has fewer than 256 tiles and the split's finish writes C (<see cref="GemmCall.SplitFinishes"/>).</summary>
     public IReadOnlyList<TuneCandidate> Candidates(Emitter e, GemmCall g)
     {
-        var fitting = Tiles.Where(t => (t.BM <= 32 || t.BM / 2 < g.M) && (t.BN <= 32 || t.BN / 2 < g.N) && SharedBytes(t) <= e.Device.MaxSharedMemoryBytes
-                                       && (g.N + t.BN - 1) / t.BN <= e.Device.MaxWorkgroupCount[0] && (g.M + t.BM - 1) / t.BM <= e.Device.MaxWorkgroupCount[1])
-            .Take(MaxCandidates).ToList();
+        var fitting = TiledGemm.Fitting(g.M, g.N, e.Device.MaxSharedMemoryBytes, e.Device.MaxWorkgroupCount[0], e.Device.MaxWorkgroupCount[1])
+            .Take(TiledGemm.MaxCandidates).ToList();
         var result = fitting.Select(t => Tile(e, g, t, 1, g.K)).ToList();
         if (fitting.Count > 0 && g.SplitFinishes)
         {
@@ -62,11 +50,11 @@ internal sealed class LinearGemmTiled : ILinearForward
         var constants = new[]
         {
             g.TransA ? 1u : 0u, g.TransB ? 1u : 0u, g.Bias != null ? 1u : 0u, (uint)g.Act, KernelSpec.Word(g.Slope),
-            (uint)t.BM, (uint)t.BN, (uint)t.TM, (uint)t.TN, (uint)Depth, splits > 1 ? (uint)chunk : 0u,
+            (uint)t.BM, (uint)t.BN, (uint)t.TM, (uint)t.TN, (uint)TiledGemm.Depth, splits > 1 ? (uint)chunk : 0u,
         };
         // A split writes f32 partials in C's place.
         var module = LinearGemm.StorageVariant("linear/linear.gemm_tiled", g.A, g.B, splits > 1 ? ElementType.F32 : g.C.ElementType, texelB: false);
-        var spec = new KernelSpec(module, KernelSpec.Buffers(4), 12, constants, (uint)(t.BM / t.TM * (t.BN / t.TN)));
+        var spec = new KernelSpec(module, KernelSpec.Buffers(4), 12, constants, (uint)TiledGemm.Threads(t));
         var groups = ((uint)((g.N + t.BN - 1) / t.BN), (uint)((g.M + t.BM - 1) / t.BM), (uint)splits);
         return new TuneCandidate($"{t.BM}x{t.BN}t{t.TM}x{t.TN}{(splits > 1 ? $"s{splits}" : "")}", spec, groups, PushConstants.Ints(g.M, g.N, g.K))
         {

@@ -69,14 +69,16 @@ public sealed class ConvImplicitGemmTests : GpuTest
         finally { Directory.Delete(dir, true); }
     }
 
-    /// <summary>The tiles the tuner times: within the kernel's limits (TM, TN at most 8, BN dividing the invocations) and distinct.</summary>
+    /// <summary>The tiles the tuner times (both tiled GEMMs': TiledGemm): within the shaders' limits (TM, TN at most 8, BN
+    /// dividing the invocations) and distinct.</summary>
     [Test]
     public void TilesFitTheShader()
     {
-        Assert.That(Conv2dImplicitGemm.Tiles, Is.Unique);
-        foreach (var (bm, bn, tm, tn) in Conv2dImplicitGemm.Tiles)
+        Assert.That(TiledGemm.Tiles, Is.Unique);
+        foreach (var (bm, bn, tm, tn) in TiledGemm.Tiles)
         {
-            int threads = bm / tm * (bn / tn);
+            int threads = TiledGemm.Threads((bm, bn, tm, tn));
+            Assert.That(threads, Is.EqualTo(bm / tm * (bn / tn)));
             Assert.That(tm <= 8 && tn <= 8 && bm % tm == 0 && bn % tn == 0, $"{bm}x{bn}t{tm}x{tn}");
             Assert.That(threads % bn, Is.EqualTo(0), $"{bm}x{bn}: one pixel per invocation in the im2col loads");
             Assert.That(threads, Is.InRange(64, 256));
