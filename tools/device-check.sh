@@ -32,7 +32,9 @@
 #   bash tools/device-check.sh OUT_DIR fresh    fresh.log: the kernels that have not run on a GPU yet, checked then timed:
 #                                               selftest of the convolutions (the tensor-addressed cooperative_matrix2
 #                                               forward, the f32 implicit GEMM and the strided gradients by phase on it
-#                                               among the entries it checks), the conv workloads and the denoiser at
+#                                               among the entries it checks) and the fused MLP (its tensor-core kernels
+#                                               rewritten), the MLP step at fp16 with MlpCoopMatKernels named, per
+#                                               dispatch, the conv workloads and the denoiser at
 #                                               fp16 untuned with Conv2dCoopMat2Tensor named, per dispatch, and the
 #                                               autoencoder step at fp32 untuned with the implicit GEMMs (convolution,
 #                                               strided gradients by phase, Linear's tiled products) named, then tuned;
@@ -144,9 +146,12 @@ if [ "$part" = subpixel ]; then
   grep -E "^(==|denoise|inpaint)|subpixel|concat" "$out/subpixel.log"
 fi
 if [ "$part" = fresh ]; then
-  # Worst case 410 s. The selftest first: a kernel that disagrees with the plain f32 one shows there (and the tuner would
+  # Worst case 460 s. The selftest first: a kernel that disagrees with the plain f32 one shows there (and the tuner would
   # reject it for that shape); the timings after it are of named kernels, untuned, then of the tuner's choice.
-  timeout 90 $kiln selftest conv2d conv_transpose2d decoder_conv --budget 80 > "$out/fresh.log" 2>&1
+  timeout 90 $kiln selftest conv2d conv_transpose2d decoder_conv mlp --budget 80 > "$out/fresh.log" 2>&1
+  # The fused MLP on tensor cores (pack, forward, deltas, weight gradients): named, so timed whatever the fusion choice.
+  echo "== fp16 --prefer MlpCoopMatKernels" >> "$out/fresh.log"
+  timeout 50 $kiln bench mlp_64x4 --precision fp16 --autotune off --kernels --prefer MlpCoopMatKernels >> "$out/fresh.log" 2>&1
   echo "== fp16 --prefer Conv2dCoopMat2Tensor" >> "$out/fresh.log"
   timeout 90 $kiln bench conv3x3 denoise --precision fp16 --autotune off --kernels --prefer Conv2dCoopMat2Tensor >> "$out/fresh.log" 2>&1
   echo "== fp32 --prefer Conv2dImplicitGemm,Conv2dInputGradPhases,LinearGemmTiled" >> "$out/fresh.log"

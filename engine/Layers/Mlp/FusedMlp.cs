@@ -8,13 +8,15 @@ namespace Kiln.Layers;
 /// compiler's fusion pass has replaced by one layer for small widths (every width &lt;= <see cref="MaxWidth"/>,
 /// at most <see cref="MaxLayers"/> layers): the forward pass is one dispatch, the backward pass two (deltas through
 /// all layers and per-workgroup partial weight gradients; then mlp.reduce, their sum in a fixed order, no
-/// atomics). The kernels are a registry choice (<see cref="IMlpKernels"/>, operation "mlp"): <see cref="MlpRowKernels"/>
+/// atomics); the tensor-core entry adds a packing of the weights before its forward and splits the first backward
+/// pass in two. The kernels are a registry choice (<see cref="IMlpKernels"/>, operation "mlp"): <see cref="MlpRowKernels"/>
 /// (one invocation per row; every device, small batches), <see cref="MlpTileKernels"/> (64-row tiles in shared
 /// memory, 4 x 4 register blocks; GPUs at large batches) or <see cref="MlpCoopMatKernels"/> (tensor cores, f16
 /// operands; GPUs at large batches under Precision.Fp16). The parameters keep the member layers' names
 /// ("linear_0.weight"), so checkpoints and optimizers see the same tensors as the unfused network. Under f16 activation
 /// storage (Precision.Fp16) x, y, the saved hidden outputs and the activation gradients are f16 (the kernels' .f16
-/// modules), the layers in between stay f32 in shared memory, and parameters, partials and gradients stay f32.
+/// modules), the layers in between stay f32 in shared memory (f16 in the tensor-core entry's), and parameters, partials
+/// and gradients stay f32.
 /// </summary>
 internal sealed class FusedMlp : Layer
 {
@@ -62,6 +64,16 @@ internal sealed class FusedMlp : Layer
 
     public override string Kind => "mlp";
 
+    /// <summary>The chain's members in order.</summary>
+    public IReadOnlyList<Member> Members => members;
+
+    /// <summary>The hidden layers' widths summed: a row of their saved outputs.</summary>
+    public int HiddenWidth => members.Take(members.Count - 1).Sum(m => m.Linear.OutFeatures);
+
+    /// <summary>What the chosen entry's forward leaves for its backward besides the saved outputs (the parameters in
+    /// its own form, such as <see cref="MlpCoopMatKernels"/>' f16 weights), this compile's.</summary>
+    internal Value[] EntryValues { get; set; } = Array.Empty<Value>();
+
     /// <summary>The member layers' parameters, named "&lt;layer&gt;.weight" / "&lt;layer&gt;.bias".</summary>
     public override IReadOnlyList<ParameterSpec> Parameters =>
         members.SelectMany(m => m.Linear.Parameters.Select(p => p with { Name = $"{m.Name}.{p.Name}" })).ToList();
@@ -80,9 +92,7 @@ internal sealed class FusedMlp : Layer
         // The entries compute in f32 whatever the activations' storage (f16 under Precision.Fp16: their .f16 modules).
         kernels = KernelRegistry.Choose<IMlpKernels>("mlp", f.Input.ElementType, f.Input.Layout, e,
             k => e.PreferKernels.Contains(k.GetType().Name) || k.Accepts(n));
-        int hidden = members.Take(members.Count - 1).Sum(m => m.Linear.OutFeatures);
-        // The hidden layers' outputs are activations: stored like the network's (f16 under Precision.Fp16).
-        saved = f.Training ? e.NewValue(new Shape(n, hidden), ValueKind.Transient, $"{f.Name}.hidden", e.ActivationType) : null;
+        saved = f.Training ? kernels.NewSaved(this, f) : null;
         kernels.Forward(this, f, saved);
     }
 
@@ -103,19 +113,17 @@ internal sealed class FusedMlp : Layer
     }
 
     /// <summary>The multiply-adds of the layers' products over <paramref name="rows"/> rows.</summary>
-    double MultiplyAdds(int rows) => (double)rows * members.Sum(m => (long)m.Linear.InFeatures * m.Linear.OutFeatures);
+    internal double MultiplyAdds(int rows) => (double)rows * members.Sum(m => (long)m.Linear.InFeatures * m.Linear.OutFeatures);
 
-    /// <summary>The backward of an <see cref="IMlpKernels"/> entry: its first pass (bindings x, y, h, dy, dx, the
-    /// [groups, stride] partials, then the parameter slots; push constants: rows, stride) writing one partial slot per
-    /// workgroup, then mlp.reduce summing the slots in order into each parameter's gradient. A slot holds the packed
-    /// parameters (<see cref="PackedCount"/>: padded to multiples of <paramref name="pad"/>; 0: none), then
-    /// <paramref name="scratch"/> floats the entry keeps for itself.</summary>
-    internal void EmitBackward(BackwardPass b, Value saved, KernelSpec spec, uint groups, int pad = 0, int scratch = 0)
+    /// <summary>The backward of a per-row or tiled <see cref="IMlpKernels"/> entry: its first pass (bindings x, y, h,
+    /// dy, dx, the [groups, stride] partials, then the parameter slots; push constants: rows, stride) writing one partial
+    /// slot per workgroup, the packed parameters (<see cref="PackedCount"/>, unpadded), then mlp.reduce summing the
+    /// slots in order into each parameter's gradient.</summary>
+    internal void EmitBackward(BackwardPass b, Value saved, KernelSpec spec, uint groups)
     {
         var e = b.Emitter;
         int n = b.Input.Shape[0];
-        int count = members.Sum(m => m.Linear.OutFeatures * (m.Linear.InFeatures + 1));
-        int stride = PackedCount(pad) + scratch;
+        int stride = PackedCount(0);
         var partial = e.NewValue(new Shape((int)groups, stride), ValueKind.Transient, $"{b.Name}.grad_partial");
         var args = new List<Arg>
         {
@@ -128,6 +136,16 @@ internal sealed class FusedMlp : Layer
         double inputProducts = MultiplyAdds(n) - (b.GradInput == null ? (double)n * members[0].Linear.InFeatures * members[0].Linear.OutFeatures : 0);
         e.AttributeFlops(e.StepCount - 1, $"{b.Name}.bwd", 2.0 * (MultiplyAdds(n) + inputProducts));
 
+        EmitReduce(b, partial, groups, stride, 0);
+    }
+
+    /// <summary>mlp.reduce: the sum over <paramref name="groups"/> partial slots of <paramref name="stride"/> floats
+    /// (<paramref name="partial"/>, each in the packed order of shaders/include/mlp.glsl padded to multiples of
+    /// <paramref name="pad"/>), in slot order, into each member's weight and bias gradient.</summary>
+    internal void EmitReduce(BackwardPass b, Value partial, uint groups, int stride, int pad)
+    {
+        var e = b.Emitter;
+        int count = members.Sum(m => m.Linear.OutFeatures * (m.Linear.InFeatures + 1));
         var grads = members.SelectMany(m => new[] { b.GradParam($"{m.Name}.weight"), b.GradParam($"{m.Name}.bias") }).ToList();
         var reduce = new KernelSpec("mlp/mlp.reduce", KernelSpec.Buffers(1 + 2 * MaxLayers), 12, Constants(0, pad), Emitter.ElementwiseLocal);
         var rargs = new List<Arg> { Arg.In(partial) };

@@ -14,7 +14,13 @@ internal interface IMlpKernels : IKernelEntry
     /// limit: an entry named in CompileOptions.PreferKernels is taken at any batch, wherever it supports the device).</summary>
     bool Accepts(int rows) => true;
 
-    /// <summary>y = the chain applied to x; with <paramref name="saved"/> its hidden outputs are written there.</summary>
+    /// <summary>The value the forward saves for the backward when training: by default the hidden layers' outputs,
+    /// [rows, sum of hidden widths], stored as the network's activations are.</summary>
+    Value NewSaved(FusedMlp mlp, ForwardPass f) =>
+        f.Emitter.NewValue(new Shape(f.Input.Shape[0], mlp.HiddenWidth), ValueKind.Transient, $"{f.Name}.hidden", f.Emitter.ActivationType);
+
+    /// <summary>y = the chain applied to x; with <paramref name="saved"/> (<see cref="NewSaved"/>) what the backward needs
+    /// is written there.</summary>
     void Forward(FusedMlp mlp, ForwardPass f, Value? saved);
 
     /// <summary>The input gradient (when asked for) and every member's weight and bias gradient.</summary>

@@ -5,9 +5,9 @@ using NUnit.Framework;
 namespace Kiln.Tests.CoopMat;
 
 /// <summary>
-/// The fused MLP on tensor cores (<see cref="MlpCoopMatKernels"/>: shaders/mlp/mlp.coopmat.fwd, mlp.coopmat.bwd, then
-/// mlp.reduce over padded partial slots) where the device has fp16 cooperative matrices, each network compiled at Fp16
-/// with the entry named:
+/// The fused MLP on tensor cores (<see cref="MlpCoopMatKernels"/>: shaders/mlp/mlp.pack_f16 and .fwd, then .bwd
+/// (the deltas), .dw (the parameters' gradients into padded partial slots) and mlp.reduce) where the device has fp16
+/// cooperative matrices, each network compiled at Fp16 with the entry named:
 /// <list type="bullet">
 /// <item>against a CPU reference in double that rounds where the kernels round (<see cref="RoundedReference"/>): output,
 /// input gradient and every weight and bias gradient within <see cref="Tolerance"/> of each tensor's largest value;</item>
@@ -16,10 +16,10 @@ namespace Kiln.Tests.CoopMat;
 /// and its unit's whole delta with it (as it would in any fp16 tensor-core MLP), so there the reference has to round
 /// as the kernels do.</item>
 /// </list>
-/// The shapes cover widths that are not multiples of the matrices (padding), layers with fewer S-unit rows than
-/// subgroups (the weight gradient's scratch rounds), batches that end inside a block, a batch large enough that backward
-/// workgroups take several blocks (the partial slots read back and added to), eight layers, and every activation. On
-/// Mesa 26's lavapipe (tools/coopmat-lavapipe.sh) the matrices are 8x8x8 and a block 64 rows.
+/// The shapes cover widths that are not multiples of the matrices (padding), layers with fewer column tiles than
+/// subgroups (idle subgroups), batches that end inside a block (padded rows in the saved inputs and deltas), a batch
+/// large enough that the weight gradients' workgroups take several tiles of rows each, eight layers, and every
+/// activation. On Mesa 26's lavapipe (tools/coopmat-lavapipe.sh) the matrices are 8x8x8 and a block 64 rows.
 /// </summary>
 public sealed class CooperativeMatrixMlpTests : CooperativeMatrixTest
 {
@@ -37,8 +37,8 @@ public sealed class CooperativeMatrixMlpTests : CooperativeMatrixTest
         new TestCaseData(new[] { 64, 64, 64 }, Activation.Sigmoid, 64).SetArgDisplayNames("64_64_64_sigmoid_one_block"),
         new TestCaseData(new[] { 24, 40, 33, 10 }, Activation.LeakyReLU, 200).SetArgDisplayNames("leaky_relu"),
         new TestCaseData(new[] { 3, 17, 1, 33, 2, 64, 9, 4, 6 }, Activation.Tanh, 150).SetArgDisplayNames("eight_layers_odd_widths"),
-        // 16484 rows = 258 blocks of 64 (S = 8): 256 backward workgroups, two of which add a second block to their slot.
-        new TestCaseData(new[] { 3, 16, 16, 3 }, Activation.Tanh, 16484).SetArgDisplayNames("two_blocks_per_backward_workgroup"),
+        // 16484 rows = 258 blocks of 64 (S = 8): 2064 tiles of 8 rows, 9 of them per weight-gradient workgroup (230 chunks).
+        new TestCaseData(new[] { 3, 16, 16, 3 }, Activation.Tanh, 16484).SetArgDisplayNames("several_tiles_per_weight_gradient_workgroup"),
     };
 
     static Func<Layer> Layer(Activation act) => act switch
@@ -54,7 +54,8 @@ public sealed class CooperativeMatrixMlpTests : CooperativeMatrixTest
     public void MatchesTheRoundedReference_AndTheF32Run(int[] widths, Activation act, int batch)
     {
         var f16 = F16StorageLinearTests.RunMlp(widths, Layer(act), batch, fuseMlp: true, texel: false, Entry, Precision.Fp16);
-        Assert.That(f16.Kernels, Does.Contain("mlp/mlp.coopmat.fwd.f16").And.Contain("mlp/mlp.coopmat.bwd.f16").And.Contain("mlp/mlp.reduce"),
+        Assert.That(f16.Kernels, Does.Contain("mlp/mlp.coopmat.fwd.f16").And.Contain("mlp/mlp.coopmat.bwd.f16")
+                .And.Contain("mlp/mlp.coopmat.dw").And.Contain("mlp/mlp.reduce"),
             string.Join(", ", f16.Kernels));
         var (y, gx, grads, ambiguous) = RoundedReference(widths, act, batch, f16);
         Assert.That(ambiguous, Is.Zero, "test data: ReLU pre-activations so near zero that f32 sums could go either way; choose another batch");
@@ -78,8 +79,8 @@ public sealed class CooperativeMatrixMlpTests : CooperativeMatrixTest
     }
 
     /// <summary>Without the input gradient the backward stops at the first layer's weight: the parameters' gradients are
-    /// the same. A second run of the same step gives bit-identical gradients (each run's first block starts the slots
-    /// from zero; the sums are in a fixed order).</summary>
+    /// the same. A second run of the same step gives bit-identical gradients (every slot is written whole each run; the
+    /// sums are in a fixed order).</summary>
     [Test]
     public void WithoutInputGradients_AndRunTwice_TheGradientsAreTheSame()
     {
@@ -113,7 +114,7 @@ public sealed class CooperativeMatrixMlpTests : CooperativeMatrixTest
         }
         var f32 = Run(Precision.Fp32, out _);
         var f16 = Run(Precision.Fp16, out var k16);
-        Assert.That(k16.Where(k => k.StartsWith("mlp/")), Is.EqualTo(new[] { "mlp/mlp.coopmat.fwd.f16" }), string.Join(", ", k16));
+        Assert.That(k16.Where(k => k.StartsWith("mlp/")), Is.EqualTo(new[] { "mlp/mlp.pack_f16", "mlp/mlp.coopmat.fwd.f16" }), string.Join(", ", k16));
         F16StorageCheck.Close(f16, f32, Tolerances.F16Storage, "output");
     }
 
@@ -140,7 +141,7 @@ public sealed class CooperativeMatrixMlpTests : CooperativeMatrixTest
 
     /// <summary>
     /// The step in double with the kernels' f16 roundings: x, the output gradient and the weights rounded to f16 (the
-    /// tensor cores' operands); every layer's activated output rounded to f16 (it is kept in shared memory as f16); the
+    /// tensor cores' operands); every layer's activated output rounded to f16 (it is kept in shared memory and saved as f16); the
     /// deltas rounded to f16 after the product with the weight and again after the activation's derivative; the input
     /// gradient rounded to f16. Sums are exact (double); the biases stay f32.
     /// Ambiguous counts the ReLU and LeakyReLU pre-activations whose sign the kernels' f32 sums, in any order, could get

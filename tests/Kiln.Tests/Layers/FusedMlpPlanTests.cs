@@ -137,15 +137,19 @@ public sealed class FusedMlpPlanTests
         });
         string[] Mlp16(PlanReport p) => p.Dispatches.Where(d => d.Kernel.StartsWith("mlp/")).Select(d => $"{d.Kernel} {d.Groups}").ToArray();
 
-        // 128-row blocks (4 subgroups of 2 x 16 rows): 2048 forward workgroups, 256 backward ones of 8 blocks each.
+        // The weights packed (14336 f16 elements: 16x64, 3 x 64x64, 64x16 padded); 128-row blocks (8 tiles of 16 rows):
+        // 2048 forward and deltas workgroups; the weight gradients in 256 chunks of 1024 rows per layer.
         Assert.That(Mlp16(On(tensorCores, 262144, Precision.Fp16)), Is.EqualTo(new[]
-            { "mlp/mlp.coopmat.fwd.f16 2048x1x1", "mlp/mlp.coopmat.bwd.f16 256x1x1", "mlp/mlp.reduce 51x1x1" }));
+        {
+            "mlp/mlp.pack_f16 56x1x1", "mlp/mlp.coopmat.fwd.f16 2048x1x1", "mlp/mlp.coopmat.bwd.f16 2048x1x1", "mlp/mlp.coopmat.dw 256x5x1",
+            "mlp/mlp.reduce 51x1x1",
+        }));
         Assert.That(On(tensorCores, 262144, Precision.Fp32).Dispatches.Select(d => d.Kernel), Does.Contain("mlp/mlp.tile.fwd"),
             "fp16 operands only at Fp16");
         Assert.That(On(tensorCores, 8191, Precision.Fp16).Dispatches.Select(d => d.Kernel), Does.Contain("mlp/mlp.fwd.f16"),
             "small batches keep the per-row kernels");
-        var noRoom = tensorCores with { MaxSharedMemoryBytes = 32768 };
-        Assert.That(On(noRoom, 262144, Precision.Fp16).Dispatches.Select(d => d.Kernel), Does.Contain("mlp/mlp.tile.fwd.f16"),
-            "the backward's 45 KiB of shared memory must fit");
+        var noRoom = tensorCores with { MaxSharedMemoryBytes = 16384 };
+        Assert.That(On(noRoom, 262144, Precision.Fp16).Dispatches.Select(d => d.Kernel), Does.Contain("mlp/mlp.fwd.f16"),
+            "the 18 KiB block of rows must fit (and the tile kernels' 32 KiB)");
     }
 }

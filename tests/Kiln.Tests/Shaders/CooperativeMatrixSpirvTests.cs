@@ -199,7 +199,7 @@ public sealed class CooperativeMatrixSpirvTests
     {
         var modules = Kernels().Select(c => ((KernelSpec)c.Arguments[0]!).Module.Replace(".f16", "").Replace(".b_act", "").Replace(".c_float", "")).ToHashSet();
         Assert.That(modules, Is.SupersetOf(new[] { "conv2d/conv2d.fwd_coopmat", "conv2d/conv2d.fwd_coopmat_patch", "conv2d/conv2d.bwd_weight_coopmat",
-            "conv2d/conv2d.bwd_weight_coopmat_patch", "linear/linear.gemm_coopmat", "mlp/mlp.coopmat.fwd", "mlp/mlp.coopmat.bwd",
+            "conv2d/conv2d.bwd_weight_coopmat_patch", "linear/linear.gemm_coopmat", "mlp/mlp.coopmat.fwd", "mlp/mlp.coopmat.bwd", "mlp/mlp.coopmat.dw",
             "conv2d/conv2d.fwd_coopmat_patch.concat", "conv2d/conv2d.bwd_weight_coopmat_patch.concat", "linear/linear.gemm_coopmat.batched", "conv2d/conv2d.fwd_coopmat.concat",
             "conv2d/conv2d.bwd_weight_coopmat.concat", "conv2d/conv2d.fwd_coopmat_patch.pool", "conv2d/conv2d.fwd_coopmat_patch.nhwc",
             "conv2d/conv2d.fwd_coopmat_patch.nhwc.pool", "conv2d/conv2d.fwd_coopmat_patch.nhwc.concat", "conv2d/conv2d.fwd_coopmat_patch.nhwc.direct",
@@ -216,7 +216,11 @@ public sealed class CooperativeMatrixSpirvTests
         // and a literal both hold 16 (%int_16_0).
         Assert.That(frozen, Does.Match(@"OpTypeCooperativeMatrixKHR %half %uint_3 %u?int_16(_\d+)? %u?int_16(_\d+)?"),
             "16x16 fp16 matrices after specialization");
-        Assert.That(SharedBytes(frozen), Is.InRange(1, Nvidia.MaxSharedMemoryBytes), "the shared arrays fit the device (the host's tile checks agree with the shader)");
+        long shared = SharedBytes(frozen);
+        Assert.That(shared, Is.LessThanOrEqualTo(Nvidia.MaxSharedMemoryBytes), "the shared arrays fit the device (the host's tile checks agree with the shader)");
+        // The fused MLP's weight gradients load their operands straight from global memory; every other kernel stages some.
+        if (!((KernelSpec)kernel).Module.StartsWith("mlp/mlp.coopmat.dw", StringComparison.Ordinal))
+            Assert.That(shared, Is.Positive, "shared arrays found");
     }
 
     /// <summary>
