@@ -38,7 +38,8 @@
 #                                               fp16 untuned with Conv2dCoopMat2Tensor named, per dispatch, and the
 #                                               autoencoder step at fp32 untuned with the implicit GEMMs (convolution,
 #                                               strided gradients by phase, Linear's tiled products) named, then tuned;
-#                                               the MLP step at fp32 tuned (fused kernels or layers on the tiled GEMM)
+#                                               the MLP step at fp32 and fp16 tuned (each fused entry or the layers on
+#                                               the tiled GEMM)
 #   bash tools/device-check.sh OUT_DIR quick    info.log, selftest.log, torch_peer.json, bench-fp16-untuned.json, bench.log:
 #                                               the first call on a machine never seen, so a failure shows in minutes
 #   bash tools/device-check.sh OUT_DIR tuned    bench-fp16.json/.log, bench-fp32.json/.log (per dispatch, the tuner's candidate
@@ -146,7 +147,7 @@ if [ "$part" = subpixel ]; then
   grep -E "^(==|denoise|inpaint)|subpixel|concat" "$out/subpixel.log"
 fi
 if [ "$part" = fresh ]; then
-  # Worst case 460 s. The selftest first: a kernel that disagrees with the plain f32 one shows there (and the tuner would
+  # Worst case 520 s. The selftest first: a kernel that disagrees with the plain f32 one shows there (and the tuner would
   # reject it for that shape); the timings after it are of named kernels, untuned, then of the tuner's choice.
   timeout 90 $kiln selftest conv2d conv_transpose2d decoder_conv mlp --budget 80 > "$out/fresh.log" 2>&1
   # The fused MLP on tensor cores (pack, forward, deltas, weight gradients): named, so timed whatever the fusion choice.
@@ -158,7 +159,10 @@ if [ "$part" = fresh ]; then
   timeout 60 $kiln bench conv_autoencoder --precision fp32 --autotune off --kernels --prefer Conv2dImplicitGemm,Conv2dInputGradPhases,LinearGemmTiled >> "$out/fresh.log" 2>&1
   echo "== fp32 tuned" >> "$out/fresh.log"
   timeout 100 $kiln bench conv_autoencoder --precision fp32 --kernels >> "$out/fresh.log" 2>&1
-  # The MLP step's fused kernels against its layers on the tiled GEMM (PlanChoices.FuseMlp times both where it tunes).
-  KILN_TUNING_TRACE=1 timeout 60 $kiln bench mlp_64x4 --precision fp32 --kernels >> "$out/fresh.log" 2>&1
+  # The MLP step on each fused-MLP entry against its layers on the tiled GEMM (PlanChoices.FuseMlp times them all where
+  # it tunes), at both precisions.
+  for precision in fp32 fp16; do
+    KILN_TUNING_TRACE=1 timeout 60 $kiln bench mlp_64x4 --precision $precision --kernels >> "$out/fresh.log" 2>&1
+  done
   grep -E "^(==|conv3x3|denoise|conv_autoencoder|mlp)|mlp_fusion|FAIL|passed|failed|rror" "$out/fresh.log"
 fi

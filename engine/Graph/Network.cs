@@ -86,8 +86,8 @@ public class Network
         Graph.GraphPlan? planned = null;
         if (options.FuseMlp == null && options.Fuse && tuner != null)
         {
-            (bool? fuse, planned) = Graph.PlanChoices.FuseMlp(this, context, options, tuner);
-            options = options with { FuseMlp = fuse };
+            (bool? fuse, string? entry, planned) = Graph.PlanChoices.FuseMlp(this, context, options, tuner);
+            options = options with { FuseMlp = fuse, PreferKernels = entry == null ? options.PreferKernels : options.PreferKernels.Append(entry).ToArray() };
         }
         if (options.RowBands == null && options.Fuse && !options.Training && tuner != null)
         {

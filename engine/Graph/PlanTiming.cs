@@ -42,12 +42,10 @@ internal static class PlanTiming
     /// <summary>
     /// Whether the plan of <paramref name="alternative"/> options replays faster than <paramref name="plan"/> (made with
     /// <paramref name="options"/>): remembered by the tuner under "<paramref name="kind"/>|" and <paramref name="plan"/>'s
-    /// fingerprint, else timed (the alternative planned here) and recorded; false, unremembered, once the tuner's budget
-    /// is spent. A plan that does not fit the device's memory loses; where neither fits, the out-of-memory error is
-    /// thrown as the compile would have. The time spent counts against the tuner's budget (the kernels' tuning in the
-    /// plans counts already). With the answer, <paramref name="plan"/> where it was never run (the choice was recalled
-    /// as false, or not made), else null. <paramref name="alternativePlan"/>: the alternative's plan where the caller has
-    /// made it.
+    /// fingerprint, else timed (the alternative planned here) and recorded (<see cref="Fastest"/>); false, unremembered,
+    /// once the tuner's budget is spent. With the answer, <paramref name="plan"/> where it was never run (the choice was
+    /// recalled as false, or not made), else null. <paramref name="alternativePlan"/>: the alternative's plan where the
+    /// caller has made it.
     /// </summary>
     public static (bool Alternative, GraphPlan? Plan) Faster(Network net, GpuContext context, KernelTuner tuner, string kind,
         CompileOptions options, GraphPlan plan, string name, CompileOptions alternative, string alternativeName, GraphPlan? alternativePlan = null)
@@ -56,17 +54,28 @@ internal static class PlanTiming
         if (tuner.Recall(key) is { } remembered) return remembered == alternativeName ? (true, null) : (false, plan);
         if (tuner.BudgetSpent) return (false, plan);
         var other = alternativePlan ?? Compiler.Plan(net, context.KernelDevice, alternative, tuner);
+        bool faster = Fastest(context, tuner, key, new[] { (name, options, plan), (alternativeName, alternative, other) }) == alternativeName;
+        return (faster, null);
+    }
+
+    /// <summary>
+    /// The name of the candidate plan whose step replays fastest, each compiled with its options; recorded by the tuner
+    /// under <paramref name="key"/>. A plan that does not fit the device's memory loses; where none fits, the
+    /// out-of-memory error is thrown as the compile would have. The time spent counts against the tuner's budget (the
+    /// kernels' tuning in the plans counts already).
+    /// </summary>
+    public static string Fastest(GpuContext context, KernelTuner tuner, string key, IReadOnlyList<(string Name, CompileOptions Options, GraphPlan Plan)> candidates)
+    {
         GpuOutOfMemoryException? outOfMemory = null;
         var clock = Stopwatch.StartNew();
-        double first = Milliseconds(context, options, plan, name, ref outOfMemory);
-        double second = Milliseconds(context, alternative, other, alternativeName, ref outOfMemory);
+        var times = candidates.Select(c => Milliseconds(context, c.Options, c.Plan, c.Name, ref outOfMemory)).ToList();
         tuner.Charge(clock.Elapsed.TotalSeconds);
-        if (double.IsPositiveInfinity(first) && double.IsPositiveInfinity(second))
-            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(outOfMemory!);
-        bool faster = second < first;
-        tuner.Trace($"tuning {key}: step ms {name} {first:0.####}, {alternativeName} {second:0.####}; chose {(faster ? alternativeName : name)}");
-        tuner.Record(key, faster ? alternativeName : name);
-        return (faster, null);
+        if (times.All(double.IsPositiveInfinity)) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(outOfMemory!);
+        int best = times.IndexOf(times.Min());
+        string chosen = candidates[best].Name;
+        tuner.Trace($"tuning {key}: step ms {string.Join(", ", candidates.Select((c, i) => $"{c.Name} {times[i]:0.####}"))}; chose {chosen}");
+        tuner.Record(key, chosen);
+        return chosen;
     }
 
     /// <summary>A plan's dispatches (kernels, constants, workgroups, push constants) as a short hash: the key of its timing.</summary>

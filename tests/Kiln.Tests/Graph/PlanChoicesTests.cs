@@ -6,8 +6,8 @@ using NUnit.Framework;
 namespace Kiln.Tests.Graph;
 
 /// <summary>
-/// The two-plan choices of a tuned compile (PlanChoices): CompileOptions.FuseMlp null, where a chain of small Linear
-/// layers is timed as one fused MLP and layer by layer, and RowBands null, where an inference plan's banded convolution
+/// The plan choices of a tuned compile (PlanChoices): CompileOptions.FuseMlp null, where a chain of small Linear
+/// layers is timed as one fused MLP (on each fused-MLP kernel entry the device runs) and layer by layer, and RowBands null, where an inference plan's banded convolution
 /// pair is timed banded and whole. Each is timed once, remembered with the tuning choices, and decides later compiles
 /// (a choice written into the file either way is followed), which compute the same numbers either way. Untuned, or with
 /// the option set, nothing is timed.
@@ -100,6 +100,14 @@ public sealed class PlanChoicesTests
                 var other = Train(ctx, Options(true));
                 Assert.That(other.Fused, Is.EqualTo(!chosenFused));
                 Assert.That(other.Loss, Is.EqualTo(chosenFused ? separate.Loss : untuned.Loss).Within(1e-3).Percent);
+            }
+
+            // A fused-MLP kernel entry remembered by name (where the device runs several, each is timed): its kernels run.
+            Remember(file, Remembered(file, "mlp_fusion").Key, "MlpTileKernels");
+            using (var ctx = GpuContext.Create(Gpu.Options with { PipelineCacheDirectory = dir }))
+            {
+                using var c = Mlp().Compile(ctx, Options(true));
+                Assert.That(c.Plan.Dispatches.Select(d => d.Kernel), Does.Contain("mlp/mlp.tile.fwd").And.Contain("mlp/mlp.tile.bwd"));
             }
             Assert.That(untuned.Loss, Is.EqualTo(separate.Loss).Within(1e-2).Percent, "fused or not, the same training");
         }
