@@ -5,9 +5,8 @@
 // tiles' weights (wh, f16, packed by mlp.pack_f16) and bias tile (bt) into registers straight from global memory,
 // then multiplies every row tile of As by them: one A load per S x S x S product, no shared-memory staging of the
 // weights. After a barrier (every subgroup has read all of As) the activation is applied per element and each subgroup
-// overwrites its own columns of As with the result, rounded to f16; after another, the workgroup copies the block's
-// rows to h as the next layer's input when training (SAVE; x is copied there too on the way in), or the last layer's
-// to y.
+// overwrites its own columns of As with the result, rounded to f16, and when training (SAVE) stores them to h as the
+// next layer's input (x is copied there on the way in); the last layer's go to y from As after another barrier.
 // Bindings: 0 x [N, W0] (act_t), 1 y [N, WL] (act_t), 2 h (f16), 3 wh (f16), 4 bt (float).
 // Specialization: include/mlp.glsl's shape (20 PAD = S), 19 SAVE, 21 SGS, 22 NSG.  Push: n (rows).
 // Local size: SGS * NSG.  Shared memory: ROWS * 72 * 2 bytes (S = 16: 18 KiB).
@@ -90,15 +89,11 @@ void main()
                     coopmat<float16_t, gl_ScopeSubgroup, S, S, gl_MatrixUseAccumulator> o =
                         coopmat<float16_t, gl_ScopeSubgroup, S, S, gl_MatrixUseAccumulator>(t);
                     coopMatStore(o, As, uint(i * S * LD + j * S), uint(LD), gl_CooperativeMatrixLayoutRowMajor);
+                    if (SAVE != 0 && l + 1 < L)
+                        coopMatStore(o, h, uint((row0 + i * S) * hp + mc_input_offset(l + 1) + j * S), uint(hp), gl_CooperativeMatrixLayoutRowMajor);
                 }
             }
             barrier(); // the layer's output is in As
-            if (SAVE != 0 && l + 1 < L)
-                for (int e = tid; e < ROWS * pout; e += THREADS)
-                {
-                    const int r = e / pout, j = e % pout;
-                    h[(row0 + r) * hp + mc_input_offset(l + 1) + j] = As[r * LD + j];
-                }
 
             if (l + 1 == L)
             {
