@@ -1,20 +1,15 @@
 #version 450
-// Fused MLP backward for GPUs (MlpTileKernels), first pass: a workgroup of 256 invocations takes tiles of 64
-// rows (tiles wg, wg + groups, ...) and propagates each tile's output gradient back through the layers. The
-// deltas at a layer's output stay in shared memory (mt_s0); mt_s1 holds the layer's input activations (from x
-// or the saved h), then its weight. With u = id / 16 (shared by half a subgroup) and v = id % 16, per layer and
-// tile: the weight gradient's 4 x 4 register block of each invocation accumulates delta x input over the
-// tile's 64 rows in order, the narrower of units and inputs indexed by u (so that blocks past a narrow width,
-// the output layer's 3 units, the input layer's 3 inputs, are skipped by whole half-subgroups) and the other
-// by v; the bias gradient, column sums of the deltas (column id % 64, rows 16 (id / 64) ..); then the deltas
-// at the layer's input, a 4 x 4 block (rows v + 16 i, inputs 4 u ..) of delta x W times the activation's
-// derivative. The next layer's input activations and the layer's weight are loaded into registers while the
-// products run, and stored into shared memory when it is free. The layer loop is unrolled so that every layer's gradient block stays in registers across all
-// the workgroup's tiles; at the end the blocks (and the bias sums, combined in a fixed order) are written to
-// the workgroup's slot of partial (no atomics: deterministic), which mlp.reduce sums in slot order.
-// Bindings: 0 x, 1 y, 2 h (saved hidden outputs), 3 dy, 4 dx (written when INPUT_GRAD) (all act_t), 5 partial
-// [groups, packed parameter count] (float), 6.. parameters (float, include/mlp.glsl).
-// Specialization: include/mlp.glsl's shape, 19 INPUT_GRAD.  Push: n, packed parameter count.  Local size 256.
+// Fused MLP backward for GPUs (MlpTileKernels), first pass, the deltas: a workgroup of 256 invocations takes tiles of
+// 64 rows (tiles wg, wg + groups, ...) and propagates each tile's output gradient back through the layers, writing
+// every layer's delta (the loss's gradient at its pre-activation) to d for mlp.tile.dw, which sums the weight and bias
+// gradients from them. The deltas at a layer's output stay in shared memory (mt_s0); mt_s1 holds the layer's input
+// activations (from x or the saved h), then its weight. With u = id / 16 (shared by half a subgroup) and v = id % 16,
+// per layer and tile the deltas at the layer's input are a 4 x 4 block (rows v + 16 i, inputs 4 u ..) of delta x W
+// times the activation's derivative. The next layer's input activations and the layer's weight are loaded into
+// registers while the products run, and stored into shared memory when it is free.
+// Bindings: 0 x, 1 y, 2 h (saved hidden outputs), 3 dy, 4 dx (written when INPUT_GRAD), 5 d [N, sum of the layers'
+// output widths] (written) (all act_t), 6.. parameters (float, include/mlp.glsl).
+// Specialization: include/mlp.glsl's shape, 19 INPUT_GRAD.  Push: n.  Local size 256.
 #extension GL_EXT_control_flow_attributes : require
 #define MLP_PARAM_BASE 6
 #include "kiln.glsl"
@@ -27,8 +22,8 @@ layout(std430, binding = 1) readonly buffer Y { act_t y[]; };
 layout(std430, binding = 2) readonly buffer H { act_t h[]; };
 layout(std430, binding = 3) readonly buffer DY { act_t dy[]; };
 layout(std430, binding = 4) writeonly buffer DX { act_t dx[]; };
-layout(std430, binding = 5) writeonly buffer Part { float part[]; };
-layout(push_constant) uniform P { uint n; uint count; } p;
+layout(std430, binding = 5) writeonly buffer D { act_t d[]; };
+layout(push_constant) uniform P { uint n; } p;
 
 vec4 act_grad4(int act, vec4 v)
 {
@@ -48,15 +43,8 @@ void main()
     uint id = gl_LocalInvocationIndex, u = id >> 4, v = id & 15u;
     uint tiles = (p.n + MT_ROWS - 1u) / MT_ROWS;
     uint hidden = uint(mlp_hidden_offset(L - 1));
-    uint wl = uint(mlp_width(L));
-    vec4 g[MLP_MAX_LAYERS][4];
-    float gb[MLP_MAX_LAYERS];
+    uint wl = uint(mlp_width(L)), dp = uint(mlp_hidden_offset(L));
     float pf[16]; // the next layer's input activations, prefetched: elements id + 256 m of the 64 x 64 tile
-    [[unroll]] for (int l = 0; l < MLP_MAX_LAYERS; l++)
-    {
-        gb[l] = 0.0;
-        for (int i = 0; i < 4; i++) g[l][i] = vec4(0.0);
-    }
     for (uint t = gl_WorkGroupID.x; t < tiles; t += gl_NumWorkGroups.x)
     {
         uint row0 = t * MT_ROWS;
@@ -94,22 +82,11 @@ void main()
                     wp[m] = j < fout && k < fin ? mlp_param(2 * l, int(j * fin + k)) : 0.0;
                 }
             barrier();
-            // Weight gradient block (units 4 ub .., inputs 4 ib ..) and bias column sums, over the rows in order.
-            uint ub = fout <= fin ? u : v, ib = fout <= fin ? v : u;
-            if (4u * u < min(fout, fin))
-                for (uint r = 0u; r < MT_ROWS; r++)
-                {
-                    vec4 d = mt_s0[mt_at(r, ub)], a = mt_s1[mt_at(r, ib)];
-                    g[l][0] += d.x * a;
-                    g[l][1] += d.y * a;
-                    g[l][2] += d.z * a;
-                    g[l][3] += d.w * a;
-                }
+            // The layer's deltas, for the weight gradients.
+            for (uint e = id; e < 4096u; e += MT_LOCAL)
             {
-                uint j = id & 63u, r0 = (id >> 6) * 16u;
-                float s = 0.0;
-                for (uint r = 0u; r < 16u; r++) s += mt_s0[mt_at(r0 + r, j >> 2)][j & 3u];
-                gb[l] += s;
+                uint r = e >> 6, j = e & 63u, row = row0 + r;
+                if (row < p.n && j < fout) d[row * dp + uint(mlp_hidden_offset(l)) + j] = act_t(mt_s0[mt_at(r, j >> 2)][j & 3u]);
             }
             if (l == 0 && INPUT_GRAD == 0) continue;
             vec4 ag[4];
@@ -133,8 +110,8 @@ void main()
                     vec4 w2 = mt_s1[mt_at(4u * j4 + 2u, u)], w3 = mt_s1[mt_at(4u * j4 + 3u, u)];
                     for (uint i = 0u; i < 4u; i++)
                     {
-                        vec4 d = mt_s0[mt_at(v + 16u * i, j4)];
-                        acc[i] += d.x * w0 + d.y * w1 + d.z * w2 + d.w * w3;
+                        vec4 dl = mt_s0[mt_at(v + 16u * i, j4)];
+                        acc[i] += dl.x * w0 + dl.y * w1 + dl.z * w2 + dl.w * w3;
                     }
                 }
             if (l == 0)
@@ -151,39 +128,5 @@ void main()
             barrier(); // every read of the deltas and the weight is done
             for (uint i = 0u; i < 4u; i++) mt_s0[mt_at(v + 16u * i, u)] = acc[i] * ag[i];
         }
-    }
-
-    // The workgroup's partial gradients: weight blocks straight from registers, bias sums of the four row
-    // quarters (staged in mt_s1) added in a fixed order.
-    uint base = gl_WorkGroupID.x * p.count;
-    barrier();
-    [[unroll]] for (int l = 0; l < MLP_MAX_LAYERS; l++)
-    {
-        if (l >= L) continue;
-        uint fin = uint(mlp_width(l)), fout = uint(mlp_width(l + 1)), off = base + uint(mlp_param_offset(l));
-        uint ub = fout <= fin ? u : v, ib = fout <= fin ? v : u;
-        for (uint i = 0u; i < 4u; i++)
-        {
-            uint j = 4u * ub + i;
-            if (j >= fout) continue;
-            for (uint q = 0u; q < 4u; q++)
-                if (4u * ib + q < fin) part[off + j * fin + 4u * ib + q] = g[l][i][q];
-        }
-        mt_s1[uint(l) * 64u + (id >> 2)][id & 3u] = gb[l];
-    }
-    barrier();
-    if (id >= 64u) return;
-    [[unroll]] for (int l = 0; l < MLP_MAX_LAYERS; l++)
-    {
-        if (l >= L) continue;
-        uint fin = uint(mlp_width(l)), fout = uint(mlp_width(l + 1)), off = base + uint(mlp_param_offset(l));
-        if (id >= fout) continue;
-        float s = 0.0;
-        for (uint q = 0u; q < 4u; q++)
-        {
-            uint c = id + 64u * q;
-            s += mt_s1[uint(l) * 64u + (c >> 2)][c & 3u];
-        }
-        part[off + fout * fin + id] = s;
     }
 }

@@ -8,8 +8,8 @@ namespace Kiln.Layers;
 /// compiler's fusion pass has replaced by one layer for small widths (every width &lt;= <see cref="MaxWidth"/>,
 /// at most <see cref="MaxLayers"/> layers): the forward pass is one dispatch, the backward pass two (deltas through
 /// all layers and per-workgroup partial weight gradients; then mlp.reduce, their sum in a fixed order, no
-/// atomics); the tensor-core entry adds a packing of the weights before its forward and splits the first backward
-/// pass in two. The kernels are a registry choice (<see cref="IMlpKernels"/>, operation "mlp"): <see cref="MlpRowKernels"/>
+/// atomics); the tiled and tensor-core entries split the first backward pass in two (every layer's deltas, then the
+/// weight gradients from them), and the tensor-core one packs the weights before its forward. The kernels are a registry choice (<see cref="IMlpKernels"/>, operation "mlp"): <see cref="MlpRowKernels"/>
 /// (one invocation per row; every device, small batches), <see cref="MlpTileKernels"/> (64-row tiles in shared
 /// memory, 4 x 4 register blocks; GPUs at large batches) or <see cref="MlpCoopMatKernels"/> (tensor cores, f16
 /// operands; GPUs at large batches under Precision.Fp16). The parameters keep the member layers' names
@@ -115,7 +115,7 @@ internal sealed class FusedMlp : Layer
     /// <summary>The multiply-adds of the layers' products over <paramref name="rows"/> rows.</summary>
     internal double MultiplyAdds(int rows) => (double)rows * members.Sum(m => (long)m.Linear.InFeatures * m.Linear.OutFeatures);
 
-    /// <summary>The backward of a per-row or tiled <see cref="IMlpKernels"/> entry: its first pass (bindings x, y, h,
+    /// <summary>The backward of the per-row entry (<see cref="MlpRowKernels"/>): its first pass (bindings x, y, h,
     /// dy, dx, the [groups, stride] partials, then the parameter slots; push constants: rows, stride) writing one partial
     /// slot per workgroup, the packed parameters (<see cref="PackedCount"/>, unpadded), then mlp.reduce summing the
     /// slots in order into each parameter's gradient.</summary>

@@ -4,13 +4,13 @@ using Kiln.Vulkan;
 namespace Kiln.Layers;
 
 /// <summary>
-/// The fused MLP for GPUs at large batches (shaders/mlp/mlp.tile.fwd, mlp.tile.bwd, then mlp.reduce): workgroups of
-/// 256 invocations over tiles of 64 rows, each invocation computing a 4 x 4 register block (4 rows x 4 units) of a
-/// layer from two 16 KiB shared matrices (the tile's activations or deltas, and the layer's input or weight;
-/// 32 KiB in all). The forward takes one tile per workgroup (a grid of ceil(rows / 64)); the backward's
-/// workgroups each take every groups-th tile and keep every layer's weight-gradient block in registers across
-/// them, writing one partial per workgroup (at most <see cref="MaxPartialGroups"/>) that mlp.reduce sums in order.
-/// Chosen on a GPU (<see cref="PreferredOn"/>) from <see cref="MinRows"/> rows (below that the per-row kernels'
+/// The fused MLP for GPUs at large batches (shaders/mlp/mlp.tile.fwd; mlp.tile.bwd, mlp.tile.dw, then mlp.reduce):
+/// workgroups of 256 invocations over tiles of 64 rows, each invocation computing a 4 x 4 register block (4 rows x 4
+/// units) of a layer from two 16 KiB shared matrices (the tile's activations or deltas, and the layer's input or weight;
+/// 32 KiB in all). The forward and the backward's deltas take one tile per workgroup (a grid of ceil(rows / 64)); the
+/// deltas pass writes every layer's, and the weight gradients are summed from them and the layers' inputs per layer
+/// and chunk of tiles, one partial slot per chunk (at most <see cref="MaxPartialGroups"/>) that mlp.reduce sums in
+/// order. Chosen on a GPU (<see cref="PreferredOn"/>) from <see cref="MinRows"/> rows (below that the per-row kernels'
 /// latency wins); on lavapipe only when named in CompileOptions.PreferKernels (tests, <c>kiln selftest</c>).
 /// </summary>
 internal sealed class MlpTileKernels : IMlpKernels
@@ -20,7 +20,8 @@ internal sealed class MlpTileKernels : IMlpKernels
     const uint Local = 256;
     /// <summary>Shared memory of both kernels: two 64 x 64 float matrices.</summary>
     public const uint SharedBytes = 2 * 64 * 64 * 4;
-    /// <summary>The backward's workgroups (partial-gradient slots) at most: 4096 tiles of a 262144-row batch make 16 tiles each.</summary>
+    /// <summary>The weight gradients' chunks of rows (partial-gradient slots) per layer at most: 4096 tiles of a
+    /// 262144-row batch make 16 tiles each.</summary>
     public const uint MaxPartialGroups = 256;
     /// <summary>The fewest rows for which a GPU takes this entry: 128 tiles.</summary>
     public const int MinRows = 8192;
@@ -39,22 +40,45 @@ internal sealed class MlpTileKernels : IMlpKernels
 
     public bool Accepts(int rows) => rows >= MinRows;
 
-    /// <summary>Workgroups of the forward and of the backward for <paramref name="rows"/> rows.</summary>
-    public static (uint Forward, uint Backward) Groups(int rows)
+    /// <summary>Workgroups of the forward and the deltas, and the weight gradients' chunks per layer with their tiles
+    /// each, for <paramref name="rows"/> rows.</summary>
+    public static (uint Tiles, uint Chunks, int ChunkTiles) Groups(int rows)
     {
         uint tiles = (uint)Math.Max(1, (rows + TileRows - 1) / TileRows);
-        return (Math.Min(tiles, 65535u), Math.Min(tiles, MaxPartialGroups));
+        int chunkTiles = (int)((tiles + MaxPartialGroups - 1) / MaxPartialGroups);
+        return (Math.Min(tiles, 65535u), (uint)((tiles + chunkTiles - 1) / chunkTiles), chunkTiles);
     }
 
     public void Forward(FusedMlp mlp, ForwardPass f, Value? saved)
     {
         var spec = new KernelSpec("mlp/mlp.tile.fwd", KernelSpec.Buffers(3 + 2 * FusedMlp.MaxLayers), 4, mlp.Constants(saved != null ? 1u : 0u), Local);
-        mlp.EmitForward(f, saved, spec, Groups(f.Input.Shape[0]).Forward);
+        mlp.EmitForward(f, saved, spec, Groups(f.Input.Shape[0]).Tiles);
     }
 
     public void Backward(FusedMlp mlp, BackwardPass b, Value saved)
     {
-        var spec = new KernelSpec("mlp/mlp.tile.bwd", KernelSpec.Buffers(6 + 2 * FusedMlp.MaxLayers), 8, mlp.Constants(b.GradInput != null ? 1u : 0u), Local);
-        mlp.EmitBackward(b, saved, spec, Groups(b.Input.Shape[0]).Backward);
+        var e = b.Emitter;
+        int n = b.Input.Shape[0];
+        var (tiles, chunks, chunkTiles) = Groups(n);
+        var deltas = e.NewValue(new Shape(n, mlp.Members.Sum(m => m.Linear.OutFeatures)), ValueKind.Transient, $"{b.Name}.deltas", e.ActivationType);
+        var spec = new KernelSpec("mlp/mlp.tile.bwd", KernelSpec.Buffers(6 + 2 * FusedMlp.MaxLayers), 4, mlp.Constants(b.GradInput != null ? 1u : 0u), Local);
+        var args = new List<Arg>
+        {
+            Arg.In(b.Input), Arg.In(b.Output), Arg.In(saved), Arg.In(b.GradOutput),
+            b.GradInput != null ? Arg.Out(b.GradInput) : Arg.In(b.GradOutput), Arg.Out(deltas),
+        };
+        args.AddRange(mlp.ParamSlots(b.Param));
+        e.Dispatch(spec, (tiles, 1, 1), PushConstants.Ints(n), $"{b.Name}.bwd", args.ToArray());
+        var first = mlp.Members[0].Linear;
+        e.AttributeFlops(e.StepCount - 1, $"{b.Name}.bwd",
+            2 * (mlp.MultiplyAdds(n) - (b.GradInput == null ? (double)n * first.InFeatures * first.OutFeatures : 0)));
+
+        int count = mlp.PackedCount(0);
+        var partial = e.NewValue(new Shape((int)chunks, count), ValueKind.Transient, $"{b.Name}.grad_partial");
+        var dw = new KernelSpec("mlp/mlp.tile.dw", KernelSpec.Buffers(4), 12, mlp.Constants(0), Local);
+        e.Dispatch(dw, (chunks, (uint)mlp.Members.Count, 1), PushConstants.Ints(n, chunkTiles * TileRows, count), $"{b.Name}.bwd_weight",
+            Arg.In(b.Input), Arg.In(saved), Arg.In(deltas), Arg.Out(partial));
+        e.AttributeFlops(e.StepCount - 1, $"{b.Name}.bwd_weight", 2 * mlp.MultiplyAdds(n));
+        mlp.EmitReduce(b, partial, chunks, count, 0);
     }
 }

@@ -109,7 +109,8 @@ public sealed class FusedMlpPlanTests
 
         var large = On(Device, 262144);
         Assert.That(Groups(large, "mlp/mlp.tile.fwd"), Is.EqualTo("4096x1x1"), "one 64-row tile per forward workgroup");
-        Assert.That(Groups(large, "mlp/mlp.tile.bwd"), Is.EqualTo("256x1x1"), "16 tiles per backward workgroup");
+        Assert.That(Groups(large, "mlp/mlp.tile.bwd"), Is.EqualTo("4096x1x1"), "one 64-row tile per deltas workgroup");
+        Assert.That(Groups(large, "mlp/mlp.tile.dw"), Is.EqualTo("256x5x1"), "16 tiles per weight-gradient chunk, a layer each");
         Assert.That(large.Dispatches.Where(d => d.Kernel is "mlp/mlp.fwd" or "mlp/mlp.bwd"), Is.Empty);
         Assert.That(Groups(On(Device, 256), "mlp/mlp.fwd"), Is.EqualTo("8x1x1"), "the playground's batch keeps the per-row kernels");
         Assert.That(Groups(On(Device, 8191), "mlp/mlp.fwd"), Is.EqualTo("256x1x1"));

@@ -4,10 +4,10 @@ using Kiln.Tests.Reference;
 namespace Kiln.Tests.Layers;
 
 /// <summary>
-/// The GPU-oriented fused MLP entry (MlpTileKernels: shaders/mlp/mlp.tile.fwd, mlp.tile.bwd) forced on this device
-/// through CompileOptions.PreferKernels, against the CPU double reference and the unfused kernels: forward,
+/// The GPU-oriented fused MLP entry (MlpTileKernels: shaders/mlp/mlp.tile.fwd, mlp.tile.bwd, mlp.tile.dw) forced on
+/// this device through CompileOptions.PreferKernels, against the CPU double reference and the unfused kernels: forward,
 /// input and parameter gradients, batches that are not a multiple of the 64-row tile, widths other than 64,
-/// tanh/ReLU/sigmoid, up to eight layers, backward workgroups that take several tiles, SGD steps, determinism.
+/// tanh/ReLU/sigmoid, up to eight layers, weight-gradient chunks of several tiles, SGD steps, determinism.
 /// </summary>
 public sealed class FusedMlpTileTests : GpuTest
 {
@@ -20,8 +20,8 @@ public sealed class FusedMlpTileTests : GpuTest
         yield return new TestCaseData(new[] { 2, 8, 8, 1 }, Activation.Tanh, 65).SetName("2_8_8_1_tanh_batch65");
         yield return new TestCaseData(new[] { 3, 64, 64, 64, 64, 3 }, Activation.ReLU, 333).SetName("mlp_64x4_batch333");
         yield return new TestCaseData(new[] { 64, 64, 64 }, Activation.Sigmoid, 64).SetName("64_64_64_sigmoid_one_tile");
-        // 16484 rows = 258 tiles: 256 backward workgroups, two of which accumulate a second tile in registers.
-        yield return new TestCaseData(new[] { 3, 16, 16, 3 }, Activation.Tanh, 16484).SetName("3_16_16_3_tanh_batch16484_two_tiles_per_group");
+        // 16484 rows = 258 tiles: weight-gradient chunks of two tiles (129 of them), the last tile partial.
+        yield return new TestCaseData(new[] { 3, 16, 16, 3 }, Activation.Tanh, 16484).SetName("3_16_16_3_tanh_batch16484_two_tiles_per_chunk");
     }
 
     [TestCaseSource(nameof(Shapes))]
@@ -30,7 +30,7 @@ public sealed class FusedMlpTileTests : GpuTest
         using var fused = FusedMlpTests.Compile(widths, act, batch, fuse: true, inputGrads: true, prefer: Tile);
         using var plain = FusedMlpTests.Compile(widths, act, batch, fuse: false, inputGrads: true);
         var kernels = fused.Plan.Dispatches.Select(d => d.Kernel).ToList();
-        Assert.That(kernels, Does.Contain("mlp/mlp.tile.fwd").And.Contain("mlp/mlp.tile.bwd").And.Contain("mlp/mlp.reduce"));
+        Assert.That(kernels, Does.Contain("mlp/mlp.tile.fwd").And.Contain("mlp/mlp.tile.bwd").And.Contain("mlp/mlp.tile.dw").And.Contain("mlp/mlp.reduce"));
         Assert.That(kernels, Does.Not.Contain("mlp/mlp.fwd").And.Not.Contain("mlp/mlp.bwd"));
         FusedMlpTests.AssertMatchesReferenceAndUnfused(fused, plain, widths, act, batch);
     }
@@ -88,7 +88,7 @@ public sealed class FusedMlpTileTests : GpuTest
         float[][] Train(out Dictionary<string, double[]> expected, out Dictionary<string, float[]> actual)
         {
             using var c = FusedMlpTests.Compile(widths, Activation.ReLU, batch, fuse: true, new Sgd(), 0.01f, prefer: Tile);
-            Assert.That(c.Plan.Dispatches.Count(d => d.Kernel.StartsWith("mlp/")), Is.EqualTo(3));
+            Assert.That(c.Plan.Dispatches.Count(d => d.Kernel.StartsWith("mlp/")), Is.EqualTo(4), "forward, deltas, weight gradients, their sum");
             expected = c.Parameters.ToDictionary(kv => kv.Key, kv => kv.Value.ToArray().Select(v => (double)v).ToArray());
             for (int step = 0; step < 4; step++)
             {
