@@ -38,8 +38,8 @@
 #                                               fp16 untuned with Conv2dCoopMat2Tensor named, per dispatch, and the
 #                                               autoencoder step at fp32 untuned with the implicit GEMMs (convolution,
 #                                               strided gradients by phase, Linear's tiled products) named, then tuned;
-#                                               the MLP step at fp32 and fp16 tuned (each fused entry or the layers on
-#                                               the tiled GEMM)
+#                                               the MLP step at fp32 and fp16 tuned (each fused entry, the tiled one's
+#                                               backward rewritten too, or the layers on the tiled GEMM)
 #   bash tools/device-check.sh OUT_DIR quick    info.log, selftest.log, torch_peer.json, bench-fp16-untuned.json, bench.log:
 #                                               the first call on a machine never seen, so a failure shows in minutes
 #   bash tools/device-check.sh OUT_DIR tuned    bench-fp16.json/.log, bench-fp32.json/.log (per dispatch, the tuner's candidate
