@@ -22,6 +22,9 @@ internal sealed class FusedMlp : Layer
 {
     public const int MaxWidth = 64;
     public const int MaxLayers = 8;
+    /// <summary>Partial-gradient slots of a backward at most (workgroups or chunks of rows that mlp.reduce sums): 4096
+    /// 64-row tiles of a 262144-row batch make 16 tiles a slot.</summary>
+    public const int MaxPartialSlots = 256;
 
     readonly IReadOnlyList<Member> members;
     IMlpKernels? kernels;
@@ -132,17 +135,46 @@ internal sealed class FusedMlp : Layer
         };
         args.AddRange(ParamSlots(b.Param));
         e.Dispatch(spec, (groups, 1, 1), PushConstants.Ints(n, stride), $"{b.Name}.bwd", args.ToArray());
-        // The weight gradients' products and the input gradients' (every layer's but the first's, unless dx is asked).
-        double inputProducts = MultiplyAdds(n) - (b.GradInput == null ? (double)n * members[0].Linear.InFeatures * members[0].Linear.OutFeatures : 0);
-        e.AttributeFlops(e.StepCount - 1, $"{b.Name}.bwd", 2.0 * (MultiplyAdds(n) + inputProducts));
+        e.AttributeFlops(e.StepCount - 1, $"{b.Name}.bwd", 2.0 * MultiplyAdds(n) + DeltaFlops(b));
 
         EmitReduce(b, partial, groups, stride, 0);
+    }
+
+    /// <summary>The FLOPs of the deltas' products: every layer's but the first's, and the first's too when dx is asked.</summary>
+    internal double DeltaFlops(BackwardPass b)
+    {
+        int n = b.Input.Shape[0];
+        return 2.0 * (MultiplyAdds(n) - (b.GradInput == null ? (double)n * members[0].Linear.InFeatures * members[0].Linear.OutFeatures : 0));
+    }
+
+    /// <summary>How a backward whose weight gradients are summed over chunks of <paramref name="tiles"/> tiles of rows
+    /// splits them: at most <see cref="MaxPartialSlots"/> chunks of whole tiles, the last one shorter.</summary>
+    internal static (int Chunks, int TilesPerChunk) Chunks(int tiles)
+    {
+        int per = (tiles + MaxPartialSlots - 1) / MaxPartialSlots;
+        return ((tiles + per - 1) / per, per);
+    }
+
+    /// <summary>The weight-gradient pass of an entry that saved every layer's deltas: <paramref name="spec"/> over
+    /// (<paramref name="chunks"/>, layers) workgroups, each summing one layer's weight and bias gradients over
+    /// <paramref name="chunkRows"/> of the <paramref name="rows"/> rows into its chunk's partial slot (bindings
+    /// <paramref name="inputs"/>, then the [chunks, stride] partials; push constants: rows, chunkRows, stride), then
+    /// mlp.reduce over the slots (padded to multiples of <paramref name="pad"/>; 0: none).</summary>
+    internal void EmitWeightGradients(BackwardPass b, KernelSpec spec, int rows, int chunkRows, int chunks, int pad, params Arg[] inputs)
+    {
+        var e = b.Emitter;
+        int stride = PackedCount(pad);
+        var partial = e.NewValue(new Shape(chunks, stride), ValueKind.Transient, $"{b.Name}.grad_partial");
+        e.Dispatch(spec, ((uint)chunks, (uint)members.Count, 1), PushConstants.Ints(rows, chunkRows, stride), $"{b.Name}.bwd_weight",
+            inputs.Append(Arg.Out(partial)).ToArray());
+        e.AttributeFlops(e.StepCount - 1, $"{b.Name}.bwd_weight", 2.0 * MultiplyAdds(b.Input.Shape[0]));
+        EmitReduce(b, partial, (uint)chunks, stride, pad);
     }
 
     /// <summary>mlp.reduce: the sum over <paramref name="groups"/> partial slots of <paramref name="stride"/> floats
     /// (<paramref name="partial"/>, each in the packed order of shaders/include/mlp.glsl padded to multiples of
     /// <paramref name="pad"/>), in slot order, into each member's weight and bias gradient.</summary>
-    internal void EmitReduce(BackwardPass b, Value partial, uint groups, int stride, int pad)
+    void EmitReduce(BackwardPass b, Value partial, uint groups, int stride, int pad)
     {
         var e = b.Emitter;
         int count = members.Sum(m => m.Linear.OutFeatures * (m.Linear.InFeatures + 1));

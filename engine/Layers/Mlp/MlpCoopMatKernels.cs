@@ -31,8 +31,6 @@ internal sealed class MlpCoopMatKernels : CooperativeMatrixEntry, IMlpKernels
     const int ColumnTiles = 2;
     /// <summary>f16 elements per shared row (LD): the widest padded layer and 8 more.</summary>
     const int SharedRow = FusedMlp.MaxWidth + 8;
-    /// <summary>Workgroups of the weight gradients' pass per layer at most (partial slots).</summary>
-    const int MaxChunks = 256;
 
     public string Operation => "mlp";
     public TensorLayout Layout => TensorLayout.RowMajor;
@@ -95,20 +93,11 @@ internal sealed class MlpCoopMatKernels : CooperativeMatrixEntry, IMlpKernels
         e.Dispatch(spec, (groups, 1, 1), PushConstants.Ints(n), $"{b.Name}.bwd",
             Arg.In(b.Output), Arg.In(b.GradOutput), b.GradInput != null ? Arg.Out(b.GradInput) : Arg.In(b.GradOutput),
             Arg.In(saved), Arg.Out(deltas), Arg.In(weights));
-        var first = mlp.Members[0].Linear;
-        e.AttributeFlops(e.StepCount - 1, $"{b.Name}.bwd",
-            2 * (mlp.MultiplyAdds(n) - (b.GradInput == null ? (double)n * first.InFeatures * first.OutFeatures : 0)));
+        e.AttributeFlops(e.StepCount - 1, $"{b.Name}.bwd", mlp.DeltaFlops(b));
 
-        // The weight gradients: chunks of whole S-row tiles, at most MaxChunks of them.
-        int tiles = shape.Rows / s, chunks = Math.Min(tiles, MaxChunks), chunk = (tiles + chunks - 1) / chunks * s;
-        chunks = (shape.Rows + chunk - 1) / chunk;
-        int stride = mlp.PackedCount(s);
-        var partial = e.NewValue(new Shape(chunks, stride), ValueKind.Transient, $"{b.Name}.grad_partial");
-        var dw = Spec(mlp, e, "mlp/mlp.coopmat.dw", 3, 12, 0);
-        e.Dispatch(dw, ((uint)chunks, (uint)mlp.Members.Count, 1), PushConstants.Ints(shape.Rows, chunk, stride), $"{b.Name}.bwd_weight",
-            Arg.In(saved), Arg.In(deltas), Arg.Out(partial));
-        e.AttributeFlops(e.StepCount - 1, $"{b.Name}.bwd_weight", 2 * mlp.MultiplyAdds(n));
-        mlp.EmitReduce(b, partial, (uint)chunks, stride, s);
+        // The weight gradients over chunks of whole S-row tiles.
+        var (chunks, per) = FusedMlp.Chunks(shape.Rows / s);
+        mlp.EmitWeightGradients(b, Spec(mlp, e, "mlp/mlp.coopmat.dw", 3, 12, 0), shape.Rows, per * s, chunks, s, Arg.In(saved), Arg.In(deltas));
     }
 
     /// <summary>The padded forms' sizes (shaders/include/mlp_coopmat.glsl): rows rounded up to a block, a row's

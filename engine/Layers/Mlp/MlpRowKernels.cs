@@ -13,7 +13,6 @@ internal sealed class MlpRowKernels : IMlpKernels
 {
     const uint ForwardLocal = 32; // mlp.fwd.comp's shared rows are sized for 32
     const uint BackwardLocal = 32; // mlp.bwd.comp's shared arrays are sized for 32 rows
-    const uint MaxPartialGroups = 256;
 
     public string Operation => "mlp";
     public ElementType ElementType => ElementType.F32;
@@ -31,7 +30,7 @@ internal sealed class MlpRowKernels : IMlpKernels
     public void Backward(FusedMlp mlp, BackwardPass b, Value saved)
     {
         int n = b.Input.Shape[0];
-        uint tiles = (uint)((n + BackwardLocal - 1) / BackwardLocal), groups = Math.Min(tiles, MaxPartialGroups);
+        uint tiles = (uint)((n + BackwardLocal - 1) / BackwardLocal), groups = Math.Min(tiles, (uint)FusedMlp.MaxPartialSlots);
         var spec = new KernelSpec("mlp/mlp.bwd", KernelSpec.Buffers(6 + 2 * FusedMlp.MaxLayers), 8, mlp.Constants(b.GradInput != null ? 1u : 0u), BackwardLocal);
         mlp.EmitBackward(b, saved, spec, groups);
     }

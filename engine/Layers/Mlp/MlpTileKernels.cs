@@ -9,7 +9,7 @@ namespace Kiln.Layers;
 /// units) of a layer from two 16 KiB shared matrices (the tile's activations or deltas, and the layer's input or weight;
 /// 32 KiB in all). The forward and the backward's deltas take one tile per workgroup (a grid of ceil(rows / 64)); the
 /// deltas pass writes every layer's, and the weight gradients are summed from them and the layers' inputs per layer
-/// and chunk of tiles, one partial slot per chunk (at most <see cref="MaxPartialGroups"/>) that mlp.reduce sums in
+/// and chunk of tiles, one partial slot per chunk (at most <see cref="FusedMlp.MaxPartialSlots"/>) that mlp.reduce sums in
 /// order. Chosen on a GPU (<see cref="PreferredOn"/>) from <see cref="MinRows"/> rows (below that the per-row kernels'
 /// latency wins); on lavapipe only when named in CompileOptions.PreferKernels (tests, <c>kiln selftest</c>).
 /// </summary>
@@ -20,9 +20,6 @@ internal sealed class MlpTileKernels : IMlpKernels
     const uint Local = 256;
     /// <summary>Shared memory of both kernels: two 64 x 64 float matrices.</summary>
     public const uint SharedBytes = 2 * 64 * 64 * 4;
-    /// <summary>The weight gradients' chunks of rows (partial-gradient slots) per layer at most: 4096 tiles of a
-    /// 262144-row batch make 16 tiles each.</summary>
-    public const uint MaxPartialGroups = 256;
     /// <summary>The fewest rows for which a GPU takes this entry: 128 tiles.</summary>
     public const int MinRows = 8192;
 
@@ -40,26 +37,19 @@ internal sealed class MlpTileKernels : IMlpKernels
 
     public bool Accepts(int rows) => rows >= MinRows;
 
-    /// <summary>Workgroups of the forward and the deltas, and the weight gradients' chunks per layer with their tiles
-    /// each, for <paramref name="rows"/> rows.</summary>
-    public static (uint Tiles, uint Chunks, int ChunkTiles) Groups(int rows)
-    {
-        uint tiles = (uint)Math.Max(1, (rows + TileRows - 1) / TileRows);
-        int chunkTiles = (int)((tiles + MaxPartialGroups - 1) / MaxPartialGroups);
-        return (Math.Min(tiles, 65535u), (uint)((tiles + chunkTiles - 1) / chunkTiles), chunkTiles);
-    }
+    /// <summary>Workgroups of the forward and of the deltas for <paramref name="rows"/> rows: one 64-row tile each.</summary>
+    public static uint Groups(int rows) => Math.Min((uint)Math.Max(1, (rows + TileRows - 1) / TileRows), 65535u);
 
     public void Forward(FusedMlp mlp, ForwardPass f, Value? saved)
     {
         var spec = new KernelSpec("mlp/mlp.tile.fwd", KernelSpec.Buffers(3 + 2 * FusedMlp.MaxLayers), 4, mlp.Constants(saved != null ? 1u : 0u), Local);
-        mlp.EmitForward(f, saved, spec, Groups(f.Input.Shape[0]).Tiles);
+        mlp.EmitForward(f, saved, spec, Groups(f.Input.Shape[0]));
     }
 
     public void Backward(FusedMlp mlp, BackwardPass b, Value saved)
     {
         var e = b.Emitter;
         int n = b.Input.Shape[0];
-        var (tiles, chunks, chunkTiles) = Groups(n);
         var deltas = e.NewValue(new Shape(n, mlp.Members.Sum(m => m.Linear.OutFeatures)), ValueKind.Transient, $"{b.Name}.deltas", e.ActivationType);
         var spec = new KernelSpec("mlp/mlp.tile.bwd", KernelSpec.Buffers(6 + 2 * FusedMlp.MaxLayers), 4, mlp.Constants(b.GradInput != null ? 1u : 0u), Local);
         var args = new List<Arg>
@@ -68,17 +58,11 @@ internal sealed class MlpTileKernels : IMlpKernels
             b.GradInput != null ? Arg.Out(b.GradInput) : Arg.In(b.GradOutput), Arg.Out(deltas),
         };
         args.AddRange(mlp.ParamSlots(b.Param));
-        e.Dispatch(spec, (tiles, 1, 1), PushConstants.Ints(n), $"{b.Name}.bwd", args.ToArray());
-        var first = mlp.Members[0].Linear;
-        e.AttributeFlops(e.StepCount - 1, $"{b.Name}.bwd",
-            2 * (mlp.MultiplyAdds(n) - (b.GradInput == null ? (double)n * first.InFeatures * first.OutFeatures : 0)));
+        e.Dispatch(spec, (Groups(n), 1, 1), PushConstants.Ints(n), $"{b.Name}.bwd", args.ToArray());
+        e.AttributeFlops(e.StepCount - 1, $"{b.Name}.bwd", mlp.DeltaFlops(b));
 
-        int count = mlp.PackedCount(0);
-        var partial = e.NewValue(new Shape((int)chunks, count), ValueKind.Transient, $"{b.Name}.grad_partial");
+        var (chunks, per) = FusedMlp.Chunks((n + TileRows - 1) / TileRows);
         var dw = new KernelSpec("mlp/mlp.tile.dw", KernelSpec.Buffers(4), 12, mlp.Constants(0), Local);
-        e.Dispatch(dw, (chunks, (uint)mlp.Members.Count, 1), PushConstants.Ints(n, chunkTiles * TileRows, count), $"{b.Name}.bwd_weight",
-            Arg.In(b.Input), Arg.In(saved), Arg.In(deltas), Arg.Out(partial));
-        e.AttributeFlops(e.StepCount - 1, $"{b.Name}.bwd_weight", 2 * mlp.MultiplyAdds(n));
-        mlp.EmitReduce(b, partial, chunks, count, 0);
+        mlp.EmitWeightGradients(b, dw, n, per * TileRows, chunks, 0, Arg.In(b.Input), Arg.In(saved), Arg.In(deltas));
     }
 }
