@@ -16,8 +16,11 @@
 // resolution) and x2 (binding 4, the rest at 1 / SC2), each upsampled by nearest neighbour as it is loaded: a tensor
 // layout whose blocks are SC x SC pixels of the full-resolution grid, each block one element of the small tensor. The
 // reduction runs over x's channels (the weight's columns from 0), then over x2's (from C1).
+// Variant .dact (KILN_ACT_GRAD; a stride-1 input gradient through Conv2dInputGradFlipped, include/act_grad_epilogue.glsl):
+// each element of the accumulator leaves multiplied by the derivative of the activation ACT, read per element from the
+// output of the layer before (binding 4, laid out as y) at the element's place.
 // Bindings: 0 x [N,Cin,H,W] (act_t)  1 wp [KH*KW, COP, CIP] (float16_t)  2 bias [Cout] (float; unused when HAS_BIAS=0)
-//           3 y [N,Cout,OH,OW] (act_t)  4 x2 (.concat)
+//           3 y [N,Cout,OH,OW] (act_t)  4 x2 (.concat) or the activation's output (.dact)
 // Specialization: 0 KH, 1 KW, 2 SH, 3 SW, 4 PH, 5 PW, 6 DH, 7 DW (strides and dilations 1: the host's Accepts),
 //                 8 HAS_BIAS, 9 ACT, 10 SLOPE (float), 11 BM, 12 BN, 13 BK, 14 THREADS, 15 TW (TH = BN / TW),
 //                 20 C1, 21 SC1, 22 SC2 (.concat: include/concat_reads.glsl)
@@ -59,10 +62,26 @@ layout(std430, binding = 3) writeonly buffer Y { act_t y[]; };
 #if KILN_CONCAT_READS
 #include "concat_reads.glsl"
 #endif
+#if KILN_ACT_GRAD
+#include "act_grad_epilogue.glsl"
+#endif
 
 layout(push_constant) uniform P { int n, cin, cout, h, w, oh, ow, cop, cip; } p;
 
-float activate(const in uint row, const in uint col, const in float v) { return kiln_activate(v, ACT, SLOPE); }
+int tileImage, tileM0, tileOy0, tileOx0; // the workgroup's tile: its image, first channel, row and column
+
+// The epilogue of accumulator element (row, col): the activation, or under .dact the gradient through it (elements
+// past y's edges are left as they are: their stores are dropped).
+float activate(const in uint row, const in uint col, const in float v)
+{
+#if KILN_ACT_GRAD
+    const int co = tileM0 + int(row), oy = tileOy0 + int(col) / TW, ox = tileOx0 + int(col) % TW;
+    if (co >= p.cout || oy >= p.oh || ox >= p.ow) return v;
+    return kiln_act_grad(v, ((tileImage * p.cout + co) * p.oh + oy) * p.ow + ox, ACT, SLOPE);
+#else
+    return kiln_activate(v, ACT, SLOPE);
+#endif
+}
 
 coopmat<float, gl_ScopeWorkgroup, BM, BN, gl_MatrixUseAccumulator> acc;
 
@@ -82,6 +101,7 @@ void main()
     const int tile = int(gl_WorkGroupID.x);
     const int ox0 = (tile % tilesX) * TW, oy0 = (tile / tilesX % tilesY) * TH, b = tile / (tilesX * tilesY);
     const int m0 = int(gl_WorkGroupID.y) * BM;
+    tileImage = b; tileM0 = m0; tileOy0 = oy0; tileOx0 = ox0;
 
     if (HAS_BIAS != 0)
     {

@@ -9,7 +9,8 @@ namespace Kiln.Layers;
 /// BK input channels the packed f16 weight's block and the input's slice of TH x TW pixels of one image, zero past the
 /// image and the channels by the tensor layout's clamp, the driver staging both through shared memory; the bias, the
 /// activation and the edge tiles' stores through the same layouts. Its .concat variant reads a decoder's two inputs,
-/// the upsampled one through a tensor layout of blocks (<see cref="ConcatConv2d"/>). Where <see cref="Conv2dCoopMat2"/>
+/// the upsampled one through a tensor layout of blocks (<see cref="ConcatConv2d"/>); its .dact variant takes a stride-1
+/// input gradient through the activation of the layer before (<see cref="ActivationGradient"/>). Where <see cref="Conv2dCoopMat2"/>
 /// gathers the im2col slice by hand (the form lavapipe runs), this one leaves it to the driver, the way the plain
 /// cooperative_matrix2 GEMM reached 290 to 315 TFLOP/s on an H200 (../shared/TOOLCHAIN.md) where the gathering kernels
 /// ran the UNets' layers at 45 to 65.
@@ -29,10 +30,12 @@ internal sealed class Conv2dCoopMat2Tensor : CooperativeMatrixEntry, IConv2dForw
     public bool ReadsConcat => true;
 
     /// <summary>Workgroup tiles (BM output channels, BN pixels, BK input channels a step, invocations), the 32-channel ones
-    /// for the UNets' thinner layers.</summary>
+    /// for the UNets' thinner layers; 128 x 256 with 64 channels a step is the plain GEMM's fastest tile on the H200
+    /// (315 TFLOP/s, ../shared/TOOLCHAIN.md).</summary>
     static readonly CoopMat2Tile[] WorkgroupTiles =
     {
         new(64, 256, 32, 256), new(64, 128, 32, 128), new(32, 256, 32, 128), new(128, 256, 32, 256), new(128, 128, 32, 256),
+        new(128, 256, 64, 256), new(64, 256, 64, 256),
     };
 
     public bool Supports(DeviceInfo device) =>

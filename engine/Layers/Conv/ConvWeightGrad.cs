@@ -48,7 +48,7 @@ internal static class ConvWeightGrad
     /// Conv2d's, whose plain operand is dY, summed per channel from the dY blocks the kernel stages anyway by the
     /// workgroups of its first column tile, into a buffer bound after the others (<see cref="Dispatch"/>); else null, and
     /// the bias gradient keeps its own pass. Every weight-gradient kernel a GPU may pick has the variant, .concat forms
-    /// included (the tensor-core patch, im2col and cooperative_matrix2 kernels, the tiled and Winograd ones), so the
+    /// included (the tensor-core patch, im2col and cooperative_matrix2 kernels (its tensor-addressed form too), the tiled and Winograd ones), so the
     /// tuner's choice never brings the pass back; lavapipe's direct kernel has none. The candidate is chosen (or timed)
     /// as it is: the variant changes which kernel runs for no layer.
     /// </summary>

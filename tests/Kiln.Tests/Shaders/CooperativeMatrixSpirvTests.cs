@@ -273,9 +273,10 @@ public sealed class CooperativeMatrixSpirvTests
     }
 
     /// <summary>
-    /// The tensor-addressed convolution's dispatches (<see cref="Conv2dCoopMat2Tensor"/>, named: it needs tuning) in the
-    /// networks' plans and the denoiser's inference plan (its decoders' .concat variant) on <see cref="NvidiaCoopMat2"/>,
-    /// each in every tile that fits the device.
+    /// The tensor-addressed convolution's and weight gradient's dispatches (<see cref="Conv2dCoopMat2Tensor"/>,
+    /// <see cref="Conv2dWeightGradCoopMat2Tensor"/>, named: they need tuning) in the networks' plans and the denoiser's
+    /// inference plan (its decoders' .concat variant; the training plans' input gradients through an activation, .dact) on
+    /// <see cref="NvidiaCoopMat2"/>, each in every tile that fits the device.
     /// </summary>
     static IEnumerable<TestCaseData> TensorCoopMat2Kernels()
     {
@@ -286,14 +287,15 @@ public sealed class CooperativeMatrixSpirvTests
             var options = new CompileOptions
             {
                 InputShapes = inputs, Training = training, Precision = Precision.Fp16, Autotune = false, ActivationLayout = TensorLayout.Nchw,
-                PreferKernels = new[] { nameof(Conv2dCoopMat2Tensor), nameof(Conv2dInputGradFlipped) },
+                PreferKernels = new[] { nameof(Conv2dCoopMat2Tensor), nameof(Conv2dInputGradFlipped), nameof(Conv2dWeightGradCoopMat2Tensor) },
             };
             foreach (var step in Compiler.Plan(net, NvidiaCoopMat2, options).Levels.SelectMany(l => l))
                 if (step.Spec.Module.Contains("coopmat2_tensor", StringComparison.Ordinal))
-                    foreach (var t in Conv2dCoopMat2Tensor.Tiles(NvidiaCoopMat2))
+                    foreach (var t in TileConstant(step.Spec) == 11 ? Conv2dCoopMat2Tensor.Tiles(NvidiaCoopMat2) : Conv2dWeightGradCoopMat2Tensor.Tiles(NvidiaCoopMat2))
                     {
+                        int at = TileConstant(step.Spec);
                         var constants = step.Spec.Constants.ToArray();
-                        (constants[11], constants[12], constants[13], constants[14]) = ((uint)t.BM, (uint)t.BN, (uint)t.BK, (uint)t.Threads);
+                        (constants[at], constants[at + 1], constants[at + 2], constants[at + 3]) = ((uint)t.BM, (uint)t.BN, (uint)t.BK, (uint)t.Threads);
                         var spec = step.Spec with { Constants = constants, LocalX = (uint)t.Threads };
                         specs.TryAdd(spec.Key, spec);
                     }
@@ -305,20 +307,27 @@ public sealed class CooperativeMatrixSpirvTests
     public void ThePlansUseTheTensorAddressedConvolution()
     {
         var modules = TensorCoopMat2Kernels().Select(c => ((KernelSpec)c.Arguments[0]!).Module).ToHashSet();
-        Assert.That(modules, Is.EquivalentTo(new[] { "conv2d/conv2d.fwd_coopmat2_tensor.f16", "conv2d/conv2d.fwd_coopmat2_tensor.concat.f16" }));
-        Assert.That(Conv2dCoopMat2Tensor.Tiles(NvidiaCoopMat2).Count(), Is.EqualTo(5), "every tile fits the H200's description");
+        Assert.That(modules, Is.EquivalentTo(new[]
+        {
+            "conv2d/conv2d.fwd_coopmat2_tensor.f16", "conv2d/conv2d.fwd_coopmat2_tensor.concat.f16", "conv2d/conv2d.fwd_coopmat2_tensor.dact.f16",
+            "conv2d/conv2d.bwd_weight_coopmat2_tensor.f16", "conv2d/conv2d.bwd_weight_coopmat2_tensor.bias.f16",
+        }));
+        Assert.That(Conv2dCoopMat2Tensor.Tiles(NvidiaCoopMat2).Count(), Is.EqualTo(7), "every tile fits the H200's description");
+        Assert.That(Conv2dWeightGradCoopMat2Tensor.Tiles(NvidiaCoopMat2).Count(), Is.EqualTo(6), "every tile fits the H200's description");
+        Assert.That(new Conv2dWeightGradCoopMat2Tensor().Supports(NvidiaCoopMat2 with { CooperativeMatrix2TensorAddressing = false }), Is.False);
         Assert.That(Conv2dCoopMat2Tensor.Tiles(NvidiaCoopMat2 with { CooperativeMatrix2TensorAddressing = false }), Is.Not.Empty);
         Assert.That(new Conv2dCoopMat2Tensor().Supports(NvidiaCoopMat2 with { CooperativeMatrix2TensorAddressing = false }), Is.False,
             "no tensor addressing, no kernel");
     }
 
-    /// <summary>Its modules specialized are valid SPIR-V 1.6 with workgroup-scope BM x BK f16 matrices and tensor layouts.</summary>
+    /// <summary>Their modules specialized are valid SPIR-V 1.6 with workgroup-scope BM x BK f16 matrices and tensor layouts.</summary>
     [TestCaseSource(nameof(TensorCoopMat2Kernels))]
     public void TensorCoopMat2_SpecializedForTensorCores_IsValidSpirv(object kernel)
     {
         var spec = (KernelSpec)kernel;
         var frozen = Specialize(spec, "vulkan1.3");
-        Assert.That(frozen, Does.Match($@"OpTypeCooperativeMatrixKHR %half %uint_2 %u?int_{spec.Constants[11]}(_\d+)? %u?int_{spec.Constants[13]}(_\d+)? %uint_0"),
+        int at = TileConstant(spec);
+        Assert.That(frozen, Does.Match($@"OpTypeCooperativeMatrixKHR %half %uint_2 %u?int_{spec.Constants[at]}(_\d+)? %u?int_{spec.Constants[at + 2]}(_\d+)? %uint_0"),
             "a workgroup-scope BM x BK fp16 matrix after specialization");
         Assert.That(frozen, Does.Contain("OpCooperativeMatrixLoadTensorNV").And.Contain("OpCooperativeMatrixStoreTensorNV"));
     }
