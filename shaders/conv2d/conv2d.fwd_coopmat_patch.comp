@@ -12,7 +12,8 @@
 // with stride SW * LDP (the output pixels' inputs lie SW apart): the KH * KW taps share one patch, and a patch
 // pixel is 8 channels packed into one 16-byte shared store. The weights come pre-packed to f16 by
 // conv2d.pack_weight_f16.comp as [KH*KW, COP, CIP] (rows padded with zeros to the tiles) and are loaded straight from
-// global memory (every workgroup reads the same few KiB: cache hits). The step's patch is loaded into registers before
+// global memory (every workgroup reads the same few KiB: cache hits), each tap's fragments requested one tap ahead of
+// their products so that the loads' latency runs under the previous tap's. The step's patch is loaded into registers before
 // the previous step's products and stored into the other of two shared buffers after them (one barrier per step).
 // The accumulators start from the bias (a shared BM x S tile of it); the activation is applied per element, and a tile
 // wholly inside Y with 16-byte aligned rows (OW and OH * OW multiples of 8) is stored straight to Y as act_t; edge
@@ -108,6 +109,7 @@ const int THREADS = SGS * SG_M * SG_N;
 const int PER = (UNITS + THREADS - 1) / THREADS;
 const int LDC = S;
 const int G = CK / 8;                      // patch units per pixel and step
+const int KK = CK / S;                     // S-channel slices of a step
 
 // Patch unit u of a step: its channel group (8 channels) and its pixel in the patch.
 #if KILN_NHWC
@@ -277,6 +279,16 @@ void storeSubPixel(int s, int buf, int tid)
 }
 #endif
 
+// Fragment i of the subgroup's weight rows for iteration u = tap * KK + slice of the step at channel c0: the packed
+// weight's S x S block (rows m0 + (sgm TM + i) S.., columns c0 + slice S..) of the tap.
+coopmat<float16_t, gl_ScopeSubgroup, S, S, gl_MatrixUseA> loadWeight(const int u, const int c0, const int m0, const int sgm, const int i)
+{
+    coopmat<float16_t, gl_ScopeSubgroup, S, S, gl_MatrixUseA> a;
+    coopMatLoad(a, wp, uint(((u / KK) * p.cop + m0 + sgm * TM * S + i * S) * p.cip + c0 + (u % KK) * S), uint(p.cip),
+                gl_CooperativeMatrixLayoutRowMajor);
+    return a;
+}
+
 void main()
 {
     const int COUT = p.cout, OH = p.oh, OW = p.ow, HW = OH * OW;
@@ -405,25 +417,26 @@ void main()
         // The next step's patch is loaded while this one is multiplied, and stored into the other buffer after it; the
         // barrier at the end of the step orders both (the other buffer was last read in the previous step).
         if (s + 1 < steps) load(c0 + CK, tid);
-        // The taps stay a loop (each iteration TM + TN matrix loads and TM * TN products): unrolled, lavapipe's compile
-        // of the kernel takes tens of seconds.
-        [[dont_unroll]] for (int ky = 0; ky < KH; ky++)
-            [[dont_unroll]] for (int kx = 0; kx < KW; kx++)
-                [[unroll]] for (int kk = 0; kk < CK; kk += S)
-                {
-                    coopmat<float16_t, gl_ScopeSubgroup, S, S, gl_MatrixUseA> a[TM];
-                    [[unroll]] for (int i = 0; i < TM; i++)
-                        coopMatLoad(a[i], wp, uint(((ky * KW + kx) * p.cop + m0 + sgm * TM * S + i * S) * CIP + c0 + kk), uint(CIP),
-                                    gl_CooperativeMatrixLayoutRowMajor);
-                    [[unroll]] for (int j = 0; j < TN; j++)
-                    {
-                        // Channels c0 + kk.. (rows) by the inputs of the S pixels of output row sgn * TN + j at the tap (columns).
-                        coopmat<float16_t, gl_ScopeSubgroup, S, S, gl_MatrixUseB> bm;
-                        coopMatLoad(bm, Ps, uint(cur * PATCH + (((sgn * TN + j) * SH + ky * DH) * PC + kx * DW) * Q + kk / 8), uint(SW * Q),
-                                    gl_CooperativeMatrixLayoutColumnMajor);
-                        [[unroll]] for (int i = 0; i < TM; i++) acc[i][j] = coopMatMulAdd(a[i], bm, acc[i][j]);
-                    }
-                }
+        // The taps and the step's S-channel slices run as one loop, u = tap * KK + slice (each iteration TM + TN matrix
+        // loads and TM * TN products; unrolled, lavapipe's compile of the kernel takes tens of seconds). The weight's
+        // fragments come from global memory one iteration ahead: the next iteration's are requested before this one's
+        // products, so their latency runs under them (the last iteration requests its own again, unused).
+        coopmat<float16_t, gl_ScopeSubgroup, S, S, gl_MatrixUseA> a[TM], ahead[TM];
+        [[unroll]] for (int i = 0; i < TM; i++) a[i] = loadWeight(0, c0, m0, sgm, i);
+        [[dont_unroll]] for (int u = 0; u < KH * KW * KK; u++)
+        {
+            const int tap = u / KK, kk = (u % KK) * S, ky = tap / KW, kx = tap % KW;
+            [[unroll]] for (int i = 0; i < TM; i++) ahead[i] = loadWeight(min(u + 1, KH * KW * KK - 1), c0, m0, sgm, i);
+            [[unroll]] for (int j = 0; j < TN; j++)
+            {
+                // Channels c0 + kk.. (rows) by the inputs of the S pixels of output row sgn * TN + j at the tap (columns).
+                coopmat<float16_t, gl_ScopeSubgroup, S, S, gl_MatrixUseB> bm;
+                coopMatLoad(bm, Ps, uint(cur * PATCH + (((sgn * TN + j) * SH + ky * DH) * PC + kx * DW) * Q + kk / 8), uint(SW * Q),
+                            gl_CooperativeMatrixLayoutColumnMajor);
+                [[unroll]] for (int i = 0; i < TM; i++) acc[i][j] = coopMatMulAdd(a[i], bm, acc[i][j]);
+            }
+            [[unroll]] for (int i = 0; i < TM; i++) a[i] = ahead[i];
+        }
         if (s + 1 < steps) store(cur ^ 1, tid);
         barrier();
     }
