@@ -36,7 +36,8 @@
 #                                               rewritten), the MLP step at fp16 with MlpCoopMatKernels named, per
 #                                               dispatch, the conv workloads and the denoiser at
 #                                               fp16 untuned with both tensor-addressed kernels named (the forward
-#                                               also the input gradients'), per dispatch, and the
+#                                               also the input gradients') and the narrow forward (the denoiser's last
+#                                               layer), per dispatch, and the
 #                                               autoencoder step at fp32 untuned with the implicit GEMMs (convolution,
 #                                               strided gradients by phase, Linear's tiled products) named, then tuned;
 #                                               the MLP step at fp32 and fp16 tuned (each fused entry, the tiled one's
@@ -154,8 +155,8 @@ if [ "$part" = fresh ]; then
   # The fused MLP on tensor cores (pack, forward, deltas, weight gradients): named, so timed whatever the fusion choice.
   echo "== fp16 --prefer MlpCoopMatKernels" >> "$out/fresh.log"
   timeout 50 $kiln bench mlp_64x4 --precision fp16 --autotune off --kernels --prefer MlpCoopMatKernels >> "$out/fresh.log" 2>&1
-  echo "== fp16 --prefer Conv2dCoopMat2Tensor,Conv2dWeightGradCoopMat2Tensor" >> "$out/fresh.log"
-  timeout 90 $kiln bench conv3x3 denoise --precision fp16 --autotune off --kernels --prefer Conv2dCoopMat2Tensor,Conv2dWeightGradCoopMat2Tensor >> "$out/fresh.log" 2>&1
+  echo "== fp16 --prefer Conv2dCoopMat2Tensor,Conv2dWeightGradCoopMat2Tensor,Conv2dNarrow" >> "$out/fresh.log"
+  timeout 90 $kiln bench conv3x3 denoise --precision fp16 --autotune off --kernels --prefer Conv2dCoopMat2Tensor,Conv2dWeightGradCoopMat2Tensor,Conv2dNarrow >> "$out/fresh.log" 2>&1
   echo "== fp32 --prefer Conv2dImplicitGemm,Conv2dInputGradPhases,LinearGemmTiled" >> "$out/fresh.log"
   timeout 60 $kiln bench conv_autoencoder --precision fp32 --autotune off --kernels --prefer Conv2dImplicitGemm,Conv2dInputGradPhases,LinearGemmTiled >> "$out/fresh.log" 2>&1
   echo "== fp32 tuned" >> "$out/fresh.log"

@@ -122,19 +122,20 @@ public sealed class ActivationGradientFusionTests : GpuTest
     }
 
     /// <summary>
-    /// The tiled and Winograd forward kernels, which a GPU's tuner times against the direct one for fp32 input gradients,
+    /// The tiled, Winograd and narrow forward kernels, which a GPU's tuner times against the direct one for input gradients,
     /// have the variant too, so the fusion does not depend on the tuner's choice: named, each computes conv2's input
     /// gradient through the activation's derivative, bit for bit the unfused step at f32 (the same kernel computes dX in
     /// both plans) and within <see cref="Tolerances.F16Storage"/> of it at f16 storage.
     /// </summary>
-    [TestCase(nameof(Conv2dTiled), "conv2d/conv2d.fwd_tiled.dact", "sigmoid")]
-    [TestCase(nameof(Conv2dWinograd), "conv2d/conv2d.fwd_winograd.dact", "leaky_relu")]
-    public void TheTunedKernels_TakeTheActivation_AsTheUnfusedStep(string entry, string module, string activation)
+    [TestCase(nameof(Conv2dTiled), "conv2d/conv2d.fwd_tiled.dact", "sigmoid", 16)]
+    [TestCase(nameof(Conv2dWinograd), "conv2d/conv2d.fwd_winograd.dact", "leaky_relu", 16)]
+    [TestCase(nameof(Conv2dNarrow), "conv2d/conv2d.fwd_narrow.dact", "sigmoid", 8)]
+    public void TheTunedKernels_TakeTheActivation_AsTheUnfusedStep(string entry, string module, string activation, int channels)
     {
         foreach (var precision in new[] { Precision.Fp32, Precision.Fp16 })
         {
-            // 16 channels: both kernels compute 16 output channels or more.
-            var (net, shapes) = Chain(activation == "sigmoid" ? new Sigmoid() : new LeakyReLU(0.2f), channels: 16, h: 9, w: 11);
+            // The tiled and Winograd kernels compute 16 output channels or more, the narrow one at most 8.
+            var (net, shapes) = Chain(activation == "sigmoid" ? new Sigmoid() : new LeakyReLU(0.2f), channels: channels, h: 9, w: 11);
             var fused = Step(net, shapes, true, precision, texelReads: false, out var plan, Flipped, entry);
             var plain = Step(net, shapes, false, precision, texelReads: false, out _, Flipped, entry);
             string suffix = precision == Precision.Fp16 ? ".f16" : "";

@@ -44,6 +44,8 @@ public sealed class F16StorageConvTests : GpuTest
     {
         Case("tiled_forward", new Conv2d(9, 32, 3, padding: 1), new Shape(2, 9, 17, 13),
             "conv2d/conv2d.fwd_tiled.f16", nameof(Conv2dTiled)),
+        Case("narrow_forward", new Conv2d(24, 3, 3, padding: 1), new Shape(2, 24, 11, 70),
+            "conv2d/conv2d.fwd_narrow.f16", nameof(Conv2dNarrow)),
         Case("flipped_input_grad", new Conv2d(6, 16, 3, padding: 1), new Shape(2, 6, 10, 9),
             "conv2d/conv2d.flip_weight", nameof(Conv2dInputGradFlipped)),
         Case("tiled_input_grad", new Conv2d(20, 24, 3, padding: 1), new Shape(2, 20, 9, 11),
