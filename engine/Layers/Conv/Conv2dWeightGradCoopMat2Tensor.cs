@@ -29,10 +29,11 @@ internal sealed class Conv2dWeightGradCoopMat2Tensor : CooperativeMatrixEntry, I
     public bool NeedsTuning => true;
 
     /// <summary>Workgroup tiles (BM rows, BN columns of a tap's gradient, BK pixels a step, invocations): 64 pixels a step
-    /// (two rows of 32, or four of 16), the 32-row ones for layers of few channels.</summary>
+    /// (two rows of 32, or four of 16), the 32-row one for layers of few channels; four, each a pipeline the tuner builds
+    /// and times per shape.</summary>
     static readonly CoopMat2Tile[] WorkgroupTiles =
     {
-        new(64, 64, 64, 128), new(64, 64, 64, 256), new(128, 64, 64, 256), new(64, 128, 64, 256), new(128, 128, 64, 256), new(32, 64, 64, 128),
+        new(64, 64, 64, 128), new(64, 64, 64, 256), new(128, 128, 64, 256), new(32, 64, 64, 128),
     };
 
     public bool Supports(DeviceInfo device) =>
