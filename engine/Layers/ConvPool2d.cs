@@ -6,7 +6,8 @@ namespace Kiln.Layers;
 /// A <see cref="Conv2d"/> (with its fused activation) followed by a 2x2, stride-2 <see cref="MaxPool2d"/> that is the only
 /// reader of its output: what the compiler's fusion pass makes of an encoder's <c>MaxPool2d(act(Conv2d(x)))</c> in an
 /// inference plan, as in the denoiser's UNet, whose skips are the pooled outputs. Its kernel (the ".pool" variant of a
-/// candidate that has one, <see cref="IConv2dForward.Pools"/>: the direct, Winograd and tensor-core patch kernels) takes
+/// candidate that has one, <see cref="IConv2dForward.Pools"/>: the direct, Winograd, tensor-core patch and
+/// cooperative_matrix2 kernels) takes
 /// the maxima in its epilogue, so the unpooled output is never written and read back. Where none takes the layer (texel
 /// reads, the default on CPU devices) it writes the convolution's output to a transient and runs the pool kernel. Either
 /// way the result is the unfused layers' bit for bit. Inference only; exists only in compiled plans (no receptive step).

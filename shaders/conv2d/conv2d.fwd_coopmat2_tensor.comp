@@ -16,11 +16,15 @@
 // resolution) and x2 (binding 4, the rest at 1 / SC2), each upsampled by nearest neighbour as it is loaded: a tensor
 // layout whose blocks are SC x SC pixels of the full-resolution grid, each block one element of the small tensor. The
 // reduction runs over x's channels (the weight's columns from 0), then over x2's (from C1).
+// Variant .pool (KILN_POOL; ConvPool2d, inference, f16 activations): the 2 x 2, stride-2 max pool that follows is taken
+// in the epilogue: the activated tile goes as f16 into shared memory ([BM][BN + 8], the pixels of each channel row by
+// row), and each invocation writes the maxima of windows of it (TH and TW even: the windows never straddle tiles) into y
+// [N, Cout, OH/2, OW/2] (include/pool_epilogue.glsl). Shared memory: BM (BN + 8) 2 bytes.
 // Variant .dact (KILN_ACT_GRAD; a stride-1 input gradient through Conv2dInputGradFlipped, include/act_grad_epilogue.glsl):
 // each element of the accumulator leaves multiplied by the derivative of the activation ACT, read per element from the
 // output of the layer before (binding 4, laid out as y) at the element's place.
 // Bindings: 0 x [N,Cin,H,W] (act_t)  1 wp [KH*KW, COP, CIP] (float16_t)  2 bias [Cout] (float; unused when HAS_BIAS=0)
-//           3 y [N,Cout,OH,OW] (act_t)  4 x2 (.concat) or the activation's output (.dact)
+//           3 y [N,Cout,OH,OW] (act_t; .pool: [N,Cout,OH/2,OW/2])  4 x2 (.concat) or the activation's output (.dact)
 // Specialization: 0 KH, 1 KW, 2 SH, 3 SW, 4 PH, 5 PW, 6 DH, 7 DW (strides and dilations 1: the host's Accepts),
 //                 8 HAS_BIAS, 9 ACT, 10 SLOPE (float), 11 BM, 12 BN, 13 BK, 14 THREADS, 15 TW (TH = BN / TW),
 //                 20 C1, 21 SC1, 22 SC2 (.concat: include/concat_reads.glsl)
@@ -64,6 +68,11 @@ layout(std430, binding = 3) writeonly buffer Y { act_t y[]; };
 #endif
 #if KILN_ACT_GRAD
 #include "act_grad_epilogue.glsl"
+#endif
+#if KILN_POOL
+#include "pool_epilogue.glsl"
+const int LDC = BN + 8;
+shared float16_t sC[BM * LDC]; // the activated tile, f16 (the activations' type under Fp16, which alone runs the kernel)
 #endif
 
 layout(push_constant) uniform P { int n, cin, cout, h, w, oh, ow, cop, cip; } p;
@@ -144,6 +153,25 @@ void main()
 #endif
 
     if (ACT != ACT_NONE) coopMatPerElementNV(acc, acc, activate);
+#if KILN_POOL
+    coopMatStore(coopmat<float16_t, gl_ScopeWorkgroup, BM, BN, gl_MatrixUseAccumulator>(acc), sC, 0, LDC, gl_CooperativeMatrixLayoutRowMajor);
+    barrier();
+    const int ph = p.oh / 2, pw = p.ow / 2, QH = TH / 2, QW = TW / 2;
+    for (int i = int(gl_LocalInvocationID.x); i < BM * QH * QW; i += THREADS)
+    {
+        // Window (qy, qx) of channel row `row`: tile pixels (2 qy, 2 qx) to (2 qy + 1, 2 qx + 1).
+        const int row = i / (QH * QW), qy = i / QW % QH, qx = i % QW;
+        const int co = m0 + row, py = oy0 / 2 + qy, px = ox0 / 2 + qx;
+        if (co >= p.cout || py >= ph || px >= pw) continue;
+        const int at = row * LDC + 2 * qy * TW + 2 * qx;
+        float best = float(sC[at]);
+        best = kiln_pool_max(best, float(sC[at + 1]));
+        best = kiln_pool_max(best, float(sC[at + TW]));
+        best = kiln_pool_max(best, float(sC[at + TW + 1]));
+        y[((b * p.cout + co) * ph + py) * pw + px] = act_t(best);
+    }
+    return;
+#endif
     tensorLayoutNV<4, CLAMP> ty = createTensorLayoutNV(4, CLAMP);
     ty = setTensorLayoutDimensionNV(ty, p.n, p.cout, p.oh, p.ow);
     coopMatStoreTensorNV(coopmat<act_t, gl_ScopeWorkgroup, BM, BN, gl_MatrixUseAccumulator>(acc), y, 0,

@@ -28,7 +28,7 @@ internal class Conv2dCoopMat2 : CooperativeMatrixEntry, IConv2dForward
     public bool NeedsTuning => true;
     public bool ReadsConcat => true;
     /// <summary>Every candidate of this entry has a .pool variant (its tile's pixels ordered by the pool's windows).</summary>
-    public bool Pools(TuneCandidate candidate) =>
+    public bool Pools(TuneCandidate candidate, DeviceInfo device) =>
         candidate.Spec.Module == ActivationLayouts.Module(Module, Layout) || candidate.Spec.Module == ActivationLayouts.Module(Module + ".subgroup", Layout);
 
     const string Module = "conv2d/conv2d.fwd_coopmat2";

@@ -9,8 +9,9 @@ namespace Kiln.Layers;
 /// BK input channels the packed f16 weight's block and the input's slice of TH x TW pixels of one image, zero past the
 /// image and the channels by the tensor layout's clamp, the driver staging both through shared memory; the bias, the
 /// activation and the edge tiles' stores through the same layouts. Its .concat variant reads a decoder's two inputs,
-/// the upsampled one through a tensor layout of blocks (<see cref="ConcatConv2d"/>); its .dact variant takes a stride-1
-/// input gradient through the activation of the layer before (<see cref="ActivationGradient"/>). Where <see cref="Conv2dCoopMat2"/>
+/// the upsampled one through a tensor layout of blocks (<see cref="ConcatConv2d"/>); its .pool variant an encoder's
+/// convolution and max pool (<see cref="ConvPool2d"/>); its .dact variant a stride-1 input gradient through the activation
+/// of the layer before (<see cref="ActivationGradient"/>). Where <see cref="Conv2dCoopMat2"/>
 /// gathers the im2col slice by hand (the form lavapipe runs), this one leaves it to the driver, the way the plain
 /// cooperative_matrix2 GEMM reached 290 to 315 TFLOP/s on an H200 (../shared/TOOLCHAIN.md) where the gathering kernels
 /// ran the UNets' layers at 45 to 65.
@@ -28,6 +29,22 @@ internal sealed class Conv2dCoopMat2Tensor : CooperativeMatrixEntry, IConv2dForw
     public int Priority => 10;
     public bool NeedsTuning => true;
     public bool ReadsConcat => true;
+
+    /// <summary>
+    /// The .pool variant (an encoder's convolution and max pool, <see cref="ConvPool2d"/>): tiles of even rows and columns
+    /// whose f16 result tile (<see cref="PoolSharedBytes"/>) fits the device's shared memory beside what workgroup scope
+    /// reserves.
+    /// </summary>
+    public bool Pools(TuneCandidate candidate, DeviceInfo device)
+    {
+        if (candidate.Spec.Module != Module) return false;
+        var c = candidate.Spec.Constants;
+        int bm = (int)c[11], bn = (int)c[12], tw = (int)c[15];
+        return tw % 2 == 0 && bn / tw % 2 == 0 && PoolSharedBytes(bm, bn) + device.CooperativeMatrix2ReservedSharedMemory <= device.MaxSharedMemoryBytes;
+    }
+
+    /// <summary>The .pool variant's shared memory: the BM x BN result tile as f16, rows padded by 8.</summary>
+    internal static long PoolSharedBytes(int bm, int bn) => 2L * bm * (bn + 8);
 
     /// <summary>Workgroup tiles (BM output channels, BN pixels, BK input channels a step, invocations), the 32-channel ones
     /// for the UNets' thinner layers; 128 x 256 with 64 channels a step is the plain GEMM's fastest tile on the H200

@@ -34,7 +34,7 @@ internal class Conv2dCoopMatPatch : CooperativeMatrixEntry, IConv2dForward
     public bool ReadsConcat => true;
     /// <summary>Tiles of an even number of output rows per subgroup (TN, constant 9): a window's two rows are two of one
     /// subgroup's accumulators. Stride-1 or strided layers alike; not a strided gradient's phase (its output constants).</summary>
-    public bool Pools(TuneCandidate candidate) =>
+    public bool Pools(TuneCandidate candidate, DeviceInfo device) =>
         candidate.Spec.Module == Module && candidate.Spec.Constants[9] % 2 == 0 && candidate.Spec.Constants.Length <= 16;
 
     /// <summary>

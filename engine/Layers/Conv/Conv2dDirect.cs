@@ -21,7 +21,7 @@ internal class Conv2dDirect : IConv2dForward
     public bool ReadsConcat => true;
     /// <summary>Tiles of an even number of columns (a window's two) through storage buffers: the invocation of an even row
     /// computes it and the next.</summary>
-    public bool Pools(TuneCandidate candidate) => candidate.Spec.Module == Module && candidate.Spec.Constants[18] % 2 == 0;
+    public bool Pools(TuneCandidate candidate, DeviceInfo device) => candidate.Spec.Module == Module && candidate.Spec.Constants[18] % 2 == 0;
 
     public void Emit(Emitter e, ConvAttributes a, Value x, Value w, Value? bias, Value y, Activation act, float slope, string label)
     {

@@ -30,7 +30,7 @@ internal sealed class Conv2dWinograd : IConv2dForward
     public bool NeedsTuning => true;
     public bool ReadsConcat => true;
     /// <summary>Every candidate: each 2 x 2 output tile is a window of the pool.</summary>
-    public bool Pools(TuneCandidate candidate) => true;
+    public bool Pools(TuneCandidate candidate, DeviceInfo device) => true;
 
     public bool Accepts(ConvAttributes a, Shape x, Shape y) =>
         a.Groups == 1 && a.Kernel == (3, 3) && a.Stride == (1, 1) && a.Dilation == (1, 1) && y[1] >= 16 && y[0] <= 65535 &&

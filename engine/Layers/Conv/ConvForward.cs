@@ -91,7 +91,7 @@ internal static class ConvForward
     /// The forward of a convolution followed by a 2x2, stride-2 max pool (<see cref="ConvPool2d"/>) writing only the
     /// pooled output <paramref name="pooled"/>, through the ".pool" variant of a candidate that has one
     /// (<see cref="IConv2dForward.Pools"/>: the direct kernel's even-column tiles, the Winograd kernel, the tensor-core
-    /// patch kernel's even-row tiles): timed among those under CompileOptions.Autotune, else the first such candidate of
+    /// patch kernel's even-row tiles, cooperative_matrix2's tiles, gathered or tensor-addressed): timed among those under CompileOptions.Autotune, else the first such candidate of
     /// the registry's pick. False, with nothing emitted, where none takes the layer (texel reads; an entry without the
     /// variant).
     /// </summary>
@@ -101,7 +101,7 @@ internal static class ConvForward
         if (e.TexelReads) return false;
         // The entries size their candidates from the convolution's output: a stand-in of it, never bound.
         var y = Value.StandIn(convOutput, pooled.ElementType, pooled.Layout, $"{label} unpooled output");
-        IEnumerable<TuneCandidate> Of(IConv2dForward k) => k.Candidates(e, a, x, w, bias, y, act, slope).Where(k.Pools)
+        IEnumerable<TuneCandidate> Of(IConv2dForward k) => k.Candidates(e, a, x, w, bias, y, act, slope).Where(c => k.Pools(c, e.Device))
             .Select(c => c with { Spec = c.Spec with { Module = c.Spec.Module + ".pool" } });
         var args = Args(x, w, bias, pooled);
         var chosen = EntryTuning.ChooseVariant<IConv2dForward>(e, "conv2d.fwd", "conv2d.fwd.pool", x.ElementType, x.Layout,

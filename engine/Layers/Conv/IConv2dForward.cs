@@ -37,8 +37,9 @@ internal interface IConv2dForward : IKernelEntry
 
     /// <summary>Whether <paramref name="candidate"/> (one of this entry's) has a ".pool" variant (shaders/Variants.props)
     /// that takes the 2x2, stride-2 max pool following the convolution in its epilogue and writes only the pooled
-    /// output at binding 3 (<see cref="ConvPool2d"/>; storage-buffer reads).</summary>
-    bool Pools(TuneCandidate candidate) => false;
+    /// output at binding 3 (<see cref="ConvPool2d"/>; storage-buffer reads), and that variant runs on
+    /// <paramref name="device"/> (the shared memory its epilogue adds).</summary>
+    bool Pools(TuneCandidate candidate, DeviceInfo device) => false;
 
     /// <summary>The untuned dispatch: the entry's first candidate (<see cref="ConvForward.DispatchDefault"/>), unless the entry
     /// has a cheaper way to its default (the direct kernel's).</summary>
