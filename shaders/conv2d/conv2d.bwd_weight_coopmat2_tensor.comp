@@ -15,13 +15,14 @@
 // Split-K: tiles are cut into runs of TILES_PER_SPLIT; run s writes slice s of out [splits, C1, C2, KH*KW] and
 // shaders/reduce/partials.comp adds the runs in order (TILES_PER_SPLIT = 0: one run, out is dw itself). No atomics.
 // Variant *.bias (KILN_BIAS_SUM; Conv2d, whose a is dY: the bias gradient is a's row sums): the workgroups of tap 0 and
-// the first column tile also multiply each staged a block by a BK x 16 matrix of ones, whose product's columns are the
+// the first column tile also multiply each staged a block by a BK x ONES matrix of ones, whose product's columns are the
 // rows' sums of the f16 values the products take, and store one column into db [C1] (or slice s of its [splits, C1]
 // partials), so no pass of its own reads dY for the bias.
 // Bindings: 0 a [N,C1,AH,AW] (act_t)  1 q [N,C2,QH,QW] (act_t)  2 out [splits, C1, C2 * KH * KW] (float)
 //           3 (.bias) db [C1] or partials [splits, C1] (float)
 // Specialization: 0 KH, 1 KW, 2 SH, 3 SW, 4 PH, 5 PW, 6 DH, 7 DW (strides and dilations 1: the host's Accepts),
-//                 8 BM, 9 BN, 10 BK, 11 THREADS, 12 TILES_PER_SPLIT (0 = no split), 13 TW (TH = BK / TW)
+//                 8 BM, 9 BN, 10 BK, 11 THREADS, 12 TILES_PER_SPLIT (0 = no split), 13 TW (TH = BK / TW),
+//                 14 ONES (the columns of .bias's matrix of ones: the device's flexible granularity N for the workgroup)
 // Push constants: n, c1, c2, ah, aw, qh, qw
 // Dispatch: (ceil(C2 / BN), ceil(C1 / BM), KH * KW * splits) workgroups (z = split * KH * KW + tap), local x = THREADS
 #extension GL_KHR_cooperative_matrix : require
@@ -47,10 +48,10 @@ layout(constant_id = 10) const int BK = 64;
 layout(constant_id = 11) const int THREADS = 256;
 layout(constant_id = 12) const int TILES_PER_SPLIT = 0;
 layout(constant_id = 13) const int TW = 32;
+layout(constant_id = 14) const int ONES = 16;
 
 const int TH = BK / TW;
 const int CLAMP = gl_CooperativeMatrixClampModeConstantNV;
-const int ONES = 16; // columns of the bias variant's matrix of ones (the flexible granularity)
 
 layout(std430, binding = 0) readonly buffer A { act_t a[]; };
 layout(std430, binding = 1) readonly buffer Q { act_t q[]; };

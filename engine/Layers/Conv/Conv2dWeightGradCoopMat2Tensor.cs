@@ -68,6 +68,7 @@ internal sealed class Conv2dWeightGradCoopMat2Tensor : CooperativeMatrixEntry, I
             {
                 (uint)a.Kernel.H, (uint)a.Kernel.W, 1u, 1u, (uint)a.Padding.H, (uint)a.Padding.W, 1u, 1u,
                 (uint)t.BM, (uint)t.BN, (uint)t.BK, (uint)t.Threads, splits > 1 ? (uint)tilesPerSplit : 0u, (uint)tw,
+                (uint)(e.Device.FlexibleF16Granularity(t.Threads)?.N ?? 16),
             };
             var spec = new KernelSpec(Module, KernelSpec.Buffers(3), 28, constants, (uint)t.Threads);
             result.Add(new TuneCandidate($"tensor_{t}{(splits > 1 ? $"s{splits}" : "")}", spec, (gx, gy, (uint)(splits * taps)), push)

@@ -224,15 +224,19 @@ public sealed class CooperativeMatrixSpirvTests
     }
 
     /// <summary>
-    /// <see cref="Nvidia"/> with VK_NV_cooperative_matrix2 as the H200 reports it in part (workgroup scope; the flexible
-    /// granularity and the reserved shared memory are this description's assumptions: 16x16x16 f16 matrices for
-    /// workgroups of 128 and 256 invocations, 1 KiB reserved).
+    /// <see cref="Nvidia"/> with VK_NV_cooperative_matrix2 as `kiln info` showed it on an H200 (driver 580.159.04): workgroup
+    /// scope in workgroups of up to 256 invocations, f16*f16+f32 matrices of flexible dimensions in multiples of 16x16x16
+    /// (32 and 64 invocations), 32x16x16 (128) and 32x32x16 (256), 8 KiB of shared memory reserved, sides up to 1024.
     /// </summary>
     static readonly DeviceInfo NvidiaCoopMat2 = Nvidia with
     {
         ApiVersion = "1.4.312", CooperativeMatrix2 = true, CooperativeMatrix2WorkgroupScope = true, CooperativeMatrix2TensorAddressing = true,
-        CooperativeMatrix2Shapes = new[] { new FlexibleMatrixShape(16, 16, 16, "f16*f16+f32->f32", 128), new FlexibleMatrixShape(16, 16, 16, "f16*f16+f32->f32", 256) },
-        CooperativeMatrix2MaxDimension = 256, CooperativeMatrix2MaxWorkgroupSize = 1024, CooperativeMatrix2ReservedSharedMemory = 1024,
+        CooperativeMatrix2Shapes = new[]
+        {
+            new FlexibleMatrixShape(16, 16, 16, "f16*f16+f32->f32", 32), new FlexibleMatrixShape(16, 16, 16, "f16*f16+f32->f32", 64),
+            new FlexibleMatrixShape(32, 16, 16, "f16*f16+f32->f32", 128), new FlexibleMatrixShape(32, 32, 16, "f16*f16+f32->f32", 256),
+        },
+        CooperativeMatrix2MaxDimension = 1024, CooperativeMatrix2MaxWorkgroupSize = 256, CooperativeMatrix2ReservedSharedMemory = 8192,
     };
 
     /// <summary>The cooperative_matrix2 kernels' dispatches (the convolution's forward, the stride-1 input gradient through it
