@@ -305,6 +305,8 @@ public sealed class CooperativeMatrixSpirvTests
                         int at = TileConstant(step.Spec);
                         var constants = step.Spec.Constants.ToArray();
                         (constants[at], constants[at + 1], constants[at + 2], constants[at + 3]) = ((uint)t.BM, (uint)t.BN, (uint)t.BK, (uint)t.Threads);
+                        // The weight gradient's .bias matrix of ones: the granularity's N for the tile's workgroup.
+                        if (at == 8) constants[14] = (uint)NvidiaCoopMat2.FlexibleF16Granularity(t.Threads)!.Value.N;
                         var spec = step.Spec with { Constants = constants, LocalX = (uint)t.Threads };
                         specs.TryAdd(spec.Key, spec);
                     }
