@@ -4,7 +4,7 @@ namespace Kiln.Cli.SelfTest;
 /// Conv2d forward and backward: random kernel sizes, strides, padding, dilation, groups; fixed wider shapes that the
 /// GPU's tiled and cooperative-matrix kernels take (channels past one tile, a reduction not a multiple of its step,
 /// pixels not a multiple of its tile, stride 2, dilation 2; over 2048 pixels, so the GPU's weight and bias gradients
-/// split their reductions; the 4x4 stride-2 layer of the decoders' sub-pixel gradients).
+/// split their reductions; the 4x4 stride-2 layer of the decoders' sub-pixel gradients; a 64 -> 3 last layer).
 /// </summary>
 internal sealed class Conv2dCheck : KernelCheck
 {
@@ -18,6 +18,9 @@ internal sealed class Conv2dCheck : KernelCheck
         yield return Case(1, 24, 48, 15, 16, 5, 2, 2, 1, 1, false);
         yield return Case(1, 20, 70, 14, 14, 3, 1, 2, 2, 1, true);
         yield return Case(2, 24, 40, 34, 31, 3, 1, 1, 1, 1, true);
+        // A network's last layer, few output channels from many (the denoiser's 64 -> 3: Conv2dNarrow's), on a tile's
+        // width and a row past it.
+        yield return Case(1, 64, 3, 9, 70, 3, 1, 1, 1, 1, true);
         // The convolution a UNet decoder's sub-pixel gradients run (SubPixelGradients): 4x4 taps, stride 2, padding 1, as
         // the upsampled input's gradient (forward) and as its weight gradient's part (weight gradient).
         yield return Case(2, 32, 24, 16, 14, 4, 2, 1, 1, 1, false);
