@@ -31,8 +31,9 @@
 #                                               (--subpixel on, the default) against their 3x3 form (--subpixel off)
 #   bash tools/device-check.sh OUT_DIR fresh    fresh.log: the kernels that have not run on a GPU yet, checked then timed:
 #                                               selftest of the convolutions (the tensor-addressed cooperative_matrix2
-#                                               forward and weight gradient, the f32 implicit GEMM and the strided gradients by phase on it
-#                                               among the entries it checks) and the fused MLP (its tensor-core kernels
+#                                               forward, its .pool variant and weight gradient, the narrow forward, the
+#                                               f32 implicit GEMM and the strided gradients by phase on it among the
+#                                               entries it checks) and the fused MLP (its tensor-core kernels
 #                                               rewritten), the MLP step at fp16 with MlpCoopMatKernels named, per
 #                                               dispatch, the conv workloads and the denoiser at
 #                                               fp16 untuned with both tensor-addressed kernels named (the forward
@@ -151,7 +152,7 @@ fi
 if [ "$part" = fresh ]; then
   # Worst case 520 s. The selftest first: a kernel that disagrees with the plain f32 one shows there (and the tuner would
   # reject it for that shape); the timings after it are of named kernels, untuned, then of the tuner's choice.
-  timeout 90 $kiln selftest conv2d conv_transpose2d decoder_conv mlp --budget 80 > "$out/fresh.log" 2>&1
+  timeout 90 $kiln selftest conv2d conv_transpose2d decoder_conv conv_pool mlp --budget 80 > "$out/fresh.log" 2>&1
   # The fused MLP on tensor cores (pack, forward, deltas, weight gradients): named, so timed whatever the fusion choice.
   echo "== fp16 --prefer MlpCoopMatKernels" >> "$out/fresh.log"
   timeout 50 $kiln bench mlp_64x4 --precision fp16 --autotune off --kernels --prefer MlpCoopMatKernels >> "$out/fresh.log" 2>&1

@@ -29,6 +29,11 @@ internal sealed record CheckCase(string Description, Layer Layer, Shape Input, R
     /// </summary>
     public bool Fused { get; init; }
     /// <summary>
+    /// Check an inference plan (the output alone) and no training plan: for fusions that only inference plans make (a
+    /// convolution taking the max pool after it), whose reference then needs only the output.
+    /// </summary>
+    public bool InferenceOnly { get; init; }
+    /// <summary>
     /// False where the reference describes only the training plan's computation (a batch norm's batch statistics), so
     /// the case gets no channels-last inference round.
     /// </summary>

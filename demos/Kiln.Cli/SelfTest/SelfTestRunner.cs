@@ -6,7 +6,9 @@ namespace Kiln.Cli.SelfTest;
 /// layer's backward of it) and a zero learning rate, on random inputs and parameters, at the given precision; then
 /// compares y and every gradient with the CPU reference. Compiled without tuning; <c>prefer</c> names entries to run
 /// where they can (CompileOptions.PreferKernels). With <c>layout</c> NHWC the network is compiled for inference with
-/// channels-last activations (CompileOptions.ActivationLayout; training plans keep NCHW), and only y is compared.
+/// channels-last activations (CompileOptions.ActivationLayout; training plans keep NCHW), and only y is compared; so it
+/// is, NCHW, for a case checked only in inference (<see cref="CheckCase.InferenceOnly"/>). The parameters checked are the
+/// layer's, or those of the layer after it where that has some (a decoder's convolution after its concatenation).
 /// </summary>
 internal static class SelfTestRunner
 {
@@ -14,8 +16,8 @@ internal static class SelfTestRunner
         IReadOnlyList<string>? prefer = null, TensorLayout layout = TensorLayout.Nchw)
     {
         string kernels = "";
-        bool inference = layout == TensorLayout.Nhwc;
-        string description = inference ? $"{c.Description} nhwc" : c.Description;
+        bool inference = layout == TensorLayout.Nhwc || c.InferenceOnly;
+        string description = layout == TensorLayout.Nhwc ? $"{c.Description} nhwc" : c.Description;
         try
         {
             var net = new Network();
@@ -28,7 +30,7 @@ internal static class SelfTestRunner
             net.Output(y, "y");
             var layerShape = c.Layer.OutputShape(others.Prepend(c.Before?.OutputShape(new[] { c.Input }) ?? c.Input).ToArray());
             var yShape = c.After?.OutputShape(new[] { layerShape }) ?? layerShape;
-            string parameters = c.After != null ? "after" : "layer";
+            string parameters = c.After is { Parameters.Count: > 0 } ? "after" : "layer";
             net.SetLoss(new DotLoss(), y, net.Input("grad_y"));
             var shapes = new Dictionary<string, Shape> { ["x"] = c.Input, ["grad_y"] = yShape };
             for (int i = 0; i < others.Count; i++) shapes[names[i]] = others[i];
@@ -87,8 +89,9 @@ internal static class SelfTestRunner
         }
     }
 
-    /// <summary>The labels of a case's dispatches (the fused ones take the label of their first layer).</summary>
-    static readonly string[] CaseLabels = { "before.", "layer.", "after." };
+    /// <summary>The labels of a case's dispatches (the fused ones take the label of their first layer, or both layers'
+    /// names joined: a convolution and its pool, "layer+after.").</summary>
+    static readonly string[] CaseLabels = { "before.", "layer.", "after.", "layer+after." };
 
     /// <summary>
     /// <paramref name="n"/> values uniform in [-1, 1), drawn as f16 values at <see cref="Precision.Fp16"/>: rounding the

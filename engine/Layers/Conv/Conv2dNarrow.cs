@@ -9,8 +9,8 @@ namespace Kiln.Layers;
 /// layer such as the denoiser's 64 -> 3. A workgroup stages a tile's input patch and the weights in shared memory, 8
 /// input channels a step, and each invocation computes a few pixels for every output channel from registers. Its .dact
 /// variant takes an input gradient through the activation of the layer before (<see cref="ActivationGradient"/>).
-/// On an H200 the direct kernel, the only one for such layers before it, ran the denoiser's last layer at 5 to 15
-/// TFLOP/s, far below its memory bound (the input read once is 0.3 GB at 1920 x 1088). Runs where the compile tunes
+/// On an H200 the direct kernel, the only one for such layers before it, ran the denoiser's last layer at 4 to 15
+/// TFLOP/s, far below its memory bound (its f16 input, read once, is 0.27 GB at 1920 x 1088). Runs where the compile tunes
 /// (<see cref="NeedsTuning"/>), timed against the direct kernel's tiles; on a CPU device only when named.
 /// </summary>
 internal sealed class Conv2dNarrow : IConv2dForward
