@@ -25,13 +25,15 @@ public sealed class ConvNarrowTests : GpuTest
             bias, act, 9100 + cin + 3 * cout + h + kw);
 
     /// <summary>Layers of more than 8 output channels, or grouped ones, stay with the direct kernel when it is named.</summary>
-    [TestCase(9, 1, TestName = "NarrowConv_DeclinesNineOutputChannels")]
-    [TestCase(8, 2, TestName = "NarrowConv_DeclinesGroups")]
-    public void DeclinedLayersFallBackToTheDirectKernel(int cout, int groups)
+    [TestCase(9, 1, 1, 12, TestName = "NarrowConv_DeclinesNineOutputChannels")]
+    [TestCase(8, 2, 1, 12, TestName = "NarrowConv_DeclinesGroups")]
+    [TestCase(3, 1, 65536, 8, TestName = "NarrowConv_DeclinesMoreTilesThanADispatchHolds")]
+    public void DeclinedLayersFallBackToTheDirectKernel(int cout, int groups, int n, int size)
     {
         var net = new Sequential(new Conv2d(8, cout, 3, padding: 1, groups: groups));
-        using var compiled = net.Compile(Context, CompileOptions.For("x", new Shape(1, 8, 12, 12)) with { PreferKernels = new[] { nameof(Conv2dNarrow) } });
-        Assert.That(compiled.Plan.Dispatches.Select(d => d.Kernel).Single(), Does.StartWith("conv2d/conv2d.fwd").And.Not.Contain("narrow"));
+        var plan = Kiln.Graph.Compiler.Plan(net, Context.KernelDevice,
+            CompileOptions.For("x", new Shape(n, 8, size, size)) with { PreferKernels = new[] { nameof(Conv2dNarrow) } });
+        Assert.That(plan.Emitter.Steps.Select(s => s.Spec.Module).Single(), Does.StartWith("conv2d/conv2d.fwd").And.Not.Contain("narrow"));
     }
 
     /// <summary>Every tile fits a GPU's 48 KiB for the denoiser's last layer; the largest patches (5x5 or dilated 3x3, at
