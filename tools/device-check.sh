@@ -43,8 +43,9 @@
 #                                               strided gradients by phase, Linear's tiled products) named, then tuned;
 #                                               the MLP step at fp32 and fp16 tuned (each fused entry, the tiled one's
 #                                               backward rewritten too, or the layers on the tiled GEMM)
-#   bash tools/device-check.sh OUT_DIR quick    info.log, selftest.log, torch_peer.json, bench-fp16-untuned.json, bench.log:
-#                                               the first call on a machine never seen, so a failure shows in minutes
+#   bash tools/device-check.sh OUT_DIR quick    info.log, selftest.log, torch_peer.json, bench-fp16-untuned.json, bench.log,
+#                                               bandwidth.log and -fp32/-fp16.json (kiln bench bandwidth): the first
+#                                               call on a machine never seen, so a failure shows in minutes
 #   bash tools/device-check.sh OUT_DIR tuned    bench-fp16.json/.log, bench-fp32.json/.log (per dispatch, the tuner's candidate
 #                                               times in the logs), tuning.json, demo.log: the second call, after quick
 # (no part: bench and demos). The pipeline cache and tile choices are kept in /tmp/kiln-cache, shared by the runs of one
@@ -62,13 +63,18 @@ export KILN_TUNING_BUDGET=${KILN_TUNING_BUDGET:-45}
 kiln="bash .devcarry/remote.sh"
 
 if [ "$part" = quick ]; then
-  # The first call on a machine never seen (worst case 350 s): the device's features, the selftest, then the peer and
+  # The first call on a machine never seen (worst case 430 s): the device's features, the selftest, then the peer and
   # every workload at fp16 with the untuned kernels (no timing of candidates), so a failure shows before a long run.
   timeout 20 $kiln info > "$out/info.log" 2>&1; cat "$out/info.log"
   timeout 100 $kiln selftest --budget 85 > "$out/selftest.log" 2>&1
   tail -2 "$out/selftest.log"; grep -E "FAIL|rror" "$out/selftest.log" | head -30
   PEER=1 PEER_TIMEOUT=170 timeout 230 $kiln bench --precision fp16 --autotune off --peer "$out/torch_peer.json" --json "$out/bench-fp16-untuned.json" > "$out/bench.log" 2>&1
   grep -vE "^\{" "$out/bench.log" | head -60
+  # The bandwidth-bound passes alone (GB/s against the copy bandwidth), both precisions, per dispatch.
+  for precision in fp32 fp16; do
+    timeout 40 $kiln bench bandwidth --precision $precision --kernels --json "$out/bandwidth-$precision.json" >> "$out/bandwidth.log" 2>&1
+  done
+  grep -E "^bandwidth" "$out/bandwidth.log"
 fi
 if [ "$part" = tuned ]; then
   # After quick (worst case 575 s): every workload tuned, fp16 then fp32, per dispatch, against the peer's JSON that the

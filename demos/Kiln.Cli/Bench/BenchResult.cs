@@ -34,6 +34,12 @@ internal sealed record BenchResult
     public int Dispatches { get; init; }
     public double? Flops { get; init; }
     public double? Tflops { get; init; }
+    /// <summary>A bandwidth workload's (<see cref="BenchWorkload.Bandwidth"/>) bytes per replay: every dispatch's values, once
+    /// per direction (<see cref="PlannedDispatch.Bytes"/>).</summary>
+    public long? Bytes { get; init; }
+    /// <summary><see cref="Bytes"/> over the GPU time; <see cref="FractionOfLimit"/> is then of the copy bandwidth.</summary>
+    [System.Text.Json.Serialization.JsonPropertyName("gbps")]
+    public double? GBps { get; init; }
     /// <summary>The compute limit (TFLOP/s) at the run's precision: fp32 FMA, recorded (H200) or measured at the start of the run; at fp16 the tensor-core peak on paper, where known.</summary>
     public double? LimitTflops { get; init; }
     public double? FractionOfLimit { get; init; }

@@ -76,7 +76,9 @@ internal static class BenchRunner
         if (dispatches == 0) dispatches = compiled.Plan.Dispatches.Count;
 
         double? gpu = span.Count > 0 ? Median(span) : null;
-        double? tflops = gpu is > 0 ? setup.Flops / (gpu.Value * 1e-3) / 1e12 : null;
+        double? tflops = gpu is > 0 && !workload.Bandwidth ? setup.Flops / (gpu.Value * 1e-3) / 1e12 : null;
+        long? bytes = workload.Bandwidth ? compiled.Plan.Dispatches.Sum(d => d.Bytes) : null;
+        double? gbps = gpu is > 0 ? bytes / (gpu.Value * 1e-3) / 1e9 : null;
         List<KernelTime>? kernelTimes = null;
         if (kernels)
         {
@@ -105,7 +107,9 @@ internal static class BenchRunner
             HostMinMs = host.Min(),
             Dispatches = dispatches,
             Tflops = tflops,
-            FractionOfLimit = tflops / result.LimitTflops,
+            Bytes = bytes,
+            GBps = gbps,
+            FractionOfLimit = workload.Bandwidth ? gbps / (limits.CopyTBps * 1000) : tflops / result.LimitTflops,
             PlannedBytes = compiled.Plan.PlannedBytes,
             Layout = compiled.ActivationLayout.ToString().ToLowerInvariant(),
             Kernels = kernelTimes,

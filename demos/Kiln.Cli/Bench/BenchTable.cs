@@ -19,7 +19,9 @@ internal static class BenchTable
         }
         string limit = r.FractionOfLimit is { } f ? $"{100 * f:0.0}%" : "unknown";
         string name = r.Layout == "nhwc" ? $"{r.Workload} (nhwc)" : r.Workload;
-        Console.WriteLine($"{name,-36} {Ms(r.GpuMs),10} {Ms(r.HostMs),10} {Tflops(r.Tflops),9} {limit,9} {r.Dispatches,5} {Ms(r.CompileMs),10}" +
+        // A bandwidth workload's throughput in GB/s, and its fraction of the copy bandwidth.
+        string rate = r.GBps is { } g ? $"{g:0} GB/s" : Tflops(r.Tflops);
+        Console.WriteLine($"{name,-36} {Ms(r.GpuMs),10} {Ms(r.HostMs),10} {rate,9} {limit,9} {r.Dispatches,5} {Ms(r.CompileMs),10}" +
                           (peer ? $" {Ms(r.PeerMs),9} {Num(r.RatioToPeer, "0.00"),9}" : ""));
     }
 

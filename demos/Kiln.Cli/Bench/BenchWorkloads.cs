@@ -46,9 +46,49 @@ internal static class BenchWorkloads
             BenchSetup.TrainingStep(PlaygroundMlp.Build(), new() { ["x"] = new Shape(256, 2), ["target"] = new Shape(256, 1) }, new Sgd(), 0.03f)),
     };
 
-    /// <summary>The workloads whose id contains one of <paramref name="words"/> (all of them when there are none), as torch_peer.py picks.</summary>
+    /// <summary>
+    /// Not in BENCHMARKS.md, run only when named (`kiln bench bandwidth`): the bandwidth-bound passes alone on large
+    /// tensors, for issue #7's target of 80% of the copy bandwidth (pooling, upsampling, elementwise, optimizer updates).
+    /// Each row is the step's bytes (every dispatch's values, once per direction) over its GPU time; --kernels shows each
+    /// dispatch's share. At fp16 the tensors are f16 end to end (the bench's f16 inputs and outputs); the Adam step's
+    /// parameters and moments stay f32.
+    /// </summary>
+    public static IReadOnlyList<BenchWorkload> BandwidthBound { get; } = new[]
+    {
+        Pass("bandwidth_relu", "ReLU over [1, 64, 1024, 1024] (256 MiB at f32)", new ReLU(), new Shape(1, 64, 1024, 1024), new Shape(1, 8, 64, 64)),
+        Pass("bandwidth_maxpool2x2", "2x2 max pool over [8, 64, 512, 512]", new MaxPool2d(2), new Shape(8, 64, 512, 512), new Shape(1, 8, 64, 64)),
+        Pass("bandwidth_upsample2x", "2x nearest upsampling of [8, 64, 256, 256]", new Upsample(2, UpsampleMode.Nearest), new Shape(8, 64, 256, 256),
+            new Shape(1, 8, 32, 32)),
+        new BenchWorkload("bandwidth_add", "x + y over [1, 64, 1024, 1024] each", size =>
+        {
+            var shape = size == BenchSize.Full ? new Shape(1, 64, 1024, 1024) : new Shape(1, 8, 64, 64);
+            var net = new Network();
+            net.Output(net.Add(new Add(), "add", net.Input("x"), net.Input("y")), "z");
+            return BenchSetup.Inference(net, new() { ["x"] = shape, ["y"] = shape });
+        }) { Bandwidth = true },
+        new BenchWorkload("bandwidth_adam", "Linear 4096 -> 4096 (16.8M parameters), batch 16, MSE, Adam: one training step", size =>
+        {
+            int features = size == BenchSize.Full ? 4096 : 256, n = size == BenchSize.Full ? 16 : 4;
+            var net = new Sequential(new Linear(features, features)).WithLoss(new MseLoss());
+            return BenchSetup.TrainingStep(net, new() { ["x"] = new Shape(n, features), ["target"] = new Shape(n, features) }, new Adam(), 1e-3f);
+        }) { Bandwidth = true },
+    };
+
+    /// <summary>
+    /// The workloads whose id contains one of <paramref name="words"/> (all of <see cref="All"/> when there are none), as
+    /// torch_peer.py picks; <see cref="BandwidthBound"/>'s too where a word names them.
+    /// </summary>
     public static IReadOnlyList<BenchWorkload> Matching(IReadOnlyCollection<string> words) =>
-        words.Count == 0 ? All : All.Where(w => words.Any(o => w.Id.Contains(o, StringComparison.Ordinal))).ToList();
+        words.Count == 0 ? All : All.Concat(BandwidthBound).Where(w => words.Any(o => w.Id.Contains(o, StringComparison.Ordinal))).ToList();
+
+    /// <summary>One layer on one input, forward (a bandwidth-bound pass).</summary>
+    static BenchWorkload Pass(string id, string what, Layer layer, Shape full, Shape small) =>
+        new(id, what, size =>
+        {
+            var net = new Network();
+            net.Output(net.Add(layer, "pass", net.Input("x")), "y");
+            return BenchSetup.Inference(net, new() { ["x"] = size == BenchSize.Full ? full : small });
+        }) { Bandwidth = true };
 
     static BenchWorkload ConvForward(string id, int c, int hw, int smallC, int smallHw) =>
         new(id + "_fwd", $"3x3 conv, pad 1, bias, {c} -> {c} ch at {hw}x{hw}: forward", size =>

@@ -168,6 +168,46 @@ public sealed class BenchRunTests : GpuTest
         }
     }
 
+    /// <summary>
+    /// `kiln bench bandwidth` runs the bandwidth-bound passes alone (not part of the default run): each row in GB/s, the
+    /// step's bytes (every dispatch's values, once per direction) over its GPU time, and its fraction of the copy
+    /// bandwidth measured at the start; at fp16 the passes run on f16 values. The default run has none of them.
+    /// </summary>
+    [TestCase("fp32")]
+    [TestCase("fp16")]
+    public void BandwidthWorkloadsReportGigabytesPerSecond(string precision)
+    {
+        var dir = CliRun.TempFolder();
+        try
+        {
+            var json = Path.Combine(dir, "bandwidth.json");
+            var r = CliRun.Run("bench", "bandwidth", "--size", "small", "--iters", "3", "--warmup", "1", "--precision", precision, "--json", json);
+            Assert.That(r.Code, Is.Zero, r.Stderr + r.Stdout);
+            Assert.That(r.Stdout, Does.Contain(" GB/s"));
+            using var doc = JsonDocument.Parse(File.ReadAllText(json));
+            var root = doc.RootElement;
+            double copyGBps = root.GetProperty("roofline").GetProperty("copy_gbps").GetDouble();
+            var results = root.GetProperty("results").EnumerateArray().ToList();
+            Assert.That(results.Select(e => e.GetProperty("workload").GetString()),
+                Is.EqualTo(BenchWorkloads.BandwidthBound.Select(w => w.Id)), "every bandwidth workload, and only those");
+            foreach (var e in results)
+            {
+                string id = e.GetProperty("workload").GetString()!;
+                Assert.That(e.GetProperty("error").ValueKind, Is.EqualTo(JsonValueKind.Null), id);
+                Assert.That(e.GetProperty("tflops").ValueKind, Is.EqualTo(JsonValueKind.Null), id);
+                double bytes = e.GetProperty("bytes").GetDouble(), gbps = e.GetProperty("gbps").GetDouble();
+                Assert.That(bytes, Is.GreaterThan(0), id);
+                Assert.That(gbps, Is.EqualTo(bytes / (e.GetProperty("gpu_ms").GetDouble() * 1e-3) / 1e9).Within(1e-9).Percent, id);
+                Assert.That(e.GetProperty("fraction_of_limit").GetDouble(), Is.EqualTo(gbps / copyGBps).Within(1e-6).Percent, id);
+            }
+            // The ReLU pass reads x and writes y: 2 x 8 x 64 x 64 values of 4 bytes, or 2 at fp16.
+            var relu = results.Single(e => e.GetProperty("workload").GetString() == "bandwidth_relu");
+            Assert.That(relu.GetProperty("bytes").GetInt64(), Is.EqualTo(2L * 8 * 64 * 64 * (precision == "fp16" ? 2 : 4)));
+        }
+        finally { Directory.Delete(dir, true); }
+        Assert.That(BenchWorkloads.Matching(Array.Empty<string>()), Has.None.Matches<BenchWorkload>(w => w.Bandwidth));
+    }
+
     /// <summary>The FLOP counts of the full workloads: a 3x3 conv by hand, the denoiser against BENCHMARKS.md's "about 0.6 TFLOP".</summary>
     [Test]
     public void FlopCountsOfTheFullWorkloads()

@@ -13,7 +13,7 @@ namespace Kiln.Tests.Cli;
 /// </summary>
 public sealed class DeviceCheckScriptTests
 {
-    [TestCase("quick", 3)]
+    [TestCase("quick", 5)]
     [TestCase("tuned", 3)]
     [TestCase("bench", 3)]
     [TestCase("demos", 6)]
