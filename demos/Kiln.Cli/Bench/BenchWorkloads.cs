@@ -48,17 +48,17 @@ internal static class BenchWorkloads
 
     /// <summary>
     /// Not in BENCHMARKS.md, run only when named (`kiln bench bandwidth`): the bandwidth-bound passes alone on large
-    /// tensors, for issue #7's target of 80% of the copy bandwidth (pooling, upsampling, elementwise, optimizer updates).
+    /// tensors, against the target of 80% of the copy bandwidth (pooling, upsampling, elementwise, optimizer updates).
     /// Each row is the step's bytes (every dispatch's values, once per direction) over its GPU time; --kernels shows each
     /// dispatch's share. At fp16 the tensors are f16 end to end (the bench's f16 inputs and outputs); the Adam step's
     /// parameters and moments stay f32.
     /// </summary>
     public static IReadOnlyList<BenchWorkload> BandwidthBound { get; } = new[]
     {
-        Pass("bandwidth_relu", "ReLU over [1, 64, 1024, 1024] (256 MiB at f32)", new ReLU(), new Shape(1, 64, 1024, 1024), new Shape(1, 8, 64, 64)),
-        Pass("bandwidth_maxpool2x2", "2x2 max pool over [8, 64, 512, 512]", new MaxPool2d(2), new Shape(8, 64, 512, 512), new Shape(1, 8, 64, 64)),
-        Pass("bandwidth_upsample2x", "2x nearest upsampling of [8, 64, 256, 256]", new Upsample(2, UpsampleMode.Nearest), new Shape(8, 64, 256, 256),
-            new Shape(1, 8, 32, 32)),
+        Pass("bandwidth_relu", "ReLU over [1, 64, 1024, 1024] (256 MiB at f32)", () => new ReLU(), new Shape(1, 64, 1024, 1024), new Shape(1, 8, 64, 64)),
+        Pass("bandwidth_maxpool2x2", "2x2 max pool over [8, 64, 512, 512]", () => new MaxPool2d(2), new Shape(8, 64, 512, 512), new Shape(1, 8, 64, 64)),
+        Pass("bandwidth_upsample2x", "2x nearest upsampling of [8, 64, 256, 256]", () => new Upsample(2, UpsampleMode.Nearest),
+            new Shape(8, 64, 256, 256), new Shape(1, 8, 32, 32)),
         new BenchWorkload("bandwidth_add", "x + y over [1, 64, 1024, 1024] each", size =>
         {
             var shape = size == BenchSize.Full ? new Shape(1, 64, 1024, 1024) : new Shape(1, 8, 64, 64);
@@ -82,11 +82,11 @@ internal static class BenchWorkloads
         words.Count == 0 ? All : All.Concat(BandwidthBound).Where(w => words.Any(o => w.Id.Contains(o, StringComparison.Ordinal))).ToList();
 
     /// <summary>One layer on one input, forward (a bandwidth-bound pass).</summary>
-    static BenchWorkload Pass(string id, string what, Layer layer, Shape full, Shape small) =>
+    static BenchWorkload Pass(string id, string what, Func<Layer> layer, Shape full, Shape small) =>
         new(id, what, size =>
         {
             var net = new Network();
-            net.Output(net.Add(layer, "pass", net.Input("x")), "y");
+            net.Output(net.Add(layer(), "pass", net.Input("x")), "y");
             return BenchSetup.Inference(net, new() { ["x"] = size == BenchSize.Full ? full : small });
         }) { Bandwidth = true };
 
