@@ -332,6 +332,40 @@ public sealed class CooperativeMatrixSpirvTests
             "no tensor addressing, no kernel");
     }
 
+    /// <summary>
+    /// The tensor-addressed weight gradient's dispatch agrees with what its shader computes from the constants: the
+    /// shader derives the split count from the pixel tiles (N ceil(AH / TH) ceil(AW / TW), TH = BK / TW) and
+    /// TILES_PER_SPLIT, and takes z as split x taps; the host's workgroups and the finishing sum's split count must be
+    /// those, every split must have tiles, and the .bias matrix of ones is as wide as the workgroup's granularity.
+    /// </summary>
+    [TestCase(1, 64, 64, 512, 512, TestName = "TensorWeightGradient_Splits(conv3x3_c64_512)")]
+    [TestCase(1, 256, 256, 128, 128, TestName = "TensorWeightGradient_Splits(conv3x3_c256_128)")]
+    [TestCase(8, 32, 64, 256, 256, TestName = "TensorWeightGradient_Splits(inpaint first level)")]
+    [TestCase(2, 16, 24, 19, 21, TestName = "TensorWeightGradient_Splits(edge tiles)")]
+    [TestCase(1, 48, 16, 9, 13, TestName = "TensorWeightGradient_Splits(narrow image, one split)")]
+    public void TensorWeightGradient_SplitsAgreeWithTheShader(int n, int c1, int c2, int h, int w)
+    {
+        var e = new Emitter(NvidiaCoopMat2, Precision.Fp16);
+        var a = new ConvAttributes(c2, c1, (3, 3), (1, 1), (1, 1), (1, 1), 1, true);
+        var plain = e.NewValue(new Shape(n, c1, h, w), ValueKind.Input, "dy", ElementType.F16);
+        var shifted = e.NewValue(new Shape(n, c2, h, w), ValueKind.Input, "x", ElementType.F16);
+        var dw = e.NewValue(new Shape(c1, c2, 3, 3), ValueKind.Transient, "dw");
+        var candidates = new Conv2dWeightGradCoopMat2Tensor().Candidates(e, a, plain, shifted, dw);
+        Assert.That(candidates, Has.Count.EqualTo(4));
+        foreach (var c in candidates)
+        {
+            var k = c.Spec.Constants;
+            int bm = (int)k[8], bn = (int)k[9], bk = (int)k[10], tilesPerSplit = (int)k[12], tw = (int)k[13], th = bk / tw;
+            long tiles = (long)n * ((h + th - 1) / th) * ((w + tw - 1) / tw);
+            long splits = tilesPerSplit > 0 ? (tiles + tilesPerSplit - 1) / tilesPerSplit : 1;
+            Assert.That(c.Groups, Is.EqualTo(((uint)((c2 + bn - 1) / bn), (uint)((c1 + bm - 1) / bm), (uint)(splits * 9))), c.Name);
+            Assert.That(c.Finish?.Splits ?? 1, Is.EqualTo(splits), c.Name);
+            Assert.That((splits - 1) * tilesPerSplit, Is.LessThan(tiles), $"{c.Name}: no split without tiles");
+            Assert.That(k[14], Is.EqualTo((uint)NvidiaCoopMat2.FlexibleF16Granularity((int)c.Spec.LocalX)!.Value.N), c.Name);
+            Assert.That(tw, Is.EqualTo(w <= 16 ? 16 : 32), c.Name);
+        }
+    }
+
     /// <summary>Their modules specialized are valid SPIR-V 1.6 with workgroup-scope BM x BK f16 matrices and tensor layouts,
     /// and their shared arrays (the .pool variant's result tile; none elsewhere) fit beside the reserved shared memory.</summary>
     [TestCaseSource(nameof(TensorCoopMat2Kernels))]
