@@ -16,6 +16,11 @@
 // resolution) and x2 (binding 4, the rest at 1 / SC2), each upsampled by nearest neighbour as it is loaded: a tensor
 // layout whose blocks are SC x SC pixels of the full-resolution grid, each block one element of the small tensor. The
 // reduction runs over x's channels (the weight's columns from 0), then over x2's (from C1).
+// Variant .nhwc (KILN_NHWC; Conv2dCoopMat2TensorNhwc, inference plans with channels-last activations): x and y are
+// [N, H, W, C] tensors and their slices (b, rows, columns, channels) are read and written through a view that puts the
+// channels outermost, the matrices' rows. Every row of such a slice is BK (BM) channels of one pixel: where Cin is a
+// multiple of 8 the operand's rows stay 16-byte aligned at every tap, where NCHW rows start one element off at the
+// side taps.
 // Variant .pool (KILN_POOL; ConvPool2d, inference, f16 activations): the 2 x 2, stride-2 max pool that follows is taken
 // in the epilogue: the activated tile goes as f16 into shared memory ([BM][BN + 8], the pixels of each channel row by
 // row), and each invocation writes the maxima of windows of it (TH and TW even: the windows never straddle tiles) into y
@@ -23,8 +28,9 @@
 // Variant .dact (KILN_ACT_GRAD; a stride-1 input gradient through Conv2dInputGradFlipped, include/act_grad_epilogue.glsl):
 // each element of the accumulator leaves multiplied by the derivative of the activation ACT, read per element from the
 // output of the layer before (binding 4, laid out as y) at the element's place.
-// Bindings: 0 x [N,Cin,H,W] (act_t)  1 wp [KH*KW, COP, CIP] (float16_t)  2 bias [Cout] (float; unused when HAS_BIAS=0)
-//           3 y [N,Cout,OH,OW] (act_t; .pool: [N,Cout,OH/2,OW/2])  4 x2 (.concat) or the activation's output (.dact)
+// Bindings: 0 x [N,Cin,H,W] (act_t; .nhwc: [N,H,W,Cin])  1 wp [KH*KW, COP, CIP] (float16_t)  2 bias [Cout] (float; unused when HAS_BIAS=0)
+//           3 y [N,Cout,OH,OW] (act_t; .pool: [N,Cout,OH/2,OW/2]; .nhwc: [N,OH,OW,Cout])  4 x2 (.concat) or the activation's
+//           output (.dact)
 // Specialization: 0 KH, 1 KW, 2 SH, 3 SW, 4 PH, 5 PW, 6 DH, 7 DW (strides and dilations 1: the host's Accepts),
 //                 8 HAS_BIAS, 9 ACT, 10 SLOPE (float), 11 BM, 12 BN, 13 BK, 14 THREADS, 15 TW (TH = BN / TW),
 //                 20 C1, 21 SC1, 22 SC2 (.concat: include/concat_reads.glsl)
@@ -95,12 +101,20 @@ float activate(const in uint row, const in uint col, const in float v)
 coopmat<float, gl_ScopeWorkgroup, BM, BN, gl_MatrixUseAccumulator> acc;
 
 // acc += the weight's block (taps t, columns w0..) times the BK x BN slice of the input t (channels c0..) at the tap.
+#if KILN_NHWC
+// The slice [1, TH, TW, BK] read channels outermost: matrix element (channel, pixel).
+#define KILN_SLICE_LOAD(s, buf, t, c0, y0, x0, b) \
+    coopMatLoadTensorNV(s, buf, 0, sliceTensorLayoutNV(t, b, 1, y0, TH, x0, TW, c0, BK), channelsFirst)
+#else
+#define KILN_SLICE_LOAD(s, buf, t, c0, y0, x0, b) \
+    coopMatLoadTensorNV(s, buf, 0, sliceTensorLayoutNV(t, b, 1, c0, BK, y0, TH, x0, TW))
+#endif
 #define KILN_TENSOR_STEP(buf, t, w0, c0, tap, ky, kx, oy0, ox0, b, m0)                                                  \
     {                                                                                                                   \
         coopmat<float16_t, gl_ScopeWorkgroup, BM, BK, gl_MatrixUseA> a;                                                 \
         coopMatLoadTensorNV(a, wp, uint(tap) * uint(p.cop) * uint(p.cip), sliceTensorLayoutNV(weights, m0, BM, w0, BK)); \
         coopmat<act_t, gl_ScopeWorkgroup, BK, BN, gl_MatrixUseB> s;                                                     \
-        coopMatLoadTensorNV(s, buf, 0, sliceTensorLayoutNV(t, b, 1, c0, BK, oy0 + ky - PH, TH, ox0 + kx - PW, TW));    \
+        KILN_SLICE_LOAD(s, buf, t, c0, oy0 + ky - PH, ox0 + kx - PW, b);                                                \
         acc = coopMatMulAdd(a, coopmat<float16_t, gl_ScopeWorkgroup, BK, BN, gl_MatrixUseB>(s), acc);                   \
     }
 
@@ -126,6 +140,10 @@ void main()
 
     tensorLayoutNV<2, CLAMP> weights = createTensorLayoutNV(2, CLAMP);
     weights = setTensorLayoutDimensionNV(weights, p.cop, p.cip);
+#if KILN_NHWC
+    // An [N, H, W, C] slice [1, TH, TW, C'] as a C' x (TH TW) matrix: dimension 3 (channels) outermost.
+    tensorViewNV<4, false, 0, 3, 1, 2> channelsFirst = createTensorViewNV(4, false, 0, 3, 1, 2);
+#endif
 #if KILN_CONCAT_READS
     // x's C1 channels and x2's rest, each a tensor of blocks of SC x SC full-resolution pixels (nearest upsampling).
     tensorLayoutNV<4, CLAMP> t1 = createTensorLayoutNV(4, CLAMP);
@@ -145,7 +163,11 @@ void main()
         }
 #else
     tensorLayoutNV<4, CLAMP> tx = createTensorLayoutNV(4, CLAMP);
+#if KILN_NHWC
+    tx = setTensorLayoutDimensionNV(tx, p.n, p.h, p.w, p.cin);
+#else
     tx = setTensorLayoutDimensionNV(tx, p.n, p.cin, p.h, p.w);
+#endif
     [[dont_unroll]] for (int ky = 0; ky < KH; ky++)
         [[dont_unroll]] for (int kx = 0; kx < KW; kx++)
             [[dont_unroll]] for (int c0 = 0; c0 < p.cin; c0 += BK)
@@ -173,7 +195,13 @@ void main()
     return;
 #endif
     tensorLayoutNV<4, CLAMP> ty = createTensorLayoutNV(4, CLAMP);
+#if KILN_NHWC
+    ty = setTensorLayoutDimensionNV(ty, p.n, p.oh, p.ow, p.cout);
+    coopMatStoreTensorNV(coopmat<act_t, gl_ScopeWorkgroup, BM, BN, gl_MatrixUseAccumulator>(acc), y, 0,
+                         sliceTensorLayoutNV(ty, b, 1, oy0, TH, ox0, TW, m0, BM), channelsFirst);
+#else
     ty = setTensorLayoutDimensionNV(ty, p.n, p.cout, p.oh, p.ow);
     coopMatStoreTensorNV(coopmat<act_t, gl_ScopeWorkgroup, BM, BN, gl_MatrixUseAccumulator>(acc), y, 0,
                          sliceTensorLayoutNV(ty, b, 1, m0, BM, oy0, TH, ox0, TW));
+#endif
 }

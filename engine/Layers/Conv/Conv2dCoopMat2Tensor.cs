@@ -20,15 +20,17 @@ namespace Kiln.Layers;
 /// (<see cref="NeedsTuning"/>): the tuner times it against the other kernels and rejects it for a shape where its
 /// result disagrees with the plain f32 kernel's, and <c>kiln selftest</c> checks it against that kernel on the GPU.
 /// </summary>
-internal sealed class Conv2dCoopMat2Tensor : CooperativeMatrixEntry, IConv2dForward
+internal class Conv2dCoopMat2Tensor : CooperativeMatrixEntry, IConv2dForward
 {
-    const string Module = "conv2d/conv2d.fwd_coopmat2_tensor";
+    /// <summary>The module of <see cref="Layout"/>: conv2d.fwd_coopmat2_tensor, or its ".nhwc" variant.</summary>
+    string Module => ActivationLayouts.Module("conv2d/conv2d.fwd_coopmat2_tensor", Layout);
 
     public string Operation => "conv2d.fwd";
-    public TensorLayout Layout => TensorLayout.Nchw;
+    public virtual TensorLayout Layout => TensorLayout.Nchw;
     public int Priority => 10;
     public bool NeedsTuning => true;
-    public bool ReadsConcat => true;
+    /// <summary>The NCHW module's .concat variant; the channels-last one has none.</summary>
+    public bool ReadsConcat => Layout == TensorLayout.Nchw;
 
     /// <summary>
     /// The .pool variant (an encoder's convolution and max pool, <see cref="ConvPool2d"/>): tiles of even rows and columns
@@ -37,7 +39,7 @@ internal sealed class Conv2dCoopMat2Tensor : CooperativeMatrixEntry, IConv2dForw
     /// </summary>
     public bool Pools(TuneCandidate candidate, DeviceInfo device)
     {
-        if (candidate.Spec.Module != Module) return false;
+        if (Layout != TensorLayout.Nchw || candidate.Spec.Module != Module) return false;
         var c = candidate.Spec.Constants;
         int bm = (int)c[11], bn = (int)c[12], tw = (int)c[15];
         return tw % 2 == 0 && bn / tw % 2 == 0 && PoolSharedBytes(bm, bn) + device.CooperativeMatrix2ReservedSharedMemory <= device.MaxSharedMemoryBytes;
@@ -97,4 +99,16 @@ internal sealed class Conv2dCoopMat2Tensor : CooperativeMatrixEntry, IConv2dForw
         }
         return result;
     }
+}
+
+/// <summary>
+/// <see cref="Conv2dCoopMat2Tensor"/> over channels-last activations (conv2d.fwd_coopmat2_tensor.nhwc: x and y [N,H,W,C],
+/// their slices read and written channels outermost through a tensor view): each operand row is channels of one pixel,
+/// 16-byte aligned at every tap where Cin is a multiple of 8 (NCHW rows start one element off at the side taps). The
+/// tensor-addressed convolution of an NHWC plan (<see cref="CompileOptions.ActivationLayout"/>); no .concat, .pool or
+/// .dact variant. Never run yet, like the NCHW form.
+/// </summary>
+internal sealed class Conv2dCoopMat2TensorNhwc : Conv2dCoopMat2Tensor
+{
+    public override TensorLayout Layout => TensorLayout.Nhwc;
 }

@@ -280,19 +280,24 @@ public sealed class CooperativeMatrixSpirvTests
     /// The tensor-addressed convolution's and weight gradient's dispatches (<see cref="Conv2dCoopMat2Tensor"/>,
     /// <see cref="Conv2dWeightGradCoopMat2Tensor"/>, named: they need tuning) in the networks' plans and the denoiser's
     /// inference plan (its decoders' .concat variant, its encoders' .pool; the training plans' input gradients through an
-    /// activation, .dact) on
+    /// activation, .dact; and with channels-last activations, <see cref="Conv2dCoopMat2TensorNhwc"/>'s .nhwc) on
     /// <see cref="NvidiaCoopMat2"/>, each in every tile that fits the device.
     /// </summary>
     static IEnumerable<TestCaseData> TensorCoopMat2Kernels()
     {
         var specs = new Dictionary<string, KernelSpec>();
         var (denoiser, denoiserInputs) = Kiln.Models.ModelCatalog.Build("denoise-unet", 128, 96, 1, training: false);
-        foreach (var (net, inputs, training) in Networks().Append((denoiser, denoiserInputs, false)))
+        var cases = Networks().Select(n => (n.Net, n.Inputs, n.Training, TensorLayout.Nchw)).Append((denoiser, denoiserInputs, false, TensorLayout.Nchw))
+            .Append(ChannelsLastDenoiser());
+        foreach (var (net, inputs, training, layout) in cases)
         {
             var options = new CompileOptions
             {
-                InputShapes = inputs, Training = training, Precision = Precision.Fp16, Autotune = false, ActivationLayout = TensorLayout.Nchw,
-                PreferKernels = new[] { nameof(Conv2dCoopMat2Tensor), nameof(Conv2dInputGradFlipped), nameof(Conv2dWeightGradCoopMat2Tensor) },
+                InputShapes = inputs, Training = training, Precision = Precision.Fp16, Autotune = false, ActivationLayout = layout,
+                PreferKernels = new[]
+                {
+                    nameof(Conv2dCoopMat2Tensor), nameof(Conv2dCoopMat2TensorNhwc), nameof(Conv2dInputGradFlipped), nameof(Conv2dWeightGradCoopMat2Tensor),
+                },
             };
             foreach (var step in Compiler.Plan(net, NvidiaCoopMat2, options).Levels.SelectMany(l => l))
                 if (step.Spec.Module.Contains("coopmat2_tensor", StringComparison.Ordinal))
@@ -321,7 +326,7 @@ public sealed class CooperativeMatrixSpirvTests
         Assert.That(modules, Is.EquivalentTo(new[]
         {
             "conv2d/conv2d.fwd_coopmat2_tensor.f16", "conv2d/conv2d.fwd_coopmat2_tensor.concat.f16", "conv2d/conv2d.fwd_coopmat2_tensor.dact.f16",
-            "conv2d/conv2d.fwd_coopmat2_tensor.pool.f16",
+            "conv2d/conv2d.fwd_coopmat2_tensor.pool.f16", "conv2d/conv2d.fwd_coopmat2_tensor.nhwc.f16",
             "conv2d/conv2d.bwd_weight_coopmat2_tensor.f16", "conv2d/conv2d.bwd_weight_coopmat2_tensor.bias.f16",
         }));
         Assert.That(Conv2dCoopMat2Tensor.Tiles(NvidiaCoopMat2).Count(), Is.EqualTo(5), "every tile fits the H200's description");
