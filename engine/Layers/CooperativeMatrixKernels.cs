@@ -38,13 +38,24 @@ internal readonly record struct CoopMat2Tile(int BM, int BN, int BK, int Threads
 
 /// <summary>
 /// What Kiln's VK_NV_cooperative_matrix2 kernels (<see cref="Conv2dCoopMat2"/>, <see cref="Conv2dWeightGradCoopMat2"/>,
-/// <see cref="LinearCoopMat2"/>) share: the device check, the tile checks that do not depend on the kernel, and the
-/// choice between the workgroup-scope module and its .subgroup form (subgroup-scope matrices in a one-subgroup workgroup)
-/// on devices with flexible dimensions but no workgroup scope.
+/// <see cref="LinearCoopMat2"/>, and the tensor-addressed <see cref="Conv2dCoopMat2Tensor"/> and
+/// <see cref="Conv2dWeightGradCoopMat2Tensor"/>) share: the device checks, the tile checks that do not depend on the
+/// kernel, and the choice between the workgroup-scope module and its .subgroup form (subgroup-scope matrices in a
+/// one-subgroup workgroup) on devices with flexible dimensions but no workgroup scope.
 /// </summary>
 internal static class CooperativeMatrix2Kernels
 {
     public static bool Usable(DeviceInfo device) => CooperativeMatrixKernels.Usable(device) && device.CooperativeMatrix2;
+
+    /// <summary>Whether the tensor-addressed kernels run: workgroup scope and tensor addressing (NVIDIA; lavapipe of Mesa 26
+    /// has neither).</summary>
+    public static bool TensorAddressed(DeviceInfo device) =>
+        Usable(device) && device.CooperativeMatrix2WorkgroupScope && device.CooperativeMatrix2TensorAddressing;
+
+    /// <summary>The workgroup tiles of a tensor-addressed kernel that fit the device: <see cref="Tiles"/> for a kernel with
+    /// no shared memory of its own beyond what workgroup scope reserves and no limits of its own.</summary>
+    public static IEnumerable<CoopMat2Tile> TensorTiles(DeviceInfo device, CoopMat2Tile[] workgroupTiles) =>
+        Tiles(device, workgroupTiles, Array.Empty<(int, int, int)>(), _ => 0, _ => true);
 
     /// <summary>The module the device runs: <paramref name="module"/> with workgroup scope, else its .subgroup form.</summary>
     public static string Module(DeviceInfo device, string module) => device.CooperativeMatrix2WorkgroupScope ? module : module + ".subgroup";

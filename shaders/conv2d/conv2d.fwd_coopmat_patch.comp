@@ -279,13 +279,12 @@ void storeSubPixel(int s, int buf, int tid)
 }
 #endif
 
-// Fragment i of the subgroup's weight rows for iteration u = tap * KK + slice of the step at channel c0: the packed
-// weight's S x S block (rows m0 + (sgm TM + i) S.., columns c0 + slice S..) of the tap.
-coopmat<float16_t, gl_ScopeSubgroup, S, S, gl_MatrixUseA> loadWeight(const int u, const int c0, const int m0, const int sgm, const int i)
+// Fragment i of the subgroup's weight rows at tap `tap` of the packed weight [taps, COP, CIP] and input channel c: its
+// S x S block of rows m0 + (sgm TM + i) S.. and columns c.. (every loop below loads the weight through it).
+coopmat<float16_t, gl_ScopeSubgroup, S, S, gl_MatrixUseA> loadWeight(const int tap, const int c, const int m0, const int sgm, const int i)
 {
     coopmat<float16_t, gl_ScopeSubgroup, S, S, gl_MatrixUseA> a;
-    coopMatLoad(a, wp, uint(((u / KK) * p.cop + m0 + sgm * TM * S + i * S) * p.cip + c0 + (u % KK) * S), uint(p.cip),
-                gl_CooperativeMatrixLayoutRowMajor);
+    coopMatLoad(a, wp, uint((tap * p.cop + m0 + sgm * TM * S + i * S) * p.cip + c), uint(p.cip), gl_CooperativeMatrixLayoutRowMajor);
     return a;
 }
 
@@ -358,7 +357,6 @@ void main()
         [[unroll]] for (int j = 0; j < TN; j++)
             coopMatLoad(acc[i][j], Bt, uint((sgm * TM * S + i * S) * S), uint(S), gl_CooperativeMatrixLayoutRowMajor);
 
-    const int CIP = p.cip;
 #if KILN_DIRECT_B && defined(KILN_F16_STORAGE)
     if (interior)
         [[dont_unroll]] for (int s = 0; s < steps; s++)
@@ -368,9 +366,7 @@ void main()
                     {
                         const int c = s * CK + kk;
                         coopmat<float16_t, gl_ScopeSubgroup, S, S, gl_MatrixUseA> a[TM];
-                        [[unroll]] for (int i = 0; i < TM; i++)
-                            coopMatLoad(a[i], wp, uint(((ky * KW + kx) * p.cop + m0 + sgm * TM * S + i * S) * CIP + c), uint(CIP),
-                                        gl_CooperativeMatrixLayoutRowMajor);
+                        [[unroll]] for (int i = 0; i < TM; i++) a[i] = loadWeight(ky * KW + kx, c, m0, sgm, i);
                         [[unroll]] for (int j = 0; j < TN; j++)
                         {
                             coopmat<float16_t, gl_ScopeSubgroup, S, S, gl_MatrixUseB> bm;
@@ -396,9 +392,7 @@ void main()
                 [[unroll]] for (int kk = 0; kk < CK; kk += S)
                 {
                     coopmat<float16_t, gl_ScopeSubgroup, S, S, gl_MatrixUseA> a[TM];
-                    [[unroll]] for (int i = 0; i < TM; i++)
-                        coopMatLoad(a[i], wp, uint(((firstTap + ty * taps + tx) * p.cop + m0 + sgm * TM * S + i * S) * CIP + c0 + kk), uint(CIP),
-                                    gl_CooperativeMatrixLayoutRowMajor);
+                    [[unroll]] for (int i = 0; i < TM; i++) a[i] = loadWeight(firstTap + ty * taps + tx, c0 + kk, m0, sgm, i);
                     [[unroll]] for (int j = 0; j < TN; j++)
                     {
                         coopmat<float16_t, gl_ScopeSubgroup, S, S, gl_MatrixUseB> bm;
@@ -425,8 +419,8 @@ void main()
         [[unroll]] for (int i = 0; i < TM; i++) a[i] = loadWeight(0, c0, m0, sgm, i);
         [[dont_unroll]] for (int u = 0; u < KH * KW * KK; u++)
         {
-            const int tap = u / KK, kk = (u % KK) * S, ky = tap / KW, kx = tap % KW;
-            [[unroll]] for (int i = 0; i < TM; i++) ahead[i] = loadWeight(min(u + 1, KH * KW * KK - 1), c0, m0, sgm, i);
+            const int tap = u / KK, kk = (u % KK) * S, ky = tap / KW, kx = tap % KW, next = min(u + 1, KH * KW * KK - 1);
+            [[unroll]] for (int i = 0; i < TM; i++) ahead[i] = loadWeight(next / KK, c0 + next % KK * S, m0, sgm, i);
             [[unroll]] for (int j = 0; j < TN; j++)
             {
                 // Channels c0 + kk.. (rows) by the inputs of the S pixels of output row sgn * TN + j at the tap (columns).

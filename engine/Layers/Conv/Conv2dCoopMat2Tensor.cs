@@ -58,15 +58,14 @@ internal class Conv2dCoopMat2Tensor : CooperativeMatrixEntry, IConv2dForward
     };
 
     public bool Supports(DeviceInfo device) =>
-        CooperativeMatrix2Kernels.Usable(device) && device.CooperativeMatrix2WorkgroupScope && device.CooperativeMatrix2TensorAddressing && Tiles(device).Any();
+        CooperativeMatrix2Kernels.TensorAddressed(device) && Tiles(device).Any();
 
     public bool Accepts(ConvAttributes a, Shape x, Shape y) =>
         a.Groups == 1 && a.Stride == (1, 1) && a.Dilation == (1, 1) && y[1] >= 16;
 
-    /// <summary>The tiles that fit the device (<see cref="CooperativeMatrix2Kernels.Tiles"/>; no shared memory of the kernel's
-    /// own beyond what workgroup scope reserves).</summary>
+    /// <summary>The tiles that fit the device (<see cref="CooperativeMatrix2Kernels.TensorTiles"/>).</summary>
     internal static IEnumerable<CoopMat2Tile> Tiles(DeviceInfo device) =>
-        CooperativeMatrix2Kernels.Tiles(device, WorkgroupTiles, Array.Empty<(int, int, int)>(), _ => 0, _ => true);
+        CooperativeMatrix2Kernels.TensorTiles(device, WorkgroupTiles);
 
     /// <summary>Pixel columns of a tile (TW): 32, or 16 for images at most 16 wide.</summary>
     internal static int Columns(int width) => width <= 16 ? 16 : 32;

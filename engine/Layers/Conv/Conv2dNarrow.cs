@@ -32,10 +32,12 @@ internal sealed class Conv2dNarrow : IConv2dForward
     public bool NeedsTuning => true;
 
     /// <summary>Groups of 1, at most <see cref="MaxChannels"/> output channels, stride and dilation up to 2, kernels spanning
-    /// up to 5 input pixels per axis, and no more 8 x 64 tiles than one dispatch's x holds.</summary>
+    /// up to 5 input pixels per axis, and no more default tiles (<see cref="AllTiles"/>' first, 8 x 64) than one dispatch's
+    /// x holds.</summary>
     public bool Accepts(ConvAttributes a, Shape x, Shape y) =>
         a.Groups == 1 && y[1] <= MaxChannels && a.Stride.H <= 2 && a.Stride.W <= 2 && a.Dilation.H <= 2 && a.Dilation.W <= 2 &&
-        a.KernelSpan.H <= 5 && a.KernelSpan.W <= 5 && (long)y[0] * ((y[2] + 7) / 8) * ((y[3] + 63) / 64) <= 65535;
+        a.KernelSpan.H <= 5 && a.KernelSpan.W <= 5 &&
+        (long)y[0] * ((y[2] + AllTiles[0].Rows - 1) / AllTiles[0].Rows) * ((y[3] + AllTiles[0].Columns - 1) / AllTiles[0].Columns) <= 65535;
 
     /// <summary>The tiles (rows, columns, pixels per invocation) offered, the default first: 8 x 64 pixels, 4 per
     /// invocation (128 invocations); then 2 per invocation (256), 16 x 32 with 2 (256), and 4 x 32 with 2 (64), whose

@@ -37,15 +37,14 @@ internal sealed class Conv2dWeightGradCoopMat2Tensor : CooperativeMatrixEntry, I
     };
 
     public bool Supports(DeviceInfo device) =>
-        CooperativeMatrix2Kernels.Usable(device) && device.CooperativeMatrix2WorkgroupScope && device.CooperativeMatrix2TensorAddressing && Tiles(device).Any();
+        CooperativeMatrix2Kernels.TensorAddressed(device) && Tiles(device).Any();
 
     public bool Accepts(ConvAttributes a, Shape plain, Shape shifted) =>
         a.Groups == 1 && a.Stride == (1, 1) && a.Dilation == (1, 1) && plain[1] >= 16 && (long)plain[0] * plain[2] * plain[3] <= int.MaxValue;
 
-    /// <summary>The tiles that fit the device (<see cref="CooperativeMatrix2Kernels.Tiles"/>; no shared memory of the kernel's
-    /// own beyond what workgroup scope reserves).</summary>
+    /// <summary>The tiles that fit the device (<see cref="CooperativeMatrix2Kernels.TensorTiles"/>).</summary>
     internal static IEnumerable<CoopMat2Tile> Tiles(DeviceInfo device) =>
-        CooperativeMatrix2Kernels.Tiles(device, WorkgroupTiles, Array.Empty<(int, int, int)>(), _ => 0, _ => true);
+        CooperativeMatrix2Kernels.TensorTiles(device, WorkgroupTiles);
 
     /// <summary>One candidate per tile that fits (the row tile that covers C1 with the least padding first), its pixel tiles
     /// <see cref="Conv2dCoopMat2Tensor.Columns"/> wide, split to fill the GPU.</summary>
