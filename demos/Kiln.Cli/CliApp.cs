@@ -103,7 +103,7 @@ internal static class CliApp
         _ => throw new ArgumentException($"{command}: --precision takes fp32 or fp16, got '{value}'"),
     };
 
-    /// <summary>--layout: the layout of an inference plan's activations (CompileOptions.ActivationLayout).</summary>
+    /// <summary>--layout: the layout of a plan's activations (CompileOptions.ActivationLayout).</summary>
     internal static TensorLayout ParseLayout(string command, string value) => value switch
     {
         "nchw" => TensorLayout.Nchw,

@@ -16,7 +16,11 @@ internal static class ActivationLayouts
 
     /// <summary>Modules that never see an element's coordinates (each element or block is copied or mapped where it lies),
     /// so they serve NHWC values as they are.</summary>
-    static readonly string[] LayoutFree = { "elementwise/", "binary/binary.fwd", "clip/clip.fwd", "gelu/gelu.fwd", "concat/concat.copy", "transpose/layout" };
+    static readonly string[] LayoutFree =
+    {
+        "elementwise/", "binary/binary.fwd", "binary/binary.bwd", "clip/clip.fwd", "clip/clip.bwd", "gelu/gelu.fwd", "gelu/gelu.bwd",
+        "concat/concat.copy", "transpose/layout",
+    };
 
     /// <summary><paramref name="module"/>, or its NHWC variant where <paramref name="layout"/> is NHWC.</summary>
     public static string Module(string module, TensorLayout layout) => layout == TensorLayout.Nhwc ? module + Suffix : module;

@@ -77,16 +77,19 @@ public sealed record CompileOptions
     /// short of memory may band smaller layers. Default <see cref="AutomaticRowBandBytes"/>.</summary>
     public long RowBandMinBytes { get; init; } = AutomaticRowBandBytes;
     /// <summary>
-    /// How an inference plan stores its 4-D activations: <see cref="TensorLayout.Nchw"/>, or <see cref="TensorLayout.Nhwc"/>,
+    /// How a plan stores its 4-D activations: <see cref="TensorLayout.Nchw"/>, or <see cref="TensorLayout.Nhwc"/>,
     /// channels contiguous, which the tensor-core convolutions stage as runs of a pixel's channels. Under Nhwc, the layers
     /// with a channels-last forward (<see cref="Layer.ForwardsNhwc"/>: convolutions and their fused forms, pooling,
     /// nearest or bilinear upsampling, concatenation, batch norm, pointwise layers) run on NHWC values; before any other
     /// layer a value is transposed to NCHW, once. Inputs and outputs stay f32 NCHW for the caller, each edge one pass (the
-    /// plan shows each "to_nhwc" / "to_nchw" step). Training plans keep NCHW: Nhwc there fails the compile.
+    /// plan shows each "to_nhwc" / "to_nchw" step). In a training plan each gradient rule likewise runs channels-last where
+    /// its forward did and it has an NHWC form (<see cref="Layer.BackwardsNhwc"/>: stride-1 convolutions, batch norm,
+    /// pointwise layers), and reads NCHW transposes otherwise.
     /// Null (the default) chooses where that is faster: an inference plan compiled with tuned kernels (<see cref="Autotune"/>,
     /// on by default on a GPU) is compiled in both layouts, each with its kernels tuned, and the one whose whole step
     /// replays faster is kept (<see cref="Graph.ActivationLayouts"/>; remembered with the tuning choices, so later compiles of the
-    /// network skip the timing); otherwise NCHW. <see cref="CompiledNetwork.ActivationLayout"/> tells which.
+    /// network skip the timing); otherwise, training plans included, NCHW. <see cref="CompiledNetwork.ActivationLayout"/>
+    /// tells which.
     /// </summary>
     public TensorLayout? ActivationLayout { get; init; }
     /// <summary>Precision (<see cref="Kiln.Precision"/>): strict f32 by default; <see cref="Precision.Fp16"/> stores

@@ -126,10 +126,9 @@ internal static class Compiler
         }
 
         // Channels-last plans: a layer that forwards NHWC gets NHWC inputs and output, any other NCHW ones
-        // (Emitter.InLayout transposes a value once per layout); outputs go back to NCHW for the caller.
+        // (Emitter.InLayout transposes a value once per layout); outputs go back to NCHW for the caller. In training the
+        // same holds for each gradient rule (Layer.BackwardsNhwc, see Backward).
         bool channelsLast = options.ActivationLayout == TensorLayout.Nhwc;
-        if (channelsLast && options.Training)
-            throw new GraphException("CompileOptions.ActivationLayout Nhwc is for inference plans; training plans keep NCHW activations.");
         if (options.ActivationLayout == TensorLayout.RowMajor)
             throw new GraphException("CompileOptions.ActivationLayout: 4-D activations are Nchw or Nhwc, not RowMajor.");
         TensorLayout LayoutOf(CNode c) => channelsLast && c.Layer != null && c != lossNode && !c.Layer.IsView && c.Shape.Rank == 4
@@ -195,7 +194,9 @@ internal static class Compiler
         {
             // The inputs whose gradients are kept: those named, or with none named every input.
             var wanted = options.InputGradients ? options.InputGradientNames ?? list.Where(c => c.Layer == null).Select(c => c.Name).ToList() : null;
-            Backward(list, lossNode!, emitter, paramGrads, wanted, !options.EffectiveLossScaling.IsOff);
+            TensorLayout BackwardLayoutOf(CNode c) => LayoutOf(c) == TensorLayout.Nhwc
+                && c.Layer!.BackwardsNhwc(c.Inputs.Select(i => i.Shape).ToList()) ? TensorLayout.Nhwc : TensorLayout.Nchw;
+            Backward(list, lossNode!, emitter, paramGrads, wanted, !options.EffectiveLossScaling.IsOff, BackwardLayoutOf);
             if (options.InputGradients)
                 foreach (var c in list.Where(c => c.Layer == null && c.GradContributions.Count > 0))
                 {
@@ -208,7 +209,8 @@ internal static class Compiler
                         continue;
                     }
                     var kept = emitter.NewValue(c.Shape, ValueKind.Output, $"{c.Name}.grad", edge);
-                    emitter.Convert(g, kept, $"{c.Name}.grad.keep");
+                    if (g.Layout == TensorLayout.Nhwc) ActivationLayouts.Transpose(emitter, g, kept, $"{c.Name}.grad.keep");
+                    else emitter.Convert(g, kept, $"{c.Name}.grad.keep");
                     inputGrads[c.Name] = kept;
                 }
             var specs = parameters.ToDictionary(p => p.Value, p => p.Spec);
@@ -507,7 +509,15 @@ internal static class Compiler
     }
 
     /// <summary>The backward pass; <paramref name="inputGrads"/> names the inputs whose gradients are wanted (null: none).</summary>
-    static void Backward(List<CNode> list, CNode lossNode, Emitter emitter, List<(Value, Value)> paramGrads, IReadOnlyCollection<string>? inputGrads, bool lossScaling)
+    /// <summary>
+    /// The gradient rules, last layer first. Each runs in <paramref name="layoutOf"/>'s layout for its node (NHWC where the
+    /// plan is channels-last and the rule takes NHWC values, <see cref="Layer.BackwardsNhwc"/>): its forward values and
+    /// dY are handed to it in that layout (<see cref="Emitter.InLayout"/>: a forward value's transpose made for the
+    /// forward is reused) and it writes its input gradients in it; a value's gradient contributions are summed in the
+    /// layout of the rule that reads them, and a fused activation's gradient is taken in its output's layout.
+    /// </summary>
+    static void Backward(List<CNode> list, CNode lossNode, Emitter emitter, List<(Value, Value)> paramGrads, IReadOnlyCollection<string>? inputGrads,
+        bool lossScaling, Func<CNode, TensorLayout> layoutOf)
     {
         foreach (var c in list)
             c.NeedsGrad = c.Layer == null ? inputGrads?.Contains(c.Name) == true : c.Layer.Parameters.Any(p => p.Trainable) || c.Inputs.Any(i => i.NeedsGrad);
@@ -528,19 +538,24 @@ internal static class Compiler
         {
             var c = list[k];
             if (c.Layer == null || !c.NeedsGrad || c.GradContributions.Count == 0) continue;
+            var layout = layoutOf(c);
+            TensorLayout? LayoutFor(Shape s) => s.Rank == 4 ? layout : null;
             Value grad;
             if (c.Fused != Activation.None && activated.Contains(c.GradContributions[^1])) grad = c.GradContributions[^1];
             else if (c.Fused != Activation.None)
             {
-                // The activation's gradient takes the last two parts of the sum in its own pass.
+                // The activation's gradient takes the last two parts of the sum in its own pass, in its output's layout.
                 var parts = c.GradContributions;
-                var head = Sum(emitter, parts.Take(Math.Max(1, parts.Count - 1)).ToList(), $"{c.Name}.grad");
-                grad = emitter.NewValue(c.Shape, ValueKind.Transient, $"{c.Name}.grad_pre_act", head.ElementType);
-                emitter.UnaryBackward(c.Fused, c.FusedSlope, c.Output, head, grad, $"{c.Name}.act.bwd", parts.Count > 1 ? parts[^1] : null);
+                var at = c.Output.Layout;
+                var head = Sum(emitter, parts.Take(Math.Max(1, parts.Count - 1)).ToList(), $"{c.Name}.grad", at);
+                grad = emitter.NewValue(c.Shape, ValueKind.Transient, $"{c.Name}.grad_pre_act", head.ElementType, at);
+                emitter.UnaryBackward(c.Fused, c.FusedSlope, c.Output, head, grad, $"{c.Name}.act.bwd",
+                    parts.Count > 1 ? emitter.InLayout(parts[^1], at) : null);
             }
-            else grad = Sum(emitter, c.GradContributions, $"{c.Name}.grad");
+            else grad = Sum(emitter, c.GradContributions, $"{c.Name}.grad", LayoutFor(c.Shape));
+            grad = emitter.InLayout(grad, layout);
             var gradInputs = c.Inputs.Select((i, n) => i.NeedsGrad
-                ? emitter.NewValue(i.Shape, ValueKind.Transient, $"{c.Name}.grad_in{n}", i.Output.ElementType)
+                ? emitter.NewValue(i.Shape, ValueKind.Transient, $"{c.Name}.grad_in{n}", i.Output.ElementType, LayoutFor(i.Shape))
                 : null).ToArray();
             foreach (var (name, p) in c.Params)
             {
@@ -549,12 +564,13 @@ internal static class Compiler
                 c.ParamGrads[name] = g;
                 paramGrads.Add((p, g));
             }
-            var pass = new BackwardPass(emitter, c.Inputs.Select(i => i.Output).ToArray(), c.Output, grad, gradInputs,
-                c.Params, c.ParamGrads, c.Name);
+            var pass = new BackwardPass(emitter, c.Inputs.Select(i => emitter.InLayout(i.Output, layout)).ToArray(), emitter.InLayout(c.Output, layout),
+                grad, gradInputs, c.Params, c.ParamGrads, c.Name);
             for (int n = 0; n < c.Inputs.Length; n++)
                 if (c.Inputs[n] is { Layer: not null, Fused: not Activation.None } i && gradInputs[n] != null && uses[i] <= 2
                     && i.GradContributions.Count == uses[i] - 1)
-                    pass.InputActivations[n] = new ActivationGradient(i.Fused, i.FusedSlope, i.Output, i.GradContributions.SingleOrDefault());
+                    pass.InputActivations[n] = new ActivationGradient(i.Fused, i.FusedSlope, emitter.InLayout(i.Output, layout),
+                        i.GradContributions.SingleOrDefault() is { } addend ? emitter.InLayout(addend, layout) : null);
             c.Layer.Backward(pass);
             for (int n = 0; n < c.Inputs.Length; n++)
                 if (pass.GradInputs[n] is { } g)
@@ -565,14 +581,18 @@ internal static class Compiler
         }
     }
 
-    /// <summary>Sums gradient contributions when a value feeds several layers (a skip connection's source).</summary>
-    static Value Sum(Emitter emitter, List<Value> parts, string name)
+    /// <summary>
+    /// Sums gradient contributions when a value feeds several layers (a skip connection's source), in
+    /// <paramref name="layout"/> (a 4-D value's; null: the first part's), a part in the other layout transposed.
+    /// </summary>
+    static Value Sum(Emitter emitter, List<Value> parts, string name, TensorLayout? layout = null)
     {
-        var acc = parts[0];
+        var at = layout ?? parts[0].Layout;
+        var acc = emitter.InLayout(parts[0], at);
         for (int i = 1; i < parts.Count; i++)
         {
-            var next = emitter.NewValue(acc.Shape, ValueKind.Transient, $"{name}_sum{i}", acc.ElementType);
-            emitter.AddScaled(acc, 1f, parts[i], 1f, next, $"{name}.sum{i}");
+            var next = emitter.NewValue(acc.Shape, ValueKind.Transient, $"{name}_sum{i}", acc.ElementType, at);
+            emitter.AddScaled(acc, 1f, emitter.InLayout(parts[i], at), 1f, next, $"{name}.sum{i}");
             acc = next;
         }
         return acc;

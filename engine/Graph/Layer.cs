@@ -31,6 +31,13 @@ public abstract class Layer
     /// </summary>
     internal virtual bool ForwardsNhwc(IReadOnlyList<Shape> inputs) => false;
 
+    /// <summary>
+    /// Whether the gradient rule, for these input shapes, takes its forward values and dY channels-last and writes its input
+    /// gradients channels-last, where the forward ran NHWC (<see cref="ForwardsNhwc"/>) in a training plan: the compiler
+    /// then hands it NHWC values; any other rule gets NCHW ones (transposed once per value) and writes NCHW gradients.
+    /// </summary>
+    internal virtual bool BackwardsNhwc(IReadOnlyList<Shape> inputs) => false;
+
     /// <summary>Emits the forward dispatches.</summary>
     internal abstract void Forward(ForwardPass f);
 

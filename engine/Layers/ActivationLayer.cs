@@ -21,6 +21,9 @@ public abstract class ActivationLayer : Layer, IActivationLayer
     /// <summary>Pointwise: each element is mapped where it lies, in any layout.</summary>
     internal override bool ForwardsNhwc(IReadOnlyList<Shape> inputs) => true;
 
+    /// <summary>Pointwise (elementwise/unary.bwd).</summary>
+    internal override bool BackwardsNhwc(IReadOnlyList<Shape> inputs) => true;
+
     internal override void Backward(BackwardPass b)
     {
         if (b.GradInput is { } dx) b.Emitter.UnaryBackward(Activation, Slope, b.Output, b.GradOutput, dx, $"{b.Name}.bwd");

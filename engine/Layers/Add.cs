@@ -26,6 +26,9 @@ public sealed class Add : Layer
     /// <summary>Inputs of one shape: elementwise, in any layout (a broadcast indexes NCHW).</summary>
     internal override bool ForwardsNhwc(IReadOnlyList<Shape> inputs) => inputs[0] == inputs[1];
 
+    /// <summary>Inputs of one shape: each gradient is a copy of dY.</summary>
+    internal override bool BackwardsNhwc(IReadOnlyList<Shape> inputs) => inputs[0] == inputs[1];
+
     internal override void Backward(BackwardPass b)
     {
         for (int i = 0; i < 2; i++)

@@ -78,7 +78,7 @@ public sealed class BatchNorm2d : Layer
         var (chunks, push) = Reduction(f.Name, x);
         var partials = e.NewValue(new Shape(x[1], chunks, 2), ValueKind.Transient, $"{f.Name}.stats_partials");
         var stats = e.NewValue(new Shape(2, x[1]), ValueKind.Transient, $"{f.Name}.stats");
-        e.Dispatch(new KernelSpec("batchnorm/batchnorm.stats", KernelSpec.Buffers(2), 16, new[] { (uint)Chunk }, StatsLocal),
+        e.Dispatch(new KernelSpec(ActivationLayouts.Module("batchnorm/batchnorm.stats", f.Input.Layout), KernelSpec.Buffers(2), 16, new[] { (uint)Chunk }, StatsLocal),
             ((uint)chunks, (uint)x[1], 1), push, $"{f.Name}.stats", Arg.In(f.Input), Arg.Out(partials));
         e.Dispatch(new KernelSpec("batchnorm/batchnorm.finish", KernelSpec.Buffers(4), 16,
                 new[] { (uint)Chunk, KernelSpec.Word(Eps), KernelSpec.Word(Momentum) }, Emitter.ElementwiseLocal),
@@ -129,8 +129,11 @@ public sealed class BatchNorm2d : Layer
         return (folded, bias);
     }
 
-    /// <summary>Inference plans only take NHWC, where the running statistics normalise: an affine map per channel.</summary>
+    /// <summary>Every pass has an NHWC form (batchnorm.apply, .stats, .bwd_stats, .bwd_apply: the channel from the index).</summary>
     internal override bool ForwardsNhwc(IReadOnlyList<Shape> inputs) => true;
+
+    /// <summary>As the forward.</summary>
+    internal override bool BackwardsNhwc(IReadOnlyList<Shape> inputs) => true;
 
     /// <summary>
     /// The gradient of the form the forward used: the training form (backward passes are only compiled for training
@@ -142,19 +145,19 @@ public sealed class BatchNorm2d : Layer
     {
         var x = b.Input.Shape;
         var e = b.Emitter;
-        var dx = b.GradInput ?? e.NewValue(x, ValueKind.Transient, $"{b.Name}.grad_in_unused", b.GradOutput.ElementType);
+        var dx = b.GradInput ?? e.NewValue(x, ValueKind.Transient, $"{b.Name}.grad_in_unused", b.GradOutput.ElementType, b.Input.Layout);
         uint fromStats = UseRunningStatistics ? 0u : 1u;
         var (mean, var) = UseRunningStatistics ? (b.Param("running_mean"), b.Param("running_var")) : (b.Saved("stats"), b.Saved("stats"));
         var (chunks, push) = Reduction(b.Name, x);
         var partials = e.NewValue(new Shape(x[1], chunks, 2), ValueKind.Transient, $"{b.Name}.bwd_partials");
         var dw = b.GradParam("weight");
         var db = b.GradParam("bias");
-        e.Dispatch(new KernelSpec("batchnorm/batchnorm.bwd_stats", KernelSpec.Buffers(4), 16, new[] { (uint)Chunk }, StatsLocal),
+        e.Dispatch(new KernelSpec(ActivationLayouts.Module("batchnorm/batchnorm.bwd_stats", b.Input.Layout), KernelSpec.Buffers(4), 16, new[] { (uint)Chunk }, StatsLocal),
             ((uint)chunks, (uint)x[1], 1), push, $"{b.Name}.bwd_stats", Arg.In(b.Input), Arg.In(b.GradOutput), Arg.In(mean), Arg.Out(partials));
         e.Dispatch(new KernelSpec("batchnorm/batchnorm.bwd_finish", KernelSpec.Buffers(4), 16, new[] { fromStats, KernelSpec.Word(Eps) },
                 Emitter.ElementwiseLocal),
             e.ElementwiseGroups(x[1]), push, $"{b.Name}.bwd_stats.finish", Arg.In(partials), Arg.In(var), Arg.Out(dw), Arg.Out(db));
-        var spec = new KernelSpec("batchnorm/batchnorm.bwd_apply", KernelSpec.Buffers(8), 16, new[] { fromStats, KernelSpec.Word(Eps) },
+        var spec = new KernelSpec(ActivationLayouts.Module("batchnorm/batchnorm.bwd_apply", b.Input.Layout), KernelSpec.Buffers(8), 16, new[] { fromStats, KernelSpec.Word(Eps) },
             Emitter.ElementwiseLocal);
         e.Dispatch(spec, e.VectorGroups(x.Elements), PushConstants.Ints((int)x.Elements, x[1], x[2] * x[3], x[0] * x[2] * x[3]), $"{b.Name}.bwd",
             Arg.In(b.Input), Arg.In(b.GradOutput), Arg.In(b.Param("weight")), Arg.In(mean), Arg.In(var), Arg.In(dw), Arg.In(db), Arg.Out(dx));

@@ -28,6 +28,9 @@ public sealed class Clip : Layer
     /// <summary>Pointwise: each element is mapped where it lies, in any layout.</summary>
     internal override bool ForwardsNhwc(IReadOnlyList<Shape> inputs) => true;
 
+    /// <summary>Pointwise (clip/clip.bwd).</summary>
+    internal override bool BackwardsNhwc(IReadOnlyList<Shape> inputs) => true;
+
     internal override void Backward(BackwardPass b) => ElementwiseKernels.ClipBackward(b, Min, Max);
 
     /// <summary>Pointwise: the receptive field passes through unchanged.</summary>

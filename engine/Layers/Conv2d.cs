@@ -57,6 +57,12 @@ public sealed class Conv2d : Layer, IFusableProducer
     /// <summary>Every geometry: the direct kernel's NHWC variant takes any (Conv2dDirectNhwc).</summary>
     internal override bool ForwardsNhwc(IReadOnlyList<Shape> inputs) => true;
 
+    /// <summary>
+    /// Where the flipped-weight input gradient takes the geometry (Conv2dInputGradFlippedNhwc: stride 1); the weight and
+    /// bias gradients take any (Conv2dWeightGradDirectNhwc, Conv2dBiasGradDirectNhwc).
+    /// </summary>
+    internal override bool BackwardsNhwc(IReadOnlyList<Shape> inputs) => Conv2dInputGradFlipped.Takes(Attributes);
+
     internal override void Backward(BackwardPass b) => Conv2dBackward.Emit(b, Attributes);
 
     /// <summary>Strides the block by the stride and widens the radius by what the window reaches past it (square geometry only).</summary>

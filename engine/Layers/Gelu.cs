@@ -15,6 +15,9 @@ public sealed class Gelu : Layer
     /// <summary>Pointwise: each element is mapped where it lies, in any layout.</summary>
     internal override bool ForwardsNhwc(IReadOnlyList<Shape> inputs) => true;
 
+    /// <summary>Pointwise (gelu/gelu.bwd).</summary>
+    internal override bool BackwardsNhwc(IReadOnlyList<Shape> inputs) => true;
+
     internal override void Backward(BackwardPass b) => ElementwiseKernels.GeluBackward(b);
 
     /// <summary>Pointwise: the receptive field passes through unchanged.</summary>

@@ -5,7 +5,7 @@
 // STATS 0 (the evaluation form): mean = running_mean[c], invStd = 1 / sqrt(running_var[c] + EPS).
 // STATS 1 (a training step): the batch statistics batchnorm.finish wrote, mean = stats[c], invStd = stats[C + c].
 // Bindings: 0 x (act_t)  1 weight [C]  2 bias [C]  3 running_mean [C] or stats [2C]  4 running_var [C] or stats (float)
-//           5 y (act_t); x and y [N, H, W, C] in the .nhwc variant (KILN_NHWC: inference plans)
+//           5 y (act_t); x and y [N, H, W, C] in the .nhwc variant (KILN_NHWC)
 // Specialization: 0 STATS (0/1), 1 EPS (float)
 // Push constants: count (N*C*H*W), c, hw
 // Dispatch: Emitter.VectorGroups(count), local x = 256

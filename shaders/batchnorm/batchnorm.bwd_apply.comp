@@ -5,7 +5,8 @@
 //   STATS 0 (the evaluation form: running statistics, constants): dx = dy weight / sqrt(running_var[c] + EPS).
 // Four elements per invocation (include/elementwise.glsl's vector kernels), each lane with its own channel.
 // Bindings: 0 x (act_t)  1 dy (act_t)  2 weight [C]  3 stats or running_mean  4 stats or running_var  5 dweight [C]
-//           6 dbias [C] (float)  7 dx (act_t); [N, C, H, W]
+//           6 dbias [C] (float)  7 dx (act_t); [N, C, H, W], or [N, H, W, C] in the .nhwc variant (KILN_NHWC, a
+//           channels-last training plan)
 // Specialization: 0 STATS (0/1), 1 EPS (float)
 // Push constants: count (N*C*H*W), c, hw, m (N*H*W)
 // Dispatch: Emitter.VectorGroups(count), local x = 256
@@ -32,7 +33,11 @@ layout(push_constant) uniform P { uint count; int c, hw, m; } p;
 
 float gradient(float xv, float g, uint k)
 {
+#if KILN_NHWC
+    const int ch = int(k % uint(p.c));
+#else
     const int ch = int(k / uint(p.hw) % uint(p.c));
+#endif
     if (STATS == 0) return g * weight[ch] * inversesqrt(varSource[ch] + EPS);
     const float invStd = varSource[p.c + ch], invM = 1.0 / float(p.m);
     const float xhat = (xv - meanSource[ch]) * invStd;

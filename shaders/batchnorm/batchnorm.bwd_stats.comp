@@ -20,6 +20,17 @@ layout(std430, binding = 3) writeonly buffer Partials { float partials[]; };
 
 layout(push_constant) uniform P { int n, c, hw, chunks; } p;
 
+// The index of element j (image j / hw, pixel j % hw) of channel ch; x and dy [N, H, W, C] in the .nhwc variant
+// (KILN_NHWC, a channels-last training plan).
+int at(int j, int ch)
+{
+#if KILN_NHWC
+    return j * p.c + ch;
+#else
+    return ((j / p.hw) * p.c + ch) * p.hw + j % p.hw;
+#endif
+}
+
 void main()
 {
     const int k = int(gl_WorkGroupID.x), ch = int(gl_WorkGroupID.y), t = int(gl_LocalInvocationID.x);
@@ -28,10 +39,10 @@ void main()
     float sdy = 0.0, sdyx = 0.0;
     for (int j = j0 + t; j < j1; j += REDUCE_SIZE)
     {
-        const int at = ((j / p.hw) * p.c + ch) * p.hw + j % p.hw;
-        const float g = float(dy[at]);
+        const int i = at(j, ch);
+        const float g = float(dy[i]);
         sdy += g;
-        sdyx += g * (float(x[at]) - mean);
+        sdyx += g * (float(x[i]) - mean);
     }
     const float sumDy = kiln_workgroup_sum(sdy);
     barrier();

@@ -4,6 +4,7 @@
 // IMAGES_PER_SPLIT > 0 chunk s writes out[s * C + c] and shaders/reduce/partials.comp adds the chunks in order;
 // with 0 there is one chunk and out is db itself.
 // Bindings: 0 dY [N,C,H,W] (act_t: f16 in the .f16 variant, storage.glsl)  1 out [splits, C] (float)
+// Variant *.nhwc (KILN_NHWC): dY is [N,H,W,C]; a channel's values lie C apart, added in the same order.
 // Specialization: 0 C, 1 HW (H*W) (0 = from push constants), 2 IMAGES_PER_SPLIT (0 = no split)
 // Push constants: n, c, hw
 // Dispatch: splits * C invocations (channel fastest), spread over x and y like Emitter.ElementwiseGroups, local x = 64
@@ -31,8 +32,12 @@ void main()
     float s = 0.0;
     for (int b = split * chunk; b < min(p.n, (split + 1) * chunk); b++)
     {
-        const int base = (b * C + ch) * HW;
-        for (int i = 0; i < HW; i++) s += float(dy[base + i]);
+#if KILN_NHWC
+        const int base = b * HW * C + ch, step = C;
+#else
+        const int base = (b * C + ch) * HW, step = 1;
+#endif
+        for (int i = 0; i < HW; i++) s += float(dy[base + i * step]);
     }
     db[idx] = s;
 }

@@ -9,6 +9,8 @@
 // out[s * DW_COUNT + ...] and shaders/reduce/partials.comp adds the chunks in order (ROWS_PER_SPLIT = 0: one chunk,
 // out is dw itself). Small layers (few channels, a large batch) get enough invocations to fill every core this way.
 // Bindings: 0 a [N,C1,AH,AW] (act_t)  1 q [N,C2,QH,QW] (act_t)  2 out [splits, C1,C2/groups,KH,KW] (float)
+// Variant *.nhwc (KILN_NHWC, a channels-last training plan): a and q are [N,H,W,C] (storage.glsl's KILN_ACT_INDEX); a
+// pixel row's columns then lie C apart, and the sums run in the same order.
 // (act_t: f16 activations and gradients in the .f16 variant, storage.glsl; sums are f32)
 // Specialization: 0 KH, 1 KW, 2 SH, 3 SW, 4 PH, 5 PW, 6 DH, 7 DW, 8 GROUPS,
 //                 9 C1, 10 C2, 11 AH, 12 AW, 13 QH, 14 QW (0 = from push constants),
@@ -92,6 +94,11 @@ void main()
     const ivec2 ry = tap_range(AH, SH, PH, ky * DH, QH);
     const ivec2 rx = tap_range(AW, SW, PW, kx * DW, QW);
     const int offY = ky * DH - PH, offX = kx * DW - PW;
+#if KILN_NHWC
+    const int A_COLUMN = C1, Q_COLUMN = C2;
+#else
+    const int A_COLUMN = 1, Q_COLUMN = 1;
+#endif
     float acc[B_MAX][B_MAX];
     for (int i = 0; i < B1; i++)
         for (int j = 0; j < B2; j++) acc[i][j] = 0.0;
@@ -103,13 +110,14 @@ void main()
         {
             int aRow[B_MAX], qRow[B_MAX];
             // Rows of channels past the block's end repeat the last valid one: loads stay in bounds, results are dropped.
-            for (int i = 0; i < B1; i++) aRow[i] = ((b * C1 + c1First + min(i, n1 - 1)) * AH + py) * AW;
-            for (int j = 0; j < B2; j++) qRow[j] = ((b * C2 + c2First + min(j, n2 - 1)) * QH + py * SH + offY) * QW + offX;
+            // The index is linear in the column, so column offX (negative at the left padding) is a valid base.
+            for (int i = 0; i < B1; i++) aRow[i] = KILN_ACT_INDEX(b, c1First + min(i, n1 - 1), py, 0, C1, AH, AW);
+            for (int j = 0; j < B2; j++) qRow[j] = KILN_ACT_INDEX(b, c2First + min(j, n2 - 1), py * SH + offY, offX, C2, QH, QW);
             for (int px = rx.x; px < rx.y; px++)
             {
                 float av[B_MAX], qv[B_MAX];
-                for (int i = 0; i < B1; i++) av[i] = A(aRow[i] + px);
-                for (int j = 0; j < B2; j++) qv[j] = Q(qRow[j] + px * SW);
+                for (int i = 0; i < B1; i++) av[i] = A(aRow[i] + px * A_COLUMN);
+                for (int j = 0; j < B2; j++) qv[j] = Q(qRow[j] + px * SW * Q_COLUMN);
                 for (int i = 0; i < B1; i++)
                     for (int j = 0; j < B2; j++) acc[i][j] += av[i] * qv[j];
             }

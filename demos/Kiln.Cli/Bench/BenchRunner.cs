@@ -128,7 +128,7 @@ internal static class BenchRunner
 /// with f16 inputs and outputs, <see cref="CompileOptions.F16InputsAndOutputs"/>, as the peer's fp16 tensors are), the kernel
 /// entries named by --prefer chosen wherever they can run (<see cref="CompileOptions.PreferKernels"/>), --autotune,
 /// --row-bands in place of the automatic row bands (<see cref="CompileOptions.RowBands"/>: 0 none) and --layout for
-/// the inference workloads' activations (<see cref="CompileOptions.ActivationLayout"/>; training steps keep NCHW),
+/// every workload's activations (<see cref="CompileOptions.ActivationLayout"/>),
 /// --subpixel off for the UNet decoders in their 3x3 form (<see cref="CompileOptions.SubPixelDecoders"/>).
 /// </summary>
 internal sealed record BenchCompile
@@ -148,7 +148,7 @@ internal sealed record BenchCompile
         PreferKernels = Prefer,
         Autotune = Autotune,
         RowBands = RowBands ?? workload.RowBands,
-        ActivationLayout = Layout is { } layout && !workload.Training ? layout : workload.ActivationLayout,
+        ActivationLayout = Layout ?? workload.ActivationLayout,
         SubPixelDecoders = SubPixel,
     };
 }

@@ -127,7 +127,7 @@ internal static class BenchSuite
                 ? $"fp16: activations and their gradients stored as f16, arithmetic in f32 (on {device.Name} the kernels with an fp16 path run only when named: --prefer {string.Join(",", fp16Paths.Select(k => k.GetType().Name))})"
                 : $"fp16: activations and their gradients stored as f16, arithmetic in f32 ({device.Name} has no kernel with an fp16 path: no cooperative matrices)");
         }
-        if (layout == TensorLayout.Nhwc) Console.WriteLine("layout: NHWC activations in the inference workloads (training steps keep NCHW)");
+        if (layout == TensorLayout.Nhwc) Console.WriteLine("layout: NHWC activations");
         if (!subPixel) Console.WriteLine("subpixel: off (the UNet decoders' convolutions in their 3x3 form, forward and backward)");
         BenchTable.PrintHeader(peer != null);
         var compile = new BenchCompile

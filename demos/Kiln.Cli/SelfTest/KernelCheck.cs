@@ -22,7 +22,8 @@ internal abstract class KernelCheck
     /// precision, with the kernels the registry picks untuned, and again with the entries the device runs that the registry
     /// picks there only when named (<see cref="NamedOnlyRounds"/>), where that changes the kernels; an operation whose
     /// layers don't fit that runner (several parameters: the fused MLP) overrides it. A layer with a channels-last forward
-    /// is checked once more in each round in an inference plan with NHWC activations, where that runs an NHWC kernel.
+    /// is checked once more in each round with NHWC activations, its gradients too (through the NHWC kernels where it has
+    /// them), where that runs an NHWC kernel.
     /// </summary>
     public virtual IEnumerable<SelfTestResult> Run(GpuContext context, Random rng, int count, IReadOnlyList<Precision> precisions)
     {

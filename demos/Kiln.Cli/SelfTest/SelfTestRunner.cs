@@ -5,9 +5,9 @@ namespace Kiln.Cli.SelfTest;
 /// compiled for training with a <see cref="DotLoss"/> against a chosen output gradient (so the input and parameter gradients are exactly the
 /// layer's backward of it) and a zero learning rate, on random inputs and parameters, at the given precision; then
 /// compares y and every gradient with the CPU reference. Compiled without tuning; <c>prefer</c> names entries to run
-/// where they can (CompileOptions.PreferKernels). With <c>layout</c> NHWC the network is compiled for inference with
-/// channels-last activations (CompileOptions.ActivationLayout; training plans keep NCHW), and only y is compared; so it
-/// is, NCHW, for a case checked only in inference (<see cref="CheckCase.InferenceOnly"/>). The parameters checked are the
+/// where they can (CompileOptions.PreferKernels). With <c>layout</c> NHWC the network runs channels-last
+/// (CompileOptions.ActivationLayout), its gradients through the NHWC kernels where the layer has them. A case checked
+/// only in inference (<see cref="CheckCase.InferenceOnly"/>) is compiled for inference, and only y is compared. The parameters checked are the
 /// layer's, or those of the layer after it where that has some (a decoder's convolution after its concatenation).
 /// </summary>
 internal static class SelfTestRunner
@@ -16,7 +16,7 @@ internal static class SelfTestRunner
         IReadOnlyList<string>? prefer = null, TensorLayout layout = TensorLayout.Nchw)
     {
         string kernels = "";
-        bool inference = layout == TensorLayout.Nhwc || c.InferenceOnly;
+        bool inference = c.InferenceOnly;
         string description = layout == TensorLayout.Nhwc ? $"{c.Description} nhwc" : c.Description;
         try
         {

@@ -11,17 +11,20 @@ namespace Kiln.Layers;
 /// f16, the Winograd kernel transforms it) does it turned and swapped in that pass instead (no flipped copy). On an H100 the direct forward kernel did a 3x3 64-channel 512x512 layer in
 /// 0.78 ms where the tiled input-gradient kernel took 0.95 ms, so this entry ranks above it.
 /// </summary>
-internal sealed class Conv2dInputGradFlipped : IConv2dInputGrad
+internal class Conv2dInputGradFlipped : IConv2dInputGrad
 {
     public string Operation => "conv2d.bwd_input";
     public ElementType ElementType => ElementType.F32;
-    public TensorLayout Layout => TensorLayout.Nchw;
+    public virtual TensorLayout Layout => TensorLayout.Nchw;
     public int Priority => 20;
     public bool Supports(DeviceInfo device) => true;
     /// <summary>On a CPU device (lavapipe) the gather is faster; there this one runs only when preferred by name.</summary>
-    public bool PreferredOn(DeviceInfo device) => !device.IsCpu;
+    public virtual bool PreferredOn(DeviceInfo device) => !device.IsCpu;
 
-    public bool Accepts(ConvAttributes a, Shape dy, Shape dx) =>
+    public bool Accepts(ConvAttributes a, Shape dy, Shape dx) => Takes(a);
+
+    /// <summary>Stride 1, and no more padding than the dilated kernel reaches (the transposed forward's padding is not negative).</summary>
+    internal static bool Takes(ConvAttributes a) =>
         a.Stride == (1, 1) && a.Padding.H <= a.Dilation.H * (a.Kernel.H - 1) && a.Padding.W <= a.Dilation.W * (a.Kernel.W - 1);
 
     /// <summary>The forward convolution that computes dX from dY.</summary>
@@ -114,4 +117,17 @@ internal sealed class Conv2dInputGradFlipped : IConv2dInputGrad
         var spec = new KernelSpec("conv2d/conv2d.flip_weight", KernelSpec.Buffers(2), 4, constants, Emitter.ElementwiseLocal);
         return new TunePrepare(spec, e.ElementwiseGroups(count), PushConstants.Words((uint)count), Input: 1, count, ElementType.F32);
     }
+}
+
+/// <summary>
+/// <see cref="Conv2dInputGradFlipped"/> over channels-last dY and dX: the forward kernel of dY is the registry's NHWC
+/// forward (<see cref="Conv2dDirectNhwc"/> and the tensor-core NHWC kernels). The input gradient of a channels-last
+/// training plan (<see cref="CompileOptions.ActivationLayout"/>), on every device: Conv2d runs its gradient channels-last
+/// where this entry takes it (<see cref="Conv2d.BackwardsNhwc"/>).
+/// </summary>
+internal sealed class Conv2dInputGradFlippedNhwc : Conv2dInputGradFlipped
+{
+    public override TensorLayout Layout => TensorLayout.Nhwc;
+    /// <summary>The one NHWC input gradient, on CPU devices too.</summary>
+    public override bool PreferredOn(DeviceInfo device) => true;
 }

@@ -8,11 +8,11 @@ namespace Kiln.Layers;
 /// group): one invocation per register block of weights looping over its share of the batch and pixels, split with an
 /// ordered sum when there are few blocks (<see cref="ConvKernels.WeightGrad"/>). Tuned for lavapipe; runs everywhere.
 /// </summary>
-internal sealed class Conv2dWeightGradDirect : IConv2dWeightGrad
+internal class Conv2dWeightGradDirect : IConv2dWeightGrad
 {
     public string Operation => "conv2d.bwd_weight";
     public ElementType ElementType => ElementType.F32;
-    public TensorLayout Layout => TensorLayout.Nchw;
+    public virtual TensorLayout Layout => TensorLayout.Nchw;
     public int Priority => 0;
     public bool Supports(DeviceInfo device) => true;
     /// <summary>
@@ -23,4 +23,14 @@ internal sealed class Conv2dWeightGradDirect : IConv2dWeightGrad
 
     public IReadOnlyList<TuneCandidate> Candidates(Emitter e, ConvAttributes a, Value plain, Value shifted, Value dw) =>
         new[] { ConvKernels.WeightGrad(e, a, plain, shifted, dw) };
+}
+
+/// <summary>
+/// <see cref="Conv2dWeightGradDirect"/> over channels-last dY and x (conv2d.bwd_weight.nhwc, its blocks kernel for every
+/// geometry): the weight gradient of a channels-last training plan (<see cref="CompileOptions.ActivationLayout"/>) on
+/// every device.
+/// </summary>
+internal sealed class Conv2dWeightGradDirectNhwc : Conv2dWeightGradDirect
+{
+    public override TensorLayout Layout => TensorLayout.Nhwc;
 }

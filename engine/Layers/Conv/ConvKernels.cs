@@ -74,7 +74,7 @@ internal static class ConvKernels
         var (n, c1, ah, aw) = plain.Shape.Nchw;
         var (_, c2, qh, qw) = shifted.Shape.Nchw;
         int c1G = c1 / a.Groups, c2G = c2 / a.Groups;
-        if (c2G == 1 && a.Kernel.H * a.Kernel.W <= TapsMax) return WeightGradAllTaps(e, a, plain, shifted, dw);
+        if (c2G == 1 && a.Kernel.H * a.Kernel.W <= TapsMax && plain.Layout == TensorLayout.Nchw) return WeightGradAllTaps(e, a, plain, shifted, dw);
         // Blocks of up to 8 x 16 weight elements per invocation: 24 loads feed 128 multiply-adds (on lavapipe a buffer
         // load costs far more than spilling accumulators).
         int b1 = Math.Min(8, c1G), b2 = Math.Min(16, c2G);
@@ -85,7 +85,7 @@ internal static class ConvKernels
         {
             (uint)c1, (uint)c2, (uint)ah, (uint)aw, (uint)qh, (uint)qw, (uint)b1, (uint)b2, splits > 1 ? (uint)rowsPerSplit : 0u,
         }).ToArray();
-        var (module, bindings) = e.TexelVariant("conv2d/conv2d.bwd_weight", 3, 2);
+        var (module, bindings) = e.TexelVariant(ActivationLayouts.Module("conv2d/conv2d.bwd_weight", plain.Layout), 3, 2);
         var spec = new KernelSpec(module, bindings, 28, constants, WeightLocal);
         return WeightGradCandidate(e, "blocks", spec, blocks, splits, PushConstants.Ints(n, c1, c2, ah, aw, qh, qw), dw);
     }
@@ -122,7 +122,7 @@ internal static class ConvKernels
     {
         var (n, c, h, w) = dy.Shape.Nchw;
         var (splits, perSplit) = PartialSums.Plan(c, n, BiasSplitTarget, 1);
-        var spec = new KernelSpec("conv2d/conv2d.bwd_bias", KernelSpec.Buffers(2), 12,
+        var spec = new KernelSpec(ActivationLayouts.Module("conv2d/conv2d.bwd_bias", dy.Layout), KernelSpec.Buffers(2), 12,
             new[] { (uint)c, (uint)(h * w), splits > 1 ? (uint)perSplit : 0u }, ReduceLocal);
         var push = PushConstants.Ints(n, c, h * w);
         if (splits == 1)

@@ -25,6 +25,9 @@ public abstract class BinaryLayer : Layer
     /// <summary>Inputs of one shape: elementwise, in any layout (a broadcast indexes NCHW).</summary>
     internal override bool ForwardsNhwc(IReadOnlyList<Shape> inputs) => inputs[0] == inputs[1];
 
+    /// <summary>Inputs of one shape: elementwise (binary/binary.bwd).</summary>
+    internal override bool BackwardsNhwc(IReadOnlyList<Shape> inputs) => inputs[0] == inputs[1];
+
     internal override void Backward(BackwardPass b)
     {
         if (b.Inputs[0].Shape == b.Inputs[1].Shape)

@@ -10,7 +10,8 @@ namespace Kiln.Tests.Graph;
 /// (the NHWC kernels do the same sums in the same order per element, and pooling, upsampling and concatenation only move
 /// or compare values), fused and unfused, through storage buffers (the .pool and .concat variants) and texel reads, f32
 /// and f16, in row bands; the layers around a layer without an NHWC forward transpose once each way; outputs and
-/// inputs stay NCHW; training plans refuse it; and a kernel that indexes NCHW never binds an NHWC value.
+/// inputs stay NCHW; a training step is the NCHW step's bit for bit; and a kernel that indexes NCHW never binds an NHWC
+/// value.
 /// </summary>
 public sealed class ChannelsLastTests : GpuTest
 {
@@ -194,22 +195,106 @@ public sealed class ChannelsLastTests : GpuTest
         Assert.That(ctx.TakeValidationMessages(), Is.Empty);
     }
 
-    [Test]
-    public void Training_Refuses()
+    /// <summary>
+    /// A small UNet with a loss, for training: conv + ReLU (the skip), a strided conv (its gradient NCHW), conv + ReLU, max
+    /// pool, conv, batch norm (batch statistics), nearest upsample, skip concat, conv + LeakyReLU, a 1x1 side conv added
+    /// to it, a multiply by a second input, conv, sigmoid, MSE against a target.
+    /// </summary>
+    static Network TrainingUNet()
     {
         var net = new Network();
-        var y = net.Add(new Conv2d(2, 2, 3, padding: 1), "conv", net.Input("x"));
+        var x = net.Input("x");
+        var e1 = net.Add(new ReLU(), "relu0", net.Add(new Conv2d(5, 16, 3, padding: 1), "enc", x));
+        var down = net.Add(new ReLU(), "relu_down", net.Add(new Conv2d(16, 16, 3, stride: 2, padding: 1), "down", e1));
+        var mid = net.Add(new BatchNorm2d(24), "bn", net.Add(new Conv2d(16, 24, 3, padding: 1), "mid", down));
+        var up = net.Add(new Upsample(2), "up", net.Add(new MaxPool2d(2), "pool", net.Add(new Conv2d(24, 24, 3, padding: 1), "deep", mid)));
+        var cat = net.Add(new Concat(), "cat", net.Add(new Upsample(2), "up2", up), e1);
+        var dec = net.Add(new LeakyReLU(0.1f), "leaky", net.Add(new Conv2d(40, 16, 3, padding: 1), "dec", cat));
+        var sum = net.Add(new Add(), "sum", dec, net.Add(new Conv2d(16, 16, 1), "side", e1));
+        var gated = net.Add(new Mul(), "gate", sum, net.Add(new Conv2d(5, 16, 3, padding: 2, dilation: 2), "gate_conv", x));
+        var y = net.Add(new Sigmoid(), "sigmoid", net.Add(new Conv2d(16, 3, 3, padding: 1), "head", gated));
         net.Output(y, "y");
         net.SetLoss(new MseLoss(), y, net.Input("t"));
+        return net;
+    }
+
+    static readonly Shape TrainInput = new(2, 5, 16, 12);
+
+    /// <summary>One training step (learning rate 0) of <see cref="TrainingUNet"/> compiled with <paramref name="options"/> on
+    /// fixed parameters and inputs: the loss, every parameter's gradient, x's gradient, and the plan.</summary>
+    static (float Loss, Dictionary<string, float[]> Grads, float[] InputGrad, PlanReport Plan) TrainStep(CompileOptions options)
+    {
+        using var c = TrainingUNet().Compile(Context, options);
+        int seed = 700;
+        foreach (var (name, t) in c.Parameters.OrderBy(p => p.Key, StringComparer.Ordinal))
+            t.Upload(RandomData.Uniform((int)t.Shape.Elements, seed++, name.EndsWith("running_var") ? 0.5 : -0.5, name.EndsWith("running_var") ? 1.5 : 0.5)
+                .Select(v => (float)v).ToArray());
+        c.SetInput("x", RandomData.Uniform((int)TrainInput.Elements, 31).Select(v => (float)v).ToArray());
+        c.SetInput("t", RandomData.Uniform(2 * 3 * 16 * 12, 32, 0, 1).Select(v => (float)v).ToArray());
+        c.Run();
+        var grads = c.Gradients.ToDictionary(g => g.Key, g => g.Value.ToArray());
+        return (c.GetOutput("loss")[0], grads, c.InputGradients["x"].ToArray(), c.Plan);
+    }
+
+    /// <summary>
+    /// A channels-last training step: each stride-1 convolution's gradient runs NHWC (dX by the flipped weight on the NHWC
+    /// forward kernel, dW and db by their .nhwc kernels), the activations', the sum's and the product's gradients are
+    /// elementwise in NHWC, the batch norm's passes have NHWC forms, and the rest (the strided conv, the decoder's fused
+    /// upsample + concat + conv, pool, upsample, loss) read NCHW
+    /// transposes and write NCHW gradients. The loss, every parameter's gradient and x's are the NCHW step's bit for bit
+    /// where that step takes its input gradients the same way (the flipped-weight entry named: the same sums in the same
+    /// order), f32 and f16, through texel reads (lavapipe's default) and storage buffers.
+    /// </summary>
+    [TestCase(Precision.Fp32, null)]
+    [TestCase(Precision.Fp16, null)]
+    [TestCase(Precision.Fp32, false)]
+    public void Training_IsTheNchwStepBitForBit(Precision precision, bool? texelReads)
+    {
         var options = new CompileOptions
         {
-            InputShapes = new Dictionary<string, Shape> { ["x"] = new(1, 2, 8, 8), ["t"] = new(1, 2, 8, 8) },
-            Training = true,
-            ActivationLayout = TensorLayout.Nhwc,
+            InputShapes = new Dictionary<string, Shape> { ["x"] = TrainInput, ["t"] = new(2, 3, 16, 12) },
+            Training = true, InputGradients = true, InputGradientNames = new[] { "x" }, LearningRate = 0, Precision = precision,
+            PreferKernels = new[] { nameof(Conv2dInputGradFlipped) }, TexelReads = texelReads,
         };
-        var e = Assert.Throws<GraphException>(() => net.Plan(Context.KernelDevice, options));
-        Assert.That(e!.Message, Does.Contain("inference plans"));
-        Assert.Throws<GraphException>(() => net.Plan(Context.KernelDevice, options with { Training = false, ActivationLayout = TensorLayout.RowMajor }));
+        var nchw = TrainStep(options);
+        var nhwc = TrainStep(options with { ActivationLayout = TensorLayout.Nhwc });
+
+        var backward = nhwc.Plan.Dispatches.Where(d => d.Phase == "backward").ToList();
+        string KernelOf(string label) => backward.SingleOrDefault(d => d.Label == label)?.Kernel
+            ?? throw new AssertionException($"no backward dispatch {label}: {string.Join(", ", backward.Select(d => $"{d.Label} {d.Kernel}"))}");
+        foreach (var conv in new[] { "enc", "mid", "deep", "side", "gate_conv", "head" })
+        {
+            Assert.That(KernelOf($"{conv}.bwd_weight"), Does.StartWith("conv2d/conv2d.bwd_weight.nhwc"), conv);
+            Assert.That(KernelOf($"{conv}.bwd_bias"), Does.StartWith("conv2d/conv2d.bwd_bias.nhwc"), conv);
+        }
+        foreach (var conv in new[] { "enc", "mid", "deep", "side", "gate_conv", "head" })
+            Assert.That(KernelOf($"{conv}.bwd_input"), Does.StartWith("conv2d/conv2d.fwd.nhwc"), conv);
+        Assert.That(KernelOf("down.bwd_weight"), Does.Not.Contain(".nhwc"), "the strided conv's gradient stays NCHW");
+        Assert.That(KernelOf("dec.bwd_bias"), Does.Not.Contain(".nhwc"), "the decoder's fused upsample-concat-conv's gradient stays NCHW");
+        Assert.That(KernelOf("bn.bwd"), Does.StartWith("batchnorm/batchnorm.bwd_apply.nhwc"));
+        Assert.That(backward.Where(d => d.Label.StartsWith("gate.bwd", StringComparison.Ordinal)).Select(d => d.Kernel),
+            Has.All.StartWith("binary/binary.bwd"));
+        Assert.That(nchw.Plan.Dispatches.Select(d => d.Kernel), Has.None.Contains(".nhwc"));
+
+        Assert.That(nhwc.Loss, Is.EqualTo(nchw.Loss), "the loss");
+        Assert.That(nhwc.Grads.Keys, Is.EquivalentTo(nchw.Grads.Keys));
+        foreach (var (name, g) in nchw.Grads)
+        {
+            Assert.That(nhwc.Grads[name], Is.EqualTo(g), $"{name}'s gradient, bit for bit");
+            Assert.That(g.Any(v => v != 0), Is.True, $"{name}'s gradient is not all zero");
+        }
+        Assert.That(nhwc.InputGrad, Is.EqualTo(nchw.InputGrad), "x's gradient, bit for bit");
+        Assert.That(nchw.InputGrad.Distinct().Count(), Is.GreaterThan(nchw.InputGrad.Length / 4), "a real gradient");
+    }
+
+    [Test]
+    public void RowMajorActivations_AreRefused()
+    {
+        var net = new Network();
+        net.Output(net.Add(new Conv2d(2, 2, 3, padding: 1), "conv", net.Input("x")), "y");
+        var e = Assert.Throws<GraphException>(() => net.Plan(Context.KernelDevice,
+            CompileOptions.For("x", new Shape(1, 2, 8, 8)) with { ActivationLayout = TensorLayout.RowMajor }));
+        Assert.That(e!.Message, Does.Contain("Nchw or Nhwc"));
     }
 
     /// <summary>The guard in Emitter.Dispatch: an NCHW kernel handed an NHWC value fails the compile, naming both.</summary>
