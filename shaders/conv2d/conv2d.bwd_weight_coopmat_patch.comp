@@ -19,9 +19,13 @@
 // Variant *.bias (KILN_BIAS_SUM; Conv2d, whose P is dY: the bias gradient is P's row sums): the workgroups of the first
 // C2 tile and tap block also add up their rows of every staged P block, one invocation per row, and write them into db
 // (or slice split of its [splits, C1] partials), so no pass of its own reads dY for the bias.
-// Shared memory: PR * PC * (BN + 8) * 2 + BM * (TR * TW + 8) * 2 + SG_M * SG_N * S * S * 4 bytes (S = 16, 4 x 2
-// subgroups, 8 rows, a 3x3 block, stride 1: 39.8 KiB). At most UNITS_MAX 16-byte units of each operand
-// per invocation and tile (Conv2dWeightGradCoopMatPatch.Fits).
+// Variant *.nhwc (KILN_NHWC, a channels-last training plan): P and Q are [N,H,W,C]. Both operands are then staged
+// channels-innermost, 8 channels of one pixel to a unit read in one run: the patch as above, and P's block pixel-major
+// (TR * TW pixels of BM + 8 f16), which the subgroup loads as a column-major A. The same products and sums in the same
+// order.
+// Shared memory: PR * PC * (BN + 8) * 2 + BM * (TR * TW + 8) * 2 (NHWC: TR * TW * (BM + 8) * 2) + SG_M * SG_N * S * S * 4
+// bytes (S = 16, 4 x 2 subgroups, 8 rows, a 3x3 block, stride 1: 39.8 KiB). At most UNITS_MAX 16-byte units of each
+// operand per invocation and tile (Conv2dWeightGradCoopMatPatch.Fits).
 // Bindings: 0 P [N,C1,AH,AW] (act_t)  1 Q [N,C2,QH,QW] (act_t)  2 dw [C1,C2,KH,KW] or partials [splits, that] (float)
 //           3 x2 (the .concat variant: Q is the first part of a concatenation, include/concat_reads.glsl)
 //           after those, in the .bias variant: db [C1] or partials [splits, C1] (float)
@@ -66,8 +70,9 @@ const int BM = S * SG_M, BN = S * SG_N;
 const int TW = S;
 const int PR = (TR - 1) * SH + (BKH - 1) * DH + 1, PC = (TW - 1) * SW + (BKW - 1) * DW + 1, PIXELS = PR * PC;
 const int QP = (BN + 8) / 8;               // uvec4 per patch pixel (BN channels and 8 of padding)
-const int LDA = TR * TW + 8;               // f16 per P row in shared memory
-const int QA = LDA / 8;                    // uvec4 per P row
+const int LDA = TR * TW + 8;               // f16 per P row in shared memory (NCHW)
+const int QA = LDA / 8;                    // uvec4 per P row (NCHW)
+const int PA = (BM + 8) / 8;               // uvec4 per P pixel (NHWC: BM channels and 8 of padding)
 const int Q_UNITS = PIXELS * (BN / 8);     // 16-byte units of the patch
 const int P_UNITS = BM * (TR * TW / 8);    // 16-byte units of the P block
 const int THREADS = SGS * SG_M * SG_N;
@@ -90,7 +95,11 @@ layout(std430, binding = 2) writeonly buffer D { float dw[]; };
 layout(push_constant) uniform Push { int n, c1, c2, ah, aw, qh, qw; } p;
 
 shared uvec4 Qs[PIXELS * QP];
+#if KILN_NHWC
+shared uvec4 Ps[TR * TW * PA];
+#else
 shared uvec4 Ps[BM * QA];
+#endif
 shared float Cs[SG_M * SG_N * S * S];
 
 act_t qReg[UNITS_MAX * 8];
@@ -112,6 +121,38 @@ void load(int t, int m0, int n0, int ky0, int kx0, int tid)
     int b, y0, x0;
     tileOrigin(t, b, y0, x0);
     const int pPlane = p.ah * p.aw, qPlane = p.qh * p.qw;
+#if KILN_NHWC
+    // P: unit u = (pixel pix of the tile, channels 8 g to 8 g + 7 of the block), channels fastest (one run per pixel).
+    [[unroll]] for (int k = 0; k < P_PER; k++)
+    {
+        const int u = tid + k * THREADS, g = u % (BM / 8), pix = u / (BM / 8);
+        const int y = y0 + pix / TW, x = x0 + pix % TW;
+        const bool ok = u < P_UNITS && y < p.ah && x < p.aw;
+        const int left = p.c1 - m0 - g * 8;
+        const int base = ((b * p.ah + y) * p.aw + x) * p.c1 + m0 + g * 8;
+        [[unroll]] for (int e = 0; e < 8; e++)
+        {
+            const bool inside = ok && e < left;
+            const act_t v = pv[inside ? base + e : 0];
+            pReg[k * 8 + e] = inside ? v : act_t(0.0);
+        }
+    }
+    // Q: unit u = (8 channels g, patch pixel), channels fastest.
+    [[unroll]] for (int k = 0; k < Q_PER; k++)
+    {
+        const int u = tid + k * THREADS, g = u % (BN / 8), pix = u / (BN / 8);
+        const int iy = y0 * SH + pix / PC - PH + ky0 * DH, ix = x0 * SW + pix % PC - PW + kx0 * DW;
+        const bool ok = u < Q_UNITS && iy >= 0 && iy < p.qh && ix >= 0 && ix < p.qw;
+        const int left = p.c2 - n0 - g * 8;
+        const int base = ((b * p.qh + iy) * p.qw + ix) * p.c2 + n0 + g * 8;
+        [[unroll]] for (int e = 0; e < 8; e++)
+        {
+            const bool inside = ok && e < left;
+            const act_t v = qv[inside ? base + e : 0];
+            qReg[k * 8 + e] = inside ? v : act_t(0.0);
+        }
+    }
+#else
     // P: unit u = (row m, 8 pixels of the tile starting at pixel 8 * j), the pixels of one tile row (TW = S >= 8).
     [[unroll]] for (int k = 0; k < P_PER; k++)
     {
@@ -145,7 +186,17 @@ void load(int t, int m0, int n0, int ky0, int kx0, int tid)
             qReg[k * 8 + e] = inside ? v : act_t(0.0);
         }
     }
+#endif
 }
+
+// The shared-memory places of unit u of each operand (load's order).
+#if KILN_NHWC
+int pSlot(int u) { return (u / (BM / 8)) * PA + u % (BM / 8); }
+int qSlot(int u) { return (u / (BN / 8)) * QP + u % (BN / 8); }
+#else
+int pSlot(int u) { return (u / (TR * TW / 8)) * QA + u % (TR * TW / 8); }
+int qSlot(int u) { return (u % PIXELS) * QP + u / PIXELS; }
+#endif
 
 void store(int tid)
 {
@@ -154,7 +205,7 @@ void store(int tid)
         const int u = tid + k * THREADS;
         const int r = k * 8;
         if (u < P_UNITS)
-            Ps[(u / (TR * TW / 8)) * QA + u % (TR * TW / 8)] =
+            Ps[pSlot(u)] =
                 kiln_pack_f16x8(pReg[r], pReg[r + 1], pReg[r + 2], pReg[r + 3], pReg[r + 4], pReg[r + 5], pReg[r + 6], pReg[r + 7]);
     }
     [[unroll]] for (int k = 0; k < Q_PER; k++)
@@ -162,7 +213,7 @@ void store(int tid)
         const int u = tid + k * THREADS;
         const int r = k * 8;
         if (u < Q_UNITS)
-            Qs[(u % PIXELS) * QP + u / PIXELS] =
+            Qs[qSlot(u)] =
                 kiln_pack_f16x8(qReg[r], qReg[r + 1], qReg[r + 2], qReg[r + 3], qReg[r + 4], qReg[r + 5], qReg[r + 6], qReg[r + 7]);
     }
 }
@@ -199,7 +250,12 @@ void main()
         [[dont_unroll]] for (int r = 0; r < TR; r++)
         {
             coopmat<float16_t, gl_ScopeSubgroup, S, S, gl_MatrixUseA> a;
+#if KILN_NHWC
+            // Row r's pixels are columns, this subgroup's S channels rows: column-major, a pixel's channels contiguous.
+            coopMatLoad(a, Ps, uint(r * TW * PA + sgm * S / 8), uint(PA), gl_CooperativeMatrixLayoutColumnMajor);
+#else
             coopMatLoad(a, Ps, uint(sgm * S * QA + r * TW / 8), uint(QA), gl_CooperativeMatrixLayoutRowMajor);
+#endif
             [[unroll]] for (int ky = 0; ky < BKH; ky++)
                 [[unroll]] for (int kx = 0; kx < BKW; kx++)
                     if (BLOCK_TAPS == TAPS || (ky0 + ky < KH && kx0 + kx < KW))
@@ -212,6 +268,23 @@ void main()
                     }
         }
 #if KILN_BIAS_SUM
+#if KILN_NHWC
+        if (sumsBias && tid < BM)
+            for (int j = 0; j < TR * TW / 8; j++)
+            {
+                // Channel tid of pixels 8 j to 8 j + 7 (half tid % 8 of each pixel's unit tid / 8), added as the NCHW
+                // form adds its unit of 8 pixels.
+                float v[8];
+                [[unroll]] for (int e = 0; e < 8; e++)
+                {
+                    const uvec4 u = Ps[(j * 8 + e) * PA + tid / 8];
+                    const int h = tid % 8;
+                    const vec2 pair = unpackHalf2x16(h < 2 ? u.x : h < 4 ? u.y : h < 6 ? u.z : u.w);
+                    v[e] = (h & 1) == 0 ? pair.x : pair.y;
+                }
+                biasSum += ((v[0] + v[1]) + (v[2] + v[3])) + ((v[4] + v[5]) + (v[6] + v[7]));
+            }
+#else
         if (sumsBias && tid < BM)
             for (int j = 0; j < TR * TW / 8; j++)
             {
@@ -219,6 +292,7 @@ void main()
                 const vec2 h0 = unpackHalf2x16(u.x), h1 = unpackHalf2x16(u.y), h2 = unpackHalf2x16(u.z), h3 = unpackHalf2x16(u.w);
                 biasSum += ((h0.x + h0.y) + (h1.x + h1.y)) + ((h2.x + h2.y) + (h3.x + h3.y));
             }
+#endif
 #endif
         barrier();
         if (t + 1 < last) store(tid);

@@ -16,18 +16,20 @@ namespace Kiln.Layers;
 /// (<see cref="Conv2dWeightGradTiled.Splits"/>), and reduce/partials adds the splits in order. Not yet run on a GPU: it
 /// ranks above the im2col kernel where it applies (the tuner times both), and on a CPU device runs only when named.
 /// </summary>
-internal sealed class Conv2dWeightGradCoopMatPatch : CooperativeMatrixEntry, IConv2dWeightGrad
+internal class Conv2dWeightGradCoopMatPatch : CooperativeMatrixEntry, IConv2dWeightGrad
 {
     public string Operation => "conv2d.bwd_weight";
-    public TensorLayout Layout => TensorLayout.Nchw;
+    public virtual TensorLayout Layout => TensorLayout.Nchw;
     public int Priority => 21;
 
-    const string Module = "conv2d/conv2d.bwd_weight_coopmat_patch";
+    /// <summary>The module of <see cref="Layout"/>: conv2d.bwd_weight_coopmat_patch, or its ".nhwc" variant.</summary>
+    string Module => ActivationLayouts.Module("conv2d/conv2d.bwd_weight_coopmat_patch", Layout);
+    bool ChannelsLast => Layout == TensorLayout.Nhwc;
     /// <summary>16-byte units of each operand an invocation stages per tile, at most (the shader's UNITS_MAX).</summary>
     const int UnitsMax = 16;
 
-    public bool Supports(DeviceInfo device) => CooperativeMatrixKernels.Usable(device) && Tiles(device, Largest, 16, 16).Any();
-    public bool ReadsConcat => true;
+    public bool Supports(DeviceInfo device) => CooperativeMatrixKernels.Usable(device) && Tiles(device, Largest, 16, 16, ChannelsLast).Any();
+    public virtual bool ReadsConcat => true;
 
     /// <summary>
     /// Groups of 1, strides and dilations up to 2, padding of at least 0, at least 16 rows (C1). Any kernel size: one
@@ -61,21 +63,25 @@ internal sealed class Conv2dWeightGradCoopMatPatch : CooperativeMatrixEntry, ICo
     internal static int Blocks(ConvAttributes a, (int H, int W) block) =>
         (a.Kernel.H + block.H - 1) / block.H * ((a.Kernel.W + block.W - 1) / block.W);
 
-    /// <summary>The shared memory: the shifted operand's patch (BN + 8 f16 per pixel), the plain operand's block (TR * S + 8 f16 per row), one f32 S x S staging tile per subgroup.</summary>
-    internal static long SharedBytes(ConvAttributes a, int s, int sgm, int sgn, int rows)
+    /// <summary>
+    /// The shared memory: the shifted operand's patch (BN + 8 f16 per pixel), the plain operand's block (TR * S + 8 f16
+    /// per row; <paramref name="channelsLast"/>, BM + 8 per pixel), one f32 S x S staging tile per subgroup.
+    /// </summary>
+    internal static long SharedBytes(ConvAttributes a, int s, int sgm, int sgn, int rows, bool channelsLast = false)
     {
         var (pr, pc) = a.InputPatch(rows, s);
-        return 2L * pr * pc * (s * sgn + 8) + 2L * s * sgm * (rows * s + 8) + 4L * sgm * sgn * s * s;
+        long block = channelsLast ? 2L * rows * s * (s * sgm + 8) : 2L * s * sgm * (rows * s + 8);
+        return 2L * pr * pc * (s * sgn + 8) + block + 4L * sgm * sgn * s * s;
     }
 
     /// <summary>Whether <paramref name="sgm"/> x <paramref name="sgn"/> subgroups and <paramref name="rows"/>-row pixel tiles fit the device and the shader's staging registers.</summary>
-    internal static bool Fits(DeviceInfo device, ConvAttributes a, int s, int sgm, int sgn, int rows)
+    internal static bool Fits(DeviceInfo device, ConvAttributes a, int s, int sgm, int sgn, int rows, bool channelsLast = false)
     {
         int threads = (int)device.SubgroupSize * sgm * sgn;
         var (pr, pc) = a.InputPatch(rows, s);
         long patchUnits = (long)pr * pc * (s * sgn / 8), blockUnits = (long)s * sgm * (rows * s / 8);
         return threads <= device.MaxWorkgroupInvocations && (patchUnits + threads - 1) / threads <= UnitsMax &&
-               (blockUnits + threads - 1) / threads <= UnitsMax && SharedBytes(a, s, sgm, sgn, rows) <= device.MaxSharedMemoryBytes;
+               (blockUnits + threads - 1) / threads <= UnitsMax && SharedBytes(a, s, sgm, sgn, rows, channelsLast) <= device.MaxSharedMemoryBytes;
     }
 
     /// <summary>The layer Supports checks a device against: the largest patch Accepts takes (3x3, dilation and stride 2).</summary>
@@ -87,12 +93,12 @@ internal sealed class Conv2dWeightGradCoopMatPatch : CooperativeMatrixEntry, ICo
     /// (the larger patches of strided layers fit only those), half the C1 subgroups, and 2-row tiles; those that
     /// <see cref="Fits"/> the device.
     /// </summary>
-    internal static IEnumerable<(int M, int N, int Rows)> Tiles(DeviceInfo device, ConvAttributes a, int c1, int c2)
+    internal static IEnumerable<(int M, int N, int Rows)> Tiles(DeviceInfo device, ConvAttributes a, int c1, int c2, bool channelsLast = false)
     {
         int s = device.CooperativeMatrixF16Size;
         int m = c1 <= s ? 1 : c1 <= 2 * s ? 2 : 4, n = c2 <= s ? 1 : 2;
         var all = new[] { (m, n, 8), (m, n, 4), (Math.Max(1, m / 2), n, 8), (m, n, 2) };
-        return all.Distinct().Where(t => Fits(device, a, s, t.Item1, t.Item2, t.Item3));
+        return all.Distinct().Where(t => Fits(device, a, s, t.Item1, t.Item2, t.Item3, channelsLast));
     }
 
     public IReadOnlyList<TuneCandidate> Candidates(Emitter e, ConvAttributes a, Value plain, Value shifted, Value dw)
@@ -104,7 +110,7 @@ internal sealed class Conv2dWeightGradCoopMatPatch : CooperativeMatrixEntry, ICo
         var block = TapBlock(a);
         int blocks = Blocks(a, block);
         var result = new List<TuneCandidate>();
-        foreach (var (sgm, sgn, rows) in Tiles(e.Device, a with { Kernel = block }, c1, c2))
+        foreach (var (sgm, sgn, rows) in Tiles(e.Device, a with { Kernel = block }, c1, c2, ChannelsLast))
         {
             uint gx = (uint)((c2 + s * sgn - 1) / (s * sgn)), gy = (uint)((c1 + s * sgm - 1) / (s * sgm));
             long tiles = (long)n * ((ah + rows - 1) / rows) * ((aw + s - 1) / s);
@@ -123,4 +129,16 @@ internal sealed class Conv2dWeightGradCoopMatPatch : CooperativeMatrixEntry, ICo
         }
         return result;
     }
+}
+
+/// <summary>
+/// <see cref="Conv2dWeightGradCoopMatPatch"/> over channels-last dY and x (conv2d.bwd_weight_coopmat_patch.nhwc and its
+/// .bias form): both operands staged 8 channels of a pixel to a unit, the same products in the same order. The
+/// tensor-core weight gradient of a channels-last training plan; no ".concat" form (a decoder's fused gradient stays
+/// NCHW).
+/// </summary>
+internal sealed class Conv2dWeightGradCoopMatPatchNhwc : Conv2dWeightGradCoopMatPatch
+{
+    public override TensorLayout Layout => TensorLayout.Nhwc;
+    public override bool ReadsConcat => false;
 }

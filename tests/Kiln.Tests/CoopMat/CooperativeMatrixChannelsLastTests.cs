@@ -139,4 +139,58 @@ public sealed class CooperativeMatrixChannelsLastTests : CooperativeMatrixTest
         Assert.That(nhwc.Y, Is.EqualTo(nchw.Y), "bit for bit");
         Assert.That(nchw.Y.Count(v => v != 0), Is.GreaterThan(nchw.Y.Length / 4), "a real output");
     }
+
+    /// <summary>
+    /// A channels-last training step of two stacked convolutions on the tensor cores: the weight gradients by the patch
+    /// kernel's NHWC form (<see cref="Conv2dWeightGradCoopMatPatchNhwc"/>, its .bias variant writing the bias gradient),
+    /// the input gradients by the flipped weight on the NHWC patch forward. Every gradient is the NCHW step's (the NCHW
+    /// patch kernels) bit for bit: the same products and sums in the same order. The input's channels leave a partial
+    /// unit of 8, the outputs' partial tiles; the pixels partial tiles.
+    /// </summary>
+    [TestCase(5, 24)]
+    [TestCase(16, 40)]
+    public void Training_IsTheNchwStepBitForBit(int cin, int c)
+    {
+        var x = new Shape(2, cin, 13, 21);
+        var net = new Network();
+        var h = net.Add(new Conv2d(cin, c, 3, padding: 1), "a", net.Input("x"));
+        var y = net.Add(new Conv2d(c, c, 3, padding: 1), "b", h);
+        net.Output(y, "y");
+        net.SetLoss(new DotLoss(), y, net.Input("grad_y"));
+        var options = new CompileOptions
+        {
+            InputShapes = new Dictionary<string, Shape> { ["x"] = x, ["grad_y"] = new(2, c, 13, 21) },
+            Training = true, InputGradients = true, InputGradientNames = new[] { "x" }, LearningRate = 0, LossScaling = LossScaling.Off,
+            Precision = Precision.Fp16, TexelReads = false,
+            PreferKernels = new[]
+            {
+                nameof(Conv2dCoopMatPatch), nameof(Conv2dCoopMatPatchNhwc), nameof(Conv2dInputGradFlipped),
+                nameof(Conv2dWeightGradCoopMatPatch), nameof(Conv2dWeightGradCoopMatPatchNhwc),
+            },
+        };
+        (Dictionary<string, float[]> Grads, float[] Dx, List<string> Kernels) Step(TensorLayout layout)
+        {
+            using var compiled = net.Compile(Context, options with { ActivationLayout = layout });
+            int seed = 40;
+            foreach (var (name, t) in compiled.Parameters.OrderBy(p => p.Key, StringComparer.Ordinal))
+                t.Upload(RandomData.Uniform((int)t.Shape.Elements, seed++).Select(v => (float)v).ToArray());
+            compiled.SetInput("x", RandomData.Uniform((int)x.Elements, 41).Select(v => (float)v).ToArray());
+            compiled.SetInput("grad_y", RandomData.Uniform(2 * c * 13 * 21, 42).Select(v => (float)v).ToArray());
+            compiled.Run();
+            return (compiled.Gradients.ToDictionary(g => g.Key, g => g.Value.ToArray()), compiled.InputGradients["x"].ToArray(),
+                compiled.Plan.Dispatches.Where(d => d.Phase == "backward").Select(d => d.Kernel).ToList());
+        }
+        var nchw = Step(TensorLayout.Nchw);
+        var nhwc = Step(TensorLayout.Nhwc);
+        Assert.That(nhwc.Kernels, Does.Contain("conv2d/conv2d.bwd_weight_coopmat_patch.nhwc.bias.f16")
+            .And.Contain("conv2d/conv2d.fwd_coopmat_patch.nhwc.f16"), string.Join(", ", nhwc.Kernels));
+        Assert.That(nchw.Kernels, Does.Contain("conv2d/conv2d.bwd_weight_coopmat_patch.bias.f16"));
+        foreach (var (name, g) in nchw.Grads)
+        {
+            Assert.That(nhwc.Grads[name], Is.EqualTo(g), $"{name}'s gradient, bit for bit");
+            Assert.That(g.Count(v => v != 0), Is.GreaterThan(g.Length / 2), $"{name}'s gradient is real");
+        }
+        Assert.That(nhwc.Dx, Is.EqualTo(nchw.Dx), "x's gradient, bit for bit");
+        Assert.That(Context.TakeValidationMessages(), Is.Empty);
+    }
 }
