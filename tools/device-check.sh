@@ -21,7 +21,9 @@
 #   bash tools/device-check.sh OUT_DIR layout   layout.log: both denoiser workloads, tuned, per dispatch: at fp16 with
 #                                               NCHW, then NHWC activations forced (--layout), then the automatic
 #                                               choice (CompileOptions.ActivationLayout null: both timed, the faster
-#                                               kept); at fp32 NCHW and NHWC
+#                                               kept); at fp32 NCHW; then the training steps of the conv workloads and
+#                                               the inpainting UNet at fp16 with NHWC activations, tuned (their NCHW
+#                                               times are the bench part's)
 #   bash tools/device-check.sh OUT_DIR subpixel subpixel.log: both denoiser workloads untuned, per dispatch, the decoders'
 #                                               convolutions by sub-pixel phase against their .concat kernels: at fp16
 #                                               on cooperative_matrix2 (Conv2dCoopMat2SubPixel named, then not) and on
@@ -133,14 +135,19 @@ if [ "$part" = compare ]; then
   grep -E "^(==|conv3x3|inpaint|denoise|mlp)" "$out/compare.log"
 fi
 if [ "$part" = layout ]; then
-  # Worst case 550 s. "auto" leaves the layout to the compile (the first run of each layout's kernels tunes them).
-  for run in "fp16 nchw" "fp16 nhwc" "fp16 auto" "fp32 nchw" "fp32 nhwc"; do
+  # Worst case 560 s. "auto" leaves the layout to the compile (the first run of each layout's kernels tunes them).
+  for run in "fp16 nchw" "fp16 nhwc" "fp16 auto" "fp32 nchw"; do
     set -- $run
     layout=(--layout "$2"); [ "$2" = auto ] && layout=()
     echo "== --precision $1 --layout $2" >> "$out/layout.log"
     timeout 110 $kiln bench denoise --precision "$1" "${layout[@]}" --kernels >> "$out/layout.log" 2>&1
   done
-  grep -E "^(==|denoise)" "$out/layout.log"
+  # Channels-last training steps: the NHWC patch weight gradient, the input gradients through the NHWC forwards.
+  for workload in _bwd inpaint; do
+    echo "== $workload --precision fp16 --layout nhwc" >> "$out/layout.log"
+    timeout 60 $kiln bench $workload --precision fp16 --layout nhwc --kernels >> "$out/layout.log" 2>&1
+  done
+  grep -E "^(==|denoise|conv3x3|inpaint)" "$out/layout.log"
 fi
 if [ "$part" = subpixel ]; then
   # Worst case 580 s.

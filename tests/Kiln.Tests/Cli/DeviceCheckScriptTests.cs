@@ -18,7 +18,7 @@ public sealed class DeviceCheckScriptTests
     [TestCase("bench", 3)]
     [TestCase("demos", 6)]
     [TestCase("compare", 9)]
-    [TestCase("layout", 5)]
+    [TestCase("layout", 6)]
     [TestCase("subpixel", 8)]
     [TestCase("fresh", 7)]
     public void EveryPartRunsTheApp_WithOptionsAndEntriesThatExist(string part, int runs)

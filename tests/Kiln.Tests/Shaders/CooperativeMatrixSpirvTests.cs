@@ -33,7 +33,8 @@ public sealed class CooperativeMatrixSpirvTests
     {
         var specs = new Dictionary<string, KernelSpec>();
         foreach (var subPixel in new[] { false, true })
-        foreach (var (net, inputs, training, layout) in Networks().Select(n => (n.Net, n.Inputs, n.Training, TensorLayout.Nchw)).Append(ChannelsLastDenoiser()))
+        foreach (var (net, inputs, training, layout) in Networks().Select(n => (n.Net, n.Inputs, n.Training, TensorLayout.Nchw))
+                     .Append(ChannelsLastDenoiser()).Append(ChannelsLastTraining()))
         {
             var options = new CompileOptions
             {
@@ -72,6 +73,14 @@ public sealed class CooperativeMatrixSpirvTests
     {
         var (net, inputs) = Kiln.Models.ModelCatalog.Build("denoise-unet", 128, 96, 1, training: false);
         return (net, inputs, false, TensorLayout.Nhwc);
+    }
+
+    /// <summary>The inpainting UNet's training step with channels-last activations: its stride-1 convolutions' gradients
+    /// on the NHWC patch kernels (the weight gradient's .nhwc.bias form, the input gradients through the .nhwc forward).</summary>
+    static (Network, Dictionary<string, Shape>, bool, TensorLayout) ChannelsLastTraining()
+    {
+        var (net, inputs) = Kiln.Models.ModelCatalog.Build("inpaint-unet", 64, 64, 2, training: true);
+        return (net, inputs, true, TensorLayout.Nhwc);
     }
 
     static IEnumerable<(Network Net, Dictionary<string, Shape> Inputs, bool Training)> Networks()
