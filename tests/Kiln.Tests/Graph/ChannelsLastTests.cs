@@ -6,7 +6,7 @@ using NUnit.Framework;
 namespace Kiln.Tests.Graph;
 
 /// <summary>
-/// Channels-last inference plans (CompileOptions.ActivationLayout Nhwc): a UNet's output is the NCHW plan's bit for bit
+/// Channels-last plans (CompileOptions.ActivationLayout Nhwc): a UNet's output is the NCHW plan's bit for bit
 /// (the NHWC kernels do the same sums in the same order per element, and pooling, upsampling and concatenation only move
 /// or compare values), fused and unfused, through storage buffers (the .pool and .concat variants) and texel reads, f32
 /// and f16, in row bands; the layers around a layer without an NHWC forward transpose once each way; outputs and
