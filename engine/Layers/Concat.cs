@@ -40,6 +40,9 @@ public sealed class Concat : Layer
     /// <summary>Along the channels of 4-D inputs: a copy per pixel's channel block.</summary>
     internal override bool ForwardsNhwc(IReadOnlyList<Shape> inputs) => inputs.All(s => s.Rank == 4);
 
+    /// <summary>Channels-last gradient: each input's channels copied out of every pixel's (concat.copy).</summary>
+    internal override bool BackwardsNhwc(IReadOnlyList<Shape> inputs) => inputs.All(s => s.Rank == 4);
+
     internal override void Backward(BackwardPass b) => ConcatKernels.Backward(b);
 
     /// <summary>Pointwise: the receptive field passes through unchanged.</summary>

@@ -77,6 +77,12 @@ internal sealed class ConcatConv2d : Layer
 
     internal override bool ForwardsNhwc(IReadOnlyList<Shape> inputs) => true;
 
+    /// <summary>
+    /// Stride 1 (Conv2dInputGradFlippedNhwc): channels-last, the gradients go through the concatenation, written for the
+    /// weight gradient and split for the inputs' (the NHWC kernels have no sub-pixel or ".concat" gradient forms).
+    /// </summary>
+    internal override bool BackwardsNhwc(IReadOnlyList<Shape> inputs) => Conv2dInputGradFlipped.Takes(conv.Attributes);
+
     internal override void Backward(BackwardPass b)
     {
         var e = b.Emitter;
@@ -87,9 +93,9 @@ internal sealed class ConcatConv2d : Layer
         // at its own resolution); any other writes the concatenation's gradient and splits it, and reads the concatenation
         // for the weight gradient.
         var subPixel = Input(e, b.Inputs, full, $"{b.Name}.bwd_input");
-        if (!subPixel.SubPixel(a)) subPixel = null;
+        if (!subPixel.SubPixel(a) || dy.Layout == TensorLayout.Nhwc) subPixel = null;
         var gx = subPixel == null && b.GradInputs.Any(g => g != null)
-            ? e.NewValue(full, ValueKind.Transient, $"{b.Name}.grad_concat", b.Inputs[0].ElementType) : null;
+            ? e.NewValue(full, ValueKind.Transient, $"{b.Name}.grad_concat", b.Inputs[0].ElementType, dy.Layout) : null;
         if (gx != null) Conv2dBackward.InputGrad(e, a, dy, b.Param($"{name}.weight"), gx, $"{b.Name}.bwd_input");
         if (subPixel != null) SubPixelGradients.EmitInputs(e, a, subPixel, dy, b.Param($"{name}.weight"), b, $"{b.Name}.bwd_input");
         var dw = b.GradParam($"{name}.weight");
@@ -100,10 +106,11 @@ internal sealed class ConcatConv2d : Layer
         else if (written != null
             || !ConvWeightGrad.EmitConcat(e, a, dy, Input(e, b.Inputs, full, $"{b.Name}.bwd_weight"), dw, $"{b.Name}.bwd_weight", db, out biasWritten))
         {
-            var x = written;
+            // The forward's concatenation, in this rule's layout (a strided decoder's forward may have run channels-last).
+            var x = written == null ? null : e.InLayout(written, dy.Layout);
             if (x == null)
             {
-                x = e.NewValue(full, ValueKind.Transient, $"{b.Name}.concat", b.Inputs[0].ElementType);
+                x = e.NewValue(full, ValueKind.Transient, $"{b.Name}.concat", b.Inputs[0].ElementType, dy.Layout);
                 UpsampleConcat.Emit(e, b.Inputs, upsamples, x, $"{b.Name}.concat");
             }
             biasWritten = Conv2dBackward.WeightGrad(e, a, dy, x, dw, $"{b.Name}.bwd_weight", db);

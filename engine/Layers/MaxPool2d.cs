@@ -30,6 +30,9 @@ public sealed class MaxPool2d : Layer
 
     internal override bool ForwardsNhwc(IReadOnlyList<Shape> inputs) => true;
 
+    /// <summary>Channels-last gradient (pool.bwd.nhwc).</summary>
+    internal override bool BackwardsNhwc(IReadOnlyList<Shape> inputs) => true;
+
     internal override void Backward(BackwardPass b) => Pool2dKernels.Backward(b, Pool2dKernels.Max, KernelSize, Stride);
 
     /// <summary>Strides the block by the stride and widens the radius by the window's overhang (square windows only).</summary>

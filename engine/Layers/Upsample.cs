@@ -36,6 +36,9 @@ public sealed class Upsample : Layer
 
     internal override bool ForwardsNhwc(IReadOnlyList<Shape> inputs) => true;
 
+    /// <summary>Channels-last gradient (upsample.bwd.nhwc).</summary>
+    internal override bool BackwardsNhwc(IReadOnlyList<Shape> inputs) => true;
+
     internal override void Backward(BackwardPass b) => UpsampleKernels.Backward(b, Mode, Scale);
 
     /// <summary>Shrinks the block by the scale; bilinear interpolation reaches one more old pixel. Align-corners sampling

@@ -44,6 +44,9 @@ internal sealed class UpsampleConcat : Layer
 
     internal override bool ForwardsNhwc(IReadOnlyList<Shape> inputs) => true;
 
+    /// <summary>Channels-last gradient (upsample.bwd.nhwc into, and concat.copy out of, the concatenation's gradient).</summary>
+    internal override bool BackwardsNhwc(IReadOnlyList<Shape> inputs) => true;
+
     /// <summary>Writes the concatenation of <paramref name="inputs"/>, each through its upsample if it has one, into <paramref name="output"/>.</summary>
     internal static void Emit(Emitter e, IReadOnlyList<Value> inputs, IReadOnlyList<Upsample?> upsamples, Value output, string name)
     {

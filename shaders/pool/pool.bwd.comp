@@ -10,10 +10,13 @@
 // before, and dx leaves as the gradient before it: (dx + addend) * ACT'(x), the derivative taken from x as
 // elementwise/unary.bwd.comp takes it, the addend (SUM) the gradient x's other reader gave, so neither that pass nor
 // the sum runs on its own.
+// Variant *.nhwc (KILN_NHWC, a channels-last training plan): every tensor [N,H,W,C]; element i is channel i % C of
+// pixel i / C, a window's elements C apart; the same scan and sums (no VEC form).
 // Bindings: 0 x [N,C,H,W] (act_t; read for max only)  1 dy [N,C,OH,OW] (act_t)  2 dx [N,C,H,W] (act_t)
 //           3 addend [N,C,H,W] (act_t; read with SUM only)
 // Specialization: 0 MODE (0 max, 1 average), 1 KH, 2 KW, 3 SH, 4 SW, 5 H, 6 W, 7 OH, 8 OW (0 = from push constants),
-//                 9 VEC (0 or 1), 10 ACT (Activation code; 0: none), 11 SLOPE (float), 12 SUM (0/1)
+//                 9 VEC (0 or 1), 10 ACT (Activation code; 0: none), 11 SLOPE (float), 12 SUM (0/1),
+//                 13 C (the channels: the .nhwc variant only)
 // Push constants: count (N*C*H*W), h, w, oh, ow
 // Dispatch: Emitter.ElementwiseGroups(count), or with VEC Emitter.VectorGroups(N*C*OH*OW); local x = 256
 #include "kiln.glsl"
@@ -33,6 +36,7 @@ layout(constant_id = 9) const int VEC = 0;
 layout(constant_id = 10) const int ACT = 0;
 layout(constant_id = 11) const float SLOPE = 0.01;
 layout(constant_id = 12) const int SUM = 0;
+layout(constant_id = 13) const int C = 1;
 
 layout(std430, binding = 0) readonly buffer X { act_t x[]; };
 layout(std430, binding = 0) readonly buffer X4 { act4_t x4[]; };
@@ -110,9 +114,18 @@ void main()
         return;
     }
     if (i >= p.count) return;
+#if KILN_NHWC
+    const int c = int(i % uint(C)), pixel = int(i / uint(C));
+    const int ix = pixel % W, iy = pixel / W % H, image = pixel / (W * H);
+#define DY_AT(oy, ox) (((image * OH + (oy)) * OW + (ox)) * C + c)
+#define X_AT(yy, xx) (((image * H + (yy)) * W + (xx)) * C + c)
+#else
     const int ix = int(i % uint(W));
     const int iy = int((i / uint(W)) % uint(H));
     const int plane = int(i / uint(W * H));
+#define DY_AT(oy, ox) ((plane * OH + (oy)) * OW + (ox))
+#define X_AT(yy, xx) ((plane * H + (yy)) * W + (xx))
+#endif
     // Windows oy with oy*SH <= iy < oy*SH + KH, inside the output.
     const int oy0 = max(0, (iy - KH + SH) / SH), oy1 = min(OH - 1, iy / SH);
     const int ox0 = max(0, (ix - KW + SW) / SW), ox1 = min(OW - 1, ix / SW);
@@ -120,19 +133,19 @@ void main()
     for (int oy = oy0; oy <= oy1; oy++)
         for (int ox = ox0; ox <= ox1; ox++)
         {
-            const float d = float(dy[(plane * OH + oy) * OW + ox]);
+            const float d = float(dy[DY_AT(oy, ox)]);
             if (MODE == 0)
             {
-                const int base = plane * H * W + oy * SH * W + ox * SW;
                 float best = -1.0 / 0.0;
-                int arg = 0;
+                int arg = X_AT(oy * SH, ox * SW);
                 for (int ky = 0; ky < KH; ky++)
                     for (int kx = 0; kx < KW; kx++)
                     {
-                        const float v = float(x[base + ky * W + kx]);
-                        if (v > best || isnan(v)) { best = v; arg = ky * W + kx; }
+                        const int at = X_AT(oy * SH + ky, ox * SW + kx);
+                        const float v = float(x[at]);
+                        if (v > best || isnan(v)) { best = v; arg = at; }
                     }
-                if (base + arg == int(i)) g += d;
+                if (arg == int(i)) g += d;
             }
             else g += d;
         }

@@ -4,9 +4,11 @@
 // axis (a superset of those whose neighbours include i), with upsample.fwd's weights recomputed by the same function.
 // Fused into a concat (UpsampleConcat, CTOT != 0): dy is the concat's output gradient [N,CTOT,OH,OW] and channel c of x
 // reads channel C0 + c of it directly, with no copy of the slice first.
-// Bindings: 0 dy [N,C,H*SCALE,W*SCALE], or [N,CTOT,H*SCALE,W*SCALE] when fused (act_t)  1 dx [N,C,H,W] (act_t)
+// Bindings: 0 dy [N,C,H*SCALE,W*SCALE], or [N,CTOT,H*SCALE,W*SCALE] when fused (act_t)  1 dx [N,C,H,W] (act_t);
+//   both [N,H,W,C] in the .nhwc variant (KILN_NHWC, a channels-last training plan: element i of dx is channel i % C of
+//   pixel i / C, its dy pixels CTOT (or C) apart; the same sums, no VEC form)
 // Specialization: 0 MODE (0 nearest, 1 bilinear, 2 bilinear with align_corners), 1 SCALE, 2 H, 3 W (0 = from push constants),
-//   4 C (channels of x; read only when fused), 5 CTOT (channels of dy; 0 = not fused, dy is [N,C,OH,OW]), 6 C0 (channel offset in dy),
+//   4 C (channels of x; read only when fused, or in the .nhwc variant), 5 CTOT (channels of dy; 0 = not fused, dy is [N,C,OH,OW]), 6 C0 (channel offset in dy),
 //   7 VEC (0 or 1; UpsampleKernels.Vector decides): invocation i takes elements 4i .. 4i + 3 of dx, 4 columns of one row
 //   (W a multiple of 4), through 4-wide views of the bindings: nearest reads each of its SCALE rows of dy as SCALE
 //   4-wide loads.
@@ -79,14 +81,21 @@ void output_window(int i, int size, out int o0, out int o1)
     o1 = min(outSize, (i + 2) * SCALE);
 }
 
-// The gradient of input pixel (iy, ix) from the dy plane at base.
+// dy's pixels lie this many elements apart: 1 in a plane (NCHW), the channels of dy (NHWC).
+#if KILN_NHWC
+const int PIXEL = CTOT == 0 ? C : CTOT;
+#else
+const int PIXEL = 1;
+#endif
+
+// The gradient of input pixel (iy, ix) from dy at base (its first pixel's element of the channel).
 float gather(int base, int iy, int ix, int H, int W, int OW)
 {
     float g = 0.0;
     if (MODE == 0)
     {
         for (int dy0 = 0; dy0 < SCALE; dy0++)
-            for (int dx0 = 0; dx0 < SCALE; dx0++) g += float(dy[base + (iy * SCALE + dy0) * OW + ix * SCALE + dx0]);
+            for (int dx0 = 0; dx0 < SCALE; dx0++) g += float(dy[base + ((iy * SCALE + dy0) * OW + ix * SCALE + dx0) * PIXEL]);
         return g;
     }
     int oy0, oy1, ox0, ox1;
@@ -100,7 +109,7 @@ float gather(int base, int iy, int ix, int H, int W, int OW)
         for (int ox = ox0; ox < ox1; ox++)
         {
             const float wx = axis_weight(ox, W, ix);
-            if (wx != 0.0) row += wx * float(dy[base + oy * OW + ox]);
+            if (wx != 0.0) row += wx * float(dy[base + (oy * OW + ox) * PIXEL]);
         }
         g += wy * row;
     }
@@ -113,6 +122,11 @@ void main()
     const uint i = VEC != 0 ? 4u * j : j;
     if (i >= p.count) return;
     const int H = BAKED(S_H, p.h), W = BAKED(S_W, p.w), OH = H * SCALE, OW = W * SCALE;
+#if KILN_NHWC
+    const int c = int(i % uint(C)), pixel = int(i / uint(C));
+    const int ix = pixel % W, iy = pixel / W % H, image = pixel / (W * H);
+    dx[i] = act_t(gather(image * OH * OW * PIXEL + C0 + c, iy, ix, H, W, OW));
+#else
     const int ix = int(i % uint(W));
     const int iy = int((i / uint(W)) % uint(H));
     const uint nc = i / uint(W * H);
@@ -139,4 +153,5 @@ void main()
             for (int l = 0; l < 4; l++) g[(4 * q + l) / SCALE] += v[l];
         }
     dx4[j] = act4_t(g);
+#endif
 }

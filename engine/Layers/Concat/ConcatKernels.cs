@@ -49,6 +49,13 @@ internal static class ConcatKernels
     /// <summary>Copies channels [channel, channel + C) of dy [N,Ctot,...] into dx [N,C,...].</summary>
     public static void CopyOut(Emitter e, Value dy, Value dx, int channel, string label)
     {
+        if (dy.Layout == TensorLayout.Nhwc)
+        {
+            // Channels-last: channels [channel, channel + C) of each pixel's Ctot.
+            int c = dx.Shape[1], ctot = dy.Shape[1];
+            Copy(e, dy, dx, (int)dx.Shape.Elements, c, ctot, channel, c, 0, label);
+            return;
+        }
         int inner = Inner(dy.Shape), block = dx.Shape[1] * inner;
         Copy(e, dy, dx, (int)dx.Shape.Elements, block, dy.Shape[1] * inner, channel * inner, block, 0, label);
     }

@@ -14,7 +14,9 @@ namespace Kiln.Layers;
 ///   <paramref name="Output"/>; only where the kernel the layer would run anyway has the variant, so the kernel choice
 ///   never changes for it. Every NCHW forward kernel that computes input gradients has it (the direct kernel's
 ///   storage-buffer form, the tiled and Winograd kernels, the tensor-core patch and im2col kernels, cooperative_matrix2's
-///   in both scopes and its tensor-addressed form), so it holds whichever one the tuner picks; texel-read and channels-last forms have none;
+///   in both scopes and its tensor-addressed form), so it holds whichever one the tuner picks; so do the channels-last
+///   forms of the direct, patch and cooperative_matrix2 kernels (a channels-last training plan's); texel-read forms
+///   and the tensor-addressed NHWC form have none;
 /// - a max pool's gradient (shaders/pool/pool.bwd.comp), which reads that output already: the addend too, as a UNet
 ///   encoder's output read by its pool and by a decoder;
 /// - a loss's gradient (MSE, L1, Huber and the masked ones: shaders/include/loss_act.glsl), whose prediction is that

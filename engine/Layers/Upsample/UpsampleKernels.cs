@@ -60,8 +60,8 @@ internal static class UpsampleKernels
     public static void Backward(Emitter e, Value dy, Value dx, UpsampleMode mode, int scale, int totalChannels, int channelOffset, string label)
     {
         bool vector = Vector(true, dx.Shape, scale, totalChannels, channelOffset, dx.Layout);
-        var spec = new KernelSpec("upsample/upsample.bwd", KernelSpec.Buffers(2), 12,
-            Constants(mode, scale, dx.Shape, totalChannels, channelOffset, TensorLayout.Nchw, vector), Emitter.ElementwiseLocal);
+        var spec = new KernelSpec(ActivationLayouts.Module("upsample/upsample.bwd", dx.Layout), KernelSpec.Buffers(2), 12,
+            Constants(mode, scale, dx.Shape, totalChannels, channelOffset, dx.Layout, vector), Emitter.ElementwiseLocal);
         long count = dx.Shape.Elements;
         e.Dispatch(spec, vector ? e.VectorGroups(count) : e.ElementwiseGroups(count), PushConstants.Ints((int)count, dx.Shape[2], dx.Shape[3]),
             label, Arg.In(dy), Arg.Out(dx));

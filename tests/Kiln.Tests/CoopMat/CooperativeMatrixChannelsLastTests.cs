@@ -141,19 +141,22 @@ public sealed class CooperativeMatrixChannelsLastTests : CooperativeMatrixTest
     }
 
     /// <summary>
-    /// A channels-last training step of two stacked convolutions on the tensor cores: the weight gradients by the patch
-    /// kernel's NHWC form (<see cref="Conv2dWeightGradCoopMatPatchNhwc"/>, its .bias variant writing the bias gradient),
-    /// the input gradients by the flipped weight on the NHWC patch forward. Every gradient is the NCHW step's (the NCHW
-    /// patch kernels) bit for bit: the same products and sums in the same order. The input's channels leave a partial
-    /// unit of 8, the outputs' partial tiles; the pixels partial tiles.
+    /// A channels-last training step of two stacked convolutions, a ReLU between them, on the tensor cores: the weight
+    /// gradients by the patch kernel's NHWC form (<see cref="Conv2dWeightGradCoopMatPatchNhwc"/>, its .bias variant
+    /// writing the bias gradient), the input gradients by the flipped weight on the NHWC forward of the family named (the
+    /// second's through the ReLU's derivative, its .nhwc.dact variant). Every gradient is the NCHW step's (the same
+    /// family's NCHW kernels) bit for bit: the same products and sums in the same order. The input's channels leave a
+    /// partial unit of 8, the outputs' partial tiles; the pixels partial tiles.
     /// </summary>
-    [TestCase(5, 24)]
-    [TestCase(16, 40)]
-    public void Training_IsTheNchwStepBitForBit(int cin, int c)
+    [TestCase(5, 24, nameof(Conv2dCoopMatPatch), nameof(Conv2dCoopMatPatchNhwc), Patch)]
+    [TestCase(16, 40, nameof(Conv2dCoopMatPatch), nameof(Conv2dCoopMatPatchNhwc), Patch)]
+    [TestCase(16, 40, nameof(Conv2dCoopMat2), nameof(Conv2dCoopMat2Nhwc), CoopMat2)]
+    public void Training_IsTheNchwStepBitForBit(int cin, int c, string nchwEntry, string nhwcEntry, string module)
     {
+        RequireCoopMat2(module);
         var x = new Shape(2, cin, 13, 21);
         var net = new Network();
-        var h = net.Add(new Conv2d(cin, c, 3, padding: 1), "a", net.Input("x"));
+        var h = net.Add(new ReLU(), "relu", net.Add(new Conv2d(cin, c, 3, padding: 1), "a", net.Input("x")));
         var y = net.Add(new Conv2d(c, c, 3, padding: 1), "b", h);
         net.Output(y, "y");
         net.SetLoss(new DotLoss(), y, net.Input("grad_y"));
@@ -164,7 +167,7 @@ public sealed class CooperativeMatrixChannelsLastTests : CooperativeMatrixTest
             Precision = Precision.Fp16, TexelReads = false,
             PreferKernels = new[]
             {
-                nameof(Conv2dCoopMatPatch), nameof(Conv2dCoopMatPatchNhwc), nameof(Conv2dInputGradFlipped),
+                nchwEntry, nhwcEntry, nameof(Conv2dInputGradFlipped),
                 nameof(Conv2dWeightGradCoopMatPatch), nameof(Conv2dWeightGradCoopMatPatchNhwc),
             },
         };
@@ -183,8 +186,8 @@ public sealed class CooperativeMatrixChannelsLastTests : CooperativeMatrixTest
         var nchw = Step(TensorLayout.Nchw);
         var nhwc = Step(TensorLayout.Nhwc);
         Assert.That(nhwc.Kernels, Does.Contain("conv2d/conv2d.bwd_weight_coopmat_patch.nhwc.bias.f16")
-            .And.Contain("conv2d/conv2d.fwd_coopmat_patch.nhwc.f16"), string.Join(", ", nhwc.Kernels));
-        Assert.That(nchw.Kernels, Does.Contain("conv2d/conv2d.bwd_weight_coopmat_patch.bias.f16"));
+            .And.Contain($"{module}.nhwc.dact.f16"), string.Join(", ", nhwc.Kernels));
+        Assert.That(nchw.Kernels, Does.Contain("conv2d/conv2d.bwd_weight_coopmat_patch.bias.f16").And.Contain($"{module}.dact.f16"));
         foreach (var (name, g) in nchw.Grads)
         {
             Assert.That(nhwc.Grads[name], Is.EqualTo(g), $"{name}'s gradient, bit for bit");

@@ -239,11 +239,12 @@ public sealed class ChannelsLastTests : GpuTest
     /// <summary>
     /// A channels-last training step: each stride-1 convolution's gradient runs NHWC (dX by the flipped weight on the NHWC
     /// forward kernel, dW and db by their .nhwc kernels), the activations', the sum's and the product's gradients are
-    /// elementwise in NHWC, the batch norm's passes have NHWC forms, and the rest (the strided conv, the decoder's fused
-    /// upsample + concat + conv, pool, upsample, loss) read NCHW
-    /// transposes and write NCHW gradients. The loss, every parameter's gradient and x's are the NCHW step's bit for bit
-    /// where that step takes its input gradients the same way (the flipped-weight entry named: the same sums in the same
-    /// order), f32 and f16, through texel reads (lavapipe's default) and storage buffers.
+    /// elementwise in NHWC, batch norm, pooling, upsampling and the decoder's fused upsample + concat + conv (through its
+    /// concatenation) have NHWC forms, and the rest (the strided conv, the loss) read NCHW transposes and write NCHW
+    /// gradients. The loss, every parameter's gradient and x's are the NCHW step's bit for bit where that step takes its
+    /// gradients the same way (the flipped-weight entry named, the decoder's gradients through the concatenation rather
+    /// than by sub-pixel phase: the same sums in the same order), f32 and f16, through texel reads (lavapipe's default)
+    /// and storage buffers.
     /// </summary>
     [TestCase(Precision.Fp32, null)]
     [TestCase(Precision.Fp16, null)]
@@ -254,7 +255,7 @@ public sealed class ChannelsLastTests : GpuTest
         {
             InputShapes = new Dictionary<string, Shape> { ["x"] = TrainInput, ["t"] = new(2, 3, 16, 12) },
             Training = true, InputGradients = true, InputGradientNames = new[] { "x" }, LearningRate = 0, Precision = precision,
-            PreferKernels = new[] { nameof(Conv2dInputGradFlipped) }, TexelReads = texelReads,
+            PreferKernels = new[] { nameof(Conv2dInputGradFlipped) }, TexelReads = texelReads, SubPixelDecoders = false,
         };
         var nchw = TrainStep(options);
         var nhwc = TrainStep(options with { ActivationLayout = TensorLayout.Nhwc });
@@ -262,16 +263,18 @@ public sealed class ChannelsLastTests : GpuTest
         var backward = nhwc.Plan.Dispatches.Where(d => d.Phase == "backward").ToList();
         string KernelOf(string label) => backward.SingleOrDefault(d => d.Label == label)?.Kernel
             ?? throw new AssertionException($"no backward dispatch {label}: {string.Join(", ", backward.Select(d => $"{d.Label} {d.Kernel}"))}");
-        foreach (var conv in new[] { "enc", "mid", "deep", "side", "gate_conv", "head" })
+        foreach (var conv in new[] { "enc", "mid", "deep", "dec", "side", "gate_conv", "head" })
         {
             Assert.That(KernelOf($"{conv}.bwd_weight"), Does.StartWith("conv2d/conv2d.bwd_weight.nhwc"), conv);
             Assert.That(KernelOf($"{conv}.bwd_bias"), Does.StartWith("conv2d/conv2d.bwd_bias.nhwc"), conv);
         }
-        foreach (var conv in new[] { "enc", "mid", "deep", "side", "gate_conv", "head" })
+        foreach (var conv in new[] { "enc", "mid", "deep", "dec", "side", "gate_conv", "head" })
             Assert.That(KernelOf($"{conv}.bwd_input"), Does.StartWith("conv2d/conv2d.fwd.nhwc"), conv);
         Assert.That(KernelOf("down.bwd_weight"), Does.Not.Contain(".nhwc"), "the strided conv's gradient stays NCHW");
-        Assert.That(KernelOf("dec.bwd_bias"), Does.Not.Contain(".nhwc"), "the decoder's fused upsample-concat-conv's gradient stays NCHW");
+        Assert.That(KernelOf("dec.bwd_weight"), Does.StartWith("conv2d/conv2d.bwd_weight.nhwc"), "the decoder's fused upsample-concat-conv");
         Assert.That(KernelOf("bn.bwd"), Does.StartWith("batchnorm/batchnorm.bwd_apply.nhwc"));
+        Assert.That(KernelOf("pool.bwd"), Does.StartWith("pool/pool.bwd.nhwc"));
+        Assert.That(KernelOf("up.bwd"), Does.StartWith("upsample/upsample.bwd.nhwc"));
         Assert.That(backward.Where(d => d.Label.StartsWith("gate.bwd", StringComparison.Ordinal)).Select(d => d.Kernel),
             Has.All.StartWith("binary/binary.bwd"));
         Assert.That(nchw.Plan.Dispatches.Select(d => d.Kernel), Has.None.Contains(".nhwc"));
