@@ -21,8 +21,8 @@
 // (or slice split of its [splits, C1] partials), so no pass of its own reads dY for the bias.
 // Variant *.nhwc (KILN_NHWC, a channels-last training plan): P and Q are [N,H,W,C]. Both operands are then staged
 // channels-innermost, 8 channels of one pixel to a unit read in one run: the patch as above, and P's block pixel-major
-// (TR * TW pixels of BM + 8 f16), which the subgroup loads as a column-major A. The same products and sums in the same
-// order.
+// (TR * TW pixels of BM + 8 f16), which the subgroup loads as a column-major A; with f16 activations an operand whose
+// channels are a multiple of 8 is loaded a 16-byte unit at a time. The same products and sums in the same order.
 // Shared memory: PR * PC * (BN + 8) * 2 + BM * (TR * TW + 8) * 2 (NHWC: TR * TW * (BM + 8) * 2) + SG_M * SG_N * S * S * 4
 // bytes (S = 16, 4 x 2 subgroups, 8 rows, a 3x3 block, stride 1: 39.8 KiB). At most UNITS_MAX 16-byte units of each
 // operand per invocation and tile (Conv2dWeightGradCoopMatPatch.Fits).
@@ -91,6 +91,13 @@ layout(std430, binding = 2) writeonly buffer D { float dw[]; };
 #if KILN_BIAS_SUM
 #include "bias_sum.glsl"
 #endif
+#if KILN_NHWC && defined(KILN_F16_STORAGE) && !KILN_CONCAT_READS
+// Channels-last f16 activations: P and Q as 16-byte units too (the same buffers), so that where an operand's channels
+// are a multiple of 8 each of its units is one aligned load, kept packed into shared memory as it is.
+layout(std430, binding = 0) readonly buffer P8 { uvec4 p8[]; };
+layout(std430, binding = 1) readonly buffer Q8 { uvec4 q8[]; };
+#define KILN_UNIT_LOADS 1
+#endif
 
 layout(push_constant) uniform Push { int n, c1, c2, ah, aw, qh, qw; } p;
 
@@ -104,6 +111,10 @@ shared float Cs[SG_M * SG_N * S * S];
 
 act_t qReg[UNITS_MAX * 8];
 act_t pReg[UNITS_MAX * 8];
+#if KILN_UNIT_LOADS
+uvec4 qUnit[UNITS_MAX];
+uvec4 pUnit[UNITS_MAX];
+#endif
 
 
 // Pixel tile t of the whole batch: image b, first row y0, first column x0 (columns fastest).
@@ -130,6 +141,13 @@ void load(int t, int m0, int n0, int ky0, int kx0, int tid)
         const bool ok = u < P_UNITS && y < p.ah && x < p.aw;
         const int left = p.c1 - m0 - g * 8;
         const int base = ((b * p.ah + y) * p.aw + x) * p.c1 + m0 + g * 8;
+#if KILN_UNIT_LOADS
+        if (p.c1 % 8 == 0)                     // uniform: every unit whole or wholly past C1, every offset a multiple of 8
+        {
+            pUnit[k] = ok && left > 0 ? p8[base / 8] : uvec4(0u);
+            continue;
+        }
+#endif
         [[unroll]] for (int e = 0; e < 8; e++)
         {
             const bool inside = ok && e < left;
@@ -145,6 +163,13 @@ void load(int t, int m0, int n0, int ky0, int kx0, int tid)
         const bool ok = u < Q_UNITS && iy >= 0 && iy < p.qh && ix >= 0 && ix < p.qw;
         const int left = p.c2 - n0 - g * 8;
         const int base = ((b * p.qh + iy) * p.qw + ix) * p.c2 + n0 + g * 8;
+#if KILN_UNIT_LOADS
+        if (p.c2 % 8 == 0)
+        {
+            qUnit[k] = ok && left > 0 ? q8[base / 8] : uvec4(0u);
+            continue;
+        }
+#endif
         [[unroll]] for (int e = 0; e < 8; e++)
         {
             const bool inside = ok && e < left;
@@ -204,17 +229,21 @@ void store(int tid)
     {
         const int u = tid + k * THREADS;
         const int r = k * 8;
-        if (u < P_UNITS)
-            Ps[pSlot(u)] =
-                kiln_pack_f16x8(pReg[r], pReg[r + 1], pReg[r + 2], pReg[r + 3], pReg[r + 4], pReg[r + 5], pReg[r + 6], pReg[r + 7]);
+        if (u >= P_UNITS) continue;
+#if KILN_UNIT_LOADS
+        if (p.c1 % 8 == 0) { Ps[pSlot(u)] = pUnit[k]; continue; }
+#endif
+        Ps[pSlot(u)] = kiln_pack_f16x8(pReg[r], pReg[r + 1], pReg[r + 2], pReg[r + 3], pReg[r + 4], pReg[r + 5], pReg[r + 6], pReg[r + 7]);
     }
     [[unroll]] for (int k = 0; k < Q_PER; k++)
     {
         const int u = tid + k * THREADS;
         const int r = k * 8;
-        if (u < Q_UNITS)
-            Qs[qSlot(u)] =
-                kiln_pack_f16x8(qReg[r], qReg[r + 1], qReg[r + 2], qReg[r + 3], qReg[r + 4], qReg[r + 5], qReg[r + 6], qReg[r + 7]);
+        if (u >= Q_UNITS) continue;
+#if KILN_UNIT_LOADS
+        if (p.c2 % 8 == 0) { Qs[qSlot(u)] = qUnit[k]; continue; }
+#endif
+        Qs[qSlot(u)] = kiln_pack_f16x8(qReg[r], qReg[r + 1], qReg[r + 2], qReg[r + 3], qReg[r + 4], qReg[r + 5], qReg[r + 6], qReg[r + 7]);
     }
 }
 
