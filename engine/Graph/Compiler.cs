@@ -508,9 +508,9 @@ internal static class Compiler
         return removed.Count == 0 ? list : list.Where(c => !removed.Contains(c)).ToList();
     }
 
-    /// <summary>The backward pass; <paramref name="inputGrads"/> names the inputs whose gradients are wanted (null: none).</summary>
     /// <summary>
-    /// The gradient rules, last layer first. Each runs in <paramref name="layoutOf"/>'s layout for its node (NHWC where the
+    /// The backward pass; <paramref name="inputGrads"/> names the inputs whose gradients are wanted (null: none). The
+    /// gradient rules run last layer first. Each runs in <paramref name="layoutOf"/>'s layout for its node (NHWC where the
     /// plan is channels-last and the rule takes NHWC values, <see cref="Layer.BackwardsNhwc"/>): its forward values and
     /// dY are handed to it in that layout (<see cref="Emitter.InLayout"/>: a forward value's transpose made for the
     /// forward is reused) and it writes its input gradients in it; a value's gradient contributions are summed in the
@@ -564,8 +564,8 @@ internal static class Compiler
                 c.ParamGrads[name] = g;
                 paramGrads.Add((p, g));
             }
-            var pass = new BackwardPass(emitter, c.Inputs.Select(i => emitter.InLayout(i.Output, layout)).ToArray(), emitter.InLayout(c.Output, layout),
-                grad, gradInputs, c.Params, c.ParamGrads, c.Name);
+            var inputs = c.Inputs.Select(i => emitter.InLayout(i.Output, layout)).ToArray();
+            var pass = new BackwardPass(emitter, inputs, emitter.InLayout(c.Output, layout), grad, gradInputs, c.Params, c.ParamGrads, c.Name);
             for (int n = 0; n < c.Inputs.Length; n++)
                 if (c.Inputs[n] is { Layer: not null, Fused: not Activation.None } i && gradInputs[n] != null && uses[i] <= 2
                     && i.GradContributions.Count == uses[i] - 1)

@@ -78,8 +78,9 @@ public sealed class BatchNorm2d : Layer
         var (chunks, push) = Reduction(f.Name, x);
         var partials = e.NewValue(new Shape(x[1], chunks, 2), ValueKind.Transient, $"{f.Name}.stats_partials");
         var stats = e.NewValue(new Shape(2, x[1]), ValueKind.Transient, $"{f.Name}.stats");
-        e.Dispatch(new KernelSpec(ActivationLayouts.Module("batchnorm/batchnorm.stats", f.Input.Layout), KernelSpec.Buffers(2), 16, new[] { (uint)Chunk }, StatsLocal),
-            ((uint)chunks, (uint)x[1], 1), push, $"{f.Name}.stats", Arg.In(f.Input), Arg.Out(partials));
+        var statsSpec = new KernelSpec(ActivationLayouts.Module("batchnorm/batchnorm.stats", f.Input.Layout), KernelSpec.Buffers(2), 16,
+            new[] { (uint)Chunk }, StatsLocal);
+        e.Dispatch(statsSpec, ((uint)chunks, (uint)x[1], 1), push, $"{f.Name}.stats", Arg.In(f.Input), Arg.Out(partials));
         e.Dispatch(new KernelSpec("batchnorm/batchnorm.finish", KernelSpec.Buffers(4), 16,
                 new[] { (uint)Chunk, KernelSpec.Word(Eps), KernelSpec.Word(Momentum) }, Emitter.ElementwiseLocal),
             e.ElementwiseGroups(x[1]), push, $"{f.Name}.stats.finish",
@@ -152,13 +153,14 @@ public sealed class BatchNorm2d : Layer
         var partials = e.NewValue(new Shape(x[1], chunks, 2), ValueKind.Transient, $"{b.Name}.bwd_partials");
         var dw = b.GradParam("weight");
         var db = b.GradParam("bias");
-        e.Dispatch(new KernelSpec(ActivationLayouts.Module("batchnorm/batchnorm.bwd_stats", b.Input.Layout), KernelSpec.Buffers(4), 16, new[] { (uint)Chunk }, StatsLocal),
-            ((uint)chunks, (uint)x[1], 1), push, $"{b.Name}.bwd_stats", Arg.In(b.Input), Arg.In(b.GradOutput), Arg.In(mean), Arg.Out(partials));
+        var statsSpec = new KernelSpec(ActivationLayouts.Module("batchnorm/batchnorm.bwd_stats", b.Input.Layout), KernelSpec.Buffers(4), 16,
+            new[] { (uint)Chunk }, StatsLocal);
+        e.Dispatch(statsSpec, ((uint)chunks, (uint)x[1], 1), push, $"{b.Name}.bwd_stats", Arg.In(b.Input), Arg.In(b.GradOutput), Arg.In(mean), Arg.Out(partials));
         e.Dispatch(new KernelSpec("batchnorm/batchnorm.bwd_finish", KernelSpec.Buffers(4), 16, new[] { fromStats, KernelSpec.Word(Eps) },
                 Emitter.ElementwiseLocal),
             e.ElementwiseGroups(x[1]), push, $"{b.Name}.bwd_stats.finish", Arg.In(partials), Arg.In(var), Arg.Out(dw), Arg.Out(db));
-        var spec = new KernelSpec(ActivationLayouts.Module("batchnorm/batchnorm.bwd_apply", b.Input.Layout), KernelSpec.Buffers(8), 16, new[] { fromStats, KernelSpec.Word(Eps) },
-            Emitter.ElementwiseLocal);
+        var spec = new KernelSpec(ActivationLayouts.Module("batchnorm/batchnorm.bwd_apply", b.Input.Layout), KernelSpec.Buffers(8), 16,
+            new[] { fromStats, KernelSpec.Word(Eps) }, Emitter.ElementwiseLocal);
         e.Dispatch(spec, e.VectorGroups(x.Elements), PushConstants.Ints((int)x.Elements, x[1], x[2] * x[3], x[0] * x[2] * x[3]), $"{b.Name}.bwd",
             Arg.In(b.Input), Arg.In(b.GradOutput), Arg.In(b.Param("weight")), Arg.In(mean), Arg.In(var), Arg.In(dw), Arg.In(db), Arg.Out(dx));
     }

@@ -17,8 +17,9 @@ namespace Kiln.Layers;
 /// the forward pass to the backward one). For a UNet decoder's 3x3 over one input upsampled 2x the gradients go by
 /// sub-pixel phase instead (<see cref="SubPixelGradients"/>: the upsampled channels' parts through 4x4 taps at its own
 /// resolution, 4/9 of the products; no concatenation, its gradient or an upsample's backward); otherwise the input
-/// gradient is the concatenation's, split into its inputs' gradients as the unfused concat (and upsample) would. Exists
-/// only in compiled plans (no receptive step).
+/// gradient is the concatenation's, split into its inputs' gradients as the unfused concat (and upsample) would. In a
+/// channels-last training plan the gradients always go this last way, on the NHWC kernels. Exists only in compiled
+/// plans (no receptive step).
 /// </summary>
 internal sealed class ConcatConv2d : Layer
 {

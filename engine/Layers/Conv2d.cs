@@ -59,7 +59,8 @@ public sealed class Conv2d : Layer, IFusableProducer
 
     /// <summary>
     /// Where the flipped-weight input gradient takes the geometry (Conv2dInputGradFlippedNhwc: stride 1); the weight and
-    /// bias gradients take any (Conv2dWeightGradDirectNhwc, Conv2dBiasGradDirectNhwc).
+    /// bias gradients take any (Conv2dWeightGradDirectNhwc, Conv2dBiasGradDirectNhwc; on tensor cores at fp16
+    /// Conv2dWeightGradCoopMatPatchNhwc where it accepts the layer).
     /// </summary>
     internal override bool BackwardsNhwc(IReadOnlyList<Shape> inputs) => Conv2dInputGradFlipped.Takes(Attributes);
 

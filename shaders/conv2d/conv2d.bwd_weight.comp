@@ -9,9 +9,9 @@
 // out[s * DW_COUNT + ...] and shaders/reduce/partials.comp adds the chunks in order (ROWS_PER_SPLIT = 0: one chunk,
 // out is dw itself). Small layers (few channels, a large batch) get enough invocations to fill every core this way.
 // Bindings: 0 a [N,C1,AH,AW] (act_t)  1 q [N,C2,QH,QW] (act_t)  2 out [splits, C1,C2/groups,KH,KW] (float)
+// (act_t: f16 activations and gradients in the .f16 variant, storage.glsl; sums are f32)
 // Variant *.nhwc (KILN_NHWC, a channels-last training plan): a and q are [N,H,W,C] (storage.glsl's KILN_ACT_INDEX); a
 // pixel row's columns then lie C apart, and the sums run in the same order.
-// (act_t: f16 activations and gradients in the .f16 variant, storage.glsl; sums are f32)
 // Specialization: 0 KH, 1 KW, 2 SH, 3 SW, 4 PH, 5 PW, 6 DH, 7 DW, 8 GROUPS,
 //                 9 C1, 10 C2, 11 AH, 12 AW, 13 QH, 14 QW (0 = from push constants),
 //                 15 B1, 16 B2 (block sizes, each <= B_MAX = 16), 17 ROWS_PER_SPLIT (0 = no split)

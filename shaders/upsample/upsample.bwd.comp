@@ -8,7 +8,8 @@
 //   both [N,H,W,C] in the .nhwc variant (KILN_NHWC, a channels-last training plan: element i of dx is channel i % C of
 //   pixel i / C, its dy pixels CTOT (or C) apart; the same sums, no VEC form)
 // Specialization: 0 MODE (0 nearest, 1 bilinear, 2 bilinear with align_corners), 1 SCALE, 2 H, 3 W (0 = from push constants),
-//   4 C (channels of x; read only when fused, or in the .nhwc variant), 5 CTOT (channels of dy; 0 = not fused, dy is [N,C,OH,OW]), 6 C0 (channel offset in dy),
+//   4 C (channels of x; read only when fused, or in the .nhwc variant), 5 CTOT (channels of dy; 0 = not fused, dy is
+//   [N,C,OH,OW]), 6 C0 (channel offset in dy),
 //   7 VEC (0 or 1; UpsampleKernels.Vector decides): invocation i takes elements 4i .. 4i + 3 of dx, 4 columns of one row
 //   (W a multiple of 4), through 4-wide views of the bindings: nearest reads each of its SCALE rows of dy as SCALE
 //   4-wide loads.

@@ -134,8 +134,8 @@ internal class Conv2dWeightGradCoopMatPatch : CooperativeMatrixEntry, IConv2dWei
 /// <summary>
 /// <see cref="Conv2dWeightGradCoopMatPatch"/> over channels-last dY and x (conv2d.bwd_weight_coopmat_patch.nhwc and its
 /// .bias form): both operands staged 8 channels of a pixel to a unit, the same products in the same order. The
-/// tensor-core weight gradient of a channels-last training plan; no ".concat" form (a decoder's fused gradient stays
-/// NCHW).
+/// tensor-core weight gradient of a channels-last training plan; no ".concat" form (a decoder's channels-last gradient
+/// reads the concatenation written, <see cref="ConcatConv2d"/>).
 /// </summary>
 internal sealed class Conv2dWeightGradCoopMatPatchNhwc : Conv2dWeightGradCoopMatPatch
 {

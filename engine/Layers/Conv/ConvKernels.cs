@@ -67,7 +67,8 @@ internal static class ConvKernels
     /// dw[c1, c2l, ky, kx] = sum over b, pixels p of a of a[b, c1, p] * q[b, c2, p * stride - pad + k * dilation]
     /// (written, not accumulated). Conv2d: a = dY, q = x. ConvTranspose2d: a = x, q = dY. When the weight has too few
     /// blocks to keep every core busy, the batch-and-rows reduction is split and a second pass adds the parts in order
-    /// (the candidate's <see cref="TuneCandidate.Finish"/>; <see cref="ConvWeightGrad.Dispatch"/> runs it).
+    /// (the candidate's <see cref="TuneCandidate.Finish"/>; <see cref="ConvWeightGrad.Dispatch"/> runs it). Channels-last
+    /// values take the blocks kernel's .nhwc variant (the all-taps kernel is NCHW only).
     /// </summary>
     public static TuneCandidate WeightGrad(Emitter e, ConvAttributes a, Value plain, Value shifted, Value dw)
     {

@@ -81,7 +81,8 @@ internal static class Pool2dKernels
             .Concat(new[] { vector ? 1u : 0u, (uint)(g?.Activation ?? Activation.None), KernelSpec.Word(g?.Slope ?? 0), g?.Addend != null ? 1u : 0u })
             .Append((uint)x.Shape[1]) // the channels, read by the .nhwc variant
             .ToArray();
-        var spec = new KernelSpec(ActivationLayouts.Module("pool/pool.bwd", dx.Layout), KernelSpec.Buffers(4), 20, constants, Emitter.ElementwiseLocal);
+        var module = ActivationLayouts.Module("pool/pool.bwd", dx.Layout);
+        var spec = new KernelSpec(module, KernelSpec.Buffers(4), 20, constants, Emitter.ElementwiseLocal);
         // Average pooling doesn't read x; bind dy in its place so x needn't stay alive for the backward pass.
         var first = mode == Max ? x : b.GradOutput;
         b.Emitter.Dispatch(spec, vector ? b.Emitter.VectorGroups(y.Shape.Elements) : b.Emitter.ElementwiseGroups(dx.Shape.Elements),
