@@ -6,6 +6,8 @@
 // With more than one chunk shaders/reduce/partials.comp adds the chunks in order; with CHUNK = 0 there is one chunk
 // and out is db itself. Fixed order everywhere, no atomics: results are deterministic.
 // Bindings: 0 dY [N,C,H,W] (act_t: f16 in the .f16 variant, storage.glsl)  1 out [splits, C] (float)
+// Variant *.nhwc (KILN_NHWC, a channels-last training plan): dY is [N,H,W,C], value i of channel c at i C + c (C
+// apart: coalesced for the few channels whose weight gradient has no .bias form); the same sums in the same order.
 // Specialization: 0 C, 1 HW (H*W) (0 = from push constants), 2 CHUNK (values per chunk, 0 = all N*HW)
 // Push constants: n, c, hw
 // Dispatch: (splits, C, 1) workgroups, local x = 256 (REDUCE_SIZE)
@@ -33,8 +35,12 @@ void main()
     float sum = 0.0;
     for (int i = begin + int(gl_LocalInvocationID.x); i < end; i += REDUCE_SIZE)
     {
+#if KILN_NHWC
+        sum += float(dy[i * C + ch]);
+#else
         const int b = i / HW;
         sum += float(dy[(b * C + ch) * HW + i - b * HW]);
+#endif
     }
     sum = kiln_workgroup_sum(sum);
     if (gl_LocalInvocationID.x == 0) db[s * C + ch] = sum;

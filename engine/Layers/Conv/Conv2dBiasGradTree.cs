@@ -8,7 +8,7 @@ namespace Kiln.Layers;
 /// N*H*W values are cut into chunks, one workgroup of 256 invocations per chunk and channel reads its chunk coalesced
 /// and adds it with a shared-memory tree; reduce/partials adds the chunks in order (deterministic, no atomics).
 /// </summary>
-internal sealed class Conv2dBiasGradTree : IConv2dBiasGrad
+internal class Conv2dBiasGradTree : IConv2dBiasGrad
 {
     const uint Local = 256; // REDUCE_SIZE in the shader
     /// <summary>Values per invocation a chunk holds at least (a chunk is a multiple of 256 * this).</summary>
@@ -18,7 +18,7 @@ internal sealed class Conv2dBiasGradTree : IConv2dBiasGrad
 
     public string Operation => "conv2d.bwd_bias";
     public ElementType ElementType => ElementType.F32;
-    public TensorLayout Layout => TensorLayout.Nchw;
+    public virtual TensorLayout Layout => TensorLayout.Nchw;
     public int Priority => 10;
     public bool Supports(DeviceInfo device) => true;
     /// <summary>On a CPU device (lavapipe) the serial kernel is faster; there this one runs only when preferred by name.</summary>
@@ -39,7 +39,7 @@ internal sealed class Conv2dBiasGradTree : IConv2dBiasGrad
     {
         var (n, c, h, w) = dy.Shape.Nchw;
         var (splits, chunk) = Plan(c, (long)n * h * w);
-        var spec = new KernelSpec("conv2d/conv2d.bwd_bias_tree", KernelSpec.Buffers(2), 12,
+        var spec = new KernelSpec(ActivationLayouts.Module("conv2d/conv2d.bwd_bias_tree", dy.Layout), KernelSpec.Buffers(2), 12,
             new[] { (uint)c, (uint)(h * w), splits > 1 ? (uint)chunk : 0u }, Local);
         var push = PushConstants.Ints(n, c, h * w);
         if (splits == 1)
@@ -51,4 +51,10 @@ internal sealed class Conv2dBiasGradTree : IConv2dBiasGrad
         e.Dispatch(spec, ((uint)splits, (uint)c, 1), push, label, Arg.In(dy), Arg.Out(partial));
         PartialSums.Sum(e, partial, db, $"{label}.sum");
     }
+}
+
+/// <summary><see cref="Conv2dBiasGradTree"/> over a channels-last dY (conv2d.bwd_bias_tree.nhwc), for GPUs.</summary>
+internal sealed class Conv2dBiasGradTreeNhwc : Conv2dBiasGradTree
+{
+    public override TensorLayout Layout => TensorLayout.Nhwc;
 }

@@ -255,7 +255,11 @@ public sealed class ChannelsLastTests : GpuTest
         {
             InputShapes = new Dictionary<string, Shape> { ["x"] = TrainInput, ["t"] = new(2, 3, 16, 12) },
             Training = true, InputGradients = true, InputGradientNames = new[] { "x" }, LearningRate = 0, Precision = precision,
-            PreferKernels = new[] { nameof(Conv2dInputGradFlipped) }, TexelReads = texelReads, SubPixelDecoders = false,
+            // Through storage buffers the GPU's bias gradient too (its tree reduction), in both layouts.
+            PreferKernels = texelReads == false
+                ? new[] { nameof(Conv2dInputGradFlipped), nameof(Conv2dBiasGradTree), nameof(Conv2dBiasGradTreeNhwc) }
+                : new[] { nameof(Conv2dInputGradFlipped) },
+            TexelReads = texelReads, SubPixelDecoders = false,
         };
         var nchw = TrainStep(options);
         var nhwc = TrainStep(options with { ActivationLayout = TensorLayout.Nhwc });
@@ -266,7 +270,7 @@ public sealed class ChannelsLastTests : GpuTest
         foreach (var conv in new[] { "enc", "mid", "deep", "dec", "side", "gate_conv", "head" })
         {
             Assert.That(KernelOf($"{conv}.bwd_weight"), Does.StartWith("conv2d/conv2d.bwd_weight.nhwc"), conv);
-            Assert.That(KernelOf($"{conv}.bwd_bias"), Does.StartWith("conv2d/conv2d.bwd_bias.nhwc"), conv);
+            Assert.That(KernelOf($"{conv}.bwd_bias"), Does.StartWith(texelReads == false ? "conv2d/conv2d.bwd_bias_tree.nhwc" : "conv2d/conv2d.bwd_bias.nhwc"), conv);
         }
         foreach (var conv in new[] { "enc", "mid", "deep", "dec", "side", "gate_conv", "head" })
             Assert.That(KernelOf($"{conv}.bwd_input"), Does.StartWith("conv2d/conv2d.fwd.nhwc"), conv);
