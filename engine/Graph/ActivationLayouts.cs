@@ -31,7 +31,7 @@ internal static class ActivationLayouts
         module.Contains(Suffix + ".") || module.EndsWith(Suffix, StringComparison.Ordinal) || LayoutFree.Any(m => module.StartsWith(m, StringComparison.Ordinal));
 
     /// <summary>
-    /// The layout an inference plan compiled with tuned kernels runs faster in (CompileOptions.ActivationLayout null), and
+    /// The layout a plan (inference or training) compiled with tuned kernels runs faster in (CompileOptions.ActivationLayout null), and
     /// the plan in that layout where one was made and never run (null: compile it again). The choice is remembered by the
     /// tuner under the NCHW plan's kernels and shapes, so a later compile plans once where it keeps NCHW and twice where it
     /// keeps NHWC. Else the plan is compiled in both layouts, each with its kernels tuned, and each step replayed (its

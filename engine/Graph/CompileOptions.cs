@@ -86,11 +86,10 @@ public sealed record CompileOptions
     /// its forward did and it has an NHWC form (<see cref="Layer.BackwardsNhwc"/>: stride-1 convolutions and a decoder's
     /// fused one, pooling, upsampling, concatenation, batch norm, pointwise layers), and reads NCHW transposes otherwise
     /// (a strided convolution, the loss).
-    /// Null (the default) chooses where that is faster: an inference plan compiled with tuned kernels (<see cref="Autotune"/>,
+    /// Null (the default) chooses where that is faster: a plan compiled with tuned kernels (<see cref="Autotune"/>,
     /// on by default on a GPU) is compiled in both layouts, each with its kernels tuned, and the one whose whole step
     /// replays faster is kept (<see cref="Graph.ActivationLayouts"/>; remembered with the tuning choices, so later compiles of the
-    /// network skip the timing); otherwise, training plans included, NCHW. <see cref="CompiledNetwork.ActivationLayout"/>
-    /// tells which.
+    /// network skip the timing); otherwise NCHW. <see cref="CompiledNetwork.ActivationLayout"/> tells which.
     /// </summary>
     public TensorLayout? ActivationLayout { get; init; }
     /// <summary>Precision (<see cref="Kiln.Precision"/>): strict f32 by default; <see cref="Precision.Fp16"/> stores

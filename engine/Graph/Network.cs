@@ -94,7 +94,7 @@ public class Network
             (int? bands, planned) = Graph.PlanChoices.RowBands(this, context, options, tuner, planned);
             options = options with { RowBands = bands };
         }
-        if (options.ActivationLayout == null && tuner != null && !options.Training)
+        if (options.ActivationLayout == null && tuner != null)
         {
             var (layout, plan) = Graph.ActivationLayouts.Choose(this, context, options, tuner, planned);
             options = options with { ActivationLayout = layout };

@@ -151,7 +151,7 @@ public sealed class ChannelsLastTests : GpuTest
     /// <summary>
     /// Left to the compile (ActivationLayout null) with tuned kernels, an inference plan is timed in both layouts once:
     /// the choice is remembered with the tuning choices (a second compile times nothing) and either way the output is the
-    /// NCHW plan's. Untuned, training, or without 4-D activations: NCHW.
+    /// NCHW plan's. Untuned, or without 4-D activations: NCHW.
     /// </summary>
     [Test]
     public void Automatic_TimesBothLayoutsOnce()
@@ -292,6 +292,27 @@ public sealed class ChannelsLastTests : GpuTest
         }
         Assert.That(nhwc.InputGrad, Is.EqualTo(nchw.InputGrad), "x's gradient, bit for bit");
         Assert.That(nchw.InputGrad.Distinct().Count(), Is.GreaterThan(nchw.InputGrad.Length / 4), "a real gradient");
+    }
+
+    /// <summary>
+    /// A training plan left to the compile with tuned kernels is timed in both layouts too, once: a second compile recalls
+    /// the layout and every kernel, and the plan runs channels-last gradient kernels exactly where it chose NHWC.
+    /// </summary>
+    [Test]
+    public void Automatic_ChoosesTheTrainingPlansLayoutToo()
+    {
+        var options = new CompileOptions
+        {
+            InputShapes = new Dictionary<string, Shape> { ["x"] = TrainInput, ["t"] = new(2, 3, 16, 12) },
+            Training = true, LearningRate = 0, Autotune = true,
+        };
+        using var first = TrainingUNet().Compile(Context, options);
+        int timed = Context.Tuner.Timed;
+        using var second = TrainingUNet().Compile(Context, options);
+        Assert.That(Context.Tuner.Timed, Is.EqualTo(timed), "the second compile recalls the layout and every kernel");
+        Assert.That(second.ActivationLayout, Is.EqualTo(first.ActivationLayout));
+        Assert.That(first.Plan.Dispatches.Any(d => d.Phase == "backward" && d.Kernel.Contains(".nhwc")),
+            Is.EqualTo(first.ActivationLayout == TensorLayout.Nhwc));
     }
 
     [Test]
