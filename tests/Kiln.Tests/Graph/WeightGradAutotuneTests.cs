@@ -76,5 +76,7 @@ public sealed class WeightGradAutotuneTests
         Fuse = false,
         Autotune = autotune,
         PreferKernels = new[] { prefer },
+        // NCHW only: left to the compile, the channels-last plan's shapes would be timed too.
+        ActivationLayout = TensorLayout.Nchw,
     };
 }
