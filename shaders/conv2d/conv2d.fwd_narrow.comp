@@ -13,6 +13,8 @@
 // Activations are act_t (storage.glsl: f16 in the .f16 variant), the weight and the bias float.
 // Variant .dact (KILN_ACT_GRAD, include/act_grad_epilogue.glsl): each output leaves multiplied by the derivative of the
 // activation ACT read from the output of the layer before (binding 4, laid out as y): an input gradient through it.
+// Variant .nhwc (KILN_NHWC): x and y (and the .dact binding) are [N,H,W,C]; the patch is staged a pixel's CK channels
+// at a time (one run of global memory), into the same shared layout: the same sums in the same order.
 // Shared memory: (CK PR PC + CK KH KW CO_MAX) * 4 bytes (8 channels, 8 x 64 pixels, 3x3, stride 1: 22.9 KiB).
 // Bindings: 0 x [N,Cin,H,W] (act_t)  1 w [COUT,Cin,KH,KW] (float)  2 bias [COUT] (float; unused when HAS_BIAS=0)
 //           3 y [N,COUT,OH,OW] (act_t)  4 (.dact) the activation's output [N,COUT,OH,OW] (act_t)
@@ -71,7 +73,6 @@ void main()
     const int ox0 = (tile % tilesX) * TW, oy0 = (tile / tilesX % tilesY) * TH, b = tile / (tilesX * tilesY);
     const int r = tid / (TW / PX), cx = (tid % (TW / PX)) * PX; // this invocation's tile row and first column
     const int iy0 = oy0 * SH - PH, ix0 = ox0 * SW - PW;          // the patch's origin in x
-    const int plane = p.h * p.w;
 
     float acc[CO_MAX][PX_MAX];
     [[unroll]] for (int co = 0; co < CO_MAX; co++)
@@ -81,10 +82,16 @@ void main()
     {
         for (int e = tid; e < CK * PR * PC; e += THREADS)
         {
+#if KILN_NHWC
+            const int c = e % CK, pixel = e / CK, iy = iy0 + pixel / PC, ix = ix0 + pixel % PC, ci = c0 + c;
+            const int slot = c * PR * PC + pixel;
+#else
             const int c = e / (PR * PC), iy = iy0 + e / PC % PR, ix = ix0 + e % PC, ci = c0 + c;
+            const int slot = e;
+#endif
             const bool inside = ci < p.cin && iy >= 0 && iy < p.h && ix >= 0 && ix < p.w;
-            const float v = float(x[inside ? (b * p.cin + ci) * plane + iy * p.w + ix : 0]);
-            Xs[e] = inside ? v : 0.0;
+            const float v = float(x[inside ? KILN_ACT_INDEX(b, ci, iy, ix, p.cin, p.h, p.w) : 0]);
+            Xs[slot] = inside ? v : 0.0;
         }
         for (int e = tid; e < CK * TAPS * COUT; e += THREADS)
         {
@@ -119,7 +126,7 @@ void main()
         if (ox >= p.ow) break;
         [[unroll]] for (int co = 0; co < COUT; co++)
         {
-            const int i = ((b * COUT + co) * p.oh + oy) * p.ow + ox;
+            const int i = KILN_ACT_INDEX(b, co, oy, ox, COUT, p.oh, p.ow);
             const float v = acc[co][q] + (HAS_BIAS != 0 ? bias[co] : 0.0);
 #if KILN_ACT_GRAD
             y[i] = act_t(kiln_act_grad(v, i, ACT, SLOPE));

@@ -13,9 +13,10 @@ namespace Kiln.Layers;
 /// TFLOP/s, far below its memory bound (its f16 input, read once, is 0.27 GB at 1920 x 1088). Runs where the compile tunes
 /// (<see cref="NeedsTuning"/>), timed against the direct kernel's tiles; on a CPU device only when named.
 /// </summary>
-internal sealed class Conv2dNarrow : IConv2dForward
+internal class Conv2dNarrow : IConv2dForward
 {
-    const string Module = "conv2d/conv2d.fwd_narrow";
+    /// <summary>The module of <see cref="Layout"/>: conv2d.fwd_narrow, or its ".nhwc" variant.</summary>
+    string Module => ActivationLayouts.Module("conv2d/conv2d.fwd_narrow", Layout);
     /// <summary>Output channels at most (the shader's CO_MAX).</summary>
     internal const int MaxChannels = 8;
     /// <summary>Input channels a step (CK).</summary>
@@ -25,7 +26,7 @@ internal sealed class Conv2dNarrow : IConv2dForward
 
     public string Operation => "conv2d.fwd";
     public ElementType ElementType => ElementType.F32;
-    public TensorLayout Layout => TensorLayout.Nchw;
+    public virtual TensorLayout Layout => TensorLayout.Nchw;
     public int Priority => 7;
     public bool Supports(DeviceInfo device) => device.MaxWorkgroupInvocations >= 256 && device.MaxSharedMemoryBytes >= 32 * 1024;
     public bool PreferredOn(DeviceInfo device) => !device.IsCpu;
@@ -78,4 +79,13 @@ internal sealed class Conv2dNarrow : IConv2dForward
         }
         return result;
     }
+}
+
+/// <summary>
+/// <see cref="Conv2dNarrow"/> over channels-last activations (conv2d.fwd_narrow.nhwc and its .dact form): the patch
+/// staged a pixel's channels at a time, the same sums in the same order.
+/// </summary>
+internal sealed class Conv2dNarrowNhwc : Conv2dNarrow
+{
+    public override TensorLayout Layout => TensorLayout.Nhwc;
 }

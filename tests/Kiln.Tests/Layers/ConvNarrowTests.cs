@@ -8,7 +8,8 @@ namespace Kiln.Tests.Layers;
 /// named on lavapipe through CompileOptions.PreferKernels and compared with the double CPU reference: the denoiser's last
 /// layer (64 -> 3) on tiles cut by the image's edge, input channels not a multiple of the 8-channel step, strides,
 /// dilation, a 5x5 kernel at stride 2, non-square kernels, 1x1, several images and activations. Its f16 storage and its .dact
-/// variant are checked with the other entries (F16StorageConvTests, ActivationGradientFusionTests).
+/// variant are checked with the other entries (F16StorageConvTests, ActivationGradientFusionTests), its channels-last
+/// form against it here.
 /// </summary>
 public sealed class ConvNarrowTests : GpuTest
 {
@@ -46,5 +47,50 @@ public sealed class ConvNarrowTests : GpuTest
         Assert.That(Conv2dNarrow.Tiles(gpu, new ConvAttributes(64, 3, (3, 3), (1, 1), (1, 1), (1, 1), 1, true)).Count(), Is.EqualTo(4));
         Assert.That(Conv2dNarrow.Tiles(small, new ConvAttributes(3, 3, (5, 5), (2, 2), (2, 2), (1, 1), 1, true)), Is.Not.Empty);
         Assert.That(Conv2dNarrow.Tiles(small, new ConvAttributes(3, 3, (3, 3), (2, 2), (2, 2), (2, 2), 1, true)), Is.Not.Empty);
+    }
+
+    /// <summary>
+    /// Its channels-last form (<see cref="Conv2dNarrowNhwc"/>) in a training step, NHWC against NCHW, each layout's entry
+    /// named: a 13 -> 4 conv and ReLU (the narrow forward), a 4 -> 16 conv whose input gradient is a 16 -> 4 convolution
+    /// of dY through the ReLU's derivative (the narrow kernel's .nhwc.dact), and a 16 -> 3 head. Every gradient, bit for bit.
+    /// </summary>
+    [TestCase(Precision.Fp32)]
+    [TestCase(Precision.Fp16)]
+    public void ChannelsLast_IsTheNchwStepBitForBit(Precision precision)
+    {
+        var x = new Shape(2, 13, 19, 23);
+        var net = new Network();
+        var h = net.Add(new ReLU(), "relu", net.Add(new Conv2d(13, 4, 3, padding: 1), "narrow", net.Input("x")));
+        var y = net.Add(new Conv2d(16, 3, 3, padding: 1), "head", net.Add(new Conv2d(4, 16, 3, padding: 1), "wide", h));
+        net.SetLoss(new DotLoss(), y, net.Input("grad_y"));
+        var options = new CompileOptions
+        {
+            InputShapes = new Dictionary<string, Shape> { ["x"] = x, ["grad_y"] = new(2, 3, 19, 23) },
+            Training = true, InputGradients = true, InputGradientNames = new[] { "x" }, LearningRate = 0, LossScaling = LossScaling.Off,
+            Precision = precision, TexelReads = false,
+        };
+        (Dictionary<string, float[]> Grads, float[] Dx, List<string> Kernels) Step(TensorLayout layout, string entry)
+        {
+            using var c = net.Compile(Context, options with { ActivationLayout = layout, PreferKernels = new[] { entry, nameof(Conv2dInputGradFlipped) } });
+            int seed = 60;
+            foreach (var (_, t) in c.Parameters.OrderBy(p => p.Key, StringComparer.Ordinal))
+                t.Upload(Reference.RandomData.Uniform((int)t.Shape.Elements, seed++).Select(v => (float)v).ToArray());
+            c.SetInput("x", Reference.RandomData.Uniform((int)x.Elements, 61).Select(v => (float)v).ToArray());
+            c.SetInput("grad_y", Reference.RandomData.Uniform(2 * 3 * 19 * 23, 62).Select(v => (float)v).ToArray());
+            c.Run();
+            return (c.Gradients.ToDictionary(g => g.Key, g => g.Value.ToArray()), c.InputGradients["x"].ToArray(),
+                c.Plan.Dispatches.Select(d => d.Kernel).ToList());
+        }
+        var nchw = Step(TensorLayout.Nchw, nameof(Conv2dNarrow));
+        var nhwc = Step(TensorLayout.Nhwc, nameof(Conv2dNarrowNhwc));
+        Assert.That(nhwc.Kernels, Has.Some.StartWith("conv2d/conv2d.fwd_narrow.nhwc.dact").And.Some.StartWith("conv2d/conv2d.fwd_narrow.nhwc"),
+            string.Join(", ", nhwc.Kernels));
+        Assert.That(nchw.Kernels, Has.Some.StartWith("conv2d/conv2d.fwd_narrow.dact"));
+        foreach (var (name, g) in nchw.Grads)
+        {
+            Assert.That(nhwc.Grads[name], Is.EqualTo(g), $"{name}'s gradient, bit for bit");
+            Assert.That(g.Count(v => v != 0), Is.GreaterThan(g.Length / 2), $"{name}'s gradient is real");
+        }
+        Assert.That(nhwc.Dx, Is.EqualTo(nchw.Dx), "x's gradient, bit for bit");
     }
 }
