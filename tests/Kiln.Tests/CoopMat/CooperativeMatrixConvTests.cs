@@ -345,6 +345,7 @@ public sealed class CooperativeMatrixConvTests : CooperativeMatrixTest
             {
                 InputShapes = new Dictionary<string, Shape> { ["x"] = xShape, ["grad_y"] = layer.OutputShape(new[] { xShape }) },
                 Training = true, LearningRate = 0, Fuse = false, Autotune = true, Precision = Precision.Fp16, LossScaling = LossScaling.Off,
+                ActivationLayout = TensorLayout.Nchw, // the kernel choices alone, not the layout's
                 PreferKernels = new[]
                 {
                     nameof(Conv2dCoopMatPatch), nameof(Conv2dCoopMat), nameof(Conv2dWeightGradCoopMatPatch), nameof(Conv2dWeightGradCoopMat),

@@ -264,6 +264,7 @@ public sealed class ConcatConvFusionTests : GpuTest
             using var compiled = net.Compile(ctx, new CompileOptions
             {
                 InputShapes = shapes, Training = true, InputGradients = true, LearningRate = 0, TexelReads = false, Autotune = true,
+                ActivationLayout = TensorLayout.Nchw, // the NCHW kernels' candidates, not the layout's choice
                 PreferKernels = new[] { "Conv2dWeightGradTiled", "Conv2dWeightGradWinograd" },
             });
             Assert.That(ctx.Tuner.Rejected, Is.EqualTo(0), "every candidate agrees with the tiled kernel");

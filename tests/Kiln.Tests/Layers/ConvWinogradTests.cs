@@ -170,6 +170,7 @@ public sealed class ConvWinogradTests : GpuTest
             {
                 InputShapes = new Dictionary<string, Shape> { ["x"] = xShape, ["grad_y"] = layer.OutputShape(new[] { xShape }) },
                 Training = true, LearningRate = 0, Fuse = false, Autotune = true, TexelReads = false,
+                ActivationLayout = TensorLayout.Nchw, // the kernel choices alone, not the layout's
                 PreferKernels = new[] { nameof(Conv2dWeightGradWinograd), nameof(Conv2dWeightGradTiled) },
             });
             Assert.That(ctx.Tuner.Rejected, Is.EqualTo(0), "every candidate agrees with the tiled kernel");
