@@ -36,7 +36,8 @@ internal static class ActivationLayouts
     /// tuner under the NCHW plan's kernels and shapes, so a later compile plans once where it keeps NCHW and twice where it
     /// keeps NHWC. Else the plan is compiled in both layouts, each with its kernels tuned, and each step replayed (its
     /// inputs and parameters as allocated: the time does not depend on the values) on this device. NCHW, unremembered,
-    /// where the NHWC plan runs no channels-last kernel (no 4-D activations, or none of their layers has an NHWC form). A
+    /// without 4-D values (an MLP, whose NHWC plan is not made) or where the NHWC plan runs no channels-last kernel (none
+    /// of the layers of its 4-D activations has an NHWC form). A
     /// layout whose plan does not fit the device's memory counts as slower. NCHW, unremembered, once the tuner's budget is
     /// spent (<see cref="KernelTuner.Budget"/>); the time spent here counts against it. <paramref name="nchwPlan"/>: the NCHW
     /// plan where the caller has made it (and never run it).
@@ -51,6 +52,8 @@ internal static class ActivationLayouts
         if (tuner.Recall(key) is { } remembered && Enum.TryParse<TensorLayout>(remembered, out var known))
             return (known, known == TensorLayout.Nchw ? nchw : null);
         if (tuner.BudgetSpent) return (TensorLayout.Nchw, nchw);
+        // No 4-D value (an MLP): the NHWC plan would be the same plan; not planned again.
+        if (!nchw.Emitter.Values.Any(v => v.Shape.Rank == 4)) return (TensorLayout.Nchw, nchw);
         var nhwcOptions = options with { ActivationLayout = TensorLayout.Nhwc };
         var nhwc = Compiler.Plan(net, device, nhwcOptions, tuner);
         if (!nhwc.Emitter.Steps.Any(s => s.Spec.Module.Contains(Suffix, StringComparison.Ordinal)))

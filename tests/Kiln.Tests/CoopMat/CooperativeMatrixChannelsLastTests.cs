@@ -171,29 +171,13 @@ public sealed class CooperativeMatrixChannelsLastTests : CooperativeMatrixTest
                 nameof(Conv2dWeightGradCoopMatPatch), nameof(Conv2dWeightGradCoopMatPatchNhwc),
             },
         };
-        (Dictionary<string, float[]> Grads, float[] Dx, List<string> Kernels) Step(TensorLayout layout)
-        {
-            using var compiled = net.Compile(Context, options with { ActivationLayout = layout });
-            int seed = 40;
-            foreach (var (name, t) in compiled.Parameters.OrderBy(p => p.Key, StringComparer.Ordinal))
-                t.Upload(RandomData.Uniform((int)t.Shape.Elements, seed++).Select(v => (float)v).ToArray());
-            compiled.SetInput("x", RandomData.Uniform((int)x.Elements, 41).Select(v => (float)v).ToArray());
-            compiled.SetInput("grad_y", RandomData.Uniform(2 * c * 13 * 21, 42).Select(v => (float)v).ToArray());
-            compiled.Run();
-            return (compiled.Gradients.ToDictionary(g => g.Key, g => g.Value.ToArray()), compiled.InputGradients["x"].ToArray(),
-                compiled.Plan.Dispatches.Where(d => d.Phase == "backward").Select(d => d.Kernel).ToList());
-        }
-        var nchw = Step(TensorLayout.Nchw);
-        var nhwc = Step(TensorLayout.Nhwc);
-        Assert.That(nhwc.Kernels, Does.Contain("conv2d/conv2d.bwd_weight_coopmat_patch.nhwc.bias.f16")
-            .And.Contain($"{module}.nhwc.dact.f16"), string.Join(", ", nhwc.Kernels));
-        Assert.That(nchw.Kernels, Does.Contain("conv2d/conv2d.bwd_weight_coopmat_patch.bias.f16").And.Contain($"{module}.dact.f16"));
-        foreach (var (name, g) in nchw.Grads)
-        {
-            Assert.That(nhwc.Grads[name], Is.EqualTo(g), $"{name}'s gradient, bit for bit");
-            Assert.That(g.Count(v => v != 0), Is.GreaterThan(g.Length / 2), $"{name}'s gradient is real");
-        }
-        Assert.That(nhwc.Dx, Is.EqualTo(nchw.Dx), "x's gradient, bit for bit");
+        var nchw = ChannelsLastTests.Train(Context, net, options, 40);
+        var nhwc = ChannelsLastTests.Train(Context, net, options with { ActivationLayout = TensorLayout.Nhwc }, 40);
+        Assert.That(nhwc.BackwardKernels, Does.Contain("conv2d/conv2d.bwd_weight_coopmat_patch.nhwc.bias.f16")
+            .And.Contain($"{module}.nhwc.dact.f16"), string.Join(", ", nhwc.BackwardKernels));
+        Assert.That(nchw.BackwardKernels, Does.Contain("conv2d/conv2d.bwd_weight_coopmat_patch.bias.f16").And.Contain($"{module}.dact.f16"));
+        ChannelsLastTests.AssertBitForBit(nhwc, nchw);
+        foreach (var (name, g) in nchw.Grads) Assert.That(g.Count(v => v != 0), Is.GreaterThan(g.Length / 2), $"{name}'s gradient is real");
         Assert.That(Context.TakeValidationMessages(), Is.Empty);
     }
 }

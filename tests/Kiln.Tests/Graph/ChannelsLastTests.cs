@@ -220,20 +220,36 @@ public sealed class ChannelsLastTests : GpuTest
 
     static readonly Shape TrainInput = new(2, 5, 16, 12);
 
-    /// <summary>One training step (learning rate 0) of <see cref="TrainingUNet"/> compiled with <paramref name="options"/> on
-    /// fixed parameters and inputs: the loss, every parameter's gradient, x's gradient, and the plan.</summary>
-    static (float Loss, Dictionary<string, float[]> Grads, float[] InputGrad, PlanReport Plan) TrainStep(CompileOptions options)
+    /// <summary>What a training step left: the loss, every parameter's gradient, x's gradient and the plan.</summary>
+    internal sealed record TrainingStep(float Loss, Dictionary<string, float[]> Grads, float[] InputGrad, PlanReport Plan)
     {
-        using var c = TrainingUNet().Compile(Context, options);
-        int seed = 700;
+        public List<string> BackwardKernels => Plan.Dispatches.Where(d => d.Phase == "backward").Select(d => d.Kernel).ToList();
+    }
+
+    /// <summary>
+    /// One step of <paramref name="net"/> compiled with <paramref name="options"/> (a training plan keeping x's gradient):
+    /// the parameters drawn from <paramref name="seed"/> on in name order (a running variance in [0.5, 1.5), the rest in
+    /// [-0.5, 0.5)), then each input in name order from the next seeds.
+    /// </summary>
+    internal static TrainingStep Train(GpuContext context, Network net, CompileOptions options, int seed)
+    {
+        using var c = net.Compile(context, options);
         foreach (var (name, t) in c.Parameters.OrderBy(p => p.Key, StringComparer.Ordinal))
             t.Upload(RandomData.Uniform((int)t.Shape.Elements, seed++, name.EndsWith("running_var") ? 0.5 : -0.5, name.EndsWith("running_var") ? 1.5 : 0.5)
                 .Select(v => (float)v).ToArray());
-        c.SetInput("x", RandomData.Uniform((int)TrainInput.Elements, 31).Select(v => (float)v).ToArray());
-        c.SetInput("t", RandomData.Uniform(2 * 3 * 16 * 12, 32, 0, 1).Select(v => (float)v).ToArray());
+        foreach (var (name, shape) in options.InputShapes.OrderBy(i => i.Key, StringComparer.Ordinal))
+            c.SetInput(name, RandomData.Uniform((int)shape.Elements, seed++).Select(v => (float)v).ToArray());
         c.Run();
-        var grads = c.Gradients.ToDictionary(g => g.Key, g => g.Value.ToArray());
-        return (c.GetOutput("loss")[0], grads, c.InputGradients["x"].ToArray(), c.Plan);
+        return new(c.GetOutput("loss")[0], c.Gradients.ToDictionary(g => g.Key, g => g.Value.ToArray()), c.InputGradients["x"].ToArray(), c.Plan);
+    }
+
+    /// <summary>The channels-last step's loss, parameter gradients and x's gradient are the NCHW step's bit for bit.</summary>
+    internal static void AssertBitForBit(TrainingStep nhwc, TrainingStep nchw)
+    {
+        Assert.That(nhwc.Loss, Is.EqualTo(nchw.Loss), "the loss");
+        Assert.That(nhwc.Grads.Keys, Is.EquivalentTo(nchw.Grads.Keys));
+        foreach (var (name, g) in nchw.Grads) Assert.That(nhwc.Grads[name], Is.EqualTo(g), $"{name}'s gradient, bit for bit");
+        Assert.That(nhwc.InputGrad, Is.EqualTo(nchw.InputGrad), "x's gradient, bit for bit");
     }
 
     /// <summary>
@@ -261,8 +277,8 @@ public sealed class ChannelsLastTests : GpuTest
                 : new[] { nameof(Conv2dInputGradFlipped) },
             TexelReads = texelReads, SubPixelDecoders = false,
         };
-        var nchw = TrainStep(options);
-        var nhwc = TrainStep(options with { ActivationLayout = TensorLayout.Nhwc });
+        var nchw = Train(Context, TrainingUNet(), options, 700);
+        var nhwc = Train(Context, TrainingUNet(), options with { ActivationLayout = TensorLayout.Nhwc }, 700);
 
         var backward = nhwc.Plan.Dispatches.Where(d => d.Phase == "backward").ToList();
         string KernelOf(string label) => backward.SingleOrDefault(d => d.Label == label)?.Kernel
@@ -283,14 +299,8 @@ public sealed class ChannelsLastTests : GpuTest
             Has.All.StartWith("binary/binary.bwd"));
         Assert.That(nchw.Plan.Dispatches.Select(d => d.Kernel), Has.None.Contains(".nhwc"));
 
-        Assert.That(nhwc.Loss, Is.EqualTo(nchw.Loss), "the loss");
-        Assert.That(nhwc.Grads.Keys, Is.EquivalentTo(nchw.Grads.Keys));
-        foreach (var (name, g) in nchw.Grads)
-        {
-            Assert.That(nhwc.Grads[name], Is.EqualTo(g), $"{name}'s gradient, bit for bit");
-            Assert.That(g.Any(v => v != 0), Is.True, $"{name}'s gradient is not all zero");
-        }
-        Assert.That(nhwc.InputGrad, Is.EqualTo(nchw.InputGrad), "x's gradient, bit for bit");
+        AssertBitForBit(nhwc, nchw);
+        foreach (var (name, g) in nchw.Grads) Assert.That(g.Any(v => v != 0), Is.True, $"{name}'s gradient is not all zero");
         Assert.That(nchw.InputGrad.Distinct().Count(), Is.GreaterThan(nchw.InputGrad.Length / 4), "a real gradient");
     }
 
