@@ -176,7 +176,12 @@ internal static class Compiler
                 {
                     // NCHW in the edge type for the caller, in one pass: from f16, from NHWC, or both.
                     var output = emitter.NewValue(c.Shape, ValueKind.Output, $"{c.Name}.{(layout == TensorLayout.Nhwc ? "nchw" : edge.Name())}", edge);
-                    if (layout == TensorLayout.Nhwc) ActivationLayouts.Transpose(emitter, c.Output, output, $"{c.Name}.to_nchw");
+                    if (layout == TensorLayout.Nhwc)
+                    {
+                        ActivationLayouts.Transpose(emitter, c.Output, output, $"{c.Name}.to_nchw");
+                        // A later NCHW reader (the loss) reads this copy where it is the same type: one transpose, not two.
+                        if (output.ElementType == c.Output.ElementType) emitter.Relaid(c.Output, output);
+                    }
                     else emitter.Convert(c.Output, output, $"{c.Name}.to_f32");
                     namedOutputs[c] = output;
                 }

@@ -223,6 +223,17 @@ internal sealed class Emitter
     readonly Dictionary<(Value, TensorLayout), Value> relaid = new();
 
     /// <summary>
+    /// Makes <paramref name="y"/>, a transpose of <paramref name="x"/> written elsewhere (a network output's NCHW copy), the
+    /// value <see cref="InLayout"/> gives for x in y's layout, so a reader in that layout reads it rather than a second transpose.
+    /// </summary>
+    public void Relaid(Value x, Value y)
+    {
+        if (x.Shape != y.Shape || x.ElementType != y.ElementType || x.Layout == y.Layout)
+            throw new GraphException($"{y.Name}: not {x.Name} in another layout ({y.Shape} {y.ElementType.Name()} {y.Layout} for {x.Shape} {x.ElementType.Name()} {x.Layout}).");
+        relaid.TryAdd((x, y.Layout), y);
+    }
+
+    /// <summary>
     /// Keeps <paramref name="value"/>, made by a layer's forward rule, for its gradient rule (<see cref="ForwardPass.Save"/>,
     /// <see cref="BackwardPass.Saved"/>): batch norm's batch statistics.
     /// </summary>

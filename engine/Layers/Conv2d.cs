@@ -58,11 +58,12 @@ public sealed class Conv2d : Layer, IFusableProducer
     internal override bool ForwardsNhwc(IReadOnlyList<Shape> inputs) => true;
 
     /// <summary>
-    /// Where the flipped-weight input gradient takes the geometry (Conv2dInputGradFlippedNhwc: stride 1); the weight and
-    /// bias gradients take any (Conv2dWeightGradDirectNhwc, Conv2dBiasGradDirectNhwc; on tensor cores at fp16
-    /// Conv2dWeightGradCoopMatPatchNhwc where it accepts the layer).
+    /// Every geometry: the input gradient through the flipped weight where that takes it (Conv2dInputGradFlippedNhwc:
+    /// stride 1), else the gather's NHWC variant (Conv2dInputGradGatherNhwc); the weight and bias gradients take any
+    /// (Conv2dWeightGradDirectNhwc, Conv2dBiasGradDirectNhwc; on tensor cores at fp16 Conv2dWeightGradCoopMatPatchNhwc
+    /// where it accepts the layer).
     /// </summary>
-    internal override bool BackwardsNhwc(IReadOnlyList<Shape> inputs) => Conv2dInputGradFlipped.Takes(Attributes);
+    internal override bool BackwardsNhwc(IReadOnlyList<Shape> inputs) => true;
 
     internal override void Backward(BackwardPass b) => Conv2dBackward.Emit(b, Attributes);
 

@@ -91,6 +91,15 @@ public sealed class ConvTranspose2d : Layer, IFusableProducer
     }
 
     /// <summary>
+    /// Every geometry: a stride-1 layer through the flipped-weight entry's NHWC form (the NHWC forward kernels), the others
+    /// through the gather's NHWC variant (conv_transpose2d.fwd.nhwc).
+    /// </summary>
+    internal override bool ForwardsNhwc(IReadOnlyList<Shape> inputs) => true;
+
+    /// <summary>Every geometry: dX on the NHWC forward kernels, dW and db on the NHWC weight and bias gradients.</summary>
+    internal override bool BackwardsNhwc(IReadOnlyList<Shape> inputs) => true;
+
+    /// <summary>
     /// dX is the plain convolution of dY with the same weight (read as Conv2d's [Cin, Cout/groups, KH, KW]); dW reduces
     /// x times the shifted dY over the batch and pixels; db sums dY per channel.
     /// </summary>

@@ -4,9 +4,10 @@
 // oy + PH - ky*DH = iy*SH and ox + PW - kx*DW = ix*SW of src[b, ci, iy, ix] * w[ci, co % coutG, ky, kx].
 // It is ConvTranspose2d's forward (src = x, dst = y) and Conv2d's input gradient (src = dY, dst = dX, same
 // weight tensor, no bias). Register-blocked: CO_BLOCK destination channels x PX_BLOCK columns (every SW-th) per invocation.
-// src and dst are act_t (f16 in the .f16 variant, storage.glsl), weights and bias float; sums are f32.
-// Bindings: 0 src [N,CS,IH,IW] (act_t)  1 w [CS,CD/groups,KH,KW] (float)  2 bias [CD] (float; unused when HAS_BIAS=0)
-//           3 dst [N,CD,OH,OW] (act_t)
+// src and dst are act_t (f16 in the .f16 variant, storage.glsl), weights and bias float; sums are f32. The .nhwc variant
+// reads and writes channels-last src and dst (KILN_ACT_INDEX), the same sums in the same order.
+// Bindings: 0 src [N,CS,IH,IW] (act_t; [N,IH,IW,CS] in .nhwc)  1 w [CS,CD/groups,KH,KW] (float)
+//           2 bias [CD] (float; unused when HAS_BIAS=0)  3 dst [N,CD,OH,OW] (act_t; [N,OH,OW,CD] in .nhwc)
 // Specialization: 0 KH, 1 KW, 2 SH, 3 SW, 4 PH, 5 PW, 6 DH, 7 DW, 8 GROUPS, 9 HAS_BIAS, 10 ACT, 11 SLOPE (float),
 //                 12 CS, 13 CD, 14 IH, 15 IW, 16 OH, 17 OW (0 = from push constants), 18 PX_BLOCK,
 //                 19 CO_BLOCK (1..16)
@@ -62,6 +63,7 @@ layout(std430, binding = 1) readonly buffer Wt { float w[]; };
 #define SRC(i) float(src[i])
 #define WT(i) w[i]
 #endif
+#define SRC_AT(b, c, y, x) SRC(KILN_ACT_INDEX(b, c, y, x, CS, IH, IW))
 layout(std430, binding = 2) readonly buffer B { float bias[]; };
 layout(std430, binding = 3) writeonly buffer Dst { act_t dst[]; };
 
@@ -121,9 +123,8 @@ void main()
                 for (int c = 0; c < csG; c++)
                 {
                     const int ci = g * csG + c;
-                    const int rowBase = ((b * CS + ci) * IH + iy) * IW;
                     float xv[PX_MAX];
-                    for (int j = 0; j < PX_BLOCK; j++) xv[j] = ix[j] >= 0 ? SRC(rowBase + ix[j]) : 0.0;
+                    for (int j = 0; j < PX_BLOCK; j++) xv[j] = ix[j] >= 0 ? SRC_AT(b, ci, iy, ix[j]) : 0.0;
                     const int wBase = (ci * cdG - g * cdG) * KH * KW + ky * KW + kx;
                     for (int i = 0; i < CO_BLOCK; i++)
                     {
@@ -145,9 +146,8 @@ void main()
                     {
                         const int ci = gi * csG + c;
                         const float wv = WT(((ci * cdG + co - gi * cdG) * KH + ky) * KW + kx);
-                        const int rowBase = ((b * CS + ci) * IH + iy) * IW;
                         for (int j = 0; j < PX_BLOCK; j++)
-                            if (ix[j] >= 0) acc[i][j] += wv * SRC(rowBase + ix[j]);
+                            if (ix[j] >= 0) acc[i][j] += wv * SRC_AT(b, ci, iy, ix[j]);
                     }
                 }
             }
@@ -161,7 +161,7 @@ void main()
         for (int j = 0; j < PX_BLOCK; j++)
         {
             const int ox = ox0 + SW * j;
-            if (ox < OW) dst[((b * CD + co) * OH + oy) * OW + ox] = act_t(kiln_activate(acc[i][j] + bv, ACT, SLOPE));
+            if (ox < OW) dst[KILN_ACT_INDEX(b, co, oy, ox, CD, OH, OW)] = act_t(kiln_activate(acc[i][j] + bv, ACT, SLOPE));
         }
     }
 }

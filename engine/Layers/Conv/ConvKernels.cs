@@ -30,9 +30,12 @@ internal static class ConvKernels
     /// <summary>
     /// dst = act(conv_transpose(src, w) + bias) with w [Cs, Cd/groups, KH, KW] and the stride, padding, dilation and
     /// groups of <paramref name="a"/>; dst's own shape fixes its size (so it also serves as Conv2d's input gradient).
+    /// src and dst share one layout: NCHW, or channels-last through the .nhwc variant.
     /// </summary>
     public static void Gather(Emitter e, ConvAttributes a, Value src, Value w, Value? bias, Value dst, Activation act, float slope, string label)
     {
+        if (src.Layout != dst.Layout)
+            throw new GraphException($"{label}: the gather reads {src.Layout} and writes {dst.Layout}; both must share one layout.");
         var (n, cs, ih, iw) = src.Shape.Nchw;
         var (_, cd, oh, ow) = dst.Shape.Nchw;
         var constants = Geometry(a).Concat(new[]
@@ -41,7 +44,7 @@ internal static class ConvKernels
         }).ToArray();
         // An invocation takes PX_BLOCK columns of one phase modulo the stride (every stride-th column) in a row of one phase.
         int perPhase = (ow + a.Stride.W - 1) / a.Stride.W, cdG = cd / a.Groups;
-        var (module, bindings) = WithWeightReads(e, "conv_transpose2d/conv_transpose2d.fwd", w);
+        var (module, bindings) = WithWeightReads(e, ActivationLayouts.Module("conv_transpose2d/conv_transpose2d.fwd", src.Layout), w);
         var push = PushConstants.Ints(n, cs, cd, ih, iw, oh, ow);
         TuneCandidate Block(int px, int co)
         {
@@ -56,7 +59,7 @@ internal static class ConvKernels
             blocks.AddRange(new[] { 8, 4, 1 }.SelectMany(px => new[] { 16, 4 }.Select(co => (Math.Min(px, perPhase), Math.Min(co, cdG)))));
         var args = new[] { Arg.In(src), Arg.In(w), Arg.In(bias ?? w), Arg.Out(dst) };
         var chosen = EntryTuning.ChooseAmong(e, "conv_transpose2d.gather", blocks.Distinct().Select(b => Block(b.Px, b.Co)).ToList(), args,
-            $"{src.Shape}->{dst.Shape}|{ConvForward.Describe(a, bias, act)}", label);
+            $"{src.Shape}->{dst.Shape}{(src.Layout == TensorLayout.Nhwc ? "|nhwc" : "")}|{ConvForward.Describe(a, bias, act)}", label);
         e.Dispatch(chosen.Spec, chosen.Groups, chosen.Push, label, args);
     }
 

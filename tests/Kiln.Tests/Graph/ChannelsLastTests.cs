@@ -112,7 +112,7 @@ public sealed class ChannelsLastTests : GpuTest
     }
 
     /// <summary>
-    /// A layer without an NHWC forward (a transposed convolution, a broadcast multiply) reads an NCHW transpose of its
+    /// A layer without an NHWC forward (padding, a softmax, a broadcast multiply) reads an NCHW transpose of its
     /// input, made once however many such readers; the layers after it go back to NHWC.
     /// </summary>
     [Test]
@@ -121,10 +121,10 @@ public sealed class ChannelsLastTests : GpuTest
         var net = new Network();
         var x = net.Input("x");
         var a = net.Add(new ReLU(), "relu", net.Add(new Conv2d(4, 8, 3, padding: 1), "conv", x));
-        var bn = net.Add(new ConvTranspose2d(8, 8, 1), "pointwise_deconv", a);
-        var t = net.Add(new ConvTranspose2d(8, 8, 2, stride: 2), "deconv", a);
-        var back = net.Add(new Conv2d(8, 8, 3, stride: 2, padding: 1), "down", t);
-        var sum = net.Add(new Add(), "sum", bn, back);
+        var soft = net.Add(new Softmax(), "softmax", a);
+        var padded = net.Add(new Pad(1, 1, 1, 1), "pad", a);
+        var back = net.Add(new Conv2d(8, 8, 3), "valid", padded);
+        var sum = net.Add(new Add(), "sum", soft, back);
         var scaled = net.Add(new Mul(), "scale", sum, net.Input("gain"));
         net.Output(net.Add(new Conv2d(8, 2, 1), "out", scaled), "y");
         var shapes = new Dictionary<string, Shape> { ["x"] = new(1, 4, 10, 14), ["gain"] = new(1, 8, 1, 1) };
@@ -139,8 +139,8 @@ public sealed class ChannelsLastTests : GpuTest
                 var labels = c.Plan.Dispatches.Select(d => d.Label).ToList();
                 // The ReLU is folded into the conv: its output is the conv's.
                 Assert.That(labels.Count(l => l.EndsWith(".to_nchw", StringComparison.Ordinal) && l.StartsWith("conv", StringComparison.Ordinal)), Is.EqualTo(1),
-                    "both transposed convolutions share one transpose: " + string.Join(", ", labels));
-                Assert.That(labels, Does.Contain("deconv.to_nhwc"), "the strided conv after the deconv runs NHWC");
+                    "the softmax and the padding share one transpose: " + string.Join(", ", labels));
+                Assert.That(labels, Does.Contain("pad.to_nhwc"), "the conv after the padding runs NHWC");
                 Assert.That(labels, Does.Contain("sum.to_nchw"), "the broadcast multiply reads NCHW");
             }
             return c.GetOutput("y");
@@ -196,7 +196,7 @@ public sealed class ChannelsLastTests : GpuTest
     }
 
     /// <summary>
-    /// A small UNet with a loss, for training: conv + ReLU (the skip), a strided conv (its gradient NCHW), conv + ReLU, max
+    /// A small UNet with a loss, for training: conv + ReLU (the skip), a strided conv, conv + ReLU, max
     /// pool, conv, batch norm (batch statistics), nearest upsample, skip concat, conv + LeakyReLU, a 1x1 side conv added
     /// to it, a multiply by a second input, conv, sigmoid, MSE against a target.
     /// </summary>
@@ -253,11 +253,11 @@ public sealed class ChannelsLastTests : GpuTest
     }
 
     /// <summary>
-    /// A channels-last training step: each stride-1 convolution's gradient runs NHWC (dX by the flipped weight on the NHWC
-    /// forward kernel, dW and db by their .nhwc kernels), the activations', the sum's and the product's gradients are
-    /// elementwise in NHWC, batch norm, pooling, upsampling and the decoder's fused upsample + concat + conv (through its
-    /// concatenation) have NHWC forms, and the rest (the strided conv, the loss) read NCHW transposes and write NCHW
-    /// gradients. The loss, every parameter's gradient and x's are the NCHW step's bit for bit where that step takes its
+    /// A channels-last training step: each convolution's gradient runs NHWC (dX by the flipped weight on the NHWC forward
+    /// kernel, the strided one's by the gather's .nhwc variant, dW and db by their .nhwc kernels), the activations', the
+    /// sum's and the product's gradients are elementwise in NHWC, batch norm, pooling, upsampling and the decoder's fused
+    /// upsample + concat + conv (through its concatenation) have NHWC forms, and the loss reads an NCHW transpose and
+    /// writes an NCHW gradient. The loss, every parameter's gradient and x's are the NCHW step's bit for bit where that step takes its
     /// gradients the same way (the flipped-weight entry named, the decoder's gradients through the concatenation rather
     /// than by sub-pixel phase: the same sums in the same order), f32 and f16, through texel reads (lavapipe's default)
     /// and storage buffers.
@@ -283,20 +283,78 @@ public sealed class ChannelsLastTests : GpuTest
         var backward = nhwc.Plan.Dispatches.Where(d => d.Phase == "backward").ToList();
         string KernelOf(string label) => backward.SingleOrDefault(d => d.Label == label)?.Kernel
             ?? throw new AssertionException($"no backward dispatch {label}: {string.Join(", ", backward.Select(d => $"{d.Label} {d.Kernel}"))}");
-        foreach (var conv in new[] { "enc", "mid", "deep", "dec", "side", "gate_conv", "head" })
+        foreach (var conv in new[] { "enc", "down", "mid", "deep", "dec", "side", "gate_conv", "head" })
         {
             Assert.That(KernelOf($"{conv}.bwd_weight"), Does.StartWith("conv2d/conv2d.bwd_weight.nhwc"), conv);
             Assert.That(KernelOf($"{conv}.bwd_bias"), Does.StartWith(texelReads == false ? "conv2d/conv2d.bwd_bias_tree.nhwc" : "conv2d/conv2d.bwd_bias.nhwc"), conv);
         }
         foreach (var conv in new[] { "enc", "mid", "deep", "dec", "side", "gate_conv", "head" })
             Assert.That(KernelOf($"{conv}.bwd_input"), Does.StartWith("conv2d/conv2d.fwd.nhwc"), conv);
-        Assert.That(KernelOf("down.bwd_weight"), Does.Not.Contain(".nhwc"), "the strided conv's gradient stays NCHW");
+        Assert.That(KernelOf("down.bwd_input"), Does.StartWith("conv_transpose2d/conv_transpose2d.fwd.nhwc"), "the strided conv's input gradient, gathered");
         Assert.That(KernelOf("dec.bwd_weight"), Does.StartWith("conv2d/conv2d.bwd_weight.nhwc"), "the decoder's fused upsample-concat-conv");
         Assert.That(KernelOf("bn.bwd"), Does.StartWith("batchnorm/batchnorm.bwd_apply.nhwc"));
         Assert.That(KernelOf("pool.bwd"), Does.StartWith("pool/pool.bwd.nhwc"));
         Assert.That(KernelOf("up.bwd"), Does.StartWith("upsample/upsample.bwd.nhwc"));
         Assert.That(backward.Where(d => d.Label.StartsWith("gate.bwd", StringComparison.Ordinal)).Select(d => d.Kernel),
             Has.All.StartWith("binary/binary.bwd"));
+        Assert.That(nchw.Plan.Dispatches.Select(d => d.Kernel), Has.None.Contains(".nhwc"));
+
+        AssertBitForBit(nhwc, nchw);
+        foreach (var (name, g) in nchw.Grads) Assert.That(g.Any(v => v != 0), Is.True, $"{name}'s gradient is not all zero");
+        Assert.That(nchw.InputGrad.Distinct().Count(), Is.GreaterThan(nchw.InputGrad.Length / 4), "a real gradient");
+    }
+
+    /// <summary>
+    /// An autoencoder of strided and transposed convolutions, for training: a stride-2 conv + ReLU, a grouped stride-2 conv
+    /// + ReLU, a transposed conv of stride 2 with output padding + ReLU, a stride-1 transposed conv, sigmoid, MSE.
+    /// </summary>
+    static Network StridedAutoencoder()
+    {
+        var net = new Network();
+        var x = net.Input("x");
+        var e1 = net.Add(new ReLU(), "relu0", net.Add(new Conv2d(3, 8, 3, stride: 2, padding: 1), "enc0", x));
+        var e2 = net.Add(new ReLU(), "relu1", net.Add(new Conv2d(8, 8, 4, stride: 2, padding: 1, groups: 2), "enc1", e1));
+        var d1 = net.Add(new ReLU(), "relu2", net.Add(new ConvTranspose2d(8, 6, 3, stride: 2, padding: 1, outputPadding: 1), "dec0", e2));
+        var d2 = net.Add(new ConvTranspose2d(6, 6, 4, stride: 2, padding: 1), "dec1", d1);
+        var y = net.Add(new Sigmoid(), "sigmoid", net.Add(new ConvTranspose2d(6, 3, 3, padding: 1), "head", d2));
+        net.Output(y, "y");
+        net.SetLoss(new MseLoss(), y, net.Input("t"));
+        return net;
+    }
+
+    /// <summary>
+    /// Strided convolutions and transposed convolutions train channels-last as well: their forwards (the direct kernel's and
+    /// the gather's .nhwc variants, the stride-1 transposed conv through the flipped weight), their input gradients (the
+    /// gather's .nhwc variant for the strided convs, the NHWC forward kernels for the transposed ones) and their weight and
+    /// bias gradients. The loss, every parameter's gradient and x's are the NCHW step's bit for bit, f32 and f16.
+    /// </summary>
+    [TestCase(Precision.Fp32)]
+    [TestCase(Precision.Fp16)]
+    public void StridedAndTransposedTraining_IsTheNchwStepBitForBit(Precision precision)
+    {
+        var options = new CompileOptions
+        {
+            InputShapes = new Dictionary<string, Shape> { ["x"] = new(2, 3, 16, 12), ["t"] = new(2, 3, 16, 12) },
+            Training = true, InputGradients = true, InputGradientNames = new[] { "x" }, LearningRate = 0, Precision = precision,
+            PreferKernels = new[] { nameof(Conv2dInputGradFlipped) },
+        };
+        var nchw = Train(Context, StridedAutoencoder(), options, 900);
+        var nhwc = Train(Context, StridedAutoencoder(), options with { ActivationLayout = TensorLayout.Nhwc }, 900);
+
+        string KernelOf(string label) => nhwc.Plan.Dispatches.SingleOrDefault(d => d.Label == label)?.Kernel
+            ?? throw new AssertionException($"no dispatch {label}: {string.Join(", ", nhwc.Plan.Dispatches.Select(d => $"{d.Label} {d.Kernel}"))}");
+        Assert.That(KernelOf("dec0.fwd"), Does.StartWith("conv_transpose2d/conv_transpose2d.fwd.nhwc"));
+        Assert.That(KernelOf("dec1.fwd"), Does.StartWith("conv_transpose2d/conv_transpose2d.fwd.nhwc"));
+        Assert.That(KernelOf("head.fwd"), Does.StartWith("conv2d/conv2d.fwd.nhwc"), "stride 1: through the flipped weight");
+        foreach (var conv in new[] { "enc1", "dec0", "dec1", "head" })
+            Assert.That(KernelOf($"{conv}.bwd_weight"), Does.StartWith("conv2d/conv2d.bwd_weight.nhwc"), conv);
+        Assert.That(KernelOf("enc1.bwd_input"), Does.StartWith("conv_transpose2d/conv_transpose2d.fwd.nhwc"));
+        foreach (var conv in new[] { "dec0", "dec1", "head" })
+            Assert.That(KernelOf($"{conv}.bwd_input"), Does.StartWith("conv2d/conv2d.fwd.nhwc"), conv);
+        Assert.That(nhwc.Plan.Dispatches.Where(d => d.Kernel.StartsWith("transpose/", StringComparison.Ordinal)).Select(d => d.Label),
+            Is.EquivalentTo(new[] { "x.to_nhwc", "head.to_nchw", "loss.grad_in0.to_nhwc", "x.grad.keep" }
+                .Concat(precision == Precision.Fp16 ? new[] { "head.to_nchw" } : Array.Empty<string>())),
+            "x in, y out (at f32 the copy the loss reads too; at f16 it reads an f16 one), the loss's gradient in, x's gradient out: nothing between the layers");
         Assert.That(nchw.Plan.Dispatches.Select(d => d.Kernel), Has.None.Contains(".nhwc"));
 
         AssertBitForBit(nhwc, nchw);
