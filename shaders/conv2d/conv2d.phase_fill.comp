@@ -2,8 +2,8 @@
 // The pixels of one output phase that no kernel tap reaches, in a strided layer's input gradient or a strided
 // transposed convolution's forward computed phase by phase (Conv2dInputGradCoopMatStrided; a kernel narrower than the
 // stride): y[b, c, y0 + ORY, x0 + ORX] for y0 = OSH qy, x0 = OSW qx is act(bias[c]) (act(0) without a bias; 0 for a
-// gradient, which has neither), as the gather computes them.
-// Bindings: 0 bias [C] (float; unused when HAS_BIAS=0)  1 y [N,C,FULL_H,FULL_W] (act_t)
+// gradient, which has neither), as the gather computes them. The .nhwc variant writes a channels-last y.
+// Bindings: 0 bias [C] (float; unused when HAS_BIAS=0)  1 y [N,C,FULL_H,FULL_W] (act_t; [N,FULL_H,FULL_W,C] in .nhwc)
 // Specialization: 0 HAS_BIAS, 1 ACT, 2 SLOPE (float), 3 OSH, 4 OSW, 5 ORY, 6 ORX, 7 FULL_H, 8 FULL_W, 9 C
 // Push constants: count (= N * C * QY * QX), qy, qx (the phase's pixels per axis)
 // Dispatch: Emitter.ElementwiseGroups(count), local x = 256; one invocation per pixel of the phase
@@ -32,5 +32,5 @@ void main()
     if (i >= p.count) return;
     const int qx = int(i) % p.qx, qy = (int(i) / p.qx) % p.qy, bc = int(i) / (p.qx * p.qy), c = bc % C;
     const float v = HAS_BIAS != 0 ? bias[c] : 0.0;
-    y[(bc * FULL_H + qy * OSH + ORY) * FULL_W + qx * OSW + ORX] = act_t(kiln_activate(v, ACT, SLOPE));
+    y[KILN_ACT_INDEX(bc / C, c, qy * OSH + ORY, qx * OSW + ORX, C, FULL_H, FULL_W)] = act_t(kiln_activate(v, ACT, SLOPE));
 }

@@ -10,10 +10,11 @@ namespace Kiln.Layers;
 /// convolution (<see cref="Conv2dCoopMat2"/>); their f16 weight packing takes the phase's taps straight from the layer's
 /// weight (FLIP).
 /// </summary>
-internal sealed class Conv2dInputGradCoopMatStrided : PhasedInputGrad
+internal class Conv2dInputGradCoopMatStrided : PhasedInputGrad
 {
-    static readonly Conv2dCoopMatPatch Patch = new();
-    static readonly Conv2dCoopMat2 CoopMat2 = new();
+    /// <summary>The phases' forward entries, in this entry's layout.</summary>
+    protected virtual Conv2dCoopMatPatch Patch { get; } = new();
+    protected virtual Conv2dCoopMat2 CoopMat2 { get; } = new();
 
     public override int Priority => 21;
     public override Precision Arithmetic => Precision.Fp16;
@@ -31,4 +32,17 @@ internal sealed class Conv2dInputGradCoopMatStrided : PhasedInputGrad
         if (KernelRegistry.Offered(CoopMat2, e)) result.Add(CoopMat2);
         return result;
     }
+}
+
+/// <summary>
+/// <see cref="Conv2dInputGradCoopMatStrided"/> over channels-last dY and dX: each phase on the NHWC patch kernel
+/// (<see cref="Conv2dCoopMatPatchNhwc"/>) or cooperative_matrix2 convolution (<see cref="Conv2dCoopMat2Nhwc"/>), which
+/// write every s-th pixel of the channels-last dX; the phases without taps through conv2d.phase_fill.nhwc. A channels-last
+/// plan's strided input gradients and strided transposed convolutions under Fp16.
+/// </summary>
+internal sealed class Conv2dInputGradCoopMatStridedNhwc : Conv2dInputGradCoopMatStrided
+{
+    public override TensorLayout Layout => TensorLayout.Nhwc;
+    protected override Conv2dCoopMatPatch Patch { get; } = new Conv2dCoopMatPatchNhwc();
+    protected override Conv2dCoopMat2 CoopMat2 { get; } = new Conv2dCoopMat2Nhwc();
 }

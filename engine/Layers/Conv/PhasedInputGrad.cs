@@ -21,7 +21,7 @@ internal abstract class PhasedInputGrad : IConv2dInputGrad
 {
     public string Operation => "conv2d.bwd_input";
     public ElementType ElementType => ElementType.F32;
-    public TensorLayout Layout => TensorLayout.Nchw;
+    public virtual TensorLayout Layout => TensorLayout.Nchw;
     public abstract int Priority { get; }
     public virtual Precision Arithmetic => Precision.Fp32;
     public abstract bool Supports(DeviceInfo device);
@@ -121,7 +121,7 @@ internal abstract class PhasedInputGrad : IConv2dInputGrad
                 bias != null ? 1u : 0u, (uint)act, KernelSpec.Word(slope), (uint)a.Stride.H, (uint)a.Stride.W, (uint)ph.Ry, (uint)ph.Rx,
                 (uint)dx.Shape[2], (uint)dx.Shape[3], (uint)dx.Shape[1],
             };
-            var spec = new KernelSpec("conv2d/conv2d.phase_fill", KernelSpec.Buffers(2), 12, constants, Emitter.ElementwiseLocal);
+            var spec = new KernelSpec(ActivationLayouts.Module("conv2d/conv2d.phase_fill", dx.Layout), KernelSpec.Buffers(2), 12, constants, Emitter.ElementwiseLocal);
             e.Dispatch(spec, e.ElementwiseGroups(count), PushConstants.Ints(checked((int)count), ph.Qy, ph.Qx), $"{label}.phase{ph.Ry}{ph.Rx}",
                 Arg.In(bias ?? w), Arg.Out(dx));
             e.DeclareBytes(count * dx.ElementType.SizeInBytes()); // its pixels of dX

@@ -180,4 +180,49 @@ public sealed class CooperativeMatrixChannelsLastTests : CooperativeMatrixTest
         foreach (var (name, g) in nchw.Grads) Assert.That(g.Count(v => v != 0), Is.GreaterThan(g.Length / 2), $"{name}'s gradient is real");
         Assert.That(Context.TakeValidationMessages(), Is.Empty);
     }
+
+    /// <summary>
+    /// Strided layers channels-last on the tensor cores, by output phase (<see cref="Conv2dInputGradCoopMatStridedNhwc"/>):
+    /// a stride-2 convolution's input gradient through the ReLU before it (each phase's .nhwc.dact patch kernel), a
+    /// stride-2 transposed convolution's forward, and one whose 1x1 kernel leaves three of its four phases to the bias
+    /// (conv2d.phase_fill.nhwc). Every gradient is the NCHW step's (the phases on the NCHW patch kernel) bit for bit.
+    /// </summary>
+    [Test]
+    public void StridedTraining_ByPhase_IsTheNchwStepBitForBit()
+    {
+        RequireCoopMat2(Patch);
+        var x = new Shape(2, 16, 13, 21);
+        var net = new Network();
+        var h = net.Add(new ReLU(), "relu", net.Add(new Conv2d(16, 24, 3, padding: 1), "a", net.Input("x")));
+        var down = net.Add(new ReLU(), "relu_down", net.Add(new Conv2d(24, 24, 3, stride: 2, padding: 1), "down", h));
+        var up = net.Add(new ConvTranspose2d(24, 16, 3, stride: 2, padding: 1, outputPadding: 1), "up", down);
+        var y = net.Add(new ConvTranspose2d(16, 16, 1, stride: 2), "spread", up);
+        net.Output(y, "y");
+        net.SetLoss(new DotLoss(), y, net.Input("grad_y"));
+        var options = new CompileOptions
+        {
+            InputShapes = new Dictionary<string, Shape> { ["x"] = x, ["grad_y"] = new(2, 16, 27, 43) },
+            Training = true, InputGradients = true, InputGradientNames = new[] { "x" }, LearningRate = 0, LossScaling = LossScaling.Off,
+            Precision = Precision.Fp16, TexelReads = false,
+            PreferKernels = new[]
+            {
+                nameof(Conv2dCoopMatPatch), nameof(Conv2dCoopMatPatchNhwc), nameof(Conv2dInputGradFlipped),
+                nameof(Conv2dInputGradCoopMatStrided), nameof(Conv2dInputGradCoopMatStridedNhwc),
+            },
+        };
+        var nchw = ChannelsLastTests.Train(Context, net, options, 60);
+        var nhwc = ChannelsLastTests.Train(Context, net, options with { ActivationLayout = TensorLayout.Nhwc }, 60);
+        string Kernels(ChannelsLastTests.TrainingStep step, string label) => string.Join(", ",
+            step.Plan.Dispatches.Where(d => d.Label.StartsWith(label, StringComparison.Ordinal) && !d.Label.EndsWith(".pack", StringComparison.Ordinal))
+                .Select(d => d.Kernel).Distinct().Order(StringComparer.Ordinal));
+        Assert.That(Kernels(nhwc, "down.bwd_input.phase"), Is.EqualTo($"{Patch}.nhwc.dact.f16"));
+        Assert.That(Kernels(nchw, "down.bwd_input.phase"), Is.EqualTo($"{Patch}.dact.f16"));
+        Assert.That(Kernels(nhwc, "up.fwd.phase"), Is.EqualTo($"{Patch}.nhwc.f16"));
+        Assert.That(Kernels(nhwc, "spread.fwd.phase"), Is.EqualTo($"{Patch}.nhwc.f16, conv2d/conv2d.phase_fill.nhwc.f16"));
+        Assert.That(nhwc.Plan.Dispatches.Count(d => d.Kernel.StartsWith("transpose/", StringComparison.Ordinal)), Is.EqualTo(5),
+            "x in, y out (f32 for the caller, f16 for the loss), the loss's gradient in, x's gradient out: " + string.Join(", ", nhwc.Plan.Dispatches.Where(d => d.Kernel.StartsWith("transpose/", StringComparison.Ordinal)).Select(d => d.Label)));
+        ChannelsLastTests.AssertBitForBit(nhwc, nchw);
+        foreach (var (name, g) in nchw.Grads) Assert.That(g.Count(v => v != 0), Is.GreaterThan(g.Length / 2), $"{name}'s gradient is real");
+        Assert.That(Context.TakeValidationMessages(), Is.Empty);
+    }
 }
