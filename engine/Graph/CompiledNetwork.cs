@@ -45,7 +45,8 @@ public sealed class CompiledNetwork : IDisposable
     public PlanReport Plan { get; }
     public bool Training { get; }
     /// <summary>How the plan stores its 4-D activations inside (<see cref="CompileOptions.ActivationLayout"/>, as chosen where
-    /// that was left to the compile); inputs and outputs are NCHW either way.</summary>
+    /// that was left to the compile): NHWC where it keeps any value so, else NCHW (an MLP compiled with NHWC asked for has no
+    /// 4-D activations to lay out); inputs and outputs are NCHW either way.</summary>
     public TensorLayout ActivationLayout { get; }
     /// <summary>Number of dependency levels: the segments <c>Record(target, firstLevel, count)</c> can record separately.</summary>
     public int LevelCount => levels[0].Count;
@@ -56,7 +57,7 @@ public sealed class CompiledNetwork : IDisposable
     {
         Context = context;
         Training = options.Training;
-        ActivationLayout = options.ActivationLayout ?? TensorLayout.Nchw;
+        ActivationLayout = plan.Emitter.Values.Any(v => v.Layout == TensorLayout.Nhwc) ? TensorLayout.Nhwc : TensorLayout.Nchw;
         if (options.InputBuffers is < 1 or > 2) throw new ArgumentException($"CompileOptions.InputBuffers must be 1 or 2, got {options.InputBuffers}.");
         levels = Enumerable.Range(0, options.InputBuffers).Select(_ => new List<List<DispatchCall>>()).ToArray();
         inputSlots = Enumerable.Range(0, options.InputBuffers).Select(_ => new Dictionary<Value, Tensor>()).ToArray();

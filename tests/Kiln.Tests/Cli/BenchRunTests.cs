@@ -101,7 +101,7 @@ public sealed class BenchRunTests : GpuTest
         try
         {
             var json = Path.Combine(dir, "bench.json");
-            var r = CliRun.Run("bench", "denoise_unet_1280", "conv3x3_c64_512_bwd", "--size", "small", "--iters", "2", "--warmup", "1", "--layout", "nhwc",
+            var r = CliRun.Run("bench", "denoise_unet_1280", "conv3x3_c64_512_bwd", "playground", "--size", "small", "--iters", "2", "--warmup", "1", "--layout", "nhwc",
                 "--kernels", "--json", json);
             Assert.That(r.Code, Is.Zero, r.Stderr + r.Stdout);
             Assert.That(r.Stdout, Does.Contain("denoise_unet_1280x720_infer (nhwc)").And.Contain("conv2d.fwd.nhwc")
@@ -111,6 +111,8 @@ public sealed class BenchRunTests : GpuTest
                 .ToDictionary(e => e.GetProperty("workload").GetString()!, e => e.GetProperty("layout").GetString());
             Assert.That(layouts["denoise_unet_1280x720_infer"], Is.EqualTo("nhwc"));
             Assert.That(layouts["conv3x3_c64_512_bwd"], Is.EqualTo("nhwc"));
+            Assert.That(layouts["playground_mlp_b256_train_step"], Is.EqualTo("nchw"), "an MLP has no 4-D activations to lay out");
+            Assert.That(r.Stdout, Does.Not.Contain("playground_mlp_b256_train_step (nhwc)"));
             Assert.That(CliRun.Run("bench", "denoise", "--layout", "nwhc").Stderr, Does.Contain("--layout takes nchw or nhwc"));
         }
         finally { Directory.Delete(dir, true); }
