@@ -79,8 +79,9 @@ internal sealed class ConcatConv2d : Layer
     internal override bool ForwardsNhwc(IReadOnlyList<Shape> inputs) => true;
 
     /// <summary>
-    /// Stride 1 (Conv2dInputGradFlippedNhwc): channels-last, the gradients go through the concatenation, written for the
-    /// weight gradient and split for the inputs' (the NHWC kernels have no sub-pixel or ".concat" gradient forms).
+    /// Stride 1 (Conv2dInputGradFlippedNhwc): channels-last, a decoder's gradients by sub-pixel phase (SubPixelGradients:
+    /// convolutions and weight gradients the NHWC kernels take), any other's through the concatenation, written for the
+    /// weight gradient and split for the inputs' (the NHWC kernels have no ".concat" gradient forms).
     /// </summary>
     internal override bool BackwardsNhwc(IReadOnlyList<Shape> inputs) => Conv2dInputGradFlipped.Takes(conv.Attributes);
 
@@ -94,7 +95,7 @@ internal sealed class ConcatConv2d : Layer
         // at its own resolution); any other writes the concatenation's gradient and splits it, and reads the concatenation
         // for the weight gradient.
         var subPixel = Input(e, b.Inputs, full, $"{b.Name}.bwd_input");
-        if (!subPixel.SubPixel(a) || dy.Layout == TensorLayout.Nhwc) subPixel = null;
+        if (!subPixel.SubPixel(a)) subPixel = null;
         var gx = subPixel == null && b.GradInputs.Any(g => g != null)
             ? e.NewValue(full, ValueKind.Transient, $"{b.Name}.grad_concat", b.Inputs[0].ElementType, dy.Layout) : null;
         if (gx != null) Conv2dBackward.InputGrad(e, a, dy, b.Param($"{name}.weight"), gx, $"{b.Name}.bwd_input");

@@ -225,4 +225,46 @@ public sealed class CooperativeMatrixChannelsLastTests : CooperativeMatrixTest
         foreach (var (name, g) in nchw.Grads) Assert.That(g.Count(v => v != 0), Is.GreaterThan(g.Length / 2), $"{name}'s gradient is real");
         Assert.That(Context.TakeValidationMessages(), Is.Empty);
     }
+
+    /// <summary>
+    /// A decoder's gradients by sub-pixel phase channels-last on the tensor cores: the upsampled input's part as a stride-2
+    /// 4x4 convolution at its own resolution (the NHWC patch kernel through the ReLU before it, .nhwc.dact), the skip's
+    /// part apart, their weight gradients on the NHWC patch weight gradient. Every gradient is the NCHW step's bit for bit.
+    /// </summary>
+    [Test]
+    public void SubPixelDecoderTraining_IsTheNchwStepBitForBit()
+    {
+        RequireCoopMat2(Patch);
+        var x = new Shape(2, 16, 16, 20);
+        var net = new Network();
+        var skip = net.Add(new ReLU(), "relu_skip", net.Add(new Conv2d(16, 16, 3, padding: 1), "skip", net.Input("x")));
+        var low = net.Add(new ReLU(), "relu_low", net.Add(new Conv2d(16, 16, 3, padding: 1), "low", net.Add(new MaxPool2d(2), "pool", skip)));
+        var cat = net.Add(new Concat(), "cat", net.Add(new Upsample(2), "up", low), skip);
+        var y = net.Add(new Conv2d(32, 24, 3, padding: 1), "dec", cat);
+        net.Output(y, "y");
+        net.SetLoss(new DotLoss(), y, net.Input("grad_y"));
+        var options = new CompileOptions
+        {
+            InputShapes = new Dictionary<string, Shape> { ["x"] = x, ["grad_y"] = new(2, 24, 16, 20) },
+            Training = true, InputGradients = true, InputGradientNames = new[] { "x" }, LearningRate = 0, LossScaling = LossScaling.Off,
+            Precision = Precision.Fp16, TexelReads = false, SubPixelDecoders = true,
+            PreferKernels = new[]
+            {
+                nameof(Conv2dCoopMatPatch), nameof(Conv2dCoopMatPatchNhwc), nameof(Conv2dInputGradFlipped),
+                nameof(Conv2dWeightGradCoopMatPatch), nameof(Conv2dWeightGradCoopMatPatchNhwc),
+            },
+        };
+        var nchw = ChannelsLastTests.Train(Context, net, options, 80);
+        var nhwc = ChannelsLastTests.Train(Context, net, options with { ActivationLayout = TensorLayout.Nhwc }, 80);
+        string KernelOf(ChannelsLastTests.TrainingStep step, string label) => step.Plan.Dispatches.SingleOrDefault(d => d.Label == label)?.Kernel
+            ?? throw new AssertionException($"no dispatch {label}: {string.Join(", ", step.Plan.Dispatches.Select(d => $"{d.Label} {d.Kernel}"))}");
+        Assert.That(KernelOf(nhwc, "dec.bwd_input.low"), Is.EqualTo($"{Patch}.nhwc.dact.f16"));
+        Assert.That(KernelOf(nchw, "dec.bwd_input.low"), Is.EqualTo($"{Patch}.dact.f16"));
+        Assert.That(KernelOf(nhwc, "dec.bwd_input.skip"), Does.StartWith($"{Patch}.nhwc"));
+        Assert.That(KernelOf(nhwc, "dec.bwd_weight.low"), Does.StartWith("conv2d/conv2d.bwd_weight_coopmat_patch.nhwc"));
+        Assert.That(KernelOf(nhwc, "dec.bwd_weight.skip"), Does.StartWith("conv2d/conv2d.bwd_weight_coopmat_patch.nhwc"));
+        ChannelsLastTests.AssertBitForBit(nhwc, nchw);
+        foreach (var (name, g) in nchw.Grads) Assert.That(g.Count(v => v != 0), Is.GreaterThan(g.Length / 2), $"{name}'s gradient is real");
+        Assert.That(Context.TakeValidationMessages(), Is.Empty);
+    }
 }

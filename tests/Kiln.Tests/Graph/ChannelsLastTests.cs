@@ -256,16 +256,18 @@ public sealed class ChannelsLastTests : GpuTest
     /// A channels-last training step: each convolution's gradient runs NHWC (dX by the flipped weight on the NHWC forward
     /// kernel, the strided one's by the gather's .nhwc variant, dW and db by their .nhwc kernels), the activations', the
     /// sum's and the product's gradients are elementwise in NHWC, batch norm, pooling, upsampling and the decoder's fused
-    /// upsample + concat + conv (through its concatenation) have NHWC forms, and the loss reads an NCHW transpose and
-    /// writes an NCHW gradient. The loss, every parameter's gradient and x's are the NCHW step's bit for bit where that step takes its
-    /// gradients the same way (the flipped-weight entry named, the decoder's gradients through the concatenation rather
-    /// than by sub-pixel phase: the same sums in the same order), f32 and f16, through texel reads (lavapipe's default)
-    /// and storage buffers.
+    /// upsample + concat + conv (through its concatenation, or by sub-pixel phase) have NHWC forms, and the loss reads an
+    /// NCHW transpose and writes an NCHW gradient. The loss, every parameter's gradient and x's are the NCHW step's bit for
+    /// bit where that step takes its gradients the same way (the flipped-weight entry named, the decoder's gradients the
+    /// same way in both plans: the same sums in the same order), f32 and f16, through texel reads (lavapipe's default) and
+    /// storage buffers.
     /// </summary>
-    [TestCase(Precision.Fp32, null)]
-    [TestCase(Precision.Fp16, null)]
-    [TestCase(Precision.Fp32, false)]
-    public void Training_IsTheNchwStepBitForBit(Precision precision, bool? texelReads)
+    [TestCase(Precision.Fp32, null, false)]
+    [TestCase(Precision.Fp16, null, false)]
+    [TestCase(Precision.Fp32, false, false)]
+    [TestCase(Precision.Fp32, null, true)]
+    [TestCase(Precision.Fp16, false, true)]
+    public void Training_IsTheNchwStepBitForBit(Precision precision, bool? texelReads, bool subPixel)
     {
         var options = new CompileOptions
         {
@@ -275,7 +277,7 @@ public sealed class ChannelsLastTests : GpuTest
             PreferKernels = texelReads == false
                 ? new[] { nameof(Conv2dInputGradFlipped), nameof(Conv2dBiasGradTree), nameof(Conv2dBiasGradTreeNhwc) }
                 : new[] { nameof(Conv2dInputGradFlipped) },
-            TexelReads = texelReads, SubPixelDecoders = false,
+            TexelReads = texelReads, SubPixelDecoders = subPixel,
         };
         var nchw = Train(Context, TrainingUNet(), options, 700);
         var nhwc = Train(Context, TrainingUNet(), options with { ActivationLayout = TensorLayout.Nhwc }, 700);
@@ -283,15 +285,19 @@ public sealed class ChannelsLastTests : GpuTest
         var backward = nhwc.Plan.Dispatches.Where(d => d.Phase == "backward").ToList();
         string KernelOf(string label) => backward.SingleOrDefault(d => d.Label == label)?.Kernel
             ?? throw new AssertionException($"no backward dispatch {label}: {string.Join(", ", backward.Select(d => $"{d.Label} {d.Kernel}"))}");
+        // The decoder's gradients: through its concatenation, or by sub-pixel phase (the upsampled input's part as a
+        // stride-2 4x4 convolution at its own resolution, the skip's part apart, then the weight's parts folded).
+        var decoder = subPixel ? new[] { "dec.bwd_weight.low", "dec.bwd_weight.skip" } : new[] { "dec.bwd_weight" };
+        foreach (var label in new[] { "enc", "down", "mid", "deep", "side", "gate_conv", "head" }.Select(c => $"{c}.bwd_weight").Concat(decoder))
+            Assert.That(KernelOf(label), Does.StartWith("conv2d/conv2d.bwd_weight.nhwc"), label);
         foreach (var conv in new[] { "enc", "down", "mid", "deep", "dec", "side", "gate_conv", "head" })
-        {
-            Assert.That(KernelOf($"{conv}.bwd_weight"), Does.StartWith("conv2d/conv2d.bwd_weight.nhwc"), conv);
             Assert.That(KernelOf($"{conv}.bwd_bias"), Does.StartWith(texelReads == false ? "conv2d/conv2d.bwd_bias_tree.nhwc" : "conv2d/conv2d.bwd_bias.nhwc"), conv);
-        }
-        foreach (var conv in new[] { "enc", "mid", "deep", "dec", "side", "gate_conv", "head" })
-            Assert.That(KernelOf($"{conv}.bwd_input"), Does.StartWith("conv2d/conv2d.fwd.nhwc"), conv);
+        var inputGrads = subPixel ? new[] { "dec.bwd_input.low", "dec.bwd_input.skip" } : new[] { "dec.bwd_input" };
+        foreach (var label in new[] { "enc", "mid", "deep", "side", "gate_conv", "head" }.Select(c => $"{c}.bwd_input").Concat(inputGrads))
+            Assert.That(KernelOf(label), Does.StartWith("conv2d/conv2d.fwd.nhwc"), label);
         Assert.That(KernelOf("down.bwd_input"), Does.StartWith("conv_transpose2d/conv_transpose2d.fwd.nhwc"), "the strided conv's input gradient, gathered");
-        Assert.That(KernelOf("dec.bwd_weight"), Does.StartWith("conv2d/conv2d.bwd_weight.nhwc"), "the decoder's fused upsample-concat-conv");
+        foreach (var step in new[] { nhwc, nchw })
+            Assert.That(step.Plan.Dispatches.Any(d => d.Label == "dec.bwd_weight.fold"), Is.EqualTo(subPixel), "sub-pixel decoder gradients in both plans or neither");
         Assert.That(KernelOf("bn.bwd"), Does.StartWith("batchnorm/batchnorm.bwd_apply.nhwc"));
         Assert.That(KernelOf("pool.bwd"), Does.StartWith("pool/pool.bwd.nhwc"));
         Assert.That(KernelOf("up.bwd"), Does.StartWith("upsample/upsample.bwd.nhwc"));
