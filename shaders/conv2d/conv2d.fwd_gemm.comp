@@ -18,6 +18,8 @@
 // dX, the phase's pixels (oy, ox) go to (oy SH + ry, ox SW + rx), and w holds every phase's turned taps one phase after
 // the other (conv2d.flip_weight's PHASES form); a phase without taps writes act(bias), or zero. The phases write
 // disjoint pixels of dX, so they run as one dispatch without a barrier between them.
+// Variant .nhwc (KILN_NHWC; with .dact and .phases forms): x and y channels-last [N,H,W,C] (KILN_ACT_INDEX), the same
+// products summed in the same order.
 // Bindings: 0 x [N,Cin,H,W] (act_t)  1 w [Cout,Cin,KH,KW] (float)  2 bias [Cout] (float; unused when HAS_BIAS=0)
 //           3 y [N,Cout,OH,OW] (act_t); with the output phase, every OSH-th row from ORY and OSW-th column from ORX of a
 //           FULL_H x FULL_W output

@@ -12,13 +12,13 @@ namespace Kiln.Layers;
 /// (<see cref="Conv2dInputGradPhases"/>). Chosen where the compile tunes (the GPU default), timed per shape against the
 /// other entries' kernels (ConvForward); on lavapipe only when named.
 /// </summary>
-internal sealed class Conv2dImplicitGemm : IConv2dForward
+internal class Conv2dImplicitGemm : IConv2dForward
 {
     const int MaxGroups = 65535; // workgroups along x and y that every device takes
 
     public string Operation => "conv2d.fwd";
     public ElementType ElementType => ElementType.F32;
-    public TensorLayout Layout => TensorLayout.Nchw;
+    public virtual TensorLayout Layout => TensorLayout.Nchw;
     public int Priority => 7;
     public bool Supports(DeviceInfo device) => TiledGemm.Runs(device.MaxSharedMemoryBytes, device.MaxWorkgroupInvocations);
     public bool PreferredOn(DeviceInfo device) => !device.IsCpu;
@@ -52,7 +52,7 @@ internal sealed class Conv2dImplicitGemm : IConv2dForward
         {
             int threads = TiledGemm.Threads(t);
             var constants = geometry.Concat(new[] { (uint)t.BM, (uint)t.BN, (uint)t.TM, (uint)t.TN, (uint)TiledGemm.Depth }).ToArray();
-            var spec = new KernelSpec("conv2d/conv2d.fwd_gemm", KernelSpec.Buffers(4), 28, constants, (uint)threads);
+            var spec = new KernelSpec(ActivationLayouts.Module("conv2d/conv2d.fwd_gemm", y.Layout), KernelSpec.Buffers(4), 28, constants, (uint)threads);
             var groups = ((uint)((pixels + t.BN - 1) / t.BN), (uint)((cout + t.BM - 1) / t.BM), 1u);
             return new TuneCandidate($"{t.BM}x{t.BN}t{t.TM}x{t.TN}", spec, groups, push);
         }).ToList();
@@ -80,4 +80,15 @@ internal sealed class Conv2dImplicitGemm : IConv2dForward
             Prepare = prepare,
         }).ToList();
     }
+}
+
+/// <summary>
+/// <see cref="Conv2dImplicitGemm"/> over channels-last activations (conv2d.fwd_gemm.nhwc, with its .dact and .phases
+/// forms: the same products in the same order, x read and y written through KILN_ACT_INDEX): an NHWC plan's f32 implicit
+/// GEMM, and the strided input gradients' by phase (<see cref="Conv2dInputGradPhasesNhwc"/>), timed where the compile
+/// tunes as the NCHW entry is.
+/// </summary>
+internal sealed class Conv2dImplicitGemmNhwc : Conv2dImplicitGemm
+{
+    public override TensorLayout Layout => TensorLayout.Nhwc;
 }

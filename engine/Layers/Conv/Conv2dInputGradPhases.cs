@@ -13,9 +13,10 @@ namespace Kiln.Layers;
 /// strided 128- and 256-channel gradients and transposed convolutions at 1.3 to 4.8 TFLOP/s on an H200; layers with
 /// fewer than 16 channels on either side (a network's first or last layer) keep the gather.
 /// </summary>
-internal sealed class Conv2dInputGradPhases : PhasedInputGrad
+internal class Conv2dInputGradPhases : PhasedInputGrad
 {
-    static readonly Conv2dImplicitGemm Gemm = new();
+    /// <summary>The implicit GEMM in this entry's layout.</summary>
+    protected virtual Conv2dImplicitGemm Gemm { get; } = new();
 
     public override int Priority => 19;
     public override bool Supports(DeviceInfo device) => Gemm.Supports(device);
@@ -50,4 +51,14 @@ internal sealed class Conv2dInputGradPhases : PhasedInputGrad
         e.AttributeFlops(since, label, Phases(a, dx.Shape).Sum(ph => Flops(a, ph, dx.Shape)));
         return true;
     }
+}
+
+/// <summary>
+/// <see cref="Conv2dInputGradPhases"/> over channels-last dY and dX (conv2d.fwd_gemm.nhwc.phases and its .dact form): a
+/// channels-last plan's strided input gradients and strided transposed convolutions on a GPU's f32 units.
+/// </summary>
+internal sealed class Conv2dInputGradPhasesNhwc : Conv2dInputGradPhases
+{
+    public override TensorLayout Layout => TensorLayout.Nhwc;
+    protected override Conv2dImplicitGemm Gemm { get; } = new Conv2dImplicitGemmNhwc();
 }

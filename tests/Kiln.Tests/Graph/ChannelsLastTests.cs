@@ -369,6 +369,50 @@ public sealed class ChannelsLastTests : GpuTest
     }
 
     /// <summary>
+    /// The same on the f32 implicit GEMM (named: on a GPU it runs where the compile tunes): a strided conv's input gradient
+    /// and a strided transposed conv's forward as every output phase in one dispatch (conv2d.fwd_gemm.nhwc.phases, through
+    /// the ReLU before it by its .dact form), the other convolutions on conv2d.fwd_gemm.nhwc. Bit for bit the NCHW step's.
+    /// </summary>
+    [TestCase(Precision.Fp32)]
+    [TestCase(Precision.Fp16)]
+    public void StridedTraining_OnTheImplicitGemm_IsTheNchwStepBitForBit(Precision precision)
+    {
+        var net = new Network();
+        var e1 = net.Add(new ReLU(), "relu0", net.Add(new Conv2d(3, 16, 3, stride: 2, padding: 1), "enc0", net.Input("x")));
+        var e2 = net.Add(new ReLU(), "relu1", net.Add(new Conv2d(16, 16, 4, stride: 2, padding: 1), "enc1", e1));
+        var d1 = net.Add(new ReLU(), "relu2", net.Add(new ConvTranspose2d(16, 16, 3, stride: 2, padding: 1, outputPadding: 1), "dec0", e2));
+        var d2 = net.Add(new ConvTranspose2d(16, 16, 4, stride: 2, padding: 1), "dec1", d1);
+        var y = net.Add(new Sigmoid(), "sigmoid", net.Add(new Conv2d(16, 3, 3, padding: 1), "head", d2));
+        net.Output(y, "y");
+        net.SetLoss(new MseLoss(), y, net.Input("t"));
+        var options = new CompileOptions
+        {
+            InputShapes = new Dictionary<string, Shape> { ["x"] = new(2, 3, 16, 12), ["t"] = new(2, 3, 16, 12) },
+            Training = true, InputGradients = true, InputGradientNames = new[] { "x" }, LearningRate = 0, Precision = precision,
+            PreferKernels = new[]
+            {
+                nameof(Conv2dInputGradFlipped), nameof(Conv2dImplicitGemm), nameof(Conv2dImplicitGemmNhwc),
+                nameof(Conv2dInputGradPhases), nameof(Conv2dInputGradPhasesNhwc),
+            },
+        };
+        var nchw = Train(Context, net, options, 950);
+        var nhwc = Train(Context, net, options with { ActivationLayout = TensorLayout.Nhwc }, 950);
+
+        string KernelOf(TrainingStep step, string label) => step.Plan.Dispatches.SingleOrDefault(d => d.Label == label)?.Kernel
+            ?? throw new AssertionException($"no dispatch {label}: {string.Join(", ", step.Plan.Dispatches.Select(d => $"{d.Label} {d.Kernel}"))}");
+        foreach (var label in new[] { "dec0.fwd", "dec1.fwd" })
+        {
+            Assert.That(KernelOf(nhwc, label), Does.StartWith("conv2d/conv2d.fwd_gemm.nhwc.phases"), label);
+            Assert.That(KernelOf(nchw, label), Does.StartWith("conv2d/conv2d.fwd_gemm.phases"), label);
+        }
+        Assert.That(KernelOf(nhwc, "enc1.bwd_input"), Does.StartWith("conv2d/conv2d.fwd_gemm.nhwc.phases.dact"));
+        foreach (var label in new[] { "enc0.fwd", "enc1.fwd", "head.fwd", "dec1.bwd_input", "head.bwd_input" })
+            Assert.That(KernelOf(nhwc, label), Does.StartWith("conv2d/conv2d.fwd_gemm.nhwc"), label);
+        AssertBitForBit(nhwc, nchw);
+        foreach (var (name, g) in nchw.Grads) Assert.That(g.Any(v => v != 0), Is.True, $"{name}'s gradient is not all zero");
+    }
+
+    /// <summary>
     /// A training plan left to the compile with tuned kernels is timed in both layouts too, once: a second compile recalls
     /// the layout and every kernel, and the plan runs channels-last gradient kernels exactly where it chose NHWC.
     /// </summary>
