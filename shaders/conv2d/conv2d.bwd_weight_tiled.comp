@@ -17,6 +17,8 @@
 // Variant *.bias (KILN_BIAS_SUM; Conv2d, whose a is dY: the bias gradient is A's row sums): the workgroups of the first
 // column tile also add up their rows of every staged A tile, one invocation per row, and write them into db (or slice
 // split of its [splits, C1] partials), so no pass of its own reads dY for the bias.
+// Variant *.nhwc (KILN_NHWC, with its .bias form): a and q channels-last [N,AH,AW,C1], [N,QH,QW,C2]; the same products
+// summed in the same order.
 // Bindings: 0 a [N,C1,AH,AW] (act_t)  1 q [N,C2,QH,QW] (act_t)  2 out [splits, C1, C2/groups * KH * KW] (float)
 //           3 x2 (the .concat variant: q is the first part of a concatenation, include/concat_reads.glsl)
 //           after those, in the .bias variant: db [C1] or partials [splits, C1] (float)
@@ -76,7 +78,7 @@ shared vec4 tileB[TILE_MAX * LDS4];
 // Per invocation: the pixel lk of rows lr + 8i it loads, each row's channel plane (and for B its tap offsets),
 // and the values loaded for the next step.
 int lk, lr;
-int aPlane[LOAD_MAX], qPlane[LOAD_MAX], qChannel[LOAD_MAX], offY[LOAD_MAX], offX[LOAD_MAX];
+int aChannel[LOAD_MAX], aPlane[LOAD_MAX], qPlane[LOAD_MAX], qChannel[LOAD_MAX], offY[LOAD_MAX], offX[LOAD_MAX];
 float ra[LOAD_MAX], rb[LOAD_MAX];
 
 // Loads pixels kk + lk (0 past kEnd) of this invocation's rows of A and B into ra, rb.
@@ -88,7 +90,11 @@ void load_step(int kk, int kEnd, int C1, int C2, int AW, int AHW, int QH, int QW
     const int aBase = b * C1 * AHW + pix, qBase = b * C2 * QHW;
     for (int i = 0; i < 2 * TM; i++)
     {
+#if KILN_NHWC
+        const float v = float(a[(b * AHW + pix) * C1 + aChannel[i]]);
+#else
         const float v = float(a[aBase + aPlane[i]]);
+#endif
         ra[i] = inK ? v : 0.0;
     }
     for (int i = 0; i < 2 * TN; i++)
@@ -97,6 +103,8 @@ void load_step(int kk, int kEnd, int C1, int C2, int AW, int AHW, int QH, int QW
         const bool inside = inK && qy >= 0 && qy < QH && qx >= 0 && qx < QW;
 #if KILN_CONCAT_READS
         const float v = inside ? float(kiln_concat_read(b, qChannel[i], qy, qx, C2, QH, QW)) : 0.0;
+#elif KILN_NHWC
+        const float v = float(q[inside ? KILN_ACT_INDEX(b, qChannel[i], qy, qx, C2, QH, QW) : 0]);
 #else
         const float v = float(q[inside ? qBase + qPlane[i] + qy * QW + qx : 0]);
 #endif
@@ -122,7 +130,11 @@ void main()
     const int kBegin = split * chunk, kEnd = min(K, kBegin + chunk);
 
     // Rows of A past C1G repeat the last one (in bounds, never written); rows of B past NG read nothing.
-    for (int i = 0; i < 2 * TM; i++) aPlane[i] = (g * c1G + min(m0 + lr + 8 * i, c1G - 1)) * AHW;
+    for (int i = 0; i < 2 * TM; i++)
+    {
+        aChannel[i] = g * c1G + min(m0 + lr + 8 * i, c1G - 1);
+        aPlane[i] = aChannel[i] * AHW;
+    }
     for (int i = 0; i < 2 * TN; i++)
     {
         const int nn = n0 + lr + 8 * i, c2l = min(nn, NG - 1) / taps, tap = min(nn, NG - 1) % taps;

@@ -10,7 +10,7 @@ namespace Kiln.Layers;
 /// 32 pixels loaded coalesced; K is split over enough workgroups to fill the GPU, and reduce/partials adds the
 /// partial tiles in split order (deterministic, no atomics).
 /// </summary>
-internal sealed class Conv2dWeightGradTiled : IConv2dWeightGrad
+internal class Conv2dWeightGradTiled : IConv2dWeightGrad
 {
     const uint Local = 256;
     /// <summary>Pixels per K step (BK in the shader).</summary>
@@ -24,14 +24,14 @@ internal sealed class Conv2dWeightGradTiled : IConv2dWeightGrad
 
     public string Operation => "conv2d.bwd_weight";
     public ElementType ElementType => ElementType.F32;
-    public TensorLayout Layout => TensorLayout.Nchw;
+    public virtual TensorLayout Layout => TensorLayout.Nchw;
     public int Priority => 10;
     /// <summary>Shared memory the shader declares: two 64 x (32 + 4) float tiles.</summary>
     const uint SharedBytes = 2 * 64 * (StepPixels + 4) * 4;
     public bool Supports(DeviceInfo device) => device.MaxSharedMemoryBytes >= SharedBytes;
     /// <summary>On a CPU device (lavapipe) the serial kernel is faster; there this one runs only when preferred by name.</summary>
     public bool PreferredOn(DeviceInfo device) => !device.IsCpu;
-    public bool ReadsConcat => true;
+    public virtual bool ReadsConcat => true;
 
     /// <summary>Tile shape (rows and columns per invocation), workgroup grid, and split of K for one layer.</summary>
     internal sealed record TilePlan(int TM, int TN, uint GroupsX, uint GroupsY, uint GroupsZ, int Splits, int PixelsPerSplit);
@@ -75,7 +75,7 @@ internal sealed class Conv2dWeightGradTiled : IConv2dWeightGrad
             (uint)c1, (uint)c2, (uint)ah, (uint)aw, (uint)qh, (uint)qw,
             (uint)plan.TM, (uint)plan.TN, plan.Splits > 1 ? (uint)plan.PixelsPerSplit : 0u,
         };
-        var spec = new KernelSpec("conv2d/conv2d.bwd_weight_tiled", KernelSpec.Buffers(3), 28, constants, Local);
+        var spec = new KernelSpec(ActivationLayouts.Module("conv2d/conv2d.bwd_weight_tiled", plain.Layout), KernelSpec.Buffers(3), 28, constants, Local);
         return new[]
         {
             new TuneCandidate($"tiled{plan.TM}x{plan.TN}", spec, (plan.GroupsX, plan.GroupsY, plan.GroupsZ), PushConstants.Ints(n, c1, c2, ah, aw, qh, qw))
@@ -84,4 +84,15 @@ internal sealed class Conv2dWeightGradTiled : IConv2dWeightGrad
             },
         };
     }
+}
+
+/// <summary>
+/// <see cref="Conv2dWeightGradTiled"/> over channels-last dY and x (conv2d.bwd_weight_tiled.nhwc, with its .bias form: the
+/// same products summed in the same order): an NHWC plan's f32 weight gradient on a GPU, where it took the direct
+/// kernel's .nhwc variant. No .concat form: a decoder's channels-last weight gradient reads its written concatenation.
+/// </summary>
+internal sealed class Conv2dWeightGradTiledNhwc : Conv2dWeightGradTiled
+{
+    public override TensorLayout Layout => TensorLayout.Nhwc;
+    public override bool ReadsConcat => false;
 }

@@ -369,13 +369,15 @@ public sealed class ChannelsLastTests : GpuTest
     }
 
     /// <summary>
-    /// The same on the f32 implicit GEMM (named: on a GPU it runs where the compile tunes): a strided conv's input gradient
-    /// and a strided transposed conv's forward as every output phase in one dispatch (conv2d.fwd_gemm.nhwc.phases, through
-    /// the ReLU before it by its .dact form), the other convolutions on conv2d.fwd_gemm.nhwc. Bit for bit the NCHW step's.
+    /// The same on a GPU's f32 kernels (named: on a GPU they run where the compile tunes): a strided conv's input gradient
+    /// and a strided transposed conv's forward as every output phase in one dispatch of the implicit GEMM
+    /// (conv2d.fwd_gemm.nhwc.phases, through the ReLU before it by its .dact form), the other convolutions on
+    /// conv2d.fwd_gemm.nhwc, the weight gradients on the tiled kernel (conv2d.bwd_weight_tiled.nhwc, a Conv2d's bias
+    /// gradient in its .bias form). Bit for bit the NCHW step's.
     /// </summary>
     [TestCase(Precision.Fp32)]
     [TestCase(Precision.Fp16)]
-    public void StridedTraining_OnTheImplicitGemm_IsTheNchwStepBitForBit(Precision precision)
+    public void StridedTraining_OnTheGpusF32Kernels_IsTheNchwStepBitForBit(Precision precision)
     {
         var net = new Network();
         var e1 = net.Add(new ReLU(), "relu0", net.Add(new Conv2d(3, 16, 3, stride: 2, padding: 1), "enc0", net.Input("x")));
@@ -392,7 +394,7 @@ public sealed class ChannelsLastTests : GpuTest
             PreferKernels = new[]
             {
                 nameof(Conv2dInputGradFlipped), nameof(Conv2dImplicitGemm), nameof(Conv2dImplicitGemmNhwc),
-                nameof(Conv2dInputGradPhases), nameof(Conv2dInputGradPhasesNhwc),
+                nameof(Conv2dInputGradPhases), nameof(Conv2dInputGradPhasesNhwc), nameof(Conv2dWeightGradTiled), nameof(Conv2dWeightGradTiledNhwc),
             },
         };
         var nchw = Train(Context, net, options, 950);
@@ -408,6 +410,10 @@ public sealed class ChannelsLastTests : GpuTest
         Assert.That(KernelOf(nhwc, "enc1.bwd_input"), Does.StartWith("conv2d/conv2d.fwd_gemm.nhwc.phases.dact"));
         foreach (var label in new[] { "enc0.fwd", "enc1.fwd", "head.fwd", "dec1.bwd_input", "head.bwd_input" })
             Assert.That(KernelOf(nhwc, label), Does.StartWith("conv2d/conv2d.fwd_gemm.nhwc"), label);
+        foreach (var conv in new[] { "enc0", "enc1", "head" })
+            Assert.That(KernelOf(nhwc, $"{conv}.bwd_weight"), Does.StartWith("conv2d/conv2d.bwd_weight_tiled.nhwc.bias"), conv);
+        foreach (var conv in new[] { "dec0", "dec1" })
+            Assert.That(KernelOf(nhwc, $"{conv}.bwd_weight"), Does.StartWith("conv2d/conv2d.bwd_weight_tiled.nhwc"), conv);
         AssertBitForBit(nhwc, nchw);
         foreach (var (name, g) in nchw.Grads) Assert.That(g.Any(v => v != 0), Is.True, $"{name}'s gradient is not all zero");
     }
