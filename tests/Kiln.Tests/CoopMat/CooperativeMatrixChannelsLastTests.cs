@@ -158,24 +158,36 @@ public sealed class CooperativeMatrixChannelsLastTests : CooperativeMatrixTest
         var net = new Network();
         var h = net.Add(new ReLU(), "relu", net.Add(new Conv2d(cin, c, 3, padding: 1), "a", net.Input("x")));
         var y = net.Add(new Conv2d(c, c, 3, padding: 1), "b", h);
+        var (nchw, nhwc) = TrainBothLayouts(net, y, x, new(2, c, 13, 21), 40, subPixel: false,
+            nchwEntry, nhwcEntry, nameof(Conv2dInputGradFlipped), nameof(Conv2dWeightGradCoopMatPatch), nameof(Conv2dWeightGradCoopMatPatchNhwc));
+        Assert.That(nhwc.BackwardKernels, Does.Contain("conv2d/conv2d.bwd_weight_coopmat_patch.nhwc.bias.f16")
+            .And.Contain($"{module}.nhwc.dact.f16"), string.Join(", ", nhwc.BackwardKernels));
+        Assert.That(nchw.BackwardKernels, Does.Contain("conv2d/conv2d.bwd_weight_coopmat_patch.bias.f16").And.Contain($"{module}.dact.f16"));
+        AssertBitForBitAndReal(nhwc, nchw);
+    }
+
+    /// <summary>
+    /// One fp16 training step of <paramref name="net"/> (output <paramref name="y"/>, a DotLoss against grad_y, so dY is
+    /// grad_y) in each layout, on storage buffers with the entries named: the same parameters and inputs from
+    /// <paramref name="seed"/>.
+    /// </summary>
+    static (ChannelsLastTests.TrainingStep Nchw, ChannelsLastTests.TrainingStep Nhwc) TrainBothLayouts(Network net, Node y, Shape x, Shape gradY,
+        int seed, bool subPixel, params string[] prefer)
+    {
         net.Output(y, "y");
         net.SetLoss(new DotLoss(), y, net.Input("grad_y"));
         var options = new CompileOptions
         {
-            InputShapes = new Dictionary<string, Shape> { ["x"] = x, ["grad_y"] = new(2, c, 13, 21) },
+            InputShapes = new Dictionary<string, Shape> { ["x"] = x, ["grad_y"] = gradY },
             Training = true, InputGradients = true, InputGradientNames = new[] { "x" }, LearningRate = 0, LossScaling = LossScaling.Off,
-            Precision = Precision.Fp16, TexelReads = false,
-            PreferKernels = new[]
-            {
-                nchwEntry, nhwcEntry, nameof(Conv2dInputGradFlipped),
-                nameof(Conv2dWeightGradCoopMatPatch), nameof(Conv2dWeightGradCoopMatPatchNhwc),
-            },
+            Precision = Precision.Fp16, TexelReads = false, SubPixelDecoders = subPixel, PreferKernels = prefer,
         };
-        var nchw = ChannelsLastTests.Train(Context, net, options, 40);
-        var nhwc = ChannelsLastTests.Train(Context, net, options with { ActivationLayout = TensorLayout.Nhwc }, 40);
-        Assert.That(nhwc.BackwardKernels, Does.Contain("conv2d/conv2d.bwd_weight_coopmat_patch.nhwc.bias.f16")
-            .And.Contain($"{module}.nhwc.dact.f16"), string.Join(", ", nhwc.BackwardKernels));
-        Assert.That(nchw.BackwardKernels, Does.Contain("conv2d/conv2d.bwd_weight_coopmat_patch.bias.f16").And.Contain($"{module}.dact.f16"));
+        return (ChannelsLastTests.Train(Context, net, options, seed), ChannelsLastTests.Train(Context, net, options with { ActivationLayout = TensorLayout.Nhwc }, seed));
+    }
+
+    /// <summary>The NHWC step is the NCHW one's bit for bit, every parameter's gradient mostly non-zero, the validation layer silent.</summary>
+    static void AssertBitForBitAndReal(ChannelsLastTests.TrainingStep nhwc, ChannelsLastTests.TrainingStep nchw)
+    {
         ChannelsLastTests.AssertBitForBit(nhwc, nchw);
         foreach (var (name, g) in nchw.Grads) Assert.That(g.Count(v => v != 0), Is.GreaterThan(g.Length / 2), $"{name}'s gradient is real");
         Assert.That(Context.TakeValidationMessages(), Is.Empty);
@@ -197,21 +209,9 @@ public sealed class CooperativeMatrixChannelsLastTests : CooperativeMatrixTest
         var down = net.Add(new ReLU(), "relu_down", net.Add(new Conv2d(24, 24, 3, stride: 2, padding: 1), "down", h));
         var up = net.Add(new ConvTranspose2d(24, 16, 3, stride: 2, padding: 1, outputPadding: 1), "up", down);
         var y = net.Add(new ConvTranspose2d(16, 16, 1, stride: 2), "spread", up);
-        net.Output(y, "y");
-        net.SetLoss(new DotLoss(), y, net.Input("grad_y"));
-        var options = new CompileOptions
-        {
-            InputShapes = new Dictionary<string, Shape> { ["x"] = x, ["grad_y"] = new(2, 16, 27, 43) },
-            Training = true, InputGradients = true, InputGradientNames = new[] { "x" }, LearningRate = 0, LossScaling = LossScaling.Off,
-            Precision = Precision.Fp16, TexelReads = false,
-            PreferKernels = new[]
-            {
-                nameof(Conv2dCoopMatPatch), nameof(Conv2dCoopMatPatchNhwc), nameof(Conv2dInputGradFlipped),
-                nameof(Conv2dInputGradCoopMatStrided), nameof(Conv2dInputGradCoopMatStridedNhwc),
-            },
-        };
-        var nchw = ChannelsLastTests.Train(Context, net, options, 60);
-        var nhwc = ChannelsLastTests.Train(Context, net, options with { ActivationLayout = TensorLayout.Nhwc }, 60);
+        var (nchw, nhwc) = TrainBothLayouts(net, y, x, new(2, 16, 27, 43), 60, subPixel: false,
+            nameof(Conv2dCoopMatPatch), nameof(Conv2dCoopMatPatchNhwc), nameof(Conv2dInputGradFlipped),
+            nameof(Conv2dInputGradCoopMatStrided), nameof(Conv2dInputGradCoopMatStridedNhwc));
         string Kernels(ChannelsLastTests.TrainingStep step, string label) => string.Join(", ",
             step.Plan.Dispatches.Where(d => d.Label.StartsWith(label, StringComparison.Ordinal) && !d.Label.EndsWith(".pack", StringComparison.Ordinal))
                 .Select(d => d.Kernel).Distinct().Order(StringComparer.Ordinal));
@@ -221,9 +221,7 @@ public sealed class CooperativeMatrixChannelsLastTests : CooperativeMatrixTest
         Assert.That(Kernels(nhwc, "spread.fwd.phase"), Is.EqualTo($"{Patch}.nhwc.f16, conv2d/conv2d.phase_fill.nhwc.f16"));
         Assert.That(nhwc.Plan.Dispatches.Count(d => d.Kernel.StartsWith("transpose/", StringComparison.Ordinal)), Is.EqualTo(5),
             "x in, y out (f32 for the caller, f16 for the loss), the loss's gradient in, x's gradient out: " + string.Join(", ", nhwc.Plan.Dispatches.Where(d => d.Kernel.StartsWith("transpose/", StringComparison.Ordinal)).Select(d => d.Label)));
-        ChannelsLastTests.AssertBitForBit(nhwc, nchw);
-        foreach (var (name, g) in nchw.Grads) Assert.That(g.Count(v => v != 0), Is.GreaterThan(g.Length / 2), $"{name}'s gradient is real");
-        Assert.That(Context.TakeValidationMessages(), Is.Empty);
+        AssertBitForBitAndReal(nhwc, nchw);
     }
 
     /// <summary>
@@ -241,21 +239,9 @@ public sealed class CooperativeMatrixChannelsLastTests : CooperativeMatrixTest
         var low = net.Add(new ReLU(), "relu_low", net.Add(new Conv2d(16, 16, 3, padding: 1), "low", net.Add(new MaxPool2d(2), "pool", skip)));
         var cat = net.Add(new Concat(), "cat", net.Add(new Upsample(2), "up", low), skip);
         var y = net.Add(new Conv2d(32, 24, 3, padding: 1), "dec", cat);
-        net.Output(y, "y");
-        net.SetLoss(new DotLoss(), y, net.Input("grad_y"));
-        var options = new CompileOptions
-        {
-            InputShapes = new Dictionary<string, Shape> { ["x"] = x, ["grad_y"] = new(2, 24, 16, 20) },
-            Training = true, InputGradients = true, InputGradientNames = new[] { "x" }, LearningRate = 0, LossScaling = LossScaling.Off,
-            Precision = Precision.Fp16, TexelReads = false, SubPixelDecoders = true,
-            PreferKernels = new[]
-            {
-                nameof(Conv2dCoopMatPatch), nameof(Conv2dCoopMatPatchNhwc), nameof(Conv2dInputGradFlipped),
-                nameof(Conv2dWeightGradCoopMatPatch), nameof(Conv2dWeightGradCoopMatPatchNhwc),
-            },
-        };
-        var nchw = ChannelsLastTests.Train(Context, net, options, 80);
-        var nhwc = ChannelsLastTests.Train(Context, net, options with { ActivationLayout = TensorLayout.Nhwc }, 80);
+        var (nchw, nhwc) = TrainBothLayouts(net, y, x, new(2, 24, 16, 20), 80, subPixel: true,
+            nameof(Conv2dCoopMatPatch), nameof(Conv2dCoopMatPatchNhwc), nameof(Conv2dInputGradFlipped),
+            nameof(Conv2dWeightGradCoopMatPatch), nameof(Conv2dWeightGradCoopMatPatchNhwc));
         string KernelOf(ChannelsLastTests.TrainingStep step, string label) => step.Plan.Dispatches.SingleOrDefault(d => d.Label == label)?.Kernel
             ?? throw new AssertionException($"no dispatch {label}: {string.Join(", ", step.Plan.Dispatches.Select(d => $"{d.Label} {d.Kernel}"))}");
         Assert.That(KernelOf(nhwc, "dec.bwd_input.low"), Is.EqualTo($"{Patch}.nhwc.dact.f16"));
@@ -263,8 +249,6 @@ public sealed class CooperativeMatrixChannelsLastTests : CooperativeMatrixTest
         Assert.That(KernelOf(nhwc, "dec.bwd_input.skip"), Does.StartWith($"{Patch}.nhwc"));
         Assert.That(KernelOf(nhwc, "dec.bwd_weight.low"), Does.StartWith("conv2d/conv2d.bwd_weight_coopmat_patch.nhwc"));
         Assert.That(KernelOf(nhwc, "dec.bwd_weight.skip"), Does.StartWith("conv2d/conv2d.bwd_weight_coopmat_patch.nhwc"));
-        ChannelsLastTests.AssertBitForBit(nhwc, nchw);
-        foreach (var (name, g) in nchw.Grads) Assert.That(g.Count(v => v != 0), Is.GreaterThan(g.Length / 2), $"{name}'s gradient is real");
-        Assert.That(Context.TakeValidationMessages(), Is.Empty);
+        AssertBitForBitAndReal(nhwc, nchw);
     }
 }
