@@ -3,10 +3,13 @@ namespace Kiln.Cli.Bench;
 /// <summary>The text table of `kiln bench`: one row per workload, and with --kernels each dispatch's share and roofline.</summary>
 internal static class BenchTable
 {
+    /// <summary>The workload column: the longest id with its " (nhwc)" mark.</summary>
+    const int NameWidth = -42;
+
     public static void PrintHeader(bool peer)
     {
         Console.WriteLine();
-        Console.WriteLine($"{"workload",-36} {"GPU ms",10} {"host ms",10} {"TFLOP/s",9} {"of limit",9} {"disp",5} {"compile ms",10}" +
+        Console.WriteLine($"{"workload",NameWidth} {"GPU ms",10} {"host ms",10} {"TFLOP/s",9} {"of limit",9} {"disp",5} {"compile ms",10}" +
                           (peer ? $" {"peer ms",9} {"Kiln/peer",9}" : ""));
     }
 
@@ -14,14 +17,14 @@ internal static class BenchTable
     {
         if (r.Error != null)
         {
-            Console.WriteLine($"{r.Workload,-36} failed: {r.Error}");
+            Console.WriteLine($"{r.Workload,NameWidth} failed: {r.Error}");
             return;
         }
         string limit = r.FractionOfLimit is { } f ? $"{100 * f:0.0}%" : "unknown";
         string name = r.Layout == "nhwc" ? $"{r.Workload} (nhwc)" : r.Workload;
         // A bandwidth workload's throughput in GB/s, and its fraction of the copy bandwidth.
         string rate = r.GBps is { } g ? $"{g:0} GB/s" : Tflops(r.Tflops);
-        Console.WriteLine($"{name,-36} {Ms(r.GpuMs),10} {Ms(r.HostMs),10} {rate,9} {limit,9} {r.Dispatches,5} {Ms(r.CompileMs),10}" +
+        Console.WriteLine($"{name,NameWidth} {Ms(r.GpuMs),10} {Ms(r.HostMs),10} {rate,9} {limit,9} {r.Dispatches,5} {Ms(r.CompileMs),10}" +
                           (peer ? $" {Ms(r.PeerMs),9} {Num(r.RatioToPeer, "0.00"),9}" : ""));
     }
 
