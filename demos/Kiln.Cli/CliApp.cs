@@ -43,13 +43,15 @@ internal static class CliApp
                                              (conv2d, conv_transpose2d, linear, pool2d, upsample)
           kiln demo inpaint|denoise|playground [--frames N] [--out DIR] [--size WxH] [--steps K] [--no-train] [--fps F] [--every N] [--serve PORT]
                     [--images PATH] [--feedback] [--train-crop N] [--train-batch B] [--weights FILE|none] [--precision fp32|fp16]
+                    [--layout nchw|nhwc]
                                              a real-time demo run headless: PNG frames and stats.json;
                                              --serve shows it live at http://127.0.0.1:PORT; --images PATH (inpaint)
                                              takes the scene from an image file or folder; --feedback (denoise)
                                              feeds the previous denoised frame back as an input; --train-crop N,
                                              --train-batch B (denoise): train on B crops of NxN a step (0: whole
                                              frame); inpaint and denoise start from the shipped weights, --weights
-                                             FILE or none; --precision fp16: f16 activations
+                                             FILE or none; --precision fp16: f16 activations; --layout:
+                                             their layout (by default each compile's choice)
 
         environment: KILN_DEVICE=<index or name substring>, KILN_VALIDATION=1
         """;

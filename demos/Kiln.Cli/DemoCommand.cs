@@ -6,7 +6,8 @@ namespace Kiln.Cli;
 
 /// <summary>
 /// `kiln demo inpaint|denoise|playground [--frames N] [--out DIR] [--size WxH] [--steps K] [--no-train] [--fps F]
-/// [--every N] [--serve PORT] [--images PATH] [--feedback] [--train-crop N] [--train-batch B] [--weights FILE|none]`: runs a real-time demo headless, writing PNG frames and stats.json, or (--serve) shows it
+/// [--every N] [--serve PORT] [--images PATH] [--feedback] [--train-crop N] [--train-batch B] [--weights FILE|none]
+/// [--precision fp32|fp16] [--layout nchw|nhwc]`: runs a real-time demo headless, writing PNG frames and stats.json, or (--serve) shows it
 /// in the browser viewer at http://127.0.0.1:PORT until Ctrl+C (files then only with --out). --images (inpaint only) takes
 /// the scene from an image file or a folder of images instead of the procedural scene. Headless runs also write
 /// DEMO.mp4 (every frame) where ffmpeg is installed; --feedback (denoise only) feeds
@@ -37,6 +38,7 @@ internal static class DemoCommand
         double? fps = null;
         bool train = true, feedback = false;
         var precision = Precision.Fp32;
+        TensorLayout? layout = null;
         for (int i = 1; i < args.Length; i++)
         {
             string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"demo: {args[i]} needs a value");
@@ -57,6 +59,7 @@ internal static class DemoCommand
                 case "--train-batch": trainBatch = PositiveInt(Next(), "--train-batch"); break;
                 case "--weights": weights = Next(); break;
                 case "--precision": precision = CliApp.ParsePrecision("demo", Next()); break;
+                case "--layout": layout = CliApp.ParseLayout("demo", Next()); break;
                 default: return CliApp.Fail($"demo: unknown option '{args[i]}'");
             }
         }
@@ -67,6 +70,7 @@ internal static class DemoCommand
         if ((trainCrop != null || trainBatch != null) && name != "denoise") return CliApp.Fail("demo: --train-crop and --train-batch apply to the denoise demo only");
         if (weights != null && name == "playground") return CliApp.Fail("demo: --weights applies to the inpaint and denoise demos only");
         if (precision != Precision.Fp32 && name == "playground") return CliApp.Fail("demo: --precision applies to the inpaint and denoise demos only");
+        if (layout != null && name == "playground") return CliApp.Fail("demo: --layout applies to the inpaint and denoise demos only");
         using var context = GpuContext.Create();
         if (context.Tuner.Budget == null) context.Tuner.Budget = TuningBudget;
         if (!context.Info.IsCpu)
@@ -76,8 +80,9 @@ internal static class DemoCommand
         if (images != null) Console.WriteLine($"scene: {images.Files.Count} image(s) from {imagePath}, {images.SecondsPerImage:0.#} s each");
         using RealtimeDemo demo = name switch
         {
-            "inpaint" => new InpaintingDemo(context, size?.W ?? 128, size?.H ?? 128, images: images, precision: precision),
-            "denoise" => new DenoisingDemo(context, size?.W ?? 64, size?.H ?? 64, feedback: feedback, trainingCrop: trainCrop, trainingBatch: trainBatch, precision: precision),
+            "inpaint" => new InpaintingDemo(context, size?.W ?? 128, size?.H ?? 128, images: images, precision: precision, layout: layout),
+            "denoise" => new DenoisingDemo(context, size?.W ?? 64, size?.H ?? 64, feedback: feedback, trainingCrop: trainCrop, trainingBatch: trainBatch, precision: precision,
+                layout: layout),
             "playground" => new PlaygroundDemo(context, size?.W ?? 128, size?.H ?? 128),
             _ => throw new ArgumentException($"demo: unknown demo '{name}' (inpaint, denoise, playground)"),
         };
@@ -98,6 +103,8 @@ internal static class DemoCommand
         string crops = demo is DenoisingDemo dc && train
             ? dc.TrainingCrop == 0 ? " on the whole frame" : $" on {dc.TrainingBatch} crop(s) of {dc.TrainingCrop}x{dc.TrainingCrop}" : "";
         Console.WriteLine($"{demo.Name}: {(frames?.ToString() ?? (serve != null ? "until Ctrl+C," : "30"))} frames of {demo.Width}x{demo.Height} on {context.Info.Name}, training {(train ? $"{demo.TrainingStepsPerFrame} step(s) a frame{crops}" : "off")}");
+        if (demo is not PlaygroundDemo)
+            Console.WriteLine($"activations: {demo.InferenceLayout} for inference, {demo.TrainingLayout} for training{(layout == null ? " (each compile's choice)" : "")}");
         if (viewer != null) Console.WriteLine($"viewer: open {viewer.Address} in a browser (Ctrl+C stops)");
         void OnFrame(CompletedFrame f)
         {
@@ -132,7 +139,12 @@ internal static class DemoCommand
             info["training_crop"] = d.TrainingCrop;
             info["training_batch"] = d.TrainingBatch;
         }
-        if (demo is not PlaygroundDemo) info["weights"] = loaded ?? "random";
+        if (demo is not PlaygroundDemo)
+        {
+            info["weights"] = loaded ?? "random";
+            info["inference_layout"] = demo.InferenceLayout.ToString().ToLowerInvariant();
+            info["training_layout"] = demo.TrainingLayout.ToString().ToLowerInvariant();
+        }
         if (images != null) info["images"] = images.Files.Count;
         Console.WriteLine($"{stats.Fps:0.00} fps ({stats.SteadyFps:0.00} after {stats.WarmupFrames} warm-up frames); frame ms p50 {stats.P50FrameMilliseconds:0.0}, p95 {stats.P95FrameMilliseconds:0.0}, p99 {stats.P99FrameMilliseconds:0.0}");
         Console.WriteLine("GPU ms per stage: " + string.Join(", ", stats.MeanStageMilliseconds.OrderBy(kv => kv.Key).Select(kv => $"{kv.Key.ToString().ToLowerInvariant()} {kv.Value:0.00}")));

@@ -34,10 +34,11 @@ public sealed class DenoisingDemo : RealtimeDemo
     /// With <paramref name="feedback"/> the previous denoised frame is an extra input (see <see cref="Feedback"/>).
     /// Training takes <paramref name="trainingBatch"/> crops of <paramref name="trainingCrop"/> pixels a side per step
     /// (see <see cref="TrainingCropFor"/> for the defaults and the limits); a crop of 0 trains on the whole frame.
-    /// <paramref name="precision"/> Fp16 stores the network's activations as f16 (<see cref="CompileOptions.Precision"/>).
+    /// <paramref name="precision"/> Fp16 stores the network's activations as f16 (<see cref="CompileOptions.Precision"/>);
+    /// <paramref name="layout"/> pins their layout (null: each compile chooses, <see cref="CompileOptions.ActivationLayout"/>).
     /// </summary>
     public DenoisingDemo(GpuContext context, int width, int height, int samples = 2, int referenceSamples = 64, int sceneSeed = 3, float learningRate = 1e-3f, int seed = 1,
-        bool feedback = false, int? trainingCrop = null, int? trainingBatch = null, Precision precision = Precision.Fp32)
+        bool feedback = false, int? trainingCrop = null, int? trainingBatch = null, Precision precision = Precision.Fp32, TensorLayout? layout = null)
         : base(context, 3 * width, height)
     {
         Feedback = feedback;
@@ -59,7 +60,7 @@ public sealed class DenoisingDemo : RealtimeDemo
             var training = Kiln.Training.Presets.PresetNetworks.DenoiseUNet(InputChannels);
             var x = new Shape(1, InputChannels, h, w);
             var trainX = TrainingCrop == 0 ? x : new Shape(TrainingBatch, InputChannels, TrainingCrop, TrainingCrop);
-            net = OnlineNetwork.ForImages(context, DenoiseUNet.Build(InputChannels), training, x, 3, learningRate, seed, trainX, precision);
+            net = OnlineNetwork.ForImages(context, DenoiseUNet.Build(InputChannels), training, x, 3, learningRate, seed, trainX, precision, layout);
         }
         catch
         {
@@ -69,6 +70,8 @@ public sealed class DenoisingDemo : RealtimeDemo
     }
 
     public override string Name => "denoise";
+    public override TensorLayout InferenceLayout => net.Infer.ActivationLayout;
+    public override TensorLayout TrainingLayout => net.Train.ActivationLayout;
     /// <summary>Paths per pixel of the noisy input.</summary>
     public int Samples { get; }
     /// <summary>Paths per pixel of the reference.</summary>

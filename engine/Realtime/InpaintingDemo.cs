@@ -23,10 +23,11 @@ public sealed class InpaintingDemo : RealtimeDemo
     /// A demo on <paramref name="width"/> x <paramref name="height"/> frames (each a multiple of 2^(levels - 1)),
     /// the UNet of <paramref name="channels"/> (default <see cref="DefaultChannels"/>) trained with Adam. The scene is
     /// <paramref name="images"/> when given (the caller keeps and disposes it), else the procedural scene.
-    /// <paramref name="precision"/> Fp16 stores the network's activations as f16 (<see cref="CompileOptions.Precision"/>).
+    /// <paramref name="precision"/> Fp16 stores the network's activations as f16 (<see cref="CompileOptions.Precision"/>);
+    /// <paramref name="layout"/> pins their layout (null: each compile chooses, <see cref="CompileOptions.ActivationLayout"/>).
     /// </summary>
     public InpaintingDemo(GpuContext context, int width, int height, int[]? channels = null, float learningRate = 2e-3f, int seed = 1,
-        ImageScene? images = null, Precision precision = Precision.Fp32)
+        ImageScene? images = null, Precision precision = Precision.Fp32, TensorLayout? layout = null)
         : base(context, 3 * width, height)
     {
         this.images = images;
@@ -44,7 +45,8 @@ public sealed class InpaintingDemo : RealtimeDemo
         paint = new PaintedMask(w, h);
         try
         {
-            net = OnlineNetwork.ForImages(context, InpaintUNet.Build(channels), InpaintUNet.BuildForTraining(channels), x, 3, learningRate, seed, precision: precision);
+            net = OnlineNetwork.ForImages(context, InpaintUNet.Build(channels), InpaintUNet.BuildForTraining(channels), x, 3, learningRate, seed, precision: precision,
+                layout: layout);
         }
         catch
         {
@@ -54,6 +56,8 @@ public sealed class InpaintingDemo : RealtimeDemo
     }
 
     public override string Name => "inpaint";
+    public override TensorLayout InferenceLayout => net.Infer.ActivationLayout;
+    public override TensorLayout TrainingLayout => net.Train.ActivationLayout;
 
     /// <summary>File name of the weights the demo ships: made by demos/weights/make-weights.sh.</summary>
     public const string ShippedWeights = "demo-inpaint.f16.safetensors";

@@ -41,16 +41,18 @@ internal sealed class OnlineNetwork : IDisposable
     /// An image-to-image network trained with Adam: inference on input "x" of <paramref name="input"/>'s shape; training
     /// on "x" of <paramref name="trainingInput"/>'s shape (by default the same: the whole frame; a batch of crops
     /// otherwise) against "target" of <paramref name="targetChannels"/> channels at the training input's size. Both
-    /// networks are compiled at <paramref name="precision"/> (f16 activations under Fp16, with loss scaling for training).
+    /// networks are compiled at <paramref name="precision"/> (f16 activations under Fp16, with loss scaling for training)
+    /// and with <paramref name="layout"/>'s activations (null: each compile chooses, <see cref="CompileOptions.ActivationLayout"/>).
     /// </summary>
     public static OnlineNetwork ForImages(GpuContext context, Network inference, Network training, Shape input, int targetChannels, float learningRate, int seed,
-        Shape? trainingInput = null, Precision precision = Precision.Fp32)
+        Shape? trainingInput = null, Precision precision = Precision.Fp32, TensorLayout? layout = null)
     {
         var trainX = trainingInput ?? input;
         var (n, _, h, w) = trainX.Nchw;
-        return new OnlineNetwork(context, inference, training, CompileOptions.For("x", input) with { Precision = precision }, new CompileOptions
+        return new OnlineNetwork(context, inference, training, CompileOptions.For("x", input) with { Precision = precision, ActivationLayout = layout }, new CompileOptions
         {
             Precision = precision,
+            ActivationLayout = layout,
             InputShapes = new Dictionary<string, Shape> { ["x"] = trainX, ["target"] = new Shape(n, targetChannels, h, w) },
             Training = true,
             Optimizer = new Adam(),

@@ -35,6 +35,12 @@ public abstract class RealtimeDemo : IDisposable
         set => steps = value is >= 0 and <= 64 ? value : throw new ArgumentOutOfRangeException(nameof(TrainingStepsPerFrame), value, "Training steps per frame must be 0 to 64.");
     }
 
+    /// <summary>How the compiled network keeps its activations for inference (<see cref="CompiledNetwork.ActivationLayout"/>;
+    /// NCHW for a network without images).</summary>
+    public virtual TensorLayout InferenceLayout => TensorLayout.Nchw;
+    /// <summary>How the training step keeps its activations (each compile makes its own choice where it is left to it).</summary>
+    public virtual TensorLayout TrainingLayout => TensorLayout.Nchw;
+
     /// <summary>Names of the scalars the demo writes into the frame's scalar slots (e.g. "loss"), in slot order.</summary>
     internal abstract IReadOnlyList<string> ScalarNames { get; }
 

@@ -28,6 +28,27 @@ public sealed class PrecisionArgumentTests
         finally { Directory.Delete(dir, true); }
     }
 
+    /// <summary>--layout pins both networks' activation layout, which stats.json records; the playground (an MLP) refuses it.</summary>
+    [Test]
+    public void DemoWithLayout_RunsChannelsLast_AndSaysSo()
+    {
+        var dir = CliRun.TempFolder();
+        try
+        {
+            var run = CliRun.Run("demo", "denoise", "--size", "32x32", "--frames", "2", "--out", dir, "--layout", "nhwc");
+            Assert.That(run.Code, Is.Zero, run.Stderr);
+            Assert.That(run.Stdout, Does.Contain("activations: Nhwc for inference, Nhwc for training"));
+            using var doc = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(dir, "stats.json")));
+            Assert.That(doc.RootElement.GetProperty("inference_layout").GetString(), Is.EqualTo("nhwc"));
+            Assert.That(doc.RootElement.GetProperty("training_layout").GetString(), Is.EqualTo("nhwc"));
+        }
+        finally { Directory.Delete(dir, true); }
+        var playground = CliRun.Run("demo", "playground", "--layout", "nhwc", "--frames", "1");
+        Assert.That(playground.Code, Is.EqualTo(2));
+        Assert.That(playground.Stderr, Does.Contain("--layout applies to the inpaint and denoise demos only"));
+        Assert.That(CliRun.Run("demo", "inpaint", "--layout", "nwhc").Stderr, Does.Contain("demo: --layout takes nchw or nhwc, got 'nwhc'"));
+    }
+
     [Test]
     public void PlaygroundDemo_RefusesPrecision()
     {
