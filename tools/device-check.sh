@@ -21,9 +21,11 @@
 #   bash tools/device-check.sh OUT_DIR layout   layout.log: both denoiser workloads, tuned, per dispatch: at fp16 with
 #                                               NCHW, then NHWC activations forced (--layout), then the automatic
 #                                               choice (CompileOptions.ActivationLayout null: both timed, the faster
-#                                               kept); at fp32 NCHW; then the training steps of the conv workloads and
-#                                               the inpainting UNet at fp16 with NHWC activations, tuned (their NCHW
-#                                               times are the bench part's)
+#                                               kept); then the training steps of the conv workloads and the
+#                                               inpainting UNet (its decoders' gradients by sub-pixel phase) at fp16,
+#                                               and the autoencoder's (strided and transposed convolutions on the f32
+#                                               implicit GEMM and tiled weight gradient) at fp32, with NHWC
+#                                               activations, tuned (their NCHW times are the bench part's)
 #   bash tools/device-check.sh OUT_DIR subpixel subpixel.log: both denoiser workloads untuned, per dispatch, the decoders'
 #                                               convolutions by sub-pixel phase against their .concat kernels: at fp16
 #                                               on cooperative_matrix2 (Conv2dCoopMat2SubPixel named, then not) and on
@@ -135,19 +137,21 @@ if [ "$part" = compare ]; then
   grep -E "^(==|conv3x3|inpaint|denoise|mlp)" "$out/compare.log"
 fi
 if [ "$part" = layout ]; then
-  # Worst case 560 s. "auto" leaves the layout to the compile (the first run of each layout's kernels tunes them).
-  for run in "fp16 nchw" "fp16 nhwc" "fp16 auto" "fp32 nchw"; do
+  # Worst case 510 s. "auto" leaves the layout to the compile (the first run of each layout's kernels tunes them).
+  for run in "fp16 nchw" "fp16 nhwc" "fp16 auto"; do
     set -- $run
     layout=(--layout "$2"); [ "$2" = auto ] && layout=()
     echo "== --precision $1 --layout $2" >> "$out/layout.log"
     timeout 110 $kiln bench denoise --precision "$1" "${layout[@]}" --kernels >> "$out/layout.log" 2>&1
   done
-  # Channels-last training steps: the NHWC patch weight gradient, the input gradients through the NHWC forwards.
-  for workload in _bwd inpaint; do
-    echo "== $workload --precision fp16 --layout nhwc" >> "$out/layout.log"
-    timeout 60 $kiln bench $workload --precision fp16 --layout nhwc --kernels >> "$out/layout.log" 2>&1
+  # Channels-last training steps: the NHWC patch weight gradient, the input gradients through the NHWC forwards, the
+  # decoders' by sub-pixel phase; the autoencoder's strided layers at fp32 on the NHWC implicit GEMM by phase.
+  for run in "_bwd fp16" "inpaint fp16" "conv_autoencoder fp32"; do
+    set -- $run
+    echo "== $1 --precision $2 --layout nhwc" >> "$out/layout.log"
+    timeout 60 $kiln bench $1 --precision $2 --layout nhwc --kernels >> "$out/layout.log" 2>&1
   done
-  grep -E "^(==|denoise|conv3x3|inpaint)" "$out/layout.log"
+  grep -E "^(==|denoise|conv3x3|inpaint|conv_autoencoder)" "$out/layout.log"
 fi
 if [ "$part" = subpixel ]; then
   # Worst case 580 s.
