@@ -22,6 +22,8 @@
 // column tile also add up the rows of every staged A slice (the f16 values the products take), invocation tid the rows
 // tid, tid + THREADS, ... (at most BIAS_MAX), and write them into db (or slice z of its [splits, C1] partials), so no
 // pass of its own reads dY for the bias.
+// Variant *.nhwc (KILN_NHWC, with its .bias and .subgroup forms): a and q channels-last [N,AH,AW,C1], [N,QH,QW,C2]
+// (KILN_ACT_INDEX); the same slices staged, so the same products summed in the same order.
 // Bindings: 0 a [N,C1,AH,AW] (act_t)  1 q [N,C2,QH,QW] (act_t)  2 out [splits, C1, C2 * KH * KW] (float)
 //           3 x2 (the .concat variant: q is the first part of a concatenation, include/concat_reads.glsl)
 //           after those, in the .bias variant: db [C1] or partials [splits, C1] (float)
@@ -91,7 +93,7 @@ shared float sC[BM * LDC];
 
 int j;                     // this invocation's pixel within a step
 int r0;                    // its first row of A / column of B
-int bC2[B_MAX];            // per owned column: c2 * QH * QW (-1: past N2), ky * DH, kx * DW
+int bC2[B_MAX];            // per owned column: c2 * QH * QW (c2 in .nhwc; -1: past N2), ky * DH, kx * DW
 int bDy[B_MAX];
 int bDx[B_MAX];
 float16_t stagedA[A_MAX];
@@ -104,11 +106,15 @@ void gather(int k0, int kEnd, int m0)
     int plane = pc.ah * pc.aw;
     int b = k / plane, rem = k - (k / plane) * plane;
     int py = rem / pc.aw, px = rem - (rem / pc.aw) * pc.aw;
-    int aBase = (b * pc.c1 + m0 + r0) * plane + rem;
+#if KILN_NHWC
+    int aBase = (b * plane + rem) * pc.c1 + m0 + r0, aStep = RSTEP;
+#else
+    int aBase = (b * pc.c1 + m0 + r0) * plane + rem, aStep = RSTEP * plane;
+#endif
     [[unroll]] for (int i = 0; i < A_PER; i++)
     {
         int m = m0 + r0 + i * RSTEP;
-        stagedA[i] = valid && m < pc.c1 ? float16_t(float(a[aBase + i * RSTEP * plane])) : float16_t(0.0);
+        stagedA[i] = valid && m < pc.c1 ? float16_t(float(a[aBase + i * aStep])) : float16_t(0.0);
     }
     int qPlane = pc.qh * pc.qw;
     int qBase = b * pc.c2 * qPlane;
@@ -119,6 +125,8 @@ void gather(int k0, int kEnd, int m0)
         bool inside = valid && bC2[i] >= 0 && iy >= 0 && iy < pc.qh && ix >= 0 && ix < pc.qw;
 #if KILN_CONCAT_READS
         stagedB[i] = inside ? float16_t(float(kiln_concat_read(b, bC2[i] / qPlane, iy, ix, pc.c2, pc.qh, pc.qw))) : float16_t(0.0);
+#elif KILN_NHWC
+        stagedB[i] = inside ? float16_t(float(q[KILN_ACT_INDEX(b, bC2[i], iy, ix, pc.c2, pc.qh, pc.qw)])) : float16_t(0.0);
 #else
         stagedB[i] = inside ? float16_t(float(q[qBase + bC2[i] + iy * pc.qw + ix])) : float16_t(0.0);
 #endif
@@ -143,7 +151,11 @@ void main()
         int col = n0 + r0 + i * RSTEP;
         int c2 = col / taps, t = col - (col / taps) * taps;
         int ky = t / KW, kx = t - (t / KW) * KW;
+#if KILN_NHWC
+        bC2[i] = col < n2 ? c2 : -1;
+#else
         bC2[i] = col < n2 ? c2 * pc.qh * pc.qw : -1;
+#endif
         bDy[i] = ky * DH;
         bDx[i] = kx * DW;
     }

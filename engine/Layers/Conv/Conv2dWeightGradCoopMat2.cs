@@ -15,13 +15,13 @@ namespace Kiln.Layers;
 /// plain f32 kernel by the tuner), runs as its .subgroup form on devices without workgroup scope (lavapipe of Mesa 26,
 /// when named: the tests), and its workgroup-scope form has not run on a GPU yet.
 /// </summary>
-internal sealed class Conv2dWeightGradCoopMat2 : CooperativeMatrixEntry, IConv2dWeightGrad
+internal class Conv2dWeightGradCoopMat2 : CooperativeMatrixEntry, IConv2dWeightGrad
 {
     public string Operation => "conv2d.bwd_weight";
-    public TensorLayout Layout => TensorLayout.Nchw;
+    public virtual TensorLayout Layout => TensorLayout.Nchw;
     public int Priority => 9;
     public bool NeedsTuning => true;
-    public bool ReadsConcat => true;
+    public virtual bool ReadsConcat => true;
 
     const string Module = "conv2d/conv2d.bwd_weight_coopmat2";
     /// <summary>The shader's A_MAX and B_MAX: staged values of A and B per invocation, at most.</summary>
@@ -56,7 +56,7 @@ internal sealed class Conv2dWeightGradCoopMat2 : CooperativeMatrixEntry, IConv2d
         var (n, c1, ah, aw) = plain.Shape.Nchw;
         var (_, c2, qh, qw) = shifted.Shape.Nchw;
         int n2 = c2 * a.Kernel.H * a.Kernel.W;
-        var module = CooperativeMatrix2Kernels.Module(e.Device, Module);
+        var module = ActivationLayouts.Module(CooperativeMatrix2Kernels.Module(e.Device, Module), plain.Layout);
         var push = PushConstants.Ints(n, c1, c2, ah, aw, qh, qw);
         var result = new List<TuneCandidate>();
         foreach (var t in Tiles(e.Device).OrderBy(t => (c1 + t.BM - 1) / t.BM * t.BM).ThenBy(t => t.BM))
@@ -78,4 +78,16 @@ internal sealed class Conv2dWeightGradCoopMat2 : CooperativeMatrixEntry, IConv2d
         }
         return result;
     }
+}
+
+/// <summary>
+/// <see cref="Conv2dWeightGradCoopMat2"/> over channels-last dY and x (conv2d.bwd_weight_coopmat2.nhwc, with its .bias and
+/// .subgroup forms: the same slices staged from channels-last reads, the same products in the same order): a channels-last
+/// training plan's cooperative_matrix2 weight gradient, timed where the compile tunes as the NCHW entry is. No .concat
+/// form: a decoder's channels-last weight gradient reads its written concatenation or goes by sub-pixel phase.
+/// </summary>
+internal sealed class Conv2dWeightGradCoopMat2Nhwc : Conv2dWeightGradCoopMat2
+{
+    public override TensorLayout Layout => TensorLayout.Nhwc;
+    public override bool ReadsConcat => false;
 }

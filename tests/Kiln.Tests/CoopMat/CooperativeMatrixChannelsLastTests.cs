@@ -167,6 +167,31 @@ public sealed class CooperativeMatrixChannelsLastTests : CooperativeMatrixTest
     }
 
     /// <summary>
+    /// The cooperative_matrix2 weight gradient channels-last (<see cref="Conv2dWeightGradCoopMat2Nhwc"/>, its .bias form
+    /// writing the bias gradient; on Mesa 26 the .subgroup form): the step of two stacked convolutions on the
+    /// cooperative_matrix2 forwards is the NCHW one's bit for bit, the output channels leaving partial tiles.
+    /// </summary>
+    [Test]
+    public void Training_OnTheCoopMat2WeightGradient_IsTheNchwStepBitForBit()
+    {
+        RequireCoopMat2(CoopMat2);
+        var x = new Shape(2, 16, 13, 21);
+        var net = new Network();
+        var h = net.Add(new ReLU(), "relu", net.Add(new Conv2d(16, 40, 3, padding: 1), "a", net.Input("x")));
+        var y = net.Add(new Conv2d(40, 24, 3, stride: 2, padding: 1), "b", h);
+        var (nchw, nhwc) = TrainBothLayouts(net, y, x, new(2, 24, 7, 11), 90, subPixel: false,
+            nameof(Conv2dCoopMat2), nameof(Conv2dCoopMat2Nhwc), nameof(Conv2dInputGradFlipped),
+            nameof(Conv2dWeightGradCoopMat2), nameof(Conv2dWeightGradCoopMat2Nhwc));
+        const string Grad = "conv2d/conv2d.bwd_weight_coopmat2.subgroup";
+        foreach (var conv in new[] { "a", "b" })
+        {
+            Assert.That(nhwc.Plan.Dispatches.Single(d => d.Label == $"{conv}.bwd_weight").Kernel, Is.EqualTo($"{Grad}.nhwc.bias.f16"), conv);
+            Assert.That(nchw.Plan.Dispatches.Single(d => d.Label == $"{conv}.bwd_weight").Kernel, Is.EqualTo($"{Grad}.bias.f16"), conv);
+        }
+        AssertBitForBitAndReal(nhwc, nchw);
+    }
+
+    /// <summary>
     /// One fp16 training step of <paramref name="net"/> (output <paramref name="y"/>, a DotLoss against grad_y, so dY is
     /// grad_y) in each layout, on storage buffers with the entries named: the same parameters and inputs from
     /// <paramref name="seed"/>.
