@@ -18,6 +18,7 @@
 // (1, 1) of A a_t A^T is the tile's sum, so the workgroups of the first column block also add up that element's row of
 // every step, one invocation per row, and write them into db (or slice split of its [splits, CA] partials), so no pass
 // of its own reads dY for the bias.
+// Variant *.nhwc (KILN_NHWC, with its .bias form): a and q channels-last (KILN_ACT_INDEX), the same sums in the same order.
 // Bindings: 0 a [N,CA,AH,AW] (act_t)  1 q [N,CQ,QH,QW] (act_t)  2 out [splits, CA, CQ, 3, 3] (float)
 //           3 x2 (the .concat variant: q is the first part of a concatenation, include/concat_reads.glsl)
 //           after those, in the .bias variant: db [CA] or partials [splits, CA] (float)
@@ -57,7 +58,7 @@ layout(std430, binding = 2) writeonly buffer Out { float dw[]; };
 #include "concat_reads.glsl"
 #define QAT(b, c, iy, ix) float(kiln_concat_read(b, c, iy, ix, CQ, QH, QW))
 #else
-#define QAT(b, c, iy, ix) float(q[(((b) * CQ + (c)) * QH + (iy)) * QW + (ix)])
+#define QAT(b, c, iy, ix) float(q[KILN_ACT_INDEX(b, c, iy, ix, CQ, QH, QW)])
 #endif
 #if KILN_BIAS_SUM
 #include "bias_sum.glsl"
@@ -83,7 +84,7 @@ void load(int s0, int tEnd, int tilesX, int tilesPerImage, int m, int c, int k, 
         for (int x = 0; x < 2; x++)
         {
             const int ay = 2 * ty + y, ax = 2 * tx + x;
-            g[y][x] = live && m < CA && ay < AH && ax < AW ? float(a[((b * CA + m) * AH + ay) * AW + ax]) : 0.0;
+            g[y][x] = live && m < CA && ay < AH && ax < AW ? float(a[KILN_ACT_INDEX(b, m, ay, ax, CA, AH, AW)]) : 0.0;
         }
     for (int y = 0; y < 4; y++)
         for (int x = 0; x < 4; x++)

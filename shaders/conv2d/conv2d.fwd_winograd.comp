@@ -12,6 +12,8 @@
 // memory, half the output channels at a time, for the output transform, bias and activation. The sums run in another
 // order than the direct kernel's, with the transforms' roundings: the agreement with it is that of f32 sums, about
 // 1e-6 of the largest value. f16 activations (the .f16 variant, storage.glsl) are widened to f32 as they are read.
+// Variant *.nhwc (KILN_NHWC, with its .dact, .pool and .concat forms): x and y channels-last (KILN_ACT_INDEX), the same
+// sums in the same order.
 // Bindings: 0 x [N,Cin,H,W] (act_t)  1 u [16, CIP, COP] (float, conv2d.winograd_weight.comp)
 //           2 bias [Cout] (float; unused when HAS_BIAS=0)  3 y [N,Cout,OH,OW] (act_t; the .pool variant: [N,Cout,OH/2,OW/2])
 //           4 the .dact variant's activation output (include/act_grad_epilogue.glsl)
@@ -71,7 +73,7 @@ layout(std430, binding = 3) writeonly buffer Y { act_t y[]; };
 #include "concat_reads.glsl"
 #define XAT(b, c, iy, ix) float(kiln_concat_read(b, c, iy, ix, CIN, H, W))
 #else
-#define XAT(b, c, iy, ix) float(x[(((b) * CIN + (c)) * H + (iy)) * W + (ix)])
+#define XAT(b, c, iy, ix) float(x[KILN_ACT_INDEX(b, c, iy, ix, CIN, H, W)])
 #endif
 
 // The chunk's transformed input (16 elements x 8 channels x 32 tiles) and weights (16 x 8 x 32 output channels); at
@@ -199,15 +201,17 @@ void main()
             best = kiln_pool_max(best, kiln_activate(t0[1] - t0[2] - t0[3] + bv, ACT, SLOPE));
             best = kiln_pool_max(best, kiln_activate(t1[0] + t1[1] + t1[2] + bv, ACT, SLOPE));
             best = kiln_pool_max(best, kiln_activate(t1[1] - t1[2] - t1[3] + bv, ACT, SLOPE));
-            y[((b * COUT + co) * (OH / 2) + oy / 2) * (OW / 2) + ox / 2] = act_t(best);
+            y[KILN_ACT_INDEX(b, co, oy / 2, ox / 2, COUT, OH / 2, OW / 2)] = act_t(best);
 #else
-            const int at = ((b * COUT + co) * OH + oy) * OW + ox;
+            // The tile's pixels: right of it one column on, below it one row on (in either layout).
+            const int at = KILN_ACT_INDEX(b, co, oy, ox, COUT, OH, OW);
+            const int right = KILN_ACT_INDEX(0, 0, 0, 1, COUT, OH, OW), down = KILN_ACT_INDEX(0, 0, 1, 0, COUT, OH, OW);
             y[at] = act_t(KILN_EPILOGUE(t0[0] + t0[1] + t0[2] + bv, at));
-            if (ox + 1 < OW) y[at + 1] = act_t(KILN_EPILOGUE(t0[1] - t0[2] - t0[3] + bv, at + 1));
+            if (ox + 1 < OW) y[at + right] = act_t(KILN_EPILOGUE(t0[1] - t0[2] - t0[3] + bv, at + right));
             if (oy + 1 < OH)
             {
-                y[at + OW] = act_t(KILN_EPILOGUE(t1[0] + t1[1] + t1[2] + bv, at + OW));
-                if (ox + 1 < OW) y[at + OW + 1] = act_t(KILN_EPILOGUE(t1[1] - t1[2] - t1[3] + bv, at + OW + 1));
+                y[at + down] = act_t(KILN_EPILOGUE(t1[0] + t1[1] + t1[2] + bv, at + down));
+                if (ox + 1 < OW) y[at + down + right] = act_t(KILN_EPILOGUE(t1[1] - t1[2] - t1[3] + bv, at + down + right));
             }
 #endif
         }

@@ -13,7 +13,7 @@ namespace Kiln.Layers;
 /// Not yet timed on a GPU, so like <see cref="Conv2dWinograd"/> it runs only where the compile tunes (timed against the
 /// tiled kernel) or when named.
 /// </summary>
-internal sealed class Conv2dWeightGradWinograd : IConv2dWeightGrad
+internal class Conv2dWeightGradWinograd : IConv2dWeightGrad
 {
     const string Module = "conv2d/conv2d.bwd_weight_winograd";
     const int Block = 32, TilesPerStep = 8;
@@ -22,12 +22,12 @@ internal sealed class Conv2dWeightGradWinograd : IConv2dWeightGrad
 
     public string Operation => "conv2d.bwd_weight";
     public ElementType ElementType => ElementType.F32;
-    public TensorLayout Layout => TensorLayout.Nchw;
+    public virtual TensorLayout Layout => TensorLayout.Nchw;
     public int Priority => 11;
     public bool Supports(DeviceInfo device) => device.MaxSharedMemoryBytes >= SharedBytes && device.MaxWorkgroupInvocations >= 256;
     public bool PreferredOn(DeviceInfo device) => !device.IsCpu;
     public bool NeedsTuning => true;
-    public bool ReadsConcat => true;
+    public virtual bool ReadsConcat => true;
 
     /// <summary>3x3, stride 1, dilation 1, groups 1; at least 16 channels on the plain side (as the forward kernel takes
     /// at least 16 output channels: a narrower layer would mostly multiply the zeros padding the 32-channel blocks).</summary>
@@ -48,7 +48,7 @@ internal sealed class Conv2dWeightGradWinograd : IConv2dWeightGrad
             (uint)a.Padding.H, (uint)a.Padding.W, (uint)n, (uint)c1, (uint)c2, (uint)ah, (uint)aw, (uint)qh, (uint)qw,
             splits > 1 ? (uint)(stepsPerSplit * TilesPerStep) : 0u,
         };
-        var spec = new KernelSpec(Module, KernelSpec.Buffers(3), 0, constants, 256);
+        var spec = new KernelSpec(ActivationLayouts.Module(Module, plain.Layout), KernelSpec.Buffers(3), 0, constants, 256);
         return new[]
         {
             new TuneCandidate("f2x3", spec, (gx, gy, (uint)splits), Array.Empty<byte>())
@@ -57,4 +57,16 @@ internal sealed class Conv2dWeightGradWinograd : IConv2dWeightGrad
             },
         };
     }
+}
+
+/// <summary>
+/// <see cref="Conv2dWeightGradWinograd"/> over channels-last dY and x (conv2d.bwd_weight_winograd.nhwc, with its .bias
+/// form: the same sums in the same order): the fp32 weight gradient the H200's tuner chose for most layers, in NHWC plans
+/// too. No .concat form: a decoder's channels-last weight gradient reads its written concatenation or goes by sub-pixel
+/// phase.
+/// </summary>
+internal sealed class Conv2dWeightGradWinogradNhwc : Conv2dWeightGradWinograd
+{
+    public override TensorLayout Layout => TensorLayout.Nhwc;
+    public override bool ReadsConcat => false;
 }

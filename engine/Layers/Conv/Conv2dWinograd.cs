@@ -13,7 +13,7 @@ namespace Kiln.Layers;
 /// (the GPU default), timed against the other entries per layer shape, like the tiled kernel; on lavapipe tests force
 /// it by name. f16 activations go through its .f16 variant (f32 arithmetic); a concatenation is read through .concat.
 /// </summary>
-internal sealed class Conv2dWinograd : IConv2dForward
+internal class Conv2dWinograd : IConv2dForward
 {
     internal const string WeightModule = "conv2d/conv2d.winograd_weight";
     const int Tiles = 32, ChannelsPerGroup = 32, ChannelChunk = 8;
@@ -22,7 +22,7 @@ internal sealed class Conv2dWinograd : IConv2dForward
 
     public string Operation => "conv2d.fwd";
     public ElementType ElementType => ElementType.F32;
-    public TensorLayout Layout => TensorLayout.Nchw;
+    public virtual TensorLayout Layout => TensorLayout.Nchw;
     public int Priority => 9;
     public bool Supports(DeviceInfo device) => device.MaxSharedMemoryBytes >= SharedBytes && device.MaxWorkgroupInvocations >= 256;
     public bool PreferredOn(DeviceInfo device) => !device.IsCpu;
@@ -53,7 +53,7 @@ internal sealed class Conv2dWinograd : IConv2dForward
                 (uint)a.Padding.H, (uint)a.Padding.W, bias != null ? 1u : 0u, (uint)act, KernelSpec.Word(slope),
                 (uint)cin, (uint)cout, (uint)h, (uint)wd, (uint)oh, (uint)ow, (uint)tx, (uint)cip, (uint)cop,
             };
-            var spec = new KernelSpec("conv2d/conv2d.fwd_winograd", KernelSpec.Buffers(4), 0, constants, 256);
+            var spec = new KernelSpec(ActivationLayouts.Module("conv2d/conv2d.fwd_winograd", y.Layout), KernelSpec.Buffers(4), 0, constants, 256);
             result.Add(new TuneCandidate($"f2x3.{tx}x{Tiles / tx}", spec, Groups(y.Shape, tx), Array.Empty<byte>()) { Prepare = transform });
         }
         return result;
@@ -76,4 +76,13 @@ internal sealed class Conv2dWinograd : IConv2dForward
         transform.Spec.Module == WeightModule && a.Kernel == (3, 3) && a.Groups == 1
             ? transform with { Spec = transform.Spec with { Constants = new[] { 1u } } }
             : null;
+}
+
+/// <summary>
+/// <see cref="Conv2dWinograd"/> over channels-last activations (conv2d.fwd_winograd.nhwc with its .concat, .pool and .dact
+/// forms: the same sums in the same order): the fp32 forward the H200's tuner chose for most layers, in NHWC plans too.
+/// </summary>
+internal sealed class Conv2dWinogradNhwc : Conv2dWinograd
+{
+    public override TensorLayout Layout => TensorLayout.Nhwc;
 }

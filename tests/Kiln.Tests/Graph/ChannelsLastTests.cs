@@ -94,6 +94,27 @@ public sealed class ChannelsLastTests : GpuTest
         Assert.That(nchw.Y.Distinct().Count(), Is.GreaterThan(nchw.Y.Length / 4), "a real output, not a constant");
     }
 
+    /// <summary>
+    /// The UNet on the Winograd forward (named), channels-last: its .nhwc form and the fused pool's and concat reads'
+    /// (.nhwc.pool, .nhwc.concat); the output is the NCHW plan's bit for bit.
+    /// </summary>
+    [TestCase(Precision.Fp32)]
+    [TestCase(Precision.Fp16)]
+    public void UNet_OnWinograd_IsTheNchwPlanBitForBit(Precision precision)
+    {
+        var options = CompileOptions.For("x", Input) with
+        {
+            Precision = precision, TexelReads = false, PreferKernels = new[] { nameof(Conv2dWinograd), nameof(Conv2dWinogradNhwc) },
+        };
+        var nchw = Run(UNet(), Input, options);
+        var nhwc = Run(UNet(), Input, options with { ActivationLayout = TensorLayout.Nhwc });
+        Assert.That(nhwc.Plan.Dispatches.Select(d => d.Kernel), Has.Some.StartsWith("conv2d/conv2d.fwd_winograd.nhwc.pool")
+            .And.Some.StartsWith("conv2d/conv2d.fwd_winograd.nhwc.concat"));
+        Assert.That(nchw.Plan.Dispatches.Select(d => d.Kernel), Has.Some.StartsWith("conv2d/conv2d.fwd_winograd.pool"));
+        Assert.That(nhwc.Y, Is.EqualTo(nchw.Y), "y, bit for bit");
+        Assert.That(nhwc.Bottleneck, Is.EqualTo(nchw.Bottleneck), "the bottleneck output, bit for bit");
+    }
+
     /// <summary>The denoiser's last pair of full-resolution convolutions in row bands: NHWC bands copy whole rows of pixels.</summary>
     [Test]
     public void RowBands_AreTheUnbandedNchwPlanBitForBit()
@@ -414,6 +435,44 @@ public sealed class ChannelsLastTests : GpuTest
             Assert.That(KernelOf(nhwc, $"{conv}.bwd_weight"), Does.StartWith("conv2d/conv2d.bwd_weight_tiled.nhwc.bias"), conv);
         foreach (var conv in new[] { "dec0", "dec1" })
             Assert.That(KernelOf(nhwc, $"{conv}.bwd_weight"), Does.StartWith("conv2d/conv2d.bwd_weight_tiled.nhwc"), conv);
+        AssertBitForBit(nhwc, nchw);
+        foreach (var (name, g) in nchw.Grads) Assert.That(g.Any(v => v != 0), Is.True, $"{name}'s gradient is not all zero");
+    }
+
+    /// <summary>
+    /// The UNet's step on the Winograd kernels (named: on a GPU they run where the compile tunes), channels-last: the
+    /// forwards on conv2d.fwd_winograd.nhwc (the decoder's through its .concat form), the stride-1 input gradients through
+    /// the flipped weight on it (through a ReLU by its .dact form), the weight gradients on conv2d.bwd_weight_winograd.nhwc
+    /// (a Conv2d's bias in its .bias form). Bit for bit the NCHW step's, f32 and f16.
+    /// </summary>
+    [TestCase(Precision.Fp32)]
+    [TestCase(Precision.Fp16)]
+    public void Training_OnWinograd_IsTheNchwStepBitForBit(Precision precision)
+    {
+        var options = new CompileOptions
+        {
+            InputShapes = new Dictionary<string, Shape> { ["x"] = TrainInput, ["t"] = new(2, 3, 16, 12) },
+            Training = true, InputGradients = true, InputGradientNames = new[] { "x" }, LearningRate = 0, Precision = precision,
+            TexelReads = false, SubPixelDecoders = false,
+            PreferKernels = new[]
+            {
+                nameof(Conv2dInputGradFlipped), nameof(Conv2dWinograd), nameof(Conv2dWinogradNhwc),
+                nameof(Conv2dWeightGradWinograd), nameof(Conv2dWeightGradWinogradNhwc),
+            },
+        };
+        var nchw = Train(Context, TrainingUNet(), options, 1000);
+        var nhwc = Train(Context, TrainingUNet(), options with { ActivationLayout = TensorLayout.Nhwc }, 1000);
+
+        string KernelOf(string label) => nhwc.Plan.Dispatches.SingleOrDefault(d => d.Label == label)?.Kernel
+            ?? throw new AssertionException($"no dispatch {label}: {string.Join(", ", nhwc.Plan.Dispatches.Select(d => $"{d.Label} {d.Kernel}"))}");
+        foreach (var conv in new[] { "enc", "mid", "deep" })
+        {
+            Assert.That(KernelOf($"{conv}.fwd"), Does.StartWith("conv2d/conv2d.fwd_winograd.nhwc"), conv);
+            Assert.That(KernelOf($"{conv}.bwd_weight"), Does.StartWith("conv2d/conv2d.bwd_weight_winograd.nhwc.bias"), conv);
+        }
+        Assert.That(KernelOf("dec.fwd"), Does.StartWith("conv2d/conv2d.fwd_winograd.nhwc.concat"));
+        Assert.That(KernelOf("mid.bwd_input"), Does.StartWith("conv2d/conv2d.fwd_winograd.nhwc.dact"), "through the ReLU after down");
+        Assert.That(nchw.Plan.Dispatches.Select(d => d.Kernel), Has.Some.StartsWith("conv2d/conv2d.bwd_weight_winograd.bias"));
         AssertBitForBit(nhwc, nchw);
         foreach (var (name, g) in nchw.Grads) Assert.That(g.Any(v => v != 0), Is.True, $"{name}'s gradient is not all zero");
     }
