@@ -59,9 +59,10 @@ public sealed class Conv2d : Layer, IFusableProducer
 
     /// <summary>
     /// Every geometry: the input gradient through the flipped weight where that takes it (Conv2dInputGradFlippedNhwc:
-    /// stride 1), else the gather's NHWC variant (Conv2dInputGradGatherNhwc); the weight and bias gradients take any
-    /// (Conv2dWeightGradDirectNhwc, Conv2dBiasGradDirectNhwc; on tensor cores at fp16 Conv2dWeightGradCoopMatPatchNhwc
-    /// where it accepts the layer).
+    /// stride 1), else by output phase where a phased entry takes it (Conv2dInputGradCoopMatStridedNhwc,
+    /// Conv2dInputGradPhasesNhwc) or the gather's NHWC variant (Conv2dInputGradGatherNhwc); the weight and bias gradients
+    /// take any (Conv2dWeightGradDirectNhwc, Conv2dBiasGradDirectNhwc; on GPUs the tiled, Winograd and tensor-core
+    /// entries' NHWC forms where they accept the layer).
     /// </summary>
     internal override bool BackwardsNhwc(IReadOnlyList<Shape> inputs) => true;
 

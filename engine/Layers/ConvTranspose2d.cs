@@ -91,8 +91,9 @@ public sealed class ConvTranspose2d : Layer, IFusableProducer
     }
 
     /// <summary>
-    /// Every geometry: a stride-1 layer through the flipped-weight entry's NHWC form (the NHWC forward kernels), the others
-    /// through the gather's NHWC variant (conv_transpose2d.fwd.nhwc).
+    /// Every geometry: a stride-1 layer through the flipped-weight entry's NHWC form (the NHWC forward kernels), a strided
+    /// one by output phase where a phased entry's NHWC form takes it (Conv2dInputGradCoopMatStridedNhwc,
+    /// Conv2dInputGradPhasesNhwc), else through the gather's NHWC variant (conv_transpose2d.fwd.nhwc).
     /// </summary>
     internal override bool ForwardsNhwc(IReadOnlyList<Shape> inputs) => true;
 

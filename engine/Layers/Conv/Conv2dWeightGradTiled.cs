@@ -88,8 +88,9 @@ internal class Conv2dWeightGradTiled : IConv2dWeightGrad
 
 /// <summary>
 /// <see cref="Conv2dWeightGradTiled"/> over channels-last dY and x (conv2d.bwd_weight_tiled.nhwc, with its .bias form: the
-/// same products summed in the same order): an NHWC plan's f32 weight gradient on a GPU, where it took the direct
-/// kernel's .nhwc variant. No .concat form: a decoder's channels-last weight gradient reads its written concatenation.
+/// same products summed in the same order): an NHWC plan's f32 weight gradient on a GPU, timed against the Winograd
+/// one's. No .concat form: a decoder's channels-last weight gradient reads its written concatenation or goes by
+/// sub-pixel phase.
 /// </summary>
 internal sealed class Conv2dWeightGradTiledNhwc : Conv2dWeightGradTiled
 {
