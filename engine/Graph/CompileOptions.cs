@@ -83,9 +83,9 @@ public sealed record CompileOptions
     /// nearest or bilinear upsampling, concatenation, batch norm, pointwise layers) run on NHWC values; before any other
     /// layer a value is transposed to NCHW, once. Inputs and outputs stay f32 NCHW for the caller, each edge one pass (the
     /// plan shows each "to_nhwc" / "to_nchw" step). In a training plan each gradient rule likewise runs channels-last where
-    /// its forward did and it has an NHWC form (<see cref="Layer.BackwardsNhwc"/>: stride-1 convolutions and a decoder's
-    /// fused one, pooling, upsampling, concatenation, batch norm, pointwise layers), and reads NCHW transposes otherwise
-    /// (a strided convolution, the loss).
+    /// its forward did and it has an NHWC form (<see cref="Layer.BackwardsNhwc"/>: convolutions and transposed
+    /// convolutions of any stride, a decoder's fused one (stride 1), pooling, upsampling, concatenation, batch norm,
+    /// pointwise layers), and reads NCHW transposes otherwise (the loss).
     /// Null (the default) chooses where that is faster: a plan compiled with tuned kernels (<see cref="Autotune"/>,
     /// on by default on a GPU) is compiled in both layouts, each with its kernels tuned, and the one whose whole step
     /// replays faster is kept (<see cref="Graph.ActivationLayouts"/>; remembered with the tuning choices, so later compiles of the

@@ -18,8 +18,8 @@ namespace Kiln.Layers;
 /// sub-pixel phase instead (<see cref="SubPixelGradients"/>: the upsampled channels' parts through 4x4 taps at its own
 /// resolution, 4/9 of the products; no concatenation, its gradient or an upsample's backward); otherwise the input
 /// gradient is the concatenation's, split into its inputs' gradients as the unfused concat (and upsample) would. In a
-/// channels-last training plan the gradients always go this last way, on the NHWC kernels. Exists only in compiled
-/// plans (no receptive step).
+/// channels-last training plan either way runs on the NHWC kernels, the weight gradient then reading the forward's
+/// written concatenation. Exists only in compiled plans (no receptive step).
 /// </summary>
 internal sealed class ConcatConv2d : Layer
 {

@@ -185,8 +185,8 @@ public sealed class CooperativeMatrixChannelsLastTests : CooperativeMatrixTest
         const string Grad = "conv2d/conv2d.bwd_weight_coopmat2.subgroup";
         foreach (var conv in new[] { "a", "b" })
         {
-            Assert.That(nhwc.Plan.Dispatches.Single(d => d.Label == $"{conv}.bwd_weight").Kernel, Is.EqualTo($"{Grad}.nhwc.bias.f16"), conv);
-            Assert.That(nchw.Plan.Dispatches.Single(d => d.Label == $"{conv}.bwd_weight").Kernel, Is.EqualTo($"{Grad}.bias.f16"), conv);
+            Assert.That(nhwc.KernelOf($"{conv}.bwd_weight"), Is.EqualTo($"{Grad}.nhwc.bias.f16"), conv);
+            Assert.That(nchw.KernelOf($"{conv}.bwd_weight"), Is.EqualTo($"{Grad}.bias.f16"), conv);
         }
         AssertBitForBitAndReal(nhwc, nchw);
     }
@@ -244,8 +244,8 @@ public sealed class CooperativeMatrixChannelsLastTests : CooperativeMatrixTest
         Assert.That(Kernels(nchw, "down.bwd_input.phase"), Is.EqualTo($"{Patch}.dact.f16"));
         Assert.That(Kernels(nhwc, "up.fwd.phase"), Is.EqualTo($"{Patch}.nhwc.f16"));
         Assert.That(Kernels(nhwc, "spread.fwd.phase"), Is.EqualTo($"{Patch}.nhwc.f16, conv2d/conv2d.phase_fill.nhwc.f16"));
-        Assert.That(nhwc.Plan.Dispatches.Count(d => d.Kernel.StartsWith("transpose/", StringComparison.Ordinal)), Is.EqualTo(5),
-            "x in, y out (f32 for the caller, f16 for the loss), the loss's gradient in, x's gradient out: " + string.Join(", ", nhwc.Plan.Dispatches.Where(d => d.Kernel.StartsWith("transpose/", StringComparison.Ordinal)).Select(d => d.Label)));
+        Assert.That(nhwc.Transposes, Has.Count.EqualTo(5),
+            "x in, y out (f32 for the caller, f16 for the loss), the loss's gradient in, x's gradient out: " + string.Join(", ", nhwc.Transposes));
         AssertBitForBitAndReal(nhwc, nchw);
     }
 
@@ -267,13 +267,11 @@ public sealed class CooperativeMatrixChannelsLastTests : CooperativeMatrixTest
         var (nchw, nhwc) = TrainBothLayouts(net, y, x, new(2, 24, 16, 20), 80, subPixel: true,
             nameof(Conv2dCoopMatPatch), nameof(Conv2dCoopMatPatchNhwc), nameof(Conv2dInputGradFlipped),
             nameof(Conv2dWeightGradCoopMatPatch), nameof(Conv2dWeightGradCoopMatPatchNhwc));
-        string KernelOf(ChannelsLastTests.TrainingStep step, string label) => step.Plan.Dispatches.SingleOrDefault(d => d.Label == label)?.Kernel
-            ?? throw new AssertionException($"no dispatch {label}: {string.Join(", ", step.Plan.Dispatches.Select(d => $"{d.Label} {d.Kernel}"))}");
-        Assert.That(KernelOf(nhwc, "dec.bwd_input.low"), Is.EqualTo($"{Patch}.nhwc.dact.f16"));
-        Assert.That(KernelOf(nchw, "dec.bwd_input.low"), Is.EqualTo($"{Patch}.dact.f16"));
-        Assert.That(KernelOf(nhwc, "dec.bwd_input.skip"), Does.StartWith($"{Patch}.nhwc"));
-        Assert.That(KernelOf(nhwc, "dec.bwd_weight.low"), Does.StartWith("conv2d/conv2d.bwd_weight_coopmat_patch.nhwc"));
-        Assert.That(KernelOf(nhwc, "dec.bwd_weight.skip"), Does.StartWith("conv2d/conv2d.bwd_weight_coopmat_patch.nhwc"));
+        Assert.That(nhwc.KernelOf("dec.bwd_input.low"), Is.EqualTo($"{Patch}.nhwc.dact.f16"));
+        Assert.That(nchw.KernelOf("dec.bwd_input.low"), Is.EqualTo($"{Patch}.dact.f16"));
+        Assert.That(nhwc.KernelOf("dec.bwd_input.skip"), Does.StartWith($"{Patch}.nhwc"));
+        Assert.That(nhwc.KernelOf("dec.bwd_weight.low"), Does.StartWith("conv2d/conv2d.bwd_weight_coopmat_patch.nhwc"));
+        Assert.That(nhwc.KernelOf("dec.bwd_weight.skip"), Does.StartWith("conv2d/conv2d.bwd_weight_coopmat_patch.nhwc"));
         AssertBitForBitAndReal(nhwc, nchw);
     }
 }

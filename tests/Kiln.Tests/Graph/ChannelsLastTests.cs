@@ -245,6 +245,13 @@ public sealed class ChannelsLastTests : GpuTest
     internal sealed record TrainingStep(float Loss, Dictionary<string, float[]> Grads, float[] InputGrad, PlanReport Plan)
     {
         public List<string> BackwardKernels => Plan.Dispatches.Where(d => d.Phase == "backward").Select(d => d.Kernel).ToList();
+
+        /// <summary>The kernel of the one dispatch labelled <paramref name="label"/>; else a failure listing the plan.</summary>
+        public string KernelOf(string label) => Plan.Dispatches.Where(d => d.Label == label).ToList() is [var only] ? only.Kernel
+            : throw new AssertionException($"no single dispatch {label}: {string.Join(", ", Plan.Dispatches.Select(d => $"{d.Label} {d.Kernel}"))}");
+
+        /// <summary>The labels of the plan's layout transposes (transpose/layout and its variants).</summary>
+        public List<string> Transposes => Plan.Dispatches.Where(d => d.Kernel.StartsWith("transpose/", StringComparison.Ordinal)).Select(d => d.Label).ToList();
     }
 
     /// <summary>
@@ -304,24 +311,22 @@ public sealed class ChannelsLastTests : GpuTest
         var nhwc = Train(Context, TrainingUNet(), options with { ActivationLayout = TensorLayout.Nhwc }, 700);
 
         var backward = nhwc.Plan.Dispatches.Where(d => d.Phase == "backward").ToList();
-        string KernelOf(string label) => backward.SingleOrDefault(d => d.Label == label)?.Kernel
-            ?? throw new AssertionException($"no backward dispatch {label}: {string.Join(", ", backward.Select(d => $"{d.Label} {d.Kernel}"))}");
         // The decoder's gradients: through its concatenation, or by sub-pixel phase (the upsampled input's part as a
         // stride-2 4x4 convolution at its own resolution, the skip's part apart, then the weight's parts folded).
         var decoder = subPixel ? new[] { "dec.bwd_weight.low", "dec.bwd_weight.skip" } : new[] { "dec.bwd_weight" };
         foreach (var label in new[] { "enc", "down", "mid", "deep", "side", "gate_conv", "head" }.Select(c => $"{c}.bwd_weight").Concat(decoder))
-            Assert.That(KernelOf(label), Does.StartWith("conv2d/conv2d.bwd_weight.nhwc"), label);
+            Assert.That(nhwc.KernelOf(label), Does.StartWith("conv2d/conv2d.bwd_weight.nhwc"), label);
         foreach (var conv in new[] { "enc", "down", "mid", "deep", "dec", "side", "gate_conv", "head" })
-            Assert.That(KernelOf($"{conv}.bwd_bias"), Does.StartWith(texelReads == false ? "conv2d/conv2d.bwd_bias_tree.nhwc" : "conv2d/conv2d.bwd_bias.nhwc"), conv);
+            Assert.That(nhwc.KernelOf($"{conv}.bwd_bias"), Does.StartWith(texelReads == false ? "conv2d/conv2d.bwd_bias_tree.nhwc" : "conv2d/conv2d.bwd_bias.nhwc"), conv);
         var inputGrads = subPixel ? new[] { "dec.bwd_input.low", "dec.bwd_input.skip" } : new[] { "dec.bwd_input" };
         foreach (var label in new[] { "enc", "mid", "deep", "side", "gate_conv", "head" }.Select(c => $"{c}.bwd_input").Concat(inputGrads))
-            Assert.That(KernelOf(label), Does.StartWith("conv2d/conv2d.fwd.nhwc"), label);
-        Assert.That(KernelOf("down.bwd_input"), Does.StartWith("conv_transpose2d/conv_transpose2d.fwd.nhwc"), "the strided conv's input gradient, gathered");
+            Assert.That(nhwc.KernelOf(label), Does.StartWith("conv2d/conv2d.fwd.nhwc"), label);
+        Assert.That(nhwc.KernelOf("down.bwd_input"), Does.StartWith("conv_transpose2d/conv_transpose2d.fwd.nhwc"), "the strided conv's input gradient, gathered");
         foreach (var step in new[] { nhwc, nchw })
             Assert.That(step.Plan.Dispatches.Any(d => d.Label == "dec.bwd_weight.fold"), Is.EqualTo(subPixel), "sub-pixel decoder gradients in both plans or neither");
-        Assert.That(KernelOf("bn.bwd"), Does.StartWith("batchnorm/batchnorm.bwd_apply.nhwc"));
-        Assert.That(KernelOf("pool.bwd"), Does.StartWith("pool/pool.bwd.nhwc"));
-        Assert.That(KernelOf("up.bwd"), Does.StartWith("upsample/upsample.bwd.nhwc"));
+        Assert.That(nhwc.KernelOf("bn.bwd"), Does.StartWith("batchnorm/batchnorm.bwd_apply.nhwc"));
+        Assert.That(nhwc.KernelOf("pool.bwd"), Does.StartWith("pool/pool.bwd.nhwc"));
+        Assert.That(nhwc.KernelOf("up.bwd"), Does.StartWith("upsample/upsample.bwd.nhwc"));
         Assert.That(backward.Where(d => d.Label.StartsWith("gate.bwd", StringComparison.Ordinal)).Select(d => d.Kernel),
             Has.All.StartWith("binary/binary.bwd"));
         Assert.That(nchw.Plan.Dispatches.Select(d => d.Kernel), Has.None.Contains(".nhwc"));
@@ -368,17 +373,15 @@ public sealed class ChannelsLastTests : GpuTest
         var nchw = Train(Context, StridedAutoencoder(), options, 900);
         var nhwc = Train(Context, StridedAutoencoder(), options with { ActivationLayout = TensorLayout.Nhwc }, 900);
 
-        string KernelOf(string label) => nhwc.Plan.Dispatches.SingleOrDefault(d => d.Label == label)?.Kernel
-            ?? throw new AssertionException($"no dispatch {label}: {string.Join(", ", nhwc.Plan.Dispatches.Select(d => $"{d.Label} {d.Kernel}"))}");
-        Assert.That(KernelOf("dec0.fwd"), Does.StartWith("conv_transpose2d/conv_transpose2d.fwd.nhwc"));
-        Assert.That(KernelOf("dec1.fwd"), Does.StartWith("conv_transpose2d/conv_transpose2d.fwd.nhwc"));
-        Assert.That(KernelOf("head.fwd"), Does.StartWith("conv2d/conv2d.fwd.nhwc"), "stride 1: through the flipped weight");
+        Assert.That(nhwc.KernelOf("dec0.fwd"), Does.StartWith("conv_transpose2d/conv_transpose2d.fwd.nhwc"));
+        Assert.That(nhwc.KernelOf("dec1.fwd"), Does.StartWith("conv_transpose2d/conv_transpose2d.fwd.nhwc"));
+        Assert.That(nhwc.KernelOf("head.fwd"), Does.StartWith("conv2d/conv2d.fwd.nhwc"), "stride 1: through the flipped weight");
         foreach (var conv in new[] { "enc1", "dec0", "dec1", "head" })
-            Assert.That(KernelOf($"{conv}.bwd_weight"), Does.StartWith("conv2d/conv2d.bwd_weight.nhwc"), conv);
-        Assert.That(KernelOf("enc1.bwd_input"), Does.StartWith("conv_transpose2d/conv_transpose2d.fwd.nhwc"));
+            Assert.That(nhwc.KernelOf($"{conv}.bwd_weight"), Does.StartWith("conv2d/conv2d.bwd_weight.nhwc"), conv);
+        Assert.That(nhwc.KernelOf("enc1.bwd_input"), Does.StartWith("conv_transpose2d/conv_transpose2d.fwd.nhwc"));
         foreach (var conv in new[] { "dec0", "dec1", "head" })
-            Assert.That(KernelOf($"{conv}.bwd_input"), Does.StartWith("conv2d/conv2d.fwd.nhwc"), conv);
-        Assert.That(nhwc.Plan.Dispatches.Where(d => d.Kernel.StartsWith("transpose/", StringComparison.Ordinal)).Select(d => d.Label),
+            Assert.That(nhwc.KernelOf($"{conv}.bwd_input"), Does.StartWith("conv2d/conv2d.fwd.nhwc"), conv);
+        Assert.That(nhwc.Transposes,
             Is.EquivalentTo(new[] { "x.to_nhwc", "head.to_nchw", "loss.grad_in0.to_nhwc", "x.grad.keep" }
                 .Concat(precision == Precision.Fp16 ? new[] { "head.to_nchw" } : Array.Empty<string>())),
             "x in, y out (at f32 the copy the loss reads too; at f16 it reads an f16 one), the loss's gradient in, x's gradient out: nothing between the layers");
@@ -421,20 +424,18 @@ public sealed class ChannelsLastTests : GpuTest
         var nchw = Train(Context, net, options, 950);
         var nhwc = Train(Context, net, options with { ActivationLayout = TensorLayout.Nhwc }, 950);
 
-        string KernelOf(TrainingStep step, string label) => step.Plan.Dispatches.SingleOrDefault(d => d.Label == label)?.Kernel
-            ?? throw new AssertionException($"no dispatch {label}: {string.Join(", ", step.Plan.Dispatches.Select(d => $"{d.Label} {d.Kernel}"))}");
         foreach (var label in new[] { "dec0.fwd", "dec1.fwd" })
         {
-            Assert.That(KernelOf(nhwc, label), Does.StartWith("conv2d/conv2d.fwd_gemm.nhwc.phases"), label);
-            Assert.That(KernelOf(nchw, label), Does.StartWith("conv2d/conv2d.fwd_gemm.phases"), label);
+            Assert.That(nhwc.KernelOf(label), Does.StartWith("conv2d/conv2d.fwd_gemm.nhwc.phases"), label);
+            Assert.That(nchw.KernelOf(label), Does.StartWith("conv2d/conv2d.fwd_gemm.phases"), label);
         }
-        Assert.That(KernelOf(nhwc, "enc1.bwd_input"), Does.StartWith("conv2d/conv2d.fwd_gemm.nhwc.phases.dact"));
+        Assert.That(nhwc.KernelOf("enc1.bwd_input"), Does.StartWith("conv2d/conv2d.fwd_gemm.nhwc.phases.dact"));
         foreach (var label in new[] { "enc0.fwd", "enc1.fwd", "head.fwd", "dec1.bwd_input", "head.bwd_input" })
-            Assert.That(KernelOf(nhwc, label), Does.StartWith("conv2d/conv2d.fwd_gemm.nhwc"), label);
+            Assert.That(nhwc.KernelOf(label), Does.StartWith("conv2d/conv2d.fwd_gemm.nhwc"), label);
         foreach (var conv in new[] { "enc0", "enc1", "head" })
-            Assert.That(KernelOf(nhwc, $"{conv}.bwd_weight"), Does.StartWith("conv2d/conv2d.bwd_weight_tiled.nhwc.bias"), conv);
+            Assert.That(nhwc.KernelOf($"{conv}.bwd_weight"), Does.StartWith("conv2d/conv2d.bwd_weight_tiled.nhwc.bias"), conv);
         foreach (var conv in new[] { "dec0", "dec1" })
-            Assert.That(KernelOf(nhwc, $"{conv}.bwd_weight"), Does.StartWith("conv2d/conv2d.bwd_weight_tiled.nhwc"), conv);
+            Assert.That(nhwc.KernelOf($"{conv}.bwd_weight"), Does.StartWith("conv2d/conv2d.bwd_weight_tiled.nhwc"), conv);
         AssertBitForBit(nhwc, nchw);
         foreach (var (name, g) in nchw.Grads) Assert.That(g.Any(v => v != 0), Is.True, $"{name}'s gradient is not all zero");
     }
@@ -463,15 +464,13 @@ public sealed class ChannelsLastTests : GpuTest
         var nchw = Train(Context, TrainingUNet(), options, 1000);
         var nhwc = Train(Context, TrainingUNet(), options with { ActivationLayout = TensorLayout.Nhwc }, 1000);
 
-        string KernelOf(string label) => nhwc.Plan.Dispatches.SingleOrDefault(d => d.Label == label)?.Kernel
-            ?? throw new AssertionException($"no dispatch {label}: {string.Join(", ", nhwc.Plan.Dispatches.Select(d => $"{d.Label} {d.Kernel}"))}");
         foreach (var conv in new[] { "enc", "mid", "deep" })
         {
-            Assert.That(KernelOf($"{conv}.fwd"), Does.StartWith("conv2d/conv2d.fwd_winograd.nhwc"), conv);
-            Assert.That(KernelOf($"{conv}.bwd_weight"), Does.StartWith("conv2d/conv2d.bwd_weight_winograd.nhwc.bias"), conv);
+            Assert.That(nhwc.KernelOf($"{conv}.fwd"), Does.StartWith("conv2d/conv2d.fwd_winograd.nhwc"), conv);
+            Assert.That(nhwc.KernelOf($"{conv}.bwd_weight"), Does.StartWith("conv2d/conv2d.bwd_weight_winograd.nhwc.bias"), conv);
         }
-        Assert.That(KernelOf("dec.fwd"), Does.StartWith("conv2d/conv2d.fwd_winograd.nhwc.concat"));
-        Assert.That(KernelOf("mid.bwd_input"), Does.StartWith("conv2d/conv2d.fwd_winograd.nhwc.dact"), "through the ReLU after down");
+        Assert.That(nhwc.KernelOf("dec.fwd"), Does.StartWith("conv2d/conv2d.fwd_winograd.nhwc.concat"));
+        Assert.That(nhwc.KernelOf("mid.bwd_input"), Does.StartWith("conv2d/conv2d.fwd_winograd.nhwc.dact"), "through the ReLU after down");
         Assert.That(nchw.Plan.Dispatches.Select(d => d.Kernel), Has.Some.StartsWith("conv2d/conv2d.bwd_weight_winograd.bias"));
         AssertBitForBit(nhwc, nchw);
         foreach (var (name, g) in nchw.Grads) Assert.That(g.Any(v => v != 0), Is.True, $"{name}'s gradient is not all zero");
