@@ -6,8 +6,8 @@ namespace Kiln.Cli;
 /// <summary>
 /// `kiln bench conv3x3 [--channels C] [--size S] [--iters N] [--json FILE]`: one 3x3 convolution (pad 1, bias),
 /// forward and backward (input and weight gradients), timed by GPU timestamps around each dispatch; the median
-/// over N calls after warm-up. `kiln bench fashion-ae-step` is <see cref="FashionStepBench"/>. The full benchmark
-/// suite of BENCHMARKS.md is the benchmark issue's work.
+/// over N calls after warm-up; the backward starts from a given output gradient and updates nothing. `kiln bench
+/// fashion-ae-step` is <see cref="FashionStepBench"/>. The workloads of BENCHMARKS.md are <see cref="Bench.BenchSuite"/>'s.
 /// </summary>
 internal static class BenchCommand
 {
@@ -35,14 +35,15 @@ internal static class BenchCommand
         var x = net.Input("x");
         var y = net.Add(new Conv2d(channels, channels, 3, padding: 1), "conv", x);
         net.Output(y);
-        net.SetLoss(new DotLoss(), y, net.Input("grad_y"));
+        net.SetOutputGradient(y, net.Input("grad_y"));
         var shape = new Shape(1, channels, size, size);
         using var compiled = net.Compile(context, new CompileOptions
         {
             InputShapes = new Dictionary<string, Shape> { ["x"] = shape, ["grad_y"] = shape },
             Training = true,
+            UpdateParameters = false,
             InputGradients = true,
-            LearningRate = 0,
+            InputGradientNames = new[] { "x" },
         });
         var rng = new Random(0);
         compiled.SetInput("x", Enumerable.Range(0, (int)shape.Elements).Select(_ => (float)rng.NextDouble()).ToArray());

@@ -5,8 +5,17 @@ public sealed record CompileOptions
 {
     /// <summary>Shape of each named input.</summary>
     public IReadOnlyDictionary<string, Shape> InputShapes { get; init; } = new Dictionary<string, Shape>();
-    /// <summary>Also build the backward pass from the loss and the optimizer's update of every parameter.</summary>
+    /// <summary>Also build the backward pass, from the loss (<see cref="Network.SetLoss"/>) or from a given output gradient
+    /// (<see cref="Network.SetOutputGradient"/>), and the optimizer's update of every parameter (see
+    /// <see cref="UpdateParameters"/>).</summary>
     public bool Training { get; init; }
+    /// <summary>
+    /// With <see cref="Training"/>: end the step with the optimizer's update of the parameters (true, the default). False
+    /// ends it with the gradients (<see cref="CompiledNetwork.Gradients"/>, and the input gradients where asked), the
+    /// parameters left as they are: no learning-rate schedule, clipping, loss scaling or optimizer runs (the step counter,
+    /// which random layers read, still advances). A gradient computation, as PyTorch's autograd.grad is.
+    /// </summary>
+    public bool UpdateParameters { get; init; } = true;
     /// <summary>How parameters are updated from their gradients when training: <see cref="Sgd"/> (default), <see cref="Adam"/>, <see cref="AdamW"/>.</summary>
     public Optimizer Optimizer { get; init; } = new Sgd();
     /// <summary>Base learning rate; it lives in the step-state buffer, changeable without re-recording (<see cref="CompiledNetwork.LearningRate"/>).</summary>
@@ -120,14 +129,13 @@ public sealed record CompileOptions
 
     /// <summary>
     /// Loss scaling of training steps (<see cref="Kiln.LossScaling"/>). Null (the default): dynamic scaling from 2^16 when
-    /// training under <see cref="Precision.Fp16"/>, whose activation gradients are f16, and none under Fp32.
+    /// training under <see cref="Precision.Fp16"/>, whose activation gradients are f16, and none under Fp32, nor where
+    /// nothing would undo it: a step that starts from a given output gradient (<see cref="Network.SetOutputGradient"/>)
+    /// or updates no parameters (<see cref="UpdateParameters"/> false); asking for it there is an error.
     /// <see cref="LossScaling.Off"/> turns it off. Parameter gradients (<see cref="CompiledNetwork.Gradients"/>) hold
     /// the scaled values; the update divides by the scale.
     /// </summary>
     public LossScaling? LossScaling { get; init; }
-
-    /// <summary>The loss scaling a training compile uses: <see cref="LossScaling"/>, or the default for the precision.</summary>
-    internal LossScaling EffectiveLossScaling => LossScaling ?? (Training && Precision == Precision.Fp16 ? new LossScaling() : Kiln.LossScaling.Off);
 
     public static CompileOptions For(string input, Shape shape, bool training = false) =>
         new() { InputShapes = new Dictionary<string, Shape> { [input] = shape }, Training = training };

@@ -100,7 +100,7 @@ public sealed class CompiledNetwork : IDisposable
             foreach (var v in optimizerState) v.Tensor!.Upload(new float[v.Shape.Elements]);
             OptimizerState = optimizerState.ToDictionary(v => v.Name, v => v.Tensor!);
             learningRate = options.LearningRate;
-            initialLossScale = options.Training ? options.EffectiveLossScaling.Initial : 1f;
+            initialLossScale = plan.LossScaling.Initial;
             seed = unchecked((uint)options.Seed);
             WriteState(step: 0);
 

@@ -46,8 +46,11 @@ internal static class Compiler
     {
         var roots = net.Outputs.Select(o => o.Node).ToList();
         if (net.Loss != null) roots.Add(net.Loss);
+        if (net.OutputGradient is { } given) roots.AddRange(new[] { given.Output, given.Gradient });
         if (roots.Count == 0) throw new GraphException("The network has no outputs and no loss: nothing to compute.");
-        if (options.Training && net.Loss == null) throw new GraphException("Training needs a loss: call SetLoss (or Sequential.WithLoss).");
+        if (options.Training && net.Loss == null && net.OutputGradient == null)
+            throw new GraphException("Training needs a loss or a gradient to start the backward pass from: call SetLoss (or Sequential.WithLoss) or SetOutputGradient.");
+        var lossScaling = LossScalingOf(net, options);
 
         var order = TopologicalOrder(roots);
         var cnodes = new Dictionary<Node, CNode>();
@@ -55,6 +58,8 @@ internal static class Compiler
         var list = order.Select(n => cnodes[n]).ToList();
 
         InferShapes(list, options);
+        if (net.OutputGradient is { } seed && cnodes[seed.Output].Shape != cnodes[seed.Gradient].Shape)
+            throw new GraphException($"SetOutputGradient: the gradient {seed.Gradient} is {cnodes[seed.Gradient].Shape}, the output {seed.Output} {cnodes[seed.Output].Shape}; they must match.");
         var fusedInto = new Dictionary<CNode, CNode>();
         // The convolutions batch norms are folded into (a later pass may fuse one into another layer: its parameters are
         // still set up from here).
@@ -201,7 +206,8 @@ internal static class Compiler
             var wanted = options.InputGradients ? options.InputGradientNames ?? list.Where(c => c.Layer == null).Select(c => c.Name).ToList() : null;
             TensorLayout BackwardLayoutOf(CNode c) => LayoutOf(c) == TensorLayout.Nhwc
                 && c.Layer!.BackwardsNhwc(c.Inputs.Select(i => i.Shape).ToList()) ? TensorLayout.Nhwc : TensorLayout.Nchw;
-            Backward(list, lossNode!, emitter, paramGrads, wanted, !options.EffectiveLossScaling.IsOff, BackwardLayoutOf);
+            var seeded = net.OutputGradient is { } og ? (Final(og.Output), Final(og.Gradient).Output) : default((CNode, Value)?);
+            Backward(list, lossNode, seeded, emitter, paramGrads, wanted, !lossScaling.IsOff, BackwardLayoutOf);
             if (options.InputGradients)
                 foreach (var c in list.Where(c => c.Layer == null && c.GradContributions.Count > 0))
                 {
@@ -219,7 +225,7 @@ internal static class Compiler
                     inputGrads[c.Name] = kept;
                 }
             var specs = parameters.ToDictionary(p => p.Value, p => p.Spec);
-            UpdatePhase.Emit(emitter, paramGrads.Select(pg => (pg.Param, pg.Grad, specs[pg.Param])).ToList(), options);
+            UpdatePhase.Emit(emitter, paramGrads.Select(pg => (pg.Param, pg.Grad, specs[pg.Param])).ToList(), options, lossScaling);
         }
         var memory = MemoryPlanner.Assign(emitter.Values, emitter.Steps, (long)Math.Min(device.MaxStorageBufferRange, 1UL << 30),
             Scheduler.DataLevels(emitter.Steps, GraphPlan.StateKey));
@@ -233,7 +239,23 @@ internal static class Compiler
             InputGradients = inputGrads,
             Memory = memory,
             Levels = Scheduler.Levels(emitter.Steps, GraphPlan.StateKey),
+            LossScaling = lossScaling,
         };
+    }
+
+    /// <summary>
+    /// The loss scaling a plan's steps run with: <see cref="CompileOptions.LossScaling"/>, by default dynamic when training
+    /// from a loss under <see cref="Precision.Fp16"/>; none for a step that nothing would unscale (one that starts from a
+    /// given output gradient, which is no loss to scale, or updates no parameters), where asking for it is an error.
+    /// </summary>
+    static LossScaling LossScalingOf(Network net, CompileOptions options)
+    {
+        if (!options.Training) return LossScaling.Off;
+        string? unscaled = net.Loss == null ? "starts from a given output gradient (SetOutputGradient), not from a loss"
+            : !options.UpdateParameters ? "updates no parameters (UpdateParameters false), so nothing divides the scale out" : null;
+        if (unscaled != null && options.LossScaling is { IsOff: false })
+            throw new ArgumentException($"CompileOptions.LossScaling: the step {unscaled}; leave LossScaling null or Off.");
+        return options.LossScaling ?? (unscaled == null && options.Precision == Precision.Fp16 ? new LossScaling() : LossScaling.Off);
     }
 
     static List<Node> TopologicalOrder(List<Node> roots)
@@ -414,8 +436,9 @@ internal static class Compiler
     /// <summary>How many compiled nodes read each node's output.</summary>
     static Dictionary<CNode, int> Uses(List<CNode> list) => list.SelectMany(c => c.Inputs).GroupBy(i => i).ToDictionary(g => g.Key, g => g.Count());
 
-    /// <summary>The network's named nodes: its outputs and its loss.</summary>
-    static HashSet<Node> NamedNodes(Network net) => net.Outputs.Select(o => o.Node).Append(net.Loss).OfType<Node>().ToHashSet();
+    /// <summary>The network's named nodes: its outputs, its loss, and the node a given gradient seeds and that gradient.</summary>
+    static HashSet<Node> NamedNodes(Network net) => net.Outputs.Select(o => o.Node).Append(net.Loss)
+        .Concat(net.OutputGradient is { } g ? new[] { g.Output, g.Gradient } : Array.Empty<Node>()).OfType<Node>().ToHashSet();
 
     /// <summary>
     /// Whether <paramref name="c"/>'s output goes to one reader alone: read once, and no one's named value, neither its own
@@ -521,18 +544,24 @@ internal static class Compiler
     /// forward is reused) and it writes its input gradients in it; a value's gradient contributions are summed in the
     /// layout of the rule that reads them, and a fused activation's gradient is taken in its output's layout.
     /// </summary>
-    static void Backward(List<CNode> list, CNode lossNode, Emitter emitter, List<(Value, Value)> paramGrads, IReadOnlyCollection<string>? inputGrads,
-        bool lossScaling, Func<CNode, TensorLayout> layoutOf)
+    static void Backward(List<CNode> list, CNode? lossNode, (CNode Output, Value Gradient)? seeded, Emitter emitter, List<(Value, Value)> paramGrads,
+        IReadOnlyCollection<string>? inputGrads, bool lossScaling, Func<CNode, TensorLayout> layoutOf)
     {
         foreach (var c in list)
             c.NeedsGrad = c.Layer == null ? inputGrads?.Contains(c.Name) == true : c.Layer.Parameters.Any(p => p.Trainable) || c.Inputs.Any(i => i.NeedsGrad);
         emitter.Phase = "backward";
-        var seed = emitter.NewValue(lossNode.Shape, ValueKind.Transient, "loss.grad");
-        if (lossScaling)
-            emitter.Dispatch(new KernelSpec("optim/loss_seed", KernelSpec.Buffers(2), 0, Array.Empty<uint>(), 1), (1, 1, 1), Array.Empty<byte>(),
-                "loss.grad_seed", Arg.State, Arg.Out(seed));
-        else emitter.Fill(seed, 1f, "loss.grad_seed");
-        lossNode.GradContributions.Add(seed);
+        if (lossNode != null)
+        {
+            var seed = emitter.NewValue(lossNode.Shape, ValueKind.Transient, "loss.grad");
+            if (lossScaling)
+                emitter.Dispatch(new KernelSpec("optim/loss_seed", KernelSpec.Buffers(2), 0, Array.Empty<uint>(), 1), (1, 1, 1), Array.Empty<byte>(),
+                    "loss.grad_seed", Arg.State, Arg.Out(seed));
+            else emitter.Fill(seed, 1f, "loss.grad_seed");
+            lossNode.GradContributions.Add(seed);
+        }
+        // A given output gradient is the output's first gradient part as it is (in the activations' type: an input's
+        // conversion pass made it so), read where the output's gradient rule reads its gradient.
+        else if (seeded is { } given) given.Output.GradContributions.Add(given.Gradient);
         // A layer's fused activation whose output has one or two readers: the last reader's gradient rule to run may take
         // the activation's gradient, with the other's part added, in the kernel that writes its input's gradient
         // (ActivationGradient); what it wrote is then the whole gradient before the activation.

@@ -17,6 +17,8 @@ internal sealed class GraphPlan
     public required Dictionary<string, Value> InputGradients { get; init; }
     public required MemoryPlanner.Plan Memory { get; init; }
     public required List<List<Step>> Levels { get; init; }
+    /// <summary>The loss scaling the plan's steps run with (<see cref="CompileOptions.LossScaling"/>; Off outside training).</summary>
+    public required LossScaling LossScaling { get; init; }
 
     public PlanReport Report() => new()
     {

@@ -2,7 +2,8 @@ namespace Kiln;
 
 /// <summary>
 /// A network as a graph of layers: named inputs, layers applied to nodes (any wiring: skips, several inputs
-/// and outputs), named outputs, and optionally a loss to train. Compile it for input shapes on a context.
+/// and outputs), named outputs, and optionally a loss to train (or a given gradient of a node to start the backward pass
+/// from: <see cref="SetOutputGradient"/>). Compile it for input shapes on a context.
 /// </summary>
 public class Network
 {
@@ -16,6 +17,9 @@ public class Network
     public IReadOnlyList<(string Name, Node Node)> Outputs => outputs;
     /// <summary>The scalar the network is trained to lower, when set by <see cref="SetLoss"/>.</summary>
     public Node? Loss { get; private set; }
+    /// <summary>The node and the given gradient of it that the backward pass starts from in place of a loss, when set by
+    /// <see cref="SetOutputGradient"/>.</summary>
+    public (Node Output, Node Gradient)? OutputGradient { get; private set; }
 
     /// <summary>Declares (or returns) the input named <paramref name="name"/>.</summary>
     public Node Input(string name)
@@ -71,8 +75,31 @@ public class Network
     /// <summary>Adds <paramref name="loss"/> applied to the prediction and target (and mask) nodes, as the training objective.</summary>
     public Node SetLoss(Layer loss, params Node[] from)
     {
+        if (OutputGradient is { } seeded)
+            throw new GraphException($"The network's backward pass already starts from a given gradient of {seeded.Output} (SetOutputGradient); it can't have a loss too.");
         Loss = Add(loss, "loss", from);
         return Loss;
+    }
+
+    /// <summary>
+    /// Starts the backward pass of a training compile from a given gradient of <paramref name="output"/> in place of a loss,
+    /// as PyTorch's <c>torch.autograd.grad(output, inputs, gradient)</c> does: the step computes the gradients of
+    /// sum(output * gradient) with respect to the parameters (<see cref="CompiledNetwork.Gradients"/>) and, with
+    /// <see cref="CompileOptions.InputGradients"/>, the inputs, for a network inside a larger differentiable system whose
+    /// loss is computed elsewhere. <paramref name="gradient"/> (usually an input) has output's shape and is used as
+    /// given: no loss scaling applies. With <see cref="CompileOptions.UpdateParameters"/> (the default) the optimizer then
+    /// updates the parameters from these gradients; false leaves them for the caller to read. A network has a loss or an
+    /// output gradient, not both.
+    /// </summary>
+    public void SetOutputGradient(Node output, Node gradient)
+    {
+        ArgumentNullException.ThrowIfNull(output);
+        ArgumentNullException.ThrowIfNull(gradient);
+        if (output.Network != this || gradient.Network != this) throw new GraphException("SetOutputGradient: a node belongs to another network.");
+        if (output.IsInput) throw new GraphException($"SetOutputGradient: {output} is an input, whose gradient would be the given one; name a node a layer computes.");
+        if (Loss != null) throw new GraphException($"SetOutputGradient: the network has a loss ({Loss}); the backward pass starts from one or the other.");
+        if (OutputGradient is { } seeded) throw new GraphException($"SetOutputGradient: the backward pass already starts from a gradient of {seeded.Output}.");
+        OutputGradient = (output, gradient);
     }
 
     /// <summary>Compiles for the given input shapes: shape inference, fusion, autodiff when training, memory planning, scheduling.</summary>

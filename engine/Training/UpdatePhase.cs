@@ -6,20 +6,28 @@ namespace Kiln.Training;
 /// <summary>
 /// The end of a training step, after the backward pass: this step's learning rate from the schedule, the
 /// gradient-clipping factor and the loss scale's check (<see cref="LossScaling"/>), each parameter's optimizer update
-/// (with L1/L2 regularisation), then the step counter.
-/// Everything reads and writes the step-state buffer on the GPU, so the recorded step replays unchanged.
+/// (with L1/L2 regularisation), then the step counter; with <see cref="CompileOptions.UpdateParameters"/> false only the
+/// step counter. Everything reads and writes the step-state buffer on the GPU, so the recorded step replays unchanged.
 /// </summary>
 internal static class UpdatePhase
 {
     /// <summary>The parameter name regularisation skips, as TensorFlow Playground leaves biases alone.</summary>
     public const string UnregularizedName = "bias";
 
-    public static void Emit(Emitter emitter, IReadOnlyList<(Value Param, Value Grad, ParameterSpec Spec)> parameters, CompileOptions options)
+    public static void Emit(Emitter emitter, IReadOnlyList<(Value Param, Value Grad, ParameterSpec Spec)> parameters, CompileOptions options,
+        LossScaling scaling)
+    {
+        emitter.Phase = "update";
+        if (options.UpdateParameters) EmitUpdates(emitter, parameters, options, scaling);
+        var advance = new KernelSpec("optim/step_state", new[] { BindingKind.StorageBuffer }, 0, Array.Empty<uint>(), 1);
+        emitter.Dispatch(advance, (1, 1, 1), Array.Empty<byte>(), "step_state.advance", new Arg(null, Access.ReadWrite));
+    }
+
+    static void EmitUpdates(Emitter emitter, IReadOnlyList<(Value Param, Value Grad, ParameterSpec Spec)> parameters, CompileOptions options,
+        LossScaling scaling)
     {
         Validate(options);
-        emitter.Phase = "update";
         options.Schedule.Emit(emitter);
-        var scaling = options.EffectiveLossScaling;
         if (!scaling.IsOff && parameters.Count > 0)
         {
             // Dynamic loss scaling checks the gradients for infinities and NaNs through their sum of squares, which
@@ -35,8 +43,6 @@ internal static class UpdatePhase
             bool regularized = spec.Name != UnregularizedName;
             options.Optimizer.EmitUpdate(new ParameterUpdate(emitter, param, grad, regularized ? options.L1 : 0f, regularized ? options.L2 : 0f));
         }
-        var advance = new KernelSpec("optim/step_state", new[] { BindingKind.StorageBuffer }, 0, Array.Empty<uint>(), 1);
-        emitter.Dispatch(advance, (1, 1, 1), Array.Empty<byte>(), "step_state.advance", new Arg(null, Access.ReadWrite));
     }
 
     static void Validate(CompileOptions o)

@@ -99,22 +99,21 @@ internal static class BenchWorkloads
             return BenchSetup.Inference(net, new() { ["x"] = new Shape(1, ch, s, s) });
         });
 
-    // As the peer's autograd.grad(conv(x), [x, weight], g): the forward again, then input, weight and bias gradients.
-    // Kiln's training step also runs the dot loss against g (its value and its gradient, g itself) and the (zero-rate) SGD
-    // update of weight and bias. Only x's gradient is kept (not g's, the loss's other input), and y is no output of its
-    // own (at fp16 it would be converted to f32 for the host every step).
+    // As the peer's autograd.grad(conv(x), [x, weight], g): the forward again, then the input, weight and bias gradients
+    // from the given output gradient g (SetOutputGradient), no loss and no update (UpdateParameters false). Only x's
+    // gradient is kept, and y is no output of its own (at fp16 it would be converted to f32 for the host every step).
     static BenchWorkload ConvBackward(string id, int c, int hw, int smallC, int smallHw) =>
         new(id + "_bwd", $"3x3 conv, pad 1, bias, {c} -> {c} ch at {hw}x{hw}: forward + input and weight gradients", size =>
         {
             var (ch, s) = size == BenchSize.Full ? (c, hw) : (smallC, smallHw);
             var net = new Network();
             var y = net.Add(new Conv2d(ch, ch, 3, padding: 1), "conv", net.Input("x"));
-            net.SetLoss(new DotLoss(), y, net.Input("grad_y"));
+            net.SetOutputGradient(y, net.Input("grad_y"));
             var shape = new Shape(1, ch, s, s);
             var inputs = new Dictionary<string, Shape> { ["x"] = shape, ["grad_y"] = shape };
             var options = new CompileOptions
             {
-                InputShapes = inputs, Training = true, InputGradients = true, InputGradientNames = new[] { "x" }, LearningRate = 0,
+                InputShapes = inputs, Training = true, UpdateParameters = false, InputGradients = true, InputGradientNames = new[] { "x" },
             };
             return new BenchSetup(net, inputs, options, 3 * FlopCounter.Forward(net, inputs));
         });

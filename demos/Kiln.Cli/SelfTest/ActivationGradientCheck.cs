@@ -52,14 +52,14 @@ internal sealed class ActivationGradientCheck : KernelCheck
             var act = net.Add(s.Act == Activation.Tanh ? new Tanh() : new Sigmoid(), "act", net.Add(conv1, "conv1", net.Input("x")));
             var y = net.Add(conv2, "conv2", act);
             net.Output(y, "y");
-            net.SetLoss(new DotLoss(), y, net.Input("grad_y"));
+            net.SetOutputGradient(y, net.Input("grad_y"));
             var xShape = new Shape(s.N, s.Cin, s.H, s.W);
             var yShape = new Shape(s.N, s.C, s.H, s.W);
             using var compiled = net.Compile(context, new CompileOptions
             {
                 InputShapes = new Dictionary<string, Shape> { ["x"] = xShape, ["grad_y"] = yShape },
-                Training = true, InputGradients = true, LearningRate = 0, Precision = precision, Autotune = false, PreferKernels = named,
-                TexelReads = texelReads, LossScaling = LossScaling.Off,
+                Training = true, UpdateParameters = false, InputGradients = true, InputGradientNames = new[] { "x" }, Precision = precision,
+                Autotune = false, PreferKernels = named, TexelReads = texelReads,
             });
             kernels = string.Join(", ", compiled.Plan.Dispatches.Where(d => d.Label.StartsWith("conv2.bwd_input", StringComparison.Ordinal) || d.Label == "conv1.act.bwd")
                 .Select(d => d.Kernel).Distinct());

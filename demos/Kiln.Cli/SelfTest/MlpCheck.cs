@@ -49,12 +49,12 @@ internal sealed class MlpCheck : KernelCheck
                     h = net.Add(act switch { Activation.ReLU => new ReLU(), Activation.Sigmoid => new Sigmoid(), _ => (Layer)new Tanh() }, $"act{l}", h);
             }
             net.Output(h, "y");
-            net.SetLoss(new DotLoss(), h, net.Input("grad_y"));
+            net.SetOutputGradient(h, net.Input("grad_y"));
             using var compiled = net.Compile(context, new CompileOptions
             {
                 InputShapes = new Dictionary<string, Shape> { ["x"] = new Shape(rows, widths[0]), ["grad_y"] = new Shape(rows, widths[^1]) },
-                Training = true, InputGradients = true, LearningRate = 0, FuseMlp = true, PreferKernels = new[] { entry },
-                Precision = precision, LossScaling = LossScaling.Off,
+                Training = true, UpdateParameters = false, InputGradients = true, InputGradientNames = new[] { "x" }, FuseMlp = true,
+                PreferKernels = new[] { entry }, Precision = precision,
             });
             kernels = string.Join(", ", compiled.Plan.Dispatches.Select(d => d.Kernel).Where(k => k.StartsWith("mlp/", StringComparison.Ordinal)).Distinct());
             if (kernels.Length == 0) throw new InvalidOperationException("the network was not fused");

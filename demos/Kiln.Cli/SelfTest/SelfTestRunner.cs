@@ -2,8 +2,8 @@ namespace Kiln.Cli.SelfTest;
 
 /// <summary>
 /// Runs one <see cref="CheckCase"/>: the layer alone in a network (its further inputs, if any, random in [0, 1)),
-/// compiled for training with a <see cref="DotLoss"/> against a chosen output gradient (so the input and parameter gradients are exactly the
-/// layer's backward of it) and a zero learning rate, on random inputs and parameters, at the given precision; then
+/// compiled for training from a chosen output gradient (<see cref="Network.SetOutputGradient"/>: the input and parameter gradients are
+/// exactly the layer's backward of it) in a step that updates nothing, on random inputs and parameters, at the given precision; then
 /// compares y and every gradient with the CPU reference. Compiled without tuning; <c>prefer</c> names entries to run
 /// where they can (CompileOptions.PreferKernels). With <c>layout</c> NHWC the network runs channels-last
 /// (CompileOptions.ActivationLayout), its gradients through the NHWC kernels where the layer has them. A case checked
@@ -31,24 +31,23 @@ internal static class SelfTestRunner
             var layerShape = c.Layer.OutputShape(others.Prepend(c.Before?.OutputShape(new[] { c.Input }) ?? c.Input).ToArray());
             var yShape = c.After?.OutputShape(new[] { layerShape }) ?? layerShape;
             string parameters = c.After is { Parameters.Count: > 0 } ? "after" : "layer";
-            net.SetLoss(new DotLoss(), y, net.Input("grad_y"));
+            net.SetOutputGradient(y, net.Input("grad_y"));
             var shapes = new Dictionary<string, Shape> { ["x"] = c.Input, ["grad_y"] = yShape };
             for (int i = 0; i < others.Count; i++) shapes[names[i]] = others[i];
             using var compiled = net.Compile(context, new CompileOptions
             {
                 InputShapes = shapes,
                 Training = !inference,
+                UpdateParameters = false,
                 InputGradients = !inference,
+                InputGradientNames = inference ? null : names.Prepend("x").ToArray(),
                 ActivationLayout = layout,
-                LearningRate = 0,
                 Fuse = c.Fused,
                 Precision = precision,
                 // The kernels themselves, not a tuner's pick among them (each case would be timed): entries that only run
                 // under tuning are checked by name (prefer).
                 Autotune = false,
                 PreferKernels = prefer ?? Array.Empty<string>(),
-                // Gradients as the reference has them: Fp16 training would otherwise scale them by the loss scale.
-                LossScaling = LossScaling.Off,
             });
             kernels = string.Join(", ", compiled.Plan.Dispatches.Where(d => CaseLabels.Any(l => d.Label.StartsWith(l, StringComparison.Ordinal)) && !d.Kernel.StartsWith("optim/", StringComparison.Ordinal))
                 .Select(d => d.Kernel).Distinct());

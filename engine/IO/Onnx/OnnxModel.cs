@@ -65,8 +65,8 @@ public sealed class OnnxModel
 
     /// <summary>
     /// Compiles one forward and backward pass of the graph exactly as defined (inference behaviour) with
-    /// <paramref name="loss"/> (MseLoss, L1Loss, ...) between the single output and <see cref="TargetInput"/>. The
-    /// learning rate is zero, so running it leaves the parameters as loaded. Read the results with
+    /// <paramref name="loss"/> (MseLoss, L1Loss, ...) between the single output and <see cref="TargetInput"/>. It updates
+    /// no parameters (<see cref="CompileOptions.UpdateParameters"/> false), so running it leaves them as loaded. Read the results with
     /// <see cref="ParameterGradients"/> and <see cref="CompiledNetwork.InputGradients"/>.
     /// </summary>
     public CompiledNetwork CompileGradients(GpuContext context, Layer loss)
@@ -79,7 +79,7 @@ public sealed class OnnxModel
         Network.SetLoss(loss, output, Network.Input(TargetInput));
         var shapes = InputShapes.ToDictionary();
         shapes[TargetInput] = OutputShapes[OutputNames[0]];
-        var compiled = Network.Compile(context, new CompileOptions { InputShapes = shapes, Training = true, InputGradients = true, LearningRate = 0f });
+        var compiled = Network.Compile(context, new CompileOptions { InputShapes = shapes, Training = true, InputGradients = true, UpdateParameters = false });
         return Loaded(compiled);
     }
 

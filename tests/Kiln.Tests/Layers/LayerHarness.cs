@@ -17,8 +17,8 @@ public sealed record LayerResult(float[] Output, Shape OutputShape, float[][] In
 }
 
 /// <summary>
-/// Runs one layer on the GPU through the real graph compiler: forward, and backward with a chosen output
-/// gradient (a <see cref="DotLoss"/> against a "grad_y" input, whose gradient is exactly grad_y).
+/// Runs one layer on the GPU through the real graph compiler: forward, and backward from a chosen output gradient (a
+/// "grad_y" input, <see cref="Network.SetOutputGradient"/>) in a step that updates no parameters.
 /// Parameters are set by their layer-local names ("weight", "bias").
 /// </summary>
 public static class LayerHarness
@@ -37,19 +37,17 @@ public static class LayerHarness
         {
             var outShape = layer.OutputShape(inputShapes);
             shapes["grad_y"] = outShape;
-            net.SetLoss(new DotLoss(), y, net.Input("grad_y"));
+            net.SetOutputGradient(y, net.Input("grad_y"));
         }
         using var compiled = net.Compile(context, new CompileOptions
         {
             InputShapes = shapes,
             Training = backward,
+            UpdateParameters = false,
             InputGradients = backward,
-            LearningRate = 0f,
             Fuse = false,
             TexelReads = texelReads,
             Precision = precision,
-            // Gradients as they are: a loss scale would multiply them (and overflow f16 for output gradients near 1).
-            LossScaling = LossScaling.Off,
             PreferKernels = preferKernels ?? Array.Empty<string>(),
         });
         for (int i = 0; i < inputs.Length; i++) compiled.SetInput(InputName(i), inputs[i]);
@@ -72,7 +70,7 @@ public static class LayerHarness
 
     /// <summary>
     /// A one-input layer and <paramref name="activation"/> after it (fused: Fuse on, and checked), or the layer alone,
-    /// with PreferKernels: forward, and backward of a DotLoss against gy; input and parameter gradients as they are.
+    /// with PreferKernels: forward, and backward from the output gradient gy; input and parameter gradients as they are.
     /// </summary>
     public static LayerResult RunFused(GpuContext context, Layer layer, Layer? activation, Shape xShape, float[] x, float[] gy, Precision precision,
         bool? texelReads, IReadOnlyList<string> prefer)
@@ -82,18 +80,18 @@ public static class LayerHarness
         if (activation != null) y = net.Add(activation, "act", y);
         net.Output(y, "y");
         var yShape = layer.OutputShape(new[] { xShape });
-        net.SetLoss(new DotLoss(), y, net.Input("grad_y"));
+        net.SetOutputGradient(y, net.Input("grad_y"));
         using var compiled = net.Compile(context, new CompileOptions
         {
             InputShapes = new Dictionary<string, Shape> { ["x"] = xShape, ["grad_y"] = yShape },
             Training = true,
+            UpdateParameters = false,
             InputGradients = true,
-            LearningRate = 0f,
+            InputGradientNames = new[] { "x" },
             Fuse = activation != null,
             TexelReads = texelReads,
             Precision = precision,
             PreferKernels = prefer,
-            LossScaling = LossScaling.Off, // gradients as they are, as Run compares them
         });
         if (activation != null)
             Assert.That(compiled.Plan.Dispatches.Select(d => d.Label), Has.None.StartWith("act.fwd"), "the activation is fused");
