@@ -80,6 +80,9 @@ public sealed class CompiledNetwork : IDisposable
                 for (int slot = 1; slot < inputSlots.Length; slot++)
                     owned.Add(inputSlots[slot][v] = new Tensor(context, v.Shape, v.ElementType, v.Layout, $"{v.Name} (input set {slot})"));
             }
+            // The plan's pipelines that do not exist yet (a first compile's, with no disk cache to hit) are compiled on
+            // several threads at once, the driver's compiler being the slow part of compiling a network.
+            context.Pipelines.Warm(plan.Levels.SelectMany(l => l).Select(s => s.Spec));
             foreach (var level in plan.Levels)
             {
                 var shared = level.Select(s => Prepare(s, 0)).ToList();

@@ -4,8 +4,9 @@ using Silk.NET.Vulkan;
 namespace Kiln.Vulkan;
 
 /// <summary>
-/// Creates compute pipelines lazily, on first use, from the SPIR-V embedded in the assembly, keeps each
-/// once per <see cref="KernelSpec"/>, and keeps a VkPipelineCache that is loaded from and saved to disk.
+/// Creates compute pipelines from the SPIR-V embedded in the assembly when they are first needed (one at a time, or a
+/// set at once on several threads: <see cref="Warm"/>, which a compiled network and the tuner call), keeps each once
+/// per <see cref="KernelSpec"/>, and keeps a VkPipelineCache that is loaded from and saved to disk.
 /// </summary>
 internal sealed unsafe class PipelineStore : IDisposable
 {
