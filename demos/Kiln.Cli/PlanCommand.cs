@@ -68,11 +68,11 @@ internal static class PlanCommand
             }
         }
         if (model == null)
-            return CliApp.Fail($"plan: name a model ({string.Join(", ", ModelCatalog.Names)}) or a bench workload ({string.Join(", ", BenchWorkloads.All.Concat(BenchWorkloads.BandwidthBound).Select(w => w.Id))})");
+            return CliApp.Fail($"plan: name a model ({string.Join(", ", ModelCatalog.Names)}) or a bench workload ({string.Join(", ", BenchWorkloads.Known.Select(w => w.Id))})");
         Network net;
         IReadOnlyDictionary<string, Shape> inputs;
         CompileOptions options;
-        if (BenchWorkloads.All.Concat(BenchWorkloads.BandwidthBound).FirstOrDefault(w => w.Id == model) is { } workload)
+        if (BenchWorkloads.Known.FirstOrDefault(w => w.Id == model) is { } workload)
         {
             if (sized) return CliApp.Fail($"plan: {model} is a bench workload of fixed shapes and step; --size, --batch and --train do not apply");
             var setup = workload.Build(BenchSize.Full);
@@ -81,7 +81,7 @@ internal static class PlanCommand
             options = new BenchCompile { Precision = precision, Prefer = prefer, Layout = layout }.Apply(setup.Options);
         }
         else if (!ModelCatalog.Names.Contains(model))
-            return CliApp.Fail($"plan: unknown model '{model}'; built-in models: {string.Join(", ", ModelCatalog.Names)}; bench workloads: {string.Join(", ", BenchWorkloads.All.Concat(BenchWorkloads.BandwidthBound).Select(w => w.Id))}");
+            return CliApp.Fail($"plan: unknown model '{model}'; built-in models: {string.Join(", ", ModelCatalog.Names)}; bench workloads: {string.Join(", ", BenchWorkloads.Known.Select(w => w.Id))}");
         else
         {
             Dictionary<string, Shape> shapes;

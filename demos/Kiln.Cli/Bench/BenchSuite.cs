@@ -98,7 +98,7 @@ internal static class BenchSuite
         }
         var workloads = BenchWorkloads.Matching(words);
         if (workloads.Count == 0)
-            return CliApp.Fail($"bench: no workload id contains {string.Join(" or ", words.Select(w => $"'{w}'"))}; workloads: {string.Join(", ", BenchWorkloads.All.Concat(BenchWorkloads.BandwidthBound).Select(w => w.Id))}");
+            return CliApp.Fail($"bench: no workload id contains {string.Join(" or ", words.Select(w => $"'{w}'"))}; workloads: {string.Join(", ", BenchWorkloads.Known.Select(w => w.Id))}");
         var peer = peerPath != null ? PeerResults.Load(peerPath) : null;
         if (warmup < 0) warmup = size == BenchSize.Full ? 5 : 2;
 

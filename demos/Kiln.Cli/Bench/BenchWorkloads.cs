@@ -75,11 +75,43 @@ internal static class BenchWorkloads
     };
 
     /// <summary>
+    /// Not in BENCHMARKS.md, run only when named (`kiln bench gemm`): one 4096 x 4096 x 4096 product, forward, through
+    /// Linear (x [4096, 4096] times its f32 weight's transpose) and through a 1x1 convolution (4096 -> 4096 channels over
+    /// 64 x 64 pixels: the convolution kernels' implicit GEMM with no halo, K the input channels). Their TFLOP/s, and under
+    /// KILN_TUNING_TRACE each candidate kernel's time, compare with the plain GEMMs of TOOLCHAIN.md on the same GPU (a naive
+    /// KHR cooperative-matrix GEMM 57-60 TFLOP/s at 4096^3, cooperative_matrix2 with tensor addressing up to 315): whether
+    /// a convolution's shortfall is its kernels' GEMM machinery or its 3x3 staging.
+    /// </summary>
+    public static IReadOnlyList<BenchWorkload> Diagnostics { get; } = new[]
+    {
+        new BenchWorkload("gemm_linear_4096", "Linear 4096 -> 4096, batch 4096, forward: a 4096^3 product", size =>
+        {
+            int n = size == BenchSize.Full ? 4096 : 64;
+            var net = new Network();
+            net.Output(net.Add(new Linear(n, n), "linear", net.Input("x")), "y");
+            return BenchSetup.Inference(net, new() { ["x"] = new Shape(n, n) });
+        }),
+        new BenchWorkload("gemm_conv1x1_4096", "1x1 conv 4096 -> 4096 ch at 64x64, forward: a 4096^3 product", size =>
+        {
+            int c = size == BenchSize.Full ? 4096 : 64, hw = size == BenchSize.Full ? 64 : 8;
+            var net = new Network();
+            net.Output(net.Add(new Conv2d(c, c, 1), "conv", net.Input("x")), "y");
+            return BenchSetup.Inference(net, new() { ["x"] = new Shape(1, c, hw, hw) });
+        }),
+    };
+
+    /// <summary>The workloads run only when a word names them: <see cref="BandwidthBound"/> and <see cref="Diagnostics"/>.</summary>
+    public static IEnumerable<BenchWorkload> Named => BandwidthBound.Concat(Diagnostics);
+
+    /// <summary>Every workload `kiln bench` and `kiln plan` know by id.</summary>
+    public static IEnumerable<BenchWorkload> Known => All.Concat(Named);
+
+    /// <summary>
     /// The workloads whose id contains one of <paramref name="words"/> (all of <see cref="All"/> when there are none), as
-    /// torch_peer.py picks; <see cref="BandwidthBound"/>'s too where a word names them.
+    /// torch_peer.py picks; <see cref="Named"/>'s too where a word names them.
     /// </summary>
     public static IReadOnlyList<BenchWorkload> Matching(IReadOnlyCollection<string> words) =>
-        words.Count == 0 ? All : All.Concat(BandwidthBound).Where(w => words.Any(o => w.Id.Contains(o, StringComparison.Ordinal))).ToList();
+        words.Count == 0 ? All : Known.Where(w => words.Any(o => w.Id.Contains(o, StringComparison.Ordinal))).ToList();
 
     /// <summary>One layer on one input, forward (a bandwidth-bound pass).</summary>
     static BenchWorkload Pass(string id, string what, Func<Layer> layer, Shape full, Shape small) =>

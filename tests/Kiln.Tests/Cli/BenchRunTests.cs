@@ -211,6 +211,34 @@ public sealed class BenchRunTests : GpuTest
         Assert.That(BenchWorkloads.Matching(Array.Empty<string>()), Has.None.Matches<BenchWorkload>(w => w.Bandwidth));
     }
 
+    /// <summary>
+    /// `kiln bench gemm` runs the diagnostic products alone (not part of the default run): a Linear and a 1x1 convolution
+    /// whose products are the same M x N x K (64^3 at the small size), each in TFLOP/s with its FLOPs counted by hand.
+    /// </summary>
+    [Test]
+    public void GemmDiagnostics_RunWhenNamed_InTflops()
+    {
+        var dir = CliRun.TempFolder();
+        try
+        {
+            var json = Path.Combine(dir, "gemm.json");
+            var r = CliRun.Run("bench", "gemm", "--size", "small", "--iters", "3", "--warmup", "1", "--json", json);
+            Assert.That(r.Code, Is.Zero, r.Stderr + r.Stdout);
+            using var doc = JsonDocument.Parse(File.ReadAllText(json));
+            var results = doc.RootElement.GetProperty("results").EnumerateArray().ToList();
+            Assert.That(results.Select(e => e.GetProperty("workload").GetString()), Is.EqualTo(BenchWorkloads.Diagnostics.Select(w => w.Id)));
+            foreach (var e in results)
+            {
+                string id = e.GetProperty("workload").GetString()!;
+                Assert.That(e.GetProperty("error").ValueKind, Is.EqualTo(JsonValueKind.Null), id);
+                Assert.That(e.GetProperty("flops").GetDouble(), Is.EqualTo(2.0 * 64 * 64 * 64), id);
+                Assert.That(e.GetProperty("tflops").GetDouble(), Is.GreaterThan(0), id);
+            }
+        }
+        finally { Directory.Delete(dir, true); }
+        Assert.That(BenchWorkloads.Matching(Array.Empty<string>()), Has.None.Matches<BenchWorkload>(w => BenchWorkloads.Diagnostics.Contains(w)));
+    }
+
     /// <summary>The FLOP counts of the full workloads: a 3x3 conv by hand, the denoiser against BENCHMARKS.md's "about 0.6 TFLOP".</summary>
     [Test]
     public void FlopCountsOfTheFullWorkloads()

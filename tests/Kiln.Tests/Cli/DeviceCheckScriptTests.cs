@@ -20,7 +20,7 @@ public sealed class DeviceCheckScriptTests
     [TestCase("compare", 9)]
     [TestCase("layout", 6)]
     [TestCase("subpixel", 8)]
-    [TestCase("fresh", 7)]
+    [TestCase("fresh", 8)]
     public void EveryPartRunsTheApp_WithOptionsAndEntriesThatExist(string part, int runs)
     {
         var root = new DirectoryInfo(TestContext.CurrentContext.TestDirectory);
