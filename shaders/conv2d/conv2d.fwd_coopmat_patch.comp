@@ -29,6 +29,12 @@
 // load where Cin is a multiple of 8 and the activations f16), and consecutive invocations take a pixel's CK / 8 units
 // and then the next pixel's, so a workgroup's loads of a step run along x's rows; a tile wholly inside Y with Cout a
 // multiple of 8 is stored column-major (stride Cout) from the accumulators.
+// Variant *.sa (KILN_SHARED_A; the plain and .nhwc forms, a tuning candidate of Conv2dCoopMatPatch): the weights come
+// through shared memory too. Each step stages its KH * KW taps' BM x CK blocks of the packed weight ([taps][BM][CK + 8]
+// f16, 16-byte units read as uvec4) beside the patch, both read into registers before the step's products and stored
+// after them between two barriers (one buffer of each: shared memory for a BM = 64 tile, 3x3, 8 x 16 pixels: 44 KiB),
+// so the products' A operands are shared-memory loads like their B operands rather than global ones. The same products
+// in the same order.
 // Variant *.subpixel (KILN_SUBPIXEL; Conv2dCoopMatPatchSubPixel): a UNet decoder's 3x3, stride-1, padding-1 convolution
 // of a concatenation in which one input, a, is upsampled 2x by nearest neighbour, by output phase (include/subpixel.glsl):
 // at output pixel (2i + py, 2j + px) a's 3x3 taps fall on its pixels (i + ty + py - 1, j + tx + px - 1), ty, tx in 0..1,
@@ -67,6 +73,10 @@
 #define TM 2            // accumulator rows per subgroup (S channels each)
 #define TN_MAX 4        // accumulator columns (output rows) per subgroup, at most
 #define UNITS_MAX 16    // patch units (8 channels of one pixel) staged per invocation and step, at most
+#define A_UNITS_MAX 24  // .sa: weight units (8 channels of one row and tap) staged per invocation and step, at most
+#ifndef KILN_SHARED_A
+#define KILN_SHARED_A 0
+#endif
 
 layout(constant_id = 0) const int KH = 3;
 layout(constant_id = 1) const int KW = 3;
@@ -151,7 +161,36 @@ layout(std430, binding = 4) readonly buffer X28 { uvec4 x28[]; };
 #define KILN_SUBPIXEL_UNITS 1
 #endif
 
-shared uvec4 Ps[2 * PATCH];                // two patch buffers, 8 f16 channels per uvec4
+shared uvec4 Ps[(KILN_SHARED_A != 0 ? 1 : 2) * PATCH]; // two patch buffers (.sa: one), 8 f16 channels per uvec4
+#if KILN_SHARED_A
+const int QA = (CK + 8) / 8;               // uvec4 per weight row of a tap: CK channels and 16 bytes of padding
+const int A_UNITS = KH * KW * BM * G;      // 16-byte weight units per step
+const int A_PER = (A_UNITS + THREADS - 1) / THREADS;
+shared uvec4 As[KH * KW * BM * QA];        // the step's weight blocks, [tap][row][QA]
+layout(std430, binding = 1) readonly buffer Wp8 { uvec4 wp8[]; };
+uvec4 stagedA[A_UNITS_MAX];
+
+// The weight units of the step from input channel c0 into registers: unit u is channels c0 + 8 g.. of row m0 + r at tap
+// t, consecutive invocations along a row's units and then the rows (reads along the packed weight's rows). The packed
+// weight pads its rows to the channel tiles and its columns to CK: every unit lies inside it.
+void loadA(int c0, int m0, int tid)
+{
+    [[unroll]] for (int q = 0; q < A_PER; q++)
+    {
+        const int u = tid + q * THREADS, t = u / (BM * G), r = u / G % BM, g = u % G;
+        if (u < A_UNITS) stagedA[q] = wp8[((t * p.cop + m0 + r) * p.cip + c0) / 8 + g];
+    }
+}
+
+void storeA(int tid)
+{
+    [[unroll]] for (int q = 0; q < A_PER; q++)
+    {
+        const int u = tid + q * THREADS;
+        if (u < A_UNITS) As[(u / G) * QA + u % G] = stagedA[q];
+    }
+}
+#endif
 shared float Bt[BM * S];                   // the bias tile: row r holds bias[m0 + r]
 shared float Cs[SG_M * SG_N * S * LDC];    // one staging tile per subgroup (edge blocks)
 
@@ -350,6 +389,10 @@ void main()
         store(0, tid);
 #endif
     }
+#if KILN_SHARED_A
+    loadA(0, m0, tid);
+    storeA(tid);
+#endif
     barrier();
 
     coopmat<float, gl_ScopeSubgroup, S, S, gl_MatrixUseAccumulator> acc[TM][TN_MAX];
@@ -402,6 +445,40 @@ void main()
                     }
                 }
         if (s + 1 < steps) storeSubPixel(s + 1, cur ^ 1, tid);
+        barrier();
+    }
+#elif KILN_SHARED_A
+    [[dont_unroll]] for (int s = 0; s < steps; s++)
+    {
+        // This step's patch and weights are in shared memory (the first's stored before the loop); the next step's are
+        // read into registers before the products and stored after them, between the barrier that ends this step's reads
+        // and the one that publishes them.
+        const int c0 = s * CK;
+        if (s + 1 < steps)
+        {
+            load(c0 + CK, tid);
+            loadA(c0 + CK, m0, tid);
+        }
+        [[dont_unroll]] for (int u = 0; u < KH * KW * KK; u++)
+        {
+            const int tap = u / KK, kk = (u % KK) * S, ky = tap / KW, kx = tap % KW;
+            coopmat<float16_t, gl_ScopeSubgroup, S, S, gl_MatrixUseA> a[TM];
+            [[unroll]] for (int i = 0; i < TM; i++)
+                coopMatLoad(a[i], As, uint((tap * BM + sgm * TM * S + i * S) * QA + kk / 8), uint(QA), gl_CooperativeMatrixLayoutRowMajor);
+            [[unroll]] for (int j = 0; j < TN; j++)
+            {
+                coopmat<float16_t, gl_ScopeSubgroup, S, S, gl_MatrixUseB> bm;
+                coopMatLoad(bm, Ps, uint((((sgn * TN + j) * SH + ky * DH) * PC + kx * DW) * Q + kk / 8), uint(SW * Q),
+                            gl_CooperativeMatrixLayoutColumnMajor);
+                [[unroll]] for (int i = 0; i < TM; i++) acc[i][j] = coopMatMulAdd(a[i], bm, acc[i][j]);
+            }
+        }
+        barrier();
+        if (s + 1 < steps)
+        {
+            store(0, tid);
+            storeA(tid);
+        }
         barrier();
     }
 #else

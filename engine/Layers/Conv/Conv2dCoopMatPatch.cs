@@ -14,8 +14,9 @@ namespace Kiln.Layers;
 /// <see cref="TunePrepare"/>: a few KiB per layer and step) and loaded straight from global memory. Per multiply-add it
 /// stages about a tenth of what the im2col kernel does (3x3, 16 input channels per step: 2 x 180 patch units
 /// against 9 x 16 x 128 scalars for the same products).
-/// It has not run on a GPU yet: it ranks above the im2col kernel where it applies (under CompileOptions.Autotune the two
-/// are timed against each other and the plain kernels), and on a CPU device it runs only when named.
+/// It ranks above the im2col kernel where it applies (under CompileOptions.Autotune the two are timed against each other
+/// and the plain kernels; on the H200 the tuner chose this one for most of the UNets' fp16 layers), and on a CPU device it
+/// runs only when named. <see cref="Conv2dCoopMatPatchSharedWeights"/> is its .sa variant, the weights staged too.
 /// </summary>
 internal class Conv2dCoopMatPatch : CooperativeMatrixEntry, IConv2dForward
 {
@@ -29,6 +30,8 @@ internal class Conv2dCoopMatPatch : CooperativeMatrixEntry, IConv2dForward
     internal const int ChannelStep = 16;
     /// <summary>Patch units (8 channels of one pixel) an invocation stages per step, at most (the shader's UNITS_MAX).</summary>
     const int UnitsMax = 16;
+    /// <summary>Weight units (8 channels of one row and tap) an invocation of the .sa variant stages per step, at most (A_UNITS_MAX).</summary>
+    const int WeightUnitsMax = 24;
 
     public bool Supports(DeviceInfo device) => CooperativeMatrixKernels.Usable(device) && Tiles(device, Largest, 16).Any();
     public bool ReadsConcat => true;
@@ -47,11 +50,24 @@ internal class Conv2dCoopMatPatch : CooperativeMatrixEntry, IConv2dForward
         a.KernelSpan.H <= 5 && a.KernelSpan.W <= 5 && y[1] >= 16 &&
         (long)y[0] * ((y[2] + 3) / 4) * ((y[3] + 7) / 8) <= 65535;
 
-    /// <summary>The workgroup's shared memory: two patch buffers (LDP = 24 f16 per pixel), the bias tile and one f32 S x S staging tile per subgroup.</summary>
-    internal static long SharedBytes(ConvAttributes a, int s, int sgm, int sgn, int tn)
+    /// <summary>The workgroup's shared memory: two patch buffers (LDP = 24 f16 per pixel), the bias tile and one f32 S x S
+    /// staging tile per subgroup; with <paramref name="sharedWeights"/> (the .sa variant) one patch buffer and the step's
+    /// weight blocks, KH KW x BM rows of CK + 8 f16.</summary>
+    internal static long SharedBytes(ConvAttributes a, int s, int sgm, int sgn, int tn, bool sharedWeights = false)
     {
         var (pr, pc) = a.InputPatch(tn * sgn, s);
-        return 2L * pr * pc * (ChannelStep + 8) * 2 + 2L * s * sgm * s * 4 + (long)sgm * sgn * s * s * 4;
+        long weights = sharedWeights ? (long)a.Kernel.H * a.Kernel.W * 2 * s * sgm * (ChannelStep + 8) * 2 : 0;
+        return (sharedWeights ? 1L : 2L) * pr * pc * (ChannelStep + 8) * 2 + weights + 2L * s * sgm * s * 4 + (long)sgm * sgn * s * s * 4;
+    }
+
+    /// <summary>Whether a tile that <see cref="Fits"/> fits the .sa variant too (<see cref="Conv2dCoopMatPatchSharedWeights"/>):
+    /// its weight blocks within the device's shared memory beside one patch buffer, and within the shader's weight
+    /// staging registers.</summary>
+    internal static bool FitsSharedWeights(DeviceInfo device, ConvAttributes a, int s, int sgm, int sgn, int tn)
+    {
+        int threads = (int)device.SubgroupSize * sgm * sgn;
+        int units = a.Kernel.H * a.Kernel.W * 2 * s * sgm * (ChannelStep / 8);
+        return (units + threads - 1) / threads <= WeightUnitsMax && SharedBytes(a, s, sgm, sgn, tn, sharedWeights: true) <= device.MaxSharedMemoryBytes;
     }
 
     /// <summary>Whether a workgroup of <paramref name="sgm"/> x <paramref name="sgn"/> subgroups of <paramref name="tn"/>
@@ -185,6 +201,59 @@ internal class Conv2dCoopMatPatch : CooperativeMatrixEntry, IConv2dForward
 /// tensor-core convolution of an NHWC plan (<see cref="CompileOptions.ActivationLayout"/>).
 /// </summary>
 internal sealed class Conv2dCoopMatPatchNhwc : Conv2dCoopMatPatch
+{
+    public override TensorLayout Layout => TensorLayout.Nhwc;
+}
+
+/// <summary>
+/// conv2d.fwd_coopmat_patch.sa (and .sa.dact, a stride-1 input gradient through an activation): <see cref="Conv2dCoopMatPatch"/>
+/// with the weights staged in shared memory beside the patch, each step's KH KW blocks of BM rows by 16 input channels,
+/// so that every tensor-core operand is a shared-memory load; the patch kernel loads its weight fragments straight from
+/// global memory, which on the H200 left it at 45 to 75 TFLOP/s, near a cooperative-matrix GEMM that loads both operands
+/// that way (57 to 60, ../shared/TOOLCHAIN.md). One buffer of each (two barriers a step) to fit a 64-channel 3x3 tile in
+/// 48 KiB; the tiles of <see cref="Conv2dCoopMatPatch.Tiles"/> that fit it. The same products in the same order as the
+/// patch kernel: its results bit for bit. Tuning-only (<see cref="NeedsTuning"/>: the tuner times it against the patch
+/// tiles and the rest), on a CPU device only when named; not yet run on a GPU. No .concat, .pool or .subpixel forms.
+/// </summary>
+internal class Conv2dCoopMatPatchSharedWeights : CooperativeMatrixEntry, IConv2dForward
+{
+    public string Operation => "conv2d.fwd";
+    public virtual TensorLayout Layout => TensorLayout.Nchw;
+    public int Priority => 10;
+    public bool NeedsTuning => true;
+
+    /// <summary>The patch kernel of the same layout, whose limits and tiles this variant shares.</summary>
+    Conv2dCoopMatPatch Patch => Layout == TensorLayout.Nhwc ? new Conv2dCoopMatPatchNhwc() : new Conv2dCoopMatPatch();
+    string Module => ActivationLayouts.Module("conv2d/conv2d.fwd_coopmat_patch", Layout) + ".sa";
+
+    /// <summary>Where the patch kernel runs and a 3x3 layer's tiles fit this variant, of 64 output channels and of 256 (whose
+    /// half-width tile fits where its widest does not).</summary>
+    public bool Supports(DeviceInfo device) => Patch.Supports(device) &&
+        new[] { 64, 256 }.All(cout => Conv2dCoopMatPatch.Tiles(device, Reference, cout)
+            .Any(t => Conv2dCoopMatPatch.FitsSharedWeights(device, Reference, device.CooperativeMatrixF16Size, t.M, t.N, t.Rows)));
+
+    static readonly ConvAttributes Reference = new(16, 16, (3, 3), (1, 1), (1, 1), (1, 1), 1, true);
+
+    /// <summary>The patch kernel's layers with at most 3 x 3 taps, stride and dilation 1 (a patch and weight blocks no larger
+    /// than <see cref="Supports"/> checked).</summary>
+    public bool Accepts(ConvAttributes a, Shape x, Shape y) =>
+        Patch.Accepts(a, x, y) && a.Stride == (1, 1) && a.Dilation == (1, 1) && a.Kernel.H <= 3 && a.Kernel.W <= 3;
+
+    public IReadOnlyList<TuneCandidate> Candidates(Emitter e, ConvAttributes a, Value x, Value w, Value? bias, Value y, Activation act, float slope)
+    {
+        var (n, cin, h, wd) = x.Shape.Nchw;
+        var (_, cout, oh, ow) = y.Shape.Nchw;
+        var (cop, cip) = Conv2dCoopMatPatch.Padded(e.Device, cout, cin);
+        int s = e.Device.CooperativeMatrixF16Size;
+        return Conv2dCoopMatPatch.Tiled(e, a, Module, n, cout, (oh, ow), bias, act, slope, PushConstants.Ints(n, cin, cout, h, wd, oh, ow, cop, cip),
+                Conv2dCoopMatPatch.Pack(e, cout, cin, a.Kernel.H * a.Kernel.W, cop, cip), phases: 1)
+            .Where(c => Conv2dCoopMatPatch.FitsSharedWeights(e.Device, a, s, (int)c.Spec.Constants[7], (int)c.Spec.Constants[8], (int)c.Spec.Constants[9]))
+            .Select(c => c with { Name = c.Name + "_sa" }).ToList();
+    }
+}
+
+/// <summary><see cref="Conv2dCoopMatPatchSharedWeights"/> over channels-last activations (conv2d.fwd_coopmat_patch.nhwc.sa).</summary>
+internal sealed class Conv2dCoopMatPatchSharedWeightsNhwc : Conv2dCoopMatPatchSharedWeights
 {
     public override TensorLayout Layout => TensorLayout.Nhwc;
 }

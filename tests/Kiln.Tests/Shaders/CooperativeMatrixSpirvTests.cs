@@ -63,6 +63,20 @@ public sealed class CooperativeMatrixSpirvTests
                         var direct = step.Spec with { Module = "conv2d/conv2d.fwd_coopmat_patch.nhwc.direct.f16" };
                         specs.TryAdd(direct.Key, direct);
                     }
+                    // Its .sa twins (weights staged in shared memory), tuning candidates of either layout's plain and
+                    // .dact forms.
+                    foreach (var (plain, twin) in new[]
+                             {
+                                 ("conv2d/conv2d.fwd_coopmat_patch.f16", "conv2d/conv2d.fwd_coopmat_patch.sa.f16"),
+                                 ("conv2d/conv2d.fwd_coopmat_patch.nhwc.f16", "conv2d/conv2d.fwd_coopmat_patch.nhwc.sa.f16"),
+                                 ("conv2d/conv2d.fwd_coopmat_patch.dact.f16", "conv2d/conv2d.fwd_coopmat_patch.sa.dact.f16"),
+                                 ("conv2d/conv2d.fwd_coopmat_patch.nhwc.dact.f16", "conv2d/conv2d.fwd_coopmat_patch.nhwc.sa.dact.f16"),
+                             })
+                        if (step.Spec.Module == plain && step.Spec.Constants[0] == 3 && step.Spec.Constants[7] <= 2)
+                        {
+                            var sa = step.Spec with { Module = twin };
+                            specs.TryAdd(sa.Key, sa);
+                        }
                 }
         }
         return specs.Values.Select(s => new TestCaseData(s).SetArgDisplayNames($"{s.Module} [{string.Join(",", s.Constants)}] x{s.LocalX}"));
@@ -212,6 +226,8 @@ public sealed class CooperativeMatrixSpirvTests
             "conv2d/conv2d.fwd_coopmat_patch.concat", "conv2d/conv2d.bwd_weight_coopmat_patch.concat", "linear/linear.gemm_coopmat.batched", "conv2d/conv2d.fwd_coopmat.concat",
             "conv2d/conv2d.bwd_weight_coopmat.concat", "conv2d/conv2d.fwd_coopmat_patch.pool", "conv2d/conv2d.fwd_coopmat_patch.nhwc",
             "conv2d/conv2d.fwd_coopmat_patch.nhwc.pool", "conv2d/conv2d.fwd_coopmat_patch.nhwc.concat", "conv2d/conv2d.fwd_coopmat_patch.nhwc.direct",
+            "conv2d/conv2d.fwd_coopmat_patch.sa", "conv2d/conv2d.fwd_coopmat_patch.nhwc.sa", "conv2d/conv2d.fwd_coopmat_patch.sa.dact",
+            "conv2d/conv2d.fwd_coopmat_patch.nhwc.sa.dact",
             "conv2d/conv2d.fwd_coopmat_patch.subpixel", "conv2d/conv2d.fwd_coopmat_patch.nhwc.subpixel",
             "conv2d/conv2d.fwd_coopmat_patch.dact", "conv2d/conv2d.bwd_weight_coopmat_patch.bias", "conv2d/conv2d.bwd_weight_coopmat_patch.concat.bias",
             "conv2d/conv2d.fwd_coopmat.dact", "conv2d/conv2d.bwd_weight_coopmat.bias", "conv2d/conv2d.bwd_weight_coopmat.concat.bias" }));
