@@ -222,8 +222,9 @@ internal class Conv2dCoopMatPatchSharedWeights : CooperativeMatrixEntry, IConv2d
     public int Priority => 10;
     public bool NeedsTuning => true;
 
+    static readonly Conv2dCoopMatPatch NchwPatch = new(), NhwcPatch = new Conv2dCoopMatPatchNhwc();
     /// <summary>The patch kernel of the same layout, whose limits and tiles this variant shares.</summary>
-    Conv2dCoopMatPatch Patch => Layout == TensorLayout.Nhwc ? new Conv2dCoopMatPatchNhwc() : new Conv2dCoopMatPatch();
+    Conv2dCoopMatPatch Patch => Layout == TensorLayout.Nhwc ? NhwcPatch : NchwPatch;
     string Module => ActivationLayouts.Module("conv2d/conv2d.fwd_coopmat_patch", Layout) + ".sa";
 
     /// <summary>Where the patch kernel runs and a 3x3 layer's tiles fit this variant, of 64 output channels and of 256 (whose
