@@ -37,7 +37,7 @@ public sealed class DotLoss : Layer
         {
             if (b.GradInputs[i] is not { } d) continue;
             var spec = new KernelSpec("loss/dot.bwd", KernelSpec.Buffers(3), 4, Array.Empty<uint>(), Emitter.ElementwiseLocal);
-            b.Emitter.Dispatch(spec, b.Emitter.ElementwiseGroups(d.Shape.Elements), PushConstants.Ints((int)d.Shape.Elements),
+            b.Emitter.Dispatch(spec, b.Emitter.VectorGroups(d.Shape.Elements), PushConstants.Ints((int)d.Shape.Elements),
                 $"{b.Name}.bwd{i}", Arg.In(b.Inputs[1 - i]), Arg.In(dloss), Arg.Out(d));
         }
     }

@@ -49,7 +49,7 @@ internal static class LossKernels
             if (b.GradInputs[i] is not { } d) continue;
             var constants = new[] { KernelSpec.Word(i == 0 ? 1f : -1f) }.Concat(TakeActivation(b, i)).ToArray();
             var spec = new KernelSpec($"loss/{Module(kind)}.bwd", KernelSpec.Buffers(4), 4, constants, Emitter.ElementwiseLocal);
-            b.Emitter.Dispatch(spec, b.Emitter.ElementwiseGroups(d.Shape.Elements), PushConstants.Ints((int)d.Shape.Elements),
+            b.Emitter.Dispatch(spec, b.Emitter.VectorGroups(d.Shape.Elements), PushConstants.Ints((int)d.Shape.Elements),
                 $"{b.Name}.bwd{i}", Arg.In(b.Inputs[0]), Arg.In(b.Inputs[1]), Arg.In(dloss), Arg.Out(d));
         }
     }

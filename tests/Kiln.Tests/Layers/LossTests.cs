@@ -35,6 +35,21 @@ public sealed class LossTests : GpuTest
         yield return new TestCaseData(new Shape(2, 3, 33, 31)).SetArgDisplayNames("many_elements");
     }
 
+    /// <summary>DotLoss's gradients (four elements an invocation, the tail one at a time) are the other input times the
+    /// output gradient: the weights and the prediction exactly where that is 1, at f32 and in f16 storage.</summary>
+    [TestCase(7, Precision.Fp32)]
+    [TestCase(6138, Precision.Fp32)]
+    [TestCase(6138, Precision.Fp16)]
+    public void Dot_GradientsAreTheOtherInput(int count, Precision precision)
+    {
+        var shape = new Shape(count);
+        var (a, b) = (FixtureLayer.Uniform(count, 1), FixtureLayer.Uniform(count, 2));
+        var res = LayerHarness.Run(Context, new DotLoss(), new[] { shape, shape }, new[] { a, b }, null, new[] { 1f }, precision: precision);
+        float Stored(float v) => precision == Precision.Fp16 ? (float)(Half)v : v;
+        Assert.That(res.InputGradients[0], Is.EqualTo(b.Select(Stored)).AsCollection, "d/da = b");
+        Assert.That(res.InputGradients[1], Is.EqualTo(a.Select(Stored)).AsCollection, "d/db = a");
+    }
+
     [TestCaseSource(nameof(Shapes))]
     public void Mse_MatchesReference(Shape shape) => Pair(new MseLoss(), false, shape);
 
@@ -124,8 +139,8 @@ public sealed class LossTests : GpuTest
         new[] { "mse_loss", "l1_loss", "masked_mse_loss", "masked_l1_loss" }.SelectMany(Fixture.All);
 
     /// <summary>
-    /// Each PyTorch loss fixture: y and grad_y are scalars (shape []); the harness's DotLoss takes grad_y as a
-    /// one-element tensor, so the loss's gradient is exactly grad_y. The fixtures hold grad_pred only.
+    /// Each PyTorch loss fixture: y and grad_y are scalars (shape []); the harness gives grad_y as the loss's output
+    /// gradient, a one-element tensor. The fixtures hold grad_pred only.
     /// </summary>
     [TestCaseSource(nameof(PyTorchCases))]
     public void ForwardAndBackwardMatchPyTorch(Fixture f)
