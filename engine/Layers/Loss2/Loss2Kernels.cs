@@ -41,7 +41,7 @@ internal static class Loss2Kernels
             if (b.GradInputs[i] is not { } d) continue;
             var spec = new KernelSpec("loss/huber.bwd", KernelSpec.Buffers(4), 4,
                 new[] { KernelSpec.Word(delta), KernelSpec.Word(i == 0 ? 1f : -1f) }.Concat(LossKernels.TakeActivation(b, i)).ToArray(), Emitter.ElementwiseLocal);
-            b.Emitter.Dispatch(spec, b.Emitter.ElementwiseGroups(d.Shape.Elements), PushConstants.Ints((int)d.Shape.Elements),
+            b.Emitter.Dispatch(spec, b.Emitter.VectorGroups(d.Shape.Elements), PushConstants.Ints((int)d.Shape.Elements),
                 $"{b.Name}.bwd{i}", Arg.In(b.Inputs[0]), Arg.In(b.Inputs[1]), Arg.In(dloss), Arg.Out(d));
         }
     }
@@ -59,7 +59,7 @@ internal static class Loss2Kernels
         {
             if (b.GradInputs[i] is not { } d) continue;
             var spec = new KernelSpec("loss/bce.bwd", KernelSpec.Buffers(4), 4, new[] { (uint)i }, Emitter.ElementwiseLocal);
-            b.Emitter.Dispatch(spec, b.Emitter.ElementwiseGroups(d.Shape.Elements), PushConstants.Ints((int)d.Shape.Elements),
+            b.Emitter.Dispatch(spec, b.Emitter.VectorGroups(d.Shape.Elements), PushConstants.Ints((int)d.Shape.Elements),
                 $"{b.Name}.bwd{i}", Arg.In(b.Inputs[0]), Arg.In(b.Inputs[1]), Arg.In(dloss), Arg.Out(d));
         }
     }
