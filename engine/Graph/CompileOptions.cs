@@ -30,7 +30,9 @@ public sealed record CompileOptions
     public float L2 { get; init; }
     /// <summary>Seed of parameter initialisation (and of random layers): the same seed gives the same run.</summary>
     public int Seed { get; init; }
-    /// <summary>Also keep the gradient of the loss with respect to each input (CompiledNetwork.InputGradients): for checks and saliency.</summary>
+    /// <summary>Also keep the gradient of the loss (or, from a given output gradient, of sum(output * gradient):
+    /// <see cref="Network.SetOutputGradient"/>) with respect to each input (CompiledNetwork.InputGradients): for checks
+    /// and saliency.</summary>
     public bool InputGradients { get; init; }
     /// <summary>
     /// With <see cref="InputGradients"/>, the inputs whose gradients are computed and kept, by name, as PyTorch computes
