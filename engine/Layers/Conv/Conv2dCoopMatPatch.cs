@@ -177,17 +177,24 @@ internal class Conv2dCoopMatPatch : CooperativeMatrixEntry, IConv2dForward
         }
     }
 
-    public IReadOnlyList<TuneCandidate> Candidates(Emitter e, ConvAttributes a, Value x, Value w, Value? bias, Value y, Activation act, float slope)
+    /// <summary>The candidates of <paramref name="module"/>, a form of this kernel that convolves x alone (no .concat,
+    /// .pool or .subpixel reads), for the layer: one per tile of <see cref="Tiles"/>, the weight packed for it.</summary>
+    internal static List<TuneCandidate> Plain(Emitter e, ConvAttributes a, string module, Value x, Value? bias, Value y, Activation act, float slope)
     {
         var (n, cin, h, wd) = x.Shape.Nchw;
         var (_, cout, oh, ow) = y.Shape.Nchw;
         var (cop, cip) = Padded(e.Device, cout, cin);
-        var result = Tiled(e, a, Module, n, cout, (oh, ow), bias, act, slope, PushConstants.Ints(n, cin, cout, h, wd, oh, ow, cop, cip),
+        return Tiled(e, a, module, n, cout, (oh, ow), bias, act, slope, PushConstants.Ints(n, cin, cout, h, wd, oh, ow, cop, cip),
             Pack(e, cout, cin, a.Kernel.H * a.Kernel.W, cop, cip), phases: 1).ToList();
+    }
+
+    public IReadOnlyList<TuneCandidate> Candidates(Emitter e, ConvAttributes a, Value x, Value w, Value? bias, Value y, Activation act, float slope)
+    {
+        var result = Plain(e, a, Module, x, bias, y, act, slope);
         // Channels-last f16 with whole channel steps: each tile once more as the .direct variant, whose interior tiles
         // load B straight from x (conv2d.fwd_coopmat_patch.comp); the tuner times it against the patch, untuned runs
         // never take it.
-        if (Layout == TensorLayout.Nhwc && x.ElementType == ElementType.F16 && cin % ChannelStep == 0)
+        if (Layout == TensorLayout.Nhwc && x.ElementType == ElementType.F16 && x.Shape[1] % ChannelStep == 0)
             result.AddRange(result.ToList().Select(c => c with { Name = c.Name + "_direct", Spec = c.Spec with { Module = c.Spec.Module + ".direct" } }));
         return result;
     }
@@ -242,12 +249,8 @@ internal class Conv2dCoopMatPatchSharedWeights : CooperativeMatrixEntry, IConv2d
 
     public IReadOnlyList<TuneCandidate> Candidates(Emitter e, ConvAttributes a, Value x, Value w, Value? bias, Value y, Activation act, float slope)
     {
-        var (n, cin, h, wd) = x.Shape.Nchw;
-        var (_, cout, oh, ow) = y.Shape.Nchw;
-        var (cop, cip) = Conv2dCoopMatPatch.Padded(e.Device, cout, cin);
         int s = e.Device.CooperativeMatrixF16Size;
-        return Conv2dCoopMatPatch.Tiled(e, a, Module, n, cout, (oh, ow), bias, act, slope, PushConstants.Ints(n, cin, cout, h, wd, oh, ow, cop, cip),
-                Conv2dCoopMatPatch.Pack(e, cout, cin, a.Kernel.H * a.Kernel.W, cop, cip), phases: 1)
+        return Conv2dCoopMatPatch.Plain(e, a, Module, x, bias, y, act, slope)
             .Where(c => Conv2dCoopMatPatch.FitsSharedWeights(e.Device, a, s, (int)c.Spec.Constants[7], (int)c.Spec.Constants[8], (int)c.Spec.Constants[9]))
             .Select(c => c with { Name = c.Name + "_sa" }).ToList();
     }
