@@ -121,12 +121,13 @@ internal static class CliApp
         _ => throw new ArgumentException($"{command}: {option} takes on or off, got '{value}'"),
     };
 
-    /// <summary>--prefer: kernel entries by class name, comma-separated (CompileOptions.PreferKernels), each one that exists.</summary>
+    /// <summary>--prefer: kernel entries by class name, comma-separated (CompileOptions.PreferKernels), each one that exists,
+    /// or one with a candidate of it (ENTRY:CANDIDATE, the tile names the tuner's trace and file show).</summary>
     internal static string[] ParseEntries(string command, string value)
     {
         var names = value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         var entries = Kiln.Graph.KernelRegistry.All.Select(k => k.GetType().Name).ToHashSet();
-        if (names.FirstOrDefault(p => !entries.Contains(p)) is { } unknown)
+        if (names.FirstOrDefault(p => !entries.Contains(p.Split(':')[0])) is { } unknown)
             throw new ArgumentException($"{command}: --prefer: no kernel entry is called '{unknown}'; entries: {string.Join(", ", entries.Order(StringComparer.Ordinal))}");
         return names;
     }

@@ -109,7 +109,9 @@ public sealed record CompileOptions
     /// <summary>
     /// Kernel entries, by class name (e.g. "Conv2dDirect"), chosen ahead of the registry's priorities wherever they
     /// support the device, the precision and the shape: for tests, <c>kiln selftest</c> and benchmarks that compare
-    /// variants. An entry that can't run a layer falls back to the registry's choice.
+    /// variants. An entry that can't run a layer falls back to the registry's choice. "Entry:candidate" (e.g.
+    /// "Conv2dCoopMatPatch:patch1x4r4m4", a tile name as the tuner's file and trace show them) names the entry and, untuned,
+    /// that candidate of it wherever the layer has one (else its default).
     /// </summary>
     public IReadOnlyList<string> PreferKernels { get; init; } = Array.Empty<string>();
     /// <summary>

@@ -67,7 +67,7 @@ internal static class Compiler
         if (options.Fuse && !options.Training) list = FoldBatchNorms(list, net, folds);
         if (options.Fuse) list = FuseActivations(list, net, fusedInto);
         // An MLP kernel entry named in PreferKernels asks for the fused MLP as FuseMlp = true would.
-        bool mlpNamed = KernelRegistry.All.OfType<IMlpKernels>().Any(k => options.PreferKernels.Contains(k.GetType().Name));
+        bool mlpNamed = KernelRegistry.All.OfType<IMlpKernels>().Any(k => KernelRegistry.Names(options.PreferKernels, k));
         if (options.Fuse && options.FuseMlp != false)
             list = FuseMlps(list, net, fusedInto, m => options.FuseMlp == true || mlpNamed || FusedMlp.Preferred(m, device));
         if (options.Fuse) list = FuseUpsampleConcats(list, net);

@@ -30,8 +30,27 @@ internal sealed class Emitter
     public ElementType ActivationType => Precision == Precision.Fp16 ? ElementType.F16 : ElementType.F32;
     /// <summary>The arithmetic kernels may use (CompileOptions.Precision).</summary>
     public Precision Precision { get; }
-    /// <summary>Kernel entries chosen ahead of priority where they can run (CompileOptions.PreferKernels).</summary>
+    /// <summary>Kernel entries chosen ahead of priority where they can run, and candidates of them taken untuned
+    /// (CompileOptions.PreferKernels).</summary>
     public IReadOnlyList<string> PreferKernels { get; }
+
+    /// <summary>Whether <see cref="PreferKernels"/> names <paramref name="entry"/>, on its own or with a candidate of it.</summary>
+    public bool Prefers(IKernelEntry entry) => KernelRegistry.Names(PreferKernels, entry);
+
+    /// <summary>
+    /// The untuned choice among <paramref name="entry"/>'s <paramref name="candidates"/>: the one <see cref="PreferKernels"/>
+    /// names as "Entry:candidate", else the first (the entry's default); null where there are none. A named candidate the
+    /// layer doesn't have (another shape's tile) leaves the default.
+    /// </summary>
+    public TuneCandidate? DefaultOf(IKernelEntry entry, IEnumerable<TuneCandidate> candidates)
+    {
+        var list = candidates as IReadOnlyList<TuneCandidate> ?? candidates.ToList();
+        string prefix = entry.GetType().Name + ":";
+        foreach (var p in PreferKernels)
+            if (p.StartsWith(prefix, StringComparison.Ordinal) && list.FirstOrDefault(c => c.Name == p[prefix.Length..]) is { } named)
+                return named;
+        return list.Count > 0 ? list[0] : null;
+    }
     /// <summary>Times tile-size candidates and remembers the fastest per shape (CompileOptions.Autotune), or null: defaults.</summary>
     public KernelTuner? Tuner { get; }
     /// <summary>Kernels with a texel-read variant use it (CompileOptions.TexelReads, resolved for the device).</summary>

@@ -61,7 +61,7 @@ internal static class EntryTuning
             if (entries.Count > 0) return Choose(e, tuningOperation, entries, variants, args, shape, label);
         }
         var entry = KernelRegistry.TryChoose(operation, type, layout, e, accepts);
-        return entry == null ? null : variants(entry).FirstOrDefault();
+        return entry == null ? null : e.DefaultOf(entry, variants(entry));
     }
 
     /// <summary>The candidate's bindings: <paramref name="args"/> with the prepared input in place of the one it is made from (for the variant check).</summary>

@@ -86,7 +86,7 @@ internal static class KernelRegistry
         lock (gate)
         {
             var usable = Usable(operation, type, layout, e, accepts);
-            return usable.Where(k => e.PreferKernels.Contains(k.GetType().Name)).OrderByDescending(k => k.Priority).FirstOrDefault()
+            return usable.Where(e.Prefers).OrderByDescending(k => k.Priority).FirstOrDefault()
                    ?? usable.Where(k => k.PreferredOn(e.Device) && (e.Tuner != null || !k.NeedsTuning)).OrderByDescending(k => k.Priority).FirstOrDefault()
                    ?? usable.Where(k => !k.NeedsTuning).OrderByDescending(k => k.Priority).FirstOrDefault()
                    ?? usable.OrderByDescending(k => k.Priority).FirstOrDefault();
@@ -113,7 +113,17 @@ internal static class KernelRegistry
     public static bool Offered(IKernelEntry entry, Emitter e) =>
         entry.Supports(e.Device) && entry.Arithmetic <= e.Precision && PreferredOrNamed(entry, e);
 
-    static bool PreferredOrNamed(IKernelEntry entry, Emitter e) => e.PreferKernels.Contains(entry.GetType().Name) || entry.PreferredOn(e.Device);
+    static bool PreferredOrNamed(IKernelEntry entry, Emitter e) => e.Prefers(entry) || entry.PreferredOn(e.Device);
+
+    /// <summary>
+    /// Whether <paramref name="prefer"/> (CompileOptions.PreferKernels) names the entry called <paramref name="entry"/>:
+    /// on its own ("Conv2dDirect") or with one of its candidates ("Conv2dCoopMatPatch:patch1x4r4m4", <see cref="Emitter.DefaultOf"/>).
+    /// </summary>
+    public static bool Names(IEnumerable<string> prefer, string entry) =>
+        prefer.Any(p => p.StartsWith(entry, StringComparison.Ordinal) && (p.Length == entry.Length || p[entry.Length] == ':'));
+
+    /// <summary><see cref="Names(IEnumerable{string}, string)"/> of <paramref name="entry"/>'s class name.</summary>
+    public static bool Names(IEnumerable<string> prefer, IKernelEntry entry) => Names(prefer, entry.GetType().Name);
 
     /// <summary>
     /// The element type of the entries that serve values of <paramref name="type"/>: an f32 entry (f32 arithmetic,

@@ -33,7 +33,7 @@ internal static class PlanChoices
     {
         var mlpEntries = KernelRegistry.All.OfType<Layers.IMlpKernels>().ToList();
         // A fused-MLP kernel entry named in PreferKernels asks for the fused MLP, as the compiler takes it.
-        if (mlpEntries.Any(k => options.PreferKernels.Contains(k.GetType().Name))) return (null, null, null);
+        if (mlpEntries.Any(k => KernelRegistry.Names(options.PreferKernels, k))) return (null, null, null);
         var device = context.KernelDevice;
         var fused = Compiler.Plan(net, device, options, tuner);
         if (!fused.Emitter.Steps.Any(s => s.Spec.Module.StartsWith("mlp/", StringComparison.Ordinal))) return (null, null, fused);

@@ -26,6 +26,27 @@ internal sealed record KernelSpec(string Module, BindingKind[] Bindings, uint Pu
 
     public static BindingKind[] Buffers(int count) => Enumerable.Repeat(BindingKind.StorageBuffer, count).ToArray();
 
+    /// <summary>Specialization constant <paramref name="id"/>: 0 past the ones given (what a module's optional constants read as unset).</summary>
+    public uint Constant(int id) => id < Constants.Length ? Constants[id] : 0;
+
+    /// <summary>
+    /// This spec with constants <paramref name="first"/>.. set to <paramref name="values"/>, any before them that it
+    /// lacks padded with zeros (a variant's constants after a module's own: the .concat reads', an output phase's).
+    /// One of them already set to something else is an error: two variants claiming the same constants.
+    /// </summary>
+    public KernelSpec WithConstants(int first, params uint[] values)
+    {
+        var constants = new uint[Math.Max(Constants.Length, first + values.Length)];
+        Constants.CopyTo(constants, 0);
+        for (int i = 0; i < values.Length; i++)
+        {
+            if (constants[first + i] != 0 && constants[first + i] != values[i])
+                throw new InvalidOperationException($"{Module}: specialization constant {first + i} is {constants[first + i]} already; a variant can't set it to {values[i]}.");
+            constants[first + i] = values[i];
+        }
+        return this with { Constants = constants };
+    }
+
     public bool Equals(KernelSpec? other) => other is not null && Key == other.Key;
     public override int GetHashCode() => Key.GetHashCode();
 }

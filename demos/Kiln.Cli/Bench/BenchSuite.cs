@@ -121,7 +121,7 @@ internal static class BenchSuite
         if (precision == "fp16")
         {
             var fp16Paths = KernelRegistry.All.Where(k => k.Arithmetic == Precision.Fp16 && k.Supports(context.KernelDevice)).ToList();
-            Console.WriteLine(fp16Paths.Any(k => k.PreferredOn(context.KernelDevice) || prefer.Contains(k.GetType().Name))
+            Console.WriteLine(fp16Paths.Any(k => k.PreferredOn(context.KernelDevice) || Kiln.Graph.KernelRegistry.Names(prefer, k))
                 ? "fp16: activations and their gradients stored as f16; kernels with an fp16 path (the cooperative-matrix convolutions, Linear and fused MLP) take fp16 operands with f32 accumulation, the others compute in f32"
                 : fp16Paths.Count > 0
                 ? $"fp16: activations and their gradients stored as f16, arithmetic in f32 (on {device.Name} the kernels with an fp16 path run only when named: --prefer {string.Join(",", fp16Paths.Select(k => k.GetType().Name))})"

@@ -18,16 +18,13 @@ internal static class ConcatReads
     /// <summary>
     /// <paramref name="c"/>'s ".concat" variant, or another that <paramref name="suffix"/> names and that binds the two
     /// tensors the same way (conv2d.fwd_coopmat2's ".subpixel"; "" for a module of its own, conv2d.fwd_subpixel): the
-    /// second tensor bound after the candidate's buffers, its constants padded to 20 and then the first tensor's channels
-    /// and both scales (20 C1, 21 SC1, 22 SC2).
+    /// second tensor bound after the candidate's buffers, and the first tensor's channels and both scales in constants
+    /// 20 C1, 21 SC1, 22 SC2 (those before them padded with zeros).
     /// </summary>
     public static TuneCandidate Variant(TuneCandidate c, ConcatInput input, string suffix = ".concat")
     {
-        var s = c.Spec;
-        if (s.Constants.Length > 20) throw new InvalidOperationException($"{s.Module}: its constants overlap the {suffix} variant's (20..22).");
-        var constants = s.Constants.Concat(new uint[20 - s.Constants.Length])
-            .Concat(new[] { (uint)input.First.Shape[1], (uint)input.FirstScale, (uint)input.SecondScale }).ToArray();
-        return c with { Spec = s with { Module = s.Module + suffix, Bindings = s.Bindings.Append(BindingKind.StorageBuffer).ToArray(), Constants = constants } };
+        var s = c.Spec.WithConstants(20, (uint)input.First.Shape[1], (uint)input.FirstScale, (uint)input.SecondScale);
+        return c with { Spec = s with { Module = s.Module + suffix, Bindings = s.Bindings.Append(BindingKind.StorageBuffer).ToArray() } };
     }
 }
 

@@ -90,7 +90,7 @@ internal sealed class Conv2dCoopMat : CooperativeMatrixEntry, IConv2dForward
         long pixelTiles = ((long)x.Shape[0] * y.Shape[2] * y.Shape[3] + 8 * e.Device.CooperativeMatrixF16Size - 1) / (8 * e.Device.CooperativeMatrixF16Size);
         if (pixelTiles > e.Device.MaxWorkgroupCount[0])
             throw new GraphException($"{label}: {y.Shape[0]}x{y.Shape[2]}x{y.Shape[3]} output pixels need {pixelTiles} workgroups, more than the device's {e.Device.MaxWorkgroupCount[0]}.");
-        ConvForward.Dispatch(e, Candidates(e, a, x, w, bias, y, act, slope)[0], x, w, bias, y, label);
+        ConvForward.Dispatch(e, e.DefaultOf(this, Candidates(e, a, x, w, bias, y, act, slope))!, x, w, bias, y, label);
     }
 
     public IReadOnlyList<TuneCandidate> Candidates(Emitter e, ConvAttributes a, Value x, Value w, Value? bias, Value y, Activation act, float slope)

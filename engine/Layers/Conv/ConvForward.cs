@@ -41,7 +41,11 @@ internal static class ConvForward
     /// <summary>The candidate <see cref="Emit"/> would dispatch (untuned, the registry's entry's default), or null where
     /// that entry has none for the layer (its Emit then says why).</summary>
     public static TuneCandidate? Choose(Emitter e, ConvAttributes a, Value x, Value w, Value? bias, Value y, Activation act, float slope, string label) =>
-        Tuned(e, a, x, w, bias, y, act, slope, label) ?? Entry(e, a, x, y).Candidates(e, a, x, w, bias, y, act, slope).FirstOrDefault();
+        Tuned(e, a, x, w, bias, y, act, slope, label) ?? Default(e, Entry(e, a, x, y), a, x, w, bias, y, act, slope);
+
+    /// <summary>The untuned candidate of <paramref name="entry"/> for the layer (<see cref="Emitter.DefaultOf"/>), or null where it has none.</summary>
+    static TuneCandidate? Default(Emitter e, IConv2dForward entry, ConvAttributes a, Value x, Value w, Value? bias, Value y, Activation act, float slope) =>
+        e.DefaultOf(entry, entry.Candidates(e, a, x, w, bias, y, act, slope));
 
     static IConv2dForward Entry(Emitter e, ConvAttributes a, Value x, Value y) =>
         KernelRegistry.Choose<IConv2dForward>("conv2d.fwd", x.ElementType, x.Layout, e, k => k.Accepts(a, x.Shape, y.Shape));
@@ -121,10 +125,9 @@ internal static class ConvForward
     public static void DispatchDefault(IConv2dForward entry, Emitter e, ConvAttributes a, Value x, Value w, Value? bias, Value y, Activation act,
         float slope, string label)
     {
-        var candidates = entry.Candidates(e, a, x, w, bias, y, act, slope);
-        if (candidates.Count == 0)
-            throw new GraphException($"{label}: no tile of {entry.GetType().Name} fits {x.Shape} -> {y.Shape} on {e.Device.Name} (workgroup counts or shared memory).");
-        Dispatch(e, candidates[0], x, w, bias, y, label);
+        var chosen = Default(e, entry, a, x, w, bias, y, act, slope)
+            ?? throw new GraphException($"{label}: no tile of {entry.GetType().Name} fits {x.Shape} -> {y.Shape} on {e.Device.Name} (workgroup counts or shared memory).");
+        Dispatch(e, chosen, x, w, bias, y, label);
     }
 
     /// <summary>

@@ -25,10 +25,9 @@ internal static class ConvWeightGrad
         if (entries.Count == 0)
         {
             var entry = KernelRegistry.Choose<IConv2dWeightGrad>("conv2d.bwd_weight", plain.ElementType, plain.Layout, e, Accepts);
-            var candidates = entry.Candidates(e, a, plain, shifted, dw);
-            if (candidates.Count == 0)
-                throw new GraphException($"{label}: no tile of {entry.GetType().Name} fits {plain.Shape} x {shifted.Shape} on {e.Device.Name}.");
-            return DispatchWithBias(e, candidates[0], plain, shifted, dw, label, null, db);
+            var candidate = e.DefaultOf(entry, entry.Candidates(e, a, plain, shifted, dw))
+                ?? throw new GraphException($"{label}: no tile of {entry.GetType().Name} fits {plain.Shape} x {shifted.Shape} on {e.Device.Name}.");
+            return DispatchWithBias(e, candidate, plain, shifted, dw, label, null, db);
         }
         var chosen = EntryTuning.Choose(e, "conv2d.bwd_weight", entries, k => k.Candidates(e, a, plain, shifted, dw), Args(plain, shifted, dw),
             $"{plain.Shape}x{shifted.Shape}->{dw.Shape}|{Describe(a)}", label);

@@ -151,31 +151,26 @@ internal abstract class PhasedInputGrad : IConv2dInputGrad
         IEnumerable<TuneCandidate> Of(IConv2dForward k) =>
             k.Candidates(e, ph.Conv, dy, wSub, bias, y, act, slope).Select(c => PhaseVariant(e, c, a, ph, dx.Shape));
         var entries = PhaseEntries(e);
-        return e.Tuner != null
-            ? EntryTuning.Choose(e, "conv2d.bwd_input.phase", entries, Of, new[] { Arg.In(dy), Arg.In(w), Arg.In(bias ?? w), Arg.Out(dx) },
-                $"{dy.Shape}->{dx.Shape}|k{a.Kernel.H}x{a.Kernel.W} s{a.Stride.H}x{a.Stride.W} p{a.Padding.H}x{a.Padding.W} d{a.Dilation.H}x{a.Dilation.W}|phase{ph.Ry}{ph.Rx}|{(bias != null ? "bias" : "no bias")}|{act}", name)
-            : Of(entries.FirstOrDefault(k => e.PreferKernels.Contains(k.GetType().Name)) ?? entries[0]).FirstOrDefault()
-              ?? throw new GraphException($"{name}: no tile of {entries[0].GetType().Name} fits {y.Shape} on {e.Device.Name}.");
+        if (e.Tuner != null)
+            return EntryTuning.Choose(e, "conv2d.bwd_input.phase", entries, Of, new[] { Arg.In(dy), Arg.In(w), Arg.In(bias ?? w), Arg.Out(dx) },
+                $"{dy.Shape}->{dx.Shape}|k{a.Kernel.H}x{a.Kernel.W} s{a.Stride.H}x{a.Stride.W} p{a.Padding.H}x{a.Padding.W} d{a.Dilation.H}x{a.Dilation.W}|phase{ph.Ry}{ph.Rx}|{(bias != null ? "bias" : "no bias")}|{act}", name);
+        var entry = entries.FirstOrDefault(e.Prefers) ?? entries[0];
+        return e.DefaultOf(entry, Of(entry)) ?? throw new GraphException($"{name}: no tile of {entry.GetType().Name} fits {y.Shape} on {e.Device.Name}.");
     }
 
     /// <summary>
     /// <paramref name="c"/> (a forward candidate for the phase's convolution) writing every s-th pixel of dX from the
-    /// phase's offset (specialization 16..19, 23, 24, after its own constants: 20..22 unused here), its weight prepared
+    /// phase's offset (specialization 16..19, 23, 24; any of its own it lacks before them padded with zeros), its weight prepared
     /// from the layer's, the phase's taps turned and swapped: the tensor-core kernels' f16 packing so, the others' through
     /// conv2d.flip_weight.
     /// </summary>
     static TuneCandidate PhaseVariant(Emitter e, TuneCandidate c, ConvAttributes a, Phase ph, Shape dx)
     {
-        var own = c.Spec.Constants;
-        if (own.Length > 16) throw new InvalidOperationException($"{c.Spec.Module}: its constants overlap the output phase's (16..).");
-        var constants = own.Concat(new uint[16 - own.Length]).Concat(new[]
-        {
-            (uint)a.Stride.H, (uint)a.Stride.W, (uint)ph.Ry, (uint)ph.Rx, 0u, 0u, 0u, (uint)dx[2], (uint)dx[3],
-        }).ToArray();
+        var spec = c.Spec.WithConstants(16, (uint)a.Stride.H, (uint)a.Stride.W, (uint)ph.Ry, (uint)ph.Rx).WithConstants(23, (uint)dx[2], (uint)dx[3]);
         var prepare = c.Prepare is { } pack
             ? Conv2dCoopMatPatch.FlippedPack(pack, a, ph.K0y, ph.K0x, ph.Ny, ph.Nx, ph.Step)
               ?? throw new InvalidOperationException($"{c.Spec.Module}: its weight preparation has no phase form.")
             : Conv2dInputGradFlipped.FlipPrepare(e, a, ph);
-        return c with { Spec = c.Spec with { Constants = constants }, Prepare = prepare };
+        return c with { Spec = spec, Prepare = prepare };
     }
 }

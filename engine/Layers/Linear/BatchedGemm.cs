@@ -42,7 +42,7 @@ internal static class BatchedGemm
         if (tensorCores.Count == 0 && coopMat2.Count == 0) chosen = plain;
         else if (e.Tuner == null || count * m * n * k < LinearProducts.MinTunedWork)
             // Untuned: the KHR tiles; cooperative_matrix2 (which needs tuning) only where named.
-            chosen = coopMat2.Count > 0 && e.PreferKernels.Contains(nameof(LinearCoopMat2)) ? coopMat2[0] : tensorCores.FirstOrDefault() ?? plain;
+            chosen = coopMat2.Count > 0 && KernelRegistry.Names(e.PreferKernels, nameof(LinearCoopMat2)) ? coopMat2[0] : tensorCores.FirstOrDefault() ?? plain;
         else
         {
             // Timed: the plain kernel (the reference) against the tensor-core tiles.

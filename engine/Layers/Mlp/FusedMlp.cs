@@ -94,7 +94,7 @@ internal sealed class FusedMlp : Layer
         var e = f.Emitter;
         // The entries compute in f32 whatever the activations' storage (f16 under Precision.Fp16: their .f16 modules).
         kernels = KernelRegistry.Choose<IMlpKernels>("mlp", f.Input.ElementType, f.Input.Layout, e,
-            k => e.PreferKernels.Contains(k.GetType().Name) || k.Accepts(n));
+            k => e.Prefers(k) || k.Accepts(n));
         saved = f.Training ? kernels.NewSaved(this, f) : null;
         kernels.Forward(this, f, saved);
     }
