@@ -3,13 +3,14 @@
 // once per pixel tile rather than once per kernel tap (IConv2dWeightGrad's operation):
 //   dw[c1, c2, ky, kx] = sum over b, y, x of P[b, c1, y, x] * Q[b, c2, y SH - PH + ky DH, x SW - PW + kx DW]
 // (Conv2d: P = dY, Q = x; ConvTranspose2d: P = x, Q = dY). Per tap a GEMM over the pixels: M = C1, N = C2, K = pixels.
-// A workgroup owns BM = S * SG_M rows (c1) by BN = S * SG_N columns (c2) of one block of BKH x BKW taps (one
-// accumulator per tap, at most 9: the whole kernel up to 3 x 3; a larger one, 4x4 or 5x5, in blocks of taps over z);
-// subgroup (sgm, sgn) one S x S block of each of the block's taps. The pixels run in tiles of TR rows by TW = S columns
+// A workgroup owns BM = TM * S * SG_M rows (c1) by BN = S * SG_N columns (c2) of one block of BKH x BKW taps (TM
+// accumulators per tap, at most 9 taps: the whole kernel up to 3 x 3; a larger one, 4x4 or 5x5, in blocks of taps over
+// z); subgroup (sgm, sgn) TM x 1 S x S blocks of each of the block's taps. TM is 1, or 2 in the wide tiles (constant 16),
+// whose subgroups load each tap's B matrix once for two products (18 accumulators for a 3x3 block). The pixels run in tiles of TR rows by TW = S columns
 // of one image: each tile stages P's [BM, TR * TW] block (row-major, pixels innermost) and Q's patch for the tap block,
 // PR = (TR - 1) SH + (BKH - 1) DH + 1 by PC = (TW - 1) SW + (BKW - 1) DW + 1 pixels of BN channels (channel-innermost,
 // 16-byte units of 8 channels), in shared memory; then for every tile row r the subgroup loads its A = P[rows, row r]
-// once and, per tap, B = the S patch pixels of row r SH + ky DH from column kx DW, SW apart (a row-major matrix: pixels
+// (TM of them) once and, per tap, B = the S patch pixels of row r SH + ky DH from column kx DW, SW apart (a row-major matrix: pixels
 // by channels), and multiplies. A tap block past the kernel's edge (5x5 in 3x3 blocks) skips its missing taps. The next
 // tile is loaded into registers while this one is multiplied (two barriers per tile). Workgroup z takes tap block
 // z % BLOCKS; with TILES (specialization 9) > 0 the pixel tiles are also split over z: split z / BLOCKS takes tiles
@@ -31,7 +32,8 @@
 //           after those, in the .bias variant: db [C1] or partials [splits, C1] (float)
 // Specialization: 0 KH, 1 KW, 2 PH, 3 PW, 4 SG_M, 5 SG_N, 6 TR (tile rows), 7 S (the matrices' size), 8 SGS (the
 //                 subgroup size), 9 TILES (pixel tiles per split; 0: no split), 10 SH, 11 SW, 12 DH, 13 DW,
-//                 14 BKH, 15 BKW (the tap block, Conv2dWeightGradCoopMatPatch.TapBlock: KH x KW up to 3 x 3)
+//                 14 BKH, 15 BKW (the tap block, Conv2dWeightGradCoopMatPatch.TapBlock: KH x KW up to 3 x 3),
+//                 16 TM_WIDE (1: TM = 2; 0, as a candidate's constants are padded: TM = 1)
 // Push constants: n, c1, c2, ah, aw, qh, qw
 // Dispatch: x = ceil(C2 / BN), y = ceil(C1 / BM), z = splits * BLOCKS; local x = SGS * SG_M * SG_N
 #extension GL_KHR_cooperative_matrix : require
@@ -45,6 +47,7 @@
 #include "pack_f16.glsl"
 
 #define TAPS_MAX 9
+#define TM_MAX 2
 #define UNITS_MAX 16
 
 layout(constant_id = 0) const int KH = 3;
@@ -63,10 +66,12 @@ layout(constant_id = 12) const int DH = 1;
 layout(constant_id = 13) const int DW = 1;
 layout(constant_id = 14) const int BKH = 3;
 layout(constant_id = 15) const int BKW = 3;
+layout(constant_id = 16) const int TM_WIDE = 0;
+const int TM = 1 + TM_WIDE;                // accumulator rows (S rows of c1 each) per subgroup and tap
 
 const int TAPS = KH * KW, BLOCK_TAPS = BKH * BKW;
 const int BLOCKS_W = (KW + BKW - 1) / BKW, BLOCKS = (KH + BKH - 1) / BKH * BLOCKS_W;
-const int BM = S * SG_M, BN = S * SG_N;
+const int BM = TM * S * SG_M, BN = S * SG_N;
 const int TW = S;
 const int PR = (TR - 1) * SH + (BKH - 1) * DH + 1, PC = (TW - 1) * SW + (BKW - 1) * DW + 1, PIXELS = PR * PC;
 const int QP = (BN + 8) / 8;               // uvec4 per patch pixel (BN channels and 8 of padding)
@@ -258,11 +263,13 @@ void main()
     const int tiles = p.n * ((p.ah + TR - 1) / TR) * ((p.aw + TW - 1) / TW);
     const int first = TILES > 0 ? split * TILES : 0, last = TILES > 0 ? min(tiles, first + TILES) : tiles;
 
-    coopmat<float, gl_ScopeSubgroup, S, S, gl_MatrixUseAccumulator> acc[TAPS_MAX];
-    [[unroll]] for (int t = 0; t < BLOCK_TAPS; t++) acc[t] = coopmat<float, gl_ScopeSubgroup, S, S, gl_MatrixUseAccumulator>(0.0);
+    coopmat<float, gl_ScopeSubgroup, S, S, gl_MatrixUseAccumulator> acc[TM_MAX][TAPS_MAX];
+    [[unroll]] for (int i = 0; i < TM; i++)
+        [[unroll]] for (int t = 0; t < BLOCK_TAPS; t++) acc[i][t] = coopmat<float, gl_ScopeSubgroup, S, S, gl_MatrixUseAccumulator>(0.0);
 
 #if KILN_BIAS_SUM
-    // The bias gradient's rows: invocation tid < BM adds up row tid of every P block (uniform per workgroup).
+    // The bias gradient's rows: invocation tid < BM adds up row tid of every P block (uniform per workgroup; the host
+    // keeps BM within the workgroup, Conv2dWeightGradCoopMatPatch.Fits).
     const bool sumsBias = gl_WorkGroupID.x == 0 && block == 0;
     float biasSum = 0.0;
 #endif
@@ -278,12 +285,13 @@ void main()
         if (t + 1 < last) load(t + 1, m0, n0, ky0, kx0, tid);
         [[dont_unroll]] for (int r = 0; r < TR; r++)
         {
-            coopmat<float16_t, gl_ScopeSubgroup, S, S, gl_MatrixUseA> a;
+            coopmat<float16_t, gl_ScopeSubgroup, S, S, gl_MatrixUseA> a[TM_MAX];
+            [[unroll]] for (int i = 0; i < TM; i++)
 #if KILN_NHWC
-            // Row r's pixels are columns, this subgroup's S channels rows: column-major, a pixel's channels contiguous.
-            coopMatLoad(a, Ps, uint(r * TW * PA + sgm * S / 8), uint(PA), gl_CooperativeMatrixLayoutColumnMajor);
+                // Row r's pixels are columns, the subgroup's S channels i rows: column-major, a pixel's channels contiguous.
+                coopMatLoad(a[i], Ps, uint(r * TW * PA + (sgm * TM + i) * S / 8), uint(PA), gl_CooperativeMatrixLayoutColumnMajor);
 #else
-            coopMatLoad(a, Ps, uint(sgm * S * QA + r * TW / 8), uint(QA), gl_CooperativeMatrixLayoutRowMajor);
+                coopMatLoad(a[i], Ps, uint((sgm * TM + i) * S * QA + r * TW / 8), uint(QA), gl_CooperativeMatrixLayoutRowMajor);
 #endif
             [[unroll]] for (int ky = 0; ky < BKH; ky++)
                 [[unroll]] for (int kx = 0; kx < BKW; kx++)
@@ -293,7 +301,7 @@ void main()
                         coopmat<float16_t, gl_ScopeSubgroup, S, S, gl_MatrixUseB> bm;
                         coopMatLoad(bm, Qs, uint(((r * SH + ky * DH) * PC + kx * DW) * QP + sgn * S / 8), uint(SW * QP),
                                     gl_CooperativeMatrixLayoutRowMajor);
-                        acc[ky * BKW + kx] = coopMatMulAdd(a, bm, acc[ky * BKW + kx]);
+                        [[unroll]] for (int i = 0; i < TM; i++) acc[i][ky * BKW + kx] = coopMatMulAdd(a[i], bm, acc[i][ky * BKW + kx]);
                     }
         }
 #if KILN_BIAS_SUM
@@ -335,16 +343,17 @@ void main()
     // Epilogue: each tap's block through the subgroup's staging tile into dw (or slice split of the partials), taps innermost.
     const int count = p.c1 * p.c2 * TAPS;
     const int out0 = TILES > 0 ? split * count : 0;
+    [[unroll]] for (int i = 0; i < TM; i++)
     [[unroll]] for (int t = 0; t < BLOCK_TAPS; t++)
     {
         const int ky = ky0 + t / BKW, kx = kx0 + t % BKW;
         if (ky >= KH || kx >= KW) continue;
-        coopMatStore(acc[t], Cs, uint(sg * S * S), uint(S), gl_CooperativeMatrixLayoutRowMajor);
+        coopMatStore(acc[i][t], Cs, uint(sg * S * S), uint(S), gl_CooperativeMatrixLayoutRowMajor);
         subgroupMemoryBarrierShared();
         subgroupBarrier();
         for (int e = lane; e < S * S; e += SGS)
         {
-            const int m = m0 + sgm * S + e / S, c = n0 + sgn * S + e % S;
+            const int m = m0 + (sgm * TM + i) * S + e / S, c = n0 + sgn * S + e % S;
             if (m < p.c1 && c < p.c2) dw[out0 + (m * p.c2 + c) * TAPS + ky * KW + kx] = Cs[sg * S * S + e];
         }
         subgroupMemoryBarrierShared();

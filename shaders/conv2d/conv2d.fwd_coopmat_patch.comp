@@ -2,9 +2,11 @@
 // 2-D convolution forward on tensor cores (VK_KHR_cooperative_matrix) for Precision.Fp16, staging each input element
 // once per step rather than once per kernel tap:
 //   Y[co, oy, ox] = act(bias[co] + sum over ci, ky, kx of W[co, ci, ky, kx] * X[ci, oy*SH + ky*DH - PH, ox*SW + kx*DW - PW]).
-// A workgroup computes BM = 2S * SG_M output channels by a TH x TW tile of one image's output pixels (TW = S columns,
-// TH = TN * SG_N rows); subgroup (sgm, sgn) computes 2S channels by TN output rows, each row an S x S accumulator
-// (S x S x S f16*f16+f32 matrices: S = 16 on NVIDIA, 8 on lavapipe; the subgroups are SGS invocations wide).
+// A workgroup computes BM = TM S SG_M output channels by a TH x TW tile of one image's output pixels (TW = S columns,
+// TH = TN * SG_N rows); subgroup (sgm, sgn) computes TM S channels by TN output rows, TM x TN accumulators of S x S
+// (S x S x S f16*f16+f32 matrices: S = 16 on NVIDIA, 8 on lavapipe; the subgroups are SGS invocations wide). TM is 2,
+// or 4 in the wide tiles (constant 25): per product a wide subgroup loads half a B matrix where the others load one,
+// on a GPU whose shared-memory bandwidth, not its tensor cores, bounds a subgroup of 2 x 4 accumulators.
 // The reduction runs over the input channels in steps of CK = 16. Each step stages the tile's input patch with its
 // halo, PR = (TH - 1) SH + (KH - 1) DH + 1 rows by PC = (TW - 1) SW + (KW - 1) DW + 1 columns of CK channels, into
 // shared memory channel-innermost (LDP f16 per pixel, 16-byte aligned), so that for every tap (ky, kx) the S x S
@@ -18,7 +20,7 @@
 // The accumulators start from the bias (a shared BM x S tile of it); the activation is applied per element, and a tile
 // wholly inside Y with 16-byte aligned rows (OW and OH * OW multiples of 8) is stored straight to Y as act_t; edge
 // tiles go through a per-subgroup staging tile with bounds checks.
-// Shared memory: 2 * PR * PC * LDP * 2 + BM * S * 4 + SG_M * SG_N * S * S * 4 bytes (S = 16, SG_M = 2, 3x3, stride 1:
+// Shared memory: 2 * PR * PC * LDP * 2 + BM * S * 4 + SG_M * SG_N * S * S * 4 bytes (S = 16, TM = 2, SG_M = 2, 3x3, stride 1:
 // 25.5 KiB). The registers hold at most UNITS_MAX patch units (8 channels of one pixel) per
 // invocation: the host picks only tiles within it (Conv2dCoopMatPatch.Fits).
 // Bindings: 0 x [N,Cin,H,W] (act_t)  1 wp [KH*KW, COP, CIP] (float16_t)  2 bias [Cout] (float; unused when HAS_BIAS=0)
@@ -49,7 +51,8 @@
 // is upsampled. Every tile is written through the staging tiles (its pixels lie 2 apart in y).
 // Specialization: 0 KH, 1 KW, 2 PH, 3 PW (may be negative: a phase of a strided input gradient), 4 HAS_BIAS, 5 ACT,
 //                 6 SLOPE (float), 7 SG_M, 8 SG_N, 9 TN, 10 S (the matrices' size), 11 SGS (the subgroup size), 12 SH,
-//                 13 SW, 14 DH, 15 DW, 16 OSH, 17 OSW, 18 ORY, 19 ORX, 23 FULL_H, 24 FULL_W (the output phase)
+//                 13 SW, 14 DH, 15 DW, 16 OSH, 17 OSW, 18 ORY, 19 ORX, 23 FULL_H, 24 FULL_W (the output phase),
+//                 25 TM_WIDE
 // Push constants: n, cin, cout, h, w, oh, ow, cop, cip
 // Dispatch: x = N * ceil(OH / TH) * ceil(OW / TW) pixel tiles (columns fastest), y = ceil(Cout / BM) channel tiles;
 //           local x = SGS * SG_M * SG_N (.subpixel: z = 4 phases)
@@ -70,7 +73,7 @@
 #define KILN_SUBPIXEL 0
 #endif
 
-#define TM 2            // accumulator rows per subgroup (S channels each)
+#define TM_MAX 4        // accumulator rows (S channels each) per subgroup, at most
 #define TN_MAX 4        // accumulator columns (output rows) per subgroup, at most
 #define UNITS_MAX 16    // patch units (8 channels of one pixel) staged per invocation and step, at most
 #define A_UNITS_MAX 24  // .sa: weight units (8 channels of one row and tap) staged per invocation and step, at most
@@ -103,6 +106,9 @@ layout(constant_id = 18) const int ORY = 0;
 layout(constant_id = 19) const int ORX = 0;
 layout(constant_id = 23) const int FULL_H = 0;
 layout(constant_id = 24) const int FULL_W = 0;
+// 1: 4 accumulator rows (4 S output channels) per subgroup; 0 (as a candidate's constants are padded): 2.
+layout(constant_id = 25) const int TM_WIDE = 0;
+const int TM = 2 + 2 * TM_WIDE;            // accumulator rows per subgroup
 
 const int CK = 16;                         // input channels per step
 const int LDP = CK + 8;                    // f16 per patch pixel: 48 bytes, 16-byte aligned, 8 pixels of a warp's
@@ -395,7 +401,7 @@ void main()
 #endif
     barrier();
 
-    coopmat<float, gl_ScopeSubgroup, S, S, gl_MatrixUseAccumulator> acc[TM][TN_MAX];
+    coopmat<float, gl_ScopeSubgroup, S, S, gl_MatrixUseAccumulator> acc[TM_MAX][TN_MAX];
     [[unroll]] for (int i = 0; i < TM; i++)
         [[unroll]] for (int j = 0; j < TN; j++)
             coopMatLoad(acc[i][j], Bt, uint((sgm * TM * S + i * S) * S), uint(S), gl_CooperativeMatrixLayoutRowMajor);
@@ -408,7 +414,7 @@ void main()
                     [[unroll]] for (int kk = 0; kk < CK; kk += S)
                     {
                         const int c = s * CK + kk;
-                        coopmat<float16_t, gl_ScopeSubgroup, S, S, gl_MatrixUseA> a[TM];
+                        coopmat<float16_t, gl_ScopeSubgroup, S, S, gl_MatrixUseA> a[TM_MAX];
                         [[unroll]] for (int i = 0; i < TM; i++) a[i] = loadWeight(ky * KW + kx, c, m0, sgm, i);
                         [[unroll]] for (int j = 0; j < TN; j++)
                         {
@@ -434,7 +440,7 @@ void main()
             [[dont_unroll]] for (int tx = 0; tx < taps; tx++)
                 [[unroll]] for (int kk = 0; kk < CK; kk += S)
                 {
-                    coopmat<float16_t, gl_ScopeSubgroup, S, S, gl_MatrixUseA> a[TM];
+                    coopmat<float16_t, gl_ScopeSubgroup, S, S, gl_MatrixUseA> a[TM_MAX];
                     [[unroll]] for (int i = 0; i < TM; i++) a[i] = loadWeight(firstTap + ty * taps + tx, c0 + kk, m0, sgm, i);
                     [[unroll]] for (int j = 0; j < TN; j++)
                     {
@@ -462,7 +468,7 @@ void main()
         [[dont_unroll]] for (int u = 0; u < KH * KW * KK; u++)
         {
             const int tap = u / KK, kk = (u % KK) * S, ky = tap / KW, kx = tap % KW;
-            coopmat<float16_t, gl_ScopeSubgroup, S, S, gl_MatrixUseA> a[TM];
+            coopmat<float16_t, gl_ScopeSubgroup, S, S, gl_MatrixUseA> a[TM_MAX];
             [[unroll]] for (int i = 0; i < TM; i++)
                 coopMatLoad(a[i], As, uint((tap * BM + sgm * TM * S + i * S) * QA + kk / 8), uint(QA), gl_CooperativeMatrixLayoutRowMajor);
             [[unroll]] for (int j = 0; j < TN; j++)
@@ -492,7 +498,7 @@ void main()
         // loads and TM * TN products; unrolled, lavapipe's compile of the kernel takes tens of seconds). The weight's
         // fragments come from global memory one iteration ahead: the next iteration's are requested before this one's
         // products, so their latency runs under them (the last iteration requests its own again, unused).
-        coopmat<float16_t, gl_ScopeSubgroup, S, S, gl_MatrixUseA> a[TM], ahead[TM];
+        coopmat<float16_t, gl_ScopeSubgroup, S, S, gl_MatrixUseA> a[TM_MAX], ahead[TM_MAX];
         [[unroll]] for (int i = 0; i < TM; i++) a[i] = loadWeight(0, c0, m0, sgm, i);
         [[dont_unroll]] for (int u = 0; u < KH * KW * KK; u++)
         {

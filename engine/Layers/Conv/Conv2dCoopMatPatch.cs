@@ -38,7 +38,7 @@ internal class Conv2dCoopMatPatch : CooperativeMatrixEntry, IConv2dForward
     /// <summary>Tiles of an even number of output rows per subgroup (TN, constant 9): a window's two rows are two of one
     /// subgroup's accumulators. Stride-1 or strided layers alike; not a strided gradient's phase (its output constants).</summary>
     public bool Pools(TuneCandidate candidate, DeviceInfo device) =>
-        candidate.Spec.Module == Module && candidate.Spec.Constants[9] % 2 == 0 && candidate.Spec.Constants.Length <= 16;
+        candidate.Spec.Module == Module && candidate.Spec.Constants[9] % 2 == 0 && candidate.Spec.Constant(16) == 0;
 
     /// <summary>
     /// Groups of 1, stride and dilation up to 2, kernels whose taps span at most 5 input pixels per axis ((K - 1) D + 1:
@@ -50,49 +50,55 @@ internal class Conv2dCoopMatPatch : CooperativeMatrixEntry, IConv2dForward
         a.KernelSpan.H <= 5 && a.KernelSpan.W <= 5 && y[1] >= 16 &&
         (long)y[0] * ((y[2] + 3) / 4) * ((y[3] + 7) / 8) <= 65535;
 
-    /// <summary>The workgroup's shared memory: two patch buffers (LDP = 24 f16 per pixel), the bias tile and one f32 S x S
-    /// staging tile per subgroup; with <paramref name="sharedWeights"/> (the .sa variant) one patch buffer and the step's
-    /// weight blocks, KH KW x BM rows of CK + 8 f16.</summary>
-    internal static long SharedBytes(ConvAttributes a, int s, int sgm, int sgn, int tn, bool sharedWeights = false)
+    /// <summary>The workgroup's shared memory: two patch buffers (LDP = 24 f16 per pixel), the bias tile (BM = TM S SG_M
+    /// rows) and one f32 S x S staging tile per subgroup; with <paramref name="sharedWeights"/> (the .sa variant) one patch
+    /// buffer and the step's weight blocks, KH KW x BM rows of CK + 8 f16.</summary>
+    internal static long SharedBytes(ConvAttributes a, int s, PatchTile t, bool sharedWeights = false)
     {
-        var (pr, pc) = a.InputPatch(tn * sgn, s);
-        long weights = sharedWeights ? (long)a.Kernel.H * a.Kernel.W * 2 * s * sgm * (ChannelStep + 8) * 2 : 0;
-        return (sharedWeights ? 1L : 2L) * pr * pc * (ChannelStep + 8) * 2 + weights + 2L * s * sgm * s * 4 + (long)sgm * sgn * s * s * 4;
+        var (pr, pc) = a.InputPatch(t.Rows * t.N, s);
+        long bm = (long)t.Tm * s * t.M;
+        long weights = sharedWeights ? a.Kernel.H * a.Kernel.W * bm * (ChannelStep + 8) * 2 : 0;
+        return (sharedWeights ? 1L : 2L) * pr * pc * (ChannelStep + 8) * 2 + weights + bm * s * 4 + (long)t.M * t.N * s * s * 4;
     }
 
     /// <summary>Whether a tile that <see cref="Fits"/> fits the .sa variant too (<see cref="Conv2dCoopMatPatchSharedWeights"/>):
     /// its weight blocks within the device's shared memory beside one patch buffer, and within the shader's weight
     /// staging registers.</summary>
-    internal static bool FitsSharedWeights(DeviceInfo device, ConvAttributes a, int s, int sgm, int sgn, int tn)
+    internal static bool FitsSharedWeights(DeviceInfo device, ConvAttributes a, PatchTile t)
     {
-        int threads = (int)device.SubgroupSize * sgm * sgn;
-        int units = a.Kernel.H * a.Kernel.W * 2 * s * sgm * (ChannelStep / 8);
-        return (units + threads - 1) / threads <= WeightUnitsMax && SharedBytes(a, s, sgm, sgn, tn, sharedWeights: true) <= device.MaxSharedMemoryBytes;
+        int s = device.CooperativeMatrixF16Size, threads = (int)device.SubgroupSize * t.M * t.N;
+        int units = a.Kernel.H * a.Kernel.W * t.Tm * s * t.M * (ChannelStep / 8);
+        return (units + threads - 1) / threads <= WeightUnitsMax && SharedBytes(a, s, t, sharedWeights: true) <= device.MaxSharedMemoryBytes;
     }
 
-    /// <summary>Whether a workgroup of <paramref name="sgm"/> x <paramref name="sgn"/> subgroups of <paramref name="tn"/>
-    /// output rows each fits the device (workgroup size, shared memory) and the shader's staging registers.</summary>
-    internal static bool Fits(DeviceInfo device, ConvAttributes a, int s, int sgm, int sgn, int tn)
+    /// <summary>Whether tile <paramref name="t"/> fits the device (workgroup size, shared memory) and the shader's
+    /// accumulators and staging registers.</summary>
+    internal static bool Fits(DeviceInfo device, ConvAttributes a, PatchTile t)
     {
-        int threads = (int)device.SubgroupSize * sgm * sgn;
-        var (pr, pc) = a.InputPatch(tn * sgn, s);
+        int s = device.CooperativeMatrixF16Size, threads = (int)device.SubgroupSize * t.M * t.N;
+        var (pr, pc) = a.InputPatch(t.Rows * t.N, s);
         int units = pr * pc * (ChannelStep / 8);
-        return tn is >= 1 and <= 4 && threads <= device.MaxWorkgroupInvocations && (units + threads - 1) / threads <= UnitsMax &&
-               SharedBytes(a, s, sgm, sgn, tn) <= device.MaxSharedMemoryBytes;
+        return t.Rows is >= 1 and <= 4 && t.Tm is 2 or 4 && threads <= device.MaxWorkgroupInvocations && (units + threads - 1) / threads <= UnitsMax &&
+               SharedBytes(a, s, t) <= device.MaxSharedMemoryBytes;
     }
 
     /// <summary>
-    /// The tuner's candidates (its default first) as (subgroups along the channels, subgroups along the rows, rows per
-    /// subgroup): 2 S channels per subgroup, the fewest subgroups that cover Cout (<see cref="Conv2dCoopMat.SubgroupsM"/>),
-    /// by 2 subgroups of 4 rows (8 x S pixels); then 4 subgroups of 2 rows (more warps, fewer registers), 2 of 2 and 4 of
-    /// 1 (4-row tiles: small images, and the larger patches of strided layers) and half the channel subgroups. Those that
-    /// <see cref="Fits"/> the device.
+    /// The tuner's candidates, its default first: 2 S channels per subgroup, the fewest subgroups that cover Cout
+    /// (<see cref="Conv2dCoopMat.SubgroupsM"/>), by 2 subgroups of 4 rows (8 x S pixels); then 4 subgroups of 2 rows (more
+    /// warps, fewer registers), 2 of 2 and 4 of 1 (4-row tiles: small images, and the larger patches of strided layers)
+    /// and half the channel subgroups; then the wide tiles, 4 S channels per subgroup (4 x 4 accumulators: half the
+    /// shared-memory loads per product), one or two subgroups along the channels by 2 or 4 of 4 rows, or 4 of 2. Those
+    /// that <see cref="Fits"/> the device. Every tile's channels divide <see cref="Padded"/>'s 8 S rows.
     /// </summary>
-    internal static IEnumerable<(int M, int N, int Rows)> Tiles(DeviceInfo device, ConvAttributes a, int cout)
+    internal static IEnumerable<PatchTile> Tiles(DeviceInfo device, ConvAttributes a, int cout)
     {
-        int s = device.CooperativeMatrixF16Size, m = Conv2dCoopMat.SubgroupsM(cout, s);
-        var all = new[] { (m, 2, 4), (m, 4, 2), (m, 2, 2), (m, 4, 1), (Math.Max(1, m / 2), 2, 4) };
-        return all.Distinct().Where(t => Fits(device, a, s, t.Item1, t.Item2, t.Item3));
+        int s = device.CooperativeMatrixF16Size, m = Conv2dCoopMat.SubgroupsM(cout, s), wide = cout <= 4 * s ? 1 : 2;
+        var all = new PatchTile[]
+        {
+            new(m, 2, 4), new(m, 4, 2), new(m, 2, 2), new(m, 4, 1), new(Math.Max(1, m / 2), 2, 4),
+            new(wide, 2, 4, Tm: 4), new(wide, 4, 4, Tm: 4), new(wide, 4, 2, Tm: 4),
+        };
+        return all.Distinct().Where(t => Fits(device, a, t));
     }
 
     const string PackModule = "conv2d/conv2d.pack_weight_f16";
@@ -161,19 +167,21 @@ internal class Conv2dCoopMatPatch : CooperativeMatrixEntry, IConv2dForward
         Value? bias, Activation act, float slope, byte[] push, TunePrepare pack, int phases)
     {
         int s = e.Device.CooperativeMatrixF16Size, subgroup = (int)e.Device.SubgroupSize;
-        foreach (var (sgm, sgn, rows) in Tiles(e.Device, a, cout))
+        foreach (var t in Tiles(e.Device, a, cout))
         {
-            long tiles = (long)n * ((grid.H + rows * sgn - 1) / (rows * sgn)) * ((grid.W + s - 1) / s);
+            long tiles = (long)n * ((grid.H + t.Rows * t.N - 1) / (t.Rows * t.N)) * ((grid.W + s - 1) / s);
             if (tiles > e.Device.MaxWorkgroupCount[0]) continue;
             var constants = new[]
             {
                 (uint)a.Kernel.H, (uint)a.Kernel.W, (uint)a.Padding.H, (uint)a.Padding.W, bias != null ? 1u : 0u, (uint)act,
-                KernelSpec.Word(slope), (uint)sgm, (uint)sgn, (uint)rows, (uint)s, (uint)subgroup,
+                KernelSpec.Word(slope), (uint)t.M, (uint)t.N, (uint)t.Rows, (uint)s, (uint)subgroup,
                 (uint)a.Stride.H, (uint)a.Stride.W, (uint)a.Dilation.H, (uint)a.Dilation.W,
             };
-            var spec = new KernelSpec(module, KernelSpec.Buffers(4), 36, constants, (uint)(subgroup * sgm * sgn));
-            var groups = ((uint)tiles, (uint)((cout + 2 * s * sgm - 1) / (2 * s * sgm)), (uint)phases);
-            yield return new TuneCandidate($"patch{sgm}x{sgn}r{rows}", spec, groups, push) { Prepare = pack };
+            var spec = new KernelSpec(module, KernelSpec.Buffers(4), 36, constants, (uint)(subgroup * t.M * t.N));
+            if (t.Tm == 4) spec = spec.WithConstants(25, 1); // TM_WIDE
+            int bm = t.Tm * s * t.M;
+            var groups = ((uint)tiles, (uint)((cout + bm - 1) / bm), (uint)phases);
+            yield return new TuneCandidate(t.Name, spec, groups, push) { Prepare = pack };
         }
     }
 
@@ -238,7 +246,7 @@ internal class Conv2dCoopMatPatchSharedWeights : CooperativeMatrixEntry, IConv2d
     /// half-width tile fits where its widest does not).</summary>
     public bool Supports(DeviceInfo device) => Patch.Supports(device) &&
         new[] { 64, 256 }.All(cout => Conv2dCoopMatPatch.Tiles(device, Reference, cout)
-            .Any(t => Conv2dCoopMatPatch.FitsSharedWeights(device, Reference, device.CooperativeMatrixF16Size, t.M, t.N, t.Rows)));
+            .Any(t => Conv2dCoopMatPatch.FitsSharedWeights(device, Reference, t)));
 
     static readonly ConvAttributes Reference = new(16, 16, (3, 3), (1, 1), (1, 1), (1, 1), 1, true);
 
@@ -249,9 +257,8 @@ internal class Conv2dCoopMatPatchSharedWeights : CooperativeMatrixEntry, IConv2d
 
     public IReadOnlyList<TuneCandidate> Candidates(Emitter e, ConvAttributes a, Value x, Value w, Value? bias, Value y, Activation act, float slope)
     {
-        int s = e.Device.CooperativeMatrixF16Size;
         return Conv2dCoopMatPatch.Plain(e, a, Module, x, bias, y, act, slope)
-            .Where(c => Conv2dCoopMatPatch.FitsSharedWeights(e.Device, a, s, (int)c.Spec.Constants[7], (int)c.Spec.Constants[8], (int)c.Spec.Constants[9]))
+            .Where(c => Conv2dCoopMatPatch.FitsSharedWeights(e.Device, a, PatchTile.Of(c.Spec)))
             .Select(c => c with { Name = c.Name + "_sa" }).ToList();
     }
 }
@@ -260,4 +267,19 @@ internal class Conv2dCoopMatPatchSharedWeights : CooperativeMatrixEntry, IConv2d
 internal sealed class Conv2dCoopMatPatchSharedWeightsNhwc : Conv2dCoopMatPatchSharedWeights
 {
     public override TensorLayout Layout => TensorLayout.Nhwc;
+}
+
+/// <summary>
+/// A workgroup tile of <see cref="Conv2dCoopMatPatch"/>: <paramref name="M"/> x <paramref name="N"/> subgroups (along the
+/// output channels, along the rows), each <paramref name="Tm"/> S output channels (2 or 4 accumulator rows) by
+/// <paramref name="Rows"/> output rows of S pixels.
+/// </summary>
+internal readonly record struct PatchTile(int M, int N, int Rows, int Tm = 2)
+{
+    /// <summary>The tuner's name of its candidate: "patch{M}x{N}r{Rows}", "m4" after it for a wide tile.</summary>
+    public string Name => $"patch{M}x{N}r{Rows}{(Tm == 4 ? "m4" : "")}";
+
+    /// <summary>The tile of a candidate's spec (constants 7 SG_M, 8 SG_N, 9 TN, 25 TM_WIDE).</summary>
+    public static PatchTile Of(KernelSpec spec) =>
+        new((int)spec.Constant(7), (int)spec.Constant(8), (int)spec.Constant(9), spec.Constant(25) != 0 ? 4 : 2);
 }

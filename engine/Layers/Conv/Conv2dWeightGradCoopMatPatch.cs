@@ -64,41 +64,48 @@ internal class Conv2dWeightGradCoopMatPatch : CooperativeMatrixEntry, IConv2dWei
         (a.Kernel.H + block.H - 1) / block.H * ((a.Kernel.W + block.W - 1) / block.W);
 
     /// <summary>
-    /// The shared memory: the shifted operand's patch (BN + 8 f16 per pixel), the plain operand's block (TR * S + 8 f16
-    /// per row; <paramref name="channelsLast"/>, BM + 8 per pixel), one f32 S x S staging tile per subgroup.
+    /// The shared memory: the shifted operand's patch (BN + 8 f16 per pixel), the plain operand's block of BM = Tm S M
+    /// rows (TR * S + 8 f16 per row; <paramref name="channelsLast"/>, BM + 8 per pixel), one f32 S x S staging tile per
+    /// subgroup.
     /// </summary>
-    internal static long SharedBytes(ConvAttributes a, int s, int sgm, int sgn, int rows, bool channelsLast = false)
+    internal static long SharedBytes(ConvAttributes a, int s, WeightGradTile t, bool channelsLast = false)
     {
-        var (pr, pc) = a.InputPatch(rows, s);
-        long block = channelsLast ? 2L * rows * s * (s * sgm + 8) : 2L * s * sgm * (rows * s + 8);
-        return 2L * pr * pc * (s * sgn + 8) + block + 4L * sgm * sgn * s * s;
+        var (pr, pc) = a.InputPatch(t.Rows, s);
+        long bm = (long)t.Tm * s * t.M;
+        long block = channelsLast ? 2L * t.Rows * s * (bm + 8) : 2L * bm * (t.Rows * s + 8);
+        return 2L * pr * pc * (s * t.N + 8) + block + 4L * t.M * t.N * s * s;
     }
 
-    /// <summary>Whether <paramref name="sgm"/> x <paramref name="sgn"/> subgroups and <paramref name="rows"/>-row pixel tiles fit the device and the shader's staging registers.</summary>
-    internal static bool Fits(DeviceInfo device, ConvAttributes a, int s, int sgm, int sgn, int rows, bool channelsLast = false)
+    /// <summary>Whether tile <paramref name="t"/> fits the device and the shader's staging registers, its BM rows within
+    /// the workgroup's invocations (one each adds up a bias row).</summary>
+    internal static bool Fits(DeviceInfo device, ConvAttributes a, WeightGradTile t, bool channelsLast = false)
     {
-        int threads = (int)device.SubgroupSize * sgm * sgn;
-        var (pr, pc) = a.InputPatch(rows, s);
-        long patchUnits = (long)pr * pc * (s * sgn / 8), blockUnits = (long)s * sgm * (rows * s / 8);
-        return threads <= device.MaxWorkgroupInvocations && (patchUnits + threads - 1) / threads <= UnitsMax &&
-               (blockUnits + threads - 1) / threads <= UnitsMax && SharedBytes(a, s, sgm, sgn, rows, channelsLast) <= device.MaxSharedMemoryBytes;
+        int s = device.CooperativeMatrixF16Size, threads = (int)device.SubgroupSize * t.M * t.N, bm = t.Tm * s * t.M;
+        var (pr, pc) = a.InputPatch(t.Rows, s);
+        long patchUnits = (long)pr * pc * (s * t.N / 8), blockUnits = (long)bm * (t.Rows * s / 8);
+        return t.Tm is 1 or 2 && threads <= device.MaxWorkgroupInvocations && bm <= threads && (patchUnits + threads - 1) / threads <= UnitsMax &&
+               (blockUnits + threads - 1) / threads <= UnitsMax && SharedBytes(a, s, t, channelsLast) <= device.MaxSharedMemoryBytes;
     }
 
     /// <summary>The layer Supports checks a device against: the largest patch Accepts takes (3x3, dilation and stride 2).</summary>
     static readonly ConvAttributes Largest = new(16, 16, (3, 3), (2, 2), (2, 2), (2, 2), 1, false);
 
     /// <summary>
-    /// The tuner's candidates (its default first) as (subgroups along C1, subgroups along C2, tile rows): the fewest
-    /// S-row subgroups (up to 4) that cover C1, by 1 or 2 S-column subgroups for C2, with 8-row tiles, then 4-row ones
-    /// (the larger patches of strided layers fit only those), half the C1 subgroups, and 2-row tiles; those that
+    /// The tuner's candidates, its default first: the fewest S-row subgroups (up to 4) that cover C1, by 1 or 2 S-column
+    /// subgroups for C2, with 8-row tiles, then 4-row ones (the larger patches of strided layers fit only those), half
+    /// the C1 subgroups, and 2-row tiles; then the wide tiles, 2 S rows per subgroup (two accumulators per tap: each B
+    /// matrix loaded once for two products), the fewest subgroups that cover C1 with 8-row and 4-row tiles. Those that
     /// <see cref="Fits"/> the device.
     /// </summary>
-    internal static IEnumerable<(int M, int N, int Rows)> Tiles(DeviceInfo device, ConvAttributes a, int c1, int c2, bool channelsLast = false)
+    internal static IEnumerable<WeightGradTile> Tiles(DeviceInfo device, ConvAttributes a, int c1, int c2, bool channelsLast = false)
     {
         int s = device.CooperativeMatrixF16Size;
-        int m = c1 <= s ? 1 : c1 <= 2 * s ? 2 : 4, n = c2 <= s ? 1 : 2;
-        var all = new[] { (m, n, 8), (m, n, 4), (Math.Max(1, m / 2), n, 8), (m, n, 2) };
-        return all.Distinct().Where(t => Fits(device, a, s, t.Item1, t.Item2, t.Item3, channelsLast));
+        int m = c1 <= s ? 1 : c1 <= 2 * s ? 2 : 4, n = c2 <= s ? 1 : 2, wide = c1 <= 2 * s ? 1 : c1 <= 4 * s ? 2 : 4;
+        var all = new WeightGradTile[]
+        {
+            new(m, n, 8), new(m, n, 4), new(Math.Max(1, m / 2), n, 8), new(m, n, 2), new(wide, n, 8, Tm: 2), new(wide, n, 4, Tm: 2),
+        };
+        return all.Distinct().Where(t => Fits(device, a, t, channelsLast));
     }
 
     public IReadOnlyList<TuneCandidate> Candidates(Emitter e, ConvAttributes a, Value plain, Value shifted, Value dw)
@@ -110,9 +117,11 @@ internal class Conv2dWeightGradCoopMatPatch : CooperativeMatrixEntry, IConv2dWei
         var block = TapBlock(a);
         int blocks = Blocks(a, block);
         var result = new List<TuneCandidate>();
-        foreach (var (sgm, sgn, rows) in Tiles(e.Device, a with { Kernel = block }, c1, c2, ChannelsLast))
+        foreach (var t in Tiles(e.Device, a with { Kernel = block }, c1, c2, ChannelsLast))
         {
-            uint gx = (uint)((c2 + s * sgn - 1) / (s * sgn)), gy = (uint)((c1 + s * sgm - 1) / (s * sgm));
+            var (sgm, sgn, rows) = (t.M, t.N, t.Rows);
+            int bm = t.Tm * s * sgm;
+            uint gx = (uint)((c2 + s * sgn - 1) / (s * sgn)), gy = (uint)((c1 + bm - 1) / bm);
             long tiles = (long)n * ((ah + rows - 1) / rows) * ((aw + s - 1) / s);
             var (splits, tilesPerSplit) = Conv2dWeightGradTiled.Splits((long)gx * gy * blocks, tiles * rows * s, rows * s, dw.Shape.Elements, groups: blocks);
             var constants = new[]
@@ -122,7 +131,8 @@ internal class Conv2dWeightGradCoopMatPatch : CooperativeMatrixEntry, IConv2dWei
                 (uint)a.Stride.H, (uint)a.Stride.W, (uint)a.Dilation.H, (uint)a.Dilation.W, (uint)block.H, (uint)block.W,
             };
             var spec = new KernelSpec(Module, KernelSpec.Buffers(3), 28, constants, (uint)(subgroup * sgm * sgn));
-            result.Add(new TuneCandidate($"patch{sgm}x{sgn}r{rows}", spec, (gx, gy, (uint)(splits * blocks)), push)
+            if (t.Tm == 2) spec = spec.WithConstants(16, 1); // TM_WIDE
+            result.Add(new TuneCandidate(t.Name, spec, (gx, gy, (uint)(splits * blocks)), push)
             {
                 Finish = splits > 1 ? PartialSums.Finish(e, splits, dw.Shape.Elements) : null,
             });
@@ -141,4 +151,15 @@ internal sealed class Conv2dWeightGradCoopMatPatchNhwc : Conv2dWeightGradCoopMat
 {
     public override TensorLayout Layout => TensorLayout.Nhwc;
     public override bool ReadsConcat => false;
+}
+
+/// <summary>
+/// A workgroup tile of <see cref="Conv2dWeightGradCoopMatPatch"/>: <paramref name="M"/> x <paramref name="N"/> subgroups
+/// (along C1, along C2), each <paramref name="Tm"/> S rows (1 or 2 accumulators per tap) by S columns, over pixel tiles
+/// of <paramref name="Rows"/> rows.
+/// </summary>
+internal readonly record struct WeightGradTile(int M, int N, int Rows, int Tm = 1)
+{
+    /// <summary>The tuner's name of its candidate: "patch{M}x{N}r{Rows}", "m2" after it for a wide tile.</summary>
+    public string Name => $"patch{M}x{N}r{Rows}{(Tm == 2 ? "m2" : "")}";
 }

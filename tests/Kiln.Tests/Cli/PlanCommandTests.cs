@@ -62,6 +62,21 @@ public sealed class PlanCommandTests
         Assert.That(joins.Max(d => d.GetProperty("Flops").GetDouble()), Is.EqualTo(2.0 * 64 * 160 * 96 * (4 * 64 + 9 * 9)));
     }
 
+    /// <summary>--prefer ENTRY:CANDIDATE runs that tile of the entry untuned: the patch kernel's wide tile (16 x 16 pixels)
+    /// where its default tile is 8 x 16; the entry's part must name an entry.</summary>
+    [Test]
+    public void Prefer_NamesACandidate_TheWideTile()
+    {
+        static string Groups(JsonElement plan) => plan.GetProperty("dispatches").EnumerateArray()
+            .Single(d => d.GetProperty("Label").GetString() == "conv.fwd").GetProperty("Groups").GetString()!;
+        var common = new[] { "conv3x3_c64_512_fwd", "--device", "nvidia", "--precision", "fp16", "--layout", "nchw", "--prefer" };
+        Assert.That(Groups(Plan(common.Append("Conv2dCoopMatPatch").ToArray())), Is.EqualTo("2048x1x1"), "512 x 512 pixels in tiles of 8 x 16");
+        Assert.That(Groups(Plan(common.Append("Conv2dCoopMatPatch:patch1x4r4m4").ToArray())), Is.EqualTo("1024x1x1"), "in tiles of 16 x 16");
+        var unknown = CliRun.Run("plan", "denoise-unet", "--prefer", "Conv2dMagic:patch1x4r4m4");
+        Assert.That(unknown.Code, Is.EqualTo(2));
+        Assert.That(unknown.Stderr, Does.Contain("no kernel entry is called 'Conv2dMagic:patch1x4r4m4'"));
+    }
+
     [Test]
     public void OnThisDevice_ThePlanNamesIt()
     {

@@ -53,6 +53,43 @@ public sealed class KernelChoiceTests
         return plan.Dispatches.Single(d => d.Label == "conv.fwd").Kernel;
     }
 
+    /// <summary>
+    /// PreferKernels "Entry:candidate" names an entry and, untuned, one of its candidates: the patch kernel's wide tile
+    /// (4 S channels per subgroup: 64 channels of 4 subgroups of 4 rows, 16 x 16 pixels) where the default is 2 subgroups
+    /// of 32 channels by 2 of 4 rows (8 x 16 pixels), and the weight gradient's (2 S rows of C1 per subgroup: 2 subgroups
+    /// where the default has 4 of 16); a name the layer has no candidate of leaves the default.
+    /// </summary>
+    [Test]
+    public void PreferKernels_NamesACandidate_TheWideTiles()
+    {
+        var net = new Network();
+        net.SetOutputGradient(net.Add(new Conv2d(64, 64, 3, padding: 1), "conv", net.Input("x")), net.Input("g"));
+        var x = new Shape(1, 64, 64, 64);
+        Dictionary<string, Kiln.Graph.Step> Plan(params string[] prefer) => Kiln.Graph.Compiler.Plan(net, TensorCores, new CompileOptions
+        {
+            InputShapes = new Dictionary<string, Shape> { ["x"] = x, ["g"] = x }, Training = true, UpdateParameters = false,
+            Precision = Precision.Fp16, ActivationLayout = TensorLayout.Nchw, PreferKernels = prefer,
+        }).Levels.SelectMany(l => l).ToDictionary(step => step.Label);
+        var patch = Plan(nameof(Conv2dCoopMatPatch), nameof(Conv2dWeightGradCoopMatPatch));
+        Assert.That(patch["conv.fwd"].GroupsX, Is.EqualTo(32), "64 x 64 pixels in tiles of 8 x 16");
+        Assert.That(PatchTile.Of(patch["conv.fwd"].Spec), Is.EqualTo(new PatchTile(2, 2, 4)));
+        Assert.That(patch["conv.bwd_weight"].Spec.Constants[4], Is.EqualTo(4), "C1 in 4 subgroups of 16 rows");
+        Assert.That(patch["conv.bwd_weight"].Spec.Constant(16), Is.Zero);
+
+        var wide = Plan($"{nameof(Conv2dCoopMatPatch)}:{new PatchTile(1, 4, 4, Tm: 4).Name}", $"{nameof(Conv2dWeightGradCoopMatPatch)}:{new WeightGradTile(2, 2, 8, Tm: 2).Name}");
+        Assert.That(wide["conv.fwd"].Spec.Module, Is.EqualTo(Patch + F16));
+        Assert.That(wide["conv.fwd"].GroupsX, Is.EqualTo(16), "64 x 64 pixels in tiles of 16 x 16");
+        Assert.That(PatchTile.Of(wide["conv.fwd"].Spec), Is.EqualTo(new PatchTile(1, 4, 4, Tm: 4)));
+        Assert.That(wide["conv.bwd_weight"].Spec.Constants[4], Is.EqualTo(2), "C1 in 2 subgroups of 32 rows");
+        Assert.That(wide["conv.bwd_weight"].Spec.Constant(16), Is.EqualTo(1), "TM_WIDE");
+
+        var unknown = Plan($"{nameof(Conv2dCoopMatPatch)}:patch9x9r9", nameof(Conv2dWeightGradCoopMatPatch));
+        Assert.That(unknown["conv.fwd"].Spec, Is.EqualTo(patch["conv.fwd"].Spec), "no such tile: the default");
+        Assert.That(Kiln.Graph.KernelRegistry.Names(new[] { "Conv2dCoopMatPatch:patch1x4r4m4" }, nameof(Conv2dCoopMatPatch)), Is.True);
+        Assert.That(Kiln.Graph.KernelRegistry.Names(new[] { "Conv2dCoopMatPatch:patch1x4r4m4" }, nameof(Conv2dCoopMatPatchNhwc)), Is.False);
+        Assert.That(Kiln.Graph.KernelRegistry.Names(new[] { "Conv2dCoopMatPatchNhwc" }, nameof(Conv2dCoopMatPatch)), Is.False);
+    }
+
     /// <summary>Conv2dTiled needs tuning: a plan (no tuner) on a GPU keeps the direct kernel unless the tiled one is named.</summary>
     [Test]
     public void TheTiledConvOnlyRunsWhereTheCompileTunesOrWhenNamed()
