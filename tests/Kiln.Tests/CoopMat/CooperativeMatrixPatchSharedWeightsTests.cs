@@ -32,21 +32,8 @@ public sealed class CooperativeMatrixPatchSharedWeightsTests : CooperativeMatrix
     [TestCaseSource(nameof(Layers))]
     public void Forward_IsThePatchKernelsBitForBit(Conv2d conv, Shape x, TensorLayout layout)
     {
-        var net = new Network();
-        net.Output(net.Add(new ReLU(), "relu", net.Add(conv, "conv", net.Input("x"))), "y");
-        var data = RandomData.Uniform((int)x.Elements, 3).Select(v => (float)v).ToArray();
-        (float[] Y, PlanReport Plan) Run(bool shared)
-        {
-            using var c = net.Compile(Context, CompileOptions.For("x", x) with
-            {
-                Precision = Precision.Fp16, TexelReads = false, ActivationLayout = layout, PreferKernels = Named(layout, shared), Seed = 5,
-            });
-            c.SetInput("x", data);
-            c.Run();
-            return (c.GetOutput("y"), c.Plan);
-        }
-        var patch = Run(false);
-        var sa = Run(true);
+        var patch = PatchKernelRuns.Forward(Context, conv, x, layout, Named(layout, shared: false));
+        var sa = PatchKernelRuns.Forward(Context, conv, x, layout, Named(layout, shared: true));
         Assert.That(sa.Plan.Dispatches.Select(d => d.Kernel), Does.Contain(Module(layout, ".sa")));
         Assert.That(patch.Plan.Dispatches.Select(d => d.Kernel), Does.Contain(Module(layout, "")));
         Assert.That(sa.Y, Is.EqualTo(patch.Y), "bit for bit");
@@ -60,29 +47,8 @@ public sealed class CooperativeMatrixPatchSharedWeightsTests : CooperativeMatrix
     [TestCase(TensorLayout.Nhwc)]
     public void Gradients_AreThePatchKernelsBitForBit(TensorLayout layout)
     {
-        var x = new Shape(2, 24, 10, 18);
-        var y = new Shape(2, 32, 10, 18);
-        var net = new Network();
-        var h = net.Add(new ReLU(), "relu", net.Add(new Conv2d(24, 32, 3, padding: 1), "conv1", net.Input("x")));
-        net.SetOutputGradient(net.Add(new Conv2d(32, 32, 3, padding: 1), "conv2", h), net.Input("g"));
-        var (xs, gs) = (RandomData.Uniform((int)x.Elements, 7).Select(v => (float)v).ToArray(), RandomData.Uniform((int)y.Elements, 8).Select(v => (float)v).ToArray());
-        (Dictionary<string, float[]> Grads, PlanReport Plan) Run(bool shared)
-        {
-            using var c = net.Compile(Context, new CompileOptions
-            {
-                InputShapes = new Dictionary<string, Shape> { ["x"] = x, ["g"] = y }, Training = true, UpdateParameters = false,
-                InputGradients = true, InputGradientNames = new[] { "x" }, Precision = Precision.Fp16, TexelReads = false,
-                ActivationLayout = layout, PreferKernels = Named(layout, shared).Append(nameof(Conv2dInputGradFlipped)).ToArray(), Seed = 5,
-            });
-            c.SetInput("x", xs);
-            c.SetInput("g", gs);
-            c.Run();
-            var grads = c.Gradients.ToDictionary(kv => kv.Key, kv => kv.Value.ToArray());
-            grads["x"] = c.InputGradients["x"].ToArray();
-            return (grads, c.Plan);
-        }
-        var patch = Run(false);
-        var sa = Run(true);
+        var patch = PatchKernelRuns.ReluPairGradients(Context, layout, Named(layout, shared: false));
+        var sa = PatchKernelRuns.ReluPairGradients(Context, layout, Named(layout, shared: true));
         var kernels = sa.Plan.Dispatches.Select(d => d.Kernel).ToList();
         Assert.That(kernels, Does.Contain(Module(layout, ".sa.dact")), "conv2's input gradient through the ReLU");
         Assert.That(kernels, Does.Contain(Module(layout, ".sa")), "conv1's input gradient and the forwards");

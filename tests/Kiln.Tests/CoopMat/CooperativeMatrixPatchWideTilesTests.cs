@@ -30,21 +30,8 @@ public sealed class CooperativeMatrixPatchWideTilesTests : CooperativeMatrixTest
         var conv = new Conv2d(24, 40, 3, padding: 1);
         var x = new Shape(2, 24, 9, 21);
         Assert.That(Conv2dCoopMatPatch.Tiles(Context.KernelDevice, conv.Attributes, 40), Does.Contain(tile), "the tile fits lavapipe");
-        var net = new Network();
-        net.Output(net.Add(new ReLU(), "relu", net.Add(conv, "conv", net.Input("x"))), "y");
-        var data = RandomData.Uniform((int)x.Elements, 3).Select(v => (float)v).ToArray();
-        (float[] Y, PlanReport Plan) Run(string prefer)
-        {
-            using var c = net.Compile(Context, CompileOptions.For("x", x) with
-            {
-                Precision = Precision.Fp16, TexelReads = false, ActivationLayout = layout, PreferKernels = new[] { prefer }, Seed = 5,
-            });
-            c.SetInput("x", data);
-            c.Run();
-            return (c.GetOutput("y"), c.Plan);
-        }
-        var plain = Run(Forward(layout));
-        var wide = Run($"{Forward(layout)}:{tile.Name}");
+        var plain = PatchKernelRuns.Forward(Context, conv, x, layout, new[] { Forward(layout) });
+        var wide = PatchKernelRuns.Forward(Context, conv, x, layout, new[] { $"{Forward(layout)}:{tile.Name}" });
         Assert.That(wide.Y, Is.EqualTo(plain.Y), "bit for bit");
         Assert.That(plain.Y.Count(v => v != 0), Is.GreaterThan(plain.Y.Length / 4), "a real output");
         Assert.That(Groups(wide.Plan, "conv.fwd"), Is.EqualTo($"{2 * ((9 + rows * subgroupsN - 1) / (rows * subgroupsN)) * 3}x1x1"),
@@ -62,56 +49,24 @@ public sealed class CooperativeMatrixPatchWideTilesTests : CooperativeMatrixTest
         var x = new Shape(2, 24, 9, 21);
         var tile = new PatchTile(1, 4, 4, Tm: 4);
         Assert.That(Conv2dCoopMatPatch.FitsSharedWeights(Context.KernelDevice, conv.Attributes, tile), Is.True);
-        var net = new Network();
-        net.Output(net.Add(new ReLU(), "relu", net.Add(conv, "conv", net.Input("x"))), "y");
-        var data = RandomData.Uniform((int)x.Elements, 4).Select(v => (float)v).ToArray();
-        (float[] Y, PlanReport Plan) Run(string prefer)
-        {
-            using var c = net.Compile(Context, CompileOptions.For("x", x) with
-            {
-                Precision = Precision.Fp16, TexelReads = false, ActivationLayout = layout, PreferKernels = new[] { prefer }, Seed = 5,
-            });
-            c.SetInput("x", data);
-            c.Run();
-            return (c.GetOutput("y"), c.Plan);
-        }
-        var plain = Run(Forward(layout));
+        var plain = PatchKernelRuns.Forward(Context, conv, x, layout, new[] { Forward(layout) }, seed: 4);
         string sa = layout == TensorLayout.Nhwc ? nameof(Conv2dCoopMatPatchSharedWeightsNhwc) : nameof(Conv2dCoopMatPatchSharedWeights);
-        var wide = Run($"{sa}:{tile.Name}_sa");
+        var wide = PatchKernelRuns.Forward(Context, conv, x, layout, new[] { $"{sa}:{tile.Name}_sa" }, seed: 4);
         Assert.That(wide.Plan.Dispatches.Single(d => d.Label == "conv.fwd").Kernel, Does.Contain(".sa."));
         Assert.That(Groups(wide.Plan, "conv.fwd"), Is.EqualTo("6x1x1"), "2 images of 1 x 3 tiles of 16 x 8 pixels");
         Assert.That(wide.Y, Is.EqualTo(plain.Y), "bit for bit");
     }
 
-    /// <summary>x -> conv1 -> ReLU -> conv2 from a given output gradient: both forwards and conv2's input gradient through
-    /// the ReLU (the .dact form, Conv2dInputGradFlipped) in the wide tile of 4 subgroups of 4 rows.</summary>
+    /// <summary><see cref="PatchKernelRuns.ReluPairGradients"/>: both forwards and both input gradients (conv2's through the
+    /// ReLU, the .dact form) in the wide tile of 4 subgroups of 4 rows.</summary>
     [TestCase(TensorLayout.Nchw)]
     [TestCase(TensorLayout.Nhwc)]
     public void Gradients_InAWideTile_AreTheDefaultTilesBitForBit(TensorLayout layout)
     {
-        var x = new Shape(2, 24, 10, 18);
-        var y = new Shape(2, 32, 10, 18);
-        var net = new Network();
-        var h = net.Add(new ReLU(), "relu", net.Add(new Conv2d(24, 32, 3, padding: 1), "conv1", net.Input("x")));
-        net.SetOutputGradient(net.Add(new Conv2d(32, 32, 3, padding: 1), "conv2", h), net.Input("g"));
-        var (xs, gs) = (RandomData.Uniform((int)x.Elements, 7).Select(v => (float)v).ToArray(), RandomData.Uniform((int)y.Elements, 8).Select(v => (float)v).ToArray());
-        (Dictionary<string, float[]> Grads, PlanReport Plan) Run(string prefer)
-        {
-            using var c = net.Compile(Context, new CompileOptions
-            {
-                InputShapes = new Dictionary<string, Shape> { ["x"] = x, ["g"] = y }, Training = true, UpdateParameters = false,
-                Precision = Precision.Fp16, TexelReads = false, ActivationLayout = layout,
-                PreferKernels = new[] { prefer, nameof(Conv2dInputGradFlipped) }, Seed = 5,
-            });
-            c.SetInput("x", xs);
-            c.SetInput("g", gs);
-            c.Run();
-            return (c.Gradients.ToDictionary(kv => kv.Key, kv => kv.Value.ToArray()), c.Plan);
-        }
-        var plain = Run(Forward(layout));
-        var wide = Run($"{Forward(layout)}:{new PatchTile(1, 4, 4, Tm: 4).Name}");
+        var plain = PatchKernelRuns.ReluPairGradients(Context, layout, new[] { Forward(layout) });
+        var wide = PatchKernelRuns.ReluPairGradients(Context, layout, new[] { $"{Forward(layout)}:{new PatchTile(1, 4, 4, Tm: 4).Name}" });
         // 2 images of 10 x 18 pixels in tiles of 16 rows by 8 columns: 2 x 1 x 3.
-        foreach (var label in new[] { "conv1.fwd", "conv2.fwd", "conv2.bwd_input" })
+        foreach (var label in new[] { "conv1.fwd", "conv2.fwd", "conv2.bwd_input", "conv1.bwd_input" })
             Assert.That(Groups(wide.Plan, label), Is.EqualTo("6x1x1"), $"{label}: the wide tile's workgroups");
         foreach (var (name, g) in plain.Grads)
         {
