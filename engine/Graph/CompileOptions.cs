@@ -111,7 +111,8 @@ public sealed record CompileOptions
     /// support the device, the precision and the shape: for tests, <c>kiln selftest</c> and benchmarks that compare
     /// variants. An entry that can't run a layer falls back to the registry's choice. "Entry:candidate" (e.g.
     /// "Conv2dCoopMatPatch:patch1x4r4m4", a tile name as the tuner's file and trace show them) names the entry and, untuned,
-    /// that candidate of it wherever the layer has one (else its default).
+    /// that candidate of it wherever the layer has one (else its default): the convolution kernels' candidates (forward,
+    /// input and weight gradients); elsewhere it names the entry alone.
     /// </summary>
     public IReadOnlyList<string> PreferKernels { get; init; } = Array.Empty<string>();
     /// <summary>
