@@ -174,11 +174,10 @@ internal class Conv2dCoopMatPatch : CooperativeMatrixEntry, IConv2dForward
             var constants = new[]
             {
                 (uint)a.Kernel.H, (uint)a.Kernel.W, (uint)a.Padding.H, (uint)a.Padding.W, bias != null ? 1u : 0u, (uint)act,
-                KernelSpec.Word(slope), (uint)t.M, (uint)t.N, (uint)t.Rows, (uint)s, (uint)subgroup,
+                KernelSpec.Word(slope), 0u, 0u, 0u, (uint)s, (uint)subgroup, // 7..9: the tile's
                 (uint)a.Stride.H, (uint)a.Stride.W, (uint)a.Dilation.H, (uint)a.Dilation.W,
             };
-            var spec = new KernelSpec(module, KernelSpec.Buffers(4), 36, constants, (uint)(subgroup * t.M * t.N));
-            if (t.Tm == 4) spec = spec.WithConstants(25, 1); // TM_WIDE
+            var spec = t.Specialize(new KernelSpec(module, KernelSpec.Buffers(4), 36, constants, 0), (uint)subgroup);
             int bm = t.Tm * s * t.M;
             var groups = ((uint)tiles, (uint)((cout + bm - 1) / bm), (uint)phases);
             yield return new TuneCandidate(t.Name, spec, groups, push) { Prepare = pack };
@@ -282,4 +281,14 @@ internal readonly record struct PatchTile(int M, int N, int Rows, int Tm = 2)
     /// <summary>The tile of a candidate's spec (constants 7 SG_M, 8 SG_N, 9 TN, 25 TM_WIDE).</summary>
     public static PatchTile Of(KernelSpec spec) =>
         new((int)spec.Constant(7), (int)spec.Constant(8), (int)spec.Constant(9), spec.Constant(25) != 0 ? 4 : 2);
+
+    /// <summary><paramref name="spec"/> (a form of the kernel) in this tile: its constants 7..9 and 25 (<see cref="Of"/>)
+    /// and a workgroup of M x N subgroups of <paramref name="subgroupSize"/> invocations.</summary>
+    public KernelSpec Specialize(KernelSpec spec, uint subgroupSize)
+    {
+        var constants = spec.Constants.Concat(new uint[Math.Max(0, (Tm == 4 ? 26 : 10) - spec.Constants.Length)]).ToArray();
+        (constants[7], constants[8], constants[9]) = ((uint)M, (uint)N, (uint)Rows);
+        if (constants.Length > 25) constants[25] = Tm == 4 ? 1u : 0u; // TM_WIDE
+        return spec with { Constants = constants, LocalX = subgroupSize * (uint)(M * N) };
+    }
 }

@@ -119,19 +119,17 @@ internal class Conv2dWeightGradCoopMatPatch : CooperativeMatrixEntry, IConv2dWei
         var result = new List<TuneCandidate>();
         foreach (var t in Tiles(e.Device, a with { Kernel = block }, c1, c2, ChannelsLast))
         {
-            var (sgm, sgn, rows) = (t.M, t.N, t.Rows);
-            int bm = t.Tm * s * sgm;
-            uint gx = (uint)((c2 + s * sgn - 1) / (s * sgn)), gy = (uint)((c1 + bm - 1) / bm);
-            long tiles = (long)n * ((ah + rows - 1) / rows) * ((aw + s - 1) / s);
-            var (splits, tilesPerSplit) = Conv2dWeightGradTiled.Splits((long)gx * gy * blocks, tiles * rows * s, rows * s, dw.Shape.Elements, groups: blocks);
+            int bm = t.Tm * s * t.M;
+            uint gx = (uint)((c2 + s * t.N - 1) / (s * t.N)), gy = (uint)((c1 + bm - 1) / bm);
+            long tiles = (long)n * ((ah + t.Rows - 1) / t.Rows) * ((aw + s - 1) / s);
+            var (splits, tilesPerSplit) = Conv2dWeightGradTiled.Splits((long)gx * gy * blocks, tiles * t.Rows * s, t.Rows * s, dw.Shape.Elements, groups: blocks);
             var constants = new[]
             {
-                (uint)a.Kernel.H, (uint)a.Kernel.W, (uint)a.Padding.H, (uint)a.Padding.W, (uint)sgm, (uint)sgn, (uint)rows,
+                (uint)a.Kernel.H, (uint)a.Kernel.W, (uint)a.Padding.H, (uint)a.Padding.W, 0u, 0u, 0u, // 4..6: the tile's
                 (uint)s, (uint)subgroup, splits > 1 ? (uint)tilesPerSplit : 0u,
                 (uint)a.Stride.H, (uint)a.Stride.W, (uint)a.Dilation.H, (uint)a.Dilation.W, (uint)block.H, (uint)block.W,
             };
-            var spec = new KernelSpec(Module, KernelSpec.Buffers(3), 28, constants, (uint)(subgroup * sgm * sgn));
-            if (t.Tm == 2) spec = spec.WithConstants(16, 1); // TM_WIDE
+            var spec = t.Specialize(new KernelSpec(Module, KernelSpec.Buffers(3), 28, constants, 0), (uint)subgroup);
             result.Add(new TuneCandidate(t.Name, spec, (gx, gy, (uint)(splits * blocks)), push)
             {
                 Finish = splits > 1 ? PartialSums.Finish(e, splits, dw.Shape.Elements) : null,
@@ -162,4 +160,18 @@ internal readonly record struct WeightGradTile(int M, int N, int Rows, int Tm = 
 {
     /// <summary>The tuner's name of its candidate: "patch{M}x{N}r{Rows}", "m2" after it for a wide tile.</summary>
     public string Name => $"patch{M}x{N}r{Rows}{(Tm == 2 ? "m2" : "")}";
+
+    /// <summary>The tile of a candidate's spec (constants 4 SG_M, 5 SG_N, 6 TR, 16 TM_WIDE).</summary>
+    public static WeightGradTile Of(KernelSpec spec) =>
+        new((int)spec.Constant(4), (int)spec.Constant(5), (int)spec.Constant(6), spec.Constant(16) != 0 ? 2 : 1);
+
+    /// <summary><paramref name="spec"/> (a form of the kernel) in this tile: its constants 4..6 and 16 (<see cref="Of"/>)
+    /// and a workgroup of M x N subgroups of <paramref name="subgroupSize"/> invocations.</summary>
+    public KernelSpec Specialize(KernelSpec spec, uint subgroupSize)
+    {
+        var constants = spec.Constants.Concat(new uint[Math.Max(0, (Tm == 2 ? 17 : 7) - spec.Constants.Length)]).ToArray();
+        (constants[4], constants[5], constants[6]) = ((uint)M, (uint)N, (uint)Rows);
+        if (constants.Length > 16) constants[16] = Tm == 2 ? 1u : 0u; // TM_WIDE
+        return spec with { Constants = constants, LocalX = subgroupSize * (uint)(M * N) };
+    }
 }

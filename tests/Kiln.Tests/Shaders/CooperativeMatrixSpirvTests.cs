@@ -50,23 +50,22 @@ public sealed class CooperativeMatrixSpirvTests
                         var strided = new ConvAttributes(16, 16, (3, 3), (2, 2), (1, 1), (1, 1), 1, true);
                         foreach (var t in Conv2dCoopMatPatch.Tiles(Nvidia, strided, 64))
                         {
-                            var tile = PatchTile(step.Spec, t);
+                            var tile = t.Specialize(step.Spec, Nvidia.SubgroupSize);
                             specs.TryAdd(tile.Key, tile);
                         }
                     }
                     // Every patch kernel's form in a wide tile too (4 S channels per subgroup), the channels of its default.
                     if (step.Spec.Module.StartsWith("conv2d/conv2d.fwd_coopmat_patch", StringComparison.Ordinal) && step.Spec.Constant(25) == 0)
                     {
-                        var t = Kiln.Layers.PatchTile.Of(step.Spec);
-                        var wide = PatchTile(step.Spec, t with { M = Math.Max(1, t.M / 2), Tm = 4 });
+                        var t = PatchTile.Of(step.Spec);
+                        var wide = (t with { M = Math.Max(1, t.M / 2), Tm = 4 }).Specialize(step.Spec, Nvidia.SubgroupSize);
                         specs.TryAdd(wide.Key, wide);
                     }
                     // The weight gradient's in a wide tile (2 S rows per subgroup: constants 4 SG_M, 16 TM_WIDE).
                     if (step.Spec.Module.StartsWith("conv2d/conv2d.bwd_weight_coopmat_patch", StringComparison.Ordinal) && step.Spec.Constant(16) == 0)
                     {
-                        var constants = step.Spec.WithConstants(16, 1).Constants;
-                        constants[4] = Math.Max(1u, constants[4] / 2);
-                        var wide = step.Spec with { Constants = constants, LocalX = Nvidia.SubgroupSize * constants[4] * constants[5] };
+                        var t = WeightGradTile.Of(step.Spec);
+                        var wide = (t with { M = Math.Max(1, t.M / 2), Tm = 2 }).Specialize(step.Spec, Nvidia.SubgroupSize);
                         specs.TryAdd(wide.Key, wide);
                     }
                     // The patch kernel's .direct twin, a tuning candidate of the channels-last plan's layers.
@@ -88,21 +87,12 @@ public sealed class CooperativeMatrixSpirvTests
                         {
                             var sa = step.Spec with { Module = twin };
                             specs.TryAdd(sa.Key, sa);
-                            var wide = PatchTile(sa, Kiln.Layers.PatchTile.Of(sa) with { M = 1, Tm = 4 });
+                            var wide = (PatchTile.Of(sa) with { M = 1, Tm = 4 }).Specialize(sa, Nvidia.SubgroupSize);
                             specs.TryAdd(wide.Key, wide);
                         }
                 }
         }
         return specs.Values.Select(s => new TestCaseData(s).SetArgDisplayNames($"{s.Module} [{string.Join(",", s.Constants)}] x{s.LocalX}"));
-    }
-
-    /// <summary>A patch kernel's spec in tile <paramref name="t"/>: constants 7..9 (subgroups along the channels and the
-    /// rows, rows per subgroup), 25 (a wide tile) and the workgroup size.</summary>
-    static KernelSpec PatchTile(KernelSpec spec, PatchTile t)
-    {
-        var constants = spec.Constants.Concat(new uint[Math.Max(0, 26 - spec.Constants.Length)]).ToArray();
-        (constants[7], constants[8], constants[9], constants[25]) = ((uint)t.M, (uint)t.N, (uint)t.Rows, t.Tm == 4 ? 1u : 0u);
-        return spec with { Constants = constants, LocalX = Nvidia.SubgroupSize * (uint)(t.M * t.N) };
     }
 
     /// <summary>The denoiser's inference plan with channels-last activations: the .nhwc convolutions, their .pool and .concat variants.</summary>
