@@ -9,7 +9,9 @@ public sealed class SelfTestTests : GpuTest
     [Test]
     public void PassesOnThisDevice()
     {
-        var r = CliRun.Run("selftest", "--cases", "3", "--seed", "7");
+        // One case an operation: the kernels' numerics are this suite's other tests; this one checks the command, and on
+        // lavapipe each random shape is pipelines to compile (three cases took six minutes with the shader cache cold).
+        var r = CliRun.Run("selftest", "--cases", "1", "--seed", "7");
         Assert.That(r.Code, Is.Zero, r.Stdout + r.Stderr);
         Assert.That(r.Stderr, Is.Empty);
         foreach (var op in new[] { "conv2d", "conv_act_grad", "conv_pool", "conv_transpose2d", "decoder_conv", "linear", "loss", "mlp", "pool2d", "upsample", "upsample_concat" })
@@ -25,7 +27,7 @@ public sealed class SelfTestTests : GpuTest
         // again with each named: the Winograd kernel outranks the tiled one, which has a round of its own.
         Assert.That(r.Stdout, Does.Contain("conv2d/conv2d.fwd_tiled"));
         Assert.That(r.Stdout, Does.Contain("conv2d/conv2d.fwd_winograd"));
-        int atLeast = KernelCheck.All.Sum(c => c.Cases(new Random(7), 3).Count()) + 3 * mlpEntries;
+        int atLeast = KernelCheck.All.Sum(c => c.Cases(new Random(7), 1).Count()) + 3 * mlpEntries;
         var summary = System.Text.RegularExpressions.Regex.Match(r.Stdout, @"(\d+) of (\d+) passed");
         Assert.That(summary.Success, r.Stdout);
         Assert.That(summary.Groups[1].Value, Is.EqualTo(summary.Groups[2].Value), "all passed");
