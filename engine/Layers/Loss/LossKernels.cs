@@ -106,7 +106,7 @@ internal static class LossKernels
             if (b.GradInputs[i] is not { } d) continue;
             var spec = new KernelSpec("loss/masked.bwd", KernelSpec.Buffers(6), 12,
                 new[] { (uint)kind, broadcast ? 1u : 0u, KernelSpec.Word(i == 0 ? 1f : -1f) }.Concat(TakeActivation(b, i)).ToArray(), Emitter.ElementwiseLocal);
-            b.Emitter.Dispatch(spec, b.Emitter.ElementwiseGroups(d.Shape.Elements), PushConstants.Ints((int)d.Shape.Elements, channels, inner),
+            b.Emitter.Dispatch(spec, b.Emitter.VectorGroups(d.Shape.Elements), PushConstants.Ints((int)d.Shape.Elements, channels, inner),
                 $"{b.Name}.bwd{i}", Arg.In(b.Inputs[0]), Arg.In(b.Inputs[1]), Arg.In(b.Inputs[2]), Arg.In(den), Arg.In(dloss), Arg.Out(d));
         }
     }

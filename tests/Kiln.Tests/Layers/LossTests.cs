@@ -77,6 +77,8 @@ public sealed class LossTests : GpuTest
             yield return new TestCaseData(l1, new Shape(2, 3, 4, 5), new Shape(2, 3, 4, 5), false).SetArgDisplayNames($"{k}_same_shape");
             yield return new TestCaseData(l1, new Shape(2, 2, 30, 20), new Shape(2, 1, 30, 20), true).SetArgDisplayNames($"{k}_broadcast_soft_mask");
             yield return new TestCaseData(l1, new Shape(3, 1, 5, 5), new Shape(3, 1, 5, 5), true).SetArgDisplayNames($"{k}_one_channel_soft");
+            // A mask row (35 pixels) not a multiple of the backward's 4-wide step, and a tail of 2 elements.
+            yield return new TestCaseData(l1, new Shape(2, 3, 5, 7), new Shape(2, 1, 5, 7), true).SetArgDisplayNames($"{k}_broadcast_odd_rows");
         }
     }
 
