@@ -35,9 +35,18 @@ setup() {
     local log
     log=$(mktemp "${TMPDIR:-/tmp}/kiln-coopmat.XXXXXXXX")
     echo "coopmat-lavapipe: making a Debian $suite chroot in $root (a few minutes; log: $log)..."
-    rm -rf "$root"
-    debootstrap --variant=minbase "$suite" "$root" "$mirror" > "$log" 2>&1 || fail "debootstrap failed (see $log)."
+    # A download that fails on a fresh CI machine is tried again: debootstrap once more from scratch, apt inside the
+    # chroot by its own Acquire::Retries.
+    local attempt
+    for attempt in 1 2; do
+        rm -rf "$root"
+        debootstrap --variant=minbase "$suite" "$root" "$mirror" >> "$log" 2>&1 && break
+        [ "$attempt" = 2 ] && fail "debootstrap failed twice (see $log)."
+        echo "coopmat-lavapipe: debootstrap failed; trying once more in 10 s..."
+        sleep 10
+    done
     cp /etc/resolv.conf "$root/etc/resolv.conf"
+    echo 'Acquire::Retries "3";' > "$root/etc/apt/apt.conf.d/80kiln-retries"
     if [ "$suite" = trixie ]; then
         echo "deb $mirror trixie-backports main" > "$root/etc/apt/sources.list.d/backports.list"
         chroot "$root" /bin/sh -c "apt-get -q update &&

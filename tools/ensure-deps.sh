@@ -47,8 +47,9 @@ Install them as root:  apt-get update && apt-get install -y ${missing[*]}"
     fi
     echo "ensure-deps: installing ${missing[*]}..."
     log=$(mktemp "${TMPDIR:-/tmp}/kiln-ensure-deps.XXXXXXXX")
-    if ! { "${sudo[@]}" apt-get -q update &&
-           "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get -q install -y --no-install-recommends "${missing[@]}"; } > "$log" 2>&1; then
+    # A fresh CI machine downloads everything: a fetch that fails is tried again (Acquire::Retries) before the run fails.
+    if ! { "${sudo[@]}" apt-get -q -o Acquire::Retries=3 update &&
+           "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get -q -o Acquire::Retries=3 install -y --no-install-recommends "${missing[@]}"; } > "$log" 2>&1; then
         cat "$log" >&2
         rm -f "$log"
         fail "installing ${missing[*]} failed (apt output above)."

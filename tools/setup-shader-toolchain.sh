@@ -161,6 +161,7 @@ Acquire::IndexTargets::deb::DEP-11::DefaultEnabled "false";
 Acquire::IndexTargets::deb::DEP-11-icons-small::DefaultEnabled "false";
 Acquire::IndexTargets::deb::DEP-11-icons::DefaultEnabled "false";
 Acquire::Languages "none";
+Acquire::Retries "3";
 EOF
 o=(-c "$apt_dir/apt.conf"
    -o "Dir::Etc::SourceList=$apt_dir/sources.list"
