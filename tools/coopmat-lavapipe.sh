@@ -28,8 +28,9 @@ setup() {
     [ -f "$root/.kiln-ready" ] && return 0
     command -v debootstrap > /dev/null 2>&1 || {
         echo "coopmat-lavapipe: installing debootstrap..."
-        { DEBIAN_FRONTEND=noninteractive apt-get -q install -y --no-install-recommends debootstrap ||
-          { apt-get -q update && DEBIAN_FRONTEND=noninteractive apt-get -q install -y --no-install-recommends debootstrap; }; } > /dev/null ||
+        { DEBIAN_FRONTEND=noninteractive apt-get -q -o Acquire::Retries=3 install -y --no-install-recommends debootstrap ||
+          { apt-get -q -o Acquire::Retries=3 update &&
+            DEBIAN_FRONTEND=noninteractive apt-get -q -o Acquire::Retries=3 install -y --no-install-recommends debootstrap; }; } > /dev/null ||
             fail "could not install debootstrap."
     }
     local log
