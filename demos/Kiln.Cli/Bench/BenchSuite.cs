@@ -108,7 +108,9 @@ internal static class BenchSuite
         // The H200's limits are recorded in BENCHMARKS.md; any other device's are measured (a second at most).
         bool recorded = DeviceLimits.For(device, null).Fp32Tflops != null;
         var measured = roofline || !recorded ? DeviceRoofline.Measure(context) : null;
-        var limits = DeviceLimits.For(device, measured);
+        var fp16Paths = KernelRegistry.All.Where(k => k.Arithmetic == Precision.Fp16 && k.Supports(context.KernelDevice)).ToList();
+        bool fp16Arithmetic = fp16Paths.Any(k => k.PreferredOn(context.KernelDevice) || KernelRegistry.Names(prefer, k));
+        var limits = DeviceLimits.For(device, measured) with { Fp16Arithmetic = fp16Arithmetic };
         Console.WriteLine($"kiln bench on {device.Name} ({device.Type}, {device.DriverName} {device.DriverInfo}), {precision}, {(size == BenchSize.Full ? "full" : "small")} sizes, " +
                           $"median of {iters} replays after {warmup} warm-up{(size == BenchSize.Full ? $" (and at least {BenchRunner.MinWarmup.TotalSeconds:0.#} s of them)" : "")}{(iters < 20 ? " (fewer than BENCHMARKS.md's 20)" : "")}");
         Console.WriteLine($"limit: {limits.Source}");
@@ -120,12 +122,14 @@ internal static class BenchSuite
         if (device.IsCpu) Console.WriteLine("note: a CPU Vulkan device: only correctness and host overhead mean anything here, not speed");
         if (precision == "fp16")
         {
-            var fp16Paths = KernelRegistry.All.Where(k => k.Arithmetic == Precision.Fp16 && k.Supports(context.KernelDevice)).ToList();
-            Console.WriteLine(fp16Paths.Any(k => k.PreferredOn(context.KernelDevice) || Kiln.Graph.KernelRegistry.Names(prefer, k))
-                ? "fp16: activations and their gradients stored as f16; kernels with an fp16 path (the cooperative-matrix convolutions, Linear and fused MLP) take fp16 operands with f32 accumulation, the others compute in f32"
+            string limit = limits.ComputeTflops(Precision.Fp16) is { } tflops
+                ? $"fractions of {(fp16Arithmetic ? "the fp16 tensor-core peak" : "the f32 limit")}, {tflops:G3} TFLOP/s"
+                : $"the {(fp16Arithmetic ? "fp16 tensor-core peak" : "f32 limit")} is unknown here";
+            Console.WriteLine(fp16Arithmetic
+                ? $"fp16: activations and their gradients stored as f16; kernels with an fp16 path (the cooperative-matrix convolutions, Linear and fused MLP) take fp16 operands with f32 accumulation, the others compute in f32; {limit}"
                 : fp16Paths.Count > 0
-                ? $"fp16: activations and their gradients stored as f16, arithmetic in f32 (on {device.Name} the kernels with an fp16 path run only when named: --prefer {string.Join(",", fp16Paths.Select(k => k.GetType().Name))})"
-                : $"fp16: activations and their gradients stored as f16, arithmetic in f32 ({device.Name} has no kernel with an fp16 path: no cooperative matrices)");
+                ? $"fp16: activations and their gradients stored as f16, arithmetic in f32 (on {device.Name} the kernels with an fp16 path run only when named: --prefer {string.Join(",", fp16Paths.Select(k => k.GetType().Name))}); {limit}"
+                : $"fp16: activations and their gradients stored as f16, arithmetic in f32 ({device.Name} has no kernel with an fp16 path: no cooperative matrices); {limit}");
         }
         if (layout == TensorLayout.Nhwc) Console.WriteLine("layout: NHWC activations");
         if (!subPixel) Console.WriteLine("subpixel: off (the UNet decoders' convolutions in their 3x3 form, forward and backward)");
@@ -171,7 +175,7 @@ internal static class BenchSuite
                 autotune = tuning,
                 tune_budget_s = tuningTotal?.TotalSeconds,
                 complete,
-                limits = new { fp32_tflops = limits.Fp32Tflops, fp16_tensor_tflops = limits.Fp16TensorTflops, copy_tbps = limits.CopyTBps, source = limits.Source },
+                limits = new { fp32_tflops = limits.Fp32Tflops, fp16_tensor_tflops = limits.Fp16TensorTflops, fp16_arithmetic = limits.Fp16Arithmetic, copy_tbps = limits.CopyTBps, source = limits.Source },
                 roofline = measured == null ? null : new
                 {
                     fp32_tflops = measured.Fp32Tflops,

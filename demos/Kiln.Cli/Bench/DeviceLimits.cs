@@ -4,7 +4,8 @@ namespace Kiln.Cli.Bench;
 /// The limits a result is a fraction of: on the H200 of BENCHMARKS.md its recorded figures (fp32 FMA and copy
 /// bandwidth through Vulkan); on any other device what <see cref="DeviceRoofline"/> measured just now, or unknown
 /// when that was not measured. Fp16 results are fractions of the dense fp16 tensor-core peak on paper, known for the
-/// H100 SXM and H200 (989 TFLOP/s; BENCHMARKS.md: "about 990").
+/// H100 SXM and H200 (989 TFLOP/s; BENCHMARKS.md: "about 990"), where kernels with fp16 arithmetic run; where none
+/// does (no cooperative matrices, or only when named), fp16 workloads compute in f32 and are fractions of the f32 limit.
 /// </summary>
 internal sealed record DeviceLimits(double? Fp32Tflops, double? CopyTBps, string Source, double? Fp16TensorTflops = null)
 {
@@ -20,6 +21,9 @@ internal sealed record DeviceLimits(double? Fp32Tflops, double? CopyTBps, string
         return new DeviceLimits(null, null, $"unknown for {device.Name} (only the H200's limits are recorded, in BENCHMARKS.md)", tensor);
     }
 
+    /// <summary>Whether fp16 workloads run kernels with fp16 arithmetic here (the cooperative-matrix ones).</summary>
+    public bool Fp16Arithmetic { get; init; } = true;
+
     /// <summary>The compute limit a result at <paramref name="precision"/> is a fraction of.</summary>
-    public double? ComputeTflops(Precision precision) => precision == Precision.Fp16 ? Fp16TensorTflops : Fp32Tflops;
+    public double? ComputeTflops(Precision precision) => precision == Precision.Fp16 && Fp16Arithmetic ? Fp16TensorTflops : Fp32Tflops;
 }

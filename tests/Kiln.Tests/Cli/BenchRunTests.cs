@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Kiln.Cli.Bench;
+using Kiln.Graph;
 using NUnit.Framework;
 
 namespace Kiln.Tests.Cli;
@@ -114,6 +115,44 @@ public sealed class BenchRunTests : GpuTest
             Assert.That(layouts["playground_mlp_b256_train_step"], Is.EqualTo("nchw"), "an MLP has no 4-D activations to lay out");
             Assert.That(r.Stdout, Does.Not.Contain("playground_mlp_b256_train_step (nhwc)"));
             Assert.That(CliRun.Run("bench", "denoise", "--layout", "nwhc").Stderr, Does.Contain("--layout takes nchw or nhwc"));
+        }
+        finally { Directory.Delete(dir, true); }
+    }
+
+    /// <summary>
+    /// At fp16 a row is a fraction of the fp16 tensor-core peak only where kernels with fp16 arithmetic run; on a device
+    /// without them (lavapipe) the arithmetic is f32, and so is the limit: the roofline measured at the start.
+    /// </summary>
+    [Test]
+    public void Fp16_IsAFractionOfTheLimitOfTheArithmeticThatRuns()
+    {
+        var dir = CliRun.TempFolder();
+        try
+        {
+            var json = Path.Combine(dir, "bench.json");
+            var r = CliRun.Run("bench", "conv3x3_c64_512_fwd", "--size", "small", "--iters", "2", "--warmup", "1", "--precision", "fp16", "--json", json);
+            Assert.That(r.Code, Is.Zero, r.Stderr + r.Stdout);
+            using var doc = JsonDocument.Parse(File.ReadAllText(json));
+            var root = doc.RootElement;
+            var limits = root.GetProperty("limits");
+            bool fp16Arithmetic = KernelRegistry.All.Any(k => k.Arithmetic == Precision.Fp16 && k.Supports(Context.KernelDevice) && k.PreferredOn(Context.KernelDevice));
+            Assert.That(limits.GetProperty("fp16_arithmetic").GetBoolean(), Is.EqualTo(fp16Arithmetic));
+            var row = root.GetProperty("results").EnumerateArray().Single();
+            if (fp16Arithmetic)
+            {
+                Assert.That(r.Stdout, Does.Contain("fp16 tensor-core peak"));
+                if (limits.GetProperty("fp16_tensor_tflops").ValueKind == JsonValueKind.Null)
+                    Assert.That(row.GetProperty("fraction_of_limit").ValueKind, Is.EqualTo(JsonValueKind.Null), "no tensor-core peak is known here");
+                else
+                    Assert.That(row.GetProperty("limit_tflops").GetDouble(), Is.EqualTo(limits.GetProperty("fp16_tensor_tflops").GetDouble()));
+            }
+            else
+            {
+                Assert.That(r.Stdout, Does.Contain("arithmetic in f32").And.Contain("fractions of the f32 limit"));
+                Assert.That(row.GetProperty("limit_tflops").GetDouble(), Is.EqualTo(limits.GetProperty("fp32_tflops").GetDouble()).And.GreaterThan(0));
+                Assert.That(row.GetProperty("fraction_of_limit").GetDouble(),
+                    Is.EqualTo(row.GetProperty("tflops").GetDouble() / row.GetProperty("limit_tflops").GetDouble()).Within(1e-9).Percent);
+            }
         }
         finally { Directory.Delete(dir, true); }
     }
