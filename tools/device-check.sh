@@ -93,7 +93,7 @@ if [ "$part" = tuned ]; then
   timeout 190 $kiln bench --layout nchw --kernels --tune-budget 110 --peer .devcarry/torch_peer.json --json "$out/bench-fp32.json" > "$out/bench-fp32.log" 2>&1
   cp /tmp/kiln-cache/tuning-*.json "$out/tuning.json" 2>/dev/null
   timeout 45 $kiln demo denoise --precision fp16 --size 1280x720 --frames 120 --every 1000 --out /tmp/kiln-demo > "$out/demo.log" 2>&1
-  grep -hE "^(workload|conv|denoise|inpaint|mlp|fashion|playground|autotune)" "$out/bench-fp16.log" "$out/bench-fp32.log"
+  grep -hE "^(workload|conv|denoise|inpaint|mlp|fashion|playground|autotune|target|no slower|faster|<=)" "$out/bench-fp16.log" "$out/bench-fp32.log"
   grep -E "fps|GPU ms" "$out/demo.log"
 fi
 if [ "$part" = bench ] || [ "$part" = all ]; then
@@ -107,7 +107,7 @@ if [ "$part" = bench ] || [ "$part" = all ]; then
   PEER=1 PEER_TIMEOUT=200 timeout 330 $kiln bench --precision fp16 --layout nchw --tune-budget 60 --peer "$out/torch_peer.json" --json "$out/bench-fp16.json" > "$out/bench.log" 2>&1
   timeout 170 $kiln bench --layout nchw --tune-budget 50 --peer "$out/torch_peer.json" --json "$out/bench-fp32.json" >> "$out/bench.log" 2>&1
   cp /tmp/kiln-cache/tuning-*.json "$out/tuning.json" 2>/dev/null
-  grep -E "^(workload|conv|denoise|inpaint|mlp|fashion|playground|kiln bench|fp16|limit|autotune)" "$out/bench.log"
+  grep -E "^(workload|conv|denoise|inpaint|mlp|fashion|playground|kiln bench|fp16|limit|autotune|target|no slower|faster|<=)" "$out/bench.log"
 fi
 if [ "$part" = demos ] || [ "$part" = all ]; then
   for p in fp16 fp32; do

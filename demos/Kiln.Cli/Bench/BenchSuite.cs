@@ -156,6 +156,8 @@ internal static class BenchSuite
             // After each workload, so a run cut short (a device call's time limit) keeps what it measured.
             if (json != null) WriteJson(results.Count == workloads.Count);
         }
+        BenchTargets.Print(BenchTargets.Check(results, peer, precision));
+        if (peer != null && size != BenchSize.Full) Console.WriteLine("targets: checked at the full sizes only");
         if (tuning)
             Console.WriteLine($"autotune: {context.Tuner.Timed} shapes timed in {context.Tuner.Seconds:0.0} s" +
                               (context.Tuner.Skipped > 0 ? $"; {context.Tuner.Skipped} left untuned (tuning budget spent)" : ""));
@@ -188,6 +190,7 @@ internal static class BenchSuite
                 peer = peerPath,
                 peer_gpu = peer?.Gpu,
                 results,
+                targets = BenchTargets.Check(results, peer, precision),
             };
             var bytes = System.Text.Encoding.UTF8.GetBytes(JsonSerializer.Serialize(doc, Json));
             var path = Path.GetFullPath(json!);

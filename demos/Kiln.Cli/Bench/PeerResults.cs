@@ -85,10 +85,13 @@ internal sealed class PeerResults
     /// The peer's time for <paramref name="workload"/> at a precision: among its configs that start with
     /// "fp32" (strict fp32, TF32 off) or "fp16", the fastest. Null when the peer did not run it.
     /// </summary>
-    public (double Ms, string Config)? Find(string workload, string precision)
+    public (double Ms, string Config)? Find(string workload, string precision) =>
+        Find(workload, config => config.StartsWith(precision, StringComparison.Ordinal));
+
+    /// <summary>The peer's fastest time for <paramref name="workload"/> among the configs <paramref name="config"/> takes; null where none.</summary>
+    public (double Ms, string Config)? Find(string workload, Func<string, bool> config)
     {
-        var match = rows.Where(r => r.Workload == workload && r.Config.StartsWith(precision, StringComparison.Ordinal))
-            .OrderBy(r => r.Ms).ToList();
+        var match = rows.Where(r => r.Workload == workload && config(r.Config)).OrderBy(r => r.Ms).ToList();
         return match.Count == 0 ? null : (match[0].Ms, match[0].Config);
     }
 }

@@ -120,6 +120,43 @@ public sealed class BenchRunTests : GpuTest
     }
 
     /// <summary>
+    /// With a peer file, a full-size run checks its rows against the targets (the playground step: no slower than the
+    /// peer, and at most 0.1 x of it), prints them with a count, and writes them to the JSON; a small run does not.
+    /// </summary>
+    [Test]
+    public void WithAPeer_FullSizeRowsAreCheckedAgainstTheTargets()
+    {
+        var dir = CliRun.TempFolder();
+        try
+        {
+            var peerPath = Path.Combine(dir, "torch_peer.json");
+            File.WriteAllText(peerPath, """{"results": [{"workload": "playground_mlp_b256_train_step", "config": "fp32", "median_ms": 1e6}]}""");
+            var json = Path.Combine(dir, "bench.json");
+            var r = CliRun.Run("bench", "playground", "--iters", "3", "--warmup", "1", "--peer", peerPath, "--json", json);
+            Assert.That(r.Code, Is.Zero, r.Stderr + r.Stdout);
+            // A peer that took a thousand seconds: both targets met, whatever lavapipe's time.
+            Assert.That(r.Stdout, Does.Contain("targets: 2 of 2 met, 0 missed"));
+            using var doc = JsonDocument.Parse(File.ReadAllText(json));
+            var targets = doc.RootElement.GetProperty("targets").EnumerateArray().ToList();
+            Assert.That(targets.Select(t => t.GetProperty("target").GetString()), Is.EqualTo(new[] { "no slower than the peer's eager time", "<= 0.1 x the peer" }));
+            double ms = doc.RootElement.GetProperty("results")[0].GetProperty("gpu_ms").GetDouble();
+            foreach (var t in targets)
+            {
+                Assert.That(t.GetProperty("kiln").GetDouble(), Is.EqualTo(ms));
+                Assert.That(t.GetProperty("value").GetDouble(), Is.EqualTo(ms / 1e6).Within(1e-9).Percent);
+                Assert.That(t.GetProperty("met").GetBoolean(), Is.True);
+            }
+
+            r = CliRun.Run("bench", "playground", "--size", "small", "--iters", "2", "--warmup", "1", "--peer", peerPath, "--json", json);
+            Assert.That(r.Code, Is.Zero, r.Stderr + r.Stdout);
+            Assert.That(r.Stdout, Does.Contain("targets: checked at the full sizes only"));
+            using var small = JsonDocument.Parse(File.ReadAllText(json));
+            Assert.That(small.RootElement.GetProperty("targets").GetArrayLength(), Is.Zero);
+        }
+        finally { Directory.Delete(dir, true); }
+    }
+
+    /// <summary>
     /// At fp16 a row is a fraction of the fp16 tensor-core peak only where kernels with fp16 arithmetic run; on a device
     /// without them (lavapipe) the arithmetic is f32, and so is the limit: the roofline measured at the start.
     /// </summary>
