@@ -32,7 +32,7 @@ internal static class InfoCommand
         Console.WriteLine($"  max storage buffer         {c.MaxStorageBufferRange / (1 << 20)} MiB");
         Console.WriteLine($"  fp16 arithmetic            {YesNo(c.ShaderFloat16)}");
         Console.WriteLine($"  16-bit storage             {YesNo(c.StorageBuffer16BitAccess)}");
-        Console.WriteLine($"  cooperative matrix         {YesNo(c.CooperativeMatrix)}");
+        Console.WriteLine($"  cooperative matrix         {YesNo(c.CooperativeMatrix)}{(c.CooperativeMatrixUnavailable is { } why ? $" ({why})" : "")}");
         foreach (var s in c.CooperativeMatrixShapes) Console.WriteLine($"    {s}");
         var scope = c.CooperativeMatrix2WorkgroupScope
             ? $"workgroup scope, workgroups up to {c.CooperativeMatrix2MaxWorkgroupSize}, {c.CooperativeMatrix2ReservedSharedMemory} bytes of shared memory reserved"

@@ -30,7 +30,10 @@ public sealed record DeviceInfo
     public float TimestampPeriodNs { get; init; }
     public bool ShaderFloat16 { get; init; }
     public bool StorageBuffer16BitAccess { get; init; }
+    /// <summary>VK_KHR_cooperative_matrix with its cooperativeMatrix feature and the Vulkan memory model, which Kiln's kernels on it need.</summary>
     public bool CooperativeMatrix { get; init; }
+    /// <summary>Why cooperative matrices are off on a device that lists VK_KHR_cooperative_matrix; null where it does not, or where they are on.</summary>
+    public string? CooperativeMatrixUnavailable { get; init; }
     /// <summary>Cooperative-matrix shapes, e.g. "16x16x16 f16*f16+f32->f32 (subgroup)".</summary>
     public IReadOnlyList<string> CooperativeMatrixShapes { get; init; } = Array.Empty<string>();
     /// <summary>

@@ -28,7 +28,17 @@ internal static unsafe class DeviceQuery
         vk.GetPhysicalDeviceProperties2(pd, &props2);
         var p = props2.Properties;
 
-        var f16 = new PhysicalDeviceShaderFloat16Int8Features { SType = StructureType.PhysicalDeviceShaderFloat16Int8Features };
+        // An extension's feature structure is chained only where the device has the extension (or the core version).
+        bool coopExtension = ext.Contains("VK_KHR_cooperative_matrix");
+        bool v13 = p.ApiVersion >= Vk.Version13;
+        var coopFeature = new PhysicalDeviceCooperativeMatrixFeaturesKHR { SType = StructureType.PhysicalDeviceCooperativeMatrixFeaturesKhr };
+        var maintenance4 = new PhysicalDeviceMaintenance4Features { SType = StructureType.PhysicalDeviceMaintenance4Features, PNext = coopExtension ? &coopFeature : null };
+        var memoryModel = new PhysicalDeviceVulkanMemoryModelFeatures
+        {
+            SType = StructureType.PhysicalDeviceVulkanMemoryModelFeatures,
+            PNext = v13 ? &maintenance4 : coopExtension ? &coopFeature : null,
+        };
+        var f16 = new PhysicalDeviceShaderFloat16Int8Features { SType = StructureType.PhysicalDeviceShaderFloat16Int8Features, PNext = &memoryModel };
         var s16 = new PhysicalDevice16BitStorageFeatures { SType = StructureType.PhysicalDevice16BitStorageFeatures, PNext = &f16 };
         var feats2 = new PhysicalDeviceFeatures2 { SType = StructureType.PhysicalDeviceFeatures2, PNext = &s16 };
         vk.GetPhysicalDeviceFeatures2(pd, &feats2);
@@ -39,10 +49,16 @@ internal static unsafe class DeviceQuery
         for (int i = 0; i < mem.MemoryHeapCount; i++)
             heaps.Add(new MemoryHeapInfo(i, mem.MemoryHeaps[i].Size, (mem.MemoryHeaps[i].Flags & MemoryHeapFlags.DeviceLocalBit) != 0));
 
-        bool coop = ext.Contains("VK_KHR_cooperative_matrix");
+        // The extension alone is not enough: its cooperativeMatrix feature may be off (Mesa's lavapipe at 128-bit vectors,
+        // LP_NATIVE_VECTOR_WIDTH=128, lists the extension without it), and Kiln's kernels on it use the Vulkan memory model.
+        string? coopUnavailable = !coopExtension ? null
+            : !coopFeature.CooperativeMatrix ? "VK_KHR_cooperative_matrix without its cooperativeMatrix feature"
+            : !memoryModel.VulkanMemoryModel ? "VK_KHR_cooperative_matrix without the Vulkan memory model"
+            : null;
+        bool coop = coopExtension && coopUnavailable == null;
         var shapes = coop ? CooperativeMatrixShapes(vk, instance, pd) : new List<string>();
-        // cooperative_matrix2 shaders are SPIR-V 1.6: Vulkan 1.3.
-        var coop2 = coop && ext.Contains("VK_NV_cooperative_matrix2") && p.ApiVersion >= Vk.Version13 ? CooperativeMatrix2(vk, instance, pd) : null;
+        // cooperative_matrix2 shaders are SPIR-V 1.6 with LocalSizeId: Vulkan 1.3 and maintenance4.
+        var coop2 = coop && ext.Contains("VK_NV_cooperative_matrix2") && v13 && maintenance4.Maintenance4 ? CooperativeMatrix2(vk, instance, pd) : null;
 
         return new DeviceInfo
         {
@@ -79,6 +95,7 @@ internal static unsafe class DeviceQuery
             ShaderFloat16 = f16.ShaderFloat16,
             StorageBuffer16BitAccess = s16.StorageBuffer16BitAccess,
             CooperativeMatrix = coop,
+            CooperativeMatrixUnavailable = coopUnavailable,
             CooperativeMatrixShapes = shapes,
             CooperativeMatrix2 = coop2 is { KernelFeatures: true },
             CooperativeMatrix2WorkgroupScope = coop2 is { KernelFeatures: true, WorkgroupScope: true },

@@ -297,7 +297,7 @@ public sealed unsafe partial class GpuContext : IDisposable
         var ext = DeviceQuery.Extensions(Vk, PhysicalDevice);
         var wanted = new List<string>();
         if (ext.Contains("VK_EXT_memory_budget")) wanted.Add("VK_EXT_memory_budget");
-        coop = ext.Contains("VK_KHR_cooperative_matrix") && Info.ShaderFloat16 && Info.StorageBuffer16BitAccess;
+        coop = Info.CooperativeMatrix && Info.ShaderFloat16 && Info.StorageBuffer16BitAccess;
         if (coop) wanted.Add("VK_KHR_cooperative_matrix");
         coop2 = coop && Info.CooperativeMatrix2;
         if (coop2) wanted.Add("VK_NV_cooperative_matrix2");
