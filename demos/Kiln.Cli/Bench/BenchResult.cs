@@ -40,7 +40,7 @@ internal sealed record BenchResult
     /// <summary><see cref="Bytes"/> over the GPU time; <see cref="FractionOfLimit"/> is then of the copy bandwidth.</summary>
     [System.Text.Json.Serialization.JsonPropertyName("gbps")]
     public double? GBps { get; init; }
-    /// <summary>The compute limit (TFLOP/s) at the run's precision: fp32 FMA, recorded (H200) or measured at the start of the run; at fp16 the tensor-core peak on paper, where known, where kernels with fp16 arithmetic run (else the fp32 limit).</summary>
+    /// <summary>The compute limit (TFLOP/s) at the run's precision: fp32 FMA, recorded (H200) or measured at the start of the run; at fp16, where kernels with fp16 arithmetic run, the tensor-core peak on paper where known, else the fp32 limit.</summary>
     public double? LimitTflops { get; init; }
     public double? FractionOfLimit { get; init; }
     public long? PlannedBytes { get; init; }
