@@ -82,7 +82,7 @@ if [ "$part" = quick ]; then
   for precision in fp32 fp16; do
     timeout 40 $kiln bench bandwidth --precision $precision --autotune off --kernels --json "$out/bandwidth-$precision.json" >> "$out/bandwidth.log" 2>&1
   done
-  grep -E "^bandwidth" "$out/bandwidth.log"
+  grep -E "^(bandwidth|>=|targets)" "$out/bandwidth.log"
 fi
 if [ "$part" = tuned ]; then
   # After quick (worst case 575 s): every workload tuned, fp16 then fp32, per dispatch, against the peer's JSON that the
