@@ -8,6 +8,10 @@ public sealed record DeviceInfo
     /// <summary>DiscreteGpu, IntegratedGpu, VirtualGpu, Cpu or Other.</summary>
     public string Type { get; init; } = "";
     public string ApiVersion { get; init; } = "";
+    /// <summary>The device's Vulkan version (major.minor.patch) as a number to compare; <see cref="ApiVersion"/> is the same as text.</summary>
+    public Version Api { get; init; } = new(0, 0, 0);
+    /// <summary>The Vulkan version Kiln needs: its shaders are SPIR-V 1.5 (Vulkan 1.2), those on cooperative_matrix2 1.6 (1.3).</summary>
+    public static readonly Version MinimumApi = new(1, 2);
     public uint DriverVersion { get; init; }
     public string DriverName { get; init; } = "";
     public string DriverInfo { get; init; } = "";

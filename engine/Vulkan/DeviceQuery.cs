@@ -73,6 +73,7 @@ internal static unsafe class DeviceQuery
                 _ => "Other",
             },
             ApiVersion = $"{p.ApiVersion >> 22}.{(p.ApiVersion >> 12) & 0x3ff}.{p.ApiVersion & 0xfff}",
+            Api = new Version((int)(p.ApiVersion >> 22) & 0x7f, (int)(p.ApiVersion >> 12) & 0x3ff, (int)p.ApiVersion & 0xfff),
             DriverVersion = p.DriverVersion,
             DriverName = SilkMarshal.PtrToString((nint)driver.DriverName) ?? "",
             DriverInfo = SilkMarshal.PtrToString((nint)driver.DriverInfo) ?? "",
@@ -185,30 +186,41 @@ internal static unsafe class DeviceQuery
 
     /// <summary>
     /// The device to use: <paramref name="selector"/> (index or name substring) when given, else a discrete GPU,
-    /// then an integrated GPU, then anything else (a CPU implementation such as lavapipe).
+    /// then an integrated GPU, then anything else (a CPU implementation such as lavapipe), among the devices with
+    /// Vulkan <see cref="DeviceInfo.MinimumApi"/> or later.
     /// </summary>
     public static int Choose(IReadOnlyList<DeviceInfo> devices, string? selector)
     {
         if (devices.Count == 0)
             throw new KilnException("No Vulkan device found. On Debian, 'apt-get install mesa-vulkan-drivers libvulkan1' provides a CPU device (lavapipe).");
+        string list = string.Join(", ", devices.Select(d => $"{d.Index} {d.Name} (Vulkan {d.ApiVersion})"));
         if (!string.IsNullOrWhiteSpace(selector))
         {
+            DeviceInfo? chosen;
             if (int.TryParse(selector, out int idx))
             {
                 if (idx < 0 || idx >= devices.Count)
-                    throw new KilnException($"KILN_DEVICE={selector}: no device with that index; there are {devices.Count}: {string.Join(", ", devices.Select(d => $"{d.Index} {d.Name}"))}.");
-                return idx;
+                    throw new KilnException($"KILN_DEVICE={selector}: no device with that index; there are {devices.Count}: {list}.");
+                chosen = devices[idx];
             }
-            var match = devices.FirstOrDefault(d => d.Name.Contains(selector, StringComparison.OrdinalIgnoreCase));
-            if (match == null)
-                throw new KilnException($"KILN_DEVICE={selector}: no device name contains that; devices: {string.Join(", ", devices.Select(d => $"{d.Index} {d.Name}"))}.");
-            return match.Index;
+            else
+            {
+                chosen = devices.FirstOrDefault(d => d.Name.Contains(selector, StringComparison.OrdinalIgnoreCase));
+                if (chosen == null)
+                    throw new KilnException($"KILN_DEVICE={selector}: no device name contains that; devices: {list}.");
+            }
+            if (chosen.Api < DeviceInfo.MinimumApi)
+                throw new KilnException($"KILN_DEVICE={selector}: {chosen.Name} has Vulkan {chosen.ApiVersion}; Kiln needs Vulkan {DeviceInfo.MinimumApi} or later.");
+            return chosen.Index;
         }
+        var usable = devices.Where(d => d.Api >= DeviceInfo.MinimumApi).ToList();
+        if (usable.Count == 0)
+            throw new KilnException($"No Vulkan device has Vulkan {DeviceInfo.MinimumApi} or later, which Kiln needs; devices: {list}.");
         foreach (var type in new[] { "DiscreteGpu", "IntegratedGpu", "VirtualGpu", "Cpu", "Other" })
         {
-            var d = devices.FirstOrDefault(x => x.Type == type);
+            var d = usable.FirstOrDefault(x => x.Type == type);
             if (d != null) return d.Index;
         }
-        return 0;
+        return usable[0].Index;
     }
 }

@@ -133,6 +133,8 @@ public sealed unsafe partial class GpuContext : IDisposable
                 Vk.CurrentInstance = Instance;
                 Vk.CurrentDevice = Device;
                 Info = DeviceQuery.Describe(Vk, Instance, PhysicalDevice, IndexOf(PhysicalDevice));
+                if (Info.Api < DeviceInfo.MinimumApi)
+                    throw new KilnException($"The host's device {Info.Name} has Vulkan {Info.ApiVersion}; Kiln needs Vulkan {DeviceInfo.MinimumApi} or later.");
                 // The layer (if the host loaded it) reports through the host's messenger; Kiln adds its own
                 // when the host's instance has debug utils, so Kiln's tests see the messages too.
                 if (validation && (nint)Vk.GetInstanceProcAddr(Instance, "vkCreateDebugUtilsMessengerEXT") != 0)

@@ -115,7 +115,8 @@ public sealed class DeviceTests
 /// <summary>The choice among devices, on made-up device lists: no GPU needed.</summary>
 public sealed class DeviceChoiceTests
 {
-    static DeviceInfo D(int index, string name, string type) => new() { Index = index, Name = name, Type = type };
+    static DeviceInfo D(int index, string name, string type, int minor = 3) =>
+        new() { Index = index, Name = name, Type = type, Api = new Version(1, minor, 0), ApiVersion = $"1.{minor}.0" };
 
     static readonly DeviceInfo[] Machine =
     {
@@ -157,6 +158,21 @@ public sealed class DeviceChoiceTests
             Assert.That(e!.Message, Does.Contain(selector));
             foreach (var d in Machine) Assert.That(e.Message, Does.Contain($"{d.Index} {d.Name}"));
         }
+    }
+
+    /// <summary>Kiln's shaders need Vulkan 1.2: an older device is passed over, and naming it says why it cannot run.</summary>
+    [Test]
+    public void ADeviceOlderThanVulkan12_IsPassedOver_AndNamingItThrows()
+    {
+        DeviceInfo[] machine = { D(0, "llvmpipe", "Cpu"), D(1, "Old Mobile GPU", "IntegratedGpu", minor: 1) };
+        Assert.That(DeviceQuery.Choose(machine, null), Is.EqualTo(0), "the Vulkan 1.3 CPU device, not the Vulkan 1.1 GPU");
+        foreach (var selector in new[] { "1", "mobile" })
+        {
+            var e = Assert.Throws<KilnException>(() => DeviceQuery.Choose(machine, selector));
+            Assert.That(e!.Message, Does.Contain("Old Mobile GPU has Vulkan 1.1.0").And.Contain("needs Vulkan 1.2"));
+        }
+        var none = Assert.Throws<KilnException>(() => DeviceQuery.Choose(machine[1..], null));
+        Assert.That(none!.Message, Does.Contain("No Vulkan device has Vulkan 1.2").And.Contain("1 Old Mobile GPU (Vulkan 1.1.0)"));
     }
 
     [Test]
