@@ -38,7 +38,12 @@ internal static unsafe class DeviceQuery
             SType = StructureType.PhysicalDeviceVulkanMemoryModelFeatures,
             PNext = v13 ? &maintenance4 : coopExtension ? &coopFeature : null,
         };
-        var f16 = new PhysicalDeviceShaderFloat16Int8Features { SType = StructureType.PhysicalDeviceShaderFloat16Int8Features, PNext = &memoryModel };
+        // The memory model's structure is Vulkan 1.2's (an older device is listed, not used: DeviceInfo.MinimumApi).
+        var f16 = new PhysicalDeviceShaderFloat16Int8Features
+        {
+            SType = StructureType.PhysicalDeviceShaderFloat16Int8Features,
+            PNext = p.ApiVersion >= Vk.Version12 ? &memoryModel : null,
+        };
         var s16 = new PhysicalDevice16BitStorageFeatures { SType = StructureType.PhysicalDevice16BitStorageFeatures, PNext = &f16 };
         var feats2 = new PhysicalDeviceFeatures2 { SType = StructureType.PhysicalDeviceFeatures2, PNext = &s16 };
         vk.GetPhysicalDeviceFeatures2(pd, &feats2);
