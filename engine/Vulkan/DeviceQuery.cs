@@ -54,12 +54,7 @@ internal static unsafe class DeviceQuery
         for (int i = 0; i < mem.MemoryHeapCount; i++)
             heaps.Add(new MemoryHeapInfo(i, mem.MemoryHeaps[i].Size, (mem.MemoryHeaps[i].Flags & MemoryHeapFlags.DeviceLocalBit) != 0));
 
-        // The extension alone is not enough: its cooperativeMatrix feature may be off (Mesa's lavapipe at 128-bit vectors,
-        // LP_NATIVE_VECTOR_WIDTH=128, lists the extension without it), and Kiln's kernels on it use the Vulkan memory model.
-        string? coopUnavailable = !coopExtension ? null
-            : !coopFeature.CooperativeMatrix ? "VK_KHR_cooperative_matrix without its cooperativeMatrix feature"
-            : !memoryModel.VulkanMemoryModel ? "VK_KHR_cooperative_matrix without the Vulkan memory model"
-            : null;
+        string? coopUnavailable = CooperativeMatrixUnavailable(coopExtension, coopFeature.CooperativeMatrix, memoryModel.VulkanMemoryModel);
         bool coop = coopExtension && coopUnavailable == null;
         var shapes = coop ? CooperativeMatrixShapes(vk, instance, pd) : new List<string>();
         // cooperative_matrix2 shaders are SPIR-V 1.6 with LocalSizeId: Vulkan 1.3 and maintenance4.
@@ -115,6 +110,17 @@ internal static unsafe class DeviceQuery
             MemoryHeaps = heaps,
         };
     }
+
+    /// <summary>
+    /// Why a device that lists VK_KHR_cooperative_matrix cannot run Kiln's kernels on it; null where it does not list it,
+    /// or where it can. The extension alone is not enough: its cooperativeMatrix feature may be off (Mesa's lavapipe at
+    /// 128-bit vectors, LP_NATIVE_VECTOR_WIDTH=128, lists the extension without it), and the kernels use the Vulkan memory model.
+    /// </summary>
+    internal static string? CooperativeMatrixUnavailable(bool extension, bool feature, bool memoryModel) =>
+        !extension ? null
+        : !feature ? "VK_KHR_cooperative_matrix without its cooperativeMatrix feature"
+        : !memoryModel ? "VK_KHR_cooperative_matrix without the Vulkan memory model"
+        : null;
 
     static List<string> CooperativeMatrixShapes(Vk vk, Instance instance, PhysicalDevice pd)
     {

@@ -175,6 +175,16 @@ public sealed class DeviceChoiceTests
         Assert.That(none!.Message, Does.Contain("No Vulkan device has Vulkan 1.2").And.Contain("1 Old Mobile GPU (Vulkan 1.1.0)"));
     }
 
+    /// <summary>Cooperative matrices need the extension's feature and the Vulkan memory model, not the extension alone.</summary>
+    [Test]
+    public void CooperativeMatrices_NeedTheFeatureAndTheMemoryModel()
+    {
+        Assert.That(DeviceQuery.CooperativeMatrixUnavailable(extension: false, feature: false, memoryModel: false), Is.Null, "no extension: nothing to explain");
+        Assert.That(DeviceQuery.CooperativeMatrixUnavailable(true, true, true), Is.Null);
+        Assert.That(DeviceQuery.CooperativeMatrixUnavailable(true, false, true), Does.Contain("without its cooperativeMatrix feature"));
+        Assert.That(DeviceQuery.CooperativeMatrixUnavailable(true, true, false), Does.Contain("without the Vulkan memory model"));
+    }
+
     [Test]
     public void NoDevices_ThrowsSayingHowToGetOne()
     {
