@@ -27,6 +27,7 @@ internal static unsafe class DeviceQuery
         var props2 = new PhysicalDeviceProperties2 { SType = StructureType.PhysicalDeviceProperties2, PNext = &driver };
         vk.GetPhysicalDeviceProperties2(pd, &props2);
         var p = props2.Properties;
+        var api = new Version((int)(p.ApiVersion >> 22) & 0x7f, (int)(p.ApiVersion >> 12) & 0x3ff, (int)p.ApiVersion & 0xfff);
 
         // An extension's feature structure is chained only where the device has the extension (or the core version).
         bool coopExtension = ext.Contains("VK_KHR_cooperative_matrix");
@@ -72,8 +73,8 @@ internal static unsafe class DeviceQuery
                 PhysicalDeviceType.Cpu => "Cpu",
                 _ => "Other",
             },
-            ApiVersion = $"{p.ApiVersion >> 22}.{(p.ApiVersion >> 12) & 0x3ff}.{p.ApiVersion & 0xfff}",
-            Api = new Version((int)(p.ApiVersion >> 22) & 0x7f, (int)(p.ApiVersion >> 12) & 0x3ff, (int)p.ApiVersion & 0xfff),
+            ApiVersion = api.ToString(),
+            Api = api,
             DriverVersion = p.DriverVersion,
             DriverName = SilkMarshal.PtrToString((nint)driver.DriverName) ?? "",
             DriverInfo = SilkMarshal.PtrToString((nint)driver.DriverInfo) ?? "",
