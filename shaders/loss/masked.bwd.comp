@@ -1,7 +1,7 @@
 #version 450
 // Gradient of the masked losses (masked.fwd): grad[i] = SIGN * dloss[0] * m * d(err)/dp / den[0], with
 // d(err)/dp = 2 (p - t) (KIND 0, mse) or sign(p - t), 0 at equality (KIND 1, l1); SIGN 1 for the prediction,
-// -1 for the target. den comes from masked.den. Mask indexing as in masked.fwd. Through the derivative of an activation
+// -1 for the target. den comes from masked.den. Mask indexing: shaders/loss/masked.glsl. Through the derivative of an activation
 // that made the input (include/loss_act.glsl: ACT, SLOPE).
 // Four elements an invocation through 4-wide views of the bindings (include/elementwise.glsl's vector kernels), the tail
 // one at a time; a broadcast mask is read 4-wide where a row of it (inner) is a multiple of 4, else an element at a time.
@@ -20,16 +20,15 @@ layout(std430, binding = 0) readonly buffer Pr { act_t pred[]; };
 layout(std430, binding = 0) readonly buffer Pr4 { act4_t pred4[]; };
 layout(std430, binding = 1) readonly buffer Tg { act_t target[]; };
 layout(std430, binding = 1) readonly buffer Tg4 { act4_t target4[]; };
-layout(std430, binding = 2) readonly buffer M { act_t mask[]; };
-layout(std430, binding = 2) readonly buffer M4 { act4_t mask4[]; };
+#define MASK_BINDING 2
+#include "masked.glsl"
 layout(std430, binding = 3) readonly buffer D { float den[]; };
 layout(std430, binding = 4) readonly buffer DL { float dloss[]; };
 layout(std430, binding = 5) writeonly buffer G { act_t grad[]; };
 layout(std430, binding = 5) writeonly buffer G4 { act4_t grad4[]; };
 layout(push_constant) uniform P { uint count, channels, inner; } p;
 
-// The mask's element for element i of the prediction.
-uint maskIndex(uint i) { return BROADCAST != 0 ? (i / (p.channels * p.inner)) * p.inner + i % p.inner : i; }
+uint maskIndex(uint i) { return kiln_mask_index(i, BROADCAST != 0, p.channels, p.inner); }
 
 float element(float pi, float ti, float m)
 {

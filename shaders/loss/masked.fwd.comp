@@ -1,8 +1,7 @@
 #version 450
 // Masked mean loss: loss = sum(m * err) / max(sum(expanded m), 1), err = (p - t)^2 (KIND 0) or |p - t| (KIND 1)
 // (FINISH 1, DIVISOR float(channels)). The mask is either the prediction's shape (BROADCAST 0) or [N,1,...] broadcast
-// over the channels (BROADCAST 1): element i reads mask[(i / (channels * inner)) * inner + i % inner]; the expanded
-// mask sums to channels * sum(mask). A split reduction of two sums (shaders/reduce/split.glsl): workgroup g adds its
+// over the channels (BROADCAST 1, shaders/loss/masked.glsl's kiln_mask_index); the expanded mask sums to channels * sum(mask). A split reduction of two sums (shaders/reduce/split.glsl): workgroup g adds its
 // chunk of the numerator's elements and its chunk of the mask (shaders/loss/masked.glsl), both read as vec4.
 // Bindings: 0 prediction, 1 target, 2 mask (act_t), 3 result (float) (the loss [1] when one workgroup runs, else partials [groups, 2]).
 // Specialization: 0 FINISH, 1 DIVISOR (shaders/reduce/finish.glsl), 2 KIND (0 mse, 1 l1), 3 BROADCAST (0/1).
@@ -24,7 +23,7 @@ layout(std430, binding = 1) readonly buffer B { act_t target[]; };
 layout(push_constant) uniform P { uint count, chunk, mask_count, mask_chunk, channels, inner; } p;
 float mask_at(uint i)
 {
-    return float(mask[BROADCAST != 0 ? (i / (p.channels * p.inner)) * p.inner + i % p.inner : i]);
+    return float(mask[kiln_mask_index(i, BROADCAST != 0, p.channels, p.inner)]);
 }
 vec4 err4(vec4 d) { return KIND == 0 ? d * d : abs(d); }
 vec4 kiln_term4(uint q)
