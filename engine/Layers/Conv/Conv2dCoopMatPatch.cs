@@ -275,20 +275,19 @@ internal sealed class Conv2dCoopMatPatchSharedWeightsNhwc : Conv2dCoopMatPatchSh
 /// </summary>
 internal readonly record struct PatchTile(int M, int N, int Rows, int Tm = 2)
 {
+    /// <summary>Constants 7 SG_M, 8 SG_N, 9 TN and 25 TM_WIDE.</summary>
+    static readonly PatchTileConstants Slots = new(First: 7, WideFlag: 25, NarrowTm: 2, WideTm: 4);
+
     /// <summary>The tuner's name of its candidate: "patch{M}x{N}r{Rows}", "m4" after it for a wide tile.</summary>
-    public string Name => $"patch{M}x{N}r{Rows}{(Tm == 4 ? "m4" : "")}";
+    public string Name => Slots.Name(M, N, Rows, Tm);
 
-    /// <summary>The tile of a candidate's spec (constants 7 SG_M, 8 SG_N, 9 TN, 25 TM_WIDE).</summary>
-    public static PatchTile Of(KernelSpec spec) =>
-        new((int)spec.Constant(7), (int)spec.Constant(8), (int)spec.Constant(9), spec.Constant(25) != 0 ? 4 : 2);
-
-    /// <summary><paramref name="spec"/> (a form of the kernel) in this tile: its constants 7..9 and 25 (<see cref="Of"/>)
-    /// and a workgroup of M x N subgroups of <paramref name="subgroupSize"/> invocations.</summary>
-    public KernelSpec Specialize(KernelSpec spec, uint subgroupSize)
+    /// <summary>The tile of a candidate's spec.</summary>
+    public static PatchTile Of(KernelSpec spec)
     {
-        var constants = spec.Constants.Concat(new uint[Math.Max(0, (Tm == 4 ? 26 : 10) - spec.Constants.Length)]).ToArray();
-        (constants[7], constants[8], constants[9]) = ((uint)M, (uint)N, (uint)Rows);
-        if (constants.Length > 25) constants[25] = Tm == 4 ? 1u : 0u; // TM_WIDE
-        return spec with { Constants = constants, LocalX = subgroupSize * (uint)(M * N) };
+        var (m, n, rows, tm) = Slots.Read(spec);
+        return new(m, n, rows, tm);
     }
+
+    /// <summary><paramref name="spec"/> (a form of the kernel) in this tile (<see cref="PatchTileConstants.Write"/>).</summary>
+    public KernelSpec Specialize(KernelSpec spec, uint subgroupSize) => Slots.Write(spec, M, N, Rows, Tm, subgroupSize);
 }

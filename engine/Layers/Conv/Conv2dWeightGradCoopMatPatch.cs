@@ -158,20 +158,19 @@ internal sealed class Conv2dWeightGradCoopMatPatchNhwc : Conv2dWeightGradCoopMat
 /// </summary>
 internal readonly record struct WeightGradTile(int M, int N, int Rows, int Tm = 1)
 {
+    /// <summary>Constants 4 SG_M, 5 SG_N, 6 TR and 16 TM_WIDE.</summary>
+    static readonly PatchTileConstants Slots = new(First: 4, WideFlag: 16, NarrowTm: 1, WideTm: 2);
+
     /// <summary>The tuner's name of its candidate: "patch{M}x{N}r{Rows}", "m2" after it for a wide tile.</summary>
-    public string Name => $"patch{M}x{N}r{Rows}{(Tm == 2 ? "m2" : "")}";
+    public string Name => Slots.Name(M, N, Rows, Tm);
 
-    /// <summary>The tile of a candidate's spec (constants 4 SG_M, 5 SG_N, 6 TR, 16 TM_WIDE).</summary>
-    public static WeightGradTile Of(KernelSpec spec) =>
-        new((int)spec.Constant(4), (int)spec.Constant(5), (int)spec.Constant(6), spec.Constant(16) != 0 ? 2 : 1);
-
-    /// <summary><paramref name="spec"/> (a form of the kernel) in this tile: its constants 4..6 and 16 (<see cref="Of"/>)
-    /// and a workgroup of M x N subgroups of <paramref name="subgroupSize"/> invocations.</summary>
-    public KernelSpec Specialize(KernelSpec spec, uint subgroupSize)
+    /// <summary>The tile of a candidate's spec.</summary>
+    public static WeightGradTile Of(KernelSpec spec)
     {
-        var constants = spec.Constants.Concat(new uint[Math.Max(0, (Tm == 2 ? 17 : 7) - spec.Constants.Length)]).ToArray();
-        (constants[4], constants[5], constants[6]) = ((uint)M, (uint)N, (uint)Rows);
-        if (constants.Length > 16) constants[16] = Tm == 2 ? 1u : 0u; // TM_WIDE
-        return spec with { Constants = constants, LocalX = subgroupSize * (uint)(M * N) };
+        var (m, n, rows, tm) = Slots.Read(spec);
+        return new(m, n, rows, tm);
     }
+
+    /// <summary><paramref name="spec"/> (a form of the kernel) in this tile (<see cref="PatchTileConstants.Write"/>).</summary>
+    public KernelSpec Specialize(KernelSpec spec, uint subgroupSize) => Slots.Write(spec, M, N, Rows, Tm, subgroupSize);
 }
