@@ -196,6 +196,14 @@ internal static unsafe class DeviceQuery
         _ => t.ToString(),
     };
 
+    /// <summary>Throws, saying <paramref name="context"/> (how the device came to be used: KILN_DEVICE, a host's device),
+    /// unless <paramref name="device"/> has Vulkan <see cref="DeviceInfo.MinimumApi"/> or later.</summary>
+    public static void RequireMinimumApi(DeviceInfo device, string context)
+    {
+        if (device.Api < DeviceInfo.MinimumApi)
+            throw new KilnException($"{context}: {device.Name} has Vulkan {device.ApiVersion}; Kiln needs Vulkan {DeviceInfo.MinimumApi} or later.");
+    }
+
     /// <summary>
     /// The device to use: <paramref name="selector"/> (index or name substring) when given, else a discrete GPU,
     /// then an integrated GPU, then anything else (a CPU implementation such as lavapipe), among the devices with
@@ -221,8 +229,7 @@ internal static unsafe class DeviceQuery
                 if (chosen == null)
                     throw new KilnException($"KILN_DEVICE={selector}: no device name contains that; devices: {list}.");
             }
-            if (chosen.Api < DeviceInfo.MinimumApi)
-                throw new KilnException($"KILN_DEVICE={selector}: {chosen.Name} has Vulkan {chosen.ApiVersion}; Kiln needs Vulkan {DeviceInfo.MinimumApi} or later.");
+            RequireMinimumApi(chosen, $"KILN_DEVICE={selector}");
             return chosen.Index;
         }
         var usable = devices.Where(d => d.Api >= DeviceInfo.MinimumApi).ToList();

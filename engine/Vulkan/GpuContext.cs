@@ -108,6 +108,9 @@ public sealed unsafe partial class GpuContext : IDisposable
             : throw new ArgumentException($"KILN_TUNING_BUDGET takes seconds (a number >= 0), got '{text}'.");
     }
 
+    /// <summary>How an adopted device is named where it cannot run Kiln (<see cref="DeviceQuery.RequireMinimumApi"/>).</summary>
+    internal const string HostDeviceContext = "GpuContext.Adopt: the host's device";
+
     GpuContext(ContextOptions options, HostDevice? host)
     {
         Log = options.Log ?? (options.Logger is { } logger
@@ -133,8 +136,7 @@ public sealed unsafe partial class GpuContext : IDisposable
                 Vk.CurrentInstance = Instance;
                 Vk.CurrentDevice = Device;
                 Info = DeviceQuery.Describe(Vk, Instance, PhysicalDevice, IndexOf(PhysicalDevice));
-                if (Info.Api < DeviceInfo.MinimumApi)
-                    throw new KilnException($"The host's device {Info.Name} has Vulkan {Info.ApiVersion}; Kiln needs Vulkan {DeviceInfo.MinimumApi} or later.");
+                DeviceQuery.RequireMinimumApi(Info, HostDeviceContext);
                 // The layer (if the host loaded it) reports through the host's messenger; Kiln adds its own
                 // when the host's instance has debug utils, so Kiln's tests see the messages too.
                 if (validation && (nint)Vk.GetInstanceProcAddr(Instance, "vkCreateDebugUtilsMessengerEXT") != 0)

@@ -173,6 +173,10 @@ public sealed class DeviceChoiceTests
         }
         var none = Assert.Throws<KilnException>(() => DeviceQuery.Choose(machine[1..], null));
         Assert.That(none!.Message, Does.Contain("No Vulkan device has Vulkan 1.2").And.Contain("1 Old Mobile GPU (Vulkan 1.1.0)"));
+        // A host's device goes through the same rule (GpuContext.Adopt); lavapipe cannot be made to report 1.1.
+        var adopted = Assert.Throws<KilnException>(() => DeviceQuery.RequireMinimumApi(machine[1], GpuContext.HostDeviceContext));
+        Assert.That(adopted!.Message, Does.StartWith("GpuContext.Adopt: the host's device: Old Mobile GPU has Vulkan 1.1.0").And.Contain("needs Vulkan 1.2"));
+        Assert.DoesNotThrow(() => DeviceQuery.RequireMinimumApi(machine[0], GpuContext.HostDeviceContext));
     }
 
     /// <summary>Cooperative matrices need the extension's feature and the Vulkan memory model, not the extension alone.</summary>
