@@ -35,14 +35,11 @@ public sealed class DeviceCheckScriptTests
             string calls = Path.Combine(dir, "calls.txt");
             File.WriteAllText(Path.Combine(dir, ".devcarry", "remote.sh"), "printf '%s\\n' \"$*\" >> \"$KILN_TEST_CALLS\"\n");
 
-            var psi = new ProcessStartInfo("bash") { WorkingDirectory = dir, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+            var psi = new ProcessStartInfo("bash") { WorkingDirectory = dir };
             foreach (var a in new[] { "tools/device-check.sh", Path.Combine(dir, "out"), part }) psi.ArgumentList.Add(a);
             psi.Environment["KILN_TEST_CALLS"] = calls;
-            using var process = Process.Start(psi)!;
-            var output = process.StandardOutput.ReadToEndAsync();
-            var errors = process.StandardError.ReadToEndAsync();
-            Assert.That(process.WaitForExit(TimeSpan.FromMinutes(1)), Is.True, "the script with a stand-in app finishes at once");
-            string printed = output.Result + errors.Result + string.Join("\n", Directory.GetFiles(Path.Combine(dir, "out")).Select(File.ReadAllText));
+            var (_, output) = ChildProcess.Run(psi, TimeSpan.FromMinutes(1)); // the script with a stand-in app finishes at once
+            string printed = output + string.Join("\n", Directory.GetFiles(Path.Combine(dir, "out")).Select(File.ReadAllText));
             Assert.That(printed, Does.Not.Contain("No such file").And.Not.Contain("command not found"), printed);
 
             var lines = File.Exists(calls) ? File.ReadAllLines(calls) : Array.Empty<string>();

@@ -40,16 +40,12 @@ public sealed class CooperativeMatrixFeatureTests : CooperativeMatrixTest
 
         (int Code, string Output) Kiln(params string[] args)
         {
-            var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+            var start = new ProcessStartInfo("dotnet");
             start.ArgumentList.Add(cli);
             foreach (var a in args) start.ArgumentList.Add(a);
             start.Environment["LP_NATIVE_VECTOR_WIDTH"] = "128";
             start.Environment["KILN_DEVICE"] = "llvmpipe";
-            using var p = Process.Start(start)!;
-            var stderr = p.StandardError.ReadToEndAsync();
-            string stdout = p.StandardOutput.ReadToEnd();
-            if (!p.WaitForExit(TimeSpan.FromMinutes(5))) { p.Kill(true); Assert.Fail($"kiln {string.Join(' ', args)} did not finish in 5 minutes"); }
-            return (p.ExitCode, stdout + stderr.Result);
+            return ChildProcess.Run(start, TimeSpan.FromMinutes(5));
         }
     }
 }

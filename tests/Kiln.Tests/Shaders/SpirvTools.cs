@@ -32,17 +32,9 @@ internal static class SpirvTools
     /// <summary>Runs <paramref name="exe"/> and returns its exit code and its output (stdout then stderr); a test failure after a minute.</summary>
     public static (int ExitCode, string Output) Run(string exe, params string[] args)
     {
-        var psi = new ProcessStartInfo(exe) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        var psi = new ProcessStartInfo(exe);
         foreach (string a in args) psi.ArgumentList.Add(a);
-        using var process = Process.Start(psi) ?? throw new InvalidOperationException("could not start " + exe);
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        if (!process.WaitForExit(TimeSpan.FromMinutes(1)))
-        {
-            try { process.Kill(true); } catch (InvalidOperationException) { }
-            Assert.Fail($"{exe} did not finish within a minute");
-        }
-        process.WaitForExit();
-        return (process.ExitCode, (stdout.Result + stderr.Result).Trim());
+        var (code, output) = ChildProcess.Run(psi, TimeSpan.FromMinutes(1));
+        return (code, output.Trim());
     }
 }

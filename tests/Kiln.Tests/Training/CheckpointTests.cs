@@ -119,10 +119,8 @@ public sealed class CheckpointTests : GpuTest
         var input = Path.Combine(folder, "x.safetensors");
         Safetensors.Write(input, new[] { ("x", new[] { batch, 1, 28, 28 }, x) });
 
-        var run = Process.Start(new ProcessStartInfo(python, $"\"{Script()}\" \"{checkpoint}\" \"{input}\" \"{folder}\"") { RedirectStandardError = true, RedirectStandardOutput = true })!;
-        string err = run.StandardError.ReadToEnd();
-        run.WaitForExit();
-        Assert.That(run.ExitCode, Is.Zero, err);
+        var (code, printed) = ChildProcess.Run(new ProcessStartInfo(python, $"\"{Script()}\" \"{checkpoint}\" \"{input}\" \"{folder}\""), TimeSpan.FromMinutes(5));
+        Assert.That(code, Is.Zero, printed);
 
         var torchY = Safetensors.Read(Path.Combine(folder, "torch_out.safetensors")).Tensors["y"].ToFloats();
         Assert.That(RelativeError.MaxRelative(kilnY, torchY), Is.LessThan(Tolerances.Forward));
