@@ -51,8 +51,12 @@ public sealed record DeviceInfo
     /// <summary>Whether cooperative_matrix2's tensor addressing is there (coopMatLoadTensorNV: NVIDIA; lavapipe of Mesa 26 lacks
     /// it), enabled with the rest: <see cref="Kiln.Layers.Conv2dCoopMat2Tensor"/> loads through it.</summary>
     public bool CooperativeMatrix2TensorAddressing { get; init; }
-    /// <summary>Where the device has VK_NV_cooperative_matrix2 without all of its features (workgroup scope, flexible
-    /// dimensions, tensor addressing, per-element operations, conversions): the ones it lacks.</summary>
+    /// <summary>Whether tensor layouts may have a block size (cooperative_matrix2's cooperativeMatrixBlockLoads feature, enabled
+    /// with the rest): the .concat variant of <see cref="Kiln.Layers.Conv2dCoopMat2Tensor"/> reads an upsampled input
+    /// through a layout whose blocks are its pixels.</summary>
+    public bool CooperativeMatrix2BlockLoads { get; init; }
+    /// <summary>Where the device has VK_NV_cooperative_matrix2 without all of the features Kiln uses (workgroup scope, flexible
+    /// dimensions, tensor addressing, per-element operations, conversions, block loads): the ones it lacks.</summary>
     public IReadOnlyList<string> CooperativeMatrix2Missing { get; init; } = Array.Empty<string>();
     /// <summary>Flexible-dimension shapes of cooperative_matrix2 (M, N, K: granularities; e.g. "16x16x16 f16*f16+f32->f32 (workgroup, 256 invocations)").</summary>
     public IReadOnlyList<FlexibleMatrixShape> CooperativeMatrix2Shapes { get; init; } = Array.Empty<FlexibleMatrixShape>();

@@ -102,6 +102,7 @@ internal static unsafe class DeviceQuery
             CooperativeMatrix2 = coop2 is { KernelFeatures: true },
             CooperativeMatrix2WorkgroupScope = coop2 is { KernelFeatures: true, WorkgroupScope: true },
             CooperativeMatrix2TensorAddressing = coop2 is { KernelFeatures: true, TensorAddressing: true },
+            CooperativeMatrix2BlockLoads = coop2 is { KernelFeatures: true, TensorAddressing: true, BlockLoads: true },
             CooperativeMatrix2Missing = coop2?.Missing ?? new List<string>(),
             CooperativeMatrix2Shapes = coop2?.Shapes ?? new List<FlexibleMatrixShape>(),
             CooperativeMatrix2MaxDimension = coop2?.MaxDimension ?? 0,
@@ -139,13 +140,13 @@ internal static unsafe class DeviceQuery
         return result;
     }
 
-    sealed record CooperativeMatrix2Facts(bool KernelFeatures, bool WorkgroupScope, bool TensorAddressing, List<string> Missing, List<FlexibleMatrixShape> Shapes,
+    sealed record CooperativeMatrix2Facts(bool KernelFeatures, bool WorkgroupScope, bool TensorAddressing, bool BlockLoads, List<string> Missing, List<FlexibleMatrixShape> Shapes,
         uint MaxDimension, uint MaxWorkgroupSize, uint ReservedSharedMemory);
 
     /// <summary>
     /// VK_NV_cooperative_matrix2 on the device: whether it has what Kiln's kernels need (flexible dimensions, per-element
-    /// operations, conversions) and workgroup scope, which of the extension's main features (those, workgroup scope,
-    /// tensor addressing) it lacks, its limits and its flexible-dimension shapes.
+    /// operations, conversions) and workgroup scope, which of the extension's features Kiln uses (those, workgroup scope,
+    /// tensor addressing, block loads) it lacks, its limits and its flexible-dimension shapes.
     /// </summary>
     static CooperativeMatrix2Facts? CooperativeMatrix2(Vk vk, Instance instance, PhysicalDevice pd)
     {
@@ -158,6 +159,7 @@ internal static unsafe class DeviceQuery
         if (!features.CooperativeMatrixTensorAddressing) missing.Add("tensor addressing");
         if (!features.CooperativeMatrixPerElementOperations) missing.Add("per-element operations");
         if (!features.CooperativeMatrixConversions) missing.Add("conversions");
+        if (!features.CooperativeMatrixBlockLoads) missing.Add("block loads");
         var props = new PhysicalDeviceCooperativeMatrix2PropertiesNV { SType = StructureType.PhysicalDeviceCooperativeMatrix2PropertiesNV };
         var props2 = new PhysicalDeviceProperties2 { SType = StructureType.PhysicalDeviceProperties2, PNext = &props };
         vk.GetPhysicalDeviceProperties2(pd, &props2);
@@ -180,7 +182,8 @@ internal static unsafe class DeviceQuery
             }
         }
         bool kernelFeatures = features.CooperativeMatrixFlexibleDimensions && features.CooperativeMatrixPerElementOperations && features.CooperativeMatrixConversions;
-        return new CooperativeMatrix2Facts(kernelFeatures, features.CooperativeMatrixWorkgroupScope, features.CooperativeMatrixTensorAddressing, missing, shapes, props.CooperativeMatrixFlexibleDimensionsMaxDimension,
+        return new CooperativeMatrix2Facts(kernelFeatures, features.CooperativeMatrixWorkgroupScope, features.CooperativeMatrixTensorAddressing,
+            features.CooperativeMatrixBlockLoads, missing, shapes, props.CooperativeMatrixFlexibleDimensionsMaxDimension,
             props.CooperativeMatrixWorkgroupScopeMaxWorkgroupSize, props.CooperativeMatrixWorkgroupScopeReservedSharedMemory);
     }
 

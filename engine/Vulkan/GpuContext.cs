@@ -65,6 +65,7 @@ public sealed unsafe partial class GpuContext : IDisposable
         CooperativeMatrix2 = CooperativeMatrix2Enabled,
         CooperativeMatrix2WorkgroupScope = CooperativeMatrix2Enabled && Info.CooperativeMatrix2WorkgroupScope,
         CooperativeMatrix2TensorAddressing = CooperativeMatrix2Enabled && Info.CooperativeMatrix2TensorAddressing,
+        CooperativeMatrix2BlockLoads = CooperativeMatrix2Enabled && Info.CooperativeMatrix2BlockLoads,
     };
 
     /// <summary>Creates an instance and a device of Kiln's own.</summary>
@@ -316,7 +317,8 @@ public sealed unsafe partial class GpuContext : IDisposable
         };
         f16 = Info.ShaderFloat16;
         s16 = Info.StorageBuffer16BitAccess;
-        // cooperative_matrix2: the features Conv2dCoopMat2 uses, workgroup scope and tensor addressing where the device has them.
+        // cooperative_matrix2: the features Conv2dCoopMat2 uses, workgroup scope, tensor addressing and block loads where the
+        // device has them.
         var coop2Features = new PhysicalDeviceCooperativeMatrix2FeaturesNV
         {
             SType = StructureType.PhysicalDeviceCooperativeMatrix2FeaturesNV,
@@ -325,6 +327,7 @@ public sealed unsafe partial class GpuContext : IDisposable
             CooperativeMatrixConversions = true,
             CooperativeMatrixWorkgroupScope = Info.CooperativeMatrix2WorkgroupScope,
             CooperativeMatrixTensorAddressing = Info.CooperativeMatrix2TensorAddressing,
+            CooperativeMatrixBlockLoads = Info.CooperativeMatrix2BlockLoads,
         };
         var coopFeatures = new PhysicalDeviceCooperativeMatrixFeaturesKHR
         {

@@ -15,7 +15,9 @@
 // Variant .concat (KILN_CONCAT_READS; ConcatConv2d): x is the channel concatenation of x (C1 channels at 1 / SC1 of the
 // resolution) and x2 (binding 4, the rest at 1 / SC2), each upsampled by nearest neighbour as it is loaded: a tensor
 // layout whose blocks are SC x SC pixels of the full-resolution grid, each block one element of the small tensor. The
-// reduction runs over x's channels (the weight's columns from 0), then over x2's (from C1).
+// reduction runs over x's channels (the weight's columns from 0), then over x2's (from C1). A layout's block size needs
+// the device's cooperativeMatrixBlockLoads feature (DeviceInfo.CooperativeMatrix2BlockLoads; without it the host offers
+// no .concat candidate).
 // Variant .nhwc (KILN_NHWC; Conv2dCoopMat2TensorNhwc, inference plans with channels-last activations): x and y are
 // [N, H, W, C] tensors and their slices (b, rows, columns, channels) are read and written through a view that puts the
 // channels outermost, the matrices' rows. Every row of such a slice is BK (BM) channels of one pixel: where Cin is a

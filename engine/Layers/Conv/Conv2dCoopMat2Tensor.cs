@@ -32,6 +32,14 @@ internal class Conv2dCoopMat2Tensor : CooperativeMatrixEntry, IConv2dForward
     /// <summary>The NCHW module's .concat variant; the channels-last one has none.</summary>
     public bool ReadsConcat => Layout == TensorLayout.Nchw;
 
+    /// <summary>The .concat variants, where the device has block loads (<see cref="DeviceInfo.CooperativeMatrix2BlockLoads"/>):
+    /// they read an upsampled input through a tensor layout with a block size. Elsewhere none: the tuner times the other
+    /// entries' .concat variants (named untuned, this entry runs on the concatenation written).</summary>
+    public IEnumerable<TuneCandidate> ConcatCandidates(Emitter e, ConvAttributes a, ConcatInput c, Value w, Value? bias, Value y, Activation act, float slope) =>
+        ReadsConcat && e.Device.CooperativeMatrix2BlockLoads
+            ? IConv2dForward.ConcatVariants(Candidates(e, a, c.StandIn, w, bias, y, act, slope), c)
+            : Enumerable.Empty<TuneCandidate>();
+
     /// <summary>
     /// The .pool variant (an encoder's convolution and max pool, <see cref="ConvPool2d"/>): tiles of even rows and columns
     /// whose f16 result tile (<see cref="PoolSharedBytes"/>) fits the device's shared memory beside what workgroup scope

@@ -31,9 +31,11 @@ internal interface IConv2dForward : IKernelEntry
     /// reads concatenations (<see cref="ReadsConcat"/>) and the candidate's module has the variant; none otherwise.
     /// </summary>
     IEnumerable<TuneCandidate> ConcatCandidates(Emitter e, ConvAttributes a, ConcatInput c, Value w, Value? bias, Value y, Activation act, float slope) =>
-        ReadsConcat
-            ? Candidates(e, a, c.StandIn, w, bias, y, act, slope).Where(k => PipelineStore.HasModule(k.Spec.Module + ".concat")).Select(k => ConcatReads.Variant(k, c))
-            : Enumerable.Empty<TuneCandidate>();
+        ReadsConcat ? ConcatVariants(Candidates(e, a, c.StandIn, w, bias, y, act, slope), c) : Enumerable.Empty<TuneCandidate>();
+
+    /// <summary>The ".concat" variants of those of <paramref name="candidates"/> whose module has one, reading <paramref name="c"/>.</summary>
+    static IEnumerable<TuneCandidate> ConcatVariants(IEnumerable<TuneCandidate> candidates, ConcatInput c) =>
+        candidates.Where(k => PipelineStore.HasModule(k.Spec.Module + ".concat")).Select(k => ConcatReads.Variant(k, c));
 
     /// <summary>Whether <paramref name="candidate"/> (one of this entry's) has a ".pool" variant (shaders/Variants.props)
     /// that takes the 2x2, stride-2 max pool following the convolution in its epilogue and writes only the pooled
