@@ -70,8 +70,12 @@ public sealed class Mp4WriterTests
         using var p = Process.Start(info)!;
         var errors = p.StandardError.ReadToEndAsync();
         using var decoded = new MemoryStream();
-        p.StandardOutput.BaseStream.CopyTo(decoded);
-        p.WaitForExit();
+        var copy = p.StandardOutput.BaseStream.CopyToAsync(decoded);
+        if (!p.WaitForExit(TimeSpan.FromMinutes(1)) || !copy.Wait(TimeSpan.FromSeconds(30)))
+        {
+            try { p.Kill(entireProcessTree: true); } catch (InvalidOperationException) { }
+            Assert.Fail("ffmpeg did not decode the file within a minute");
+        }
         Assert.That(p.ExitCode, Is.Zero, errors.Result);
         var bytes = decoded.ToArray();
         Assert.That(bytes.Length, Is.EqualTo(n * w * h * 4), "every frame, at its size");
