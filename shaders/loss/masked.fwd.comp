@@ -1,8 +1,9 @@
 #version 450
 // Masked mean loss: loss = sum(m * err) / max(sum(expanded m), 1), err = (p - t)^2 (KIND 0) or |p - t| (KIND 1)
 // (FINISH 1, DIVISOR float(channels)). The mask is either the prediction's shape (BROADCAST 0) or [N,1,...] broadcast
-// over the channels (BROADCAST 1, shaders/loss/masked.glsl's kiln_mask_index); the expanded mask sums to channels * sum(mask). A split reduction of two sums (shaders/reduce/split.glsl): workgroup g adds its
-// chunk of the numerator's elements and its chunk of the mask (shaders/loss/masked.glsl), both read as vec4.
+// over the channels (BROADCAST 1, shaders/loss/masked.glsl's kiln_mask_index); the expanded mask sums to
+// channels * sum(mask). A split reduction of two sums (shaders/reduce/split.glsl): workgroup g adds its chunk of the
+// numerator's elements and its chunk of the mask (shaders/loss/masked.glsl), both read as vec4.
 // Bindings: 0 prediction, 1 target, 2 mask (act_t), 3 result (float) (the loss [1] when one workgroup runs, else partials [groups, 2]).
 // Specialization: 0 FINISH, 1 DIVISOR (shaders/reduce/finish.glsl), 2 KIND (0 mse, 1 l1), 3 BROADCAST (0/1).
 // Push: count (prediction elements), chunk, mask_count, mask_chunk (multiples of 1024), channels, inner (elements per

@@ -15,7 +15,8 @@ namespace Kiln.Layers;
 /// gathers the im2col slice by hand (the form lavapipe runs), this one leaves it to the driver, the way the plain
 /// cooperative_matrix2 GEMM reached 290 to 315 TFLOP/s on an H200 (../shared/TOOLCHAIN.md) where the gathering kernels
 /// ran the UNets' layers at 45 to 65.
-/// Devices with tensor addressing and workgroup scope only (NVIDIA; lavapipe of Mesa 26 has neither), so no test here
+/// Devices with tensor addressing and workgroup scope only (NVIDIA; lavapipe of Mesa 26 has neither), the .concat variant
+/// block loads too (<see cref="ConcatCandidates"/>), so no test here
 /// runs it: plan tests specialize and validate its modules for a description of the H200, and it needs tuning
 /// (<see cref="NeedsTuning"/>): the tuner times it against the other kernels and rejects it for a shape where its
 /// result disagrees with the plain f32 kernel's, and <c>kiln selftest</c> checks it against that kernel on the GPU.

@@ -66,16 +66,17 @@ public sealed class Mp4WriterTests
         }
         // Decode with ffmpeg back to raw RGBA and compare frame by frame.
         var info = new ProcessStartInfo(ffmpeg!) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in new[] { "-hide_banner", "-loglevel", "error", "-i", path, "-f", "rawvideo", "-pix_fmt", "rgba", "-" }) info.ArgumentList.Add(a);
+        foreach (var a in new[] { "-nostdin", "-hide_banner", "-loglevel", "error", "-i", path, "-f", "rawvideo", "-pix_fmt", "rgba", "-" }) info.ArgumentList.Add(a);
         using var p = Process.Start(info)!;
         var errors = p.StandardError.ReadToEndAsync();
         using var decoded = new MemoryStream();
         var copy = p.StandardOutput.BaseStream.CopyToAsync(decoded);
-        if (!p.WaitForExit(TimeSpan.FromMinutes(1)) || !copy.Wait(TimeSpan.FromSeconds(30)))
+        if (!p.WaitForExit(TimeSpan.FromMinutes(1)))
         {
             try { p.Kill(entireProcessTree: true); } catch (InvalidOperationException) { }
             Assert.Fail("ffmpeg did not decode the file within a minute");
         }
+        Assert.That(Task.WaitAll(new Task[] { copy, errors }, TimeSpan.FromSeconds(30)), Is.True, "ffmpeg exited, its output closes");
         Assert.That(p.ExitCode, Is.Zero, errors.Result);
         var bytes = decoded.ToArray();
         Assert.That(bytes.Length, Is.EqualTo(n * w * h * 4), "every frame, at its size");

@@ -265,7 +265,7 @@ public sealed class CooperativeMatrixSpirvTests
     /// <see cref="Nvidia"/> with VK_NV_cooperative_matrix2 as `kiln info` showed it on an H200 (driver 580.159.04): workgroup
     /// scope in workgroups of up to 256 invocations, f16*f16+f32 matrices of flexible dimensions in multiples of 16x16x16
     /// (32 and 64 invocations), 32x16x16 (128) and 32x32x16 (256), 8 KiB of shared memory reserved, sides up to 1024. Block
-    /// loads were not printed then; NVIDIA's drivers list every cooperative_matrix2 feature, and `kiln info` now says.
+    /// loads are assumed: that run's `kiln info` did not check them; the next H200 run's says whether they are missing.
     /// </summary>
     static readonly DeviceInfo NvidiaCoopMat2 = Nvidia with
     {
