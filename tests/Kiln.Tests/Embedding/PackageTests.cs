@@ -31,7 +31,8 @@ public sealed class PackageTests
         {
             string feed = Path.Combine(dir, "feed");
             // Built for both frameworks first (this test project builds only the engine's net10.0; after ./run.sh's
-            // solution build there is nothing to do).
+            // solution build there is nothing to do). Pack and build run without build servers: an MSBuild node left
+            // running would hold this test's pipes open (ChildProcess.Run would then fail after its bound).
             var pack = Dotnet(dir, "pack", Path.Combine(root!.FullName, "engine", "Kiln.csproj"), "-c", configuration, "--no-restore",
                 "--disable-build-servers", "-o", feed);
             Assert.That(pack.Code, Is.Zero, pack.Output);
@@ -146,10 +147,6 @@ public sealed class PackageTests
         foreach (var a in args) start.ArgumentList.Add(a);
         start.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
         start.Environment["DOTNET_NOLOGO"] = "1";
-        // No MSBuild node or compiler server outlives a command (one left running would keep its output open).
-        start.Environment["MSBUILDDISABLENODEREUSE"] = "1";
-        start.Environment["DOTNET_CLI_USE_MSBUILD_SERVER"] = "0";
-        start.Environment["UseSharedCompilation"] = "false";
         return ChildProcess.Run(start, TimeSpan.FromMinutes(5));
     }
 }
