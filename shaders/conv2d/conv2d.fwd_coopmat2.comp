@@ -40,14 +40,22 @@
 //           3 y [N,Cout,OH,OW] (act_t)  4 x2 (the .concat variant: x is the first part of a concatenation, include/concat_reads.glsl)
 //           x, y and x2 [N,H,W,C] in the .nhwc variant
 //           4 the .dact variant's activation output (include/act_grad_epilogue.glsl), laid out as y
+// Variant .phases (KILN_PHASES; with .dact, .nhwc and .subgroup forms; Conv2dInputGradCoopMatStrided): every output
+// phase of a strided layer's input gradient (or of a strided transposed convolution) in one dispatch, the phase
+// gl_WorkGroupID.z = ry OSW + rx, where all phases have KH x KW taps. Specialization 26..31 are the layer's kernel,
+// padding and dilation (its stride OSH, OSW; dX FULL_H x FULL_W): include/phases.glsl derives each phase's padding and
+// pixel grid (PH, PW, ORY, ORX and the push constants' oh, ow are unused), and the packed weight holds every phase's
+// KH x KW taps one phase after the other (conv2d.pack_weight_f16's PHASES form). x counts the tiles of phase 0's
+// pixels, the most; a smaller phase's workgroups past its own return at once. As the patch kernel's .phases.
 // Specialization: 0 KH, 1 KW, 2 SH, 3 SW, 4 PH, 5 PW (may be negative: a strided input gradient's phase), 6 DH, 7 DW,
 //                 8 HAS_BIAS, 9 ACT, 10 SLOPE (float), 11 BM, 12 BN, 13 BK, 14 THREADS (the workgroup's invocations),
-//                 16 OSH, 17 OSW, 18 ORY, 19 ORX, 23 FULL_H, 24 FULL_W (the output phase)
+//                 16 OSH, 17 OSW, 18 ORY, 19 ORX, 23 FULL_H, 24 FULL_W (the output phase), 26 LKH, 27 LKW, 28 LPH,
+//                 29 LPW, 30 LDH, 31 LDW (.phases: the layer's)
 // Push constants: n, cin, cout, h, w, oh, ow, cop, cip (COP a multiple of BM, CIP of BK)
 //                 (.subpixel: the packed weight [16 + 9, COP, CIP], the 2x2 taps of each phase (py 2 + px) and then the
 //                 other input's 3x3; CIP a multiple of BK past both inputs' channels)
 // Dispatch: x = ceil(N * OH * OW / BN) pixel tiles, y = ceil(Cout / BM) channel tiles; local x = THREADS
-//           (.subpixel: x = ceil(N * OH/2 * OW/2 / BN) tiles of a phase's pixels, z = 4 phases)
+//           (.subpixel: x = ceil(N * OH/2 * OW/2 / BN) tiles of a phase's pixels, z = 4 phases; .phases: z = OSH * OSW)
 #extension GL_KHR_cooperative_matrix : require
 #extension GL_NV_cooperative_matrix2 : require
 #extension GL_KHR_memory_scope_semantics : require
@@ -95,6 +103,16 @@ layout(constant_id = 18) const int ORY = 0;
 layout(constant_id = 19) const int ORX = 0;
 layout(constant_id = 23) const int FULL_H = 0;
 layout(constant_id = 24) const int FULL_W = 0;
+// .phases: the strided layer's kernel, padding and dilation (its stride is OSH x OSW).
+layout(constant_id = 26) const int LKH = 1;
+layout(constant_id = 27) const int LKW = 1;
+layout(constant_id = 28) const int LPH = 0;
+layout(constant_id = 29) const int LPW = 0;
+layout(constant_id = 30) const int LDH = 1;
+layout(constant_id = 31) const int LDW = 1;
+#if KILN_PHASES
+#include "phases.glsl"
+#endif
 
 #if KILN_NHWC
 // Invocations a pixel (one per 8 channels of the step), pixels a pass of the workgroup, pixel columns per invocation,
@@ -180,6 +198,8 @@ float16_t staged[REG_MAX];
 // Where a pixel column's output goes: pixel (oy, ox) of the grid the columns enumerate (gw pixels a row) is pixel
 // (oy osy + ory, ox osx + orx) of the fh x fw output (a strided gradient's phase, a .subpixel phase; else itself).
 int gw, osy, osx, ory, orx, fh, fw;
+// The convolution's padding and the workgroup's first tap in the packed weight (.phases: its phase's).
+int padH, padW, tapBase;
 #if KILN_SUBPIXEL
 int py, px;                  // the phase
 int ca, cb;                  // channels of the upsampled input and of the other
@@ -245,7 +265,7 @@ void gather(int step)
     int plane = pc.h * pc.w;
     [[unroll]] for (int c = 0; c < CPT; c++)
     {
-        int iy = oyS[c] * SH - PH + ky * DH, ix = oxS[c] * SW - PW + kx * DW;
+        int iy = oyS[c] * SH - padH + ky * DH, ix = oxS[c] * SW - padW + kx * DW;
         bool inside = img[c] >= 0 && iy >= 0 && iy < pc.h && ix >= 0 && ix < pc.w;
         // Staged value r: channel ci0 + row0 + r RSTEP, RSTEP channels (planes, or elements under .nhwc) apart in x.
         int base = KILN_ACT_INDEX(img[c], ci0 + row0, iy, ix, pc.cin, pc.h, pc.w);
@@ -278,7 +298,7 @@ void gather(int step)
 uint weightAt(int s, int co0)
 {
     int chunks = pc.cip / BK, t = s / chunks, ci0 = (s - t * chunks) * BK;
-    return uint((t * pc.cop + co0) * pc.cip + ci0);
+    return uint(((tapBase + t) * pc.cop + co0) * pc.cip + ci0);
 }
 #endif
 
@@ -313,6 +333,7 @@ void main()
 {
     int tid = int(gl_LocalInvocationID.x);
     int p0 = int(gl_WorkGroupID.x) * BN, co0 = int(gl_WorkGroupID.y) * BM;
+    padH = PH; padW = PW; tapBase = 0; // .phases: its phase's, below
 #if KILN_NHWC
     col0 = tid / KG;
     row0 = (tid % KG) * 8;
@@ -341,6 +362,14 @@ void main()
     gw = pc.ow / 2;
     osy = 2; osx = 2; ory = py; orx = px; fh = pc.oh; fw = pc.ow;
     int area = (pc.oh / 2) * gw;
+#elif KILN_PHASES
+    // This workgroup's phase: its padding, pixel grid and taps (every phase's KH x KW).
+    int phase = int(gl_WorkGroupID.z), ry = phase / OSW, rx = phase - (phase / OSW) * OSW;
+    KilnPhaseAxis ay = kiln_phase_axis(ry, OSH, LDH, LPH, LKH, FULL_H), ax = kiln_phase_axis(rx, OSW, LDW, LPW, LKW, FULL_W);
+    padH = ay.pad; padW = ax.pad; tapBase = phase * KH * KW;
+    gw = ax.q;
+    osy = OSH; osx = OSW; ory = ry; orx = rx; fh = FULL_H; fw = FULL_W;
+    int area = ay.q * ax.q;
 #else
     gw = pc.ow;
     osy = max(OSH, 1); osx = max(OSW, 1); ory = ORY; orx = ORX;
@@ -348,6 +377,9 @@ void main()
     int area = pc.oh * pc.ow;
 #endif
     pixels = pc.n * area;
+#if KILN_PHASES
+    if (p0 >= pixels) return; // a tile past a smaller phase's pixels (uniform in the workgroup)
+#endif
     [[unroll]] for (int c = 0; c < CPT; c++)
     {
         int p = p0 + COLUMN(c);
@@ -374,10 +406,10 @@ void main()
     // row and every tap's inputs inside the image, so each step's B slice is a column-major matrix of x itself (BK
     // consecutive channels by BN pixels SW * Cin apart), loaded straight from global memory: no gather, no staging, no
     // barrier. The same products in the same order as the staged path.
-    int img0 = p0 / area, rem0 = p0 - img0 * area, oy0 = rem0 / pc.ow, ox0 = rem0 - oy0 * pc.ow;
-    bool interior = pc.cin % BK == 0 && p0 + BN <= pixels && ox0 + BN <= pc.ow
-        && oy0 * SH - PH >= 0 && oy0 * SH - PH + (KH - 1) * DH < pc.h
-        && ox0 * SW - PW >= 0 && (ox0 + BN - 1) * SW - PW + (KW - 1) * DW < pc.w;
+    int img0 = p0 / area, rem0 = p0 - img0 * area, oy0 = rem0 / gw, ox0 = rem0 - oy0 * gw;
+    bool interior = pc.cin % BK == 0 && p0 + BN <= pixels && ox0 + BN <= gw
+        && oy0 * SH - padH >= 0 && oy0 * SH - padH + (KH - 1) * DH < pc.h
+        && ox0 * SW - padW >= 0 && (ox0 + BN - 1) * SW - padW + (KW - 1) * DW < pc.w;
 #else
     const bool interior = false;
 #endif
@@ -389,8 +421,8 @@ void main()
             int t = s / chunks, ci0 = (s - t * chunks) * BK, ky = t / KW, kx = t - ky * KW;
             coopmat<float16_t, SCOPE, BM, BK, gl_MatrixUseA> a;
             coopmat<float16_t, SCOPE, BK, BN, gl_MatrixUseB> b;
-            coopMatLoad(a, wp, uint((t * pc.cop + co0) * pc.cip + ci0), uint(pc.cip), gl_CooperativeMatrixLayoutRowMajor);
-            coopMatLoad(b, x, uint(KILN_ACT_INDEX(img0, ci0, oy0 * SH - PH + ky * DH, ox0 * SW - PW + kx * DW, pc.cin, pc.h, pc.w)),
+            coopMatLoad(a, wp, uint(((tapBase + t) * pc.cop + co0) * pc.cip + ci0), uint(pc.cip), gl_CooperativeMatrixLayoutRowMajor);
+            coopMatLoad(b, x, uint(KILN_ACT_INDEX(img0, ci0, oy0 * SH - padH + ky * DH, ox0 * SW - padW + kx * DW, pc.cin, pc.h, pc.w)),
                         uint(SW * pc.cin), gl_CooperativeMatrixLayoutColumnMajor);
             acc = coopMatMulAdd(a, b, acc);
         }

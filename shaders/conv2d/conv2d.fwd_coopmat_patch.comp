@@ -49,13 +49,21 @@
 // Under .nhwc with f16 activations an input whose channels are a multiple of 8 is staged in 16-byte units.
 // x is the concatenation's first input and x2 (binding 4) its second; SC1, SC2 (include/concat_reads.glsl) say which
 // is upsampled. Every tile is written through the staging tiles (its pixels lie 2 apart in y).
+// Variant *.phases (KILN_PHASES; Conv2dInputGradCoopMatStrided, plain and .nhwc, with .dact forms): every output phase
+// of a strided layer's input gradient (or of a strided transposed convolution) in one dispatch, phase
+// gl_WorkGroupID.z = ry OSW + rx, where all phases have KH x KW taps. Specialization 26..31 are the layer's kernel,
+// padding and dilation (its stride OSH, OSW; dX FULL_H x FULL_W): include/phases.glsl derives each phase's padding and
+// pixel grid from them (PH, PW, ORY, ORX and the push constants' oh, ow are unused), x is dY, and the packed weight
+// holds every phase's KH x KW taps one phase after the other ([phases * KH*KW, COP, CIP]: conv2d.pack_weight_f16's
+// PHASES form). x counts the tiles of phase 0's grid, the largest; a smaller phase's workgroups past its own return at
+// once. The phases write disjoint pixels of dX: one dispatch, where one per phase needed a barrier between each.
 // Specialization: 0 KH, 1 KW, 2 PH, 3 PW (may be negative: a phase of a strided input gradient), 4 HAS_BIAS, 5 ACT,
 //                 6 SLOPE (float), 7 SG_M, 8 SG_N, 9 TN, 10 S (the matrices' size), 11 SGS (the subgroup size), 12 SH,
 //                 13 SW, 14 DH, 15 DW, 16 OSH, 17 OSW, 18 ORY, 19 ORX, 23 FULL_H, 24 FULL_W (the output phase),
-//                 25 TM_WIDE
+//                 25 TM_WIDE, 26 LKH, 27 LKW, 28 LPH, 29 LPW, 30 LDH, 31 LDW (.phases: the layer's)
 // Push constants: n, cin, cout, h, w, oh, ow, cop, cip
 // Dispatch: x = N * ceil(OH / TH) * ceil(OW / TW) pixel tiles (columns fastest), y = ceil(Cout / BM) channel tiles;
-//           local x = SGS * SG_M * SG_N (.subpixel: z = 4 phases)
+//           local x = SGS * SG_M * SG_N (.subpixel: z = 4 phases; .phases: z = OSH * OSW phases)
 #extension GL_KHR_cooperative_matrix : require
 #extension GL_KHR_memory_scope_semantics : require
 #extension GL_KHR_shader_subgroup_basic : require
@@ -68,6 +76,9 @@
 
 #if KILN_POOL
 #include "pool_epilogue.glsl"
+#endif
+#if KILN_PHASES
+#include "phases.glsl"
 #endif
 #ifndef KILN_SUBPIXEL
 #define KILN_SUBPIXEL 0
@@ -109,6 +120,13 @@ layout(constant_id = 24) const int FULL_W = 0;
 // 1: 4 accumulator rows (4 S output channels) per subgroup; 0 (as a candidate's constants are padded): 2.
 layout(constant_id = 25) const int TM_WIDE = 0;
 const int TM = 2 + 2 * TM_WIDE;            // accumulator rows per subgroup
+// .phases: the strided layer's kernel, padding and dilation (its stride is OSH x OSW).
+layout(constant_id = 26) const int LKH = 1;
+layout(constant_id = 27) const int LKW = 1;
+layout(constant_id = 28) const int LPH = 0;
+layout(constant_id = 29) const int LPW = 0;
+layout(constant_id = 30) const int LDH = 1;
+layout(constant_id = 31) const int LDW = 1;
 
 const int CK = 16;                         // input channels per step
 const int LDP = CK + 8;                    // f16 per patch pixel: 48 bytes, 16-byte aligned, 8 pixels of a warp's
@@ -205,6 +223,7 @@ shared float Cs[SG_M * SG_N * S * LDC];    // one staging tile per subgroup (edg
 // the next step's units, packed, between load and store.
 int unitOffset[UNITS_MAX];
 int tileImage; // the image of the workgroup's tile
+int tapBase;   // the workgroup's first tap in the packed weight (.phases: its phase's)
 uint unitInside;
 uvec4 staged[UNITS_MAX];
 
@@ -329,13 +348,23 @@ void storeSubPixel(int s, int buf, int tid)
 coopmat<float16_t, gl_ScopeSubgroup, S, S, gl_MatrixUseA> loadWeight(const int tap, const int c, const int m0, const int sgm, const int i)
 {
     coopmat<float16_t, gl_ScopeSubgroup, S, S, gl_MatrixUseA> a;
-    coopMatLoad(a, wp, uint((tap * p.cop + m0 + sgm * TM * S + i * S) * p.cip + c), uint(p.cip), gl_CooperativeMatrixLayoutRowMajor);
+    coopMatLoad(a, wp, uint(((tapBase + tap) * p.cop + m0 + sgm * TM * S + i * S) * p.cip + c), uint(p.cip), gl_CooperativeMatrixLayoutRowMajor);
     return a;
 }
 
 void main()
 {
-    const int COUT = p.cout, OH = p.oh, OW = p.ow, HW = OH * OW;
+#if KILN_PHASES
+    // This workgroup's phase: its padding and pixel grid (its taps are every phase's KH x KW).
+    const int phase = int(gl_WorkGroupID.z), ry = phase / OSW, rx = phase % OSW;
+    const KilnPhaseAxis ay = kiln_phase_axis(ry, OSH, LDH, LPH, LKH, FULL_H), ax = kiln_phase_axis(rx, OSW, LDW, LPW, LKW, FULL_W);
+    const int padH = ay.pad, padW = ax.pad, OH = ay.q, OW = ax.q;
+    tapBase = phase * KH * KW;
+#else
+    const int padH = PH, padW = PW, OH = p.oh, OW = p.ow;
+    tapBase = 0;
+#endif
+    const int COUT = p.cout, HW = OH * OW;
     const int tid = int(gl_LocalInvocationID.x);
     const int sg = int(gl_SubgroupID), lane = int(gl_SubgroupInvocationID);
     const int sgm = sg / SG_N, sgn = sg % SG_N;
@@ -343,6 +372,9 @@ void main()
     const int tile = int(gl_WorkGroupID.x);
     const int ox0 = (tile % tilesX) * TW, oy0 = (tile / tilesX % tilesY) * TH, b = tile / (tilesX * tilesY);
     const int m0 = int(gl_WorkGroupID.y) * BM;
+#if KILN_PHASES
+    if (b >= p.n) return; // a tile past a smaller phase's grid (uniform in the workgroup)
+#endif
     tileImage = b;
 #if KILN_SUBPIXEL
     py = int(gl_WorkGroupID.z) / 2;
@@ -356,7 +388,7 @@ void main()
     [[unroll]] for (int q = 0; q < (KILN_SUBPIXEL != 0 ? 0 : PER); q++)
     {
         const int u = tid + q * THREADS, g = UNIT_GROUP(u), pix = UNIT_PIXEL(u);
-        const int iy = oy0 * SH + pix / PC - PH, ix = ox0 * SW + pix % PC - PW;
+        const int iy = oy0 * SH + pix / PC - padH, ix = ox0 * SW + pix % PC - padW;
 #if KILN_CONCAT_READS
         unitOffset[q] = iy * p.w + ix;
 #else
@@ -380,8 +412,8 @@ void main()
     // loads each tap's B matrix straight from x, S channels by S pixels SW * Cin apart, column-major: no patch, no
     // staging barrier; its L1 cache serves what the patch would have shared between the taps. Other tiles stage as the
     // plain variant does. The same products in the same order.
-    const bool interior = p.cin % CK == 0 && oy0 + TH <= OH && ox0 + TW <= OW && oy0 * SH - PH >= 0
-        && (oy0 + TH - 1) * SH - PH + (KH - 1) * DH < p.h && ox0 * SW - PW >= 0 && (ox0 + TW - 1) * SW - PW + (KW - 1) * DW < p.w;
+    const bool interior = p.cin % CK == 0 && oy0 + TH <= OH && ox0 + TW <= OW && oy0 * SH - padH >= 0
+        && (oy0 + TH - 1) * SH - padH + (KH - 1) * DH < p.h && ox0 * SW - padW >= 0 && (ox0 + TW - 1) * SW - padW + (KW - 1) * DW < p.w;
 #else
     const bool interior = false;
 #endif
@@ -419,7 +451,7 @@ void main()
                         [[unroll]] for (int j = 0; j < TN; j++)
                         {
                             coopmat<float16_t, gl_ScopeSubgroup, S, S, gl_MatrixUseB> bm;
-                            coopMatLoad(bm, x, uint(KILN_ACT_INDEX(b, c, (oy0 + sgn * TN + j) * SH - PH + ky * DH, ox0 * SW - PW + kx * DW, p.cin, p.h, p.w)),
+                            coopMatLoad(bm, x, uint(KILN_ACT_INDEX(b, c, (oy0 + sgn * TN + j) * SH - padH + ky * DH, ox0 * SW - padW + kx * DW, p.cin, p.h, p.w)),
                                         uint(SW * p.cin), gl_CooperativeMatrixLayoutColumnMajor);
                             [[unroll]] for (int i = 0; i < TM; i++) acc[i][j] = coopMatMulAdd(a[i], bm, acc[i][j]);
                         }
@@ -562,6 +594,8 @@ void main()
 #endif
 #if KILN_SUBPIXEL
     const int osh = 2, osw = 2, ory = py, orx = px;
+#elif KILN_PHASES
+    const int osh = OSH, osw = OSW, ory = ry, orx = rx;
 #else
     const int osh = max(OSH, 1), osw = max(OSW, 1), ory = ORY, orx = ORX;
 #endif

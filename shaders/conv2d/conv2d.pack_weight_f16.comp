@@ -10,7 +10,10 @@
 //   wp[(t * COP + co) * CIP + ci] = f16(w[(ci * COUT + co) * KH0*KW0 + (K0Y + (NY-1-jy) SY) * KW0 + K0X + (NX-1-jx) SX]),
 // t = jy * NX + jx (groups of 1): for a stride-1 layer the whole kernel (K0 = 0, S = 1, N = K: Conv2dInputGradFlipped),
 // for a strided one the taps of one output phase (Conv2dInputGradCoopMatStrided). The flipped weight is never written
-// on its own.
+// on its own. With FLIP and PHASES = P > 0, every output phase's taps of a strided layer, one phase after the other
+// ([P * NY*NX, COP, CIP], t = phase * NY*NX + jy * NX + jx), each phase's first taps K0Y, K0X derived from the layer's
+// stride, dilation and padding (specialization 13..18, include/phases.glsl): what the patch kernel's and
+// cooperative_matrix2's .phases variants read, every phase of NY x NX taps.
 // With SUBPIXEL, w is a 3x3 convolution's weight over a concatenation whose channels A0 .. A0 + CA - 1 are upsampled 2x
 // by nearest neighbour, and wp is what the .subpixel variants of conv2d.fwd_coopmat2 and conv2d.fwd_coopmat_patch read,
 // [16 + 9, COP, CIP]: for phase
@@ -22,14 +25,17 @@
 // B0 the first of them).
 // Bindings: 0 w [COUT, CIN, KH, KW], or [CIN, COUT, KH0, KW0] with FLIP (float)  1 wp [KH*KW, COP, CIP] (float16_t)
 // Specialization: 0 FLIP, 1 KH0, 2 KW0, 3 K0Y, 4 K0X, 5 SY, 6 SX, 7 NY, 8 NX (FLIP only), 9 SUBPIXEL, 10 A0, 11 CA
-//                 (SUBPIXEL only)
-// Push constants: count (= KH*KW * COP * CIP; SUBPIXEL: 25 * COP * CIP), cout, cin, taps (KH*KW), cop, cip
+//                 (SUBPIXEL only), 12 PHASES, 13 LSH, 14 LSW, 15 LDH, 16 LDW, 17 LPH, 18 LPW (FLIP with PHASES: the
+//                 layer's stride, dilation and padding)
+// Push constants: count (= KH*KW * COP * CIP; SUBPIXEL: 25 * COP * CIP; PHASES: P * NY*NX * COP * CIP), cout, cin,
+//                 taps (KH*KW), cop, cip
 // Dispatch: Emitter.ElementwiseGroups(count), local x = 256; one invocation per element of wp
 #extension GL_EXT_shader_16bit_storage : require
 #extension GL_EXT_shader_explicit_arithmetic_types_float16 : require
 #include "kiln.glsl"
 #include "elementwise.glsl"
 #include "subpixel.glsl"
+#include "phases.glsl"
 
 layout(constant_id = 0) const int FLIP = 0;
 layout(constant_id = 1) const int KH0 = 1;
@@ -43,6 +49,13 @@ layout(constant_id = 8) const int NX = 1;
 layout(constant_id = 9) const int SUBPIXEL = 0;
 layout(constant_id = 10) const int A0 = 0;
 layout(constant_id = 11) const int CA = 0;
+layout(constant_id = 12) const int PHASES = 0;
+layout(constant_id = 13) const int LSH = 1;
+layout(constant_id = 14) const int LSW = 1;
+layout(constant_id = 15) const int LDH = 1;
+layout(constant_id = 16) const int LDW = 1;
+layout(constant_id = 17) const int LPH = 0;
+layout(constant_id = 18) const int LPW = 0;
 layout(std430, binding = 0) readonly buffer W { float w[]; };
 layout(std430, binding = 1) writeonly buffer Wp { float16_t wp[]; };
 layout(push_constant) uniform P { uint count; int cout, cin, taps, cop, cip; } p;
@@ -68,8 +81,15 @@ void main()
         return;
     }
     const bool inside = co < p.cout && ci < p.cin;
-    const int jy = t / NX, jx = t % NX;
-    const int at = FLIP != 0 ? (ci * p.cout + co) * KH0 * KW0 + (K0Y + (NY - 1 - jy) * SY) * KW0 + K0X + (NX - 1 - jx) * SX
+    const int jy = t % (NY * NX) / NX, jx = t % NX;
+    int k0y = K0Y, k0x = K0X;
+    if (PHASES != 0)
+    {
+        const int phase = t / (NY * NX);
+        k0y = kiln_phase_axis(phase / LSW, LSH, LDH, LPH, KH0, 0).k0;
+        k0x = kiln_phase_axis(phase % LSW, LSW, LDW, LPW, KW0, 0).k0;
+    }
+    const int at = FLIP != 0 ? (ci * p.cout + co) * KH0 * KW0 + (k0y + (NY - 1 - jy) * SY) * KW0 + k0x + (NX - 1 - jx) * SX
                              : (co * p.cin + ci) * p.taps + t;
     wp[i] = float16_t(inside ? w[at] : 0.0);
 }

@@ -25,7 +25,8 @@ internal class Conv2dCoopMatPatch : CooperativeMatrixEntry, IConv2dForward
     public int Priority => 11;
 
     /// <summary>The module of <see cref="Layout"/>: conv2d.fwd_coopmat_patch, or its ".nhwc" variant.</summary>
-    string Module => ActivationLayouts.Module("conv2d/conv2d.fwd_coopmat_patch", Layout);
+    internal string ModuleName => ActivationLayouts.Module("conv2d/conv2d.fwd_coopmat_patch", Layout);
+    string Module => ModuleName;
     /// <summary>Input channels per reduction step (the shader's CK); the packed weight pads Cin to a multiple of it.</summary>
     internal const int ChannelStep = 16;
     /// <summary>Patch units (8 channels of one pixel) an invocation stages per step, at most (the shader's UNITS_MAX).</summary>
@@ -130,6 +131,35 @@ internal class Conv2dCoopMatPatch : CooperativeMatrixEntry, IConv2dForward
         var (sy, sx) = step ?? a.Stride;
         var constants = new[] { 1, a.Kernel.H, a.Kernel.W, k0y, k0x, sy, sx, ny > 0 ? ny : a.Kernel.H, nx > 0 ? nx : a.Kernel.W };
         return pack with { Spec = pack.Spec with { Constants = constants.Select(v => (uint)v).ToArray() } };
+    }
+
+    /// <summary>
+    /// <paramref name="pack"/> (this kernel's weight packing, as <see cref="Pack"/> made it for one phase of
+    /// <paramref name="ny"/> x <paramref name="nx"/> taps, else null) packing every output phase's taps of the strided
+    /// layer <paramref name="a"/>, turned and swapped, one phase after the other: [<paramref name="phases"/> * ny nx, COP,
+    /// CIP], what the .phases variants of this kernel and of conv2d.fwd_coopmat2 read (FLIP with PHASES: each phase's
+    /// first taps derived in the shader from the layer's stride, dilation and padding), the taps
+    /// <paramref name="step"/> apart in the weight.
+    /// </summary>
+    internal static TunePrepare? PhasesPack(Emitter e, TunePrepare pack, ConvAttributes a, int ny, int nx, (int H, int W) step, int phases)
+    {
+        if (pack.Spec.Module != PackModule) return null;
+        // Pack's push constants: count, cout, cin, taps, cop, cip.
+        int Word(int i) => BitConverter.ToInt32(pack.Push, 4 * i);
+        int cout = Word(1), cin = Word(2), cop = Word(4), cip = Word(5);
+        int taps = ny * nx, packed = checked(phases * taps * cop * cip);
+        var constants = new uint[]
+        {
+            1, (uint)a.Kernel.H, (uint)a.Kernel.W, 0, 0, (uint)step.H, (uint)step.W, (uint)ny, (uint)nx, 0, 0, 0,
+            (uint)phases, (uint)a.Stride.H, (uint)a.Stride.W, (uint)a.Dilation.H, (uint)a.Dilation.W, (uint)a.Padding.H, (uint)a.Padding.W,
+        };
+        return pack with
+        {
+            Spec = pack.Spec with { Constants = constants },
+            Groups = e.ElementwiseGroups(packed),
+            Push = PushConstants.Ints(packed, cout, cin, taps, cop, cip),
+            Elements = packed,
+        };
     }
 
     /// <summary>

@@ -5,10 +5,12 @@ namespace Kiln.Layers;
 
 /// <summary>
 /// Conv2d's input gradient for strided layers on tensor cores (Precision.Fp16; strides 2 to 4, groups 1), and
-/// ConvTranspose2d's forward under Fp16, by output phase (<see cref="PhasedInputGrad"/>): each phase on the patch kernel
+/// ConvTranspose2d's forward under Fp16, by output phase (<see cref="PhasedInputGrad"/>) on the patch kernel
 /// (conv2d.fwd_coopmat_patch, which takes dilations up to 2) or, tuned against it or named, the cooperative_matrix2
-/// convolution (<see cref="Conv2dCoopMat2"/>); their f16 weight packing takes the phase's taps straight from the layer's
-/// weight (FLIP).
+/// convolution (<see cref="Conv2dCoopMat2"/>): where every phase has the same taps (a kernel the stride divides, as an
+/// autoencoder's 4x4 stride-2 layers have) all phases in one dispatch of the kernel's .phases variant
+/// (<see cref="AllPhasesCandidates"/>), else one dispatch per phase; their f16 weight packing takes the phases' taps
+/// straight from the layer's weight (FLIP).
 /// </summary>
 internal class Conv2dInputGradCoopMatStrided : PhasedInputGrad
 {
@@ -31,6 +33,68 @@ internal class Conv2dInputGradCoopMatStrided : PhasedInputGrad
         var result = new List<IConv2dForward> { Patch };
         if (KernelRegistry.Offered(CoopMat2, e)) result.Add(CoopMat2);
         return result;
+    }
+
+    /// <summary>
+    /// Every phase in one dispatch where they all have the same taps (<see cref="AllPhasesCandidates"/>): the .phases
+    /// variant of the patch kernel or, tuned against it or named, of the cooperative_matrix2 convolution. The phases write
+    /// disjoint pixels of dX, so one dispatch needs no barrier between them, where one dispatch per phase waited on a
+    /// barrier before each. Else phase by phase. With <paramref name="g"/>, through the .phases.dact variant.
+    /// </summary>
+    internal override bool EmitPhases(Emitter e, ConvAttributes a, Value dy, Value w, Value? bias, Value dx, Activation act, float slope, string label,
+        ActivationGradient? g = null)
+    {
+        var entries = PhaseEntries(e);
+        IReadOnlyList<TuneCandidate> Of(IConv2dForward k) => AllPhasesCandidates(e, k, a, dy, bias, dx, act, slope);
+        var (args, shape) = AllPhasesTuning(a, dy, w, bias, dx, act);
+        TuneCandidate? chosen;
+        if (!SameTaps(a, dx.Shape)) chosen = null;
+        else if (e.Tuner != null)
+            chosen = entries.Any(k => Of(k).Count > 0) ? EntryTuning.Choose(e, "conv2d.bwd_input.phases", entries, Of, args, shape, label) : null;
+        else
+        {
+            var entry = entries.FirstOrDefault(e.Prefers) ?? entries[0];
+            chosen = e.DefaultOf(entry, Of(entry));
+        }
+        return chosen != null
+            ? DispatchAllPhases(e, chosen, a, dy, w, bias, dx, label, g)
+            : base.EmitPhases(e, a, dy, w, bias, dx, act, slope, label, g);
+    }
+
+    /// <summary>Whether every output phase of <paramref name="a"/> over <paramref name="dx"/> has taps, the same number
+    /// of them (a kernel the stride divides, say): the layers whose phases run in one dispatch.</summary>
+    internal static bool SameTaps(ConvAttributes a, Shape dx)
+    {
+        var phases = Phases(a, dx).ToList();
+        return phases.All(ph => ph.Computed) && phases.All(ph => ph.Ny == phases[0].Ny && ph.Nx == phases[0].Nx);
+    }
+
+    /// <summary>
+    /// <paramref name="entry"/>'s candidates over every phase of <paramref name="a"/> at once (the .phases variant of its
+    /// module, the phase in the workgroups' z; its .direct forms have none): sized for phase (0, 0), whose grid is the
+    /// largest, with the layer's stride, kernel, padding and dilation and dX's size as constants (16, 17, 23, 24, 26..31),
+    /// from which the shader derives each phase's padding and grid, and every phase's taps packed one phase after the
+    /// other (<see cref="Conv2dCoopMatPatch.PhasesPack"/>). Only where <see cref="SameTaps"/>.
+    /// </summary>
+    internal static IReadOnlyList<TuneCandidate> AllPhasesCandidates(Emitter e, IConv2dForward entry, ConvAttributes a, Value dy, Value? bias, Value dx,
+        Activation act, float slope)
+    {
+        var phases = Phases(a, dx.Shape).ToList();
+        var first = phases[0];
+        var y = Value.StandIn(first.Output(dx.Shape), dx.ElementType, dx.Layout, "phase 00 output");
+        var wSub = Value.StandIn(new Shape(a.InChannels, a.OutChannels, first.Ny, first.Nx), ElementType.F32, TensorLayout.Nchw, "phase 00 weight");
+        return entry.Candidates(e, first.Conv, dy, wSub, bias, y, act, slope)
+            .Where(c => PipelineStore.HasModule(c.Spec.Module + ".phases"))
+            .Select(c => c with
+            {
+                Spec = c.Spec.WithConstants(16, (uint)a.Stride.H, (uint)a.Stride.W).WithConstants(23, (uint)dx.Shape[2], (uint)dx.Shape[3])
+                    .WithConstants(26, (uint)a.Kernel.H, (uint)a.Kernel.W, (uint)a.Padding.H, (uint)a.Padding.W, (uint)a.Dilation.H, (uint)a.Dilation.W)
+                    with { Module = c.Spec.Module + ".phases" },
+                Groups = (c.Groups.X, c.Groups.Y, (uint)phases.Count),
+                Prepare = Conv2dCoopMatPatch.PhasesPack(e, c.Prepare!, a, first.Ny, first.Nx, first.Step, phases.Count)
+                    ?? throw new InvalidOperationException($"{c.Spec.Module}: its weight preparation has no form for every phase."),
+            })
+            .ToList();
     }
 }
 

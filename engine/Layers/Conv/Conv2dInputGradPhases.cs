@@ -36,20 +36,11 @@ internal class Conv2dInputGradPhases : PhasedInputGrad
         // With g, act is the activation whose derivative the .dact epilogue applies (a phase without taps: zero).
         var candidates = Gemm.PhaseCandidates(e, a, dy, w, bias, dx, act, slope);
         if (candidates.Count == 0) throw new GraphException($"{label}: no tile of the implicit GEMM fits {dy.Shape} -> {dx.Shape} on {e.Device.Name}.");
-        var args = new[] { Arg.In(dy), Arg.In(w), Arg.In(bias ?? w), Arg.Out(dx) };
+        var (args, shape) = AllPhasesTuning(a, dy, w, bias, dx, act);
         var chosen = e.Tuner != null
-            ? EntryTuning.Choose(e, "conv2d.bwd_input.phases", new[] { Gemm }, _ => candidates, args,
-                $"{dy.Shape}->{dx.Shape}|{ConvForward.Describe(a, bias, act)}", label)
+            ? EntryTuning.Choose(e, "conv2d.bwd_input.phases", new[] { Gemm }, _ => candidates, args, shape, label)
             : candidates[0];
-        if (g != null)
-        {
-            if (g.Variant(chosen) is not { } variant) return false;
-            chosen = variant;
-        }
-        int since = e.StepCount;
-        ConvForward.Dispatch(e, chosen, dy, w, bias, dx, label, g);
-        e.AttributeFlops(since, label, Phases(a, dx.Shape).Sum(ph => Flops(a, ph, dx.Shape)));
-        return true;
+        return DispatchAllPhases(e, chosen, a, dy, w, bias, dx, label, g);
     }
 }
 

@@ -14,8 +14,9 @@ namespace Kiln.Layers;
 /// <see cref="PhaseEntries"/> per phase that writes every s-th pixel of dX from the phase's offset, specialization 16..19,
 /// 23, 24 after its own constants, and prepares its weight from the layer's, the phase's taps only; a phase without taps,
 /// a kernel narrower than the stride, is zero, or for a transposed convolution act(bias), which
-/// shaders/conv2d/conv2d.phase_fill.comp writes) or all phases in one dispatch of the f32 implicit GEMM
-/// (<see cref="Conv2dInputGradPhases"/>, which overrides <see cref="EmitPhases"/>).
+/// shaders/conv2d/conv2d.phase_fill.comp writes; where every phase has the same taps, all phases in one dispatch of the
+/// kernel's .phases variant instead: its override of <see cref="EmitPhases"/>) or all phases in one dispatch of the f32
+/// implicit GEMM (<see cref="Conv2dInputGradPhases"/>, which overrides <see cref="EmitPhases"/>).
 /// </summary>
 internal abstract class PhasedInputGrad : IConv2dInputGrad
 {
@@ -135,6 +136,28 @@ internal abstract class PhasedInputGrad : IConv2dInputGrad
                 + ph.Output(dx.Shape).Elements * dx.ElementType.SizeInBytes()); // its pixels of dX (and of the activation's output)
             e.AttributeFlops(since, name, Flops(a, ph, dx.Shape));
         }
+        return true;
+    }
+
+    /// <summary>The bindings of a dispatch that computes every phase at once, and the layer as its tuning key describes it.</summary>
+    protected static (Arg[] Args, string Shape) AllPhasesTuning(ConvAttributes a, Value dy, Value w, Value? bias, Value dx, Activation act) =>
+        (new[] { Arg.In(dy), Arg.In(w), Arg.In(bias ?? w), Arg.Out(dx) }, $"{dy.Shape}->{dx.Shape}|{ConvForward.Describe(a, bias, act)}");
+
+    /// <summary>
+    /// <paramref name="chosen"/>, a candidate that computes every phase in one dispatch, dispatched with the layer's
+    /// arithmetic; with <paramref name="g"/> as its .dact variant, and false, with nothing emitted, where it has none.
+    /// </summary>
+    protected static bool DispatchAllPhases(Emitter e, TuneCandidate chosen, ConvAttributes a, Value dy, Value w, Value? bias, Value dx, string label,
+        ActivationGradient? g)
+    {
+        if (g != null)
+        {
+            if (g.Variant(chosen) is not { } variant) return false;
+            chosen = variant;
+        }
+        int since = e.StepCount;
+        ConvForward.Dispatch(e, chosen, dy, w, bias, dx, label, g);
+        e.AttributeFlops(since, label, Phases(a, dx.Shape).Sum(ph => Flops(a, ph, dx.Shape)));
         return true;
     }
 

@@ -250,6 +250,31 @@ public sealed class CooperativeMatrixChannelsLastTests : CooperativeMatrixTest
     }
 
     /// <summary>
+    /// Strided layers whose phases all have the same taps (4x4 kernels of stride 2, as the autoencoder's) channels-last:
+    /// a convolution's input gradient through the ReLU before it and a transposed convolution's forward, each in one
+    /// dispatch of the kernel's .nhwc.phases (.dact) variant, every phase in the workgroups' z; odd sizes, so that the
+    /// phases' grids differ (13 rows: 7 and 6). Every gradient is the NCHW step's (its .phases dispatches) bit for bit.
+    /// </summary>
+    [TestCaseSource(nameof(Kernels))]
+    public void StridedTraining_AllPhasesInOneDispatch_IsTheNchwStepBitForBit(string nchwEntry, string nhwcEntry, string module)
+    {
+        RequireCoopMat2(module);
+        var x = new Shape(2, 16, 13, 11);
+        var net = new Network();
+        var h = net.Add(new ReLU(), "relu", net.Add(new Conv2d(16, 24, 3, padding: 1), "a", net.Input("x")));
+        var down = net.Add(new ReLU(), "relu_down", net.Add(new Conv2d(24, 32, 4, stride: 2, padding: 1), "down", h));
+        var y = net.Add(new ConvTranspose2d(32, 16, 4, stride: 2, padding: 1), "up", down);
+        var (nchw, nhwc) = TrainBothLayouts(net, y, x, new(2, 16, 12, 10), 61, subPixel: false,
+            nchwEntry, nhwcEntry, nameof(Conv2dInputGradFlipped), nameof(Conv2dInputGradCoopMatStrided), nameof(Conv2dInputGradCoopMatStridedNhwc));
+        string Kernel(ChannelsLastTests.TrainingStep step, string label) => step.Plan.Dispatches.Single(d => d.Label == label).Kernel;
+        Assert.That(Kernel(nhwc, "down.bwd_input"), Is.EqualTo($"{module}.nhwc.phases.dact.f16"));
+        Assert.That(Kernel(nchw, "down.bwd_input"), Is.EqualTo($"{module}.phases.dact.f16"));
+        Assert.That(Kernel(nhwc, "up.fwd"), Is.EqualTo($"{module}.nhwc.phases.f16"));
+        Assert.That(nhwc.Plan.Dispatches.Select(d => d.Label), Has.None.Contains(".phase"), "no dispatch of a single phase");
+        AssertBitForBitAndReal(nhwc, nchw);
+    }
+
+    /// <summary>
     /// A decoder's gradients by sub-pixel phase channels-last on the tensor cores: the upsampled input's part as a stride-2
     /// 4x4 convolution at its own resolution (the NHWC patch kernel through the ReLU before it, .nhwc.dact), the skip's
     /// part apart, their weight gradients on the NHWC patch weight gradient. Every gradient is the NCHW step's bit for bit.

@@ -34,7 +34,7 @@ public sealed class CooperativeMatrixSpirvTests
         var specs = new Dictionary<string, KernelSpec>();
         foreach (var subPixel in new[] { false, true })
         foreach (var (net, inputs, training, layout) in Networks().Select(n => (n.Net, n.Inputs, n.Training, TensorLayout.Nchw))
-                     .Append(ChannelsLastDenoiser()).Append(ChannelsLastTraining()))
+                     .Append(ChannelsLastDenoiser()).Append(ChannelsLastTraining()).Append(ChannelsLastStrided()))
         {
             var options = new CompileOptions
             {
@@ -95,6 +95,27 @@ public sealed class CooperativeMatrixSpirvTests
         return specs.Values.Select(s => new TestCaseData(s).SetArgDisplayNames($"{s.Module} [{string.Join(",", s.Constants)}] x{s.LocalX}"));
     }
 
+    /// <summary>A 4x4 stride-2 convolution after a ReLU and a 4x4 stride-2 transposed convolution, trained, as the
+    /// autoencoder's: the convolution's input gradient and the transposed one's forward by output phase, each phase 2x2
+    /// taps, all phases in one dispatch (the .phases.dact and .phases variants).</summary>
+    static (Network, Dictionary<string, Shape>) StridedAutoencoder()
+    {
+        var net = new Network();
+        var h = net.Add(new ReLU(), "relu", net.Add(new Conv2d(16, 32, 3, padding: 1), "conv", net.Input("x")));
+        var down = net.Add(new ReLU(), "relu_down", net.Add(new Conv2d(32, 64, 4, stride: 2, padding: 1), "down", h));
+        var y = net.Add(new ConvTranspose2d(64, 32, 4, stride: 2, padding: 1), "up", down);
+        net.Output(y, "y");
+        net.SetLoss(new MseLoss(), y, net.Input("t"));
+        return (net, new Dictionary<string, Shape> { ["x"] = new Shape(2, 16, 30, 34), ["t"] = new Shape(2, 32, 30, 34) });
+    }
+
+    /// <summary><see cref="StridedAutoencoder"/> with channels-last activations (the .nhwc.phases variants).</summary>
+    static (Network, Dictionary<string, Shape>, bool, TensorLayout) ChannelsLastStrided()
+    {
+        var (net, inputs) = StridedAutoencoder();
+        return (net, inputs, true, TensorLayout.Nhwc);
+    }
+
     /// <summary>The denoiser's inference plan with channels-last activations: the .nhwc convolutions, their .pool and .concat variants.</summary>
     static (Network, Dictionary<string, Shape>, bool, TensorLayout) ChannelsLastDenoiser()
     {
@@ -150,7 +171,8 @@ public sealed class CooperativeMatrixSpirvTests
             net.SetLoss(new MseLoss(), y, net.Input("t"));
             yield return (net, new Dictionary<string, Shape> { ["x"] = new Shape(16384, widths[0]), ["t"] = new Shape(16384, widths[^1]) }, true);
         }
-        // A stride-3 layer: its input gradient's phases on the patch kernel, one of them with a padding of -1; its weight
+        // A stride-3 layer: its input gradient's phases on the patch kernel (one tap each: all in one dispatch of its
+        // .phases variant), one of them with a padding of -1; its weight
         // gradient on the im2col kernel, with the bias sum, and after it a layer of dilation 3 without a bias, without.
         {
             var net = new Network();
@@ -160,6 +182,11 @@ public sealed class CooperativeMatrixSpirvTests
             net.Output(y, "y");
             net.SetLoss(new MseLoss(), y, net.Input("t"));
             yield return (net, new Dictionary<string, Shape> { ["x"] = new Shape(2, 16, 30, 30), ["t"] = new Shape(2, 32, 10, 10) }, true);
+        }
+        // The autoencoder's strided layers (StridedAutoencoder): every phase's 2x2 taps in one dispatch (.phases, .phases.dact).
+        {
+            var (net, inputs) = StridedAutoencoder();
+            yield return (net, inputs, true);
         }
         // A conv and ReLU read by the next conv alone, trained: the next one's input gradient takes the ReLU's derivative
         // in its epilogue (the patch kernel's .dact).
@@ -243,7 +270,9 @@ public sealed class CooperativeMatrixSpirvTests
             "conv2d/conv2d.fwd_coopmat_patch.nhwc.sa.dact",
             "conv2d/conv2d.fwd_coopmat_patch.subpixel", "conv2d/conv2d.fwd_coopmat_patch.nhwc.subpixel",
             "conv2d/conv2d.fwd_coopmat_patch.dact", "conv2d/conv2d.bwd_weight_coopmat_patch.bias", "conv2d/conv2d.bwd_weight_coopmat_patch.concat.bias",
-            "conv2d/conv2d.fwd_coopmat.dact", "conv2d/conv2d.bwd_weight_coopmat.bias", "conv2d/conv2d.bwd_weight_coopmat.concat.bias" }));
+            "conv2d/conv2d.fwd_coopmat.dact", "conv2d/conv2d.bwd_weight_coopmat.bias", "conv2d/conv2d.bwd_weight_coopmat.concat.bias",
+            "conv2d/conv2d.fwd_coopmat_patch.phases", "conv2d/conv2d.fwd_coopmat_patch.phases.dact", "conv2d/conv2d.fwd_coopmat_patch.nhwc.phases",
+            "conv2d/conv2d.fwd_coopmat_patch.nhwc.phases.dact" }));
     }
 
     [TestCaseSource(nameof(Kernels))]
@@ -287,7 +316,8 @@ public sealed class CooperativeMatrixSpirvTests
     {
         var specs = new Dictionary<string, KernelSpec>();
         foreach (var subPixel in new[] { false, true })
-        foreach (var (net, inputs, training, layout) in Networks().Select(n => (n.Net, n.Inputs, n.Training, TensorLayout.Nchw)).Append(ChannelsLastDenoiser()))
+        foreach (var (net, inputs, training, layout) in Networks().Select(n => (n.Net, n.Inputs, n.Training, TensorLayout.Nchw)).Append(ChannelsLastDenoiser())
+                     .Append(ChannelsLastStrided()))
         {
             var options = new CompileOptions
             {
@@ -465,6 +495,8 @@ public sealed class CooperativeMatrixSpirvTests
             "conv2d/conv2d.fwd_coopmat2.pool.f16",
             "conv2d/conv2d.fwd_coopmat2.nhwc.f16", "conv2d/conv2d.fwd_coopmat2.nhwc.concat.f16", "conv2d/conv2d.fwd_coopmat2.nhwc.pool.f16",
             "conv2d/conv2d.fwd_coopmat2.subpixel.f16", "conv2d/conv2d.fwd_coopmat2.nhwc.subpixel.f16", "conv2d/conv2d.fwd_coopmat2.dact.f16",
+            "conv2d/conv2d.fwd_coopmat2.phases.f16", "conv2d/conv2d.fwd_coopmat2.phases.dact.f16", "conv2d/conv2d.fwd_coopmat2.nhwc.phases.f16",
+            "conv2d/conv2d.fwd_coopmat2.nhwc.phases.dact.f16", "conv2d/conv2d.fwd_coopmat2.nhwc.dact.f16",
             "linear/linear.gemm_coopmat2.f16", "linear/linear.gemm_coopmat2.b_act.c_float.f16", "linear/linear.gemm_coopmat2.batched.b_act.f16",
         }));
     }
