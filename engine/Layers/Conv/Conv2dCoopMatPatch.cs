@@ -25,8 +25,7 @@ internal class Conv2dCoopMatPatch : CooperativeMatrixEntry, IConv2dForward
     public int Priority => 11;
 
     /// <summary>The module of <see cref="Layout"/>: conv2d.fwd_coopmat_patch, or its ".nhwc" variant.</summary>
-    internal string ModuleName => ActivationLayouts.Module("conv2d/conv2d.fwd_coopmat_patch", Layout);
-    string Module => ModuleName;
+    string Module => ActivationLayouts.Module("conv2d/conv2d.fwd_coopmat_patch", Layout);
     /// <summary>Input channels per reduction step (the shader's CK); the packed weight pads Cin to a multiple of it.</summary>
     internal const int ChannelStep = 16;
     /// <summary>Patch units (8 channels of one pixel) an invocation stages per step, at most (the shader's UNITS_MAX).</summary>
