@@ -44,17 +44,21 @@ internal class Conv2dInputGradCoopMatStrided : PhasedInputGrad
     internal override bool EmitPhases(Emitter e, ConvAttributes a, Value dy, Value w, Value? bias, Value dx, Activation act, float slope, string label,
         ActivationGradient? g = null)
     {
+        if (!SameTaps(a, dx.Shape)) return base.EmitPhases(e, a, dy, w, bias, dx, act, slope, label, g);
         var entries = PhaseEntries(e);
-        IReadOnlyList<TuneCandidate> Of(IConv2dForward k) => AllPhasesCandidates(e, k, a, dy, bias, dx, act, slope);
-        var (args, shape) = AllPhasesTuning(a, dy, w, bias, dx, act);
+        var candidates = entries.ToDictionary(k => k, k => AllPhasesCandidates(e, k, a, dy, bias, dx, act, slope));
         TuneCandidate? chosen;
-        if (!SameTaps(a, dx.Shape)) chosen = null;
-        else if (e.Tuner != null)
-            chosen = entries.Any(k => Of(k).Count > 0) ? EntryTuning.Choose(e, "conv2d.bwd_input.phases", entries, Of, args, shape, label) : null;
+        if (e.Tuner != null)
+        {
+            var (args, shape) = AllPhasesTuning(a, dy, w, bias, dx, act);
+            chosen = candidates.Values.Any(c => c.Count > 0)
+                ? EntryTuning.Choose(e, "conv2d.bwd_input.phases", entries, k => candidates[k], args, shape, label)
+                : null;
+        }
         else
         {
             var entry = entries.FirstOrDefault(e.Prefers) ?? entries[0];
-            chosen = e.DefaultOf(entry, Of(entry));
+            chosen = e.DefaultOf(entry, candidates[entry]);
         }
         return chosen != null
             ? DispatchAllPhases(e, chosen, a, dy, w, bias, dx, label, g)
