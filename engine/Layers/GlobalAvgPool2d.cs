@@ -42,7 +42,7 @@ public sealed class GlobalAvgPool2d : Layer
         var partial = PartialSums.Scratch(e, chunks, planes, label);
         var split = new KernelSpec("global_pool/global_pool.fwd.split", KernelSpec.Buffers(2), 8, new[] { (uint)hw, (uint)Chunk }, NormKernels.ReduceLocal);
         e.Dispatch(split, ((uint)chunks, (uint)planes, 1), PushConstants.Ints(planes, hw), label, Arg.In(f.Input), Arg.Out(partial));
-        PartialSums.SumInto(e, partial, f.Output, $"{label}.sum");
+        PartialSums.Sum(e, partial, f.Output, $"{label}.sum");
     }
 
     internal override void Backward(BackwardPass b)

@@ -35,7 +35,8 @@ internal static class PartialSums
         e.NewValue(new Shape(splits, (int)count), ValueKind.Transient, $"{label}.partial");
 
     /// <summary>
-    /// y (count elements) = act(the sum over splits of partial [splits, count], in split order, + bias[i % bias length]).
+    /// y (count elements) = act(the sum over splits of partial [splits, count], in split order, + bias[i % bias length]),
+    /// in f32; an f16 y (activation storage) takes the result rounded once (reduce/partials' f16 build).
     /// </summary>
     public static void Sum(Emitter e, Value partial, Value y, string label, Value? bias = null, Activation act = Activation.None, float slope = 0)
     {
@@ -44,22 +45,6 @@ internal static class PartialSums
             throw new InvalidOperationException($"{label}: partial sums of {count} values cannot fill {y.Shape}.");
         var (spec, groups) = SumKernel(e, splits, count, bias == null ? 0 : (int)bias.Shape.Elements, act, slope);
         e.Dispatch(spec, groups, Array.Empty<byte>(), label, Arg.In(partial), Arg.In(bias ?? partial), Arg.Out(y));
-    }
-
-    /// <summary>
-    /// <see cref="Sum"/> into <paramref name="y"/> of any element type: straight where it is f32, else into an f32
-    /// transient converted into y (reduce/partials writes f32).
-    /// </summary>
-    public static void SumInto(Emitter e, Value partial, Value y, string label)
-    {
-        if (y.ElementType == ElementType.F32)
-        {
-            Sum(e, partial, y, label);
-            return;
-        }
-        var sum = e.NewValue(y.Shape, ValueKind.Transient, label);
-        Sum(e, partial, sum, label);
-        e.Convert(sum, y, $"{label}.to_{y.ElementType.Name()}");
     }
 
     /// <summary>

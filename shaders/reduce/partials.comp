@@ -3,13 +3,16 @@
 // Deterministic (a fixed order, no atomics). LANES = 1: one invocation per output adds the splits in order; consecutive
 // invocations read consecutive floats. LANES > 1 (a power of two, few outputs and many splits, on a GPU): a workgroup
 // is gl_WorkGroupSize.x outputs by LANES lanes; lane l adds splits l, l + LANES, ... in order, then the lanes are added
-// in a fixed shared-memory tree, so no invocation walks thousands of splits alone.
-// Bindings: 0 partial [SPLITS, COUNT]  1 bias [COLS] (unused when HAS_BIAS=0)  2 y [COUNT]
+// in a fixed shared-memory tree, so no invocation walks thousands of splits alone. The sum, bias and activation are f32;
+// the .f16 build (include/storage.glsl) rounds the result once into an f16 y (activation storage), so a split product
+// whose output is an f16 activation takes no separate conversion pass.
+// Bindings: 0 partial [SPLITS, COUNT] (float)  1 bias [COLS] (float; unused when HAS_BIAS=0)  2 y [COUNT] (act_t)
 // Specialization: 0 SPLITS, 1 COUNT, 2 HAS_BIAS, 3 COLS, 4 ACT (activation code), 5 SLOPE (float), 6 LANES
 // Dispatch: ceil(COUNT / local x) workgroups spread over x and y like Emitter.ElementwiseGroups; local x = 64 with
 // LANES = 1, else local (32, LANES) (engine/Layers/PartialSums.cs)
 #include "kiln.glsl"
 #include "elementwise.glsl"
+#include "storage.glsl"
 
 layout(constant_id = 0) const int SPLITS = 1;
 layout(constant_id = 1) const int COUNT = 1;
@@ -21,7 +24,7 @@ layout(constant_id = 6) const int LANES = 1;
 
 layout(std430, binding = 0) readonly buffer Part { float partial[]; };
 layout(std430, binding = 1) readonly buffer Bias { float bias[]; };
-layout(std430, binding = 2) writeonly buffer Y { float y[]; };
+layout(std430, binding = 2) writeonly buffer Y { act_t y[]; };
 
 shared float lanes[LANES == 1 ? 1 : 1024];
 
@@ -45,5 +48,5 @@ void main()
         }
         s = lanes[x];
     }
-    if (live && lane == 0) y[i] = kiln_activate(s + (HAS_BIAS != 0 ? bias[i % COLS] : 0.0), ACT, SLOPE);
+    if (live && lane == 0) y[i] = act_t(kiln_activate(s + (HAS_BIAS != 0 ? bias[i % COLS] : 0.0), ACT, SLOPE));
 }

@@ -53,6 +53,6 @@ internal static class BroadcastKernels
         var partial = PartialSums.Scratch(e, (int)chunks, count, label);
         var split = new KernelSpec("binary/binary.bcast.bwd.split", KernelSpec.Buffers(4), 4 * (2 + 3 * Broadcast.MaxRank), constants, GroupLocal);
         e.Dispatch(split, ((uint)chunks, (uint)count, 1), push, label, Arg.In(first), Arg.In(second), Arg.In(dy), Arg.Out(partial));
-        PartialSums.SumInto(e, partial, d, $"{label}.sum");
+        PartialSums.Sum(e, partial, d, $"{label}.sum");
     }
 }

@@ -72,22 +72,6 @@ internal sealed class LinearGemm : ILinearForward
     }
 
     /// <summary>
-    /// C = act(the ordered sum of a split product's f32 partials + bias); for an f16 C (activation storage) the sum, bias
-    /// and activation run in f32, then one conversion.
-    /// </summary>
-    internal static void SumPartials(Emitter e, Value partial, Value c, Value? bias, Activation act, float slope, string label)
-    {
-        if (c.ElementType == partial.ElementType)
-        {
-            PartialSums.Sum(e, partial, c, $"{label}.sum", bias, act, slope);
-            return;
-        }
-        var sum = e.NewValue(c.Shape, ValueKind.Transient, $"{label}.sum");
-        PartialSums.Sum(e, partial, sum, $"{label}.sum", bias, act, slope);
-        e.Convert(sum, c, $"{label}.to_{c.ElementType.Name()}");
-    }
-
-    /// <summary>
     /// The gemm module (<paramref name="module"/>: linear/linear.gemm or its .texel or .batched form) that declares each
     /// operand with its value's width (<paramref name="c"/>: the element type C is written as) (header of shaders/linear/linear.gemm.comp): the module itself where every operand
     /// is f32 or where A and C are activations and B a weight; else ".b_act" where B is f16 (unless B is read through a

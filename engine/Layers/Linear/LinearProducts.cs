@@ -35,7 +35,7 @@ internal static class LinearProducts
 
     /// <summary>
     /// One candidate on the product's values: straight into C, or into a [splits, M N] scratch of f32 partial sums that
-    /// reduce/partials adds in order with the bias and activation (then C's conversion to f16 where C is f16).
+    /// reduce/partials adds in order with the bias and activation, writing C in its element type.
     /// </summary>
     public static void Dispatch(Emitter e, TuneCandidate c, GemmCall g, string label)
     {
@@ -45,7 +45,7 @@ internal static class LinearProducts
         {
             var partial = PartialSums.Scratch(e, c.Finish.Splits, c.Finish.Count, label);
             e.Dispatch(c.Spec, c.Groups, c.Push, label, Arg.In(g.A), Arg.In(g.B), Arg.In(g.B), Arg.Out(partial));
-            LinearGemm.SumPartials(e, partial, g.C, g.Bias, g.Act, g.Slope, label);
+            PartialSums.Sum(e, partial, g.C, $"{label}.sum", g.Bias, g.Act, g.Slope);
         }
         e.AttributeFlops(since, label, 2.0 * g.M * g.N * g.K);
     }
