@@ -46,6 +46,10 @@
 #extension GL_EXT_control_flow_attributes : require
 #include "kiln.glsl"
 #include "storage.glsl"
+#if KILN_NHWC && (KILN_CONCAT_READS || KILN_ACT_GRAD)
+// The concatenation's layouts and the .dact epilogue's index are NCHW; no channels-last form of either exists.
+#error "conv2d.fwd_coopmat2_tensor: .nhwc does not combine with .concat or .dact"
+#endif
 
 layout(constant_id = 0) const int KH = 3;
 layout(constant_id = 1) const int KW = 3;
