@@ -22,7 +22,7 @@ internal static class EntryTuning
         var candidates = entries.OrderBy(k => k == reference ? 0 : 1)
             .SelectMany(k => candidatesOf(k).Select(c => c with { Name = $"{k.GetType().Name}:{c.Name}" }))
             .ToList();
-        var timed = candidates.Select(c => c with { Spec = Emitter.Variant(c.Spec, label, c.Prepare == null ? args : Prepared(args, c.Prepare)) }).ToList();
+        var timed = candidates.Select(c => AsDispatched(c, args, label)).ToList();
         var key = $"{operation}|{string.Join("+", entries.Select(k => k.GetType().Name))}|{e.Precision}|{(e.TexelReads ? "texel" : "storage")}|{shape}";
         return candidates[e.Tuner!.Choose(key, timed, Bindings(args), AgreementTolerance(e.Precision))];
     }
@@ -35,7 +35,7 @@ internal static class EntryTuning
     public static TuneCandidate ChooseAmong(Emitter e, string operation, IReadOnlyList<TuneCandidate> candidates, Arg[] args, string shape, string label)
     {
         if (e.Tuner == null || candidates.Count == 1) return candidates[0];
-        var timed = candidates.Select(c => c with { Spec = Emitter.Variant(c.Spec, label, args) }).ToList();
+        var timed = candidates.Select(c => AsDispatched(c, args, label)).ToList();
         var key = $"{operation}|{e.Precision}|{(e.TexelReads ? "texel" : "storage")}|{shape}";
         return candidates[e.Tuner.Choose(key, timed, Bindings(args), AgreementTolerance(e.Precision))];
     }
@@ -62,6 +62,24 @@ internal static class EntryTuning
         }
         var entry = KernelRegistry.TryChoose(operation, type, layout, e, accepts);
         return entry == null ? null : e.DefaultOf(entry, variants(entry));
+    }
+
+    /// <summary>
+    /// The candidate as the graph would dispatch it on <paramref name="args"/>: its kernel's storage variant
+    /// (<see cref="Emitter.Variant"/>) for its bindings, a prepared input in the place of the one it is made from; a split's
+    /// kernel for the f32 partials it writes in the output's place, and its finish for the partials, the bias and the output
+    /// in the output's own element type (reduce/partials' f16 build where the output is an f16 activation).
+    /// </summary>
+    static TuneCandidate AsDispatched(TuneCandidate c, Arg[] args, string label)
+    {
+        var bound = c.Prepare == null ? args : Prepared(args, c.Prepare);
+        if (c.Finish is not { } f) return c with { Spec = Emitter.Variant(c.Spec, label, bound) };
+        int output = Array.FindLastIndex(args, a => a.Access != Access.Read); // as the tuner binds it
+        var partial = Value.StandIn(new Shape(f.Splits, (int)f.Count), ElementType.F32, TensorLayout.RowMajor, $"{label} partials");
+        var split = (Arg[])bound.Clone();
+        split[output] = Arg.Out(partial);
+        var sum = new[] { Arg.In(partial), Arg.In(f.Bias is { } b ? args[b].Value! : partial), args[output] };
+        return c with { Spec = Emitter.Variant(c.Spec, label, split), Finish = f with { Spec = Emitter.Variant(f.Spec, label, sum) } };
     }
 
     /// <summary>The candidate's bindings: <paramref name="args"/> with the prepared input in place of the one it is made from (for the variant check).</summary>

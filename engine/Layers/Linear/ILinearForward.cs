@@ -13,19 +13,15 @@ internal interface ILinearForward : IKernelEntry
     /// and activation too), or null where the entry leaves this product to the plain kernel.</summary>
     TuneCandidate? Default(Emitter e, GemmCall g);
 
-    /// <summary>The dispatches a tuner may time for the product (names unique per entry): each binds A, B, the bias (B's buffer when there is none) and C, or, with a finish, partial sums in C's
-    /// place. A split is offered only where its finish, the ordered sum with the bias and activation, is the whole rest of
-    /// the product (an f32 C: <see cref="GemmCall.SplitFinishes"/>).</summary>
+    /// <summary>The dispatches a tuner may time for the product (names unique per entry): each binds A, B, the bias (B's
+    /// buffer when there is none) and C, or, with a finish (the ordered sum with the bias and activation, which writes C in
+    /// its element type), f32 partial sums in C's place.</summary>
     IReadOnlyList<TuneCandidate> Candidates(Emitter e, GemmCall g);
 }
 
 /// <summary>One product C[m,n] = act(op(A) op(B) + bias) as <see cref="LinearGemm.Gemm"/> takes it.</summary>
 internal sealed record GemmCall(Value A, bool TransA, Value B, bool TransB, Value? Bias, Value C, int M, int N, int K, Activation Act, float Slope)
 {
-    /// <summary>Whether a tuner can time a split: its finish (the ordered sum with the bias and activation) writes C, an
-    /// f32 C (an f16 one takes a conversion after the sum, which a tuner's finish does not run).</summary>
-    public bool SplitFinishes => C.ElementType == ElementType.F32;
-
     public Arg[] Args => new[] { Arg.In(A), Arg.In(B), Arg.In(Bias ?? B), Arg.Out(C) };
 
     public override string ToString() =>

@@ -115,7 +115,7 @@ internal sealed class LinearCoopMat : CooperativeMatrixEntry, ILinearForward
         Plan(e.Device, g.M, g.N, g.K) is { } plan ? Candidate(e, g, plan) : null;
 
     /// <summary>The tile <see cref="Plan"/> picks and the next two largest that fit the device, each single-pass and,
-    /// where that finishes the product, split as planned for it; none where the plain kernel takes the product.</summary>
+    /// where the plan splits K, split as planned for it; none where the plain kernel takes the product.</summary>
     public IReadOnlyList<TuneCandidate> Candidates(Emitter e, GemmCall g)
     {
         var result = new List<TuneCandidate>();
@@ -124,7 +124,7 @@ internal sealed class LinearCoopMat : CooperativeMatrixEntry, ILinearForward
         {
             if (Plan(e.Device, g.M, g.N, g.K, tile) is not { } plan) continue;
             result.Add(Candidate(e, g, plan with { Groups = (plan.Groups.X, plan.Groups.Y, 1u), Splits = 1, KPerSplit = 0 }));
-            if (plan.Splits > 1 && g.SplitFinishes) result.Add(Candidate(e, g, plan));
+            if (plan.Splits > 1) result.Add(Candidate(e, g, plan));
         }
         return result;
     }

@@ -49,8 +49,8 @@ internal sealed class LinearCoopMat2 : CooperativeMatrixEntry, ILinearForward
     public TuneCandidate? Default(Emitter e, GemmCall g) => Candidates(e, g).FirstOrDefault();
 
     /// <summary>
-    /// Each tile that fits (the one with the least padding past the edges first) single-pass and, where a split's ordered
-    /// sum finishes the product and the tiles are too few to fill the GPU, split; none where the plain kernel takes the
+    /// Each tile that fits (the one with the least padding past the edges first) single-pass and, where the tiles are too
+    /// few to fill the GPU, split (an ordered sum then writes C); none where the plain kernel takes the
     /// product (fewer than <see cref="LinearCoopMat.MinSize"/> rows or columns, the device's workgroup counts).
     /// </summary>
     public IReadOnlyList<TuneCandidate> Candidates(Emitter e, GemmCall g)
@@ -61,7 +61,6 @@ internal sealed class LinearCoopMat2 : CooperativeMatrixEntry, ILinearForward
         foreach (var (t, gx, gy) in Grids(e.Device, g.M, g.N))
         {
             result.Add(Candidate(e, g, t, module, gx, gy, 1, 0));
-            if (!g.SplitFinishes) continue;
             int steps = (g.K + t.BK - 1) / t.BK;
             int maxSplits = (int)Math.Max(1, Math.Min(e.Device.MaxWorkgroupCount[2], LinearCoopMat.MaxPartialValues / ((long)g.M * g.N)));
             int minSteps = Math.Max(LinearCoopMat.MinStepsPerSplit, (steps + maxSplits - 1) / maxSplits);

@@ -40,13 +40,13 @@ internal sealed class LinearGemm : ILinearForward
 
     /// <summary>
     /// The tuner's candidates: blocks of up to 8 x 8, 8 x 4, 4 x 8 and 4 x 4 (within M and N), each single-pass, and the
-    /// 8 x 8 block also split as planned where that finishes the product (the default, first, where so).
+    /// 8 x 8 block also split as planned (the default, first, where the plan splits).
     /// </summary>
     public IReadOnlyList<TuneCandidate> Candidates(Emitter e, GemmCall g)
     {
         var blocks = new[] { (8, 8), (8, 4), (4, 8), (4, 4) }.Select(t => (Math.Min(t.Item1, g.M), Math.Min(t.Item2, g.N))).Distinct().ToList();
         var result = blocks.Select(b => Tile(e, g, b.Item1, b.Item2, split: false)).ToList();
-        if (g.SplitFinishes && Default(e, g) is { Finish: not null } split) result.Insert(0, split);
+        if (Default(e, g) is { Finish: not null } split) result.Insert(0, split);
         return result;
     }
 

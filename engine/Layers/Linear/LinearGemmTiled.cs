@@ -29,13 +29,13 @@ internal sealed class LinearGemmTiled : ILinearForward
     TuneCandidate? ILinearForward.Default(Emitter e, GemmCall g) => Candidates(e, g).FirstOrDefault();
 
     /// <summary>Up to four tiles that fit the product (none much larger than M or N) and the device's shared memory, single-pass; and the first of them with
-    /// K split where it has fewer than 256 tiles and the split's finish writes C (<see cref="GemmCall.SplitFinishes"/>).</summary>
+    /// K split where it has fewer than 256 tiles.</summary>
     public IReadOnlyList<TuneCandidate> Candidates(Emitter e, GemmCall g)
     {
         var fitting = TiledGemm.Fitting(g.M, g.N, e.Device.MaxSharedMemoryBytes, e.Device.MaxWorkgroupCount[0], e.Device.MaxWorkgroupCount[1])
             .Take(TiledGemm.MaxCandidates).ToList();
         var result = fitting.Select(t => Tile(e, g, t, 1, g.K)).ToList();
-        if (fitting.Count > 0 && g.SplitFinishes)
+        if (fitting.Count > 0)
         {
             var t = fitting[0];
             long tiles = (long)((g.M + t.BM - 1) / t.BM) * ((g.N + t.BN - 1) / t.BN);

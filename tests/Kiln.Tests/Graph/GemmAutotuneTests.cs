@@ -10,7 +10,7 @@ namespace Kiln.Tests.Graph;
 /// <summary>
 /// CompileOptions.Autotune with Linear's products (LinearProducts): the forward, dX and dW of two layers, each 17M
 /// multiply-adds (just over LinearProducts.MinTunedWork), are each timed among the register-blocked kernel's block sizes
-/// (single-pass, and split where the finish writes the f32 product: fc0's dW over the batch), every candidate checked against
+/// (single-pass, and split where the plan splits: fc0's dW over the batch), every candidate checked against
 /// the default's result before it may be chosen, and the tuned step matches the untuned one.
 /// </summary>
 public sealed class GemmAutotuneTests
@@ -100,6 +100,56 @@ public sealed class GemmAutotuneTests
         Assert.That(choices, Does.Contain("|64x64x4096|ABt|f32,f32,f32|bias|ReLU"));
         Assert.That(untuned.Max(), Is.GreaterThan(0f), "some units are active");
         Assert.That(RelativeError.MaxRelative(tuned, untuned.Select(v => (double)v).ToArray()), Is.LessThan(Tolerances.Forward));
+    }
+
+    /// <summary>
+    /// The same forward under Fp16, whose output is an f16 activation: the split candidates are timed too, each as the graph
+    /// dispatches it (the product into f32 partials, then the ordered sum with bias and ReLU into the f16 output through
+    /// reduce/partials' f16 build), the split default first; none is rejected, and the tuned output is the untuned one
+    /// within the f16-storage tolerance.
+    /// </summary>
+    [Test]
+    public void SplitForward_IntoAnF16Activation_IsTimedToo()
+    {
+        var net = new Network();
+        net.Output(net.Add(new ReLU(), "relu", net.Add(new Linear(4096, 64), "fc", net.Input("x"))), "y");
+        var x = RandomData.Uniform(64 * 4096, 3).Select(v => (float)v - 0.5f).ToArray();
+        (float[] Y, string[] Kernels) Run(GpuContext ctx, bool autotune)
+        {
+            using var c = net.Compile(ctx, new CompileOptions
+            {
+                InputShapes = new Dictionary<string, Shape> { ["x"] = new Shape(64, 4096) }, Autotune = autotune, Precision = Precision.Fp16,
+            });
+            c.SetInput("x", x);
+            c.Run();
+            return (c.GetOutput("y"), c.Plan.Dispatches.Select(d => d.Kernel).ToArray());
+        }
+        var (untuned, kernels) = Run(Gpu.Context, false);
+        Assert.That(kernels, Does.Contain("reduce/partials.f16"), "the untuned forward splits K and sums into f16");
+        var traced = new List<string>();
+        float[] tuned = null!;
+        string? before = Environment.GetEnvironmentVariable("KILN_TUNING_TRACE");
+        Environment.SetEnvironmentVariable("KILN_TUNING_TRACE", "1"); // read when a context's tuner is made
+        var dir = Path.Combine(Path.GetTempPath(), "kiln-gemm-autotune-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            using var ctx = GpuContext.Create(Gpu.Options with { PipelineCacheDirectory = dir, Log = m => { lock (traced) traced.Add(m); } });
+            tuned = Run(ctx, true).Y;
+            Assert.That(ctx.Tuner.Timed, Is.EqualTo(1), "the product timed");
+            Assert.That(ctx.Tuner.Rejected, Is.EqualTo(0), "every candidate agrees with the split default");
+            Assert.That(ctx.TakeValidationMessages(), Is.Empty);
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable("KILN_TUNING_TRACE", before);
+            if (Directory.Exists(dir)) Directory.Delete(dir, true);
+        }
+        var line = traced.SingleOrDefault(m => m.StartsWith("tuning linear.gemm|"));
+        Assert.That(line, Is.Not.Null, string.Join("\n", traced));
+        Assert.That(line, Does.Contain("|Fp16|").And.Contain("|64x64x4096|ABt|f16,f32,f16|bias|ReLU:"));
+        // The split candidates (named by their split count) were timed, not only the single-pass ones.
+        Assert.That(System.Text.RegularExpressions.Regex.IsMatch(line!, @"LinearGemm:b\d+x\d+s\d+ [\d.]+"), line);
+        F16StorageCheck.Close(tuned, untuned, Tolerances.F16Storage, "output");
     }
 
     /// <summary>A product under LinearProducts.MinTunedWork multiply-adds runs its default without being timed.</summary>
