@@ -20,7 +20,7 @@ public sealed class GlobalAvgPool2d : Layer
     }
 
     /// <summary>Pixels a workgroup of the split form takes from one plane.</summary>
-    const int Chunk = 4096;
+    internal const int Chunk = 4096;
 
     /// <summary>
     /// One workgroup per plane; where planes have more than <see cref="Chunk"/> pixels, each plane is split over

@@ -28,7 +28,7 @@ public sealed class CooperativeMatrixLinearTests : CooperativeMatrixTest
     {
         // Forward y = x W^T (B transposed), dX = dY W (plain), dW = dY^T X (A transposed), on 64 x 64 and 64 x 16 tiles (S = 8).
         Case("odd_sizes_bias", new Linear(37, 61), 123, Product, Product, WeightGrad),
-        // K = 150 over 6 small tiles: the forward splits K (f32 partials, then the ordered sum and the f16 conversion).
+        // K = 150 over 6 small tiles: the forward splits K (f32 partials, then the ordered sum into the f16 output).
         Case("no_bias_forward_split", new Linear(150, 20, bias: false), 45, Partials, Product, WeightGrad, "layer.fwd"),
         // dW reduces a batch of 700 over 6 tiles of 16 x 16: split into 6 chunks of 128 rows (S = 8).
         Case("weight_grad_split", new Linear(24, 40), 700, Product, Product, WeightGrad, "layer.bwd_weight"),

@@ -6,11 +6,11 @@ namespace Kiln.Tests.Layers;
 /// Runs a layer with f32 activations and again with f16 activation storage (<see cref="Precision.Fp16"/>), same inputs,
 /// parameters (same seed) and output gradient, and checks that the f16 run used f16-storage kernels and agrees with the
 /// f32 run within <see cref="Tolerances.F16Storage"/> of each tensor's largest magnitude: output, input gradients and
-/// parameter gradients.
+/// parameter gradients. Returns the f16 run's kernels.
 /// </summary>
 public static class F16StorageCheck
 {
-    public static void Matches(GpuContext context, Layer layer, Shape[] inputShapes, int seed = 1, double tolerance = Tolerances.F16Storage,
+    public static string[] Matches(GpuContext context, Layer layer, Shape[] inputShapes, int seed = 1, double tolerance = Tolerances.F16Storage,
         bool backward = true, Func<int, float[]>? input = null)
     {
         var rng = new Random(seed);
@@ -24,6 +24,7 @@ public static class F16StorageCheck
         Close(f16.Output, f32.Output, tolerance, "output");
         for (int i = 0; i < f32.InputGradients.Length; i++) Close(f16.InputGradients[i], f32.InputGradients[i], tolerance, $"gradient of input {i}");
         foreach (var (name, g) in f32.ParameterGradients) Close(f16.ParameterGradients[name], g, tolerance, $"gradient of {name}");
+        return f16.Kernels;
     }
 
     public static void Close(float[] actual, float[] expected, double tolerance, string what)

@@ -77,9 +77,13 @@ public sealed class F16StorageLayerTests : GpuTest
 
     [TestCase(2, 3, 17, 19)]
     [TestCase(3, 5, 1, 3)]
-    [TestCase(1, 2, 80, 70)] // split over workgroups, the f32 sum converted to f16
-    public void GlobalAvgPool2d_MatchesF32(int n, int c, int h, int w) =>
-        F16StorageCheck.Matches(Context, new GlobalAvgPool2d(), new[] { new Shape(n, c, h, w) });
+    [TestCase(1, 2, 80, 70)] // split over workgroups, summed in order into the f16 output
+    public void GlobalAvgPool2d_MatchesF32(int n, int c, int h, int w)
+    {
+        var kernels = F16StorageCheck.Matches(Context, new GlobalAvgPool2d(), new[] { new Shape(n, c, h, w) });
+        bool split = h * w > GlobalAvgPool2d.Chunk;
+        Assert.That(kernels.Contains("reduce/partials.f16"), Is.EqualTo(split), string.Join(", ", kernels));
+    }
 
     /// <summary>The training form (batch statistics), on a channel count and sizes that leave odd counts per channel.</summary>
     [TestCase(2, 3, 5, 7)]
@@ -107,6 +111,17 @@ public sealed class F16StorageLayerTests : GpuTest
             // 512 per element of b, and a broadcast along a's leading dimension: a workgroup sums them.
             yield return new TestCaseData(make(), new Shape(1, 16, 32), new Shape(3, 1, 1)).SetArgDisplayNames($"{name}_broadcast_both_sides");
         }
+    }
+
+    /// <summary>
+    /// A broadcast operand's gradient over a long reduction (10000 elements for each of b's): split over workgroups, its
+    /// ordered sum written into b's f16 gradient by reduce/partials' f16 build.
+    /// </summary>
+    [Test]
+    public void Binary_LongReduction_SumsIntoTheF16Gradient()
+    {
+        var kernels = F16StorageCheck.Matches(Context, new Mul(), new[] { new Shape(1, 2, 100, 100), new Shape(1, 2, 1, 1) });
+        Assert.That(kernels, Has.Some.EqualTo("binary/binary.bcast.bwd.split.f16").And.Some.EqualTo("reduce/partials.f16"), string.Join(", ", kernels));
     }
 
     /// <summary>The divisor away from 0 (its gradient divides by b twice).</summary>
