@@ -74,7 +74,7 @@ internal static class EntryTuning
     {
         var bound = c.Prepare == null ? args : Prepared(args, c.Prepare);
         if (c.Finish is not { } f) return c with { Spec = Emitter.Variant(c.Spec, label, bound) };
-        int output = Array.FindLastIndex(args, a => a.Access != Access.Read); // as the tuner binds it
+        int output = Math.Max(0, Array.FindLastIndex(args, a => a.Access != Access.Read)); // as the tuner binds it
         var partial = Value.StandIn(new Shape(f.Splits, (int)f.Count), ElementType.F32, TensorLayout.RowMajor, $"{label} partials");
         var split = (Arg[])bound.Clone();
         split[output] = Arg.Out(partial);

@@ -8,8 +8,8 @@ namespace Kiln.Vulkan;
 /// One way to run a kernel (a tile size, say) that <see cref="KernelTuner"/> can time: one dispatch on the bindings; with
 /// <see cref="Prepare"/>, after a pass that rewrites one of its inputs into a scratch buffer the kernel binds in its
 /// place (a weight packed into the layout the kernel loads); with <see cref="Finish"/>, a split reduction: the kernel
-/// writes partial results into a scratch buffer in place of its last binding (the output), and the finish adds them
-/// into that output.
+/// writes partial results into a scratch buffer in place of its last written binding (the output; a .concat weight
+/// gradient binds its second input after it), and the finish adds them into that output.
 /// </summary>
 internal sealed record TuneCandidate(string Name, KernelSpec Spec, (uint X, uint Y, uint Z) Groups, byte[] Push)
 {
