@@ -92,6 +92,10 @@ internal sealed class KernelTuner
     // choice, for a device run; the file keeps only the choice).
     readonly bool trace = Environment.GetEnvironmentVariable("KILN_TUNING_TRACE") == "1";
     readonly Dictionary<string, string> choices;
+    // For each key Choose timed: a fingerprint of the candidates' names then (the file's "among"). A remembered choice is
+    // followed only among the same candidates; where they changed (a Kiln that offers other tiles, or a file written
+    // before fingerprints) the shape is timed again. Whole-plan choices (Record, Recall) have none.
+    readonly Dictionary<string, string> among;
     readonly object gate = new();
     TimeSpan? budget;
     bool warnedBudget;
@@ -101,7 +105,7 @@ internal sealed class KernelTuner
         this.context = context;
         var d = context.Info;
         path = directory == null ? null : Path.Combine(directory, $"tuning-{d.PipelineCacheUuid:N}-{d.DriverVersion:x8}.json");
-        choices = Load();
+        (choices, among) = Load();
     }
 
     /// <summary>Shapes timed in this context (not found in memory or on disk): for tests and reports.</summary>
@@ -115,7 +119,7 @@ internal sealed class KernelTuner
 
     /// <summary>
     /// The index of the candidate to use for <paramref name="key"/> (a description of the operation and its shape):
-    /// the remembered one, else the fastest of those whose results agree with candidate 0's within
+    /// the remembered one where it was chosen among candidates of the same names, else the fastest of those whose results agree with candidate 0's within
     /// <paramref name="tolerance"/> (max |difference| / max |candidate 0's|), timed on scratch buffers of <paramref name="bindings"/>;
     /// candidate 0, unremembered, where those buffers don't fit in memory or the budget is spent.
     /// </summary>
@@ -125,7 +129,8 @@ internal sealed class KernelTuner
         if (candidates.Count == 1) return 0;
         lock (gate)
         {
-            if (choices.TryGetValue(key, out var name))
+            string set = Fingerprint(candidates);
+            if (choices.TryGetValue(key, out var name) && among.GetValueOrDefault(key) == set)
             {
                 for (int i = 0; i < candidates.Count; i++)
                     if (candidates[i].Name == name) return i;
@@ -140,6 +145,7 @@ internal sealed class KernelTuner
             {
                 if (Time(key, candidates, bindings, tolerance) is not { } best) return 0;
                 choices[key] = candidates[best].Name;
+                among[key] = set;
                 Timed++;
                 Save();
                 return best;
@@ -471,9 +477,14 @@ internal sealed class KernelTuner
     /// <summary>A lost device ends the context: never swallowed as one candidate's failure.</summary>
     static bool Lost(KilnException e) => e is VulkanException { ResultName: "ErrorDeviceLost" };
 
-    Dictionary<string, string> Load()
+    /// <summary>16 hex digits of a SHA-256 of the candidates' names, in order.</summary>
+    static string Fingerprint(IReadOnlyList<TuneCandidate> candidates) =>
+        Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(
+            System.Text.Encoding.UTF8.GetBytes(string.Join("\n", candidates.Select(c => c.Name)))), 0, 8).ToLowerInvariant();
+
+    (Dictionary<string, string> Choices, Dictionary<string, string> Among) Load()
     {
-        var empty = new Dictionary<string, string>();
+        var empty = (new Dictionary<string, string>(), new Dictionary<string, string>());
         if (path == null || !File.Exists(path)) return empty;
         try
         {
@@ -485,10 +496,15 @@ internal sealed class KernelTuner
                 context.Log($"ignoring kernel tuning file {path}: not a {Format} file");
                 return empty;
             }
-            var result = new Dictionary<string, string>();
-            foreach (var p in c.EnumerateObject())
-                if (p.Value.ValueKind == JsonValueKind.String) result[p.Name] = p.Value.GetString()!;
-            return result;
+            static Dictionary<string, string> Strings(JsonElement o)
+            {
+                var result = new Dictionary<string, string>();
+                if (o.ValueKind == JsonValueKind.Object)
+                    foreach (var p in o.EnumerateObject())
+                        if (p.Value.ValueKind == JsonValueKind.String) result[p.Name] = p.Value.GetString()!;
+                return result;
+            }
+            return (Strings(c), root.TryGetProperty("among", out var a) ? Strings(a) : new Dictionary<string, string>());
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or JsonException)
         {
@@ -509,6 +525,7 @@ internal sealed class KernelTuner
                 device = context.Info.Name,
                 driver = context.Info.DriverInfo,
                 choices = new SortedDictionary<string, string>(choices, StringComparer.Ordinal),
+                among = new SortedDictionary<string, string>(among, StringComparer.Ordinal),
             }, new JsonSerializerOptions { WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
             var bytes = System.Text.Encoding.UTF8.GetBytes(json);
             Kiln.IO.AtomicFile.Write(path, s => s.Write(bytes), perProcess: true); // a crash mid-write never leaves a torn file

@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using Kiln.Layers;
 using Kiln.Vulkan;
 using Kiln.Tests.Layers;
@@ -93,6 +94,41 @@ public sealed class AutotuneTests
             Assert.That(fresh.Tuner.Timed, Is.EqualTo(1));
             Assert.That(File.ReadAllText(fresh.Tuner.FilePath!), Does.Contain("kiln-tuning-1"), "written anew");
             Assert.That(y, Has.Length.EqualTo(N * Cout * H * W));
+        }
+        finally { Directory.Delete(dir, true); }
+    }
+
+    /// <summary>
+    /// A choice is followed only among the candidates it was made among: the next context follows it without timing; one
+    /// whose file says it was made among other candidates (as a Kiln that offered other tiles would have written), or says
+    /// nothing of them (a file from before the fingerprints), times the shape again.
+    /// </summary>
+    [Test]
+    public void ARememberedChoiceIsFollowedOnlyAmongTheSameCandidates()
+    {
+        var dir = TempDirectory();
+        try
+        {
+            string file = "";
+            int Timed()
+            {
+                using var ctx = GpuContext.Create(Gpu.Options with { PipelineCacheDirectory = dir });
+                Forward(ctx, autotune: true);
+                file = ctx.Tuner.FilePath!;
+                return ctx.Tuner.Timed;
+            }
+            Assert.That(Timed(), Is.EqualTo(1), "first timed");
+            Assert.That(Timed(), Is.Zero, "then remembered among the same candidates");
+            var json = JsonNode.Parse(File.ReadAllText(file))!.AsObject();
+            var among = json["among"]!.AsObject();
+            among[among.Single().Key] = "0000000000000000";
+            File.WriteAllText(file, json.ToJsonString());
+            Assert.That(Timed(), Is.EqualTo(1), "chosen among other candidates");
+            json = JsonNode.Parse(File.ReadAllText(file))!.AsObject();
+            Assert.That(json.Remove("among"), Is.True);
+            File.WriteAllText(file, json.ToJsonString());
+            Assert.That(Timed(), Is.EqualTo(1), "a file without fingerprints");
+            Assert.That(Timed(), Is.Zero, "remembered again");
         }
         finally { Directory.Delete(dir, true); }
     }
