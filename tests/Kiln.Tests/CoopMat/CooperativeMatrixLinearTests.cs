@@ -213,4 +213,15 @@ public sealed class CooperativeMatrixGemmAutotuneTests : CooperativeMatrixTest
         Assert.That(choices, Does.Contain("linear.gemm|LinearCoopMat+LinearGemm|Fp16|"));
         foreach (var (name, values) in f32) F16StorageCheck.Close(tuned[name], values, Tolerances.F16Storage, name);
     }
+
+    /// <summary>
+    /// A long-K forward into an f16 activation (<see cref="Graph.GemmAutotuneTests.TimeSplitForwardAtFp16"/>) with
+    /// <see cref="LinearCoopMat"/> named: its split tiles are timed too, their partials summed into f16 as the graph does.
+    /// </summary>
+    [Test]
+    public void SplitTensorCoreTiles_IntoAnF16Activation_AreTimed()
+    {
+        string timed = Graph.GemmAutotuneTests.TimeSplitForwardAtFp16(Context, nameof(LinearCoopMat));
+        Assert.That(System.Text.RegularExpressions.Regex.IsMatch(timed, @"LinearCoopMat:\d+x\d+x\d+x\d+s\d+ [\d.]+"), timed);
+    }
 }
