@@ -74,11 +74,11 @@ internal static class EntryTuning
     {
         var bound = c.Prepare == null ? args : Prepared(args, c.Prepare);
         if (c.Finish is not { } f) return c with { Spec = Emitter.Variant(c.Spec, label, bound) };
-        int output = Math.Max(0, Array.FindLastIndex(args, a => a.Access != Access.Read)); // as the tuner binds it
-        var partial = Value.StandIn(new Shape(f.Splits, (int)f.Count), ElementType.F32, TensorLayout.RowMajor, $"{label} partials");
+        int output = TuneFinish.Output(args.Select(a => a.Access != Access.Read));
+        var partials = Value.StandIn(new Shape(f.Splits, (int)f.Count), ElementType.F32, TensorLayout.RowMajor, $"{label} partials");
         var split = (Arg[])bound.Clone();
-        split[output] = Arg.Out(partial);
-        var sum = new[] { Arg.In(partial), Arg.In(f.Bias is { } b ? args[b].Value! : partial), args[output] };
+        split[output] = Arg.Out(partials);
+        var sum = f.Bindings(Arg.In(partials), args[output], i => args[i]);
         return c with { Spec = Emitter.Variant(c.Spec, label, split), Finish = f with { Spec = Emitter.Variant(f.Spec, label, sum) } };
     }
 

@@ -50,6 +50,14 @@ internal sealed record TuneFinish(KernelSpec Spec, (uint X, uint Y, uint Z) Grou
     public long PartialBytes => Splits * Count * sizeof(float);
     /// <summary>The candidate's binding that the finish binds as its bias (its second slot), or null: none.</summary>
     public int? Bias { get; init; }
+
+    /// <summary>The candidate's binding whose place the partials take and which the finish writes: its last written one
+    /// (0 where none is written).</summary>
+    public static int Output(IEnumerable<bool> written) => Math.Max(0, written.ToList().FindLastIndex(w => w));
+
+    /// <summary>The finish's bindings: the partials, the bias (the candidate's binding <see cref="Bias"/>, else the partials
+    /// again), the output; <paramref name="binding"/> gives the candidate's binding of an index.</summary>
+    public T[] Bindings<T>(T partials, T output, Func<int, T> binding) => new[] { partials, Bias is { } b ? binding(b) : partials, output };
 }
 
 /// <summary>
@@ -119,8 +127,8 @@ internal sealed class KernelTuner
 
     /// <summary>
     /// The index of the candidate to use for <paramref name="key"/> (a description of the operation and its shape):
-    /// the remembered one where it was chosen among candidates of the same names, else the fastest of those whose results agree with candidate 0's within
-    /// <paramref name="tolerance"/> (max |difference| / max |candidate 0's|), timed on scratch buffers of <paramref name="bindings"/>;
+    /// the remembered one where it was chosen among candidates of the same names, else the fastest of those whose results
+    /// agree with candidate 0's within <paramref name="tolerance"/> (max |difference| / max |candidate 0's|), timed on scratch buffers of <paramref name="bindings"/>;
     /// candidate 0, unremembered, where those buffers don't fit in memory or the budget is spent.
     /// </summary>
     public int Choose(string key, IReadOnlyList<TuneCandidate> candidates, IReadOnlyList<TuneBinding> bindings, double tolerance)
@@ -256,7 +264,7 @@ internal sealed class KernelTuner
             var bindings = scratch.Select(b => Binding.Range(b, 0, b.Size)).ToArray();
             // The binding the kernels write: a split candidate's partials take its place and its finish writes it (not
             // always the last: a .concat weight gradient binds the concatenation's second part after it).
-            int output = Math.Max(0, bindingInfo.ToList().FindLastIndex(b => b.Written));
+            int output = TuneFinish.Output(bindingInfo.Select(b => b.Written));
             int best = -1;
             double bestMs = double.PositiveInfinity;
             KilnException? failed = null;
@@ -453,7 +461,7 @@ internal sealed class KernelTuner
         {
             var p = Binding.Range(partials, 0, partials.Size);
             first[output] = p;
-            finish = new[] { p, c.Finish!.Bias is { } bias ? bindings[bias] : p, bindings[output] };
+            finish = c.Finish!.Bindings(p, bindings[output], i => bindings[i]);
         }
         using var list = context.CreateCommandList($"tuning {c.Name}");
         for (int k = 0; k < DispatchesPerRun; k++)

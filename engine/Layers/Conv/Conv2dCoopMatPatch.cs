@@ -142,21 +142,17 @@ internal class Conv2dCoopMatPatch : CooperativeMatrixEntry, IConv2dForward
     /// </summary>
     internal static TunePrepare? PhasesPack(Emitter e, TunePrepare pack, ConvAttributes a, int ny, int nx, (int H, int W) step, int phases)
     {
-        if (pack.Spec.Module != PackModule) return null;
-        // Pack's push constants: count, cout, cin, taps, cop, cip.
-        int Word(int i) => BitConverter.ToInt32(pack.Push, 4 * i);
-        int cout = Word(1), cin = Word(2), cop = Word(4), cip = Word(5);
-        int taps = ny * nx, packed = checked(phases * taps * cop * cip);
-        var constants = new uint[]
-        {
-            1, (uint)a.Kernel.H, (uint)a.Kernel.W, 0, 0, (uint)step.H, (uint)step.W, (uint)ny, (uint)nx, 0, 0, 0,
-            (uint)phases, (uint)a.Stride.H, (uint)a.Stride.W, (uint)a.Dilation.H, (uint)a.Dilation.W, (uint)a.Padding.H, (uint)a.Padding.W,
-        };
+        // One phase's flipped packing (its first tap derived per phase in the shader), then PHASES and the layer's geometry.
+        if (FlippedPack(pack, a, 0, 0, ny, nx, step) is not { } phase) return null;
+        int packed = checked(phases * pack.Elements);
+        var geometry = new[] { 0, 0, 0, phases, a.Stride.H, a.Stride.W, a.Dilation.H, a.Dilation.W, a.Padding.H, a.Padding.W };
+        var push = (byte[])pack.Push.Clone();
+        BitConverter.TryWriteBytes(push.AsSpan(0, 4), packed); // Pack's first push constant: the count it writes
         return pack with
         {
-            Spec = pack.Spec with { Constants = constants },
+            Spec = phase.Spec with { Constants = phase.Spec.Constants.Concat(geometry.Select(v => (uint)v)).ToArray() },
             Groups = e.ElementwiseGroups(packed),
-            Push = PushConstants.Ints(packed, cout, cin, taps, cop, cip),
+            Push = push,
             Elements = packed,
         };
     }
