@@ -32,6 +32,10 @@ internal static class Compiler
         public Layer? Replacement;
         /// <summary>The batch norm folded into this node's convolution (<see cref="FoldBatchNorms"/>).</summary>
         public BatchNormFold? Fold;
+        /// <summary>A max pool reading this node's output that its forward is offered to compute too (<see cref="OfferPools"/>).</summary>
+        public CNode? PoolReader;
+        /// <summary>Whether the layer before computed this (pool) node's output in its own kernel: it emits nothing itself.</summary>
+        public bool PooledByProducer;
         /// <summary>Prefix of the parameters' names: "&lt;node&gt;." (a fused layer's parameters carry their own layers' names).</summary>
         public string ParamPrefix => Replacement != null ? "" : Name + ".";
     }
@@ -74,6 +78,7 @@ internal static class Compiler
         if (options.Fuse) list = FuseConcatConvs(list, net);
         if (options.Fuse && !options.Training) list = FuseConvPools(list, net, fusedInto);
         if (options.Fuse && !options.Training) list = BandConvPairs(list, net, fusedInto, options);
+        if (options.Fuse) OfferPools(list);
         // The compiled node that computes a network node (an activation folded into its producer is computed there).
         CNode Final(Node n) => fusedInto.TryGetValue(cnodes[n], out var p) ? p : cnodes[n];
 
@@ -161,22 +166,37 @@ internal static class Compiler
             }
         }
         var namedOutputs = new Dictionary<CNode, Value>();
+        // A named output is written where the caller reads it when that is the plan's own form (f32, NCHW), else converted.
+        bool Direct(CNode c, TensorLayout layout) => c == lossNode || (act == edge && layout == TensorLayout.Nchw);
+        Value OutputOf(CNode c, TensorLayout layout) => emitter.NewValue(c.Shape, named.Contains(c) && Direct(c, layout) ? ValueKind.Output : ValueKind.Transient,
+            c.Name, c == lossNode ? ElementType.F32 : act, layout == TensorLayout.Nhwc ? layout : null);
         foreach (var c in list.Where(c => c.Layer != null))
         {
             bool isNamed = named.Contains(c);
             var layout = LayoutOf(c);
-            var ins = c.Inputs.Select(i => emitter.InLayout(i.Output, layout)).ToArray();
             if (c.Layer!.IsView)
             {
-                c.Output = emitter.Alias(ins[0], c.Shape, c.Name);
+                c.Output = emitter.Alias(emitter.InLayout(c.Inputs[0].Output, layout), c.Shape, c.Name);
                 if (isNamed) throw new GraphException($"{c.Source}: a view layer can't be a network output; add it before another layer or output its input.");
             }
             else
             {
-                bool direct = c == lossNode || (act == edge && layout == TensorLayout.Nchw);
-                c.Output = emitter.NewValue(c.Shape, isNamed && direct ? ValueKind.Output : ValueKind.Transient, c.Name, c == lossNode ? ElementType.F32 : act,
-                    layout == TensorLayout.Nhwc ? layout : null);
-                c.Layer.Forward(new ForwardPass(emitter, ins, c.Output, c.Params, c.Name) { Activation = c.Fused, Slope = c.FusedSlope, Training = options.Training });
+                bool direct = Direct(c, layout);
+                // A pool the layer before computed (below) has its output already.
+                if (!c.PooledByProducer)
+                {
+                    var ins = c.Inputs.Select(i => emitter.InLayout(i.Output, layout)).ToArray();
+                    c.Output = OutputOf(c, layout);
+                    // The pool offered to it is made in the layout it reads, which must be this one's (no transpose between).
+                    var pool = c.PoolReader is { } reader && LayoutOf(reader) == layout ? new FusedPool(reader.Name, () => OutputOf(reader, layout)) : null;
+                    c.Layer.Forward(new ForwardPass(emitter, ins, c.Output, c.Params, c.Name)
+                        { Activation = c.Fused, Slope = c.FusedSlope, Training = options.Training, Pool = pool });
+                    if (pool?.Output is { } pooled)
+                    {
+                        c.PoolReader!.Output = pooled;
+                        c.PoolReader.PooledByProducer = true;
+                    }
+                }
                 if (isNamed && !direct)
                 {
                     // NCHW in the edge type for the caller, in one pass: from f16, from NHWC, or both.
@@ -473,6 +493,25 @@ internal static class Compiler
             removed.Add(src);
         }
         return removed.Count == 0 ? list : list.Where(c => !removed.Contains(c)).ToList();
+    }
+
+    /// <summary>
+    /// A 2x2, stride-2 MaxPool2d (no activation folded into it) that reads a Conv2d's output which
+    /// <see cref="FuseConvPools"/> left to be written, because something else reads it too (a UNet encoder's skip) or because
+    /// the plan trains (the pool's and the activation's gradients read it), is offered to that convolution's forward
+    /// (<see cref="ForwardPass.Pool"/>): where the kernel the convolution runs has a ".pool.keep" variant, it writes both
+    /// outputs in one pass and the pool emits nothing (<see cref="ConvForward.EmitWithPool"/>); elsewhere the pool runs on
+    /// its own. Its gradient is the pool's, as before: it reads the same values.
+    /// </summary>
+    static void OfferPools(List<CNode> list)
+    {
+        foreach (var c in list)
+        {
+            if (c.Layer is not MaxPool2d pool || c.Replacement != null || c.Fused != Activation.None || pool.KernelSize != (2, 2) || pool.Stride != (2, 2))
+                continue;
+            var src = c.Inputs[0];
+            if (src.Layer is Conv2d && src.Replacement == null && src.PoolReader == null) src.PoolReader = c;
+        }
     }
 
     /// <summary>

@@ -16,13 +16,18 @@ internal static class EntryTuning
     /// attributes) in the tuning key, after the operation, the entries, the precision and the read path.
     /// </summary>
     public static TuneCandidate Choose<T>(Emitter e, string operation, IReadOnlyList<T> entries, Func<T, IEnumerable<TuneCandidate>> candidatesOf,
-        Arg[] args, string shape, string label) where T : class, IKernelEntry
+        Arg[] args, string shape, string label) where T : class, IKernelEntry =>
+        ChooseWithEntry(e, operation, entries, candidatesOf, args, shape, label).Chosen;
+
+    /// <summary><see cref="Choose"/>, with the entry whose candidate was chosen.</summary>
+    public static (T Entry, TuneCandidate Chosen) ChooseWithEntry<T>(Emitter e, string operation, IReadOnlyList<T> entries,
+        Func<T, IEnumerable<TuneCandidate>> candidatesOf, Arg[] args, string shape, string label) where T : class, IKernelEntry
     {
         var reference = entries.Where(k => k.Arithmetic == Precision.Fp32 && !k.NeedsTuning).OrderByDescending(k => k.Priority).FirstOrDefault();
         var candidates = entries.OrderBy(k => k == reference ? 0 : 1)
-            .SelectMany(k => candidatesOf(k).Select(c => c with { Name = $"{k.GetType().Name}:{c.Name}" }))
+            .SelectMany(k => candidatesOf(k).Select(c => (Entry: k, Candidate: c with { Name = $"{k.GetType().Name}:{c.Name}" })))
             .ToList();
-        var timed = candidates.Select(c => AsDispatched(c, args, label)).ToList();
+        var timed = candidates.Select(c => AsDispatched(c.Candidate, args, label)).ToList();
         var key = $"{operation}|{string.Join("+", entries.Select(k => k.GetType().Name))}|{e.Precision}|{(e.TexelReads ? "texel" : "storage")}|{shape}";
         return candidates[e.Tuner!.Choose(key, timed, Bindings(args), AgreementTolerance(e.Precision))];
     }

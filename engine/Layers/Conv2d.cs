@@ -51,7 +51,10 @@ public sealed class Conv2d : Layer, IFusableProducer
 
     internal override void Forward(ForwardPass f)
     {
-        ConvForward.Emit(f.Emitter, Attributes, f.Input, f.Param("weight"), Attributes.Bias ? f.Param("bias") : null, f.Output, f.Activation, f.Slope, $"{f.Name}.fwd");
+        var (w, bias) = (f.Param("weight"), Attributes.Bias ? f.Param("bias") : null);
+        if (f.Pool is not { } pool || !ConvForward.EmitWithPool(f.Emitter, Attributes, f.Input, w, bias, f.Output, pool.Take, f.Activation, f.Slope,
+                $"{f.Name}+{pool.Name}.fwd"))
+            ConvForward.Emit(f.Emitter, Attributes, f.Input, w, bias, f.Output, f.Activation, f.Slope, $"{f.Name}.fwd");
     }
 
     /// <summary>Every geometry: the direct kernel's NHWC variant takes any (Conv2dDirectNhwc).</summary>

@@ -5,7 +5,8 @@
 // the .f16 variant), weights and bias float; accumulation is f32.
 // Bindings: 0 x [N,Cin,H,W] (act_t)  1 w [Cout,Cin/groups,KH,KW] (float)  2 bias [Cout] (float; unused when HAS_BIAS=0)
 //           3 y [N,Cout,OH,OW] (act_t; the .pool variant: [N,Cout,OH/2,OW/2]); x and y [N,H,W,C] in the .nhwc variants
-//           4 (the .dact variant, include/act_grad_epilogue.glsl) the output of the activation ACT whose gradient y leaves through
+//           4 (the .dact variant, include/act_grad_epilogue.glsl) the output of the activation ACT whose gradient y leaves through,
+//           or (the .pool.keep variant, include/pool_epilogue.glsl) the unpooled output [N,Cout,OH,OW] (act_t)
 // Specialization: 0 KH, 1 KW, 2 SH, 3 SW, 4 PH, 5 PW, 6 DH, 7 DW, 8 GROUPS, 9 HAS_BIAS, 10 ACT, 11 SLOPE (float),
 //                 12 CIN, 13 COUT, 14 H, 15 W, 16 OH, 17 OW (0 = from push constants), 18 PX_BLOCK,
 //                 19 CO_BLOCK (1..16)
@@ -71,7 +72,7 @@ layout(push_constant) uniform P { int n, cin, cout, h, w, oh, ow; } p;
 
 #if KILN_POOL
 // Variant *.pool (include/pool_epilogue.glsl): the invocation of an even row computes that row and the next, and writes
-// the 2 x 2 maxima of its PX_BLOCK (even) columns; the odd rows' invocations have nothing to do.
+// the 2 x 2 maxima of its PX_BLOCK (even) columns (.pool.keep: and both rows); the odd rows' invocations have nothing to do.
 #include "pool_epilogue.glsl"
 #define POOL_ROWS 2
 #else
@@ -168,7 +169,11 @@ void main()
             {
                 const int ox = ox0 + j;
 #if KILN_POOL
-                if (ox < OW) pooled[i][j / 2] = kiln_pool_max(pooled[i][j / 2], kiln_activate(acc[i][j] + bv, ACT, SLOPE));
+                const float v = kiln_activate(acc[i][j] + bv, ACT, SLOPE);
+                if (ox < OW) pooled[i][j / 2] = kiln_pool_max(pooled[i][j / 2], v);
+#if KILN_POOL_KEEP
+                if (ox < OW) kept[KILN_ACT_INDEX(b, co, row, ox, COUT, OH, OW)] = act_t(v);
+#endif
 #elif KILN_ACT_GRAD
                 const int o = KILN_ACT_INDEX(b, co, row, ox, COUT, OH, OW);
                 if (ox < OW) y[o] = act_t(kiln_act_grad(acc[i][j] + bv, o, ACT, SLOPE));

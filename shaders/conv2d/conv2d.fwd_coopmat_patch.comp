@@ -24,9 +24,10 @@
 // 25.5 KiB). The registers hold at most UNITS_MAX patch units (8 channels of one pixel) per
 // invocation: the host picks only tiles within it (Conv2dCoopMatPatch.Fits).
 // Bindings: 0 x [N,Cin,H,W] (act_t)  1 wp [KH*KW, COP, CIP] (float16_t)  2 bias [Cout] (float; unused when HAS_BIAS=0)
-//           3 y [N,Cout,OH,OW] (act_t; the .pool variant: [N,Cout,OH/2,OW/2], TN even)
+//           3 y [N,Cout,OH,OW] (act_t; the .pool variant: [N,Cout,OH/2,OW/2], TN even; .pool.keep: the unpooled y at 4)
 //           4 (the .dact variant, include/act_grad_epilogue.glsl) the output of the activation ACT whose gradient y leaves
-//           through: a tile stored straight loads its block of it as a matrix of the accumulators' layout
+//           through: a tile stored straight loads its block of it as a matrix of the accumulators' layout; (.pool.keep,
+//           include/pool_epilogue.glsl) the unpooled output [N,Cout,OH,OW] (act_t), written from the staging tile
 // Variant *.nhwc (KILN_NHWC): x and y [N,H,W,C]. A patch unit's 8 channels are then 16 contiguous bytes of x (one
 // load where Cin is a multiple of 8 and the activations f16), and consecutive invocations take a pixel's CK / 8 units
 // and then the next pixel's, so a workgroup's loads of a step run along x's rows; a tile wholly inside Y with Cout a
@@ -559,7 +560,8 @@ void main()
 #if KILN_POOL
     // Variant *.pool (include/pool_epilogue.glsl): output rows 2k and 2k + 1 are accumulators j = 2k, 2k + 1 of one
     // subgroup (TN even, tiles of even rows and S columns); each goes through the staging tile in turn, and the lanes
-    // keep the maxima of their column pairs between them, then write the pooled rows.
+    // keep the maxima of their column pairs between them, then write the pooled rows (.pool.keep: and each row, from
+    // the staging tile, at binding 4).
     [[unroll]] for (int i = 0; i < TM; i++)
         [[unroll]] for (int j = 0; j < TN; j += 2)
         {
@@ -578,7 +580,19 @@ void main()
                 {
                     const int e = lane + q * SGS, r = e / (S / 2), pc = e % (S / 2);
                     if (e < S * S / 2)
-                        best[q] = kiln_pool_max(kiln_pool_max(best[q], Cs[sg * S * LDC + r * LDC + 2 * pc]), Cs[sg * S * LDC + r * LDC + 2 * pc + 1]);
+                    {
+                        const float v0 = Cs[sg * S * LDC + r * LDC + 2 * pc], v1 = Cs[sg * S * LDC + r * LDC + 2 * pc + 1];
+                        best[q] = kiln_pool_max(kiln_pool_max(best[q], v0), v1);
+#if KILN_POOL_KEEP
+                        // .pool.keep: the row's two values as well (OW even: both in or both out).
+                        const int co = co0 + r, ox = ox0 + 2 * pc;
+                        if (co < COUT && oy + h2 < OH && ox < OW)
+                        {
+                            kept[KILN_ACT_INDEX(b, co, oy + h2, ox, COUT, OH, OW)] = act_t(v0);
+                            kept[KILN_ACT_INDEX(b, co, oy + h2, ox + 1, COUT, OH, OW)] = act_t(v1);
+                        }
+#endif
+                    }
                 }
                 subgroupMemoryBarrierShared();
                 subgroupBarrier();

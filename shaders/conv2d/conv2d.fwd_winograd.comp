@@ -12,11 +12,12 @@
 // memory, half the output channels at a time, for the output transform, bias and activation. The sums run in another
 // order than the direct kernel's, with the transforms' roundings: the agreement with it is that of f32 sums, about
 // 1e-6 of the largest value. f16 activations (the .f16 variant, storage.glsl) are widened to f32 as they are read.
-// Variant *.nhwc (KILN_NHWC, with its .dact, .pool and .concat forms): x and y channels-last (KILN_ACT_INDEX), the same
+// Variant *.nhwc (KILN_NHWC, with its .dact, .pool, .pool.keep and .concat forms): x and y channels-last (KILN_ACT_INDEX), the same
 // sums in the same order.
 // Bindings: 0 x [N,Cin,H,W] (act_t)  1 u [16, CIP, COP] (float, conv2d.winograd_weight.comp)
 //           2 bias [Cout] (float; unused when HAS_BIAS=0)  3 y [N,Cout,OH,OW] (act_t; the .pool variant: [N,Cout,OH/2,OW/2])
-//           4 the .dact variant's activation output (include/act_grad_epilogue.glsl)
+//           4 the .dact variant's activation output (include/act_grad_epilogue.glsl), or the .pool.keep variant's
+//           unpooled output [N,Cout,OH,OW] (act_t)
 // Specialization: 0 PH, 1 PW, 2 HAS_BIAS, 3 ACT, 4 SLOPE (float), 5 CIN, 6 COUT, 7 H, 8 W, 9 OH, 10 OW,
 //                 11 TX (tiles across a workgroup: 8 or 16; any divisor of 32 works), 12 CIP (Cin padded to 8), 13 COP (Cout padded to 32)
 // Push constants: none
@@ -64,7 +65,7 @@ layout(std430, binding = 3) writeonly buffer Y { act_t y[]; };
 
 #if KILN_POOL
 // Variant *.pool (include/pool_epilogue.glsl): each 2 x 2 tile is a window of the max pool that follows; only its
-// maximum is written.
+// maximum is written (and under .pool.keep the tile's four values too, at binding 4).
 #include "pool_epilogue.glsl"
 #endif
 
@@ -197,11 +198,18 @@ void main()
             const float bv = HAS_BIAS != 0 ? bias[co] : 0.0;
 #if KILN_POOL
             // The tile is the pool's window (OH and OW even: always whole).
-            float best = kiln_pool_max(-1.0 / 0.0, kiln_activate(t0[0] + t0[1] + t0[2] + bv, ACT, SLOPE));
-            best = kiln_pool_max(best, kiln_activate(t0[1] - t0[2] - t0[3] + bv, ACT, SLOPE));
-            best = kiln_pool_max(best, kiln_activate(t1[0] + t1[1] + t1[2] + bv, ACT, SLOPE));
-            best = kiln_pool_max(best, kiln_activate(t1[1] - t1[2] - t1[3] + bv, ACT, SLOPE));
-            y[KILN_ACT_INDEX(b, co, oy / 2, ox / 2, COUT, OH / 2, OW / 2)] = act_t(best);
+            const float v00 = kiln_activate(t0[0] + t0[1] + t0[2] + bv, ACT, SLOPE), v01 = kiln_activate(t0[1] - t0[2] - t0[3] + bv, ACT, SLOPE);
+            const float v10 = kiln_activate(t1[0] + t1[1] + t1[2] + bv, ACT, SLOPE), v11 = kiln_activate(t1[1] - t1[2] - t1[3] + bv, ACT, SLOPE);
+            y[KILN_ACT_INDEX(b, co, oy / 2, ox / 2, COUT, OH / 2, OW / 2)] =
+                act_t(kiln_pool_max(kiln_pool_max(kiln_pool_max(kiln_pool_max(-1.0 / 0.0, v00), v01), v10), v11));
+#if KILN_POOL_KEEP
+            const int at = KILN_ACT_INDEX(b, co, oy, ox, COUT, OH, OW);
+            const int right = KILN_ACT_INDEX(0, 0, 0, 1, COUT, OH, OW), down = KILN_ACT_INDEX(0, 0, 1, 0, COUT, OH, OW);
+            kept[at] = act_t(v00);
+            kept[at + right] = act_t(v01);
+            kept[at + down] = act_t(v10);
+            kept[at + down + right] = act_t(v11);
+#endif
 #else
             // The tile's pixels: right of it one column on, below it one row on (in either layout).
             const int at = KILN_ACT_INDEX(b, co, oy, ox, COUT, OH, OW);

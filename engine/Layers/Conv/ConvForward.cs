@@ -41,7 +41,44 @@ internal static class ConvForward
     /// <summary>The candidate <see cref="Emit"/> would dispatch (untuned, the registry's entry's default), or null where
     /// that entry has none for the layer (its Emit then says why).</summary>
     public static TuneCandidate? Choose(Emitter e, ConvAttributes a, Value x, Value w, Value? bias, Value y, Activation act, float slope, string label) =>
-        Tuned(e, a, x, w, bias, y, act, slope, label) ?? Default(e, Entry(e, a, x, y), a, x, w, bias, y, act, slope);
+        ChooseWithEntry(e, a, x, w, bias, y, act, slope, label).Chosen;
+
+    /// <summary><see cref="Choose"/>, with the entry the candidate is one of.</summary>
+    static (IConv2dForward Entry, TuneCandidate? Chosen) ChooseWithEntry(Emitter e, ConvAttributes a, Value x, Value w, Value? bias, Value y,
+        Activation act, float slope, string label)
+    {
+        if (TunedWithEntry(e, a, x, w, bias, y, act, slope, label) is { } tuned) return tuned;
+        var entry = Entry(e, a, x, y);
+        return (entry, Default(e, entry, a, x, w, bias, y, act, slope));
+    }
+
+    /// <summary>
+    /// The convolution <paramref name="a"/> of <paramref name="x"/> into <paramref name="y"/>, and the 2x2, stride-2 max
+    /// pool of <paramref name="y"/> into the value <paramref name="pooled"/> makes (called only where it is taken) in the
+    /// same kernel: the candidate <see cref="Emit"/> would
+    /// dispatch, in its ".pool.keep" variant (shaders/include/pool_epilogue.glsl: y as the plain kernel writes it, and the
+    /// window maxima). The compiler asks for it where a pool reads a convolution's output that something else reads too (a
+    /// UNet encoder's skip, a training step's gradients), so the pool pass does not read y back. Only where the entry the
+    /// layer would run anyway has the variant (the direct kernel's storage-buffer form with an even column block, the
+    /// Winograd kernel, the tensor-core patch kernel's even-row tiles; both layouts), so the entry never changes for it:
+    /// a tuned tile only where the pool divides it, untuned the entry's first such tile; false, with nothing emitted,
+    /// elsewhere (texel reads, the other kernels), and the pool runs on its own.
+    /// </summary>
+    public static bool EmitWithPool(Emitter e, ConvAttributes a, Value x, Value w, Value? bias, Value y, Func<Value> pooled, Activation act, float slope,
+        string label)
+    {
+        if (e.TexelReads) return false;
+        var (entry, chosen) = ChooseWithEntry(e, a, x, w, bias, y, act, slope, label);
+        // Untuned, the entry's first tile the pool divides where its default is not one (the direct kernel's odd column
+        // blocks of some widths): the same sums per element. A tuned choice stands.
+        if (e.Tuner == null && chosen != null && !entry.Pools(chosen, e.Device))
+            chosen = e.DefaultOf(entry, entry.Candidates(e, a, x, w, bias, y, act, slope).Where(c => entry.Pools(c, e.Device)));
+        if (chosen == null || !entry.Pools(chosen, e.Device) || chosen.WithBufferVariant(".pool.keep") is not { } variant) return false;
+        int since = e.StepCount;
+        Dispatch(e, variant, Args(x, w, bias, pooled()).Append(Arg.Out(y)).ToArray(), label);
+        e.AttributeFlops(since, label, variant.Flops ?? Flops(a, y.Shape));
+        return true;
+    }
 
     /// <summary>The untuned candidate of <paramref name="entry"/> for the layer (<see cref="Emitter.DefaultOf"/>), or null where it has none.</summary>
     static TuneCandidate? Default(Emitter e, IConv2dForward entry, ConvAttributes a, Value x, Value w, Value? bias, Value y, Activation act, float slope) =>
@@ -51,12 +88,16 @@ internal static class ConvForward
         KernelRegistry.Choose<IConv2dForward>("conv2d.fwd", x.ElementType, x.Layout, e, k => k.Accepts(a, x.Shape, y.Shape));
 
     /// <summary>Under CompileOptions.Autotune, the fastest candidate of the entries that can run the layer; else null.</summary>
-    static TuneCandidate? Tuned(Emitter e, ConvAttributes a, Value x, Value w, Value? bias, Value y, Activation act, float slope, string label)
+    static TuneCandidate? Tuned(Emitter e, ConvAttributes a, Value x, Value w, Value? bias, Value y, Activation act, float slope, string label) =>
+        TunedWithEntry(e, a, x, w, bias, y, act, slope, label)?.Chosen;
+
+    static (IConv2dForward Entry, TuneCandidate? Chosen)? TunedWithEntry(Emitter e, ConvAttributes a, Value x, Value w, Value? bias, Value y,
+        Activation act, float slope, string label)
     {
         if (e.Tuner == null) return null;
         var entries = KernelRegistry.Candidates<IConv2dForward>("conv2d.fwd", x.ElementType, x.Layout, e, k => k.CanRun(a, x.Shape, y.Shape));
         if (entries.Count == 0) return null;
-        return EntryTuning.Choose(e, "conv2d.fwd", entries, k => k.Candidates(e, a, x, w, bias, y, act, slope), Args(x, w, bias, y),
+        return EntryTuning.ChooseWithEntry(e, "conv2d.fwd", entries, k => k.Candidates(e, a, x, w, bias, y, act, slope), Args(x, w, bias, y),
             $"{x.Shape}->{y.Shape}|{Describe(a, bias, act)}", label);
     }
 

@@ -40,7 +40,8 @@ internal interface IConv2dForward : IKernelEntry
     /// <summary>Whether <paramref name="candidate"/> (one of this entry's) has a ".pool" variant (shaders/Variants.props)
     /// that takes the 2x2, stride-2 max pool following the convolution in its epilogue and writes only the pooled
     /// output at binding 3 (<see cref="ConvPool2d"/>; storage-buffer reads), and that variant runs on
-    /// <paramref name="device"/> (the shared memory its epilogue adds).</summary>
+    /// <paramref name="device"/> (the shared memory its epilogue adds). Its ".pool.keep" form, where the module has one,
+    /// writes the unpooled output too (binding 4, <see cref="ConvForward.EmitWithPool"/>).</summary>
     bool Pools(TuneCandidate candidate, DeviceInfo device) => false;
 
     /// <summary>The untuned dispatch: the entry's first candidate (<see cref="ConvForward.DispatchDefault"/>), unless the entry

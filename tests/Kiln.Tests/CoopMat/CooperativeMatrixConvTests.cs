@@ -329,6 +329,59 @@ public sealed class CooperativeMatrixConvTests : CooperativeMatrixTest
         Assert.That(fused, Is.EqualTo(plain).AsCollection, "bit for bit the unfused plan");
     }
 
+    /// <summary>
+    /// A conv output read by its pool and by the decoder (a UNet encoder's skip) is written by the patch kernel that takes
+    /// the pool (its .pool.keep variant), in both layouts: a two-level UNet's training step's loss and gradients within
+    /// <see cref="Tolerances.F16Storage"/> of the unfused step's (Fuse = false: separate layers and passes), and an
+    /// inference plan's two outputs (the pool's and a second reader's) bit for bit the unfused plan's (the same kernel,
+    /// then the ReLU and the pool).
+    /// </summary>
+    [TestCase(TensorLayout.Nchw, nameof(Conv2dCoopMatPatch), "conv2d/conv2d.fwd_coopmat_patch.pool.keep.f16")]
+    [TestCase(TensorLayout.Nhwc, nameof(Conv2dCoopMatPatchNhwc), "conv2d/conv2d.fwd_coopmat_patch.nhwc.pool.keep.f16")]
+    public void Patch_ConvOutputReadByItsPoolAndTheDecoder_IsWrittenByThePoolingKernel(TensorLayout layout, string entry, string kernel)
+    {
+        var shapes = new Dictionary<string, Shape> { ["x"] = new(2, 4, 8, 16), ["target"] = new(2, 3, 8, 16) };
+        var net = InpaintUNet.BuildForTraining(16, 32);
+        var step = Graph.ActivationGradientFusionTests.Step(net, shapes, true, Precision.Fp16, texelReads: false, subPixel: false, LossScaling.Off,
+            layout, out var plan, entry);
+        var plain = Graph.ActivationGradientFusionTests.Step(net, shapes, false, Precision.Fp16, texelReads: false, subPixel: false, LossScaling.Off,
+            layout, out var plainPlan, entry);
+        Assert.That(plan.Dispatches.SingleOrDefault(d => d.Label == "conv2d_1+maxpool2d_0.fwd")?.Kernel, Is.EqualTo(kernel),
+            Graph.ActivationGradientFusionTests.Kernels(plan));
+        Assert.That(plan.Dispatches.Select(d => d.Kernel), Has.None.StartsWith("pool/pool.fwd"));
+        Assert.That(plainPlan.Dispatches.Select(d => d.Kernel), Has.Some.StartsWith("pool/pool.fwd"));
+        foreach (var (name, values) in plain) F16StorageCheck.Close(step[name], values, Tolerances.F16Storage, name);
+
+        // Inference: conv + ReLU read by the pool and by a tanh (both outputs); unfused, the same kernel writes the conv's
+        // output and the ReLU and the pool run on their own, which round nothing anew.
+        var inference = new Network();
+        var relu = inference.Add(new ReLU(), "relu", inference.Add(new Conv2d(9, 32, 3, padding: 1), "conv", inference.Input("x")));
+        inference.Output(inference.Add(new MaxPool2d(2), "pool", relu), "pooled");
+        inference.Output(inference.Add(new Tanh(), "skip", relu), "skip");
+        var x = new Shape(2, 9, 10, 14);
+        float[][] Run(bool fuse, out PlanReport report)
+        {
+            using var c = inference.Compile(Context, CompileOptions.For("x", x) with
+            {
+                Fuse = fuse, Precision = Precision.Fp16, TexelReads = false, ActivationLayout = layout, PreferKernels = new[] { entry },
+            });
+            c.SetInput("x", RandomData.Uniform((int)x.Elements, 3).Select(v => (float)v).ToArray());
+            int seed = 4;
+            foreach (var (_, t) in c.Parameters.OrderBy(p => p.Key, StringComparer.Ordinal))
+                t.Upload(RandomData.Uniform((int)t.Shape.Elements, seed++, -0.3, 0.3).Select(v => (float)v).ToArray());
+            c.Run();
+            report = c.Plan;
+            return new[] { c.GetOutput("pooled"), c.GetOutput("skip") };
+        }
+        var fused = Run(true, out var fusedReport);
+        var unfused = Run(false, out _);
+        Assert.That(fusedReport.Dispatches.Select(d => d.Kernel), Does.Contain(kernel).And.None.StartsWith("pool/pool.fwd"),
+            Graph.ActivationGradientFusionTests.Kernels(fusedReport));
+        Assert.That(fused[0], Is.EqualTo(unfused[0]).AsCollection, "the pooled output, bit for bit the unfused plan's");
+        Assert.That(fused[1], Is.EqualTo(unfused[1]).AsCollection, "the conv's output through tanh, bit for bit the unfused plan's");
+        Assert.That(unfused[1].Distinct().Count(), Is.GreaterThan(100), "varied values");
+    }
+
     /// <summary>A fused activation, applied per accumulator element before the f16 store, in the forward and the input gradient.</summary>
     [Test]
     public void Patch_FusedActivation_MatchesThePlainKernels()

@@ -66,12 +66,17 @@ public sealed class ActivationGradientFusionTests : GpuTest
     /// <summary>The same, the gradients divided by <paramref name="scaling"/>'s initial scale (which the backward pass
     /// starts from) where it is on.</summary>
     internal static Dictionary<string, float[]> Step(Network net, Dictionary<string, Shape> shapes, bool fuse, Precision precision, bool texelReads,
-        bool subPixel, LossScaling scaling, out PlanReport plan, params string[] prefer)
+        bool subPixel, LossScaling scaling, out PlanReport plan, params string[] prefer) =>
+        Step(net, shapes, fuse, precision, texelReads, subPixel, scaling, TensorLayout.Nchw, out plan, prefer);
+
+    /// <summary>The same with the plan's activations in <paramref name="layout"/>.</summary>
+    internal static Dictionary<string, float[]> Step(Network net, Dictionary<string, Shape> shapes, bool fuse, Precision precision, bool texelReads,
+        bool subPixel, LossScaling scaling, TensorLayout layout, out PlanReport plan, params string[] prefer)
     {
         using var compiled = net.Compile(Context, new CompileOptions
         {
             InputShapes = shapes, Training = true, InputGradients = true, LearningRate = 0, Fuse = fuse, Precision = precision,
-            TexelReads = texelReads, LossScaling = scaling, PreferKernels = prefer, SubPixelDecoders = subPixel,
+            TexelReads = texelReads, LossScaling = scaling, PreferKernels = prefer, SubPixelDecoders = subPixel, ActivationLayout = layout,
         });
         foreach (var (name, shape) in shapes)
             compiled.SetInput(name, RandomData.Uniform((int)shape.Elements, name[0]).Select(v => (float)v).ToArray());

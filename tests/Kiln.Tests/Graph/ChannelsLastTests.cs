@@ -442,7 +442,8 @@ public sealed class ChannelsLastTests : GpuTest
 
     /// <summary>
     /// The UNet's step on the Winograd kernels (named: on a GPU they run where the compile tunes), channels-last: the
-    /// forwards on conv2d.fwd_winograd.nhwc (the decoder's through its .concat form), the stride-1 input gradients through
+    /// forwards on conv2d.fwd_winograd.nhwc (the decoder's through its .concat form, the pooled encoder's through its
+    /// .pool.keep form), the stride-1 input gradients through
     /// the flipped weight on it (through a ReLU by its .dact form), the weight gradients on conv2d.bwd_weight_winograd.nhwc
     /// (a Conv2d's bias in its .bias form). Bit for bit the NCHW step's, f32 and f16.
     /// </summary>
@@ -466,9 +467,12 @@ public sealed class ChannelsLastTests : GpuTest
 
         foreach (var conv in new[] { "enc", "mid", "deep" })
         {
-            Assert.That(nhwc.KernelOf($"{conv}.fwd"), Does.StartWith("conv2d/conv2d.fwd_winograd.nhwc"), conv);
+            // deep's output is also the pool's input: its kernel writes both (the .pool.keep form).
+            Assert.That(nhwc.KernelOf(conv == "deep" ? "deep+pool.fwd" : $"{conv}.fwd"), Does.StartWith("conv2d/conv2d.fwd_winograd.nhwc"), conv);
             Assert.That(nhwc.KernelOf($"{conv}.bwd_weight"), Does.StartWith("conv2d/conv2d.bwd_weight_winograd.nhwc.bias"), conv);
         }
+        Assert.That(nhwc.KernelOf("deep+pool.fwd"), Does.StartWith("conv2d/conv2d.fwd_winograd.nhwc.pool.keep"));
+        Assert.That(nchw.KernelOf("deep+pool.fwd"), Does.StartWith("conv2d/conv2d.fwd_winograd.pool.keep"));
         Assert.That(nhwc.KernelOf("dec.fwd"), Does.StartWith("conv2d/conv2d.fwd_winograd.nhwc.concat"));
         Assert.That(nhwc.KernelOf("mid.bwd_input"), Does.StartWith("conv2d/conv2d.fwd_winograd.nhwc.dact"), "through the ReLU after down");
         Assert.That(nchw.Plan.Dispatches.Select(d => d.Kernel), Has.Some.StartsWith("conv2d/conv2d.bwd_weight_winograd.bias"));

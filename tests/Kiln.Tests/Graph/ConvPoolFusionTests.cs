@@ -6,12 +6,13 @@ using NUnit.Framework;
 namespace Kiln.Tests.Graph;
 
 /// <summary>
-/// The conv-pool fusion of inference plans (engine/Layers/ConvPool2d.cs): a Conv2d (with its activation) whose output
+/// The conv-pool fusions. In inference plans (engine/Layers/ConvPool2d.cs) a Conv2d (with its activation) whose output
 /// only a 2x2, stride-2 max pool reads writes the pooled output alone, through its kernel's ".pool" variant: the direct
 /// kernel (lavapipe's, through storage buffers) and the Winograd kernel (named); with texel reads (no such variant) the
 /// layer writes the convolution's output and pools it. Checked bit for bit against the unfused plan (Fuse = false: the
-/// same kernels) and against the CPU reference (conv, ReLU, pool in double), at f32 and f16 storage; a conv output that
-/// something else reads too, or a training plan, keeps the pool.
+/// same kernels) and against the CPU reference (conv, ReLU, pool in double), at f32 and f16 storage. A conv output that
+/// something else reads too, or that a training step's gradients read, is written by the kernel that takes the pool (its
+/// ".pool.keep" variant), in inference and in training alike.
 /// </summary>
 public sealed class ConvPoolFusionTests : GpuTest
 {
@@ -82,28 +83,83 @@ public sealed class ConvPoolFusionTests : GpuTest
         Assert.That(fused, Is.EqualTo(plain).AsCollection);
     }
 
+    /// <summary>
+    /// A conv output read by the pool and by something else (here a second output through tanh, or the folded ReLU's output
+    /// named) is written by the same kernel that takes the pool (its ".pool.keep" variant): no pool pass, both outputs bit
+    /// for bit the unfused plan's (whose conv runs another column block: the same sums). With texel reads (no such
+    /// variant) the pool runs on its own.
+    /// </summary>
     [Test]
-    public void ConvOutputsReadElsewhere_AndTrainingPlans_KeepThePool()
+    public void ConvOutputsReadElsewhere_AreWrittenByTheKernelThatPools()
     {
         var net = new Network();
         var y = net.Add(new ReLU(), "relu", net.Add(new Conv2d(3, 8, 3, padding: 1), "conv", net.Input("x")));
         net.Output(net.Add(new MaxPool2d(2), "pool", y), "pooled");
         net.Output(net.Add(new Tanh(), "skip", y), "skip");
-        var shapes = new Dictionary<string, Shape> { ["x"] = new(1, 3, 8, 8) };
-        var plan = net.Plan(Context.KernelDevice, new CompileOptions { InputShapes = shapes, TexelReads = false });
-        Assert.That(plan.Dispatches.Select(d => d.Kernel), Does.Contain("pool/pool.fwd").And.Not.Contain("conv2d/conv2d.fwd.pool"), "the conv output has a second reader");
+        // 10 columns: the direct kernel's default column block is 5, which the pool does not divide; the fused form takes
+        // its first even one.
+        var shapes = new Dictionary<string, Shape> { ["x"] = new(2, 3, 8, 10) };
+        Dictionary<string, float[]> Run(bool fuse, bool texel, out PlanReport plan)
+        {
+            using var compiled = net.Compile(Context, new CompileOptions { InputShapes = shapes, Fuse = fuse, TexelReads = texel });
+            compiled.SetInput("x", Input(shapes["x"]));
+            foreach (var (_, t) in compiled.Parameters) t.Upload(Weight(t.Shape));
+            compiled.Run();
+            plan = compiled.Plan;
+            return new() { ["pooled"] = compiled.GetOutput("pooled"), ["skip"] = compiled.GetOutput("skip") };
+        }
+        var fused = Run(true, texel: false, out var plan);
+        var plain = Run(false, texel: false, out var plainPlan);
+        Assert.That(plan.Dispatches.SingleOrDefault(d => d.Label == "conv+pool.fwd")?.Kernel, Is.EqualTo("conv2d/conv2d.fwd.pool.keep"), ActivationGradientFusionTests.Kernels(plan));
+        Assert.That(plan.Dispatches.Select(d => d.Kernel), Has.None.StartsWith("pool/"));
+        Assert.That(plainPlan.Dispatches.Select(d => d.Kernel), Has.Some.StartsWith("pool/"));
+        foreach (var name in new[] { "pooled", "skip" })
+        {
+            Assert.That(plain[name].Distinct().Count(), Is.GreaterThan(10), $"{name} varies");
+            Assert.That(fused[name], Is.EqualTo(plain[name]).AsCollection, name);
+        }
+        var texel = Run(true, texel: true, out var texelPlan);
+        Assert.That(texelPlan.Dispatches.Select(d => d.Kernel), Does.Contain("pool/pool.fwd").And.None.Contains(".pool"), "texel reads: no such variant");
+        Assert.That(texel["pooled"], Is.EqualTo(plain["pooled"]).AsCollection);
 
         var namedRelu = new Network();
         var relu = namedRelu.Add(new ReLU(), "relu", namedRelu.Add(new Conv2d(3, 8, 3, padding: 1), "conv", namedRelu.Input("x")));
         namedRelu.Output(namedRelu.Add(new MaxPool2d(2), "pool", relu), "pooled");
         namedRelu.Output(relu, "activated");
         var namedPlan = namedRelu.Plan(Context.KernelDevice, new CompileOptions { InputShapes = shapes, TexelReads = false });
-        Assert.That(namedPlan.Dispatches.Select(d => d.Kernel), Does.Contain("pool/pool.fwd"), "the activation folded into the conv is a named output");
+        Assert.That(namedPlan.Dispatches.Select(d => d.Kernel), Does.Contain("conv2d/conv2d.fwd.pool.keep").And.None.StartsWith("pool/"),
+            "the activation folded into the conv is a named output, written by the pooling kernel");
+    }
 
-        var (single, singleShapes) = Build(3, 8, 8, 6);
-        single.SetLoss(new MseLoss(), single.Outputs[0].Node, single.Input("t"));
-        singleShapes["t"] = new(2, 8, 4, 3);
-        var training = single.Plan(Context.KernelDevice, new CompileOptions { InputShapes = singleShapes, Training = true, TexelReads = false });
-        Assert.That(training.Dispatches.Select(d => d.Kernel), Does.Contain("pool/pool.fwd"), "a training plan keeps the pool (its gradient reads the conv output)");
+    /// <summary>
+    /// A training step of a two-level UNet (InpaintUNet with 8 and 16 channels, or 16 and 32 for the Winograd kernel, which
+    /// takes 16 output channels or more; L1 loss): the encoder's second conv output
+    /// (its ReLU folded) is the decoder's skip and the pool's and ReLU's gradients read it, so the pool is taken by the
+    /// convolution's ".pool.keep" variant, which writes that output too. The loss, every parameter's gradient and the
+    /// input's match the unfused step (Fuse = false: separate layers and passes) bit for bit at f32 and within
+    /// <see cref="Tolerances.F16Storage"/> at f16 storage, on the direct kernel and on the Winograd kernel (named). The
+    /// sub-pixel decoders are off: their sums run in another order than the unfused decoder's.
+    /// </summary>
+    [TestCase(Precision.Fp32, 8, null, "conv2d/conv2d.fwd.pool.keep")]
+    [TestCase(Precision.Fp16, 8, null, "conv2d/conv2d.fwd.pool.keep.f16")]
+    [TestCase(Precision.Fp32, 16, nameof(Conv2dWinograd), "conv2d/conv2d.fwd_winograd.pool.keep")]
+    [TestCase(Precision.Fp16, 16, nameof(Conv2dWinograd), "conv2d/conv2d.fwd_winograd.pool.keep.f16")]
+    public void TrainingStep_TheConvWritesItsOutputAndThePool_AsTheUnfusedStep(Precision precision, int channels, string? prefer, string kernel)
+    {
+        var net = Kiln.Models.InpaintUNet.BuildForTraining(channels, 2 * channels);
+        var shapes = new Dictionary<string, Shape> { ["x"] = new(2, 4, 8, 12), ["target"] = new(2, 3, 8, 12) };
+        var names = prefer == null ? Array.Empty<string>() : new[] { prefer };
+        var fused = ActivationGradientFusionTests.Step(net, shapes, true, precision, texelReads: false, subPixel: false, LossScaling.Off, out var plan, names);
+        var plain = ActivationGradientFusionTests.Step(net, shapes, false, precision, texelReads: false, subPixel: false, LossScaling.Off, out var plainPlan, names);
+        Assert.That(plan.Dispatches.Single(d => d.Label == "conv2d_1+maxpool2d_0.fwd").Kernel, Is.EqualTo(kernel), ActivationGradientFusionTests.Kernels(plan));
+        Assert.That(plan.Dispatches.Select(d => d.Kernel), Has.None.StartsWith("pool/pool.fwd"));
+        Assert.That(plan.Dispatches.Select(d => d.Kernel), Has.Some.StartsWith("pool/pool.bwd"), "the pool's gradient is its own pass, as before");
+        Assert.That(plainPlan.Dispatches.Select(d => d.Kernel), Has.Some.StartsWith("pool/pool.fwd"));
+        foreach (var (name, values) in plain)
+        {
+            Assert.That(values.Any(v => v != 0), $"{name} is not all zeros");
+            if (precision == Precision.Fp32) Assert.That(fused[name], Is.EqualTo(values).AsCollection, name);
+            else F16StorageCheck.Close(fused[name], values, Tolerances.F16Storage, name);
+        }
     }
 }

@@ -237,12 +237,21 @@ public sealed class CooperativeMatrixSpirvTests
                 ["low"] = new Shape(2, 32, 12, 12), ["skip"] = new Shape(2, 16, 24, 24), ["t"] = new Shape(2, 32, 24, 24),
             }, true);
         }
-        // An encoder step in an inference plan: conv, ReLU and 2x2 max pool in one kernel (the patch kernel's .pool).
+        // An encoder step in an inference plan: conv, ReLU and 2x2 max pool in one kernel (the patch kernel's .pool); trained,
+        // the gradients read the conv's output, which the kernel then writes as well (.pool.keep).
+        foreach (bool training in new[] { false, true })
         {
             var net = new Network();
             var y = net.Add(new ReLU(), "relu", net.Add(new Conv2d(32, 48, 3, padding: 1), "conv", net.Input("x")));
-            net.Output(net.Add(new MaxPool2d(2), "pool", y), "y");
-            yield return (net, new Dictionary<string, Shape> { ["x"] = new Shape(1, 32, 90, 160) }, false);
+            var pooled = net.Add(new MaxPool2d(2), "pool", y);
+            net.Output(pooled, "y");
+            var inputs = new Dictionary<string, Shape> { ["x"] = new Shape(1, 32, 90, 160) };
+            if (training)
+            {
+                net.SetLoss(new MseLoss(), pooled, net.Input("t"));
+                inputs["t"] = new Shape(1, 48, 45, 80);
+            }
+            yield return (net, inputs, training);
         }
         // MatMul of two activations, batched (linear.gemm_coopmat.batched).
         {
@@ -272,7 +281,7 @@ public sealed class CooperativeMatrixSpirvTests
             "conv2d/conv2d.fwd_coopmat_patch.dact", "conv2d/conv2d.bwd_weight_coopmat_patch.bias", "conv2d/conv2d.bwd_weight_coopmat_patch.concat.bias",
             "conv2d/conv2d.fwd_coopmat.dact", "conv2d/conv2d.bwd_weight_coopmat.bias", "conv2d/conv2d.bwd_weight_coopmat.concat.bias",
             "conv2d/conv2d.fwd_coopmat_patch.phases", "conv2d/conv2d.fwd_coopmat_patch.phases.dact", "conv2d/conv2d.fwd_coopmat_patch.nhwc.phases",
-            "conv2d/conv2d.fwd_coopmat_patch.nhwc.phases.dact" }));
+            "conv2d/conv2d.fwd_coopmat_patch.nhwc.phases.dact", "conv2d/conv2d.fwd_coopmat_patch.pool.keep", "conv2d/conv2d.fwd_coopmat_patch.nhwc.pool.keep" }));
     }
 
     [TestCaseSource(nameof(Kernels))]
