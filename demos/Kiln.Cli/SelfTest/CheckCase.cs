@@ -29,10 +29,17 @@ internal sealed record CheckCase(string Description, Layer Layer, Shape Input, R
     /// </summary>
     public bool Fused { get; init; }
     /// <summary>
-    /// Check an inference plan (the output alone) and no training plan: for fusions that only inference plans make (a
-    /// convolution taking the max pool after it), whose reference then needs only the output.
+    /// Check an inference plan (the output alone) and no training plan: for a fusion whose reference gives only the
+    /// output (a convolution taking the max pool after it, whose gradient the pool's argmax makes fragile to check at
+    /// f16: two values a rounding makes equal send it elsewhere).
     /// </summary>
     public bool InferenceOnly { get; init; }
+    /// <summary>
+    /// Name <see cref="Layer"/>'s own output too ("kept"), as a UNet encoder's skip is read besides the pool after it, and
+    /// compare it with the reference's <see cref="ReferenceResult.Kept"/>: a fusion of the two layers must then still
+    /// write it (a convolution's ".pool.keep" variant).
+    /// </summary>
+    public bool KeepLayerOutput { get; init; }
     /// <summary>
     /// False where the reference describes only the training plan's computation (a batch norm's batch statistics), so
     /// the case gets no channels-last inference round.
@@ -46,5 +53,9 @@ internal sealed record CheckCase(string Description, Layer Layer, Shape Input, R
 /// </summary>
 internal delegate ReferenceResult ReferenceFunction(double[] x, double[]? w, double[]? b, double[] gy);
 
-/// <summary>What <see cref="ReferenceFunction"/> returns.</summary>
-internal sealed record ReferenceResult(double[] Y, double[] GradX, double[]? GradW, double[]? GradB);
+/// <summary>What <see cref="ReferenceFunction"/> returns; <see cref="Kept"/>: the layer's own output, where the case
+/// names it (<see cref="CheckCase.KeepLayerOutput"/>).</summary>
+internal sealed record ReferenceResult(double[] Y, double[] GradX, double[]? GradW, double[]? GradB)
+{
+    public double[]? Kept { get; init; }
+}

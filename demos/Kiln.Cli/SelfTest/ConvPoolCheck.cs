@@ -5,7 +5,10 @@ namespace Kiln.Cli.SelfTest;
 /// where storage buffers are read (GPUs) the convolution's kernel takes the pool in its epilogue (its ".pool" variant,
 /// <c>ConvPool2d</c>) and writes only the pooled output; each round's named entry brings its own. The pooled output
 /// against the double reference of both layers; shapes the GPU's tensor-core tiles take, a partial row of tiles and
-/// channels past one tile. Inference only: a training plan keeps the layers apart.
+/// channels past one tile. The first shape again with the convolution's output named too, as a UNet encoder's skip is
+/// read besides its pool: the kernel's ".pool.keep" variant then writes it as well, and it is compared too (a training
+/// plan fuses the pair the same way, its gradients reading that output). Inference only: the reference has no
+/// gradients.
 /// </summary>
 internal sealed class ConvPoolCheck : KernelCheck
 {
@@ -14,12 +17,13 @@ internal sealed class ConvPoolCheck : KernelCheck
     public override IEnumerable<CheckCase> Cases(Random rng, int count)
     {
         yield return Case(1, 16, 32, 20, 36);
+        yield return Case(1, 16, 32, 20, 36, keep: true);
         yield return Case(2, 24, 48, 18, 34);
         for (int i = 1; i < Math.Min(count, 2); i++)
             yield return Case(rng.Next(1, 3), rng.Next(1, 9), rng.Next(1, 9), 2 * rng.Next(2, 9), 2 * rng.Next(2, 9));
     }
 
-    static CheckCase Case(int n, int cin, int cout, int h, int w)
+    static CheckCase Case(int n, int cin, int cout, int h, int w, bool keep = false)
     {
         var conv = new Conv2d(cin, cout, 3, 1, 1);
         var x = new Shape(n, cin, h, w);
@@ -39,13 +43,14 @@ internal sealed class ConvPoolCheck : KernelCheck
                     best = Math.Max(best, y[((long)plane * h + 2 * py + dy) * w + 2 * px + dx]);
                 pooled[((long)plane * ph + py) * pw + px] = best;
             }
-            return new ReferenceResult(pooled, Array.Empty<double>(), null, null);
+            return new ReferenceResult(pooled, Array.Empty<double>(), null, null) { Kept = y };
         };
-        return new CheckCase($"n{n} {cin}->{cout} {h}x{w} k3 p1 + max pool 2", conv, x, reference)
+        return new CheckCase($"n{n} {cin}->{cout} {h}x{w} k3 p1 + max pool 2{(keep ? ", conv output kept" : "")}", conv, x, reference)
         {
             After = new MaxPool2d(2),
             Fused = true,
             InferenceOnly = true,
+            KeepLayerOutput = keep,
         };
     }
 }

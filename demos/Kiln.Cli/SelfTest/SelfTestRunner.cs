@@ -7,7 +7,8 @@ namespace Kiln.Cli.SelfTest;
 /// compares y and every gradient with the CPU reference. Compiled without tuning; <c>prefer</c> names entries to run
 /// where they can (CompileOptions.PreferKernels). With <c>layout</c> NHWC the network runs channels-last
 /// (CompileOptions.ActivationLayout), its gradients through the NHWC kernels where the layer has them. A case checked
-/// only in inference (<see cref="CheckCase.InferenceOnly"/>) is compiled for inference, and only y is compared. The parameters checked are the
+/// only in inference (<see cref="CheckCase.InferenceOnly"/>) is compiled for inference, and only y is compared (and the
+/// layer's own output where the case names it, <see cref="CheckCase.KeepLayerOutput"/>). The parameters checked are the
 /// layer's, or those of the layer after it where that has some (a decoder's convolution after its concatenation).
 /// </summary>
 internal static class SelfTestRunner
@@ -28,6 +29,7 @@ internal static class SelfTestRunner
             var joined = net.Add(c.Layer, "layer", names.Select(net.Input).Prepend(first).ToArray());
             var y = c.After != null ? net.Add(c.After, "after", joined) : joined;
             net.Output(y, "y");
+            if (c.KeepLayerOutput) net.Output(joined, "kept");
             var layerShape = c.Layer.OutputShape(others.Prepend(c.Before?.OutputShape(new[] { c.Input }) ?? c.Input).ToArray());
             var yShape = c.After?.OutputShape(new[] { layerShape }) ?? layerShape;
             string parameters = c.After is { Parameters.Count: > 0 } ? "after" : "layer";
@@ -69,6 +71,9 @@ internal static class SelfTestRunner
 
             var expected = c.Reference(D(x.Concat(more.SelectMany(m => m)).ToArray()), w == null ? null : D(w), b == null ? null : D(b), D(gy));
             double forward = SelfTestTolerances.MaxRelative(compiled.GetOutput("y"), expected.Y);
+            if (c.KeepLayerOutput)
+                forward = Math.Max(forward, SelfTestTolerances.MaxRelative(compiled.GetOutput("kept"), expected.Kept
+                    ?? throw new InvalidOperationException($"{operation}: the case keeps the layer's output, its reference gives none.")));
             if (inference) return new SelfTestResult(operation, description, precision, kernels, forward, 0, null);
             // The reference's input gradient: x's alone, or x's and then the further inputs' (each compared on its own).
             double gradient = SelfTestTolerances.MaxRelative(compiled.InputGradients["x"].ToArray(), expected.GradX[..x.Length]);
