@@ -45,21 +45,9 @@ internal class Conv2dInputGradCoopMatStrided : PhasedInputGrad
         ActivationGradient? g = null)
     {
         if (!SameTaps(a, dx.Shape)) return base.EmitPhases(e, a, dy, w, bias, dx, act, slope, label, g);
-        var entries = PhaseEntries(e);
-        var candidates = entries.ToDictionary(k => k, k => AllPhasesCandidates(e, k, a, dy, bias, dx, act, slope));
-        TuneCandidate? chosen;
-        if (e.Tuner != null)
-        {
-            var (args, shape) = AllPhasesTuning(a, dy, w, bias, dx, act);
-            chosen = candidates.Values.Any(c => c.Count > 0)
-                ? EntryTuning.Choose(e, "conv2d.bwd_input.phases", entries, k => candidates[k], args, shape, label)
-                : null;
-        }
-        else
-        {
-            var entry = entries.FirstOrDefault(e.Prefers) ?? entries[0];
-            chosen = e.DefaultOf(entry, candidates[entry]);
-        }
+        var (args, shape) = AllPhasesTuning(a, dy, w, bias, dx, act);
+        var chosen = ChooseAmong(e, "conv2d.bwd_input.phases", PhaseEntries(e), k => AllPhasesCandidates(e, k, a, dy, w, bias, dx, act, slope), args, shape,
+            label);
         return chosen != null
             ? DispatchAllPhases(e, chosen, a, dy, w, bias, dx, label, g)
             : base.EmitPhases(e, a, dy, w, bias, dx, act, slope, label, g);
@@ -80,13 +68,12 @@ internal class Conv2dInputGradCoopMatStrided : PhasedInputGrad
     /// from which the shader derives each phase's padding and grid, and every phase's taps packed one phase after the
     /// other (<see cref="Conv2dCoopMatPatch.PhasesPack"/>). Only where <see cref="SameTaps"/>.
     /// </summary>
-    internal static IReadOnlyList<TuneCandidate> AllPhasesCandidates(Emitter e, IConv2dForward entry, ConvAttributes a, Value dy, Value? bias, Value dx,
-        Activation act, float slope)
+    internal static IReadOnlyList<TuneCandidate> AllPhasesCandidates(Emitter e, IConv2dForward entry, ConvAttributes a, Value dy, Value w, Value? bias,
+        Value dx, Activation act, float slope)
     {
         var phases = Phases(a, dx.Shape).ToList();
         var first = phases[0];
-        var y = Value.StandIn(first.Output(dx.Shape), dx.ElementType, dx.Layout, "phase 00 output");
-        var wSub = Value.StandIn(new Shape(a.InChannels, a.OutChannels, first.Ny, first.Nx), ElementType.F32, TensorLayout.Nchw, "phase 00 weight");
+        var (y, wSub) = PhaseStandIns(a, first, dx, w, "phase 00");
         return entry.Candidates(e, first.Conv, dy, wSub, bias, y, act, slope)
             .Where(c => PipelineStore.HasModule(c.Spec.Module + ".phases"))
             .Select(c => c with

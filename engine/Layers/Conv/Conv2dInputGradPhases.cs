@@ -37,9 +37,7 @@ internal class Conv2dInputGradPhases : PhasedInputGrad
         var candidates = Gemm.PhaseCandidates(e, a, dy, w, bias, dx, act, slope);
         if (candidates.Count == 0) throw new GraphException($"{label}: no tile of the implicit GEMM fits {dy.Shape} -> {dx.Shape} on {e.Device.Name}.");
         var (args, shape) = AllPhasesTuning(a, dy, w, bias, dx, act);
-        var chosen = e.Tuner != null
-            ? EntryTuning.Choose(e, "conv2d.bwd_input.phases", new[] { Gemm }, _ => candidates, args, shape, label)
-            : candidates[0];
+        var chosen = ChooseAmong(e, "conv2d.bwd_input.phases", new IConv2dForward[] { Gemm }, _ => candidates, args, shape, label)!;
         return DispatchAllPhases(e, chosen, a, dy, w, bias, dx, label, g);
     }
 }

@@ -169,16 +169,34 @@ internal abstract class PhasedInputGrad : IConv2dInputGrad
     TuneCandidate Choose(Emitter e, ConvAttributes a, Phase ph, Value dy, Value w, Value? bias, Value dx, Activation act, float slope, string label)
     {
         string name = $"{label}.phase{ph.Ry}{ph.Rx}";
-        var y = Value.StandIn(ph.Output(dx.Shape), dx.ElementType, dx.Layout, $"{name} output");
-        var wSub = Value.StandIn(new Shape(a.InChannels, a.OutChannels, ph.Ny, ph.Nx), w.ElementType, w.Layout, $"{name} weight");
+        var (y, wSub) = PhaseStandIns(a, ph, dx, w, name);
         IEnumerable<TuneCandidate> Of(IConv2dForward k) =>
             k.Candidates(e, ph.Conv, dy, wSub, bias, y, act, slope).Select(c => PhaseVariant(e, c, a, ph, dx.Shape));
         var entries = PhaseEntries(e);
+        return ChooseAmong(e, "conv2d.bwd_input.phase", entries, Of, new[] { Arg.In(dy), Arg.In(w), Arg.In(bias ?? w), Arg.Out(dx) },
+                $"{dy.Shape}->{dx.Shape}|k{a.Kernel.H}x{a.Kernel.W} s{a.Stride.H}x{a.Stride.W} p{a.Padding.H}x{a.Padding.W} d{a.Dilation.H}x{a.Dilation.W}|phase{ph.Ry}{ph.Rx}|{(bias != null ? "bias" : "no bias")}|{act}", name)
+            ?? throw new GraphException($"{name}: no tile of {string.Join(" or ", entries.Select(k => k.GetType().Name))} fits {y.Shape} on {e.Device.Name}.");
+    }
+
+    /// <summary>Stand-ins of phase <paramref name="ph"/>'s output and sub-kernel (its taps, channels swapped; never bound),
+    /// from which the phase entries size their candidates for it.</summary>
+    protected static (Value Output, Value Weight) PhaseStandIns(ConvAttributes a, Phase ph, Value dx, Value w, string name) =>
+        (Value.StandIn(ph.Output(dx.Shape), dx.ElementType, dx.Layout, $"{name} output"),
+         Value.StandIn(new Shape(a.InChannels, a.OutChannels, ph.Ny, ph.Nx), w.ElementType, w.Layout, $"{name} weight"));
+
+    /// <summary>
+    /// Among the phase entries' candidates (<paramref name="candidatesOf"/>): under tuning the fastest (timed under
+    /// <paramref name="operation"/>), null where no entry has one; else the default (or a named) entry's first, null
+    /// where it has none.
+    /// </summary>
+    protected static TuneCandidate? ChooseAmong(Emitter e, string operation, IReadOnlyList<IConv2dForward> entries,
+        Func<IConv2dForward, IEnumerable<TuneCandidate>> candidatesOf, Arg[] args, string shape, string label)
+    {
+        var candidates = entries.ToDictionary(k => k, k => candidatesOf(k).ToList());
         if (e.Tuner != null)
-            return EntryTuning.Choose(e, "conv2d.bwd_input.phase", entries, Of, new[] { Arg.In(dy), Arg.In(w), Arg.In(bias ?? w), Arg.Out(dx) },
-                $"{dy.Shape}->{dx.Shape}|k{a.Kernel.H}x{a.Kernel.W} s{a.Stride.H}x{a.Stride.W} p{a.Padding.H}x{a.Padding.W} d{a.Dilation.H}x{a.Dilation.W}|phase{ph.Ry}{ph.Rx}|{(bias != null ? "bias" : "no bias")}|{act}", name);
+            return candidates.Values.Any(c => c.Count > 0) ? EntryTuning.Choose(e, operation, entries, k => candidates[k], args, shape, label) : null;
         var entry = entries.FirstOrDefault(e.Prefers) ?? entries[0];
-        return e.DefaultOf(entry, Of(entry)) ?? throw new GraphException($"{name}: no tile of {entry.GetType().Name} fits {y.Shape} on {e.Device.Name}.");
+        return e.DefaultOf(entry, candidates[entry]);
     }
 
     /// <summary>
