@@ -29,6 +29,11 @@ internal abstract class KernelCheck
     {
         var (alone, fused) = (NamedOnlyRounds(context.KernelDevice), NamedOnlyRounds(context.KernelDevice, fusedOnly: true));
         foreach (var c in Cases(rng, count))
+        {
+            // Every round's pipelines at once, side by side (a GPU's first run is mostly its driver compiling them).
+            var namings = (c.Fused ? fused : alone).Prepend<string[]?>(null).ToList();
+            var layouts = ForwardsNhwc(c) ? new[] { TensorLayout.Nchw, TensorLayout.Nhwc } : new[] { TensorLayout.Nchw };
+            SelfTestRunner.Prewarm(context, c, precisions.SelectMany(p => layouts.SelectMany(l => namings.Select(r => (p, r, l)))));
             foreach (var p in precisions)
             {
                 var rounds = c.Fused ? fused : alone;
@@ -47,6 +52,7 @@ internal abstract class KernelCheck
                     if ((result.Error != null || result.Kernels.Contains(".nhwc", StringComparison.Ordinal)) && seen.Add(result.Kernels)) yield return result;
                 }
             }
+        }
     }
 
     /// <summary>Whether the case's layers (those before and after it too) forward channels-last for its shapes.</summary>

@@ -21,36 +21,12 @@ internal static class SelfTestRunner
         string description = layout == TensorLayout.Nhwc ? $"{c.Description} nhwc" : c.Description;
         try
         {
-            var net = new Network();
+            var (net, options) = Compose(c, precision, prefer, layout);
             var others = c.Others ?? Array.Empty<Shape>();
-            var names = others.Select((_, i) => $"x{i + 1}").ToArray();
-            var x0 = net.Input("x");
-            var first = c.Before != null ? net.Add(c.Before, "before", x0) : x0;
-            var joined = net.Add(c.Layer, "layer", names.Select(net.Input).Prepend(first).ToArray());
-            var y = c.After != null ? net.Add(c.After, "after", joined) : joined;
-            net.Output(y, "y");
-            if (c.KeepLayerOutput) net.Output(joined, "kept");
-            var layerShape = c.Layer.OutputShape(others.Prepend(c.Before?.OutputShape(new[] { c.Input }) ?? c.Input).ToArray());
-            var yShape = c.After?.OutputShape(new[] { layerShape }) ?? layerShape;
+            var names = Names(c);
+            var yShape = options.InputShapes["grad_y"];
             string parameters = c.After is { Parameters.Count: > 0 } ? "after" : "layer";
-            net.SetOutputGradient(y, net.Input("grad_y"));
-            var shapes = new Dictionary<string, Shape> { ["x"] = c.Input, ["grad_y"] = yShape };
-            for (int i = 0; i < others.Count; i++) shapes[names[i]] = others[i];
-            using var compiled = net.Compile(context, new CompileOptions
-            {
-                InputShapes = shapes,
-                Training = !inference,
-                UpdateParameters = false,
-                InputGradients = !inference,
-                InputGradientNames = inference ? null : names.Prepend("x").ToArray(),
-                ActivationLayout = layout,
-                Fuse = c.Fused,
-                Precision = precision,
-                // The kernels themselves, not a tuner's pick among them (each case would be timed): entries that only run
-                // under tuning are checked by name (prefer).
-                Autotune = false,
-                PreferKernels = prefer ?? Array.Empty<string>(),
-            });
+            using var compiled = net.Compile(context, options);
             kernels = string.Join(", ", compiled.Plan.Dispatches.Where(d => CaseLabels.Any(l => d.Label.StartsWith(l, StringComparison.Ordinal)) && !d.Kernel.StartsWith("optim/", StringComparison.Ordinal))
                 .Select(d => d.Kernel).Distinct());
             // At f16 storage the inputs and the output gradient are drawn as f16 values, so the reference sees what the
@@ -91,6 +67,70 @@ internal static class SelfTestRunner
         {
             return SelfTestResult.Failed(operation, description, precision, kernels, e);
         }
+    }
+
+    /// <summary>
+    /// The case's network (its layers, y named and seeded with the output gradient grad_y, the layer's own output named
+    /// "kept" where the case keeps it) and the options <see cref="Run"/> compiles it with.
+    /// </summary>
+    static (Network Net, CompileOptions Options) Compose(CheckCase c, Precision precision, IReadOnlyList<string>? prefer, TensorLayout layout)
+    {
+        bool inference = c.InferenceOnly;
+        var net = new Network();
+        var others = c.Others ?? Array.Empty<Shape>();
+        var names = Names(c);
+        var x0 = net.Input("x");
+        var first = c.Before != null ? net.Add(c.Before, "before", x0) : x0;
+        var joined = net.Add(c.Layer, "layer", names.Select(net.Input).Prepend(first).ToArray());
+        var y = c.After != null ? net.Add(c.After, "after", joined) : joined;
+        net.Output(y, "y");
+        if (c.KeepLayerOutput) net.Output(joined, "kept");
+        var layerShape = c.Layer.OutputShape(others.Prepend(c.Before?.OutputShape(new[] { c.Input }) ?? c.Input).ToArray());
+        var yShape = c.After?.OutputShape(new[] { layerShape }) ?? layerShape;
+        net.SetOutputGradient(y, net.Input("grad_y"));
+        var shapes = new Dictionary<string, Shape> { ["x"] = c.Input, ["grad_y"] = yShape };
+        for (int i = 0; i < others.Count; i++) shapes[names[i]] = others[i];
+        return (net, new CompileOptions
+        {
+            InputShapes = shapes,
+            Training = !inference,
+            UpdateParameters = false,
+            InputGradients = !inference,
+            InputGradientNames = inference ? null : names.Prepend("x").ToArray(),
+            ActivationLayout = layout,
+            Fuse = c.Fused,
+            Precision = precision,
+            // The kernels themselves, not a tuner's pick among them (each case would be timed): entries that only run
+            // under tuning are checked by name (prefer).
+            Autotune = false,
+            PreferKernels = prefer ?? Array.Empty<string>(),
+        });
+    }
+
+    /// <summary>The names of the case's further inputs: x1, x2, ...</summary>
+    static string[] Names(CheckCase c) => (c.Others ?? Array.Empty<Shape>()).Select((_, i) => $"x{i + 1}").ToArray();
+
+    /// <summary>
+    /// Creates at once, on several threads (<see cref="Kiln.Vulkan.PipelineStore.Warm"/>), the pipelines that <see cref="Run"/> would
+    /// create one compile at a time for each of <paramref name="rounds"/> of the case (precision, entries named, layout):
+    /// the same plans, planned without compiling. A GPU driver's compiler is most of a first selftest run, and one case's
+    /// rounds together give it tens of pipelines to build side by side. A round the compiler refuses, or a pipeline the
+    /// driver does, adds nothing here: <see cref="Run"/> reports it.
+    /// </summary>
+    public static void Prewarm(GpuContext context, CheckCase c, IEnumerable<(Precision Precision, string[]? Prefer, TensorLayout Layout)> rounds)
+    {
+        var specs = new List<Kiln.Vulkan.KernelSpec>();
+        foreach (var (precision, prefer, layout) in rounds)
+        {
+            try
+            {
+                var (net, options) = Compose(c, precision, prefer, layout);
+                specs.AddRange(Graph.Compiler.Plan(net, context.KernelDevice, options).Levels.SelectMany(l => l).Select(s => s.Spec));
+            }
+            catch (Exception e) when (Reportable(e)) { }
+        }
+        try { context.Pipelines.Warm(specs); }
+        catch (KilnException) { }
     }
 
     /// <summary>The labels of a case's dispatches (the fused ones take the label of their first layer, or both layers'

@@ -137,4 +137,34 @@ public sealed class SelfTestTests : GpuTest
         Assert.That(grad.Passed, Is.False);
         Assert.That(grad.GradientError, Is.GreaterThan(SelfTestTolerances.Gradient(Precision.Fp32)));
     }
+    /// <summary>
+    /// A case's rounds planned and their pipelines created at once (SelfTestRunner.Prewarm) are every pipeline its runs
+    /// then compile: after the warm-up the runs create none (a fresh context, so no other test's pipelines count), and
+    /// they pass. A case the compiler refuses (its run reports why) adds nothing and throws nothing.
+    /// </summary>
+    [Test]
+    public void PrewarmCreatesThePipelinesTheCasesRoundsCompile()
+    {
+        var c = new ConvPoolCheck().Cases(new Random(3), 1).First(k => k.KeepLayerOutput);
+        var rounds = new (Precision, string[]?, TensorLayout)[]
+        {
+            (Precision.Fp32, null, TensorLayout.Nchw), (Precision.Fp32, new[] { "Conv2dWinograd" }, TensorLayout.Nchw),
+            (Precision.Fp32, null, TensorLayout.Nhwc),
+        };
+        using var context = GpuContext.Create(Gpu.Options);
+        int before = context.Pipelines.Count;
+        SelfTestRunner.Prewarm(context, c, rounds);
+        int warmed = context.Pipelines.Count;
+        Assert.That(warmed, Is.GreaterThan(before + 3), "the conv, pool and weight passes of three plans");
+        foreach (var (precision, prefer, layout) in rounds)
+        {
+            var r = SelfTestRunner.Run(context, "conv_pool", c, new Random(5), precision, prefer, layout);
+            Assert.That(r.Passed, Is.True, $"{r.Case} {r.Kernels} {r.Error}");
+        }
+        Assert.That(context.Pipelines.Count, Is.EqualTo(warmed), "the runs compiled nothing new");
+        var refused = c with { Input = new Shape(1, 5, 20, 36) }; // 5 channels into a 16-channel convolution
+        Assert.That(SelfTestRunner.Run(context, "conv_pool", refused, new Random(5)).Passed, Is.False, "the compiler refuses it");
+        Assert.DoesNotThrow(() => SelfTestRunner.Prewarm(context, refused, rounds));
+        Assert.That(context.TakeValidationMessages(), Is.Empty);
+    }
 }
