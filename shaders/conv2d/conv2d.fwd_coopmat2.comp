@@ -16,7 +16,8 @@
 // and stored through shared memory, then written to Y with bounds checks, consecutive invocations on consecutive
 // pixels. (In the f32 build, for f32 activations, the result is rounded to f16 on the way too: an fp16-arithmetic kernel.)
 // The .pool variant (include/pool_epilogue.glsl) orders each tile's pixels by the 2 x 2 windows of the max pool that
-// follows, four consecutive columns a window, and writes only the maxima ([N, Cout, OH/2, OW/2] at binding 3).
+// follows, four consecutive columns a window, and writes only the maxima ([N, Cout, OH/2, OW/2] at binding 3); its
+// .pool.keep form the window's four values too, at binding 4 ([N, Cout, OH, OW]), in either layout.
 // With KILN_SUBGROUP_SCOPE (the .subgroup variant) the same kernel runs with subgroup-scope matrices in a workgroup of
 // one subgroup: the form that devices without workgroup scope but with flexible dimensions (lavapipe of Mesa 26) run,
 // which is how the tests check this kernel's arithmetic there.
@@ -146,6 +147,16 @@ layout(std430, binding = 3) writeonly buffer Y { act_t y[]; };
 
 #if KILN_POOL
 #include "pool_epilogue.glsl"
+#endif
+#if KILN_POOL_KEEP
+// .pool.keep: window WIN's four values (column k of the window: pixel (k / 2, k % 2) of it), the f16 result tile's, to
+// the unpooled output at binding 4, as the plain kernel writes them. area and pw: the pooled grid's (main).
+#define KEEP_WINDOW(WIN, CO, VALUE_K)                                                                                  \
+    {                                                                                                                  \
+        const int kim = (WIN) / area, krem = (WIN) - kim * area, kpy = krem / pw, kpx = krem - kpy * pw;               \
+        [[unroll]] for (int k = 0; k < 4; k++)                                                                         \
+            kept[KILN_ACT_INDEX(kim, CO, 2 * kpy + k / 2, 2 * kpx + (k & 1), pc.cout, pc.oh, pc.ow)] = act_t(float(VALUE_K)); \
+    }
 #endif
 #if KILN_ACT_GRAD
 // Variant *.dact (include/act_grad_epilogue.glsl): an input gradient. The accumulator takes no activation; each
@@ -465,6 +476,9 @@ void main()
         float best = float(sC[col * LDC + row]);
         [[unroll]] for (int k = 1; k < 4; k++) best = kiln_pool_max(best, float(sC[(col + k) * LDC + row]));
         y[win * pc.cout + co] = act_t(best);    // the pooled grid image-major, channels fastest
+#if KILN_POOL_KEEP
+        KEEP_WINDOW(win, co, sC[(col + k) * LDC + row]);
+#endif
     }
 #else
     for (int i = tid; i < BM * BN; i += THREADS)
@@ -491,6 +505,9 @@ void main()
         [[unroll]] for (int k = 1; k < 4; k++) best = kiln_pool_max(best, float(sC[row * LDC + col + k]));
         int im = win / area;
         y[(im * pc.cout + co) * area + win - im * area] = act_t(best);
+#if KILN_POOL_KEEP
+        KEEP_WINDOW(win, co, sC[row * LDC + col + k]);
+#endif
     }
 #else
     for (int i = tid; i < BM * BN; i += THREADS)

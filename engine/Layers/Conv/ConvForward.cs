@@ -60,7 +60,8 @@ internal static class ConvForward
     /// window maxima). The compiler asks for it where a pool reads a convolution's output that something else reads too (a
     /// UNet encoder's skip, a training step's gradients), so the pool pass does not read y back. Only where the entry the
     /// layer would run anyway has the variant (the direct kernel's storage-buffer form with an even column block, the
-    /// Winograd kernel, the tensor-core patch kernel's even-row tiles; both layouts), so the entry never changes for it:
+    /// Winograd kernel, the tensor-core patch kernel's even-row tiles, cooperative_matrix2's gathered form in either scope;
+    /// both layouts), so the entry never changes for it:
     /// a tuned tile only where the pool divides it, untuned the entry's first such tile; false, with nothing emitted,
     /// elsewhere (texel reads, the other kernels), and the pool runs on its own.
     /// </summary>

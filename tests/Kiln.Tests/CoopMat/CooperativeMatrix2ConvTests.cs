@@ -131,6 +131,20 @@ public sealed class CooperativeMatrix2ConvTests : CooperativeMatrixTest
     }
 
     /// <summary>
+    /// A conv output read by its pool and by the decoder (a UNet encoder's skip) is written by the cooperative_matrix2
+    /// convolution that takes the pool (its .pool.keep variant: the window's four values from the result tile too), in both
+    /// layouts: a training step within the f16-storage tolerance of the unfused step's, an inference plan's two outputs bit
+    /// for bit the unfused plan's (<see cref="CooperativeMatrixConvTests.ConvOutputReadByItsPool"/>).
+    /// </summary>
+    [TestCase(TensorLayout.Nchw, nameof(Conv2dCoopMat2), "")]
+    [TestCase(TensorLayout.Nhwc, nameof(Conv2dCoopMat2Nhwc), ".nhwc")]
+    public void ConvOutputReadByItsPoolAndTheDecoder_IsWrittenByThePoolingKernel(TensorLayout layout, string entry, string nhwc)
+    {
+        var form = Context.KernelDevice.CooperativeMatrix2WorkgroupScope ? "" : ".subgroup";
+        CooperativeMatrixConvTests.ConvOutputReadByItsPool(layout, entry, $"conv2d/conv2d.fwd_coopmat2{form}{nhwc}.pool.keep.f16");
+    }
+
+    /// <summary>
     /// A strided layer's input gradient phase by phase on the cooperative_matrix2 convolution (named: it writes every s-th
     /// pixel of dX, its weight packing taking the phase's taps turned and swapped; a 3x3 kernel of stride 2, whose phases
     /// have 1 or 2 taps per axis), and a strided transposed convolution's forward with its bias and activation, every phase

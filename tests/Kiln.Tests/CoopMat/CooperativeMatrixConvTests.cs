@@ -338,7 +338,12 @@ public sealed class CooperativeMatrixConvTests : CooperativeMatrixTest
     /// </summary>
     [TestCase(TensorLayout.Nchw, nameof(Conv2dCoopMatPatch), "conv2d/conv2d.fwd_coopmat_patch.pool.keep.f16")]
     [TestCase(TensorLayout.Nhwc, nameof(Conv2dCoopMatPatchNhwc), "conv2d/conv2d.fwd_coopmat_patch.nhwc.pool.keep.f16")]
-    public void Patch_ConvOutputReadByItsPoolAndTheDecoder_IsWrittenByThePoolingKernel(TensorLayout layout, string entry, string kernel)
+    public void Patch_ConvOutputReadByItsPoolAndTheDecoder_IsWrittenByThePoolingKernel(TensorLayout layout, string entry, string kernel) =>
+        ConvOutputReadByItsPool(layout, entry, kernel);
+
+    /// <summary>The checks of <see cref="Patch_ConvOutputReadByItsPoolAndTheDecoder_IsWrittenByThePoolingKernel"/> with
+    /// <paramref name="entry"/> named, whose .pool.keep variant <paramref name="kernel"/> must take the pool.</summary>
+    internal static void ConvOutputReadByItsPool(TensorLayout layout, string entry, string kernel)
     {
         var shapes = new Dictionary<string, Shape> { ["x"] = new(2, 4, 8, 16), ["target"] = new(2, 3, 8, 16) };
         var net = InpaintUNet.BuildForTraining(16, 32);

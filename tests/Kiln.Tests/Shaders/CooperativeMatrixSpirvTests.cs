@@ -326,7 +326,7 @@ public sealed class CooperativeMatrixSpirvTests
         var specs = new Dictionary<string, KernelSpec>();
         foreach (var subPixel in new[] { false, true })
         foreach (var (net, inputs, training, layout) in Networks().Select(n => (n.Net, n.Inputs, n.Training, TensorLayout.Nchw)).Append(ChannelsLastDenoiser())
-                     .Append(ChannelsLastStrided()))
+                     .Append(ChannelsLastStrided()).Append(ChannelsLastTraining()))
         {
             var options = new CompileOptions
             {
@@ -501,7 +501,7 @@ public sealed class CooperativeMatrixSpirvTests
         {
             "conv2d/conv2d.fwd_coopmat2.f16", "conv2d/conv2d.bwd_weight_coopmat2.f16", "conv2d/conv2d.bwd_weight_coopmat2.bias.f16",
             "conv2d/conv2d.fwd_coopmat2.concat.f16", "conv2d/conv2d.bwd_weight_coopmat2.concat.f16", "conv2d/conv2d.bwd_weight_coopmat2.concat.bias.f16",
-            "conv2d/conv2d.fwd_coopmat2.pool.f16",
+            "conv2d/conv2d.fwd_coopmat2.pool.f16", "conv2d/conv2d.fwd_coopmat2.pool.keep.f16", "conv2d/conv2d.fwd_coopmat2.nhwc.pool.keep.f16",
             "conv2d/conv2d.fwd_coopmat2.nhwc.f16", "conv2d/conv2d.fwd_coopmat2.nhwc.concat.f16", "conv2d/conv2d.fwd_coopmat2.nhwc.pool.f16",
             "conv2d/conv2d.fwd_coopmat2.subpixel.f16", "conv2d/conv2d.fwd_coopmat2.nhwc.subpixel.f16", "conv2d/conv2d.fwd_coopmat2.dact.f16",
             "conv2d/conv2d.fwd_coopmat2.phases.f16", "conv2d/conv2d.fwd_coopmat2.phases.dact.f16", "conv2d/conv2d.fwd_coopmat2.nhwc.phases.f16",
