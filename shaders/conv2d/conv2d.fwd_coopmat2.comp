@@ -43,7 +43,8 @@
 //           4 the .dact variant's activation output (include/act_grad_epilogue.glsl), laid out as y
 // Variant .phases (KILN_PHASES; with .dact, .nhwc and .subgroup forms; Conv2dInputGradCoopMatStrided): every output
 // phase of a strided layer's input gradient (or of a strided transposed convolution) in one dispatch, the phase
-// gl_WorkGroupID.z = ry OSW + rx, where all phases have KH x KW taps. Specialization 26..31 are the layer's kernel,
+// gl_WorkGroupID.z = ry OSW + rx, each run as KH x KW taps (the largest phase's; zero weights for those a phase lacks,
+// which conv2d.pack_weight_f16 writes, and the padding of the larger kernel). Specialization 26..31 are the layer's kernel,
 // padding and dilation (its stride OSH, OSW; dX FULL_H x FULL_W): include/phases.glsl derives each phase's padding and
 // pixel grid (PH, PW, ORY, ORX and the push constants' oh, ow are unused), and the packed weight holds every phase's
 // KH x KW taps one phase after the other (conv2d.pack_weight_f16's PHASES form). x counts the tiles of phase 0's
@@ -377,7 +378,8 @@ void main()
     // This workgroup's phase: its padding, pixel grid and taps (every phase's KH x KW).
     int phase = int(gl_WorkGroupID.z), ry = phase / OSW, rx = phase - (phase / OSW) * OSW;
     KilnPhaseAxis ay = kiln_phase_axis(ry, OSH, LDH, LPH, LKH, FULL_H), ax = kiln_phase_axis(rx, OSW, LDW, LPW, LKW, FULL_W);
-    padH = ay.pad; padW = ax.pad; tapBase = phase * KH * KW;
+    // A phase with fewer taps runs as KH x KW with zero weights (the packing's) for those it lacks: the larger kernel's padding.
+    padH = ay.pad + (KH - ay.n) * ay.dil; padW = ax.pad + (KW - ax.n) * ax.dil; tapBase = phase * KH * KW;
     gw = ax.q;
     osy = OSH; osx = OSW; ory = ry; orx = rx; fh = FULL_H; fw = FULL_W;
     int area = ay.q * ax.q;

@@ -52,7 +52,8 @@
 // is upsampled. Every tile is written through the staging tiles (its pixels lie 2 apart in y).
 // Variant *.phases (KILN_PHASES; Conv2dInputGradCoopMatStrided, plain and .nhwc, with .dact forms): every output phase
 // of a strided layer's input gradient (or of a strided transposed convolution) in one dispatch, phase
-// gl_WorkGroupID.z = ry OSW + rx, where all phases have KH x KW taps. Specialization 26..31 are the layer's kernel,
+// gl_WorkGroupID.z = ry OSW + rx, each run as KH x KW taps (the largest phase's; zero weights for those a phase lacks,
+// which conv2d.pack_weight_f16 writes, and the padding of the larger kernel). Specialization 26..31 are the layer's kernel,
 // padding and dilation (its stride OSH, OSW; dX FULL_H x FULL_W): include/phases.glsl derives each phase's padding and
 // pixel grid from them (PH, PW, ORY, ORX and the push constants' oh, ow are unused), x is dY, and the packed weight
 // holds every phase's KH x KW taps one phase after the other ([phases * KH*KW, COP, CIP]: conv2d.pack_weight_f16's
@@ -356,10 +357,12 @@ coopmat<float16_t, gl_ScopeSubgroup, S, S, gl_MatrixUseA> loadWeight(const int t
 void main()
 {
 #if KILN_PHASES
-    // This workgroup's phase: its padding and pixel grid (its taps are every phase's KH x KW).
+    // This workgroup's phase: its padding and pixel grid (its taps are every phase's KH x KW: a phase with fewer, as a 3x3
+    // stride-2 layer's have, runs as KH x KW with zero weights for the taps it lacks, the packing's, so its padding is
+    // that of the larger kernel).
     const int phase = int(gl_WorkGroupID.z), ry = phase / OSW, rx = phase % OSW;
     const KilnPhaseAxis ay = kiln_phase_axis(ry, OSH, LDH, LPH, LKH, FULL_H), ax = kiln_phase_axis(rx, OSW, LDW, LPW, LKW, FULL_W);
-    const int padH = ay.pad, padW = ax.pad, OH = ay.q, OW = ax.q;
+    const int padH = ay.pad + (KH - ay.n) * ay.dil, padW = ax.pad + (KW - ax.n) * ax.dil, OH = ay.q, OW = ax.q;
     tapBase = phase * KH * KW;
 #else
     const int padH = PH, padW = PW, OH = p.oh, OW = p.ow;

@@ -13,7 +13,8 @@
 // on its own. With FLIP and PHASES = P > 0, every output phase's taps of a strided layer, one phase after the other
 // ([P * NY*NX, COP, CIP], t = phase * NY*NX + jy * NX + jx), each phase's first taps K0Y, K0X derived from the layer's
 // stride, dilation and padding (specialization 13..18, include/phases.glsl): what the patch kernel's and
-// cooperative_matrix2's .phases variants read, every phase of NY x NX taps.
+// cooperative_matrix2's .phases variants read, every phase of NY x NX taps, the largest phase's (a phase with fewer, as a
+// 3x3 stride-2 layer's have, has zeros for the taps it lacks).
 // With SUBPIXEL, w is a 3x3 convolution's weight over a concatenation whose channels A0 .. A0 + CA - 1 are upsampled 2x
 // by nearest neighbour, and wp is what the .subpixel variants of conv2d.fwd_coopmat2 and conv2d.fwd_coopmat_patch read,
 // [16 + 9, COP, CIP]: for phase
@@ -80,14 +81,17 @@ void main()
         wp[i] = float16_t(v);
         return;
     }
-    const bool inside = co < p.cout && ci < p.cin;
+    bool inside = co < p.cout && ci < p.cin;
     const int jy = t % (NY * NX) / NX, jx = t % NX;
     int k0y = K0Y, k0x = K0X;
     if (PHASES != 0)
     {
+        // NY x NX is the largest phase's taps: a phase with fewer (none along an axis, or a tap past the kernel) gets zeros.
         const int phase = t / (NY * NX);
-        k0y = kiln_phase_axis(phase / LSW, LSH, LDH, LPH, KH0, 0).k0;
-        k0x = kiln_phase_axis(phase % LSW, LSW, LDW, LPW, KW0, 0).k0;
+        const KilnPhaseAxis ay = kiln_phase_axis(phase / LSW, LSH, LDH, LPH, KH0, 0), ax = kiln_phase_axis(phase % LSW, LSW, LDW, LPW, KW0, 0);
+        k0y = ay.k0;
+        k0x = ax.k0;
+        inside = inside && ay.n > 0 && ax.n > 0 && k0y + (NY - 1 - jy) * SY < KH0 && k0x + (NX - 1 - jx) * SX < KW0;
     }
     const int at = FLIP != 0 ? (ci * p.cout + co) * KH0 * KW0 + (k0y + (NY - 1 - jy) * SY) * KW0 + k0x + (NX - 1 - jx) * SX
                              : (co * p.cin + ci) * p.taps + t;

@@ -7,10 +7,11 @@ namespace Kiln.Layers;
 /// Conv2d's input gradient for strided layers on tensor cores (Precision.Fp16; strides 2 to 4, groups 1), and
 /// ConvTranspose2d's forward under Fp16, by output phase (<see cref="PhasedInputGrad"/>) on the patch kernel
 /// (conv2d.fwd_coopmat_patch, which takes dilations up to 2) or, tuned against it or named, the cooperative_matrix2
-/// convolution (<see cref="Conv2dCoopMat2"/>): where every phase has the same taps (a kernel the stride divides, as an
-/// autoencoder's 4x4 stride-2 layers have) all phases in one dispatch of the kernel's .phases variant
-/// (<see cref="AllPhasesCandidates"/>), else one dispatch per phase; their f16 weight packing takes the phases' taps
-/// straight from the layer's weight (FLIP).
+/// convolution (<see cref="Conv2dCoopMat2"/>): all phases in one dispatch of the kernel's .phases variant
+/// (<see cref="AllPhasesCandidates"/>) where that wastes little (<see cref="OneDispatch"/>: a kernel the stride divides,
+/// as an autoencoder's 4x4 stride-2 layers have, every phase the same taps; a 3x3 of stride 2, each phase run as the
+/// largest one's 2x2 taps), else one dispatch per phase; their f16 weight packing takes the phases' taps straight from
+/// the layer's weight (FLIP).
 /// </summary>
 internal class Conv2dInputGradCoopMatStrided : PhasedInputGrad
 {
@@ -36,7 +37,7 @@ internal class Conv2dInputGradCoopMatStrided : PhasedInputGrad
     }
 
     /// <summary>
-    /// Every phase in one dispatch where they all have the same taps (<see cref="AllPhasesCandidates"/>): the .phases
+    /// Every phase in one dispatch where <see cref="OneDispatch"/> (<see cref="AllPhasesCandidates"/>): the .phases
     /// variant of the patch kernel or, tuned against it or named, of the cooperative_matrix2 convolution. The phases write
     /// disjoint pixels of dX, so one dispatch needs no barrier between them, where one dispatch per phase waited on a
     /// barrier before each. Else phase by phase. With <paramref name="g"/>, through the .phases.dact variant.
@@ -44,7 +45,7 @@ internal class Conv2dInputGradCoopMatStrided : PhasedInputGrad
     internal override bool EmitPhases(Emitter e, ConvAttributes a, Value dy, Value w, Value? bias, Value dx, Activation act, float slope, string label,
         ActivationGradient? g = null)
     {
-        if (!SameTaps(a, dx.Shape)) return base.EmitPhases(e, a, dy, w, bias, dx, act, slope, label, g);
+        if (!OneDispatch(a, dx.Shape)) return base.EmitPhases(e, a, dy, w, bias, dx, act, slope, label, g);
         var (args, shape) = AllPhasesTuning(a, dy, w, bias, dx, act);
         var chosen = ChooseAmong(e, "conv2d.bwd_input.phases", PhaseEntries(e), k => AllPhasesCandidates(e, k, a, dy, w, bias, dx, act, slope), args, shape,
             label);
@@ -53,26 +54,51 @@ internal class Conv2dInputGradCoopMatStrided : PhasedInputGrad
             : base.EmitPhases(e, a, dy, w, bias, dx, act, slope, label, g);
     }
 
-    /// <summary>Whether every output phase of <paramref name="a"/> over <paramref name="dx"/> has taps, the same number
-    /// of them (a kernel the stride divides, say): the layers whose phases run in one dispatch.</summary>
-    internal static bool SameTaps(ConvAttributes a, Shape dx)
+    /// <summary>
+    /// Whether the output phases of <paramref name="a"/> over <paramref name="dx"/> run in one dispatch: every phase has
+    /// pixels, and running each as the largest phase's taps (<see cref="MostTaps"/>, zero weights for those it lacks, a
+    /// phase without taps all zero) takes at most twice the taps the phases have: a kernel the stride divides (every
+    /// phase the same taps), a 3x3 of stride 2 (16 taps for 9), a 3x3 of stride 4 (16 for 9, seven phases without taps);
+    /// not a 1x1 of stride 2 (4 for 1) or a dilation that leaves most phases without taps. (The products also follow
+    /// the phases' grids, which differ by a row or column at odd sizes.) Where dY holds an infinity, a zero weight times
+    /// it is NaN where the per-phase form writes a value; the loss scale's check skips such a step either way.
+    /// </summary>
+    internal static bool OneDispatch(ConvAttributes a, Shape dx)
     {
         var phases = Phases(a, dx).ToList();
-        return phases.All(ph => ph.Computed) && phases.All(ph => ph.Ny == phases[0].Ny && ph.Nx == phases[0].Nx);
+        var (ny, nx) = MostTaps(phases);
+        long padded = (long)phases.Count * ny * nx, taps = phases.Sum(ph => (long)ph.Ny * ph.Nx);
+        return phases.All(ph => ph.Qy > 0 && ph.Qx > 0) && ny > 0 && nx > 0 && padded <= 2 * taps;
     }
+
+    /// <summary>The largest phase's taps along each axis: what every phase runs in the one-dispatch form.</summary>
+    static (int Ny, int Nx) MostTaps(IReadOnlyList<Phase> phases) => (phases.Max(ph => ph.Ny), phases.Max(ph => ph.Nx));
 
     /// <summary>
     /// <paramref name="entry"/>'s candidates over every phase of <paramref name="a"/> at once (the .phases variant of its
-    /// module, the phase in the workgroups' z; its .direct forms have none): sized for phase (0, 0), whose grid is the
-    /// largest, with the layer's stride, kernel, padding and dilation and dX's size as constants (16, 17, 23, 24, 26..31),
-    /// from which the shader derives each phase's padding and grid, and every phase's taps packed one phase after the
-    /// other (<see cref="Conv2dCoopMatPatch.PhasesPack"/>). Only where <see cref="SameTaps"/>.
+    /// module, the phase in the workgroups' z; its .direct forms have none): sized for phase (0, 0)'s grid, the largest,
+    /// and the largest phase's taps, which every phase runs (<see cref="MostTaps"/>), with the layer's stride, kernel,
+    /// padding and dilation and dX's size as constants (16, 17, 23, 24, 26..31), from which the shader derives each
+    /// phase's padding and grid, and every phase's taps packed one phase after the other, zeros for those a phase lacks
+    /// (<see cref="Conv2dCoopMatPatch.PhasesPack"/>). Only where <see cref="OneDispatch"/>.
     /// </summary>
     internal static IReadOnlyList<TuneCandidate> AllPhasesCandidates(Emitter e, IConv2dForward entry, ConvAttributes a, Value dy, Value w, Value? bias,
         Value dx, Activation act, float slope)
     {
         var phases = Phases(a, dx.Shape).ToList();
-        var first = phases[0];
+        var (ny, nx) = MostTaps(phases);
+        // Phase (0, 0)'s grid with the most taps: its convolution's kernel and padding those of NY x NX taps (the padding
+        // for the record: the .phases shader derives each phase's).
+        var p0 = phases[0];
+        var first = p0 with
+        {
+            Ny = ny, Nx = nx,
+            Conv = p0.Conv with
+            {
+                Kernel = (ny, nx),
+                Padding = (p0.Conv.Padding.H + (ny - Math.Max(p0.Ny, 1)) * p0.Conv.Dilation.H, p0.Conv.Padding.W + (nx - Math.Max(p0.Nx, 1)) * p0.Conv.Dilation.W),
+            },
+        };
         var (y, wSub) = PhaseStandIns(a, first, dx, w, "phase 00");
         return entry.Candidates(e, first.Conv, dy, wSub, bias, y, act, slope)
             .Where(c => PipelineStore.HasModule(c.Spec.Module + ".phases"))
@@ -92,7 +118,7 @@ internal class Conv2dInputGradCoopMatStrided : PhasedInputGrad
 /// <summary>
 /// <see cref="Conv2dInputGradCoopMatStrided"/> over channels-last dY and dX: each phase on the NHWC patch kernel
 /// (<see cref="Conv2dCoopMatPatchNhwc"/>) or cooperative_matrix2 convolution (<see cref="Conv2dCoopMat2Nhwc"/>), which
-/// write every s-th pixel of the channels-last dX; the phases without taps through conv2d.phase_fill.nhwc. A channels-last
+/// write every s-th pixel of the channels-last dX; phase by phase, the phases without taps through conv2d.phase_fill.nhwc. A channels-last
 /// plan's strided input gradients and strided transposed convolutions under Fp16.
 /// </summary>
 internal sealed class Conv2dInputGradCoopMatStridedNhwc : Conv2dInputGradCoopMatStrided

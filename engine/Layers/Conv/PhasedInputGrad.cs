@@ -14,8 +14,9 @@ namespace Kiln.Layers;
 /// <see cref="PhaseEntries"/> per phase that writes every s-th pixel of dX from the phase's offset, specialization 16..19,
 /// 23, 24 after its own constants, and prepares its weight from the layer's, the phase's taps only; a phase without taps,
 /// a kernel narrower than the stride, is zero, or for a transposed convolution act(bias), which
-/// shaders/conv2d/conv2d.phase_fill.comp writes; where every phase has the same taps, all phases in one dispatch of the
-/// kernel's .phases variant instead: its override of <see cref="EmitPhases"/>) or all phases in one dispatch of the f32
+/// shaders/conv2d/conv2d.phase_fill.comp writes; where running every phase as the largest one's taps wastes little, all
+/// phases in one dispatch of the kernel's .phases variant instead, zero weights for the taps a phase lacks: its override
+/// of <see cref="EmitPhases"/>) or all phases in one dispatch of the f32
 /// implicit GEMM (<see cref="Conv2dInputGradPhases"/>, which overrides <see cref="EmitPhases"/>).
 /// </summary>
 internal abstract class PhasedInputGrad : IConv2dInputGrad
