@@ -56,20 +56,32 @@ internal class Conv2dInputGradCoopMatStrided : PhasedInputGrad
 
     /// <summary>
     /// Whether the output phases of <paramref name="a"/> over <paramref name="dx"/> run in one dispatch: every phase has
-    /// pixels, and running each as the largest phase's taps (<see cref="MostTaps"/>, zero weights for those it lacks, a
-    /// phase without taps all zero) takes at most twice the taps the phases have: a kernel the stride divides (every
-    /// phase the same taps), a 3x3 of stride 2 (16 taps for 9), a 3x3 of stride 4 (16 for 9, seven phases without taps);
-    /// not a 1x1 of stride 2 (4 for 1) or a dilation that leaves most phases without taps. (The products also follow
-    /// the phases' grids, which differ by a row or column at odd sizes.) Where dY holds an infinity, a zero weight times
-    /// it is NaN where the per-phase form writes a value; the loss scale's check skips such a step either way.
+    /// pixels, and every phase has the same taps (a kernel the stride divides), or running each as the largest phase's
+    /// taps (<see cref="MostTaps"/>, zero weights for those it lacks, a phase without taps all zero) takes at most twice
+    /// the taps the phases have (a 3x3 of stride 2: 16 taps for 9; a 3x3 of stride 4: 16 for 9, seven phases without
+    /// taps; not a 1x1 of stride 2, 4 for 1, or a dilation that leaves most phases without taps) and adds at most
+    /// <see cref="MaxPaddedFlops"/> of products: a small layer, whose phases' dispatches and barriers cost more than the
+    /// zeros, not a large one, where they would cost less. Where dY holds an infinity, a zero weight times it is NaN
+    /// where the per-phase form writes a value; the loss scale's check skips such a step either way.
     /// </summary>
     internal static bool OneDispatch(ConvAttributes a, Shape dx)
     {
         var phases = Phases(a, dx).ToList();
         var (ny, nx) = MostTaps(phases);
+        if (!phases.All(ph => ph.Qy > 0 && ph.Qx > 0) || ny == 0 || nx == 0) return false;
+        if (phases.All(ph => ph.Ny == ny && ph.Nx == nx)) return true;
         long padded = (long)phases.Count * ny * nx, taps = phases.Sum(ph => (long)ph.Ny * ph.Nx);
-        return phases.All(ph => ph.Qy > 0 && ph.Qx > 0) && ny > 0 && nx > 0 && padded <= 2 * taps;
+        double extra = phases.Sum(ph => Flops(a, ph with { Ny = ny, Nx = nx }, dx) - Flops(a, ph, dx));
+        return padded <= 2 * taps && extra <= MaxPaddedFlops;
     }
+
+    /// <summary>
+    /// The most arithmetic the zero taps of the one-dispatch form may add (2 per multiply-add): 64 M, about a microsecond
+    /// at the 35 to 75 TFLOP/s the tensor-core patch kernels measured on the H200, less than a barrier and a dispatch of
+    /// the per-phase form. A fashion-ae layer's 3x3 stride-2 gradient adds 45 M; one of 64 channels over a 256 x 256
+    /// image, 0.94 G.
+    /// </summary>
+    internal const double MaxPaddedFlops = 64e6;
 
     /// <summary>The largest phase's taps along each axis: what every phase runs in the one-dispatch form.</summary>
     static (int Ny, int Nx) MostTaps(IReadOnlyList<Phase> phases) => (phases.Max(ph => ph.Ny), phases.Max(ph => ph.Nx));

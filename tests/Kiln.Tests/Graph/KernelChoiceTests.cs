@@ -90,6 +90,33 @@ public sealed class KernelChoiceTests
         Assert.That(Kiln.Graph.KernelRegistry.Names(new[] { "Conv2dCoopMatPatchNhwc" }, nameof(Conv2dCoopMatPatch)), Is.False);
     }
 
+    /// <summary>
+    /// A 3x3 stride-2 layer's input gradient on tensor cores: its phases (1 to 4 taps) run in one .phases dispatch, each as
+    /// 2x2 taps, where the zero taps add little arithmetic (32 x 32 pixels, 64 channels: 15 M products of zeros), and
+    /// phase by phase where they would add much (256 x 256: 0.94 G), whereas a 4x4 stride-2 layer's phases, all 2x2, run
+    /// in one dispatch at any size.
+    /// </summary>
+    [TestCase(3, 32, true)]
+    [TestCase(3, 256, false)]
+    [TestCase(4, 256, true)]
+    public void StridedInputGradient_PhasesOfDifferentTaps_RunInOneDispatchOnlyWhereTheZerosCostLittle(int kernel, int size, bool one)
+    {
+        var net = new Network();
+        net.SetOutputGradient(net.Add(new Conv2d(64, 64, kernel, stride: 2, padding: 1), "conv", net.Input("x")), net.Input("g"));
+        var x = new Shape(1, 64, size, size);
+        var g = new Conv2d(64, 64, kernel, stride: 2, padding: 1).OutputShape(new[] { x });
+        var plan = Kiln.Graph.Compiler.Plan(net, TensorCores, new CompileOptions
+        {
+            InputShapes = new Dictionary<string, Shape> { ["x"] = x, ["g"] = g }, Training = true, UpdateParameters = false, InputGradients = true,
+            Precision = Precision.Fp16, ActivationLayout = TensorLayout.Nchw,
+        });
+        var dx = plan.Levels.SelectMany(l => l).Where(s => s.Label.StartsWith("conv.bwd_input", StringComparison.Ordinal) && !s.Label.EndsWith(".pack", StringComparison.Ordinal))
+            .Select(s => s.Spec.Module).ToList();
+        Assert.That(dx, Is.EqualTo(one ? new[] { Patch + ".phases" + F16 } : Enumerable.Repeat(Patch + F16, 4).ToArray()), string.Join(", ", dx));
+        var a = new Conv2d(64, 64, kernel, stride: 2, padding: 1).Attributes;
+        Assert.That(Conv2dInputGradCoopMatStrided.OneDispatch(a, x), Is.EqualTo(one));
+    }
+
     /// <summary>Conv2dTiled needs tuning: a plan (no tuner) on a GPU keeps the direct kernel unless the tiled one is named.</summary>
     [Test]
     public void TheTiledConvOnlyRunsWhereTheCompileTunesOrWhenNamed()
