@@ -77,9 +77,9 @@ internal class Conv2dInputGradCoopMatStrided : PhasedInputGrad
 
     /// <summary>
     /// The most arithmetic the zero taps of the one-dispatch form may add (2 per multiply-add): 64 M, about a microsecond
-    /// at the 35 to 75 TFLOP/s the tensor-core patch kernels measured on the H200, less than a barrier and a dispatch of
-    /// the per-phase form. A fashion-ae layer's 3x3 stride-2 gradient adds 45 M; one of 64 channels over a 256 x 256
-    /// image, 0.94 G.
+    /// at the 35 to 75 TFLOP/s the tensor-core patch kernels measured on the H200, taken to be less than the barriers and
+    /// dispatches of the per-phase form (an assumption: neither has been timed against the other on a GPU). A fashion-ae
+    /// layer's 3x3 stride-2 gradient adds 45 M; one of 64 channels over a 256 x 256 image, 0.94 G.
     /// </summary>
     internal const double MaxPaddedFlops = 64e6;
 
