@@ -30,13 +30,13 @@ internal abstract class KernelCheck
         var (alone, fused) = (NamedOnlyRounds(context.KernelDevice), NamedOnlyRounds(context.KernelDevice, fusedOnly: true));
         foreach (var c in Cases(rng, count))
         {
+            var rounds = c.Fused ? fused : alone;
+            bool nhwc = ForwardsNhwc(c);
             // Every round's pipelines at once, side by side (a GPU's first run is mostly its driver compiling them).
-            var namings = (c.Fused ? fused : alone).Prepend<string[]?>(null).ToList();
-            var layouts = ForwardsNhwc(c) ? new[] { TensorLayout.Nchw, TensorLayout.Nhwc } : new[] { TensorLayout.Nchw };
-            SelfTestRunner.Prewarm(context, c, precisions.SelectMany(p => layouts.SelectMany(l => namings.Select(r => (p, r, l)))));
+            var layouts = nhwc ? new[] { TensorLayout.Nchw, TensorLayout.Nhwc } : new[] { TensorLayout.Nchw };
+            SelfTestRunner.Prewarm(context, c, precisions.SelectMany(p => layouts.SelectMany(l => rounds.Prepend<string[]?>(null).Select(r => (p, r, l)))));
             foreach (var p in precisions)
             {
-                var rounds = c.Fused ? fused : alone;
                 var plain = SelfTestRunner.Run(context, Operation, c, rng, p);
                 yield return plain;
                 var seen = new HashSet<string> { plain.Kernels };
@@ -45,7 +45,7 @@ internal abstract class KernelCheck
                     var result = SelfTestRunner.Run(context, Operation, c, rng, p, named);
                     if (seen.Add(result.Kernels)) yield return result;
                 }
-                if (!ForwardsNhwc(c)) continue;
+                if (!nhwc) continue;
                 foreach (var named in rounds.Prepend(Array.Empty<string>()))
                 {
                     var result = SelfTestRunner.Run(context, Operation, c, rng, p, named, TensorLayout.Nhwc);

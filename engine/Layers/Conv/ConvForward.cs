@@ -16,7 +16,7 @@ internal static class ConvForward
     public static void Emit(Emitter e, ConvAttributes a, Value x, Value w, Value? bias, Value y, Activation act, float slope, string label)
     {
         int since = e.StepCount;
-        if (Tuned(e, a, x, w, bias, y, act, slope, label) is { } chosen) Dispatch(e, chosen, x, w, bias, y, label);
+        if (TunedWithEntry(e, a, x, w, bias, y, act, slope, label)?.Chosen is { } chosen) Dispatch(e, chosen, x, w, bias, y, label);
         else Entry(e, a, x, y).Emit(e, a, x, w, bias, y, act, slope, label);
         e.AttributeFlops(since, label, Flops(a, y.Shape));
     }
@@ -88,10 +88,7 @@ internal static class ConvForward
     static IConv2dForward Entry(Emitter e, ConvAttributes a, Value x, Value y) =>
         KernelRegistry.Choose<IConv2dForward>("conv2d.fwd", x.ElementType, x.Layout, e, k => k.Accepts(a, x.Shape, y.Shape));
 
-    /// <summary>Under CompileOptions.Autotune, the fastest candidate of the entries that can run the layer; else null.</summary>
-    static TuneCandidate? Tuned(Emitter e, ConvAttributes a, Value x, Value w, Value? bias, Value y, Activation act, float slope, string label) =>
-        TunedWithEntry(e, a, x, w, bias, y, act, slope, label)?.Chosen;
-
+    /// <summary>Under CompileOptions.Autotune, the fastest candidate of the entries that can run the layer, with its entry; else null.</summary>
     static (IConv2dForward Entry, TuneCandidate? Chosen)? TunedWithEntry(Emitter e, ConvAttributes a, Value x, Value w, Value? bias, Value y,
         Activation act, float slope, string label)
     {
