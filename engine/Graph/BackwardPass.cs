@@ -25,6 +25,8 @@ internal sealed class BackwardPass
         Name = name;
         InputActivations = new ActivationGradient?[inputs.Length];
         ActivatedGradInputs = new bool[inputs.Length];
+        InputPools = new PoolGradient?[inputs.Length];
+        PooledGradInputs = new bool[inputs.Length];
     }
 
     public Emitter Emitter { get; }
@@ -47,6 +49,16 @@ internal sealed class BackwardPass
     /// <summary>Per input, set by the rule where it took <see cref="InputActivations"/>' gradient: what it wrote into
     /// <see cref="GradInputs"/> is the gradient before that activation.</summary>
     public bool[] ActivatedGradInputs { get; }
+
+    /// <summary>
+    /// Per input, where it is a 2x2, stride-2 max pool that this rule alone reads: the pool's gradient, which the rule may
+    /// take in the kernel that computes the input's gradient (<see cref="PoolGradient"/>). Null: none to take.
+    /// </summary>
+    public PoolGradient?[] InputPools { get; }
+
+    /// <summary>Per input, set by the rule where it took <see cref="InputPools"/>' gradient: it wrote
+    /// <see cref="PoolGradient.Gradient"/> in place of <see cref="GradInputs"/>' value, which stays unwritten.</summary>
+    public bool[] PooledGradInputs { get; }
     public Value Param(string name) => parameters[name];
     public bool HasParam(string name) => parameters.ContainsKey(name);
     public Value GradParam(string name) => parameterGrads[name];

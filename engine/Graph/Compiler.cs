@@ -227,7 +227,7 @@ internal static class Compiler
             TensorLayout BackwardLayoutOf(CNode c) => LayoutOf(c) == TensorLayout.Nhwc
                 && c.Layer!.BackwardsNhwc(c.Inputs.Select(i => i.Shape).ToList()) ? TensorLayout.Nhwc : TensorLayout.Nchw;
             var seeded = net.OutputGradient is { } og ? (Final(og.Output), Final(og.Gradient).Output) : default((CNode, Value)?);
-            Backward(list, lossNode, seeded, emitter, paramGrads, wanted, !lossScaling.IsOff, BackwardLayoutOf);
+            Backward(list, lossNode, seeded, emitter, paramGrads, wanted, !lossScaling.IsOff, BackwardLayoutOf, options.Fuse);
             if (options.InputGradients)
                 foreach (var c in list.Where(c => c.Layer == null && c.GradContributions.Count > 0))
                 {
@@ -584,7 +584,7 @@ internal static class Compiler
     /// layout of the rule that reads them, and a fused activation's gradient is taken in its output's layout.
     /// </summary>
     static void Backward(List<CNode> list, CNode? lossNode, (CNode Output, Value Gradient)? seeded, Emitter emitter, List<(Value, Value)> paramGrads,
-        IReadOnlyCollection<string>? inputGrads, bool lossScaling, Func<CNode, TensorLayout> layoutOf)
+        IReadOnlyCollection<string>? inputGrads, bool lossScaling, Func<CNode, TensorLayout> layoutOf, bool fuse)
     {
         foreach (var c in list)
             c.NeedsGrad = c.Layer == null ? inputGrads?.Contains(c.Name) == true : c.Layer.Parameters.Any(p => p.Trainable) || c.Inputs.Any(i => i.NeedsGrad);
@@ -640,18 +640,55 @@ internal static class Compiler
             var inputs = c.Inputs.Select(i => emitter.InLayout(i.Output, layout)).ToArray();
             var pass = new BackwardPass(emitter, inputs, emitter.InLayout(c.Output, layout), grad, gradInputs, c.Params, c.ParamGrads, c.Name);
             for (int n = 0; n < c.Inputs.Length; n++)
-                if (c.Inputs[n] is { Layer: not null, Fused: not Activation.None } i && gradInputs[n] != null && uses[i] <= 2
-                    && i.GradContributions.Count == uses[i] - 1)
-                    pass.InputActivations[n] = new ActivationGradient(i.Fused, i.FusedSlope, emitter.InLayout(i.Output, layout),
-                        i.GradContributions.SingleOrDefault() is { } addend ? emitter.InLayout(addend, layout) : null);
+                if (gradInputs[n] != null)
+                {
+                    pass.InputActivations[n] = ActivationOf(c.Inputs[n], uses, layout, emitter);
+                    // A convolution's input gradient may take the pool before it (Conv2dBackward).
+                    if (fuse && c.Layer is Conv2d) pass.InputPools[n] = OfferPoolGradient(c.Inputs[n], uses, layout, layoutOf, emitter);
+                }
             c.Layer.Backward(pass);
             for (int n = 0; n < c.Inputs.Length; n++)
-                if (pass.GradInputs[n] is { } g)
+                if (pass.PooledGradInputs[n] && pass.InputPools[n] is { } pool)
+                {
+                    // The pool's input gradient, written by this rule's kernel: the pool's own rule has nothing to run.
+                    c.Inputs[n].Inputs[0].GradContributions.Add(pool.Gradient);
+                    if (pool.Through != null) activated.Add(pool.Gradient);
+                }
+                else if (pass.GradInputs[n] is { } g)
                 {
                     c.Inputs[n].GradContributions.Add(g);
                     if (pass.ActivatedGradInputs[n]) activated.Add(g);
                 }
         }
+    }
+
+    /// <summary>
+    /// The activation fused into <paramref name="i"/> (the layer before a rule's input) whose gradient that rule may take
+    /// (<see cref="ActivationGradient"/>), in <paramref name="layout"/>: where the rule is the last of i's one or two
+    /// readers to run, the other's gradient its addend; else null.
+    /// </summary>
+    static ActivationGradient? ActivationOf(CNode i, Dictionary<CNode, int> uses, TensorLayout layout, Emitter emitter) =>
+        i is { Layer: not null, Fused: not Activation.None } && uses[i] <= 2 && i.GradContributions.Count == uses[i] - 1
+            ? new ActivationGradient(i.Fused, i.FusedSlope, emitter.InLayout(i.Output, layout),
+                i.GradContributions.SingleOrDefault() is { } addend ? emitter.InLayout(addend, layout) : null)
+            : null;
+
+    /// <summary>
+    /// The gradient of the max pool <paramref name="p"/> offered to the rule of its one reader (<see cref="PoolGradient"/>),
+    /// run in <paramref name="layout"/>: where p is a 2x2, stride-2 MaxPool2d over an even height and width whose own rule
+    /// would run in that layout, on an input in it, with no gradient of its own yet (not a seeded output). It carries what p's rule would
+    /// have: p's input, a value for p's input gradient, and the activation of the layer before p as that rule would be
+    /// offered it. Null elsewhere.
+    /// </summary>
+    static PoolGradient? OfferPoolGradient(CNode p, Dictionary<CNode, int> uses, TensorLayout layout, Func<CNode, TensorLayout> layoutOf, Emitter emitter)
+    {
+        if (p.Layer is not MaxPool2d { KernelSize: (2, 2), Stride: (2, 2) } || p.Fused != Activation.None || uses[p] != 1
+            || p.GradContributions.Count != 0 || layoutOf(p) != layout)
+            return null;
+        var q = p.Inputs[0];
+        if (q.Shape.Rank != 4 || q.Shape[2] % 2 != 0 || q.Shape[3] % 2 != 0 || q.Output.Layout != layout) return null;
+        var dx = emitter.NewValue(q.Shape, ValueKind.Transient, $"{p.Name}.grad_in0", q.Output.ElementType, layout);
+        return new PoolGradient(emitter.InLayout(q.Output, layout), dx, ActivationOf(q, uses, layout, emitter), p.Name);
     }
 
     /// <summary>

@@ -45,7 +45,8 @@ internal static class MemoryPlanner
                 }
 
         var roots = values.Where(v => v.AliasOf == null).ToList();
-        long naive = roots.Sum(v => v.Bytes);
+        // Every tensor a step touches on its own (an offered fusion's value that its rule left unwritten is none).
+        long naive = roots.Where(v => v.Kind != ValueKind.Transient || first.ContainsKey(v)).Sum(v => v.Bytes);
         long persistent = roots.Where(v => v.Kind != ValueKind.Transient).Sum(v => v.Bytes);
         var placed = new List<(int Arena, long Start, long End, int First, int Last, int Low, int High)>();
         var arenas = new List<long>();

@@ -7,6 +7,8 @@
 //           3 y [N,Cout,OH,OW] (act_t; the .pool variant: [N,Cout,OH/2,OW/2]); x and y [N,H,W,C] in the .nhwc variants
 //           4 (the .dact variant, include/act_grad_epilogue.glsl) the output of the activation ACT whose gradient y leaves through,
 //           or (the .pool.keep variant, include/pool_epilogue.glsl) the unpooled output [N,Cout,OH,OW] (act_t)
+// Variant *.unpool (include/unpool_epilogue.glsl; an input gradient whose layer reads a 2x2 max pool): y is the pool's
+// input gradient [N,Cout,2 OH,2 OW], 4 the pool's input, 5 the addend; specialization 40 UNPOOL_SUM
 // Specialization: 0 KH, 1 KW, 2 SH, 3 SW, 4 PH, 5 PW, 6 DH, 7 DW, 8 GROUPS, 9 HAS_BIAS, 10 ACT, 11 SLOPE (float),
 //                 12 CIN, 13 COUT, 14 H, 15 W, 16 OH, 17 OW (0 = from push constants), 18 PX_BLOCK,
 //                 19 CO_BLOCK (1..16)
@@ -66,6 +68,9 @@ layout(std430, binding = 2) readonly buffer B { float bias[]; };
 layout(std430, binding = 3) writeonly buffer Y { act_t y[]; };
 #if KILN_ACT_GRAD
 #include "act_grad_epilogue.glsl"
+#endif
+#if KILN_UNPOOL
+#include "unpool_epilogue.glsl"
 #endif
 
 layout(push_constant) uniform P { int n, cin, cout, h, w, oh, ow; } p;
@@ -174,6 +179,8 @@ void main()
 #if KILN_POOL_KEEP
                 if (ox < OW) kept[KILN_ACT_INDEX(b, co, row, ox, COUT, OH, OW)] = act_t(v);
 #endif
+#elif KILN_UNPOOL
+                if (ox < OW) kiln_unpool_store(acc[i][j] + bv, b, co, row, ox, COUT, OH, OW, ACT, SLOPE);
 #elif KILN_ACT_GRAD
                 const int o = KILN_ACT_INDEX(b, co, row, ox, COUT, OH, OW);
                 if (ox < OW) y[o] = act_t(kiln_act_grad(acc[i][j] + bv, o, ACT, SLOPE));

@@ -165,6 +165,12 @@ layout(std430, binding = 3) writeonly buffer Y { act_t y[]; };
 // unfused plan's pass reads the stored f16 gradient.
 #include "act_grad_epilogue.glsl"
 const int FWD_ACT = ACT_NONE;
+#elif KILN_UNPOOL
+// Variant *.unpool (include/unpool_epilogue.glsl): a stride-1 input gradient whose layer reads a 2x2 max pool, written
+// as the pool's input gradient (y [N,Cout,2 OH,2 OW]) from the f16 result tile, as the unfused pool pass reads the
+// stored one; 4 the pool's input, 5 the addend, specialization 40 UNPOOL_SUM.
+#include "unpool_epilogue.glsl"
+const int FWD_ACT = ACT_NONE;
 #else
 const int FWD_ACT = ACT;
 #endif
@@ -489,6 +495,10 @@ void main()
         int co = co0 + row, p = p0 + col;
         if (co >= pc.cout || p >= pixels) continue;
         int im = p / area, rem = p - im * area, oy = rem / gw, ox = rem - (rem / gw) * gw;
+#if KILN_UNPOOL
+        kiln_unpool_store(float(sC[col * LDC + row]), im, co, oy, ox, pc.cout, pc.oh, pc.ow, ACT, SLOPE);
+        continue;
+#endif
         int o = KILN_ACT_INDEX(im, co, oy * osy + ory, ox * osx + orx, pc.cout, fh, fw);
         y[o] = act_t(OUTPUT(float(sC[col * LDC + row]), o));
     }
@@ -518,6 +528,10 @@ void main()
         int co = co0 + row, p = p0 + col;
         if (co >= pc.cout || p >= pixels) continue;
         int im = p / area, rem = p - im * area;
+#if KILN_UNPOOL
+        kiln_unpool_store(float(sC[row * LDC + col]), im, co, rem / gw, rem - (rem / gw) * gw, pc.cout, pc.oh, pc.ow, ACT, SLOPE);
+        continue;
+#endif
         int o;
         if (FULL_H == 0 && KILN_SUBPIXEL == 0)
             o = (im * pc.cout + co) * area + rem;

@@ -28,6 +28,9 @@
 //           4 (the .dact variant, include/act_grad_epilogue.glsl) the output of the activation ACT whose gradient y leaves
 //           through: a tile stored straight loads its block of it as a matrix of the accumulators' layout; (.pool.keep,
 //           include/pool_epilogue.glsl) the unpooled output [N,Cout,OH,OW] (act_t), written from the staging tile
+// Variant *.unpool (include/unpool_epilogue.glsl; a stride-1 input gradient whose layer reads a 2x2 max pool): y is the
+// pool's input gradient [N,Cout,2 OH,2 OW], written from the staging tiles (no tile is stored straight), 4 the pool's
+// input, 5 the addend; specialization 40 UNPOOL_SUM.
 // Variant *.nhwc (KILN_NHWC): x and y [N,H,W,C]. A patch unit's 8 channels are then 16 contiguous bytes of x (one
 // load where Cin is a multiple of 8 and the activations f16), and consecutive invocations take a pixel's CK / 8 units
 // and then the next pixel's, so a workgroup's loads of a step run along x's rows; a tile wholly inside Y with Cout a
@@ -84,6 +87,9 @@
 #endif
 #ifndef KILN_SUBPIXEL
 #define KILN_SUBPIXEL 0
+#endif
+#ifndef KILN_UNPOOL
+#define KILN_UNPOOL 0
 #endif
 
 #define TM_MAX 4        // accumulator rows (S channels each) per subgroup, at most
@@ -163,6 +169,11 @@ layout(std430, binding = 3) writeonly buffer Y { act_t y[]; };
 #if KILN_ACT_GRAD
 #include "act_grad_epilogue.glsl"
 #endif
+#if KILN_UNPOOL
+#include "unpool_epilogue.glsl"
+#endif
+// An input gradient's epilogue (.dact, .unpool): ACT is the derivative to take, not an activation to apply.
+#define KILN_GRAD_EPILOGUE (KILN_ACT_GRAD || KILN_UNPOOL)
 
 layout(push_constant) uniform P { int n, cin, cout, h, w, oh, ow, cop, cip; } p;
 
@@ -621,14 +632,14 @@ void main()
 #else
     const bool aligned = OW % 8 == 0 && HW % 8 == 0;
 #endif
-    const bool direct = osh == 1 && osw == 1 && aligned && m0 + BM <= COUT && ox0 + TW <= OW && oy0 + TH <= OH;
+    const bool direct = KILN_UNPOOL == 0 && osh == 1 && osw == 1 && aligned && m0 + BM <= COUT && ox0 + TW <= OW && oy0 + TH <= OH;
     const int FH = KILN_SUBPIXEL != 0 ? 2 * OH : FULL_H != 0 ? FULL_H : OH, FW = KILN_SUBPIXEL != 0 ? 2 * OW : FULL_W != 0 ? FULL_W : OW;
     [[unroll]] for (int i = 0; i < TM; i++)
         [[unroll]] for (int j = 0; j < TN; j++)
         {
             const int co0 = m0 + sgm * TM * S + i * S, oy = oy0 + sgn * TN + j;
             coopmat<float, gl_ScopeSubgroup, S, S, gl_MatrixUseAccumulator> c = acc[i][j];
-#if !KILN_ACT_GRAD
+#if !KILN_GRAD_EPILOGUE
             if (ACT != ACT_NONE)
                 for (int e = 0; e < c.length(); e++) c[e] = kiln_activate(c[e], ACT, SLOPE);
 #endif
@@ -663,11 +674,15 @@ void main()
                     const int r = e / S, col = e % S, co = co0 + r, ox = ox0 + col;
                     if (co < COUT && oy < OH && ox < OW)
                     {
+#if KILN_UNPOOL
+                        kiln_unpool_store(Cs[sg * S * LDC + r * LDC + col], b, co, oy, ox, COUT, OH, OW, ACT, SLOPE);
+#else
                         const int o = KILN_ACT_INDEX(b, co, oy * osh + ory, ox * osw + orx, COUT, FH, FW);
 #if KILN_ACT_GRAD
                         y[o] = act_t(kiln_act_grad(Cs[sg * S * LDC + r * LDC + col], o, ACT, SLOPE));
 #else
                         y[o] = act_t(Cs[sg * S * LDC + r * LDC + col]);
+#endif
 #endif
                     }
                 }

@@ -18,6 +18,8 @@
 //           2 bias [Cout] (float; unused when HAS_BIAS=0)  3 y [N,Cout,OH,OW] (act_t; the .pool variant: [N,Cout,OH/2,OW/2])
 //           4 the .dact variant's activation output (include/act_grad_epilogue.glsl), or the .pool.keep variant's
 //           unpooled output [N,Cout,OH,OW] (act_t)
+// Variant *.unpool (include/unpool_epilogue.glsl; an input gradient whose layer reads a 2x2 max pool): y is the pool's
+// input gradient [N,Cout,2 OH,2 OW], 4 the pool's input, 5 the addend; specialization 40 UNPOOL_SUM
 // Specialization: 0 PH, 1 PW, 2 HAS_BIAS, 3 ACT, 4 SLOPE (float), 5 CIN, 6 COUT, 7 H, 8 W, 9 OH, 10 OW,
 //                 11 TX (tiles across a workgroup: 8 or 16; any divisor of 32 works), 12 CIP (Cin padded to 8), 13 COP (Cout padded to 32)
 // Push constants: none
@@ -61,6 +63,10 @@ layout(std430, binding = 3) writeonly buffer Y { act_t y[]; };
 #define KILN_EPILOGUE(v, o) kiln_act_grad(v, o, ACT, SLOPE)
 #else
 #define KILN_EPILOGUE(v, o) kiln_activate(v, ACT, SLOPE)
+#endif
+
+#if KILN_UNPOOL
+#include "unpool_epilogue.glsl"
 #endif
 
 #if KILN_POOL
@@ -210,6 +216,14 @@ void main()
             kept[at + down] = act_t(v10);
             kept[at + down + right] = act_t(v11);
 #endif
+#elif KILN_UNPOOL
+            kiln_unpool_store(t0[0] + t0[1] + t0[2] + bv, b, co, oy, ox, COUT, OH, OW, ACT, SLOPE);
+            if (ox + 1 < OW) kiln_unpool_store(t0[1] - t0[2] - t0[3] + bv, b, co, oy, ox + 1, COUT, OH, OW, ACT, SLOPE);
+            if (oy + 1 < OH)
+            {
+                kiln_unpool_store(t1[0] + t1[1] + t1[2] + bv, b, co, oy + 1, ox, COUT, OH, OW, ACT, SLOPE);
+                if (ox + 1 < OW) kiln_unpool_store(t1[1] - t1[2] - t1[3] + bv, b, co, oy + 1, ox + 1, COUT, OH, OW, ACT, SLOPE);
+            }
 #else
             // The tile's pixels: right of it one column on, below it one row on (in either layout).
             const int at = KILN_ACT_INDEX(b, co, oy, ox, COUT, OH, OW);

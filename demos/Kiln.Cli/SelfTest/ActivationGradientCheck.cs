@@ -40,28 +40,34 @@ internal sealed class ActivationGradientCheck : KernelCheck
     }
 
     /// <summary>One case at one precision with <paramref name="named"/> entries preferred; <paramref name="texelReads"/> as
-    /// CompileOptions.TexelReads (null: the device's default).</summary>
+    /// CompileOptions.TexelReads (null: the device's default). With <paramref name="pool"/> a 2x2 max pool between the
+    /// activation and conv2 (<see cref="PoolGradientCheck"/>; H and W even).</summary>
     internal static SelfTestResult Check(GpuContext context, (int N, int Cin, int C, int H, int W, Activation Act) s, Precision precision, string[] named,
-        Random rng, bool? texelReads = null)
+        Random rng, bool? texelReads = null, bool pool = false)
     {
-        string name = $"n{s.N} {s.Cin}->{s.C}->{s.C} {s.H}x{s.W} {s.Act}", kernels = "";
+        string operation = pool ? PoolGradientCheck.Name : "conv_act_grad";
+        string name = $"n{s.N} {s.Cin}->{s.C}->{s.C} {s.H}x{s.W} {s.Act}{(pool ? " + max pool 2" : "")}", kernels = "";
         try
         {
             var (conv1, conv2) = (new Conv2d(s.Cin, s.C, 3, padding: 1), new Conv2d(s.C, s.C, 3, padding: 1));
             var net = new Network();
             var act = net.Add(s.Act == Activation.Tanh ? new Tanh() : new Sigmoid(), "act", net.Add(conv1, "conv1", net.Input("x")));
-            var y = net.Add(conv2, "conv2", act);
+            // Pooled, the activation's output is named: the windows' maxima are taken where the stored values have them.
+            if (pool) net.Output(act, "a");
+            var y = net.Add(conv2, "conv2", pool ? net.Add(new MaxPool2d(2), "pool", act) : act);
             net.Output(y, "y");
             net.SetOutputGradient(y, net.Input("grad_y"));
             var xShape = new Shape(s.N, s.Cin, s.H, s.W);
-            var yShape = new Shape(s.N, s.C, s.H, s.W);
+            var aShape = new Shape(s.N, s.C, s.H, s.W);
+            var yShape = pool ? new Shape(s.N, s.C, s.H / 2, s.W / 2) : aShape;
             using var compiled = net.Compile(context, new CompileOptions
             {
                 InputShapes = new Dictionary<string, Shape> { ["x"] = xShape, ["grad_y"] = yShape },
                 Training = true, UpdateParameters = false, InputGradients = true, InputGradientNames = new[] { "x" }, Precision = precision,
                 Autotune = false, PreferKernels = named, TexelReads = texelReads,
             });
-            kernels = string.Join(", ", compiled.Plan.Dispatches.Where(d => d.Label.StartsWith("conv2.bwd_input", StringComparison.Ordinal) || d.Label == "conv1.act.bwd")
+            kernels = string.Join(", ", compiled.Plan.Dispatches
+                .Where(d => d.Label.StartsWith("conv2.bwd_input", StringComparison.Ordinal) || d.Label is "conv1.act.bwd" or "pool.bwd")
                 .Select(d => d.Kernel).Distinct());
             float[] Random(long n) => SelfTestRunner.Draw(rng, n, precision);
             var (x, gy) = (Random(xShape.Elements), Random(yShape.Elements));
@@ -76,12 +82,20 @@ internal sealed class ActivationGradientCheck : KernelCheck
             }
             compiled.Run();
 
-            // The reference: conv1, the activation, conv2 forward; conv2's gradients, the activation's derivative, conv1's.
+            // The reference: conv1, the activation (and the pool), conv2 forward; conv2's gradients (the pool's, to each
+            // window's maximum), the activation's derivative, conv1's.
             var (first, second) = (Conv2dCheck.Reference(conv1, xShape), Conv2dCheck.Reference(conv2, yShape));
-            var z = first(D(x), parameters["conv1.weight"], parameters["conv1.bias"], new double[yShape.Elements]).Y;
+            var z = first(D(x), parameters["conv1.weight"], parameters["conv1.bias"], new double[aShape.Elements]).Y;
             var a = Array.ConvertAll(z, v => s.Act == Activation.Tanh ? Math.Tanh(v) : 1 / (1 + Math.Exp(-v)));
-            var r2 = second(a, parameters["conv2.weight"], parameters["conv2.bias"], D(gy));
-            var gz = r2.GradX.Select((g, i) => g * (s.Act == Activation.Tanh ? 1 - a[i] * a[i] : a[i] * (1 - a[i]))).ToArray();
+            var windows = pool ? Maxima(compiled.GetOutput("a"), aShape) : null;
+            var r2 = second(windows != null ? Array.ConvertAll(windows, i => a[i]) : a, parameters["conv2.weight"], parameters["conv2.bias"], D(gy));
+            var ga = r2.GradX;
+            if (windows != null)
+            {
+                ga = new double[aShape.Elements];
+                for (int p = 0; p < windows.Length; p++) ga[windows[p]] = r2.GradX[p];
+            }
+            var gz = ga.Select((g, i) => g * (s.Act == Activation.Tanh ? 1 - a[i] * a[i] : a[i] * (1 - a[i]))).ToArray();
             var r1 = first(D(x), parameters["conv1.weight"], parameters["conv1.bias"], gz);
             double forward = SelfTestTolerances.MaxRelative(compiled.GetOutput("y"), r2.Y);
             double gradient = new[]
@@ -92,12 +106,33 @@ internal sealed class ActivationGradientCheck : KernelCheck
                 SelfTestTolerances.MaxRelative(compiled.Gradients["conv2.weight"].ToArray(), r2.GradW!),
                 SelfTestTolerances.MaxRelative(compiled.Gradients["conv2.bias"].ToArray(), r2.GradB!),
             }.Max();
-            return new SelfTestResult("conv_act_grad", name, precision, kernels, forward, gradient, null);
+            return new SelfTestResult(operation, name, precision, kernels, forward, gradient, null);
         }
         catch (Exception e) when (SelfTestRunner.Reportable(e))
         {
-            return SelfTestResult.Failed("conv_act_grad", name, precision, kernels, e);
+            return SelfTestResult.Failed(operation, name, precision, kernels, e);
         }
+    }
+
+    /// <summary>Per 2x2 window of <paramref name="a"/> ([N, C, H, W], H and W even), the index of its first maximum in
+    /// scan order, as the pool takes it: windows in the pooled output's order.</summary>
+    static int[] Maxima(float[] a, Shape shape)
+    {
+        int planes = shape[0] * shape[1], h = shape[2], w = shape[3];
+        var windows = new int[planes * (h / 2) * (w / 2)];
+        for (int plane = 0, p = 0; plane < planes; plane++)
+            for (int py = 0; py < h / 2; py++)
+                for (int px = 0; px < w / 2; px++, p++)
+                {
+                    int best = (plane * h + 2 * py) * w + 2 * px;
+                    for (int k = 1; k < 4; k++)
+                    {
+                        int at = (plane * h + 2 * py + k / 2) * w + 2 * px + k % 2;
+                        if (a[at] > a[best]) best = at;
+                    }
+                    windows[p] = best;
+                }
+        return windows;
     }
 
     static double[] D(float[] v) => SelfTestRunner.D(v);

@@ -18,7 +18,8 @@ namespace Kiln.Layers;
 ///   forms of the direct, patch and cooperative_matrix2 kernels (a channels-last training plan's); texel-read forms
 ///   and the tensor-addressed NHWC form have none;
 /// - a max pool's gradient (shaders/pool/pool.bwd.comp), which reads that output already: the addend too, as a UNet
-///   encoder's output read by its pool and by a decoder;
+///   encoder's output read by its pool and by a decoder; or, where the convolution reading the pool takes the pool's
+///   gradient (<see cref="PoolGradient.Through"/>), that convolution's input-gradient kernel;
 /// - a loss's gradient (MSE, L1, Huber and the masked ones: shaders/include/loss_act.glsl), whose prediction is that
 ///   output (a UNet's final sigmoid), read there already; no addend (<see cref="LossKernels.TakeActivation"/>).
 /// </summary>

@@ -13,7 +13,12 @@ internal static class Conv2dBackward
     public static void Emit(BackwardPass b, ConvAttributes a)
     {
         if (b.GradInput is { } dx)
-            b.ActivatedGradInputs[0] = InputGrad(b.Emitter, a, b.GradOutput, b.Param("weight"), dx, $"{b.Name}.bwd_input", b.InputActivations[0]);
+        {
+            if (b.InputPools[0] is { } pool && InputGradUnpooled(b.Emitter, a, b.GradOutput, b.Param("weight"), dx, pool,
+                    $"{b.Name}.bwd_input+{pool.Pool}.bwd"))
+                b.PooledGradInputs[0] = true;
+            else b.ActivatedGradInputs[0] = InputGrad(b.Emitter, a, b.GradOutput, b.Param("weight"), dx, $"{b.Name}.bwd_input", b.InputActivations[0]);
+        }
         bool biasWritten = WeightGrad(b.Emitter, a, b.GradOutput, b.Input, b.GradParam("weight"), $"{b.Name}.bwd_weight",
             a.Bias ? b.GradParam("bias") : null);
         if (a.Bias && !biasWritten) BiasGrad(b.Emitter, b.GradOutput, b.GradParam("bias"), $"{b.Name}.bwd_bias");
@@ -32,6 +37,20 @@ internal static class Conv2dBackward
         if (!activated) entry.Emit(e, a, dy, w, dx, label);
         e.AttributeFlops(since, label, ConvForward.Flops(a, dy.Shape)); // the forward's multiply-adds, run backwards
         return activated;
+    }
+
+    /// <summary>
+    /// The input gradient through the registry's <see cref="IConv2dInputGrad"/> entry for the layer, written as the gradient
+    /// of the max pool before it (<see cref="PoolGradient"/>), where that entry's kernel can take it: then true. False,
+    /// with nothing emitted, elsewhere.
+    /// </summary>
+    static bool InputGradUnpooled(Emitter e, ConvAttributes a, Value dy, Value w, Value dx, PoolGradient pool, string label)
+    {
+        int since = e.StepCount;
+        var entry = KernelRegistry.Choose<IConv2dInputGrad>("conv2d.bwd_input", dx.ElementType, dx.Layout, e, k => k.Accepts(a, dy.Shape, dx.Shape));
+        if (!entry.EmitUnpooled(e, a, dy, w, dx, pool, label)) return false;
+        e.AttributeFlops(since, label, ConvForward.Flops(a, dy.Shape));
+        return true;
     }
 
     /// <summary>

@@ -36,7 +36,18 @@ internal class Conv2dInputGradFlipped : IConv2dInputGrad
 
     /// <summary>Where the forward kernel the layer's dX runs on has a ".dact" variant (<see cref="ActivationGradient"/>).</summary>
     public bool EmitActivated(Emitter e, ConvAttributes a, Value dy, Value w, Value dx, ActivationGradient g, string label) =>
-        EmitTransposed(e, a, Transposed(a), dy, w, null, dx, g.Activation, g.Slope, label, g);
+        EmitTransposed(e, a, Transposed(a), dy, w, null, dx, g.Activation, g.Slope, label,
+            new Epilogue(g.Variant, weight => ConvForward.Args(dy, weight, null, dx).Append(Arg.In(g.Output)).ToArray()));
+
+    /// <summary>Where the forward kernel the layer's dX runs on has an ".unpool" variant (<see cref="PoolGradient"/>): dX
+    /// (<paramref name="dx"/>, the pool's output gradient, never written) leaves as the pool's input gradient.</summary>
+    public bool EmitUnpooled(Emitter e, ConvAttributes a, Value dy, Value w, Value dx, PoolGradient pool, string label) =>
+        EmitTransposed(e, a, Transposed(a), dy, w, null, dx, pool.Activation, pool.Slope, label,
+            new Epilogue(pool.Variant, weight => pool.Args(dy, weight, null)));
+
+    /// <summary>A fused epilogue of the input gradient: the candidate's variant (null: it has none), and its bindings given
+    /// the weight it reads.</summary>
+    sealed record Epilogue(Func<TuneCandidate, TuneCandidate?> Variant, Func<Value, Arg[]> Args);
 
     /// <summary>
     /// Whether a stride-1 ConvTranspose2d's forward runs here (<see cref="EmitWith"/>, with its bias and activation): where
@@ -61,10 +72,11 @@ internal class Conv2dInputGradFlipped : IConv2dInputGrad
 
     /// <summary>
     /// <see cref="EmitWith"/>'s dispatches: the forward kernel <paramref name="t"/> of dY with the weight turned and
-    /// swapped; with <paramref name="g"/> that kernel's ".dact" variant, and false, with nothing emitted, where it has none.
+    /// swapped; with <paramref name="epilogue"/> that kernel's variant (".dact", ".unpool"), and false, with nothing
+    /// emitted, where it has none.
     /// </summary>
     static bool EmitTransposed(Emitter e, ConvAttributes a, ConvAttributes t, Value dy, Value w, Value? bias, Value dx, Activation act, float slope,
-        string label, ActivationGradient? g = null)
+        string label, Epilogue? epilogue = null)
     {
         var shape = new Shape(a.InChannels, a.OutChannels / a.Groups, a.Kernel.H, a.Kernel.W);
         // A kernel that prepares its weight first (the tensor-core patch kernel, the Winograd kernel) reads it straight from
@@ -72,16 +84,18 @@ internal class Conv2dInputGradFlipped : IConv2dInputGrad
         // weight, never bound.
         var standIn = Value.StandIn(shape, w.ElementType, w.Layout, $"{label}.flipped_weight");
         var chosen = ConvForward.Choose(e, t, dy, standIn, bias, dx, act, slope, label);
-        if (g != null && (chosen == null || (chosen = g.Variant(chosen)) == null)) return false;
+        if (epilogue != null && (chosen == null || (chosen = epilogue.Variant(chosen)) == null)) return false;
         if (chosen is { Prepare: { } pack } && (Conv2dCoopMatPatch.FlippedPack(pack, a) ?? Conv2dWinograd.FlippedTransform(pack, a)) is { } flippedPack)
         {
-            ConvForward.Dispatch(e, chosen with { Prepare = flippedPack }, dy, w, bias, dx, label, g);
+            var packed = chosen with { Prepare = flippedPack };
+            if (epilogue != null) ConvForward.Dispatch(e, packed, epilogue.Args(w), label);
+            else ConvForward.Dispatch(e, packed, dy, w, bias, dx, label);
             return true;
         }
         var flipped = e.NewValue(shape, ValueKind.Derived, $"{label}.flipped_weight");
         var flip = FlipPrepare(e, a);
         e.Dispatch(flip.Spec, flip.Groups, flip.Push, $"{label}.flip", Arg.In(w), Arg.Out(flipped));
-        if (g != null) ConvForward.Dispatch(e, chosen!, dy, flipped, bias, dx, label, g);
+        if (epilogue != null) ConvForward.Dispatch(e, chosen!, epilogue.Args(flipped), label);
         else ConvForward.Emit(e, t, dy, flipped, bias, dx, act, slope, label);
         return true;
     }

@@ -178,7 +178,9 @@ internal static class ConvForward
     public static void Dispatch(Emitter e, TuneCandidate c, Value x, Value w, Value? bias, Value y, string label, ActivationGradient? g = null) =>
         Dispatch(e, c, g == null ? Args(x, w, bias, y) : Args(x, w, bias, y).Append(Arg.In(g.Output)).ToArray(), label);
 
-    static void Dispatch(Emitter e, TuneCandidate c, Arg[] args, string label)
+    /// <summary>One of an entry's candidates, dispatched on <paramref name="args"/> (a fused epilogue's after the four
+    /// <see cref="Args"/> gives); one with a prepare pass binds the value that pass writes in place of the weight.</summary>
+    public static void Dispatch(Emitter e, TuneCandidate c, Arg[] args, string label)
     {
         var w = args[1].Value!;
         if (c.Prepare is { } p)
@@ -189,5 +191,6 @@ internal static class ConvForward
         e.Dispatch(c.Spec, c.Groups, c.Push, label, args);
     }
 
-    static Arg[] Args(Value x, Value w, Value? bias, Value y) => new[] { Arg.In(x), Arg.In(w), Arg.In(bias ?? w), Arg.Out(y) };
+    /// <summary>Every conv-forward kernel's first four bindings: x, w, bias (w's buffer when there is none), y.</summary>
+    public static Arg[] Args(Value x, Value w, Value? bias, Value y) => new[] { Arg.In(x), Arg.In(w), Arg.In(bias ?? w), Arg.Out(y) };
 }

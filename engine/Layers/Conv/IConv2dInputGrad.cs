@@ -20,4 +20,11 @@ internal interface IConv2dInputGrad : IKernelEntry
     /// default).
     /// </summary>
     bool EmitActivated(Emitter e, ConvAttributes a, Value dy, Value w, Value dx, ActivationGradient g, string label) => false;
+
+    /// <summary>
+    /// Emits, in place of dx (the gradient of the max pool that is the layer's input, never written), the pool's input
+    /// gradient <see cref="PoolGradient.Gradient"/> where this entry's kernel can take the pool's gradient in its epilogue
+    /// (<see cref="PoolGradient"/>), and says so; false, with nothing emitted, where it can't (the default).
+    /// </summary>
+    bool EmitUnpooled(Emitter e, ConvAttributes a, Value dy, Value w, Value dx, PoolGradient pool, string label) => false;
 }

@@ -14,7 +14,7 @@ public sealed class SelfTestTests : GpuTest
         var r = CliRun.Run("selftest", "--cases", "1", "--seed", "7");
         Assert.That(r.Code, Is.Zero, r.Stdout + r.Stderr);
         Assert.That(r.Stderr, Is.Empty);
-        foreach (var op in new[] { "conv2d", "conv_act_grad", "conv_pool", "conv_transpose2d", "decoder_conv", "linear", "loss", "mlp", "pool2d", "upsample", "upsample_concat" })
+        foreach (var op in new[] { "conv2d", "conv_act_grad", "conv_pool", "conv_pool_grad", "conv_transpose2d", "decoder_conv", "linear", "loss", "mlp", "pool2d", "upsample", "upsample_concat" })
             Assert.That(r.Stdout, Does.Contain(op));
         Assert.That(r.Stdout, Does.Not.Contain("FAIL"));
         // The MLP check runs its 3 shapes through every fused-MLP kernel entry the device supports.
@@ -106,6 +106,27 @@ public sealed class SelfTestTests : GpuTest
         var texel = ActivationGradientCheck.Check(Context, shape, precision, flipped, new Random(5));
         Assert.That(texel.Passed, Is.True, $"{texel.ForwardError} {texel.GradientError} {texel.Error}");
         Assert.That(texel.Kernels, Does.Contain("elementwise/unary.bwd" + f16).And.Not.Contains(".dact"));
+    }
+
+    /// <summary>
+    /// The pool-gradient check, where the input gradient's kernel has the ".unpool" variant (storage-buffer reads, the
+    /// flipped input gradient named: the direct kernel), runs it and passes at both precisions; with lavapipe's texel
+    /// reads the pool's and the activation's own passes run instead, and pass too.
+    /// </summary>
+    [TestCase(Precision.Fp32)]
+    [TestCase(Precision.Fp16)]
+    public void ThePoolGradientCheckRunsTheUnpoolVariant(Precision precision)
+    {
+        var shape = (2, 3, 12, 10, 8, Activation.Sigmoid);
+        string[] flipped = { nameof(Kiln.Layers.Conv2dInputGradFlipped) };
+        string f16 = precision == Precision.Fp16 ? ".f16" : "";
+        var fused = ActivationGradientCheck.Check(Context, shape, precision, flipped, new Random(5), texelReads: false, pool: true);
+        Assert.That(fused.Passed, Is.True, $"{fused.ForwardError} {fused.GradientError} {fused.Error}");
+        Assert.That(fused.Operation, Is.EqualTo("conv_pool_grad"));
+        Assert.That(fused.Kernels, Does.Contain("conv2d/conv2d.fwd.unpool" + f16).And.Not.Contains("pool.bwd").And.Not.Contains("unary.bwd"));
+        var texel = ActivationGradientCheck.Check(Context, shape, precision, flipped, new Random(5), pool: true);
+        Assert.That(texel.Passed, Is.True, $"{texel.ForwardError} {texel.GradientError} {texel.Error}");
+        Assert.That(texel.Kernels, Does.Contain("pool/pool.bwd" + f16).And.Not.Contains(".unpool"));
     }
 
     /// <summary>A reference that is off by 0.1% in one output element must fail the forward check; one wrong gradient element the gradient check.</summary>

@@ -145,6 +145,19 @@ public sealed class CooperativeMatrix2ConvTests : CooperativeMatrixTest
     }
 
     /// <summary>
+    /// The pool's gradient taken by the cooperative_matrix2 convolution computing the input gradient of the conv that reads
+    /// the pool (its .unpool variant, from the f16 result tile), in both layouts: a training step within the f16-storage
+    /// tolerance of the unfused step's (<see cref="CooperativeMatrixConvTests.PoolGradientTakenBy"/>).
+    /// </summary>
+    [TestCase(TensorLayout.Nchw, nameof(Conv2dCoopMat2), "")]
+    [TestCase(TensorLayout.Nhwc, nameof(Conv2dCoopMat2Nhwc), ".nhwc")]
+    public void TheInputGradientOfThePoolsReader_WritesThePoolsGradient(TensorLayout layout, string entry, string nhwc)
+    {
+        var form = Context.KernelDevice.CooperativeMatrix2WorkgroupScope ? "" : ".subgroup";
+        CooperativeMatrixConvTests.PoolGradientTakenBy(layout, entry, $"conv2d/conv2d.fwd_coopmat2{form}{nhwc}.unpool.f16");
+    }
+
+    /// <summary>
     /// A strided layer's input gradient phase by phase on the cooperative_matrix2 convolution (named: it writes every s-th
     /// pixel of dX, its weight packing taking the phase's taps turned and swapped; a 3x3 kernel of stride 2 and dilation 2,
     /// whose odd phases no tap reaches), and in one dispatch of the .phases variant (the phase in z; odd sizes, so the

@@ -395,6 +395,38 @@ public sealed class CooperativeMatrixConvTests : CooperativeMatrixTest
         Assert.That(unfused[1].Distinct().Count(), Is.GreaterThan(100), "varied values");
     }
 
+    /// <summary>
+    /// The pool's gradient taken by the patch kernel computing the input gradient of the conv that reads the pool (its
+    /// .unpool variant, through the flipped input gradient; <see cref="PoolGradient"/>), in both layouts: a two-level UNet's
+    /// training step within <see cref="Tolerances.F16Storage"/> of the unfused step's, with no pool pass.
+    /// </summary>
+    [TestCase(TensorLayout.Nchw, nameof(Conv2dCoopMatPatch), "conv2d/conv2d.fwd_coopmat_patch.unpool.f16")]
+    [TestCase(TensorLayout.Nhwc, nameof(Conv2dCoopMatPatchNhwc), "conv2d/conv2d.fwd_coopmat_patch.nhwc.unpool.f16")]
+    public void Patch_TheInputGradientOfThePoolsReader_WritesThePoolsGradient(TensorLayout layout, string entry, string kernel) =>
+        PoolGradientTakenBy(layout, entry, kernel);
+
+    /// <summary>The checks of <see cref="Patch_TheInputGradientOfThePoolsReader_WritesThePoolsGradient"/> with
+    /// <paramref name="entry"/> named, whose .unpool variant <paramref name="kernel"/> must take the pool's gradient.</summary>
+    internal static void PoolGradientTakenBy(TensorLayout layout, string entry, string kernel)
+    {
+        var shapes = new Dictionary<string, Shape> { ["x"] = new(2, 4, 8, 16), ["target"] = new(2, 3, 8, 16) };
+        var net = InpaintUNet.BuildForTraining(16, 32);
+        var names = new[] { entry, nameof(Conv2dInputGradFlipped) };
+        var step = Graph.ActivationGradientFusionTests.Step(net, shapes, true, Precision.Fp16, texelReads: false, subPixel: false, LossScaling.Off,
+            layout, out var plan, names);
+        var plain = Graph.ActivationGradientFusionTests.Step(net, shapes, false, Precision.Fp16, texelReads: false, subPixel: false, LossScaling.Off,
+            layout, out var plainPlan, names);
+        Assert.That(plan.Dispatches.SingleOrDefault(d => d.Label == "conv2d_2.bwd_input+maxpool2d_0.bwd")?.Kernel, Is.EqualTo(kernel),
+            Graph.ActivationGradientFusionTests.Kernels(plan));
+        Assert.That(plan.Dispatches.Select(d => d.Kernel), Has.None.StartsWith("pool/"));
+        Assert.That(plainPlan.Dispatches.Select(d => d.Kernel), Has.Some.StartsWith("pool/pool.bwd"));
+        foreach (var (name, values) in plain)
+        {
+            Assert.That(values.Any(v => v != 0), $"{name} is not all zeros");
+            F16StorageCheck.Close(step[name], values, Tolerances.F16Storage, name);
+        }
+    }
+
     /// <summary>A fused activation, applied per accumulator element before the f16 store, in the forward and the input gradient.</summary>
     [Test]
     public void Patch_FusedActivation_MatchesThePlainKernels()

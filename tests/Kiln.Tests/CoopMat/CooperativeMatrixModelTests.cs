@@ -9,7 +9,7 @@ namespace Kiln.Tests.CoopMat;
 /// <summary>
 /// The inpainting UNet's whole training step at Fp16 with the tensor-core kernels named, as a GPU plans it: every fusion
 /// of a training plan together (the decoders' .concat forwards and sub-pixel gradients, the activations' derivatives in
-/// the input gradients' .dact epilogues, in the pools' backward passes and in the loss's, the bias gradients in the patch weight
+/// the input gradients' .dact epilogues and, with the pools' gradients, in their readers' .unpool epilogues, and in the loss's, the bias gradients in the patch weight
 /// gradients' .bias variant, the 4x4 weight gradients in tap blocks), against the unfused Fp16 plan (separate layers,
 /// every concatenation written, each activation's and pool's gradient a pass of its own; its weight gradients take the
 /// .bias variant too, which CooperativeMatrixConvTests checks against the Fp32 plan). Against the Fp32 plan both
@@ -39,7 +39,8 @@ public sealed class CooperativeMatrixModelTests : CooperativeMatrixTest
         var kernels = plan.Dispatches.Select(d => d.Kernel).ToList();
         string all = Graph.ActivationGradientFusionTests.Kernels(plan);
         Assert.That(kernels, Has.Some.EqualTo("conv2d/conv2d.fwd_coopmat_patch.dact.f16").And.Some.EqualTo("conv2d/conv2d.bwd_weight_coopmat_patch.bias.f16")
-            .And.Some.EqualTo("conv2d/conv2d.subpixel_weight_grad").And.Some.EqualTo("pool/pool.bwd.f16"), all);
+            .And.Some.EqualTo("conv2d/conv2d.subpixel_weight_grad").And.Some.EqualTo("conv2d/conv2d.fwd_coopmat_patch.unpool.f16")
+            .And.None.StartsWith("pool/"), all);
         Assert.That(kernels.Count(k => k.StartsWith("conv2d/conv2d.bwd_bias", StringComparison.Ordinal)), Is.EqualTo(1), "the last conv's (3 channels): " + all);
         Assert.That(kernels.Count(k => k.StartsWith("elementwise/unary.bwd", StringComparison.Ordinal)), Is.EqualTo(0), "the loss takes the last one's: " + all);
         Assert.That(plainPlan.Dispatches.Count(d => d.Kernel.StartsWith("elementwise/unary.bwd", StringComparison.Ordinal)), Is.EqualTo(15));

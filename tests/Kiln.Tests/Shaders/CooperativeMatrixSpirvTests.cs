@@ -238,19 +238,22 @@ public sealed class CooperativeMatrixSpirvTests
             }, true);
         }
         // An encoder step in an inference plan: conv, ReLU and 2x2 max pool in one kernel (the patch kernel's .pool); trained,
-        // the gradients read the conv's output, which the kernel then writes as well (.pool.keep).
+        // the gradients read the conv's output, which the kernel then writes as well (.pool.keep), and the next conv's
+        // input gradient writes the pool's (.unpool).
         foreach (bool training in new[] { false, true })
         {
             var net = new Network();
             var y = net.Add(new ReLU(), "relu", net.Add(new Conv2d(32, 48, 3, padding: 1), "conv", net.Input("x")));
             var pooled = net.Add(new MaxPool2d(2), "pool", y);
-            net.Output(pooled, "y");
             var inputs = new Dictionary<string, Shape> { ["x"] = new Shape(1, 32, 90, 160) };
             if (training)
             {
-                net.SetLoss(new MseLoss(), pooled, net.Input("t"));
+                var next = net.Add(new Conv2d(48, 48, 3, padding: 1), "next", pooled);
+                net.Output(next, "y");
+                net.SetLoss(new MseLoss(), next, net.Input("t"));
                 inputs["t"] = new Shape(1, 48, 45, 80);
             }
+            else net.Output(pooled, "y");
             yield return (net, inputs, training);
         }
         // MatMul of two activations, batched (linear.gemm_coopmat.batched).
@@ -281,7 +284,8 @@ public sealed class CooperativeMatrixSpirvTests
             "conv2d/conv2d.fwd_coopmat_patch.dact", "conv2d/conv2d.bwd_weight_coopmat_patch.bias", "conv2d/conv2d.bwd_weight_coopmat_patch.concat.bias",
             "conv2d/conv2d.fwd_coopmat.dact", "conv2d/conv2d.bwd_weight_coopmat.bias", "conv2d/conv2d.bwd_weight_coopmat.concat.bias",
             "conv2d/conv2d.fwd_coopmat_patch.phases", "conv2d/conv2d.fwd_coopmat_patch.phases.dact", "conv2d/conv2d.fwd_coopmat_patch.nhwc.phases",
-            "conv2d/conv2d.fwd_coopmat_patch.nhwc.phases.dact", "conv2d/conv2d.fwd_coopmat_patch.pool.keep", "conv2d/conv2d.fwd_coopmat_patch.nhwc.pool.keep" }));
+            "conv2d/conv2d.fwd_coopmat_patch.nhwc.phases.dact", "conv2d/conv2d.fwd_coopmat_patch.pool.keep", "conv2d/conv2d.fwd_coopmat_patch.nhwc.pool.keep",
+            "conv2d/conv2d.fwd_coopmat_patch.unpool", "conv2d/conv2d.fwd_coopmat_patch.nhwc.unpool" }));
     }
 
     [TestCaseSource(nameof(Kernels))]
@@ -506,6 +510,7 @@ public sealed class CooperativeMatrixSpirvTests
             "conv2d/conv2d.fwd_coopmat2.subpixel.f16", "conv2d/conv2d.fwd_coopmat2.nhwc.subpixel.f16", "conv2d/conv2d.fwd_coopmat2.dact.f16",
             "conv2d/conv2d.fwd_coopmat2.phases.f16", "conv2d/conv2d.fwd_coopmat2.phases.dact.f16", "conv2d/conv2d.fwd_coopmat2.nhwc.phases.f16",
             "conv2d/conv2d.fwd_coopmat2.nhwc.phases.dact.f16", "conv2d/conv2d.fwd_coopmat2.nhwc.dact.f16",
+            "conv2d/conv2d.fwd_coopmat2.unpool.f16", "conv2d/conv2d.fwd_coopmat2.nhwc.unpool.f16",
             "linear/linear.gemm_coopmat2.f16", "linear/linear.gemm_coopmat2.b_act.c_float.f16", "linear/linear.gemm_coopmat2.batched.b_act.f16",
         }));
     }
