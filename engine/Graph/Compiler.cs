@@ -603,7 +603,8 @@ internal static class Compiler
         else if (seeded is { } given) given.Output.GradContributions.Add(given.Gradient);
         // A layer's fused activation whose output has one or two readers: the last reader's gradient rule to run may take
         // the activation's gradient, with the other's part added, in the kernel that writes its input's gradient
-        // (ActivationGradient); what it wrote is then the whole gradient before the activation.
+        // (ActivationGradient; where that reader is a max pool, the conv reading the pool may take both, PoolGradient);
+        // what it wrote is then the whole gradient before the activation.
         var uses = Uses(list);
         var activated = new HashSet<Value>();
 
@@ -678,7 +679,7 @@ internal static class Compiler
     /// run in <paramref name="layout"/>: where p is a 2x2, stride-2 MaxPool2d over an even height and width whose own rule
     /// would run in that layout, on an input in it, with no gradient of its own yet (not a seeded output). It carries what p's rule would
     /// have: p's input, a value for p's input gradient, and the activation of the layer before p as that rule would be
-    /// offered it. Null elsewhere.
+    /// offered it. Null elsewhere, and where that activation's gradient could be taken only by p's own rule.
     /// </summary>
     static PoolGradient? OfferPoolGradient(CNode p, Dictionary<CNode, int> uses, TensorLayout layout, Func<CNode, TensorLayout> layoutOf, Emitter emitter)
     {
@@ -687,8 +688,12 @@ internal static class Compiler
             return null;
         var q = p.Inputs[0];
         if (q.Shape.Rank != 4 || q.Shape[2] % 2 != 0 || q.Shape[3] % 2 != 0 || q.Output.Layout != layout) return null;
+        // Where q's activation could be taken but q's other reader has yet to give its part (it runs between the pool and
+        // this rule: the pool is also an output), the pool's own rule, run later, takes both: no offer.
+        var through = ActivationOf(q, uses, layout, emitter);
+        if (through == null && q is { Layer: not null, Fused: not Activation.None } && uses[q] <= 2) return null;
         var dx = emitter.NewValue(q.Shape, ValueKind.Transient, $"{p.Name}.grad_in0", q.Output.ElementType, layout);
-        return new PoolGradient(emitter.InLayout(q.Output, layout), dx, ActivationOf(q, uses, layout, emitter), p.Name);
+        return new PoolGradient(emitter.InLayout(q.Output, layout), dx, through, p.Name);
     }
 
     /// <summary>

@@ -16,7 +16,8 @@ namespace Kiln.Layers;
 /// forward kernel (<see cref="Conv2dInputGradFlipped"/>) takes it, in the ".unpool" variant
 /// (shaders/include/unpool_epilogue.glsl) of the direct kernel's storage-buffer form, the Winograd kernel, the tensor-core
 /// patch kernel and cooperative_matrix2's gathered form (either scope), in both layouts: the kernels with the pool's
-/// forward variant. Only where the kernel the layer would run anyway has the variant, so the choice never changes for it.
+/// forward variant. Only where the kernel the layer would run with <see cref="Activation"/> has the variant, so the choice
+/// never changes for it (tuned, that activation is in the tuning key, as for the ".dact" gradients).
 /// <paramref name="Pool"/> is the pool's name, for the dispatch's label.
 /// </summary>
 internal sealed record PoolGradient(Value Input, Value Gradient, ActivationGradient? Through, string Pool)

@@ -153,7 +153,10 @@ public sealed class ConvPoolFusionTests : GpuTest
         var plain = ActivationGradientFusionTests.Step(net, shapes, false, precision, texelReads: false, subPixel: false, LossScaling.Off, out var plainPlan, names);
         Assert.That(plan.Dispatches.Single(d => d.Label == "conv2d_1+maxpool2d_0.fwd").Kernel, Is.EqualTo(kernel), ActivationGradientFusionTests.Kernels(plan));
         Assert.That(plan.Dispatches.Select(d => d.Kernel), Has.None.StartsWith("pool/pool.fwd"));
-        Assert.That(plan.Dispatches.Select(d => d.Kernel), Has.Some.StartsWith("pool/pool.bwd"), "the pool's gradient is its own pass, as before");
+        // The pool's gradient: its own pass, or where the input gradient runs on the flipped forward kernel (a GPU's
+        // default; PoolGradientFusionTests) the next conv's.
+        Assert.That(plan.Dispatches.Count(d => d.Kernel.StartsWith("pool/pool.bwd", StringComparison.Ordinal) || d.Label == "conv2d_2.bwd_input+maxpool2d_0.bwd"),
+            Is.EqualTo(1), ActivationGradientFusionTests.Kernels(plan));
         Assert.That(plainPlan.Dispatches.Select(d => d.Kernel), Has.Some.StartsWith("pool/pool.fwd"));
         foreach (var (name, values) in plain)
         {
