@@ -45,7 +45,7 @@
 // phase of a strided layer's input gradient (or of a strided transposed convolution) in one dispatch, the phase
 // gl_WorkGroupID.z = ry OSW + rx, each run as KH x KW taps (the largest phase's; zero weights for those a phase lacks,
 // which conv2d.pack_weight_f16 writes, and the padding of the larger kernel). Specialization 26..31 are the layer's kernel,
-// padding and dilation (its stride OSH, OSW; dX FULL_H x FULL_W): include/phases.glsl derives each phase's padding and
+// padding and dilation (its stride OSH, OSW; dX FULL_H x FULL_W): include/phase_grid.glsl derives each phase's padding and
 // pixel grid (PH, PW, ORY, ORX and the push constants' oh, ow are unused), and the packed weight holds every phase's
 // KH x KW taps one phase after the other (conv2d.pack_weight_f16's PHASES form). x counts the tiles of phase 0's
 // pixels, the most; a smaller phase's workgroups past its own return at once. As the patch kernel's .phases.
@@ -105,15 +105,9 @@ layout(constant_id = 18) const int ORY = 0;
 layout(constant_id = 19) const int ORX = 0;
 layout(constant_id = 23) const int FULL_H = 0;
 layout(constant_id = 24) const int FULL_W = 0;
-// .phases: the strided layer's kernel, padding and dilation (its stride is OSH x OSW).
-layout(constant_id = 26) const int LKH = 1;
-layout(constant_id = 27) const int LKW = 1;
-layout(constant_id = 28) const int LPH = 0;
-layout(constant_id = 29) const int LPW = 0;
-layout(constant_id = 30) const int LDH = 1;
-layout(constant_id = 31) const int LDW = 1;
 #if KILN_PHASES
-#include "phases.glsl"
+// .phases: specialization 26..31 and each workgroup's phase (include/phase_grid.glsl).
+#include "phase_grid.glsl"
 #endif
 
 #if KILN_NHWC
@@ -382,13 +376,11 @@ void main()
     int area = (pc.oh / 2) * gw;
 #elif KILN_PHASES
     // This workgroup's phase: its padding, pixel grid and taps (every phase's KH x KW).
-    int phase = int(gl_WorkGroupID.z), ry = phase / OSW, rx = phase - (phase / OSW) * OSW;
-    KilnPhaseAxis ay = kiln_phase_axis(ry, OSH, LDH, LPH, LKH, FULL_H), ax = kiln_phase_axis(rx, OSW, LDW, LPW, LKW, FULL_W);
-    // A phase with fewer taps runs as KH x KW with zero weights (the packing's) for those it lacks: the larger kernel's padding.
-    padH = ay.pad + (KH - ay.n) * ay.dil; padW = ax.pad + (KW - ax.n) * ax.dil; tapBase = phase * KH * KW;
-    gw = ax.q;
-    osy = OSH; osx = OSW; ory = ry; orx = rx; fh = FULL_H; fw = FULL_W;
-    int area = ay.q * ax.q;
+    KilnPhaseGrid grid = kiln_phase_grid(int(gl_WorkGroupID.z));
+    padH = grid.padH; padW = grid.padW; tapBase = grid.tapBase;
+    gw = grid.ax.q;
+    osy = OSH; osx = OSW; ory = grid.ry; orx = grid.rx; fh = FULL_H; fw = FULL_W;
+    int area = grid.ay.q * grid.ax.q;
 #else
     gw = pc.ow;
     osy = max(OSH, 1); osx = max(OSW, 1); ory = ORY; orx = ORX;

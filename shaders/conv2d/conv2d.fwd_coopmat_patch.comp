@@ -57,7 +57,7 @@
 // of a strided layer's input gradient (or of a strided transposed convolution) in one dispatch, phase
 // gl_WorkGroupID.z = ry OSW + rx, each run as KH x KW taps (the largest phase's; zero weights for those a phase lacks,
 // which conv2d.pack_weight_f16 writes, and the padding of the larger kernel). Specialization 26..31 are the layer's kernel,
-// padding and dilation (its stride OSH, OSW; dX FULL_H x FULL_W): include/phases.glsl derives each phase's padding and
+// padding and dilation (its stride OSH, OSW; dX FULL_H x FULL_W): include/phase_grid.glsl derives each phase's padding and
 // pixel grid from them (PH, PW, ORY, ORX and the push constants' oh, ow are unused), x is dY, and the packed weight
 // holds every phase's KH x KW taps one phase after the other ([phases * KH*KW, COP, CIP]: conv2d.pack_weight_f16's
 // PHASES form). x counts the tiles of phase 0's grid, the largest; a smaller phase's workgroups past its own return at
@@ -81,9 +81,6 @@
 
 #if KILN_POOL
 #include "pool_epilogue.glsl"
-#endif
-#if KILN_PHASES
-#include "phases.glsl"
 #endif
 #ifndef KILN_SUBPIXEL
 #define KILN_SUBPIXEL 0
@@ -128,13 +125,10 @@ layout(constant_id = 24) const int FULL_W = 0;
 // 1: 4 accumulator rows (4 S output channels) per subgroup; 0 (as a candidate's constants are padded): 2.
 layout(constant_id = 25) const int TM_WIDE = 0;
 const int TM = 2 + 2 * TM_WIDE;            // accumulator rows per subgroup
-// .phases: the strided layer's kernel, padding and dilation (its stride is OSH x OSW).
-layout(constant_id = 26) const int LKH = 1;
-layout(constant_id = 27) const int LKW = 1;
-layout(constant_id = 28) const int LPH = 0;
-layout(constant_id = 29) const int LPW = 0;
-layout(constant_id = 30) const int LDH = 1;
-layout(constant_id = 31) const int LDW = 1;
+#if KILN_PHASES
+// .phases: specialization 26..31 and each workgroup's phase (include/phase_grid.glsl).
+#include "phase_grid.glsl"
+#endif
 
 const int CK = 16;                         // input channels per step
 const int LDP = CK + 8;                    // f16 per patch pixel: 48 bytes, 16-byte aligned, 8 pixels of a warp's
@@ -371,10 +365,9 @@ void main()
     // This workgroup's phase: its padding and pixel grid (its taps are every phase's KH x KW: a phase with fewer, as a 3x3
     // stride-2 layer's have, runs as KH x KW with zero weights for the taps it lacks, the packing's, so its padding is
     // that of the larger kernel).
-    const int phase = int(gl_WorkGroupID.z), ry = phase / OSW, rx = phase % OSW;
-    const KilnPhaseAxis ay = kiln_phase_axis(ry, OSH, LDH, LPH, LKH, FULL_H), ax = kiln_phase_axis(rx, OSW, LDW, LPW, LKW, FULL_W);
-    const int padH = ay.pad + (KH - ay.n) * ay.dil, padW = ax.pad + (KW - ax.n) * ax.dil, OH = ay.q, OW = ax.q;
-    tapBase = phase * KH * KW;
+    const KilnPhaseGrid grid = kiln_phase_grid(int(gl_WorkGroupID.z));
+    const int ry = grid.ry, rx = grid.rx, padH = grid.padH, padW = grid.padW, OH = grid.ay.q, OW = grid.ax.q;
+    tapBase = grid.tapBase;
 #else
     const int padH = PH, padW = PW, OH = p.oh, OW = p.ow;
     tapBase = 0;

@@ -1,9 +1,10 @@
 // Shared by the kernels that compute a strided convolution's input gradient (or a transposed convolution) by output
-// phase in one dispatch (the .phases variants of conv2d.fwd_gemm.comp, conv2d.fwd_coopmat_patch.comp and
-// conv2d.fwd_coopmat2.comp, and the PHASES forms of the weight passes they read, conv2d.flip_weight.comp and
-// conv2d.pack_weight_f16.comp; the host's PhasedInputGrad.Phases is the same arithmetic). Along one axis of the layer (stride s, dilation d, padding pad, kernel
-// k, dX size size), with g = gcd(d, s), the pixels x = s q + r of phase r receive the taps k0 + m s/g, m < n, from dY at
-// q + c - m d/g: a stride-1 convolution of dY of dilation d/g and padding (n - 1) d/g - c with those taps turned.
+// phase in one dispatch (the .phases variants of conv2d.fwd_gemm.comp and, through phase_grid.glsl,
+// conv2d.fwd_coopmat_patch.comp and conv2d.fwd_coopmat2.comp, and the PHASES forms of the weight passes they read,
+// conv2d.flip_weight.comp and conv2d.pack_weight_f16.comp; the host's PhasedInputGrad.Phases is the same arithmetic).
+// Along one axis of the layer (stride s, dilation d, padding pad, kernel k, dX size size), with g = gcd(d, s), the
+// pixels x = s q + r of phase r receive the taps k0 + m s/g, m < n, from dY at q + c - m d/g: a stride-1 convolution of
+// dY of dilation d/g and padding (n - 1) d/g - c with those taps turned.
 #ifndef KILN_PHASES_GLSL
 #define KILN_PHASES_GLSL
 struct KilnPhaseAxis
