@@ -48,6 +48,31 @@ public sealed class PoolGradientFusionTests : GpuTest
         }
     }
 
+    /// <summary>
+    /// The same UNet step channels-last on the Winograd kernel (named in both layouts): the pool's gradient in its
+    /// .nhwc.unpool variant, the step bit for bit the NCHW one's at f32.
+    /// </summary>
+    [Test]
+    public void UNetStep_ChannelsLast_Winograd_BitForBitTheNchwStep()
+    {
+        var net = Kiln.Models.InpaintUNet.BuildForTraining(16, 32);
+        var shapes = new Dictionary<string, Shape> { ["x"] = new(2, 4, 8, 12), ["target"] = new(2, 3, 8, 12) };
+        var names = new[] { Flipped, nameof(Conv2dWinograd), nameof(Conv2dWinogradNhwc) };
+        var nchw = ActivationGradientFusionTests.Step(net, shapes, true, Precision.Fp32, texelReads: false, subPixel: false, LossScaling.Off,
+            TensorLayout.Nchw, out var plan, names);
+        var nhwc = ActivationGradientFusionTests.Step(net, shapes, true, Precision.Fp32, texelReads: false, subPixel: false, LossScaling.Off,
+            TensorLayout.Nhwc, out var nhwcPlan, names);
+        Assert.That(plan.Dispatches.SingleOrDefault(d => d.Label == "conv2d_2.bwd_input+maxpool2d_0.bwd")?.Kernel, Is.EqualTo("conv2d/conv2d.fwd_winograd.unpool"),
+            ActivationGradientFusionTests.Kernels(plan));
+        Assert.That(nhwcPlan.Dispatches.SingleOrDefault(d => d.Label == "conv2d_2.bwd_input+maxpool2d_0.bwd")?.Kernel,
+            Is.EqualTo("conv2d/conv2d.fwd_winograd.nhwc.unpool"), ActivationGradientFusionTests.Kernels(nhwcPlan));
+        foreach (var (name, values) in nchw)
+        {
+            Assert.That(values.Any(v => v != 0), $"{name} is not all zeros");
+            Assert.That(nhwc[name], Is.EqualTo(values).AsCollection, name);
+        }
+    }
+
     /// <summary>x -> conv1 (5 -> 8, 3x3) -> <paramref name="act"/> (none: conv1's output pooled as it is) -> 2x2 pool ->
     /// conv2 (8 -> 6) -> tanh -> MSE: the pool's input has one reader, so no addend.</summary>
     static (Network Net, Dictionary<string, Shape> Shapes) PooledChain(Layer? act)
