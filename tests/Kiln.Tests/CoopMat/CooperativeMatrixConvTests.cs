@@ -353,17 +353,11 @@ public sealed class CooperativeMatrixConvTests : CooperativeMatrixTest
     /// <paramref name="entry"/> named, whose .pool.keep variant <paramref name="kernel"/> must take the pool.</summary>
     internal static void ConvOutputReadByItsPool(TensorLayout layout, string entry, string kernel)
     {
-        var shapes = new Dictionary<string, Shape> { ["x"] = new(2, 4, 8, 16), ["target"] = new(2, 3, 8, 16) };
-        var net = InpaintUNet.BuildForTraining(16, 32);
-        var step = Graph.ActivationGradientFusionTests.Step(net, shapes, true, Precision.Fp16, texelReads: false, subPixel: false, LossScaling.Off,
-            layout, out var plan, entry);
-        var plain = Graph.ActivationGradientFusionTests.Step(net, shapes, false, Precision.Fp16, texelReads: false, subPixel: false, LossScaling.Off,
-            layout, out var plainPlan, entry);
+        var (plan, plainPlan) = UNetStepAsTheUnfusedStep(layout, entry);
         Assert.That(plan.Dispatches.SingleOrDefault(d => d.Label == "conv2d_1+maxpool2d_0.fwd")?.Kernel, Is.EqualTo(kernel),
             Graph.ActivationGradientFusionTests.Kernels(plan));
         Assert.That(plan.Dispatches.Select(d => d.Kernel), Has.None.StartsWith("pool/pool.fwd"));
         Assert.That(plainPlan.Dispatches.Select(d => d.Kernel), Has.Some.StartsWith("pool/pool.fwd"));
-        foreach (var (name, values) in plain) F16StorageCheck.Close(step[name], values, Tolerances.F16Storage, name);
 
         // Inference: conv + ReLU read by the pool and by a tanh (both outputs); unfused, the same kernel writes the conv's
         // output and the ReLU and the pool run on their own, which round nothing anew.
@@ -409,22 +403,32 @@ public sealed class CooperativeMatrixConvTests : CooperativeMatrixTest
     /// <paramref name="entry"/> named, whose .unpool variant <paramref name="kernel"/> must take the pool's gradient.</summary>
     internal static void PoolGradientTakenBy(TensorLayout layout, string entry, string kernel)
     {
-        var shapes = new Dictionary<string, Shape> { ["x"] = new(2, 4, 8, 16), ["target"] = new(2, 3, 8, 16) };
-        var net = InpaintUNet.BuildForTraining(16, 32);
-        var names = new[] { entry, nameof(Conv2dInputGradFlipped) };
-        var step = Graph.ActivationGradientFusionTests.Step(net, shapes, true, Precision.Fp16, texelReads: false, subPixel: false, LossScaling.Off,
-            layout, out var plan, names);
-        var plain = Graph.ActivationGradientFusionTests.Step(net, shapes, false, Precision.Fp16, texelReads: false, subPixel: false, LossScaling.Off,
-            layout, out var plainPlan, names);
+        var (plan, plainPlan) = UNetStepAsTheUnfusedStep(layout, entry, nameof(Conv2dInputGradFlipped));
         Assert.That(plan.Dispatches.SingleOrDefault(d => d.Label == "conv2d_2.bwd_input+maxpool2d_0.bwd")?.Kernel, Is.EqualTo(kernel),
             Graph.ActivationGradientFusionTests.Kernels(plan));
         Assert.That(plan.Dispatches.Select(d => d.Kernel), Has.None.StartsWith("pool/"));
         Assert.That(plainPlan.Dispatches.Select(d => d.Kernel), Has.Some.StartsWith("pool/pool.bwd"));
+    }
+
+    /// <summary>
+    /// A two-level UNet's (InpaintUNet with 16 and 32 channels) Fp16 training step in <paramref name="layout"/> with
+    /// <paramref name="names"/> preferred, fused and unfused (Fuse = false: separate layers and passes): the loss and every
+    /// gradient, none all zeros, within <see cref="Tolerances.F16Storage"/> of each other. The two plans.
+    /// </summary>
+    static (PlanReport Fused, PlanReport Plain) UNetStepAsTheUnfusedStep(TensorLayout layout, params string[] names)
+    {
+        var shapes = new Dictionary<string, Shape> { ["x"] = new(2, 4, 8, 16), ["target"] = new(2, 3, 8, 16) };
+        var net = InpaintUNet.BuildForTraining(16, 32);
+        var step = Graph.ActivationGradientFusionTests.Step(net, shapes, true, Precision.Fp16, texelReads: false, subPixel: false, LossScaling.Off,
+            layout, out var plan, names);
+        var plain = Graph.ActivationGradientFusionTests.Step(net, shapes, false, Precision.Fp16, texelReads: false, subPixel: false, LossScaling.Off,
+            layout, out var plainPlan, names);
         foreach (var (name, values) in plain)
         {
             Assert.That(values.Any(v => v != 0), $"{name} is not all zeros");
             F16StorageCheck.Close(step[name], values, Tolerances.F16Storage, name);
         }
+        return (plan, plainPlan);
     }
 
     /// <summary>A fused activation, applied per accumulator element before the f16 store, in the forward and the input gradient.</summary>
