@@ -8,7 +8,8 @@ namespace Kiln.Tests.CoopMat;
 /// The patch kernel's .sa variant (<see cref="Conv2dCoopMatPatchSharedWeights"/>: its weights staged in shared memory
 /// beside the patch): the same products in the same order as the patch kernel, so a layer's forward, and a training
 /// step's gradients through its .sa.dact form, are the patch kernel's bit for bit, NCHW and NHWC, on shapes with whole
-/// and partial tiles and channel steps. Needs cooperative matrices (tools/coopmat-lavapipe.sh).
+/// and partial tiles and channel steps; its .sa.unpool form takes a pool's gradient. Needs cooperative matrices
+/// (tools/coopmat-lavapipe.sh).
 /// </summary>
 public sealed class CooperativeMatrixPatchSharedWeightsTests : CooperativeMatrixTest
 {
@@ -58,4 +59,11 @@ public sealed class CooperativeMatrixPatchSharedWeightsTests : CooperativeMatrix
             Assert.That(g.Count(v => v != 0), Is.GreaterThan(g.Length / 4), $"{name}: a real gradient");
         }
     }
+
+    /// <summary>The pool's gradient in the .sa form's .unpool variant: a UNet step as the unfused one
+    /// (<see cref="CooperativeMatrixConvTests.PoolGradientTakenBy"/>).</summary>
+    [TestCase(TensorLayout.Nchw)]
+    [TestCase(TensorLayout.Nhwc)]
+    public void ThePoolsGradient_InTheSharedWeightForm(TensorLayout layout) =>
+        CooperativeMatrixConvTests.PoolGradientTakenBy(layout, Named(layout, shared: true)[0], Module(layout, ".sa.unpool"));
 }

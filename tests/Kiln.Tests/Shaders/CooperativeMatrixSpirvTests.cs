@@ -74,14 +74,16 @@ public sealed class CooperativeMatrixSpirvTests
                         var direct = step.Spec with { Module = "conv2d/conv2d.fwd_coopmat_patch.nhwc.direct.f16" };
                         specs.TryAdd(direct.Key, direct);
                     }
-                    // Its .sa twins (weights staged in shared memory), tuning candidates of either layout's plain and
-                    // .dact forms.
+                    // Its .sa twins (weights staged in shared memory), tuning candidates of either layout's plain,
+                    // .dact and .unpool forms.
                     foreach (var (plain, twin) in new[]
                              {
                                  ("conv2d/conv2d.fwd_coopmat_patch.f16", "conv2d/conv2d.fwd_coopmat_patch.sa.f16"),
                                  ("conv2d/conv2d.fwd_coopmat_patch.nhwc.f16", "conv2d/conv2d.fwd_coopmat_patch.nhwc.sa.f16"),
                                  ("conv2d/conv2d.fwd_coopmat_patch.dact.f16", "conv2d/conv2d.fwd_coopmat_patch.sa.dact.f16"),
                                  ("conv2d/conv2d.fwd_coopmat_patch.nhwc.dact.f16", "conv2d/conv2d.fwd_coopmat_patch.nhwc.sa.dact.f16"),
+                                 ("conv2d/conv2d.fwd_coopmat_patch.unpool.f16", "conv2d/conv2d.fwd_coopmat_patch.sa.unpool.f16"),
+                                 ("conv2d/conv2d.fwd_coopmat_patch.nhwc.unpool.f16", "conv2d/conv2d.fwd_coopmat_patch.nhwc.sa.unpool.f16"),
                              })
                         if (step.Spec.Module == plain && step.Spec.Constants[0] == 3 && step.Spec.Constants[7] <= 2)
                         {
@@ -285,7 +287,8 @@ public sealed class CooperativeMatrixSpirvTests
             "conv2d/conv2d.fwd_coopmat.dact", "conv2d/conv2d.bwd_weight_coopmat.bias", "conv2d/conv2d.bwd_weight_coopmat.concat.bias",
             "conv2d/conv2d.fwd_coopmat_patch.phases", "conv2d/conv2d.fwd_coopmat_patch.phases.dact", "conv2d/conv2d.fwd_coopmat_patch.nhwc.phases",
             "conv2d/conv2d.fwd_coopmat_patch.nhwc.phases.dact", "conv2d/conv2d.fwd_coopmat_patch.pool.keep", "conv2d/conv2d.fwd_coopmat_patch.nhwc.pool.keep",
-            "conv2d/conv2d.fwd_coopmat_patch.unpool", "conv2d/conv2d.fwd_coopmat_patch.nhwc.unpool" }));
+            "conv2d/conv2d.fwd_coopmat_patch.unpool", "conv2d/conv2d.fwd_coopmat_patch.nhwc.unpool", "conv2d/conv2d.fwd_coopmat_patch.sa.unpool",
+            "conv2d/conv2d.fwd_coopmat_patch.nhwc.sa.unpool" }));
     }
 
     [TestCaseSource(nameof(Kernels))]
