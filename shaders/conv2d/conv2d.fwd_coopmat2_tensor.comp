@@ -26,13 +26,18 @@
 // Variant .pool (KILN_POOL; ConvPool2d, inference, f16 activations): the 2 x 2, stride-2 max pool that follows is taken
 // in the epilogue: the activated tile goes as f16 into shared memory ([BM][BN + 8], the pixels of each channel row by
 // row), and each invocation writes the maxima of windows of it (TH and TW even: the windows never straddle tiles) into y
-// [N, Cout, OH/2, OW/2] (include/pool_epilogue.glsl). Shared memory: BM (BN + 8) 2 bytes.
+// [N, Cout, OH/2, OW/2] (include/pool_epilogue.glsl). Shared memory: BM (BN + 8) 2 bytes. Its .pool.keep form
+// (KILN_POOL_KEEP; ConvForward.EmitWithPool) writes each window's four values too, into the unpooled output at binding 4.
+// Variant .unpool (KILN_UNPOOL; a stride-1 input gradient whose layer reads a 2x2 max pool, include/unpool_epilogue.glsl):
+// the tile goes as f16 into the same shared tile, and each element leaves as the pool's input gradient (y
+// [N, Cout, 2 OH, 2 OW]; 4 the pool's input, 5 the addend, specialization 40 UNPOOL_SUM); ACT is the derivative to take.
 // Variant .dact (KILN_ACT_GRAD; a stride-1 input gradient through Conv2dInputGradFlipped, include/act_grad_epilogue.glsl):
 // each element of the accumulator leaves multiplied by the derivative of the activation ACT, read per element from the
 // output of the layer before (binding 4, laid out as y) at the element's place.
 // Bindings: 0 x [N,Cin,H,W] (act_t; .nhwc: [N,H,W,Cin])  1 wp [KH*KW, COP, CIP] (float16_t)  2 bias [Cout] (float; unused when HAS_BIAS=0)
-//           3 y [N,Cout,OH,OW] (act_t; .pool: [N,Cout,OH/2,OW/2]; .nhwc: [N,OH,OW,Cout])  4 x2 (.concat) or the activation's
-//           output (.dact)
+//           3 y [N,Cout,OH,OW] (act_t; .pool: [N,Cout,OH/2,OW/2]; .nhwc: [N,OH,OW,Cout]; .unpool: [N,Cout,2 OH,2 OW])
+//           4 x2 (.concat), the activation's output (.dact), the unpooled output (.pool.keep) or the pool's input (.unpool)
+//           5 the addend (.unpool)
 // Specialization: 0 KH, 1 KW, 2 SH, 3 SW, 4 PH, 5 PW, 6 DH, 7 DW (strides and dilations 1: the host's Accepts),
 //                 8 HAS_BIAS, 9 ACT, 10 SLOPE (float), 11 BM, 12 BN, 13 BK, 14 THREADS, 15 TW (TH = BN / TW),
 //                 20 C1, 21 SC1, 22 SC2 (.concat: include/concat_reads.glsl)
@@ -46,9 +51,9 @@
 #extension GL_EXT_control_flow_attributes : require
 #include "kiln.glsl"
 #include "storage.glsl"
-#if KILN_NHWC && (KILN_CONCAT_READS || KILN_ACT_GRAD)
-// The concatenation's layouts and the .dact epilogue's index are NCHW; no channels-last form of either exists.
-#error "conv2d.fwd_coopmat2_tensor: .nhwc does not combine with .concat or .dact"
+#if KILN_NHWC && (KILN_CONCAT_READS || KILN_ACT_GRAD || KILN_UNPOOL || KILN_POOL_KEEP)
+// The concatenation's layouts and the gradient epilogues' indices are NCHW; no channels-last form of them exists.
+#error "conv2d.fwd_coopmat2_tensor: .nhwc does not combine with .concat, .dact, .unpool or .pool.keep"
 #endif
 
 layout(constant_id = 0) const int KH = 3;
@@ -83,6 +88,11 @@ layout(std430, binding = 3) writeonly buffer Y { act_t y[]; };
 #endif
 #if KILN_POOL
 #include "pool_epilogue.glsl"
+#endif
+#if KILN_UNPOOL
+#include "unpool_epilogue.glsl"
+#endif
+#if KILN_POOL || KILN_UNPOOL
 const int LDC = BN + 8;
 shared float16_t sC[BM * LDC]; // the activated tile, f16 (the activations' type under Fp16, which alone runs the kernel)
 #endif
@@ -180,6 +190,17 @@ void main()
                 KILN_TENSOR_STEP(x, tx, c0, c0, ky * KW + kx, ky, kx, oy0, ox0, b, m0)
 #endif
 
+#if KILN_UNPOOL
+    // The tile as f16 (as the unfused kernel stores it), then each element as the pool's input gradient.
+    coopMatStore(coopmat<float16_t, gl_ScopeWorkgroup, BM, BN, gl_MatrixUseAccumulator>(acc), sC, 0, LDC, gl_CooperativeMatrixLayoutRowMajor);
+    barrier();
+    for (int i = int(gl_LocalInvocationID.x); i < BM * BN; i += THREADS)
+    {
+        const int row = i / BN, col = i % BN, co = m0 + row, oy = oy0 + col / TW, ox = ox0 + col % TW;
+        if (co < p.cout && oy < p.oh && ox < p.ow) kiln_unpool_store(float(sC[row * LDC + col]), b, co, oy, ox, p.cout, p.oh, p.ow, ACT, SLOPE);
+    }
+    return;
+#endif
     if (ACT != ACT_NONE) coopMatPerElementNV(acc, acc, activate);
 #if KILN_POOL
     coopMatStore(coopmat<float16_t, gl_ScopeWorkgroup, BM, BN, gl_MatrixUseAccumulator>(acc), sC, 0, LDC, gl_CooperativeMatrixLayoutRowMajor);
@@ -197,6 +218,14 @@ void main()
         best = kiln_pool_max(best, float(sC[at + TW]));
         best = kiln_pool_max(best, float(sC[at + TW + 1]));
         y[((b * p.cout + co) * ph + py) * pw + px] = act_t(best);
+#if KILN_POOL_KEEP
+        // The window's four values, as the plain kernel stores them (OH and OW even: all inside y).
+        const int kept0 = ((b * p.cout + co) * p.oh + 2 * py) * p.ow + 2 * px;
+        kept[kept0] = sC[at];
+        kept[kept0 + 1] = sC[at + 1];
+        kept[kept0 + p.ow] = sC[at + TW];
+        kept[kept0 + p.ow + 1] = sC[at + TW + 1];
+#endif
     }
     return;
 #endif

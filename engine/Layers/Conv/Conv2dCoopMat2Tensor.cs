@@ -42,7 +42,8 @@ internal class Conv2dCoopMat2Tensor : CooperativeMatrixEntry, IConv2dForward
             : Enumerable.Empty<TuneCandidate>();
 
     /// <summary>
-    /// The .pool variant (an encoder's convolution and max pool, <see cref="ConvPool2d"/>): tiles of even rows and columns
+    /// The .pool variant (an encoder's convolution and max pool, <see cref="ConvPool2d"/>; its .pool.keep form, NCHW, where
+    /// the convolution's output is read elsewhere too): tiles of even rows and columns
     /// whose f16 result tile (<see cref="PoolSharedBytes"/>) fits the device's shared memory beside what workgroup scope
     /// reserves.
     /// </summary>
@@ -54,7 +55,14 @@ internal class Conv2dCoopMat2Tensor : CooperativeMatrixEntry, IConv2dForward
         return tw % 2 == 0 && bn / tw % 2 == 0 && PoolSharedBytes(bm, bn) + device.CooperativeMatrix2ReservedSharedMemory <= device.MaxSharedMemoryBytes;
     }
 
-    /// <summary>The .pool variant's shared memory: the BM x BN result tile as f16, rows padded by 8.</summary>
+    /// <summary>The .unpool variant (NCHW): tiles whose f16 result tile fits the device's shared memory beside what workgroup
+    /// scope reserves.</summary>
+    public bool TakesPoolGradient(TuneCandidate candidate, DeviceInfo device) =>
+        Layout == TensorLayout.Nchw && candidate.Spec.Module == Module
+        && PoolSharedBytes((int)candidate.Spec.Constants[11], (int)candidate.Spec.Constants[12]) + device.CooperativeMatrix2ReservedSharedMemory
+            <= device.MaxSharedMemoryBytes;
+
+    /// <summary>The .pool, .pool.keep and .unpool variants' shared memory: the BM x BN result tile as f16, rows padded by 8.</summary>
     internal static long PoolSharedBytes(int bm, int bn) => 2L * bm * (bn + 8);
 
     /// <summary>Workgroup tiles (BM output channels, BN pixels, BK input channels a step, invocations), the 32-channel ones

@@ -44,7 +44,7 @@ internal static class ConvForward
         ChooseWithEntry(e, a, x, w, bias, y, act, slope, label).Chosen;
 
     /// <summary><see cref="Choose"/>, with the entry the candidate is one of.</summary>
-    static (IConv2dForward Entry, TuneCandidate? Chosen) ChooseWithEntry(Emitter e, ConvAttributes a, Value x, Value w, Value? bias, Value y,
+    internal static (IConv2dForward Entry, TuneCandidate? Chosen) ChooseWithEntry(Emitter e, ConvAttributes a, Value x, Value w, Value? bias, Value y,
         Activation act, float slope, string label)
     {
         if (TunedWithEntry(e, a, x, w, bias, y, act, slope, label) is { } tuned) return tuned;
@@ -61,7 +61,7 @@ internal static class ConvForward
     /// UNet encoder's skip, a training step's gradients), so the pool pass does not read y back. Only where the entry the
     /// layer would run anyway has the variant (the direct kernel's storage-buffer form with an even column block, the
     /// Winograd kernel, the tensor-core patch kernel's even-row tiles, cooperative_matrix2's gathered form in either scope;
-    /// both layouts), so the entry never changes for it:
+    /// both layouts; and cooperative_matrix2's tensor-addressed form, NCHW, in its .pool tiles), so the entry never changes for it:
     /// a tuned tile only where the pool divides it, untuned the entry's first such tile; false, with nothing emitted,
     /// elsewhere (texel reads, the other kernels), and the pool runs on its own.
     /// </summary>

@@ -44,6 +44,10 @@ internal interface IConv2dForward : IKernelEntry
     /// writes the unpooled output too (binding 4, <see cref="ConvForward.EmitWithPool"/>).</summary>
     bool Pools(TuneCandidate candidate, DeviceInfo device) => false;
 
+    /// <summary>Whether <paramref name="candidate"/>'s ".unpool" variant, where its module has one (<see cref="PoolGradient"/>),
+    /// runs on <paramref name="device"/>: true but where the variant adds shared memory the tile may not fit.</summary>
+    bool TakesPoolGradient(TuneCandidate candidate, DeviceInfo device) => true;
+
     /// <summary>The untuned dispatch: the entry's first candidate (<see cref="ConvForward.DispatchDefault"/>), unless the entry
     /// has a cheaper way to its default (the direct kernel's).</summary>
     void Emit(Emitter e, ConvAttributes a, Value x, Value w, Value? bias, Value y, Activation act, float slope, string label) =>

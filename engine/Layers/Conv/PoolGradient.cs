@@ -15,8 +15,8 @@ namespace Kiln.Layers;
 /// (<see cref="BackwardPass.PooledGradInputs"/>). So far a convolution's stride-1 input gradient run by the flipped
 /// forward kernel (<see cref="Conv2dInputGradFlipped"/>) takes it, in the ".unpool" variant
 /// (shaders/include/unpool_epilogue.glsl) of the direct kernel's storage-buffer form, the Winograd kernel, the tensor-core
-/// patch kernel (and its shared-weight form) and cooperative_matrix2's gathered form (either scope), in both layouts: the
-/// kernels with the pool's forward variant. Only where the kernel the layer would run with <see cref="Activation"/> has the variant, so the choice
+/// patch kernel (and its shared-weight form) and cooperative_matrix2's gathered form (either scope), in both layouts, and
+/// its tensor-addressed form (NCHW, tiles whose f16 result tile fits: <see cref="IConv2dForward.TakesPoolGradient"/>). Only where the kernel the layer would run with <see cref="Activation"/> has the variant, so the choice
 /// never changes for it (tuned, that activation is in the tuning key, as for the ".dact" gradients).
 /// <paramref name="Pool"/> is the pool's name, for the dispatch's label.
 /// </summary>

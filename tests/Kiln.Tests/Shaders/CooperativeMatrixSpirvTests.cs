@@ -366,7 +366,8 @@ public sealed class CooperativeMatrixSpirvTests
     /// The tensor-addressed convolution's and weight gradient's dispatches (<see cref="Conv2dCoopMat2Tensor"/>,
     /// <see cref="Conv2dWeightGradCoopMat2Tensor"/>, named: they need tuning) in the networks' plans and the denoiser's
     /// inference plan (its decoders' .concat variant, its encoders' .pool; the training plans' input gradients through an
-    /// activation, .dact; and with channels-last activations, <see cref="Conv2dCoopMat2TensorNhwc"/>'s .nhwc) on
+    /// activation, .dact, an encoder's conv and pool, .pool.keep, and the input gradient of the conv reading that pool,
+    /// .unpool; and with channels-last activations, <see cref="Conv2dCoopMat2TensorNhwc"/>'s .nhwc) on
     /// <see cref="NvidiaCoopMat2"/>, each in every tile that fits the device.
     /// </summary>
     static IEnumerable<TestCaseData> TensorCoopMat2Kernels()
@@ -389,8 +390,9 @@ public sealed class CooperativeMatrixSpirvTests
                 if (step.Spec.Module.Contains("coopmat2_tensor", StringComparison.Ordinal))
                     foreach (var t in TileConstant(step.Spec) == 11 ? Conv2dCoopMat2Tensor.Tiles(NvidiaCoopMat2) : Conv2dWeightGradCoopMat2Tensor.Tiles(NvidiaCoopMat2))
                     {
-                        // The .pool variant's tiles: those whose f16 result tile fits beside the reserved shared memory.
-                        if (step.Spec.Module.Contains(".pool", StringComparison.Ordinal)
+                        // The .pool, .pool.keep and .unpool variants' tiles: those whose f16 result tile fits beside the
+                        // reserved shared memory.
+                        if (ResultTile(step.Spec)
                             && Conv2dCoopMat2Tensor.PoolSharedBytes(t.BM, t.BN) + NvidiaCoopMat2.CooperativeMatrix2ReservedSharedMemory > NvidiaCoopMat2.MaxSharedMemoryBytes)
                             continue;
                         int at = TileConstant(step.Spec);
@@ -413,6 +415,7 @@ public sealed class CooperativeMatrixSpirvTests
         {
             "conv2d/conv2d.fwd_coopmat2_tensor.f16", "conv2d/conv2d.fwd_coopmat2_tensor.concat.f16", "conv2d/conv2d.fwd_coopmat2_tensor.dact.f16",
             "conv2d/conv2d.fwd_coopmat2_tensor.pool.f16", "conv2d/conv2d.fwd_coopmat2_tensor.nhwc.f16",
+            "conv2d/conv2d.fwd_coopmat2_tensor.pool.keep.f16", "conv2d/conv2d.fwd_coopmat2_tensor.unpool.f16",
             "conv2d/conv2d.bwd_weight_coopmat2_tensor.f16", "conv2d/conv2d.bwd_weight_coopmat2_tensor.bias.f16",
         }));
         Assert.That(Conv2dCoopMat2Tensor.Tiles(NvidiaCoopMat2).Count(), Is.EqualTo(5), "every tile fits the H200's description");
@@ -490,11 +493,16 @@ public sealed class CooperativeMatrixSpirvTests
         int at = TileConstant(spec);
         Assert.That(frozen, Does.Match($@"OpTypeCooperativeMatrixKHR %half %uint_2 %u?int_{spec.Constants[at]}(_\d+)? %u?int_{spec.Constants[at + 2]}(_\d+)? %uint_0"),
             "a workgroup-scope BM x BK fp16 matrix after specialization");
-        bool pool = spec.Module.Contains(".pool", StringComparison.Ordinal);
-        Assert.That(frozen, Does.Contain("OpCooperativeMatrixLoadTensorNV").And.Contain(pool ? "OpCooperativeMatrixStoreKHR" : "OpCooperativeMatrixStoreTensorNV"));
+        bool tile = ResultTile(spec);
+        Assert.That(frozen, Does.Contain("OpCooperativeMatrixLoadTensorNV").And.Contain(tile ? "OpCooperativeMatrixStoreKHR" : "OpCooperativeMatrixStoreTensorNV"));
         Assert.That(SharedBytes(frozen) + NvidiaCoopMat2.CooperativeMatrix2ReservedSharedMemory, Is.LessThanOrEqualTo(NvidiaCoopMat2.MaxSharedMemoryBytes));
-        if (pool) Assert.That(SharedBytes(frozen), Is.EqualTo(Conv2dCoopMat2Tensor.PoolSharedBytes((int)spec.Constants[11], (int)spec.Constants[12])));
+        if (tile) Assert.That(SharedBytes(frozen), Is.EqualTo(Conv2dCoopMat2Tensor.PoolSharedBytes((int)spec.Constants[11], (int)spec.Constants[12])));
     }
+
+    /// <summary>Whether a tensor-addressed convolution's module writes through an f16 result tile in shared memory (.pool,
+    /// .pool.keep, .unpool) rather than storing the accumulator through a tensor layout.</summary>
+    static bool ResultTile(KernelSpec spec) =>
+        spec.Module.Contains(".pool", StringComparison.Ordinal) || spec.Module.Contains(".unpool", StringComparison.Ordinal);
 
     /// <summary>The specialization constant of a cooperative_matrix2 module's BM (BN, BK and THREADS follow it).</summary>
     static int TileConstant(KernelSpec spec) =>
