@@ -94,7 +94,7 @@ layout(std430, binding = 3) writeonly buffer Y { act_t y[]; };
 #endif
 #if KILN_POOL || KILN_UNPOOL
 const int LDC = BN + 8;
-shared float16_t sC[BM * LDC]; // the activated tile, f16 (the activations' type under Fp16, which alone runs the kernel)
+shared float16_t sC[BM * LDC]; // the result tile (activated under .pool), f16: the activations' type under Fp16, which alone runs the kernel
 #endif
 
 layout(push_constant) uniform P { int n, cin, cout, h, w, oh, ow, cop, cip; } p;
@@ -221,10 +221,10 @@ void main()
 #if KILN_POOL_KEEP
         // The window's four values, as the plain kernel stores them (OH and OW even: all inside y).
         const int kept0 = ((b * p.cout + co) * p.oh + 2 * py) * p.ow + 2 * px;
-        kept[kept0] = sC[at];
-        kept[kept0 + 1] = sC[at + 1];
-        kept[kept0 + p.ow] = sC[at + TW];
-        kept[kept0 + p.ow + 1] = sC[at + TW + 1];
+        kept[kept0] = act_t(sC[at]);
+        kept[kept0 + 1] = act_t(sC[at + 1]);
+        kept[kept0 + p.ow] = act_t(sC[at + TW]);
+        kept[kept0 + p.ow + 1] = act_t(sC[at + TW + 1]);
 #endif
     }
     return;

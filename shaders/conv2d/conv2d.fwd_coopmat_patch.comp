@@ -30,12 +30,13 @@
 //           include/pool_epilogue.glsl) the unpooled output [N,Cout,OH,OW] (act_t), written from the staging tile
 // Variant *.unpool (include/unpool_epilogue.glsl; a stride-1 input gradient whose layer reads a 2x2 max pool): y is the
 // pool's input gradient [N,Cout,2 OH,2 OW], written from the staging tiles (no tile is stored straight), 4 the pool's
-// input, 5 the addend; specialization 40 UNPOOL_SUM.
+// input, 5 the addend; specialization 40 UNPOOL_SUM. With .sa too (.sa.unpool).
 // Variant *.nhwc (KILN_NHWC): x and y [N,H,W,C]. A patch unit's 8 channels are then 16 contiguous bytes of x (one
 // load where Cin is a multiple of 8 and the activations f16), and consecutive invocations take a pixel's CK / 8 units
 // and then the next pixel's, so a workgroup's loads of a step run along x's rows; a tile wholly inside Y with Cout a
 // multiple of 8 is stored column-major (stride Cout) from the accumulators.
-// Variant *.sa (KILN_SHARED_A; the plain and .nhwc forms, a tuning candidate of Conv2dCoopMatPatch): the weights come
+// Variant *.sa (KILN_SHARED_A; the plain and .nhwc forms, with .dact and .unpool ones; the entry
+// Conv2dCoopMatPatchSharedWeights, which runs where named or tuned): the weights come
 // through shared memory too. Each step stages its KH * KW taps' BM x CK blocks of the packed weight ([taps][BM][CK + 8]
 // f16, 16-byte units read as uvec4) beside the patch, both read into registers before the step's products and stored
 // after them between two barriers (one buffer of each: shared memory for a BM = 64 tile, 3x3, 8 x 16 pixels: 44 KiB),

@@ -10,8 +10,10 @@ namespace Kiln.Layers;
 /// image and the channels by the tensor layout's clamp, the driver staging both through shared memory; the bias, the
 /// activation and the edge tiles' stores through the same layouts. Its .concat variant reads a decoder's two inputs,
 /// the upsampled one through a tensor layout of blocks (<see cref="ConcatConv2d"/>); its .pool variant an encoder's
-/// convolution and max pool (<see cref="ConvPool2d"/>); its .dact variant a stride-1 input gradient through the activation
-/// of the layer before (<see cref="ActivationGradient"/>). Where <see cref="Conv2dCoopMat2"/>
+/// convolution and max pool (<see cref="ConvPool2d"/>), and its .pool.keep form the unpooled output too
+/// (<see cref="ConvForward.EmitWithPool"/>); its .dact variant a stride-1 input gradient through the activation of the
+/// layer before (<see cref="ActivationGradient"/>), and its .unpool variant one that writes the gradient of the max pool
+/// the layer reads (<see cref="PoolGradient"/>, <see cref="TakesPoolGradient"/>). Where <see cref="Conv2dCoopMat2"/>
 /// gathers the im2col slice by hand (the form lavapipe runs), this one leaves it to the driver, the way the plain
 /// cooperative_matrix2 GEMM reached 290 to 315 TFLOP/s on an H200 (../shared/TOOLCHAIN.md) where the gathering kernels
 /// ran the UNets' layers at 45 to 65.

@@ -245,7 +245,8 @@ internal sealed class Conv2dCoopMatPatchNhwc : Conv2dCoopMatPatch
 }
 
 /// <summary>
-/// conv2d.fwd_coopmat_patch.sa (and .sa.dact, a stride-1 input gradient through an activation): <see cref="Conv2dCoopMatPatch"/>
+/// conv2d.fwd_coopmat_patch.sa (and .sa.dact, a stride-1 input gradient through an activation; .sa.unpool, one writing a
+/// pool's gradient, <see cref="PoolGradient"/>): <see cref="Conv2dCoopMatPatch"/>
 /// with the weights staged in shared memory beside the patch, each step's KH KW blocks of BM rows by 16 input channels,
 /// so that every tensor-core operand is a shared-memory load; the patch kernel loads its weight fragments straight from
 /// global memory, which on the H200 left it at 45 to 75 TFLOP/s, near a cooperative-matrix GEMM that loads both operands
