@@ -26,6 +26,15 @@ internal sealed class ActivationGradientCheck : KernelCheck
         var shapes = new List<(int N, int Cin, int C, int H, int W, Activation Act)> { (1, 8, 32, 12, 24, Activation.Tanh) };
         for (int i = 1; i < Math.Min(count, 2); i++)
             shapes.Add((rng.Next(1, 3), rng.Next(1, 9), rng.Next(1, 25), rng.Next(1, 12), rng.Next(1, 12), rng.Next(2) == 0 ? Activation.Tanh : Activation.Sigmoid));
+        return RunRounds(context, shapes, precisions, rng, pool: false);
+    }
+
+    /// <summary>Each shape at each precision, untuned and in each round of named entries (<see cref="KernelCheck.NamedOnlyRounds"/>,
+    /// the fused-only entries too), a round's row kept where its kernels differ from an earlier round's or it failed;
+    /// <paramref name="pool"/> as <see cref="Check"/> takes it.</summary>
+    internal static IEnumerable<SelfTestResult> RunRounds(GpuContext context, IEnumerable<(int N, int Cin, int C, int H, int W, Activation Act)> shapes,
+        IReadOnlyList<Precision> precisions, Random rng, bool pool)
+    {
         var rounds = NamedOnlyRounds(context.KernelDevice, fusedOnly: true).Prepend(Array.Empty<string>()).ToList();
         foreach (var shape in shapes)
             foreach (var precision in precisions)
@@ -33,7 +42,7 @@ internal sealed class ActivationGradientCheck : KernelCheck
                 var seen = new HashSet<string>();
                 foreach (var named in rounds)
                 {
-                    var result = Check(context, shape, precision, named, rng);
+                    var result = Check(context, shape, precision, named, rng, pool: pool);
                     if (result.Error != null || seen.Add(result.Kernels)) yield return result;
                 }
             }

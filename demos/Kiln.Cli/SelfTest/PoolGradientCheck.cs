@@ -27,16 +27,6 @@ internal sealed class PoolGradientCheck : KernelCheck
         var shapes = new List<(int N, int Cin, int C, int H, int W, Activation Act)> { (1, 8, 32, 16, 32, Activation.Tanh) };
         for (int i = 1; i < Math.Min(count, 2); i++)
             shapes.Add((rng.Next(1, 3), rng.Next(1, 9), rng.Next(1, 25), 2 * rng.Next(1, 7), 2 * rng.Next(1, 7), rng.Next(2) == 0 ? Activation.Tanh : Activation.Sigmoid));
-        var rounds = NamedOnlyRounds(context.KernelDevice, fusedOnly: true).Prepend(Array.Empty<string>()).ToList();
-        foreach (var shape in shapes)
-            foreach (var precision in precisions)
-            {
-                var seen = new HashSet<string>();
-                foreach (var named in rounds)
-                {
-                    var result = ActivationGradientCheck.Check(context, shape, precision, named, rng, pool: true);
-                    if (result.Error != null || seen.Add(result.Kernels)) yield return result;
-                }
-            }
+        return ActivationGradientCheck.RunRounds(context, shapes, precisions, rng, pool: true);
     }
 }

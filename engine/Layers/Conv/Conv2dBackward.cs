@@ -32,7 +32,7 @@ internal static class Conv2dBackward
     public static bool InputGrad(Emitter e, ConvAttributes a, Value dy, Value w, Value dx, string label, ActivationGradient? g = null)
     {
         int since = e.StepCount;
-        var entry = KernelRegistry.Choose<IConv2dInputGrad>("conv2d.bwd_input", dx.ElementType, dx.Layout, e, k => k.Accepts(a, dy.Shape, dx.Shape));
+        var entry = InputGradEntry(e, a, dy, dx);
         bool activated = g != null && entry.EmitActivated(e, a, dy, w, dx, g, label);
         if (!activated) entry.Emit(e, a, dy, w, dx, label);
         e.AttributeFlops(since, label, ConvForward.Flops(a, dy.Shape)); // the forward's multiply-adds, run backwards
@@ -47,11 +47,14 @@ internal static class Conv2dBackward
     static bool InputGradUnpooled(Emitter e, ConvAttributes a, Value dy, Value w, Value dx, PoolGradient pool, string label)
     {
         int since = e.StepCount;
-        var entry = KernelRegistry.Choose<IConv2dInputGrad>("conv2d.bwd_input", dx.ElementType, dx.Layout, e, k => k.Accepts(a, dy.Shape, dx.Shape));
-        if (!entry.EmitUnpooled(e, a, dy, w, dx, pool, label)) return false;
+        if (!InputGradEntry(e, a, dy, dx).EmitUnpooled(e, a, dy, w, dx, pool, label)) return false;
         e.AttributeFlops(since, label, ConvForward.Flops(a, dy.Shape));
         return true;
     }
+
+    /// <summary>The <see cref="IConv2dInputGrad"/> entry the registry picks for the layer's input gradient.</summary>
+    static IConv2dInputGrad InputGradEntry(Emitter e, ConvAttributes a, Value dy, Value dx) =>
+        KernelRegistry.Choose<IConv2dInputGrad>("conv2d.bwd_input", dx.ElementType, dx.Layout, e, k => k.Accepts(a, dy.Shape, dx.Shape));
 
     /// <summary>
     /// The weight gradient through the <see cref="IConv2dWeightGrad"/> entry the registry (or, tuning, the tuner) picks
