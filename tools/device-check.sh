@@ -179,7 +179,7 @@ fi
 if [ "$part" = fresh ]; then
   # Worst case 575 s. The selftest first: a kernel that disagrees with the plain f32 one shows there (and the tuner would
   # reject it for that shape); the timings after it are of named kernels, untuned, then of the tuner's choice.
-  timeout 80 $kiln selftest conv2d conv_transpose2d decoder_conv conv_pool conv_pool_grad mlp --budget 70 > "$out/fresh.log" 2>&1
+  timeout 80 $kiln selftest conv2d conv_transpose2d decoder_conv conv_pool conv_pool_grad linear_act_grad mlp --budget 70 > "$out/fresh.log" 2>&1
   # The GEMM machinery alone (a 4096^3 product through Linear and through a 1x1 convolution), then the conv workloads,
   # tuned, every candidate kernel's time in the tuner's trace (the patch kernel's .sa tiles, weights staged in shared
   # memory, among them), against TOOLCHAIN.md's plain GEMMs on the same GPU.

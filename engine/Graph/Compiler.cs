@@ -658,7 +658,8 @@ internal static class Compiler
                 else if (pass.GradInputs[n] is { } g)
                 {
                     c.Inputs[n].GradContributions.Add(g);
-                    if (pass.ActivatedGradInputs[n]) activated.Add(g);
+                    // A view passes its gradient on as it is: through the activation before it where its reader took that.
+                    if (pass.ActivatedGradInputs[n] || c.Layer.IsView && activated.Contains(grad)) activated.Add(g);
                 }
         }
     }
@@ -666,13 +667,20 @@ internal static class Compiler
     /// <summary>
     /// The activation fused into <paramref name="i"/> (the layer before a rule's input) whose gradient that rule may take
     /// (<see cref="ActivationGradient"/>), in <paramref name="layout"/>: where the rule is the last of i's one or two
-    /// readers to run, the other's gradient its addend; else null.
+    /// readers to run, the other's gradient its addend. Where i is a view (Flatten, Reshape) that the rule alone reads, of
+    /// a layer's output that the view alone reads, in its own layout: that layer's activation, its output seen in i's
+    /// shape (the view's gradient rule then passes the gradient on as it is: <see cref="Backward"/>). Else null.
     /// </summary>
-    static ActivationGradient? ActivationOf(CNode i, Dictionary<CNode, int> uses, TensorLayout layout, Emitter emitter) =>
-        i is { Layer: not null, Fused: not Activation.None } && uses[i] <= 2 && i.GradContributions.Count == uses[i] - 1
+    static ActivationGradient? ActivationOf(CNode i, Dictionary<CNode, int> uses, TensorLayout layout, Emitter emitter)
+    {
+        if (i is { Layer.IsView: true } && uses[i] == 1 && i.GradContributions.Count == 0 && (i.Shape.Rank != 4 || layout == TensorLayout.Nchw)
+            && i.Inputs[0] is { Layer: not null, Fused: not Activation.None } q && uses[q] == 1 && q.GradContributions.Count == 0)
+            return new ActivationGradient(q.Fused, q.FusedSlope, i.Output);
+        return i is { Layer: not null, Fused: not Activation.None } && uses[i] <= 2 && i.GradContributions.Count == uses[i] - 1
             ? new ActivationGradient(i.Fused, i.FusedSlope, emitter.InLayout(i.Output, layout),
                 i.GradContributions.SingleOrDefault() is { } addend ? emitter.InLayout(addend, layout) : null)
             : null;
+    }
 
     /// <summary>
     /// The gradient of the max pool <paramref name="p"/> offered to the rule of its one reader (<see cref="PoolGradient"/>),

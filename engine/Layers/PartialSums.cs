@@ -36,15 +36,24 @@ internal static class PartialSums
 
     /// <summary>
     /// y (count elements) = act(the sum over splits of partial [splits, count], in split order, + bias[i % bias length]),
-    /// in f32; an f16 y (activation storage) takes the result rounded once (reduce/partials' f16 build).
+    /// in f32; an f16 y (activation storage) takes the result rounded once (reduce/partials' f16 build). With
+    /// <paramref name="activationOutput"/> (count elements laid out as y), the sum times act's derivative taken from it
+    /// instead (reduce/partials.dact: an input gradient through the activation of the layer before).
     /// </summary>
-    public static void Sum(Emitter e, Value partial, Value y, string label, Value? bias = null, Activation act = Activation.None, float slope = 0)
+    public static void Sum(Emitter e, Value partial, Value y, string label, Value? bias = null, Activation act = Activation.None, float slope = 0,
+        Value? activationOutput = null)
     {
         int splits = partial.Shape[0], count = partial.Shape[1];
-        if (y.Shape.Elements != count)
+        if (y.Shape.Elements != count || activationOutput is { } o && o.Shape.Elements != count)
             throw new InvalidOperationException($"{label}: partial sums of {count} values cannot fill {y.Shape}.");
         var (spec, groups) = SumKernel(e, splits, count, bias == null ? 0 : (int)bias.Shape.Elements, act, slope);
-        e.Dispatch(spec, groups, Array.Empty<byte>(), label, Arg.In(partial), Arg.In(bias ?? partial), Arg.Out(y));
+        if (activationOutput == null)
+        {
+            e.Dispatch(spec, groups, Array.Empty<byte>(), label, Arg.In(partial), Arg.In(bias ?? partial), Arg.Out(y));
+            return;
+        }
+        spec = spec with { Module = spec.Module + ".dact", Bindings = KernelSpec.Buffers(4) };
+        e.Dispatch(spec, groups, Array.Empty<byte>(), label, Arg.In(partial), Arg.In(bias ?? partial), Arg.Out(y), Arg.In(activationOutput));
     }
 
     /// <summary>

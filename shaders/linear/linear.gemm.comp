@@ -10,6 +10,8 @@
 // (no bias, no activation) to C[s * M * N + ...] and shaders/reduce/partials.comp adds the chunks in order,
 // then applies bias and activation. Used when there are too few blocks of C to fill every core.
 // Bindings: 0 A  1 B  2 bias [N] (unused when HAS_BIAS=0)  3 C [M,N] (or [splits, M, N] partials)
+//           4 y [M,N] (act_t), in the .dact variants only (linear.gemm.dact, linear.gemm.texel.dact; not batched): C, an input
+//           gradient, leaves through the derivative of ACT taken from y (include/product_epilogue.glsl)
 // Element types: every buffer is float in the f32 builds. In the f16-storage builds (<module>.f16, KILN_F16_STORAGE:
 // CompileOptions.Precision Fp16) an operand is an activation or activation gradient (act_t) or a parameter, parameter
 // gradient or partial sum (float), fixed per module by two defines (shaders/Variants.props):
@@ -18,8 +20,8 @@
 //   2 bias (float)   declared as uint bits (read through uintBitsToFloat) so that a product without a bias can bind
 //                    any operand in its place, whatever its width; only Linear's forward binds a bias (always f32)
 //   3 C (act_t)      y, dX; (float) with KILN_C_FLOAT: a weight gradient dW, or split-K partial sums
-// Modules: linear.gemm (B float, C act_t), linear.gemm.b_act, linear.gemm.c_float, linear.gemm.b_act.c_float;
-// texel reads (A, B texel views, of either width): linear.gemm.texel (C act_t), linear.gemm.texel.c_float; batched
+// Modules: linear.gemm (B float, C act_t), linear.gemm.b_act, linear.gemm.c_float, linear.gemm.b_act.c_float, linear.gemm.dact;
+// texel reads (A, B texel views, of either width): linear.gemm.texel (C act_t), linear.gemm.texel.c_float, linear.gemm.texel.dact; batched
 // (MatMul): linear.gemm.batched (B float, C act_t), linear.gemm.batched.b_act, linear.gemm.batched.b_act.c_float.
 // LinearGemm.StorageVariant names the variant from the operands' element types, and only where one is f16
 // (so f32 plans run the modules they always did; in the f32 builds the variants are the same code).
@@ -77,6 +79,7 @@ layout(std430, binding = 1) readonly buffer B { b_t b[]; };
 #endif
 layout(std430, binding = 2) readonly buffer Bias { uint biasBits[]; };
 layout(std430, binding = 3) writeonly buffer C { c_t c[]; };
+#include "product_epilogue.glsl"
 
 #ifdef KILN_BATCHED
 layout(push_constant) uniform P { int m, n, k; int batchDims[4]; int strideA[4]; int strideB[4]; } p;
@@ -142,7 +145,7 @@ void main()
             const int n = n0 + j;
             if (n >= N) break;
             if (K_SPLIT > 0) c[outBase + m * N + n] = c_t(acc[i][j]);
-            else c[offC + m * N + n] = c_t(kiln_activate(acc[i][j] + (HAS_BIAS != 0 ? uintBitsToFloat(biasBits[n]) : 0.0), ACT, SLOPE));
+            else c[offC + m * N + n] = c_t(kiln_product_out(acc[i][j] + (HAS_BIAS != 0 ? uintBitsToFloat(biasBits[n]) : 0.0), offC + m * N + n));
         }
     }
 }

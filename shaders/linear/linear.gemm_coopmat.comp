@@ -26,8 +26,10 @@
 //   1 B (float)      a weight W; (act_t) with KILN_B_ACT: an activation (X in dW = dY^T X)
 //   2 bias (float)   declared as uint bits so that a product without a bias can bind any operand in its place
 //   3 C (act_t)      y, dX; (float) with KILN_C_FLOAT: a weight gradient dW, or split-K partial sums
+//   4 y (act_t)      in the .dact variant only: C, an input gradient, leaves through the derivative of ACT taken from y
+//                    (include/product_epilogue.glsl)
 // Modules: linear.gemm_coopmat, .b_act, .c_float, .b_act.c_float, .batched, .batched.b_act, .batched.b_act.c_float,
-// and their .f16 builds.
+// .dact, and their .f16 builds.
 // Shared memory: 4 * (BM + BN) * (BK + 8) + 4 * SG_M * SG_N * S * S bytes at most. Registers: A_PER = BM BK / THREADS
 // <= 32 values of A and B_PER = BK BN / THREADS <= 32 of B staged per invocation, each an exact share (the host picks
 // only tiles within them: LinearCoopMat.Fits). Indices are 32-bit: A, B and C are tensors (at most 2^31 elements
@@ -94,6 +96,7 @@ layout(std430, binding = 0) readonly buffer A { act_t a[]; };
 layout(std430, binding = 1) readonly buffer B { b_t b[]; };
 layout(std430, binding = 2) readonly buffer Bias { uint biasBits[]; };
 layout(std430, binding = 3) writeonly buffer C { c_t c[]; };
+#include "product_epilogue.glsl"
 
 #ifdef KILN_BATCHED
 // Variant linear.gemm_coopmat.batched (MatMul, BatchedGemm): workgroup z is a product of the batch (no split), its A and
@@ -232,7 +235,7 @@ void main()
                 {
                     const float v = Cs[sg * C_SIZE + r * LDC + col];
                     if (K_PER_SPLIT > 0) c[outBase + m * N + n] = c_t(v);
-                    else c[outBase + m * N + n] = c_t(kiln_activate(v + (HAS_BIAS != 0 ? uintBitsToFloat(biasBits[n]) : 0.0), ACT, SLOPE));
+                    else c[outBase + m * N + n] = c_t(kiln_product_out(v + (HAS_BIAS != 0 ? uintBitsToFloat(biasBits[n]) : 0.0), outBase + m * N + n));
                 }
             }
             subgroupMemoryBarrierShared();

@@ -14,10 +14,11 @@
 // lavapipe of Mesa 26 runs (flexible dimensions, no workgroup scope): the same arithmetic, how the tests check it.
 // Element types: 0 A (act_t), 1 B (float; act_t with KILN_B_ACT), 2 bias (uint bits of float), 3 C (act_t; float with
 // KILN_C_FLOAT). Modules: linear.gemm_coopmat2, .b_act, .c_float, .b_act.c_float, .batched, .batched.b_act,
-// .batched.b_act.c_float, each also .subgroup, and .f16 builds.
+// .batched.b_act.c_float, each also .subgroup, .dact and .subgroup.dact, and .f16 builds.
 // Shared memory: 2 * (BM + BN) * (BK + 8) + 4 * BM * (BN + 4) bytes. Registers: A_PER = BM BK / THREADS <= 32 and
 // B_PER = BK BN / THREADS <= 32 (LinearCoopMat2.Fits).
 // Bindings: 0 A  1 B  2 bias [N] (unused when HAS_BIAS=0)  3 C [M,N] (or [splits, M, N] partials)
+//           4 y [M,N] (act_t), in the .dact variants only: C leaves through the derivative of ACT taken from y (include/product_epilogue.glsl)
 // Specialization: 0 TRANS_A, 1 TRANS_B, 2 HAS_BIAS, 3 ACT, 4 SLOPE (float), 5 BM, 6 BN, 7 BK, 8 THREADS,
 //                 9 K_PER_SPLIT (0 = no split)
 // Push constants: m, n, k (the .batched variant: then batchDims[4], strideA[4], strideB[4])
@@ -73,6 +74,7 @@ layout(std430, binding = 0) readonly buffer A { act_t a[]; };
 layout(std430, binding = 1) readonly buffer B { b_t b[]; };
 layout(std430, binding = 2) readonly buffer Bias { uint biasBits[]; };
 layout(std430, binding = 3) writeonly buffer C { c_t c[]; };
+#include "product_epilogue.glsl"
 
 #ifdef KILN_BATCHED
 // Variant linear.gemm_coopmat2.batched (MatMul, BatchedGemm): workgroup z is a product of the batch (no split), its A
@@ -172,6 +174,6 @@ void main()
         if (m >= p.m || n >= p.n) continue;
         float v = Cs[r * LDC + col];
         if (K_PER_SPLIT > 0) c[outBase + m * p.n + n] = c_t(v);
-        else c[outBase + m * p.n + n] = c_t(kiln_activate(v + (HAS_BIAS != 0 ? uintBitsToFloat(biasBits[n]) : 0.0), ACT, SLOPE));
+        else c[outBase + m * p.n + n] = c_t(kiln_product_out(v + (HAS_BIAS != 0 ? uintBitsToFloat(biasBits[n]) : 0.0), outBase + m * p.n + n));
     }
 }

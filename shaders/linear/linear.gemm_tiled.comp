@@ -7,6 +7,7 @@
 // columns consecutive: its stores along C's rows), the operands staged through shared memory by include/tiled_gemm.glsl,
 // each loaded along its contiguous dimension; accumulation is f32.
 // Bindings: 0 A (act_t)  1 B (float; act_t with KILN_B_ACT)  2 bias (uint bits of float)  3 C (act_t; float with KILN_C_FLOAT)
+//           4 y (act_t), in the .dact variant only: C leaves through the derivative of ACT taken from y (include/product_epilogue.glsl)
 // Specialization: 0 TRANS_A, 1 TRANS_B, 2 HAS_BIAS, 3 ACT, 4 SLOPE (float), 5 BM, 6 BN, 7 TM, 8 TN (TM, TN <= 8),
 //                 9 BK, 10 K_SPLIT (0 = no split)
 // Push constants: m, n, k
@@ -46,6 +47,7 @@ layout(std430, binding = 0) readonly buffer A { act_t a[]; };
 layout(std430, binding = 1) readonly buffer B { b_t b[]; };
 layout(std430, binding = 2) readonly buffer Bias { uint biasBits[]; };
 layout(std430, binding = 3) writeonly buffer C { c_t c[]; };
+#include "product_epilogue.glsl"
 layout(push_constant) uniform P { int m, n, k; } p;
 
 int m0, n0, k1; // the workgroup's tile and the end of its chunk of K
@@ -96,7 +98,7 @@ void main()
             const int n = n0 + tx + j * RX;
             if (n >= p.n) continue;
             if (K_SPLIT > 0) c[split * p.m * p.n + m * p.n + n] = c_t(acc[i][j]);
-            else c[m * p.n + n] = c_t(kiln_activate(acc[i][j] + (HAS_BIAS != 0 ? uintBitsToFloat(biasBits[n]) : 0.0), ACT, SLOPE));
+            else c[m * p.n + n] = c_t(kiln_product_out(acc[i][j] + (HAS_BIAS != 0 ? uintBitsToFloat(biasBits[n]) : 0.0), m * p.n + n));
         }
     }
 }

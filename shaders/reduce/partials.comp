@@ -7,6 +7,8 @@
 // the .f16 build (include/storage.glsl) rounds the result once into an f16 y (activation storage), so a split product
 // whose output is an f16 activation takes no separate conversion pass.
 // Bindings: 0 partial [SPLITS, COUNT] (float)  1 bias [COLS] (float; unused when HAS_BIAS=0)  2 y [COUNT] (act_t)
+//           3 the activation's output [COUNT] (act_t), in the .dact variant only: y is the sum through the derivative of ACT taken
+//           from it, the finish of a split input gradient (include/product_epilogue.glsl)
 // Specialization: 0 SPLITS, 1 COUNT, 2 HAS_BIAS, 3 COLS, 4 ACT (activation code), 5 SLOPE (float), 6 LANES
 // Dispatch: ceil(COUNT / local x) workgroups spread over x and y like Emitter.ElementwiseGroups; local x = 64 with
 // LANES = 1, else local (32, LANES) (engine/Layers/PartialSums.cs)
@@ -25,6 +27,8 @@ layout(constant_id = 6) const int LANES = 1;
 layout(std430, binding = 0) readonly buffer Part { float partial[]; };
 layout(std430, binding = 1) readonly buffer Bias { float bias[]; };
 layout(std430, binding = 2) writeonly buffer Y { act_t y[]; };
+#define KILN_ACT_GRAD_BINDING 3
+#include "product_epilogue.glsl"
 
 shared float lanes[LANES == 1 ? 1 : 1024];
 
@@ -48,5 +52,5 @@ void main()
         }
         s = lanes[x];
     }
-    if (live && lane == 0) y[i] = act_t(kiln_activate(s + (HAS_BIAS != 0 ? bias[i % COLS] : 0.0), ACT, SLOPE));
+    if (live && lane == 0) y[i] = act_t(kiln_product_out(s + (HAS_BIAS != 0 ? bias[i % COLS] : 0.0), i));
 }

@@ -29,20 +29,26 @@ internal sealed class ActivationGradientCheck : KernelCheck
         return RunRounds(context, shapes, precisions, rng, pool: false);
     }
 
-    /// <summary>Each shape at each precision, untuned and in each round of named entries (<see cref="KernelCheck.NamedOnlyRounds"/>,
-    /// the fused-only entries too), a round's row kept where its kernels differ from an earlier round's or it failed;
-    /// <paramref name="pool"/> as <see cref="Check"/> takes it.</summary>
+    /// <summary>Each shape at each precision, untuned and in each round of named entries; <paramref name="pool"/> as
+    /// <see cref="Check"/> takes it.</summary>
     internal static IEnumerable<SelfTestResult> RunRounds(GpuContext context, IEnumerable<(int N, int Cin, int C, int H, int W, Activation Act)> shapes,
-        IReadOnlyList<Precision> precisions, Random rng, bool pool)
+        IReadOnlyList<Precision> precisions, Random rng, bool pool) =>
+        RunRounds(context, shapes, precisions, (shape, precision, named) => Check(context, shape, precision, named, rng, pool: pool));
+
+    /// <summary>Each case at each precision through <paramref name="check"/>, untuned and in each round of named entries
+    /// (<see cref="KernelCheck.NamedOnlyRounds"/>, the fused-only entries too), a round's row kept where its kernels differ
+    /// from an earlier round's or it failed: the checks of a network trained with the graph's fusions.</summary>
+    internal static IEnumerable<SelfTestResult> RunRounds<T>(GpuContext context, IEnumerable<T> cases, IReadOnlyList<Precision> precisions,
+        Func<T, Precision, string[], SelfTestResult> check)
     {
         var rounds = NamedOnlyRounds(context.KernelDevice, fusedOnly: true).Prepend(Array.Empty<string>()).ToList();
-        foreach (var shape in shapes)
+        foreach (var c in cases)
             foreach (var precision in precisions)
             {
                 var seen = new HashSet<string>();
                 foreach (var named in rounds)
                 {
-                    var result = Check(context, shape, precision, named, rng, pool: pool);
+                    var result = check(c, precision, named);
                     if (result.Error != null || seen.Add(result.Kernels)) yield return result;
                 }
             }

@@ -11,7 +11,11 @@ internal sealed class LinearCheck : KernelCheck
         for (int i = 1; i < count; i++) yield return Case(rng.Next(1, 300), rng.Next(1, 80), rng.Next(1, 80), rng.Next(4) != 0);
     }
 
-    static CheckCase Case(int rows, int fin, int fout, bool bias)
+    static CheckCase Case(int rows, int fin, int fout, bool bias) =>
+        new($"{rows} rows {fin}->{fout}{(bias ? "" : " no bias")}", new Linear(fin, fout, bias), new Shape(rows, fin), Reference(rows, fin, fout));
+
+    /// <summary>The double reference of a Linear layer from <paramref name="fin"/> to <paramref name="fout"/> features over <paramref name="rows"/> rows.</summary>
+    internal static ReferenceFunction Reference(int rows, int fin, int fout)
     {
         LinearTerms.Enumerate terms = term =>
         {
@@ -20,7 +24,6 @@ internal sealed class LinearCheck : KernelCheck
             for (int i = 0; i < fin; i++)
                 term((long)r * fout + o, (long)r * fin + i, (long)o * fin + i, 1);
         };
-        return new CheckCase($"{rows} rows {fin}->{fout}{(bias ? "" : " no bias")}", new Linear(fin, fout, bias), new Shape(rows, fin),
-            LinearTerms.Reference((long)rows * fout, terms, o => o % fout));
+        return LinearTerms.Reference((long)rows * fout, terms, o => o % fout);
     }
 }

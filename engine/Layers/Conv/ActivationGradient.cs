@@ -17,6 +17,13 @@ namespace Kiln.Layers;
 ///   in both scopes and its tensor-addressed form), so it holds whichever one the tuner picks; so do the channels-last
 ///   forms of the direct, patch and cooperative_matrix2 kernels (a channels-last training plan's); texel-read forms
 ///   and the tensor-addressed NHWC form have none;
+/// - a Linear's input gradient, one reader: the ".dact" form of the product kernel the layer would run anyway, or where
+///   that product splits its reduction, the split's ordered sum in reduce/partials.dact (shaders/include/product_epilogue.glsl;
+///   <see cref="LinearProducts.EmitActivationGradient"/>); the plain (texel reads too), tiled, tensor-core and
+///   cooperative_matrix2 GEMMs all have it;
+/// - through a view (Flatten, Reshape) that alone reads the output, which it alone reads: the activation offered to the
+///   view's one reader, the output seen in the view's shape (a convolution's flattened into a Linear, a Linear's reshaped
+///   into a transposed convolution: the autoencoders'); the view passes the gradient on as it is;
 /// - a max pool's gradient (shaders/pool/pool.bwd.comp), which reads that output already: the addend too, as a UNet
 ///   encoder's output read by its pool and by a decoder; or, where the convolution reading the pool takes the pool's
 ///   gradient (<see cref="PoolGradient.Through"/>), that convolution's input-gradient kernel;

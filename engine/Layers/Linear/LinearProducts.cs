@@ -18,26 +18,52 @@ internal static class LinearProducts
     /// each candidate timed costs the first compile a pipeline.</summary>
     internal const long MinTunedWork = 1L << 24;
 
-    public static void Emit(Emitter e, GemmCall g, string label)
+    public static void Emit(Emitter e, GemmCall g, string label) => Dispatch(e, Choose(e, g, label), g, label);
+
+    /// <summary>The candidate <see cref="Emit"/> dispatches for <paramref name="g"/>: the tuner's choice, or untuned the
+    /// default of the entry the registry picks (the plain kernel's where that entry leaves the product to it).</summary>
+    public static TuneCandidate Choose(Emitter e, GemmCall g, string label)
     {
         var type = g.A.ElementType;
         var entries = e.Tuner == null || (long)g.M * g.N * g.K < MinTunedWork
             ? new List<ILinearForward>()
             : KernelRegistry.Candidates<ILinearForward>("linear.fwd", type, TensorLayout.RowMajor, e);
-        if (entries.Count > 0)
-        {
-            Dispatch(e, EntryTuning.Choose(e, "linear.gemm", entries, k => k.Candidates(e, g), g.Args, g.ToString(), label), g, label);
-            return;
-        }
+        if (entries.Count > 0) return EntryTuning.Choose(e, "linear.gemm", entries, k => k.Candidates(e, g), g.Args, g.ToString(), label);
         var entry = KernelRegistry.Choose<ILinearForward>("linear.fwd", type, TensorLayout.RowMajor, e);
-        Dispatch(e, entry.Default(e, g) ?? LinearGemm.Default(e, g), g, label);
+        return entry.Default(e, g) ?? LinearGemm.Default(e, g);
+    }
+
+    /// <summary>
+    /// The input gradient dX = dY W (<paramref name="g"/>, no bias, no activation) through the derivative of the
+    /// activation <paramref name="a"/> of the layer before (<see cref="ActivationGradient"/>; shaders/include/product_epilogue.glsl):
+    /// the candidate <see cref="Emit"/> would dispatch for the product with that activation, in its ".dact" form, or where
+    /// it splits K, with the split's finish in reduce/partials.dact; so the kernel choice never changes for it. False, with
+    /// nothing emitted, where a has an addend or the candidate's kernel has no such form (the batched kernels).
+    /// </summary>
+    public static bool EmitActivationGradient(Emitter e, GemmCall g, ActivationGradient a, string label)
+    {
+        if (a.Addend != null || g.Bias != null) return false;
+        var call = g with { Act = a.Activation, Slope = a.Slope };
+        var chosen = Choose(e, call, label);
+        if (chosen.Finish != null)
+        {
+            Dispatch(e, chosen, call, label, a.Output);
+            return true;
+        }
+        if (a.Variant(chosen) is not { } variant) return false;
+        int since = e.StepCount;
+        e.Dispatch(variant.Spec, variant.Groups, variant.Push, label, call.Args.Append(Arg.In(a.Output)).ToArray());
+        e.AttributeFlops(since, label, 2.0 * g.M * g.N * g.K);
+        return true;
     }
 
     /// <summary>
     /// One candidate on the product's values: straight into C, or into a [splits, M N] scratch of f32 partial sums that
-    /// reduce/partials adds in order with the bias and activation, writing C in its element type.
+    /// reduce/partials adds in order with the bias and activation, writing C in its element type; with
+    /// <paramref name="activationOutput"/>, through the activation's derivative taken from it instead (a split input
+    /// gradient's finish, <see cref="EmitActivationGradient"/>).
     /// </summary>
-    public static void Dispatch(Emitter e, TuneCandidate c, GemmCall g, string label)
+    public static void Dispatch(Emitter e, TuneCandidate c, GemmCall g, string label, Value? activationOutput = null)
     {
         int since = e.StepCount;
         if (c.Finish == null) e.Dispatch(c.Spec, c.Groups, c.Push, label, g.Args);
@@ -45,7 +71,7 @@ internal static class LinearProducts
         {
             var partial = PartialSums.Scratch(e, c.Finish.Splits, c.Finish.Count, label);
             e.Dispatch(c.Spec, c.Groups, c.Push, label, Arg.In(g.A), Arg.In(g.B), Arg.In(g.B), Arg.Out(partial));
-            PartialSums.Sum(e, partial, g.C, $"{label}.sum", g.Bias, g.Act, g.Slope);
+            PartialSums.Sum(e, partial, g.C, $"{label}.sum", g.Bias, g.Act, g.Slope, activationOutput);
         }
         e.AttributeFlops(since, label, 2.0 * g.M * g.N * g.K);
     }

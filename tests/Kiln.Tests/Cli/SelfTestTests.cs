@@ -14,7 +14,7 @@ public sealed class SelfTestTests : GpuTest
         var r = CliRun.Run("selftest", "--cases", "1", "--seed", "7");
         Assert.That(r.Code, Is.Zero, r.Stdout + r.Stderr);
         Assert.That(r.Stderr, Is.Empty);
-        foreach (var op in new[] { "conv2d", "conv_act_grad", "conv_pool", "conv_pool_grad", "conv_transpose2d", "decoder_conv", "linear", "loss", "mlp", "pool2d", "upsample", "upsample_concat" })
+        foreach (var op in new[] { "conv2d", "conv_act_grad", "conv_pool", "conv_pool_grad", "conv_transpose2d", "decoder_conv", "linear", "linear_act_grad", "loss", "mlp", "pool2d", "upsample", "upsample_concat" })
             Assert.That(r.Stdout, Does.Match($@"(?m)^{op}\s"), op);
         Assert.That(r.Stdout, Does.Not.Contain("FAIL"));
         // The MLP check runs its 3 shapes through every fused-MLP kernel entry the device supports.

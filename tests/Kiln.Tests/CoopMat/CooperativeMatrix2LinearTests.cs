@@ -49,6 +49,11 @@ public sealed class CooperativeMatrix2LinearTests : CooperativeMatrixTest
         foreach (var (name, g) in f32.ParameterGradients) F16StorageCheck.Close(f16.ParameterGradients[name], g, Tolerances.F16Storage, $"gradient of {name}");
     }
 
+    /// <summary>dX through the derivative of the activation before (<see cref="ActivationGradient"/>): the .dact form.</summary>
+    [Test]
+    public void TheInputGradient_TakesTheActivationBefore() =>
+        Graph.LinearActivationGradientTests.TensorCoreProductTakesTheActivation(nameof(LinearCoopMat2), $"linear/linear.gemm_coopmat2{Form}.dact.f16");
+
     /// <summary>
     /// Graph.GemmAutotuneTests' two layers at Fp16 with <see cref="LinearCoopMat2"/> named: its tiles, single-pass and split
     /// (fc0's dW over the batch), are timed with the plain kernel's blocks for every product and none disagrees with it;

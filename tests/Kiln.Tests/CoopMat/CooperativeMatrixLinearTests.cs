@@ -41,6 +41,11 @@ public sealed class CooperativeMatrixLinearTests : CooperativeMatrixTest
     static TestCaseData Case(string name, Linear layer, int batch, string forward, string inputGrad, string weightGrad, params string[] split) =>
         new TestCaseData(layer, batch, new[] { forward, inputGrad, weightGrad }, split).SetArgDisplayNames(name);
 
+    /// <summary>dX through the derivative of the activation before (<see cref="ActivationGradient"/>): the .dact form.</summary>
+    [Test]
+    public void TheInputGradient_TakesTheActivationBefore() =>
+        Graph.LinearActivationGradientTests.TensorCoreProductTakesTheActivation(nameof(LinearCoopMat), "linear/linear.gemm_coopmat.dact.f16");
+
     [TestCaseSource(nameof(Layers))]
     public void MatchesThePlainKernels(Linear layer, int batch, string[] kernels, string[] split)
     {

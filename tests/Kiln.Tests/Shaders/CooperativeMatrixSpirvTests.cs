@@ -159,6 +159,15 @@ public sealed class CooperativeMatrixSpirvTests
             net.SetLoss(new MseLoss(), y, net.Input("t"));
             yield return (net, new Dictionary<string, Shape> { ["x"] = new Shape(batch, inF), ["t"] = new Shape(batch, outF) }, true);
         }
+        // Two Linear layers wider than the fused MLP's, a ReLU between: the second's input gradient takes its derivative (.dact).
+        {
+            var net = new Network();
+            var h = net.Add(new ReLU(), "relu", net.Add(new Linear(256, 512), "fc1", net.Input("x")));
+            var y = net.Add(new Linear(512, 128), "fc2", h);
+            net.Output(y, "y");
+            net.SetLoss(new MseLoss(), y, net.Input("t"));
+            yield return (net, new Dictionary<string, Shape> { ["x"] = new Shape(64, 256), ["t"] = new Shape(64, 128) }, true);
+        }
         // The fused MLP of mlp_64x4 (widths padded to 16 at S = 16) and one of odd widths and eight layers.
         foreach (var widths in new[] { new[] { 3, 64, 64, 64, 64, 3 }, new[] { 3, 17, 1, 33, 2, 64, 9, 4, 6 } })
         {
@@ -288,7 +297,7 @@ public sealed class CooperativeMatrixSpirvTests
             "conv2d/conv2d.fwd_coopmat_patch.phases", "conv2d/conv2d.fwd_coopmat_patch.phases.dact", "conv2d/conv2d.fwd_coopmat_patch.nhwc.phases",
             "conv2d/conv2d.fwd_coopmat_patch.nhwc.phases.dact", "conv2d/conv2d.fwd_coopmat_patch.pool.keep", "conv2d/conv2d.fwd_coopmat_patch.nhwc.pool.keep",
             "conv2d/conv2d.fwd_coopmat_patch.unpool", "conv2d/conv2d.fwd_coopmat_patch.nhwc.unpool", "conv2d/conv2d.fwd_coopmat_patch.sa.unpool",
-            "conv2d/conv2d.fwd_coopmat_patch.nhwc.sa.unpool" }));
+            "conv2d/conv2d.fwd_coopmat_patch.nhwc.sa.unpool", "linear/linear.gemm_coopmat.dact" }));
     }
 
     [TestCaseSource(nameof(Kernels))]
@@ -523,6 +532,7 @@ public sealed class CooperativeMatrixSpirvTests
             "conv2d/conv2d.fwd_coopmat2.nhwc.phases.dact.f16", "conv2d/conv2d.fwd_coopmat2.nhwc.dact.f16",
             "conv2d/conv2d.fwd_coopmat2.unpool.f16", "conv2d/conv2d.fwd_coopmat2.nhwc.unpool.f16",
             "linear/linear.gemm_coopmat2.f16", "linear/linear.gemm_coopmat2.b_act.c_float.f16", "linear/linear.gemm_coopmat2.batched.b_act.f16",
+            "linear/linear.gemm_coopmat2.dact.f16",
         }));
     }
 
