@@ -368,21 +368,27 @@ internal static class Compiler
     /// <summary>
     /// The fusion pass: an activation whose input is a conv or linear output used nowhere else is folded
     /// into that producer (one kernel writes act(conv(x))). Training stays exact: the activations' derivatives
-    /// are computed from their outputs, which the fused kernel still writes.
+    /// are computed from their outputs, which the fused kernel still writes. So is one that reads such an output through
+    /// a view (Flatten, Reshape) that it alone reads, where it is not itself named (a view can't be): an elementwise
+    /// activation commutes with the view, and its readers read the view of the activated output (an autoencoder's
+    /// Linear, Reshape, ReLU).
     /// </summary>
     static List<CNode> FuseActivations(List<CNode> list, Network net, Dictionary<CNode, CNode> replaced)
     {
         var consumers = list.SelectMany(c => c.Inputs.Select(i => (Producer: i, Consumer: c)))
             .GroupBy(x => x.Producer).ToDictionary(g => g.Key, g => g.Select(x => x.Consumer).ToList());
         var named = NamedNodes(net);
+        bool SoleUse(CNode n) => consumers.TryGetValue(n, out var users) && users.Count == 1;
         foreach (var c in list)
         {
             if (c.Layer is not IActivationLayer act || c.Inputs.Length != 1) continue;
             var p = c.Inputs[0];
-            if (p.Layer is not IFusableProducer || p.Fused != Activation.None || named.Contains(p.Source)) continue;
-            if (!consumers.TryGetValue(p, out var users) || users.Count != 1) continue;
-            p.Fused = act.Activation;
-            p.FusedSlope = act.Slope;
+            var producer = p.Layer is { IsView: true } && SoleUse(p) && !named.Contains(c.Source) ? p.Inputs[0] : p;
+            if (producer.Layer is not IFusableProducer || producer.Fused != Activation.None || named.Contains(producer.Source)) continue;
+            if (!SoleUse(producer)) continue;
+            producer.Fused = act.Activation;
+            producer.FusedSlope = act.Slope;
+            // The activation's readers read its input: the producer, or the view of its output.
             replaced[c] = p;
         }
         if (replaced.Count == 0) return list;

@@ -185,4 +185,57 @@ public sealed class LinearActivationGradientTests : GpuTest
         Assert.That(ActivationPasses(viewPlan), Is.EqualTo(new[] { "fc1.act.bwd" }));
         SameBits(fusedView, plainView);
     }
+
+    /// <summary>
+    /// An activation after a view (Linear, Reshape, ReLU: conv_autoencoder's decoder; Conv, Flatten, Tanh) folds into the
+    /// layer before the view: no forward pass of its own, and its gradient taken by the view's reader (the transposed conv's
+    /// input gradient, the Linear's). Bit for bit the unfused step at f32, within the f16 tolerance at f16.
+    /// </summary>
+    [Test]
+    public void AnActivationAfterAView_FoldsIntoTheLayerBefore()
+    {
+        var net = new Network();
+        var h = net.Add(new Tanh(), "act0", net.Add(new Flatten(), "flat", net.Add(new Conv2d(2, 4, 3, stride: 2, padding: 1), "enc", net.Input("x"))));
+        h = net.Add(new Linear(64, 48), "fc", h);
+        h = net.Add(new ReLU(), "act1", net.Add(new Reshape(3, 4, 4), "unflat", h));
+        var y = net.Add(new ConvTranspose2d(3, 2, 4, stride: 2, padding: 1), "dec", h);
+        net.Output(y, "y");
+        net.SetLoss(new MseLoss(), y, net.Input("target"));
+        var shapes = new Dictionary<string, Shape> { ["x"] = new(3, 2, 8, 8), ["target"] = new(3, 2, 8, 8) };
+        foreach (var precision in new[] { Precision.Fp32, Precision.Fp16 })
+        {
+            var fused = ActivationGradientFusionTests.Step(net, shapes, true, precision, texelReads: false, out var plan, Flipped);
+            var plain = ActivationGradientFusionTests.Step(net, shapes, false, precision, texelReads: false, out var plainPlan, Flipped);
+            string kernels = ActivationGradientFusionTests.Kernels(plan);
+            Assert.That(plan.Dispatches.Select(d => d.Label), Has.None.StartWith("act"), kernels);
+            Assert.That(plainPlan.Dispatches.Select(d => d.Label), Has.Some.EqualTo("act1.fwd"));
+            Assert.That(ActivationPasses(plan), Is.Empty, kernels);
+            Assert.That(Writer(plan, "fc.bwd_input"), Does.Contain(".dact"), kernels);
+            Assert.That(Kernel(plan, "dec.bwd_input"), Does.Contain(".dact"), kernels);
+            if (precision == Precision.Fp32) SameBits(fused, plain);
+            else foreach (var (name, values) in plain) F16StorageCheck.Close(fused[name], values, Tolerances.F16Storage, name);
+        }
+    }
+
+    /// <summary>An activation after a view stays a layer of its own where it is a named output, or where the view has
+    /// another reader; the steps are the unfused ones'.</summary>
+    [Test]
+    public void AnActivationAfterAView_StaysWhereItIsNamedOrTheViewIsShared()
+    {
+        var shapes = new Dictionary<string, Shape> { ["x"] = new(4, 10), ["target"] = new(4, 6) };
+        foreach (var shared in new[] { false, true })
+        {
+            var net = new Network();
+            var v = net.Add(new Reshape(2, 6), "view", net.Add(new Linear(10, 12), "fc1", net.Input("x")));
+            var a = net.Add(new Sigmoid(), "act", v);
+            Node y = net.Add(new Linear(12, 6), "fc2", net.Add(new Reshape(12), "back", shared ? net.Add(new Add(), "add", a, v) : a));
+            if (!shared) net.Output(a, "a");
+            net.Output(y, "y");
+            net.SetLoss(new MseLoss(), y, net.Input("target"));
+            var fused = ActivationGradientFusionTests.Step(net, shapes, true, Precision.Fp32, texelReads: false, out var plan);
+            var plain = ActivationGradientFusionTests.Step(net, shapes, false, Precision.Fp32, texelReads: false, out _);
+            Assert.That(plan.Dispatches.Select(d => d.Label), Has.Some.EqualTo("act.fwd"), ActivationGradientFusionTests.Kernels(plan));
+            SameBits(fused, plain);
+        }
+    }
 }
