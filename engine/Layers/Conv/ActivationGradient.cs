@@ -11,14 +11,16 @@ namespace Kiln.Layers;
 /// gradient as <paramref name="Addend"/>; a rule that takes it says so (<see cref="BackwardPass.ActivatedGradInputs"/>):
 /// - a convolution's input gradient, one reader: the ".dact" variant of the chosen forward kernel
 ///   (shaders/include/act_grad_epilogue.glsl) multiplies each element by the derivative read from
-///   <paramref name="Output"/>; only where the kernel the layer would run anyway has the variant, so the kernel choice
-///   never changes for it. Every NCHW forward kernel that computes input gradients has it (the direct kernel's
+///   <paramref name="Output"/>; untuned, only where the kernel the layer would run anyway has the variant, so the kernel
+///   choice never changes for it; tuned, the fastest kernel with the variant, timed and checked as it
+///   (<see cref="ConvForward.ChooseEpilogue"/>, and the phased gradients' own). Every NCHW forward kernel that computes input gradients has it (the direct kernel's
 ///   storage-buffer form, the tiled and Winograd kernels, the tensor-core patch and im2col kernels, cooperative_matrix2's
 ///   in both scopes and its tensor-addressed form), so it holds whichever one the tuner picks; so do the channels-last
 ///   forms of the direct, patch and cooperative_matrix2 kernels (a channels-last training plan's); texel-read forms
 ///   and the tensor-addressed NHWC form have none;
-/// - a Linear's input gradient, one reader: the ".dact" form of the product kernel the layer would run anyway, or where
-///   that product splits its reduction, the split's ordered sum in reduce/partials.dact (shaders/include/product_epilogue.glsl;
+/// - a Linear's input gradient, one reader: the ".dact" form of the product kernel the layer would run anyway (tuned, the
+///   fastest single-pass one timed as it), or where that product splits its reduction, the split's ordered sum in
+///   reduce/partials.dact (shaders/include/product_epilogue.glsl;
 ///   <see cref="LinearProducts.EmitActivationGradient"/>); the plain (texel reads too), tiled, tensor-core and
 ///   cooperative_matrix2 GEMMs all have it;
 /// - through a view (Flatten, Reshape) that alone reads the output, which it alone reads: the activation offered to the

@@ -48,10 +48,10 @@ internal class Conv2dInputGradCoopMatStrided : PhasedInputGrad
         if (!OneDispatch(a, dx.Shape)) return base.EmitPhases(e, a, dy, w, bias, dx, act, slope, label, g);
         var (args, shape) = AllPhasesTuning(a, dy, w, bias, dx, act);
         var chosen = ChooseAmong(e, "conv2d.bwd_input.phases", PhaseEntries(e), k => AllPhasesCandidates(e, k, a, dy, w, bias, dx, act, slope), args, shape,
-            label);
-        return chosen != null
-            ? DispatchAllPhases(e, chosen, a, dy, w, bias, dx, label, g)
-            : base.EmitPhases(e, a, dy, w, bias, dx, act, slope, label, g);
+            label, g);
+        if (chosen == null) return base.EmitPhases(e, a, dy, w, bias, dx, act, slope, label, g);
+        DispatchAllPhases(e, chosen, a, dy, w, bias, dx, label, g);
+        return true;
     }
 
     /// <summary>

@@ -37,17 +37,17 @@ internal class Conv2dInputGradFlipped : IConv2dInputGrad
     /// <summary>Where the forward kernel the layer's dX runs on has a ".dact" variant (<see cref="ActivationGradient"/>).</summary>
     public bool EmitActivated(Emitter e, ConvAttributes a, Value dy, Value w, Value dx, ActivationGradient g, string label) =>
         EmitTransposed(e, a, Transposed(a), dy, w, null, dx, g.Activation, g.Slope, label,
-            new Epilogue((_, c) => g.Variant(c), weight => ConvForward.Args(dy, weight, null, dx).Append(Arg.In(g.Output)).ToArray()));
+            new Epilogue(".dact", (_, c) => g.Variant(c), weight => ConvForward.Args(dy, weight, null, dx).Append(Arg.In(g.Output)).ToArray()));
 
     /// <summary>Where the forward kernel the layer's dX runs on has an ".unpool" variant (<see cref="PoolGradient"/>): dX
     /// (<paramref name="dx"/>, the pool's output gradient, never written) leaves as the pool's input gradient.</summary>
     public bool EmitUnpooled(Emitter e, ConvAttributes a, Value dy, Value w, Value dx, PoolGradient pool, string label) =>
         EmitTransposed(e, a, Transposed(a), dy, w, null, dx, pool.Activation, pool.Slope, label,
-            new Epilogue((entry, c) => entry.TakesPoolGradient(c, e.Device) ? pool.Variant(c) : null, weight => pool.Args(dy, weight, null)));
+            new Epilogue(".unpool", (entry, c) => entry.TakesPoolGradient(c, e.Device) ? pool.Variant(c) : null, weight => pool.Args(dy, weight, null)));
 
-    /// <summary>A fused epilogue of the input gradient: the variant of a candidate of the entry (null: it has none that
-    /// runs), and its bindings given the weight it reads.</summary>
-    sealed record Epilogue(Func<IConv2dForward, TuneCandidate, TuneCandidate?> Variant, Func<Value, Arg[]> Args);
+    /// <summary>A fused epilogue of the input gradient: its module suffix, the variant of a candidate of the entry (null: it
+    /// has none that runs), and its bindings given the weight it reads (<see cref="ConvForward.ChooseEpilogue"/>).</summary>
+    sealed record Epilogue(string Suffix, Func<IConv2dForward, TuneCandidate, TuneCandidate?> Variant, Func<Value, Arg[]> Args);
 
     /// <summary>
     /// Whether a stride-1 ConvTranspose2d's forward runs here (<see cref="EmitWith"/>, with its bias and activation): where
@@ -83,8 +83,10 @@ internal class Conv2dInputGradFlipped : IConv2dInputGrad
         // w, turned and swapped as it goes: no flipped copy. The candidates are sized from a stand-in of the flipped
         // weight, never bound.
         var standIn = Value.StandIn(shape, w.ElementType, w.Layout, $"{label}.flipped_weight");
-        var (entry, chosen) = ConvForward.ChooseWithEntry(e, t, dy, standIn, bias, dx, act, slope, label);
-        if (epilogue != null && (chosen == null || (chosen = epilogue.Variant(entry, chosen)) == null)) return false;
+        TuneCandidate? chosen;
+        if (epilogue == null) chosen = ConvForward.Choose(e, t, dy, standIn, bias, dx, act, slope, label);
+        else if ((chosen = ConvForward.ChooseEpilogue(e, t, dy, standIn, bias, dx, act, slope, epilogue.Suffix, epilogue.Variant, epilogue.Args(standIn), label)?.Chosen) == null)
+            return false;
         if (chosen is { Prepare: { } pack } && (Conv2dCoopMatPatch.FlippedPack(pack, a) ?? Conv2dWinograd.FlippedTransform(pack, a)) is { } flippedPack)
         {
             var packed = chosen with { Prepare = flippedPack };

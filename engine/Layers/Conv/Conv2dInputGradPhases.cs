@@ -37,8 +37,10 @@ internal class Conv2dInputGradPhases : PhasedInputGrad
         var candidates = Gemm.PhaseCandidates(e, a, dy, w, bias, dx, act, slope);
         if (candidates.Count == 0) throw new GraphException($"{label}: no tile of the implicit GEMM fits {dy.Shape} -> {dx.Shape} on {e.Device.Name}.");
         var (args, shape) = AllPhasesTuning(a, dy, w, bias, dx, act);
-        var chosen = ChooseAmong(e, "conv2d.bwd_input.phases", new IConv2dForward[] { Gemm }, _ => candidates, args, shape, label)!;
-        return DispatchAllPhases(e, chosen, a, dy, w, bias, dx, label, g);
+        // With g, null where no candidate has the .dact variant.
+        if (ChooseAmong(e, "conv2d.bwd_input.phases", new IConv2dForward[] { Gemm }, _ => candidates, args, shape, label, g) is not { } chosen) return false;
+        DispatchAllPhases(e, chosen, a, dy, w, bias, dx, label, g);
+        return true;
     }
 }
 

@@ -23,16 +23,40 @@ internal static class ConvForward
 
     /// <summary>
     /// The convolution <paramref name="a"/> of <paramref name="x"/> (no bias) as an input gradient that leaves through the
-    /// derivative of the activation <paramref name="g"/> (its ".dact" variant): the candidate <see cref="Emit"/> would
-    /// dispatch for that activation, in its variant. False, with nothing emitted, where that candidate has none.
+    /// derivative of the activation <paramref name="g"/> (its ".dact" variant): untuned, the candidate <see cref="Emit"/>
+    /// would dispatch for that activation, in its variant; tuned, the fastest variant (<see cref="ChooseEpilogue"/>). False,
+    /// with nothing emitted, where there is none.
     /// </summary>
     public static bool EmitActivationGradient(Emitter e, ConvAttributes a, Value x, Value w, Value y, ActivationGradient g, string label)
     {
-        if (Choose(e, a, x, w, null, y, g.Activation, g.Slope, label) is not { } chosen || g.Variant(chosen) is not { } variant) return false;
+        var args = Args(x, w, null, y).Append(Arg.In(g.Output)).ToArray();
+        if (ChooseEpilogue(e, a, x, w, null, y, g.Activation, g.Slope, ".dact", (_, c) => g.Variant(c), args, label) is not { } variant) return false;
         int since = e.StepCount;
-        Dispatch(e, variant, x, w, null, y, label, g);
+        Dispatch(e, variant.Chosen, args, label);
         e.AttributeFlops(since, label, Flops(a, y.Shape));
         return true;
+    }
+
+    /// <summary>
+    /// The candidate for the layer in an epilogue variant (<paramref name="variant"/> makes it of an entry's candidate, null
+    /// where that has none: ".dact", ".pool.keep", ".unpool"), with its entry; null where there is none. Untuned, the
+    /// variant of the candidate <see cref="Emit"/> would dispatch, so the kernel is the one the layer runs anyway. Under
+    /// CompileOptions.Autotune, the fastest of the entries' candidates that have the variant, each timed in that form on
+    /// <paramref name="args"/> (the variant's bindings; operation "conv2d.fwd" + <paramref name="suffix"/>) and checked
+    /// against the reference entry's first, so the tuner never picks a variant it has not run on the device.
+    /// </summary>
+    internal static (IConv2dForward Entry, TuneCandidate Chosen)? ChooseEpilogue(Emitter e, ConvAttributes a, Value x, Value w, Value? bias, Value y,
+        Activation act, float slope, string suffix, Func<IConv2dForward, TuneCandidate, TuneCandidate?> variant, Arg[] args, string label)
+    {
+        if (e.Tuner == null)
+        {
+            var (entry, chosen) = ChooseWithEntry(e, a, x, w, bias, y, act, slope, label);
+            return chosen != null && variant(entry, chosen) is { } v ? (entry, v) : null;
+        }
+        IEnumerable<TuneCandidate> Of(IConv2dForward k) => k.Candidates(e, a, x, w, bias, y, act, slope).Select(c => variant(k, c)).OfType<TuneCandidate>();
+        var entries = KernelRegistry.Candidates<IConv2dForward>("conv2d.fwd", x.ElementType, x.Layout, e, k => k.CanRun(a, x.Shape, y.Shape) && Of(k).Any());
+        if (entries.Count == 0) return null;
+        return EntryTuning.ChooseWithEntry(e, "conv2d.fwd" + suffix, entries, Of, args, $"{x.Shape}->{y.Shape}|{Describe(a, bias, act)}", label);
     }
 
     /// <summary>The arithmetic of the convolution <paramref name="a"/> with output <paramref name="y"/>: 2 (C_in / groups) KH KW per output element.</summary>
@@ -58,23 +82,36 @@ internal static class ConvForward
     /// same kernel: the candidate <see cref="Emit"/> would
     /// dispatch, in its ".pool.keep" variant (shaders/include/pool_epilogue.glsl: y as the plain kernel writes it, and the
     /// window maxima). The compiler asks for it where a pool reads a convolution's output that something else reads too (a
-    /// UNet encoder's skip, a training step's gradients), so the pool pass does not read y back. Only where the entry the
-    /// layer would run anyway has the variant (the direct kernel's storage-buffer form with an even column block, the
-    /// Winograd kernel, the tensor-core patch kernel's even-row tiles, cooperative_matrix2's gathered form in either scope;
-    /// both layouts; and cooperative_matrix2's tensor-addressed form, NCHW, in its .pool tiles), so the entry never changes for it:
-    /// a tuned tile only where the pool divides it, untuned the entry's first such tile; false, with nothing emitted,
-    /// elsewhere (texel reads, the other kernels), and the pool runs on its own.
+    /// UNet encoder's skip, a training step's gradients), so the pool pass does not read y back. The kernels with the
+    /// variant: the direct kernel's storage-buffer form with an even column block, the Winograd kernel, the tensor-core
+    /// patch kernel's even-row tiles, cooperative_matrix2's gathered form in either scope; both layouts; and
+    /// cooperative_matrix2's tensor-addressed form, NCHW, in its .pool tiles. Untuned, only where the entry the layer would
+    /// run anyway has it (its first such tile); tuned, the fastest variant, timed and checked as such
+    /// (<see cref="ChooseEpilogue"/>). False, with nothing emitted, elsewhere (texel reads, the other kernels), and the pool
+    /// runs on its own.
     /// </summary>
     public static bool EmitWithPool(Emitter e, ConvAttributes a, Value x, Value w, Value? bias, Value y, Func<Value> pooled, Activation act, float slope,
         string label)
     {
         if (e.TexelReads) return false;
-        var (entry, chosen) = ChooseWithEntry(e, a, x, w, bias, y, act, slope, label);
-        // Untuned, the entry's first tile the pool divides where its default is not one (the direct kernel's odd column
-        // blocks of some widths): the same sums per element. A tuned choice stands.
-        if (e.Tuner == null && chosen != null && !entry.Pools(chosen, e.Device))
-            chosen = e.DefaultOf(entry, entry.Candidates(e, a, x, w, bias, y, act, slope).Where(c => entry.Pools(c, e.Device)));
-        if (chosen == null || !entry.Pools(chosen, e.Device) || chosen.WithBufferVariant(".pool.keep") is not { } variant) return false;
+        TuneCandidate? Keep(IConv2dForward k, TuneCandidate c) => k.Pools(c, e.Device) ? c.WithBufferVariant(".pool.keep") : null;
+        TuneCandidate? variant;
+        if (e.Tuner != null)
+        {
+            // Timed as the variant on stand-ins of its bindings (the pooled output made only where it is taken).
+            var standIn = Value.StandIn(PooledShape(y), y.ElementType, y.Layout, $"{label} pooled output");
+            variant = ChooseEpilogue(e, a, x, w, bias, y, act, slope, ".pool.keep", Keep, Args(x, w, bias, standIn).Append(Arg.Out(y)).ToArray(), label)?.Chosen;
+        }
+        else
+        {
+            // The entry's first tile the pool divides where its default is not one (the direct kernel's odd column blocks
+            // of some widths): the same sums per element.
+            var (entry, chosen) = ChooseWithEntry(e, a, x, w, bias, y, act, slope, label);
+            if (chosen != null && !entry.Pools(chosen, e.Device))
+                chosen = e.DefaultOf(entry, entry.Candidates(e, a, x, w, bias, y, act, slope).Where(c => entry.Pools(c, e.Device)));
+            variant = chosen == null ? null : Keep(entry, chosen);
+        }
+        if (variant == null) return false;
         int since = e.StepCount;
         Dispatch(e, variant, Args(x, w, bias, pooled()).Append(Arg.Out(y)).ToArray(), label);
         e.AttributeFlops(since, label, variant.Flops ?? Flops(a, y.Shape));
@@ -190,6 +227,9 @@ internal static class ConvForward
         }
         e.Dispatch(c.Spec, c.Groups, c.Push, label, args);
     }
+
+    /// <summary>A 2x2, stride-2 pool's output shape from its input's (the logical [N, C, H, W], either layout).</summary>
+    static Shape PooledShape(Value y) => new(y.Shape[0], y.Shape[1], y.Shape[2] / 2, y.Shape[3] / 2);
 
     /// <summary>Every conv-forward kernel's first four bindings: x, w, bias (w's buffer when there is none), y.</summary>
     public static Arg[] Args(Value x, Value w, Value? bias, Value y) => new[] { Arg.In(x), Arg.In(w), Arg.In(bias ?? w), Arg.Out(y) };

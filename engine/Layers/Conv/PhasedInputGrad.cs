@@ -107,14 +107,9 @@ internal abstract class PhasedInputGrad : IConv2dInputGrad
         ActivationGradient? g = null)
     {
         var phases = Phases(a, dx.Shape).ToList();
-        var chosen = phases.Where(ph => ph.Computed).Select(ph => (Phase: ph, Candidate: Choose(e, a, ph, dy, w, bias, dx, act, slope, label))).ToList();
-        if (g != null)
-        {
-            var variants = chosen.Select(c => (c.Phase, Candidate: g.Variant(c.Candidate))).ToList();
-            if (variants.Any(v => v.Candidate == null)) return false;
-            chosen = variants.Select(v => (v.Phase, v.Candidate!)).ToList();
-            act = Activation.None; // the phases without taps: zero, not act(0)
-        }
+        var chosen = phases.Where(ph => ph.Computed).Select(ph => (Phase: ph, Candidate: Choose(e, a, ph, dy, w, bias, dx, act, slope, label, g))).ToList();
+        if (chosen.Any(c => c.Candidate == null)) return false; // with g: a phase's kernel without the variant
+        if (g != null) act = Activation.None; // the phases without taps: zero, not act(0)
         foreach (var ph in phases.Where(ph => ph.Zero))
         {
             long count = (long)dx.Shape[0] * dx.Shape[1] * ph.Qy * ph.Qx;
@@ -132,7 +127,7 @@ internal abstract class PhasedInputGrad : IConv2dInputGrad
         {
             string name = $"{label}.phase{ph.Ry}{ph.Rx}";
             int since = e.StepCount;
-            ConvForward.Dispatch(e, c, dy, w, bias, dx, name, g);
+            ConvForward.Dispatch(e, c!, dy, w, bias, dx, name, g);
             e.DeclareBytes(dy.Bytes + w.Bytes + (bias?.Bytes ?? 0) + (g?.Output.Bytes ?? 0) / (a.Stride.H * a.Stride.W)
                 + ph.Output(dx.Shape).Elements * dx.ElementType.SizeInBytes()); // its pixels of dX (and of the activation's output)
             e.AttributeFlops(since, name, Flops(a, ph, dx.Shape));
@@ -145,38 +140,35 @@ internal abstract class PhasedInputGrad : IConv2dInputGrad
         (new[] { Arg.In(dy), Arg.In(w), Arg.In(bias ?? w), Arg.Out(dx) }, $"{dy.Shape}->{dx.Shape}|{ConvForward.Describe(a, bias, act)}");
 
     /// <summary>
-    /// <paramref name="chosen"/>, a candidate that computes every phase in one dispatch, dispatched with the layer's
-    /// arithmetic; with <paramref name="g"/> as its .dact variant, and false, with nothing emitted, where it has none.
+    /// <paramref name="chosen"/>, a candidate that computes every phase in one dispatch (with <paramref name="g"/>, its
+    /// .dact variant, <see cref="ChooseAmong"/>), dispatched with the layer's arithmetic.
     /// </summary>
-    protected static bool DispatchAllPhases(Emitter e, TuneCandidate chosen, ConvAttributes a, Value dy, Value w, Value? bias, Value dx, string label,
+    protected static void DispatchAllPhases(Emitter e, TuneCandidate chosen, ConvAttributes a, Value dy, Value w, Value? bias, Value dx, string label,
         ActivationGradient? g)
     {
-        if (g != null)
-        {
-            if (g.Variant(chosen) is not { } variant) return false;
-            chosen = variant;
-        }
         int since = e.StepCount;
         ConvForward.Dispatch(e, chosen, dy, w, bias, dx, label, g);
         e.AttributeFlops(since, label, Phases(a, dx.Shape).Sum(ph => Flops(a, ph, dx.Shape)));
-        return true;
     }
 
     /// <summary>
     /// The candidate that computes phase <paramref name="ph"/>: the phase entries' candidates for it, sized from stand-ins
     /// of its output and its sub-kernel (never bound), each writing every s-th pixel of dX and preparing the phase's taps
-    /// turned and swapped; under tuning the fastest of them, else the default (or a named) entry's first.
+    /// turned and swapped; under tuning the fastest of them, else the default (or a named) entry's first. With
+    /// <paramref name="g"/>, in its .dact form (<see cref="ChooseAmong"/>), null where there is none.
     /// </summary>
-    TuneCandidate Choose(Emitter e, ConvAttributes a, Phase ph, Value dy, Value w, Value? bias, Value dx, Activation act, float slope, string label)
+    TuneCandidate? Choose(Emitter e, ConvAttributes a, Phase ph, Value dy, Value w, Value? bias, Value dx, Activation act, float slope, string label,
+        ActivationGradient? g)
     {
         string name = $"{label}.phase{ph.Ry}{ph.Rx}";
         var (y, wSub) = PhaseStandIns(a, ph, dx, w, name);
         IEnumerable<TuneCandidate> Of(IConv2dForward k) =>
             k.Candidates(e, ph.Conv, dy, wSub, bias, y, act, slope).Select(c => PhaseVariant(e, c, a, ph, dx.Shape));
         var entries = PhaseEntries(e);
-        return ChooseAmong(e, "conv2d.bwd_input.phase", entries, Of, new[] { Arg.In(dy), Arg.In(w), Arg.In(bias ?? w), Arg.Out(dx) },
-                $"{dy.Shape}->{dx.Shape}|k{a.Kernel.H}x{a.Kernel.W} s{a.Stride.H}x{a.Stride.W} p{a.Padding.H}x{a.Padding.W} d{a.Dilation.H}x{a.Dilation.W}|phase{ph.Ry}{ph.Rx}|{(bias != null ? "bias" : "no bias")}|{act}", name)
-            ?? throw new GraphException($"{name}: no tile of {string.Join(" or ", entries.Select(k => k.GetType().Name))} fits {y.Shape} on {e.Device.Name}.");
+        var chosen = ChooseAmong(e, "conv2d.bwd_input.phase", entries, Of, new[] { Arg.In(dy), Arg.In(w), Arg.In(bias ?? w), Arg.Out(dx) },
+            $"{dy.Shape}->{dx.Shape}|k{a.Kernel.H}x{a.Kernel.W} s{a.Stride.H}x{a.Stride.W} p{a.Padding.H}x{a.Padding.W} d{a.Dilation.H}x{a.Dilation.W}|phase{ph.Ry}{ph.Rx}|{(bias != null ? "bias" : "no bias")}|{act}", name, g);
+        return chosen != null || g != null ? chosen
+            : throw new GraphException($"{name}: no tile of {string.Join(" or ", entries.Select(k => k.GetType().Name))} fits {y.Shape} on {e.Device.Name}.");
     }
 
     /// <summary>Stand-ins of phase <paramref name="ph"/>'s output and sub-kernel (its taps, channels swapped; never bound),
@@ -188,16 +180,27 @@ internal abstract class PhasedInputGrad : IConv2dInputGrad
     /// <summary>
     /// Among the phase entries' candidates (<paramref name="candidatesOf"/>): under tuning the fastest (timed under
     /// <paramref name="operation"/>), null where no entry has one; else the default (or a named) entry's first, null
-    /// where it has none.
+    /// where it has none. With <paramref name="g"/>, in its ".dact" form (null where that has none): untuned, the variant
+    /// of that first candidate; tuned, the fastest of the candidates that have the variant, timed in that form on
+    /// <paramref name="args"/> and the activation's output (under the operation suffixed ".dact"), so the tuner never picks a
+    /// variant it has not run on the device.
     /// </summary>
     protected static TuneCandidate? ChooseAmong(Emitter e, string operation, IReadOnlyList<IConv2dForward> entries,
-        Func<IConv2dForward, IEnumerable<TuneCandidate>> candidatesOf, Arg[] args, string shape, string label)
+        Func<IConv2dForward, IEnumerable<TuneCandidate>> candidatesOf, Arg[] args, string shape, string label, ActivationGradient? g = null)
     {
+        if (g != null && e.Tuner != null)
+        {
+            var plain = candidatesOf;
+            candidatesOf = k => plain(k).Select(g.Variant).OfType<TuneCandidate>();
+            args = args.Append(Arg.In(g.Output)).ToArray();
+            operation += ".dact";
+        }
         var candidates = entries.ToDictionary(k => k, k => candidatesOf(k).ToList());
         if (e.Tuner != null)
             return candidates.Values.Any(c => c.Count > 0) ? EntryTuning.Choose(e, operation, entries, k => candidates[k], args, shape, label) : null;
         var entry = entries.FirstOrDefault(e.Prefers) ?? entries[0];
-        return e.DefaultOf(entry, candidates[entry]);
+        var chosen = e.DefaultOf(entry, candidates[entry]);
+        return g == null || chosen == null ? chosen : g.Variant(chosen);
     }
 
     /// <summary>

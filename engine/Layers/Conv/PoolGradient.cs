@@ -16,8 +16,9 @@ namespace Kiln.Layers;
 /// forward kernel (<see cref="Conv2dInputGradFlipped"/>) takes it, in the ".unpool" variant
 /// (shaders/include/unpool_epilogue.glsl) of the direct kernel's storage-buffer form, the Winograd kernel, the tensor-core
 /// patch kernel (and its shared-weight form) and cooperative_matrix2's gathered form (either scope), in both layouts, and
-/// its tensor-addressed form (NCHW, tiles whose f16 result tile fits: <see cref="IConv2dForward.TakesPoolGradient"/>). Only where the kernel the layer would run with <see cref="Activation"/> has the variant, so the choice
-/// never changes for it (tuned, that activation is in the tuning key, as for the ".dact" gradients).
+/// its tensor-addressed form (NCHW, tiles whose f16 result tile fits: <see cref="IConv2dForward.TakesPoolGradient"/>). Untuned, only where the kernel the layer would run with <see cref="Activation"/> has the variant, so the
+/// choice never changes for it; tuned, the fastest kernel with the variant, timed and checked as it
+/// (<see cref="ConvForward.ChooseEpilogue"/>; that activation in the tuning key, as for the ".dact" gradients).
 /// <paramref name="Pool"/> is the pool's name, for the dispatch's label.
 /// </summary>
 internal sealed record PoolGradient(Value Input, Value Gradient, ActivationGradient? Through, string Pool)

@@ -18,41 +18,57 @@ internal static class LinearProducts
     /// each candidate timed costs the first compile a pipeline.</summary>
     internal const long MinTunedWork = 1L << 24;
 
-    public static void Emit(Emitter e, GemmCall g, string label) => Dispatch(e, Choose(e, g, label), g, label);
-
-    /// <summary>The candidate <see cref="Emit"/> dispatches for <paramref name="g"/>: the tuner's choice, or untuned the
-    /// default of the entry the registry picks (the plain kernel's where that entry leaves the product to it).</summary>
-    public static TuneCandidate Choose(Emitter e, GemmCall g, string label)
+    public static void Emit(Emitter e, GemmCall g, string label)
     {
-        var type = g.A.ElementType;
-        var entries = e.Tuner == null || (long)g.M * g.N * g.K < MinTunedWork
-            ? new List<ILinearForward>()
-            : KernelRegistry.Candidates<ILinearForward>("linear.fwd", type, TensorLayout.RowMajor, e);
-        if (entries.Count > 0) return EntryTuning.Choose(e, "linear.gemm", entries, k => k.Candidates(e, g), g.Args, g.ToString(), label);
-        var entry = KernelRegistry.Choose<ILinearForward>("linear.fwd", type, TensorLayout.RowMajor, e);
-        return entry.Default(e, g) ?? LinearGemm.Default(e, g);
+        var entries = TunedEntries(e, g);
+        var chosen = entries.Count > 0
+            ? EntryTuning.Choose(e, "linear.gemm", entries, k => k.Candidates(e, g), g.Args, g.ToString(), label)
+            : Default(e, g);
+        Dispatch(e, chosen, g, label);
     }
+
+    /// <summary>The entries a tuner times for <paramref name="g"/>: none untuned or under <see cref="MinTunedWork"/>.</summary>
+    static IReadOnlyList<ILinearForward> TunedEntries(Emitter e, GemmCall g) =>
+        e.Tuner == null || (long)g.M * g.N * g.K < MinTunedWork
+            ? Array.Empty<ILinearForward>()
+            : KernelRegistry.Candidates<ILinearForward>("linear.fwd", g.A.ElementType, TensorLayout.RowMajor, e);
+
+    /// <summary>The untuned candidate: the default of the entry the registry picks (the plain kernel's where that entry
+    /// leaves the product to it).</summary>
+    static TuneCandidate Default(Emitter e, GemmCall g) =>
+        KernelRegistry.Choose<ILinearForward>("linear.fwd", g.A.ElementType, TensorLayout.RowMajor, e).Default(e, g) ?? LinearGemm.Default(e, g);
 
     /// <summary>
     /// The input gradient dX = dY W (<paramref name="g"/>, no bias, no activation) through the derivative of the
-    /// activation <paramref name="a"/> of the layer before (<see cref="ActivationGradient"/>; shaders/include/product_epilogue.glsl):
-    /// the candidate <see cref="Emit"/> would dispatch for the product with that activation, in its ".dact" form, or where
-    /// it splits K, with the split's finish in reduce/partials.dact; so the kernel choice never changes for it. False, with
-    /// nothing emitted, where a has an addend or the candidate's kernel has no such form (the batched kernels).
+    /// activation <paramref name="a"/> of the layer before (<see cref="ActivationGradient"/>; shaders/include/product_epilogue.glsl).
+    /// Untuned, the candidate <see cref="Emit"/> would dispatch for the product with that activation, in its ".dact" form,
+    /// or where it splits K, with the split's finish in reduce/partials.dact; so the kernel choice never changes for it.
+    /// Tuned, the fastest of the entries' single-pass candidates in their ".dact" form, each timed in that form and
+    /// checked against the reference entry's (operation "linear.gemm.dact"). False, with nothing emitted, where
+    /// <paramref name="a"/> has an addend or there is no such form (the batched kernels).
     /// </summary>
     public static bool EmitActivationGradient(Emitter e, GemmCall g, ActivationGradient a, string label)
     {
         if (a.Addend != null || g.Bias != null) return false;
         var call = g with { Act = a.Activation, Slope = a.Slope };
-        var chosen = Choose(e, call, label);
-        if (chosen.Finish != null)
+        var args = call.Args.Append(Arg.In(a.Output)).ToArray();
+        IEnumerable<TuneCandidate> Of(ILinearForward k) => k.Candidates(e, call).Where(c => c.Finish == null).Select(a.Variant).OfType<TuneCandidate>();
+        var entries = TunedEntries(e, call).Where(k => Of(k).Any()).ToList();
+        TuneCandidate? chosen;
+        if (entries.Count > 0) chosen = EntryTuning.Choose(e, "linear.gemm.dact", entries, Of, args, call.ToString(), label);
+        else
         {
-            Dispatch(e, chosen, call, label, a.Output);
-            return true;
+            var plain = Default(e, call);
+            if (plain.Finish != null)
+            {
+                Dispatch(e, plain, call, label, a.Output);
+                return true;
+            }
+            chosen = a.Variant(plain);
         }
-        if (a.Variant(chosen) is not { } variant) return false;
+        if (chosen == null) return false;
         int since = e.StepCount;
-        e.Dispatch(variant.Spec, variant.Groups, variant.Push, label, call.Args.Append(Arg.In(a.Output)).ToArray());
+        e.Dispatch(chosen.Spec, chosen.Groups, chosen.Push, label, args);
         e.AttributeFlops(since, label, 2.0 * g.M * g.N * g.K);
         return true;
     }

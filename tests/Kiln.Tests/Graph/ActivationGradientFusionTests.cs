@@ -73,11 +73,20 @@ public sealed class ActivationGradientFusionTests : GpuTest
     internal static Dictionary<string, float[]> Step(Network net, Dictionary<string, Shape> shapes, bool fuse, Precision precision, bool texelReads,
         bool subPixel, LossScaling scaling, TensorLayout layout, out PlanReport plan, params string[] prefer)
     {
-        using var compiled = net.Compile(Context, new CompileOptions
+        var options = new CompileOptions
         {
             InputShapes = shapes, Training = true, InputGradients = true, LearningRate = 0, Fuse = fuse, Precision = precision,
             TexelReads = texelReads, LossScaling = scaling, PreferKernels = prefer, SubPixelDecoders = subPixel, ActivationLayout = layout,
-        });
+        };
+        return Step(Context, net, options, out plan);
+    }
+
+    /// <summary>One training step compiled with <paramref name="options"/> (its loss scaling given) in <paramref name="context"/>
+    /// (the inputs and parameters as above; the loss, every parameter's gradient and x's, divided by the initial loss scale).</summary>
+    internal static Dictionary<string, float[]> Step(GpuContext context, Network net, CompileOptions options, out PlanReport plan)
+    {
+        var (shapes, scaling) = (options.InputShapes, options.LossScaling ?? throw new ArgumentException("the step's loss scaling is given"));
+        using var compiled = net.Compile(context, options);
         foreach (var (name, shape) in shapes)
             compiled.SetInput(name, RandomData.Uniform((int)shape.Elements, name[0]).Select(v => (float)v).ToArray());
         // Weights in +-1/sqrt(fan-in) (biases +-0.1), as PyTorch initializes them, so a deep network's activations stay
