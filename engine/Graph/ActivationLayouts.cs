@@ -14,12 +14,13 @@ internal static class ActivationLayouts
     /// <summary>Suffix of a module's channels-last variant (shaders/Variants.props).</summary>
     public const string Suffix = ".nhwc";
 
-    /// <summary>Modules that never see an element's coordinates (each element or block is copied or mapped where it lies),
-    /// so they serve NHWC values as they are.</summary>
+    /// <summary>Modules that never see an element's coordinates (each element or block is copied or mapped where it lies;
+    /// the pointwise losses sum their terms over every element), so they serve NHWC values as they are.</summary>
     static readonly string[] LayoutFree =
     {
         "elementwise/", "binary/binary.fwd", "binary/binary.bwd", "clip/clip.fwd", "clip/clip.bwd", "gelu/gelu.fwd", "gelu/gelu.bwd",
-        "concat/concat.copy", "transpose/layout",
+        "concat/concat.copy", "transpose/layout", "loss/mse.fwd", "loss/mse.bwd", "loss/l1.fwd", "loss/l1.bwd",
+        "loss/huber.fwd", "loss/huber.bwd", "loss/bce.fwd", "loss/bce.bwd",
     };
 
     /// <summary><paramref name="module"/>, or its NHWC variant where <paramref name="layout"/> is NHWC.</summary>

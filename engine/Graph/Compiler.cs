@@ -141,7 +141,10 @@ internal static class Compiler
         bool channelsLast = options.ActivationLayout == TensorLayout.Nhwc;
         if (options.ActivationLayout == TensorLayout.RowMajor)
             throw new GraphException("CompileOptions.ActivationLayout: 4-D activations are Nchw or Nhwc, not RowMajor.");
-        TensorLayout LayoutOf(CNode c) => channelsLast && c.Layer != null && c != lossNode && !c.Layer.IsView && c.Shape.Rank == 4
+        // A loss (one value) runs NHWC only where its prediction is made NHWC (not a view, an input, a layer without an NHWC
+        // forward): else it would transpose the prediction, the target and the gradient where it now transposes nothing.
+        TensorLayout LayoutOf(CNode c) => channelsLast && c.Layer != null && !c.Layer.IsView
+            && (c == lossNode ? LayoutOf(c.Inputs[0]) == TensorLayout.Nhwc : c.Shape.Rank == 4)
             && c.Layer.ForwardsNhwc(c.Inputs.Select(i => i.Shape).ToList()) ? TensorLayout.Nhwc : TensorLayout.Nchw;
 
         // Forward. Inputs and named outputs are NCHW in the edge type for the caller (f32, or with F16InputsAndOutputs the
@@ -169,7 +172,7 @@ internal static class Compiler
         // A named output is written where the caller reads it when that is the plan's own form (f32, NCHW), else converted.
         bool Direct(CNode c, TensorLayout layout) => c == lossNode || (act == edge && layout == TensorLayout.Nchw);
         Value OutputOf(CNode c, TensorLayout layout) => emitter.NewValue(c.Shape, named.Contains(c) && Direct(c, layout) ? ValueKind.Output : ValueKind.Transient,
-            c.Name, c == lossNode ? ElementType.F32 : act, layout == TensorLayout.Nhwc ? layout : null);
+            c.Name, c == lossNode ? ElementType.F32 : act, layout == TensorLayout.Nhwc && c.Shape.Rank == 4 ? layout : null);
         foreach (var c in list.Where(c => c.Layer != null))
         {
             bool isNamed = named.Contains(c);

@@ -27,7 +27,8 @@ public abstract class Layer
     /// <summary>
     /// Whether the forward takes its 4-D inputs and writes its output channels-last (<see cref="TensorLayout.Nhwc"/>)
     /// for these input shapes: where <see cref="CompileOptions.ActivationLayout"/> asks for NHWC, the compiler hands
-    /// such a layer NHWC values and makes its output NHWC, and transposes NHWC values to NCHW for any other.
+    /// such a layer NHWC values and makes its output NHWC (a loss's one value has no layout), and transposes NHWC values
+    /// to NCHW for any other.
     /// </summary>
     internal virtual bool ForwardsNhwc(IReadOnlyList<Shape> inputs) => false;
 

@@ -18,4 +18,9 @@ public sealed class BceWithLogitsLoss : Layer
     internal override void Forward(ForwardPass f) => Loss2Kernels.BceForward(f);
 
     internal override void Backward(BackwardPass b) => Loss2Kernels.BceBackward(b);
+
+    /// <summary>Pointwise, then a mean over every element: any layout both inputs share (<see cref="LossKernels.Elementwise"/>).</summary>
+    internal override bool ForwardsNhwc(IReadOnlyList<Shape> inputs) => LossKernels.Elementwise(inputs);
+
+    internal override bool BackwardsNhwc(IReadOnlyList<Shape> inputs) => LossKernels.Elementwise(inputs);
 }

@@ -26,4 +26,9 @@ public sealed class HuberLoss : Layer
     internal override void Forward(ForwardPass f) => Loss2Kernels.HuberForward(f, Delta);
 
     internal override void Backward(BackwardPass b) => Loss2Kernels.HuberBackward(b, Delta);
+
+    /// <summary>Pointwise, then a mean over every element: any layout both inputs share (<see cref="LossKernels.Elementwise"/>).</summary>
+    internal override bool ForwardsNhwc(IReadOnlyList<Shape> inputs) => LossKernels.Elementwise(inputs);
+
+    internal override bool BackwardsNhwc(IReadOnlyList<Shape> inputs) => LossKernels.Elementwise(inputs);
 }

@@ -14,4 +14,9 @@ public sealed class L1Loss : Layer
     internal override void Forward(ForwardPass f) => LossKernels.Forward(f, LossKind.L1);
 
     internal override void Backward(BackwardPass b) => LossKernels.Backward(b, LossKind.L1);
+
+    /// <summary>Elementwise, then a sum over every element: any layout both inputs share (<see cref="LossKernels.Elementwise"/>).</summary>
+    internal override bool ForwardsNhwc(IReadOnlyList<Shape> inputs) => LossKernels.Elementwise(inputs);
+
+    internal override bool BackwardsNhwc(IReadOnlyList<Shape> inputs) => LossKernels.Elementwise(inputs);
 }

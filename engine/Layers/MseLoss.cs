@@ -14,4 +14,9 @@ public sealed class MseLoss : Layer
     internal override void Forward(ForwardPass f) => LossKernels.Forward(f, LossKind.Mse);
 
     internal override void Backward(BackwardPass b) => LossKernels.Backward(b, LossKind.Mse);
+
+    /// <summary>Elementwise, then a sum over every element: any layout both inputs share (<see cref="LossKernels.Elementwise"/>).</summary>
+    internal override bool ForwardsNhwc(IReadOnlyList<Shape> inputs) => LossKernels.Elementwise(inputs);
+
+    internal override bool BackwardsNhwc(IReadOnlyList<Shape> inputs) => LossKernels.Elementwise(inputs);
 }

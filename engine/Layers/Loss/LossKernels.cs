@@ -16,6 +16,15 @@ internal static class LossKernels
 {
     static string Module(LossKind kind) => kind == LossKind.Mse ? "mse" : "l1";
 
+    /// <summary>
+    /// Whether a loss of these 4-D inputs runs in a channels-last plan's NHWC (MSE, L1, Huber and BCE with logits: a pointwise
+    /// error, then a sum over every element, so any layout the prediction and target share gives the same terms, summed in
+    /// another order): the
+    /// prediction, the last layer's NHWC output, is read as it is and its gradient written NHWC, so neither is transposed,
+    /// and the target is made NHWC as it comes in.
+    /// </summary>
+    public static bool Elementwise(IReadOnlyList<Shape> inputs) => inputs[0].Rank == 4;
+
     public static Shape CheckPair(string kind, IReadOnlyList<Shape> inputs)
     {
         if (inputs[0] != inputs[1]) throw new GraphException($"{kind}: prediction {inputs[0]} and target {inputs[1]} differ in shape.");

@@ -10,8 +10,8 @@ namespace Kiln.Tests.Graph;
 /// (the NHWC kernels do the same sums in the same order per element, and pooling, upsampling and concatenation only move
 /// or compare values), fused and unfused, through storage buffers (the .pool and .concat variants) and texel reads, f32
 /// and f16, in row bands; the layers around a layer without an NHWC forward transpose once each way; outputs and
-/// inputs stay NCHW; a training step is the NCHW step's bit for bit; and a kernel that indexes NCHW never binds an NHWC
-/// value.
+/// inputs stay NCHW; a training step is the NCHW step's bit for bit (its loss, summed in NHWC order, within 1e-6); and a
+/// kernel that indexes NCHW never binds an NHWC value.
 /// </summary>
 public sealed class ChannelsLastTests : GpuTest
 {
@@ -271,10 +271,11 @@ public sealed class ChannelsLastTests : GpuTest
         return new(c.GetOutput("loss")[0], c.Gradients.ToDictionary(g => g.Key, g => g.Value.ToArray()), c.InputGradients["x"].ToArray(), c.Plan);
     }
 
-    /// <summary>The channels-last step's loss, parameter gradients and x's gradient are the NCHW step's bit for bit.</summary>
+    /// <summary>The channels-last step's parameter gradients and x's gradient are the NCHW step's bit for bit, its loss
+    /// within 1e-6 of it (an MSE or L1 loss runs NHWC too: the same terms, summed in the elements' NHWC order).</summary>
     internal static void AssertBitForBit(TrainingStep nhwc, TrainingStep nchw)
     {
-        Assert.That(nhwc.Loss, Is.EqualTo(nchw.Loss), "the loss");
+        Assert.That(nhwc.Loss, Is.EqualTo(nchw.Loss).Within(1e-6 * Math.Abs(nchw.Loss)), "the loss");
         Assert.That(nhwc.Grads.Keys, Is.EquivalentTo(nchw.Grads.Keys));
         foreach (var (name, g) in nchw.Grads) Assert.That(nhwc.Grads[name], Is.EqualTo(g), $"{name}'s gradient, bit for bit");
         Assert.That(nhwc.InputGrad, Is.EqualTo(nchw.InputGrad), "x's gradient, bit for bit");
@@ -284,9 +285,9 @@ public sealed class ChannelsLastTests : GpuTest
     /// A channels-last training step: each convolution's gradient runs NHWC (dX by the flipped weight on the NHWC forward
     /// kernel, the strided one's by the gather's .nhwc variant, dW and db by their .nhwc kernels), the activations', the
     /// sum's and the product's gradients are elementwise in NHWC, batch norm, pooling, upsampling and the decoder's fused
-    /// upsample + concat + conv (through its concatenation, or by sub-pixel phase) have NHWC forms, and the loss reads an
-    /// NCHW transpose and writes an NCHW gradient. The loss, every parameter's gradient and x's are the NCHW step's bit for
-    /// bit where that step takes its gradients the same way (the flipped-weight entry named, the decoder's gradients the
+    /// upsample + concat + conv (through its concatenation, or by sub-pixel phase) have NHWC forms, and the MSE loss reads
+    /// the NHWC prediction and an NHWC target and writes an NHWC gradient. Every parameter's gradient and x's are the NCHW
+    /// step's bit for bit (the loss within 1e-6: <see cref="AssertBitForBit"/>) where that step takes its gradients the same way (the flipped-weight entry named, the decoder's gradients the
     /// same way in both plans: the same sums in the same order), f32 and f16, through texel reads (lavapipe's default) and
     /// storage buffers.
     /// </summary>
@@ -355,10 +356,79 @@ public sealed class ChannelsLastTests : GpuTest
     }
 
     /// <summary>
+    /// The pointwise losses (MSE, L1, Huber, BCE with logits) run channels-last: they read the last conv's NHWC output as it
+    /// is and a target made NHWC as it comes in, and write the prediction's gradient NHWC, so the only transposes are the
+    /// input's, the target's and the caller's output's; the masked losses read NCHW transposes. The gradients are the NCHW
+    /// step's bit for bit, the loss within 1e-6 (its terms summed in NHWC order).
+    /// </summary>
+    [TestCase("mse")]
+    [TestCase("l1")]
+    [TestCase("huber")]
+    [TestCase("bce")]
+    [TestCase("masked_mse")]
+    public void PointwiseLosses_RunChannelsLast(string loss)
+    {
+        var net = new Network();
+        var h = net.Add(new ReLU(), "relu", net.Add(new Conv2d(3, 8, 3, padding: 1), "enc", net.Input("x")));
+        var y = net.Add(new Conv2d(8, 3, 3, padding: 1), "head", h);
+        net.Output(y, "y");
+        var inputs = new Dictionary<string, Shape> { ["x"] = new(2, 3, 8, 6), ["t"] = new(2, 3, 8, 6) };
+        Layer lossLayer = loss switch
+        {
+            "mse" => new MseLoss(), "l1" => new L1Loss(), "huber" => new HuberLoss(0.5f), "bce" => new BceWithLogitsLoss(), _ => new MaskedMseLoss(),
+        };
+        if (lossLayer is MaskedMseLoss)
+        {
+            net.SetLoss(lossLayer, y, net.Input("t"), net.Input("m"));
+            inputs["m"] = new Shape(2, 1, 8, 6);
+        }
+        else net.SetLoss(lossLayer, y, net.Input("t"));
+        var options = new CompileOptions
+        {
+            InputShapes = inputs, Training = true, InputGradients = true, InputGradientNames = new[] { "x" }, LearningRate = 0,
+            PreferKernels = new[] { nameof(Conv2dInputGradFlipped) },
+        };
+        var nchw = Train(Context, net, options, 700);
+        var nhwc = Train(Context, net, options with { ActivationLayout = TensorLayout.Nhwc }, 700);
+        var expected = lossLayer is MaskedMseLoss
+            ? new[] { "x.to_nhwc", "head.to_nchw", "loss.grad_in0.to_nhwc", "x.grad.keep" }
+            : new[] { "x.to_nhwc", "t.to_nhwc", "head.to_nchw", "x.grad.keep" };
+        Assert.That(nhwc.Transposes, Is.EquivalentTo(expected), string.Join(", ", nhwc.Plan.Dispatches.Select(d => $"{d.Label} {d.Kernel}")));
+        AssertBitForBit(nhwc, nchw);
+        Assert.That(nchw.Loss, Is.GreaterThan(0));
+    }
+
+    /// <summary>
+    /// A loss whose prediction is not made NHWC (here a Linear's sigmoid output reshaped to 4-D) stays NCHW in a
+    /// channels-last plan: nothing is transposed for it, and it still takes the sigmoid's derivative through the view.
+    /// </summary>
+    [Test]
+    public void ALossOfAViewedPrediction_StaysNchw()
+    {
+        var net = new Network();
+        var h = net.Add(new ReLU(), "relu", net.Add(new Conv2d(3, 4, 3, padding: 1), "enc", net.Input("x")));
+        var z = net.Add(new Sigmoid(), "sig", net.Add(new Linear(4 * 4 * 4, 48), "fc", net.Add(new Flatten(), "flat", h)));
+        var y = net.Add(new Reshape(3, 4, 4), "view", z);
+        net.SetLoss(new MseLoss(), y, net.Input("t"));
+        var options = new CompileOptions
+        {
+            InputShapes = new Dictionary<string, Shape> { ["x"] = new(2, 3, 4, 4), ["t"] = new(2, 3, 4, 4) },
+            Training = true, InputGradients = true, InputGradientNames = new[] { "x" }, LearningRate = 0, FuseMlp = false,
+            PreferKernels = new[] { nameof(Conv2dInputGradFlipped) },
+        };
+        var nchw = Train(Context, net, options, 800);
+        var nhwc = Train(Context, net, options with { ActivationLayout = TensorLayout.Nhwc }, 800);
+        string plan = string.Join(", ", nhwc.Plan.Dispatches.Select(d => $"{d.Label} {d.Kernel}"));
+        Assert.That(nhwc.Transposes, Has.None.StartWith("t.").And.None.StartWith("loss."), plan);
+        Assert.That(nhwc.Plan.Dispatches.Select(d => d.Kernel), Has.None.StartWith("elementwise/unary.bwd"), plan);
+        AssertBitForBit(nhwc, nchw);
+    }
+
+    /// <summary>
     /// Strided convolutions and transposed convolutions train channels-last as well: their forwards (the direct kernel's and
     /// the gather's .nhwc variants, the stride-1 transposed conv through the flipped weight), their input gradients (the
     /// gather's .nhwc variant for the strided convs, the NHWC forward kernels for the transposed ones) and their weight and
-    /// bias gradients. The loss, every parameter's gradient and x's are the NCHW step's bit for bit, f32 and f16.
+    /// bias gradients. Every parameter's gradient and x's are the NCHW step's bit for bit (the loss within 1e-6), f32 and f16.
     /// </summary>
     [TestCase(Precision.Fp32)]
     [TestCase(Precision.Fp16)]
@@ -381,10 +451,8 @@ public sealed class ChannelsLastTests : GpuTest
         Assert.That(nhwc.KernelOf("enc1.bwd_input"), Does.StartWith("conv_transpose2d/conv_transpose2d.fwd.nhwc"));
         foreach (var conv in new[] { "dec0", "dec1", "head" })
             Assert.That(nhwc.KernelOf($"{conv}.bwd_input"), Does.StartWith("conv2d/conv2d.fwd.nhwc"), conv);
-        Assert.That(nhwc.Transposes,
-            Is.EquivalentTo(new[] { "x.to_nhwc", "head.to_nchw", "loss.grad_in0.to_nhwc", "x.grad.keep" }
-                .Concat(precision == Precision.Fp16 ? new[] { "head.to_nchw" } : Array.Empty<string>())),
-            "x in, y out (at f32 the copy the loss reads too; at f16 it reads an f16 one), the loss's gradient in, x's gradient out: nothing between the layers");
+        Assert.That(nhwc.Transposes, Is.EquivalentTo(new[] { "x.to_nhwc", "t.to_nhwc", "head.to_nchw", "x.grad.keep" }),
+            "x and the target in, y out, x's gradient out: nothing between the layers, the loss reading the NHWC prediction and writing its gradient NHWC");
         Assert.That(nchw.Plan.Dispatches.Select(d => d.Kernel), Has.None.Contains(".nhwc"));
 
         AssertBitForBit(nhwc, nchw);
