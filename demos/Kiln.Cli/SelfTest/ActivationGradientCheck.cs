@@ -84,50 +84,68 @@ internal sealed class ActivationGradientCheck : KernelCheck
             kernels = string.Join(", ", compiled.Plan.Dispatches
                 .Where(d => d.Label.StartsWith("conv2.bwd_input", StringComparison.Ordinal) || d.Label is "conv1.act.bwd" or "pool.bwd")
                 .Select(d => d.Kernel).Distinct());
-            float[] Random(long n) => SelfTestRunner.Draw(rng, n, precision);
-            var (x, gy) = (Random(xShape.Elements), Random(yShape.Elements));
-            compiled.SetInput("x", x);
-            compiled.SetInput("grad_y", gy);
-            var parameters = new Dictionary<string, double[]>();
-            foreach (var (pname, p) in compiled.Parameters.OrderBy(kv => kv.Key, StringComparer.Ordinal))
-            {
-                var values = Random(p.Shape.Elements);
-                p.Upload(values);
-                parameters[pname] = D(values);
-            }
+            var (x, gy, parameters) = Fill(compiled, xShape, yShape, rng, precision);
             compiled.Run();
 
             // The reference: conv1, the activation (and the pool), conv2 forward; conv2's gradients (the pool's, to each
             // window's maximum), the activation's derivative, conv1's.
             var (first, second) = (Conv2dCheck.Reference(conv1, xShape), Conv2dCheck.Reference(conv2, yShape));
-            var z = first(D(x), parameters["conv1.weight"], parameters["conv1.bias"], new double[aShape.Elements]).Y;
-            var a = Array.ConvertAll(z, v => s.Act == Activation.Tanh ? Math.Tanh(v) : 1 / (1 + Math.Exp(-v)));
+            var a = Activate(first(x, parameters["conv1.weight"], parameters["conv1.bias"], new double[aShape.Elements]).Y, s.Act);
             var windows = pool ? Maxima(compiled.GetOutput("a"), aShape) : null;
-            var r2 = second(windows != null ? Array.ConvertAll(windows, i => a[i]) : a, parameters["conv2.weight"], parameters["conv2.bias"], D(gy));
+            var r2 = second(windows != null ? Array.ConvertAll(windows, i => a[i]) : a, parameters["conv2.weight"], parameters["conv2.bias"], gy);
             var ga = r2.GradX;
             if (windows != null)
             {
                 ga = new double[aShape.Elements];
                 for (int p = 0; p < windows.Length; p++) ga[windows[p]] = r2.GradX[p];
             }
-            var gz = ga.Select((g, i) => g * (s.Act == Activation.Tanh ? 1 - a[i] * a[i] : a[i] * (1 - a[i]))).ToArray();
-            var r1 = first(D(x), parameters["conv1.weight"], parameters["conv1.bias"], gz);
-            double forward = SelfTestTolerances.MaxRelative(compiled.GetOutput("y"), r2.Y);
-            double gradient = new[]
-            {
-                SelfTestTolerances.MaxRelative(compiled.InputGradients["x"].ToArray(), r1.GradX),
-                SelfTestTolerances.MaxRelative(compiled.Gradients["conv1.weight"].ToArray(), r1.GradW!),
-                SelfTestTolerances.MaxRelative(compiled.Gradients["conv1.bias"].ToArray(), r1.GradB!),
-                SelfTestTolerances.MaxRelative(compiled.Gradients["conv2.weight"].ToArray(), r2.GradW!),
-                SelfTestTolerances.MaxRelative(compiled.Gradients["conv2.bias"].ToArray(), r2.GradB!),
-            }.Max();
-            return new SelfTestResult(operation, name, precision, kernels, forward, gradient, null);
+            var r1 = first(x, parameters["conv1.weight"], parameters["conv1.bias"], ThroughDerivative(ga, a, s.Act));
+            return new SelfTestResult(operation, name, precision, kernels, SelfTestTolerances.MaxRelative(compiled.GetOutput("y"), r2.Y),
+                GradientError(compiled, ("conv1", r1), ("conv2", r2)), null);
         }
         catch (Exception e) when (SelfTestRunner.Reportable(e))
         {
             return SelfTestResult.Failed(operation, name, precision, kernels, e);
         }
     }
+
+    /// <summary>
+    /// The inputs x and grad_y of a two-layer check's compiled network and its parameters (in name order), drawn from
+    /// <paramref name="rng"/> in that order and set; each as the reference takes it.
+    /// </summary>
+    internal static (double[] X, double[] GradY, Dictionary<string, double[]> Parameters) Fill(CompiledNetwork compiled, Shape x, Shape gradY,
+        Random rng, Precision precision)
+    {
+        float[] Random(long n) => SelfTestRunner.Draw(rng, n, precision);
+        var (xs, gy) = (Random(x.Elements), Random(gradY.Elements));
+        compiled.SetInput("x", xs);
+        compiled.SetInput("grad_y", gy);
+        var parameters = new Dictionary<string, double[]>();
+        foreach (var (name, p) in compiled.Parameters.OrderBy(kv => kv.Key, StringComparer.Ordinal))
+        {
+            var values = Random(p.Shape.Elements);
+            p.Upload(values);
+            parameters[name] = D(values);
+        }
+        return (D(xs), D(gy), parameters);
+    }
+
+    /// <summary>tanh or sigmoid of each element.</summary>
+    internal static double[] Activate(double[] z, Activation act) => Array.ConvertAll(z, v => act == Activation.Tanh ? Math.Tanh(v) : 1 / (1 + Math.Exp(-v)));
+
+    /// <summary>The gradient <paramref name="g"/> of the activation's output <paramref name="a"/> through its derivative.</summary>
+    internal static double[] ThroughDerivative(double[] g, double[] a, Activation act) =>
+        g.Select((v, i) => v * (act == Activation.Tanh ? 1 - a[i] * a[i] : a[i] * (1 - a[i]))).ToArray();
+
+    /// <summary>The worst relative error of x's gradient and both layers' weight and bias gradients against their references.</summary>
+    internal static double GradientError(CompiledNetwork compiled, (string Name, ReferenceResult R) first, (string Name, ReferenceResult R) second) => new[]
+    {
+        SelfTestTolerances.MaxRelative(compiled.InputGradients["x"].ToArray(), first.R.GradX),
+        SelfTestTolerances.MaxRelative(compiled.Gradients[$"{first.Name}.weight"].ToArray(), first.R.GradW!),
+        SelfTestTolerances.MaxRelative(compiled.Gradients[$"{first.Name}.bias"].ToArray(), first.R.GradB!),
+        SelfTestTolerances.MaxRelative(compiled.Gradients[$"{second.Name}.weight"].ToArray(), second.R.GradW!),
+        SelfTestTolerances.MaxRelative(compiled.Gradients[$"{second.Name}.bias"].ToArray(), second.R.GradB!),
+    }.Max();
 
     /// <summary>Per 2x2 window of <paramref name="a"/> ([N, C, H, W], H and W even), the index of its first maximum in
     /// scan order, as the pool takes it: windows in the pooled output's order.</summary>

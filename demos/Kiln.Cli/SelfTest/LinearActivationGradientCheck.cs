@@ -48,35 +48,15 @@ internal sealed class LinearActivationGradientCheck : KernelCheck
             kernels = string.Join(", ", compiled.Plan.Dispatches
                 .Where(d => d.Label.StartsWith("fc2.bwd_input", StringComparison.Ordinal) || d.Label == "fc1.act.bwd")
                 .Select(d => d.Kernel).Distinct());
-            float[] Random(long n) => SelfTestRunner.Draw(rng, n, precision);
-            var (x, gy) = (Random(xShape.Elements), Random(yShape.Elements));
-            compiled.SetInput("x", x);
-            compiled.SetInput("grad_y", gy);
-            var parameters = new Dictionary<string, double[]>();
-            foreach (var (pname, p) in compiled.Parameters.OrderBy(kv => kv.Key, StringComparer.Ordinal))
-            {
-                var values = Random(p.Shape.Elements);
-                p.Upload(values);
-                parameters[pname] = SelfTestRunner.D(values);
-            }
+            var (x, gy, parameters) = ActivationGradientCheck.Fill(compiled, xShape, yShape, rng, precision);
             compiled.Run();
 
             var (first, second) = (LinearCheck.Reference(s.Rows, s.In, s.Hidden), LinearCheck.Reference(s.Rows, s.Hidden, s.Out));
-            var z = first(SelfTestRunner.D(x), parameters["fc1.weight"], parameters["fc1.bias"], new double[(long)s.Rows * s.Hidden]).Y;
-            var a = Array.ConvertAll(z, v => s.Act == Activation.Tanh ? Math.Tanh(v) : 1 / (1 + Math.Exp(-v)));
-            var r2 = second(a, parameters["fc2.weight"], parameters["fc2.bias"], SelfTestRunner.D(gy));
-            var gz = r2.GradX.Select((g, i) => g * (s.Act == Activation.Tanh ? 1 - a[i] * a[i] : a[i] * (1 - a[i]))).ToArray();
-            var r1 = first(SelfTestRunner.D(x), parameters["fc1.weight"], parameters["fc1.bias"], gz);
-            double forward = SelfTestTolerances.MaxRelative(compiled.GetOutput("y"), r2.Y);
-            double gradient = new[]
-            {
-                SelfTestTolerances.MaxRelative(compiled.InputGradients["x"].ToArray(), r1.GradX),
-                SelfTestTolerances.MaxRelative(compiled.Gradients["fc1.weight"].ToArray(), r1.GradW!),
-                SelfTestTolerances.MaxRelative(compiled.Gradients["fc1.bias"].ToArray(), r1.GradB!),
-                SelfTestTolerances.MaxRelative(compiled.Gradients["fc2.weight"].ToArray(), r2.GradW!),
-                SelfTestTolerances.MaxRelative(compiled.Gradients["fc2.bias"].ToArray(), r2.GradB!),
-            }.Max();
-            return new SelfTestResult(Name, name, precision, kernels, forward, gradient, null);
+            var a = ActivationGradientCheck.Activate(first(x, parameters["fc1.weight"], parameters["fc1.bias"], new double[(long)s.Rows * s.Hidden]).Y, s.Act);
+            var r2 = second(a, parameters["fc2.weight"], parameters["fc2.bias"], gy);
+            var r1 = first(x, parameters["fc1.weight"], parameters["fc1.bias"], ActivationGradientCheck.ThroughDerivative(r2.GradX, a, s.Act));
+            return new SelfTestResult(Name, name, precision, kernels, SelfTestTolerances.MaxRelative(compiled.GetOutput("y"), r2.Y),
+                ActivationGradientCheck.GradientError(compiled, ("fc1", r1), ("fc2", r2)), null);
         }
         catch (Exception e) when (SelfTestRunner.Reportable(e))
         {

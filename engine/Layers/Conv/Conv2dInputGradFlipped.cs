@@ -43,10 +43,11 @@ internal class Conv2dInputGradFlipped : IConv2dInputGrad
     /// (<paramref name="dx"/>, the pool's output gradient, never written) leaves as the pool's input gradient.</summary>
     public bool EmitUnpooled(Emitter e, ConvAttributes a, Value dy, Value w, Value dx, PoolGradient pool, string label) =>
         EmitTransposed(e, a, Transposed(a), dy, w, null, dx, pool.Activation, pool.Slope, label,
-            new Epilogue(".unpool", (entry, c) => entry.TakesPoolGradient(c, e.Device) ? pool.Variant(c) : null, weight => pool.Args(dy, weight, null)));
+            new Epilogue(pool.Through?.Addend != null ? ".unpool.sum" : ".unpool", (entry, c) => entry.TakesPoolGradient(c, e.Device) ? pool.Variant(c) : null, weight => pool.Args(dy, weight, null)));
 
-    /// <summary>A fused epilogue of the input gradient: its module suffix, the variant of a candidate of the entry (null: it
-    /// has none that runs), and its bindings given the weight it reads (<see cref="ConvForward.ChooseEpilogue"/>).</summary>
+    /// <summary>A fused epilogue of the input gradient: its name in the tuning key (the module suffix, and for an .unpool that
+    /// adds the other reader's part, ".sum"), the variant of a candidate of the entry (null: it has none that runs), and its
+    /// bindings given the weight it reads (<see cref="ConvForward.ChooseEpilogue"/>).</summary>
     sealed record Epilogue(string Suffix, Func<IConv2dForward, TuneCandidate, TuneCandidate?> Variant, Func<Value, Arg[]> Args);
 
     /// <summary>

@@ -42,7 +42,8 @@ internal static class ConvForward
     /// where that has none: ".dact", ".pool.keep", ".unpool"), with its entry; null where there is none. Untuned, the
     /// variant of the candidate <see cref="Emit"/> would dispatch, so the kernel is the one the layer runs anyway. Under
     /// CompileOptions.Autotune, the fastest of the entries' candidates that have the variant, each timed in that form on
-    /// <paramref name="args"/> (the variant's bindings; operation "conv2d.fwd" + <paramref name="suffix"/>) and checked
+    /// <paramref name="args"/> (the variant's bindings; operation "conv2d.fwd" + <paramref name="suffix"/>, which names every
+    /// form of the variant the key must tell apart) and checked
     /// against the reference entry's first, so the tuner never picks a variant it has not run on the device.
     /// </summary>
     internal static (IConv2dForward Entry, TuneCandidate Chosen)? ChooseEpilogue(Emitter e, ConvAttributes a, Value x, Value w, Value? bias, Value y,

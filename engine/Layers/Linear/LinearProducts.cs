@@ -41,10 +41,10 @@ internal static class LinearProducts
     /// <summary>
     /// The input gradient dX = dY W (<paramref name="g"/>, no bias, no activation) through the derivative of the
     /// activation <paramref name="a"/> of the layer before (<see cref="ActivationGradient"/>; shaders/include/product_epilogue.glsl).
-    /// Untuned, the candidate <see cref="Emit"/> would dispatch for the product with that activation, in its ".dact" form,
-    /// or where it splits K, with the split's finish in reduce/partials.dact; so the kernel choice never changes for it.
-    /// Tuned, the fastest of the entries' single-pass candidates in their ".dact" form, each timed in that form and
-    /// checked against the reference entry's (operation "linear.gemm.dact"). False, with nothing emitted, where
+    /// The candidate <see cref="Emit"/> would dispatch for the product with that activation (tuned or not): where it splits
+    /// K, with the split's finish in reduce/partials.dact; else in its ".dact" form, untuned that candidate's (the kernel
+    /// choice never changes for it), tuned the fastest of the entries' single-pass candidates in that form, each timed as
+    /// it and checked against the reference entry's (operation "linear.gemm.dact", a second round after the plain one). False, with nothing emitted, where
     /// <paramref name="a"/> has an addend or there is no such form (the batched kernels).
     /// </summary>
     public static bool EmitActivationGradient(Emitter e, GemmCall g, ActivationGradient a, string label)
@@ -54,18 +54,18 @@ internal static class LinearProducts
         var args = call.Args.Append(Arg.In(a.Output)).ToArray();
         IEnumerable<TuneCandidate> Of(ILinearForward k) => k.Candidates(e, call).Where(c => c.Finish == null).Select(a.Variant).OfType<TuneCandidate>();
         var entries = TunedEntries(e, call).Where(k => Of(k).Any()).ToList();
-        TuneCandidate? chosen;
-        if (entries.Count > 0) chosen = EntryTuning.Choose(e, "linear.gemm.dact", entries, Of, args, call.ToString(), label);
-        else
+        // The plain product's choice (tuned: timed and checked as the plain product with this activation). Where it splits
+        // K, that split with the derivative in its ordered sum (reduce/partials.dact, the same code on every device): a
+        // split candidate can't be timed with that finish. Else the product in its .dact form, tuned as such among the
+        // single-pass candidates (a second round), so the kernel that runs has run in that form on the device.
+        var tuned = TunedEntries(e, call);
+        var plain = tuned.Count > 0 ? EntryTuning.Choose(e, "linear.gemm", tuned, k => k.Candidates(e, call), call.Args, call.ToString(), label) : Default(e, call);
+        if (plain.Finish != null)
         {
-            var plain = Default(e, call);
-            if (plain.Finish != null)
-            {
-                Dispatch(e, plain, call, label, a.Output);
-                return true;
-            }
-            chosen = a.Variant(plain);
+            Dispatch(e, plain, call, label, a.Output);
+            return true;
         }
+        var chosen = entries.Count > 0 ? EntryTuning.Choose(e, "linear.gemm.dact", entries, Of, args, call.ToString(), label) : a.Variant(plain);
         if (chosen == null) return false;
         int since = e.StepCount;
         e.Dispatch(chosen.Spec, chosen.Groups, chosen.Push, label, args);
