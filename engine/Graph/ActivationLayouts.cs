@@ -21,6 +21,7 @@ internal static class ActivationLayouts
         "elementwise/", "binary/binary.fwd", "binary/binary.bwd", "clip/clip.fwd", "clip/clip.bwd", "gelu/gelu.fwd", "gelu/gelu.bwd",
         "concat/concat.copy", "transpose/layout", "loss/mse.fwd", "loss/mse.bwd", "loss/l1.fwd", "loss/l1.bwd",
         "loss/huber.fwd", "loss/huber.bwd", "loss/bce.fwd", "loss/bce.bwd",
+        "loss/masked.", // a broadcast mask's element found from push constants the loss sets for the prediction's layout
     };
 
     /// <summary><paramref name="module"/>, or its NHWC variant where <paramref name="layout"/> is NHWC.</summary>

@@ -96,8 +96,8 @@ public sealed record CompileOptions
     /// plan shows each "to_nhwc" / "to_nchw" step). In a training plan each gradient rule likewise runs channels-last where
     /// its forward did and it has an NHWC form (<see cref="Layer.BackwardsNhwc"/>: convolutions and transposed
     /// convolutions of any stride, a decoder's fused one (stride 1), pooling, upsampling, concatenation, batch norm,
-    /// pointwise layers, and the MSE, L1, Huber and BCE-with-logits losses where their prediction is NHWC), and reads NCHW
-    /// transposes otherwise (the masked and softmax cross-entropy losses).
+    /// pointwise layers, and the MSE, L1, Huber, BCE-with-logits and masked losses where their prediction is NHWC), and reads
+    /// NCHW transposes otherwise (the softmax cross-entropy loss).
     /// Null (the default) chooses where that is faster: a plan compiled with tuned kernels (<see cref="Autotune"/>,
     /// on by default on a GPU) is compiled in both layouts, each with its kernels tuned, and the one whose whole step
     /// replays faster is kept (<see cref="Graph.ActivationLayouts"/>; remembered with the tuning choices, so later compiles of the

@@ -22,4 +22,10 @@ public sealed class MaskedMseLoss : Layer
     internal override void Forward(ForwardPass f) => LossKernels.MaskedForward(f, LossKind.Mse);
 
     internal override void Backward(BackwardPass b) => LossKernels.MaskedBackward(b, LossKind.Mse);
+
+    /// <summary>Pointwise, the mask's element found from the prediction's layout: any layout the inputs share
+    /// (<see cref="LossKernels.Elementwise"/>).</summary>
+    internal override bool ForwardsNhwc(IReadOnlyList<Shape> inputs) => LossKernels.Elementwise(inputs);
+
+    internal override bool BackwardsNhwc(IReadOnlyList<Shape> inputs) => LossKernels.Elementwise(inputs);
 }

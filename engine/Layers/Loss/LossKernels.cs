@@ -17,9 +17,9 @@ internal static class LossKernels
     static string Module(LossKind kind) => kind == LossKind.Mse ? "mse" : "l1";
 
     /// <summary>
-    /// Whether a loss of these 4-D inputs runs in a channels-last plan's NHWC (MSE, L1, Huber and BCE with logits: a pointwise
-    /// error, then a sum over every element, so any layout the prediction and target share gives the same terms, summed in
-    /// another order): the
+    /// Whether a loss of these 4-D inputs runs in a channels-last plan's NHWC (MSE, L1, Huber, BCE with logits and the masked
+    /// ones: a pointwise error, then a sum over every element, so any layout the inputs share gives the same terms, summed
+    /// in another order; a mask broadcast over the channels is found from the layout, <see cref="Layout"/>): the
     /// prediction, the last layer's NHWC output, is read as it is and its gradient written NHWC, so neither is transposed,
     /// and the target is made NHWC as it comes in.
     /// </summary>
@@ -76,12 +76,17 @@ internal static class LossKernels
         return new[] { (uint)g.Activation, KernelSpec.Word(g.Slope) };
     }
 
+    /// <summary>
+    /// Where the mask is broadcast over the channels, the prediction's channels and the elements a channel's run holds
+    /// (shaders/loss/masked.glsl's kiln_mask_index: mask element (i / (channels inner)) inner + i % inner): NCHW, a whole
+    /// channel plane; NHWC, one element (the mask [N,H,W,1] lies as [N,1,H,W] does, so element i's is i / channels).
+    /// </summary>
     static (bool Broadcast, int Channels, int Inner) Layout(Value prediction, Value mask)
     {
         var p = prediction.Shape;
         bool broadcast = mask.Shape != p;
         int channels = broadcast ? p[1] : 1;
-        int inner = broadcast ? (int)(p.Elements / p[0] / p[1]) : 1;
+        int inner = !broadcast || prediction.Layout == TensorLayout.Nhwc ? 1 : (int)(p.Elements / p[0] / p[1]);
         return (broadcast, channels, inner);
     }
 

@@ -356,16 +356,17 @@ public sealed class ChannelsLastTests : GpuTest
     }
 
     /// <summary>
-    /// The pointwise losses (MSE, L1, Huber, BCE with logits) run channels-last: they read the last conv's NHWC output as it
-    /// is and a target made NHWC as it comes in, and write the prediction's gradient NHWC, so the only transposes are the
-    /// input's, the target's and the caller's output's; the masked losses read NCHW transposes. The gradients are the NCHW
-    /// step's bit for bit, the loss within 1e-6 (its terms summed in NHWC order).
+    /// The pointwise losses (MSE, L1, Huber, BCE with logits, and the masked ones with a full or a channel-broadcast mask)
+    /// run channels-last: they read the last conv's NHWC output as it is and a target (and mask) made NHWC as it comes in,
+    /// and write the prediction's gradient NHWC, so the only transposes are the inputs' and the caller's output's. The
+    /// gradients are the NCHW step's bit for bit, the loss within 1e-6 (its terms summed in NHWC order).
     /// </summary>
     [TestCase("mse")]
     [TestCase("l1")]
     [TestCase("huber")]
     [TestCase("bce")]
     [TestCase("masked_mse")]
+    [TestCase("masked_l1_full")]
     public void PointwiseLosses_RunChannelsLast(string loss)
     {
         var net = new Network();
@@ -375,12 +376,14 @@ public sealed class ChannelsLastTests : GpuTest
         var inputs = new Dictionary<string, Shape> { ["x"] = new(2, 3, 8, 6), ["t"] = new(2, 3, 8, 6) };
         Layer lossLayer = loss switch
         {
-            "mse" => new MseLoss(), "l1" => new L1Loss(), "huber" => new HuberLoss(0.5f), "bce" => new BceWithLogitsLoss(), _ => new MaskedMseLoss(),
+            "mse" => new MseLoss(), "l1" => new L1Loss(), "huber" => new HuberLoss(0.5f), "bce" => new BceWithLogitsLoss(),
+            "masked_mse" => new MaskedMseLoss(), _ => new MaskedL1Loss(),
         };
-        if (lossLayer is MaskedMseLoss)
+        bool masked = loss.StartsWith("masked", StringComparison.Ordinal);
+        if (masked)
         {
             net.SetLoss(lossLayer, y, net.Input("t"), net.Input("m"));
-            inputs["m"] = new Shape(2, 1, 8, 6);
+            inputs["m"] = loss.EndsWith("_full", StringComparison.Ordinal) ? new Shape(2, 3, 8, 6) : new Shape(2, 1, 8, 6);
         }
         else net.SetLoss(lossLayer, y, net.Input("t"));
         var options = new CompileOptions
@@ -390,12 +393,19 @@ public sealed class ChannelsLastTests : GpuTest
         };
         var nchw = Train(Context, net, options, 700);
         var nhwc = Train(Context, net, options with { ActivationLayout = TensorLayout.Nhwc }, 700);
-        var expected = lossLayer is MaskedMseLoss
-            ? new[] { "x.to_nhwc", "head.to_nchw", "loss.grad_in0.to_nhwc", "x.grad.keep" }
-            : new[] { "x.to_nhwc", "t.to_nhwc", "head.to_nchw", "x.grad.keep" };
+        var expected = new[] { "x.to_nhwc", "t.to_nhwc", "head.to_nchw", "x.grad.keep" }.Concat(masked ? new[] { "m.to_nhwc" } : Array.Empty<string>());
         Assert.That(nhwc.Transposes, Is.EquivalentTo(expected), string.Join(", ", nhwc.Plan.Dispatches.Select(d => $"{d.Label} {d.Kernel}")));
-        AssertBitForBit(nhwc, nchw);
-        Assert.That(nchw.Loss, Is.GreaterThan(0));
+        Assert.That(nchw.Loss, Is.Not.EqualTo(0));
+        if (!loss.EndsWith("_full", StringComparison.Ordinal))
+        {
+            AssertBitForBit(nhwc, nchw);
+            return;
+        }
+        // A full mask's sum (every gradient's denominator) is added in NHWC order too: the gradients within 1e-6.
+        Assert.That(nhwc.Loss, Is.EqualTo(nchw.Loss).Within(1e-6 * Math.Abs(nchw.Loss)), "the loss");
+        foreach (var (name, g) in nchw.Grads)
+            Assert.That(RelativeError.MaxRelative(nhwc.Grads[name], g.Select(v => (double)v).ToArray()), Is.LessThan(1e-6), name);
+        Assert.That(RelativeError.MaxRelative(nhwc.InputGrad, nchw.InputGrad.Select(v => (double)v).ToArray()), Is.LessThan(1e-6), "x's gradient");
     }
 
     /// <summary>
