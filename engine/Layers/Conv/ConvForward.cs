@@ -55,9 +55,7 @@ internal static class ConvForward
             return chosen != null && variant(entry, chosen) is { } v ? (entry, v) : null;
         }
         IEnumerable<TuneCandidate> Of(IConv2dForward k) => k.Candidates(e, a, x, w, bias, y, act, slope).Select(c => variant(k, c)).OfType<TuneCandidate>();
-        var entries = KernelRegistry.Candidates<IConv2dForward>("conv2d.fwd", x.ElementType, x.Layout, e, k => k.CanRun(a, x.Shape, y.Shape) && Of(k).Any());
-        if (entries.Count == 0) return null;
-        return EntryTuning.ChooseWithEntry(e, "conv2d.fwd" + suffix, entries, Of, args, $"{x.Shape}->{y.Shape}|{Describe(a, bias, act)}", label);
+        return Tuned(e, a, x, y, bias, act, suffix, Of, withCandidates: true, args, label);
     }
 
     /// <summary>The arithmetic of the convolution <paramref name="a"/> with output <paramref name="y"/>: 2 (C_in / groups) KH KW per output element.</summary>
@@ -131,10 +129,21 @@ internal static class ConvForward
         Activation act, float slope, string label)
     {
         if (e.Tuner == null) return null;
-        var entries = KernelRegistry.Candidates<IConv2dForward>("conv2d.fwd", x.ElementType, x.Layout, e, k => k.CanRun(a, x.Shape, y.Shape));
-        if (entries.Count == 0) return null;
-        return EntryTuning.ChooseWithEntry(e, "conv2d.fwd", entries, k => k.Candidates(e, a, x, w, bias, y, act, slope), Args(x, w, bias, y),
-            $"{x.Shape}->{y.Shape}|{Describe(a, bias, act)}", label);
+        return Tuned(e, a, x, y, bias, act, "", k => k.Candidates(e, a, x, w, bias, y, act, slope), withCandidates: false, Args(x, w, bias, y), label);
+    }
+
+    /// <summary>
+    /// The tuner's choice among the entries that can run the layer (with <paramref name="withCandidates"/>, those that offer
+    /// any of <paramref name="candidatesOf"/>'s), timed on <paramref name="args"/> under operation "conv2d.fwd" +
+    /// <paramref name="suffix"/> and the layer's key (<see cref="Describe"/>), with its entry; null where no entry takes it.
+    /// </summary>
+    static (IConv2dForward Entry, TuneCandidate Chosen)? Tuned(Emitter e, ConvAttributes a, Value x, Value y, Value? bias, Activation act, string suffix,
+        Func<IConv2dForward, IEnumerable<TuneCandidate>> candidatesOf, bool withCandidates, Arg[] args, string label)
+    {
+        var entries = KernelRegistry.Candidates<IConv2dForward>("conv2d.fwd", x.ElementType, x.Layout, e,
+            k => k.CanRun(a, x.Shape, y.Shape) && (!withCandidates || candidatesOf(k).Any()));
+        return entries.Count == 0 ? null
+            : EntryTuning.ChooseWithEntry(e, "conv2d.fwd" + suffix, entries, candidatesOf, args, $"{x.Shape}->{y.Shape}|{Describe(a, bias, act)}", label);
     }
 
     /// <summary>The layer in a tuning key: geometry, bias, activation.</summary>

@@ -18,14 +18,13 @@ internal static class LinearProducts
     /// each candidate timed costs the first compile a pipeline.</summary>
     internal const long MinTunedWork = 1L << 24;
 
-    public static void Emit(Emitter e, GemmCall g, string label)
-    {
-        var entries = TunedEntries(e, g);
-        var chosen = entries.Count > 0
-            ? EntryTuning.Choose(e, "linear.gemm", entries, k => k.Candidates(e, g), g.Args, g.ToString(), label)
-            : Default(e, g);
-        Dispatch(e, chosen, g, label);
-    }
+    public static void Emit(Emitter e, GemmCall g, string label) => Dispatch(e, Choose(e, g, TunedEntries(e, g), label), g, label);
+
+    /// <summary>The candidate for <paramref name="g"/>: the fastest of the <paramref name="tuned"/> entries' (timed under
+    /// "linear.gemm"), or where none is tuned, the untuned default.</summary>
+    static TuneCandidate Choose(Emitter e, GemmCall g, IReadOnlyList<ILinearForward> tuned, string label) => tuned.Count > 0
+        ? EntryTuning.Choose(e, "linear.gemm", tuned, k => k.Candidates(e, g), g.Args, g.ToString(), label)
+        : Default(e, g);
 
     /// <summary>The entries a tuner times for <paramref name="g"/>: none untuned or under <see cref="MinTunedWork"/>.</summary>
     static IReadOnlyList<ILinearForward> TunedEntries(Emitter e, GemmCall g) =>
@@ -44,27 +43,27 @@ internal static class LinearProducts
     /// The candidate <see cref="Emit"/> would dispatch for the product with that activation (tuned or not): where it splits
     /// K, with the split's finish in reduce/partials.dact; else in its ".dact" form, untuned that candidate's (the kernel
     /// choice never changes for it), tuned the fastest of the entries' single-pass candidates in that form, each timed as
-    /// it and checked against the reference entry's (operation "linear.gemm.dact", a second round after the plain one). False, with nothing emitted, where
-    /// <paramref name="a"/> has an addend or there is no such form (the batched kernels).
+    /// it and checked against the reference entry's (operation "linear.gemm.dact", a second round after the plain one).
+    /// False, with nothing emitted, where <paramref name="a"/> has an addend or there is no such form (the batched kernels).
     /// </summary>
     public static bool EmitActivationGradient(Emitter e, GemmCall g, ActivationGradient a, string label)
     {
         if (a.Addend != null || g.Bias != null) return false;
         var call = g with { Act = a.Activation, Slope = a.Slope };
-        var args = call.Args.Append(Arg.In(a.Output)).ToArray();
-        IEnumerable<TuneCandidate> Of(ILinearForward k) => k.Candidates(e, call).Where(c => c.Finish == null).Select(a.Variant).OfType<TuneCandidate>();
-        var entries = TunedEntries(e, call).Where(k => Of(k).Any()).ToList();
         // The plain product's choice (tuned: timed and checked as the plain product with this activation). Where it splits
         // K, that split with the derivative in its ordered sum (reduce/partials.dact, the same code on every device): a
         // split candidate can't be timed with that finish. Else the product in its .dact form, tuned as such among the
         // single-pass candidates (a second round), so the kernel that runs has run in that form on the device.
         var tuned = TunedEntries(e, call);
-        var plain = tuned.Count > 0 ? EntryTuning.Choose(e, "linear.gemm", tuned, k => k.Candidates(e, call), call.Args, call.ToString(), label) : Default(e, call);
+        var plain = Choose(e, call, tuned, label);
         if (plain.Finish != null)
         {
             Dispatch(e, plain, call, label, a.Output);
             return true;
         }
+        var args = call.Args.Append(Arg.In(a.Output)).ToArray();
+        IEnumerable<TuneCandidate> Of(ILinearForward k) => k.Candidates(e, call).Where(c => c.Finish == null).Select(a.Variant).OfType<TuneCandidate>();
+        var entries = tuned.Where(k => Of(k).Any()).ToList();
         var chosen = entries.Count > 0 ? EntryTuning.Choose(e, "linear.gemm.dact", entries, Of, args, call.ToString(), label) : a.Variant(plain);
         if (chosen == null) return false;
         int since = e.StepCount;
